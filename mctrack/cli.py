@@ -1,0 +1,59 @@
+"""The ``mctrack`` command line. Each subcommand lives in ``mctrack.commands.<name>`` and returns an exit code.
+
+Exit codes: 0 success, 1 a clear error (bad input, missing file), 2 usage errors and features not built yet,
+130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from . import __version__
+from .errors import MctrackError, NotImplementedYet
+
+__all__ = ["main", "build_parser"]
+
+# Order is the order shown in --help.
+COMMANDS = ("run", "track", "eval", "reid", "samples", "info")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mctrack",
+        description="Multi-camera person tracking with pluggable Re-ID embedders (LAGA-Net, CAN).",
+        epilog="Run 'mctrack COMMAND --help' for a command's options.",
+    )
+    parser.add_argument("--version", action="version", version=f"mctrack {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMANDS:
+        importlib.import_module(f"mctrack.commands.{name}").register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s: %(message)s")
+    try:
+        return int(args.func(args) or 0)
+    except NotImplementedYet as exc:
+        print(f"mctrack {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except (MctrackError, FileNotFoundError, ValueError, KeyError) as exc:
+        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if isinstance(exc, FileNotFoundError) and exc.filename and str(exc.filename) not in msg:
+            msg = f"{exc.filename}: {msg}"
+        print(f"mctrack {args.command}: error: {msg}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"mctrack {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,198 @@
+"""The only place YAML is read: typed dataclasses, unknown keys and bad values are errors.
+
+Every error is a :class:`~mctrack.errors.ConfigError` whose message is one line ``FILE: KEY: problem``.
+
+The camera-set file ``cams.yaml``::
+
+    name: my-scene                 # optional
+    cameras:
+      - id: cam1                   # unique, required
+        source: cam1/video.mp4     # video file, image folder, MOTChallenge sequence folder,
+                                   # rtsp://... / http://... stream, or a webcam index (0, 1, ...)
+        fps: 25                    # optional: overrides the stream's own rate
+        time_offset: 0.0           # optional: seconds added to this camera's timestamps (clock alignment)
+        calibration: cam1/calib.json  # optional: intrinsics/extrinsics/ground homography file
+        detections: cam1/det/det.txt  # optional: MOTChallenge public detections
+        ground_truth: cam1/gt/gt.txt  # optional: MOTChallenge ground truth
+
+Relative paths are resolved against the folder of ``cams.yaml``. Files must exist when the file is loaded.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import ConfigError
+
+__all__ = ["CameraConfig", "CamsConfig", "load_yaml", "from_dict", "load_cams", "is_live_source"]
+
+
+@dataclass(frozen=True)
+class CameraConfig:
+    """One camera of a camera set (see the module docstring for the meaning of each key)."""
+
+    id: str
+    source: str
+    fps: float | None = None
+    time_offset: float = 0.0
+    calibration: str | None = None
+    detections: str | None = None
+    ground_truth: str | None = None
+
+
+@dataclass(frozen=True)
+class CamsConfig:
+    """A camera set: the ``cams.yaml`` file, with paths resolved."""
+
+    cameras: list[CameraConfig]
+    name: str | None = None
+    path: str | None = dataclasses.field(default=None, metadata={"yaml": False})  # set by the loader
+
+
+def load_yaml(path: str | Path) -> dict[str, Any]:
+    """Read a YAML mapping; missing file, syntax error or a non-mapping top level is a ConfigError."""
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(p, None, "file not found" if not p.exists() else "not a file")
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(p, None, f"invalid YAML{where}: {problem}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(p, None, "not a text file") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(p, None, f"expected a mapping at the top level, got {type(data).__name__}")
+    return data
+
+
+def _type_name(tp: Any) -> str:
+    return getattr(tp, "__name__", str(tp).replace("typing.", ""))
+
+
+def _convert(value: Any, tp: Any, path: str, key: str) -> Any:
+    """Check and convert ``value`` against the annotation ``tp``."""
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        options = [a for a in args if a is not type(None)]
+        errors = []
+        for option in options:
+            try:
+                return _convert(value, option, path, key)
+            except ConfigError as exc:
+                errors.append(exc.problem)
+        raise ConfigError(path, key, errors[0] if len(errors) == 1 else " or ".join(errors))
+    if dataclasses.is_dataclass(tp):
+        return from_dict(tp, value, path, key)
+    if origin in (list, tuple):
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(path, key, f"expected a list, got {type(value).__name__} {value!r}")
+        item_tp = args[0] if args else Any
+        items = [_convert(v, item_tp, path, f"{key}[{i}]") for i, v in enumerate(value)]
+        return items if origin is list else tuple(items)
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(path, key, f"expected a mapping, got {type(value).__name__}")
+        vt = args[1] if len(args) == 2 else Any
+        return {str(k): _convert(v, vt, path, f"{key}.{k}") for k, v in value.items()}
+    if tp is Any:
+        return value
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+    elif tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif tp is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    elif tp is str:
+        if isinstance(value, (str, int)) and not isinstance(value, bool):
+            return str(value)
+    elif isinstance(value, tp):
+        return value
+    raise ConfigError(path, key, f"expected {_type_name(tp)}, got {type(value).__name__} {value!r}")
+
+
+def from_dict(cls: type, data: Any, path: str | Path, prefix: str = "") -> Any:
+    """Build dataclass ``cls`` from a mapping, rejecting unknown keys, missing keys and wrong types."""
+    path = str(path)
+    where = prefix or "(top level)"
+    if not isinstance(data, dict):
+        raise ConfigError(path, where, f"expected a mapping, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init and f.metadata.get("yaml", True)}
+    for k in data:
+        if k not in fields:
+            valid = ", ".join(fields)
+            raise ConfigError(path, f"{prefix}.{k}" if prefix else str(k), f"unknown key (valid keys: {valid})")
+    kwargs = {}
+    for name, f in fields.items():
+        key = f"{prefix}.{name}" if prefix else name
+        if name not in data:
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                raise ConfigError(path, key, "missing required key")
+            continue
+        kwargs[name] = _convert(data[name], hints[name], path, key)
+    return cls(**kwargs)
+
+
+def is_live_source(source: str) -> bool:
+    """True for stream URLs and webcam indices, which are not files to check."""
+    return source.isdigit() or "://" in source
+
+
+def _resolve(base: Path, value: str | None, path: str, key: str, *, kind: str = "file") -> str | None:
+    if value is None:
+        return None
+    p = Path(value).expanduser()
+    p = p if p.is_absolute() else base / p
+    ok = p.exists() if kind == "any" else p.is_file()
+    if not ok:
+        raise ConfigError(path, key, f"{'path' if kind == 'any' else 'file'} not found: {p}")
+    return str(p)
+
+
+def load_cams(path: str | Path) -> CamsConfig:
+    """Load and check a ``cams.yaml`` camera set (see the module docstring)."""
+    path = Path(path)
+    data = load_yaml(path)
+    raw = from_dict(CamsConfig, data, path)
+    if not raw.cameras:
+        raise ConfigError(path, "cameras", "at least one camera is required")
+    base = path.resolve().parent
+    seen: set[str] = set()
+    cams = []
+    for i, cam in enumerate(raw.cameras):
+        key = f"cameras[{i}]"
+        if not cam.id:
+            raise ConfigError(path, f"{key}.id", "must not be empty")
+        if cam.id in seen:
+            raise ConfigError(path, f"{key}.id", f"duplicate camera id {cam.id!r}")
+        seen.add(cam.id)
+        if cam.fps is not None and not cam.fps > 0:
+            raise ConfigError(path, f"{key}.fps", f"must be > 0, got {cam.fps}")
+        source = cam.source if is_live_source(cam.source) else _resolve(base, cam.source, str(path),
+                                                                         f"{key}.source", kind="any")
+        cams.append(dataclasses.replace(
+            cam,
+            source=source,
+            calibration=_resolve(base, cam.calibration, str(path), f"{key}.calibration"),
+            detections=_resolve(base, cam.detections, str(path), f"{key}.detections"),
+            ground_truth=_resolve(base, cam.ground_truth, str(path), f"{key}.ground_truth"),
+        ))
+    return CamsConfig(cameras=cams, name=raw.name, path=str(path))

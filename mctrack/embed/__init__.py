@@ -1,0 +1,43 @@
+"""Appearance embedders: ``(image, Detections) -> (N, D)`` unit-length float32 features.
+
+Registered names (``mctrack.registry.EMBEDDERS``):
+
+- ``laga``: LAGA-Net (Baisa), 12288-D with ResNet-50.
+- ``can``: Collaborative Attention Network (Li et al.), 4096-D.
+- ``global``: ResNet-50 global-feature baseline with BNNeck (LAGA's "Global" row), 2048-D.
+- ``colorhist``: HSV colour histograms of body stripes, the floor every learned embedder must beat.
+"""
+
+from __future__ import annotations
+
+from ..registry import EMBEDDERS
+from .base import Embedder, clip_boxes, extract_crops, l2_normalize
+from .baselines import ColorHistogramEmbedder
+from .reid import ReidEmbedder, select_device
+
+__all__ = ["Embedder", "ReidEmbedder", "ColorHistogramEmbedder", "clip_boxes", "extract_crops", "l2_normalize",
+           "select_device", "build_embedder"]
+
+
+def _reid_builder(arch: str, help: str):
+    def build(**kwargs) -> ReidEmbedder:
+        return ReidEmbedder(arch, **kwargs)
+
+    build.__name__ = f"build_{arch}"
+    EMBEDDERS.register(arch, help)(build)
+
+
+_reid_builder("laga", "LAGA-Net: spatial (SAM-RPE), channel, global and 3-stripe local branches")
+_reid_builder("can", "CAN: global/part-3/part-5/part-7 branches with collaborative attention")
+_reid_builder("global", "ResNet global-feature baseline with BNNeck (LAGA's 'Global' row)")
+EMBEDDERS.register("colorhist", "HSV colour histograms of 3 body stripes (baseline floor)")(ColorHistogramEmbedder)
+
+
+def build_embedder(name: str, **kwargs) -> Embedder | None:
+    """The embedder registered as ``name``; ``"none"`` gives ``None`` (motion-only tracking).
+
+    Keyword arguments a hand-made baseline does not take (weights, device...) are an error for it.
+    """
+    if name == "none":
+        return None
+    return EMBEDDERS.build(name, **kwargs)

@@ -1,0 +1,75 @@
+"""The embedder interface and the crop handling every embedder shares."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
+
+import cv2
+import numpy as np
+
+from ..types import Detections
+
+__all__ = ["Embedder", "clip_boxes", "extract_crops", "l2_normalize", "resize_batch"]
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Appearance features for person boxes.
+
+    ``dim`` is the feature length D. Both methods return ``(N, D)`` float32 rows of unit L2 norm, compared by
+    cosine similarity (a dot product). Empty input gives ``(0, D)``.
+    """
+
+    name: str
+    dim: int
+
+    def __call__(self, image: np.ndarray, dets: Detections) -> np.ndarray:
+        """Features of the boxes ``dets.xyxy`` in the ``(H, W, 3)`` uint8 BGR ``image``."""
+        ...
+
+    def embed_crops(self, crops: Sequence[np.ndarray]) -> np.ndarray:
+        """Features of already-cut ``(h, w, 3)`` uint8 BGR person crops (e.g. a Re-ID dataset folder)."""
+        ...
+
+
+def clip_boxes(xyxy: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Integer pixel boxes clipped to the image, at least 1x1 pixel each.
+
+    A box partly outside the image is cut to the visible part. A box entirely outside (or of zero size) becomes
+    the 1-pixel-wide sliver of the image nearest to it, so every detection still gets a valid, if meaningless,
+    feature; the tracker drops degenerate boxes before embedding them.
+    """
+    xyxy = np.asarray(xyxy, np.float64).reshape(-1, 4)
+    out = np.empty((len(xyxy), 4), np.int64)
+    x1 = np.clip(np.floor(xyxy[:, 0]), 0, width - 1)
+    y1 = np.clip(np.floor(xyxy[:, 1]), 0, height - 1)
+    x2 = np.clip(np.ceil(xyxy[:, 2]), 0, width)
+    y2 = np.clip(np.ceil(xyxy[:, 3]), 0, height)
+    out[:, 0], out[:, 1] = x1, y1
+    out[:, 2] = np.maximum(x2, x1 + 1)
+    out[:, 3] = np.maximum(y2, y1 + 1)
+    return out
+
+
+def extract_crops(image: np.ndarray, xyxy: np.ndarray) -> list[np.ndarray]:
+    """Views into ``image`` for each box (clipped with :func:`clip_boxes`)."""
+    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+        raise ValueError(f"image: expected (H, W, 3) uint8 BGR, got shape {image.shape} dtype {image.dtype}")
+    h, w = image.shape[:2]
+    return [image[y1:y2, x1:x2] for x1, y1, x2, y2 in clip_boxes(xyxy, w, h)]
+
+
+def l2_normalize(x: np.ndarray, eps: float = 1e-12) -> np.ndarray:
+    """Rows scaled to unit L2 norm (an all-zero row stays zero)."""
+    x = np.asarray(x, np.float32)
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), eps)
+
+
+def resize_batch(crops: Sequence[np.ndarray], size_hw: tuple[int, int]) -> np.ndarray:
+    """``(N, H, W, 3)`` uint8 stack of the crops resized (bilinear) to ``size_hw`` = (H, W)."""
+    h, w = size_hw
+    out = np.empty((len(crops), h, w, 3), np.uint8)
+    for i, crop in enumerate(crops):
+        out[i] = cv2.resize(crop, (w, h), interpolation=cv2.INTER_LINEAR)
+    return out

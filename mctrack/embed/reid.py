@@ -1,0 +1,129 @@
+"""Embedders backed by the ``reid_models`` networks (LAGA-Net, CAN, the global baseline)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..types import Detections
+from .base import extract_crops, l2_normalize, resize_batch
+
+__all__ = ["ReidEmbedder", "select_device", "PRECISIONS"]
+
+log = logging.getLogger(__name__)
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+PRECISIONS = ("fp32", "fp16", "bf16")
+
+
+def select_device(device: str | None) -> torch.device:
+    """``None``/``"auto"`` picks CUDA when present, else CPU; an unavailable CUDA request is an error."""
+    if device in (None, "", "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except RuntimeError:
+        raise ValueError(f"device: not a torch device: {device!r} (use cpu, cuda or cuda:N)") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device: {device!r} requested but no CUDA GPU is available")
+    return dev
+
+
+class ReidEmbedder:
+    """Re-ID features from a ``reid_models`` network.
+
+    Crops are clipped to the image, resized to the network's input size (bilinear), converted BGR -> RGB,
+    normalised with the ImageNet mean/std and embedded in batches under ``torch.inference_mode``.
+
+    Args:
+        arch: network name in ``reid_models.MODELS`` (``laga``, ``can``, ``global``).
+        weights: a checkpoint written by ``reid_models.save_checkpoint``; its manifest decides the architecture
+            and input size, and it must be a checkpoint of ``arch``. Without weights the network starts from
+            ``pretrained`` backbone weights and untrained heads: features then reflect ImageNet appearance only.
+        pretrained: backbone initialisation without ``weights``: ``"imagenet"`` (torchvision cache or download,
+            random weights with a warning when neither works), a path to a torchvision state_dict, or ``None``.
+        backbone: ``resnet50`` (the papers') or ``resnet18``/``resnet34`` for fast CPU experiments.
+        device: ``"cuda"``, ``"cpu"``, ``"cuda:1"``...; ``None`` picks CUDA when available.
+        batch_size: crops per forward pass; larger batches are faster on a GPU and use more memory.
+        precision: ``fp32``; ``fp16`` (CUDA only) or ``bf16`` run the network under autocast.
+        channels_last: NHWC memory layout, faster for convolutions on recent GPUs and CPUs.
+        flip: average the features of each crop and its mirror image (twice the compute, usually a little
+            more robust).
+        input_size: (H, W) network input without ``weights``; default (384, 128), the papers' body size.
+        model_kwargs: architecture switches passed to the network (e.g. LAGA ablation branches).
+    """
+
+    def __init__(self, arch: str = "laga", *, weights: str | Path | None = None, pretrained: str | None = "imagenet",
+                 backbone: str = "resnet50", device: str | None = None, batch_size: int = 32,
+                 precision: str = "fp32", channels_last: bool = True, flip: bool = False,
+                 input_size: tuple[int, int] | None = None, **model_kwargs) -> None:
+        import reid_models
+
+        if batch_size < 1:
+            raise ValueError(f"batch_size: must be >= 1, got {batch_size}")
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision: must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+        self.device = select_device(device)
+        if precision == "fp16" and self.device.type != "cuda":
+            raise ValueError("precision: fp16 needs a CUDA device; use fp32 or bf16 on CPU")
+        if weights is not None:
+            model, manifest = reid_models.load_checkpoint(weights, map_location="cpu")
+            if manifest.get("arch") != arch:
+                raise reid_models.CheckpointError(
+                    f"{weights}: checkpoint holds a {manifest.get('arch')!r} network, not {arch!r}")
+            self.weights = str(weights)
+        else:
+            kwargs = dict(model_kwargs, backbone=backbone, pretrained=pretrained)
+            if input_size is not None:
+                kwargs["input_size"] = tuple(input_size)
+            model = reid_models.build_model(arch, num_classes=0, **kwargs)
+            self.weights = None
+        model.eval().to(self.device)
+        if channels_last:
+            model = model.to(memory_format=torch.channels_last)
+        self.model = model
+        self.name = arch
+        self.dim = int(model.feature_dim)
+        self.input_size = tuple(int(v) for v in model.input_size)
+        self.batch_size = int(batch_size)
+        self.precision = precision
+        self.channels_last = channels_last
+        self.flip = flip
+        self._mean = torch.tensor(IMAGENET_MEAN, device=self.device).view(1, 3, 1, 1) * 255.0
+        self._std = torch.tensor(IMAGENET_STD, device=self.device).view(1, 3, 1, 1) * 255.0
+
+    def __call__(self, image: np.ndarray, dets: Detections) -> np.ndarray:
+        if len(dets) == 0:
+            return np.zeros((0, self.dim), np.float32)
+        return self.embed_crops(extract_crops(image, dets.xyxy))
+
+    def embed_crops(self, crops: Sequence[np.ndarray]) -> np.ndarray:
+        out = np.zeros((len(crops), self.dim), np.float32)
+        for start in range(0, len(crops), self.batch_size):
+            batch = resize_batch(crops[start:start + self.batch_size], self.input_size)
+            out[start:start + len(batch)] = self._forward(batch)
+        return l2_normalize(out)
+
+    def _to_tensor(self, batch: np.ndarray) -> torch.Tensor:
+        x = torch.from_numpy(batch).to(self.device, non_blocking=True)
+        x = x.permute(0, 3, 1, 2).flip(1).float()  # NHWC BGR uint8 -> NCHW RGB float
+        x = (x - self._mean) / self._std
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return x
+
+    @torch.inference_mode()
+    def _forward(self, batch: np.ndarray) -> np.ndarray:
+        x = self._to_tensor(batch)
+        dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(self.precision)
+        with torch.autocast(self.device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
+            feat = self.model(x).feature.float()
+            if self.flip:
+                feat = torch.nn.functional.normalize(feat, dim=1)
+                feat = feat + torch.nn.functional.normalize(self.model(x.flip(3)).feature.float(), dim=1)
+        return feat.cpu().numpy()

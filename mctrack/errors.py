@@ -1,0 +1,26 @@
+"""Errors the command line turns into one clear line and a non-zero exit."""
+
+from __future__ import annotations
+
+__all__ = ["MctrackError", "ConfigError", "InputError", "NotImplementedYet"]
+
+
+class MctrackError(Exception):
+    """Base class: the message is one line that names the file or parameter and the problem."""
+
+
+class ConfigError(MctrackError, ValueError):
+    """A configuration file is wrong: ``ConfigError(path, key, problem)`` reads ``path: key: problem``."""
+
+    def __init__(self, path: object, key: str | None, problem: str) -> None:
+        self.path, self.key, self.problem = str(path), key, problem
+        where = f"{self.path}: {key}" if key else self.path
+        super().__init__(f"{where}: {problem}")
+
+
+class InputError(MctrackError):
+    """An input file or stream is missing, unreadable or malformed."""
+
+
+class NotImplementedYet(MctrackError):
+    """A feature that is planned but not built yet (the CLI exits 2)."""

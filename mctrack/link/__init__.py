@@ -1,0 +1,5 @@
+"""Cross-camera linkers: tracklets -> global identities. Registered implementations are imported here."""
+
+from __future__ import annotations
+
+__all__: list[str] = []
