@@ -1,0 +1,182 @@
+"""MOTChallenge files: ``det.txt``, ``gt.txt``, result files and ``seqinfo.ini``.
+
+A MOT text row is ``frame, id, left, top, width, height, conf, x, y, z`` (comma separated, frames 1-based).
+Public detections use id -1; ground truth uses ``conf`` as the "consider" flag and, in MOT16+, column 8 as the
+class and column 9 as the visibility. Inside mctrack frame indices are 0-based: MOT frame = index + 1.
+"""
+
+from __future__ import annotations
+
+import configparser
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError
+from ..types import Detections
+
+__all__ = ["load_mot_txt", "save_mot_txt", "MotWriter", "detections_by_frame", "SeqInfo", "read_seqinfo",
+           "write_seqinfo"]
+
+N_COLS = 10
+
+
+def load_mot_txt(path: str | Path) -> np.ndarray:
+    """Rows of a MOT text file as a ``(K, 10)`` float64 array sorted by frame then id.
+
+    Accepts comma- or whitespace-separated rows of 6 to 10 columns (missing trailing columns become -1) and an
+    empty file. A missing file or a malformed row is an :class:`InputError` naming the file and line.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{p}: file not found")
+    rows = []
+    with p.open("r", encoding="utf-8", errors="replace") as fh:
+        for lineno, line in enumerate(fh, 1):
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            parts = line.replace(",", " ").split()
+            if not 6 <= len(parts) <= N_COLS:
+                raise InputError(f"{p}: line {lineno}: expected 6 to {N_COLS} values, got {len(parts)}")
+            try:
+                values = [float(v) for v in parts]
+            except ValueError:
+                raise InputError(f"{p}: line {lineno}: not a number in {line[:60]!r}") from None
+            if len(values) < 7:
+                values.append(1.0)  # no confidence column: count the row
+            rows.append(values + [-1.0] * (N_COLS - len(values)))
+    if not rows:
+        return np.zeros((0, N_COLS), np.float64)
+    arr = np.asarray(rows, np.float64)
+    if np.any(arr[:, 0] < 1) or np.any(arr[:, 0] != np.round(arr[:, 0])):
+        bad = int(np.flatnonzero((arr[:, 0] < 1) | (arr[:, 0] != np.round(arr[:, 0])))[0])
+        raise InputError(f"{p}: frame numbers must be integers >= 1 (MOT frames are 1-based), got {arr[bad, 0]}")
+    order = np.lexsort((arr[:, 1], arr[:, 0]))
+    return arr[order]
+
+
+def _format_rows(rows: np.ndarray) -> str:
+    buf = io.StringIO()
+    for r in rows:
+        buf.write(f"{int(r[0])},{int(r[1])},{r[2]:.2f},{r[3]:.2f},{r[4]:.2f},{r[5]:.2f},{r[6]:.4g},"
+                  f"{r[7]:.4g},{r[8]:.4g},{r[9]:.4g}\n")
+    return buf.getvalue()
+
+
+def save_mot_txt(path: str | Path, rows: np.ndarray) -> None:
+    """Write ``(K, 6..10)`` rows as a MOT text file (missing columns become -1); the folder is created."""
+    rows = np.asarray(rows, np.float64).reshape(-1, np.shape(rows)[-1] if np.size(rows) else N_COLS)
+    if rows.shape[1] < 6 or rows.shape[1] > N_COLS:
+        raise ValueError(f"rows: expected 6 to {N_COLS} columns, got {rows.shape[1]}")
+    full = np.full((len(rows), N_COLS), -1.0)
+    full[:, : rows.shape[1]] = rows
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(_format_rows(full), encoding="utf-8")
+
+
+class MotWriter:
+    """Appends MOT rows frame by frame and flushes, so an interrupted run keeps every finished frame.
+
+    Use as a context manager; ``write(frame_index, track_ids, xyxy, scores)`` takes 0-based frame indices.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._fh = self.path.open("w", encoding="utf-8")
+
+    def write(self, frame_index: int, track_ids: np.ndarray, xyxy: np.ndarray, scores: np.ndarray | None = None) -> None:
+        xyxy = np.asarray(xyxy, np.float64).reshape(-1, 4)
+        n = len(xyxy)
+        if n == 0:
+            return
+        rows = np.full((n, N_COLS), -1.0)
+        rows[:, 0] = frame_index + 1
+        rows[:, 1] = np.asarray(track_ids).reshape(-1)
+        rows[:, 2:4] = xyxy[:, :2]
+        rows[:, 4:6] = xyxy[:, 2:] - xyxy[:, :2]
+        rows[:, 6] = 1.0 if scores is None else np.asarray(scores).reshape(-1)
+        self._fh.write(_format_rows(rows))
+        self._fh.flush()
+
+    def close(self) -> None:
+        if not self._fh.closed:
+            self._fh.close()
+
+    def __enter__(self) -> MotWriter:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def detections_by_frame(rows: np.ndarray, min_score: float = -np.inf) -> dict[int, Detections]:
+    """Group MOT detection rows into ``{0-based frame index: Detections}`` (xyxy boxes), keeping score >= min_score.
+
+    Frames without detections are absent from the dict; callers use ``Detections.empty()`` for them.
+    """
+    rows = np.asarray(rows, np.float64)
+    rows = rows[rows[:, 6] >= min_score] if len(rows) else rows
+    out: dict[int, Detections] = {}
+    if not len(rows):
+        return out
+    frames = rows[:, 0].astype(np.int64)
+    order = np.argsort(frames, kind="stable")
+    rows, frames = rows[order], frames[order]
+    starts = np.flatnonzero(np.r_[True, frames[1:] != frames[:-1]])
+    ends = np.r_[starts[1:], len(rows)]
+    for s, e in zip(starts, ends):
+        r = rows[s:e]
+        xyxy = np.concatenate([r[:, 2:4], r[:, 2:4] + r[:, 4:6]], axis=1)
+        out[int(frames[s]) - 1] = Detections(xyxy, r[:, 6])
+    return out
+
+
+@dataclass(frozen=True)
+class SeqInfo:
+    """The ``[Sequence]`` section of a MOTChallenge ``seqinfo.ini``."""
+
+    name: str
+    frame_rate: float
+    seq_length: int
+    im_width: int
+    im_height: int
+    im_dir: str = "img1"
+    im_ext: str = ".jpg"
+
+
+def read_seqinfo(path: str | Path) -> SeqInfo:
+    """Parse ``seqinfo.ini``; a missing file or key is an :class:`InputError` naming both."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{p}: file not found")
+    cp = configparser.ConfigParser()
+    try:
+        cp.read(p, encoding="utf-8")
+        sec = cp["Sequence"]
+    except (configparser.Error, KeyError):
+        raise InputError(f"{p}: no [Sequence] section") from None
+    try:
+        return SeqInfo(name=sec.get("name", p.parent.name), frame_rate=float(sec["frameRate"]),
+                       seq_length=int(sec["seqLength"]), im_width=int(sec["imWidth"]),
+                       im_height=int(sec["imHeight"]), im_dir=sec.get("imDir", "img1"),
+                       im_ext=sec.get("imExt", ".jpg"))
+    except KeyError as exc:
+        raise InputError(f"{p}: missing key {exc.args[0]}") from None
+    except ValueError as exc:
+        raise InputError(f"{p}: bad value: {exc}") from None
+
+
+def write_seqinfo(path: str | Path, info: SeqInfo) -> None:
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(
+        "[Sequence]\n"
+        f"name={info.name}\nimDir={info.im_dir}\nframeRate={info.frame_rate:g}\nseqLength={info.seq_length}\n"
+        f"imWidth={info.im_width}\nimHeight={info.im_height}\nimExt={info.im_ext}\n",
+        encoding="utf-8",
+    )
