@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mctrack.config import load_cams
+from mctrack.errors import ConfigError
+
+
+@pytest.fixture
+def scene(tmp_path: Path) -> Path:
+    (tmp_path / "c1").mkdir()
+    (tmp_path / "c1" / "video.mp4").write_bytes(b"x")
+    (tmp_path / "c1" / "det.txt").write_text("")
+    (tmp_path / "c1" / "gt.txt").write_text("")
+    (tmp_path / "calib.json").write_text("{}")
+    return tmp_path
+
+
+def _write(root: Path, text: str) -> Path:
+    p = root / "cams.yaml"
+    p.write_text(text)
+    return p
+
+
+def test_valid_cams_resolves_relative_paths(scene):
+    p = _write(scene, """
+name: demo
+cameras:
+  - id: c1
+    source: c1/video.mp4
+    fps: 12.5
+    time_offset: -0.5
+    calibration: calib.json
+    detections: c1/det.txt
+    ground_truth: c1/gt.txt
+  - id: c2
+    source: rtsp://10.0.0.1/stream
+  - id: 3
+    source: 0
+""")
+    cfg = load_cams(p)
+    assert cfg.name == "demo" and [c.id for c in cfg.cameras] == ["c1", "c2", "3"]
+    c1 = cfg.cameras[0]
+    assert c1.source == str(scene.resolve() / "c1" / "video.mp4")
+    assert c1.fps == 12.5 and c1.time_offset == -0.5
+    assert Path(c1.detections).is_file() and Path(c1.ground_truth).is_file() and Path(c1.calibration).is_file()
+    assert cfg.cameras[1].source == "rtsp://10.0.0.1/stream" and cfg.cameras[2].source == "0"
+    assert cfg.cameras[1].fps is None and cfg.cameras[1].time_offset == 0.0
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("cameras:\n  - id: c1\n    source: c1/video.mp4\n    colour: red\n",
+         r"cams.yaml: cameras\[0\].colour: unknown key \(valid keys: id, source"),
+        ("cameras:\n  - id: c1\n    source: nope.mp4\n", r"cameras\[0\].source: path not found: .*nope.mp4"),
+        ("cameras:\n  - id: c1\n    source: c1/video.mp4\n    detections: missing.txt\n",
+         r"cameras\[0\].detections: file not found: .*missing.txt"),
+        ("cameras:\n  - id: c1\n    source: c1/video.mp4\n    fps: fast\n",
+         r"cameras\[0\].fps: expected float, got str 'fast'"),
+        ("cameras:\n  - id: c1\n    source: c1/video.mp4\n    fps: -3\n", r"cameras\[0\].fps: must be > 0"),
+        ("cameras:\n  - id: c1\n    source: c1/video.mp4\n  - id: c1\n    source: c1/video.mp4\n",
+         r"cameras\[1\].id: duplicate camera id 'c1'"),
+        ("cameras:\n  - source: c1/video.mp4\n", r"cameras\[0\].id: missing required key"),
+        ("cameras: []\n", r"cameras: at least one camera"),
+        ("cameras: c1\n", r"cameras: expected a list"),
+        ("camera:\n  - id: c1\n", r"camera: unknown key"),
+        ("cameras:\n  - id: c1\n    source: [c1\n", r"invalid YAML \(line \d+, column \d+\)"),
+        ("- just\n- a list\n", r"expected a mapping at the top level"),
+        ("cameras:\n  - id: c1\n    source: c1/video.mp4\n    time_offset: true\n",
+         r"time_offset: expected float, got bool"),
+    ],
+)
+def test_bad_cams_files_give_one_line_naming_file_and_key(scene, text, message):
+    p = _write(scene, text)
+    with pytest.raises(ConfigError, match=message) as info:
+        load_cams(p)
+    msg = str(info.value)
+    assert "\n" not in msg and msg.startswith(str(p))
+
+
+def test_missing_cams_file(tmp_path):
+    with pytest.raises(ConfigError, match=r"nothere.yaml: file not found"):
+        load_cams(tmp_path / "nothere.yaml")
