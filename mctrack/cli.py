@@ -10,6 +10,7 @@ import argparse
 import importlib
 import logging
 import sys
+import warnings
 from collections.abc import Sequence
 
 from . import __version__
@@ -39,6 +40,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s: %(message)s")
+    # Library warnings (e.g. "ImageNet weights could not be obtained") as one plain line each.
+    warnings.formatwarning = lambda message, category, *rest, **kw: f"mctrack: warning: {message}\n"
     try:
         return int(args.func(args) or 0)
     except NotImplementedYet as exc:

@@ -1,0 +1,116 @@
+"""Embedder throughput: crops/s per embedder at several batch sizes, next to a bare torchvision ResNet-50.
+
+    python benchmarks/embed_bench.py                       # CPU (and CUDA when present), batch 1, 8, 32
+    python benchmarks/embed_bench.py --device cuda --precision fp16 --json out.json
+
+Each embedder is timed through ``embed_crops`` on person crops of mixed sizes (so crop resizing, normalisation
+and the host-device copy are included). The reference is ``torchvision.models.resnet50`` (stride-2 layer4,
+1000-class head) run on an already-normalised tensor of the same input size: ``ratio`` = embedder time / bare
+ResNet-50 time at the same batch size, which is comparable across machines. Weights are random (speed does not
+depend on them); nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torchvision
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from mctrack.embed import ColorHistogramEmbedder, ReidEmbedder  # noqa: E402
+
+
+def _timeit(fn, min_seconds: float, min_iters: int, sync) -> float:
+    fn()  # warm-up (allocations, cudnn autotune)
+    sync()
+    iters, start = 0, time.perf_counter()
+    while True:
+        fn()
+        iters += 1
+        sync()
+        elapsed = time.perf_counter() - start
+        if iters >= min_iters and elapsed >= min_seconds:
+            return elapsed / iters
+
+
+def _params(model: torch.nn.Module) -> float:
+    return sum(p.numel() for p in model.parameters()) / 1e6
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--device", action="append", help="cpu and/or cuda (default: cpu, plus cuda when present)")
+    ap.add_argument("--batches", type=int, nargs="+", default=[1, 8, 32])
+    ap.add_argument("--embedders", nargs="+", default=["laga", "can", "global", "colorhist"])
+    ap.add_argument("--backbone", default="resnet50")
+    ap.add_argument("--input-size", type=int, nargs=2, default=[384, 128], metavar=("H", "W"))
+    ap.add_argument("--precision", default="fp32", choices=("fp32", "fp16", "bf16"))
+    ap.add_argument("--min-seconds", type=float, default=2.0, help="time each case at least this long")
+    ap.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    ap.add_argument("--json", help="write the results to this JSON file")
+    args = ap.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    devices = args.device or (["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"])
+    h, w = args.input_size
+    rng = np.random.default_rng(0)
+    max_batch = max(args.batches)
+    crops = [rng.integers(0, 256, (int(rng.integers(80, 300)), int(rng.integers(30, 120)), 3), dtype=np.uint8)
+             for _ in range(max_batch)]
+    results = []
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads, input {h}x{w}, "
+          f"backbone {args.backbone}, precision {args.precision}")
+    for device in devices:
+        dev = torch.device(device)
+        sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
+
+        resnet = torchvision.models.resnet50().eval().to(dev).to(memory_format=torch.channels_last)
+        ref_time = {}
+        dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(args.precision)
+        for b in args.batches:
+            x = torch.randn(b, 3, h, w, device=dev).contiguous(memory_format=torch.channels_last)
+
+            def fwd():
+                with torch.inference_mode(), torch.autocast(dev.type, dtype=dtype or torch.float32,
+                                                             enabled=dtype is not None):
+                    resnet(x)
+
+            ref_time[b] = _timeit(fwd, args.min_seconds, 3, sync)
+            results.append(dict(device=device, embedder="resnet50 (bare torchvision)", batch=b,
+                                params_m=_params(resnet), dim=1000, crops_per_s=b / ref_time[b],
+                                ms_per_crop=1e3 * ref_time[b] / b, ratio=1.0))
+        for name in args.embedders:
+            if name == "colorhist":
+                if dev.type != "cpu":
+                    continue
+                emb, params = ColorHistogramEmbedder(), 0.0
+            else:
+                emb = ReidEmbedder(name, pretrained=None, backbone=args.backbone, device=device,
+                                   batch_size=max_batch, precision=args.precision, input_size=(h, w))
+                params = _params(emb.model)
+            for b in args.batches:
+                t = _timeit(lambda: emb.embed_crops(crops[:b]), args.min_seconds, 3, sync)
+                results.append(dict(device=device, embedder=name, batch=b, params_m=params, dim=emb.dim,
+                                    crops_per_s=b / t, ms_per_crop=1e3 * t / b, ratio=t / ref_time[b]))
+        del resnet
+    print(f"{'device':<6} {'embedder':<28} {'batch':>5} {'params M':>9} {'dim':>6} {'crops/s':>9} "
+          f"{'ms/crop':>8} {'x resnet50':>10}")
+    for r in results:
+        print(f"{r['device']:<6} {r['embedder']:<28} {r['batch']:>5} {r['params_m']:>9.1f} {r['dim']:>6} "
+              f"{r['crops_per_s']:>9.1f} {r['ms_per_crop']:>8.2f} {r['ratio']:>10.2f}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(dict(torch=torch.__version__, threads=torch.get_num_threads(),
+                                                   precision=args.precision, input_size=[h, w], results=results),
+                                              indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
