@@ -84,3 +84,11 @@ def test_bad_cams_files_give_one_line_naming_file_and_key(scene, text, message):
 def test_missing_cams_file(tmp_path):
     with pytest.raises(ConfigError, match=r"nothere.yaml: file not found"):
         load_cams(tmp_path / "nothere.yaml")
+
+
+def test_shipped_mot15_camera_set_loads(shared_data):
+    from tests.conftest import ROOT
+
+    cfg = load_cams(ROOT / "configs" / "cams" / "mot15_shared.yaml")
+    assert [c.id for c in cfg.cameras] == ["PETS09-S2L1", "TUD-Stadtmitte"]
+    assert all(Path(c.source).is_file() and Path(c.ground_truth).is_file() for c in cfg.cameras)
