@@ -1,0 +1,128 @@
+"""Self-describing checkpoints: `{"manifest": {...}, "state_dict": {...}}` written with torch.save.
+
+The manifest holds plain types only (it is read back with `torch.load(..., weights_only=True)`):
+format, format_version, arch, config (the model's {"arch", "kwargs"}), num_classes, input_size [H, W],
+feature_dim, torch_version, extra (caller's plain-typed dict, e.g. training hyperparameters).
+`load_checkpoint` rebuilds the model from the manifest (no pretrained download) and loads the weights;
+`load_weights_into` fills an existing model and says in one line why a file does not fit it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from reid_models.models import MODELS, build_model
+
+__all__ = ["FORMAT", "FORMAT_VERSION", "CheckpointError", "load_checkpoint", "load_weights_into", "save_checkpoint"]
+
+FORMAT = "reid_models.checkpoint"
+FORMAT_VERSION = 1
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file is unreadable, not a reid_models checkpoint, or does not fit the model."""
+
+
+def save_checkpoint(
+    path: str | os.PathLike[str], model: nn.Module, *, extra: dict[str, Any] | None = None, half: bool = False
+) -> None:
+    """Write `model`'s weights and manifest to `path`; `half` stores floating-point tensors as float16."""
+    manifest = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "arch": model.config["arch"],
+        "config": model.config,
+        "num_classes": model.num_classes,
+        "input_size": list(model.input_size),
+        "feature_dim": model.feature_dim,
+        "torch_version": str(torch.__version__),
+        "extra": dict(extra or {}),
+    }
+    try:
+        json.dumps(manifest)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"extra: must hold plain JSON-like values only ({err})") from None
+    state = {
+        key: (value.half() if half and value.is_floating_point() else value).detach().cpu()
+        for key, value in model.state_dict().items()
+    }
+    torch.save({"manifest": manifest, "state_dict": state}, Path(path))
+
+
+def load_checkpoint(
+    path: str | os.PathLike[str], map_location: str | torch.device = "cpu"
+) -> tuple[nn.Module, dict[str, Any]]:
+    """Rebuild the model a checkpoint describes and load its weights (float16 back to float32).
+
+    Returns (model in eval mode on the device `map_location`, manifest).
+    """
+    path = Path(path)
+    manifest, state = _read(path, map_location)
+    arch = manifest["arch"]
+    if arch not in MODELS:
+        raise CheckpointError(f"{path}: unknown arch {arch!r}; valid: {', '.join(MODELS)}")
+    model = build_model(arch, **{**manifest["config"]["kwargs"], "pretrained": None})
+    _fill(model, path, manifest, state)
+    return model.to(torch.device(map_location)).eval(), manifest
+
+
+def load_weights_into(model: nn.Module, path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Load the checkpoint at `path` into `model` (keeping its device and dtype); return the manifest.
+
+    Raises FileNotFoundError (no file) or CheckpointError naming the file and the first mismatches.
+    """
+    path = Path(path)
+    manifest, state = _read(path, "cpu")
+    _fill(model, path, manifest, state)
+    return manifest
+
+
+def _fill(model: nn.Module, path: Path, manifest: dict[str, Any], state: dict[str, torch.Tensor]) -> None:
+    wanted = {"arch": model.config["arch"], "num_classes": model.num_classes, "input_size": list(model.input_size)}
+    for key, value in wanted.items():
+        if manifest[key] != value:
+            raise CheckpointError(f"{path}: checkpoint has {key}={manifest[key]!r}, the model has {value!r}")
+    own = model.state_dict()
+    problems = []
+    if missing := [key for key in own if key not in state]:
+        problems.append(f"missing keys {missing[:3]}" + (f" (+{len(missing) - 3})" if len(missing) > 3 else ""))
+    if unexpected := [key for key in state if key not in own]:
+        problems.append(
+            f"unexpected keys {unexpected[:3]}" + (f" (+{len(unexpected) - 3})" if len(unexpected) > 3 else "")
+        )
+    if shapes := [
+        f"{key} {tuple(state[key].shape)} vs {tuple(own[key].shape)}"
+        for key in own
+        if key in state and state[key].shape != own[key].shape
+    ]:
+        problems.append(f"shape mismatches {shapes[:3]}" + (f" (+{len(shapes) - 3})" if len(shapes) > 3 else ""))
+    if problems:
+        raise CheckpointError(f"{path}: does not fit the {manifest['arch']} model: {'; '.join(problems)}")
+    model.load_state_dict({key: value.to(own[key].dtype) for key, value in state.items()})
+
+
+def _read(path: Path, map_location: str | torch.device) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint not found: {path}")
+    try:
+        data = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as err:
+        raise CheckpointError(f"{path}: not a readable checkpoint ({type(err).__name__})") from None
+    if not (isinstance(data, dict) and all(isinstance(data.get(key), dict) for key in ("manifest", "state_dict"))):
+        raise CheckpointError(f"{path}: not a reid_models checkpoint (no manifest; a plain state_dict?)")
+    manifest = data["manifest"]
+    if manifest.get("format") != FORMAT or not isinstance(manifest.get("format_version"), int):
+        raise CheckpointError(f"{path}: not a reid_models checkpoint (manifest format {manifest.get('format')!r})")
+    if manifest["format_version"] > FORMAT_VERSION:
+        raise CheckpointError(
+            f"{path}: checkpoint format version {manifest['format_version']} is newer than supported ({FORMAT_VERSION})"
+        )
+    if absent := [key for key in ("arch", "config", "num_classes", "input_size") if key not in manifest]:
+        raise CheckpointError(f"{path}: manifest lacks {absent}")
+    return manifest, data["state_dict"]

@@ -1,0 +1,154 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from mctrack.embed import ColorHistogramEmbedder, ReidEmbedder, build_embedder, clip_boxes
+from mctrack.types import Detections
+
+SMALL = dict(backbone="resnet18", pretrained=None, input_size=(128, 64), device="cpu", batch_size=4)
+
+
+def _scene(seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    img = rng.integers(0, 256, (120, 160, 3), dtype=np.uint8)
+    img[20:100, 10:40] = (0, 0, 255)  # a red "person"
+    img[20:100, 60:90] = (255, 0, 0)  # a blue one
+    return img
+
+
+@pytest.mark.parametrize("box, expected", [
+    ([10, 20, 40, 100], [10, 20, 40, 100]),        # inside
+    ([-15.5, -3, 40.2, 100.7], [0, 0, 41, 101]),   # partly outside (floor/ceil, clipped)
+    ([150, 110, 400, 300], [150, 110, 160, 120]),  # crosses the bottom-right corner
+    ([500, 500, 600, 600], [159, 119, 160, 120]),  # entirely outside: nearest 1-pixel sliver
+    ([30, 30, 30, 30], [30, 30, 31, 31]),          # zero size
+])
+def test_clip_boxes(box, expected):
+    np.testing.assert_array_equal(clip_boxes(np.array([box]), 160, 120)[0], expected)
+
+
+@pytest.fixture(scope="module")
+def embedders():
+    torch.manual_seed(0)
+    return {
+        "colorhist": ColorHistogramEmbedder(),
+        "global": ReidEmbedder("global", **SMALL),
+        "laga": ReidEmbedder("laga", **SMALL),
+        "can": ReidEmbedder("can", **SMALL),
+    }
+
+
+@pytest.mark.parametrize("name", ["colorhist", "global", "laga", "can"])
+def test_unit_norm_deterministic_and_empty(embedders, name):
+    emb = embedders[name]
+    img = _scene()
+    dets = Detections(np.array([[10, 20, 40, 100], [60, 20, 90, 100], [-20, 50, 30, 130]], np.float32),
+                      np.ones(3, np.float32))
+    f1 = emb(img, dets)
+    assert f1.shape == (3, emb.dim) and f1.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(f1, axis=1), 1.0, atol=1e-5)
+    np.testing.assert_array_equal(f1, emb(img, dets))  # deterministic
+    assert not np.allclose(f1[0], f1[1], atol=1e-3)    # different people, different features
+    empty = emb(img, Detections.empty())
+    assert empty.shape == (0, emb.dim) and empty.dtype == np.float32
+    assert emb.embed_crops([]).shape == (0, emb.dim)
+
+
+@pytest.mark.parametrize("name", ["colorhist", "laga"])
+def test_box_partly_outside_equals_its_visible_part(embedders, name):
+    emb = embedders[name]
+    img = _scene(1)
+    outside = Detections(np.array([[-30.0, -10.0, 40.0, 100.0]]), [1.0])
+    visible = Detections(np.array([[0.0, 0.0, 40.0, 100.0]]), [1.0])
+    np.testing.assert_allclose(emb(img, outside), emb(img, visible), atol=1e-6)
+
+
+def test_batch_size_does_not_change_features(embedders):
+    emb = embedders["global"]
+    rng = np.random.default_rng(3)
+    crops = [rng.integers(0, 256, (int(rng.integers(40, 90)), 30, 3), dtype=np.uint8) for _ in range(7)]
+    ref = emb.embed_crops(crops)
+    one = np.concatenate([emb.embed_crops([c]) for c in crops])
+    np.testing.assert_allclose(ref, one, atol=1e-4)
+
+
+def test_flip_averaging_is_mirror_invariant():
+    torch.manual_seed(0)
+    emb = ReidEmbedder("global", flip=True, **SMALL)
+    crop = np.random.default_rng(4).integers(0, 256, (80, 40, 3), dtype=np.uint8)
+    a, b = emb.embed_crops([crop, crop[:, ::-1].copy()])
+    np.testing.assert_allclose(a, b, atol=1e-5)
+    plain = ReidEmbedder("global", flip=False, **SMALL)
+    plain.model.load_state_dict(emb.model.state_dict())
+    a, b = plain.embed_crops([crop, crop[:, ::-1].copy()])
+    assert not np.allclose(a, b, atol=1e-3)  # without flip averaging the mirror image differs
+
+
+def test_weights_checkpoint_round_trip_and_wrong_arch(tmp_path):
+    import reid_models
+
+    torch.manual_seed(1)
+    model = reid_models.build_model("global", num_classes=5, backbone="resnet18", pretrained=None, input_size=(128, 64))
+    path = tmp_path / "g.pt"
+    reid_models.save_checkpoint(path, model)
+    emb = ReidEmbedder("global", weights=path, device="cpu")
+    assert emb.input_size == (128, 64) and emb.weights == str(path)
+    crop = np.random.default_rng(5).integers(0, 256, (90, 40, 3), dtype=np.uint8)
+    x = emb._to_tensor(np.stack([__import__("cv2").resize(crop, (64, 128))]))
+    with torch.inference_mode():
+        ref = torch.nn.functional.normalize(model.eval()(x).feature, dim=1).numpy()
+    np.testing.assert_allclose(emb.embed_crops([crop]), ref, atol=1e-5)
+    with pytest.raises(reid_models.CheckpointError, match=r"g.pt.*'global'.*not 'laga'"):
+        ReidEmbedder("laga", weights=path, device="cpu")
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(batch_size=0), "batch_size"),
+    (dict(precision="int8"), "precision"),
+    (dict(precision="fp16", device="cpu"), "fp16 needs a CUDA device"),
+    (dict(device="tpu"), "device"),
+])
+def test_bad_embedder_arguments(kwargs, message):
+    args = dict(SMALL, **kwargs)
+    with pytest.raises(ValueError, match=message):
+        ReidEmbedder("global", **args)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the no-GPU error")
+def test_cuda_requested_without_gpu_is_a_clear_error():
+    with pytest.raises(ValueError, match="no CUDA GPU"):
+        ReidEmbedder("global", **dict(SMALL, device="cuda"))
+
+
+def test_registry_builds_and_none_is_motion_only():
+    assert build_embedder("none") is None
+    assert build_embedder("colorhist").dim == 3 * (8 * 4 + 4)
+    with pytest.raises(TypeError):
+        build_embedder("colorhist", device="cpu")
+
+
+def test_colorhist_separates_colours_and_rejects_bad_args():
+    emb = ColorHistogramEmbedder()
+    red = np.zeros((60, 30, 3), np.uint8)
+    red[..., 2] = 200
+    blue = np.zeros((60, 30, 3), np.uint8)
+    blue[..., 0] = 200
+    f = emb.embed_crops([red, red.copy(), blue])
+    assert f[0] @ f[1] > 0.999 and f[0] @ f[2] < 0.6  # only the shared brightness histogram agrees
+    with pytest.raises(ValueError, match="stripes"):
+        ColorHistogramEmbedder(stripes=0)
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("precision, atol", [("fp32", 2e-3), ("fp16", 3e-2), ("bf16", 6e-2)])
+def test_cuda_matches_cpu(precision, atol):
+    torch.manual_seed(0)
+    cpu = ReidEmbedder("laga", **SMALL)
+    gpu = ReidEmbedder("laga", **dict(SMALL, device="cuda", precision=precision))
+    gpu.model.load_state_dict(cpu.model.state_dict())
+    crops = [np.random.default_rng(i).integers(0, 256, (100, 40, 3), dtype=np.uint8) for i in range(5)]
+    a, b = cpu.embed_crops(crops), gpu.embed_crops(crops)
+    assert b.shape == a.shape
+    np.testing.assert_allclose(np.sum(a * b, axis=1), 1.0, atol=atol)  # cosine similarity ~1

@@ -1,0 +1,95 @@
+"""Pretrained weights: a local torchvision state_dict, bad paths, the ImageNet cache and the offline fallback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from torchvision.models import resnet18
+
+from reid_models import build_model
+from reid_models.models import build_resnet
+
+SMALL = {"backbone": "resnet18", "input_size": (128, 64)}
+
+
+@pytest.fixture
+def torchvision_state() -> dict[str, torch.Tensor]:
+    torch.manual_seed(0)
+    return resnet18(weights=None).state_dict()
+
+
+def _assert_trunk_equals(parts_state: dict[str, torch.Tensor], reference: dict[str, torch.Tensor]) -> None:
+    for key, value in parts_state.items():
+        torch.testing.assert_close(value, reference[key.removeprefix("trunk.")], rtol=0, atol=0)
+
+
+def test_loads_torchvision_state_dict_from_path(tmp_path: Path, torchvision_state: dict) -> None:
+    path = tmp_path / "resnet18.pth"
+    torch.save(torchvision_state, path)
+    for pretrained in (path, str(path)):
+        model = build_model("laga", pretrained=pretrained, share_layer4=False, **SMALL)
+        _assert_trunk_equals({f"trunk.{k}": v for k, v in model.trunk.state_dict().items()}, torchvision_state)
+        for copy in model.layer4.values():
+            for key, value in copy.state_dict().items():
+                torch.testing.assert_close(value, torchvision_state[f"layer4.{key}"], rtol=0, atol=0)
+
+
+def test_state_dict_without_fc_is_accepted(tmp_path: Path, torchvision_state: dict) -> None:
+    path = tmp_path / "trunk.pth"
+    torch.save({k: v for k, v in torchvision_state.items() if not k.startswith("fc.")}, path)
+    parts = build_resnet("resnet18", pretrained=path)
+    torch.testing.assert_close(parts.trunk.conv1.weight, torchvision_state["conv1.weight"], rtol=0, atol=0)
+
+
+def test_missing_pretrained_file_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "absent-resnet18.pth"
+    with pytest.raises(FileNotFoundError, match="absent-resnet18.pth"):
+        build_model("global", pretrained=path, **SMALL)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (lambda sd: {f"module.{k}": v for k, v in sd.items()}, "missing.*unexpected"),
+        (lambda sd: {**sd, "conv1.weight": torch.zeros(8, 3, 7, 7)}, "size mismatch for conv1.weight"),
+        (lambda sd: [1, 2], "does not hold a state_dict"),
+        (None, "not a readable state_dict"),
+    ],
+    ids=["prefixed-keys", "wrong-shape", "not-a-dict", "garbage"],
+)
+def test_wrong_pretrained_file_is_named(tmp_path: Path, torchvision_state: dict, content, message: str) -> None:
+    path = tmp_path / "weird.pth"
+    if content is None:
+        path.write_bytes(b"not a torch file")
+    else:
+        torch.save(content(torchvision_state), path)
+    with pytest.raises(ValueError, match=message) as info:
+        build_resnet("resnet18", pretrained=path)
+    assert "weird.pth" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_resnet50_file_does_not_fit_resnet18(tmp_path: Path) -> None:
+    path = tmp_path / "r50.pth"
+    torch.save({"conv1.weight": torch.zeros(64, 3, 7, 7), "layer1.0.conv3.weight": torch.zeros(256, 64, 1, 1)}, path)
+    with pytest.raises(ValueError, match="r50.pth.*missing"):
+        build_resnet("resnet18", pretrained=path)
+
+
+def test_imagenet_offline_warns_once_and_uses_random_weights() -> None:
+    with pytest.warns(UserWarning, match=r"resnet18-f37072fd\.pth.*random weights") as record:
+        model = build_model("global", pretrained="imagenet", **SMALL)
+    assert len(record) == 1
+    assert model(torch.rand(2, 3, 128, 64)).feature.shape == (2, 512)
+
+
+def test_imagenet_from_torch_hub_cache(
+    monkeypatch: pytest.MonkeyPatch, torchvision_state: dict, real_load_state_dict_from_url: object
+) -> None:
+    checkpoints = Path(torch.hub.get_dir()) / "checkpoints"  # TORCH_HOME is a per-test temporary folder
+    checkpoints.mkdir(parents=True)
+    torch.save(torchvision_state, checkpoints / "resnet18-f37072fd.pth")
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", real_load_state_dict_from_url)  # cache hit: no network
+    parts = build_resnet("resnet18", pretrained="imagenet")
+    torch.testing.assert_close(parts.layer4[1].conv2.weight, torchvision_state["layer4.1.conv2.weight"], rtol=0, atol=0)

@@ -1,0 +1,126 @@
+"""Checkpoint round trips and the one-line errors for files that do not fit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from reid_models import CheckpointError, build_model, load_checkpoint, load_weights_into, save_checkpoint
+
+SMALL = {"backbone": "resnet18", "pretrained": None, "input_size": (128, 64)}
+
+
+def _trained_looking(arch: str, **kwargs: object) -> torch.nn.Module:
+    """A model whose BN statistics and gammas are not at their initial values."""
+    torch.manual_seed(0)
+    model = build_model(arch, **{**SMALL, "num_classes": 3, **kwargs}).train()
+    with torch.no_grad():
+        model(torch.rand(4, 3, 128, 64))
+        for name, parameter in model.named_parameters():
+            if name.endswith("gamma"):
+                parameter.fill_(0.5)
+    return model.eval()
+
+
+@pytest.mark.parametrize(
+    ("arch", "kwargs"), [("laga", {}), ("laga", {"share_layer4": False}), ("can", {"parts": [2, 3]}), ("global", {})]
+)
+@pytest.mark.parametrize("half", [False, True])
+def test_round_trip(tmp_path: Path, arch: str, kwargs: dict, half: bool) -> None:
+    model = _trained_looking(arch, **kwargs)
+    path = tmp_path / "model.pt"
+    save_checkpoint(path, model, extra={"lr": 8e-4, "epochs": 70, "milestones": [40, 60]}, half=half)
+    loaded, manifest = load_checkpoint(path)
+    assert not loaded.training and loaded.config == model.config
+    assert manifest["arch"] == arch and manifest["extra"]["milestones"] == [40, 60]
+    assert manifest["feature_dim"] == model.feature_dim and manifest["input_size"] == [128, 64]
+    assert manifest["num_classes"] == 3 and manifest["torch_version"] == torch.__version__
+    assert all(v.dtype != torch.float16 for v in loaded.state_dict().values())
+    x = torch.rand(2, 3, 128, 64)
+    with torch.no_grad():
+        expected, got = model(x).feature, loaded(x).feature
+    if half:
+        torch.testing.assert_close(got, expected, rtol=2e-2, atol=2e-2)
+    else:
+        torch.testing.assert_close(got, expected, rtol=0, atol=0)
+
+
+def test_half_checkpoint_is_smaller(tmp_path: Path) -> None:
+    model = _trained_looking("global")
+    save_checkpoint(tmp_path / "full.pt", model)
+    save_checkpoint(tmp_path / "half.pt", model, half=True)
+    assert (tmp_path / "half.pt").stat().st_size < 0.6 * (tmp_path / "full.pt").stat().st_size
+
+
+def test_load_weights_into_existing_model(tmp_path: Path) -> None:
+    source = _trained_looking("laga")
+    save_checkpoint(tmp_path / "laga.pt", source)
+    target = build_model("laga", **SMALL, num_classes=3).eval()
+    manifest = load_weights_into(target, tmp_path / "laga.pt")
+    assert manifest["arch"] == "laga"
+    x = torch.rand(1, 3, 128, 64)
+    with torch.no_grad():
+        torch.testing.assert_close(target(x).feature, source(x).feature)
+
+
+@pytest.mark.parametrize(
+    ("saved", "target", "message"),
+    [
+        (("laga", {}), ("laga", {"num_classes": 5}), r"num_classes=3, the model has 5"),
+        (("laga", {}), ("can", {}), r"arch='laga', the model has 'can'"),
+        (("global", {}), ("global", {"input_size": (256, 128)}), r"input_size=\[128, 64\]"),
+        (("laga", {}), ("laga", {"relative_positions": False}), r"unexpected keys \['sam3.rel_h'"),
+        (("laga", {}), ("laga", {"share_layer4": False}), r"missing keys \['layer4.global"),
+        (("global", {}), ("global", {"backbone": "resnet34"}), r"missing keys.*unexpected keys|missing keys"),
+        (("can", {"parts": [2]}), ("can", {"parts": [2], "embedding_dim": 64}), r"shape mismatches \['embedding"),
+    ],
+)
+def test_mismatch_errors_name_the_file(tmp_path: Path, saved: tuple, target: tuple, message: str) -> None:
+    path = tmp_path / "saved-model.pt"
+    save_checkpoint(path, build_model(saved[0], **{**SMALL, "num_classes": 3, **saved[1]}))
+    model = build_model(target[0], **{**SMALL, "num_classes": 3, **target[1]})
+    with pytest.raises(CheckpointError, match=message) as info:
+        load_weights_into(model, path)
+    assert str(path) in str(info.value) and "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (lambda: {"conv1.weight": torch.zeros(1)}, "no manifest"),
+        (lambda: {"manifest": {"format": "other"}, "state_dict": {}}, "manifest format 'other'"),
+        (lambda: {"manifest": {"format": "reid_models.checkpoint", "format_version": 99}, "state_dict": {}}, "newer"),
+        (lambda: [1, 2, 3], "no manifest"),
+    ],
+    ids=["plain-state-dict", "foreign-manifest", "future-version", "a-list"],
+)
+def test_non_checkpoints_are_rejected(tmp_path: Path, content, message: str) -> None:
+    path = tmp_path / "weights.pth"
+    torch.save(content(), path)
+    for load in (load_checkpoint, lambda p: load_weights_into(build_model("global", **SMALL), p)):
+        with pytest.raises(CheckpointError, match=message) as info:
+            load(path)
+        assert str(path) in str(info.value)
+
+
+def test_garbage_file_is_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "garbage.pt"
+    path.write_bytes(bytes(range(256)) * 8)
+    with pytest.raises(CheckpointError, match="not a readable checkpoint") as info:
+        load_checkpoint(path)
+    assert str(path) in str(info.value)
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    path = tmp_path / "nowhere" / "model.pt"
+    with pytest.raises(FileNotFoundError, match="nowhere"):
+        load_checkpoint(path)
+    with pytest.raises(FileNotFoundError, match="nowhere"):
+        load_weights_into(build_model("global", **SMALL), path)
+
+
+def test_extra_must_be_plain(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="extra"):
+        save_checkpoint(tmp_path / "m.pt", build_model("global", **SMALL), extra={"path": Path("/tmp")})
