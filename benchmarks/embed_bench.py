@@ -3,7 +3,7 @@
     python benchmarks/embed_bench.py                       # CPU (and CUDA when present), batch 1, 8, 32
     python benchmarks/embed_bench.py --device cuda --precision fp16 --json out.json
 
-Each embedder is timed through ``embed_crops`` on person crops of mixed sizes (so crop resizing, normalisation
+Each embedder is timed through ``embed_crops`` (median of interleaved rounds) on person crops of mixed sizes (so crop resizing, normalisation
 and the host-device copy are included). The reference is ``torchvision.models.resnet50`` (stride-2 layer4,
 1000-class head) run on an already-normalised tensor of the same input size: ``ratio`` = embedder time / bare
 ResNet-50 time at the same batch size, which is comparable across machines. Weights are random (speed does not
@@ -27,17 +27,23 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from mctrack.embed import ColorHistogramEmbedder, ReidEmbedder  # noqa: E402
 
 
-def _timeit(fn, min_seconds: float, min_iters: int, sync) -> float:
-    fn()  # warm-up (allocations, cudnn autotune)
-    sync()
-    iters, start = 0, time.perf_counter()
-    while True:
+def _median_times(cases: dict[str, object], rounds: int, sync) -> dict[str, float]:
+    """Seconds per call of each case, median over ``rounds`` round-robin passes.
+
+    Cases are interleaved (A B C, A B C, ...) so a slow drift in machine load hits all of them alike and the
+    ratios stay meaningful on a busy machine.
+    """
+    for fn in cases.values():  # warm-up (allocations, cudnn autotune)
         fn()
-        iters += 1
-        sync()
-        elapsed = time.perf_counter() - start
-        if iters >= min_iters and elapsed >= min_seconds:
-            return elapsed / iters
+    sync()
+    times: dict[str, list[float]] = {name: [] for name in cases}
+    for _ in range(rounds):
+        for name, fn in cases.items():
+            start = time.perf_counter()
+            fn()
+            sync()
+            times[name].append(time.perf_counter() - start)
+    return {name: float(np.median(t)) for name, t in times.items()}
 
 
 def _params(model: torch.nn.Module) -> float:
@@ -52,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--backbone", default="resnet50")
     ap.add_argument("--input-size", type=int, nargs=2, default=[384, 128], metavar=("H", "W"))
     ap.add_argument("--precision", default="fp32", choices=("fp32", "fp16", "bf16"))
-    ap.add_argument("--min-seconds", type=float, default=2.0, help="time each case at least this long")
+    ap.add_argument("--rounds", type=int, default=5, help="timed round-robin passes per batch size (median)")
     ap.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     ap.add_argument("--json", help="write the results to this JSON file")
     args = ap.parse_args(argv)
@@ -64,42 +70,42 @@ def main(argv: list[str] | None = None) -> int:
     max_batch = max(args.batches)
     crops = [rng.integers(0, 256, (int(rng.integers(80, 300)), int(rng.integers(30, 120)), 3), dtype=np.uint8)
              for _ in range(max_batch)]
-    results = []
+    results: list[dict] = []
     print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads, input {h}x{w}, "
           f"backbone {args.backbone}, precision {args.precision}")
+    ref_name = "resnet50 (bare torchvision)"
+    dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(args.precision)
     for device in devices:
         dev = torch.device(device)
         sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
-
         resnet = torchvision.models.resnet50().eval().to(dev).to(memory_format=torch.channels_last)
-        ref_time = {}
-        dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(args.precision)
+        embedders = {}
+        for name in args.embedders:
+            if name == "colorhist":
+                if dev.type == "cpu":
+                    embedders[name] = (ColorHistogramEmbedder(), 0.0)
+                continue
+            emb = ReidEmbedder(name, pretrained=None, backbone=args.backbone, device=device, batch_size=max_batch,
+                               precision=args.precision, input_size=(h, w))
+            embedders[name] = (emb, _params(emb.model))
         for b in args.batches:
             x = torch.randn(b, 3, h, w, device=dev).contiguous(memory_format=torch.channels_last)
 
-            def fwd():
+            def ref():
                 with torch.inference_mode(), torch.autocast(dev.type, dtype=dtype or torch.float32,
                                                              enabled=dtype is not None):
                     resnet(x)
 
-            ref_time[b] = _timeit(fwd, args.min_seconds, 3, sync)
-            results.append(dict(device=device, embedder="resnet50 (bare torchvision)", batch=b,
-                                params_m=_params(resnet), dim=1000, crops_per_s=b / ref_time[b],
-                                ms_per_crop=1e3 * ref_time[b] / b, ratio=1.0))
-        for name in args.embedders:
-            if name == "colorhist":
-                if dev.type != "cpu":
-                    continue
-                emb, params = ColorHistogramEmbedder(), 0.0
-            else:
-                emb = ReidEmbedder(name, pretrained=None, backbone=args.backbone, device=device,
-                                   batch_size=max_batch, precision=args.precision, input_size=(h, w))
-                params = _params(emb.model)
-            for b in args.batches:
-                t = _timeit(lambda: emb.embed_crops(crops[:b]), args.min_seconds, 3, sync)
-                results.append(dict(device=device, embedder=name, batch=b, params_m=params, dim=emb.dim,
-                                    crops_per_s=b / t, ms_per_crop=1e3 * t / b, ratio=t / ref_time[b]))
-        del resnet
+            cases = {ref_name: ref}
+            cases.update({name: (lambda e=e: e.embed_crops(crops[:b])) for name, (e, _) in embedders.items()})
+            t = _median_times(cases, args.rounds, sync)
+            results.append(dict(device=device, embedder=ref_name, batch=b, params_m=_params(resnet), dim=1000,
+                                crops_per_s=b / t[ref_name], ms_per_crop=1e3 * t[ref_name] / b, ratio=1.0))
+            for name, (e, params) in embedders.items():
+                results.append(dict(device=device, embedder=name, batch=b, params_m=params, dim=e.dim,
+                                    crops_per_s=b / t[name], ms_per_crop=1e3 * t[name] / b,
+                                    ratio=t[name] / t[ref_name]))
+        del resnet, embedders
     print(f"{'device':<6} {'embedder':<28} {'batch':>5} {'params M':>9} {'dim':>6} {'crops/s':>9} "
           f"{'ms/crop':>8} {'x resnet50':>10}")
     for r in results:
