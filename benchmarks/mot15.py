@@ -72,8 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", help="results folder (default: runs/mot15/<reid>)")
     ap.add_argument("--reid", default="none", help="embedder: none (motion-only) or colorhist, laga, ...")
     ap.add_argument("--sequences", nargs="*", help="default: all five (with --reid: the two with video)")
-    ap.add_argument("--interpolate", type=int, default=20,
-                    help="fill track gaps of up to N frames offline by linear interpolation (0 = off; default 20)")
+    ap.add_argument("--interpolate", type=int, default=10,
+                    help="fill track gaps of up to N frames offline by linear interpolation (0 = off; default 10)")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="tracker keyword argument")
     ap.add_argument("--keep-zero-marked", action="store_true", help="also count GT rows with conf 0")
     ap.add_argument("--json", help="also write the metrics here")

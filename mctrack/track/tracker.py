@@ -34,6 +34,12 @@ __all__ = ["Tracker", "TrackState", "apply_warp"]
 _EMPTY = np.zeros(0, np.int64)
 
 
+def _buffered(xyxy: np.ndarray, buffer: float) -> np.ndarray:
+    """Boxes grown by ``buffer`` times their width/height on every side (C-BIoU's buffered IoU)."""
+    pad = buffer * (xyxy[:, 2:] - xyxy[:, :2])
+    return np.concatenate([xyxy[:, :2] - pad, xyxy[:, 2:] + pad], axis=1)
+
+
 class TrackState(IntEnum):
     """Life-cycle states of a live track (removed tracks are forgotten)."""
 
@@ -100,17 +106,26 @@ class Tracker:
             (4 dof): appearance can then never pull a track across the image.
         fuse_score: multiply the IoU similarity by the detection score in the first association (ByteTrack's
             MOT17 setting): prefers confident boxes when several overlap a track.
+        iou_buffer: grow predicted and detected boxes by this fraction of their size on each side before
+            computing IoU for the high-score associations (buffered IoU, C-BIoU): 0 is plain IoU; larger values
+            keep matching fast or erratic movers and low-frame-rate video where boxes of the same person no longer
+            overlap, at the price of more ambiguity between close neighbours.
         output_box: ``"detection"`` reports the matched detection's box, ``"filtered"`` the Kalman-corrected box
             (smoother, lags a little on sudden moves).
-        kalman: the box motion model (noise levels); default :class:`BoxKalman`.
+        kalman: the box motion model (noise levels); default ``BoxKalman(std_velocity=1/80)``, twice ByteTrack's
+            velocity noise, which follows the speed changes of low-frame-rate video better.
+
+    The defaults were chosen on the five MOT15 training sequences with their public (Faster R-CNN) detections,
+    see ``benchmarks/mot15.py`` and ``docs/tracking.md``; score thresholds depend on the detector's calibration.
     """
 
-    def __init__(self, *, camera: str = "0", frame_rate: float = 30.0, high_thresh: float = 0.5,
-                 low_thresh: float = 0.1, new_track_thresh: float = 0.6, match_thresh: float = 0.8,
+    def __init__(self, *, camera: str = "0", frame_rate: float = 30.0, high_thresh: float = 0.7,
+                 low_thresh: float = 0.1, new_track_thresh: float = 0.9, match_thresh: float = 0.8,
                  low_match_thresh: float = 0.5, tentative_match_thresh: float = 0.7, min_hits: int = 2,
-                 max_lost_s: float = 1.0, min_box_area: float = 0.0, appearance_weight: float = 0.5,
+                 max_lost_s: float = 1.5, min_box_area: float = 0.0, appearance_weight: float = 0.5,
                  appearance_thresh: float = 0.25, ema_alpha: float = 0.9, motion_gate: bool = True,
-                 fuse_score: bool = False, output_box: str = "detection", kalman: BoxKalman | None = None) -> None:
+                 fuse_score: bool = False, iou_buffer: float = 0.0, output_box: str = "filtered",
+                 kalman: BoxKalman | None = None) -> None:
         def check(name: str, value: float, lo: float, hi: float) -> None:
             if not (np.isfinite(value) and lo <= value <= hi):
                 raise ValueError(f"{name}: must be in [{lo}, {hi}], got {value}")
@@ -124,6 +139,7 @@ class Tracker:
                         ("tentative_match_thresh", tentative_match_thresh), ("appearance_thresh", appearance_thresh)):
             check(name, v, 0.0, 2.0)
         check("max_lost_s", max_lost_s, 0.0, 1e6)
+        check("iou_buffer", iou_buffer, 0.0, 10.0)
         check("min_box_area", min_box_area, 0.0, 1e12)
         if low_thresh > high_thresh:
             raise ValueError(f"low_thresh: must be <= high_thresh ({high_thresh}), got {low_thresh}")
@@ -143,8 +159,9 @@ class Tracker:
         self.ema_alpha = ema_alpha
         self.motion_gate = bool(motion_gate)
         self.fuse_score = bool(fuse_score)
+        self.iou_buffer = float(iou_buffer)
         self.output_box = output_box
-        self.kalman = kalman or BoxKalman()
+        self.kalman = kalman or BoxKalman(std_velocity=1.0 / 80.0)
         self.reset()
 
     @property
@@ -295,7 +312,10 @@ class Tracker:
         positions in ``tracks``, unmatched positions in ``dets``)."""
         if len(tracks) == 0 or len(dets) == 0:
             return (_EMPTY, _EMPTY), np.arange(len(tracks)), np.arange(len(dets))
-        iou_d = iou_distance(pred[tracks], boxes[dets])
+        a, b = pred[tracks], boxes[dets]
+        if self.iou_buffer > 0 and use_appearance:
+            a, b = _buffered(a, self.iou_buffer), _buffered(b, self.iou_buffer)
+        iou_d = iou_distance(a, b)
         if self.fuse_score and use_appearance:
             iou_d = 1.0 - (1.0 - iou_d) * scores[dets][None, :]
         app = gate = None

@@ -11,7 +11,7 @@ from mctrack.track.tracker import apply_warp
 from mctrack.types import Detections
 
 
-def dets(*boxes, score=0.9):
+def dets(*boxes, score=0.95):
     b = np.asarray(boxes, np.float32).reshape(-1, 4)
     return Detections(b, np.full(len(b), score, np.float32))
 
@@ -94,7 +94,7 @@ def test_embeddings_shape_checked():
 def test_degenerate_boxes_dropped_with_warning():
     t = Tracker()
     d = Detections(np.array([box(0), [50, 50, 50, 80], [60, 60, 40, 90], [np.nan, 0, 10, 10], box(300)], np.float32),
-                   np.full(5, 0.9, np.float32))
+                   np.full(5, 0.95, np.float32))
     with pytest.warns(RuntimeWarning, match="dropped 3 detection"):
         out = t.update(d)
     assert sorted(out.det_index.tolist()) == [0, 4]  # det_index points into the original rows
