@@ -12,6 +12,7 @@ from tqdm import tqdm
 from ..detect import build_detector
 from ..errors import InputError
 from ..io.mot import MotWriter, save_mot_txt
+from ..registry import DETECTORS
 from ..io.video import AnnotatedVideoWriter, SequenceSource, open_source
 from ..track import CameraMotion, Tracker
 from ..track.postprocess import interpolate_gaps
@@ -54,6 +55,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    DETECTORS.get(args.detector)  # an unknown name fails here, listing the valid ones, before any work
     embedder = embedder_from_args(args)
     need_images = args.detector != "mot" or embedder is not None or args.video or args.cmc
     source = open_source(args.source, need_images=need_images)
