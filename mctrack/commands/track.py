@@ -3,22 +3,122 @@
 from __future__ import annotations
 
 import argparse
+import logging
+from pathlib import Path
 
-from ..errors import NotImplementedYet
+import numpy as np
+from tqdm import tqdm
 
-__all__ = ["register"]
+from ..detect import build_detector
+from ..errors import InputError
+from ..io.mot import MotWriter, save_mot_txt
+from ..registry import DETECTORS
+from ..io.video import AnnotatedVideoWriter, SequenceSource, open_source
+from ..track import CameraMotion, Tracker
+from ..track.postprocess import interpolate_gaps
+from ..track.run import RunStats, track_frames
+from ._common import add_embedder_args, embedder_from_args
+
+__all__ = ["register", "main"]
+
+log = logging.getLogger(__name__)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("track", help="track people in one video or MOTChallenge sequence (not built yet)",
-                       description="Detect, embed and track one camera; write MOTChallenge result files.")
-    p.add_argument("--source", required=True, help="video file, image folder or MOTChallenge sequence folder")
+    p = sub.add_parser("track", help="track people in one video or MOTChallenge sequence",
+                       description="Detect, embed and track one camera; write DIR/<sequence>.txt in MOTChallenge "
+                                   "format (and, with --video, an annotated video).")
+    p.add_argument("--source", required=True,
+                   help="video file, image folder or MOTChallenge sequence folder (with seqinfo.ini)")
     p.add_argument("--detector", default="yolo", help="yolo or mot (default: yolo)")
-    p.add_argument("--dets", help="MOTChallenge det.txt for --detector mot")
-    p.add_argument("--reid", default="none", help="embedder name or 'none' (default: none)")
-    p.add_argument("--out", default="runs/track", help="output folder")
+    p.add_argument("--dets", help="det.txt for --detector mot (default: SOURCE/det/det.txt for a sequence folder)")
+    p.add_argument("--min-score", type=float, default=None,
+                   help="mot: ignore rows scoring below this; yolo: confidence threshold (default: 0.1)")
+    g = p.add_argument_group("yolo")
+    g.add_argument("--yolo-weights", default="yolo11n.pt", help="weights file or ultralytics model name")
+    g.add_argument("--yolo-imgsz", type=int, default=640, help="inference size (default: 640)")
+    g.add_argument("--yolo-iou", type=float, default=0.7, help="NMS IoU threshold (default: 0.7)")
+    g.add_argument("--yolo-half", action="store_true", help="fp16 inference (CUDA only)")
+    add_embedder_args(p, default="none")
+    t = p.add_argument_group("tracker")
+    t.add_argument("--fps", type=float, help="frame rate (default: the source's)")
+    t.add_argument("--cmc", action="store_true", help="camera-motion compensation (moving cameras; needs images)")
+    t.add_argument("--max-lost", type=float, default=None, help="seconds a lost track is kept (tracker default)")
+    t.add_argument("--interpolate", type=int, default=0, metavar="N",
+                   help="offline: fill gaps of up to N frames inside each track by linear interpolation "
+                        "(default: 0 = off)")
+    p.add_argument("--out", default="runs/track", help="output folder (default: runs/track)")
+    p.add_argument("--name", help="sequence name for the result file (default: the source's name)")
+    p.add_argument("--video", action="store_true", help="also write DIR/<sequence>.mp4 with boxes and ids")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=main)
 
 
 def main(args: argparse.Namespace) -> int:
-    raise NotImplementedYet("not implemented yet: the per-camera tracker comes with issue #5")
+    DETECTORS.get(args.detector)  # an unknown name fails here, listing the valid ones, before any work
+    embedder = embedder_from_args(args)
+    need_images = args.detector != "mot" or embedder is not None or args.video or args.cmc
+    source = open_source(args.source, need_images=need_images)
+    detector = _build_detector(args, source)
+    fps = args.fps or source.fps
+    kwargs = {} if args.max_lost is None else {"max_lost_s": args.max_lost}
+    tracker = Tracker(camera=source.camera, frame_rate=fps, **kwargs)
+    cmc = CameraMotion() if args.cmc else None
+    name = args.name or source.name
+    out_dir = Path(args.out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    result = out_dir / f"{name}.txt"
+    video = None
+    if args.video:
+        if source.size is None:
+            raise InputError(f"{args.source}: frame size unknown; cannot write --video")
+        video = AnnotatedVideoWriter(out_dir / f"{name}.mp4", fps, source.size)
+    stats = RunStats()
+    rows: list[np.ndarray] = []
+    writer = None if args.interpolate else MotWriter(result)  # stream rows unless they are post-processed
+    try:
+        frames = track_frames(source, detector, tracker, embedder=embedder, cmc=cmc, stats=stats,
+                              source_name=str(args.source))
+        for frame, _, tracks in tqdm(frames, total=source.length, desc=f"track {name}", unit="frame",
+                                     disable=args.no_progress):
+            if writer is not None:
+                writer.write(frame.index, tracks.track_id, tracks.xyxy, tracks.score)
+            elif len(tracks):
+                r = np.full((len(tracks), 7), -1.0)
+                r[:, 0] = frame.index + 1
+                r[:, 1] = tracks.track_id
+                r[:, 2:4] = tracks.xyxy[:, :2]
+                r[:, 4:6] = tracks.xyxy[:, 2:] - tracks.xyxy[:, :2]
+                r[:, 6] = tracks.score
+                rows.append(r)
+            if video is not None:
+                video.write(frame, tracks)
+    finally:
+        if writer is not None:
+            writer.close()
+        if video is not None:
+            video.close()
+    if args.interpolate:
+        save_mot_txt(result, interpolate_gaps(np.concatenate(rows) if rows else np.zeros((0, 7)), args.interpolate))
+    extra = f", {stats.frames_without_image} without a readable image" if stats.frames_without_image and \
+        need_images else ""
+    print(f"{name}: {stats.frames} frames{extra}, {stats.detections} detections, {len(stats.ids)} tracks -> {result}")
+    return 0
+
+
+def _build_detector(args: argparse.Namespace, source):
+    if args.detector == "mot":
+        dets = args.dets
+        if dets is None:
+            if not isinstance(source, SequenceSource):
+                raise InputError(f"{args.source}: --detector mot needs --dets det.txt (or a sequence folder)")
+            dets = source.folder / "det" / "det.txt"
+        min_score = -np.inf if args.min_score is None else args.min_score
+        return build_detector("mot", path=dets, min_score=min_score)
+    if args.dets:
+        raise ValueError(f"--dets: only used with --detector mot, not {args.detector!r}")
+    if args.detector == "yolo":
+        return build_detector("yolo", weights=args.yolo_weights, device=args.device,
+                              conf=0.1 if args.min_score is None else args.min_score, iou=args.yolo_iou,
+                              imgsz=args.yolo_imgsz, half=args.yolo_half)
+    return build_detector(args.detector)

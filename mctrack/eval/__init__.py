@@ -1,5 +1,7 @@
-"""Evaluation: MOT metrics, multi-camera IDF1, Re-ID CMC/mAP."""
+"""Evaluation: MOT metrics (HOTA/MOTA/IDF1 with TrackEval definitions), multi-camera IDF1, Re-ID CMC/mAP."""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from .mot import combine, evaluate_folders, evaluate_sequence, format_table
+
+__all__ = ["evaluate_sequence", "evaluate_folders", "combine", "format_table"]

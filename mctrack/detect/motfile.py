@@ -1,0 +1,46 @@
+"""Replay of MOTChallenge public detections (``det.txt``) as a detector."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError
+from ..io.mot import detections_by_frame, load_mot_txt
+from ..types import Detections, Frame
+
+__all__ = ["MotFileDetector"]
+
+
+class MotFileDetector:
+    """Returns, for ``Frame.index`` i, the rows of a ``det.txt`` with MOT frame i + 1.
+
+    Rows may come in any order (they are sorted on load). Frames without rows give empty detections. Boxes are
+    returned as written; degenerate ones (zero/negative size, NaN) are left for the tracker to drop with a warning.
+
+    Args:
+        path: the ``det.txt`` file.
+        min_score: rows scoring below this are ignored (public detections include many low-score boxes; the
+            tracker's own ``low_thresh`` applies on top).
+    """
+
+    def __init__(self, path: str | Path, *, min_score: float = -np.inf) -> None:
+        if np.isnan(min_score):
+            raise ValueError("min_score: must be a number, got nan")
+        self.name = "mot"
+        self.path = Path(path)
+        rows = load_mot_txt(self.path)
+        self._by_frame = detections_by_frame(rows, min_score=min_score)
+        self.num_rows = int(sum(len(d) for d in self._by_frame.values()))
+        #: 0-based index of the last frame that has detections (-1 for an empty file).
+        self.last_frame = max(self._by_frame, default=-1)
+
+    def detections(self, index: int) -> Detections:
+        """Detections of the 0-based frame ``index``."""
+        if index < 0:
+            raise InputError(f"{self.path}: frame index must be >= 0, got {index}")
+        return self._by_frame.get(int(index), Detections.empty())
+
+    def __call__(self, frame: Frame) -> Detections:
+        return self.detections(frame.index)

@@ -1,0 +1,357 @@
+"""Single-camera MOT metrics with TrackEval's definitions: HOTA (DetA, AssA, LocA), CLEAR (MOTA, IDSW, FP, FN)
+and Identity (IDF1).
+
+This is a numpy re-implementation of TrackEval's ``HOTA``, ``CLEAR`` and ``Identity`` metrics (Luiten et al.,
+https://github.com/JonathonLuiten/TrackEval), including its quirks, so numbers compare with published ones. The
+test suite checks it against the ``trackeval`` package when that is installed.
+
+MOT15 protocol (TrackEval ``BENCHMARK=MOT15``): no distractor classes; ground-truth rows whose ``conf`` column is
+0 are removed (TrackEval's ``zero_marked``) unless ``keep_zero_marked=True``; a CLEAR/Identity match needs
+IoU >= 0.5; HOTA averages over IoU thresholds 0.05 ... 0.95.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from ..errors import InputError
+from ..io.mot import load_mot_txt, read_seqinfo
+
+__all__ = ["SequenceData", "sequence_data", "hota", "clear", "identity", "evaluate_sequence", "combine",
+           "evaluate_folders", "SUMMARY_FIELDS", "format_table"]
+
+EPS = np.finfo("float").eps
+ALPHAS = np.arange(0.05, 0.99, 0.05)
+SUMMARY_FIELDS = ("HOTA", "DetA", "AssA", "LocA", "MOTA", "MOTP", "IDF1", "IDP", "IDR", "IDSW", "FP", "FN", "TP",
+                  "MT", "ML", "Frag", "GT_Dets", "GT_IDs", "Dets", "IDs")
+
+
+@dataclass(frozen=True)
+class SequenceData:
+    """One sequence prepared for the metrics (TrackEval's preprocessed ``data`` dict).
+
+    Ids are relabelled to ``0..num_*_ids-1``. Per timestep: ``gt_ids[t]`` ``(G,)``, ``tracker_ids[t]`` ``(P,)``,
+    ``similarity[t]`` ``(G, P)`` IoU.
+    """
+
+    num_timesteps: int
+    num_gt_ids: int
+    num_tracker_ids: int
+    num_gt_dets: int
+    num_tracker_dets: int
+    gt_ids: list[np.ndarray]
+    tracker_ids: list[np.ndarray]
+    similarity: list[np.ndarray]
+
+
+def _box_iou_tlwh(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """TrackEval's ``_calculate_box_ious`` for (left, top, width, height) boxes."""
+    a = a.astype(np.float64).copy()
+    b = b.astype(np.float64).copy()
+    a[:, 2:] += a[:, :2]
+    b[:, 2:] += b[:, :2]
+    mn = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    mx = np.maximum(a[:, None, :2], b[None, :, :2])
+    inter = np.maximum(mn[..., 0] - mx[..., 0], 0) * np.maximum(mn[..., 1] - mx[..., 1], 0)
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    union = area_a[:, None] + area_b[None, :] - inter
+    inter[(area_a[:, None] <= 0 + EPS) | (area_b[None, :] <= 0 + EPS)] = 0
+    inter[union <= 0 + EPS] = 0
+    union[union <= 0 + EPS] = 1
+    return inter / union
+
+
+def _relabel(ids_per_t: list[np.ndarray]) -> tuple[list[np.ndarray], int]:
+    allids = np.unique(np.concatenate(ids_per_t)) if ids_per_t else np.zeros(0)
+    if len(allids) == 0:
+        return [np.zeros(0, np.int64) for _ in ids_per_t], 0
+    return [np.searchsorted(allids, ids).astype(np.int64) for ids in ids_per_t], len(allids)
+
+
+def sequence_data(gt_rows: np.ndarray, pred_rows: np.ndarray, num_timesteps: int, *, keep_zero_marked: bool = False,
+                  name: str = "sequence") -> SequenceData:
+    """Prepare MOT rows (``(K, >=7)``: frame, id, left, top, width, height, conf...) for the metrics.
+
+    Rows with frames outside ``1..num_timesteps`` are ignored. A tracker id repeated within one frame is an
+    :class:`InputError` (TrackEval refuses it too).
+    """
+    gt_rows = np.asarray(gt_rows, np.float64).reshape(-1, np.shape(gt_rows)[-1] if np.size(gt_rows) else 10)
+    pred_rows = np.asarray(pred_rows, np.float64).reshape(-1, np.shape(pred_rows)[-1] if np.size(pred_rows) else 10)
+    if not keep_zero_marked and len(gt_rows):
+        gt_rows = gt_rows[gt_rows[:, 6] != 0]
+    gt_f = gt_rows[:, 0].astype(np.int64) if len(gt_rows) else np.zeros(0, np.int64)
+    pr_f = pred_rows[:, 0].astype(np.int64) if len(pred_rows) else np.zeros(0, np.int64)
+    gt_ids, tr_ids, sims = [], [], []
+    gt_order = np.argsort(gt_f, kind="stable")
+    pr_order = np.argsort(pr_f, kind="stable")
+    gt_bounds = np.searchsorted(gt_f[gt_order], np.arange(1, num_timesteps + 2))
+    pr_bounds = np.searchsorted(pr_f[pr_order], np.arange(1, num_timesteps + 2))
+    for t in range(num_timesteps):
+        g = gt_rows[gt_order[gt_bounds[t]:gt_bounds[t + 1]]]
+        p = pred_rows[pr_order[pr_bounds[t]:pr_bounds[t + 1]]]
+        gi = g[:, 1].astype(np.int64)
+        pi = p[:, 1].astype(np.int64)
+        if len(np.unique(pi)) != len(pi):
+            raise InputError(f"{name}: tracker id repeated within frame {t + 1}")
+        if len(np.unique(gi)) != len(gi):
+            raise InputError(f"{name}: ground-truth id repeated within frame {t + 1}")
+        gt_ids.append(gi)
+        tr_ids.append(pi)
+        sims.append(_box_iou_tlwh(g[:, 2:6], p[:, 2:6]))
+    gt_ids, n_gt = _relabel(gt_ids)
+    tr_ids, n_tr = _relabel(tr_ids)
+    return SequenceData(num_timesteps, n_gt, n_tr, int(sum(len(x) for x in gt_ids)),
+                        int(sum(len(x) for x in tr_ids)), gt_ids, tr_ids, sims)
+
+
+def _final_hota(res: dict) -> dict:
+    res["DetRe"] = res["HOTA_TP"] / np.maximum(1, res["HOTA_TP"] + res["HOTA_FN"])
+    res["DetPr"] = res["HOTA_TP"] / np.maximum(1, res["HOTA_TP"] + res["HOTA_FP"])
+    res["DetA_a"] = res["HOTA_TP"] / np.maximum(1, res["HOTA_TP"] + res["HOTA_FN"] + res["HOTA_FP"])
+    res["HOTA_a"] = np.sqrt(res["DetA_a"] * res["AssA_a"])
+    return res
+
+
+def hota(d: SequenceData) -> dict:
+    """TrackEval HOTA: per-alpha arrays ``HOTA_TP/FN/FP``, ``AssA_a``, ``DetA_a``, ``HOTA_a``, ``LocA_a``."""
+    na = len(ALPHAS)
+    res = {k: np.zeros(na) for k in ("HOTA_TP", "HOTA_FN", "HOTA_FP", "AssA_a", "AssRe_a", "AssPr_a", "LocA_a")}
+    if d.num_tracker_dets == 0:
+        res["HOTA_FN"][:] = d.num_gt_dets
+        res["LocA_a"][:] = 1.0
+        return _final_hota(res)
+    if d.num_gt_dets == 0:
+        res["HOTA_FP"][:] = d.num_tracker_dets
+        res["LocA_a"][:] = 1.0
+        return _final_hota(res)
+    potential = np.zeros((d.num_gt_ids, d.num_tracker_ids))
+    gt_count = np.zeros((d.num_gt_ids, 1))
+    tr_count = np.zeros((1, d.num_tracker_ids))
+    for g, p, s in zip(d.gt_ids, d.tracker_ids, d.similarity):
+        denom = s.sum(0)[None, :] + s.sum(1)[:, None] - s
+        sim_iou = np.zeros_like(s)
+        mask = denom > 0 + EPS
+        sim_iou[mask] = s[mask] / denom[mask]
+        potential[g[:, None], p[None, :]] += sim_iou
+        gt_count[g] += 1
+        tr_count[0, p] += 1
+    global_score = potential / (gt_count + tr_count - potential)
+    matches = np.zeros((na, d.num_gt_ids, d.num_tracker_ids))
+    for g, p, s in zip(d.gt_ids, d.tracker_ids, d.similarity):
+        if len(g) == 0:
+            res["HOTA_FP"] += len(p)
+            continue
+        if len(p) == 0:
+            res["HOTA_FN"] += len(g)
+            continue
+        score = global_score[g[:, None], p[None, :]] * s
+        rows, cols = linear_sum_assignment(-score)
+        matched_sim = s[rows, cols]
+        for a, alpha in enumerate(ALPHAS):
+            ok = matched_sim >= alpha - EPS
+            n = int(ok.sum())
+            res["HOTA_TP"][a] += n
+            res["HOTA_FN"][a] += len(g) - n
+            res["HOTA_FP"][a] += len(p) - n
+            if n:
+                res["LocA_a"][a] += matched_sim[ok].sum()
+                matches[a, g[rows[ok]], p[cols[ok]]] += 1
+    for a in range(na):
+        m = matches[a]
+        tp = max(1.0, res["HOTA_TP"][a])
+        res["AssA_a"][a] = (m * (m / np.maximum(1, gt_count + tr_count - m))).sum() / tp
+        res["AssRe_a"][a] = (m * (m / np.maximum(1, gt_count))).sum() / tp
+        res["AssPr_a"][a] = (m * (m / np.maximum(1, tr_count))).sum() / tp
+    res["LocA_a"] = np.maximum(1e-10, res["LocA_a"]) / np.maximum(1e-10, res["HOTA_TP"])
+    return _final_hota(res)
+
+
+def clear(d: SequenceData, threshold: float = 0.5) -> dict:
+    """TrackEval CLEAR: ``CLR_TP``, ``CLR_FN``, ``CLR_FP``, ``IDSW``, ``MT``, ``PT``, ``ML``, ``Frag``, ``MOTP_sum``."""
+    res = dict(CLR_TP=0, CLR_FN=0, CLR_FP=0, IDSW=0, MT=0, PT=0, ML=0, Frag=0, MOTP_sum=0.0, CLR_Frames=d.num_timesteps)
+    if d.num_tracker_dets == 0:
+        res["CLR_FN"] = d.num_gt_dets
+        res["ML"] = d.num_gt_ids
+        return res
+    if d.num_gt_dets == 0:
+        res["CLR_FP"] = d.num_tracker_dets
+        return res
+    gt_count = np.zeros(d.num_gt_ids)
+    gt_matched = np.zeros(d.num_gt_ids)
+    gt_frag = np.zeros(d.num_gt_ids)
+    prev_tr = np.full(d.num_gt_ids, np.nan)
+    prev_step_tr = np.full(d.num_gt_ids, np.nan)
+    for g, p, s in zip(d.gt_ids, d.tracker_ids, d.similarity):
+        if len(g) == 0:
+            res["CLR_FP"] += len(p)
+            continue
+        if len(p) == 0:
+            res["CLR_FN"] += len(g)
+            gt_count[g] += 1
+            continue
+        score = 1000.0 * (p[None, :] == prev_step_tr[g[:, None]]) + s
+        score[s < threshold - EPS] = 0
+        rows, cols = linear_sum_assignment(-score)
+        ok = score[rows, cols] > 0 + EPS
+        rows, cols = rows[ok], cols[ok]
+        mg, mp = g[rows], p[cols]
+        prev_matched = prev_tr[mg]
+        res["IDSW"] += int(np.sum(~np.isnan(prev_matched) & (mp != prev_matched)))
+        gt_count[g] += 1
+        gt_matched[mg] += 1
+        not_prev = np.isnan(prev_step_tr)
+        prev_tr[mg] = mp
+        prev_step_tr[:] = np.nan
+        prev_step_tr[mg] = mp
+        gt_frag += not_prev & ~np.isnan(prev_step_tr)
+        n = len(mg)
+        res["CLR_TP"] += n
+        res["CLR_FN"] += len(g) - n
+        res["CLR_FP"] += len(p) - n
+        if n:
+            res["MOTP_sum"] += float(s[rows, cols].sum())
+    ratio = gt_matched[gt_count > 0] / gt_count[gt_count > 0]
+    res["MT"] = int(np.sum(ratio > 0.8))
+    res["PT"] = int(np.sum(ratio >= 0.2)) - res["MT"]
+    res["ML"] = d.num_gt_ids - res["MT"] - res["PT"]
+    res["Frag"] = int(np.sum(gt_frag[gt_frag > 0] - 1))
+    return res
+
+
+def identity(d: SequenceData, threshold: float = 0.5) -> dict:
+    """TrackEval Identity: ``IDTP``, ``IDFN``, ``IDFP`` from the optimal one-to-one id assignment."""
+    res = dict(IDTP=0, IDFN=0, IDFP=0)
+    if d.num_tracker_dets == 0:
+        res["IDFN"] = d.num_gt_dets
+        return res
+    if d.num_gt_dets == 0:
+        res["IDFP"] = d.num_tracker_dets
+        return res
+    ng, nt = d.num_gt_ids, d.num_tracker_ids
+    potential = np.zeros((ng, nt))
+    gt_count = np.zeros(ng)
+    tr_count = np.zeros(nt)
+    for g, p, s in zip(d.gt_ids, d.tracker_ids, d.similarity):
+        mi, mj = np.nonzero(s >= threshold - EPS)
+        np.add.at(potential, (g[mi], p[mj]), 1)
+        gt_count[g] += 1
+        tr_count[p] += 1
+    fp = np.zeros((ng + nt, ng + nt))
+    fn = np.zeros((ng + nt, ng + nt))
+    fp[ng:, :nt] = 1e10
+    fn[:ng, nt:] = 1e10
+    fn[:ng, :nt] = gt_count[:, None]
+    fn[np.arange(ng), nt + np.arange(ng)] = gt_count
+    fp[:ng, :nt] = tr_count[None, :]
+    fp[ng + np.arange(nt), np.arange(nt)] = tr_count
+    fn[:ng, :nt] -= potential
+    fp[:ng, :nt] -= potential
+    rows, cols = linear_sum_assignment(fn + fp)
+    res["IDFN"] = int(fn[rows, cols].sum())
+    res["IDFP"] = int(fp[rows, cols].sum())
+    res["IDTP"] = int(gt_count.sum()) - res["IDFN"]
+    return res
+
+
+def _summary(h: dict, c: dict, i: dict, d_counts: dict) -> dict:
+    tp, fn, fp = c["CLR_TP"], c["CLR_FN"], c["CLR_FP"]
+    out = {
+        "HOTA": float(np.mean(h["HOTA_a"])), "DetA": float(np.mean(h["DetA_a"])), "AssA": float(np.mean(h["AssA_a"])),
+        "LocA": float(np.mean(h["LocA_a"])),
+        "MOTA": (tp - fp - c["IDSW"]) / max(1.0, tp + fn),
+        "MOTP": c["MOTP_sum"] / max(1.0, tp),
+        "IDF1": i["IDTP"] / max(1.0, i["IDTP"] + 0.5 * i["IDFP"] + 0.5 * i["IDFN"]),
+        "IDP": i["IDTP"] / max(1.0, i["IDTP"] + i["IDFP"]),
+        "IDR": i["IDTP"] / max(1.0, i["IDTP"] + i["IDFN"]),
+        "IDSW": int(c["IDSW"]), "FP": int(fp), "FN": int(fn), "TP": int(tp), "MT": int(c["MT"]), "ML": int(c["ML"]),
+        "Frag": int(c["Frag"]),
+    }
+    out.update(d_counts)
+    return out
+
+
+def evaluate_sequence(gt_rows: np.ndarray, pred_rows: np.ndarray, num_timesteps: int, *,
+                      keep_zero_marked: bool = False, name: str = "sequence") -> dict:
+    """All metrics of one sequence. Returns ``{"summary": {...}, "raw": {...}}``; ``summary`` holds
+    :data:`SUMMARY_FIELDS` (fractions in [0, 1], counts as ints); ``raw`` what :func:`combine` needs."""
+    d = sequence_data(gt_rows, pred_rows, num_timesteps, keep_zero_marked=keep_zero_marked, name=name)
+    h, c, i = hota(d), clear(d), identity(d)
+    counts = {"GT_Dets": d.num_gt_dets, "GT_IDs": d.num_gt_ids, "Dets": d.num_tracker_dets, "IDs": d.num_tracker_ids}
+    return {"summary": _summary(h, c, i, counts), "raw": {"hota": h, "clear": c, "identity": i, "counts": counts}}
+
+
+def combine(results: list[dict]) -> dict:
+    """TrackEval's ``combine_sequences``: counts are summed, AssA/AssRe/AssPr/LocA averaged weighted by HOTA_TP."""
+    if not results:
+        raise ValueError("results: nothing to combine")
+    raws = [r["raw"] for r in results]
+    h = {k: sum(r["hota"][k] for r in raws) for k in ("HOTA_TP", "HOTA_FN", "HOTA_FP")}
+    for k in ("AssA_a", "AssRe_a", "AssPr_a"):
+        h[k] = sum(r["hota"][k] * r["hota"]["HOTA_TP"] for r in raws) / np.maximum(1.0, h["HOTA_TP"])
+    loca = sum(r["hota"]["LocA_a"] * r["hota"]["HOTA_TP"] for r in raws)
+    h["LocA_a"] = np.maximum(1e-10, loca) / np.maximum(1e-10, h["HOTA_TP"])
+    h = _final_hota(h)
+    c = {k: sum(r["clear"][k] for r in raws) for k in raws[0]["clear"]}
+    i = {k: sum(r["identity"][k] for r in raws) for k in raws[0]["identity"]}
+    counts = {k: sum(r["counts"][k] for r in raws) for k in raws[0]["counts"]}
+    return {"summary": _summary(h, c, i, counts), "raw": {"hota": h, "clear": c, "identity": i, "counts": counts}}
+
+
+def evaluate_folders(gt_dir: str | Path, pred_dir: str | Path, *, sequences: list[str] | None = None,
+                     keep_zero_marked: bool = False, missing_ok: bool = False) -> dict[str, dict]:
+    """Evaluate ``PRED/<seq>.txt`` against ``GT/<seq>/gt/gt.txt`` (+ ``seqinfo.ini``) for every sequence.
+
+    Returns ``{sequence: summary, ..., "COMBINED": summary}``. A sequence without a result file is an
+    :class:`InputError` unless ``missing_ok`` (then it is scored as an empty prediction: all misses).
+    """
+    gt_dir, pred_dir = Path(gt_dir), Path(pred_dir)
+    if not gt_dir.is_dir():
+        raise InputError(f"{gt_dir}: ground-truth folder not found")
+    if not pred_dir.is_dir():
+        raise InputError(f"{pred_dir}: results folder not found")
+    if sequences is None:
+        sequences = sorted(p.name for p in gt_dir.iterdir() if (p / "gt" / "gt.txt").is_file())
+    if not sequences:
+        raise InputError(f"{gt_dir}: no sequences (expected <sequence>/gt/gt.txt)")
+    out: dict[str, dict] = {}
+    results = []
+    for seq in sequences:
+        info = read_seqinfo(gt_dir / seq / "seqinfo.ini")
+        gt = load_mot_txt(gt_dir / seq / "gt" / "gt.txt")
+        pred_file = pred_dir / f"{seq}.txt"
+        if pred_file.is_file():
+            pred = load_mot_txt(pred_file)
+        elif missing_ok:
+            pred = np.zeros((0, 10))
+        else:
+            raise InputError(f"{pred_file}: result file not found for sequence {seq}")
+        r = evaluate_sequence(gt, pred, info.seq_length, keep_zero_marked=keep_zero_marked, name=str(pred_file))
+        results.append(r)
+        out[seq] = r["summary"]
+    out["COMBINED"] = combine(results)["summary"]
+    return out
+
+
+TABLE_FIELDS = ("HOTA", "DetA", "AssA", "MOTA", "IDF1", "IDSW", "FP", "FN")
+
+
+def format_table(metrics: dict[str, dict], fields: tuple[str, ...] = TABLE_FIELDS) -> str:
+    """A fixed-width text table; fractions printed as percentages with one decimal."""
+    width = max(12, *(len(k) for k in metrics)) + 2
+    lines = ["sequence".ljust(width) + "".join(f"{f:>8}" for f in fields)]
+    for name, m in metrics.items():
+        cells = [f"{100 * m[f]:8.1f}" if isinstance(m[f], float) else f"{m[f]:8d}" for f in fields]
+        lines.append(name.ljust(width) + "".join(cells))
+    return "\n".join(lines)
+
+
+def write_json(path: str | Path, metrics: dict[str, dict]) -> None:
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(json.dumps(metrics, indent=2, sort_keys=False) + "\n", encoding="utf-8")

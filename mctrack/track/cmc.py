@@ -1,0 +1,70 @@
+"""Camera-motion compensation: the affine map between consecutive frames of a moving camera (OpenCV).
+
+Sparse optical flow (as in BoT-SORT's ``sparseOptFlow`` GMC): corners of the previous frame are tracked into the
+current one with pyramidal Lucas-Kanade and a RANSAC partial-affine (rotation, uniform scale, translation) fit
+gives the warp. Working on a downscaled grey image keeps it to a few milliseconds per frame.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+__all__ = ["CameraMotion"]
+
+
+class CameraMotion:
+    """Estimates the ``(2, 3)`` affine warp from the previous frame to the current one.
+
+    Call once per frame with the image; the first call (and any frame where too few corners are tracked)
+    returns the identity. Pass the result to ``Tracker.update(..., warp=...)``.
+
+    Args:
+        downscale: images are shrunk by this factor before estimating (the warp is returned in full-size
+            pixels); larger is faster and coarser.
+        max_corners: corners tracked per frame.
+        mask_boxes: when True, ``__call__``'s ``boxes`` (e.g. detections) are excluded from the corner search,
+            so people walking do not count as camera motion.
+    """
+
+    def __init__(self, *, downscale: float = 2.0, max_corners: int = 400, mask_boxes: bool = True) -> None:
+        if not np.isfinite(downscale) or downscale < 1:
+            raise ValueError(f"downscale: must be >= 1, got {downscale}")
+        if max_corners < 4:
+            raise ValueError(f"max_corners: must be >= 4, got {max_corners}")
+        self.downscale = float(downscale)
+        self.max_corners = int(max_corners)
+        self.mask_boxes = mask_boxes
+        self.reset()
+
+    def reset(self) -> None:
+        self._prev: np.ndarray | None = None
+        self._prev_pts: np.ndarray | None = None
+
+    def __call__(self, image: np.ndarray, boxes: np.ndarray | None = None) -> np.ndarray:
+        identity = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+        grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+        h, w = grey.shape
+        if self.downscale > 1:
+            grey = cv2.resize(grey, (int(w / self.downscale), int(h / self.downscale)))
+        mask = np.full(grey.shape, 255, np.uint8)
+        if self.mask_boxes and boxes is not None and len(boxes):
+            b = np.asarray(boxes, np.float64).reshape(-1, 4) / self.downscale
+            b = np.nan_to_num(b).round().astype(int)
+            for x1, y1, x2, y2 in b:
+                mask[max(y1, 0):max(y2, 0), max(x1, 0):max(x2, 0)] = 0
+        pts = cv2.goodFeaturesToTrack(grey, self.max_corners, 0.01, 1, mask=mask, blockSize=3)
+        prev, prev_pts = self._prev, self._prev_pts
+        self._prev, self._prev_pts = grey, pts
+        if prev is None or prev_pts is None or len(prev_pts) < 4 or prev.shape != grey.shape:
+            return identity
+        nxt, status, _ = cv2.calcOpticalFlowPyrLK(prev, grey, prev_pts, None)
+        ok = status.reshape(-1).astype(bool)
+        if ok.sum() < 4:
+            return identity
+        warp, _ = cv2.estimateAffinePartial2D(prev_pts[ok], nxt[ok], method=cv2.RANSAC)
+        if warp is None or not np.isfinite(warp).all():
+            return identity
+        warp = warp.astype(np.float64)
+        warp[:, 2] *= self.downscale
+        return warp

@@ -1,0 +1,147 @@
+"""Constant-velocity Kalman filter for boxes, stateless and batched.
+
+State ``x = (cx, cy, w, h, vcx, vcy, vw, vh)``: box centre, width and height in pixels and their velocities in
+pixels per frame. Measurement ``z = (cx, cy, w, h)``. Every function takes and returns whole batches: ``mean``
+is ``(T, 8)`` float64, ``cov`` is ``(T, 8, 8)`` float64; inputs are never mutated.
+
+Noise is proportional to the box size (as in DeepSORT / BoT-SORT): a tall near person moves more pixels per
+frame than a small far one, so its position is allowed more uncertainty. Horizontal terms scale with the width,
+vertical terms with the height.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["BoxKalman", "xyxy_to_cxcywh", "cxcywh_to_xyxy", "CHI2_95"]
+
+#: 95% quantile of the chi-square distribution by degrees of freedom (DeepSORT's gating thresholds).
+CHI2_95 = {1: 3.8415, 2: 5.9915, 3: 7.8147, 4: 9.4877}
+
+
+def xyxy_to_cxcywh(xyxy: np.ndarray) -> np.ndarray:
+    """``(N, 4)`` (x1, y1, x2, y2) -> ``(N, 4)`` float64 (cx, cy, w, h)."""
+    b = np.asarray(xyxy, np.float64).reshape(-1, 4)
+    out = np.empty_like(b)
+    out[:, 2:] = b[:, 2:] - b[:, :2]
+    out[:, :2] = b[:, :2] + 0.5 * out[:, 2:]
+    return out
+
+
+def cxcywh_to_xyxy(cxcywh: np.ndarray) -> np.ndarray:
+    """``(N, 4)`` (cx, cy, w, h) -> ``(N, 4)`` float64 (x1, y1, x2, y2)."""
+    b = np.asarray(cxcywh, np.float64).reshape(-1, 4)
+    half = 0.5 * b[:, 2:]
+    return np.concatenate([b[:, :2] - half, b[:, :2] + half], axis=1)
+
+
+@dataclass(frozen=True)
+class BoxKalman:
+    """Noise model of the constant-velocity box filter; the methods are pure functions of (mean, cov) batches.
+
+    Args:
+        std_position: process noise of position and size per frame, as a fraction of the box size. Larger values
+            let a track follow sudden moves but make its prediction vaguer (wider gates, more id swaps).
+        std_velocity: process noise of the velocities per frame, as a fraction of the box size. Larger values let
+            a track change speed quickly; smaller values give straighter predictions through occlusions.
+        std_measurement: detection noise, as a fraction of the box size. Larger values smooth the track more and
+            trust each detection less.
+        nsa: noise-scale-adaptive measurement noise (StrongSORT): the measurement noise of a detection with score
+            ``s`` is scaled by ``1 - s`` (floored at 0.1), so confident detections pull the track harder.
+    """
+
+    std_position: float = 1.0 / 20.0
+    std_velocity: float = 1.0 / 160.0
+    std_measurement: float = 1.0 / 20.0
+    nsa: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("std_position", "std_velocity", "std_measurement"):
+            v = getattr(self, name)
+            if not np.isfinite(v) or v <= 0:
+                raise ValueError(f"{name}: must be a positive number, got {v}")
+
+    @staticmethod
+    def _scale(wh: np.ndarray) -> np.ndarray:
+        """``(T, 4)`` per-dimension scale (w, h, w, h) of each box, floored at 1 pixel."""
+        wh = np.maximum(wh, 1.0)
+        return np.concatenate([wh, wh], axis=1)
+
+    def initiate(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """New tracks from ``(T, 4)`` measurements (cx, cy, w, h): zero velocity, wide velocity uncertainty."""
+        z = np.asarray(z, np.float64).reshape(-1, 4)
+        mean = np.zeros((len(z), 8))
+        mean[:, :4] = z
+        s = self._scale(z[:, 2:])
+        std = np.concatenate([2.0 * self.std_position * s, 10.0 * self.std_velocity * s], axis=1)
+        cov = np.zeros((len(z), 8, 8))
+        idx = np.arange(8)
+        cov[:, idx, idx] = std**2
+        return mean, cov
+
+    def predict(self, mean: np.ndarray, cov: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """One frame ahead: ``x' = F x``, ``P' = F P F^T + Q``."""
+        mean = np.asarray(mean, np.float64)
+        cov = np.asarray(cov, np.float64)
+        new_mean = mean.copy()
+        new_mean[:, :4] += mean[:, 4:]
+        # F = [[I, I], [0, I]]: F P F^T in blocks, cheaper than two batched 8x8 products.
+        a, b, c, d = cov[:, :4, :4], cov[:, :4, 4:], cov[:, 4:, :4], cov[:, 4:, 4:]
+        new_cov = np.empty_like(cov)
+        new_cov[:, :4, :4] = a + b + c + d
+        new_cov[:, :4, 4:] = b + d
+        new_cov[:, 4:, :4] = c + d
+        new_cov[:, 4:, 4:] = d
+        s = self._scale(mean[:, 2:4])
+        idx = np.arange(4)
+        new_cov[:, idx, idx] += (self.std_position * s) ** 2
+        new_cov[:, idx + 4, idx + 4] += (self.std_velocity * s) ** 2
+        return new_mean, new_cov
+
+    def _measurement_var(self, mean: np.ndarray, score: np.ndarray | None) -> np.ndarray:
+        var = (self.std_measurement * self._scale(mean[:, 2:4])) ** 2
+        if self.nsa and score is not None:
+            var = var * np.maximum(1.0 - np.asarray(score, np.float64).reshape(-1, 1), 0.1) ** 2
+        return var
+
+    def project(self, mean: np.ndarray, cov: np.ndarray, score: np.ndarray | None = None
+                ) -> tuple[np.ndarray, np.ndarray]:
+        """Predicted measurement ``(T, 4)`` and innovation covariance ``S = H P H^T + R`` ``(T, 4, 4)``."""
+        idx = np.arange(4)
+        s_cov = cov[:, :4, :4].copy()
+        s_cov[:, idx, idx] += self._measurement_var(mean, score)
+        return mean[:, :4].copy(), s_cov
+
+    def update(self, mean: np.ndarray, cov: np.ndarray, z: np.ndarray, score: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """Correct track ``i`` with measurement ``z[i]`` ((cx, cy, w, h)); ``score`` is used only with ``nsa``."""
+        mean = np.asarray(mean, np.float64)
+        cov = np.asarray(cov, np.float64)
+        z = np.asarray(z, np.float64).reshape(-1, 4)
+        if len(mean) == 0:
+            return mean.copy(), cov.copy()
+        proj, s_cov = self.project(mean, cov, score)
+        # K = P H^T S^-1, and since P and S are symmetric K^T = S^-1 (H P).
+        kt = np.linalg.solve(s_cov, cov[:, :4, :])
+        k = kt.transpose(0, 2, 1)
+        innov = z - proj
+        new_mean = mean + np.einsum("tij,tj->ti", k, innov)
+        new_cov = cov - k @ cov[:, :4, :]
+        return new_mean, new_cov
+
+    def gating_distance(self, mean: np.ndarray, cov: np.ndarray, z: np.ndarray, only_position: bool = False
+                        ) -> np.ndarray:
+        """``(T, N)`` squared Mahalanobis distances between each track's predicted box and each measurement.
+
+        Compare with :data:`CHI2_95` (4 dof, or 2 with ``only_position``) to gate implausible pairs.
+        """
+        z = np.asarray(z, np.float64).reshape(-1, 4)
+        if len(mean) == 0 or len(z) == 0:
+            return np.zeros((len(mean), len(z)))
+        proj, s_cov = self.project(mean, cov)
+        dims = 2 if only_position else 4
+        s_inv = np.linalg.inv(s_cov[:, :dims, :dims])
+        diff = z[None, :, :dims] - proj[:, None, :dims]  # (T, N, d)
+        return np.einsum("tnd,tde,tne->tn", diff, s_inv, diff, optimize=False)

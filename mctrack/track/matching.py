@@ -1,0 +1,115 @@
+"""Distances between tracks and detections, gating and the assignment.
+
+All functions are stateless and batched; costs are ``(A, B)`` float64 matrices where larger means a worse match.
+Infeasible pairs carry :data:`INFEASIBLE`, a cost above any assignment threshold.
+"""
+
+from __future__ import annotations
+
+import lap
+import numpy as np
+
+__all__ = ["INFEASIBLE", "iou_matrix", "iou_distance", "cosine_distance", "fuse_costs", "linear_assignment"]
+
+INFEASIBLE = 1e5
+
+
+def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``(A, B)`` intersection over union of xyxy boxes; pairs with an empty union get 0."""
+    a = np.asarray(a, np.float64).reshape(-1, 4)
+    b = np.asarray(b, np.float64).reshape(-1, 4)
+    if len(a) == 0 or len(b) == 0:
+        return np.zeros((len(a), len(b)))
+    iw = np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0])
+    ih = np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1])
+    inter = np.clip(iw, 0, None) * np.clip(ih, 0, None)
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    union = area_a[:, None] + area_b[None, :] - inter
+    out = np.zeros_like(inter)
+    np.divide(inter, union, out=out, where=union > 0)
+    return out
+
+
+def iou_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``1 - IoU``: 0 for identical boxes, 1 for disjoint ones."""
+    return 1.0 - iou_matrix(a, b)
+
+
+def cosine_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``(A, B)`` cosine distance ``1 - a.b`` of unit rows, clipped to [0, 1] (opposite features are as bad as
+    unrelated ones for matching)."""
+    a = np.asarray(a, np.float64)
+    b = np.asarray(b, np.float64)
+    if a.ndim != 2 or b.ndim != 2 or len(a) == 0 or len(b) == 0:
+        return np.ones((len(a), len(b)))
+    if a.shape[1] != b.shape[1]:
+        raise ValueError(f"cosine_distance: feature dims differ: {a.shape[1]} vs {b.shape[1]}")
+    return np.clip(1.0 - a @ b.T, 0.0, 1.0)
+
+
+def fuse_costs(iou_dist: np.ndarray, app_dist: np.ndarray | None, *, appearance_weight: float,
+               max_iou_distance: float, appearance_thresh: float, motion_gate: np.ndarray | None = None
+               ) -> np.ndarray:
+    """Joint cost of IoU and appearance, with gating.
+
+    ``cost = (1 - w) * iou_dist + w * app_dist``. A pair is infeasible when its appearance distance exceeds
+    ``appearance_thresh`` (a different-looking person is never taken, however well the box fits). Pairs that do
+    not overlap enough (``iou_dist > max_iou_distance``) are allowed only when their appearance is confidently
+    similar (``app_dist <= appearance_thresh / 2``) and they pass the motion gate: this is how a track lost behind
+    an occluder is recovered after its predicted box has drifted away, while the gate keeps appearance from
+    pulling a track across the image.
+    Without appearance (``app_dist is None``) the cost is the IoU distance and non-overlapping pairs are infeasible.
+
+    Args:
+        iou_dist: ``(T, N)`` ``1 - IoU`` between predicted track boxes and detections.
+        app_dist: ``(T, N)`` cosine distances, or None for motion-only.
+        appearance_weight: ``w`` in [0, 1], how much appearance counts against box overlap.
+        max_iou_distance: largest ``1 - IoU`` accepted on box overlap alone.
+        appearance_thresh: largest appearance distance ever accepted.
+        motion_gate: optional ``(T, N)`` boolean, True where the motion model finds the pair plausible; it applies
+            to the pairs matched on appearance without overlap (and to all pairs without appearance).
+    """
+    cost = np.array(iou_dist, np.float64, copy=True)
+    bad = cost > max_iou_distance
+    if app_dist is not None:
+        cost = (1.0 - appearance_weight) * cost + appearance_weight * app_dist
+        weak = app_dist > 0.5 * appearance_thresh
+        if motion_gate is not None:
+            weak = weak | ~motion_gate
+        bad = (bad & weak) | (app_dist > appearance_thresh)
+    elif motion_gate is not None:
+        bad |= ~motion_gate
+    cost[bad] = INFEASIBLE
+    return cost
+
+
+def linear_assignment(cost: np.ndarray, thresh: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Minimum-cost one-to-one assignment (Jonker-Volgenant, ``lap``) keeping only pairs with cost <= ``thresh``.
+
+    Returns ``(matches, unmatched_a, unmatched_b)``: ``matches`` is ``(K, 2)`` int64 of (row, column) pairs sorted
+    by row; the other two are int64 index arrays of rows and columns left without a partner. Works for empty and
+    rectangular matrices.
+    """
+    cost = np.asarray(cost, np.float64)
+    if cost.ndim != 2:
+        raise ValueError(f"cost: expected a 2-D matrix, got shape {cost.shape}")
+    n_a, n_b = cost.shape
+    if n_a == 0 or n_b == 0:
+        return np.zeros((0, 2), np.int64), np.arange(n_a, dtype=np.int64), np.arange(n_b, dtype=np.int64)
+    if np.isnan(cost).any():
+        cost = np.where(np.isnan(cost), INFEASIBLE, cost)
+    # Capping every cost just above the threshold is equivalent to lap's cost_limit (a capped pair is worth no
+    # more than leaving both ends unmatched) and about three times faster than cost_limit's extended matrix.
+    capped = np.minimum(cost, thresh + 1e-6 + 1e-6 * abs(thresh))
+    _, x, _ = lap.lapjv(capped, extend_cost=n_a != n_b)
+    rows = np.flatnonzero(x >= 0)
+    cols = x[rows].astype(np.int64)
+    keep = cost[rows, cols] <= thresh
+    rows, cols = rows[keep], cols[keep]
+    matched_b = np.zeros(n_b, bool)
+    matched_b[cols] = True
+    matched_a = np.zeros(n_a, bool)
+    matched_a[rows] = True
+    matches = np.stack([rows, cols], axis=1).astype(np.int64)
+    return matches, np.flatnonzero(~matched_a).astype(np.int64), np.flatnonzero(~matched_b).astype(np.int64)

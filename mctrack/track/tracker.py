@@ -1,0 +1,374 @@
+"""The project's per-camera tracker: Kalman prediction, two-stage association, appearance memory.
+
+Association per frame (ByteTrack-style, with BoT-SORT-style appearance fusion):
+
+1. Every track is predicted one frame ahead (after camera-motion compensation when a warp is given).
+2. Confirmed and lost tracks are matched to the **high-score** detections on a fused IoU + appearance cost.
+3. Confirmed tracks still unmatched are matched to the **low-score** detections on IoU alone (a low score is
+   usually an occluded person; its appearance is unreliable, its position is not).
+4. Tentative tracks are matched to the high-score detections that are left.
+5. High-score detections still left, above ``new_track_thresh``, start tentative tracks.
+
+Track life cycle: tentative -> confirmed after ``min_hits`` consecutive matches (a tentative track missed once
+is dropped); confirmed -> lost when missed; lost -> confirmed when matched again; lost -> removed after
+``max_lost_s`` seconds without a match. Only confirmed tracks matched in the current frame are reported.
+
+State is kept as arrays (one row per live track), so a frame costs a fixed number of batched numpy operations
+however many tracks there are.
+"""
+
+from __future__ import annotations
+
+import warnings
+from enum import IntEnum
+
+import numpy as np
+
+from ..registry import TRACKERS
+from ..types import Detections, Tracks
+from .kalman import CHI2_95, BoxKalman, cxcywh_to_xyxy, xyxy_to_cxcywh
+from .matching import cosine_distance, fuse_costs, iou_distance, linear_assignment
+
+__all__ = ["Tracker", "TrackState", "apply_warp"]
+
+_EMPTY = np.zeros(0, np.int64)
+
+
+def _buffered(xyxy: np.ndarray, buffer: float) -> np.ndarray:
+    """Boxes grown by ``buffer`` times their width/height on every side (C-BIoU's buffered IoU)."""
+    pad = buffer * (xyxy[:, 2:] - xyxy[:, :2])
+    return np.concatenate([xyxy[:, :2] - pad, xyxy[:, 2:] + pad], axis=1)
+
+
+class TrackState(IntEnum):
+    """Life-cycle states of a live track (removed tracks are forgotten)."""
+
+    TENTATIVE = 0
+    CONFIRMED = 1
+    LOST = 2
+
+
+def apply_warp(mean: np.ndarray, cov: np.ndarray, warp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Move Kalman states into the current frame's coordinates with a ``(2, 3)`` affine camera-motion warp.
+
+    Centres are mapped by the full affine transform, velocities by its linear part, and sizes by its scale.
+    Returns new arrays.
+    """
+    warp = np.asarray(warp, np.float64)
+    if warp.shape != (2, 3) or not np.isfinite(warp).all():
+        raise ValueError(f"warp: expected a finite (2, 3) affine matrix, got shape {warp.shape}")
+    r, t = warp[:, :2], warp[:, 2]
+    s = float(np.sqrt(abs(np.linalg.det(r))))
+    m = np.zeros((8, 8))
+    m[0:2, 0:2] = r
+    m[4:6, 4:6] = r
+    m[2, 2] = m[3, 3] = m[6, 6] = m[7, 7] = s
+    new_mean = mean @ m.T
+    new_mean[:, :2] += t
+    new_cov = m @ cov @ m.T
+    return new_mean, new_cov
+
+
+class Tracker:
+    """Single-camera multi-object tracker. ``update(dets, embeddings) -> Tracks`` once per frame; ``reset()``.
+
+    Every instance numbers its own tracks from 1: two trackers never share state or id counters.
+
+    Args:
+        camera: camera id written into the returned ``Tracks``.
+        frame_rate: frames per second of the stream; turns ``max_lost_s`` into frames.
+        high_thresh: detections scoring at least this take part in the first (fused) association and may start
+            tracks; lower values let more false positives into the main association.
+        low_thresh: detections scoring below this are ignored entirely; those between ``low_thresh`` and
+            ``high_thresh`` can only extend existing confirmed tracks (recovers occluded people without
+            starting tracks on clutter).
+        new_track_thresh: an unmatched detection needs at least this score to start a track; higher values give
+            fewer false tracks but later starts.
+        match_thresh: largest fused cost accepted in the first association (with IoU only: ``1 - IoU``, so 0.8
+            means IoU >= 0.2). Higher values bridge faster motion but risk swaps between neighbours.
+        low_match_thresh: largest ``1 - IoU`` accepted when matching low-score detections.
+        tentative_match_thresh: largest cost accepted when extending tentative tracks.
+        min_hits: consecutive matches before a track is confirmed and reported; 1 reports every detection that
+            starts a track. Tracks born in the very first frame are confirmed at once.
+        max_lost_s: seconds a lost track is kept (predicted by the motion model) waiting to be matched again;
+            longer bridges longer occlusions but risks taking over someone else.
+        min_box_area: detections smaller than this (pixels^2) are ignored. Boxes with zero, negative or NaN size
+            are always dropped, with a warning.
+        appearance_weight: weight of the appearance distance in the fused cost (0 = boxes only, 1 = appearance
+            only); used only when embeddings are given.
+        appearance_thresh: largest cosine distance between a track's memory and a detection that may still be
+            matched; tighter values prevent swaps between differently dressed people but break tracks under
+            lighting changes. Depends on the embedder.
+        ema_alpha: appearance memory momentum: ``memory = alpha * memory + (1 - alpha) * new`` (renormalised).
+            Higher values remember older looks longer and resist occluders' features.
+        motion_gate: with appearance, a pair without enough box overlap may still match on appearance, but only
+            if its squared Mahalanobis distance under the Kalman prediction is within the chi-square 95% quantile
+            (4 dof): appearance can then never pull a track across the image.
+        fuse_score: multiply the IoU similarity by the detection score in the first association (ByteTrack's
+            MOT17 setting): prefers confident boxes when several overlap a track.
+        iou_buffer: grow predicted and detected boxes by this fraction of their size on each side before
+            computing IoU for the high-score associations (buffered IoU, C-BIoU): 0 is plain IoU; larger values
+            keep matching fast or erratic movers and low-frame-rate video where boxes of the same person no longer
+            overlap, at the price of more ambiguity between close neighbours.
+        output_box: ``"detection"`` reports the matched detection's box, ``"filtered"`` the Kalman-corrected box
+            (smoother, lags a little on sudden moves).
+        kalman: the box motion model (noise levels); default ``BoxKalman(std_velocity=1/80)``, twice ByteTrack's
+            velocity noise, which follows the speed changes of low-frame-rate video better.
+
+    The defaults were chosen on the five MOT15 training sequences with their public (Faster R-CNN) detections,
+    see ``benchmarks/mot15.py`` and ``docs/tracking.md``; score thresholds depend on the detector's calibration.
+    """
+
+    def __init__(self, *, camera: str = "0", frame_rate: float = 30.0, high_thresh: float = 0.7,
+                 low_thresh: float = 0.1, new_track_thresh: float = 0.9, match_thresh: float = 0.8,
+                 low_match_thresh: float = 0.5, tentative_match_thresh: float = 0.7, min_hits: int = 2,
+                 max_lost_s: float = 1.5, min_box_area: float = 0.0, appearance_weight: float = 0.5,
+                 appearance_thresh: float = 0.25, ema_alpha: float = 0.9, motion_gate: bool = True,
+                 fuse_score: bool = False, iou_buffer: float = 0.0, output_box: str = "filtered",
+                 kalman: BoxKalman | None = None) -> None:
+        def check(name: str, value: float, lo: float, hi: float) -> None:
+            if not (np.isfinite(value) and lo <= value <= hi):
+                raise ValueError(f"{name}: must be in [{lo}, {hi}], got {value}")
+
+        check("frame_rate", frame_rate, 1e-3, 1e4)
+        for name, v in (("high_thresh", high_thresh), ("low_thresh", low_thresh),
+                        ("new_track_thresh", new_track_thresh), ("appearance_weight", appearance_weight),
+                        ("ema_alpha", ema_alpha)):
+            check(name, v, 0.0, 1.0)
+        for name, v in (("match_thresh", match_thresh), ("low_match_thresh", low_match_thresh),
+                        ("tentative_match_thresh", tentative_match_thresh), ("appearance_thresh", appearance_thresh)):
+            check(name, v, 0.0, 2.0)
+        check("max_lost_s", max_lost_s, 0.0, 1e6)
+        check("iou_buffer", iou_buffer, 0.0, 10.0)
+        check("min_box_area", min_box_area, 0.0, 1e12)
+        if low_thresh > high_thresh:
+            raise ValueError(f"low_thresh: must be <= high_thresh ({high_thresh}), got {low_thresh}")
+        if int(min_hits) != min_hits or min_hits < 1:
+            raise ValueError(f"min_hits: must be an integer >= 1, got {min_hits}")
+        if output_box not in ("detection", "filtered"):
+            raise ValueError(f"output_box: must be 'detection' or 'filtered', got {output_box!r}")
+        self.camera = str(camera)
+        self.frame_rate = float(frame_rate)
+        self.high_thresh, self.low_thresh, self.new_track_thresh = high_thresh, low_thresh, new_track_thresh
+        self.match_thresh, self.low_match_thresh = match_thresh, low_match_thresh
+        self.tentative_match_thresh = tentative_match_thresh
+        self.min_hits = int(min_hits)
+        self.max_lost_s = float(max_lost_s)
+        self.min_box_area = float(min_box_area)
+        self.appearance_weight, self.appearance_thresh = appearance_weight, appearance_thresh
+        self.ema_alpha = ema_alpha
+        self.motion_gate = bool(motion_gate)
+        self.fuse_score = bool(fuse_score)
+        self.iou_buffer = float(iou_buffer)
+        self.output_box = output_box
+        self.kalman = kalman or BoxKalman(std_velocity=1.0 / 80.0)
+        self.reset()
+
+    @property
+    def max_age(self) -> int:
+        """Frames a lost track survives without a match (``max_lost_s`` at ``frame_rate``, at least 1)."""
+        return max(1, int(round(self.max_lost_s * self.frame_rate)))
+
+    def reset(self) -> None:
+        """Forget every track and restart ids at 1 (e.g. for a new video)."""
+        self._next_id = 1
+        self._frame = -1
+        self._mean = np.zeros((0, 8))
+        self._cov = np.zeros((0, 8, 8))
+        self._id = np.zeros(0, np.int64)
+        self._state = np.zeros(0, np.int8)
+        self._hits = np.zeros(0, np.int64)
+        self._miss = np.zeros(0, np.int64)
+        self._emb: np.ndarray | None = None
+        self._has_emb = np.zeros(0, bool)
+
+    def __len__(self) -> int:
+        """Number of live (tentative, confirmed or lost) tracks."""
+        return len(self._id)
+
+    # -- one frame -------------------------------------------------------------------------------------------
+
+    def update(self, dets: Detections, embeddings: np.ndarray | None = None, *, frame: int | None = None,
+               warp: np.ndarray | None = None) -> Tracks:
+        """Advance one frame with this frame's detections.
+
+        Args:
+            dets: the frame's detections (xyxy pixels). Call with ``Detections.empty()`` on frames without any.
+            embeddings: optional ``(N, D)`` unit appearance features of ``dets`` (default: ``dets.embedding``);
+                without them the tracker is motion-only.
+            frame: 0-based frame index stamped on the result (default: count of calls so far - 1).
+            warp: optional ``(2, 3)`` affine map from the previous frame's pixels to this frame's (camera-motion
+                compensation, see :class:`mctrack.track.cmc.CameraMotion`).
+
+        Returns:
+            The confirmed tracks matched in this frame; ``det_index`` points into ``dets``.
+        """
+        self._frame += 1
+        frame_idx = self._frame if frame is None else int(frame)
+        emb_all = embeddings if embeddings is not None else dets.embedding
+        if emb_all is not None:
+            emb_all = np.asarray(emb_all, np.float32)
+            if emb_all.ndim != 2 or len(emb_all) != len(dets):
+                raise ValueError(f"embeddings: expected ({len(dets)}, D), got shape {emb_all.shape}")
+            if len(dets) == 0:
+                emb_all = None
+
+        det_idx, boxes, scores = self._select(dets, emb_all)
+        z = xyxy_to_cxcywh(boxes)
+        emb = None if emb_all is None else emb_all[det_idx]
+        if emb is not None and self._emb is not None and self._emb.shape[1] != emb.shape[1]:
+            raise ValueError(f"embeddings: dimension {emb.shape[1]} differs from earlier frames' {self._emb.shape[1]}")
+        if emb is not None and self._emb is None:
+            self._emb = np.zeros((len(self._id), emb.shape[1]), np.float32)
+
+        # 1. predict
+        if len(self._id):
+            mean, cov = self._mean, self._cov
+            if warp is not None:
+                mean, cov = apply_warp(mean, cov, warp)
+            missed = self._miss > 0
+            if missed.any():  # a track coasting without detections keeps its size (ByteTrack)
+                mean = mean.copy()
+                mean[missed, 6:8] = 0.0
+            mean, cov = self.kalman.predict(mean, cov)
+            mean[:, 2:4] = np.maximum(mean[:, 2:4], 1.0)
+            self._mean, self._cov = mean, cov
+        pred = cxcywh_to_xyxy(self._mean[:, :4])
+
+        # 2-4. associate
+        state = self._state.copy()
+        high = np.flatnonzero(scores >= self.high_thresh)
+        low = np.flatnonzero(scores < self.high_thresh)
+        pool = np.flatnonzero(state != TrackState.TENTATIVE)
+        m1, ut, ud = self._associate(pool, high, pred, boxes, scores, z, emb, self.match_thresh, True)
+        rest = pool[ut]
+        rest = rest[state[rest] == TrackState.CONFIRMED]
+        m2, _, _ = self._associate(rest, low, pred, boxes, scores, z, emb, self.low_match_thresh, False)
+        high_left = high[ud]
+        tent = np.flatnonzero(state == TrackState.TENTATIVE)
+        m3, _, ud3 = self._associate(tent, high_left, pred, boxes, scores, z, emb, self.tentative_match_thresh, True)
+        mt = np.concatenate([m1[0], m2[0], m3[0]])
+        md = np.concatenate([m1[1], m2[1], m3[1]])
+
+        # update matched tracks
+        n_tracks = len(self._id)
+        last_det = np.full(n_tracks, -1, np.int64)
+        if len(mt):
+            self._mean[mt], self._cov[mt] = self.kalman.update(self._mean[mt], self._cov[mt], z[md], scores[md])
+            last_det[mt] = md
+            self._hits[mt] += 1
+            self._miss[mt] = 0
+            promote = (state[mt] == TrackState.LOST) | (self._hits[mt] >= self.min_hits)
+            self._state[mt[promote]] = TrackState.CONFIRMED
+            if emb is not None:
+                self._remember(mt, emb[md])
+        unmatched = last_det < 0
+        self._miss[unmatched] += 1
+        self._state[unmatched & (state == TrackState.CONFIRMED)] = TrackState.LOST
+        keep = ~(unmatched & (state == TrackState.TENTATIVE)) & (self._miss <= self.max_age)
+        if not keep.all():
+            self._drop(keep)
+            last_det = last_det[keep]
+
+        # 5. new tracks
+        new = high_left[ud3]
+        new = new[scores[new] >= self.new_track_thresh]
+        if len(new):
+            last_det = np.concatenate([last_det, new])
+            self._birth(z[new], None if emb is None else emb[new])
+
+        # report
+        out = np.flatnonzero((last_det >= 0) & (self._state == TrackState.CONFIRMED))
+        od = last_det[out]
+        xyxy = boxes[od] if self.output_box == "detection" else cxcywh_to_xyxy(self._mean[out, :4])
+        out_emb = None if self._emb is None else self._emb[out]
+        return Tracks(self.camera, frame_idx, self._id[out], xyxy, scores[od], det_idx[od], out_emb)
+
+    # -- helpers ---------------------------------------------------------------------------------------------
+
+    def _select(self, dets: Detections, emb: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Indices, float64 boxes and scores of the usable detections; degenerate boxes are dropped with a warning."""
+        xyxy = dets.xyxy.astype(np.float64)
+        score = dets.score.astype(np.float64)
+        wh = xyxy[:, 2:] - xyxy[:, :2]
+        valid = np.isfinite(xyxy).all(axis=1) & np.isfinite(score) & (wh > 0).all(axis=1)
+        if emb is not None:
+            valid &= np.isfinite(emb).all(axis=1)
+        if not valid.all():
+            bad = np.flatnonzero(~valid)
+            warnings.warn(f"frame {self._frame}: dropped {len(bad)} detection(s) with zero, negative or NaN size "
+                          f"or score (rows {bad[:5].tolist()}{'...' if len(bad) > 5 else ''})",
+                          RuntimeWarning, stacklevel=3)
+        keep = valid & (score >= self.low_thresh)
+        if self.min_box_area > 0:
+            keep &= np.where(valid, wh[:, 0] * wh[:, 1], 0.0) >= self.min_box_area
+        idx = np.flatnonzero(keep)
+        return idx, xyxy[idx], score[idx]
+
+    def _associate(self, tracks: np.ndarray, dets: np.ndarray, pred: np.ndarray, boxes: np.ndarray,
+                   scores: np.ndarray, z: np.ndarray, emb: np.ndarray | None, thresh: float, use_appearance: bool
+                   ) -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray, np.ndarray]:
+        """Match track rows ``tracks`` to detection rows ``dets``; returns ((track rows, det rows), unmatched
+        positions in ``tracks``, unmatched positions in ``dets``)."""
+        if len(tracks) == 0 or len(dets) == 0:
+            return (_EMPTY, _EMPTY), np.arange(len(tracks)), np.arange(len(dets))
+        a, b = pred[tracks], boxes[dets]
+        if self.iou_buffer > 0 and use_appearance:
+            a, b = _buffered(a, self.iou_buffer), _buffered(b, self.iou_buffer)
+        iou_d = iou_distance(a, b)
+        if self.fuse_score and use_appearance:
+            iou_d = 1.0 - (1.0 - iou_d) * scores[dets][None, :]
+        app = gate = None
+        if use_appearance and emb is not None and self._emb is not None:
+            app = cosine_distance(self._emb[tracks], emb[dets])
+            app[~self._has_emb[tracks]] = self.appearance_thresh
+            if self.motion_gate:
+                d2 = self.kalman.gating_distance(self._mean[tracks], self._cov[tracks], z[dets])
+                gate = d2 <= CHI2_95[4]
+        cost = fuse_costs(iou_d, app, appearance_weight=self.appearance_weight, max_iou_distance=thresh,
+                          appearance_thresh=self.appearance_thresh, motion_gate=gate)
+        matches, ua, ub = linear_assignment(cost, thresh)
+        return (tracks[matches[:, 0]], dets[matches[:, 1]]), ua, ub
+
+    def _remember(self, rows: np.ndarray, feats: np.ndarray) -> None:
+        assert self._emb is not None
+        old = self._emb[rows]
+        mixed = np.where(self._has_emb[rows, None], self.ema_alpha * old + (1.0 - self.ema_alpha) * feats, feats)
+        norm = np.linalg.norm(mixed, axis=1, keepdims=True)
+        self._emb[rows] = mixed / np.maximum(norm, 1e-12)
+        self._has_emb[rows] = True
+
+    def _drop(self, keep: np.ndarray) -> None:
+        self._mean, self._cov = self._mean[keep], self._cov[keep]
+        self._id, self._state = self._id[keep], self._state[keep]
+        self._hits, self._miss, self._has_emb = self._hits[keep], self._miss[keep], self._has_emb[keep]
+        if self._emb is not None:
+            self._emb = self._emb[keep]
+
+    def _birth(self, z: np.ndarray, feats: np.ndarray | None) -> None:
+        n = len(z)
+        mean, cov = self.kalman.initiate(z)
+        first = self._frame == 0 or self.min_hits <= 1
+        state = np.full(n, TrackState.CONFIRMED if first else TrackState.TENTATIVE, np.int8)
+        self._mean = np.concatenate([self._mean, mean])
+        self._cov = np.concatenate([self._cov, cov])
+        self._id = np.concatenate([self._id, np.arange(self._next_id, self._next_id + n, dtype=np.int64)])
+        self._next_id += n
+        self._state = np.concatenate([self._state, state])
+        self._hits = np.concatenate([self._hits, np.ones(n, np.int64)])
+        self._miss = np.concatenate([self._miss, np.zeros(n, np.int64)])
+        if feats is not None:
+            if self._emb is None:
+                self._emb = np.zeros((len(self._has_emb), feats.shape[1]), np.float32)
+            self._emb = np.concatenate([self._emb, feats.astype(np.float32)])
+            self._has_emb = np.concatenate([self._has_emb, np.ones(n, bool)])
+        else:
+            if self._emb is not None:
+                self._emb = np.concatenate([self._emb, np.zeros((n, self._emb.shape[1]), np.float32)])
+            self._has_emb = np.concatenate([self._has_emb, np.zeros(n, bool)])
+
+
+@TRACKERS.register("mctrack", "Kalman + two-stage (high/low score) association with optional appearance")
+def build_tracker(**kwargs) -> Tracker:
+    """The project's tracker (see :class:`Tracker` for the keyword arguments)."""
+    return Tracker(**kwargs)

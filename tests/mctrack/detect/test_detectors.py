@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mctrack.detect import MotFileDetector, YoloDetector, build_detector
+from mctrack.detect import yolo as yolo_mod
+from mctrack.errors import InputError
+from mctrack.registry import DETECTORS, UnknownNameError
+from mctrack.types import Frame
+
+ROWS = ["1,-1,10,20,30,60,0.9,-1,-1,-1", "1,-1,100,20,30,60,0.2,-1,-1,-1", "3,-1,12,21,30,60,0.8,-1,-1,-1",
+        "2,-1,11,20,30,60,0.95,-1,-1,-1"]
+
+
+def frame(i, image=None):
+    return Frame("cam", i, i / 10, image)
+
+
+def test_registry_names():
+    assert {"yolo", "mot"} <= set(DETECTORS.names())
+    with pytest.raises(UnknownNameError, match="valid names"):
+        build_detector("nope")
+
+
+def test_motfile_unordered_rows(tmp_path):
+    shuffled = tmp_path / "det.txt"
+    shuffled.write_text("\n".join(ROWS) + "\n")
+    ordered = tmp_path / "ordered.txt"
+    ordered.write_text("\n".join(sorted(ROWS, key=lambda r: int(r.split(",")[0]))) + "\n")
+    a, b = MotFileDetector(shuffled), MotFileDetector(ordered)
+    for i in range(4):
+        np.testing.assert_array_equal(a(frame(i)).xyxy, b(frame(i)).xyxy)
+    d0 = a(frame(0))
+    np.testing.assert_allclose(d0.xyxy[0], [10, 20, 40, 80])  # tlwh -> xyxy
+    assert len(a(frame(1))) == 1 and a(frame(1)).score[0] == pytest.approx(0.95)
+    assert len(a(frame(3))) == 0  # past the end: empty, not an error
+    assert a.last_frame == 2
+
+
+def test_motfile_score_threshold(tmp_path):
+    p = tmp_path / "det.txt"
+    p.write_text("\n".join(ROWS) + "\n")
+    d = build_detector("mot", path=p, min_score=0.5)
+    assert len(d(frame(0))) == 1
+    assert d.num_rows == 3
+
+
+def test_motfile_bad_file(tmp_path):
+    with pytest.raises(InputError, match="not found"):
+        MotFileDetector(tmp_path / "missing.txt")
+    bad = tmp_path / "bad.txt"
+    bad.write_text("1,-1,10,20,abc,60,0.9\n")
+    with pytest.raises(InputError, match="line 1"):
+        MotFileDetector(bad)
+
+
+class FakeBoxes:
+    def __init__(self):
+        self.xyxy = np.array([[0, 0, 10, 20], [5, 5, 15, 25], [1, 1, 2, 2]], np.float32)
+        self.conf = np.array([0.9, 0.8, 0.7], np.float32)
+        self.cls = np.array([0, 2, 0], np.float32)  # the middle box is a car
+
+
+class FakeModel:
+    def __init__(self):
+        self.calls = []
+
+    def predict(self, image, **kwargs):
+        self.calls.append(kwargs)
+        return [type("R", (), {"boxes": FakeBoxes()})()]
+
+
+def test_yolo_adapter_with_fake_model(tmp_path, monkeypatch):
+    weights = tmp_path / "fake.pt"
+    weights.write_bytes(b"not really weights")
+    fake = FakeModel()
+    monkeypatch.setattr(yolo_mod, "_load_model", lambda w: fake)
+    det = YoloDetector(weights, conf=0.3, iou=0.5, imgsz=320)
+    out = det(frame(0, np.zeros((48, 64, 3), np.uint8)))
+    assert len(out) == 2 and out.class_id.tolist() == [0, 0]  # only persons
+    np.testing.assert_allclose(out.score, [0.9, 0.7])
+    assert fake.calls[0]["classes"] == [0] and fake.calls[0]["conf"] == 0.3 and fake.calls[0]["imgsz"] == 320
+    with pytest.raises(ValueError, match="image"):
+        det(frame(1))
+
+
+def test_yolo_missing_weights_path(tmp_path):
+    with pytest.raises(InputError, match="not found"):
+        YoloDetector(tmp_path / "nope" / "yolo.pt")
+
+
+def test_yolo_offline_model_name_fails_fast(monkeypatch, tmp_path):
+    monkeypatch.setenv("YOLO_OFFLINE", "1")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(yolo_mod, "_load_model", lambda w: pytest.fail("must not try to load/download"))
+    with pytest.raises(InputError, match="offline") as exc:
+        YoloDetector("yolo-not-here-xyz.pt")
+    assert "\n" not in str(exc.value)
+
+
+@pytest.mark.parametrize("kwargs,name", [(dict(conf=1.5), "conf"), (dict(iou=-0.1), "iou"),
+                                         (dict(imgsz=100), "imgsz"), (dict(half=True, device="cpu"), "half")])
+def test_yolo_bad_arguments(kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        YoloDetector("x.pt", **kwargs)

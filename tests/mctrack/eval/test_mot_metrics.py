@@ -1,0 +1,136 @@
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from mctrack.cli import main as cli_main
+from mctrack.errors import InputError
+from mctrack.eval.mot import combine, evaluate_folders, evaluate_sequence, hota, sequence_data
+from mctrack.io.mot import SeqInfo, save_mot_txt, write_seqinfo
+
+
+def track_rows(track_id, frames, x0=10.0, step=5.0, w=20.0, h=50.0, conf=1.0):
+    f = np.asarray(list(frames), float)
+    n = len(f)
+    return np.c_[f, np.full(n, track_id), x0 + step * (f - f[0]), np.full(n, 30.0), np.full(n, w), np.full(n, h),
+                 np.full(n, conf), -np.ones((n, 3))]
+
+
+GT = np.r_[track_rows(1, range(1, 11)), track_rows(2, range(1, 11), x0=200.0)]
+
+
+def test_perfect_prediction_scores_one():
+    s = evaluate_sequence(GT, GT.copy(), 10)["summary"]
+    for k in ("HOTA", "DetA", "AssA", "MOTA", "IDF1", "IDP", "IDR"):
+        assert s[k] == pytest.approx(1.0), k
+    assert (s["IDSW"], s["FP"], s["FN"], s["MT"]) == (0, 0, 0, 2)
+
+
+def test_one_track_split_in_two():
+    gt = track_rows(1, range(1, 11))
+    pred = gt.copy()
+    pred[5:, 1] = 7  # the tracker switches to a new id half way
+    s = evaluate_sequence(gt, pred, 10)["summary"]
+    # IDF1: best one-to-one id map keeps 5 of 10 frames: IDTP 5, IDFP 5, IDFN 5 -> 5 / (5 + 2.5 + 2.5)
+    assert s["IDF1"] == pytest.approx(0.5)
+    # MOTA: (TP 10 - FP 0 - IDSW 1) / 10
+    assert s["IDSW"] == 1 and s["MOTA"] == pytest.approx(0.9)
+    # HOTA: DetA 1; each TP's association score 5 / (10 + 5 - 5) = 0.5 -> sqrt(1 * 0.5)
+    assert s["DetA"] == pytest.approx(1.0) and s["AssA"] == pytest.approx(0.5)
+    assert s["HOTA"] == pytest.approx(np.sqrt(0.5))
+
+
+def test_missed_and_false_boxes():
+    gt = track_rows(1, range(1, 5))
+    pred = np.r_[gt[:2], track_rows(9, [3], x0=500.0)]  # 2 hits, 2 misses, 1 false box far away
+    s = evaluate_sequence(gt, pred, 4)["summary"]
+    assert (s["TP"], s["FN"], s["FP"]) == (2, 2, 1)
+    assert s["MOTA"] == pytest.approx((2 - 1) / 4)
+    assert s["IDF1"] == pytest.approx(2 / (2 + 0.5 * 1 + 0.5 * 2))
+
+
+def test_low_iou_is_not_a_match():
+    gt = track_rows(1, range(1, 3))
+    pred = gt.copy()
+    pred[:, 2] += 12  # 20-wide boxes shifted by 12: IoU 8 / 32 = 0.25 < 0.5
+    s = evaluate_sequence(gt, pred, 2)["summary"]
+    assert s["TP"] == 0 and s["FP"] == 2 and s["MOTA"] == pytest.approx(-1.0) and s["IDF1"] == 0.0
+    assert 0 < s["HOTA"] < 0.5  # HOTA still credits the low-IoU localisation at alpha <= 0.25
+
+
+def test_empty_prediction_and_zero_marked_gt():
+    s = evaluate_sequence(GT, np.zeros((0, 10)), 10)["summary"]
+    assert s["HOTA"] == 0 and s["FN"] == 20 and s["MOTA"] == 0
+    gt = GT.copy()
+    gt[:10, 6] = 0  # track 1 marked "do not consider"
+    assert evaluate_sequence(gt, GT, 10)["summary"]["FP"] == 10  # TrackEval drops zero-marked GT
+    assert evaluate_sequence(gt, GT, 10, keep_zero_marked=True)["summary"]["FP"] == 0
+
+
+def test_repeated_tracker_id_rejected():
+    pred = np.r_[GT[:1], GT[:1]]
+    with pytest.raises(InputError, match="repeated"):
+        evaluate_sequence(GT, pred, 10)
+
+
+def test_combine_weights_by_sequence():
+    a = evaluate_sequence(GT, GT, 10)
+    b = evaluate_sequence(GT, np.zeros((0, 10)), 10)
+    c = combine([a, b])["summary"]
+    assert c["FN"] == 20 and c["TP"] == 20 and c["MOTA"] == pytest.approx(0.5)
+    assert c["AssA"] == pytest.approx(1.0) and c["DetA"] == pytest.approx(0.5)
+
+
+def test_matches_trackeval_on_random_scene():
+    te = pytest.importorskip("trackeval")
+    rng = np.random.default_rng(3)
+    gt = np.r_[*(track_rows(i, range(1, 31), x0=60.0 * i, step=rng.uniform(-3, 3)) for i in range(1, 6))]
+    pred = gt.copy()
+    pred[:, 2:4] += rng.normal(0, 4, (len(pred), 2))
+    pred[:, 1] = np.where(rng.random(len(pred)) < 0.1, pred[:, 1] + 10, pred[:, 1])  # id noise
+    pred = pred[rng.random(len(pred)) > 0.1]  # misses
+    d = sequence_data(gt, pred, 30)
+    data = dict(num_timesteps=30, num_gt_ids=d.num_gt_ids, num_tracker_ids=d.num_tracker_ids,
+                num_gt_dets=d.num_gt_dets, num_tracker_dets=d.num_tracker_dets, gt_ids=d.gt_ids,
+                tracker_ids=d.tracker_ids, similarity_scores=d.similarity)
+    ref_h = te.metrics.HOTA().eval_sequence(data)
+    ref_c = te.metrics.CLEAR().eval_sequence(data)
+    ref_i = te.metrics.Identity().eval_sequence(data)
+    s = evaluate_sequence(gt, pred, 30)["summary"]
+    assert s["HOTA"] == pytest.approx(np.mean(ref_h["HOTA"]))
+    assert s["AssA"] == pytest.approx(np.mean(ref_h["AssA"]))
+    assert s["MOTA"] == pytest.approx(ref_c["MOTA"]) and s["IDSW"] == ref_c["IDSW"]
+    assert s["IDF1"] == pytest.approx(ref_i["IDF1"])
+    np.testing.assert_allclose(hota(d)["HOTA_a"], ref_h["HOTA"])
+
+
+def make_layout(tmp_path, pred_rows):
+    gt_dir, pred_dir = tmp_path / "gt", tmp_path / "pred"
+    save_mot_txt(gt_dir / "seqA" / "gt" / "gt.txt", GT)
+    write_seqinfo(gt_dir / "seqA" / "seqinfo.ini", SeqInfo("seqA", 10, 10, 640, 480))
+    if pred_rows is not None:
+        save_mot_txt(pred_dir / "seqA.txt", pred_rows)
+    pred_dir.mkdir(parents=True, exist_ok=True)
+    return gt_dir, pred_dir
+
+
+def test_evaluate_folders_and_cli(tmp_path, capsys):
+    gt_dir, pred_dir = make_layout(tmp_path, GT)
+    m = evaluate_folders(gt_dir, pred_dir)
+    assert set(m) == {"seqA", "COMBINED"} and m["COMBINED"]["IDF1"] == pytest.approx(1.0)
+    out_json = tmp_path / "m.json"
+    assert cli_main(["eval", "--gt", str(gt_dir), "--pred", str(pred_dir), "--json", str(out_json)]) == 0
+    text = capsys.readouterr().out
+    assert "HOTA" in text and "seqA" in text and "100.0" in text
+    assert json.loads(out_json.read_text())["seqA"]["MOTA"] == pytest.approx(1.0)
+
+
+def test_missing_result_file(tmp_path, capsys):
+    gt_dir, pred_dir = make_layout(tmp_path, None)
+    with pytest.raises(InputError, match="seqA.txt"):
+        evaluate_folders(gt_dir, pred_dir)
+    assert evaluate_folders(gt_dir, pred_dir, missing_ok=True)["seqA"]["FN"] == 20
+    assert cli_main(["eval", "--gt", str(gt_dir), "--pred", str(pred_dir)]) == 1
+    assert "seqA.txt" in capsys.readouterr().err

@@ -1,0 +1,151 @@
+from __future__ import annotations
+
+import logging
+
+import cv2
+import numpy as np
+import pytest
+
+from mctrack.detect import MotFileDetector
+from mctrack.errors import InputError
+from mctrack.io.mot import SeqInfo, save_mot_txt, write_seqinfo
+from mctrack.io.video import (AnnotatedVideoWriter, ImageFolderSource, SequenceSource, VideoFileSource,
+                              open_source)
+from mctrack.track import Tracker
+from mctrack.track.run import track_frames
+from mctrack.types import Frame, Tracks
+
+
+def make_video(path, n=8, size=(64, 48)):
+    w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, size)
+    assert w.isOpened()
+    for i in range(n):
+        img = np.full((size[1], size[0], 3), 20 * i, np.uint8)
+        w.write(img)
+    w.release()
+    return path
+
+
+def test_video_file_source(tmp_path):
+    src = open_source(make_video(tmp_path / "clip.avi"))
+    assert isinstance(src, VideoFileSource) and src.name == "clip" and src.size == (64, 48)
+    frames = list(src)
+    assert [f.index for f in frames] == list(range(8))
+    assert all(f.image is not None and f.image.shape == (48, 64, 3) for f in frames)
+
+
+class FakeCapture:
+    """Frames 0..n-1, with the reads in ``bad`` failing (a corrupt frame mid-video)."""
+
+    def __init__(self, n, bad):
+        self.n, self.bad, self.i = n, set(bad), 0
+
+    def read(self):
+        i = self.i
+        self.i += 1
+        if i >= self.n or i in self.bad:
+            return False, None
+        return True, np.full((48, 64, 3), i, np.uint8)
+
+    def release(self):
+        pass
+
+
+def test_unreadable_frame_mid_video(tmp_path, monkeypatch, caplog):
+    src = VideoFileSource(make_video(tmp_path / "clip.avi"))
+    monkeypatch.setattr(src, "_open", lambda: FakeCapture(8, bad={3}))
+    with caplog.at_level(logging.WARNING):
+        frames = list(src)
+    assert [f.index for f in frames] == list(range(8))  # indices stay aligned with detection files
+    assert frames[3].image is None and frames[4].image[0, 0, 0] == 4
+    assert src.bad_frames == [3]
+    assert "frame 3 cannot be decoded" in caplog.text
+
+
+def test_video_ending_early(tmp_path, monkeypatch, caplog):
+    src = VideoFileSource(make_video(tmp_path / "clip.avi"), max_bad_frames=3)
+    monkeypatch.setattr(src, "_open", lambda: FakeCapture(5, bad=set()))  # header says 8, stream has 5
+    with caplog.at_level(logging.WARNING):
+        frames = list(src)
+    assert len(frames) == 5 and all(f.image is not None for f in frames)
+    assert "ends early" in caplog.text
+
+
+def test_corrupted_video_file_on_disk(tmp_path, caplog):
+    path = make_video(tmp_path / "clip.avi", n=10)
+    data = bytearray(path.read_bytes())
+    start = data.find(b"\xff\xd8", len(data) // 2)  # a JPEG frame in the middle
+    data[start:start + 200] = b"\x00" * 200
+    path.write_bytes(bytes(data))
+    with caplog.at_level(logging.WARNING):
+        frames = list(VideoFileSource(path))
+    # OpenCV either drops the frame or decodes garbage; either way we get an aligned, gap-free sequence
+    assert [f.index for f in frames] == list(range(len(frames)))
+    assert len(frames) >= 8
+
+
+def test_missing_and_bad_sources(tmp_path):
+    with pytest.raises(InputError, match="not found"):
+        open_source(tmp_path / "nope.mp4")
+    (tmp_path / "notes.txt").write_text("x")
+    with pytest.raises(InputError, match="not a video"):
+        open_source(tmp_path / "notes.txt")
+    bad = tmp_path / "bad.avi"
+    bad.write_bytes(b"garbage" * 10)
+    with pytest.raises(InputError, match="cannot open"):
+        open_source(bad)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InputError, match="no images"):
+        open_source(tmp_path / "empty")
+
+
+def test_image_folder_with_unreadable_image(tmp_path, caplog):
+    d = tmp_path / "img1"
+    d.mkdir()
+    for i in range(3):
+        cv2.imwrite(str(d / f"{i + 1:06d}.jpg"), np.full((20, 30, 3), 50, np.uint8))
+    (d / "000002.jpg").write_bytes(b"not a jpeg")
+    with caplog.at_level(logging.WARNING):
+        frames = list(ImageFolderSource(d, fps=5))
+    assert [f.image is None for f in frames] == [False, True, False]
+    assert "000002.jpg" in caplog.text
+
+
+def make_sequence(root, n=20, with_video=False):
+    write_seqinfo(root / "seqinfo.ini", SeqInfo(root.name, 10, n, 64, 48))
+    rows = [[f, -1, 5 + f, 5, 10, 20, 0.95] for f in range(1, n + 1)]
+    save_mot_txt(root / "det" / "det.txt", np.array(rows[::-1], float))  # unordered on purpose
+    if with_video:
+        make_video(root / f"{root.name}.avi", n=n // 2)  # a video shorter than its det file
+    return root
+
+
+def test_sequence_without_images(tmp_path):
+    seq = make_sequence(tmp_path / "SEQ-1", with_video=True)
+    src = open_source(seq, need_images=False)
+    assert isinstance(src, SequenceSource) and not src.has_images and src.fps == 10
+    frames = list(src)
+    assert len(frames) == 20 and frames[0].image is None
+
+
+def test_video_shorter_than_det_file(tmp_path, caplog):
+    seq = make_sequence(tmp_path / "SEQ-2", with_video=True)
+    src = SequenceSource(seq, need_images=True)
+    det = MotFileDetector(seq / "det" / "det.txt")
+    with caplog.at_level(logging.WARNING):
+        out = list(track_frames(src, det, Tracker(frame_rate=10), source_name="SEQ-2"))
+    assert len(out) == 10  # tracked as far as the video goes
+    assert "has detections up to frame 20" in caplog.text and "10 frame(s) are ignored" in caplog.text
+
+
+def test_annotated_writer(tmp_path):
+    path = tmp_path / "out.avi"
+    with AnnotatedVideoWriter(path, 10, (64, 48)) as w:
+        t = Tracks("c", 0, np.array([3]), np.array([[5, 5, 20, 30]], np.float32), np.ones(1, np.float32),
+                   np.zeros(1, np.int64))
+        w.write(Frame("c", 0, 0.0, np.zeros((48, 64, 3), np.uint8)), t)
+        w.write(Frame("c", 1, 0.1, None), Tracks.empty("c", 1))
+    cap = cv2.VideoCapture(str(path))
+    ok, img = cap.read()
+    cap.release()
+    assert ok and img.shape == (48, 64, 3) and img.max() > 0  # the box was drawn

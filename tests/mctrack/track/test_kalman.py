@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mctrack.track.kalman import CHI2_95, BoxKalman, cxcywh_to_xyxy, xyxy_to_cxcywh
+
+Z = np.array([[50.0, 100.0, 20.0, 40.0]])  # cx, cy, w, h
+
+
+def test_initiate_known_values():
+    kf = BoxKalman()
+    mean, cov = kf.initiate(Z)
+    np.testing.assert_allclose(mean, [[50, 100, 20, 40, 0, 0, 0, 0]])
+    # 2 * (1/20) * (w, h, w, h) and 10 * (1/160) * (w, h, w, h)
+    np.testing.assert_allclose(np.sqrt(np.diag(cov[0])), [2, 4, 2, 4, 1.25, 2.5, 1.25, 2.5])
+    assert np.count_nonzero(cov[0] - np.diag(np.diag(cov[0]))) == 0
+
+
+def test_predict_known_values():
+    kf = BoxKalman()
+    mean, cov = kf.initiate(Z)
+    mean[0, 4:6] = [1.0, 2.0]
+    pm, pc = kf.predict(mean, cov)
+    np.testing.assert_allclose(pm[0], [51, 102, 20, 40, 1, 2, 0, 0])
+    # P' = F P F^T + Q: position var = 4 + 1.5625 + (0.05 * 20)^2
+    assert pc[0, 0, 0] == pytest.approx(4 + 1.5625 + 1.0)
+    assert pc[0, 0, 4] == pytest.approx(1.5625)
+    assert pc[0, 4, 4] == pytest.approx(1.5625 + (20 / 160) ** 2)
+    assert mean[0, 0] == 50  # input untouched
+
+
+def test_update_known_values():
+    kf = BoxKalman()
+    mean, cov = kf.predict(*kf.initiate(Z))
+    # S_00 = 6.5625 + R (0.05 * 20)^2 = 7.5625, so the gain on cx is 6.5625 / 7.5625
+    z = Z.copy()
+    z[0, 0] += 7.5625
+    um, uc = kf.update(mean, cov, z)
+    assert um[0, 0] == pytest.approx(50 + 6.5625)
+    np.testing.assert_allclose(um[0, 1:4], Z[0, 1:])
+    assert uc[0, 0, 0] == pytest.approx(6.5625 * 1.0 / 7.5625)  # (1 - K) P
+    assert np.all(np.diag(uc[0]) <= np.diag(cov[0]) + 1e-12)
+
+
+def test_update_matches_filterpy():
+    filterpy = pytest.importorskip("filterpy.kalman")
+    kf = BoxKalman()
+    mean, cov = kf.initiate(Z)
+    mean, cov = kf.predict(mean, cov)
+    z = np.array([[53.0, 97.0, 22.0, 41.0]])
+    um, uc = kf.update(mean, cov, z)
+    ref = filterpy.KalmanFilter(dim_x=8, dim_z=4)
+    ref.x, ref.P = mean[0].copy(), cov[0].copy()
+    ref.H = np.eye(4, 8)
+    ref.R = np.diag((0.05 * np.array([20.0, 40.0, 20.0, 40.0])) ** 2)
+    ref.update(z[0])
+    np.testing.assert_allclose(um[0], ref.x, rtol=1e-9)
+    np.testing.assert_allclose(uc[0], ref.P, rtol=1e-6, atol=1e-9)
+
+
+def test_batched_equals_rows():
+    kf = BoxKalman(nsa=True)
+    rng = np.random.default_rng(0)
+    z = np.c_[rng.uniform(0, 500, (5, 2)), rng.uniform(10, 80, (5, 2))]
+    mean, cov = kf.predict(*kf.initiate(z))
+    meas = z + rng.normal(0, 2, z.shape)
+    score = rng.uniform(0.3, 1.0, 5)
+    bm, bc = kf.update(mean, cov, meas, score)
+    for i in range(5):
+        m1, c1 = kf.update(mean[i:i + 1], cov[i:i + 1], meas[i:i + 1], score[i:i + 1])
+        np.testing.assert_allclose(bm[i], m1[0])
+        np.testing.assert_allclose(bc[i], c1[0])
+
+
+def test_nsa_trusts_confident_detections_more():
+    mean, cov = BoxKalman().predict(*BoxKalman().initiate(Z))
+    z = Z + [[10.0, 0, 0, 0]]
+    plain = BoxKalman().update(mean, cov, z, np.array([0.95]))[0][0, 0]
+    nsa = BoxKalman(nsa=True).update(mean, cov, z, np.array([0.95]))[0][0, 0]
+    assert nsa > plain
+
+
+def test_gating_distance():
+    kf = BoxKalman()
+    mean, cov = kf.predict(*kf.initiate(Z))
+    d = kf.gating_distance(mean, cov, np.array([Z[0], Z[0] + [200, 0, 0, 0]]))
+    assert d.shape == (1, 2)
+    assert d[0, 0] == pytest.approx(0.0)
+    assert d[0, 1] == pytest.approx(200**2 / 7.5625)
+    assert d[0, 1] > CHI2_95[4]
+    assert kf.gating_distance(mean, cov, np.zeros((0, 4))).shape == (1, 0)
+
+
+def test_box_conversions_roundtrip():
+    b = np.array([[10.0, 20.0, 30.0, 60.0]])
+    np.testing.assert_allclose(xyxy_to_cxcywh(b), [[20, 40, 20, 40]])
+    np.testing.assert_allclose(cxcywh_to_xyxy(xyxy_to_cxcywh(b)), b)
+
+
+@pytest.mark.parametrize("name", ["std_position", "std_velocity", "std_measurement"])
+@pytest.mark.parametrize("value", [0.0, -1.0, float("nan")])
+def test_bad_noise_rejected(name, value):
+    with pytest.raises(ValueError, match=name):
+        BoxKalman(**{name: value})

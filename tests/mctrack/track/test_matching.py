@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mctrack.track.matching import INFEASIBLE, cosine_distance, fuse_costs, iou_matrix, linear_assignment
+
+
+@pytest.mark.parametrize("shape", [(0, 0), (0, 3), (3, 0)])
+def test_assignment_empty(shape):
+    m, ua, ub = linear_assignment(np.zeros(shape), 0.5)
+    assert m.shape == (0, 2)
+    np.testing.assert_array_equal(ua, np.arange(shape[0]))
+    np.testing.assert_array_equal(ub, np.arange(shape[1]))
+
+
+def test_assignment_rectangular_wide():
+    cost = np.array([[0.9, 0.1, 0.5],
+                     [0.2, 0.3, 0.8]])
+    m, ua, ub = linear_assignment(cost, 0.5)
+    assert m.tolist() == [[0, 1], [1, 0]]
+    assert ua.tolist() == [] and ub.tolist() == [2]
+
+
+def test_assignment_rectangular_tall_is_global_optimum():
+    # greedy would take (0, 0) = 0.1 and leave row 1 with 0.9; the optimum pairs (0, 1) and (1, 0)
+    cost = np.array([[0.1, 0.2], [0.3, 0.9], [0.95, 0.95]])
+    m, ua, ub = linear_assignment(cost, 1.0)
+    assert m.tolist() == [[0, 1], [1, 0]]
+    assert ua.tolist() == [2] and ub.tolist() == []
+
+
+def test_assignment_threshold_and_infeasible():
+    cost = np.array([[0.6, INFEASIBLE], [INFEASIBLE, 0.2], [np.nan, 0.1]])
+    m, ua, ub = linear_assignment(cost, 0.5)
+    assert m.tolist() == [[2, 1]]
+    assert ua.tolist() == [0, 1] and ub.tolist() == [0]
+
+
+def test_assignment_rejects_1d():
+    with pytest.raises(ValueError, match="cost"):
+        linear_assignment(np.zeros(3), 0.5)
+
+
+def test_iou_matrix_known_values():
+    a = np.array([[0, 0, 10, 10], [0, 0, 0, 10]], float)  # second box has zero area
+    b = np.array([[5, 0, 15, 10], [0, 0, 10, 10], [20, 20, 30, 30]], float)
+    iou = iou_matrix(a, b)
+    np.testing.assert_allclose(iou[0], [50 / 150, 1.0, 0.0])
+    np.testing.assert_allclose(iou[1], [0, 0, 0])
+    assert iou_matrix(a, np.zeros((0, 4))).shape == (2, 0)
+
+
+def test_cosine_distance():
+    a = np.array([[1.0, 0.0], [0.0, 1.0]])
+    b = np.array([[1.0, 0.0], [-1.0, 0.0]])
+    np.testing.assert_allclose(cosine_distance(a, b), [[0, 1], [1, 1]])
+    with pytest.raises(ValueError, match="dims"):
+        cosine_distance(a, np.ones((1, 3)))
+
+
+def test_fuse_costs_gates():
+    iou_d = np.array([[0.1, 1.0, 1.0]])
+    app = np.array([[0.05, 0.05, 0.5]])
+    cost = fuse_costs(iou_d, app, appearance_weight=0.5, max_iou_distance=0.8, appearance_thresh=0.25,
+                      motion_gate=np.array([[True, True, True]]))
+    assert cost[0, 0] == pytest.approx(0.075)
+    assert cost[0, 1] == pytest.approx(0.525)  # no overlap, but confidently the same person
+    assert cost[0, 2] == INFEASIBLE  # looks different
+    gated = fuse_costs(iou_d, app, appearance_weight=0.5, max_iou_distance=0.8, appearance_thresh=0.25,
+                       motion_gate=np.array([[False, False, True]]))
+    assert gated[0, 1] == INFEASIBLE
+    assert gated[0, 0] == pytest.approx(0.075)  # overlapping pairs need no gate
+    motion_only = fuse_costs(iou_d, None, appearance_weight=0.5, max_iou_distance=0.8, appearance_thresh=0.25)
+    assert motion_only[0, 0] == pytest.approx(0.1) and motion_only[0, 1] == INFEASIBLE

@@ -1,0 +1,185 @@
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from mctrack.registry import TRACKERS
+from mctrack.track import Tracker, TrackerProtocol
+from mctrack.track.tracker import apply_warp
+from mctrack.types import Detections
+
+
+def dets(*boxes, score=0.95):
+    b = np.asarray(boxes, np.float32).reshape(-1, 4)
+    return Detections(b, np.full(len(b), score, np.float32))
+
+
+def box(x, y=100.0, w=40.0, h=100.0):
+    return [x, y, x + w, y + h]
+
+
+def test_protocol_and_registry():
+    t = TRACKERS.build("mctrack", frame_rate=10)
+    assert isinstance(t, Tracker) and isinstance(t, TrackerProtocol)
+
+
+def test_one_walker_keeps_one_id():
+    t = Tracker()
+    ids = set()
+    for f in range(30):
+        out = t.update(dets(box(10 + 5 * f)))
+        assert out.frame == f
+        ids.update(out.track_id.tolist())
+        assert len(out) == 1 and out.det_index.tolist() == [0]
+    assert ids == {1}
+
+
+def test_confirmation_needs_min_hits():
+    t = Tracker(min_hits=3)
+    t.update(Detections.empty())  # not the first frame any more: no instant confirmation
+    assert len(t.update(dets(box(10)))) == 0
+    assert len(t.update(dets(box(12)))) == 0
+    assert len(t.update(dets(box(14)))) == 1
+
+
+def test_two_instances_never_share_ids():
+    a, b = Tracker(), Tracker()
+    out_a = a.update(dets(box(0), box(100), box(200)))
+    out_b = b.update(dets(box(0)))
+    assert out_a.track_id.tolist() == [1, 2, 3]
+    assert out_b.track_id.tolist() == [1]  # b's counter is its own
+    a.update(dets(box(0), box(100), box(200), box(400)))
+    out_a = a.update(dets(box(0), box(100), box(200), box(400)))
+    assert 4 in out_a.track_id.tolist()
+    a.reset()
+    assert a.update(dets(box(0))).track_id.tolist() == [1]
+
+
+def crossing(n=20, speed=8.0):
+    """A walks right, B walks left; they meet at frame n // 2 and both turn back (a 'bounce')."""
+    for f in range(n):
+        k = f if f <= n // 2 else n - f
+        yield dets(box(100 + speed * k), box(100 + speed * n - speed * k))
+
+
+def run_crossing(with_appearance: bool):
+    t = Tracker(appearance_thresh=0.3)
+    feats = np.array([[1.0, 0.0], [0.0, 1.0]], np.float32)  # A looks like e0, B like e1
+    first, last = None, None
+    for d in crossing():
+        out = t.update(d, feats if with_appearance else None)
+        lookup = dict(zip(out.det_index.tolist(), out.track_id.tolist()))
+        first = first or lookup
+        if len(lookup) == 2:
+            last = lookup
+    return first, last
+
+
+def test_crossing_identity_kept_by_appearance_only():
+    first, last = run_crossing(with_appearance=True)
+    assert last == first  # det 0 (A) still has A's id after the bounce
+    first_m, last_m = run_crossing(with_appearance=False)
+    # the constant-velocity prediction carries each track through the meeting point: motion alone swaps them
+    assert last_m != first_m
+
+
+def test_embeddings_shape_checked():
+    t = Tracker()
+    with pytest.raises(ValueError, match="embeddings"):
+        t.update(dets(box(0), box(100)), np.ones((3, 4), np.float32))
+
+
+def test_degenerate_boxes_dropped_with_warning():
+    t = Tracker()
+    d = Detections(np.array([box(0), [50, 50, 50, 80], [60, 60, 40, 90], [np.nan, 0, 10, 10], box(300)], np.float32),
+                   np.full(5, 0.95, np.float32))
+    with pytest.warns(RuntimeWarning, match="dropped 3 detection"):
+        out = t.update(d)
+    assert sorted(out.det_index.tolist()) == [0, 4]  # det_index points into the original rows
+
+
+def test_min_box_area_ignores_small_boxes():
+    t = Tracker(min_box_area=1000)
+    out = t.update(dets(box(0, w=10, h=10), box(100)))
+    assert out.det_index.tolist() == [1]
+
+
+def test_long_gap_without_detections():
+    t = Tracker(frame_rate=10, max_lost_s=1.0)  # lost tracks live 10 frames
+    assert t.update(dets(box(0))).track_id.tolist() == [1]
+    for _ in range(5):
+        assert len(t.update(Detections.empty())) == 0
+    assert t.update(dets(box(0))).track_id.tolist() == [1]  # a short gap is bridged
+    for _ in range(200):
+        t.update(Detections.empty())
+    assert len(t) == 0  # everything was removed, nothing leaks
+    t.update(dets(box(0)))
+    out = t.update(dets(box(0)))
+    assert out.track_id.tolist() == [2]  # a new person after the long gap
+
+
+def test_low_score_detections_only_extend_tracks():
+    t = Tracker(high_thresh=0.5, low_thresh=0.1)
+    assert len(t.update(dets(box(0), score=0.3))) == 0  # cannot start a track
+    t2 = Tracker(high_thresh=0.5, low_thresh=0.1)
+    t2.update(dets(box(0)))
+    out = t2.update(dets(box(2), score=0.3))  # occluded: low score, same place
+    assert out.track_id.tolist() == [1]
+
+
+def test_camera_motion_warp_keeps_identity():
+    def run(use_warp):
+        t = Tracker()
+        t.update(dets(box(100)))
+        t.update(dets(box(100)))
+        shift = np.array([[1.0, 0.0, 150.0], [0.0, 1.0, 0.0]])  # the camera pans: everything jumps 150 px
+        return t.update(dets(box(250)), warp=shift if use_warp else None).track_id.tolist()
+
+    assert run(True) == [1]
+    assert run(False) != [1]
+
+
+def test_apply_warp_moves_state():
+    mean = np.array([[10.0, 20.0, 30.0, 40.0, 1.0, 0.0, 0.0, 0.0]])
+    cov = np.eye(8)[None]
+    rot = np.array([[0.0, -2.0, 5.0], [2.0, 0.0, 0.0]])  # 90 degrees, scale 2, shift x by 5
+    m, c = apply_warp(mean, cov, rot)
+    np.testing.assert_allclose(m[0], [-35, 20, 60, 80, 0, 2, 0, 0])
+    assert c.shape == (1, 8, 8)
+    with pytest.raises(ValueError, match="warp"):
+        apply_warp(mean, cov, np.eye(3))
+
+
+@pytest.mark.parametrize("kwargs,name", [
+    (dict(high_thresh=1.5), "high_thresh"),
+    (dict(low_thresh=0.7, high_thresh=0.5), "low_thresh"),
+    (dict(min_hits=0), "min_hits"),
+    (dict(frame_rate=0), "frame_rate"),
+    (dict(output_box="kalman"), "output_box"),
+    (dict(max_lost_s=float("nan")), "max_lost_s"),
+])
+def test_bad_arguments(kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        Tracker(**kwargs)
+
+
+def test_filtered_output_box_and_embedding_memory():
+    t = Tracker(output_box="filtered")
+    e = np.array([[1.0, 0.0]], np.float32)
+    out = None
+    for f in range(5):
+        out = t.update(dets(box(10 + f)), e)
+    assert out.embedding is not None and out.embedding.shape == (1, 2)
+    np.testing.assert_allclose(np.linalg.norm(out.embedding, axis=1), 1.0, rtol=1e-5)
+    assert not np.array_equal(out.xyxy[0], np.asarray(box(14), np.float32))  # smoothed, not the raw box
+    assert abs(out.xyxy[0, 0] - 14) < 2
+
+
+def test_no_warnings_on_clean_input():
+    t = Tracker()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for f in range(3):
+            t.update(dets(box(f)))
