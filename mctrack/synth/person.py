@@ -198,7 +198,8 @@ def _paste_face(canvas: np.ndarray, tex: np.ndarray, tl, tr, bl, br, shade: floa
     h, w = tex.shape[:2]
     src = np.float32([[0, 0], [w, 0], [0, h], [w, h]])
     dst = np.float32([tl, tr, bl, br])
-    if abs(np.cross(dst[1] - dst[0], dst[2] - dst[0])) < 2.0:
+    (ax, ay), (bx, by) = dst[1] - dst[0], dst[2] - dst[0]
+    if abs(ax * by - ay * bx) < 2.0:  # degenerate: the face is seen edge-on
         return
     if shade != 1.0:
         tex = cv2.convertScaleAbs(tex, alpha=shade)
