@@ -39,7 +39,7 @@ class CropCollector:
     every: int = 10
     size: tuple[int, int] = (64, 128)
     test_fraction: float = 0.5
-    jpeg_quality: int = 92
+    jpeg_quality: int = 88
     crops: dict[int, list[tuple[int, int, bytes]]] = field(default_factory=dict)  # pid -> (cam, frame, jpg)
     _last: dict[tuple[int, int], int] = field(default_factory=dict)
 
@@ -70,11 +70,14 @@ class CropCollector:
                 self._last[(pid, cam_index)] = frame
 
     def write(self, root: str | Path, rng: np.random.Generator) -> dict[str, int]:
-        """Write the split under ``root``; returns image and identity counts."""
+        """Write the split under ``root`` (replacing crops of an earlier run); returns image and identity counts."""
         root = Path(root)
         dirs = {k: root / k for k in ("bounding_box_train", "query", "bounding_box_test")}
         for d in dirs.values():
             d.mkdir(parents=True, exist_ok=True)
+            for old in d.glob("*.jpg"):
+                if CROP_NAME.match(old.name):
+                    old.unlink()
         multi = sorted(p for p, c in self.crops.items() if len({cam for cam, _, _ in c}) >= 2)
         n_test = int(round(len(multi) * self.test_fraction)) if len(multi) >= 2 else 0
         test = {multi[i] for i in rng.permutation(len(multi))[:n_test]}
@@ -118,7 +121,7 @@ def annotate(image: np.ndarray, pids, xyxy, visibility) -> np.ndarray:
     return out
 
 
-def contact_sheet(tiles: list[list[np.ndarray]], labels: list[str], tile_width: int = 480) -> np.ndarray:
+def contact_sheet(tiles: list[list[np.ndarray]], labels: list[str], tile_width: int = 400) -> np.ndarray:
     """Grid image: one row per camera (``tiles[row]`` = frames over time), the row label drawn on each tile."""
     rows = []
     for row, label in zip(tiles, labels):

@@ -52,7 +52,12 @@ class CameraSpec:
 
 @dataclass(frozen=True)
 class Preset:
-    """A scene recipe. ``color_variation`` scales how far camera colour responses stray from neutral."""
+    """A scene recipe.
+
+    ``color_variation`` scales how far camera colour responses (white balance, gamma, brightness, contrast) stray
+    from neutral: 0 gives identical cameras, 1 gains of +-16 %. Blur sigma and noise std (grey levels) are drawn
+    per camera from ``blur_range`` and ``noise_range``. Sensor noise makes the mp4 files much larger.
+    """
 
     name: str
     duration: float
@@ -63,11 +68,14 @@ class Preset:
     stop_prob: float = 0.2
     cross_prob: float = 0.75
     lead: float = 20.0
-    color_variation: float = 1.0
+    color_variation: float = 0.5
+    blur_range: tuple[float, float] = (0.4, 1.0)
+    noise_range: tuple[float, float] = (1.0, 3.0)
     detection_noise: DetectionNoise = field(default_factory=DetectionNoise)
     crop_every_s: float = 1.0
     crop_min_height: float = 40.0
     crop_min_visibility: float = 0.6
+    test_fraction: float = 0.5
     preview_times: tuple[float, ...] = (0.2, 0.5, 0.8)
 
     def __post_init__(self) -> None:
@@ -92,7 +100,7 @@ PRESETS: dict[str, Preset] = {
     "tiny": Preset("tiny", duration=6.0, fps=10, n_people=8, lead=14.0, cameras=(
         CameraSpec("cam1", *_PLAZA_SW, 320, 180, 62), CameraSpec("cam2", *_PLAZA_N, 288, 192, 66)),
         crop_every_s=0.5, crop_min_height=24.0, preview_times=(0.3, 0.8)),
-    "small": Preset("small", duration=40.0, fps=10, n_people=26, cameras=(
+    "small": Preset("small", duration=20.0, fps=10, n_people=30, lead=24.0, test_fraction=0.6, cameras=(
         CameraSpec("cam1", *_PLAZA_SW, 640, 360, 62), CameraSpec("cam2", *_PLAZA_N, 640, 360, 66),
         CameraSpec("cam3", *_COURT_SE, 480, 360, 58))),
     "large": Preset("large", duration=240.0, fps=15, n_people=140, lead=25.0, cameras=(
@@ -109,18 +117,18 @@ def get_preset(name: str) -> Preset:
     return PRESETS[name]
 
 
-def _color_response(rng: np.random.Generator, strength: float) -> ColorResponse:
-    s = strength
+def _color_response(rng: np.random.Generator, p: Preset) -> ColorResponse:
+    s = p.color_variation
     gains = tuple(float(g) for g in 1 + s * rng.uniform(-0.16, 0.16, 3))
     return ColorResponse(gains=gains, gamma=float(np.exp(s * rng.uniform(-0.25, 0.25))),
                          brightness=float(s * rng.uniform(-0.07, 0.07)), contrast=float(1 + s * rng.uniform(-0.15, 0.1)),
-                         blur=float(rng.uniform(0.4, 1.0)), noise=float(rng.uniform(1.5, 4.5)))
+                         blur=float(rng.uniform(*p.blur_range)), noise=float(rng.uniform(*p.noise_range)))
 
 
 def build_cameras(preset: Preset, rng: np.random.Generator) -> list[PinholeCamera]:
     """The preset's cameras with colour responses drawn from ``rng``."""
     return [PinholeCamera.look_at(c.id, c.position, c.target, width=c.width, height=c.height, hfov_deg=c.hfov_deg,
-                                  color=_color_response(rng, preset.color_variation)) for c in preset.cameras]
+                                  color=_color_response(rng, preset)) for c in preset.cameras]
 
 
 def make_scene(preset: str | Preset, out: str | Path, seed: int = 0, preview: bool = False,
@@ -155,7 +163,7 @@ def make_scene(preset: str | Preset, out: str | Path, seed: int = 0, preview: bo
     det_rows: list[list[np.ndarray]] = [[] for _ in cams]
     world_rows = []
     crops = CropCollector(min_visibility=p.crop_min_visibility, min_height=p.crop_min_height,
-                          every=max(1, int(round(p.crop_every_s * p.fps))))
+                          every=max(1, int(round(p.crop_every_s * p.fps))), test_fraction=p.test_fraction)
     n = p.n_frames
     preview_frames = sorted({min(n - 1, int(t * n)) for t in p.preview_times})
     tiles: list[list[np.ndarray]] = [[] for _ in cams]

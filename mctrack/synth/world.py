@@ -122,10 +122,10 @@ def _hash01(i: np.ndarray, j: np.ndarray, salt: int) -> np.ndarray:
 def _ground_colour(x: np.ndarray, y: np.ndarray, world: World) -> np.ndarray:
     tile = 0.6
     i, j = np.floor(x / tile), np.floor(y / tile)
-    base = 150 + 30 * _hash01(i, j, 1) - 15 * np.sin(x * 0.35) * np.cos(y * 0.27)
+    base = 150 + 16 * _hash01(i, j, 1) - 15 * np.sin(x * 0.35) * np.cos(y * 0.27)
     fx, fy = x / tile - i, y / tile - j
     grout = (np.minimum(fx, 1 - fx) < 0.05) | (np.minimum(fy, 1 - fy) < 0.05)
-    v = np.where(grout, base * 0.7, base)
+    v = np.where(grout, base * 0.82, base)
     col = np.stack([v * 0.95, v * 0.98, v * 1.02], axis=-1)
     for x0, y0, x1, y1 in world.grass:
         inside = (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)
