@@ -15,7 +15,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     m = s.add_parser("make", help="generate a scene from a preset",
                      description="Render videos, MOT ground truth, noisy public detections, calibrations, "
                                  "cams.yaml, manifest and Market-1501 style Re-ID crops.")
-    m.add_argument("--preset", required=True, help="scene preset: tiny (seconds, for tests), small (the committed sample), large (minutes, 4 cameras)")
+    m.add_argument("--preset", required=True,
+                   help="scene preset: tiny (seconds, for tests), small (the committed sample), "
+                        "large (4 cameras, minutes)")
     m.add_argument("--out", required=True, help="output folder (created; existing files are overwritten)")
     m.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     m.add_argument("--preview", action="store_true", help="also write preview.png, a contact sheet with GT boxes")

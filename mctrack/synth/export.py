@@ -85,10 +85,11 @@ class CropCollector:
         for pid in sorted(self.crops):
             items = sorted(self.crops[pid])
             query: set[int] = set()
-            if pid in test:  # one query per camera, the rest goes to the gallery
+            if pid in test:  # one query per camera that has 2+ crops, so every camera keeps gallery images
                 for cam in sorted({c for c, _, _ in items}):
                     idx = [i for i, (c, _, _) in enumerate(items) if c == cam]
-                    query.add(idx[int(rng.integers(len(idx)))])
+                    if len(idx) >= 2:
+                        query.add(idx[int(rng.integers(len(idx)))])
             for i, (cam, frame, jpg) in enumerate(items):
                 split = "bounding_box_train" if pid not in test else "query" if i in query else "bounding_box_test"
                 (dirs[split] / f"{pid:04d}_c{cam}s1_{frame:06d}_00.jpg").write_bytes(jpg)
@@ -121,7 +122,7 @@ def annotate(image: np.ndarray, pids, xyxy, visibility) -> np.ndarray:
     return out
 
 
-def contact_sheet(tiles: list[list[np.ndarray]], labels: list[str], tile_width: int = 400) -> np.ndarray:
+def contact_sheet(tiles: list[list[np.ndarray]], labels: list[str], tile_width: int = 360) -> np.ndarray:
     """Grid image: one row per camera (``tiles[row]`` = frames over time), the row label drawn on each tile."""
     rows = []
     for row, label in zip(tiles, labels):
@@ -133,9 +134,8 @@ def contact_sheet(tiles: list[list[np.ndarray]], labels: list[str], tile_width: 
             cv2.putText(cell, label, (6, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1, cv2.LINE_AA)
             cells.append(cell)
         rows.append(cells)
-    height = max(c.shape[0] for r in rows for c in r)
-    lines = [np.concatenate([cv2.copyMakeBorder(c, 0, height - c.shape[0] + 4, 0, 4, cv2.BORDER_CONSTANT)
-                             for c in r], axis=1) for r in rows]
+    lines = [np.concatenate([cv2.copyMakeBorder(c, 0, max(x.shape[0] for x in r) - c.shape[0] + 4, 0, 4,
+                                                cv2.BORDER_CONSTANT) for c in r], axis=1) for r in rows]
     width = max(line.shape[1] for line in lines)
     return np.concatenate([cv2.copyMakeBorder(line, 0, 0, 0, width - line.shape[1], cv2.BORDER_CONSTANT)
                            for line in lines], axis=0)

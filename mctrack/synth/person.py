@@ -74,8 +74,9 @@ class Appearance:
                 "shoes": list(self.shoes), "bag": self.bag}
 
 
-def _pick(rng: np.random.Generator, table):
-    if isinstance(table[0][1], (int, float)) and isinstance(table[0][0], tuple):
+def _pick(rng: np.random.Generator, table: tuple) -> BGR:
+    """A uniform choice from a tuple of colours, or a weighted one from ``((colour, weight), ...)``."""
+    if isinstance(table[0][0], tuple):
         w = np.array([t[1] for t in table], np.float64)
         return table[int(rng.choice(len(table), p=w / w.sum()))][0]
     return table[int(rng.integers(len(table)))]
@@ -250,7 +251,7 @@ def render_person(app: Appearance, points: np.ndarray, cam: PinholeCamera, pad: 
         upper = app.bottom if app.bottom_kind != "skirt" else app.skin
         cv2.line(canvas, P(hi), P(kn), _shade(upper, k), thigh_w)
         cv2.line(canvas, P(kn), P(an), _shade(lower, k), shin_w)
-        cv2.line(canvas, P(an), P(to), _shade(app.shoes, k), max(1, shin_w - 1))
+        cv2.line(canvas, P(an), P(to), _shade(app.shoes, k), max(1, int(shin_w * 0.75)))
 
     def backpack():
         hull = cv2.convexHull(np.round(q[PACK]).astype(np.int32))
@@ -305,7 +306,8 @@ def render_person(app: Appearance, points: np.ndarray, cam: PinholeCamera, pad: 
         for sh, hi in ((LSH, LHI), (RSH, RHI)):
             a = q[sh] * 0.85 + q[hi] * 0.15 + (q[NECK] - q[sh]) * 0.3
             e = q[sh] * 0.35 + q[hi] * 0.65 + (q[NECK] - q[sh]) * 0.25
-            cv2.line(canvas, (int(a[0]), int(a[1])), (int(e[0]), int(e[1])), _shade(app.bag_color, 0.7), max(1, W(0.04)))
+            cv2.line(canvas, (int(a[0]), int(a[1])), (int(e[0]), int(e[1])), _shade(app.bag_color, 0.7),
+                     max(1, W(0.04)))
     arm(*near_arm, 1.0)
     # Head: neck, hair (back of the head), face toward the front.
     r = max(1, W(0.115 * app.height / 1.72))

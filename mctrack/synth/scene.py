@@ -68,9 +68,9 @@ class Preset:
     stop_prob: float = 0.2
     cross_prob: float = 0.75
     lead: float = 20.0
-    color_variation: float = 0.5
-    blur_range: tuple[float, float] = (0.4, 1.0)
-    noise_range: tuple[float, float] = (1.0, 3.0)
+    color_variation: float = 0.3
+    blur_range: tuple[float, float] = (0.7, 1.2)
+    noise_range: tuple[float, float] = (0.8, 2.0)
     detection_noise: DetectionNoise = field(default_factory=DetectionNoise)
     crop_every_s: float = 1.0
     crop_min_height: float = 40.0
@@ -121,7 +121,8 @@ def _color_response(rng: np.random.Generator, p: Preset) -> ColorResponse:
     s = p.color_variation
     gains = tuple(float(g) for g in 1 + s * rng.uniform(-0.16, 0.16, 3))
     return ColorResponse(gains=gains, gamma=float(np.exp(s * rng.uniform(-0.25, 0.25))),
-                         brightness=float(s * rng.uniform(-0.07, 0.07)), contrast=float(1 + s * rng.uniform(-0.15, 0.1)),
+                         brightness=float(s * rng.uniform(-0.07, 0.07)),
+                         contrast=float(1 + s * rng.uniform(-0.15, 0.1)),
                          blur=float(rng.uniform(*p.blur_range)), noise=float(rng.uniform(*p.noise_range)))
 
 
@@ -189,7 +190,8 @@ def make_scene(preset: str | Preset, out: str | Path, seed: int = 0, preview: bo
                                                         fp_heights=(0.08 * cam.height, 0.35 * cam.height))
                 if len(det):
                     m = len(det)
-                    det_rows[ci].append(np.column_stack([np.full(m, f + 1), -np.ones(m), det[:, :2], det[:, 2:] - det[:, :2],
+                    det_rows[ci].append(np.column_stack([np.full(m, f + 1), -np.ones(m), det[:, :2],
+                                                         det[:, 2:] - det[:, :2],
                                                          score, -np.ones((m, 3))]))
                 crops.add(ci + 1, f + 1, fr.image, fr.pids, fr.xyxy, fr.visibility)
                 if preview and f in preview_frames:
@@ -232,5 +234,6 @@ def make_scene(preset: str | Preset, out: str | Path, seed: int = 0, preview: bo
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
     if preview and any(tiles):
-        cv2.imwrite(str(out / "preview.png"), contact_sheet(tiles, [c.id for c in cams]))
+        sheet = contact_sheet(tiles, [c.id for c in cams])
+        cv2.imwrite(str(out / "preview.png"), sheet, [cv2.IMWRITE_PNG_COMPRESSION, 9])
     return out

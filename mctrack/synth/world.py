@@ -104,10 +104,10 @@ def default_world(scale: float = 1.0) -> World:
                  Waypoint("p3", 9 * s, 16 * s, "plaza"), Waypoint("p4", 17 * s, 15 * s, "plaza"),
                  Waypoint("c1", 32 * s, 9 * s, "court"), Waypoint("c2", 35 * s, 16 * s, "court"))
     links = (Waypoint("passage", 24.5 * s, 12 * s, "link", 2.0),)
-    props = (Prop("post", 11 * s, 11.5 * s, 0.09, 3.8, (70, 70, 75)), Prop("post", 20 * s, 9 * s, 0.09, 3.8, (70, 70, 75)),
-             Prop("planter", 15 * s, 11 * s, 0.6, 0.55, (120, 125, 130)),
-             Prop("planter", 8 * s, 5 * s, 0.5, 0.55, (105, 115, 135)),
-             Prop("post", 33 * s, 13 * s, 0.09, 3.8, (70, 70, 75)), Prop("planter", 36.5 * s, 10 * s, 0.55, 0.55, (120, 125, 130)))
+    post, stone = (70, 70, 75), (120, 125, 130)
+    props = (Prop("post", 11 * s, 11.5 * s, 0.09, 3.8, post), Prop("post", 20 * s, 9 * s, 0.09, 3.8, post),
+             Prop("planter", 15 * s, 11 * s, 0.6, 0.55, stone), Prop("planter", 8 * s, 5 * s, 0.5, 0.55, stone),
+             Prop("post", 33 * s, 13 * s, 0.09, 3.8, post), Prop("planter", 36.5 * s, 10 * s, 0.55, 0.55, stone))
     grass = ((2 * s, 18 * s, 8 * s, 22.5 * s), (21 * s, 2 * s, 28 * s, 6 * s), (22 * s, 18 * s, 28 * s, 22.5 * s))
     return World(40 * s, 24 * s, 4.5, doors, waypoints, links, props, grass)
 
@@ -155,7 +155,6 @@ def render_background(world: World, cam: PinholeCamera, supersample: int = 2) ->
     big = PinholeCamera(cam.id, cam.width * ss, cam.height * ss, np.diag([ss, ss, 1.0]) @ cam.K, cam.R, cam.t)
     d = big.pixel_rays()
     c = cam.center
-    hits = np.full(d.shape[:2], np.inf)
     out = np.zeros(d.shape, np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         tg = np.where(d[..., 2] < 0, -c[2] / d[..., 2], np.inf)
@@ -179,7 +178,6 @@ def render_background(world: World, cam: PinholeCamera, supersample: int = 2) ->
     sky = (~ground) & ~(p[..., 2] <= world.wall_height)
     rows = np.broadcast_to(np.linspace(0, 1, d.shape[0])[:, None], d.shape[:2])
     out[sky] = np.stack([235 - 40 * rows[sky], 200 - 30 * rows[sky], 170 - 30 * rows[sky]], axis=-1)
-    del hits
     img = np.clip(out, 0, 255).astype(np.uint8)
     return cv2.resize(img, (cam.width, cam.height), interpolation=cv2.INTER_AREA)
 

@@ -24,7 +24,8 @@ def tiny(tmp_path_factory) -> Path:
 
 
 def _digest(root: Path) -> dict[str, str]:
-    files = [p for p in sorted(root.rglob("*")) if p.is_file() and p.suffix in (".txt", ".jpg", ".json", ".ini", ".yaml")]
+    keep = (".txt", ".jpg", ".json", ".ini", ".yaml")
+    files = [p for p in sorted(root.rglob("*")) if p.is_file() and p.suffix in keep]
     return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
 
 
@@ -123,3 +124,19 @@ def test_unknown_preset_lists_the_valid_ones(tmp_path, capsys):
         make_scene("huge", tmp_path)
     assert main(["samples", "make", "--preset", "huge", "--out", str(tmp_path)]) == 1
     assert "valid presets: tiny, small, large" in capsys.readouterr().err
+
+
+def test_committed_small_sample_is_consistent():
+    root = Path(__file__).resolve().parents[3] / "samples" / "small"
+    if not (root / "manifest.json").is_file():
+        pytest.skip("samples/small is not present")
+    from mctrack.synth import GENERATOR_VERSION
+
+    manifest = json.loads((root / "manifest.json").read_text())
+    assert manifest["generator_version"] == GENERATOR_VERSION, "regenerate samples/small (see samples/README.md)"
+    cams = load_cams(root / "cams.yaml")
+    assert len(cams.cameras) == 3
+    for cam, info in zip(cams.cameras, manifest["cameras"]):
+        assert len(load_mot_txt(cam.ground_truth)) == info["gt_boxes"]
+    reid = manifest["counts"]["reid"]
+    assert len(list((root / "reid" / "query").glob("*.jpg"))) == reid["query_images"]
