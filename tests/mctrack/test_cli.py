@@ -24,7 +24,6 @@ def test_help_lists_every_subcommand(capsys):
     (["track", "--source", "x.mp4"], "#5"),
     (["eval", "--gt", "a", "--pred", "b"], "#5"),
     (["samples", "make", "--preset", "tiny", "--out", "x"], "#3"),
-    (["reid", "train", "--config", "x.yaml"], "#4"),
 ])
 def test_unbuilt_commands_say_so_and_exit_2(argv, issue, capsys):
     assert main(argv) == 2
