@@ -1,7 +1,7 @@
 """k-reciprocal re-ranking (Zhong et al., CVPR 2017), after the authors' reference code.
 
 final = (1 - lambda) * Jaccard(k-reciprocal sets, k1, with local query expansion over k2) + lambda * original,
-where the original distances are divided by each column's maximum over all (query + gallery) items.
+where the squared original distances are divided by each row's maximum over all (query + gallery) items.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ def k_reciprocal_rerank(
     n = nq + ng
     original = np.block([[q_q, q_g], [q_g.T, g_g]])
     original = np.power(original, 2)
-    original = original / np.maximum(original.max(axis=0, keepdims=True), 1e-12)
+    original = original / np.maximum(original.max(axis=1, keepdims=True), 1e-12)  # the reference's transpose
     rank = np.argsort(original, axis=1, kind="stable")
     k1 = min(k1, n - 1)
     v = np.zeros((n, n), np.float64)

@@ -22,6 +22,7 @@ def test_every_batch_is_p_identities_times_k(p: int, k: int) -> None:
         counts = Counter(LABELS[i] for i, _ in batch)
         assert len(batch) == p * k and len(counts) == p and set(counts.values()) == {k}
 
+
 def test_seeded_by_seed_and_epoch() -> None:
     a, b = PKBatchSampler(LABELS, 2, 2, seed=0), PKBatchSampler(LABELS, 2, 2, seed=0)
     assert list(a) == list(b)
