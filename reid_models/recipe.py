@@ -127,7 +127,14 @@ _TYPES = {f.name: f.type for f in fields(Recipe)}
 
 
 def _check_type(source: object, key: str, value: Any) -> Any:
-    kind = _TYPES[key]
+    kind = _TYPES.get(key, "float")
+    if kind == "float" and isinstance(value, str):  # YAML 1.1 reads 3e-4 (no dot) as a string
+        try:
+            value = float(value)
+        except ValueError:
+            pass
+    if kind == "list[float]" and isinstance(value, list):
+        value = [_check_type(source, key + f"[{i}]", v) if isinstance(v, str) else v for i, v in enumerate(value)]
     ok = {
         "str": isinstance(value, str),
         "str | None": value is None or isinstance(value, str),
