@@ -56,7 +56,7 @@ def main() -> None:
     rows: dict[str, dict] = {}
     if not args.no_baselines:
         _baselines(dataset, rows)
-    for arch in args.archs.split(","):
+    for arch in filter(None, args.archs.split(",")):
         recipe = load_recipe(Path(__file__).parents[1] / "configs" / "reid" / f"{arch}_samples.yaml", args.set)
         started = time.perf_counter()
         run_dir = train(recipe, data=data, out=args.out, progress=False)
@@ -64,7 +64,7 @@ def main() -> None:
         rows[f"{arch} trained"] = {**result, "wall_s": round(time.perf_counter() - started, 1),
                                    "run_dir": str(run_dir)}
     Path(args.out).mkdir(parents=True, exist_ok=True)
-    name = f"results_{args.archs.replace(',', '_')}.json"
+    name = f"results_{args.archs.replace(',', '_') or 'baselines'}.json"
     (Path(args.out) / name).write_text(json.dumps(rows, indent=1, default=str))
     print(f"\n{'embedder':<36}{'rank-1':>8}{'mAP':>8}{'train s':>9}")
     for name, r in rows.items():
