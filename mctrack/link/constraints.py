@@ -1,0 +1,233 @@
+"""Distances between tracklets for cross-camera linking, with the constraints that make some pairs impossible.
+
+:func:`cross_distances` gives an ``(A, B)`` float64 matrix: the cosine distance between the tracklets' mean
+appearances (``1 - cos``, in [0, 2]), or ``inf`` for pairs that may never share a global id:
+
+- **same camera, overlapping in time**: one camera cannot see one person twice at the same moment (cannot-link);
+- **transit windows** (optional, per camera pair): tracklets of the two cameras that do not overlap in time must
+  be ``min_s`` to ``max_s`` seconds apart (from the end of the earlier one to the start of the later one);
+- **ground plane** (optional, cameras with a ground homography): for tracklets of two cameras seen at the same
+  times, the mean distance between their ground positions (bottom centre of the box mapped through the camera's
+  image-to-ground homography, each step clipped at 3 x ``max_ground_dist``) must be at most ``max_ground_dist``
+  metres; within it, the distance is blended with appearance:
+  ``(1 - ground_weight) * d_app + ground_weight * d_ground / max_ground_dist``. This is what lets two views of
+  one place agree on who is who, and keeps two similarly dressed people seen at once in two places apart.
+
+Tracklets without appearance get appearance distance 1 (no evidence either way).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError
+from ..types import Tracklet
+
+__all__ = ["Transit", "LinkConstraints", "load_ground_homography", "foot_points_to_ground", "cross_distances",
+           "pairwise_distances"]
+
+
+@dataclass(frozen=True)
+class Transit:
+    """Allowed gap in seconds between tracklets of cameras ``a`` and ``b`` (either direction)."""
+
+    a: str
+    b: str
+    min_s: float = 0.0
+    max_s: float = float("inf")
+
+    def __post_init__(self) -> None:
+        if self.a == self.b:
+            raise ValueError(f"a, b: a transit window joins two different cameras, got {self.a!r} twice")
+        if not (0 <= self.min_s <= self.max_s):
+            raise ValueError(f"min_s, max_s: need 0 <= min_s <= max_s, got {self.min_s}, {self.max_s}")
+
+
+@dataclass(frozen=True)
+class LinkConstraints:
+    """The constraints on linking (see the module docstring).
+
+    Args:
+        transit: transit windows between camera pairs.
+        homographies: ``{camera: (3, 3) image-to-ground homography}`` for calibrated cameras.
+        max_ground_dist: metres; larger mean distances between simultaneous ground positions forbid a link.
+            Larger values tolerate calibration and box errors, smaller ones separate people walking close together.
+        ground_weight: share of the ground distance in the blended distance (0 = use ground only as a veto).
+        time_step: seconds; timestamps are matched on this grid when comparing positions (one frame period).
+        min_common: simultaneous samples needed before ground positions are compared.
+    """
+
+    transit: tuple[Transit, ...] = ()
+    homographies: Mapping[str, np.ndarray] = field(default_factory=dict)
+    max_ground_dist: float = 1.5
+    ground_weight: float = 0.3
+    time_step: float = 0.1
+    min_common: int = 3
+
+    def __post_init__(self) -> None:
+        if not self.max_ground_dist > 0:
+            raise ValueError(f"max_ground_dist: must be > 0, got {self.max_ground_dist}")
+        if not 0 <= self.ground_weight <= 1:
+            raise ValueError(f"ground_weight: must be in [0, 1], got {self.ground_weight}")
+        if not self.time_step > 0:
+            raise ValueError(f"time_step: must be > 0, got {self.time_step}")
+        if self.min_common < 1:
+            raise ValueError(f"min_common: must be >= 1, got {self.min_common}")
+        homs = {}
+        for cam, h in self.homographies.items():
+            h = np.asarray(h, np.float64)
+            if h.shape != (3, 3) or not np.isfinite(h).all():
+                raise ValueError(f"homographies: camera {cam!r}: expected a finite (3, 3) matrix, got {h.shape}")
+            homs[str(cam)] = h
+        object.__setattr__(self, "homographies", homs)
+        object.__setattr__(self, "transit", tuple(self.transit))
+
+
+def load_ground_homography(path: str | Path) -> np.ndarray:
+    """The ``(3, 3)`` image-to-ground homography of a ``calib.json`` (key ``H_image_to_ground``, or the inverse of
+    ``H_ground_to_image``), as written by ``mctrack samples make``."""
+    p = Path(path)
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{p}: calibration file not found") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"{p}: not a JSON file: {exc}") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{p}: expected a JSON object")
+    try:
+        if "H_image_to_ground" in data:
+            h = np.asarray(data["H_image_to_ground"], np.float64)
+        elif "H_ground_to_image" in data:
+            h = np.linalg.inv(np.asarray(data["H_ground_to_image"], np.float64))
+        else:
+            raise InputError(f"{p}: no H_image_to_ground (or H_ground_to_image) homography")
+    except (ValueError, TypeError, np.linalg.LinAlgError) as exc:
+        raise InputError(f"{p}: bad homography: {exc}") from None
+    if h.shape != (3, 3) or not np.isfinite(h).all():
+        raise InputError(f"{p}: homography must be a finite 3x3 matrix, got shape {h.shape}")
+    return h
+
+
+def foot_points_to_ground(xyxy: np.ndarray, homography: np.ndarray) -> np.ndarray:
+    """``(T, 2)`` ground positions of the boxes' bottom centres; NaN where the point maps behind the horizon."""
+    xyxy = np.asarray(xyxy, np.float64).reshape(-1, 4)
+    pts = np.stack([(xyxy[:, 0] + xyxy[:, 2]) / 2, xyxy[:, 3], np.ones(len(xyxy))], axis=1)
+    g = pts @ np.asarray(homography, np.float64).T
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = g[:, :2] / g[:, 2:3]
+    out[~(g[:, 2] > 1e-12)] = np.nan
+    return out
+
+
+def _appearance(a: Sequence[Tracklet], b: Sequence[Tracklet]) -> np.ndarray:
+    def stack(ts: Sequence[Tracklet]) -> tuple[np.ndarray, np.ndarray]:
+        dims = {t.mean_embedding.shape[0] for t in ts if t.mean_embedding is not None}
+        if len(dims) > 1:
+            raise ValueError(f"tracklets: appearance dimensions differ: {sorted(dims)}")
+        d = dims.pop() if dims else 1
+        m = np.zeros((len(ts), d), np.float64)
+        has = np.zeros(len(ts), bool)
+        for i, t in enumerate(ts):
+            if t.mean_embedding is not None:
+                m[i], has[i] = t.mean_embedding, True
+        return m, has
+
+    ma, ha = stack(a)
+    mb, hb = stack(b)
+    if ha.any() and hb.any() and ma.shape[1] != mb.shape[1]:
+        raise ValueError(f"tracklets: appearance dimensions differ: {ma.shape[1]} and {mb.shape[1]}")
+    if ma.shape[1] != mb.shape[1]:
+        return np.ones((len(a), len(b)))
+    d = np.clip(1.0 - ma @ mb.T, 0.0, 2.0)
+    d[~ha, :] = 1.0
+    d[:, ~hb] = 1.0
+    return d
+
+
+def _ground_tracks(ts: Sequence[Tracklet], c: LinkConstraints) -> list[tuple[np.ndarray, np.ndarray] | None]:
+    """Per tracklet: (time-grid keys, ground positions), or None without a homography."""
+    out: list[tuple[np.ndarray, np.ndarray] | None] = []
+    for t in ts:
+        h = c.homographies.get(t.camera)
+        if h is None:
+            out.append(None)
+            continue
+        g = foot_points_to_ground(t.xyxy, h)
+        keys = np.round(t.times / c.time_step).astype(np.int64)
+        ok = np.isfinite(g).all(axis=1)
+        keys, g = keys[ok], g[ok]
+        keys, first = np.unique(keys, return_index=True)
+        out.append((keys, g[first]))
+    return out
+
+
+def _ground_distance(ga: tuple[np.ndarray, np.ndarray], gb: tuple[np.ndarray, np.ndarray], c: LinkConstraints
+                     ) -> float | None:
+    common, ia, ib = np.intersect1d(ga[0], gb[0], assume_unique=True, return_indices=True)
+    if len(common) < c.min_common:
+        return None
+    d = np.linalg.norm(ga[1][ia] - gb[1][ib], axis=1)
+    return float(np.minimum(d, 3 * c.max_ground_dist).mean())
+
+
+def cross_distances(a: Sequence[Tracklet], b: Sequence[Tracklet], constraints: LinkConstraints | None = None, *,
+                    b_alive: np.ndarray | None = None, now: float | None = None) -> np.ndarray:
+    """``(len(a), len(b))`` linking distances with ``inf`` for forbidden pairs (see the module docstring).
+
+    ``b_alive`` (with ``now``) marks tracklets of ``b`` that are still running at time ``now`` (an online linker's
+    view): their end is taken to be ``now`` or later, so any tracklet of ``a`` that started by then overlaps them.
+    """
+    c = constraints or LinkConstraints()
+    if not len(a) or not len(b):
+        return np.zeros((len(a), len(b)))
+    d = _appearance(a, b)
+    cam_a = np.array([t.camera for t in a], dtype=object)
+    cam_b = np.array([t.camera for t in b], dtype=object)
+    fa = np.array([t.first_time for t in a])
+    la = np.array([t.last_time for t in a])
+    fb = np.array([t.first_time for t in b])
+    lb = np.array([t.last_time for t in b])
+    if b_alive is not None:
+        if now is None:
+            raise ValueError("now: needed with b_alive")
+        lb = np.where(np.asarray(b_alive, bool), np.inf, lb)
+    eps = 1e-9
+    overlap = (fa[:, None] <= lb[None, :] + eps) & (fb[None, :] <= la[:, None] + eps)
+    same = cam_a[:, None] == cam_b[None, :]
+    d[same & overlap] = np.inf
+    if c.transit:
+        gap = np.maximum(fb[None, :] - la[:, None], fa[:, None] - lb[None, :])  # > 0 when disjoint in time
+        for w in c.transit:
+            pair = ((cam_a[:, None] == w.a) & (cam_b[None, :] == w.b)) | \
+                   ((cam_a[:, None] == w.b) & (cam_b[None, :] == w.a))
+            bad = pair & ~overlap & ((gap < w.min_s - eps) | (gap > w.max_s + eps))
+            d[bad] = np.inf
+    if c.homographies:
+        calibrated_a = np.array([t.camera in c.homographies for t in a])
+        calibrated_b = np.array([t.camera in c.homographies for t in b])
+        check = overlap & ~same & calibrated_a[:, None] & calibrated_b[None, :] & np.isfinite(d)
+        if check.any():
+            ga, gb = _ground_tracks(a, c), _ground_tracks(b, c)
+            for i, j in zip(*np.nonzero(check)):
+                g = _ground_distance(ga[i], gb[j], c)  # type: ignore[arg-type]
+                if g is None:
+                    continue
+                if g > c.max_ground_dist:
+                    d[i, j] = np.inf
+                else:
+                    d[i, j] = (1 - c.ground_weight) * d[i, j] + c.ground_weight * g / c.max_ground_dist
+    return d
+
+
+def pairwise_distances(tracklets: Sequence[Tracklet], constraints: LinkConstraints | None = None) -> np.ndarray:
+    """Symmetric ``(N, N)`` :func:`cross_distances` of the tracklets with themselves; the diagonal is 0."""
+    d = cross_distances(tracklets, tracklets, constraints)
+    d = np.minimum(d, d.T)  # exact symmetry (the ground check runs on both triangles)
+    np.fill_diagonal(d, 0.0)
+    return d
