@@ -330,7 +330,8 @@ def evaluate_folders(gt_dir: str | Path, pred_dir: str | Path, *, sequences: lis
         elif missing_ok:
             pred = np.zeros((0, 10))
         else:
-            raise InputError(f"{pred_file}: result file not found for sequence {seq}")
+            raise InputError(f"{pred_file}: result file not found for sequence {seq} "
+                             "(use --sequences to evaluate a subset)")
         r = evaluate_sequence(gt, pred, info.seq_length, keep_zero_marked=keep_zero_marked, name=str(pred_file))
         results.append(r)
         out[seq] = r["summary"]

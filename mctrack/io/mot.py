@@ -138,7 +138,11 @@ def detections_by_frame(rows: np.ndarray, min_score: float = -np.inf) -> dict[in
 
 @dataclass(frozen=True)
 class SeqInfo:
-    """The ``[Sequence]`` section of a MOTChallenge ``seqinfo.ini``."""
+    """The ``[Sequence]`` section of a MOTChallenge ``seqinfo.ini``.
+
+    ``video`` (an mctrack extension, key ``video``) names a video file holding the frames, relative to the
+    sequence folder, for sequences shipped as video instead of an ``im_dir`` of images.
+    """
 
     name: str
     frame_rate: float
@@ -147,6 +151,7 @@ class SeqInfo:
     im_height: int
     im_dir: str = "img1"
     im_ext: str = ".jpg"
+    video: str | None = None
 
 
 def read_seqinfo(path: str | Path) -> SeqInfo:
@@ -164,7 +169,7 @@ def read_seqinfo(path: str | Path) -> SeqInfo:
         return SeqInfo(name=sec.get("name", p.parent.name), frame_rate=float(sec["frameRate"]),
                        seq_length=int(sec["seqLength"]), im_width=int(sec["imWidth"]),
                        im_height=int(sec["imHeight"]), im_dir=sec.get("imDir", "img1"),
-                       im_ext=sec.get("imExt", ".jpg"))
+                       im_ext=sec.get("imExt", ".jpg"), video=sec.get("video"))
     except KeyError as exc:
         raise InputError(f"{p}: missing key {exc.args[0]}") from None
     except ValueError as exc:
@@ -177,6 +182,7 @@ def write_seqinfo(path: str | Path, info: SeqInfo) -> None:
     p.write_text(
         "[Sequence]\n"
         f"name={info.name}\nimDir={info.im_dir}\nframeRate={info.frame_rate:g}\nseqLength={info.seq_length}\n"
-        f"imWidth={info.im_width}\nimHeight={info.im_height}\nimExt={info.im_ext}\n",
+        f"imWidth={info.im_width}\nimHeight={info.im_height}\nimExt={info.im_ext}\n"
+        + (f"video={info.video}\n" if info.video else ""),
         encoding="utf-8",
     )

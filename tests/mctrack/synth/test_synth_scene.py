@@ -1,0 +1,142 @@
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mctrack.cli import main
+from mctrack.config import load_cams
+from mctrack.io.mot import load_mot_txt, read_seqinfo
+from mctrack.synth import PRESETS, make_scene
+from mctrack.synth.camera import PinholeCamera
+from mctrack.synth.export import CROP_NAME
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory) -> Path:
+    """The tiny preset made through the command line, once for this module."""
+    out = tmp_path_factory.mktemp("tiny")
+    assert main(["samples", "make", "--preset", "tiny", "--out", str(out), "--seed", "0", "--preview", "--quiet"]) == 0
+    return out
+
+
+def _digest(root: Path) -> dict[str, str]:
+    keep = (".txt", ".jpg", ".json", ".ini", ".yaml")
+    files = [p for p in sorted(root.rglob("*")) if p.is_file() and p.suffix in keep]
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+
+
+def test_cli_writes_every_output(tiny):
+    for rel in ("cams.yaml", "manifest.json", "world.txt", "preview.png"):
+        assert (tiny / rel).is_file(), rel
+    for cam in ("cam1", "cam2"):
+        for rel in ("video.mp4", "gt/gt.txt", "det/det.txt", "seqinfo.ini", "calib.json"):
+            assert (tiny / cam / rel).stat().st_size > 0, f"{cam}/{rel}"
+    manifest = json.loads((tiny / "manifest.json").read_text())
+    assert manifest["preset"] == "tiny" and manifest["seed"] == 0 and manifest["generator_version"]
+    assert [c["id"] for c in manifest["cameras"]] == ["cam1", "cam2"]
+    assert manifest["counts"]["identities_seen"] >= 4 and manifest["counts"]["identities_multi_camera"] >= 2
+
+
+def test_cams_yaml_is_accepted_by_load_cams(tiny):
+    cams = load_cams(tiny / "cams.yaml")
+    assert [c.id for c in cams.cameras] == ["cam1", "cam2"]
+    for c in cams.cameras:
+        assert Path(c.source).is_file() and c.fps == PRESETS["tiny"].fps and c.time_offset == 0
+        assert Path(c.calibration).is_file() and Path(c.detections).is_file() and Path(c.ground_truth).is_file()
+        cam = PinholeCamera.load(c.calibration)
+        info = read_seqinfo(Path(c.source).parent / "seqinfo.ini")
+        assert (cam.width, cam.height) == (info.im_width, info.im_height) and info.video == "video.mp4"
+
+
+def test_video_has_the_announced_frames(tiny):
+    import cv2
+
+    cap = cv2.VideoCapture(str(tiny / "cam1" / "video.mp4"))
+    n = 0
+    while True:
+        ok, img = cap.read()
+        if not ok:
+            break
+        n += 1
+        assert img.shape == (180, 320, 3)
+    assert n == PRESETS["tiny"].n_frames
+
+
+def test_ground_truth_boxes_are_inside_the_image_with_visibility(tiny):
+    for cam, (w, h) in (("cam1", (320, 180)), ("cam2", (288, 192))):
+        gt = load_mot_txt(tiny / cam / "gt" / "gt.txt")
+        assert len(gt) > 50
+        assert np.all(gt[:, 2] >= 0) and np.all(gt[:, 3] >= 0)
+        assert np.all(gt[:, 2] + gt[:, 4] <= w) and np.all(gt[:, 3] + gt[:, 5] <= h)
+        assert np.all(gt[:, 4] > 0) and np.all(gt[:, 5] > 0)
+        assert np.all(gt[:, 6] == 1) and np.all(gt[:, 7] == 1)
+        vis = gt[:, 8]
+        assert np.all((vis >= 0) & (vis <= 1)) and vis.min() < 0.9 and vis.max() == 1  # some occlusion happens
+        assert np.all(gt[:, 0] >= 1) and gt[:, 0].max() <= PRESETS["tiny"].n_frames
+        pairs = gt[:, :2].astype(int)
+        assert len(np.unique(pairs, axis=0)) == len(pairs)  # one box per id per frame
+        clipped = (gt[:, 2] == 0) | (gt[:, 2] + gt[:, 4] >= w) | (gt[:, 3] + gt[:, 5] >= h)
+        assert np.all(vis[clipped] < 1)  # cut by the border: not fully visible
+
+
+def test_detections_follow_ground_truth(tiny):
+    gt = load_mot_txt(tiny / "cam1" / "gt" / "gt.txt")
+    det = load_mot_txt(tiny / "cam1" / "det" / "det.txt")
+    assert np.all(det[:, 1] == -1) and np.all((det[:, 6] > 0) & (det[:, 6] < 1))
+    assert 0.6 < len(det) / len(gt) < 1.2
+
+
+def test_same_seed_gives_identical_files_and_another_seed_does_not(tiny, tmp_path):
+    again = make_scene("tiny", tmp_path / "again", seed=0, progress=False)
+    a, b = _digest(tiny), _digest(again)
+    assert any(k.endswith("gt.txt") for k in a) and any(k.endswith(".jpg") for k in a)
+    assert a == b
+    other = _digest(make_scene("tiny", tmp_path / "other", seed=1, progress=False))
+    assert other["cam1/gt/gt.txt"] != a["cam1/gt/gt.txt"]
+
+
+def test_reid_export_names_and_disjoint_identities(tiny):
+    root = tiny / "reid"
+    ids: dict[str, set[int]] = {}
+    for split in ("bounding_box_train", "query", "bounding_box_test"):
+        files = sorted((root / split).iterdir())
+        assert files, split
+        for f in files:
+            m = CROP_NAME.match(f.name)
+            assert m, f.name
+            assert 1 <= int(m.group(2)) <= 2 and 1 <= int(m.group(3)) <= PRESETS["tiny"].n_frames
+        ids[split] = {int(CROP_NAME.match(f.name).group(1)) for f in files}
+    assert not ids["bounding_box_train"] & (ids["query"] | ids["bounding_box_test"])
+    assert ids["query"] <= ids["bounding_box_test"]
+    q = [CROP_NAME.match(f.name).groups() for f in (root / "query").iterdir()]
+    g = [CROP_NAME.match(f.name).groups() for f in (root / "bounding_box_test").iterdir()]
+    for pid, cam, _, _ in q:  # every query has a same-id gallery image from another camera
+        assert any(gp == pid and gc != cam for gp, gc, _, _ in g)
+    assert len(q) == len({(pid, cam) for pid, cam, _, _ in q})  # one query per id and camera
+
+
+def test_unknown_preset_lists_the_valid_ones(tmp_path, capsys):
+    with pytest.raises(ValueError, match="tiny, small, large"):
+        make_scene("huge", tmp_path)
+    assert main(["samples", "make", "--preset", "huge", "--out", str(tmp_path)]) == 1
+    assert "valid presets: tiny, small, large" in capsys.readouterr().err
+
+
+def test_committed_small_sample_is_consistent():
+    root = Path(__file__).resolve().parents[3] / "samples" / "small"
+    if not (root / "manifest.json").is_file():
+        pytest.skip("samples/small is not present")
+    from mctrack.synth import GENERATOR_VERSION
+
+    manifest = json.loads((root / "manifest.json").read_text())
+    assert manifest["generator_version"] == GENERATOR_VERSION, "regenerate samples/small (see samples/README.md)"
+    cams = load_cams(root / "cams.yaml")
+    assert len(cams.cameras) == 3
+    for cam, info in zip(cams.cameras, manifest["cameras"]):
+        assert len(load_mot_txt(cam.ground_truth)) == info["gt_boxes"]
+    reid = manifest["counts"]["reid"]
+    assert len(list((root / "reid" / "query").glob("*.jpg"))) == reid["query_images"]
