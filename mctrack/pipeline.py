@@ -80,9 +80,9 @@ def feature_cache_key(camera: CameraConfig, *, embedder: str, weights_hash: str 
             "embedder": embedder, "weights": weights_hash, "detector": detector}
 
 
-def constraints_from_cams(cams: CamsConfig, **kwargs) -> LinkConstraints:
+def constraints_from_cams(cams: CamsConfig, *, use_calibration: bool = True, **kwargs) -> LinkConstraints:
     """Link constraints from ``cams.yaml``: transit windows and ground homographies of calibrated cameras."""
-    homs = {c.id: load_ground_homography(c.calibration) for c in cams.cameras if c.calibration}
+    homs = {c.id: load_ground_homography(c.calibration) for c in cams.cameras if c.calibration and use_calibration}
     transit = tuple(Transit(w.between[0], w.between[1], w.min_s, float("inf") if w.max_s is None else w.max_s)
                     for w in cams.transit)
     fps = [c.fps for c in cams.cameras if c.fps]

@@ -60,9 +60,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     k.add_argument("--min-len", type=int, default=None,
                    help="online: frames before a tracklet gets its global id (default: 5); offline: shorter "
                         "tracklets are not linked (default: 3)")
-    k.add_argument("--max-ground-dist", type=float, default=1.5,
+    k.add_argument("--max-ground-dist", type=float, default=2.0,
                    help="metres: calibrated views seeing two tracklets at once farther apart than this never "
-                        "link them (default: 1.5)")
+                        "link them (default: 2.0)")
+    k.add_argument("--no-calibration", action="store_true",
+                   help="ignore the cameras' calibration files (no ground-plane agreement)")
     p.add_argument("--out", default="runs/run", help="output folder (default: runs/run)")
     p.add_argument("--no-video", action="store_true", help="do not write annotated videos")
     p.add_argument("--no-cache", action="store_true", help="neither read nor write the feature cache")
@@ -112,7 +114,8 @@ def main(args: argparse.Namespace) -> int:
         thresh = args.link_thresh if args.link_thresh is not None else DEFAULT_LINK_THRESH.get(args.reid, 0.3)
         online = args.linker == "online"
         min_len = args.min_len if args.min_len is not None else (5 if online else 3)
-        constraints = constraints_from_cams(cams, max_ground_dist=args.max_ground_dist)
+        constraints = constraints_from_cams(cams, max_ground_dist=args.max_ground_dist,
+                                            use_calibration=not args.no_calibration)
         linker = LINKERS.build(args.linker, thresh=thresh, linkage=args.linkage, constraints=constraints,
                                min_len=min_len)
     weights_hash = file_sha1(args.weights) if args.weights else None

@@ -7,11 +7,11 @@ appearances (``1 - cos``, in [0, 2]), or ``inf`` for pairs that may never share 
 - **transit windows** (optional, per camera pair): tracklets of the two cameras that do not overlap in time must
   be ``min_s`` to ``max_s`` seconds apart (from the end of the earlier one to the start of the later one);
 - **ground plane** (optional, cameras with a ground homography): for tracklets of two cameras seen at the same
-  times, the mean distance between their ground positions (bottom centre of the box mapped through the camera's
-  image-to-ground homography, each step clipped at 3 x ``max_ground_dist``) must be at most ``max_ground_dist``
-  metres; within it, the distance is blended with appearance:
-  ``(1 - ground_weight) * d_app + ground_weight * d_ground / max_ground_dist``. This is what lets two views of
-  one place agree on who is who, and keeps two similarly dressed people seen at once in two places apart.
+  times, the median distance ``g`` between their ground positions (bottom centre of the box mapped through the
+  camera's image-to-ground homography) must be at most ``max_ground_dist`` metres; within it, agreement lowers
+  the appearance distance: ``d_app * (1 - ground_weight * (1 - g / max_ground_dist))``. This keeps two similarly
+  dressed people seen at once in two places apart, and lets two views of one place agree on who is who. The
+  median tolerates the frames where a box is cut by an occluder or the image border (its foot point is wrong).
 
 Tracklets without appearance get appearance distance 1 (no evidence either way).
 """
@@ -55,17 +55,18 @@ class LinkConstraints:
     Args:
         transit: transit windows between camera pairs.
         homographies: ``{camera: (3, 3) image-to-ground homography}`` for calibrated cameras.
-        max_ground_dist: metres; larger mean distances between simultaneous ground positions forbid a link.
+        max_ground_dist: metres; a larger median distance between simultaneous ground positions forbids a link.
             Larger values tolerate calibration and box errors, smaller ones separate people walking close together.
-        ground_weight: share of the ground distance in the blended distance (0 = use ground only as a veto).
+        ground_weight: how much perfect ground agreement lowers the appearance distance (0 = ground is only a
+            veto, 0.5 = up to halved).
         time_step: seconds; timestamps are matched on this grid when comparing positions (one frame period).
         min_common: simultaneous samples needed before ground positions are compared.
     """
 
     transit: tuple[Transit, ...] = ()
     homographies: Mapping[str, np.ndarray] = field(default_factory=dict)
-    max_ground_dist: float = 1.5
-    ground_weight: float = 0.3
+    max_ground_dist: float = 2.0
+    ground_weight: float = 0.5
     time_step: float = 0.1
     min_common: int = 3
 
@@ -115,13 +116,15 @@ def load_ground_homography(path: str | Path) -> np.ndarray:
 
 
 def foot_points_to_ground(xyxy: np.ndarray, homography: np.ndarray) -> np.ndarray:
-    """``(T, 2)`` ground positions of the boxes' bottom centres; NaN where the point maps behind the horizon."""
+    """``(T, 2)`` ground positions of the boxes' bottom centres; NaN where the point maps to infinity (on the
+    horizon line). Points above the horizon map to meaningless far positions; the median of the ground check
+    ignores a few of them."""
     xyxy = np.asarray(xyxy, np.float64).reshape(-1, 4)
     pts = np.stack([(xyxy[:, 0] + xyxy[:, 2]) / 2, xyxy[:, 3], np.ones(len(xyxy))], axis=1)
     g = pts @ np.asarray(homography, np.float64).T
     with np.errstate(divide="ignore", invalid="ignore"):
         out = g[:, :2] / g[:, 2:3]
-    out[~(g[:, 2] > 1e-12)] = np.nan
+    out[~(np.abs(g[:, 2]) > 1e-12)] = np.nan
     return out
 
 
@@ -172,8 +175,7 @@ def _ground_distance(ga: tuple[np.ndarray, np.ndarray], gb: tuple[np.ndarray, np
     common, ia, ib = np.intersect1d(ga[0], gb[0], assume_unique=True, return_indices=True)
     if len(common) < c.min_common:
         return None
-    d = np.linalg.norm(ga[1][ia] - gb[1][ib], axis=1)
-    return float(np.minimum(d, 3 * c.max_ground_dist).mean())
+    return float(np.median(np.linalg.norm(ga[1][ia] - gb[1][ib], axis=1)))
 
 
 def cross_distances(a: Sequence[Tracklet], b: Sequence[Tracklet], constraints: LinkConstraints | None = None, *,
@@ -221,7 +223,7 @@ def cross_distances(a: Sequence[Tracklet], b: Sequence[Tracklet], constraints: L
                 if g > c.max_ground_dist:
                     d[i, j] = np.inf
                 else:
-                    d[i, j] = (1 - c.ground_weight) * d[i, j] + c.ground_weight * g / c.max_ground_dist
+                    d[i, j] *= 1 - c.ground_weight * (1 - g / c.max_ground_dist)
     return d
 
 

@@ -231,14 +231,26 @@ class OnlineLinker:
         if len(matured) != len(tracklets):
             raise ValueError(f"matured: expected {len(tracklets)} tracklets, got {len(matured)}")
         events = []
+        full: dict[tuple[str, int], Tracklet] = {}
         for t, m in zip(tracklets, matured):
             if (m.camera, m.track_id) != (t.camera, t.track_id):
                 raise ValueError(f"matured: {m.camera}/{m.track_id} does not match {t.camera}/{t.track_id}")
+            full[(t.camera, int(t.track_id))] = t
             events.append((m.last_time, 0, t.camera, int(t.track_id), m))
             events.append((t.last_time, 1, t.camera, int(t.track_id), t))
         events.sort(key=lambda e: e[:4])
         for now, kind, _, _, t in events:
             if kind == 0:
+                # what a live system knows now of the running tracklets: positions up to now, appearance as it
+                # was summarised when they matured (their full summary arrives when they end)
+                for k, alive in enumerate(self._alive):
+                    if alive:
+                        m = self._members[k]
+                        f = full[(m.camera, int(m.track_id))]
+                        n = int(np.searchsorted(f.times, now, side="right"))
+                        if n > len(m):
+                            self._members[k] = Tracklet(f.camera, f.track_id, f.frames[:n], f.xyxy[:n], f.times[:n],
+                                                        m.embeddings, m.mean_embedding)
                 self.assign(t, now)
             else:
                 self.update(t, finished=True)
