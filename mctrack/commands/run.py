@@ -58,7 +58,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     k.add_argument("--linkage", default="average", choices=("average", "complete"),
                    help="cluster distance: average or complete (default: average)")
     k.add_argument("--min-len", type=int, default=None,
-                   help="online: frames before a tracklet gets its global id (default: 5); offline: shorter "
+                   help="online: frames before a tracklet gets its global id (default: 10); offline: shorter "
                         "tracklets are not linked (default: 3)")
     k.add_argument("--max-ground-dist", type=float, default=2.0,
                    help="metres: calibrated views seeing two tracklets at once farther apart than this never "
@@ -113,7 +113,7 @@ def main(args: argparse.Namespace) -> int:
     if embedder is not None:
         thresh = args.link_thresh if args.link_thresh is not None else DEFAULT_LINK_THRESH.get(args.reid, 0.3)
         online = args.linker == "online"
-        min_len = args.min_len if args.min_len is not None else (5 if online else 3)
+        min_len = args.min_len if args.min_len is not None else (10 if online else 3)
         constraints = constraints_from_cams(cams, max_ground_dist=args.max_ground_dist,
                                             use_calibration=not args.no_calibration)
         linker = LINKERS.build(args.linker, thresh=thresh, linkage=args.linkage, constraints=constraints,

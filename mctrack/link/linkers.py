@@ -162,7 +162,7 @@ class OnlineLinker:
     """
 
     def __init__(self, *, thresh: float = 0.3, linkage: str = "average", constraints: LinkConstraints | None = None,
-                 min_len: int = 5) -> None:
+                 min_len: int = 10) -> None:
         _check(thresh, linkage)
         if min_len < 1:
             raise ValueError(f"min_len: must be >= 1, got {min_len}")
