@@ -20,7 +20,6 @@ def test_help_lists_every_subcommand(capsys):
 
 
 @pytest.mark.parametrize("argv, issue", [
-    (["run", "--cams", "x.yaml"], "#6"),
     (["reid", "train", "--config", "x.yaml"], "#4"),
 ])
 def test_unbuilt_commands_say_so_and_exit_2(argv, issue, capsys):
