@@ -84,19 +84,24 @@ def _detector_settings(args: argparse.Namespace) -> dict:
 
 
 def _detector_factory(args: argparse.Namespace):
-    def build(cam: CameraConfig):
-        if args.detector == "mot":
+    """Per-camera detectors: ``mot`` replays each camera's file; an image detector is built once (here, so a
+    missing weights file fails before any camera starts) and shared, as it keeps no per-camera state."""
+    if args.detector == "mot":
+        min_score = -np.inf if args.min_score is None else args.min_score
+
+        def build(cam: CameraConfig):
             if not cam.detections:
                 raise InputError(f"camera {cam.id}: --detector mot needs a 'detections' file in cams.yaml")
-            return build_detector("mot", path=cam.detections,
-                                  min_score=-np.inf if args.min_score is None else args.min_score)
-        if args.detector == "yolo":
-            return build_detector("yolo", weights=args.yolo_weights, device=args.device,
-                                  conf=0.1 if args.min_score is None else args.min_score, iou=args.yolo_iou,
-                                  imgsz=args.yolo_imgsz)
-        return build_detector(args.detector)
+            return build_detector("mot", path=cam.detections, min_score=min_score)
 
-    return build
+        return build
+    if args.detector == "yolo":
+        shared = build_detector("yolo", weights=args.yolo_weights, device=args.device,
+                                conf=0.1 if args.min_score is None else args.min_score, iou=args.yolo_iou,
+                                imgsz=args.yolo_imgsz)
+    else:
+        shared = build_detector(args.detector)
+    return lambda cam: shared
 
 
 def main(args: argparse.Namespace) -> int:
@@ -109,6 +114,7 @@ def main(args: argparse.Namespace) -> int:
                     "cross-camera links will be poor; pass a checkpoint trained with 'mctrack reid train'",
                     args.reid)
     embedder = embedder_from_args(args)
+    detector_factory = _detector_factory(args)
     linker = None
     if embedder is not None:
         thresh = args.link_thresh if args.link_thresh is not None else DEFAULT_LINK_THRESH.get(args.reid, 0.3)
@@ -127,7 +133,7 @@ def main(args: argparse.Namespace) -> int:
         tracker_kwargs["max_lost_s"] = args.max_lost
     tracker_kwargs["low_thresh"] = min(0.1, args.track_high)
     pipe = Pipeline(
-        detector_factory=_detector_factory(args),
+        detector_factory=detector_factory,
         tracker_factory=lambda cam, fps: Tracker(camera=cam, frame_rate=fps, **tracker_kwargs),
         embedder=embedder, linker=linker,
         cache_key=None if args.no_cache else (
