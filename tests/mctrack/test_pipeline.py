@@ -198,7 +198,13 @@ def test_cli_run_end_to_end(scene, tmp_path, capsys):
     assert {"detect", "embed", "track", "link"} <= set(summary["timings_s"])
     ev = json.loads((out / "eval.json").read_text())
     assert ev["cross_camera"]["IDF1"] > 0.8
-    # motion only, no video, online linker flag ignored: each local track its own global id
+    # online linker, reusing the cache of the run above
+    assert main(["run", "--cams", str(scene / "cams.yaml"), "--reid", "colorhist", "--detector", "mot", "--out",
+                 str(out), "--no-progress", "--no-video", "--linker", "online"]) == 0
+    online = json.loads((out / "summary.json").read_text())
+    assert online["linker"] == "OnlineLinker" and {c["cache"] for c in online["cameras"].values()} == {"hit"}
+    assert json.loads((out / "eval.json").read_text())["cross_camera"]["IDF1"] > 0.7
+    # motion only, no video: each local track its own global id
     assert main(["run", "--cams", str(scene / "cams.yaml"), "--reid", "none", "--detector", "mot", "--out",
                  str(tmp_path / "none"), "--no-progress", "--no-video"]) == 0
     s = json.loads((tmp_path / "none" / "summary.json").read_text())
