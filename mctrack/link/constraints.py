@@ -215,8 +215,11 @@ def cross_distances(a: Sequence[Tracklet], b: Sequence[Tracklet], constraints: L
         calibrated_b = np.array([t.camera in c.homographies for t in b])
         check = overlap & ~same & calibrated_a[:, None] & calibrated_b[None, :] & np.isfinite(d)
         if check.any():
-            ga, gb = _ground_tracks(a, c), _ground_tracks(b, c)
-            for i, j in zip(*np.nonzero(check)):
+            rows, cols = np.nonzero(check)
+            ua, ub = np.unique(rows), np.unique(cols)
+            ga = dict(zip(ua.tolist(), _ground_tracks([a[i] for i in ua], c)))
+            gb = dict(zip(ub.tolist(), _ground_tracks([b[j] for j in ub], c)))
+            for i, j in zip(rows.tolist(), cols.tolist()):
                 g = _ground_distance(ga[i], gb[j], c)  # type: ignore[arg-type]
                 if g is None:
                     continue

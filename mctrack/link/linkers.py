@@ -188,14 +188,17 @@ class OnlineLinker:
             d = cross_distances([tracklet], self._members, self.constraints, b_alive=np.array(self._alive),
                                 now=now)[0]
             gids = np.array(self._gid)
-            best = np.inf
-            for g in np.unique(gids):  # ascending ids: ties go to the older identity
-                dg = d[gids == g]
-                score = dg.mean() if self.linkage == "average" else dg.max()
-                if score < best:
-                    best, gid = float(score), int(g)
-            if not best <= self.thresh:
-                gid = 0
+            if self.linkage == "average":
+                with np.errstate(invalid="ignore"):
+                    score = np.bincount(gids, weights=d) / np.maximum(np.bincount(gids), 1)
+            else:
+                score = np.full(gids.max() + 1, -np.inf)
+                np.maximum.at(score, gids, d)
+            score[np.bincount(gids, minlength=len(score)) == 0] = np.inf  # ids without members (id 0)
+            score[np.isnan(score)] = np.inf
+            g = int(np.argmin(score))  # ties go to the older identity
+            if score[g] <= self.thresh:
+                gid = g
         if gid == 0:
             gid, self._next = self._next, self._next + 1
         self._index[key] = len(self._members)
