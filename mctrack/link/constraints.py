@@ -12,6 +12,12 @@ appearances (``1 - cos``, in [0, 2]), or ``inf`` for pairs that may never share 
   the appearance distance: ``d_app * (1 - ground_weight * (1 - g / max_ground_dist))``. This keeps two similarly
   dressed people seen at once in two places apart, and lets two views of one place agree on who is who. The
   median tolerates the frames where a box is cut by an occluder or the image border (its foot point is wrong).
+- **walking speed** (optional, calibrated cameras sharing one ground frame, any two tracklets that do not overlap in
+  time, same camera included): the straight-line distance from where the earlier tracklet ends to where the later
+  one starts (median foot position of their first/last ``ends`` frames) must be coverable at ``max_speed`` m/s in
+  the time between them, with ``max_ground_dist`` metres of slack for box and calibration errors. Paths are never
+  shorter than the straight line, so a true match is never forbidden when ``max_speed`` is above how fast people
+  really move.
 
 Tracklets without appearance get appearance distance 1 (no evidence either way).
 """
@@ -59,6 +65,7 @@ class LinkConstraints:
             Larger values tolerate calibration and box errors, smaller ones separate people walking close together.
         ground_weight: how much perfect ground agreement lowers the appearance distance (0 = ground is only a
             veto, 0.5 = up to halved).
+        max_speed: metres per second for the walking-speed check; ``inf`` switches it off.
         time_step: seconds; timestamps are matched on this grid when comparing positions (one frame period).
         min_common: simultaneous samples needed before ground positions are compared.
     """
@@ -67,6 +74,7 @@ class LinkConstraints:
     homographies: Mapping[str, np.ndarray] = field(default_factory=dict)
     max_ground_dist: float = 2.0
     ground_weight: float = 0.5
+    max_speed: float = 4.0
     time_step: float = 0.1
     min_common: int = 3
 
@@ -75,6 +83,8 @@ class LinkConstraints:
             raise ValueError(f"max_ground_dist: must be > 0, got {self.max_ground_dist}")
         if not 0 <= self.ground_weight <= 1:
             raise ValueError(f"ground_weight: must be in [0, 1], got {self.ground_weight}")
+        if not self.max_speed > 0:
+            raise ValueError(f"max_speed: must be > 0, got {self.max_speed}")
         if not self.time_step > 0:
             raise ValueError(f"time_step: must be > 0, got {self.time_step}")
         if self.min_common < 1:
@@ -170,6 +180,26 @@ def _ground_tracks(ts: Sequence[Tracklet], c: LinkConstraints) -> list[tuple[np.
     return out
 
 
+def _end_positions(ts: Sequence[Tracklet], c: LinkConstraints, ends: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """``(N, 2)`` start and end ground positions (median of the first/last ``ends`` valid foot points; NaN when
+    uncalibrated or none is valid)."""
+    start = np.full((len(ts), 2), np.nan)
+    end = np.full((len(ts), 2), np.nan)
+    for i, t in enumerate(ts):
+        h = c.homographies.get(t.camera)
+        if h is None:
+            continue
+        g = foot_points_to_ground(np.concatenate([t.xyxy[:ends], t.xyxy[-ends:]]), h)
+        k = min(ends, len(t))
+        first, last = g[:k], g[-k:]
+        first, last = first[np.isfinite(first).all(axis=1)], last[np.isfinite(last).all(axis=1)]
+        if len(first):
+            start[i] = np.median(first, axis=0)
+        if len(last):
+            end[i] = np.median(last, axis=0)
+    return start, end
+
+
 def _ground_distance(ga: tuple[np.ndarray, np.ndarray], gb: tuple[np.ndarray, np.ndarray], c: LinkConstraints
                      ) -> float | None:
     common, ia, ib = np.intersect1d(ga[0], gb[0], assume_unique=True, return_indices=True)
@@ -210,6 +240,16 @@ def cross_distances(a: Sequence[Tracklet], b: Sequence[Tracklet], constraints: L
                    ((cam_a[:, None] == w.b) & (cam_b[None, :] == w.a))
             bad = pair & ~overlap & ((gap < w.min_s - eps) | (gap > w.max_s + eps))
             d[bad] = np.inf
+    if c.homographies and np.isfinite(c.max_speed):
+        sa, ea = _end_positions(a, c)
+        sb, eb = _end_positions(b, c)
+        a_first = fb[None, :] >= la[:, None]  # a ends before b starts (when they do not overlap)
+        gap = np.where(a_first, fb[None, :] - la[:, None], fa[:, None] - lb[None, :])
+        with np.errstate(invalid="ignore"):
+            dist = np.where(a_first, np.linalg.norm(ea[:, None] - sb[None, :], axis=2),
+                            np.linalg.norm(eb[None, :] - sa[:, None], axis=2))
+            too_far = dist > c.max_speed * np.maximum(gap, 0) + c.max_ground_dist
+        d[~overlap & too_far] = np.inf  # NaN distances (uncalibrated) compare False: not forbidden
     if c.homographies:
         calibrated_a = np.array([t.camera in c.homographies for t in a])
         calibrated_b = np.array([t.camera in c.homographies for t in b])

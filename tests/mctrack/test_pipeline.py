@@ -183,7 +183,7 @@ def test_camera_order_in_cams_yaml_does_not_change_the_result(scene, tmp_path):
 def test_cli_run_end_to_end(scene, tmp_path, capsys):
     out = tmp_path / "out"
     assert main(["run", "--cams", str(scene / "cams.yaml"), "--reid", "colorhist", "--detector", "mot", "--out",
-                 str(out), "--no-progress"]) == 0
+                 str(out), "--no-progress", "--link-thresh", "0.12"]) == 0
     printed = capsys.readouterr().out
     assert "cross-camera" in printed and str(out) in printed
     for name in ("cam1.txt", "cam2.txt", "identities.csv", "summary.json", "eval.json", "cam1.mp4", "cam2.mp4"):
@@ -200,7 +200,7 @@ def test_cli_run_end_to_end(scene, tmp_path, capsys):
     assert ev["cross_camera"]["IDF1"] > 0.8
     # online linker, reusing the cache of the run above
     assert main(["run", "--cams", str(scene / "cams.yaml"), "--reid", "colorhist", "--detector", "mot", "--out",
-                 str(out), "--no-progress", "--no-video", "--linker", "online"]) == 0
+                 str(out), "--no-progress", "--no-video", "--linker", "online", "--link-thresh", "0.12"]) == 0
     online = json.loads((out / "summary.json").read_text())
     assert online["linker"] == "OnlineLinker" and {c["cache"] for c in online["cameras"].values()} == {"hit"}
     assert json.loads((out / "eval.json").read_text())["cross_camera"]["IDF1"] > 0.7

@@ -139,7 +139,7 @@ def test_ground_plane_agreement():
     a = make("cam1", 1, 0.0, 2.0, [1, 0.2], xyxy=[9.0, 0.0, 11.0, 5.0])  # foot at (10, 5)
     near = make("cam2", 1, 0.0, 2.0, [1, 0.25], xyxy=[9.5, 0.0, 11.5, 5.0])  # foot at (10.5, 5): same person
     far = make("cam2", 2, 0.0, 2.0, [1, 0.2], xyxy=[29.0, 0.0, 31.0, 5.0])  # 20 m away at the same time
-    later = make("cam2", 3, 5.0, 6.0, [1, 0.2], xyxy=[29.0, 0.0, 31.0, 5.0])  # not simultaneous: no check
+    later = make("cam2", 3, 10.0, 11.0, [1, 0.2], xyxy=[29.0, 0.0, 31.0, 5.0])  # 8 s later: reachable
     plain = cross_distances([a], [near, far, later])[0]
     d = cross_distances([a], [near, far, later], c)[0]
     assert d[0] < plain[0]  # agreement lowers the distance
@@ -147,6 +147,21 @@ def test_ground_plane_agreement():
     assert d[2] == pytest.approx(plain[2])
     ids = OfflineLinker(thresh=0.5, constraints=c).link([a, near, far]).lookup()
     assert ids[("cam1", 1)] == ids[("cam2", 1)] != ids[("cam2", 2)]
+
+
+def test_walking_speed():
+    c = LinkConstraints(homographies={"cam1": np.eye(3), "cam2": np.eye(3)}, max_speed=2.0, max_ground_dist=1.0)
+    a = make("cam1", 1, 0.0, 2.0, [1, 0], xyxy=[9.0, 0.0, 11.0, 5.0])  # ends at (10, 5) at t = 2
+    # starts 20 m away: needs (20 - 1) / 2 = 9.5 s
+    soon = make("cam2", 1, 5.0, 6.0, [1, 0], xyxy=[29.0, 0.0, 31.0, 5.0])
+    late = make("cam2", 2, 12.0, 13.0, [1, 0], xyxy=[29.0, 0.0, 31.0, 5.0])
+    same_cam_soon = make("cam1", 2, 3.0, 4.0, [1, 0], xyxy=[29.0, 0.0, 31.0, 5.0])
+    d = cross_distances([a], [soon, late, same_cam_soon], c)[0]
+    assert np.isinf(d[0]) and np.isfinite(d[1]) and np.isinf(d[2])
+    d_rev = cross_distances([soon, late], [a], c)[:, 0]
+    assert np.isinf(d_rev[0]) and np.isfinite(d_rev[1])
+    off = LinkConstraints(homographies={"cam1": np.eye(3), "cam2": np.eye(3)}, max_speed=float("inf"))
+    assert np.isfinite(cross_distances([a], [soon], off)).all()
 
 
 def test_foot_points_to_ground():
@@ -186,6 +201,7 @@ def test_pairwise_distances_without_appearance_and_symmetry():
     (OfflineLinker, {"min_len": 0}, "min_len"),
     (OnlineLinker, {"thresh": float("nan")}, "thresh"),
     (LinkConstraints, {"max_ground_dist": 0}, "max_ground_dist"),
+    (LinkConstraints, {"max_speed": 0}, "max_speed"),
     (LinkConstraints, {"homographies": {"cam1": np.eye(2)}}, "homographies"),
     (Transit, {"a": "cam1", "b": "cam1"}, "a, b"),
 ])
