@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 from mctrack.detect import MotFileDetector  # noqa: E402
 from mctrack.embed import build_embedder  # noqa: E402
 from mctrack.eval.mot import evaluate_folders, format_table, write_json  # noqa: E402
-from mctrack.io.mot import save_mot_txt  # noqa: E402
+from mctrack.io.mot import mot_rows, save_mot_txt  # noqa: E402
 from mctrack.io.video import SequenceSource  # noqa: E402
 from mctrack.track import Tracker  # noqa: E402
 from mctrack.track.postprocess import interpolate_gaps  # noqa: E402
@@ -54,14 +54,7 @@ def run_sequence(seq_dir: Path, *, reid: str = "none", interpolate: int = 0, min
     tracker = Tracker(camera=source.name, frame_rate=source.fps, **tracker_kwargs)
     rows = []
     for frame, _, tracks in track_frames(source, detector, tracker, embedder=embedder, source_name=str(seq_dir)):
-        if len(tracks):
-            r = np.full((len(tracks), 10), -1.0)
-            r[:, 0] = frame.index + 1
-            r[:, 1] = tracks.track_id
-            r[:, 2:4] = tracks.xyxy[:, :2]
-            r[:, 4:6] = tracks.xyxy[:, 2:] - tracks.xyxy[:, :2]
-            r[:, 6] = tracks.score
-            rows.append(r)
+        rows.append(mot_rows(frame.index, tracks.track_id, tracks.xyxy, tracks.score))
     out = np.concatenate(rows) if rows else np.zeros((0, 10))
     return interpolate_gaps(out, interpolate) if interpolate else out
 

@@ -11,7 +11,7 @@ from tqdm import tqdm
 
 from ..detect import build_detector
 from ..errors import InputError
-from ..io.mot import MotWriter, save_mot_txt
+from ..io.mot import MotWriter, mot_rows, save_mot_txt
 from ..registry import DETECTORS
 from ..io.video import AnnotatedVideoWriter, SequenceSource, open_source
 from ..track import CameraMotion, Tracker
@@ -83,14 +83,8 @@ def main(args: argparse.Namespace) -> int:
                                      disable=args.no_progress):
             if writer is not None:
                 writer.write(frame.index, tracks.track_id, tracks.xyxy, tracks.score)
-            elif len(tracks):
-                r = np.full((len(tracks), 7), -1.0)
-                r[:, 0] = frame.index + 1
-                r[:, 1] = tracks.track_id
-                r[:, 2:4] = tracks.xyxy[:, :2]
-                r[:, 4:6] = tracks.xyxy[:, 2:] - tracks.xyxy[:, :2]
-                r[:, 6] = tracks.score
-                rows.append(r)
+            else:
+                rows.append(mot_rows(frame.index, tracks.track_id, tracks.xyxy, tracks.score))
             if video is not None:
                 video.write(frame, tracks)
     finally:

@@ -17,7 +17,7 @@ import numpy as np
 from ..errors import InputError
 from ..types import Detections
 
-__all__ = ["load_mot_txt", "save_mot_txt", "MotWriter", "detections_by_frame", "SeqInfo", "read_seqinfo",
+__all__ = ["load_mot_txt", "save_mot_txt", "mot_rows", "MotWriter", "detections_by_frame", "SeqInfo", "read_seqinfo",
            "write_seqinfo"]
 
 N_COLS = 10
@@ -78,6 +78,18 @@ def save_mot_txt(path: str | Path, rows: np.ndarray) -> None:
     p.write_text(_format_rows(full), encoding="utf-8")
 
 
+def mot_rows(frame_index: int, track_ids: np.ndarray, xyxy: np.ndarray, scores: np.ndarray | None = None) -> np.ndarray:
+    """``(K, 10)`` MOT rows for one frame: 0-based ``frame_index`` becomes the 1-based MOT frame, xyxy -> tlwh."""
+    xyxy = np.asarray(xyxy, np.float64).reshape(-1, 4)
+    rows = np.full((len(xyxy), N_COLS), -1.0)
+    rows[:, 0] = frame_index + 1
+    rows[:, 1] = np.asarray(track_ids).reshape(-1)
+    rows[:, 2:4] = xyxy[:, :2]
+    rows[:, 4:6] = xyxy[:, 2:] - xyxy[:, :2]
+    rows[:, 6] = 1.0 if scores is None else np.asarray(scores).reshape(-1)
+    return rows
+
+
 class MotWriter:
     """Appends MOT rows frame by frame and flushes, so an interrupted run keeps every finished frame.
 
@@ -90,18 +102,10 @@ class MotWriter:
         self._fh = self.path.open("w", encoding="utf-8")
 
     def write(self, frame_index: int, track_ids: np.ndarray, xyxy: np.ndarray, scores: np.ndarray | None = None) -> None:
-        xyxy = np.asarray(xyxy, np.float64).reshape(-1, 4)
-        n = len(xyxy)
-        if n == 0:
-            return
-        rows = np.full((n, N_COLS), -1.0)
-        rows[:, 0] = frame_index + 1
-        rows[:, 1] = np.asarray(track_ids).reshape(-1)
-        rows[:, 2:4] = xyxy[:, :2]
-        rows[:, 4:6] = xyxy[:, 2:] - xyxy[:, :2]
-        rows[:, 6] = 1.0 if scores is None else np.asarray(scores).reshape(-1)
-        self._fh.write(_format_rows(rows))
-        self._fh.flush()
+        rows = mot_rows(frame_index, track_ids, xyxy, scores)
+        if len(rows):
+            self._fh.write(_format_rows(rows))
+            self._fh.flush()
 
     def close(self) -> None:
         if not self._fh.closed:

@@ -86,7 +86,7 @@ def test_combine_weights_by_sequence():
 def test_matches_trackeval_on_random_scene():
     te = pytest.importorskip("trackeval")
     rng = np.random.default_rng(3)
-    gt = np.r_[*(track_rows(i, range(1, 31), x0=60.0 * i, step=rng.uniform(-3, 3)) for i in range(1, 6))]
+    gt = np.concatenate([track_rows(i, range(1, 31), x0=60.0 * i, step=rng.uniform(-3, 3)) for i in range(1, 6)])
     pred = gt.copy()
     pred[:, 2:4] += rng.normal(0, 4, (len(pred), 2))
     pred[:, 1] = np.where(rng.random(len(pred)) < 0.1, pred[:, 1] + 10, pred[:, 1])  # id noise
