@@ -39,7 +39,7 @@ from tqdm import tqdm
 from .config import CameraConfig, CamsConfig, is_live_source
 from .errors import InputError
 from .eval.multicam import evaluate_multicam
-from .io.mot import MotWriter, load_mot_txt, save_mot_txt
+from .io.mot import MotWriter, load_mot_txt, mot_rows, save_mot_txt
 from .io.video import AnnotatedVideoWriter, FrameSource, VideoFileSource, open_source
 from .link.constraints import LinkConstraints, Transit, load_ground_homography
 from .link.linkers import Linker, OnlineLinker, singleton_identities
@@ -300,13 +300,7 @@ class Pipeline:
                     builder.add(tracks, t, raw if raw is not None else np.full((len(tracks), 0), np.nan, np.float32))
                     writer.write(frame.index, tracks.track_id, tracks.xyxy, tracks.score)
                     if len(tracks):
-                        r = np.zeros((len(tracks), 7))
-                        r[:, 0] = frame.index + 1
-                        r[:, 1] = tracks.track_id
-                        r[:, 2:4] = tracks.xyxy[:, :2]
-                        r[:, 4:6] = tracks.xyxy[:, 2:] - tracks.xyxy[:, :2]
-                        r[:, 6] = tracks.score
-                        rows.append(r)
+                        rows.append(mot_rows(frame.index, tracks.track_id, tracks.xyxy, tracks.score)[:, :7])
                     bar.update(1)
             if cache is not None and cached is None:
                 self._save_cache(cache[0], cache[1], store, fps, res.frames, dim)
