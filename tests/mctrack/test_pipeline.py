@@ -231,3 +231,20 @@ def test_transit_windows_in_cams_yaml(scene, tmp_path):
     bad.write_text(good.read_text().replace("between: [cam1, cam2]", "between: [cam1, cam9]"))
     with pytest.raises(ConfigError, match="cam9"):
         load_cams(bad)
+
+
+def test_time_offset_and_fps_give_scene_times(scene, tmp_path):
+    cams = load_cams(scene / "cams.yaml")
+    shifted = dataclasses.replace(cams, cameras=[cams.cameras[0], dataclasses.replace(cams.cameras[1],
+                                                                                       time_offset=100.0, fps=5.0)])
+    r = make_pipeline(shifted, ColorHistogramEmbedder()).run(shifted, tmp_path)
+    with (tmp_path / "identities.csv").open() as fh:
+        table = list(csv.DictReader(fh))
+    cam2 = [row for row in table if row["camera"] == "cam2"]
+    assert cam2 and all(100.0 <= float(row["first_time"]) <= float(row["last_time"]) <= 100.0 + 59 / 5.0
+                        for row in cam2)
+    for row in cam2:  # frame f of cam2 is at 100 + (f - 1) / 5 s
+        assert float(row["first_time"]) == pytest.approx(100.0 + (int(row["first_frame"]) - 1) / 5.0, abs=1e-3)
+    # cam2 now starts 100 s after cam1 ended: people seen by both at once are no longer simultaneous, and the
+    # walking-speed check still allows links (100 s is enough to cross the courtyard)
+    assert r.summary["cameras"]["cam2"]["fps"] == 5.0
