@@ -375,7 +375,7 @@ class Pipeline:
         if self.video and not interrupted:
             t0 = time.perf_counter()
             for cam in cams.cameras:
-                if cam.id in results:
+                if cam.id in results and not results[cam.id].error:  # a failed stream was reported already
                     self._write_video(cam, out, results[cam.id], lookup)
             timings["video"] = time.perf_counter() - t0
         evaluation = None
