@@ -47,7 +47,7 @@ from .link.tracklets import TrackletBuilder
 from .types import Detections, Frame, Identities, Tracklet, Tracks
 
 __all__ = ["Pipeline", "CameraResult", "RunResult", "constraints_from_cams", "file_sha1", "feature_cache_key",
-           "global_rows"]
+           "global_rows", "default_source"]
 
 log = logging.getLogger(__name__)
 
