@@ -1,7 +1,8 @@
 """The multi-camera pipeline: sources -> detector -> embedder -> per-camera tracker -> tracklets -> linker -> writers.
 
-Cameras are processed one after another (each with its own progress bar, tracker and id counter). For every
-camera, as the run goes:
+Cameras are processed one after another (each with its own progress bar, tracker and id counter), or, with an
+online linker, all together frame by frame in scene-time order (ties by camera id), as live streams would arrive.
+For every camera, as the run goes:
 
 - ``OUT/local/<camera>.txt``: MOT rows with the camera's *local* track ids, flushed after every frame, so an
   interrupted or failed run keeps every frame it finished;
@@ -15,8 +16,10 @@ line naming the camera and the file; the other cameras finish and what the faile
 failure is kept and linked. Ctrl-C stops the camera being processed, links and writes what was finished, then
 re-raises.
 
-When every camera is done, the linker joins the tracklets into global identities (or, without an embedder, each
-tracklet keeps its own global id), and the run writes ``OUT/<camera>.txt`` (MOT rows with global ids),
+When every camera is done, the offline linker joins the tracklets into global identities (or, without an embedder,
+each tracklet keeps its own global id). An online linker instead gives each track its global id when it matures,
+and ``OUT/<camera>.txt`` (MOT rows with global ids) is written as the run goes: a track's rows are held back until
+it has its id, then flushed every frame. The run then writes ``OUT/<camera>.txt`` (sorted, with global ids),
 ``OUT/identities.csv``, ``OUT/<camera>.mp4`` (annotated, optional), ``OUT/summary.json`` and, when the cameras
 have ground truth, ``OUT/eval.json``. Scene time of a frame is ``index / fps + time_offset`` with the fps and
 offset of ``cams.yaml`` (the stream's own fps when not given).
@@ -26,10 +29,11 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import heapq
 import json
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,7 +43,7 @@ from tqdm import tqdm
 from .config import CameraConfig, CamsConfig, is_live_source
 from .errors import InputError
 from .eval.multicam import evaluate_multicam
-from .io.mot import MotWriter, load_mot_txt, mot_rows, save_mot_txt
+from .io.mot import MotWriter, _format_rows, load_mot_txt, mot_rows, save_mot_txt
 from .io.video import AnnotatedVideoWriter, FrameSource, VideoFileSource, open_source
 from .link.constraints import LinkConstraints, Transit, load_ground_homography
 from .link.linkers import Linker, OnlineLinker, singleton_identities
@@ -105,8 +109,8 @@ class CameraResult:
     error: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
     tracklets: list[Tracklet] = field(default_factory=list)
-    matured: list[Tracklet] = field(default_factory=list)
     rows: np.ndarray = field(default_factory=lambda: np.zeros((0, 7)))
+    builder: TrackletBuilder | None = None
 
 
 @dataclass
@@ -177,8 +181,8 @@ class Pipeline:
         tracker_factory: ``(camera id, fps) -> tracker`` with ``update(dets, embeddings, frame=)``.
         embedder: appearance embedder, or ``None`` for motion only (then nothing is linked: every tracklet keeps
             its own global id).
-        linker: joins tracklets into identities; ``None`` = no linking. An :class:`OnlineLinker` gets each
-            tracklet as it was when it matured.
+        linker: joins tracklets into identities; ``None`` = no linking. With an :class:`OnlineLinker` the
+            cameras run interleaved and the linker assigns ids live as tracks mature.
         cache_key: ``camera -> dict`` of what the camera's features depend on, or ``None`` for no cache.
         source_factory: ``(camera, need_images) -> FrameSource`` (tests inject failing sources).
         video: write annotated videos with global ids.
@@ -229,13 +233,30 @@ class Pipeline:
             log.warning("%s: unreadable cache (%s); features are recomputed", path, exc)
             return None
 
-    def _run_camera(self, cam: CameraConfig, out: Path) -> CameraResult:
+    def _run_camera(self, cam: CameraConfig, out: Path, sink: dict[str, CameraResult] | None = None
+                    ) -> CameraResult:
+        """Run one camera to its end."""
+        steps = self._camera_steps(cam, out, sink=sink)
+        while True:
+            try:
+                next(steps)
+            except StopIteration as stop:
+                return stop.value
+
+    def _camera_steps(self, cam: CameraConfig, out: Path, position: int | None = None,
+                      sink: dict[str, CameraResult] | None = None
+                      ) -> Generator[tuple[float, Tracks, TrackletBuilder], None, CameraResult]:
+        """One camera frame by frame: yields ``(scene time, tracks, tracklet builder)`` after each frame and
+        returns the :class:`CameraResult` (also when the stream failed). ``sink[camera]`` holds the result from the
+        start, so an interrupted camera's partial result (filled in when the generator closes) is not lost."""
         res = CameraResult(cam.id, cam.source)
+        if sink is not None:
+            sink[cam.id] = res
         timer = _Timer(res.timings)
         cache = self._cache_path(out, cam)
         cached = self._load_cache(*cache) if cache else None
         res.cache = "off" if cache is None else ("hit" if cached is not None else "miss")
-        builder = TrackletBuilder(cam.id, n_samples=self.n_samples)
+        builder = res.builder = TrackletBuilder(cam.id, n_samples=self.n_samples)
         rows: list[np.ndarray] = []
         store = {"frame": [], "xyxy": [], "score": [], "class_id": [], "embedding": [], "has_image": []}
         dim = getattr(self.embedder, "dim", 0) if self.embedder is not None else 0
@@ -257,7 +278,8 @@ class Pipeline:
             res.fps, res.length = fps, length
             tracker = self.tracker_factory(cam.id, fps)
             local = out / "local" / f"{cam.id}.txt"
-            bar = tqdm(total=length, desc=cam.id, unit="frame", disable=not self.progress, leave=True)
+            bar = tqdm(total=length, desc=cam.id, unit="frame", disable=not self.progress, leave=True,
+                       position=position)
             with MotWriter(local) as writer, bar:
                 while True:
                     frame = timer("decode", next, frames, None)
@@ -302,6 +324,7 @@ class Pipeline:
                     if len(tracks):
                         rows.append(mot_rows(frame.index, tracks.track_id, tracks.xyxy, tracks.score)[:, :7])
                     bar.update(1)
+                    yield t, tracks, builder
             if cache is not None and cached is None:
                 self._save_cache(cache[0], cache[1], store, fps, res.frames, dim)
         except KeyboardInterrupt:
@@ -313,10 +336,7 @@ class Pipeline:
             log.error("camera %s (%s): stream failed after %d frame(s): %s", cam.id, cam.source, res.frames, msg)
         finally:
             res.rows = np.concatenate(rows) if rows else np.zeros((0, 7))
-            records = builder.records()
-            res.tracklets = [r.tracklet(self.n_samples) for r in records]
-            min_len = getattr(self.linker, "min_len", 1)
-            res.matured = [r.tracklet(self.n_samples, max_frames=min_len) for r in records]
+            res.tracklets = [r.tracklet(self.n_samples) for r in builder.records()]
         return res
 
     @staticmethod
@@ -344,13 +364,19 @@ class Pipeline:
         t_start = time.perf_counter()
         results: dict[str, CameraResult] = {}
         interrupted = False
-        for cam in cams.cameras:
-            try:
-                results[cam.id] = self._run_camera(cam, out)
-            except KeyboardInterrupt:
-                interrupted = True
-                log.error("interrupted during camera %s; linking and writing what was finished", cam.id)
-                break
+        stream = _OnlineStream(self.linker, out) if isinstance(self.linker, OnlineLinker) else None
+        if stream is not None:
+            interrupted = self._run_interleaved(cams, out, stream, results)
+        else:
+            partial: dict[str, CameraResult] = {}
+            for cam in cams.cameras:
+                try:
+                    results[cam.id] = self._run_camera(cam, out, sink=partial)
+                except KeyboardInterrupt:
+                    interrupted = True
+                    results[cam.id] = partial[cam.id]
+                    log.error("interrupted during camera %s; linking and writing what was finished", cam.id)
+                    break
         timings: dict[str, float] = {}
         for r in results.values():
             for k, v in r.timings.items():
@@ -360,8 +386,8 @@ class Pipeline:
         t0 = time.perf_counter()
         if self.linker is None:
             identities = singleton_identities(tracklets)
-        elif isinstance(self.linker, OnlineLinker):
-            identities = self.linker.link(tracklets, [m for r in done for m in r.matured])
+        elif stream is not None:
+            identities = stream.close()
         else:
             identities = self.linker.link(tracklets)
         timings["link"] = time.perf_counter() - t0
@@ -400,6 +426,46 @@ class Pipeline:
             raise KeyboardInterrupt
         return result
 
+    def _run_interleaved(self, cams: CamsConfig, out: Path, stream: _OnlineStream,
+                         results: dict[str, CameraResult]) -> bool:
+        """All cameras at once, frame by frame in scene-time order (ties by camera id), feeding the online linker
+        as tracklets mature; returns True when interrupted."""
+        order = sorted(cams.cameras, key=lambda c: c.id)
+        partial: dict[str, CameraResult] = {}
+        gens = {c.id: self._camera_steps(c, out, position=i, sink=partial) for i, c in enumerate(order)}
+        heap: list[tuple[float, str]] = []
+        pending: dict[str, tuple[float, Tracks, TrackletBuilder]] = {}
+
+        def advance(cam_id: str) -> None:
+            try:
+                step = next(gens[cam_id])
+            except StopIteration as stop:
+                results[cam_id] = stop.value
+                stream.camera_done(cam_id, stop.value)
+                return
+            pending[cam_id] = step
+            heapq.heappush(heap, (step[0], cam_id))
+
+        try:
+            for c in order:
+                advance(c.id)
+            while heap:
+                _, cam_id = heapq.heappop(heap)
+                t, tracks, builder = pending.pop(cam_id)
+                stream.on_frame(cam_id, t, tracks, builder)
+                advance(cam_id)
+        except KeyboardInterrupt:
+            log.error("interrupted; linking and writing what was finished")
+            for cam_id, gen in gens.items():
+                if cam_id not in results and cam_id in partial:
+                    gen.close()  # runs the camera's clean-up: its tracklets so far
+                    res = results[cam_id] = partial[cam_id]
+                    res.error = res.error or "interrupted"
+                    stream.builders.setdefault(cam_id, res.builder)
+                    stream.camera_done(cam_id, res)
+            return True
+        return False
+
     def _write_video(self, cam: CameraConfig, out: Path, r: CameraResult, lookup: dict) -> None:
         try:
             src = self.source_factory(cam, True)
@@ -424,6 +490,98 @@ class Pipeline:
         except Exception as exc:  # noqa: BLE001 - a video that cannot be written must not lose the results
             log.error("camera %s (%s): annotated video not written: %s", cam.id, cam.source,
                       str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
+
+
+class _OnlineStream:
+    """Feeds an :class:`OnlineLinker` live and writes ``OUT/<camera>.txt`` with global ids as the run goes.
+
+    A track's rows are held back until it matures (``min_len`` frames) and gets its global id, then written, and
+    every later row at once (flushed per frame). A track not seen for longer than the tracker keeps lost tracks
+    is finished (its full summary replaces the matured one in the gallery); a track that ends before maturing is
+    assigned when it ends.
+    """
+
+    def __init__(self, linker: OnlineLinker, out: Path, finish_after_s: float = 2.0) -> None:
+        self.linker = linker
+        self.out = out
+        self.finish_after_s = float(finish_after_s)
+        self.writers: dict[str, MotWriter] = {}
+        self.builders: dict[str, TrackletBuilder] = {}
+        self.held: dict[tuple[str, int], list[np.ndarray]] = {}
+        self.gid: dict[tuple[str, int], int] = {}
+        self.alive: set[tuple[str, int]] = set()
+        linker.reset()
+
+    def _writer(self, cam: str) -> MotWriter:
+        if cam not in self.writers:
+            self.writers[cam] = MotWriter(self.out / f"{cam}.txt")
+        return self.writers[cam]
+
+    def _refresh(self, now: float) -> None:
+        """Show the linker the running tracklets as known now (positions so far; appearance as summarised when
+        they matured, as the linker keeps it)."""
+        for key in self.alive:
+            rec = self.builders[key[0]]._records[key[1]]
+            k = self.linker._index[key]
+            m = self.linker._members[k]
+            if len(rec) > len(m):
+                self.linker._members[k] = Tracklet(m.camera, m.track_id, np.asarray(rec.frames, np.int64),
+                                                   np.asarray(rec.boxes, np.float32).reshape(-1, 4),
+                                                   np.asarray(rec.times, np.float64), m.embeddings, m.mean_embedding)
+
+    def _assign(self, key: tuple[str, int], tracklet: Tracklet, now: float) -> int:
+        self._refresh(now)
+        gid = self.linker.assign(tracklet, now)
+        self.gid[key] = gid
+        self.alive.add(key)
+        w = self._writer(key[0])
+        for r in self.held.pop(key, []):
+            r = r.copy()
+            r[:, 1] = gid
+            w._fh.write(_format_rows(r))
+        return gid
+
+    def _finish(self, key: tuple[str, int], now: float) -> None:
+        rec = self.builders[key[0]]._records[key[1]]
+        n = self.linker.min_len
+        if key not in self.gid:
+            self._assign(key, rec.tracklet(max_frames=n), now)
+        self.linker.update(rec.tracklet(), finished=True)
+        self.alive.discard(key)
+
+    def on_frame(self, cam: str, now: float, tracks: Tracks, builder: TrackletBuilder) -> None:
+        self.builders[cam] = builder
+        for key in sorted(k for k in set(self.held) | self.alive if k[0] == cam):
+            rec = builder._records[key[1]]
+            if rec.times[-1] < now - self.finish_after_s:
+                self._finish(key, now)
+        rows = mot_rows(tracks.frame, tracks.track_id, tracks.xyxy, tracks.score)
+        w = self._writer(cam)
+        for i in np.argsort(tracks.track_id, kind="stable"):
+            key = (cam, int(tracks.track_id[i]))
+            if key in self.gid:
+                r = rows[i:i + 1].copy()
+                r[:, 1] = self.gid[key]
+                w._fh.write(_format_rows(r))
+                continue
+            self.held.setdefault(key, []).append(rows[i:i + 1])
+            rec = builder._records[key[1]]
+            if len(rec) >= self.linker.min_len:
+                self._assign(key, rec.tracklet(max_frames=self.linker.min_len), now)
+        w._fh.flush()
+
+    def camera_done(self, cam: str, result: CameraResult) -> None:
+        builder = self.builders.get(cam)
+        if builder is None:
+            return
+        for key in sorted(k for k in set(self.held) | self.alive if k[0] == cam):
+            self._finish(key, builder._records[key[1]].times[-1])
+        self._writer(cam)._fh.flush()
+
+    def close(self) -> Identities:
+        for w in self.writers.values():
+            w.close()
+        return self.linker.identities()
 
 
 def _write_identities(path: Path, tracklets: list[Tracklet], lookup: dict) -> None:

@@ -163,7 +163,9 @@ def test_interrupted_run_keeps_what_it_finished(scene, tmp_path):
         make_pipeline(cams, ColorHistogramEmbedder(), source_factory=interrupting).run(cams, tmp_path)
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["interrupted"] and summary["cameras"]["cam1"]["frames"] == 60
+    assert summary["cameras"]["cam2"]["frames"] == 5  # the interrupted camera's frames are kept too
     assert len(load_mot_txt(tmp_path / "cam1.txt")) > 100
+    assert load_mot_txt(tmp_path / "cam2.txt")[:, 0].max() <= 5
     assert (tmp_path / "identities.csv").is_file()
 
 
@@ -250,3 +252,56 @@ def test_time_offset_and_fps_give_scene_times(scene, tmp_path):
     # cam2 now starts 100 s after cam1 ended: people seen by both at once are no longer simultaneous, and the
     # walking-speed check still allows links (100 s is enough to cross the courtyard)
     assert r.summary["cameras"]["cam2"]["fps"] == 5.0
+
+
+def test_online_linker_writes_global_ids_as_the_run_goes(scene, tmp_path, monkeypatch):
+    import mctrack.pipeline as pipeline_module
+    from mctrack.link import OnlineLinker
+
+    cams = load_cams(scene / "cams.yaml")
+    # keep what was streamed: the end-of-run rewrite of OUT/<camera>.txt is switched off
+    monkeypatch.setattr(pipeline_module, "save_mot_txt", lambda *a, **k: None)
+    linker = OnlineLinker(thresh=0.12, constraints=constraints_from_cams(cams), min_len=10)
+    r = make_pipeline(cams, ColorHistogramEmbedder(), linker=linker).run(cams, tmp_path)
+    lookup = r.identities.lookup()
+    assert len(set(lookup.values())) < len(lookup)  # linked across cameras
+    for cam in ("cam1", "cam2"):
+        streamed = load_mot_txt(tmp_path / f"{cam}.txt")
+        local = load_mot_txt(tmp_path / "local" / f"{cam}.txt")
+        assert len(streamed) == len(local) > 50
+        expected = local.copy()
+        expected[:, 1] = [lookup[(cam, int(t))] for t in local[:, 1]]
+        order = np.lexsort((expected[:, 2], expected[:, 1], expected[:, 0]))
+        got = np.lexsort((streamed[:, 2], streamed[:, 1], streamed[:, 0]))
+        np.testing.assert_allclose(streamed[got][:, :6], expected[order][:, :6], atol=0.01)
+
+
+def test_online_interrupted_run_keeps_what_it_finished(scene, tmp_path):
+    from mctrack.link import OnlineLinker
+
+    cams = load_cams(scene / "cams.yaml")
+
+    def interrupting(cam, need_images):
+        src = default_source(cam, need_images)
+
+        class Wrapped:
+            def __getattr__(self, name):
+                return getattr(src, name)
+
+            def __iter__(self):
+                for frame in src:
+                    if cam.id == "cam2" and frame.index == 30:
+                        raise KeyboardInterrupt
+                    yield frame
+        return Wrapped()
+
+    linker = OnlineLinker(thresh=0.12, constraints=constraints_from_cams(cams), min_len=10)
+    with pytest.raises(KeyboardInterrupt):
+        make_pipeline(cams, ColorHistogramEmbedder(), linker=linker, source_factory=interrupting).run(cams, tmp_path)
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["interrupted"] and summary["cameras"]["cam2"]["frames"] == 30
+    assert 29 <= summary["cameras"]["cam1"]["frames"] <= 31
+    with (tmp_path / "identities.csv").open() as fh:
+        assert {row["camera"] for row in csv.DictReader(fh)} == {"cam1", "cam2"}
+    rows = load_mot_txt(tmp_path / "cam1.txt")
+    assert len(rows) > 20 and rows[:, 0].max() <= 31  # cameras advance together: cam1 stopped near frame 30
