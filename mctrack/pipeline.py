@@ -262,7 +262,7 @@ class Pipeline:
         dim = getattr(self.embedder, "dim", 0) if self.embedder is not None else 0
         try:
             if cached is not None:
-                fps = float(cached["fps"])
+                fps = float(cam.fps or cached["fps"])
                 n = int(cached["frames"])
                 frames: Iterator = (Frame(cam.id, i, i / fps, None) for i in range(n))
                 length: int | None = n
