@@ -5,6 +5,8 @@ Every error is a :class:`~mctrack.errors.ConfigError` whose message is one line 
 The camera-set file ``cams.yaml``::
 
     name: my-scene                 # optional
+    ground_truth_ids: global       # optional: 'global' (default: a person has one id in every camera's
+                                   # ground truth) or 'per_camera' (ids are per sequence, nobody is shared)
     cameras:
       - id: cam1                   # unique, required
         source: cam1/video.mp4     # video file, image folder, MOTChallenge sequence folder,
@@ -70,6 +72,7 @@ class CamsConfig:
 
     cameras: list[CameraConfig]
     name: str | None = None
+    ground_truth_ids: str = "global"
     transit: list[TransitWindow] = dataclasses.field(default_factory=list)
     path: str | None = dataclasses.field(default=None, metadata={"yaml": False})  # set by the loader
 
@@ -213,6 +216,8 @@ def load_cams(path: str | Path) -> CamsConfig:
             detections=_resolve(base, cam.detections, str(path), f"{key}.detections"),
             ground_truth=_resolve(base, cam.ground_truth, str(path), f"{key}.ground_truth"),
         ))
+    if raw.ground_truth_ids not in ("global", "per_camera"):
+        raise ConfigError(path, "ground_truth_ids", f"must be 'global' or 'per_camera', got {raw.ground_truth_ids!r}")
     for i, w in enumerate(raw.transit):
         key = f"transit[{i}]"
         if len(w.between) != 2 or w.between[0] == w.between[1]:
@@ -223,4 +228,5 @@ def load_cams(path: str | Path) -> CamsConfig:
                                                           f"{', '.join(c.id for c in cams)})")
         if not (w.min_s >= 0 and (w.max_s is None or w.max_s >= w.min_s)):
             raise ConfigError(path, key, f"need 0 <= min_s <= max_s, got min_s={w.min_s}, max_s={w.max_s}")
-    return CamsConfig(cameras=cams, name=raw.name, transit=list(raw.transit), path=str(path))
+    return CamsConfig(cameras=cams, name=raw.name, ground_truth_ids=raw.ground_truth_ids, transit=list(raw.transit),
+                      path=str(path))

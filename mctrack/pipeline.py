@@ -415,7 +415,7 @@ class Pipeline:
                 r = results[c.id]
                 gmax = int(gt[c.id][:, 0].max()) if len(gt[c.id]) else 0
                 lengths[c.id] = max(r.frames, r.length or 0, gmax, 1)
-            evaluation = evaluate_multicam(gt, pred, lengths)
+            evaluation = evaluate_multicam(gt, pred, lengths, global_gt_ids=cams.ground_truth_ids == "global")
             (out / "eval.json").write_text(json.dumps(evaluation, indent=2) + "\n", encoding="utf-8")
             timings["eval"] = time.perf_counter() - t0
         total = time.perf_counter() - t_start

@@ -26,13 +26,15 @@ def shift_frames(rows: np.ndarray, offset: int) -> np.ndarray:
 
 
 def evaluate_multicam(gt: Mapping[str, np.ndarray], pred: Mapping[str, np.ndarray], lengths: Mapping[str, int], *,
-                      keep_zero_marked: bool = False) -> dict:
+                      keep_zero_marked: bool = False, global_gt_ids: bool = True) -> dict:
     """Metrics of every camera in ``gt`` and of their frame-shifted concatenation.
 
     Args:
         gt: ``{camera: MOT ground-truth rows}`` with global person ids.
         pred: ``{camera: MOT result rows}`` with global ids; a camera missing here is scored as empty.
         lengths: ``{camera: frames}``; ``SHIFT`` is the largest length + 1.
+        global_gt_ids: ground-truth ids name the same person in every camera; ``False`` (e.g. unrelated MOT
+            sequences, each numbering its people from 1) makes them distinct per camera before concatenating.
 
     Returns ``{"per_camera": {cam: summary}, "combined": summary, "mean_per_camera": {...}, "cross_camera":
     summary, "shift": SHIFT, "cameras": [...]}`` (summaries as :func:`~mctrack.eval.mot.evaluate_sequence`).
@@ -44,6 +46,7 @@ def evaluate_multicam(gt: Mapping[str, np.ndarray], pred: Mapping[str, np.ndarra
         if c not in lengths or int(lengths[c]) < 1:
             raise ValueError(f"lengths: camera {c!r} needs a length >= 1")
     shift = max(int(lengths[c]) for c in cams) + 1
+    id_step = 1 + max((int(gt[c][:, 1].max()) for c in cams if len(gt[c])), default=0)
     empty = np.zeros((0, 10))
     per, results, gt_cat, pred_cat = {}, [], [], []
     for k, c in enumerate(cams):
@@ -51,7 +54,10 @@ def evaluate_multicam(gt: Mapping[str, np.ndarray], pred: Mapping[str, np.ndarra
         r = evaluate_sequence(gt[c], p, int(lengths[c]), keep_zero_marked=keep_zero_marked, name=c)
         per[c] = r["summary"]
         results.append(r)
-        gt_cat.append(shift_frames(gt[c], k * shift)[:, :10] if len(gt[c]) else np.zeros((0, 10)))
+        g = shift_frames(gt[c], k * shift)[:, :10] if len(gt[c]) else np.zeros((0, 10))
+        if not global_gt_ids:
+            g[:, 1] += k * id_step
+        gt_cat.append(g)
         pred_cat.append(shift_frames(p, k * shift)[:, :10] if len(p) else np.zeros((0, 10)))
     g = _pad(gt_cat)
     q = _pad(pred_cat)

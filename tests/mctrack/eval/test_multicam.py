@@ -55,3 +55,13 @@ def test_shift_frames_copies():
     r = rows([1, 2], 1)
     s = shift_frames(r, 100)
     assert s[:, 0].tolist() == [101, 102] and r[:, 0].tolist() == [1, 2]
+
+
+def test_per_camera_ground_truth_ids_are_kept_apart():
+    # two unrelated sequences both call their person id 1; the tracker rightly gives them different ids
+    gt = {"a": rows(range(1, 5), 1), "b": rows(range(1, 5), 1)}
+    pred = {"a": rows(range(1, 5), 1), "b": rows(range(1, 5), 2)}
+    shared = evaluate_multicam(gt, pred, {"a": 4, "b": 4})
+    apart = evaluate_multicam(gt, pred, {"a": 4, "b": 4}, global_gt_ids=False)
+    assert shared["cross_camera"]["IDF1"] == pytest.approx(0.5)
+    assert apart["cross_camera"]["IDF1"] == pytest.approx(1.0)
