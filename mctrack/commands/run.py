@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 #: cosine-distance thresholds for linking, per embedder (chosen on synthetic scenes other than the test ones;
 #: see docs/run.md). Trained Re-ID features separate people more sharply than colour histograms.
-DEFAULT_LINK_THRESH = {"colorhist": 0.08, "laga": 0.3, "can": 0.3, "global": 0.3}
+DEFAULT_LINK_THRESH = {"colorhist": 0.1, "laga": 0.3, "can": 0.3, "global": 0.3}
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -4,6 +4,11 @@
 appearances (``1 - cos``, in [0, 2]), or ``inf`` for pairs that may never share a global id:
 
 - **same camera, overlapping in time**: one camera cannot see one person twice at the same moment (cannot-link);
+- **same camera again** (re-entry): the distance of two tracklets of one camera that do not overlap is multiplied
+  by ``same_camera_factor``. The camera's tracker already bridged the gaps it could with motion and appearance,
+  so a pair it left apart needs much stronger evidence than a pair of two cameras; without this, look-alikes
+  of one camera merge (measured on the samples' ``large`` scene with colour histograms: cross-camera IDF1 38 with
+  factor 1, 61 with factor 10, per-camera IDF1 43 -> 75).
 - **transit windows** (optional, per camera pair): tracklets of the two cameras that do not overlap in time must
   be ``min_s`` to ``max_s`` seconds apart (from the end of the earlier one to the start of the later one);
 - **ground plane** (optional, cameras with a ground homography): for tracklets of two cameras seen at the same
@@ -66,6 +71,8 @@ class LinkConstraints:
         ground_weight: how much perfect ground agreement lowers the appearance distance (0 = ground is only a
             veto, 0.5 = up to halved).
         max_speed: metres per second for the walking-speed check; ``inf`` switches it off.
+        same_camera_factor: multiplies the distance of non-overlapping tracklets of one camera (>= 1; 1 treats
+            re-entry like a camera change, larger values make it rarer).
         time_step: seconds; timestamps are matched on this grid when comparing positions (one frame period).
         min_common: simultaneous samples needed before ground positions are compared.
     """
@@ -75,6 +82,7 @@ class LinkConstraints:
     max_ground_dist: float = 2.0
     ground_weight: float = 0.5
     max_speed: float = 4.0
+    same_camera_factor: float = 10.0
     time_step: float = 0.1
     min_common: int = 3
 
@@ -83,6 +91,8 @@ class LinkConstraints:
             raise ValueError(f"max_ground_dist: must be > 0, got {self.max_ground_dist}")
         if not 0 <= self.ground_weight <= 1:
             raise ValueError(f"ground_weight: must be in [0, 1], got {self.ground_weight}")
+        if not self.same_camera_factor >= 1:
+            raise ValueError(f"same_camera_factor: must be >= 1, got {self.same_camera_factor}")
         if not self.max_speed > 0:
             raise ValueError(f"max_speed: must be > 0, got {self.max_speed}")
         if not self.time_step > 0:
@@ -232,6 +242,7 @@ def cross_distances(a: Sequence[Tracklet], b: Sequence[Tracklet], constraints: L
     eps = 1e-9
     overlap = (fa[:, None] <= lb[None, :] + eps) & (fb[None, :] <= la[:, None] + eps)
     same = cam_a[:, None] == cam_b[None, :]
+    d[same & ~overlap] *= c.same_camera_factor
     d[same & overlap] = np.inf
     if c.transit:
         gap = np.maximum(fb[None, :] - la[:, None], fa[:, None] - lb[None, :])  # > 0 when disjoint in time
