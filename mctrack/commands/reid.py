@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 import cv2
 import numpy as np
 from tqdm import tqdm
 
-from ..errors import InputError, NotImplementedYet
+from ..errors import ConfigError, InputError
 from ._common import add_embedder_args, embedder_from_args
 
 __all__ = ["register", "list_images"]
@@ -30,21 +31,63 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_embedder_args(e)
     e.set_defaults(func=embed_main)
 
-    t = s.add_parser("train", help="train a Re-ID model from a recipe (not built yet)")
+    t = s.add_parser("train", help="train a Re-ID model from a recipe",
+                     description="Train a Re-ID model from a recipe YAML; writes a run directory (checkpoint "
+                                 "model.pt, config, manifest, metrics, eval.json, plots).")
     t.add_argument("--config", required=True, help="recipe YAML, e.g. configs/reid/laga_market1501.yaml")
-    t.add_argument("--data", help="dataset folder")
-    t.add_argument("--out", help="run folder")
-    t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a recipe value")
-    t.set_defaults(func=_not_yet)
+    t.add_argument("--data", help="dataset folder (overrides the recipe's data)")
+    t.add_argument("--out", help="parent folder of the run directory (default: the recipe's out, runs/reid)")
+    t.add_argument("--run-dir", help="exact run directory (default: OUT/ARCH-TIMESTAMP)")
+    t.add_argument("--resume", action="store_true", help="continue the run in --run-dir from its last.pt")
+    t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a recipe value (YAML syntax), repeatable, e.g. --set epochs=5")
+    t.add_argument("--quiet", action="store_true", help="no progress bar")
+    t.set_defaults(func=train_main)
 
-    v = s.add_parser("eval", help="evaluate a Re-ID checkpoint, Market-1501 protocol (not built yet)")
-    v.add_argument("--weights", required=True, help="checkpoint")
+    v = s.add_parser("eval", help="evaluate a Re-ID checkpoint, Market-1501 protocol",
+                     description="Rank-1/5/10, mAP, mINP of a checkpoint on a dataset's query/gallery split.")
+    v.add_argument("--weights", required=True, help="checkpoint (model.pt of a run)")
     v.add_argument("--data", required=True, help="dataset folder")
-    v.set_defaults(func=_not_yet)
+    v.add_argument("--format", default="market1501", dest="dataset_format",
+                   help="dataset layout: market1501, dukemtmc, cuhk03np, msmt17, samples (default: market1501)")
+    v.add_argument("--flip", action="store_true", help="average features of each crop and its mirror image")
+    v.add_argument("--rerank", action="store_true", help="k-reciprocal re-ranking (k1=20, k2=6, lambda=0.3)")
+    v.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default: cpu)")
+    v.add_argument("--json", help="also write the result to this JSON file")
+    v.set_defaults(func=eval_main)
 
 
-def _not_yet(args: argparse.Namespace) -> int:
-    raise NotImplementedYet(f"{args.reid_command}: not implemented yet: Re-ID training and evaluation come with issue #4")
+def train_main(args: argparse.Namespace) -> int:
+    from reid_models.recipe import RecipeError, load_recipe
+    from reid_models.train import train
+
+    try:
+        recipe = load_recipe(args.config, args.set)
+    except RecipeError as err:
+        raise ConfigError(args.config, None, str(err).removeprefix(f"{args.config}: ")) from None
+    run_dir = train(recipe, data=args.data, out=args.out, run_dir=args.run_dir, resume=args.resume,
+                    progress=not args.quiet)
+    result = json.loads((run_dir / "eval.json").read_text())
+    print(f"run directory: {run_dir}")
+    print(_format_result(result))
+    return 0
+
+
+def eval_main(args: argparse.Namespace) -> int:
+    from reid_models.train import evaluate_checkpoint
+
+    result = evaluate_checkpoint(args.weights, args.data, dataset_format=args.dataset_format, flip=args.flip,
+                                 rerank=args.rerank, device=args.device)
+    print(_format_result(result))
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=1))
+    return 0
+
+
+def _format_result(result: dict) -> str:
+    return ("rank-1 {:.2f}  rank-5 {:.2f}  rank-10 {:.2f}  mAP {:.2f}  mINP {:.2f}".format(
+        *(100 * result[k] for k in ("rank1", "rank5", "rank10", "mAP", "mINP")))
+        + f"  (flip={result['flip']}, rerank={result['rerank']})")
 
 
 def list_images(folder: str | Path) -> list[Path]:

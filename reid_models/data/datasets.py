@@ -1,0 +1,172 @@
+"""Re-ID dataset layouts -> lists of (image path, identity, camera) per split.
+
+Supported (`load_dataset(fmt, root)`):
+- ``market1501`` / ``dukemtmc`` / ``samples``: folders ``bounding_box_train``, ``query``, ``bounding_box_test``
+  with names ``PPPP_cC...`` (Market ``0002_c1s1_000451_03.jpg``, Duke ``0001_c2_f0046182.jpg``; the sample
+  scenes' crop export uses the same naming). Identity -1 marks Market's junk images: dropped from training and
+  from queries, kept in the gallery list with id -1 so that `evaluate_rank` ignores them (junk_ids=(-1,)).
+  Identity 0 (Market's distractors) stays in the gallery as negatives and is never trained on.
+- ``cuhk03np``: CUHK03-NP (Zhong et al. 2017), Market layout under ``labeled/`` (default) or ``detected/``
+  (root may also be one of those folders); names ``PPPP_cC_NN.png``.
+- ``msmt17``: list files ``list_train.txt``, ``list_val.txt`` (train = both, as is customary),
+  ``list_query.txt``, ``list_gallery.txt``; each line ``rel/path.jpg PID``; images under ``train/`` (train, val)
+  and ``test/`` (query, gallery); the camera is the third ``_`` field of the file name (``0000_011_01_...``).
+`ReidDataset.summary()` gives the LAGA paper's Table I counts (identities, images, cameras per split).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["DatasetError", "ReidDataset", "Sample", "dataset_fingerprint", "load_dataset", "parse_market_folder"]
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
+_MARKET_NAME = re.compile(r"^(-?\d+)_c(\d+)")
+MARKET_SPLITS = ("bounding_box_train", "query", "bounding_box_test")
+
+
+class DatasetError(ValueError):
+    """A dataset folder does not have the expected layout; the message names the path."""
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One image: path, identity (original label), camera."""
+
+    path: Path
+    pid: int
+    camid: int
+
+
+@dataclass(frozen=True)
+class ReidDataset:
+    """train/query/gallery lists. `train_labels()` maps train identities to 0..num_train_ids-1."""
+
+    name: str
+    root: Path
+    train: tuple[Sample, ...]
+    query: tuple[Sample, ...]
+    gallery: tuple[Sample, ...]
+
+    @property
+    def num_train_ids(self) -> int:
+        return len({s.pid for s in self.train})
+
+    def train_labels(self) -> list[int]:
+        index = {pid: i for i, pid in enumerate(sorted({s.pid for s in self.train}))}
+        return [index[s.pid] for s in self.train]
+
+    def summary(self) -> dict[str, dict[str, int]]:
+        """Per split: identities, images and cameras (junk id -1 excluded from the identity count)."""
+        return {
+            split: {
+                "identities": len({s.pid for s in samples if s.pid != -1}),
+                "images": len(samples),
+                "cameras": len({s.camid for s in samples}),
+            }
+            for split, samples in (("train", self.train), ("query", self.query), ("gallery", self.gallery))
+        }
+
+    def format_summary(self) -> str:
+        rows = [f"{self.name} ({self.root})", f"  {'split':<8}{'ids':>7}{'images':>9}{'cams':>6}"]
+        for split, c in self.summary().items():
+            rows.append(f"  {split:<8}{c['identities']:>7}{c['images']:>9}{c['cameras']:>6}")
+        return "\n".join(rows)
+
+
+def parse_market_folder(folder: Path) -> list[Sample]:
+    """Images of one Market-layout folder, sorted by name; names that do not parse raise DatasetError."""
+    if not folder.is_dir():
+        raise DatasetError(f"{folder}: folder not found (expected the Market-1501 layout {', '.join(MARKET_SPLITS)})")
+    samples = []
+    for path in sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES):
+        match = _MARKET_NAME.match(path.name)
+        if match is None:
+            raise DatasetError(f"{path}: name does not follow PPPP_cC... (identity, camera)")
+        samples.append(Sample(path, int(match.group(1)), int(match.group(2))))
+    if not samples:
+        raise DatasetError(f"{folder}: no images ({', '.join(IMAGE_SUFFIXES)})")
+    return samples
+
+
+def _market(name: str, root: Path) -> ReidDataset:
+    train, query, gallery = (parse_market_folder(root / split) for split in MARKET_SPLITS)
+    return ReidDataset(
+        name,
+        root,
+        train=tuple(s for s in train if s.pid > 0 or (s.pid == 0 and name != "market1501")),
+        query=tuple(s for s in query if s.pid != -1),
+        gallery=tuple(gallery),
+    )
+
+
+def _cuhk03np(root: Path) -> ReidDataset:
+    if not (root / MARKET_SPLITS[0]).is_dir():
+        for sub in ("labeled", "detected"):
+            if (root / sub / MARKET_SPLITS[0]).is_dir():
+                root = root / sub
+                break
+        else:
+            raise DatasetError(f"{root}: expected labeled/ or detected/ with {', '.join(MARKET_SPLITS)} (CUHK03-NP)")
+    return _market("cuhk03np", root)
+
+
+def _msmt17_list(root: Path, list_name: str, folder: str) -> list[Sample]:
+    path = root / list_name
+    if not path.is_file():
+        raise DatasetError(f"{path}: list file not found (MSMT17 layout: list_*.txt, train/, test/)")
+    samples = []
+    for line_no, line in enumerate(path.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        parts = line.split()
+        fields = Path(parts[0]).name.split("_")
+        if len(parts) != 2 or len(fields) < 3 or not parts[1].lstrip("-").isdigit() or not fields[2].isdigit():
+            raise DatasetError(f"{path}:{line_no}: expected 'DIR/PID_IDX_CAM_....jpg PID', got {line.strip()!r}")
+        samples.append(Sample(root / folder / parts[0], int(parts[1]), int(fields[2])))
+    return samples
+
+
+def _msmt17(root: Path) -> ReidDataset:
+    train = _msmt17_list(root, "list_train.txt", "train")
+    if (root / "list_val.txt").is_file():
+        train += _msmt17_list(root, "list_val.txt", "train")
+    query = _msmt17_list(root, "list_query.txt", "test")
+    gallery = _msmt17_list(root, "list_gallery.txt", "test")
+    missing = [s.path for s in (*train[:1], *query[:1], *gallery[:1]) if not s.path.is_file()]
+    if missing:
+        raise DatasetError(f"{missing[0]}: listed image not found")
+    return ReidDataset("msmt17", root, tuple(train), tuple(query), tuple(gallery))
+
+
+def load_dataset(fmt: str, root: str | Path, *, verbose: bool = True) -> ReidDataset:
+    """Parse `root` as dataset format `fmt` (see module doc); prints the per-split counts when verbose."""
+    root = Path(root)
+    if not root.is_dir():
+        raise DatasetError(f"{root}: dataset folder not found")
+    if fmt in ("market1501", "dukemtmc", "samples"):
+        dataset = _market(fmt, root)
+    elif fmt == "cuhk03np":
+        dataset = _cuhk03np(root)
+    elif fmt == "msmt17":
+        dataset = _msmt17(root)
+    else:
+        raise ValueError(f"fmt: unknown dataset format {fmt!r}; valid: market1501, dukemtmc, cuhk03np, msmt17, samples")
+    if not dataset.train:
+        raise DatasetError(f"{root}: no training images with a valid identity")
+    if verbose:
+        print(dataset.format_summary())
+    return dataset
+
+
+def dataset_fingerprint(dataset: ReidDataset) -> str:
+    """sha256 over (split, path relative to the root, file size) of every image: changes when files do."""
+    digest = hashlib.sha256()
+    for split, samples in (("train", dataset.train), ("query", dataset.query), ("gallery", dataset.gallery)):
+        for s in samples:
+            rel = s.path.relative_to(dataset.root) if s.path.is_relative_to(dataset.root) else s.path
+            digest.update(f"{split}\t{rel.as_posix()}\t{s.path.stat().st_size}\n".encode())
+    return digest.hexdigest()

@@ -1,0 +1,65 @@
+"""Identity-balanced P x K batches (Hermans et al.; torchreid's RandomIdentitySampler), seeded per epoch."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+
+__all__ = ["PKBatchSampler"]
+
+
+class PKBatchSampler:
+    """Yields batches of `p * k` (index, sample_seed) pairs: p distinct identities, k images each.
+
+    One epoch: every identity's images are shuffled and cut into chunks of k (an identity with fewer than k
+    images is drawn with replacement; leftovers below k are dropped), then chunks are grouped into batches of p
+    distinct identities until fewer than p identities have chunks left. Everything depends only on
+    (seed, epoch): call `set_epoch` before iterating. Each pair carries a per-sample seed for the augmentations,
+    so results do not depend on data-loader workers or on resuming mid-run.
+
+    Args:
+        labels: training label per image index.
+        p: identities per batch (needs at least p identities).
+        k: images per identity.
+        seed: base seed.
+    """
+
+    def __init__(self, labels: Sequence[int], p: int, k: int, *, seed: int = 0) -> None:
+        if p < 1:
+            raise ValueError(f"p: must be >= 1, got {p}")
+        if k < 1:
+            raise ValueError(f"k: must be >= 1, got {k}")
+        self._by_id: dict[int, list[int]] = {}
+        for index, label in enumerate(labels):
+            self._by_id.setdefault(int(label), []).append(index)
+        if len(self._by_id) < p:
+            raise ValueError(f"p: {p} identities per batch but the data has only {len(self._by_id)}")
+        self.p, self.k, self.seed, self.epoch = p, k, seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def _batches(self) -> list[list[tuple[int, int]]]:
+        rng = np.random.default_rng([self.seed, self.epoch])
+        chunks: dict[int, list[list[int]]] = {}
+        for pid in sorted(self._by_id):
+            items = self._by_id[pid]
+            picked = rng.choice(items, size=self.k, replace=True).tolist() if len(items) < self.k else [
+                items[i] for i in rng.permutation(len(items))]
+            chunks[pid] = [picked[i:i + self.k] for i in range(0, len(picked) - self.k + 1, self.k)]
+        batches = []
+        available = [pid for pid in chunks if chunks[pid]]
+        while len(available) >= self.p:
+            chosen = rng.choice(available, size=self.p, replace=False).tolist()
+            batch = [index for pid in chosen for index in chunks[pid].pop()]
+            seeds = rng.integers(0, 2**31 - 1, size=len(batch)).tolist()
+            batches.append(list(zip(batch, seeds, strict=True)))
+            available = [pid for pid in available if chunks[pid]]
+        return batches
+
+    def __iter__(self) -> Iterator[list[tuple[int, int]]]:
+        return iter(self._batches())
+
+    def __len__(self) -> int:
+        return len(self._batches())

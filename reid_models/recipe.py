@@ -1,0 +1,189 @@
+"""Training recipes: one YAML file -> a typed, validated `Recipe` (reid_models' own loader; no mctrack).
+
+Unknown keys and bad values raise `RecipeError` naming the file and the key. `--set key=value` overrides are
+parsed as YAML scalars (`--set epochs=3`, `--set milestones=[2,4]`, `--set pretrained=null`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+__all__ = ["DATASET_FORMATS", "Recipe", "RecipeError", "apply_overrides", "load_recipe"]
+
+DATASET_FORMATS = ("market1501", "dukemtmc", "cuhk03np", "msmt17", "samples")
+
+
+class RecipeError(ValueError):
+    """A recipe is wrong: reads ``FILE: KEY: problem``."""
+
+    def __init__(self, source: object, key: str | None, problem: str) -> None:
+        super().__init__(f"{source}: {key}: {problem}" if key else f"{source}: {problem}")
+
+
+@dataclass
+class Recipe:
+    """Everything a training run depends on. Knobs:
+
+    arch/backbone/pretrained/input_size/model_kwargs: the network (`build_model`); model_kwargs e.g. branches.
+    dataset/data: dataset format (DATASET_FORMATS) and root folder (the CLI's --data overrides it).
+    p, k: identities per batch and images per identity (batch = p * k).
+    epochs: passes over the P x K sampler (about one pass over the training images each).
+    optimizer ("adam"|"sgd"), lr, weight_decay, backbone_lr_mult: the backbone (trunk + layer4) trains at
+        lr * backbone_lr_mult, everything else at lr.
+    warmup_epochs, warmup_start_lr: linear warm-up from warmup_start_lr to lr over the first warmup_epochs.
+    milestones, gammas: at epoch milestones[i] the lr becomes lr * gammas[i] (LAGA: 0.5, 0.25; CAN 0.1, 0.01...).
+    center_lr: SGD lr of the center-loss centres (CAN only; own optimiser, not scheduled).
+    pad, flip, color_jitter, random_erasing: augmentation: zero padding before the random crop (pixels),
+        horizontal flip (p=0.5), colour jitter strength (0 = off; brightness/contrast/saturation +-x),
+        random erasing probability.
+    seed, deterministic, num_workers: reproducibility (same seed on CPU -> bit-identical weights).
+    device ("auto"|"cpu"|"cuda"), amp: mixed precision (used on CUDA only).
+    eval_every: evaluate every N epochs (0: only at the end); flip_eval, rerank: evaluation options.
+    eval_batch_size: images per forward pass at evaluation; out: parent folder of run directories.
+    """
+
+    arch: str = "laga"
+    backbone: str = "resnet50"
+    pretrained: str | None = "imagenet"
+    input_size: list[int] = field(default_factory=lambda: [384, 128])
+    model_kwargs: dict[str, Any] = field(default_factory=dict)
+    dataset: str = "market1501"
+    data: str | None = None
+    p: int = 8
+    k: int = 4
+    epochs: int = 60
+    optimizer: str = "adam"
+    lr: float = 3.5e-4
+    weight_decay: float = 5e-4
+    backbone_lr_mult: float = 1.0
+    warmup_epochs: int = 0
+    warmup_start_lr: float = 0.0
+    milestones: list[int] = field(default_factory=list)
+    gammas: list[float] = field(default_factory=list)
+    center_lr: float = 0.5
+    pad: int = 10
+    flip: bool = True
+    color_jitter: float = 0.0
+    random_erasing: float = 0.5
+    seed: int = 0
+    deterministic: bool = True
+    num_workers: int = 0
+    device: str = "auto"
+    amp: bool = True
+    eval_every: int = 0
+    flip_eval: bool = True
+    rerank: bool = False
+    eval_batch_size: int = 64
+    out: str = "runs/reid"
+
+    def __post_init__(self) -> None:
+        self.validate("<recipe>")
+
+    def validate(self, source: object) -> None:
+        def bad(key: str, problem: str) -> RecipeError:
+            return RecipeError(source, key, f"{problem}, got {getattr(self, key)!r}")
+
+        from reid_models.models import BACKBONES, MODELS
+
+        if self.arch not in MODELS:
+            raise bad("arch", f"expected one of {', '.join(MODELS)}")
+        if self.backbone not in BACKBONES:
+            raise bad("backbone", f"expected one of {', '.join(BACKBONES)}")
+        if self.dataset not in DATASET_FORMATS:
+            raise bad("dataset", f"expected one of {', '.join(DATASET_FORMATS)}")
+        if len(self.input_size) != 2 or any(not isinstance(v, int) or v < 32 for v in self.input_size):
+            raise bad("input_size", "expected [H, W], ints >= 32")
+        for key in ("p", "k", "epochs", "eval_batch_size"):
+            if getattr(self, key) < 1:
+                raise bad(key, "must be >= 1")
+        for key in ("warmup_epochs", "pad", "num_workers", "eval_every"):
+            if getattr(self, key) < 0:
+                raise bad(key, "must be >= 0")
+        for key in ("lr", "backbone_lr_mult", "center_lr"):
+            if not getattr(self, key) > 0:
+                raise bad(key, "must be > 0")
+        if self.weight_decay < 0 or self.warmup_start_lr < 0:
+            raise bad("weight_decay" if self.weight_decay < 0 else "warmup_start_lr", "must be >= 0")
+        if self.optimizer not in ("adam", "sgd"):
+            raise bad("optimizer", "expected adam or sgd")
+        if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
+            raise bad("device", "expected auto, cpu, cuda or cuda:N")
+        if list(self.milestones) != sorted(set(self.milestones)) or len(self.gammas) != len(self.milestones):
+            raise bad("milestones", "expected increasing epochs, one per entry of gammas")
+        if not 0 <= self.random_erasing <= 1 or not 0 <= self.color_jitter < 1:
+            raise bad("random_erasing" if not 0 <= self.random_erasing <= 1 else "color_jitter", "must be in [0, 1)")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+_TYPES = {f.name: f.type for f in fields(Recipe)}
+
+
+def _check_type(source: object, key: str, value: Any) -> Any:
+    kind = _TYPES.get(key, "float")
+    if kind == "float" and isinstance(value, str):  # YAML 1.1 reads 3e-4 (no dot) as a string
+        try:
+            value = float(value)
+        except ValueError:
+            pass
+    if kind == "list[float]" and isinstance(value, list):
+        value = [_check_type(source, key + f"[{i}]", v) if isinstance(v, str) else v for i, v in enumerate(value)]
+    ok = {
+        "str": isinstance(value, str),
+        "str | None": value is None or isinstance(value, str),
+        "int": isinstance(value, int) and not isinstance(value, bool),
+        "float": isinstance(value, (int, float)) and not isinstance(value, bool),
+        "bool": isinstance(value, bool),
+        "list[int]": isinstance(value, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in value),
+        "list[float]": isinstance(value, list) and all(isinstance(v, (int, float)) for v in value),
+        "dict[str, Any]": isinstance(value, dict),
+    }[kind]
+    if not ok:
+        raise RecipeError(source, key, f"expected {kind}, got {value!r}")
+    return float(value) if kind == "float" else value
+
+
+def _build(source: object, raw: dict[str, Any]) -> Recipe:
+    if unknown := sorted(set(raw) - set(_TYPES)):
+        raise RecipeError(source, unknown[0], f"unknown key; valid: {', '.join(_TYPES)}")
+    values = {key: _check_type(source, key, value) for key, value in raw.items()}
+    recipe = Recipe.__new__(Recipe)
+    defaults = Recipe.__dataclass_fields__
+    for name, f in defaults.items():
+        default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+        setattr(recipe, name, values.get(name, default))
+    recipe.validate(source)
+    return recipe
+
+
+def apply_overrides(recipe: Recipe | dict[str, Any], overrides: list[str], source: object = "--set") -> Recipe:
+    """A copy of `recipe` with `key=value` overrides (values parsed as YAML)."""
+    raw = recipe.to_dict() if isinstance(recipe, Recipe) else dict(recipe)
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        if not sep or not key:
+            raise RecipeError(source, item, "expected key=value")
+        raw[key.strip()] = yaml.safe_load(text) if text.strip() else None
+    return _build(source, raw)
+
+
+def load_recipe(path: str | os.PathLike[str], overrides: list[str] | tuple[str, ...] = ()) -> Recipe:
+    """Read a recipe YAML; unknown keys, wrong types and bad values raise RecipeError naming file and key."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"recipe not found: {path}")
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        raise RecipeError(path, None, f"not valid YAML ({err})") from None
+    if not isinstance(raw, dict):
+        raise RecipeError(path, None, "expected a mapping of key: value")
+    recipe = _build(path, raw)
+    return apply_overrides(raw, list(overrides), f"{path} --set") if overrides else recipe

@@ -1,0 +1,20 @@
+"""Training engine, schedule, evaluation (flip, k-reciprocal re-ranking) and run pictures."""
+
+from __future__ import annotations
+
+from reid_models.train.engine import train
+from reid_models.train.evaluate import evaluate, evaluate_checkpoint, extract_features
+from reid_models.train.rerank import k_reciprocal_rerank
+from reid_models.train.schedule import build_optimizer, lr_at, param_groups, set_lr
+
+__all__ = [
+    "build_optimizer",
+    "evaluate",
+    "evaluate_checkpoint",
+    "extract_features",
+    "k_reciprocal_rerank",
+    "lr_at",
+    "param_groups",
+    "set_lr",
+    "train",
+]

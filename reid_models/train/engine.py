@@ -1,0 +1,272 @@
+"""The training loop and its run directory.
+
+run_dir/
+  config.yaml      the fully resolved recipe (data path made absolute)
+  manifest.json    git commit, package versions, seed, dataset fingerprint and counts, device, times
+  last.pt          resumable state after the latest epoch (model, optimisers, GradScaler, history)
+  metrics.json / metrics.csv   one row per epoch: lr, loss terms, time, and rank-1/mAP/... when evaluated
+  model.pt         final weights (reid_models checkpoint, loadable by `mctrack reid eval` and the embedder)
+  eval.json        final evaluation (Market-1501 protocol)
+  curves.png, retrieval.png
+
+Reproducibility: the model is built right after `torch.manual_seed(seed)`; each epoch reseeds torch (dropout)
+from (seed, epoch); the sampler and the augmentations depend only on (seed, epoch) and per-sample seeds. With
+`deterministic` on CPU, the same recipe gives bit-identical weights, and resuming from last.pt after an
+interruption gives the same weights as an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import platform
+import subprocess
+import time
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import yaml
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from reid_models.checkpoint import save_checkpoint
+from reid_models.data import ImageDataset, PKBatchSampler, ReidTransform, dataset_fingerprint, load_dataset
+from reid_models.losses import build_criterion
+from reid_models.models import build_model
+from reid_models.recipe import Recipe, RecipeError
+from reid_models.train.evaluate import evaluate
+from reid_models.train.plots import plot_curves, plot_retrieval
+from reid_models.train.schedule import build_optimizer, lr_at, set_lr
+
+__all__ = ["train"]
+
+
+def _device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"device: {name!r} asked for but CUDA is not available")
+    return torch.device(name)
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
+                             text=True, timeout=10)
+        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=Path(__file__).parent, capture_output=True,
+                               text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if out.returncode != 0:
+        return None
+    return out.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+
+
+def _versions() -> dict[str, str | None]:
+    versions: dict[str, str | None] = {"python": platform.python_version()}
+    for package in ("torch", "torchvision", "numpy", "opencv-python", "opencv-python-headless", "pyyaml", "mctrack"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = None
+    return versions
+
+
+def _write_metrics(run_dir: Path, history: list[dict[str, Any]]) -> None:
+    (run_dir / "metrics.json").write_text(json.dumps(history, indent=1))
+    keys = list(dict.fromkeys(key for row in history for key in row))
+    with (run_dir / "metrics.csv").open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=keys)
+        writer.writeheader()
+        writer.writerows(history)
+
+
+def train(
+    recipe: Recipe,
+    *,
+    data: str | Path | None = None,
+    out: str | Path | None = None,
+    run_dir: str | Path | None = None,
+    resume: bool = False,
+    stop_after: int | None = None,
+    progress: bool = True,
+) -> Path:
+    """Train `recipe` and return the run directory.
+
+    Args:
+        data: dataset root (default: recipe.data).
+        out: parent of the run directory (default: recipe.out); ignored when run_dir is given.
+        run_dir: the run directory (default: out/ARCH-YYYYmmdd-HHMMSS).
+        resume: continue the run in run_dir from its last.pt (the recipe must be the same).
+        stop_after: stop after this many epochs in total without finishing the run (simulates an interruption;
+            last.pt is written, model.pt is not).
+        progress: show the tqdm bar.
+    """
+    data = data if data is not None else recipe.data
+    if data is None:
+        raise RecipeError("recipe", "data", "no dataset folder (give --data or set data in the recipe)")
+    resolved = {**recipe.to_dict(), "data": str(Path(data).resolve())}
+    if run_dir is None:
+        if resume:
+            raise ValueError("run_dir: resume needs the run directory")
+        run_dir = Path(out or recipe.out) / f"{recipe.arch}-{time.strftime('%Y%m%d-%H%M%S')}"
+    run_dir = Path(run_dir)
+    device = _device(recipe.device)
+    use_amp = recipe.amp and device.type == "cuda"
+    previous_deterministic = torch.are_deterministic_algorithms_enabled()
+    try:
+        if recipe.deterministic:
+            torch.use_deterministic_algorithms(True, warn_only=device.type == "cuda")
+        return _train(recipe, resolved, run_dir, device, use_amp, resume, stop_after, progress)
+    finally:
+        torch.use_deterministic_algorithms(previous_deterministic)
+
+
+def _train(recipe: Recipe, resolved: dict[str, Any], run_dir: Path, device: torch.device, use_amp: bool,
+           resume: bool, stop_after: int | None, progress: bool) -> Path:
+    dataset = load_dataset(recipe.dataset, resolved["data"])
+    state: dict[str, Any] | None = None
+    if resume:
+        last = run_dir / "last.pt"
+        if not last.is_file():
+            raise FileNotFoundError(f"resume: {last} not found")
+        state = torch.load(last, map_location="cpu", weights_only=True)
+        stored = yaml.safe_load((run_dir / "config.yaml").read_text())
+        if stored != resolved:
+            changed = sorted(k for k in resolved if stored.get(k) != resolved[k])
+            raise ValueError(f"resume: the recipe differs from {run_dir / 'config.yaml'} in {changed}")
+    else:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "config.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False))
+    manifest_path = run_dir / "manifest.json"
+    fingerprint = dataset_fingerprint(dataset)
+    if state is None:
+        manifest = {
+            "git_commit": _git_commit(), "versions": _versions(), "seed": recipe.seed,
+            "dataset": {"format": recipe.dataset, "root": resolved["data"], "fingerprint": fingerprint,
+                        "counts": dataset.summary()},
+            "device": str(device) + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else ""),
+            "amp": use_amp, "deterministic": recipe.deterministic, "torch_threads": torch.get_num_threads(),
+            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "resumed": [],
+        }
+    else:
+        manifest = json.loads(manifest_path.read_text())
+        if manifest["dataset"]["fingerprint"] != fingerprint:
+            raise ValueError(f"resume: the dataset at {resolved['data']} changed since the run started")
+        manifest["resumed"].append({"at_epoch": state["epoch"], "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+    manifest_path.write_text(json.dumps(manifest, indent=1))
+
+    torch.manual_seed(recipe.seed)
+    model = build_model(recipe.arch, num_classes=dataset.num_train_ids, backbone=recipe.backbone,
+                        pretrained=recipe.pretrained, input_size=recipe.input_size, **recipe.model_kwargs).to(device)
+    criterion = build_criterion(model).to(device)
+    optimizer = build_optimizer(model, name=recipe.optimizer, lr=recipe.lr, weight_decay=recipe.weight_decay,
+                                backbone_lr_mult=recipe.backbone_lr_mult)
+    center_params = list(criterion.parameters())
+    center_optimizer = torch.optim.SGD(center_params, lr=recipe.center_lr) if center_params else None
+    center_weight = getattr(criterion, "center_weight", 1.0)
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+    history: list[dict[str, Any]] = []
+    start_epoch = 0
+    if state is not None:
+        model.load_state_dict(state["model"])
+        criterion.load_state_dict(state["criterion"])
+        optimizer.load_state_dict(state["optimizer"])
+        if center_optimizer is not None:
+            center_optimizer.load_state_dict(state["center_optimizer"])
+        scaler.load_state_dict(state["scaler"])
+        history = json.loads(state["history"])
+        start_epoch = int(state["epoch"])
+
+    sampler = PKBatchSampler(dataset.train_labels(), recipe.p, recipe.k, seed=recipe.seed)
+    transform = ReidTransform(recipe.input_size, train=True, pad=recipe.pad, flip=recipe.flip,
+                              color_jitter=recipe.color_jitter, random_erasing=recipe.random_erasing)
+    loader = DataLoader(ImageDataset([s.path for s in dataset.train], dataset.train_labels(), transform),
+                        batch_sampler=sampler, num_workers=recipe.num_workers, pin_memory=device.type == "cuda")
+    eval_options = {"flip": recipe.flip_eval, "rerank": recipe.rerank, "batch_size": recipe.eval_batch_size,
+                    "device": device}
+    dist = None
+    for epoch in range(start_epoch, recipe.epochs):
+        sampler.set_epoch(epoch)
+        torch.manual_seed(recipe.seed * 1_000_003 + epoch)
+        base_lr = lr_at(epoch, lr=recipe.lr, warmup_epochs=recipe.warmup_epochs,
+                        warmup_start_lr=recipe.warmup_start_lr, milestones=recipe.milestones, gammas=recipe.gammas)
+        set_lr(optimizer, base_lr)
+        model.train()
+        started = time.perf_counter()
+        sums: dict[str, float] = {}
+        batches = 0
+        bar = tqdm(loader, desc=f"epoch {epoch + 1}/{recipe.epochs}", disable=not progress, leave=False)
+        for images, labels, _ in bar:
+            images, labels = images.to(device, non_blocking=True), labels.to(device, non_blocking=True)
+            with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
+                output = model(images)
+            total, terms = criterion(_float_output(output), labels)
+            optimizer.zero_grad(set_to_none=True)
+            if center_optimizer is not None:
+                center_optimizer.zero_grad(set_to_none=True)
+            scaler.scale(total).backward()
+            scaler.step(optimizer)
+            if center_optimizer is not None:
+                scaler.unscale_(center_optimizer)
+                for param in center_params:  # undo the loss weight: the centres move at center_lr (BoT)
+                    if param.grad is not None:
+                        param.grad.mul_(1.0 / center_weight)
+                scaler.step(center_optimizer)
+            scaler.update()
+            batches += 1
+            for key, value in terms.items():
+                sums[key] = sums.get(key, 0.0) + value
+            bar.set_postfix({**{k: f"{v / batches:.3f}" for k, v in sums.items()}, "lr": f"{base_lr:.2e}"})
+        bar.close()
+        row: dict[str, Any] = {
+            "epoch": epoch + 1, "lr": base_lr, "lr_backbone": optimizer.param_groups[0]["lr"],
+            **{f"loss_{k}": v / max(batches, 1) for k, v in sums.items()},
+            "batches": batches, "time_s": round(time.perf_counter() - started, 3),
+        }
+        final = epoch + 1 == recipe.epochs
+        if final or (recipe.eval_every and (epoch + 1) % recipe.eval_every == 0):
+            summary, dist = evaluate(model, dataset, **eval_options)
+            row.update({k: summary[k] for k in ("rank1", "rank5", "rank10", "mAP", "mINP")})
+        history.append(row)
+        if progress:
+            shown = ", ".join(f"{k}={v:.4g}" for k, v in row.items() if k.startswith(("loss_", "rank1", "mAP")))
+            print(f"epoch {epoch + 1}/{recipe.epochs}: {shown}, lr={base_lr:.2e}, {row['time_s']:.1f}s", flush=True)
+        torch.save({
+            "epoch": epoch + 1, "model": model.state_dict(), "criterion": criterion.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "center_optimizer": center_optimizer.state_dict() if center_optimizer is not None else {},
+            "scaler": scaler.state_dict(), "history": json.dumps(history),
+        }, run_dir / "last.pt")
+        _write_metrics(run_dir, history)
+        if stop_after is not None and epoch + 1 >= stop_after and not final:
+            return run_dir
+
+    model_path = run_dir / "model.pt"
+    save_checkpoint(model_path, model, extra={"recipe": resolved, "dataset_fingerprint": fingerprint,
+                                              "epochs": recipe.epochs})
+    if dist is None:  # the run was already complete when resumed
+        summary, dist = evaluate(model, dataset, **eval_options)
+    final_eval = {**{k: history[-1].get(k) for k in ("rank1", "rank5", "rank10", "mAP", "mINP")},
+                  "flip": recipe.flip_eval, "rerank": recipe.rerank, "epochs": recipe.epochs,
+                  "train_time_s": round(sum(r["time_s"] for r in history), 2), "checkpoint": str(model_path)}
+    (run_dir / "eval.json").write_text(json.dumps(final_eval, indent=1))
+    manifest["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    manifest_path.write_text(json.dumps(manifest, indent=1))
+    try:
+        plot_curves(history, run_dir / "curves.png")
+        plot_retrieval(dataset, np.asarray(dist), run_dir / "retrieval.png")
+    except ImportError as err:  # matplotlib missing: the run is still complete
+        print(f"warning: no plots ({err})")
+    return run_dir
+
+
+def _float_output(output: Any) -> Any:
+    """Losses in float32 under autocast."""
+    from reid_models.models.output import ReidOutput
+
+    return ReidOutput(feature=output.feature.float(), embeddings=tuple(e.float() for e in output.embeddings),
+                      logits=tuple(x.float() for x in output.logits))

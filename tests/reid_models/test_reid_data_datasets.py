@@ -1,0 +1,114 @@
+"""Dataset layouts: Market-1501 / Duke naming, junk and distractors, CUHK03-NP, MSMT17 list files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from reid_models.data import DatasetError, dataset_fingerprint, load_dataset
+from reid_models.data.synthetic import write_synthetic_market
+
+
+def _img(path: Path, h: int = 16, w: int = 8) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), np.full((h, w, 3), 127, np.uint8))
+
+
+def test_market_counts_junk_and_distractors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = write_synthetic_market(tmp_path, train_ids=3, test_ids=2, cameras=2, per_camera=2, junk=2, distractors=3)
+    ds = load_dataset("market1501", root)
+    counts = ds.summary()
+    assert counts["train"] == {"identities": 3, "images": 12, "cameras": 2}
+    assert counts["query"] == {"identities": 2, "images": 4, "cameras": 2}
+    # gallery: 2 ids x 2 cams x 1 + 2 junk (-1, kept for evaluate_rank to ignore) + 3 distractors (id 0)
+    assert counts["gallery"]["images"] == 4 + 2 + 3
+    assert counts["gallery"]["identities"] == 3  # two test ids and the distractor id 0; junk not counted
+    assert sum(s.pid == -1 for s in ds.gallery) == 2 and all(s.pid != -1 for s in ds.query)
+    assert sorted(set(ds.train_labels())) == [0, 1, 2]
+    assert "train" in capsys.readouterr().out
+
+
+def test_market_junk_never_trained_on(tmp_path: Path) -> None:
+    for name in ("0001_c1s1_000001_00.jpg", "0001_c2s1_000002_00.jpg", "-1_c1s1_000003_00.jpg",
+                 "0000_c1s1_000004_00.jpg"):
+        _img(tmp_path / "bounding_box_train" / name)
+    _img(tmp_path / "query" / "0002_c1s1_000005_00.jpg")
+    _img(tmp_path / "query" / "-1_c1s1_000006_00.jpg")
+    _img(tmp_path / "bounding_box_test" / "0002_c2s1_000007_00.jpg")
+    ds = load_dataset("market1501", tmp_path, verbose=False)
+    assert [s.pid for s in ds.train] == [1, 1]
+    assert [s.pid for s in ds.query] == [2]
+
+
+def test_duke_naming(tmp_path: Path) -> None:
+    for split, name in (("bounding_box_train", "0005_c2_f0046182.jpg"), ("query", "0007_c8_f0001234.jpg"),
+                        ("bounding_box_test", "0007_c3_f0001111.jpg")):
+        _img(tmp_path / split / name)
+    ds = load_dataset("dukemtmc", tmp_path, verbose=False)
+    assert (ds.train[0].pid, ds.train[0].camid) == (5, 2)
+    assert (ds.query[0].pid, ds.query[0].camid) == (7, 8)
+
+
+@pytest.mark.parametrize(("layout", "message"), [
+    ("missing_split", "folder not found"),
+    ("bad_name", "does not follow"),
+    ("empty_split", "no images"),
+])
+def test_market_layout_errors_name_the_path(tmp_path: Path, layout: str, message: str) -> None:
+    _img(tmp_path / "bounding_box_train" / "0001_c1s1_000001_00.jpg")
+    _img(tmp_path / "query" / ("person.jpg" if layout == "bad_name" else "0002_c1s1_000001_00.jpg"))
+    if layout != "missing_split":
+        (tmp_path / "bounding_box_test").mkdir()
+        if layout != "empty_split":
+            _img(tmp_path / "bounding_box_test" / "0002_c2s1_000001_00.jpg")
+    with pytest.raises(DatasetError, match=message):
+        load_dataset("market1501", tmp_path, verbose=False)
+
+
+def test_cuhk03np_picks_labeled_or_detected(tmp_path: Path) -> None:
+    for sub, pid in (("labeled", 1), ("detected", 2)):
+        for split in ("bounding_box_train", "query", "bounding_box_test"):
+            _img(tmp_path / sub / split / f"{pid:04d}_c{1 if split != 'bounding_box_test' else 2}_01.png")
+    assert load_dataset("cuhk03np", tmp_path, verbose=False).train[0].pid == 1
+    assert load_dataset("cuhk03np", tmp_path / "detected", verbose=False).train[0].pid == 2
+    with pytest.raises(DatasetError, match="labeled/ or detected/"):
+        load_dataset("cuhk03np", tmp_path / "labeled" / "query", verbose=False)
+
+
+def test_msmt17_list_files(tmp_path: Path) -> None:
+    lists = {
+        "list_train.txt": ("train", ["0000/0000_000_01_0303morning_0015_0.jpg 0",
+                                      "0000/0000_001_05_0303morning_0016_0.jpg 0"]),
+        "list_val.txt": ("train", ["0001/0001_000_03_0303noon_0001_0.jpg 1"]),
+        "list_query.txt": ("test", ["0000/0000_000_02_0303morning_0001_0.jpg 0"]),
+        "list_gallery.txt": ("test", ["0000/0000_001_07_0303morning_0002_0.jpg 0",
+                                       "0001/0001_002_11_0303noon_0003_0.jpg 1"]),
+    }
+    for name, (folder, lines) in lists.items():
+        (tmp_path / name).write_text("\n".join(lines) + "\n")
+        for line in lines:
+            _img(tmp_path / folder / line.split()[0])
+    ds = load_dataset("msmt17", tmp_path, verbose=False)
+    assert [(s.pid, s.camid) for s in ds.train] == [(0, 1), (0, 5), (1, 3)]
+    assert [(s.pid, s.camid) for s in ds.gallery] == [(0, 7), (1, 11)]
+    assert ds.summary()["train"] == {"identities": 2, "images": 3, "cameras": 3}
+    (tmp_path / "list_query.txt").write_text("garbage\n")
+    with pytest.raises(DatasetError, match="list_query.txt:1"):
+        load_dataset("msmt17", tmp_path, verbose=False)
+
+
+def test_fingerprint_follows_file_list_and_sizes(tmp_path: Path) -> None:
+    root = write_synthetic_market(tmp_path, train_ids=2, test_ids=2, cameras=2, per_camera=2)
+    first = dataset_fingerprint(load_dataset("market1501", root, verbose=False))
+    assert first == dataset_fingerprint(load_dataset("market1501", root, verbose=False))
+    victim = sorted((root / "bounding_box_train").iterdir())[0]
+    victim.write_bytes(victim.read_bytes() + b"\0")
+    assert dataset_fingerprint(load_dataset("market1501", root, verbose=False)) != first
+
+
+def test_unknown_format(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="fmt"):
+        load_dataset("viper", tmp_path, verbose=False)
