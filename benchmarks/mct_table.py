@@ -1,8 +1,9 @@
 """Cross-camera results table: cross-camera IDF1 and mean per-camera IDF1 on the samples' scenes.
 
 Rows: motion only (no appearance, no linking: every local track its own global id), each trained Re-ID embedder
-whose checkpoint is given (``--weights-laga`` etc.; they must be trained on identities disjoint from the
-evaluated scene, e.g. another seed's crop export), and the colour-histogram embedder. Every run is
+whose checkpoint is given (``--weights-laga`` etc., else the bundled ``samples/weights/<arch>_samples.pt`` when
+present; they must be trained on identities disjoint from the evaluated scene, e.g. other seeds' crop exports, as
+the bundled ones are), and the colour-histogram embedder. Every run is
 ``mctrack run --detector mot`` (the scene's noisy public detections) with the default tracker and linker
 settings, so the table measures linking, not detection.
 
@@ -77,10 +78,14 @@ def main(argv: list[str] | None = None) -> int:
     methods: list[tuple[str, str, str | None]] = [("motion only", "none", None)]
     for arch in TRAINED:
         w = getattr(args, f"weights_{arch}")
+        bundled = ROOT / "samples" / "weights" / f"{arch}_samples.pt"
+        if not w and bundled.is_file():
+            w = str(bundled)  # trained on other seeds' people: disjoint from the evaluated scenes
         if w:
             methods.append((f"{arch} (trained)", arch, w))
         else:
-            notes.append(f"{arch}: no trained checkpoint given (--weights-{arch}); row skipped")
+            notes.append(f"{arch}: no trained checkpoint (--weights-{arch}, or samples/weights/{arch}_samples.pt); "
+                         "row skipped")
     methods.append(("colorhist", "colorhist", None))
     extra = ["--linker", args.linker] + (["--device", args.device] if args.device else [])
     for scene in args.scenes:

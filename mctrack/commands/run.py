@@ -17,9 +17,13 @@ from ..registry import DETECTORS, LINKERS
 from ..track import Tracker
 from ._common import TORCH_EMBEDDERS, add_embedder_args, embedder_from_args
 
-__all__ = ["register", "main", "DEFAULT_LINK_THRESH"]
+__all__ = ["register", "main", "DEFAULT_LINK_THRESH", "BUNDLED_WEIGHTS", "bundled_weights"]
 
 log = logging.getLogger(__name__)
+
+#: where the bundled default checkpoints live (``benchmarks/train_default_embedder.py`` writes them: trained on
+#: synthetic people who are not in ``samples/small``)
+BUNDLED_WEIGHTS = Path(__file__).resolve().parents[2] / "samples" / "weights"
 
 #: cosine-distance thresholds for linking, per embedder (chosen on synthetic scenes other than the test ones;
 #: see docs/run.md). Trained Re-ID features separate people more sharply than colour histograms.
@@ -104,11 +108,21 @@ def _detector_factory(args: argparse.Namespace):
     return lambda cam: shared
 
 
+def bundled_weights(arch: str, folder: Path | None = None) -> Path | None:
+    """The bundled ``<arch>_samples.pt`` checkpoint, or None when there is none."""
+    p = (folder or BUNDLED_WEIGHTS) / f"{arch}_samples.pt"
+    return p if p.is_file() else None
+
+
 def main(args: argparse.Namespace) -> int:
     DETECTORS.get(args.detector)  # unknown names fail here, listing the valid ones, before any work
     if args.reid != "none":
         LINKERS.get(args.linker)
     cams = load_cams(args.cams)
+    if args.reid in TORCH_EMBEDDERS and not args.weights and bundled_weights(args.reid) is not None:
+        args.weights = str(bundled_weights(args.reid))
+        print(f"--reid {args.reid}: using the bundled checkpoint {args.weights} (trained on synthetic people who are "
+              "not in samples/small); pass --weights to use another")
     if args.reid in TORCH_EMBEDDERS and not args.weights:
         log.warning("--reid %s without --weights: the network is untrained, its features are close to random and "
                     "cross-camera links will be poor; pass a checkpoint trained with 'mctrack reid train'",

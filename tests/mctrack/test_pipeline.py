@@ -305,3 +305,12 @@ def test_online_interrupted_run_keeps_what_it_finished(scene, tmp_path):
         assert {row["camera"] for row in csv.DictReader(fh)} == {"cam1", "cam2"}
     rows = load_mot_txt(tmp_path / "cam1.txt")
     assert len(rows) > 20 and rows[:, 0].max() <= 31  # cameras advance together: cam1 stopped near frame 30
+
+
+def test_bundled_weights_lookup(tmp_path):
+    from mctrack.commands.run import bundled_weights
+
+    assert bundled_weights("laga", tmp_path) is None
+    (tmp_path / "laga_samples.pt").write_bytes(b"x")
+    assert bundled_weights("laga", tmp_path) == tmp_path / "laga_samples.pt"
+    assert bundled_weights("can", tmp_path) is None
