@@ -55,7 +55,7 @@ __all__ = ["Pipeline", "CameraResult", "RunResult", "constraints_from_cams", "fi
 
 log = logging.getLogger(__name__)
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
 
 def file_sha1(path: str | Path, chunk: int = 1 << 20) -> str:
@@ -190,13 +190,17 @@ class Pipeline:
         detector_needs_images: whether the detector reads images (``mot`` does not).
         progress: show a progress bar per camera.
         n_samples: diverse appearance samples kept per tracklet.
+        embed_every: embed the detections of every N-th frame only (others are tracked on motion alone): N times
+            less Re-ID compute for CPU runs, at some cost in association through occlusions and in the number of
+            appearance samples per tracklet.
     """
 
     def __init__(self, *, detector_factory: Callable[[CameraConfig], Callable[[Frame], Detections]],
                  tracker_factory: Callable[[str, float], object], embedder=None, linker: Linker | None = None,
                  cache_key: Callable[[CameraConfig], dict] | None = None,
                  source_factory: Callable[[CameraConfig, bool], FrameSource] = default_source, video: bool = True,
-                 detector_needs_images: bool = True, progress: bool = True, n_samples: int = 4) -> None:
+                 detector_needs_images: bool = True, progress: bool = True, n_samples: int = 4,
+                 embed_every: int = 1) -> None:
         self.detector_factory = detector_factory
         self.tracker_factory = tracker_factory
         self.embedder = embedder
@@ -209,6 +213,9 @@ class Pipeline:
         if n_samples < 0:
             raise ValueError(f"n_samples: must be >= 0, got {n_samples}")
         self.n_samples = int(n_samples)
+        if int(embed_every) != embed_every or embed_every < 1:
+            raise ValueError(f"embed_every: must be an integer >= 1, got {embed_every}")
+        self.embed_every = int(embed_every)
 
     # -- one camera --------------------------------------------------------------------------------------------
 
@@ -258,7 +265,7 @@ class Pipeline:
         res.cache = "off" if cache is None else ("hit" if cached is not None else "miss")
         builder = res.builder = TrackletBuilder(cam.id, n_samples=self.n_samples)
         rows: list[np.ndarray] = []
-        store = {"frame": [], "xyxy": [], "score": [], "class_id": [], "embedding": [], "has_image": []}
+        store = {"frame": [], "xyxy": [], "score": [], "class_id": [], "embedding": [], "embedded": []}
         dim = getattr(self.embedder, "dim", 0) if self.embedder is not None else 0
         try:
             if cached is not None:
@@ -290,8 +297,7 @@ class Pipeline:
                         s, e = by_frame[frame.index], by_frame[frame.index + 1]
                         emb = cached["embedding"][s:e] if dim else None
                         dets = Detections(cached["xyxy"][s:e], cached["score"][s:e], cached["class_id"][s:e])
-                        has_image = bool(cached["has_image"][frame.index])
-                        if not has_image:
+                        if not bool(cached["embedded"][frame.index]):
                             emb = None
                     else:
                         has_image = frame.image is not None
@@ -302,7 +308,8 @@ class Pipeline:
                         else:
                             dets = Detections.empty()
                         emb = None
-                        if self.embedder is not None and has_image:
+                        embedded = self.embedder is not None and has_image and frame.index % self.embed_every == 0
+                        if embedded:
                             emb = timer("embed", self.embedder, frame.image, dets) if len(dets) else \
                                 np.zeros((0, dim), np.float32)
                         store["frame"].append(np.full(len(dets), frame.index, np.int64))
@@ -310,7 +317,7 @@ class Pipeline:
                         store["score"].append(dets.score)
                         store["class_id"].append(dets.class_id)
                         store["embedding"].append(emb if emb is not None else np.zeros((len(dets), dim), np.float32))
-                        store["has_image"].append(has_image)
+                        store["embedded"].append(embedded)  # replayed without appearance when False
                     res.detections += len(dets)
                     tracks: Tracks = timer("track", tracker.update, dets, emb, frame=frame.index)
                     t = frame.index / fps + cam.time_offset
@@ -342,7 +349,7 @@ class Pipeline:
     @staticmethod
     def _save_cache(path: Path, key: str, store: dict, fps: float, frames: int, dim: int) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        cat = {k: (np.concatenate(v) if v else None) for k, v in store.items() if k != "has_image"}
+        cat = {k: (np.concatenate(v) if v else None) for k, v in store.items() if k != "embedded"}
         arrays = {
             "key": np.array(key), "fps": np.array(fps), "frames": np.array(frames),
             "frame": cat["frame"] if cat["frame"] is not None else np.zeros(0, np.int64),
@@ -350,7 +357,7 @@ class Pipeline:
             "score": cat["score"] if cat["score"] is not None else np.zeros(0, np.float32),
             "class_id": cat["class_id"] if cat["class_id"] is not None else np.zeros(0, np.int64),
             "embedding": cat["embedding"] if cat["embedding"] is not None else np.zeros((0, dim), np.float32),
-            "has_image": np.asarray(store["has_image"], bool),
+            "embedded": np.asarray(store["embedded"], bool),
         }
         tmp = path.with_suffix(".tmp.npz")
         np.savez_compressed(tmp, **arrays)

@@ -46,6 +46,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--yolo-imgsz", type=int, default=640, help="inference size (default: 640)")
     g.add_argument("--yolo-iou", type=float, default=0.7, help="NMS IoU threshold (default: 0.7)")
     add_embedder_args(p, default="laga")
+    p.add_argument("--embed-every", type=int, default=1, metavar="N",
+                   help="embed detections on every N-th frame only (N times less Re-ID compute on CPU; default 1)")
     t = p.add_argument_group("tracker")
     t.add_argument("--track-high", type=float, default=0.5,
                    help="detections scoring at least this start tracks and enter the main association "
@@ -151,7 +153,9 @@ def main(args: argparse.Namespace) -> int:
         tracker_factory=lambda cam, fps: Tracker(camera=cam, frame_rate=fps, **tracker_kwargs),
         embedder=embedder, linker=linker,
         cache_key=None if args.no_cache else (
-            lambda cam: feature_cache_key(cam, embedder=emb_key, weights_hash=weights_hash, detector=det_settings)),
+            lambda cam: feature_cache_key(cam, embedder=emb_key, weights_hash=weights_hash, detector=det_settings)
+            | {"embed_every": args.embed_every}),
+        embed_every=args.embed_every,
         video=not args.no_video, detector_needs_images=args.detector != "mot", progress=not args.no_progress)
     result = pipe.run(cams, args.out)
     out = Path(args.out)

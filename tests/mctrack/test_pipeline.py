@@ -314,3 +314,16 @@ def test_bundled_weights_lookup(tmp_path):
     (tmp_path / "laga_samples.pt").write_bytes(b"x")
     assert bundled_weights("laga", tmp_path) == tmp_path / "laga_samples.pt"
     assert bundled_weights("can", tmp_path) is None
+
+
+def test_embed_every_n_frames(scene, tmp_path):
+    cams = load_cams(scene / "cams.yaml")
+    every = CountingEmbedder()
+    r = make_pipeline(cams, every, embed_every=3).run(cams, tmp_path / "a")
+    assert 35 <= every.calls <= 40  # 20 of 60 frames per camera, minus frames without detections
+    again = CountingEmbedder()
+    r2 = make_pipeline(cams, again, embed_every=3).run(cams, tmp_path / "a")  # cache replays the same frames
+    assert again.calls == 0 and r2.identities.lookup() == r.identities.lookup()
+    assert r.evaluation["cross_camera"]["IDF1"] > 0.7
+    with pytest.raises(ValueError, match="embed_every"):
+        make_pipeline(cams, every, embed_every=0)
