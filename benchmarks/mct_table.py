@@ -71,12 +71,16 @@ def main(argv: list[str] | None = None) -> int:
     for arch in TRAINED:
         p.add_argument(f"--weights-{arch}", help=f"trained {arch} checkpoint (row skipped without it)")
     p.add_argument("--device", help="cpu or cuda for the Re-ID networks")
+    p.add_argument("--embed-every", type=int, default=1, metavar="N",
+                   help="Re-ID networks: embed every N-th frame only (CPU; default 1)")
+    p.add_argument("--methods", nargs="+", default=["motion", "laga", "can", "global", "colorhist"],
+                   help="rows to run (default: all): motion laga can global colorhist")
     p.add_argument("--linker", default="offline", help="offline or online (default: offline)")
     args = p.parse_args(argv)
     out = Path(args.out)
     rows, notes = [], []
-    methods: list[tuple[str, str, str | None]] = [("motion only", "none", None)]
-    for arch in TRAINED:
+    methods: list[tuple[str, str, str | None]] = [("motion only", "none", None)] if "motion" in args.methods else []
+    for arch in (a for a in TRAINED if a in args.methods):
         w = getattr(args, f"weights_{arch}")
         bundled = ROOT / "samples" / "weights" / f"{arch}_samples.pt"
         if not w and bundled.is_file():
@@ -86,14 +90,19 @@ def main(argv: list[str] | None = None) -> int:
         else:
             notes.append(f"{arch}: no trained checkpoint (--weights-{arch}, or samples/weights/{arch}_samples.pt); "
                          "row skipped")
-    methods.append(("colorhist", "colorhist", None))
+    if "colorhist" in args.methods:
+        methods.append(("colorhist", "colorhist", None))
     extra = ["--linker", args.linker] + (["--device", args.device] if args.device else [])
     for scene in args.scenes:
         cams = scene_path(scene, Path(args.data), args.seed) / "cams.yaml"
         for label, reid, weights in methods:
             print(f"{scene}: {label} ...", flush=True)
-            r = run_one(cams, out / f"{scene}-seed{args.seed}" / reid, reid, weights,
-                        extra if reid != "none" else [])
+            more = extra if reid != "none" else []
+            if reid in TRAINED:
+                more = more + ["--embed-every", str(args.embed_every)]
+            r = run_one(cams, out / f"{scene}-seed{args.seed}" / reid, reid, weights, more)
+            if reid in TRAINED and args.embed_every > 1:
+                label = f"{label}, every {args.embed_every}th frame"
             rows.append({"scene": scene, "method": label, **r})
     lines = ["| scene | method | cross-camera IDF1 | mean per-camera IDF1 | cross-camera HOTA | global ids (GT) | s |",
              "|---|---|---|---|---|---|---|"]
