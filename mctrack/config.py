@@ -5,6 +5,8 @@ Every error is a :class:`~mctrack.errors.ConfigError` whose message is one line 
 The camera-set file ``cams.yaml``::
 
     name: my-scene                 # optional
+    ground_truth_ids: global       # optional: 'global' (default: a person has one id in every camera's
+                                   # ground truth) or 'per_camera' (ids are per sequence, nobody is shared)
     cameras:
       - id: cam1                   # unique, required
         source: cam1/video.mp4     # video file, image folder, MOTChallenge sequence folder,
@@ -14,6 +16,10 @@ The camera-set file ``cams.yaml``::
         calibration: cam1/calib.json  # optional: intrinsics/extrinsics/ground homography file
         detections: cam1/det/det.txt  # optional: MOTChallenge public detections
         ground_truth: cam1/gt/gt.txt  # optional: MOTChallenge ground truth
+    transit:                       # optional: how long people take between cameras (cross-camera linking)
+      - between: [cam1, cam3]      # two camera ids (the window applies in both directions)
+        min_s: 2.0                 # at least this many seconds from leaving one view to entering the other
+        max_s: 60.0                # at most this many (omit for no upper bound)
 
 Relative paths are resolved against the folder of ``cams.yaml``. Files must exist when the file is loaded.
 """
@@ -31,7 +37,7 @@ import yaml
 
 from .errors import ConfigError
 
-__all__ = ["CameraConfig", "CamsConfig", "load_yaml", "from_dict", "load_cams", "is_live_source"]
+__all__ = ["CameraConfig", "TransitWindow", "CamsConfig", "load_yaml", "from_dict", "load_cams", "is_live_source"]
 
 
 @dataclass(frozen=True)
@@ -48,11 +54,26 @@ class CameraConfig:
 
 
 @dataclass(frozen=True)
+class TransitWindow:
+    """Seconds a person may take between leaving one camera's view and entering the other's (either direction).
+
+    Two tracklets of these cameras that do not overlap in time may share a global id only when the gap between
+    them lies in ``[min_s, max_s]``; pairs of cameras without a window are not constrained.
+    """
+
+    between: list[str]
+    min_s: float = 0.0
+    max_s: float | None = None
+
+
+@dataclass(frozen=True)
 class CamsConfig:
     """A camera set: the ``cams.yaml`` file, with paths resolved."""
 
     cameras: list[CameraConfig]
     name: str | None = None
+    ground_truth_ids: str = "global"
+    transit: list[TransitWindow] = dataclasses.field(default_factory=list)
     path: str | None = dataclasses.field(default=None, metadata={"yaml": False})  # set by the loader
 
 
@@ -195,4 +216,17 @@ def load_cams(path: str | Path) -> CamsConfig:
             detections=_resolve(base, cam.detections, str(path), f"{key}.detections"),
             ground_truth=_resolve(base, cam.ground_truth, str(path), f"{key}.ground_truth"),
         ))
-    return CamsConfig(cameras=cams, name=raw.name, path=str(path))
+    if raw.ground_truth_ids not in ("global", "per_camera"):
+        raise ConfigError(path, "ground_truth_ids", f"must be 'global' or 'per_camera', got {raw.ground_truth_ids!r}")
+    for i, w in enumerate(raw.transit):
+        key = f"transit[{i}]"
+        if len(w.between) != 2 or w.between[0] == w.between[1]:
+            raise ConfigError(path, f"{key}.between", f"expected two different camera ids, got {w.between}")
+        for cam_id in w.between:
+            if cam_id not in seen:
+                raise ConfigError(path, f"{key}.between", f"unknown camera id {cam_id!r} (cameras: "
+                                                          f"{', '.join(c.id for c in cams)})")
+        if not (w.min_s >= 0 and (w.max_s is None or w.max_s >= w.min_s)):
+            raise ConfigError(path, key, f"need 0 <= min_s <= max_s, got min_s={w.min_s}, max_s={w.max_s}")
+    return CamsConfig(cameras=cams, name=raw.name, ground_truth_ids=raw.ground_truth_ids, transit=list(raw.transit),
+                      path=str(path))

@@ -13,7 +13,7 @@ TORCH_EMBEDDERS = ("laga", "can", "global")
 
 
 def add_embedder_args(p: argparse.ArgumentParser, default: str = "laga") -> None:
-    names = ", ".join(EMBEDDERS.names())
+    names = ", ".join(EMBEDDERS.names()) + ", none"
     g = p.add_argument_group("embedder")
     g.add_argument("--reid", default=default, help=f"embedder: {names} (default: {default})")
     g.add_argument("--weights", help="Re-ID checkpoint (its manifest fixes architecture and input size)")

@@ -3,23 +3,171 @@
 from __future__ import annotations
 
 import argparse
+import logging
+from pathlib import Path
 
-from ..errors import NotImplementedYet
+import numpy as np
 
-__all__ = ["register"]
+from ..config import CameraConfig, load_cams
+from ..detect import build_detector
+from ..errors import InputError
+from ..eval.multicam import format_multicam
+from ..pipeline import Pipeline, constraints_from_cams, feature_cache_key, file_sha1
+from ..registry import DETECTORS, LINKERS
+from ..track import Tracker
+from ._common import TORCH_EMBEDDERS, add_embedder_args, embedder_from_args
+
+__all__ = ["register", "main", "DEFAULT_LINK_THRESH", "BUNDLED_WEIGHTS", "bundled_weights"]
+
+log = logging.getLogger(__name__)
+
+#: where the bundled default checkpoints live (``benchmarks/train_default_embedder.py`` writes them: trained on
+#: synthetic people who are not in ``samples/small``)
+BUNDLED_WEIGHTS = Path(__file__).resolve().parents[2] / "samples" / "weights"
+
+#: cosine-distance thresholds for linking, per embedder (chosen on synthetic scenes other than the test ones;
+#: see docs/run.md). Trained Re-ID features separate people more sharply than colour histograms.
+DEFAULT_LINK_THRESH = {"colorhist": 0.1, "laga": 0.3, "can": 0.3, "global": 0.3}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("run", help="track people across all cameras of a cams.yaml (not built yet)",
-                       description="Detect, embed, track per camera and link identities across cameras.")
+    p = sub.add_parser("run", help="track people across all cameras of a cams.yaml",
+                       description="Detect, embed and track every camera of a cams.yaml, link the tracklets into "
+                                   "global identities and write per-camera MOT files with global ids, "
+                                   "identities.csv, annotated videos, summary.json and (with ground truth) "
+                                   "eval.json.")
     p.add_argument("--cams", required=True, help="camera-set file (cams.yaml)")
-    p.add_argument("--reid", default="laga", help="embedder name, or 'none' for motion only (default: laga)")
-    p.add_argument("--weights", help="Re-ID checkpoint for the embedder")
-    p.add_argument("--detector", default="yolo", help="detector name: yolo or mot (default: yolo)")
-    p.add_argument("--out", default="runs/run", help="output folder")
-    p.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when available)")
+    p.add_argument("--detector", default="yolo",
+                   help="yolo, or mot (each camera's 'detections' file from cams.yaml) (default: yolo)")
+    p.add_argument("--min-score", type=float, default=None,
+                   help="mot: ignore detections scoring below this; yolo: confidence threshold (default: 0.1)")
+    g = p.add_argument_group("yolo")
+    g.add_argument("--yolo-weights", default="yolo11n.pt", help="weights file or ultralytics model name")
+    g.add_argument("--yolo-imgsz", type=int, default=640, help="inference size (default: 640)")
+    g.add_argument("--yolo-iou", type=float, default=0.7, help="NMS IoU threshold (default: 0.7)")
+    add_embedder_args(p, default="laga")
+    p.add_argument("--embed-every", type=int, default=1, metavar="N",
+                   help="embed detections on every N-th frame only (N times less Re-ID compute on CPU; default 1)")
+    t = p.add_argument_group("tracker")
+    t.add_argument("--track-high", type=float, default=0.5,
+                   help="detections scoring at least this start tracks and enter the main association "
+                        "(default: 0.5)")
+    t.add_argument("--track-new", type=float, default=0.6,
+                   help="score an unmatched detection needs to start a track (default: 0.6)")
+    t.add_argument("--max-lost", type=float, default=None, help="seconds a lost track is kept (tracker default)")
+    k = p.add_argument_group("linker")
+    k.add_argument("--linker", default="offline", help="offline (clustering after all cameras) or online "
+                                                       "(ids as tracklets mature) (default: offline)")
+    k.add_argument("--link-thresh", type=float, default=None,
+                   help="largest cosine distance that still links (default per embedder: "
+                        + ", ".join(f"{n} {v}" for n, v in DEFAULT_LINK_THRESH.items()) + ")")
+    k.add_argument("--linkage", default="average", choices=("average", "complete"),
+                   help="cluster distance: average or complete (default: average)")
+    k.add_argument("--min-len", type=int, default=None,
+                   help="online: frames before a tracklet gets its global id (default: 10); offline: shorter "
+                        "tracklets are not linked (default: 3)")
+    k.add_argument("--max-ground-dist", type=float, default=2.0,
+                   help="metres: calibrated views seeing two tracklets at once farther apart than this never "
+                        "link them (default: 2.0)")
+    k.add_argument("--no-calibration", action="store_true",
+                   help="ignore the cameras' calibration files (no ground-plane agreement)")
+    p.add_argument("--out", default="runs/run", help="output folder (default: runs/run)")
+    p.add_argument("--no-video", action="store_true", help="do not write annotated videos")
+    p.add_argument("--no-cache", action="store_true", help="neither read nor write the feature cache")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=main)
 
 
+def _detector_settings(args: argparse.Namespace) -> dict:
+    if args.detector == "mot":
+        return {"name": "mot", "min_score": args.min_score}
+    if args.detector == "yolo":
+        w = Path(args.yolo_weights)
+        return {"name": "yolo", "weights": file_sha1(w) if w.is_file() else args.yolo_weights,
+                "conf": 0.1 if args.min_score is None else args.min_score, "iou": args.yolo_iou,
+                "imgsz": args.yolo_imgsz}
+    return {"name": args.detector}
+
+
+def _detector_factory(args: argparse.Namespace):
+    """Per-camera detectors: ``mot`` replays each camera's file; an image detector is built once (here, so a
+    missing weights file fails before any camera starts) and shared, as it keeps no per-camera state."""
+    if args.detector == "mot":
+        min_score = -np.inf if args.min_score is None else args.min_score
+
+        def build(cam: CameraConfig):
+            if not cam.detections:
+                raise InputError(f"camera {cam.id}: --detector mot needs a 'detections' file in cams.yaml")
+            return build_detector("mot", path=cam.detections, min_score=min_score)
+
+        return build
+    if args.detector == "yolo":
+        shared = build_detector("yolo", weights=args.yolo_weights, device=args.device,
+                                conf=0.1 if args.min_score is None else args.min_score, iou=args.yolo_iou,
+                                imgsz=args.yolo_imgsz)
+    else:
+        shared = build_detector(args.detector)
+    return lambda cam: shared
+
+
+def bundled_weights(arch: str, folder: Path | None = None) -> Path | None:
+    """The bundled ``<arch>_samples.pt`` checkpoint, or None when there is none."""
+    p = (folder or BUNDLED_WEIGHTS) / f"{arch}_samples.pt"
+    return p if p.is_file() else None
+
+
 def main(args: argparse.Namespace) -> int:
-    raise NotImplementedYet("not implemented yet: cross-camera linking and the end-to-end run come with issue #6")
+    DETECTORS.get(args.detector)  # unknown names fail here, listing the valid ones, before any work
+    if args.reid != "none":
+        LINKERS.get(args.linker)
+    cams = load_cams(args.cams)
+    if args.reid in TORCH_EMBEDDERS and not args.weights and bundled_weights(args.reid) is not None:
+        args.weights = str(bundled_weights(args.reid))
+        print(f"--reid {args.reid}: using the bundled checkpoint {args.weights} (trained on synthetic people who are "
+              "not in samples/small); pass --weights to use another")
+    if args.reid in TORCH_EMBEDDERS and not args.weights:
+        log.warning("--reid %s without --weights: the network is untrained, its features are close to random and "
+                    "cross-camera links will be poor; pass a checkpoint trained with 'mctrack reid train'",
+                    args.reid)
+    embedder = embedder_from_args(args)
+    detector_factory = _detector_factory(args)
+    linker = None
+    if embedder is not None:
+        thresh = args.link_thresh if args.link_thresh is not None else DEFAULT_LINK_THRESH.get(args.reid, 0.3)
+        online = args.linker == "online"
+        min_len = args.min_len if args.min_len is not None else (10 if online else 3)
+        constraints = constraints_from_cams(cams, max_ground_dist=args.max_ground_dist,
+                                            use_calibration=not args.no_calibration)
+        linker = LINKERS.build(args.linker, thresh=thresh, linkage=args.linkage, constraints=constraints,
+                               min_len=min_len)
+    weights_hash = file_sha1(args.weights) if args.weights else None
+    emb_key = args.reid if args.reid not in TORCH_EMBEDDERS or args.weights else \
+        f"{args.reid}:{args.backbone}:{args.pretrained}"
+    det_settings = _detector_settings(args)
+    tracker_kwargs = {"high_thresh": args.track_high, "new_track_thresh": max(args.track_new, args.track_high)}
+    if args.max_lost is not None:
+        tracker_kwargs["max_lost_s"] = args.max_lost
+    tracker_kwargs["low_thresh"] = min(0.1, args.track_high)
+    pipe = Pipeline(
+        detector_factory=detector_factory,
+        tracker_factory=lambda cam, fps: Tracker(camera=cam, frame_rate=fps, **tracker_kwargs),
+        embedder=embedder, linker=linker,
+        cache_key=None if args.no_cache else (
+            lambda cam: feature_cache_key(cam, embedder=emb_key, weights_hash=weights_hash, detector=det_settings)
+            | {"embed_every": args.embed_every}),
+        embed_every=args.embed_every,
+        video=not args.no_video, detector_needs_images=args.detector != "mot", progress=not args.no_progress)
+    result = pipe.run(cams, args.out)
+    out = Path(args.out)
+    s = result.summary
+    print(f"{s['counts']['cameras']} camera(s), {s['counts']['frames']} frames, {s['counts']['tracklets']} "
+          f"tracklets -> {s['counts']['global_ids']} global ids ({s['counts']['multi_camera_ids']} seen by more than "
+          f"one camera) in {s['timings_s']['total']:.1f} s ({s['frames_per_second']:.1f} frames/s)")
+    if result.evaluation is not None:
+        print(format_multicam(result.evaluation))
+    for cam, err in s["failed_cameras"].items():
+        print(f"camera {cam} failed: {err}")
+    print(f"outputs in {out}: <camera>.txt (global ids), identities.csv, summary.json"
+          + (", <camera>.mp4" if not args.no_video else "") + (", eval.json" if result.evaluation else "")
+          + (", cache/" if not args.no_cache else "") + ", local/ (per-camera local ids)")
+    return 1 if result.failed else 0

@@ -19,15 +19,6 @@ def test_help_lists_every_subcommand(capsys):
         assert name in COMMANDS and f"    {name}" in out
 
 
-@pytest.mark.parametrize("argv, issue", [
-    (["run", "--cams", "x.yaml"], "#6"),
-])
-def test_unbuilt_commands_say_so_and_exit_2(argv, issue, capsys):
-    assert main(argv) == 2
-    err = capsys.readouterr().err
-    assert "not implemented yet" in err and issue in err
-
-
 def test_reid_embed_writes_unit_features(tmp_path):
     rng = np.random.default_rng(0)
     imgs = tmp_path / "crops"

@@ -1,0 +1,276 @@
+"""Linkers: tracklets of all cameras -> :class:`~mctrack.types.Identities` (the only writers of global ids).
+
+- :class:`OfflineLinker` (recorded video, after every camera finished): constrained agglomerative clustering.
+  Every tracklet starts as its own cluster; the two closest clusters merge while their distance is at most
+  ``thresh``. Cluster distance is the ``average`` (or ``complete``: largest) of the pairwise tracklet distances,
+  and a forbidden pair (``inf``, see :mod:`mctrack.link.constraints`) makes the whole merge forbidden, so two
+  tracklets of one camera that overlap in time never end up in one identity.
+- :class:`OnlineLinker` (live streams): a tracklet gets its global id when it matures (``min_len`` frames): it
+  joins the existing identity whose gallery (the summaries of its tracklets) is closest by the same linkage, if
+  within ``thresh`` and allowed by the constraints, else it founds a new identity. Ids never change afterwards.
+  A tracklet that ends before maturing is assigned at its end. :meth:`OnlineLinker.link` replays recorded
+  tracklets in time order.
+
+Results do not depend on the order cameras are listed or processed: tracklets are sorted canonically
+(camera id, local id) and online events by (time, camera id, local id) before anything is decided, and global ids
+are numbered by first appearance (time, camera id, local id).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from ..registry import LINKERS
+from ..types import Identities, Tracklet
+from .constraints import LinkConstraints, cross_distances, pairwise_distances
+
+__all__ = ["Linker", "OfflineLinker", "OnlineLinker", "agglomerate", "canonical_order", "LINKAGES",
+           "identities_from_labels", "singleton_identities"]
+
+LINKAGES = ("average", "complete")
+
+
+@runtime_checkable
+class Linker(Protocol):
+    """Joins tracklets of all cameras into global identities."""
+
+    def link(self, tracklets: Sequence[Tracklet]) -> Identities:
+        ...
+
+
+def canonical_order(tracklets: Sequence[Tracklet]) -> list[int]:
+    """Indices sorting tracklets by (camera id, local id); duplicate keys are an error."""
+    keys = [(t.camera, int(t.track_id)) for t in tracklets]
+    if len(set(keys)) != len(keys):
+        raise ValueError("tracklets: each (camera, track_id) may appear only once")
+    return sorted(range(len(keys)), key=keys.__getitem__)
+
+
+def _check(thresh: float, linkage: str) -> None:
+    if not np.isfinite(thresh) or thresh < 0:
+        raise ValueError(f"thresh: must be a finite number >= 0, got {thresh}")
+    if linkage not in LINKAGES:
+        raise ValueError(f"linkage: must be one of {', '.join(LINKAGES)}, got {linkage!r}")
+
+
+def agglomerate(dist: np.ndarray, thresh: float, linkage: str = "average") -> np.ndarray:
+    """Cluster labels ``(N,)`` (0..K-1 by first member) of constrained agglomerative clustering.
+
+    ``dist`` is a symmetric ``(N, N)`` matrix with ``inf`` for pairs that must not share a cluster. Clusters merge
+    while the closest pair is within ``thresh``; ties go to the lowest indices, so the result is deterministic.
+    """
+    _check(thresh, linkage)
+    d = np.array(dist, np.float64)
+    n = len(d)
+    if d.shape != (n, n):
+        raise ValueError(f"dist: expected a square matrix, got shape {d.shape}")
+    labels = np.arange(n)
+    if n < 2:
+        return labels
+    d[np.isnan(d)] = np.inf
+    np.fill_diagonal(d, np.inf)
+    size = np.ones(n)
+    while True:
+        flat = int(np.argmin(d))
+        i, j = divmod(flat, n)
+        if not d[i, j] <= thresh:
+            break
+        i, j = min(i, j), max(i, j)
+        if linkage == "average":
+            with np.errstate(invalid="ignore"):
+                new = (size[i] * d[i] + size[j] * d[j]) / (size[i] + size[j])
+        else:
+            new = np.maximum(d[i], d[j])
+        new[i] = np.inf
+        d[i, :] = new
+        d[:, i] = new
+        d[j, :] = np.inf
+        d[:, j] = np.inf
+        size[i] += size[j]
+        labels[labels == j] = i
+    _, out = np.unique(labels, return_inverse=True)
+    return out
+
+
+def identities_from_labels(tracklets: Sequence[Tracklet], labels: Sequence[int]) -> Identities:
+    """Identities with global ids 1..K numbered by each cluster's first appearance (time, camera, local id)."""
+    labels = np.asarray(labels)
+    first: dict[int, tuple[float, str, int]] = {}
+    for t, lab in zip(tracklets, labels.tolist()):
+        key = (t.first_time, t.camera, int(t.track_id))
+        if lab not in first or key < first[lab]:
+            first[lab] = key
+    gid = {lab: k + 1 for k, lab in enumerate(sorted(first, key=first.__getitem__))}
+    order = canonical_order(tracklets)
+    return Identities(np.array([tracklets[i].camera for i in order], dtype=object),
+                      np.array([tracklets[i].track_id for i in order], np.int64),
+                      np.array([gid[int(labels[i])] for i in order], np.int64))
+
+
+def singleton_identities(tracklets: Sequence[Tracklet]) -> Identities:
+    """Every tracklet its own global id (motion-only runs: no linking)."""
+    return identities_from_labels(tracklets, np.arange(len(tracklets)))
+
+
+class OfflineLinker:
+    """Constrained agglomerative clustering of all tracklets (see the module docstring).
+
+    Args:
+        thresh: largest cluster distance that is still merged. Lower values split people into more identities
+            (safer), higher values merge more (and risk joining different people). Depends on the embedder.
+        linkage: ``average`` (robust to one odd tracklet) or ``complete`` (every pair must be close: stricter).
+        constraints: cannot-link rules and ground-plane agreement.
+        min_len: tracklets with fewer frames are not linked (each keeps its own id): short tracklets are often
+            false positives or fragments whose appearance is unreliable.
+    """
+
+    def __init__(self, *, thresh: float = 0.3, linkage: str = "average", constraints: LinkConstraints | None = None,
+                 min_len: int = 1) -> None:
+        _check(thresh, linkage)
+        if min_len < 1:
+            raise ValueError(f"min_len: must be >= 1, got {min_len}")
+        self.thresh, self.linkage, self.min_len = float(thresh), linkage, int(min_len)
+        self.constraints = constraints or LinkConstraints()
+
+    def link(self, tracklets: Sequence[Tracklet]) -> Identities:
+        order = canonical_order(tracklets)
+        ts = [tracklets[i] for i in order]
+        long = [i for i, t in enumerate(ts) if len(t) >= self.min_len]
+        labels = np.arange(len(ts)) + len(ts)
+        if long:
+            sub = agglomerate(pairwise_distances([ts[i] for i in long], self.constraints), self.thresh, self.linkage)
+            labels[long] = sub
+        return identities_from_labels(ts, labels)
+
+
+class OnlineLinker:
+    """Global ids assigned as tracklets mature; galleries of identities grow (see the module docstring).
+
+    ``assign(tracklet, now)`` when a tracklet matures (returns its global id), ``update(tracklet, finished)`` when
+    more of it is known or it ends, ``identities()`` for the ids so far, ``reset()``; ``link(tracklets, matured)``
+    replays recorded tracklets.
+
+    Args:
+        thresh: largest distance between a maturing tracklet and an identity's gallery for it to join.
+        linkage: ``average`` or ``complete`` over the identity's tracklets (as offline).
+        constraints: cannot-link rules and ground-plane agreement.
+        min_len: frames a tracklet needs before it gets a global id; longer waits give steadier appearance
+            summaries but later ids.
+    """
+
+    def __init__(self, *, thresh: float = 0.3, linkage: str = "average", constraints: LinkConstraints | None = None,
+                 min_len: int = 10) -> None:
+        _check(thresh, linkage)
+        if min_len < 1:
+            raise ValueError(f"min_len: must be >= 1, got {min_len}")
+        self.thresh, self.linkage, self.min_len = float(thresh), linkage, int(min_len)
+        self.constraints = constraints or LinkConstraints()
+        self.reset()
+
+    def reset(self) -> None:
+        self._members: list[Tracklet] = []
+        self._alive: list[bool] = []
+        self._gid: list[int] = []
+        self._index: dict[tuple[str, int], int] = {}
+        self._next = 1
+
+    def assign(self, tracklet: Tracklet, now: float | None = None) -> int:
+        """The global id of a newly matured tracklet (fixed from now on)."""
+        key = (tracklet.camera, int(tracklet.track_id))
+        if key in self._index:
+            return self._gid[self._index[key]]
+        now = tracklet.last_time if now is None else float(now)
+        gid = 0
+        if self._members:
+            d = cross_distances([tracklet], self._members, self.constraints, b_alive=np.array(self._alive),
+                                now=now)[0]
+            gids = np.array(self._gid)
+            if self.linkage == "average":
+                with np.errstate(invalid="ignore"):
+                    score = np.bincount(gids, weights=d) / np.maximum(np.bincount(gids), 1)
+            else:
+                score = np.full(gids.max() + 1, -np.inf)
+                np.maximum.at(score, gids, d)
+            score[np.bincount(gids, minlength=len(score)) == 0] = np.inf  # ids without members (id 0)
+            score[np.isnan(score)] = np.inf
+            g = int(np.argmin(score))  # ties go to the older identity
+            if score[g] <= self.thresh:
+                gid = g
+        if gid == 0:
+            gid, self._next = self._next, self._next + 1
+        self._index[key] = len(self._members)
+        self._members.append(tracklet)
+        self._alive.append(True)
+        self._gid.append(gid)
+        return gid
+
+    def update(self, tracklet: Tracklet, finished: bool = True) -> None:
+        """Replace what is known of an assigned tracklet (its gallery entry); ``finished`` when it has ended."""
+        key = (tracklet.camera, int(tracklet.track_id))
+        if key not in self._index:
+            raise KeyError(f"tracklet {key}: not assigned yet")
+        k = self._index[key]
+        self._members[k] = tracklet
+        self._alive[k] = not finished
+
+    def identities(self) -> Identities:
+        order = sorted(self._index)
+        return Identities(np.array([k[0] for k in order], dtype=object), np.array([k[1] for k in order], np.int64),
+                          np.array([self._gid[self._index[k]] for k in order], np.int64))
+
+    def link(self, tracklets: Sequence[Tracklet], matured: Sequence[Tracklet] | None = None) -> Identities:
+        """Replay: each tracklet is assigned when it matures, then its full version replaces it when it ends.
+
+        ``matured[i]`` is what was known of ``tracklets[i]`` when it matured (its first ``min_len`` frames, e.g.
+        from :meth:`~mctrack.link.tracklets.TrackRecord.tracklet` with ``max_frames``); by default the tracklets
+        are truncated here, keeping their full appearance summary.
+        """
+        self.reset()
+        if matured is None:
+            matured = [_truncate(t, self.min_len) for t in tracklets]
+        if len(matured) != len(tracklets):
+            raise ValueError(f"matured: expected {len(tracklets)} tracklets, got {len(matured)}")
+        events = []
+        full: dict[tuple[str, int], Tracklet] = {}
+        for t, m in zip(tracklets, matured):
+            if (m.camera, m.track_id) != (t.camera, t.track_id):
+                raise ValueError(f"matured: {m.camera}/{m.track_id} does not match {t.camera}/{t.track_id}")
+            full[(t.camera, int(t.track_id))] = t
+            events.append((m.last_time, 0, t.camera, int(t.track_id), m))
+            events.append((t.last_time, 1, t.camera, int(t.track_id), t))
+        events.sort(key=lambda e: e[:4])
+        for now, kind, _, _, t in events:
+            if kind == 0:
+                # what a live system knows now of the running tracklets: positions up to now, appearance as it
+                # was summarised when they matured (their full summary arrives when they end)
+                for k, alive in enumerate(self._alive):
+                    if alive:
+                        m = self._members[k]
+                        f = full[(m.camera, int(m.track_id))]
+                        n = int(np.searchsorted(f.times, now, side="right"))
+                        if n > len(m):
+                            self._members[k] = Tracklet(f.camera, f.track_id, f.frames[:n], f.xyxy[:n], f.times[:n],
+                                                        m.embeddings, m.mean_embedding)
+                self.assign(t, now)
+            else:
+                self.update(t, finished=True)
+        return self.identities()
+
+
+def _truncate(t: Tracklet, n: int) -> Tracklet:
+    if len(t) <= n:
+        return t
+    return Tracklet(t.camera, t.track_id, t.frames[:n], t.xyxy[:n], t.times[:n], t.embeddings, t.mean_embedding)
+
+
+@LINKERS.register("offline", "constrained agglomerative clustering after all cameras finish")
+def build_offline(**kwargs) -> OfflineLinker:
+    return OfflineLinker(**kwargs)
+
+
+@LINKERS.register("online", "global ids assigned as tracklets mature, matched to identity galleries")
+def build_online(**kwargs) -> OnlineLinker:
+    return OnlineLinker(**kwargs)

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mctrack.link import TrackletBuilder, summarize_appearance
+from mctrack.types import Tracks
+
+
+def tracks(frame: int, ids, camera: str = "cam1", emb=None) -> Tracks:
+    ids = np.asarray(ids, np.int64)
+    boxes = np.array([[10.0 * i, 0, 10.0 * i + 5, 20] for i in ids], np.float32).reshape(-1, 4)
+    return Tracks(camera, frame, ids, boxes, np.ones(len(ids)), np.arange(len(ids)), emb)
+
+
+def test_summarize_appearance_mean_and_diverse_samples():
+    front, back = np.array([1.0, 0, 0]), np.array([0, 1.0, 0])
+    emb = np.array([front, front, front, back, [np.nan] * 3], np.float32)
+    mean, samples = summarize_appearance(emb, n_samples=2)
+    np.testing.assert_allclose(np.linalg.norm(mean), 1.0, rtol=1e-6)
+    assert mean[0] > mean[1] > 0  # more front than back
+    assert {tuple(s) for s in samples.tolist()} == {(1, 0, 0), (0, 1, 0)}  # both looks kept
+
+
+@pytest.mark.parametrize("emb,n,mean_is_none,k", [
+    (np.zeros((0, 4)), 3, True, 0),
+    (np.full((2, 4), np.nan), 3, True, 0),
+    (np.eye(4)[:1], 3, False, 1),
+    (np.eye(4), 0, False, 0),
+    (np.repeat(np.eye(4)[:1], 5, axis=0), 3, False, 1),  # duplicates are not sampled twice
+])
+def test_summarize_appearance_degenerate(emb, n, mean_is_none, k):
+    mean, samples = summarize_appearance(emb, n)
+    assert (mean is None) == mean_is_none and len(samples) == k
+
+
+def test_builder_makes_tracklets_with_times_and_appearance():
+    b = TrackletBuilder("cam1", n_samples=2)
+    e = np.eye(3, dtype=np.float32)
+    b.add(tracks(0, [1, 2]), 10.0, e[:2])
+    b.add(tracks(1, [2]), 10.1, np.full((1, 3), np.nan, np.float32))  # no appearance this frame
+    b.add(tracks(3, [2, 5]), 10.3, e[1:3])
+    t1, t2, t5 = b.tracklets()
+    assert (t1.track_id, t2.track_id, t5.track_id) == (1, 2, 5)
+    assert t2.frames.tolist() == [0, 1, 3] and t2.first_time == 10.0 and t2.last_time == pytest.approx(10.3)
+    np.testing.assert_allclose(t2.mean_embedding, [0, 1, 0])
+    assert len(t1) == 1 and t1.mean_embedding is not None
+    prefix = b.records()[1].tracklet(max_frames=2)
+    assert prefix.frames.tolist() == [0, 1]
+
+
+def test_builder_without_appearance_and_errors():
+    b = TrackletBuilder("cam1")
+    b.add(tracks(0, [1]), 0.0)
+    (t,) = b.tracklets()
+    assert t.mean_embedding is None
+    with pytest.raises(ValueError, match="camera"):
+        b.add(tracks(1, [1], camera="cam2"), 0.1)
+    with pytest.raises(ValueError, match="not after"):
+        b.add(tracks(0, [1]), 0.0)
+    with pytest.raises(ValueError, match="rows"):
+        b.add(tracks(2, [1]), 0.2, np.zeros((2, 3), np.float32))
+    with pytest.raises(ValueError, match="n_samples"):
+        TrackletBuilder("cam1", n_samples=-1)
