@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-from reid_models.recipe import load_recipe
-from reid_models.train import train
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
+
+from reid_models.recipe import load_recipe  # noqa: E402
+from reid_models.train import train  # noqa: E402
 
 ROWS = {
     "Global": ["global"],

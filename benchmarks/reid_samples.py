@@ -11,19 +11,22 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from mctrack.embed import build_embedder
-from reid_models.data import load_dataset
-from reid_models.data.synthetic import write_synthetic_market
-from reid_models.evaluation import cosine_distance, evaluate_rank
-from reid_models.models import build_model
-from reid_models.recipe import load_recipe
-from reid_models.train import evaluate, train
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
+
+from mctrack.embed import build_embedder  # noqa: E402
+from reid_models.data import load_dataset  # noqa: E402
+from reid_models.data.synthetic import write_synthetic_market  # noqa: E402
+from reid_models.evaluation import cosine_distance, evaluate_rank  # noqa: E402
+from reid_models.models import build_model  # noqa: E402
+from reid_models.recipe import load_recipe  # noqa: E402
+from reid_models.train import evaluate, train  # noqa: E402
 
 
 def _rank(dataset, q: np.ndarray, g: np.ndarray) -> dict[str, float]:
