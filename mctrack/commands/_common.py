@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 
+from ..detect import build_detector
 from ..embed import Embedder, build_embedder
 from ..registry import EMBEDDERS
 
-__all__ = ["add_embedder_args", "embedder_from_args", "TORCH_EMBEDDERS"]
+__all__ = ["add_embedder_args", "embedder_from_args", "add_yolo_args", "yolo_from_args", "TORCH_EMBEDDERS"]
 
 TORCH_EMBEDDERS = ("laga", "can", "global")
 
@@ -36,3 +37,18 @@ def embedder_from_args(args: argparse.Namespace) -> Embedder | None:
     pretrained = None if str(args.pretrained).lower() == "none" else args.pretrained
     return build_embedder(args.reid, weights=args.weights, backbone=args.backbone, pretrained=pretrained,
                           device=args.device, batch_size=args.batch_size, precision=args.precision, flip=args.flip)
+
+
+def add_yolo_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("yolo")
+    g.add_argument("--yolo-weights", default="yolo11n.pt", help="weights file or ultralytics model name")
+    g.add_argument("--yolo-imgsz", type=int, default=640, help="inference size (default: 640)")
+    g.add_argument("--yolo-iou", type=float, default=0.7, help="NMS IoU threshold (default: 0.7)")
+    g.add_argument("--yolo-half", action="store_true", help="fp16 inference (CUDA only)")
+
+
+def yolo_from_args(args: argparse.Namespace):
+    """The YOLO detector the options ask for (``--min-score`` is its confidence threshold, default 0.1)."""
+    return build_detector("yolo", weights=args.yolo_weights, device=args.device,
+                          conf=0.1 if args.min_score is None else args.min_score, iou=args.yolo_iou,
+                          imgsz=args.yolo_imgsz, half=args.yolo_half)

@@ -15,7 +15,7 @@ from ..eval.multicam import format_multicam
 from ..pipeline import Pipeline, constraints_from_cams, feature_cache_key, file_sha1
 from ..registry import DETECTORS, LINKERS
 from ..track import Tracker
-from ._common import TORCH_EMBEDDERS, add_embedder_args, embedder_from_args
+from ._common import TORCH_EMBEDDERS, add_embedder_args, add_yolo_args, embedder_from_args, yolo_from_args
 
 __all__ = ["register", "main", "DEFAULT_LINK_THRESH", "BUNDLED_WEIGHTS", "bundled_weights"]
 
@@ -41,10 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="yolo, or mot (each camera's 'detections' file from cams.yaml) (default: yolo)")
     p.add_argument("--min-score", type=float, default=None,
                    help="mot: ignore detections scoring below this; yolo: confidence threshold (default: 0.1)")
-    g = p.add_argument_group("yolo")
-    g.add_argument("--yolo-weights", default="yolo11n.pt", help="weights file or ultralytics model name")
-    g.add_argument("--yolo-imgsz", type=int, default=640, help="inference size (default: 640)")
-    g.add_argument("--yolo-iou", type=float, default=0.7, help="NMS IoU threshold (default: 0.7)")
+    add_yolo_args(p)
     add_embedder_args(p, default="laga")
     p.add_argument("--embed-every", type=int, default=1, metavar="N",
                    help="embed detections on every N-th frame only (N times less Re-ID compute on CPU; default 1)")
@@ -85,7 +82,7 @@ def _detector_settings(args: argparse.Namespace) -> dict:
         w = Path(args.yolo_weights)
         return {"name": "yolo", "weights": file_sha1(w) if w.is_file() else args.yolo_weights,
                 "conf": 0.1 if args.min_score is None else args.min_score, "iou": args.yolo_iou,
-                "imgsz": args.yolo_imgsz}
+                "imgsz": args.yolo_imgsz, "half": args.yolo_half}
     return {"name": args.detector}
 
 
@@ -102,9 +99,7 @@ def _detector_factory(args: argparse.Namespace):
 
         return build
     if args.detector == "yolo":
-        shared = build_detector("yolo", weights=args.yolo_weights, device=args.device,
-                                conf=0.1 if args.min_score is None else args.min_score, iou=args.yolo_iou,
-                                imgsz=args.yolo_imgsz)
+        shared = yolo_from_args(args)
     else:
         shared = build_detector(args.detector)
     return lambda cam: shared

@@ -17,7 +17,7 @@ from ..io.video import AnnotatedVideoWriter, SequenceSource, open_source
 from ..track import CameraMotion, Tracker
 from ..track.postprocess import interpolate_gaps
 from ..track.run import RunStats, track_frames
-from ._common import add_embedder_args, embedder_from_args
+from ._common import add_embedder_args, add_yolo_args, embedder_from_args, yolo_from_args
 
 __all__ = ["register", "main"]
 
@@ -34,11 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dets", help="det.txt for --detector mot (default: SOURCE/det/det.txt for a sequence folder)")
     p.add_argument("--min-score", type=float, default=None,
                    help="mot: ignore rows scoring below this; yolo: confidence threshold (default: 0.1)")
-    g = p.add_argument_group("yolo")
-    g.add_argument("--yolo-weights", default="yolo11n.pt", help="weights file or ultralytics model name")
-    g.add_argument("--yolo-imgsz", type=int, default=640, help="inference size (default: 640)")
-    g.add_argument("--yolo-iou", type=float, default=0.7, help="NMS IoU threshold (default: 0.7)")
-    g.add_argument("--yolo-half", action="store_true", help="fp16 inference (CUDA only)")
+    add_yolo_args(p)
     add_embedder_args(p, default="none")
     t = p.add_argument_group("tracker")
     t.add_argument("--fps", type=float, help="frame rate (default: the source's)")
@@ -112,7 +108,5 @@ def _build_detector(args: argparse.Namespace, source):
     if args.dets:
         raise ValueError(f"--dets: only used with --detector mot, not {args.detector!r}")
     if args.detector == "yolo":
-        return build_detector("yolo", weights=args.yolo_weights, device=args.device,
-                              conf=0.1 if args.min_score is None else args.min_score, iou=args.yolo_iou,
-                              imgsz=args.yolo_imgsz, half=args.yolo_half)
+        return yolo_from_args(args)
     return build_detector(args.detector)
