@@ -49,11 +49,13 @@ def canonical_order(tracklets: Sequence[Tracklet]) -> list[int]:
     return sorted(range(len(keys)), key=keys.__getitem__)
 
 
-def _check(thresh: float, linkage: str) -> None:
+def _check(thresh: float, linkage: str, min_len: int = 1) -> None:
     if not np.isfinite(thresh) or thresh < 0:
         raise ValueError(f"thresh: must be a finite number >= 0, got {thresh}")
     if linkage not in LINKAGES:
         raise ValueError(f"linkage: must be one of {', '.join(LINKAGES)}, got {linkage!r}")
+    if min_len < 1:
+        raise ValueError(f"min_len: must be >= 1, got {min_len}")
 
 
 def agglomerate(dist: np.ndarray, thresh: float, linkage: str = "average") -> np.ndarray:
@@ -129,9 +131,7 @@ class OfflineLinker:
 
     def __init__(self, *, thresh: float = 0.3, linkage: str = "average", constraints: LinkConstraints | None = None,
                  min_len: int = 1) -> None:
-        _check(thresh, linkage)
-        if min_len < 1:
-            raise ValueError(f"min_len: must be >= 1, got {min_len}")
+        _check(thresh, linkage, min_len)
         self.thresh, self.linkage, self.min_len = float(thresh), linkage, int(min_len)
         self.constraints = constraints or LinkConstraints()
 
@@ -163,9 +163,7 @@ class OnlineLinker:
 
     def __init__(self, *, thresh: float = 0.3, linkage: str = "average", constraints: LinkConstraints | None = None,
                  min_len: int = 10) -> None:
-        _check(thresh, linkage)
-        if min_len < 1:
-            raise ValueError(f"min_len: must be >= 1, got {min_len}")
+        _check(thresh, linkage, min_len)
         self.thresh, self.linkage, self.min_len = float(thresh), linkage, int(min_len)
         self.constraints = constraints or LinkConstraints()
         self.reset()
