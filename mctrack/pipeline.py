@@ -23,6 +23,13 @@ it has its id, then flushed every frame. The run then writes ``OUT/<camera>.txt`
 ``OUT/identities.csv``, ``OUT/<camera>.mp4`` (annotated, optional), ``OUT/summary.json`` and, when the cameras
 have ground truth, ``OUT/eval.json``. Scene time of a frame is ``index / fps + time_offset`` with the fps and
 offset of ``cams.yaml`` (the stream's own fps when not given).
+
+Live cameras (``rtsp://``/``http://`` URLs, webcam indices; :class:`~mctrack.io.video.LiveSource`) make the run
+interleave all cameras whatever the linker (a live stream never ends, so cameras cannot run one after another);
+their scene time is the capture time, they are never cached (a URL says nothing about what it will show), and
+what they showed is recorded to ``OUT/recordings/<camera>.mp4`` (the annotated video is made from it). A live
+run ends with Ctrl-C (what was finished is linked and written), with ``max_seconds``, or when every stream is
+lost.
 """
 
 from __future__ import annotations
@@ -44,7 +51,7 @@ from .config import CameraConfig, CamsConfig, is_live_source
 from .errors import InputError
 from .eval.multicam import evaluate_multicam
 from .io.mot import MotWriter, _format_rows, load_mot_txt, mot_rows, save_mot_txt
-from .io.video import AnnotatedVideoWriter, FrameSource, VideoFileSource, open_source
+from .io.video import AnnotatedVideoWriter, FrameSource, LiveSource, VideoFileSource, open_source
 from .link.constraints import LinkConstraints, Transit, load_ground_homography
 from .link.linkers import Linker, OnlineLinker, singleton_identities
 from .link.tracklets import TrackletBuilder
@@ -106,6 +113,7 @@ class CameraResult:
     fps: float = 0.0
     length: int | None = None
     cache: str = "off"  # off | hit | miss
+    dropped: int = 0  # live streams: frames dropped because processing fell behind
     error: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
     tracklets: list[Tracklet] = field(default_factory=list)
@@ -153,10 +161,9 @@ class _Timer:
 
 
 def default_source(camera: CameraConfig, need_images: bool) -> FrameSource:
-    """The frame source of a camera: a video file, image folder or MOTChallenge sequence folder."""
+    """The frame source of a camera: a video file, image folder, MOTChallenge sequence folder or live stream."""
     if is_live_source(camera.source):
-        raise InputError(f"{camera.source}: camera {camera.id}: live sources (RTSP, webcams) are not supported by "
-                         "mctrack run yet; record to a file first")
+        return LiveSource(camera.source, camera=camera.id, fps=camera.fps)
     p = Path(camera.source)
     if p.is_file():
         src: FrameSource = VideoFileSource(p, camera=camera.id, fps=camera.fps)
@@ -193,6 +200,8 @@ class Pipeline:
         embed_every: embed the detections of every N-th frame only (others are tracked on motion alone): N times
             less Re-ID compute for CPU runs, at some cost in association through occlusions and in the number of
             appearance samples per tracklet.
+        max_seconds: stop every camera after this many seconds of its stream (live streams: of capture time);
+            ``None`` = to the end (live: until Ctrl-C or the stream is lost).
     """
 
     def __init__(self, *, detector_factory: Callable[[CameraConfig], Callable[[Frame], Detections]],
@@ -200,7 +209,7 @@ class Pipeline:
                  cache_key: Callable[[CameraConfig], dict] | None = None,
                  source_factory: Callable[[CameraConfig, bool], FrameSource] = default_source, video: bool = True,
                  detector_needs_images: bool = True, progress: bool = True, n_samples: int = 4,
-                 embed_every: int = 1) -> None:
+                 embed_every: int = 1, max_seconds: float | None = None) -> None:
         self.detector_factory = detector_factory
         self.tracker_factory = tracker_factory
         self.embedder = embedder
@@ -216,11 +225,14 @@ class Pipeline:
         if int(embed_every) != embed_every or embed_every < 1:
             raise ValueError(f"embed_every: must be an integer >= 1, got {embed_every}")
         self.embed_every = int(embed_every)
+        if max_seconds is not None and not max_seconds > 0:
+            raise ValueError(f"max_seconds: must be > 0, got {max_seconds}")
+        self.max_seconds = None if max_seconds is None else float(max_seconds)
 
     # -- one camera --------------------------------------------------------------------------------------------
 
     def _cache_path(self, out: Path, cam: CameraConfig) -> tuple[Path, str] | None:
-        if self.cache_key is None:
+        if self.cache_key is None or is_live_source(cam.source):
             return None
         key = json.dumps(self.cache_key(cam), sort_keys=True, default=str)
         digest = hashlib.sha1(key.encode()).hexdigest()[:12]
@@ -267,6 +279,7 @@ class Pipeline:
         rows: list[np.ndarray] = []
         store = {"frame": [], "xyxy": [], "score": [], "class_id": [], "embedding": [], "embedded": []}
         dim = getattr(self.embedder, "dim", 0) if self.embedder is not None else 0
+        live = False
         try:
             if cached is not None:
                 fps = float(cam.fps or cached["fps"])
@@ -278,8 +291,13 @@ class Pipeline:
             else:
                 need = self.detector_needs_images or self.embedder is not None
                 src = timer("open", self.source_factory, cam, need)
+                if isinstance(src, LiveSource):
+                    src.record_to = out / "recordings" / f"{cam.id}.mp4"
+                    live = True
                 fps = float(cam.fps or src.fps)
                 length = src.length
+                if self.max_seconds is not None and length is not None:
+                    length = min(length, int(np.ceil(self.max_seconds * fps)))
                 frames = iter(src) if need or not src.length else _imageless(src)
                 detector = timer("open", self.detector_factory, cam)
             res.fps, res.length = fps, length
@@ -291,6 +309,10 @@ class Pipeline:
                 while True:
                     frame = timer("decode", next, frames, None)
                     if frame is None:
+                        break
+                    # scene time: capture time for live streams, frame index / fps (cams.yaml's fps) otherwise
+                    t_stream = frame.timestamp if live else frame.index / fps
+                    if self.max_seconds is not None and t_stream >= self.max_seconds - 1e-9:
                         break
                     res.frames += 1
                     if cached is not None:
@@ -320,7 +342,7 @@ class Pipeline:
                         store["embedded"].append(embedded)  # replayed without appearance when False
                     res.detections += len(dets)
                     tracks: Tracks = timer("track", tracker.update, dets, emb, frame=frame.index)
-                    t = frame.index / fps + cam.time_offset
+                    t = t_stream + cam.time_offset
                     raw = None
                     if emb is not None and len(tracks):
                         raw = np.full((len(tracks), dim), np.nan, np.float32)
@@ -342,6 +364,11 @@ class Pipeline:
             res.error = f"{type(exc).__name__}: {msg}"
             log.error("camera %s (%s): stream failed after %d frame(s): %s", cam.id, cam.source, res.frames, msg)
         finally:
+            close = getattr(locals().get("frames"), "close", None)
+            if close is not None:
+                close()  # a live source's reader thread stops here
+            if live:
+                res.dropped = int(getattr(locals().get("src"), "dropped", 0))
             res.rows = np.concatenate(rows) if rows else np.zeros((0, 7))
             res.tracklets = [r.tracklet(self.n_samples) for r in builder.records()]
         return res
@@ -372,7 +399,7 @@ class Pipeline:
         results: dict[str, CameraResult] = {}
         interrupted = False
         stream = _OnlineStream(self.linker, out) if isinstance(self.linker, OnlineLinker) else None
-        if stream is not None:
+        if stream is not None or any(is_live_source(c.source) for c in cams.cameras):
             interrupted = self._run_interleaved(cams, out, stream, results)
         else:
             partial: dict[str, CameraResult] = {}
@@ -405,10 +432,13 @@ class Pipeline:
                          if len(r.rows) else np.zeros((0, 7)))
         _write_identities(out / "identities.csv", tracklets, lookup)
         timings["write"] = time.perf_counter() - t0
-        if self.video and not interrupted:
+        if self.video:
             t0 = time.perf_counter()
             for cam in cams.cameras:
-                if cam.id in results and not results[cam.id].error:  # a failed stream was reported already
+                # a failed file was reported already and an interrupted run should end soon; live cameras (whose
+                # usual end is Ctrl-C or a lost stream) are annotated from their recordings in any case
+                r = results.get(cam.id)
+                if r is not None and (is_live_source(cam.source) or not (r.error or interrupted)):
                     self._write_video(cam, out, results[cam.id], lookup)
             timings["video"] = time.perf_counter() - t0
         evaluation = None
@@ -433,10 +463,10 @@ class Pipeline:
             raise KeyboardInterrupt
         return result
 
-    def _run_interleaved(self, cams: CamsConfig, out: Path, stream: _OnlineStream,
+    def _run_interleaved(self, cams: CamsConfig, out: Path, stream: _OnlineStream | None,
                          results: dict[str, CameraResult]) -> bool:
         """All cameras at once, frame by frame in scene-time order (ties by camera id), feeding the online linker
-        as tracklets mature; returns True when interrupted."""
+        (when there is one) as tracklets mature; returns True when interrupted."""
         order = sorted(cams.cameras, key=lambda c: c.id)
         partial: dict[str, CameraResult] = {}
         gens = {c.id: self._camera_steps(c, out, position=i, sink=partial) for i, c in enumerate(order)}
@@ -448,7 +478,8 @@ class Pipeline:
                 step = next(gens[cam_id])
             except StopIteration as stop:
                 results[cam_id] = stop.value
-                stream.camera_done(cam_id, stop.value)
+                if stream is not None:
+                    stream.camera_done(cam_id, stop.value)
                 return
             pending[cam_id] = step
             heapq.heappush(heap, (step[0], cam_id))
@@ -459,7 +490,8 @@ class Pipeline:
             while heap:
                 _, cam_id = heapq.heappop(heap)
                 t, tracks, builder = pending.pop(cam_id)
-                stream.on_frame(cam_id, t, tracks, builder)
+                if stream is not None:
+                    stream.on_frame(cam_id, t, tracks, builder)
                 advance(cam_id)
         except KeyboardInterrupt:
             log.error("interrupted; linking and writing what was finished")
@@ -468,14 +500,22 @@ class Pipeline:
                     gen.close()  # runs the camera's clean-up: its tracklets so far
                     res = results[cam_id] = partial[cam_id]
                     res.error = res.error or "interrupted"
-                    stream.builders.setdefault(cam_id, res.builder)
-                    stream.camera_done(cam_id, res)
+                    if stream is not None:
+                        stream.builders.setdefault(cam_id, res.builder)
+                        stream.camera_done(cam_id, res)
             return True
         return False
 
     def _write_video(self, cam: CameraConfig, out: Path, r: CameraResult, lookup: dict) -> None:
         try:
-            src = self.source_factory(cam, True)
+            if is_live_source(cam.source):  # annotate what the stream showed, as recorded during the run
+                rec = out / "recordings" / f"{cam.id}.mp4"
+                if not rec.is_file():
+                    log.warning("camera %s: no recording of the live stream; no video written", cam.id)
+                    return
+                src = VideoFileSource(rec, camera=cam.id, fps=r.fps or None)
+            else:
+                src = self.source_factory(cam, True)
             if not src.has_images or src.size is None:
                 log.warning("camera %s: no images to annotate; no video written", cam.id)
                 return
@@ -616,6 +656,7 @@ def _summary(cams: CamsConfig, results: dict[str, CameraResult], identities: Ide
         "failed_cameras": {c: r.error for c, r in results.items() if r.error},
         "cameras": {c: {"source": r.source, "frames": r.frames, "frames_without_image": r.frames_without_image,
                         "detections": r.detections, "tracks": len(r.tracklets), "fps": r.fps, "cache": r.cache,
+                        "dropped_frames": r.dropped,
                         "error": r.error, "timings_s": {k: round(v, 4) for k, v in r.timings.items()},
                         "frames_per_second": round(r.frames / max(sum(r.timings.values()), 1e-9), 2)}
                     for c, r in results.items()},

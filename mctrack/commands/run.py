@@ -68,6 +68,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "link them (default: 2.0)")
     k.add_argument("--no-calibration", action="store_true",
                    help="ignore the cameras' calibration files (no ground-plane agreement)")
+    p.add_argument("--duration", type=float, default=None, metavar="SECONDS",
+                   help="stop every camera after this many seconds of its stream (live streams run until Ctrl-C, "
+                        "the stream is lost, or this)")
     p.add_argument("--out", default="runs/run", help="output folder (default: runs/run)")
     p.add_argument("--no-video", action="store_true", help="do not write annotated videos")
     p.add_argument("--no-cache", action="store_true", help="neither read nor write the feature cache")
@@ -113,6 +116,8 @@ def bundled_weights(arch: str, folder: Path | None = None) -> Path | None:
 
 def main(args: argparse.Namespace) -> int:
     DETECTORS.get(args.detector)  # unknown names fail here, listing the valid ones, before any work
+    if args.duration is not None and not args.duration > 0:
+        raise InputError(f"--duration: must be > 0 seconds, got {args.duration}")
     if args.reid != "none":
         LINKERS.get(args.linker)
     cams = load_cams(args.cams)
@@ -151,7 +156,8 @@ def main(args: argparse.Namespace) -> int:
             lambda cam: feature_cache_key(cam, embedder=emb_key, weights_hash=weights_hash, detector=det_settings)
             | {"embed_every": args.embed_every}),
         embed_every=args.embed_every,
-        video=not args.no_video, detector_needs_images=args.detector != "mot", progress=not args.no_progress)
+        video=not args.no_video, detector_needs_images=args.detector != "mot", progress=not args.no_progress,
+        max_seconds=args.duration)
     result = pipe.run(cams, args.out)
     out = Path(args.out)
     s = result.summary
@@ -162,6 +168,10 @@ def main(args: argparse.Namespace) -> int:
         print(format_multicam(result.evaluation))
     for cam, err in s["failed_cameras"].items():
         print(f"camera {cam} failed: {err}")
+    for cam, c in s["cameras"].items():
+        if c.get("dropped_frames"):
+            print(f"camera {cam}: {c['dropped_frames']} live frame(s) dropped because processing fell behind "
+                  "(use --embed-every, a GPU or a lighter embedder)")
     print(f"outputs in {out}: <camera>.txt (global ids), identities.csv, summary.json"
           + (", <camera>.mp4" if not args.no_video else "") + (", eval.json" if result.evaluation else "")
           + (", cache/" if not args.no_cache else "") + ", local/ (per-camera local ids)")

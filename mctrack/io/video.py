@@ -1,4 +1,4 @@
-"""Frame sources (video file, image folder, MOTChallenge sequence folder) and the annotated-video writer.
+"""Frame sources (video file, image folder, MOTChallenge sequence folder, live stream) and the annotated-video writer.
 
 A source is iterable over :class:`~mctrack.types.Frame` objects with 0-based, gap-free indices and knows its
 ``name`` (used for result files), ``fps``, ``length`` (frames expected, or None when unknown) and ``size``.
@@ -7,12 +7,21 @@ Bad frames: a frame that cannot be decoded in the middle of a video, or an unrea
 yielded with ``image=None`` and a warning naming the file and frame, so frame indices stay aligned with
 detection files and the tracker simply coasts through it. After ``max_bad_frames`` unreadable frames in a row a
 video is taken to have ended early (a warning says where).
+
+Live streams (:class:`LiveSource`: ``rtsp://``/``http://`` URLs, webcam indices) are read by a background thread
+into a small buffer; when processing falls behind, the oldest buffered frames are dropped (counted in
+``dropped``) so the tracker always sees recent frames. Frame timestamps are the capture times (seconds since the
+stream was started). A stream that delivers no frame for ``reconnect_s`` seconds, reconnecting meanwhile, is
+taken as lost: iteration raises :class:`~mctrack.errors.InputError` naming the stream.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import cv2
@@ -22,7 +31,7 @@ from ..errors import InputError
 from ..types import Frame, Tracks
 from .mot import SeqInfo, read_seqinfo
 
-__all__ = ["FrameSource", "VideoFileSource", "ImageFolderSource", "SequenceSource", "open_source",
+__all__ = ["FrameSource", "VideoFileSource", "ImageFolderSource", "SequenceSource", "LiveSource", "open_source",
            "AnnotatedVideoWriter", "VIDEO_SUFFIXES", "IMAGE_SUFFIXES"]
 
 log = logging.getLogger(__name__)
@@ -185,6 +194,151 @@ class SequenceSource(FrameSource):
             return
         for i in range(self.length):
             yield Frame(self.camera, i, i / self.fps, None)
+
+
+class _Lost:
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+
+class LiveSource(FrameSource):
+    """A live stream: an ``rtsp://``/``http://`` URL (anything OpenCV's FFmpeg backend opens) or a webcam index.
+
+    The stream is opened when the source is made (a stream that cannot be opened fails at once, naming it).
+    Iterating starts a reader thread; see the module docstring for buffering, timestamps and lost streams.
+    ``length`` is None: a live stream ends only when it is lost or the consumer stops iterating.
+
+    Args:
+        source: URL, or a webcam index as a string of digits (``"0"``).
+        camera: camera id stamped on frames.
+        fps: nominal frame rate (default: the stream's own, else 25).
+        buffer: frames held while processing catches up.
+        drop: drop the oldest buffered frame when the buffer is full (live behaviour); ``False`` makes the reader
+            wait instead, so no frame is lost (recorded streams, tests).
+        reconnect_s: seconds without a frame, reconnecting, before the stream counts as lost.
+        record_to: also write every frame the consumer finished with (asked for the next one after it) to this
+            video file (``.mp4``), so a live run can be annotated, replayed and cached afterwards.
+        capture_factory: ``source -> cv2.VideoCapture``-like object (tests).
+        clock: seconds, monotonic (default :func:`time.monotonic`); read once per frame for its timestamp.
+    """
+
+    def __init__(self, source: str, *, camera: str | None = None, fps: float | None = None, buffer: int = 8,
+                 drop: bool = True, reconnect_s: float = 10.0, record_to: str | Path | None = None,
+                 capture_factory: Callable[[str | int], object] | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        if buffer < 1:
+            raise ValueError(f"buffer: must be >= 1, got {buffer}")
+        if not reconnect_s >= 0:
+            raise ValueError(f"reconnect_s: must be >= 0, got {reconnect_s}")
+        self.source = str(source)
+        self._capture_factory = capture_factory or (lambda s: cv2.VideoCapture(s))
+        self._clock = clock
+        cap = self._open()
+        if not cap.isOpened():
+            cap.release()
+            raise InputError(f"{self.source}: cannot open the live stream (unreachable URL, wrong credentials, "
+                             "or no such webcam)")
+        stream_fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
+        w, h = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH) or 0), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT) or 0)
+        self._cap = cap
+        self.name = camera or self.source
+        self.camera = camera or self.source
+        self.fps = float(fps) if fps else (stream_fps if 0 < stream_fps < 1000 else 25.0)
+        self.length = None
+        self.size = (w, h) if w > 0 and h > 0 else None
+        self.buffer, self.drop, self.reconnect_s = int(buffer), bool(drop), float(reconnect_s)
+        self.record_to = Path(record_to) if record_to else None
+        #: frames the reader dropped because processing fell behind (last iteration)
+        self.dropped = 0
+        #: reconnections made (last iteration)
+        self.reconnects = 0
+
+    def _open(self):
+        return self._capture_factory(int(self.source) if self.source.isdigit() else self.source)
+
+    def _read_loop(self, cap, q: queue.Queue, stop: threading.Event, t0: float) -> None:
+        lost_since = None
+        try:
+            while not stop.is_set():
+                ok, image = cap.read()
+                now = self._clock() - t0
+                if ok and isinstance(image, np.ndarray) and image.ndim == 3 and image.shape[2] == 3:
+                    lost_since = None
+                    item = (now, np.ascontiguousarray(image))
+                    if self.drop:
+                        while True:
+                            try:
+                                q.put_nowait(item)
+                                break
+                            except queue.Full:
+                                try:
+                                    q.get_nowait()
+                                    self.dropped += 1
+                                except queue.Empty:
+                                    pass
+                    else:
+                        while not stop.is_set():
+                            try:
+                                q.put(item, timeout=0.1)
+                                break
+                            except queue.Full:
+                                continue
+                    continue
+                if lost_since is None:
+                    lost_since = now
+                    log.warning("%s: no frame from the live stream; reconnecting for up to %.0f s", self.source,
+                                self.reconnect_s)
+                if now - lost_since >= self.reconnect_s:
+                    q.put(_Lost(f"{self.source}: live stream lost: no frame for {self.reconnect_s:g} s "
+                                f"after {self.reconnects} reconnect(s)"))
+                    return
+                cap.release()
+                stop.wait(min(0.5, self.reconnect_s / 4))
+                cap = self._open()
+                self.reconnects += 1
+        except Exception as exc:  # noqa: BLE001 - reported to the consumer, never swallowed
+            q.put(_Lost(f"{self.source}: live stream failed: {type(exc).__name__}: {exc}"))
+        finally:
+            cap.release()
+
+    def __iter__(self) -> Iterator[Frame]:
+        cap, self._cap = self._cap, None
+        if cap is None:  # a second iteration reopens the stream
+            cap = self._open()
+        self.dropped = self.reconnects = 0
+        q: queue.Queue = queue.Queue(maxsize=self.buffer)
+        stop = threading.Event()
+        reader = threading.Thread(target=self._read_loop, args=(cap, q, stop, self._clock()),
+                                  name=f"live-{self.camera}", daemon=True)
+        reader.start()
+        writer = None
+        index = 0
+        try:
+            while True:
+                item = q.get()
+                if isinstance(item, _Lost):
+                    raise InputError(item.message)
+                now, image = item
+                yield Frame(self.camera, index, now, image)
+                index += 1
+                if self.record_to is not None:  # recorded once the consumer is done with it (asks for the next)
+                    if writer is None:
+                        self.record_to.parent.mkdir(parents=True, exist_ok=True)
+                        size = (image.shape[1], image.shape[0])
+                        writer = cv2.VideoWriter(str(self.record_to), cv2.VideoWriter_fourcc(*"mp4v"), self.fps,
+                                                 size)
+                        if not writer.isOpened():
+                            raise InputError(f"{self.record_to}: cannot open for writing the stream's recording")
+                        self.size = size
+                    writer.write(image)
+        finally:
+            stop.set()
+            reader.join(timeout=5)
+            if writer is not None:
+                writer.release()
+            if self.dropped:
+                log.warning("%s: %d frame(s) dropped because processing fell behind the live stream", self.source,
+                            self.dropped)
 
 
 def open_source(path: str | Path, *, need_images: bool = True, camera: str | None = None) -> FrameSource:

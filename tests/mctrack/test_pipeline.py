@@ -327,3 +327,105 @@ def test_embed_every_n_frames(scene, tmp_path):
     assert r.evaluation["cross_camera"]["IDF1"] > 0.7
     with pytest.raises(ValueError, match="embed_every"):
         make_pipeline(cams, every, embed_every=0)
+
+
+def _live_cams(cams):
+    """The scene's cameras presented as RTSP streams (the sources below map them back to the video files)."""
+    return dataclasses.replace(cams, cameras=[dataclasses.replace(c, source=f"rtsp://test/{c.id}")
+                                              for c in cams.cameras])
+
+
+def _paced_clock(fps: float):
+    """Capture times of a stream running at ``fps`` (one clock reading per frame, plus one at the start)."""
+    import itertools
+    counter = itertools.count()
+    return lambda: next(counter) / fps
+
+
+def test_live_streams_run_together_are_recorded_and_never_cached(scene, tmp_path, caplog):
+    import cv2
+
+    from mctrack.io.video import LiveSource, VideoFileSource
+
+    cams = load_cams(scene / "cams.yaml")
+    files = {c.id: c.source for c in cams.cameras}
+    live = _live_cams(cams)
+
+    def live_source(cam, need_images):
+        opened = []
+
+        def capture(_url):  # the first connection plays the file; cam2's drops after 25 frames, reconnects fail
+            opened.append(cam.id)
+            if len(opened) > 1:
+                return _DeadCapture()
+            return _Limited(cv2.VideoCapture(files[cam.id]), 25 if cam.id == "cam2" else 10**6)
+
+        return LiveSource(cam.source, camera=cam.id, fps=cam.fps, drop=False, reconnect_s=0.3,
+                          capture_factory=capture, clock=_paced_clock(cam.fps))
+
+    with caplog.at_level(logging.ERROR):
+        r = make_pipeline(live, ColorHistogramEmbedder(), source_factory=live_source, video=True,
+                          max_seconds=4.0).run(live, tmp_path / "live")
+    # cam1 ran 4 s of capture time (frames stamped 0.1 .. 3.9 s at 10 fps), cam2's stream was lost after 25 frames
+    assert r.cameras["cam1"].frames == 39 and r.cameras["cam1"].error is None
+    assert r.cameras["cam2"].frames == 25 and "live stream lost" in r.cameras["cam2"].error
+    assert any("rtsp://test/cam2" in m and "live stream lost" in m for m in caplog.messages)
+    assert not (tmp_path / "live" / "cache").exists()  # a URL says nothing about what it shows: never cached
+    for cam, n in (("cam1", 39), ("cam2", 25)):
+        assert VideoFileSource(tmp_path / "live" / "recordings" / f"{cam}.mp4").length == n
+        assert (tmp_path / "live" / f"{cam}.mp4").is_file()  # annotated from the recording
+    # the same frames from the files give the same local tracks (tracking does not depend on the source kind)
+    ref = make_pipeline(cams, ColorHistogramEmbedder(), cache_key=None, max_seconds=3.9).run(cams, tmp_path / "f")
+    a = load_mot_txt(tmp_path / "live" / "local" / "cam1.txt")
+    b = load_mot_txt(tmp_path / "f" / "local" / "cam1.txt")
+    np.testing.assert_allclose(a[:, :6], b[:, :6], atol=1e-3)
+    assert ref.cameras["cam1"].frames == 39
+    assert r.summary["counts"]["multi_camera_ids"] >= 1  # linked across the two live cameras
+
+
+class _DeadCapture:
+    def isOpened(self):  # noqa: N802
+        return True
+
+    def read(self):
+        return False, None
+
+    def get(self, prop):
+        return 0
+
+    def release(self):
+        pass
+
+
+class _Limited:
+    """A capture that delivers ``n`` frames and then none (a stream that drops)."""
+
+    def __init__(self, cap, n: int) -> None:
+        self.cap, self.n = cap, n
+
+    def isOpened(self):  # noqa: N802
+        return self.cap.isOpened()
+
+    def read(self):
+        if self.n <= 0:
+            return False, None
+        self.n -= 1
+        return self.cap.read()
+
+    def get(self, prop):
+        return self.cap.get(prop)
+
+    def release(self):
+        self.cap.release()
+
+
+def test_cli_run_duration(scene, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["run", "--cams", str(scene / "cams.yaml"), "--reid", "none", "--detector", "mot", "--out",
+                 str(out), "--no-progress", "--no-video", "--duration", "2.5"]) == 0
+    s = json.loads((out / "summary.json").read_text())
+    assert {c["frames"] for c in s["cameras"].values()} == {25}
+    assert load_mot_txt(out / "cam1.txt")[:, 0].max() <= 25
+    assert main(["run", "--cams", str(scene / "cams.yaml"), "--reid", "none", "--detector", "mot", "--out",
+                 str(out), "--duration", "0"]) == 1
+    assert "--duration" in capsys.readouterr().err

@@ -1,0 +1,138 @@
+"""LiveSource: buffering, dropping, recording, reconnecting and losing a stream, with a scripted capture (no network
+or webcam here)."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+
+import cv2
+import numpy as np
+import pytest
+
+from mctrack.errors import InputError
+from mctrack.io.video import LiveSource, VideoFileSource
+
+
+def image(i: int) -> np.ndarray:
+    img = np.zeros((48, 64, 3), np.uint8)
+    img[..., 0] = i % 256  # the frame number, readable back from the pixels
+    return img
+
+
+class ScriptedCapture:
+    """A cv2.VideoCapture look-alike: yields frames ``start..stop-1`` and then fails every read."""
+
+    def __init__(self, start: int = 0, stop: int = 10**9, opened: bool = True, fps: float = 10.0,
+                 delay: float = 0.0) -> None:
+        self.i, self.stop, self.opened, self.fps, self.delay = start, stop, opened, fps, delay
+        self.released = False
+
+    def isOpened(self) -> bool:  # noqa: N802 - OpenCV's name
+        return self.opened
+
+    def get(self, prop):
+        return {cv2.CAP_PROP_FPS: self.fps, cv2.CAP_PROP_FRAME_WIDTH: 64, cv2.CAP_PROP_FRAME_HEIGHT: 48}.get(prop, 0)
+
+    def read(self):
+        if self.delay:
+            time.sleep(self.delay)
+        if self.i >= self.stop:
+            return False, None
+        self.i += 1
+        return True, image(self.i - 1)
+
+    def release(self) -> None:
+        self.released = True
+
+
+def fake_clock(step: float = 0.1):
+    counter = itertools.count()
+    lock = threading.Lock()
+
+    def clock() -> float:
+        with lock:
+            return next(counter) * step
+
+    return clock
+
+
+def test_frames_in_order_with_capture_times_and_a_lost_stream_raises_naming_it():
+    caps = []
+
+    def factory(src):
+        caps.append(ScriptedCapture(stop=12 if not caps else 0))  # reconnecting finds the stream dead
+        return caps[-1]
+
+    live = LiveSource("rtsp://cam.example/stream", camera="cam1", capture_factory=factory, drop=False,
+                      reconnect_s=0.5, clock=fake_clock())
+    assert live.length is None and live.fps == 10.0 and live.size == (64, 48)
+    got = []
+    with pytest.raises(InputError, match=r"rtsp://cam\.example/stream: live stream lost: no frame for 0\.5 s"):
+        for frame in live:
+            got.append(frame)
+    assert [f.index for f in got] == list(range(12))
+    assert [int(f.image[0, 0, 0]) for f in got] == list(range(12))  # no frame lost or reordered (drop=False)
+    times = [f.timestamp for f in got]
+    assert times == sorted(times) and times[0] > 0 and all(f.camera == "cam1" for f in got)
+    assert len(caps) >= 2 and live.reconnects >= 1  # it tried to reconnect before giving up
+    assert all(c.released for c in caps)
+
+
+def test_a_stream_that_comes_back_after_a_reconnect_goes_on():
+    scripts = iter([ScriptedCapture(0, 5), ScriptedCapture(100, 104)])
+    live = LiveSource("rtsp://x", capture_factory=lambda s: next(scripts, ScriptedCapture(0, 0)), drop=False,
+                      reconnect_s=0.2, clock=fake_clock(0.05))
+    frames = []
+    with pytest.raises(InputError, match="live stream lost"):
+        for f in live:
+            frames.append(int(f.image[0, 0, 0]))
+    assert frames == [0, 1, 2, 3, 4, 100, 101, 102, 103]
+    assert live.reconnects >= 1
+
+
+def test_unopenable_stream_fails_at_once_naming_it():
+    with pytest.raises(InputError, match=r"^rtsp://nowhere/x: cannot open the live stream"):
+        LiveSource("rtsp://nowhere/x", capture_factory=lambda s: ScriptedCapture(opened=False))
+
+
+def test_webcam_index_is_passed_as_an_integer():
+    seen = []
+
+    def factory(src):
+        seen.append(src)
+        return ScriptedCapture(stop=1)
+
+    LiveSource("0", capture_factory=factory)
+    assert seen == [0]
+
+
+def test_a_slow_consumer_gets_recent_frames_and_the_drops_are_counted():
+    scripts = iter([ScriptedCapture(stop=250, delay=0.0005)])
+    live = LiveSource("rtsp://x", capture_factory=lambda s: next(scripts, ScriptedCapture(0, 0)), buffer=4,
+                      drop=True, reconnect_s=0.2)
+    got = []
+    with pytest.raises(InputError):
+        for f in live:
+            got.append(int(f.image[0, 0, 0]))
+            time.sleep(0.01)  # processing slower than the stream
+    assert live.dropped > 0
+    assert len(got) + live.dropped == 250
+    assert got == sorted(got)  # dropping keeps the order
+    assert got[-1] == 249  # the newest frame is never the one dropped
+
+
+def test_recording_holds_exactly_the_frames_handed_out(tmp_path):
+    rec = tmp_path / "rec" / "cam1.mp4"
+    live = LiveSource("rtsp://x", camera="cam1", capture_factory=lambda s: ScriptedCapture(stop=10**6), drop=False,
+                      record_to=rec, clock=fake_clock())
+    n = 0
+    for f in live:
+        n += 1
+        if n == 15:
+            break  # the consumer stops (Ctrl-C, --duration): the reader thread ends and the recording is closed
+    assert rec.is_file()
+    back = VideoFileSource(rec)
+    assert back.length == 14 and back.size == (64, 48)  # the 15th was not finished with
+    assert not any(t.name.startswith("live-") for t in threading.enumerate())
