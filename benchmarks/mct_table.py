@@ -1,9 +1,10 @@
 """Cross-camera results table: cross-camera IDF1 and mean per-camera IDF1 on the samples' scenes.
 
 Rows: motion only (no appearance, no linking: every local track its own global id), each trained Re-ID embedder
-whose checkpoint is given (``--weights-laga`` etc., else the bundled ``samples/weights/<arch>_samples.pt`` when
-present; they must be trained on identities disjoint from the evaluated scene, e.g. other seeds' crop exports, as
-the bundled ones are), and the colour-histogram embedder. Every run is
+whose checkpoint is given (``--weights-laga`` etc., else the bundled ``samples/weights/<arch>_samples.pt``, else
+``runs/default_embedder/<arch>_samples.pt`` as written by ``benchmarks/train_default_embedder.py --arch <arch> --out
+runs/default_embedder/<arch>_samples.pt``; they must be trained on identities disjoint from the evaluated scene,
+e.g. other seeds' people, as these are), and the colour-histogram embedder. Every run is
 ``mctrack run --detector mot`` (the scene's noisy public detections) with the default tracker and linker
 settings, so the table measures linking, not detection.
 
@@ -82,9 +83,10 @@ def main(argv: list[str] | None = None) -> int:
     methods: list[tuple[str, str, str | None]] = [("motion only", "none", None)] if "motion" in args.methods else []
     for arch in (a for a in TRAINED if a in args.methods):
         w = getattr(args, f"weights_{arch}")
-        bundled = ROOT / "samples" / "weights" / f"{arch}_samples.pt"
-        if not w and bundled.is_file():
-            w = str(bundled)  # trained on other seeds' people: disjoint from the evaluated scenes
+        for found in (ROOT / "samples" / "weights" / f"{arch}_samples.pt",
+                      ROOT / "runs" / "default_embedder" / f"{arch}_samples.pt"):
+            if not w and found.is_file():
+                w = str(found)  # trained on other seeds' people: disjoint from the evaluated scenes
         if w:
             methods.append((f"{arch} (trained)", arch, w))
         else:

@@ -17,7 +17,8 @@ from ..registry import DETECTORS, LINKERS
 from ..track import Tracker
 from ._common import TORCH_EMBEDDERS, add_embedder_args, add_yolo_args, embedder_from_args, yolo_from_args
 
-__all__ = ["register", "main", "DEFAULT_LINK_THRESH", "BUNDLED_WEIGHTS", "bundled_weights"]
+__all__ = ["register", "main", "DEFAULT_LINK_THRESH", "DEFAULT_TRACK_APPEARANCE", "BUNDLED_WEIGHTS",
+           "bundled_weights"]
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,11 @@ BUNDLED_WEIGHTS = Path(__file__).resolve().parents[2] / "samples" / "weights"
 #: cosine-distance thresholds for linking, per embedder (chosen on synthetic scenes other than the test ones;
 #: see docs/run.md). Trained Re-ID features separate people more sharply than colour histograms.
 DEFAULT_LINK_THRESH = {"colorhist": 0.1, "laga": 0.3, "can": 0.3, "global": 0.3}
+
+#: the per-camera tracker's (appearance weight, appearance threshold) per embedder: the cosine distances of two
+#: crops of one person differ between embedders (see docs/run.md for how they were chosen)
+DEFAULT_TRACK_APPEARANCE = {"colorhist": (0.5, 0.25), "laga": (0.5, 0.25), "can": (0.5, 0.25),
+                            "global": (0.5, 0.25)}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -52,6 +58,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--track-new", type=float, default=0.6,
                    help="score an unmatched detection needs to start a track (default: 0.6)")
     t.add_argument("--max-lost", type=float, default=None, help="seconds a lost track is kept (tracker default)")
+    t.add_argument("--app-weight", type=float, default=None,
+                   help="weight of appearance in the tracker's fused cost, 0-1 (default per embedder: "
+                        + ", ".join(f"{n} {v[0]}" for n, v in DEFAULT_TRACK_APPEARANCE.items()) + ")")
+    t.add_argument("--app-thresh", type=float, default=None,
+                   help="largest cosine distance the tracker still matches on (default per embedder: "
+                        + ", ".join(f"{n} {v[1]}" for n, v in DEFAULT_TRACK_APPEARANCE.items()) + ")")
     k = p.add_argument_group("linker")
     k.add_argument("--linker", default="offline", help="offline (clustering after all cameras) or online "
                                                        "(ids as tracklets mature) (default: offline)")
@@ -148,6 +160,13 @@ def main(args: argparse.Namespace) -> int:
     if args.max_lost is not None:
         tracker_kwargs["max_lost_s"] = args.max_lost
     tracker_kwargs["low_thresh"] = min(0.1, args.track_high)
+    app_weight, app_thresh = DEFAULT_TRACK_APPEARANCE.get(args.reid, (0.5, 0.25))
+    tracker_kwargs["appearance_weight"] = app_weight if args.app_weight is None else args.app_weight
+    tracker_kwargs["appearance_thresh"] = app_thresh if args.app_thresh is None else args.app_thresh
+    try:  # bad tracker settings fail here in one line, not once per camera
+        Tracker(camera="check", frame_rate=10.0, **tracker_kwargs)
+    except ValueError as exc:
+        raise InputError(f"tracker settings: {exc}") from None
     pipe = Pipeline(
         detector_factory=detector_factory,
         tracker_factory=lambda cam, fps: Tracker(camera=cam, frame_rate=fps, **tracker_kwargs),

@@ -221,6 +221,10 @@ def test_cli_run_bad_input(scene, tmp_path, capsys):
     assert main(["run", "--cams", str(scene / "cams.yaml"), "--reid", "colorhist", "--linker", "psychic",
                  "--detector", "mot", "--out", str(tmp_path)]) == 1
     assert "offline, online" in capsys.readouterr().err
+    assert main(["run", "--cams", str(scene / "cams.yaml"), "--reid", "colorhist", "--app-weight", "3",
+                 "--detector", "mot", "--out", str(tmp_path)]) == 1
+    assert "tracker settings: appearance_weight" in capsys.readouterr().err
+    assert not (tmp_path / "summary.json").exists()  # failed before any camera ran
 
 
 def test_transit_windows_in_cams_yaml(scene, tmp_path):
