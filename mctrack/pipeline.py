@@ -228,6 +228,7 @@ class Pipeline:
         if max_seconds is not None and not max_seconds > 0:
             raise ValueError(f"max_seconds: must be > 0, got {max_seconds}")
         self.max_seconds = None if max_seconds is None else float(max_seconds)
+        self._live_epoch: float | None = None
 
     # -- one camera --------------------------------------------------------------------------------------------
 
@@ -279,12 +280,14 @@ class Pipeline:
         rows: list[np.ndarray] = []
         store = {"frame": [], "xyxy": [], "score": [], "class_id": [], "embedding": [], "embedded": []}
         dim = getattr(self.embedder, "dim", 0) if self.embedder is not None else 0
-        live = False
+        live = stopped_early = False
+        src: FrameSource | None = None
+        frames: Iterator | None = None
         try:
             if cached is not None:
                 fps = float(cam.fps or cached["fps"])
                 n = int(cached["frames"])
-                frames: Iterator = (Frame(cam.id, i, i / fps, None) for i in range(n))
+                frames = (Frame(cam.id, i, i / fps, None) for i in range(n))
                 length: int | None = n
                 by_frame = np.searchsorted(cached["frame"], np.arange(n + 1))
                 detector = None
@@ -292,12 +295,16 @@ class Pipeline:
                 need = self.detector_needs_images or self.embedder is not None
                 src = timer("open", self.source_factory, cam, need)
                 if isinstance(src, LiveSource):
-                    src.record_to = out / "recordings" / f"{cam.id}.mp4"
                     live = True
+                    src.record_to = out / "recordings" / f"{cam.id}.mp4"
+                    src.record_to.unlink(missing_ok=True)  # never annotate an earlier run's recording
+                    if self._live_epoch is None:  # one time 0 for all live cameras of the run
+                        self._live_epoch = src.clock()
+                    src.epoch = self._live_epoch
                 fps = float(cam.fps or src.fps)
                 length = src.length
                 if self.max_seconds is not None and length is not None:
-                    length = min(length, int(np.ceil(self.max_seconds * fps)))
+                    length = min(length, int(np.ceil((self.max_seconds - 1e-9) * fps)))
                 frames = iter(src) if need or not src.length else _imageless(src)
                 detector = timer("open", self.detector_factory, cam)
             res.fps, res.length = fps, length
@@ -313,6 +320,7 @@ class Pipeline:
                     # scene time: capture time for live streams, frame index / fps (cams.yaml's fps) otherwise
                     t_stream = frame.timestamp if live else frame.index / fps
                     if self.max_seconds is not None and t_stream >= self.max_seconds - 1e-9:
+                        stopped_early = True
                         break
                     res.frames += 1
                     if cached is not None:
@@ -354,7 +362,8 @@ class Pipeline:
                         rows.append(mot_rows(frame.index, tracks.track_id, tracks.xyxy, tracks.score)[:, :7])
                     bar.update(1)
                     yield t, tracks, builder
-            if cache is not None and cached is None:
+            # a camera stopped by max_seconds is not cached: a later full run must not replay the shortened one
+            if cache is not None and cached is None and not live and not stopped_early:
                 self._save_cache(cache[0], cache[1], store, fps, res.frames, dim)
         except KeyboardInterrupt:
             res.error = "interrupted"
@@ -364,11 +373,12 @@ class Pipeline:
             res.error = f"{type(exc).__name__}: {msg}"
             log.error("camera %s (%s): stream failed after %d frame(s): %s", cam.id, cam.source, res.frames, msg)
         finally:
-            close = getattr(locals().get("frames"), "close", None)
+            close = getattr(frames, "close", None)
             if close is not None:
                 close()  # a live source's reader thread stops here
-            if live:
-                res.dropped = int(getattr(locals().get("src"), "dropped", 0))
+            if isinstance(src, LiveSource):
+                src.close()  # opened but never iterated (a later stage failed first)
+                res.dropped = int(src.dropped)
             res.rows = np.concatenate(rows) if rows else np.zeros((0, 7))
             res.tracklets = [r.tracklet(self.n_samples) for r in builder.records()]
         return res
@@ -392,8 +402,12 @@ class Pipeline:
 
     # -- the whole run -----------------------------------------------------------------------------------------
 
-    def run(self, cams: CamsConfig, out: str | Path) -> RunResult:
+    def run(self, cams: CamsConfig, out: str | Path, *, raise_on_interrupt: bool = True) -> RunResult:
+        """Run every camera, link, write the outputs and return them. After Ctrl-C, what was finished is linked and
+        written, then ``KeyboardInterrupt`` is raised again (``raise_on_interrupt=False``: the result is returned
+        with ``interrupted`` set, e.g. to print its summary)."""
         out = Path(out)
+        self._live_epoch = None
         out.mkdir(parents=True, exist_ok=True)
         t_start = time.perf_counter()
         results: dict[str, CameraResult] = {}
@@ -449,18 +463,26 @@ class Pipeline:
             gt = {c.id: load_mot_txt(c.ground_truth) for c in gt_cams}
             pred = {c.id: load_mot_txt(out / f"{c.id}.txt") for c in gt_cams}
             lengths = {}
+            # a run shortened on purpose (max_seconds, Ctrl-C) is scored on the frames it covered; a camera that
+            # failed is scored on all of its ground truth (what it missed counts)
+            partial = self.max_seconds is not None or interrupted
             for c in gt_cams:
                 r = results[c.id]
+                if partial and r.error in (None, "interrupted"):
+                    gt[c.id] = gt[c.id][gt[c.id][:, 0] <= r.frames]
+                    lengths[c.id] = max(r.frames, 1)
+                    continue
                 gmax = int(gt[c.id][:, 0].max()) if len(gt[c.id]) else 0
                 lengths[c.id] = max(r.frames, r.length or 0, gmax, 1)
             evaluation = evaluate_multicam(gt, pred, lengths, global_gt_ids=cams.ground_truth_ids == "global")
+            evaluation["frames_evaluated"] = dict(lengths)
             (out / "eval.json").write_text(json.dumps(evaluation, indent=2) + "\n", encoding="utf-8")
             timings["eval"] = time.perf_counter() - t0
         total = time.perf_counter() - t_start
         summary = _summary(cams, results, identities, timings, total, self, interrupted, evaluation)
         (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
         result = RunResult(out, results, identities, summary, evaluation, interrupted)
-        if interrupted:
+        if interrupted and raise_on_interrupt:
             raise KeyboardInterrupt
         return result
 
@@ -559,6 +581,7 @@ class _OnlineStream:
         self.gid: dict[tuple[str, int], int] = {}
         self.alive: set[tuple[str, int]] = set()
         self.n_samples = int(n_samples)
+        self._summarised: dict[tuple[str, int], int] = {}
         linker.reset()
 
     def _writer(self, cam: str) -> MotWriter:
@@ -574,8 +597,19 @@ class _OnlineStream:
             rec = self.builders[key[0]]._records[key[1]]
             k = self.linker._index[key]
             m = self.linker._members[k]
-            if len(rec) > len(m):
+            if len(rec) <= len(m):
+                continue
+            # the appearance summary is recomputed only when a quarter more embeddings arrived since the last
+            # one (bounded cost on long live runs); positions are always current
+            n_emb = sum(e is not None for e in rec.embeddings)
+            if n_emb >= 1.25 * self._summarised.get(key, 0) + 1:
                 self.linker._members[k] = rec.tracklet(self.n_samples)
+                self._summarised[key] = n_emb
+            else:
+                self.linker._members[k] = Tracklet(m.camera, m.track_id, np.asarray(rec.frames, np.int64),
+                                                   np.asarray(rec.boxes, np.float32).reshape(-1, 4),
+                                                   np.asarray(rec.times, np.float64), m.embeddings,
+                                                   m.mean_embedding)
 
     def _assign(self, key: tuple[str, int], tracklet: Tracklet, now: float) -> int:
         self._refresh(now)

@@ -177,7 +177,7 @@ def main(args: argparse.Namespace) -> int:
         embed_every=args.embed_every,
         video=not args.no_video, detector_needs_images=args.detector != "mot", progress=not args.no_progress,
         max_seconds=args.duration)
-    result = pipe.run(cams, args.out)
+    result = pipe.run(cams, args.out, raise_on_interrupt=False)
     out = Path(args.out)
     s = result.summary
     print(f"{s['counts']['cameras']} camera(s), {s['counts']['frames']} frames, {s['counts']['tracklets']} "
@@ -194,4 +194,8 @@ def main(args: argparse.Namespace) -> int:
     print(f"outputs in {out}: <camera>.txt (global ids), identities.csv, summary.json"
           + (", <camera>.mp4" if not args.no_video else "") + (", eval.json" if result.evaluation else "")
           + (", cache/" if not args.no_cache else "") + ", local/ (per-camera local ids)")
+    if result.interrupted:
+        print("interrupted (Ctrl-C): the outputs hold what was finished" + (
+            "; evaluated on the frames each camera covered" if result.evaluation else ""))
+        return 130
     return 1 if result.failed else 0

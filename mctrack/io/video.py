@@ -206,7 +206,9 @@ class LiveSource(FrameSource):
 
     The stream is opened when the source is made (a stream that cannot be opened fails at once, naming it).
     Iterating starts a reader thread; see the module docstring for buffering, timestamps and lost streams.
-    ``length`` is None: a live stream ends only when it is lost or the consumer stops iterating.
+    ``length`` is None: a live stream ends only when it is lost or the consumer stops iterating. Frame indices
+    count the frames handed out; frames dropped while processing fell behind leave no gap in them, so the time
+    between two frames is their timestamps' difference, not ``1 / fps``.
 
     Args:
         source: URL, or a webcam index as a string of digits (``"0"``).
@@ -216,23 +218,26 @@ class LiveSource(FrameSource):
         drop: drop the oldest buffered frame when the buffer is full (live behaviour); ``False`` makes the reader
             wait instead, so no frame is lost (recorded streams, tests).
         reconnect_s: seconds without a frame, reconnecting, before the stream counts as lost.
-        record_to: also write every frame the consumer finished with (asked for the next one after it) to this
-            video file (``.mp4``), so a live run can be annotated, replayed and cached afterwards.
+        record_to: also write every frame received to this video file (``.mp4``, at the nominal fps, resized to
+            the first frame's size), so a live run can be annotated and looked at afterwards.
         capture_factory: ``source -> cv2.VideoCapture``-like object (tests).
         clock: seconds, monotonic (default :func:`time.monotonic`); read once per frame for its timestamp.
+        epoch: clock reading that is time 0 (several cameras of one run share it, so their timestamps are
+            comparable); default: when iteration starts.
     """
 
     def __init__(self, source: str, *, camera: str | None = None, fps: float | None = None, buffer: int = 8,
                  drop: bool = True, reconnect_s: float = 10.0, record_to: str | Path | None = None,
                  capture_factory: Callable[[str | int], object] | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, epoch: float | None = None) -> None:
         if buffer < 1:
             raise ValueError(f"buffer: must be >= 1, got {buffer}")
         if not reconnect_s >= 0:
             raise ValueError(f"reconnect_s: must be >= 0, got {reconnect_s}")
         self.source = str(source)
         self._capture_factory = capture_factory or (lambda s: cv2.VideoCapture(s))
-        self._clock = clock
+        self.clock = clock
+        self.epoch = epoch
         cap = self._open()
         if not cap.isOpened():
             cap.release()
@@ -256,48 +261,62 @@ class LiveSource(FrameSource):
     def _open(self):
         return self._capture_factory(int(self.source) if self.source.isdigit() else self.source)
 
+    def close(self) -> None:
+        """Release the stream if it was opened but never iterated."""
+        cap, self._cap = self._cap, None
+        if cap is not None:
+            cap.release()
+
+    @staticmethod
+    def _put(q: queue.Queue, item, stop: threading.Event, drop: bool) -> bool:
+        """Queue ``item``: dropping the oldest when full (``drop``), else waiting; gives up (False) once ``stop``
+        is set, so the reader never blocks on a consumer that went away."""
+        while not stop.is_set():
+            try:
+                if drop:
+                    q.put_nowait(item)
+                else:
+                    q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                if drop:
+                    try:
+                        q.get_nowait()
+                    except queue.Empty:
+                        pass
+        return False
+
     def _read_loop(self, cap, q: queue.Queue, stop: threading.Event, t0: float) -> None:
         lost_since = None
         try:
             while not stop.is_set():
                 ok, image = cap.read()
-                now = self._clock() - t0
+                now = self.clock() - t0
                 if ok and isinstance(image, np.ndarray) and image.ndim == 3 and image.shape[2] == 3:
                     lost_since = None
-                    item = (now, np.ascontiguousarray(image))
-                    if self.drop:
-                        while True:
-                            try:
-                                q.put_nowait(item)
-                                break
-                            except queue.Full:
-                                try:
-                                    q.get_nowait()
-                                    self.dropped += 1
-                                except queue.Empty:
-                                    pass
-                    else:
-                        while not stop.is_set():
-                            try:
-                                q.put(item, timeout=0.1)
-                                break
-                            except queue.Full:
-                                continue
+                    if self.drop and q.full():
+                        try:
+                            q.get_nowait()
+                            self.dropped += 1
+                        except queue.Empty:
+                            pass
+                    self._put(q, (now, np.ascontiguousarray(image)), stop, self.drop)
                     continue
                 if lost_since is None:
                     lost_since = now
                     log.warning("%s: no frame from the live stream; reconnecting for up to %.0f s", self.source,
                                 self.reconnect_s)
                 if now - lost_since >= self.reconnect_s:
-                    q.put(_Lost(f"{self.source}: live stream lost: no frame for {self.reconnect_s:g} s "
-                                f"after {self.reconnects} reconnect(s)"))
+                    self._put(q, _Lost(f"{self.source}: live stream lost: no frame for {self.reconnect_s:g} s "
+                                       f"after {self.reconnects} reconnect(s)"), stop, self.drop)
                     return
                 cap.release()
-                stop.wait(min(0.5, self.reconnect_s / 4))
+                if stop.wait(min(0.5, self.reconnect_s / 4)):
+                    return
                 cap = self._open()
                 self.reconnects += 1
         except Exception as exc:  # noqa: BLE001 - reported to the consumer, never swallowed
-            q.put(_Lost(f"{self.source}: live stream failed: {type(exc).__name__}: {exc}"))
+            self._put(q, _Lost(f"{self.source}: live stream failed: {type(exc).__name__}: {exc}"), stop, self.drop)
         finally:
             cap.release()
 
@@ -308,37 +327,61 @@ class LiveSource(FrameSource):
         self.dropped = self.reconnects = 0
         q: queue.Queue = queue.Queue(maxsize=self.buffer)
         stop = threading.Event()
-        reader = threading.Thread(target=self._read_loop, args=(cap, q, stop, self._clock()),
-                                  name=f"live-{self.camera}", daemon=True)
+        t0 = self.clock() if self.epoch is None else self.epoch
+        reader = threading.Thread(target=self._read_loop, args=(cap, q, stop, t0), name=f"live-{self.camera}",
+                                  daemon=True)
         reader.start()
-        writer = None
+        writer, size = None, None
         index = 0
+        # the reader reports a lost stream after reconnect_s; a capture whose read() hangs gets a margin on top
+        patience = self.reconnect_s + 30.0
         try:
             while True:
-                item = q.get()
+                waited = 0.0
+                while True:
+                    try:
+                        item = q.get(timeout=0.5)
+                        break
+                    except queue.Empty:
+                        waited += 0.5
+                        if waited >= patience or not reader.is_alive() and q.empty():
+                            raise InputError(f"{self.source}: live stream lost: no frame for {waited:g} s "
+                                             "(the capture stopped answering)") from None
                 if isinstance(item, _Lost):
                     raise InputError(item.message)
                 now, image = item
+                if self.record_to is not None:
+                    if writer is None:
+                        writer, size = self._open_recording(image)
+                    if writer is not None:
+                        if (image.shape[1], image.shape[0]) != size:  # the stream came back at another size
+                            image_rec = cv2.resize(image, size)
+                        else:
+                            image_rec = image
+                        writer.write(image_rec)
                 yield Frame(self.camera, index, now, image)
                 index += 1
-                if self.record_to is not None:  # recorded once the consumer is done with it (asks for the next)
-                    if writer is None:
-                        self.record_to.parent.mkdir(parents=True, exist_ok=True)
-                        size = (image.shape[1], image.shape[0])
-                        writer = cv2.VideoWriter(str(self.record_to), cv2.VideoWriter_fourcc(*"mp4v"), self.fps,
-                                                 size)
-                        if not writer.isOpened():
-                            raise InputError(f"{self.record_to}: cannot open for writing the stream's recording")
-                        self.size = size
-                    writer.write(image)
         finally:
             stop.set()
-            reader.join(timeout=5)
             if writer is not None:
                 writer.release()
+            reader.join(timeout=5)
             if self.dropped:
                 log.warning("%s: %d frame(s) dropped because processing fell behind the live stream", self.source,
                             self.dropped)
+
+    def _open_recording(self, image: np.ndarray):
+        """``(writer, size)`` for the recording, or ``(None, None)`` with a warning when it cannot be written (the
+        run goes on without it)."""
+        self.record_to.parent.mkdir(parents=True, exist_ok=True)
+        size = (image.shape[1], image.shape[0])
+        writer = cv2.VideoWriter(str(self.record_to), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, size)
+        if not writer.isOpened():
+            log.warning("%s: cannot write the recording %s; the live run goes on without it", self.source,
+                        self.record_to)
+            return None, None
+        self.size = size
+        return writer, size
 
 
 def open_source(path: str | Path, *, need_images: bool = True, camera: str | None = None) -> FrameSource:

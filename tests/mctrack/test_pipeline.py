@@ -375,7 +375,8 @@ def test_live_streams_run_together_are_recorded_and_never_cached(scene, tmp_path
     assert r.cameras["cam2"].frames == 25 and "live stream lost" in r.cameras["cam2"].error
     assert any("rtsp://test/cam2" in m and "live stream lost" in m for m in caplog.messages)
     assert not (tmp_path / "live" / "cache").exists()  # a URL says nothing about what it shows: never cached
-    for cam, n in (("cam1", 39), ("cam2", 25)):
+    # recordings hold every frame received: cam1's 40th arrived (and ended the run at 4.0 s) but was not tracked
+    for cam, n in (("cam1", 40), ("cam2", 25)):
         assert VideoFileSource(tmp_path / "live" / "recordings" / f"{cam}.mp4").length == n
         assert (tmp_path / "live" / f"{cam}.mp4").is_file()  # annotated from the recording
     # the same frames from the files give the same local tracks (tracking does not depend on the source kind)
@@ -430,6 +431,14 @@ def test_cli_run_duration(scene, tmp_path, capsys):
     s = json.loads((out / "summary.json").read_text())
     assert {c["frames"] for c in s["cameras"].values()} == {25}
     assert load_mot_txt(out / "cam1.txt")[:, 0].max() <= 25
+    # scored on the 25 frames it covered, not on the full ground truth
+    assert json.loads((out / "eval.json").read_text())["frames_evaluated"] == {"cam1": 25, "cam2": 25}
+    # the shortened run left no cache behind: a full run into the same folder runs every frame
+    assert main(["run", "--cams", str(scene / "cams.yaml"), "--reid", "none", "--detector", "mot", "--out",
+                 str(out), "--no-progress", "--no-video"]) == 0
+    s = json.loads((out / "summary.json").read_text())
+    assert {c["frames"] for c in s["cameras"].values()} == {60}
+    assert json.loads((out / "eval.json").read_text())["frames_evaluated"] == {"cam1": 60, "cam2": 60}
     assert main(["run", "--cams", str(scene / "cams.yaml"), "--reid", "none", "--detector", "mot", "--out",
                  str(out), "--duration", "0"]) == 1
     assert "--duration" in capsys.readouterr().err

@@ -123,16 +123,64 @@ def test_a_slow_consumer_gets_recent_frames_and_the_drops_are_counted():
     assert got[-1] == 249  # the newest frame is never the one dropped
 
 
-def test_recording_holds_exactly_the_frames_handed_out(tmp_path):
+def test_recording_holds_every_frame_received_and_the_reader_stops_with_the_consumer(tmp_path):
     rec = tmp_path / "rec" / "cam1.mp4"
-    live = LiveSource("rtsp://x", camera="cam1", capture_factory=lambda s: ScriptedCapture(stop=10**6), drop=False,
-                      record_to=rec, clock=fake_clock())
-    n = 0
-    for f in live:
-        n += 1
-        if n == 15:
-            break  # the consumer stops (Ctrl-C, --duration): the reader thread ends and the recording is closed
+    caps = []
+
+    def factory(src):
+        caps.append(ScriptedCapture(stop=10**6))
+        return caps[-1]
+
+    live = LiveSource("rtsp://x", camera="cam1", capture_factory=factory, drop=False, buffer=1, record_to=rec,
+                      clock=fake_clock())
+    frames = iter(live)
+    for _ in range(15):
+        next(frames)
+    frames.close()  # the consumer stops (Ctrl-C, --duration): the reader, blocked on a full buffer, ends too
     assert rec.is_file()
     back = VideoFileSource(rec)
-    assert back.length == 14 and back.size == (64, 48)  # the 15th was not finished with
+    assert back.length == 15 and back.size == (64, 48)
     assert not any(t.name.startswith("live-") for t in threading.enumerate())
+    assert caps[0].released
+
+
+def test_a_stream_that_comes_back_at_another_size_is_recorded_at_the_first_size(tmp_path):
+    class Big(ScriptedCapture):
+        def read(self):
+            ok, img = super().read()
+            return ok, (None if img is None else np.zeros((96, 128, 3), np.uint8))
+
+    scripts = iter([ScriptedCapture(0, 5), Big(0, 5)])
+    rec = tmp_path / "rec.mp4"
+    live = LiveSource("rtsp://x", capture_factory=lambda s: next(scripts, ScriptedCapture(0, 0)), drop=False,
+                      reconnect_s=0.2, clock=fake_clock(0.05), record_to=rec)
+    shapes = []
+    with pytest.raises(InputError):
+        for f in live:
+            shapes.append(f.image.shape)
+    assert shapes == [(48, 64, 3)] * 5 + [(96, 128, 3)] * 5  # the tracker sees the frames as they are
+    back = VideoFileSource(rec)
+    assert back.length == 10 and back.size == (64, 48)  # none silently skipped by the video writer
+
+
+def test_a_capture_that_raises_is_reported_as_a_failed_stream():
+    class Raising(ScriptedCapture):
+        def read(self):
+            if self.i >= 3:
+                raise OSError("socket closed")
+            return super().read()
+
+    live = LiveSource("rtsp://x", capture_factory=lambda s: Raising(), drop=False)
+    got = []
+    with pytest.raises(InputError, match=r"rtsp://x: live stream failed: OSError: socket closed"):
+        for f in live:
+            got.append(f.index)
+    assert got == [0, 1, 2]
+
+
+def test_a_source_never_iterated_releases_its_stream_on_close():
+    cap = ScriptedCapture()
+    live = LiveSource("rtsp://x", capture_factory=lambda s: cap)
+    assert not cap.released
+    live.close()
+    assert cap.released
