@@ -12,6 +12,7 @@ scene `samples/small`. So it is trained on OTHER synthetic people:
    classifier heads, in float16, with the manifest (architecture, input size, recipe, data fingerprint).
 
     python benchmarks/train_default_embedder.py                  # laga, seeds 1-3
+    python benchmarks/train_default_embedder.py --recenter       # only (re)compute the stored feature mean
     python benchmarks/train_default_embedder.py --arch can --seeds 1 2 3 4 --set epochs=16
 """
 
@@ -31,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 from mctrack.synth import make_scene  # noqa: E402
 from reid_models import build_model, load_checkpoint, save_checkpoint  # noqa: E402
 from reid_models.recipe import load_recipe  # noqa: E402
-from reid_models.train import evaluate_checkpoint, train  # noqa: E402
+from reid_models.train import evaluate_checkpoint, feature_mean, train  # noqa: E402
 
 
 def pool_crops(scenes: list[Path], eval_split: Path, out: Path) -> dict[str, int]:
@@ -80,6 +81,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--eval-split", default=str(ROOT / "samples" / "small" / "reid"))
     ap.add_argument("--out", help="checkpoint to write (default: samples/weights/<arch>_samples.pt)")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="recipe override")
+    ap.add_argument("--recenter", action="store_true",
+                    help="do not train: store the training crops' mean unit feature in the existing --out checkpoint "
+                         "(checkpoints made before centring existed)")
     args = ap.parse_args(argv)
     if 0 in args.seeds:
         ap.error("--seeds: seed 0 is the committed evaluation scene; train on other seeds")
@@ -92,13 +96,26 @@ def main(argv: list[str] | None = None) -> int:
         scenes.append(scene)
     data = work / "pooled_reid"
     counts = pool_crops(scenes, Path(args.eval_split), data)
+    out = Path(args.out) if args.out else ROOT / "samples" / "weights" / f"{args.arch}_samples.pt"
+    if args.recenter:
+        model, manifest = load_checkpoint(out)
+        paths = sorted((data / "bounding_box_train").glob("*.jpg"))
+        extra = dict(manifest.get("extra", {}), feature_mean=feature_mean(model, paths, input_size=model.input_size))
+        save_checkpoint(out, model, extra=extra, half=True)
+        info_path = out.with_suffix(".json")
+        if info_path.is_file():
+            info = json.loads(info_path.read_text())
+            info["size_mb"] = round(out.stat().st_size / 2**20, 2)
+            info["feature_mean"] = f"mean unit feature of {len(paths)} training crops"
+            info_path.write_text(json.dumps(info, indent=2, default=str))
+        print(f"stored the feature mean of {len(paths)} training crops in {out}")
+        return 0
     print(f"pooled training crops: {counts['train_ids']} identities, {counts['train_images']} images "
           f"from seeds {args.seeds}; evaluation: {args.eval_split}")
     recipe = load_recipe(ROOT / "configs" / "reid" / f"{args.arch}_samples.yaml", args.set)
     torch.set_num_threads(max(torch.get_num_threads(), 1))
     run_dir = train(recipe, data=data, out=work / "runs")
     result = evaluate_checkpoint(run_dir / "model.pt", data, dataset_format="samples", flip=True)
-    out = Path(args.out) if args.out else ROOT / "samples" / "weights" / f"{args.arch}_samples.pt"
     strip_for_inference(run_dir / "model.pt", out)
     info = {"arch": args.arch, "seeds": args.seeds, "overrides": args.set, **counts,
             "eval_split": str(args.eval_split), "run_dir": str(run_dir), "eval": result,

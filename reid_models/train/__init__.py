@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from reid_models.train.engine import train
-from reid_models.train.evaluate import evaluate, evaluate_checkpoint, extract_features
+from reid_models.train.evaluate import evaluate, evaluate_checkpoint, extract_features, feature_mean
 from reid_models.train.rerank import k_reciprocal_rerank
 from reid_models.train.schedule import build_optimizer, lr_at, param_groups, set_lr
 
@@ -12,6 +12,7 @@ __all__ = [
     "evaluate",
     "evaluate_checkpoint",
     "extract_features",
+    "feature_mean",
     "k_reciprocal_rerank",
     "lr_at",
     "param_groups",

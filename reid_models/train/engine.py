@@ -37,7 +37,7 @@ from reid_models.data import ImageDataset, PKBatchSampler, ReidTransform, datase
 from reid_models.losses import build_criterion
 from reid_models.models import build_model
 from reid_models.recipe import Recipe, RecipeError
-from reid_models.train.evaluate import evaluate
+from reid_models.train.evaluate import evaluate, feature_mean
 from reid_models.train.plots import plot_curves, plot_retrieval
 from reid_models.train.schedule import build_optimizer, lr_at, set_lr
 
@@ -246,8 +246,11 @@ def _train(recipe: Recipe, resolved: dict[str, Any], run_dir: Path, device: torc
             return run_dir
 
     model_path = run_dir / "model.pt"
+    # the training crops' mean unit feature: inference centres features with it (see mctrack.embed.ReidEmbedder)
+    mean = feature_mean(model, [s.path for s in dataset.train], input_size=model.input_size, seed=recipe.seed,
+                        device=device)
     save_checkpoint(model_path, model, extra={"recipe": resolved, "dataset_fingerprint": fingerprint,
-                                              "epochs": recipe.epochs})
+                                              "epochs": recipe.epochs, "feature_mean": mean})
     if dist is None:  # the run was already complete when resumed
         summary, dist = evaluate(model, dataset, **eval_options)
     final_eval = {**{k: history[-1].get(k) for k in ("rank1", "rank5", "rank10", "mAP", "mINP")},

@@ -41,6 +41,21 @@ def extract_features(
     return torch.cat(out).numpy() if out else np.zeros((0, getattr(model, "feature_dim", 0)), np.float32)
 
 
+def feature_mean(model: nn.Module, paths: Sequence[Path], *, input_size: Sequence[int], max_images: int = 1000,
+                 seed: int = 0, batch_size: int = 64, device: torch.device | str = "cpu") -> list[float]:
+    """The mean unit feature of (a seeded sample of at most ``max_images`` of) ``paths``, for centring features at
+    inference (``mctrack.embed.ReidEmbedder`` subtracts it when a checkpoint's ``extra.feature_mean`` holds it)."""
+    paths = list(paths)
+    if not paths:
+        raise ValueError("paths: no images to average")
+    if len(paths) > max_images:
+        pick = np.random.default_rng(seed).choice(len(paths), max_images, replace=False)
+        paths = [paths[i] for i in sorted(pick)]
+    f = extract_features(model, paths, input_size=input_size, flip=False, batch_size=batch_size, device=device)
+    f = f / np.maximum(np.linalg.norm(f, axis=1, keepdims=True), 1e-12)
+    return [float(v) for v in f.mean(axis=0)]
+
+
 def evaluate(
     model: nn.Module, dataset: ReidDataset, *, flip: bool = True, rerank: bool = False, batch_size: int = 64,
     device: torch.device | str = "cpu", input_size: Sequence[int] | None = None,

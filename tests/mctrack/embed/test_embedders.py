@@ -104,6 +104,30 @@ def test_weights_checkpoint_round_trip_and_wrong_arch(tmp_path):
         ReidEmbedder("laga", weights=path, device="cpu")
 
 
+def test_checkpoint_feature_mean_centres_features(tmp_path):
+    import reid_models
+
+    torch.manual_seed(2)
+    model = reid_models.build_model("global", num_classes=0, backbone="resnet18", pretrained=None,
+                                    input_size=(128, 64))
+    rng = np.random.default_rng(3)
+    crops = [rng.integers(0, 256, (90, 40, 3), dtype=np.uint8) for _ in range(6)]
+    plain_path, centred_path, bad_path = tmp_path / "p.pt", tmp_path / "c.pt", tmp_path / "b.pt"
+    reid_models.save_checkpoint(plain_path, model)
+    raw = ReidEmbedder("global", weights=plain_path, device="cpu").embed_crops(crops)
+    assert ReidEmbedder("global", weights=plain_path, device="cpu").feature_mean is None
+    mean = raw.mean(axis=0)
+    reid_models.save_checkpoint(centred_path, model, extra={"feature_mean": mean.tolist()})
+    centred = ReidEmbedder("global", weights=centred_path, device="cpu").embed_crops(crops)
+    expected = (raw - mean) / np.linalg.norm(raw - mean, axis=1, keepdims=True)
+    np.testing.assert_allclose(centred, expected, atol=1e-5)
+    # the spread the linker's thresholds rely on: centred distances are larger than raw ones
+    assert (1 - centred @ centred.T).mean() > 2 * (1 - raw @ raw.T).mean()
+    reid_models.save_checkpoint(bad_path, model, extra={"feature_mean": [0.0, 1.0]})
+    with pytest.raises(reid_models.CheckpointError, match=r"b.pt: extra.feature_mean has 2 values"):
+        ReidEmbedder("global", weights=bad_path, device="cpu")
+
+
 @pytest.mark.parametrize("kwargs, message", [
     (dict(batch_size=0), "batch_size"),
     (dict(precision="int8"), "precision"),
