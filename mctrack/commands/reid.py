@@ -56,6 +56,46 @@ def register(sub: argparse._SubParsersAction) -> None:
     v.add_argument("--json", help="also write the result to this JSON file")
     v.set_defaults(func=eval_main)
 
+    c = s.add_parser("center", help="store the feature mean that centres a checkpoint's features",
+                     description="Compute the mean unit feature of a folder of training crops (a seeded sample of "
+                                 "at most --max-images) and store it in the checkpoint (extra.feature_mean); "
+                                 "mctrack's embedder then centres features with it, which the default tracker and "
+                                 "linker thresholds assume. 'mctrack reid train' does this itself; use this for "
+                                 "checkpoints made without it.")
+    c.add_argument("--weights", required=True, help="checkpoint to update")
+    c.add_argument("--images", required=True,
+                   help="training crops (e.g. DATA/bounding_box_train), searched recursively; never the people "
+                        "you evaluate on")
+    c.add_argument("--out", help="write the updated checkpoint here (default: overwrite --weights)")
+    c.add_argument("--max-images", type=int, default=1000, help="images sampled for the mean (default: 1000)")
+    c.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default: cpu)")
+    c.set_defaults(func=center_main)
+
+
+def center_main(args: argparse.Namespace) -> int:
+    import torch
+
+    from reid_models import load_checkpoint, save_checkpoint
+    from reid_models.train import feature_mean
+
+    weights = Path(args.weights)
+    if not weights.is_file():
+        raise InputError(f"{weights}: checkpoint not found")
+    paths = list_images(args.images)
+    if args.max_images < 1:
+        raise InputError(f"--max-images: must be >= 1, got {args.max_images}")
+    model, manifest = load_checkpoint(weights, map_location=args.device)
+    half = any(v.dtype == torch.float16 for v in torch.load(weights, map_location="cpu",
+                                                              weights_only=True)["state_dict"].values())
+    mean = feature_mean(model, paths, input_size=model.input_size, max_images=args.max_images,
+                        device=args.device)
+    out = Path(args.out) if args.out else weights
+    extra = dict(manifest.get("extra") or {}, feature_mean=mean,
+                 feature_mean_source=f"{min(len(paths), args.max_images)} images of {args.images}")
+    save_checkpoint(out, model.cpu(), extra=extra, half=half)
+    print(f"stored the mean unit feature of {min(len(paths), args.max_images)} crops of {args.images} in {out}")
+    return 0
+
 
 def train_main(args: argparse.Namespace) -> int:
     from reid_models.recipe import RecipeError, load_recipe

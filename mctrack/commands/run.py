@@ -26,14 +26,15 @@ log = logging.getLogger(__name__)
 #: synthetic people who are not in ``samples/small``)
 BUNDLED_WEIGHTS = Path(__file__).resolve().parents[2] / "samples" / "weights"
 
-#: cosine-distance thresholds for linking, per embedder (chosen on synthetic scenes other than the test ones;
-#: see docs/run.md). Trained Re-ID features separate people more sharply than colour histograms.
-DEFAULT_LINK_THRESH = {"colorhist": 0.1, "laga": 0.3, "can": 0.3, "global": 0.3}
+#: cosine-distance thresholds for linking, per embedder, chosen with benchmarks/link_sweep.py on synthetic scenes
+#: that are not in the results table (small seed 4; large seed 1 for colorhist), see docs/run.md. The networks'
+#: values assume centred features (checkpoints with ``extra.feature_mean``, as training writes them).
+DEFAULT_LINK_THRESH = {"colorhist": 0.12, "laga": 0.5, "can": 0.5, "global": 0.5}
 
 #: the per-camera tracker's (appearance weight, appearance threshold) per embedder: the cosine distances of two
 #: crops of one person differ between embedders (see docs/run.md for how they were chosen)
-DEFAULT_TRACK_APPEARANCE = {"colorhist": (0.5, 0.25), "laga": (0.5, 0.25), "can": (0.5, 0.25),
-                            "global": (0.5, 0.25)}
+DEFAULT_TRACK_APPEARANCE = {"colorhist": (0.5, 0.25), "laga": (0.5, 0.8), "can": (0.5, 0.8),
+                            "global": (0.5, 0.8)}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -73,7 +74,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     k.add_argument("--linkage", default="average", choices=("average", "complete"),
                    help="cluster distance: average or complete (default: average)")
     k.add_argument("--min-len", type=int, default=None,
-                   help="online: frames before a tracklet gets its global id (default: 10); offline: shorter "
+                   help="online: frames before a tracklet gets its global id (default: 20); offline: shorter "
                         "tracklets are not linked (default: 3)")
     k.add_argument("--max-ground-dist", type=float, default=2.0,
                    help="metres: calibrated views seeing two tracklets at once farther apart than this never "
@@ -147,7 +148,7 @@ def main(args: argparse.Namespace) -> int:
     if embedder is not None:
         thresh = args.link_thresh if args.link_thresh is not None else DEFAULT_LINK_THRESH.get(args.reid, 0.3)
         online = args.linker == "online"
-        min_len = args.min_len if args.min_len is not None else (10 if online else 3)
+        min_len = args.min_len if args.min_len is not None else (20 if online else 3)
         constraints = constraints_from_cams(cams, max_ground_dist=args.max_ground_dist,
                                             use_calibration=not args.no_calibration)
         linker = LINKERS.build(args.linker, thresh=thresh, linkage=args.linkage, constraints=constraints,

@@ -91,6 +91,10 @@ class ReidEmbedder:
                     raise reid_models.CheckpointError(
                         f"{weights}: extra.feature_mean has {fm.shape[0]} values (or non-finite ones), the network "
                         f"gives {int(model.feature_dim)}-D features")
+            else:
+                log.warning("%s: no feature mean in the checkpoint, so features are not centred; the default tracker "
+                            "and linker thresholds assume centred features (add it with 'mctrack reid center')",
+                            weights)
         else:
             fm = None
             kwargs = dict(model_kwargs, backbone=backbone, pretrained=pretrained)

@@ -59,3 +59,42 @@ def test_unknown_embedder_lists_valid_names(tmp_path, capsys):
 def test_console_entry_point_runs_as_module():
     proc = subprocess.run([sys.executable, "-m", "mctrack.cli", "--version"], capture_output=True, text=True)
     assert proc.returncode == 0 and proc.stdout.startswith("mctrack ")
+
+
+def test_reid_center_stores_the_mean_and_the_embedder_uses_it(tmp_path, capsys, caplog):
+    import logging
+
+    import torch
+
+    import reid_models
+    from mctrack.embed import ReidEmbedder
+
+    torch.manual_seed(0)
+    model = reid_models.build_model("global", num_classes=0, backbone="resnet18", pretrained=None,
+                                    input_size=(64, 32))
+    ckpt = tmp_path / "g.pt"
+    reid_models.save_checkpoint(ckpt, model, extra={"note": "kept"}, half=True)
+    rng = np.random.default_rng(1)
+    imgs = tmp_path / "train"
+    imgs.mkdir()
+    crops = [rng.integers(0, 255, (64, 32, 3), dtype=np.uint8) for _ in range(6)]
+    for i, c in enumerate(crops):
+        cv2.imwrite(str(imgs / f"{i:04d}_c1s1_000001_00.png"), c)
+    with caplog.at_level(logging.WARNING):
+        before = ReidEmbedder("global", weights=ckpt, device="cpu")
+    assert before.feature_mean is None and any("no feature mean" in m for m in caplog.messages)
+    out = tmp_path / "centred.pt"
+    assert main(["reid", "center", "--weights", str(ckpt), "--images", str(imgs), "--out", str(out)]) == 0
+    assert "6 crops" in capsys.readouterr().out
+    _, manifest = reid_models.load_checkpoint(out)
+    assert manifest["extra"]["note"] == "kept" and len(manifest["extra"]["feature_mean"]) == model.feature_dim
+    after = ReidEmbedder("global", weights=out, device="cpu")
+    raw = before.embed_crops(crops)
+    got = after.embed_crops(crops)
+    # the stored mean is the mean unit feature of these crops (up to resize details), so centred features
+    # of the same crops average to about zero while raw ones do not
+    assert np.linalg.norm(got.mean(axis=0)) < 0.2 < np.linalg.norm(raw.mean(axis=0))
+    state = torch.load(out, weights_only=True)["state_dict"]
+    assert {v.dtype for v in state.values() if v.is_floating_point()} == {torch.float16}  # stays half precision
+    assert main(["reid", "center", "--weights", str(tmp_path / "nope.pt"), "--images", str(imgs)]) == 1
+    assert "nope.pt: checkpoint not found" in capsys.readouterr().err
