@@ -242,8 +242,10 @@ class OnlineLinker:
         events.sort(key=lambda e: e[:4])
         for now, kind, _, _, t in events:
             if kind == 0:
-                # what a live system knows now of the running tracklets: positions up to now, appearance as it
-                # was summarised when they matured (their full summary arrives when they end)
+                # what is known now of the running tracklets: positions up to now, appearance as it was
+                # summarised when they matured (their full summary arrives when they end). The pipeline's live
+                # stream also refreshes their appearance as it goes (it has every frame's embedding; a replay of
+                # finished tracklets has only their summaries), so its ids can differ from this replay's.
                 for k, alive in enumerate(self._alive):
                     if alive:
                         m = self._members[k]
