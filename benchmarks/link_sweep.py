@@ -15,8 +15,6 @@ A value ``on`` passes the option as a bare flag and ``off`` leaves it out. Resul
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import itertools
 import json
 import sys
@@ -25,22 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from mctrack.cli import main as mctrack  # noqa: E402
-
-
-def run(cams: str, out: Path, reid: str, options: list[str]) -> dict:
-    argv = ["run", "--cams", cams, "--detector", "mot", "--reid", reid, "--out", str(out), "--no-video",
-            "--no-progress", *options]
-    buf = io.StringIO()
-    with contextlib.redirect_stdout(buf):
-        code = mctrack(argv)
-    if code != 0:
-        raise SystemExit(f"mctrack {' '.join(argv)} failed with exit code {code}")
-    ev = json.loads((out / "eval.json").read_text(encoding="utf-8"))
-    s = json.loads((out / "summary.json").read_text(encoding="utf-8"))
-    return {"cross_IDF1": ev["cross_camera"]["IDF1"], "cross_HOTA": ev["cross_camera"]["HOTA"],
-            "mean_IDF1": ev["mean_per_camera"]["IDF1"], "global_ids": s["counts"]["global_ids"],
-            "gt_ids": ev["cross_camera"]["GT_IDs"]}
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from mct_table import run_one  # noqa: E402  (one way to run mctrack and read its results)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -72,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
                 opts.append(f"--{n}")
             elif v != "off":
                 opts += [f"--{n}", v]
-        r = run(args.cams, out, args.reid, opts)
+        r = run_one(Path(args.cams), out, args.reid, None, opts)
         rows.append({"settings": dict(zip(names, combo)), **r})
         print("| " + " | ".join(combo) + f" | {100 * r['cross_IDF1']:.1f} | {100 * r['mean_IDF1']:.1f} | "
               f"{100 * r['cross_HOTA']:.1f} | {r['global_ids']} ({r['gt_ids']}) |", flush=True)
