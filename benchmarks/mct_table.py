@@ -8,7 +8,11 @@ e.g. other seeds' people, as these are), and the colour-histogram embedder. Ever
 ``mctrack run --detector mot`` (the scene's noisy public detections) with the default tracker and linker
 settings, so the table measures linking, not detection.
 
-    python benchmarks/mct_table.py                                   # small (committed) and large (generated)
+    # the checkpoints of the table (LAGA-Net is bundled; CAN, 70 MB, and global are made here, ~15 min each on CPU)
+    python benchmarks/train_default_embedder.py --arch can --out runs/default_embedder/can_samples.pt
+    python benchmarks/train_default_embedder.py --arch global --set backbone_lr_mult=1.0 \
+        --out runs/default_embedder/global_samples.pt
+    python benchmarks/mct_table.py                  # small (committed) and large (generated); ~1.5 h on 2 CPU cores
     python benchmarks/mct_table.py --scenes small --weights-laga ckpt.pt
 
 ``large`` is generated with seed 0 into ``--data`` when missing (several minutes). Feature caches live in each
@@ -31,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 from mctrack.cli import main as mctrack  # noqa: E402
 
 TRAINED = ("laga", "can", "global")
+ORDINAL = {2: "2nd", 3: "3rd"}
 
 
 def scene_path(name: str, data: Path, seed: int) -> Path:
@@ -72,12 +77,20 @@ def main(argv: list[str] | None = None) -> int:
     for arch in TRAINED:
         p.add_argument(f"--weights-{arch}", help=f"trained {arch} checkpoint (row skipped without it)")
     p.add_argument("--device", help="cpu or cuda for the Re-ID networks")
-    p.add_argument("--embed-every", type=int, default=1, metavar="N",
-                   help="Re-ID networks: embed every N-th frame only (CPU; default 1)")
+    p.add_argument("--embed-every", nargs="+", default=["1", "large=3"], metavar="[SCENE=]N",
+                   help="Re-ID networks: embed every N-th frame only, for all scenes or one (default: 1 large=3, "
+                        "i.e. every frame of small and every 3rd of large, which keeps large under an hour per "
+                        "network on a 2-core CPU)")
     p.add_argument("--methods", nargs="+", default=["motion", "laga", "can", "global", "colorhist"],
                    help="rows to run (default: all): motion laga can global colorhist")
     p.add_argument("--linker", default="offline", help="offline or online (default: offline)")
     args = p.parse_args(argv)
+    every: dict[str | None, int] = {}
+    for item in args.embed_every:
+        scene, _, n = item.rpartition("=")
+        if not n.isdigit() or int(n) < 1:
+            p.error(f"--embed-every {item}: expected N or SCENE=N with N >= 1")
+        every[scene or None] = int(n)
     out = Path(args.out)
     rows, notes = [], []
     methods: list[tuple[str, str, str | None]] = [("motion only", "none", None)] if "motion" in args.methods else []
@@ -90,8 +103,8 @@ def main(argv: list[str] | None = None) -> int:
         if w:
             methods.append((f"{arch} (trained)", arch, w))
         else:
-            notes.append(f"{arch}: no trained checkpoint (--weights-{arch}, or samples/weights/{arch}_samples.pt); "
-                         "row skipped")
+            notes.append(f"{arch}: no trained checkpoint (--weights-{arch}, samples/weights/{arch}_samples.pt or "
+                         f"runs/default_embedder/{arch}_samples.pt); row skipped")
     if "colorhist" in args.methods:
         methods.append(("colorhist", "colorhist", None))
     extra = ["--linker", args.linker] + (["--device", args.device] if args.device else [])
@@ -101,10 +114,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{scene}: {label} ...", flush=True)
             more = extra if reid != "none" else []
             if reid in TRAINED:
-                more = more + ["--embed-every", str(args.embed_every)]
+                n = every.get(scene, every.get(None, 1))
+                more = more + ["--embed-every", str(n)]
             r = run_one(cams, out / f"{scene}-seed{args.seed}" / reid, reid, weights, more)
-            if reid in TRAINED and args.embed_every > 1:
-                label = f"{label}, every {args.embed_every}th frame"
+            if reid in TRAINED and n > 1:
+                label = f"{label}, every {ORDINAL.get(n, f'{n}th')} frame"
             rows.append({"scene": scene, "method": label, **r})
     lines = ["| scene | method | cross-camera IDF1 | mean per-camera IDF1 | cross-camera HOTA | global ids (GT) | s |",
              "|---|---|---|---|---|---|---|"]
