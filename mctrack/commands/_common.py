@@ -8,9 +8,32 @@ from ..detect import build_detector
 from ..embed import Embedder, build_embedder
 from ..registry import EMBEDDERS
 
-__all__ = ["add_embedder_args", "embedder_from_args", "add_yolo_args", "yolo_from_args", "TORCH_EMBEDDERS"]
+__all__ = ["add_embedder_args", "embedder_from_args", "add_yolo_args", "yolo_from_args", "TORCH_EMBEDDERS",
+           "DEFAULT_TRACK_APPEARANCE", "add_appearance_args", "appearance_from_args"]
 
 TORCH_EMBEDDERS = ("laga", "can", "global")
+
+#: the per-camera tracker's (appearance weight, appearance threshold) per embedder: the cosine distances of two
+#: crops of one person differ between embedders. Networks: centred features (see mctrack.embed.ReidEmbedder),
+#: chosen with benchmarks/link_sweep.py on the samples' small seed-4 scene (docs/run.md); colorhist: MOT15.
+DEFAULT_TRACK_APPEARANCE = {"colorhist": (0.5, 0.25), "laga": (0.5, 0.8), "can": (0.5, 0.8), "global": (0.5, 0.8)}
+
+
+def add_appearance_args(g) -> None:
+    """``--app-weight`` and ``--app-thresh`` (tracker appearance settings) on a parser or argument group."""
+    g.add_argument("--app-weight", type=float, default=None,
+                   help="weight of appearance in the tracker's fused cost, 0-1 (default per embedder: "
+                        + ", ".join(f"{n} {v[0]}" for n, v in DEFAULT_TRACK_APPEARANCE.items()) + ")")
+    g.add_argument("--app-thresh", type=float, default=None,
+                   help="largest cosine distance the tracker still matches on (default per embedder: "
+                        + ", ".join(f"{n} {v[1]}" for n, v in DEFAULT_TRACK_APPEARANCE.items()) + ")")
+
+
+def appearance_from_args(args: argparse.Namespace) -> dict[str, float]:
+    """Tracker keyword arguments ``appearance_weight`` and ``appearance_thresh`` for ``args.reid``."""
+    weight, thresh = DEFAULT_TRACK_APPEARANCE.get(args.reid, (0.5, 0.25))
+    return {"appearance_weight": weight if args.app_weight is None else args.app_weight,
+            "appearance_thresh": thresh if args.app_thresh is None else args.app_thresh}
 
 
 def add_embedder_args(p: argparse.ArgumentParser, default: str = "laga") -> None:

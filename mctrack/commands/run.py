@@ -15,7 +15,8 @@ from ..eval.multicam import format_multicam
 from ..pipeline import Pipeline, constraints_from_cams, feature_cache_key, file_sha1
 from ..registry import DETECTORS, LINKERS
 from ..track import Tracker
-from ._common import TORCH_EMBEDDERS, add_embedder_args, add_yolo_args, embedder_from_args, yolo_from_args
+from ._common import (DEFAULT_TRACK_APPEARANCE, TORCH_EMBEDDERS, add_appearance_args, add_embedder_args,
+                      add_yolo_args, appearance_from_args, embedder_from_args, yolo_from_args)
 
 __all__ = ["register", "main", "DEFAULT_LINK_THRESH", "DEFAULT_TRACK_APPEARANCE", "BUNDLED_WEIGHTS",
            "bundled_weights"]
@@ -30,11 +31,6 @@ BUNDLED_WEIGHTS = Path(__file__).resolve().parents[2] / "samples" / "weights"
 #: that are not in the results table (small seed 4; large seed 1 for colorhist), see docs/run.md. The networks'
 #: values assume centred features (checkpoints with ``extra.feature_mean``, as training writes them).
 DEFAULT_LINK_THRESH = {"colorhist": 0.12, "laga": 0.5, "can": 0.5, "global": 0.5}
-
-#: the per-camera tracker's (appearance weight, appearance threshold) per embedder: the cosine distances of two
-#: crops of one person differ between embedders (see docs/run.md for how they were chosen)
-DEFAULT_TRACK_APPEARANCE = {"colorhist": (0.5, 0.25), "laga": (0.5, 0.8), "can": (0.5, 0.8),
-                            "global": (0.5, 0.8)}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -59,12 +55,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--track-new", type=float, default=0.6,
                    help="score an unmatched detection needs to start a track (default: 0.6)")
     t.add_argument("--max-lost", type=float, default=None, help="seconds a lost track is kept (tracker default)")
-    t.add_argument("--app-weight", type=float, default=None,
-                   help="weight of appearance in the tracker's fused cost, 0-1 (default per embedder: "
-                        + ", ".join(f"{n} {v[0]}" for n, v in DEFAULT_TRACK_APPEARANCE.items()) + ")")
-    t.add_argument("--app-thresh", type=float, default=None,
-                   help="largest cosine distance the tracker still matches on (default per embedder: "
-                        + ", ".join(f"{n} {v[1]}" for n, v in DEFAULT_TRACK_APPEARANCE.items()) + ")")
+    add_appearance_args(t)
     k = p.add_argument_group("linker")
     k.add_argument("--linker", default="offline", help="offline (clustering after all cameras) or online "
                                                        "(ids as tracklets mature) (default: offline)")
@@ -161,9 +152,7 @@ def main(args: argparse.Namespace) -> int:
     if args.max_lost is not None:
         tracker_kwargs["max_lost_s"] = args.max_lost
     tracker_kwargs["low_thresh"] = min(0.1, args.track_high)
-    app_weight, app_thresh = DEFAULT_TRACK_APPEARANCE.get(args.reid, (0.5, 0.25))
-    tracker_kwargs["appearance_weight"] = app_weight if args.app_weight is None else args.app_weight
-    tracker_kwargs["appearance_thresh"] = app_thresh if args.app_thresh is None else args.app_thresh
+    tracker_kwargs.update(appearance_from_args(args))
     try:  # bad tracker settings fail here in one line, not once per camera
         Tracker(camera="check", frame_rate=10.0, **tracker_kwargs)
     except ValueError as exc:

@@ -17,7 +17,8 @@ from ..io.video import AnnotatedVideoWriter, SequenceSource, open_source
 from ..track import CameraMotion, Tracker
 from ..track.postprocess import interpolate_gaps
 from ..track.run import RunStats, track_frames
-from ._common import add_embedder_args, add_yolo_args, embedder_from_args, yolo_from_args
+from ._common import (add_appearance_args, add_embedder_args, add_yolo_args, appearance_from_args,
+                      embedder_from_args, yolo_from_args)
 
 __all__ = ["register", "main"]
 
@@ -40,6 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--fps", type=float, help="frame rate (default: the source's)")
     t.add_argument("--cmc", action="store_true", help="camera-motion compensation (moving cameras; needs images)")
     t.add_argument("--max-lost", type=float, default=None, help="seconds a lost track is kept (tracker default)")
+    add_appearance_args(t)
     t.add_argument("--interpolate", type=int, default=0, metavar="N",
                    help="offline: fill gaps of up to N frames inside each track by linear interpolation "
                         "(default: 0 = off)")
@@ -58,7 +60,11 @@ def main(args: argparse.Namespace) -> int:
     detector = _build_detector(args, source)
     fps = args.fps or source.fps
     kwargs = {} if args.max_lost is None else {"max_lost_s": args.max_lost}
-    tracker = Tracker(camera=source.camera, frame_rate=fps, **kwargs)
+    kwargs.update(appearance_from_args(args))
+    try:
+        tracker = Tracker(camera=source.camera, frame_rate=fps, **kwargs)
+    except ValueError as exc:
+        raise InputError(f"tracker settings: {exc}") from None
     cmc = CameraMotion() if args.cmc else None
     name = args.name or source.name
     out_dir = Path(args.out)

@@ -48,6 +48,9 @@ def test_track_bad_usage(tmp_path, capsys):
     assert main(["track", "--source", str(seq), "--detector", "nope", "--reid", "none",
                  "--out", str(tmp_path / "o")]) == 1
     assert "valid names" in capsys.readouterr().err
+    assert main(["track", "--source", str(seq), "--detector", "mot", "--reid", "none", "--app-thresh", "-1",
+                 "--out", str(tmp_path / "o")]) == 1
+    assert "tracker settings: appearance_thresh" in capsys.readouterr().err
 
 
 def test_real_sequence_motion_only(shared_data, tmp_path, capsys):
