@@ -50,6 +50,16 @@ def scene_path(name: str, data: Path, seed: int) -> Path:
     return out
 
 
+def _git_commit() -> str | None:
+    import subprocess
+
+    try:
+        return subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True,
+                              check=True).stdout.strip() or None
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
 def run_one(cams: Path, out: Path, reid: str, weights: str | None, extra: list[str]) -> dict:
     argv = ["run", "--cams", str(cams), "--detector", "mot", "--reid", reid, "--out", str(out), "--no-video",
             "--no-progress", *extra]
@@ -129,8 +139,11 @@ def main(argv: list[str] | None = None) -> int:
     for n in notes:
         print(f"note: {n}")
     out.mkdir(parents=True, exist_ok=True)
+    weights = {label: w for label, _, w in methods if w}
     (out / "results.json").write_text(json.dumps({"rows": rows, "notes": notes, "linker": args.linker,
-                                                  "seed": args.seed}, indent=2) + "\n", encoding="utf-8")
+                                                  "seed": args.seed, "embed_every": args.embed_every,
+                                                  "weights": weights, "git_commit": _git_commit()},
+                                                 indent=2) + "\n", encoding="utf-8")
     print(f"results in {out / 'results.json'}")
     return 0
 
