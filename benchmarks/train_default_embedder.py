@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 from mctrack.synth import make_scene  # noqa: E402
 from reid_models import build_model, load_checkpoint, save_checkpoint  # noqa: E402
 from reid_models.recipe import load_recipe  # noqa: E402
-from reid_models.train import evaluate_checkpoint, feature_mean, train  # noqa: E402
+from reid_models.train import evaluate_checkpoint, store_feature_mean, train  # noqa: E402
 
 
 def pool_crops(scenes: list[Path], eval_split: Path, out: Path) -> dict[str, int]:
@@ -98,10 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     counts = pool_crops(scenes, Path(args.eval_split), data)
     out = Path(args.out) if args.out else ROOT / "samples" / "weights" / f"{args.arch}_samples.pt"
     if args.recenter:
-        model, manifest = load_checkpoint(out)
         paths = sorted((data / "bounding_box_train").glob("*.jpg"))
-        extra = dict(manifest.get("extra", {}), feature_mean=feature_mean(model, paths, input_size=model.input_size))
-        save_checkpoint(out, model, extra=extra, half=True)
+        store_feature_mean(out, paths)
         info_path = out.with_suffix(".json")
         if info_path.is_file():
             info = json.loads(info_path.read_text())

@@ -376,7 +376,7 @@ class Pipeline:
             close = getattr(frames, "close", None)
             if close is not None:
                 close()  # a live source's reader thread stops here
-            if isinstance(src, LiveSource):
+            if live:
                 src.close()  # opened but never iterated (a later stage failed first)
                 res.dropped = int(src.dropped)
             res.rows = np.concatenate(rows) if rows else np.zeros((0, 7))

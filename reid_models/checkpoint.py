@@ -19,7 +19,8 @@ from torch import nn
 
 from reid_models.models import MODELS, build_model
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "CheckpointError", "load_checkpoint", "load_weights_into", "save_checkpoint"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "CheckpointError", "load_checkpoint", "load_weights_into", "save_checkpoint",
+           "update_extra"]
 
 FORMAT = "reid_models.checkpoint"
 FORMAT_VERSION = 1
@@ -53,6 +54,20 @@ def save_checkpoint(
         for key, value in model.state_dict().items()
     }
     torch.save({"manifest": manifest, "state_dict": state}, Path(path))
+
+
+def update_extra(path: str | os.PathLike[str], extra: dict[str, Any], out: str | os.PathLike[str] | None = None
+                 ) -> None:
+    """Merge ``extra`` into a checkpoint's manifest ``extra`` and write it to ``out`` (default: ``path``); the
+    weights are copied as stored (no rebuild, no change of precision)."""
+    path = Path(path)
+    manifest, state = _read(path, "cpu")
+    manifest = dict(manifest, extra=dict(manifest.get("extra") or {}, **extra))
+    try:
+        json.dumps(manifest)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"extra: must hold plain JSON-like values only ({err})") from None
+    torch.save({"manifest": manifest, "state_dict": state}, Path(out) if out is not None else path)
 
 
 def load_checkpoint(

@@ -73,10 +73,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def center_main(args: argparse.Namespace) -> int:
-    import torch
-
-    from reid_models import load_checkpoint, save_checkpoint
-    from reid_models.train import feature_mean
+    from reid_models.train import store_feature_mean
 
     weights = Path(args.weights)
     if not weights.is_file():
@@ -84,16 +81,9 @@ def center_main(args: argparse.Namespace) -> int:
     paths = list_images(args.images)
     if args.max_images < 1:
         raise InputError(f"--max-images: must be >= 1, got {args.max_images}")
-    model, manifest = load_checkpoint(weights, map_location=args.device)
-    half = any(v.dtype == torch.float16 for v in torch.load(weights, map_location="cpu",
-                                                              weights_only=True)["state_dict"].values())
-    mean = feature_mean(model, paths, input_size=model.input_size, max_images=args.max_images,
-                        device=args.device)
     out = Path(args.out) if args.out else weights
-    extra = dict(manifest.get("extra") or {}, feature_mean=mean,
-                 feature_mean_source=f"{min(len(paths), args.max_images)} images of {args.images}")
-    save_checkpoint(out, model.cpu(), extra=extra, half=half)
-    print(f"stored the mean unit feature of {min(len(paths), args.max_images)} crops of {args.images} in {out}")
+    n = store_feature_mean(weights, paths, out=out, max_images=args.max_images, device=args.device)
+    print(f"stored the mean unit feature of {n} crops of {args.images} in {out}")
     return 0
 
 

@@ -267,21 +267,21 @@ class LiveSource(FrameSource):
         if cap is not None:
             cap.release()
 
-    @staticmethod
-    def _put(q: queue.Queue, item, stop: threading.Event, drop: bool) -> bool:
-        """Queue ``item``: dropping the oldest when full (``drop``), else waiting; gives up (False) once ``stop``
-        is set, so the reader never blocks on a consumer that went away."""
+    def _put(self, q: queue.Queue, item, stop: threading.Event) -> bool:
+        """Queue ``item``: dropping (and counting) the oldest frame when full (``drop``), else waiting; gives up
+        (False) once ``stop`` is set, so the reader never blocks on a consumer that went away."""
         while not stop.is_set():
             try:
-                if drop:
+                if self.drop:
                     q.put_nowait(item)
                 else:
                     q.put(item, timeout=0.1)
                 return True
             except queue.Full:
-                if drop:
+                if self.drop:
                     try:
                         q.get_nowait()
+                        self.dropped += 1
                     except queue.Empty:
                         pass
         return False
@@ -294,13 +294,7 @@ class LiveSource(FrameSource):
                 now = self.clock() - t0
                 if ok and isinstance(image, np.ndarray) and image.ndim == 3 and image.shape[2] == 3:
                     lost_since = None
-                    if self.drop and q.full():
-                        try:
-                            q.get_nowait()
-                            self.dropped += 1
-                        except queue.Empty:
-                            pass
-                    self._put(q, (now, np.ascontiguousarray(image)), stop, self.drop)
+                    self._put(q, (now, np.ascontiguousarray(image)), stop)
                     continue
                 if lost_since is None:
                     lost_since = now
@@ -308,7 +302,7 @@ class LiveSource(FrameSource):
                                 self.reconnect_s)
                 if now - lost_since >= self.reconnect_s:
                     self._put(q, _Lost(f"{self.source}: live stream lost: no frame for {self.reconnect_s:g} s "
-                                       f"after {self.reconnects} reconnect(s)"), stop, self.drop)
+                                       f"after {self.reconnects} reconnect(s)"), stop)
                     return
                 cap.release()
                 if stop.wait(min(0.5, self.reconnect_s / 4)):
@@ -316,7 +310,7 @@ class LiveSource(FrameSource):
                 cap = self._open()
                 self.reconnects += 1
         except Exception as exc:  # noqa: BLE001 - reported to the consumer, never swallowed
-            self._put(q, _Lost(f"{self.source}: live stream failed: {type(exc).__name__}: {exc}"), stop, self.drop)
+            self._put(q, _Lost(f"{self.source}: live stream failed: {type(exc).__name__}: {exc}"), stop)
         finally:
             cap.release()
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from reid_models.train.engine import train
-from reid_models.train.evaluate import evaluate, evaluate_checkpoint, extract_features, feature_mean
+from reid_models.train.evaluate import (evaluate, evaluate_checkpoint, extract_features, feature_mean,
+                                        store_feature_mean)
 from reid_models.train.rerank import k_reciprocal_rerank
 from reid_models.train.schedule import build_optimizer, lr_at, param_groups, set_lr
 
@@ -17,5 +18,6 @@ __all__ = [
     "lr_at",
     "param_groups",
     "set_lr",
+    "store_feature_mean",
     "train",
 ]

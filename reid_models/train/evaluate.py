@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader
 
-from reid_models.checkpoint import load_checkpoint
+from reid_models.checkpoint import load_checkpoint, update_extra
 from reid_models.data import ImageDataset, ReidDataset, ReidTransform, load_dataset
 from reid_models.evaluation import cosine_distance, evaluate_rank
 from reid_models.train.rerank import k_reciprocal_rerank
@@ -54,6 +54,19 @@ def feature_mean(model: nn.Module, paths: Sequence[Path], *, input_size: Sequenc
     f = extract_features(model, paths, input_size=input_size, flip=False, batch_size=batch_size, device=device)
     f = f / np.maximum(np.linalg.norm(f, axis=1, keepdims=True), 1e-12)
     return [float(v) for v in f.mean(axis=0)]
+
+
+def store_feature_mean(weights: str | os.PathLike[str], paths: Sequence[Path], *,
+                       out: str | os.PathLike[str] | None = None, max_images: int = 1000,
+                       device: torch.device | str = "cpu") -> int:
+    """Store :func:`feature_mean` of ``paths`` in the checkpoint ``weights`` (``extra.feature_mean``; written to
+    ``out``, default in place) for checkpoints made without it; returns the number of images averaged."""
+    model, _ = load_checkpoint(weights, map_location=device)
+    n = min(len(paths), int(max_images))
+    update_extra(weights, {"feature_mean": feature_mean(model, paths, input_size=model.input_size,
+                                                         max_images=max_images, device=device),
+                           "feature_mean_images": n}, out=out)
+    return n
 
 
 def evaluate(
