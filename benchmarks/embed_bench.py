@@ -3,11 +3,11 @@
     python benchmarks/embed_bench.py                       # CPU (and CUDA when present), batch 1, 8, 32
     python benchmarks/embed_bench.py --device cuda --precision fp16 --json out.json
 
-Each embedder is timed through ``embed_crops`` (median of interleaved rounds) on person crops of mixed sizes (so crop resizing, normalisation
-and the host-device copy are included). The reference is ``torchvision.models.resnet50`` (stride-2 layer4,
-1000-class head) run on an already-normalised tensor of the same input size: ``ratio`` = embedder time / bare
-ResNet-50 time at the same batch size, which is comparable across machines. Weights are random (speed does not
-depend on them); nothing is downloaded.
+Each embedder is timed through ``embed_crops`` (median of interleaved rounds) on person crops of mixed sizes (so
+crop resizing, normalisation and the host-device copy are included). The reference is
+``torchvision.models.resnet50`` (stride-2 layer4, 1000-class head) run on an already-normalised tensor of the same
+input size: ``ratio`` = embedder time / bare ResNet-50 time at the same batch size, which is comparable across
+machines. Weights are random (speed does not depend on them); nothing is downloaded.
 """
 
 from __future__ import annotations
@@ -91,13 +91,13 @@ def main(argv: list[str] | None = None) -> int:
         for b in args.batches:
             x = torch.randn(b, 3, h, w, device=dev).contiguous(memory_format=torch.channels_last)
 
-            def ref():
+            def ref(net=resnet, x=x, dev=dev):
                 with torch.inference_mode(), torch.autocast(dev.type, dtype=dtype or torch.float32,
                                                              enabled=dtype is not None):
-                    resnet(x)
+                    net(x)
 
             cases = {ref_name: ref}
-            cases.update({name: (lambda e=e: e.embed_crops(crops[:b])) for name, (e, _) in embedders.items()})
+            cases.update({name: (lambda e=e, b=b: e.embed_crops(crops[:b])) for name, (e, _) in embedders.items()})
             t = _median_times(cases, args.rounds, sync)
             results.append(dict(device=device, embedder=ref_name, batch=b, params_m=_params(resnet), dim=1000,
                                 crops_per_s=b / t[ref_name], ms_per_crop=1e3 * t[ref_name] / b, ratio=1.0))

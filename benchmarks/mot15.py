@@ -13,7 +13,6 @@ Results go to ``--out`` (default ``runs/mot15/<reid>``) as ``<sequence>.txt`` pl
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path

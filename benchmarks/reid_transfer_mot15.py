@@ -62,7 +62,8 @@ def cut_crops(video: Path, wanted: list[tuple[int, int, np.ndarray, int]]) -> li
     while by_frame:
         ok, img = cap.read()
         if not ok:
-            raise RuntimeError(f"{video}: ended at frame {index}, crops still wanted from frames {sorted(by_frame)[:3]}")
+            raise RuntimeError(
+                f"{video}: ended at frame {index}, crops still wanted from frames {sorted(by_frame)[:3]}")
         for i in by_frame.pop(index, []):
             x1, y1, x2, y2 = wanted[i][2].round().astype(int)
             crops[i] = img[y1:y2, x1:x2].copy()

@@ -48,7 +48,6 @@ import numpy as np
 from tqdm import tqdm
 
 from .config import CameraConfig, CamsConfig, is_live_source
-from .errors import InputError
 from .eval.multicam import evaluate_multicam
 from .io.mot import MotWriter, _format_rows, load_mot_txt, mot_rows, save_mot_txt
 from .io.video import AnnotatedVideoWriter, FrameSource, LiveSource, VideoFileSource, open_source

@@ -43,7 +43,8 @@ class Recipe:
         horizontal flip (p=0.5), colour jitter strength (0 = off; brightness/contrast/saturation +-x),
         random erasing probability.
     seed, deterministic, num_workers: reproducibility (same seed on CPU -> bit-identical weights).
-    device ("auto"|"cpu"|"cuda"), amp: mixed precision (used on CUDA only).
+    device ("auto"|"cpu"|"cuda"), amp, amp_dtype ("float16"|"bfloat16"): mixed precision: autocast to amp_dtype
+        on CUDA; on the CPU only bfloat16 is used (amp with float16 trains in float32 there).
     eval_every: evaluate every N epochs (0: only at the end); flip_eval, rerank: evaluation options.
     eval_batch_size: images per forward pass at evaluation; out: parent folder of run directories.
     """
@@ -76,6 +77,7 @@ class Recipe:
     num_workers: int = 0
     device: str = "auto"
     amp: bool = True
+    amp_dtype: str = "float16"
     eval_every: int = 0
     flip_eval: bool = True
     rerank: bool = False
@@ -110,6 +112,8 @@ class Recipe:
                 raise bad(key, "must be > 0")
         if self.weight_decay < 0 or self.warmup_start_lr < 0:
             raise bad("weight_decay" if self.weight_decay < 0 else "warmup_start_lr", "must be >= 0")
+        if self.amp_dtype not in ("float16", "bfloat16"):
+            raise bad("amp_dtype", "expected float16 or bfloat16")
         if self.optimizer not in ("adam", "sgd"):
             raise bad("optimizer", "expected adam or sgd")
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):

@@ -55,7 +55,8 @@ def main(args: argparse.Namespace) -> int:
         norms = np.linalg.norm(feats, axis=1)
         ok = feats.shape == (len(dets), embedder.dim) and np.allclose(norms, 1, atol=1e-4)
         device = getattr(embedder, "device", "cpu")
-        print(f"  {name:<10} dim {embedder.dim:>6}  {ms:8.1f} ms/crop on {device}  unit-norm {'ok' if ok else 'FAILED'}")
+        print(f"  {name:<10} dim {embedder.dim:>6}  {ms:8.1f} ms/crop on {device}  "
+              f"unit-norm {'ok' if ok else 'FAILED'}")
         if not ok:
             return 1
     return 0

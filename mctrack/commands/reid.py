@@ -52,7 +52,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="dataset layout: market1501, dukemtmc, cuhk03np, msmt17, samples (default: market1501)")
     v.add_argument("--flip", action="store_true", help="average features of each crop and its mirror image")
     v.add_argument("--rerank", action="store_true", help="k-reciprocal re-ranking (k1=20, k2=6, lambda=0.3)")
-    v.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default: cpu)")
+    v.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: cuda when available)")
+    v.add_argument("--batch-size", type=int, default=128, help="images per forward pass (default: 128)")
+    v.add_argument("--workers", type=int, default=None,
+                   help="image-decoding processes (default: 4 on CUDA, 0 on the CPU)")
     v.add_argument("--json", help="also write the result to this JSON file")
     v.set_defaults(func=eval_main)
 
@@ -106,8 +109,18 @@ def train_main(args: argparse.Namespace) -> int:
 def eval_main(args: argparse.Namespace) -> int:
     from reid_models.train import evaluate_checkpoint
 
-    result = evaluate_checkpoint(args.weights, args.data, dataset_format=args.dataset_format, flip=args.flip,
-                                 rerank=args.rerank, device=args.device)
+    from ..embed import select_device
+
+    weights = Path(args.weights)
+    if not weights.is_file():
+        raise InputError(f"{weights}: checkpoint not found")
+    if args.batch_size < 1:
+        raise InputError(f"--batch-size: must be >= 1, got {args.batch_size}")
+    device = select_device(args.device)
+    workers = args.workers if args.workers is not None else (4 if device.type == "cuda" else 0)
+    result = evaluate_checkpoint(weights, args.data, dataset_format=args.dataset_format, flip=args.flip,
+                                 rerank=args.rerank, device=str(device), batch_size=args.batch_size,
+                                 num_workers=workers, progress=True)
     print(_format_result(result))
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1))

@@ -101,7 +101,8 @@ class MotWriter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._fh = self.path.open("w", encoding="utf-8")
 
-    def write(self, frame_index: int, track_ids: np.ndarray, xyxy: np.ndarray, scores: np.ndarray | None = None) -> None:
+    def write(self, frame_index: int, track_ids: np.ndarray, xyxy: np.ndarray,
+              scores: np.ndarray | None = None) -> None:
         rows = mot_rows(frame_index, track_ids, xyxy, scores)
         if len(rows):
             self._fh.write(_format_rows(rows))

@@ -118,13 +118,13 @@ class CameraRenderer:
                 items.append((self._dist(prop.x, prop.y), -1 - k, "prop", (x0, y0, bgr, mask, None)))
         items.sort(key=lambda it: (-it[0], it[1]))
         people_items = []
-        for dist, ident, kind, (x0, y0, bgr, mask, gray) in items:
+        for _dist, ident, kind, (x0, y0, bgr, mask, gray) in items:
             value = PROP_LABEL if kind == "prop" else len(people_items) + 1
             self._paste(img, label, x0, y0, bgr, mask, value)
             if kind == "person":
                 people_items.append((ident, x0, y0, mask, gray))
         pids, boxes, vis, vboxes = [], [], [], []
-        for value, (pid, x0, y0, mask, gray) in enumerate(people_items, 1):
+        for value, (pid, x0, y0, _mask, gray) in enumerate(people_items, 1):
             full = cv2.countNonZero(gray)
             bx, by, bw, bh = cv2.boundingRect(gray)
             box = np.array([x0 + bx, y0 + by, x0 + bx + bw, y0 + by + bh], np.float64)

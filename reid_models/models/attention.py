@@ -23,7 +23,9 @@ class CAM(nn.Module):
     """Channel attention (DANet style, no learned projections).
 
     energy = X X^T over channels (B, C, C); attention = softmax(rowmax(energy) - energy);
-    out = gamma * (attention @ X) + x. Shapes: (B, C, H, W) -> (B, C, H, W).
+    out = gamma * (attention @ X) + x. Shapes: (B, C, H, W) -> (B, C, H, W). The attention is computed in
+    float32 also under fp16/bf16 autocast (the affinity overflows float16 on real feature maps); the output
+    has the input's dtype.
     """
 
     def __init__(self) -> None:
@@ -31,10 +33,14 @@ class CAM(nn.Module):
         self.gamma = nn.Parameter(torch.zeros(1))
 
     def forward(self, x: Tensor) -> Tensor:
-        flat = x.flatten(2)  # (B, C, N)
-        energy = flat @ flat.transpose(1, 2)  # (B, C, C)
-        attention = torch.softmax(energy.amax(dim=-1, keepdim=True) - energy, dim=-1)
-        return self.gamma * (attention @ flat).reshape_as(x) + x
+        # The affinity sums N = H*W products of post-ReLU activations: on real crops it exceeds float16's 65504
+        # (and loses the softmax's resolution in bfloat16), so under autocast it is computed in float32.
+        with torch.autocast(x.device.type, enabled=False):
+            flat = x.float().flatten(2)  # (B, C, N)
+            energy = flat @ flat.transpose(1, 2)  # (B, C, C)
+            attention = torch.softmax(energy.amax(dim=-1, keepdim=True) - energy, dim=-1)
+            out = (attention @ flat).reshape(x.shape)
+        return (self.gamma * out).to(x.dtype) + x
 
 
 def _conv_bn_relu(in_channels: int, out_channels: int) -> nn.Sequential:

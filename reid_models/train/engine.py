@@ -115,18 +115,20 @@ def train(
         run_dir = Path(out or recipe.out) / f"{recipe.arch}-{time.strftime('%Y%m%d-%H%M%S')}"
     run_dir = Path(run_dir)
     device = _device(recipe.device)
-    use_amp = recipe.amp and device.type == "cuda"
+    amp_dtype = getattr(torch, recipe.amp_dtype)
+    use_amp = recipe.amp and (device.type == "cuda" or amp_dtype == torch.bfloat16)
     previous_deterministic = torch.are_deterministic_algorithms_enabled()
     try:
         if recipe.deterministic:
             torch.use_deterministic_algorithms(True, warn_only=device.type == "cuda")
-        return _train(recipe, resolved, run_dir, device, use_amp, resume, stop_after, progress)
+        return _train(recipe, resolved, run_dir, device, amp_dtype if use_amp else None, resume, stop_after,
+                      progress)
     finally:
         torch.use_deterministic_algorithms(previous_deterministic)
 
 
-def _train(recipe: Recipe, resolved: dict[str, Any], run_dir: Path, device: torch.device, use_amp: bool,
-           resume: bool, stop_after: int | None, progress: bool) -> Path:
+def _train(recipe: Recipe, resolved: dict[str, Any], run_dir: Path, device: torch.device,
+           amp_dtype: torch.dtype | None, resume: bool, stop_after: int | None, progress: bool) -> Path:
     dataset = load_dataset(recipe.dataset, resolved["data"])
     state: dict[str, Any] | None = None
     if resume:
@@ -135,6 +137,8 @@ def _train(recipe: Recipe, resolved: dict[str, Any], run_dir: Path, device: torc
             raise FileNotFoundError(f"resume: {last} not found")
         state = torch.load(last, map_location="cpu", weights_only=True)
         stored = yaml.safe_load((run_dir / "config.yaml").read_text())
+        # keys added to Recipe after the run started count as their defaults
+        stored = {**{k: v for k, v in Recipe().to_dict().items() if k not in stored}, **stored}
         if stored != resolved:
             changed = sorted(k for k in resolved if stored.get(k) != resolved[k])
             raise ValueError(f"resume: the recipe differs from {run_dir / 'config.yaml'} in {changed}")
@@ -149,7 +153,8 @@ def _train(recipe: Recipe, resolved: dict[str, Any], run_dir: Path, device: torc
             "dataset": {"format": recipe.dataset, "root": resolved["data"], "fingerprint": fingerprint,
                         "counts": dataset.summary()},
             "device": str(device) + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else ""),
-            "amp": use_amp, "deterministic": recipe.deterministic, "torch_threads": torch.get_num_threads(),
+            "amp": str(amp_dtype).removeprefix("torch.") if amp_dtype else False,
+            "deterministic": recipe.deterministic, "torch_threads": torch.get_num_threads(),
             "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "resumed": [],
         }
     else:
@@ -168,7 +173,8 @@ def _train(recipe: Recipe, resolved: dict[str, Any], run_dir: Path, device: torc
     center_params = list(criterion.parameters())
     center_optimizer = torch.optim.SGD(center_params, lr=recipe.center_lr) if center_params else None
     center_weight = getattr(criterion, "center_weight", 1.0)
-    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+    # loss scaling only for float16 (bfloat16 has float32's range)
+    scaler = torch.amp.GradScaler("cuda", enabled=amp_dtype == torch.float16 and device.type == "cuda")
     history: list[dict[str, Any]] = []
     start_epoch = 0
     if state is not None:
@@ -187,6 +193,7 @@ def _train(recipe: Recipe, resolved: dict[str, Any], run_dir: Path, device: torc
     loader = DataLoader(ImageDataset([s.path for s in dataset.train], dataset.train_labels(), transform),
                         batch_sampler=sampler, num_workers=recipe.num_workers, pin_memory=device.type == "cuda")
     eval_options = {"flip": recipe.flip_eval, "rerank": recipe.rerank, "batch_size": recipe.eval_batch_size,
+                    "progress": progress,
                     "device": device}
     dist = None
     for epoch in range(start_epoch, recipe.epochs):
@@ -202,7 +209,7 @@ def _train(recipe: Recipe, resolved: dict[str, Any], run_dir: Path, device: torc
         bar = tqdm(loader, desc=f"epoch {epoch + 1}/{recipe.epochs}", disable=not progress, leave=False)
         for images, labels, _ in bar:
             images, labels = images.to(device, non_blocking=True), labels.to(device, non_blocking=True)
-            with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
+            with torch.autocast(device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
                 output = model(images)
             total, terms = criterion(_float_output(output), labels)
             optimizer.zero_grad(set_to_none=True)

@@ -127,3 +127,19 @@ def test_cam_hand_computed() -> None:
         a, b = 1 / (1 + math.e), math.e / (1 + math.e)
         expected = torch.tensor([[1 + a, b], [b, 1 + a]]).view(1, 2, 1, 2)
         torch.testing.assert_close(cam(x), expected)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_cam_affinity_does_not_overflow_under_autocast(dtype: torch.dtype) -> None:
+    """Post-ReLU maps of real crops: 24x8 positions of activations ~20 give X X^T ~ 77,000 > float16's 65,504."""
+    x = torch.full((2, 16, 24, 8), 20.0) + torch.rand(2, 16, 24, 8)
+    flat = x.to(torch.float16).flatten(2)
+    assert torch.isinf(flat @ flat.transpose(1, 2)).any()  # what the affinity was in float16 before the fix
+    cam = CAM()
+    with torch.no_grad():
+        cam.gamma.fill_(1.0)
+        reference = cam(x)
+        with torch.autocast("cpu", dtype=dtype):
+            out = cam(x.to(dtype))
+    assert out.dtype == dtype and torch.isfinite(out).all()
+    torch.testing.assert_close(out.float(), reference, rtol=2e-2, atol=0.5)

@@ -40,3 +40,37 @@ def test_bad_arguments() -> None:
         k_reciprocal_rerank(_d(Q, G), _d(Q, Q), _d(Q, Q))
     with pytest.raises(ValueError, match="lambda_value"):
         k_reciprocal_rerank(_d(Q, G), _d(Q, Q), _d(G, G), lambda_value=2)
+
+
+def _random_case(seed: int, nq: int, ng: int, dim: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(5, dim))
+    q = centres[rng.integers(0, 5, nq)] + 0.6 * rng.normal(size=(nq, dim))
+    g = centres[rng.integers(0, 5, ng)] + 0.6 * rng.normal(size=(ng, dim))
+    return q, g
+
+
+@pytest.mark.parametrize(("nq", "ng", "k1", "k2", "lam", "block"), [
+    (6, 30, 5, 3, 0.3, 7), (12, 50, 20, 6, 0.3, 1024), (3, 9, 20, 6, 0.3, 4), (10, 40, 4, 1, 0.0, 16),
+    (1, 12, 3, 12, 0.5, 5), (8, 25, 1, 2, 1.0, 3)])
+def test_sparse_rerank_equals_the_dense_reference(nq, ng, k1, k2, lam, block) -> None:
+    from reid_models.train.rerank import k_reciprocal_rerank_dense
+
+    q, g = _random_case(nq * 100 + ng, nq, ng)
+    args = (_d(q, g), _d(q, q), _d(g, g))
+    dense = k_reciprocal_rerank_dense(*args, k1=k1, k2=k2, lambda_value=lam)
+    sparse = k_reciprocal_rerank(*args, k1=k1, k2=k2, lambda_value=lam, block=block)
+    np.testing.assert_allclose(sparse, dense, rtol=1e-9, atol=1e-12)
+
+
+def test_rerank_features_equals_the_dense_reference_on_cosine_distances() -> None:
+    from reid_models.evaluation import cosine_distance
+    from reid_models.train.rerank import k_reciprocal_rerank_dense, rerank_features
+
+    q, g = _random_case(7, 15, 60, dim=16)
+    dense = k_reciprocal_rerank_dense(cosine_distance(q, g), cosine_distance(q, q), cosine_distance(g, g))
+    stages: list[str] = []
+    np.testing.assert_allclose(rerank_features(q, g, block=8, progress=stages.append), dense, atol=1e-5)
+    assert stages == ["neighbours", "k-reciprocal sets", "Jaccard distances"]
+    with pytest.raises(ValueError, match="non-empty"):
+        rerank_features(q[:0], g)
