@@ -21,8 +21,9 @@ the 16 vectors, each L2-normalised, concatenated (16 x 256 = 4096-D).
 Choices: the shared embedding is applied to the 16 features of a batch in one call, so in training its BN
 statistics are computed over all 16 features jointly; the authors call it 16 times (per-feature batch statistics
 but one set of running statistics, the ones used at test time), so joint statistics are the consistent reading.
-The authors use a scaled-cosine classifier (scale 14) and an IBN-b ResNet-50; we use plain linear classifiers
-and torchvision's ResNet-50.
+Classifiers: `classifier="cosine"` is the paper's (features and class weights L2-normalised, logits scaled by
+`cosine_scale`, 14 in the authors' code; the paper recipes use it); `"linear"` (plain nn.Linear) is the default
+that older checkpoints were trained with. The authors' IBN-b ResNet-50 is not reproduced: torchvision's ResNet.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from torch import Tensor, nn
 
 from reid_models.models._common import check_input_size, check_num_classes
 from reid_models.models.backbones import Pretrained, build_resnet
-from reid_models.models.heads import CanEmbedding, init_classifier
+from reid_models.models.heads import CanEmbedding, CosineClassifier, init_classifier
 from reid_models.models.output import ReidOutput
 
 __all__ = ["CanNet"]
@@ -58,6 +59,8 @@ class CanNet(nn.Module):
         input_size: (H, W) the network is trained for (any size works at inference).
         parts: stripe counts of the part branches, each >= 2 (paper: 3, 5, 7).
         embedding_dim: width of the shared embedding (paper: 256).
+        classifier: "linear" or "cosine" (the paper's scaled-cosine classifier, module doc).
+        cosine_scale: logit scale of the cosine classifier.
     """
 
     def __init__(
@@ -69,8 +72,14 @@ class CanNet(nn.Module):
         input_size: Sequence[int] = (384, 128),
         parts: Sequence[int] = (3, 5, 7),
         embedding_dim: int = 256,
+        classifier: str = "linear",
+        cosine_scale: float = 14.0,
     ) -> None:
         super().__init__()
+        if classifier not in ("linear", "cosine"):
+            raise ValueError(f"classifier: expected 'linear' or 'cosine', got {classifier!r}")
+        if not cosine_scale > 0:
+            raise ValueError(f"cosine_scale: must be > 0, got {cosine_scale}")
         if not parts or any(isinstance(n, bool) or not isinstance(n, int) or n < 2 for n in parts):
             raise ValueError(f"parts: expected a non-empty sequence of ints >= 2, got {parts!r}")
         if embedding_dim < 1:
@@ -86,6 +95,8 @@ class CanNet(nn.Module):
                 "input_size": list(self.input_size),
                 "parts": list(self.parts),
                 "embedding_dim": embedding_dim,
+                "classifier": classifier,
+                "cosine_scale": cosine_scale,
             },
         }
         resnet = build_resnet(backbone, pretrained=pretrained)
@@ -96,9 +107,9 @@ class CanNet(nn.Module):
             name for n in self.parts for name in [f"p{n}_global", *(f"p{n}_part{k}" for k in range(n - 1))]
         )
         self.feature_dim = len(self.head_names) * embedding_dim
-        self.classifiers = nn.ModuleList(
-            [init_classifier(nn.Linear(embedding_dim, num_classes)) for _ in self.head_names] if num_classes else []
-        )
+        make = (lambda: CosineClassifier(embedding_dim, num_classes, scale=cosine_scale)) if classifier == "cosine" \
+            else (lambda: init_classifier(nn.Linear(embedding_dim, num_classes)))
+        self.classifiers = nn.ModuleList([make() for _ in self.head_names] if num_classes else [])
 
     def forward(self, x: Tensor) -> ReidOutput:
         x3 = self.trunk(x)

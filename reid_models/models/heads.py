@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
-__all__ = ["BNNeck", "CanEmbedding", "ReductionHead", "init_classifier"]
+__all__ = ["BNNeck", "CanEmbedding", "CosineClassifier", "ReductionHead", "init_classifier"]
 
 
 def init_classifier(layer: nn.Linear) -> nn.Linear:
@@ -79,3 +81,20 @@ class CanEmbedding(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return self.layers(x)
+
+
+class CosineClassifier(nn.Module):
+    """Scaled-cosine classifier (CAN authors' code; also CosFace/ArcFace without margin): logits =
+    scale * cos(x, w_c). Shapes: (B, in_features) -> (B, num_classes). Weights N(0, 0.001) like the linear heads
+    (the norm does not matter, only the direction)."""
+
+    def __init__(self, in_features: int, num_classes: int, *, scale: float = 14.0) -> None:
+        super().__init__()
+        if in_features < 1 or num_classes < 1:
+            raise ValueError(f"in_features, num_classes: must be >= 1, got {in_features}, {num_classes}")
+        self.weight = nn.Parameter(torch.empty(num_classes, in_features))
+        nn.init.normal_(self.weight, std=0.001)
+        self.scale = float(scale)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.scale * F.normalize(x, dim=1) @ F.normalize(self.weight, dim=1).t()

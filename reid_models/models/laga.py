@@ -8,8 +8,11 @@ ResNet up to layer3 (shared), then four branches, each ending in layer4 (last st
 - spatial: SAM-RPE (S3) -> layer4 -> SAM-RPE (S4) -> GAP    -> 1 vector
 Every vector (2048-D on resnet50) gets a ReductionHead (FC 1024, BN, LeakyReLU, dropout 0.5, classifier): six
 heads with all branches. Output order (`head_names`): global, stripe0..2 (top to bottom), channel, spatial.
-`embeddings` are the pooled vectors (the loss puts one batch-hard triplet on each); the eval `feature` is their
-concatenation before the reduction layers (6 x 2048 = 12288-D on resnet50).
+`embeddings` (one batch-hard triplet each in the loss) are, in training, the reduced 1024-D vectors of the heads
+with `metric_features="reduced"` (the paper, eq. 8-11: "for both losses, we use the learned embeddings") or the
+pooled vectors with `"pooled"` (the Bag-of-Tricks habit; the default, which older checkpoints were trained with);
+the eval `feature` is the concatenation of the pooled vectors before the reduction layers (6 x 2048 = 12288-D on
+resnet50) either way.
 
 Ablations of the paper's Table III: `branches=("global",)`, `("global", "local")`, `+ "channel"`, `+ "spatial"`;
 `relative_positions=False` drops the RPE terms from SAM-RPE. Heads, embeddings and feature_dim follow.
@@ -61,6 +64,7 @@ class LagaNet(nn.Module):
         branches: any non-empty subset of BRANCHES (order does not matter).
         relative_positions: the RPE terms of SAM-RPE (spatial branch only).
         share_layer4: one shared layer4 (MBA-Net style) or one copy per branch (CAN style).
+        metric_features: "pooled" or "reduced": which vectors training's metric loss sees (module doc).
     """
 
     def __init__(
@@ -73,8 +77,12 @@ class LagaNet(nn.Module):
         branches: Sequence[str] = BRANCHES,
         relative_positions: bool = True,
         share_layer4: bool = True,
+        metric_features: str = "pooled",
     ) -> None:
         super().__init__()
+        if metric_features not in ("pooled", "reduced"):
+            raise ValueError(f"metric_features: expected 'pooled' or 'reduced', got {metric_features!r}")
+        self.metric_features = metric_features
         unknown = sorted(set(branches) - set(BRANCHES))
         if unknown or not branches:
             raise ValueError(f"branches: expected a non-empty subset of {BRANCHES}, got {tuple(branches)}")
@@ -91,6 +99,7 @@ class LagaNet(nn.Module):
                 "branches": list(self.branches),
                 "relative_positions": relative_positions,
                 "share_layer4": share_layer4,
+                "metric_features": metric_features,
             },
         }
         parts = build_resnet(backbone, pretrained=pretrained)
@@ -143,6 +152,11 @@ class LagaNet(nn.Module):
                     vectors.append(maps.mean(dim=(2, 3)))
                 else:
                     vectors.extend(self._stripes(maps).flatten(2).unbind(dim=2))
+        feature = torch.cat(vectors, dim=1)
         # No heads (num_classes == 0) or eval mode: no logits.
-        logits = tuple(head(v) for head, v in zip(self.heads, vectors)) if self.training else ()
-        return ReidOutput(feature=torch.cat(vectors, dim=1), embeddings=tuple(vectors), logits=logits)
+        if not self.training or not self.heads:
+            return ReidOutput(feature=feature, embeddings=tuple(vectors), logits=())
+        reduced = [head.reduction(v) for head, v in zip(self.heads, vectors, strict=True)]
+        logits = tuple(head.classifier(r) for head, r in zip(self.heads, reduced, strict=True))
+        embeddings = tuple(reduced) if self.metric_features == "reduced" else tuple(vectors)
+        return ReidOutput(feature=feature, embeddings=embeddings, logits=logits)

@@ -148,6 +148,9 @@ def test_config_rebuilds_the_same_architecture(arch: str) -> None:
         ("can", {"backbone": "resnet101"}, "backbone.*valid"),
         ("can", {"parts": [3, 1]}, "parts"),
         ("can", {"embedding_dim": 0}, "embedding_dim"),
+        ("can", {"classifier": "arcface"}, "classifier"),
+        ("can", {"cosine_scale": 0}, "cosine_scale"),
+        ("laga", {"metric_features": "logits"}, "metric_features"),
         ("global", {"num_classes": -1}, "num_classes"),
         ("global", {"input_size": (384,)}, "input_size"),
         ("global", {"input_size": (16, 16)}, "input_size"),
@@ -187,3 +190,39 @@ def test_global_baseline_bnneck_convention(seeded: None) -> None:
         out = model(x)
         torch.testing.assert_close(out.feature, model.neck.bn(out.embeddings[0]))
     assert not torch.allclose(out.feature, out.embeddings[0])
+
+
+def test_laga_metric_loss_on_the_reduced_embeddings(seeded: None) -> None:
+    """The paper's triplet acts on the 1024-D learned embeddings; the eval feature stays the pooled vectors."""
+    model = build_model("laga", num_classes=5, metric_features="reduced", **SMALL).train()
+    out = model(torch.rand(4, 3, 128, 64))
+    assert len(out.embeddings) == 6 and all(e.shape == (4, 1024) for e in out.embeddings)
+    assert out.feature.shape == (4, 6 * 512) and all(x.shape == (4, 5) for x in out.logits)
+    from reid_models.losses import build_criterion
+
+    total, _ = build_criterion(model)(out, torch.tensor([0, 0, 1, 1]))
+    total.backward()
+    assert model.heads[0].reduction[0].weight.grad.abs().sum() > 0
+    model.eval()
+    with torch.no_grad():
+        evaluated = model(torch.rand(2, 3, 128, 64))
+    assert all(e.shape == (2, 512) for e in evaluated.embeddings)
+    pooled = build_model("laga", num_classes=5, **SMALL).train()
+    assert all(e.shape == (4, 512) for e in pooled(torch.rand(4, 3, 128, 64)).embeddings)
+
+
+def test_can_cosine_classifier(seeded: None) -> None:
+    model = build_model("can", num_classes=7, classifier="cosine", cosine_scale=14.0, **SMALL).train()
+    out = model(torch.rand(4, 3, 128, 64))
+    assert len(out.logits) == 16
+    for logits in out.logits:  # scale x cosine: bounded by the scale whatever the feature norm
+        assert logits.shape == (4, 7) and logits.abs().max() <= 14.0 + 1e-4
+    from reid_models.models.heads import CosineClassifier
+
+    head = model.classifiers[0]
+    assert isinstance(head, CosineClassifier)
+    x = torch.randn(3, 256)
+    torch.testing.assert_close(head(5 * x), head(x))  # invariant to the feature's norm
+    assert model.config["kwargs"]["classifier"] == "cosine"
+    rebuilt = build_model("can", **{**model.config["kwargs"], "pretrained": None})
+    assert isinstance(rebuilt.classifiers[0], CosineClassifier)

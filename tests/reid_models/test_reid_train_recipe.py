@@ -11,11 +11,28 @@ from reid_models.recipe import Recipe, RecipeError, apply_overrides, load_recipe
 CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "reid"
 
 
-@pytest.mark.parametrize("name", ["laga_market1501", "can_market1501", "laga_samples", "can_samples",
-                                  "global_samples"])
+@pytest.mark.parametrize("name", sorted(p.stem for p in CONFIGS.glob("*.yaml")))
 def test_shipped_recipes_load(name: str) -> None:
     recipe = load_recipe(CONFIGS / f"{name}.yaml")
     assert recipe.arch == name.split("_")[0]
+    from reid_models import build_model
+
+    model = build_model(recipe.arch, num_classes=3, backbone="resnet18", pretrained=None,
+                        input_size=recipe.input_size, **recipe.model_kwargs)  # the kwargs fit the network
+    assert model.config["kwargs"]["input_size"] == recipe.input_size
+
+
+def test_paper_recipes_follow_the_papers() -> None:
+    laga = load_recipe(CONFIGS / "laga_market1501.yaml")
+    assert laga.model_kwargs["metric_features"] == "reduced" and laga.flip_eval is False
+    can = load_recipe(CONFIGS / "can_market1501.yaml")
+    assert can.model_kwargs["classifier"] == "cosine" and can.flip_eval is False
+
+
+def test_cpu_recipes_exist_for_every_network() -> None:
+    for arch in ("laga", "can", "global"):
+        recipe = load_recipe(CONFIGS / f"{arch}_market1501_cpu.yaml")
+        assert (recipe.arch, recipe.dataset, recipe.device, recipe.pretrained) == (arch, "market1501", "cpu", None)
 
 
 def test_paper_hyperparameters() -> None:
