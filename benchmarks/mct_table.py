@@ -1,7 +1,7 @@
 """Cross-camera results table: cross-camera IDF1 and mean per-camera IDF1 on the samples' scenes.
 
 Rows: motion only (no appearance, no linking: every local track its own global id), each trained Re-ID embedder
-whose checkpoint is given (``--weights-laga`` etc., else the bundled ``samples/weights/<arch>_samples.pt``, else
+whose checkpoint is given (``--weights-laga`` etc., else the bundled ``mctrack/weights/<arch>_samples.pt``, else
 ``runs/default_embedder/<arch>_samples.pt`` as written by ``benchmarks/train_default_embedder.py --arch <arch> --out
 runs/default_embedder/<arch>_samples.pt``; they must be trained on identities disjoint from the evaluated scene,
 e.g. other seeds' people, as these are), and the colour-histogram embedder. Every run is
@@ -106,14 +106,14 @@ def main(argv: list[str] | None = None) -> int:
     methods: list[tuple[str, str, str | None]] = [("motion only", "none", None)] if "motion" in args.methods else []
     for arch in (a for a in TRAINED if a in args.methods):
         w = getattr(args, f"weights_{arch}")
-        for found in (ROOT / "samples" / "weights" / f"{arch}_samples.pt",
+        for found in (ROOT / "mctrack" / "weights" / f"{arch}_samples.pt",
                       ROOT / "runs" / "default_embedder" / f"{arch}_samples.pt"):
             if not w and found.is_file():
                 w = str(found)  # trained on other seeds' people: disjoint from the evaluated scenes
         if w:
             methods.append((f"{arch} (trained)", arch, w))
         else:
-            notes.append(f"{arch}: no trained checkpoint (--weights-{arch}, samples/weights/{arch}_samples.pt or "
+            notes.append(f"{arch}: no trained checkpoint (--weights-{arch}, mctrack/weights/{arch}_samples.pt or "
                          f"runs/default_embedder/{arch}_samples.pt); row skipped")
     if "colorhist" in args.methods:
         methods.append(("colorhist", "colorhist", None))

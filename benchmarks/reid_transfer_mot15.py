@@ -1,6 +1,6 @@
 """Transfer check: synthetic-trained embedders on REAL person crops from the two MOT15 sequences with video.
 
-    python benchmarks/reid_transfer_mot15.py [--data ../shared/data/mot15] [--weights samples/weights/laga_samples.pt]
+    python benchmarks/reid_transfer_mot15.py [--data ../shared/data/mot15] [--weights mctrack/weights/laga_samples.pt]
 
 Per sequence (PETS09-S2L1, TUD-Stadtmitte), from the ground truth: every person seen for at least
 ``--min-frames`` frames gives gallery crops from the first half of their appearance (``--gallery-per-id``,
@@ -75,7 +75,7 @@ def cut_crops(video: Path, wanted: list[tuple[int, int, np.ndarray, int]]) -> li
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "mot15"))
-    ap.add_argument("--weights", default=str(ROOT / "samples" / "weights" / "laga_samples.pt"))
+    ap.add_argument("--weights", default=str(ROOT / "mctrack" / "weights" / "laga_samples.pt"))
     ap.add_argument("--min-frames", type=int, default=20)
     ap.add_argument("--min-height", type=float, default=60.0)
     ap.add_argument("--gallery-per-id", type=int, default=4)

@@ -1,4 +1,4 @@
-"""Make the shipped default Re-ID checkpoint (`samples/weights/<arch>_samples.pt`), reproducibly.
+"""Make the shipped default Re-ID checkpoint (`mctrack/weights/<arch>_samples.pt`), reproducibly.
 
 The checkpoint `mctrack run` uses when no `--weights` are given must not have seen the people of the committed
 scene `samples/small`. So it is trained on OTHER synthetic people:
@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3], help="training scene seeds (not 0)")
     ap.add_argument("--work", default="runs/default_embedder", help="scratch folder (scenes, pooled crops, run)")
     ap.add_argument("--eval-split", default=str(ROOT / "samples" / "small" / "reid"))
-    ap.add_argument("--out", help="checkpoint to write (default: samples/weights/<arch>_samples.pt)")
+    ap.add_argument("--out", help="checkpoint to write (default: mctrack/weights/<arch>_samples.pt)")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="recipe override")
     ap.add_argument("--recenter", action="store_true",
                     help="do not train: store the training crops' mean unit feature in the existing --out checkpoint "
@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         scenes.append(scene)
     data = work / "pooled_reid"
     counts = pool_crops(scenes, Path(args.eval_split), data)
-    out = Path(args.out) if args.out else ROOT / "samples" / "weights" / f"{args.arch}_samples.pt"
+    out = Path(args.out) if args.out else ROOT / "mctrack" / "weights" / f"{args.arch}_samples.pt"
     if args.recenter:
         paths = sorted((data / "bounding_box_train").glob("*.jpg"))
         store_feature_mean(out, paths)

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import sys
 
 from ..detect import build_detector
 from ..embed import Embedder, build_embedder
+from ..errors import InputError
 from ..registry import EMBEDDERS
+from ..weights import WeightsError, default_weights, describe, resolve_weights
 
-__all__ = ["add_embedder_args", "embedder_from_args", "add_yolo_args", "yolo_from_args", "TORCH_EMBEDDERS",
-           "DEFAULT_TRACK_APPEARANCE", "add_appearance_args", "appearance_from_args"]
+log = logging.getLogger(__name__)
+
+__all__ = ["add_embedder_args", "embedder_from_args", "weights_from_args", "add_yolo_args", "yolo_from_args",
+           "TORCH_EMBEDDERS", "DEFAULT_TRACK_APPEARANCE", "add_appearance_args", "appearance_from_args"]
 
 TORCH_EMBEDDERS = ("laga", "can", "global")
 
@@ -40,7 +46,9 @@ def add_embedder_args(p: argparse.ArgumentParser, default: str = "laga") -> None
     names = ", ".join(EMBEDDERS.names()) + ", none"
     g = p.add_argument_group("embedder")
     g.add_argument("--reid", default=default, help=f"embedder: {names} (default: {default})")
-    g.add_argument("--weights", help="Re-ID checkpoint (its manifest fixes architecture and input size)")
+    g.add_argument("--weights", help="Re-ID checkpoint: a file, a bundled name (laga_market1501, laga_samples) or "
+                                     "'none' for an untrained network; its manifest fixes architecture and input "
+                                     "size (default: the network's bundled checkpoint, real-trained first)")
     g.add_argument("--backbone", default="resnet50", help="backbone without --weights: resnet50, resnet34, resnet18")
     g.add_argument("--pretrained", default="imagenet",
                    help="backbone init without --weights: imagenet, a torchvision state_dict path, or none")
@@ -51,11 +59,38 @@ def add_embedder_args(p: argparse.ArgumentParser, default: str = "laga") -> None
     g.add_argument("--flip", action="store_true", help="average features of each crop and its mirror image")
 
 
-def embedder_from_args(args: argparse.Namespace) -> Embedder | None:
-    """Build the embedder the options ask for; ``--reid none`` gives ``None``."""
+def weights_from_args(args: argparse.Namespace) -> str | None:
+    """The checkpoint path ``--weights`` stands for (a file or a bundled name), the network's bundled default
+    when it is not given (announced on stderr with its training data), None for ``--weights none`` or when no
+    checkpoint is bundled (an untrained network: warned). Sets ``args.weights`` to the result, so that cache keys
+    and summaries see the file actually used."""
     if args.reid not in TORCH_EMBEDDERS:
         if args.weights:
             raise ValueError(f"--weights: the {args.reid!r} embedder takes no weights")
+        return None
+    if args.weights and str(args.weights).lower() != "none":
+        try:
+            path = resolve_weights(args.weights)
+        except WeightsError as err:
+            raise InputError(str(err)) from None
+    elif args.weights is None and (path := default_weights(args.reid)) is not None:
+        about = describe(path)
+        print(f"--reid {args.reid}: using the bundled checkpoint {path.stem}" + (f" ({about})" if about else ""),
+              file=sys.stderr)
+    else:
+        log.warning("--reid %s without a checkpoint: the network is untrained, its features are close to random "
+                    "and tracking/linking by appearance will be poor", args.reid)
+        args.weights = None
+        return None
+    args.weights = str(path)
+    return args.weights
+
+
+def embedder_from_args(args: argparse.Namespace) -> Embedder | None:
+    """Build the embedder the options ask for (checkpoint as in ``weights_from_args``); ``--reid none`` gives
+    ``None``."""
+    weights_from_args(args)
+    if args.reid not in TORCH_EMBEDDERS:
         return build_embedder(args.reid)
     pretrained = None if str(args.pretrained).lower() == "none" else args.pretrained
     return build_embedder(args.reid, weights=args.weights, backbone=args.backbone, pretrained=pretrained,

@@ -18,14 +18,9 @@ from ..track import Tracker
 from ._common import (DEFAULT_TRACK_APPEARANCE, TORCH_EMBEDDERS, add_appearance_args, add_embedder_args,
                       add_yolo_args, appearance_from_args, embedder_from_args, yolo_from_args)
 
-__all__ = ["register", "main", "DEFAULT_LINK_THRESH", "DEFAULT_TRACK_APPEARANCE", "BUNDLED_WEIGHTS",
-           "bundled_weights"]
+__all__ = ["register", "main", "DEFAULT_LINK_THRESH", "DEFAULT_TRACK_APPEARANCE"]
 
 log = logging.getLogger(__name__)
-
-#: where the bundled default checkpoints live (``benchmarks/train_default_embedder.py`` writes them: trained on
-#: synthetic people who are not in ``samples/small``)
-BUNDLED_WEIGHTS = Path(__file__).resolve().parents[2] / "samples" / "weights"
 
 #: cosine-distance thresholds for linking, per embedder, chosen with benchmarks/link_sweep.py on synthetic scenes
 #: that are not in the results table (small seed 4; large seed 1 for colorhist; colorhist kept at the tighter 0.1,
@@ -114,12 +109,6 @@ def _detector_factory(args: argparse.Namespace):
     return lambda cam: shared
 
 
-def bundled_weights(arch: str, folder: Path | None = None) -> Path | None:
-    """The bundled ``<arch>_samples.pt`` checkpoint, or None when there is none."""
-    p = (folder or BUNDLED_WEIGHTS) / f"{arch}_samples.pt"
-    return p if p.is_file() else None
-
-
 def main(args: argparse.Namespace) -> int:
     DETECTORS.get(args.detector)  # unknown names fail here, listing the valid ones, before any work
     if args.duration is not None and not args.duration > 0:
@@ -127,15 +116,7 @@ def main(args: argparse.Namespace) -> int:
     if args.reid != "none":
         LINKERS.get(args.linker)
     cams = load_cams(args.cams)
-    if args.reid in TORCH_EMBEDDERS and not args.weights and bundled_weights(args.reid) is not None:
-        args.weights = str(bundled_weights(args.reid))
-        print(f"--reid {args.reid}: using the bundled checkpoint {args.weights} (trained on synthetic people who are "
-              "not in samples/small; on real footage it links poorly: train on real Re-ID data and pass --weights)")
-    if args.reid in TORCH_EMBEDDERS and not args.weights:
-        log.warning("--reid %s without --weights: the network is untrained, its features are close to random and "
-                    "cross-camera links will be poor; pass a checkpoint trained with 'mctrack reid train'",
-                    args.reid)
-    embedder = embedder_from_args(args)
+    embedder = embedder_from_args(args)  # also resolves args.weights (bundled default, names) for the cache key
     detector_factory = _detector_factory(args)
     linker = None
     if embedder is not None:

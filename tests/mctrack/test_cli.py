@@ -98,3 +98,35 @@ def test_reid_center_stores_the_mean_and_the_embedder_uses_it(tmp_path, capsys, 
     assert {v.dtype for v in state.values() if v.is_floating_point()} == {torch.float16}  # stays half precision
     assert main(["reid", "center", "--weights", str(tmp_path / "nope.pt"), "--images", str(imgs)]) == 1
     assert "nope.pt: checkpoint not found" in capsys.readouterr().err
+
+
+def test_reid_embed_without_weights_uses_the_bundled_default(tmp_path, capsys, caplog):
+    """Without --weights a network uses its bundled checkpoint (not an untrained network); --weights takes bundled
+    names; 'none' asks for the untrained network explicitly; an unknown name is one line, exit 1."""
+    from mctrack.weights import bundled, default_weights
+
+    default = default_weights("laga")
+    if default is None:
+        pytest.skip("no bundled LAGA-Net checkpoint in this checkout")
+    imgs = tmp_path / "crops"
+    imgs.mkdir()
+    rng = np.random.default_rng(1)
+    for i in range(3):
+        cv2.imwrite(str(imgs / f"{i}.jpg"), rng.integers(0, 255, (96, 40, 3), dtype=np.uint8))
+    assert main(["reid", "embed", "--reid", "laga", "--images", str(imgs), "--out", str(tmp_path / "a.npz")]) == 0
+    assert f"using the bundled checkpoint {default.stem}" in capsys.readouterr().err
+    by_default = np.load(tmp_path / "a.npz")["features"]
+    named = tmp_path / "b.npz"
+    assert main(["reid", "embed", "--reid", "laga", "--weights", default.stem, "--images", str(imgs),
+                 "--out", str(named)]) == 0
+    np.testing.assert_array_equal(np.load(named)["features"], by_default)
+    assert "laga_samples" in bundled()
+    assert main(["reid", "embed", "--reid", "laga", "--weights", "none", "--backbone", "resnet18", "--pretrained",
+                 "none", "--images", str(imgs), "--out", str(tmp_path / "c.npz")]) == 0
+    assert "untrained" in caplog.text
+    assert np.load(tmp_path / "c.npz")["features"].shape[0] == 3
+    capsys.readouterr()
+    assert main(["reid", "embed", "--reid", "laga", "--weights", "laga_nope", "--images", str(imgs),
+                 "--out", str(tmp_path / "d.npz")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "laga_nope" in err[0] and "laga_samples" in err[0]

@@ -6,6 +6,7 @@ import csv
 import dataclasses
 import json
 import logging
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -312,12 +313,29 @@ def test_online_interrupted_run_keeps_what_it_finished(scene, tmp_path):
 
 
 def test_bundled_weights_lookup(tmp_path):
-    from mctrack.commands.run import bundled_weights
+    from mctrack.weights import WeightsError, bundled, default_weights, describe, resolve_weights
 
-    assert bundled_weights("laga", tmp_path) is None
+    assert default_weights("laga", tmp_path) is None and bundled(tmp_path) == {}
     (tmp_path / "laga_samples.pt").write_bytes(b"x")
-    assert bundled_weights("laga", tmp_path) == tmp_path / "laga_samples.pt"
-    assert bundled_weights("can", tmp_path) is None
+    assert default_weights("laga", tmp_path) == tmp_path / "laga_samples.pt"
+    (tmp_path / "laga_market1501.pt").write_bytes(b"x")
+    (tmp_path / "laga_market1501.json").write_text('{"summary": "trained on Market-1501"}')
+    assert default_weights("laga", tmp_path) == tmp_path / "laga_market1501.pt"  # real-trained first
+    assert describe(tmp_path / "laga_market1501.pt") == "trained on Market-1501"
+    assert default_weights("can", tmp_path) is None
+    assert resolve_weights("laga_samples", tmp_path) == tmp_path / "laga_samples.pt"
+    assert resolve_weights(tmp_path / "laga_samples.pt", tmp_path) == tmp_path / "laga_samples.pt"
+    with pytest.raises(WeightsError, match="nope.*laga_market1501, laga_samples"):
+        resolve_weights("nope", tmp_path)
+
+
+def test_bundled_checkpoints_are_package_data():
+    """A non-editable install keeps them: they live inside the package and pyproject names them."""
+    from mctrack.weights import FOLDER, bundled
+
+    assert FOLDER.parent.name == "mctrack" and "laga_samples" in bundled()
+    pyproject = (Path(__file__).resolve().parents[2] / "pyproject.toml").read_text()
+    assert '"mctrack.weights" = ["*.pt", "*.json"]' in pyproject
 
 
 def test_embed_every_n_frames(scene, tmp_path):
@@ -448,16 +466,15 @@ def test_bundled_laga_checkpoint_with_default_settings_links_unseen_people(tmp_p
     """The README's main job on a scene of people the bundled checkpoint never saw (tiny seed 6; it was trained on
     small seeds 1-3): every default (centred features, tracker and linker thresholds) must give cross-camera links
     that motion-only tracking cannot reach. Measured: cross-camera IDF1 0.895, motion only 0.533."""
-    from mctrack.commands.run import bundled_weights
+    from mctrack.weights import bundled
 
-    if bundled_weights("laga") is None:
-        pytest.skip("samples/weights/laga_samples.pt is not in this checkout")
+    if "laga_samples" not in bundled():
+        pytest.skip("mctrack/weights/laga_samples.pt is not in this checkout")
     scene = make_scene("tiny", tmp_path / "scene", seed=6, progress=False)
     cams = load_cams(scene / "cams.yaml")
     out = tmp_path / "out"
     assert main(["run", "--cams", str(scene / "cams.yaml"), "--detector", "mot", "--reid", "laga", "--out", str(out),
-                 "--no-video", "--no-progress"]) == 0
-    assert "bundled checkpoint" in capsys.readouterr().out
+                 "--no-video", "--no-progress", "--weights", "laga_samples"]) == 0
     ev = json.loads((out / "eval.json").read_text())
     bound = motion_only_bound(cams)
     assert ev["cross_camera"]["IDF1"] > bound + 0.05 and ev["cross_camera"]["IDF1"] >= 0.85
