@@ -60,20 +60,26 @@ class ReidDataset:
         return [index[s.pid] for s in self.train]
 
     def summary(self) -> dict[str, dict[str, int]]:
-        """Per split: identities, images and cameras (junk id -1 excluded from the identity count)."""
+        """Per split: identities, images, cameras, distractors and junk images. Identities count neither junk (id
+        -1) nor, on Market-1501, its distractors (id 0), so the gallery's identities are the paper's (750)."""
+        no_id = {-1, 0} if self.name == "market1501" else {-1}
         return {
             split: {
-                "identities": len({s.pid for s in samples if s.pid != -1}),
+                "identities": len({s.pid for s in samples if s.pid not in no_id}),
                 "images": len(samples),
                 "cameras": len({s.camid for s in samples}),
+                "distractors": sum(s.pid == 0 for s in samples) if self.name == "market1501" else 0,
+                "junk": sum(s.pid == -1 for s in samples),
             }
             for split, samples in (("train", self.train), ("query", self.query), ("gallery", self.gallery))
         }
 
     def format_summary(self) -> str:
-        rows = [f"{self.name} ({self.root})", f"  {'split':<8}{'ids':>7}{'images':>9}{'cams':>6}"]
+        rows = [f"{self.name} ({self.root})",
+                f"  {'split':<8}{'ids':>7}{'images':>9}{'cams':>6}{'distractors':>13}{'junk':>7}"]
         for split, c in self.summary().items():
-            rows.append(f"  {split:<8}{c['identities']:>7}{c['images']:>9}{c['cameras']:>6}")
+            rows.append(f"  {split:<8}{c['identities']:>7}{c['images']:>9}{c['cameras']:>6}{c['distractors']:>13}"
+                        f"{c['junk']:>7}")
         return "\n".join(rows)
 
 

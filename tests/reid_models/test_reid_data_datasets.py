@@ -21,11 +21,12 @@ def test_market_counts_junk_and_distractors(tmp_path: Path, capsys: pytest.Captu
     root = write_synthetic_market(tmp_path, train_ids=3, test_ids=2, cameras=2, per_camera=2, junk=2, distractors=3)
     ds = load_dataset("market1501", root)
     counts = ds.summary()
-    assert counts["train"] == {"identities": 3, "images": 12, "cameras": 2}
-    assert counts["query"] == {"identities": 2, "images": 4, "cameras": 2}
+    assert counts["train"] == {"identities": 3, "images": 12, "cameras": 2, "distractors": 0, "junk": 0}
+    assert counts["query"] == {"identities": 2, "images": 4, "cameras": 2, "distractors": 0, "junk": 0}
     # gallery: 2 ids x 2 cams x 1 + 2 junk (-1, kept for evaluate_rank to ignore) + 3 distractors (id 0)
     assert counts["gallery"]["images"] == 4 + 2 + 3
-    assert counts["gallery"]["identities"] == 3  # two test ids and the distractor id 0; junk not counted
+    assert counts["gallery"]["identities"] == 2  # the two test ids; neither distractors (0) nor junk (-1)
+    assert (counts["gallery"]["distractors"], counts["gallery"]["junk"]) == (3, 2)
     assert sum(s.pid == -1 for s in ds.gallery) == 2 and all(s.pid != -1 for s in ds.query)
     assert sorted(set(ds.train_labels())) == [0, 1, 2]
     assert "train" in capsys.readouterr().out
@@ -94,7 +95,7 @@ def test_msmt17_list_files(tmp_path: Path) -> None:
     ds = load_dataset("msmt17", tmp_path, verbose=False)
     assert [(s.pid, s.camid) for s in ds.train] == [(0, 1), (0, 5), (1, 3)]
     assert [(s.pid, s.camid) for s in ds.gallery] == [(0, 7), (1, 11)]
-    assert ds.summary()["train"] == {"identities": 2, "images": 3, "cameras": 3}
+    assert ds.summary()["train"] == {"identities": 2, "images": 3, "cameras": 3, "distractors": 0, "junk": 0}
     (tmp_path / "list_query.txt").write_text("garbage\n")
     with pytest.raises(DatasetError, match="list_query.txt:1"):
         load_dataset("msmt17", tmp_path, verbose=False)
@@ -112,3 +113,26 @@ def test_fingerprint_follows_file_list_and_sizes(tmp_path: Path) -> None:
 def test_unknown_format(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="fmt"):
         load_dataset("viper", tmp_path, verbose=False)
+
+
+def _real_market() -> Path | None:
+    """The real Market-1501 folder when this machine has one ($MARKET1501, else the places the docs suggest)."""
+    import os
+
+    for candidate in (os.environ.get("MARKET1501"), "~/data/market1501", "/work/data/market1501"):
+        if candidate and (Path(candidate).expanduser() / "bounding_box_train").is_dir():
+            return Path(candidate).expanduser()
+    return None
+
+
+@pytest.mark.skipif(_real_market() is None, reason="Market-1501 is not unpacked on this machine (set MARKET1501)")
+def test_real_market1501_counts() -> None:
+    """LAGA-Net's Table I: 751 ids / 12,936 train images, 750 ids / 3,368 queries, 19,732 gallery images of 750 ids
+    with 3,819 junk (-1) images. The release has 2,798 distractors (0000): Table I's 2,793 does not match it."""
+    counts = load_dataset("market1501", _real_market(), verbose=False).summary()
+    assert (counts["train"]["identities"], counts["train"]["images"]) == (751, 12936)
+    assert (counts["query"]["identities"], counts["query"]["images"]) == (750, 3368)
+    gallery = counts["gallery"]
+    assert (gallery["identities"], gallery["images"], gallery["distractors"], gallery["junk"]) == (750, 19732, 2798,
+                                                                                                   3819)
+    assert counts["train"]["cameras"] == counts["query"]["cameras"] == gallery["cameras"] == 6
