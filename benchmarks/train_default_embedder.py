@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from mctrack.synth import make_scene  # noqa: E402
-from reid_models import build_model, load_checkpoint, save_checkpoint  # noqa: E402
+from reid_models.checkpoint import export_for_inference  # noqa: E402
 from reid_models.recipe import load_recipe  # noqa: E402
 from reid_models.train import evaluate_checkpoint, store_feature_mean, train  # noqa: E402
 
@@ -55,22 +55,6 @@ def pool_crops(scenes: list[Path], eval_split: Path, out: Path) -> dict[str, int
     for split in ("query", "bounding_box_test"):
         shutil.copytree(eval_split / split, out / split)
     return {"train_ids": len(ids), "train_images": len(list(train_dir.glob("*.jpg")))}
-
-
-def strip_for_inference(weights: Path, out: Path) -> dict:
-    """Rewrite a training checkpoint as an inference one: no classifier heads, float16 tensors."""
-    model, manifest = load_checkpoint(weights)
-    kwargs = dict(manifest["config"]["kwargs"], num_classes=0, pretrained=None)
-    lean = build_model(manifest["arch"], **kwargs)
-    state = {k: v for k, v in model.state_dict().items() if k in lean.state_dict()}
-    missing = set(lean.state_dict()) - set(state)
-    if missing:
-        raise RuntimeError(f"inference model lacks weights for {sorted(missing)[:3]}")
-    lean.load_state_dict(state)
-    extra = dict(manifest.get("extra", {}), trained_num_classes=manifest["num_classes"])
-    out.parent.mkdir(parents=True, exist_ok=True)
-    save_checkpoint(out, lean, extra=extra, half=True)
-    return extra
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -114,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(max(torch.get_num_threads(), 1))
     run_dir = train(recipe, data=data, out=work / "runs")
     result = evaluate_checkpoint(run_dir / "model.pt", data, dataset_format="samples", flip=True)
-    strip_for_inference(run_dir / "model.pt", out)
+    export_for_inference(run_dir / "model.pt", out)
     info = {"arch": args.arch, "seeds": args.seeds, "overrides": args.set, **counts,
             "eval_split": str(args.eval_split), "run_dir": str(run_dir), "eval": result,
             "size_mb": round(out.stat().st_size / 2**20, 2)}

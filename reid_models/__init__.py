@@ -5,7 +5,13 @@ Independent of `mctrack` (which imports this package, never the reverse).
 
 from __future__ import annotations
 
-from reid_models.checkpoint import CheckpointError, load_checkpoint, load_weights_into, save_checkpoint
+from reid_models.checkpoint import (
+    CheckpointError,
+    export_for_inference,
+    load_checkpoint,
+    load_weights_into,
+    save_checkpoint,
+)
 from reid_models.losses import (
     CanLoss,
     CenterLoss,
@@ -30,6 +36,7 @@ __all__ = [
     "TripletLoss",
     "build_criterion",
     "build_model",
+    "export_for_inference",
     "load_checkpoint",
     "load_weights_into",
     "save_checkpoint",

@@ -19,8 +19,8 @@ from torch import nn
 
 from reid_models.models import MODELS, build_model
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "CheckpointError", "load_checkpoint", "load_weights_into", "save_checkpoint",
-           "update_extra"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "CheckpointError", "export_for_inference", "load_checkpoint",
+           "load_weights_into", "save_checkpoint", "update_extra"]
 
 FORMAT = "reid_models.checkpoint"
 FORMAT_VERSION = 1
@@ -68,6 +68,25 @@ def update_extra(path: str | os.PathLike[str], extra: dict[str, Any], out: str |
     except (TypeError, ValueError) as err:
         raise ValueError(f"extra: must hold plain JSON-like values only ({err})") from None
     torch.save({"manifest": manifest, "state_dict": state}, Path(out) if out is not None else path)
+
+
+def export_for_inference(weights: str | os.PathLike[str], out: str | os.PathLike[str], *,
+                         extra: dict[str, Any] | None = None, half: bool = True) -> dict[str, Any]:
+    """Rewrite a training checkpoint as an inference one: the same network without its classifier heads
+    (num_classes=0), float16 tensors when ``half``, the manifest's ``extra`` kept (feature mean...) and merged with
+    ``extra`` (with ``trained_num_classes``). Returns the written manifest's extra."""
+    model, manifest = load_checkpoint(weights)
+    kwargs = dict(manifest["config"]["kwargs"], num_classes=0, pretrained=None)
+    lean = build_model(manifest["arch"], **kwargs)
+    state = {k: v for k, v in model.state_dict().items() if k in lean.state_dict()}
+    missing = set(lean.state_dict()) - set(state)
+    if missing:
+        raise CheckpointError(f"{weights}: the inference network lacks weights for {sorted(missing)[:3]}")
+    lean.load_state_dict(state)
+    merged = dict(manifest.get("extra") or {}, trained_num_classes=manifest["num_classes"], **(extra or {}))
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    save_checkpoint(out, lean, extra=merged, half=half)
+    return merged
 
 
 def load_checkpoint(
