@@ -6,6 +6,12 @@ Usage (from the project root)::
     python benchmarks/mot15.py                          # motion-only, all five sequences
     python benchmarks/mot15.py --reid colorhist         # with appearance, on the sequences that have video
     python benchmarks/mot15.py --set max_lost_s=2 --interpolate 0
+    python benchmarks/mot15.py --reid laga --grid appearance_weight=0.25,0.5 --grid appearance_thresh=0.5,0.7
+
+A network (``--reid laga|can|global``) uses ``--weights`` (a file or a bundled name; default: the network's
+bundled checkpoint, as ``mctrack track`` does) and the tracker's per-embedder appearance defaults of ``mctrack
+track`` unless ``--set``/``--grid`` override them. With ``--grid`` every combination is run (features are
+computed once per sequence and reused) and one line per setting is printed: per-sequence and mean IDF1/HOTA.
 
 Results go to ``--out`` (default ``runs/mot15/<reid>``) as ``<sequence>.txt`` plus ``metrics.json``.
 """
@@ -13,6 +19,8 @@ Results go to ``--out`` (default ``runs/mot15/<reid>``) as ``<sequence>.txt`` pl
 from __future__ import annotations
 
 import argparse
+import itertools
+import json
 import sys
 import time
 from pathlib import Path
@@ -22,6 +30,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from mctrack.commands._common import DEFAULT_TRACK_APPEARANCE, TORCH_EMBEDDERS  # noqa: E402
 from mctrack.detect import MotFileDetector  # noqa: E402
 from mctrack.embed import build_embedder  # noqa: E402
 from mctrack.eval.mot import evaluate_folders, format_table, write_json  # noqa: E402
@@ -30,6 +39,7 @@ from mctrack.io.video import SequenceSource  # noqa: E402
 from mctrack.track import Tracker  # noqa: E402
 from mctrack.track.postprocess import interpolate_gaps  # noqa: E402
 from mctrack.track.run import track_frames  # noqa: E402
+from mctrack.weights import default_weights, resolve_weights  # noqa: E402
 
 SEQUENCES = ("ADL-Rundle-6", "ETH-Bahnhof", "KITTI-13", "PETS09-S2L1", "TUD-Stadtmitte")
 WITH_VIDEO = ("PETS09-S2L1", "TUD-Stadtmitte")
@@ -44,10 +54,37 @@ def parse_value(text: str):
     return {"true": True, "false": False}.get(text.lower(), text)
 
 
+class CachedEmbedder:
+    """Wraps an embedder; the features of a (frame, boxes) pair are computed once and reused by later runs."""
+
+    def __init__(self, embedder) -> None:
+        self.embedder, self.dim, self.name = embedder, embedder.dim, embedder.name
+        self._cache: dict[tuple, np.ndarray] = {}
+        self.key: str = ""
+
+    def __call__(self, image: np.ndarray, dets) -> np.ndarray:
+        key = (self.key, dets.xyxy.tobytes())
+        if key not in self._cache:
+            self._cache[key] = self.embedder(image, dets)
+        return self._cache[key]
+
+
+def make_embedder(reid: str, weights: str | None = None):
+    """The embedder of ``reid`` with its checkpoint (``weights`` or the bundled default), or None."""
+    if reid not in TORCH_EMBEDDERS:
+        return build_embedder(reid)
+    path = resolve_weights(weights) if weights else default_weights(reid)
+    if path is None:
+        raise SystemExit(f"--reid {reid}: no checkpoint bundled; pass --weights")
+    return build_embedder(reid, weights=path)
+
+
 def run_sequence(seq_dir: Path, *, reid: str = "none", interpolate: int = 0, min_score: float = -np.inf,
-                 **tracker_kwargs) -> np.ndarray:
-    """MOT result rows of one sequence tracked on its public detections."""
-    embedder = build_embedder(reid)
+                 embedder=None, **tracker_kwargs) -> np.ndarray:
+    """MOT result rows of one sequence tracked on its public detections (``embedder`` overrides ``reid``)."""
+    embedder = embedder if embedder is not None else build_embedder(reid)
+    if isinstance(embedder, CachedEmbedder):
+        embedder.key = str(seq_dir)
     source = SequenceSource(seq_dir, need_images=embedder is not None)
     detector = MotFileDetector(seq_dir / "det" / "det.txt", min_score=min_score)
     tracker = Tracker(camera=source.name, frame_rate=source.fps, **tracker_kwargs)
@@ -66,7 +103,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sequences", nargs="*", help="default: all five (with --reid: the two with video)")
     ap.add_argument("--interpolate", type=int, default=10,
                     help="fill track gaps of up to N frames offline by linear interpolation (0 = off; default 10)")
+    ap.add_argument("--weights", help="checkpoint of a network: file or bundled name (default: the bundled one)")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="tracker keyword argument")
+    ap.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2,...",
+                    help="tracker keyword argument to sweep (repeatable: every combination is run)")
     ap.add_argument("--keep-zero-marked", action="store_true", help="also count GT rows with conf 0")
     ap.add_argument("--json", help="also write the metrics here")
     args = ap.parse_args(argv)
@@ -77,18 +117,53 @@ def main(argv: list[str] | None = None) -> int:
     seqs = args.sequences or list(SEQUENCES if args.reid == "none" else WITH_VIDEO)
     kwargs = dict(kv.split("=", 1) for kv in args.set)
     kwargs = {k: parse_value(v) for k, v in kwargs.items()}
+    if args.reid in DEFAULT_TRACK_APPEARANCE:  # the same appearance defaults as `mctrack track`
+        weight, thresh = DEFAULT_TRACK_APPEARANCE[args.reid]
+        kwargs = {"appearance_weight": weight, "appearance_thresh": thresh, **kwargs}
     out = Path(args.out or ROOT / "runs" / "mot15" / args.reid)
     out.mkdir(parents=True, exist_ok=True)
+    embedder = make_embedder(args.reid, args.weights)
+    if args.grid:
+        return _sweep(args, data, seqs, kwargs, CachedEmbedder(embedder) if embedder is not None else None, out)
     t0 = time.perf_counter()
     for seq in seqs:
         save_mot_txt(out / f"{seq}.txt", run_sequence(data / seq, reid=args.reid, interpolate=args.interpolate,
-                                                      **kwargs))
+                                                      embedder=embedder, **kwargs))
     elapsed = time.perf_counter() - t0
     metrics = evaluate_folders(data, out, sequences=seqs, keep_zero_marked=args.keep_zero_marked)
-    print(f"tracker settings: {kwargs or 'defaults'}; reid={args.reid}; interpolate={args.interpolate}; "
-          f"{elapsed:.1f} s")
+    print(f"tracker settings: {kwargs or 'defaults'}; reid={args.reid}"
+          + (f" ({Path(embedder.weights).name})" if getattr(embedder, "weights", None) else "")
+          + f"; interpolate={args.interpolate}; {elapsed:.1f} s")
     print(format_table(metrics))
     write_json(args.json or out / "metrics.json", metrics)
+    return 0
+
+
+def _sweep(args: argparse.Namespace, data: Path, seqs: list[str], base: dict, embedder, out: Path) -> int:
+    grid = {}
+    for item in args.grid:
+        key, _, values = item.partition("=")
+        grid[key] = [parse_value(v) for v in values.split(",") if v]
+    rows = []
+    for combo in itertools.product(*grid.values()):
+        settings = dict(zip(grid, combo, strict=True))
+        kwargs = {**base, **settings}
+        run_out = out / "_".join(f"{k}={v}" for k, v in settings.items())
+        run_out.mkdir(parents=True, exist_ok=True)
+        for seq in seqs:
+            save_mot_txt(run_out / f"{seq}.txt", run_sequence(data / seq, reid=args.reid, embedder=embedder,
+                                                              interpolate=args.interpolate, **kwargs))
+        metrics = evaluate_folders(data, run_out, sequences=seqs, keep_zero_marked=args.keep_zero_marked)
+        per_seq = {s: {k: round(100 * metrics[s][k], 1) for k in ("IDF1", "HOTA", "MOTA")} for s in seqs}
+        mean = {k: round(float(np.mean([per_seq[s][k] for s in seqs])), 1) for k in ("IDF1", "HOTA", "MOTA")}
+        rows.append({"settings": settings, "sequences": per_seq, "mean": mean})
+        print("  ".join(f"{k}={v}" for k, v in settings.items()) + " | "
+              + "  ".join(f"{s}: IDF1 {m['IDF1']} HOTA {m['HOTA']}" for s, m in per_seq.items())
+              + f" | mean IDF1 {mean['IDF1']} HOTA {mean['HOTA']}", flush=True)
+    best = max(rows, key=lambda r: (r["mean"]["IDF1"] + r["mean"]["HOTA"]))
+    print(f"best mean IDF1+HOTA: {best['settings']} -> {best['mean']}")
+    (out / "sweep.json").write_text(json.dumps({"reid": args.reid, "weights": args.weights, "base": base,
+                                                "rows": rows}, indent=1, default=str))
     return 0
 
 
