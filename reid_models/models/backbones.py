@@ -11,6 +11,9 @@ Initial weights (`pretrained`):
   machine), ONE `UserWarning` names the file and says the network starts from random weights; the build goes on.
 - a path to a torchvision-format state_dict (`fc.*` keys may be absent): a missing file raises
   FileNotFoundError, a file whose keys or shapes do not fit raises ValueError; both name the file.
+- a path to a reid_models checkpoint (any network on the same ResNet): its backbone (`trunk.*` and the
+  `layer4` of its global branch, or its only one) is used, e.g. a network pretrained on synthetic people
+  (`mctrack samples` scenes) before Market-1501 fine-tuning, the substitute for ImageNet weights offline.
 - `None`: random initialisation (torchvision's).
 """
 
@@ -120,6 +123,31 @@ def _file_state(path: Path) -> dict[str, torch.Tensor]:
         raise ValueError(f"pretrained: {path} is not a readable state_dict ({type(err).__name__})") from None
     if not isinstance(state, dict):
         raise ValueError(f"pretrained: {path} does not hold a state_dict (found {type(state).__name__})")
+    if isinstance(state.get("manifest"), dict) and isinstance(state.get("state_dict"), dict):
+        return _backbone_of_checkpoint(path, state["state_dict"])
+    return state
+
+
+def _backbone_of_checkpoint(path: Path, weights: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """torchvision-named backbone weights from a reid_models checkpoint's state_dict: trunk.* -> *, and one
+    layer4: the shared ``layer4.<block>.*``, else the global branch's copy (``layer4.global.<block>.*`` in
+    LAGA-Net without sharing, ``layer4.0.<block>.*`` in CAN). Stored float16 tensors come back as float32."""
+
+    def as_float(value: torch.Tensor) -> torch.Tensor:
+        return value.float() if value.is_floating_point() else value
+
+    state = {key.removeprefix("trunk."): as_float(v) for key, v in weights.items() if key.startswith("trunk.")}
+    layer4 = {key: v for key, v in weights.items() if key.startswith("layer4.")}
+    if not state or not layer4:
+        raise ValueError(f"pretrained: {path} is a reid_models checkpoint without ResNet backbone weights")
+    if any(key.startswith("layer4.global.") for key in layer4):
+        prefix = "layer4.global."
+    elif all(key.split(".")[2].isdigit() for key in layer4):  # a list of copies: layer4.<copy>.<block>.*
+        prefix = "layer4.0."
+    else:
+        prefix = "layer4."
+    state.update({"layer4." + key.removeprefix(prefix): as_float(v) for key, v in layer4.items()
+                  if key.startswith(prefix)})
     return state
 
 

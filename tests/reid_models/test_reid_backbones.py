@@ -93,3 +93,32 @@ def test_imagenet_from_torch_hub_cache(
     monkeypatch.setattr(torch.hub, "load_state_dict_from_url", real_load_state_dict_from_url)  # cache hit: no network
     parts = build_resnet("resnet18", pretrained="imagenet")
     torch.testing.assert_close(parts.layer4[1].conv2.weight, torchvision_state["layer4.1.conv2.weight"], rtol=0, atol=0)
+
+
+@pytest.mark.parametrize(("arch", "kwargs"), [("laga", {}), ("laga", {"share_layer4": False}), ("can", {}),
+                                              ("global", {})])
+def test_backbone_from_a_reid_checkpoint(tmp_path: Path, arch: str, kwargs: dict) -> None:
+    """A network trained elsewhere (e.g. on synthetic people) initialises another network's backbone."""
+    from reid_models import build_model, save_checkpoint
+
+    torch.manual_seed(0)
+    source = build_model(arch, num_classes=3, backbone="resnet18", pretrained=None, input_size=(128, 64), **kwargs)
+    path = tmp_path / "pre.pt"
+    save_checkpoint(path, source, half=True)
+    target = build_model("global", num_classes=5, backbone="resnet18", pretrained=path, input_size=(128, 64))
+    got = target.state_dict()
+    for key, value in source.state_dict().items():
+        if key.startswith("trunk.") and value.is_floating_point():
+            torch.testing.assert_close(got[key], value.half().float())
+    layer4 = {"laga": "layer4." if kwargs.get("share_layer4", True) else "layer4.global.", "can": "layer4.0.",
+              "global": "layer4."}[arch]
+    name = layer4 + "0.conv1.weight"
+    torch.testing.assert_close(got["layer4.0.conv1.weight"], source.state_dict()[name].half().float())
+
+
+def test_reid_checkpoint_of_another_resnet_does_not_fit(tmp_path: Path) -> None:
+    from reid_models import build_model, save_checkpoint
+
+    save_checkpoint(tmp_path / "r18.pt", build_model("global", backbone="resnet18", pretrained=None))
+    with pytest.raises(ValueError, match="r18.pt"):
+        build_model("global", backbone="resnet34", pretrained=tmp_path / "r18.pt")
