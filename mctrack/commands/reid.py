@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import cv2
@@ -59,6 +60,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     v.add_argument("--json", help="also write the result to this JSON file")
     v.set_defaults(func=eval_main)
 
+    x = s.add_parser("export", help="export a checkpoint as a self-contained ONNX or TorchScript embedder",
+                     description="Write a checkpoint as one model file that takes RGB crops (B, 3, H, W, 0-255) and "
+                                 "returns unit, centred features (B, D): resize, normalisation, network and centring "
+                                 "inside. It is checked against the in-process embedder (cosine per crop) before the "
+                                 "command succeeds. Contract: FILE.json.")
+    x.add_argument("--weights", default=None,
+                   help="checkpoint file or bundled name (default: the --reid network's bundled checkpoint)")
+    x.add_argument("--reid", default="laga", help="network whose bundled checkpoint is used without --weights")
+    x.add_argument("--format", default="onnx", choices=("onnx", "torchscript"), dest="export_format")
+    x.add_argument("--out", required=True, help="output file (.onnx or .pt/.ts)")
+    x.add_argument("--input-size", type=int, nargs=2, metavar=("H", "W"),
+                   help="crop size the exported model takes (default: the network input)")
+    x.add_argument("--check-images", help="folder of person crops for the check (default: crops of samples/small)")
+    x.add_argument("--min-cosine", type=float, default=0.999, help="smallest per-crop cosine accepted (0.999)")
+    x.set_defaults(func=export_main)
+
     c = s.add_parser("center", help="store the feature mean that centres a checkpoint's features",
                      description="Compute the mean unit feature of a folder of training crops (a seeded sample of "
                                  "at most --max-images) and store it in the checkpoint (extra.feature_mean); "
@@ -73,6 +90,37 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--max-images", type=int, default=1000, help="images sampled for the mean (default: 1000)")
     c.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default: cpu)")
     c.set_defaults(func=center_main)
+
+
+def export_main(args: argparse.Namespace) -> int:
+    from ..embed.export import ExportError, export_embedder, verify_export
+    from ..weights import WeightsError, default_weights, resolve_weights
+
+    try:
+        weights = resolve_weights(args.weights) if args.weights else default_weights(args.reid)
+    except WeightsError as err:
+        raise InputError(str(err)) from None
+    if weights is None:
+        raise InputError(f"--reid {args.reid}: no bundled checkpoint; pass --weights")
+    folder = Path(args.check_images) if args.check_images else \
+        Path(__file__).resolve().parents[2] / "samples" / "small" / "reid" / "query"
+    files = list_images(folder)[:32]
+    crops = [cv2.imread(str(f), cv2.IMREAD_COLOR) for f in files]
+    if any(c is None for c in crops):
+        raise InputError(f"{files[[c is None for c in crops].index(True)]}: not a readable image")
+    try:
+        contract = export_embedder(weights, args.out, fmt=args.export_format, input_hw=args.input_size)
+        cosine = verify_export(weights, args.out, crops)
+    except (ExportError, ValueError) as err:
+        raise InputError(f"--out {args.out}: {err}") from None
+    print(f"wrote {args.out} ({args.export_format}, input {contract['input']['shape']}, "
+          f"output {contract['output']['shape']}) from {weights}")
+    print(f"check on {len(crops)} crops of {folder}: cosine to the in-process embedder min {cosine.min():.5f}, "
+          f"mean {cosine.mean():.5f}")
+    if cosine.min() < args.min_cosine:
+        print(f"error: {args.out}: cosine {cosine.min():.5f} below {args.min_cosine}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def center_main(args: argparse.Namespace) -> int:

@@ -1,0 +1,162 @@
+"""Export a Re-ID checkpoint as a self-contained embedder (ONNX or TorchScript) for other tools.
+
+The exported graph does everything ``ReidEmbedder`` does to a batch of crops, so a peer (BoxMOT, Ultralytics,
+supervision, a C++ service) only cuts person boxes out of a frame:
+
+    input  "images":   (B, 3, h, w) float32 RGB, 0-255; any batch, a fixed (h, w) chosen at export (default the
+                       network input; e.g. 256x128 for tools that cut crops at that size)
+    resize             bilinear to the network input (H, W), half-pixel centres (cv2.INTER_LINEAR's convention)
+    normalise          ImageNet mean / std
+    network            LAGA-Net / CAN / global baseline test feature
+    L2 normalise, subtract the checkpoint's feature mean (when it has one), L2 normalise again
+    output "features": (B, D) float32 unit rows: compare by dot product (cosine)
+
+``export_embedder`` writes the file and ``<file>.json`` beside it (input/output contract, source checkpoint), and
+``verify_export`` compares the exported model with the in-process ``ReidEmbedder`` on crops (cosine per crop).
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .reid import IMAGENET_MEAN, IMAGENET_STD
+
+__all__ = ["FORMATS", "ExportError", "SelfContainedEmbedder", "contract_path", "export_embedder", "load_exported",
+           "verify_export"]
+
+FORMATS = ("onnx", "torchscript")
+
+
+class ExportError(RuntimeError):
+    """An export that could not be written or does not match the in-process embedder."""
+
+
+class SelfContainedEmbedder(nn.Module):
+    """Preprocessing + network + normalisation + centring in one module (see the module doc)."""
+
+    def __init__(self, model: nn.Module, *, input_size: Sequence[int], feature_mean: np.ndarray | None) -> None:
+        super().__init__()
+        self.model = model.eval()
+        self.input_size = (int(input_size[0]), int(input_size[1]))
+        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1) * 255.0)
+        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1) * 255.0)
+        dim = int(model.feature_dim)
+        centre = np.zeros(dim, np.float32) if feature_mean is None else np.asarray(feature_mean, np.float32)
+        self.register_buffer("feature_mean", torch.from_numpy(centre.reshape(1, dim).copy()))
+        self.centred = feature_mean is not None
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        x = F.interpolate(images.float(), size=self.input_size, mode="bilinear", align_corners=False)
+        x = (x - self.mean) / self.std
+        feature = F.normalize(self.model(x).feature.float(), dim=1)
+        if self.centred:
+            feature = F.normalize(feature - self.feature_mean, dim=1)
+        return feature
+
+
+def _self_contained(weights: str | Path) -> tuple[SelfContainedEmbedder, dict]:
+    import reid_models
+
+    model, manifest = reid_models.load_checkpoint(weights, map_location="cpu")
+    model = model.float().eval()
+    fm = (manifest.get("extra") or {}).get("feature_mean")
+    return SelfContainedEmbedder(model, input_size=model.input_size, feature_mean=fm), manifest
+
+
+def export_embedder(weights: str | Path, out: str | Path, *, fmt: str = "onnx", input_hw: Sequence[int] | None = None,
+                    opset: int = 18) -> dict:
+    """Write ``weights`` (a reid_models checkpoint) as a self-contained embedder in ``fmt`` taking crops of
+    ``input_hw`` (default: the network input); returns the contract also written to ``out`` with suffix
+    ``.json``."""
+    if fmt not in FORMATS:
+        raise ValueError(f"fmt: expected one of {', '.join(FORMATS)}, got {fmt!r}")
+    if fmt == "onnx":
+        try:
+            import onnxscript  # noqa: F401  (torch's ONNX exporter needs it)
+        except ImportError:
+            raise ExportError("ONNX export needs onnx and onnxscript: pip install -e '.[export]'") from None
+    wrapper, manifest = _self_contained(weights)
+    h, w = wrapper.input_size
+    in_h, in_w = (int(input_hw[0]), int(input_hw[1])) if input_hw is not None else (h, w)
+    if min(in_h, in_w) < 8:
+        raise ValueError(f"input_hw: expected (H, W) >= 8, got {(in_h, in_w)}")
+    example = torch.randint(0, 256, (2, 3, in_h, in_w), dtype=torch.uint8).float()
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tracer/exporter chatter; the result is verified instead
+        if fmt == "onnx":
+            torch.onnx.export(
+                wrapper, (example,), str(out), input_names=["images"], output_names=["features"],
+                dynamic_axes={"images": {0: "batch"}, "features": {0: "batch"}},
+                opset_version=opset, dynamo=True, external_data=False)
+        else:
+            torch.jit.save(torch.jit.trace(wrapper, example, check_trace=False), str(out))
+    contract = {
+        "format": fmt, "source": str(weights), "arch": manifest.get("arch"), "network_input_hw": [h, w],
+        "input": {"name": "images", "shape": ["batch", 3, in_h, in_w], "dtype": "float32 (0-255)",
+                  "channels": "RGB"},
+        "output": {"name": "features", "shape": ["batch", int(wrapper.model.feature_dim)],
+                   "meaning": "unit-length features, centred by the checkpoint's feature mean" if wrapper.centred
+                   else "unit-length features (the checkpoint has no feature mean: not centred)"},
+    }
+    contract_path(out).write_text(json.dumps(contract, indent=2) + "\n")
+    return contract
+
+
+def load_exported(path: str | Path):
+    """A callable ``(B, 3, h, w) float32 RGB 0-255 numpy -> (B, D) numpy`` for an exported file."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: exported model not found")
+    if path.suffix == ".onnx":
+        try:
+            import onnxruntime as ort
+        except ImportError:
+            raise ExportError("onnxruntime is needed to run an ONNX export: pip install onnxruntime") from None
+        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        return lambda batch: session.run(["features"], {"images": np.asarray(batch, np.float32)})[0]
+    module = torch.jit.load(str(path), map_location="cpu").eval()
+
+    def run(batch: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return module(torch.from_numpy(np.asarray(batch, np.float32))).numpy()
+
+    return run
+
+
+def verify_export(weights: str | Path, exported: str | Path, crops: Sequence[np.ndarray]) -> np.ndarray:
+    """Per-crop cosine between the in-process ``ReidEmbedder`` (fp32, CPU) and the exported model on BGR
+    ``crops``; the export gets each crop resized to its input size (from its ``.json``), as a peer passes it."""
+    from .base import resize_batch
+    from .reid import ReidEmbedder
+
+    reference = ReidEmbedder(weights=weights, arch=_arch(weights), device="cpu")
+    expected = reference.embed_crops(list(crops))
+    contract = contract_path(exported)
+    size = json.loads(contract.read_text())["input"]["shape"][2:] if contract.is_file() else reference.input_size
+    batch = resize_batch(list(crops), tuple(size))[..., ::-1].transpose(0, 3, 1, 2).astype(np.float32)
+    got = load_exported(exported)(batch)
+    if got.shape != expected.shape:
+        raise ExportError(f"{exported}: features of shape {got.shape}, expected {expected.shape}")
+    return (got * expected).sum(axis=1) / np.maximum(np.linalg.norm(got, axis=1), 1e-12)
+
+
+def contract_path(exported: str | Path) -> Path:
+    """``<exported file>.json``: the export's input/output contract."""
+    return Path(str(exported) + ".json")
+
+
+def _arch(weights: str | Path) -> str:
+    import reid_models
+
+    _, manifest = reid_models.load_checkpoint(weights, map_location="cpu")
+    return str(manifest["arch"])

@@ -1,0 +1,90 @@
+"""Self-contained exports (ONNX via onnxruntime, TorchScript) against the in-process embedder."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from mctrack.cli import main
+from mctrack.embed import ReidEmbedder
+from mctrack.embed.export import contract_path, export_embedder, load_exported, verify_export
+
+HAS_ONNX = all(importlib.util.find_spec(m) for m in ("onnx", "onnxscript", "onnxruntime"))
+
+
+def _smooth_crops(n: int, seed: int = 0) -> list[np.ndarray]:
+    """Person-like crops: smooth colour regions (random noise would exaggerate resize differences)."""
+    rng = np.random.default_rng(seed)
+    crops = []
+    for _ in range(n):
+        h = int(rng.integers(70, 200))
+        w = int(h * rng.uniform(0.35, 0.5))
+        img = np.zeros((h, w, 3), np.uint8)
+        img[:] = rng.integers(40, 200, 3)
+        img[h // 5: h // 2] = rng.integers(0, 255, 3)
+        img[h // 2:] = rng.integers(0, 255, 3)
+        cv2.circle(img, (w // 2, h // 10), max(2, h // 14), rng.integers(100, 255, 3).tolist(), -1)
+        crops.append(cv2.GaussianBlur(img, (5, 5), 0))
+    return crops
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    import reid_models
+
+    torch.manual_seed(0)
+    model = reid_models.build_model("laga", num_classes=0, backbone="resnet18", pretrained=None, input_size=(64, 32),
+                                    branches=("global", "local", "channel"))
+    path = tmp_path_factory.mktemp("ckpt") / "laga.pt"
+    reid_models.save_checkpoint(path, model)
+    emb = ReidEmbedder("laga", weights=path, device="cpu").embed_crops(_smooth_crops(12, seed=9))
+    reid_models.save_checkpoint(path, model, extra={"feature_mean": emb.mean(axis=0).tolist()})
+    return path
+
+
+@pytest.mark.parametrize("fmt", [pytest.param("onnx", marks=pytest.mark.skipif(
+    not HAS_ONNX, reason="onnx/onnxscript/onnxruntime not installed (pip install -e '.[export]')")), "torchscript"])
+def test_export_matches_the_in_process_embedder(tmp_path, checkpoint, fmt):
+    out = tmp_path / ("e.onnx" if fmt == "onnx" else "e.ts")
+    contract = export_embedder(checkpoint, out, fmt=fmt)
+    assert json.loads(contract_path(out).read_text()) == contract
+    assert contract["input"]["shape"] == ["batch", 3, 64, 32] and contract["output"]["shape"] == ["batch", 5 * 512]
+    crops = _smooth_crops(7)
+    cosine = verify_export(checkpoint, out, crops)
+    assert cosine.shape == (7,) and cosine.min() >= 0.999
+    run = load_exported(out)
+    batch = np.stack([cv2.resize(c, (32, 64))[:, :, ::-1].transpose(2, 0, 1) for c in crops]).astype(np.float32)
+    one, many = run(batch[:1]), run(batch)  # dynamic batch
+    np.testing.assert_allclose(one[0], many[0], atol=1e-4)
+    np.testing.assert_allclose(np.linalg.norm(many, axis=1), 1.0, atol=1e-5)
+    # the checkpoint's centring is inside: the exported features equal the centred in-process ones
+    centred = ReidEmbedder("laga", weights=checkpoint, device="cpu").embed_crops(crops)
+    np.testing.assert_allclose(many, centred, atol=2e-3)
+
+
+def test_export_at_another_input_size(tmp_path, checkpoint):
+    out = tmp_path / "e128.ts"
+    assert export_embedder(checkpoint, out, fmt="torchscript", input_hw=(128, 64))["input"]["shape"][2:] == [128, 64]
+    assert verify_export(checkpoint, out, _smooth_crops(5)).min() >= 0.995  # resized twice: nearly the same
+    with pytest.raises(ValueError, match="fmt"):
+        export_embedder(checkpoint, tmp_path / "x", fmt="tflite")
+
+
+def test_cli_export_checks_and_reports(tmp_path, checkpoint, capsys):
+    crops = tmp_path / "crops"
+    crops.mkdir()
+    for i, c in enumerate(_smooth_crops(4, seed=3)):
+        cv2.imwrite(str(crops / f"{i}.png"), c)
+    out = tmp_path / "cli.ts"
+    assert main(["reid", "export", "--weights", str(checkpoint), "--format", "torchscript", "--out", str(out),
+                 "--check-images", str(crops)]) == 0
+    printed = capsys.readouterr().out
+    assert "check on 4 crops" in printed and contract_path(out).is_file()
+    assert main(["reid", "export", "--weights", "nope_ckpt", "--out", str(tmp_path / "n.ts")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "nope_ckpt" in err[0]
