@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from pathlib import Path
 
 from ..detect import build_detector
 from ..embed import Embedder, build_embedder
@@ -18,11 +19,14 @@ __all__ = ["add_embedder_args", "embedder_from_args", "weights_from_args", "add_
            "TORCH_EMBEDDERS", "DEFAULT_TRACK_APPEARANCE", "add_appearance_args", "appearance_from_args"]
 
 TORCH_EMBEDDERS = ("laga", "can", "global")
+#: embedders that take --weights: the networks and any ONNX model (``--reid onnx --weights model.onnx``)
+WEIGHTED_EMBEDDERS = (*TORCH_EMBEDDERS, "onnx")
 
 #: the per-camera tracker's (appearance weight, appearance threshold) per embedder: the cosine distances of two
 #: crops of one person differ between embedders. Networks: centred features (see mctrack.embed.ReidEmbedder),
 #: chosen with benchmarks/link_sweep.py on the samples' small seed-4 scene (docs/run.md); colorhist: MOT15.
-DEFAULT_TRACK_APPEARANCE = {"colorhist": (0.5, 0.25), "laga": (0.5, 0.8), "can": (0.5, 0.8), "global": (0.5, 0.8)}
+DEFAULT_TRACK_APPEARANCE = {"colorhist": (0.5, 0.25), "laga": (0.5, 0.8), "can": (0.5, 0.8), "global": (0.5, 0.8),
+                            "onnx": (0.5, 0.8)}
 
 
 def add_appearance_args(g) -> None:
@@ -57,6 +61,10 @@ def add_embedder_args(p: argparse.ArgumentParser, default: str = "laga") -> None
     g.add_argument("--precision", default="fp32", choices=("fp32", "fp16", "bf16"),
                    help="fp16 (CUDA) or bf16 autocast; default fp32")
     g.add_argument("--flip", action="store_true", help="average features of each crop and its mirror image")
+    g.add_argument("--input-size", type=int, nargs=2, metavar=("H", "W"),
+                   help="onnx: crop size when the model's input size is dynamic")
+    g.add_argument("--feature-mean", metavar="NPY",
+                   help="onnx: mean unit feature (.npy) to centre a third-party model's features with")
 
 
 def weights_from_args(args: argparse.Namespace) -> str | None:
@@ -64,6 +72,10 @@ def weights_from_args(args: argparse.Namespace) -> str | None:
     when it is not given (announced on stderr with its training data), None for ``--weights none`` or when no
     checkpoint is bundled (an untrained network: warned). Sets ``args.weights`` to the result, so that cache keys
     and summaries see the file actually used."""
+    if args.reid == "onnx":
+        if not args.weights or not Path(args.weights).is_file():
+            raise InputError(f"--reid onnx: --weights must be an .onnx file, got {args.weights!r}")
+        return args.weights
     if args.reid not in TORCH_EMBEDDERS:
         if args.weights:
             raise ValueError(f"--weights: the {args.reid!r} embedder takes no weights")
@@ -90,6 +102,9 @@ def embedder_from_args(args: argparse.Namespace) -> Embedder | None:
     """Build the embedder the options ask for (checkpoint as in ``weights_from_args``); ``--reid none`` gives
     ``None``."""
     weights_from_args(args)
+    if args.reid == "onnx":
+        return build_embedder("onnx", weights=args.weights, input_size=args.input_size, device=args.device,
+                              batch_size=args.batch_size, feature_mean=args.feature_mean)
     if args.reid not in TORCH_EMBEDDERS:
         return build_embedder(args.reid)
     pretrained = None if str(args.pretrained).lower() == "none" else args.pretrained

@@ -45,6 +45,9 @@ def main(args: argparse.Namespace) -> int:
     pretrained = None if str(args.pretrained).lower() == "none" else args.pretrained
     print("embedder check (3 synthetic boxes, one partly outside the image):")
     for name in EMBEDDERS.names():
+        if name == "onnx":
+            print(f"  {name:<10} (needs a model file: mctrack reid export writes one)")
+            continue
         kwargs = dict(backbone=args.backbone, pretrained=pretrained, device=args.device) \
             if name in TORCH_EMBEDDERS else {}
         embedder = EMBEDDERS.build(name, **kwargs)

@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 #: which links less across two unrelated real MOT15 sequences), see docs/run.md. The networks' values assume centred
 #: features (checkpoints with ``extra.feature_mean``, as training writes them) and a network that works on the
 #: footage's domain.
-DEFAULT_LINK_THRESH = {"colorhist": 0.1, "laga": 0.5, "can": 0.5, "global": 0.5}
+DEFAULT_LINK_THRESH = {"colorhist": 0.1, "laga": 0.5, "can": 0.5, "global": 0.5, "onnx": 0.5}
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -6,6 +6,7 @@ Registered names (``mctrack.registry.EMBEDDERS``):
 - ``can``: Collaborative Attention Network (Li et al.), 4096-D.
 - ``global``: ResNet-50 global-feature baseline with BNNeck (LAGA's "Global" row), 2048-D.
 - ``colorhist``: HSV colour histograms of body stripes, the floor every learned embedder must beat.
+- ``onnx``: any ONNX Re-ID model (``weights=model.onnx``), e.g. one written by ``mctrack reid export``.
 """
 
 from __future__ import annotations
@@ -31,6 +32,13 @@ _reid_builder("laga", "LAGA-Net: spatial (SAM-RPE), channel, global and 3-stripe
 _reid_builder("can", "CAN: global/part-3/part-5/part-7 branches with collaborative attention")
 _reid_builder("global", "ResNet global-feature baseline with BNNeck (LAGA's 'Global' row)")
 EMBEDDERS.register("colorhist", "HSV colour histograms of 3 body stripes (baseline floor)")(ColorHistogramEmbedder)
+
+
+@EMBEDDERS.register("onnx", "any ONNX Re-ID model (--weights model.onnx), run with onnxruntime")
+def build_onnx(**kwargs) -> Embedder:
+    from .onnx import OnnxEmbedder  # onnxruntime is optional: imported only when asked for
+
+    return OnnxEmbedder(**kwargs)
 
 
 def build_embedder(name: str, **kwargs) -> Embedder | None:

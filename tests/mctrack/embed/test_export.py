@@ -88,3 +88,35 @@ def test_cli_export_checks_and_reports(tmp_path, checkpoint, capsys):
     assert main(["reid", "export", "--weights", "nope_ckpt", "--out", str(tmp_path / "n.ts")]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "nope_ckpt" in err[0]
+
+
+@pytest.mark.skipif(not HAS_ONNX, reason="onnx/onnxscript/onnxruntime not installed (pip install -e '.[export]')")
+def test_onnx_embedder_runs_an_export_like_the_network(tmp_path, checkpoint):
+    from mctrack.embed import build_embedder
+    from mctrack.types import Detections
+
+    out = tmp_path / "m.onnx"
+    export_embedder(checkpoint, out, fmt="onnx")
+    onnx = build_embedder("onnx", weights=out)
+    assert onnx.preprocess == "mctrack" and onnx.input_size == (64, 32) and onnx.dim == 5 * 512
+    reference = ReidEmbedder("laga", weights=checkpoint, device="cpu")
+    image = np.zeros((240, 320, 3), np.uint8)
+    for i, crop in enumerate(_smooth_crops(3, seed=4)):
+        image[10:10 + crop.shape[0], 10 + 100 * i:10 + 100 * i + crop.shape[1]] = crop
+    dets = Detections(np.array([[10, 10, 60, 150], [110, 10, 170, 200], [210, 10, 250, 100]], np.float32),
+                      np.ones(3, np.float32))
+    np.testing.assert_allclose(onnx(image, dets), reference(image, dets), atol=2e-3)
+    assert onnx(image, dets[np.zeros(3, bool)]).shape == (0, 5 * 512)
+    # a third-party model without the contract: ImageNet preprocessing, optional centring from a .npy
+    (tmp_path / "m.onnx.json").unlink()
+    mean = np.ones(5 * 512, np.float32) / np.sqrt(5 * 512)
+    np.save(tmp_path / "mean.npy", mean)
+    plain = build_embedder("onnx", weights=out, feature_mean=tmp_path / "mean.npy")
+    assert plain.preprocess == "imagenet" and np.allclose(np.linalg.norm(plain(image, dets), axis=1), 1, atol=1e-5)
+    with pytest.raises(ValueError, match="feature_mean: 3 values"):
+        build_embedder("onnx", weights=out, feature_mean=np.zeros(3))
+    (tmp_path / "bad.onnx").write_bytes(b"not onnx")
+    with pytest.raises(ValueError, match="bad.onnx: not a loadable ONNX model"):
+        build_embedder("onnx", weights=tmp_path / "bad.onnx")
+    with pytest.raises(ValueError, match="needs --weights"):
+        build_embedder("onnx")

@@ -1,0 +1,117 @@
+"""Any ONNX Re-ID model as an embedder (``--reid onnx --weights model.onnx``), run with onnxruntime.
+
+Two input conventions, picked per file:
+- ``mctrack``: a file written by ``mctrack reid export`` (its ``<file>.json`` contract beside it): RGB 0-255 in,
+  resize/normalisation/centring inside, unit features out.
+- ``imagenet``: every other model (torchreid/BoxMOT-style exports such as OSNet): RGB scaled to [0, 1] and
+  normalised with the ImageNet mean/std, at the model's input size (from the graph, or ``input_size``).
+Outputs are L2-normalised here either way. Third-party models carry no feature mean, so their features are not
+centred: pass ``feature_mean`` (a ``.npy`` of the mean unit feature of training crops, e.g. computed with
+``mctrack reid embed`` on them) to centre them as ours are, which the default tracker/linker thresholds assume.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ..types import Detections
+from .base import extract_crops, l2_normalize, resize_batch
+from .reid import IMAGENET_MEAN, IMAGENET_STD
+
+__all__ = ["OnnxEmbedder"]
+
+
+class OnnxEmbedder:
+    """Re-ID features from an ONNX model (see the module doc).
+
+    Args:
+        weights: the ``.onnx`` file.
+        input_size: (H, W) crops are resized to; required when the graph's input size is dynamic.
+        preprocess: ``"auto"`` (``mctrack`` when the export contract is beside the file, else ``imagenet``),
+            ``"mctrack"`` or ``"imagenet"``.
+        feature_mean: optional ``.npy`` (or array) subtracted from unit features before re-normalising.
+        batch_size: crops per run (dynamic-batch models; a fixed-batch model is run one crop at a time).
+        device: ``cpu`` or ``cuda`` (onnxruntime's CUDA provider when installed).
+    """
+
+    def __init__(self, weights: str | Path | None = None, *, input_size: Sequence[int] | None = None,
+                 preprocess: str = "auto", feature_mean: str | Path | np.ndarray | None = None,
+                 batch_size: int = 32, device: str | None = None) -> None:
+        if weights is None:
+            raise ValueError("weights: the onnx embedder needs --weights MODEL.onnx")
+        path = Path(weights)
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: ONNX model not found")
+        if preprocess not in ("auto", "mctrack", "imagenet"):
+            raise ValueError(f"preprocess: expected auto, mctrack or imagenet, got {preprocess!r}")
+        if batch_size < 1:
+            raise ValueError(f"batch_size: must be >= 1, got {batch_size}")
+        try:
+            import onnxruntime as ort
+        except ImportError:
+            raise ImportError("the onnx embedder needs onnxruntime: pip install onnxruntime") from None
+        providers = ["CPUExecutionProvider"]
+        if device and device.startswith("cuda"):
+            if "CUDAExecutionProvider" not in ort.get_available_providers():
+                raise ValueError(f"device: {device!r} but onnxruntime has no CUDA provider (pip install "
+                                 "onnxruntime-gpu)")
+            providers.insert(0, "CUDAExecutionProvider")
+        try:
+            self.session = ort.InferenceSession(str(path), providers=providers)
+        except Exception as err:  # onnxruntime raises its own exception types for corrupt files
+            raise ValueError(f"{path}: not a loadable ONNX model ({type(err).__name__})") from None
+        spec = self.session.get_inputs()[0]
+        self.input_name = spec.name
+        shape = list(spec.shape)
+        if len(shape) != 4 or shape[1] != 3:
+            raise ValueError(f"{path}: expected an input of shape (batch, 3, H, W), got {shape}")
+        graph_hw = tuple(v if isinstance(v, int) else None for v in shape[2:])
+        if input_size is not None:
+            size = (int(input_size[0]), int(input_size[1]))
+            if None not in graph_hw and graph_hw != size:
+                raise ValueError(f"input_size: {size} but {path} takes {graph_hw}")
+        elif None in graph_hw:
+            raise ValueError(f"{path}: the input size is dynamic; give input_size (--input-size H W)")
+        else:
+            size = graph_hw
+        self.input_size = size
+        self.fixed_batch = shape[0] if isinstance(shape[0], int) else None
+        contract = Path(str(path) + ".json")
+        self.preprocess = ("mctrack" if contract.is_file() else "imagenet") if preprocess == "auto" else preprocess
+        self.batch_size = 1 if self.fixed_batch == 1 else int(batch_size)
+        self.weights = str(path)
+        self.name = "onnx"
+        self._mean = (np.asarray(IMAGENET_MEAN, np.float32) * 255.0).reshape(1, 3, 1, 1)
+        self._std = (np.asarray(IMAGENET_STD, np.float32) * 255.0).reshape(1, 3, 1, 1)
+        fm = np.load(feature_mean) if isinstance(feature_mean, (str, Path)) else feature_mean
+        probe = self._run(np.zeros((1, size[0], size[1], 3), np.uint8))
+        self.dim = int(probe.shape[1])
+        if fm is not None:
+            fm = np.asarray(fm, np.float32).reshape(-1)
+            if fm.shape[0] != self.dim:
+                raise ValueError(f"feature_mean: {fm.shape[0]} values for {self.dim}-D features of {path}")
+        self.feature_mean = fm
+
+    def _run(self, batch_bgr: np.ndarray) -> np.ndarray:
+        x = batch_bgr[..., ::-1].transpose(0, 3, 1, 2).astype(np.float32)  # NHWC BGR -> NCHW RGB
+        if self.preprocess == "imagenet":
+            x = (x - self._mean) / self._std
+        return np.asarray(self.session.run(None, {self.input_name: np.ascontiguousarray(x)})[0], np.float32)
+
+    def __call__(self, image: np.ndarray, dets: Detections) -> np.ndarray:
+        if len(dets) == 0:
+            return np.zeros((0, self.dim), np.float32)
+        return self.embed_crops(extract_crops(image, dets.xyxy))
+
+    def embed_crops(self, crops: Sequence[np.ndarray]) -> np.ndarray:
+        out = np.zeros((len(crops), self.dim), np.float32)
+        for start in range(0, len(crops), self.batch_size):
+            batch = resize_batch(crops[start:start + self.batch_size], self.input_size)
+            out[start:start + len(batch)] = self._run(batch).reshape(len(batch), -1)
+        out = l2_normalize(out)
+        if self.feature_mean is not None and len(out):
+            out = l2_normalize(out - self.feature_mean)
+        return out
