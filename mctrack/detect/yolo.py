@@ -100,8 +100,10 @@ class YoloDetector:
     def __call__(self, frame: Frame) -> Detections:
         if frame.image is None:
             raise ValueError("frame.image: the yolo detector needs images (the source has none)")
-        kwargs: dict[str, Any] = dict(conf=self.conf, iou=self.iou, imgsz=self.imgsz, half=self.half,
-                                      classes=[PERSON], max_det=self.max_det, verbose=False)
+        kwargs: dict[str, Any] = dict(conf=self.conf, iou=self.iou, imgsz=self.imgsz, classes=[PERSON],
+                                      max_det=self.max_det, verbose=False)
+        if self.half:  # ultralytics >= 8.4 calls it quantize=16 and warns on every call given 'half'
+            kwargs.update({"quantize": 16} if _has_quantize() else {"half": True})
         if self.device is not None:
             kwargs["device"] = self.device
         result = self.model.predict(frame.image, **kwargs)[0]
@@ -111,6 +113,15 @@ class YoloDetector:
         cls = _numpy(boxes.cls).reshape(-1).astype(np.int64)
         keep = cls == PERSON  # the model may ignore `classes` (e.g. exported formats)
         return Detections(xyxy[keep], score[keep], np.zeros(int(keep.sum()), np.int64))
+
+
+def _has_quantize() -> bool:
+    """Whether this ultralytics takes ``quantize`` (8.4+) rather than the deprecated ``half``."""
+    try:
+        from ultralytics.cfg import DEFAULT_CFG_DICT
+    except ImportError:
+        return False
+    return "quantize" in DEFAULT_CFG_DICT
 
 
 def _numpy(x: Any) -> np.ndarray:

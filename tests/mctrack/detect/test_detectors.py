@@ -81,6 +81,12 @@ def test_yolo_adapter_with_fake_model(tmp_path, monkeypatch):
     assert len(out) == 2 and out.class_id.tolist() == [0, 0]  # only persons
     np.testing.assert_allclose(out.score, [0.9, 0.7])
     assert fake.calls[0]["classes"] == [0] and fake.calls[0]["conf"] == 0.3 and fake.calls[0]["imgsz"] == 320
+    # no precision argument unless asked: ultralytics 8.4 warns on every frame that 'half' is deprecated
+    assert "half" not in fake.calls[0] and "quantize" not in fake.calls[0]
+    monkeypatch.setattr(yolo_mod, "_has_quantize", lambda: True)
+    det.half = True
+    det(frame(2, np.zeros((48, 64, 3), np.uint8)))
+    assert fake.calls[-1]["quantize"] == 16 and "half" not in fake.calls[-1]
     with pytest.raises(ValueError, match="image"):
         det(frame(1))
 
