@@ -13,6 +13,13 @@ bundled checkpoint, as ``mctrack track`` does) and the tracker's per-embedder ap
 track`` unless ``--set``/``--grid`` override them. With ``--grid`` every combination is run (features are
 computed once per sequence and reused) and one line per setting is printed: per-sequence and mean IDF1/HOTA.
 
+``--protocol loso`` (with ``--grid``): leave one sequence out. For each sequence, the setting with the best mean
+IDF1 + HOTA on the OTHER sequences is chosen and scored on it; the held-out results are evaluated together
+(TrackEval's combined HOTA/IDF1/MOTA) and printed next to the "tuned" row (the single setting best on all
+sequences, i.e. chosen on the data it is scored on). The gap between the two is how much of a result is fit.
+
+    python benchmarks/mot15.py --protocol loso --grid max_lost_s=1,1.5,2 --grid high_thresh=0.4,0.5,0.6
+
 Results go to ``--out`` (default ``runs/mot15/<reid>``) as ``<sequence>.txt`` plus ``metrics.json``.
 """
 
@@ -63,7 +70,7 @@ class CachedEmbedder:
         self.key: str = ""
 
     def __call__(self, image: np.ndarray, dets) -> np.ndarray:
-        key = (self.key, dets.xyxy.tobytes())
+        key = (self.key, image[::8, ::8].tobytes(), dets.xyxy.tobytes())  # the frame (subsampled) and its boxes
         if key not in self._cache:
             self._cache[key] = self.embedder(image, dets)
         return self._cache[key]
@@ -107,6 +114,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="tracker keyword argument")
     ap.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2,...",
                     help="tracker keyword argument to sweep (repeatable: every combination is run)")
+    ap.add_argument("--protocol", choices=("tuned", "loso"), default="tuned",
+                    help="with --grid: loso = choose on the other sequences, score on the held-out one")
     ap.add_argument("--keep-zero-marked", action="store_true", help="also count GT rows with conf 0")
     ap.add_argument("--json", help="also write the metrics here")
     args = ap.parse_args(argv)
@@ -144,11 +153,15 @@ def _sweep(args: argparse.Namespace, data: Path, seqs: list[str], base: dict, em
     for item in args.grid:
         key, _, values = item.partition("=")
         grid[key] = [parse_value(v) for v in values.split(",") if v]
+        if not key or not grid[key]:
+            raise SystemExit(f"--grid {item}: expected KEY=V1,V2,... with at least one value")
+        if key in ("interpolate", "reid", "min_score", "embedder"):
+            raise SystemExit(f"--grid {item}: only tracker keyword arguments can be swept")
     rows = []
     for combo in itertools.product(*grid.values()):
         settings = dict(zip(grid, combo, strict=True))
         kwargs = {**base, **settings}
-        run_out = out / "_".join(f"{k}={v}" for k, v in settings.items())
+        run_out = _run_dir(out, settings)
         run_out.mkdir(parents=True, exist_ok=True)
         for seq in seqs:
             save_mot_txt(run_out / f"{seq}.txt", run_sequence(data / seq, reid=args.reid, embedder=embedder,
@@ -162,9 +175,50 @@ def _sweep(args: argparse.Namespace, data: Path, seqs: list[str], base: dict, em
               + f" | mean IDF1 {mean['IDF1']} HOTA {mean['HOTA']}", flush=True)
     best = max(rows, key=lambda r: (r["mean"]["IDF1"] + r["mean"]["HOTA"]))
     print(f"best mean IDF1+HOTA: {best['settings']} -> {best['mean']}")
-    (out / "sweep.json").write_text(json.dumps({"reid": args.reid, "weights": args.weights, "base": base,
-                                                "rows": rows}, indent=1, default=str))
+    result = {"reid": args.reid, "weights": args.weights, "base": base, "rows": rows}
+    if args.protocol == "loso":
+        result["loso"] = _loso(args, data, seqs, rows, out)
+    (out / "sweep.json").write_text(json.dumps(result, indent=1, default=str))
     return 0
+
+
+def _run_dir(out: Path, settings: dict) -> Path:
+    return out / "_".join(f"{k}={v}" for k, v in settings.items())
+
+
+def _loso(args: argparse.Namespace, data: Path, seqs: list[str], rows: list[dict], out: Path) -> dict:
+    """Leave-one-sequence-out selection over the sweep's rows; writes out/loso and out/tuned and evaluates both."""
+    import shutil
+
+    if len(seqs) < 2:
+        raise SystemExit("--protocol loso needs at least two sequences")
+
+    def score(row: dict, on: list[str]) -> float:
+        return float(np.mean([row["sequences"][s]["IDF1"] + row["sequences"][s]["HOTA"] for s in on]))
+
+    chosen = {}
+    for held in seqs:
+        others = [s for s in seqs if s != held]
+        chosen[held] = max(rows, key=lambda r: score(r, others))["settings"]
+    tuned = max(rows, key=lambda r: score(r, seqs))["settings"]
+    tables = {}
+    for name, pick in (("loso", chosen), ("tuned", {s: tuned for s in seqs})):
+        folder = out / name
+        folder.mkdir(parents=True, exist_ok=True)
+        for seq in seqs:
+            shutil.copyfile(_run_dir(out, pick[seq]) / f"{seq}.txt", folder / f"{seq}.txt")
+        metrics = evaluate_folders(data, folder, sequences=seqs, keep_zero_marked=args.keep_zero_marked)
+        tables[name] = {s: {k: round(100 * metrics[s][k], 1) for k in ("HOTA", "IDF1", "MOTA")}
+                        for s in [*seqs, "COMBINED"]}
+    print("leave-one-sequence-out (each sequence scored with the setting chosen on the others):")
+    for seq in seqs:
+        print(f"  {seq:<16} chosen {chosen[seq]}: HOTA {tables['loso'][seq]['HOTA']} IDF1 {tables['loso'][seq]['IDF1']}"
+              f" (tuned on all: HOTA {tables['tuned'][seq]['HOTA']} IDF1 {tables['tuned'][seq]['IDF1']})")
+    for name in ("tuned", "loso"):
+        c = tables[name]["COMBINED"]
+        print(f"  {name:<6} combined: HOTA {c['HOTA']} / IDF1 {c['IDF1']} / MOTA {c['MOTA']}"
+              + (f"  (one setting for all: {tuned})" if name == "tuned" else ""))
+    return {"chosen": chosen, "tuned_setting": tuned, "metrics": tables}
 
 
 if __name__ == "__main__":

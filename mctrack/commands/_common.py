@@ -53,9 +53,12 @@ def add_embedder_args(p: argparse.ArgumentParser, default: str = "laga") -> None
     g.add_argument("--weights", help="Re-ID checkpoint: a file, a bundled name (laga_market1501, laga_samples) or "
                                      "'none' for an untrained network; its manifest fixes architecture and input "
                                      "size (default: the network's bundled checkpoint, real-trained first)")
-    g.add_argument("--backbone", default="resnet50", help="backbone without --weights: resnet50, resnet34, resnet18")
-    g.add_argument("--pretrained", default="imagenet",
-                   help="backbone init without --weights: imagenet, a torchvision state_dict path, or none")
+    g.add_argument("--backbone", default=None,
+                   help="an untrained network instead of the bundled checkpoint: resnet50 (default), resnet34, "
+                        "resnet18")
+    g.add_argument("--pretrained", default=None,
+                   help="an untrained network instead of the bundled checkpoint, its backbone initialised from: "
+                        "imagenet (default), a torchvision state_dict or reid_models checkpoint path, or none")
     g.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when available)")
     g.add_argument("--batch-size", type=int, default=32, help="crops per forward pass (default: 32)")
     g.add_argument("--precision", default="fp32", choices=("fp32", "fp16", "bf16"),
@@ -69,23 +72,25 @@ def add_embedder_args(p: argparse.ArgumentParser, default: str = "laga") -> None
 
 def weights_from_args(args: argparse.Namespace) -> str | None:
     """The checkpoint path ``--weights`` stands for (a file or a bundled name), the network's bundled default
-    when it is not given (announced on stderr with its training data), None for ``--weights none`` or when no
-    checkpoint is bundled (an untrained network: warned). Sets ``args.weights`` to the result, so that cache keys
-    and summaries see the file actually used."""
+    when it is not given (announced on stderr with its training data), None for ``--weights none``, when
+    ``--backbone``/``--pretrained`` ask for an untrained network, or when no checkpoint is bundled (warned).
+    Sets ``args.weights`` to the result, so that cache keys and summaries see the file actually used."""
     if args.reid == "onnx":
         if not args.weights or not Path(args.weights).is_file():
             raise InputError(f"--reid onnx: --weights must be an .onnx file, got {args.weights!r}")
         return args.weights
     if args.reid not in TORCH_EMBEDDERS:
-        if args.weights:
+        if args.weights and str(args.weights).lower() != "none":
             raise ValueError(f"--weights: the {args.reid!r} embedder takes no weights")
+        args.weights = None
         return None
     if args.weights and str(args.weights).lower() != "none":
         try:
             path = resolve_weights(args.weights)
         except WeightsError as err:
             raise InputError(str(err)) from None
-    elif args.weights is None and (path := default_weights(args.reid)) is not None:
+    elif args.weights is None and args.backbone is None and args.pretrained is None \
+            and (path := default_weights(args.reid)) is not None:
         about = describe(path)
         print(f"--reid {args.reid}: using the bundled checkpoint {path.stem}" + (f" ({about})" if about else ""),
               file=sys.stderr)
@@ -107,8 +112,9 @@ def embedder_from_args(args: argparse.Namespace) -> Embedder | None:
                               batch_size=args.batch_size, feature_mean=args.feature_mean)
     if args.reid not in TORCH_EMBEDDERS:
         return build_embedder(args.reid)
-    pretrained = None if str(args.pretrained).lower() == "none" else args.pretrained
-    return build_embedder(args.reid, weights=args.weights, backbone=args.backbone, pretrained=pretrained,
+    pretrained = args.pretrained or "imagenet"
+    pretrained = None if str(pretrained).lower() == "none" else pretrained
+    return build_embedder(args.reid, weights=args.weights, backbone=args.backbone or "resnet50", pretrained=pretrained,
                           device=args.device, batch_size=args.batch_size, precision=args.precision, flip=args.flip)
 
 

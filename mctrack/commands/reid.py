@@ -93,7 +93,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def export_main(args: argparse.Namespace) -> int:
-    from ..embed.export import ExportError, export_embedder, verify_export
+    from ..embed.export import ExportError, check_crops, contract_path, export_embedder, verify_export
     from ..weights import WeightsError, default_weights, resolve_weights
 
     try:
@@ -102,23 +102,34 @@ def export_main(args: argparse.Namespace) -> int:
         raise InputError(str(err)) from None
     if weights is None:
         raise InputError(f"--reid {args.reid}: no bundled checkpoint; pass --weights")
-    folder = Path(args.check_images) if args.check_images else \
-        Path(__file__).resolve().parents[2] / "samples" / "small" / "reid" / "query"
-    files = list_images(folder)[:32]
-    crops = [cv2.imread(str(f), cv2.IMREAD_COLOR) for f in files]
-    if any(c is None for c in crops):
-        raise InputError(f"{files[[c is None for c in crops].index(True)]}: not a readable image")
+    samples = Path(__file__).resolve().parents[2] / "samples" / "small" / "reid" / "query"
+    if args.check_images or samples.is_dir():  # a non-editable install has no samples/: generated crops then
+        folder = Path(args.check_images) if args.check_images else samples
+        files = list_images(folder)[:32]
+        crops = [cv2.imread(str(f), cv2.IMREAD_COLOR) for f in files]
+        if any(c is None for c in crops):
+            raise InputError(f"{files[[c is None for c in crops].index(True)]}: not a readable image")
+        source = f"crops of {folder}"
+    else:
+        crops, source = check_crops(16), "generated person-like crops"
+    out = Path(args.out)
     try:
-        contract = export_embedder(weights, args.out, fmt=args.export_format, input_hw=args.input_size)
-        cosine = verify_export(weights, args.out, crops)
-    except (ExportError, ValueError) as err:
-        raise InputError(f"--out {args.out}: {err}") from None
+        contract = export_embedder(weights, out, fmt=args.export_format, input_hw=args.input_size)
+        cosine = verify_export(weights, out, crops)
+    except Exception as err:  # exporter/runtime failures of any kind: no half-written file is left behind
+        for leftover in (out, contract_path(out)):
+            leftover.unlink(missing_ok=True)
+        if isinstance(err, (ExportError, ValueError, RuntimeError)):
+            raise InputError(f"--out {args.out}: {type(err).__name__}: {str(err).splitlines()[0]}") from None
+        raise
     print(f"wrote {args.out} ({args.export_format}, input {contract['input']['shape']}, "
           f"output {contract['output']['shape']}) from {weights}")
-    print(f"check on {len(crops)} crops of {folder}: cosine to the in-process embedder min {cosine.min():.5f}, "
+    print(f"check on {len(crops)} {source}: cosine to the in-process embedder min {cosine.min():.5f}, "
           f"mean {cosine.mean():.5f}")
     if cosine.min() < args.min_cosine:
-        print(f"error: {args.out}: cosine {cosine.min():.5f} below {args.min_cosine}", file=sys.stderr)
+        for leftover in (out, contract_path(out)):
+            leftover.unlink(missing_ok=True)
+        print(f"error: {args.out}: cosine {cosine.min():.5f} below {args.min_cosine}; removed", file=sys.stderr)
         return 1
     return 0
 

@@ -129,7 +129,7 @@ def main(args: argparse.Namespace) -> int:
                                min_len=min_len)
     weights_hash = file_sha1(args.weights) if args.weights else None
     emb_key = args.reid if args.reid not in TORCH_EMBEDDERS or args.weights else \
-        f"{args.reid}:{args.backbone}:{args.pretrained}"
+        f"{args.reid}:{args.backbone or 'resnet50'}:{args.pretrained or 'imagenet'}"
     det_settings = _detector_settings(args)
     tracker_kwargs = {"high_thresh": args.track_high, "new_track_thresh": max(args.track_new, args.track_high)}
     if args.max_lost is not None:

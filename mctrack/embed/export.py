@@ -29,8 +29,8 @@ from torch import nn
 
 from .reid import IMAGENET_MEAN, IMAGENET_STD
 
-__all__ = ["FORMATS", "ExportError", "SelfContainedEmbedder", "contract_path", "export_embedder", "load_exported",
-           "verify_export"]
+__all__ = ["FORMATS", "ExportError", "SelfContainedEmbedder", "check_crops", "contract_path", "export_embedder",
+           "load_exported", "verify_export"]
 
 FORMATS = ("onnx", "torchscript")
 
@@ -94,10 +94,13 @@ def export_embedder(weights: str | Path, out: str | Path, *, fmt: str = "onnx", 
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tracer/exporter chatter; the result is verified instead
         if fmt == "onnx":
-            torch.onnx.export(
-                wrapper, (example,), str(out), input_names=["images"], output_names=["features"],
-                dynamic_axes={"images": {0: "batch"}, "features": {0: "batch"}},
-                opset_version=opset, dynamo=True, external_data=False)
+            try:
+                torch.onnx.export(
+                    wrapper, (example,), str(out), input_names=["images"], output_names=["features"],
+                    dynamic_axes={"images": {0: "batch"}, "features": {0: "batch"}},
+                    opset_version=opset, dynamo=True, external_data=False)
+            except TypeError as err:  # torch too old for the dynamo exporter's arguments
+                raise ExportError(f"ONNX export needs torch >= 2.6 (this is {torch.__version__}): {err}") from None
         else:
             torch.jit.save(torch.jit.trace(wrapper, example, check_trace=False), str(out))
     contract = {
@@ -113,11 +116,14 @@ def export_embedder(weights: str | Path, out: str | Path, *, fmt: str = "onnx", 
 
 
 def load_exported(path: str | Path):
-    """A callable ``(B, 3, h, w) float32 RGB 0-255 numpy -> (B, D) numpy`` for an exported file."""
+    """A callable ``(B, 3, h, w) float32 RGB 0-255 numpy -> (B, D) numpy`` for an exported file (its format from
+    the contract ``<file>.json``, else from the suffix: ``.onnx`` or TorchScript)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: exported model not found")
-    if path.suffix == ".onnx":
+    contract = contract_path(path)
+    fmt = json.loads(contract.read_text()).get("format") if contract.is_file() else None
+    if fmt == "onnx" or (fmt is None and path.suffix == ".onnx"):
         try:
             import onnxruntime as ort
         except ImportError:
@@ -148,6 +154,25 @@ def verify_export(weights: str | Path, exported: str | Path, crops: Sequence[np.
     if got.shape != expected.shape:
         raise ExportError(f"{exported}: features of shape {got.shape}, expected {expected.shape}")
     return (got * expected).sum(axis=1) / np.maximum(np.linalg.norm(got, axis=1), 1e-12)
+
+
+def check_crops(n: int = 16, seed: int = 0) -> list[np.ndarray]:
+    """Person-like BGR crops (smooth coloured head/torso/legs regions) for checking an export where no real crops
+    are at hand; random noise would exaggerate resize differences."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    crops = []
+    for _ in range(n):
+        h = int(rng.integers(70, 200))
+        w = int(h * rng.uniform(0.35, 0.5))
+        img = np.zeros((h, w, 3), np.uint8)
+        img[:] = rng.integers(40, 200, 3)
+        img[h // 5: h // 2] = rng.integers(0, 255, 3)
+        img[h // 2:] = rng.integers(0, 255, 3)
+        cv2.circle(img, (w // 2, h // 10), max(2, h // 14), rng.integers(100, 255, 3).tolist(), -1)
+        crops.append(cv2.GaussianBlur(img, (5, 5), 0))
+    return crops
 
 
 def contract_path(exported: str | Path) -> Path:

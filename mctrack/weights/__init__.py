@@ -3,7 +3,7 @@ them too), and the default checkpoint per network.
 
 Names (the file ``<name>.pt`` in this folder, with ``<name>.json`` telling how it was made):
 - ``laga_market1501``: LAGA-Net trained on Market-1501 (real people, 751 identities) from random initialisation on
-  a CPU (``configs/reid/laga_market1501_cpu.yaml``; ``benchmarks/train_market_default.py``). Market-1501 is for
+  a CPU (``configs/reid/laga_market1501_cpu.yaml``; ``benchmarks/ship_market_checkpoint.py``). Market-1501 is for
   research use only: so is this checkpoint.
 - ``laga_samples``: LAGA-Net trained on synthetic people (``benchmarks/train_default_embedder.py``): for the
   synthetic scenes, poor on real footage.

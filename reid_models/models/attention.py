@@ -36,7 +36,9 @@ class CAM(nn.Module):
         # The affinity sums N = H*W products of post-ReLU activations: on real crops it exceeds float16's 65504
         # (and loses the softmax's resolution in bfloat16), so under autocast it is computed in float32.
         with torch.autocast(x.device.type, enabled=False):
-            flat = x.float().flatten(2)  # (B, C, N)
+            flat = x.flatten(2)  # (B, C, N)
+            if flat.dtype in (torch.float16, torch.bfloat16):
+                flat = flat.float()
             energy = flat @ flat.transpose(1, 2)  # (B, C, C)
             attention = torch.softmax(energy.amax(dim=-1, keepdim=True) - energy, dim=-1)
             out = (attention @ flat).reshape(x.shape)

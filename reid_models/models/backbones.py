@@ -140,8 +140,9 @@ def _backbone_of_checkpoint(path: Path, weights: dict[str, torch.Tensor]) -> dic
     layer4 = {key: v for key, v in weights.items() if key.startswith("layer4.")}
     if not state or not layer4:
         raise ValueError(f"pretrained: {path} is a reid_models checkpoint without ResNet backbone weights")
-    if any(key.startswith("layer4.global.") for key in layer4):
-        prefix = "layer4.global."
+    copies = sorted({key.split(".")[1] for key in layer4 if not key.split(".")[1].isdigit()})
+    if copies:  # LAGA-Net without sharing: layer4.<branch>.<block>.*; the global branch's, else the first
+        prefix = f"layer4.{'global' if 'global' in copies else copies[0]}."
     elif all(key.split(".")[2].isdigit() for key in layer4):  # a list of copies: layer4.<copy>.<block>.*
         prefix = "layer4.0."
     else:

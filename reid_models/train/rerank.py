@@ -194,10 +194,12 @@ def rerank_features(
     def rows(a: int, b: int) -> np.ndarray:
         return np.clip(1.0 - feats[a:b] @ feats.T, 0.0, 2.0)
 
+    chunk = max(1, (1 << 24) // feats.shape[1])  # pairs per step: two (chunk, D) float32 copies of 64 MB each
+
     def pairs(i: np.ndarray, j: np.ndarray) -> np.ndarray:
         out = np.empty(len(i), np.float64)
-        for s in range(0, len(i), 1 << 16):
-            out[s:s + (1 << 16)] = 1.0 - np.einsum("nd,nd->n", feats[i[s:s + (1 << 16)]], feats[j[s:s + (1 << 16)]])
+        for s in range(0, len(i), chunk):
+            out[s:s + chunk] = 1.0 - np.einsum("nd,nd->n", feats[i[s:s + chunk]], feats[j[s:s + chunk]])
         return np.clip(out, 0.0, 2.0)
 
     return _sparse_rerank(rows, pairs, len(query), len(feats), k1=k1, k2=k2, lambda_value=lambda_value,

@@ -126,6 +126,14 @@ def test_reid_embed_without_weights_uses_the_bundled_default(tmp_path, capsys, c
     assert "untrained" in caplog.text
     assert np.load(tmp_path / "c.npz")["features"].shape[0] == 3
     capsys.readouterr()
+    # --backbone/--pretrained ask for an untrained network of that shape: not silently the bundled checkpoint
+    assert main(["reid", "embed", "--reid", "laga", "--backbone", "resnet18", "--pretrained", "none",
+                 "--images", str(imgs), "--out", str(tmp_path / "e.npz")]) == 0
+    assert "bundled" not in capsys.readouterr().err
+    assert not np.allclose(np.load(tmp_path / "e.npz")["features"], by_default, atol=1e-3)
+    assert main(["reid", "embed", "--reid", "colorhist", "--weights", "none", "--images", str(imgs),
+                 "--out", str(tmp_path / "f.npz")]) == 0
+    capsys.readouterr()
     assert main(["reid", "embed", "--reid", "laga", "--weights", "laga_nope", "--images", str(imgs),
                  "--out", str(tmp_path / "d.npz")]) == 1
     err = capsys.readouterr().err.strip().splitlines()

@@ -18,19 +18,9 @@ HAS_ONNX = all(importlib.util.find_spec(m) for m in ("onnx", "onnxscript", "onnx
 
 
 def _smooth_crops(n: int, seed: int = 0) -> list[np.ndarray]:
-    """Person-like crops: smooth colour regions (random noise would exaggerate resize differences)."""
-    rng = np.random.default_rng(seed)
-    crops = []
-    for _ in range(n):
-        h = int(rng.integers(70, 200))
-        w = int(h * rng.uniform(0.35, 0.5))
-        img = np.zeros((h, w, 3), np.uint8)
-        img[:] = rng.integers(40, 200, 3)
-        img[h // 5: h // 2] = rng.integers(0, 255, 3)
-        img[h // 2:] = rng.integers(0, 255, 3)
-        cv2.circle(img, (w // 2, h // 10), max(2, h // 14), rng.integers(100, 255, 3).tolist(), -1)
-        crops.append(cv2.GaussianBlur(img, (5, 5), 0))
-    return crops
+    from mctrack.embed.export import check_crops
+
+    return check_crops(n, seed)
 
 
 @pytest.fixture(scope="module")
@@ -88,6 +78,12 @@ def test_cli_export_checks_and_reports(tmp_path, checkpoint, capsys):
     assert main(["reid", "export", "--weights", "nope_ckpt", "--out", str(tmp_path / "n.ts")]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "nope_ckpt" in err[0]
+    # a check that fails removes the file instead of leaving a model that does not match
+    bad = tmp_path / "bad.ts"
+    assert main(["reid", "export", "--weights", str(checkpoint), "--format", "torchscript", "--out", str(bad),
+                 "--check-images", str(crops), "--min-cosine", "1.01"]) == 1
+    assert not bad.exists() and not contract_path(bad).exists()
+    assert "below 1.01" in capsys.readouterr().err
 
 
 @pytest.mark.skipif(not HAS_ONNX, reason="onnx/onnxscript/onnxruntime not installed (pip install -e '.[export]')")
