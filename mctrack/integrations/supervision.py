@@ -1,0 +1,102 @@
+"""supervision (Roboflow) interop: our tracker and embedders inside an ``sv`` loop, and conversions both ways.
+
+    import supervision as sv
+    from mctrack.integrations.supervision import MctrackTracker
+
+    tracker = MctrackTracker(reid="laga", frame_rate=25)         # the bundled checkpoint; reid=None: motion only
+    for frame in sv.get_video_frames_generator("video.mp4"):
+        detections = sv.Detections.from_ultralytics(model(frame)[0])
+        detections = tracker.update_with_detections(detections, frame)   # like sv.ByteTrack, plus the frame
+        annotated = sv.BoxAnnotator().annotate(frame.copy(), detections)
+
+``to_detections`` / ``from_detections`` convert ``sv.Detections`` <-> ``mctrack.types.Detections``;
+``tracks_to_sv`` gives a frame's ``Tracks`` as ``sv.Detections`` with ``tracker_id``. Needs ``pip install
+supervision`` (the ``supervision`` extra).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import supervision as sv
+
+from ..embed import build_embedder
+from ..track import Tracker
+from ..types import Detections, Tracks
+
+__all__ = ["MctrackTracker", "from_detections", "to_detections", "tracks_to_sv"]
+
+
+def to_detections(detections: sv.Detections) -> Detections:
+    """``sv.Detections`` -> ours (missing confidences count as 1, missing classes as 0 = person)."""
+    n = len(detections)
+    score = np.ones(n, np.float32) if detections.confidence is None else detections.confidence
+    cls = np.zeros(n, np.int64) if detections.class_id is None else detections.class_id
+    return Detections(np.asarray(detections.xyxy, np.float32).reshape(-1, 4), np.asarray(score, np.float32),
+                      np.asarray(cls, np.int64))
+
+
+def from_detections(detections: Detections) -> sv.Detections:
+    """Ours -> ``sv.Detections`` (embeddings, when present, go to ``data["embedding"]``)."""
+    data = {} if detections.embedding is None else {"embedding": detections.embedding}
+    return sv.Detections(xyxy=detections.xyxy.astype(np.float32), confidence=detections.score.copy(),
+                         class_id=detections.class_id.copy(), data=data)
+
+
+def tracks_to_sv(tracks: Tracks) -> sv.Detections:
+    """A frame's tracks as ``sv.Detections`` with ``tracker_id`` (class 0, confidence = the matched score)."""
+    return sv.Detections(xyxy=tracks.xyxy.astype(np.float32), confidence=tracks.score.copy(),
+                         class_id=np.zeros(len(tracks), np.int64), tracker_id=tracks.track_id.copy())
+
+
+class MctrackTracker:
+    """mctrack's per-camera tracker with ``sv.ByteTrack``'s interface.
+
+    ``update_with_detections(detections, frame=None)`` returns the input detections that belong to a confirmed
+    track, with ``tracker_id`` set (masks and ``data`` kept), in the input's order. With ``frame`` (BGR image, as
+    OpenCV and supervision's frame generator give) and an embedder, appearance is used; without, motion only.
+
+    Args:
+        reid: embedder name (``laga``, ``can``, ``global``, ``colorhist``, ``onnx``) or None for motion only.
+        embedder_kwargs: passed to the embedder (e.g. ``weights=...``, ``device="cuda"``); a network without
+            ``weights`` uses its bundled checkpoint.
+        frame_rate: frames per second of the stream (the tracker's time constants are in seconds).
+        tracker_kwargs: ``mctrack.track.Tracker`` keyword arguments (thresholds, appearance weight...). The score
+            thresholds default to ``mctrack run``'s for detector output (``high_thresh`` 0.5, ``new_track_thresh``
+            0.6), not the Tracker's MOT15-tuned 0.7/0.9, which drop many YOLO boxes.
+    """
+
+    def __init__(self, *, reid: str | None = None, embedder_kwargs: dict[str, Any] | None = None,
+                 frame_rate: float = 30.0, camera: str = "0", **tracker_kwargs: Any) -> None:
+        kwargs = dict(embedder_kwargs or {})
+        if reid in ("laga", "can", "global") and "weights" not in kwargs:
+            from ..weights import default_weights
+
+            kwargs["weights"] = default_weights(reid)
+        self.embedder = build_embedder(reid, **kwargs) if reid else None
+        if self.embedder is not None:
+            from ..commands._common import DEFAULT_TRACK_APPEARANCE
+
+            weight, thresh = DEFAULT_TRACK_APPEARANCE.get(reid, (0.5, 0.25))
+            tracker_kwargs = {"appearance_weight": weight, "appearance_thresh": thresh, **tracker_kwargs}
+        self._options = {"camera": camera, "frame_rate": frame_rate, "high_thresh": 0.5, "new_track_thresh": 0.6,
+                         **tracker_kwargs}
+        self.tracker = Tracker(**self._options)
+
+    def reset(self) -> None:
+        """Forget every track (a new video); ids start again from 1."""
+        self.tracker = Tracker(**self._options)
+
+    def update_with_detections(self, detections: sv.Detections, frame: np.ndarray | None = None) -> sv.Detections:
+        ours = to_detections(detections)
+        embeddings = None
+        if self.embedder is not None and frame is not None and len(ours):
+            embeddings = self.embedder(frame, ours)
+        tracks = self.tracker.update(ours, embeddings)
+        matched = tracks.det_index >= 0
+        order = np.argsort(tracks.det_index[matched], kind="stable")
+        index = tracks.det_index[matched][order]
+        out = detections[index]
+        out.tracker_id = tracks.track_id[matched][order].astype(int)
+        return out

@@ -1,0 +1,68 @@
+"""supervision interop, with the real library (skipped when it is not installed)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+sv = pytest.importorskip("supervision")
+
+from mctrack.integrations.supervision import (  # noqa: E402
+    MctrackTracker,
+    from_detections,
+    to_detections,
+    tracks_to_sv,
+)
+from mctrack.types import Detections, Tracks  # noqa: E402
+
+
+def test_conversions_round_trip():
+    ours = Detections(np.array([[1, 2, 30, 80], [40, 5, 70, 90]], np.float32), np.array([0.9, 0.4], np.float32),
+                      np.array([0, 0]), embedding=np.eye(2, 4, dtype=np.float32))
+    theirs = from_detections(ours)
+    assert isinstance(theirs, sv.Detections) and len(theirs) == 2
+    np.testing.assert_array_equal(theirs.data["embedding"], ours.embedding)
+    back = to_detections(theirs)
+    np.testing.assert_array_equal(back.xyxy, ours.xyxy)
+    np.testing.assert_array_equal(back.score, ours.score)
+    bare = to_detections(sv.Detections(xyxy=np.array([[0, 0, 5, 9]], np.float32)))
+    assert bare.score.tolist() == [1.0] and bare.class_id.tolist() == [0]
+    tracks = Tracks("c", 3, np.array([7]), np.array([[0, 0, 5, 9]], np.float32), np.array([0.8], np.float32),
+                    np.array([0]))
+    assert tracks_to_sv(tracks).tracker_id.tolist() == [7]
+
+
+def _walk(frame: int) -> sv.Detections:
+    """Two people walking towards each other's side, plus a one-frame false positive on frame 3."""
+    xyxy = [[10 + 4 * frame, 50, 40 + 4 * frame, 130], [200 - 4 * frame, 60, 230 - 4 * frame, 140]]
+    conf = [0.9, 0.85]
+    if frame == 3:
+        xyxy.append([120, 10, 130, 20])
+        conf.append(0.95)
+    n = len(xyxy)
+    return sv.Detections(xyxy=np.array(xyxy, np.float32), confidence=np.array(conf, np.float32),
+                         class_id=np.zeros(n, int), data={"tag": np.arange(n)})
+
+
+def test_tracker_in_an_sv_loop_keeps_ids_and_data():
+    tracker = MctrackTracker(frame_rate=10)
+    seen = []
+    for frame in range(12):
+        out = tracker.update_with_detections(_walk(frame))
+        assert out.tracker_id is not None and len(out.tracker_id) == len(out)
+        assert set(out.data) == {"tag"}  # the input's rows, data kept
+        seen.append({int(t): int(tag) for t, tag in zip(out.tracker_id, out.data["tag"])})
+    later = seen[5:]
+    assert all(len(s) == 2 for s in later)
+    assert all(s == later[0] for s in later)  # the same two ids on the same two people every frame
+    assert all(len(s) <= 2 for s in seen)  # the one-frame false positive never became a track
+    tracker.reset()  # a new video: ids start again (without the reset these boxes would get new ids >= 3)
+    assert tracker.update_with_detections(_walk(0)).tracker_id.tolist() == [1, 2]
+
+
+def test_tracker_with_an_embedder_uses_the_frame():
+    tracker = MctrackTracker(reid="colorhist", frame_rate=10)
+    image = np.full((200, 260, 3), 90, np.uint8)
+    for frame in range(6):
+        out = tracker.update_with_detections(_walk(frame), image)
+    assert len(out) == 2 and tracker.embedder is not None and tracker.tracker.appearance_thresh == 0.25
