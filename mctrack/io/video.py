@@ -397,20 +397,64 @@ def _colour(track_id: int) -> tuple[int, int, int]:
     return tuple(int(c) for c in rng.integers(60, 256, 3))
 
 
-class AnnotatedVideoWriter:
-    """Writes frames with each track's box and id drawn on them (``mp4v`` for .mp4, ``MJPG`` otherwise).
+class _H264Writer:
+    """H.264 (yuv420p, faststart) .mp4 through PyAV's libx264: plays in browsers, notebooks and editors, unlike
+    OpenCV's ``mp4v``. Odd frame sizes lose their last row/column (4:2:0 needs even sizes)."""
 
-    Frames without an image are written black. Use as a context manager.
+    def __init__(self, path: Path, fps: float, size: tuple[int, int]) -> None:
+        import av  # raises ImportError when PyAV is absent: the caller falls back to OpenCV
+        from fractions import Fraction
+
+        self.size = (size[0] - size[0] % 2, size[1] - size[1] % 2)
+        self._av = av
+        self._container = av.open(str(path), mode="w", format="mp4", options={"movflags": "+faststart"})
+        try:
+            self._stream = self._container.add_stream("libx264", rate=Fraction(float(fps)).limit_denominator(1001))
+        except Exception:
+            self._container.close()
+            raise
+        self._stream.width, self._stream.height = self.size
+        self._stream.pix_fmt = "yuv420p"
+        self._stream.options = {"preset": "veryfast", "crf": "23"}
+
+    def write(self, image: np.ndarray) -> None:
+        w, h = self.size
+        frame = self._av.VideoFrame.from_ndarray(np.ascontiguousarray(image[:h, :w]), format="bgr24")
+        for packet in self._stream.encode(frame):
+            self._container.mux(packet)
+
+    def release(self) -> None:
+        for packet in self._stream.encode():
+            self._container.mux(packet)
+        self._container.close()
+
+
+class AnnotatedVideoWriter:
+    """Writes frames with each track's box and id drawn on them, and the 1-based frame number (as in MOT files).
+
+    ``.mp4``: H.264 through PyAV (browser-playable), else OpenCV's ``mp4v`` with a warning; other suffixes:
+    OpenCV ``MJPG``. Frames without an image are written black. Use as a context manager.
     """
 
     def __init__(self, path: str | Path, fps: float, size: tuple[int, int]) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.size = (int(size[0]), int(size[1]))
-        fourcc = cv2.VideoWriter_fourcc(*("mp4v" if self.path.suffix.lower() == ".mp4" else "MJPG"))
-        self._writer = cv2.VideoWriter(str(self.path), fourcc, float(fps), self.size)
-        if not self._writer.isOpened():
-            raise InputError(f"{self.path}: cannot open for writing a video")
+        self.codec = "mjpg"
+        self._writer = None
+        if self.path.suffix.lower() == ".mp4":
+            try:
+                self._writer = _H264Writer(self.path, fps, self.size)
+                self.codec = "h264"
+            except Exception as err:  # PyAV missing or without libx264
+                log.warning("%s: H.264 unavailable (%s: %s); writing mp4v, which browsers do not play",
+                            self.path, type(err).__name__, err)
+                self.codec = "mp4v"
+        if self._writer is None:
+            fourcc = cv2.VideoWriter_fourcc(*("mp4v" if self.codec == "mp4v" else "MJPG"))
+            self._writer = cv2.VideoWriter(str(self.path), fourcc, float(fps), self.size)
+            if not self._writer.isOpened():
+                raise InputError(f"{self.path}: cannot open for writing a video")
 
     def write(self, frame: Frame, tracks: Tracks) -> None:
         w, h = self.size
@@ -427,7 +471,7 @@ class AnnotatedVideoWriter:
             c = _colour(int(tid))
             cv2.rectangle(image, (x1, y1), (x2, y2), c, 2)
             cv2.putText(image, str(int(tid)), (x1, max(y1 - 4, 12)), cv2.FONT_HERSHEY_SIMPLEX, 0.6, c, 2)
-        cv2.putText(image, f"{frame.index}", (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (255, 255, 255), 2)
+        cv2.putText(image, f"{frame.index + 1}", (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (255, 255, 255), 2)
         self._writer.write(image)
 
     def close(self) -> None:

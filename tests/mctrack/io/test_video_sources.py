@@ -149,3 +149,18 @@ def test_annotated_writer(tmp_path):
     ok, img = cap.read()
     cap.release()
     assert ok and img.shape == (48, 64, 3) and img.max() > 0  # the box was drawn
+
+
+def test_annotated_mp4_is_h264(tmp_path):
+    """Browser-playable: H.264 in yuv420p (OpenCV's mp4v plays in no browser); odd sizes are cut to even."""
+    av = pytest.importorskip("av")
+    path = tmp_path / "out.mp4"
+    with AnnotatedVideoWriter(path, 7, (65, 49)) as w:
+        assert w.codec == "h264"
+        for i in range(5):
+            w.write(Frame("c", i, i / 7, np.full((49, 65, 3), 40 * i, np.uint8)), Tracks.empty("c", i))
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        assert stream.codec_context.name == "h264" and stream.codec_context.pix_fmt == "yuv420p"
+        assert (stream.codec_context.width, stream.codec_context.height) == (64, 48)
+        assert sum(1 for _ in container.decode(stream)) == 5
