@@ -10,7 +10,7 @@ import numpy as np
 
 from ..types import Detections
 
-__all__ = ["Embedder", "clip_boxes", "extract_crops", "l2_normalize", "resize_batch"]
+__all__ = ["CropBatchEmbedder", "Embedder", "clip_boxes", "extract_crops", "l2_normalize", "resize_batch"]
 
 
 @runtime_checkable
@@ -73,3 +73,33 @@ def resize_batch(crops: Sequence[np.ndarray], size_hw: tuple[int, int]) -> np.nd
     for i, crop in enumerate(crops):
         out[i] = cv2.resize(crop, (w, h), interpolation=cv2.INTER_LINEAR)
     return out
+
+
+class CropBatchEmbedder:
+    """Shared by the model-backed embedders: crops are resized to ``input_size`` (H, W) and run through
+    ``_forward`` (``(B, H, W, 3)`` uint8 BGR -> ``(B, D)`` float) ``batch_size`` at a time; the rows are
+    L2-normalised and, when ``feature_mean`` is set, centred by it and normalised again."""
+
+    name: str
+    dim: int
+    input_size: tuple[int, int]
+    batch_size: int
+    feature_mean: np.ndarray | None = None
+
+    def _forward(self, batch: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def __call__(self, image: np.ndarray, dets: Detections) -> np.ndarray:
+        if len(dets) == 0:
+            return np.zeros((0, self.dim), np.float32)
+        return self.embed_crops(extract_crops(image, dets.xyxy))
+
+    def embed_crops(self, crops: Sequence[np.ndarray]) -> np.ndarray:
+        out = np.zeros((len(crops), self.dim), np.float32)
+        for start in range(0, len(crops), self.batch_size):
+            batch = resize_batch(crops[start:start + self.batch_size], self.input_size)
+            out[start:start + len(batch)] = np.asarray(self._forward(batch)).reshape(len(batch), -1)
+        out = l2_normalize(out)
+        if self.feature_mean is not None and len(out):
+            out = l2_normalize(out - self.feature_mean)
+        return out

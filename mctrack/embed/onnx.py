@@ -17,14 +17,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ..types import Detections
-from .base import extract_crops, l2_normalize, resize_batch
+from .base import CropBatchEmbedder
 from .reid import IMAGENET_MEAN, IMAGENET_STD
 
 __all__ = ["OnnxEmbedder"]
 
 
-class OnnxEmbedder:
+class OnnxEmbedder(CropBatchEmbedder):
     """Re-ID features from an ONNX model (see the module doc).
 
     Args:
@@ -87,7 +86,7 @@ class OnnxEmbedder:
         self._mean = (np.asarray(IMAGENET_MEAN, np.float32) * 255.0).reshape(1, 3, 1, 1)
         self._std = (np.asarray(IMAGENET_STD, np.float32) * 255.0).reshape(1, 3, 1, 1)
         fm = np.load(feature_mean) if isinstance(feature_mean, (str, Path)) else feature_mean
-        probe = self._run(np.zeros((1, size[0], size[1], 3), np.uint8))
+        probe = self._forward(np.zeros((1, size[0], size[1], 3), np.uint8))
         self.dim = int(probe.shape[1])
         if fm is not None:
             fm = np.asarray(fm, np.float32).reshape(-1)
@@ -95,23 +94,9 @@ class OnnxEmbedder:
                 raise ValueError(f"feature_mean: {fm.shape[0]} values for {self.dim}-D features of {path}")
         self.feature_mean = fm
 
-    def _run(self, batch_bgr: np.ndarray) -> np.ndarray:
+    def _forward(self, batch_bgr: np.ndarray) -> np.ndarray:
         x = batch_bgr[..., ::-1].transpose(0, 3, 1, 2).astype(np.float32)  # NHWC BGR -> NCHW RGB
         if self.preprocess == "imagenet":
             x = (x - self._mean) / self._std
         return np.asarray(self.session.run(None, {self.input_name: np.ascontiguousarray(x)})[0], np.float32)
 
-    def __call__(self, image: np.ndarray, dets: Detections) -> np.ndarray:
-        if len(dets) == 0:
-            return np.zeros((0, self.dim), np.float32)
-        return self.embed_crops(extract_crops(image, dets.xyxy))
-
-    def embed_crops(self, crops: Sequence[np.ndarray]) -> np.ndarray:
-        out = np.zeros((len(crops), self.dim), np.float32)
-        for start in range(0, len(crops), self.batch_size):
-            batch = resize_batch(crops[start:start + self.batch_size], self.input_size)
-            out[start:start + len(batch)] = self._run(batch).reshape(len(batch), -1)
-        out = l2_normalize(out)
-        if self.feature_mean is not None and len(out):
-            out = l2_normalize(out - self.feature_mean)
-        return out

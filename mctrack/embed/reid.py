@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from ..types import Detections
-from .base import extract_crops, l2_normalize, resize_batch
+from .base import CropBatchEmbedder
 
 __all__ = ["ReidEmbedder", "select_device", "PRECISIONS"]
 
@@ -34,7 +32,7 @@ def select_device(device: str | None) -> torch.device:
     return dev
 
 
-class ReidEmbedder:
+class ReidEmbedder(CropBatchEmbedder):
     """Re-ID features from a ``reid_models`` network.
 
     Crops are clipped to the image, resized to the network's input size (bilinear), converted BGR -> RGB,
@@ -117,21 +115,6 @@ class ReidEmbedder:
         self.feature_mean = fm
         self._mean = torch.tensor(IMAGENET_MEAN, device=self.device).view(1, 3, 1, 1) * 255.0
         self._std = torch.tensor(IMAGENET_STD, device=self.device).view(1, 3, 1, 1) * 255.0
-
-    def __call__(self, image: np.ndarray, dets: Detections) -> np.ndarray:
-        if len(dets) == 0:
-            return np.zeros((0, self.dim), np.float32)
-        return self.embed_crops(extract_crops(image, dets.xyxy))
-
-    def embed_crops(self, crops: Sequence[np.ndarray]) -> np.ndarray:
-        out = np.zeros((len(crops), self.dim), np.float32)
-        for start in range(0, len(crops), self.batch_size):
-            batch = resize_batch(crops[start:start + self.batch_size], self.input_size)
-            out[start:start + len(batch)] = self._forward(batch)
-        out = l2_normalize(out)
-        if self.feature_mean is not None and len(out):
-            out = l2_normalize(out - self.feature_mean)
-        return out
 
     def _to_tensor(self, batch: np.ndarray) -> torch.Tensor:
         x = torch.from_numpy(batch).to(self.device, non_blocking=True)
