@@ -47,8 +47,9 @@ def main(argv: list[str] | None = None) -> int:
     fixed = [a for f in args.fixed for a in f.split("=", 1)]
     out = Path(args.out)
     rows = []
-    print("| " + " | ".join(names) + " | cross-camera IDF1 | mean per-camera IDF1 | cross HOTA | ids (GT) |")
-    print("|" + "---|" * (len(names) + 4))
+    print("| " + " | ".join(names) + " | cross-camera IDF1 | mean per-camera IDF1 | cross HOTA | ids (GT) | "
+          "ids in >1 camera |")
+    print("|" + "---|" * (len(names) + 5))
     for combo in itertools.product(*values) if names else [()]:
         opts = list(fixed)
         for n, v in zip(names, combo):
@@ -59,7 +60,8 @@ def main(argv: list[str] | None = None) -> int:
         r = run_one(Path(args.cams), out, args.reid, None, opts)
         rows.append({"settings": dict(zip(names, combo)), **r})
         print("| " + " | ".join(combo) + f" | {100 * r['cross_IDF1']:.1f} | {100 * r['mean_IDF1']:.1f} | "
-              f"{100 * r['cross_HOTA']:.1f} | {r['global_ids']} ({r['gt_ids']}) |", flush=True)
+              f"{100 * r['cross_HOTA']:.1f} | {r['global_ids']} ({r['gt_ids']}) | {r['multi_camera_ids']} |",
+              flush=True)
     out.mkdir(parents=True, exist_ok=True)
     (out / "sweep.json").write_text(json.dumps({"cams": args.cams, "reid": args.reid, "fixed": fixed,
                                                 "rows": rows}, indent=2) + "\n", encoding="utf-8")

@@ -75,6 +75,7 @@ def run_one(cams: Path, out: Path, reid: str, weights: str | None, extra: list[s
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     return {"cross_IDF1": ev["cross_camera"]["IDF1"], "cross_HOTA": ev["cross_camera"]["HOTA"],
             "mean_IDF1": ev["mean_per_camera"]["IDF1"], "global_ids": summary["counts"]["global_ids"],
+            "multi_camera_ids": summary["counts"]["multi_camera_ids"],
             "gt_ids": ev["cross_camera"]["GT_IDs"], "seconds": round(time.perf_counter() - t0, 1)}
 
 
