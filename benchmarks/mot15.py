@@ -37,7 +37,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from mctrack.commands._common import DEFAULT_TRACK_APPEARANCE, TORCH_EMBEDDERS  # noqa: E402
+from mctrack.commands._common import TORCH_EMBEDDERS, track_appearance  # noqa: E402
 from mctrack.detect import MotFileDetector  # noqa: E402
 from mctrack.embed import build_embedder  # noqa: E402
 from mctrack.eval.mot import evaluate_folders, format_table, write_json  # noqa: E402
@@ -126,8 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     seqs = args.sequences or list(SEQUENCES if args.reid == "none" else WITH_VIDEO)
     kwargs = dict(kv.split("=", 1) for kv in args.set)
     kwargs = {k: parse_value(v) for k, v in kwargs.items()}
-    if args.reid in DEFAULT_TRACK_APPEARANCE:  # the same appearance defaults as `mctrack track`
-        weight, thresh = DEFAULT_TRACK_APPEARANCE[args.reid]
+    if args.reid != "none":  # the same appearance defaults as `mctrack track`
+        weight, thresh = track_appearance(args.reid)
         kwargs = {"appearance_weight": weight, "appearance_thresh": thresh, **kwargs}
     out = Path(args.out or ROOT / "runs" / "mot15" / args.reid)
     out.mkdir(parents=True, exist_ok=True)

@@ -16,32 +16,41 @@ from ..weights import WeightsError, default_weights, describe, resolve_weights
 log = logging.getLogger(__name__)
 
 __all__ = ["add_embedder_args", "embedder_from_args", "weights_from_args", "add_yolo_args", "yolo_from_args",
-           "TORCH_EMBEDDERS", "DEFAULT_TRACK_APPEARANCE", "add_appearance_args", "appearance_from_args"]
+           "TORCH_EMBEDDERS", "add_appearance_args", "appearance_from_args", "defaults_text", "link_thresh",
+           "track_appearance"]
 
 TORCH_EMBEDDERS = ("laga", "can", "global")
 #: embedders that take --weights: the networks and any ONNX model (``--reid onnx --weights model.onnx``)
 WEIGHTED_EMBEDDERS = (*TORCH_EMBEDDERS, "onnx")
 
-#: the per-camera tracker's (appearance weight, appearance threshold) per embedder: the cosine distances of two
-#: crops of one person differ between embedders. Networks: centred features (see mctrack.embed.ReidEmbedder),
-#: chosen with benchmarks/link_sweep.py on the samples' small seed-4 scene (docs/run.md); colorhist: MOT15.
-DEFAULT_TRACK_APPEARANCE = {"colorhist": (0.5, 0.25), "laga": (0.5, 0.8), "can": (0.5, 0.8), "global": (0.5, 0.8),
-                            "onnx": (0.5, 0.8)}
+def track_appearance(name: str) -> tuple[float, float]:
+    """The per-camera tracker's (appearance weight, appearance threshold) for embedder ``name``, from its registered
+    facts (the cosine distances of two crops of one person differ between embedders)."""
+    return tuple(EMBEDDERS.facts(name).get("track_appearance", (0.5, 0.25))) if name in EMBEDDERS else (0.5, 0.25)
+
+
+def link_thresh(name: str) -> float:
+    """The cross-camera linker's cosine threshold for embedder ``name``, from its registered facts."""
+    return float(EMBEDDERS.facts(name).get("link_thresh", 0.5)) if name in EMBEDDERS else 0.5
+
+
+def defaults_text(pick) -> str:
+    return ", ".join(f"{n} {pick(n)}" for n in EMBEDDERS.names())
 
 
 def add_appearance_args(g) -> None:
     """``--app-weight`` and ``--app-thresh`` (tracker appearance settings) on a parser or argument group."""
     g.add_argument("--app-weight", type=float, default=None,
                    help="weight of appearance in the tracker's fused cost, 0-1 (default per embedder: "
-                        + ", ".join(f"{n} {v[0]}" for n, v in DEFAULT_TRACK_APPEARANCE.items()) + ")")
+                        + defaults_text(lambda n: track_appearance(n)[0]) + ")")
     g.add_argument("--app-thresh", type=float, default=None,
                    help="largest cosine distance the tracker still matches on (default per embedder: "
-                        + ", ".join(f"{n} {v[1]}" for n, v in DEFAULT_TRACK_APPEARANCE.items()) + ")")
+                        + defaults_text(lambda n: track_appearance(n)[1]) + ")")
 
 
 def appearance_from_args(args: argparse.Namespace) -> dict[str, float]:
     """Tracker keyword arguments ``appearance_weight`` and ``appearance_thresh`` for ``args.reid``."""
-    weight, thresh = DEFAULT_TRACK_APPEARANCE.get(args.reid, (0.5, 0.25))
+    weight, thresh = track_appearance(args.reid)
     return {"appearance_weight": weight if args.app_weight is None else args.app_weight,
             "appearance_thresh": thresh if args.app_thresh is None else args.app_thresh}
 

@@ -15,19 +15,12 @@ from ..eval.multicam import format_multicam
 from ..pipeline import Pipeline, constraints_from_cams, feature_cache_key, file_sha1
 from ..registry import DETECTORS, LINKERS
 from ..track import Tracker
-from ._common import (DEFAULT_TRACK_APPEARANCE, TORCH_EMBEDDERS, add_appearance_args, add_embedder_args,
+from ._common import (TORCH_EMBEDDERS, defaults_text, add_appearance_args, add_embedder_args, link_thresh,
                       add_yolo_args, appearance_from_args, embedder_from_args, yolo_from_args)
 
-__all__ = ["register", "main", "DEFAULT_LINK_THRESH", "DEFAULT_TRACK_APPEARANCE"]
+__all__ = ["register", "main"]
 
 log = logging.getLogger(__name__)
-
-#: cosine-distance thresholds for linking, per embedder, chosen with benchmarks/link_sweep.py on synthetic scenes
-#: that are not in the results table (small seed 4; large seed 1 for colorhist; colorhist kept at the tighter 0.1,
-#: which links less across two unrelated real MOT15 sequences), see docs/run.md. The networks' values assume centred
-#: features (checkpoints with ``extra.feature_mean``, as training writes them) and a network that works on the
-#: footage's domain.
-DEFAULT_LINK_THRESH = {"colorhist": 0.1, "laga": 0.5, "can": 0.5, "global": 0.5, "onnx": 0.5}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -58,7 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                                        "(ids as tracklets mature) (default: offline)")
     k.add_argument("--link-thresh", type=float, default=None,
                    help="largest cosine distance that still links (default per embedder: "
-                        + ", ".join(f"{n} {v}" for n, v in DEFAULT_LINK_THRESH.items()) + ")")
+                        + defaults_text(link_thresh) + ")")
     k.add_argument("--linkage", default="average", choices=("average", "complete"),
                    help="cluster distance: average or complete (default: average)")
     k.add_argument("--min-len", type=int, default=None,
@@ -120,7 +113,7 @@ def main(args: argparse.Namespace) -> int:
     detector_factory = _detector_factory(args)
     linker = None
     if embedder is not None:
-        thresh = args.link_thresh if args.link_thresh is not None else DEFAULT_LINK_THRESH.get(args.reid, 0.3)
+        thresh = args.link_thresh if args.link_thresh is not None else link_thresh(args.reid)
         online = args.linker == "online"
         min_len = args.min_len if args.min_len is not None else (20 if online else 3)
         constraints = constraints_from_cams(cams, max_ground_dist=args.max_ground_dist,

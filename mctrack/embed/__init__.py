@@ -16,8 +16,14 @@ from .base import Embedder, clip_boxes, extract_crops, l2_normalize
 from .baselines import ColorHistogramEmbedder
 from .reid import ReidEmbedder, select_device
 
-__all__ = ["Embedder", "ReidEmbedder", "ColorHistogramEmbedder", "clip_boxes", "extract_crops", "l2_normalize",
-           "select_device", "build_embedder"]
+__all__ = ["NETWORK_FACTS", "Embedder", "ReidEmbedder", "ColorHistogramEmbedder", "clip_boxes", "extract_crops",
+           "l2_normalize", "select_device", "build_embedder"]
+
+
+#: facts of the trained networks (see mctrack.registry): the tracker's appearance weight / threshold and the linker's
+#: threshold assume centred features (checkpoints with extra.feature_mean); chosen with benchmarks/link_sweep.py and
+#: benchmarks/mot15.py --grid (docs/run.md, docs/reid_training.md)
+NETWORK_FACTS = {"takes_weights": True, "track_appearance": (0.5, 0.8), "link_thresh": 0.5}
 
 
 def _reid_builder(arch: str, help: str):
@@ -25,16 +31,17 @@ def _reid_builder(arch: str, help: str):
         return ReidEmbedder(arch, **kwargs)
 
     build.__name__ = f"build_{arch}"
-    EMBEDDERS.register(arch, help)(build)
+    EMBEDDERS.register(arch, help, **NETWORK_FACTS)(build)
 
 
 _reid_builder("laga", "LAGA-Net: spatial (SAM-RPE), channel, global and 3-stripe local branches")
 _reid_builder("can", "CAN: global/part-3/part-5/part-7 branches with collaborative attention")
 _reid_builder("global", "ResNet global-feature baseline with BNNeck (LAGA's 'Global' row)")
-EMBEDDERS.register("colorhist", "HSV colour histograms of 3 body stripes (baseline floor)")(ColorHistogramEmbedder)
+EMBEDDERS.register("colorhist", "HSV colour histograms of 3 body stripes (baseline floor)", takes_weights=False,
+                   track_appearance=(0.5, 0.25), link_thresh=0.1)(ColorHistogramEmbedder)
 
 
-@EMBEDDERS.register("onnx", "any ONNX Re-ID model (--weights model.onnx), run with onnxruntime")
+@EMBEDDERS.register("onnx", "any ONNX Re-ID model (--weights model.onnx), run with onnxruntime", **NETWORK_FACTS)
 def build_onnx(**kwargs) -> Embedder:
     from .onnx import OnnxEmbedder  # onnxruntime is optional: imported only when asked for
 

@@ -76,9 +76,9 @@ class MctrackTracker:
             kwargs["weights"] = default_weights(reid)
         self.embedder = build_embedder(reid, **kwargs) if reid else None
         if self.embedder is not None:
-            from ..commands._common import DEFAULT_TRACK_APPEARANCE
+            from ..registry import EMBEDDERS
 
-            weight, thresh = DEFAULT_TRACK_APPEARANCE.get(reid, (0.5, 0.25))
+            weight, thresh = EMBEDDERS.facts(reid).get("track_appearance", (0.5, 0.25))
             tracker_kwargs = {"appearance_weight": weight, "appearance_thresh": thresh, **tracker_kwargs}
         self._options = {"camera": camera, "frame_rate": frame_rate, "high_thresh": 0.5, "new_track_thresh": 0.6,
                          **tracker_kwargs}

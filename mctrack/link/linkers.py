@@ -122,14 +122,16 @@ class OfflineLinker:
 
     Args:
         thresh: largest cluster distance that is still merged. Lower values split people into more identities
-            (safer), higher values merge more (and risk joining different people). Depends on the embedder.
+            (safer), higher values merge more (and risk joining different people). Depends on the embedder: the
+            default 0.5 is the trained networks' (centred features); each embedder's own value is its
+            ``link_thresh`` fact (``mctrack.registry.EMBEDDERS.facts(name)``; colour histograms: 0.1).
         linkage: ``average`` (robust to one odd tracklet) or ``complete`` (every pair must be close: stricter).
         constraints: cannot-link rules and ground-plane agreement.
         min_len: tracklets with fewer frames are not linked (each keeps its own id): short tracklets are often
             false positives or fragments whose appearance is unreliable.
     """
 
-    def __init__(self, *, thresh: float = 0.3, linkage: str = "average", constraints: LinkConstraints | None = None,
+    def __init__(self, *, thresh: float = 0.5, linkage: str = "average", constraints: LinkConstraints | None = None,
                  min_len: int = 1) -> None:
         _check(thresh, linkage, min_len)
         self.thresh, self.linkage, self.min_len = float(thresh), linkage, int(min_len)
@@ -161,7 +163,7 @@ class OnlineLinker:
             summaries but later ids.
     """
 
-    def __init__(self, *, thresh: float = 0.3, linkage: str = "average", constraints: LinkConstraints | None = None,
+    def __init__(self, *, thresh: float = 0.5, linkage: str = "average", constraints: LinkConstraints | None = None,
                  min_len: int = 10) -> None:
         _check(thresh, linkage, min_len)
         self.thresh, self.linkage, self.min_len = float(thresh), linkage, int(min_len)
