@@ -72,6 +72,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     x.add_argument("--out", required=True, help="output file (.onnx or .pt/.ts)")
     x.add_argument("--input-size", type=int, nargs=2, metavar=("H", "W"),
                    help="crop size the exported model takes (default: the network input)")
+    x.add_argument("--input-range", default="0-255", choices=("0-255", "0-1"),
+                   help="pixel range the exported model takes: 0-255, or 0-1 as Ultralytics' BoT-SORT ReID feeds "
+                        "an ONNX model (default: 0-255)")
     x.add_argument("--check-images", help="folder of person crops for the check (default: crops of samples/small)")
     x.add_argument("--min-cosine", type=float, default=0.999, help="smallest per-crop cosine accepted (0.999)")
     x.set_defaults(func=export_main)
@@ -114,7 +117,8 @@ def export_main(args: argparse.Namespace) -> int:
         crops, source = check_crops(16), "generated person-like crops"
     out = Path(args.out)
     try:
-        contract = export_embedder(weights, out, fmt=args.export_format, input_hw=args.input_size)
+        contract = export_embedder(weights, out, fmt=args.export_format, input_hw=args.input_size,
+                                   input_range=args.input_range)
         cosine = verify_export(weights, out, crops)
     except Exception as err:  # exporter/runtime failures of any kind: no half-written file is left behind
         for leftover in (out, contract_path(out)):

@@ -3,8 +3,9 @@
 The exported graph does everything ``ReidEmbedder`` does to a batch of crops, so a peer (BoxMOT, Ultralytics,
 supervision, a C++ service) only cuts person boxes out of a frame:
 
-    input  "images":   (B, 3, h, w) float32 RGB, 0-255; any batch, a fixed (h, w) chosen at export (default the
-                       network input; e.g. 256x128 for tools that cut crops at that size)
+    input  "images":   (B, 3, h, w) float32 RGB, 0-255 (or 0-1 with ``input_range="0-1"``, what Ultralytics'
+                       BoT-SORT ReID feeds an ONNX model); any batch, a fixed (h, w) chosen at export (default
+                       the network input; e.g. 256x128 for tools that cut crops at that size)
     resize             bilinear to the network input (H, W), half-pixel centres (cv2.INTER_LINEAR's convention)
     normalise          ImageNet mean / std
     network            LAGA-Net / CAN / global baseline test feature
@@ -42,8 +43,10 @@ class ExportError(RuntimeError):
 class SelfContainedEmbedder(nn.Module):
     """Preprocessing + network + normalisation + centring in one module (see the module doc)."""
 
-    def __init__(self, model: nn.Module, *, input_size: Sequence[int], feature_mean: np.ndarray | None) -> None:
+    def __init__(self, model: nn.Module, *, input_size: Sequence[int], feature_mean: np.ndarray | None,
+                 input_scale: float = 1.0) -> None:
         super().__init__()
+        self.input_scale = float(input_scale)
         self.model = model.eval()
         self.input_size = (int(input_size[0]), int(input_size[1]))
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1) * 255.0)
@@ -54,7 +57,8 @@ class SelfContainedEmbedder(nn.Module):
         self.centred = feature_mean is not None
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        x = F.interpolate(images.float(), size=self.input_size, mode="bilinear", align_corners=False)
+        x = F.interpolate(images.float() * self.input_scale, size=self.input_size, mode="bilinear",
+                          align_corners=False)
         x = (x - self.mean) / self.std
         feature = F.normalize(self.model(x).feature.float(), dim=1)
         if self.centred:
@@ -62,20 +66,26 @@ class SelfContainedEmbedder(nn.Module):
         return feature
 
 
-def _self_contained(weights: str | Path) -> tuple[SelfContainedEmbedder, dict]:
+INPUT_RANGES = {"0-255": 1.0, "0-1": 255.0}
+
+
+def _self_contained(weights: str | Path, input_range: str = "0-255") -> tuple[SelfContainedEmbedder, dict]:
     import reid_models
 
+    if input_range not in INPUT_RANGES:
+        raise ValueError(f"input_range: expected one of {', '.join(INPUT_RANGES)}, got {input_range!r}")
     model, manifest = reid_models.load_checkpoint(weights, map_location="cpu")
     model = model.float().eval()
     fm = (manifest.get("extra") or {}).get("feature_mean")
-    return SelfContainedEmbedder(model, input_size=model.input_size, feature_mean=fm), manifest
+    return SelfContainedEmbedder(model, input_size=model.input_size, feature_mean=fm,
+                                 input_scale=INPUT_RANGES[input_range]), manifest
 
 
 def export_embedder(weights: str | Path, out: str | Path, *, fmt: str = "onnx", input_hw: Sequence[int] | None = None,
-                    opset: int = 18) -> dict:
-    """Write ``weights`` (a reid_models checkpoint) as a self-contained embedder in ``fmt`` taking crops of
-    ``input_hw`` (default: the network input); returns the contract also written to ``out`` with suffix
-    ``.json``."""
+                    input_range: str = "0-255", opset: int = 18) -> dict:
+    """Write ``weights`` (a reid_models checkpoint) as a self-contained embedder in ``fmt`` taking RGB crops of
+    ``input_hw`` (default: the network input) with pixel values in ``input_range``; returns the contract also
+    written to ``<out>.json``."""
     if fmt not in FORMATS:
         raise ValueError(f"fmt: expected one of {', '.join(FORMATS)}, got {fmt!r}")
     if fmt == "onnx":
@@ -83,7 +93,7 @@ def export_embedder(weights: str | Path, out: str | Path, *, fmt: str = "onnx", 
             import onnxscript  # noqa: F401  (torch's ONNX exporter needs it)
         except ImportError:
             raise ExportError("ONNX export needs onnx and onnxscript: pip install -e '.[export]'") from None
-    wrapper, manifest = _self_contained(weights)
+    wrapper, manifest = _self_contained(weights, input_range)
     h, w = wrapper.input_size
     in_h, in_w = (int(input_hw[0]), int(input_hw[1])) if input_hw is not None else (h, w)
     if min(in_h, in_w) < 8:
@@ -105,8 +115,8 @@ def export_embedder(weights: str | Path, out: str | Path, *, fmt: str = "onnx", 
             torch.jit.save(torch.jit.trace(wrapper, example, check_trace=False), str(out))
     contract = {
         "format": fmt, "source": str(weights), "arch": manifest.get("arch"), "network_input_hw": [h, w],
-        "input": {"name": "images", "shape": ["batch", 3, in_h, in_w], "dtype": "float32 (0-255)",
-                  "channels": "RGB"},
+        "input": {"name": "images", "shape": ["batch", 3, in_h, in_w], "dtype": f"float32 ({input_range})",
+                  "range": input_range, "channels": "RGB"},
         "output": {"name": "features", "shape": ["batch", int(wrapper.model.feature_dim)],
                    "meaning": "unit-length features, centred by the checkpoint's feature mean" if wrapper.centred
                    else "unit-length features (the checkpoint has no feature mean: not centred)"},
@@ -149,7 +159,9 @@ def verify_export(weights: str | Path, exported: str | Path, crops: Sequence[np.
     expected = reference.embed_crops(list(crops))
     contract = contract_path(exported)
     size = json.loads(contract.read_text())["input"]["shape"][2:] if contract.is_file() else reference.input_size
-    batch = resize_batch(list(crops), tuple(size))[..., ::-1].transpose(0, 3, 1, 2).astype(np.float32)
+    scale = 1.0 / INPUT_RANGES[json.loads(contract.read_text())["input"].get("range", "0-255")] \
+        if contract.is_file() else 1.0
+    batch = resize_batch(list(crops), tuple(size))[..., ::-1].transpose(0, 3, 1, 2).astype(np.float32) * scale
     got = load_exported(exported)(batch)
     if got.shape != expected.shape:
         raise ExportError(f"{exported}: features of shape {got.shape}, expected {expected.shape}")

@@ -12,6 +12,7 @@ centred: pass ``feature_mean`` (a ``.npy`` of the mean unit feature of training 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -80,6 +81,14 @@ class OnnxEmbedder(CropBatchEmbedder):
         self.fixed_batch = shape[0] if isinstance(shape[0], int) else None
         contract = Path(str(path) + ".json")
         self.preprocess = ("mctrack" if contract.is_file() else "imagenet") if preprocess == "auto" else preprocess
+        #: pixel scale for mctrack exports: 1 for a 0-255 input, 1/255 for one exported with --input-range 0-1
+        self._scale = 1.0
+        if self.preprocess == "mctrack" and contract.is_file():
+            try:
+                rng = json.loads(contract.read_text())["input"].get("range", "0-255")
+            except (OSError, ValueError, KeyError, TypeError):
+                raise ValueError(f"{contract}: not a readable export contract") from None
+            self._scale = 1.0 / 255.0 if rng == "0-1" else 1.0
         self.batch_size = 1 if self.fixed_batch == 1 else int(batch_size)
         self.weights = str(path)
         self.name = "onnx"
@@ -98,5 +107,7 @@ class OnnxEmbedder(CropBatchEmbedder):
         x = batch_bgr[..., ::-1].transpose(0, 3, 1, 2).astype(np.float32)  # NHWC BGR -> NCHW RGB
         if self.preprocess == "imagenet":
             x = (x - self._mean) / self._std
+        elif self._scale != 1.0:
+            x = x * self._scale
         return np.asarray(self.session.run(None, {self.input_name: np.ascontiguousarray(x)})[0], np.float32)
 
