@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         "colour histogram": ColorHistogramEmbedder(),
         "LAGA-Net untrained (random, r18 128x64)": ReidEmbedder("laga", backbone="resnet18", pretrained=None,
                                                                 input_size=(128, 64), device="cpu"),
-        "LAGA-Net synthetic-trained (bundled)": ReidEmbedder("laga", weights=args.weights, device="cpu"),
+        f"LAGA-Net {Path(args.weights).stem}": ReidEmbedder("laga", weights=args.weights, device="cpu"),
     }
     print(f"{'sequence':<16} {'embedder':<42} {'ids':>4} {'query':>6} {'gallery':>8} {'rank-1':>7} {'rank-5':>7} "
           f"{'mAP':>6}")

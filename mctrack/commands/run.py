@@ -50,7 +50,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     k.add_argument("--linker", default="offline", help="offline (clustering after all cameras) or online "
                                                        "(ids as tracklets mature) (default: offline)")
     k.add_argument("--link-thresh", type=float, default=None,
-                   help="largest cosine distance that still links (default per embedder: "
+                   help="largest cosine distance that still links (default: the checkpoint's extra.link_thresh "
+                        "when it has one (laga_market1501: 0.2), else per embedder: "
                         + defaults_text(link_thresh) + ")")
     k.add_argument("--linkage", default="average", choices=("average", "complete"),
                    help="cluster distance: average or complete (default: average)")
@@ -113,7 +114,10 @@ def main(args: argparse.Namespace) -> int:
     detector_factory = _detector_factory(args)
     linker = None
     if embedder is not None:
-        thresh = args.link_thresh if args.link_thresh is not None else link_thresh(args.reid)
+        # --link-thresh, else the checkpoint's own recommendation, else the embedder's registered fact
+        recommended = getattr(embedder, "recommended", {}).get("link_thresh")
+        thresh = args.link_thresh if args.link_thresh is not None else \
+            float(recommended) if recommended is not None else link_thresh(args.reid)
         online = args.linker == "online"
         min_len = args.min_len if args.min_len is not None else (20 if online else 3)
         constraints = constraints_from_cams(cams, max_ground_dist=args.max_ground_dist,

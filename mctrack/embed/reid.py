@@ -82,6 +82,9 @@ class ReidEmbedder(CropBatchEmbedder):
                 raise reid_models.CheckpointError(
                     f"{weights}: checkpoint holds a {manifest.get('arch')!r} network, not {arch!r}")
             self.weights = str(weights)
+            #: settings the checkpoint recommends for its features (``extra.link_thresh``, ...), which override
+            #: the embedder's registered facts: a network's distances depend on what it was trained on
+            self.recommended = {k: v for k, v in (manifest.get("extra") or {}).items() if k in ("link_thresh",)}
             fm = (manifest.get("extra") or {}).get("feature_mean")
             if fm is not None:
                 fm = np.asarray(fm, np.float32).reshape(-1)
@@ -95,6 +98,7 @@ class ReidEmbedder(CropBatchEmbedder):
                             weights)
         else:
             fm = None
+            self.recommended = {}
             kwargs = dict(model_kwargs, backbone=backbone, pretrained=pretrained)
             if input_size is not None:
                 kwargs["input_size"] = tuple(input_size)

@@ -176,3 +176,20 @@ def test_cuda_matches_cpu(precision, atol):
     a, b = cpu.embed_crops(crops), gpu.embed_crops(crops)
     assert b.shape == a.shape
     np.testing.assert_allclose(np.sum(a * b, axis=1), 1.0, atol=atol)  # cosine similarity ~1
+
+
+def test_checkpoint_recommends_its_link_threshold(tmp_path):
+    """A checkpoint's extra.link_thresh (its features' own scale) is what `mctrack run` links with by default."""
+    import reid_models
+
+    model = reid_models.build_model("global", num_classes=0, backbone="resnet18", pretrained=None,
+                                    input_size=(128, 64))
+    reid_models.save_checkpoint(tmp_path / "r.pt", model, extra={"link_thresh": 0.2, "feature_mean": None})
+    reid_models.save_checkpoint(tmp_path / "p.pt", model)
+    assert ReidEmbedder("global", weights=tmp_path / "r.pt", device="cpu").recommended == {"link_thresh": 0.2}
+    assert ReidEmbedder("global", weights=tmp_path / "p.pt", device="cpu").recommended == {}
+    from mctrack.weights import bundled
+
+    if "laga_market1501" in bundled():
+        emb = ReidEmbedder("laga", weights=bundled()["laga_market1501"], device="cpu")
+        assert emb.recommended["link_thresh"] == 0.2 and emb.feature_mean is not None
