@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from ..detect import build_detector
-from ..embed import Embedder, build_embedder
+from ..embed import Embedder, build_embedder, link_thresh, track_appearance
 from ..errors import InputError
 from ..registry import EMBEDDERS
 from ..weights import WeightsError, default_weights, describe, resolve_weights
@@ -20,19 +20,6 @@ __all__ = ["add_embedder_args", "embedder_from_args", "weights_from_args", "add_
            "track_appearance"]
 
 TORCH_EMBEDDERS = ("laga", "can", "global")
-#: embedders that take --weights: the networks and any ONNX model (``--reid onnx --weights model.onnx``)
-WEIGHTED_EMBEDDERS = (*TORCH_EMBEDDERS, "onnx")
-
-def track_appearance(name: str) -> tuple[float, float]:
-    """The per-camera tracker's (appearance weight, appearance threshold) for embedder ``name``, from its registered
-    facts (the cosine distances of two crops of one person differ between embedders)."""
-    return tuple(EMBEDDERS.facts(name).get("track_appearance", (0.5, 0.25))) if name in EMBEDDERS else (0.5, 0.25)
-
-
-def link_thresh(name: str) -> float:
-    """The cross-camera linker's cosine threshold for embedder ``name``, from its registered facts."""
-    return float(EMBEDDERS.facts(name).get("link_thresh", 0.5)) if name in EMBEDDERS else 0.5
-
 
 def defaults_text(pick) -> str:
     return ", ".join(f"{n} {pick(n)}" for n in EMBEDDERS.names())

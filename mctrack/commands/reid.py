@@ -116,13 +116,17 @@ def export_main(args: argparse.Namespace) -> int:
     else:
         crops, source = check_crops(16), "generated person-like crops"
     out = Path(args.out)
+
+    def remove() -> None:
+        for leftover in (out, contract_path(out)):
+            leftover.unlink(missing_ok=True)
+
     try:
         contract = export_embedder(weights, out, fmt=args.export_format, input_hw=args.input_size,
                                    input_range=args.input_range)
         cosine = verify_export(weights, out, crops)
     except Exception as err:  # exporter/runtime failures of any kind: no half-written file is left behind
-        for leftover in (out, contract_path(out)):
-            leftover.unlink(missing_ok=True)
+        remove()
         if isinstance(err, (ExportError, ValueError, RuntimeError)):
             raise InputError(f"--out {args.out}: {type(err).__name__}: {str(err).splitlines()[0]}") from None
         raise
@@ -131,8 +135,7 @@ def export_main(args: argparse.Namespace) -> int:
     print(f"check on {len(crops)} {source}: cosine to the in-process embedder min {cosine.min():.5f}, "
           f"mean {cosine.mean():.5f}")
     if cosine.min() < args.min_cosine:
-        for leftover in (out, contract_path(out)):
-            leftover.unlink(missing_ok=True)
+        remove()
         print(f"error: {args.out}: cosine {cosine.min():.5f} below {args.min_cosine}; removed", file=sys.stderr)
         return 1
     return 0

@@ -17,7 +17,7 @@ from .baselines import ColorHistogramEmbedder
 from .reid import ReidEmbedder, select_device
 
 __all__ = ["NETWORK_FACTS", "Embedder", "ReidEmbedder", "ColorHistogramEmbedder", "clip_boxes", "extract_crops",
-           "l2_normalize", "select_device", "build_embedder"]
+           "l2_normalize", "select_device", "build_embedder", "link_thresh", "track_appearance"]
 
 
 #: facts of the trained networks (see mctrack.registry): the tracker's appearance weight / threshold and the linker's
@@ -46,6 +46,17 @@ def build_onnx(**kwargs) -> Embedder:
     from .onnx import OnnxEmbedder  # onnxruntime is optional: imported only when asked for
 
     return OnnxEmbedder(**kwargs)
+
+
+def track_appearance(name: str) -> tuple[float, float]:
+    """The per-camera tracker's (appearance weight, appearance threshold) for embedder ``name``, from its registered
+    facts (the cosine distances of two crops of one person differ between embedders)."""
+    return tuple(EMBEDDERS.facts(name).get("track_appearance", (0.5, 0.25))) if name in EMBEDDERS else (0.5, 0.25)
+
+
+def link_thresh(name: str) -> float:
+    """The cross-camera linker's cosine threshold for embedder ``name``, from its registered facts."""
+    return float(EMBEDDERS.facts(name).get("link_thresh", 0.5)) if name in EMBEDDERS else 0.5
 
 
 def build_embedder(name: str, **kwargs) -> Embedder | None:

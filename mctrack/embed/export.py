@@ -155,12 +155,12 @@ def verify_export(weights: str | Path, exported: str | Path, crops: Sequence[np.
     from .base import resize_batch
     from .reid import ReidEmbedder
 
-    reference = ReidEmbedder(weights=weights, arch=_arch(weights), device="cpu")
+    path = contract_path(exported)
+    contract = json.loads(path.read_text()) if path.is_file() else {}
+    reference = ReidEmbedder(weights=weights, arch=contract.get("arch") or _arch(weights), device="cpu")
     expected = reference.embed_crops(list(crops))
-    contract = contract_path(exported)
-    size = json.loads(contract.read_text())["input"]["shape"][2:] if contract.is_file() else reference.input_size
-    scale = 1.0 / INPUT_RANGES[json.loads(contract.read_text())["input"].get("range", "0-255")] \
-        if contract.is_file() else 1.0
+    size = contract["input"]["shape"][2:] if contract else reference.input_size
+    scale = 1.0 / INPUT_RANGES[contract["input"].get("range", "0-255")] if contract else 1.0
     batch = resize_batch(list(crops), tuple(size))[..., ::-1].transpose(0, 3, 1, 2).astype(np.float32) * scale
     got = load_exported(exported)(batch)
     if got.shape != expected.shape:

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from .base import CropBatchEmbedder
+from .export import contract_path
 from .reid import IMAGENET_MEAN, IMAGENET_STD
 
 __all__ = ["OnnxEmbedder"]
@@ -79,7 +80,7 @@ class OnnxEmbedder(CropBatchEmbedder):
             size = graph_hw
         self.input_size = size
         self.fixed_batch = shape[0] if isinstance(shape[0], int) else None
-        contract = Path(str(path) + ".json")
+        contract = contract_path(path)
         self.preprocess = ("mctrack" if contract.is_file() else "imagenet") if preprocess == "auto" else preprocess
         #: pixel scale for mctrack exports: 1 for a 0-255 input, 1/255 for one exported with --input-range 0-1
         self._scale = 1.0

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import supervision as sv
 
-from ..embed import build_embedder
+from ..embed import build_embedder, track_appearance
 from ..track import Tracker
 from ..types import Detections, Tracks
 
@@ -76,9 +76,7 @@ class MctrackTracker:
             kwargs["weights"] = default_weights(reid)
         self.embedder = build_embedder(reid, **kwargs) if reid else None
         if self.embedder is not None:
-            from ..registry import EMBEDDERS
-
-            weight, thresh = EMBEDDERS.facts(reid).get("track_appearance", (0.5, 0.25))
+            weight, thresh = track_appearance(reid)
             tracker_kwargs = {"appearance_weight": weight, "appearance_thresh": thresh, **tracker_kwargs}
         self._options = {"camera": camera, "frame_rate": frame_rate, "high_thresh": 0.5, "new_track_thresh": 0.6,
                          **tracker_kwargs}
