@@ -68,7 +68,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     x.add_argument("--weights", default=None,
                    help="checkpoint file or bundled name (default: the --reid network's bundled checkpoint)")
     x.add_argument("--reid", default="laga", help="network whose bundled checkpoint is used without --weights")
-    x.add_argument("--format", default="onnx", choices=("onnx", "torchscript"), dest="export_format")
+    x.add_argument("--format", default="onnx", choices=("onnx", "torchscript"), dest="export_format",
+                   help="onnx (runs in onnxruntime, BoxMOT, Ultralytics) or torchscript (default: onnx)")
     x.add_argument("--out", required=True, help="output file (.onnx or .pt/.ts)")
     x.add_argument("--input-size", type=int, nargs=2, metavar=("H", "W"),
                    help="crop size the exported model takes (default: the network input)")
