@@ -116,7 +116,12 @@ def embedder_from_args(args: argparse.Namespace) -> Embedder | None:
 
 def add_yolo_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("yolo")
-    g.add_argument("--yolo-weights", default="yolo11n.pt", help="weights file or ultralytics model name")
+    g.add_argument("--yolo-weights", default="yolo11n.pt",
+                   help="weights file, or an ultralytics model name looked up in (and downloaded to) ultralytics' "
+                        "weights folder, never this folder: ./NAME for a file here (default: yolo11n.pt)")
+    g.add_argument("--yolo-trusted", action="store_true",
+                   help="load a .pt weights file without the safety check (its pickle may run code: only for files "
+                        "whose origin you trust)")
     g.add_argument("--yolo-imgsz", type=int, default=640, help="inference size (default: 640)")
     g.add_argument("--yolo-iou", type=float, default=0.7, help="NMS IoU threshold (default: 0.7)")
     g.add_argument("--yolo-half", action="store_true", help="fp16 inference (CUDA only)")
@@ -126,4 +131,4 @@ def yolo_from_args(args: argparse.Namespace):
     """The YOLO detector the options ask for (``--min-score`` is its confidence threshold, default 0.1)."""
     return build_detector("yolo", weights=args.yolo_weights, device=args.device,
                           conf=0.1 if args.min_score is None else args.min_score, iou=args.yolo_iou,
-                          imgsz=args.yolo_imgsz, half=args.yolo_half)
+                          imgsz=args.yolo_imgsz, half=args.yolo_half, trusted=args.yolo_trusted)

@@ -73,20 +73,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=main)
 
 
-def _detector_settings(args: argparse.Namespace) -> dict:
+def _detector_settings(args: argparse.Namespace, weights: str | None) -> dict:
     if args.detector == "mot":
         return {"name": "mot", "min_score": args.min_score}
-    if args.detector == "yolo":
-        w = Path(args.yolo_weights)
-        return {"name": "yolo", "weights": file_sha1(w) if w.is_file() else args.yolo_weights,
+    if args.detector == "yolo":  # weights: the file the detector resolved (a bare name is not a file here)
+        w = Path(weights or args.yolo_weights)
+        return {"name": "yolo", "weights": file_sha1(w) if w.is_file() else str(w),
                 "conf": 0.1 if args.min_score is None else args.min_score, "iou": args.yolo_iou,
                 "imgsz": args.yolo_imgsz, "half": args.yolo_half}
     return {"name": args.detector}
 
 
 def _detector_factory(args: argparse.Namespace):
-    """Per-camera detectors: ``mot`` replays each camera's file; an image detector is built once (here, so a
-    missing weights file fails before any camera starts) and shared, as it keeps no per-camera state."""
+    """Per-camera detectors and the shared one: ``mot`` replays each camera's file; an image detector is built
+    once (here, so a missing weights file fails before any camera starts) and shared, as it keeps no per-camera
+    state."""
     if args.detector == "mot":
         min_score = -np.inf if args.min_score is None else args.min_score
 
@@ -95,12 +96,12 @@ def _detector_factory(args: argparse.Namespace):
                 raise InputError(f"camera {cam.id}: --detector mot needs a 'detections' file in cams.yaml")
             return build_detector("mot", path=cam.detections, min_score=min_score)
 
-        return build
+        return build, None
     if args.detector == "yolo":
         shared = yolo_from_args(args)
     else:
         shared = build_detector(args.detector)
-    return lambda cam: shared
+    return (lambda cam: shared), shared
 
 
 def main(args: argparse.Namespace) -> int:
@@ -111,7 +112,7 @@ def main(args: argparse.Namespace) -> int:
         LINKERS.get(args.linker)
     cams = load_cams(args.cams)
     embedder = embedder_from_args(args)  # also resolves args.weights (bundled default, names) for the cache key
-    detector_factory = _detector_factory(args)
+    detector_factory, shared_detector = _detector_factory(args)
     linker = None
     if embedder is not None:
         # --link-thresh, else the checkpoint's own recommendation, else the embedder's registered fact
@@ -127,7 +128,7 @@ def main(args: argparse.Namespace) -> int:
     weights_hash = file_sha1(args.weights) if args.weights else None
     emb_key = args.reid if args.reid not in TORCH_EMBEDDERS or args.weights else \
         f"{args.reid}:{args.backbone or 'resnet50'}:{args.pretrained or 'imagenet'}"
-    det_settings = _detector_settings(args)
+    det_settings = _detector_settings(args, getattr(shared_detector, "weights", None))
     tracker_kwargs = {"high_thresh": args.track_high, "new_track_thresh": max(args.track_new, args.track_high)}
     if args.max_lost is not None:
         tracker_kwargs["max_lost_s"] = args.max_lost

@@ -1,13 +1,21 @@
 """Ultralytics YOLO person detector. ``ultralytics`` is imported only when a detector is built.
 
-Weights are an explicit file or an ultralytics model name (e.g. ``yolo11n.pt``). A name that is not on disk is
-downloaded by ultralytics when online; offline (``YOLO_OFFLINE=1`` or no network) it is a one-line
-:class:`~mctrack.errors.InputError` at once, never a hang.
+Weights are an explicit file or an ultralytics model name (e.g. ``yolo11n.pt``). A bare name means ultralytics'
+weights folder (``yolo settings``), never the working folder (``./yolo11n.pt`` names a file there): a file dropped
+into the folder a user runs in must not be picked up unasked. A name not in the weights folder is downloaded there
+when online; offline (``YOLO_OFFLINE=1`` or no network) it is a one-line :class:`~mctrack.errors.InputError` at
+once, never a hang.
+
+PyTorch ``.pt`` weights are pickles that ultralytics unpickles without restrictions, so a crafted file would run its
+own code: every ``.pt`` file is first checked by :mod:`mctrack.detect.safe_pickle` (a restricted load against an
+allow-list of layer classes) and ultralytics then loads the very bytes that were checked, from a private copy.
+``trusted=True`` (``--yolo-trusted``) skips the check for a file its user vouches for.
 """
 
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +23,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..types import Detections, Frame
+from .safe_pickle import UnsafePickle, checked_weights_bytes
 
 __all__ = ["YoloDetector", "resolve_weights"]
 
@@ -29,37 +38,65 @@ def _offline() -> bool:
     return not is_online()
 
 
-def resolve_weights(weights: str | Path) -> str:
-    """A local weights file for ``weights``, or the bare model name when ultralytics may download it.
-
-    A path (anything with a folder part) must exist. A bare name is looked for in the working folder and in
-    ultralytics' weights folder; otherwise it is returned for download only when online.
-    """
-    w = str(weights)
-    p = Path(w).expanduser()
-    if p.is_file():
-        return str(p)
-    if p.parent != Path(".") or p.suffix not in (".pt", ".onnx", ".engine", ".torchscript", ".yaml", ""):
-        raise InputError(f"{w}: YOLO weights file not found")
+def _weights_dir() -> Path | None:
     try:
         from ultralytics.utils import SETTINGS
 
-        cached = Path(SETTINGS.get("weights_dir", "")) / p.name
-        if cached.is_file():
-            return str(cached)
-    except Exception:  # noqa: BLE001 - a broken settings file only means no cache to look in
-        pass
+        return Path(SETTINGS.get("weights_dir", ""))
+    except Exception:  # noqa: BLE001 - a broken settings file only means no folder to look in
+        return None
+
+
+def resolve_weights(weights: str | Path) -> str:
+    """A local weights file (or exported model folder) for ``weights``.
+
+    A path (anything with a folder part, ``./name`` included) must exist. A bare name is looked for in ultralytics'
+    weights folder only, and downloaded there when online.
+    """
+    w = str(weights)
+    p = Path(w).expanduser()
+    bare = p.parent == Path(".") and not w.startswith(("./", ".\\"))
+    if not bare:
+        if p.exists():
+            return str(p.absolute())  # absolute: ultralytics must not read it as a bare name
+        raise InputError(f"{w}: YOLO weights file not found")
+    if p.suffix == ".yaml":  # a model definition (untrained), resolved by ultralytics from its own configs
+        return w
+    if p.suffix not in (".pt", ".onnx", ".engine", ".torchscript", ""):
+        raise InputError(f"{w}: not a YOLO weights file name")
+    folder = _weights_dir()
+    here = "" if not Path(w).is_file() else f" (./{w} in this folder is not used unless named as ./{w})"
+    if folder is not None and (folder / p.name).is_file():
+        return str(folder / p.name)
     if _offline():
-        raise InputError(f"{w}: YOLO weights not found locally and cannot be downloaded (offline); "
-                         "pass a weights file path")
-    return w
+        raise InputError(f"{w}: YOLO weights not in ultralytics' weights folder {folder} and cannot be downloaded "
+                         f"(offline); pass a weights file path{here}")
+    from ultralytics.utils.downloads import attempt_download_asset
+
+    target = (folder or Path(".")) / p.name
+    got = Path(attempt_download_asset(target if folder is not None else p.name))
+    if not got.is_file():
+        raise InputError(f"{w}: YOLO weights could not be downloaded{here}")
+    return str(got)
 
 
-def _load_model(weights: str) -> Any:
+def _load_model(weights: str, trusted: bool = False) -> Any:
     from ultralytics import YOLO
 
     try:
-        return YOLO(weights)
+        if trusted or Path(weights).suffix.lower() not in (".pt", ".pth") or not Path(weights).is_file():
+            return YOLO(weights)
+        try:
+            data = checked_weights_bytes(weights)
+        except UnsafePickle as exc:
+            raise InputError(f"{weights}: refusing to load YOLO weights: {exc}; export the model to ONNX, or pass "
+                             "--yolo-trusted if you trust the file") from None
+        with tempfile.TemporaryDirectory(prefix="mctrack-yolo-") as tmp:  # private (0700): the checked bytes only
+            copy = Path(tmp) / Path(weights).name
+            copy.write_bytes(data)
+            return YOLO(str(copy))
+    except InputError:
+        raise
     except Exception as exc:  # noqa: BLE001 - ultralytics raises many types for bad/missing files
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(f"{weights}: cannot load YOLO weights: {first}") from None
@@ -78,10 +115,12 @@ class YoloDetector:
         imgsz: inference image size (pixels, multiple of 32); larger finds smaller people, slower.
         half: fp16 inference (CUDA only).
         max_det: at most this many boxes per frame.
+        trusted: load a ``.pt`` file without the safety check (only for files whose origin you trust).
     """
 
     def __init__(self, weights: str | Path = "yolo11n.pt", *, device: str | None = None, conf: float = 0.1,
-                 iou: float = 0.7, imgsz: int = 640, half: bool = False, max_det: int = 300) -> None:
+                 iou: float = 0.7, imgsz: int = 640, half: bool = False, max_det: int = 300,
+                 trusted: bool = False) -> None:
         for name, v in (("conf", conf), ("iou", iou)):
             if not (np.isfinite(v) and 0.0 <= v <= 1.0):
                 raise ValueError(f"{name}: must be in [0, 1], got {v}")
@@ -95,7 +134,7 @@ class YoloDetector:
         self.conf, self.iou, self.imgsz, self.half, self.max_det = conf, iou, int(imgsz), half, int(max_det)
         self.device = device
         self.weights = resolve_weights(weights)
-        self.model = _load_model(self.weights)
+        self.model = _load_model(self.weights, trusted)
 
     def __call__(self, frame: Frame) -> Detections:
         if frame.image is None:

@@ -75,7 +75,7 @@ def test_yolo_adapter_with_fake_model(tmp_path, monkeypatch):
     weights = tmp_path / "fake.pt"
     weights.write_bytes(b"not really weights")
     fake = FakeModel()
-    monkeypatch.setattr(yolo_mod, "_load_model", lambda w: fake)
+    monkeypatch.setattr(yolo_mod, "_load_model", lambda w, trusted=False: fake)
     det = YoloDetector(weights, conf=0.3, iou=0.5, imgsz=320)
     out = det(frame(0, np.zeros((48, 64, 3), np.uint8)))
     assert len(out) == 2 and out.class_id.tolist() == [0, 0]  # only persons
@@ -99,7 +99,7 @@ def test_yolo_missing_weights_path(tmp_path):
 def test_yolo_offline_model_name_fails_fast(monkeypatch, tmp_path):
     monkeypatch.setenv("YOLO_OFFLINE", "1")
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(yolo_mod, "_load_model", lambda w: pytest.fail("must not try to load/download"))
+    monkeypatch.setattr(yolo_mod, "_load_model", lambda w, trusted=False: pytest.fail("must not try to load/download"))
     with pytest.raises(InputError, match="offline") as exc:
         YoloDetector("yolo-not-here-xyz.pt")
     assert "\n" not in str(exc.value)

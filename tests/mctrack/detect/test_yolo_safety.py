@@ -1,0 +1,102 @@
+"""YOLO weights never run code from a crafted pickle, and a bare name never picks up a file from the working folder."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from mctrack.cli import main
+from mctrack.detect import YoloDetector
+from mctrack.detect import yolo as yolo_mod
+from mctrack.detect.safe_pickle import UnsafePickle, allowed_global, checked_weights_bytes
+from mctrack.errors import InputError
+from mctrack.types import Frame
+
+
+class _Payload:
+    """Unpickling this writes a marker file: the stand-in for an attacker's code."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (exec, (f"open({self.marker!r}, 'w').write('pwned')",))
+
+
+def _evil(path, marker):
+    torch.save({"model": _Payload(marker), "date": "2026-01-01"}, path)
+    return path
+
+
+def test_allow_list_policy():
+    assert allowed_global("torch.nn.modules.conv.Conv2d") is torch.nn.Conv2d
+    assert allowed_global("ultralytics.nn.tasks.DetectionModel") is not None
+    for name in ("os.system", "builtins.exec", "builtins.eval", "subprocess.Popen", "posix.system",
+                 "ultralytics.nn.autobackend.AutoBackend",  # a layer whose constructor loads weights files
+                 "ultralytics.nn.tasks.torch_safe_load",  # a function, not a layer class
+                 "ultralytics.nn.tasks.__builtins__", "torch.nn.modules.conv.__import__"):
+        assert allowed_global(name) is None, name
+
+
+def test_crafted_pickle_is_refused_before_it_runs(tmp_path):
+    marker = tmp_path / "pwned"
+    evil = _evil(tmp_path / "best.pt", marker)
+    with pytest.raises(UnsafePickle, match="builtins.exec"):
+        checked_weights_bytes(evil)
+    with pytest.raises(InputError, match="refusing to load YOLO weights") as exc:
+        YoloDetector(evil)
+    assert str(evil) in str(exc.value) and "\n" not in str(exc.value)
+    assert not marker.exists()
+
+
+def test_cli_refuses_crafted_weights_flag_and_bare_name_in_cwd(tmp_path, monkeypatch, capsys):
+    marker = tmp_path / "pwned"
+    seq = tmp_path / "frames"
+    seq.mkdir()
+    import cv2
+
+    cv2.imwrite(str(seq / "000001.jpg"), np.zeros((64, 64, 3), np.uint8))
+    monkeypatch.chdir(tmp_path)
+    _evil(tmp_path / "yolo11n.pt", marker)  # a booby-trapped file where the user runs mctrack
+    # no flags: the default bare name is ultralytics' weights folder, never ./yolo11n.pt
+    assert main(["track", "--source", str(seq), "--out", str(tmp_path / "out"), "--no-progress"]) == 1
+    err = capsys.readouterr().err
+    assert "yolo11n.pt" in err and "not used" in err
+    # named explicitly: checked and refused
+    assert main(["track", "--source", str(seq), "--yolo-weights", "./yolo11n.pt", "--out",
+                 str(tmp_path / "out"), "--no-progress"]) == 1
+    assert "refusing to load YOLO weights" in capsys.readouterr().err
+    assert not marker.exists()
+
+
+def test_bare_name_uses_the_weights_folder(tmp_path, monkeypatch):
+    folder = tmp_path / "weights"
+    folder.mkdir()
+    (folder / "yolo11n.pt").write_bytes(b"x")
+    monkeypatch.setattr(yolo_mod, "_weights_dir", lambda: folder)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "yolo11n.pt").write_bytes(b"y")
+    assert yolo_mod.resolve_weights("yolo11n.pt") == str(folder / "yolo11n.pt")
+    assert yolo_mod.resolve_weights("./yolo11n.pt") == str(tmp_path / "yolo11n.pt")
+
+
+def test_trusted_flag_reaches_the_loader(tmp_path, monkeypatch):
+    seen = {}
+    monkeypatch.setattr(yolo_mod, "_load_model", lambda w, trusted=False: seen.setdefault("trusted", trusted))
+    w = tmp_path / "w.pt"
+    w.write_bytes(b"x")
+    YoloDetector(w, trusted=True)
+    assert seen["trusted"] is True
+
+
+def test_a_real_ultralytics_checkpoint_passes_and_detects(tmp_path):
+    from ultralytics import YOLO
+
+    path = tmp_path / "tiny.pt"
+    YOLO("yolo11n.yaml").save(str(path))  # an untrained model saved the way ultralytics saves checkpoints
+    assert checked_weights_bytes(path) == path.read_bytes()
+    det = YoloDetector(path, conf=0.0, imgsz=64)
+    out = det(Frame("cam", 0, 0.0, np.random.default_rng(0).integers(0, 255, (64, 64, 3), np.uint8)))
+    assert out.xyxy.shape[1] == 4 and len(out.score) == len(out.xyxy)
+    assert (out.class_id == 0).all()
