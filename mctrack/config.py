@@ -27,6 +27,7 @@ Relative paths are resolved against the folder of ``cams.yaml``. Files must exis
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from dataclasses import dataclass
@@ -35,7 +36,10 @@ from typing import Any
 
 import yaml
 
+from reid_models.yaml_safe import TooLarge, load_bounded, short_repr
+
 from .errors import ConfigError
+from .io.paths import file_name_problem
 
 __all__ = ["CameraConfig", "TransitWindow", "CamsConfig", "load_yaml", "from_dict", "load_cams", "is_live_source"]
 
@@ -83,7 +87,9 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     if not p.is_file():
         raise ConfigError(p, None, "file not found" if not p.exists() else "not a file")
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+        data = load_bounded(p.read_text(encoding="utf-8"))
+    except TooLarge as exc:
+        raise ConfigError(p, None, str(exc)) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
@@ -121,7 +127,7 @@ def _convert(value: Any, tp: Any, path: str, key: str) -> Any:
         return from_dict(tp, value, path, key)
     if origin in (list, tuple):
         if not isinstance(value, (list, tuple)):
-            raise ConfigError(path, key, f"expected a list, got {type(value).__name__} {value!r}")
+            raise ConfigError(path, key, f"expected a list, got {type(value).__name__} {short_repr(value)}")
         item_tp = args[0] if args else Any
         items = [_convert(v, item_tp, path, f"{key}[{i}]") for i, v in enumerate(value)]
         return items if origin is list else tuple(items)
@@ -146,7 +152,7 @@ def _convert(value: Any, tp: Any, path: str, key: str) -> Any:
             return str(value)
     elif isinstance(value, tp):
         return value
-    raise ConfigError(path, key, f"expected {_type_name(tp)}, got {type(value).__name__} {value!r}")
+    raise ConfigError(path, key, f"expected {_type_name(tp)}, got {type(value).__name__} {short_repr(value)}")
 
 
 def from_dict(cls: type, data: Any, path: str | Path, prefix: str = "") -> Any:
@@ -160,7 +166,8 @@ def from_dict(cls: type, data: Any, path: str | Path, prefix: str = "") -> Any:
     for k in data:
         if k not in fields:
             valid = ", ".join(fields)
-            raise ConfigError(path, f"{prefix}.{k}" if prefix else str(k), f"unknown key (valid keys: {valid})")
+            raise ConfigError(path, f"{prefix}.{str(k)[:60]}" if prefix else str(k)[:60],
+                              f"unknown key (valid keys: {valid})")
     kwargs = {}
     for name, f in fields.items():
         key = f"{prefix}.{name}" if prefix else name
@@ -203,10 +210,14 @@ def load_cams(path: str | Path) -> CamsConfig:
         if not cam.id:
             raise ConfigError(path, f"{key}.id", "must not be empty")
         if cam.id in seen:
-            raise ConfigError(path, f"{key}.id", f"duplicate camera id {cam.id!r}")
+            raise ConfigError(path, f"{key}.id", f"duplicate camera id {short_repr(cam.id)}")
         seen.add(cam.id)
-        if cam.fps is not None and not cam.fps > 0:
-            raise ConfigError(path, f"{key}.fps", f"must be > 0, got {cam.fps}")
+        if problem := file_name_problem(cam.id):  # ids name output files: OUT/<id>.txt must stay inside OUT
+            raise ConfigError(path, f"{key}.id", f"{short_repr(cam.id)}: {problem}")
+        if cam.fps is not None and not (math.isfinite(cam.fps) and cam.fps > 0):
+            raise ConfigError(path, f"{key}.fps", f"must be a finite number > 0, got {cam.fps}")
+        if not math.isfinite(cam.time_offset):
+            raise ConfigError(path, f"{key}.time_offset", f"must be a finite number of seconds, got {cam.time_offset}")
         source = cam.source if is_live_source(cam.source) else _resolve(base, cam.source, str(path),
                                                                          f"{key}.source", kind="any")
         cams.append(dataclasses.replace(
@@ -217,16 +228,17 @@ def load_cams(path: str | Path) -> CamsConfig:
             ground_truth=_resolve(base, cam.ground_truth, str(path), f"{key}.ground_truth"),
         ))
     if raw.ground_truth_ids not in ("global", "per_camera"):
-        raise ConfigError(path, "ground_truth_ids", f"must be 'global' or 'per_camera', got {raw.ground_truth_ids!r}")
+        raise ConfigError(path, "ground_truth_ids",
+                          f"must be 'global' or 'per_camera', got {short_repr(raw.ground_truth_ids)}")
     for i, w in enumerate(raw.transit):
         key = f"transit[{i}]"
         if len(w.between) != 2 or w.between[0] == w.between[1]:
-            raise ConfigError(path, f"{key}.between", f"expected two different camera ids, got {w.between}")
+            raise ConfigError(path, f"{key}.between", f"expected two different camera ids, got {short_repr(w.between)}")
         for cam_id in w.between:
             if cam_id not in seen:
-                raise ConfigError(path, f"{key}.between", f"unknown camera id {cam_id!r} (cameras: "
+                raise ConfigError(path, f"{key}.between", f"unknown camera id {short_repr(cam_id)} (cameras: "
                                                           f"{', '.join(c.id for c in cams)})")
-        if not (w.min_s >= 0 and (w.max_s is None or w.max_s >= w.min_s)):
+        if not (math.isfinite(w.min_s) and w.min_s >= 0 and (w.max_s is None or w.max_s >= w.min_s)):
             raise ConfigError(path, key, f"need 0 <= min_s <= max_s, got min_s={w.min_s}, max_s={w.max_s}")
     return CamsConfig(cameras=cams, name=raw.name, ground_truth_ids=raw.ground_truth_ids, transit=list(raw.transit),
                       path=str(path))

@@ -49,6 +49,7 @@ from tqdm import tqdm
 
 from .config import CameraConfig, CamsConfig, is_live_source
 from .eval.multicam import evaluate_multicam
+from .io.paths import check_file_name
 from .io.mot import MotWriter, _format_rows, load_mot_txt, mot_rows, save_mot_txt
 from .io.video import AnnotatedVideoWriter, FrameSource, LiveSource, VideoFileSource, open_source
 from .link.constraints import LinkConstraints, Transit, load_ground_homography
@@ -406,6 +407,8 @@ class Pipeline:
         written, then ``KeyboardInterrupt`` is raised again (``raise_on_interrupt=False``: the result is returned
         with ``interrupted`` set, e.g. to print its summary)."""
         out = Path(out)
+        for cam in cams.cameras:  # ids name files in OUT (a CamsConfig built in code skips load_cams' check)
+            check_file_name(cam.id, "camera id")
         self._live_epoch = None
         out.mkdir(parents=True, exist_ok=True)
         t_start = time.perf_counter()

@@ -14,6 +14,8 @@ from typing import Any
 
 import yaml
 
+from .yaml_safe import TooLarge, load_bounded, short_repr
+
 __all__ = ["DATASET_FORMATS", "Recipe", "RecipeError", "apply_overrides", "load_recipe"]
 
 DATASET_FORMATS = ("market1501", "dukemtmc", "cuhk03np", "msmt17", "samples")
@@ -89,7 +91,7 @@ class Recipe:
 
     def validate(self, source: object) -> None:
         def bad(key: str, problem: str) -> RecipeError:
-            return RecipeError(source, key, f"{problem}, got {getattr(self, key)!r}")
+            return RecipeError(source, key, f"{problem}, got {short_repr(getattr(self, key))}")
 
         from reid_models.models import BACKBONES, MODELS
 
@@ -150,7 +152,7 @@ def _check_type(source: object, key: str, value: Any) -> Any:
         "dict[str, Any]": isinstance(value, dict),
     }[kind]
     if not ok:
-        raise RecipeError(source, key, f"expected {kind}, got {value!r}")
+        raise RecipeError(source, key, f"expected {kind}, got {short_repr(value)}")
     return float(value) if kind == "float" else value
 
 
@@ -174,7 +176,7 @@ def apply_overrides(recipe: Recipe | dict[str, Any], overrides: list[str], sourc
         key, sep, text = item.partition("=")
         if not sep or not key:
             raise RecipeError(source, item, "expected key=value")
-        raw[key.strip()] = yaml.safe_load(text) if text.strip() else None
+        raw[key.strip()] = load_bounded(text) if text.strip() else None
     return _build(source, raw)
 
 
@@ -184,9 +186,11 @@ def load_recipe(path: str | os.PathLike[str], overrides: list[str] | tuple[str, 
     if not path.is_file():
         raise FileNotFoundError(f"recipe not found: {path}")
     try:
-        raw = yaml.safe_load(path.read_text()) or {}
+        raw = load_bounded(path.read_text()) or {}
     except yaml.YAMLError as err:
-        raise RecipeError(path, None, f"not valid YAML ({err})") from None
+        raise RecipeError(path, None, f"not valid YAML ({str(err).splitlines()[0][:200]})") from None
+    except TooLarge as err:
+        raise RecipeError(path, None, str(err)) from None
     if not isinstance(raw, dict):
         raise RecipeError(path, None, "expected a mapping of key: value")
     recipe = _build(path, raw)

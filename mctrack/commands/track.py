@@ -11,6 +11,7 @@ from tqdm import tqdm
 
 from ..detect import build_detector
 from ..errors import InputError
+from ..io.paths import check_file_name, safe_file_name
 from ..io.mot import MotWriter, mot_rows, save_mot_txt
 from ..registry import DETECTORS
 from ..io.video import AnnotatedVideoWriter, SequenceSource, open_source
@@ -66,7 +67,7 @@ def main(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise InputError(f"tracker settings: {exc}") from None
     cmc = CameraMotion() if args.cmc else None
-    name = args.name or source.name
+    name = check_file_name(args.name, "--name") if args.name else safe_file_name(source.name)
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
     result = out_dir / f"{name}.txt"

@@ -60,7 +60,16 @@ cameras:
          r"cameras\[0\].detections: file not found: .*missing.txt"),
         ("cameras:\n  - id: c1\n    source: c1/video.mp4\n    fps: fast\n",
          r"cameras\[0\].fps: expected float, got str 'fast'"),
-        ("cameras:\n  - id: c1\n    source: c1/video.mp4\n    fps: -3\n", r"cameras\[0\].fps: must be > 0"),
+        ("cameras:\n  - id: c1\n    source: c1/video.mp4\n    fps: -3\n",
+         r"cameras\[0\].fps: must be a finite number > 0"),
+        ("cameras:\n  - id: c1\n    source: c1/video.mp4\n    fps: .nan\n", r"cameras\[0\].fps: must be a finite"),
+        ("cameras:\n  - id: c1\n    source: c1/video.mp4\n    fps: .inf\n", r"cameras\[0\].fps: must be a finite"),
+        ("cameras:\n  - id: c1\n    source: c1/video.mp4\n    time_offset: .nan\n",
+         r"cameras\[0\].time_offset: must be a finite"),
+        ("cameras:\n  - id: ../../escape\n    source: c1/video.mp4\n", r"cameras\[0\].id: '../../escape': must be"),
+        ("cameras:\n  - id: /tmp/abs\n    source: c1/video.mp4\n", r"cameras\[0\].id: '/tmp/abs': must be"),
+        ("cameras:\n  - id: ..\n    source: c1/video.mp4\n", r"cameras\[0\].id: '..': must be"),
+        ("cameras:\n  - id: 'a b'\n    source: c1/video.mp4\n", r"cameras\[0\].id: 'a b': must be"),
         ("cameras:\n  - id: c1\n    source: c1/video.mp4\n  - id: c1\n    source: c1/video.mp4\n",
          r"cameras\[1\].id: duplicate camera id 'c1'"),
         ("cameras:\n  - source: c1/video.mp4\n", r"cameras\[0\].id: missing required key"),
@@ -92,3 +101,25 @@ def test_shipped_mot15_camera_set_loads(shared_data):
     cfg = load_cams(ROOT / "configs" / "cams" / "mot15_shared.yaml")
     assert [c.id for c in cfg.cameras] == ["PETS09-S2L1", "TUD-Stadtmitte"]
     assert all(Path(c.source).is_file() and Path(c.ground_truth).is_file() for c in cfg.cameras)
+
+
+LAUGHS = "\n".join(['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+                   + [f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)},"
+                      f"*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)}]" for i in range(8)])
+
+
+def test_billion_laughs_is_refused_quickly_and_briefly(scene):
+    import time
+
+    p = _write(scene, LAUGHS + "\ncameras: *i\n")
+    t0 = time.perf_counter()
+    with pytest.raises(ConfigError, match="expands to more than") as info:
+        load_cams(p)
+    assert time.perf_counter() - t0 < 2.0 and len(str(info.value)) < 300
+
+
+def test_long_values_are_shortened_in_messages(scene):
+    p = _write(scene, "cameras:\n  - id: c1\n    source: c1/video.mp4\n    fps: '" + "x" * 100_000 + "'\n")
+    with pytest.raises(ConfigError, match="fps: expected float") as info:
+        load_cams(p)
+    assert len(str(info.value)) < 400

@@ -74,3 +74,21 @@ def test_overrides(tmp_path: Path) -> None:
         apply_overrides(Recipe(), ["epochs"])
     with pytest.raises(RecipeError, match="nope"):
         load_recipe(path, ["nope=1"])
+
+
+def test_billion_laughs_recipe_is_refused_in_one_short_line(tmp_path: Path) -> None:
+    lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for i in range(8):
+        prev = chr(97 + i)
+        lines.append(f"{chr(98 + i)}: &{chr(98 + i)} [" + ",".join([f"*{prev}"] * 9) + "]")
+    path = tmp_path / "r.yaml"
+    path.write_text("model_kwargs:\n" + "\n".join("  " + line for line in lines) + "\narch: *i\n")
+    with pytest.raises(RecipeError, match="expands to more than") as info:
+        load_recipe(path)
+    assert len(str(info.value)) < 300
+    small = tmp_path / "s.yaml"
+    nine = ",".join(["*a"] * 9)
+    small.write_text(f"model_kwargs: {{l0: &a [lol,lol,lol,lol,lol,lol,lol,lol,lol], l1: &b [{nine}]}}\narch: *b\n")
+    with pytest.raises(RecipeError, match="arch: expected str") as info:
+        load_recipe(small)
+    assert len(str(info.value)) < 300

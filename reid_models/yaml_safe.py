@@ -1,0 +1,64 @@
+"""YAML that cannot blow up: aliases are not expanded past a bound, and values in messages are shortened.
+
+``yaml.safe_load`` shares an aliased node instead of copying it, so a 600-byte "billion laughs" file loads at once;
+it is whatever walks or prints the result afterwards (an error message, ``json.dumps``) that expands it to billions
+of values. :func:`load_bounded` measures the expanded size without expanding (each distinct node once) and refuses
+a document beyond ``max_values``; :func:`short_repr` is the ``repr`` for error messages.
+"""
+
+from __future__ import annotations
+
+import reprlib
+from typing import Any
+
+import yaml
+
+__all__ = ["TooLarge", "load_bounded", "short_repr", "MAX_VALUES"]
+
+MAX_VALUES = 100_000  # a camera set or recipe holds hundreds of values; a million would be an attack or a mistake
+
+_repr = reprlib.Repr()
+_repr.maxstring, _repr.maxother, _repr.maxlist, _repr.maxdict, _repr.maxlevel = 60, 60, 6, 6, 3
+
+
+class TooLarge(ValueError):
+    """The document expands to more values than allowed."""
+
+
+def short_repr(value: Any) -> str:
+    """``repr`` of a value cut to a line (strings to 60 characters, containers to 6 items and 3 levels, the whole to
+    120 characters)."""
+    text = _repr.repr(value)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def _expanded_size(data: Any, limit: int) -> int:
+    sizes: dict[int, int] = {}
+
+    def size(node: Any) -> int:
+        if not isinstance(node, (list, dict)):
+            return 1
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        sizes[key] = limit + 1  # a cycle (a node containing itself) counts as too large
+        items = list(node.keys()) + list(node.values()) if isinstance(node, dict) else node
+        total = 1
+        for item in items:
+            total += size(item)
+            if total > limit:
+                break
+        sizes[key] = total
+        return total
+
+    return size(data)
+
+
+def load_bounded(text: str, max_values: int = MAX_VALUES) -> Any:
+    """``yaml.safe_load(text)``, refusing (:class:`TooLarge`) a document that expands to more than ``max_values``
+    values once its aliases are expanded."""
+    data = yaml.safe_load(text)
+    n = _expanded_size(data, max_values)
+    if n > max_values:
+        raise TooLarge(f"expands to more than {max_values:,} values once its YAML aliases are expanded (refused)")
+    return data
