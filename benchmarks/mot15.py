@@ -45,7 +45,7 @@ from mctrack.io.mot import mot_rows, save_mot_txt  # noqa: E402
 from mctrack.io.video import SequenceSource  # noqa: E402
 from mctrack.track import Tracker  # noqa: E402
 from mctrack.track.postprocess import interpolate_gaps  # noqa: E402
-from mctrack.track.run import track_frames  # noqa: E402
+from mctrack.track.driver import DetectAndEmbed, drive  # noqa: E402
 from mctrack.weights import default_weights, resolve_weights  # noqa: E402
 
 SEQUENCES = ("ADL-Rundle-6", "ETH-Bahnhof", "KITTI-13", "PETS09-S2L1", "TUD-Stadtmitte")
@@ -96,8 +96,9 @@ def run_sequence(seq_dir: Path, *, reid: str = "none", interpolate: int = 0, min
     detector = MotFileDetector(seq_dir / "det" / "det.txt", min_score=min_score)
     tracker = Tracker(camera=source.name, frame_rate=source.fps, **tracker_kwargs)
     rows = []
-    for frame, _, tracks in track_frames(source, detector, tracker, embedder=embedder, source_name=str(seq_dir)):
-        rows.append(mot_rows(frame.index, tracks.track_id, tracks.xyxy, tracks.score))
+    features = DetectAndEmbed(detector, embedder, detector_needs_images=False)
+    for step in drive(source, features, tracker, fps=source.fps, source_name=str(seq_dir), dim=features.dim):
+        rows.append(mot_rows(step.frame.index, step.tracks.track_id, step.tracks.xyxy, step.tracks.score))
     out = np.concatenate(rows) if rows else np.zeros((0, 10))
     return interpolate_gaps(out, interpolate) if interpolate else out
 

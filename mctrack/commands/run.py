@@ -12,9 +12,10 @@ from ..config import CameraConfig, load_cams
 from ..detect import build_detector
 from ..errors import InputError
 from ..eval.multicam import format_multicam
-from ..pipeline import Pipeline, constraints_from_cams, feature_cache_key, file_sha1
+from ..cache import feature_cache_key, file_sha1
+from ..pipeline import Pipeline, constraints_from_cams
 from ..registry import DETECTORS, LINKERS
-from ..track import Tracker
+from ..track import CameraMotion, Tracker
 from ._common import (TORCH_EMBEDDERS, defaults_text, add_appearance_args, add_embedder_args, link_thresh,
                       add_yolo_args, appearance_from_args, embedder_from_args, yolo_from_args)
 
@@ -45,6 +46,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--track-new", type=float, default=0.6,
                    help="score an unmatched detection needs to start a track (default: 0.6)")
     t.add_argument("--max-lost", type=float, default=None, help="seconds a lost track is kept (tracker default)")
+    t.add_argument("--cmc", action="store_true", help="camera-motion compensation (moving cameras; needs images)")
     add_appearance_args(t)
     k = p.add_argument_group("linker")
     k.add_argument("--linker", default="offline", help="offline (clustering after all cameras) or online "
@@ -61,6 +63,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     k.add_argument("--max-ground-dist", type=float, default=2.0,
                    help="metres: calibrated views seeing two tracklets at once farther apart than this never "
                         "link them (default: 2.0)")
+    k.add_argument("--gallery-age", type=float, default=600.0, metavar="SECONDS",
+                   help="online: a finished tracklet stays comparable this long after it ended; a person away "
+                        "longer gets a new id (bounds a live run's memory; default 600)")
     k.add_argument("--no-calibration", action="store_true",
                    help="ignore the cameras' calibration files (no ground-plane agreement)")
     p.add_argument("--duration", type=float, default=None, metavar="SECONDS",
@@ -123,11 +128,19 @@ def main(args: argparse.Namespace) -> int:
         min_len = args.min_len if args.min_len is not None else (20 if online else 3)
         constraints = constraints_from_cams(cams, max_ground_dist=args.max_ground_dist,
                                             use_calibration=not args.no_calibration)
-        linker = LINKERS.build(args.linker, thresh=thresh, linkage=args.linkage, constraints=constraints,
-                               min_len=min_len)
+        extra = {"gallery_age_s": args.gallery_age} if online else {}
+        try:
+            linker = LINKERS.build(args.linker, thresh=thresh, linkage=args.linkage, constraints=constraints,
+                                   min_len=min_len, **extra)
+        except ValueError as exc:
+            raise InputError(f"linker settings: {exc}") from None
     weights_hash = file_sha1(args.weights) if args.weights else None
-    emb_key = args.reid if args.reid not in TORCH_EMBEDDERS or args.weights else \
-        f"{args.reid}:{args.backbone or 'resnet50'}:{args.pretrained or 'imagenet'}"
+    # every setting that changes the features is in the cache key
+    emb_key = {"name": args.reid, "flip": bool(args.flip), "precision": args.precision,
+               "input_size": args.input_size,
+               "feature_mean": file_sha1(args.feature_mean) if args.feature_mean else None,
+               "untrained": None if args.reid not in TORCH_EMBEDDERS or args.weights else
+               f"{args.backbone or 'resnet50'}:{args.pretrained or 'imagenet'}"}
     det_settings = _detector_settings(args, getattr(shared_detector, "weights", None))
     tracker_kwargs = {"high_thresh": args.track_high, "new_track_thresh": max(args.track_new, args.track_high)}
     if args.max_lost is not None:
@@ -147,7 +160,7 @@ def main(args: argparse.Namespace) -> int:
             | {"embed_every": args.embed_every}),
         embed_every=args.embed_every,
         video=not args.no_video, detector_needs_images=args.detector != "mot", progress=not args.no_progress,
-        max_seconds=args.duration)
+        max_seconds=args.duration, cmc_factory=(lambda cam: CameraMotion()) if args.cmc else None)
     result = pipe.run(cams, args.out, raise_on_interrupt=False)
     out = Path(args.out)
     s = result.summary
@@ -158,6 +171,8 @@ def main(args: argparse.Namespace) -> int:
         print(format_multicam(result.evaluation))
     for cam, err in s["failed_cameras"].items():
         print(f"camera {cam} failed: {err}")
+    if result.evaluation_error:
+        print(f"evaluation failed: {result.evaluation_error}")
     for cam, c in s["cameras"].items():
         if c.get("dropped_frames"):
             print(f"camera {cam}: {c['dropped_frames']} live frame(s) dropped because processing fell behind "
@@ -169,4 +184,4 @@ def main(args: argparse.Namespace) -> int:
         print("interrupted (Ctrl-C): the outputs hold what was finished" + (
             "; evaluated on the frames each camera covered" if result.evaluation else ""))
         return 130
-    return 1 if result.failed else 0
+    return 1 if result.failed or result.evaluation_error else 0

@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
+from ..config import is_live_source
 from ..detect import build_detector
 from ..errors import InputError
 from ..io.paths import check_file_name, safe_file_name
 from ..io.mot import MotWriter, mot_rows, save_mot_txt
 from ..registry import DETECTORS
-from ..io.video import AnnotatedVideoWriter, SequenceSource, open_source
+from ..io.video import AnnotatedVideoWriter, LiveSource, SequenceSource, open_source
 from ..track import CameraMotion, Tracker
 from ..track.postprocess import interpolate_gaps
-from ..track.run import RunStats, track_frames
+from ..track.driver import DetectAndEmbed, DriverStats, drive
 from ._common import (add_appearance_args, add_embedder_args, add_yolo_args, appearance_from_args,
                       embedder_from_args, yolo_from_args)
 
@@ -31,13 +33,19 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Detect, embed and track one camera; write DIR/<sequence>.txt in MOTChallenge "
                                    "format (and, with --video, an annotated video).")
     p.add_argument("--source", required=True,
-                   help="video file, image folder or MOTChallenge sequence folder (with seqinfo.ini)")
+                   help="video file, image folder, MOTChallenge sequence folder (with seqinfo.ini), rtsp://... or "
+                        "http://... stream, or a webcam index (live: runs until Ctrl-C, the stream is lost or "
+                        "--duration)")
     p.add_argument("--detector", default="yolo", help="yolo or mot (default: yolo)")
     p.add_argument("--dets", help="det.txt for --detector mot (default: SOURCE/det/det.txt for a sequence folder)")
     p.add_argument("--min-score", type=float, default=None,
                    help="mot: ignore rows scoring below this; yolo: confidence threshold (default: 0.1)")
     add_yolo_args(p)
     add_embedder_args(p, default="none")
+    p.add_argument("--embed-every", type=int, default=1, metavar="N",
+                   help="embed detections on every N-th frame only (N times less Re-ID compute on CPU; default 1)")
+    p.add_argument("--duration", type=float, default=None, metavar="SECONDS",
+                   help="stop after this many seconds of the stream")
     t = p.add_argument_group("tracker")
     t.add_argument("--fps", type=float, help="frame rate (default: the source's)")
     t.add_argument("--cmc", action="store_true", help="camera-motion compensation (moving cameras; needs images)")
@@ -55,15 +63,27 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def main(args: argparse.Namespace) -> int:
     DETECTORS.get(args.detector)  # an unknown name fails here, listing the valid ones, before any work
+    if args.duration is not None and not (np.isfinite(args.duration) and args.duration > 0):
+        raise InputError(f"--duration: must be a finite number of seconds > 0, got {args.duration}")
+    if args.fps is not None and not (np.isfinite(args.fps) and args.fps > 0):
+        raise InputError(f"--fps: must be a finite number > 0, got {args.fps}")
     embedder = embedder_from_args(args)
     need_images = args.detector != "mot" or embedder is not None or args.video or args.cmc
-    source = open_source(args.source, need_images=need_images)
+    live = is_live_source(str(args.source))
+    if live:
+        if args.detector == "mot":
+            raise InputError(f"{args.source}: a live stream has no detection file; use --detector yolo")
+        source = LiveSource(str(args.source), fps=args.fps)
+    else:
+        source = open_source(args.source, need_images=need_images)
     detector = _build_detector(args, source)
     fps = args.fps or source.fps
     kwargs = {} if args.max_lost is None else {"max_lost_s": args.max_lost}
     kwargs.update(appearance_from_args(args))
     try:
         tracker = Tracker(camera=source.camera, frame_rate=fps, **kwargs)
+        features = DetectAndEmbed(detector, embedder, embed_every=args.embed_every,
+                                  detector_needs_images=args.detector != "mot")
     except ValueError as exc:
         raise InputError(f"tracker settings: {exc}") from None
     cmc = CameraMotion() if args.cmc else None
@@ -76,20 +96,26 @@ def main(args: argparse.Namespace) -> int:
         if source.size is None:
             raise InputError(f"{args.source}: frame size unknown; cannot write --video")
         video = AnnotatedVideoWriter(out_dir / f"{name}.mp4", fps, source.size)
-    stats = RunStats()
+    stats = DriverStats()
     rows: list[np.ndarray] = []
     writer = None if args.interpolate else MotWriter(result)  # stream rows unless they are post-processed
+    interrupted = False
+    length = source.length
+    if args.duration is not None and length is not None:
+        length = min(length, int(np.ceil(args.duration * fps)))
     try:
-        frames = track_frames(source, detector, tracker, embedder=embedder, cmc=cmc, stats=stats,
-                              source_name=str(args.source))
-        for frame, _, tracks in tqdm(frames, total=source.length, desc=f"track {name}", unit="frame",
-                                     disable=args.no_progress):
+        steps = drive(source, features, tracker, fps=fps, live=live, max_seconds=args.duration, cmc=cmc,
+                      stats=stats, source_name=str(args.source), dim=features.dim)
+        for step in tqdm(steps, total=length, desc=f"track {name}", unit="frame", disable=args.no_progress):
+            frame, tracks = step.frame, step.tracks
             if writer is not None:
                 writer.write(frame.index, tracks.track_id, tracks.xyxy, tracks.score)
             else:
                 rows.append(mot_rows(frame.index, tracks.track_id, tracks.xyxy, tracks.score))
             if video is not None:
                 video.write(frame, tracks)
+    except KeyboardInterrupt:
+        interrupted = True  # what was tracked so far is written below
     finally:
         if writer is not None:
             writer.close()
@@ -99,7 +125,14 @@ def main(args: argparse.Namespace) -> int:
         save_mot_txt(result, interpolate_gaps(np.concatenate(rows) if rows else np.zeros((0, 7)), args.interpolate))
     extra = f", {stats.frames_without_image} without a readable image" if stats.frames_without_image and \
         need_images else ""
-    print(f"{name}: {stats.frames} frames{extra}, {stats.detections} detections, {len(stats.ids)} tracks -> {result}")
+    print(f"{name}: {stats.frames} frames{extra}, {stats.detections} detections, {stats.tracks} tracks -> {result}")
+    if interrupted:
+        print("interrupted (Ctrl-C): the result file holds every frame tracked", file=sys.stderr)
+        return 130
+    if stats.ended_early:
+        print(f"mctrack track: error: {args.source}: {stats.ended_early}; the result covers the frames read",
+              file=sys.stderr)
+        return 1
     return 0
 
 

@@ -16,8 +16,8 @@ __all__ = ["MotFileDetector"]
 class MotFileDetector:
     """Returns, for ``Frame.index`` i, the rows of a ``det.txt`` with MOT frame i + 1.
 
-    Rows may come in any order (they are sorted on load). Frames without rows give empty detections. Boxes are
-    returned as written; degenerate ones (zero/negative size, NaN) are left for the tracker to drop with a warning.
+    Rows may come in any order (they are sorted on load). Frames without rows give empty detections. Rows with a
+    box that is not finite, of zero or negative size or implausibly far out are skipped on load with one warning.
 
     Args:
         path: the ``det.txt`` file.
@@ -30,7 +30,7 @@ class MotFileDetector:
             raise ValueError("min_score: must be a number, got nan")
         self.name = "mot"
         self.path = Path(path)
-        rows = load_mot_txt(self.path)
+        rows = load_mot_txt(self.path, skip_bad_boxes=True)
         self._by_frame = detections_by_frame(rows, min_score=min_score)
         self.num_rows = int(sum(len(d) for d in self._by_frame.values()))
         #: 0-based index of the last frame that has detections (-1 for an empty file).

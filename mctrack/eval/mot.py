@@ -75,11 +75,11 @@ def _relabel(ids_per_t: list[np.ndarray]) -> tuple[list[np.ndarray], int]:
 
 
 def sequence_data(gt_rows: np.ndarray, pred_rows: np.ndarray, num_timesteps: int, *, keep_zero_marked: bool = False,
-                  name: str = "sequence") -> SequenceData:
+                  name: str = "sequence", gt_name: str | None = None) -> SequenceData:
     """Prepare MOT rows (``(K, >=7)``: frame, id, left, top, width, height, conf...) for the metrics.
 
-    Rows with frames outside ``1..num_timesteps`` are ignored. A tracker id repeated within one frame is an
-    :class:`InputError` (TrackEval refuses it too).
+    Rows with frames outside ``1..num_timesteps`` are ignored. An id repeated within one frame is an
+    :class:`InputError` (TrackEval refuses it too) naming ``name`` (predictions) or ``gt_name`` (ground truth).
     """
     gt_rows = np.asarray(gt_rows, np.float64).reshape(-1, np.shape(gt_rows)[-1] if np.size(gt_rows) else 10)
     pred_rows = np.asarray(pred_rows, np.float64).reshape(-1, np.shape(pred_rows)[-1] if np.size(pred_rows) else 10)
@@ -100,7 +100,7 @@ def sequence_data(gt_rows: np.ndarray, pred_rows: np.ndarray, num_timesteps: int
         if len(np.unique(pi)) != len(pi):
             raise InputError(f"{name}: tracker id repeated within frame {t + 1}")
         if len(np.unique(gi)) != len(gi):
-            raise InputError(f"{name}: ground-truth id repeated within frame {t + 1}")
+            raise InputError(f"{gt_name or name + ' ground truth'}: id repeated within frame {t + 1}")
         gt_ids.append(gi)
         tr_ids.append(pi)
         sims.append(_box_iou_tlwh(g[:, 2:6], p[:, 2:6]))
@@ -277,10 +277,11 @@ def _summary(h: dict, c: dict, i: dict, d_counts: dict) -> dict:
 
 
 def evaluate_sequence(gt_rows: np.ndarray, pred_rows: np.ndarray, num_timesteps: int, *,
-                      keep_zero_marked: bool = False, name: str = "sequence") -> dict:
+                      keep_zero_marked: bool = False, name: str = "sequence", gt_name: str | None = None) -> dict:
     """All metrics of one sequence. Returns ``{"summary": {...}, "raw": {...}}``; ``summary`` holds
     :data:`SUMMARY_FIELDS` (fractions in [0, 1], counts as ints); ``raw`` what :func:`combine` needs."""
-    d = sequence_data(gt_rows, pred_rows, num_timesteps, keep_zero_marked=keep_zero_marked, name=name)
+    d = sequence_data(gt_rows, pred_rows, num_timesteps, keep_zero_marked=keep_zero_marked, name=name,
+                      gt_name=gt_name)
     h, c, i = hota(d), clear(d), identity(d)
     counts = {"GT_Dets": d.num_gt_dets, "GT_IDs": d.num_gt_ids, "Dets": d.num_tracker_dets, "IDs": d.num_tracker_ids}
     return {"summary": _summary(h, c, i, counts), "raw": {"hota": h, "clear": c, "identity": i, "counts": counts}}
@@ -332,7 +333,8 @@ def evaluate_folders(gt_dir: str | Path, pred_dir: str | Path, *, sequences: lis
         else:
             raise InputError(f"{pred_file}: result file not found for sequence {seq} "
                              "(use --sequences to evaluate a subset)")
-        r = evaluate_sequence(gt, pred, info.seq_length, keep_zero_marked=keep_zero_marked, name=str(pred_file))
+        r = evaluate_sequence(gt, pred, info.seq_length, keep_zero_marked=keep_zero_marked, name=str(pred_file),
+                              gt_name=str(gt_dir / seq / "gt" / "gt.txt"))
         results.append(r)
         out[seq] = r["summary"]
     out["COMBINED"] = combine(results)["summary"]

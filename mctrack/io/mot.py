@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import configparser
 import io
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,22 +18,32 @@ import numpy as np
 from ..errors import InputError
 from ..types import Detections
 
-__all__ = ["load_mot_txt", "save_mot_txt", "mot_rows", "MotWriter", "detections_by_frame", "SeqInfo", "read_seqinfo",
+__all__ = ["load_mot_txt", "duplicate_id_problem", "save_mot_txt", "mot_rows", "MotWriter", "detections_by_frame",
+           "SeqInfo", "read_seqinfo",
            "write_seqinfo"]
 
 N_COLS = 10
 
+log = logging.getLogger(__name__)
 
-def load_mot_txt(path: str | Path) -> np.ndarray:
+
+MAX_FRAME = 100_000_000  # ~46 days at 25 fps: a larger frame number is a broken file, not a long video
+MAX_COORD = 1e5  # pixels: no camera has boxes this far out
+
+
+def load_mot_txt(path: str | Path, *, skip_bad_boxes: bool = False) -> np.ndarray:
     """Rows of a MOT text file as a ``(K, 10)`` float64 array sorted by frame then id.
 
     Accepts comma- or whitespace-separated rows of 6 to 10 columns (missing trailing columns become -1) and an
-    empty file. A missing file or a malformed row is an :class:`InputError` naming the file and line.
+    empty file. A missing file, a malformed row, a frame that is not an integer in ``1..MAX_FRAME`` or a
+    non-finite id is an :class:`InputError` naming the file and line. A row whose box or score is not finite is
+    an error too, unless ``skip_bad_boxes`` (detection files): then such rows, and boxes of zero or negative
+    size or beyond ``MAX_COORD`` pixels, are skipped with one warning naming the file, the count and the first line.
     """
     p = Path(path)
     if not p.is_file():
         raise InputError(f"{p}: file not found")
-    rows = []
+    rows, skipped, first_skipped = [], 0, 0
     with p.open("r", encoding="utf-8", errors="replace") as fh:
         for lineno, line in enumerate(fh, 1):
             line = line.strip()
@@ -47,15 +58,44 @@ def load_mot_txt(path: str | Path) -> np.ndarray:
                 raise InputError(f"{p}: line {lineno}: not a number in {line[:60]!r}") from None
             if len(values) < 7:
                 values.append(1.0)  # no confidence column: count the row
+            frame, ident = values[0], values[1]
+            if not (np.isfinite(frame) and frame == round(frame) and 1 <= frame <= MAX_FRAME):
+                raise InputError(f"{p}: line {lineno}: frame must be an integer in 1..{MAX_FRAME:,} (MOT frames are "
+                                 f"1-based), got {parts[0][:20]}")
+            if not np.isfinite(ident):
+                raise InputError(f"{p}: line {lineno}: id must be a finite number, got {parts[1][:20]}")
+            box = values[2:7]
+            bad = not all(np.isfinite(v) for v in box)
+            if skip_bad_boxes and not bad:
+                x, y, w, h = box[:4]
+                bad = not (w > 0 and h > 0 and max(abs(x), abs(y), abs(x + w), abs(y + h)) <= MAX_COORD)
+            if bad:
+                if not skip_bad_boxes:
+                    raise InputError(f"{p}: line {lineno}: box and score must be finite numbers, got {line[:60]!r}")
+                skipped += 1
+                first_skipped = first_skipped or lineno
+                continue
             rows.append(values + [-1.0] * (N_COLS - len(values)))
+    if skipped:
+        log.warning("%s: %d row(s) skipped: box not finite, of zero or negative size or beyond %g px (first: line "
+                    "%d)", p, skipped, MAX_COORD, first_skipped)
     if not rows:
         return np.zeros((0, N_COLS), np.float64)
     arr = np.asarray(rows, np.float64)
-    if np.any(arr[:, 0] < 1) or np.any(arr[:, 0] != np.round(arr[:, 0])):
-        bad = int(np.flatnonzero((arr[:, 0] < 1) | (arr[:, 0] != np.round(arr[:, 0])))[0])
-        raise InputError(f"{p}: frame numbers must be integers >= 1 (MOT frames are 1-based), got {arr[bad, 0]}")
     order = np.lexsort((arr[:, 1], arr[:, 0]))
     return arr[order]
+
+
+def duplicate_id_problem(rows: np.ndarray) -> str | None:
+    """Where an id appears twice within one frame of MOT ``rows`` (ground truth must not), or None."""
+    if not len(rows):
+        return None
+    key = np.stack([rows[:, 0], rows[:, 1]], axis=1)
+    uniq, counts = np.unique(key, axis=0, return_counts=True)
+    if (counts > 1).any():
+        f, i = uniq[np.flatnonzero(counts > 1)[0]]
+        return f"id {int(i)} appears {int(counts.max())} times in frame {int(f)}"
+    return None
 
 
 def _format_rows(rows: np.ndarray) -> str:
@@ -93,7 +133,8 @@ def mot_rows(frame_index: int, track_ids: np.ndarray, xyxy: np.ndarray, scores: 
 class MotWriter:
     """Appends MOT rows frame by frame and flushes, so an interrupted run keeps every finished frame.
 
-    Use as a context manager; ``write(frame_index, track_ids, xyxy, scores)`` takes 0-based frame indices.
+    Use as a context manager; ``write(frame_index, track_ids, xyxy, scores)`` takes 0-based frame indices and
+    flushes; ``write_rows(rows)`` appends ready MOT rows (then ``flush()``).
     """
 
     def __init__(self, path: str | Path) -> None:
@@ -107,6 +148,17 @@ class MotWriter:
         if len(rows):
             self._fh.write(_format_rows(rows))
             self._fh.flush()
+
+    def write_rows(self, rows: np.ndarray) -> None:
+        """Append ``(K, 6..10)`` MOT rows as they are (1-based frames); call :meth:`flush` to make them durable."""
+        rows = np.asarray(rows, np.float64)
+        if len(rows):
+            full = np.full((len(rows), N_COLS), -1.0)
+            full[:, :rows.shape[1]] = rows
+            self._fh.write(_format_rows(full))
+
+    def flush(self) -> None:
+        self._fh.flush()
 
     def close(self) -> None:
         if not self._fh.closed:

@@ -88,6 +88,8 @@ class VideoFileSource(FrameSource):
         self.max_bad_frames = int(max_bad_frames)
         #: frames that could not be decoded during the last iteration (0-based indices)
         self.bad_frames: list[int] = []
+        #: why the last iteration ended before the frame count of the header (a truncated or damaged file)
+        self.ended_early: str | None = None
 
     def _open(self) -> cv2.VideoCapture:
         return cv2.VideoCapture(str(self.path))
@@ -95,6 +97,7 @@ class VideoFileSource(FrameSource):
     def __iter__(self) -> Iterator[Frame]:
         cap = self._open()
         self.bad_frames = []
+        self.ended_early = None
         index, pending_bad = 0, []
         try:
             while True:
@@ -108,6 +111,9 @@ class VideoFileSource(FrameSource):
                         break  # the normal end of the stream
                     pending_bad.append(index + len(pending_bad))
                     if len(pending_bad) >= self.max_bad_frames:
+                        if self.length is not None:
+                            self.ended_early = (f"the video ends after {index} of the {self.length} frames its "
+                                                "header promises (truncated or damaged file)")
                         log.warning("%s: video ends early: %d unreadable frames in a row from frame %d "
                                     "(the header promised %s frames)", self.path, len(pending_bad), pending_bad[0],
                                     self.length if self.length is not None else "unknown")

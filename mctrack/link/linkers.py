@@ -155,39 +155,63 @@ class OnlineLinker:
     more of it is known or it ends, ``identities()`` for the ids so far, ``reset()``; ``link(tracklets, matured)``
     replays recorded tracklets.
 
+    The gallery a maturing tracklet is compared with is bounded, so a live run's linker does not grow without end:
+    a finished tracklet leaves the gallery once it ended more than ``gallery_age_s`` seconds ago, and when more
+    than ``max_gallery`` tracklets are held the finished ones that ended first leave until it fits (running ones
+    always stay). Its global id is kept (``identities()`` lists every tracklet ever assigned, a few bytes each);
+    only its appearance and positions are forgotten, so a person who returns after that gets a new id.
+
     Args:
         thresh: largest distance between a maturing tracklet and an identity's gallery for it to join.
         linkage: ``average`` or ``complete`` over the identity's tracklets (as offline).
         constraints: cannot-link rules and ground-plane agreement.
         min_len: frames a tracklet needs before it gets a global id; longer waits give steadier appearance
             summaries but later ids.
+        gallery_age_s: seconds a finished tracklet stays comparable after it ended (``None``: for ever).
+        max_gallery: most tracklets held for comparison (``None``: no limit).
     """
 
     def __init__(self, *, thresh: float = 0.5, linkage: str = "average", constraints: LinkConstraints | None = None,
-                 min_len: int = 10) -> None:
+                 min_len: int = 10, gallery_age_s: float | None = 600.0, max_gallery: int | None = 2000) -> None:
         _check(thresh, linkage, min_len)
+        if gallery_age_s is not None and not gallery_age_s > 0:
+            raise ValueError(f"gallery_age_s: must be > 0 seconds or None, got {gallery_age_s}")
+        if max_gallery is not None and (int(max_gallery) != max_gallery or max_gallery < 1):
+            raise ValueError(f"max_gallery: must be an integer >= 1 or None, got {max_gallery}")
         self.thresh, self.linkage, self.min_len = float(thresh), linkage, int(min_len)
+        self.gallery_age_s = None if gallery_age_s is None else float(gallery_age_s)
+        self.max_gallery = None if max_gallery is None else int(max_gallery)
         self.constraints = constraints or LinkConstraints()
         self.reset()
 
     def reset(self) -> None:
-        self._members: list[Tracklet] = []
-        self._alive: list[bool] = []
-        self._gid: list[int] = []
-        self._index: dict[tuple[str, int], int] = {}
+        # gallery: key -> [tracklet, alive, gid], in assignment order; _gids: every assignment ever made
+        self._gallery: dict[tuple[str, int], list] = {}
+        self._gids: dict[tuple[str, int], int] = {}
         self._next = 1
+
+    def __len__(self) -> int:
+        """Tracklets in the gallery now."""
+        return len(self._gallery)
+
+    def global_id(self, camera: str, track_id: int) -> int | None:
+        """The global id given to a tracklet, or None when it has none yet."""
+        return self._gids.get((str(camera), int(track_id)))
 
     def assign(self, tracklet: Tracklet, now: float | None = None) -> int:
         """The global id of a newly matured tracklet (fixed from now on)."""
         key = (tracklet.camera, int(tracklet.track_id))
-        if key in self._index:
-            return self._gid[self._index[key]]
+        if key in self._gids:
+            return self._gids[key]
         now = tracklet.last_time if now is None else float(now)
+        self._forget(now)
         gid = 0
-        if self._members:
-            d = cross_distances([tracklet], self._members, self.constraints, b_alive=np.array(self._alive),
+        if self._gallery:
+            entries = list(self._gallery.values())
+            members = [e[0] for e in entries]
+            d = cross_distances([tracklet], members, self.constraints, b_alive=np.array([e[1] for e in entries]),
                                 now=now)[0]
-            gids = np.array(self._gid)
+            gids = np.array([e[2] for e in entries])
             if self.linkage == "average":
                 with np.errstate(invalid="ignore"):
                     score = np.bincount(gids, weights=d) / np.maximum(np.bincount(gids), 1)
@@ -201,25 +225,35 @@ class OnlineLinker:
                 gid = g
         if gid == 0:
             gid, self._next = self._next, self._next + 1
-        self._index[key] = len(self._members)
-        self._members.append(tracklet)
-        self._alive.append(True)
-        self._gid.append(gid)
+        self._gallery[key] = [tracklet, True, gid]
+        self._gids[key] = gid
         return gid
 
     def update(self, tracklet: Tracklet, finished: bool = True) -> None:
-        """Replace what is known of an assigned tracklet (its gallery entry); ``finished`` when it has ended."""
+        """Replace what is known of an assigned tracklet (its gallery entry); ``finished`` when it has ended. A
+        tracklet that already left the gallery stays out of it."""
         key = (tracklet.camera, int(tracklet.track_id))
-        if key not in self._index:
+        if key not in self._gids:
             raise KeyError(f"tracklet {key}: not assigned yet")
-        k = self._index[key]
-        self._members[k] = tracklet
-        self._alive[k] = not finished
+        entry = self._gallery.get(key)
+        if entry is not None:
+            entry[0], entry[1] = tracklet, not finished
+
+    def _forget(self, now: float) -> None:
+        if self.gallery_age_s is not None:
+            old = [k for k, (t, alive, _) in self._gallery.items()
+                   if not alive and t.last_time < now - self.gallery_age_s]
+            for k in old:
+                del self._gallery[k]
+        if self.max_gallery is not None and len(self._gallery) >= self.max_gallery:
+            done = sorted((t.last_time, k) for k, (t, alive, _) in self._gallery.items() if not alive)
+            for _, k in done[:len(self._gallery) - self.max_gallery + 1]:
+                del self._gallery[k]
 
     def identities(self) -> Identities:
-        order = sorted(self._index)
+        order = sorted(self._gids)
         return Identities(np.array([k[0] for k in order], dtype=object), np.array([k[1] for k in order], np.int64),
-                          np.array([self._gid[self._index[k]] for k in order], np.int64))
+                          np.array([self._gids[k] for k in order], np.int64))
 
     def link(self, tracklets: Sequence[Tracklet], matured: Sequence[Tracklet] | None = None) -> Identities:
         """Replay: each tracklet is assigned when it matures, then its full version replaces it when it ends.
@@ -248,14 +282,14 @@ class OnlineLinker:
                 # summarised when they matured (their full summary arrives when they end). The pipeline's live
                 # stream also refreshes their appearance as it goes (it has every frame's embedding; a replay of
                 # finished tracklets has only their summaries), so its ids can differ from this replay's.
-                for k, alive in enumerate(self._alive):
+                for entry in self._gallery.values():
+                    m, alive, _ = entry
                     if alive:
-                        m = self._members[k]
                         f = full[(m.camera, int(m.track_id))]
                         n = int(np.searchsorted(f.times, now, side="right"))
                         if n > len(m):
-                            self._members[k] = Tracklet(f.camera, f.track_id, f.frames[:n], f.xyxy[:n], f.times[:n],
-                                                        m.embeddings, m.mean_embedding)
+                            entry[0] = Tracklet(f.camera, f.track_id, f.frames[:n], f.xyxy[:n], f.times[:n],
+                                                m.embeddings, m.mean_embedding)
                 self.assign(t, now)
             else:
                 self.update(t, finished=True)

@@ -8,7 +8,7 @@ mean is robust to a few occluded crops; the samples keep distinct looks (front/b
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from array import array
 
 import numpy as np
 
@@ -17,10 +17,12 @@ from ..types import Tracklet, Tracks
 __all__ = ["summarize_appearance", "TrackletBuilder", "TrackRecord"]
 
 
-def summarize_appearance(embeddings: np.ndarray, n_samples: int = 4) -> tuple[np.ndarray | None, np.ndarray]:
+def summarize_appearance(embeddings: np.ndarray, n_samples: int = 4, *,
+                         mean: np.ndarray | None = None) -> tuple[np.ndarray | None, np.ndarray]:
     """``(mean (D,) or None, samples (K, D))`` of ``(T, D)`` unit embeddings; rows with NaN are ignored.
 
-    ``mean`` is ``None`` when no row has appearance; ``K = min(n_samples, valid rows)``.
+    ``mean`` is ``None`` when no row has appearance; ``K = min(n_samples, valid rows)``. A given ``mean`` (the
+    mean of more embeddings than the rows given, e.g. a running mean) is used instead of the rows' mean.
     """
     if n_samples < 0:
         raise ValueError(f"n_samples: must be >= 0, got {n_samples}")
@@ -30,7 +32,7 @@ def summarize_appearance(embeddings: np.ndarray, n_samples: int = 4) -> tuple[np
     valid = emb[np.isfinite(emb).all(axis=1) & (np.abs(emb).sum(axis=1) > 0)] if len(emb) else emb
     if len(valid) == 0:
         return None, np.zeros((0, emb.shape[1]), np.float32)
-    mean = valid.astype(np.float64).mean(axis=0)
+    mean = valid.astype(np.float64).mean(axis=0) if mean is None else np.asarray(mean, np.float64)
     norm = np.linalg.norm(mean)
     mean = (mean / norm if norm > 0 else mean).astype(np.float32)
     k = min(int(n_samples), len(valid))
@@ -47,51 +49,97 @@ def summarize_appearance(embeddings: np.ndarray, n_samples: int = 4) -> tuple[np
     return mean, valid[picked].copy()
 
 
-@dataclass
 class TrackRecord:
-    """Everything seen of one local track so far (lists grow frame by frame)."""
+    """What is kept of one local track while it runs, in bounded memory per frame.
 
-    camera: str
-    track_id: int
-    frames: list[int] = field(default_factory=list)
-    boxes: list[np.ndarray] = field(default_factory=list)
-    times: list[float] = field(default_factory=list)
-    embeddings: list[np.ndarray | None] = field(default_factory=list)
+    Frames, boxes and times are kept in full (compact arrays, 28 bytes a frame); appearance is kept as a running
+    sum (for the exact mean) and at most ``max_samples`` embeddings, evenly spread over the track (when the buffer
+    is full every second one is dropped and only every second later one is kept), which the diverse samples are
+    picked from. A track as long as ``max_samples`` embedded frames is summarised exactly as from all its frames.
+    """
+
+    def __init__(self, camera: str, track_id: int, *, max_samples: int = 32) -> None:
+        if max_samples < 1:
+            raise ValueError(f"max_samples: must be >= 1, got {max_samples}")
+        self.camera, self.track_id, self.max_samples = str(camera), int(track_id), int(max_samples)
+        self._frames, self._boxes, self._times = array("q"), array("f"), array("d")
+        self._sum: np.ndarray | None = None  # float64 sum of the unit embeddings
+        self._n_emb = 0  # embedded frames so far
+        self._stride = 1
+        self._kept: list[tuple[int, np.ndarray]] = []  # (position in the track, embedding)
 
     def __len__(self) -> int:
-        return len(self.frames)
+        return len(self._frames)
 
-    def tracklet(self, n_samples: int = 4, max_frames: int | None = None) -> Tracklet:
+    @property
+    def last_frame(self) -> int:
+        return int(self._frames[-1])
+
+    @property
+    def last_time(self) -> float:
+        return float(self._times[-1])
+
+    @property
+    def embedded(self) -> int:
+        """Frames that had an embedding."""
+        return self._n_emb
+
+    def add(self, frame: int, box: np.ndarray, time: float, embedding: np.ndarray | None) -> None:
+        pos = len(self._frames)
+        self._frames.append(int(frame))
+        self._boxes.extend(np.asarray(box, np.float32).reshape(4).tolist())
+        self._times.append(float(time))
+        if embedding is None:
+            return
+        e = np.asarray(embedding, np.float32)
+        self._sum = e.astype(np.float64) if self._sum is None else self._sum + e
+        if self._n_emb % self._stride == 0:
+            self._kept.append((pos, e.copy()))
+            if len(self._kept) > self.max_samples:  # full: keep every second one from now on
+                self._stride *= 2
+                self._kept = self._kept[::2]
+        self._n_emb += 1
+
+    def tracklet(self, n_samples: int = 4, max_frames: int | None = None, *, appearance: bool = True) -> Tracklet:
         """The track as a :class:`Tracklet`; with ``max_frames`` only its first frames (what an online linker
-        knew when the track matured)."""
-        n = len(self.frames) if max_frames is None else min(len(self.frames), int(max_frames))
-        embs = [e for e in self.embeddings[:n] if e is not None]
-        if embs:
-            mean, samples = summarize_appearance(np.stack(embs), n_samples)
-        else:
-            mean, samples = None, None
-        return Tracklet(self.camera, self.track_id, np.asarray(self.frames[:n], np.int64),
-                        np.asarray(self.boxes[:n], np.float32).reshape(-1, 4), np.asarray(self.times[:n], np.float64),
-                        embeddings=samples, mean_embedding=mean)
+        knew when the track matured); ``appearance=False``: positions only (cheap)."""
+        n = len(self) if max_frames is None else min(len(self), int(max_frames))
+        mean = samples = None
+        if not appearance:
+            pass
+        elif n == len(self) and self._sum is not None:
+            kept = np.stack([e for _, e in self._kept])
+            mean, samples = summarize_appearance(kept, n_samples, mean=self._sum / self._n_emb)
+        elif self._kept:
+            prefix = [e for p, e in self._kept if p < n]
+            if prefix:
+                mean, samples = summarize_appearance(np.stack(prefix), n_samples)
+        frames = np.frombuffer(self._frames, np.int64, count=n).copy()
+        boxes = np.frombuffer(self._boxes, np.float32, count=4 * n).reshape(n, 4).copy()
+        times = np.frombuffer(self._times, np.float64, count=n).copy()
+        return Tracklet(self.camera, self.track_id, frames, boxes, times, embeddings=samples, mean_embedding=mean)
 
 
 class TrackletBuilder:
     """Collects one camera's tracks frame by frame.
 
     ``add(tracks, time, embeddings)`` once per frame (``embeddings``: ``(M, D)`` raw unit features of the
-    detections matched to each row, NaN rows = no appearance; default: ``tracks.embedding``);
-    ``tracklets()`` gives every track seen, sorted by local id.
+    detections matched to each row, NaN rows = no appearance; default: ``tracks.embedding``); ``tracklets()``
+    gives every track held, sorted by local id; ``pop_finished(now, after_s)`` hands over (and forgets) the tracks
+    not seen for longer than ``after_s`` seconds, so that a live camera's builder holds only its running tracks.
 
     Args:
         camera: the camera id; ``Tracks`` of another camera are an error.
         n_samples: diverse appearance samples kept per tracklet.
+        max_samples: embeddings kept per running track to pick them from (see :class:`TrackRecord`).
     """
 
-    def __init__(self, camera: str, *, n_samples: int = 4) -> None:
+    def __init__(self, camera: str, *, n_samples: int = 4, max_samples: int = 32) -> None:
         if n_samples < 0:
             raise ValueError(f"n_samples: must be >= 0, got {n_samples}")
         self.camera = str(camera)
         self.n_samples = int(n_samples)
+        self.max_samples = int(max_samples)
         self._records: dict[int, TrackRecord] = {}
 
     def add(self, tracks: Tracks, time: float, embeddings: np.ndarray | None = None) -> None:
@@ -103,18 +151,34 @@ class TrackletBuilder:
         for i, tid in enumerate(tracks.track_id.tolist()):
             rec = self._records.get(tid)
             if rec is None:
-                rec = self._records[tid] = TrackRecord(self.camera, int(tid))
-            elif rec.frames[-1] >= tracks.frame:
-                raise ValueError(f"tracks: frame {tracks.frame} of track {tid} is not after frame {rec.frames[-1]}")
-            rec.frames.append(int(tracks.frame))
-            rec.boxes.append(tracks.xyxy[i].copy())
-            rec.times.append(float(time))
+                rec = self._records[tid] = TrackRecord(self.camera, int(tid), max_samples=self.max_samples)
+            elif rec.last_frame >= tracks.frame:
+                raise ValueError(f"tracks: frame {tracks.frame} of track {tid} is not after frame {rec.last_frame}")
             e = None if emb is None or emb.shape[1] == 0 else emb[i]
-            rec.embeddings.append(e if e is not None and np.isfinite(e).all() else None)
+            rec.add(int(tracks.frame), tracks.xyxy[i], time, e if e is not None and np.isfinite(e).all() else None)
+
+    def __contains__(self, track_id: int) -> bool:
+        return int(track_id) in self._records
+
+    def record(self, track_id: int) -> TrackRecord:
+        """The record of a track held (``KeyError`` for one never seen or already handed over)."""
+        return self._records[int(track_id)]
 
     def records(self) -> list[TrackRecord]:
-        """The raw records, sorted by local id."""
+        """The records held, sorted by local id."""
         return [self._records[k] for k in sorted(self._records)]
 
     def tracklets(self) -> list[Tracklet]:
         return [r.tracklet(self.n_samples) for r in self.records()]
+
+    def pop_finished(self, now: float, after_s: float) -> list[TrackRecord]:
+        """The records of tracks last seen more than ``after_s`` seconds before ``now`` (sorted by local id),
+        removed from the builder."""
+        done = sorted(k for k, r in self._records.items() if r.last_time < now - after_s)
+        return [self._records.pop(k) for k in done]
+
+    def pop_all(self) -> list[TrackRecord]:
+        """Every record held (sorted by local id), removed from the builder."""
+        done = self.records()
+        self._records.clear()
+        return done

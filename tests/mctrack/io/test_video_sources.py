@@ -12,7 +12,7 @@ from mctrack.io.mot import SeqInfo, save_mot_txt, write_seqinfo
 from mctrack.io.video import (AnnotatedVideoWriter, ImageFolderSource, SequenceSource, VideoFileSource,
                               open_source)
 from mctrack.track import Tracker
-from mctrack.track.run import track_frames
+from mctrack.track.driver import DetectAndEmbed, drive
 from mctrack.types import Frame, Tracks
 
 
@@ -133,7 +133,8 @@ def test_video_shorter_than_det_file(tmp_path, caplog):
     src = SequenceSource(seq, need_images=True)
     det = MotFileDetector(seq / "det" / "det.txt")
     with caplog.at_level(logging.WARNING):
-        out = list(track_frames(src, det, Tracker(frame_rate=10), source_name="SEQ-2"))
+        out = list(drive(src, DetectAndEmbed(det, detector_needs_images=False), Tracker(frame_rate=10), fps=10,
+                         source_name="SEQ-2"))
     assert len(out) == 10  # tracked as far as the video goes
     assert "has detections up to frame 20" in caplog.text and "10 frame(s) are ignored" in caplog.text
 

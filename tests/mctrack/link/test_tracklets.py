@@ -62,3 +62,44 @@ def test_builder_without_appearance_and_errors():
         b.add(tracks(2, [1]), 0.2, np.zeros((2, 3), np.float32))
     with pytest.raises(ValueError, match="n_samples"):
         TrackletBuilder("cam1", n_samples=-1)
+
+
+def test_long_track_keeps_bounded_samples_and_the_exact_mean():
+    from mctrack.link.tracklets import TrackRecord
+
+    rng = np.random.default_rng(0)
+    e = rng.normal(size=(1000, 16)).astype(np.float32)
+    e /= np.linalg.norm(e, axis=1, keepdims=True)
+    rec = TrackRecord("cam1", 7, max_samples=32)
+    for i in range(1000):
+        rec.add(i, np.array([i, 0, i + 10, 20], np.float32), i / 10, e[i] if i % 3 else None)
+    assert len(rec._kept) <= 32 + 1 and rec.embedded == 666
+    positions = [p for p, _ in rec._kept]
+    assert positions[0] == 1 and positions[-1] > 900  # spread over the whole track, not its start
+    t = rec.tracklet(n_samples=4)
+    want = e[[i for i in range(1000) if i % 3]].astype(np.float64).mean(axis=0)
+    np.testing.assert_allclose(t.mean_embedding, want / np.linalg.norm(want), atol=1e-6)
+    assert t.embeddings.shape == (4, 16) and len(t) == 1000 and t.xyxy[999, 0] == 999 and t.times[5] == 0.5
+
+
+def test_short_track_summary_equals_the_summary_of_all_frames():
+    from mctrack.link.tracklets import TrackRecord, summarize_appearance
+
+    e = np.random.default_rng(1).normal(size=(20, 8)).astype(np.float32)
+    e /= np.linalg.norm(e, axis=1, keepdims=True)
+    rec = TrackRecord("c", 1, max_samples=32)
+    for i in range(20):
+        rec.add(i, np.zeros(4), float(i), e[i])
+    mean, samples = summarize_appearance(e, 4)
+    t = rec.tracklet(4)
+    np.testing.assert_allclose(t.mean_embedding, mean, atol=1e-6)
+    np.testing.assert_array_equal(t.embeddings, samples)
+
+
+def test_pop_finished_hands_over_and_forgets_old_tracks():
+    b = TrackletBuilder("cam1")
+    b.add(tracks(0, [1, 2]), 0.0)
+    b.add(tracks(1, [2]), 5.0)
+    done = b.pop_finished(now=5.0, after_s=2.0)
+    assert [r.track_id for r in done] == [1] and 1 not in b and 2 in b
+    assert [r.track_id for r in b.pop_all()] == [2] and b.records() == []

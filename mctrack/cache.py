@@ -1,0 +1,153 @@
+"""The run's feature cache: one camera's detections and embeddings, recorded while it runs, replayed later.
+
+``OUT/cache/<camera>-<embedder>-<digest>/`` holds ``meta.npz`` (the key, fps, frame count, per-detection frame,
+box, score and class, and which frames were embedded) and ``embedding.f32`` (the raw float32 ``(N, D)``
+embeddings, memory-mapped on replay). Embeddings go to disk as they are computed, so recording a long video keeps
+only its small per-detection arrays in memory (40 bytes a detection), and a replay reads embeddings from the
+page cache instead of loading them. The folder is written under a temporary name and renamed when complete: a
+run killed while recording leaves no cache that a later run would trust. The digest hashes the key: what the
+features depend on (the embedder and its settings, the weights file's content, the detector's settings, the
+source's and detection file's size and modification time).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from .config import CameraConfig
+from .types import Detections, Frame
+
+__all__ = ["CACHE_VERSION", "file_sha1", "feature_cache_key", "cache_folder", "CacheRecorder", "CacheReplay",
+           "load_cache"]
+
+log = logging.getLogger(__name__)
+
+CACHE_VERSION = 3
+
+
+def file_sha1(path: str | Path, chunk: int = 1 << 20) -> str:
+    """SHA-1 of a file's content (weights files: the cache key follows the weights, not their name)."""
+    h = hashlib.sha1()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _file_stamp(path: str | None) -> str | None:
+    if path is None:
+        return None
+    p = Path(path)
+    if not p.exists():
+        return str(p)
+    st = p.stat()
+    return f"{p.resolve()}:{st.st_size}:{int(st.st_mtime_ns)}"
+
+
+def feature_cache_key(camera: CameraConfig, *, embedder: str | dict, weights_hash: str | None, detector: dict) -> dict:
+    """What a camera's cached detections and embeddings depend on (``embedder``: its name, or a mapping of its
+    name and every setting that changes its features, e.g. flip and precision)."""
+    return {"version": CACHE_VERSION, "camera": camera.id, "source": _file_stamp(camera.source),
+            "detections": _file_stamp(camera.detections) if detector.get("name") == "mot" else None,
+            "embedder": embedder, "weights": weights_hash, "detector": detector}
+
+
+def cache_folder(out: Path, camera: str, embedder: str, key: dict) -> tuple[Path, str]:
+    """The cache folder of a camera and the key as stored (JSON)."""
+    text = json.dumps(key, sort_keys=True, default=str)
+    digest = hashlib.sha1(text.encode()).hexdigest()[:12]
+    return Path(out) / "cache" / f"{camera}-{embedder}-{digest}", text
+
+
+class CacheReplay:
+    """Feature source replaying a cache: ``(detections, embeddings or None)`` of a frame index."""
+
+    def __init__(self, meta: dict, embedding: np.ndarray, dim: int) -> None:
+        self.fps, self.frames, self.dim = float(meta["fps"]), int(meta["frames"]), int(dim)
+        self._meta, self._embedding = meta, embedding
+        self._bounds = np.searchsorted(meta["frame"], np.arange(self.frames + 1))
+
+    def __call__(self, frame: Frame) -> tuple[Detections, np.ndarray | None]:
+        s, e = self._bounds[frame.index], self._bounds[frame.index + 1]
+        m = self._meta
+        dets = Detections(m["xyxy"][s:e], m["score"][s:e], m["class_id"][s:e])
+        if not self.dim or not bool(m["embedded"][frame.index]):
+            return dets, None
+        return dets, np.asarray(self._embedding[s:e], np.float32)
+
+
+def load_cache(folder: Path, key: str, dim: int) -> CacheReplay | None:
+    """The replay of a complete cache whose key matches, else None (a damaged cache is recomputed, never
+    trusted)."""
+    meta_path, emb_path = folder / "meta.npz", folder / "embedding.f32"
+    if not meta_path.is_file():
+        return None
+    try:
+        with np.load(meta_path, allow_pickle=False) as z:
+            if str(z["key"]) != key:
+                return None
+            meta = {k: z[k] for k in z.files}
+        n = len(meta["frame"])
+        if int(meta["dim"]) != dim:
+            return None
+        size = emb_path.stat().st_size if emb_path.is_file() else -1
+        if size != n * dim * 4:
+            raise ValueError(f"embedding.f32 holds {size} bytes, expected {n * dim * 4}")
+        embedding = np.memmap(emb_path, np.float32, mode="r", shape=(n, dim)) if n and dim else \
+            np.zeros((n, dim), np.float32)
+        return CacheReplay(meta, embedding, dim)
+    except Exception as exc:  # noqa: BLE001 - a damaged cache is recomputed, never trusted
+        log.warning("%s: unreadable cache (%s); features are recomputed", folder, exc)
+        return None
+
+
+class CacheRecorder:
+    """Records what a camera's feature source produced: ``recorder(frame_index, detections, embeddings or None)``
+    per frame, then :meth:`save` when the camera finished (or :meth:`discard`)."""
+
+    def __init__(self, folder: Path, key: str, dim: int) -> None:
+        self.folder, self.key, self.dim = Path(folder), key, int(dim)
+        self._tmp = self.folder.with_name(self.folder.name + ".partial")
+        shutil.rmtree(self._tmp, ignore_errors=True)
+        self._tmp.mkdir(parents=True)
+        self._emb = (self._tmp / "embedding.f32").open("wb")
+        self._parts: dict[str, list[np.ndarray]] = {"frame": [], "xyxy": [], "score": [], "class_id": []}
+        self._embedded: list[bool] = []
+
+    def __call__(self, index: int, dets: Detections, emb: np.ndarray | None) -> None:
+        while len(self._embedded) < index:  # frames the source skipped (none in practice): nothing recorded
+            self._embedded.append(False)
+        self._parts["frame"].append(np.full(len(dets), index, np.int64))
+        self._parts["xyxy"].append(np.asarray(dets.xyxy, np.float32))
+        self._parts["score"].append(np.asarray(dets.score, np.float32))
+        self._parts["class_id"].append(np.asarray(dets.class_id, np.int64))
+        self._embedded.append(emb is not None)
+        if self.dim:
+            block = emb if emb is not None else np.zeros((len(dets), self.dim), np.float32)
+            self._emb.write(np.ascontiguousarray(block, np.float32).tobytes())
+
+    def save(self, fps: float, frames: int) -> None:
+        """Complete the cache (it replaces an older one of the same key)."""
+        self._emb.close()
+        cat = {k: np.concatenate(v) if v else None for k, v in self._parts.items()}
+        embedded = np.zeros(frames, bool)
+        embedded[:min(frames, len(self._embedded))] = self._embedded[:frames]
+        np.savez(self._tmp / "meta.npz", key=np.array(self.key), fps=np.array(fps), frames=np.array(frames),
+                 dim=np.array(self.dim),
+                 frame=cat["frame"] if cat["frame"] is not None else np.zeros(0, np.int64),
+                 xyxy=cat["xyxy"] if cat["xyxy"] is not None else np.zeros((0, 4), np.float32),
+                 score=cat["score"] if cat["score"] is not None else np.zeros(0, np.float32),
+                 class_id=cat["class_id"] if cat["class_id"] is not None else np.zeros(0, np.int64),
+                 embedded=embedded)
+        shutil.rmtree(self.folder, ignore_errors=True)
+        self._tmp.rename(self.folder)
+
+    def discard(self) -> None:
+        self._emb.close()
+        shutil.rmtree(self._tmp, ignore_errors=True)

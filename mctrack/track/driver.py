@@ -1,0 +1,204 @@
+"""The one per-camera driver: frames -> detections and embeddings -> tracker, frame by frame.
+
+``mctrack track`` and ``mctrack run`` (every camera of it, live or not) both drive their cameras with
+:func:`drive`, so every per-camera feature exists in both: replayed features (the run's cache), ``embed_every``,
+``max_seconds``, live capture time, camera-motion compensation, frames without images, detections beyond the end
+of the video and a source that ends before its declared length. What the driver keeps does not grow with the
+length of the stream: it yields one :class:`Step` per frame and keeps counters only.
+
+Where detections and embeddings come from is a *feature source*: :class:`DetectAndEmbed` (a detector and an
+optional embedder, optionally recording what they produce) or anything with the same ``__call__(frame) ->
+(Detections, embeddings or None)``, e.g. the run's cache replay.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..types import Detections, Frame, Tracks
+from .cmc import CameraMotion
+
+__all__ = ["drive", "Step", "DriverStats", "DetectAndEmbed", "Timer", "usable_boxes"]
+
+log = logging.getLogger(__name__)
+
+
+class Timer:
+    """Adds the seconds spent in each stage to ``timings[stage]``: ``timer("detect", fn, *args)``."""
+
+    def __init__(self, timings: dict[str, float] | None = None) -> None:
+        self.timings = timings if timings is not None else {}
+
+    def __call__(self, stage: str, fn: Callable, *args, **kwargs):
+        t0 = time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            self.timings[stage] = self.timings.get(stage, 0.0) + time.perf_counter() - t0
+
+
+@dataclass
+class DriverStats:
+    """What happened while driving one camera (filled in as it runs)."""
+
+    frames: int = 0
+    frames_without_image: int = 0
+    detections: int = 0
+    dropped_boxes: int = 0  # detector boxes that were not finite or had no area
+    tracks: int = 0  # distinct local track ids
+    stopped_early: bool = False  # max_seconds reached
+    ended_early: str | None = None  # the source ended before its declared length (why, in words)
+    timings: dict[str, float] = field(default_factory=dict)
+    _last_id: int = 0
+
+    def count_ids(self, ids: np.ndarray) -> None:
+        # local ids are issued in increasing order, so a new id is one above every id seen before
+        if len(ids) and int(ids.max()) > self._last_id:
+            self.tracks += int((ids > self._last_id).sum())
+            self._last_id = int(ids.max())
+
+
+@dataclass(frozen=True)
+class Step:
+    """One frame of one camera.
+
+    ``time``: scene time in seconds (capture time for live streams, else index / fps, plus the camera's offset);
+    ``embeddings``: ``(N, D)`` per detection or None (no appearance this frame); ``track_embeddings``: ``(M, D)``
+    the embedding of the detection each track row was matched to, NaN rows where none (``(M, 0)`` without
+    appearance).
+    """
+
+    frame: Frame
+    time: float
+    detections: Detections
+    embeddings: np.ndarray | None
+    tracks: Tracks
+    track_embeddings: np.ndarray
+
+
+def usable_boxes(dets: Detections) -> tuple[Detections, int]:
+    """``dets`` without boxes that are not finite or have no area, and how many were dropped."""
+    xyxy = dets.xyxy
+    ok = np.isfinite(xyxy).all(axis=1) & np.isfinite(dets.score) & (xyxy[:, 2] > xyxy[:, 0]) & \
+        (xyxy[:, 3] > xyxy[:, 1])
+    if ok.all():
+        return dets, 0
+    return Detections(xyxy[ok], dets.score[ok], dets.class_id[ok]), int((~ok).sum())
+
+
+class DetectAndEmbed:
+    """Feature source: ``detector(frame)``, then ``embedder(image, detections)`` on frames that have an image.
+
+    Args:
+        detector: ``frame -> Detections``.
+        embedder: appearance embedder (``dim`` attribute) or None.
+        embed_every: embed only frames whose index is a multiple of this (others are tracked on motion alone).
+        detector_needs_images: an image detector gives nothing on frames without an image; a file replay
+            (``mot``) still gives its rows.
+        timer: adds the seconds of ``detect`` and ``embed``.
+        record: ``record(frame_index, detections, embeddings or None)`` after each frame (the run's cache).
+    """
+
+    def __init__(self, detector: Callable[[Frame], Detections], embedder=None, *, embed_every: int = 1,
+                 detector_needs_images: bool = True, timer: Timer | None = None,
+                 record: Callable[[int, Detections, np.ndarray | None], None] | None = None) -> None:
+        if int(embed_every) != embed_every or embed_every < 1:
+            raise ValueError(f"embed_every: must be an integer >= 1, got {embed_every}")
+        self.detector, self.embedder, self.embed_every = detector, embedder, int(embed_every)
+        self.detector_needs_images = bool(detector_needs_images)
+        self.timer = timer or Timer()
+        self.record = record
+        self.dim = int(getattr(embedder, "dim", 0)) if embedder is not None else 0
+        self.dropped = 0
+
+    @property
+    def last_frame(self) -> int | None:
+        """0-based index of the detector's last frame with detections, for file replays (else None)."""
+        return getattr(self.detector, "last_frame", None)
+
+    def __call__(self, frame: Frame) -> tuple[Detections, np.ndarray | None]:
+        has_image = frame.image is not None
+        if has_image or not self.detector_needs_images:
+            dets = self.timer("detect", self.detector, frame)
+        else:
+            dets = Detections.empty()
+        dets, dropped = usable_boxes(dets)
+        if dropped and not self.dropped:
+            log.warning("%s: the detector gave %d box(es) that are not finite or have no area in frame %d; such "
+                        "boxes are dropped", frame.camera, dropped, frame.index + 1)
+        self.dropped += dropped
+        emb = None
+        if self.embedder is not None and has_image and frame.index % self.embed_every == 0:
+            emb = self.timer("embed", self.embedder, frame.image, dets) if len(dets) else \
+                np.zeros((0, self.dim), np.float32)
+        if self.record is not None:
+            self.record(frame.index, dets, emb)
+        return dets, emb
+
+
+def drive(frames: Iterable[Frame], features: Callable[[Frame], tuple[Detections, np.ndarray | None]], tracker, *,
+          fps: float, live: bool = False, time_offset: float = 0.0, max_seconds: float | None = None,
+          cmc: CameraMotion | None = None, stats: DriverStats | None = None, source_name: str = "source",
+          dim: int = 0) -> Iterator[Step]:
+    """Yield a :class:`Step` for every frame of ``frames`` (see the module docstring).
+
+    Args:
+        frames: the camera's frames (a :class:`~mctrack.io.video.FrameSource` or any iterable); a source with
+            ``ended_early`` set after iterating is reported in ``stats.ended_early``.
+        features: ``frame -> (detections, embeddings or None)``.
+        tracker: ``update(detections, embeddings, frame=, warp=)``.
+        fps: frames per second (scene time of a file frame is ``index / fps``).
+        live: scene time is the frame's capture timestamp.
+        time_offset: seconds added to every scene time (clock alignment between cameras).
+        max_seconds: stop after this many seconds of the stream.
+        cmc: camera-motion compensation (frames with an image only).
+        dim: embedding size, for the ``track_embeddings`` of frames without appearance.
+    """
+    stats = stats if stats is not None else DriverStats()
+    timer = Timer(stats.timings)
+    it = iter(frames)
+    last = -1
+    try:
+        while True:
+            frame = timer("decode", next, it, None)
+            if frame is None:
+                break
+            t_stream = frame.timestamp if live else frame.index / fps
+            if max_seconds is not None and t_stream >= max_seconds - 1e-9:
+                stats.stopped_early = True
+                break
+            last = frame.index
+            stats.frames += 1
+            if frame.image is None:
+                stats.frames_without_image += 1
+            dets, emb = features(frame)
+            stats.detections += len(dets)
+            warp = None
+            if cmc is not None and frame.image is not None:
+                warp = timer("cmc", cmc, frame.image, dets.xyxy)
+            tracks: Tracks = timer("track", tracker.update, dets, emb, frame=frame.index, warp=warp)
+            stats.count_ids(tracks.track_id)
+            if emb is not None:
+                track_emb = np.full((len(tracks), emb.shape[1] if emb.ndim == 2 else dim), np.nan, np.float32)
+                ok = tracks.det_index >= 0
+                track_emb[ok] = emb[tracks.det_index[ok]]
+            else:
+                track_emb = np.full((len(tracks), 0), np.nan, np.float32)
+            yield Step(frame, t_stream + time_offset, dets, emb, tracks, track_emb)
+    finally:
+        close = getattr(it, "close", None)
+        if close is not None:
+            close()  # a live source's reader thread stops here
+    if stats.stopped_early:
+        return
+    stats.ended_early = getattr(frames, "ended_early", None)
+    det_last = getattr(features, "last_frame", None)
+    if det_last is not None and det_last > last:
+        log.warning("%s ends at frame %d but %s has detections up to frame %d; those %d frame(s) are ignored",
+                    source_name, last + 1, getattr(getattr(features, "detector", None), "path", "the detection file"),
+                    det_last + 1, det_last - last)

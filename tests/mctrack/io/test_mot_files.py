@@ -1,0 +1,59 @@
+"""MOT text files: bad rows give one line naming file and line; detection files skip unusable boxes with a warning."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+
+from mctrack.detect import MotFileDetector
+from mctrack.errors import InputError
+from mctrack.eval.mot import evaluate_sequence
+from mctrack.io.mot import duplicate_id_problem, load_mot_txt
+
+
+def _write(tmp_path, text, name="gt.txt"):
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+@pytest.mark.parametrize("line, message", [
+    ("inf,1,10,10,20,40,1", "line 2: frame must be an integer"),
+    ("nan,1,10,10,20,40,1", "line 2: frame must be an integer"),
+    ("0,1,10,10,20,40,1", "line 2: frame must be an integer"),
+    ("1.5,1,10,10,20,40,1", "line 2: frame must be an integer"),
+    ("1000000000,1,10,10,20,40,1", "line 2: frame must be an integer in 1..100,000,000"),
+    ("2,nan,10,10,20,40,1", "line 2: id must be a finite number"),
+    ("2,1,nan,10,20,40,1", "line 2: box and score must be finite"),
+    ("2,1,10,10,inf,40,1", "line 2: box and score must be finite"),
+    ("2,1,10,10,20,40,nan", "line 2: box and score must be finite"),
+])
+def test_ground_truth_rows_that_cannot_be_trusted_are_errors(tmp_path, line, message):
+    p = _write(tmp_path, "1,1,10,10,20,40,1\n" + line + "\n")
+    with pytest.raises(InputError, match=message) as info:
+        load_mot_txt(p)
+    assert str(info.value).startswith(str(p)) and "\n" not in str(info.value)
+
+
+def test_detection_files_skip_unusable_boxes_with_one_warning(tmp_path, caplog):
+    p = _write(tmp_path, "\n".join([
+        "1,-1,10,10,20,40,0.9", "1,-1,nan,10,20,40,0.9", "2,-1,10,10,1e30,40,0.9", "2,-1,10,10,0,40,0.9",
+        "2,-1,10,10,20,-5,0.9", "3,-1,10,10,20,40,inf", "3,-1,12,10,20,40,0.8"]) + "\n", "det.txt")
+    with caplog.at_level(logging.WARNING):
+        det = MotFileDetector(p)
+    assert det.num_rows == 2 and len(det.detections(0)) == 1 and len(det.detections(2)) == 1
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and str(p) in warnings[0] and "5 row(s) skipped" in warnings[0] \
+        and "line 2" in warnings[0]
+    assert np.isfinite(det.detections(0).xyxy).all()
+
+
+def test_duplicate_ground_truth_id_is_reported_against_the_ground_truth(tmp_path):
+    gt = np.array([[1, 7, 0, 0, 10, 10, 1, -1, -1, -1], [1, 7, 50, 0, 10, 10, 1, -1, -1, -1]], float)
+    pred = np.array([[1, 1, 0, 0, 10, 10, 1, -1, -1, -1]], float)
+    assert "id 7 appears 2 times in frame 1" in duplicate_id_problem(gt)
+    assert duplicate_id_problem(pred) is None
+    with pytest.raises(InputError, match=r"^seq/gt/gt.txt: id repeated within frame 1"):
+        evaluate_sequence(gt, pred, 1, name="results/seq.txt", gt_name="seq/gt/gt.txt")
