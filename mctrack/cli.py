@@ -53,6 +53,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             msg = f"{exc.filename}: {msg}"
         print(f"mctrack {args.command}: error: {msg}", file=sys.stderr)
         return 1
+    except OSError as exc:  # the file system: --out is a file, a read-only folder, a full disk
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"mctrack {args.command}: error: {where}{exc.strerror or str(exc).splitlines()[0]}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"mctrack {args.command}: interrupted", file=sys.stderr)
         return 130

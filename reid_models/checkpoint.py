@@ -20,7 +20,7 @@ from torch import nn
 from reid_models.models import MODELS, build_model
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "CheckpointError", "export_for_inference", "load_checkpoint",
-           "load_weights_into", "save_checkpoint", "update_extra"]
+           "load_weights_into", "save_checkpoint", "update_extra", "atomic_save"]
 
 FORMAT = "reid_models.checkpoint"
 FORMAT_VERSION = 1
@@ -53,7 +53,7 @@ def save_checkpoint(
         key: (value.half() if half and value.is_floating_point() else value).detach().cpu()
         for key, value in model.state_dict().items()
     }
-    torch.save({"manifest": manifest, "state_dict": state}, Path(path))
+    atomic_save({"manifest": manifest, "state_dict": state}, Path(path))
 
 
 def update_extra(path: str | os.PathLike[str], extra: dict[str, Any], out: str | os.PathLike[str] | None = None
@@ -67,7 +67,7 @@ def update_extra(path: str | os.PathLike[str], extra: dict[str, Any], out: str |
         json.dumps(manifest)
     except (TypeError, ValueError) as err:
         raise ValueError(f"extra: must hold plain JSON-like values only ({err})") from None
-    torch.save({"manifest": manifest, "state_dict": state}, Path(out) if out is not None else path)
+    atomic_save({"manifest": manifest, "state_dict": state}, Path(out) if out is not None else path)
 
 
 def export_for_inference(weights: str | os.PathLike[str], out: str | os.PathLike[str], *,
@@ -159,4 +159,36 @@ def _read(path: Path, map_location: str | torch.device) -> tuple[dict[str, Any],
         )
     if absent := [key for key in ("arch", "config", "num_classes", "input_size") if key not in manifest]:
         raise CheckpointError(f"{path}: manifest lacks {absent}")
+    from .models import MODELS
+
+    size = manifest["input_size"]
+    problems = [
+        f"arch {str(manifest['arch'])[:40]!r} is not one of {', '.join(MODELS)}"
+        if not isinstance(manifest["arch"], str) or manifest["arch"] not in MODELS else None,
+        "config is not a mapping" if not isinstance(manifest["config"], dict) else None,
+        "num_classes is not an integer >= 0" if not (isinstance(manifest["num_classes"], int)
+                                                     and manifest["num_classes"] >= 0) else None,
+        "input_size is not [height, width]" if not (isinstance(size, (list, tuple)) and len(size) == 2 and all(
+            isinstance(v, int) and v > 0 for v in size)) else None,
+        "extra is not a mapping" if not isinstance(manifest.get("extra", {}) or {}, dict) else None,
+    ]
+    if problems := [p for p in problems if p]:
+        raise CheckpointError(f"{path}: malformed manifest: {'; '.join(problems)}")
+    if bad := [k for k, v in data["state_dict"].items() if not isinstance(v, torch.Tensor)][:1]:
+        raise CheckpointError(f"{path}: state_dict entry {str(bad[0])[:60]!r} is not a tensor")
     return manifest, data["state_dict"]
+
+
+def atomic_save(obj: Any, path: str | Path) -> None:
+    """``torch.save`` through a temporary file and a rename: a kill or a full disk during the save leaves the
+    previous file intact, never a truncated one."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            torch.save(obj, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)

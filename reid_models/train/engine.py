@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import platform
 import subprocess
 import time
@@ -32,7 +33,7 @@ import yaml
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from reid_models.checkpoint import save_checkpoint
+from reid_models.checkpoint import atomic_save, save_checkpoint
 from reid_models.data import ImageDataset, PKBatchSampler, ReidTransform, dataset_fingerprint, load_dataset
 from reid_models.losses import build_criterion
 from reid_models.models import build_model
@@ -75,8 +76,15 @@ def _versions() -> dict[str, str | None]:
     return versions
 
 
+def _write_text(path: Path, text: str) -> None:
+    """Write through a temporary file and a rename (a kill mid-write leaves the previous file)."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
 def _write_metrics(run_dir: Path, history: list[dict[str, Any]]) -> None:
-    (run_dir / "metrics.json").write_text(json.dumps(history, indent=1))
+    _write_text(run_dir / "metrics.json", json.dumps(history, indent=1))
     keys = list(dict.fromkeys(key for row in history for key in row))
     with (run_dir / "metrics.csv").open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=keys)
@@ -135,7 +143,14 @@ def _train(recipe: Recipe, resolved: dict[str, Any], run_dir: Path, device: torc
         last = run_dir / "last.pt"
         if not last.is_file():
             raise FileNotFoundError(f"resume: {last} not found")
-        state = torch.load(last, map_location="cpu", weights_only=True)
+        try:
+            state = torch.load(last, map_location="cpu", weights_only=True)
+            if not isinstance(state, dict) or "epoch" not in state:
+                raise ValueError("not a training state")
+        except Exception as err:  # noqa: BLE001 - one line, whatever torch raises for a damaged file
+            raise ValueError(f"resume: {last} is damaged or not a training state ({type(err).__name__}: "
+                             f"{str(err).strip().splitlines()[0][:120] if str(err).strip() else ''}); start a new "
+                             "run or restore the file") from None
         stored = yaml.safe_load((run_dir / "config.yaml").read_text())
         # keys added to Recipe after the run started count as their defaults
         stored = {**{k: v for k, v in Recipe().to_dict().items() if k not in stored}, **stored}
@@ -162,7 +177,7 @@ def _train(recipe: Recipe, resolved: dict[str, Any], run_dir: Path, device: torc
         if manifest["dataset"]["fingerprint"] != fingerprint:
             raise ValueError(f"resume: the dataset at {resolved['data']} changed since the run started")
         manifest["resumed"].append({"at_epoch": state["epoch"], "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
-    manifest_path.write_text(json.dumps(manifest, indent=1))
+    _write_text(manifest_path, json.dumps(manifest, indent=1))
 
     torch.manual_seed(recipe.seed)
     model = build_model(recipe.arch, num_classes=dataset.num_train_ids, backbone=recipe.backbone,
@@ -242,7 +257,7 @@ def _train(recipe: Recipe, resolved: dict[str, Any], run_dir: Path, device: torc
         if progress:
             shown = ", ".join(f"{k}={v:.4g}" for k, v in row.items() if k.startswith(("loss_", "rank1", "mAP")))
             print(f"epoch {epoch + 1}/{recipe.epochs}: {shown}, lr={base_lr:.2e}, {row['time_s']:.1f}s", flush=True)
-        torch.save({
+        atomic_save({
             "epoch": epoch + 1, "model": model.state_dict(), "criterion": criterion.state_dict(),
             "optimizer": optimizer.state_dict(),
             "center_optimizer": center_optimizer.state_dict() if center_optimizer is not None else {},
@@ -263,9 +278,9 @@ def _train(recipe: Recipe, resolved: dict[str, Any], run_dir: Path, device: torc
     final_eval = {**{k: history[-1].get(k) for k in ("rank1", "rank5", "rank10", "mAP", "mINP")},
                   "flip": recipe.flip_eval, "rerank": recipe.rerank, "epochs": recipe.epochs,
                   "train_time_s": round(sum(r["time_s"] for r in history), 2), "checkpoint": str(model_path)}
-    (run_dir / "eval.json").write_text(json.dumps(final_eval, indent=1))
+    _write_text(run_dir / "eval.json", json.dumps(final_eval, indent=1))
     manifest["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-    manifest_path.write_text(json.dumps(manifest, indent=1))
+    _write_text(manifest_path, json.dumps(manifest, indent=1))
     try:
         plot_curves(history, run_dir / "curves.png")
         plot_retrieval(dataset, np.asarray(dist), run_dir / "retrieval.png")

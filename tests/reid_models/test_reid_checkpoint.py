@@ -124,3 +124,42 @@ def test_missing_file(tmp_path: Path) -> None:
 def test_extra_must_be_plain(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="extra"):
         save_checkpoint(tmp_path / "m.pt", build_model("global", **SMALL), extra={"path": Path("/tmp")})
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"arch": "resnet"}, "arch 'resnet' is not one of"),
+    ({"arch": ["laga"]}, "arch"),
+    ({"config": "laga"}, "config is not a mapping"),
+    ({"num_classes": "ten"}, "num_classes is not an integer"),
+    ({"input_size": [256]}, r"input_size is not \[height, width\]"),
+    ({"input_size": "256x128"}, r"input_size is not \[height, width\]"),
+    ({"extra": [1]}, "extra is not a mapping"),
+])
+def test_malformed_manifest_is_one_line(tmp_path: Path, change: dict, message: str) -> None:
+    good = tmp_path / "good.pt"
+    save_checkpoint(good, build_model("global", **SMALL))
+    data = torch.load(good, weights_only=True)
+    data["manifest"].update(change)
+    bad = tmp_path / "bad.pt"
+    torch.save(data, bad)
+    with pytest.raises(CheckpointError, match=message) as info:
+        load_checkpoint(bad)
+    assert str(info.value).startswith(f"{bad}: malformed manifest") and "\n" not in str(info.value)
+
+
+def test_atomic_save_keeps_the_old_file_when_the_save_fails(tmp_path: Path, monkeypatch) -> None:
+    from reid_models.checkpoint import atomic_save
+
+    path = tmp_path / "last.pt"
+    atomic_save({"epoch": 1}, path)
+
+    def killed(obj, fh):  # a save that dies half-way (kill, full disk)
+        fh.write(b"PK\x03\x04 half a zip")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", killed)
+    with pytest.raises(OSError):
+        atomic_save({"epoch": 2}, path)
+    monkeypatch.undo()
+    assert torch.load(path, weights_only=True) == {"epoch": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["last.pt"]

@@ -90,3 +90,12 @@ def test_cli_train_then_eval(tiny_data: Path, tmp_path: Path, capsys: pytest.Cap
     assert plain["mAP"] == pytest.approx(trained["mAP"])  # same features as the end-of-run evaluation
     assert main(["reid", "train", "--config", str(recipe), "--set", "p=zero"]) == 1
     assert "p" in capsys.readouterr().err
+
+
+def test_resume_from_a_damaged_last_pt_is_one_line(tiny_data: Path, tmp_path: Path) -> None:
+    recipe = Recipe(**{**TINY, "epochs": 2})
+    part = train(recipe, data=tiny_data, run_dir=tmp_path / "part", stop_after=1, progress=False)
+    (part / "last.pt").write_bytes(b"")  # what a kill during a non-atomic save used to leave
+    with pytest.raises(ValueError, match=r"resume: .*last.pt is damaged") as info:
+        train(recipe, data=tiny_data, run_dir=part, resume=True, progress=False)
+    assert "\n" not in str(info.value)

@@ -111,6 +111,30 @@ def test_online_ids_are_fixed_when_assigned():
     assert len(linker.identities()) == 3
 
 
+def test_online_gallery_is_bounded_by_age_and_size_but_ids_are_kept():
+    linker = OnlineLinker(thresh=0.3, min_len=1, gallery_age_s=10.0, max_gallery=3)
+    a = make("cam1", 1, 0.0, 2.0, [1, 0])
+    assert linker.assign(a, now=2.0) == 1
+    linker.update(a, finished=True)
+    # within the age: the same look joins identity 1
+    assert linker.assign(make("cam2", 1, 5.0, 6.0, [1, 0.02]), now=6.0) == 1
+    linker.update(make("cam2", 1, 5.0, 6.0, [1, 0.02]), finished=True)
+    assert len(linker) == 2
+    # 20 s later both left the gallery: the same look founds a new identity, the old ids stay listed
+    assert linker.assign(make("cam1", 2, 30.0, 31.0, [1, 0.01]), now=31.0) == 2
+    assert len(linker) == 1 and linker.global_id("cam1", 1) == 1 and len(linker.identities()) == 3
+    # size: running tracklets always stay; the finished one that ended first leaves
+    for k in range(3, 7):
+        t = make("cam1", k, 31.0 + k, 32.0 + k, [0, 1])
+        linker.assign(t, now=32.0 + k)
+        linker.update(t, finished=True)
+    assert len(linker) <= 3 and linker.global_id("cam1", 2) == 2
+    with pytest.raises(ValueError, match="gallery_age_s"):
+        OnlineLinker(gallery_age_s=0)
+    with pytest.raises(ValueError, match="max_gallery"):
+        OnlineLinker(max_gallery=0)
+
+
 def test_online_running_tracklet_blocks_same_camera_newcomer():
     # a is still running (not finished) when b matures: they overlap, whatever a's known extent says
     linker = OnlineLinker(thresh=0.5, min_len=1)

@@ -1,0 +1,153 @@
+"""Faults and bad input through the command line (issue 13): one line naming the file and the problem, a non-zero
+exit where the run cannot be trusted, nothing already written lost, and never a silently wrong result."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from mctrack.cli import main
+from mctrack.io.mot import load_mot_txt
+
+FRAMES = 40
+
+
+def _video(path: Path, frames: int = FRAMES) -> Path:
+    w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (160, 120))
+    for i in range(frames):
+        img = np.full((120, 160, 3), 60, np.uint8)
+        x = 10 + 2 * i
+        img[20:100, x:x + 30] = (40, 40, 200)  # one person walking right
+        img[30:110, 120 - i:150 - i] = (200, 80, 40)  # another walking left
+        w.write(img)
+    w.release()
+    return path
+
+
+def _rows(frames: int = FRAMES, ids: bool = False) -> list[str]:
+    out = []
+    for i in range(frames):
+        a = (1 if ids else -1, 10 + 2 * i, 20, 30, 80)
+        b = (2 if ids else -1, 120 - i, 30, 30, 80)
+        out += [f"{i + 1},{k},{x},{y},{w},{h},0.95,-1,-1,-1" for k, x, y, w, h in (a, b)]
+    return out
+
+
+@pytest.fixture
+def scene(tmp_path: Path) -> Path:
+    root = tmp_path / "scene"
+    root.mkdir()
+    _video(root / "cam1.avi")
+    (root / "det.txt").write_text("\n".join(_rows()) + "\n")
+    (root / "gt.txt").write_text("\n".join(_rows(ids=True)) + "\n")
+    (root / "cams.yaml").write_text("cameras:\n  - id: cam1\n    source: cam1.avi\n    detections: det.txt\n"
+                                    "    ground_truth: gt.txt\n")
+    return root
+
+
+def _run(scene: Path, out: Path, *extra: str) -> int:
+    return main(["run", "--cams", str(scene / "cams.yaml"), "--detector", "mot", "--reid", "colorhist", "--out",
+                 str(out), "--no-progress", "--no-video", *extra])
+
+
+def _one_line_error(err: str) -> str:
+    lines = [x for x in err.splitlines() if "error:" in x]
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+def test_nan_and_huge_boxes_in_det_txt_are_skipped_with_a_warning(scene, tmp_path, capsys, caplog):
+    with (scene / "det.txt").open("a") as fh:
+        fh.write("5,-1,nan,20,30,80,0.9,-1,-1,-1\n6,-1,10,20,1e30,80,0.9,-1,-1,-1\n7,-1,10,20,30,inf,0.9,-1,-1,-1\n")
+    assert main(["track", "--source", str(scene / "cam1.avi"), "--detector", "mot", "--dets", str(scene / "det.txt"),
+                 "--reid", "colorhist", "--out", str(tmp_path / "t"), "--no-progress"]) == 0
+    assert "3 row(s) skipped" in caplog.text
+    rows = load_mot_txt(tmp_path / "t" / "cam1.txt")
+    assert len(rows) and np.isfinite(rows).all() and rows[:, 4].max() < 200
+    assert _run(scene, tmp_path / "r") == 0
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert summary["failed_cameras"] == {} and summary["cameras"]["cam1"]["frames"] == FRAMES
+
+
+@pytest.mark.parametrize("row, problem", [
+    ("inf,1,10,20,30,80,1,-1,-1,-1", "frame must be an integer"),
+    ("3,1,nan,20,30,80,1,-1,-1,-1", "box and score must be finite"),
+    ("3,1,50,20,30,80,1,-1,-1,-1", "id 1 appears 2 times in frame 3"),
+])
+def test_bad_ground_truth_fails_before_any_camera_runs(scene, tmp_path, capsys, row, problem):
+    with (scene / "gt.txt").open("a") as fh:
+        fh.write(row + "\n")
+    assert _run(scene, tmp_path / "r") == 1
+    line = _one_line_error(capsys.readouterr().err)
+    assert str(scene / "gt.txt") in line and problem in line
+    assert not (tmp_path / "r").exists()  # nothing ran
+
+
+def test_ground_truth_far_beyond_the_video_is_ignored_with_a_warning(scene, tmp_path, caplog):
+    with (scene / "gt.txt").open("a") as fh:
+        fh.write("1000000,9,10,20,30,80,1,-1,-1,-1\n")
+    t0 = time.perf_counter()
+    assert _run(scene, tmp_path / "r") == 0
+    assert time.perf_counter() - t0 < 60
+    assert "rows up to frame 1000000 but the video has 40 frames" in caplog.text
+    ev = json.loads((tmp_path / "r" / "eval.json").read_text())
+    assert ev["frames_evaluated"] == {"cam1": FRAMES} and ev["per_camera"]["cam1"]["GT_IDs"] == 2
+
+
+def test_truncated_video_is_a_failed_camera_and_keeps_what_was_read(scene, tmp_path, capsys):
+    data = (scene / "cam1.avi").read_bytes()
+    (scene / "cam1.avi").write_bytes(data[:len(data) // 2])
+    assert _run(scene, tmp_path / "r") == 1
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    err = summary["failed_cameras"]["cam1"]
+    assert "of the 40 frames its header promises" in err and "cam1.avi" in err
+    frames = summary["cameras"]["cam1"]["frames"]
+    assert 5 < frames < FRAMES
+    assert load_mot_txt(tmp_path / "r" / "cam1.txt")[:, 0].max() <= frames  # what was read is kept
+    assert not list((tmp_path / "r" / "cache").glob("*/meta.npz"))  # a cut-short camera is not cached
+    assert main(["track", "--source", str(scene / "cam1.avi"), "--detector", "mot", "--dets",
+                 str(scene / "det.txt"), "--out", str(tmp_path / "t"), "--no-progress"]) == 1
+    assert "header promises" in _one_line_error(capsys.readouterr().err)
+
+
+def test_detections_beyond_the_video_are_reported_by_run(scene, tmp_path, caplog):
+    with (scene / "det.txt").open("a") as fh:
+        fh.write("60,-1,10,20,30,80,0.9,-1,-1,-1\n")
+    assert _run(scene, tmp_path / "r") == 0
+    assert "has detections up to frame 60" in caplog.text and "20 frame(s) are ignored" in caplog.text
+
+
+def test_out_that_is_a_file_is_one_line(scene, tmp_path, capsys):
+    (tmp_path / "taken").write_text("x")
+    assert _run(scene, tmp_path / "taken") == 1
+    assert "taken" in _one_line_error(capsys.readouterr().err)
+
+
+def test_camera_id_cannot_escape_out(scene, tmp_path, capsys):
+    (scene / "cams.yaml").write_text("cameras:\n  - id: ../../escaped\n    source: cam1.avi\n"
+                                     "    detections: det.txt\n")
+    assert _run(scene, tmp_path / "deep" / "out") == 1
+    assert "cameras[0].id" in _one_line_error(capsys.readouterr().err)
+    assert not list(tmp_path.rglob("escaped*"))
+
+
+def test_earlier_runs_files_are_named(scene, tmp_path, caplog):
+    out = tmp_path / "r"
+    assert _run(scene, out) == 0
+    (out / "old-cam.txt").write_text("1,1,0,0,1,1,1,-1,-1,-1\n")
+    (scene / "cams.yaml").write_text("cameras:\n  - id: cam1\n    source: cam1.avi\n    detections: det.txt\n")
+    assert _run(scene, out) == 0
+    assert "does not replace: old-cam.txt, eval.json" in caplog.text
+
+
+def test_cache_follows_flip_and_precision(scene, tmp_path):
+    out = tmp_path / "r"
+    for extra, cache in (((), "miss"), ((), "hit"), (("--flip",), "miss"), (("--precision", "bf16"), "miss"),
+                         (("--flip",), "hit")):
+        assert _run(scene, out, *extra) == 0
+        assert json.loads((out / "summary.json").read_text())["cameras"]["cam1"]["cache"] == cache, extra
