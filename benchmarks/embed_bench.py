@@ -68,11 +68,15 @@ def main(argv: list[str] | None = None) -> int:
     h, w = args.input_size
     rng = np.random.default_rng(0)
     max_batch = max(args.batches)
-    crops = [rng.integers(0, 256, (int(rng.integers(80, 300)), int(rng.integers(30, 120)), 3), dtype=np.uint8)
-             for _ in range(max_batch)]
+    crops = [
+        rng.integers(0, 256, (int(rng.integers(80, 300)), int(rng.integers(30, 120)), 3), dtype=np.uint8)
+        for _ in range(max_batch)
+    ]
     results: list[dict] = []
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads, input {h}x{w}, "
-          f"backbone {args.backbone}, precision {args.precision}")
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads, input {h}x{w}, "
+        f"backbone {args.backbone}, precision {args.precision}"
+    )
     ref_name = "resnet50 (bare torchvision)"
     dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(args.precision)
     for device in devices:
@@ -85,36 +89,77 @@ def main(argv: list[str] | None = None) -> int:
                 if dev.type == "cpu":
                     embedders[name] = (ColorHistogramEmbedder(), 0.0)
                 continue
-            emb = ReidEmbedder(name, pretrained=None, backbone=args.backbone, device=device, batch_size=max_batch,
-                               precision=args.precision, input_size=(h, w))
+            emb = ReidEmbedder(
+                name,
+                pretrained=None,
+                backbone=args.backbone,
+                device=device,
+                batch_size=max_batch,
+                precision=args.precision,
+                input_size=(h, w),
+            )
             embedders[name] = (emb, _params(emb.model))
         for b in args.batches:
             x = torch.randn(b, 3, h, w, device=dev).contiguous(memory_format=torch.channels_last)
 
             def ref(net=resnet, x=x, dev=dev):
-                with torch.inference_mode(), torch.autocast(dev.type, dtype=dtype or torch.float32,
-                                                             enabled=dtype is not None):
+                with (
+                    torch.inference_mode(),
+                    torch.autocast(dev.type, dtype=dtype or torch.float32, enabled=dtype is not None),
+                ):
                     net(x)
 
             cases = {ref_name: ref}
             cases.update({name: (lambda e=e, b=b: e.embed_crops(crops[:b])) for name, (e, _) in embedders.items()})
             t = _median_times(cases, args.rounds, sync)
-            results.append(dict(device=device, embedder=ref_name, batch=b, params_m=_params(resnet), dim=1000,
-                                crops_per_s=b / t[ref_name], ms_per_crop=1e3 * t[ref_name] / b, ratio=1.0))
+            results.append(
+                dict(
+                    device=device,
+                    embedder=ref_name,
+                    batch=b,
+                    params_m=_params(resnet),
+                    dim=1000,
+                    crops_per_s=b / t[ref_name],
+                    ms_per_crop=1e3 * t[ref_name] / b,
+                    ratio=1.0,
+                )
+            )
             for name, (e, params) in embedders.items():
-                results.append(dict(device=device, embedder=name, batch=b, params_m=params, dim=e.dim,
-                                    crops_per_s=b / t[name], ms_per_crop=1e3 * t[name] / b,
-                                    ratio=t[name] / t[ref_name]))
+                results.append(
+                    dict(
+                        device=device,
+                        embedder=name,
+                        batch=b,
+                        params_m=params,
+                        dim=e.dim,
+                        crops_per_s=b / t[name],
+                        ms_per_crop=1e3 * t[name] / b,
+                        ratio=t[name] / t[ref_name],
+                    )
+                )
         del resnet, embedders
-    print(f"{'device':<6} {'embedder':<28} {'batch':>5} {'params M':>9} {'dim':>6} {'crops/s':>9} "
-          f"{'ms/crop':>8} {'x resnet50':>10}")
+    print(
+        f"{'device':<6} {'embedder':<28} {'batch':>5} {'params M':>9} {'dim':>6} {'crops/s':>9} "
+        f"{'ms/crop':>8} {'x resnet50':>10}"
+    )
     for r in results:
-        print(f"{r['device']:<6} {r['embedder']:<28} {r['batch']:>5} {r['params_m']:>9.1f} {r['dim']:>6} "
-              f"{r['crops_per_s']:>9.1f} {r['ms_per_crop']:>8.2f} {r['ratio']:>10.2f}")
+        print(
+            f"{r['device']:<6} {r['embedder']:<28} {r['batch']:>5} {r['params_m']:>9.1f} {r['dim']:>6} "
+            f"{r['crops_per_s']:>9.1f} {r['ms_per_crop']:>8.2f} {r['ratio']:>10.2f}"
+        )
     if args.json:
-        Path(args.json).write_text(json.dumps(dict(torch=torch.__version__, threads=torch.get_num_threads(),
-                                                   precision=args.precision, input_size=[h, w], results=results),
-                                              indent=2))
+        Path(args.json).write_text(
+            json.dumps(
+                dict(
+                    torch=torch.__version__,
+                    threads=torch.get_num_threads(),
+                    precision=args.precision,
+                    input_size=[h, w],
+                    results=results,
+                ),
+                indent=2,
+            )
+        )
     return 0
 
 

@@ -43,8 +43,10 @@ def main() -> None:
     results: dict[str, list[dict]] = {}
     for row in args.rows.split(","):
         for seed in args.seeds:
-            recipe = load_recipe(args.config, [*args.set, "arch=laga", f"seed={seed}",
-                                               f"model_kwargs={{branches: [{', '.join(ROWS[row])}]}}"])
+            recipe = load_recipe(
+                args.config,
+                [*args.set, "arch=laga", f"seed={seed}", f"model_kwargs={{branches: [{', '.join(ROWS[row])}]}}"],
+            )
             started = time.perf_counter()
             run_dir = train(recipe, data=args.data, out=Path(args.out) / row.strip("+"), progress=False)
             result = json.loads((run_dir / "eval.json").read_text())

@@ -31,10 +31,20 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--cams", required=True, help="cams.yaml of a scene with ground truth")
     p.add_argument("--reid", default="laga", help="embedder (default: laga)")
-    p.add_argument("--grid", action="append", default=[], metavar="NAME=V1,V2,...",
-                   help="a mctrack run option and the values to try (repeatable)")
-    p.add_argument("--fixed", action="append", default=[], metavar="OPTION",
-                   help="extra mctrack run arguments for every run, e.g. --fixed=--weights=ckpt.pt")
+    p.add_argument(
+        "--grid",
+        action="append",
+        default=[],
+        metavar="NAME=V1,V2,...",
+        help="a mctrack run option and the values to try (repeatable)",
+    )
+    p.add_argument(
+        "--fixed",
+        action="append",
+        default=[],
+        metavar="OPTION",
+        help="extra mctrack run arguments for every run, e.g. --fixed=--weights=ckpt.pt",
+    )
     p.add_argument("--out", default="runs/link_sweep", help="run folder (its cache is reused)")
     args = p.parse_args(argv)
     names, values = [], []
@@ -47,8 +57,10 @@ def main(argv: list[str] | None = None) -> int:
     fixed = [a for f in args.fixed for a in f.split("=", 1)]
     out = Path(args.out)
     rows = []
-    print("| " + " | ".join(names) + " | cross-camera IDF1 | mean per-camera IDF1 | cross HOTA | ids (GT) | "
-          "ids in >1 camera |")
+    print(
+        "| " + " | ".join(names) + " | cross-camera IDF1 | mean per-camera IDF1 | cross HOTA | ids (GT) | "
+        "ids in >1 camera |"
+    )
     print("|" + "---|" * (len(names) + 5))
     for combo in itertools.product(*values) if names else [()]:
         opts = list(fixed)
@@ -59,12 +71,16 @@ def main(argv: list[str] | None = None) -> int:
                 opts += [f"--{n}", v]
         r = run_one(Path(args.cams), out, args.reid, None, opts)
         rows.append({"settings": dict(zip(names, combo)), **r})
-        print("| " + " | ".join(combo) + f" | {100 * r['cross_IDF1']:.1f} | {100 * r['mean_IDF1']:.1f} | "
-              f"{100 * r['cross_HOTA']:.1f} | {r['global_ids']} ({r['gt_ids']}) | {r['multi_camera_ids']} |",
-              flush=True)
+        print(
+            "| " + " | ".join(combo) + f" | {100 * r['cross_IDF1']:.1f} | {100 * r['mean_IDF1']:.1f} | "
+            f"{100 * r['cross_HOTA']:.1f} | {r['global_ids']} ({r['gt_ids']}) | {r['multi_camera_ids']} |",
+            flush=True,
+        )
     out.mkdir(parents=True, exist_ok=True)
-    (out / "sweep.json").write_text(json.dumps({"cams": args.cams, "reid": args.reid, "fixed": fixed,
-                                                "rows": rows}, indent=2) + "\n", encoding="utf-8")
+    (out / "sweep.json").write_text(
+        json.dumps({"cams": args.cams, "reid": args.reid, "fixed": fixed, "rows": rows}, indent=2) + "\n",
+        encoding="utf-8",
+    )
     best = max(rows, key=lambda r: r["cross_IDF1"])
     print(f"best cross-camera IDF1 {100 * best['cross_IDF1']:.1f} with {best['settings']}; all in {out / 'sweep.json'}")
     return 0

@@ -54,15 +54,31 @@ def _git_commit() -> str | None:
     import subprocess
 
     try:
-        return subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True,
-                              check=True).stdout.strip() or None
+        return (
+            subprocess.run(
+                ["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+            ).stdout.strip()
+            or None
+        )
     except (OSError, subprocess.CalledProcessError):
         return None
 
 
 def run_one(cams: Path, out: Path, reid: str, weights: str | None, extra: list[str]) -> dict:
-    argv = ["run", "--cams", str(cams), "--detector", "mot", "--reid", reid, "--out", str(out), "--no-video",
-            "--no-progress", *extra]
+    argv = [
+        "run",
+        "--cams",
+        str(cams),
+        "--detector",
+        "mot",
+        "--reid",
+        reid,
+        "--out",
+        str(out),
+        "--no-video",
+        "--no-progress",
+        *extra,
+    ]
     if weights:
         argv += ["--weights", weights]
     t0 = time.perf_counter()
@@ -73,10 +89,15 @@ def run_one(cams: Path, out: Path, reid: str, weights: str | None, extra: list[s
         raise SystemExit(f"mctrack {' '.join(argv)} failed with exit code {code}")
     ev = json.loads((out / "eval.json").read_text(encoding="utf-8"))
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
-    return {"cross_IDF1": ev["cross_camera"]["IDF1"], "cross_HOTA": ev["cross_camera"]["HOTA"],
-            "mean_IDF1": ev["mean_per_camera"]["IDF1"], "global_ids": summary["counts"]["global_ids"],
-            "multi_camera_ids": summary["counts"]["multi_camera_ids"],
-            "gt_ids": ev["cross_camera"]["GT_IDs"], "seconds": round(time.perf_counter() - t0, 1)}
+    return {
+        "cross_IDF1": ev["cross_camera"]["IDF1"],
+        "cross_HOTA": ev["cross_camera"]["HOTA"],
+        "mean_IDF1": ev["mean_per_camera"]["IDF1"],
+        "global_ids": summary["counts"]["global_ids"],
+        "multi_camera_ids": summary["counts"]["multi_camera_ids"],
+        "gt_ids": ev["cross_camera"]["GT_IDs"],
+        "seconds": round(time.perf_counter() - t0, 1),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -88,12 +109,21 @@ def main(argv: list[str] | None = None) -> int:
     for arch in TRAINED:
         p.add_argument(f"--weights-{arch}", help=f"trained {arch} checkpoint (row skipped without it)")
     p.add_argument("--device", help="cpu or cuda for the Re-ID networks")
-    p.add_argument("--embed-every", nargs="+", default=["1", "large=3"], metavar="[SCENE=]N",
-                   help="Re-ID networks: embed every N-th frame only, for all scenes or one (default: 1 large=3, "
-                        "i.e. every frame of small and every 3rd of large, which keeps large under an hour per "
-                        "network on a 2-core CPU)")
-    p.add_argument("--methods", nargs="+", default=["motion", "laga", "can", "global", "colorhist"],
-                   help="rows to run (default: all): motion laga can global colorhist")
+    p.add_argument(
+        "--embed-every",
+        nargs="+",
+        default=["1", "large=3"],
+        metavar="[SCENE=]N",
+        help="Re-ID networks: embed every N-th frame only, for all scenes or one (default: 1 large=3, "
+        "i.e. every frame of small and every 3rd of large, which keeps large under an hour per "
+        "network on a 2-core CPU)",
+    )
+    p.add_argument(
+        "--methods",
+        nargs="+",
+        default=["motion", "laga", "can", "global", "colorhist"],
+        help="rows to run (default: all): motion laga can global colorhist",
+    )
     p.add_argument("--linker", default="offline", help="offline or online (default: offline)")
     args = p.parse_args(argv)
     every: dict[str | None, int] = {}
@@ -107,15 +137,19 @@ def main(argv: list[str] | None = None) -> int:
     methods: list[tuple[str, str, str | None]] = [("motion only", "none", None)] if "motion" in args.methods else []
     for arch in (a for a in TRAINED if a in args.methods):
         w = getattr(args, f"weights_{arch}")
-        for found in (ROOT / "mctrack" / "weights" / f"{arch}_samples.pt",
-                      ROOT / "runs" / "default_embedder" / f"{arch}_samples.pt"):
+        for found in (
+            ROOT / "mctrack" / "weights" / f"{arch}_samples.pt",
+            ROOT / "runs" / "default_embedder" / f"{arch}_samples.pt",
+        ):
             if not w and found.is_file():
                 w = str(found)  # trained on other seeds' people: disjoint from the evaluated scenes
         if w:
             methods.append((f"{arch} (trained)", arch, w))
         else:
-            notes.append(f"{arch}: no trained checkpoint (--weights-{arch}, mctrack/weights/{arch}_samples.pt or "
-                         f"runs/default_embedder/{arch}_samples.pt); row skipped")
+            notes.append(
+                f"{arch}: no trained checkpoint (--weights-{arch}, mctrack/weights/{arch}_samples.pt or "
+                f"runs/default_embedder/{arch}_samples.pt); row skipped"
+            )
     if "colorhist" in args.methods:
         methods.append(("colorhist", "colorhist", None))
     extra = ["--linker", args.linker] + (["--device", args.device] if args.device else [])
@@ -131,20 +165,36 @@ def main(argv: list[str] | None = None) -> int:
             if reid in TRAINED and n > 1:
                 label = f"{label}, every {ORDINAL.get(n, f'{n}th')} frame"
             rows.append({"scene": scene, "method": label, **r})
-    lines = ["| scene | method | cross-camera IDF1 | mean per-camera IDF1 | cross-camera HOTA | global ids (GT) | s |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [
+        "| scene | method | cross-camera IDF1 | mean per-camera IDF1 | cross-camera HOTA | global ids (GT) | s |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
-        lines.append(f"| {r['scene']} | {r['method']} | {100 * r['cross_IDF1']:.1f} | {100 * r['mean_IDF1']:.1f} | "
-                     f"{100 * r['cross_HOTA']:.1f} | {r['global_ids']} ({r['gt_ids']}) | {r['seconds']} |")
+        lines.append(
+            f"| {r['scene']} | {r['method']} | {100 * r['cross_IDF1']:.1f} | {100 * r['mean_IDF1']:.1f} | "
+            f"{100 * r['cross_HOTA']:.1f} | {r['global_ids']} ({r['gt_ids']}) | {r['seconds']} |"
+        )
     print("\n".join(lines))
     for n in notes:
         print(f"note: {n}")
     out.mkdir(parents=True, exist_ok=True)
     weights = {label: w for label, _, w in methods if w}
-    (out / "results.json").write_text(json.dumps({"rows": rows, "notes": notes, "linker": args.linker,
-                                                  "seed": args.seed, "embed_every": args.embed_every,
-                                                  "weights": weights, "git_commit": _git_commit()},
-                                                 indent=2) + "\n", encoding="utf-8")
+    (out / "results.json").write_text(
+        json.dumps(
+            {
+                "rows": rows,
+                "notes": notes,
+                "linker": args.linker,
+                "seed": args.seed,
+                "embed_every": args.embed_every,
+                "weights": weights,
+                "git_commit": _git_commit(),
+            },
+            indent=2,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     print(f"results in {out / 'results.json'}")
     return 0
 

@@ -86,8 +86,15 @@ def make_embedder(reid: str, weights: str | None = None):
     return build_embedder(reid, weights=path)
 
 
-def run_sequence(seq_dir: Path, *, reid: str = "none", interpolate: int = 0, min_score: float = -np.inf,
-                 embedder=None, **tracker_kwargs) -> np.ndarray:
+def run_sequence(
+    seq_dir: Path,
+    *,
+    reid: str = "none",
+    interpolate: int = 0,
+    min_score: float = -np.inf,
+    embedder=None,
+    **tracker_kwargs,
+) -> np.ndarray:
     """MOT result rows of one sequence tracked on its public detections (``embedder`` overrides ``reid``)."""
     embedder = embedder if embedder is not None else build_embedder(reid)
     if isinstance(embedder, CachedEmbedder):
@@ -109,14 +116,27 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", help="results folder (default: runs/mot15/<reid>)")
     ap.add_argument("--reid", default="none", help="embedder: none (motion-only) or colorhist, laga, ...")
     ap.add_argument("--sequences", nargs="*", help="default: all five (with --reid: the two with video)")
-    ap.add_argument("--interpolate", type=int, default=10,
-                    help="fill track gaps of up to N frames offline by linear interpolation (0 = off; default 10)")
+    ap.add_argument(
+        "--interpolate",
+        type=int,
+        default=10,
+        help="fill track gaps of up to N frames offline by linear interpolation (0 = off; default 10)",
+    )
     ap.add_argument("--weights", help="checkpoint of a network: file or bundled name (default: the bundled one)")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="tracker keyword argument")
-    ap.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2,...",
-                    help="tracker keyword argument to sweep (repeatable: every combination is run)")
-    ap.add_argument("--protocol", choices=("tuned", "loso"), default="tuned",
-                    help="with --grid: loso = choose on the other sequences, score on the held-out one")
+    ap.add_argument(
+        "--grid",
+        action="append",
+        default=[],
+        metavar="KEY=V1,V2,...",
+        help="tracker keyword argument to sweep (repeatable: every combination is run)",
+    )
+    ap.add_argument(
+        "--protocol",
+        choices=("tuned", "loso"),
+        default="tuned",
+        help="with --grid: loso = choose on the other sequences, score on the held-out one",
+    )
     ap.add_argument("--keep-zero-marked", action="store_true", help="also count GT rows with conf 0")
     ap.add_argument("--json", help="also write the metrics here")
     args = ap.parse_args(argv)
@@ -137,13 +157,17 @@ def main(argv: list[str] | None = None) -> int:
         return _sweep(args, data, seqs, kwargs, CachedEmbedder(embedder) if embedder is not None else None, out)
     t0 = time.perf_counter()
     for seq in seqs:
-        save_mot_txt(out / f"{seq}.txt", run_sequence(data / seq, reid=args.reid, interpolate=args.interpolate,
-                                                      embedder=embedder, **kwargs))
+        save_mot_txt(
+            out / f"{seq}.txt",
+            run_sequence(data / seq, reid=args.reid, interpolate=args.interpolate, embedder=embedder, **kwargs),
+        )
     elapsed = time.perf_counter() - t0
     metrics = evaluate_folders(data, out, sequences=seqs, keep_zero_marked=args.keep_zero_marked)
-    print(f"tracker settings: {kwargs or 'defaults'}; reid={args.reid}"
-          + (f" ({Path(embedder.weights).name})" if getattr(embedder, "weights", None) else "")
-          + f"; interpolate={args.interpolate}; {elapsed:.1f} s")
+    print(
+        f"tracker settings: {kwargs or 'defaults'}; reid={args.reid}"
+        + (f" ({Path(embedder.weights).name})" if getattr(embedder, "weights", None) else "")
+        + f"; interpolate={args.interpolate}; {elapsed:.1f} s"
+    )
     print(format_table(metrics))
     write_json(args.json or out / "metrics.json", metrics)
     return 0
@@ -165,16 +189,22 @@ def _sweep(args: argparse.Namespace, data: Path, seqs: list[str], base: dict, em
         run_out = _run_dir(out, settings)
         run_out.mkdir(parents=True, exist_ok=True)
         for seq in seqs:
-            save_mot_txt(run_out / f"{seq}.txt", run_sequence(data / seq, reid=args.reid, embedder=embedder,
-                                                              interpolate=args.interpolate, **kwargs))
+            save_mot_txt(
+                run_out / f"{seq}.txt",
+                run_sequence(data / seq, reid=args.reid, embedder=embedder, interpolate=args.interpolate, **kwargs),
+            )
         metrics = evaluate_folders(data, run_out, sequences=seqs, keep_zero_marked=args.keep_zero_marked)
         per_seq = {s: {k: round(100 * metrics[s][k], 1) for k in ("IDF1", "HOTA", "MOTA")} for s in seqs}
         mean = {k: round(float(np.mean([per_seq[s][k] for s in seqs])), 1) for k in ("IDF1", "HOTA", "MOTA")}
         rows.append({"settings": settings, "sequences": per_seq, "mean": mean})
-        print("  ".join(f"{k}={v}" for k, v in settings.items()) + " | "
-              + "  ".join(f"{s}: IDF1 {m['IDF1']} HOTA {m['HOTA']}" for s, m in per_seq.items())
-              + f" | mean IDF1 {mean['IDF1']} HOTA {mean['HOTA']}", flush=True)
-    best = max(rows, key=lambda r: (r["mean"]["IDF1"] + r["mean"]["HOTA"]))
+        print(
+            "  ".join(f"{k}={v}" for k, v in settings.items())
+            + " | "
+            + "  ".join(f"{s}: IDF1 {m['IDF1']} HOTA {m['HOTA']}" for s, m in per_seq.items())
+            + f" | mean IDF1 {mean['IDF1']} HOTA {mean['HOTA']}",
+            flush=True,
+        )
+    best = max(rows, key=lambda r: r["mean"]["IDF1"] + r["mean"]["HOTA"])
     print(f"best mean IDF1+HOTA: {best['settings']} -> {best['mean']}")
     result = {"reid": args.reid, "weights": args.weights, "base": base, "rows": rows}
     if args.protocol == "loso":
@@ -209,16 +239,21 @@ def _loso(args: argparse.Namespace, data: Path, seqs: list[str], rows: list[dict
         for seq in seqs:
             shutil.copyfile(_run_dir(out, pick[seq]) / f"{seq}.txt", folder / f"{seq}.txt")
         metrics = evaluate_folders(data, folder, sequences=seqs, keep_zero_marked=args.keep_zero_marked)
-        tables[name] = {s: {k: round(100 * metrics[s][k], 1) for k in ("HOTA", "IDF1", "MOTA")}
-                        for s in [*seqs, "COMBINED"]}
+        tables[name] = {
+            s: {k: round(100 * metrics[s][k], 1) for k in ("HOTA", "IDF1", "MOTA")} for s in [*seqs, "COMBINED"]
+        }
     print("leave-one-sequence-out (each sequence scored with the setting chosen on the others):")
     for seq in seqs:
-        print(f"  {seq:<16} chosen {chosen[seq]}: HOTA {tables['loso'][seq]['HOTA']} IDF1 {tables['loso'][seq]['IDF1']}"
-              f" (tuned on all: HOTA {tables['tuned'][seq]['HOTA']} IDF1 {tables['tuned'][seq]['IDF1']})")
+        print(
+            f"  {seq:<16} chosen {chosen[seq]}: HOTA {tables['loso'][seq]['HOTA']} IDF1 {tables['loso'][seq]['IDF1']}"
+            f" (tuned on all: HOTA {tables['tuned'][seq]['HOTA']} IDF1 {tables['tuned'][seq]['IDF1']})"
+        )
     for name in ("tuned", "loso"):
         c = tables[name]["COMBINED"]
-        print(f"  {name:<6} combined: HOTA {c['HOTA']} / IDF1 {c['IDF1']} / MOTA {c['MOTA']}"
-              + (f"  (one setting for all: {tuned})" if name == "tuned" else ""))
+        print(
+            f"  {name:<6} combined: HOTA {c['HOTA']} / IDF1 {c['IDF1']} / MOTA {c['MOTA']}"
+            + (f"  (one setting for all: {tuned})" if name == "tuned" else "")
+        )
     return {"chosen": chosen, "tuned_setting": tuned, "metrics": tables}
 
 

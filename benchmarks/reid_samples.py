@@ -30,16 +30,20 @@ from reid_models.train import evaluate, train  # noqa: E402
 
 
 def _rank(dataset, q: np.ndarray, g: np.ndarray) -> dict[str, float]:
-    result = evaluate_rank(cosine_distance(q, g), np.array([s.pid for s in dataset.query]),
-                           np.array([s.pid for s in dataset.gallery]), np.array([s.camid for s in dataset.query]),
-                           np.array([s.camid for s in dataset.gallery]))
+    result = evaluate_rank(
+        cosine_distance(q, g),
+        np.array([s.pid for s in dataset.query]),
+        np.array([s.pid for s in dataset.gallery]),
+        np.array([s.camid for s in dataset.query]),
+        np.array([s.camid for s in dataset.gallery]),
+    )
     return {"rank1": result.rank(1), "mAP": result.mAP}
 
 
 def _baselines(dataset, rows: dict[str, dict]) -> None:
     crops = [cv2.imread(str(s.path)) for s in (*dataset.query, *dataset.gallery)]
     hist = build_embedder("colorhist").embed_crops(crops)
-    rows["colour histogram"] = _rank(dataset, hist[: len(dataset.query)], hist[len(dataset.query):])
+    rows["colour histogram"] = _rank(dataset, hist[: len(dataset.query)], hist[len(dataset.query) :])
     untrained = build_model("laga", backbone="resnet18", pretrained=None, input_size=(128, 64))
     rows["LAGA-Net untrained (random init)"] = evaluate(untrained, dataset)[0]
 
@@ -53,8 +57,13 @@ def main() -> None:
     parser.add_argument("--set", action="append", default=[], help="recipe override for every run")
     parser.add_argument("--no-baselines", action="store_true", help="skip the colour histogram and untrained rows")
     args = parser.parse_args()
-    data = Path(args.data) if args.data else write_synthetic_market(
-        args.synthetic, train_ids=16, test_ids=12, cameras=3, per_camera=3, size=(128, 64), seed=1)
+    data = (
+        Path(args.data)
+        if args.data
+        else write_synthetic_market(
+            args.synthetic, train_ids=16, test_ids=12, cameras=3, per_camera=3, size=(128, 64), seed=1
+        )
+    )
     dataset = load_dataset("samples", data)
     rows: dict[str, dict] = {}
     if not args.no_baselines:
@@ -64,8 +73,7 @@ def main() -> None:
         started = time.perf_counter()
         run_dir = train(recipe, data=data, out=args.out, progress=False)
         result = json.loads((run_dir / "eval.json").read_text())
-        rows[f"{arch} trained"] = {**result, "wall_s": round(time.perf_counter() - started, 1),
-                                   "run_dir": str(run_dir)}
+        rows[f"{arch} trained"] = {**result, "wall_s": round(time.perf_counter() - started, 1), "run_dir": str(run_dir)}
     Path(args.out).mkdir(parents=True, exist_ok=True)
     name = f"results_{args.archs.replace(',', '_') or 'baselines'}.json"
     (Path(args.out) / name).write_text(json.dumps(rows, indent=1, default=str))

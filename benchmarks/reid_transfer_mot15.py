@@ -37,8 +37,13 @@ def select(gt: np.ndarray, width: int, height: int, args) -> list[tuple[int, int
     """(frame, pid, xyxy, role) rows: role 0 = gallery, 1 = query."""
     gt = gt[gt[:, 6] != 0]
     xyxy = np.c_[gt[:, 2:4], gt[:, 2:4] + gt[:, 4:6]]
-    ok = (gt[:, 5] >= args.min_height) & (xyxy[:, 0] >= 0) & (xyxy[:, 1] >= 0) & (xyxy[:, 2] <= width) \
+    ok = (
+        (gt[:, 5] >= args.min_height)
+        & (xyxy[:, 0] >= 0)
+        & (xyxy[:, 1] >= 0)
+        & (xyxy[:, 2] <= width)
         & (xyxy[:, 3] <= height)
+    )
     out = []
     for pid in np.unique(gt[:, 1]).astype(int):
         rows = np.flatnonzero((gt[:, 1] == pid) & ok)
@@ -46,7 +51,7 @@ def select(gt: np.ndarray, width: int, height: int, args) -> list[tuple[int, int
             continue
         n = len(rows)
         gal = rows[: n // 2][np.linspace(0, n // 2 - 1, args.gallery_per_id).round().astype(int)]
-        qry = rows[3 * n // 4:][np.linspace(0, n - 3 * n // 4 - 1, args.query_per_id).round().astype(int)]
+        qry = rows[3 * n // 4 :][np.linspace(0, n - 3 * n // 4 - 1, args.query_per_id).round().astype(int)]
         out += [(int(gt[r, 0]) - 1, pid, xyxy[r], 0) for r in np.unique(gal)]
         out += [(int(gt[r, 0]) - 1, pid, xyxy[r], 1) for r in np.unique(qry)]
     return out
@@ -63,7 +68,8 @@ def cut_crops(video: Path, wanted: list[tuple[int, int, np.ndarray, int]]) -> li
         ok, img = cap.read()
         if not ok:
             raise RuntimeError(
-                f"{video}: ended at frame {index}, crops still wanted from frames {sorted(by_frame)[:3]}")
+                f"{video}: ended at frame {index}, crops still wanted from frames {sorted(by_frame)[:3]}"
+            )
         for i in by_frame.pop(index, []):
             x1, y1, x2, y2 = wanted[i][2].round().astype(int)
             crops[i] = img[y1:y2, x1:x2].copy()
@@ -84,12 +90,15 @@ def main(argv: list[str] | None = None) -> int:
     torch.manual_seed(0)
     embedders = {
         "colour histogram": ColorHistogramEmbedder(),
-        "LAGA-Net untrained (random, r18 128x64)": ReidEmbedder("laga", backbone="resnet18", pretrained=None,
-                                                                input_size=(128, 64), device="cpu"),
+        "LAGA-Net untrained (random, r18 128x64)": ReidEmbedder(
+            "laga", backbone="resnet18", pretrained=None, input_size=(128, 64), device="cpu"
+        ),
         f"LAGA-Net {Path(args.weights).stem}": ReidEmbedder("laga", weights=args.weights, device="cpu"),
     }
-    print(f"{'sequence':<16} {'embedder':<42} {'ids':>4} {'query':>6} {'gallery':>8} {'rank-1':>7} {'rank-5':>7} "
-          f"{'mAP':>6}")
+    print(
+        f"{'sequence':<16} {'embedder':<42} {'ids':>4} {'query':>6} {'gallery':>8} {'rank-1':>7} {'rank-5':>7} "
+        f"{'mAP':>6}"
+    )
     for seq, video in SEQUENCES.items():
         root = Path(args.data) / seq
         cap = cv2.VideoCapture(str(root / video))
@@ -103,8 +112,10 @@ def main(argv: list[str] | None = None) -> int:
         for name, emb in embedders.items():
             feats = emb.embed_crops(crops)
             r = evaluate_rank(cosine_distance(feats[q], feats[g]), pids[q], pids[g], role[q], role[g])
-            print(f"{seq:<16} {name:<42} {len(np.unique(pids)):>4} {q.sum():>6} {g.sum():>8} "
-                  f"{100 * r.rank(1):>7.1f} {100 * r.rank(5):>7.1f} {100 * r.mAP:>6.1f}")
+            print(
+                f"{seq:<16} {name:<42} {len(np.unique(pids)):>4} {q.sum():>6} {g.sum():>8} "
+                f"{100 * r.rank(1):>7.1f} {100 * r.rank(5):>7.1f} {100 * r.mAP:>6.1f}"
+            )
     return 0
 
 

@@ -59,24 +59,46 @@ def main(argv: list[str] | None = None) -> int:
     results = {}
     for rerank in (False, True):
         started = time.perf_counter()
-        r = evaluate_checkpoint(out, args.data, dataset_format="market1501", flip=False, rerank=rerank,
-                                device=device, batch_size=128, progress=True)
+        r = evaluate_checkpoint(
+            out,
+            args.data,
+            dataset_format="market1501",
+            flip=False,
+            rerank=rerank,
+            device=device,
+            batch_size=128,
+            progress=True,
+        )
         results["rerank" if rerank else "plain"] = {
             **{k: round(100 * r[k], 2) for k in ("rank1", "rank5", "rank10", "mAP", "mINP")},
-            "queries": r["queries"], "seconds": round(time.perf_counter() - started, 1)}
-        print(f"Market-1501 {'with' if rerank else 'without'} re-ranking: rank-1 {results[list(results)[-1]]['rank1']}"
-              f", mAP {results[list(results)[-1]]['mAP']}")
+            "queries": r["queries"],
+            "seconds": round(time.perf_counter() - started, 1),
+        }
+        print(
+            f"Market-1501 {'with' if rerank else 'without'} re-ranking: rank-1 {results[list(results)[-1]]['rank1']}"
+            f", mAP {results[list(results)[-1]]['mAP']}"
+        )
     recipe = extra.get("recipe", {})
-    market = {"protocol": "single query, no flip averaging, cosine; rerank = k-reciprocal k1=20 k2=6 lambda=0.3",
-              **results}
-    update_extra(out, {"market1501": market, "git_commit": run_manifest.get("git_commit"),
-                       "train_device": run_manifest.get("device"),
-                       "train_time_s": round(sum(row["time_s"] for row in history), 1)})
+    market = {
+        "protocol": "single query, no flip averaging, cosine; rerank = k-reciprocal k1=20 k2=6 lambda=0.3",
+        **results,
+    }
+    update_extra(
+        out,
+        {
+            "market1501": market,
+            "git_commit": run_manifest.get("git_commit"),
+            "train_device": run_manifest.get("device"),
+            "train_time_s": round(sum(row["time_s"] for row in history), 1),
+        },
+    )
     plain = results["plain"]
     info = {
-        "summary": (f"{recipe.get('arch')} {recipe.get('backbone')} {'x'.join(map(str, recipe.get('input_size', [])))}"
-                    f" trained on Market-1501 (751 people; research use only): rank-1 {plain['rank1']}, mAP "
-                    f"{plain['mAP']}"),
+        "summary": (
+            f"{recipe.get('arch')} {recipe.get('backbone')} {'x'.join(map(str, recipe.get('input_size', [])))}"
+            f" trained on Market-1501 (751 people; research use only): rank-1 {plain['rank1']}, mAP "
+            f"{plain['mAP']}"
+        ),
         "training_data": LICENCE,
         "recipe": recipe,
         "dataset_fingerprint": extra.get("dataset_fingerprint"),

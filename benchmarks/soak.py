@@ -102,8 +102,9 @@ class WideEmbedder:
         self.current: np.ndarray = np.zeros(0, np.int64)
 
     def __call__(self, image, dets: Detections) -> np.ndarray:
-        e = self.base[self.current[:len(dets)]] + 0.3 * self.rng.standard_normal((len(dets), self.dim)).astype(
-            np.float32) / np.sqrt(self.dim)
+        e = self.base[self.current[: len(dets)]] + 0.3 * self.rng.standard_normal((len(dets), self.dim)).astype(
+            np.float32
+        ) / np.sqrt(self.dim)
         return e / np.linalg.norm(e, axis=1, keepdims=True)
 
 
@@ -134,14 +135,18 @@ def main(argv: list[str] | None = None) -> int:
 
         return detect
 
-    cams = CamsConfig(cameras=[CameraConfig(id=f"cam{i + 1}", source=f"synthetic:{i}") for i in range(2)],
-                      path="soak")
+    cams = CamsConfig(cameras=[CameraConfig(id=f"cam{i + 1}", source=f"synthetic:{i}") for i in range(2)], path="soak")
     linker = OnlineLinker(thresh=0.3, min_len=10)
-    pipe = Pipeline(detector_factory=detector_factory,
-                    tracker_factory=lambda cam, fps: Tracker(camera=cam, frame_rate=fps),
-                    embedder=embedder, linker=linker, cache_key=None,
-                    source_factory=lambda cam, need: SyntheticSource(world, int(cam.id[3:]) - 1, args.frames),
-                    video=False, progress=False)
+    pipe = Pipeline(
+        detector_factory=detector_factory,
+        tracker_factory=lambda cam, fps: Tracker(camera=cam, frame_rate=fps),
+        embedder=embedder,
+        linker=linker,
+        cache_key=None,
+        source_factory=lambda cam, need: SyntheticSource(world, int(cam.id[3:]) - 1, args.frames),
+        video=False,
+        progress=False,
+    )
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as out:
         result = pipe.run(cams, out)
@@ -149,11 +154,15 @@ def main(argv: list[str] | None = None) -> int:
     after = [(f, r) for f, r in samples if f >= args.warmup]
     slope = np.polyfit([f for f, _ in after], [r for _, r in after], 1)[0] * 1000 if len(after) >= 2 else float("nan")
     total = sum(r.frames for r in result.cameras.values())
-    print(f"embedder {args.embedder} ({getattr(embedder, 'dim', '?')}-D), 2 cameras x {args.frames} frames, "
-          f"{total} frames in {wall:.0f} s ({total / wall:.0f} frames/s), {len(result.identities)} tracklets -> "
-          f"{len(set(result.identities.global_id.tolist()))} global ids, gallery {len(linker)} tracklets at the end")
-    print(f"RSS growth after {args.warmup} frames/camera: {slope:+.3f} MB per 1,000 frames per camera "
-          f"({slope / 2:+.3f} MB per 1,000 frames of the run); target <= 1 MB")
+    print(
+        f"embedder {args.embedder} ({getattr(embedder, 'dim', '?')}-D), 2 cameras x {args.frames} frames, "
+        f"{total} frames in {wall:.0f} s ({total / wall:.0f} frames/s), {len(result.identities)} tracklets -> "
+        f"{len(set(result.identities.global_id.tolist()))} global ids, gallery {len(linker)} tracklets at the end"
+    )
+    print(
+        f"RSS growth after {args.warmup} frames/camera: {slope:+.3f} MB per 1,000 frames per camera "
+        f"({slope / 2:+.3f} MB per 1,000 frames of the run); target <= 1 MB"
+    )
     return 0
 
 

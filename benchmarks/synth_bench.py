@@ -44,10 +44,18 @@ def main() -> None:
     n = min(args.frames, p.n_frames)
     trajs = plan_trajectories(world, n_people=p.n_people, duration=p.duration, fps=p.fps, rng=rng, lead=p.lead)
     apps = [sample_appearance(rng) for _ in trajs]
-    frames = [[(t.pid, a, pose_points(a, t.pos[f], t.heading[f], t.phase[f], t.amp[f]), t.pos[f])
-               for t, a in zip(trajs, apps) if t.active[f]] for f in range(n)]
-    print(f"preset {p.name}: {n} frames per camera, {np.mean([len(f) for f in frames]):.1f} people active per frame, "
-          f"cv2 threads {cv2.getNumThreads()}")
+    frames = [
+        [
+            (t.pid, a, pose_points(a, t.pos[f], t.heading[f], t.phase[f], t.amp[f]), t.pos[f])
+            for t, a in zip(trajs, apps)
+            if t.active[f]
+        ]
+        for f in range(n)
+    ]
+    print(
+        f"preset {p.name}: {n} frames per camera, {np.mean([len(f) for f in frames]):.1f} people active per frame, "
+        f"cv2 threads {cv2.getNumThreads()}"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         for cam in cams:
             ren = CameraRenderer(cam, world, np.random.default_rng(1))
@@ -55,27 +63,33 @@ def main() -> None:
             for people in frames:
                 ren.render(people)
             render_fps = n / (time.perf_counter() - t0)
-            writer = cv2.VideoWriter(os.path.join(tmp, f"{cam.id}.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), p.fps,
-                                     (cam.width, cam.height))
+            writer = cv2.VideoWriter(
+                os.path.join(tmp, f"{cam.id}.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), p.fps, (cam.width, cam.height)
+            )
             det_rng = np.random.default_rng(2)
             shown = 0
             t0 = time.perf_counter()
             for people in frames:
                 fr = ren.render(people)
                 writer.write(fr.image)
-                p.detection_noise.apply(fr.xyxy, fr.visibility, det_rng, image_size=(cam.width, cam.height),
-                                        visible_xyxy=fr.visible_xyxy)
+                p.detection_noise.apply(
+                    fr.xyxy, fr.visibility, det_rng, image_size=(cam.width, cam.height), visible_xyxy=fr.visible_xyxy
+                )
                 shown += len(fr.pids)
             full_fps = n / (time.perf_counter() - t0)
             writer.release()
-            print(f"  {cam.id} {cam.width}x{cam.height}: {shown / n:4.1f} people in view, render {render_fps:6.1f} "
-                  f"frames/s, render+encode+detections {full_fps:6.1f} frames/s")
+            print(
+                f"  {cam.id} {cam.width}x{cam.height}: {shown / n:4.1f} people in view, render {render_fps:6.1f} "
+                f"frames/s, render+encode+detections {full_fps:6.1f} frames/s"
+            )
         if args.full:
             t0 = time.perf_counter()
             make_scene(p, os.path.join(tmp, "scene"), seed=0, progress=False)
             dt = time.perf_counter() - t0
-            print(f"  make_scene({p.name!r}): {dt:.1f} s for {p.n_frames} frames x {len(cams)} cameras = "
-                  f"{p.n_frames * len(cams) / dt:.1f} camera-frames/s")
+            print(
+                f"  make_scene({p.name!r}): {dt:.1f} s for {p.n_frames} frames x {len(cams)} cameras = "
+                f"{p.n_frames * len(cams) / dt:.1f} camera-frames/s"
+            )
 
 
 if __name__ == "__main__":

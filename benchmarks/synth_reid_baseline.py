@@ -27,8 +27,11 @@ def load(folder: Path) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
     if not files:
         raise SystemExit(f"{folder}: no crops named like 0001_c1s1_000123_00.jpg")
     groups = [CROP_NAME.match(f.name).groups() for f in files]
-    return ([cv2.imread(str(f)) for f in files], np.array([int(g[0]) for g in groups]),
-            np.array([int(g[1]) for g in groups]))
+    return (
+        [cv2.imread(str(f)) for f in files],
+        np.array([int(g[0]) for g in groups]),
+        np.array([int(g[1]) for g in groups]),
+    )
 
 
 def main() -> None:
@@ -41,8 +44,10 @@ def main() -> None:
     res = evaluate_rank(cosine_distance(emb.embed_crops(q), emb.embed_crops(g)), q_ids, g_ids, q_cams, g_cams)
     s = res.summary()
     print(f"{args.scene}: {len(q)} queries / {len(g)} gallery images, {len(set(q_ids.tolist()))} test identities")
-    print(f"colorhist: rank-1 {s['rank1']:.1%}  rank-5 {s['rank5']:.1%}  rank-10 {s['rank10']:.1%}  "
-          f"mAP {s['mAP']:.1%}  mINP {s['mINP']:.1%}  (queries {s['queries']}, skipped {s['skipped']})")
+    print(
+        f"colorhist: rank-1 {s['rank1']:.1%}  rank-5 {s['rank5']:.1%}  rank-10 {s['rank10']:.1%}  "
+        f"mAP {s['mAP']:.1%}  mINP {s['mINP']:.1%}  (queries {s['queries']}, skipped {s['skipped']})"
+    )
 
 
 if __name__ == "__main__":

@@ -63,9 +63,11 @@ def main(argv: list[str] | None = None) -> int:
         for dets, emb in scene[50:]:
             n_out += len(tracker.update(dets, emb))
         best = min(best, (time.perf_counter() - t0) * 1e3 / (len(scene) - 50))
-    print(f"tracker-only: {best:.3f} ms/frame with {args.tracks} tracks "
-          f"({'motion-only' if not args.dim else f'{args.dim}-D appearance'}; {n_out / (len(scene) - 50):.1f} "
-          f"reported per frame; best of {args.repeats})")
+    print(
+        f"tracker-only: {best:.3f} ms/frame with {args.tracks} tracks "
+        f"({'motion-only' if not args.dim else f'{args.dim}-D appearance'}; {n_out / (len(scene) - 50):.1f} "
+        f"reported per frame; best of {args.repeats})"
+    )
     return 0
 
 

@@ -65,9 +65,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--eval-split", default=str(ROOT / "samples" / "small" / "reid"))
     ap.add_argument("--out", help="checkpoint to write (default: mctrack/weights/<arch>_samples.pt)")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="recipe override")
-    ap.add_argument("--recenter", action="store_true",
-                    help="do not train: store the training crops' mean unit feature in the existing --out checkpoint "
-                         "(checkpoints made before centring existed)")
+    ap.add_argument(
+        "--recenter",
+        action="store_true",
+        help="do not train: store the training crops' mean unit feature in the existing --out checkpoint "
+        "(checkpoints made before centring existed)",
+    )
     args = ap.parse_args(argv)
     if 0 in args.seeds:
         ap.error("--seeds: seed 0 is the committed evaluation scene; train on other seeds")
@@ -92,19 +95,30 @@ def main(argv: list[str] | None = None) -> int:
             info_path.write_text(json.dumps(info, indent=2, default=str))
         print(f"stored the feature mean of {len(paths)} training crops in {out}")
         return 0
-    print(f"pooled training crops: {counts['train_ids']} identities, {counts['train_images']} images "
-          f"from seeds {args.seeds}; evaluation: {args.eval_split}")
+    print(
+        f"pooled training crops: {counts['train_ids']} identities, {counts['train_images']} images "
+        f"from seeds {args.seeds}; evaluation: {args.eval_split}"
+    )
     recipe = load_recipe(ROOT / "configs" / "reid" / f"{args.arch}_samples.yaml", args.set)
     torch.set_num_threads(max(torch.get_num_threads(), 1))
     run_dir = train(recipe, data=data, out=work / "runs")
     result = evaluate_checkpoint(run_dir / "model.pt", data, dataset_format="samples", flip=True)
     export_for_inference(run_dir / "model.pt", out)
-    info = {"arch": args.arch, "seeds": args.seeds, "overrides": args.set, **counts,
-            "eval_split": str(args.eval_split), "run_dir": str(run_dir), "eval": result,
-            "size_mb": round(out.stat().st_size / 2**20, 2)}
+    info = {
+        "arch": args.arch,
+        "seeds": args.seeds,
+        "overrides": args.set,
+        **counts,
+        "eval_split": str(args.eval_split),
+        "run_dir": str(run_dir),
+        "eval": result,
+        "size_mb": round(out.stat().st_size / 2**20, 2),
+    }
     out.with_suffix(".json").write_text(json.dumps(info, indent=2, default=str))
-    print(f"wrote {out} ({info['size_mb']} MB); eval on unseen people: rank-1 {result['rank1']:.3f}, "
-          f"mAP {result['mAP']:.3f}")
+    print(
+        f"wrote {out} ({info['size_mb']} MB); eval on unseen people: rank-1 {result['rank1']:.3f}, "
+        f"mAP {result['mAP']:.3f}"
+    )
     return 0
 
 

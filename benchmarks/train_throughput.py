@@ -30,11 +30,26 @@ from reid_models.train.schedule import build_optimizer  # noqa: E402
 _DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
-def measure(arch: str, backbone: str, size: tuple[int, int], precision: str, *, batch: int, steps: int,
-            device: torch.device, num_classes: int = 751, model_kwargs: dict | None = None) -> dict:
+def measure(
+    arch: str,
+    backbone: str,
+    size: tuple[int, int],
+    precision: str,
+    *,
+    batch: int,
+    steps: int,
+    device: torch.device,
+    num_classes: int = 751,
+    model_kwargs: dict | None = None,
+) -> dict:
     torch.manual_seed(0)
-    model = build_model(arch, num_classes=num_classes, backbone=backbone, pretrained=None, input_size=size,
-                        **(model_kwargs or {})).to(device).train()
+    model = (
+        build_model(
+            arch, num_classes=num_classes, backbone=backbone, pretrained=None, input_size=size, **(model_kwargs or {})
+        )
+        .to(device)
+        .train()
+    )
     criterion = build_criterion(model).to(device)
     optimizer = build_optimizer(model, name="adam", lr=1e-4, weight_decay=5e-4, backbone_lr_mult=0.1)
     images = torch.randn(batch, 3, *size, device=device)
@@ -65,11 +80,20 @@ def measure(arch: str, backbone: str, size: tuple[int, int], precision: str, *, 
         step()
     sync()
     seconds = (time.perf_counter() - start) / steps
-    return {"arch": arch, "backbone": backbone, "size": f"{size[0]}x{size[1]}", "precision": precision,
-            "batch": batch, "model_kwargs": model_kwargs or {}, "ms_per_step": round(seconds * 1e3, 1),
-            "images_per_s": round(batch / seconds, 1), "epoch_s_market": round(12936 / (batch / seconds), 1),
-            "params_m": round(sum(p.numel() for p in model.parameters()) / 1e6, 2),
-            "threads": torch.get_num_threads(), "device": str(device)}
+    return {
+        "arch": arch,
+        "backbone": backbone,
+        "size": f"{size[0]}x{size[1]}",
+        "precision": precision,
+        "batch": batch,
+        "model_kwargs": model_kwargs or {},
+        "ms_per_step": round(seconds * 1e3, 1),
+        "images_per_s": round(batch / seconds, 1),
+        "epoch_s_market": round(12936 / (batch / seconds), 1),
+        "params_m": round(sum(p.numel() for p in model.parameters()) / 1e6, 2),
+        "threads": torch.get_num_threads(),
+        "device": str(device),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -81,8 +105,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch", type=int, default=32, help="P x K images per step")
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--device", default="cpu")
-    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                    help="model keyword argument, e.g. share_layer4=false (YAML value)")
+    ap.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="model keyword argument, e.g. share_layer4=false (YAML value)",
+    )
     ap.add_argument("--json", help="write the rows here")
     args = ap.parse_args(argv)
     import yaml
@@ -90,19 +119,32 @@ def main(argv: list[str] | None = None) -> int:
     kwargs = {k: yaml.safe_load(v) for k, _, v in (item.partition("=") for item in args.set)}
     device = torch.device(args.device)
     rows = []
-    print(f"{'arch':<7}{'backbone':<10}{'size':<9}{'prec':<6}{'batch':>6}{'ms/step':>10}{'img/s':>9}"
-          f"{'s/epoch':>9}{'params M':>10}")
+    print(
+        f"{'arch':<7}{'backbone':<10}{'size':<9}{'prec':<6}{'batch':>6}{'ms/step':>10}{'img/s':>9}"
+        f"{'s/epoch':>9}{'params M':>10}"
+    )
     for arch in args.archs:
         for backbone in args.backbones:
             for text in args.sizes:
                 h, w = (int(v) for v in text.lower().split("x"))
                 for precision in args.precisions:
-                    row = measure(arch, backbone, (h, w), precision, batch=args.batch, steps=args.steps,
-                                  device=device, model_kwargs=kwargs)
+                    row = measure(
+                        arch,
+                        backbone,
+                        (h, w),
+                        precision,
+                        batch=args.batch,
+                        steps=args.steps,
+                        device=device,
+                        model_kwargs=kwargs,
+                    )
                     rows.append(row)
-                    print(f"{arch:<7}{backbone:<10}{row['size']:<9}{precision:<6}{args.batch:>6}"
-                          f"{row['ms_per_step']:>10}{row['images_per_s']:>9}{row['epoch_s_market']:>9}"
-                          f"{row['params_m']:>10}", flush=True)
+                    print(
+                        f"{arch:<7}{backbone:<10}{row['size']:<9}{precision:<6}{args.batch:>6}"
+                        f"{row['ms_per_step']:>10}{row['images_per_s']:>9}{row['epoch_s_market']:>9}"
+                        f"{row['params_m']:>10}",
+                        flush=True,
+                    )
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
     return 0

@@ -23,8 +23,15 @@ import numpy as np
 from .config import CameraConfig
 from .types import Detections, Frame
 
-__all__ = ["CACHE_VERSION", "file_sha1", "feature_cache_key", "cache_folder", "CacheRecorder", "CacheReplay",
-           "load_cache"]
+__all__ = [
+    "CACHE_VERSION",
+    "file_sha1",
+    "feature_cache_key",
+    "cache_folder",
+    "CacheRecorder",
+    "CacheReplay",
+    "load_cache",
+]
 
 log = logging.getLogger(__name__)
 
@@ -53,9 +60,15 @@ def _file_stamp(path: str | None) -> str | None:
 def feature_cache_key(camera: CameraConfig, *, embedder: str | dict, weights_hash: str | None, detector: dict) -> dict:
     """What a camera's cached detections and embeddings depend on (``embedder``: its name, or a mapping of its
     name and every setting that changes its features, e.g. flip and precision)."""
-    return {"version": CACHE_VERSION, "camera": camera.id, "source": _file_stamp(camera.source),
-            "detections": _file_stamp(camera.detections) if detector.get("name") == "mot" else None,
-            "embedder": embedder, "weights": weights_hash, "detector": detector}
+    return {
+        "version": CACHE_VERSION,
+        "camera": camera.id,
+        "source": _file_stamp(camera.source),
+        "detections": _file_stamp(camera.detections) if detector.get("name") == "mot" else None,
+        "embedder": embedder,
+        "weights": weights_hash,
+        "detector": detector,
+    }
 
 
 def cache_folder(out: Path, camera: str, embedder: str, key: dict) -> tuple[Path, str]:
@@ -99,8 +112,9 @@ def load_cache(folder: Path, key: str, dim: int) -> CacheReplay | None:
         size = emb_path.stat().st_size if emb_path.is_file() else -1
         if size != n * dim * 4:
             raise ValueError(f"embedding.f32 holds {size} bytes, expected {n * dim * 4}")
-        embedding = np.memmap(emb_path, np.float32, mode="r", shape=(n, dim)) if n and dim else \
-            np.zeros((n, dim), np.float32)
+        embedding = (
+            np.memmap(emb_path, np.float32, mode="r", shape=(n, dim)) if n and dim else np.zeros((n, dim), np.float32)
+        )
         return CacheReplay(meta, embedding, dim)
     except Exception as exc:  # noqa: BLE001 - a damaged cache is recomputed, never trusted
         log.warning("%s: unreadable cache (%s); features are recomputed", folder, exc)
@@ -137,14 +151,19 @@ class CacheRecorder:
         self._emb.close()
         cat = {k: np.concatenate(v) if v else None for k, v in self._parts.items()}
         embedded = np.zeros(frames, bool)
-        embedded[:min(frames, len(self._embedded))] = self._embedded[:frames]
-        np.savez(self._tmp / "meta.npz", key=np.array(self.key), fps=np.array(fps), frames=np.array(frames),
-                 dim=np.array(self.dim),
-                 frame=cat["frame"] if cat["frame"] is not None else np.zeros(0, np.int64),
-                 xyxy=cat["xyxy"] if cat["xyxy"] is not None else np.zeros((0, 4), np.float32),
-                 score=cat["score"] if cat["score"] is not None else np.zeros(0, np.float32),
-                 class_id=cat["class_id"] if cat["class_id"] is not None else np.zeros(0, np.int64),
-                 embedded=embedded)
+        embedded[: min(frames, len(self._embedded))] = self._embedded[:frames]
+        np.savez(
+            self._tmp / "meta.npz",
+            key=np.array(self.key),
+            fps=np.array(fps),
+            frames=np.array(frames),
+            dim=np.array(self.dim),
+            frame=cat["frame"] if cat["frame"] is not None else np.zeros(0, np.int64),
+            xyxy=cat["xyxy"] if cat["xyxy"] is not None else np.zeros((0, 4), np.float32),
+            score=cat["score"] if cat["score"] is not None else np.zeros(0, np.float32),
+            class_id=cat["class_id"] if cat["class_id"] is not None else np.zeros(0, np.int64),
+            embedded=embedded,
+        )
         shutil.rmtree(self.folder, ignore_errors=True)
         self._tmp.rename(self.folder)
 

@@ -166,8 +166,9 @@ def from_dict(cls: type, data: Any, path: str | Path, prefix: str = "") -> Any:
     for k in data:
         if k not in fields:
             valid = ", ".join(fields)
-            raise ConfigError(path, f"{prefix}.{str(k)[:60]}" if prefix else str(k)[:60],
-                              f"unknown key (valid keys: {valid})")
+            raise ConfigError(
+                path, f"{prefix}.{str(k)[:60]}" if prefix else str(k)[:60], f"unknown key (valid keys: {valid})"
+            )
     kwargs = {}
     for name, f in fields.items():
         key = f"{prefix}.{name}" if prefix else name
@@ -218,27 +219,37 @@ def load_cams(path: str | Path) -> CamsConfig:
             raise ConfigError(path, f"{key}.fps", f"must be a finite number > 0, got {cam.fps}")
         if not math.isfinite(cam.time_offset):
             raise ConfigError(path, f"{key}.time_offset", f"must be a finite number of seconds, got {cam.time_offset}")
-        source = cam.source if is_live_source(cam.source) else _resolve(base, cam.source, str(path),
-                                                                         f"{key}.source", kind="any")
-        cams.append(dataclasses.replace(
-            cam,
-            source=source,
-            calibration=_resolve(base, cam.calibration, str(path), f"{key}.calibration"),
-            detections=_resolve(base, cam.detections, str(path), f"{key}.detections"),
-            ground_truth=_resolve(base, cam.ground_truth, str(path), f"{key}.ground_truth"),
-        ))
+        source = (
+            cam.source
+            if is_live_source(cam.source)
+            else _resolve(base, cam.source, str(path), f"{key}.source", kind="any")
+        )
+        cams.append(
+            dataclasses.replace(
+                cam,
+                source=source,
+                calibration=_resolve(base, cam.calibration, str(path), f"{key}.calibration"),
+                detections=_resolve(base, cam.detections, str(path), f"{key}.detections"),
+                ground_truth=_resolve(base, cam.ground_truth, str(path), f"{key}.ground_truth"),
+            )
+        )
     if raw.ground_truth_ids not in ("global", "per_camera"):
-        raise ConfigError(path, "ground_truth_ids",
-                          f"must be 'global' or 'per_camera', got {short_repr(raw.ground_truth_ids)}")
+        raise ConfigError(
+            path, "ground_truth_ids", f"must be 'global' or 'per_camera', got {short_repr(raw.ground_truth_ids)}"
+        )
     for i, w in enumerate(raw.transit):
         key = f"transit[{i}]"
         if len(w.between) != 2 or w.between[0] == w.between[1]:
             raise ConfigError(path, f"{key}.between", f"expected two different camera ids, got {short_repr(w.between)}")
         for cam_id in w.between:
             if cam_id not in seen:
-                raise ConfigError(path, f"{key}.between", f"unknown camera id {short_repr(cam_id)} (cameras: "
-                                                          f"{', '.join(c.id for c in cams)})")
+                raise ConfigError(
+                    path,
+                    f"{key}.between",
+                    f"unknown camera id {short_repr(cam_id)} (cameras: {', '.join(c.id for c in cams)})",
+                )
         if not (math.isfinite(w.min_s) and w.min_s >= 0 and (w.max_s is None or w.max_s >= w.min_s)):
             raise ConfigError(path, key, f"need 0 <= min_s <= max_s, got min_s={w.min_s}, max_s={w.max_s}")
-    return CamsConfig(cameras=cams, name=raw.name, ground_truth_ids=raw.ground_truth_ids, transit=list(raw.transit),
-                      path=str(path))
+    return CamsConfig(
+        cameras=cams, name=raw.name, ground_truth_ids=raw.ground_truth_ids, transit=list(raw.transit), path=str(path)
+    )

@@ -3,7 +3,8 @@
 A track's rows are held back until it matures (``linker.min_len`` frames) and gets its global id, then written,
 and every later row at once (flushed per frame). When the pipeline hands over a finished track (not seen for longer
 than its tracker keeps lost tracks), its full summary replaces the matured one in the linker's gallery, a track
-that ended before maturing is assigned, and all that is kept of it is one compact row for ``identities.csv``.
+that ended before maturing is assigned, its summary goes to disk (``OUT/tracklets/``, :mod:`mctrack.link.store`)
+and all that is kept of it in memory is one compact row for ``identities.csv``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import numpy as np
 
 from .io.mot import MotWriter, mot_rows
 from .link.linkers import OnlineLinker
+from .link.store import TrackletStore
 from .link.tracklets import TrackletBuilder, TrackRecord
 from .types import Identities, Tracklet, Tracks
 
@@ -35,16 +37,24 @@ class TrackletSummary:
 
     @classmethod
     def of(cls, t: Tracklet) -> TrackletSummary:
-        return cls(t.camera, int(t.track_id), float(t.first_time), float(t.last_time), int(t.frames[0]),
-                   int(t.frames[-1]), len(t))
+        return cls(
+            t.camera,
+            int(t.track_id),
+            float(t.first_time),
+            float(t.last_time),
+            int(t.frames[0]),
+            int(t.frames[-1]),
+            len(t),
+        )
 
 
 class OnlineStream:
     """See the module docstring. ``on_frame`` after every frame of a camera, ``on_finished`` with the tracks the
     camera's builder handed over, ``close`` at the end."""
 
-    def __init__(self, linker: OnlineLinker, out: Path, n_samples: int = 4) -> None:
+    def __init__(self, linker: OnlineLinker, out: Path, n_samples: int = 4, store: TrackletStore | None = None) -> None:
         self.linker = linker
+        self.store = store
         self.out = Path(out)
         self.n_samples = int(n_samples)
         self.writers: dict[str, MotWriter] = {}
@@ -70,8 +80,7 @@ class OnlineStream:
             self._summarised[key] = (rec.embedded, t)
             return t
         pos = rec.tracklet(0, appearance=False)
-        return Tracklet(pos.camera, pos.track_id, pos.frames, pos.xyxy, pos.times, last.embeddings,
-                        last.mean_embedding)
+        return Tracklet(pos.camera, pos.track_id, pos.frames, pos.xyxy, pos.times, last.embeddings, last.mean_embedding)
 
     def _refresh(self, builders: dict[str, TrackletBuilder]) -> None:
         for cam, ids in self.alive.items():
@@ -80,8 +89,9 @@ class OnlineStream:
                 if builder is not None and tid in builder:
                     self.linker.update(self._current((cam, tid), builder.record(tid)), finished=False)
 
-    def _assign(self, key: tuple[str, int], tracklet: Tracklet, now: float,
-                builders: dict[str, TrackletBuilder]) -> int:
+    def _assign(
+        self, key: tuple[str, int], tracklet: Tracklet, now: float, builders: dict[str, TrackletBuilder]
+    ) -> int:
         self._refresh(builders)
         gid = self.linker.assign(tracklet, now)
         self.alive.setdefault(key[0], set()).add(key[1])
@@ -101,11 +111,11 @@ class OnlineStream:
             tid = int(tracks.track_id[i])
             gid = self.linker.global_id(cam, tid)
             if gid is not None:
-                r = rows[i:i + 1].copy()
+                r = rows[i : i + 1].copy()
                 r[:, 1] = gid
                 out.append(r)
                 continue
-            self.held.setdefault((cam, tid), []).append(rows[i:i + 1])
+            self.held.setdefault((cam, tid), []).append(rows[i : i + 1])
             rec = builder.record(tid)
             if len(rec) >= self.linker.min_len:
                 self._assign((cam, tid), rec.tracklet(self.n_samples, max_frames=self.linker.min_len), now, builders)
@@ -120,17 +130,20 @@ class OnlineStream:
         for rec in records:
             key = (cam, rec.track_id)
             if self.linker.global_id(cam, rec.track_id) is None:
-                self._assign(key, rec.tracklet(self.n_samples, max_frames=self.linker.min_len), rec.last_time,
-                             builders)
+                self._assign(key, rec.tracklet(self.n_samples, max_frames=self.linker.min_len), rec.last_time, builders)
             full = rec.tracklet(self.n_samples)
             self.linker.update(full, finished=True)
             self.alive.get(cam, set()).discard(rec.track_id)
             self._summarised.pop(key, None)
             self.summaries.append(TrackletSummary.of(full))
+            if self.store is not None:
+                self.store.add(full, self.linker.global_id(cam, rec.track_id) or 0)
         if cam in self.writers:
             self.writers[cam].flush()
 
     def close(self) -> Identities:
         for w in self.writers.values():
             w.close()
+        if self.store is not None:
+            self.store.flush()
         return self.linker.identities()

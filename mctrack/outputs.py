@@ -22,8 +22,14 @@ from .io.video import AnnotatedVideoWriter, FrameSource
 from .online import TrackletSummary
 from .types import Tracks
 
-__all__ = ["atomic_write_text", "write_json", "write_global_rows", "write_identities", "write_annotated_video",
-           "earlier_outputs"]
+__all__ = [
+    "atomic_write_text",
+    "write_json",
+    "write_global_rows",
+    "write_identities",
+    "write_annotated_video",
+    "earlier_outputs",
+]
 
 log = logging.getLogger(__name__)
 
@@ -73,18 +79,28 @@ def write_identities(path: Path, summaries: Iterable[TrackletSummary], lookup: d
     try:
         with tmp.open("w", newline="", encoding="utf-8") as fh:
             w = csv.writer(fh)
-            w.writerow(["camera", "local_id", "global_id", "first_time", "last_time", "first_frame", "last_frame",
-                        "frames"])
+            w.writerow(
+                ["camera", "local_id", "global_id", "first_time", "last_time", "first_frame", "last_frame", "frames"]
+            )
             for s in rows:
-                w.writerow([s.camera, s.track_id, lookup[(s.camera, s.track_id)], f"{s.first_time:.3f}",
-                            f"{s.last_time:.3f}", s.first_frame + 1, s.last_frame + 1, s.frames])
+                w.writerow(
+                    [
+                        s.camera,
+                        s.track_id,
+                        lookup[(s.camera, s.track_id)],
+                        f"{s.first_time:.3f}",
+                        f"{s.last_time:.3f}",
+                        s.first_frame + 1,
+                        s.last_frame + 1,
+                        s.frames,
+                    ]
+                )
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
 
 
-def write_annotated_video(path: Path, src: FrameSource, rows_file: Path, camera: str, frames: int,
-                          fps: float) -> None:
+def write_annotated_video(path: Path, src: FrameSource, rows_file: Path, camera: str, frames: int, fps: float) -> None:
     """``path``: the first ``frames`` frames of ``src`` with the boxes and ids of the MOT file ``rows_file``."""
     rows = load_mot_txt(rows_file) if Path(rows_file).is_file() else np.zeros((0, 10))
     index = rows[:, 0].astype(np.int64) - 1 if len(rows) else np.zeros(0, np.int64)
@@ -93,10 +109,12 @@ def write_annotated_video(path: Path, src: FrameSource, rows_file: Path, camera:
         for frame in src:
             if frame.index >= frames:
                 break
-            sel = rows[bounds[frame.index]:bounds[frame.index + 1]]
+            sel = rows[bounds[frame.index] : bounds[frame.index + 1]]
             xyxy = np.concatenate([sel[:, 2:4], sel[:, 2:4] + sel[:, 4:6]], axis=1) if len(sel) else np.zeros((0, 4))
-            writer.write(frame, Tracks(camera, frame.index, sel[:, 1].astype(np.int64), xyxy, sel[:, 6],
-                                       np.zeros(len(sel), np.int64)))
+            writer.write(
+                frame,
+                Tracks(camera, frame.index, sel[:, 1].astype(np.int64), xyxy, sel[:, 6], np.zeros(len(sel), np.int64)),
+            )
 
 
 def earlier_outputs(out: Path, cameras: list[str], *, video: bool, evaluated: bool) -> list[str]:

@@ -58,14 +58,22 @@ from .io.paths import check_file_name
 from .io.video import FrameSource, LiveSource, VideoFileSource, open_source
 from .link.constraints import LinkConstraints, Transit, load_ground_homography
 from .link.linkers import Linker, OnlineLinker, singleton_identities
+from .link.store import TrackletStore
 from .link.tracklets import TrackletBuilder, TrackRecord
 from .online import OnlineStream, TrackletSummary
 from .outputs import earlier_outputs, write_annotated_video, write_global_rows, write_identities, write_json
 from .track.driver import DetectAndEmbed, DriverStats, Timer, drive
 from .types import Detections, Frame, Identities, Tracklet, Tracks
 
-__all__ = ["Pipeline", "CameraResult", "RunResult", "constraints_from_cams", "file_sha1", "feature_cache_key",
-           "default_source"]
+__all__ = [
+    "Pipeline",
+    "CameraResult",
+    "RunResult",
+    "constraints_from_cams",
+    "file_sha1",
+    "feature_cache_key",
+    "default_source",
+]
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +81,9 @@ log = logging.getLogger(__name__)
 def constraints_from_cams(cams: CamsConfig, *, use_calibration: bool = True, **kwargs) -> LinkConstraints:
     """Link constraints from ``cams.yaml``: transit windows and ground homographies of calibrated cameras."""
     homs = {c.id: load_ground_homography(c.calibration) for c in cams.cameras if c.calibration and use_calibration}
-    transit = tuple(Transit(w.between[0], w.between[1], w.min_s, float("inf") if w.max_s is None else w.max_s)
-                    for w in cams.transit)
+    transit = tuple(
+        Transit(w.between[0], w.between[1], w.min_s, float("inf") if w.max_s is None else w.max_s) for w in cams.transit
+    )
     fps = [c.fps for c in cams.cameras if c.fps]
     kwargs.setdefault("time_step", 1.0 / max(fps) if fps else 0.1)
     return LinkConstraints(transit=transit, homographies=homs, **kwargs)
@@ -166,13 +175,23 @@ class Pipeline:
         cmc_factory: ``camera -> CameraMotion`` for camera-motion compensation (moving cameras), or None.
     """
 
-    def __init__(self, *, detector_factory: Callable[[CameraConfig], Callable[[Frame], Detections]],
-                 tracker_factory: Callable[[str, float], object], embedder=None, linker: Linker | None = None,
-                 cache_key: Callable[[CameraConfig], dict] | None = None,
-                 source_factory: Callable[[CameraConfig, bool], FrameSource] = default_source, video: bool = True,
-                 detector_needs_images: bool = True, progress: bool = True, n_samples: int = 4,
-                 embed_every: int = 1, max_seconds: float | None = None,
-                 cmc_factory: Callable[[CameraConfig], object] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        detector_factory: Callable[[CameraConfig], Callable[[Frame], Detections]],
+        tracker_factory: Callable[[str, float], object],
+        embedder=None,
+        linker: Linker | None = None,
+        cache_key: Callable[[CameraConfig], dict] | None = None,
+        source_factory: Callable[[CameraConfig, bool], FrameSource] = default_source,
+        video: bool = True,
+        detector_needs_images: bool = True,
+        progress: bool = True,
+        n_samples: int = 4,
+        embed_every: int = 1,
+        max_seconds: float | None = None,
+        cmc_factory: Callable[[CameraConfig], object] | None = None,
+    ) -> None:
         self.detector_factory = detector_factory
         self.tracker_factory = tracker_factory
         self.embedder = embedder
@@ -204,9 +223,9 @@ class Pipeline:
             res.tracklets.append(t)
             res.summaries.append(TrackletSummary.of(t))
 
-    def _camera_steps(self, cam: CameraConfig, out: Path, position: int | None = None,
-                      sink: dict[str, CameraResult] | None = None
-                      ) -> Generator[tuple[float, Tracks, list[TrackRecord]], None, CameraResult]:
+    def _camera_steps(
+        self, cam: CameraConfig, out: Path, position: int | None = None, sink: dict[str, CameraResult] | None = None
+    ) -> Generator[tuple[float, Tracks, list[TrackRecord]], None, CameraResult]:
         """One camera frame by frame: yields ``(scene time, tracks, finished track records)`` after each frame and
         returns the :class:`CameraResult` (also when the stream failed); the records of tracks still running at
         the end are in ``self._builders[camera]`` until the caller takes them (``pop_all``). ``sink[camera]``
@@ -249,9 +268,14 @@ class Pipeline:
                 detector = timer("open", self.detector_factory, cam)
                 if folder is not None:
                     recorder = CacheRecorder(folder, key, dim)
-                features = DetectAndEmbed(detector, self.embedder, embed_every=self.embed_every,
-                                          detector_needs_images=self.detector_needs_images, timer=timer,
-                                          record=recorder)
+                features = DetectAndEmbed(
+                    detector,
+                    self.embedder,
+                    embed_every=self.embed_every,
+                    detector_needs_images=self.detector_needs_images,
+                    timer=timer,
+                    record=recorder,
+                )
             res.fps, res.length = fps, length
             shown = length
             if self.max_seconds is not None and length is not None:
@@ -259,12 +283,21 @@ class Pipeline:
             tracker = self.tracker_factory(cam.id, fps)
             finish_after = float(getattr(tracker, "max_lost_s", 1.5)) + 0.5
             cmc = self.cmc_factory(cam) if self.cmc_factory is not None else None
-            bar = tqdm(total=shown, desc=cam.id, unit="frame", disable=not self.progress, leave=True,
-                       position=position)
+            bar = tqdm(total=shown, desc=cam.id, unit="frame", disable=not self.progress, leave=True, position=position)
             with MotWriter(out / "local" / f"{cam.id}.txt") as writer, bar:
-                for step in drive(frames, features, tracker, fps=fps, live=live, time_offset=cam.time_offset,
-                                  max_seconds=self.max_seconds, cmc=cmc, stats=stats, source_name=cam.source,
-                                  dim=dim):
+                for step in drive(
+                    frames,
+                    features,
+                    tracker,
+                    fps=fps,
+                    live=live,
+                    time_offset=cam.time_offset,
+                    max_seconds=self.max_seconds,
+                    cmc=cmc,
+                    stats=stats,
+                    source_name=cam.source,
+                    dim=dim,
+                ):
                     res.frames, res.detections = stats.frames, stats.detections
                     res.frames_without_image = stats.frames_without_image
                     builder.add(step.tracks, step.time, step.track_embeddings)
@@ -288,8 +321,13 @@ class Pipeline:
             raise
         except Exception as exc:  # noqa: BLE001 - one camera's failure must not stop the others
             res.error = f"{type(exc).__name__}: {_first_line(exc)}"
-            log.error("camera %s (%s): stream failed after %d frame(s): %s", cam.id, cam.source, stats.frames,
-                      _first_line(exc))
+            log.error(
+                "camera %s (%s): stream failed after %d frame(s): %s",
+                cam.id,
+                cam.source,
+                stats.frames,
+                _first_line(exc),
+            )
         finally:
             res.frames, res.detections = stats.frames, stats.detections
             res.frames_without_image = stats.frames_without_image
@@ -340,13 +378,20 @@ class Pipeline:
         out.mkdir(parents=True, exist_ok=True)
         stale = earlier_outputs(out, [c.id for c in cams.cameras], video=self.video, evaluated=bool(gt))
         if stale:
-            log.warning("%s holds files of an earlier run that this run does not replace: %s%s", out,
-                        ", ".join(stale[:5]), f" and {len(stale) - 5} more" if len(stale) > 5 else "")
+            log.warning(
+                "%s holds files of an earlier run that this run does not replace: %s%s",
+                out,
+                ", ".join(stale[:5]),
+                f" and {len(stale) - 5} more" if len(stale) > 5 else "",
+            )
         t_start = time.perf_counter()
         results: dict[str, CameraResult] = {}
         interrupted = False
-        stream = OnlineStream(self.linker, out, n_samples=self.n_samples) \
-            if isinstance(self.linker, OnlineLinker) else None
+        stream = (
+            OnlineStream(self.linker, out, n_samples=self.n_samples, store=TrackletStore(out / "tracklets"))
+            if isinstance(self.linker, OnlineLinker)
+            else None
+        )
         if stream is not None or any(is_live_source(c.source) for c in cams.cameras):
             interrupted = self._run_interleaved(cams, out, stream, results)
         else:
@@ -408,8 +453,14 @@ class Pipeline:
             raise KeyboardInterrupt
         return result
 
-    def _evaluate(self, cams: CamsConfig, out: Path, gt: dict[str, np.ndarray], results: dict[str, CameraResult],
-                  interrupted: bool) -> dict:
+    def _evaluate(
+        self,
+        cams: CamsConfig,
+        out: Path,
+        gt: dict[str, np.ndarray],
+        results: dict[str, CameraResult],
+        interrupted: bool,
+    ) -> dict:
         pred = {c: load_mot_txt(out / f"{c}.txt") for c in gt}
         lengths = {}
         # a run shortened on purpose (max_seconds, Ctrl-C) is scored on the frames it covered; a camera that failed
@@ -422,17 +473,22 @@ class Pipeline:
             else:
                 n = max(r.frames, r.length or 0, 1)
             if len(rows) and rows[-1, 0] > n and not partial and r.length is not None:
-                log.warning("camera %s: %s has rows up to frame %d but the video has %d frames; those rows are "
-                            "ignored", c, next(x.ground_truth for x in cams.cameras if x.id == c),
-                            int(rows[-1, 0]), n)
+                log.warning(
+                    "camera %s: %s has rows up to frame %d but the video has %d frames; those rows are ignored",
+                    c,
+                    next(x.ground_truth for x in cams.cameras if x.id == c),
+                    int(rows[-1, 0]),
+                    n,
+                )
             gt[c] = rows[rows[:, 0] <= n] if len(rows) else rows
             lengths[c] = n
         evaluation = evaluate_multicam(gt, pred, lengths, global_gt_ids=cams.ground_truth_ids == "global")
         evaluation["frames_evaluated"] = dict(lengths)
         return evaluation
 
-    def _run_interleaved(self, cams: CamsConfig, out: Path, stream: OnlineStream | None,
-                         results: dict[str, CameraResult]) -> bool:
+    def _run_interleaved(
+        self, cams: CamsConfig, out: Path, stream: OnlineStream | None, results: dict[str, CameraResult]
+    ) -> bool:
         """All cameras at once, frame by frame in scene-time order (ties by camera id), feeding the online linker
         (when there is one) as tracklets mature; returns True when interrupted."""
         order = sorted(cams.cameras, key=lambda c: c.id)
@@ -494,36 +550,60 @@ class Pipeline:
             if not src.has_images or src.size is None:
                 log.warning("camera %s: no images to annotate; no video written", cam.id)
                 return
-            write_annotated_video(out / f"{cam.id}.mp4", src, out / f"{cam.id}.txt", cam.id, r.frames,
-                                  r.fps or src.fps)
+            write_annotated_video(out / f"{cam.id}.mp4", src, out / f"{cam.id}.txt", cam.id, r.frames, r.fps or src.fps)
         except Exception as exc:  # noqa: BLE001 - a video that cannot be written must not lose the results
             log.error("camera %s (%s): annotated video not written: %s", cam.id, cam.source, _first_line(exc))
 
 
-def _summary(cams: CamsConfig, results: dict[str, CameraResult], identities: Identities, timings: dict,
-             total: float, pipe: Pipeline, interrupted: bool, evaluation: dict | None) -> dict:
+def _summary(
+    cams: CamsConfig,
+    results: dict[str, CameraResult],
+    identities: Identities,
+    timings: dict,
+    total: float,
+    pipe: Pipeline,
+    interrupted: bool,
+    evaluation: dict | None,
+) -> dict:
     gid_cams: dict[int, set[str]] = {}
     for c, g in zip(identities.camera, identities.global_id):
         gid_cams.setdefault(int(g), set()).add(str(c))
     frames = sum(r.frames for r in results.values())
     out = {
-        "cams": cams.path, "embedder": getattr(pipe.embedder, "name", "none"),
+        "cams": cams.path,
+        "embedder": getattr(pipe.embedder, "name", "none"),
         "linker": type(pipe.linker).__name__ if pipe.linker is not None else None,
         "interrupted": interrupted,
         "failed_cameras": {c: r.error for c, r in results.items() if r.error},
-        "cameras": {c: {"source": r.source, "frames": r.frames, "frames_without_image": r.frames_without_image,
-                        "detections": r.detections, "tracks": int(np.sum(identities.camera == c)),
-                        "fps": r.fps, "cache": r.cache,
-                        "dropped_frames": r.dropped,
-                        "error": r.error, "timings_s": {k: round(v, 4) for k, v in r.timings.items()},
-                        "frames_per_second": round(r.frames / max(sum(r.timings.values()), 1e-9), 2)}
-                    for c, r in results.items()},
-        "counts": {"cameras": len(results), "frames": frames, "tracklets": len(identities),
-                   "global_ids": len(gid_cams), "multi_camera_ids": sum(len(v) > 1 for v in gid_cams.values())},
+        "cameras": {
+            c: {
+                "source": r.source,
+                "frames": r.frames,
+                "frames_without_image": r.frames_without_image,
+                "detections": r.detections,
+                "tracks": int(np.sum(identities.camera == c)),
+                "fps": r.fps,
+                "cache": r.cache,
+                "dropped_frames": r.dropped,
+                "error": r.error,
+                "timings_s": {k: round(v, 4) for k, v in r.timings.items()},
+                "frames_per_second": round(r.frames / max(sum(r.timings.values()), 1e-9), 2),
+            }
+            for c, r in results.items()
+        },
+        "counts": {
+            "cameras": len(results),
+            "frames": frames,
+            "tracklets": len(identities),
+            "global_ids": len(gid_cams),
+            "multi_camera_ids": sum(len(v) > 1 for v in gid_cams.values()),
+        },
         "timings_s": {k: round(v, 4) for k, v in timings.items()} | {"total": round(total, 4)},
         "frames_per_second": round(frames / max(total, 1e-9), 2),
     }
     if evaluation is not None:
-        out["evaluation"] = {"cross_camera": {k: evaluation["cross_camera"][k] for k in ("IDF1", "HOTA", "MOTA")},
-                             "mean_per_camera": evaluation["mean_per_camera"]}
+        out["evaluation"] = {
+            "cross_camera": {k: evaluation["cross_camera"][k] for k in ("IDF1", "HOTA", "MOTA")},
+            "mean_per_camera": evaluation["mean_per_camera"],
+        }
     return out

@@ -219,8 +219,13 @@ class Tracklet:
             raise ValueError(f"Tracklet.mean_embedding: expected (D,), got shape {mean.shape}")
         if mean is not None and emb is not None and emb.shape[1] != mean.shape[0] and len(emb):
             raise ValueError(f"Tracklet: embeddings dim {emb.shape[1]} != mean_embedding dim {mean.shape[0]}")
-        for name, arr in (("frames", frames), ("xyxy", xyxy), ("times", times), ("embeddings", emb),
-                          ("mean_embedding", mean)):
+        for name, arr in (
+            ("frames", frames),
+            ("xyxy", xyxy),
+            ("times", times),
+            ("embeddings", emb),
+            ("mean_embedding", mean),
+        ):
             object.__setattr__(self, name, arr)
 
     @property

@@ -19,8 +19,17 @@ from torch import nn
 
 from reid_models.models import MODELS, build_model
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "CheckpointError", "export_for_inference", "load_checkpoint",
-           "load_weights_into", "save_checkpoint", "update_extra", "atomic_save"]
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "CheckpointError",
+    "export_for_inference",
+    "load_checkpoint",
+    "load_weights_into",
+    "save_checkpoint",
+    "update_extra",
+    "atomic_save",
+]
 
 FORMAT = "reid_models.checkpoint"
 FORMAT_VERSION = 1
@@ -56,8 +65,9 @@ def save_checkpoint(
     atomic_save({"manifest": manifest, "state_dict": state}, Path(path))
 
 
-def update_extra(path: str | os.PathLike[str], extra: dict[str, Any], out: str | os.PathLike[str] | None = None
-                 ) -> None:
+def update_extra(
+    path: str | os.PathLike[str], extra: dict[str, Any], out: str | os.PathLike[str] | None = None
+) -> None:
     """Merge ``extra`` into a checkpoint's manifest ``extra`` and write it to ``out`` (default: ``path``); the
     weights are copied as stored (no rebuild, no change of precision)."""
     path = Path(path)
@@ -70,8 +80,13 @@ def update_extra(path: str | os.PathLike[str], extra: dict[str, Any], out: str |
     atomic_save({"manifest": manifest, "state_dict": state}, Path(out) if out is not None else path)
 
 
-def export_for_inference(weights: str | os.PathLike[str], out: str | os.PathLike[str], *,
-                         extra: dict[str, Any] | None = None, half: bool = True) -> dict[str, Any]:
+def export_for_inference(
+    weights: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    extra: dict[str, Any] | None = None,
+    half: bool = True,
+) -> dict[str, Any]:
     """Rewrite a training checkpoint as an inference one: the same network without its classifier heads
     (num_classes=0), float16 tensors when ``half``, the manifest's ``extra`` kept (feature mean...) and merged with
     ``extra`` (with ``trained_num_classes``). Returns the written manifest's extra."""
@@ -164,12 +179,15 @@ def _read(path: Path, map_location: str | torch.device) -> tuple[dict[str, Any],
     size = manifest["input_size"]
     problems = [
         f"arch {str(manifest['arch'])[:40]!r} is not one of {', '.join(MODELS)}"
-        if not isinstance(manifest["arch"], str) or manifest["arch"] not in MODELS else None,
+        if not isinstance(manifest["arch"], str) or manifest["arch"] not in MODELS
+        else None,
         "config is not a mapping" if not isinstance(manifest["config"], dict) else None,
-        "num_classes is not an integer >= 0" if not (isinstance(manifest["num_classes"], int)
-                                                     and manifest["num_classes"] >= 0) else None,
-        "input_size is not [height, width]" if not (isinstance(size, (list, tuple)) and len(size) == 2 and all(
-            isinstance(v, int) and v > 0 for v in size)) else None,
+        "num_classes is not an integer >= 0"
+        if not (isinstance(manifest["num_classes"], int) and manifest["num_classes"] >= 0)
+        else None,
+        "input_size is not [height, width]"
+        if not (isinstance(size, (list, tuple)) and len(size) == 2 and all(isinstance(v, int) and v > 0 for v in size))
+        else None,
         "extra is not a mapping" if not isinstance(manifest.get("extra", {}) or {}, dict) else None,
     ]
     if problems := [p for p in problems if p]:

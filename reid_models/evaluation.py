@@ -33,8 +33,15 @@ class RankResult:
         return float(self.cmc[k - 1]) if len(self.cmc) >= k else float("nan")
 
     def summary(self) -> dict[str, float]:
-        return {"rank1": self.rank(1), "rank5": self.rank(5), "rank10": self.rank(10), "mAP": self.mAP,
-                "mINP": self.mINP, "queries": self.num_valid_queries, "skipped": self.num_skipped_queries}
+        return {
+            "rank1": self.rank(1),
+            "rank5": self.rank(5),
+            "rank10": self.rank(10),
+            "mAP": self.mAP,
+            "mINP": self.mINP,
+            "queries": self.num_valid_queries,
+            "skipped": self.num_skipped_queries,
+        }
 
 
 def cosine_distance(query: np.ndarray, gallery: np.ndarray) -> np.ndarray:
@@ -46,8 +53,16 @@ def cosine_distance(query: np.ndarray, gallery: np.ndarray) -> np.ndarray:
     return 1.0 - q @ g.T
 
 
-def evaluate_rank(dist: np.ndarray, q_ids: np.ndarray, g_ids: np.ndarray, q_cams: np.ndarray, g_cams: np.ndarray,
-                  *, max_rank: int = 50, junk_ids: tuple[int, ...] = (-1,)) -> RankResult:
+def evaluate_rank(
+    dist: np.ndarray,
+    q_ids: np.ndarray,
+    g_ids: np.ndarray,
+    q_cams: np.ndarray,
+    g_cams: np.ndarray,
+    *,
+    max_rank: int = 50,
+    junk_ids: tuple[int, ...] = (-1,),
+) -> RankResult:
     """Market-1501 protocol metrics from a ``(Q, G)`` distance matrix (smaller = more similar).
 
     Args:
@@ -62,8 +77,10 @@ def evaluate_rank(dist: np.ndarray, q_ids: np.ndarray, g_ids: np.ndarray, q_cams
     q_cams, g_cams = np.asarray(q_cams), np.asarray(g_cams)
     nq, ng = dist.shape
     if len(q_ids) != nq or len(q_cams) != nq or len(g_ids) != ng or len(g_cams) != ng:
-        raise ValueError(f"dist is {dist.shape} but got {len(q_ids)} query ids, {len(q_cams)} query cams, "
-                         f"{len(g_ids)} gallery ids, {len(g_cams)} gallery cams")
+        raise ValueError(
+            f"dist is {dist.shape} but got {len(q_ids)} query ids, {len(q_cams)} query cams, "
+            f"{len(g_ids)} gallery ids, {len(g_cams)} gallery cams"
+        )
     order = np.argsort(dist, axis=1, kind="stable")
     junk_gallery = np.isin(g_ids, junk_ids)
     cmc_sum = np.zeros(max_rank)

@@ -15,11 +15,22 @@ from ..weights import WeightsError, default_weights, describe, resolve_weights
 
 log = logging.getLogger(__name__)
 
-__all__ = ["add_embedder_args", "embedder_from_args", "weights_from_args", "add_yolo_args", "yolo_from_args",
-           "TORCH_EMBEDDERS", "add_appearance_args", "appearance_from_args", "defaults_text", "link_thresh",
-           "track_appearance"]
+__all__ = [
+    "add_embedder_args",
+    "embedder_from_args",
+    "weights_from_args",
+    "add_yolo_args",
+    "yolo_from_args",
+    "TORCH_EMBEDDERS",
+    "add_appearance_args",
+    "appearance_from_args",
+    "defaults_text",
+    "link_thresh",
+    "track_appearance",
+]
 
 TORCH_EMBEDDERS = ("laga", "can", "global")
+
 
 def defaults_text(pick) -> str:
     return ", ".join(f"{n} {pick(n)}" for n in EMBEDDERS.names())
@@ -27,43 +38,75 @@ def defaults_text(pick) -> str:
 
 def add_appearance_args(g) -> None:
     """``--app-weight`` and ``--app-thresh`` (tracker appearance settings) on a parser or argument group."""
-    g.add_argument("--app-weight", type=float, default=None,
-                   help="weight of appearance in the tracker's fused cost, 0-1 (default per embedder: "
-                        + defaults_text(lambda n: track_appearance(n)[0]) + ")")
-    g.add_argument("--app-thresh", type=float, default=None,
-                   help="largest cosine distance the tracker still matches on (default per embedder: "
-                        + defaults_text(lambda n: track_appearance(n)[1]) + ")")
+    g.add_argument(
+        "--app-weight",
+        type=float,
+        default=None,
+        help="weight of appearance in the tracker's fused cost, 0-1 (default per embedder: "
+        + defaults_text(lambda n: track_appearance(n)[0])
+        + ")",
+    )
+    g.add_argument(
+        "--app-thresh",
+        type=float,
+        default=None,
+        help="largest cosine distance the tracker still matches on (default per embedder: "
+        + defaults_text(lambda n: track_appearance(n)[1])
+        + ")",
+    )
 
 
 def appearance_from_args(args: argparse.Namespace) -> dict[str, float]:
     """Tracker keyword arguments ``appearance_weight`` and ``appearance_thresh`` for ``args.reid``."""
     weight, thresh = track_appearance(args.reid)
-    return {"appearance_weight": weight if args.app_weight is None else args.app_weight,
-            "appearance_thresh": thresh if args.app_thresh is None else args.app_thresh}
+    return {
+        "appearance_weight": weight if args.app_weight is None else args.app_weight,
+        "appearance_thresh": thresh if args.app_thresh is None else args.app_thresh,
+    }
 
 
 def add_embedder_args(p: argparse.ArgumentParser, default: str = "laga") -> None:
     names = ", ".join(EMBEDDERS.names()) + ", none"
     g = p.add_argument_group("embedder")
     g.add_argument("--reid", default=default, help=f"embedder: {names} (default: {default})")
-    g.add_argument("--weights", help="Re-ID checkpoint: a file, a bundled name (laga_market1501, laga_samples) or "
-                                     "'none' for an untrained network; its manifest fixes architecture and input "
-                                     "size (default: the network's bundled checkpoint, real-trained first)")
-    g.add_argument("--backbone", default=None,
-                   help="an untrained network instead of the bundled checkpoint: resnet50 (default), resnet34, "
-                        "resnet18")
-    g.add_argument("--pretrained", default=None,
-                   help="an untrained network instead of the bundled checkpoint, its backbone initialised from: "
-                        "imagenet (default), a torchvision state_dict or reid_models checkpoint path, or none")
+    g.add_argument(
+        "--weights",
+        help="Re-ID checkpoint: a file, a bundled name (laga_market1501, laga_samples) or "
+        "'none' for an untrained network; its manifest fixes architecture and input "
+        "size (default: the network's bundled checkpoint, real-trained first)",
+    )
+    g.add_argument(
+        "--backbone",
+        default=None,
+        help="an untrained network instead of the bundled checkpoint: resnet50 (default), resnet34, resnet18",
+    )
+    g.add_argument(
+        "--pretrained",
+        default=None,
+        help="an untrained network instead of the bundled checkpoint, its backbone initialised from: "
+        "imagenet (default), a torchvision state_dict or reid_models checkpoint path, or none",
+    )
     g.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when available)")
     g.add_argument("--batch-size", type=int, default=32, help="crops per forward pass (default: 32)")
-    g.add_argument("--precision", default="fp32", choices=("fp32", "fp16", "bf16"),
-                   help="fp16 (CUDA) or bf16 autocast; default fp32")
+    g.add_argument(
+        "--precision",
+        default="fp32",
+        choices=("fp32", "fp16", "bf16"),
+        help="fp16 (CUDA) or bf16 autocast; default fp32",
+    )
     g.add_argument("--flip", action="store_true", help="average features of each crop and its mirror image")
-    g.add_argument("--input-size", type=int, nargs=2, metavar=("H", "W"),
-                   help="onnx: crop size when the model's input size is dynamic")
-    g.add_argument("--feature-mean", metavar="NPY",
-                   help="onnx: mean unit feature (.npy) to centre a third-party model's features with")
+    g.add_argument(
+        "--input-size",
+        type=int,
+        nargs=2,
+        metavar=("H", "W"),
+        help="onnx: crop size when the model's input size is dynamic",
+    )
+    g.add_argument(
+        "--feature-mean",
+        metavar="NPY",
+        help="onnx: mean unit feature (.npy) to centre a third-party model's features with",
+    )
 
 
 def weights_from_args(args: argparse.Namespace) -> str | None:
@@ -85,14 +128,23 @@ def weights_from_args(args: argparse.Namespace) -> str | None:
             path = resolve_weights(args.weights)
         except WeightsError as err:
             raise InputError(str(err)) from None
-    elif args.weights is None and args.backbone is None and args.pretrained is None \
-            and (path := default_weights(args.reid)) is not None:
+    elif (
+        args.weights is None
+        and args.backbone is None
+        and args.pretrained is None
+        and (path := default_weights(args.reid)) is not None
+    ):
         about = describe(path)
-        print(f"--reid {args.reid}: using the bundled checkpoint {path.stem}" + (f" ({about})" if about else ""),
-              file=sys.stderr)
+        print(
+            f"--reid {args.reid}: using the bundled checkpoint {path.stem}" + (f" ({about})" if about else ""),
+            file=sys.stderr,
+        )
     else:
-        log.warning("--reid %s without a checkpoint: the network is untrained, its features are close to random "
-                    "and tracking/linking by appearance will be poor", args.reid)
+        log.warning(
+            "--reid %s without a checkpoint: the network is untrained, its features are close to random "
+            "and tracking/linking by appearance will be poor",
+            args.reid,
+        )
         args.weights = None
         return None
     args.weights = str(path)
@@ -104,24 +156,44 @@ def embedder_from_args(args: argparse.Namespace) -> Embedder | None:
     ``None``."""
     weights_from_args(args)
     if args.reid == "onnx":
-        return build_embedder("onnx", weights=args.weights, input_size=args.input_size, device=args.device,
-                              batch_size=args.batch_size, feature_mean=args.feature_mean)
+        return build_embedder(
+            "onnx",
+            weights=args.weights,
+            input_size=args.input_size,
+            device=args.device,
+            batch_size=args.batch_size,
+            feature_mean=args.feature_mean,
+        )
     if args.reid not in TORCH_EMBEDDERS:
         return build_embedder(args.reid)
     pretrained = args.pretrained or "imagenet"
     pretrained = None if str(pretrained).lower() == "none" else pretrained
-    return build_embedder(args.reid, weights=args.weights, backbone=args.backbone or "resnet50", pretrained=pretrained,
-                          device=args.device, batch_size=args.batch_size, precision=args.precision, flip=args.flip)
+    return build_embedder(
+        args.reid,
+        weights=args.weights,
+        backbone=args.backbone or "resnet50",
+        pretrained=pretrained,
+        device=args.device,
+        batch_size=args.batch_size,
+        precision=args.precision,
+        flip=args.flip,
+    )
 
 
 def add_yolo_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("yolo")
-    g.add_argument("--yolo-weights", default="yolo11n.pt",
-                   help="weights file, or an ultralytics model name looked up in (and downloaded to) ultralytics' "
-                        "weights folder, never this folder: ./NAME for a file here (default: yolo11n.pt)")
-    g.add_argument("--yolo-trusted", action="store_true",
-                   help="load a .pt weights file without the safety check (its pickle may run code: only for files "
-                        "whose origin you trust)")
+    g.add_argument(
+        "--yolo-weights",
+        default="yolo11n.pt",
+        help="weights file, or an ultralytics model name looked up in (and downloaded to) ultralytics' "
+        "weights folder, never this folder: ./NAME for a file here (default: yolo11n.pt)",
+    )
+    g.add_argument(
+        "--yolo-trusted",
+        action="store_true",
+        help="load a .pt weights file without the safety check (its pickle may run code: only for files "
+        "whose origin you trust)",
+    )
     g.add_argument("--yolo-imgsz", type=int, default=640, help="inference size (default: 640)")
     g.add_argument("--yolo-iou", type=float, default=0.7, help="NMS IoU threshold (default: 0.7)")
     g.add_argument("--yolo-half", action="store_true", help="fp16 inference (CUDA only)")
@@ -129,6 +201,13 @@ def add_yolo_args(p: argparse.ArgumentParser) -> None:
 
 def yolo_from_args(args: argparse.Namespace):
     """The YOLO detector the options ask for (``--min-score`` is its confidence threshold, default 0.1)."""
-    return build_detector("yolo", weights=args.yolo_weights, device=args.device,
-                          conf=0.1 if args.min_score is None else args.min_score, iou=args.yolo_iou,
-                          imgsz=args.yolo_imgsz, half=args.yolo_half, trusted=args.yolo_trusted)
+    return build_detector(
+        "yolo",
+        weights=args.yolo_weights,
+        device=args.device,
+        conf=0.1 if args.min_score is None else args.min_score,
+        iou=args.yolo_iou,
+        imgsz=args.yolo_imgsz,
+        half=args.yolo_half,
+        trusted=args.yolo_trusted,
+    )

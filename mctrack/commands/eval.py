@@ -10,10 +10,13 @@ __all__ = ["register", "main"]
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("eval", help="HOTA/MOTA/IDF1 of tracking results (TrackEval definitions)",
-                       description="Evaluate MOTChallenge result files against ground truth with TrackEval's "
-                                   "definitions (MOT15 protocol: IoU >= 0.5 for CLEAR/Identity, HOTA over IoU "
-                                   "0.05-0.95, GT rows with conf 0 ignored as TrackEval does).")
+    p = sub.add_parser(
+        "eval",
+        help="HOTA/MOTA/IDF1 of tracking results (TrackEval definitions)",
+        description="Evaluate MOTChallenge result files against ground truth with TrackEval's "
+        "definitions (MOT15 protocol: IoU >= 0.5 for CLEAR/Identity, HOTA over IoU "
+        "0.05-0.95, GT rows with conf 0 ignored as TrackEval does).",
+    )
     p.add_argument("--gt", required=True, help="ground-truth folder: GT/<sequence>/gt/gt.txt and seqinfo.ini")
     p.add_argument("--pred", required=True, help="results folder: PRED/<sequence>.txt")
     p.add_argument("--sequences", nargs="*", help="only these sequences (default: every one in --gt)")
@@ -24,8 +27,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    metrics = evaluate_folders(args.gt, args.pred, sequences=args.sequences, keep_zero_marked=args.keep_zero_marked,
-                               missing_ok=args.missing_ok)
+    metrics = evaluate_folders(
+        args.gt, args.pred, sequences=args.sequences, keep_zero_marked=args.keep_zero_marked, missing_ok=args.missing_ok
+    )
     print(format_table(metrics))
     if args.json:
         write_json(args.json, metrics)

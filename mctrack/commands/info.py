@@ -16,9 +16,12 @@ __all__ = ["register"]
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("info", help="versions, devices and registered components; --check runs each embedder",
-                       description="Print versions, devices and the registered components. With --check, build "
-                                   "every embedder and embed a few synthetic person boxes.")
+    p = sub.add_parser(
+        "info",
+        help="versions, devices and registered components; --check runs each embedder",
+        description="Print versions, devices and the registered components. With --check, build "
+        "every embedder and embed a few synthetic person boxes.",
+    )
     p.add_argument("--check", action="store_true", help="build every embedder and embed synthetic boxes")
     p.add_argument("--backbone", default="resnet50", help="backbone for the network embedders (default: resnet50)")
     p.add_argument("--pretrained", default="imagenet", help="imagenet, a torchvision state_dict path, or none")
@@ -29,8 +32,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 def main(args: argparse.Namespace) -> int:
     import torch
 
-    print(f"mctrack {__version__}  torch {torch.__version__}  "
-          f"cuda: {torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'not available'}")
+    print(
+        f"mctrack {__version__}  torch {torch.__version__}  "
+        f"cuda: {torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'not available'}"
+    )
     for reg in (DETECTORS, EMBEDDERS, TRACKERS, LINKERS):
         described = reg.describe()
         print(f"{reg.kind}s:" + ("" if described else " (none yet)"))
@@ -40,16 +45,19 @@ def main(args: argparse.Namespace) -> int:
         return 0
     rng = np.random.default_rng(0)
     image = rng.integers(0, 256, (480, 640, 3), dtype=np.uint8)
-    dets = Detections(np.array([[100, 50, 180, 290], [300, 120, 360, 300], [600, 200, 700, 460]], np.float32),
-                      np.array([0.9, 0.8, 0.7], np.float32))
+    dets = Detections(
+        np.array([[100, 50, 180, 290], [300, 120, 360, 300], [600, 200, 700, 460]], np.float32),
+        np.array([0.9, 0.8, 0.7], np.float32),
+    )
     pretrained = None if str(args.pretrained).lower() == "none" else args.pretrained
     print("embedder check (3 synthetic boxes, one partly outside the image):")
     for name in EMBEDDERS.names():
         if name == "onnx":
             print(f"  {name:<10} (needs a model file: mctrack reid export writes one)")
             continue
-        kwargs = dict(backbone=args.backbone, pretrained=pretrained, device=args.device) \
-            if name in TORCH_EMBEDDERS else {}
+        kwargs = (
+            dict(backbone=args.backbone, pretrained=pretrained, device=args.device) if name in TORCH_EMBEDDERS else {}
+        )
         embedder = EMBEDDERS.build(name, **kwargs)
         embedder(image, dets)  # warm-up
         t0 = time.perf_counter()
@@ -58,8 +66,9 @@ def main(args: argparse.Namespace) -> int:
         norms = np.linalg.norm(feats, axis=1)
         ok = feats.shape == (len(dets), embedder.dim) and np.allclose(norms, 1, atol=1e-4)
         device = getattr(embedder, "device", "cpu")
-        print(f"  {name:<10} dim {embedder.dim:>6}  {ms:8.1f} ms/crop on {device}  "
-              f"unit-norm {'ok' if ok else 'FAILED'}")
+        print(
+            f"  {name:<10} dim {embedder.dim:>6}  {ms:8.1f} ms/crop on {device}  unit-norm {'ok' if ok else 'FAILED'}"
+        )
         if not ok:
             return 1
     return 0

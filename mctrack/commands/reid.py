@@ -20,76 +20,123 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("reid", help="extract, train and evaluate Re-ID features",
-                       description="Re-ID feature extraction (embed), training and evaluation.")
+    p = sub.add_parser(
+        "reid",
+        help="extract, train and evaluate Re-ID features",
+        description="Re-ID feature extraction (embed), training and evaluation.",
+    )
     s = p.add_subparsers(dest="reid_command", metavar="ACTION", required=True)
 
-    e = s.add_parser("embed", help="features of every image in a folder of person crops",
-                     description="Embed every image of a folder (e.g. a Market-1501 split) and write an .npz "
-                                 "with 'names' (paths relative to the folder) and 'features' (N, D) unit rows.")
+    e = s.add_parser(
+        "embed",
+        help="features of every image in a folder of person crops",
+        description="Embed every image of a folder (e.g. a Market-1501 split) and write an .npz "
+        "with 'names' (paths relative to the folder) and 'features' (N, D) unit rows.",
+    )
     e.add_argument("--images", required=True, help="folder of person crops (searched recursively)")
     e.add_argument("--out", required=True, help="output .npz file")
     add_embedder_args(e)
     e.set_defaults(func=embed_main)
 
-    t = s.add_parser("train", help="train a Re-ID model from a recipe",
-                     description="Train a Re-ID model from a recipe YAML; writes a run directory (checkpoint "
-                                 "model.pt, config, manifest, metrics, eval.json, plots).")
+    t = s.add_parser(
+        "train",
+        help="train a Re-ID model from a recipe",
+        description="Train a Re-ID model from a recipe YAML; writes a run directory (checkpoint "
+        "model.pt, config, manifest, metrics, eval.json, plots).",
+    )
     t.add_argument("--config", required=True, help="recipe YAML, e.g. configs/reid/laga_market1501.yaml")
     t.add_argument("--data", help="dataset folder (overrides the recipe's data)")
     t.add_argument("--out", help="parent folder of the run directory (default: the recipe's out, runs/reid)")
     t.add_argument("--run-dir", help="exact run directory (default: OUT/ARCH-TIMESTAMP)")
     t.add_argument("--resume", action="store_true", help="continue the run in --run-dir from its last.pt")
-    t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a recipe value (YAML syntax), repeatable, e.g. --set epochs=5")
+    t.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a recipe value (YAML syntax), repeatable, e.g. --set epochs=5",
+    )
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.set_defaults(func=train_main)
 
-    v = s.add_parser("eval", help="evaluate a Re-ID checkpoint, Market-1501 protocol",
-                     description="Rank-1/5/10, mAP, mINP of a checkpoint on a dataset's query/gallery split.")
+    v = s.add_parser(
+        "eval",
+        help="evaluate a Re-ID checkpoint, Market-1501 protocol",
+        description="Rank-1/5/10, mAP, mINP of a checkpoint on a dataset's query/gallery split.",
+    )
     v.add_argument("--weights", required=True, help="checkpoint (model.pt of a run)")
     v.add_argument("--data", required=True, help="dataset folder")
-    v.add_argument("--format", default="market1501", dest="dataset_format",
-                   help="dataset layout: market1501, dukemtmc, cuhk03np, msmt17, samples (default: market1501)")
+    v.add_argument(
+        "--format",
+        default="market1501",
+        dest="dataset_format",
+        help="dataset layout: market1501, dukemtmc, cuhk03np, msmt17, samples (default: market1501)",
+    )
     v.add_argument("--flip", action="store_true", help="average features of each crop and its mirror image")
     v.add_argument("--rerank", action="store_true", help="k-reciprocal re-ranking (k1=20, k2=6, lambda=0.3)")
     v.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: cuda when available)")
     v.add_argument("--batch-size", type=int, default=128, help="images per forward pass (default: 128)")
-    v.add_argument("--workers", type=int, default=None,
-                   help="image-decoding processes (default: 4 on CUDA, 0 on the CPU)")
+    v.add_argument(
+        "--workers", type=int, default=None, help="image-decoding processes (default: 4 on CUDA, 0 on the CPU)"
+    )
     v.add_argument("--json", help="also write the result to this JSON file")
     v.set_defaults(func=eval_main)
 
-    x = s.add_parser("export", help="export a checkpoint as a self-contained ONNX or TorchScript embedder",
-                     description="Write a checkpoint as one model file that takes RGB crops (B, 3, H, W, 0-255) and "
-                                 "returns unit, centred features (B, D): resize, normalisation, network and centring "
-                                 "inside. It is checked against the in-process embedder (cosine per crop) before the "
-                                 "command succeeds. Contract: FILE.json.")
-    x.add_argument("--weights", default=None,
-                   help="checkpoint file or bundled name (default: the --reid network's bundled checkpoint)")
+    x = s.add_parser(
+        "export",
+        help="export a checkpoint as a self-contained ONNX or TorchScript embedder",
+        description="Write a checkpoint as one model file that takes RGB crops (B, 3, H, W, 0-255) and "
+        "returns unit, centred features (B, D): resize, normalisation, network and centring "
+        "inside. It is checked against the in-process embedder (cosine per crop) before the "
+        "command succeeds. Contract: FILE.json.",
+    )
+    x.add_argument(
+        "--weights",
+        default=None,
+        help="checkpoint file or bundled name (default: the --reid network's bundled checkpoint)",
+    )
     x.add_argument("--reid", default="laga", help="network whose bundled checkpoint is used without --weights")
-    x.add_argument("--format", default="onnx", choices=("onnx", "torchscript"), dest="export_format",
-                   help="onnx (runs in onnxruntime, BoxMOT, Ultralytics) or torchscript (default: onnx)")
+    x.add_argument(
+        "--format",
+        default="onnx",
+        choices=("onnx", "torchscript"),
+        dest="export_format",
+        help="onnx (runs in onnxruntime, BoxMOT, Ultralytics) or torchscript (default: onnx)",
+    )
     x.add_argument("--out", required=True, help="output file (.onnx or .pt/.ts)")
-    x.add_argument("--input-size", type=int, nargs=2, metavar=("H", "W"),
-                   help="crop size the exported model takes (default: the network input)")
-    x.add_argument("--input-range", default="0-255", choices=("0-255", "0-1"),
-                   help="pixel range the exported model takes: 0-255, or 0-1 as Ultralytics' BoT-SORT ReID feeds "
-                        "an ONNX model (default: 0-255)")
+    x.add_argument(
+        "--input-size",
+        type=int,
+        nargs=2,
+        metavar=("H", "W"),
+        help="crop size the exported model takes (default: the network input)",
+    )
+    x.add_argument(
+        "--input-range",
+        default="0-255",
+        choices=("0-255", "0-1"),
+        help="pixel range the exported model takes: 0-255, or 0-1 as Ultralytics' BoT-SORT ReID feeds "
+        "an ONNX model (default: 0-255)",
+    )
     x.add_argument("--check-images", help="folder of person crops for the check (default: crops of samples/small)")
     x.add_argument("--min-cosine", type=float, default=0.999, help="smallest per-crop cosine accepted (0.999)")
     x.set_defaults(func=export_main)
 
-    c = s.add_parser("center", help="store the feature mean that centres a checkpoint's features",
-                     description="Compute the mean unit feature of a folder of training crops (a seeded sample of "
-                                 "at most --max-images) and store it in the checkpoint (extra.feature_mean); "
-                                 "mctrack's embedder then centres features with it, which the default tracker and "
-                                 "linker thresholds assume. 'mctrack reid train' does this itself; use this for "
-                                 "checkpoints made without it.")
+    c = s.add_parser(
+        "center",
+        help="store the feature mean that centres a checkpoint's features",
+        description="Compute the mean unit feature of a folder of training crops (a seeded sample of "
+        "at most --max-images) and store it in the checkpoint (extra.feature_mean); "
+        "mctrack's embedder then centres features with it, which the default tracker and "
+        "linker thresholds assume. 'mctrack reid train' does this itself; use this for "
+        "checkpoints made without it.",
+    )
     c.add_argument("--weights", required=True, help="checkpoint to update")
-    c.add_argument("--images", required=True,
-                   help="training crops (e.g. DATA/bounding_box_train), searched recursively; never the people "
-                        "you evaluate on")
+    c.add_argument(
+        "--images",
+        required=True,
+        help="training crops (e.g. DATA/bounding_box_train), searched recursively; never the people you evaluate on",
+    )
     c.add_argument("--out", help="write the updated checkpoint here (default: overwrite --weights)")
     c.add_argument("--max-images", type=int, default=1000, help="images sampled for the mean (default: 1000)")
     c.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default: cpu)")
@@ -123,18 +170,23 @@ def export_main(args: argparse.Namespace) -> int:
             leftover.unlink(missing_ok=True)
 
     try:
-        contract = export_embedder(weights, out, fmt=args.export_format, input_hw=args.input_size,
-                                   input_range=args.input_range)
+        contract = export_embedder(
+            weights, out, fmt=args.export_format, input_hw=args.input_size, input_range=args.input_range
+        )
         cosine = verify_export(weights, out, crops)
     except Exception as err:  # exporter/runtime failures of any kind: no half-written file is left behind
         remove()
         if isinstance(err, (ExportError, ValueError, RuntimeError)):
             raise InputError(f"--out {args.out}: {type(err).__name__}: {str(err).splitlines()[0]}") from None
         raise
-    print(f"wrote {args.out} ({args.export_format}, input {contract['input']['shape']}, "
-          f"output {contract['output']['shape']}) from {weights}")
-    print(f"check on {len(crops)} {source}: cosine to the in-process embedder min {cosine.min():.5f}, "
-          f"mean {cosine.mean():.5f}")
+    print(
+        f"wrote {args.out} ({args.export_format}, input {contract['input']['shape']}, "
+        f"output {contract['output']['shape']}) from {weights}"
+    )
+    print(
+        f"check on {len(crops)} {source}: cosine to the in-process embedder min {cosine.min():.5f}, "
+        f"mean {cosine.mean():.5f}"
+    )
     if cosine.min() < args.min_cosine:
         remove()
         print(f"error: {args.out}: cosine {cosine.min():.5f} below {args.min_cosine}; removed", file=sys.stderr)
@@ -165,8 +217,9 @@ def train_main(args: argparse.Namespace) -> int:
         recipe = load_recipe(args.config, args.set)
     except RecipeError as err:
         raise ConfigError(args.config, None, str(err).removeprefix(f"{args.config}: ")) from None
-    run_dir = train(recipe, data=args.data, out=args.out, run_dir=args.run_dir, resume=args.resume,
-                    progress=not args.quiet)
+    run_dir = train(
+        recipe, data=args.data, out=args.out, run_dir=args.run_dir, resume=args.resume, progress=not args.quiet
+    )
     result = json.loads((run_dir / "eval.json").read_text())
     print(f"run directory: {run_dir}")
     print(_format_result(result))
@@ -185,9 +238,17 @@ def eval_main(args: argparse.Namespace) -> int:
         raise InputError(f"--batch-size: must be >= 1, got {args.batch_size}")
     device = select_device(args.device)
     workers = args.workers if args.workers is not None else (4 if device.type == "cuda" else 0)
-    result = evaluate_checkpoint(weights, args.data, dataset_format=args.dataset_format, flip=args.flip,
-                                 rerank=args.rerank, device=str(device), batch_size=args.batch_size,
-                                 num_workers=workers, progress=True)
+    result = evaluate_checkpoint(
+        weights,
+        args.data,
+        dataset_format=args.dataset_format,
+        flip=args.flip,
+        rerank=args.rerank,
+        device=str(device),
+        batch_size=args.batch_size,
+        num_workers=workers,
+        progress=True,
+    )
     print(_format_result(result))
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1))
@@ -195,9 +256,12 @@ def eval_main(args: argparse.Namespace) -> int:
 
 
 def _format_result(result: dict) -> str:
-    return ("rank-1 {:.2f}  rank-5 {:.2f}  rank-10 {:.2f}  mAP {:.2f}  mINP {:.2f}".format(
-        *(100 * result[k] for k in ("rank1", "rank5", "rank10", "mAP", "mINP")))
-        + f"  (flip={result['flip']}, rerank={result['rerank']})")
+    return (
+        "rank-1 {:.2f}  rank-5 {:.2f}  rank-10 {:.2f}  mAP {:.2f}  mINP {:.2f}".format(
+            *(100 * result[k] for k in ("rank1", "rank5", "rank10", "mAP", "mINP"))
+        )
+        + f"  (flip={result['flip']}, rerank={result['rerank']})"
+    )
 
 
 def list_images(folder: str | Path) -> list[Path]:
@@ -221,12 +285,12 @@ def embed_main(args: argparse.Namespace) -> int:
     with tqdm(total=len(files), desc=f"embed ({embedder.name})", unit="crop") as bar:
         for start in range(0, len(files), chunk):
             crops = []
-            for f in files[start:start + chunk]:
+            for f in files[start : start + chunk]:
                 img = cv2.imread(str(f), cv2.IMREAD_COLOR)
                 if img is None:
                     raise InputError(f"{f}: not a readable image")
                 crops.append(img)
-            feats[start:start + len(crops)] = embedder.embed_crops(crops)
+            feats[start : start + len(crops)] = embedder.embed_crops(crops)
             bar.update(len(crops))
     out = Path(args.out)
     out = out if out.suffix == ".npz" else out.with_name(out.name + ".npz")  # np.savez would add it silently

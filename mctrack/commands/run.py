@@ -16,8 +16,17 @@ from ..cache import feature_cache_key, file_sha1
 from ..pipeline import Pipeline, constraints_from_cams
 from ..registry import DETECTORS, LINKERS
 from ..track import CameraMotion, Tracker
-from ._common import (TORCH_EMBEDDERS, defaults_text, add_appearance_args, add_embedder_args, link_thresh,
-                      add_yolo_args, appearance_from_args, embedder_from_args, yolo_from_args)
+from ._common import (
+    TORCH_EMBEDDERS,
+    defaults_text,
+    add_appearance_args,
+    add_embedder_args,
+    link_thresh,
+    add_yolo_args,
+    appearance_from_args,
+    embedder_from_args,
+    yolo_from_args,
+)
 
 __all__ = ["register", "main"]
 
@@ -25,52 +34,105 @@ log = logging.getLogger(__name__)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("run", help="track people across all cameras of a cams.yaml",
-                       description="Detect, embed and track every camera of a cams.yaml, link the tracklets into "
-                                   "global identities and write per-camera MOT files with global ids, "
-                                   "identities.csv, annotated videos, summary.json and (with ground truth) "
-                                   "eval.json.")
+    p = sub.add_parser(
+        "run",
+        help="track people across all cameras of a cams.yaml",
+        description="Detect, embed and track every camera of a cams.yaml, link the tracklets into "
+        "global identities and write per-camera MOT files with global ids, "
+        "identities.csv, annotated videos, summary.json and (with ground truth) "
+        "eval.json.",
+    )
     p.add_argument("--cams", required=True, help="camera-set file (cams.yaml)")
-    p.add_argument("--detector", default="yolo",
-                   help="yolo, or mot (each camera's 'detections' file from cams.yaml) (default: yolo)")
-    p.add_argument("--min-score", type=float, default=None,
-                   help="mot: ignore detections scoring below this; yolo: confidence threshold (default: 0.1)")
+    p.add_argument(
+        "--detector",
+        default="yolo",
+        help="yolo, or mot (each camera's 'detections' file from cams.yaml) (default: yolo)",
+    )
+    p.add_argument(
+        "--min-score",
+        type=float,
+        default=None,
+        help="mot: ignore detections scoring below this; yolo: confidence threshold (default: 0.1)",
+    )
     add_yolo_args(p)
     add_embedder_args(p, default="laga")
-    p.add_argument("--embed-every", type=int, default=1, metavar="N",
-                   help="embed detections on every N-th frame only (N times less Re-ID compute on CPU; default 1)")
+    p.add_argument(
+        "--embed-every",
+        type=int,
+        default=1,
+        metavar="N",
+        help="embed detections on every N-th frame only (N times less Re-ID compute on CPU; default 1)",
+    )
     t = p.add_argument_group("tracker")
-    t.add_argument("--track-high", type=float, default=0.5,
-                   help="detections scoring at least this start tracks and enter the main association "
-                        "(default: 0.5)")
-    t.add_argument("--track-new", type=float, default=0.6,
-                   help="score an unmatched detection needs to start a track (default: 0.6)")
+    t.add_argument(
+        "--track-high",
+        type=float,
+        default=0.5,
+        help="detections scoring at least this start tracks and enter the main association (default: 0.5)",
+    )
+    t.add_argument(
+        "--track-new",
+        type=float,
+        default=0.6,
+        help="score an unmatched detection needs to start a track (default: 0.6)",
+    )
     t.add_argument("--max-lost", type=float, default=None, help="seconds a lost track is kept (tracker default)")
     t.add_argument("--cmc", action="store_true", help="camera-motion compensation (moving cameras; needs images)")
     add_appearance_args(t)
     k = p.add_argument_group("linker")
-    k.add_argument("--linker", default="offline", help="offline (clustering after all cameras) or online "
-                                                       "(ids as tracklets mature) (default: offline)")
-    k.add_argument("--link-thresh", type=float, default=None,
-                   help="largest cosine distance that still links (default: the checkpoint's extra.link_thresh "
-                        "when it has one (laga_market1501: 0.2), else per embedder: "
-                        + defaults_text(link_thresh) + ")")
-    k.add_argument("--linkage", default="average", choices=("average", "complete"),
-                   help="cluster distance: average or complete (default: average)")
-    k.add_argument("--min-len", type=int, default=None,
-                   help="online: frames before a tracklet gets its global id (default: 20); offline: shorter "
-                        "tracklets are not linked (default: 3)")
-    k.add_argument("--max-ground-dist", type=float, default=2.0,
-                   help="metres: calibrated views seeing two tracklets at once farther apart than this never "
-                        "link them (default: 2.0)")
-    k.add_argument("--gallery-age", type=float, default=600.0, metavar="SECONDS",
-                   help="online: a finished tracklet stays comparable this long after it ended; a person away "
-                        "longer gets a new id (bounds a live run's memory; default 600)")
-    k.add_argument("--no-calibration", action="store_true",
-                   help="ignore the cameras' calibration files (no ground-plane agreement)")
-    p.add_argument("--duration", type=float, default=None, metavar="SECONDS",
-                   help="stop every camera after this many seconds of its stream (live streams run until Ctrl-C, "
-                        "the stream is lost, or this)")
+    k.add_argument(
+        "--linker",
+        default="offline",
+        help="offline (clustering after all cameras) or online (ids as tracklets mature) (default: offline)",
+    )
+    k.add_argument(
+        "--link-thresh",
+        type=float,
+        default=None,
+        help="largest cosine distance that still links (default: the checkpoint's extra.link_thresh "
+        "when it has one (laga_market1501: 0.2), else per embedder: " + defaults_text(link_thresh) + ")",
+    )
+    k.add_argument(
+        "--linkage",
+        default="average",
+        choices=("average", "complete"),
+        help="cluster distance: average or complete (default: average)",
+    )
+    k.add_argument(
+        "--min-len",
+        type=int,
+        default=None,
+        help="online: frames before a tracklet gets its global id (default: 20); offline: shorter "
+        "tracklets are not linked (default: 3)",
+    )
+    k.add_argument(
+        "--max-ground-dist",
+        type=float,
+        default=2.0,
+        help="metres: calibrated views seeing two tracklets at once farther apart than this never "
+        "link them (default: 2.0)",
+    )
+    k.add_argument(
+        "--gallery-age",
+        type=float,
+        default=600.0,
+        metavar="SECONDS",
+        help="online: a finished tracklet stays comparable this long after it ended; a person away "
+        "longer gets a new id (bounds a live run's memory; default 600)",
+    )
+    k.add_argument(
+        "--no-calibration",
+        action="store_true",
+        help="ignore the cameras' calibration files (no ground-plane agreement)",
+    )
+    p.add_argument(
+        "--duration",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="stop every camera after this many seconds of its stream (live streams run until Ctrl-C, "
+        "the stream is lost, or this)",
+    )
     p.add_argument("--out", default="runs/run", help="output folder (default: runs/run)")
     p.add_argument("--no-video", action="store_true", help="do not write annotated videos")
     p.add_argument("--no-cache", action="store_true", help="neither read nor write the feature cache")
@@ -83,9 +145,14 @@ def _detector_settings(args: argparse.Namespace, weights: str | None) -> dict:
         return {"name": "mot", "min_score": args.min_score}
     if args.detector == "yolo":  # weights: the file the detector resolved (a bare name is not a file here)
         w = Path(weights or args.yolo_weights)
-        return {"name": "yolo", "weights": file_sha1(w) if w.is_file() else str(w),
-                "conf": 0.1 if args.min_score is None else args.min_score, "iou": args.yolo_iou,
-                "imgsz": args.yolo_imgsz, "half": args.yolo_half}
+        return {
+            "name": "yolo",
+            "weights": file_sha1(w) if w.is_file() else str(w),
+            "conf": 0.1 if args.min_score is None else args.min_score,
+            "iou": args.yolo_iou,
+            "imgsz": args.yolo_imgsz,
+            "half": args.yolo_half,
+        }
     return {"name": args.detector}
 
 
@@ -122,25 +189,37 @@ def main(args: argparse.Namespace) -> int:
     if embedder is not None:
         # --link-thresh, else the checkpoint's own recommendation, else the embedder's registered fact
         recommended = getattr(embedder, "recommended", {}).get("link_thresh")
-        thresh = args.link_thresh if args.link_thresh is not None else \
-            float(recommended) if recommended is not None else link_thresh(args.reid)
+        thresh = (
+            args.link_thresh
+            if args.link_thresh is not None
+            else float(recommended)
+            if recommended is not None
+            else link_thresh(args.reid)
+        )
         online = args.linker == "online"
         min_len = args.min_len if args.min_len is not None else (20 if online else 3)
-        constraints = constraints_from_cams(cams, max_ground_dist=args.max_ground_dist,
-                                            use_calibration=not args.no_calibration)
+        constraints = constraints_from_cams(
+            cams, max_ground_dist=args.max_ground_dist, use_calibration=not args.no_calibration
+        )
         extra = {"gallery_age_s": args.gallery_age} if online else {}
         try:
-            linker = LINKERS.build(args.linker, thresh=thresh, linkage=args.linkage, constraints=constraints,
-                                   min_len=min_len, **extra)
+            linker = LINKERS.build(
+                args.linker, thresh=thresh, linkage=args.linkage, constraints=constraints, min_len=min_len, **extra
+            )
         except ValueError as exc:
             raise InputError(f"linker settings: {exc}") from None
     weights_hash = file_sha1(args.weights) if args.weights else None
     # every setting that changes the features is in the cache key
-    emb_key = {"name": args.reid, "flip": bool(args.flip), "precision": args.precision,
-               "input_size": args.input_size,
-               "feature_mean": file_sha1(args.feature_mean) if args.feature_mean else None,
-               "untrained": None if args.reid not in TORCH_EMBEDDERS or args.weights else
-               f"{args.backbone or 'resnet50'}:{args.pretrained or 'imagenet'}"}
+    emb_key = {
+        "name": args.reid,
+        "flip": bool(args.flip),
+        "precision": args.precision,
+        "input_size": args.input_size,
+        "feature_mean": file_sha1(args.feature_mean) if args.feature_mean else None,
+        "untrained": None
+        if args.reid not in TORCH_EMBEDDERS or args.weights
+        else f"{args.backbone or 'resnet50'}:{args.pretrained or 'imagenet'}",
+    }
     det_settings = _detector_settings(args, getattr(shared_detector, "weights", None))
     tracker_kwargs = {"high_thresh": args.track_high, "new_track_thresh": max(args.track_new, args.track_high)}
     if args.max_lost is not None:
@@ -154,19 +233,31 @@ def main(args: argparse.Namespace) -> int:
     pipe = Pipeline(
         detector_factory=detector_factory,
         tracker_factory=lambda cam, fps: Tracker(camera=cam, frame_rate=fps, **tracker_kwargs),
-        embedder=embedder, linker=linker,
-        cache_key=None if args.no_cache else (
-            lambda cam: feature_cache_key(cam, embedder=emb_key, weights_hash=weights_hash, detector=det_settings)
-            | {"embed_every": args.embed_every}),
+        embedder=embedder,
+        linker=linker,
+        cache_key=None
+        if args.no_cache
+        else (
+            lambda cam: (
+                feature_cache_key(cam, embedder=emb_key, weights_hash=weights_hash, detector=det_settings)
+                | {"embed_every": args.embed_every}
+            )
+        ),
         embed_every=args.embed_every,
-        video=not args.no_video, detector_needs_images=args.detector != "mot", progress=not args.no_progress,
-        max_seconds=args.duration, cmc_factory=(lambda cam: CameraMotion()) if args.cmc else None)
+        video=not args.no_video,
+        detector_needs_images=args.detector != "mot",
+        progress=not args.no_progress,
+        max_seconds=args.duration,
+        cmc_factory=(lambda cam: CameraMotion()) if args.cmc else None,
+    )
     result = pipe.run(cams, args.out, raise_on_interrupt=False)
     out = Path(args.out)
     s = result.summary
-    print(f"{s['counts']['cameras']} camera(s), {s['counts']['frames']} frames, {s['counts']['tracklets']} "
-          f"tracklets -> {s['counts']['global_ids']} global ids ({s['counts']['multi_camera_ids']} seen by more than "
-          f"one camera) in {s['timings_s']['total']:.1f} s ({s['frames_per_second']:.1f} frames/s)")
+    print(
+        f"{s['counts']['cameras']} camera(s), {s['counts']['frames']} frames, {s['counts']['tracklets']} "
+        f"tracklets -> {s['counts']['global_ids']} global ids ({s['counts']['multi_camera_ids']} seen by more than "
+        f"one camera) in {s['timings_s']['total']:.1f} s ({s['frames_per_second']:.1f} frames/s)"
+    )
     if result.evaluation is not None:
         print(format_multicam(result.evaluation))
     for cam, err in s["failed_cameras"].items():
@@ -175,13 +266,21 @@ def main(args: argparse.Namespace) -> int:
         print(f"evaluation failed: {result.evaluation_error}")
     for cam, c in s["cameras"].items():
         if c.get("dropped_frames"):
-            print(f"camera {cam}: {c['dropped_frames']} live frame(s) dropped because processing fell behind "
-                  "(use --embed-every, a GPU or a lighter embedder)")
-    print(f"outputs in {out}: <camera>.txt (global ids), identities.csv, summary.json"
-          + (", <camera>.mp4" if not args.no_video else "") + (", eval.json" if result.evaluation else "")
-          + (", cache/" if not args.no_cache else "") + ", local/ (per-camera local ids)")
+            print(
+                f"camera {cam}: {c['dropped_frames']} live frame(s) dropped because processing fell behind "
+                "(use --embed-every, a GPU or a lighter embedder)"
+            )
+    print(
+        f"outputs in {out}: <camera>.txt (global ids), identities.csv, summary.json"
+        + (", <camera>.mp4" if not args.no_video else "")
+        + (", eval.json" if result.evaluation else "")
+        + (", cache/" if not args.no_cache else "")
+        + ", local/ (per-camera local ids)"
+    )
     if result.interrupted:
-        print("interrupted (Ctrl-C): the outputs hold what was finished" + (
-            "; evaluated on the frames each camera covered" if result.evaluation else ""))
+        print(
+            "interrupted (Ctrl-C): the outputs hold what was finished"
+            + ("; evaluated on the frames each camera covered" if result.evaluation else "")
+        )
         return 130
     return 1 if result.failed or result.evaluation_error else 0

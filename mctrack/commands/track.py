@@ -20,8 +20,14 @@ from ..io.video import AnnotatedVideoWriter, LiveSource, SequenceSource, open_so
 from ..track import CameraMotion, Tracker
 from ..track.postprocess import interpolate_gaps
 from ..track.driver import DetectAndEmbed, DriverStats, drive
-from ._common import (add_appearance_args, add_embedder_args, add_yolo_args, appearance_from_args,
-                      embedder_from_args, yolo_from_args)
+from ._common import (
+    add_appearance_args,
+    add_embedder_args,
+    add_yolo_args,
+    appearance_from_args,
+    embedder_from_args,
+    yolo_from_args,
+)
 
 __all__ = ["register", "main"]
 
@@ -29,31 +35,51 @@ log = logging.getLogger(__name__)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("track", help="track people in one video or MOTChallenge sequence",
-                       description="Detect, embed and track one camera; write DIR/<sequence>.txt in MOTChallenge "
-                                   "format (and, with --video, an annotated video).")
-    p.add_argument("--source", required=True,
-                   help="video file, image folder, MOTChallenge sequence folder (with seqinfo.ini), rtsp://... or "
-                        "http://... stream, or a webcam index (live: runs until Ctrl-C, the stream is lost or "
-                        "--duration)")
+    p = sub.add_parser(
+        "track",
+        help="track people in one video or MOTChallenge sequence",
+        description="Detect, embed and track one camera; write DIR/<sequence>.txt in MOTChallenge "
+        "format (and, with --video, an annotated video).",
+    )
+    p.add_argument(
+        "--source",
+        required=True,
+        help="video file, image folder, MOTChallenge sequence folder (with seqinfo.ini), rtsp://... or "
+        "http://... stream, or a webcam index (live: runs until Ctrl-C, the stream is lost or "
+        "--duration)",
+    )
     p.add_argument("--detector", default="yolo", help="yolo or mot (default: yolo)")
     p.add_argument("--dets", help="det.txt for --detector mot (default: SOURCE/det/det.txt for a sequence folder)")
-    p.add_argument("--min-score", type=float, default=None,
-                   help="mot: ignore rows scoring below this; yolo: confidence threshold (default: 0.1)")
+    p.add_argument(
+        "--min-score",
+        type=float,
+        default=None,
+        help="mot: ignore rows scoring below this; yolo: confidence threshold (default: 0.1)",
+    )
     add_yolo_args(p)
     add_embedder_args(p, default="none")
-    p.add_argument("--embed-every", type=int, default=1, metavar="N",
-                   help="embed detections on every N-th frame only (N times less Re-ID compute on CPU; default 1)")
-    p.add_argument("--duration", type=float, default=None, metavar="SECONDS",
-                   help="stop after this many seconds of the stream")
+    p.add_argument(
+        "--embed-every",
+        type=int,
+        default=1,
+        metavar="N",
+        help="embed detections on every N-th frame only (N times less Re-ID compute on CPU; default 1)",
+    )
+    p.add_argument(
+        "--duration", type=float, default=None, metavar="SECONDS", help="stop after this many seconds of the stream"
+    )
     t = p.add_argument_group("tracker")
     t.add_argument("--fps", type=float, help="frame rate (default: the source's)")
     t.add_argument("--cmc", action="store_true", help="camera-motion compensation (moving cameras; needs images)")
     t.add_argument("--max-lost", type=float, default=None, help="seconds a lost track is kept (tracker default)")
     add_appearance_args(t)
-    t.add_argument("--interpolate", type=int, default=0, metavar="N",
-                   help="offline: fill gaps of up to N frames inside each track by linear interpolation "
-                        "(default: 0 = off)")
+    t.add_argument(
+        "--interpolate",
+        type=int,
+        default=0,
+        metavar="N",
+        help="offline: fill gaps of up to N frames inside each track by linear interpolation (default: 0 = off)",
+    )
     p.add_argument("--out", default="runs/track", help="output folder (default: runs/track)")
     p.add_argument("--name", help="sequence name for the result file (default: the source's name)")
     p.add_argument("--video", action="store_true", help="also write DIR/<sequence>.mp4 with boxes and ids")
@@ -82,8 +108,9 @@ def main(args: argparse.Namespace) -> int:
     kwargs.update(appearance_from_args(args))
     try:
         tracker = Tracker(camera=source.camera, frame_rate=fps, **kwargs)
-        features = DetectAndEmbed(detector, embedder, embed_every=args.embed_every,
-                                  detector_needs_images=args.detector != "mot")
+        features = DetectAndEmbed(
+            detector, embedder, embed_every=args.embed_every, detector_needs_images=args.detector != "mot"
+        )
     except ValueError as exc:
         raise InputError(f"tracker settings: {exc}") from None
     cmc = CameraMotion() if args.cmc else None
@@ -104,8 +131,18 @@ def main(args: argparse.Namespace) -> int:
     if args.duration is not None and length is not None:
         length = min(length, int(np.ceil(args.duration * fps)))
     try:
-        steps = drive(source, features, tracker, fps=fps, live=live, max_seconds=args.duration, cmc=cmc,
-                      stats=stats, source_name=str(args.source), dim=features.dim)
+        steps = drive(
+            source,
+            features,
+            tracker,
+            fps=fps,
+            live=live,
+            max_seconds=args.duration,
+            cmc=cmc,
+            stats=stats,
+            source_name=str(args.source),
+            dim=features.dim,
+        )
         for step in tqdm(steps, total=length, desc=f"track {name}", unit="frame", disable=args.no_progress):
             frame, tracks = step.frame, step.tracks
             if writer is not None:
@@ -123,15 +160,18 @@ def main(args: argparse.Namespace) -> int:
             video.close()
     if args.interpolate:
         save_mot_txt(result, interpolate_gaps(np.concatenate(rows) if rows else np.zeros((0, 7)), args.interpolate))
-    extra = f", {stats.frames_without_image} without a readable image" if stats.frames_without_image and \
-        need_images else ""
+    extra = (
+        f", {stats.frames_without_image} without a readable image" if stats.frames_without_image and need_images else ""
+    )
     print(f"{name}: {stats.frames} frames{extra}, {stats.detections} detections, {stats.tracks} tracks -> {result}")
     if interrupted:
         print("interrupted (Ctrl-C): the result file holds every frame tracked", file=sys.stderr)
         return 130
     if stats.ended_early:
-        print(f"mctrack track: error: {args.source}: {stats.ended_early}; the result covers the frames read",
-              file=sys.stderr)
+        print(
+            f"mctrack track: error: {args.source}: {stats.ended_early}; the result covers the frames read",
+            file=sys.stderr,
+        )
         return 1
     return 0
 

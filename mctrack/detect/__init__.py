@@ -17,7 +17,8 @@ __all__ = ["Detector", "MotFileDetector", "YoloDetector", "build_detector"]
 
 DETECTORS.register("yolo", "ultralytics YOLO, person class only (weights path or model name)")(YoloDetector)
 DETECTORS.register("mot", "replay of a MOTChallenge det.txt (public detections), with a score threshold")(
-    MotFileDetector)
+    MotFileDetector
+)
 
 
 def build_detector(name: str, **kwargs) -> Detector:

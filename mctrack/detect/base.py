@@ -15,5 +15,4 @@ class Detector(Protocol):
 
     name: str
 
-    def __call__(self, frame: Frame) -> Detections:
-        ...
+    def __call__(self, frame: Frame) -> Detections: ...

@@ -23,10 +23,17 @@ __all__ = ["UnsafePickle", "checked_weights_bytes", "allowed_global"]
 _LAYER_MODULES = ("torch.nn.modules", "ultralytics.nn.modules", "ultralytics.nn.tasks")
 _CLASS_MODULES = ("ultralytics.utils.loss", "ultralytics.utils.tal")
 _PLAIN = {
-    "ultralytics.utils.IterableSimpleNamespace", "types.SimpleNamespace", "pathlib.PosixPath",
-    "pathlib.WindowsPath", "pathlib.Path", "numpy.ndarray", "numpy.dtype",
-    "numpy.core.multiarray._reconstruct", "numpy._core.multiarray._reconstruct",
-    "numpy.core.multiarray.scalar", "numpy._core.multiarray.scalar",
+    "ultralytics.utils.IterableSimpleNamespace",
+    "types.SimpleNamespace",
+    "pathlib.PosixPath",
+    "pathlib.WindowsPath",
+    "pathlib.Path",
+    "numpy.ndarray",
+    "numpy.dtype",
+    "numpy.core.multiarray._reconstruct",
+    "numpy._core.multiarray._reconstruct",
+    "numpy.core.multiarray.scalar",
+    "numpy._core.multiarray.scalar",
 }
 
 
@@ -81,9 +88,11 @@ def checked_weights_bytes(path: str | Path) -> bytes:
         obj = allowed_global(name)
         (refused if obj is None else allowed).append(name if obj is None else (obj, name))
     if refused:
-        raise UnsafePickle(f"it needs {', '.join(sorted(refused)[:3])}"
-                           + (f" and {len(refused) - 3} more" if len(refused) > 3 else "")
-                           + ", which unpickling could use to run code")
+        raise UnsafePickle(
+            f"it needs {', '.join(sorted(refused)[:3])}"
+            + (f" and {len(refused) - 3} more" if len(refused) > 3 else "")
+            + ", which unpickling could use to run code"
+        )
     if "numpy.dtype" in needed:
         import numpy as np
 

@@ -69,8 +69,10 @@ def resolve_weights(weights: str | Path) -> str:
     if folder is not None and (folder / p.name).is_file():
         return str(folder / p.name)
     if _offline():
-        raise InputError(f"{w}: YOLO weights not in ultralytics' weights folder {folder} and cannot be downloaded "
-                         f"(offline); pass a weights file path{here}")
+        raise InputError(
+            f"{w}: YOLO weights not in ultralytics' weights folder {folder} and cannot be downloaded "
+            f"(offline); pass a weights file path{here}"
+        )
     from ultralytics.utils.downloads import attempt_download_asset
 
     target = (folder or Path(".")) / p.name
@@ -89,8 +91,10 @@ def _load_model(weights: str, trusted: bool = False) -> Any:
         try:
             data = checked_weights_bytes(weights)
         except UnsafePickle as exc:
-            raise InputError(f"{weights}: refusing to load YOLO weights: {exc}; export the model to ONNX, or pass "
-                             "--yolo-trusted if you trust the file") from None
+            raise InputError(
+                f"{weights}: refusing to load YOLO weights: {exc}; export the model to ONNX, or pass "
+                "--yolo-trusted if you trust the file"
+            ) from None
         with tempfile.TemporaryDirectory(prefix="mctrack-yolo-") as tmp:  # private (0700): the checked bytes only
             copy = Path(tmp) / Path(weights).name
             copy.write_bytes(data)
@@ -118,9 +122,18 @@ class YoloDetector:
         trusted: load a ``.pt`` file without the safety check (only for files whose origin you trust).
     """
 
-    def __init__(self, weights: str | Path = "yolo11n.pt", *, device: str | None = None, conf: float = 0.1,
-                 iou: float = 0.7, imgsz: int = 640, half: bool = False, max_det: int = 300,
-                 trusted: bool = False) -> None:
+    def __init__(
+        self,
+        weights: str | Path = "yolo11n.pt",
+        *,
+        device: str | None = None,
+        conf: float = 0.1,
+        iou: float = 0.7,
+        imgsz: int = 640,
+        half: bool = False,
+        max_det: int = 300,
+        trusted: bool = False,
+    ) -> None:
         for name, v in (("conf", conf), ("iou", iou)):
             if not (np.isfinite(v) and 0.0 <= v <= 1.0):
                 raise ValueError(f"{name}: must be in [0, 1], got {v}")
@@ -139,8 +152,9 @@ class YoloDetector:
     def __call__(self, frame: Frame) -> Detections:
         if frame.image is None:
             raise ValueError("frame.image: the yolo detector needs images (the source has none)")
-        kwargs: dict[str, Any] = dict(conf=self.conf, iou=self.iou, imgsz=self.imgsz, classes=[PERSON],
-                                      max_det=self.max_det, verbose=False)
+        kwargs: dict[str, Any] = dict(
+            conf=self.conf, iou=self.iou, imgsz=self.imgsz, classes=[PERSON], max_det=self.max_det, verbose=False
+        )
         if self.half:  # ultralytics >= 8.4 calls it quantize=16 and warns on every call given 'half'
             kwargs.update({"quantize": 16} if _has_quantize() else {"half": True})
         if self.device is not None:

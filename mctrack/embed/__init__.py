@@ -16,8 +16,19 @@ from .base import Embedder, clip_boxes, extract_crops, l2_normalize
 from .baselines import ColorHistogramEmbedder
 from .reid import ReidEmbedder, select_device
 
-__all__ = ["NETWORK_FACTS", "Embedder", "ReidEmbedder", "ColorHistogramEmbedder", "clip_boxes", "extract_crops",
-           "l2_normalize", "select_device", "build_embedder", "link_thresh", "track_appearance"]
+__all__ = [
+    "NETWORK_FACTS",
+    "Embedder",
+    "ReidEmbedder",
+    "ColorHistogramEmbedder",
+    "clip_boxes",
+    "extract_crops",
+    "l2_normalize",
+    "select_device",
+    "build_embedder",
+    "link_thresh",
+    "track_appearance",
+]
 
 
 #: facts of the trained networks (see mctrack.registry): the tracker's appearance weight / threshold and the linker's
@@ -37,8 +48,13 @@ def _reid_builder(arch: str, help: str):
 _reid_builder("laga", "LAGA-Net: spatial (SAM-RPE), channel, global and 3-stripe local branches")
 _reid_builder("can", "CAN: global/part-3/part-5/part-7 branches with collaborative attention")
 _reid_builder("global", "ResNet global-feature baseline with BNNeck (LAGA's 'Global' row)")
-EMBEDDERS.register("colorhist", "HSV colour histograms of 3 body stripes (baseline floor)", takes_weights=False,
-                   track_appearance=(0.5, 0.25), link_thresh=0.1)(ColorHistogramEmbedder)
+EMBEDDERS.register(
+    "colorhist",
+    "HSV colour histograms of 3 body stripes (baseline floor)",
+    takes_weights=False,
+    track_appearance=(0.5, 0.25),
+    link_thresh=0.1,
+)(ColorHistogramEmbedder)
 
 
 @EMBEDDERS.register("onnx", "any ONNX Re-ID model (--weights model.onnx), run with onnxruntime", **NETWORK_FACTS)

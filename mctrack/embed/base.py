@@ -97,8 +97,8 @@ class CropBatchEmbedder:
     def embed_crops(self, crops: Sequence[np.ndarray]) -> np.ndarray:
         out = np.zeros((len(crops), self.dim), np.float32)
         for start in range(0, len(crops), self.batch_size):
-            batch = resize_batch(crops[start:start + self.batch_size], self.input_size)
-            out[start:start + len(batch)] = np.asarray(self._forward(batch)).reshape(len(batch), -1)
+            batch = resize_batch(crops[start : start + self.batch_size], self.input_size)
+            out[start : start + len(batch)] = np.asarray(self._forward(batch)).reshape(len(batch), -1)
         out = l2_normalize(out)
         if self.feature_mean is not None and len(out):
             out = l2_normalize(out - self.feature_mean)

@@ -28,8 +28,15 @@ class ColorHistogramEmbedder:
         size: (H, W) every crop is resized to before counting.
     """
 
-    def __init__(self, *, stripes: int = 3, hue_bins: int = 8, sat_bins: int = 4, val_bins: int = 4,
-                 size: tuple[int, int] = (128, 64)) -> None:
+    def __init__(
+        self,
+        *,
+        stripes: int = 3,
+        hue_bins: int = 8,
+        sat_bins: int = 4,
+        val_bins: int = 4,
+        size: tuple[int, int] = (128, 64),
+    ) -> None:
         for name, v in (("stripes", stripes), ("hue_bins", hue_bins), ("sat_bins", sat_bins), ("val_bins", val_bins)):
             if int(v) < 1:
                 raise ValueError(f"{name}: must be >= 1, got {v}")

@@ -30,8 +30,16 @@ from torch import nn
 
 from .reid import IMAGENET_MEAN, IMAGENET_STD
 
-__all__ = ["FORMATS", "ExportError", "SelfContainedEmbedder", "check_crops", "contract_path", "export_embedder",
-           "load_exported", "verify_export"]
+__all__ = [
+    "FORMATS",
+    "ExportError",
+    "SelfContainedEmbedder",
+    "check_crops",
+    "contract_path",
+    "export_embedder",
+    "load_exported",
+    "verify_export",
+]
 
 FORMATS = ("onnx", "torchscript")
 
@@ -43,8 +51,9 @@ class ExportError(RuntimeError):
 class SelfContainedEmbedder(nn.Module):
     """Preprocessing + network + normalisation + centring in one module (see the module doc)."""
 
-    def __init__(self, model: nn.Module, *, input_size: Sequence[int], feature_mean: np.ndarray | None,
-                 input_scale: float = 1.0) -> None:
+    def __init__(
+        self, model: nn.Module, *, input_size: Sequence[int], feature_mean: np.ndarray | None, input_scale: float = 1.0
+    ) -> None:
         super().__init__()
         self.input_scale = float(input_scale)
         self.model = model.eval()
@@ -57,8 +66,7 @@ class SelfContainedEmbedder(nn.Module):
         self.centred = feature_mean is not None
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        x = F.interpolate(images.float() * self.input_scale, size=self.input_size, mode="bilinear",
-                          align_corners=False)
+        x = F.interpolate(images.float() * self.input_scale, size=self.input_size, mode="bilinear", align_corners=False)
         x = (x - self.mean) / self.std
         feature = F.normalize(self.model(x).feature.float(), dim=1)
         if self.centred:
@@ -77,12 +85,20 @@ def _self_contained(weights: str | Path, input_range: str = "0-255") -> tuple[Se
     model, manifest = reid_models.load_checkpoint(weights, map_location="cpu")
     model = model.float().eval()
     fm = (manifest.get("extra") or {}).get("feature_mean")
-    return SelfContainedEmbedder(model, input_size=model.input_size, feature_mean=fm,
-                                 input_scale=INPUT_RANGES[input_range]), manifest
+    return SelfContainedEmbedder(
+        model, input_size=model.input_size, feature_mean=fm, input_scale=INPUT_RANGES[input_range]
+    ), manifest
 
 
-def export_embedder(weights: str | Path, out: str | Path, *, fmt: str = "onnx", input_hw: Sequence[int] | None = None,
-                    input_range: str = "0-255", opset: int = 18) -> dict:
+def export_embedder(
+    weights: str | Path,
+    out: str | Path,
+    *,
+    fmt: str = "onnx",
+    input_hw: Sequence[int] | None = None,
+    input_range: str = "0-255",
+    opset: int = 18,
+) -> dict:
     """Write ``weights`` (a reid_models checkpoint) as a self-contained embedder in ``fmt`` taking RGB crops of
     ``input_hw`` (default: the network input) with pixel values in ``input_range``; returns the contract also
     written to ``<out>.json``."""
@@ -106,20 +122,39 @@ def export_embedder(weights: str | Path, out: str | Path, *, fmt: str = "onnx", 
         if fmt == "onnx":
             try:
                 torch.onnx.export(
-                    wrapper, (example,), str(out), input_names=["images"], output_names=["features"],
+                    wrapper,
+                    (example,),
+                    str(out),
+                    input_names=["images"],
+                    output_names=["features"],
                     dynamic_axes={"images": {0: "batch"}, "features": {0: "batch"}},
-                    opset_version=opset, dynamo=True, external_data=False)
+                    opset_version=opset,
+                    dynamo=True,
+                    external_data=False,
+                )
             except TypeError as err:  # torch too old for the dynamo exporter's arguments
                 raise ExportError(f"ONNX export needs torch >= 2.6 (this is {torch.__version__}): {err}") from None
         else:
             torch.jit.save(torch.jit.trace(wrapper, example, check_trace=False), str(out))
     contract = {
-        "format": fmt, "source": str(weights), "arch": manifest.get("arch"), "network_input_hw": [h, w],
-        "input": {"name": "images", "shape": ["batch", 3, in_h, in_w], "dtype": f"float32 ({input_range})",
-                  "range": input_range, "channels": "RGB"},
-        "output": {"name": "features", "shape": ["batch", int(wrapper.model.feature_dim)],
-                   "meaning": "unit-length features, centred by the checkpoint's feature mean" if wrapper.centred
-                   else "unit-length features (the checkpoint has no feature mean: not centred)"},
+        "format": fmt,
+        "source": str(weights),
+        "arch": manifest.get("arch"),
+        "network_input_hw": [h, w],
+        "input": {
+            "name": "images",
+            "shape": ["batch", 3, in_h, in_w],
+            "dtype": f"float32 ({input_range})",
+            "range": input_range,
+            "channels": "RGB",
+        },
+        "output": {
+            "name": "features",
+            "shape": ["batch", int(wrapper.model.feature_dim)],
+            "meaning": "unit-length features, centred by the checkpoint's feature mean"
+            if wrapper.centred
+            else "unit-length features (the checkpoint has no feature mean: not centred)",
+        },
     }
     contract_path(out).write_text(json.dumps(contract, indent=2) + "\n")
     return contract
@@ -180,8 +215,8 @@ def check_crops(n: int = 16, seed: int = 0) -> list[np.ndarray]:
         w = int(h * rng.uniform(0.35, 0.5))
         img = np.zeros((h, w, 3), np.uint8)
         img[:] = rng.integers(40, 200, 3)
-        img[h // 5: h // 2] = rng.integers(0, 255, 3)
-        img[h // 2:] = rng.integers(0, 255, 3)
+        img[h // 5 : h // 2] = rng.integers(0, 255, 3)
+        img[h // 2 :] = rng.integers(0, 255, 3)
         cv2.circle(img, (w // 2, h // 10), max(2, h // 14), rng.integers(100, 255, 3).tolist(), -1)
         crops.append(cv2.GaussianBlur(img, (5, 5), 0))
     return crops

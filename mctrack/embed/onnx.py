@@ -38,9 +38,16 @@ class OnnxEmbedder(CropBatchEmbedder):
         device: ``cpu`` or ``cuda`` (onnxruntime's CUDA provider when installed).
     """
 
-    def __init__(self, weights: str | Path | None = None, *, input_size: Sequence[int] | None = None,
-                 preprocess: str = "auto", feature_mean: str | Path | np.ndarray | None = None,
-                 batch_size: int = 32, device: str | None = None) -> None:
+    def __init__(
+        self,
+        weights: str | Path | None = None,
+        *,
+        input_size: Sequence[int] | None = None,
+        preprocess: str = "auto",
+        feature_mean: str | Path | np.ndarray | None = None,
+        batch_size: int = 32,
+        device: str | None = None,
+    ) -> None:
         if weights is None:
             raise ValueError("weights: the onnx embedder needs --weights MODEL.onnx")
         path = Path(weights)
@@ -57,8 +64,9 @@ class OnnxEmbedder(CropBatchEmbedder):
         providers = ["CPUExecutionProvider"]
         if device and device.startswith("cuda"):
             if "CUDAExecutionProvider" not in ort.get_available_providers():
-                raise ValueError(f"device: {device!r} but onnxruntime has no CUDA provider (pip install "
-                                 "onnxruntime-gpu)")
+                raise ValueError(
+                    f"device: {device!r} but onnxruntime has no CUDA provider (pip install onnxruntime-gpu)"
+                )
             providers.insert(0, "CUDAExecutionProvider")
         try:
             self.session = ort.InferenceSession(str(path), providers=providers)
@@ -111,4 +119,3 @@ class OnnxEmbedder(CropBatchEmbedder):
         elif self._scale != 1.0:
             x = x * self._scale
         return np.asarray(self.session.run(None, {self.input_name: np.ascontiguousarray(x)})[0], np.float32)
-

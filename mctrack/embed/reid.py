@@ -63,10 +63,21 @@ class ReidEmbedder(CropBatchEmbedder):
         model_kwargs: architecture switches passed to the network (e.g. LAGA ablation branches).
     """
 
-    def __init__(self, arch: str = "laga", *, weights: str | Path | None = None, pretrained: str | None = "imagenet",
-                 backbone: str = "resnet50", device: str | None = None, batch_size: int = 32,
-                 precision: str = "fp32", channels_last: bool = True, flip: bool = False,
-                 input_size: tuple[int, int] | None = None, **model_kwargs) -> None:
+    def __init__(
+        self,
+        arch: str = "laga",
+        *,
+        weights: str | Path | None = None,
+        pretrained: str | None = "imagenet",
+        backbone: str = "resnet50",
+        device: str | None = None,
+        batch_size: int = 32,
+        precision: str = "fp32",
+        channels_last: bool = True,
+        flip: bool = False,
+        input_size: tuple[int, int] | None = None,
+        **model_kwargs,
+    ) -> None:
         import reid_models
 
         if batch_size < 1:
@@ -80,7 +91,8 @@ class ReidEmbedder(CropBatchEmbedder):
             model, manifest = reid_models.load_checkpoint(weights, map_location="cpu")
             if manifest.get("arch") != arch:
                 raise reid_models.CheckpointError(
-                    f"{weights}: checkpoint holds a {manifest.get('arch')!r} network, not {arch!r}")
+                    f"{weights}: checkpoint holds a {manifest.get('arch')!r} network, not {arch!r}"
+                )
             self.weights = str(weights)
             #: settings the checkpoint recommends for its features (``extra.link_thresh``, ...), which override
             #: the embedder's registered facts: a network's distances depend on what it was trained on
@@ -91,11 +103,14 @@ class ReidEmbedder(CropBatchEmbedder):
                 if fm.shape[0] != int(model.feature_dim) or not np.isfinite(fm).all():
                     raise reid_models.CheckpointError(
                         f"{weights}: extra.feature_mean has {fm.shape[0]} values (or non-finite ones), the network "
-                        f"gives {int(model.feature_dim)}-D features")
+                        f"gives {int(model.feature_dim)}-D features"
+                    )
             else:
-                log.warning("%s: no feature mean in the checkpoint, so features are not centred; the default tracker "
-                            "and linker thresholds assume centred features (add it with 'mctrack reid center')",
-                            weights)
+                log.warning(
+                    "%s: no feature mean in the checkpoint, so features are not centred; the default tracker "
+                    "and linker thresholds assume centred features (add it with 'mctrack reid center')",
+                    weights,
+                )
         else:
             fm = None
             self.recommended = {}

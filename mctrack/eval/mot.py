@@ -22,13 +22,43 @@ from scipy.optimize import linear_sum_assignment
 from ..errors import InputError
 from ..io.mot import load_mot_txt, read_seqinfo
 
-__all__ = ["SequenceData", "sequence_data", "hota", "clear", "identity", "evaluate_sequence", "combine",
-           "evaluate_folders", "SUMMARY_FIELDS", "format_table"]
+__all__ = [
+    "SequenceData",
+    "sequence_data",
+    "hota",
+    "clear",
+    "identity",
+    "evaluate_sequence",
+    "combine",
+    "evaluate_folders",
+    "SUMMARY_FIELDS",
+    "format_table",
+]
 
 EPS = np.finfo("float").eps
 ALPHAS = np.arange(0.05, 0.99, 0.05)
-SUMMARY_FIELDS = ("HOTA", "DetA", "AssA", "LocA", "MOTA", "MOTP", "IDF1", "IDP", "IDR", "IDSW", "FP", "FN", "TP",
-                  "MT", "ML", "Frag", "GT_Dets", "GT_IDs", "Dets", "IDs")
+SUMMARY_FIELDS = (
+    "HOTA",
+    "DetA",
+    "AssA",
+    "LocA",
+    "MOTA",
+    "MOTP",
+    "IDF1",
+    "IDP",
+    "IDR",
+    "IDSW",
+    "FP",
+    "FN",
+    "TP",
+    "MT",
+    "ML",
+    "Frag",
+    "GT_Dets",
+    "GT_IDs",
+    "Dets",
+    "IDs",
+)
 
 
 @dataclass(frozen=True)
@@ -74,8 +104,15 @@ def _relabel(ids_per_t: list[np.ndarray]) -> tuple[list[np.ndarray], int]:
     return [np.searchsorted(allids, ids).astype(np.int64) for ids in ids_per_t], len(allids)
 
 
-def sequence_data(gt_rows: np.ndarray, pred_rows: np.ndarray, num_timesteps: int, *, keep_zero_marked: bool = False,
-                  name: str = "sequence", gt_name: str | None = None) -> SequenceData:
+def sequence_data(
+    gt_rows: np.ndarray,
+    pred_rows: np.ndarray,
+    num_timesteps: int,
+    *,
+    keep_zero_marked: bool = False,
+    name: str = "sequence",
+    gt_name: str | None = None,
+) -> SequenceData:
     """Prepare MOT rows (``(K, >=7)``: frame, id, left, top, width, height, conf...) for the metrics.
 
     Rows with frames outside ``1..num_timesteps`` are ignored. An id repeated within one frame is an
@@ -93,8 +130,8 @@ def sequence_data(gt_rows: np.ndarray, pred_rows: np.ndarray, num_timesteps: int
     gt_bounds = np.searchsorted(gt_f[gt_order], np.arange(1, num_timesteps + 2))
     pr_bounds = np.searchsorted(pr_f[pr_order], np.arange(1, num_timesteps + 2))
     for t in range(num_timesteps):
-        g = gt_rows[gt_order[gt_bounds[t]:gt_bounds[t + 1]]]
-        p = pred_rows[pr_order[pr_bounds[t]:pr_bounds[t + 1]]]
+        g = gt_rows[gt_order[gt_bounds[t] : gt_bounds[t + 1]]]
+        p = pred_rows[pr_order[pr_bounds[t] : pr_bounds[t + 1]]]
         gi = g[:, 1].astype(np.int64)
         pi = p[:, 1].astype(np.int64)
         if len(np.unique(pi)) != len(pi):
@@ -106,8 +143,16 @@ def sequence_data(gt_rows: np.ndarray, pred_rows: np.ndarray, num_timesteps: int
         sims.append(_box_iou_tlwh(g[:, 2:6], p[:, 2:6]))
     gt_ids, n_gt = _relabel(gt_ids)
     tr_ids, n_tr = _relabel(tr_ids)
-    return SequenceData(num_timesteps, n_gt, n_tr, int(sum(len(x) for x in gt_ids)),
-                        int(sum(len(x) for x in tr_ids)), gt_ids, tr_ids, sims)
+    return SequenceData(
+        num_timesteps,
+        n_gt,
+        n_tr,
+        int(sum(len(x) for x in gt_ids)),
+        int(sum(len(x) for x in tr_ids)),
+        gt_ids,
+        tr_ids,
+        sims,
+    )
 
 
 def _final_hota(res: dict) -> dict:
@@ -262,26 +307,39 @@ def identity(d: SequenceData, threshold: float = 0.5) -> dict:
 def _summary(h: dict, c: dict, i: dict, d_counts: dict) -> dict:
     tp, fn, fp = c["CLR_TP"], c["CLR_FN"], c["CLR_FP"]
     out = {
-        "HOTA": float(np.mean(h["HOTA_a"])), "DetA": float(np.mean(h["DetA_a"])), "AssA": float(np.mean(h["AssA_a"])),
+        "HOTA": float(np.mean(h["HOTA_a"])),
+        "DetA": float(np.mean(h["DetA_a"])),
+        "AssA": float(np.mean(h["AssA_a"])),
         "LocA": float(np.mean(h["LocA_a"])),
         "MOTA": (tp - fp - c["IDSW"]) / max(1.0, tp + fn),
         "MOTP": c["MOTP_sum"] / max(1.0, tp),
         "IDF1": i["IDTP"] / max(1.0, i["IDTP"] + 0.5 * i["IDFP"] + 0.5 * i["IDFN"]),
         "IDP": i["IDTP"] / max(1.0, i["IDTP"] + i["IDFP"]),
         "IDR": i["IDTP"] / max(1.0, i["IDTP"] + i["IDFN"]),
-        "IDSW": int(c["IDSW"]), "FP": int(fp), "FN": int(fn), "TP": int(tp), "MT": int(c["MT"]), "ML": int(c["ML"]),
+        "IDSW": int(c["IDSW"]),
+        "FP": int(fp),
+        "FN": int(fn),
+        "TP": int(tp),
+        "MT": int(c["MT"]),
+        "ML": int(c["ML"]),
         "Frag": int(c["Frag"]),
     }
     out.update(d_counts)
     return out
 
 
-def evaluate_sequence(gt_rows: np.ndarray, pred_rows: np.ndarray, num_timesteps: int, *,
-                      keep_zero_marked: bool = False, name: str = "sequence", gt_name: str | None = None) -> dict:
+def evaluate_sequence(
+    gt_rows: np.ndarray,
+    pred_rows: np.ndarray,
+    num_timesteps: int,
+    *,
+    keep_zero_marked: bool = False,
+    name: str = "sequence",
+    gt_name: str | None = None,
+) -> dict:
     """All metrics of one sequence. Returns ``{"summary": {...}, "raw": {...}}``; ``summary`` holds
     :data:`SUMMARY_FIELDS` (fractions in [0, 1], counts as ints); ``raw`` what :func:`combine` needs."""
-    d = sequence_data(gt_rows, pred_rows, num_timesteps, keep_zero_marked=keep_zero_marked, name=name,
-                      gt_name=gt_name)
+    d = sequence_data(gt_rows, pred_rows, num_timesteps, keep_zero_marked=keep_zero_marked, name=name, gt_name=gt_name)
     h, c, i = hota(d), clear(d), identity(d)
     counts = {"GT_Dets": d.num_gt_dets, "GT_IDs": d.num_gt_ids, "Dets": d.num_tracker_dets, "IDs": d.num_tracker_ids}
     return {"summary": _summary(h, c, i, counts), "raw": {"hota": h, "clear": c, "identity": i, "counts": counts}}
@@ -304,8 +362,14 @@ def combine(results: list[dict]) -> dict:
     return {"summary": _summary(h, c, i, counts), "raw": {"hota": h, "clear": c, "identity": i, "counts": counts}}
 
 
-def evaluate_folders(gt_dir: str | Path, pred_dir: str | Path, *, sequences: list[str] | None = None,
-                     keep_zero_marked: bool = False, missing_ok: bool = False) -> dict[str, dict]:
+def evaluate_folders(
+    gt_dir: str | Path,
+    pred_dir: str | Path,
+    *,
+    sequences: list[str] | None = None,
+    keep_zero_marked: bool = False,
+    missing_ok: bool = False,
+) -> dict[str, dict]:
     """Evaluate ``PRED/<seq>.txt`` against ``GT/<seq>/gt/gt.txt`` (+ ``seqinfo.ini``) for every sequence.
 
     Returns ``{sequence: summary, ..., "COMBINED": summary}``. A sequence without a result file is an
@@ -331,10 +395,17 @@ def evaluate_folders(gt_dir: str | Path, pred_dir: str | Path, *, sequences: lis
         elif missing_ok:
             pred = np.zeros((0, 10))
         else:
-            raise InputError(f"{pred_file}: result file not found for sequence {seq} "
-                             "(use --sequences to evaluate a subset)")
-        r = evaluate_sequence(gt, pred, info.seq_length, keep_zero_marked=keep_zero_marked, name=str(pred_file),
-                              gt_name=str(gt_dir / seq / "gt" / "gt.txt"))
+            raise InputError(
+                f"{pred_file}: result file not found for sequence {seq} (use --sequences to evaluate a subset)"
+            )
+        r = evaluate_sequence(
+            gt,
+            pred,
+            info.seq_length,
+            keep_zero_marked=keep_zero_marked,
+            name=str(pred_file),
+            gt_name=str(gt_dir / seq / "gt" / "gt.txt"),
+        )
         results.append(r)
         out[seq] = r["summary"]
     out["COMBINED"] = combine(results)["summary"]

@@ -25,8 +25,14 @@ def shift_frames(rows: np.ndarray, offset: int) -> np.ndarray:
     return rows
 
 
-def evaluate_multicam(gt: Mapping[str, np.ndarray], pred: Mapping[str, np.ndarray], lengths: Mapping[str, int], *,
-                      keep_zero_marked: bool = False, global_gt_ids: bool = True) -> dict:
+def evaluate_multicam(
+    gt: Mapping[str, np.ndarray],
+    pred: Mapping[str, np.ndarray],
+    lengths: Mapping[str, int],
+    *,
+    keep_zero_marked: bool = False,
+    global_gt_ids: bool = True,
+) -> dict:
     """Metrics of every camera in ``gt`` and of their frame-shifted concatenation.
 
     Args:
@@ -63,8 +69,14 @@ def evaluate_multicam(gt: Mapping[str, np.ndarray], pred: Mapping[str, np.ndarra
     q = _pad(pred_cat)
     cross = evaluate_sequence(g, q, shift * len(cams), keep_zero_marked=keep_zero_marked, name="cross-camera")
     mean = {f: float(np.mean([per[c][f] for c in cams])) for f in ("HOTA", "IDF1", "MOTA")}
-    return {"cameras": cams, "shift": shift, "per_camera": per, "combined": combine(results)["summary"],
-            "mean_per_camera": mean, "cross_camera": cross["summary"]}
+    return {
+        "cameras": cams,
+        "shift": shift,
+        "per_camera": per,
+        "combined": combine(results)["summary"],
+        "mean_per_camera": mean,
+        "cross_camera": cross["summary"],
+    }
 
 
 def _pad(parts: list[np.ndarray]) -> np.ndarray:

@@ -33,21 +33,30 @@ def to_detections(detections: sv.Detections) -> Detections:
     n = len(detections)
     score = np.ones(n, np.float32) if detections.confidence is None else detections.confidence
     cls = np.zeros(n, np.int64) if detections.class_id is None else detections.class_id
-    return Detections(np.asarray(detections.xyxy, np.float32).reshape(-1, 4), np.asarray(score, np.float32),
-                      np.asarray(cls, np.int64))
+    return Detections(
+        np.asarray(detections.xyxy, np.float32).reshape(-1, 4), np.asarray(score, np.float32), np.asarray(cls, np.int64)
+    )
 
 
 def from_detections(detections: Detections) -> sv.Detections:
     """Ours -> ``sv.Detections`` (embeddings, when present, go to ``data["embedding"]``)."""
     data = {} if detections.embedding is None else {"embedding": detections.embedding}
-    return sv.Detections(xyxy=detections.xyxy.astype(np.float32), confidence=detections.score.copy(),
-                         class_id=detections.class_id.copy(), data=data)
+    return sv.Detections(
+        xyxy=detections.xyxy.astype(np.float32),
+        confidence=detections.score.copy(),
+        class_id=detections.class_id.copy(),
+        data=data,
+    )
 
 
 def tracks_to_sv(tracks: Tracks) -> sv.Detections:
     """A frame's tracks as ``sv.Detections`` with ``tracker_id`` (class 0, confidence = the matched score)."""
-    return sv.Detections(xyxy=tracks.xyxy.astype(np.float32), confidence=tracks.score.copy(),
-                         class_id=np.zeros(len(tracks), np.int64), tracker_id=tracks.track_id.copy())
+    return sv.Detections(
+        xyxy=tracks.xyxy.astype(np.float32),
+        confidence=tracks.score.copy(),
+        class_id=np.zeros(len(tracks), np.int64),
+        tracker_id=tracks.track_id.copy(),
+    )
 
 
 class MctrackTracker:
@@ -67,8 +76,15 @@ class MctrackTracker:
             0.6), not the Tracker's MOT15-tuned 0.7/0.9, which drop many YOLO boxes.
     """
 
-    def __init__(self, *, reid: str | None = None, embedder_kwargs: dict[str, Any] | None = None,
-                 frame_rate: float = 30.0, camera: str = "0", **tracker_kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        reid: str | None = None,
+        embedder_kwargs: dict[str, Any] | None = None,
+        frame_rate: float = 30.0,
+        camera: str = "0",
+        **tracker_kwargs: Any,
+    ) -> None:
         kwargs = dict(embedder_kwargs or {})
         if reid in ("laga", "can", "global") and "weights" not in kwargs:
             from ..weights import default_weights
@@ -78,8 +94,13 @@ class MctrackTracker:
         if self.embedder is not None:
             weight, thresh = track_appearance(reid)
             tracker_kwargs = {"appearance_weight": weight, "appearance_thresh": thresh, **tracker_kwargs}
-        self._options = {"camera": camera, "frame_rate": frame_rate, "high_thresh": 0.5, "new_track_thresh": 0.6,
-                         **tracker_kwargs}
+        self._options = {
+            "camera": camera,
+            "frame_rate": frame_rate,
+            "high_thresh": 0.5,
+            "new_track_thresh": 0.6,
+            **tracker_kwargs,
+        }
         self.tracker = Tracker(**self._options)
 
     def reset(self) -> None:

@@ -18,9 +18,17 @@ import numpy as np
 from ..errors import InputError
 from ..types import Detections
 
-__all__ = ["load_mot_txt", "duplicate_id_problem", "save_mot_txt", "mot_rows", "MotWriter", "detections_by_frame",
-           "SeqInfo", "read_seqinfo",
-           "write_seqinfo"]
+__all__ = [
+    "load_mot_txt",
+    "duplicate_id_problem",
+    "save_mot_txt",
+    "mot_rows",
+    "MotWriter",
+    "detections_by_frame",
+    "SeqInfo",
+    "read_seqinfo",
+    "write_seqinfo",
+]
 
 N_COLS = 10
 
@@ -60,8 +68,10 @@ def load_mot_txt(path: str | Path, *, skip_bad_boxes: bool = False) -> np.ndarra
                 values.append(1.0)  # no confidence column: count the row
             frame, ident = values[0], values[1]
             if not (np.isfinite(frame) and frame == round(frame) and 1 <= frame <= MAX_FRAME):
-                raise InputError(f"{p}: line {lineno}: frame must be an integer in 1..{MAX_FRAME:,} (MOT frames are "
-                                 f"1-based), got {parts[0][:20]}")
+                raise InputError(
+                    f"{p}: line {lineno}: frame must be an integer in 1..{MAX_FRAME:,} (MOT frames are "
+                    f"1-based), got {parts[0][:20]}"
+                )
             if not np.isfinite(ident):
                 raise InputError(f"{p}: line {lineno}: id must be a finite number, got {parts[1][:20]}")
             box = values[2:7]
@@ -77,8 +87,13 @@ def load_mot_txt(path: str | Path, *, skip_bad_boxes: bool = False) -> np.ndarra
                 continue
             rows.append(values + [-1.0] * (N_COLS - len(values)))
     if skipped:
-        log.warning("%s: %d row(s) skipped: box not finite, of zero or negative size or beyond %g px (first: line "
-                    "%d)", p, skipped, MAX_COORD, first_skipped)
+        log.warning(
+            "%s: %d row(s) skipped: box not finite, of zero or negative size or beyond %g px (first: line %d)",
+            p,
+            skipped,
+            MAX_COORD,
+            first_skipped,
+        )
     if not rows:
         return np.zeros((0, N_COLS), np.float64)
     arr = np.asarray(rows, np.float64)
@@ -101,8 +116,10 @@ def duplicate_id_problem(rows: np.ndarray) -> str | None:
 def _format_rows(rows: np.ndarray) -> str:
     buf = io.StringIO()
     for r in rows:
-        buf.write(f"{int(r[0])},{int(r[1])},{r[2]:.2f},{r[3]:.2f},{r[4]:.2f},{r[5]:.2f},{r[6]:.4g},"
-                  f"{r[7]:.4g},{r[8]:.4g},{r[9]:.4g}\n")
+        buf.write(
+            f"{int(r[0])},{int(r[1])},{r[2]:.2f},{r[3]:.2f},{r[4]:.2f},{r[5]:.2f},{r[6]:.4g},"
+            f"{r[7]:.4g},{r[8]:.4g},{r[9]:.4g}\n"
+        )
     return buf.getvalue()
 
 
@@ -142,8 +159,9 @@ class MotWriter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._fh = self.path.open("w", encoding="utf-8")
 
-    def write(self, frame_index: int, track_ids: np.ndarray, xyxy: np.ndarray,
-              scores: np.ndarray | None = None) -> None:
+    def write(
+        self, frame_index: int, track_ids: np.ndarray, xyxy: np.ndarray, scores: np.ndarray | None = None
+    ) -> None:
         rows = mot_rows(frame_index, track_ids, xyxy, scores)
         if len(rows):
             self._fh.write(_format_rows(rows))
@@ -154,7 +172,7 @@ class MotWriter:
         rows = np.asarray(rows, np.float64)
         if len(rows):
             full = np.full((len(rows), N_COLS), -1.0)
-            full[:, :rows.shape[1]] = rows
+            full[:, : rows.shape[1]] = rows
             self._fh.write(_format_rows(full))
 
     def flush(self) -> None:
@@ -223,10 +241,16 @@ def read_seqinfo(path: str | Path) -> SeqInfo:
     except (configparser.Error, KeyError):
         raise InputError(f"{p}: no [Sequence] section") from None
     try:
-        return SeqInfo(name=sec.get("name", p.parent.name), frame_rate=float(sec["frameRate"]),
-                       seq_length=int(sec["seqLength"]), im_width=int(sec["imWidth"]),
-                       im_height=int(sec["imHeight"]), im_dir=sec.get("imDir", "img1"),
-                       im_ext=sec.get("imExt", ".jpg"), video=sec.get("video"))
+        return SeqInfo(
+            name=sec.get("name", p.parent.name),
+            frame_rate=float(sec["frameRate"]),
+            seq_length=int(sec["seqLength"]),
+            im_width=int(sec["imWidth"]),
+            im_height=int(sec["imHeight"]),
+            im_dir=sec.get("imDir", "img1"),
+            im_ext=sec.get("imExt", ".jpg"),
+            video=sec.get("video"),
+        )
     except KeyError as exc:
         raise InputError(f"{p}: missing key {exc.args[0]}") from None
     except ValueError as exc:

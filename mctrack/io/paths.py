@@ -16,8 +16,7 @@ def file_name_problem(name: str) -> str | None:
     path separator, an absolute path, a drive, a hidden file or an empty name).
     """
     if not isinstance(name, str) or not _NAME.fullmatch(name):
-        return ("must be 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit "
-                "(it names output files)")
+        return "must be 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit (it names output files)"
     return None
 
 

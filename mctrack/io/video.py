@@ -31,8 +31,17 @@ from ..errors import InputError
 from ..types import Frame, Tracks
 from .mot import SeqInfo, read_seqinfo
 
-__all__ = ["FrameSource", "VideoFileSource", "ImageFolderSource", "SequenceSource", "LiveSource", "open_source",
-           "AnnotatedVideoWriter", "VIDEO_SUFFIXES", "IMAGE_SUFFIXES"]
+__all__ = [
+    "FrameSource",
+    "VideoFileSource",
+    "ImageFolderSource",
+    "SequenceSource",
+    "LiveSource",
+    "open_source",
+    "AnnotatedVideoWriter",
+    "VIDEO_SUFFIXES",
+    "IMAGE_SUFFIXES",
+]
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +73,9 @@ class VideoFileSource(FrameSource):
         max_bad_frames: unreadable frames in a row after which the video is taken to have ended.
     """
 
-    def __init__(self, path: str | Path, *, camera: str | None = None, fps: float | None = None,
-                 max_bad_frames: int = 5) -> None:
+    def __init__(
+        self, path: str | Path, *, camera: str | None = None, fps: float | None = None, max_bad_frames: int = 5
+    ) -> None:
         self.path = Path(path)
         if not self.path.is_file():
             raise InputError(f"{self.path}: video file not found")
@@ -106,17 +116,28 @@ class VideoFileSource(FrameSource):
                 if not good:
                     if self.length is not None and index + len(pending_bad) >= self.length:
                         if pending_bad:
-                            log.warning("%s: the last %d frame(s) cannot be decoded; the video ends at frame %d",
-                                        self.path, len(pending_bad), index)
+                            log.warning(
+                                "%s: the last %d frame(s) cannot be decoded; the video ends at frame %d",
+                                self.path,
+                                len(pending_bad),
+                                index,
+                            )
                         break  # the normal end of the stream
                     pending_bad.append(index + len(pending_bad))
                     if len(pending_bad) >= self.max_bad_frames:
                         if self.length is not None:
-                            self.ended_early = (f"the video ends after {index} of the {self.length} frames its "
-                                                "header promises (truncated or damaged file)")
-                        log.warning("%s: video ends early: %d unreadable frames in a row from frame %d "
-                                    "(the header promised %s frames)", self.path, len(pending_bad), pending_bad[0],
-                                    self.length if self.length is not None else "unknown")
+                            self.ended_early = (
+                                f"the video ends after {index} of the {self.length} frames its "
+                                "header promises (truncated or damaged file)"
+                            )
+                        log.warning(
+                            "%s: video ends early: %d unreadable frames in a row from frame %d "
+                            "(the header promised %s frames)",
+                            self.path,
+                            len(pending_bad),
+                            pending_bad[0],
+                            self.length if self.length is not None else "unknown",
+                        )
                         break
                     continue
                 for bad in pending_bad:  # a readable frame follows: the gaps were bad frames mid-video
@@ -137,8 +158,9 @@ class ImageFolderSource(FrameSource):
     An image that cannot be read is yielded with ``image=None`` and a warning.
     """
 
-    def __init__(self, folder: str | Path, *, camera: str | None = None, fps: float = 30.0,
-                 name: str | None = None) -> None:
+    def __init__(
+        self, folder: str | Path, *, camera: str | None = None, fps: float = 30.0, name: str | None = None
+    ) -> None:
         self.folder = Path(folder)
         if not self.folder.is_dir():
             raise InputError(f"{self.folder}: image folder not found")
@@ -187,11 +209,18 @@ class SequenceSource(FrameSource):
             elif img_dir.is_dir():
                 self.inner = ImageFolderSource(img_dir, camera=self.camera, fps=self.fps, name=self.name)
             else:
-                raise InputError(f"{self.folder}: no video and no {self.info.im_dir}/ image folder; images are "
-                                 "needed for this detector or embedder")
+                raise InputError(
+                    f"{self.folder}: no video and no {self.info.im_dir}/ image folder; images are "
+                    "needed for this detector or embedder"
+                )
             if self.inner.length is not None and self.inner.length != self.length:
-                log.warning("%s: seqinfo.ini says %d frames but %s has %d", self.folder, self.length,
-                            getattr(self.inner, "path", getattr(self.inner, "folder", "")), self.inner.length)
+                log.warning(
+                    "%s: seqinfo.ini says %d frames but %s has %d",
+                    self.folder,
+                    self.length,
+                    getattr(self.inner, "path", getattr(self.inner, "folder", "")),
+                    self.inner.length,
+                )
         self.has_images = self.inner is not None
 
     def __iter__(self) -> Iterator[Frame]:
@@ -232,10 +261,20 @@ class LiveSource(FrameSource):
             comparable); default: when iteration starts.
     """
 
-    def __init__(self, source: str, *, camera: str | None = None, fps: float | None = None, buffer: int = 8,
-                 drop: bool = True, reconnect_s: float = 10.0, record_to: str | Path | None = None,
-                 capture_factory: Callable[[str | int], object] | None = None,
-                 clock: Callable[[], float] = time.monotonic, epoch: float | None = None) -> None:
+    def __init__(
+        self,
+        source: str,
+        *,
+        camera: str | None = None,
+        fps: float | None = None,
+        buffer: int = 8,
+        drop: bool = True,
+        reconnect_s: float = 10.0,
+        record_to: str | Path | None = None,
+        capture_factory: Callable[[str | int], object] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        epoch: float | None = None,
+    ) -> None:
         if buffer < 1:
             raise ValueError(f"buffer: must be >= 1, got {buffer}")
         if not reconnect_s >= 0:
@@ -247,8 +286,9 @@ class LiveSource(FrameSource):
         cap = self._open()
         if not cap.isOpened():
             cap.release()
-            raise InputError(f"{self.source}: cannot open the live stream (unreachable URL, wrong credentials, "
-                             "or no such webcam)")
+            raise InputError(
+                f"{self.source}: cannot open the live stream (unreachable URL, wrong credentials, or no such webcam)"
+            )
         stream_fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
         w, h = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH) or 0), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT) or 0)
         self._cap = cap
@@ -304,11 +344,20 @@ class LiveSource(FrameSource):
                     continue
                 if lost_since is None:
                     lost_since = now
-                    log.warning("%s: no frame from the live stream; reconnecting for up to %.0f s", self.source,
-                                self.reconnect_s)
+                    log.warning(
+                        "%s: no frame from the live stream; reconnecting for up to %.0f s",
+                        self.source,
+                        self.reconnect_s,
+                    )
                 if now - lost_since >= self.reconnect_s:
-                    self._put(q, _Lost(f"{self.source}: live stream lost: no frame for {self.reconnect_s:g} s "
-                                       f"after {self.reconnects} reconnect(s)"), stop)
+                    self._put(
+                        q,
+                        _Lost(
+                            f"{self.source}: live stream lost: no frame for {self.reconnect_s:g} s "
+                            f"after {self.reconnects} reconnect(s)"
+                        ),
+                        stop,
+                    )
                     return
                 cap.release()
                 if stop.wait(min(0.5, self.reconnect_s / 4)):
@@ -328,8 +377,9 @@ class LiveSource(FrameSource):
         q: queue.Queue = queue.Queue(maxsize=self.buffer)
         stop = threading.Event()
         t0 = self.clock() if self.epoch is None else self.epoch
-        reader = threading.Thread(target=self._read_loop, args=(cap, q, stop, t0), name=f"live-{self.camera}",
-                                  daemon=True)
+        reader = threading.Thread(
+            target=self._read_loop, args=(cap, q, stop, t0), name=f"live-{self.camera}", daemon=True
+        )
         reader.start()
         writer, size = None, None
         index = 0
@@ -345,8 +395,10 @@ class LiveSource(FrameSource):
                     except queue.Empty:
                         waited += 0.5
                         if waited >= patience or not reader.is_alive() and q.empty():
-                            raise InputError(f"{self.source}: live stream lost: no frame for {waited:g} s "
-                                             "(the capture stopped answering)") from None
+                            raise InputError(
+                                f"{self.source}: live stream lost: no frame for {waited:g} s "
+                                "(the capture stopped answering)"
+                            ) from None
                 if isinstance(item, _Lost):
                     raise InputError(item.message)
                 now, image = item
@@ -367,8 +419,9 @@ class LiveSource(FrameSource):
                 writer.release()
             reader.join(timeout=5)
             if self.dropped:
-                log.warning("%s: %d frame(s) dropped because processing fell behind the live stream", self.source,
-                            self.dropped)
+                log.warning(
+                    "%s: %d frame(s) dropped because processing fell behind the live stream", self.source, self.dropped
+                )
 
     def _open_recording(self, image: np.ndarray):
         """``(writer, size)`` for the recording, or ``(None, None)`` with a warning when it cannot be written (the
@@ -377,8 +430,9 @@ class LiveSource(FrameSource):
         size = (image.shape[1], image.shape[0])
         writer = cv2.VideoWriter(str(self.record_to), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, size)
         if not writer.isOpened():
-            log.warning("%s: cannot write the recording %s; the live run goes on without it", self.source,
-                        self.record_to)
+            log.warning(
+                "%s: cannot write the recording %s; the live run goes on without it", self.source, self.record_to
+            )
             return None, None
         self.size = size
         return writer, size
@@ -453,8 +507,12 @@ class AnnotatedVideoWriter:
                 self._writer = _H264Writer(self.path, fps, self.size)
                 self.codec = "h264"
             except Exception as err:  # PyAV missing or without libx264
-                log.warning("%s: H.264 unavailable (%s: %s); writing mp4v, which browsers do not play",
-                            self.path, type(err).__name__, err)
+                log.warning(
+                    "%s: H.264 unavailable (%s: %s); writing mp4v, which browsers do not play",
+                    self.path,
+                    type(err).__name__,
+                    err,
+                )
                 self.codec = "mp4v"
         if self._writer is None:
             fourcc = cv2.VideoWriter_fourcc(*("mp4v" if self.codec == "mp4v" else "MJPG"))

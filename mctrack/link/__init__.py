@@ -8,13 +8,45 @@ Registered names (``mctrack.registry.LINKERS``):
 
 from __future__ import annotations
 
-from .constraints import (LinkConstraints, Transit, cross_distances, foot_points_to_ground, load_ground_homography,
-                          pairwise_distances)
-from .linkers import (LINKAGES, Linker, OfflineLinker, OnlineLinker, agglomerate, canonical_order,
-                      identities_from_labels, singleton_identities)
+from .constraints import (
+    LinkConstraints,
+    Transit,
+    cross_distances,
+    foot_points_to_ground,
+    load_ground_homography,
+    pairwise_distances,
+)
+from .linkers import (
+    LINKAGES,
+    Linker,
+    OfflineLinker,
+    OnlineLinker,
+    agglomerate,
+    canonical_order,
+    identities_from_labels,
+    singleton_identities,
+)
+from .store import TrackletStore, load_tracklets
 from .tracklets import TrackletBuilder, TrackRecord, summarize_appearance
 
-__all__ = ["LinkConstraints", "Transit", "cross_distances", "pairwise_distances", "foot_points_to_ground",
-           "load_ground_homography", "LINKAGES", "Linker", "OfflineLinker", "OnlineLinker", "agglomerate",
-           "canonical_order", "identities_from_labels", "singleton_identities", "TrackletBuilder", "TrackRecord",
-           "summarize_appearance"]
+__all__ = [
+    "LinkConstraints",
+    "Transit",
+    "cross_distances",
+    "pairwise_distances",
+    "foot_points_to_ground",
+    "load_ground_homography",
+    "LINKAGES",
+    "Linker",
+    "OfflineLinker",
+    "OnlineLinker",
+    "agglomerate",
+    "canonical_order",
+    "identities_from_labels",
+    "singleton_identities",
+    "TrackletBuilder",
+    "TrackRecord",
+    "summarize_appearance",
+    "TrackletStore",
+    "load_tracklets",
+]

@@ -39,8 +39,14 @@ import numpy as np
 from ..errors import InputError
 from ..types import Tracklet
 
-__all__ = ["Transit", "LinkConstraints", "load_ground_homography", "foot_points_to_ground", "cross_distances",
-           "pairwise_distances"]
+__all__ = [
+    "Transit",
+    "LinkConstraints",
+    "load_ground_homography",
+    "foot_points_to_ground",
+    "cross_distances",
+    "pairwise_distances",
+]
 
 
 @dataclass(frozen=True)
@@ -210,16 +216,23 @@ def _end_positions(ts: Sequence[Tracklet], c: LinkConstraints, ends: int = 3) ->
     return start, end
 
 
-def _ground_distance(ga: tuple[np.ndarray, np.ndarray], gb: tuple[np.ndarray, np.ndarray], c: LinkConstraints
-                     ) -> float | None:
+def _ground_distance(
+    ga: tuple[np.ndarray, np.ndarray], gb: tuple[np.ndarray, np.ndarray], c: LinkConstraints
+) -> float | None:
     common, ia, ib = np.intersect1d(ga[0], gb[0], assume_unique=True, return_indices=True)
     if len(common) < c.min_common:
         return None
     return float(np.median(np.linalg.norm(ga[1][ia] - gb[1][ib], axis=1)))
 
 
-def cross_distances(a: Sequence[Tracklet], b: Sequence[Tracklet], constraints: LinkConstraints | None = None, *,
-                    b_alive: np.ndarray | None = None, now: float | None = None) -> np.ndarray:
+def cross_distances(
+    a: Sequence[Tracklet],
+    b: Sequence[Tracklet],
+    constraints: LinkConstraints | None = None,
+    *,
+    b_alive: np.ndarray | None = None,
+    now: float | None = None,
+) -> np.ndarray:
     """``(len(a), len(b))`` linking distances with ``inf`` for forbidden pairs (see the module docstring).
 
     ``b_alive`` (with ``now``) marks tracklets of ``b`` that are still running at time ``now`` (an online linker's
@@ -247,8 +260,9 @@ def cross_distances(a: Sequence[Tracklet], b: Sequence[Tracklet], constraints: L
     if c.transit:
         gap = np.maximum(fb[None, :] - la[:, None], fa[:, None] - lb[None, :])  # > 0 when disjoint in time
         for w in c.transit:
-            pair = ((cam_a[:, None] == w.a) & (cam_b[None, :] == w.b)) | \
-                   ((cam_a[:, None] == w.b) & (cam_b[None, :] == w.a))
+            pair = ((cam_a[:, None] == w.a) & (cam_b[None, :] == w.b)) | (
+                (cam_a[:, None] == w.b) & (cam_b[None, :] == w.a)
+            )
             bad = pair & ~overlap & ((gap < w.min_s - eps) | (gap > w.max_s + eps))
             d[bad] = np.inf
     if c.homographies and np.isfinite(c.max_speed):
@@ -257,8 +271,11 @@ def cross_distances(a: Sequence[Tracklet], b: Sequence[Tracklet], constraints: L
         a_first = fb[None, :] >= la[:, None]  # a ends before b starts (when they do not overlap)
         gap = np.where(a_first, fb[None, :] - la[:, None], fa[:, None] - lb[None, :])
         with np.errstate(invalid="ignore"):
-            dist = np.where(a_first, np.linalg.norm(ea[:, None] - sb[None, :], axis=2),
-                            np.linalg.norm(eb[None, :] - sa[:, None], axis=2))
+            dist = np.where(
+                a_first,
+                np.linalg.norm(ea[:, None] - sb[None, :], axis=2),
+                np.linalg.norm(eb[None, :] - sa[:, None], axis=2),
+            )
             too_far = dist > c.max_speed * np.maximum(gap, 0) + c.max_ground_dist
         d[~overlap & too_far] = np.inf  # NaN distances (uncalibrated) compare False: not forbidden
     if c.homographies:

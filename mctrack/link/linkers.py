@@ -27,8 +27,16 @@ from ..registry import LINKERS
 from ..types import Identities, Tracklet
 from .constraints import LinkConstraints, cross_distances, pairwise_distances
 
-__all__ = ["Linker", "OfflineLinker", "OnlineLinker", "agglomerate", "canonical_order", "LINKAGES",
-           "identities_from_labels", "singleton_identities"]
+__all__ = [
+    "Linker",
+    "OfflineLinker",
+    "OnlineLinker",
+    "agglomerate",
+    "canonical_order",
+    "LINKAGES",
+    "identities_from_labels",
+    "singleton_identities",
+]
 
 LINKAGES = ("average", "complete")
 
@@ -37,8 +45,7 @@ LINKAGES = ("average", "complete")
 class Linker(Protocol):
     """Joins tracklets of all cameras into global identities."""
 
-    def link(self, tracklets: Sequence[Tracklet]) -> Identities:
-        ...
+    def link(self, tracklets: Sequence[Tracklet]) -> Identities: ...
 
 
 def canonical_order(tracklets: Sequence[Tracklet]) -> list[int]:
@@ -107,9 +114,11 @@ def identities_from_labels(tracklets: Sequence[Tracklet], labels: Sequence[int])
             first[lab] = key
     gid = {lab: k + 1 for k, lab in enumerate(sorted(first, key=first.__getitem__))}
     order = canonical_order(tracklets)
-    return Identities(np.array([tracklets[i].camera for i in order], dtype=object),
-                      np.array([tracklets[i].track_id for i in order], np.int64),
-                      np.array([gid[int(labels[i])] for i in order], np.int64))
+    return Identities(
+        np.array([tracklets[i].camera for i in order], dtype=object),
+        np.array([tracklets[i].track_id for i in order], np.int64),
+        np.array([gid[int(labels[i])] for i in order], np.int64),
+    )
 
 
 def singleton_identities(tracklets: Sequence[Tracklet]) -> Identities:
@@ -131,8 +140,14 @@ class OfflineLinker:
             false positives or fragments whose appearance is unreliable.
     """
 
-    def __init__(self, *, thresh: float = 0.5, linkage: str = "average", constraints: LinkConstraints | None = None,
-                 min_len: int = 1) -> None:
+    def __init__(
+        self,
+        *,
+        thresh: float = 0.5,
+        linkage: str = "average",
+        constraints: LinkConstraints | None = None,
+        min_len: int = 1,
+    ) -> None:
         _check(thresh, linkage, min_len)
         self.thresh, self.linkage, self.min_len = float(thresh), linkage, int(min_len)
         self.constraints = constraints or LinkConstraints()
@@ -171,8 +186,16 @@ class OnlineLinker:
         max_gallery: most tracklets held for comparison (``None``: no limit).
     """
 
-    def __init__(self, *, thresh: float = 0.5, linkage: str = "average", constraints: LinkConstraints | None = None,
-                 min_len: int = 10, gallery_age_s: float | None = 600.0, max_gallery: int | None = 2000) -> None:
+    def __init__(
+        self,
+        *,
+        thresh: float = 0.5,
+        linkage: str = "average",
+        constraints: LinkConstraints | None = None,
+        min_len: int = 10,
+        gallery_age_s: float | None = 600.0,
+        max_gallery: int | None = 2000,
+    ) -> None:
         _check(thresh, linkage, min_len)
         if gallery_age_s is not None and not gallery_age_s > 0:
             raise ValueError(f"gallery_age_s: must be > 0 seconds or None, got {gallery_age_s}")
@@ -209,8 +232,9 @@ class OnlineLinker:
         if self._gallery:
             entries = list(self._gallery.values())
             members = [e[0] for e in entries]
-            d = cross_distances([tracklet], members, self.constraints, b_alive=np.array([e[1] for e in entries]),
-                                now=now)[0]
+            d = cross_distances(
+                [tracklet], members, self.constraints, b_alive=np.array([e[1] for e in entries]), now=now
+            )[0]
             gids = np.array([e[2] for e in entries])
             if self.linkage == "average":
                 with np.errstate(invalid="ignore"):
@@ -241,19 +265,23 @@ class OnlineLinker:
 
     def _forget(self, now: float) -> None:
         if self.gallery_age_s is not None:
-            old = [k for k, (t, alive, _) in self._gallery.items()
-                   if not alive and t.last_time < now - self.gallery_age_s]
+            old = [
+                k for k, (t, alive, _) in self._gallery.items() if not alive and t.last_time < now - self.gallery_age_s
+            ]
             for k in old:
                 del self._gallery[k]
         if self.max_gallery is not None and len(self._gallery) >= self.max_gallery:
             done = sorted((t.last_time, k) for k, (t, alive, _) in self._gallery.items() if not alive)
-            for _, k in done[:len(self._gallery) - self.max_gallery + 1]:
+            for _, k in done[: len(self._gallery) - self.max_gallery + 1]:
                 del self._gallery[k]
 
     def identities(self) -> Identities:
         order = sorted(self._gids)
-        return Identities(np.array([k[0] for k in order], dtype=object), np.array([k[1] for k in order], np.int64),
-                          np.array([self._gids[k] for k in order], np.int64))
+        return Identities(
+            np.array([k[0] for k in order], dtype=object),
+            np.array([k[1] for k in order], np.int64),
+            np.array([self._gids[k] for k in order], np.int64),
+        )
 
     def link(self, tracklets: Sequence[Tracklet], matured: Sequence[Tracklet] | None = None) -> Identities:
         """Replay: each tracklet is assigned when it matures, then its full version replaces it when it ends.
@@ -288,8 +316,15 @@ class OnlineLinker:
                         f = full[(m.camera, int(m.track_id))]
                         n = int(np.searchsorted(f.times, now, side="right"))
                         if n > len(m):
-                            entry[0] = Tracklet(f.camera, f.track_id, f.frames[:n], f.xyxy[:n], f.times[:n],
-                                                m.embeddings, m.mean_embedding)
+                            entry[0] = Tracklet(
+                                f.camera,
+                                f.track_id,
+                                f.frames[:n],
+                                f.xyxy[:n],
+                                f.times[:n],
+                                m.embeddings,
+                                m.mean_embedding,
+                            )
                 self.assign(t, now)
             else:
                 self.update(t, finished=True)

@@ -17,8 +17,9 @@ from ..types import Tracklet, Tracks
 __all__ = ["summarize_appearance", "TrackletBuilder", "TrackRecord"]
 
 
-def summarize_appearance(embeddings: np.ndarray, n_samples: int = 4, *,
-                         mean: np.ndarray | None = None) -> tuple[np.ndarray | None, np.ndarray]:
+def summarize_appearance(
+    embeddings: np.ndarray, n_samples: int = 4, *, mean: np.ndarray | None = None
+) -> tuple[np.ndarray | None, np.ndarray]:
     """``(mean (D,) or None, samples (K, D))`` of ``(T, D)`` unit embeddings; rows with NaN are ignored.
 
     ``mean`` is ``None`` when no row has appearance; ``K = min(n_samples, valid rows)``. A given ``mean`` (the

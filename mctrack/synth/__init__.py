@@ -12,5 +12,14 @@ from .camera import ColorResponse, PinholeCamera
 from .detections import DetectionNoise
 from .scene import GENERATOR_VERSION, PRESETS, CameraSpec, Preset, get_preset, make_scene
 
-__all__ = ["make_scene", "PRESETS", "Preset", "CameraSpec", "get_preset", "GENERATOR_VERSION", "PinholeCamera",
-           "ColorResponse", "DetectionNoise"]
+__all__ = [
+    "make_scene",
+    "PRESETS",
+    "Preset",
+    "CameraSpec",
+    "get_preset",
+    "GENERATOR_VERSION",
+    "PinholeCamera",
+    "ColorResponse",
+    "DetectionNoise",
+]

@@ -83,8 +83,9 @@ class PinholeCamera:
             object.__setattr__(self, name, arr)
 
     @classmethod
-    def look_at(cls, id: str, position, target, *, width: int, height: int, hfov_deg: float,
-                color: ColorResponse | None = None) -> PinholeCamera:
+    def look_at(
+        cls, id: str, position, target, *, width: int, height: int, hfov_deg: float, color: ColorResponse | None = None
+    ) -> PinholeCamera:
         """A camera at world ``position`` looking at world ``target``, horizontal field of view ``hfov_deg``."""
         if not 10 <= hfov_deg <= 150:
             raise ValueError(f"hfov_deg: must be in [10, 150], got {hfov_deg}")
@@ -143,13 +144,25 @@ class PinholeCamera:
         """The calibration as saved in ``calib.json``."""
         c = self.color
         return {
-            "camera": self.id, "image_size": [self.width, self.height], "units": "metres",
+            "camera": self.id,
+            "image_size": [self.width, self.height],
+            "units": "metres",
             "convention": "x_cam = R @ X_world + t; pixel = K @ x_cam / z; ground plane z = 0, z up",
-            "K": self.K.tolist(), "dist": [0.0] * 5, "R": self.R.tolist(), "t": self.t.tolist(),
+            "K": self.K.tolist(),
+            "dist": [0.0] * 5,
+            "R": self.R.tolist(),
+            "t": self.t.tolist(),
             "position": self.center.tolist(),
-            "H_ground_to_image": self.ground_to_image.tolist(), "H_image_to_ground": self.image_to_ground.tolist(),
-            "color_response": {"gains_bgr": list(c.gains), "gamma": c.gamma, "brightness": c.brightness,
-                               "contrast": c.contrast, "blur_sigma": c.blur, "noise_std": c.noise},
+            "H_ground_to_image": self.ground_to_image.tolist(),
+            "H_image_to_ground": self.image_to_ground.tolist(),
+            "color_response": {
+                "gains_bgr": list(c.gains),
+                "gamma": c.gamma,
+                "brightness": c.brightness,
+                "contrast": c.contrast,
+                "blur_sigma": c.blur,
+                "noise_std": c.noise,
+            },
         }
 
     def save(self, path: str | Path) -> None:
@@ -159,6 +172,12 @@ class PinholeCamera:
     def load(cls, path: str | Path) -> PinholeCamera:
         d = json.loads(Path(path).read_text(encoding="utf-8"))
         c = d.get("color_response", {})
-        color = ColorResponse(tuple(c.get("gains_bgr", (1, 1, 1))), c.get("gamma", 1.0), c.get("brightness", 0.0),
-                              c.get("contrast", 1.0), c.get("blur_sigma", 0.0), c.get("noise_std", 0.0))
+        color = ColorResponse(
+            tuple(c.get("gains_bgr", (1, 1, 1))),
+            c.get("gamma", 1.0),
+            c.get("brightness", 0.0),
+            c.get("contrast", 1.0),
+            c.get("blur_sigma", 0.0),
+            c.get("noise_std", 0.0),
+        )
         return cls(d["camera"], *d["image_size"], np.array(d["K"]), np.array(d["R"]), np.array(d["t"]), color)

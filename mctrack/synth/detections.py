@@ -63,9 +63,16 @@ class DetectionNoise:
         small = np.clip(1 - np.asarray(height, np.float64) / max(self.small_height, 1e-9), 0, 1)
         return np.clip(self.miss_base + self.miss_occluded * (1 - v) ** 2 + self.miss_small * small, 0, 1)
 
-    def apply(self, gt_xyxy: np.ndarray, visibility: np.ndarray, rng: np.random.Generator, *,
-              image_size: tuple[int, int], visible_xyxy: np.ndarray | None = None,
-              fp_heights: tuple[float, float] = (30.0, 120.0)) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def apply(
+        self,
+        gt_xyxy: np.ndarray,
+        visibility: np.ndarray,
+        rng: np.random.Generator,
+        *,
+        image_size: tuple[int, int],
+        visible_xyxy: np.ndarray | None = None,
+        fp_heights: tuple[float, float] = (30.0, 120.0),
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Detections of one frame: ``(xyxy (K, 4), score (K,), source (K,))``.
 
         ``source`` is the index of the ground-truth row a detection came from, or -1 for a false positive.

@@ -57,8 +57,11 @@ class CropCollector:
         for pid, box, vis in zip(pids, xyxy, visibility):
             pid = int(pid)
             last = self._last.get((pid, cam_index))
-            if vis < self.min_visibility or box[3] - box[1] < self.min_height or \
-                    (last is not None and frame - last < self.every):
+            if (
+                vis < self.min_visibility
+                or box[3] - box[1] < self.min_height
+                or (last is not None and frame - last < self.every)
+            ):
                 continue
             w, h = box[2] - box[0], box[3] - box[1]
             x0, y0 = int(max(0, box[0] - 0.1 * w)), int(max(0, box[1] - 0.04 * h))
@@ -94,9 +97,13 @@ class CropCollector:
                 split = "bounding_box_train" if pid not in test else "query" if i in query else "bounding_box_test"
                 (dirs[split] / f"{pid:04d}_c{cam}s1_{frame:06d}_00.jpg").write_bytes(jpg)
                 counts[split] += 1
-        return {"train_images": counts["bounding_box_train"], "query_images": counts["query"],
-                "gallery_images": counts["bounding_box_test"], "train_ids": len(self.crops) - len(test),
-                "test_ids": len(test)}
+        return {
+            "train_images": counts["bounding_box_train"],
+            "query_images": counts["query"],
+            "gallery_images": counts["bounding_box_test"],
+            "train_ids": len(self.crops) - len(test),
+            "test_ids": len(test),
+        }
 
 
 def write_cams_yaml(path: str | Path, name: str, cameras: list[dict]) -> None:
@@ -117,8 +124,9 @@ def annotate(image: np.ndarray, pids, xyxy, visibility) -> np.ndarray:
         c = id_color(int(pid))
         p0, p1 = (int(b[0]), int(b[1])), (int(b[2]) - 1, int(b[3]) - 1)
         cv2.rectangle(out, p0, p1, c, 1)
-        cv2.putText(out, f"{int(pid)} {v:.0%}", (p0[0], max(8, p0[1] - 2)), cv2.FONT_HERSHEY_SIMPLEX, 0.33, c, 1,
-                    cv2.LINE_AA)
+        cv2.putText(
+            out, f"{int(pid)} {v:.0%}", (p0[0], max(8, p0[1] - 2)), cv2.FONT_HERSHEY_SIMPLEX, 0.33, c, 1, cv2.LINE_AA
+        )
     return out
 
 
@@ -134,8 +142,17 @@ def contact_sheet(tiles: list[list[np.ndarray]], labels: list[str], tile_width: 
             cv2.putText(cell, label, (6, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1, cv2.LINE_AA)
             cells.append(cell)
         rows.append(cells)
-    lines = [np.concatenate([cv2.copyMakeBorder(c, 0, max(x.shape[0] for x in r) - c.shape[0] + 4, 0, 4,
-                                                cv2.BORDER_CONSTANT) for c in r], axis=1) for r in rows]
+    lines = [
+        np.concatenate(
+            [
+                cv2.copyMakeBorder(c, 0, max(x.shape[0] for x in r) - c.shape[0] + 4, 0, 4, cv2.BORDER_CONSTANT)
+                for c in r
+            ],
+            axis=1,
+        )
+        for r in rows
+    ]
     width = max(line.shape[1] for line in lines)
-    return np.concatenate([cv2.copyMakeBorder(line, 0, 0, 0, width - line.shape[1], cv2.BORDER_CONSTANT)
-                           for line in lines], axis=0)
+    return np.concatenate(
+        [cv2.copyMakeBorder(line, 0, 0, 0, width - line.shape[1], cv2.BORDER_CONSTANT) for line in lines], axis=0
+    )

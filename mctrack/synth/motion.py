@@ -54,8 +54,9 @@ def _route(world: World, rng: np.random.Generator, cross_prob: float) -> list[np
 
     def inward(d):
         p = np.array([d.x, d.y])
-        return p + 0.3 * np.sign(np.array([world.width / 2, world.depth / 2]) - p) * \
-            (np.isclose(p, 0) | np.isclose(p, [world.width, world.depth]))
+        return p + 0.3 * np.sign(np.array([world.width / 2, world.depth / 2]) - p) * (
+            np.isclose(p, 0) | np.isclose(p, [world.width, world.depth])
+        )
 
     pts = [inward(d_in)]
     w_in = [w for w in world.waypoints if w.region == d_in.region]
@@ -90,12 +91,21 @@ def _smooth(x: np.ndarray, k: int) -> np.ndarray:
     pad = np.concatenate([np.repeat(x[:1], k, 0), x, np.repeat(x[-1:], k, 0)])
     c = np.cumsum(pad, axis=0)
     out = (c[k:] - c[:-k]) / k
-    return out[k // 2: k // 2 + len(x)]
+    return out[k // 2 : k // 2 + len(x)]
 
 
-def plan_trajectories(world: World, *, n_people: int, duration: float, fps: float, rng: np.random.Generator,
-                      group_prob: float = 0.25, stop_prob: float = 0.2, cross_prob: float = 0.7,
-                      lead: float = 20.0) -> list[Trajectory]:
+def plan_trajectories(
+    world: World,
+    *,
+    n_people: int,
+    duration: float,
+    fps: float,
+    rng: np.random.Generator,
+    group_prob: float = 0.25,
+    stop_prob: float = 0.2,
+    cross_prob: float = 0.7,
+    lead: float = 20.0,
+) -> list[Trajectory]:
     """Trajectories of ``n_people`` people over ``duration`` seconds sampled at ``fps``.
 
     ``group_prob`` is the chance that a new arrival brings one or two companions; ``stop_prob`` the chance of a
@@ -139,7 +149,8 @@ def plan_trajectories(world: World, *, n_people: int, duration: float, fps: floa
             moving = np.linalg.norm(unit, axis=1) > 1e-3
             idx = np.maximum.accumulate(np.where(moving, np.arange(len(moving)), 0))
             heading = heading[idx]  # standing people keep the direction they were walking in
-            out.append(Trajectory(len(out) + 1, lead_pid, pos[::sub], heading[::sub], phase[::sub], amp[::sub],
-                                  active[::sub]))
+            out.append(
+                Trajectory(len(out) + 1, lead_pid, pos[::sub], heading[::sub], phase[::sub], amp[::sub], active[::sub])
+            )
     assert len(times) == len(out[0].pos)
     return out

@@ -22,10 +22,21 @@ BGR = tuple[int, int, int]
 # Colours are deliberately drawn from a small, neutral-heavy wardrobe: many people share garment colours and
 # differ only by pattern, accessories, shoes, hair and build, which is what makes colour histograms fail.
 TOPS: tuple[tuple[BGR, float], ...] = (
-    ((32, 32, 34), 5), ((228, 228, 226), 4), ((125, 125, 128), 4), ((85, 45, 30), 4), ((40, 70, 40), 1),
-    ((45, 45, 140), 1), ((150, 190, 205), 1), ((200, 160, 110), 1))
+    ((32, 32, 34), 5),
+    ((228, 228, 226), 4),
+    ((125, 125, 128), 4),
+    ((85, 45, 30), 4),
+    ((40, 70, 40), 1),
+    ((45, 45, 140), 1),
+    ((150, 190, 205), 1),
+    ((200, 160, 110), 1),
+)
 BOTTOMS: tuple[tuple[BGR, float], ...] = (
-    ((125, 80, 48), 6), ((34, 34, 36), 5), ((95, 95, 98), 2), ((120, 165, 185), 1))
+    ((125, 80, 48), 6),
+    ((34, 34, 36), 5),
+    ((95, 95, 98), 2),
+    ((120, 165, 185), 1),
+)
 SECOND: tuple[BGR, ...] = ((235, 235, 235), (30, 30, 30), (140, 140, 140), (90, 50, 35), (40, 40, 160))
 SKIN: tuple[BGR, ...] = ((170, 195, 235), (140, 170, 215), (105, 140, 190), (75, 100, 145), (50, 70, 105))
 HAIR: tuple[BGR, ...] = ((25, 25, 28), (30, 45, 70), (60, 95, 140), (120, 170, 205), (150, 150, 155))
@@ -34,10 +45,10 @@ BAGS: tuple[BGR, ...] = ((30, 30, 30), (60, 80, 110), (130, 70, 40), (50, 50, 15
 
 # Point indices of the posed body (all in world metres).
 HEAD, NECK, LSH, RSH, LEL, REL, LHA, RHA, LHI, RHI, LKN, RKN, LAN, RAN, LTO, RTO, HAT = range(17)
-TORSO = slice(17, 25)      # 8 box corners: shoulder level (lf, rf, lb, rb), then hip level (lf, rf, lb, rb)
-PACK = slice(25, 33)       # backpack box, same corner order
-SBAG = slice(33, 41)       # shoulder bag box
-SKIRT = slice(41, 45)      # waist left/right, hem left/right (hem flares out)
+TORSO = slice(17, 25)  # 8 box corners: shoulder level (lf, rf, lb, rb), then hip level (lf, rf, lb, rb)
+PACK = slice(25, 33)  # backpack box, same corner order
+SBAG = slice(33, 41)  # shoulder bag box
+SKIRT = slice(41, 45)  # waist left/right, hem left/right (hem flares out)
 N_POINTS = 45
 
 
@@ -52,26 +63,35 @@ class Appearance:
     build: float
     skin: BGR
     hair: BGR
-    hair_style: str           # "short", "long" or "bald"
+    hair_style: str  # "short", "long" or "bald"
     hat: BGR | None
     top: BGR
-    top_pattern: str          # "solid", "stripes", "checks" or "print"
+    top_pattern: str  # "solid", "stripes", "checks" or "print"
     top_second: BGR
     long_sleeves: bool
     bottom: BGR
-    bottom_kind: str          # "trousers", "shorts" or "skirt"
+    bottom_kind: str  # "trousers", "shorts" or "skirt"
     shoes: BGR
-    bag: str | None           # None, "backpack" or "shoulder"
+    bag: str | None  # None, "backpack" or "shoulder"
     bag_color: BGR
     bag_left: bool
     top_textures: tuple[np.ndarray, np.ndarray, np.ndarray]
 
     def describe(self) -> dict:
         """A JSON-friendly summary (for the manifest)."""
-        return {"height": round(self.height, 3), "build": round(self.build, 3), "hair": self.hair_style,
-                "hat": self.hat is not None, "top": list(self.top), "top_pattern": self.top_pattern,
-                "long_sleeves": self.long_sleeves, "bottom": list(self.bottom), "bottom_kind": self.bottom_kind,
-                "shoes": list(self.shoes), "bag": self.bag}
+        return {
+            "height": round(self.height, 3),
+            "build": round(self.build, 3),
+            "hair": self.hair_style,
+            "hat": self.hat is not None,
+            "top": list(self.top),
+            "top_pattern": self.top_pattern,
+            "long_sleeves": self.long_sleeves,
+            "bottom": list(self.bottom),
+            "bottom_kind": self.bottom_kind,
+            "shoes": list(self.shoes),
+            "bag": self.bag,
+        }
 
 
 def _pick(rng: np.random.Generator, table: tuple) -> BGR:
@@ -125,15 +145,36 @@ def sample_appearance(rng: np.random.Generator) -> Appearance:
     bag = rng.choice(3, p=[0.45, 0.3, 0.25])
     hat = _pick(rng, BAGS) if rng.random() < 0.18 else None
     return Appearance(
-        height=height, build=float(np.clip(rng.normal(1.0, 0.12), 0.78, 1.35)), skin=_pick(rng, SKIN),
-        hair=_pick(rng, HAIR), hair_style=hair_style, hat=hat, top=top, top_pattern=pattern, top_second=second,
-        long_sleeves=bool(rng.random() < 0.6), bottom=_pick(rng, BOTTOMS), bottom_kind=bottom_kind,
-        shoes=_pick(rng, SHOES), bag=(None, "backpack", "shoulder")[int(bag)], bag_color=_pick(rng, BAGS),
-        bag_left=bool(rng.random() < 0.5), top_textures=_textures(rng, pattern, top, second))
+        height=height,
+        build=float(np.clip(rng.normal(1.0, 0.12), 0.78, 1.35)),
+        skin=_pick(rng, SKIN),
+        hair=_pick(rng, HAIR),
+        hair_style=hair_style,
+        hat=hat,
+        top=top,
+        top_pattern=pattern,
+        top_second=second,
+        long_sleeves=bool(rng.random() < 0.6),
+        bottom=_pick(rng, BOTTOMS),
+        bottom_kind=bottom_kind,
+        shoes=_pick(rng, SHOES),
+        bag=(None, "backpack", "shoulder")[int(bag)],
+        bag_color=_pick(rng, BAGS),
+        bag_left=bool(rng.random() < 0.5),
+        top_textures=_textures(rng, pattern, top, second),
+    )
 
 
-def _box(c_f: float, c_l: float, half_f: float, half_l: float, z0: float, z1: float,
-         bottom_f: float | None = None, bottom_l: float | None = None) -> list[tuple]:
+def _box(
+    c_f: float,
+    c_l: float,
+    half_f: float,
+    half_l: float,
+    z0: float,
+    z1: float,
+    bottom_f: float | None = None,
+    bottom_l: float | None = None,
+) -> list[tuple]:
     """8 corners (top lf, rf, lb, rb, bottom lf, rf, lb, rb) of a box in a person's (forward, left, up) frame.
 
     ``bottom_f`` / ``bottom_l`` give the bottom face other half-sizes (a tapered box).
@@ -165,7 +206,9 @@ def pose_points(app: Appearance, pos: np.ndarray, heading: float, phase: float, 
     pts[NECK] = (0.0, 0.0, neck_z)
     pts[HAT] = (0.02, 0.0, neck_z + 0.085 * h + 0.055 * h)
     for side, sh, el, ha, hi, kn, an, to, leg, arm_sign in (
-            (1, LSH, LEL, LHA, LHI, LKN, LAN, LTO, legs[0], -1), (-1, RSH, REL, RHA, RHI, RKN, RAN, RTO, legs[1], 1)):
+        (1, LSH, LEL, LHA, LHI, LKN, LAN, LTO, legs[0], -1),
+        (-1, RSH, REL, RHA, RHI, RKN, RAN, RTO, legs[1], 1),
+    ):
         pts[sh] = (0.0, side * (sh_w - 0.03), sh_z)
         a = 0.35 * amp * np.sin(phase) * arm_sign
         e = 0.25 + 0.35 * amp * max(0.0, np.sin(phase) * arm_sign)
@@ -182,8 +225,12 @@ def pose_points(app: Appearance, pos: np.ndarray, heading: float, phase: float, 
     bl = 1 if app.bag_left else -1
     pts[SBAG] = _box(0.02, bl * (sh_w + 0.06), 0.13, 0.05, hip_z - 0.08, hip_z + 0.14)
     skirt_len = 0.21 * h
-    pts[SKIRT] = [(0.0, hw * 1.3, hip_z + 0.03), (0.0, -hw * 1.3, hip_z + 0.03),
-                  (0.0, hw * 2.1, hip_z - skirt_len), (0.0, -hw * 2.1, hip_z - skirt_len)]
+    pts[SKIRT] = [
+        (0.0, hw * 1.3, hip_z + 0.03),
+        (0.0, -hw * 1.3, hip_z + 0.03),
+        (0.0, hw * 2.1, hip_z - skirt_len),
+        (0.0, -hw * 2.1, hip_z - skirt_len),
+    ]
     local = np.asarray(pts, np.float64)
     c, s = np.cos(heading), np.sin(heading)
     fwd, left = np.array([c, s, 0.0]), np.array([-s, c, 0.0])
@@ -205,12 +252,19 @@ def _paste_face(canvas: np.ndarray, tex: np.ndarray, tl, tr, bl, br, shade: floa
     if shade != 1.0:
         tex = cv2.convertScaleAbs(tex, alpha=shade)
         np.maximum(tex, 2, out=tex)
-    cv2.warpPerspective(tex, cv2.getPerspectiveTransform(src, dst), (canvas.shape[1], canvas.shape[0]), dst=canvas,
-                        flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_TRANSPARENT)
+    cv2.warpPerspective(
+        tex,
+        cv2.getPerspectiveTransform(src, dst),
+        (canvas.shape[1], canvas.shape[0]),
+        dst=canvas,
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_TRANSPARENT,
+    )
 
 
-def render_person(app: Appearance, points: np.ndarray, cam: PinholeCamera, pad: int = 3
-                  ) -> tuple[int, int, np.ndarray] | None:
+def render_person(
+    app: Appearance, points: np.ndarray, cam: PinholeCamera, pad: int = 3
+) -> tuple[int, int, np.ndarray] | None:
     """Draw a posed person as ``cam`` sees it: ``(x0, y0, sprite)`` or None when behind the camera or off-image.
 
     ``sprite`` is ``(h, w, 3)`` uint8 BGR whose pure-black pixels are transparent (person colours are >= 2);
@@ -264,8 +318,9 @@ def render_person(app: Appearance, points: np.ndarray, cam: PinholeCamera, pad: 
 
     near_l = lside >= 0
     far_arm, near_arm = ((RSH, REL, RHA), (LSH, LEL, LHA)) if near_l else ((LSH, LEL, LHA), (RSH, REL, RHA))
-    far_leg, near_leg = ((RHI, RKN, RAN, RTO), (LHI, LKN, LAN, LTO)) if near_l else \
-        ((LHI, LKN, LAN, LTO), (RHI, RKN, RAN, RTO))
+    far_leg, near_leg = (
+        ((RHI, RKN, RAN, RTO), (LHI, LKN, LAN, LTO)) if near_l else ((LHI, LKN, LAN, LTO), (RHI, RKN, RAN, RTO))
+    )
     bag_near = app.bag == "shoulder" and (app.bag_left == near_l)
     if app.bag == "backpack" and front > 0.15:
         backpack()
@@ -273,8 +328,13 @@ def render_person(app: Appearance, points: np.ndarray, cam: PinholeCamera, pad: 
         shoulder_bag()
     if app.hair_style == "long" and front > 0:
         hl = np.round(q[[LSH, RSH, HEAD]]).astype(np.int32)
-        cv2.fillConvexPoly(canvas, np.array([hl[2] + [-W(0.1), 0], hl[2] + [W(0.1), 0], hl[1] * 0.5 + hl[2] * 0.5,
-                                             hl[0] * 0.5 + hl[2] * 0.5]).astype(np.int32), app.hair)
+        cv2.fillConvexPoly(
+            canvas,
+            np.array(
+                [hl[2] + [-W(0.1), 0], hl[2] + [W(0.1), 0], hl[1] * 0.5 + hl[2] * 0.5, hl[0] * 0.5 + hl[2] * 0.5]
+            ).astype(np.int32),
+            app.hair,
+        )
     arm(*far_arm, 0.78)
     leg(*far_leg, 0.8)
     leg(*near_leg, 1.0)
@@ -306,8 +366,9 @@ def render_person(app: Appearance, points: np.ndarray, cam: PinholeCamera, pad: 
         for sh, hi in ((LSH, LHI), (RSH, RHI)):
             a = q[sh] * 0.85 + q[hi] * 0.15 + (q[NECK] - q[sh]) * 0.3
             e = q[sh] * 0.35 + q[hi] * 0.65 + (q[NECK] - q[sh]) * 0.25
-            cv2.line(canvas, (int(a[0]), int(a[1])), (int(e[0]), int(e[1])), _shade(app.bag_color, 0.7),
-                     max(1, W(0.04)))
+            cv2.line(
+                canvas, (int(a[0]), int(a[1])), (int(e[0]), int(e[1])), _shade(app.bag_color, 0.7), max(1, W(0.04))
+            )
     arm(*near_arm, 1.0)
     # Head: neck, hair (back of the head), face toward the front.
     r = max(1, W(0.115 * app.height / 1.72))
@@ -318,12 +379,26 @@ def render_person(app: Appearance, points: np.ndarray, cam: PinholeCamera, pad: 
         nf = tq[0] - tq[2]  # image direction of the person's forward
         nf = nf / max(np.linalg.norm(nf), 1e-9) * r * 0.35 * (1 - abs(front))
         cf = q[HEAD] + nf + [0, r * 0.22]
-        cv2.ellipse(canvas, (int(round(cf[0])), int(round(cf[1]))), (max(1, int(r * 0.78)), max(1, int(r * 0.85))),
-                    0, 0, 360, app.skin, -1)
+        cv2.ellipse(
+            canvas,
+            (int(round(cf[0])), int(round(cf[1]))),
+            (max(1, int(r * 0.78)), max(1, int(r * 0.85))),
+            0,
+            0,
+            360,
+            app.skin,
+            -1,
+        )
     if app.hair_style == "long" and front <= 0:
         hl = q[[LSH, RSH, HEAD]]
-        poly = np.array([hl[2] + [-r, 0], hl[2] + [r, 0], hl[1] * 0.45 + hl[2] * 0.55 + [r * 0.3, 0],
-                         hl[0] * 0.45 + hl[2] * 0.55 - [r * 0.3, 0]])
+        poly = np.array(
+            [
+                hl[2] + [-r, 0],
+                hl[2] + [r, 0],
+                hl[1] * 0.45 + hl[2] * 0.55 + [r * 0.3, 0],
+                hl[0] * 0.45 + hl[2] * 0.55 - [r * 0.3, 0],
+            ]
+        )
         cv2.fillConvexPoly(canvas, np.round(poly).astype(np.int32), app.hair)
     if app.hat is not None:
         cv2.ellipse(canvas, P(HEAD), (r + 1, r), 0, 180, 360, app.hat, -1)

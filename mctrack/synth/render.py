@@ -62,8 +62,11 @@ class CameraRenderer:
             self._paste(self.background, None, x0, y0, bgr, mask, 0)
         self.lut = cam.color.lut()
         c = cam.color
-        self.noise = [np.round(rng.normal(0, c.noise, (cam.height, cam.width, 3))).astype(np.int16)
-                      for _ in range(6)] if c.noise > 0 else []
+        self.noise = (
+            [np.round(rng.normal(0, c.noise, (cam.height, cam.width, 3))).astype(np.int16) for _ in range(6)]
+            if c.noise > 0
+            else []
+        )
 
     def _dist(self, x: float, y: float) -> float:
         c = self.cam.center
@@ -75,8 +78,8 @@ class CameraRenderer:
         ix1, iy1 = min(x0 + w, self.cam.width), min(y0 + h, self.cam.height)
         if ix1 <= ix0 or iy1 <= iy0:
             return
-        sub = mask[iy0 - y0: iy1 - y0, ix0 - x0: ix1 - x0]
-        cv2.copyTo(sprite[iy0 - y0: iy1 - y0, ix0 - x0: ix1 - x0], sub.view(np.uint8), img[iy0:iy1, ix0:ix1])
+        sub = mask[iy0 - y0 : iy1 - y0, ix0 - x0 : ix1 - x0]
+        cv2.copyTo(sprite[iy0 - y0 : iy1 - y0, ix0 - x0 : ix1 - x0], sub.view(np.uint8), img[iy0:iy1, ix0:ix1])
         if label is not None:
             label[iy0:iy1, ix0:ix1][sub] = value
 
@@ -132,7 +135,7 @@ class CameraRenderer:
             if full == 0 or clipped[2] <= clipped[0] or clipped[3] <= clipped[1]:
                 continue
             ix0, iy0, ix1, iy1 = clipped.astype(int)
-            inside = cv2.countNonZero(gray[iy0 - y0: iy1 - y0, ix0 - x0: ix1 - x0])
+            inside = cv2.countNonZero(gray[iy0 - y0 : iy1 - y0, ix0 - x0 : ix1 - x0])
             if inside < self.min_in_image * full:
                 continue
             own = (label[iy0:iy1, ix0:ix1] == value).view(np.uint8)
@@ -143,8 +146,13 @@ class CameraRenderer:
             vis.append(seen / full)
             vboxes.append([ix0 + vx, iy0 + vy, ix0 + vx + vw, iy0 + vy + vh] if seen else clipped)
         image = self._camera_effects(img)
-        return RenderedFrame(image, np.asarray(pids, np.int64), np.asarray(boxes, np.float64).reshape(-1, 4),
-                             np.asarray(vis, np.float64), np.asarray(vboxes, np.float64).reshape(-1, 4))
+        return RenderedFrame(
+            image,
+            np.asarray(pids, np.int64),
+            np.asarray(boxes, np.float64).reshape(-1, 4),
+            np.asarray(vis, np.float64),
+            np.asarray(vboxes, np.float64).reshape(-1, 4),
+        )
 
     def _camera_effects(self, img: np.ndarray) -> np.ndarray:
         c = self.cam.color

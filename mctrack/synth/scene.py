@@ -97,16 +97,44 @@ _COURT_SE = ((39.5, 1.0, 4.5), (31.5, 14.0, 0.0))
 _COURT_NW = ((26.0, 23.5, 5.5), (35.0, 9.0, 0.0))
 
 PRESETS: dict[str, Preset] = {
-    "tiny": Preset("tiny", duration=6.0, fps=10, n_people=8, lead=14.0, cameras=(
-        CameraSpec("cam1", *_PLAZA_SW, 320, 180, 62), CameraSpec("cam2", *_PLAZA_N, 288, 192, 66)),
-        crop_every_s=0.5, crop_min_height=24.0, preview_times=(0.3, 0.8)),
-    "small": Preset("small", duration=20.0, fps=10, n_people=30, lead=24.0, test_fraction=0.6, cameras=(
-        CameraSpec("cam1", *_PLAZA_SW, 640, 360, 62), CameraSpec("cam2", *_PLAZA_N, 640, 360, 66),
-        CameraSpec("cam3", *_COURT_SE, 480, 360, 58))),
-    "large": Preset("large", duration=240.0, fps=15, n_people=140, lead=25.0, cameras=(
-        CameraSpec("cam1", *_PLAZA_SW, 960, 540, 62), CameraSpec("cam2", *_PLAZA_N, 1280, 720, 66),
-        CameraSpec("cam3", *_COURT_SE, 960, 540, 58), CameraSpec("cam4", *_COURT_NW, 800, 600, 64)),
-        crop_min_height=56.0),
+    "tiny": Preset(
+        "tiny",
+        duration=6.0,
+        fps=10,
+        n_people=8,
+        lead=14.0,
+        cameras=(CameraSpec("cam1", *_PLAZA_SW, 320, 180, 62), CameraSpec("cam2", *_PLAZA_N, 288, 192, 66)),
+        crop_every_s=0.5,
+        crop_min_height=24.0,
+        preview_times=(0.3, 0.8),
+    ),
+    "small": Preset(
+        "small",
+        duration=20.0,
+        fps=10,
+        n_people=30,
+        lead=24.0,
+        test_fraction=0.6,
+        cameras=(
+            CameraSpec("cam1", *_PLAZA_SW, 640, 360, 62),
+            CameraSpec("cam2", *_PLAZA_N, 640, 360, 66),
+            CameraSpec("cam3", *_COURT_SE, 480, 360, 58),
+        ),
+    ),
+    "large": Preset(
+        "large",
+        duration=240.0,
+        fps=15,
+        n_people=140,
+        lead=25.0,
+        cameras=(
+            CameraSpec("cam1", *_PLAZA_SW, 960, 540, 62),
+            CameraSpec("cam2", *_PLAZA_N, 1280, 720, 66),
+            CameraSpec("cam3", *_COURT_SE, 960, 540, 58),
+            CameraSpec("cam4", *_COURT_NW, 800, 600, 64),
+        ),
+        crop_min_height=56.0,
+    ),
 }
 
 
@@ -120,20 +148,35 @@ def get_preset(name: str) -> Preset:
 def _color_response(rng: np.random.Generator, p: Preset) -> ColorResponse:
     s = p.color_variation
     gains = tuple(float(g) for g in 1 + s * rng.uniform(-0.16, 0.16, 3))
-    return ColorResponse(gains=gains, gamma=float(np.exp(s * rng.uniform(-0.25, 0.25))),
-                         brightness=float(s * rng.uniform(-0.07, 0.07)),
-                         contrast=float(1 + s * rng.uniform(-0.15, 0.1)),
-                         blur=float(rng.uniform(*p.blur_range)), noise=float(rng.uniform(*p.noise_range)))
+    return ColorResponse(
+        gains=gains,
+        gamma=float(np.exp(s * rng.uniform(-0.25, 0.25))),
+        brightness=float(s * rng.uniform(-0.07, 0.07)),
+        contrast=float(1 + s * rng.uniform(-0.15, 0.1)),
+        blur=float(rng.uniform(*p.blur_range)),
+        noise=float(rng.uniform(*p.noise_range)),
+    )
 
 
 def build_cameras(preset: Preset, rng: np.random.Generator) -> list[PinholeCamera]:
     """The preset's cameras with colour responses drawn from ``rng``."""
-    return [PinholeCamera.look_at(c.id, c.position, c.target, width=c.width, height=c.height, hfov_deg=c.hfov_deg,
-                                  color=_color_response(rng, preset)) for c in preset.cameras]
+    return [
+        PinholeCamera.look_at(
+            c.id,
+            c.position,
+            c.target,
+            width=c.width,
+            height=c.height,
+            hfov_deg=c.hfov_deg,
+            color=_color_response(rng, preset),
+        )
+        for c in preset.cameras
+    ]
 
 
-def make_scene(preset: str | Preset, out: str | Path, seed: int = 0, preview: bool = False,
-               progress: bool = True) -> Path:
+def make_scene(
+    preset: str | Preset, out: str | Path, seed: int = 0, preview: bool = False, progress: bool = True
+) -> Path:
     """Generate a scene into ``out`` (created; existing files are overwritten) and return ``out``.
 
     The same preset and seed give byte-identical ground truth, detections, crops and manifest; videos are
@@ -148,8 +191,17 @@ def make_scene(preset: str | Preset, out: str | Path, seed: int = 0, preview: bo
     r_cam, r_people, r_app, r_split, *r_per_cam = (np.random.default_rng(s) for s in ss.spawn(4 + 2 * len(p.cameras)))
     world = default_world()
     cams = build_cameras(p, r_cam)
-    trajs = plan_trajectories(world, n_people=p.n_people, duration=p.duration, fps=p.fps, rng=r_people,
-                              group_prob=p.group_prob, stop_prob=p.stop_prob, cross_prob=p.cross_prob, lead=p.lead)
+    trajs = plan_trajectories(
+        world,
+        n_people=p.n_people,
+        duration=p.duration,
+        fps=p.fps,
+        rng=r_people,
+        group_prob=p.group_prob,
+        stop_prob=p.stop_prob,
+        cross_prob=p.cross_prob,
+        lead=p.lead,
+    )
     apps = [sample_appearance(r_app) for _ in trajs]
     renderers = [CameraRenderer(c, world, r_per_cam[2 * i]) for i, c in enumerate(cams)]
     det_rngs = [r_per_cam[2 * i + 1] for i in range(len(cams))]
@@ -163,8 +215,12 @@ def make_scene(preset: str | Preset, out: str | Path, seed: int = 0, preview: bo
     gt_rows: list[list[np.ndarray]] = [[] for _ in cams]
     det_rows: list[list[np.ndarray]] = [[] for _ in cams]
     world_rows = []
-    crops = CropCollector(min_visibility=p.crop_min_visibility, min_height=p.crop_min_height,
-                          every=max(1, int(round(p.crop_every_s * p.fps))), test_fraction=p.test_fraction)
+    crops = CropCollector(
+        min_visibility=p.crop_min_visibility,
+        min_height=p.crop_min_height,
+        every=max(1, int(round(p.crop_every_s * p.fps))),
+        test_fraction=p.test_fraction,
+    )
     n = p.n_frames
     preview_frames = sorted({min(n - 1, int(t * n)) for t in p.preview_times})
     tiles: list[list[np.ndarray]] = [[] for _ in cams]
@@ -173,8 +229,9 @@ def make_scene(preset: str | Preset, out: str | Path, seed: int = 0, preview: bo
             people = []
             for tr, app in zip(trajs, apps):
                 if tr.active[f]:
-                    people.append((tr.pid, app, pose_points(app, tr.pos[f], tr.heading[f], tr.phase[f], tr.amp[f]),
-                                   tr.pos[f]))
+                    people.append(
+                        (tr.pid, app, pose_points(app, tr.pos[f], tr.heading[f], tr.phase[f], tr.amp[f]), tr.pos[f])
+                    )
                     world_rows.append((f + 1, tr.pid, tr.pos[f][0], tr.pos[f][1], tr.heading[f]))
             for ci, (cam, ren) in enumerate(zip(cams, renderers)):
                 fr = ren.render(people)
@@ -182,17 +239,33 @@ def make_scene(preset: str | Preset, out: str | Path, seed: int = 0, preview: bo
                 k = len(fr.pids)
                 if k:
                     wh = fr.xyxy[:, 2:] - fr.xyxy[:, :2]
-                    gt_rows[ci].append(np.column_stack([np.full(k, f + 1), fr.pids, fr.xyxy[:, :2], wh, np.ones(k),
-                                                        np.ones(k), fr.visibility]))
-                det, score, _ = p.detection_noise.apply(fr.xyxy, fr.visibility, det_rngs[ci],
-                                                        image_size=(cam.width, cam.height),
-                                                        visible_xyxy=fr.visible_xyxy,
-                                                        fp_heights=(0.08 * cam.height, 0.35 * cam.height))
+                    gt_rows[ci].append(
+                        np.column_stack(
+                            [np.full(k, f + 1), fr.pids, fr.xyxy[:, :2], wh, np.ones(k), np.ones(k), fr.visibility]
+                        )
+                    )
+                det, score, _ = p.detection_noise.apply(
+                    fr.xyxy,
+                    fr.visibility,
+                    det_rngs[ci],
+                    image_size=(cam.width, cam.height),
+                    visible_xyxy=fr.visible_xyxy,
+                    fp_heights=(0.08 * cam.height, 0.35 * cam.height),
+                )
                 if len(det):
                     m = len(det)
-                    det_rows[ci].append(np.column_stack([np.full(m, f + 1), -np.ones(m), det[:, :2],
-                                                         det[:, 2:] - det[:, :2],
-                                                         score, -np.ones((m, 3))]))
+                    det_rows[ci].append(
+                        np.column_stack(
+                            [
+                                np.full(m, f + 1),
+                                -np.ones(m),
+                                det[:, :2],
+                                det[:, 2:] - det[:, :2],
+                                score,
+                                -np.ones((m, 3)),
+                            ]
+                        )
+                    )
                 crops.add(ci + 1, f + 1, fr.image, fr.pids, fr.xyxy, fr.visibility)
                 if preview and f in preview_frames:
                     tiles[ci].append(annotate(fr.image, fr.pids, fr.xyxy, fr.visibility))
@@ -207,29 +280,62 @@ def make_scene(preset: str | Preset, out: str | Path, seed: int = 0, preview: bo
         save_mot_txt(d / "gt" / "gt.txt", gt)
         det = np.concatenate(det_rows[ci]) if det_rows[ci] else np.zeros((0, 10))
         save_mot_txt(d / "det" / "det.txt", det)
-        write_seqinfo(d / "seqinfo.ini", SeqInfo(name=cam.id, frame_rate=p.fps, seq_length=n, im_width=cam.width,
-                                                 im_height=cam.height, video="video.mp4"))
+        write_seqinfo(
+            d / "seqinfo.ini",
+            SeqInfo(
+                name=cam.id, frame_rate=p.fps, seq_length=n, im_width=cam.width, im_height=cam.height, video="video.mp4"
+            ),
+        )
         cam.save(d / "calib.json")
-        yaml_cams.append({"id": cam.id, "source": f"{cam.id}/video.mp4", "fps": p.fps, "time_offset": 0.0,
-                          "calibration": f"{cam.id}/calib.json", "detections": f"{cam.id}/det/det.txt",
-                          "ground_truth": f"{cam.id}/gt/gt.txt"})
-        cam_info.append({"id": cam.id, "index": ci + 1, "width": cam.width, "height": cam.height,
-                         "frames": n, "position": [round(v, 3) for v in cam.center.tolist()],
-                         "gt_boxes": len(gt), "det_boxes": len(det),
-                         "identities": sorted(int(i) for i in np.unique(gt[:, 1]))})
+        yaml_cams.append(
+            {
+                "id": cam.id,
+                "source": f"{cam.id}/video.mp4",
+                "fps": p.fps,
+                "time_offset": 0.0,
+                "calibration": f"{cam.id}/calib.json",
+                "detections": f"{cam.id}/det/det.txt",
+                "ground_truth": f"{cam.id}/gt/gt.txt",
+            }
+        )
+        cam_info.append(
+            {
+                "id": cam.id,
+                "index": ci + 1,
+                "width": cam.width,
+                "height": cam.height,
+                "frames": n,
+                "position": [round(v, 3) for v in cam.center.tolist()],
+                "gt_boxes": len(gt),
+                "det_boxes": len(det),
+                "identities": sorted(int(i) for i in np.unique(gt[:, 1])),
+            }
+        )
     write_cams_yaml(out / "cams.yaml", f"{p.name}-seed{seed}", yaml_cams)
     wr = np.asarray(world_rows, np.float64).reshape(-1, 5)
-    (out / "world.txt").write_text("".join(f"{int(a)},{int(b)},{c:.3f},{d:.3f},{e:.4f}\n" for a, b, c, d, e in wr),
-                                   encoding="utf-8")
+    (out / "world.txt").write_text(
+        "".join(f"{int(a)},{int(b)},{c:.3f},{d:.3f},{e:.4f}\n" for a, b, c, d, e in wr), encoding="utf-8"
+    )
     reid = crops.write(out / "reid", r_split)
     seen = sorted({i for c in cam_info for i in c["identities"]})
     multi = sorted(i for i in seen if sum(i in c["identities"] for c in cam_info) >= 2)
     manifest = {
-        "generator": "mctrack.synth", "generator_version": GENERATOR_VERSION, "preset": p.name, "seed": int(seed),
-        "duration_s": p.duration, "fps": p.fps, "frames_per_camera": n, "cameras": cam_info,
-        "counts": {"people": len(trajs), "identities_seen": len(seen), "identities_multi_camera": len(multi),
-                   "gt_boxes": sum(c["gt_boxes"] for c in cam_info), "det_boxes": sum(c["det_boxes"] for c in cam_info),
-                   "reid": reid},
+        "generator": "mctrack.synth",
+        "generator_version": GENERATOR_VERSION,
+        "preset": p.name,
+        "seed": int(seed),
+        "duration_s": p.duration,
+        "fps": p.fps,
+        "frames_per_camera": n,
+        "cameras": cam_info,
+        "counts": {
+            "people": len(trajs),
+            "identities_seen": len(seen),
+            "identities_multi_camera": len(multi),
+            "gt_boxes": sum(c["gt_boxes"] for c in cam_info),
+            "det_boxes": sum(c["det_boxes"] for c in cam_info),
+            "reid": reid,
+        },
         "people": [{"id": tr.pid, "group": tr.group, **app.describe()} for tr, app in zip(trajs, apps)],
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")

@@ -75,14 +75,14 @@ class World:
     links: tuple[Waypoint, ...]
     props: tuple[Prop, ...] = ()
     grass: tuple[tuple[float, float, float, float], ...] = ()
-    wall_colors: tuple[tuple[int, int, int], ...] = ((150, 170, 190), (120, 130, 150), (170, 165, 160),
-                                                     (110, 140, 170))
+    wall_colors: tuple[tuple[int, int, int], ...] = ((150, 170, 190), (120, 130, 150), (170, 165, 160), (110, 140, 170))
     regions: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:
         if self.width <= 0 or self.depth <= 0 or self.wall_height <= 0:
-            raise ValueError(f"width, depth, wall_height: must be > 0, got {self.width}, {self.depth}, "
-                             f"{self.wall_height}")
+            raise ValueError(
+                f"width, depth, wall_height: must be > 0, got {self.width}, {self.depth}, {self.wall_height}"
+            )
         if len(self.doors) < 2:
             raise ValueError(f"doors: need at least 2, got {len(self.doors)}")
         regions = tuple(sorted({d.region for d in self.doors}))
@@ -97,17 +97,32 @@ class World:
 def default_world(scale: float = 1.0) -> World:
     """A 40 x 24 m courtyard (times ``scale``): a plaza in the west, a street court in the east, a passage between."""
     s = scale
-    doors = (Door("west", 0.0, 12 * s, "plaza"), Door("south-west", 7 * s, 0.0, "plaza"),
-             Door("north-west", 13 * s, 24 * s, "plaza"), Door("east", 40 * s, 15 * s, "court"),
-             Door("south-east", 34 * s, 0.0, "court"), Door("north-east", 31 * s, 24 * s, "court"))
-    waypoints = (Waypoint("p1", 6 * s, 8 * s, "plaza"), Waypoint("p2", 14 * s, 7 * s, "plaza"),
-                 Waypoint("p3", 9 * s, 16 * s, "plaza"), Waypoint("p4", 17 * s, 15 * s, "plaza"),
-                 Waypoint("c1", 32 * s, 9 * s, "court"), Waypoint("c2", 35 * s, 16 * s, "court"))
+    doors = (
+        Door("west", 0.0, 12 * s, "plaza"),
+        Door("south-west", 7 * s, 0.0, "plaza"),
+        Door("north-west", 13 * s, 24 * s, "plaza"),
+        Door("east", 40 * s, 15 * s, "court"),
+        Door("south-east", 34 * s, 0.0, "court"),
+        Door("north-east", 31 * s, 24 * s, "court"),
+    )
+    waypoints = (
+        Waypoint("p1", 6 * s, 8 * s, "plaza"),
+        Waypoint("p2", 14 * s, 7 * s, "plaza"),
+        Waypoint("p3", 9 * s, 16 * s, "plaza"),
+        Waypoint("p4", 17 * s, 15 * s, "plaza"),
+        Waypoint("c1", 32 * s, 9 * s, "court"),
+        Waypoint("c2", 35 * s, 16 * s, "court"),
+    )
     links = (Waypoint("passage", 24.5 * s, 12 * s, "link", 2.0),)
     post, stone = (70, 70, 75), (120, 125, 130)
-    props = (Prop("post", 11 * s, 11.5 * s, 0.09, 3.8, post), Prop("post", 20 * s, 9 * s, 0.09, 3.8, post),
-             Prop("planter", 15 * s, 11 * s, 0.6, 0.55, stone), Prop("planter", 8 * s, 5 * s, 0.5, 0.55, stone),
-             Prop("post", 33 * s, 13 * s, 0.09, 3.8, post), Prop("planter", 36.5 * s, 10 * s, 0.55, 0.55, stone))
+    props = (
+        Prop("post", 11 * s, 11.5 * s, 0.09, 3.8, post),
+        Prop("post", 20 * s, 9 * s, 0.09, 3.8, post),
+        Prop("planter", 15 * s, 11 * s, 0.6, 0.55, stone),
+        Prop("planter", 8 * s, 5 * s, 0.5, 0.55, stone),
+        Prop("post", 33 * s, 13 * s, 0.09, 3.8, post),
+        Prop("planter", 36.5 * s, 10 * s, 0.55, 0.55, stone),
+    )
     grass = ((2 * s, 18 * s, 8 * s, 22.5 * s), (21 * s, 2 * s, 28 * s, 6 * s), (22 * s, 18 * s, 28 * s, 22.5 * s))
     return World(40 * s, 24 * s, 4.5, doors, waypoints, links, props, grass)
 
@@ -172,8 +187,9 @@ def render_background(world: World, cam: PinholeCamera, supersample: int = 2) ->
     for k, (axis, val) in enumerate(walls):
         sel = (~ground) & (wall_id == k) & (p[..., 2] <= world.wall_height)
         s = p[..., 1 - axis][sel]
-        doors_s = [(dr.y if axis == 0 else dr.x) for dr in world.doors
-                   if abs((dr.x if axis == 0 else dr.y) - val) < 1e-6]
+        doors_s = [
+            (dr.y if axis == 0 else dr.x) for dr in world.doors if abs((dr.x if axis == 0 else dr.y) - val) < 1e-6
+        ]
         out[sel] = _wall_colour(s, p[..., 2][sel], k, doors_s, world)
     sky = (~ground) & ~(p[..., 2] <= world.wall_height)
     rows = np.broadcast_to(np.linspace(0, 1, d.shape[0])[:, None], d.shape[:2])

@@ -18,8 +18,18 @@ from .kalman import BoxKalman
 from .matching import cosine_distance, iou_distance, iou_matrix, linear_assignment
 from .tracker import Tracker, TrackState, build_tracker
 
-__all__ = ["TrackerProtocol", "Tracker", "TrackState", "BoxKalman", "CameraMotion", "build_tracker",
-           "iou_matrix", "iou_distance", "cosine_distance", "linear_assignment"]
+__all__ = [
+    "TrackerProtocol",
+    "Tracker",
+    "TrackState",
+    "BoxKalman",
+    "CameraMotion",
+    "build_tracker",
+    "iou_matrix",
+    "iou_distance",
+    "cosine_distance",
+    "linear_assignment",
+]
 
 
 @runtime_checkable

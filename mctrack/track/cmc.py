@@ -52,7 +52,7 @@ class CameraMotion:
             b = np.asarray(boxes, np.float64).reshape(-1, 4) / self.downscale
             b = np.nan_to_num(b).round().astype(int)
             for x1, y1, x2, y2 in b:
-                mask[max(y1, 0):max(y2, 0), max(x1, 0):max(x2, 0)] = 0
+                mask[max(y1, 0) : max(y2, 0), max(x1, 0) : max(x2, 0)] = 0
         pts = cv2.goodFeaturesToTrack(grey, self.max_corners, 0.01, 1, mask=mask, blockSize=3)
         prev, prev_pts = self._prev, self._prev_pts
         self._prev, self._prev_pts = grey, pts

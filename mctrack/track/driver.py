@@ -84,8 +84,7 @@ class Step:
 def usable_boxes(dets: Detections) -> tuple[Detections, int]:
     """``dets`` without boxes that are not finite or have no area, and how many were dropped."""
     xyxy = dets.xyxy
-    ok = np.isfinite(xyxy).all(axis=1) & np.isfinite(dets.score) & (xyxy[:, 2] > xyxy[:, 0]) & \
-        (xyxy[:, 3] > xyxy[:, 1])
+    ok = np.isfinite(xyxy).all(axis=1) & np.isfinite(dets.score) & (xyxy[:, 2] > xyxy[:, 0]) & (xyxy[:, 3] > xyxy[:, 1])
     if ok.all():
         return dets, 0
     return Detections(xyxy[ok], dets.score[ok], dets.class_id[ok]), int((~ok).sum())
@@ -104,9 +103,16 @@ class DetectAndEmbed:
         record: ``record(frame_index, detections, embeddings or None)`` after each frame (the run's cache).
     """
 
-    def __init__(self, detector: Callable[[Frame], Detections], embedder=None, *, embed_every: int = 1,
-                 detector_needs_images: bool = True, timer: Timer | None = None,
-                 record: Callable[[int, Detections, np.ndarray | None], None] | None = None) -> None:
+    def __init__(
+        self,
+        detector: Callable[[Frame], Detections],
+        embedder=None,
+        *,
+        embed_every: int = 1,
+        detector_needs_images: bool = True,
+        timer: Timer | None = None,
+        record: Callable[[int, Detections, np.ndarray | None], None] | None = None,
+    ) -> None:
         if int(embed_every) != embed_every or embed_every < 1:
             raise ValueError(f"embed_every: must be an integer >= 1, got {embed_every}")
         self.detector, self.embedder, self.embed_every = detector, embedder, int(embed_every)
@@ -129,22 +135,40 @@ class DetectAndEmbed:
             dets = Detections.empty()
         dets, dropped = usable_boxes(dets)
         if dropped and not self.dropped:
-            log.warning("%s: the detector gave %d box(es) that are not finite or have no area in frame %d; such "
-                        "boxes are dropped", frame.camera, dropped, frame.index + 1)
+            log.warning(
+                "%s: the detector gave %d box(es) that are not finite or have no area in frame %d; such "
+                "boxes are dropped",
+                frame.camera,
+                dropped,
+                frame.index + 1,
+            )
         self.dropped += dropped
         emb = None
         if self.embedder is not None and has_image and frame.index % self.embed_every == 0:
-            emb = self.timer("embed", self.embedder, frame.image, dets) if len(dets) else \
-                np.zeros((0, self.dim), np.float32)
+            emb = (
+                self.timer("embed", self.embedder, frame.image, dets)
+                if len(dets)
+                else np.zeros((0, self.dim), np.float32)
+            )
         if self.record is not None:
             self.record(frame.index, dets, emb)
         return dets, emb
 
 
-def drive(frames: Iterable[Frame], features: Callable[[Frame], tuple[Detections, np.ndarray | None]], tracker, *,
-          fps: float, live: bool = False, time_offset: float = 0.0, max_seconds: float | None = None,
-          cmc: CameraMotion | None = None, stats: DriverStats | None = None, source_name: str = "source",
-          dim: int = 0) -> Iterator[Step]:
+def drive(
+    frames: Iterable[Frame],
+    features: Callable[[Frame], tuple[Detections, np.ndarray | None]],
+    tracker,
+    *,
+    fps: float,
+    live: bool = False,
+    time_offset: float = 0.0,
+    max_seconds: float | None = None,
+    cmc: CameraMotion | None = None,
+    stats: DriverStats | None = None,
+    source_name: str = "source",
+    dim: int = 0,
+) -> Iterator[Step]:
     """Yield a :class:`Step` for every frame of ``frames`` (see the module docstring).
 
     Args:
@@ -199,6 +223,11 @@ def drive(frames: Iterable[Frame], features: Callable[[Frame], tuple[Detections,
     stats.ended_early = getattr(frames, "ended_early", None)
     det_last = getattr(features, "last_frame", None)
     if det_last is not None and det_last > last:
-        log.warning("%s ends at frame %d but %s has detections up to frame %d; those %d frame(s) are ignored",
-                    source_name, last + 1, getattr(getattr(features, "detector", None), "path", "the detection file"),
-                    det_last + 1, det_last - last)
+        log.warning(
+            "%s ends at frame %d but %s has detections up to frame %d; those %d frame(s) are ignored",
+            source_name,
+            last + 1,
+            getattr(getattr(features, "detector", None), "path", "the detection file"),
+            det_last + 1,
+            det_last - last,
+        )

@@ -106,16 +106,18 @@ class BoxKalman:
             var = var * np.maximum(1.0 - np.asarray(score, np.float64).reshape(-1, 1), 0.1) ** 2
         return var
 
-    def project(self, mean: np.ndarray, cov: np.ndarray, score: np.ndarray | None = None
-                ) -> tuple[np.ndarray, np.ndarray]:
+    def project(
+        self, mean: np.ndarray, cov: np.ndarray, score: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Predicted measurement ``(T, 4)`` and innovation covariance ``S = H P H^T + R`` ``(T, 4, 4)``."""
         idx = np.arange(4)
         s_cov = cov[:, :4, :4].copy()
         s_cov[:, idx, idx] += self._measurement_var(mean, score)
         return mean[:, :4].copy(), s_cov
 
-    def update(self, mean: np.ndarray, cov: np.ndarray, z: np.ndarray, score: np.ndarray | None = None
-               ) -> tuple[np.ndarray, np.ndarray]:
+    def update(
+        self, mean: np.ndarray, cov: np.ndarray, z: np.ndarray, score: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Correct track ``i`` with measurement ``z[i]`` ((cx, cy, w, h)); ``score`` is used only with ``nsa``."""
         mean = np.asarray(mean, np.float64)
         cov = np.asarray(cov, np.float64)
@@ -131,8 +133,9 @@ class BoxKalman:
         new_cov = cov - k @ cov[:, :4, :]
         return new_mean, new_cov
 
-    def gating_distance(self, mean: np.ndarray, cov: np.ndarray, z: np.ndarray, only_position: bool = False
-                        ) -> np.ndarray:
+    def gating_distance(
+        self, mean: np.ndarray, cov: np.ndarray, z: np.ndarray, only_position: bool = False
+    ) -> np.ndarray:
         """``(T, N)`` squared Mahalanobis distances between each track's predicted box and each measurement.
 
         Compare with :data:`CHI2_95` (4 dof, or 2 with ``only_position``) to gate implausible pairs.

@@ -48,9 +48,15 @@ def cosine_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.clip(1.0 - a @ b.T, 0.0, 1.0)
 
 
-def fuse_costs(iou_dist: np.ndarray, app_dist: np.ndarray | None, *, appearance_weight: float,
-               max_iou_distance: float, appearance_thresh: float, motion_gate: np.ndarray | None = None
-               ) -> np.ndarray:
+def fuse_costs(
+    iou_dist: np.ndarray,
+    app_dist: np.ndarray | None,
+    *,
+    appearance_weight: float,
+    max_iou_distance: float,
+    appearance_thresh: float,
+    motion_gate: np.ndarray | None = None,
+) -> np.ndarray:
     """Joint cost of IoU and appearance, with gating.
 
     ``cost = (1 - w) * iou_dist + w * app_dist``. A pair is infeasible when its appearance distance exceeds

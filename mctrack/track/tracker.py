@@ -119,24 +119,48 @@ class Tracker:
     see ``benchmarks/mot15.py`` and ``docs/tracking.md``; score thresholds depend on the detector's calibration.
     """
 
-    def __init__(self, *, camera: str = "0", frame_rate: float = 30.0, high_thresh: float = 0.7,
-                 low_thresh: float = 0.1, new_track_thresh: float = 0.9, match_thresh: float = 0.8,
-                 low_match_thresh: float = 0.5, tentative_match_thresh: float = 0.7, min_hits: int = 2,
-                 max_lost_s: float = 1.5, min_box_area: float = 0.0, appearance_weight: float = 0.5,
-                 appearance_thresh: float = 0.25, ema_alpha: float = 0.9, motion_gate: bool = True,
-                 fuse_score: bool = False, iou_buffer: float = 0.0, output_box: str = "filtered",
-                 kalman: BoxKalman | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        camera: str = "0",
+        frame_rate: float = 30.0,
+        high_thresh: float = 0.7,
+        low_thresh: float = 0.1,
+        new_track_thresh: float = 0.9,
+        match_thresh: float = 0.8,
+        low_match_thresh: float = 0.5,
+        tentative_match_thresh: float = 0.7,
+        min_hits: int = 2,
+        max_lost_s: float = 1.5,
+        min_box_area: float = 0.0,
+        appearance_weight: float = 0.5,
+        appearance_thresh: float = 0.25,
+        ema_alpha: float = 0.9,
+        motion_gate: bool = True,
+        fuse_score: bool = False,
+        iou_buffer: float = 0.0,
+        output_box: str = "filtered",
+        kalman: BoxKalman | None = None,
+    ) -> None:
         def check(name: str, value: float, lo: float, hi: float) -> None:
             if not (np.isfinite(value) and lo <= value <= hi):
                 raise ValueError(f"{name}: must be in [{lo}, {hi}], got {value}")
 
         check("frame_rate", frame_rate, 1e-3, 1e4)
-        for name, v in (("high_thresh", high_thresh), ("low_thresh", low_thresh),
-                        ("new_track_thresh", new_track_thresh), ("appearance_weight", appearance_weight),
-                        ("ema_alpha", ema_alpha)):
+        for name, v in (
+            ("high_thresh", high_thresh),
+            ("low_thresh", low_thresh),
+            ("new_track_thresh", new_track_thresh),
+            ("appearance_weight", appearance_weight),
+            ("ema_alpha", ema_alpha),
+        ):
             check(name, v, 0.0, 1.0)
-        for name, v in (("match_thresh", match_thresh), ("low_match_thresh", low_match_thresh),
-                        ("tentative_match_thresh", tentative_match_thresh), ("appearance_thresh", appearance_thresh)):
+        for name, v in (
+            ("match_thresh", match_thresh),
+            ("low_match_thresh", low_match_thresh),
+            ("tentative_match_thresh", tentative_match_thresh),
+            ("appearance_thresh", appearance_thresh),
+        ):
             check(name, v, 0.0, 2.0)
         check("max_lost_s", max_lost_s, 0.0, 1e6)
         check("iou_buffer", iou_buffer, 0.0, 10.0)
@@ -188,8 +212,14 @@ class Tracker:
 
     # -- one frame -------------------------------------------------------------------------------------------
 
-    def update(self, dets: Detections, embeddings: np.ndarray | None = None, *, frame: int | None = None,
-               warp: np.ndarray | None = None) -> Tracks:
+    def update(
+        self,
+        dets: Detections,
+        embeddings: np.ndarray | None = None,
+        *,
+        frame: int | None = None,
+        warp: np.ndarray | None = None,
+    ) -> Tracks:
         """Advance one frame with this frame's detections.
 
         Args:
@@ -296,18 +326,30 @@ class Tracker:
             valid &= np.isfinite(emb).all(axis=1)
         if not valid.all():
             bad = np.flatnonzero(~valid)
-            warnings.warn(f"frame {self._frame}: dropped {len(bad)} detection(s) with zero, negative or NaN size "
-                          f"or score (rows {bad[:5].tolist()}{'...' if len(bad) > 5 else ''})",
-                          RuntimeWarning, stacklevel=3)
+            warnings.warn(
+                f"frame {self._frame}: dropped {len(bad)} detection(s) with zero, negative or NaN size "
+                f"or score (rows {bad[:5].tolist()}{'...' if len(bad) > 5 else ''})",
+                RuntimeWarning,
+                stacklevel=3,
+            )
         keep = valid & (score >= self.low_thresh)
         if self.min_box_area > 0:
             keep &= np.where(valid, wh[:, 0] * wh[:, 1], 0.0) >= self.min_box_area
         idx = np.flatnonzero(keep)
         return idx, xyxy[idx], score[idx]
 
-    def _associate(self, tracks: np.ndarray, dets: np.ndarray, pred: np.ndarray, boxes: np.ndarray,
-                   scores: np.ndarray, z: np.ndarray, emb: np.ndarray | None, thresh: float, use_appearance: bool
-                   ) -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray, np.ndarray]:
+    def _associate(
+        self,
+        tracks: np.ndarray,
+        dets: np.ndarray,
+        pred: np.ndarray,
+        boxes: np.ndarray,
+        scores: np.ndarray,
+        z: np.ndarray,
+        emb: np.ndarray | None,
+        thresh: float,
+        use_appearance: bool,
+    ) -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray, np.ndarray]:
         """Match track rows ``tracks`` to detection rows ``dets``; returns ((track rows, det rows), unmatched
         positions in ``tracks``, unmatched positions in ``dets``)."""
         if len(tracks) == 0 or len(dets) == 0:
@@ -325,8 +367,14 @@ class Tracker:
             if self.motion_gate:
                 d2 = self.kalman.gating_distance(self._mean[tracks], self._cov[tracks], z[dets])
                 gate = d2 <= CHI2_95[4]
-        cost = fuse_costs(iou_d, app, appearance_weight=self.appearance_weight, max_iou_distance=thresh,
-                          appearance_thresh=self.appearance_thresh, motion_gate=gate)
+        cost = fuse_costs(
+            iou_d,
+            app,
+            appearance_weight=self.appearance_weight,
+            max_iou_distance=thresh,
+            appearance_thresh=self.appearance_thresh,
+            motion_gate=gate,
+        )
         matches, ua, ub = linear_assignment(cost, thresh)
         return (tracks[matches[:, 0]], dets[matches[:, 1]]), ua, ub
 

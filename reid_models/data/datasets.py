@@ -75,11 +75,14 @@ class ReidDataset:
         }
 
     def format_summary(self) -> str:
-        rows = [f"{self.name} ({self.root})",
-                f"  {'split':<8}{'ids':>7}{'images':>9}{'cams':>6}{'distractors':>13}{'junk':>7}"]
+        rows = [
+            f"{self.name} ({self.root})",
+            f"  {'split':<8}{'ids':>7}{'images':>9}{'cams':>6}{'distractors':>13}{'junk':>7}",
+        ]
         for split, c in self.summary().items():
-            rows.append(f"  {split:<8}{c['identities']:>7}{c['images']:>9}{c['cameras']:>6}{c['distractors']:>13}"
-                        f"{c['junk']:>7}")
+            rows.append(
+                f"  {split:<8}{c['identities']:>7}{c['images']:>9}{c['cameras']:>6}{c['distractors']:>13}{c['junk']:>7}"
+            )
         return "\n".join(rows)
 
 

@@ -112,7 +112,9 @@ def hand_splits(
 
 
 def evaluate_hand_protocol(
-    splits: Sequence[HandSplit], embed: Callable[[Sequence[Path]], np.ndarray], *,
+    splits: Sequence[HandSplit],
+    embed: Callable[[Sequence[Path]], np.ndarray],
+    *,
     distance: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
 ) -> dict[str, float]:
     """Mean and std over the splits of rank-1 and mAP (percent). `embed(paths) -> (N, D)` features;
@@ -130,10 +132,17 @@ def evaluate_hand_protocol(
         g = np.stack([cache[s.path] for s in split.gallery])
         result = evaluate_rank(
             distance(q, g),
-            np.array([s.pid for s in split.query]), np.array([s.pid for s in split.gallery]),
-            np.array([s.camid for s in split.query]), np.array([s.camid for s in split.gallery]),
+            np.array([s.pid for s in split.query]),
+            np.array([s.pid for s in split.gallery]),
+            np.array([s.camid for s in split.query]),
+            np.array([s.camid for s in split.gallery]),
         )
         r1.append(100 * result.rank(1))
         maps.append(100 * result.mAP)
-    return {"rank1_mean": float(np.mean(r1)), "rank1_std": float(np.std(r1)),
-            "mAP_mean": float(np.mean(maps)), "mAP_std": float(np.std(maps)), "splits": len(splits)}
+    return {
+        "rank1_mean": float(np.mean(r1)),
+        "rank1_std": float(np.std(r1)),
+        "mAP_mean": float(np.mean(maps)),
+        "mAP_std": float(np.std(maps)),
+        "splits": len(splits),
+    }

@@ -45,9 +45,12 @@ class PKBatchSampler:
         chunks: dict[int, list[list[int]]] = {}
         for pid in sorted(self._by_id):
             items = self._by_id[pid]
-            picked = rng.choice(items, size=self.k, replace=True).tolist() if len(items) < self.k else [
-                items[i] for i in rng.permutation(len(items))]
-            chunks[pid] = [picked[i:i + self.k] for i in range(0, len(picked) - self.k + 1, self.k)]
+            picked = (
+                rng.choice(items, size=self.k, replace=True).tolist()
+                if len(items) < self.k
+                else [items[i] for i in rng.permutation(len(items))]
+            )
+            chunks[pid] = [picked[i : i + self.k] for i in range(0, len(picked) - self.k + 1, self.k)]
         batches = []
         available = [pid for pid in chunks if chunks[pid]]
         while len(available) >= self.p:

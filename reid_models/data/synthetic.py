@@ -15,8 +15,9 @@ import numpy as np
 __all__ = ["write_synthetic_market"]
 
 
-def _person(rng: np.random.Generator, colours: np.ndarray, stripes: int, cam_gain: np.ndarray,
-            size: tuple[int, int]) -> np.ndarray:
+def _person(
+    rng: np.random.Generator, colours: np.ndarray, stripes: int, cam_gain: np.ndarray, size: tuple[int, int]
+) -> np.ndarray:
     h, w = size
     image = np.full((h, w, 3), rng.integers(60, 200), np.float32)
     image += rng.normal(0, 12, (1, 1, 3))
@@ -39,8 +40,16 @@ def _person(rng: np.random.Generator, colours: np.ndarray, stripes: int, cam_gai
 
 
 def write_synthetic_market(
-    root: str | Path, *, train_ids: int = 8, test_ids: int = 6, cameras: int = 3, per_camera: int = 3,
-    size: tuple[int, int] = (64, 32), seed: int = 0, junk: int = 0, distractors: int = 0,
+    root: str | Path,
+    *,
+    train_ids: int = 8,
+    test_ids: int = 6,
+    cameras: int = 3,
+    per_camera: int = 3,
+    size: tuple[int, int] = (64, 32),
+    seed: int = 0,
+    junk: int = 0,
+    distractors: int = 0,
 ) -> Path:
     """Write bounding_box_train, query (one image per test identity and camera) and bounding_box_test.
 
@@ -73,6 +82,10 @@ def write_synthetic_market(
                     save("query" if n == 0 else "bounding_box_test", pid, cam, image)
     for pid, count in ((-1, junk), (0, distractors)):
         for _ in range(count):
-            save("bounding_box_test", pid, int(rng.integers(cameras)),
-                 _person(rng, rng.integers(0, 256, (3, 3)), 0, gains[0], size))
+            save(
+                "bounding_box_test",
+                pid,
+                int(rng.integers(cameras)),
+                _person(rng, rng.integers(0, 256, (3, 3)), 0, gains[0], size),
+            )
     return root

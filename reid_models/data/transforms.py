@@ -63,7 +63,7 @@ class ReidTransform:
             if self.pad:
                 padded = np.pad(img, ((self.pad, self.pad), (self.pad, self.pad), (0, 0)))
                 y, x = rng.integers(0, 2 * self.pad + 1, size=2)
-                img = padded[y:y + h, x:x + w]
+                img = padded[y : y + h, x : x + w]
             if self.color_jitter:
                 s = self.color_jitter
                 b, c, sat = rng.uniform(1 - s, 1 + s, size=3)
@@ -80,6 +80,6 @@ class ReidTransform:
                 eh, ew = int(round(math.sqrt(area * aspect))), int(round(math.sqrt(area / aspect)))
                 if 0 < eh < h and 0 < ew < w:
                     y, x = int(rng.integers(0, h - eh + 1)), int(rng.integers(0, w - ew + 1))
-                    tensor[:, y:y + eh, x:x + ew] = 0.0
+                    tensor[:, y : y + eh, x : x + ew] = 0.0
                     break
         return tensor

@@ -93,8 +93,7 @@ def build_resnet(name: str, *, pretrained: Pretrained) -> ResNetParts:
             module.stride = (1, 1)
     trunk = nn.Sequential(
         OrderedDict(
-            (key, getattr(net, key))
-            for key in ("conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3")
+            (key, getattr(net, key)) for key in ("conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3")
         )
     )
     return ResNetParts(trunk, net.layer4, spec.mid_channels, spec.out_channels)
@@ -147,8 +146,9 @@ def _backbone_of_checkpoint(path: Path, weights: dict[str, torch.Tensor]) -> dic
         prefix = "layer4.0."
     else:
         prefix = "layer4."
-    state.update({"layer4." + key.removeprefix(prefix): as_float(v) for key, v in layer4.items()
-                  if key.startswith(prefix)})
+    state.update(
+        {"layer4." + key.removeprefix(prefix): as_float(v) for key, v in layer4.items() if key.startswith(prefix)}
+    )
     return state
 
 

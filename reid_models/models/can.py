@@ -107,8 +107,11 @@ class CanNet(nn.Module):
             name for n in self.parts for name in [f"p{n}_global", *(f"p{n}_part{k}" for k in range(n - 1))]
         )
         self.feature_dim = len(self.head_names) * embedding_dim
-        make = (lambda: CosineClassifier(embedding_dim, num_classes, scale=cosine_scale)) if classifier == "cosine" \
+        make = (
+            (lambda: CosineClassifier(embedding_dim, num_classes, scale=cosine_scale))
+            if classifier == "cosine"
             else (lambda: init_classifier(nn.Linear(embedding_dim, num_classes)))
+        )
         self.classifiers = nn.ModuleList([make() for _ in self.head_names] if num_classes else [])
 
     def forward(self, x: Tensor) -> ReidOutput:

@@ -55,10 +55,12 @@ def _device(name: str) -> torch.device:
 
 def _git_commit() -> str | None:
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
-                             text=True, timeout=10)
-        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=Path(__file__).parent, capture_output=True,
-                               text=True, timeout=10)
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True, text=True, timeout=10
+        )
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain"], cwd=Path(__file__).parent, capture_output=True, text=True, timeout=10
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     if out.returncode != 0:
@@ -129,14 +131,21 @@ def train(
     try:
         if recipe.deterministic:
             torch.use_deterministic_algorithms(True, warn_only=device.type == "cuda")
-        return _train(recipe, resolved, run_dir, device, amp_dtype if use_amp else None, resume, stop_after,
-                      progress)
+        return _train(recipe, resolved, run_dir, device, amp_dtype if use_amp else None, resume, stop_after, progress)
     finally:
         torch.use_deterministic_algorithms(previous_deterministic)
 
 
-def _train(recipe: Recipe, resolved: dict[str, Any], run_dir: Path, device: torch.device,
-           amp_dtype: torch.dtype | None, resume: bool, stop_after: int | None, progress: bool) -> Path:
+def _train(
+    recipe: Recipe,
+    resolved: dict[str, Any],
+    run_dir: Path,
+    device: torch.device,
+    amp_dtype: torch.dtype | None,
+    resume: bool,
+    stop_after: int | None,
+    progress: bool,
+) -> Path:
     dataset = load_dataset(recipe.dataset, resolved["data"])
     state: dict[str, Any] | None = None
     if resume:
@@ -148,9 +157,11 @@ def _train(recipe: Recipe, resolved: dict[str, Any], run_dir: Path, device: torc
             if not isinstance(state, dict) or "epoch" not in state:
                 raise ValueError("not a training state")
         except Exception as err:  # noqa: BLE001 - one line, whatever torch raises for a damaged file
-            raise ValueError(f"resume: {last} is damaged or not a training state ({type(err).__name__}: "
-                             f"{str(err).strip().splitlines()[0][:120] if str(err).strip() else ''}); start a new "
-                             "run or restore the file") from None
+            raise ValueError(
+                f"resume: {last} is damaged or not a training state ({type(err).__name__}: "
+                f"{str(err).strip().splitlines()[0][:120] if str(err).strip() else ''}); start a new "
+                "run or restore the file"
+            ) from None
         stored = yaml.safe_load((run_dir / "config.yaml").read_text())
         # keys added to Recipe after the run started count as their defaults
         stored = {**{k: v for k, v in Recipe().to_dict().items() if k not in stored}, **stored}
@@ -164,13 +175,21 @@ def _train(recipe: Recipe, resolved: dict[str, Any], run_dir: Path, device: torc
     fingerprint = dataset_fingerprint(dataset)
     if state is None:
         manifest = {
-            "git_commit": _git_commit(), "versions": _versions(), "seed": recipe.seed,
-            "dataset": {"format": recipe.dataset, "root": resolved["data"], "fingerprint": fingerprint,
-                        "counts": dataset.summary()},
+            "git_commit": _git_commit(),
+            "versions": _versions(),
+            "seed": recipe.seed,
+            "dataset": {
+                "format": recipe.dataset,
+                "root": resolved["data"],
+                "fingerprint": fingerprint,
+                "counts": dataset.summary(),
+            },
             "device": str(device) + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else ""),
             "amp": str(amp_dtype).removeprefix("torch.") if amp_dtype else False,
-            "deterministic": recipe.deterministic, "torch_threads": torch.get_num_threads(),
-            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "resumed": [],
+            "deterministic": recipe.deterministic,
+            "torch_threads": torch.get_num_threads(),
+            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "resumed": [],
         }
     else:
         manifest = json.loads(manifest_path.read_text())
@@ -180,11 +199,22 @@ def _train(recipe: Recipe, resolved: dict[str, Any], run_dir: Path, device: torc
     _write_text(manifest_path, json.dumps(manifest, indent=1))
 
     torch.manual_seed(recipe.seed)
-    model = build_model(recipe.arch, num_classes=dataset.num_train_ids, backbone=recipe.backbone,
-                        pretrained=recipe.pretrained, input_size=recipe.input_size, **recipe.model_kwargs).to(device)
+    model = build_model(
+        recipe.arch,
+        num_classes=dataset.num_train_ids,
+        backbone=recipe.backbone,
+        pretrained=recipe.pretrained,
+        input_size=recipe.input_size,
+        **recipe.model_kwargs,
+    ).to(device)
     criterion = build_criterion(model).to(device)
-    optimizer = build_optimizer(model, name=recipe.optimizer, lr=recipe.lr, weight_decay=recipe.weight_decay,
-                                backbone_lr_mult=recipe.backbone_lr_mult)
+    optimizer = build_optimizer(
+        model,
+        name=recipe.optimizer,
+        lr=recipe.lr,
+        weight_decay=recipe.weight_decay,
+        backbone_lr_mult=recipe.backbone_lr_mult,
+    )
     center_params = list(criterion.parameters())
     center_optimizer = torch.optim.SGD(center_params, lr=recipe.center_lr) if center_params else None
     center_weight = getattr(criterion, "center_weight", 1.0)
@@ -203,19 +233,39 @@ def _train(recipe: Recipe, resolved: dict[str, Any], run_dir: Path, device: torc
         start_epoch = int(state["epoch"])
 
     sampler = PKBatchSampler(dataset.train_labels(), recipe.p, recipe.k, seed=recipe.seed)
-    transform = ReidTransform(recipe.input_size, train=True, pad=recipe.pad, flip=recipe.flip,
-                              color_jitter=recipe.color_jitter, random_erasing=recipe.random_erasing)
-    loader = DataLoader(ImageDataset([s.path for s in dataset.train], dataset.train_labels(), transform),
-                        batch_sampler=sampler, num_workers=recipe.num_workers, pin_memory=device.type == "cuda")
-    eval_options = {"flip": recipe.flip_eval, "rerank": recipe.rerank, "batch_size": recipe.eval_batch_size,
-                    "progress": progress,
-                    "device": device}
+    transform = ReidTransform(
+        recipe.input_size,
+        train=True,
+        pad=recipe.pad,
+        flip=recipe.flip,
+        color_jitter=recipe.color_jitter,
+        random_erasing=recipe.random_erasing,
+    )
+    loader = DataLoader(
+        ImageDataset([s.path for s in dataset.train], dataset.train_labels(), transform),
+        batch_sampler=sampler,
+        num_workers=recipe.num_workers,
+        pin_memory=device.type == "cuda",
+    )
+    eval_options = {
+        "flip": recipe.flip_eval,
+        "rerank": recipe.rerank,
+        "batch_size": recipe.eval_batch_size,
+        "progress": progress,
+        "device": device,
+    }
     dist = None
     for epoch in range(start_epoch, recipe.epochs):
         sampler.set_epoch(epoch)
         torch.manual_seed(recipe.seed * 1_000_003 + epoch)
-        base_lr = lr_at(epoch, lr=recipe.lr, warmup_epochs=recipe.warmup_epochs,
-                        warmup_start_lr=recipe.warmup_start_lr, milestones=recipe.milestones, gammas=recipe.gammas)
+        base_lr = lr_at(
+            epoch,
+            lr=recipe.lr,
+            warmup_epochs=recipe.warmup_epochs,
+            warmup_start_lr=recipe.warmup_start_lr,
+            milestones=recipe.milestones,
+            gammas=recipe.gammas,
+        )
         set_lr(optimizer, base_lr)
         model.train()
         started = time.perf_counter()
@@ -245,9 +295,12 @@ def _train(recipe: Recipe, resolved: dict[str, Any], run_dir: Path, device: torc
             bar.set_postfix({**{k: f"{v / batches:.3f}" for k, v in sums.items()}, "lr": f"{base_lr:.2e}"})
         bar.close()
         row: dict[str, Any] = {
-            "epoch": epoch + 1, "lr": base_lr, "lr_backbone": optimizer.param_groups[0]["lr"],
+            "epoch": epoch + 1,
+            "lr": base_lr,
+            "lr_backbone": optimizer.param_groups[0]["lr"],
             **{f"loss_{k}": v / max(batches, 1) for k, v in sums.items()},
-            "batches": batches, "time_s": round(time.perf_counter() - started, 3),
+            "batches": batches,
+            "time_s": round(time.perf_counter() - started, 3),
         }
         final = epoch + 1 == recipe.epochs
         if final or (recipe.eval_every and (epoch + 1) % recipe.eval_every == 0):
@@ -257,27 +310,42 @@ def _train(recipe: Recipe, resolved: dict[str, Any], run_dir: Path, device: torc
         if progress:
             shown = ", ".join(f"{k}={v:.4g}" for k, v in row.items() if k.startswith(("loss_", "rank1", "mAP")))
             print(f"epoch {epoch + 1}/{recipe.epochs}: {shown}, lr={base_lr:.2e}, {row['time_s']:.1f}s", flush=True)
-        atomic_save({
-            "epoch": epoch + 1, "model": model.state_dict(), "criterion": criterion.state_dict(),
-            "optimizer": optimizer.state_dict(),
-            "center_optimizer": center_optimizer.state_dict() if center_optimizer is not None else {},
-            "scaler": scaler.state_dict(), "history": json.dumps(history),
-        }, run_dir / "last.pt")
+        atomic_save(
+            {
+                "epoch": epoch + 1,
+                "model": model.state_dict(),
+                "criterion": criterion.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "center_optimizer": center_optimizer.state_dict() if center_optimizer is not None else {},
+                "scaler": scaler.state_dict(),
+                "history": json.dumps(history),
+            },
+            run_dir / "last.pt",
+        )
         _write_metrics(run_dir, history)
         if stop_after is not None and epoch + 1 >= stop_after and not final:
             return run_dir
 
     model_path = run_dir / "model.pt"
     # the training crops' mean unit feature: inference centres features with it (see mctrack.embed.ReidEmbedder)
-    mean = feature_mean(model, [s.path for s in dataset.train], input_size=model.input_size, seed=recipe.seed,
-                        device=device)
-    save_checkpoint(model_path, model, extra={"recipe": resolved, "dataset_fingerprint": fingerprint,
-                                              "epochs": recipe.epochs, "feature_mean": mean})
+    mean = feature_mean(
+        model, [s.path for s in dataset.train], input_size=model.input_size, seed=recipe.seed, device=device
+    )
+    save_checkpoint(
+        model_path,
+        model,
+        extra={"recipe": resolved, "dataset_fingerprint": fingerprint, "epochs": recipe.epochs, "feature_mean": mean},
+    )
     if dist is None:  # the run was already complete when resumed
         summary, dist = evaluate(model, dataset, **eval_options)
-    final_eval = {**{k: history[-1].get(k) for k in ("rank1", "rank5", "rank10", "mAP", "mINP")},
-                  "flip": recipe.flip_eval, "rerank": recipe.rerank, "epochs": recipe.epochs,
-                  "train_time_s": round(sum(r["time_s"] for r in history), 2), "checkpoint": str(model_path)}
+    final_eval = {
+        **{k: history[-1].get(k) for k in ("rank1", "rank5", "rank10", "mAP", "mINP")},
+        "flip": recipe.flip_eval,
+        "rerank": recipe.rerank,
+        "epochs": recipe.epochs,
+        "train_time_s": round(sum(r["time_s"] for r in history), 2),
+        "checkpoint": str(model_path),
+    }
     _write_text(run_dir / "eval.json", json.dumps(final_eval, indent=1))
     manifest["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     _write_text(manifest_path, json.dumps(manifest, indent=1))
@@ -293,5 +361,8 @@ def _float_output(output: Any) -> Any:
     """Losses in float32 under autocast."""
     from reid_models.models.output import ReidOutput
 
-    return ReidOutput(feature=output.feature.float(), embeddings=tuple(e.float() for e in output.embeddings),
-                      logits=tuple(x.float() for x in output.logits))
+    return ReidOutput(
+        feature=output.feature.float(),
+        embeddings=tuple(e.float() for e in output.embeddings),
+        logits=tuple(x.float() for x in output.logits),
+    )

@@ -24,14 +24,25 @@ __all__ = ["evaluate", "evaluate_checkpoint", "extract_features"]
 
 @torch.no_grad()
 def extract_features(
-    model: nn.Module, paths: Sequence[Path], *, input_size: Sequence[int], flip: bool = True,
-    batch_size: int = 64, device: torch.device | str = "cpu", num_workers: int = 0, progress: str | None = None,
+    model: nn.Module,
+    paths: Sequence[Path],
+    *,
+    input_size: Sequence[int],
+    flip: bool = True,
+    batch_size: int = 64,
+    device: torch.device | str = "cpu",
+    num_workers: int = 0,
+    progress: str | None = None,
 ) -> np.ndarray:
     """(N, D) float32 features. flip: average of the L2-normalised features of each image and its mirror.
     num_workers: image-decoding processes (0: in this process); progress: a tqdm bar with this label."""
     device = torch.device(device)
-    loader = DataLoader(ImageDataset(paths, [0] * len(paths), ReidTransform(input_size)), batch_size=batch_size,
-                        num_workers=num_workers, pin_memory=device.type == "cuda")
+    loader = DataLoader(
+        ImageDataset(paths, [0] * len(paths), ReidTransform(input_size)),
+        batch_size=batch_size,
+        num_workers=num_workers,
+        pin_memory=device.type == "cuda",
+    )
     was_training = model.training
     model.eval()
     out = []
@@ -48,8 +59,16 @@ def extract_features(
     return torch.cat(out).numpy() if out else np.zeros((0, getattr(model, "feature_dim", 0)), np.float32)
 
 
-def feature_mean(model: nn.Module, paths: Sequence[Path], *, input_size: Sequence[int], max_images: int = 1000,
-                 seed: int = 0, batch_size: int = 64, device: torch.device | str = "cpu") -> list[float]:
+def feature_mean(
+    model: nn.Module,
+    paths: Sequence[Path],
+    *,
+    input_size: Sequence[int],
+    max_images: int = 1000,
+    seed: int = 0,
+    batch_size: int = 64,
+    device: torch.device | str = "cpu",
+) -> list[float]:
     """The mean unit feature of (a seeded sample of at most ``max_images`` of) ``paths``, for centring features at
     inference (``mctrack.embed.ReidEmbedder`` subtracts it when a checkpoint's ``extra.feature_mean`` holds it)."""
     paths = list(paths)
@@ -63,54 +82,89 @@ def feature_mean(model: nn.Module, paths: Sequence[Path], *, input_size: Sequenc
     return [float(v) for v in f.mean(axis=0)]
 
 
-def store_feature_mean(weights: str | os.PathLike[str], paths: Sequence[Path], *,
-                       out: str | os.PathLike[str] | None = None, max_images: int = 1000,
-                       device: torch.device | str = "cpu") -> int:
+def store_feature_mean(
+    weights: str | os.PathLike[str],
+    paths: Sequence[Path],
+    *,
+    out: str | os.PathLike[str] | None = None,
+    max_images: int = 1000,
+    device: torch.device | str = "cpu",
+) -> int:
     """Store :func:`feature_mean` of ``paths`` in the checkpoint ``weights`` (``extra.feature_mean``; written to
     ``out``, default in place) for checkpoints made without it; returns the number of images averaged."""
     model, _ = load_checkpoint(weights, map_location=device)
     n = min(len(paths), int(max_images))
-    update_extra(weights, {"feature_mean": feature_mean(model, paths, input_size=model.input_size,
-                                                         max_images=max_images, device=device),
-                           "feature_mean_images": n}, out=out)
+    update_extra(
+        weights,
+        {
+            "feature_mean": feature_mean(
+                model, paths, input_size=model.input_size, max_images=max_images, device=device
+            ),
+            "feature_mean_images": n,
+        },
+        out=out,
+    )
     return n
 
 
 def evaluate(
-    model: nn.Module, dataset: ReidDataset, *, flip: bool = True, rerank: bool = False, batch_size: int = 64,
-    device: torch.device | str = "cpu", input_size: Sequence[int] | None = None, num_workers: int = 0,
+    model: nn.Module,
+    dataset: ReidDataset,
+    *,
+    flip: bool = True,
+    rerank: bool = False,
+    batch_size: int = 64,
+    device: torch.device | str = "cpu",
+    input_size: Sequence[int] | None = None,
+    num_workers: int = 0,
     progress: bool = False,
 ) -> tuple[dict[str, Any], np.ndarray]:
     """Rank-1/5/10, mAP, mINP (fractions in [0, 1]) and the (Q, G) distance matrix; cosine distance, optionally
     k-reciprocal re-ranking (k1=20, k2=6, lambda=0.3; sparse, scales to Market-1501's 19,732 gallery images).
     progress: tqdm bars for feature extraction and a line per re-ranking stage."""
     size = input_size or model.input_size
-    options = {"input_size": size, "flip": flip, "batch_size": batch_size, "device": device,
-               "num_workers": num_workers}
+    options = {"input_size": size, "flip": flip, "batch_size": batch_size, "device": device, "num_workers": num_workers}
     q = extract_features(model, [s.path for s in dataset.query], progress="query" if progress else None, **options)
-    g = extract_features(model, [s.path for s in dataset.gallery], progress="gallery" if progress else None,
-                         **options)
+    g = extract_features(model, [s.path for s in dataset.gallery], progress="gallery" if progress else None, **options)
     dist = cosine_distance(q, g)
     if rerank:
-        dist = rerank_features(q, g, progress=(lambda stage: print(f"re-ranking: {stage}", flush=True))
-                               if progress else None)
+        dist = rerank_features(
+            q, g, progress=(lambda stage: print(f"re-ranking: {stage}", flush=True)) if progress else None
+        )
     result = evaluate_rank(
         dist,
-        np.array([s.pid for s in dataset.query]), np.array([s.pid for s in dataset.gallery]),
-        np.array([s.camid for s in dataset.query]), np.array([s.camid for s in dataset.gallery]),
+        np.array([s.pid for s in dataset.query]),
+        np.array([s.pid for s in dataset.gallery]),
+        np.array([s.camid for s in dataset.query]),
+        np.array([s.camid for s in dataset.gallery]),
     )
     summary = {**result.summary(), "flip": flip, "rerank": rerank}
     return summary, dist
 
 
 def evaluate_checkpoint(
-    weights: str | os.PathLike[str], data: str | os.PathLike[str], *, dataset_format: str = "market1501",
-    flip: bool = True, rerank: bool = False, device: str = "cpu", batch_size: int = 64, num_workers: int = 0,
+    weights: str | os.PathLike[str],
+    data: str | os.PathLike[str],
+    *,
+    dataset_format: str = "market1501",
+    flip: bool = True,
+    rerank: bool = False,
+    device: str = "cpu",
+    batch_size: int = 64,
+    num_workers: int = 0,
     progress: bool = False,
 ) -> dict[str, Any]:
     """Load a reid_models checkpoint and evaluate it on the dataset at `data`."""
     model, manifest = load_checkpoint(weights, map_location=device)
     dataset = load_dataset(dataset_format, data)
-    summary, _ = evaluate(model, dataset, flip=flip, rerank=rerank, device=device, batch_size=batch_size,
-                          num_workers=num_workers, progress=progress)
+    summary, _ = evaluate(
+        model,
+        dataset,
+        flip=flip,
+        rerank=rerank,
+        device=device,
+        batch_size=batch_size,
+        num_workers=num_workers,
+        progress=progress,
+    )
     return {**summary, "weights": str(weights), "data": str(data), "arch": manifest["arch"]}

@@ -37,8 +37,15 @@ def plot_curves(history: Sequence[dict[str, Any]], path: Path) -> None:
     plt.close(fig)
 
 
-def plot_retrieval(dataset: ReidDataset, dist: np.ndarray, path: Path, *, num_queries: int = 5,
-                   top: int = 10, cell: tuple[int, int] = (128, 64)) -> None:
+def plot_retrieval(
+    dataset: ReidDataset,
+    dist: np.ndarray,
+    path: Path,
+    *,
+    num_queries: int = 5,
+    top: int = 10,
+    cell: tuple[int, int] = (128, 64),
+) -> None:
     """A grid: per row one query (blue border) then its top gallery results (Market protocol: same id and same
     camera removed, junk removed), green border = same identity, red = another one."""
     h, w = cell

@@ -79,9 +79,18 @@ def k_reciprocal_rerank_dense(
     return final[:, nq:]
 
 
-def _sparse_rerank(rows: Callable[[int, int], np.ndarray], pairs: Callable[[np.ndarray, np.ndarray], np.ndarray],
-                   nq: int, n: int, *, k1: int, k2: int, lambda_value: float, block: int,
-                   progress: Callable[[str], None] | None) -> np.ndarray:
+def _sparse_rerank(
+    rows: Callable[[int, int], np.ndarray],
+    pairs: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    nq: int,
+    n: int,
+    *,
+    k1: int,
+    k2: int,
+    lambda_value: float,
+    block: int,
+    progress: Callable[[str], None] | None,
+) -> np.ndarray:
     """The sparse algorithm. rows(a, b): (b - a, n) original distances of items a..b-1 to all n items (queries
     first); pairs(i, j): distances of the item pairs (i[t], j[t])."""
     k1 = min(k1, n - 1)
@@ -93,13 +102,13 @@ def _sparse_rerank(rows: Callable[[int, int], np.ndarray], pairs: Callable[[np.n
         progress("neighbours")
     for start in range(0, n, block):
         d = np.asarray(rows(start, min(start + block, n)), np.float64)
-        row_max[start:start + len(d)] = np.maximum(np.square(d).max(axis=1), 1e-12)
+        row_max[start : start + len(d)] = np.maximum(np.square(d).max(axis=1), 1e-12)
         if top < n:
             part = np.argpartition(d, top - 1, axis=1)[:, :top]
         else:
             part = np.broadcast_to(np.arange(n), d.shape).copy()
         order = np.argsort(np.take_along_axis(d, part, axis=1), axis=1, kind="stable")
-        neighbours[start:start + len(d)] = np.take_along_axis(part, order, axis=1)
+        neighbours[start : start + len(d)] = np.take_along_axis(part, order, axis=1)
     # k-reciprocal neighbours: j in top-(k1+1) of i and i in top-(k1+1) of j; the same with about k1/2 for the
     # expansion candidates.
     half = int(np.around(k1 / 2))
@@ -129,8 +138,9 @@ def _sparse_rerank(rows: Callable[[int, int], np.ndarray], pairs: Callable[[np.n
     weight /= np.bincount(row_of, weights=weight, minlength=n)[row_of]
     v = sp.csr_matrix((weight, cols, np.asarray(indptr)), shape=(n, n))
     if k2 > 1:  # local query expansion: each row becomes the mean of its k2 nearest items' rows
-        qe = sp.csr_matrix((np.full(n * k2, 1.0 / k2), neighbours[:, :k2].ravel(), np.arange(0, n * k2 + 1, k2)),
-                           shape=(n, n))
+        qe = sp.csr_matrix(
+            (np.full(n * k2, 1.0 / k2), neighbours[:, :k2].ravel(), np.arange(0, n * k2 + 1, k2)), shape=(n, n)
+        )
         v = (qe @ v).tocsr()
     v.sum_duplicates()
     row_sum = np.asarray(v.sum(axis=1)).ravel()
@@ -152,7 +162,13 @@ def _sparse_rerank(rows: Callable[[int, int], np.ndarray], pairs: Callable[[np.n
 
 
 def k_reciprocal_rerank(
-    q_g: np.ndarray, q_q: np.ndarray, g_g: np.ndarray, *, k1: int = 20, k2: int = 6, lambda_value: float = 0.3,
+    q_g: np.ndarray,
+    q_q: np.ndarray,
+    g_g: np.ndarray,
+    *,
+    k1: int = 20,
+    k2: int = 6,
+    lambda_value: float = 0.3,
     block: int = 1024,
 ) -> np.ndarray:
     """(Q, G) re-ranked distances from query-gallery, query-query and gallery-gallery distances (>= 0), sparse
@@ -162,7 +178,7 @@ def k_reciprocal_rerank(
     nq, ng = _check_shapes(q_g, q_q, g_g)
 
     def rows(a: int, b: int) -> np.ndarray:
-        top = np.concatenate([q_q[a:min(b, nq)], q_g[a:min(b, nq)]], axis=1) if a < nq else np.zeros((0, nq + ng))
+        top = np.concatenate([q_q[a : min(b, nq)], q_g[a : min(b, nq)]], axis=1) if a < nq else np.zeros((0, nq + ng))
         ga, gb = max(a, nq) - nq, max(b, nq) - nq
         bottom = np.concatenate([q_g[:, ga:gb].T, g_g[ga:gb]], axis=1) if gb > ga else np.zeros((0, nq + ng))
         return np.concatenate([top, bottom], axis=0)
@@ -174,13 +190,18 @@ def k_reciprocal_rerank(
             out[sel] = m[i[sel] - (0 if qi else nq), j[sel] - (0 if qj else nq)]
         return out
 
-    return _sparse_rerank(rows, pairs, nq, nq + ng, k1=k1, k2=k2, lambda_value=lambda_value, block=block,
-                          progress=None)
+    return _sparse_rerank(rows, pairs, nq, nq + ng, k1=k1, k2=k2, lambda_value=lambda_value, block=block, progress=None)
 
 
 def rerank_features(
-    query: np.ndarray, gallery: np.ndarray, *, k1: int = 20, k2: int = 6, lambda_value: float = 0.3,
-    block: int = 1024, progress: Callable[[str], None] | None = None,
+    query: np.ndarray,
+    gallery: np.ndarray,
+    *,
+    k1: int = 20,
+    k2: int = 6,
+    lambda_value: float = 0.3,
+    block: int = 1024,
+    progress: Callable[[str], None] | None = None,
 ) -> np.ndarray:
     """(Q, G) re-ranked cosine distances of (Q, D) query and (G, D) gallery features (normalised here), without
     ever holding an (N, N) matrix: distances are computed block by block. ``progress`` receives stage names."""
@@ -188,7 +209,8 @@ def rerank_features(
     feats = np.concatenate([np.asarray(query, np.float32), np.asarray(gallery, np.float32)])
     if feats.ndim != 2 or len(query) == 0 or len(gallery) == 0:
         raise ValueError(
-            f"query, gallery: expected non-empty (N, D) arrays, got {np.shape(query)}, {np.shape(gallery)}")
+            f"query, gallery: expected non-empty (N, D) arrays, got {np.shape(query)}, {np.shape(gallery)}"
+        )
     feats /= np.maximum(np.linalg.norm(feats, axis=1, keepdims=True), 1e-12)
 
     def rows(a: int, b: int) -> np.ndarray:
@@ -199,8 +221,9 @@ def rerank_features(
     def pairs(i: np.ndarray, j: np.ndarray) -> np.ndarray:
         out = np.empty(len(i), np.float64)
         for s in range(0, len(i), chunk):
-            out[s:s + chunk] = 1.0 - np.einsum("nd,nd->n", feats[i[s:s + chunk]], feats[j[s:s + chunk]])
+            out[s : s + chunk] = 1.0 - np.einsum("nd,nd->n", feats[i[s : s + chunk]], feats[j[s : s + chunk]])
         return np.clip(out, 0.0, 2.0)
 
-    return _sparse_rerank(rows, pairs, len(query), len(feats), k1=k1, k2=k2, lambda_value=lambda_value,
-                          block=block, progress=progress)
+    return _sparse_rerank(
+        rows, pairs, len(query), len(feats), k1=k1, k2=k2, lambda_value=lambda_value, block=block, progress=progress
+    )

@@ -13,8 +13,13 @@ BACKBONE_PREFIXES = ("trunk.", "layer4.")
 
 
 def lr_at(
-    epoch: int, *, lr: float, warmup_epochs: int = 0, warmup_start_lr: float = 0.0,
-    milestones: Sequence[int] = (), gammas: Sequence[float] = (),
+    epoch: int,
+    *,
+    lr: float,
+    warmup_epochs: int = 0,
+    warmup_start_lr: float = 0.0,
+    milestones: Sequence[int] = (),
+    gammas: Sequence[float] = (),
 ) -> float:
     """Base lr for 0-based `epoch`: warm-up from warmup_start_lr reaching lr at epoch warmup_epochs
     (LAGA: 8e-6 at epoch 0 ... 8e-4 at 10), then lr * gammas[i] from epoch milestones[i] on."""
@@ -40,8 +45,9 @@ def param_groups(model: nn.Module, *, backbone_lr_mult: float, weight_decay: flo
     ]
 
 
-def build_optimizer(model: nn.Module, *, name: str, lr: float, weight_decay: float,
-                    backbone_lr_mult: float) -> torch.optim.Optimizer:
+def build_optimizer(
+    model: nn.Module, *, name: str, lr: float, weight_decay: float, backbone_lr_mult: float
+) -> torch.optim.Optimizer:
     groups = param_groups(model, backbone_lr_mult=backbone_lr_mult, weight_decay=weight_decay)
     if name == "adam":
         optimizer: torch.optim.Optimizer = torch.optim.Adam(groups, lr=lr)

@@ -11,8 +11,24 @@ def test_mct_table_on_the_tiny_preset(tmp_path, capsys):
     table = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(table)
     out = tmp_path / "out"
-    assert table.main(["--scenes", "tiny", "--seed", "1", "--methods", "motion", "colorhist", "--data",
-                       str(tmp_path / "scenes"), "--out", str(out)]) == 0
+    assert (
+        table.main(
+            [
+                "--scenes",
+                "tiny",
+                "--seed",
+                "1",
+                "--methods",
+                "motion",
+                "colorhist",
+                "--data",
+                str(tmp_path / "scenes"),
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     rows = json.loads((out / "results.json").read_text())["rows"]
     by = {r["method"]: r for r in rows}
     assert set(by) == {"motion only", "colorhist"}

@@ -32,12 +32,26 @@ def test_grid_sweep_reuses_features_and_reports_every_setting(tmp_path, capsys, 
             return super().__call__(image, dets)
 
     monkeypatch.setattr(bench, "CachedEmbedder", Counting)
-    assert bench.main(["--reid", "colorhist", "--sequences", "TUD-Stadtmitte", "--interpolate", "0",
-                       "--grid", "appearance_thresh=0.0,0.25", "--out", str(tmp_path)]) == 0
+    assert (
+        bench.main(
+            [
+                "--reid",
+                "colorhist",
+                "--sequences",
+                "TUD-Stadtmitte",
+                "--interpolate",
+                "0",
+                "--grid",
+                "appearance_thresh=0.0,0.25",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
     rows = json.loads((tmp_path / "sweep.json").read_text())["rows"]
     assert [r["settings"] for r in rows] == [{"appearance_thresh": 0.0}, {"appearance_thresh": 0.25}]
     # threshold 0 forbids every appearance match: identities fragment, IDF1 drops
     assert rows[1]["sequences"]["TUD-Stadtmitte"]["IDF1"] > rows[0]["sequences"]["TUD-Stadtmitte"]["IDF1"]
     assert len(made) == 1 and len(calls) == 2 * len(made[0]._cache)  # second setting: all from the cache
     assert "best mean IDF1+HOTA" in capsys.readouterr().out
-

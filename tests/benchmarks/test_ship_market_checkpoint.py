@@ -11,9 +11,21 @@ from reid_models.recipe import Recipe
 from reid_models.train import train
 from tests.conftest import ROOT
 
-TINY = {"arch": "laga", "backbone": "resnet18", "pretrained": None, "input_size": [64, 32], "p": 2, "k": 2,
-        "epochs": 1, "eval_batch_size": 16, "device": "cpu", "flip_eval": False, "amp": True,
-        "amp_dtype": "bfloat16", "model_kwargs": {"branches": ["global", "local"]}}
+TINY = {
+    "arch": "laga",
+    "backbone": "resnet18",
+    "pretrained": None,
+    "input_size": [64, 32],
+    "p": 2,
+    "k": 2,
+    "epochs": 1,
+    "eval_batch_size": 16,
+    "device": "cpu",
+    "flip_eval": False,
+    "amp": True,
+    "amp_dtype": "bfloat16",
+    "model_kwargs": {"branches": ["global", "local"]},
+}
 
 
 def _ship():
@@ -24,14 +36,30 @@ def _ship():
 
 
 def test_ship_a_finished_run_as_a_bundled_checkpoint(tmp_path, capsys):
-    data = write_synthetic_market(tmp_path / "market", train_ids=3, test_ids=3, cameras=2, per_camera=2, junk=1,
-                                  distractors=2)
+    data = write_synthetic_market(
+        tmp_path / "market", train_ids=3, test_ids=3, cameras=2, per_camera=2, junk=1, distractors=2
+    )
     run = train(Recipe(**TINY), data=data, run_dir=tmp_path / "run", progress=False)
     manifest = json.loads((run / "manifest.json").read_text())
     assert manifest["amp"] == "bfloat16"  # bf16 autocast really used on the CPU
     ship = _ship()
-    assert ship.main(["--run-dir", str(run), "--data", str(data), "--name", "laga_test",
-                      "--out-dir", str(tmp_path / "weights"), "--device", "cpu"]) == 0
+    assert (
+        ship.main(
+            [
+                "--run-dir",
+                str(run),
+                "--data",
+                str(data),
+                "--name",
+                "laga_test",
+                "--out-dir",
+                str(tmp_path / "weights"),
+                "--device",
+                "cpu",
+            ]
+        )
+        == 0
+    )
     out = tmp_path / "weights" / "laga_test.pt"
     model, shipped = load_checkpoint(out)
     assert shipped["num_classes"] == 0 and not any(k.startswith("heads.") for k in model.state_dict())

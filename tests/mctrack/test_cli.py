@@ -33,11 +33,14 @@ def test_reid_embed_writes_unit_features(tmp_path):
     assert sorted(data["names"].tolist()) == [f"000{i}_c1s1_000001_00.jpg" for i in range(5)]
 
 
-@pytest.mark.parametrize("setup, message", [
-    ("missing", "folder not found"),
-    ("empty", "no images"),
-    ("corrupt", "not a readable image"),
-])
+@pytest.mark.parametrize(
+    "setup, message",
+    [
+        ("missing", "folder not found"),
+        ("empty", "no images"),
+        ("corrupt", "not a readable image"),
+    ],
+)
 def test_reid_embed_bad_input_is_one_line_exit_1(tmp_path, capsys, setup, message):
     imgs = tmp_path / "crops"
     if setup != "missing":
@@ -70,8 +73,7 @@ def test_reid_center_stores_the_mean_and_the_embedder_uses_it(tmp_path, capsys, 
     from mctrack.embed import ReidEmbedder
 
     torch.manual_seed(0)
-    model = reid_models.build_model("global", num_classes=0, backbone="resnet18", pretrained=None,
-                                    input_size=(64, 32))
+    model = reid_models.build_model("global", num_classes=0, backbone="resnet18", pretrained=None, input_size=(64, 32))
     ckpt = tmp_path / "g.pt"
     reid_models.save_checkpoint(ckpt, model, extra={"note": "kept"}, half=True)
     rng = np.random.default_rng(1)
@@ -117,24 +119,92 @@ def test_reid_embed_without_weights_uses_the_bundled_default(tmp_path, capsys, c
     assert f"using the bundled checkpoint {default.stem}" in capsys.readouterr().err
     by_default = np.load(tmp_path / "a.npz")["features"]
     named = tmp_path / "b.npz"
-    assert main(["reid", "embed", "--reid", "laga", "--weights", default.stem, "--images", str(imgs),
-                 "--out", str(named)]) == 0
+    assert (
+        main(["reid", "embed", "--reid", "laga", "--weights", default.stem, "--images", str(imgs), "--out", str(named)])
+        == 0
+    )
     np.testing.assert_array_equal(np.load(named)["features"], by_default)
     assert "laga_samples" in bundled()
-    assert main(["reid", "embed", "--reid", "laga", "--weights", "none", "--backbone", "resnet18", "--pretrained",
-                 "none", "--images", str(imgs), "--out", str(tmp_path / "c.npz")]) == 0
+    assert (
+        main(
+            [
+                "reid",
+                "embed",
+                "--reid",
+                "laga",
+                "--weights",
+                "none",
+                "--backbone",
+                "resnet18",
+                "--pretrained",
+                "none",
+                "--images",
+                str(imgs),
+                "--out",
+                str(tmp_path / "c.npz"),
+            ]
+        )
+        == 0
+    )
     assert "untrained" in caplog.text
     assert np.load(tmp_path / "c.npz")["features"].shape[0] == 3
     capsys.readouterr()
     # --backbone/--pretrained ask for an untrained network of that shape: not silently the bundled checkpoint
-    assert main(["reid", "embed", "--reid", "laga", "--backbone", "resnet18", "--pretrained", "none",
-                 "--images", str(imgs), "--out", str(tmp_path / "e.npz")]) == 0
+    assert (
+        main(
+            [
+                "reid",
+                "embed",
+                "--reid",
+                "laga",
+                "--backbone",
+                "resnet18",
+                "--pretrained",
+                "none",
+                "--images",
+                str(imgs),
+                "--out",
+                str(tmp_path / "e.npz"),
+            ]
+        )
+        == 0
+    )
     assert "bundled" not in capsys.readouterr().err
     assert not np.allclose(np.load(tmp_path / "e.npz")["features"], by_default, atol=1e-3)
-    assert main(["reid", "embed", "--reid", "colorhist", "--weights", "none", "--images", str(imgs),
-                 "--out", str(tmp_path / "f.npz")]) == 0
+    assert (
+        main(
+            [
+                "reid",
+                "embed",
+                "--reid",
+                "colorhist",
+                "--weights",
+                "none",
+                "--images",
+                str(imgs),
+                "--out",
+                str(tmp_path / "f.npz"),
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
-    assert main(["reid", "embed", "--reid", "laga", "--weights", "laga_nope", "--images", str(imgs),
-                 "--out", str(tmp_path / "d.npz")]) == 1
+    assert (
+        main(
+            [
+                "reid",
+                "embed",
+                "--reid",
+                "laga",
+                "--weights",
+                "laga_nope",
+                "--images",
+                str(imgs),
+                "--out",
+                str(tmp_path / "d.npz"),
+            ]
+        )
+        == 1
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "laga_nope" in err[0] and "laga_samples" in err[0]

@@ -22,8 +22,25 @@ def make_sequence(root, n=30):
 def test_track_then_eval(tmp_path, capsys):
     seq = make_sequence(tmp_path / "data" / "SYN-01")
     out = tmp_path / "pred"
-    assert main(["track", "--source", str(seq), "--detector", "mot", "--reid", "none", "--out", str(out),
-                 "--no-progress", "--interpolate", "5"]) == 0
+    assert (
+        main(
+            [
+                "track",
+                "--source",
+                str(seq),
+                "--detector",
+                "mot",
+                "--reid",
+                "none",
+                "--out",
+                str(out),
+                "--no-progress",
+                "--interpolate",
+                "5",
+            ]
+        )
+        == 0
+    )
     rows = load_mot_txt(out / "SYN-01.txt")
     assert len(rows) >= 55 and set(rows[:, 1].astype(int)) == {1, 2}
     capsys.readouterr()
@@ -37,19 +54,54 @@ def test_track_with_explicit_dets_and_video(tmp_path):
     seq = make_sequence(tmp_path / "SYN-02", n=10)
     out = tmp_path / "pred"
     # a sequence folder without images cannot give an annotated video
-    assert main(["track", "--source", str(seq), "--detector", "mot", "--dets", str(seq / "det" / "det.txt"),
-                 "--reid", "none", "--out", str(out), "--video", "--no-progress"]) == 1
+    assert (
+        main(
+            [
+                "track",
+                "--source",
+                str(seq),
+                "--detector",
+                "mot",
+                "--dets",
+                str(seq / "det" / "det.txt"),
+                "--reid",
+                "none",
+                "--out",
+                str(out),
+                "--video",
+                "--no-progress",
+            ]
+        )
+        == 1
+    )
 
 
 def test_track_bad_usage(tmp_path, capsys):
     seq = make_sequence(tmp_path / "SYN-03", n=5)
     assert main(["track", "--source", str(tmp_path / "missing"), "--detector", "mot", "--reid", "none"]) == 1
     assert "source not found" in capsys.readouterr().err
-    assert main(["track", "--source", str(seq), "--detector", "nope", "--reid", "none",
-                 "--out", str(tmp_path / "o")]) == 1
+    assert (
+        main(["track", "--source", str(seq), "--detector", "nope", "--reid", "none", "--out", str(tmp_path / "o")]) == 1
+    )
     assert "valid names" in capsys.readouterr().err
-    assert main(["track", "--source", str(seq), "--detector", "mot", "--reid", "none", "--app-thresh", "-1",
-                 "--out", str(tmp_path / "o")]) == 1
+    assert (
+        main(
+            [
+                "track",
+                "--source",
+                str(seq),
+                "--detector",
+                "mot",
+                "--reid",
+                "none",
+                "--app-thresh",
+                "-1",
+                "--out",
+                str(tmp_path / "o"),
+            ]
+        )
+        == 1
+    )
     assert "tracker settings: appearance_thresh" in capsys.readouterr().err
 
 
@@ -58,8 +110,10 @@ def test_real_sequence_motion_only(shared_data, tmp_path, capsys):
     if not seq.is_dir():
         pytest.skip("TUD-Stadtmitte not in the shared data")
     out = tmp_path / "pred"
-    assert main(["track", "--source", str(seq), "--detector", "mot", "--reid", "none", "--out", str(out),
-                 "--no-progress"]) == 0
+    assert (
+        main(["track", "--source", str(seq), "--detector", "mot", "--reid", "none", "--out", str(out), "--no-progress"])
+        == 0
+    )
     from mctrack.eval.mot import evaluate_folders
 
     m = evaluate_folders(shared_data / "mot15", out, sequences=["TUD-Stadtmitte"])["TUD-Stadtmitte"]

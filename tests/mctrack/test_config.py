@@ -25,7 +25,9 @@ def _write(root: Path, text: str) -> Path:
 
 
 def test_valid_cams_resolves_relative_paths(scene):
-    p = _write(scene, """
+    p = _write(
+        scene,
+        """
 name: demo
 cameras:
   - id: c1
@@ -39,7 +41,8 @@ cameras:
     source: rtsp://10.0.0.1/stream
   - id: 3
     source: 0
-""")
+""",
+    )
     cfg = load_cams(p)
     assert cfg.name == "demo" and [c.id for c in cfg.cameras] == ["c1", "c2", "3"]
     c1 = cfg.cameras[0]
@@ -53,33 +56,47 @@ cameras:
 @pytest.mark.parametrize(
     "text, message",
     [
-        ("cameras:\n  - id: c1\n    source: c1/video.mp4\n    colour: red\n",
-         r"cams.yaml: cameras\[0\].colour: unknown key \(valid keys: id, source"),
+        (
+            "cameras:\n  - id: c1\n    source: c1/video.mp4\n    colour: red\n",
+            r"cams.yaml: cameras\[0\].colour: unknown key \(valid keys: id, source",
+        ),
         ("cameras:\n  - id: c1\n    source: nope.mp4\n", r"cameras\[0\].source: path not found: .*nope.mp4"),
-        ("cameras:\n  - id: c1\n    source: c1/video.mp4\n    detections: missing.txt\n",
-         r"cameras\[0\].detections: file not found: .*missing.txt"),
-        ("cameras:\n  - id: c1\n    source: c1/video.mp4\n    fps: fast\n",
-         r"cameras\[0\].fps: expected float, got str 'fast'"),
-        ("cameras:\n  - id: c1\n    source: c1/video.mp4\n    fps: -3\n",
-         r"cameras\[0\].fps: must be a finite number > 0"),
+        (
+            "cameras:\n  - id: c1\n    source: c1/video.mp4\n    detections: missing.txt\n",
+            r"cameras\[0\].detections: file not found: .*missing.txt",
+        ),
+        (
+            "cameras:\n  - id: c1\n    source: c1/video.mp4\n    fps: fast\n",
+            r"cameras\[0\].fps: expected float, got str 'fast'",
+        ),
+        (
+            "cameras:\n  - id: c1\n    source: c1/video.mp4\n    fps: -3\n",
+            r"cameras\[0\].fps: must be a finite number > 0",
+        ),
         ("cameras:\n  - id: c1\n    source: c1/video.mp4\n    fps: .nan\n", r"cameras\[0\].fps: must be a finite"),
         ("cameras:\n  - id: c1\n    source: c1/video.mp4\n    fps: .inf\n", r"cameras\[0\].fps: must be a finite"),
-        ("cameras:\n  - id: c1\n    source: c1/video.mp4\n    time_offset: .nan\n",
-         r"cameras\[0\].time_offset: must be a finite"),
+        (
+            "cameras:\n  - id: c1\n    source: c1/video.mp4\n    time_offset: .nan\n",
+            r"cameras\[0\].time_offset: must be a finite",
+        ),
         ("cameras:\n  - id: ../../escape\n    source: c1/video.mp4\n", r"cameras\[0\].id: '../../escape': must be"),
         ("cameras:\n  - id: /tmp/abs\n    source: c1/video.mp4\n", r"cameras\[0\].id: '/tmp/abs': must be"),
         ("cameras:\n  - id: ..\n    source: c1/video.mp4\n", r"cameras\[0\].id: '..': must be"),
         ("cameras:\n  - id: 'a b'\n    source: c1/video.mp4\n", r"cameras\[0\].id: 'a b': must be"),
-        ("cameras:\n  - id: c1\n    source: c1/video.mp4\n  - id: c1\n    source: c1/video.mp4\n",
-         r"cameras\[1\].id: duplicate camera id 'c1'"),
+        (
+            "cameras:\n  - id: c1\n    source: c1/video.mp4\n  - id: c1\n    source: c1/video.mp4\n",
+            r"cameras\[1\].id: duplicate camera id 'c1'",
+        ),
         ("cameras:\n  - source: c1/video.mp4\n", r"cameras\[0\].id: missing required key"),
         ("cameras: []\n", r"cameras: at least one camera"),
         ("cameras: c1\n", r"cameras: expected a list"),
         ("camera:\n  - id: c1\n", r"camera: unknown key"),
         ("cameras:\n  - id: c1\n    source: [c1\n", r"invalid YAML \(line \d+, column \d+\)"),
         ("- just\n- a list\n", r"expected a mapping at the top level"),
-        ("cameras:\n  - id: c1\n    source: c1/video.mp4\n    time_offset: true\n",
-         r"time_offset: expected float, got bool"),
+        (
+            "cameras:\n  - id: c1\n    source: c1/video.mp4\n    time_offset: true\n",
+            r"time_offset: expected float, got bool",
+        ),
     ],
 )
 def test_bad_cams_files_give_one_line_naming_file_and_key(scene, text, message):
@@ -103,9 +120,14 @@ def test_shipped_mot15_camera_set_loads(shared_data):
     assert all(Path(c.source).is_file() and Path(c.ground_truth).is_file() for c in cfg.cameras)
 
 
-LAUGHS = "\n".join(['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
-                   + [f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)},"
-                      f"*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)}]" for i in range(8)])
+LAUGHS = "\n".join(
+    ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    + [
+        f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)},"
+        f"*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)}]"
+        for i in range(8)
+    ]
+)
 
 
 def test_billion_laughs_is_refused_quickly_and_briefly(scene):

@@ -22,8 +22,8 @@ def _video(path: Path, frames: int = FRAMES) -> Path:
     for i in range(frames):
         img = np.full((120, 160, 3), 60, np.uint8)
         x = 10 + 2 * i
-        img[20:100, x:x + 30] = (40, 40, 200)  # one person walking right
-        img[30:110, 120 - i:150 - i] = (200, 80, 40)  # another walking left
+        img[20:100, x : x + 30] = (40, 40, 200)  # one person walking right
+        img[30:110, 120 - i : 150 - i] = (200, 80, 40)  # another walking left
         w.write(img)
     w.release()
     return path
@@ -45,14 +45,29 @@ def scene(tmp_path: Path) -> Path:
     _video(root / "cam1.avi")
     (root / "det.txt").write_text("\n".join(_rows()) + "\n")
     (root / "gt.txt").write_text("\n".join(_rows(ids=True)) + "\n")
-    (root / "cams.yaml").write_text("cameras:\n  - id: cam1\n    source: cam1.avi\n    detections: det.txt\n"
-                                    "    ground_truth: gt.txt\n")
+    (root / "cams.yaml").write_text(
+        "cameras:\n  - id: cam1\n    source: cam1.avi\n    detections: det.txt\n    ground_truth: gt.txt\n"
+    )
     return root
 
 
 def _run(scene: Path, out: Path, *extra: str) -> int:
-    return main(["run", "--cams", str(scene / "cams.yaml"), "--detector", "mot", "--reid", "colorhist", "--out",
-                 str(out), "--no-progress", "--no-video", *extra])
+    return main(
+        [
+            "run",
+            "--cams",
+            str(scene / "cams.yaml"),
+            "--detector",
+            "mot",
+            "--reid",
+            "colorhist",
+            "--out",
+            str(out),
+            "--no-progress",
+            "--no-video",
+            *extra,
+        ]
+    )
 
 
 def _one_line_error(err: str) -> str:
@@ -64,8 +79,25 @@ def _one_line_error(err: str) -> str:
 def test_nan_and_huge_boxes_in_det_txt_are_skipped_with_a_warning(scene, tmp_path, capsys, caplog):
     with (scene / "det.txt").open("a") as fh:
         fh.write("5,-1,nan,20,30,80,0.9,-1,-1,-1\n6,-1,10,20,1e30,80,0.9,-1,-1,-1\n7,-1,10,20,30,inf,0.9,-1,-1,-1\n")
-    assert main(["track", "--source", str(scene / "cam1.avi"), "--detector", "mot", "--dets", str(scene / "det.txt"),
-                 "--reid", "colorhist", "--out", str(tmp_path / "t"), "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "track",
+                "--source",
+                str(scene / "cam1.avi"),
+                "--detector",
+                "mot",
+                "--dets",
+                str(scene / "det.txt"),
+                "--reid",
+                "colorhist",
+                "--out",
+                str(tmp_path / "t"),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     assert "3 row(s) skipped" in caplog.text
     rows = load_mot_txt(tmp_path / "t" / "cam1.txt")
     assert len(rows) and np.isfinite(rows).all() and rows[:, 4].max() < 200
@@ -74,11 +106,14 @@ def test_nan_and_huge_boxes_in_det_txt_are_skipped_with_a_warning(scene, tmp_pat
     assert summary["failed_cameras"] == {} and summary["cameras"]["cam1"]["frames"] == FRAMES
 
 
-@pytest.mark.parametrize("row, problem", [
-    ("inf,1,10,20,30,80,1,-1,-1,-1", "frame must be an integer"),
-    ("3,1,nan,20,30,80,1,-1,-1,-1", "box and score must be finite"),
-    ("3,1,50,20,30,80,1,-1,-1,-1", "id 1 appears 2 times in frame 3"),
-])
+@pytest.mark.parametrize(
+    "row, problem",
+    [
+        ("inf,1,10,20,30,80,1,-1,-1,-1", "frame must be an integer"),
+        ("3,1,nan,20,30,80,1,-1,-1,-1", "box and score must be finite"),
+        ("3,1,50,20,30,80,1,-1,-1,-1", "id 1 appears 2 times in frame 3"),
+    ],
+)
 def test_bad_ground_truth_fails_before_any_camera_runs(scene, tmp_path, capsys, row, problem):
     with (scene / "gt.txt").open("a") as fh:
         fh.write(row + "\n")
@@ -101,7 +136,7 @@ def test_ground_truth_far_beyond_the_video_is_ignored_with_a_warning(scene, tmp_
 
 def test_truncated_video_is_a_failed_camera_and_keeps_what_was_read(scene, tmp_path, capsys):
     data = (scene / "cam1.avi").read_bytes()
-    (scene / "cam1.avi").write_bytes(data[:len(data) // 2])
+    (scene / "cam1.avi").write_bytes(data[: len(data) // 2])
     assert _run(scene, tmp_path / "r") == 1
     summary = json.loads((tmp_path / "r" / "summary.json").read_text())
     err = summary["failed_cameras"]["cam1"]
@@ -110,8 +145,23 @@ def test_truncated_video_is_a_failed_camera_and_keeps_what_was_read(scene, tmp_p
     assert 5 < frames < FRAMES
     assert load_mot_txt(tmp_path / "r" / "cam1.txt")[:, 0].max() <= frames  # what was read is kept
     assert not list((tmp_path / "r" / "cache").glob("*/meta.npz"))  # a cut-short camera is not cached
-    assert main(["track", "--source", str(scene / "cam1.avi"), "--detector", "mot", "--dets",
-                 str(scene / "det.txt"), "--out", str(tmp_path / "t"), "--no-progress"]) == 1
+    assert (
+        main(
+            [
+                "track",
+                "--source",
+                str(scene / "cam1.avi"),
+                "--detector",
+                "mot",
+                "--dets",
+                str(scene / "det.txt"),
+                "--out",
+                str(tmp_path / "t"),
+                "--no-progress",
+            ]
+        )
+        == 1
+    )
     assert "header promises" in _one_line_error(capsys.readouterr().err)
 
 
@@ -129,8 +179,7 @@ def test_out_that_is_a_file_is_one_line(scene, tmp_path, capsys):
 
 
 def test_camera_id_cannot_escape_out(scene, tmp_path, capsys):
-    (scene / "cams.yaml").write_text("cameras:\n  - id: ../../escaped\n    source: cam1.avi\n"
-                                     "    detections: det.txt\n")
+    (scene / "cams.yaml").write_text("cameras:\n  - id: ../../escaped\n    source: cam1.avi\n    detections: det.txt\n")
     assert _run(scene, tmp_path / "deep" / "out") == 1
     assert "cameras[0].id" in _one_line_error(capsys.readouterr().err)
     assert not list(tmp_path.rglob("escaped*"))
@@ -147,7 +196,12 @@ def test_earlier_runs_files_are_named(scene, tmp_path, caplog):
 
 def test_cache_follows_flip_and_precision(scene, tmp_path):
     out = tmp_path / "r"
-    for extra, cache in (((), "miss"), ((), "hit"), (("--flip",), "miss"), (("--precision", "bf16"), "miss"),
-                         (("--flip",), "hit")):
+    for extra, cache in (
+        ((), "miss"),
+        ((), "hit"),
+        (("--flip",), "miss"),
+        (("--precision", "bf16"), "miss"),
+        (("--flip",), "hit"),
+    ):
         assert _run(scene, out, *extra) == 0
         assert json.loads((out / "summary.json").read_text())["cameras"]["cam1"]["cache"] == cache, extra

@@ -45,10 +45,15 @@ def make_pipeline(cams, embedder=None, **kwargs) -> Pipeline:
     args = dict(
         detector_factory=lambda cam: build_detector("mot", path=cam.detections),
         tracker_factory=lambda cam, fps: Tracker(camera=cam, frame_rate=fps, high_thresh=0.5, new_track_thresh=0.6),
-        embedder=embedder, linker=linker,
-        cache_key=lambda cam: feature_cache_key(cam, embedder=getattr(embedder, "name", "none"), weights_hash=None,
-                                                detector={"name": "mot"}),
-        video=False, detector_needs_images=False, progress=False)
+        embedder=embedder,
+        linker=linker,
+        cache_key=lambda cam: feature_cache_key(
+            cam, embedder=getattr(embedder, "name", "none"), weights_hash=None, detector={"name": "mot"}
+        ),
+        video=False,
+        detector_needs_images=False,
+        progress=False,
+    )
     args.update(kwargs)
     return Pipeline(**args)
 
@@ -127,8 +132,9 @@ def test_a_camera_failing_mid_stream_is_reported_and_the_others_finish(scene, tm
         return Broken()
 
     with caplog.at_level(logging.ERROR):
-        r = make_pipeline(cams, ColorHistogramEmbedder(), source_factory=failing, cache_key=None,
-                          video=True).run(cams, tmp_path)
+        r = make_pipeline(cams, ColorHistogramEmbedder(), source_factory=failing, cache_key=None, video=True).run(
+            cams, tmp_path
+        )
     lines = [m for m in caplog.messages if "cam1" in m]
     assert len(lines) == 1 and "video.mp4" in lines[0] and "connection lost" in lines[0]
     assert (tmp_path / "cam2.mp4").is_file() and not (tmp_path / "cam1.mp4").exists()
@@ -145,11 +151,13 @@ def test_interrupted_run_keeps_what_it_finished(scene, tmp_path):
     def interrupting(cam, need_images):
         src = default_source(cam, need_images)
         if cam.id == "cam2":
+
             def frames():
                 for frame in src:
                     if frame.index == 5:
                         raise KeyboardInterrupt
                     yield frame
+
             src.__iter__ = frames  # type: ignore[method-assign]
 
             class Wrapped:
@@ -158,6 +166,7 @@ def test_interrupted_run_keeps_what_it_finished(scene, tmp_path):
 
                 def __iter__(self):
                     return frames()
+
             return Wrapped()
         return src
 
@@ -180,6 +189,7 @@ def test_camera_order_in_cams_yaml_does_not_change_the_result(scene, tmp_path):
             kw = {}
             if linker == "online":
                 from mctrack.link import OnlineLinker
+
                 kw["linker"] = OnlineLinker(thresh=0.12, constraints=constraints_from_cams(c), min_len=10)
             results.append(make_pipeline(c, ColorHistogramEmbedder(), **kw).run(c, tmp_path / linker / name))
         assert results[0].identities.lookup() == results[1].identities.lookup()
@@ -188,8 +198,25 @@ def test_camera_order_in_cams_yaml_does_not_change_the_result(scene, tmp_path):
 
 def test_cli_run_end_to_end(scene, tmp_path, capsys):
     out = tmp_path / "out"
-    assert main(["run", "--cams", str(scene / "cams.yaml"), "--reid", "colorhist", "--detector", "mot", "--out",
-                 str(out), "--no-progress", "--link-thresh", "0.12"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "--cams",
+                str(scene / "cams.yaml"),
+                "--reid",
+                "colorhist",
+                "--detector",
+                "mot",
+                "--out",
+                str(out),
+                "--no-progress",
+                "--link-thresh",
+                "0.12",
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     assert "cross-camera" in printed and str(out) in printed
     for name in ("cam1.txt", "cam2.txt", "identities.csv", "summary.json", "eval.json", "cam1.mp4", "cam2.mp4"):
@@ -205,14 +232,50 @@ def test_cli_run_end_to_end(scene, tmp_path, capsys):
     ev = json.loads((out / "eval.json").read_text())
     assert ev["cross_camera"]["IDF1"] > 0.8
     # online linker, reusing the cache of the run above
-    assert main(["run", "--cams", str(scene / "cams.yaml"), "--reid", "colorhist", "--detector", "mot", "--out",
-                 str(out), "--no-progress", "--no-video", "--linker", "online", "--link-thresh", "0.12"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "--cams",
+                str(scene / "cams.yaml"),
+                "--reid",
+                "colorhist",
+                "--detector",
+                "mot",
+                "--out",
+                str(out),
+                "--no-progress",
+                "--no-video",
+                "--linker",
+                "online",
+                "--link-thresh",
+                "0.12",
+            ]
+        )
+        == 0
+    )
     online = json.loads((out / "summary.json").read_text())
     assert online["linker"] == "OnlineLinker" and {c["cache"] for c in online["cameras"].values()} == {"hit"}
     assert json.loads((out / "eval.json").read_text())["cross_camera"]["IDF1"] > 0.7
     # motion only, no video: each local track its own global id
-    assert main(["run", "--cams", str(scene / "cams.yaml"), "--reid", "none", "--detector", "mot", "--out",
-                 str(tmp_path / "none"), "--no-progress", "--no-video"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "--cams",
+                str(scene / "cams.yaml"),
+                "--reid",
+                "none",
+                "--detector",
+                "mot",
+                "--out",
+                str(tmp_path / "none"),
+                "--no-progress",
+                "--no-video",
+            ]
+        )
+        == 0
+    )
     s = json.loads((tmp_path / "none" / "summary.json").read_text())
     assert s["counts"]["global_ids"] == s["counts"]["tracklets"] and not (tmp_path / "none" / "cam1.mp4").exists()
 
@@ -220,11 +283,43 @@ def test_cli_run_end_to_end(scene, tmp_path, capsys):
 def test_cli_run_bad_input(scene, tmp_path, capsys):
     assert main(["run", "--cams", str(tmp_path / "missing.yaml"), "--reid", "none", "--detector", "mot"]) == 1
     assert "missing.yaml" in capsys.readouterr().err
-    assert main(["run", "--cams", str(scene / "cams.yaml"), "--reid", "colorhist", "--linker", "psychic",
-                 "--detector", "mot", "--out", str(tmp_path)]) == 1
+    assert (
+        main(
+            [
+                "run",
+                "--cams",
+                str(scene / "cams.yaml"),
+                "--reid",
+                "colorhist",
+                "--linker",
+                "psychic",
+                "--detector",
+                "mot",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 1
+    )
     assert "offline, online" in capsys.readouterr().err
-    assert main(["run", "--cams", str(scene / "cams.yaml"), "--reid", "colorhist", "--app-weight", "3",
-                 "--detector", "mot", "--out", str(tmp_path)]) == 1
+    assert (
+        main(
+            [
+                "run",
+                "--cams",
+                str(scene / "cams.yaml"),
+                "--reid",
+                "colorhist",
+                "--app-weight",
+                "3",
+                "--detector",
+                "mot",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 1
+    )
     assert "tracker settings: appearance_weight" in capsys.readouterr().err
     assert not (tmp_path / "summary.json").exists()  # failed before any camera ran
 
@@ -232,8 +327,10 @@ def test_cli_run_bad_input(scene, tmp_path, capsys):
 def test_transit_windows_in_cams_yaml(scene, tmp_path):
     text = (scene / "cams.yaml").read_text()
     good = tmp_path / "good.yaml"
-    good.write_text(text.replace("cam1/", f"{scene}/cam1/").replace("cam2/", f"{scene}/cam2/")
-                    + "transit:\n- between: [cam1, cam2]\n  min_s: 0.5\n  max_s: 30\n")
+    good.write_text(
+        text.replace("cam1/", f"{scene}/cam1/").replace("cam2/", f"{scene}/cam2/")
+        + "transit:\n- between: [cam1, cam2]\n  min_s: 0.5\n  max_s: 30\n"
+    )
     cams = load_cams(good)
     c = constraints_from_cams(cams)
     assert c.transit[0].a == "cam1" and c.transit[0].max_s == 30 and set(c.homographies) == {"cam1", "cam2"}
@@ -245,14 +342,16 @@ def test_transit_windows_in_cams_yaml(scene, tmp_path):
 
 def test_time_offset_and_fps_give_scene_times(scene, tmp_path):
     cams = load_cams(scene / "cams.yaml")
-    shifted = dataclasses.replace(cams, cameras=[cams.cameras[0], dataclasses.replace(cams.cameras[1],
-                                                                                       time_offset=100.0, fps=5.0)])
+    shifted = dataclasses.replace(
+        cams, cameras=[cams.cameras[0], dataclasses.replace(cams.cameras[1], time_offset=100.0, fps=5.0)]
+    )
     r = make_pipeline(shifted, ColorHistogramEmbedder()).run(shifted, tmp_path)
     with (tmp_path / "identities.csv").open() as fh:
         table = list(csv.DictReader(fh))
     cam2 = [row for row in table if row["camera"] == "cam2"]
-    assert cam2 and all(100.0 <= float(row["first_time"]) <= float(row["last_time"]) <= 100.0 + 59 / 5.0
-                        for row in cam2)
+    assert cam2 and all(
+        100.0 <= float(row["first_time"]) <= float(row["last_time"]) <= 100.0 + 59 / 5.0 for row in cam2
+    )
     for row in cam2:  # frame f of cam2 is at 100 + (f - 1) / 5 s
         assert float(row["first_time"]) == pytest.approx(100.0 + (int(row["first_frame"]) - 1) / 5.0, abs=1e-3)
     # cam2 now starts 100 s after cam1 ended: people seen by both at once are no longer simultaneous, and the
@@ -271,6 +370,10 @@ def test_online_linker_writes_global_ids_as_the_run_goes(scene, tmp_path, monkey
     r = make_pipeline(cams, ColorHistogramEmbedder(), linker=linker).run(cams, tmp_path)
     lookup = r.identities.lookup()
     assert len(set(lookup.values())) < len(lookup)  # linked across cameras
+    from mctrack.link import load_tracklets
+
+    stored = load_tracklets(tmp_path / "tracklets")  # every finished tracklet's summary went to disk
+    assert len(stored) == len(lookup) and all(lookup[(t.camera, int(t.track_id))] == g for t, g in stored)
     for cam in ("cam1", "cam2"):
         streamed = load_mot_txt(tmp_path / f"{cam}.txt")
         local = load_mot_txt(tmp_path / "local" / f"{cam}.txt")
@@ -299,6 +402,7 @@ def test_online_interrupted_run_keeps_what_it_finished(scene, tmp_path):
                     if cam.id == "cam2" and frame.index == 30:
                         raise KeyboardInterrupt
                     yield frame
+
         return Wrapped()
 
     linker = OnlineLinker(thresh=0.12, constraints=constraints_from_cams(cams), min_len=10)
@@ -354,13 +458,15 @@ def test_embed_every_n_frames(scene, tmp_path):
 
 def _live_cams(cams):
     """The scene's cameras presented as RTSP streams (the sources below map them back to the video files)."""
-    return dataclasses.replace(cams, cameras=[dataclasses.replace(c, source=f"rtsp://test/{c.id}")
-                                              for c in cams.cameras])
+    return dataclasses.replace(
+        cams, cameras=[dataclasses.replace(c, source=f"rtsp://test/{c.id}") for c in cams.cameras]
+    )
 
 
 def _paced_clock(fps: float):
     """Capture times of a stream running at ``fps`` (one clock reading per frame, plus one at the start)."""
     import itertools
+
     counter = itertools.count()
     return lambda: next(counter) / fps
 
@@ -383,12 +489,20 @@ def test_live_streams_run_together_are_recorded_and_never_cached(scene, tmp_path
                 return _DeadCapture()
             return _Limited(cv2.VideoCapture(files[cam.id]), 25 if cam.id == "cam2" else 10**6)
 
-        return LiveSource(cam.source, camera=cam.id, fps=cam.fps, drop=False, reconnect_s=0.3,
-                          capture_factory=capture, clock=_paced_clock(cam.fps))
+        return LiveSource(
+            cam.source,
+            camera=cam.id,
+            fps=cam.fps,
+            drop=False,
+            reconnect_s=0.3,
+            capture_factory=capture,
+            clock=_paced_clock(cam.fps),
+        )
 
     with caplog.at_level(logging.ERROR):
-        r = make_pipeline(live, ColorHistogramEmbedder(), source_factory=live_source, video=True,
-                          max_seconds=4.0).run(live, tmp_path / "live")
+        r = make_pipeline(live, ColorHistogramEmbedder(), source_factory=live_source, video=True, max_seconds=4.0).run(
+            live, tmp_path / "live"
+        )
     # cam1 ran 4 s of capture time (frames stamped 0.1 .. 3.9 s at 10 fps), cam2's stream was lost after 25 frames
     assert r.cameras["cam1"].frames == 39 and r.cameras["cam1"].error is None
     assert r.cameras["cam2"].frames == 25 and "live stream lost" in r.cameras["cam2"].error
@@ -445,21 +559,71 @@ class _Limited:
 
 def test_cli_run_duration(scene, tmp_path, capsys):
     out = tmp_path / "out"
-    assert main(["run", "--cams", str(scene / "cams.yaml"), "--reid", "none", "--detector", "mot", "--out",
-                 str(out), "--no-progress", "--no-video", "--duration", "2.5"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "--cams",
+                str(scene / "cams.yaml"),
+                "--reid",
+                "none",
+                "--detector",
+                "mot",
+                "--out",
+                str(out),
+                "--no-progress",
+                "--no-video",
+                "--duration",
+                "2.5",
+            ]
+        )
+        == 0
+    )
     s = json.loads((out / "summary.json").read_text())
     assert {c["frames"] for c in s["cameras"].values()} == {25}
     assert load_mot_txt(out / "cam1.txt")[:, 0].max() <= 25
     # scored on the 25 frames it covered, not on the full ground truth
     assert json.loads((out / "eval.json").read_text())["frames_evaluated"] == {"cam1": 25, "cam2": 25}
     # the shortened run left no cache behind: a full run into the same folder runs every frame
-    assert main(["run", "--cams", str(scene / "cams.yaml"), "--reid", "none", "--detector", "mot", "--out",
-                 str(out), "--no-progress", "--no-video"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "--cams",
+                str(scene / "cams.yaml"),
+                "--reid",
+                "none",
+                "--detector",
+                "mot",
+                "--out",
+                str(out),
+                "--no-progress",
+                "--no-video",
+            ]
+        )
+        == 0
+    )
     s = json.loads((out / "summary.json").read_text())
     assert {c["frames"] for c in s["cameras"].values()} == {60}
     assert json.loads((out / "eval.json").read_text())["frames_evaluated"] == {"cam1": 60, "cam2": 60}
-    assert main(["run", "--cams", str(scene / "cams.yaml"), "--reid", "none", "--detector", "mot", "--out",
-                 str(out), "--duration", "0"]) == 1
+    assert (
+        main(
+            [
+                "run",
+                "--cams",
+                str(scene / "cams.yaml"),
+                "--reid",
+                "none",
+                "--detector",
+                "mot",
+                "--out",
+                str(out),
+                "--duration",
+                "0",
+            ]
+        )
+        == 1
+    )
     assert "--duration" in capsys.readouterr().err
 
 
@@ -474,8 +638,26 @@ def test_bundled_laga_checkpoint_with_default_settings_links_unseen_people(tmp_p
     scene = make_scene("tiny", tmp_path / "scene", seed=6, progress=False)
     cams = load_cams(scene / "cams.yaml")
     out = tmp_path / "out"
-    assert main(["run", "--cams", str(scene / "cams.yaml"), "--detector", "mot", "--reid", "laga", "--out", str(out),
-                 "--no-video", "--no-progress", "--weights", "laga_samples"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "--cams",
+                str(scene / "cams.yaml"),
+                "--detector",
+                "mot",
+                "--reid",
+                "laga",
+                "--out",
+                str(out),
+                "--no-video",
+                "--no-progress",
+                "--weights",
+                "laga_samples",
+            ]
+        )
+        == 0
+    )
     ev = json.loads((out / "eval.json").read_text())
     bound = motion_only_bound(cams)
     assert ev["cross_camera"]["IDF1"] > bound + 0.05 and ev["cross_camera"]["IDF1"] >= 0.85

@@ -51,9 +51,11 @@ def test_entry_point_plugins_register_with_their_facts(monkeypatch, caplog):
 
     import mctrack.registry as registry
 
-    eps = [metadata.EntryPoint("fancy", f"{__name__}:build_plugin_embedder", "mctrack.embedders"),
-           metadata.EntryPoint("laga", f"{__name__}:build_plugin_embedder", "mctrack.embedders"),  # taken
-           metadata.EntryPoint("broken", "no_such_module_xyz:build", "mctrack.embedders")]
+    eps = [
+        metadata.EntryPoint("fancy", f"{__name__}:build_plugin_embedder", "mctrack.embedders"),
+        metadata.EntryPoint("laga", f"{__name__}:build_plugin_embedder", "mctrack.embedders"),  # taken
+        metadata.EntryPoint("broken", "no_such_module_xyz:build", "mctrack.embedders"),
+    ]
     monkeypatch.setattr(registry.metadata, "entry_points", lambda group: [e for e in eps if e.group == group])
     reg = registry.Registry("embedder", "mctrack.embed")
     reg.register("laga")(lambda **kw: None)

@@ -60,8 +60,9 @@ def test_detections_never_mutates_input_and_tlwh():
     np.testing.assert_array_equal(xyxy, [[10.0, 20.0, 30.0, 60.0]])
 
 
-@pytest.mark.parametrize("image", [np.zeros((4, 4), np.uint8), np.zeros((4, 4, 3), np.float32),
-                                   np.zeros((4, 4, 4), np.uint8)])
+@pytest.mark.parametrize(
+    "image", [np.zeros((4, 4), np.uint8), np.zeros((4, 4, 3), np.float32), np.zeros((4, 4, 4), np.uint8)]
+)
 def test_frame_rejects_non_bgr_images(image):
     with pytest.raises(ValueError, match="Frame.image"):
         Frame("c1", 0, 0.0, image)

@@ -95,9 +95,16 @@ def test_imagenet_from_torch_hub_cache(
     torch.testing.assert_close(parts.layer4[1].conv2.weight, torchvision_state["layer4.1.conv2.weight"], rtol=0, atol=0)
 
 
-@pytest.mark.parametrize(("arch", "kwargs"), [("laga", {}), ("laga", {"share_layer4": False}), ("can", {}),
-                                              ("global", {}),
-                                              ("laga", {"share_layer4": False, "branches": ["local", "channel"]})])
+@pytest.mark.parametrize(
+    ("arch", "kwargs"),
+    [
+        ("laga", {}),
+        ("laga", {"share_layer4": False}),
+        ("can", {}),
+        ("global", {}),
+        ("laga", {"share_layer4": False, "branches": ["local", "channel"]}),
+    ],
+)
 def test_backbone_from_a_reid_checkpoint(tmp_path: Path, arch: str, kwargs: dict) -> None:
     """A network trained elsewhere (e.g. on synthetic people) initialises another network's backbone."""
     from reid_models import build_model, save_checkpoint
@@ -112,8 +119,11 @@ def test_backbone_from_a_reid_checkpoint(tmp_path: Path, arch: str, kwargs: dict
         if key.startswith("trunk.") and value.is_floating_point():
             torch.testing.assert_close(got[key], value.half().float())
     unshared = "layer4.global." if "branches" not in kwargs else "layer4.channel."  # no global: the first copy
-    layer4 = {"laga": "layer4." if kwargs.get("share_layer4", True) else unshared, "can": "layer4.0.",
-              "global": "layer4."}[arch]
+    layer4 = {
+        "laga": "layer4." if kwargs.get("share_layer4", True) else unshared,
+        "can": "layer4.0.",
+        "global": "layer4.",
+    }[arch]
     name = layer4 + "0.conv1.weight"
     torch.testing.assert_close(got["layer4.0.conv1.weight"], source.state_dict()[name].half().float())
 

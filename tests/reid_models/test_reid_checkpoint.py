@@ -126,15 +126,18 @@ def test_extra_must_be_plain(tmp_path: Path) -> None:
         save_checkpoint(tmp_path / "m.pt", build_model("global", **SMALL), extra={"path": Path("/tmp")})
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    ({"arch": "resnet"}, "arch 'resnet' is not one of"),
-    ({"arch": ["laga"]}, "arch"),
-    ({"config": "laga"}, "config is not a mapping"),
-    ({"num_classes": "ten"}, "num_classes is not an integer"),
-    ({"input_size": [256]}, r"input_size is not \[height, width\]"),
-    ({"input_size": "256x128"}, r"input_size is not \[height, width\]"),
-    ({"extra": [1]}, "extra is not a mapping"),
-])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"arch": "resnet"}, "arch 'resnet' is not one of"),
+        ({"arch": ["laga"]}, "arch"),
+        ({"config": "laga"}, "config is not a mapping"),
+        ({"num_classes": "ten"}, "num_classes is not an integer"),
+        ({"input_size": [256]}, r"input_size is not \[height, width\]"),
+        ({"input_size": "256x128"}, r"input_size is not \[height, width\]"),
+        ({"extra": [1]}, "extra is not a mapping"),
+    ],
+)
 def test_malformed_manifest_is_one_line(tmp_path: Path, change: dict, message: str) -> None:
     good = tmp_path / "good.pt"
     save_checkpoint(good, build_model("global", **SMALL))

@@ -33,8 +33,12 @@ def test_market_counts_junk_and_distractors(tmp_path: Path, capsys: pytest.Captu
 
 
 def test_market_junk_never_trained_on(tmp_path: Path) -> None:
-    for name in ("0001_c1s1_000001_00.jpg", "0001_c2s1_000002_00.jpg", "-1_c1s1_000003_00.jpg",
-                 "0000_c1s1_000004_00.jpg"):
+    for name in (
+        "0001_c1s1_000001_00.jpg",
+        "0001_c2s1_000002_00.jpg",
+        "-1_c1s1_000003_00.jpg",
+        "0000_c1s1_000004_00.jpg",
+    ):
         _img(tmp_path / "bounding_box_train" / name)
     _img(tmp_path / "query" / "0002_c1s1_000005_00.jpg")
     _img(tmp_path / "query" / "-1_c1s1_000006_00.jpg")
@@ -45,19 +49,25 @@ def test_market_junk_never_trained_on(tmp_path: Path) -> None:
 
 
 def test_duke_naming(tmp_path: Path) -> None:
-    for split, name in (("bounding_box_train", "0005_c2_f0046182.jpg"), ("query", "0007_c8_f0001234.jpg"),
-                        ("bounding_box_test", "0007_c3_f0001111.jpg")):
+    for split, name in (
+        ("bounding_box_train", "0005_c2_f0046182.jpg"),
+        ("query", "0007_c8_f0001234.jpg"),
+        ("bounding_box_test", "0007_c3_f0001111.jpg"),
+    ):
         _img(tmp_path / split / name)
     ds = load_dataset("dukemtmc", tmp_path, verbose=False)
     assert (ds.train[0].pid, ds.train[0].camid) == (5, 2)
     assert (ds.query[0].pid, ds.query[0].camid) == (7, 8)
 
 
-@pytest.mark.parametrize(("layout", "message"), [
-    ("missing_split", "folder not found"),
-    ("bad_name", "does not follow"),
-    ("empty_split", "no images"),
-])
+@pytest.mark.parametrize(
+    ("layout", "message"),
+    [
+        ("missing_split", "folder not found"),
+        ("bad_name", "does not follow"),
+        ("empty_split", "no images"),
+    ],
+)
 def test_market_layout_errors_name_the_path(tmp_path: Path, layout: str, message: str) -> None:
     _img(tmp_path / "bounding_box_train" / "0001_c1s1_000001_00.jpg")
     _img(tmp_path / "query" / ("person.jpg" if layout == "bad_name" else "0002_c1s1_000001_00.jpg"))
@@ -81,12 +91,16 @@ def test_cuhk03np_picks_labeled_or_detected(tmp_path: Path) -> None:
 
 def test_msmt17_list_files(tmp_path: Path) -> None:
     lists = {
-        "list_train.txt": ("train", ["0000/0000_000_01_0303morning_0015_0.jpg 0",
-                                      "0000/0000_001_05_0303morning_0016_0.jpg 0"]),
+        "list_train.txt": (
+            "train",
+            ["0000/0000_000_01_0303morning_0015_0.jpg 0", "0000/0000_001_05_0303morning_0016_0.jpg 0"],
+        ),
         "list_val.txt": ("train", ["0001/0001_000_03_0303noon_0001_0.jpg 1"]),
         "list_query.txt": ("test", ["0000/0000_000_02_0303morning_0001_0.jpg 0"]),
-        "list_gallery.txt": ("test", ["0000/0000_001_07_0303morning_0002_0.jpg 0",
-                                       "0001/0001_002_11_0303noon_0003_0.jpg 1"]),
+        "list_gallery.txt": (
+            "test",
+            ["0000/0000_001_07_0303morning_0002_0.jpg 0", "0001/0001_002_11_0303noon_0003_0.jpg 1"],
+        ),
     }
     for name, (folder, lines) in lists.items():
         (tmp_path / name).write_text("\n".join(lines) + "\n")
@@ -133,6 +147,10 @@ def test_real_market1501_counts() -> None:
     assert (counts["train"]["identities"], counts["train"]["images"]) == (751, 12936)
     assert (counts["query"]["identities"], counts["query"]["images"]) == (750, 3368)
     gallery = counts["gallery"]
-    assert (gallery["identities"], gallery["images"], gallery["distractors"], gallery["junk"]) == (750, 19732, 2798,
-                                                                                                   3819)
+    assert (gallery["identities"], gallery["images"], gallery["distractors"], gallery["junk"]) == (
+        750,
+        19732,
+        2798,
+        3819,
+    )
     assert counts["train"]["cameras"] == counts["query"]["cameras"] == gallery["cameras"] == 6

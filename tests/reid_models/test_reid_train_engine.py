@@ -15,17 +15,32 @@ from reid_models.data.synthetic import write_synthetic_market
 from reid_models.recipe import Recipe
 from reid_models.train import evaluate_checkpoint, train
 
-TINY = {"arch": "global", "backbone": "resnet18", "pretrained": None, "input_size": [64, 32], "p": 2, "k": 2,
-        "epochs": 2, "lr": 3e-4, "backbone_lr_mult": 0.1, "warmup_epochs": 1, "warmup_start_lr": 1e-5,
-        "color_jitter": 0.2, "eval_batch_size": 16, "device": "cpu", "flip_eval": False}
+TINY = {
+    "arch": "global",
+    "backbone": "resnet18",
+    "pretrained": None,
+    "input_size": [64, 32],
+    "p": 2,
+    "k": 2,
+    "epochs": 2,
+    "lr": 3e-4,
+    "backbone_lr_mult": 0.1,
+    "warmup_epochs": 1,
+    "warmup_start_lr": 1e-5,
+    "color_jitter": 0.2,
+    "eval_batch_size": 16,
+    "device": "cpu",
+    "flip_eval": False,
+}
 
 SMALL_CAN = {"arch": "can", "epochs": 2, "model_kwargs": {"parts": [2], "embedding_dim": 32}}
 
 
 @pytest.fixture(scope="module")
 def tiny_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_synthetic_market(tmp_path_factory.mktemp("tiny"), train_ids=3, test_ids=2, cameras=2,
-                                  per_camera=2, junk=1)
+    return write_synthetic_market(
+        tmp_path_factory.mktemp("tiny"), train_ids=3, test_ids=2, cameras=2, per_camera=2, junk=1
+    )
 
 
 def _weights_hash(run_dir: Path) -> str:
@@ -41,8 +56,16 @@ def test_run_directory_and_bit_identical_repeat(tiny_data: Path, tmp_path: Path)
     first = train(recipe, data=tiny_data, run_dir=tmp_path / "a", progress=False)
     second = train(recipe, data=tiny_data, run_dir=tmp_path / "b", progress=False)
     assert _weights_hash(first) == _weights_hash(second)
-    for name in ("config.yaml", "manifest.json", "metrics.json", "metrics.csv", "model.pt", "eval.json",
-                 "curves.png", "retrieval.png"):
+    for name in (
+        "config.yaml",
+        "manifest.json",
+        "metrics.json",
+        "metrics.csv",
+        "model.pt",
+        "eval.json",
+        "curves.png",
+        "retrieval.png",
+    ):
         assert (first / name).is_file(), name
     manifest = json.loads((first / "manifest.json").read_text())
     assert manifest["seed"] == 0 and len(manifest["dataset"]["fingerprint"]) == 64
@@ -54,8 +77,9 @@ def test_run_directory_and_bit_identical_repeat(tiny_data: Path, tmp_path: Path)
     assert 0.0 <= json.loads((first / "eval.json").read_text())["rank1"] <= 1.0
     model, _ = load_checkpoint(first / "model.pt")
     assert model.num_classes == 3
-    other_seed = train(Recipe(**{**TINY, "seed": 1, "epochs": 1}), data=tiny_data, run_dir=tmp_path / "c",
-                       progress=False)
+    other_seed = train(
+        Recipe(**{**TINY, "seed": 1, "epochs": 1}), data=tiny_data, run_dir=tmp_path / "c", progress=False
+    )
     assert _weights_hash(other_seed) != _weights_hash(first)
 
 
@@ -77,12 +101,45 @@ def test_cli_train_then_eval(tiny_data: Path, tmp_path: Path, capsys: pytest.Cap
     recipe = tmp_path / "tiny.yaml"
     recipe.write_text("\n".join(f"{k}: {json.dumps(v)}" for k, v in {**TINY, "epochs": 1}.items()) + "\n")
     run_dir = tmp_path / "run"
-    assert main(["reid", "train", "--config", str(recipe), "--data", str(tiny_data), "--run-dir", str(run_dir),
-                 "--set", "arch=laga", "--set", "model_kwargs={branches: [global, local]}", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "reid",
+                "train",
+                "--config",
+                str(recipe),
+                "--data",
+                str(tiny_data),
+                "--run-dir",
+                str(run_dir),
+                "--set",
+                "arch=laga",
+                "--set",
+                "model_kwargs={branches: [global, local]}",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "rank-1" in out and str(run_dir) in out
-    assert main(["reid", "eval", "--weights", str(run_dir / "model.pt"), "--data", str(tiny_data), "--flip",
-                 "--rerank", "--json", str(tmp_path / "e.json")]) == 0
+    assert (
+        main(
+            [
+                "reid",
+                "eval",
+                "--weights",
+                str(run_dir / "model.pt"),
+                "--data",
+                str(tiny_data),
+                "--flip",
+                "--rerank",
+                "--json",
+                str(tmp_path / "e.json"),
+            ]
+        )
+        == 0
+    )
     result = json.loads((tmp_path / "e.json").read_text())
     assert result["arch"] == "laga" and result["rerank"] is True and result["queries"] == 4
     plain = evaluate_checkpoint(run_dir / "model.pt", tiny_data, flip=False)

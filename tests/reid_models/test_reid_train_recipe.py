@@ -17,8 +17,14 @@ def test_shipped_recipes_load(name: str) -> None:
     assert recipe.arch == name.split("_")[0]
     from reid_models import build_model
 
-    model = build_model(recipe.arch, num_classes=3, backbone="resnet18", pretrained=None,
-                        input_size=recipe.input_size, **recipe.model_kwargs)  # the kwargs fit the network
+    model = build_model(
+        recipe.arch,
+        num_classes=3,
+        backbone="resnet18",
+        pretrained=None,
+        input_size=recipe.input_size,
+        **recipe.model_kwargs,
+    )  # the kwargs fit the network
     assert model.config["kwargs"]["input_size"] == recipe.input_size
 
 
@@ -43,17 +49,20 @@ def test_paper_hyperparameters() -> None:
     assert (can.p, can.k, can.epochs, can.lr, can.milestones) == (8, 4, 600, 3e-4, [250, 350, 450])
 
 
-@pytest.mark.parametrize(("text", "key"), [
-    ("arch: laga\nbatch: 3\n", "batch"),
-    ("arch: lagaa\n", "arch"),
-    ("p: 0\n", "p"),
-    ("p: four\n", "p"),
-    ("lr: -1\n", "lr"),
-    ("milestones: [40, 20]\ngammas: [0.5, 0.25]\n", "milestones"),
-    ("milestones: [40]\n", "milestones"),
-    ("input_size: [384]\n", "input_size"),
-    ("flip: 1\n", "flip"),
-])
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("arch: laga\nbatch: 3\n", "batch"),
+        ("arch: lagaa\n", "arch"),
+        ("p: 0\n", "p"),
+        ("p: four\n", "p"),
+        ("lr: -1\n", "lr"),
+        ("milestones: [40, 20]\ngammas: [0.5, 0.25]\n", "milestones"),
+        ("milestones: [40]\n", "milestones"),
+        ("input_size: [384]\n", "input_size"),
+        ("flip: 1\n", "flip"),
+    ],
+)
 def test_errors_name_file_and_key(tmp_path: Path, text: str, key: str) -> None:
     path = tmp_path / "r.yaml"
     path.write_text(text)

@@ -50,9 +50,17 @@ def _random_case(seed: int, nq: int, ng: int, dim: int = 8) -> tuple[np.ndarray,
     return q, g
 
 
-@pytest.mark.parametrize(("nq", "ng", "k1", "k2", "lam", "block"), [
-    (6, 30, 5, 3, 0.3, 7), (12, 50, 20, 6, 0.3, 1024), (3, 9, 20, 6, 0.3, 4), (10, 40, 4, 1, 0.0, 16),
-    (1, 12, 3, 12, 0.5, 5), (8, 25, 1, 2, 1.0, 3)])
+@pytest.mark.parametrize(
+    ("nq", "ng", "k1", "k2", "lam", "block"),
+    [
+        (6, 30, 5, 3, 0.3, 7),
+        (12, 50, 20, 6, 0.3, 1024),
+        (3, 9, 20, 6, 0.3, 4),
+        (10, 40, 4, 1, 0.0, 16),
+        (1, 12, 3, 12, 0.5, 5),
+        (8, 25, 1, 2, 1.0, 3),
+    ],
+)
 def test_sparse_rerank_equals_the_dense_reference(nq, ng, k1, k2, lam, block) -> None:
     from reid_models.train.rerank import k_reciprocal_rerank_dense
 

@@ -11,10 +11,20 @@ from reid_models.train import build_optimizer, lr_at, set_lr
 LAGA = {"lr": 8e-4, "warmup_epochs": 10, "warmup_start_lr": 8e-6, "milestones": [40, 60], "gammas": [0.5, 0.25]}
 
 
-@pytest.mark.parametrize(("epoch", "expected"), [
-    (0, 8e-6), (5, 8e-6 + (8e-4 - 8e-6) / 2), (9, 8e-6 + (8e-4 - 8e-6) * 0.9), (10, 8e-4), (39, 8e-4),
-    (40, 4e-4), (59, 4e-4), (60, 2e-4), (69, 2e-4),
-])
+@pytest.mark.parametrize(
+    ("epoch", "expected"),
+    [
+        (0, 8e-6),
+        (5, 8e-6 + (8e-4 - 8e-6) / 2),
+        (9, 8e-6 + (8e-4 - 8e-6) * 0.9),
+        (10, 8e-4),
+        (39, 8e-4),
+        (40, 4e-4),
+        (59, 4e-4),
+        (60, 2e-4),
+        (69, 2e-4),
+    ],
+)
 def test_laga_schedule(epoch: int, expected: float) -> None:
     assert lr_at(epoch, **LAGA) == pytest.approx(expected)
 
@@ -22,7 +32,8 @@ def test_laga_schedule(epoch: int, expected: float) -> None:
 def test_can_schedule() -> None:
     can = {"lr": 3e-4, "milestones": [250, 350, 450], "gammas": [0.1, 0.01, 0.001]}
     assert [lr_at(e, **can) for e in (0, 249, 250, 350, 450, 599)] == pytest.approx(
-        [3e-4, 3e-4, 3e-5, 3e-6, 3e-7, 3e-7])
+        [3e-4, 3e-4, 3e-5, 3e-6, 3e-7, 3e-7]
+    )
 
 
 def test_backbone_group_really_moves_ten_times_slower() -> None:

@@ -9,8 +9,12 @@ from mctrack.errors import InputError
 from mctrack.registry import DETECTORS, UnknownNameError
 from mctrack.types import Frame
 
-ROWS = ["1,-1,10,20,30,60,0.9,-1,-1,-1", "1,-1,100,20,30,60,0.2,-1,-1,-1", "3,-1,12,21,30,60,0.8,-1,-1,-1",
-        "2,-1,11,20,30,60,0.95,-1,-1,-1"]
+ROWS = [
+    "1,-1,10,20,30,60,0.9,-1,-1,-1",
+    "1,-1,100,20,30,60,0.2,-1,-1,-1",
+    "3,-1,12,21,30,60,0.8,-1,-1,-1",
+    "2,-1,11,20,30,60,0.95,-1,-1,-1",
+]
 
 
 def frame(i, image=None):
@@ -105,8 +109,15 @@ def test_yolo_offline_model_name_fails_fast(monkeypatch, tmp_path):
     assert "\n" not in str(exc.value)
 
 
-@pytest.mark.parametrize("kwargs,name", [(dict(conf=1.5), "conf"), (dict(iou=-0.1), "iou"),
-                                         (dict(imgsz=100), "imgsz"), (dict(half=True, device="cpu"), "half")])
+@pytest.mark.parametrize(
+    "kwargs,name",
+    [
+        (dict(conf=1.5), "conf"),
+        (dict(iou=-0.1), "iou"),
+        (dict(imgsz=100), "imgsz"),
+        (dict(half=True, device="cpu"), "half"),
+    ],
+)
 def test_yolo_bad_arguments(kwargs, name):
     with pytest.raises(ValueError, match=name):
         YoloDetector("x.pt", **kwargs)

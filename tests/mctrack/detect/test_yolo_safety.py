@@ -32,10 +32,17 @@ def _evil(path, marker):
 def test_allow_list_policy():
     assert allowed_global("torch.nn.modules.conv.Conv2d") is torch.nn.Conv2d
     assert allowed_global("ultralytics.nn.tasks.DetectionModel") is not None
-    for name in ("os.system", "builtins.exec", "builtins.eval", "subprocess.Popen", "posix.system",
-                 "ultralytics.nn.autobackend.AutoBackend",  # a layer whose constructor loads weights files
-                 "ultralytics.nn.tasks.torch_safe_load",  # a function, not a layer class
-                 "ultralytics.nn.tasks.__builtins__", "torch.nn.modules.conv.__import__"):
+    for name in (
+        "os.system",
+        "builtins.exec",
+        "builtins.eval",
+        "subprocess.Popen",
+        "posix.system",
+        "ultralytics.nn.autobackend.AutoBackend",  # a layer whose constructor loads weights files
+        "ultralytics.nn.tasks.torch_safe_load",  # a function, not a layer class
+        "ultralytics.nn.tasks.__builtins__",
+        "torch.nn.modules.conv.__import__",
+    ):
         assert allowed_global(name) is None, name
 
 
@@ -64,8 +71,21 @@ def test_cli_refuses_crafted_weights_flag_and_bare_name_in_cwd(tmp_path, monkeyp
     err = capsys.readouterr().err
     assert "yolo11n.pt" in err and "not used" in err
     # named explicitly: checked and refused
-    assert main(["track", "--source", str(seq), "--yolo-weights", "./yolo11n.pt", "--out",
-                 str(tmp_path / "out"), "--no-progress"]) == 1
+    assert (
+        main(
+            [
+                "track",
+                "--source",
+                str(seq),
+                "--yolo-weights",
+                "./yolo11n.pt",
+                "--out",
+                str(tmp_path / "out"),
+                "--no-progress",
+            ]
+        )
+        == 1
+    )
     assert "refusing to load YOLO weights" in capsys.readouterr().err
     assert not marker.exists()
 

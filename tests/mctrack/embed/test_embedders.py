@@ -18,13 +18,16 @@ def _scene(seed: int = 0) -> np.ndarray:
     return img
 
 
-@pytest.mark.parametrize("box, expected", [
-    ([10, 20, 40, 100], [10, 20, 40, 100]),        # inside
-    ([-15.5, -3, 40.2, 100.7], [0, 0, 41, 101]),   # partly outside (floor/ceil, clipped)
-    ([150, 110, 400, 300], [150, 110, 160, 120]),  # crosses the bottom-right corner
-    ([500, 500, 600, 600], [159, 119, 160, 120]),  # entirely outside: nearest 1-pixel sliver
-    ([30, 30, 30, 30], [30, 30, 31, 31]),          # zero size
-])
+@pytest.mark.parametrize(
+    "box, expected",
+    [
+        ([10, 20, 40, 100], [10, 20, 40, 100]),  # inside
+        ([-15.5, -3, 40.2, 100.7], [0, 0, 41, 101]),  # partly outside (floor/ceil, clipped)
+        ([150, 110, 400, 300], [150, 110, 160, 120]),  # crosses the bottom-right corner
+        ([500, 500, 600, 600], [159, 119, 160, 120]),  # entirely outside: nearest 1-pixel sliver
+        ([30, 30, 30, 30], [30, 30, 31, 31]),  # zero size
+    ],
+)
 def test_clip_boxes(box, expected):
     np.testing.assert_array_equal(clip_boxes(np.array([box]), 160, 120)[0], expected)
 
@@ -44,13 +47,14 @@ def embedders():
 def test_unit_norm_deterministic_and_empty(embedders, name):
     emb = embedders[name]
     img = _scene()
-    dets = Detections(np.array([[10, 20, 40, 100], [60, 20, 90, 100], [-20, 50, 30, 130]], np.float32),
-                      np.ones(3, np.float32))
+    dets = Detections(
+        np.array([[10, 20, 40, 100], [60, 20, 90, 100], [-20, 50, 30, 130]], np.float32), np.ones(3, np.float32)
+    )
     f1 = emb(img, dets)
     assert f1.shape == (3, emb.dim) and f1.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(f1, axis=1), 1.0, atol=1e-5)
     np.testing.assert_array_equal(f1, emb(img, dets))  # deterministic
-    assert not np.allclose(f1[0], f1[1], atol=1e-3)    # different people, different features
+    assert not np.allclose(f1[0], f1[1], atol=1e-3)  # different people, different features
     empty = emb(img, Detections.empty())
     assert empty.shape == (0, emb.dim) and empty.dtype == np.float32
     assert emb.embed_crops([]).shape == (0, emb.dim)
@@ -108,8 +112,7 @@ def test_checkpoint_feature_mean_centres_features(tmp_path):
     import reid_models
 
     torch.manual_seed(2)
-    model = reid_models.build_model("global", num_classes=0, backbone="resnet18", pretrained=None,
-                                    input_size=(128, 64))
+    model = reid_models.build_model("global", num_classes=0, backbone="resnet18", pretrained=None, input_size=(128, 64))
     rng = np.random.default_rng(3)
     crops = [rng.integers(0, 256, (90, 40, 3), dtype=np.uint8) for _ in range(6)]
     plain_path, centred_path, bad_path = tmp_path / "p.pt", tmp_path / "c.pt", tmp_path / "b.pt"
@@ -128,12 +131,15 @@ def test_checkpoint_feature_mean_centres_features(tmp_path):
         ReidEmbedder("global", weights=bad_path, device="cpu")
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(batch_size=0), "batch_size"),
-    (dict(precision="int8"), "precision"),
-    (dict(precision="fp16", device="cpu"), "fp16 needs a CUDA device"),
-    (dict(device="tpu"), "device"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(batch_size=0), "batch_size"),
+        (dict(precision="int8"), "precision"),
+        (dict(precision="fp16", device="cpu"), "fp16 needs a CUDA device"),
+        (dict(device="tpu"), "device"),
+    ],
+)
 def test_bad_embedder_arguments(kwargs, message):
     args = dict(SMALL, **kwargs)
     with pytest.raises(ValueError, match=message):
@@ -182,8 +188,7 @@ def test_checkpoint_recommends_its_link_threshold(tmp_path):
     """A checkpoint's extra.link_thresh (its features' own scale) is what `mctrack run` links with by default."""
     import reid_models
 
-    model = reid_models.build_model("global", num_classes=0, backbone="resnet18", pretrained=None,
-                                    input_size=(128, 64))
+    model = reid_models.build_model("global", num_classes=0, backbone="resnet18", pretrained=None, input_size=(128, 64))
     reid_models.save_checkpoint(tmp_path / "r.pt", model, extra={"link_thresh": 0.2, "feature_mean": None})
     reid_models.save_checkpoint(tmp_path / "p.pt", model)
     assert ReidEmbedder("global", weights=tmp_path / "r.pt", device="cpu").recommended == {"link_thresh": 0.2}

@@ -28,8 +28,14 @@ def checkpoint(tmp_path_factory):
     import reid_models
 
     torch.manual_seed(0)
-    model = reid_models.build_model("laga", num_classes=0, backbone="resnet18", pretrained=None, input_size=(64, 32),
-                                    branches=("global", "local", "channel"))
+    model = reid_models.build_model(
+        "laga",
+        num_classes=0,
+        backbone="resnet18",
+        pretrained=None,
+        input_size=(64, 32),
+        branches=("global", "local", "channel"),
+    )
     path = tmp_path_factory.mktemp("ckpt") / "laga.pt"
     reid_models.save_checkpoint(path, model)
     emb = ReidEmbedder("laga", weights=path, device="cpu").embed_crops(_smooth_crops(12, seed=9))
@@ -37,8 +43,18 @@ def checkpoint(tmp_path_factory):
     return path
 
 
-@pytest.mark.parametrize("fmt", [pytest.param("onnx", marks=pytest.mark.skipif(
-    not HAS_ONNX, reason="onnx/onnxscript/onnxruntime not installed (pip install -e '.[export]')")), "torchscript"])
+@pytest.mark.parametrize(
+    "fmt",
+    [
+        pytest.param(
+            "onnx",
+            marks=pytest.mark.skipif(
+                not HAS_ONNX, reason="onnx/onnxscript/onnxruntime not installed (pip install -e '.[export]')"
+            ),
+        ),
+        "torchscript",
+    ],
+)
 def test_export_matches_the_in_process_embedder(tmp_path, checkpoint, fmt):
     out = tmp_path / ("e.onnx" if fmt == "onnx" else "e.ts")
     contract = export_embedder(checkpoint, out, fmt=fmt)
@@ -71,8 +87,23 @@ def test_cli_export_checks_and_reports(tmp_path, checkpoint, capsys):
     for i, c in enumerate(_smooth_crops(4, seed=3)):
         cv2.imwrite(str(crops / f"{i}.png"), c)
     out = tmp_path / "cli.ts"
-    assert main(["reid", "export", "--weights", str(checkpoint), "--format", "torchscript", "--out", str(out),
-                 "--check-images", str(crops)]) == 0
+    assert (
+        main(
+            [
+                "reid",
+                "export",
+                "--weights",
+                str(checkpoint),
+                "--format",
+                "torchscript",
+                "--out",
+                str(out),
+                "--check-images",
+                str(crops),
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     assert "check on 4 crops" in printed and contract_path(out).is_file()
     assert main(["reid", "export", "--weights", "nope_ckpt", "--out", str(tmp_path / "n.ts")]) == 1
@@ -80,8 +111,25 @@ def test_cli_export_checks_and_reports(tmp_path, checkpoint, capsys):
     assert len(err) == 1 and "nope_ckpt" in err[0]
     # a check that fails removes the file instead of leaving a model that does not match
     bad = tmp_path / "bad.ts"
-    assert main(["reid", "export", "--weights", str(checkpoint), "--format", "torchscript", "--out", str(bad),
-                 "--check-images", str(crops), "--min-cosine", "1.01"]) == 1
+    assert (
+        main(
+            [
+                "reid",
+                "export",
+                "--weights",
+                str(checkpoint),
+                "--format",
+                "torchscript",
+                "--out",
+                str(bad),
+                "--check-images",
+                str(crops),
+                "--min-cosine",
+                "1.01",
+            ]
+        )
+        == 1
+    )
     assert not bad.exists() and not contract_path(bad).exists()
     assert "below 1.01" in capsys.readouterr().err
 
@@ -98,9 +146,10 @@ def test_onnx_embedder_runs_an_export_like_the_network(tmp_path, checkpoint):
     reference = ReidEmbedder("laga", weights=checkpoint, device="cpu")
     image = np.zeros((240, 320, 3), np.uint8)
     for i, crop in enumerate(_smooth_crops(3, seed=4)):
-        image[10:10 + crop.shape[0], 10 + 100 * i:10 + 100 * i + crop.shape[1]] = crop
-    dets = Detections(np.array([[10, 10, 60, 150], [110, 10, 170, 200], [210, 10, 250, 100]], np.float32),
-                      np.ones(3, np.float32))
+        image[10 : 10 + crop.shape[0], 10 + 100 * i : 10 + 100 * i + crop.shape[1]] = crop
+    dets = Detections(
+        np.array([[10, 10, 60, 150], [110, 10, 170, 200], [210, 10, 250, 100]], np.float32), np.ones(3, np.float32)
+    )
     np.testing.assert_allclose(onnx(image, dets), reference(image, dets), atol=2e-3)
     assert onnx(image, dets[np.zeros(3, bool)]).shape == (0, 5 * 512)
     # a third-party model without the contract: ImageNet preprocessing, optional centring from a .npy

@@ -14,8 +14,16 @@ from mctrack.io.mot import SeqInfo, save_mot_txt, write_seqinfo
 def track_rows(track_id, frames, x0=10.0, step=5.0, w=20.0, h=50.0, conf=1.0):
     f = np.asarray(list(frames), float)
     n = len(f)
-    return np.c_[f, np.full(n, track_id), x0 + step * (f - f[0]), np.full(n, 30.0), np.full(n, w), np.full(n, h),
-                 np.full(n, conf), -np.ones((n, 3))]
+    return np.c_[
+        f,
+        np.full(n, track_id),
+        x0 + step * (f - f[0]),
+        np.full(n, 30.0),
+        np.full(n, w),
+        np.full(n, h),
+        np.full(n, conf),
+        -np.ones((n, 3)),
+    ]
 
 
 GT = np.r_[track_rows(1, range(1, 11)), track_rows(2, range(1, 11), x0=200.0)]
@@ -92,9 +100,16 @@ def test_matches_trackeval_on_random_scene():
     pred[:, 1] = np.where(rng.random(len(pred)) < 0.1, pred[:, 1] + 10, pred[:, 1])  # id noise
     pred = pred[rng.random(len(pred)) > 0.1]  # misses
     d = sequence_data(gt, pred, 30)
-    data = dict(num_timesteps=30, num_gt_ids=d.num_gt_ids, num_tracker_ids=d.num_tracker_ids,
-                num_gt_dets=d.num_gt_dets, num_tracker_dets=d.num_tracker_dets, gt_ids=d.gt_ids,
-                tracker_ids=d.tracker_ids, similarity_scores=d.similarity)
+    data = dict(
+        num_timesteps=30,
+        num_gt_ids=d.num_gt_ids,
+        num_tracker_ids=d.num_tracker_ids,
+        num_gt_dets=d.num_gt_dets,
+        num_tracker_dets=d.num_tracker_dets,
+        gt_ids=d.gt_ids,
+        tracker_ids=d.tracker_ids,
+        similarity_scores=d.similarity,
+    )
     ref_h = te.metrics.HOTA().eval_sequence(data)
     ref_c = te.metrics.CLEAR().eval_sequence(data)
     ref_i = te.metrics.Identity().eval_sequence(data)

@@ -24,8 +24,9 @@ def test_one_person_two_cameras_id_switch_across_cameras():
     assert r["cross_camera"]["IDSW"] == 1 and r["cross_camera"]["MOTA"] == pytest.approx(1 - 1 / 16)
     assert r["shift"] == 11
     # the same id in both cameras: perfect across cameras
-    linked = evaluate_multicam(gt, {"cam1": rows(range(1, 11), 5), "cam2": rows(range(1, 7), 5)},
-                               {"cam1": 10, "cam2": 6})
+    linked = evaluate_multicam(
+        gt, {"cam1": rows(range(1, 11), 5), "cam2": rows(range(1, 7), 5)}, {"cam1": 10, "cam2": 6}
+    )
     assert linked["cross_camera"]["IDF1"] == pytest.approx(1.0)
     assert linked["cross_camera"]["HOTA"] > r["cross_camera"]["HOTA"]
     assert "cross-camera" in format_multicam(r)

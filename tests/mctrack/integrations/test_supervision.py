@@ -17,8 +17,12 @@ from mctrack.types import Detections, Tracks  # noqa: E402
 
 
 def test_conversions_round_trip():
-    ours = Detections(np.array([[1, 2, 30, 80], [40, 5, 70, 90]], np.float32), np.array([0.9, 0.4], np.float32),
-                      np.array([0, 0]), embedding=np.eye(2, 4, dtype=np.float32))
+    ours = Detections(
+        np.array([[1, 2, 30, 80], [40, 5, 70, 90]], np.float32),
+        np.array([0.9, 0.4], np.float32),
+        np.array([0, 0]),
+        embedding=np.eye(2, 4, dtype=np.float32),
+    )
     theirs = from_detections(ours)
     assert isinstance(theirs, sv.Detections) and len(theirs) == 2
     np.testing.assert_array_equal(theirs.data["embedding"], ours.embedding)
@@ -27,8 +31,9 @@ def test_conversions_round_trip():
     np.testing.assert_array_equal(back.score, ours.score)
     bare = to_detections(sv.Detections(xyxy=np.array([[0, 0, 5, 9]], np.float32)))
     assert bare.score.tolist() == [1.0] and bare.class_id.tolist() == [0]
-    tracks = Tracks("c", 3, np.array([7]), np.array([[0, 0, 5, 9]], np.float32), np.array([0.8], np.float32),
-                    np.array([0]))
+    tracks = Tracks(
+        "c", 3, np.array([7]), np.array([[0, 0, 5, 9]], np.float32), np.array([0.8], np.float32), np.array([0])
+    )
     assert tracks_to_sv(tracks).tracker_id.tolist() == [7]
 
 
@@ -40,8 +45,12 @@ def _walk(frame: int) -> sv.Detections:
         xyxy.append([120, 10, 130, 20])
         conf.append(0.95)
     n = len(xyxy)
-    return sv.Detections(xyxy=np.array(xyxy, np.float32), confidence=np.array(conf, np.float32),
-                         class_id=np.zeros(n, int), data={"tag": np.arange(n)})
+    return sv.Detections(
+        xyxy=np.array(xyxy, np.float32),
+        confidence=np.array(conf, np.float32),
+        class_id=np.zeros(n, int),
+        data={"tag": np.arange(n)},
+    )
 
 
 def test_tracker_in_an_sv_loop_keeps_ids_and_data():

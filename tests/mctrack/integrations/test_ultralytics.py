@@ -16,7 +16,8 @@ from tests.conftest import ROOT
 
 pytestmark = pytest.mark.skipif(
     not all(importlib.util.find_spec(m) for m in ("onnx", "onnxscript", "onnxruntime", "ultralytics")),
-    reason="needs ultralytics and the 'export' extra (onnx, onnxscript, onnxruntime)")
+    reason="needs ultralytics and the 'export' extra (onnx, onnxscript, onnxruntime)",
+)
 
 
 def test_ultralytics_reid_encoder_runs_our_export(tmp_path):
@@ -24,8 +25,9 @@ def test_ultralytics_reid_encoder_runs_our_export(tmp_path):
     from ultralytics.trackers.utils.reid import ReID
 
     torch.manual_seed(0)
-    model = reid_models.build_model("laga", num_classes=0, backbone="resnet18", pretrained=None, input_size=(64, 32),
-                                    branches=("global", "local"))
+    model = reid_models.build_model(
+        "laga", num_classes=0, backbone="resnet18", pretrained=None, input_size=(64, 32), branches=("global", "local")
+    )
     ckpt = tmp_path / "laga.pt"
     reid_models.save_checkpoint(ckpt, model, extra={"feature_mean": [0.01] * model.feature_dim})
     onnx_path = tmp_path / "laga_ul.onnx"
@@ -35,7 +37,7 @@ def test_ultralytics_reid_encoder_runs_our_export(tmp_path):
     image = np.full((240, 320, 3), 70, np.uint8)
     for i, crop in enumerate(check_crops(3, seed=2)):
         h, w = min(crop.shape[0], 200), crop.shape[1]
-        image[20:20 + h, 20 + 100 * i:20 + 100 * i + w] = crop[:h]
+        image[20 : 20 + h, 20 + 100 * i : 20 + 100 * i + w] = crop[:h]
     xywh = np.array([[60, 110, 50, 160], [160, 110, 60, 170], [250, 80, 40, 110]], np.float32)
     theirs = np.stack(encoder(image, xywh))
     crops = ReID._crop_detections(image, xywh)  # exactly the crops Ultralytics cut (box gain 1.02, pad 10)

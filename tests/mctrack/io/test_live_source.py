@@ -24,8 +24,9 @@ def image(i: int) -> np.ndarray:
 class ScriptedCapture:
     """A cv2.VideoCapture look-alike: yields frames ``start..stop-1`` and then fails every read."""
 
-    def __init__(self, start: int = 0, stop: int = 10**9, opened: bool = True, fps: float = 10.0,
-                 delay: float = 0.0) -> None:
+    def __init__(
+        self, start: int = 0, stop: int = 10**9, opened: bool = True, fps: float = 10.0, delay: float = 0.0
+    ) -> None:
         self.i, self.stop, self.opened, self.fps, self.delay = start, stop, opened, fps, delay
         self.released = False
 
@@ -65,8 +66,14 @@ def test_frames_in_order_with_capture_times_and_a_lost_stream_raises_naming_it()
         caps.append(ScriptedCapture(stop=12 if not caps else 0))  # reconnecting finds the stream dead
         return caps[-1]
 
-    live = LiveSource("rtsp://cam.example/stream", camera="cam1", capture_factory=factory, drop=False,
-                      reconnect_s=0.5, clock=fake_clock())
+    live = LiveSource(
+        "rtsp://cam.example/stream",
+        camera="cam1",
+        capture_factory=factory,
+        drop=False,
+        reconnect_s=0.5,
+        clock=fake_clock(),
+    )
     assert live.length is None and live.fps == 10.0 and live.size == (64, 48)
     got = []
     with pytest.raises(InputError, match=r"rtsp://cam\.example/stream: live stream lost: no frame for 0\.5 s"):
@@ -82,8 +89,13 @@ def test_frames_in_order_with_capture_times_and_a_lost_stream_raises_naming_it()
 
 def test_a_stream_that_comes_back_after_a_reconnect_goes_on():
     scripts = iter([ScriptedCapture(0, 5), ScriptedCapture(100, 104)])
-    live = LiveSource("rtsp://x", capture_factory=lambda s: next(scripts, ScriptedCapture(0, 0)), drop=False,
-                      reconnect_s=0.2, clock=fake_clock(0.05))
+    live = LiveSource(
+        "rtsp://x",
+        capture_factory=lambda s: next(scripts, ScriptedCapture(0, 0)),
+        drop=False,
+        reconnect_s=0.2,
+        clock=fake_clock(0.05),
+    )
     frames = []
     with pytest.raises(InputError, match="live stream lost"):
         for f in live:
@@ -110,8 +122,9 @@ def test_webcam_index_is_passed_as_an_integer():
 
 def test_a_slow_consumer_gets_recent_frames_and_the_drops_are_counted():
     scripts = iter([ScriptedCapture(stop=250, delay=0.0005)])
-    live = LiveSource("rtsp://x", capture_factory=lambda s: next(scripts, ScriptedCapture(0, 0)), buffer=4,
-                      drop=True, reconnect_s=0.2)
+    live = LiveSource(
+        "rtsp://x", capture_factory=lambda s: next(scripts, ScriptedCapture(0, 0)), buffer=4, drop=True, reconnect_s=0.2
+    )
     got = []
     with pytest.raises(InputError):
         for f in live:
@@ -131,8 +144,9 @@ def test_recording_holds_every_frame_received_and_the_reader_stops_with_the_cons
         caps.append(ScriptedCapture(stop=10**6))
         return caps[-1]
 
-    live = LiveSource("rtsp://x", camera="cam1", capture_factory=factory, drop=False, buffer=1, record_to=rec,
-                      clock=fake_clock())
+    live = LiveSource(
+        "rtsp://x", camera="cam1", capture_factory=factory, drop=False, buffer=1, record_to=rec, clock=fake_clock()
+    )
     frames = iter(live)
     for _ in range(15):
         next(frames)
@@ -152,8 +166,14 @@ def test_a_stream_that_comes_back_at_another_size_is_recorded_at_the_first_size(
 
     scripts = iter([ScriptedCapture(0, 5), Big(0, 5)])
     rec = tmp_path / "rec.mp4"
-    live = LiveSource("rtsp://x", capture_factory=lambda s: next(scripts, ScriptedCapture(0, 0)), drop=False,
-                      reconnect_s=0.2, clock=fake_clock(0.05), record_to=rec)
+    live = LiveSource(
+        "rtsp://x",
+        capture_factory=lambda s: next(scripts, ScriptedCapture(0, 0)),
+        drop=False,
+        reconnect_s=0.2,
+        clock=fake_clock(0.05),
+        record_to=rec,
+    )
     shapes = []
     with pytest.raises(InputError):
         for f in live:

@@ -19,17 +19,20 @@ def _write(tmp_path, text, name="gt.txt"):
     return p
 
 
-@pytest.mark.parametrize("line, message", [
-    ("inf,1,10,10,20,40,1", "line 2: frame must be an integer"),
-    ("nan,1,10,10,20,40,1", "line 2: frame must be an integer"),
-    ("0,1,10,10,20,40,1", "line 2: frame must be an integer"),
-    ("1.5,1,10,10,20,40,1", "line 2: frame must be an integer"),
-    ("1000000000,1,10,10,20,40,1", "line 2: frame must be an integer in 1..100,000,000"),
-    ("2,nan,10,10,20,40,1", "line 2: id must be a finite number"),
-    ("2,1,nan,10,20,40,1", "line 2: box and score must be finite"),
-    ("2,1,10,10,inf,40,1", "line 2: box and score must be finite"),
-    ("2,1,10,10,20,40,nan", "line 2: box and score must be finite"),
-])
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        ("inf,1,10,10,20,40,1", "line 2: frame must be an integer"),
+        ("nan,1,10,10,20,40,1", "line 2: frame must be an integer"),
+        ("0,1,10,10,20,40,1", "line 2: frame must be an integer"),
+        ("1.5,1,10,10,20,40,1", "line 2: frame must be an integer"),
+        ("1000000000,1,10,10,20,40,1", "line 2: frame must be an integer in 1..100,000,000"),
+        ("2,nan,10,10,20,40,1", "line 2: id must be a finite number"),
+        ("2,1,nan,10,20,40,1", "line 2: box and score must be finite"),
+        ("2,1,10,10,inf,40,1", "line 2: box and score must be finite"),
+        ("2,1,10,10,20,40,nan", "line 2: box and score must be finite"),
+    ],
+)
 def test_ground_truth_rows_that_cannot_be_trusted_are_errors(tmp_path, line, message):
     p = _write(tmp_path, "1,1,10,10,20,40,1\n" + line + "\n")
     with pytest.raises(InputError, match=message) as info:
@@ -38,15 +41,29 @@ def test_ground_truth_rows_that_cannot_be_trusted_are_errors(tmp_path, line, mes
 
 
 def test_detection_files_skip_unusable_boxes_with_one_warning(tmp_path, caplog):
-    p = _write(tmp_path, "\n".join([
-        "1,-1,10,10,20,40,0.9", "1,-1,nan,10,20,40,0.9", "2,-1,10,10,1e30,40,0.9", "2,-1,10,10,0,40,0.9",
-        "2,-1,10,10,20,-5,0.9", "3,-1,10,10,20,40,inf", "3,-1,12,10,20,40,0.8"]) + "\n", "det.txt")
+    p = _write(
+        tmp_path,
+        "\n".join(
+            [
+                "1,-1,10,10,20,40,0.9",
+                "1,-1,nan,10,20,40,0.9",
+                "2,-1,10,10,1e30,40,0.9",
+                "2,-1,10,10,0,40,0.9",
+                "2,-1,10,10,20,-5,0.9",
+                "3,-1,10,10,20,40,inf",
+                "3,-1,12,10,20,40,0.8",
+            ]
+        )
+        + "\n",
+        "det.txt",
+    )
     with caplog.at_level(logging.WARNING):
         det = MotFileDetector(p)
     assert det.num_rows == 2 and len(det.detections(0)) == 1 and len(det.detections(2)) == 1
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
-    assert len(warnings) == 1 and str(p) in warnings[0] and "5 row(s) skipped" in warnings[0] \
-        and "line 2" in warnings[0]
+    assert (
+        len(warnings) == 1 and str(p) in warnings[0] and "5 row(s) skipped" in warnings[0] and "line 2" in warnings[0]
+    )
     assert np.isfinite(det.detections(0).xyxy).all()
 
 

@@ -9,8 +9,7 @@ import pytest
 from mctrack.detect import MotFileDetector
 from mctrack.errors import InputError
 from mctrack.io.mot import SeqInfo, save_mot_txt, write_seqinfo
-from mctrack.io.video import (AnnotatedVideoWriter, ImageFolderSource, SequenceSource, VideoFileSource,
-                              open_source)
+from mctrack.io.video import AnnotatedVideoWriter, ImageFolderSource, SequenceSource, VideoFileSource, open_source
 from mctrack.track import Tracker
 from mctrack.track.driver import DetectAndEmbed, drive
 from mctrack.types import Frame, Tracks
@@ -75,7 +74,7 @@ def test_corrupted_video_file_on_disk(tmp_path, caplog):
     path = make_video(tmp_path / "clip.avi", n=10)
     data = bytearray(path.read_bytes())
     start = data.find(b"\xff\xd8", len(data) // 2)  # a JPEG frame in the middle
-    data[start:start + 200] = b"\x00" * 200
+    data[start : start + 200] = b"\x00" * 200
     path.write_bytes(bytes(data))
     with caplog.at_level(logging.WARNING):
         frames = list(VideoFileSource(path))
@@ -133,8 +132,15 @@ def test_video_shorter_than_det_file(tmp_path, caplog):
     src = SequenceSource(seq, need_images=True)
     det = MotFileDetector(seq / "det" / "det.txt")
     with caplog.at_level(logging.WARNING):
-        out = list(drive(src, DetectAndEmbed(det, detector_needs_images=False), Tracker(frame_rate=10), fps=10,
-                         source_name="SEQ-2"))
+        out = list(
+            drive(
+                src,
+                DetectAndEmbed(det, detector_needs_images=False),
+                Tracker(frame_rate=10),
+                fps=10,
+                source_name="SEQ-2",
+            )
+        )
     assert len(out) == 10  # tracked as far as the video goes
     assert "has detections up to frame 20" in caplog.text and "10 frame(s) are ignored" in caplog.text
 
@@ -142,8 +148,9 @@ def test_video_shorter_than_det_file(tmp_path, caplog):
 def test_annotated_writer(tmp_path):
     path = tmp_path / "out.avi"
     with AnnotatedVideoWriter(path, 10, (64, 48)) as w:
-        t = Tracks("c", 0, np.array([3]), np.array([[5, 5, 20, 30]], np.float32), np.ones(1, np.float32),
-                   np.zeros(1, np.int64))
+        t = Tracks(
+            "c", 0, np.array([3]), np.array([[5, 5, 20, 30]], np.float32), np.ones(1, np.float32), np.zeros(1, np.int64)
+        )
         w.write(Frame("c", 0, 0.0, np.zeros((48, 64, 3), np.uint8)), t)
         w.write(Frame("c", 1, 0.1, None), Tracks.empty("c", 1))
     cap = cv2.VideoCapture(str(path))

@@ -3,8 +3,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mctrack.link import (LinkConstraints, OfflineLinker, OnlineLinker, Transit, agglomerate, cross_distances,
-                          foot_points_to_ground, pairwise_distances)
+from mctrack.link import (
+    LinkConstraints,
+    OfflineLinker,
+    OnlineLinker,
+    Transit,
+    agglomerate,
+    cross_distances,
+    foot_points_to_ground,
+    pairwise_distances,
+)
 from mctrack.registry import LINKERS
 from mctrack.types import Tracklet
 
@@ -14,8 +22,9 @@ def unit(v) -> np.ndarray:
     return v / np.linalg.norm(v)
 
 
-def make(camera: str, tid: int, start: float, end: float, app, *, fps: float = 10.0, x: float = 100.0,
-         xyxy=None) -> Tracklet:
+def make(
+    camera: str, tid: int, start: float, end: float, app, *, fps: float = 10.0, x: float = 100.0, xyxy=None
+) -> Tracklet:
     frames = np.arange(int(round(start * fps)), int(round(end * fps)) + 1)
     times = frames / fps
     boxes = np.tile([x, 100.0, x + 40, 200.0], (len(frames), 1)) if xyxy is None else np.tile(xyxy, (len(frames), 1))
@@ -196,18 +205,21 @@ def test_foot_points_to_ground():
     assert np.isnan(foot_points_to_ground(np.array([[0, 0, 2, 4]]), horizon)).all()
 
 
-@pytest.mark.parametrize("dist,thresh,linkage,expected", [
-    (np.zeros((0, 0)), 0.5, "average", []),
-    (np.zeros((1, 1)), 0.5, "average", [0]),
-    (np.array([[0, 0.4], [0.4, 0]]), 0.5, "average", [0, 0]),
-    (np.array([[0, 0.6], [0.6, 0]]), 0.5, "average", [0, 1]),
-    (np.array([[0, np.inf], [np.inf, 0]]), 10.0, "average", [0, 1]),
-    # 0-1 close, 2 close to 0 but far from 1: average (0.1+0.9)/2 = 0.5 merges at 0.5; complete (0.9) does not
-    (np.array([[0, 0.1, 0.1], [0.1, 0, 0.9], [0.1, 0.9, 0]]), 0.5, "average", [0, 0, 0]),
-    (np.array([[0, 0.1, 0.1], [0.1, 0, 0.9], [0.1, 0.9, 0]]), 0.5, "complete", [0, 0, 1]),
-    # a cannot-link pair blocks the merge of their clusters even when the others are close
-    (np.array([[0, 0.1, np.inf], [0.1, 0, 0.1], [np.inf, 0.1, 0]]), 0.5, "average", [0, 0, 1]),
-])
+@pytest.mark.parametrize(
+    "dist,thresh,linkage,expected",
+    [
+        (np.zeros((0, 0)), 0.5, "average", []),
+        (np.zeros((1, 1)), 0.5, "average", [0]),
+        (np.array([[0, 0.4], [0.4, 0]]), 0.5, "average", [0, 0]),
+        (np.array([[0, 0.6], [0.6, 0]]), 0.5, "average", [0, 1]),
+        (np.array([[0, np.inf], [np.inf, 0]]), 10.0, "average", [0, 1]),
+        # 0-1 close, 2 close to 0 but far from 1: average (0.1+0.9)/2 = 0.5 merges at 0.5; complete (0.9) does not
+        (np.array([[0, 0.1, 0.1], [0.1, 0, 0.9], [0.1, 0.9, 0]]), 0.5, "average", [0, 0, 0]),
+        (np.array([[0, 0.1, 0.1], [0.1, 0, 0.9], [0.1, 0.9, 0]]), 0.5, "complete", [0, 0, 1]),
+        # a cannot-link pair blocks the merge of their clusters even when the others are close
+        (np.array([[0, 0.1, np.inf], [0.1, 0, 0.1], [np.inf, 0.1, 0]]), 0.5, "average", [0, 0, 1]),
+    ],
+)
 def test_agglomerate_table(dist, thresh, linkage, expected):
     assert agglomerate(dist, thresh, linkage).tolist() == expected
 
@@ -219,16 +231,19 @@ def test_pairwise_distances_without_appearance_and_symmetry():
     assert d[0, 1] == d[1, 0] == 1.0 and d[0, 0] == 0.0
 
 
-@pytest.mark.parametrize("cls,kwargs,match", [
-    (OfflineLinker, {"thresh": -1}, "thresh"),
-    (OfflineLinker, {"linkage": "single"}, "linkage"),
-    (OfflineLinker, {"min_len": 0}, "min_len"),
-    (OnlineLinker, {"thresh": float("nan")}, "thresh"),
-    (LinkConstraints, {"max_ground_dist": 0}, "max_ground_dist"),
-    (LinkConstraints, {"max_speed": 0}, "max_speed"),
-    (LinkConstraints, {"homographies": {"cam1": np.eye(2)}}, "homographies"),
-    (Transit, {"a": "cam1", "b": "cam1"}, "a, b"),
-])
+@pytest.mark.parametrize(
+    "cls,kwargs,match",
+    [
+        (OfflineLinker, {"thresh": -1}, "thresh"),
+        (OfflineLinker, {"linkage": "single"}, "linkage"),
+        (OfflineLinker, {"min_len": 0}, "min_len"),
+        (OnlineLinker, {"thresh": float("nan")}, "thresh"),
+        (LinkConstraints, {"max_ground_dist": 0}, "max_ground_dist"),
+        (LinkConstraints, {"max_speed": 0}, "max_speed"),
+        (LinkConstraints, {"homographies": {"cam1": np.eye(2)}}, "homographies"),
+        (Transit, {"a": "cam1", "b": "cam1"}, "a, b"),
+    ],
+)
 def test_constructors_validate(cls, kwargs, match):
     if cls is Transit:
         with pytest.raises(ValueError, match=match):

@@ -22,13 +22,16 @@ def test_summarize_appearance_mean_and_diverse_samples():
     assert {tuple(s) for s in samples.tolist()} == {(1, 0, 0), (0, 1, 0)}  # both looks kept
 
 
-@pytest.mark.parametrize("emb,n,mean_is_none,k", [
-    (np.zeros((0, 4)), 3, True, 0),
-    (np.full((2, 4), np.nan), 3, True, 0),
-    (np.eye(4)[:1], 3, False, 1),
-    (np.eye(4), 0, False, 0),
-    (np.repeat(np.eye(4)[:1], 5, axis=0), 3, False, 1),  # duplicates are not sampled twice
-])
+@pytest.mark.parametrize(
+    "emb,n,mean_is_none,k",
+    [
+        (np.zeros((0, 4)), 3, True, 0),
+        (np.full((2, 4), np.nan), 3, True, 0),
+        (np.eye(4)[:1], 3, False, 1),
+        (np.eye(4), 0, False, 0),
+        (np.repeat(np.eye(4)[:1], 5, axis=0), 3, False, 1),  # duplicates are not sampled twice
+    ],
+)
 def test_summarize_appearance_degenerate(emb, n, mean_is_none, k):
     mean, samples = summarize_appearance(emb, n)
     assert (mean is None) == mean_is_none and len(samples) == k
@@ -103,3 +106,31 @@ def test_pop_finished_hands_over_and_forgets_old_tracks():
     done = b.pop_finished(now=5.0, after_s=2.0)
     assert [r.track_id for r in done] == [1] and 1 not in b and 2 in b
     assert [r.track_id for r in b.pop_all()] == [2] and b.records() == []
+
+
+def test_tracklet_store_round_trip_in_chunks(tmp_path):
+    from mctrack.link import TrackletStore, load_tracklets
+
+    rng = np.random.default_rng(0)
+    b = TrackletBuilder("cam1")
+    for f in range(6):
+        e = rng.normal(size=(3, 8)).astype(np.float32)
+        e /= np.linalg.norm(e, axis=1, keepdims=True)
+        b.add(tracks(f, [1, 2, 3]), f / 10, e if f != 2 else None)
+    b.add(tracks(6, [4]), 0.6)  # no appearance at all
+    store = TrackletStore(tmp_path / "tl", chunk=3)
+    written = b.tracklets()
+    for k, t in enumerate(written):
+        store.add(t, global_id=10 + k)
+    assert [p.name for p in sorted((tmp_path / "tl").glob("*.npz"))] == ["cam1-000000.npz"]  # one full chunk
+    store.flush()
+    back = load_tracklets(tmp_path / "tl")
+    assert [g for _, g in back] == [10, 11, 12, 13]
+    for (t, _), w in zip(back, written):
+        assert t.track_id == w.track_id and t.frames.tolist() == w.frames.tolist()
+        np.testing.assert_allclose(t.xyxy, w.xyxy)
+        if w.mean_embedding is None:
+            assert t.mean_embedding is None
+        else:
+            np.testing.assert_allclose(t.mean_embedding, w.mean_embedding, atol=2e-3)
+            assert t.embeddings.shape == w.embeddings.shape

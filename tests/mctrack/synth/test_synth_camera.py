@@ -48,19 +48,24 @@ def test_calibration_file_round_trip(tmp_path):
     assert back.color == cam.color and (back.width, back.height) == (640, 360)
 
 
-@pytest.mark.parametrize("kw, name", [
-    (dict(hfov_deg=5), "hfov_deg"),
-    (dict(target=(1.0, 1.0, 4.2)), "target"),
-    (dict(target=(1.0, 1.0, 0.0)), "target"),  # straight down
-    (dict(width=8), "width"),
-])
+@pytest.mark.parametrize(
+    "kw, name",
+    [
+        (dict(hfov_deg=5), "hfov_deg"),
+        (dict(target=(1.0, 1.0, 4.2)), "target"),
+        (dict(target=(1.0, 1.0, 0.0)), "target"),  # straight down
+        (dict(width=8), "width"),
+    ],
+)
 def test_bad_camera_arguments_name_the_parameter(kw, name):
     with pytest.raises(ValueError, match=name):
         _cam(**kw)
 
 
-@pytest.mark.parametrize("kw, name", [(dict(gains=(1, 0, 1)), "gains"), (dict(gamma=0), "gamma"),
-                                      (dict(blur=-1), "blur"), (dict(noise=-0.5), "noise")])
+@pytest.mark.parametrize(
+    "kw, name",
+    [(dict(gains=(1, 0, 1)), "gains"), (dict(gamma=0), "gamma"), (dict(blur=-1), "blur"), (dict(noise=-0.5), "noise")],
+)
 def test_bad_color_response_names_the_parameter(kw, name):
     with pytest.raises(ValueError, match=name):
         ColorResponse(**kw)

@@ -14,7 +14,8 @@ def _boxes(n: int, height: float, rng) -> np.ndarray:
 def _miss_rate(noise, vis, height, rng, n=4000):
     gt = _boxes(n, height, rng)
     _, _, src = DetectionNoise(**{**noise.__dict__, "fp_rate": 0, "dup_prob": 0}).apply(
-        gt, np.full(n, vis), rng, image_size=(1000, 1000))
+        gt, np.full(n, vis), rng, image_size=(1000, 1000)
+    )
     return 1 - len(np.unique(src[src >= 0])) / n
 
 
@@ -78,8 +79,15 @@ def test_empty_frame_and_clipping():
     assert np.all(det[:, [0, 2]] <= 320) and np.all(det[:, [1, 3]] <= 180) and np.all(det >= 0)
 
 
-@pytest.mark.parametrize("kw, name", [(dict(miss_base=1.5), "miss_base"), (dict(jitter=-0.1), "jitter"),
-                                      (dict(fp_rate=-1), "fp_rate"), (dict(dup_prob=2), "dup_prob")])
+@pytest.mark.parametrize(
+    "kw, name",
+    [
+        (dict(miss_base=1.5), "miss_base"),
+        (dict(jitter=-0.1), "jitter"),
+        (dict(fp_rate=-1), "fp_rate"),
+        (dict(dup_prob=2), "dup_prob"),
+    ],
+)
 def test_bad_noise_parameters_name_the_parameter(kw, name):
     with pytest.raises(ValueError, match=name):
         DetectionNoise(**kw)

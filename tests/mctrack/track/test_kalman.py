@@ -68,7 +68,7 @@ def test_batched_equals_rows():
     score = rng.uniform(0.3, 1.0, 5)
     bm, bc = kf.update(mean, cov, meas, score)
     for i in range(5):
-        m1, c1 = kf.update(mean[i:i + 1], cov[i:i + 1], meas[i:i + 1], score[i:i + 1])
+        m1, c1 = kf.update(mean[i : i + 1], cov[i : i + 1], meas[i : i + 1], score[i : i + 1])
         np.testing.assert_allclose(bm[i], m1[0])
         np.testing.assert_allclose(bc[i], c1[0])
 

@@ -15,8 +15,7 @@ def test_assignment_empty(shape):
 
 
 def test_assignment_rectangular_wide():
-    cost = np.array([[0.9, 0.1, 0.5],
-                     [0.2, 0.3, 0.8]])
+    cost = np.array([[0.9, 0.1, 0.5], [0.2, 0.3, 0.8]])
     m, ua, ub = linear_assignment(cost, 0.5)
     assert m.tolist() == [[0, 1], [1, 0]]
     assert ua.tolist() == [] and ub.tolist() == [2]
@@ -62,13 +61,25 @@ def test_cosine_distance():
 def test_fuse_costs_gates():
     iou_d = np.array([[0.1, 1.0, 1.0]])
     app = np.array([[0.05, 0.05, 0.5]])
-    cost = fuse_costs(iou_d, app, appearance_weight=0.5, max_iou_distance=0.8, appearance_thresh=0.25,
-                      motion_gate=np.array([[True, True, True]]))
+    cost = fuse_costs(
+        iou_d,
+        app,
+        appearance_weight=0.5,
+        max_iou_distance=0.8,
+        appearance_thresh=0.25,
+        motion_gate=np.array([[True, True, True]]),
+    )
     assert cost[0, 0] == pytest.approx(0.075)
     assert cost[0, 1] == pytest.approx(0.525)  # no overlap, but confidently the same person
     assert cost[0, 2] == INFEASIBLE  # looks different
-    gated = fuse_costs(iou_d, app, appearance_weight=0.5, max_iou_distance=0.8, appearance_thresh=0.25,
-                       motion_gate=np.array([[False, False, True]]))
+    gated = fuse_costs(
+        iou_d,
+        app,
+        appearance_weight=0.5,
+        max_iou_distance=0.8,
+        appearance_thresh=0.25,
+        motion_gate=np.array([[False, False, True]]),
+    )
     assert gated[0, 1] == INFEASIBLE
     assert gated[0, 0] == pytest.approx(0.075)  # overlapping pairs need no gate
     motion_only = fuse_costs(iou_d, None, appearance_weight=0.5, max_iou_distance=0.8, appearance_thresh=0.25)

@@ -93,8 +93,10 @@ def test_embeddings_shape_checked():
 
 def test_degenerate_boxes_dropped_with_warning():
     t = Tracker()
-    d = Detections(np.array([box(0), [50, 50, 50, 80], [60, 60, 40, 90], [np.nan, 0, 10, 10], box(300)], np.float32),
-                   np.full(5, 0.95, np.float32))
+    d = Detections(
+        np.array([box(0), [50, 50, 50, 80], [60, 60, 40, 90], [np.nan, 0, 10, 10], box(300)], np.float32),
+        np.full(5, 0.95, np.float32),
+    )
     with pytest.warns(RuntimeWarning, match="dropped 3 detection"):
         out = t.update(d)
     assert sorted(out.det_index.tolist()) == [0, 4]  # det_index points into the original rows
@@ -152,14 +154,17 @@ def test_apply_warp_moves_state():
         apply_warp(mean, cov, np.eye(3))
 
 
-@pytest.mark.parametrize("kwargs,name", [
-    (dict(high_thresh=1.5), "high_thresh"),
-    (dict(low_thresh=0.7, high_thresh=0.5), "low_thresh"),
-    (dict(min_hits=0), "min_hits"),
-    (dict(frame_rate=0), "frame_rate"),
-    (dict(output_box="kalman"), "output_box"),
-    (dict(max_lost_s=float("nan")), "max_lost_s"),
-])
+@pytest.mark.parametrize(
+    "kwargs,name",
+    [
+        (dict(high_thresh=1.5), "high_thresh"),
+        (dict(low_thresh=0.7, high_thresh=0.5), "low_thresh"),
+        (dict(min_hits=0), "min_hits"),
+        (dict(frame_rate=0), "frame_rate"),
+        (dict(output_box="kalman"), "output_box"),
+        (dict(max_lost_s=float("nan")), "max_lost_s"),
+    ],
+)
 def test_bad_arguments(kwargs, name):
     with pytest.raises(ValueError, match=name):
         Tracker(**kwargs)
