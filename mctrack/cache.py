@@ -83,6 +83,7 @@ class CacheReplay:
 
     def __init__(self, meta: dict, embedding: np.ndarray, dim: int) -> None:
         self.fps, self.frames, self.dim = float(meta["fps"]), int(meta["frames"]), int(dim)
+        self.frames_without_image = int(meta["frames_without_image"])
         self._meta, self._embedding = meta, embedding
         self._bounds = np.searchsorted(meta["frame"], np.arange(self.frames + 1))
 
@@ -109,6 +110,7 @@ def load_cache(folder: Path, key: str, dim: int) -> CacheReplay | None:
         n = len(meta["frame"])
         if int(meta["dim"]) != dim:
             return None
+        _check_meta(meta, n)
         size = emb_path.stat().st_size if emb_path.is_file() else -1
         if size != n * dim * 4:
             raise ValueError(f"embedding.f32 holds {size} bytes, expected {n * dim * 4}")
@@ -119,6 +121,20 @@ def load_cache(folder: Path, key: str, dim: int) -> CacheReplay | None:
     except Exception as exc:  # noqa: BLE001 - a damaged cache is recomputed, never trusted
         log.warning("%s: unreadable cache (%s); features are recomputed", folder, exc)
         return None
+
+
+def _check_meta(meta: dict, n: int) -> None:
+    """A cache whose key matches but whose arrays disagree (edited, or written by a buggy version) is refused."""
+    frames = int(meta["frames"])
+    if not (0 <= frames <= 100_000_000 and np.isfinite(float(meta["fps"])) and float(meta["fps"]) > 0):
+        raise ValueError(f"frames {frames} / fps {float(meta['fps'])} out of range")
+    if meta["embedded"].shape != (frames,) or not 0 <= int(meta["frames_without_image"]) <= frames:
+        raise ValueError("per-frame arrays do not match the frame count")
+    if any(len(meta[k]) != n for k in ("xyxy", "score", "class_id")) or meta["xyxy"].shape[1:] != (4,):
+        raise ValueError("per-detection arrays differ in length")
+    f = meta["frame"]
+    if n and (f.min() < 0 or f.max() >= frames or (np.diff(f) < 0).any()):
+        raise ValueError("detection frames out of order or range")
 
 
 class CacheRecorder:
@@ -146,7 +162,7 @@ class CacheRecorder:
             block = emb if emb is not None else np.zeros((len(dets), self.dim), np.float32)
             self._emb.write(np.ascontiguousarray(block, np.float32).tobytes())
 
-    def save(self, fps: float, frames: int) -> None:
+    def save(self, fps: float, frames: int, frames_without_image: int = 0) -> None:
         """Complete the cache (it replaces an older one of the same key)."""
         self._emb.close()
         cat = {k: np.concatenate(v) if v else None for k, v in self._parts.items()}
@@ -158,6 +174,7 @@ class CacheRecorder:
             fps=np.array(fps),
             frames=np.array(frames),
             dim=np.array(self.dim),
+            frames_without_image=np.array(int(frames_without_image)),
             frame=cat["frame"] if cat["frame"] is not None else np.zeros(0, np.int64),
             xyxy=cat["xyxy"] if cat["xyxy"] is not None else np.zeros((0, 4), np.float32),
             score=cat["score"] if cat["score"] is not None else np.zeros(0, np.float32),

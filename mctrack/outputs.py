@@ -118,16 +118,20 @@ def write_annotated_video(path: Path, src: FrameSource, rows_file: Path, camera:
 
 
 def earlier_outputs(out: Path, cameras: list[str], *, video: bool, evaluated: bool) -> list[str]:
-    """Files in ``out`` that an earlier run wrote and this run will not replace (they would be mistaken for this
-    run's): other cameras' results, videos and recordings, an ``eval.json`` when this run has no ground truth."""
+    """Files in ``out`` that an earlier run (finished or not) wrote and this run will not replace (they would be
+    mistaken for this run's): other cameras' results, videos, local rows and tracklets, an ``eval.json`` when this
+    run has no ground truth."""
     out = Path(out)
-    if not (out / "summary.json").is_file():
+    if not ((out / "summary.json").is_file() or (out / "local").is_dir()):
         return []
     ours = {f"{c}.txt" for c in cameras} | ({f"{c}.mp4" for c in cameras} if video else set())
-    stale = []
-    for p in sorted(out.glob("*.txt")) + sorted(out.glob("*.mp4")):
-        if p.name not in ours:
-            stale.append(p.name)
+    stale = [p.name for p in sorted(out.glob("*.txt")) + sorted(out.glob("*.mp4")) if p.name not in ours]
+    stale += [f"local/{p.name}" for p in sorted((out / "local").glob("*.txt")) if p.stem not in cameras]
+    stale += [
+        f"tracklets/{p.name}"
+        for p in sorted((out / "tracklets").glob("*.npz"))
+        if p.stem.rsplit("-", 1)[0] not in cameras
+    ]
     if not evaluated and (out / "eval.json").is_file():
         stale.append("eval.json")
     return stale

@@ -242,6 +242,10 @@ class Pipeline:
         replay = load_cache(folder, key, dim) if folder is not None else None
         res.cache = "off" if folder is None else ("hit" if replay is not None else "miss")
         builder = self._builders[cam.id] = TrackletBuilder(cam.id, n_samples=self.n_samples)
+
+        def imageless(stats: DriverStats) -> int:  # a replay has no images, but its source had them
+            return stats.frames_without_image if replay is None else min(replay.frames_without_image, stats.frames)
+
         stats = DriverStats(timings=res.timings)
         live = False
         src: FrameSource | None = None
@@ -281,7 +285,10 @@ class Pipeline:
             if self.max_seconds is not None and length is not None:
                 shown = min(length, int(np.ceil((self.max_seconds - 1e-9) * fps)))
             tracker = self.tracker_factory(cam.id, fps)
-            finish_after = float(getattr(tracker, "max_lost_s", 1.5)) + 0.5
+            # a track is handed over once the tracker can no longer resume it: its lost budget counts processed
+            # frames (live frame indices count processed frames too), so the hand-over does as well
+            max_age = getattr(tracker, "max_age", None)
+            finish_after = int(max_age) + 1 if max_age is not None else int(np.ceil(2.0 * fps))
             cmc = self.cmc_factory(cam) if self.cmc_factory is not None else None
             bar = tqdm(total=shown, desc=cam.id, unit="frame", disable=not self.progress, leave=True, position=position)
             with MotWriter(out / "local" / f"{cam.id}.txt") as writer, bar:
@@ -299,13 +306,13 @@ class Pipeline:
                     dim=dim,
                 ):
                     res.frames, res.detections = stats.frames, stats.detections
-                    res.frames_without_image = stats.frames_without_image
+                    res.frames_without_image = imageless(stats)
                     builder.add(step.tracks, step.time, step.track_embeddings)
                     writer.write(step.frame.index, step.tracks.track_id, step.tracks.xyxy, step.tracks.score)
                     bar.update(1)
-                    yield step.time, step.tracks, builder.pop_finished(step.time, finish_after)
+                    yield step.time, step.tracks, builder.pop_finished(step.frame.index, finish_after)
             res.frames, res.detections = stats.frames, stats.detections
-            res.frames_without_image = stats.frames_without_image
+            res.frames_without_image = imageless(stats)
             if stats.ended_early:
                 res.error = f"{cam.source}: {stats.ended_early}"
                 log.error("camera %s: %s", cam.id, res.error)
@@ -314,7 +321,7 @@ class Pipeline:
                 if stats.stopped_early or stats.ended_early or live:
                     recorder.discard()
                 else:
-                    recorder.save(fps, res.frames)
+                    recorder.save(fps, res.frames, res.frames_without_image)
                 recorder = None
         except KeyboardInterrupt:
             res.error = "interrupted"
@@ -330,7 +337,7 @@ class Pipeline:
             )
         finally:
             res.frames, res.detections = stats.frames, stats.detections
-            res.frames_without_image = stats.frames_without_image
+            res.frames_without_image = imageless(stats)
             if recorder is not None:
                 recorder.discard()
             if live:
@@ -375,7 +382,12 @@ class Pipeline:
         gt = self._load_ground_truth(cams)
         self._live_epoch = None
         self._builders = {}
+        if out.exists() and not out.is_dir():
+            raise InputError(f"{out}: the output folder is a file")
         out.mkdir(parents=True, exist_ok=True)
+        for cam in cams.cameras:  # this run's tracklet chunks replace an earlier run's
+            for old in (out / "tracklets").glob(f"{cam.id}-[0-9][0-9][0-9][0-9][0-9][0-9].npz"):
+                old.unlink()
         stale = earlier_outputs(out, [c.id for c in cams.cameras], video=self.video, evaluated=bool(gt))
         if stale:
             log.warning(
@@ -470,6 +482,10 @@ class Pipeline:
             r = results[c]
             if partial and r.error in (None, "interrupted"):
                 n = max(r.frames, 1)
+            elif r.length is None and r.error:
+                # a failed camera whose length is unknown (e.g. its video could not be opened): all of its ground
+                # truth counts, as misses where nothing was tracked
+                n = max(r.frames, int(rows[-1, 0]) if len(rows) else 0, 1)
             else:
                 n = max(r.frames, r.length or 0, 1)
             if len(rows) and rows[-1, 0] > n and not partial and r.length is not None:
@@ -498,10 +514,14 @@ class Pipeline:
         pending: dict[str, tuple[float, Tracks, list[TrackRecord]]] = {}
 
         def finish(cam_id: str, finished: list[TrackRecord]) -> None:
-            if stream is not None:
-                stream.on_finished(cam_id, finished, self._builders)
-            else:
-                self._keep(partial[cam_id], finished)
+            # consumed one by one, so that after an interruption what is left is handed over exactly once
+            while finished:
+                rec = finished[0]
+                if stream is not None:
+                    stream.on_finished(cam_id, [rec], self._builders)
+                else:
+                    self._keep(partial[cam_id], [rec])
+                finished.pop(0)
 
         def advance(cam_id: str) -> None:
             try:
@@ -518,15 +538,16 @@ class Pipeline:
                 advance(c.id)
             while heap:
                 _, cam_id = heapq.heappop(heap)
-                t, tracks, finished = pending.pop(cam_id)
+                t, tracks, finished = pending[cam_id]
+                finish(cam_id, finished)
                 if stream is not None:
-                    stream.on_finished(cam_id, finished, self._builders)
                     stream.on_frame(cam_id, t, tracks, self._builders)
-                else:
-                    self._keep(partial[cam_id], finished)
+                del pending[cam_id]
                 advance(cam_id)
         except KeyboardInterrupt:
             log.error("interrupted; linking and writing what was finished")
+            for cam_id, step in pending.items():  # tracks that finished in steps not yet taken
+                finish(cam_id, step[2])
             for cam_id, gen in gens.items():
                 if cam_id not in results and cam_id in partial:
                     gen.close()  # runs the camera's clean-up

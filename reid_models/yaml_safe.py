@@ -57,8 +57,11 @@ def _expanded_size(data: Any, limit: int) -> int:
 def load_bounded(text: str, max_values: int = MAX_VALUES) -> Any:
     """``yaml.safe_load(text)``, refusing (:class:`TooLarge`) a document that expands to more than ``max_values``
     values once its aliases are expanded."""
-    data = yaml.safe_load(text)
-    n = _expanded_size(data, max_values)
+    try:
+        data = yaml.safe_load(text)
+        n = _expanded_size(data, max_values)
+    except RecursionError:
+        raise TooLarge("is nested too deeply (refused)") from None
     if n > max_values:
         raise TooLarge(f"expands to more than {max_values:,} values once its YAML aliases are expanded (refused)")
     return data

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import CameraConfig, load_cams
+from ..config import CameraConfig, is_live_source, load_cams
 from ..detect import build_detector
 from ..errors import InputError
 from ..eval.multicam import format_multicam
@@ -180,9 +180,18 @@ def main(args: argparse.Namespace) -> int:
     DETECTORS.get(args.detector)  # unknown names fail here, listing the valid ones, before any work
     if args.duration is not None and not args.duration > 0:
         raise InputError(f"--duration: must be > 0 seconds, got {args.duration}")
+    if args.min_score is not None and not np.isfinite(args.min_score):
+        raise InputError(f"--min-score: must be a finite number, got {args.min_score}")
+    if not (np.isfinite(args.gallery_age) and args.gallery_age > 0):
+        raise InputError(f"--gallery-age: must be a finite number of seconds > 0, got {args.gallery_age}")
     if args.reid != "none":
         LINKERS.get(args.linker)
     cams = load_cams(args.cams)
+    if args.reid != "none" and args.linker == "offline" and any(is_live_source(c.source) for c in cams.cameras):
+        log.warning(
+            "live cameras with the offline linker: every tracklet is kept until the run ends (memory grows "
+            "with its length); --linker online keeps it bounded and gives ids as the run goes"
+        )
     embedder = embedder_from_args(args)  # also resolves args.weights (bundled default, names) for the cache key
     detector_factory, shared_detector = _detector_factory(args)
     linker = None

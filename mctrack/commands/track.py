@@ -91,6 +91,10 @@ def main(args: argparse.Namespace) -> int:
     DETECTORS.get(args.detector)  # an unknown name fails here, listing the valid ones, before any work
     if args.duration is not None and not (np.isfinite(args.duration) and args.duration > 0):
         raise InputError(f"--duration: must be a finite number of seconds > 0, got {args.duration}")
+    if args.min_score is not None and not np.isfinite(args.min_score):
+        raise InputError(f"--min-score: must be a finite number, got {args.min_score}")
+    if args.interpolate and is_live_source(str(args.source)):
+        raise InputError("--interpolate: offline post-processing, not for a live stream (it keeps every row)")
     if args.fps is not None and not (np.isfinite(args.fps) and args.fps > 0):
         raise InputError(f"--fps: must be a finite number > 0, got {args.fps}")
     embedder = embedder_from_args(args)
@@ -116,6 +120,8 @@ def main(args: argparse.Namespace) -> int:
     cmc = CameraMotion() if args.cmc else None
     name = check_file_name(args.name, "--name") if args.name else safe_file_name(source.name)
     out_dir = Path(args.out)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InputError(f"{out_dir}: the output folder is a file")
     out_dir.mkdir(parents=True, exist_ok=True)
     result = out_dir / f"{name}.txt"
     video = None

@@ -69,13 +69,31 @@ def allowed_global(name: str) -> object | None:
     return obj
 
 
+def _guard(cls: type) -> type:
+    """A stand-in for a layer class during the check: it can be rebuilt the way pickle rebuilds objects
+    (``cls.__new__`` then its state), but calling it (constructing one with arguments, which a model class may turn
+    into file reads or ``eval``) is refused."""
+
+    def refuse(self, *args, **kwargs):
+        raise UnsafePickle(f"it calls {cls.__module__}.{cls.__qualname__}(...), which a checkpoint never needs")
+
+    return type(cls.__name__, (cls,), {"__init__": refuse, "__module__": cls.__module__})
+
+
 def checked_weights_bytes(path: str | Path) -> bytes:
     """The bytes of the PyTorch checkpoint ``path`` once a restricted load proved that unpickling them runs nothing
-    outside the allow-list; raises :class:`UnsafePickle` naming what was refused."""
+    outside the allow-list; raises :class:`UnsafePickle` naming what was refused.
+
+    Layer and model classes are allowed only to be *rebuilt* (as pickle rebuilds any object: a bare instance, then
+    its saved attributes); a pickle that *calls* one (``DetectionModel(cfg)`` would parse a model description and
+    evaluate parts of it) is refused, like any callable outside torch's own tensor-rebuilding set.
+    """
     import pickle
 
     import torch
 
+    if not hasattr(torch.serialization, "get_unsafe_globals_in_checkpoint"):
+        raise UnsafePickle(f"this torch ({torch.__version__}) cannot check pickles; torch >= 2.6 can")
     data = Path(path).read_bytes()
     try:
         needed = torch.serialization.get_unsafe_globals_in_checkpoint(io.BytesIO(data))
@@ -86,7 +104,12 @@ def checked_weights_bytes(path: str | Path) -> bytes:
     allowed, refused = [], []
     for name in needed:
         obj = allowed_global(name)
-        (refused if obj is None else allowed).append(name if obj is None else (obj, name))
+        if obj is None:
+            refused.append(name)
+        elif isinstance(obj, type) and (issubclass(obj, torch.nn.Module) or obj.__module__ in _CLASS_MODULES):
+            allowed.append((_guard(obj), name))
+        else:
+            allowed.append((obj, name))
     if refused:
         raise UnsafePickle(
             f"it needs {', '.join(sorted(refused)[:3])}"
@@ -100,7 +123,11 @@ def checked_weights_bytes(path: str | Path) -> bytes:
     try:
         with torch.serialization.safe_globals(allowed):
             torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except UnsafePickle:
+        raise
     except pickle.UnpicklingError as exc:
+        if isinstance(exc.__context__, UnsafePickle):
+            raise exc.__context__ from None
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else "refused"
         raise UnsafePickle(f"a restricted load refused it ({first[:200]})") from None
     return data

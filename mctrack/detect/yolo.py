@@ -15,6 +15,7 @@ allow-list of layer classes) and ultralytics then loads the very bytes that were
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,10 @@ def _weights_dir() -> Path | None:
     try:
         from ultralytics.utils import SETTINGS
 
-        return Path(SETTINGS.get("weights_dir", ""))
+        folder = Path(SETTINGS.get("weights_dir", ""))
+        # a relative folder (ultralytics' default outside a git checkout is "weights") would be the working
+        # folder's: a bare name must never resolve to a file there
+        return folder if folder.is_absolute() else None
     except Exception:  # noqa: BLE001 - a broken settings file only means no folder to look in
         return None
 
@@ -82,11 +86,23 @@ def resolve_weights(weights: str | Path) -> str:
     return str(got)
 
 
+# formats ultralytics loads without unpickling (a file of another name is treated as a PyTorch pickle and checked)
+NON_PICKLE_SUFFIXES = (".onnx", ".engine", ".yaml", ".yml", ".tflite", ".mnn", ".rknn", ".pb")
+
+
+def _is_pickle_candidate(path: Path) -> bool:
+    """Whether ultralytics could unpickle this file: anything but a known non-pickle format (ultralytics picks the
+    format by looking for ``.pt`` anywhere in the name, so ``x.pt.``, ``x.pt.bin`` or a file without a suffix are
+    checked too)."""
+    name = path.name.lower()
+    return path.is_file() and (".pt" in name or path.suffix.lower() not in NON_PICKLE_SUFFIXES)
+
+
 def _load_model(weights: str, trusted: bool = False) -> Any:
     from ultralytics import YOLO
 
     try:
-        if trusted or Path(weights).suffix.lower() not in (".pt", ".pth") or not Path(weights).is_file():
+        if trusted or not _is_pickle_candidate(Path(weights)):
             return YOLO(weights)
         try:
             data = checked_weights_bytes(weights)
@@ -96,7 +112,8 @@ def _load_model(weights: str, trusted: bool = False) -> Any:
                 "--yolo-trusted if you trust the file"
             ) from None
         with tempfile.TemporaryDirectory(prefix="mctrack-yolo-") as tmp:  # private (0700): the checked bytes only
-            copy = Path(tmp) / Path(weights).name
+            stem = re.sub(r"[^A-Za-z0-9_-]", "_", Path(weights).name.split(".")[0]) or "weights"
+            copy = Path(tmp) / f"{stem}.pt"  # a name ultralytics reads as a PyTorch checkpoint, nothing else
             copy.write_bytes(data)
             return YOLO(str(copy))
     except InputError:
@@ -159,7 +176,11 @@ class YoloDetector:
             kwargs.update({"quantize": 16} if _has_quantize() else {"half": True})
         if self.device is not None:
             kwargs["device"] = self.device
-        result = self.model.predict(frame.image, **kwargs)[0]
+        try:
+            result = self.model.predict(frame.image, **kwargs)[0]
+        except Exception as exc:  # noqa: BLE001 - a model that cannot predict is a bad weights file, in one line
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise InputError(f"{self.weights}: YOLO prediction failed: {first[:200]}") from None
         boxes = result.boxes
         xyxy = _numpy(boxes.xyxy).reshape(-1, 4)
         score = _numpy(boxes.conf).reshape(-1)

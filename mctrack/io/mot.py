@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 
 
 MAX_FRAME = 100_000_000  # ~46 days at 25 fps: a larger frame number is a broken file, not a long video
+MAX_ID = 2**31 - 1  # ids are stored as int64 and written as integers; larger ones are a broken file
 MAX_COORD = 1e5  # pixels: no camera has boxes this far out
 
 
@@ -72,8 +73,10 @@ def load_mot_txt(path: str | Path, *, skip_bad_boxes: bool = False) -> np.ndarra
                     f"{p}: line {lineno}: frame must be an integer in 1..{MAX_FRAME:,} (MOT frames are "
                     f"1-based), got {parts[0][:20]}"
                 )
-            if not np.isfinite(ident):
-                raise InputError(f"{p}: line {lineno}: id must be a finite number, got {parts[1][:20]}")
+            if not (np.isfinite(ident) and ident == round(ident) and abs(ident) <= MAX_ID):
+                raise InputError(
+                    f"{p}: line {lineno}: id must be an integer of at most {MAX_ID:,}, got {parts[1][:20]}"
+                )
             box = values[2:7]
             bad = not all(np.isfinite(v) for v in box)
             if skip_bad_boxes and not bad:

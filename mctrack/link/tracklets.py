@@ -8,6 +8,7 @@ mean is robust to a few occluded crops; the samples keep distinct looks (front/b
 
 from __future__ import annotations
 
+import logging
 from array import array
 
 import numpy as np
@@ -15,6 +16,8 @@ import numpy as np
 from ..types import Tracklet, Tracks
 
 __all__ = ["summarize_appearance", "TrackletBuilder", "TrackRecord"]
+
+log = logging.getLogger(__name__)
 
 
 def summarize_appearance(
@@ -126,8 +129,10 @@ class TrackletBuilder:
 
     ``add(tracks, time, embeddings)`` once per frame (``embeddings``: ``(M, D)`` raw unit features of the
     detections matched to each row, NaN rows = no appearance; default: ``tracks.embedding``); ``tracklets()``
-    gives every track held, sorted by local id; ``pop_finished(now, after_s)`` hands over (and forgets) the tracks
-    not seen for longer than ``after_s`` seconds, so that a live camera's builder holds only its running tracks.
+    gives every track held, sorted by local id; ``pop_finished(frame, after_frames)`` hands over (and forgets) the
+    tracks not seen for more than ``after_frames`` frames, so that a live camera's builder holds only its running
+    tracks. Rows of a track that was handed over are not collected again (a tracker that resumes a track after the
+    builder was told it could not is warned about once; its rows still reach the outputs through the caller).
 
     Args:
         camera: the camera id; ``Tracks`` of another camera are an error.
@@ -142,6 +147,8 @@ class TrackletBuilder:
         self.n_samples = int(n_samples)
         self.max_samples = int(max_samples)
         self._records: dict[int, TrackRecord] = {}
+        self._handed_over: set[int] = set()
+        self.late_rows = 0  # rows of tracks already handed over (not collected)
 
     def add(self, tracks: Tracks, time: float, embeddings: np.ndarray | None = None) -> None:
         if tracks.camera != self.camera:
@@ -151,6 +158,16 @@ class TrackletBuilder:
             raise ValueError(f"embeddings: expected {len(tracks)} rows, got {len(emb)}")
         for i, tid in enumerate(tracks.track_id.tolist()):
             rec = self._records.get(tid)
+            if rec is None and tid in self._handed_over:
+                if not self.late_rows:
+                    log.warning(
+                        "camera %s: track %d was resumed after it had been handed over as finished; its "
+                        "later rows keep its global id but are not part of its appearance summary",
+                        self.camera,
+                        tid,
+                    )
+                self.late_rows += 1
+                continue
             if rec is None:
                 rec = self._records[tid] = TrackRecord(self.camera, int(tid), max_samples=self.max_samples)
             elif rec.last_frame >= tracks.frame:
@@ -172,14 +189,16 @@ class TrackletBuilder:
     def tracklets(self) -> list[Tracklet]:
         return [r.tracklet(self.n_samples) for r in self.records()]
 
-    def pop_finished(self, now: float, after_s: float) -> list[TrackRecord]:
-        """The records of tracks last seen more than ``after_s`` seconds before ``now`` (sorted by local id),
+    def pop_finished(self, frame: int, after_frames: int) -> list[TrackRecord]:
+        """The records of tracks last seen more than ``after_frames`` frames before ``frame`` (sorted by local id),
         removed from the builder."""
-        done = sorted(k for k, r in self._records.items() if r.last_time < now - after_s)
+        done = sorted(k for k, r in self._records.items() if r.last_frame < frame - after_frames)
+        self._handed_over.update(done)
         return [self._records.pop(k) for k in done]
 
     def pop_all(self) -> list[TrackRecord]:
         """Every record held (sorted by local id), removed from the builder."""
         done = self.records()
+        self._handed_over.update(self._records)
         self._records.clear()
         return done

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..io.mot import MAX_COORD
 from ..types import Detections, Frame, Tracks
 from .cmc import CameraMotion
 
@@ -82,9 +83,16 @@ class Step:
 
 
 def usable_boxes(dets: Detections) -> tuple[Detections, int]:
-    """``dets`` without boxes that are not finite or have no area, and how many were dropped."""
+    """``dets`` without boxes that are not finite, have no area or lie beyond ``MAX_COORD`` pixels, and how many
+    were dropped."""
     xyxy = dets.xyxy
-    ok = np.isfinite(xyxy).all(axis=1) & np.isfinite(dets.score) & (xyxy[:, 2] > xyxy[:, 0]) & (xyxy[:, 3] > xyxy[:, 1])
+    ok = (
+        np.isfinite(xyxy).all(axis=1)
+        & np.isfinite(dets.score)
+        & (xyxy[:, 2] > xyxy[:, 0])
+        & (xyxy[:, 3] > xyxy[:, 1])
+        & (np.abs(xyxy) <= MAX_COORD).all(axis=1)
+    )
     if ok.all():
         return dets, 0
     return Detections(xyxy[ok], dets.score[ok], dets.class_id[ok]), int((~ok).sum())
@@ -136,8 +144,8 @@ class DetectAndEmbed:
         dets, dropped = usable_boxes(dets)
         if dropped and not self.dropped:
             log.warning(
-                "%s: the detector gave %d box(es) that are not finite or have no area in frame %d; such "
-                "boxes are dropped",
+                "%s: the detector gave %d box(es) that are not finite, have no area or lie beyond 1e5 px in "
+                "frame %d; such boxes are dropped",
                 frame.camera,
                 dropped,
                 frame.index + 1,

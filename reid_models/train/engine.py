@@ -162,7 +162,14 @@ def _train(
                 f"{str(err).strip().splitlines()[0][:120] if str(err).strip() else ''}); start a new "
                 "run or restore the file"
             ) from None
-        stored = yaml.safe_load((run_dir / "config.yaml").read_text())
+        try:
+            stored = yaml.safe_load((run_dir / "config.yaml").read_text())
+            if not isinstance(stored, dict):
+                raise ValueError("not a mapping")
+        except Exception as err:  # noqa: BLE001 - one line naming the file, whatever is wrong with it
+            raise ValueError(
+                f"resume: {run_dir / 'config.yaml'} is damaged ({type(err).__name__}); start a new run"
+            ) from None
         # keys added to Recipe after the run started count as their defaults
         stored = {**{k: v for k, v in Recipe().to_dict().items() if k not in stored}, **stored}
         if stored != resolved:
@@ -192,7 +199,14 @@ def _train(
             "resumed": [],
         }
     else:
-        manifest = json.loads(manifest_path.read_text())
+        try:
+            manifest = json.loads(manifest_path.read_text())
+            manifest["dataset"]["fingerprint"], manifest["resumed"]  # noqa: B018 - the keys resume needs
+        except Exception as err:  # noqa: BLE001 - one line naming the file
+            raise ValueError(
+                f"resume: {manifest_path} is damaged ({type(err).__name__}: "
+                f"{str(err).splitlines()[0][:80] if str(err) else ''}); start a new run"
+            ) from None
         if manifest["dataset"]["fingerprint"] != fingerprint:
             raise ValueError(f"resume: the dataset at {resolved['data']} changed since the run started")
         manifest["resumed"].append({"at_epoch": state["epoch"], "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
@@ -223,14 +237,20 @@ def _train(
     history: list[dict[str, Any]] = []
     start_epoch = 0
     if state is not None:
-        model.load_state_dict(state["model"])
-        criterion.load_state_dict(state["criterion"])
-        optimizer.load_state_dict(state["optimizer"])
-        if center_optimizer is not None:
-            center_optimizer.load_state_dict(state["center_optimizer"])
-        scaler.load_state_dict(state["scaler"])
-        history = json.loads(state["history"])
-        start_epoch = int(state["epoch"])
+        try:
+            model.load_state_dict(state["model"])
+            criterion.load_state_dict(state["criterion"])
+            optimizer.load_state_dict(state["optimizer"])
+            if center_optimizer is not None:
+                center_optimizer.load_state_dict(state["center_optimizer"])
+            scaler.load_state_dict(state["scaler"])
+            history = json.loads(state["history"])
+            start_epoch = int(state["epoch"])
+        except Exception as err:  # noqa: BLE001 - a state of another recipe or version, in one line
+            first = str(err).strip().splitlines()[0][:120] if str(err).strip() else ""
+            raise ValueError(
+                f"resume: {run_dir / 'last.pt'} does not fit this run ({type(err).__name__}: {first})"
+            ) from None
 
     sampler = PKBatchSampler(dataset.train_labels(), recipe.p, recipe.k, seed=recipe.seed)
     transform = ReidTransform(

@@ -145,3 +145,10 @@ def test_long_values_are_shortened_in_messages(scene):
     with pytest.raises(ConfigError, match="fps: expected float") as info:
         load_cams(p)
     assert len(str(info.value)) < 400
+
+
+def test_deeply_nested_yaml_is_one_line(scene):
+    p = _write(scene, "cameras: " + "[" * 5000 + "]" * 5000 + "\n")
+    with pytest.raises(ConfigError, match="nested too deeply|expected") as info:
+        load_cams(p)
+    assert "\n" not in str(info.value) and len(str(info.value)) < 400

@@ -205,3 +205,11 @@ def test_cache_follows_flip_and_precision(scene, tmp_path):
     ):
         assert _run(scene, out, *extra) == 0
         assert json.loads((out / "summary.json").read_text())["cameras"]["cam1"]["cache"] == cache, extra
+
+
+def test_nan_min_score_and_bad_gallery_age_fail_before_work(scene, tmp_path, capsys):
+    assert _run(scene, tmp_path / "r", "--min-score", "nan") == 1
+    assert "--min-score" in _one_line_error(capsys.readouterr().err)
+    assert _run(scene, tmp_path / "r", "--gallery-age", "-5") == 1
+    assert "--gallery-age" in _one_line_error(capsys.readouterr().err)
+    assert not (tmp_path / "r").exists()

@@ -103,6 +103,9 @@ def test_cache_is_hit_on_a_rerun(scene, tmp_path):
     second = CountingEmbedder()
     r2 = make_pipeline(cams, second).run(cams, tmp_path)
     assert second.calls == 0 and {r.cache for r in r2.cameras.values()} == {"hit"}
+    assert {c: r.frames_without_image for c, r in r2.cameras.items()} == {
+        c: r.frames_without_image for c, r in r1.cameras.items()
+    }
     assert r2.identities.lookup() == r1.identities.lookup()
     assert r2.evaluation["cross_camera"] == r1.evaluation["cross_camera"]
     # another embedder (other key) does not reuse it
@@ -663,3 +666,57 @@ def test_bundled_laga_checkpoint_with_default_settings_links_unseen_people(tmp_p
     assert ev["cross_camera"]["IDF1"] > bound + 0.05 and ev["cross_camera"]["IDF1"] >= 0.85
     s = json.loads((out / "summary.json").read_text())
     assert s["counts"]["multi_camera_ids"] >= 3
+
+
+def test_a_slow_live_camera_does_not_split_a_track_the_tracker_resumes(tmp_path):
+    """Live frames processed more slowly than the stream's nominal rate: the hand-over of finished tracks counts
+    processed frames, as the tracker does, so a track lost for 2.4 s of capture time (12 processed frames, within
+    the tracker's 1.5 s x 25 fps budget) and resumed stays one tracklet (it used to become two and crash linking)."""
+    from mctrack.config import CameraConfig, CamsConfig
+    from mctrack.io.video import LiveSource
+    from mctrack.link import OnlineLinker
+    from mctrack.types import Detections, Frame
+
+    class FakeLive(LiveSource):
+        def __init__(self, cam):
+            self.camera = self.name = cam
+            self.source = "rtsp://fake/" + cam
+            self.fps, self.length, self.size, self.dropped = 25.0, None, (320, 180), 0
+            self.record_to, self.epoch, self.has_images = None, 0.0, True
+
+        def clock(self):
+            return 0.0
+
+        def close(self):
+            pass
+
+        def __iter__(self):
+            for i in range(60):  # 5 processed frames per second of capture time
+                yield Frame(self.camera, i, i * 0.2, np.full((180, 320, 3), 90, np.uint8))
+
+    def detector_factory(cam):
+        def detect(frame):
+            if 20 <= frame.index < 32:
+                return Detections.empty()
+            return Detections(np.array([[100, 40, 140, 130]], np.float32), np.array([0.95], np.float32))
+
+        return detect
+
+    for linker in (OnlineLinker(thresh=0.3, min_len=5), None):
+        cams = CamsConfig(cameras=[CameraConfig(id="cam1", source="rtsp://fake/cam1")], path="x")
+        pipe = Pipeline(
+            detector_factory=detector_factory,
+            tracker_factory=lambda c, f: Tracker(camera=c, frame_rate=f),
+            embedder=ColorHistogramEmbedder(),
+            linker=linker,
+            cache_key=None,
+            video=False,
+            progress=False,
+            source_factory=lambda cam, need: FakeLive(cam.id),
+        )
+        out = tmp_path / ("online" if linker else "none")
+        r = pipe.run(cams, out)
+        assert r.identities.track_id.tolist() == [1]
+        rows = (out / "identities.csv").read_text().splitlines()
+        assert len(rows) == 2 and rows[1].startswith("cam1,1,1,") and rows[1].endswith(",1,60,48")
+        assert len(load_mot_txt(out / "cam1.txt")) == 48

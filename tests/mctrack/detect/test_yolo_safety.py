@@ -120,3 +120,49 @@ def test_a_real_ultralytics_checkpoint_passes_and_detects(tmp_path):
     out = det(Frame("cam", 0, 0.0, np.random.default_rng(0).integers(0, 255, (64, 64, 3), np.uint8)))
     assert out.xyxy.shape[1] == 4 and len(out.score) == len(out.xyxy)
     assert (out.class_id == 0).all()
+
+
+def test_a_pickle_that_calls_a_model_class_is_refused(tmp_path):
+    from ultralytics.nn.tasks import DetectionModel
+
+    marker = tmp_path / "pwned"
+    cfg = {
+        "activation": f"__import__('os').system('touch {marker}') or torch.nn.SiLU()",
+        "nc": 1,
+        "backbone": [[-1, 1, "Conv", [16, 3, 2]]],
+        "head": [[-1, 1, "Conv", [16, 3, 1]]],
+    }
+
+    class Call:
+        def __reduce__(self):
+            return (DetectionModel, (cfg,))
+
+    path = tmp_path / "act.pt"
+    torch.save({"model": Call()}, path)
+    with pytest.raises(UnsafePickle, match=r"calls ultralytics.nn.tasks.DetectionModel"):
+        checked_weights_bytes(path)
+    with pytest.raises(InputError, match="refusing"):
+        YoloDetector(path)
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("name", ["evil.pt.", "evil.pt.bin", "evil", "evil.weights"])
+def test_odd_file_names_are_checked_too(tmp_path, name):
+    marker = tmp_path / "pwned"
+    evil = _evil(tmp_path / name, marker)
+    with pytest.raises(InputError, match="refusing to load YOLO weights"):
+        YoloDetector(evil)
+    assert not marker.exists()
+
+
+def test_a_relative_weights_folder_is_not_used(tmp_path, monkeypatch):
+    from ultralytics.utils import SETTINGS
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "weights").mkdir()
+    _evil(tmp_path / "weights" / "yolo11n.pt", tmp_path / "pwned")
+    monkeypatch.setitem(SETTINGS, "weights_dir", "weights")
+    assert yolo_mod._weights_dir() is None
+    with pytest.raises(InputError, match="cannot be downloaded"):
+        YoloDetector("yolo11n.pt")
+    assert not (tmp_path / "pwned").exists()

@@ -102,9 +102,11 @@ def test_short_track_summary_equals_the_summary_of_all_frames():
 def test_pop_finished_hands_over_and_forgets_old_tracks():
     b = TrackletBuilder("cam1")
     b.add(tracks(0, [1, 2]), 0.0)
-    b.add(tracks(1, [2]), 5.0)
-    done = b.pop_finished(now=5.0, after_s=2.0)
+    b.add(tracks(5, [2]), 5.0)
+    done = b.pop_finished(frame=5, after_frames=3)
     assert [r.track_id for r in done] == [1] and 1 not in b and 2 in b
+    b.add(tracks(6, [1, 2]), 6.0)  # a tracker resuming a handed-over track: not collected twice, counted
+    assert 1 not in b and b.late_rows == 1 and len(b.record(2)) == 3
     assert [r.track_id for r in b.pop_all()] == [2] and b.records() == []
 
 
