@@ -1,0 +1,160 @@
+"""mctrack next to BoxMOT's trackers on the MOT15 sequences in ``../shared/data/mot15``: one table, same public
+detections, same offline gap interpolation, same evaluation (TrackEval's definitions, MOT15 protocol).
+
+    python benchmarks/peers_mot15.py                      # motion only, all five sequences
+    python benchmarks/peers_mot15.py --reid laga          # appearance trackers on the two sequences with video;
+                                                          # BoxMOT's get our embedder (mctrack.integrations.boxmot)
+
+BoxMOT is an optional benchmark dependency, never a runtime one. Its full requirements would replace this
+project's OpenCV, so install it without them: ``pip install --no-deps boxmot==25.0.0 rich``. Its motion trackers
+run as constructed with their defaults (``frame_rate`` set to the sequence's); camera-motion compensation is off
+for every tracker (three of the five sequences have no images here, and mctrack runs without it too). BoT-SORT
+"motion only" is BoT-SORT with ``use_embeddings=False``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from mot15 import SEQUENCES, WITH_VIDEO, make_embedder, run_sequence  # noqa: E402
+
+from mctrack.detect import MotFileDetector  # noqa: E402
+from mctrack.embed import track_appearance  # noqa: E402
+from mctrack.eval.mot import evaluate_folders  # noqa: E402
+from mctrack.io.mot import save_mot_txt  # noqa: E402
+from mctrack.io.video import SequenceSource  # noqa: E402
+from mctrack.track.postprocess import interpolate_gaps  # noqa: E402
+
+MOTION = ("ByteTrack", "OcSort", "BotSort", "BoostTrack", "HybridSort")
+APPEARANCE = ("BotSort", "StrongSort", "DeepOcSort", "BoostTrack", "HybridSort")
+
+
+def boxmot_tracker(name: str, fps: float, reid=None):
+    """A BoxMOT tracker with its defaults, except: the sequence's frame rate, camera-motion compensation off,
+    appearance off (motion only) or our embedder as its Re-ID model."""
+    import inspect
+
+    import boxmot
+
+    cls = getattr(boxmot, name)
+    params = inspect.signature(cls.__init__).parameters
+    wanted = {"frame_rate": int(round(fps)), "use_cmc": False, "cmc_off": True}
+    if reid is None:
+        wanted.update({"use_embeddings": False, "with_reid": False})
+    else:
+        wanted.update({"reid_model": reid, "use_embeddings": True, "with_reid": True})
+    return cls(**{k: v for k, v in wanted.items() if k in params})
+
+
+def run_boxmot(name: str, seq_dir: Path, *, reid=None, interpolate: int = 10) -> np.ndarray:
+    source = SequenceSource(seq_dir, need_images=reid is not None)
+    det = MotFileDetector(seq_dir / "det" / "det.txt")
+    tracker = boxmot_tracker(name, source.fps, reid)
+    w, h = source.size or (1920, 1080)
+    blank = np.zeros((h, w, 3), np.uint8)
+    rows = []
+    for frame in source:
+        d = det.detections(frame.index)
+        dets = np.concatenate([d.xyxy, d.score[:, None], np.zeros((len(d), 1))], axis=1).astype(np.float32)
+        out = tracker.update(dets, frame.image if frame.image is not None else blank)
+        out = np.asarray(out)
+        if len(out):
+            r = np.full((len(out), 10), -1.0)
+            r[:, 0] = frame.index + 1
+            r[:, 1] = out[:, 4]
+            r[:, 2:4] = out[:, :2]
+            r[:, 4:6] = out[:, 2:4] - out[:, :2]
+            r[:, 6] = out[:, 5]
+            rows.append(r)
+    rows = np.concatenate(rows) if rows else np.zeros((0, 10))
+    return interpolate_gaps(rows, interpolate) if interpolate else rows
+
+
+class CachingEmbedder:
+    """An embedder whose features are computed once per (frame, box) and shared by every tracker of the table (the
+    frame is recognised by a fingerprint of its pixels; boxes to 0.01 px)."""
+
+    def __init__(self, embedder) -> None:
+        self.embedder, self.dim, self.name = embedder, embedder.dim, embedder.name
+        self._cache: dict[tuple, np.ndarray] = {}
+
+    def __call__(self, image, dets):
+        import hashlib
+
+        tag = hashlib.sha1(np.ascontiguousarray(image[::8, ::8]).tobytes()).hexdigest()
+        keys = [(tag, *np.round(b, 2).tolist()) for b in np.asarray(dets.xyxy, np.float64)]
+        missing = [i for i, k in enumerate(keys) if k not in self._cache]
+        if missing:
+            from mctrack.types import Detections
+
+            sub = Detections(dets.xyxy[missing], dets.score[missing], dets.class_id[missing])
+            for i, f in zip(missing, self.embedder(image, sub)):
+                self._cache[keys[i]] = f
+        return np.stack([self._cache[k] for k in keys]) if keys else np.zeros((0, self.dim), np.float32)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "mot15"))
+    ap.add_argument("--reid", default="none", help="none (motion only) or an mctrack embedder for everyone")
+    ap.add_argument("--trackers", nargs="*", help="BoxMOT trackers (default: its motion or appearance ones)")
+    ap.add_argument("--interpolate", type=int, default=10, help="gap interpolation for every tracker (default 10)")
+    ap.add_argument("--out", default=str(ROOT / "runs" / "peers_mot15"))
+    args = ap.parse_args(argv)
+    try:
+        import boxmot
+    except ImportError:
+        print("BoxMOT is not installed: pip install --no-deps boxmot==25.0.0 rich", file=sys.stderr)
+        return 1
+    data = Path(args.data)
+    seqs = list(SEQUENCES if args.reid == "none" else WITH_VIDEO)
+    names = args.trackers or list(MOTION if args.reid == "none" else APPEARANCE)
+    embedder = CachingEmbedder(make_embedder(args.reid)) if args.reid != "none" else None
+    reid = None
+    if embedder is not None:
+        from mctrack.integrations.boxmot import BoxmotReID
+
+        reid = BoxmotReID(embedder)
+    table = []
+    for name in ["mctrack", *names]:
+        out = Path(args.out) / args.reid / name
+        out.mkdir(parents=True, exist_ok=True)
+        t0 = time.perf_counter()
+        try:
+            for seq in seqs:
+                if name == "mctrack":
+                    kwargs = {}
+                    if embedder is not None:
+                        weight, thresh = track_appearance(args.reid)
+                        kwargs = {"appearance_weight": weight, "appearance_thresh": thresh}
+                    rows = run_sequence(data / seq, interpolate=args.interpolate, embedder=embedder, **kwargs)
+                else:
+                    rows = run_boxmot(name, data / seq, reid=reid, interpolate=args.interpolate)
+                save_mot_txt(out / f"{seq}.txt", rows)
+        except Exception as exc:  # noqa: BLE001 - one peer failing must not hide the others
+            print(f"{name}: failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+            continue
+        m = evaluate_folders(data, out, sequences=seqs)
+        table.append((name, m, time.perf_counter() - t0))
+    print(f"boxmot {boxmot.__version__}; reid {args.reid}; interpolate {args.interpolate}; sequences {', '.join(seqs)}")
+    short = {s: s.split("-")[0][:6] for s in seqs}
+    head = f"{'tracker':<12}{'HOTA':>6}{'IDF1':>6}{'MOTA':>6}  " + "  ".join(f"{short[s]:>11}" for s in seqs)
+    print(head + "   (per sequence: HOTA/IDF1)")
+    for name, m, secs in table:
+        c = m["COMBINED"]
+        per = "  ".join(f"{100 * m[s]['HOTA']:5.1f}/{100 * m[s]['IDF1']:5.1f}" for s in seqs)
+        print(f"{name:<12}{100 * c['HOTA']:6.1f}{100 * c['IDF1']:6.1f}{100 * c['MOTA']:6.1f}  {per}   {secs:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

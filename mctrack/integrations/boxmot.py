@@ -1,0 +1,59 @@
+"""BoxMOT interop: our Re-ID embedders inside BoxMOT's appearance trackers (BoT-SORT, StrongSORT, Deep OC-SORT...).
+
+BoxMOT (>= 25) trackers take a ready Re-ID backend as ``reid_model``: any object with
+``get_features(boxes, image) -> (N, D) features``. :class:`BoxmotReID` is one, around any mctrack embedder::
+
+    from boxmot import BotSort
+    from mctrack.integrations.boxmot import BoxmotReID
+
+    tracker = BotSort(reid_model=BoxmotReID("laga"))        # the bundled LAGA-Net checkpoint (CPU)
+    for frame in frames:                                      # BGR images
+        dets = ...                                            # (N, 6): x1, y1, x2, y2, conf, cls
+        tracks = tracker.update(dets, frame)                  # (M, 8): x1, y1, x2, y2, id, conf, cls, det index
+
+BoxMOT is not a dependency of mctrack (``pip install boxmot``); this module imports nothing from it. The features
+are our embedder's: unit, centred rows, so BoxMOT's cosine distances see what mctrack's tracker sees.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..embed import build_embedder
+from ..types import Detections
+
+__all__ = ["BoxmotReID"]
+
+
+class BoxmotReID:
+    """An mctrack embedder as a BoxMOT ``reid_model``.
+
+    Args:
+        embedder: an embedder object (``embedder(image, Detections) -> (N, D)``, with ``dim``), or a registered
+            name (``laga``, ``can``, ``global``, ``colorhist``, ``onnx``) built with ``**kwargs`` (e.g.
+            ``weights=``, ``device=``); a network without ``weights`` uses its bundled checkpoint.
+    """
+
+    def __init__(self, embedder: Any = "laga", **kwargs: Any) -> None:
+        if isinstance(embedder, str):
+            if embedder in ("laga", "can", "global") and "weights" not in kwargs:
+                from ..weights import default_weights
+
+                kwargs["weights"] = default_weights(embedder)
+            embedder = build_embedder(embedder, **kwargs)
+        elif kwargs:
+            raise ValueError("kwargs: only used when embedder is a registered name")
+        self.embedder = embedder
+        self.dim = int(embedder.dim)
+
+    def get_features(self, boxes: np.ndarray, image: np.ndarray) -> np.ndarray:
+        """``(N, D)`` float32 features of the ``(N, 4+)`` xyxy ``boxes`` in the BGR ``image``."""
+        xyxy = np.asarray(boxes, np.float32).reshape(len(boxes), -1)[:, :4] if len(boxes) else np.zeros((0, 4))
+        if not len(xyxy):
+            return np.zeros((0, self.dim), np.float32)
+        if image is None or np.ndim(image) != 3:
+            raise ValueError("image: expected an (H, W, 3) BGR frame")
+        dets = Detections(xyxy.astype(np.float32), np.ones(len(xyxy), np.float32))
+        return np.asarray(self.embedder(image, dets), np.float32)

@@ -1,0 +1,53 @@
+"""mctrack embedders as BoxMOT Re-ID backends (the BoxMOT run itself only where BoxMOT is installed)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mctrack.embed import build_embedder
+from mctrack.integrations.boxmot import BoxmotReID
+from mctrack.types import Detections
+
+
+def _frame():
+    img = np.full((120, 160, 3), 50, np.uint8)
+    img[10:90, 10:40] = (0, 0, 220)
+    img[20:110, 100:130] = (220, 120, 0)
+    return img
+
+
+BOXES = np.array([[10, 10, 40, 90, 0.9, 0], [100, 20, 130, 110, 0.8, 0]], np.float32)
+
+
+def test_get_features_is_the_embedder_output():
+    emb = build_embedder("colorhist")
+    reid = BoxmotReID(emb)
+    feats = reid.get_features(BOXES, _frame())
+    want = emb(_frame(), Detections(BOXES[:, :4], np.ones(2, np.float32)))
+    np.testing.assert_allclose(feats, want)
+    assert feats.shape == (2, reid.dim) and reid.get_features(np.zeros((0, 6)), _frame()).shape == (0, reid.dim)
+    with pytest.raises(ValueError, match="image"):
+        reid.get_features(BOXES, None)
+    with pytest.raises(ValueError, match="kwargs"):
+        BoxmotReID(emb, weights="x")
+
+
+def test_named_network_uses_its_bundled_checkpoint():
+    reid = BoxmotReID("laga")
+    assert reid.dim > 1000 and reid.embedder.name == "laga"
+    f = reid.get_features(BOXES, _frame())
+    np.testing.assert_allclose(np.linalg.norm(f, axis=1), 1.0, rtol=1e-4)
+
+
+def test_boxmot_botsort_tracks_with_our_features():
+    boxmot = pytest.importorskip("boxmot")
+    tracker = boxmot.BotSort(reid_model=BoxmotReID("colorhist"), use_cmc=False, frame_rate=10)
+    ids = []
+    for i in range(12):
+        dets = BOXES.copy()
+        dets[:, [0, 2]] += i  # both walk right
+        out = tracker.update(dets, _frame())
+        if len(out):
+            ids.append(sorted(out[:, 4].astype(int).tolist()))
+    assert ids and all(x == ids[-1] for x in ids[-5:]) and len(ids[-1]) == 2  # two stable identities
