@@ -72,6 +72,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--fps", type=float, help="frame rate (default: the source's)")
     t.add_argument("--cmc", action="store_true", help="camera-motion compensation (moving cameras; needs images)")
     t.add_argument("--max-lost", type=float, default=None, help="seconds a lost track is kept (tracker default)")
+    t.add_argument(
+        "--track-high",
+        type=float,
+        default=None,
+        help="detections scoring at least this enter the main association (tracker default 0.7; the low-score "
+        "stage takes the rest above 0.1)",
+    )
+    t.add_argument(
+        "--track-new",
+        type=float,
+        default=None,
+        help="score an unmatched detection needs to start a track (tracker default 0.9, set for public detection "
+        "files; `mctrack run` uses 0.6 for detector output)",
+    )
     add_appearance_args(t)
     t.add_argument(
         "--interpolate",
@@ -109,6 +123,13 @@ def main(args: argparse.Namespace) -> int:
     detector = _build_detector(args, source)
     fps = args.fps or source.fps
     kwargs = {} if args.max_lost is None else {"max_lost_s": args.max_lost}
+    if args.track_high is not None:
+        kwargs["high_thresh"] = args.track_high
+        kwargs["low_thresh"] = min(0.1, args.track_high)
+    if args.track_new is not None:
+        kwargs["new_track_thresh"] = max(args.track_new, kwargs.get("high_thresh", 0.0))
+    elif args.track_high is not None:
+        kwargs["new_track_thresh"] = max(0.9, args.track_high)
     kwargs.update(appearance_from_args(args))
     try:
         tracker = Tracker(camera=source.camera, frame_rate=fps, **kwargs)

@@ -213,3 +213,22 @@ def test_nan_min_score_and_bad_gallery_age_fail_before_work(scene, tmp_path, cap
     assert _run(scene, tmp_path / "r", "--gallery-age", "-5") == 1
     assert "--gallery-age" in _one_line_error(capsys.readouterr().err)
     assert not (tmp_path / "r").exists()
+
+
+def test_track_thresholds_reach_the_tracker(scene, tmp_path):
+    base = [
+        "track",
+        "--source",
+        str(scene / "cam1.avi"),
+        "--detector",
+        "mot",
+        "--dets",
+        str(scene / "det.txt"),
+        "--no-progress",
+    ]
+    assert main([*base, "--out", str(tmp_path / "a")]) == 0
+    assert len(load_mot_txt(tmp_path / "a" / "cam1.txt")) > 0  # scores 0.95 start tracks at the defaults
+    assert main([*base, "--out", str(tmp_path / "b"), "--track-new", "0.99"]) == 0
+    assert len(load_mot_txt(tmp_path / "b" / "cam1.txt")) == 0  # nothing scores 0.99: no track starts
+    assert main([*base, "--out", str(tmp_path / "c"), "--track-high", "0.97", "--track-new", "0.5"]) == 0
+    assert len(load_mot_txt(tmp_path / "c" / "cam1.txt")) == 0  # new tracks need >= the high threshold
