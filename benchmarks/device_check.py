@@ -1,0 +1,296 @@
+"""The prepared device check: everything the project wants to know about a GPU, in one bounded run.
+
+    python benchmarks/device_check.py --out DIR                    # on the GPU machine (about 6-8 minutes)
+    python benchmarks/device_check.py --out DIR --device cpu --quick   # a dry run of every step on a CPU
+
+Steps (each under its own time limit; a failing or timed-out step is recorded and the next one runs):
+
+1. ``pytest -m cuda`` (the CUDA tests; on a CPU they skip);
+2. embedder throughput (``benchmarks/embed_bench.py``): laga, can, global at the papers' size (ResNet-50,
+   384x128) against a bare ResNet-50 forward, fp32 / bf16 / fp16, batch 1 to 512; and the shipped checkpoints'
+   size (ResNet-18, 128x64);
+3. the YOLO detector (an untrained ``yolo11n`` built from its YAML, since nothing is downloaded) on 640x640 frames,
+   fp16 on CUDA;
+4. ``mctrack run`` on ``samples/small`` with the bundled LAGA-Net on the device: frames/s and the time per stage;
+5. training throughput of each Market-1501 paper recipe's network (``benchmarks/train_throughput.py``).
+
+Writes ``DIR/device_check.json`` (every number) and ``DIR/device_check.md`` (the tables for the note and README),
+and the raw outputs of each step under ``DIR/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _step(name: str, cmd: list[str], out: Path, timeout: float, env: dict | None = None) -> dict:
+    t0 = time.perf_counter()
+    log = out / f"{name}.log"
+    try:
+        r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=env)
+        log.write_text(r.stdout + r.stderr)
+        status = "ok" if r.returncode == 0 else f"exit {r.returncode}"
+    except subprocess.TimeoutExpired as exc:
+        log.write_text(
+            (exc.stdout or b"").decode(errors="replace") if isinstance(exc.stdout, bytes) else str(exc.stdout or "")
+        )
+        status = f"timed out after {timeout:.0f} s"
+    secs = time.perf_counter() - t0
+    print(f"[{name}] {status} in {secs:.0f} s", flush=True)
+    return {"status": status, "seconds": round(secs, 1), "log": log.name}
+
+
+def _yolo_bench(device: str, frames: int) -> dict:
+    """Frames/s of the YOLO detector (untrained yolo11n; speed does not depend on the weights)."""
+    import tempfile
+
+    import numpy as np
+    from ultralytics import YOLO
+
+    from mctrack.detect import YoloDetector
+    from mctrack.types import Frame
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "yolo11n_untrained.pt"
+        YOLO("yolo11n.yaml").save(str(path))
+        half = device.startswith("cuda")
+        det = YoloDetector(path, device=device, half=half, conf=0.1)
+        img = np.random.default_rng(0).integers(0, 255, (640, 640, 3), np.uint8)
+        for i in range(5):
+            det(Frame("c", i, 0.0, img))
+        if device.startswith("cuda"):
+            import torch
+
+            torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        for i in range(frames):
+            det(Frame("c", i, 0.0, img))
+        if device.startswith("cuda"):
+            import torch
+
+            torch.cuda.synchronize()
+        secs = time.perf_counter() - t0
+    return {"device": device, "half": half, "frames": frames, "frames_per_s": round(frames / secs, 1)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", required=True, help="folder for the report and the raw outputs")
+    ap.add_argument("--device", default="cuda", help="cuda (default) or cpu for a dry run")
+    ap.add_argument("--quick", action="store_true", help="small sizes everywhere (a dry run on a CPU)")
+    args = ap.parse_args(argv)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    py = sys.executable
+    env = dict(
+        os.environ,
+        YOLO_OFFLINE="1",
+        YOLO_AUTOINSTALL="0",
+        YOLO_CONFIG_DIR=str(out / ".yolo_config"),
+        TORCH_HOME=str(out / ".torch"),
+    )
+    os.environ.update({k: env[k] for k in ("YOLO_OFFLINE", "YOLO_AUTOINSTALL", "YOLO_CONFIG_DIR")})
+    q = args.quick
+    report: dict = {"device": args.device, "quick": q, "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    try:
+        import torch
+
+        report["torch"] = torch.__version__
+        report["gpu"] = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    except Exception as exc:  # noqa: BLE001
+        report["torch"] = f"unavailable: {exc}"
+    steps = report["steps"] = {}
+    steps["cuda_tests"] = _step(
+        "cuda_tests", [py, "-m", "pytest", "-q", "-m", "cuda", "-p", "no:cacheprovider"], out, 240, env
+    )
+    batches = ["1", "4"] if q else ["1", "32", "128", "512"]
+    networks = ["laga"] if q else ["laga", "can", "global"]
+    embed = {}
+    for prec in ["fp32"] if q else ["fp32", "bf16", "fp16"]:
+        if prec == "fp16" and args.device == "cpu":
+            continue
+        name = f"embed_r50_{prec}"
+        size = ["192", "64"] if q else ["384", "128"]
+        steps[name] = _step(
+            name,
+            [
+                py,
+                "benchmarks/embed_bench.py",
+                "--device",
+                args.device,
+                "--precision",
+                prec,
+                "--batches",
+                *batches,
+                "--embedders",
+                *networks,
+                "--input-size",
+                *size,
+                "--rounds",
+                "1" if q else "5",
+                "--json",
+                str(out / f"{name}.json"),
+            ],
+            out,
+            300 if q else 150,
+            env,
+        )
+        if (out / f"{name}.json").is_file():
+            embed[prec] = json.loads((out / f"{name}.json").read_text())["results"]
+    name = "embed_shipped_r18"
+    steps[name] = _step(
+        name,
+        [
+            py,
+            "benchmarks/embed_bench.py",
+            "--device",
+            args.device,
+            "--precision",
+            "fp32" if args.device == "cpu" else "fp16",
+            "--batches",
+            *batches,
+            "--embedders",
+            "laga",
+            "--backbone",
+            "resnet18",
+            "--input-size",
+            "128",
+            "64",
+            "--json",
+            str(out / f"{name}.json"),
+        ],
+        out,
+        300 if q else 90,
+        env,
+    )
+    if (out / f"{name}.json").is_file():
+        embed["shipped_r18_128x64"] = json.loads((out / f"{name}.json").read_text())["results"]
+    report["embedders"] = embed
+    t0 = time.perf_counter()
+    try:
+        report["yolo"] = _yolo_bench(args.device, 20 if q else 300)
+        steps["yolo"] = {"status": "ok", "seconds": round(time.perf_counter() - t0, 1)}
+    except Exception as exc:  # noqa: BLE001 - recorded, the check goes on
+        steps["yolo"] = {"status": f"failed: {type(exc).__name__}: {str(exc)[:200]}"}
+    run_out = out / "run_small"
+    steps["run_small"] = _step(
+        "run_small",
+        [
+            py,
+            "-m",
+            "mctrack.cli",
+            "run",
+            "--cams",
+            "samples/small/cams.yaml",
+            "--detector",
+            "mot",
+            "--reid",
+            "laga",
+            "--device",
+            args.device,
+            "--no-video",
+            "--no-cache",
+            "--no-progress",
+            "--out",
+            str(run_out),
+        ]
+        + (["--duration", "2"] if q else []),
+        out,
+        240,
+        env,
+    )
+    if (run_out / "summary.json").is_file():
+        s = json.loads((run_out / "summary.json").read_text())
+        report["run_small"] = {
+            "frames_per_second": s["frames_per_second"],
+            "timings_s": s["timings_s"],
+            "per_camera_fps": {c: v["frames_per_second"] for c, v in s["cameras"].items()},
+            "evaluation": s.get("evaluation"),
+        }
+    name = "train_throughput"
+    steps[name] = _step(
+        name,
+        [
+            py,
+            "benchmarks/train_throughput.py",
+            "--device",
+            args.device,
+            "--archs",
+            "laga",
+            "can",
+            "global",
+            "--backbones",
+            "resnet18" if q else "resnet50",
+            "--sizes",
+            "128x64" if q else "384x128",
+            "--precisions",
+            *(["fp32"] if q else ["bf16", "fp16"]),
+            "--steps",
+            "2" if q else "10",
+            "--batch",
+            "16" if q else "64",
+            "--json",
+            str(out / f"{name}.json"),
+        ],
+        out,
+        200,
+        env,
+    )
+    if (out / f"{name}.json").is_file():
+        report["training"] = json.loads((out / f"{name}.json").read_text())
+    report["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    (out / "device_check.json").write_text(json.dumps(report, indent=1))
+    (out / "device_check.md").write_text(markdown(report))
+    print(markdown(report))
+    return 0
+
+
+def markdown(r: dict) -> str:
+    lines = [
+        f"Device check: {r.get('gpu') or r['device']} (torch {r.get('torch')}){' [quick]' if r['quick'] else ''}",
+        "",
+        "| step | status | s |",
+        "|---|---|---|",
+    ]
+    lines += [f"| {k} | {v['status']} | {v.get('seconds', '')} |" for k, v in r["steps"].items()]
+    for key, rows in r.get("embedders", {}).items():
+        lines += [
+            "",
+            f"Embedders, {key}: crops/s (x bare ResNet-50 time at the same batch)",
+            "",
+            "| embedder | " + " | ".join(f"batch {b}" for b in sorted({x["batch"] for x in rows})) + " |",
+            "|---|" + "---|" * len({x["batch"] for x in rows}),
+        ]
+        for name in dict.fromkeys(x["embedder"] for x in rows):
+            cells = [f"{x['crops_per_s']:.0f} ({x['ratio']:.2f}x)" for x in rows if x["embedder"] == name]
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    if "yolo" in r:
+        y = r["yolo"]
+        lines += ["", f"YOLO11n 640x640 ({'fp16' if y['half'] else 'fp32'}): {y['frames_per_s']} frames/s"]
+    if "run_small" in r:
+        s = r["run_small"]
+        lines += [
+            "",
+            f"`mctrack run` samples/small, LAGA-Net on {r['device']}: {s['frames_per_second']} frames/s "
+            f"over all cameras; stage seconds {s['timings_s']}",
+        ]
+    if r.get("training"):
+        lines += ["", "| training | size | precision | img/s | s per Market epoch |", "|---|---|---|---|---|"]
+        lines += [
+            f"| {x['arch']} {x['backbone']} | {x['size']} | {x['precision']} | {x['images_per_s']} | "
+            f"{x['epoch_s_market']} |"
+            for x in r["training"]
+        ]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
