@@ -166,3 +166,32 @@ def test_a_relative_weights_folder_is_not_used(tmp_path, monkeypatch):
     with pytest.raises(InputError, match="cannot be downloaded"):
         YoloDetector("yolo11n.pt")
     assert not (tmp_path / "pwned").exists()
+
+
+def test_reid_weights_never_unpickle_code(tmp_path, monkeypatch, capsys):
+    """Re-ID checkpoints are read with torch.load(weights_only=True): a crafted --weights file is refused."""
+    marker = tmp_path / "pwned"
+    evil = _evil(tmp_path / "laga_evil.pt", marker)
+    img = tmp_path / "crops"
+    img.mkdir()
+    import cv2
+
+    cv2.imwrite(str(img / "0001_c1s1_000001_00.jpg"), np.zeros((128, 64, 3), np.uint8))
+    assert (
+        main(
+            [
+                "reid",
+                "embed",
+                "--reid",
+                "laga",
+                "--weights",
+                str(evil),
+                "--images",
+                str(img),
+                "--out",
+                str(tmp_path / "f.npz"),
+            ]
+        )
+        == 1
+    )
+    assert "not a readable checkpoint" in capsys.readouterr().err and not marker.exists()
