@@ -114,65 +114,20 @@ def main(argv: list[str] | None = None) -> int:
     batches = ["1", "4"] if q else ["1", "32", "128", "512"]
     networks = ["laga"] if q else ["laga", "can", "global"]
     embed = {}
-    for prec in ["fp32"] if q else ["fp32", "bf16", "fp16"]:
-        if prec == "fp16" and args.device == "cpu":
-            continue
-        name = f"embed_r50_{prec}"
-        size = ["192", "64"] if q else ["384", "128"]
-        steps[name] = _step(
-            name,
-            [
-                py,
-                "benchmarks/embed_bench.py",
-                "--device",
-                args.device,
-                "--precision",
-                prec,
-                "--batches",
-                *batches,
-                "--embedders",
-                *networks,
-                "--input-size",
-                *size,
-                "--rounds",
-                "1" if q else "5",
-                "--json",
-                str(out / f"{name}.json"),
-            ],
-            out,
-            300 if q else 150,
-            env,
-        )
+
+    def bench(name: str, key: str, precision: str, extra: list[str], timeout: float) -> None:
+        cmd = [py, "benchmarks/embed_bench.py", "--device", args.device, "--precision", precision, "--batches"]
+        cmd += [*batches, *extra, "--rounds", "1" if q else "5", "--json", str(out / f"{name}.json")]
+        steps[name] = _step(name, cmd, out, 300 if q else timeout, env)
         if (out / f"{name}.json").is_file():
-            embed[prec] = json.loads((out / f"{name}.json").read_text())["results"]
-    name = "embed_shipped_r18"
-    steps[name] = _step(
-        name,
-        [
-            py,
-            "benchmarks/embed_bench.py",
-            "--device",
-            args.device,
-            "--precision",
-            "fp32" if args.device == "cpu" else "fp16",
-            "--batches",
-            *batches,
-            "--embedders",
-            "laga",
-            "--backbone",
-            "resnet18",
-            "--input-size",
-            "128",
-            "64",
-            "--json",
-            str(out / f"{name}.json"),
-        ],
-        out,
-        300 if q else 90,
-        env,
-    )
-    if (out / f"{name}.json").is_file():
-        embed["shipped_r18_128x64"] = json.loads((out / f"{name}.json").read_text())["results"]
+            embed[key] = json.loads((out / f"{name}.json").read_text())["results"]
+
+    size = ["192", "64"] if q else ["384", "128"]
+    for prec in ["fp32"] if q else ["fp32", "bf16", "fp16"]:
+        if not (prec == "fp16" and args.device == "cpu"):
+            bench(f"embed_r50_{prec}", prec, prec, ["--embedders", *networks, "--input-size", *size], 150)
+    shipped = ["--embedders", "laga", "--backbone", "resnet18", "--input-size", "128", "64"]
+    bench("embed_shipped_r18", "shipped_r18_128x64", "fp32" if args.device == "cpu" else "fp16", shipped, 90)
     report["embedders"] = embed
     t0 = time.perf_counter()
     try:

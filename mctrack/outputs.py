@@ -12,8 +12,10 @@ import csv
 import json
 import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TextIO
 
 import numpy as np
 
@@ -34,15 +36,23 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename."""
+@contextmanager
+def _replacing(path: Path, newline: str | None = None) -> Iterator[TextIO]:
+    """A text file that replaces ``path`` (by a rename) only when the block completes."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp")
     try:
-        tmp.write_text(text, encoding="utf-8")
+        with tmp.open("w", encoding="utf-8", newline=newline) as fh:
+            yield fh
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename."""
+    with _replacing(path) as fh:
+        fh.write(text)
 
 
 def write_json(path: Path, data: dict) -> None:
@@ -52,52 +62,30 @@ def write_json(path: Path, data: dict) -> None:
 def write_global_rows(local: Path, path: Path, camera: str, lookup: dict[tuple[str, int], int]) -> int:
     """``path``: the rows of ``local`` (MOT, local ids) with global ids; rows of tracks without a global id are
     dropped. Returns the rows written."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
     n = 0
-    try:
-        with tmp.open("w", encoding="utf-8") as dst:
-            if Path(local).is_file():
-                with Path(local).open("r", encoding="utf-8") as src:
-                    for line in src:
-                        frame, tid, rest = line.split(",", 2)
-                        gid = lookup.get((camera, int(tid)))
-                        if gid:
-                            dst.write(f"{frame},{gid},{rest}")
-                            n += 1
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with _replacing(path) as dst:
+        if Path(local).is_file():
+            with Path(local).open("r", encoding="utf-8") as src:
+                for line in src:
+                    frame, tid, rest = line.split(",", 2)
+                    gid = lookup.get((camera, int(tid)))
+                    if gid:
+                        dst.write(f"{frame},{gid},{rest}")
+                        n += 1
     return n
 
 
 def write_identities(path: Path, summaries: Iterable[TrackletSummary], lookup: dict[tuple[str, int], int]) -> None:
     """``identities.csv``: one row per tracklet with a global id (camera, local id order)."""
     rows = sorted((s for s in summaries if (s.camera, s.track_id) in lookup), key=lambda s: (s.camera, s.track_id))
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        with tmp.open("w", newline="", encoding="utf-8") as fh:
-            w = csv.writer(fh)
-            w.writerow(
-                ["camera", "local_id", "global_id", "first_time", "last_time", "first_frame", "last_frame", "frames"]
-            )
-            for s in rows:
-                w.writerow(
-                    [
-                        s.camera,
-                        s.track_id,
-                        lookup[(s.camera, s.track_id)],
-                        f"{s.first_time:.3f}",
-                        f"{s.last_time:.3f}",
-                        s.first_frame + 1,
-                        s.last_frame + 1,
-                        s.frames,
-                    ]
-                )
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    header = ["camera", "local_id", "global_id", "first_time", "last_time", "first_frame", "last_frame", "frames"]
+    with _replacing(path, newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(header)
+        for s in rows:
+            gid = lookup[(s.camera, s.track_id)]
+            times = (f"{s.first_time:.3f}", f"{s.last_time:.3f}")
+            w.writerow([s.camera, s.track_id, gid, *times, s.first_frame + 1, s.last_frame + 1, s.frames])
 
 
 def write_annotated_video(path: Path, src: FrameSource, rows_file: Path, camera: str, frames: int, fps: float) -> None:

@@ -305,14 +305,10 @@ class Pipeline:
                     source_name=cam.source,
                     dim=dim,
                 ):
-                    res.frames, res.detections = stats.frames, stats.detections
-                    res.frames_without_image = imageless(stats)
                     builder.add(step.tracks, step.time, step.track_embeddings)
                     writer.write(step.frame.index, step.tracks.track_id, step.tracks.xyxy, step.tracks.score)
                     bar.update(1)
                     yield step.time, step.tracks, builder.pop_finished(step.frame.index, finish_after)
-            res.frames, res.detections = stats.frames, stats.detections
-            res.frames_without_image = imageless(stats)
             if stats.ended_early:
                 res.error = f"{cam.source}: {stats.ended_early}"
                 log.error("camera %s: %s", cam.id, res.error)
@@ -321,7 +317,7 @@ class Pipeline:
                 if stats.stopped_early or stats.ended_early or live:
                     recorder.discard()
                 else:
-                    recorder.save(fps, res.frames, res.frames_without_image)
+                    recorder.save(fps, stats.frames, imageless(stats))
                 recorder = None
         except KeyboardInterrupt:
             res.error = "interrupted"
@@ -335,7 +331,7 @@ class Pipeline:
                 stats.frames,
                 _first_line(exc),
             )
-        finally:
+        finally:  # the counts of what ran, also after a failure or an interruption
             res.frames, res.detections = stats.frames, stats.detections
             res.frames_without_image = imageless(stats)
             if recorder is not None:

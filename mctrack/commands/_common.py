@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import logging
 import sys
 from pathlib import Path
@@ -27,6 +28,7 @@ __all__ = [
     "defaults_text",
     "link_thresh",
     "track_appearance",
+    "check_stream_args",
 ]
 
 TORCH_EMBEDDERS = ("laga", "can", "global")
@@ -211,3 +213,11 @@ def yolo_from_args(args: argparse.Namespace):
         half=args.yolo_half,
         trusted=args.yolo_trusted,
     )
+
+
+def check_stream_args(args: argparse.Namespace) -> None:
+    """``--duration`` (finite seconds > 0) and ``--min-score`` (finite) of ``run`` and ``track``, before any work."""
+    if args.duration is not None and not (math.isfinite(args.duration) and args.duration > 0):
+        raise InputError(f"--duration: must be a finite number of seconds > 0, got {args.duration}")
+    if args.min_score is not None and not math.isfinite(args.min_score):
+        raise InputError(f"--min-score: must be a finite number, got {args.min_score}")

@@ -17,6 +17,7 @@ from ..pipeline import Pipeline, constraints_from_cams
 from ..registry import DETECTORS, LINKERS
 from ..track import CameraMotion, Tracker
 from ._common import (
+    check_stream_args,
     TORCH_EMBEDDERS,
     defaults_text,
     add_appearance_args,
@@ -178,10 +179,7 @@ def _detector_factory(args: argparse.Namespace):
 
 def main(args: argparse.Namespace) -> int:
     DETECTORS.get(args.detector)  # unknown names fail here, listing the valid ones, before any work
-    if args.duration is not None and not args.duration > 0:
-        raise InputError(f"--duration: must be > 0 seconds, got {args.duration}")
-    if args.min_score is not None and not np.isfinite(args.min_score):
-        raise InputError(f"--min-score: must be a finite number, got {args.min_score}")
+    check_stream_args(args)
     if not (np.isfinite(args.gallery_age) and args.gallery_age > 0):
         raise InputError(f"--gallery-age: must be a finite number of seconds > 0, got {args.gallery_age}")
     if args.reid != "none":

@@ -21,6 +21,7 @@ from ..track import CameraMotion, Tracker
 from ..track.postprocess import interpolate_gaps
 from ..track.driver import DetectAndEmbed, DriverStats, drive
 from ._common import (
+    check_stream_args,
     add_appearance_args,
     add_embedder_args,
     add_yolo_args,
@@ -103,10 +104,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def main(args: argparse.Namespace) -> int:
     DETECTORS.get(args.detector)  # an unknown name fails here, listing the valid ones, before any work
-    if args.duration is not None and not (np.isfinite(args.duration) and args.duration > 0):
-        raise InputError(f"--duration: must be a finite number of seconds > 0, got {args.duration}")
-    if args.min_score is not None and not np.isfinite(args.min_score):
-        raise InputError(f"--min-score: must be a finite number, got {args.min_score}")
+    check_stream_args(args)
     if args.interpolate and is_live_source(str(args.source)):
         raise InputError("--interpolate: offline post-processing, not for a live stream (it keeps every row)")
     if args.fps is not None and not (np.isfinite(args.fps) and args.fps > 0):

@@ -50,7 +50,6 @@ class DriverStats:
     frames: int = 0
     frames_without_image: int = 0
     detections: int = 0
-    dropped_boxes: int = 0  # detector boxes that were not finite or had no area
     tracks: int = 0  # distinct local track ids
     stopped_early: bool = False  # max_seconds reached
     ended_early: str | None = None  # the source ended before its declared length (why, in words)
