@@ -5,13 +5,19 @@ Usage (from the project root)::
 
     python benchmarks/mot15.py                          # motion-only, all five sequences
     python benchmarks/mot15.py --reid colorhist         # with appearance, on the sequences that have video
-    python benchmarks/mot15.py --set max_lost_s=2 --interpolate 0
+    python benchmarks/mot15.py --set max_lost_s=2 --interpolate 0 --smooth 0
     python benchmarks/mot15.py --reid laga --grid appearance_weight=0.25,0.5 --grid appearance_thresh=0.5,0.7
 
 A network (``--reid laga|can|global``) uses ``--weights`` (a file or a bundled name; default: the network's
 bundled checkpoint, as ``mctrack track`` does) and the tracker's per-embedder appearance defaults of ``mctrack
 track`` unless ``--set``/``--grid`` override them. With ``--grid`` every combination is run (features are
 computed once per sequence and reused) and one line per setting is printed: per-sequence and mean IDF1/HOTA.
+
+Offline refinements (:mod:`mctrack.track.postprocess`) apply as in ``mctrack track``: ``--smooth`` (Gaussian box
+smoothing, default 2 frames), ``--stitch`` (tracklet stitching, default 4 s with an embedder, off without) and
+``--interpolate``; ``--grid`` and ``--set`` also take their keys ``smooth``, ``stitch_s``, ``stitch_motion``,
+``stitch_size``, ``stitch_appearance`` and ``interpolate`` (a tracker setting is run once, its refinements
+reuse the tracks).
 
 ``--protocol loso`` (with ``--grid``): leave one sequence out. For each sequence, the setting with the best mean
 IDF1 + HOTA on the OTHER sequences is chosen and scored on it; the held-out results are evaluated together
@@ -39,12 +45,12 @@ sys.path.insert(0, str(ROOT))
 
 from mctrack.commands._common import TORCH_EMBEDDERS  # noqa: E402
 from mctrack.detect import MotFileDetector  # noqa: E402
-from mctrack.embed import build_embedder, track_appearance  # noqa: E402
+from mctrack.embed import build_embedder, embedder_link_thresh, track_appearance  # noqa: E402
 from mctrack.eval.mot import evaluate_folders, format_table, write_json  # noqa: E402
 from mctrack.io.mot import mot_rows, save_mot_txt  # noqa: E402
 from mctrack.io.video import SequenceSource  # noqa: E402
 from mctrack.track import Tracker  # noqa: E402
-from mctrack.track.postprocess import interpolate_gaps  # noqa: E402
+from mctrack.track.postprocess import FeatureMeans, StitchConfig, refine  # noqa: E402
 from mctrack.track.driver import DetectAndEmbed, drive  # noqa: E402
 from mctrack.weights import default_weights, resolve_weights  # noqa: E402
 
@@ -86,28 +92,41 @@ def make_embedder(reid: str, weights: str | None = None):
     return build_embedder(reid, weights=path)
 
 
-def run_sequence(
-    seq_dir: Path,
-    *,
-    reid: str = "none",
-    interpolate: int = 0,
-    min_score: float = -np.inf,
-    embedder=None,
-    **tracker_kwargs,
-) -> np.ndarray:
-    """MOT result rows of one sequence tracked on its public detections (``embedder`` overrides ``reid``)."""
+POST_KEYS = ("interpolate", "smooth", "stitch_s", "stitch_motion", "stitch_size", "stitch_appearance")
+
+
+def post_settings(settings: dict, fps: float) -> dict:
+    """``refine`` keyword arguments from the offline keys of ``settings`` (``stitch_s``: most seconds between two
+    tracklets joined, 0 = off)."""
+    stitch = None
+    if settings.get("stitch_s", 0):
+        fields = {"max_motion": "stitch_motion", "max_size": "stitch_size", "max_appearance": "stitch_appearance"}
+        kw = {f: settings[k] for f, k in fields.items() if k in settings}
+        stitch = StitchConfig(max_gap=max(1, round(settings["stitch_s"] * fps)), **kw)
+    return {"stitch": stitch, "interpolate": int(settings.get("interpolate", 0)), "smooth": settings.get("smooth", 0)}
+
+
+def track_sequence(seq_dir: Path, *, reid: str = "none", min_score: float = -np.inf, embedder=None, **tracker_kwargs):
+    """``(raw MOT rows, {track id: mean feature} or None, fps)`` of one sequence tracked on its public detections."""
     embedder = embedder if embedder is not None else build_embedder(reid)
     if isinstance(embedder, CachedEmbedder):
         embedder.key = str(seq_dir)
     source = SequenceSource(seq_dir, need_images=embedder is not None)
     detector = MotFileDetector(seq_dir / "det" / "det.txt", min_score=min_score)
     tracker = Tracker(camera=source.name, frame_rate=source.fps, **tracker_kwargs)
-    rows = []
+    rows, means = [], FeatureMeans()
     features = DetectAndEmbed(detector, embedder, detector_needs_images=False)
     for step in drive(source, features, tracker, fps=source.fps, source_name=str(seq_dir), dim=features.dim):
         rows.append(mot_rows(step.frame.index, step.tracks.track_id, step.tracks.xyxy, step.tracks.score))
+        means.add(step.tracks.track_id, step.track_embeddings)
     out = np.concatenate(rows) if rows else np.zeros((0, 10))
-    return interpolate_gaps(out, interpolate) if interpolate else out
+    return out, (means.means() if embedder is not None else None), source.fps
+
+
+def run_sequence(seq_dir: Path, *, interpolate: int = 0, post: dict | None = None, **kwargs) -> np.ndarray:
+    """MOT result rows of one sequence: tracked (``track_sequence``) then refined offline (``post``: POST_KEYS)."""
+    rows, feats, fps = track_sequence(seq_dir, **kwargs)
+    return refine(rows, fps, features=feats, **post_settings({"interpolate": interpolate, **(post or {})}, fps))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -121,6 +140,19 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         default=10,
         help="fill track gaps of up to N frames offline by linear interpolation (0 = off; default 10)",
+    )
+    ap.add_argument(
+        "--smooth",
+        type=float,
+        default=2.0,
+        help="offline Gaussian box smoothing, sigma in frames (0 = off; default 2, as mctrack track)",
+    )
+    ap.add_argument(
+        "--stitch",
+        type=float,
+        default=None,
+        help="offline tracklet stitching window in seconds (0 = off; default 4 with --reid, off without, as "
+        "mctrack track)",
     )
     ap.add_argument("--weights", help="checkpoint of a network: file or bundled name (default: the bundled one)")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="tracker keyword argument")
@@ -152,21 +184,30 @@ def main(argv: list[str] | None = None) -> int:
         kwargs = {"appearance_weight": weight, "appearance_thresh": thresh, **kwargs}
     out = Path(args.out or ROOT / "runs" / "mot15" / args.reid)
     out.mkdir(parents=True, exist_ok=True)
+    post = {"smooth": args.smooth, "stitch_s": args.stitch if args.stitch is not None else 4.0 * (args.reid != "none")}
+    post.update({k: kwargs.pop(k) for k in POST_KEYS if k in kwargs})
+    if "interpolate" in post:
+        raise SystemExit("--set interpolate=N: use --interpolate N")
     embedder = make_embedder(args.reid, args.weights)
+    if embedder is not None:  # stitching's appearance gate: the linker's threshold for this embedder
+        post.setdefault("stitch_appearance", embedder_link_thresh(embedder, args.reid))
     if args.grid:
+        kwargs = {**kwargs, **post}
         return _sweep(args, data, seqs, kwargs, CachedEmbedder(embedder) if embedder is not None else None, out)
     t0 = time.perf_counter()
     for seq in seqs:
         save_mot_txt(
             out / f"{seq}.txt",
-            run_sequence(data / seq, reid=args.reid, interpolate=args.interpolate, embedder=embedder, **kwargs),
+            run_sequence(
+                data / seq, reid=args.reid, interpolate=args.interpolate, post=post, embedder=embedder, **kwargs
+            ),
         )
     elapsed = time.perf_counter() - t0
     metrics = evaluate_folders(data, out, sequences=seqs, keep_zero_marked=args.keep_zero_marked)
     print(
         f"tracker settings: {kwargs or 'defaults'}; reid={args.reid}"
         + (f" ({Path(embedder.weights).name})" if getattr(embedder, "weights", None) else "")
-        + f"; interpolate={args.interpolate}; {elapsed:.1f} s"
+        + f"; interpolate={args.interpolate}; offline {post or 'none'}; {elapsed:.1f} s"
     )
     print(format_table(metrics))
     write_json(args.json or out / "metrics.json", metrics)
@@ -180,19 +221,22 @@ def _sweep(args: argparse.Namespace, data: Path, seqs: list[str], base: dict, em
         grid[key] = [parse_value(v) for v in values.split(",") if v]
         if not key or not grid[key]:
             raise SystemExit(f"--grid {item}: expected KEY=V1,V2,... with at least one value")
-        if key in ("interpolate", "reid", "min_score", "embedder"):
-            raise SystemExit(f"--grid {item}: only tracker keyword arguments can be swept")
+        if key in ("reid", "min_score", "embedder"):
+            raise SystemExit(f"--grid {item}: only tracker keyword arguments and {', '.join(POST_KEYS)} can be swept")
     rows = []
+    tracked: dict[tuple, tuple] = {}  # (tracker settings, sequence) -> track_sequence's result, reused by refinements
     for combo in itertools.product(*grid.values()):
         settings = dict(zip(grid, combo, strict=True))
-        kwargs = {**base, **settings}
+        merged = {"interpolate": args.interpolate, **base, **settings}
+        post = {k: merged.pop(k) for k in POST_KEYS if k in merged}
         run_out = _run_dir(out, settings)
         run_out.mkdir(parents=True, exist_ok=True)
         for seq in seqs:
-            save_mot_txt(
-                run_out / f"{seq}.txt",
-                run_sequence(data / seq, reid=args.reid, embedder=embedder, interpolate=args.interpolate, **kwargs),
-            )
+            key = (tuple(sorted(merged.items())), seq)
+            if key not in tracked:
+                tracked[key] = track_sequence(data / seq, reid=args.reid, embedder=embedder, **merged)
+            raw, feats, fps = tracked[key]
+            save_mot_txt(run_out / f"{seq}.txt", refine(raw, fps, features=feats, **post_settings(post, fps)))
         metrics = evaluate_folders(data, run_out, sequences=seqs, keep_zero_marked=args.keep_zero_marked)
         per_seq = {s: {k: round(100 * metrics[s][k], 1) for k in ("IDF1", "HOTA", "MOTA")} for s in seqs}
         mean = {k: round(float(np.mean([per_seq[s][k] for s in seqs])), 1) for k in ("IDF1", "HOTA", "MOTA")}

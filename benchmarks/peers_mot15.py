@@ -28,11 +28,11 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from mot15 import SEQUENCES, WITH_VIDEO, make_embedder, run_sequence  # noqa: E402
 
 from mctrack.detect import MotFileDetector  # noqa: E402
-from mctrack.embed import track_appearance  # noqa: E402
+from mctrack.embed import embedder_link_thresh, track_appearance  # noqa: E402
 from mctrack.eval.mot import evaluate_folders  # noqa: E402
 from mctrack.io.mot import save_mot_txt  # noqa: E402
 from mctrack.io.video import SequenceSource  # noqa: E402
-from mctrack.track.postprocess import interpolate_gaps  # noqa: E402
+from mctrack.track.postprocess import refine  # noqa: E402
 
 MOTION = ("ByteTrack", "OcSort", "BotSort", "BoostTrack", "HybridSort")
 APPEARANCE = ("BotSort", "StrongSort", "DeepOcSort", "BoostTrack", "HybridSort")
@@ -55,7 +55,7 @@ def boxmot_tracker(name: str, fps: float, reid=None):
     return cls(**{k: v for k, v in wanted.items() if k in params})
 
 
-def run_boxmot(name: str, seq_dir: Path, *, reid=None, interpolate: int = 10) -> np.ndarray:
+def run_boxmot(name: str, seq_dir: Path, *, reid=None, interpolate: int = 10, smooth: float = 0.0) -> np.ndarray:
     source = SequenceSource(seq_dir, need_images=reid is not None)
     det = MotFileDetector(seq_dir / "det" / "det.txt")
     tracker = boxmot_tracker(name, source.fps, reid)
@@ -76,7 +76,7 @@ def run_boxmot(name: str, seq_dir: Path, *, reid=None, interpolate: int = 10) ->
             r[:, 6] = out[:, 5]
             rows.append(r)
     rows = np.concatenate(rows) if rows else np.zeros((0, 10))
-    return interpolate_gaps(rows, interpolate) if interpolate else rows
+    return refine(rows, source.fps, interpolate=interpolate, smooth=smooth)
 
 
 class CachingEmbedder:
@@ -108,6 +108,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reid", default="none", help="none (motion only) or an mctrack embedder for everyone")
     ap.add_argument("--trackers", nargs="*", help="BoxMOT trackers (default: its motion or appearance ones)")
     ap.add_argument("--interpolate", type=int, default=10, help="gap interpolation for every tracker (default 10)")
+    ap.add_argument(
+        "--smooth",
+        type=float,
+        default=2.0,
+        help="Gaussian box smoothing (frames) for every tracker, as mctrack track does by default (0 = off; default 2)",
+    )
+    ap.add_argument(
+        "--stitch",
+        type=float,
+        default=None,
+        help="mctrack only (it needs mctrack's per-track features): stitching window in seconds (default: 4 with "
+        "--reid, off without, as mctrack track)",
+    )
     ap.add_argument("--out", default=str(ROOT / "runs" / "peers_mot15"))
     args = ap.parse_args(argv)
     try:
@@ -136,16 +149,25 @@ def main(argv: list[str] | None = None) -> int:
                     if embedder is not None:
                         weight, thresh = track_appearance(args.reid)
                         kwargs = {"appearance_weight": weight, "appearance_thresh": thresh}
-                    rows = run_sequence(data / seq, interpolate=args.interpolate, embedder=embedder, **kwargs)
+                    stitch = args.stitch if args.stitch is not None else (4.0 if embedder is not None else 0.0)
+                    post = {"smooth": args.smooth, "stitch_s": stitch}
+                    if embedder is not None:
+                        post["stitch_appearance"] = embedder_link_thresh(embedder.embedder, args.reid)
+                    rows = run_sequence(
+                        data / seq, interpolate=args.interpolate, post=post, embedder=embedder, **kwargs
+                    )
                 else:
-                    rows = run_boxmot(name, data / seq, reid=reid, interpolate=args.interpolate)
+                    rows = run_boxmot(name, data / seq, reid=reid, interpolate=args.interpolate, smooth=args.smooth)
                 save_mot_txt(out / f"{seq}.txt", rows)
         except Exception as exc:  # noqa: BLE001 - one peer failing must not hide the others
             print(f"{name}: failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
             continue
         m = evaluate_folders(data, out, sequences=seqs)
         table.append((name, m, time.perf_counter() - t0))
-    print(f"boxmot {boxmot.__version__}; reid {args.reid}; interpolate {args.interpolate}; sequences {', '.join(seqs)}")
+    print(
+        f"boxmot {boxmot.__version__}; reid {args.reid}; interpolate {args.interpolate}; smooth {args.smooth} for all; "
+        f"sequences {', '.join(seqs)}"
+    )
     short = {s: s.split("-")[0][:6] for s in seqs}
     head = f"{'tracker':<12}{'HOTA':>6}{'IDF1':>6}{'MOTA':>6}  " + "  ".join(f"{short[s]:>11}" for s in seqs)
     print(head + "   (per sequence: HOTA/IDF1)")

@@ -12,13 +12,14 @@ from tqdm import tqdm
 
 from ..config import is_live_source
 from ..detect import build_detector
+from ..embed import embedder_link_thresh
 from ..errors import InputError
 from ..io.paths import check_file_name, safe_file_name
 from ..io.mot import MotWriter, mot_rows, save_mot_txt
 from ..registry import DETECTORS
 from ..io.video import AnnotatedVideoWriter, LiveSource, SequenceSource, open_source
 from ..track import CameraMotion, Tracker
-from ..track.postprocess import interpolate_gaps
+from ..track.postprocess import FeatureMeans, StitchConfig, refine
 from ..track.driver import DetectAndEmbed, DriverStats, drive
 from ._common import (
     check_stream_args,
@@ -95,6 +96,22 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="N",
         help="offline: fill gaps of up to N frames inside each track by linear interpolation (default: 0 = off)",
     )
+    t.add_argument(
+        "--smooth",
+        type=float,
+        default=None,
+        metavar="SIGMA",
+        help="offline: smooth each track's boxes over time (Gaussian local-linear fit, SIGMA frames; 0 = off; "
+        "default: 2 for recorded video, off for live streams)",
+    )
+    t.add_argument(
+        "--stitch",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="offline: join tracks that end and restart within this many seconds where motion and appearance "
+        "agree (0 = off; default: 4 with an embedder, off without one: motion alone joins wrong people)",
+    )
     p.add_argument("--out", default="runs/track", help="output folder (default: runs/track)")
     p.add_argument("--name", help="sequence name for the result file (default: the source's name)")
     p.add_argument("--video", action="store_true", help="also write DIR/<sequence>.mp4 with boxes and ids")
@@ -105,13 +122,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 def main(args: argparse.Namespace) -> int:
     DETECTORS.get(args.detector)  # an unknown name fails here, listing the valid ones, before any work
     check_stream_args(args)
-    if args.interpolate and is_live_source(str(args.source)):
-        raise InputError("--interpolate: offline post-processing, not for a live stream (it keeps every row)")
+    live = is_live_source(str(args.source))
+    for flag, value in (("--interpolate", args.interpolate), ("--smooth", args.smooth), ("--stitch", args.stitch)):
+        if value is not None and not (np.isfinite(value) and value >= 0):
+            raise InputError(f"{flag}: must be >= 0, got {value}")
+        if value and live:
+            raise InputError(f"{flag}: offline post-processing, not for a live stream (it keeps every row)")
     if args.fps is not None and not (np.isfinite(args.fps) and args.fps > 0):
         raise InputError(f"--fps: must be a finite number > 0, got {args.fps}")
     embedder = embedder_from_args(args)
     need_images = args.detector != "mot" or embedder is not None or args.video or args.cmc
-    live = is_live_source(str(args.source))
+    smooth = args.smooth if args.smooth is not None else (0.0 if live else 2.0)
+    stitch_s = args.stitch if args.stitch is not None else (4.0 if embedder is not None and not live else 0.0)
     if live:
         if args.detector == "mot":
             raise InputError(f"{args.source}: a live stream has no detection file; use --detector yolo")
@@ -150,7 +172,9 @@ def main(args: argparse.Namespace) -> int:
         video = AnnotatedVideoWriter(out_dir / f"{name}.mp4", fps, source.size)
     stats = DriverStats()
     rows: list[np.ndarray] = []
-    writer = None if args.interpolate else MotWriter(result)  # stream rows unless they are post-processed
+    means = FeatureMeans()
+    refined = bool(args.interpolate or smooth or stitch_s)
+    writer = MotWriter(result)  # raw rows as they come (kept on a crash); replaced by the refined ones at the end
     interrupted = False
     length = source.length
     if args.duration is not None and length is not None:
@@ -170,21 +194,34 @@ def main(args: argparse.Namespace) -> int:
         )
         for step in tqdm(steps, total=length, desc=f"track {name}", unit="frame", disable=args.no_progress):
             frame, tracks = step.frame, step.tracks
-            if writer is not None:
-                writer.write(frame.index, tracks.track_id, tracks.xyxy, tracks.score)
-            else:
+            writer.write(frame.index, tracks.track_id, tracks.xyxy, tracks.score)
+            if refined:
                 rows.append(mot_rows(frame.index, tracks.track_id, tracks.xyxy, tracks.score))
+                if stitch_s:
+                    means.add(tracks.track_id, step.track_embeddings)
             if video is not None:
                 video.write(frame, tracks)
     except KeyboardInterrupt:
         interrupted = True  # what was tracked so far is written below
     finally:
-        if writer is not None:
-            writer.close()
+        writer.close()
         if video is not None:
             video.close()
-    if args.interpolate:
-        save_mot_txt(result, interpolate_gaps(np.concatenate(rows) if rows else np.zeros((0, 7)), args.interpolate))
+    if refined:
+        stitch = None
+        if stitch_s:
+            gate = embedder_link_thresh(embedder, args.reid) if embedder is not None else StitchConfig.max_appearance
+            stitch = StitchConfig(max_gap=max(1, round(stitch_s * fps)), max_appearance=gate)
+        all_rows = np.concatenate(rows) if rows else np.zeros((0, 10))
+        refined_rows = refine(
+            all_rows, fps, stitch=stitch, features=means.means(), interpolate=args.interpolate, smooth=smooth
+        )
+        save_mot_txt(result, refined_rows)
+        joined = len(np.unique(all_rows[:, 1])) - len(np.unique(refined_rows[:, 1]))
+        done = [f"smoothed (sigma {smooth:g} frames)"] if smooth else []
+        done += [f"{joined} track(s) stitched within {stitch_s:g} s"] if stitch_s else []
+        done += [f"gaps up to {args.interpolate} frames filled"] if args.interpolate else []
+        print(f"offline refinements: {', '.join(done)}")
     extra = (
         f", {stats.frames_without_image} without a readable image" if stats.frames_without_image and need_images else ""
     )

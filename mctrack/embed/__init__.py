@@ -26,6 +26,7 @@ __all__ = [
     "l2_normalize",
     "select_device",
     "build_embedder",
+    "embedder_link_thresh",
     "link_thresh",
     "track_appearance",
 ]
@@ -73,6 +74,14 @@ def track_appearance(name: str) -> tuple[float, float]:
 def link_thresh(name: str) -> float:
     """The cross-camera linker's cosine threshold for embedder ``name``, from its registered facts."""
     return float(EMBEDDERS.facts(name).get("link_thresh", 0.5)) if name in EMBEDDERS else 0.5
+
+
+def embedder_link_thresh(embedder, name: str) -> float:
+    """The cosine distance up to which two tracklets of ``embedder`` (built as ``name``) are one person: its
+    checkpoint's own recommendation (``extra.link_thresh``) when it has one, else the embedder's registered fact.
+    Used by the cross-camera linker and by within-camera stitching."""
+    recommended = getattr(embedder, "recommended", {}).get("link_thresh")
+    return float(recommended) if recommended is not None else link_thresh(name)
 
 
 def build_embedder(name: str, **kwargs) -> Embedder | None:

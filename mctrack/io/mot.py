@@ -7,6 +7,8 @@ class and column 9 as the visibility. Inside mctrack frame indices are 0-based: 
 
 from __future__ import annotations
 
+import os
+
 import configparser
 import io
 import logging
@@ -135,7 +137,9 @@ def save_mot_txt(path: str | Path, rows: np.ndarray) -> None:
     full[:, : rows.shape[1]] = rows
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_text(_format_rows(full), encoding="utf-8")
+    tmp = p.with_name(p.name + ".partial")  # replaced at once: a reader (or a crash) never sees half a file
+    tmp.write_text(_format_rows(full), encoding="utf-8")
+    os.replace(tmp, p)
 
 
 def mot_rows(frame_index: int, track_ids: np.ndarray, xyxy: np.ndarray, scores: np.ndarray | None = None) -> np.ndarray:

@@ -8,9 +8,11 @@ asked for (``mctrack track --interpolate N``).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-__all__ = ["interpolate_gaps"]
+__all__ = ["FeatureMeans", "StitchConfig", "gaussian_smooth", "interpolate_gaps", "refine", "stitch_tracklets"]
 
 
 def interpolate_gaps(rows: np.ndarray, max_gap: int) -> np.ndarray:
@@ -41,3 +43,202 @@ def interpolate_gaps(rows: np.ndarray, max_gap: int) -> np.ndarray:
         new.append(block)
     out = np.concatenate(new)
     return out[np.lexsort((out[:, 1], out[:, 0]))]
+
+
+def gaussian_smooth(rows: np.ndarray, sigma: float) -> np.ndarray:
+    """MOT rows with each track's box smoothed over time by a Gaussian kernel of ``sigma`` frames.
+
+    The offline counterpart of StrongSORT's Gaussian-smoothed interpolation (GSI): every box is replaced by the
+    kernel-weighted mean of its own track's boxes (centre and size separately), weights ``exp(-dt^2 / 2 sigma^2)``
+    over the frames the track was reported in, so a gap is not smoothed across as if it were dense. Each box is
+    the value at its frame of a kernel-weighted straight-line fit (local linear regression), so detector jitter
+    (boxes that breathe from frame to frame) is averaged out while steady motion, also at a track's start and
+    end, is not pulled back (a plain weighted mean lags there). ``sigma = 0`` returns the rows unchanged (sorted).
+    """
+    rows = np.asarray(rows, np.float64)
+    if not (np.isfinite(sigma) and sigma >= 0):
+        raise ValueError(f"sigma: must be >= 0, got {sigma}")
+    if len(rows) == 0:
+        return rows.copy()
+    out = rows.copy()
+    if sigma > 0:
+        radius = max(1, int(np.ceil(3 * sigma)))
+        order = np.lexsort((rows[:, 0], rows[:, 1]))
+        ids = rows[order, 1]
+        starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+        for a, b in zip(starts, np.r_[starts[1:], len(order)], strict=True):
+            idx = order[a:b]
+            t = rows[idx, 0]
+            box = rows[idx, 2:6]
+            z = np.stack([box[:, 0] + box[:, 2] / 2, box[:, 1] + box[:, 3] / 2, box[:, 2], box[:, 3]], axis=1)
+            smooth = np.empty_like(z)
+            for i0 in range(0, len(t), 512):  # blocks of rows against the frames within 3 sigma
+                tb = t[i0 : i0 + 512]
+                lo, hi = np.searchsorted(t, tb[0] - radius), np.searchsorted(t, tb[-1] + radius, "right")
+                dt = t[None, lo:hi] - tb[:, None]
+                w = np.exp(-0.5 * (dt / sigma) ** 2)
+                # locally weighted linear fit at each frame: unbiased for constant velocity, also at the ends
+                s0, s1, s2 = w.sum(1), (w * dt).sum(1), (w * dt**2).sum(1)
+                m0, m1 = w @ z[lo:hi], (w * dt) @ z[lo:hi]
+                det = s0 * s2 - s1**2
+                ok = det > 1e-9 * np.maximum(s0 * s2, 1e-12)
+                level = m0 / s0[:, None]
+                level[ok] = (s2[ok, None] * m0[ok] - s1[ok, None] * m1[ok]) / det[ok, None]
+                smooth[i0 : i0 + 512] = level
+            out[idx, 2] = smooth[:, 0] - smooth[:, 2] / 2
+            out[idx, 3] = smooth[:, 1] - smooth[:, 3] / 2
+            out[idx, 4:6] = smooth[:, 2:4]
+    return out[np.lexsort((out[:, 1], out[:, 0]))]
+
+
+@dataclass(frozen=True)
+class StitchConfig:
+    """Limits of within-camera tracklet stitching (see :func:`stitch_tracklets`).
+
+    ``max_gap``: most frames between one tracklet's last row and the next one's first; ``max_motion``: gate on the
+    motion error, in box heights, of a predicted position (grows with the square root of the gap in seconds, see
+    ``stitch_tracklets``); ``max_size``: gate on ``|log(h_b / h_a)|``; ``max_appearance``: gate on the cosine
+    distance of the two tracklets' mean features (when given); ``appearance_weight``: weight of that distance in
+    the cost next to the motion error; ``fit_frames``: rows at each end used to fit a constant velocity.
+    """
+
+    max_gap: int = 60
+    max_motion: float = 1.0
+    max_size: float = 0.4
+    max_appearance: float = 0.4
+    appearance_weight: float = 1.0
+    fit_frames: int = 15
+
+    def __post_init__(self) -> None:
+        for name in ("max_gap", "fit_frames"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name}: must be >= 1, got {getattr(self, name)}")
+        for name in ("max_motion", "max_size", "max_appearance", "appearance_weight"):
+            value = getattr(self, name)
+            if not (np.isfinite(value) and value >= 0):
+                raise ValueError(f"{name}: must be >= 0, got {value}")
+
+
+def _end_state(t: np.ndarray, z: np.ndarray, n: int, at_end: bool) -> tuple[float, np.ndarray, np.ndarray]:
+    """(frame, centre+height, velocity per frame) at one end of a tracklet, from a line fitted to ``n`` rows."""
+    sel = slice(-n, None) if at_end else slice(0, n)
+    tt, zz = t[sel], z[sel]
+    t0 = tt[-1] if at_end else tt[0]
+    if len(tt) < 2 or tt[-1] == tt[0]:
+        return float(t0), zz[-1 if at_end else 0], np.zeros(3)
+    dt = tt - tt.mean()
+    slope = (dt[:, None] * (zz - zz.mean(0))).sum(0) / (dt**2).sum()
+    return float(t0), zz.mean(0) + slope * (t0 - tt.mean()), slope
+
+
+def stitch_tracklets(
+    rows: np.ndarray,
+    fps: float,
+    config: StitchConfig = StitchConfig(),
+    features: dict[int, np.ndarray] | None = None,
+) -> tuple[np.ndarray, dict[int, int]]:
+    """Join a camera's fragmented tracks offline: ``(rows with merged ids, {old id: new id})``.
+
+    A track that ends and another that starts up to ``max_gap`` frames later are the same person when the first
+    one's constant-velocity extrapolation lands near the second one's start and the second's backward
+    extrapolation near the first one's end (error in box heights, averaged over both directions, gated at
+    ``max_motion * sqrt(1 + gap / fps)``), their heights agree, and, with ``features`` (``{track id: unit
+    mean feature}``, centred as the tracker's), their cosine distance is within ``max_appearance``. Ends and
+    starts are matched one to one by the Hungarian algorithm on ``motion error + appearance_weight * cosine
+    distance``; matched pairs are chained (a -> b -> c) and every chain takes its first track's id. Tracks that
+    overlap in time are never joined. This is the cross-camera linker's idea (time window, motion, appearance)
+    applied within one camera, after the online tracker gave up on a person (occlusion longer than
+    ``max_lost_s``).
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    rows = np.asarray(rows, np.float64)
+    if not (np.isfinite(fps) and fps > 0):
+        raise ValueError(f"fps: must be > 0, got {fps}")
+    if len(rows) == 0:
+        return rows.copy(), {}
+    ids = np.unique(rows[:, 1]).astype(int)
+    ends = {}
+    for tid in ids:
+        r = rows[rows[:, 1] == tid]
+        r = r[np.argsort(r[:, 0])]
+        z = np.stack([r[:, 2] + r[:, 4] / 2, r[:, 3] + r[:, 5] / 2, r[:, 5]], axis=1)
+        n = min(config.fit_frames, len(r))
+        ends[int(tid)] = (_end_state(r[:, 0], z, n, True), _end_state(r[:, 0], z, n, False))
+    big = 1e6
+    cost = np.full((len(ids), len(ids)), big)
+    for i, a in enumerate(ids):
+        (ta, za, va), _ = ends[int(a)]
+        for j, b in enumerate(ids):
+            _, (tb, zb, vb) = ends[int(b)]
+            gap = tb - ta
+            if a == b or gap < 1 or gap > config.max_gap:
+                continue
+            h = 0.5 * (za[2] + zb[2])
+            if h <= 0 or abs(np.log(max(zb[2], 1e-6) / max(za[2], 1e-6))) > config.max_size:
+                continue
+            fwd = np.hypot(*(za[:2] + va[:2] * gap - zb[:2])) / h
+            bwd = np.hypot(*(zb[:2] - vb[:2] * gap - za[:2])) / h
+            motion = 0.5 * (fwd + bwd)
+            if motion > config.max_motion * np.sqrt(1 + gap / fps):
+                continue
+            c = motion
+            if features is not None and int(a) in features and int(b) in features:
+                d = 1.0 - float(np.dot(features[int(a)], features[int(b)]))
+                if d > config.max_appearance:
+                    continue
+                c += config.appearance_weight * d
+            cost[i, j] = c
+    r_idx, c_idx = linear_sum_assignment(cost)
+    nxt = {int(ids[i]): int(ids[j]) for i, j in zip(r_idx, c_idx, strict=True) if cost[i, j] < big}
+    mapping: dict[int, int] = {}
+    heads = set(nxt) - set(nxt.values())
+    for head in heads:
+        cur = head
+        while cur in nxt:
+            cur = nxt[cur]
+            mapping[cur] = head
+    out = rows.copy()
+    if mapping:
+        out[:, 1] = [mapping.get(int(t), int(t)) for t in rows[:, 1]]
+    return out[np.lexsort((out[:, 1], out[:, 0]))], mapping
+
+
+class FeatureMeans:
+    """Running per-track mean of unit features (the appearance summary :func:`stitch_tracklets` takes)."""
+
+    def __init__(self) -> None:
+        self._sum: dict[int, np.ndarray] = {}
+
+    def add(self, track_ids: np.ndarray, embeddings: np.ndarray) -> None:
+        """Adds one frame's rows; NaN rows (tracks not matched to a detection) and empty features are skipped."""
+        if embeddings.ndim != 2 or embeddings.shape[1] == 0:
+            return
+        for tid, e in zip(track_ids, embeddings, strict=True):
+            if np.isfinite(e).all():
+                key = int(tid)
+                self._sum[key] = self._sum[key] + e if key in self._sum else e.astype(np.float64)
+
+    def means(self) -> dict[int, np.ndarray]:
+        """``{track id: unit mean feature}``."""
+        return {k: v / max(float(np.linalg.norm(v)), 1e-12) for k, v in self._sum.items()}
+
+
+def refine(
+    rows: np.ndarray,
+    fps: float,
+    *,
+    stitch: StitchConfig | None = None,
+    features: dict[int, np.ndarray] | None = None,
+    interpolate: int = 0,
+    smooth: float = 0.0,
+) -> np.ndarray:
+    """The offline refinements in their order: stitch tracklets, fill gaps, smooth boxes (each off by default)."""
+    rows = np.asarray(rows, np.float64)
+    if stitch is not None:
+        rows, _ = stitch_tracklets(rows, fps, stitch, features)
+    if interpolate:
+        rows = interpolate_gaps(rows, interpolate)
+    if smooth:
+        rows = gaussian_smooth(rows, smooth)
+    return rows

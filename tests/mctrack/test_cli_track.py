@@ -119,3 +119,30 @@ def test_real_sequence_motion_only(shared_data, tmp_path, capsys):
     m = evaluate_folders(shared_data / "mot15", out, sequences=["TUD-Stadtmitte"])["TUD-Stadtmitte"]
     # SORT on the same detections: HOTA 53.0, IDF1 73.5, MOTA 71.7
     assert m["HOTA"] > 0.48 and m["IDF1"] > 0.70 and m["MOTA"] > 0.70
+
+
+def test_track_offline_refinements(tmp_path, capsys):
+    seq = make_sequence(tmp_path / "SYN-04", n=40)
+    det = load_mot_txt(seq / "det" / "det.txt")
+    rng = np.random.default_rng(0)
+    det[:, 2:4] += rng.normal(0, 4, (len(det), 2))  # jittery boxes
+    save_mot_txt(seq / "det" / "det.txt", det)
+    base = ["track", "--source", str(seq), "--detector", "mot", "--reid", "none", "--no-progress"]
+    assert main([*base, "--out", str(tmp_path / "raw"), "--smooth", "0"]) == 0
+    assert "offline refinements" not in capsys.readouterr().out
+    assert main([*base, "--out", str(tmp_path / "smooth")]) == 0  # default: smoothed, no motion-only stitching
+    assert "offline refinements: smoothed (sigma 2 frames)" in capsys.readouterr().out
+    raw, smooth = load_mot_txt(tmp_path / "raw" / "SYN-04.txt"), load_mot_txt(tmp_path / "smooth" / "SYN-04.txt")
+    assert raw[:, :2].tolist() == smooth[:, :2].tolist()  # same tracks, same frames
+    gt = load_mot_txt(seq / "gt" / "gt.txt")
+
+    def err(rows):  # distance of the boxes from the true path (person 1 keeps x < 230 here, person 2 above)
+        truth = {(int(r[0]), int(r[1])): r for r in gt}
+        return np.mean([abs(r[2] - truth[(int(r[0]), 1 if r[2] < 230 else 2)][2]) for r in rows if r[0] > 3])
+
+    assert err(smooth) < 0.8 * err(raw)
+    for flag, value, msg in (("--smooth", "-1", "--smooth: must be >= 0"), ("--stitch", "nan", "--stitch: must be")):
+        assert main([*base, "--out", str(tmp_path / "bad"), flag, value]) == 1
+        assert msg in capsys.readouterr().err
+    assert main(["track", "--source", "rtsp://127.0.0.1:9/x", "--reid", "none", "--stitch", "4"]) == 1
+    assert "--stitch: offline post-processing, not for a live stream" in capsys.readouterr().err

@@ -1,0 +1,118 @@
+"""Offline refinements: gap interpolation, Gaussian smoothing, within-camera tracklet stitching."""
+
+import numpy as np
+import pytest
+
+from mctrack.track.postprocess import (
+    FeatureMeans,
+    StitchConfig,
+    gaussian_smooth,
+    interpolate_gaps,
+    refine,
+    stitch_tracklets,
+)
+
+
+def walk(tid, frames, x0=100.0, vx=2.0, y=50.0, w=40.0, h=100.0, conf=1.0):
+    """MOT rows of one person walking right at ``vx`` px/frame."""
+    f = np.asarray(list(frames), np.float64)
+    rows = np.zeros((len(f), 10))
+    rows[:, 0], rows[:, 1] = f, tid
+    rows[:, 2], rows[:, 3], rows[:, 4], rows[:, 5], rows[:, 6] = x0 + vx * f, y, w, h, conf
+    rows[:, 7:] = -1
+    return rows
+
+
+def test_interpolate_fills_short_gaps_only():
+    rows = np.concatenate([walk(1, range(1, 6)), walk(1, range(9, 12)), walk(2, range(1, 3)), walk(2, range(20, 22))])
+    out = interpolate_gaps(rows, max_gap=5)
+    t1 = out[out[:, 1] == 1]
+    assert t1[:, 0].tolist() == list(range(1, 12))
+    np.testing.assert_allclose(t1[:, 2], 100 + 2 * t1[:, 0])  # linear motion is recovered exactly
+    assert len(out[out[:, 1] == 2]) == 4  # the 17-frame gap is longer than max_gap
+
+
+def test_smooth_removes_jitter_and_keeps_linear_motion_exact():
+    clean = walk(1, range(1, 101))
+    noisy = clean.copy()
+    rng = np.random.default_rng(0)
+    noisy[:, 2:4] += rng.normal(0, 3, (100, 2))
+    out = gaussian_smooth(noisy, 3.0)
+    err_before = np.abs(noisy[:, 2] - clean[:, 2]).mean()
+    err_after = np.abs(out[:, 2] - clean[:, 2]).mean()
+    assert err_after < 0.5 * err_before
+    # steady motion, including the first and last frames, is not pulled back by the kernel (local linear fit)
+    np.testing.assert_allclose(gaussian_smooth(clean, 5.0)[:, 2:6], clean[:, 2:6], atol=1e-6)
+    assert gaussian_smooth(noisy, 0.0)[:, 2:6].tolist() == noisy[:, 2:6].tolist()
+    with pytest.raises(ValueError, match="sigma"):
+        gaussian_smooth(noisy, -1)
+
+
+def test_smooth_does_not_mix_tracks():
+    a, b = walk(1, range(1, 30)), walk(2, range(1, 30), x0=500, vx=-3)
+    out = gaussian_smooth(np.concatenate([a, b]), 4.0)
+    np.testing.assert_allclose(out[out[:, 1] == 2][:, 2], b[:, 2], atol=1e-6)
+
+
+def test_stitch_joins_a_person_across_a_long_occlusion():
+    rows = np.concatenate([walk(1, range(1, 40)), walk(7, range(70, 120))])  # 30 frames unseen, same path
+    out, mapping = stitch_tracklets(rows, fps=25.0, config=StitchConfig(max_gap=40, max_motion=0.6))
+    assert mapping == {7: 1}
+    assert set(out[:, 1].tolist()) == {1}
+    assert len(out) == len(rows)
+
+
+def test_stitch_refuses_what_does_not_fit():
+    cfg = StitchConfig(max_gap=40, max_motion=0.6)
+    far = np.concatenate([walk(1, range(1, 40)), walk(2, range(70, 120), x0=600)])  # lands elsewhere
+    assert stitch_tracklets(far, 25.0, cfg)[1] == {}
+    late = np.concatenate([walk(1, range(1, 40)), walk(2, range(100, 140))])  # gap 60 > max_gap
+    assert stitch_tracklets(late, 25.0, cfg)[1] == {}
+    overlap = np.concatenate([walk(1, range(1, 40)), walk(2, range(30, 60))])  # both seen at once
+    assert stitch_tracklets(overlap, 25.0, cfg)[1] == {}
+    small = np.concatenate([walk(1, range(1, 40)), walk(2, range(70, 120), h=40.0, w=16.0)])  # another size
+    assert stitch_tracklets(small, 25.0, cfg)[1] == {}
+
+
+def test_stitch_appearance_gates_and_chains():
+    rows = np.concatenate([walk(1, range(1, 30)), walk(2, range(45, 80)), walk(3, range(95, 130))])
+    same = {1: np.array([1.0, 0.0]), 2: np.array([1.0, 0.0]), 3: np.array([1.0, 0.0])}
+    out, mapping = stitch_tracklets(rows, 25.0, StitchConfig(max_gap=30, max_motion=0.6), same)
+    assert mapping == {2: 1, 3: 1}  # a chain takes its first track's id
+    other = {1: np.array([1.0, 0.0]), 2: np.array([0.0, 1.0]), 3: np.array([0.0, 1.0])}
+    _, mapping = stitch_tracklets(rows, 25.0, StitchConfig(max_gap=30, max_motion=0.6, max_appearance=0.3), other)
+    assert mapping == {3: 2}  # 1 -> 2 refused by appearance, 2 -> 3 kept
+
+
+def test_stitch_one_to_one():
+    # two tracks end where one starts: only the better motion match is joined
+    rows = np.concatenate([walk(1, range(1, 30)), walk(2, range(1, 30), y=60.0), walk(3, range(45, 80))])
+    _, mapping = stitch_tracklets(rows, 25.0, StitchConfig(max_gap=30, max_motion=0.6))
+    assert mapping == {3: 1}
+
+
+def test_stitch_config_checks():
+    with pytest.raises(ValueError, match="max_gap"):
+        StitchConfig(max_gap=0)
+    with pytest.raises(ValueError, match="max_motion"):
+        StitchConfig(max_motion=float("nan"))
+    with pytest.raises(ValueError, match="fps"):
+        stitch_tracklets(walk(1, range(3)), 0.0)
+
+
+def test_feature_means_skip_unmatched_rows():
+    m = FeatureMeans()
+    m.add(np.array([1, 2]), np.array([[1.0, 0.0], [np.nan, np.nan]]))
+    m.add(np.array([1]), np.array([[0.0, 1.0]]))
+    m.add(np.array([3]), np.zeros((1, 0)))
+    means = m.means()
+    assert set(means) == {1}
+    np.testing.assert_allclose(means[1], [np.sqrt(0.5), np.sqrt(0.5)])
+
+
+def test_refine_order_stitch_then_fill_then_smooth():
+    rows = np.concatenate([walk(1, range(1, 40)), walk(7, range(60, 100))])
+    out = refine(rows, 25.0, stitch=StitchConfig(max_gap=30), interpolate=25, smooth=2.0)
+    assert set(out[:, 1].tolist()) == {1}
+    assert out[:, 0].tolist() == list(range(1, 100))  # the stitched gap was filled
+    np.testing.assert_allclose(out[:, 2], 100 + 2 * out[:, 0], atol=1e-6)
