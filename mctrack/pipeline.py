@@ -173,6 +173,8 @@ class Pipeline:
         max_seconds: stop every camera after this many seconds of its stream (live streams: of capture time);
             ``None`` = to the end (live: until Ctrl-C or the stream is lost).
         cmc_factory: ``camera -> CameraMotion`` for camera-motion compensation (moving cameras), or None.
+        workers: recorded cameras run in this many processes at once (:mod:`mctrack.parallel`); the outputs are
+            the same as with one. Live cameras and the online linker run in this process (interleaved).
     """
 
     def __init__(
@@ -191,6 +193,7 @@ class Pipeline:
         embed_every: int = 1,
         max_seconds: float | None = None,
         cmc_factory: Callable[[CameraConfig], object] | None = None,
+        workers: int = 1,
     ) -> None:
         self.detector_factory = detector_factory
         self.tracker_factory = tracker_factory
@@ -211,6 +214,9 @@ class Pipeline:
             raise ValueError(f"max_seconds: must be a finite number > 0, got {max_seconds}")
         self.max_seconds = None if max_seconds is None else float(max_seconds)
         self.cmc_factory = cmc_factory
+        if int(workers) != workers or workers < 1:
+            raise ValueError(f"workers: must be an integer >= 1, got {workers}")
+        self.workers = int(workers)
         self._live_epoch: float | None = None
         self._builders: dict[str, TrackletBuilder] = {}
 
@@ -341,9 +347,11 @@ class Pipeline:
                 res.dropped = int(src.dropped)
         return res
 
-    def _run_camera(self, cam: CameraConfig, out: Path, sink: dict[str, CameraResult]) -> CameraResult:
+    def _run_camera(
+        self, cam: CameraConfig, out: Path, sink: dict[str, CameraResult], position: int | None = None
+    ) -> CameraResult:
         """Run one camera to its end (no online linker): its finished tracklets go to the result as they end."""
-        steps = self._camera_steps(cam, out, sink=sink)
+        steps = self._camera_steps(cam, out, position=position, sink=sink)
         try:
             while True:
                 try:
@@ -402,6 +410,8 @@ class Pipeline:
         )
         if stream is not None or any(is_live_source(c.source) for c in cams.cameras):
             interrupted = self._run_interleaved(cams, out, stream, results)
+        elif self.workers > 1 and len(cams.cameras) > 1:
+            interrupted = self._run_parallel(cams, out, results)
         else:
             partial: dict[str, CameraResult] = {}
             for cam in cams.cameras:
@@ -460,6 +470,31 @@ class Pipeline:
         if interrupted and raise_on_interrupt:
             raise KeyboardInterrupt
         return result
+
+    def _run_parallel(self, cams: CamsConfig, out: Path, results: dict[str, CameraResult]) -> bool:
+        """Recorded cameras in worker processes (:func:`mctrack.parallel.run_cameras`); True when interrupted."""
+        from .parallel import run_cameras
+
+        if getattr(getattr(self.embedder, "device", None), "type", None) == "cuda":
+            raise InputError("--workers > 1 with a CUDA embedder: a CUDA context does not survive a fork; use 1 worker")
+        position = {c.id: i % self.workers for i, c in enumerate(cams.cameras)}
+
+        def job(cam: CameraConfig) -> CameraResult:
+            sink: dict[str, CameraResult] = {}
+            try:
+                return self._run_camera(cam, out, sink, position=position[cam.id])
+            except KeyboardInterrupt:
+                raise KeyboardInterrupt(sink.get(cam.id)) from None
+
+        def failed(cam: CameraConfig, message: str) -> CameraResult:
+            log.error("camera %s (%s): %s", cam.id, cam.source, message)
+            return CameraResult(cam.id, cam.source, error=message)
+
+        done, interrupted = run_cameras(job, cams.cameras, self.workers, failed=failed)
+        for i, cam in enumerate(cams.cameras):  # camera order, whichever worker finished first
+            if i in done:
+                results[cam.id] = done[i]
+        return interrupted
 
     def _evaluate(
         self,
@@ -590,6 +625,7 @@ def _summary(
         "cams": cams.path,
         "embedder": getattr(pipe.embedder, "name", "none"),
         "linker": type(pipe.linker).__name__ if pipe.linker is not None else None,
+        "workers": pipe.workers,
         "interrupted": interrupted,
         "failed_cameras": {c: r.error for c, r in results.items() if r.error},
         "cameras": {

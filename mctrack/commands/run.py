@@ -10,6 +10,7 @@ import numpy as np
 
 from ..config import CameraConfig, is_live_source, load_cams
 from ..detect import build_detector
+from ..embed import embedder_link_thresh
 from ..errors import InputError
 from ..eval.multicam import format_multicam
 from ..cache import feature_cache_key, file_sha1
@@ -134,6 +135,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="stop every camera after this many seconds of its stream (live streams run until Ctrl-C, "
         "the stream is lost, or this)",
     )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="recorded cameras processed N at a time, each in its own process (same outputs as 1; live cameras "
+        "and --linker online run in one process) (default: 1)",
+    )
     p.add_argument("--out", default="runs/run", help="output folder (default: runs/run)")
     p.add_argument("--no-video", action="store_true", help="do not write annotated videos")
     p.add_argument("--no-cache", action="store_true", help="neither read nor write the feature cache")
@@ -180,6 +189,8 @@ def _detector_factory(args: argparse.Namespace):
 def main(args: argparse.Namespace) -> int:
     DETECTORS.get(args.detector)  # unknown names fail here, listing the valid ones, before any work
     check_stream_args(args)
+    if args.workers < 1:
+        raise InputError(f"--workers: must be >= 1, got {args.workers}")
     if not (np.isfinite(args.gallery_age) and args.gallery_age > 0):
         raise InputError(f"--gallery-age: must be a finite number of seconds > 0, got {args.gallery_age}")
     if args.reid != "none":
@@ -195,14 +206,7 @@ def main(args: argparse.Namespace) -> int:
     linker = None
     if embedder is not None:
         # --link-thresh, else the checkpoint's own recommendation, else the embedder's registered fact
-        recommended = getattr(embedder, "recommended", {}).get("link_thresh")
-        thresh = (
-            args.link_thresh
-            if args.link_thresh is not None
-            else float(recommended)
-            if recommended is not None
-            else link_thresh(args.reid)
-        )
+        thresh = args.link_thresh if args.link_thresh is not None else embedder_link_thresh(embedder, args.reid)
         online = args.linker == "online"
         min_len = args.min_len if args.min_len is not None else (20 if online else 3)
         constraints = constraints_from_cams(
@@ -256,6 +260,7 @@ def main(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
         max_seconds=args.duration,
         cmc_factory=(lambda cam: CameraMotion()) if args.cmc else None,
+        workers=args.workers,
     )
     result = pipe.run(cams, args.out, raise_on_interrupt=False)
     out = Path(args.out)

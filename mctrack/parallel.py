@@ -1,0 +1,155 @@
+"""Cameras in parallel on one machine: each camera of a recorded camera set runs in its own worker process.
+
+:func:`run_cameras` takes a function ``job(camera) -> result`` that runs one camera to its end (in mctrack: the
+pipeline's per-camera driver, which writes the camera's local MOT file and cache itself) and runs up to
+``workers`` of them at once, each in a process forked from this one, so the job's detector, embedder and settings
+are inherited rather than pickled (closures and loaded networks work as they are). A worker sends its camera's
+result (tracklet summaries, counts, timings: never per-frame embeddings) back through a pipe; the caller links
+them after all cameras finished, so the linked identities do not depend on which worker finished first.
+
+Faults, as in a sequential run:
+
+- a camera whose stream fails is reported by its own job (its result carries the error); the others go on;
+- a worker process that dies (killed, out of memory, a crash in native code) is started once more for its
+  camera; when it dies again, the camera is reported failed with the exit status, and the others finish;
+- Ctrl-C reaches every worker (one process group): each one stops its camera and sends what it finished, and
+  cameras not yet started are not started. :func:`run_cameras` then reports the run as interrupted.
+
+Each worker uses ``max(1, cpus // workers)`` torch threads unless ``OMP_NUM_THREADS`` says otherwise, so that N
+workers do not each start one thread per core. (OpenCV's thread count is left alone: ``cv2.setNumThreads`` in a
+child forked after both OpenCV and torch ran hangs with the pip wheels, measured here.) Forking needs a platform
+with ``fork`` (Linux, macOS) and an embedder that has not initialised CUDA in this process (a CUDA context does
+not survive a fork).
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing as mp
+import os
+import time
+from collections.abc import Callable, Sequence
+from multiprocessing.connection import wait
+
+__all__ = ["run_cameras", "worker_threads"]
+
+log = logging.getLogger(__name__)
+
+_JOB: Callable | None = None  # the job of the run in progress; set before forking, inherited by the workers
+
+
+def worker_threads(workers: int) -> int:
+    """Threads each of ``workers`` processes should use: ``OMP_NUM_THREADS`` when set, else the cores shared out."""
+    env = os.environ.get("OMP_NUM_THREADS", "")
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    return max(1, (os.cpu_count() or 1) // max(1, workers))
+
+
+def _worker(conn, camera, threads: int) -> None:
+    """Runs in the forked process: one camera, its result sent back (or ``("interrupted", partial)``)."""
+    try:
+        import torch
+
+        torch.set_num_threads(threads)
+    except ImportError:  # pragma: no cover - torch is a dependency
+        pass
+    try:
+        result = _JOB(camera)
+        conn.send(("done", result))
+    except KeyboardInterrupt as stop:
+        conn.send(("interrupted", stop.args[0] if stop.args else None))
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent, which reports the camera failed
+        conn.send(("error", f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"))
+    finally:
+        conn.close()
+
+
+def run_cameras(
+    job: Callable,
+    cameras: Sequence,
+    workers: int,
+    *,
+    failed: Callable[[object, str], object],
+    retries: int = 1,
+    grace_s: float = 60.0,
+) -> tuple[dict[int, object], bool]:
+    """Run ``job(camera)`` for every camera with up to ``workers`` processes; ``({index: result}, interrupted)``.
+
+    ``failed(camera, message)`` makes the result of a camera whose worker died ``retries + 1`` times or raised.
+    A job interrupted by Ctrl-C may raise ``KeyboardInterrupt(partial_result)`` to hand over what it finished.
+    After Ctrl-C the running workers get ``grace_s`` seconds to send their partial results, then are terminated.
+    """
+    global _JOB
+    if workers < 1:
+        raise ValueError(f"workers: must be >= 1, got {workers}")
+    if "fork" not in mp.get_all_start_methods():
+        raise RuntimeError("cameras in parallel need the 'fork' start method, which this platform lacks; use 1 worker")
+    ctx = mp.get_context("fork")
+    threads = worker_threads(workers)
+    todo = list(range(len(cameras)))
+    attempts = dict.fromkeys(todo, 0)
+    running: dict[object, tuple[int, object, object]] = {}  # connection -> (index, process, connection)
+    results: dict[int, object] = {}
+    interrupted = False
+    deadline = None
+    _JOB = job
+    try:
+        while todo or running:
+            try:
+                while todo and len(running) < workers and not interrupted:
+                    i = todo.pop(0)
+                    attempts[i] += 1
+                    parent, child = ctx.Pipe(duplex=False)
+                    proc = ctx.Process(target=_worker, args=(child, cameras[i], threads), daemon=True)
+                    proc.start()
+                    child.close()
+                    running[parent] = (i, proc, parent)
+                if not running:
+                    break
+                timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+                ready = wait([*running, *(p.sentinel for _, p, _ in running.values())], timeout=timeout)
+                if not ready and deadline is not None:  # Ctrl-C grace period over
+                    for i, proc, conn in running.values():
+                        proc.terminate()
+                        proc.join()
+                        conn.close()
+                        results[i] = failed(cameras[i], "interrupted")
+                    running.clear()
+                    break
+                for conn in [c for c in running if c in ready or running[c][1].sentinel in ready]:
+                    i, proc, _ = running.pop(conn)
+                    message = None
+                    try:
+                        if conn.poll():
+                            message = conn.recv()
+                    except (EOFError, OSError):
+                        message = None
+                    finally:
+                        conn.close()
+                    proc.join()
+                    if message is None:  # the worker died before it could answer
+                        why = f"worker process died (exit status {proc.exitcode})"
+                        if attempts[i] <= retries and not interrupted:
+                            log.error("camera %s: %s; starting it once more", getattr(cameras[i], "id", i), why)
+                            todo.insert(0, i)
+                        else:
+                            results[i] = failed(cameras[i], why)
+                    elif message[0] == "done":
+                        results[i] = message[1]
+                    elif message[0] == "interrupted":
+                        interrupted = True
+                        results[i] = message[1] if message[1] is not None else failed(cameras[i], "interrupted")
+                    else:
+                        results[i] = failed(cameras[i], message[1])
+            except KeyboardInterrupt:
+                if not interrupted:
+                    log.error("interrupted; waiting for the running cameras to hand over what they finished")
+                interrupted = True
+                deadline = time.monotonic() + grace_s
+    finally:
+        _JOB = None
+        for _, proc, conn in running.values():  # only after an unexpected error in this loop
+            proc.terminate()
+            conn.close()
+    return results, interrupted

@@ -1,0 +1,79 @@
+"""Cameras in worker processes: same outputs as one process, dead workers retried once, faults per camera."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+from mctrack.config import load_cams
+from mctrack.embed import ColorHistogramEmbedder
+from mctrack.parallel import run_cameras, worker_threads
+from mctrack.pipeline import default_source
+from tests.mctrack.test_pipeline import make_pipeline
+from tests.mctrack.test_pipeline import scene  # noqa: F401 - pytest fixture
+
+OUTPUTS = ("cam1.txt", "cam2.txt", "local/cam1.txt", "local/cam2.txt", "identities.csv", "eval.json")
+
+
+def test_workers_give_the_same_outputs(scene, tmp_path):  # noqa: F811
+    cams = load_cams(scene / "cams.yaml")
+    one = make_pipeline(cams, ColorHistogramEmbedder(), cache_key=None).run(cams, tmp_path / "one")
+    two = make_pipeline(cams, ColorHistogramEmbedder(), cache_key=None, workers=2).run(cams, tmp_path / "two")
+    for name in OUTPUTS:
+        assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes(), name
+    assert list(two.cameras) == ["cam1", "cam2"]  # camera order, not finishing order
+    assert two.summary["workers"] == 2 and not two.failed
+    assert two.identities.lookup() == one.identities.lookup()
+    assert two.summary["counts"]["multi_camera_ids"] >= 2  # the linker really joined cameras
+    assert {c: r.frames for c, r in two.cameras.items()} == {c: r.frames for c, r in one.cameras.items()}
+
+
+def test_a_failing_camera_in_a_worker_is_reported_and_the_other_finishes(scene, tmp_path):  # noqa: F811
+    cams = load_cams(scene / "cams.yaml")
+
+    def failing(cam, need_images):
+        if cam.id == "cam1":
+            raise OSError(f"{cam.source}: cannot open")
+        return default_source(cam, need_images)
+
+    r = make_pipeline(cams, ColorHistogramEmbedder(), source_factory=failing, cache_key=None, workers=2).run(
+        cams, tmp_path
+    )
+    assert r.failed == ["cam1"] and "cannot open" in r.cameras["cam1"].error
+    assert r.cameras["cam2"].frames == 60 and (tmp_path / "cam2.txt").stat().st_size > 0
+
+
+def _job(cam):
+    """A job for run_cameras: dies by SIGKILL per the camera's plan (a marker file counts the attempts)."""
+    plan, marker = cam
+    n = len(list(marker.parent.glob(marker.name + "*")))
+    Path(f"{marker}{n}").touch()
+    if plan == "die" or (plan == "die-once" and n == 0):
+        os.kill(os.getpid(), signal.SIGKILL)
+    if plan == "raise":
+        raise ValueError("bad frame\nsecond line")
+    return f"ok {plan} after {n + 1} attempt(s)"
+
+
+def test_dead_worker_is_retried_once_then_reported(tmp_path):
+    cams = [(plan, tmp_path / plan) for plan in ("fine", "die-once", "die", "raise")]
+    results, interrupted = run_cameras(_job, cams, 2, failed=lambda cam, why: f"failed: {why}")
+    assert not interrupted
+    assert results[0] == "ok fine after 1 attempt(s)"
+    assert results[1] == "ok die-once after 2 attempt(s)"
+    assert results[2] == "failed: worker process died (exit status -9)"
+    assert len(list(tmp_path.glob("die[0-9]"))) == 2  # retried exactly once
+    assert results[3] == "failed: ValueError: bad frame"
+
+
+def test_worker_threads_share_the_cores(monkeypatch):
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    assert worker_threads(2) == 4 and worker_threads(16) == 1
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert worker_threads(2) == 3
+    with pytest.raises(ValueError, match="workers"):
+        run_cameras(_job, [], 0, failed=lambda c, w: None)
