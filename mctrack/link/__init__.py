@@ -11,6 +11,7 @@ from __future__ import annotations
 from .constraints import (
     LinkConstraints,
     Transit,
+    candidate_pairs,
     cross_distances,
     foot_points_to_ground,
     load_ground_homography,
@@ -32,6 +33,7 @@ from .tracklets import TrackletBuilder, TrackRecord, summarize_appearance
 __all__ = [
     "LinkConstraints",
     "Transit",
+    "candidate_pairs",
     "cross_distances",
     "pairwise_distances",
     "foot_points_to_ground",

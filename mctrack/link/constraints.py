@@ -44,6 +44,8 @@ __all__ = [
     "LinkConstraints",
     "load_ground_homography",
     "foot_points_to_ground",
+    "TrackletTable",
+    "candidate_pairs",
     "cross_distances",
     "pairwise_distances",
 ]
@@ -154,28 +156,52 @@ def foot_points_to_ground(xyxy: np.ndarray, homography: np.ndarray) -> np.ndarra
     return out
 
 
-def _appearance(a: Sequence[Tracklet], b: Sequence[Tracklet]) -> np.ndarray:
-    def stack(ts: Sequence[Tracklet]) -> tuple[np.ndarray, np.ndarray]:
+@dataclass
+class TrackletTable:
+    """The per-tracklet facts :func:`cross_distances` reads, as arrays: ``mean (N, D)`` float32 unit appearances
+    (zero rows where ``has`` is False), ``camera`` (object), ``first``/``last`` times. Built once for a set that
+    is compared many times (an online linker's gallery) instead of re-stacking its tracklets on every call."""
+
+    mean: np.ndarray
+    has: np.ndarray
+    camera: np.ndarray
+    first: np.ndarray
+    last: np.ndarray
+
+    @classmethod
+    def of(cls, ts: Sequence[Tracklet], dim: int | None = None) -> TrackletTable:
         dims = {t.mean_embedding.shape[0] for t in ts if t.mean_embedding is not None}
         if len(dims) > 1:
             raise ValueError(f"tracklets: appearance dimensions differ: {sorted(dims)}")
-        d = dims.pop() if dims else 1
-        m = np.zeros((len(ts), d), np.float64)
+        d = dims.pop() if dims else (dim or 1)
+        m = np.zeros((len(ts), d), np.float32)
         has = np.zeros(len(ts), bool)
         for i, t in enumerate(ts):
             if t.mean_embedding is not None:
                 m[i], has[i] = t.mean_embedding, True
-        return m, has
+        return cls(
+            m,
+            has,
+            np.array([t.camera for t in ts], dtype=object),
+            np.array([t.first_time for t in ts], np.float64),
+            np.array([t.last_time for t in ts], np.float64),
+        )
 
-    ma, ha = stack(a)
-    mb, hb = stack(b)
-    if ha.any() and hb.any() and ma.shape[1] != mb.shape[1]:
-        raise ValueError(f"tracklets: appearance dimensions differ: {ma.shape[1]} and {mb.shape[1]}")
-    if ma.shape[1] != mb.shape[1]:
+    def __len__(self) -> int:
+        return len(self.has)
+
+
+def _appearance(a: TrackletTable, b: TrackletTable, exact: bool = True) -> np.ndarray:
+    if a.has.any() and b.has.any() and a.mean.shape[1] != b.mean.shape[1]:
+        raise ValueError(f"tracklets: appearance dimensions differ: {a.mean.shape[1]} and {b.mean.shape[1]}")
+    if a.mean.shape[1] != b.mean.shape[1]:
         return np.ones((len(a), len(b)))
-    d = np.clip(1.0 - ma @ mb.T, 0.0, 2.0)
-    d[~ha, :] = 1.0
-    d[:, ~hb] = 1.0
+    if exact:  # float64, as the offline linker has always computed it
+        d = np.clip(1.0 - a.mean.astype(np.float64) @ b.mean.astype(np.float64).T, 0.0, 2.0)
+    else:  # float32 products (an online gallery: no float64 copy of it per call)
+        d = np.clip(1.0 - a.mean @ b.mean.T, 0.0, 2.0).astype(np.float64)
+    d[~a.has, :] = 1.0
+    d[:, ~b.has] = 1.0
     return d
 
 
@@ -232,22 +258,24 @@ def cross_distances(
     *,
     b_alive: np.ndarray | None = None,
     now: float | None = None,
+    b_table: TrackletTable | None = None,
 ) -> np.ndarray:
     """``(len(a), len(b))`` linking distances with ``inf`` for forbidden pairs (see the module docstring).
 
     ``b_alive`` (with ``now``) marks tracklets of ``b`` that are still running at time ``now`` (an online linker's
     view): their end is taken to be ``now`` or later, so any tracklet of ``a`` that started by then overlaps them.
+    ``b_table``: ``b``'s :class:`TrackletTable`, kept by a caller that compares one set many times (appearance is
+    then computed in float32); ``b`` itself is then read only for calibrated cameras (positions).
     """
     c = constraints or LinkConstraints()
-    if not len(a) or not len(b):
-        return np.zeros((len(a), len(b)))
-    d = _appearance(a, b)
-    cam_a = np.array([t.camera for t in a], dtype=object)
-    cam_b = np.array([t.camera for t in b], dtype=object)
-    fa = np.array([t.first_time for t in a])
-    la = np.array([t.last_time for t in a])
-    fb = np.array([t.first_time for t in b])
-    lb = np.array([t.last_time for t in b])
+    n_b = len(b_table) if b_table is not None else len(b)
+    if not len(a) or not n_b:
+        return np.zeros((len(a), n_b))
+    ta = TrackletTable.of(a)
+    tb = b_table if b_table is not None else TrackletTable.of(b)
+    d = _appearance(ta, tb, exact=b_table is None)
+    cam_a, cam_b = ta.camera, tb.camera
+    fa, la, fb, lb = ta.first, ta.last, tb.first, tb.last
     if b_alive is not None:
         if now is None:
             raise ValueError("now: needed with b_alive")
@@ -304,3 +332,34 @@ def pairwise_distances(tracklets: Sequence[Tracklet], constraints: LinkConstrain
     d = np.minimum(d, d.T)  # exact symmetry (the ground check runs on both triangles)
     np.fill_diagonal(d, 0.0)
     return d
+
+
+def candidate_pairs(
+    tracklets: Sequence[Tracklet], thresh: float, constraints: LinkConstraints | None = None, *, block: int = 2048
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs ``(i, j)``, ``i < j``, whose :func:`cross_distances` may be at most ``thresh``; all others exceed it.
+
+    Computed block by block from the mean appearances alone (float32, never an ``(N, N)`` matrix): the constraints
+    only forbid pairs or make them farther, except ground agreement, which lowers a distance by at most the factor
+    ``1 - ground_weight``, so a pair whose appearance distance exceeds ``thresh / (1 - ground_weight)`` (or
+    ``thresh`` without calibration) can never be within ``thresh``. Tracklets without appearance count as distance
+    1, as in :func:`cross_distances`.
+    """
+    c = constraints or LinkConstraints()
+    n = len(tracklets)
+    if n < 2:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    floor = 1.0 - c.ground_weight if c.homographies else 1.0
+    bound = np.inf if floor <= 0 else thresh / floor + 1e-4  # slack for float32 rounding: only adds candidates
+    table = TrackletTable.of(tracklets)
+    m, has = table.mean, table.has
+    rows, cols = [], []
+    for a in range(0, n, block):
+        d = 1.0 - m[a : a + block] @ m[a:].T  # this block against itself and every later tracklet
+        d[~has[a : a + block], :] = 1.0
+        d[:, ~has[a:]] = 1.0
+        i, j = np.nonzero(d <= bound)
+        keep = j > i  # upper triangle (j counts from a)
+        rows.append(i[keep] + a)
+        cols.append(j[keep] + a)
+    return np.concatenate(rows).astype(np.int64), np.concatenate(cols).astype(np.int64)

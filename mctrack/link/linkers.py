@@ -25,7 +25,7 @@ import numpy as np
 
 from ..registry import LINKERS
 from ..types import Identities, Tracklet
-from .constraints import LinkConstraints, cross_distances, pairwise_distances
+from .constraints import LinkConstraints, TrackletTable, candidate_pairs, cross_distances, pairwise_distances
 
 __all__ = [
     "Linker",
@@ -153,14 +153,41 @@ class OfflineLinker:
         self.constraints = constraints or LinkConstraints()
 
     def link(self, tracklets: Sequence[Tracklet]) -> Identities:
+        """Identities of ``tracklets``, computed group by group (see :meth:`groups`): the same result as one
+        clustering of the full ``(N, N)`` distance matrix, in memory and time that grow with the groups' sizes."""
         order = canonical_order(tracklets)
         ts = [tracklets[i] for i in order]
         long = [i for i, t in enumerate(ts) if len(t) >= self.min_len]
-        labels = np.arange(len(ts)) + len(ts)
-        if long:
-            sub = agglomerate(pairwise_distances([ts[i] for i in long], self.constraints), self.thresh, self.linkage)
-            labels[long] = sub
+        labels = np.arange(len(ts))
+        offset = len(ts)  # each group's cluster labels after every earlier one's: labels never collide
+        for group in self.groups([ts[i] for i in long]):
+            members = [long[i] for i in group]
+            sub = agglomerate(pairwise_distances([ts[i] for i in members], self.constraints), self.thresh, self.linkage)
+            labels[members] = sub + offset
+            offset += len(members)
         return identities_from_labels(ts, labels)
+
+    def groups(self, tracklets: Sequence[Tracklet]) -> list[list[int]]:
+        """Index groups (each sorted, of two or more) outside which no tracklet can share an identity.
+
+        A cluster that merges at distance <= thresh has at least one pair within thresh (average and complete
+        linkage alike), so every final cluster is connected in the graph of pairs within thresh; that graph is
+        a subgraph of :func:`~mctrack.link.constraints.candidate_pairs`' graph. Clustering each connected
+        component of the candidate graph alone therefore gives exactly the full clustering (merges in different
+        components never interact, and within one the order of indices, hence tie-breaking, is kept).
+        """
+        from scipy.sparse import coo_matrix
+        from scipy.sparse.csgraph import connected_components
+
+        n = len(tracklets)
+        if n < 2:
+            return []
+        i, j = candidate_pairs(tracklets, self.thresh, self.constraints)
+        graph = coo_matrix((np.ones(len(i), np.int8), (i, j)), shape=(n, n))
+        _, comp = connected_components(graph, directed=False)
+        order = np.argsort(comp, kind="stable")
+        bounds = np.flatnonzero(np.diff(comp[order])) + 1
+        return [g.tolist() for g in np.split(order, bounds) if len(g) > 1]
 
 
 class OnlineLinker:
@@ -212,6 +239,16 @@ class OnlineLinker:
         self._gallery: dict[tuple[str, int], list] = {}
         self._gids: dict[tuple[str, int], int] = {}
         self._next = 1
+        # the gallery as arrays (rows in assignment order; freed rows are compacted away now and then), so that a
+        # new tracklet is compared with it without re-stacking every member's appearance
+        self._row: dict[tuple[str, int], int] = {}
+        self._keys: list[tuple[str, int] | None] = []
+        self._table = TrackletTable(
+            np.zeros((0, 1), np.float32), *(np.zeros(0, t) for t in (bool, object, float, float))
+        )
+        self._alive = np.zeros(0, bool)
+        self._gid = np.zeros(0, np.int64)
+        self._used = np.zeros(0, bool)
 
     def __len__(self) -> int:
         """Tracklets in the gallery now."""
@@ -230,12 +267,19 @@ class OnlineLinker:
         self._forget(now)
         gid = 0
         if self._gallery:
-            entries = list(self._gallery.values())
-            members = [e[0] for e in entries]
-            d = cross_distances(
-                [tracklet], members, self.constraints, b_alive=np.array([e[1] for e in entries]), now=now
-            )[0]
-            gids = np.array([e[2] for e in entries])
+            n, t = len(self._keys), self._table
+            rows = np.flatnonzero(self._used[:n])
+            # views of the first n rows (no copy of the gallery per call); rows no longer in use are dropped after
+            table = TrackletTable(t.mean[:n], t.has[:n], t.camera[:n], t.first[:n], t.last[:n])
+            members = (
+                [self._gallery[k][0] if k is not None else tracklet for k in self._keys]
+                if self.constraints.homographies
+                else ()
+            )
+            d = cross_distances([tracklet], members, self.constraints, b_alive=self._alive[:n], now=now, b_table=table)[
+                0
+            ][rows]
+            gids = self._gid[rows]
             if self.linkage == "average":
                 with np.errstate(invalid="ignore"):
                     score = np.bincount(gids, weights=d) / np.maximum(np.bincount(gids), 1)
@@ -251,6 +295,7 @@ class OnlineLinker:
             gid, self._next = self._next, self._next + 1
         self._gallery[key] = [tracklet, True, gid]
         self._gids[key] = gid
+        self._add_row(key, tracklet, gid)
         return gid
 
     def update(self, tracklet: Tracklet, finished: bool = True) -> None:
@@ -262,18 +307,66 @@ class OnlineLinker:
         entry = self._gallery.get(key)
         if entry is not None:
             entry[0], entry[1] = tracklet, not finished
+            self._fill_row(self._row[key], tracklet, not finished)
+
+    # -- the gallery's arrays ----------------------------------------------------------------------------------
+
+    def _add_row(self, key: tuple[str, int], tracklet: Tracklet, gid: int) -> None:
+        n, t = len(self._keys), self._table
+        dim = tracklet.mean_embedding.shape[0] if tracklet.mean_embedding is not None else t.mean.shape[1]
+        if n == len(self._used) or (dim != t.mean.shape[1] and not t.has.any()):  # grow (or set the dimension)
+            cap = max(64, 2 * n)
+            mean = np.zeros((cap, dim), np.float32)
+            if dim == t.mean.shape[1]:
+                mean[:n] = t.mean[:n]
+            self._table = TrackletTable(mean, *(np.resize(a[:n], cap) for a in (t.has, t.camera, t.first, t.last)))
+            self._alive, self._gid = np.resize(self._alive[:n], cap), np.resize(self._gid[:n], cap)
+            self._used = np.resize(self._used[:n], cap)
+            self._used[n:] = False
+        self._keys.append(key)
+        self._row[key] = n
+        self._gid[n], self._used[n] = gid, True
+        self._fill_row(n, tracklet, True)
+
+    def _fill_row(self, r: int, tracklet: Tracklet, alive: bool) -> None:
+        t = self._table
+        has = tracklet.mean_embedding is not None
+        if has and tracklet.mean_embedding.shape[0] != t.mean.shape[1]:
+            raise ValueError(
+                f"tracklets: appearance dimensions differ: {t.mean.shape[1]} and {tracklet.mean_embedding.shape[0]}"
+            )
+        t.mean[r] = tracklet.mean_embedding if has else 0.0
+        t.has[r], t.camera[r] = has, tracklet.camera
+        t.first[r], t.last[r] = tracklet.first_time, tracklet.last_time
+        self._alive[r] = alive
+
+    def _remove(self, keys: list[tuple[str, int]]) -> None:
+        for k in keys:
+            del self._gallery[k]
+            r = self._row.pop(k)
+            self._used[r], self._keys[r] = False, None
+        n = len(self._keys)
+        if n > 64 and len(self._row) < n // 2:  # compact: keep the rows in use, in order
+            keep = np.flatnonzero(self._used[:n])
+            t = self._table
+            self._table = TrackletTable(t.mean[keep], t.has[keep], t.camera[keep], t.first[keep], t.last[keep])
+            self._alive, self._gid = self._alive[keep], self._gid[keep]
+            self._used = np.ones(len(keep), bool)
+            self._keys = [self._keys[r] for r in keep]
+            self._row = {k: i for i, k in enumerate(self._keys)}
 
     def _forget(self, now: float) -> None:
+        n = len(self._keys)
+        used, alive, last = self._used[:n], self._alive[:n], self._table.last[:n]
         if self.gallery_age_s is not None:
-            old = [
-                k for k, (t, alive, _) in self._gallery.items() if not alive and t.last_time < now - self.gallery_age_s
-            ]
-            for k in old:
-                del self._gallery[k]
+            old = np.flatnonzero(used & ~alive & (last < now - self.gallery_age_s))
+            if len(old):
+                self._remove([self._keys[r] for r in old])
         if self.max_gallery is not None and len(self._gallery) >= self.max_gallery:
-            done = sorted((t.last_time, k) for k, (t, alive, _) in self._gallery.items() if not alive)
-            for _, k in done[: len(self._gallery) - self.max_gallery + 1]:
-                del self._gallery[k]
+            n = len(self._keys)
+            done = np.flatnonzero(self._used[:n] & ~self._alive[:n])
+            done = done[np.lexsort((np.arange(len(done)), self._table.last[done]))]  # ended first, then older
+            self._remove([self._keys[r] for r in done[: len(self._gallery) - self.max_gallery + 1]])
 
     def identities(self) -> Identities:
         order = sorted(self._gids)

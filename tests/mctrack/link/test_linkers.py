@@ -9,8 +9,11 @@ from mctrack.link import (
     OnlineLinker,
     Transit,
     agglomerate,
+    candidate_pairs,
+    canonical_order,
     cross_distances,
     foot_points_to_ground,
+    identities_from_labels,
     pairwise_distances,
 )
 from mctrack.registry import LINKERS
@@ -257,3 +260,34 @@ def test_duplicate_tracklets_are_an_error():
     a = make("cam1", 1, 0.0, 1.0, [1, 0])
     with pytest.raises(ValueError, match="only once"):
         OfflineLinker().link([a, a])
+
+
+@pytest.mark.parametrize("linkage", ["average", "complete"])
+@pytest.mark.parametrize("calibrated", [False, True])
+@pytest.mark.parametrize("thresh", [0.05, 0.3, 0.8])
+def test_grouped_offline_linking_equals_one_dense_clustering(linkage, calibrated, thresh):
+    rng = np.random.default_rng(int(thresh * 100) + calibrated)
+    tracklets = random_scene(rng, n_people=25)
+    homs = {c: np.diag([0.05, 0.05, 1.0]) for c in ("cam1", "cam2", "cam3")} if calibrated else {}
+    c = LinkConstraints(homographies=homs, ground_weight=0.5)
+    linker = OfflineLinker(thresh=thresh, linkage=linkage, constraints=c)
+    order = canonical_order(tracklets)
+    ts = [tracklets[i] for i in order]
+    dense = identities_from_labels(ts, agglomerate(pairwise_distances(ts, c), thresh, linkage))
+    assert linker.link(tracklets).lookup() == dense.lookup()
+    groups = linker.groups(ts)
+    assert sum(map(len, groups)) <= len(ts) and all(len(g) > 1 for g in groups)
+    if thresh == 0.05:
+        assert max(map(len, groups), default=0) < len(ts) // 2  # a tight threshold really splits the problem
+
+
+def test_candidate_pairs_never_miss_a_pair_within_the_threshold():
+    rng = np.random.default_rng(5)
+    ts = random_scene(rng, n_people=20)
+    c = LinkConstraints(homographies={"cam1": np.eye(3), "cam2": np.eye(3)}, ground_weight=0.5)
+    d = pairwise_distances(ts, c)
+    for thresh in (0.1, 0.3, 0.6):
+        i, j = candidate_pairs(ts, thresh, c, block=7)  # blocks smaller than the set
+        got = set(zip(i.tolist(), j.tolist()))
+        want = {(a, b) for a, b in zip(*np.nonzero(d <= thresh)) if a < b}
+        assert want <= got and all(a < b for a, b in got)
