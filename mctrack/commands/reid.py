@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -55,6 +56,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=[],
         metavar="KEY=VALUE",
         help="override a recipe value (YAML syntax), repeatable, e.g. --set epochs=5",
+    )
+    t.add_argument(
+        "--nproc",
+        type=int,
+        default=1,
+        metavar="N",
+        help="train with N processes on this machine (torch.distributed through torchrun; gloo on CPU, NCCL on "
+        "GPU: one GPU per process); the recipe's p is the global batch, each process takes p/N identities "
+        "(default: 1)",
     )
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.set_defaults(func=train_main)
@@ -212,18 +222,46 @@ def center_main(args: argparse.Namespace) -> int:
 def train_main(args: argparse.Namespace) -> int:
     from reid_models.recipe import RecipeError, load_recipe
     from reid_models.train import train
+    from reid_models.train.engine import world
 
     try:
         recipe = load_recipe(args.config, args.set)
     except RecipeError as err:
         raise ConfigError(args.config, None, str(err).removeprefix(f"{args.config}: ")) from None
+    if args.nproc < 1:
+        raise InputError(f"--nproc: must be >= 1, got {args.nproc}")
+    if args.nproc > 1 and "WORLD_SIZE" not in os.environ:
+        return _launch(args, recipe)
     run_dir = train(
         recipe, data=args.data, out=args.out, run_dir=args.run_dir, resume=args.resume, progress=not args.quiet
     )
+    if world()[0] != 0:  # a torchrun worker: rank 0 reports
+        return 0
     result = json.loads((run_dir / "eval.json").read_text())
     print(f"run directory: {run_dir}")
     print(_format_result(result))
     return 0
+
+
+def _launch(args: argparse.Namespace, recipe) -> int:
+    """``--nproc N``: the same command in N processes under torchrun (``torch.distributed.run``, single node);
+    the run directory is fixed here so that every process writes to (rank 0) and reads from the same one."""
+    import subprocess
+    import time
+
+    if recipe.p % args.nproc:
+        raise InputError(f"--nproc {args.nproc}: the recipe's p = {recipe.p} identities do not split evenly")
+    run_dir = args.run_dir or str(Path(args.out or recipe.out) / f"{recipe.arch}-{time.strftime('%Y%m%d-%H%M%S')}")
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={args.nproc}"]
+    cmd += ["-m", "mctrack.cli", "reid", "train", "--config", str(args.config), "--run-dir", run_dir]
+    cmd += ["--data", str(args.data)] if args.data else []
+    cmd += ["--resume"] if args.resume else []
+    cmd += [f"--set={kv}" for kv in args.set]
+    cmd += ["--quiet"] if args.quiet else []
+    env = dict(os.environ)
+    env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // args.nproc)))
+    print(f"training with {args.nproc} processes: {' '.join(cmd)}", file=sys.stderr, flush=True)
+    return subprocess.run(cmd, env=env).returncode
 
 
 def eval_main(args: argparse.Namespace) -> int:

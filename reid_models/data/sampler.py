@@ -18,18 +18,31 @@ class PKBatchSampler:
     (seed, epoch): call `set_epoch` before iterating. Each pair carries a per-sample seed for the augmentations,
     so results do not depend on data-loader workers or on resuming mid-run.
 
+    Distributed training (``world_size`` processes): every rank draws the same global batches of ``p`` identities
+    and takes its own ``p / world_size`` of them (rank r: identities ``r * p / world_size`` onwards), so that the
+    ranks of one step see distinct identities, every rank has the same number of batches, and the global batch
+    equals the single-process one.
+
     Args:
         labels: training label per image index.
-        p: identities per batch (needs at least p identities).
+        p: identities per (global) batch (needs at least p identities; a multiple of world_size).
         k: images per identity.
         seed: base seed.
+        rank, world_size: this process's share of each batch.
     """
 
-    def __init__(self, labels: Sequence[int], p: int, k: int, *, seed: int = 0) -> None:
+    def __init__(
+        self, labels: Sequence[int], p: int, k: int, *, seed: int = 0, rank: int = 0, world_size: int = 1
+    ) -> None:
         if p < 1:
             raise ValueError(f"p: must be >= 1, got {p}")
         if k < 1:
             raise ValueError(f"k: must be >= 1, got {k}")
+        if world_size < 1 or not 0 <= rank < world_size:
+            raise ValueError(f"rank, world_size: need 0 <= rank < world_size, got {rank}, {world_size}")
+        if p % world_size:
+            raise ValueError(f"p: {p} identities per batch do not split evenly over {world_size} processes")
+        self.rank, self.world_size = rank, world_size
         self._by_id: dict[int, list[int]] = {}
         for index, label in enumerate(labels):
             self._by_id.setdefault(int(label), []).append(index)
@@ -62,7 +75,8 @@ class PKBatchSampler:
         return batches
 
     def __iter__(self) -> Iterator[list[tuple[int, int]]]:
-        return iter(self._batches())
+        share = self.p // self.world_size * self.k
+        return iter(batch[self.rank * share : (self.rank + 1) * share] for batch in self._batches())
 
     def __len__(self) -> int:
         return len(self._batches())

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.distributed as tdist
 import yaml
 from torch.utils.data import DataLoader
 from tqdm import tqdm
@@ -51,6 +52,14 @@ def _device(name: str) -> torch.device:
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise ValueError(f"device: {name!r} asked for but CUDA is not available")
     return torch.device(name)
+
+
+def world() -> tuple[int, int, int]:
+    """``(rank, world_size, local_rank)`` of this process: from torchrun's environment, else ``(0, 1, 0)``."""
+    size = int(os.environ.get("WORLD_SIZE", "1"))
+    if size <= 1:
+        return 0, 1, 0
+    return int(os.environ["RANK"]), size, int(os.environ.get("LOCAL_RANK", "0"))
 
 
 def _git_commit() -> str | None:
@@ -125,15 +134,39 @@ def train(
         run_dir = Path(out or recipe.out) / f"{recipe.arch}-{time.strftime('%Y%m%d-%H%M%S')}"
     run_dir = Path(run_dir)
     device = _device(recipe.device)
+    rank, size, local_rank = world()
+    started_group = False
+    if size > 1:
+        if recipe.p % size:
+            raise RecipeError("recipe", "p", f"{recipe.p} identities per batch do not split over {size} processes")
+        if device.type == "cuda":
+            device = torch.device("cuda", local_rank)
+            torch.cuda.set_device(device)
+        if not tdist.is_initialized():
+            tdist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+            started_group = True
     amp_dtype = getattr(torch, recipe.amp_dtype)
     use_amp = recipe.amp and (device.type == "cuda" or amp_dtype == torch.bfloat16)
     previous_deterministic = torch.are_deterministic_algorithms_enabled()
     try:
         if recipe.deterministic:
             torch.use_deterministic_algorithms(True, warn_only=device.type == "cuda")
-        return _train(recipe, resolved, run_dir, device, amp_dtype if use_amp else None, resume, stop_after, progress)
+        return _train(
+            recipe,
+            resolved,
+            run_dir,
+            device,
+            amp_dtype if use_amp else None,
+            resume,
+            stop_after,
+            progress and rank == 0,
+            rank,
+            size,
+        )
     finally:
         torch.use_deterministic_algorithms(previous_deterministic)
+        if started_group:
+            tdist.destroy_process_group()
 
 
 def _train(
@@ -145,8 +178,15 @@ def _train(
     resume: bool,
     stop_after: int | None,
     progress: bool,
+    rank: int = 0,
+    size: int = 1,
 ) -> Path:
-    dataset = load_dataset(recipe.dataset, resolved["data"])
+    """One process's training; with ``size`` > 1 processes (torch.distributed, initialised by the caller) the
+    model is wrapped in DistributedDataParallel, each rank takes its share of every P x K batch, centre-loss
+    gradients are averaged by hand (they are the criterion's, not the model's), and rank 0 alone writes files
+    (the others wait for it at the end of every epoch)."""
+    lead = rank == 0
+    dataset = load_dataset(recipe.dataset, resolved["data"], verbose=lead)
     state: dict[str, Any] | None = None
     if resume:
         last = run_dir / "last.pt"
@@ -175,7 +215,7 @@ def _train(
         if stored != resolved:
             changed = sorted(k for k in resolved if stored.get(k) != resolved[k])
             raise ValueError(f"resume: the recipe differs from {run_dir / 'config.yaml'} in {changed}")
-    else:
+    elif lead:
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / "config.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False))
     manifest_path = run_dir / "manifest.json"
@@ -195,6 +235,7 @@ def _train(
             "amp": str(amp_dtype).removeprefix("torch.") if amp_dtype else False,
             "deterministic": recipe.deterministic,
             "torch_threads": torch.get_num_threads(),
+            "world_size": size,
             "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "resumed": [],
         }
@@ -209,8 +250,10 @@ def _train(
             ) from None
         if manifest["dataset"]["fingerprint"] != fingerprint:
             raise ValueError(f"resume: the dataset at {resolved['data']} changed since the run started")
-        manifest["resumed"].append({"at_epoch": state["epoch"], "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
-    _write_text(manifest_path, json.dumps(manifest, indent=1))
+        resumed = {"at_epoch": state["epoch"], "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "world_size": size}
+        manifest["resumed"].append(resumed)
+    if lead:
+        _write_text(manifest_path, json.dumps(manifest, indent=1))
 
     torch.manual_seed(recipe.seed)
     model = build_model(
@@ -252,7 +295,10 @@ def _train(
                 f"resume: {run_dir / 'last.pt'} does not fit this run ({type(err).__name__}: {first})"
             ) from None
 
-    sampler = PKBatchSampler(dataset.train_labels(), recipe.p, recipe.k, seed=recipe.seed)
+    core = model  # the network itself (its state is what is saved and evaluated)
+    if size > 1:
+        model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device] if device.type == "cuda" else None)
+    sampler = PKBatchSampler(dataset.train_labels(), recipe.p, recipe.k, seed=recipe.seed, rank=rank, world_size=size)
     transform = ReidTransform(
         recipe.input_size,
         train=True,
@@ -277,7 +323,7 @@ def _train(
     dist = None
     for epoch in range(start_epoch, recipe.epochs):
         sampler.set_epoch(epoch)
-        torch.manual_seed(recipe.seed * 1_000_003 + epoch)
+        torch.manual_seed(recipe.seed * 1_000_003 + epoch + rank * 104_729)  # rank 0: the single-process seed
         base_lr = lr_at(
             epoch,
             lr=recipe.lr,
@@ -301,6 +347,11 @@ def _train(
             if center_optimizer is not None:
                 center_optimizer.zero_grad(set_to_none=True)
             scaler.scale(total).backward()
+            if size > 1:  # the centres are the criterion's: DDP does not average their gradients
+                for param in center_params:
+                    if param.grad is not None:
+                        tdist.all_reduce(param.grad)
+                        param.grad.div_(size)
             scaler.step(optimizer)
             if center_optimizer is not None:
                 scaler.unscale_(center_optimizer)
@@ -314,6 +365,11 @@ def _train(
                 sums[key] = sums.get(key, 0.0) + value
             bar.set_postfix({**{k: f"{v / batches:.3f}" for k, v in sums.items()}, "lr": f"{base_lr:.2e}"})
         bar.close()
+        if size > 1:  # the epoch's losses averaged over every rank's batches
+            keys = sorted(sums)
+            totals = torch.tensor([sums[k] for k in keys], dtype=torch.float64)
+            tdist.all_reduce(totals)  # every rank ran the same number of batches
+            sums = {k: float(v) / size for k, v in zip(keys, totals.tolist(), strict=True)}
         row: dict[str, Any] = {
             "epoch": epoch + 1,
             "lr": base_lr,
@@ -323,17 +379,26 @@ def _train(
             "time_s": round(time.perf_counter() - started, 3),
         }
         final = epoch + 1 == recipe.epochs
-        if final or (recipe.eval_every and (epoch + 1) % recipe.eval_every == 0):
-            summary, dist = evaluate(model, dataset, **eval_options)
+        if lead and (final or (recipe.eval_every and (epoch + 1) % recipe.eval_every == 0)):
+            summary, dist = evaluate(core, dataset, **eval_options)
             row.update({k: summary[k] for k in ("rank1", "rank5", "rank10", "mAP", "mINP")})
         history.append(row)
+        if size > 1:
+            for buffer in core.buffers():  # BatchNorm statistics: rank 0's, as DDP gives every rank at each forward
+                tdist.broadcast(buffer, 0)
+            _check_in_sync(core, criterion, epoch + 1, size)
+        if not lead:  # rank 0 writes the epoch's files; the others wait for it
+            tdist.barrier()
+            if stop_after is not None and epoch + 1 >= stop_after and not final:
+                return run_dir
+            continue
         if progress:
             shown = ", ".join(f"{k}={v:.4g}" for k, v in row.items() if k.startswith(("loss_", "rank1", "mAP")))
             print(f"epoch {epoch + 1}/{recipe.epochs}: {shown}, lr={base_lr:.2e}, {row['time_s']:.1f}s", flush=True)
         atomic_save(
             {
                 "epoch": epoch + 1,
-                "model": model.state_dict(),
+                "model": core.state_dict(),
                 "criterion": criterion.state_dict(),
                 "optimizer": optimizer.state_dict(),
                 "center_optimizer": center_optimizer.state_dict() if center_optimizer is not None else {},
@@ -343,9 +408,15 @@ def _train(
             run_dir / "last.pt",
         )
         _write_metrics(run_dir, history)
+        if size > 1:
+            tdist.barrier()
         if stop_after is not None and epoch + 1 >= stop_after and not final:
             return run_dir
 
+    if not lead:
+        tdist.barrier()  # rank 0 saves the model and evaluates it
+        return run_dir
+    model = core
     model_path = run_dir / "model.pt"
     # the training crops' mean unit feature: inference centres features with it (see mctrack.embed.ReidEmbedder)
     mean = feature_mean(
@@ -374,7 +445,22 @@ def _train(
         plot_retrieval(dataset, np.asarray(dist), run_dir / "retrieval.png")
     except ImportError as err:  # matplotlib missing: the run is still complete
         print(f"warning: no plots ({err})")
+    if size > 1:
+        tdist.barrier()
     return run_dir
+
+
+def _check_in_sync(model: torch.nn.Module, criterion: torch.nn.Module, epoch: int, size: int) -> None:
+    """Raise when the ranks' weights (model, its buffers, loss centres) are no longer identical: a checksum per
+    rank, gathered and compared after every epoch (a cheap guard against a rank that silently went its own way)."""
+    with torch.no_grad():
+        tensors = [t for t in (*model.state_dict().values(), *criterion.state_dict().values()) if t.is_floating_point()]
+        local = torch.stack([torch.stack([t.double().sum(), t.double().abs().sum()]) for t in tensors]).sum(0)
+    gathered = [torch.zeros_like(local) for _ in range(size)]
+    tdist.all_gather(gathered, local)
+    values = [tuple(g.tolist()) for g in gathered]
+    if any(v != values[0] for v in values):
+        raise RuntimeError(f"distributed training: the ranks' weights differ after epoch {epoch} (checksums {values})")
 
 
 def _float_output(output: Any) -> Any:
