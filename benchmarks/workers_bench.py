@@ -8,7 +8,10 @@ equals the one-worker run's byte for byte.
     python benchmarks/workers_bench.py                          # 1 worker x 1 thread, 2 x 1, 1 x 2 threads
     python benchmarks/workers_bench.py --settings 1x1 2x1 3x1 4x1 --reid colorhist
 
-A setting ``WxT`` is W workers with ``OMP_NUM_THREADS=T``. Run it on an otherwise idle machine.
+A setting ``WxT`` is W workers with ``OMP_NUM_THREADS=T``; ``rayWxT`` is ``--engine ray`` on a local Ray instance
+of W x T CPUs, T per camera (W cameras at once; its time includes starting Ray). Run it on an idle machine.
+
+    python benchmarks/workers_bench.py --settings 1x1 ray1x1 ray2x1 ray4x1     # Ray with 1, 2 and 4 camera workers
 Target (issue 14): on 2 cores, 2x1 >= 1.6x the throughput of 1x1, and 2x1 not slower than 1x2.
 """
 
@@ -27,11 +30,17 @@ ROOT = Path(__file__).resolve().parents[1]
 COMPARED = ("identities.csv", "eval.json")
 
 
-def run(cams: str, reid: str, workers: int, threads: int, out: Path, extra: list[str]) -> float:
+def run(cams: str, reid: str, setting: str, out: Path, extra: list[str]) -> float:
+    ray = setting.startswith("ray")
+    workers, threads = (int(x) for x in setting.removeprefix("ray").split("x"))
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
     env.setdefault("YOLO_OFFLINE", "1")
     cmd = [sys.executable, "-m", "mctrack.cli", "run", "--cams", cams, "--detector", "mot", "--reid", reid]
-    cmd += ["--workers", str(workers), "--out", str(out), "--no-cache", "--no-video", "--no-progress", *extra]
+    if ray:  # a local Ray instance with workers x threads CPUs, threads per camera task
+        cmd += ["--engine", "ray", "--ray-local-cpus", str(workers * threads), "--ray-cpus", str(threads)]
+    else:
+        cmd += ["--workers", str(workers)]
+    cmd += ["--out", str(out), "--no-cache", "--no-video", "--no-progress", *extra]
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True)
     secs = time.perf_counter() - t0
@@ -44,16 +53,17 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--cams", default=str(ROOT / "samples" / "small" / "cams.yaml"))
     ap.add_argument("--reid", default="laga")
-    ap.add_argument("--settings", nargs="*", default=["1x1", "2x1", "1x2"], help="WORKERSxTHREADS (default 1x1 2x1 1x2)")
+    ap.add_argument(
+        "--settings", nargs="*", default=["1x1", "2x1", "1x2"], help="WORKERSxTHREADS (default 1x1 2x1 1x2)"
+    )
     ap.add_argument("--extra", nargs=argparse.REMAINDER, default=[], help="more mctrack run arguments")
     args = ap.parse_args(argv)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         base = None
         for setting in args.settings:
-            w, t = (int(x) for x in setting.split("x"))
             out = Path(tmp) / setting
-            secs = run(args.cams, args.reid, w, t, out, args.extra)
+            secs = run(args.cams, args.reid, setting, out, args.extra)
             summary = json.loads((out / "summary.json").read_text())
             frames = summary["counts"]["frames"]
             files = sorted(p.relative_to(out) for p in out.rglob("*.txt")) + [Path(n) for n in COMPARED]

@@ -53,7 +53,7 @@ from .cache import CacheRecorder, cache_folder, feature_cache_key, file_sha1, lo
 from .config import CameraConfig, CamsConfig, is_live_source
 from .errors import InputError
 from .eval.multicam import evaluate_multicam
-from .io.mot import MotWriter, duplicate_id_problem, load_mot_txt
+from .io.mot import MotWriter, duplicate_id_problem, load_mot_txt, save_mot_txt
 from .io.paths import check_file_name
 from .io.video import FrameSource, LiveSource, VideoFileSource, open_source
 from .link.constraints import LinkConstraints, Transit, load_ground_homography
@@ -61,8 +61,16 @@ from .link.linkers import Linker, OnlineLinker, singleton_identities
 from .link.store import TrackletStore
 from .link.tracklets import TrackletBuilder, TrackRecord
 from .online import OnlineStream, TrackletSummary
-from .outputs import earlier_outputs, write_annotated_video, write_global_rows, write_identities, write_json
+from .outputs import (
+    atomic_write_text,
+    earlier_outputs,
+    write_annotated_video,
+    write_global_rows,
+    write_identities,
+    write_json,
+)
 from .track.driver import DetectAndEmbed, DriverStats, Timer, drive
+from .track.postprocess import gaussian_smooth
 from .types import Detections, Frame, Identities, Tracklet, Tracks
 
 __all__ = [
@@ -175,6 +183,12 @@ class Pipeline:
         cmc_factory: ``camera -> CameraMotion`` for camera-motion compensation (moving cameras), or None.
         workers: recorded cameras run in this many processes at once (:mod:`mctrack.parallel`); the outputs are
             the same as with one. Live cameras and the online linker run in this process (interleaved).
+        smooth: recorded cameras (offline linker or none): each camera's boxes are smoothed over time once it
+            finished (:func:`mctrack.track.postprocess.gaussian_smooth`, sigma in frames; 0 = off) before the
+            global rows are written; ``OUT/local/`` then holds the smoothed rows.
+        engine: ``local`` (this machine: ``workers`` processes) or ``ray`` (one Ray task per camera,
+            :mod:`mctrack.ray_engine`; ``ray_options``: its ``address``, ``num_cpus``, ``num_gpus``,
+            ``local_cpus``). On Ray the feature cache is not used (workers may be other machines).
     """
 
     def __init__(
@@ -194,6 +208,9 @@ class Pipeline:
         max_seconds: float | None = None,
         cmc_factory: Callable[[CameraConfig], object] | None = None,
         workers: int = 1,
+        smooth: float = 0.0,
+        engine: str = "local",
+        ray_options: dict | None = None,
     ) -> None:
         self.detector_factory = detector_factory
         self.tracker_factory = tracker_factory
@@ -217,6 +234,12 @@ class Pipeline:
         if int(workers) != workers or workers < 1:
             raise ValueError(f"workers: must be an integer >= 1, got {workers}")
         self.workers = int(workers)
+        if not (np.isfinite(smooth) and smooth >= 0):
+            raise ValueError(f"smooth: must be >= 0, got {smooth}")
+        self.smooth = float(smooth)
+        if engine not in ("local", "ray"):
+            raise ValueError(f"engine: must be local or ray, got {engine!r}")
+        self.engine, self.ray_options = engine, dict(ray_options or {})
         self._live_epoch: float | None = None
         self._builders: dict[str, TrackletBuilder] = {}
 
@@ -408,8 +431,15 @@ class Pipeline:
             if isinstance(self.linker, OnlineLinker)
             else None
         )
-        if stream is not None or any(is_live_source(c.source) for c in cams.cameras):
+        live = any(is_live_source(c.source) for c in cams.cameras)
+        if self.engine == "ray" and (stream is not None or live):
+            raise InputError(
+                "--engine ray: live cameras and --linker online are not supported on Ray yet; use the local engine"
+            )
+        if stream is not None or live:
             interrupted = self._run_interleaved(cams, out, stream, results)
+        elif self.engine == "ray":
+            interrupted = self._run_on_ray(cams, out, results)
         elif self.workers > 1 and len(cams.cameras) > 1:
             interrupted = self._run_parallel(cams, out, results)
         else:
@@ -436,6 +466,13 @@ class Pipeline:
             summaries = [s for r in results.values() for s in r.summaries]
         timings["link"] = time.perf_counter() - t0
         t0 = time.perf_counter()
+        if self.smooth and stream is None and not live:
+            for r in results.values():  # recorded video: each camera's boxes smoothed before the global rows
+                local = out / "local" / f"{r.camera}.txt"
+                if local.is_file() and local.stat().st_size:
+                    save_mot_txt(local, gaussian_smooth(load_mot_txt(local), self.smooth))
+            timings["smooth"] = time.perf_counter() - t0
+            t0 = time.perf_counter()
         lookup = identities.lookup()
         for r in results.values():
             write_global_rows(out / "local" / f"{r.camera}.txt", out / f"{r.camera}.txt", r.camera, lookup)
@@ -494,6 +531,38 @@ class Pipeline:
         for i, cam in enumerate(cams.cameras):  # camera order, whichever worker finished first
             if i in done:
                 results[cam.id] = done[i]
+        return interrupted
+
+    def _run_on_ray(self, cams: CamsConfig, out: Path, results: dict[str, CameraResult]) -> bool:
+        """Every camera as a Ray task (:func:`mctrack.ray_engine.run_cameras`); True when interrupted. A worker
+        runs its camera into a folder of its own and sends back the result and the camera's MOT rows (local ids),
+        which are written here: the machines need no shared folder."""
+        import copy
+
+        from .ray_engine import run_cameras
+
+        shipped = copy.copy(self)  # what travels to the workers: no cache (their disks), no progress bars
+        shipped.cache_key, shipped.progress, shipped.linker = None, False, None
+
+        def job(cam: CameraConfig) -> tuple[CameraResult, str]:
+            import tempfile
+
+            with tempfile.TemporaryDirectory(prefix="mctrack-ray-") as tmp:
+                res = shipped._run_camera(cam, Path(tmp), {})
+                local = Path(tmp) / "local" / f"{cam.id}.txt"
+                return res, local.read_text(encoding="utf-8") if local.is_file() else ""
+
+        def failed(cam: CameraConfig, message: str) -> tuple[CameraResult, str]:
+            log.error("camera %s (%s): %s", cam.id, cam.source, message)
+            return CameraResult(cam.id, cam.source, error=message), ""
+
+        done, interrupted = run_cameras(job, cams.cameras, failed=failed, **self.ray_options)
+        (out / "local").mkdir(parents=True, exist_ok=True)
+        for i, cam in enumerate(cams.cameras):  # camera order, whichever task finished first
+            if i in done:
+                res, rows = done[i]
+                atomic_write_text(out / "local" / f"{cam.id}.txt", rows)
+                results[cam.id] = res
         return interrupted
 
     def _evaluate(

@@ -80,6 +80,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     t.add_argument("--max-lost", type=float, default=None, help="seconds a lost track is kept (tracker default)")
     t.add_argument("--cmc", action="store_true", help="camera-motion compensation (moving cameras; needs images)")
+    t.add_argument(
+        "--smooth",
+        type=float,
+        default=2.0,
+        metavar="SIGMA",
+        help="recorded cameras: smooth each camera's boxes over time once it finished (SIGMA frames; 0 = off; "
+        "not with live cameras or --linker online) (default: 2)",
+    )
     add_appearance_args(t)
     k = p.add_argument_group("linker")
     k.add_argument(
@@ -143,6 +151,31 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="recorded cameras processed N at a time, each in its own process (same outputs as 1; live cameras "
         "and --linker online run in one process) (default: 1)",
     )
+    e = p.add_argument_group("engine")
+    e.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help="local: this machine (--workers processes); ray: one Ray task per camera on a Ray cluster "
+        '(pip install -e ".[ray]"; recorded cameras, offline linker) (default: local)',
+    )
+    e.add_argument(
+        "--address",
+        default=None,
+        help="ray: cluster to use: auto (the one this machine is in) or ray://HOST:10001 (default: start a "
+        "local Ray instance)",
+    )
+    e.add_argument("--ray-cpus", type=float, default=1.0, help="ray: CPUs per camera (default: 1)")
+    e.add_argument(
+        "--ray-local-cpus",
+        type=int,
+        default=None,
+        metavar="N",
+        help="ray without --address: CPUs of the local Ray instance started for the run (default: all)",
+    )
+    e.add_argument(
+        "--ray-gpus", type=float, default=0.0, help="ray: GPUs per camera; fractions share a GPU (default: 0)"
+    )
     p.add_argument("--out", default="runs/run", help="output folder (default: runs/run)")
     p.add_argument("--no-video", action="store_true", help="do not write annotated videos")
     p.add_argument("--no-cache", action="store_true", help="neither read nor write the feature cache")
@@ -191,6 +224,23 @@ def main(args: argparse.Namespace) -> int:
     check_stream_args(args)
     if args.workers < 1:
         raise InputError(f"--workers: must be >= 1, got {args.workers}")
+    if not (np.isfinite(args.smooth) and args.smooth >= 0):
+        raise InputError(f"--smooth: must be >= 0, got {args.smooth}")
+    if args.engine == "ray":
+        if not (np.isfinite(args.ray_cpus) and args.ray_cpus > 0 and np.isfinite(args.ray_gpus) and args.ray_gpus >= 0):
+            raise InputError(f"--ray-cpus/--ray-gpus: need > 0 and >= 0, got {args.ray_cpus}, {args.ray_gpus}")
+        if args.ray_local_cpus is not None and (args.ray_local_cpus < 1 or args.address):
+            raise InputError("--ray-local-cpus: a number >= 1, and only without --address")
+        if args.workers != 1:
+            raise InputError("--workers: for the local engine; on Ray every camera is a task (see --ray-cpus)")
+        if args.reid != "none" and args.linker == "online":
+            raise InputError("--engine ray: --linker online is not supported on Ray yet; use the offline linker")
+        from ..ray_engine import import_ray
+
+        try:
+            import_ray()
+        except ImportError as exc:
+            raise InputError(str(exc)) from None
     if not (np.isfinite(args.gallery_age) and args.gallery_age > 0):
         raise InputError(f"--gallery-age: must be a finite number of seconds > 0, got {args.gallery_age}")
     if args.reid != "none":
@@ -261,6 +311,14 @@ def main(args: argparse.Namespace) -> int:
         max_seconds=args.duration,
         cmc_factory=(lambda cam: CameraMotion()) if args.cmc else None,
         workers=args.workers,
+        smooth=args.smooth,
+        engine=args.engine,
+        ray_options={
+            "address": args.address,
+            "num_cpus": args.ray_cpus,
+            "num_gpus": args.ray_gpus,
+            "local_cpus": args.ray_local_cpus,
+        },
     )
     result = pipe.run(cams, args.out, raise_on_interrupt=False)
     out = Path(args.out)

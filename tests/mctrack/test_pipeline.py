@@ -720,3 +720,20 @@ def test_a_slow_live_camera_does_not_split_a_track_the_tracker_resumes(tmp_path)
         rows = (out / "identities.csv").read_text().splitlines()
         assert len(rows) == 2 and rows[1].startswith("cam1,1,1,") and rows[1].endswith(",1,60,48")
         assert len(load_mot_txt(out / "cam1.txt")) == 48
+
+
+def test_smoothing_moves_boxes_but_not_identities(scene, tmp_path, capsys):
+    cams = load_cams(scene / "cams.yaml")
+    raw = make_pipeline(cams, ColorHistogramEmbedder(), cache_key=None).run(cams, tmp_path / "raw")
+    smooth = make_pipeline(cams, ColorHistogramEmbedder(), cache_key=None, smooth=2.0).run(cams, tmp_path / "s")
+    assert smooth.identities.lookup() == raw.identities.lookup()
+    a, b = load_mot_txt(tmp_path / "raw" / "cam1.txt"), load_mot_txt(tmp_path / "s" / "cam1.txt")
+    assert a[:, :2].tolist() == b[:, :2].tolist()  # same frames and ids
+    moved = np.abs(a[:, 2:6] - b[:, 2:6]).max(axis=1)
+    assert (moved > 0.01).mean() > 0.5 and moved.max() < 20  # most boxes move a little, none far
+    assert "smooth" in smooth.summary["timings_s"]
+    with pytest.raises(ValueError, match="smooth"):
+        make_pipeline(cams, smooth=-1.0)
+    base = ["run", "--cams", str(scene / "cams.yaml"), "--detector", "mot", "--reid", "none", "--out", str(tmp_path)]
+    assert main([*base, "--smooth", "nan"]) == 1
+    assert "--smooth: must be >= 0" in capsys.readouterr().err

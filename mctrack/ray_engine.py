@@ -1,0 +1,106 @@
+"""Cameras on a Ray cluster (``mctrack run --engine ray``): one Ray task per camera, tracklets back to the linker.
+
+:func:`run_cameras` has the contract of :func:`mctrack.parallel.run_cameras` (``job(camera) -> result`` for every
+camera, ``({index: result}, interrupted)``), with Ray instead of forked processes: the job (the pipeline's
+per-camera driver with its detector, embedder and settings) is shipped to the workers by Ray's serialiser, runs
+there, and returns the camera's result (tracklet summaries and counts, never per-frame embeddings) together with
+its MOT rows, so the machines need no shared folder. The caller links after all cameras finished, so the
+identities are those of a local run.
+
+- ``address``: ``None`` starts a local Ray instance (``num_cpus`` of this machine); ``"auto"`` joins the cluster
+  this machine belongs to; ``"ray://host:10001"`` connects as a Ray client.
+- Resources per camera: ``num_cpus`` (default 1; the worker's torch uses that many threads) and ``num_gpus``
+  (fractions share a GPU between cameras).
+- A worker process that dies (killed, out of memory) makes Ray run the camera's task once more
+  (``max_retries=1``); when it dies again, the camera is reported failed with Ray's reason while the others
+  finish, as in the local run. An exception raised by the job is not retried (it would fail again).
+- Ctrl-C cancels the cameras still running; those that finished are kept (the run reports itself interrupted).
+
+Ray is an optional extra (``pip install -e ".[ray]"``), imported only here and only when asked for.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+
+__all__ = ["run_cameras", "import_ray"]
+
+log = logging.getLogger(__name__)
+
+
+def import_ray():
+    """The ``ray`` module, or an ImportError saying how to install it."""
+    try:
+        import ray
+    except ImportError:
+        raise ImportError('--engine ray needs Ray: pip install -e ".[ray]" (or pip install "ray>=2.9")') from None
+    return ray
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}".rstrip(": ")
+
+
+def run_cameras(
+    job: Callable,
+    cameras: Sequence,
+    *,
+    failed: Callable[[object, str], object],
+    address: str | None = None,
+    num_cpus: float = 1.0,
+    num_gpus: float = 0.0,
+    local_cpus: int | None = None,
+    retries: int = 1,
+) -> tuple[dict[int, object], bool]:
+    """Run ``job(camera)`` for every camera as a Ray task; see the module docstring."""
+    ray = import_ray()
+    if not num_cpus > 0 or num_gpus < 0:
+        raise ValueError(f"num_cpus, num_gpus: need num_cpus > 0 and num_gpus >= 0, got {num_cpus}, {num_gpus}")
+    started = False
+    if not ray.is_initialized():
+        kwargs = {"address": address, "log_to_driver": True, "include_dashboard": False}
+        if address is None:
+            kwargs["num_cpus"] = local_cpus
+        ray.init(**{k: v for k, v in kwargs.items() if v is not None or k == "address"})
+        started = True
+    threads = max(1, int(num_cpus))
+
+    def remote_job(camera):
+        import torch
+
+        torch.set_num_threads(threads)
+        return job(camera)
+
+    task = ray.remote(remote_job).options(
+        num_cpus=num_cpus, num_gpus=num_gpus, max_retries=retries, retry_exceptions=False
+    )
+    results: dict[int, object] = {}
+    interrupted = False
+    try:
+        refs = {task.remote(cam): i for i, cam in enumerate(cameras)}
+        pending = list(refs)
+        try:
+            while pending:
+                done, pending = ray.wait(pending, num_returns=1)
+                for ref in done:
+                    i = refs[ref]
+                    try:
+                        results[i] = ray.get(ref)
+                    except ray.exceptions.RayTaskError as exc:  # the job raised
+                        cause = exc.cause if getattr(exc, "cause", None) is not None else exc
+                        results[i] = failed(cameras[i], _first_line(cause))
+                    except ray.exceptions.RayError as exc:  # the worker died (after the retry) or the task was lost
+                        why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                        results[i] = failed(cameras[i], f"Ray worker lost ({type(exc).__name__}): {why}")
+        except KeyboardInterrupt:
+            interrupted = True
+            log.error("interrupted; cancelling the cameras still running on Ray")
+            for ref in pending:
+                ray.cancel(ref, force=True)
+                results[refs[ref]] = failed(cameras[refs[ref]], "interrupted")
+    finally:
+        if started:
+            ray.shutdown()
+    return results, interrupted
