@@ -46,8 +46,25 @@ def worker_threads(workers: int) -> int:
     return max(1, (os.cpu_count() or 1) // max(1, workers))
 
 
-def _worker(conn, camera, threads: int) -> None:
+def _die_with_parent() -> None:
+    """Linux: the kernel kills this process when the process that forked it dies (SIGKILL, OOM, SIGTERM), so a
+    worker never outlives its run; elsewhere the closed pipe ends it when it tries to send its result."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux
+        pass
+
+
+def _worker(conn, camera, threads: int, parent_pid: int, inherited: list) -> None:
     """Runs in the forked process: one camera, its result sent back (or ``("interrupted", partial)``)."""
+    _die_with_parent()
+    if os.getppid() != parent_pid:  # the parent died before the death signal was armed
+        os._exit(1)
+    for other in inherited:  # the parent's ends of this and earlier pipes: a dead parent must close them
+        other.close()
     try:
         import torch
 
@@ -101,7 +118,10 @@ def run_cameras(
                     i = todo.pop(0)
                     attempts[i] += 1
                     parent, child = ctx.Pipe(duplex=False)
-                    proc = ctx.Process(target=_worker, args=(child, cameras[i], threads), daemon=True)
+                    inherited = [parent, *running]
+                    proc = ctx.Process(
+                        target=_worker, args=(child, cameras[i], threads, os.getpid(), inherited), daemon=True
+                    )
                     proc.start()
                     child.close()
                     running[parent] = (i, proc, parent)

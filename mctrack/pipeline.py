@@ -70,7 +70,7 @@ from .outputs import (
     write_json,
 )
 from .track.driver import DetectAndEmbed, DriverStats, Timer, drive
-from .track.postprocess import gaussian_smooth
+from .track.postprocess import MAX_SIGMA, gaussian_smooth
 from .types import Detections, Frame, Identities, Tracklet, Tracks
 
 __all__ = [
@@ -234,8 +234,8 @@ class Pipeline:
         if int(workers) != workers or workers < 1:
             raise ValueError(f"workers: must be an integer >= 1, got {workers}")
         self.workers = int(workers)
-        if not (np.isfinite(smooth) and smooth >= 0):
-            raise ValueError(f"smooth: must be >= 0, got {smooth}")
+        if not (np.isfinite(smooth) and 0 <= smooth <= MAX_SIGMA):
+            raise ValueError(f"smooth: must be in [0, {MAX_SIGMA:g}] frames, got {smooth}")
         self.smooth = float(smooth)
         if engine not in ("local", "ray"):
             raise ValueError(f"engine: must be local or ray, got {engine!r}")
@@ -543,9 +543,17 @@ class Pipeline:
 
         shipped = copy.copy(self)  # what travels to the workers: no cache (their disks), no progress bars
         shipped.cache_key, shipped.progress, shipped.linker = None, False, None
+        movable = hasattr(self.embedder, "to") and hasattr(self.embedder, "device")
+        if movable:  # shipped on the CPU; each task puts it on the GPU Ray gave it, if any
+            self.embedder.to("cpu")
 
         def job(cam: CameraConfig) -> tuple[CameraResult, str]:
             import tempfile
+
+            if movable:
+                import ray
+
+                shipped.embedder.to("cuda" if ray.get_gpu_ids() else "cpu")
 
             with tempfile.TemporaryDirectory(prefix="mctrack-ray-") as tmp:
                 res = shipped._run_camera(cam, Path(tmp), {})
@@ -556,7 +564,10 @@ class Pipeline:
             log.error("camera %s (%s): %s", cam.id, cam.source, message)
             return CameraResult(cam.id, cam.source, error=message), ""
 
-        done, interrupted = run_cameras(job, cams.cameras, failed=failed, **self.ray_options)
+        try:
+            done, interrupted = run_cameras(job, cams.cameras, failed=failed, **self.ray_options)
+        except ValueError as exc:  # resources no node can give
+            raise InputError(f"--engine ray: {exc}") from None
         (out / "local").mkdir(parents=True, exist_ok=True)
         for i, cam in enumerate(cams.cameras):  # camera order, whichever task finished first
             if i in done:

@@ -66,6 +66,15 @@ def run_cameras(
         ray.init(**{k: v for k, v in kwargs.items() if v is not None or k == "address"})
         started = True
     threads = max(1, int(num_cpus))
+    total = ray.cluster_resources()
+    for name, want in (("CPU", num_cpus), ("GPU", num_gpus)):
+        if want > total.get(name, 0.0):
+            if started:
+                ray.shutdown()
+            raise ValueError(
+                f"each camera asks for {want:g} {name}(s) but the Ray cluster has {total.get(name, 0.0):g}: "
+                "no camera could ever start (lower --ray-cpus/--ray-gpus or add machines)"
+            )
 
     def remote_job(camera):
         import torch

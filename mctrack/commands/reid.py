@@ -251,6 +251,16 @@ def _launch(args: argparse.Namespace, recipe) -> int:
 
     if recipe.p % args.nproc:
         raise InputError(f"--nproc {args.nproc}: the recipe's p = {recipe.p} identities do not split evenly")
+    if recipe.p // args.nproc < 2:
+        raise InputError(
+            f"--nproc {args.nproc}: p = {recipe.p} leaves {recipe.p // args.nproc} identity per process; the "
+            "triplet loss is mined within each process and needs at least 2 (raise p or lower --nproc)"
+        )
+    if args.resume and not args.run_dir:
+        raise InputError("--resume: needs --run-dir (the run to continue)")
+    data = args.data or recipe.data
+    if data is None or not Path(data).is_dir():
+        raise InputError(f"{data}: dataset folder not found" if data else "no dataset folder (give --data)")
     run_dir = args.run_dir or str(Path(args.out or recipe.out) / f"{recipe.arch}-{time.strftime('%Y%m%d-%H%M%S')}")
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={args.nproc}"]
     cmd += ["-m", "mctrack.cli", "reid", "train", "--config", str(args.config), "--run-dir", run_dir]

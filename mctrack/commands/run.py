@@ -83,7 +83,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument(
         "--smooth",
         type=float,
-        default=2.0,
+        default=None,
         metavar="SIGMA",
         help="recorded cameras: smooth each camera's boxes over time once it finished (SIGMA frames; 0 = off; "
         "not with live cameras or --linker online) (default: 2)",
@@ -224,11 +224,16 @@ def main(args: argparse.Namespace) -> int:
     check_stream_args(args)
     if args.workers < 1:
         raise InputError(f"--workers: must be >= 1, got {args.workers}")
-    if not (np.isfinite(args.smooth) and args.smooth >= 0):
-        raise InputError(f"--smooth: must be >= 0, got {args.smooth}")
+    if args.smooth is not None and not (np.isfinite(args.smooth) and 0 <= args.smooth <= 1000):
+        raise InputError(f"--smooth: must be >= 0 and at most 1000 frames, got {args.smooth}")
+    if args.engine != "ray" and (args.address or args.ray_local_cpus is not None):
+        raise InputError("--address/--ray-local-cpus: only with --engine ray")
     if args.engine == "ray":
         if not (np.isfinite(args.ray_cpus) and args.ray_cpus > 0 and np.isfinite(args.ray_gpus) and args.ray_gpus >= 0):
-            raise InputError(f"--ray-cpus/--ray-gpus: need > 0 and >= 0, got {args.ray_cpus}, {args.ray_gpus}")
+            raise InputError(
+                f"--ray-cpus must be > 0 and --ray-gpus >= 0 (CPUs and GPUs per camera), got {args.ray_cpus}, "
+                f"{args.ray_gpus}"
+            )
         if args.ray_local_cpus is not None and (args.ray_local_cpus < 1 or args.address):
             raise InputError("--ray-local-cpus: a number >= 1, and only without --address")
         if args.workers != 1:
@@ -246,6 +251,12 @@ def main(args: argparse.Namespace) -> int:
     if args.reid != "none":
         LINKERS.get(args.linker)
     cams = load_cams(args.cams)
+    offline = not any(is_live_source(c.source) for c in cams.cameras) and not (
+        args.reid != "none" and args.linker == "online"
+    )
+    if args.smooth and not offline:
+        log.warning("--smooth: not applied with live cameras or --linker online (rows are written as they come)")
+    smooth = (2.0 if args.smooth is None else args.smooth) if offline else 0.0
     if args.reid != "none" and args.linker == "offline" and any(is_live_source(c.source) for c in cams.cameras):
         log.warning(
             "live cameras with the offline linker: every tracklet is kept until the run ends (memory grows "
@@ -311,7 +322,7 @@ def main(args: argparse.Namespace) -> int:
         max_seconds=args.duration,
         cmc_factory=(lambda cam: CameraMotion()) if args.cmc else None,
         workers=args.workers,
-        smooth=args.smooth,
+        smooth=smooth,
         engine=args.engine,
         ray_options={
             "address": args.address,
@@ -344,7 +355,7 @@ def main(args: argparse.Namespace) -> int:
         f"outputs in {out}: <camera>.txt (global ids), identities.csv, summary.json"
         + (", <camera>.mp4" if not args.no_video else "")
         + (", eval.json" if result.evaluation else "")
-        + (", cache/" if not args.no_cache else "")
+        + (", cache/" if not args.no_cache and args.engine == "local" else "")
         + ", local/ (per-camera local ids)"
     )
     if result.interrupted:

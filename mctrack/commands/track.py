@@ -123,9 +123,14 @@ def main(args: argparse.Namespace) -> int:
     DETECTORS.get(args.detector)  # an unknown name fails here, listing the valid ones, before any work
     check_stream_args(args)
     live = is_live_source(str(args.source))
-    for flag, value in (("--interpolate", args.interpolate), ("--smooth", args.smooth), ("--stitch", args.stitch)):
-        if value is not None and not (np.isfinite(value) and value >= 0):
-            raise InputError(f"{flag}: must be >= 0, got {value}")
+    limits = (
+        ("--interpolate", args.interpolate, 10**6),
+        ("--smooth", args.smooth, 1000),
+        ("--stitch", args.stitch, 3600),
+    )
+    for flag, value, most in limits:
+        if value is not None and not (np.isfinite(value) and 0 <= value <= most):
+            raise InputError(f"{flag}: must be >= 0 and at most {most}, got {value}")
         if value and live:
             raise InputError(f"{flag}: offline post-processing, not for a live stream (it keeps every row)")
     if args.fps is not None and not (np.isfinite(args.fps) and args.fps > 0):
@@ -225,7 +230,8 @@ def main(args: argparse.Namespace) -> int:
     extra = (
         f", {stats.frames_without_image} without a readable image" if stats.frames_without_image and need_images else ""
     )
-    print(f"{name}: {stats.frames} frames{extra}, {stats.detections} detections, {stats.tracks} tracks -> {result}")
+    n_tracks = len(np.unique(refined_rows[:, 1])) if refined else stats.tracks
+    print(f"{name}: {stats.frames} frames{extra}, {stats.detections} detections, {n_tracks} tracks -> {result}")
     if interrupted:
         print("interrupted (Ctrl-C): the result file holds every frame tracked", file=sys.stderr)
         return 130

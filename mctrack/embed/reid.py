@@ -135,6 +135,16 @@ class ReidEmbedder(CropBatchEmbedder):
         self._mean = torch.tensor(IMAGENET_MEAN, device=self.device).view(1, 3, 1, 1) * 255.0
         self._std = torch.tensor(IMAGENET_STD, device=self.device).view(1, 3, 1, 1) * 255.0
 
+    def to(self, device: str | torch.device) -> ReidEmbedder:
+        """Move the network to ``device`` (in place; returns self), e.g. on a worker whose devices differ."""
+        device = torch.device(device)
+        if self.precision == "fp16" and device.type != "cuda":
+            raise ValueError("precision: fp16 needs a CUDA device; use fp32 or bf16 on CPU")
+        self.model = self.model.to(device)
+        self._mean, self._std = self._mean.to(device), self._std.to(device)
+        self.device = device
+        return self
+
     def _to_tensor(self, batch: np.ndarray) -> torch.Tensor:
         x = torch.from_numpy(batch).to(self.device, non_blocking=True)
         x = x.permute(0, 3, 1, 2).flip(1).float()  # NHWC BGR uint8 -> NCHW RGB float

@@ -365,7 +365,9 @@ class OnlineLinker:
         if self.max_gallery is not None and len(self._gallery) >= self.max_gallery:
             n = len(self._keys)
             done = np.flatnonzero(self._used[:n] & ~self._alive[:n])
-            done = done[np.lexsort((np.arange(len(done)), self._table.last[done]))]  # ended first, then older
+            tids = np.array([self._keys[r][1] for r in done], np.int64)
+            # ended first; ties by (camera, local id), as the gallery was ordered before it became arrays
+            done = done[np.lexsort((tids, self._table.camera[done].astype(str), self._table.last[done]))]
             self._remove([self._keys[r] for r in done[: len(self._gallery) - self.max_gallery + 1]])
 
     def identities(self) -> Identities:

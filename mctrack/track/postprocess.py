@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+MAX_SIGMA = 1000.0  # frames: far beyond any useful smoothing, and no overflow in the kernel's extent
+
 __all__ = ["FeatureMeans", "StitchConfig", "gaussian_smooth", "interpolate_gaps", "refine", "stitch_tracklets"]
 
 
@@ -56,8 +58,8 @@ def gaussian_smooth(rows: np.ndarray, sigma: float) -> np.ndarray:
     end, is not pulled back (a plain weighted mean lags there). ``sigma = 0`` returns the rows unchanged (sorted).
     """
     rows = np.asarray(rows, np.float64)
-    if not (np.isfinite(sigma) and sigma >= 0):
-        raise ValueError(f"sigma: must be >= 0, got {sigma}")
+    if not (np.isfinite(sigma) and 0 <= sigma <= MAX_SIGMA):
+        raise ValueError(f"sigma: must be in [0, {MAX_SIGMA:g}] frames, got {sigma}")
     if len(rows) == 0:
         return rows.copy()
     out = rows.copy()
@@ -85,6 +87,9 @@ def gaussian_smooth(rows: np.ndarray, sigma: float) -> np.ndarray:
                 level = m0 / s0[:, None]
                 level[ok] = (s2[ok, None] * m0[ok] - s1[ok, None] * m1[ok]) / det[ok, None]
                 smooth[i0 : i0 + 512] = level
+            # a fit never makes a box smaller than half its own detected size (a short, erratic track can
+            # extrapolate a size to nothing)
+            smooth[:, 2:4] = np.maximum(smooth[:, 2:4], 0.5 * z[:, 2:4])
             out[idx, 2] = smooth[:, 0] - smooth[:, 2] / 2
             out[idx, 3] = smooth[:, 1] - smooth[:, 3] / 2
             out[idx, 4:6] = smooth[:, 2:4]
@@ -99,7 +104,10 @@ class StitchConfig:
     motion error, in box heights, of a predicted position (grows with the square root of the gap in seconds, see
     ``stitch_tracklets``); ``max_size``: gate on ``|log(h_b / h_a)|``; ``max_appearance``: gate on the cosine
     distance of the two tracklets' mean features (when given); ``appearance_weight``: weight of that distance in
-    the cost next to the motion error; ``fit_frames``: rows at each end used to fit a constant velocity.
+    the cost next to the motion error; ``fit_frames``: rows at each end used to fit a constant velocity;
+    ``negative_quantile``: the appearance gate is lowered to this quantile of the distances between tracks seen at
+    the same time (certainly different people), so an embedder that cannot tell this video's people apart
+    joins little (``None``: the fixed gate only).
     """
 
     max_gap: int = 60
@@ -108,11 +116,14 @@ class StitchConfig:
     max_appearance: float = 0.4
     appearance_weight: float = 1.0
     fit_frames: int = 15
+    negative_quantile: float | None = 0.05
 
     def __post_init__(self) -> None:
         for name in ("max_gap", "fit_frames"):
-            if int(getattr(self, name)) < 1:
+            if not 1 <= int(getattr(self, name)) <= 10**7:
                 raise ValueError(f"{name}: must be >= 1, got {getattr(self, name)}")
+        if self.negative_quantile is not None and not 0 <= self.negative_quantile <= 1:
+            raise ValueError(f"negative_quantile: must be in [0, 1] or None, got {self.negative_quantile}")
         for name in ("max_motion", "max_size", "max_appearance", "appearance_weight"):
             value = getattr(self, name)
             if not (np.isfinite(value) and value >= 0):
@@ -131,6 +142,25 @@ def _end_state(t: np.ndarray, z: np.ndarray, n: int, at_end: bool) -> tuple[floa
     return float(t0), zz.mean(0) + slope * (t0 - tt.mean()), slope
 
 
+def _negative_gate(rows: np.ndarray, features: dict[int, np.ndarray], q: float) -> float:
+    """The ``q`` quantile of cosine distances between the mean features of tracks that overlap in time (two
+    people seen at once); ``inf`` when fewer than 10 such pairs exist."""
+    ids = [int(t) for t in np.unique(rows[:, 1]) if int(t) in features]
+    if len(ids) < 2:
+        return float("inf")
+    span = {t: (rows[rows[:, 1] == t, 0].min(), rows[rows[:, 1] == t, 0].max()) for t in ids}
+    first = np.array([span[t][0] for t in ids])
+    last = np.array([span[t][1] for t in ids])
+    overlap = (first[:, None] <= last[None, :]) & (first[None, :] <= last[:, None])
+    iu = np.triu_indices(len(ids), 1)
+    pairs = overlap[iu]
+    if pairs.sum() < 10:
+        return float("inf")
+    m = np.stack([features[t] for t in ids])
+    d = 1.0 - (m @ m.T)[iu][pairs]
+    return float(np.quantile(d, q))
+
+
 def stitch_tracklets(
     rows: np.ndarray,
     fps: float,
@@ -143,7 +173,8 @@ def stitch_tracklets(
     one's constant-velocity extrapolation lands near the second one's start and the second's backward
     extrapolation near the first one's end (error in box heights, averaged over both directions, gated at
     ``max_motion * sqrt(1 + gap / fps)``), their heights agree, and, with ``features`` (``{track id: unit
-    mean feature}``, centred as the tracker's), their cosine distance is within ``max_appearance``. Ends and
+    mean feature}``, centred as the tracker's), their cosine distance is within ``max_appearance`` and within
+    the ``negative_quantile`` of the distances between tracks seen at the same time. Ends and
     starts are matched one to one by the Hungarian algorithm on ``motion error + appearance_weight * cosine
     distance``; matched pairs are chained (a -> b -> c) and every chain takes its first track's id. Tracks that
     overlap in time are never joined. This is the cross-camera linker's idea (time window, motion, appearance)
@@ -165,6 +196,9 @@ def stitch_tracklets(
         z = np.stack([r[:, 2] + r[:, 4] / 2, r[:, 3] + r[:, 5] / 2, r[:, 5]], axis=1)
         n = min(config.fit_frames, len(r))
         ends[int(tid)] = (_end_state(r[:, 0], z, n, True), _end_state(r[:, 0], z, n, False))
+    gate = config.max_appearance
+    if features is not None and config.negative_quantile is not None:
+        gate = min(gate, _negative_gate(rows, features, config.negative_quantile))
     big = 1e6
     cost = np.full((len(ids), len(ids)), big)
     for i, a in enumerate(ids):
@@ -185,7 +219,7 @@ def stitch_tracklets(
             c = motion
             if features is not None and int(a) in features and int(b) in features:
                 d = 1.0 - float(np.dot(features[int(a)], features[int(b)]))
-                if d > config.max_appearance:
+                if d > gate:
                     continue
                 c += config.appearance_weight * d
             cost[i, j] = c

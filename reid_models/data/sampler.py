@@ -20,8 +20,9 @@ class PKBatchSampler:
 
     Distributed training (``world_size`` processes): every rank draws the same global batches of ``p`` identities
     and takes its own ``p / world_size`` of them (rank r: identities ``r * p / world_size`` onwards), so that the
-    ranks of one step see distinct identities, every rank has the same number of batches, and the global batch
-    equals the single-process one.
+    ranks of one step see distinct identities, every rank has the same number of batches, and the images of a
+    step are those of the single-process batch. The losses are not: batch-hard triplets are mined within each
+    rank's share (and BatchNorm statistics are per rank), so p / world_size should be at least 2.
 
     Args:
         labels: training label per image index.

@@ -18,6 +18,7 @@ interruption gives the same weights as an uninterrupted run.
 from __future__ import annotations
 
 import csv
+import datetime
 import json
 import os
 import platform
@@ -143,7 +144,10 @@ def train(
             device = torch.device("cuda", local_rank)
             torch.cuda.set_device(device)
         if not tdist.is_initialized():
-            tdist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+            # rank 0 evaluates and saves while the others wait at a barrier: allow it hours, not NCCL's default
+            tdist.init_process_group(
+                backend="nccl" if device.type == "cuda" else "gloo", timeout=datetime.timedelta(hours=4)
+            )
             started_group = True
     amp_dtype = getattr(torch, recipe.amp_dtype)
     use_amp = recipe.amp and (device.type == "cuda" or amp_dtype == torch.bfloat16)

@@ -77,3 +77,43 @@ def test_worker_threads_share_the_cores(monkeypatch):
     assert worker_threads(2) == 3
     with pytest.raises(ValueError, match="workers"):
         run_cameras(_job, [], 0, failed=lambda c, w: None)
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_workers_die_with_their_parent(tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "parent.py"
+    script.write_text(
+        "import os, sys, time\n"
+        "from mctrack.parallel import run_cameras\n"
+        f"def job(cam):\n    open({str(tmp_path)!r} + f'/pid{{cam}}', 'w').write(str(os.getpid()))\n"
+        "    time.sleep(120)\n"
+        "run_cameras(job, [0, 1], 2, failed=lambda c, w: w)\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    parent = subprocess.Popen([sys.executable, str(script)], cwd=root, env={**os.environ, "PYTHONPATH": str(root)})
+    try:
+        for _ in range(200):
+            pids = [p.read_text() for p in tmp_path.glob("pid*") if p.read_text()]
+            if len(pids) == 2:
+                break
+            time.sleep(0.1)
+        assert len(pids) == 2
+        parent.kill()  # SIGKILL: no clean-up runs in the parent
+        parent.wait()
+        time.sleep(1.0)
+
+        def running(pid: int) -> bool:  # a killed worker may linger as a zombie until init reaps it
+            try:
+                state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            except OSError:
+                return False
+            return state not in ("Z", "X")
+
+        alive = [pid for pid in map(int, pids) if running(pid)]
+        assert not alive, f"workers outlived their parent: {alive}"
+    finally:
+        parent.kill()

@@ -66,4 +66,11 @@ def test_cli_ray_usage_errors(scene, tmp_path, capsys):  # noqa: F811
     assert main([*base, "--reid", "none", "--engine", "ray", "--workers", "2"]) == 1
     assert "--workers: for the local engine" in capsys.readouterr().err
     assert main([*base, "--reid", "none", "--engine", "ray", "--ray-cpus", "0"]) == 1
-    assert "--ray-cpus/--ray-gpus" in capsys.readouterr().err
+    assert "--ray-cpus must be > 0" in capsys.readouterr().err
+
+
+def test_resources_no_node_has_are_one_clear_error(tmp_path, local_ray):
+    with pytest.raises(ValueError, match="asks for 4 CPU.*cluster has 2"):
+        run_cameras(lambda cam: cam, ["a"], failed=lambda cam, why: why, num_cpus=4)
+    with pytest.raises(ValueError, match="asks for 1 GPU.*cluster has 0"):
+        run_cameras(lambda cam: cam, ["a"], failed=lambda cam, why: why, num_gpus=1)

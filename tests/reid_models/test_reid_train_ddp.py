@@ -118,3 +118,16 @@ def test_sampler_shards_are_distinct_identities_of_the_global_batch() -> None:
         PKBatchSampler(labels, 3, 2, world_size=2)
     with pytest.raises(ValueError, match="rank"):
         PKBatchSampler(labels, 4, 2, rank=2, world_size=2)
+
+
+def test_nproc_refuses_what_would_fail_in_every_process(data: Path, tmp_path: Path, capsys) -> None:
+    config = tmp_path / "r.yaml"
+    config.write_text(yaml.safe_dump({**RECIPE, "p": 2}))
+    argv = ["reid", "train", "--config", str(config), "--nproc", "2"]
+    assert main([*argv, "--data", str(data), "--run-dir", str(tmp_path / "r")]) == 1
+    assert "leaves 1 identity per process" in capsys.readouterr().err
+    config.write_text(yaml.safe_dump(RECIPE))
+    assert main([*argv, "--data", str(data), "--resume"]) == 1
+    assert "--resume: needs --run-dir" in capsys.readouterr().err
+    assert main([*argv, "--data", str(tmp_path / "missing"), "--run-dir", str(tmp_path / "r")]) == 1
+    assert "dataset folder not found" in capsys.readouterr().err
