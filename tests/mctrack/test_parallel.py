@@ -46,21 +46,26 @@ def test_a_failing_camera_in_a_worker_is_reported_and_the_other_finishes(scene, 
     assert r.cameras["cam2"].frames == 60 and (tmp_path / "cam2.txt").stat().st_size > 0
 
 
-def _job(cam):
-    """A job for run_cameras: dies by SIGKILL per the camera's plan (a marker file counts the attempts)."""
-    plan, marker = cam
-    n = len(list(marker.parent.glob(marker.name + "*")))
-    Path(f"{marker}{n}").touch()
-    if plan == "die" or (plan == "die-once" and n == 0):
-        os.kill(os.getpid(), signal.SIGKILL)
-    if plan == "raise":
-        raise ValueError("bad frame\nsecond line")
-    return f"ok {plan} after {n + 1} attempt(s)"
+def planned_job():
+    """A job for run_cameras that dies by SIGKILL, raises or returns per the camera's plan (a marker file counts
+    the attempts). A nested function, so that Ray ships it by value (a test module is not importable there)."""
+
+    def job(cam):
+        plan, marker = cam
+        n = len(list(Path(marker).parent.glob(Path(marker).name + "*")))
+        Path(f"{marker}{n}").touch()
+        if plan == "die" or (plan == "die-once" and n == 0):
+            os.kill(os.getpid(), signal.SIGKILL)
+        if plan == "raise":
+            raise ValueError("bad frame\nsecond line")
+        return f"ok {plan} after {n + 1} attempt(s)"
+
+    return job
 
 
 def test_dead_worker_is_retried_once_then_reported(tmp_path):
     cams = [(plan, tmp_path / plan) for plan in ("fine", "die-once", "die", "raise")]
-    results, interrupted = run_cameras(_job, cams, 2, failed=lambda cam, why: f"failed: {why}")
+    results, interrupted = run_cameras(planned_job(), cams, 2, failed=lambda cam, why: f"failed: {why}")
     assert not interrupted
     assert results[0] == "ok fine after 1 attempt(s)"
     assert results[1] == "ok die-once after 2 attempt(s)"
@@ -76,7 +81,7 @@ def test_worker_threads_share_the_cores(monkeypatch):
     monkeypatch.setenv("OMP_NUM_THREADS", "3")
     assert worker_threads(2) == 3
     with pytest.raises(ValueError, match="workers"):
-        run_cameras(_job, [], 0, failed=lambda c, w: None)
+        run_cameras(planned_job(), [], 0, failed=lambda c, w: None)
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
-from pathlib import Path
 
 import pytest
 
@@ -14,7 +11,7 @@ from mctrack.cli import main  # noqa: E402
 from mctrack.config import load_cams  # noqa: E402
 from mctrack.embed import ColorHistogramEmbedder  # noqa: E402
 from mctrack.ray_engine import run_cameras  # noqa: E402
-from tests.mctrack.test_parallel import OUTPUTS  # noqa: E402
+from tests.mctrack.test_parallel import OUTPUTS, planned_job  # noqa: E402
 from tests.mctrack.test_pipeline import make_pipeline  # noqa: E402
 from tests.mctrack.test_pipeline import scene  # noqa: E402, F401 - pytest fixture
 
@@ -38,18 +35,8 @@ def test_ray_gives_the_same_outputs_as_the_local_run(scene, tmp_path, local_ray)
 
 
 def test_a_dead_worker_is_retried_once_then_its_camera_fails_while_the_others_finish(tmp_path, local_ray):
-    def _job(cam):  # defined here: Ray ships it by value (a test module is not importable on the workers)
-        plan, marker = cam
-        n = len(list(Path(marker).parent.glob(Path(marker).name + "*")))
-        Path(f"{marker}{n}").touch()
-        if plan == "die" or (plan == "die-once" and n == 0):
-            os.kill(os.getpid(), signal.SIGKILL)
-        if plan == "raise":
-            raise ValueError("bad frame\nsecond line")
-        return f"ok {plan} after {n + 1} attempt(s)"
-
     cams = [(plan, str(tmp_path / plan)) for plan in ("fine", "die-once", "die", "raise")]
-    results, interrupted = run_cameras(_job, cams, failed=lambda cam, why: f"failed: {why}")
+    results, interrupted = run_cameras(planned_job(), cams, failed=lambda cam, why: f"failed: {why}")
     assert not interrupted
     assert results[0] == "ok fine after 1 attempt(s)"
     assert results[1] == "ok die-once after 2 attempt(s)"
