@@ -109,6 +109,7 @@ def run_cameras(
     running: dict[object, tuple[int, object, object]] = {}  # connection -> (index, process, connection)
     results: dict[int, object] = {}
     interrupted = False
+    sigints = 0  # Ctrl-C seen here (workers may report "interrupted" before this process sees it)
     deadline = None
     _JOB = job
     try:
@@ -163,10 +164,13 @@ def run_cameras(
                     else:
                         results[i] = failed(cameras[i], message[1])
             except KeyboardInterrupt:
-                if not interrupted:
+                sigints += 1
+                if sigints == 1:
                     log.error("interrupted; waiting for the running cameras to hand over what they finished")
+                    deadline = time.monotonic() + grace_s
+                else:  # a second Ctrl-C: stop waiting
+                    deadline = time.monotonic()
                 interrupted = True
-                deadline = time.monotonic() + grace_s
     finally:
         _JOB = None
         for _, proc, conn in running.values():  # only after an unexpected error in this loop

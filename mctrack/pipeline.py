@@ -572,7 +572,8 @@ class Pipeline:
         for i, cam in enumerate(cams.cameras):  # camera order, whichever task finished first
             if i in done:
                 res, rows = done[i]
-                atomic_write_text(out / "local" / f"{cam.id}.txt", rows)
+                if rows or res.frames:  # a camera whose task never ran leaves no local file, as locally
+                    atomic_write_text(out / "local" / f"{cam.id}.txt", rows)
                 results[cam.id] = res
         return interrupted
 
