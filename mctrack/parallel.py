@@ -103,7 +103,7 @@ def run_cameras(
     if "fork" not in mp.get_all_start_methods():
         raise RuntimeError("cameras in parallel need the 'fork' start method, which this platform lacks; use 1 worker")
     ctx = mp.get_context("fork")
-    threads = worker_threads(workers)
+    threads = worker_threads(min(workers, max(1, len(cameras))))  # fewer cameras than workers: more threads each
     todo = list(range(len(cameras)))
     attempts = dict.fromkeys(todo, 0)
     running: dict[object, tuple[int, object, object]] = {}  # connection -> (index, process, connection)
