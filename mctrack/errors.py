@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-__all__ = ["MctrackError", "ConfigError", "InputError", "NotImplementedYet"]
+__all__ = ["MctrackError", "ConfigError", "InputError", "NotImplementedYet", "first_line", "error_line"]
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message, or its type's name when it has none."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def error_line(exc: BaseException) -> str:
+    """``Type: first line of the message`` (just ``Type`` without a message): how a camera's failure is reported."""
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
 
 
 class MctrackError(Exception):

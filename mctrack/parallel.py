@@ -31,6 +31,8 @@ import time
 from collections.abc import Callable, Sequence
 from multiprocessing.connection import wait
 
+from .errors import error_line
+
 __all__ = ["run_cameras", "worker_threads"]
 
 log = logging.getLogger(__name__)
@@ -77,7 +79,7 @@ def _worker(conn, camera, threads: int, parent_pid: int, inherited: list) -> Non
     except KeyboardInterrupt as stop:
         conn.send(("interrupted", stop.args[0] if stop.args else None))
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, which reports the camera failed
-        conn.send(("error", f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"))
+        conn.send(("error", error_line(exc)))
     finally:
         conn.close()
 

@@ -51,7 +51,7 @@ from tqdm import tqdm
 
 from .cache import CacheRecorder, cache_folder, feature_cache_key, file_sha1, load_cache
 from .config import CameraConfig, CamsConfig, is_live_source
-from .errors import InputError
+from .errors import InputError, error_line, first_line
 from .eval.multicam import evaluate_multicam
 from .io.mot import MotWriter, duplicate_id_problem, load_mot_txt, save_mot_txt
 from .io.paths import check_file_name
@@ -154,9 +154,10 @@ def _imageless(camera: str, n: int, fps: float) -> Iterator[Frame]:
         yield Frame(camera, i, i / fps, None)
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+def _failed_camera(cam: CameraConfig, message: str) -> CameraResult:
+    """The result of a camera whose worker failed or died (reported in one line)."""
+    log.error("camera %s (%s): %s", cam.id, cam.source, message)
+    return CameraResult(cam.id, cam.source, error=message)
 
 
 class Pipeline:
@@ -352,13 +353,13 @@ class Pipeline:
             res.error = "interrupted"
             raise
         except Exception as exc:  # noqa: BLE001 - one camera's failure must not stop the others
-            res.error = f"{type(exc).__name__}: {_first_line(exc)}"
+            res.error = error_line(exc)
             log.error(
                 "camera %s (%s): stream failed after %d frame(s): %s",
                 cam.id,
                 cam.source,
                 stats.frames,
-                _first_line(exc),
+                first_line(exc),
             )
         finally:  # the counts of what ran, also after a failure or an interruption
             res.frames, res.detections = stats.frames, stats.detections
@@ -495,7 +496,7 @@ class Pipeline:
                 evaluation = self._evaluate(cams, out, gt, results, interrupted)
                 write_json(out / "eval.json", evaluation)
             except Exception as exc:  # noqa: BLE001 - the summary of what ran must still be written
-                evaluation_error = f"{type(exc).__name__}: {_first_line(exc)}"
+                evaluation_error = error_line(exc)
                 log.error("evaluation failed: %s", evaluation_error)
             timings["eval"] = time.perf_counter() - t0
         total = time.perf_counter() - t_start
@@ -523,11 +524,7 @@ class Pipeline:
             except KeyboardInterrupt:
                 raise KeyboardInterrupt(sink.get(cam.id)) from None
 
-        def failed(cam: CameraConfig, message: str) -> CameraResult:
-            log.error("camera %s (%s): %s", cam.id, cam.source, message)
-            return CameraResult(cam.id, cam.source, error=message)
-
-        done, interrupted = run_cameras(job, cams.cameras, self.workers, failed=failed)
+        done, interrupted = run_cameras(job, cams.cameras, self.workers, failed=_failed_camera)
         for i, cam in enumerate(cams.cameras):  # camera order, whichever worker finished first
             if i in done:
                 results[cam.id] = done[i]
@@ -561,8 +558,7 @@ class Pipeline:
                 return res, local.read_text(encoding="utf-8") if local.is_file() else ""
 
         def failed(cam: CameraConfig, message: str) -> tuple[CameraResult, str]:
-            log.error("camera %s (%s): %s", cam.id, cam.source, message)
-            return CameraResult(cam.id, cam.source, error=message), ""
+            return _failed_camera(cam, message), ""
 
         try:
             done, interrupted = run_cameras(job, cams.cameras, failed=failed, **self.ray_options)
@@ -685,7 +681,7 @@ class Pipeline:
                 return
             write_annotated_video(out / f"{cam.id}.mp4", src, out / f"{cam.id}.txt", cam.id, r.frames, r.fps or src.fps)
         except Exception as exc:  # noqa: BLE001 - a video that cannot be written must not lose the results
-            log.error("camera %s (%s): annotated video not written: %s", cam.id, cam.source, _first_line(exc))
+            log.error("camera %s (%s): annotated video not written: %s", cam.id, cam.source, first_line(exc))
 
 
 def _summary(

@@ -24,6 +24,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 
+from .errors import error_line, first_line
+
 __all__ = ["run_cameras", "import_ray"]
 
 log = logging.getLogger(__name__)
@@ -36,11 +38,6 @@ def import_ray():
     except ImportError:
         raise ImportError('--engine ray needs Ray: pip install -e ".[ray]" (or pip install "ray>=2.9")') from None
     return ray
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}".rstrip(": ")
 
 
 def run_cameras(
@@ -99,10 +96,9 @@ def run_cameras(
                         results[i] = ray.get(ref)
                     except ray.exceptions.RayTaskError as exc:  # the job raised
                         cause = exc.cause if getattr(exc, "cause", None) is not None else exc
-                        results[i] = failed(cameras[i], _first_line(cause))
+                        results[i] = failed(cameras[i], error_line(cause))
                     except ray.exceptions.RayError as exc:  # the worker died (after the retry) or the task was lost
-                        why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-                        results[i] = failed(cameras[i], f"Ray worker lost ({type(exc).__name__}): {why}")
+                        results[i] = failed(cameras[i], f"Ray worker lost ({type(exc).__name__}): {first_line(exc)}")
         except KeyboardInterrupt:
             interrupted = True
             log.error("interrupted; cancelling the cameras still running on Ray")

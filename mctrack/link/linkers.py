@@ -235,8 +235,9 @@ class OnlineLinker:
         self.reset()
 
     def reset(self) -> None:
-        # gallery: key -> [tracklet, alive, gid], in assignment order; _gids: every assignment ever made
-        self._gallery: dict[tuple[str, int], list] = {}
+        # gallery: key -> tracklet, in assignment order (whether it runs and its id: the arrays below);
+        # _gids: every assignment ever made
+        self._gallery: dict[tuple[str, int], Tracklet] = {}
         self._gids: dict[tuple[str, int], int] = {}
         self._next = 1
         # the gallery as arrays (rows in assignment order; freed rows are compacted away now and then), so that a
@@ -272,7 +273,7 @@ class OnlineLinker:
             # views of the first n rows (no copy of the gallery per call); rows no longer in use are dropped after
             table = TrackletTable(t.mean[:n], t.has[:n], t.camera[:n], t.first[:n], t.last[:n])
             members = (
-                [self._gallery[k][0] if k is not None else tracklet for k in self._keys]
+                [self._gallery[k] if k is not None else tracklet for k in self._keys]
                 if self.constraints.homographies
                 else ()
             )
@@ -293,7 +294,7 @@ class OnlineLinker:
                 gid = g
         if gid == 0:
             gid, self._next = self._next, self._next + 1
-        self._gallery[key] = [tracklet, True, gid]
+        self._gallery[key] = tracklet
         self._gids[key] = gid
         self._add_row(key, tracklet, gid)
         return gid
@@ -304,9 +305,8 @@ class OnlineLinker:
         key = (tracklet.camera, int(tracklet.track_id))
         if key not in self._gids:
             raise KeyError(f"tracklet {key}: not assigned yet")
-        entry = self._gallery.get(key)
-        if entry is not None:
-            entry[0], entry[1] = tracklet, not finished
+        if key in self._gallery:
+            self._gallery[key] = tracklet
             self._fill_row(self._row[key], tracklet, not finished)
 
     # -- the gallery's arrays ----------------------------------------------------------------------------------
@@ -405,13 +405,12 @@ class OnlineLinker:
                 # summarised when they matured (their full summary arrives when they end). The pipeline's live
                 # stream also refreshes their appearance as it goes (it has every frame's embedding; a replay of
                 # finished tracklets has only their summaries), so its ids can differ from this replay's.
-                for entry in self._gallery.values():
-                    m, alive, _ = entry
-                    if alive:
-                        f = full[(m.camera, int(m.track_id))]
+                for key, m in list(self._gallery.items()):
+                    if self._alive[self._row[key]]:
+                        f = full[key]
                         n = int(np.searchsorted(f.times, now, side="right"))
                         if n > len(m):
-                            entry[0] = Tracklet(
+                            grown = Tracklet(
                                 f.camera,
                                 f.track_id,
                                 f.frames[:n],
@@ -420,6 +419,8 @@ class OnlineLinker:
                                 m.embeddings,
                                 m.mean_embedding,
                             )
+                            self._gallery[key] = grown
+                            self._fill_row(self._row[key], grown, True)
                 self.assign(t, now)
             else:
                 self.update(t, finished=True)

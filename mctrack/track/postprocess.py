@@ -47,6 +47,14 @@ def interpolate_gaps(rows: np.ndarray, max_gap: int) -> np.ndarray:
     return out[np.lexsort((out[:, 1], out[:, 0]))]
 
 
+def _by_track(rows: np.ndarray) -> list[tuple[int, np.ndarray]]:
+    """``[(track id, indices of its rows in frame order)]`` from one sort of ``rows``."""
+    order = np.lexsort((rows[:, 0], rows[:, 1]))
+    ids = rows[order, 1]
+    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+    return [(int(ids[a]), order[a:b]) for a, b in zip(starts, np.r_[starts[1:], len(order)], strict=True)]
+
+
 def gaussian_smooth(rows: np.ndarray, sigma: float) -> np.ndarray:
     """MOT rows with each track's box smoothed over time by a Gaussian kernel of ``sigma`` frames.
 
@@ -65,11 +73,7 @@ def gaussian_smooth(rows: np.ndarray, sigma: float) -> np.ndarray:
     out = rows.copy()
     if sigma > 0:
         radius = max(1, int(np.ceil(3 * sigma)))
-        order = np.lexsort((rows[:, 0], rows[:, 1]))
-        ids = rows[order, 1]
-        starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
-        for a, b in zip(starts, np.r_[starts[1:], len(order)], strict=True):
-            idx = order[a:b]
+        for _, idx in _by_track(rows):
             t = rows[idx, 0]
             box = rows[idx, 2:6]
             z = np.stack([box[:, 0] + box[:, 2] / 2, box[:, 1] + box[:, 3] / 2, box[:, 2], box[:, 3]], axis=1)
@@ -142,13 +146,12 @@ def _end_state(t: np.ndarray, z: np.ndarray, n: int, at_end: bool) -> tuple[floa
     return float(t0), zz.mean(0) + slope * (t0 - tt.mean()), slope
 
 
-def _negative_gate(rows: np.ndarray, features: dict[int, np.ndarray], q: float) -> float:
+def _negative_gate(span: dict[int, tuple[float, float]], features: dict[int, np.ndarray], q: float) -> float:
     """The ``q`` quantile of cosine distances between the mean features of tracks that overlap in time (two
-    people seen at once); ``inf`` when fewer than 10 such pairs exist."""
-    ids = [int(t) for t in np.unique(rows[:, 1]) if int(t) in features]
+    people seen at once; ``span``: first and last frame per track); ``inf`` with fewer than 10 such pairs."""
+    ids = [t for t in span if t in features]
     if len(ids) < 2:
         return float("inf")
-    span = {t: (rows[rows[:, 1] == t, 0].min(), rows[rows[:, 1] == t, 0].max()) for t in ids}
     first = np.array([span[t][0] for t in ids])
     last = np.array([span[t][1] for t in ids])
     overlap = (first[:, None] <= last[None, :]) & (first[None, :] <= last[:, None])
@@ -188,41 +191,43 @@ def stitch_tracklets(
         raise ValueError(f"fps: must be > 0, got {fps}")
     if len(rows) == 0:
         return rows.copy(), {}
-    ids = np.unique(rows[:, 1]).astype(int)
-    ends = {}
-    for tid in ids:
-        r = rows[rows[:, 1] == tid]
-        r = r[np.argsort(r[:, 0])]
+    tracks = _by_track(rows)
+    ids = np.array([tid for tid, _ in tracks])
+    ends = []  # per track: (state at its end, state at its start), each (frame, centre + height, velocity)
+    for _, idx in tracks:
+        r = rows[idx]
         z = np.stack([r[:, 2] + r[:, 4] / 2, r[:, 3] + r[:, 5] / 2, r[:, 5]], axis=1)
         n = min(config.fit_frames, len(r))
-        ends[int(tid)] = (_end_state(r[:, 0], z, n, True), _end_state(r[:, 0], z, n, False))
+        ends.append((_end_state(r[:, 0], z, n, True), _end_state(r[:, 0], z, n, False)))
     gate = config.max_appearance
     if features is not None and config.negative_quantile is not None:
-        gate = min(gate, _negative_gate(rows, features, config.negative_quantile))
+        span = {tid: (rows[idx[0], 0], rows[idx[-1], 0]) for tid, idx in tracks}
+        gate = min(gate, _negative_gate(span, features, config.negative_quantile))
     big = 1e6
     cost = np.full((len(ids), len(ids)), big)
-    for i, a in enumerate(ids):
-        (ta, za, va), _ = ends[int(a)]
-        for j, b in enumerate(ids):
-            _, (tb, zb, vb) = ends[int(b)]
-            gap = tb - ta
-            if a == b or gap < 1 or gap > config.max_gap:
+    last = np.array([e[0][0] for e in ends])
+    first = np.array([e[1][0] for e in ends])
+    gaps = first[None, :] - last[:, None]  # frames from the end of i to the start of j
+    for i, j in zip(*np.nonzero((gaps >= 1) & (gaps <= config.max_gap)), strict=True):
+        (_, za, va), _ = ends[i]
+        _, (_, zb, vb) = ends[j]
+        gap = gaps[i, j]
+        h = 0.5 * (za[2] + zb[2])
+        if h <= 0 or abs(np.log(max(zb[2], 1e-6) / max(za[2], 1e-6))) > config.max_size:
+            continue
+        fwd = np.hypot(*(za[:2] + va[:2] * gap - zb[:2])) / h
+        bwd = np.hypot(*(zb[:2] - vb[:2] * gap - za[:2])) / h
+        motion = 0.5 * (fwd + bwd)
+        if motion > config.max_motion * np.sqrt(1 + gap / fps):
+            continue
+        c = motion
+        a, b = int(ids[i]), int(ids[j])
+        if features is not None and a in features and b in features:
+            d = 1.0 - float(np.dot(features[a], features[b]))
+            if d > gate:
                 continue
-            h = 0.5 * (za[2] + zb[2])
-            if h <= 0 or abs(np.log(max(zb[2], 1e-6) / max(za[2], 1e-6))) > config.max_size:
-                continue
-            fwd = np.hypot(*(za[:2] + va[:2] * gap - zb[:2])) / h
-            bwd = np.hypot(*(zb[:2] - vb[:2] * gap - za[:2])) / h
-            motion = 0.5 * (fwd + bwd)
-            if motion > config.max_motion * np.sqrt(1 + gap / fps):
-                continue
-            c = motion
-            if features is not None and int(a) in features and int(b) in features:
-                d = 1.0 - float(np.dot(features[int(a)], features[int(b)]))
-                if d > gate:
-                    continue
-                c += config.appearance_weight * d
-            cost[i, j] = c
+            c += config.appearance_weight * d
+        cost[i, j] = c
     r_idx, c_idx = linear_sum_assignment(cost)
     nxt = {int(ids[i]): int(ids[j]) for i, j in zip(r_idx, c_idx, strict=True) if cost[i, j] < big}
     mapping: dict[int, int] = {}
