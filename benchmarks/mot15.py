@@ -102,7 +102,7 @@ def post_settings(settings: dict, fps: float) -> dict:
     if settings.get("stitch_s", 0):
         fields = {"max_motion": "stitch_motion", "max_size": "stitch_size", "max_appearance": "stitch_appearance"}
         kw = {f: settings[k] for f, k in fields.items() if k in settings}
-        stitch = StitchConfig(max_gap=max(1, round(settings["stitch_s"] * fps)), **kw)
+        stitch = StitchConfig.window(settings["stitch_s"], fps, **kw)
     return {"stitch": stitch, "interpolate": int(settings.get("interpolate", 0)), "smooth": settings.get("smooth", 0)}
 
 

@@ -216,7 +216,7 @@ def main(args: argparse.Namespace) -> int:
         stitch = None
         if stitch_s:
             gate = embedder_link_thresh(embedder, args.reid) if embedder is not None else StitchConfig.max_appearance
-            stitch = StitchConfig(max_gap=max(1, round(stitch_s * fps)), max_appearance=gate)
+            stitch = StitchConfig.window(stitch_s, fps, max_appearance=gate)
         all_rows = np.concatenate(rows) if rows else np.zeros((0, 10))
         refined_rows = refine(
             all_rows, fps, stitch=stitch, features=means.means(), interpolate=args.interpolate, smooth=smooth

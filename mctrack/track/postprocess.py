@@ -122,6 +122,11 @@ class StitchConfig:
     fit_frames: int = 15
     negative_quantile: float | None = 0.05
 
+    @classmethod
+    def window(cls, seconds: float, fps: float, **kwargs) -> StitchConfig:
+        """The limits for joining tracks up to ``seconds`` apart in a stream of ``fps`` frames per second."""
+        return cls(max_gap=max(1, round(seconds * fps)), **kwargs)
+
     def __post_init__(self) -> None:
         for name in ("max_gap", "fit_frames"):
             if not 1 <= int(getattr(self, name)) <= 10**7:
