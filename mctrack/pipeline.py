@@ -59,7 +59,7 @@ from .io.video import FrameSource, LiveSource, VideoFileSource, open_source
 from .link.constraints import LinkConstraints, Transit, load_ground_homography
 from .link.linkers import Linker, OnlineLinker, singleton_identities
 from .link.store import TrackletStore
-from .link.tracklets import TrackletBuilder, TrackRecord
+from .link.tracklets import TrackletBuilder, TrackRecord, merge_tracklets
 from .online import OnlineStream, TrackletSummary
 from .outputs import (
     atomic_write_text,
@@ -70,7 +70,7 @@ from .outputs import (
     write_json,
 )
 from .track.driver import DetectAndEmbed, DriverStats, Timer, drive
-from .track.postprocess import MAX_SIGMA, gaussian_smooth
+from .track.postprocess import MAX_SIGMA, StitchConfig, gaussian_smooth, stitch_tracklets
 from .types import Detections, Frame, Identities, Tracklet, Tracks
 
 __all__ = [
@@ -111,6 +111,7 @@ class CameraResult:
     length: int | None = None
     cache: str = "off"  # off | hit | miss
     dropped: int = 0  # live streams: frames dropped because processing fell behind
+    stitched: int = 0  # tracklets joined to an earlier one of the same person (offline stitching)
     error: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
     tracklets: list[Tracklet] = field(default_factory=list)
@@ -187,6 +188,10 @@ class Pipeline:
         smooth: recorded cameras (offline linker or none): each camera's boxes are smoothed over time once it
             finished (:func:`mctrack.track.postprocess.gaussian_smooth`, sigma in frames; 0 = off) before the
             global rows are written; ``OUT/local/`` then holds the smoothed rows.
+        stitch: recorded cameras (offline linker or none): each camera's tracklets up to this many seconds apart
+            are joined once it finished (:func:`mctrack.track.postprocess.stitch_tracklets`: motion extrapolation,
+            size and, with an embedder, appearance within ``stitch_appearance``) before the cross-camera linking;
+            0 = off. ``OUT/local/`` then holds the stitched ids.
         engine: ``local`` (this machine: ``workers`` processes) or ``ray`` (one Ray task per camera,
             :mod:`mctrack.ray_engine`; ``ray_options``: its ``address``, ``num_cpus``, ``num_gpus``,
             ``local_cpus``). On Ray the feature cache is not used (workers may be other machines).
@@ -210,6 +215,8 @@ class Pipeline:
         cmc_factory: Callable[[CameraConfig], object] | None = None,
         workers: int = 1,
         smooth: float = 0.0,
+        stitch: float = 0.0,
+        stitch_appearance: float = StitchConfig.max_appearance,
         engine: str = "local",
         ray_options: dict | None = None,
     ) -> None:
@@ -238,6 +245,11 @@ class Pipeline:
         if not (np.isfinite(smooth) and 0 <= smooth <= MAX_SIGMA):
             raise ValueError(f"smooth: must be in [0, {MAX_SIGMA:g}] frames, got {smooth}")
         self.smooth = float(smooth)
+        if not (np.isfinite(stitch) and 0 <= stitch <= 3600):
+            raise ValueError(f"stitch: must be in [0, 3600] seconds, got {stitch}")
+        if not (np.isfinite(stitch_appearance) and stitch_appearance >= 0):
+            raise ValueError(f"stitch_appearance: must be >= 0, got {stitch_appearance}")
+        self.stitch, self.stitch_appearance = float(stitch), float(stitch_appearance)
         if engine not in ("local", "ray"):
             raise ValueError(f"engine: must be local or ray, got {engine!r}")
         self.engine, self.ray_options = engine, dict(ray_options or {})
@@ -462,6 +474,11 @@ class Pipeline:
             identities = stream.close()
             summaries = stream.summaries
         else:
+            if self.stitch and not live:
+                for r in results.values():
+                    self._stitch(out, r)
+                timings["stitch"] = time.perf_counter() - t0
+                t0 = time.perf_counter()
             tracklets = [t for r in results.values() for t in r.tracklets]
             identities = singleton_identities(tracklets) if self.linker is None else self.linker.link(tracklets)
             summaries = [s for r in results.values() for s in r.summaries]
@@ -508,6 +525,26 @@ class Pipeline:
         if interrupted and raise_on_interrupt:
             raise KeyboardInterrupt
         return result
+
+    def _stitch(self, out: Path, r: CameraResult) -> None:
+        """Join a finished camera's fragmented tracklets (``self.stitch`` seconds): its local rows, tracklets and
+        summaries take the stitched ids; ``r.stitched`` counts the tracklets joined to an earlier one."""
+        local = out / "local" / f"{r.camera}.txt"
+        if len(r.tracklets) < 2 or not r.fps or not local.is_file():
+            return
+        features = {t.track_id: t.mean_embedding for t in r.tracklets if t.mean_embedding is not None}
+        config = StitchConfig.window(self.stitch, r.fps, max_appearance=self.stitch_appearance)
+        rows, mapping = stitch_tracklets(load_mot_txt(local), r.fps, config, features or None)
+        joined = {old: new for old, new in mapping.items() if old != new}
+        if not joined:
+            return
+        save_mot_txt(local, rows)
+        groups: dict[int, list[Tracklet]] = {}
+        for t in r.tracklets:
+            groups.setdefault(joined.get(t.track_id, t.track_id), []).append(t)
+        r.tracklets = [merge_tracklets(g, tid, self.n_samples) for tid, g in sorted(groups.items())]
+        r.summaries = [TrackletSummary.of(t) for t in r.tracklets]
+        r.stitched = len(joined)
 
     def _run_parallel(self, cams: CamsConfig, out: Path, results: dict[str, CameraResult]) -> bool:
         """Recorded cameras in worker processes (:func:`mctrack.parallel.run_cameras`); True when interrupted."""
@@ -715,6 +752,7 @@ def _summary(
                 "fps": r.fps,
                 "cache": r.cache,
                 "dropped_frames": r.dropped,
+                "stitched_tracklets": r.stitched,
                 "error": r.error,
                 "timings_s": {k: round(v, 4) for k, v in r.timings.items()},
                 "frames_per_second": round(r.frames / max(sum(r.timings.values()), 1e-9), 2),

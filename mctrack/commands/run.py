@@ -17,6 +17,7 @@ from ..cache import feature_cache_key, file_sha1
 from ..pipeline import Pipeline, constraints_from_cams
 from ..registry import DETECTORS, LINKERS
 from ..track import CameraMotion, Tracker
+from ..track.postprocess import StitchConfig
 from ._common import (
     check_stream_args,
     TORCH_EMBEDDERS,
@@ -87,6 +88,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="SIGMA",
         help="recorded cameras: smooth each camera's boxes over time once it finished (SIGMA frames; 0 = off; "
         "not with live cameras or --linker online) (default: 2)",
+    )
+    t.add_argument(
+        "--stitch",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="recorded cameras: join each camera's tracklets up to SECONDS apart (motion, size and appearance) "
+        "before the cross-camera linking (0 = off; not with live cameras or --linker online) (default: 4 with an "
+        "embedder, off without)",
     )
     add_appearance_args(t)
     k = p.add_argument_group("linker")
@@ -226,6 +236,8 @@ def main(args: argparse.Namespace) -> int:
         raise InputError(f"--workers: must be >= 1, got {args.workers}")
     if args.smooth is not None and not (np.isfinite(args.smooth) and 0 <= args.smooth <= 1000):
         raise InputError(f"--smooth: must be >= 0 and at most 1000 frames, got {args.smooth}")
+    if args.stitch is not None and not (np.isfinite(args.stitch) and 0 <= args.stitch <= 3600):
+        raise InputError(f"--stitch: must be >= 0 and at most 3600 seconds, got {args.stitch}")
     if args.engine != "ray" and (args.address or args.ray_local_cpus is not None):
         raise InputError("--address/--ray-local-cpus: only with --engine ray")
     if args.engine == "ray":
@@ -254,9 +266,11 @@ def main(args: argparse.Namespace) -> int:
     offline = not any(is_live_source(c.source) for c in cams.cameras) and not (
         args.reid != "none" and args.linker == "online"
     )
-    if args.smooth and not offline:
-        log.warning("--smooth: not applied with live cameras or --linker online (rows are written as they come)")
+    for flag, value in (("--smooth", args.smooth), ("--stitch", args.stitch)):
+        if value and not offline:
+            log.warning("%s: not applied with live cameras or --linker online (rows are written as they come)", flag)
     smooth = (2.0 if args.smooth is None else args.smooth) if offline else 0.0
+    stitch = (4.0 * (args.reid != "none") if args.stitch is None else args.stitch) if offline else 0.0
     if args.reid != "none" and args.linker == "offline" and any(is_live_source(c.source) for c in cams.cameras):
         log.warning(
             "live cameras with the offline linker: every tracklet is kept until the run ends (memory grows "
@@ -323,6 +337,10 @@ def main(args: argparse.Namespace) -> int:
         cmc_factory=(lambda cam: CameraMotion()) if args.cmc else None,
         workers=args.workers,
         smooth=smooth,
+        stitch=stitch,
+        stitch_appearance=embedder_link_thresh(embedder, args.reid)
+        if embedder is not None
+        else StitchConfig.max_appearance,
         engine=args.engine,
         ray_options={
             "address": args.address,
@@ -334,9 +352,11 @@ def main(args: argparse.Namespace) -> int:
     result = pipe.run(cams, args.out, raise_on_interrupt=False)
     out = Path(args.out)
     s = result.summary
+    stitched = sum(r.stitched for r in result.cameras.values())
     print(
-        f"{s['counts']['cameras']} camera(s), {s['counts']['frames']} frames, {s['counts']['tracklets']} "
-        f"tracklets -> {s['counts']['global_ids']} global ids ({s['counts']['multi_camera_ids']} seen by more than "
+        f"{s['counts']['cameras']} camera(s), {s['counts']['frames']} frames, {s['counts']['tracklets']} tracklets "
+        + (f"({stitched} joined within cameras) " if stitched else "")
+        + f"-> {s['counts']['global_ids']} global ids ({s['counts']['multi_camera_ids']} seen by more than "
         f"one camera) in {s['timings_s']['total']:.1f} s ({s['frames_per_second']:.1f} frames/s)"
     )
     if result.evaluation is not None:

@@ -28,7 +28,7 @@ from .linkers import (
     singleton_identities,
 )
 from .store import TrackletStore, load_tracklets
-from .tracklets import TrackletBuilder, TrackRecord, summarize_appearance
+from .tracklets import TrackletBuilder, TrackRecord, merge_tracklets, summarize_appearance
 
 __all__ = [
     "LinkConstraints",
@@ -49,6 +49,7 @@ __all__ = [
     "TrackletBuilder",
     "TrackRecord",
     "summarize_appearance",
+    "merge_tracklets",
     "TrackletStore",
     "load_tracklets",
 ]

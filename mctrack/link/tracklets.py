@@ -15,7 +15,7 @@ import numpy as np
 
 from ..types import Tracklet, Tracks
 
-__all__ = ["summarize_appearance", "TrackletBuilder", "TrackRecord"]
+__all__ = ["summarize_appearance", "merge_tracklets", "TrackletBuilder", "TrackRecord"]
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,39 @@ def summarize_appearance(
         picked.append(nxt)
         dist = np.minimum(dist, 1.0 - valid @ valid[nxt])
     return mean, valid[picked].copy()
+
+
+def merge_tracklets(parts: list[Tracklet], track_id: int, n_samples: int = 4) -> Tracklet:
+    """One tracklet from pieces of one person's track in one camera that do not overlap in time (e.g. joined by
+    :func:`mctrack.track.postprocess.stitch_tracklets`), under ``track_id``. The mean appearance is the pieces'
+    means weighted by their frame counts; the diverse samples are picked again from all the pieces' samples."""
+    if not parts:
+        raise ValueError("merge_tracklets: no tracklets given")
+    if len({t.camera for t in parts}) > 1:
+        raise ValueError("merge_tracklets: the tracklets come from different cameras")
+    parts = sorted(parts, key=lambda t: int(t.frames[0]))
+    frames = np.concatenate([t.frames for t in parts])
+    if np.any(np.diff(frames) <= 0):
+        raise ValueError("merge_tracklets: the tracklets overlap in time")
+    means = [(t.mean_embedding.astype(np.float64) * len(t)) for t in parts if t.mean_embedding is not None]
+    mean = samples = None
+    if means:
+        pool = [t.embeddings for t in parts if t.embeddings is not None and len(t.embeddings)]
+        pool = (
+            np.concatenate(pool)
+            if pool
+            else np.stack([t.mean_embedding for t in parts if t.mean_embedding is not None])
+        )
+        mean, samples = summarize_appearance(pool, n_samples, mean=np.sum(means, axis=0))
+    return Tracklet(
+        parts[0].camera,
+        int(track_id),
+        frames,
+        np.concatenate([t.xyxy for t in parts]),
+        np.concatenate([t.times for t in parts]),
+        embeddings=samples,
+        mean_embedding=mean,
+    )
 
 
 class TrackRecord:

@@ -136,3 +136,24 @@ def test_tracklet_store_round_trip_in_chunks(tmp_path):
         else:
             np.testing.assert_allclose(t.mean_embedding, w.mean_embedding, atol=2e-3)
             assert t.embeddings.shape == w.embeddings.shape
+
+
+def test_merge_tracklets_joins_pieces_in_time_order():
+    from mctrack.link import merge_tracklets
+    from mctrack.types import Tracklet
+
+    def piece(first, n, look, camera="c"):
+        frames = np.arange(first, first + n)
+        emb = np.tile(np.asarray(look, np.float32), (2, 1))
+        return Tracklet(camera, first, frames, np.ones((n, 4)), frames / 10.0, emb, np.asarray(look, np.float32))
+
+    late, early = piece(20, 3, [0.0, 1.0]), piece(0, 9, [1.0, 0.0])
+    t = merge_tracklets([late, early], track_id=7, n_samples=4)
+    assert t.track_id == 7 and t.frames.tolist() == [*range(9), 20, 21, 22]
+    np.testing.assert_allclose(t.times, t.frames / 10.0)
+    np.testing.assert_allclose(t.mean_embedding, np.array([9.0, 3.0]) / np.hypot(9, 3), rtol=1e-6)  # by frames
+    assert len(t.embeddings) == 2  # both looks kept as diverse samples
+    with pytest.raises(ValueError, match="overlap"):
+        merge_tracklets([piece(0, 5, [1, 0]), piece(3, 5, [1, 0])], 1)
+    with pytest.raises(ValueError, match="different cameras"):
+        merge_tracklets([piece(0, 2, [1, 0]), piece(5, 2, [1, 0], camera="d")], 1)
