@@ -6,6 +6,7 @@ Usage (from the project root)::
     python benchmarks/mot15.py                          # motion-only, all five sequences
     python benchmarks/mot15.py --reid colorhist         # with appearance, on the sequences that have video
     python benchmarks/mot15.py --set max_lost_s=2 --interpolate 0 --smooth 0
+    python benchmarks/mot15.py --sequences PETS09-S2L1 TUD-Stadtmitte --cmc auto   # camera-motion compensation
     python benchmarks/mot15.py --reid laga --grid appearance_weight=0.25,0.5 --grid appearance_thresh=0.5,0.7
 
 A network (``--reid laga|can|global``) uses ``--weights`` (a file or a bundled name; default: the network's
@@ -49,7 +50,7 @@ from mctrack.embed import build_embedder, embedder_link_thresh, track_appearance
 from mctrack.eval.mot import evaluate_folders, format_table, write_json  # noqa: E402
 from mctrack.io.mot import mot_rows, save_mot_txt  # noqa: E402
 from mctrack.io.video import SequenceSource  # noqa: E402
-from mctrack.track import Tracker  # noqa: E402
+from mctrack.track import CameraMotion, Tracker  # noqa: E402
 from mctrack.track.postprocess import FeatureMeans, StitchConfig, refine  # noqa: E402
 from mctrack.track.driver import DetectAndEmbed, drive  # noqa: E402
 from mctrack.weights import default_weights, resolve_weights  # noqa: E402
@@ -106,17 +107,22 @@ def post_settings(settings: dict, fps: float) -> dict:
     return {"stitch": stitch, "interpolate": int(settings.get("interpolate", 0)), "smooth": settings.get("smooth", 0)}
 
 
-def track_sequence(seq_dir: Path, *, reid: str = "none", min_score: float = -np.inf, embedder=None, **tracker_kwargs):
-    """``(raw MOT rows, {track id: mean feature} or None, fps)`` of one sequence tracked on its public detections."""
+def track_sequence(
+    seq_dir: Path, *, reid: str = "none", min_score: float = -np.inf, embedder=None, cmc: str = "off", **tracker_kwargs
+):
+    """``(raw MOT rows, {track id: mean feature} or None, fps)`` of one sequence tracked on its public detections
+    (``cmc``: camera-motion compensation ``off``, ``on`` or ``auto``; needs the sequence's images)."""
     embedder = embedder if embedder is not None else build_embedder(reid)
     if isinstance(embedder, CachedEmbedder):
         embedder.key = str(seq_dir)
-    source = SequenceSource(seq_dir, need_images=embedder is not None)
+    source = SequenceSource(seq_dir, need_images=embedder is not None or cmc != "off")
     detector = MotFileDetector(seq_dir / "det" / "det.txt", min_score=min_score)
     tracker = Tracker(camera=source.name, frame_rate=source.fps, **tracker_kwargs)
     rows, means = [], FeatureMeans()
     features = DetectAndEmbed(detector, embedder, detector_needs_images=False)
-    for step in drive(source, features, tracker, fps=source.fps, source_name=str(seq_dir), dim=features.dim):
+    motion = None if cmc == "off" else CameraMotion(auto=cmc == "auto")
+    steps = drive(source, features, tracker, fps=source.fps, source_name=str(seq_dir), dim=features.dim, cmc=motion)
+    for step in steps:
         rows.append(mot_rows(step.frame.index, step.tracks.track_id, step.tracks.xyxy, step.tracks.score))
         means.add(step.tracks.track_id, step.track_embeddings)
     out = np.concatenate(rows) if rows else np.zeros((0, 10))
@@ -154,6 +160,12 @@ def main(argv: list[str] | None = None) -> int:
         help="offline tracklet stitching window in seconds (0 = off; default 4 with --reid, off without, as "
         "mctrack track)",
     )
+    ap.add_argument(
+        "--cmc",
+        choices=("off", "on", "auto"),
+        default="off",
+        help="camera-motion compensation (needs the sequences' images; default off: motion-only runs read no images)",
+    )
     ap.add_argument("--weights", help="checkpoint of a network: file or bundled name (default: the bundled one)")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="tracker keyword argument")
     ap.add_argument(
@@ -179,6 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     seqs = args.sequences or list(SEQUENCES if args.reid == "none" else WITH_VIDEO)
     kwargs = dict(kv.split("=", 1) for kv in args.set)
     kwargs = {k: parse_value(v) for k, v in kwargs.items()}
+    kwargs.setdefault("cmc", args.cmc)
     if args.reid != "none":  # the same appearance defaults as `mctrack track`
         weight, thresh = track_appearance(args.reid)
         kwargs = {"appearance_weight": weight, "appearance_thresh": thresh, **kwargs}

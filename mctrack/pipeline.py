@@ -182,7 +182,8 @@ class Pipeline:
             appearance samples per tracklet.
         max_seconds: stop every camera after this many seconds of its stream (live streams: of capture time);
             ``None`` = to the end (live: until Ctrl-C or the stream is lost).
-        cmc_factory: ``camera -> CameraMotion`` for camera-motion compensation (moving cameras), or None.
+        cmc_factory: ``camera -> CameraMotion`` for camera-motion compensation (moving cameras), or None; with
+            one the feature cache is not used (it stores no images to estimate the motion from).
         workers: recorded cameras run in this many processes at once (:mod:`mctrack.parallel`); the outputs are
             the same as with one. Live cameras and the online linker run in this process (interleaved).
         smooth: recorded cameras (offline linker or none): each camera's boxes are smoothed over time once it
@@ -279,7 +280,8 @@ class Pipeline:
         dim = int(getattr(self.embedder, "dim", 0)) if self.embedder is not None else 0
         name = getattr(self.embedder, "name", "none")
         folder = key = None
-        if self.cache_key is not None and not is_live_source(cam.source):
+        # the cache keeps detections and embeddings, not images: a replay could not estimate camera motion
+        if self.cache_key is not None and not is_live_source(cam.source) and self.cmc_factory is None:
             folder, key = cache_folder(out, cam.id, name, self.cache_key(cam))
         replay = load_cache(folder, key, dim) if folder is not None else None
         res.cache = "off" if folder is None else ("hit" if replay is not None else "miss")
@@ -299,7 +301,7 @@ class Pipeline:
                 frames = _imageless(cam.id, replay.frames, fps)
                 features = replay
             else:
-                need = self.detector_needs_images or self.embedder is not None
+                need = self.detector_needs_images or self.embedder is not None or self.cmc_factory is not None
                 src = timer("open", self.source_factory, cam, need)
                 if isinstance(src, LiveSource):
                     live = True

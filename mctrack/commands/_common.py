@@ -29,6 +29,7 @@ __all__ = [
     "link_thresh",
     "track_appearance",
     "check_stream_args",
+    "add_cmc_arg",
 ]
 
 TORCH_EMBEDDERS = ("laga", "can", "global")
@@ -36,6 +37,19 @@ TORCH_EMBEDDERS = ("laga", "can", "global")
 
 def defaults_text(pick) -> str:
     return ", ".join(f"{n} {pick(n)}" for n in EMBEDDERS.names())
+
+
+def add_cmc_arg(g, default_text: str) -> None:
+    """``--cmc [auto|on|off]``: camera-motion compensation (a bare ``--cmc`` means ``on``)."""
+    g.add_argument(
+        "--cmc",
+        nargs="?",
+        const="on",
+        choices=("auto", "on", "off"),
+        default=None,
+        help="camera-motion compensation: on (every frame), auto (only while the camera is found to move; "
+        f"fixed cameras are left alone) or off; needs the frames' images ({default_text})",
+    )
 
 
 def add_appearance_args(g) -> None:

@@ -20,6 +20,7 @@ from ..track import CameraMotion, Tracker
 from ..track.postprocess import StitchConfig
 from ._common import (
     check_stream_args,
+    add_cmc_arg,
     TORCH_EMBEDDERS,
     defaults_text,
     add_appearance_args,
@@ -80,7 +81,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="score an unmatched detection needs to start a track (default: 0.6)",
     )
     t.add_argument("--max-lost", type=float, default=None, help="seconds a lost track is kept (tracker default)")
-    t.add_argument("--cmc", action="store_true", help="camera-motion compensation (moving cameras; needs images)")
+    add_cmc_arg(
+        t, "default: off, as the feature cache does not store camera motion yet; with --cmc the cache is not used"
+    )
     t.add_argument(
         "--smooth",
         type=float,
@@ -334,7 +337,7 @@ def main(args: argparse.Namespace) -> int:
         detector_needs_images=args.detector != "mot",
         progress=not args.no_progress,
         max_seconds=args.duration,
-        cmc_factory=(lambda cam: CameraMotion()) if args.cmc else None,
+        cmc_factory=(lambda cam: CameraMotion(auto=args.cmc == "auto")) if args.cmc in ("on", "auto") else None,
         workers=args.workers,
         smooth=smooth,
         stitch=stitch,
@@ -375,7 +378,7 @@ def main(args: argparse.Namespace) -> int:
         f"outputs in {out}: <camera>.txt (global ids), identities.csv, summary.json"
         + (", <camera>.mp4" if not args.no_video else "")
         + (", eval.json" if result.evaluation else "")
-        + (", cache/" if not args.no_cache and args.engine == "local" else "")
+        + (", cache/" if not args.no_cache and args.cmc not in ("on", "auto") and args.engine == "local" else "")
         + ", local/ (per-camera local ids)"
     )
     if result.interrupted:

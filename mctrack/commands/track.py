@@ -23,6 +23,7 @@ from ..track.postprocess import FeatureMeans, StitchConfig, refine
 from ..track.driver import DetectAndEmbed, DriverStats, drive
 from ._common import (
     check_stream_args,
+    add_cmc_arg,
     add_appearance_args,
     add_embedder_args,
     add_yolo_args,
@@ -72,7 +73,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     t = p.add_argument_group("tracker")
     t.add_argument("--fps", type=float, help="frame rate (default: the source's)")
-    t.add_argument("--cmc", action="store_true", help="camera-motion compensation (moving cameras; needs images)")
+    add_cmc_arg(t, "default: auto when the frames are decoded anyway (a detector, an embedder or --video), else off")
     t.add_argument("--max-lost", type=float, default=None, help="seconds a lost track is kept (tracker default)")
     t.add_argument(
         "--track-high",
@@ -136,7 +137,9 @@ def main(args: argparse.Namespace) -> int:
     if args.fps is not None and not (np.isfinite(args.fps) and args.fps > 0):
         raise InputError(f"--fps: must be a finite number > 0, got {args.fps}")
     embedder = embedder_from_args(args)
-    need_images = args.detector != "mot" or embedder is not None or args.video or args.cmc
+    decoded = args.detector != "mot" or embedder is not None or args.video
+    cmc_mode = args.cmc or ("auto" if decoded else "off")
+    need_images = decoded or cmc_mode != "off"
     smooth = args.smooth if args.smooth is not None else (0.0 if live else 2.0)
     stitch_s = args.stitch if args.stitch is not None else (4.0 if embedder is not None and not live else 0.0)
     if live:
@@ -163,7 +166,7 @@ def main(args: argparse.Namespace) -> int:
         )
     except ValueError as exc:
         raise InputError(f"tracker settings: {exc}") from None
-    cmc = CameraMotion() if args.cmc else None
+    cmc = CameraMotion(auto=cmc_mode == "auto") if cmc_mode != "off" else None
     name = check_file_name(args.name, "--name") if args.name else safe_file_name(source.name)
     out_dir = Path(args.out)
     if out_dir.exists() and not out_dir.is_dir():
@@ -231,6 +234,9 @@ def main(args: argparse.Namespace) -> int:
         f", {stats.frames_without_image} without a readable image" if stats.frames_without_image and need_images else ""
     )
     n_tracks = len(np.unique(refined_rows[:, 1])) if refined else stats.tracks
+    if cmc is not None:
+        how = "auto: applied while the camera moved" if cmc.auto else "on"
+        print(f"camera-motion compensation ({how}): {cmc.compensated} of {stats.frames} frames compensated")
     print(f"{name}: {stats.frames} frames{extra}, {stats.detections} detections, {n_tracks} tracks -> {result}")
     if interrupted:
         print("interrupted (Ctrl-C): the result file holds every frame tracked", file=sys.stderr)

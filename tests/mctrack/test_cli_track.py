@@ -146,3 +146,27 @@ def test_track_offline_refinements(tmp_path, capsys):
         assert msg in capsys.readouterr().err
     assert main(["track", "--source", "rtsp://127.0.0.1:9/x", "--reid", "none", "--stitch", "4"]) == 1
     assert "--stitch: offline post-processing, not for a live stream" in capsys.readouterr().err
+
+
+def test_track_camera_motion_auto_by_default_when_frames_are_decoded(tmp_path, capsys):
+    import cv2
+
+    seq = make_sequence(tmp_path / "SYN-05", n=20)
+    rng = np.random.default_rng(0)
+    texture = cv2.GaussianBlur(rng.integers(0, 255, (480, 640), dtype=np.uint8), (5, 5), 0)
+    (seq / "img1").mkdir()
+    for f in range(20):  # the camera pans 5 px a frame
+        frame = cv2.warpAffine(
+            texture, np.float32([[1, 0, 5 * f], [0, 1, 0]]), (640, 480), borderMode=cv2.BORDER_REFLECT
+        )
+        cv2.imwrite(str(seq / "img1" / f"{f + 1:06d}.jpg"), cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR))
+    base = ["track", "--source", str(seq), "--detector", "mot", "--no-progress", "--out", str(tmp_path / "o")]
+    assert main([*base, "--reid", "colorhist"]) == 0  # frames decoded for the embedder: auto
+    line = next(s for s in capsys.readouterr().out.splitlines() if s.startswith("camera-motion compensation"))
+    assert line.startswith("camera-motion compensation (auto") and int(line.split(": ")[-1].split()[0]) >= 10
+    assert main([*base, "--reid", "colorhist", "--cmc", "off"]) == 0
+    assert "camera-motion compensation" not in capsys.readouterr().out
+    assert main([*base, "--reid", "none"]) == 0  # public detections, motion only: no frame is decoded, no CMC
+    assert "camera-motion compensation" not in capsys.readouterr().out
+    assert main([*base, "--reid", "none", "--cmc"]) == 0  # a bare --cmc: on, every frame
+    assert "camera-motion compensation (on): 20 of 20 frames" in capsys.readouterr().out

@@ -770,3 +770,20 @@ def test_stitching_joins_a_cameras_fragments_before_linking(scene, tmp_path, cap
     base = ["run", "--cams", str(scene / "cams.yaml"), "--detector", "mot", "--reid", "none", "--out", str(tmp_path)]
     assert main([*base, "--stitch", "inf"]) == 1
     assert "--stitch: must be >= 0" in capsys.readouterr().err
+
+
+def test_camera_motion_compensation_decodes_frames_and_bypasses_the_cache(scene, tmp_path):
+    from mctrack.track import CameraMotion
+
+    cams = load_cams(scene / "cams.yaml")
+    made = []
+
+    def cmc(cam):
+        made.append(CameraMotion(auto=True))
+        return made[-1]
+
+    result = make_pipeline(cams, cmc_factory=cmc).run(cams, tmp_path / "cmc")  # motion only, public detections
+    assert {r.cache for r in result.cameras.values()} == {"off"}  # a replay has no images to estimate motion from
+    assert not (tmp_path / "cmc" / "cache").exists()
+    assert len(made) == 2 and all(m._prev is not None for m in made)  # every camera's frames reached it
+    assert all(m.compensated == 0 for m in made)  # the synthetic cameras are fixed

@@ -24,3 +24,37 @@ def test_bad_arguments():
         CameraMotion(downscale=0.5)
     with pytest.raises(ValueError, match="max_corners"):
         CameraMotion(max_corners=2)
+
+
+def _texture(seed=0, shape=(240, 320)):
+    rng = np.random.default_rng(seed)
+    base = cv2.GaussianBlur(rng.integers(0, 255, shape, dtype=np.uint8), (5, 5), 0)
+    return cv2.cvtColor(base, cv2.COLOR_GRAY2BGR)
+
+
+def test_auto_leaves_a_fixed_camera_alone_and_follows_a_panning_one():
+    base = _texture()
+    rng = np.random.default_rng(1)
+    identity = np.array([[1.0, 0, 0], [0, 1.0, 0]])
+    fixed = CameraMotion(downscale=1, auto=True)
+    for _ in range(15):  # a fixed camera: the same scene with sensor noise
+        noisy = np.clip(base + rng.normal(0, 3, base.shape), 0, 255).astype(np.uint8)
+        np.testing.assert_array_equal(fixed(noisy), identity)
+    assert not fixed.moving and fixed.compensated == 0
+    pan = CameraMotion(downscale=1, auto=True)
+    warps = [
+        pan(cv2.warpAffine(base, np.float32([[1, 0, 4 * i], [0, 1, 0]]), (320, 240), borderMode=cv2.BORDER_REFLECT))
+        for i in range(15)
+    ]
+    assert pan.moving and pan.compensated >= 8  # moving from the frame the median sees the motion
+    np.testing.assert_allclose(warps[-1][:, 2], [4, 0], atol=0.5)
+    on = CameraMotion(downscale=1)  # without auto every estimate is applied, noise included
+    on(base)
+    assert on(np.clip(base + rng.normal(0, 3, base.shape), 0, 255).astype(np.uint8)) is not None and on.compensated == 2
+
+
+def test_auto_arguments_checked():
+    with pytest.raises(ValueError, match="min_motion"):
+        CameraMotion(auto=True, min_motion=-1)
+    with pytest.raises(ValueError, match="window"):
+        CameraMotion(auto=True, window=0)
