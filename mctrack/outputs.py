@@ -1,5 +1,6 @@
 """What a run writes when its cameras are done: MOT files with global ids, ``identities.csv``, annotated videos,
-``summary.json`` and ``eval.json``; every file is written under a temporary name and renamed when complete, so a
+the identity gallery (``gallery.jpg``), the single-file multi-camera export (``aicity.txt``), ``summary.json`` and
+``eval.json``; every file is written under a temporary name and renamed when complete, so a
 full disk or a kill never leaves a truncated file where a complete one is expected.
 
 ``OUT/<camera>.txt`` is made from ``OUT/local/<camera>.txt`` (written frame by frame during the run) line by line,
@@ -17,12 +18,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
+import cv2
 import numpy as np
 
 from .io.mot import load_mot_txt
 from .io.video import AnnotatedVideoWriter, FrameSource
 from .online import TrackletSummary
-from .types import Tracks
+from .types import Tracklet, Tracks
 
 __all__ = [
     "atomic_write_text",
@@ -30,6 +32,10 @@ __all__ = [
     "write_global_rows",
     "write_identities",
     "write_annotated_video",
+    "gallery_picks",
+    "write_gallery",
+    "aicity_camera_numbers",
+    "write_aicity",
     "earlier_outputs",
 ]
 
@@ -105,6 +111,129 @@ def write_annotated_video(path: Path, src: FrameSource, rows_file: Path, camera:
             )
 
 
+def gallery_picks(tracklets: Iterable[Tracklet], lookup: dict[tuple[str, int], int]) -> dict[str, dict[int, tuple]]:
+    """``{camera: {global id: (frame index, xyxy)}}``: per identity and camera, the frame where its box is largest
+    (the clearest view), over all of its tracklets in that camera."""
+    best: dict[str, dict[int, tuple[float, int, np.ndarray]]] = {}
+    for t in tracklets:
+        gid = lookup.get((t.camera, int(t.track_id)))
+        if not gid:
+            continue
+        area = (t.xyxy[:, 2] - t.xyxy[:, 0]) * (t.xyxy[:, 3] - t.xyxy[:, 1])
+        i = int(np.argmax(area))
+        cur = best.setdefault(t.camera, {}).get(gid)
+        if cur is None or area[i] > cur[0]:
+            best[t.camera][gid] = (float(area[i]), int(t.frames[i]), t.xyxy[i].astype(np.float64))
+    return {cam: {g: (f, box) for g, (_, f, box) in picks.items()} for cam, picks in best.items()}
+
+
+GALLERY_CELL = (64, 128)  # width, height of one crop in the gallery
+
+
+def _cell(image: np.ndarray, xyxy: np.ndarray) -> np.ndarray:
+    """The box's crop, scaled to fit a gallery cell (aspect kept, grey padding)."""
+    w, h = GALLERY_CELL
+    cell = np.full((h, w, 3), 40, np.uint8)
+    x1, y1, x2, y2 = np.round(xyxy).astype(int)
+    x1, y1 = max(x1, 0), max(y1, 0)
+    x2, y2 = min(x2, image.shape[1]), min(y2, image.shape[0])
+    if x2 <= x1 or y2 <= y1:
+        return cell
+    crop = image[y1:y2, x1:x2]
+    scale = min(w / crop.shape[1], h / crop.shape[0])
+    cw, ch = max(1, int(crop.shape[1] * scale)), max(1, int(crop.shape[0] * scale))
+    cell[(h - ch) // 2 : (h - ch) // 2 + ch, (w - cw) // 2 : (w - cw) // 2 + cw] = cv2.resize(crop, (cw, ch))
+    return cell
+
+
+def write_gallery(
+    path: Path, picks: dict[str, dict[int, tuple]], sources: dict[str, FrameSource], *, max_ids: int = 200
+) -> int:
+    """``path`` (JPEG): one row per global identity, one column per camera, each cell the identity's clearest crop
+    in that camera (empty where it was not seen). Identities seen by the most cameras come first (ties by id); at
+    most ``max_ids`` rows. ``sources``: each camera's frames, read up to the last frame needed. Returns the rows
+    drawn (0: nothing written)."""
+    cameras = [c for c in sources if picks.get(c)]
+    ids = sorted({g for c in cameras for g in picks[c]}, key=lambda g: (-sum(g in picks[c] for c in cameras), g))
+    ids = ids[:max_ids]
+    if not ids:
+        return 0
+    crops: dict[tuple[str, int], np.ndarray] = {}
+    for cam in cameras:
+        wanted: dict[int, list[int]] = {}
+        for g in ids:
+            if g in picks[cam]:
+                wanted.setdefault(picks[cam][g][0], []).append(g)
+        last = max(wanted)
+        for frame in sources[cam]:
+            if frame.index > last:
+                break
+            if frame.image is not None and frame.index in wanted:
+                for g in wanted[frame.index]:
+                    crops[(cam, g)] = _cell(frame.image, picks[cam][g][1])
+    w, h = GALLERY_CELL
+    label_w, header_h = 72, 24
+    canvas = np.full((header_h + len(ids) * (h + 4), label_w + len(cameras) * (w + 4), 3), 255, np.uint8)
+    font = cv2.FONT_HERSHEY_SIMPLEX
+    for j, cam in enumerate(cameras):
+        cv2.putText(canvas, cam[:10], (label_w + j * (w + 4), 16), font, 0.4, (0, 0, 0), 1, cv2.LINE_AA)
+    for i, g in enumerate(ids):
+        y = header_h + i * (h + 4)
+        cv2.putText(canvas, f"id {g}", (4, y + h // 2), font, 0.45, (0, 0, 0), 1, cv2.LINE_AA)
+        for j, cam in enumerate(cameras):
+            cell = crops.get((cam, g))
+            if cell is None:
+                continue
+            x = label_w + j * (w + 4)
+            canvas[y : y + h, x : x + w] = cell
+    path = Path(path)
+    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+    if not cv2.imwrite(str(tmp), canvas, [cv2.IMWRITE_JPEG_QUALITY, 90]):
+        tmp.unlink(missing_ok=True)
+        raise OSError(f"{path}: could not write the gallery image")
+    os.replace(tmp, path)
+    return len(ids)
+
+
+def aicity_camera_numbers(cameras: list[str]) -> dict[str, int]:
+    """AI City's integer camera ids: the digits that end each camera id (``c041`` -> 41, ``cam2`` -> 2) when they
+    are unique, else 1, 2, ... in the given order."""
+    nums = {}
+    for c in cameras:
+        digits = c[len(c.rstrip("0123456789")) :]
+        nums[c] = int(digits) if digits else None
+    if None in nums.values() or len(set(nums.values())) != len(nums):
+        return {c: i + 1 for i, c in enumerate(cameras)}
+    return nums
+
+
+def write_aicity(path: Path, rows_files: dict[str, Path], homographies: dict[str, np.ndarray]) -> int:
+    """``path``: every camera's global-id rows in one file, AI City Challenge multi-camera format, one line per box:
+    ``camera obj_id frame x y w h xworld yworld`` (space separated, integer camera ids from
+    :func:`aicity_camera_numbers`, frames 1-based; the world position is the box's foot point, bottom centre, on the
+    ground plane of the camera's calibration, ``-1 -1`` without one). Returns the lines written."""
+    numbers = aicity_camera_numbers(list(rows_files))
+    n = 0
+    with _replacing(path) as fh:
+        for cam, rows_file in rows_files.items():
+            rows = load_mot_txt(rows_file) if Path(rows_file).is_file() else np.zeros((0, 10))
+            if not len(rows):
+                continue
+            world = np.full((len(rows), 2), -1.0)
+            if cam in homographies:
+                foot = np.c_[rows[:, 2] + rows[:, 4] / 2, rows[:, 3] + rows[:, 5], np.ones(len(rows))]
+                g = foot @ homographies[cam].T
+                ok = np.abs(g[:, 2]) > 1e-12
+                world[ok] = g[ok, :2] / g[ok, 2:3]
+            for r, (wx, wy) in zip(rows, world, strict=True):
+                fh.write(
+                    f"{numbers[cam]} {int(r[1])} {int(r[0])} {r[2]:.2f} {r[3]:.2f} {r[4]:.2f} {r[5]:.2f} "
+                    f"{wx:.3f} {wy:.3f}\n"
+                )
+                n += 1
+    return n
+
+
 def earlier_outputs(out: Path, cameras: list[str], *, video: bool, evaluated: bool) -> list[str]:
     """Files in ``out`` that an earlier run (finished or not) wrote and this run will not replace (they would be
     mistaken for this run's): other cameras' results, videos, local rows and tracklets, an ``eval.json`` when this
@@ -112,7 +241,7 @@ def earlier_outputs(out: Path, cameras: list[str], *, video: bool, evaluated: bo
     out = Path(out)
     if not ((out / "summary.json").is_file() or (out / "local").is_dir()):
         return []
-    ours = {f"{c}.txt" for c in cameras} | ({f"{c}.mp4" for c in cameras} if video else set())
+    ours = {f"{c}.txt" for c in cameras} | {"aicity.txt"} | ({f"{c}.mp4" for c in cameras} if video else set())
     stale = [p.name for p in sorted(out.glob("*.txt")) + sorted(out.glob("*.mp4")) if p.name not in ours]
     stale += [f"local/{p.name}" for p in sorted((out / "local").glob("*.txt")) if p.stem not in cameras]
     stale += [

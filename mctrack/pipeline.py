@@ -64,7 +64,10 @@ from .online import OnlineStream, TrackletSummary
 from .outputs import (
     atomic_write_text,
     earlier_outputs,
+    gallery_picks,
+    write_aicity,
     write_annotated_video,
+    write_gallery,
     write_global_rows,
     write_identities,
     write_json,
@@ -174,6 +177,8 @@ class Pipeline:
         cache_key: ``camera -> dict`` of what the camera's features depend on, or ``None`` for no cache.
         source_factory: ``(camera, need_images) -> FrameSource`` (tests inject failing sources).
         video: write annotated videos with global ids.
+        gallery: write ``OUT/gallery.jpg``, each global identity's clearest crop per camera (offline linking of
+            recorded cameras; the frames are read again up to the last one needed).
         detector_needs_images: whether the detector reads images (``mot`` does not).
         progress: show a progress bar per camera.
         n_samples: diverse appearance samples kept per tracklet.
@@ -208,6 +213,7 @@ class Pipeline:
         cache_key: Callable[[CameraConfig], dict] | None = None,
         source_factory: Callable[[CameraConfig, bool], FrameSource] = default_source,
         video: bool = True,
+        gallery: bool = True,
         detector_needs_images: bool = True,
         progress: bool = True,
         n_samples: int = 4,
@@ -228,6 +234,7 @@ class Pipeline:
         self.cache_key = cache_key
         self.source_factory = source_factory
         self.video = bool(video)
+        self.gallery = bool(gallery)
         self.detector_needs_images = bool(detector_needs_images)
         self.progress = bool(progress)
         if n_samples < 0:
@@ -422,11 +429,13 @@ class Pipeline:
         for cam in cams.cameras:  # ids name files in OUT (a CamsConfig built in code skips load_cams' check)
             check_file_name(cam.id, "camera id")
         gt = self._load_ground_truth(cams)
+        homographies = {c.id: load_ground_homography(c.calibration) for c in cams.cameras if c.calibration}
         self._live_epoch = None
         self._builders = {}
         if out.exists() and not out.is_dir():
             raise InputError(f"{out}: the output folder is a file")
         out.mkdir(parents=True, exist_ok=True)
+        (out / "gallery.jpg").unlink(missing_ok=True)  # an earlier run's would pass for this one's
         for cam in cams.cameras:  # this run's tracklet chunks replace an earlier run's
             for old in (out / "tracklets").glob(f"{cam.id}-[0-9][0-9][0-9][0-9][0-9][0-9].npz"):
                 old.unlink()
@@ -472,6 +481,7 @@ class Pipeline:
             for k, v in r.timings.items():
                 timings[k] = timings.get(k, 0.0) + v
         t0 = time.perf_counter()
+        tracklets: list[Tracklet] = []
         if stream is not None:
             identities = stream.close()
             summaries = stream.summaries
@@ -497,7 +507,13 @@ class Pipeline:
         for r in results.values():
             write_global_rows(out / "local" / f"{r.camera}.txt", out / f"{r.camera}.txt", r.camera, lookup)
         write_identities(out / "identities.csv", summaries, lookup)
+        write_aicity(out / "aicity.txt", {c: out / f"{c}.txt" for c in results}, homographies)
         timings["write"] = time.perf_counter() - t0
+        gallery_ids = 0
+        if self.gallery and tracklets and self.linker is not None and not interrupted:
+            t0 = time.perf_counter()
+            gallery_ids = self._write_gallery(cams, out, tracklets, lookup, results)
+            timings["gallery"] = time.perf_counter() - t0
         if self.video:
             t0 = time.perf_counter()
             for cam in cams.cameras:
@@ -520,6 +536,7 @@ class Pipeline:
             timings["eval"] = time.perf_counter() - t0
         total = time.perf_counter() - t_start
         summary = _summary(cams, results, identities, timings, total, self, interrupted, evaluation)
+        summary["gallery_ids"] = gallery_ids
         if evaluation_error:
             summary["evaluation_error"] = evaluation_error
         write_json(out / "summary.json", summary)
@@ -527,6 +544,30 @@ class Pipeline:
         if interrupted and raise_on_interrupt:
             raise KeyboardInterrupt
         return result
+
+    def _write_gallery(
+        self,
+        cams: CamsConfig,
+        out: Path,
+        tracklets: list[Tracklet],
+        lookup: dict[tuple[str, int], int],
+        results: dict[str, CameraResult],
+    ) -> int:
+        """``OUT/gallery.jpg`` from the cameras that ran without an error (:func:`mctrack.outputs.write_gallery`);
+        returns the identities drawn. A failure is logged, never fatal: the run's results are written already."""
+        sources = {}
+        try:
+            for cam in cams.cameras:
+                r = results.get(cam.id)
+                if r is None or r.error or is_live_source(cam.source):
+                    continue
+                src = self.source_factory(cam, True)
+                if src.has_images:
+                    sources[cam.id] = src
+            return write_gallery(out / "gallery.jpg", gallery_picks(tracklets, lookup), sources)
+        except Exception as exc:  # noqa: BLE001 - an image for people to look at must not fail a finished run
+            log.warning("gallery.jpg not written: %s", error_line(exc))
+            return 0
 
     def _stitch(self, out: Path, r: CameraResult) -> None:
         """Join a finished camera's fragmented tracklets (``self.stitch`` seconds): its local rows, tracklets and

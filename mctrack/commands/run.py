@@ -191,6 +191,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--out", default="runs/run", help="output folder (default: runs/run)")
     p.add_argument("--no-video", action="store_true", help="do not write annotated videos")
+    p.add_argument(
+        "--no-gallery",
+        action="store_true",
+        help="do not write gallery.jpg (each global identity's clearest crop per camera; offline linker)",
+    )
     p.add_argument("--no-cache", action="store_true", help="neither read nor write the feature cache")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=main)
@@ -334,6 +339,7 @@ def main(args: argparse.Namespace) -> int:
         ),
         embed_every=args.embed_every,
         video=not args.no_video,
+        gallery=not args.no_gallery,
         detector_needs_images=args.detector != "mot",
         progress=not args.no_progress,
         max_seconds=args.duration,
@@ -375,8 +381,9 @@ def main(args: argparse.Namespace) -> int:
                 "(use --embed-every, a GPU or a lighter embedder)"
             )
     print(
-        f"outputs in {out}: <camera>.txt (global ids), identities.csv, summary.json"
+        f"outputs in {out}: <camera>.txt (global ids), identities.csv, aicity.txt (all cameras), summary.json"
         + (", <camera>.mp4" if not args.no_video else "")
+        + (f", gallery.jpg ({s['gallery_ids']} identities)" if s.get("gallery_ids") else "")
         + (", eval.json" if result.evaluation else "")
         + (", cache/" if not args.no_cache and args.cmc not in ("on", "auto") and args.engine == "local" else "")
         + ", local/ (per-camera local ids)"

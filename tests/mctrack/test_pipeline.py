@@ -8,6 +8,7 @@ import json
 import logging
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -234,6 +235,17 @@ def test_cli_run_end_to_end(scene, tmp_path, capsys):
     assert {"detect", "embed", "track", "link"} <= set(summary["timings_s"])
     ev = json.loads((out / "eval.json").read_text())
     assert ev["cross_camera"]["IDF1"] > 0.8
+    # every camera's global rows in one file (AI City format), with ground positions from each calib.json
+    aicity = np.loadtxt(out / "aicity.txt", ndmin=2)
+    global_rows = {c: load_mot_txt(out / f"{c}.txt") for c in ("cam1", "cam2")}
+    assert len(aicity) == sum(len(r) for r in global_rows.values())
+    cam2 = aicity[aicity[:, 0] == 2]
+    assert sorted(cam2[:, [2, 1]].tolist()) == sorted(global_rows["cam2"][:, [0, 1]].tolist())
+    assert (cam2[:, 7:9] != -1).all()  # the tiny scene's cameras are calibrated
+    # the identity gallery: a row per global id (multi-camera ones first), a column per camera
+    gallery = cv2.imread(str(out / "gallery.jpg"))
+    assert summary["gallery_ids"] == len(set(gids.values())) and gallery.shape[0] == 24 + summary["gallery_ids"] * 132
+    assert f"gallery.jpg ({summary['gallery_ids']} identities)" in printed
     # online linker, reusing the cache of the run above
     assert (
         main(

@@ -1,0 +1,63 @@
+"""The run's single-file export (aicity.txt) and identity gallery (gallery.jpg)."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from mctrack.io.mot import save_mot_txt
+from mctrack.outputs import GALLERY_CELL, aicity_camera_numbers, gallery_picks, write_aicity, write_gallery
+from mctrack.types import Frame, Tracklet
+
+
+def test_aicity_camera_numbers():
+    assert aicity_camera_numbers(["c041", "c042"]) == {"c041": 41, "c042": 42}
+    assert aicity_camera_numbers(["cam1", "cam2"]) == {"cam1": 1, "cam2": 2}
+    assert aicity_camera_numbers(["left", "right"]) == {"left": 1, "right": 2}  # no digits: order
+    assert aicity_camera_numbers(["a1", "b1"]) == {"a1": 1, "b1": 2}  # digits not unique: order
+
+
+def test_aicity_rows_with_world_positions(tmp_path):
+    save_mot_txt(tmp_path / "c041.txt", np.array([[1, 7, 10, 20, 4, 8, 0.9], [2, 7, 12, 20, 4, 8, 0.9]]))
+    save_mot_txt(tmp_path / "c042.txt", np.array([[5, 7, 100, 50, 10, 30, 0.8]]))
+    ground = np.diag([0.5, 0.25, 1.0])  # image -> ground: x / 2, y / 4
+    n = write_aicity(
+        tmp_path / "aicity.txt", {"c041": tmp_path / "c041.txt", "c042": tmp_path / "c042.txt"}, {"c041": ground}
+    )
+    lines = (tmp_path / "aicity.txt").read_text().splitlines()
+    assert n == 3 and len(lines) == 3
+    assert lines[0].split() == ["41", "7", "1", "10.00", "20.00", "4.00", "8.00", "6.000", "7.000"]  # foot (12, 28)
+    assert lines[2].split()[:3] == ["42", "7", "5"] and lines[2].split()[-2:] == ["-1.000", "-1.000"]  # uncalibrated
+
+
+def test_gallery_one_row_per_identity_one_column_per_camera(tmp_path):
+    colours = {1: (0, 0, 255), 2: (0, 255, 0)}
+    boxes = {1: [10, 10, 30, 60], 2: [100, 20, 130, 90]}
+
+    def frames(n):
+        for i in range(n):
+            image = np.zeros((120, 160, 3), np.uint8)
+            for pid, (x1, y1, x2, y2) in boxes.items():
+                image[y1:y2, x1:x2] = colours[pid]
+            yield Frame(camera="x", index=i, timestamp=i / 10, image=image)
+
+    def tracklet(camera, tid, n, grow):
+        xyxy = np.array([boxes[tid]] * n, np.float32)
+        xyxy[:, 3] -= grow * (n - 1 - np.arange(n))  # the last frame has the largest box
+        return Tracklet(camera, tid, np.arange(n), xyxy, np.arange(n) / 10.0)
+
+    tracklets = [tracklet("a", 1, 5, 2), tracklet("a", 2, 5, 2), tracklet("b", 2, 5, 2)]
+    lookup = {("a", 1): 11, ("a", 2): 12, ("b", 2): 12}
+    picks = gallery_picks(tracklets, lookup)
+    assert picks["a"][11][0] == 4 and set(picks) == {"a", "b"} and set(picks["b"]) == {12}
+    n = write_gallery(tmp_path / "gallery.jpg", picks, {"a": frames(6), "b": frames(6)})
+    image = cv2.imread(str(tmp_path / "gallery.jpg"))
+    w, h = GALLERY_CELL
+    assert n == 2 and image.shape[0] == 24 + 2 * (h + 4) and image.shape[1] == 72 + 2 * (w + 4)
+    first = image[24 : 24 + h, 72 : 72 + w]  # id 12 comes first (two cameras), camera a
+    second = image[24 + h + 4 : 24 + 2 * h + 4, 72 : 72 + w]  # id 11, camera a
+    missing = image[24 + h + 4 : 24 + 2 * h + 4, 72 + w + 4 : 72 + 2 * w + 4]  # id 11 was never in camera b
+    assert first[h // 2, w // 2, 1] > 200 and first[h // 2, w // 2, 2] < 60  # green person
+    assert second[h // 2, w // 2, 2] > 200 and second[h // 2, w // 2, 1] < 60  # red person
+    assert missing.mean() > 240  # left white
+    assert write_gallery(tmp_path / "none.jpg", {}, {}) == 0 and not (tmp_path / "none.jpg").exists()
