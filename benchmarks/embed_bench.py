@@ -7,7 +7,9 @@ Each embedder is timed through ``embed_crops`` (median of interleaved rounds) on
 crop resizing, normalisation and the host-device copy are included). The reference is
 ``torchvision.models.resnet50`` (stride-2 layer4, 1000-class head) run on an already-normalised tensor of the same
 input size: ``ratio`` = embedder time / bare ResNet-50 time at the same batch size, which is comparable across
-machines. Weights are random (speed does not depend on them); nothing is downloaded.
+machines. ``overhead`` = embedder time / the time of the embedder's own network alone on an already-normalised
+tensor of the same batch (what the embedder adds around the network: crop resizing, normalisation, the host-device
+copy, L2 normalisation and centring). Weights are random (speed does not depend on them); nothing is downloaded.
 """
 
 from __future__ import annotations
@@ -109,8 +111,16 @@ def main(argv: list[str] | None = None) -> int:
                 ):
                     net(x)
 
+            def bare(e, x=x, dev=dev):
+                with (
+                    torch.inference_mode(),
+                    torch.autocast(dev.type, dtype=dtype or torch.float32, enabled=dtype is not None),
+                ):
+                    e.model(x).feature.float().cpu()
+
             cases = {ref_name: ref}
             cases.update({name: (lambda e=e, b=b: e.embed_crops(crops[:b])) for name, (e, _) in embedders.items()})
+            cases.update({f"{n} network": (lambda e=e: bare(e)) for n, (e, _) in embedders.items() if n != "colorhist"})
             t = _median_times(cases, args.rounds, sync)
             results.append(
                 dict(
@@ -135,17 +145,19 @@ def main(argv: list[str] | None = None) -> int:
                         crops_per_s=b / t[name],
                         ms_per_crop=1e3 * t[name] / b,
                         ratio=t[name] / t[ref_name],
+                        overhead=t[name] / t[f"{name} network"] if f"{name} network" in t else None,
                     )
                 )
         del resnet, embedders
     print(
         f"{'device':<6} {'embedder':<28} {'batch':>5} {'params M':>9} {'dim':>6} {'crops/s':>9} "
-        f"{'ms/crop':>8} {'x resnet50':>10}"
+        f"{'ms/crop':>8} {'x resnet50':>10} {'overhead':>9}"
     )
     for r in results:
         print(
             f"{r['device']:<6} {r['embedder']:<28} {r['batch']:>5} {r['params_m']:>9.1f} {r['dim']:>6} "
             f"{r['crops_per_s']:>9.1f} {r['ms_per_crop']:>8.2f} {r['ratio']:>10.2f}"
+            + (f" {r['overhead']:>9.3f}" if r.get("overhead") else "")
         )
     if args.json:
         Path(args.json).write_text(

@@ -54,3 +54,45 @@ def test_botsort_config_asks_for_our_reid_model():
     assert set(config) == set(theirs)  # every key Ultralytics' BoT-SORT reads, and no misspelt extra one
     assert config["tracker_type"] == "botsort" and config["with_reid"] is True
     assert config["model"].endswith(".onnx") and 0 < config["appearance_thresh"] < 1
+
+
+def test_ultralytics_botsort_tracks_with_our_export(tmp_path):
+    """Ultralytics' BoT-SORT, fed public detections and our exported LAGA-Net as its ReID model (what
+    benchmarks/ultralytics_mot15.py compares with mctrack), keeps two walkers' identities."""
+    import sys
+
+    import cv2
+    import reid_models
+
+    from mctrack.io.mot import SeqInfo, save_mot_txt, write_seqinfo
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from ultralytics_mot15 import botsort_settings, run_ultralytics_botsort
+
+    torch.manual_seed(0)
+    model = reid_models.build_model(
+        "laga", num_classes=0, backbone="resnet18", pretrained=None, input_size=(64, 32), branches=("global", "local")
+    )
+    ckpt = tmp_path / "laga.pt"
+    reid_models.save_checkpoint(ckpt, model, extra={"feature_mean": [0.0] * model.feature_dim})
+    onnx_path = tmp_path / "laga_ul.onnx"
+    export_embedder(ckpt, onnx_path, fmt="onnx", input_range="0-1")
+    seq = tmp_path / "SYN-01"
+    write_seqinfo(seq / "seqinfo.ini", SeqInfo("SYN-01", 10, 20, 320, 240))
+    (seq / "img1").mkdir(parents=True)
+    people = [check_crops(2, seed=3)[i] for i in range(2)]
+    det = []
+    for f in range(20):
+        image = np.full((240, 320, 3), 90, np.uint8)
+        for pid, x in ((1, 20 + 6 * f), (2, 250 - 6 * f)):
+            crop = cv2.resize(people[pid - 1], (40, 100))
+            image[60:160, x : x + 40] = crop
+            det.append([f + 1, -1, x, 60, 40, 100, 0.95])
+        cv2.imwrite(str(seq / "img1" / f"{f + 1:06d}.jpg"), image)
+    save_mot_txt(seq / "det" / "det.txt", np.array(det, float))
+    settings = botsort_settings(ROOT / "configs" / "trackers" / "botsort_laga.yaml", onnx_path, gmc_method="none")
+    rows = run_ultralytics_botsort(seq, settings, interpolate=0, smooth=0)
+    assert len(rows) >= 36  # both people, nearly every frame
+    left = rows[rows[:, 0] <= 5]  # before they meet: person 1 on the left
+    first = {int(r[1]): r[2] for r in left}
+    assert len(first) == 2 and set(np.unique(rows[:, 1]).astype(int)) == set(first)  # two ids from start to end
