@@ -59,6 +59,8 @@ def run_ultralytics_botsort(
     tracker = BOTSORT(IterableSimpleNamespace(**settings, device=device))
     rows = []
     for frame in source:
+        if frame.image is None:
+            raise SystemExit(f"{seq_dir}: frame {frame.index + 1} has no readable image")
         d = det.detections(frame.index)
         data = np.concatenate([d.xyxy, d.score[:, None], np.zeros((len(d), 1))], axis=1).astype(np.float32)
         out = np.asarray(tracker.update(Boxes(data, frame.image.shape[:2]), frame.image))
@@ -126,10 +128,14 @@ def main(argv: list[str] | None = None) -> int:
         f"ultralytics {ultralytics.__version__}; embedder {Path(weights).name} (BoT-SORT: {onnx.name}, "
         f"gmc {settings.get('gmc_method')}); interpolate 10, smooth 2 for both; mctrack also stitches (4 s)"
     )
-    print(f"{'tracker':<28}{'HOTA':>6}{'IDF1':>6}{'MOTA':>6}  " + "  ".join(f"{s[:11]:>11}" for s in args.sequences))
+    print(
+        f"{'tracker':<28}{'HOTA':>6}{'IDF1':>6}{'MOTA':>6}  "
+        + "  ".join(f"{s:>15}" for s in args.sequences)
+        + "   (per sequence: HOTA/IDF1; seconds)"
+    )
     for name, m, secs in table:
         c = m["COMBINED"]
-        per = "  ".join(f"{100 * m[s]['HOTA']:5.1f}/{100 * m[s]['IDF1']:5.1f}" for s in args.sequences)
+        per = "  ".join(f"{100 * m[s]['HOTA']:9.1f}/{100 * m[s]['IDF1']:5.1f}" for s in args.sequences)
         print(f"{name:<28}{100 * c['HOTA']:6.1f}{100 * c['IDF1']:6.1f}{100 * c['MOTA']:6.1f}  {per}   {secs:.0f} s")
     return 0
 

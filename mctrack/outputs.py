@@ -207,12 +207,18 @@ def aicity_camera_numbers(cameras: list[str]) -> dict[str, int]:
     return nums
 
 
-def write_aicity(path: Path, rows_files: dict[str, Path], homographies: dict[str, np.ndarray]) -> int:
+def write_aicity(
+    path: Path,
+    rows_files: dict[str, Path],
+    homographies: dict[str, np.ndarray],
+    numbers: dict[str, int] | None = None,
+) -> int:
     """``path``: every camera's global-id rows in one file, AI City Challenge multi-camera format, one line per box:
     ``camera obj_id frame x y w h xworld yworld`` (space separated, integer camera ids from
     :func:`aicity_camera_numbers`, frames 1-based; the world position is the box's foot point, bottom centre, on the
-    ground plane of the camera's calibration, ``-1 -1`` without one). Returns the lines written."""
-    numbers = aicity_camera_numbers(list(rows_files))
+    ground plane of the camera's calibration, ``-1 -1`` without one; ``numbers``: the camera numbers, default
+    from ``rows_files``' cameras). Returns the lines written."""
+    numbers = numbers or aicity_camera_numbers(list(rows_files))
     n = 0
     with _replacing(path) as fh:
         for cam, rows_file in rows_files.items():

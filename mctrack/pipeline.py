@@ -64,6 +64,7 @@ from .online import OnlineStream, TrackletSummary
 from .outputs import (
     atomic_write_text,
     earlier_outputs,
+    aicity_camera_numbers,
     gallery_picks,
     write_aicity,
     write_annotated_video,
@@ -115,6 +116,7 @@ class CameraResult:
     cache: str = "off"  # off | hit | miss
     dropped: int = 0  # live streams: frames dropped because processing fell behind
     stitched: int = 0  # tracklets joined to an earlier one of the same person (offline stitching)
+    cmc_frames: int = 0  # frames whose camera-motion compensation moved anything
     error: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
     tracklets: list[Tracklet] = field(default_factory=list)
@@ -179,6 +181,7 @@ class Pipeline:
         video: write annotated videos with global ids.
         gallery: write ``OUT/gallery.jpg``, each global identity's clearest crop per camera (offline linking of
             recorded cameras; the frames are read again up to the last one needed).
+        calibration: use the cameras' calibration files for the world positions of ``OUT/aicity.txt``.
         detector_needs_images: whether the detector reads images (``mot`` does not).
         progress: show a progress bar per camera.
         n_samples: diverse appearance samples kept per tracklet.
@@ -214,6 +217,7 @@ class Pipeline:
         source_factory: Callable[[CameraConfig, bool], FrameSource] = default_source,
         video: bool = True,
         gallery: bool = True,
+        calibration: bool = True,
         detector_needs_images: bool = True,
         progress: bool = True,
         n_samples: int = 4,
@@ -235,6 +239,7 @@ class Pipeline:
         self.source_factory = source_factory
         self.video = bool(video)
         self.gallery = bool(gallery)
+        self.calibration = bool(calibration)
         self.detector_needs_images = bool(detector_needs_images)
         self.progress = bool(progress)
         if n_samples < 0:
@@ -298,6 +303,7 @@ class Pipeline:
             return stats.frames_without_image if replay is None else min(replay.frames_without_image, stats.frames)
 
         stats = DriverStats(timings=res.timings)
+        cmc = None
         live = False
         src: FrameSource | None = None
         recorder: CacheRecorder | None = None
@@ -384,6 +390,7 @@ class Pipeline:
             )
         finally:  # the counts of what ran, also after a failure or an interruption
             res.frames, res.detections = stats.frames, stats.detections
+            res.cmc_frames = int(getattr(cmc, "compensated", 0))
             res.frames_without_image = imageless(stats)
             if recorder is not None:
                 recorder.discard()
@@ -429,7 +436,7 @@ class Pipeline:
         for cam in cams.cameras:  # ids name files in OUT (a CamsConfig built in code skips load_cams' check)
             check_file_name(cam.id, "camera id")
         gt = self._load_ground_truth(cams)
-        homographies = {c.id: load_ground_homography(c.calibration) for c in cams.cameras if c.calibration}
+        homographies = self._ground_homographies(cams)
         self._live_epoch = None
         self._builders = {}
         if out.exists() and not out.is_dir():
@@ -507,12 +514,17 @@ class Pipeline:
         for r in results.values():
             write_global_rows(out / "local" / f"{r.camera}.txt", out / f"{r.camera}.txt", r.camera, lookup)
         write_identities(out / "identities.csv", summaries, lookup)
-        write_aicity(out / "aicity.txt", {c: out / f"{c}.txt" for c in results}, homographies)
+        aicity = aicity_camera_numbers([c.id for c in cams.cameras])  # from all cameras: stable if some failed
+        write_aicity(out / "aicity.txt", {c: out / f"{c}.txt" for c in results}, homographies, aicity)
         timings["write"] = time.perf_counter() - t0
         gallery_ids = 0
         if self.gallery and tracklets and self.linker is not None and not interrupted:
             t0 = time.perf_counter()
-            gallery_ids = self._write_gallery(cams, out, tracklets, lookup, results)
+            try:
+                gallery_ids = self._write_gallery(cams, out, tracklets, lookup, results)
+            except KeyboardInterrupt:  # the results are written; the summary must be too
+                interrupted = True
+                log.error("interrupted while drawing gallery.jpg; it is not written")
             timings["gallery"] = time.perf_counter() - t0
         if self.video:
             t0 = time.perf_counter()
@@ -537,6 +549,7 @@ class Pipeline:
         total = time.perf_counter() - t_start
         summary = _summary(cams, results, identities, timings, total, self, interrupted, evaluation)
         summary["gallery_ids"] = gallery_ids
+        summary["aicity_cameras"] = aicity
         if evaluation_error:
             summary["evaluation_error"] = evaluation_error
         write_json(out / "summary.json", summary)
@@ -544,6 +557,18 @@ class Pipeline:
         if interrupted and raise_on_interrupt:
             raise KeyboardInterrupt
         return result
+
+    def _ground_homographies(self, cams: CamsConfig) -> dict[str, np.ndarray]:
+        """The image-to-ground homography of every calibrated camera, for ``aicity.txt``'s world positions (none
+        with ``calibration=False``); a camera whose calibration cannot be read gets none, with a warning."""
+        homographies = {}
+        for c in cams.cameras if self.calibration else []:
+            if c.calibration:
+                try:
+                    homographies[c.id] = load_ground_homography(c.calibration)
+                except InputError as exc:
+                    log.warning("camera %s: no world positions in aicity.txt: %s", c.id, exc)
+        return homographies
 
     def _write_gallery(
         self,
@@ -796,6 +821,7 @@ def _summary(
                 "cache": r.cache,
                 "dropped_frames": r.dropped,
                 "stitched_tracklets": r.stitched,
+                "cmc_compensated_frames": r.cmc_frames,
                 "error": r.error,
                 "timings_s": {k: round(v, 4) for k, v in r.timings.items()},
                 "frames_per_second": round(r.frames / max(sum(r.timings.values()), 1e-9), 2),

@@ -43,8 +43,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="track people across all cameras of a cams.yaml",
         description="Detect, embed and track every camera of a cams.yaml, link the tracklets into "
         "global identities and write per-camera MOT files with global ids, "
-        "identities.csv, annotated videos, summary.json and (with ground truth) "
-        "eval.json.",
+        "identities.csv, annotated videos, gallery.jpg (each identity's clearest crop per camera), "
+        "aicity.txt (all cameras in one file), summary.json and (with ground truth) eval.json.",
     )
     p.add_argument("--cams", required=True, help="camera-set file (cams.yaml)")
     p.add_argument(
@@ -146,7 +146,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     k.add_argument(
         "--no-calibration",
         action="store_true",
-        help="ignore the cameras' calibration files (no ground-plane agreement)",
+        help="ignore the cameras' calibration files (no ground-plane agreement, no world positions in aicity.txt)",
     )
     p.add_argument(
         "--duration",
@@ -274,6 +274,8 @@ def main(args: argparse.Namespace) -> int:
     offline = not any(is_live_source(c.source) for c in cams.cameras) and not (
         args.reid != "none" and args.linker == "online"
     )
+    if args.stitch and args.reid == "none":
+        log.warning("--stitch without an embedder joins tracklets on motion alone: wrong joins are likely in crowds")
     for flag, value in (("--smooth", args.smooth), ("--stitch", args.stitch)):
         if value and not offline:
             log.warning("%s: not applied with live cameras or --linker online (rows are written as they come)", flag)
@@ -340,6 +342,7 @@ def main(args: argparse.Namespace) -> int:
         embed_every=args.embed_every,
         video=not args.no_video,
         gallery=not args.no_gallery,
+        calibration=not args.no_calibration,
         detector_needs_images=args.detector != "mot",
         progress=not args.no_progress,
         max_seconds=args.duration,
@@ -363,8 +366,13 @@ def main(args: argparse.Namespace) -> int:
     s = result.summary
     stitched = sum(r.stitched for r in result.cameras.values())
     print(
-        f"{s['counts']['cameras']} camera(s), {s['counts']['frames']} frames, {s['counts']['tracklets']} tracklets "
-        + (f"({stitched} joined within cameras) " if stitched else "")
+        f"{s['counts']['cameras']} camera(s), {s['counts']['frames']} frames, "
+        + (
+            f"{s['counts']['tracklets'] + stitched} tracklets ({s['counts']['tracklets']} after joining {stitched} "
+            "within cameras) "
+            if stitched
+            else f"{s['counts']['tracklets']} tracklets "
+        )
         + f"-> {s['counts']['global_ids']} global ids ({s['counts']['multi_camera_ids']} seen by more than "
         f"one camera) in {s['timings_s']['total']:.1f} s ({s['frames_per_second']:.1f} frames/s)"
     )
@@ -380,6 +388,9 @@ def main(args: argparse.Namespace) -> int:
                 f"camera {cam}: {c['dropped_frames']} live frame(s) dropped because processing fell behind "
                 "(use --embed-every, a GPU or a lighter embedder)"
             )
+    if args.cmc in ("on", "auto"):
+        moved = ", ".join(f"{cam} {c['cmc_compensated_frames']} of {c['frames']}" for cam, c in s["cameras"].items())
+        print(f"camera-motion compensation ({args.cmc}): frames compensated per camera: {moved}")
     print(
         f"outputs in {out}: <camera>.txt (global ids), identities.csv, aicity.txt (all cameras), summary.json"
         + (", <camera>.mp4" if not args.no_video else "")

@@ -73,7 +73,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     t = p.add_argument_group("tracker")
     t.add_argument("--fps", type=float, help="frame rate (default: the source's)")
-    add_cmc_arg(t, "default: auto when the frames are decoded anyway (a detector, an embedder or --video), else off")
+    add_cmc_arg(t, "default: auto when a detector or an embedder decodes the frames anyway, else off")
     t.add_argument("--max-lost", type=float, default=None, help="seconds a lost track is kept (tracker default)")
     t.add_argument(
         "--track-high",
@@ -137,9 +137,9 @@ def main(args: argparse.Namespace) -> int:
     if args.fps is not None and not (np.isfinite(args.fps) and args.fps > 0):
         raise InputError(f"--fps: must be a finite number > 0, got {args.fps}")
     embedder = embedder_from_args(args)
-    decoded = args.detector != "mot" or embedder is not None or args.video
+    decoded = args.detector != "mot" or embedder is not None  # --video decodes too, but must not change the tracks
     cmc_mode = args.cmc or ("auto" if decoded else "off")
-    need_images = decoded or cmc_mode != "off"
+    need_images = decoded or args.video or cmc_mode != "off"
     smooth = args.smooth if args.smooth is not None else (0.0 if live else 2.0)
     stitch_s = args.stitch if args.stitch is not None else (4.0 if embedder is not None and not live else 0.0)
     if live:

@@ -6,11 +6,12 @@ gives the warp. Working on a downscaled grey image keeps it to a few millisecond
 one CPU core at the default downscale 2).
 
 With ``auto=True`` the warp is estimated on every frame but applied only while the camera is found to move: the
-median, over the last ``window`` frames, of the warp's largest displacement of an image corner must exceed
-``min_motion`` (a fraction of the image diagonal). A fixed camera's estimates are sub-pixel noise (median 0.6 px,
-95% under 1.1 px on PETS09-S2L1 and TUD-Stadtmitte), which is then never fed to the tracker; a panning, driving or
-hand-held camera moves several pixels a frame and is compensated from the frame its motion is seen. This is the
-default of ``mctrack track`` and ``mctrack run`` whenever they decode the frames anyway.
+median, over the last ``window`` frames, of the warp's largest displacement of an image corner exceeds
+``min_motion`` (a fraction of the image diagonal), or this frame's displacement alone exceeds three times that (a
+sudden pan or jolt is compensated from its first frame). A fixed camera's estimates are sub-pixel noise (median
+0.6 px, at most 1.7 px, on PETS09-S2L1 and TUD-Stadtmitte), which is then never fed to the tracker; a panning,
+driving or hand-held camera moves several pixels a frame. ``mctrack track`` uses it by default whenever it
+decodes the frames anyway (a detector or an embedder needs them).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ import cv2
 import numpy as np
 
 __all__ = ["CameraMotion"]
+
+_IDENTITY = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
 
 
 class CameraMotion:
@@ -71,7 +74,7 @@ class CameraMotion:
         self._recent: deque[float] = deque(maxlen=self.window)
         #: whether the last frame's warp was applied (always True without ``auto``)
         self.moving = not self.auto
-        #: frames whose warp was applied
+        #: frames whose warp was applied and moved anything (not the identity)
         self.compensated = 0
 
     def __call__(self, image: np.ndarray, boxes: np.ndarray | None = None) -> np.ndarray:
@@ -83,10 +86,11 @@ class CameraMotion:
             corners = np.array([[0.0, 0.0, 1.0], [w, 0.0, 1.0], [0.0, h, 1.0], [w, h, 1.0]])
             shift = float(np.abs(corners @ warp.T - corners[:, :2]).max())
             self._recent.append(shift / float(np.hypot(w, h)))
-            self.moving = float(np.median(self._recent)) > self.min_motion
+            self.moving = float(np.median(self._recent)) > self.min_motion or self._recent[-1] > 3 * self.min_motion
             if not self.moving:
                 return np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
-        self.compensated += 1
+        if not np.array_equal(warp, _IDENTITY):
+            self.compensated += 1
         return warp
 
     def _estimate(self, image: np.ndarray, boxes: np.ndarray | None) -> np.ndarray:

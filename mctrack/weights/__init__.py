@@ -5,6 +5,8 @@ Names (the file ``<name>.pt`` in this folder, with ``<name>.json`` telling how i
 - ``laga_market1501``: LAGA-Net trained on Market-1501 (real people, 751 identities) from random initialisation on
   a CPU (``configs/reid/laga_market1501_cpu.yaml``; ``benchmarks/ship_market_checkpoint.py``). Market-1501 is for
   research use only: so is this checkpoint.
+- ``global_market1501``: the global-feature baseline (ResNet-18 + BNNeck) trained on Market-1501 the same way
+  (``configs/reid/global_market1501_cpu.yaml``); research use only.
 - ``laga_samples``: LAGA-Net trained on synthetic people (``benchmarks/train_default_embedder.py``): for the
   synthetic scenes, poor on real footage.
 

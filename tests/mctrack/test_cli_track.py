@@ -168,5 +168,7 @@ def test_track_camera_motion_auto_by_default_when_frames_are_decoded(tmp_path, c
     assert "camera-motion compensation" not in capsys.readouterr().out
     assert main([*base, "--reid", "none"]) == 0  # public detections, motion only: no frame is decoded, no CMC
     assert "camera-motion compensation" not in capsys.readouterr().out
+    assert main([*base, "--reid", "none", "--video"]) == 0  # asking for a video does not change the tracking
+    assert "camera-motion compensation" not in capsys.readouterr().out
     assert main([*base, "--reid", "none", "--cmc"]) == 0  # a bare --cmc: on, every frame
-    assert "camera-motion compensation (on): 20 of 20 frames" in capsys.readouterr().out
+    assert "camera-motion compensation (on): 19 of 20 frames" in capsys.readouterr().out  # the first has no previous

@@ -799,3 +799,25 @@ def test_camera_motion_compensation_decodes_frames_and_bypasses_the_cache(scene,
     assert not (tmp_path / "cmc" / "cache").exists()
     assert len(made) == 2 and all(m._prev is not None for m in made)  # every camera's frames reached it
     assert all(m.compensated == 0 for m in made)  # the synthetic cameras are fixed
+
+
+def test_aicity_export_survives_a_bad_calibration_and_numbers_all_cameras(scene, tmp_path, caplog):
+    import yaml
+
+    raw = yaml.safe_load((scene / "cams.yaml").read_text())
+    for cam in raw["cameras"]:
+        for key in ("source", "detections", "ground_truth", "calibration"):
+            if cam.get(key):
+                cam[key] = str((scene / cam[key]).resolve())
+    (tmp_path / "empty.json").write_text("{}")
+    raw["cameras"][1]["calibration"] = str(tmp_path / "empty.json")  # cam2: unreadable homography
+    (tmp_path / "cams.yaml").write_text(yaml.safe_dump(raw))
+    cams = load_cams(tmp_path / "cams.yaml")
+    with caplog.at_level(logging.WARNING):
+        result = make_pipeline(cams, video=False, cache_key=None).run(cams, tmp_path / "out")  # motion only
+    assert "camera cam2: no world positions in aicity.txt" in caplog.text
+    rows = np.loadtxt(tmp_path / "out" / "aicity.txt", ndmin=2)
+    assert (rows[rows[:, 0] == 1][:, 7:9] != -1).all() and (rows[rows[:, 0] == 2][:, 7:9] == -1).all()
+    assert result.summary["aicity_cameras"] == {"cam1": 1, "cam2": 2}
+    make_pipeline(cams, video=False, cache_key=None, calibration=False).run(cams, tmp_path / "nocal")
+    assert (np.loadtxt(tmp_path / "nocal" / "aicity.txt", ndmin=2)[:, 7:9] == -1).all()

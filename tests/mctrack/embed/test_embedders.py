@@ -198,3 +198,6 @@ def test_checkpoint_recommends_its_link_threshold(tmp_path):
     if "laga_market1501" in bundled():
         emb = ReidEmbedder("laga", weights=bundled()["laga_market1501"], device="cpu")
         assert emb.recommended["link_thresh"] == 0.2 and emb.feature_mean is not None
+    if "global_market1501" in bundled():
+        emb = ReidEmbedder("global", weights=bundled()["global_market1501"], device="cpu")
+        assert emb.recommended["link_thresh"] == 0.3 and emb.feature_mean is not None and emb.dim == 512
