@@ -34,7 +34,7 @@ from mot15 import WITH_VIDEO, make_embedder, run_sequence  # noqa: E402
 from mctrack.detect import MotFileDetector  # noqa: E402
 from mctrack.embed import embedder_link_thresh, track_appearance  # noqa: E402
 from mctrack.eval.mot import evaluate_folders  # noqa: E402
-from mctrack.io.mot import save_mot_txt  # noqa: E402
+from mctrack.io.mot import mot_rows, save_mot_txt  # noqa: E402
 from mctrack.io.video import SequenceSource  # noqa: E402
 from mctrack.track.postprocess import refine  # noqa: E402
 from mctrack.weights import resolve_weights  # noqa: E402
@@ -64,14 +64,8 @@ def run_ultralytics_botsort(
         d = det.detections(frame.index)
         data = np.concatenate([d.xyxy, d.score[:, None], np.zeros((len(d), 1))], axis=1).astype(np.float32)
         out = np.asarray(tracker.update(Boxes(data, frame.image.shape[:2]), frame.image))
-        if len(out):
-            r = np.full((len(out), 10), -1.0)
-            r[:, 0] = frame.index + 1
-            r[:, 1] = out[:, 4]
-            r[:, 2:4] = out[:, :2]
-            r[:, 4:6] = out[:, 2:4] - out[:, :2]
-            r[:, 6] = out[:, 5]
-            rows.append(r)
+        if len(out):  # rows [x1, y1, x2, y2, id, score, ...]
+            rows.append(mot_rows(frame.index, out[:, 4], out[:, :4], out[:, 5]))
     rows = np.concatenate(rows) if rows else np.zeros((0, 10))
     return refine(rows, source.fps, interpolate=interpolate, smooth=smooth)
 
