@@ -87,6 +87,11 @@ class CacheReplay:
         self._meta, self._embedding = meta, embedding
         self._bounds = np.searchsorted(meta["frame"], np.arange(self.frames + 1))
 
+    def warp(self, index: int) -> np.ndarray | None:
+        """The camera-motion warp recorded for frame ``index`` (None when the cache holds none)."""
+        warps = self._meta.get("warp")
+        return None if warps is None or index >= len(warps) else np.asarray(warps[index], np.float64)
+
     def __call__(self, frame: Frame) -> tuple[Detections, np.ndarray | None]:
         s, e = self._bounds[frame.index], self._bounds[frame.index + 1]
         m = self._meta
@@ -130,6 +135,8 @@ def _check_meta(meta: dict, n: int) -> None:
         raise ValueError(f"frames {frames} / fps {float(meta['fps'])} out of range")
     if meta["embedded"].shape != (frames,) or not 0 <= int(meta["frames_without_image"]) <= frames:
         raise ValueError("per-frame arrays do not match the frame count")
+    if "warp" in meta and (meta["warp"].shape != (frames, 2, 3) or not np.isfinite(meta["warp"]).all()):
+        raise ValueError("camera-motion warps do not match the frame count")
     if any(len(meta[k]) != n for k in ("xyxy", "score", "class_id")) or meta["xyxy"].shape[1:] != (4,):
         raise ValueError("per-detection arrays differ in length")
     f = meta["frame"]
@@ -149,6 +156,11 @@ class CacheRecorder:
         self._emb = (self._tmp / "embedding.f32").open("wb")
         self._parts: dict[str, list[np.ndarray]] = {"frame": [], "xyxy": [], "score": [], "class_id": []}
         self._embedded: list[bool] = []
+        self._warps: dict[int, np.ndarray] = {}
+
+    def warp(self, index: int, warp: np.ndarray) -> None:
+        """Record the camera-motion warp applied at frame ``index`` (replayed with the detections)."""
+        self._warps[int(index)] = np.asarray(warp, np.float64).reshape(2, 3)
 
     def __call__(self, index: int, dets: Detections, emb: np.ndarray | None) -> None:
         while len(self._embedded) < index:  # frames the source skipped (none in practice): nothing recorded
@@ -168,6 +180,13 @@ class CacheRecorder:
         cat = {k: np.concatenate(v) if v else None for k, v in self._parts.items()}
         embedded = np.zeros(frames, bool)
         embedded[: min(frames, len(self._embedded))] = self._embedded[:frames]
+        extra = {}
+        if self._warps:  # frames without a recorded warp (none in practice) replay the identity
+            warps = np.tile(np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]), (frames, 1, 1))
+            for i, w in self._warps.items():
+                if i < frames:
+                    warps[i] = w
+            extra["warp"] = warps
         np.savez(
             self._tmp / "meta.npz",
             key=np.array(self.key),
@@ -180,6 +199,7 @@ class CacheRecorder:
             score=cat["score"] if cat["score"] is not None else np.zeros(0, np.float32),
             class_id=cat["class_id"] if cat["class_id"] is not None else np.zeros(0, np.int64),
             embedded=embedded,
+            **extra,
         )
         shutil.rmtree(self.folder, ignore_errors=True)
         self._tmp.rename(self.folder)

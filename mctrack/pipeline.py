@@ -190,8 +190,8 @@ class Pipeline:
             appearance samples per tracklet.
         max_seconds: stop every camera after this many seconds of its stream (live streams: of capture time);
             ``None`` = to the end (live: until Ctrl-C or the stream is lost).
-        cmc_factory: ``camera -> CameraMotion`` for camera-motion compensation (moving cameras), or None; with
-            one the feature cache is not used (it stores no images to estimate the motion from).
+        cmc_factory: ``camera -> CameraMotion`` for camera-motion compensation (moving cameras), or None; the
+            feature cache then also keeps each frame's warp (its settings are part of the cache key).
         workers: recorded cameras run in this many processes at once (:mod:`mctrack.parallel`); the outputs are
             the same as with one. Live cameras and the online linker run in this process (interleaved).
         smooth: recorded cameras (offline linker or none): each camera's boxes are smoothed over time once it
@@ -292,9 +292,11 @@ class Pipeline:
         dim = int(getattr(self.embedder, "dim", 0)) if self.embedder is not None else 0
         name = getattr(self.embedder, "name", "none")
         folder = key = None
-        # the cache keeps detections and embeddings, not images: a replay could not estimate camera motion
-        if self.cache_key is not None and not is_live_source(cam.source) and self.cmc_factory is None:
-            folder, key = cache_folder(out, cam.id, name, self.cache_key(cam))
+        cmc = self.cmc_factory(cam) if self.cmc_factory is not None else None
+        if self.cache_key is not None and not is_live_source(cam.source):
+            # the cache also keeps the camera-motion warps (a replay has no images to estimate them from)
+            settings = cmc.settings() if hasattr(cmc, "settings") else (None if cmc is None else repr(cmc))
+            folder, key = cache_folder(out, cam.id, name, {**self.cache_key(cam), "cmc": settings})
         replay = load_cache(folder, key, dim) if folder is not None else None
         res.cache = "off" if folder is None else ("hit" if replay is not None else "miss")
         builder = self._builders[cam.id] = TrackletBuilder(cam.id, n_samples=self.n_samples)
@@ -303,7 +305,6 @@ class Pipeline:
             return stats.frames_without_image if replay is None else min(replay.frames_without_image, stats.frames)
 
         stats = DriverStats(timings=res.timings)
-        cmc = None
         live = False
         src: FrameSource | None = None
         recorder: CacheRecorder | None = None
@@ -346,7 +347,6 @@ class Pipeline:
             # frames (live frame indices count processed frames too), so the hand-over does as well
             max_age = getattr(tracker, "max_age", None)
             finish_after = int(max_age) + 1 if max_age is not None else int(np.ceil(2.0 * fps))
-            cmc = self.cmc_factory(cam) if self.cmc_factory is not None else None
             bar = tqdm(total=shown, desc=cam.id, unit="frame", disable=not self.progress, leave=True, position=position)
             with MotWriter(out / "local" / f"{cam.id}.txt") as writer, bar:
                 for step in drive(
@@ -358,6 +358,8 @@ class Pipeline:
                     time_offset=cam.time_offset,
                     max_seconds=self.max_seconds,
                     cmc=cmc,
+                    replay_warp=replay.warp if replay is not None and cmc is not None else None,
+                    record_warp=recorder.warp if recorder is not None and cmc is not None else None,
                     stats=stats,
                     source_name=cam.source,
                     dim=dim,

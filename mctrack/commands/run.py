@@ -81,9 +81,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="score an unmatched detection needs to start a track (default: 0.6)",
     )
     t.add_argument("--max-lost", type=float, default=None, help="seconds a lost track is kept (tracker default)")
-    add_cmc_arg(
-        t, "default: off, as the feature cache does not store camera motion yet; with --cmc the cache is not used"
-    )
+    add_cmc_arg(t, "default: auto when a detector or an embedder decodes the frames anyway, else off")
     t.add_argument(
         "--smooth",
         type=float,
@@ -281,6 +279,7 @@ def main(args: argparse.Namespace) -> int:
             log.warning("%s: not applied with live cameras or --linker online (rows are written as they come)", flag)
     smooth = (2.0 if args.smooth is None else args.smooth) if offline else 0.0
     stitch = (4.0 * (args.reid != "none") if args.stitch is None else args.stitch) if offline else 0.0
+    cmc_mode = args.cmc or ("auto" if args.detector != "mot" or args.reid != "none" else "off")
     if args.reid != "none" and args.linker == "offline" and any(is_live_source(c.source) for c in cams.cameras):
         log.warning(
             "live cameras with the offline linker: every tracklet is kept until the run ends (memory grows "
@@ -346,7 +345,7 @@ def main(args: argparse.Namespace) -> int:
         detector_needs_images=args.detector != "mot",
         progress=not args.no_progress,
         max_seconds=args.duration,
-        cmc_factory=(lambda cam: CameraMotion(auto=args.cmc == "auto")) if args.cmc in ("on", "auto") else None,
+        cmc_factory=(lambda cam: CameraMotion(auto=cmc_mode == "auto")) if cmc_mode != "off" else None,
         workers=args.workers,
         smooth=smooth,
         stitch=stitch,
@@ -388,15 +387,15 @@ def main(args: argparse.Namespace) -> int:
                 f"camera {cam}: {c['dropped_frames']} live frame(s) dropped because processing fell behind "
                 "(use --embed-every, a GPU or a lighter embedder)"
             )
-    if args.cmc in ("on", "auto"):
+    if args.cmc or any(c["cmc_compensated_frames"] for c in s["cameras"].values()):
         moved = ", ".join(f"{cam} {c['cmc_compensated_frames']} of {c['frames']}" for cam, c in s["cameras"].items())
-        print(f"camera-motion compensation ({args.cmc}): frames compensated per camera: {moved}")
+        print(f"camera-motion compensation ({cmc_mode}): frames compensated per camera: {moved}")
     print(
         f"outputs in {out}: <camera>.txt (global ids), identities.csv, aicity.txt (all cameras), summary.json"
         + (", <camera>.mp4" if not args.no_video else "")
         + (f", gallery.jpg ({s['gallery_ids']} identities)" if s.get("gallery_ids") else "")
         + (", eval.json" if result.evaluation else "")
-        + (", cache/" if not args.no_cache and args.cmc not in ("on", "auto") and args.engine == "local" else "")
+        + (", cache/" if not args.no_cache and args.engine == "local" else "")
         + ", local/ (per-camera local ids)"
     )
     if result.interrupted:

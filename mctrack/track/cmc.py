@@ -68,6 +68,17 @@ class CameraMotion:
         self.auto, self.min_motion, self.window = bool(auto), float(min_motion), int(window)
         self.reset()
 
+    def settings(self) -> dict:
+        """What the warps depend on (for cache keys)."""
+        return {
+            "downscale": self.downscale,
+            "max_corners": self.max_corners,
+            "mask_boxes": bool(self.mask_boxes),
+            "auto": self.auto,
+            "min_motion": self.min_motion,
+            "window": self.window,
+        }
+
     def reset(self) -> None:
         self._prev: np.ndarray | None = None
         self._prev_pts: np.ndarray | None = None

@@ -172,6 +172,8 @@ def drive(
     time_offset: float = 0.0,
     max_seconds: float | None = None,
     cmc: CameraMotion | None = None,
+    replay_warp: Callable[[int], np.ndarray | None] | None = None,
+    record_warp: Callable[[int, np.ndarray], None] | None = None,
     stats: DriverStats | None = None,
     source_name: str = "source",
     dim: int = 0,
@@ -187,7 +189,9 @@ def drive(
         live: scene time is the frame's capture timestamp.
         time_offset: seconds added to every scene time (clock alignment between cameras).
         max_seconds: stop after this many seconds of the stream.
-        cmc: camera-motion compensation (frames with an image only).
+        cmc: camera-motion compensation (frames with an image only); ``record_warp(frame index, warp)`` is told
+            every warp it gives (the run's cache), and ``replay_warp(frame index)`` gives the warp of a frame
+            without an image (a cache replay).
         dim: embedding size, for the ``track_embeddings`` of frames without appearance.
     """
     stats = stats if stats is not None else DriverStats()
@@ -212,6 +216,10 @@ def drive(
             warp = None
             if cmc is not None and frame.image is not None:
                 warp = timer("cmc", cmc, frame.image, dets.xyxy)
+                if record_warp is not None:
+                    record_warp(frame.index, warp)
+            elif replay_warp is not None:
+                warp = replay_warp(frame.index)
             tracks: Tracks = timer("track", tracker.update, dets, emb, frame=frame.index, warp=warp)
             stats.count_ids(tracks.track_id)
             if emb is not None:

@@ -784,21 +784,36 @@ def test_stitching_joins_a_cameras_fragments_before_linking(scene, tmp_path, cap
     assert "--stitch: must be >= 0" in capsys.readouterr().err
 
 
-def test_camera_motion_compensation_decodes_frames_and_bypasses_the_cache(scene, tmp_path):
+def test_camera_motion_warps_are_cached_and_replayed(scene, tmp_path):
     from mctrack.track import CameraMotion
 
     cams = load_cams(scene / "cams.yaml")
+
+    class Drift(CameraMotion):  # a camera said to pan 3 px a frame: the warps change the tracks
+        def _estimate(self, image, boxes):
+            return np.array([[1.0, 0.0, 3.0], [0.0, 1.0, 0.0]])
+
     made = []
 
-    def cmc(cam):
-        made.append(CameraMotion(auto=True))
+    def drift(cam):
+        made.append(Drift())
         return made[-1]
 
-    result = make_pipeline(cams, cmc_factory=cmc).run(cams, tmp_path / "cmc")  # motion only, public detections
-    assert {r.cache for r in result.cameras.values()} == {"off"}  # a replay has no images to estimate motion from
-    assert not (tmp_path / "cmc" / "cache").exists()
-    assert len(made) == 2 and all(m._prev is not None for m in made)  # every camera's frames reached it
-    assert all(m.compensated == 0 for m in made)  # the synthetic cameras are fixed
+    first = make_pipeline(cams, cmc_factory=drift).run(cams, tmp_path / "a")  # motion only, public detections
+    assert {r.cache for r in first.cameras.values()} == {"miss"} and len(made) == 2
+    assert all(m.compensated > 0 for m in made) and first.cameras["cam1"].cmc_frames == made[0].compensated
+    again = make_pipeline(cams, cmc_factory=drift).run(cams, tmp_path / "a")
+    assert {r.cache for r in again.cameras.values()} == {"hit"}  # no images decoded, the warps come from the cache
+    assert all(m._prev is None for m in made[2:])  # the estimator never saw a frame
+    plain = make_pipeline(cams).run(cams, tmp_path / "a")  # without CMC: another cache entry, other tracks
+    assert {r.cache for r in plain.cameras.values()} == {"miss"}
+    rows = {name: load_mot_txt(tmp_path / "a" / "cam1.txt") for name in ("plain",)}
+    make_pipeline(cams, cmc_factory=drift).run(cams, tmp_path / "a")
+    replayed = load_mot_txt(tmp_path / "a" / "cam1.txt")
+    fresh = make_pipeline(cams, cmc_factory=drift, cache_key=None).run(cams, tmp_path / "b")
+    assert fresh.cameras["cam1"].cache == "off"
+    assert replayed.tolist() == load_mot_txt(tmp_path / "b" / "cam1.txt").tolist()  # replay == computing it
+    assert replayed.tolist() != rows["plain"].tolist()
 
 
 def test_aicity_export_survives_a_bad_calibration_and_numbers_all_cameras(scene, tmp_path, caplog):
