@@ -20,18 +20,25 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def test_ultralytics_reid_encoder_runs_our_export(tmp_path):
+def tiny_laga_export(tmp_path, mean: float):
+    """A small random LAGA-Net checkpoint and its ONNX export in the form Ultralytics feeds (RGB scaled to 0-1)."""
     import reid_models
-    from ultralytics.trackers.utils.reid import ReID
 
     torch.manual_seed(0)
     model = reid_models.build_model(
         "laga", num_classes=0, backbone="resnet18", pretrained=None, input_size=(64, 32), branches=("global", "local")
     )
     ckpt = tmp_path / "laga.pt"
-    reid_models.save_checkpoint(ckpt, model, extra={"feature_mean": [0.01] * model.feature_dim})
+    reid_models.save_checkpoint(ckpt, model, extra={"feature_mean": [mean] * model.feature_dim})
     onnx_path = tmp_path / "laga_ul.onnx"
-    export_embedder(ckpt, onnx_path, fmt="onnx", input_range="0-1")  # Ultralytics feeds RGB scaled to 0-1
+    export_embedder(ckpt, onnx_path, fmt="onnx", input_range="0-1")
+    return ckpt, onnx_path, model
+
+
+def test_ultralytics_reid_encoder_runs_our_export(tmp_path):
+    from ultralytics.trackers.utils.reid import ReID
+
+    ckpt, onnx_path, model = tiny_laga_export(tmp_path, mean=0.01)
     encoder = ReID(str(onnx_path), device="cpu")
     assert encoder.imgsz == (64, 32)  # read from the export's fixed input
     image = np.full((240, 320, 3), 70, np.uint8)
@@ -62,21 +69,13 @@ def test_ultralytics_botsort_tracks_with_our_export(tmp_path):
     import sys
 
     import cv2
-    import reid_models
 
     from mctrack.io.mot import SeqInfo, save_mot_txt, write_seqinfo
 
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from ultralytics_mot15 import botsort_settings, run_ultralytics_botsort
 
-    torch.manual_seed(0)
-    model = reid_models.build_model(
-        "laga", num_classes=0, backbone="resnet18", pretrained=None, input_size=(64, 32), branches=("global", "local")
-    )
-    ckpt = tmp_path / "laga.pt"
-    reid_models.save_checkpoint(ckpt, model, extra={"feature_mean": [0.0] * model.feature_dim})
-    onnx_path = tmp_path / "laga_ul.onnx"
-    export_embedder(ckpt, onnx_path, fmt="onnx", input_range="0-1")
+    _, onnx_path, _ = tiny_laga_export(tmp_path, mean=0.0)
     seq = tmp_path / "SYN-01"
     write_seqinfo(seq / "seqinfo.ini", SeqInfo("SYN-01", 10, 20, 320, 240))
     (seq / "img1").mkdir(parents=True)
