@@ -176,7 +176,8 @@ def write_gallery(
     canvas = np.full((header_h + len(ids) * (h + 4), label_w + len(cameras) * (w + 4), 3), 255, np.uint8)
     font = cv2.FONT_HERSHEY_SIMPLEX
     for j, cam in enumerate(cameras):
-        cv2.putText(canvas, cam[:10], (label_w + j * (w + 4), 16), font, 0.4, (0, 0, 0), 1, cv2.LINE_AA)
+        label = cam if len(cam) <= 10 else "~" + cam[-9:]  # the end tells cameras of one site apart (..._cam1)
+        cv2.putText(canvas, label, (label_w + j * (w + 4), 16), font, 0.4, (0, 0, 0), 1, cv2.LINE_AA)
     for i, g in enumerate(ids):
         y = header_h + i * (h + 4)
         cv2.putText(canvas, f"id {g}", (4, y + h // 2), font, 0.45, (0, 0, 0), 1, cv2.LINE_AA)

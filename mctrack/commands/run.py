@@ -95,9 +95,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=float,
         default=None,
         metavar="SECONDS",
-        help="recorded cameras: join each camera's tracklets up to SECONDS apart (motion, size and appearance) "
-        "before the cross-camera linking (0 = off; not with live cameras or --linker online) (default: 4 with an "
-        "embedder, off without)",
+        help="recorded cameras: join each camera's tracklets up to SECONDS apart (motion, size and appearance "
+        "within the embedder's own link threshold, not --link-thresh) before the cross-camera linking (0 = off; "
+        "not with live cameras or --linker online) (default: 4 with an embedder, off without)",
     )
     add_appearance_args(t)
     k = p.add_argument_group("linker")
