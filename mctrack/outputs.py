@@ -155,6 +155,8 @@ def write_gallery(
     drawn (0: nothing written)."""
     cameras = [c for c in sources if picks.get(c)]
     ids = sorted({g for c in cameras for g in picks[c]}, key=lambda g: (-sum(g in picks[c] for c in cameras), g))
+    if len(ids) > max_ids:
+        log.warning("%s shows %d of %d identities (those seen by the most cameras first)", path, max_ids, len(ids))
     ids = ids[:max_ids]
     if not ids:
         return 0

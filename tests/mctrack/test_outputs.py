@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import cv2
 import numpy as np
 
@@ -30,7 +32,7 @@ def test_aicity_rows_with_world_positions(tmp_path):
     assert lines[2].split()[:3] == ["42", "7", "5"] and lines[2].split()[-2:] == ["-1.000", "-1.000"]  # uncalibrated
 
 
-def test_gallery_one_row_per_identity_one_column_per_camera(tmp_path):
+def test_gallery_one_row_per_identity_one_column_per_camera(tmp_path, caplog):
     colours = {1: (0, 0, 255), 2: (0, 255, 0)}
     boxes = {1: [10, 10, 30, 60], 2: [100, 20, 130, 90]}
 
@@ -61,3 +63,6 @@ def test_gallery_one_row_per_identity_one_column_per_camera(tmp_path):
     assert second[h // 2, w // 2, 2] > 200 and second[h // 2, w // 2, 1] < 60  # red person
     assert missing.mean() > 240  # left white
     assert write_gallery(tmp_path / "none.jpg", {}, {}) == 0 and not (tmp_path / "none.jpg").exists()
+    with caplog.at_level(logging.WARNING):
+        assert write_gallery(tmp_path / "one.jpg", picks, {"a": frames(6), "b": frames(6)}, max_ids=1) == 1
+    assert "shows 1 of 2 identities" in caplog.text
