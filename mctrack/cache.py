@@ -87,6 +87,14 @@ class CacheReplay:
         self._meta, self._embedding = meta, embedding
         self._bounds = np.searchsorted(meta["frame"], np.arange(self.frames + 1))
 
+    def moved(self, frames: int) -> int:
+        """Of the first ``frames`` frames, how many have a recorded warp other than the identity."""
+        warps = self._meta.get("warp")
+        if warps is None:
+            return 0
+        identity = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+        return int((np.abs(warps[:frames] - identity).reshape(-1, 6).max(axis=1, initial=0) > 0).sum())
+
     def warp(self, index: int) -> np.ndarray | None:
         """The camera-motion warp recorded for frame ``index`` (None when the cache holds none)."""
         warps = self._meta.get("warp")
@@ -101,9 +109,9 @@ class CacheReplay:
         return dets, np.asarray(self._embedding[s:e], np.float32)
 
 
-def load_cache(folder: Path, key: str, dim: int) -> CacheReplay | None:
+def load_cache(folder: Path, key: str, dim: int, *, warps: bool = False) -> CacheReplay | None:
     """The replay of a complete cache whose key matches, else None (a damaged cache is recomputed, never
-    trusted)."""
+    trusted). ``warps``: the run compensates camera motion, so the cache must hold every frame's warp."""
     meta_path, emb_path = folder / "meta.npz", folder / "embedding.f32"
     if not meta_path.is_file():
         return None
@@ -116,6 +124,8 @@ def load_cache(folder: Path, key: str, dim: int) -> CacheReplay | None:
         if int(meta["dim"]) != dim:
             return None
         _check_meta(meta, n)
+        if warps and "warp" not in meta and int(meta["frames"]):
+            raise ValueError("the camera-motion warps are missing")
         size = emb_path.stat().st_size if emb_path.is_file() else -1
         if size != n * dim * 4:
             raise ValueError(f"embedding.f32 holds {size} bytes, expected {n * dim * 4}")
@@ -135,8 +145,13 @@ def _check_meta(meta: dict, n: int) -> None:
         raise ValueError(f"frames {frames} / fps {float(meta['fps'])} out of range")
     if meta["embedded"].shape != (frames,) or not 0 <= int(meta["frames_without_image"]) <= frames:
         raise ValueError("per-frame arrays do not match the frame count")
-    if "warp" in meta and (meta["warp"].shape != (frames, 2, 3) or not np.isfinite(meta["warp"]).all()):
-        raise ValueError("camera-motion warps do not match the frame count")
+    if "warp" in meta:
+        w = meta["warp"]
+        if w.shape != (frames, 2, 3) or w.dtype.kind != "f":
+            raise ValueError("camera-motion warps do not match the frame count")
+        scale = np.abs(np.linalg.det(w[:, :, :2].astype(np.float64))) if len(w) else np.ones(0)
+        if not (np.isfinite(w).all() and ((scale > 0.01) & (scale < 100)).all() and (np.abs(w) <= 1e5).all()):
+            raise ValueError("camera-motion warps are not plausible frame-to-frame maps (scale or shift)")
     if any(len(meta[k]) != n for k in ("xyxy", "score", "class_id")) or meta["xyxy"].shape[1:] != (4,):
         raise ValueError("per-detection arrays differ in length")
     f = meta["frame"]

@@ -295,9 +295,12 @@ class Pipeline:
         cmc = self.cmc_factory(cam) if self.cmc_factory is not None else None
         if self.cache_key is not None and not is_live_source(cam.source):
             # the cache also keeps the camera-motion warps (a replay has no images to estimate them from)
-            settings = cmc.settings() if hasattr(cmc, "settings") else (None if cmc is None else repr(cmc))
+            settings = None
+            if cmc is not None:  # its class (a subclass may estimate differently) and its settings
+                settings = {"class": f"{type(cmc).__module__}.{type(cmc).__qualname__}"}
+                settings.update(cmc.settings() if hasattr(cmc, "settings") else {})
             folder, key = cache_folder(out, cam.id, name, {**self.cache_key(cam), "cmc": settings})
-        replay = load_cache(folder, key, dim) if folder is not None else None
+        replay = load_cache(folder, key, dim, warps=cmc is not None) if folder is not None else None
         res.cache = "off" if folder is None else ("hit" if replay is not None else "miss")
         builder = self._builders[cam.id] = TrackletBuilder(cam.id, n_samples=self.n_samples)
 
@@ -392,7 +395,10 @@ class Pipeline:
             )
         finally:  # the counts of what ran, also after a failure or an interruption
             res.frames, res.detections = stats.frames, stats.detections
-            res.cmc_frames = int(getattr(cmc, "compensated", 0))
+            if cmc is not None:  # a replay's warps were applied without the estimator
+                res.cmc_frames = (
+                    replay.moved(stats.frames) if replay is not None else int(getattr(cmc, "compensated", 0))
+                )
             res.frames_without_image = imageless(stats)
             if recorder is not None:
                 recorder.discard()

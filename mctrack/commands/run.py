@@ -387,7 +387,7 @@ def main(args: argparse.Namespace) -> int:
                 f"camera {cam}: {c['dropped_frames']} live frame(s) dropped because processing fell behind "
                 "(use --embed-every, a GPU or a lighter embedder)"
             )
-    if args.cmc or any(c["cmc_compensated_frames"] for c in s["cameras"].values()):
+    if args.cmc in ("on", "auto") or any(c["cmc_compensated_frames"] for c in s["cameras"].values()):
         moved = ", ".join(f"{cam} {c['cmc_compensated_frames']} of {c['frames']}" for cam, c in s["cameras"].items())
         print(f"camera-motion compensation ({cmc_mode}): frames compensated per camera: {moved}")
     print(

@@ -807,13 +807,31 @@ def test_camera_motion_warps_are_cached_and_replayed(scene, tmp_path):
     assert all(m._prev is None for m in made[2:])  # the estimator never saw a frame
     plain = make_pipeline(cams).run(cams, tmp_path / "a")  # without CMC: another cache entry, other tracks
     assert {r.cache for r in plain.cameras.values()} == {"miss"}
-    rows = {name: load_mot_txt(tmp_path / "a" / "cam1.txt") for name in ("plain",)}
-    make_pipeline(cams, cmc_factory=drift).run(cams, tmp_path / "a")
+    plain_rows = load_mot_txt(tmp_path / "a" / "cam1.txt")
+    replay = make_pipeline(cams, cmc_factory=drift).run(cams, tmp_path / "a")
+    assert replay.cameras["cam1"].cmc_frames == first.cameras["cam1"].cmc_frames  # counted from the cached warps
     replayed = load_mot_txt(tmp_path / "a" / "cam1.txt")
     fresh = make_pipeline(cams, cmc_factory=drift, cache_key=None).run(cams, tmp_path / "b")
     assert fresh.cameras["cam1"].cache == "off"
     assert replayed.tolist() == load_mot_txt(tmp_path / "b" / "cam1.txt").tolist()  # replay == computing it
-    assert replayed.tolist() != rows["plain"].tolist()
+    assert replayed.tolist() != plain_rows.tolist()
+    # a damaged cache is recomputed, never trusted: warps removed, or no longer plausible maps
+    import glob
+
+    for damage in ("drop", "zero"):
+        for meta_path in glob.glob(str(tmp_path / "a" / "cache" / "*" / "meta.npz")):
+            with np.load(meta_path) as z:
+                meta = {k: z[k] for k in z.files}
+            if "warp" not in meta and damage == "zero":
+                continue
+            if damage == "drop":
+                meta.pop("warp", None)
+            else:
+                meta["warp"] = np.zeros_like(meta["warp"])
+            np.savez(meta_path, **meta)
+        again = make_pipeline(cams, cmc_factory=drift).run(cams, tmp_path / "a")
+        assert {r.cache for r in again.cameras.values()} == {"miss"}, damage
+        assert load_mot_txt(tmp_path / "a" / "cam1.txt").tolist() == replayed.tolist()
 
 
 def test_aicity_export_survives_a_bad_calibration_and_numbers_all_cameras(scene, tmp_path, caplog):
