@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from .config import CameraConfig
+from .track.cmc import IDENTITY_WARP
 from .types import Detections, Frame
 
 __all__ = [
@@ -92,8 +93,7 @@ class CacheReplay:
         warps = self._meta.get("warp")
         if warps is None:
             return 0
-        identity = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
-        return int((np.abs(warps[:frames] - identity).reshape(-1, 6).max(axis=1, initial=0) > 0).sum())
+        return int((warps[:frames] != IDENTITY_WARP).any(axis=(1, 2)).sum())
 
     def warp(self, index: int) -> np.ndarray | None:
         """The camera-motion warp recorded for frame ``index`` (None when the cache holds none)."""
@@ -197,7 +197,7 @@ class CacheRecorder:
         embedded[: min(frames, len(self._embedded))] = self._embedded[:frames]
         extra = {}
         if self._warps:  # frames without a recorded warp (none in practice) replay the identity
-            warps = np.tile(np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]), (frames, 1, 1))
+            warps = np.tile(IDENTITY_WARP, (frames, 1, 1))
             for i, w in self._warps.items():
                 if i < frames:
                     warps[i] = w

@@ -13,7 +13,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from ..types import Detections, Tracks
-from .cmc import CameraMotion
+from .cmc import IDENTITY_WARP, CameraMotion
 from .kalman import BoxKalman
 from .matching import cosine_distance, iou_distance, iou_matrix, linear_assignment
 from .tracker import Tracker, TrackState, build_tracker
@@ -24,6 +24,7 @@ __all__ = [
     "TrackState",
     "BoxKalman",
     "CameraMotion",
+    "IDENTITY_WARP",
     "build_tracker",
     "iou_matrix",
     "iou_distance",

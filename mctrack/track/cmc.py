@@ -10,8 +10,8 @@ median, over the last ``window`` frames, of the warp's largest displacement of a
 ``min_motion`` (a fraction of the image diagonal), or this frame's displacement alone exceeds three times that (a
 sudden pan or jolt is compensated from its first frame). A fixed camera's estimates are sub-pixel noise (median
 0.6 px, at most 1.7 px, on PETS09-S2L1 and TUD-Stadtmitte), which is then never fed to the tracker; a panning,
-driving or hand-held camera moves several pixels a frame. ``mctrack track`` uses it by default whenever it
-decodes the frames anyway (a detector or an embedder needs them).
+driving or hand-held camera moves several pixels a frame. ``mctrack track`` and ``mctrack run`` use it by default
+whenever they decode the frames anyway (a detector or an embedder needs them).
 """
 
 from __future__ import annotations
@@ -21,9 +21,11 @@ from collections import deque
 import cv2
 import numpy as np
 
-__all__ = ["CameraMotion"]
+__all__ = ["CameraMotion", "IDENTITY_WARP"]
 
-_IDENTITY = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+#: the warp of a camera that did not move (read-only: copy before changing)
+IDENTITY_WARP = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+IDENTITY_WARP.flags.writeable = False
 
 
 class CameraMotion:
@@ -99,13 +101,13 @@ class CameraMotion:
             self._recent.append(shift / float(np.hypot(w, h)))
             self.moving = float(np.median(self._recent)) > self.min_motion or self._recent[-1] > 3 * self.min_motion
             if not self.moving:
-                return np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
-        if not np.array_equal(warp, _IDENTITY):
+                return IDENTITY_WARP.copy()
+        if not np.array_equal(warp, IDENTITY_WARP):
             self.compensated += 1
         return warp
 
     def _estimate(self, image: np.ndarray, boxes: np.ndarray | None) -> np.ndarray:
-        identity = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+        identity = IDENTITY_WARP.copy()
         grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
         h, w = grey.shape
         if self.downscale > 1:
