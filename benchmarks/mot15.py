@@ -52,7 +52,7 @@ from mctrack.io.mot import mot_rows, save_mot_txt  # noqa: E402
 from mctrack.io.video import SequenceSource  # noqa: E402
 from mctrack.track import CameraMotion, Tracker  # noqa: E402
 from mctrack.track.postprocess import FeatureMeans, StitchConfig, refine  # noqa: E402
-from mctrack.track.driver import DetectAndEmbed, drive  # noqa: E402
+from mctrack.track.driver import EMBED_POLICIES, DetectAndEmbed, drive  # noqa: E402
 from mctrack.weights import default_weights, resolve_weights  # noqa: E402
 
 SEQUENCES = ("ADL-Rundle-6", "ETH-Bahnhof", "KITTI-13", "PETS09-S2L1", "TUD-Stadtmitte")
@@ -108,10 +108,19 @@ def post_settings(settings: dict, fps: float) -> dict:
 
 
 def track_sequence(
-    seq_dir: Path, *, reid: str = "none", min_score: float = -np.inf, embedder=None, cmc: str = "off", **tracker_kwargs
+    seq_dir: Path,
+    *,
+    reid: str = "none",
+    min_score: float = -np.inf,
+    embedder=None,
+    cmc: str = "off",
+    embed: str = "all",
+    embed_refresh: float = 1.0,
+    **tracker_kwargs,
 ):
     """``(raw MOT rows, {track id: mean feature} or None, fps)`` of one sequence tracked on its public detections
-    (``cmc``: camera-motion compensation ``off``, ``on`` or ``auto``; needs the sequence's images)."""
+    (``cmc``: camera-motion compensation ``off``, ``on`` or ``auto``; needs the sequence's images; ``embed``,
+    ``embed_refresh``: which detections are embedded, as ``mctrack track --embed/--embed-refresh``)."""
     embedder = embedder if embedder is not None else build_embedder(reid)
     if isinstance(embedder, CachedEmbedder):
         embedder.key = str(seq_dir)
@@ -119,7 +128,8 @@ def track_sequence(
     detector = MotFileDetector(seq_dir / "det" / "det.txt", min_score=min_score)
     tracker = Tracker(camera=source.name, frame_rate=source.fps, **tracker_kwargs)
     rows, means = [], FeatureMeans()
-    features = DetectAndEmbed(detector, embedder, detector_needs_images=False)
+    refresh = max(1, int(round(embed_refresh * source.fps)))
+    features = DetectAndEmbed(detector, embedder, detector_needs_images=False, embed=embed, refresh=refresh)
     motion = None if cmc == "off" else CameraMotion(auto=cmc == "auto")
     steps = drive(source, features, tracker, fps=source.fps, source_name=str(seq_dir), dim=features.dim, cmc=motion)
     for step in steps:
@@ -166,6 +176,12 @@ def main(argv: list[str] | None = None) -> int:
         default="off",
         help="camera-motion compensation (needs the sequences' images; default off: motion-only runs read no images)",
     )
+    ap.add_argument(
+        "--embed",
+        choices=EMBED_POLICIES,
+        default="all",
+        help="which detections are embedded (as mctrack track --embed; default all)",
+    )
     ap.add_argument("--weights", help="checkpoint of a network: file or bundled name (default: the bundled one)")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="tracker keyword argument")
     ap.add_argument(
@@ -192,6 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     kwargs = dict(kv.split("=", 1) for kv in args.set)
     kwargs = {k: parse_value(v) for k, v in kwargs.items()}
     kwargs.setdefault("cmc", args.cmc)
+    kwargs.setdefault("embed", args.embed)
     if args.reid != "none":  # the same appearance defaults as `mctrack track`
         weight, thresh = track_appearance(args.reid)
         kwargs = {"appearance_weight": weight, "appearance_thresh": thresh, **kwargs}

@@ -73,7 +73,7 @@ from .outputs import (
     write_identities,
     write_json,
 )
-from .track.driver import DetectAndEmbed, DriverStats, Timer, drive
+from .track.driver import EMBED_POLICIES, DetectAndEmbed, DriverStats, Timer, drive
 from .track.postprocess import MAX_SIGMA, StitchConfig, gaussian_smooth, stitch_tracklets
 from .types import Detections, Frame, Identities, Tracklet, Tracks
 
@@ -111,6 +111,7 @@ class CameraResult:
     frames: int = 0
     frames_without_image: int = 0
     detections: int = 0
+    embedded: int = 0  # detections with an embedding (all of them with embed="all" and no embed_every)
     fps: float = 0.0
     length: int | None = None
     cache: str = "off"  # off | hit | miss
@@ -188,6 +189,11 @@ class Pipeline:
         embed_every: embed the detections of every N-th frame only (others are tracked on motion alone): N times
             less Re-ID compute for CPU runs, at some cost in association through occlusions and in the number of
             appearance samples per tracklet.
+        embed: ``"all"`` (every detection of an embedded frame) or ``"needed"``: only the detections whose
+            association the tracker cannot decide from the boxes alone, plus each track's detection at least every
+            ``embed_refresh`` seconds (:meth:`mctrack.track.Tracker.appearance_needed`); the embeddings then
+            depend on the tracker's settings, which belong in ``cache_key``.
+        embed_refresh: seconds, see ``embed``.
         max_seconds: stop every camera after this many seconds of its stream (live streams: of capture time);
             ``None`` = to the end (live: until Ctrl-C or the stream is lost).
         cmc_factory: ``camera -> CameraMotion`` for camera-motion compensation (moving cameras), or None; the
@@ -222,6 +228,8 @@ class Pipeline:
         progress: bool = True,
         n_samples: int = 4,
         embed_every: int = 1,
+        embed: str = "all",
+        embed_refresh: float = 1.0,
         max_seconds: float | None = None,
         cmc_factory: Callable[[CameraConfig], object] | None = None,
         workers: int = 1,
@@ -248,6 +256,11 @@ class Pipeline:
         if int(embed_every) != embed_every or embed_every < 1:
             raise ValueError(f"embed_every: must be an integer >= 1, got {embed_every}")
         self.embed_every = int(embed_every)
+        if embed not in EMBED_POLICIES:
+            raise ValueError(f"embed: must be one of {', '.join(EMBED_POLICIES)}, got {embed!r}")
+        if not (np.isfinite(embed_refresh) and 0 < embed_refresh <= 3600):
+            raise ValueError(f"embed_refresh: must be in (0, 3600] seconds, got {embed_refresh}")
+        self.embed, self.embed_refresh = embed, float(embed_refresh)
         if max_seconds is not None and not (np.isfinite(max_seconds) and max_seconds > 0):
             raise ValueError(f"max_seconds: must be a finite number > 0, got {max_seconds}")
         self.max_seconds = None if max_seconds is None else float(max_seconds)
@@ -340,6 +353,8 @@ class Pipeline:
                     detector_needs_images=self.detector_needs_images,
                     timer=timer,
                     record=recorder,
+                    embed=self.embed,
+                    refresh=max(1, int(round(self.embed_refresh * fps))),
                 )
             res.fps, res.length = fps, length
             shown = length
@@ -394,7 +409,7 @@ class Pipeline:
                 first_line(exc),
             )
         finally:  # the counts of what ran, also after a failure or an interruption
-            res.frames, res.detections = stats.frames, stats.detections
+            res.frames, res.detections, res.embedded = stats.frames, stats.detections, stats.embedded
             if cmc is not None:  # a replay's warps were applied without the estimator
                 res.cmc_frames = (
                     replay.moved(stats.frames) if replay is not None else int(getattr(cmc, "compensated", 0))
@@ -830,6 +845,7 @@ def _summary(
                 "dropped_frames": r.dropped,
                 "stitched_tracklets": r.stitched,
                 "cmc_compensated_frames": r.cmc_frames,
+                "embedded_detections": r.embedded,
                 "error": r.error,
                 "timings_s": {k: round(v, 4) for k, v in r.timings.items()},
                 "frames_per_second": round(r.frames / max(sum(r.timings.values()), 1e-9), 2),

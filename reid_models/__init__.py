@@ -21,6 +21,7 @@ from reid_models.losses import (
     build_criterion,
 )
 from reid_models.models import MODELS, CanNet, GlobalBaseline, LagaNet, ReidOutput, build_model
+from reid_models.models.fuse import fold_batchnorm
 
 __all__ = [
     "MODELS",
@@ -37,6 +38,7 @@ __all__ = [
     "build_criterion",
     "build_model",
     "export_for_inference",
+    "fold_batchnorm",
     "load_checkpoint",
     "load_weights_into",
     "save_checkpoint",

@@ -21,6 +21,7 @@ from ..track.postprocess import StitchConfig
 from ._common import (
     check_stream_args,
     add_cmc_arg,
+    add_embed_policy_args,
     TORCH_EMBEDDERS,
     defaults_text,
     add_appearance_args,
@@ -60,13 +61,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_yolo_args(p)
     add_embedder_args(p, default="laga")
-    p.add_argument(
-        "--embed-every",
-        type=int,
-        default=1,
-        metavar="N",
-        help="embed detections on every N-th frame only (N times less Re-ID compute on CPU; default 1)",
-    )
+    add_embed_policy_args(p)
     t = p.add_argument_group("tracker")
     t.add_argument(
         "--track-high",
@@ -325,6 +320,12 @@ def main(args: argparse.Namespace) -> int:
         Tracker(camera="check", frame_rate=10.0, **tracker_kwargs)
     except ValueError as exc:
         raise InputError(f"tracker settings: {exc}") from None
+    # with --embed needed, which detections are embedded follows the tracker's state: its settings are in the key
+    embed_key = (
+        {"embed": {"policy": "needed", "refresh_s": args.embed_refresh, "tracker": tracker_kwargs}}
+        if args.embed == "needed"
+        else {}
+    )
     pipe = Pipeline(
         detector_factory=detector_factory,
         tracker_factory=lambda cam, fps: Tracker(camera=cam, frame_rate=fps, **tracker_kwargs),
@@ -336,9 +337,12 @@ def main(args: argparse.Namespace) -> int:
             lambda cam: (
                 feature_cache_key(cam, embedder=emb_key, weights_hash=weights_hash, detector=det_settings)
                 | {"embed_every": args.embed_every}
+                | embed_key
             )
         ),
         embed_every=args.embed_every,
+        embed=args.embed,
+        embed_refresh=args.embed_refresh,
         video=not args.no_video,
         gallery=not args.no_gallery,
         calibration=not args.no_calibration,
@@ -390,6 +394,10 @@ def main(args: argparse.Namespace) -> int:
     if args.cmc in ("on", "auto") or any(c["cmc_compensated_frames"] for c in s["cameras"].values()):
         moved = ", ".join(f"{cam} {c['cmc_compensated_frames']} of {c['frames']}" for cam, c in s["cameras"].items())
         print(f"camera-motion compensation ({cmc_mode}): frames compensated per camera: {moved}")
+    if embedder is not None:
+        done = sum(c["embedded_detections"] for c in s["cameras"].values())
+        dets = sum(c["detections"] for c in s["cameras"].values())
+        print(f"re-id: {done} of {dets} detections embedded (--embed {args.embed})")
     print(
         f"outputs in {out}: <camera>.txt (global ids), identities.csv, aicity.txt (all cameras), summary.json"
         + (", <camera>.mp4" if not args.no_video else "")

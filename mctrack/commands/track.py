@@ -24,6 +24,8 @@ from ..track.driver import DetectAndEmbed, DriverStats, drive
 from ._common import (
     check_stream_args,
     add_cmc_arg,
+    add_embed_policy_args,
+    embed_refresh_frames,
     add_appearance_args,
     add_embedder_args,
     add_yolo_args,
@@ -61,13 +63,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_yolo_args(p)
     add_embedder_args(p, default="none")
-    p.add_argument(
-        "--embed-every",
-        type=int,
-        default=1,
-        metavar="N",
-        help="embed detections on every N-th frame only (N times less Re-ID compute on CPU; default 1)",
-    )
+    add_embed_policy_args(p)
     p.add_argument(
         "--duration", type=float, default=None, metavar="SECONDS", help="stop after this many seconds of the stream"
     )
@@ -162,7 +158,12 @@ def main(args: argparse.Namespace) -> int:
     try:
         tracker = Tracker(camera=source.camera, frame_rate=fps, **kwargs)
         features = DetectAndEmbed(
-            detector, embedder, embed_every=args.embed_every, detector_needs_images=args.detector != "mot"
+            detector,
+            embedder,
+            embed_every=args.embed_every,
+            detector_needs_images=args.detector != "mot",
+            embed=args.embed,
+            refresh=embed_refresh_frames(args.embed_refresh, fps),
         )
     except ValueError as exc:
         raise InputError(f"tracker settings: {exc}") from None

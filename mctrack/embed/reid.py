@@ -142,7 +142,16 @@ class ReidEmbedder(CropBatchEmbedder):
                 kwargs["input_size"] = tuple(input_size)
             model = reid_models.build_model(arch, num_classes=0, **kwargs)
             self.weights = None
-        model.eval().to(self.device)
+        model.eval()
+        # inference only: BatchNorm folded into the convolutions, and under fp16/bf16 the convolutions keep their
+        # weights in that dtype (autocast would otherwise cast every weight on every call)
+        reid_models.fold_batchnorm(model)
+        if precision in ("bf16", "fp16"):
+            low = torch.bfloat16 if precision == "bf16" else torch.float16
+            for mod in model.modules():
+                if isinstance(mod, torch.nn.Conv2d):
+                    mod.to(low)
+        model.to(self.device)
         if channels_last:
             model = model.to(memory_format=torch.channels_last)
         self.model = model

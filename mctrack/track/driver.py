@@ -24,7 +24,10 @@ from ..io.mot import MAX_COORD
 from ..types import Detections, Frame, Tracks
 from .cmc import CameraMotion
 
-__all__ = ["drive", "Step", "DriverStats", "DetectAndEmbed", "Timer", "usable_boxes"]
+__all__ = ["drive", "Step", "DriverStats", "DetectAndEmbed", "Timer", "usable_boxes", "EMBED_POLICIES"]
+
+#: which detections :class:`DetectAndEmbed` embeds: every one, or only those the tracker's association needs
+EMBED_POLICIES = ("all", "needed")
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +53,7 @@ class DriverStats:
     frames: int = 0
     frames_without_image: int = 0
     detections: int = 0
+    embedded: int = 0  # detections that got an embedding
     tracks: int = 0  # distinct local track ids
     stopped_early: bool = False  # max_seconds reached
     ended_early: str | None = None  # the source ended before its declared length (why, in words)
@@ -108,6 +112,11 @@ class DetectAndEmbed:
             (``mot``) still gives its rows.
         timer: adds the seconds of ``detect`` and ``embed``.
         record: ``record(frame_index, detections, embeddings or None)`` after each frame (the run's cache).
+        embed: ``"all"`` embeds every detection; ``"needed"`` embeds only the detections whose association the
+            tracker cannot decide from the boxes alone (its ``appearance_needed``, see
+            :meth:`mctrack.track.Tracker.appearance_needed`), the others get NaN rows: the embeddings are then
+            handed out as a callable ``(tracker, warp) -> embeddings`` that :func:`drive` calls before the update.
+        refresh: with ``embed="needed"``, every track's detection is embedded at least every ``refresh`` frames.
     """
 
     def __init__(
@@ -119,9 +128,16 @@ class DetectAndEmbed:
         detector_needs_images: bool = True,
         timer: Timer | None = None,
         record: Callable[[int, Detections, np.ndarray | None], None] | None = None,
+        embed: str = "all",
+        refresh: int = 10,
     ) -> None:
         if int(embed_every) != embed_every or embed_every < 1:
             raise ValueError(f"embed_every: must be an integer >= 1, got {embed_every}")
+        if embed not in EMBED_POLICIES:
+            raise ValueError(f"embed: must be one of {', '.join(EMBED_POLICIES)}, got {embed!r}")
+        if int(refresh) != refresh or refresh < 1:
+            raise ValueError(f"refresh: must be an integer >= 1, got {refresh}")
+        self.embed, self.refresh = embed, int(refresh)
         self.detector, self.embedder, self.embed_every = detector, embedder, int(embed_every)
         self.detector_needs_images = bool(detector_needs_images)
         self.timer = timer or Timer()
@@ -150,13 +166,26 @@ class DetectAndEmbed:
                 frame.index + 1,
             )
         self.dropped += dropped
-        emb = None
-        if self.embedder is not None and has_image and frame.index % self.embed_every == 0:
-            emb = (
-                self.timer("embed", self.embedder, frame.image, dets)
-                if len(dets)
-                else np.zeros((0, self.dim), np.float32)
-            )
+        if self.embedder is None or not has_image or frame.index % self.embed_every != 0:
+            return self._done(frame, dets, None)
+        if self.embed == "needed" and len(dets):
+            return dets, lambda tracker, warp: self._embed_needed(frame, dets, tracker, warp)
+        return self._done(frame, dets, self._embed(frame, dets))
+
+    def _embed(self, frame: Frame, dets: Detections) -> np.ndarray:
+        if not len(dets):
+            return np.zeros((0, self.dim), np.float32)
+        return self.timer("embed", self.embedder, frame.image, dets)
+
+    def _embed_needed(self, frame: Frame, dets: Detections, tracker, warp: np.ndarray | None) -> np.ndarray:
+        needed = getattr(tracker, "appearance_needed", None)
+        mask = np.ones(len(dets), bool) if needed is None else needed(dets, warp=warp, refresh=self.refresh)
+        part = self._embed(frame, dets[mask])
+        emb = np.full((len(dets), part.shape[1]), np.nan, np.float32)
+        emb[mask] = part
+        return self._done(frame, dets, emb)[1]
+
+    def _done(self, frame: Frame, dets: Detections, emb: np.ndarray | None) -> tuple[Detections, np.ndarray | None]:
         if self.record is not None:
             self.record(frame.index, dets, emb)
         return dets, emb
@@ -183,7 +212,8 @@ def drive(
     Args:
         frames: the camera's frames (a :class:`~mctrack.io.video.FrameSource` or any iterable); a source with
             ``ended_early`` set after iterating is reported in ``stats.ended_early``.
-        features: ``frame -> (detections, embeddings or None)``.
+        features: ``frame -> (detections, embeddings or None)``; the embeddings may be a callable
+            ``(tracker, warp) -> embeddings``, called after the camera-motion estimate and before the update.
         tracker: ``update(detections, embeddings, frame=, warp=)``.
         fps: frames per second (scene time of a file frame is ``index / fps``).
         live: scene time is the frame's capture timestamp.
@@ -220,6 +250,10 @@ def drive(
                     record_warp(frame.index, warp)
             elif replay_warp is not None:
                 warp = replay_warp(frame.index)
+            if callable(emb):  # embeddings deferred until the tracker says which detections need one
+                emb = emb(tracker, warp)
+            if emb is not None and emb.size:
+                stats.embedded += int(np.isfinite(emb).all(axis=1).sum())
             tracks: Tracks = timer("track", tracker.update, dets, emb, frame=frame.index, warp=warp)
             stats.count_ids(tracks.track_id)
             if emb is not None:

@@ -27,7 +27,7 @@ import numpy as np
 from ..registry import TRACKERS
 from ..types import Detections, Tracks
 from .kalman import CHI2_95, BoxKalman, cxcywh_to_xyxy, xyxy_to_cxcywh
-from .matching import cosine_distance, fuse_costs, iou_distance, linear_assignment
+from .matching import cosine_distance, fuse_costs, iou_distance, iou_matrix, linear_assignment
 
 __all__ = ["Tracker", "TrackState", "apply_warp"]
 
@@ -205,6 +205,7 @@ class Tracker:
         self._miss = np.zeros(0, np.int64)
         self._emb: np.ndarray | None = None
         self._has_emb = np.zeros(0, bool)
+        self._emb_frame = np.zeros(0, np.int64)  # the update count at which each track's memory last took a feature
 
     def __len__(self) -> int:
         """Number of live (tentative, confirmed or lost) tracks."""
@@ -225,7 +226,8 @@ class Tracker:
         Args:
             dets: the frame's detections (xyxy pixels). Call with ``Detections.empty()`` on frames without any.
             embeddings: optional ``(N, D)`` unit appearance features of ``dets`` (default: ``dets.embedding``);
-                without them the tracker is motion-only.
+                without them the tracker is motion-only. A row that is not finite (NaN) means "not embedded"
+                (see :meth:`appearance_needed`): that detection is associated on motion alone.
             frame: 0-based frame index stamped on the result (default: count of calls so far - 1).
             warp: optional ``(2, 3)`` affine map from the previous frame's pixels to this frame's (camera-motion
                 compensation, see :class:`mctrack.track.cmc.CameraMotion`).
@@ -243,9 +245,14 @@ class Tracker:
             if len(dets) == 0:
                 emb_all = None
 
-        det_idx, boxes, scores = self._select(dets, emb_all)
+        det_idx, boxes, scores = self._select(dets)
         z = xyxy_to_cxcywh(boxes)
-        emb = None if emb_all is None else emb_all[det_idx]
+        emb = det_has = None
+        if emb_all is not None:
+            emb = emb_all[det_idx]
+            det_has = np.isfinite(emb).all(axis=1)
+            if not det_has.all():
+                emb = np.where(det_has[:, None], emb, 0.0).astype(np.float32)
         if emb is not None and self._emb is not None and self._emb.shape[1] != emb.shape[1]:
             raise ValueError(f"embeddings: dimension {emb.shape[1]} differs from earlier frames' {self._emb.shape[1]}")
         if emb is not None and self._emb is None:
@@ -253,16 +260,7 @@ class Tracker:
 
         # 1. predict
         if len(self._id):
-            mean, cov = self._mean, self._cov
-            if warp is not None:
-                mean, cov = apply_warp(mean, cov, warp)
-            missed = self._miss > 0
-            if missed.any():  # a track coasting without detections keeps its size (ByteTrack)
-                mean = mean.copy()
-                mean[missed, 6:8] = 0.0
-            mean, cov = self.kalman.predict(mean, cov)
-            mean[:, 2:4] = np.maximum(mean[:, 2:4], 1.0)
-            self._mean, self._cov = mean, cov
+            self._mean, self._cov = self._predict(warp)
         pred = cxcywh_to_xyxy(self._mean[:, :4])
 
         # 2-4. associate
@@ -270,13 +268,15 @@ class Tracker:
         high = np.flatnonzero(scores >= self.high_thresh)
         low = np.flatnonzero(scores < self.high_thresh)
         pool = np.flatnonzero(state != TrackState.TENTATIVE)
-        m1, ut, ud = self._associate(pool, high, pred, boxes, scores, z, emb, self.match_thresh, True)
+        m1, ut, ud = self._associate(pool, high, pred, boxes, scores, z, emb, det_has, self.match_thresh, True)
         rest = pool[ut]
         rest = rest[state[rest] == TrackState.CONFIRMED]
-        m2, _, _ = self._associate(rest, low, pred, boxes, scores, z, emb, self.low_match_thresh, False)
+        m2, _, _ = self._associate(rest, low, pred, boxes, scores, z, emb, det_has, self.low_match_thresh, False)
         high_left = high[ud]
         tent = np.flatnonzero(state == TrackState.TENTATIVE)
-        m3, _, ud3 = self._associate(tent, high_left, pred, boxes, scores, z, emb, self.tentative_match_thresh, True)
+        m3, _, ud3 = self._associate(
+            tent, high_left, pred, boxes, scores, z, emb, det_has, self.tentative_match_thresh, True
+        )
         mt = np.concatenate([m1[0], m2[0], m3[0]])
         md = np.concatenate([m1[1], m2[1], m3[1]])
 
@@ -291,7 +291,8 @@ class Tracker:
             promote = (state[mt] == TrackState.LOST) | (self._hits[mt] >= self.min_hits)
             self._state[mt[promote]] = TrackState.CONFIRMED
             if emb is not None:
-                self._remember(mt, emb[md])
+                took = det_has[md]
+                self._remember(mt[took], emb[md[took]])
         unmatched = last_det < 0
         self._miss[unmatched] += 1
         self._state[unmatched & (state == TrackState.CONFIRMED)] = TrackState.LOST
@@ -305,7 +306,7 @@ class Tracker:
         new = new[scores[new] >= self.new_track_thresh]
         if len(new):
             last_det = np.concatenate([last_det, new])
-            self._birth(z[new], None if emb is None else emb[new])
+            self._birth(z[new], None if emb is None else emb[new], None if emb is None else det_has[new])
 
         # report
         out = np.flatnonzero((last_det >= 0) & (self._state == TrackState.CONFIRMED))
@@ -314,16 +315,70 @@ class Tracker:
         out_emb = None if self._emb is None else self._emb[out]
         return Tracks(self.camera, frame_idx, self._id[out], xyxy, scores[od], det_idx[od], out_emb)
 
+    def appearance_needed(self, dets: Detections, *, warp: np.ndarray | None = None, refresh: int = 10) -> np.ndarray:
+        """Which of the coming frame's ``dets`` the next :meth:`update` needs an embedding for (boolean ``(N,)``).
+        The others may be passed as NaN rows. Does not change the tracker.
+
+        A detection needs none when the boxes alone decide its association: it scores below ``high_thresh``
+        (low-score detections are matched on IoU only), or it is *isolated*: its predicted-box overlap with one
+        confirmed or tentative track is at least 0.5, no other live track overlaps it enough to be matched on
+        overlap (IoU >= ``1 - match_thresh``), that track overlaps no other high-score detection that much, and
+        the track's appearance memory took a feature fewer than ``refresh`` frames ago. Everything else is
+        embedded: detections between tracks or near none (a new person, or a lost one coming back), lost
+        tracks' candidates, and each track's detection at least every ``refresh`` frames, so that its memory and
+        its tracklet's features stay current and a person who took over a track is caught by the appearance
+        threshold within ``refresh`` frames. ``refresh`` 0 or 1 asks for every usable detection.
+        """
+        if int(refresh) != refresh or refresh < 0:
+            raise ValueError(f"refresh: must be an integer >= 0, got {refresh}")
+        xyxy = np.asarray(dets.xyxy, np.float64).reshape(-1, 4)
+        score = np.asarray(dets.score, np.float64)
+        wh = xyxy[:, 2:] - xyxy[:, :2]
+        usable = np.isfinite(xyxy).all(axis=1) & np.isfinite(score) & (wh > 0).all(axis=1)
+        usable &= score >= self.high_thresh
+        if refresh == 0 or not len(self._id) or not usable.any():
+            return usable
+        idx = np.flatnonzero(usable)
+        mean, _ = self._predict(warp)
+        a, b = cxcywh_to_xyxy(mean[:, :4]), xyxy[idx]
+        if self.iou_buffer > 0:  # the overlap the first association uses
+            a, b = _buffered(a, self.iou_buffer), _buffered(b, self.iou_buffer)
+        iou = iou_matrix(b, a)  # (usable detections, tracks)
+        feasible = iou >= 1.0 - self.match_thresh
+        j = iou.argmax(axis=1)
+        clear = (
+            (iou[np.arange(len(idx)), j] >= 0.5)
+            & (feasible.sum(axis=1) == 1)
+            & (feasible.sum(axis=0)[j] == 1)
+            & (self._state[j] != TrackState.LOST)
+            & self._has_emb[j]
+            & (self._frame + 1 - self._emb_frame[j] < refresh)
+        )
+        out = np.zeros(len(dets), bool)
+        out[idx] = ~clear
+        return out
+
     # -- helpers ---------------------------------------------------------------------------------------------
 
-    def _select(self, dets: Detections, emb: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _predict(self, warp: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """The live tracks' Kalman states one frame ahead (after the camera-motion ``warp``); new arrays."""
+        mean, cov = self._mean, self._cov
+        if warp is not None:
+            mean, cov = apply_warp(mean, cov, warp)
+        missed = self._miss > 0
+        if missed.any():  # a track coasting without detections keeps its size (ByteTrack)
+            mean = mean.copy()
+            mean[missed, 6:8] = 0.0
+        mean, cov = self.kalman.predict(mean, cov)
+        mean[:, 2:4] = np.maximum(mean[:, 2:4], 1.0)
+        return mean, cov
+
+    def _select(self, dets: Detections) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Indices, float64 boxes and scores of the usable detections; degenerate boxes are dropped with a warning."""
         xyxy = dets.xyxy.astype(np.float64)
         score = dets.score.astype(np.float64)
         wh = xyxy[:, 2:] - xyxy[:, :2]
         valid = np.isfinite(xyxy).all(axis=1) & np.isfinite(score) & (wh > 0).all(axis=1)
-        if emb is not None:
-            valid &= np.isfinite(emb).all(axis=1)
         if not valid.all():
             bad = np.flatnonzero(~valid)
             warnings.warn(
@@ -347,11 +402,13 @@ class Tracker:
         scores: np.ndarray,
         z: np.ndarray,
         emb: np.ndarray | None,
+        det_has: np.ndarray | None,
         thresh: float,
         use_appearance: bool,
     ) -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray, np.ndarray]:
-        """Match track rows ``tracks`` to detection rows ``dets``; returns ((track rows, det rows), unmatched
-        positions in ``tracks``, unmatched positions in ``dets``)."""
+        """Match track rows ``tracks`` to detection rows ``dets`` (``det_has``: which detection rows have a
+        feature); returns ((track rows, det rows), unmatched positions in ``tracks``, unmatched positions in
+        ``dets``)."""
         if len(tracks) == 0 or len(dets) == 0:
             return (_EMPTY, _EMPTY), np.arange(len(tracks)), np.arange(len(dets))
         a, b = pred[tracks], boxes[dets]
@@ -364,6 +421,7 @@ class Tracker:
         if use_appearance and emb is not None and self._emb is not None:
             app = cosine_distance(self._emb[tracks], emb[dets])
             app[~self._has_emb[tracks]] = self.appearance_thresh
+            app[:, ~det_has[dets]] = self.appearance_thresh
             if self.motion_gate:
                 d2 = self.kalman.gating_distance(self._mean[tracks], self._cov[tracks], z[dets])
                 gate = d2 <= CHI2_95[4]
@@ -385,15 +443,17 @@ class Tracker:
         norm = np.linalg.norm(mixed, axis=1, keepdims=True)
         self._emb[rows] = mixed / np.maximum(norm, 1e-12)
         self._has_emb[rows] = True
+        self._emb_frame[rows] = self._frame
 
     def _drop(self, keep: np.ndarray) -> None:
         self._mean, self._cov = self._mean[keep], self._cov[keep]
         self._id, self._state = self._id[keep], self._state[keep]
         self._hits, self._miss, self._has_emb = self._hits[keep], self._miss[keep], self._has_emb[keep]
+        self._emb_frame = self._emb_frame[keep]
         if self._emb is not None:
             self._emb = self._emb[keep]
 
-    def _birth(self, z: np.ndarray, feats: np.ndarray | None) -> None:
+    def _birth(self, z: np.ndarray, feats: np.ndarray | None, has: np.ndarray | None = None) -> None:
         n = len(z)
         mean, cov = self.kalman.initiate(z)
         first = self._frame == 0 or self.min_hits <= 1
@@ -405,11 +465,12 @@ class Tracker:
         self._state = np.concatenate([self._state, state])
         self._hits = np.concatenate([self._hits, np.ones(n, np.int64)])
         self._miss = np.concatenate([self._miss, np.zeros(n, np.int64)])
+        self._emb_frame = np.concatenate([self._emb_frame, np.full(n, self._frame, np.int64)])
         if feats is not None:
             if self._emb is None:
                 self._emb = np.zeros((len(self._has_emb), feats.shape[1]), np.float32)
             self._emb = np.concatenate([self._emb, feats.astype(np.float32)])
-            self._has_emb = np.concatenate([self._has_emb, np.ones(n, bool)])
+            self._has_emb = np.concatenate([self._has_emb, np.ones(n, bool) if has is None else has])
         else:
             if self._emb is not None:
                 self._emb = np.concatenate([self._emb, np.zeros((n, self._emb.shape[1]), np.float32)])

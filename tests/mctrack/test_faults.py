@@ -207,6 +207,33 @@ def test_cache_follows_flip_and_precision(scene, tmp_path):
         assert json.loads((out / "summary.json").read_text())["cameras"]["cam1"]["cache"] == cache, extra
 
 
+def test_cache_follows_the_embed_policy_and_with_needed_the_tracker_settings(scene, tmp_path):
+    # with --embed needed the tracker's state decides which detections have features: a replay under other
+    # tracker settings would lack some, so those settings are part of the key (with --embed all they are not)
+    out = tmp_path / "r"
+    needed = ("--embed", "needed")
+    for extra, cache in (
+        (needed, "miss"),
+        (needed, "hit"),
+        ((*needed, "--track-high", "0.6"), "miss"),
+        ((*needed, "--embed-refresh", "2"), "miss"),
+        ((), "miss"),  # --embed all, the default
+        (("--track-high", "0.6"), "hit"),
+        (needed, "hit"),
+    ):
+        assert _run(scene, out, *extra) == 0
+        summary = json.loads((out / "summary.json").read_text())["cameras"]["cam1"]
+        assert summary["cache"] == cache, extra
+        assert (summary["embedded_detections"] < summary["detections"]) == ("needed" in extra), extra
+
+
+def test_bad_embed_refresh_fails_before_work(scene, tmp_path, capsys):
+    for bad in ("0", "nan", "-1"):
+        assert _run(scene, tmp_path / "r", "--embed-refresh", bad) == 1
+        assert "--embed-refresh" in _one_line_error(capsys.readouterr().err)
+    assert not (tmp_path / "r").exists()
+
+
 def test_nan_min_score_and_bad_gallery_age_fail_before_work(scene, tmp_path, capsys):
     assert _run(scene, tmp_path / "r", "--min-score", "nan") == 1
     assert "--min-score" in _one_line_error(capsys.readouterr().err)

@@ -188,3 +188,82 @@ def test_no_warnings_on_clean_input():
         warnings.simplefilter("error")
         for f in range(3):
             t.update(dets(box(f)))
+
+
+# -- embedding only what the association needs (appearance_needed) ----------------------------------------------
+
+
+def lazy_update(t: Tracker, d: Detections, feats: np.ndarray, refresh: int = 5) -> tuple[object, np.ndarray]:
+    """One frame where only the detections the tracker asks for get their feature (the others NaN rows)."""
+    need = t.appearance_needed(d, refresh=refresh)
+    emb = np.where(need[:, None], feats, np.nan).astype(np.float32)
+    return t.update(d, emb), need
+
+
+def test_appearance_needed_isolated_people_are_not_embedded_until_refresh():
+    t = Tracker(min_hits=1)
+    feats = np.eye(2, dtype=np.float32)
+    d = dets(box(0), box(300))
+    _, need = lazy_update(t, d, feats)
+    assert need.tolist() == [True, True]  # no tracks yet: every person may be new
+    needs = []
+    for f in range(1, 12):
+        out, need = lazy_update(t, dets(box(2 * f), box(300 + 2 * f)), feats, refresh=5)
+        needs.append(int(need.sum()))
+        assert sorted(out.track_id.tolist()) == [1, 2]
+    # far apart and well predicted: embedded again only when their memory is 5 frames old
+    assert needs == [0, 0, 0, 0, 2, 0, 0, 0, 0, 2, 0]
+
+
+def test_appearance_needed_asks_for_neighbours_newcomers_low_scores_and_lost_tracks():
+    t = Tracker(min_hits=1)
+    feats = np.eye(3, dtype=np.float32)
+    lazy_update(t, dets(box(0), box(15), box(300)), feats)
+    lazy_update(t, dets(box(1), box(16), box(301)), feats)
+    # 0 and 1 overlap each other's tracks (IoU 0.45); 2 is isolated; a newcomer at 600 is near no track
+    d = dets(box(2), box(17), box(302), box(600))
+    assert t.appearance_needed(d).tolist() == [True, True, False, True]
+    low = Detections(d.xyxy, np.array([0.95, 0.95, 0.5, 0.95], np.float32))
+    assert t.appearance_needed(low)[2] == False  # noqa: E712 - matched on IoU alone, never on appearance
+    assert t.appearance_needed(d, refresh=0).tolist() == [True] * 4
+    # the isolated person's track gets lost for a frame: its candidate then needs appearance
+    lazy_update(t, dets(box(2), box(17)), feats[:2])
+    assert t.appearance_needed(dets(box(303)))[0] == True  # noqa: E712
+
+
+def test_appearance_needed_does_not_change_the_tracker():
+    t = Tracker()
+    t.update(dets(box(0), box(200)), np.eye(2, dtype=np.float32))
+    before = (t._mean.copy(), t._cov.copy(), t._frame, t._emb_frame.copy())
+    t.appearance_needed(dets(box(5), box(205)), warp=np.array([[1, 0, 3], [0, 1, 0]], np.float64))
+    assert np.array_equal(before[0], t._mean) and np.array_equal(before[1], t._cov)
+    assert before[2] == t._frame and np.array_equal(before[3], t._emb_frame)
+    with pytest.raises(ValueError, match="refresh"):
+        t.appearance_needed(dets(box(5)), refresh=-1)
+
+
+def test_nan_embedding_rows_are_associated_on_motion_not_dropped():
+    t = Tracker(min_hits=1)
+    t.update(dets(box(0)), np.array([[1.0, 0.0]], np.float32))
+    memory = t._emb.copy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # not a dropped detection
+        out = t.update(dets(box(3)), np.full((1, 2), np.nan, np.float32))
+    assert out.track_id.tolist() == [1]
+    assert np.array_equal(t._emb, memory)  # the memory took nothing from the missing feature
+
+
+def test_crossing_identity_kept_when_only_needed_detections_are_embedded():
+    t = Tracker(appearance_thresh=0.3)
+    feats = np.array([[1.0, 0.0], [0.0, 1.0]], np.float32)
+    first = last = None
+    embedded = 0
+    for d in crossing():
+        out, need = lazy_update(t, d, feats, refresh=50)
+        embedded += int(need.sum())
+        lookup = dict(zip(out.det_index.tolist(), out.track_id.tolist()))
+        first = first or lookup
+        if len(lookup) == 2:
+            last = lookup
+    assert last == first  # as with every detection embedded (test above): the meeting is seen
+    assert embedded < 2 * 20  # and the frames where they were apart were not embedded

@@ -1,0 +1,88 @@
+"""The per-camera driver with ``embed="needed"``: only the detections the tracker asks for are embedded."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mctrack.track import Tracker
+from mctrack.track.driver import DetectAndEmbed, DriverStats, drive
+from mctrack.types import Detections, Frame
+
+
+class Walkers:
+    """Detector: two people far apart walking right; from frame 10 a third one appears between them."""
+
+    def __call__(self, frame: Frame) -> Detections:
+        x = 4.0 * frame.index
+        boxes = [[x, 100, x + 40, 200], [x + 300, 100, x + 340, 200]]
+        if frame.index >= 10:
+            boxes.append([x + 150, 100, x + 190, 200])
+        return Detections(np.asarray(boxes, np.float32), np.full(len(boxes), 0.95, np.float32))
+
+
+class CountingEmbedder:
+    """Unit features by left-to-right order (close to each other: appearance never vetoes); counts the crops."""
+
+    dim = 2
+
+    def __init__(self) -> None:
+        self.crops = 0
+
+    def __call__(self, image: np.ndarray, dets: Detections) -> np.ndarray:
+        self.crops += len(dets)
+        order = np.argsort(np.argsort(dets.xyxy[:, 0]))
+        return np.stack([np.cos(order * 0.1), np.sin(order * 0.1)], axis=1).astype(np.float32)
+
+
+def frames(n: int):
+    for i in range(n):
+        yield Frame("c", i, i / 10, np.zeros((300, 700, 3), np.uint8))
+
+
+def run(embed: str, refresh: int = 5, n: int = 20):
+    emb = CountingEmbedder()
+    recorded = []
+    features = DetectAndEmbed(
+        Walkers(), emb, embed=embed, refresh=refresh, record=lambda i, d, e: recorded.append(e.copy())
+    )
+    stats = DriverStats()
+    steps = list(drive(frames(n), features, Tracker(frame_rate=10, min_hits=1), fps=10, stats=stats, dim=2))
+    return emb, recorded, stats, steps
+
+
+def test_needed_embeds_fewer_crops_and_tracks_the_same_people():
+    every, _, stats_all, steps_all = run("all")
+    lazy, recorded, stats, steps = run("needed")
+    assert every.crops == stats_all.embedded == stats_all.detections == 2 * 20 + 10
+    assert lazy.crops == stats.embedded < every.crops / 2
+    # every frame's detections were recorded; the rows not embedded are NaN, never zeros or stale features
+    assert len(recorded) == 20 and all(
+        np.isnan(r).all(axis=1).sum() + np.isfinite(r).all(axis=1).sum() == len(r) for r in recorded
+    )
+    assert sum(int(np.isfinite(r).all(axis=1).sum()) for r in recorded) == lazy.crops
+    # the newcomer (frame 10) is embedded: it is near no track
+    assert np.isfinite(recorded[10][2]).all()
+    # the same tracks as with every detection embedded
+    for a, b in zip(steps_all, steps):
+        assert a.tracks.track_id.tolist() == b.tracks.track_id.tolist()
+        assert np.allclose(a.tracks.xyxy, b.tracks.xyxy)
+    # a step's track_embeddings hold the detection's feature where one was computed, NaN elsewhere
+    te = steps[3].track_embeddings
+    assert te.shape == (2, 2) and np.isnan(te).all()
+
+
+def test_needed_without_a_tracker_that_can_tell_embeds_everything():
+    class PlainTracker(Tracker):  # a third-party tracker without appearance_needed
+        appearance_needed = None
+
+    emb = CountingEmbedder()
+    features = DetectAndEmbed(Walkers(), emb, embed="needed")
+    list(drive(frames(5), features, PlainTracker(frame_rate=10), fps=10, dim=2))
+    assert emb.crops == 10
+
+
+@pytest.mark.parametrize(("kwargs", "name"), [({"embed": "some"}, "embed"), ({"refresh": 0}, "refresh")])
+def test_bad_settings(kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        DetectAndEmbed(Walkers(), CountingEmbedder(), **kwargs)
