@@ -55,7 +55,7 @@ from .errors import InputError, error_line, first_line
 from .eval.multicam import evaluate_multicam
 from .io.mot import MotWriter, duplicate_id_problem, load_mot_txt, save_mot_txt
 from .io.paths import check_file_name
-from .io.video import FrameSource, LiveSource, VideoFileSource, open_source
+from .io.video import FrameSource, LiveSource, PrefetchSource, VideoFileSource, open_source
 from .link.constraints import LinkConstraints, Transit, load_ground_homography
 from .link.linkers import Linker, OnlineLinker, singleton_identities
 from .link.store import TrackletStore
@@ -343,6 +343,8 @@ class Pipeline:
                 fps = float(cam.fps or src.fps)
                 length = src.length
                 frames = src if need or not src.length else _imageless(cam.id, src.length, fps)
+                if need and not live:  # decoded ahead in a thread: decoding overlaps detection and embedding
+                    frames = PrefetchSource(src)
                 detector = timer("open", self.detector_factory, cam)
                 if folder is not None:
                     recorder = CacheRecorder(folder, key, dim)

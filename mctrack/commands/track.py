@@ -17,7 +17,7 @@ from ..errors import InputError
 from ..io.paths import check_file_name, safe_file_name
 from ..io.mot import MotWriter, mot_rows, save_mot_txt
 from ..registry import DETECTORS
-from ..io.video import AnnotatedVideoWriter, LiveSource, SequenceSource, open_source
+from ..io.video import AnnotatedVideoWriter, LiveSource, PrefetchSource, SequenceSource, open_source
 from ..track import CameraMotion, Tracker
 from ..track.postprocess import FeatureMeans, StitchConfig, refine
 from ..track.driver import DetectAndEmbed, DriverStats, drive
@@ -190,7 +190,7 @@ def main(args: argparse.Namespace) -> int:
         length = min(length, int(np.ceil(args.duration * fps)))
     try:
         steps = drive(
-            source,
+            source if live or not need_images else PrefetchSource(source),  # decoding overlaps the work
             features,
             tracker,
             fps=fps,

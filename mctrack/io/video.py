@@ -8,6 +8,9 @@ yielded with ``image=None`` and a warning naming the file and frame, so frame in
 detection files and the tracker simply coasts through it. After ``max_bad_frames`` unreadable frames in a row a
 video is taken to have ended early (a warning says where).
 
+Recorded sources are decoded ahead in a background thread by :class:`PrefetchSource` (a bounded queue of a few
+frames; OpenCV releases the GIL while decoding), so decoding overlaps the detector and the embedder.
+
 Live streams (:class:`LiveSource`: ``rtsp://``/``http://`` URLs, webcam indices) are read by a background thread
 into a small buffer; when processing falls behind, the oldest buffered frames are dropped (counted in
 ``dropped``) so the tracker always sees recent frames. Frame timestamps are the capture times (seconds since the
@@ -37,6 +40,7 @@ __all__ = [
     "ImageFolderSource",
     "SequenceSource",
     "LiveSource",
+    "PrefetchSource",
     "open_source",
     "AnnotatedVideoWriter",
     "VIDEO_SUFFIXES",
@@ -229,6 +233,80 @@ class SequenceSource(FrameSource):
             return
         for i in range(self.length):
             yield Frame(self.camera, i, i / self.fps, None)
+
+
+class _End:
+    pass
+
+
+class _Failed:
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+
+class PrefetchSource(FrameSource):
+    """``source``'s frames, decoded by a background thread up to ``depth`` frames ahead.
+
+    The frames, their order and the source's attributes (``name``, ``fps``, ``length``, ``size``, ``ended_early``,
+    ...) are the wrapped source's; an exception the source raises is raised by the iteration at the frame where it
+    happened. Stopping the iteration early (``close()`` on the iterator, or an exception in the consumer) stops
+    the thread and closes the source's own iterator. For recorded sources only: a live source has its own reader.
+    """
+
+    def __init__(self, source: FrameSource, depth: int = 4) -> None:
+        if int(depth) != depth or depth < 1:
+            raise ValueError(f"depth: must be an integer >= 1, got {depth}")
+        self.source, self.depth = source, int(depth)
+
+    def __getattr__(self, name: str):
+        if name in ("source", "depth"):  # not set yet (e.g. while unpickling)
+            raise AttributeError(name)
+        return getattr(self.source, name)
+
+    @property
+    def has_images(self) -> bool:  # a class attribute of FrameSource: not reached through __getattr__
+        return self.source.has_images
+
+    def __iter__(self) -> Iterator[Frame]:
+        q: queue.Queue = queue.Queue(maxsize=self.depth)
+        stop = threading.Event()
+
+        def put(item) -> bool:
+            while not stop.is_set():
+                try:
+                    q.put(item, timeout=0.1)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+
+        def produce() -> None:
+            it = iter(self.source)
+            try:
+                for frame in it:
+                    if not put(frame):
+                        return
+                put(_End())
+            except BaseException as exc:  # noqa: BLE001 - handed to the consumer, raised there
+                put(_Failed(exc))
+            finally:
+                close = getattr(it, "close", None)
+                if close is not None:
+                    close()
+
+        thread = threading.Thread(target=produce, name=f"decode-{getattr(self.source, 'camera', '')}", daemon=True)
+        thread.start()
+        try:
+            while True:
+                item = q.get()
+                if isinstance(item, _End):
+                    return
+                if isinstance(item, _Failed):
+                    raise item.exc
+                yield item
+        finally:
+            stop.set()
+            thread.join(timeout=10.0)
 
 
 class _Lost:

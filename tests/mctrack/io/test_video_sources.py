@@ -172,3 +172,48 @@ def test_annotated_mp4_is_h264(tmp_path):
         assert stream.codec_context.name == "h264" and stream.codec_context.pix_fmt == "yuv420p"
         assert (stream.codec_context.width, stream.codec_context.height) == (64, 48)
         assert sum(1 for _ in container.decode(stream)) == 5
+
+
+def test_prefetch_gives_the_same_frames_and_attributes(tmp_path):
+    from mctrack.io.video import PrefetchSource
+
+    src = open_source(make_video(tmp_path / "clip.avi", n=12))
+    pre = PrefetchSource(src, depth=2)
+    assert (pre.name, pre.fps, pre.length, pre.size, pre.has_images) == (src.name, src.fps, src.length, src.size, True)
+    a, b = list(src), list(pre)
+    assert [f.index for f in b] == list(range(12))
+    assert all(np.array_equal(x.image, y.image) for x, y in zip(a, b))
+    assert pre.ended_early is None
+    with pytest.raises(ValueError, match="depth"):
+        PrefetchSource(src, depth=0)
+
+
+def test_prefetch_raises_the_sources_error_at_its_frame_and_stops_when_closed(tmp_path):
+    import threading
+
+    from mctrack.io.video import PrefetchSource
+
+    class Failing(VideoFileSource):
+        closed = 0
+
+        def __iter__(self):
+            try:
+                for f in super().__iter__():
+                    if f.index == 5:
+                        raise OSError("camera unplugged")
+                    yield f
+            finally:
+                Failing.closed += 1
+
+    src = Failing(make_video(tmp_path / "clip.avi", n=12))
+    seen = []
+    with pytest.raises(OSError, match="unplugged"):
+        for f in PrefetchSource(src):
+            seen.append(f.index)
+    assert seen == [0, 1, 2, 3, 4]
+    # a consumer that stops early: the decoding thread ends and the source's iterator is closed
+    it = iter(PrefetchSource(src, depth=1))
+    next(it)
+    it.close()
+    assert Failing.closed == 2
+    assert not [t for t in threading.enumerate() if t.name.startswith("decode-") and t.is_alive()]
