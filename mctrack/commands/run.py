@@ -320,12 +320,16 @@ def main(args: argparse.Namespace) -> int:
         Tracker(camera="check", frame_rate=10.0, **tracker_kwargs)
     except ValueError as exc:
         raise InputError(f"tracker settings: {exc}") from None
+
     # with --embed needed, which detections are embedded follows the tracker's state: its settings are in the key
-    embed_key = (
-        {"embed": {"policy": "needed", "refresh_s": args.embed_refresh, "tracker": tracker_kwargs}}
-        if args.embed == "needed"
-        else {}
-    )
+    # (and the camera's frame rate, which turns the refresh and the tracker's lost budget into frames)
+    def embed_key(cam) -> dict:
+        if args.embed != "needed" or embedder is None:
+            return {}
+        return {
+            "embed": {"policy": "needed", "refresh_s": args.embed_refresh, "tracker": tracker_kwargs, "fps": cam.fps}
+        }
+
     pipe = Pipeline(
         detector_factory=detector_factory,
         tracker_factory=lambda cam, fps: Tracker(camera=cam, frame_rate=fps, **tracker_kwargs),
@@ -337,7 +341,7 @@ def main(args: argparse.Namespace) -> int:
             lambda cam: (
                 feature_cache_key(cam, embedder=emb_key, weights_hash=weights_hash, detector=det_settings)
                 | {"embed_every": args.embed_every}
-                | embed_key
+                | embed_key(cam)
             )
         ),
         embed_every=args.embed_every,

@@ -238,6 +238,8 @@ def main(args: argparse.Namespace) -> int:
     if cmc is not None:
         how = "auto: applied while the camera moved" if cmc.auto else "on"
         print(f"camera-motion compensation ({how}): {cmc.compensated} of {stats.frames} frames compensated")
+    if embedder is not None:
+        print(f"re-id: {stats.embedded} of {stats.detections} detections embedded (--embed {args.embed})")
     print(f"{name}: {stats.frames} frames{extra}, {stats.detections} detections, {n_tracks} tracks -> {result}")
     if interrupted:
         print("interrupted (Ctrl-C): the result file holds every frame tracked", file=sys.stderr)

@@ -138,6 +138,7 @@ class DetectAndEmbed:
         if int(refresh) != refresh or refresh < 1:
             raise ValueError(f"refresh: must be an integer >= 1, got {refresh}")
         self.embed, self.refresh = embed, int(refresh)
+        self.broken = False  # the embedder gave non-finite features (warned once)
         self.detector, self.embedder, self.embed_every = detector, embedder, int(embed_every)
         self.detector_needs_images = bool(detector_needs_images)
         self.timer = timer or Timer()
@@ -175,11 +176,27 @@ class DetectAndEmbed:
     def _embed(self, frame: Frame, dets: Detections) -> np.ndarray:
         if not len(dets):
             return np.zeros((0, self.dim), np.float32)
-        return self.timer("embed", self.embedder, frame.image, dets)
+        emb = self.timer("embed", self.embedder, frame.image, dets)
+        if not self.broken and not np.isfinite(emb).all():
+            self.broken = True
+            log.warning(
+                "%s: the embedder returned non-finite features in frame %d (%s); such detections are tracked "
+                "on motion alone",
+                frame.camera,
+                frame.index + 1,
+                "every crop" if not np.isfinite(emb).any() else "some crops",
+            )
+        return emb
 
     def _embed_needed(self, frame: Frame, dets: Detections, tracker, warp: np.ndarray | None) -> np.ndarray:
         needed = getattr(tracker, "appearance_needed", None)
         mask = np.ones(len(dets), bool) if needed is None else needed(dets, warp=warp, refresh=self.refresh)
+        mask = np.asarray(mask)
+        if mask.shape != (len(dets),) or mask.dtype != bool:
+            raise ValueError(
+                f"{type(tracker).__name__}.appearance_needed: expected a boolean mask of shape ({len(dets)},), "
+                f"got {mask.dtype} {mask.shape}"
+            )
         part = self._embed(frame, dets[mask])
         emb = np.full((len(dets), part.shape[1]), np.nan, np.float32)
         emb[mask] = part

@@ -320,14 +320,16 @@ class Tracker:
         The others may be passed as NaN rows. Does not change the tracker.
 
         A detection needs none when the boxes alone decide its association: it scores below ``high_thresh``
-        (low-score detections are matched on IoU only), or it is *isolated*: its predicted-box overlap with one
-        confirmed or tentative track is at least 0.5, no other live track overlaps it enough to be matched on
-        overlap (IoU >= ``1 - match_thresh``), that track overlaps no other high-score detection that much, and
-        the track's appearance memory took a feature fewer than ``refresh`` frames ago. Everything else is
-        embedded: detections between tracks or near none (a new person, or a lost one coming back), lost
-        tracks' candidates, and each track's detection at least every ``refresh`` frames, so that its memory and
-        its tracklet's features stay current and a person who took over a track is caught by the appearance
-        threshold within ``refresh`` frames. ``refresh`` 0 or 1 asks for every usable detection.
+        (low-score detections are matched on IoU only, so they are never embedded: a track carried by occluded,
+        low-score boxes takes no feature until a high-score box comes back), or it is *isolated*: its
+        predicted-box overlap with one confirmed or tentative track is at least 0.5, no other live track overlaps
+        it enough to be matched on overlap (IoU >= ``1 - match_thresh``), that track overlaps no other high-score
+        detection that much, and the track's appearance memory took a feature fewer than ``refresh`` frames ago.
+        Everything else is embedded: detections between tracks or near none (a new person, or a lost one coming
+        back), lost tracks' candidates, and each track's high-score detection at least every ``refresh`` frames,
+        so that its memory and its tracklet's features stay current and a person who took over a track is caught
+        by the appearance threshold within ``refresh`` frames. ``refresh`` 0 or 1 asks for every usable
+        high-score detection.
         """
         if int(refresh) != refresh or refresh < 0:
             raise ValueError(f"refresh: must be an integer >= 0, got {refresh}")
@@ -336,6 +338,8 @@ class Tracker:
         wh = xyxy[:, 2:] - xyxy[:, :2]
         usable = np.isfinite(xyxy).all(axis=1) & np.isfinite(score) & (wh > 0).all(axis=1)
         usable &= score >= self.high_thresh
+        if self.min_box_area > 0:
+            usable &= np.where(usable, wh[:, 0] * wh[:, 1], 0.0) >= self.min_box_area
         if refresh == 0 or not len(self._id) or not usable.any():
             return usable
         idx = np.flatnonzero(usable)

@@ -220,11 +220,18 @@ def test_cache_follows_the_embed_policy_and_with_needed_the_tracker_settings(sce
         ((), "miss"),  # --embed all, the default
         (("--track-high", "0.6"), "hit"),
         (needed, "hit"),
+        (("--embed", "all", "--reid", "none"), "miss"),
+        (("--embed", "needed", "--reid", "none"), "hit"),  # nothing is embedded: the tracker settings do not matter
     ):
         assert _run(scene, out, *extra) == 0
         summary = json.loads((out / "summary.json").read_text())["cameras"]["cam1"]
         assert summary["cache"] == cache, extra
-        assert (summary["embedded_detections"] < summary["detections"]) == ("needed" in extra), extra
+        assert (summary["embedded_detections"] < summary["detections"]) == ("needed" in extra or "none" in extra)
+    # the camera's frame rate turns the refresh and the tracker's lost budget into frames: it is part of the key
+    cams = (scene / "cams.yaml").read_text()
+    (scene / "cams.yaml").write_text(cams.replace("    source: cam1.avi\n", "    source: cam1.avi\n    fps: 5\n"))
+    assert _run(scene, out, *needed) == 0
+    assert json.loads((out / "summary.json").read_text())["cameras"]["cam1"]["cache"] == "miss"
 
 
 def test_bad_embed_refresh_fails_before_work(scene, tmp_path, capsys):

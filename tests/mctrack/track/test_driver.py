@@ -86,3 +86,27 @@ def test_needed_without_a_tracker_that_can_tell_embeds_everything():
 def test_bad_settings(kwargs, name):
     with pytest.raises(ValueError, match=name):
         DetectAndEmbed(Walkers(), CountingEmbedder(), **kwargs)
+
+
+def test_an_embedder_giving_nan_is_reported_once_and_its_detections_are_still_tracked(caplog):
+    class Broken(CountingEmbedder):
+        def __call__(self, image, dets):
+            return np.full((len(dets), 2), np.nan, np.float32)
+
+    features = DetectAndEmbed(Walkers(), Broken())
+    stats = DriverStats()
+    with caplog.at_level("WARNING"):
+        steps = list(drive(frames(6), features, Tracker(frame_rate=10, min_hits=1), fps=10, stats=stats, dim=2))
+    assert [len(s.tracks) for s in steps] == [2] * 6  # tracked on motion
+    assert stats.embedded == 0
+    assert caplog.text.count("non-finite features") == 1 and "every crop" in caplog.text
+
+
+def test_a_trackers_mask_of_the_wrong_kind_is_an_error():
+    class Odd(Tracker):
+        def appearance_needed(self, dets, **kwargs):
+            return np.flatnonzero(np.ones(len(dets)))  # indices, not a mask
+
+    features = DetectAndEmbed(Walkers(), CountingEmbedder(), embed="needed")
+    with pytest.raises(ValueError, match="boolean mask"):
+        list(drive(frames(3), features, Odd(frame_rate=10), fps=10, dim=2))
