@@ -52,7 +52,7 @@ from mctrack.io.mot import mot_rows, save_mot_txt  # noqa: E402
 from mctrack.io.video import SequenceSource  # noqa: E402
 from mctrack.track import CameraMotion, Tracker  # noqa: E402
 from mctrack.track.postprocess import FeatureMeans, StitchConfig, refine  # noqa: E402
-from mctrack.track.driver import EMBED_POLICIES, DetectAndEmbed, drive  # noqa: E402
+from mctrack.track.driver import EMBED_POLICIES, DetectAndEmbed, drive, refresh_frames  # noqa: E402
 from mctrack.weights import default_weights, resolve_weights  # noqa: E402
 
 SEQUENCES = ("ADL-Rundle-6", "ETH-Bahnhof", "KITTI-13", "PETS09-S2L1", "TUD-Stadtmitte")
@@ -128,7 +128,7 @@ def track_sequence(
     detector = MotFileDetector(seq_dir / "det" / "det.txt", min_score=min_score)
     tracker = Tracker(camera=source.name, frame_rate=source.fps, **tracker_kwargs)
     rows, means = [], FeatureMeans()
-    refresh = max(1, int(round(embed_refresh * source.fps)))
+    refresh = refresh_frames(embed_refresh, source.fps)
     features = DetectAndEmbed(detector, embedder, detector_needs_images=False, embed=embed, refresh=refresh)
     motion = None if cmc == "off" else CameraMotion(auto=cmc == "auto")
     steps = drive(source, features, tracker, fps=source.fps, source_name=str(seq_dir), dim=features.dim, cmc=motion)

@@ -73,7 +73,7 @@ from .outputs import (
     write_identities,
     write_json,
 )
-from .track.driver import EMBED_POLICIES, DetectAndEmbed, DriverStats, Timer, drive
+from .track.driver import EMBED_POLICIES, DetectAndEmbed, DriverStats, Timer, drive, refresh_frames
 from .track.postprocess import MAX_SIGMA, StitchConfig, gaussian_smooth, stitch_tracklets
 from .types import Detections, Frame, Identities, Tracklet, Tracks
 
@@ -258,8 +258,7 @@ class Pipeline:
         self.embed_every = int(embed_every)
         if embed not in EMBED_POLICIES:
             raise ValueError(f"embed: must be one of {', '.join(EMBED_POLICIES)}, got {embed!r}")
-        if not (np.isfinite(embed_refresh) and 0 < embed_refresh <= 3600):
-            raise ValueError(f"embed_refresh: must be in (0, 3600] seconds, got {embed_refresh}")
+        refresh_frames(embed_refresh, 1.0)  # checked here, converted per camera
         self.embed, self.embed_refresh = embed, float(embed_refresh)
         if max_seconds is not None and not (np.isfinite(max_seconds) and max_seconds > 0):
             raise ValueError(f"max_seconds: must be a finite number > 0, got {max_seconds}")
@@ -356,7 +355,7 @@ class Pipeline:
                     timer=timer,
                     record=recorder,
                     embed=self.embed,
-                    refresh=max(1, int(round(self.embed_refresh * fps))),
+                    refresh=refresh_frames(self.embed_refresh, fps),
                 )
             res.fps, res.length = fps, length
             shown = length

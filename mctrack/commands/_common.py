@@ -12,7 +12,7 @@ from ..detect import build_detector
 from ..embed import Embedder, build_embedder, link_thresh, track_appearance
 from ..errors import InputError
 from ..registry import EMBEDDERS
-from ..track.driver import EMBED_POLICIES
+from ..track.driver import EMBED_POLICIES, refresh_frames
 from ..weights import WeightsError, default_weights, describe, resolve_weights
 
 log = logging.getLogger(__name__)
@@ -69,10 +69,11 @@ def add_embed_policy_args(p) -> None:
 
 
 def embed_refresh_frames(seconds: float, fps: float) -> int:
-    """``--embed-refresh`` in frames (at least 1); a value that is not a positive number is an InputError."""
-    if not (math.isfinite(seconds) and 0 < seconds <= 3600):
-        raise InputError(f"--embed-refresh: must be in (0, 3600] seconds, got {seconds}")
-    return max(1, int(round(seconds * fps)))
+    """``--embed-refresh`` in frames (at least 1); a value out of range is an InputError."""
+    try:
+        return refresh_frames(seconds, fps)
+    except ValueError:
+        raise InputError(f"--embed-refresh: must be in (0, 3600] seconds, got {seconds}") from None
 
 
 def add_cmc_arg(g, default_text: str) -> None:

@@ -24,10 +24,28 @@ from ..io.mot import MAX_COORD
 from ..types import Detections, Frame, Tracks
 from .cmc import CameraMotion
 
-__all__ = ["drive", "Step", "DriverStats", "DetectAndEmbed", "Timer", "usable_boxes", "EMBED_POLICIES"]
+__all__ = [
+    "drive",
+    "Step",
+    "DriverStats",
+    "DetectAndEmbed",
+    "Timer",
+    "usable_boxes",
+    "EMBED_POLICIES",
+    "refresh_frames",
+]
 
 #: which detections :class:`DetectAndEmbed` embeds: every one, or only those the tracker's association needs
 EMBED_POLICIES = ("all", "needed")
+
+
+def refresh_frames(seconds: float, fps: float) -> int:
+    """An embedding refresh interval in seconds as frames at ``fps`` (at least 1); ValueError unless
+    ``0 < seconds <= 3600``."""
+    if not (np.isfinite(seconds) and 0 < seconds <= 3600):
+        raise ValueError(f"embed_refresh: must be in (0, 3600] seconds, got {seconds}")
+    return max(1, int(round(seconds * fps)))
+
 
 log = logging.getLogger(__name__)
 
