@@ -25,15 +25,17 @@ not survive a fork).
 from __future__ import annotations
 
 import logging
+import concurrent.futures
 import multiprocessing as mp
 import os
+import threading
 import time
 from collections.abc import Callable, Sequence
 from multiprocessing.connection import wait
 
 from .errors import error_line
 
-__all__ = ["run_cameras", "worker_threads"]
+__all__ = ["run_cameras", "run_cameras_in_threads", "worker_threads"]
 
 log = logging.getLogger(__name__)
 
@@ -178,4 +180,54 @@ def run_cameras(
         for _, proc, conn in running.values():  # only after an unexpected error in this loop
             proc.terminate()
             conn.close()
+    return results, interrupted
+
+
+def run_cameras_in_threads(
+    job: Callable,
+    cameras: Sequence,
+    workers: int,
+    *,
+    failed: Callable[[object, str], object],
+    stop: threading.Event,
+) -> tuple[dict[int, object], bool]:
+    """:func:`run_cameras` with threads of this process instead of forked processes: for an embedder on a GPU (a
+    CUDA context does not survive a fork), shared by the cameras (:class:`mctrack.embed.BatchingEmbedder`).
+
+    A job that raises is reported failed (``failed(camera, message)``); a thread cannot be killed, so there is no
+    retry of a dead worker. Ctrl-C sets ``stop``: jobs must check it (the pipeline does on every frame) and raise
+    ``KeyboardInterrupt(partial_result)``; cameras not started yet are reported interrupted.
+    """
+    if workers < 1:
+        raise ValueError(f"workers: must be >= 1, got {workers}")
+    results: dict[int, object] = {}
+    interrupted = False
+
+    def guarded(camera):
+        if stop.is_set():
+            raise KeyboardInterrupt(None)
+        return job(camera)
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="camera") as pool:
+        futures = {pool.submit(guarded, cam): i for i, cam in enumerate(cameras)}
+        pending = set(futures)
+        while pending:
+            try:  # a timeout, so that Ctrl-C reaches this thread while the cameras run
+                done, pending = concurrent.futures.wait(pending, timeout=0.5)
+            except KeyboardInterrupt:
+                if not stop.is_set():
+                    log.error("interrupted; waiting for the running cameras to hand over what they finished")
+                stop.set()
+                interrupted = True
+                continue
+            for fut in done:
+                i = futures[fut]
+                try:
+                    results[i] = fut.result()
+                except KeyboardInterrupt as exc:
+                    interrupted = True
+                    partial = exc.args[0] if exc.args else None
+                    results[i] = partial if partial is not None else failed(cameras[i], "interrupted")
+                except BaseException as exc:  # noqa: BLE001 - the camera is reported failed, the others go on
+                    results[i] = failed(cameras[i], error_line(exc))
     return results, interrupted

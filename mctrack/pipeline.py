@@ -41,8 +41,10 @@ from __future__ import annotations
 
 import heapq
 import logging
+import threading
 import time
 from collections.abc import Callable, Generator, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,6 +53,7 @@ from tqdm import tqdm
 
 from .cache import CacheRecorder, cache_folder, feature_cache_key, file_sha1, load_cache
 from .config import CameraConfig, CamsConfig, is_live_source
+from .embed.batching import BatchingEmbedder
 from .errors import InputError, error_line, first_line
 from .eval.multicam import evaluate_multicam
 from .io.mot import MotWriter, duplicate_id_problem, load_mot_txt, save_mot_txt
@@ -200,6 +203,9 @@ class Pipeline:
             feature cache then also keeps each frame's warp (its settings are part of the cache key).
         workers: recorded cameras run in this many processes at once (:mod:`mctrack.parallel`); the outputs are
             the same as with one. Live cameras and the online linker run in this process (interleaved).
+        worker_threads: run the ``workers`` cameras as threads of this process instead, sharing one
+            :class:`~mctrack.embed.BatchingEmbedder` (crops of all cameras at the same time in one batch); ``None``
+            = threads exactly when the embedder is on a CUDA device (which forked processes cannot share).
         smooth: recorded cameras (offline linker or none): each camera's boxes are smoothed over time once it
             finished (:func:`mctrack.track.postprocess.gaussian_smooth`, sigma in frames; 0 = off) before the
             global rows are written; ``OUT/local/`` then holds the smoothed rows.
@@ -233,6 +239,7 @@ class Pipeline:
         max_seconds: float | None = None,
         cmc_factory: Callable[[CameraConfig], object] | None = None,
         workers: int = 1,
+        worker_threads: bool | None = None,
         smooth: float = 0.0,
         stitch: float = 0.0,
         stitch_appearance: float = StitchConfig.max_appearance,
@@ -267,6 +274,9 @@ class Pipeline:
         if int(workers) != workers or workers < 1:
             raise ValueError(f"workers: must be an integer >= 1, got {workers}")
         self.workers = int(workers)
+        self.worker_threads = worker_threads
+        self._stop: threading.Event | None = None  # set by Ctrl-C while cameras run in threads
+        self._batching: dict | None = None  # counts of the shared batching embedder (cameras in threads)
         if not (np.isfinite(smooth) and 0 <= smooth <= MAX_SIGMA):
             raise ValueError(f"smooth: must be in [0, {MAX_SIGMA:g}] frames, got {smooth}")
         self.smooth = float(smooth)
@@ -383,6 +393,8 @@ class Pipeline:
                     source_name=cam.source,
                     dim=dim,
                 ):
+                    if self._stop is not None and self._stop.is_set():  # Ctrl-C with cameras in threads
+                        raise KeyboardInterrupt
                     builder.add(step.tracks, step.time, step.track_embeddings)
                     writer.write(step.frame.index, step.tracks.track_id, step.tracks.xyxy, step.tracks.score)
                     bar.update(1)
@@ -463,6 +475,7 @@ class Pipeline:
         homographies = self._ground_homographies(cams)
         self._live_epoch = None
         self._builders = {}
+        self._batching = None
         if out.exists() and not out.is_dir():
             raise InputError(f"{out}: the output folder is a file")
         out.mkdir(parents=True, exist_ok=True)
@@ -639,21 +652,38 @@ class Pipeline:
         r.stitched = len(joined)
 
     def _run_parallel(self, cams: CamsConfig, out: Path, results: dict[str, CameraResult]) -> bool:
-        """Recorded cameras in worker processes (:func:`mctrack.parallel.run_cameras`); True when interrupted."""
-        from .parallel import run_cameras
+        """Recorded cameras in worker processes (:func:`mctrack.parallel.run_cameras`) or, with ``worker_threads``
+        (the default for a CUDA embedder), in threads sharing one batching embedder; True when interrupted."""
+        from .parallel import run_cameras, run_cameras_in_threads
 
-        if getattr(getattr(self.embedder, "device", None), "type", None) == "cuda":
-            raise InputError("--workers > 1 with a CUDA embedder: a CUDA context does not survive a fork; use 1 worker")
+        cuda = getattr(getattr(self.embedder, "device", None), "type", None) == "cuda"
+        threads = cuda if self.worker_threads is None else self.worker_threads
+        if cuda and not threads:
+            raise InputError("--workers > 1 with a CUDA embedder: a CUDA context does not survive a fork; use threads")
         position = {c.id: i % self.workers for i, c in enumerate(cams.cameras)}
+        original = self.embedder
+        batcher = BatchingEmbedder(original) if threads and original is not None else None
 
         def job(cam: CameraConfig) -> CameraResult:
             sink: dict[str, CameraResult] = {}
             try:
-                return self._run_camera(cam, out, sink, position=position[cam.id])
+                with batcher.client() if batcher is not None else nullcontext():
+                    return self._run_camera(cam, out, sink, position=position[cam.id])
             except KeyboardInterrupt:
                 raise KeyboardInterrupt(sink.get(cam.id)) from None
 
-        done, interrupted = run_cameras(job, cams.cameras, self.workers, failed=_failed_camera)
+        if threads:
+            self._stop, self.embedder = threading.Event(), batcher or original
+            try:
+                done, interrupted = run_cameras_in_threads(
+                    job, cams.cameras, self.workers, failed=_failed_camera, stop=self._stop
+                )
+            finally:
+                self._stop, self.embedder = None, original
+            if batcher is not None:
+                self._batching = {"calls": batcher.calls, "crops": batcher.crops, "largest": batcher.largest}
+        else:
+            done, interrupted = run_cameras(job, cams.cameras, self.workers, failed=_failed_camera)
         for i, cam in enumerate(cams.cameras):  # camera order, whichever worker finished first
             if i in done:
                 results[cam.id] = done[i]
@@ -832,6 +862,8 @@ def _summary(
         "embedder": getattr(pipe.embedder, "name", "none"),
         "linker": type(pipe.linker).__name__ if pipe.linker is not None else None,
         "workers": pipe.workers,
+        # cameras in threads: the shared embedder's calls, crops, and the most camera frames served by one call
+        "batched_embedding": pipe._batching,
         "interrupted": interrupted,
         "failed_cameras": {c: r.error for c, r in results.items() if r.error},
         "cameras": {

@@ -157,6 +157,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="recorded cameras processed N at a time, each in its own process (same outputs as 1; live cameras "
         "and --linker online run in one process) (default: 1)",
     )
+    p.add_argument(
+        "--worker-threads",
+        action="store_true",
+        default=None,
+        help="run the --workers cameras as threads of one process sharing one embedder, which embeds the crops "
+        "of all cameras at the same time in one batch (the default with --device cuda, which processes cannot "
+        "share)",
+    )
     e = p.add_argument_group("engine")
     e.add_argument(
         "--engine",
@@ -355,6 +363,7 @@ def main(args: argparse.Namespace) -> int:
         max_seconds=args.duration,
         cmc_factory=(lambda cam: CameraMotion(auto=cmc_mode == "auto")) if cmc_mode != "off" else None,
         workers=args.workers,
+        worker_threads=args.worker_threads,
         smooth=smooth,
         stitch=stitch,
         stitch_appearance=embedder_link_thresh(embedder, args.reid)

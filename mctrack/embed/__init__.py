@@ -14,10 +14,12 @@ from __future__ import annotations
 from ..registry import EMBEDDERS
 from .base import Embedder, clip_boxes, extract_crops, l2_normalize
 from .baselines import ColorHistogramEmbedder
+from .batching import BatchingEmbedder
 from .reid import ReidEmbedder, select_device
 
 __all__ = [
     "NETWORK_FACTS",
+    "BatchingEmbedder",
     "Embedder",
     "ReidEmbedder",
     "ColorHistogramEmbedder",

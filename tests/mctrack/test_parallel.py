@@ -122,3 +122,60 @@ def test_workers_die_with_their_parent(tmp_path):
         assert not alive, f"workers outlived their parent: {alive}"
     finally:
         parent.kill()
+
+
+def test_worker_threads_give_the_same_outputs_with_one_batched_embedder(scene, tmp_path):  # noqa: F811
+    cams = load_cams(scene / "cams.yaml")
+    one = make_pipeline(cams, ColorHistogramEmbedder(), cache_key=None).run(cams, tmp_path / "one")
+    two = make_pipeline(cams, ColorHistogramEmbedder(), cache_key=None, workers=2, worker_threads=True).run(
+        cams, tmp_path / "two"
+    )
+    for name in OUTPUTS:
+        assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes(), name
+    assert two.identities.lookup() == one.identities.lookup()
+    batching = two.summary["batched_embedding"]
+    frames = sum(r.frames for r in two.cameras.values())
+    assert batching["largest"] == 2  # both cameras' crops went through one call
+    assert batching["calls"] < frames and batching["crops"] == sum(r.embedded for r in two.cameras.values())
+    assert one.summary["batched_embedding"] is None
+
+
+def test_a_failing_camera_in_a_thread_is_reported_and_the_other_finishes(scene, tmp_path):  # noqa: F811
+    cams = load_cams(scene / "cams.yaml")
+
+    def failing(cam, need_images):
+        if cam.id == "cam1":
+            raise OSError(f"{cam.source}: cannot open")
+        return default_source(cam, need_images)
+
+    r = make_pipeline(
+        cams, ColorHistogramEmbedder(), source_factory=failing, cache_key=None, workers=2, worker_threads=True
+    ).run(cams, tmp_path / "r")
+    assert "cannot open" in r.cameras["cam1"].error and r.cameras["cam2"].error is None
+    assert r.cameras["cam2"].frames > 0
+
+
+def test_threaded_cameras_hand_over_partial_results_when_stopped():
+    import threading
+
+    from mctrack.parallel import run_cameras_in_threads
+
+    stop = threading.Event()
+    both_started = threading.Barrier(2)
+
+    def job(cam):
+        if cam == "a":
+            both_started.wait(5)
+            stop.set()  # as Ctrl-C does
+            raise KeyboardInterrupt("a: what was finished")
+        if cam == "b":
+            both_started.wait(5)
+            stop.wait(5)
+            raise KeyboardInterrupt("b: what was finished")
+        raise AssertionError("c must not start after the stop")
+
+    results, interrupted = run_cameras_in_threads(
+        job, ["a", "b", "c"], 2, failed=lambda cam, why: f"{cam} failed: {why}", stop=stop
+    )
+    assert interrupted
+    assert results == {0: "a: what was finished", 1: "b: what was finished", 2: "c failed: interrupted"}

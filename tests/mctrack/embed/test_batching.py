@@ -1,0 +1,89 @@
+"""One embedder shared by camera threads: crops submitted together are embedded in one call, rows go back right."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from mctrack.embed import BatchingEmbedder, ColorHistogramEmbedder
+from mctrack.types import Detections
+
+
+class Recording(ColorHistogramEmbedder):
+    def __init__(self) -> None:
+        super().__init__()
+        self.sizes: list[int] = []
+
+    def embed_crops(self, crops):
+        self.sizes.append(len(crops))
+        return super().embed_crops(crops)
+
+
+def frame(seed: int, n: int) -> tuple[np.ndarray, Detections]:
+    rng = np.random.default_rng(seed)
+    image = rng.integers(0, 255, (120, 160, 3), dtype=np.uint8)
+    x = rng.uniform(0, 100, n)
+    boxes = np.stack([x, np.full(n, 10.0), x + 30, np.full(n, 100.0)], axis=1).astype(np.float32)
+    return image, Detections(boxes, np.ones(n, np.float32))
+
+
+def test_cameras_submitting_together_share_one_call_and_get_their_own_rows():
+    inner = Recording()
+    batcher = BatchingEmbedder(inner, max_wait_ms=2000)  # long: the round waits for all three cameras
+    frames = {cam: frame(cam, cam + 2) for cam in range(3)}
+    out: dict[int, np.ndarray] = {}
+    barrier = threading.Barrier(3)
+
+    def camera(cam: int) -> None:
+        with batcher.client():
+            barrier.wait()
+            out[cam] = batcher(*frames[cam])
+
+    threads = [threading.Thread(target=camera, args=(c,)) for c in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    reference = ColorHistogramEmbedder()
+    for cam, (image, dets) in frames.items():
+        assert np.array_equal(out[cam], reference(image, dets))
+    assert inner.sizes == [2 + 3 + 4] and batcher.largest == 3 and batcher.calls == 1
+    assert (batcher.name, batcher.dim) == (inner.name, inner.dim)
+
+
+def test_a_round_does_not_wait_for_a_finished_camera():
+    inner = Recording()
+    batcher = BatchingEmbedder(inner, max_wait_ms=60_000)
+    with batcher.client():  # the only camera: its round starts at once, however long max_wait is
+        rows = batcher(*frame(0, 3))
+    assert rows.shape == (3, inner.dim) and inner.sizes == [3]
+    assert batcher(*frame(1, 0)).shape == (0, inner.dim)
+
+
+def test_an_embedder_error_reaches_every_caller_of_the_round():
+    class Failing(Recording):
+        def embed_crops(self, crops):
+            raise RuntimeError("CUDA out of memory")
+
+    batcher = BatchingEmbedder(Failing(), max_wait_ms=2000)
+    errors = []
+    barrier = threading.Barrier(2)
+
+    def camera(seed: int) -> None:
+        with batcher.client():
+            barrier.wait()
+            try:
+                batcher(*frame(seed, 2))
+            except RuntimeError as exc:
+                errors.append(str(exc))
+
+    threads = [threading.Thread(target=camera, args=(s,)) for s in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert errors == ["CUDA out of memory"] * 2
+    with pytest.raises(ValueError, match="max_wait_ms"):
+        BatchingEmbedder(Recording(), max_wait_ms=float("nan"))
