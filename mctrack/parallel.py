@@ -196,22 +196,25 @@ def run_cameras_in_threads(
 
     A job that raises is reported failed (``failed(camera, message)``); a thread cannot be killed, so there is no
     retry of a dead worker. Ctrl-C sets ``stop``: jobs must check it (the pipeline does on every frame) and raise
-    ``KeyboardInterrupt(partial_result)``; cameras not started yet are reported interrupted.
+    ``KeyboardInterrupt(partial_result)``; cameras not started yet are left out of the results (as with processes).
+    A second Ctrl-C cannot cut the running cameras short: they stop at their next frame.
     """
     if workers < 1:
         raise ValueError(f"workers: must be >= 1, got {workers}")
     results: dict[int, object] = {}
     interrupted = False
 
+    not_started = object()
+
     def guarded(camera):
         if stop.is_set():
-            raise KeyboardInterrupt(None)
+            return not_started
         return job(camera)
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="camera") as pool:
         futures = {pool.submit(guarded, cam): i for i, cam in enumerate(cameras)}
         pending = set(futures)
-        while pending:
+        while pending:  # (a Ctrl-C outside the wait below is rare; it ends the run without its outputs)
             try:  # a timeout, so that Ctrl-C reaches this thread while the cameras run
                 done, pending = concurrent.futures.wait(pending, timeout=0.5)
             except KeyboardInterrupt:
@@ -223,7 +226,9 @@ def run_cameras_in_threads(
             for fut in done:
                 i = futures[fut]
                 try:
-                    results[i] = fut.result()
+                    result = fut.result()
+                    if result is not not_started:
+                        results[i] = result
                 except KeyboardInterrupt as exc:
                     interrupted = True
                     partial = exc.args[0] if exc.args else None

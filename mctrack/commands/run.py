@@ -154,16 +154,17 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=int,
         default=1,
         metavar="N",
-        help="recorded cameras processed N at a time, each in its own process (same outputs as 1; live cameras "
-        "and --linker online run in one process) (default: 1)",
+        help="recorded cameras processed N at a time, each in its own process, or with --worker-threads (the "
+        "default when the embedder is on a GPU) as threads of one process (same outputs as 1; live cameras and "
+        "--linker online run in one process) (default: 1)",
     )
     p.add_argument(
         "--worker-threads",
         action="store_true",
         default=None,
         help="run the --workers cameras as threads of one process sharing one embedder, which embeds the crops "
-        "of all cameras at the same time in one batch (the default with --device cuda, which processes cannot "
-        "share)",
+        "of all cameras at the same time in one call (the default when the embedder is on a GPU, which forked "
+        "processes cannot share; raise --batch-size to make that call one forward)",
     )
     e = p.add_argument_group("engine")
     e.add_argument(
@@ -257,8 +258,10 @@ def main(args: argparse.Namespace) -> int:
             )
         if args.ray_local_cpus is not None and (args.ray_local_cpus < 1 or args.address):
             raise InputError("--ray-local-cpus: a number >= 1, and only without --address")
-        if args.workers != 1:
-            raise InputError("--workers: for the local engine; on Ray every camera is a task (see --ray-cpus)")
+        if args.workers != 1 or args.worker_threads:
+            raise InputError(
+                "--workers/--worker-threads: for the local engine; on Ray every camera is a task (see --ray-cpus)"
+            )
         if args.reid != "none" and args.linker == "online":
             raise InputError("--engine ray: --linker online is not supported on Ray yet; use the offline linker")
         from ..ray_engine import import_ray

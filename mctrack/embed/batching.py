@@ -7,8 +7,9 @@ to submit theirs, then runs the wrapped embedder once on all crops and hands eve
 register with :meth:`BatchingEmbedder.client` so that a round never waits for a camera that has finished.
 
 The features are those of the wrapped embedder on the same crops (the batch composition can change float
-rounding in the network, nothing else). An exception raised by the wrapped embedder is raised in every caller of
-that round.
+rounding in the network, nothing else). When the wrapped embedder raises on a round of several cameras, their
+requests are run again one by one, so only the camera whose crops fail (or that alone exceeds the memory) gets the
+exception. The wrapped embedder still splits a round into forwards of its own ``batch_size``.
 """
 
 from __future__ import annotations
@@ -83,13 +84,20 @@ class BatchingEmbedder:
             if req.done:
                 return self._result(req)
             self._leading = True  # this thread runs the next round, which includes its own request
-            deadline = time.monotonic() + self.max_wait
-            while len(self._pending) < max(self._clients, 1):
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    break
-                self._cond.wait(left)
-            batch, self._pending = self._pending, []
+            batch: list[_Request] = []
+            try:
+                deadline = time.monotonic() + self.max_wait
+                while len(self._pending) < max(self._clients, 1):
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        break
+                    self._cond.wait(left)
+                batch, self._pending = self._pending, []
+            finally:
+                if not batch:  # interrupted while gathering: the others' requests wait for the next leader
+                    self._pending = [r for r in self._pending if r is not req]
+                    self._leading = False
+                    self._cond.notify_all()
         try:
             self._run(batch)
         finally:
@@ -104,7 +112,14 @@ class BatchingEmbedder:
             out = np.asarray(self.embedder.embed_crops([c for r in batch for c in r.crops]), np.float32)
             if out.shape[0] != sum(sizes):
                 raise ValueError(f"{self.name}: embed_crops gave {out.shape[0]} rows for {sum(sizes)} crops")
-        except BaseException as exc:  # noqa: BLE001 - every caller of the round raises it
+        except Exception as exc:  # noqa: BLE001 - handed to the callers
+            if len(batch) == 1:
+                batch[0].error, batch[0].done = exc, True
+                return
+            for r in batch:  # one camera's bad crops (or a batch too large) must not fail the others: one by one
+                self._run([r])
+            return
+        except BaseException as exc:  # KeyboardInterrupt and the like: every caller of the round sees it
             for r in batch:
                 r.error, r.done = exc, True
             return

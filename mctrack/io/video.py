@@ -281,8 +281,9 @@ class PrefetchSource(FrameSource):
             return False
 
         def produce() -> None:
-            it = iter(self.source)
+            it = None
             try:
+                it = iter(self.source)
                 for frame in it:
                     if not put(frame):
                         return

@@ -51,7 +51,9 @@ def test_cli_ray_usage_errors(scene, tmp_path, capsys):  # noqa: F811
     assert main([*base, "--reid", "colorhist", "--engine", "ray", "--linker", "online"]) == 1
     assert "--linker online is not supported on Ray yet" in capsys.readouterr().err
     assert main([*base, "--reid", "none", "--engine", "ray", "--workers", "2"]) == 1
-    assert "--workers: for the local engine" in capsys.readouterr().err
+    assert "--workers/--worker-threads: for the local engine" in capsys.readouterr().err
+    assert main([*base, "--reid", "none", "--engine", "ray", "--worker-threads"]) == 1
+    assert "--workers/--worker-threads: for the local engine" in capsys.readouterr().err
     assert main([*base, "--reid", "none", "--engine", "ray", "--ray-cpus", "0"]) == 1
     assert "--ray-cpus must be > 0" in capsys.readouterr().err
 

@@ -87,3 +87,33 @@ def test_an_embedder_error_reaches_every_caller_of_the_round():
     assert errors == ["CUDA out of memory"] * 2
     with pytest.raises(ValueError, match="max_wait_ms"):
         BatchingEmbedder(Recording(), max_wait_ms=float("nan"))
+
+
+def test_one_cameras_bad_crops_do_not_fail_the_others_of_its_round():
+    class Picky(Recording):
+        def embed_crops(self, crops):
+            if any(c.shape[1] == 7 for c in crops):  # this camera's box is 7 px wide
+                raise RuntimeError("cannot embed a 7 px crop")
+            return super().embed_crops(crops)
+
+    batcher = BatchingEmbedder(Picky(), max_wait_ms=2000)
+    good, bad = frame(0, 2), frame(1, 1)
+    bad = (bad[0], Detections(np.array([[10, 10, 17, 80]], np.float32), np.ones(1, np.float32)))
+    out, errors = {}, {}
+    barrier = threading.Barrier(2)
+
+    def camera(name, f):
+        with batcher.client():
+            barrier.wait()
+            try:
+                out[name] = batcher(*f)
+            except RuntimeError as exc:
+                errors[name] = str(exc)
+
+    threads = [threading.Thread(target=camera, args=a) for a in (("good", good), ("bad", bad))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert set(out) == {"good"} and np.array_equal(out["good"], ColorHistogramEmbedder()(*good))
+    assert errors == {"bad": "cannot embed a 7 px crop"}

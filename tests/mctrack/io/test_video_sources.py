@@ -217,3 +217,16 @@ def test_prefetch_raises_the_sources_error_at_its_frame_and_stops_when_closed(tm
     it.close()
     assert Failing.closed == 2
     assert not [t for t in threading.enumerate() if t.name.startswith("decode-") and t.is_alive()]
+
+
+def test_prefetch_of_a_source_that_fails_before_its_first_frame_raises_instead_of_hanging():
+    from mctrack.io.video import PrefetchSource
+
+    class NoGenerator:
+        camera = "c"
+
+        def __iter__(self):
+            raise OSError("network share gone")
+
+    with pytest.raises(OSError, match="share gone"):
+        list(PrefetchSource(NoGenerator()))
