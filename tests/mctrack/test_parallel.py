@@ -31,17 +31,24 @@ def test_workers_give_the_same_outputs(scene, tmp_path):  # noqa: F811
     assert {c: r.frames for c, r in two.cameras.items()} == {c: r.frames for c, r in one.cameras.items()}
 
 
-def test_a_failing_camera_in_a_worker_is_reported_and_the_other_finishes(scene, tmp_path):  # noqa: F811
+def cam1_cannot_open(cam, need_images):
+    """Source factory whose cam1 fails to open."""
+    if cam.id == "cam1":
+        raise OSError(f"{cam.source}: cannot open")
+    return default_source(cam, need_images)
+
+
+@pytest.mark.parametrize("threads", [False, True])
+def test_a_failing_camera_in_a_worker_is_reported_and_the_other_finishes(scene, tmp_path, threads):  # noqa: F811
     cams = load_cams(scene / "cams.yaml")
-
-    def failing(cam, need_images):
-        if cam.id == "cam1":
-            raise OSError(f"{cam.source}: cannot open")
-        return default_source(cam, need_images)
-
-    r = make_pipeline(cams, ColorHistogramEmbedder(), source_factory=failing, cache_key=None, workers=2).run(
-        cams, tmp_path
-    )
+    r = make_pipeline(
+        cams,
+        ColorHistogramEmbedder(),
+        source_factory=cam1_cannot_open,
+        cache_key=None,
+        workers=2,
+        worker_threads=threads,
+    ).run(cams, tmp_path)
     assert r.failed == ["cam1"] and "cannot open" in r.cameras["cam1"].error
     assert r.cameras["cam2"].frames == 60 and (tmp_path / "cam2.txt").stat().st_size > 0
 
@@ -138,21 +145,6 @@ def test_worker_threads_give_the_same_outputs_with_one_batched_embedder(scene, t
     assert batching["largest"] == 2  # both cameras' crops went through one call
     assert batching["calls"] < frames and batching["crops"] == sum(r.embedded for r in two.cameras.values())
     assert one.summary["batched_embedding"] is None
-
-
-def test_a_failing_camera_in_a_thread_is_reported_and_the_other_finishes(scene, tmp_path):  # noqa: F811
-    cams = load_cams(scene / "cams.yaml")
-
-    def failing(cam, need_images):
-        if cam.id == "cam1":
-            raise OSError(f"{cam.source}: cannot open")
-        return default_source(cam, need_images)
-
-    r = make_pipeline(
-        cams, ColorHistogramEmbedder(), source_factory=failing, cache_key=None, workers=2, worker_threads=True
-    ).run(cams, tmp_path / "r")
-    assert "cannot open" in r.cameras["cam1"].error and r.cameras["cam2"].error is None
-    assert r.cameras["cam2"].frames > 0
 
 
 def test_threaded_cameras_hand_over_partial_results_when_stopped():
