@@ -45,6 +45,7 @@ import threading
 import time
 from collections.abc import Callable, Generator, Iterator
 from contextlib import nullcontext
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -289,6 +290,7 @@ class Pipeline:
             raise ValueError(f"engine: must be local or ray, got {engine!r}")
         self.engine, self.ray_options = engine, dict(ray_options or {})
         self._live_epoch: float | None = None
+        self._live_wall: float | None = None  # on Ray: time 0 of the run as a wall-clock time (see _camera_steps)
         self._builders: dict[str, TrackletBuilder] = {}
 
     # -- one camera --------------------------------------------------------------------------------------------
@@ -302,8 +304,9 @@ class Pipeline:
 
     def _camera_steps(
         self, cam: CameraConfig, out: Path, position: int | None = None, sink: dict[str, CameraResult] | None = None
-    ) -> Generator[tuple[float, Tracks, list[TrackRecord]], None, CameraResult]:
-        """One camera frame by frame: yields ``(scene time, tracks, finished track records)`` after each frame and
+    ) -> Generator[tuple[float, Tracks, list[TrackRecord], np.ndarray], None, CameraResult]:
+        """One camera frame by frame: yields ``(scene time, tracks, finished track records, the tracks' embeddings
+        of this frame)`` after each frame (the embeddings as given to the builder: ``(M, D)``, NaN rows = none) and
         returns the :class:`CameraResult` (also when the stream failed); the records of tracks still running at
         the end are in ``self._builders[camera]`` until the caller takes them (``pop_all``). ``sink[camera]``
         holds the result from the start, so an interrupted camera's partial result is not lost."""
@@ -348,6 +351,10 @@ class Pipeline:
                     src.record_to.unlink(missing_ok=True)  # never annotate an earlier run's recording
                     if self._live_epoch is None:  # one time 0 for all live cameras of the run
                         self._live_epoch = src.clock()
+                        if self._live_wall is not None and src.clock is time.monotonic:
+                            # on Ray, cameras of one run open their streams on different machines: the run's
+                            # time 0 travels as a wall-clock time and becomes this machine's monotonic reading
+                            self._live_epoch -= time.time() - self._live_wall
                     src.epoch = self._live_epoch
                 fps = float(cam.fps or src.fps)
                 length = src.length
@@ -398,7 +405,8 @@ class Pipeline:
                     builder.add(step.tracks, step.time, step.track_embeddings)
                     writer.write(step.frame.index, step.tracks.track_id, step.tracks.xyxy, step.tracks.score)
                     bar.update(1)
-                    yield step.time, step.tracks, builder.pop_finished(step.frame.index, finish_after)
+                    finished = builder.pop_finished(step.frame.index, finish_after)
+                    yield step.time, step.tracks, finished, step.track_embeddings
             if stats.ended_early:
                 res.error = f"{cam.source}: {stats.ended_early}"
                 log.error("camera %s: %s", cam.id, res.error)
@@ -443,7 +451,7 @@ class Pipeline:
         try:
             while True:
                 try:
-                    _, _, finished = next(steps)
+                    finished = next(steps)[2]
                 except StopIteration as stop:
                     return stop.value
                 self._keep(sink[cam.id], finished)
@@ -501,10 +509,8 @@ class Pipeline:
         )
         live = any(is_live_source(c.source) for c in cams.cameras)
         if self.engine == "ray" and (stream is not None or live):
-            raise InputError(
-                "--engine ray: live cameras and --linker online are not supported on Ray yet; use the local engine"
-            )
-        if stream is not None or live:
+            interrupted = self._run_streaming_on_ray(cams, out, stream, results)
+        elif stream is not None or live:
             interrupted = self._run_interleaved(cams, out, stream, results)
         elif self.engine == "ray":
             interrupted = self._run_on_ray(cams, out, results)
@@ -693,24 +699,14 @@ class Pipeline:
         """Every camera as a Ray task (:func:`mctrack.ray_engine.run_cameras`); True when interrupted. A worker
         runs its camera into a folder of its own and sends back the result and the camera's MOT rows (local ids),
         which are written here: the machines need no shared folder."""
-        import copy
-
         from .ray_engine import run_cameras
 
-        shipped = copy.copy(self)  # what travels to the workers: no cache (their disks), no progress bars
-        shipped.cache_key, shipped.progress, shipped.linker = None, False, None
-        movable = hasattr(self.embedder, "to") and hasattr(self.embedder, "device")
-        if movable:  # shipped on the CPU; each task puts it on the GPU Ray gave it, if any
-            self.embedder.to("cpu")
+        shipped = self._shipped_to_ray()
 
         def job(cam: CameraConfig) -> tuple[CameraResult, str]:
             import tempfile
 
-            if movable:
-                import ray
-
-                shipped.embedder.to("cuda" if ray.get_gpu_ids() else "cpu")
-
+            shipped._on_ray_worker()
             with tempfile.TemporaryDirectory(prefix="mctrack-ray-") as tmp:
                 res = shipped._run_camera(cam, Path(tmp), {})
                 local = Path(tmp) / "local" / f"{cam.id}.txt"
@@ -731,6 +727,119 @@ class Pipeline:
                     atomic_write_text(out / "local" / f"{cam.id}.txt", rows)
                 results[cam.id] = res
         return interrupted
+
+    def _shipped_to_ray(self) -> Pipeline:
+        """What travels to the Ray workers: a copy without cache (their disks), progress bars or linker; its
+        embedder on the CPU (each task puts it on the GPU Ray gave it, if any: :meth:`_on_ray_worker`)."""
+        import copy
+
+        shipped = copy.copy(self)
+        shipped.cache_key, shipped.progress, shipped.linker = None, False, None
+        shipped._stop = shipped._batching = None
+        shipped._builders = {}
+        if hasattr(self.embedder, "to") and hasattr(self.embedder, "device"):
+            self.embedder.to("cpu")
+        return shipped
+
+    def _on_ray_worker(self) -> None:
+        if hasattr(self.embedder, "to") and hasattr(self.embedder, "device"):
+            import ray
+
+            self.embedder.to("cuda" if ray.get_gpu_ids() else "cpu")
+
+    def _run_streaming_on_ray(
+        self, cams: CamsConfig, out: Path, stream: OnlineStream | None, results: dict[str, CameraResult]
+    ) -> bool:
+        """Live cameras or the online linker on Ray: every camera a Ray generator task whose steps stream back
+        (:class:`mctrack.ray_engine.StreamSession`) and are merged here in scene-time order, exactly as the local
+        interleaved run merges its cameras (same tracks, same global ids). True when interrupted."""
+        from .ray_engine import StreamSession
+
+        opts = {k: v for k, v in self.ray_options.items() if k in ("address", "num_cpus", "num_gpus", "local_cpus")}
+        try:
+            session = StreamSession(**opts)
+        except ValueError as exc:  # resources no node can give
+            raise InputError(f"--engine ray: {exc}") from None
+        shipped = self._shipped_to_ray()
+        shipped._live_wall = time.time()
+        (out / "local").mkdir(parents=True, exist_ok=True)
+        with session:
+
+            def steps(cam: CameraConfig, position: int, sink: dict[str, CameraResult]):
+                return self._ray_camera_steps(session, shipped, cam, out, position, sink)
+
+            return self._run_interleaved(cams, out, stream, results, steps=steps)
+
+    def _ray_camera_steps(
+        self,
+        session,
+        shipped: Pipeline,
+        cam: CameraConfig,
+        out: Path,
+        position: int,
+        sink: dict[str, CameraResult],
+    ) -> Generator[tuple[float, Tracks, list[TrackRecord], np.ndarray], None, CameraResult]:
+        """The contract of :meth:`_camera_steps` for a camera running on a Ray worker: its steps arrive in chunks
+        (tracks and the embeddings the worker's tracklet builder took), a mirror builder here takes the same ones
+        and hands over the tracks the worker's handed over, and ``OUT/local/<camera>.txt`` is written here. A file
+        camera whose worker dies is run again once, from the start, the steps already received skipped (the same
+        outputs as without the failure); a live camera cannot be replayed and is reported failed."""
+        from .ray_engine import WorkerLost
+
+        res = CameraResult(cam.id, cam.source)
+        sink[cam.id] = res
+        builder = self._builders[cam.id] = TrackletBuilder(cam.id, n_samples=self.n_samples)
+        live = is_live_source(cam.source)
+        retries = 0 if live else int(self.ray_options.get("retries", 1))
+        received = attempts = 0
+        handle = None
+        bar = tqdm(desc=cam.id, unit="frame", disable=not self.progress, leave=True, position=position)
+        try:
+            with MotWriter(out / "local" / f"{cam.id}.txt") as writer, bar:
+                while True:
+                    if handle is None:
+                        handle = session.start(_ray_camera_stream, shipped, cam, received)
+                        attempts += 1
+                    try:
+                        item = session.next(handle)
+                    except StopIteration:
+                        res.error = res.error or "its Ray task ended without a result"
+                        log.error("camera %s (%s): %s", cam.id, cam.source, res.error)
+                        break
+                    except WorkerLost as exc:
+                        handle = None
+                        if attempts <= retries:
+                            log.warning(
+                                "camera %s: %s; running it again (the %d frame(s) received are skipped)",
+                                cam.id,
+                                exc,
+                                received,
+                            )
+                            continue
+                        res.error = str(exc)
+                        log.error("camera %s (%s): %s", cam.id, cam.source, res.error)
+                        break
+                    if item[0] == "end":
+                        for f in dataclasses.fields(CameraResult):  # the worker's counts; tracklets are made here
+                            if f.name not in ("camera", "source", "tracklets", "summaries"):
+                                setattr(res, f.name, getattr(item[1], f.name))
+                        handle = None
+                        break
+                    _, chunk, length = item
+                    if bar.total is None and length:
+                        bar.total = length
+                        bar.refresh()
+                    for t, tracks, emb, handed_over in chunk:
+                        received += 1
+                        res.frames = received
+                        builder.add(tracks, t, emb)
+                        writer.write(tracks.frame, tracks.track_id, tracks.xyxy, tracks.score)
+                        bar.update(1)
+                        yield t, tracks, builder.pop(handed_over), emb
+        finally:
+            if handle is not None:  # interrupted, or the caller stopped early
+                session.cancel(handle)
+        return res
 
     def _evaluate(
         self,
@@ -770,13 +879,24 @@ class Pipeline:
         return evaluation
 
     def _run_interleaved(
-        self, cams: CamsConfig, out: Path, stream: OnlineStream | None, results: dict[str, CameraResult]
+        self,
+        cams: CamsConfig,
+        out: Path,
+        stream: OnlineStream | None,
+        results: dict[str, CameraResult],
+        steps: Callable | None = None,
     ) -> bool:
         """All cameras at once, frame by frame in scene-time order (ties by camera id), feeding the online linker
-        (when there is one) as tracklets mature; returns True when interrupted."""
+        (when there is one) as tracklets mature; returns True when interrupted. ``steps(camera, position, sink)``
+        gives a camera's steps (default: :meth:`_camera_steps` in this process)."""
         order = sorted(cams.cameras, key=lambda c: c.id)
         partial: dict[str, CameraResult] = {}
-        gens = {c.id: self._camera_steps(c, out, position=i, sink=partial) for i, c in enumerate(order)}
+        if steps is None:
+
+            def steps(c: CameraConfig, position: int, sink: dict[str, CameraResult]):
+                return self._camera_steps(c, out, position=position, sink=sink)
+
+        gens = {c.id: steps(c, i, partial) for i, c in enumerate(order)}
         heap: list[tuple[float, str]] = []
         pending: dict[str, tuple[float, Tracks, list[TrackRecord]]] = {}
 
@@ -805,7 +925,7 @@ class Pipeline:
                 advance(c.id)
             while heap:
                 _, cam_id = heapq.heappop(heap)
-                t, tracks, finished = pending[cam_id]
+                t, tracks, finished = pending[cam_id][:3]
                 finish(cam_id, finished)
                 if stream is not None:
                     stream.on_frame(cam_id, t, tracks, self._builders)
@@ -901,3 +1021,38 @@ def _summary(
             "mean_per_camera": evaluation["mean_per_camera"],
         }
     return out
+
+
+def _ray_camera_stream(shipped: Pipeline, cam: CameraConfig, skip: int, chunk_frames: int = 25, chunk_s: float = 0.2):
+    """On a Ray worker: one camera's :meth:`Pipeline._camera_steps`, sent back in chunks of at most
+    ``chunk_frames`` frames or ``chunk_s`` seconds (``("steps", [(time, tracks without their memory features,
+    the embeddings the builder took, ids of the tracks handed over)...], video length)``), then ``("end",
+    CameraResult)``. The first ``skip`` steps (received before a failed attempt) are run but not sent."""
+    import tempfile
+
+    shipped._on_ray_worker()
+    sink: dict[str, CameraResult] = {}
+    with tempfile.TemporaryDirectory(prefix="mctrack-ray-") as tmp:
+        steps = shipped._camera_steps(cam, Path(tmp), sink=sink)
+        chunk: list = []
+        n, last = 0, time.monotonic()
+        try:
+            while True:
+                try:
+                    t, tracks, finished, emb = next(steps)
+                except StopIteration as stop:
+                    res = stop.value
+                    break
+                n += 1
+                if n <= skip:
+                    continue
+                chunk.append((t, dataclasses.replace(tracks, embedding=None), emb, [r.track_id for r in finished]))
+                if len(chunk) >= chunk_frames or time.monotonic() - last >= chunk_s:
+                    yield "steps", chunk, sink[cam.id].length
+                    chunk, last = [], time.monotonic()
+        finally:
+            steps.close()
+        if chunk:
+            yield "steps", chunk, sink[cam.id].length
+        res.tracklets, res.summaries = [], []
+        yield "end", res

@@ -16,6 +16,10 @@ identities are those of a local run.
   finish, as in the local run. An exception raised by the job is not retried (it would fail again).
 - Ctrl-C cancels the cameras still running; those that finished are kept (the run reports itself interrupted).
 
+Live cameras and the online linker need results while cameras run: :class:`StreamSession` runs each camera as a
+Ray generator task whose steps stream back (the pipeline merges them in scene-time order and links as tracks
+mature).
+
 Ray is an optional extra (``pip install -e ".[ray]"``), imported only here and only when asked for.
 """
 
@@ -26,7 +30,7 @@ from collections.abc import Callable, Sequence
 
 from .errors import error_line, first_line
 
-__all__ = ["run_cameras", "import_ray"]
+__all__ = ["run_cameras", "import_ray", "StreamSession", "WorkerLost"]
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +42,31 @@ def import_ray():
     except ImportError:
         raise ImportError('--engine ray needs Ray: pip install -e ".[ray]" (or pip install "ray>=2.9")') from None
     return ray
+
+
+def _connect(address: str | None, num_cpus: float, num_gpus: float, local_cpus: int | None):
+    """``(ray, started)``: Ray initialised (``started``: by this call, so the caller shuts it down), after checking
+    that the cluster could run one camera with ``num_cpus`` / ``num_gpus``."""
+    ray = import_ray()
+    if not num_cpus > 0 or num_gpus < 0:
+        raise ValueError(f"num_cpus, num_gpus: need num_cpus > 0 and num_gpus >= 0, got {num_cpus}, {num_gpus}")
+    started = False
+    if not ray.is_initialized():
+        kwargs = {"address": address, "log_to_driver": True, "include_dashboard": False}
+        if address is None:
+            kwargs["num_cpus"] = local_cpus
+        ray.init(**{k: v for k, v in kwargs.items() if v is not None or k == "address"})
+        started = True
+    total = ray.cluster_resources()
+    for name, want in (("CPU", num_cpus), ("GPU", num_gpus)):
+        if want > total.get(name, 0.0):
+            if started:
+                ray.shutdown()
+            raise ValueError(
+                f"each camera asks for {want:g} {name}(s) but the Ray cluster has {total.get(name, 0.0):g}: "
+                "no camera could ever start (lower --ray-cpus/--ray-gpus or add machines)"
+            )
+    return ray, started
 
 
 def run_cameras(
@@ -52,26 +81,8 @@ def run_cameras(
     retries: int = 1,
 ) -> tuple[dict[int, object], bool]:
     """Run ``job(camera)`` for every camera as a Ray task; see the module docstring."""
-    ray = import_ray()
-    if not num_cpus > 0 or num_gpus < 0:
-        raise ValueError(f"num_cpus, num_gpus: need num_cpus > 0 and num_gpus >= 0, got {num_cpus}, {num_gpus}")
-    started = False
-    if not ray.is_initialized():
-        kwargs = {"address": address, "log_to_driver": True, "include_dashboard": False}
-        if address is None:
-            kwargs["num_cpus"] = local_cpus
-        ray.init(**{k: v for k, v in kwargs.items() if v is not None or k == "address"})
-        started = True
+    ray, started = _connect(address, num_cpus, num_gpus, local_cpus)
     threads = max(1, int(num_cpus))
-    total = ray.cluster_resources()
-    for name, want in (("CPU", num_cpus), ("GPU", num_gpus)):
-        if want > total.get(name, 0.0):
-            if started:
-                ray.shutdown()
-            raise ValueError(
-                f"each camera asks for {want:g} {name}(s) but the Ray cluster has {total.get(name, 0.0):g}: "
-                "no camera could ever start (lower --ray-cpus/--ray-gpus or add machines)"
-            )
 
     def remote_job(camera):
         import torch
@@ -109,3 +120,75 @@ def run_cameras(
         if started:
             ray.shutdown()
     return results, interrupted
+
+
+class WorkerLost(RuntimeError):
+    """A camera's streaming task lost its worker (killed, out of memory, node gone)."""
+
+
+class StreamSession:
+    """Cameras as Ray **generator tasks** whose results stream back while they run (live cameras, the online
+    linker): ``start(job, *args)`` runs ``job(*args)`` (a generator function) on a worker with this session's
+    resources and returns a handle; ``next(handle)`` blocks for its next yielded item (``StopIteration`` at its
+    end, :class:`WorkerLost` when the worker died, the job's own exception re-raised when it raised);
+    ``cancel(handle)`` stops it. At most ``backlog`` items wait unconsumed per task (the task pauses beyond that:
+    memory stays bounded when one camera runs ahead of the others). Retrying is the caller's choice (a file can
+    be replayed, a live stream cannot), so Ray's own retries are off. A context manager: Ray is shut down at the
+    end when the session started it."""
+
+    def __init__(
+        self,
+        *,
+        address: str | None = None,
+        num_cpus: float = 1.0,
+        num_gpus: float = 0.0,
+        local_cpus: int | None = None,
+        backlog: int = 64,
+    ) -> None:
+        self.ray, self._started = _connect(address, num_cpus, num_gpus, local_cpus)
+        self.num_cpus, self.num_gpus, self.backlog = num_cpus, num_gpus, int(backlog)
+
+    def __enter__(self) -> StreamSession:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._started and self.ray.is_initialized():
+            self.ray.shutdown()
+        self._started = False
+
+    def start(self, job: Callable, *args):
+        threads = max(1, int(self.num_cpus))
+
+        def remote_steps(*a):
+            import torch
+
+            torch.set_num_threads(threads)
+            yield from job(*a)
+
+        task = self.ray.remote(remote_steps).options(
+            num_cpus=self.num_cpus,
+            num_gpus=self.num_gpus,
+            max_retries=0,
+            _generator_backpressure_num_objects=self.backlog,
+        )
+        return task.remote(*args)
+
+    def next(self, handle):
+        ray = self.ray
+        ref = next(handle)  # StopIteration at the task's end
+        try:
+            return ray.get(ref)
+        except ray.exceptions.RayTaskError as exc:  # the job raised: its own exception
+            cause = exc.cause if getattr(exc, "cause", None) is not None else exc
+            raise cause from None
+        except ray.exceptions.RayError as exc:
+            raise WorkerLost(f"Ray worker lost ({type(exc).__name__}): {first_line(exc)}") from None
+
+    def cancel(self, handle) -> None:
+        try:
+            self.ray.cancel(handle, force=True)
+        except Exception as exc:  # noqa: BLE001 - already finished or gone
+            log.debug("cancel: %s", first_line(exc))

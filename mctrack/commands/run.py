@@ -156,7 +156,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="N",
         help="recorded cameras processed N at a time, each in its own process, or with --worker-threads (the "
         "default when the embedder is on a GPU) as threads of one process (same outputs as 1; live cameras and "
-        "--linker online run in one process) (default: 1)",
+        "--linker online run in one process: see --engine ray) (default: 1)",
     )
     p.add_argument(
         "--worker-threads",
@@ -172,7 +172,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         choices=("local", "ray"),
         default="local",
         help="local: this machine (--workers processes); ray: one Ray task per camera on a Ray cluster "
-        '(pip install -e ".[ray]"; recorded cameras, offline linker) (default: local)',
+        '(pip install -e ".[ray]"); with live cameras or --linker online their tracks stream back to the linker '
+        "here as they run (default: local)",
     )
     e.add_argument(
         "--address",
@@ -262,8 +263,6 @@ def main(args: argparse.Namespace) -> int:
             raise InputError(
                 "--workers/--worker-threads: for the local engine; on Ray every camera is a task (see --ray-cpus)"
             )
-        if args.reid != "none" and args.linker == "online":
-            raise InputError("--engine ray: --linker online is not supported on Ray yet; use the offline linker")
         from ..ray_engine import import_ray
 
         try:

@@ -229,6 +229,13 @@ class TrackletBuilder:
         self._handed_over.update(done)
         return [self._records.pop(k) for k in done]
 
+    def pop(self, track_ids) -> list[TrackRecord]:
+        """The records of the tracks ``track_ids`` held (in that order; ids not held are skipped), removed from the
+        builder as by :meth:`pop_finished` (a mirror of another process's builder takes what that one handed over)."""
+        done = [int(t) for t in track_ids if int(t) in self._records]
+        self._handed_over.update(done)
+        return [self._records.pop(k) for k in done]
+
     def pop_all(self) -> list[TrackRecord]:
         """Every record held (sorted by local id), removed from the builder."""
         done = self.records()
