@@ -757,7 +757,7 @@ class Pipeline:
 
         opts = {k: v for k, v in self.ray_options.items() if k in ("address", "num_cpus", "num_gpus", "local_cpus")}
         try:
-            session = StreamSession(**opts)
+            session = StreamSession(**opts, cameras=len(cams.cameras))
         except ValueError as exc:  # resources no node can give
             raise InputError(f"--engine ray: {exc}") from None
         shipped = self._shipped_to_ray()

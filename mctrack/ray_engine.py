@@ -144,9 +144,22 @@ class StreamSession:
         num_gpus: float = 0.0,
         local_cpus: int | None = None,
         backlog: int = 64,
+        cameras: int = 1,
     ) -> None:
         self.ray, self._started = _connect(address, num_cpus, num_gpus, local_cpus)
         self.num_cpus, self.num_gpus, self.backlog = num_cpus, num_gpus, int(backlog)
+        # streamed cameras are merged in scene-time order, so all of them must run at once: a camera left waiting
+        # for resources would stall the others forever (a live stream never ends to free its slot)
+        total = self.ray.cluster_resources()
+        for name, each in (("CPU", num_cpus), ("GPU", num_gpus)):
+            have = total.get(name, 0.0)
+            if each > 0 and cameras * each > have + 1e-9:
+                self.close()
+                raise ValueError(
+                    f"live cameras and the online linker run every camera at once: {cameras} cameras x {each:g} "
+                    f"{name}(s) need {cameras * each:g} but the Ray cluster has {have:g} (lower --ray-cpus/--ray-gpus "
+                    f"to at most {have / cameras:.3g}, Ray's fractions are fine, or add machines)"
+                )
 
     def __enter__(self) -> StreamSession:
         return self

@@ -192,3 +192,12 @@ def test_live_cameras_on_ray_link_as_they_run_and_a_lost_worker_fails_only_its_c
     assert r.failed == ["cam2"] and "Ray worker lost" in r.cameras["cam2"].error
     assert 0 < r.cameras["cam2"].frames < 40 and r.cameras["cam1"].frames == ref.cameras["cam1"].frames
     assert len(load_mot_txt(tmp_path / "dead" / "cam2.txt")) > 0  # what it sent before it died is kept
+
+
+def test_streamed_cameras_that_cannot_all_run_at_once_are_one_clear_error(local_ray):
+    from mctrack.ray_engine import StreamSession
+
+    with pytest.raises(ValueError, match=r"3 cameras x 1 CPU\(s\) need 3 but the Ray cluster has 2.*at most 0.667"):
+        StreamSession(num_cpus=1, cameras=3)
+    StreamSession(num_cpus=0.5, cameras=3).close()  # fractions fit; the session leaves the test's Ray running
+    assert ray.is_initialized()
