@@ -10,7 +10,7 @@ Steps (each under its own time limit; a failing or timed-out step is recorded an
    384x128) against a bare ResNet-50 forward, fp32 / bf16 / fp16, batch 1 to 512; and the shipped checkpoints'
    size (ResNet-18, 128x64);
 3. the YOLO detector (an untrained ``yolo11n`` built from its YAML, since nothing is downloaded) on 640x640 frames,
-   fp16 on CUDA;
+   fp16 on CUDA, frame by frame and in batches of 4 and 8 cameras' frames (``detect_batch``);
 4. ``mctrack run`` on ``samples/small`` with the bundled LAGA-Net on the device: frames/s and the time per stage,
    cameras one after another and as three threads sharing one batching embedder (``--workers 3 --worker-threads``);
 5. training throughput of each Market-1501 paper recipe's network (``benchmarks/train_throughput.py``).
@@ -49,8 +49,9 @@ def _step(name: str, cmd: list[str], out: Path, timeout: float, env: dict | None
     return {"status": status, "seconds": round(secs, 1), "log": log.name}
 
 
-def _yolo_bench(device: str, frames: int) -> dict:
-    """Frames/s of the YOLO detector (untrained yolo11n; speed does not depend on the weights)."""
+def _yolo_bench(device: str, frames: int, batches: tuple[int, ...] = (1, 4, 8)) -> dict:
+    """Frames/s of the YOLO detector (untrained yolo11n; speed does not depend on the weights), frame by frame and
+    in batches of several cameras' frames (``detect_batch``, what ``--worker-threads`` uses)."""
     import tempfile
 
     import numpy as np
@@ -59,27 +60,38 @@ def _yolo_bench(device: str, frames: int) -> dict:
     from mctrack.detect import YoloDetector
     from mctrack.types import Frame
 
+    cuda = device.startswith("cuda")
+
+    def sync() -> None:
+        if cuda:
+            import torch
+
+            torch.cuda.synchronize()
+
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "yolo11n_untrained.pt"
         YOLO("yolo11n.yaml").save(str(path))
-        half = device.startswith("cuda")
-        det = YoloDetector(path, device=device, half=half, conf=0.1)
+        det = YoloDetector(path, device=device, half=cuda, conf=0.1)
         img = np.random.default_rng(0).integers(0, 255, (640, 640, 3), np.uint8)
-        for i in range(5):
-            det(Frame("c", i, 0.0, img))
-        if device.startswith("cuda"):
-            import torch
-
-            torch.cuda.synchronize()
-        t0 = time.perf_counter()
-        for i in range(frames):
-            det(Frame("c", i, 0.0, img))
-        if device.startswith("cuda"):
-            import torch
-
-            torch.cuda.synchronize()
-        secs = time.perf_counter() - t0
-    return {"device": device, "half": half, "frames": frames, "frames_per_s": round(frames / secs, 1)}
+        per_batch = {}
+        for b in batches:
+            group = [Frame(f"c{j}", 0, 0.0, img) for j in range(b)]
+            for _ in range(3):
+                det.detect_batch(group)
+            sync()
+            rounds = max(1, frames // b)
+            t0 = time.perf_counter()
+            for _ in range(rounds):
+                det.detect_batch(group)
+            sync()
+            per_batch[b] = round(rounds * b / (time.perf_counter() - t0), 1)
+    return {
+        "device": device,
+        "half": cuda,
+        "frames": frames,
+        "frames_per_s": per_batch[batches[0]],
+        "batches": per_batch,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -234,7 +246,8 @@ def markdown(r: dict) -> str:
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
     if "yolo" in r:
         y = r["yolo"]
-        lines += ["", f"YOLO11n 640x640 ({'fp16' if y['half'] else 'fp32'}): {y['frames_per_s']} frames/s"]
+        per = ", ".join(f"batch {b}: {v}" for b, v in y.get("batches", {}).items())
+        lines += ["", f"YOLO11n 640x640 ({'fp16' if y['half'] else 'fp32'}), frames/s: {per or y['frames_per_s']}"]
     for key, how in (("run_small", "cameras one after another"), ("run_small_threads", "3 camera threads")):
         if key in r:
             s = r[key]

@@ -54,6 +54,7 @@ from tqdm import tqdm
 
 from .cache import CacheRecorder, cache_folder, feature_cache_key, file_sha1, load_cache
 from .config import CameraConfig, CamsConfig, is_live_source
+from .detect.batching import BatchingDetector
 from .embed.batching import BatchingEmbedder
 from .errors import InputError, error_line, first_line
 from .eval.multicam import evaluate_multicam
@@ -207,6 +208,9 @@ class Pipeline:
         worker_threads: run the ``workers`` cameras as threads of this process instead, sharing one
             :class:`~mctrack.embed.BatchingEmbedder` (crops of all cameras at the same time in one batch); ``None``
             = threads exactly when the embedder is on a CUDA device (which forked processes cannot share).
+        shared_detector: the one detector that ``detector_factory`` returns for every camera (an image model such
+            as YOLO), if so: with ``worker_threads`` it is wrapped in a :class:`~mctrack.detect.BatchingDetector`
+            (the frames of all cameras at the same time in one call; never called from two threads at once).
         smooth: recorded cameras (offline linker or none): each camera's boxes are smoothed over time once it
             finished (:func:`mctrack.track.postprocess.gaussian_smooth`, sigma in frames; 0 = off) before the
             global rows are written; ``OUT/local/`` then holds the smoothed rows.
@@ -241,6 +245,7 @@ class Pipeline:
         cmc_factory: Callable[[CameraConfig], object] | None = None,
         workers: int = 1,
         worker_threads: bool | None = None,
+        shared_detector: object | None = None,
         smooth: float = 0.0,
         stitch: float = 0.0,
         stitch_appearance: float = StitchConfig.max_appearance,
@@ -276,8 +281,10 @@ class Pipeline:
             raise ValueError(f"workers: must be an integer >= 1, got {workers}")
         self.workers = int(workers)
         self.worker_threads = worker_threads
+        self.shared_detector = shared_detector
         self._stop: threading.Event | None = None  # set by Ctrl-C while cameras run in threads
         self._batching: dict | None = None  # counts of the shared batching embedder (cameras in threads)
+        self._det_batching: dict | None = None  # and of the shared batching detector
         if not (np.isfinite(smooth) and 0 <= smooth <= MAX_SIGMA):
             raise ValueError(f"smooth: must be in [0, {MAX_SIGMA:g}] frames, got {smooth}")
         self.smooth = float(smooth)
@@ -483,7 +490,7 @@ class Pipeline:
         homographies = self._ground_homographies(cams)
         self._live_epoch = None
         self._builders = {}
-        self._batching = None
+        self._batching = self._det_batching = None
         if out.exists() and not out.is_dir():
             raise InputError(f"{out}: the output folder is a file")
         out.mkdir(parents=True, exist_ok=True)
@@ -667,27 +674,45 @@ class Pipeline:
         if cuda and not threads:
             raise InputError("--workers > 1 with a CUDA embedder: a CUDA context does not survive a fork; use threads")
         position = {c.id: i % self.workers for i, c in enumerate(cams.cameras)}
-        original = self.embedder
+        original, factory = self.embedder, self.detector_factory
         batcher = BatchingEmbedder(original) if threads and original is not None else None
+        shared = self.shared_detector
+        det_batcher = BatchingDetector(shared) if threads and shared is not None else None
 
         def job(cam: CameraConfig) -> CameraResult:
             sink: dict[str, CameraResult] = {}
             try:
-                with batcher.client() if batcher is not None else nullcontext():
+                with (
+                    batcher.client() if batcher is not None else nullcontext(),
+                    det_batcher.client() if det_batcher is not None else nullcontext(),
+                ):
                     return self._run_camera(cam, out, sink, position=position[cam.id])
             except KeyboardInterrupt:
                 raise KeyboardInterrupt(sink.get(cam.id)) from None
 
         if threads:
             self._stop, self.embedder = threading.Event(), batcher or original
+            if det_batcher is not None:
+
+                def shared_factory(cam: CameraConfig):
+                    det = factory(cam)  # the factory's own checks per camera; the shared model through the rounds
+                    return det_batcher if det is shared else det
+
+                self.detector_factory = shared_factory
             try:
                 done, interrupted = run_cameras_in_threads(
                     job, cams.cameras, self.workers, failed=_failed_camera, stop=self._stop
                 )
             finally:
-                self._stop, self.embedder = None, original
+                self._stop, self.embedder, self.detector_factory = None, original, factory
             if batcher is not None:
                 self._batching = {"calls": batcher.calls, "crops": batcher.crops, "largest": batcher.largest}
+            if det_batcher is not None:
+                self._det_batching = {
+                    "calls": det_batcher.calls,
+                    "frames": det_batcher.frames,
+                    "largest": det_batcher.largest,
+                }
         else:
             done, interrupted = run_cameras(job, cams.cameras, self.workers, failed=_failed_camera)
         for i, cam in enumerate(cams.cameras):  # camera order, whichever worker finished first
@@ -735,7 +760,7 @@ class Pipeline:
 
         shipped = copy.copy(self)
         shipped.cache_key, shipped.progress, shipped.linker = None, False, None
-        shipped._stop = shipped._batching = None
+        shipped._stop = shipped._batching = shipped._det_batching = None
         shipped._builders = {}
         if hasattr(self.embedder, "to") and hasattr(self.embedder, "device"):
             self.embedder.to("cpu")
@@ -984,6 +1009,7 @@ def _summary(
         "workers": pipe.workers,
         # cameras in threads: the shared embedder's calls, crops, and the most camera frames served by one call
         "batched_embedding": pipe._batching,
+        "batched_detection": pipe._det_batching,
         "interrupted": interrupted,
         "failed_cameras": {c: r.error for c, r in results.items() if r.error},
         "cameras": {

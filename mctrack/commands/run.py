@@ -366,6 +366,7 @@ def main(args: argparse.Namespace) -> int:
         cmc_factory=(lambda cam: CameraMotion(auto=cmc_mode == "auto")) if cmc_mode != "off" else None,
         workers=args.workers,
         worker_threads=args.worker_threads,
+        shared_detector=shared_detector,
         smooth=smooth,
         stitch=stitch,
         stitch_appearance=embedder_link_thresh(embedder, args.reid)

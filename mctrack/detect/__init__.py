@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from ..registry import DETECTORS
 from .base import Detector
+from .batching import BatchingDetector
 from .motfile import MotFileDetector
 from .yolo import YoloDetector
 
-__all__ = ["Detector", "MotFileDetector", "YoloDetector", "build_detector"]
+__all__ = ["BatchingDetector", "Detector", "MotFileDetector", "YoloDetector", "build_detector"]
 
 DETECTORS.register("yolo", "ultralytics YOLO, person class only (weights path or model name)")(YoloDetector)
 DETECTORS.register("mot", "replay of a MOTChallenge det.txt (public detections), with a score threshold")(

@@ -167,8 +167,25 @@ class YoloDetector:
         self.model = _load_model(self.weights, trusted)
 
     def __call__(self, frame: Frame) -> Detections:
-        if frame.image is None:
-            raise ValueError("frame.image: the yolo detector needs images (the source has none)")
+        return self.detect_batch([frame])[0]
+
+    def detect_batch(self, frames: list[Frame]) -> list[Detections]:
+        """The detections of several frames (e.g. one per camera) with one forward per image size: the frames are
+        grouped by shape, as ultralytics letterboxes a batch of one shape exactly as each of its images alone
+        (the same boxes as frame by frame, up to float rounding), a batch of mixed shapes otherwise."""
+        for f in frames:
+            if f.image is None:
+                raise ValueError("frame.image: the yolo detector needs images (the source has none)")
+        groups: dict[tuple, list[int]] = {}
+        for i, f in enumerate(frames):
+            groups.setdefault(f.image.shape, []).append(i)
+        out: list[Detections | None] = [None] * len(frames)
+        for idx in groups.values():
+            for i, result in zip(idx, self._predict([frames[i].image for i in idx])):
+                out[i] = _person_detections(result)
+        return out  # type: ignore[return-value]
+
+    def _predict(self, images: list[np.ndarray]) -> list:
         kwargs: dict[str, Any] = dict(
             conf=self.conf, iou=self.iou, imgsz=self.imgsz, classes=[PERSON], max_det=self.max_det, verbose=False
         )
@@ -177,16 +194,22 @@ class YoloDetector:
         if self.device is not None:
             kwargs["device"] = self.device
         try:
-            result = self.model.predict(frame.image, **kwargs)[0]
+            results = self.model.predict(images if len(images) > 1 else images[0], **kwargs)
         except Exception as exc:  # noqa: BLE001 - a model that cannot predict is a bad weights file, in one line
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise InputError(f"{self.weights}: YOLO prediction failed: {first[:200]}") from None
-        boxes = result.boxes
-        xyxy = _numpy(boxes.xyxy).reshape(-1, 4)
-        score = _numpy(boxes.conf).reshape(-1)
-        cls = _numpy(boxes.cls).reshape(-1).astype(np.int64)
-        keep = cls == PERSON  # the model may ignore `classes` (e.g. exported formats)
-        return Detections(xyxy[keep], score[keep], np.zeros(int(keep.sum()), np.int64))
+        if len(results) != len(images):
+            raise InputError(f"{self.weights}: YOLO gave {len(results)} results for {len(images)} images")
+        return results
+
+
+def _person_detections(result: Any) -> Detections:
+    boxes = result.boxes
+    xyxy = _numpy(boxes.xyxy).reshape(-1, 4)
+    score = _numpy(boxes.conf).reshape(-1)
+    cls = _numpy(boxes.cls).reshape(-1).astype(np.int64)
+    keep = cls == PERSON  # the model may ignore `classes` (e.g. exported formats)
+    return Detections(xyxy[keep], score[keep], np.zeros(int(keep.sum()), np.int64))
 
 
 def _has_quantize() -> bool:

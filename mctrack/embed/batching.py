@@ -14,60 +14,48 @@ exception. The wrapped embedder still splits a round into forwards of its own ``
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 import numpy as np
 
+from ..rounds import Rounds
 from ..types import Detections
 from .base import extract_crops
 
 __all__ = ["BatchingEmbedder"]
 
 
-class _Request:
-    def __init__(self, crops: Sequence[np.ndarray]) -> None:
-        self.crops = crops
-        self.result: np.ndarray | None = None
-        self.error: BaseException | None = None
-        self.done = False
-
-
 class BatchingEmbedder:
-    """Wraps ``embedder`` (see the module docstring). ``calls``: wrapped-embedder calls so far; ``crops``: crops
-    embedded; ``largest``: the largest number of requests (camera frames) served by one call."""
+    """Wraps ``embedder`` (see the module docstring; the rounds are :class:`mctrack.rounds.Rounds`). ``calls``:
+    wrapped-embedder calls so far; ``crops``: crops embedded; ``largest``: the largest number of requests (camera
+    frames) served by one call."""
 
     def __init__(self, embedder, *, max_wait_ms: float = 5.0) -> None:
-        if not (np.isfinite(max_wait_ms) and max_wait_ms >= 0):
-            raise ValueError(f"max_wait_ms: must be a finite number >= 0, got {max_wait_ms}")
         self.embedder = embedder
         self.name = getattr(embedder, "name", type(embedder).__name__)
         self.dim = int(getattr(embedder, "dim", 0))
-        self.max_wait = float(max_wait_ms) / 1000.0
-        self._cond = threading.Condition()
-        self._pending: list[_Request] = []
-        self._clients = 0
-        self._leading = False
-        self.calls = self.crops = self.largest = 0
+        self._rounds = Rounds(self._embed_round, max_wait_ms=max_wait_ms, name=self.name)
+        self.crops = 0
 
     def __getattr__(self, name: str):  # device, precision, weights, recommended... of the wrapped embedder
-        if name == "embedder":
+        if name in ("embedder", "_rounds"):
             raise AttributeError(name)
         return getattr(self.embedder, name)
+
+    @property
+    def calls(self) -> int:
+        return self._rounds.calls
+
+    @property
+    def largest(self) -> int:
+        return self._rounds.largest
 
     @contextmanager
     def client(self) -> Iterator[None]:
         """A camera thread takes part in the rounds while inside this context."""
-        with self._cond:
-            self._clients += 1
-        try:
+        with self._rounds.client():
             yield
-        finally:
-            with self._cond:
-                self._clients -= 1
-                self._cond.notify_all()  # a leader waiting for this camera stops waiting
 
     def __call__(self, image: np.ndarray, dets: Detections) -> np.ndarray:
         if len(dets) == 0:
@@ -75,65 +63,13 @@ class BatchingEmbedder:
         return self.embed_crops(extract_crops(image, dets.xyxy))
 
     def embed_crops(self, crops: Sequence[np.ndarray]) -> np.ndarray:
-        req = _Request(list(crops))
-        with self._cond:
-            self._pending.append(req)
-            self._cond.notify_all()
-            while not req.done and self._leading:  # another thread is gathering or computing a round
-                self._cond.wait()
-            if req.done:
-                return self._result(req)
-            self._leading = True  # this thread runs the next round, which includes its own request
-            batch: list[_Request] = []
-            try:
-                deadline = time.monotonic() + self.max_wait
-                while len(self._pending) < max(self._clients, 1):
-                    left = deadline - time.monotonic()
-                    if left <= 0:
-                        break
-                    self._cond.wait(left)
-                batch, self._pending = self._pending, []
-            finally:
-                if not batch:  # interrupted while gathering: the others' requests wait for the next leader
-                    self._pending = [r for r in self._pending if r is not req]
-                    self._leading = False
-                    self._cond.notify_all()
-        try:
-            self._run(batch)
-        finally:
-            with self._cond:
-                self._leading = False
-                self._cond.notify_all()
-        return self._result(req)
+        return self._rounds.submit(list(crops))
 
-    def _run(self, batch: list[_Request]) -> None:
-        sizes = [len(r.crops) for r in batch]
-        try:
-            out = np.asarray(self.embedder.embed_crops([c for r in batch for c in r.crops]), np.float32)
-            if out.shape[0] != sum(sizes):
-                raise ValueError(f"{self.name}: embed_crops gave {out.shape[0]} rows for {sum(sizes)} crops")
-        except Exception as exc:  # noqa: BLE001 - handed to the callers
-            if len(batch) == 1:
-                batch[0].error, batch[0].done = exc, True
-                return
-            for r in batch:  # one camera's bad crops (or a batch too large) must not fail the others: one by one
-                self._run([r])
-            return
-        except BaseException as exc:  # KeyboardInterrupt and the like: every caller of the round sees it
-            for r in batch:
-                r.error, r.done = exc, True
-            return
-        start = 0
-        for r, n in zip(batch, sizes):
-            r.result, r.done = out[start : start + n], True
-            start += n
-        self.calls += 1
+    def _embed_round(self, requests: list[list[np.ndarray]]) -> list[np.ndarray]:
+        sizes = [len(r) for r in requests]
+        out = np.asarray(self.embedder.embed_crops([c for r in requests for c in r]), np.float32)
+        if out.shape[0] != sum(sizes):
+            raise ValueError(f"{self.name}: embed_crops gave {out.shape[0]} rows for {sum(sizes)} crops")
         self.crops += sum(sizes)
-        self.largest = max(self.largest, len(batch))
-
-    @staticmethod
-    def _result(req: _Request) -> np.ndarray:
-        if req.error is not None:
-            raise req.error
-        assert req.result is not None
-        return req.result
+        bounds = np.cumsum([0, *sizes])
+        return [out[a:b] for a, b in zip(bounds[:-1], bounds[1:])]

@@ -147,6 +147,41 @@ def test_worker_threads_give_the_same_outputs_with_one_batched_embedder(scene, t
     assert one.summary["batched_embedding"] is None
 
 
+def test_worker_threads_share_one_image_detector_through_rounds(scene, tmp_path):  # noqa: F811
+    """A detector shared by all cameras (as YOLO is) is called in rounds, one frame per camera, from one thread at
+    a time; the outputs are those of the one-process run."""
+    from mctrack.detect import build_detector
+
+    cams = load_cams(scene / "cams.yaml")
+
+    class SharedReplay:  # one object for every camera, like one YOLO model; replays each camera's detections
+        name = "shared"
+
+        def __init__(self):
+            self.files = {c.id: build_detector("mot", path=c.detections) for c in cams.cameras}
+            self.batches: list[int] = []
+
+        def __call__(self, frame):
+            return self.files[frame.camera](frame)
+
+        def detect_batch(self, frames):
+            self.batches.append(len(frames))
+            return [self(f) for f in frames]
+
+    shared = SharedReplay()
+    kwargs = dict(cache_key=None, detector_factory=lambda cam: shared)
+    one = make_pipeline(cams, ColorHistogramEmbedder(), **kwargs).run(cams, tmp_path / "one")
+    two = make_pipeline(
+        cams, ColorHistogramEmbedder(), workers=2, worker_threads=True, shared_detector=shared, **kwargs
+    ).run(cams, tmp_path / "two")
+    for name in OUTPUTS:
+        assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes(), name
+    rounds = two.summary["batched_detection"]
+    assert rounds["frames"] == sum(r.frames for r in two.cameras.values()) and rounds["largest"] == 2
+    assert 2 in shared.batches and rounds["calls"] < rounds["frames"]
+    assert one.summary["batched_detection"] is None
+
+
 def test_threaded_cameras_hand_over_partial_results_when_stopped():
     import threading
 
