@@ -95,3 +95,47 @@ def test_ultralytics_botsort_tracks_with_our_export(tmp_path):
     left = rows[rows[:, 0] <= 5]  # before they meet: person 1 on the left
     first = {int(r[1]): r[2] for r in left}
     assert len(first) == 2 and set(np.unique(rows[:, 1]).astype(int)) == set(first)  # two ids from start to end
+
+
+def test_model_track_loads_our_export_as_its_reid_model(tmp_path, monkeypatch):
+    """The user's path end to end: ``YOLO(...).track(source, tracker=botsort_laga.yaml)`` with ``model:`` naming our
+    export. The detector is an untrained yolo11n (no weights are downloaded here), so its boxes mean nothing; what is
+    checked is that Ultralytics' BoT-SORT embeds them with our network (the features it computes are our
+    embedder's on the crops it cut), keeps them on its tracks and hands out track ids."""
+    import cv2
+    from ultralytics import YOLO
+    from ultralytics.trackers.utils.reid import ReID
+
+    monkeypatch.chdir(tmp_path)  # anything ultralytics writes stays in the test's folder
+    ckpt, onnx_path, _ = tiny_laga_export(tmp_path, mean=0.0)
+    config = yaml.safe_load((ROOT / "configs" / "trackers" / "botsort_laga.yaml").read_text())
+    # every box is a candidate (the untrained detector's scores are tiny), no camera-motion step
+    config.update(model=str(onnx_path), gmc_method="none", track_high_thresh=0.0, track_low_thresh=0.0)
+    config.update(new_track_thresh=0.0, proximity_thresh=0.0)
+    (tmp_path / "botsort_ours.yaml").write_text(yaml.safe_dump(config))
+    image = np.full((320, 320, 3), 90, np.uint8)
+    for i, crop in enumerate(check_crops(3, seed=4)):
+        image[40:240, 20 + 100 * i : 20 + 100 * i + 60] = cv2.resize(crop, (60, 200))
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    for f in range(4):
+        cv2.imwrite(str(frames / f"{f:06d}.png"), image)
+    calls = []
+    original = ReID.__call__
+
+    def recording(self, img, dets):
+        feats = original(self, img, dets)
+        calls.append((img.copy(), np.array(dets, np.float32), np.stack(feats) if len(feats) else None))
+        return feats
+
+    monkeypatch.setattr(ReID, "__call__", recording)
+    torch.manual_seed(0)
+    results = YOLO("yolo11n.yaml").track(
+        str(frames), tracker=str(tmp_path / "botsort_ours.yaml"), conf=0.0, max_det=20, device="cpu", verbose=False
+    )
+    assert len(results) == 4 and len(calls) >= 3  # the encoder ran on (nearly) every frame
+    img, xywh, theirs = next(c for c in calls if c[2] is not None)
+    ours = ReidEmbedder("laga", weights=ckpt, device="cpu").embed_crops(ReID._crop_detections(img, xywh))
+    cosine = (theirs * ours).sum(1) / np.linalg.norm(theirs, axis=1)
+    assert theirs.shape == ours.shape and cosine.min() >= 0.999  # Ultralytics' ReID features are our network's
+    assert any(r.boxes.id is not None and len(r.boxes.id) for r in results[1:])  # tracks with ids from frame 2 on
