@@ -354,8 +354,9 @@ class Pipeline:
                 src = timer("open", self.source_factory, cam, need)
                 if isinstance(src, LiveSource):
                     live = True
-                    src.record_to = out / "recordings" / f"{cam.id}.mp4"
-                    src.record_to.unlink(missing_ok=True)  # never annotate an earlier run's recording
+                    if self._live_wall is None:  # on a Ray worker the recording would stay on its disk
+                        src.record_to = out / "recordings" / f"{cam.id}.mp4"
+                        src.record_to.unlink(missing_ok=True)  # never annotate an earlier run's recording
                     if self._live_epoch is None:  # one time 0 for all live cameras of the run
                         self._live_epoch = src.clock()
                         if self._live_wall is not None and src.clock is time.monotonic:
@@ -409,6 +410,7 @@ class Pipeline:
                 ):
                     if self._stop is not None and self._stop.is_set():  # Ctrl-C with cameras in threads
                         raise KeyboardInterrupt
+                    res.frames, res.detections, res.embedded = stats.frames, stats.detections, stats.embedded
                     builder.add(step.tracks, step.time, step.track_embeddings)
                     writer.write(step.frame.index, step.tracks.track_id, step.tracks.xyxy, step.tracks.score)
                     bar.update(1)
@@ -788,12 +790,30 @@ class Pipeline:
         shipped = self._shipped_to_ray()
         shipped._live_wall = time.time()
         (out / "local").mkdir(parents=True, exist_ok=True)
-        with session:
+        handles: dict[str, list] = {}
+        interrupted = False
+        try:
+            # every camera is submitted before any is waited for: they start together, not one after another
+            for c in cams.cameras:
+                handles[c.id] = [session.start(_ray_camera_stream, shipped, c, 0)]
 
             def steps(cam: CameraConfig, position: int, sink: dict[str, CameraResult]):
-                return self._ray_camera_steps(session, shipped, cam, out, position, sink)
+                return self._ray_camera_steps(session, shipped, cam, out, position, sink, handles[cam.id])
 
-            return self._run_interleaved(cams, out, stream, results, steps=steps)
+            interrupted = self._run_interleaved(cams, out, stream, results, steps=steps)
+        except KeyboardInterrupt:  # before the merge took over (it handles Ctrl-C itself)
+            interrupted = True
+            for c in cams.cameras:
+                results.setdefault(c.id, CameraResult(c.id, c.source, error="interrupted"))
+        finally:
+            try:
+                for h in handles.values():
+                    if h and h[0] is not None:
+                        session.cancel(h[0])
+                session.close()
+            except KeyboardInterrupt:  # Ctrl-C while Ray shuts down: what finished is still written
+                interrupted = True
+        return interrupted
 
     def _ray_camera_steps(
         self,
@@ -803,36 +823,47 @@ class Pipeline:
         out: Path,
         position: int,
         sink: dict[str, CameraResult],
+        handle: list,
     ) -> Generator[tuple[float, Tracks, list[TrackRecord], np.ndarray], None, CameraResult]:
-        """The contract of :meth:`_camera_steps` for a camera running on a Ray worker: its steps arrive in chunks
-        (tracks and the embeddings the worker's tracklet builder took), a mirror builder here takes the same ones
-        and hands over the tracks the worker's handed over, and ``OUT/local/<camera>.txt`` is written here. A file
-        camera whose worker dies is run again once, from the start, the steps already received skipped (the same
-        outputs as without the failure); a live camera cannot be replayed and is reported failed."""
-        from .ray_engine import WorkerLost
-
+        """The contract of :meth:`_camera_steps` for a camera running on a Ray worker (its task already submitted:
+        ``handle[0]``): its steps arrive in chunks (tracks and the embeddings the worker's tracklet builder took),
+        a mirror builder here takes the same ones and hands over the tracks the worker's handed over, and
+        ``OUT/local/<camera>.txt`` is written here. A file camera whose worker dies is run again once, from the
+        start, the steps already received skipped (the same outputs as without the failure); a live camera cannot
+        be replayed and is reported failed, as is a camera whose task raised. ``sink[camera]`` holds the result
+        from the call on (before the first step), so an interrupted camera is never left out."""
         res = CameraResult(cam.id, cam.source)
         sink[cam.id] = res
-        builder = self._builders[cam.id] = TrackletBuilder(cam.id, n_samples=self.n_samples)
+        self._builders[cam.id] = TrackletBuilder(cam.id, n_samples=self.n_samples)
+        return self._ray_camera_stream_steps(session, shipped, cam, out, position, res, handle)
+
+    def _ray_camera_stream_steps(self, session, shipped, cam, out, position, res, handle):
+        from .ray_engine import WorkerLost
+
+        builder = self._builders[cam.id]
         live = is_live_source(cam.source)
         retries = 0 if live else int(self.ray_options.get("retries", 1))
-        received = attempts = 0
-        handle = None
+        received, attempts = 0, 1
         bar = tqdm(desc=cam.id, unit="frame", disable=not self.progress, leave=True, position=position)
+
+        def fail(message: str) -> None:
+            res.error = message
+            log.error("camera %s (%s): %s", cam.id, cam.source, message)
+
         try:
             with MotWriter(out / "local" / f"{cam.id}.txt") as writer, bar:
                 while True:
-                    if handle is None:
-                        handle = session.start(_ray_camera_stream, shipped, cam, received)
+                    if handle[0] is None:
+                        handle[0] = session.start(_ray_camera_stream, shipped, cam, received)
                         attempts += 1
                     try:
-                        item = session.next(handle)
+                        item = session.next(handle[0])
                     except StopIteration:
-                        res.error = res.error or "its Ray task ended without a result"
-                        log.error("camera %s (%s): %s", cam.id, cam.source, res.error)
+                        handle[0] = None
+                        fail("its Ray task ended without a result")
                         break
                     except WorkerLost as exc:
-                        handle = None
+                        handle[0] = None
                         if attempts <= retries:
                             log.warning(
                                 "camera %s: %s; running it again (the %d frame(s) received are skipped)",
@@ -841,18 +872,21 @@ class Pipeline:
                                 received,
                             )
                             continue
-                        res.error = str(exc)
-                        log.error("camera %s (%s): %s", cam.id, cam.source, res.error)
+                        fail(str(exc))
+                        break
+                    except Exception as exc:  # noqa: BLE001 - the camera's task raised: it fails, the others go on
+                        handle[0] = None
+                        fail(error_line(exc))
                         break
                     if item[0] == "end":
                         for f in dataclasses.fields(CameraResult):  # the worker's counts; tracklets are made here
                             if f.name not in ("camera", "source", "tracklets", "summaries"):
                                 setattr(res, f.name, getattr(item[1], f.name))
-                        handle = None
+                        handle[0] = None
                         break
-                    _, chunk, length = item
-                    if bar.total is None and length:
-                        bar.total = length
+                    _, chunk, shown, counts = item
+                    if bar.total is None and shown:
+                        bar.total = shown
                         bar.refresh()
                     for t, tracks, emb, handed_over in chunk:
                         received += 1
@@ -861,9 +895,12 @@ class Pipeline:
                         writer.write(tracks.frame, tracks.track_id, tracks.xyxy, tracks.score)
                         bar.update(1)
                         yield t, tracks, builder.pop(handed_over), emb
+                    for k, v in counts.items():  # the worker's running counts (a camera cut short keeps them)
+                        setattr(res, k, v)
         finally:
-            if handle is not None:  # interrupted, or the caller stopped early
-                session.cancel(handle)
+            if handle[0] is not None:  # interrupted, or the caller stopped early
+                session.cancel(handle[0])
+                handle[0] = None
         return res
 
     def _evaluate(
@@ -1006,6 +1043,7 @@ def _summary(
         "cams": cams.path,
         "embedder": getattr(pipe.embedder, "name", "none"),
         "linker": type(pipe.linker).__name__ if pipe.linker is not None else None,
+        "engine": pipe.engine,
         "workers": pipe.workers,
         # cameras in threads: the shared embedder's calls, crops, and the most camera frames served by one call
         "batched_embedding": pipe._batching,
@@ -1052,14 +1090,26 @@ def _summary(
 def _ray_camera_stream(shipped: Pipeline, cam: CameraConfig, skip: int, chunk_frames: int = 25, chunk_s: float = 0.2):
     """On a Ray worker: one camera's :meth:`Pipeline._camera_steps`, sent back in chunks of at most
     ``chunk_frames`` frames or ``chunk_s`` seconds (``("steps", [(time, tracks without their memory features,
-    the embeddings the builder took, ids of the tracks handed over)...], video length)``), then ``("end",
-    CameraResult)``. The first ``skip`` steps (received before a failed attempt) are run but not sent."""
+    the embeddings the builder took, ids of the tracks handed over)...], frames to expect or None, running
+    counts)``), then ``("end", CameraResult)``. The first ``skip`` steps (received before a failed attempt) are
+    run but not sent."""
     import tempfile
 
     shipped._on_ray_worker()
     sink: dict[str, CameraResult] = {}
     with tempfile.TemporaryDirectory(prefix="mctrack-ray-") as tmp:
         steps = shipped._camera_steps(cam, Path(tmp), sink=sink)
+
+        def expected() -> int | None:
+            r = sink[cam.id]
+            if r.length is None or shipped.max_seconds is None or not r.fps:
+                return r.length
+            return min(r.length, int(np.ceil((shipped.max_seconds - 1e-9) * r.fps)))
+
+        def counts() -> dict:
+            r = sink[cam.id]
+            return {"detections": r.detections, "embedded": r.embedded, "fps": r.fps, "length": r.length}
+
         chunk: list = []
         n, last = 0, time.monotonic()
         try:
@@ -1074,11 +1124,11 @@ def _ray_camera_stream(shipped: Pipeline, cam: CameraConfig, skip: int, chunk_fr
                     continue
                 chunk.append((t, dataclasses.replace(tracks, embedding=None), emb, [r.track_id for r in finished]))
                 if len(chunk) >= chunk_frames or time.monotonic() - last >= chunk_s:
-                    yield "steps", chunk, sink[cam.id].length
+                    yield "steps", chunk, expected(), counts()
                     chunk, last = [], time.monotonic()
         finally:
             steps.close()
         if chunk:
-            yield "steps", chunk, sink[cam.id].length
+            yield "steps", chunk, expected(), counts()
         res.tracklets, res.summaries = [], []
         yield "end", res

@@ -26,7 +26,12 @@ Ray is an optional extra (``pip install -e ".[ray]"``), imported only here and o
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 from collections.abc import Callable, Sequence
+from contextlib import contextmanager
+
+import numpy as np
 
 from .errors import error_line, first_line
 
@@ -44,6 +49,26 @@ def import_ray():
     return ray
 
 
+@contextmanager
+def _sigint_deferred():
+    """Ctrl-C during the block is held back and raised as KeyboardInterrupt when the block ends (main thread only;
+    elsewhere a no-op). Ray's start-up crashes the process when interrupted half-way."""
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGINT) in (
+        signal.SIG_IGN,
+        None,
+    ):  # not the main thread, or Ctrl-C ignored anyway (e.g. a background job of a script)
+        yield
+        return
+    caught = []
+    previous = signal.signal(signal.SIGINT, lambda *_: caught.append(1))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        raise KeyboardInterrupt
+
+
 def _connect(address: str | None, num_cpus: float, num_gpus: float, local_cpus: int | None):
     """``(ray, started)``: Ray initialised (``started``: by this call, so the caller shuts it down), after checking
     that the cluster could run one camera with ``num_cpus`` / ``num_gpus``."""
@@ -55,7 +80,13 @@ def _connect(address: str | None, num_cpus: float, num_gpus: float, local_cpus: 
         kwargs = {"address": address, "log_to_driver": True, "include_dashboard": False}
         if address is None:
             kwargs["num_cpus"] = local_cpus
-        ray.init(**{k: v for k, v in kwargs.items() if v is not None or k == "address"})
+        try:
+            with _sigint_deferred():  # Ctrl-C inside ray.init can crash the process; it is taken once Ray is up
+                ray.init(**{k: v for k, v in kwargs.items() if v is not None or k == "address"})
+        except KeyboardInterrupt:
+            if ray.is_initialized():
+                ray.shutdown()
+            raise
         started = True
     total = ray.cluster_resources()
     for name, want in (("CPU", num_cpus), ("GPU", num_gpus)):
@@ -122,6 +153,28 @@ def run_cameras(
     return results, interrupted
 
 
+def camera_slots(nodes: Sequence[dict], num_cpus: float, num_gpus: float) -> int:
+    """How many cameras asking ``num_cpus`` / ``num_gpus`` each run at once on machines with these resources."""
+    total = 0
+    for r in nodes:
+        n = int(np.floor(r.get("CPU", 0.0) / num_cpus + 1e-9))
+        if num_gpus > 0:
+            n = min(n, int(np.floor(r.get("GPU", 0.0) / num_gpus + 1e-9)))
+        total += n
+    return total
+
+
+def largest_share(cpus: Sequence[float], cameras: int) -> float:
+    """The largest CPUs per camera (rounded down to 0.001) with which ``cameras`` fit on machines of ``cpus``."""
+    best = 0.0
+    for c in cpus:
+        for k in range(1, cameras + 1):
+            share = np.floor(c / k * 1000) / 1000
+            if share > best and camera_slots([{"CPU": x} for x in cpus], share, 0.0) >= cameras:
+                best = share
+    return float(best)
+
+
 class WorkerLost(RuntimeError):
     """A camera's streaming task lost its worker (killed, out of memory, node gone)."""
 
@@ -149,17 +202,21 @@ class StreamSession:
         self.ray, self._started = _connect(address, num_cpus, num_gpus, local_cpus)
         self.num_cpus, self.num_gpus, self.backlog = num_cpus, num_gpus, int(backlog)
         # streamed cameras are merged in scene-time order, so all of them must run at once: a camera left waiting
-        # for resources would stall the others forever (a live stream never ends to free its slot)
-        total = self.ray.cluster_resources()
-        for name, each in (("CPU", num_cpus), ("GPU", num_gpus)):
-            have = total.get(name, 0.0)
-            if each > 0 and cameras * each > have + 1e-9:
-                self.close()
-                raise ValueError(
-                    f"live cameras and the online linker run every camera at once: {cameras} cameras x {each:g} "
-                    f"{name}(s) need {cameras * each:g} but the Ray cluster has {have:g} (lower --ray-cpus/--ray-gpus "
-                    f"to at most {have / cameras:.3g}, Ray's fractions are fine, or add machines)"
-                )
+        # for resources would stall the others forever (a live stream never ends to free its slot). A camera runs
+        # on one machine, so what counts is how many fit on each machine, not the cluster's sum.
+        nodes = [n.get("Resources", {}) for n in self.ray.nodes() if n.get("Alive", True)]
+        fit = camera_slots(nodes, num_cpus, num_gpus)
+        if fit < cameras:
+            self.close()
+            cpus = [r.get("CPU", 0.0) for r in nodes]
+            best = largest_share(cpus, cameras)
+            hint = f"--ray-cpus {best:g} fits" if best > 0 and num_gpus == 0 else "lower --ray-cpus/--ray-gpus"
+            raise ValueError(
+                f"live cameras and the online linker run every camera at once: {cameras} cameras x {num_cpus:g} "
+                f"CPU(s){f' and {num_gpus:g} GPU(s)' if num_gpus else ''} but the Ray cluster's machines "
+                f"(CPUs {', '.join(f'{c:g}' for c in cpus)}) fit {fit} ({hint}, Ray's fractions are fine; or add "
+                "machines)"
+            )
 
     def __enter__(self) -> StreamSession:
         return self
@@ -202,6 +259,6 @@ class StreamSession:
 
     def cancel(self, handle) -> None:
         try:
-            self.ray.cancel(handle, force=True)
+            self.ray.cancel(handle)  # not forced: the task stops at its next step and cleans up its folder
         except Exception as exc:  # noqa: BLE001 - already finished or gone
             log.debug("cancel: %s", first_line(exc))

@@ -197,7 +197,37 @@ def test_live_cameras_on_ray_link_as_they_run_and_a_lost_worker_fails_only_its_c
 def test_streamed_cameras_that_cannot_all_run_at_once_are_one_clear_error(local_ray):
     from mctrack.ray_engine import StreamSession
 
-    with pytest.raises(ValueError, match=r"3 cameras x 1 CPU\(s\) need 3 but the Ray cluster has 2.*at most 0.667"):
+    with pytest.raises(
+        ValueError, match=r"3 cameras x 1 CPU\(s\) but .*machines \(CPUs 2\) fit 2 \(--ray-cpus 0.666 fits"
+    ):
         StreamSession(num_cpus=1, cameras=3)
-    StreamSession(num_cpus=0.5, cameras=3).close()  # fractions fit; the session leaves the test's Ray running
+    StreamSession(num_cpus=0.666, cameras=3).close()  # the suggested share fits; the test's Ray keeps running
     assert ray.is_initialized()
+
+
+def test_cameras_fit_per_machine_not_by_the_cluster_sum():
+    from mctrack.ray_engine import camera_slots, largest_share
+
+    two_machines = [{"CPU": 2.0}, {"CPU": 2.0}]
+    assert camera_slots(two_machines, 1.2, 0.0) == 2  # 3.6 of 4 CPUs, but only one camera of 1.2 per machine
+    assert camera_slots(two_machines, 1.0, 0.0) == 4
+    assert camera_slots([{"CPU": 8.0, "GPU": 1.0}], 1.0, 0.25) == 4  # the GPU share is the limit
+    assert largest_share([2.0, 2.0], 3) == 1.0 and largest_share([2.0], 3) == 0.666
+    assert camera_slots([{"CPU": 2.0}], largest_share([2.0], 3), 0.0) == 3
+
+
+def test_a_streamed_camera_whose_task_raises_fails_alone(scene, tmp_path, local_ray):  # noqa: F811
+    cams = load_cams(scene / "cams.yaml")
+
+    def cmc(cam):  # raises on the worker, outside the camera's own error handling
+        if cam.id == "cam2":
+            raise ValueError(f"camera {cam.id}: no motion model")
+        return None
+
+    r = make_pipeline(cams, ColorHistogramEmbedder(), linker=_online(cams), engine="ray", cmc_factory=cmc).run(
+        cams, tmp_path
+    )
+    assert r.failed == ["cam2"] and r.cameras["cam2"].error == "ValueError: camera cam2: no motion model"
+    assert r.cameras["cam1"].frames > 50 and r.cameras["cam1"].detections > 0
+    assert len(load_mot_txt(tmp_path / "cam1.txt")) > 50 and (tmp_path / "identities.csv").is_file()
+    assert r.summary["engine"] == "ray"
