@@ -9,7 +9,9 @@ register with :meth:`BatchingEmbedder.client` so that a round never waits for a 
 The features are those of the wrapped embedder on the same crops (the batch composition can change float
 rounding in the network, nothing else). When the wrapped embedder raises on a round of several cameras, their
 requests are run again one by one, so only the camera whose crops fail (or that alone exceeds the memory) gets the
-exception. The wrapped embedder still splits a round into forwards of its own ``batch_size``.
+exception. The wrapped embedder still splits a round into forwards of its own ``batch_size``. An embedder with
+``embed_boxes`` (:class:`~mctrack.embed.ReidEmbedder`, which cuts crops on the GPU) gets the round's frames and
+boxes instead of crops, so every frame is uploaded once.
 """
 
 from __future__ import annotations
@@ -24,6 +26,16 @@ from ..types import Detections
 from .base import extract_crops
 
 __all__ = ["BatchingEmbedder"]
+
+
+class _Boxes:
+    """A camera's request as a frame and its boxes (for an embedder that cuts the crops itself)."""
+
+    def __init__(self, image: np.ndarray, xyxy: np.ndarray) -> None:
+        self.image, self.xyxy = image, xyxy
+
+    def __len__(self) -> int:
+        return len(self.xyxy)
 
 
 class BatchingEmbedder:
@@ -60,16 +72,23 @@ class BatchingEmbedder:
     def __call__(self, image: np.ndarray, dets: Detections) -> np.ndarray:
         if len(dets) == 0:
             return np.zeros((0, self.dim), np.float32)
+        if hasattr(self.embedder, "embed_boxes"):  # e.g. crops cut on the GPU: the frames travel, not the crops
+            return self._rounds.submit(_Boxes(image, np.asarray(dets.xyxy, np.float32)))
         return self.embed_crops(extract_crops(image, dets.xyxy))
 
     def embed_crops(self, crops: Sequence[np.ndarray]) -> np.ndarray:
         return self._rounds.submit(list(crops))
 
-    def _embed_round(self, requests: list[list[np.ndarray]]) -> list[np.ndarray]:
+    def _embed_round(self, requests: list) -> list[np.ndarray]:
         sizes = [len(r) for r in requests]
-        out = np.asarray(self.embedder.embed_crops([c for r in requests for c in r]), np.float32)
+        if all(isinstance(r, _Boxes) for r in requests):
+            out = self.embedder.embed_boxes([(r.image, r.xyxy) for r in requests])
+        else:
+            crops = [c for r in requests for c in (extract_crops(r.image, r.xyxy) if isinstance(r, _Boxes) else r)]
+            out = self.embedder.embed_crops(crops)
+        out = np.asarray(out, np.float32)
         if out.shape[0] != sum(sizes):
-            raise ValueError(f"{self.name}: embed_crops gave {out.shape[0]} rows for {sum(sizes)} crops")
+            raise ValueError(f"{self.name}: the embedder gave {out.shape[0]} rows for {sum(sizes)} crops")
         self.crops += sum(sizes)
         bounds = np.cumsum([0, *sizes])
         return [out[a:b] for a, b in zip(bounds[:-1], bounds[1:])]

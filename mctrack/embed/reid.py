@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .base import CropBatchEmbedder
+from ..types import Detections
+from .base import CropBatchEmbedder, clip_boxes, extract_crops, l2_normalize
 
 __all__ = ["ReidEmbedder", "select_device", "PRECISIONS", "auto_precision"]
 
@@ -81,6 +82,11 @@ class ReidEmbedder(CropBatchEmbedder):
         flip: average the features of each crop and its mirror image (twice the compute, usually a little
             more robust).
         input_size: (H, W) network input without ``weights``; default (384, 128), the papers' body size.
+        crop_on_device: cut and resize the crops of a frame on the embedder's device (each frame uploaded once,
+            :func:`torchvision.ops.roi_align` with one bilinear sample per output pixel at the pixel centres
+            OpenCV's resize uses) instead of N OpenCV resizes and N uploads; ``None`` = on CUDA devices only.
+            The features agree with the OpenCV path to cosine >= 0.999 (OpenCV rounds the resized crop to uint8
+            and repeats a crop's edge pixels where roi_align reads the image's next ones).
         model_kwargs: architecture switches passed to the network (e.g. LAGA ablation branches).
     """
 
@@ -97,6 +103,7 @@ class ReidEmbedder(CropBatchEmbedder):
         channels_last: bool = True,
         flip: bool = False,
         input_size: tuple[int, int] | None = None,
+        crop_on_device: bool | None = None,
         **model_kwargs,
     ) -> None:
         import reid_models
@@ -162,6 +169,7 @@ class ReidEmbedder(CropBatchEmbedder):
         self.precision = precision
         self.channels_last = channels_last
         self.flip = flip
+        self._crop_on_device = crop_on_device
         #: mean unit feature subtracted before the final normalisation (None: features are not centred)
         self.feature_mean = fm
         self._mean = torch.tensor(IMAGENET_MEAN, device=self.device).view(1, 3, 1, 1) * 255.0
@@ -177,17 +185,63 @@ class ReidEmbedder(CropBatchEmbedder):
         self.device = device
         return self
 
+    @property
+    def crop_on_device(self) -> bool:
+        """Whether frames' crops are cut and resized on the device (see the class docstring)."""
+        return self.device.type == "cuda" if self._crop_on_device is None else bool(self._crop_on_device)
+
+    def __call__(self, image: np.ndarray, dets: Detections) -> np.ndarray:
+        if len(dets) == 0:
+            return np.zeros((0, self.dim), np.float32)
+        return self.embed_boxes([(image, dets.xyxy)])
+
+    def embed_boxes(self, items) -> np.ndarray:
+        """Features of the boxes of several images in one pass, ``items`` = ``[(image, xyxy), ...]`` (e.g. one frame
+        per camera; boxes clipped as :func:`~mctrack.embed.base.extract_crops` clips them): ``(sum of boxes, D)``
+        rows in order. With :attr:`crop_on_device` every image is uploaded once and its crops are cut there."""
+        if not self.crop_on_device:
+            return self.embed_crops([c for image, xyxy in items for c in extract_crops(image, xyxy)])
+        from torchvision.ops import roi_align
+
+        parts = []
+        for image, xyxy in items:
+            if len(xyxy) == 0:
+                continue
+            if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+                raise ValueError(f"image: expected (H, W, 3) uint8 BGR, got shape {image.shape} dtype {image.dtype}")
+            h, w = image.shape[:2]
+            boxes = torch.from_numpy(clip_boxes(xyxy, w, h).astype(np.float32)).to(self.device)
+            img = torch.from_numpy(np.ascontiguousarray(image)).to(self.device, non_blocking=True)
+            img = img.permute(2, 0, 1).unsqueeze(0).float()
+            # aligned=True: output pixel j of a box [x1, x2) samples x1 + (j + 0.5) * (x2 - x1) / W - 0.5, the
+            # point OpenCV's INTER_LINEAR resize of the crop samples
+            parts.append(roi_align(img, [boxes], self.input_size, spatial_scale=1.0, sampling_ratio=1, aligned=True))
+        n = sum(len(p) for p in parts)
+        out = np.zeros((n, self.dim), np.float32)
+        if n:
+            crops = torch.cat(parts)
+            for start in range(0, n, self.batch_size):
+                chunk = crops[start : start + self.batch_size]
+                out[start : start + len(chunk)] = self._forward_tensor(chunk)
+        out = l2_normalize(out)
+        if self.feature_mean is not None and len(out):
+            out = l2_normalize(out - self.feature_mean)
+        return out
+
     def _to_tensor(self, batch: np.ndarray) -> torch.Tensor:
         x = torch.from_numpy(batch).to(self.device, non_blocking=True)
-        x = x.permute(0, 3, 1, 2).flip(1).float()  # NHWC BGR uint8 -> NCHW RGB float
-        x = (x - self._mean) / self._std
-        if self.channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
-        return x
+        return x.permute(0, 3, 1, 2).float()  # NHWC BGR uint8 -> NCHW BGR float
 
     @torch.inference_mode()
     def _forward(self, batch: np.ndarray) -> np.ndarray:
-        x = self._to_tensor(batch)
+        return self._forward_tensor(self._to_tensor(batch))
+
+    @torch.inference_mode()
+    def _forward_tensor(self, x: torch.Tensor) -> np.ndarray:
+        """``(B, 3, H, W)`` float BGR 0-255 on the device -> ``(B, D)`` raw features."""
+        x = (x.flip(1) - self._mean) / self._std  # BGR -> RGB, ImageNet normalisation
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
         dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(self.precision)
         with torch.autocast(self.device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
             feat = self.model(x).feature.float()

@@ -117,3 +117,45 @@ def test_one_cameras_bad_crops_do_not_fail_the_others_of_its_round():
         t.join(10)
     assert set(out) == {"good"} and np.array_equal(out["good"], ColorHistogramEmbedder()(*good))
     assert errors == {"bad": "cannot embed a 7 px crop"}
+
+
+def test_an_embedder_that_cuts_its_own_crops_gets_the_frames_of_the_round():
+    class Boxes(Recording):  # cuts the crops itself (as ReidEmbedder does on the GPU)
+        def __init__(self) -> None:
+            super().__init__()
+            self.frames: list[int] = []
+
+        def embed_boxes(self, items):
+            from mctrack.embed.base import extract_crops
+
+            self.frames.append(len(items))
+            return super().embed_crops([c for image, xyxy in items for c in extract_crops(image, xyxy)])
+
+    inner = Boxes()
+    batcher = BatchingEmbedder(inner, max_wait_ms=2000)
+    frames = {cam: frame(10 + cam, cam + 1) for cam in range(2)}
+    out: dict[int, np.ndarray] = {}
+    barrier = threading.Barrier(2)
+
+    def camera(cam: int) -> None:
+        with batcher.client():
+            barrier.wait()
+            out[cam] = batcher(*frames[cam])
+
+    threads = [threading.Thread(target=camera, args=(c,)) for c in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    reference = ColorHistogramEmbedder()
+    for cam, (image, dets) in frames.items():
+        assert np.array_equal(out[cam], reference(image, dets))
+    assert inner.frames == [2] and inner.sizes == [1 + 2] and batcher.crops == 3
+    assert batcher.embed_crops(extract_crops_of(frames[0])).shape == (1, inner.dim)  # plain crops still work
+
+
+def extract_crops_of(item):
+    from mctrack.embed.base import extract_crops
+
+    image, dets = item
+    return extract_crops(image, dets.xyxy)

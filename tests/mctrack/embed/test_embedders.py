@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -100,7 +101,9 @@ def test_weights_checkpoint_round_trip_and_wrong_arch(tmp_path):
     emb = ReidEmbedder("global", weights=path, device="cpu")
     assert emb.input_size == (128, 64) and emb.weights == str(path)
     crop = np.random.default_rng(5).integers(0, 256, (90, 40, 3), dtype=np.uint8)
-    x = emb._to_tensor(np.stack([__import__("cv2").resize(crop, (64, 128))]))
+    rgb = __import__("cv2").resize(crop, (64, 128))[:, :, ::-1].astype(np.float32) / 255.0
+    rgb = (rgb - np.array([0.485, 0.456, 0.406], np.float32)) / np.array([0.229, 0.224, 0.225], np.float32)
+    x = torch.from_numpy(np.ascontiguousarray(rgb.transpose(2, 0, 1)[None]))  # the ImageNet-normalised input
     with torch.inference_mode():
         ref = torch.nn.functional.normalize(model.eval()(x).feature, dim=1).numpy()
     np.testing.assert_allclose(emb.embed_crops([crop]), ref, atol=1e-5)
@@ -218,3 +221,48 @@ def test_auto_precision_is_bf16_only_where_the_cpu_has_it(monkeypatch):
     assert reid.auto_precision(torch.device("cuda")) == "fp32"  # GPU precisions: chosen by the device check
     monkeypatch.setattr(reid, "cpu_has_bf16", lambda: False)
     assert build().precision == "fp32"
+
+
+def test_crops_cut_on_the_device_give_the_opencv_path_features(tmp_path):
+    """The GPU fast path (one upload per frame, crops cut and resized by roi_align) run on the CPU: the same features
+    as OpenCV crops and resizes, for boxes inside, at and beyond the image border, smaller (upsampled) and larger
+    (downsampled) than the network input, and for several frames in one call."""
+    import reid_models
+
+    torch.manual_seed(3)
+    model = reid_models.build_model("laga", num_classes=0, backbone="resnet18", pretrained=None, input_size=(128, 64))
+    path = tmp_path / "l.pt"
+    reid_models.save_checkpoint(path, model, extra={"feature_mean": [0.01] * model.feature_dim})
+    rng = np.random.default_rng(4)
+    image = cv2.GaussianBlur(rng.integers(0, 256, (300, 400, 3), dtype=np.uint8), (7, 7), 2)  # photo-like smoothness
+    other = cv2.GaussianBlur(rng.integers(0, 256, (200, 240, 3), dtype=np.uint8), (7, 7), 2)
+    boxes = np.array(
+        [[10, 20, 60, 150], [150.4, 40.7, 190.2, 120.9], [-15, 200, 30, 320], [300, 10, 420, 290], [5, 5, 25, 45]],
+        np.float32,
+    )
+    opencv = ReidEmbedder("laga", weights=path, device="cpu", crop_on_device=False)
+    device = ReidEmbedder("laga", weights=path, device="cpu", crop_on_device=True)
+    assert not opencv.crop_on_device and device.crop_on_device
+    a = opencv.embed_boxes([(image, boxes), (other, boxes[:2])])
+    b = device.embed_boxes([(image, boxes), (other, boxes[:2])])
+    assert a.shape == b.shape == (7, model.feature_dim)
+    assert (a * b).sum(1).min() >= 0.999
+    dets = Detections(boxes, np.ones(len(boxes), np.float32))
+    np.testing.assert_allclose(device(image, dets), b[:5], atol=1e-5)  # __call__ takes the same path
+    assert device(image, Detections(np.zeros((0, 4), np.float32), np.zeros(0, np.float32))).shape == (
+        0,
+        model.feature_dim,
+    )
+
+
+@pytest.mark.cuda
+def test_cuda_crops_on_the_device_match_the_cpu_opencv_path():
+    torch.manual_seed(0)
+    cpu = ReidEmbedder("laga", **SMALL)
+    gpu = ReidEmbedder("laga", **dict(SMALL, device="cuda"))
+    gpu.model.load_state_dict(cpu.model.state_dict())
+    assert gpu.crop_on_device and not cpu.crop_on_device  # the default: on CUDA only
+    image = cv2.GaussianBlur(np.random.default_rng(1).integers(0, 256, (480, 640, 3), dtype=np.uint8), (7, 7), 2)
+    boxes = np.array([[10, 20, 60, 150], [300.5, 40, 380, 300], [600, 400, 700, 500]], np.float32)
+    a, b = cpu.embed_boxes([(image, boxes)]), gpu.embed_boxes([(image, boxes)])
+    np.testing.assert_allclose(np.sum(a * b, axis=1), 1.0, atol=2e-3)
