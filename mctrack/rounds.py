@@ -102,8 +102,12 @@ class Rounds:
             if len(batch) == 1:
                 batch[0].error, batch[0].done = exc, True
                 return
-            for r in batch:  # one camera's bad input (or a batch too large) must not fail the others: one by one
+            for k, r in enumerate(batch):  # one camera's bad input (or a batch too large) must not fail the others
                 self._run([r])
+                if r.error is not None and not isinstance(r.error, Exception):  # Ctrl-C and the like: for everyone
+                    for rest in batch[k + 1 :]:
+                        rest.error, rest.done = r.error, True
+                    break
             return
         except BaseException as exc:  # KeyboardInterrupt and the like: every caller of the round sees it
             for r in batch:

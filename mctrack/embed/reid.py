@@ -83,10 +83,9 @@ class ReidEmbedder(CropBatchEmbedder):
             more robust).
         input_size: (H, W) network input without ``weights``; default (384, 128), the papers' body size.
         crop_on_device: cut and resize the crops of a frame on the embedder's device (each frame uploaded once,
-            :func:`torchvision.ops.roi_align` with one bilinear sample per output pixel at the pixel centres
-            OpenCV's resize uses) instead of N OpenCV resizes and N uploads; ``None`` = on CUDA devices only.
-            The features agree with the OpenCV path to cosine >= 0.999 (OpenCV rounds the resized crop to uint8
-            and repeats a crop's edge pixels where roi_align reads the image's next ones).
+            one ``grid_sample`` at the sample points of OpenCV's bilinear resize, edge pixels repeated as OpenCV
+            does) instead of N OpenCV resizes and N uploads; ``None`` = on CUDA devices only. Only OpenCV's uint8
+            rounding of the resized crop differs.
         model_kwargs: architecture switches passed to the network (e.g. LAGA ablation branches).
     """
 
@@ -198,31 +197,31 @@ class ReidEmbedder(CropBatchEmbedder):
     def embed_boxes(self, items) -> np.ndarray:
         """Features of the boxes of several images in one pass, ``items`` = ``[(image, xyxy), ...]`` (e.g. one frame
         per camera; boxes clipped as :func:`~mctrack.embed.base.extract_crops` clips them): ``(sum of boxes, D)``
-        rows in order. With :attr:`crop_on_device` every image is uploaded once and its crops are cut there."""
+        rows in order. With :attr:`crop_on_device` every image is uploaded once and its crops are cut there,
+        ``batch_size`` crops at a time (memory stays bounded by the batch, however many boxes)."""
         if not self.crop_on_device:
             return self.embed_crops([c for image, xyxy in items for c in extract_crops(image, xyxy)])
-        from torchvision.ops import roi_align
-
-        parts = []
-        for image, xyxy in items:
-            if len(xyxy) == 0:
-                continue
+        boxes, owner = [], []
+        for i, (image, xyxy) in enumerate(items):
             if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
                 raise ValueError(f"image: expected (H, W, 3) uint8 BGR, got shape {image.shape} dtype {image.dtype}")
-            h, w = image.shape[:2]
-            boxes = torch.from_numpy(clip_boxes(xyxy, w, h).astype(np.float32)).to(self.device)
-            img = torch.from_numpy(np.ascontiguousarray(image)).to(self.device, non_blocking=True)
-            img = img.permute(2, 0, 1).unsqueeze(0).float()
-            # aligned=True: output pixel j of a box [x1, x2) samples x1 + (j + 0.5) * (x2 - x1) / W - 0.5, the
-            # point OpenCV's INTER_LINEAR resize of the crop samples
-            parts.append(roi_align(img, [boxes], self.input_size, spatial_scale=1.0, sampling_ratio=1, aligned=True))
-        n = sum(len(p) for p in parts)
+            if len(xyxy):
+                boxes.append(clip_boxes(xyxy, image.shape[1], image.shape[0]))
+                owner += [i] * len(xyxy)
+        n = len(owner)
         out = np.zeros((n, self.dim), np.float32)
         if n:
-            crops = torch.cat(parts)
+            boxes_all, owner = np.concatenate(boxes), np.asarray(owner)
+            uploaded: dict[int, torch.Tensor] = {}
             for start in range(0, n, self.batch_size):
-                chunk = crops[start : start + self.batch_size]
-                out[start : start + len(chunk)] = self._forward_tensor(chunk)
+                sel = slice(start, min(start + self.batch_size, n))
+                parts = []
+                for i in np.unique(owner[sel]):  # consecutive: rows keep their order
+                    if i not in uploaded:
+                        uploaded[i] = _upload(items[i][0], self.device)
+                    rows = boxes_all[sel][owner[sel] == i]
+                    parts.append(_crop_resize(uploaded[i], rows, self.input_size))
+                out[sel] = self._forward_tensor(torch.cat(parts) if len(parts) > 1 else parts[0])
         out = l2_normalize(out)
         if self.feature_mean is not None and len(out):
             out = l2_normalize(out - self.feature_mean)
@@ -249,3 +248,36 @@ class ReidEmbedder(CropBatchEmbedder):
                 feat = torch.nn.functional.normalize(feat, dim=1)
                 feat = feat + torch.nn.functional.normalize(self.model(x.flip(3)).feature.float(), dim=1)
         return feat.cpu().numpy()
+
+
+def _upload(image: np.ndarray, device: torch.device) -> torch.Tensor:
+    """``(1, 3, H, W)`` uint8 BGR on ``device`` (the frame is only read: a read-only array is fine)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "not writable": never written to
+        img = torch.from_numpy(np.ascontiguousarray(image))
+    return img.to(device, non_blocking=True).permute(2, 0, 1).unsqueeze(0)
+
+
+def _crop_resize(img: torch.Tensor, boxes: np.ndarray, size_hw: tuple[int, int]) -> torch.Tensor:
+    """``(N, 3, H, W)`` float: the integer boxes ``[x1, y1, x2, y2)`` of ``img`` (``(1, 3, h, w)`` uint8) resized bilinearly to
+    ``size_hw`` exactly as OpenCV's INTER_LINEAR resizes the cut crop: output pixel ``j`` samples
+    ``x1 + (j + 0.5) * (x2 - x1) / W - 0.5``, clamped to the crop (OpenCV repeats a crop's edge pixels), in one
+    ``grid_sample`` call for all boxes (only the uint8 rounding of OpenCV's result differs)."""
+    out_h, out_w = size_hw
+    b = torch.as_tensor(boxes, dtype=torch.float32, device=img.device)
+    x1, y1, x2, y2 = b[:, 0:1], b[:, 1:2], b[:, 2:3], b[:, 3:4]
+    j = torch.arange(out_w, device=img.device, dtype=torch.float32)[None] + 0.5
+    i = torch.arange(out_h, device=img.device, dtype=torch.float32)[None] + 0.5
+    xs = torch.minimum(torch.maximum(x1 + j * (x2 - x1) / out_w - 0.5, x1), x2 - 1)  # (N, W)
+    ys = torch.minimum(torch.maximum(y1 + i * (y2 - y1) / out_h - 0.5, y1), y2 - 1)  # (N, H)
+    h, w = img.shape[2:]
+    gx = (2 * xs + 1) / w - 1  # grid_sample's pixel-centre convention (align_corners=False)
+    gy = (2 * ys + 1) / h - 1
+    n = len(b)
+    grid = torch.stack(torch.broadcast_tensors(gx[:, None, :], gy[:, :, None]), dim=-1)  # (N, H, W, 2)
+    crops = torch.nn.functional.grid_sample(
+        img.float(), grid.reshape(1, n * out_h, out_w, 2), mode="bilinear", padding_mode="border", align_corners=False
+    )  # (1, 3, N * H, W): every box's crop stacked in one sample call
+    return crops.reshape(3, n, out_h, out_w).permute(1, 0, 2, 3)
