@@ -115,7 +115,7 @@ def track_sequence(
     embedder=None,
     cmc: str = "off",
     embed: str = "all",
-    embed_refresh: float = 1.0,
+    embed_refresh: float = 0.5,
     **tracker_kwargs,
 ):
     """``(raw MOT rows, {track id: mean feature} or None, fps)`` of one sequence tracked on its public detections

@@ -240,7 +240,7 @@ class Pipeline:
         n_samples: int = 4,
         embed_every: int = 1,
         embed: str = "all",
-        embed_refresh: float = 1.0,
+        embed_refresh: float = 0.5,
         max_seconds: float | None = None,
         cmc_factory: Callable[[CameraConfig], object] | None = None,
         workers: int = 1,

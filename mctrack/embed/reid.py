@@ -261,8 +261,8 @@ def _upload(image: np.ndarray, device: torch.device) -> torch.Tensor:
 
 
 def _crop_resize(img: torch.Tensor, boxes: np.ndarray, size_hw: tuple[int, int]) -> torch.Tensor:
-    """``(N, 3, H, W)`` float: the integer boxes ``[x1, y1, x2, y2)`` of ``img`` (``(1, 3, h, w)`` uint8) resized bilinearly to
-    ``size_hw`` exactly as OpenCV's INTER_LINEAR resizes the cut crop: output pixel ``j`` samples
+    """``(N, 3, H, W)`` float: the integer boxes ``[x1, y1, x2, y2)`` of ``img`` (``(1, 3, h, w)`` uint8) resized
+    bilinearly to ``size_hw`` exactly as OpenCV's INTER_LINEAR resizes the cut crop: output pixel ``j`` samples
     ``x1 + (j + 0.5) * (x2 - x1) / W - 0.5``, clamped to the crop (OpenCV repeats a crop's edge pixels), in one
     ``grid_sample`` call for all boxes (only the uint8 rounding of OpenCV's result differs)."""
     out_h, out_w = size_hw

@@ -206,6 +206,7 @@ class Tracker:
         self._emb: np.ndarray | None = None
         self._has_emb = np.zeros(0, bool)
         self._emb_frame = np.zeros(0, np.int64)  # the update count at which each track's memory last took a feature
+        self._skipped = np.zeros(0, np.int64)  # matches without a feature since the memory last took one
 
     def __len__(self) -> int:
         """Number of live (tentative, confirmed or lost) tracks."""
@@ -292,6 +293,7 @@ class Tracker:
             self._state[mt[promote]] = TrackState.CONFIRMED
             if emb is not None:
                 took = det_has[md]
+                self._skipped[mt[~took]] += 1
                 self._remember(mt[took], emb[md[took]])
         unmatched = last_det < 0
         self._miss[unmatched] += 1
@@ -443,7 +445,11 @@ class Tracker:
     def _remember(self, rows: np.ndarray, feats: np.ndarray) -> None:
         assert self._emb is not None
         old = self._emb[rows]
-        mixed = np.where(self._has_emb[rows, None], self.ema_alpha * old + (1.0 - self.ema_alpha) * feats, feats)
+        # the memory decays per matched frame, also over the frames whose detection was not embedded (embed
+        # "needed"): a feature after k skipped frames counts as much as k + 1 consecutive ones would have
+        alpha = (self.ema_alpha ** (1 + self._skipped[rows]))[:, None]
+        mixed = np.where(self._has_emb[rows, None], alpha * old + (1.0 - alpha) * feats, feats)
+        self._skipped[rows] = 0
         norm = np.linalg.norm(mixed, axis=1, keepdims=True)
         self._emb[rows] = mixed / np.maximum(norm, 1e-12)
         self._has_emb[rows] = True
@@ -453,7 +459,7 @@ class Tracker:
         self._mean, self._cov = self._mean[keep], self._cov[keep]
         self._id, self._state = self._id[keep], self._state[keep]
         self._hits, self._miss, self._has_emb = self._hits[keep], self._miss[keep], self._has_emb[keep]
-        self._emb_frame = self._emb_frame[keep]
+        self._emb_frame, self._skipped = self._emb_frame[keep], self._skipped[keep]
         if self._emb is not None:
             self._emb = self._emb[keep]
 
@@ -470,6 +476,7 @@ class Tracker:
         self._hits = np.concatenate([self._hits, np.ones(n, np.int64)])
         self._miss = np.concatenate([self._miss, np.zeros(n, np.int64)])
         self._emb_frame = np.concatenate([self._emb_frame, np.full(n, self._frame, np.int64)])
+        self._skipped = np.concatenate([self._skipped, np.zeros(n, np.int64)])
         if feats is not None:
             if self._emb is None:
                 self._emb = np.zeros((len(self._has_emb), feats.shape[1]), np.float32)

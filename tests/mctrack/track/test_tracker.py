@@ -182,6 +182,31 @@ def test_filtered_output_box_and_embedding_memory():
     assert abs(out.xyxy[0, 0] - 14) < 2
 
 
+def test_memory_decays_per_matched_frame_also_over_frames_without_a_feature():
+    """EMA memory: a feature that follows k matched frames without one (not embedded: ``--embed needed``) weighs
+    as k + 1 consecutive features would, so a lazily embedded track's memory keeps pace with the person's
+    appearance as an every-frame one does."""
+    a = np.array([[1.0, 0.0]], np.float32)
+    b = np.array([[np.cos(0.5), np.sin(0.5)]], np.float32)  # close enough to be the same person
+    nan = np.full((1, 2), np.nan, np.float32)
+
+    def memory(feats) -> np.ndarray:
+        t = Tracker(ema_alpha=0.9, min_hits=1)
+        out = None
+        for f, e in enumerate(feats):
+            out = t.update(dets(box(10 + f)), e)
+        return out.embedding[0]
+
+    lazy = memory([a, nan, nan, nan, b])  # 3 matched frames without a feature, then b
+    every = memory([a, b, b, b, b])  # b on each of the 4 frames
+    want = 0.9**4 * a[0] + (1 - 0.9**4) * b[0]
+    np.testing.assert_allclose(lazy, want / np.linalg.norm(want), rtol=1e-5)
+    assert lazy @ every > 0.999  # about the weight b gets when it arrives on every frame
+    consecutive = memory([a, b])  # with every frame embedded: one step of alpha, as before
+    want = 0.9 * a[0] + 0.1 * b[0]
+    np.testing.assert_allclose(consecutive, want / np.linalg.norm(want), rtol=1e-5)
+
+
 def test_no_warnings_on_clean_input():
     t = Tracker()
     with warnings.catch_warnings():
