@@ -177,18 +177,13 @@ def main(argv: list[str] | None = None) -> int:
     shipped = ["--embedders", "laga", "--backbone", "resnet18", "--input-size", "128", "64"]
     bench("embed_shipped_r18", "shipped_r18_128x64", "fp32" if args.device == "cpu" else "fp16", shipped, 90)
     report["embedders"] = embed
-    t0 = time.perf_counter()
-    try:
-        report["yolo"] = _yolo_bench(args.device, 20 if q else 300)
-        steps["yolo"] = {"status": "ok", "seconds": round(time.perf_counter() - t0, 1)}
-    except Exception as exc:  # noqa: BLE001 - recorded, the check goes on
-        steps["yolo"] = {"status": f"failed: {type(exc).__name__}: {str(exc)[:200]}"}
-    t0 = time.perf_counter()
-    try:
-        report["crops"] = _crop_bench(args.device, 3 if q else 50)
-        steps["crops"] = {"status": "ok", "seconds": round(time.perf_counter() - t0, 1)}
-    except Exception as exc:  # noqa: BLE001 - recorded, the check goes on
-        steps["crops"] = {"status": f"failed: {type(exc).__name__}: {str(exc)[:200]}"}
+    for name, bench_fn, frames in (("yolo", _yolo_bench, 20 if q else 300), ("crops", _crop_bench, 3 if q else 50)):
+        t0 = time.perf_counter()
+        try:
+            report[name] = bench_fn(args.device, frames)
+            steps[name] = {"status": "ok", "seconds": round(time.perf_counter() - t0, 1)}
+        except Exception as exc:  # noqa: BLE001 - recorded, the check goes on
+            steps[name] = {"status": f"failed: {type(exc).__name__}: {str(exc)[:200]}"}
     # one camera after another, then the three cameras as threads sharing one batching embedder (the GPU fast path)
     for key, extra in (("run_small", []), ("run_small_threads", ["--workers", "3", "--worker-threads"])):
         run_out = out / key

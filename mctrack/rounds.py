@@ -21,7 +21,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
-__all__ = ["Rounds"]
+__all__ = ["Rounds", "SharedInRounds"]
 
 
 class _Request:
@@ -124,3 +124,35 @@ class Rounds:
         if req.error is not None:
             raise req.error
         return req.result
+
+
+class SharedInRounds:
+    """Base of the wrappers that share one model among camera threads through :class:`Rounds` (the batching
+    embedder and detector): the wrapped object is ``self.<attr>``, its other attributes (device, weights,
+    settings...) read through the wrapper, and ``calls`` / ``largest`` / :meth:`client` are the rounds'."""
+
+    def __init__(self, wrapped: object, attr: str, run: Callable[[list], Sequence], *, max_wait_ms: float) -> None:
+        self.__dict__[attr] = wrapped
+        self._wrapped_attr = attr
+        self.name = getattr(wrapped, "name", type(wrapped).__name__)
+        self._rounds = Rounds(run, max_wait_ms=max_wait_ms, name=self.name)
+
+    def __getattr__(self, name: str):
+        key = self.__dict__.get("_wrapped_attr")
+        if key is None or name == key or name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.__dict__[key], name)
+
+    @property
+    def calls(self) -> int:
+        return self._rounds.calls
+
+    @property
+    def largest(self) -> int:
+        return self._rounds.largest
+
+    @contextmanager
+    def client(self) -> Iterator[None]:
+        """A camera thread takes part in the rounds while inside this context."""
+        with self._rounds.client():
+            yield

@@ -9,46 +9,22 @@ ultralytics model is not safe to call from several threads at once.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
-from ..rounds import Rounds
+from ..rounds import SharedInRounds
 from ..types import Detections, Frame
 
 __all__ = ["BatchingDetector"]
 
 
-class BatchingDetector:
+class BatchingDetector(SharedInRounds):
     """Wraps ``detector`` (see the module docstring). ``calls``: rounds run; ``frames``: frames detected;
     ``largest``: the most frames in one round."""
 
     def __init__(self, detector, *, max_wait_ms: float = 5.0) -> None:
-        self.detector = detector
-        self.name = getattr(detector, "name", type(detector).__name__)
-        self._rounds = Rounds(self._detect_round, max_wait_ms=max_wait_ms, name=self.name)
-
-    def __getattr__(self, name: str):  # weights, device, settings... of the wrapped detector
-        if name in ("detector", "_rounds"):
-            raise AttributeError(name)
-        return getattr(self.detector, name)
-
-    @property
-    def calls(self) -> int:
-        return self._rounds.calls
+        super().__init__(detector, "detector", self._detect_round, max_wait_ms=max_wait_ms)
 
     @property
     def frames(self) -> int:
         return self._rounds.items
-
-    @property
-    def largest(self) -> int:
-        return self._rounds.largest
-
-    @contextmanager
-    def client(self) -> Iterator[None]:
-        """A camera thread takes part in the rounds while inside this context."""
-        with self._rounds.client():
-            yield
 
     def __call__(self, frame: Frame) -> Detections:
         return self._rounds.submit(frame)

@@ -16,12 +16,11 @@ boxes instead of crops, so every frame is uploaded once.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 
 import numpy as np
 
-from ..rounds import Rounds
+from ..rounds import SharedInRounds
 from ..types import Detections
 from .base import extract_crops
 
@@ -38,36 +37,15 @@ class _Boxes:
         return len(self.xyxy)
 
 
-class BatchingEmbedder:
+class BatchingEmbedder(SharedInRounds):
     """Wraps ``embedder`` (see the module docstring; the rounds are :class:`mctrack.rounds.Rounds`). ``calls``:
     wrapped-embedder calls so far; ``crops``: crops embedded; ``largest``: the largest number of requests (camera
     frames) served by one call."""
 
     def __init__(self, embedder, *, max_wait_ms: float = 5.0) -> None:
-        self.embedder = embedder
-        self.name = getattr(embedder, "name", type(embedder).__name__)
+        super().__init__(embedder, "embedder", self._embed_round, max_wait_ms=max_wait_ms)
         self.dim = int(getattr(embedder, "dim", 0))
-        self._rounds = Rounds(self._embed_round, max_wait_ms=max_wait_ms, name=self.name)
         self.crops = 0
-
-    def __getattr__(self, name: str):  # device, precision, weights, recommended... of the wrapped embedder
-        if name in ("embedder", "_rounds"):
-            raise AttributeError(name)
-        return getattr(self.embedder, name)
-
-    @property
-    def calls(self) -> int:
-        return self._rounds.calls
-
-    @property
-    def largest(self) -> int:
-        return self._rounds.largest
-
-    @contextmanager
-    def client(self) -> Iterator[None]:
-        """A camera thread takes part in the rounds while inside this context."""
-        with self._rounds.client():
-            yield
 
     def __call__(self, image: np.ndarray, dets: Detections) -> np.ndarray:
         if len(dets) == 0:

@@ -29,19 +29,18 @@ def frame(seed: int, n: int) -> tuple[np.ndarray, Detections]:
     return image, Detections(boxes, np.ones(n, np.float32))
 
 
-def test_cameras_submitting_together_share_one_call_and_get_their_own_rows():
-    inner = Recording()
-    batcher = BatchingEmbedder(inner, max_wait_ms=2000)  # long: the round waits for all three cameras
-    frames = {cam: frame(cam, cam + 2) for cam in range(3)}
+def embed_together(batcher: BatchingEmbedder, frames: dict) -> dict[int, np.ndarray]:
+    """Every camera's frame embedded from its own thread, all submitted at the same moment; each camera's rows are
+    checked against the colour histogram of its own crops."""
     out: dict[int, np.ndarray] = {}
-    barrier = threading.Barrier(3)
+    barrier = threading.Barrier(len(frames))
 
     def camera(cam: int) -> None:
         with batcher.client():
             barrier.wait()
             out[cam] = batcher(*frames[cam])
 
-    threads = [threading.Thread(target=camera, args=(c,)) for c in range(3)]
+    threads = [threading.Thread(target=camera, args=(c,)) for c in frames]
     for t in threads:
         t.start()
     for t in threads:
@@ -49,6 +48,13 @@ def test_cameras_submitting_together_share_one_call_and_get_their_own_rows():
     reference = ColorHistogramEmbedder()
     for cam, (image, dets) in frames.items():
         assert np.array_equal(out[cam], reference(image, dets))
+    return out
+
+
+def test_cameras_submitting_together_share_one_call_and_get_their_own_rows():
+    inner = Recording()
+    batcher = BatchingEmbedder(inner, max_wait_ms=2000)  # long: the round waits for all three cameras
+    embed_together(batcher, {cam: frame(cam, cam + 2) for cam in range(3)})
     assert inner.sizes == [2 + 3 + 4] and batcher.largest == 3 and batcher.calls == 1
     assert (batcher.name, batcher.dim) == (inner.name, inner.dim)
 
@@ -134,22 +140,7 @@ def test_an_embedder_that_cuts_its_own_crops_gets_the_frames_of_the_round():
     inner = Boxes()
     batcher = BatchingEmbedder(inner, max_wait_ms=2000)
     frames = {cam: frame(10 + cam, cam + 1) for cam in range(2)}
-    out: dict[int, np.ndarray] = {}
-    barrier = threading.Barrier(2)
-
-    def camera(cam: int) -> None:
-        with batcher.client():
-            barrier.wait()
-            out[cam] = batcher(*frames[cam])
-
-    threads = [threading.Thread(target=camera, args=(c,)) for c in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(10)
-    reference = ColorHistogramEmbedder()
-    for cam, (image, dets) in frames.items():
-        assert np.array_equal(out[cam], reference(image, dets))
+    embed_together(batcher, frames)
     assert inner.frames == [2] and inner.sizes == [1 + 2] and batcher.crops == 3
     assert batcher.embed_crops(extract_crops_of(frames[0])).shape == (1, inner.dim)  # plain crops still work
 
