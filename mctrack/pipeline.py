@@ -34,7 +34,8 @@ interleave all cameras whatever the linker (a live stream never ends, so cameras
 their scene time is the capture time, they are never cached (a URL says nothing about what it will show), and
 what they showed is recorded to ``OUT/recordings/<camera>.mp4`` (the annotated video is made from it). A live
 run ends with Ctrl-C (what was finished is linked and written), with ``max_seconds``, or when every stream is
-lost.
+lost. With ``engine="ray"`` the interleaved cameras run as Ray generator tasks whose steps stream back to this
+process, which merges them in the same order (same outputs; no recordings on the workers).
 """
 
 from __future__ import annotations
@@ -204,7 +205,8 @@ class Pipeline:
         cmc_factory: ``camera -> CameraMotion`` for camera-motion compensation (moving cameras), or None; the
             feature cache then also keeps each frame's warp (its settings are part of the cache key).
         workers: recorded cameras run in this many processes at once (:mod:`mctrack.parallel`); the outputs are
-            the same as with one. Live cameras and the online linker run in this process (interleaved).
+            the same as with one. Live cameras and the online linker run in this process (interleaved), or on Ray
+            with ``engine="ray"`` (streamed back and merged here).
         worker_threads: run the ``workers`` cameras as threads of this process instead, sharing one
             :class:`~mctrack.embed.BatchingEmbedder` (crops of all cameras at the same time in one batch); ``None``
             = threads exactly when the embedder is on a CUDA device (which forked processes cannot share).
@@ -220,7 +222,8 @@ class Pipeline:
             0 = off. ``OUT/local/`` then holds the stitched ids.
         engine: ``local`` (this machine: ``workers`` processes) or ``ray`` (one Ray task per camera,
             :mod:`mctrack.ray_engine`; ``ray_options``: its ``address``, ``num_cpus``, ``num_gpus``,
-            ``local_cpus``). On Ray the feature cache is not used (workers may be other machines).
+            ``local_cpus``, ``retries``). On Ray the feature cache is not used (workers may be other machines);
+            live cameras and the online linker stream their tracks back (one Ray generator task per camera).
     """
 
     def __init__(
