@@ -386,9 +386,7 @@ class Pipeline:
                     refresh=refresh_frames(self.embed_refresh, fps),
                 )
             res.fps, res.length = fps, length
-            shown = length
-            if self.max_seconds is not None and length is not None:
-                shown = min(length, int(np.ceil((self.max_seconds - 1e-9) * fps)))
+            shown = self._frames_to_run(length, fps)
             tracker = self.tracker_factory(cam.id, fps)
             # a track is handed over once the tracker can no longer resume it: its lost budget counts processed
             # frames (live frame indices count processed frames too), so the hand-over does as well
@@ -758,6 +756,12 @@ class Pipeline:
                 results[cam.id] = res
         return interrupted
 
+    def _frames_to_run(self, length: int | None, fps: float) -> int | None:
+        """How many frames of a stream of ``length`` frames (None: unknown) the run processes (``max_seconds``)."""
+        if self.max_seconds is None or length is None or not fps:
+            return length
+        return min(length, int(np.ceil((self.max_seconds - 1e-9) * fps)))
+
     def _shipped_to_ray(self) -> Pipeline:
         """What travels to the Ray workers: a copy without cache (their disks), progress bars or linker; its
         embedder on the CPU (each task puts it on the GPU Ray gave it, if any: :meth:`_on_ray_worker`)."""
@@ -767,12 +771,15 @@ class Pipeline:
         shipped.cache_key, shipped.progress, shipped.linker = None, False, None
         shipped._stop = shipped._batching = shipped._det_batching = None
         shipped._builders = {}
-        if hasattr(self.embedder, "to") and hasattr(self.embedder, "device"):
+        if self._movable_embedder():
             self.embedder.to("cpu")
         return shipped
 
+    def _movable_embedder(self) -> bool:
+        return hasattr(self.embedder, "to") and hasattr(self.embedder, "device")
+
     def _on_ray_worker(self) -> None:
-        if hasattr(self.embedder, "to") and hasattr(self.embedder, "device"):
+        if self._movable_embedder():
             import ray
 
             self.embedder.to("cuda" if ray.get_gpu_ids() else "cpu")
@@ -1104,10 +1111,7 @@ def _ray_camera_stream(shipped: Pipeline, cam: CameraConfig, skip: int, chunk_fr
         steps = shipped._camera_steps(cam, Path(tmp), sink=sink)
 
         def expected() -> int | None:
-            r = sink[cam.id]
-            if r.length is None or shipped.max_seconds is None or not r.fps:
-                return r.length
-            return min(r.length, int(np.ceil((shipped.max_seconds - 1e-9) * r.fps)))
+            return shipped._frames_to_run(sink[cam.id].length, sink[cam.id].fps)
 
         def counts() -> dict:
             r = sink[cam.id]
