@@ -46,7 +46,7 @@ sys.path.insert(0, str(ROOT))
 
 from mctrack.commands._common import TORCH_EMBEDDERS  # noqa: E402
 from mctrack.detect import MotFileDetector  # noqa: E402
-from mctrack.embed import build_embedder, embedder_link_thresh, track_appearance  # noqa: E402
+from mctrack.embed import build_embedder, embed_policy, embedder_link_thresh, track_appearance  # noqa: E402
 from mctrack.eval.mot import evaluate_folders, format_table, write_json  # noqa: E402
 from mctrack.io.mot import mot_rows, save_mot_txt  # noqa: E402
 from mctrack.io.video import SequenceSource  # noqa: E402
@@ -179,8 +179,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--embed",
         choices=EMBED_POLICIES,
-        default="all",
-        help="which detections are embedded (as mctrack track --embed; default all)",
+        default=None,
+        help="which detections are embedded (as mctrack track --embed; default: the embedder's own, as there)",
     )
     ap.add_argument("--weights", help="checkpoint of a network: file or bundled name (default: the bundled one)")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="tracker keyword argument")
@@ -208,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     kwargs = dict(kv.split("=", 1) for kv in args.set)
     kwargs = {k: parse_value(v) for k, v in kwargs.items()}
     kwargs.setdefault("cmc", args.cmc)
-    kwargs.setdefault("embed", args.embed)
+    kwargs.setdefault("embed", args.embed or embed_policy(args.reid))
     if args.reid != "none":  # the same appearance defaults as `mctrack track`
         weight, thresh = track_appearance(args.reid)
         kwargs = {"appearance_weight": weight, "appearance_thresh": thresh, **kwargs}

@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             for seq in seqs:
                 if name == "mctrack":
-                    kwargs = {}
+                    kwargs = {"embed": "all"}  # every detection, as the peers embed (mctrack track: --embed needed)
                     if embedder is not None:
                         weight, thresh = track_appearance(args.reid)
                         kwargs = {"appearance_weight": weight, "appearance_thresh": thresh}

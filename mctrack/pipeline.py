@@ -1055,6 +1055,10 @@ def _summary(
         "linker": type(pipe.linker).__name__ if pipe.linker is not None else None,
         "engine": pipe.engine,
         "workers": pipe.workers,
+        # which detections were embedded: every one ("all") or those the boxes cannot decide ("needed")
+        "embed": {"policy": pipe.embed, "refresh_s": pipe.embed_refresh, "every": pipe.embed_every}
+        if pipe.embedder is not None
+        else None,
         # cameras in threads: the shared embedder's calls, crops, and the most camera frames served by one call
         "batched_embedding": pipe._batching,
         "batched_detection": pipe._det_batching,

@@ -7,7 +7,8 @@ name up through :func:`get` first imports that package.
 **Facts.** Each component carries its own facts, given at registration (``register(name, help, **facts)``) and
 read with ``facts(name)``, so that the library, the CLI and plugins share one set of defaults. Embedders:
 ``takes_weights`` (a checkpoint/model file), ``track_appearance`` (the per-camera tracker's appearance weight and
-cosine threshold for its features), ``link_thresh`` (the cross-camera linker's cosine threshold).
+cosine threshold for its features), ``link_thresh`` (the cross-camera linker's cosine threshold), ``embed``
+(``"all"`` or ``"needed"``: which detections ``track`` and ``run`` embed by default).
 
 **Plugins.** Other packages add components through Python entry points in the groups ``mctrack.embedders``,
 ``mctrack.detectors``, ``mctrack.trackers`` and ``mctrack.linkers``: the entry point's name is the component's

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from ..detect import build_detector
-from ..embed import Embedder, build_embedder, link_thresh, track_appearance
+from ..embed import Embedder, build_embedder, embed_policy, link_thresh, track_appearance
 from ..errors import InputError
 from ..registry import EMBEDDERS
 from ..track.driver import EMBED_POLICIES, refresh_frames
@@ -52,12 +52,13 @@ def add_embed_policy_args(p) -> None:
     p.add_argument(
         "--embed",
         choices=EMBED_POLICIES,
-        default="all",
-        help="all (default): embed every detection; needed: only those whose association the boxes cannot "
-        "decide (near several tracks or none, lost tracks' candidates, high scores only) plus each track's "
-        "detection every --embed-refresh seconds: fewer crops on CPU, a clear box match is then not checked by "
-        "appearance in between (measured: the demo 1.6x faster with 57%% of the crops, IDF1 within 0.4; with "
-        "laga_market1501 PETS09-S2L1 82.2 vs 82.4, TUD-Stadtmitte equal; other embedders -5 to +4; see the README)",
+        default=None,
+        help="all: embed every detection; needed: only those whose association the boxes cannot decide (near "
+        "several tracks or none, lost tracks' candidates, high scores only) plus each track's detection every "
+        "--embed-refresh seconds: fewer crops, a clear box match is then not checked by appearance in between. "
+        "Default: the embedder's own (needed for networks: the demo 1.6x faster with 57%% of the crops, the "
+        "bundled laga_market1501 within 0.2 IDF1 of all on the real videos, other checkpoints -3 to +4; all for "
+        "colorhist; see the README)",
     )
     p.add_argument(
         "--embed-refresh",
@@ -66,6 +67,13 @@ def add_embed_policy_args(p) -> None:
         metavar="SECONDS",
         help="with --embed needed, each track's detection is embedded at least this often (default: 0.5)",
     )
+
+
+def resolve_embed_policy(args) -> str:
+    """``args.embed`` with its default filled in from the embedder's registered facts (``none``: ``all``)."""
+    if args.embed is None:
+        args.embed = embed_policy(args.reid)
+    return args.embed
 
 
 def embed_refresh_frames(seconds: float, fps: float) -> int:

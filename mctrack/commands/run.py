@@ -14,12 +14,14 @@ from ..embed import embedder_link_thresh
 from ..errors import InputError
 from ..eval.multicam import format_multicam
 from ..cache import feature_cache_key, file_sha1
+from ..parallel import auto_workers
 from ..pipeline import Pipeline, constraints_from_cams
 from ..registry import DETECTORS, LINKERS
 from ..track import CameraMotion, Tracker
 from ..track.postprocess import StitchConfig
 from ._common import (
     check_stream_args,
+    resolve_embed_policy,
     add_cmc_arg,
     add_embed_policy_args,
     TORCH_EMBEDDERS,
@@ -151,12 +153,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--workers",
-        type=int,
-        default=1,
-        metavar="N",
+        type=_workers_arg,
+        default="auto",
+        metavar="N|auto",
         help="recorded cameras processed N at a time, each in its own process, or with --worker-threads (the "
         "default when the embedder is on a GPU) as threads of one process (same outputs as 1; live cameras and "
-        "--linker online run in one process: see --engine ray) (default: 1)",
+        "--linker online run in one process: see --engine ray). Default auto: one per CPU core, at most one per "
+        "camera and 8",
     )
     p.add_argument(
         "--worker-threads",
@@ -240,11 +243,23 @@ def _detector_factory(args: argparse.Namespace):
     return (lambda cam: shared), shared
 
 
+def _workers_arg(value: str) -> int | str:
+    """``--workers``: ``auto`` or an integer >= 1 (argparse turns the ValueError into a one-line usage error)."""
+    if value == "auto":
+        return value
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected auto or an integer >= 1, got {value!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {n}")
+    return n
+
+
 def main(args: argparse.Namespace) -> int:
     DETECTORS.get(args.detector)  # unknown names fail here, listing the valid ones, before any work
     check_stream_args(args)
-    if args.workers < 1:
-        raise InputError(f"--workers: must be >= 1, got {args.workers}")
+    resolve_embed_policy(args)
     if args.smooth is not None and not (np.isfinite(args.smooth) and 0 <= args.smooth <= 1000):
         raise InputError(f"--smooth: must be >= 0 and at most 1000 frames, got {args.smooth}")
     if args.stitch is not None and not (np.isfinite(args.stitch) and 0 <= args.stitch <= 3600):
@@ -259,7 +274,7 @@ def main(args: argparse.Namespace) -> int:
             )
         if args.ray_local_cpus is not None and (args.ray_local_cpus < 1 or args.address):
             raise InputError("--ray-local-cpus: a number >= 1, and only without --address")
-        if args.workers != 1 or args.worker_threads:
+        if args.workers not in (1, "auto") or args.worker_threads:
             raise InputError(
                 "--workers/--worker-threads: for the local engine; on Ray every camera is a task (see --ray-cpus)"
             )
@@ -274,6 +289,8 @@ def main(args: argparse.Namespace) -> int:
     if args.reid != "none":
         LINKERS.get(args.linker)
     cams = load_cams(args.cams)
+    if args.workers == "auto":  # one per core and camera (on Ray every camera is a task anyway)
+        args.workers = 1 if args.engine == "ray" else auto_workers(len(cams.cameras))
     offline = not any(is_live_source(c.source) for c in cams.cameras) and not (
         args.reid != "none" and args.linker == "online"
     )

@@ -23,6 +23,7 @@ from ..track.postprocess import FeatureMeans, StitchConfig, refine
 from ..track.driver import DetectAndEmbed, DriverStats, drive
 from ._common import (
     check_stream_args,
+    resolve_embed_policy,
     add_cmc_arg,
     add_embed_policy_args,
     embed_refresh_frames,
@@ -119,6 +120,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def main(args: argparse.Namespace) -> int:
     DETECTORS.get(args.detector)  # an unknown name fails here, listing the valid ones, before any work
     check_stream_args(args)
+    resolve_embed_policy(args)
     live = is_live_source(str(args.source))
     limits = (
         ("--interpolate", args.interpolate, 10**6),

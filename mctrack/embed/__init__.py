@@ -28,6 +28,7 @@ __all__ = [
     "l2_normalize",
     "select_device",
     "build_embedder",
+    "embed_policy",
     "embedder_link_thresh",
     "link_thresh",
     "track_appearance",
@@ -36,8 +37,11 @@ __all__ = [
 
 #: facts of the trained networks (see mctrack.registry): the tracker's appearance weight / threshold and the linker's
 #: threshold assume centred features (checkpoints with extra.feature_mean); chosen with benchmarks/link_sweep.py and
-#: benchmarks/mot15.py --grid (docs/run.md, docs/reid_training.md)
-NETWORK_FACTS = {"takes_weights": True, "track_appearance": (0.5, 0.8), "link_thresh": 0.5}
+#: benchmarks/mot15.py --grid (docs/run.md, docs/reid_training.md). ``embed``: which detections ``mctrack track`` and
+#: ``mctrack run`` embed by default: a network's crops are most of a run's cost, so only those the boxes cannot decide
+#: plus a refresh per track ("needed"; measured in the README: the demo 1.6x faster, the bundled laga_market1501
+#: within 0.2 IDF1 of every-detection on the real videos); cheap embedders embed all.
+NETWORK_FACTS = {"takes_weights": True, "track_appearance": (0.5, 0.8), "link_thresh": 0.5, "embed": "needed"}
 
 
 def _reid_builder(arch: str, help: str):
@@ -57,6 +61,7 @@ EMBEDDERS.register(
     takes_weights=False,
     track_appearance=(0.5, 0.25),
     link_thresh=0.1,
+    embed="all",
 )(ColorHistogramEmbedder)
 
 
@@ -76,6 +81,13 @@ def track_appearance(name: str) -> tuple[float, float]:
 def link_thresh(name: str) -> float:
     """The cross-camera linker's cosine threshold for embedder ``name``, from its registered facts."""
     return float(EMBEDDERS.facts(name).get("link_thresh", 0.5)) if name in EMBEDDERS else 0.5
+
+
+def embed_policy(name: str) -> str:
+    """Which detections are embedded by default for embedder ``name`` (``"all"`` or ``"needed"``, see
+    ``mctrack.track.driver.DetectAndEmbed``), from its registered facts; ``"all"`` when it registered none."""
+    policy = EMBEDDERS.facts(name).get("embed", "all") if name in EMBEDDERS else "all"
+    return policy if policy in ("all", "needed") else "all"
 
 
 def embedder_link_thresh(embedder, name: str) -> float:

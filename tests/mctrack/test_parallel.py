@@ -10,7 +10,8 @@ import pytest
 
 from mctrack.config import load_cams
 from mctrack.embed import ColorHistogramEmbedder
-from mctrack.parallel import run_cameras, worker_threads
+import mctrack.parallel as parallel
+from mctrack.parallel import MAX_AUTO_WORKERS, auto_workers, run_cameras, worker_threads
 from mctrack.pipeline import default_source
 from tests.mctrack.test_pipeline import make_pipeline
 from tests.mctrack.test_pipeline import scene  # noqa: F401 - pytest fixture
@@ -83,12 +84,19 @@ def test_dead_worker_is_retried_once_then_reported(tmp_path):
 
 def test_worker_threads_share_the_cores(monkeypatch):
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
-    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    monkeypatch.setattr(parallel, "usable_cores", lambda: 8)
     assert worker_threads(2) == 4 and worker_threads(16) == 1
     monkeypatch.setenv("OMP_NUM_THREADS", "3")
     assert worker_threads(2) == 3
     with pytest.raises(ValueError, match="workers"):
         run_cameras(planned_job(), [], 0, failed=lambda c, w: None)
+
+
+def test_auto_workers_one_per_core_and_camera(monkeypatch):
+    assert auto_workers(3, cores=2) == 2 and auto_workers(1, cores=16) == 1 and auto_workers(5, cores=16) == 5
+    assert auto_workers(100, cores=64) == MAX_AUTO_WORKERS and auto_workers(0, cores=4) == 1
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2}, raising=False)
+    assert parallel.usable_cores() == 3 and auto_workers(4) == 3  # the affinity mask, not the machine's count
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")

@@ -19,6 +19,7 @@ from mctrack.embed import ColorHistogramEmbedder
 from mctrack.errors import ConfigError
 from mctrack.io.mot import load_mot_txt
 from mctrack.link import OfflineLinker
+from mctrack.parallel import auto_workers
 from mctrack.pipeline import Pipeline, constraints_from_cams, default_source, feature_cache_key
 from mctrack.synth import make_scene
 from mctrack.track import Tracker
@@ -232,6 +233,9 @@ def test_cli_run_end_to_end(scene, tmp_path, capsys):
     assert len(set(gids.values())) < len(gids)  # something was linked across cameras
     summary = json.loads((out / "summary.json").read_text())
     assert summary["counts"]["cameras"] == 2 and summary["frames_per_second"] > 0
+    # defaults: a cheap embedder embeds every detection; one camera per core (at most one per camera)
+    assert summary["embed"]["policy"] == "all" and "(--embed all)" in printed
+    assert summary["workers"] == auto_workers(2)
     assert {"detect", "embed", "track", "link"} <= set(summary["timings_s"])
     ev = json.loads((out / "eval.json").read_text())
     assert ev["cross_camera"]["IDF1"] > 0.8
@@ -337,6 +341,10 @@ def test_cli_run_bad_input(scene, tmp_path, capsys):
     )
     assert "tracker settings: appearance_weight" in capsys.readouterr().err
     assert not (tmp_path / "summary.json").exists()  # failed before any camera ran
+    for bad in ("0", "two"):  # argparse's one-line usage error, exit 2
+        with pytest.raises(SystemExit) as exc:
+            main(["run", "--cams", str(scene / "cams.yaml"), "--reid", "none", "--detector", "mot", "--workers", bad])
+        assert exc.value.code == 2 and "--workers" in capsys.readouterr().err
 
 
 def test_transit_windows_in_cams_yaml(scene, tmp_path):
@@ -678,6 +686,10 @@ def test_bundled_laga_checkpoint_with_default_settings_links_unseen_people(tmp_p
     assert ev["cross_camera"]["IDF1"] > bound + 0.05 and ev["cross_camera"]["IDF1"] >= 0.85
     s = json.loads((out / "summary.json").read_text())
     assert s["counts"]["multi_camera_ids"] >= 3
+    # a network embeds by default only what the boxes cannot decide (the registered fact), and says so
+    assert s["embed"]["policy"] == "needed" and "(--embed needed)" in capsys.readouterr().out
+    cams_s = s["cameras"].values()
+    assert 0 < sum(c["embedded_detections"] for c in cams_s) < sum(c["detections"] for c in cams_s)
 
 
 def test_a_slow_live_camera_does_not_split_a_track_the_tracker_resumes(tmp_path):

@@ -42,6 +42,11 @@ def test_components_carry_their_facts():
     assert EMBEDDERS.facts("laga")["takes_weights"] and not EMBEDDERS.facts("colorhist")["takes_weights"]
     assert track_appearance("colorhist") == (0.5, 0.25) and link_thresh("colorhist") == 0.1
     assert track_appearance("laga") == tuple(EMBEDDERS.facts("laga")["track_appearance"])
+    # which detections track/run embed by default: networks the undecided ones, the cheap histogram all of them
+    from mctrack.embed import embed_policy
+
+    assert [embed_policy(n) for n in ("laga", "can", "global", "onnx")] == ["needed"] * 4
+    assert embed_policy("colorhist") == "all" and embed_policy("none") == "all"
     with pytest.raises(UnknownNameError, match="valid names"):
         EMBEDDERS.facts("nope")
 
