@@ -8,7 +8,7 @@ Steps (each under its own time limit; a failing or timed-out step is recorded an
 1. ``pytest -m cuda`` (the CUDA tests; on a CPU they skip);
 2. embedder throughput (``benchmarks/embed_bench.py``): laga, can, global at the papers' size (ResNet-50,
    384x128) against a bare ResNet-50 forward, fp32 / bf16 / fp16, batch 1 to 512; and the shipped checkpoints'
-   size (ResNet-18, 128x64);
+   size (ResNet-18, 128x64); LAGA-Net ``torch.compile``d (``reduce-overhead``: CUDA graphs) in bf16;
 3. the YOLO detector (an untrained ``yolo11n`` built from its YAML, since nothing is downloaded) on 640x640 frames,
    fp16 on CUDA, frame by frame and in batches of 4 and 8 cameras' frames (``detect_batch``); the shipped LAGA-Net on
    whole 1080p frames with crops cut on the device against OpenCV crops;
@@ -163,9 +163,9 @@ def main(argv: list[str] | None = None) -> int:
     networks = ["laga"] if q else ["laga", "can", "global"]
     embed = {}
 
-    def bench(name: str, key: str, precision: str, extra: list[str], timeout: float) -> None:
+    def bench(name: str, key: str, precision: str, extra: list[str], timeout: float, sizes=None) -> None:
         cmd = [py, "benchmarks/embed_bench.py", "--device", args.device, "--precision", precision, "--batches"]
-        cmd += [*batches, *extra, "--rounds", "1" if q else "5", "--json", str(out / f"{name}.json")]
+        cmd += [*(sizes or batches), *extra, "--rounds", "1" if q else "5", "--json", str(out / f"{name}.json")]
         steps[name] = _step(name, cmd, out, 300 if q else timeout, env)
         if (out / f"{name}.json").is_file():
             embed[key] = json.loads((out / f"{name}.json").read_text())["results"]
@@ -176,6 +176,14 @@ def main(argv: list[str] | None = None) -> int:
             bench(f"embed_r50_{prec}", prec, prec, ["--embedders", *networks, "--input-size", *size], 150)
     shipped = ["--embedders", "laga", "--backbone", "resnet18", "--input-size", "128", "64"]
     bench("embed_shipped_r18", "shipped_r18_128x64", "fp32" if args.device == "cpu" else "fp16", shipped, 90)
+    # torch.compile (CUDA graphs on a GPU): LAGA-Net at the papers' size; 'overhead' < 1 is the gain over eager
+    cuda = args.device.startswith("cuda")
+    mode = "reduce-overhead" if cuda else "default"
+    prec = "bf16" if cuda else "fp32"
+    compiled = ["--embedders", "laga", "--input-size", *size, "--compile", mode]
+    if q:
+        compiled += ["--backbone", "resnet18"]
+    bench(f"embed_r50_{prec}_compiled", f"{prec}, torch.compile {mode}", prec, compiled, 240, ["4"] if q else ["128"])
     report["embedders"] = embed
     for name, bench_fn, frames in (("yolo", _yolo_bench, 20 if q else 300), ("crops", _crop_bench, 3 if q else 50)):
         t0 = time.perf_counter()
@@ -185,7 +193,10 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as exc:  # noqa: BLE001 - recorded, the check goes on
             steps[name] = {"status": f"failed: {type(exc).__name__}: {str(exc)[:200]}"}
     # one camera after another, then the three cameras as threads sharing one batching embedder (the GPU fast path)
-    for key, extra in (("run_small", []), ("run_small_threads", ["--workers", "3", "--worker-threads"])):
+    for key, extra in (
+        ("run_small", ["--workers", "1"]),
+        ("run_small_threads", ["--workers", "3", "--worker-threads"]),
+    ):
         run_out = out / key
         steps[key] = _step(
             key,

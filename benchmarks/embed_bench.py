@@ -10,6 +10,8 @@ input size: ``ratio`` = embedder time / bare ResNet-50 time at the same batch si
 machines. ``overhead`` = embedder time / the time of the embedder's own network alone on an already-normalised
 tensor of the same batch (what the embedder adds around the network: crop resizing, normalisation, the host-device
 copy, L2 normalisation and centring). Weights are random (speed does not depend on them); nothing is downloaded.
+With ``--compile MODE`` the embedders run ``torch.compile``d (compiled during the warm-up calls, which are not
+timed) and ``overhead`` compares them with their eager network: below 1 is what compiling gains.
 """
 
 from __future__ import annotations
@@ -60,6 +62,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--backbone", default="resnet50")
     ap.add_argument("--input-size", type=int, nargs=2, default=[384, 128], metavar=("H", "W"))
     ap.add_argument("--precision", default="fp32", choices=("fp32", "fp16", "bf16"))
+    ap.add_argument(
+        "--compile",
+        choices=("default", "reduce-overhead", "max-autotune"),
+        help="torch.compile the networks with this mode (overhead is then against the eager network)",
+    )
     ap.add_argument("--rounds", type=int, default=5, help="timed round-robin passes per batch size (median)")
     ap.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     ap.add_argument("--json", help="write the results to this JSON file")
@@ -78,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads, input {h}x{w}, "
         f"backbone {args.backbone}, precision {args.precision}"
+        + (f", torch.compile mode {args.compile} (compiled on the warm-up calls)" if args.compile else "")
     )
     ref_name = "resnet50 (bare torchvision)"
     dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(args.precision)
@@ -99,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
                 batch_size=max_batch,
                 precision=args.precision,
                 input_size=(h, w),
+                compile=args.compile,
             )
             embedders[name] = (emb, _params(emb.model))
         for b in args.batches:
@@ -166,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
                     torch=torch.__version__,
                     threads=torch.get_num_threads(),
                     precision=args.precision,
+                    compile=args.compile,
                     input_size=[h, w],
                     results=results,
                 ),

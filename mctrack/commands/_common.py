@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from ..detect import build_detector
+from ..embed.reid import COMPILE_MODES
 from ..embed import Embedder, build_embedder, embed_policy, link_thresh, track_appearance
 from ..errors import InputError
 from ..registry import EMBEDDERS
@@ -158,6 +159,12 @@ def add_embedder_args(p: argparse.ArgumentParser, default: str = "laga") -> None
     )
     g.add_argument("--flip", action="store_true", help="average features of each crop and its mirror image")
     g.add_argument(
+        "--compile",
+        choices=COMPILE_MODES,
+        help="torch.compile the network with this mode (reduce-overhead: CUDA graphs on a GPU); compiling takes "
+        "seconds to minutes at the start, batches are padded to powers of two; off by default",
+    )
+    g.add_argument(
         "--input-size",
         type=int,
         nargs=2,
@@ -239,6 +246,7 @@ def embedder_from_args(args: argparse.Namespace) -> Embedder | None:
         batch_size=args.batch_size,
         precision=args.precision,
         flip=args.flip,
+        compile=args.compile,
     )
 
 

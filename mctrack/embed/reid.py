@@ -11,13 +11,15 @@ import torch
 from ..types import Detections
 from .base import CropBatchEmbedder, clip_boxes, extract_crops, l2_normalize
 
-__all__ = ["ReidEmbedder", "select_device", "PRECISIONS", "auto_precision"]
+__all__ = ["ReidEmbedder", "select_device", "PRECISIONS", "COMPILE_MODES", "auto_precision"]
 
 log = logging.getLogger(__name__)
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 PRECISIONS = ("fp32", "fp16", "bf16", "auto")
+#: ``torch.compile`` modes the embedder accepts (``reduce-overhead`` replays CUDA graphs on a GPU)
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune")
 
 
 def cpu_has_bf16() -> bool:
@@ -86,6 +88,11 @@ class ReidEmbedder(CropBatchEmbedder):
             one ``grid_sample`` at the sample points of OpenCV's bilinear resize, edge pixels repeated as OpenCV
             does) instead of N OpenCV resizes and N uploads; ``None`` = on CUDA devices only. Only OpenCV's uint8
             rounding of the resized crop differs.
+        compile: ``None`` (eager) or a ``torch.compile`` mode (:data:`COMPILE_MODES`): the network is compiled on
+            its first batches (seconds to minutes), and every batch is then padded to a power of two (at most
+            ``batch_size``) so that only a few shapes are ever compiled; ``reduce-overhead`` also replays CUDA
+            graphs on a GPU. Padding rows are zeros and are dropped (the network treats crops independently).
+            Whether it pays is a property of the device: ``benchmarks/device_check.py`` measures it.
         model_kwargs: architecture switches passed to the network (e.g. LAGA ablation branches).
     """
 
@@ -103,12 +110,15 @@ class ReidEmbedder(CropBatchEmbedder):
         flip: bool = False,
         input_size: tuple[int, int] | None = None,
         crop_on_device: bool | None = None,
+        compile: str | None = None,
         **model_kwargs,
     ) -> None:
         import reid_models
 
         if batch_size < 1:
             raise ValueError(f"batch_size: must be >= 1, got {batch_size}")
+        if compile is not None and compile not in COMPILE_MODES:
+            raise ValueError(f"compile: must be one of {', '.join(COMPILE_MODES)} or None, got {compile!r}")
         if precision not in PRECISIONS:
             raise ValueError(f"precision: must be one of {', '.join(PRECISIONS)}, got {precision!r}")
         self.device = select_device(device)
@@ -161,6 +171,9 @@ class ReidEmbedder(CropBatchEmbedder):
         if channels_last:
             model = model.to(memory_format=torch.channels_last)
         self.model = model
+        #: the torch.compile mode (None: eager)
+        self.compile = compile
+        self._net = torch.compile(model, mode=compile, dynamic=False) if compile else model
         self.name = arch
         self.dim = int(model.feature_dim)
         self.input_size = tuple(int(v) for v in model.input_size)
@@ -180,6 +193,7 @@ class ReidEmbedder(CropBatchEmbedder):
         if self.precision == "fp16" and device.type != "cuda":
             raise ValueError("precision: fp16 needs a CUDA device; use fp32 or bf16 on CPU")
         self.model = self.model.to(device)
+        self._net = torch.compile(self.model, mode=self.compile, dynamic=False) if self.compile else self.model
         self._mean, self._std = self._mean.to(device), self._std.to(device)
         self.device = device
         return self
@@ -238,16 +252,21 @@ class ReidEmbedder(CropBatchEmbedder):
     @torch.inference_mode()
     def _forward_tensor(self, x: torch.Tensor) -> np.ndarray:
         """``(B, 3, H, W)`` float BGR 0-255 on the device -> ``(B, D)`` raw features."""
+        n = len(x)
+        if self.compile and n:  # a few fixed shapes: powers of two up to batch_size, padded with zero crops
+            size = min(1 << (n - 1).bit_length(), max(self.batch_size, n))
+            if size > n:
+                x = torch.cat([x, x.new_zeros((size - n, *x.shape[1:]))])
         x = (x.flip(1) - self._mean) / self._std  # BGR -> RGB, ImageNet normalisation
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(self.precision)
         with torch.autocast(self.device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
-            feat = self.model(x).feature.float()
+            feat = self._net(x).feature.float()
             if self.flip:
                 feat = torch.nn.functional.normalize(feat, dim=1)
-                feat = feat + torch.nn.functional.normalize(self.model(x.flip(3)).feature.float(), dim=1)
-        return feat.cpu().numpy()
+                feat = feat + torch.nn.functional.normalize(self._net(x.flip(3)).feature.float(), dim=1)
+        return feat[:n].cpu().numpy()
 
 
 def _upload(image: np.ndarray, device: torch.device) -> torch.Tensor:

@@ -79,6 +79,37 @@ def test_batch_size_does_not_change_features(embedders):
     np.testing.assert_allclose(ref, one, atol=1e-4)
 
 
+@pytest.mark.parametrize("flip", [False, True])
+def test_compiled_network_sees_few_shapes_and_gives_the_eager_features(monkeypatch, flip):
+    """``compile``: batches are padded to powers of two (at most batch_size) and the padding is dropped. Dynamo's
+    eager backend stands in for inductor here (real code generation takes minutes on this CPU; the device check
+    times it): the padding, the graph capture of the network and the output slicing are what is tested."""
+    shapes: list[int] = []
+    real_compile = torch.compile
+
+    def eager_compile(model, mode=None, dynamic=None):
+        compiled = real_compile(model, backend="eager", dynamic=dynamic)
+
+        def run(x):
+            shapes.append(len(x))
+            return compiled(x)
+
+        return run
+
+    monkeypatch.setattr(torch, "compile", eager_compile)
+    torch.manual_seed(0)
+    eager = ReidEmbedder("global", flip=flip, **dict(SMALL, batch_size=8))
+    comp = ReidEmbedder("global", flip=flip, compile="reduce-overhead", **dict(SMALL, batch_size=8))
+    comp.model.load_state_dict(eager.model.state_dict())
+    rng = np.random.default_rng(5)
+    crops = [rng.integers(0, 256, (int(rng.integers(40, 90)), 30, 3), dtype=np.uint8) for _ in range(11)]
+    for n in (1, 3, 5, 11):  # 11 crops: batches of 8 and 3 (padded to 4)
+        got, want = comp.embed_crops(crops[:n]), eager.embed_crops(crops[:n])
+        assert got.shape == want.shape == (n, eager.dim)
+        np.testing.assert_allclose(got, want, atol=1e-5)
+    assert set(shapes) == {1, 4, 8} and comp.compile == "reduce-overhead" and eager.compile is None
+
+
 def test_flip_averaging_is_mirror_invariant():
     torch.manual_seed(0)
     emb = ReidEmbedder("global", flip=True, **SMALL)
@@ -141,6 +172,7 @@ def test_checkpoint_feature_mean_centres_features(tmp_path):
         (dict(precision="int8"), "precision"),
         (dict(precision="fp16", device="cpu"), "fp16 needs a CUDA device"),
         (dict(device="tpu"), "device"),
+        (dict(compile="fastest"), "compile"),
     ],
 )
 def test_bad_embedder_arguments(kwargs, message):
