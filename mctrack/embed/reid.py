@@ -242,7 +242,7 @@ class ReidEmbedder(CropBatchEmbedder):
         return out
 
     def _to_tensor(self, batch: np.ndarray) -> torch.Tensor:
-        x = torch.from_numpy(batch).to(self.device, non_blocking=True)
+        x = _host_tensor(batch, self.device).to(self.device, non_blocking=True)
         return x.permute(0, 3, 1, 2).float()  # NHWC BGR uint8 -> NCHW BGR float
 
     @torch.inference_mode()
@@ -275,8 +275,16 @@ def _upload(image: np.ndarray, device: torch.device) -> torch.Tensor:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # "not writable": never written to
-        img = torch.from_numpy(np.ascontiguousarray(image))
+        img = _host_tensor(np.ascontiguousarray(image), device)
     return img.to(device, non_blocking=True).permute(2, 0, 1).unsqueeze(0)
+
+
+def _host_tensor(array: np.ndarray, device: torch.device) -> torch.Tensor:
+    """``array`` as a CPU tensor to copy to ``device``: in pinned (page-locked) memory for a CUDA device, so the
+    copy is a real asynchronous DMA (torch's caching host allocator reuses the pinned blocks, and keeps each one
+    until the copies that read it are done)."""
+    t = torch.from_numpy(array)
+    return t.pin_memory() if device.type == "cuda" else t
 
 
 def _crop_resize(img: torch.Tensor, boxes: np.ndarray, size_hw: tuple[int, int]) -> torch.Tensor:
