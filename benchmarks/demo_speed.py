@@ -7,11 +7,11 @@ alternately in fresh processes (``--rounds`` times each, median reported), both 
 the same public detections and the same ``laga_samples`` checkpoint, without the feature cache:
 
     python benchmarks/demo_speed.py                              # a503f11's demo vs this tree's README demo
-    python benchmarks/demo_speed.py --base a503f11 --rounds 3 --new-extra --embed all
+    python benchmarks/demo_speed.py --base a503f11 --rounds 3 --new-args "--embed all --workers 1"
 
 It prints seconds per run, the speed-up (base / new), the run's own timings from ``summary.json`` when it writes
-them, and the cross-camera and mean per-camera IDF1 from ``eval.json``. Run it on an idle machine (pause training:
-``pkill -STOP -f "reid train"``, then ``-CONT``).
+them, and the cross-camera and mean per-camera IDF1 from ``eval.json``. Run it on an idle machine (pause a
+training run with ``kill -STOP PID`` and resume it with ``kill -CONT PID``).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import statistics
 import subprocess
 import sys
@@ -72,15 +73,17 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--base", default="a503f11", help="the older commit (default: a503f11, issue 11's 'today')")
     ap.add_argument("--rounds", type=int, default=1, help="runs per side, alternating (default 1)")
-    ap.add_argument("--base-extra", nargs="*", default=[], help="more arguments for the base commit's run")
-    ap.add_argument("--new-extra", nargs=argparse.REMAINDER, default=[], help="more arguments for this tree's run")
+    ap.add_argument("--base-args", default="", help='more arguments for the base commit\'s run, e.g. "--no-video"')
+    ap.add_argument("--new-args", default="", help='more arguments for this tree\'s run, e.g. "--embed all"')
     ap.add_argument("--json", type=Path, help="also write the results here")
     args = ap.parse_args(argv)
+    if args.rounds < 1:
+        ap.error("--rounds: must be >= 1")
     with tempfile.TemporaryDirectory(prefix="demo_speed_") as tmp:
         tmp = Path(tmp)
         sides = {
-            args.base: (export_tree(args.base, tmp), args.base_extra),
-            "this tree": (ROOT, NEW_WEIGHTS + args.new_extra),
+            args.base: (export_tree(args.base, tmp), shlex.split(args.base_args)),
+            "this tree": (ROOT, NEW_WEIGHTS + shlex.split(args.new_args)),
         }
         results: dict[str, list[dict]] = {name: [] for name in sides}
         for r in range(args.rounds):
@@ -93,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nmedian seconds: {args.base} {med[args.base]:.1f}, this tree {med['this tree']:.1f}")
     print(f"speed-up (base / this tree): {med[args.base] / med['this tree']:.2f}x")
     for name, rs in results.items():
-        timings = rs[-1]["summary"].get("timings")
+        timings = rs[-1]["summary"].get("timings_s")
         if timings:
             print(f"{name} timings (last run, s): {json.dumps(timings)}")
     if args.json:

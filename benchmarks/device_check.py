@@ -13,7 +13,8 @@ Steps (each under its own time limit; a failing or timed-out step is recorded an
    fp16 on CUDA, frame by frame and in batches of 4 and 8 cameras' frames (``detect_batch``); the shipped LAGA-Net on
    whole 1080p frames with crops cut on the device against OpenCV crops;
 4. ``mctrack run`` on ``samples/small`` with the bundled LAGA-Net on the device: frames/s and the time per stage,
-   cameras one after another and as three threads sharing one batching embedder (``--workers 3 --worker-threads``);
+   cameras one after another and as three threads sharing one batching embedder (``--workers 3 --worker-threads``),
+   also with the network compiled (``--compile reduce-overhead``);
 5. training throughput of each Market-1501 paper recipe's network (``benchmarks/train_throughput.py``).
 
 Writes ``DIR/device_check.json`` (every number) and ``DIR/device_check.md`` (the tables for the note and README),
@@ -193,9 +194,12 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as exc:  # noqa: BLE001 - recorded, the check goes on
             steps[name] = {"status": f"failed: {type(exc).__name__}: {str(exc)[:200]}"}
     # one camera after another, then the three cameras as threads sharing one batching embedder (the GPU fast path)
+    compiled_run = ["--compile", mode] + ([] if q else ["--duration", "10"])  # compiling is most of a short run
     for key, extra in (
         ("run_small", ["--workers", "1"]),
         ("run_small_threads", ["--workers", "3", "--worker-threads"]),
+        # the batching embedder runs the network on whichever camera thread leads a round: CUDA graphs per thread?
+        ("run_small_threads_compiled", ["--workers", "3", "--worker-threads", *compiled_run]),
     ):
         run_out = out / key
         steps[key] = _step(
@@ -302,7 +306,11 @@ def markdown(r: dict) -> str:
             f"Shipped LAGA-Net on 4 frames x 20 boxes per call: {c['opencv']} crops/s with OpenCV crops, "
             f"{c['on_device']} with crops cut on the device",
         ]
-    for key, how in (("run_small", "cameras one after another"), ("run_small_threads", "3 camera threads")):
+    for key, how in (
+        ("run_small", "cameras one after another"),
+        ("run_small_threads", "3 camera threads"),
+        ("run_small_threads_compiled", "3 camera threads, network torch.compiled (first 10 s of each camera)"),
+    ):
         if key in r:
             s = r[key]
             lines += [

@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
                     kwargs = {"embed": "all"}  # every detection, as the peers embed (mctrack track: --embed needed)
                     if embedder is not None:
                         weight, thresh = track_appearance(args.reid)
-                        kwargs = {"appearance_weight": weight, "appearance_thresh": thresh}
+                        kwargs.update(appearance_weight=weight, appearance_thresh=thresh)
                     stitch = args.stitch if args.stitch is not None else (4.0 if embedder is not None else 0.0)
                     post = {"smooth": args.smooth, "stitch_s": stitch}
                     if embedder is not None:

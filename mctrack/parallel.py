@@ -63,12 +63,15 @@ def worker_threads(workers: int) -> int:
 
 
 def auto_workers(cameras: int, cores: int | None = None) -> int:
-    """How many recorded cameras to run at once by default: one per core, at most ``MAX_AUTO_WORKERS``.
+    """How many recorded cameras to run at once by default: one per core (per ``OMP_NUM_THREADS`` cores when that
+    is set, since each worker then uses that many threads), at most one per camera and ``MAX_AUTO_WORKERS``.
 
     On the 2-core machine of the README, the demo's 3 cameras on 2 workers of one thread each run 1.15x faster than
     one process using both cores (``benchmarks/workers_bench.py``: 9.2 vs 8.0 frames/s), with identical outputs."""
     cores = usable_cores() if cores is None else max(1, int(cores))
-    return max(1, min(int(cameras), cores, MAX_AUTO_WORKERS))
+    env = os.environ.get("OMP_NUM_THREADS", "")
+    per_worker = int(env) if env.isdigit() and int(env) > 0 else 1
+    return max(1, min(int(cameras), cores // per_worker, MAX_AUTO_WORKERS))
 
 
 def _die_with_parent() -> None:

@@ -494,6 +494,7 @@ class Pipeline:
         self._live_epoch = None
         self._builders = {}
         self._batching = self._det_batching = None
+        self._workers_used = 1  # cameras run at once by this machine's processes or threads (the summary's)
         if out.exists() and not out.is_dir():
             raise InputError(f"{out}: the output folder is a file")
         out.mkdir(parents=True, exist_ok=True)
@@ -525,6 +526,7 @@ class Pipeline:
         elif self.engine == "ray":
             interrupted = self._run_on_ray(cams, out, results)
         elif self.workers > 1 and len(cams.cameras) > 1:
+            self._workers_used = min(self.workers, len(cams.cameras))
             interrupted = self._run_parallel(cams, out, results)
         else:
             partial: dict[str, CameraResult] = {}
@@ -1054,9 +1056,15 @@ def _summary(
         "embedder": getattr(pipe.embedder, "name", "none"),
         "linker": type(pipe.linker).__name__ if pipe.linker is not None else None,
         "engine": pipe.engine,
-        "workers": pipe.workers,
+        # cameras run at once on this machine (1 for live cameras, --linker online and Ray, whatever was asked)
+        "workers": pipe._workers_used,
         # which detections were embedded: every one ("all") or those the boxes cannot decide ("needed")
-        "embed": {"policy": pipe.embed, "refresh_s": pipe.embed_refresh, "every": pipe.embed_every}
+        "embed": {
+            "policy": pipe.embed,
+            "refresh_s": pipe.embed_refresh,
+            "every": pipe.embed_every,
+            "compile": getattr(pipe.embedder, "compile", None),
+        }
         if pipe.embedder is not None
         else None,
         # cameras in threads: the shared embedder's calls, crops, and the most camera frames served by one call

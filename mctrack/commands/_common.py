@@ -58,7 +58,7 @@ def add_embed_policy_args(p) -> None:
         "several tracks or none, lost tracks' candidates, high scores only) plus each track's detection every "
         "--embed-refresh seconds: fewer crops, a clear box match is then not checked by appearance in between. "
         "Default: the embedder's own (needed for networks: the demo 1.6x faster with 57%% of the crops, the "
-        "bundled laga_market1501 within 0.2 IDF1 of all on the real videos, other checkpoints -3 to +4; all for "
+        "bundled laga_market1501 within 0.2 IDF1 of all on the real videos, other checkpoints -3.3 to +3.6; all for "
         "colorhist; see the README)",
     )
     p.add_argument(
@@ -224,6 +224,10 @@ def embedder_from_args(args: argparse.Namespace) -> Embedder | None:
     """Build the embedder the options ask for (checkpoint as in ``weights_from_args``); ``--reid none`` gives
     ``None``."""
     weights_from_args(args)
+    if getattr(args, "compile", None) and args.reid not in TORCH_EMBEDDERS:
+        raise InputError(
+            f"--compile: only for the torch networks ({', '.join(TORCH_EMBEDDERS)}), not --reid {args.reid}"
+        )
     if args.reid == "onnx":
         return build_embedder(
             "onnx",

@@ -245,8 +245,8 @@ def _detector_factory(args: argparse.Namespace):
 
 def _workers_arg(value: str) -> int | str:
     """``--workers``: ``auto`` or an integer >= 1 (argparse turns the ValueError into a one-line usage error)."""
-    if value == "auto":
-        return value
+    if value.lower() == "auto":
+        return "auto"
     try:
         n = int(value)
     except ValueError:

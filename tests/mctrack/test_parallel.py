@@ -93,10 +93,13 @@ def test_worker_threads_share_the_cores(monkeypatch):
 
 
 def test_auto_workers_one_per_core_and_camera(monkeypatch):
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     assert auto_workers(3, cores=2) == 2 and auto_workers(1, cores=16) == 1 and auto_workers(5, cores=16) == 5
     assert auto_workers(100, cores=64) == MAX_AUTO_WORKERS and auto_workers(0, cores=4) == 1
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2}, raising=False)
     assert parallel.usable_cores() == 3 and auto_workers(4) == 3  # the affinity mask, not the machine's count
+    monkeypatch.setenv("OMP_NUM_THREADS", "4")  # each worker will use 4 threads: 16 cores fit 4 of them
+    assert auto_workers(10, cores=16) == 4 and auto_workers(10, cores=3) == 1
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")

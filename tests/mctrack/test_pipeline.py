@@ -275,6 +275,7 @@ def test_cli_run_end_to_end(scene, tmp_path, capsys):
     )
     online = json.loads((out / "summary.json").read_text())
     assert online["linker"] == "OnlineLinker" and {c["cache"] for c in online["cameras"].values()} == {"hit"}
+    assert online["workers"] == 1  # the online linker runs the cameras interleaved in one process, whatever auto says
     assert json.loads((out / "eval.json").read_text())["cross_camera"]["IDF1"] > 0.7
     # motion only, no video: each local track its own global id
     assert (
@@ -341,6 +342,9 @@ def test_cli_run_bad_input(scene, tmp_path, capsys):
     )
     assert "tracker settings: appearance_weight" in capsys.readouterr().err
     assert not (tmp_path / "summary.json").exists()  # failed before any camera ran
+    args = ["run", "--cams", str(scene / "cams.yaml"), "--detector", "mot", "--out", str(tmp_path)]
+    assert main([*args, "--reid", "colorhist", "--compile", "default"]) == 1  # not silently ignored
+    assert "--compile: only for the torch networks" in capsys.readouterr().err
     for bad in ("0", "two"):  # argparse's one-line usage error, exit 2
         with pytest.raises(SystemExit) as exc:
             main(["run", "--cams", str(scene / "cams.yaml"), "--reid", "none", "--detector", "mot", "--workers", bad])
