@@ -198,7 +198,8 @@ class Pipeline:
         embed: ``"all"`` (every detection of an embedded frame) or ``"needed"``: only the detections whose
             association the tracker cannot decide from the boxes alone, plus each track's detection at least every
             ``embed_refresh`` seconds (:meth:`mctrack.track.Tracker.appearance_needed`); the embeddings then
-            depend on the tracker's settings, which belong in ``cache_key``.
+            depend on the tracker's settings, which belong in ``cache_key``. ``mctrack run`` passes the embedder's
+            registered default (:func:`mctrack.embed.embed_policy`: ``"needed"`` for the networks).
         embed_refresh: seconds, see ``embed``.
         max_seconds: stop every camera after this many seconds of its stream (live streams: of capture time);
             ``None`` = to the end (live: until Ctrl-C or the stream is lost).
@@ -206,7 +207,8 @@ class Pipeline:
             feature cache then also keeps each frame's warp (its settings are part of the cache key).
         workers: recorded cameras run in this many processes at once (:mod:`mctrack.parallel`); the outputs are
             the same as with one. Live cameras and the online linker run in this process (interleaved), or on Ray
-            with ``engine="ray"`` (streamed back and merged here).
+            with ``engine="ray"`` (streamed back and merged here). ``mctrack run`` passes
+            :func:`mctrack.parallel.auto_workers` by default (one per core, at most one per camera).
         worker_threads: run the ``workers`` cameras as threads of this process instead, sharing one
             :class:`~mctrack.embed.BatchingEmbedder` (crops of all cameras at the same time in one batch); ``None``
             = threads exactly when the embedder is on a CUDA device (which forked processes cannot share).
