@@ -54,12 +54,15 @@ def usable_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def _omp_threads() -> int | None:
+    """``OMP_NUM_THREADS`` when it is set to a positive integer, else None."""
+    env = os.environ.get("OMP_NUM_THREADS", "")
+    return int(env) if env.isdigit() and int(env) > 0 else None
+
+
 def worker_threads(workers: int) -> int:
     """Threads each of ``workers`` processes should use: ``OMP_NUM_THREADS`` when set, else the cores shared out."""
-    env = os.environ.get("OMP_NUM_THREADS", "")
-    if env.isdigit() and int(env) > 0:
-        return int(env)
-    return max(1, usable_cores() // max(1, workers))
+    return _omp_threads() or max(1, usable_cores() // max(1, workers))
 
 
 def auto_workers(cameras: int, cores: int | None = None) -> int:
@@ -69,9 +72,7 @@ def auto_workers(cameras: int, cores: int | None = None) -> int:
     On the 2-core machine of the README, the demo's 3 cameras on 2 workers of one thread each run 1.15x faster than
     one process using both cores (``benchmarks/workers_bench.py``: 9.2 vs 8.0 frames/s), with identical outputs."""
     cores = usable_cores() if cores is None else max(1, int(cores))
-    env = os.environ.get("OMP_NUM_THREADS", "")
-    per_worker = int(env) if env.isdigit() and int(env) > 0 else 1
-    return max(1, min(int(cameras), cores // per_worker, MAX_AUTO_WORKERS))
+    return max(1, min(int(cameras), cores // (_omp_threads() or 1), MAX_AUTO_WORKERS))
 
 
 def _die_with_parent() -> None:

@@ -173,7 +173,7 @@ class ReidEmbedder(CropBatchEmbedder):
         self.model = model
         #: the torch.compile mode (None: eager)
         self.compile = compile
-        self._net = torch.compile(model, mode=compile, dynamic=False) if compile else model
+        self._net = self._compiled()
         self.name = arch
         self.dim = int(model.feature_dim)
         self.input_size = tuple(int(v) for v in model.input_size)
@@ -193,10 +193,14 @@ class ReidEmbedder(CropBatchEmbedder):
         if self.precision == "fp16" and device.type != "cuda":
             raise ValueError("precision: fp16 needs a CUDA device; use fp32 or bf16 on CPU")
         self.model = self.model.to(device)
-        self._net = torch.compile(self.model, mode=self.compile, dynamic=False) if self.compile else self.model
+        self._net = self._compiled()
         self._mean, self._std = self._mean.to(device), self._std.to(device)
         self.device = device
         return self
+
+    def _compiled(self) -> torch.nn.Module:
+        """The network as called: ``torch.compile``d with :attr:`compile`'s mode, or the module itself."""
+        return torch.compile(self.model, mode=self.compile, dynamic=False) if self.compile else self.model
 
     @property
     def crop_on_device(self) -> bool:
