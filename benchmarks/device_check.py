@@ -15,7 +15,10 @@ Steps (each under its own time limit; a failing or timed-out step is recorded an
 4. ``mctrack run`` on ``samples/small`` with the bundled LAGA-Net on the device: frames/s and the time per stage,
    cameras one after another and as three threads sharing one batching embedder (``--workers 3 --worker-threads``),
    also with the network compiled (``--compile reduce-overhead``);
-5. training throughput of each Market-1501 paper recipe's network (``benchmarks/train_throughput.py``).
+5. training throughput of each Market-1501 paper recipe's network (``benchmarks/train_throughput.py``);
+6. the training data path (``benchmarks/data_pipeline.py``, a generated Market-style folder): augmented images/s
+   of the DataLoader path against the decoded path that augments batches on the device (recipe key
+   ``data_pipeline``), to compare with step 5's training images/s.
 
 Writes ``DIR/device_check.json`` (every number) and ``DIR/device_check.md`` (the tables for the note and README),
 and the raw outputs of each step under ``DIR/``.
@@ -269,6 +272,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     if (out / f"{name}.json").is_file():
         report["training"] = json.loads((out / f"{name}.json").read_text())
+    name = "data_pipeline"
+    sizes = ["128x64"] if q else ["384x128", "256x128"]
+    workers = ["0"] if q else ["0", "8"]
+    cmd = [py, "benchmarks/data_pipeline.py", "--device", args.device, "--sizes", *sizes, "--workers", *workers]
+    steps[name] = _step(
+        name, [*cmd, "--batches", "5" if q else "40", "--json", str(out / f"{name}.json")], out, 200, env
+    )
+    if (out / f"{name}.json").is_file():
+        report["data_pipeline"] = json.loads((out / f"{name}.json").read_text())
     report["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     (out / "device_check.json").write_text(json.dumps(report, indent=1))
     (out / "device_check.md").write_text(markdown(report))
@@ -325,6 +337,12 @@ def markdown(r: dict) -> str:
             f"| {x['arch']} {x['backbone']} | {x['size']} | {x['precision']} | {x['images_per_s']} | "
             f"{x['epoch_s_market']} |"
             for x in r["training"]
+        ]
+    if r.get("data_pipeline"):
+        lines += ["", "| data path | size | workers | augmented img/s | decode once, s |", "|---|---|---|---|---|"]
+        lines += [
+            f"| {x['pipeline']} | {x['size']} | {x['workers']} | {x['img_per_s']} | {x.get('decode_s', '')} |"
+            for x in r["data_pipeline"]
         ]
     return "\n".join(lines) + "\n"
 

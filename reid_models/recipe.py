@@ -45,6 +45,11 @@ class Recipe:
         horizontal flip (p=0.5), colour jitter strength (0 = off; brightness/contrast/saturation +-x),
         random erasing probability.
     seed, deterministic, num_workers: reproducibility (same seed on CPU -> bit-identical weights).
+    data_pipeline ("auto"|"loader"|"decoded"): how training images reach the network: "loader" decodes and
+        augments each image per epoch in DataLoader workers (num_workers); "decoded" decodes every image once into
+        memory on the training device and augments whole batches there (the GPU data path; same augmentations);
+        "auto": decoded on CUDA, loader on the CPU. Does not change results (to float rounding), so a run may
+        be resumed with another value.
     device ("auto"|"cpu"|"cuda"), amp, amp_dtype ("float16"|"bfloat16"): mixed precision: autocast to amp_dtype
         on CUDA; on the CPU only bfloat16 is used (amp with float16 trains in float32 there).
     eval_every: evaluate every N epochs (0: only at the end); flip_eval, rerank: evaluation options.
@@ -77,6 +82,7 @@ class Recipe:
     seed: int = 0
     deterministic: bool = True
     num_workers: int = 0
+    data_pipeline: str = "auto"
     device: str = "auto"
     amp: bool = True
     amp_dtype: str = "float16"
@@ -116,6 +122,8 @@ class Recipe:
             raise bad("weight_decay" if self.weight_decay < 0 else "warmup_start_lr", "must be >= 0")
         if self.amp_dtype not in ("float16", "bfloat16"):
             raise bad("amp_dtype", "expected float16 or bfloat16")
+        if self.data_pipeline not in ("auto", "loader", "decoded"):
+            raise bad("data_pipeline", "expected auto, loader or decoded")
         if self.optimizer not in ("adam", "sgd"):
             raise bad("optimizer", "expected adam or sgd")
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import cv2
+import numpy as np
 import torch
 from torch.utils.data import Dataset
+from tqdm import tqdm
 
 from reid_models.data.datasets import (
     DatasetError,
@@ -23,6 +26,7 @@ from reid_models.data.transforms import ReidTransform
 
 __all__ = [
     "DatasetError",
+    "DecodedImages",
     "HandSplit",
     "ImageDataset",
     "PKBatchSampler",
@@ -57,3 +61,55 @@ class ImageDataset(Dataset):
         if image is None:
             raise DatasetError(f"{self.paths[index]}: not a readable image")
         return self.transform(image, seed), self.labels[index], index
+
+
+class DecodedImages:
+    """Every image decoded and resized once (``transform.resize``) into one uint8 ``(N, 3, H, W)`` RGB tensor on
+    ``device``; :meth:`batch` gathers a P x K batch there and augments it there (``transform.batch``), so a GPU
+    never waits for JPEG decoding or per-image augmentation. Equal to :class:`ImageDataset` + a DataLoader with the
+    same transform, to float rounding. Memory: N x 3 x H x W bytes (Market-1501 at 256x128: 1.3 GB).
+
+    Args:
+        paths, labels: the images and their training labels.
+        transform: the training transform (its size is the stored size).
+        device: where the pixels live and the augmentation runs.
+        threads: decoding threads (OpenCV releases the GIL).
+        progress: a progress bar while decoding.
+    """
+
+    def __init__(
+        self,
+        paths: Sequence[Path],
+        labels: Sequence[int],
+        transform: ReidTransform,
+        *,
+        device: torch.device | str = "cpu",
+        threads: int = 4,
+        progress: bool = False,
+    ) -> None:
+        if len(paths) != len(labels):
+            raise ValueError(f"labels: {len(labels)} labels for {len(paths)} paths")
+        self.transform = transform
+        h, w = int(transform.size[0]), int(transform.size[1])
+        pixels = np.empty((len(paths), h, w, 3), np.uint8)
+
+        def load(i: int) -> None:
+            image = cv2.imread(str(paths[i]), cv2.IMREAD_COLOR)
+            if image is None:
+                raise DatasetError(f"{paths[i]}: not a readable image")
+            pixels[i] = transform.resize(image)
+
+        with ThreadPoolExecutor(max(1, threads)) as pool:
+            work = pool.map(load, range(len(paths)))
+            for _ in tqdm(work, total=len(paths), desc="decoding", unit="img", disable=not progress, leave=False):
+                pass
+        self.images = torch.from_numpy(pixels).permute(0, 3, 1, 2).contiguous().to(device)
+        self.labels = torch.as_tensor(list(labels), dtype=torch.long, device=self.images.device)
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def batch(self, items: Sequence[tuple[int, int]]) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(images, labels)`` on the device for (index, seed) pairs, as :class:`PKBatchSampler` yields them."""
+        index = torch.as_tensor([i for i, _ in items], dtype=torch.long, device=self.images.device)
+        return self.transform.batch(self.images[index], [s for _, s in items]), self.labels[index]

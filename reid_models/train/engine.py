@@ -24,6 +24,7 @@ import os
 import platform
 import subprocess
 import time
+from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,14 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from reid_models.checkpoint import atomic_save, save_checkpoint
-from reid_models.data import ImageDataset, PKBatchSampler, ReidTransform, dataset_fingerprint, load_dataset
+from reid_models.data import (
+    DecodedImages,
+    ImageDataset,
+    PKBatchSampler,
+    ReidTransform,
+    dataset_fingerprint,
+    load_dataset,
+)
 from reid_models.losses import build_criterion
 from reid_models.models import build_model
 from reid_models.recipe import Recipe, RecipeError
@@ -45,6 +53,10 @@ from reid_models.train.plots import plot_curves, plot_retrieval
 from reid_models.train.schedule import build_optimizer, lr_at, set_lr
 
 __all__ = ["train"]
+
+
+# how the images are fed, not what is learned (per-sample seeds make the batches the same): a run may resume with others
+_FEEDING_KEYS = ("data_pipeline", "num_workers")
 
 
 def _device(name: str) -> torch.device:
@@ -216,8 +228,9 @@ def _train(
             ) from None
         # keys added to Recipe after the run started count as their defaults
         stored = {**{k: v for k, v in Recipe().to_dict().items() if k not in stored}, **stored}
-        if stored != resolved:
-            changed = sorted(k for k in resolved if stored.get(k) != resolved[k])
+        keys = (set(stored) | set(resolved)) - set(_FEEDING_KEYS)
+        changed = sorted(k for k in keys if stored.get(k) != resolved.get(k))
+        if changed:
             raise ValueError(f"resume: the recipe differs from {run_dir / 'config.yaml'} in {changed}")
     elif lead:
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -311,12 +324,26 @@ def _train(
         color_jitter=recipe.color_jitter,
         random_erasing=recipe.random_erasing,
     )
-    loader = DataLoader(
-        ImageDataset([s.path for s in dataset.train], dataset.train_labels(), transform),
-        batch_sampler=sampler,
-        num_workers=recipe.num_workers,
-        pin_memory=device.type == "cuda",
-    )
+    paths, labels = [s.path for s in dataset.train], dataset.train_labels()
+    pipeline = recipe.data_pipeline
+    if pipeline == "auto":
+        pipeline = "decoded" if device.type == "cuda" else "loader"
+    if pipeline == "decoded":
+        decoded = DecodedImages(paths, labels, transform, device=device, threads=os.cpu_count() or 1, progress=progress)
+
+        def epoch_batches() -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+            return (decoded.batch(items) for items in sampler)
+    else:
+        loader = DataLoader(
+            ImageDataset(paths, labels, transform),
+            batch_sampler=sampler,
+            num_workers=recipe.num_workers,
+            pin_memory=device.type == "cuda",
+        )
+
+        def epoch_batches() -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+            return ((images, labels) for images, labels, _ in loader)
+
     eval_options = {
         "flip": recipe.flip_eval,
         "rerank": recipe.rerank,
@@ -341,8 +368,14 @@ def _train(
         started = time.perf_counter()
         sums: dict[str, float] = {}
         batches = 0
-        bar = tqdm(loader, desc=f"epoch {epoch + 1}/{recipe.epochs}", disable=not progress, leave=False)
-        for images, labels, _ in bar:
+        bar = tqdm(
+            epoch_batches(),
+            total=len(sampler),
+            desc=f"epoch {epoch + 1}/{recipe.epochs}",
+            disable=not progress,
+            leave=False,
+        )
+        for images, labels in bar:
             images, labels = images.to(device, non_blocking=True), labels.to(device, non_blocking=True)
             with torch.autocast(device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
                 output = model(images)

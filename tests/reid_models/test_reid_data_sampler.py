@@ -1,14 +1,16 @@
-"""P x K sampler and seeded transforms."""
+"""P x K sampler, seeded transforms and the decoded (GPU) data path."""
 
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 import torch
 
-from reid_models.data import PKBatchSampler, ReidTransform
+from reid_models.data import DatasetError, DecodedImages, ImageDataset, PKBatchSampler, ReidTransform
 
 LABELS = [0] * 6 + [1] * 4 + [2] * 2 + [3] * 5 + [4] * 1 + [5] * 8
 
@@ -55,3 +57,68 @@ def test_transforms_are_seeded_and_shaped() -> None:
     assert (train(image, 7) == 0).any()  # random erasing with p=1 zeroes a rectangle
     with pytest.raises(ValueError, match="random_erasing"):
         ReidTransform((64, 32), random_erasing=1.5)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"train": True, "pad": 4, "color_jitter": 0.3, "random_erasing": 1.0},
+        {"train": True, "pad": 0, "flip": False, "color_jitter": 0.0, "random_erasing": 0.5},
+        {"train": False},
+    ],
+)
+def test_batch_transform_equals_the_per_image_one(options: dict) -> None:
+    """The GPU data path's batched augmentation gives the per-image transform's tensors (same seeds)."""
+    rng = np.random.default_rng(1)
+    images = [rng.integers(0, 255, (int(rng.integers(40, 90)), 30, 3), dtype=np.uint8) for _ in range(24)]
+    transform = ReidTransform((64, 32), **options)
+    seeds = [int(s) for s in rng.integers(0, 2**31 - 1, size=len(images))]
+    expected = torch.stack([transform(image, seed) for image, seed in zip(images, seeds, strict=True)])
+    resized = torch.from_numpy(np.stack([transform.resize(image) for image in images])).permute(0, 3, 1, 2)
+    got = transform.batch(resized.contiguous(), seeds)
+    assert got.shape == expected.shape and got.dtype == torch.float32
+    assert torch.allclose(got, expected, atol=1e-5)
+    if options["train"]:  # the parameters differ between samples, so the check is not vacuous
+        flips = {transform.draw(s).flip for s in seeds}
+        assert len(flips) == (2 if transform.flip else 1)
+        assert (expected == 0).any() and not torch.equal(expected[0], transform(images[0], seeds[0] + 1))
+
+
+def test_batch_transform_rejects_bad_input() -> None:
+    transform = ReidTransform((64, 32), train=True)
+    with pytest.raises(ValueError, match="uint8"):
+        transform.batch(torch.zeros(2, 3, 64, 32), [0, 1])
+    with pytest.raises(ValueError, match="seeds"):
+        transform.batch(torch.zeros(2, 3, 64, 32, dtype=torch.uint8), [0])
+    with pytest.raises(ValueError, match="size"):
+        transform.batch(torch.zeros(2, 3, 32, 32, dtype=torch.uint8), [0, 1])
+
+
+def test_decoded_images_batch_equals_the_loader_and_names_a_bad_file(tmp_path: Path) -> None:
+    rng = np.random.default_rng(2)
+    paths = []
+    for i in range(6):
+        paths.append(tmp_path / f"{i}.jpg")
+        cv2.imwrite(str(paths[-1]), rng.integers(0, 255, (60 + i, 30, 3), dtype=np.uint8))
+    labels = [0, 0, 1, 1, 2, 2]
+    transform = ReidTransform((64, 32), train=True, pad=4, color_jitter=0.2, random_erasing=0.5)
+    decoded = DecodedImages(paths, labels, transform, threads=2)
+    assert decoded.images.shape == (6, 3, 64, 32) and decoded.images.dtype == torch.uint8
+    items = [(4, 11), (1, 12), (1, 13)]
+    images, got_labels = decoded.batch(items)
+    dataset = ImageDataset(paths, labels, transform)
+    expected = torch.stack([dataset[item][0] for item in items])
+    assert torch.allclose(images, expected, atol=1e-5) and got_labels.tolist() == [2, 0, 0]
+    (tmp_path / "bad.jpg").write_bytes(b"not a jpeg")
+    with pytest.raises(DatasetError, match="bad.jpg"):
+        DecodedImages([*paths, tmp_path / "bad.jpg"], [*labels, 3], transform)
+
+
+@pytest.mark.cuda
+def test_batch_transform_on_cuda_equals_the_cpu_one() -> None:
+    rng = np.random.default_rng(3)
+    images = torch.from_numpy(rng.integers(0, 255, (16, 3, 64, 32), dtype=np.uint8))
+    transform = ReidTransform((64, 32), train=True, pad=4, color_jitter=0.3, random_erasing=1.0)
+    seeds = list(range(16))
+    got = transform.batch(images.cuda(), seeds)
+    assert got.is_cuda and torch.allclose(got.cpu(), transform.batch(images, seeds), atol=1e-5)

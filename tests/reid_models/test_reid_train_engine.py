@@ -156,3 +156,29 @@ def test_resume_from_a_damaged_last_pt_is_one_line(tiny_data: Path, tmp_path: Pa
     with pytest.raises(ValueError, match=r"resume: .*last.pt is damaged") as info:
         train(recipe, data=tiny_data, run_dir=part, resume=True, progress=False)
     assert "\n" not in str(info.value)
+
+
+def test_decoded_pipeline_trains_like_the_loader_and_resumes_across_pipelines(tiny_data: Path, tmp_path: Path) -> None:
+    """The decoded data path (the GPU one, here on the CPU) feeds the same batches as the DataLoader: the same
+    losses to float rounding; a run may switch pipelines when resumed, but not other recipe keys."""
+    loader = train(
+        Recipe(**{**TINY, "data_pipeline": "loader"}), data=tiny_data, run_dir=tmp_path / "l", progress=False
+    )
+    part = train(
+        Recipe(**{**TINY, "data_pipeline": "decoded"}),
+        data=tiny_data,
+        run_dir=tmp_path / "d",
+        stop_after=1,
+        progress=False,
+    )
+    train(Recipe(**{**TINY, "num_workers": 1}), data=tiny_data, run_dir=part, resume=True, progress=False)
+    a = json.loads((loader / "metrics.json").read_text())
+    b = json.loads((part / "metrics.json").read_text())
+    for row_a, row_b in zip(a, b, strict=True):
+        assert row_b["loss_total"] == pytest.approx(row_a["loss_total"], rel=1e-3)
+    assert [row["epoch"] for row in b] == [1, 2] and (part / "model.pt").is_file()
+    assert len(json.loads((part / "manifest.json").read_text())["resumed"]) == 1
+    with pytest.raises(ValueError, match="lr"):
+        train(Recipe(**{**TINY, "lr": 1e-3}), data=tiny_data, run_dir=part, resume=True)
+    with pytest.raises(ValueError, match="data_pipeline"):
+        Recipe(**{**TINY, "data_pipeline": "gpu"})
