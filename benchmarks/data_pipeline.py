@@ -30,6 +30,7 @@ from reid_models.data.synthetic import write_synthetic_market  # noqa: E402
 
 
 def measure(paths, labels, size, pipeline, *, device, workers, batches, p, k) -> dict:
+    """Images/s of ``batches`` augmented batches (after one warm-up batch), over as many epochs as that takes."""
     transform = ReidTransform(size, train=True, pad=10, color_jitter=0.2, random_erasing=0.5)
     sampler = PKBatchSampler(labels, p, k, seed=0)
     row = {"pipeline": pipeline, "size": f"{size[0]}x{size[1]}", "device": str(device), "workers": workers}
@@ -37,24 +38,44 @@ def measure(paths, labels, size, pipeline, *, device, workers, batches, p, k) ->
         t0 = time.perf_counter()
         data = DecodedImages(paths, labels, transform, device=device, threads=os.cpu_count() or 1)
         row["decode_s"] = round(time.perf_counter() - t0, 2)
-        source = (data.batch(items) for items in sampler)
+
+        def epoch():
+            return (data.batch(items) for items in sampler)
     else:
-        loader = DataLoader(ImageDataset(paths, labels, transform), batch_sampler=sampler, num_workers=workers)
-        source = ((x.to(device, non_blocking=True), y) for x, y, _ in loader)
-    n = 0
+        dataset = ImageDataset(paths, labels, transform)
+        loader = DataLoader(
+            dataset,
+            batch_sampler=sampler,
+            num_workers=workers,
+            pin_memory=device.type == "cuda",
+            persistent_workers=workers > 0,
+        )
+
+        def epoch():
+            return ((x.to(device, non_blocking=True), y) for x, y, _ in loader)
+
+    def sync():
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+
+    done = images_seen = 0
     t0 = None
-    for i, (images, _) in enumerate(source):
-        if i == 2:  # after the workers' start
-            if device.type == "cuda":
-                torch.cuda.synchronize()
-            t0 = time.perf_counter()
-        if i >= 2:
-            n += len(images)
-        if i + 1 >= batches + 2:
+    for e in range(10**6):
+        sampler.set_epoch(e)
+        for images, _ in epoch():
+            if t0 is None:  # the first batch warms up (workers start, kernels load): not timed
+                sync()
+                t0 = time.perf_counter()
+                continue
+            images_seen += len(images)
+            done += 1
+            if done >= batches:
+                break
+        if done >= batches:
             break
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    row["img_per_s"] = round(n / (time.perf_counter() - t0), 1) if t0 and n else None
+    sync()
+    row["batches"] = done
+    row["img_per_s"] = round(images_seen / (time.perf_counter() - t0), 1)
     return row
 
 
@@ -70,15 +91,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--k", type=int, default=4)
     ap.add_argument("--json", help="write the rows here")
     args = ap.parse_args(argv)
-    device = torch.device(args.device)
+    try:
+        device = torch.device(args.device)
+        sizes = [tuple(int(v) for v in text.lower().split("x")) for text in args.sizes]
+        if any(len(hw) != 2 or min(hw) < 1 for hw in sizes):
+            raise ValueError
+    except (RuntimeError, ValueError):
+        ap.error(f"--device {args.device} / --sizes {' '.join(args.sizes)}: expected cpu|cuda[:N] and HxW sizes")
+    if args.batches < 1:
+        ap.error("--batches: must be >= 1")
     with tempfile.TemporaryDirectory() as tmp:
         root = args.data or write_synthetic_market(Path(tmp), train_ids=100, test_ids=2, cameras=2, per_camera=4)
         dataset = load_dataset(args.format, root, verbose=False)
         paths, labels = [s.path for s in dataset.train], dataset.train_labels()
         print(f"{len(paths)} training images of {dataset.num_train_ids} ids from {root}; batches of {args.p}x{args.k}")
         rows = []
-        for text in args.sizes:
-            size = tuple(int(v) for v in text.lower().split("x"))
+        if dataset.num_train_ids < args.p:
+            ap.error(f"--p {args.p}: the data has only {dataset.num_train_ids} training identities")
+        for size in sizes:
             cases = [("loader", w) for w in args.workers] + [("decoded", 0)]
             for pipeline, workers in cases:
                 row = measure(

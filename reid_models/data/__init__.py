@@ -90,20 +90,24 @@ class DecodedImages:
         if len(paths) != len(labels):
             raise ValueError(f"labels: {len(labels)} labels for {len(paths)} paths")
         self.transform = transform
-        h, w = int(transform.size[0]), int(transform.size[1])
-        pixels = np.empty((len(paths), h, w, 3), np.uint8)
+        pixels = np.empty((len(paths), 3, *transform.hw), np.uint8)  # written in place: no second host copy
 
         def load(i: int) -> None:
             image = cv2.imread(str(paths[i]), cv2.IMREAD_COLOR)
             if image is None:
                 raise DatasetError(f"{paths[i]}: not a readable image")
-            pixels[i] = transform.resize(image)
+            pixels[i] = transform.resize(image).transpose(2, 0, 1)
 
-        with ThreadPoolExecutor(max(1, threads)) as pool:
+        pool = ThreadPoolExecutor(max(1, threads))
+        try:
             work = pool.map(load, range(len(paths)))
             for _ in tqdm(work, total=len(paths), desc="decoding", unit="img", disable=not progress, leave=False):
                 pass
-        self.images = torch.from_numpy(pixels).permute(0, 3, 1, 2).contiguous().to(device)
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)  # report a bad file now, not after decoding the rest
+            raise
+        pool.shutdown()
+        self.images = torch.from_numpy(pixels).to(device)
         self.labels = torch.as_tensor(list(labels), dtype=torch.long, device=self.images.device)
 
     def __len__(self) -> int:

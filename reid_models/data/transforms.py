@@ -70,14 +70,19 @@ class ReidTransform:
         if not 0 <= self.random_erasing <= 1:
             raise ValueError(f"random_erasing: must be in [0, 1], got {self.random_erasing}")
 
+    @property
+    def hw(self) -> tuple[int, int]:
+        """The output (H, W)."""
+        return int(self.size[0]), int(self.size[1])
+
     def resize(self, image: np.ndarray) -> np.ndarray:
         """The first step of both paths: a BGR uint8 image resized to (H, W), as RGB uint8 ``(H, W, 3)``."""
-        h, w = int(self.size[0]), int(self.size[1])
+        h, w = self.hw
         return np.ascontiguousarray(cv2.resize(image, (w, h), interpolation=cv2.INTER_LINEAR)[:, :, ::-1])
 
     def draw(self, seed: int) -> Augment:
         """The random augmentation parameters of one sample, a pure function of ``seed`` (both paths use them)."""
-        h, w = int(self.size[0]), int(self.size[1])
+        h, w = self.hw
         rng = np.random.default_rng(seed)
         flip = bool(self.flip and rng.random() < 0.5)
         dy = dx = self.pad
@@ -99,7 +104,7 @@ class ReidTransform:
         return Augment(flip, dy, dx, jitter, erase)
 
     def __call__(self, image: np.ndarray, seed: int = 0) -> torch.Tensor:
-        h, w = int(self.size[0]), int(self.size[1])
+        h, w = self.hw
         img = self.resize(image).astype(np.float32) / 255.0
         aug = self.draw(seed) if self.train else None
         if aug is not None:
@@ -130,7 +135,7 @@ class ReidTransform:
         if len(seeds) != len(images):
             raise ValueError(f"seeds: {len(seeds)} seeds for {len(images)} images")
         b, _, h, w = images.shape
-        if (h, w) != (int(self.size[0]), int(self.size[1])):
+        if (h, w) != self.hw:
             raise ValueError(f"images: {h}x{w}, expected the transform's size {tuple(self.size)}")
         dev = images.device
         x = images.float().div_(255.0)
@@ -150,7 +155,7 @@ class ReidTransform:
                 x = x * bri
                 mean = x.mean(dim=(1, 2, 3), keepdim=True)
                 x = (x - mean) * con + mean
-                gray = (x * torch.from_numpy(_GRAY).to(dev)[None, :, None, None]).sum(1, keepdim=True)
+                gray = (x * _tensor(_GRAY, dev)).sum(1, keepdim=True)
                 x = ((x - gray) * sat + gray).clamp_(0, 1)
         x = (x - _tensor(IMAGENET_MEAN, dev)) / _tensor(IMAGENET_STD, dev)
         if self.train and b and self.random_erasing:

@@ -59,6 +59,14 @@ __all__ = ["train"]
 _FEEDING_KEYS = ("data_pipeline", "num_workers")
 
 
+def _usable_cores() -> int:
+    """CPU cores this process may run on (its affinity where the OS tells, else the count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 def _device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -203,6 +211,9 @@ def _train(
     (the others wait for it at the end of every epoch)."""
     lead = rank == 0
     dataset = load_dataset(recipe.dataset, resolved["data"], verbose=lead)
+    pipeline = recipe.data_pipeline
+    if pipeline == "auto":
+        pipeline = "decoded" if device.type == "cuda" else "loader"
     state: dict[str, Any] | None = None
     if resume:
         last = run_dir / "last.pt"
@@ -253,6 +264,7 @@ def _train(
             "deterministic": recipe.deterministic,
             "torch_threads": torch.get_num_threads(),
             "world_size": size,
+            "data_pipeline": pipeline,
             "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "resumed": [],
         }
@@ -267,7 +279,13 @@ def _train(
             ) from None
         if manifest["dataset"]["fingerprint"] != fingerprint:
             raise ValueError(f"resume: the dataset at {resolved['data']} changed since the run started")
-        resumed = {"at_epoch": state["epoch"], "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "world_size": size}
+        resumed = {
+            "at_epoch": state["epoch"],
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "world_size": size,
+            "data_pipeline": pipeline,
+            "num_workers": recipe.num_workers,
+        }
         manifest["resumed"].append(resumed)
     if lead:
         _write_text(manifest_path, json.dumps(manifest, indent=1))
@@ -315,7 +333,8 @@ def _train(
     core = model  # the network itself (its state is what is saved and evaluated)
     if size > 1:
         model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device] if device.type == "cuda" else None)
-    sampler = PKBatchSampler(dataset.train_labels(), recipe.p, recipe.k, seed=recipe.seed, rank=rank, world_size=size)
+    paths, labels = [s.path for s in dataset.train], dataset.train_labels()
+    sampler = PKBatchSampler(labels, recipe.p, recipe.k, seed=recipe.seed, rank=rank, world_size=size)
     transform = ReidTransform(
         recipe.input_size,
         train=True,
@@ -324,12 +343,9 @@ def _train(
         color_jitter=recipe.color_jitter,
         random_erasing=recipe.random_erasing,
     )
-    paths, labels = [s.path for s in dataset.train], dataset.train_labels()
-    pipeline = recipe.data_pipeline
-    if pipeline == "auto":
-        pipeline = "decoded" if device.type == "cuda" else "loader"
-    if pipeline == "decoded":
-        decoded = DecodedImages(paths, labels, transform, device=device, threads=os.cpu_count() or 1, progress=progress)
+    if pipeline == "decoded":  # every rank decodes all images (a rank's batches may hold any of them)
+        threads = max(1, _usable_cores() // size)
+        decoded = DecodedImages(paths, labels, transform, device=device, threads=threads, progress=progress)
 
         def epoch_batches() -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
             return (decoded.batch(items) for items in sampler)
@@ -342,7 +358,7 @@ def _train(
         )
 
         def epoch_batches() -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-            return ((images, labels) for images, labels, _ in loader)
+            return ((images, targets) for images, targets, _ in loader)
 
     eval_options = {
         "flip": recipe.flip_eval,
@@ -375,11 +391,11 @@ def _train(
             disable=not progress,
             leave=False,
         )
-        for images, labels in bar:
-            images, labels = images.to(device, non_blocking=True), labels.to(device, non_blocking=True)
+        for images, targets in bar:
+            images, targets = images.to(device, non_blocking=True), targets.to(device, non_blocking=True)
             with torch.autocast(device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
                 output = model(images)
-            total, terms = criterion(_float_output(output), labels)
+            total, terms = criterion(_float_output(output), targets)
             optimizer.zero_grad(set_to_none=True)
             if center_optimizer is not None:
                 center_optimizer.zero_grad(set_to_none=True)

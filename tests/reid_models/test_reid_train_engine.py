@@ -177,7 +177,9 @@ def test_decoded_pipeline_trains_like_the_loader_and_resumes_across_pipelines(ti
     for row_a, row_b in zip(a, b, strict=True):
         assert row_b["loss_total"] == pytest.approx(row_a["loss_total"], rel=1e-3)
     assert [row["epoch"] for row in b] == [1, 2] and (part / "model.pt").is_file()
-    assert len(json.loads((part / "manifest.json").read_text())["resumed"]) == 1
+    manifest = json.loads((part / "manifest.json").read_text())
+    assert manifest["data_pipeline"] == "decoded" and len(manifest["resumed"]) == 1
+    assert manifest["resumed"][0]["data_pipeline"] == "loader" and manifest["resumed"][0]["num_workers"] == 1
     with pytest.raises(ValueError, match="lr"):
         train(Recipe(**{**TINY, "lr": 1e-3}), data=tiny_data, run_dir=part, resume=True)
     with pytest.raises(ValueError, match="data_pipeline"):
