@@ -23,6 +23,7 @@ CASES = [
     ("laga", {"branches": ["spatial"], "share_layer4": False}, 1, 512, 512),
     ("can", {}, 16, 256, 16 * 256),
     ("can", {"parts": [2], "embedding_dim": 32}, 3, 32, 3 * 32),
+    ("can", {"share_layer4": True}, 16, 256, 16 * 256),
     ("global", {}, 1, 512, 512),
 ]
 IDS = [f"{arch}-{'-'.join(f'{k}={v}' for k, v in kw.items()) or 'default'}" for arch, kw, *_ in CASES]
@@ -127,6 +128,23 @@ def test_laga_layer4_sharing(share: bool) -> None:
     layer4_params = sum(p.numel() for name, p in model.named_parameters() if name.startswith("layer4."))
     single = sum(p.numel() for p in build_model("global", **SMALL).layer4.parameters())
     assert layer4_params == (single if share else 4 * single)
+
+
+@pytest.mark.parametrize("share", [True, False])
+def test_can_layer4_sharing(seeded: None, share: bool) -> None:
+    model = build_model("can", share_layer4=share, **SMALL).eval()
+    layer4_params = sum(p.numel() for name, p in model.named_parameters() if name.startswith("layer4."))
+    single = sum(p.numel() for p in build_model("global", **SMALL).layer4.parameters())
+    assert layer4_params == (single if share else 4 * single)
+    if share:  # every branch pools the same layer4 maps: copying them into the unshared net gives its features
+        unshared = build_model("can", share_layer4=False, **SMALL).eval()
+        state = {k: v for k, v in model.state_dict().items() if not k.startswith("layer4.")}
+        for i in range(4):
+            state.update({f"layer4.{i}.{k}": v for k, v in model.layer4[0].state_dict().items()})
+        unshared.load_state_dict(state)
+        x = torch.rand(2, 3, 128, 64)
+        with torch.no_grad():
+            assert torch.allclose(model(x).feature, unshared(x).feature, atol=1e-5)
 
 
 @pytest.mark.parametrize("arch", list(MODELS))
