@@ -20,6 +20,12 @@ Steps (each under its own time limit; a failing or timed-out step is recorded an
    of the DataLoader path against the decoded path that augments batches on the device (recipe key
    ``data_pipeline``), to compare with step 5's training images/s.
 
+Size of what travels: a device machine receives the checkout's working tree, at most 64 MiB, and the bundled
+checkpoints alone are more (about 23 MB each). This check needs only ``mctrack/weights/laga_market1501.pt``: move the
+others out of the checkout for the call and back afterwards, e.g. ``mkdir -p /tmp/w && mv
+mctrack/weights/{laga_samples,global_market1501,can_market1501}.pt /tmp/w/`` (then ``mv /tmp/w/*.pt
+mctrack/weights/``), and keep run folders and datasets out of it (``runs/`` is ignored, so it does not travel).
+
 Writes ``DIR/device_check.json`` (every number) and ``DIR/device_check.md`` (the tables for the note and README),
 and the raw outputs of each step under ``DIR/``.
 """
