@@ -46,7 +46,7 @@ sys.path.insert(0, str(ROOT))
 
 from mctrack.commands._common import TORCH_EMBEDDERS  # noqa: E402
 from mctrack.detect import MotFileDetector  # noqa: E402
-from mctrack.embed import build_embedder, embed_policy, embedder_link_thresh, track_appearance  # noqa: E402
+from mctrack.embed import build_embedder, embed_policy, embedder_link_thresh, embedder_track_appearance  # noqa: E402
 from mctrack.eval.mot import evaluate_folders, format_table, write_json  # noqa: E402
 from mctrack.io.mot import mot_rows, save_mot_txt  # noqa: E402
 from mctrack.io.video import SequenceSource  # noqa: E402
@@ -209,9 +209,6 @@ def main(argv: list[str] | None = None) -> int:
     kwargs = {k: parse_value(v) for k, v in kwargs.items()}
     kwargs.setdefault("cmc", args.cmc)
     kwargs.setdefault("embed", args.embed or embed_policy(args.reid))
-    if args.reid != "none":  # the same appearance defaults as `mctrack track`
-        weight, thresh = track_appearance(args.reid)
-        kwargs = {"appearance_weight": weight, "appearance_thresh": thresh, **kwargs}
     out = Path(args.out or ROOT / "runs" / "mot15" / args.reid)
     out.mkdir(parents=True, exist_ok=True)
     post = {"smooth": args.smooth, "stitch_s": args.stitch if args.stitch is not None else 4.0 * (args.reid != "none")}
@@ -219,7 +216,10 @@ def main(argv: list[str] | None = None) -> int:
     if "interpolate" in post:
         raise SystemExit("--set interpolate=N: use --interpolate N")
     embedder = make_embedder(args.reid, args.weights)
-    if embedder is not None:  # stitching's appearance gate: the linker's threshold for this embedder
+    if embedder is not None:  # the same appearance defaults as `mctrack track` (the checkpoint's own first)
+        weight, thresh = embedder_track_appearance(embedder, args.reid)
+        kwargs = {"appearance_weight": weight, "appearance_thresh": thresh, **kwargs}
+        # stitching's appearance gate: the linker's threshold for this embedder
         post.setdefault("stitch_appearance", embedder_link_thresh(embedder, args.reid))
     if args.grid:
         kwargs = {**kwargs, **post}

@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from mot15 import SEQUENCES, WITH_VIDEO, make_embedder, run_sequence  # noqa: E402
 
 from mctrack.detect import MotFileDetector  # noqa: E402
-from mctrack.embed import embedder_link_thresh, track_appearance  # noqa: E402
+from mctrack.embed import embedder_link_thresh, embedder_track_appearance  # noqa: E402
 from mctrack.eval.mot import evaluate_folders  # noqa: E402
 from mctrack.io.mot import mot_rows, save_mot_txt  # noqa: E402
 from mctrack.io.video import SequenceSource  # noqa: E402
@@ -141,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
                 if name == "mctrack":
                     kwargs = {"embed": "all"}  # every detection, as the peers embed (mctrack track: --embed needed)
                     if embedder is not None:
-                        weight, thresh = track_appearance(args.reid)
+                        weight, thresh = embedder_track_appearance(embedder.embedder, args.reid)
                         kwargs.update(appearance_weight=weight, appearance_thresh=thresh)
                     stitch = args.stitch if args.stitch is not None else (4.0 if embedder is not None else 0.0)
                     post = {"smooth": args.smooth, "stitch_s": stitch}

@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from mot15 import WITH_VIDEO, make_embedder, run_sequence  # noqa: E402
 
 from mctrack.detect import MotFileDetector  # noqa: E402
-from mctrack.embed import embedder_link_thresh, track_appearance  # noqa: E402
+from mctrack.embed import embedder_link_thresh, embedder_track_appearance  # noqa: E402
 from mctrack.eval.mot import evaluate_folders  # noqa: E402
 from mctrack.io.mot import mot_rows, save_mot_txt  # noqa: E402
 from mctrack.io.video import SequenceSource  # noqa: E402
@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     overrides = {} if args.gmc is None else {"gmc_method": args.gmc}
     settings = botsort_settings(args.config, onnx, **overrides)
     embedder = make_embedder("laga", str(weights))
-    weight, thresh = track_appearance("laga")
+    weight, thresh = embedder_track_appearance(embedder, "laga")
     post = {"smooth": 2.0, "stitch_s": 4.0, "stitch_appearance": embedder_link_thresh(embedder, "laga")}
     table = []
     for name in ("mctrack", "ultralytics-botsort", "ultralytics-botsort-noreid"):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ..detect import build_detector
 from ..embed.reid import COMPILE_MODES
-from ..embed import Embedder, build_embedder, embed_policy, link_thresh, track_appearance
+from ..embed import Embedder, build_embedder, embed_policy, embedder_track_appearance, link_thresh, track_appearance
 from ..errors import InputError
 from ..registry import EMBEDDERS
 from ..track.driver import EMBED_POLICIES, refresh_frames
@@ -106,7 +106,7 @@ def add_appearance_args(g) -> None:
         default=None,
         help="weight of appearance in the tracker's fused cost, 0-1 (default per embedder: "
         + defaults_text(lambda n: track_appearance(n)[0])
-        + ")",
+        + "; a checkpoint may recommend its own)",
     )
     g.add_argument(
         "--app-thresh",
@@ -114,13 +114,14 @@ def add_appearance_args(g) -> None:
         default=None,
         help="largest cosine distance the tracker still matches on (default per embedder: "
         + defaults_text(lambda n: track_appearance(n)[1])
-        + ")",
+        + "; a checkpoint may recommend its own)",
     )
 
 
-def appearance_from_args(args: argparse.Namespace) -> dict[str, float]:
-    """Tracker keyword arguments ``appearance_weight`` and ``appearance_thresh`` for ``args.reid``."""
-    weight, thresh = track_appearance(args.reid)
+def appearance_from_args(args: argparse.Namespace, embedder=None) -> dict[str, float]:
+    """Tracker keyword arguments ``appearance_weight`` and ``appearance_thresh`` for ``args.reid`` (and its
+    ``embedder``'s checkpoint, which may recommend its own), unless ``--app-weight``/``--app-thresh`` set them."""
+    weight, thresh = embedder_track_appearance(embedder, args.reid)
     return {
         "appearance_weight": weight if args.app_weight is None else args.app_weight,
         "appearance_thresh": thresh if args.app_thresh is None else args.app_thresh,
@@ -133,7 +134,8 @@ def add_embedder_args(p: argparse.ArgumentParser, default: str = "laga") -> None
     g.add_argument("--reid", default=default, help=f"embedder: {names} (default: {default})")
     g.add_argument(
         "--weights",
-        help="Re-ID checkpoint: a file, a bundled name (laga_market1501, laga_samples) or "
+        help="Re-ID checkpoint: a file, a bundled name (laga_market1501, can_market1501, global_market1501, "
+        "laga_samples) or "
         "'none' for an untrained network; its manifest fixes architecture and input "
         "size (default: the network's bundled checkpoint, real-trained first)",
     )

@@ -342,7 +342,7 @@ def main(args: argparse.Namespace) -> int:
     if args.max_lost is not None:
         tracker_kwargs["max_lost_s"] = args.max_lost
     tracker_kwargs["low_thresh"] = min(0.1, args.track_high)
-    tracker_kwargs.update(appearance_from_args(args))
+    tracker_kwargs.update(appearance_from_args(args, embedder))
     try:  # bad tracker settings fail here in one line, not once per camera
         Tracker(camera="check", frame_rate=10.0, **tracker_kwargs)
     except ValueError as exc:

@@ -156,7 +156,7 @@ def main(args: argparse.Namespace) -> int:
         kwargs["new_track_thresh"] = max(args.track_new, kwargs.get("high_thresh", 0.0))
     elif args.track_high is not None:
         kwargs["new_track_thresh"] = max(0.9, args.track_high)
-    kwargs.update(appearance_from_args(args))
+    kwargs.update(appearance_from_args(args, embedder))
     try:
         tracker = Tracker(camera=source.camera, frame_rate=fps, **kwargs)
         features = DetectAndEmbed(

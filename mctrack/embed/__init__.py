@@ -30,6 +30,7 @@ __all__ = [
     "build_embedder",
     "embed_policy",
     "embedder_link_thresh",
+    "embedder_track_appearance",
     "link_thresh",
     "track_appearance",
 ]
@@ -88,6 +89,23 @@ def embed_policy(name: str) -> str:
     ``mctrack.track.driver.DetectAndEmbed``), from its registered facts; ``"all"`` when it registered none."""
     policy = EMBEDDERS.facts(name).get("embed", "all") if name in EMBEDDERS else "all"
     return policy if policy in ("all", "needed") else "all"
+
+
+def embedder_track_appearance(embedder, name: str) -> tuple[float, float]:
+    """The per-camera tracker's (appearance weight, appearance threshold) for ``embedder`` (built as ``name``): its
+    checkpoint's own recommendation (``extra.track_appearance``) when it has a valid one, else the embedder's
+    registered fact (:func:`track_appearance`)."""
+    recommended = getattr(embedder, "recommended", {}).get("track_appearance")
+    if recommended is not None:
+        try:
+            weight, thresh = (float(v) for v in recommended)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"{getattr(embedder, 'weights', name)}: extra.track_appearance must be [weight, threshold], "
+                f"got {recommended!r}"
+            ) from None
+        return weight, thresh
+    return track_appearance(name)
 
 
 def embedder_link_thresh(embedder, name: str) -> float:

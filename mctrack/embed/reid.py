@@ -133,9 +133,11 @@ class ReidEmbedder(CropBatchEmbedder):
                     f"{weights}: checkpoint holds a {manifest.get('arch')!r} network, not {arch!r}"
                 )
             self.weights = str(weights)
-            #: settings the checkpoint recommends for its features (``extra.link_thresh``, ...), which override
-            #: the embedder's registered facts: a network's distances depend on what it was trained on
-            self.recommended = {k: v for k, v in (manifest.get("extra") or {}).items() if k in ("link_thresh",)}
+            #: settings the checkpoint recommends for its features (``extra.link_thresh``, ``extra.track_appearance``),
+            #: which override the embedder's registered facts: a network's distances depend on what it was trained on
+            self.recommended = {
+                k: v for k, v in (manifest.get("extra") or {}).items() if k in ("link_thresh", "track_appearance")
+            }
             fm = (manifest.get("extra") or {}).get("feature_mean")
             if fm is not None:
                 fm = np.asarray(fm, np.float32).reshape(-1)

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import supervision as sv
 
-from ..embed import build_embedder, track_appearance
+from ..embed import build_embedder, embedder_track_appearance
 from ..track import Tracker
 from ..types import Detections, Tracks
 
@@ -92,7 +92,7 @@ class MctrackTracker:
             kwargs["weights"] = default_weights(reid)
         self.embedder = build_embedder(reid, **kwargs) if reid else None
         if self.embedder is not None:
-            weight, thresh = track_appearance(reid)
+            weight, thresh = embedder_track_appearance(self.embedder, reid)
             tracker_kwargs = {"appearance_weight": weight, "appearance_thresh": thresh, **tracker_kwargs}
         self._options = {
             "camera": camera,

@@ -7,6 +7,9 @@ Names (the file ``<name>.pt`` in this folder, with ``<name>.json`` telling how i
   research use only: so is this checkpoint.
 - ``global_market1501``: the global-feature baseline (ResNet-18 + BNNeck) trained on Market-1501 the same way
   (``configs/reid/global_market1501_cpu.yaml``); research use only.
+- ``can_market1501``: CAN with one shared layer4 trained on Market-1501 the same way
+  (``configs/reid/can_market1501_cpu.yaml``); it also recommends the tracker's appearance settings; research use
+  only.
 - ``laga_samples``: LAGA-Net trained on synthetic people (``benchmarks/train_default_embedder.py``): for the
   synthetic scenes, poor on real footage.
 

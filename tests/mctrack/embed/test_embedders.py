@@ -236,6 +236,36 @@ def test_checkpoint_recommends_its_link_threshold(tmp_path):
     if "global_market1501" in bundled():
         emb = ReidEmbedder("global", weights=bundled()["global_market1501"], device="cpu")
         assert emb.recommended["link_thresh"] == 0.3 and emb.feature_mean is not None and emb.dim == 512
+    if "can_market1501" in bundled():
+        emb = ReidEmbedder("can", weights=bundled()["can_market1501"], device="cpu")
+        assert emb.recommended == {"link_thresh": 0.1, "track_appearance": [0.5, 0.6]} and emb.dim == 4096
+        assert bundled()["can_market1501"].stat().st_size <= 25 * 2**20
+
+
+def test_checkpoint_recommends_its_tracker_appearance(tmp_path):
+    """A checkpoint's extra.track_appearance is the tracker's default (weight, threshold) for its features; the
+    command-line flags still win; a malformed value is one error naming the file."""
+    import argparse
+
+    import reid_models
+    from mctrack.commands._common import appearance_from_args
+    from mctrack.embed import embedder_track_appearance, track_appearance
+
+    model = reid_models.build_model("global", num_classes=0, backbone="resnet18", pretrained=None, input_size=(128, 64))
+    reid_models.save_checkpoint(tmp_path / "r.pt", model, extra={"track_appearance": [0.3, 0.45], "feature_mean": None})
+    reid_models.save_checkpoint(tmp_path / "p.pt", model, extra={"feature_mean": None})
+    reid_models.save_checkpoint(tmp_path / "bad.pt", model, extra={"track_appearance": "high", "feature_mean": None})
+    recommending = ReidEmbedder("global", weights=tmp_path / "r.pt", device="cpu")
+    plain = ReidEmbedder("global", weights=tmp_path / "p.pt", device="cpu")
+    assert embedder_track_appearance(recommending, "global") == (0.3, 0.45)
+    assert embedder_track_appearance(plain, "global") == track_appearance("global") != (0.3, 0.45)
+    assert embedder_track_appearance(None, "colorhist") == track_appearance("colorhist")
+    args = argparse.Namespace(reid="global", app_weight=None, app_thresh=None)
+    assert appearance_from_args(args, recommending) == {"appearance_weight": 0.3, "appearance_thresh": 0.45}
+    args.app_thresh = 0.7
+    assert appearance_from_args(args, recommending) == {"appearance_weight": 0.3, "appearance_thresh": 0.7}
+    with pytest.raises(ValueError, match="bad.pt.*track_appearance"):
+        embedder_track_appearance(ReidEmbedder("global", weights=tmp_path / "bad.pt", device="cpu"), "global")
 
 
 def test_auto_precision_is_bf16_only_where_the_cpu_has_it(monkeypatch):
