@@ -14,6 +14,8 @@ scene `samples/small`. So it is trained on OTHER synthetic people:
     python benchmarks/train_default_embedder.py                  # laga, seeds 1-3
     python benchmarks/train_default_embedder.py --recenter       # only (re)compute the stored feature mean
     python benchmarks/train_default_embedder.py --arch can --seeds 1 2 3 4 --set epochs=16
+    python benchmarks/train_default_embedder.py --seeds $(seq 1 40) --work runs/synth_many --pool-only
+        # only steps 1-2: about 1,150 generated people in WORK/pooled_reid, e.g. to pretrain on before Market-1501
 """
 
 from __future__ import annotations
@@ -71,6 +73,11 @@ def main(argv: list[str] | None = None) -> int:
         help="do not train: store the training crops' mean unit feature in the existing --out checkpoint "
         "(checkpoints made before centring existed)",
     )
+    ap.add_argument(
+        "--pool-only",
+        action="store_true",
+        help="generate the scenes and pool their crops into WORK/pooled_reid, no training",
+    )
     args = ap.parse_args(argv)
     if 0 in args.seeds:
         ap.error("--seeds: seed 0 is the committed evaluation scene; train on other seeds")
@@ -83,6 +90,9 @@ def main(argv: list[str] | None = None) -> int:
         scenes.append(scene)
     data = work / "pooled_reid"
     counts = pool_crops(scenes, Path(args.eval_split), data)
+    if args.pool_only:
+        print(f"pooled {counts['train_ids']} identities, {counts['train_images']} images into {data}")
+        return 0
     out = Path(args.out) if args.out else ROOT / "mctrack" / "weights" / f"{args.arch}_samples.pt"
     if args.recenter:
         paths = sorted((data / "bounding_box_train").glob("*.jpg"))
