@@ -7,8 +7,10 @@
     python benchmarks/ship_market_checkpoint.py --run-dir runs/market/laga_cpu --data DATA/market1501 \
         --name laga_market1501
 
-Step 2 writes the network without its classifier heads in float16 (the training crops' feature mean kept) and
-checks that it fits the 25 MB budget; evaluates the written file on Market-1501 with the papers' protocol
+``--link-thresh`` / ``--track-appearance W T`` store the settings the features need (chosen afterwards, e.g. on
+``configs/cams/mot15_shared.yaml`` and the MOT15 videos; see docs/reid_training.md), which ``mctrack`` then uses
+by default. Step 2 writes the network without its classifier heads in float16 (the training crops' feature mean
+kept) and checks that it fits the 25 MB budget; evaluates the written file on Market-1501 with the papers' protocol
 (single query, no flip averaging), without and with k-reciprocal re-ranking; and records in the checkpoint's
 manifest and in ``<name>.json``: the recipe, the run's git commit, the dataset fingerprint, the numbers and the
 training data's licence (Market-1501: research use only).
@@ -39,7 +41,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--name", required=True, help="bundled name, e.g. laga_market1501")
     ap.add_argument("--out-dir", default=str(ROOT / "mctrack" / "weights"))
     ap.add_argument("--device", default=None, help="evaluation device (default: cuda when available)")
+    ap.add_argument("--link-thresh", type=float, help="store the cross-camera link threshold its features need")
+    ap.add_argument(
+        "--track-appearance",
+        type=float,
+        nargs=2,
+        metavar=("WEIGHT", "THRESH"),
+        help="store the per-camera tracker's appearance weight and threshold for its features",
+    )
     args = ap.parse_args(argv)
+    if args.link_thresh is not None and not 0 < args.link_thresh <= 2:
+        ap.error(f"--link-thresh: must be in (0, 2], got {args.link_thresh}")
+    if args.track_appearance and not (0 <= args.track_appearance[0] <= 1 and 0 < args.track_appearance[1] <= 2):
+        ap.error(f"--track-appearance: weight in [0, 1] and threshold in (0, 2], got {args.track_appearance}")
+    recommended = {
+        k: v
+        for k, v in (("link_thresh", args.link_thresh), ("track_appearance", args.track_appearance))
+        if v is not None
+    }
     run_dir = Path(args.run_dir)
     for needed in ("model.pt", "manifest.json", "metrics.json"):
         if not (run_dir / needed).is_file():
@@ -90,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
             "git_commit": run_manifest.get("git_commit"),
             "train_device": run_manifest.get("device"),
             "train_time_s": round(sum(row["time_s"] for row in history), 1),
+            **recommended,
         },
     )
     plain = results["plain"]
@@ -110,8 +130,11 @@ def main(argv: list[str] | None = None) -> int:
         "size_mb": round(out.stat().st_size / 2**20, 2),
         "reproduce": [
             f"mctrack reid train --config configs/reid/{args.name}_cpu.yaml --data DATA/market1501 --run-dir RUN",
-            f"python benchmarks/ship_market_checkpoint.py --run-dir RUN --data DATA/market1501 --name {args.name}",
+            f"python benchmarks/ship_market_checkpoint.py --run-dir RUN --data DATA/market1501 --name {args.name}"
+            + (f" --link-thresh {args.link_thresh:g}" if args.link_thresh is not None else "")
+            + (" --track-appearance {:g} {:g}".format(*args.track_appearance) if args.track_appearance else ""),
         ],
+        **recommended,
     }
     out.with_suffix(".json").write_text(json.dumps(info, indent=2) + "\n")
     print(f"wrote {out} ({info['size_mb']} MB) and {out.with_suffix('.json')}")

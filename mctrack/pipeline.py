@@ -256,8 +256,10 @@ class Pipeline:
         stitch_appearance: float = StitchConfig.max_appearance,
         engine: str = "local",
         ray_options: dict | None = None,
+        record: dict | None = None,
     ) -> None:
         self.detector_factory = detector_factory
+        self.record = dict(record or {})  # settings the caller resolved, written to summary.json as they are
         self.tracker_factory = tracker_factory
         self.embedder = embedder
         self.linker = linker
@@ -1057,6 +1059,7 @@ def _summary(
         "cams": cams.path,
         "embedder": getattr(pipe.embedder, "name", "none"),
         "linker": type(pipe.linker).__name__ if pipe.linker is not None else None,
+        **({"settings": pipe.record} if pipe.record else {}),
         "engine": pipe.engine,
         # cameras run at once on this machine (1 for live cameras, --linker online and Ray, whatever was asked)
         "workers": pipe._workers_used,

@@ -104,28 +104,39 @@ def add_appearance_args(g) -> None:
         "--app-weight",
         type=float,
         default=None,
-        help="weight of appearance in the tracker's fused cost, 0-1 (default per embedder: "
+        help="weight of appearance in the tracker's fused cost, 0-1 (default: the checkpoint's extra.track_appearance "
+        "when it has one (can_market1501: 0.5), else per embedder: "
         + defaults_text(lambda n: track_appearance(n)[0])
-        + "; a checkpoint may recommend its own)",
+        + ")",
     )
     g.add_argument(
         "--app-thresh",
         type=float,
         default=None,
-        help="largest cosine distance the tracker still matches on (default per embedder: "
+        help="largest cosine distance the tracker still matches on (default: the checkpoint's extra.track_appearance "
+        "when it has one (can_market1501: 0.6), else per embedder: "
         + defaults_text(lambda n: track_appearance(n)[1])
-        + "; a checkpoint may recommend its own)",
+        + ")",
     )
 
 
 def appearance_from_args(args: argparse.Namespace, embedder=None) -> dict[str, float]:
     """Tracker keyword arguments ``appearance_weight`` and ``appearance_thresh`` for ``args.reid`` (and its
     ``embedder``'s checkpoint, which may recommend its own), unless ``--app-weight``/``--app-thresh`` set them."""
+    if args.app_weight is not None and args.app_thresh is not None:
+        return {"appearance_weight": args.app_weight, "appearance_thresh": args.app_thresh}
     weight, thresh = embedder_track_appearance(embedder, args.reid)
-    return {
+    chosen = {
         "appearance_weight": weight if args.app_weight is None else args.app_weight,
         "appearance_thresh": thresh if args.app_thresh is None else args.app_thresh,
     }
+    if embedder is not None and "track_appearance" in getattr(embedder, "recommended", {}):
+        print(
+            f"--reid {args.reid}: tracker appearance weight {chosen['appearance_weight']:g}, threshold "
+            f"{chosen['appearance_thresh']:g} (the checkpoint recommends {weight:g} / {thresh:g})",
+            file=sys.stderr,
+        )
+    return chosen
 
 
 def add_embedder_args(p: argparse.ArgumentParser, default: str = "laga") -> None:

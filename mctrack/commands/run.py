@@ -108,7 +108,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=float,
         default=None,
         help="largest cosine distance that still links (default: the checkpoint's extra.link_thresh "
-        "when it has one (laga_market1501: 0.2), else per embedder: " + defaults_text(link_thresh) + ")",
+        "when it has one (laga_market1501: 0.2, global_market1501: 0.3, can_market1501: 0.1), else per embedder: "
+        + defaults_text(link_thresh)
+        + ")",
     )
     k.add_argument(
         "--linkage",
@@ -395,6 +397,12 @@ def main(args: argparse.Namespace) -> int:
             "num_cpus": args.ray_cpus,
             "num_gpus": args.ray_gpus,
             "local_cpus": args.ray_local_cpus,
+        },
+        record={
+            "weights": str(args.weights) if args.weights else None,
+            "appearance_weight": tracker_kwargs["appearance_weight"] if embedder is not None else None,
+            "appearance_thresh": tracker_kwargs["appearance_thresh"] if embedder is not None else None,
+            "link_thresh": thresh if linker is not None else None,
         },
     )
     result = pipe.run(cams, args.out, raise_on_interrupt=False)

@@ -11,6 +11,8 @@ Registered names (``mctrack.registry.EMBEDDERS``):
 
 from __future__ import annotations
 
+import math
+
 from ..registry import EMBEDDERS
 from .base import Embedder, clip_boxes, extract_crops, l2_normalize
 from .baselines import ColorHistogramEmbedder
@@ -96,16 +98,19 @@ def embedder_track_appearance(embedder, name: str) -> tuple[float, float]:
     checkpoint's own recommendation (``extra.track_appearance``) when it has a valid one, else the embedder's
     registered fact (:func:`track_appearance`)."""
     recommended = getattr(embedder, "recommended", {}).get("track_appearance")
-    if recommended is not None:
-        try:
-            weight, thresh = (float(v) for v in recommended)
-        except (TypeError, ValueError):
-            raise ValueError(
-                f"{getattr(embedder, 'weights', name)}: extra.track_appearance must be [weight, threshold], "
-                f"got {recommended!r}"
-            ) from None
-        return weight, thresh
-    return track_appearance(name)
+    if recommended is None:
+        return track_appearance(name)
+    values = list(recommended) if isinstance(recommended, (list, tuple)) else []
+    if len(values) != 2 or not all(_is_number(v) for v in values) or not (0 <= values[0] <= 1 and 0 < values[1] <= 2):
+        raise ValueError(
+            f"{getattr(embedder, 'weights', name)}: extra.track_appearance must be [weight in 0-1, threshold in "
+            f"(0, 2]], got {recommended!r}"
+        )
+    return float(values[0]), float(values[1])
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def embedder_link_thresh(embedder, name: str) -> float:
@@ -113,7 +118,13 @@ def embedder_link_thresh(embedder, name: str) -> float:
     checkpoint's own recommendation (``extra.link_thresh``) when it has one, else the embedder's registered fact.
     Used by the cross-camera linker and by within-camera stitching."""
     recommended = getattr(embedder, "recommended", {}).get("link_thresh")
-    return float(recommended) if recommended is not None else link_thresh(name)
+    if recommended is None:
+        return link_thresh(name)
+    if not _is_number(recommended) or not 0 < recommended <= 2:
+        raise ValueError(
+            f"{getattr(embedder, 'weights', name)}: extra.link_thresh must be in (0, 2], got {recommended!r}"
+        )
+    return float(recommended)
 
 
 def build_embedder(name: str, **kwargs) -> Embedder | None:

@@ -237,6 +237,13 @@ def test_cli_run_end_to_end(scene, tmp_path, capsys):
     assert summary["embed"]["policy"] == "all" and "(--embed all)" in printed
     assert summary["workers"] == auto_workers(2)
     assert {"detect", "embed", "track", "link"} <= set(summary["timings_s"])
+    # the settings the command resolved (colour histogram: its registered facts; --link-thresh as given)
+    assert summary["settings"] == {
+        "weights": None,
+        "appearance_weight": 0.5,
+        "appearance_thresh": 0.25,
+        "link_thresh": 0.12,
+    }
     ev = json.loads((out / "eval.json").read_text())
     assert ev["cross_camera"]["IDF1"] > 0.8
     # every camera's global rows in one file (AI City format), with ground positions from each calib.json
@@ -298,6 +305,7 @@ def test_cli_run_end_to_end(scene, tmp_path, capsys):
     )
     s = json.loads((tmp_path / "none" / "summary.json").read_text())
     assert s["counts"]["global_ids"] == s["counts"]["tracklets"] and not (tmp_path / "none" / "cam1.mp4").exists()
+    assert s["settings"]["appearance_thresh"] is None and s["settings"]["link_thresh"] is None
 
 
 def test_cli_run_bad_input(scene, tmp_path, capsys):

@@ -254,7 +254,6 @@ def test_checkpoint_recommends_its_tracker_appearance(tmp_path):
     model = reid_models.build_model("global", num_classes=0, backbone="resnet18", pretrained=None, input_size=(128, 64))
     reid_models.save_checkpoint(tmp_path / "r.pt", model, extra={"track_appearance": [0.3, 0.45], "feature_mean": None})
     reid_models.save_checkpoint(tmp_path / "p.pt", model, extra={"feature_mean": None})
-    reid_models.save_checkpoint(tmp_path / "bad.pt", model, extra={"track_appearance": "high", "feature_mean": None})
     recommending = ReidEmbedder("global", weights=tmp_path / "r.pt", device="cpu")
     plain = ReidEmbedder("global", weights=tmp_path / "p.pt", device="cpu")
     assert embedder_track_appearance(recommending, "global") == (0.3, 0.45)
@@ -264,8 +263,15 @@ def test_checkpoint_recommends_its_tracker_appearance(tmp_path):
     assert appearance_from_args(args, recommending) == {"appearance_weight": 0.3, "appearance_thresh": 0.45}
     args.app_thresh = 0.7
     assert appearance_from_args(args, recommending) == {"appearance_weight": 0.3, "appearance_thresh": 0.7}
-    with pytest.raises(ValueError, match="bad.pt.*track_appearance"):
-        embedder_track_appearance(ReidEmbedder("global", weights=tmp_path / "bad.pt", device="cpu"), "global")
+    for name, value in (("bad", "high"), ("short", [0.5]), ("range", [2.0, -1]), ("nan", [float("nan"), 0.5])):
+        reid_models.save_checkpoint(
+            tmp_path / f"{name}.pt", model, extra={"track_appearance": value, "feature_mean": None}
+        )
+        with pytest.raises(ValueError, match=f"{name}.pt: extra.track_appearance"):
+            embedder_track_appearance(ReidEmbedder("global", weights=tmp_path / f"{name}.pt", device="cpu"), "global")
+    args.app_weight = 0.9  # both flags given: the checkpoint's value is not even read
+    bad = ReidEmbedder("global", weights=tmp_path / "range.pt", device="cpu")
+    assert appearance_from_args(args, bad) == {"appearance_weight": 0.9, "appearance_thresh": 0.7}
 
 
 def test_auto_precision_is_bf16_only_where_the_cpu_has_it(monkeypatch):
