@@ -13,6 +13,7 @@ step, which is the point of it. Nothing is downloaded.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import sys
@@ -60,7 +61,7 @@ def measure(paths, labels, size, pipeline, *, device, workers, batches, p, k) ->
 
     done = images_seen = 0
     t0 = None
-    for e in range(10**6):
+    for e in itertools.count():
         sampler.set_epoch(e)
         for images, _ in epoch():
             if t0 is None:  # the first batch warms up (workers start, kernels load): not timed

@@ -43,6 +43,14 @@ __all__ = [
 ]
 
 
+def read_image(path: Path) -> np.ndarray:
+    """A training image as BGR uint8; an unreadable file is a :class:`DatasetError` naming it."""
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise DatasetError(f"{path}: not a readable image")
+    return image
+
+
 class ImageDataset(Dataset):
     """Map-style dataset over image paths. Index with an int or an (index, seed) pair (from PKBatchSampler);
     returns (image tensor, label, index)."""
@@ -57,10 +65,7 @@ class ImageDataset(Dataset):
 
     def __getitem__(self, item: int | tuple[int, int]) -> tuple[torch.Tensor, int, int]:
         index, seed = item if isinstance(item, tuple) else (item, 0)
-        image = cv2.imread(str(self.paths[index]), cv2.IMREAD_COLOR)
-        if image is None:
-            raise DatasetError(f"{self.paths[index]}: not a readable image")
-        return self.transform(image, seed), self.labels[index], index
+        return self.transform(read_image(self.paths[index]), seed), self.labels[index], index
 
 
 class DecodedImages:
@@ -93,10 +98,7 @@ class DecodedImages:
         pixels = np.empty((len(paths), 3, *transform.hw), np.uint8)  # written in place: no second host copy
 
         def load(i: int) -> None:
-            image = cv2.imread(str(paths[i]), cv2.IMREAD_COLOR)
-            if image is None:
-                raise DatasetError(f"{paths[i]}: not a readable image")
-            pixels[i] = transform.resize(image).transpose(2, 0, 1)
+            pixels[i] = transform.resize(read_image(paths[i])).transpose(2, 0, 1)
 
         pool = ThreadPoolExecutor(max(1, threads))
         try:
