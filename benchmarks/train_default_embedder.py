@@ -16,6 +16,9 @@ scene `samples/small`. So it is trained on OTHER synthetic people:
     python benchmarks/train_default_embedder.py --arch can --seeds 1 2 3 4 --set epochs=16
     python benchmarks/train_default_embedder.py --seeds $(seq 1 40) --work runs/synth_many --pool-only
         # only steps 1-2: about 1,150 generated people in WORK/pooled_reid, e.g. to pretrain on before Market-1501
+    python benchmarks/train_default_embedder.py --track-appearance 0.3 0.8 --annotate
+        # only store the tracker appearance settings recommended with the existing checkpoint (how laga_samples'
+        # were chosen: docs/tracking.md, "Per-checkpoint appearance settings")
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from mctrack.synth import make_scene  # noqa: E402
-from reid_models.checkpoint import export_for_inference  # noqa: E402
+from reid_models.checkpoint import export_for_inference, update_extra  # noqa: E402
 from reid_models.recipe import load_recipe  # noqa: E402
 from reid_models.train import evaluate_checkpoint, store_feature_mean, train  # noqa: E402
 
@@ -59,6 +62,15 @@ def pool_crops(scenes: list[Path], eval_split: Path, out: Path) -> dict[str, int
     return {"train_ids": len(ids), "train_images": len(list(train_dir.glob("*.jpg")))}
 
 
+def _update_info(out: Path, fields: dict) -> None:
+    """Merge ``fields`` (and the checkpoint's new size) into the checkpoint's ``.json`` description, if any."""
+    info_path = out.with_suffix(".json")
+    if info_path.is_file():
+        info = json.loads(info_path.read_text())
+        info.update(fields, size_mb=round(out.stat().st_size / 2**20, 2))
+        info_path.write_text(json.dumps(info, indent=2, default=str) + "\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--arch", default="laga", choices=("laga", "can", "global"))
@@ -74,6 +86,18 @@ def main(argv: list[str] | None = None) -> int:
         "(checkpoints made before centring existed)",
     )
     ap.add_argument(
+        "--track-appearance",
+        nargs=2,
+        type=float,
+        metavar=("WEIGHT", "THRESH"),
+        help="tracker appearance weight and threshold recommended with the checkpoint (extra.track_appearance)",
+    )
+    ap.add_argument(
+        "--annotate",
+        action="store_true",
+        help="do not train: only store --track-appearance in the existing --out checkpoint",
+    )
+    ap.add_argument(
         "--pool-only",
         action="store_true",
         help="generate the scenes and pool their crops into WORK/pooled_reid, no training",
@@ -81,6 +105,19 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if 0 in args.seeds:
         ap.error("--seeds: seed 0 is the committed evaluation scene; train on other seeds")
+    if args.track_appearance and not (0 <= args.track_appearance[0] <= 1 and 0 < args.track_appearance[1] <= 2):
+        ap.error(f"--track-appearance: weight in [0, 1] and threshold in (0, 2], got {args.track_appearance}")
+    if args.annotate and not args.track_appearance:
+        ap.error("--annotate: needs --track-appearance WEIGHT THRESH")
+    out = Path(args.out) if args.out else ROOT / "mctrack" / "weights" / f"{args.arch}_samples.pt"
+    extra = {"track_appearance": args.track_appearance} if args.track_appearance else {}
+    if args.annotate:
+        if not out.is_file():
+            ap.error(f"--annotate: {out} does not exist")
+        update_extra(out, extra)
+        _update_info(out, extra)
+        print(f"stored {extra} in {out}")
+        return 0
     work = Path(args.work)
     scenes = []
     for seed in args.seeds:
@@ -93,16 +130,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.pool_only:
         print(f"pooled {counts['train_ids']} identities, {counts['train_images']} images into {data}")
         return 0
-    out = Path(args.out) if args.out else ROOT / "mctrack" / "weights" / f"{args.arch}_samples.pt"
     if args.recenter:
         paths = sorted((data / "bounding_box_train").glob("*.jpg"))
         store_feature_mean(out, paths)
-        info_path = out.with_suffix(".json")
-        if info_path.is_file():
-            info = json.loads(info_path.read_text())
-            info["size_mb"] = round(out.stat().st_size / 2**20, 2)
-            info["feature_mean"] = f"mean unit feature of {len(paths)} training crops"
-            info_path.write_text(json.dumps(info, indent=2, default=str))
+        _update_info(out, {"feature_mean": f"mean unit feature of {len(paths)} training crops"})
         print(f"stored the feature mean of {len(paths)} training crops in {out}")
         return 0
     print(
@@ -113,8 +144,9 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(max(torch.get_num_threads(), 1))
     run_dir = train(recipe, data=data, out=work / "runs")
     result = evaluate_checkpoint(run_dir / "model.pt", data, dataset_format="samples", flip=True)
-    export_for_inference(run_dir / "model.pt", out)
+    export_for_inference(run_dir / "model.pt", out, extra=extra)
     info = {
+        **extra,
         "arch": args.arch,
         "seeds": args.seeds,
         "overrides": args.set,
