@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from mctrack.synth import make_scene  # noqa: E402
-from reid_models.checkpoint import export_for_inference, update_extra  # noqa: E402
+from reid_models.checkpoint import CheckpointError, export_for_inference, load_checkpoint, update_extra  # noqa: E402
 from reid_models.recipe import load_recipe  # noqa: E402
 from reid_models.train import evaluate_checkpoint, store_feature_mean, train  # noqa: E402
 
@@ -60,6 +60,32 @@ def pool_crops(scenes: list[Path], eval_split: Path, out: Path) -> dict[str, int
     for split in ("query", "bounding_box_test"):
         shutil.copytree(eval_split / split, out / split)
     return {"train_ids": len(ids), "train_images": len(list(train_dir.glob("*.jpg")))}
+
+
+def _annotate(ap: argparse.ArgumentParser, args: argparse.Namespace, out: Path, extra: dict) -> int:
+    """--annotate: merge ``extra`` into the existing checkpoint ``out`` and its ``.json``, checking both first."""
+    if not args.track_appearance:
+        ap.error("--annotate: needs --track-appearance WEIGHT THRESH")
+    if args.recenter or args.pool_only:
+        ap.error("--annotate: cannot be combined with --recenter or --pool-only")
+    if not out.is_file():
+        ap.error(f"--annotate: {out} {'is a folder' if out.is_dir() else 'does not exist'}, not a checkpoint")
+    try:
+        _, manifest = load_checkpoint(out)
+    except CheckpointError as err:
+        ap.error(f"--annotate: {err}")
+    if manifest["arch"] != args.arch:
+        ap.error(f"--annotate: {out} holds a {manifest['arch']!r} network, not {args.arch!r} (--arch)")
+    info_path = out.with_suffix(".json")
+    try:
+        if info_path.is_file():
+            json.loads(info_path.read_text())
+    except (OSError, ValueError) as err:
+        ap.error(f"--annotate: {info_path}: not readable JSON ({err})")
+    update_extra(out, extra)
+    _update_info(out, extra)
+    print(f"stored {extra} in {out}")
+    return 0
 
 
 def _update_info(out: Path, fields: dict) -> None:
@@ -103,21 +129,14 @@ def main(argv: list[str] | None = None) -> int:
         help="generate the scenes and pool their crops into WORK/pooled_reid, no training",
     )
     args = ap.parse_args(argv)
-    if 0 in args.seeds:
-        ap.error("--seeds: seed 0 is the committed evaluation scene; train on other seeds")
     if args.track_appearance and not (0 <= args.track_appearance[0] <= 1 and 0 < args.track_appearance[1] <= 2):
         ap.error(f"--track-appearance: weight in [0, 1] and threshold in (0, 2], got {args.track_appearance}")
-    if args.annotate and not args.track_appearance:
-        ap.error("--annotate: needs --track-appearance WEIGHT THRESH")
     out = Path(args.out) if args.out else ROOT / "mctrack" / "weights" / f"{args.arch}_samples.pt"
     extra = {"track_appearance": args.track_appearance} if args.track_appearance else {}
     if args.annotate:
-        if not out.is_file():
-            ap.error(f"--annotate: {out} does not exist")
-        update_extra(out, extra)
-        _update_info(out, extra)
-        print(f"stored {extra} in {out}")
-        return 0
+        return _annotate(ap, args, out, extra)
+    if 0 in args.seeds:
+        ap.error("--seeds: seed 0 is the committed evaluation scene; train on other seeds")
     work = Path(args.work)
     scenes = []
     for seed in args.seeds:

@@ -81,6 +81,10 @@ class CamsConfig:
     path: str | None = dataclasses.field(default=None, metadata={"yaml": False})  # set by the loader
 
 
+#: camera ids that would overwrite another output of `mctrack run` (mctrack/outputs.py), and why
+RESERVED_CAMERA_IDS = {"aicity": "mctrack run writes all cameras' rows to aicity.txt"}
+
+
 def load_yaml(path: str | Path) -> dict[str, Any]:
     """Read a YAML mapping; missing file, syntax error or a non-mapping top level is a ConfigError."""
     p = Path(path)
@@ -215,6 +219,10 @@ def load_cams(path: str | Path) -> CamsConfig:
         seen.add(cam.id)
         if problem := file_name_problem(cam.id):  # ids name output files: OUT/<id>.txt must stay inside OUT
             raise ConfigError(path, f"{key}.id", f"{short_repr(cam.id)}: {problem}")
+        if cam.id.lower() in RESERVED_CAMERA_IDS:
+            raise ConfigError(
+                path, f"{key}.id", f"{short_repr(cam.id)} is reserved: {RESERVED_CAMERA_IDS[cam.id.lower()]}"
+            )
         if cam.fps is not None and not (math.isfinite(cam.fps) and cam.fps > 0):
             raise ConfigError(path, f"{key}.fps", f"must be a finite number > 0, got {cam.fps}")
         if not math.isfinite(cam.time_offset):

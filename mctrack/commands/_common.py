@@ -301,10 +301,18 @@ def yolo_from_args(args: argparse.Namespace):
 
 
 def check_stream_args(args: argparse.Namespace) -> None:
-    """``--duration`` (finite seconds > 0), ``--min-score`` (finite) and ``--embed-refresh`` of ``run`` and
-    ``track``, before any work."""
+    """``--duration`` (finite seconds > 0), ``--min-score`` (finite), ``--embed-refresh``, ``--track-high`` and
+    ``--track-new`` (scores in [0, 1]) of ``run`` and ``track`` and ``run``'s ``--link-thresh`` ([0, 2]), before
+    any work."""
     embed_refresh_frames(args.embed_refresh, 1.0)
     if args.duration is not None and not (math.isfinite(args.duration) and args.duration > 0):
         raise InputError(f"--duration: must be a finite number of seconds > 0, got {args.duration}")
     if args.min_score is not None and not math.isfinite(args.min_score):
         raise InputError(f"--min-score: must be a finite number, got {args.min_score}")
+    for option in ("track_high", "track_new"):  # scores; --track-new below --track-high is raised to it
+        value = getattr(args, option)
+        if value is not None and not (math.isfinite(value) and 0 <= value <= 1):
+            raise InputError(f"--{option.replace('_', '-')}: must be a detection score in [0, 1], got {value}")
+    link = getattr(args, "link_thresh", None)
+    if link is not None and not (math.isfinite(link) and 0 <= link <= 2):
+        raise InputError(f"--link-thresh: must be a cosine distance in [0, 2], got {link}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from pathlib import Path
@@ -12,12 +13,16 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from ..errors import ConfigError, InputError
-from ._common import add_embedder_args, embedder_from_args
+from ..errors import ConfigError, InputError, error_line
+from ._common import TORCH_EMBEDDERS, add_embedder_args, embedder_from_args
 
 __all__ = ["register", "list_images"]
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
+#: the file name endings ``reid export --out`` takes per format
+EXPORT_SUFFIXES = {"onnx": (".onnx",), "torchscript": (".pt", ".pth", ".ts")}
+#: largest crop side ``reid export --input-size`` takes (the networks' inputs are 384x128 or 324x324)
+MAX_INPUT_SIDE = 2048
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -32,10 +37,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         "embed",
         help="features of every image in a folder of person crops",
         description="Embed every image of a folder (e.g. a Market-1501 split) and write an .npz "
-        "with 'names' (paths relative to the folder) and 'features' (N, D) unit rows.",
+        "with 'names' (paths relative to the folder), 'features' (N, D) unit rows and 'embedder' (its name).",
     )
     e.add_argument("--images", required=True, help="folder of person crops (searched recursively)")
-    e.add_argument("--out", required=True, help="output .npz file")
+    e.add_argument(
+        "--out",
+        required=True,
+        help="output file, ending in .npz (a NumPy archive: names, features, embedder; its folder is created); "
+        "checked before embedding, overwritten when present",
+    )
     add_embedder_args(e)
     e.set_defaults(func=embed_main)
 
@@ -72,9 +82,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     v = s.add_parser(
         "eval",
         help="evaluate a Re-ID checkpoint, Market-1501 protocol",
-        description="Rank-1/5/10, mAP, mINP of a checkpoint on a dataset's query/gallery split.",
+        description="Rank-1/5/10, mAP, mINP of a checkpoint on a dataset's query/gallery split (the training "
+        "split is not needed); queries without a match in the gallery are skipped and counted.",
     )
-    v.add_argument("--weights", required=True, help="checkpoint (model.pt of a run)")
+    v.add_argument(
+        "--weights", required=True, help="checkpoint (model.pt of a run) or bundled name (e.g. laga_market1501)"
+    )
     v.add_argument("--data", required=True, help="dataset folder")
     v.add_argument(
         "--format",
@@ -105,7 +118,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="checkpoint file or bundled name (default: the --reid network's bundled checkpoint)",
     )
-    x.add_argument("--reid", default="laga", help="network whose bundled checkpoint is used without --weights")
+    x.add_argument(
+        "--reid",
+        default=None,
+        choices=TORCH_EMBEDDERS,
+        help="network: without --weights its bundled checkpoint is exported (default: laga); with --weights the "
+        "checkpoint must hold this network",
+    )
     x.add_argument(
         "--format",
         default="onnx",
@@ -113,13 +132,18 @@ def register(sub: argparse._SubParsersAction) -> None:
         dest="export_format",
         help="onnx (runs in onnxruntime, BoxMOT, Ultralytics) or torchscript (default: onnx)",
     )
-    x.add_argument("--out", required=True, help="output file (.onnx or .pt/.ts)")
+    x.add_argument(
+        "--out",
+        required=True,
+        help="output file, ending in .onnx (onnx) or .pt, .pth, .ts (torchscript; its folder is created); "
+        "its contract is written to FILE.json",
+    )
     x.add_argument(
         "--input-size",
         type=int,
         nargs=2,
         metavar=("H", "W"),
-        help="crop size the exported model takes (default: the network input)",
+        help=f"crop size the exported model takes, 8-{MAX_INPUT_SIDE} each (default: the network input)",
     )
     x.add_argument(
         "--input-range",
@@ -129,7 +153,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "an ONNX model (default: 0-255)",
     )
     x.add_argument("--check-images", help="folder of person crops for the check (default: crops of samples/small)")
-    x.add_argument("--min-cosine", type=float, default=0.999, help="smallest per-crop cosine accepted (0.999)")
+    x.add_argument(
+        "--min-cosine",
+        type=float,
+        default=0.999,
+        help="smallest per-crop cosine accepted, in [-1, 1] (default: 0.999)",
+    )
     x.set_defaults(func=export_main)
 
     c = s.add_parser(
@@ -153,16 +182,59 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.set_defaults(func=center_main)
 
 
+def _output_file(option: str, value: str, suffixes: tuple[str, ...] = ()) -> Path:
+    """``value`` of ``option`` as the path of a file to write, checked before any work: not a folder, one of
+    ``suffixes`` (when given), in a writable folder (created when missing); otherwise an InputError naming the
+    option."""
+    out = Path(value)
+    if out.is_dir():
+        raise InputError(f"{option} {value}: is a folder, not a file")
+    if suffixes and out.suffix.lower() not in suffixes:
+        raise InputError(f"{option} {value}: must end in {' or '.join(suffixes)}")
+    folder = out.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise InputError(
+            f"{option} {value}: cannot create its folder {folder} ({err.strerror or error_line(err)})"
+        ) from None
+    if not os.access(folder, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
+        raise InputError(f"{option} {value}: not writable")
+    return out
+
+
+def _check_export_args(args: argparse.Namespace) -> Path:
+    """``--min-cosine``, ``--input-size`` and ``--out`` of ``reid export``, before anything is loaded or written."""
+    if not (math.isfinite(args.min_cosine) and -1.0 <= args.min_cosine <= 1.0):
+        raise InputError(f"--min-cosine: must be a finite number in [-1, 1], got {args.min_cosine}")
+    if args.input_size is not None and not all(8 <= v <= MAX_INPUT_SIDE for v in args.input_size):
+        h, w = args.input_size
+        raise InputError(f"--input-size: H and W must be in [8, {MAX_INPUT_SIDE}], got {h} {w}")
+    return _output_file("--out", args.out, EXPORT_SUFFIXES[args.export_format])
+
+
 def export_main(args: argparse.Namespace) -> int:
+    import reid_models
+
     from ..embed.export import ExportError, check_crops, contract_path, export_embedder, verify_export
     from ..weights import WeightsError, default_weights, resolve_weights
 
+    reid = args.reid or "laga"
     try:
-        weights = resolve_weights(args.weights) if args.weights else default_weights(args.reid)
+        weights = resolve_weights(args.weights) if args.weights else default_weights(reid)
     except WeightsError as err:
         raise InputError(str(err)) from None
     if weights is None:
-        raise InputError(f"--reid {args.reid}: no bundled checkpoint; pass --weights")
+        raise InputError(f"--reid {reid}: no bundled checkpoint; pass --weights")
+    out = _check_export_args(args)
+    try:  # the checkpoint's own problems name it, not --out
+        _, manifest = reid_models.load_checkpoint(weights, map_location="cpu")
+    except reid_models.CheckpointError:
+        raise
+    except (TypeError, ValueError, KeyError, RuntimeError) as err:
+        raise InputError(f"{weights}: not a usable checkpoint ({error_line(err)})") from None
+    if args.reid is not None and manifest.get("arch") != args.reid:  # as the embedder of track/run reports it
+        raise InputError(f"{weights}: checkpoint holds a {manifest.get('arch')!r} network, not {args.reid!r}")
     samples = Path(__file__).resolve().parents[2] / "samples" / "small" / "reid" / "query"
     if args.check_images or samples.is_dir():  # a non-editable install has no samples/: generated crops then
         folder = Path(args.check_images) if args.check_images else samples
@@ -173,7 +245,6 @@ def export_main(args: argparse.Namespace) -> int:
         source = f"crops of {folder}"
     else:
         crops, source = check_crops(16), "generated person-like crops"
-    out = Path(args.out)
 
     def remove() -> None:
         for leftover in (out, contract_path(out)):
@@ -197,7 +268,7 @@ def export_main(args: argparse.Namespace) -> int:
         f"check on {len(crops)} {source}: cosine to the in-process embedder min {cosine.min():.5f}, "
         f"mean {cosine.mean():.5f}"
     )
-    if cosine.min() < args.min_cosine:
+    if not cosine.min() >= args.min_cosine:  # NaN cosines fail too
         remove()
         print(f"error: {args.out}: cosine {cosine.min():.5f} below {args.min_cosine}; removed", file=sys.stderr)
         return 1
@@ -278,12 +349,17 @@ def eval_main(args: argparse.Namespace) -> int:
     from reid_models.train import evaluate_checkpoint
 
     from ..embed import select_device
+    from ..weights import WeightsError, resolve_weights
 
-    weights = Path(args.weights)
-    if not weights.is_file():
-        raise InputError(f"{weights}: checkpoint not found")
+    try:
+        weights = resolve_weights(args.weights)
+    except WeightsError as err:
+        raise InputError(str(err)) from None
     if args.batch_size < 1:
         raise InputError(f"--batch-size: must be >= 1, got {args.batch_size}")
+    if args.workers is not None and args.workers < 0:
+        raise InputError(f"--workers: must be >= 0, got {args.workers}")
+    json_out = _output_file("--json", args.json) if args.json else None
     device = select_device(args.device)
     workers = args.workers if args.workers is not None else (4 if device.type == "cuda" else 0)
     result = evaluate_checkpoint(
@@ -297,18 +373,29 @@ def eval_main(args: argparse.Namespace) -> int:
         num_workers=workers,
         progress=True,
     )
+    if not result.get("queries"):
+        raise InputError(
+            f"{args.data}: no query (of {result.get('skipped', 0)}) has a match in the gallery (the same identity "
+            "seen by another camera): nothing to score"
+        )
     print(_format_result(result))
-    if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=1))
+    if json_out is not None:
+        json_out.write_text(json.dumps(result, indent=1))
     return 0
 
 
 def _format_result(result: dict) -> str:
+    skipped = int(result.get("skipped") or 0)
     return (
         "rank-1 {:.2f}  rank-5 {:.2f}  rank-10 {:.2f}  mAP {:.2f}  mINP {:.2f}".format(
             *(100 * result[k] for k in ("rank1", "rank5", "rank10", "mAP", "mINP"))
         )
         + f"  (flip={result['flip']}, rerank={result['rerank']})"
+        + (
+            f"  {skipped} of {skipped + int(result.get('queries') or 0)} queries skipped (no match in the gallery)"
+            if skipped
+            else ""
+        )
     )
 
 
@@ -324,10 +411,12 @@ def list_images(folder: str | Path) -> list[Path]:
 
 
 def embed_main(args: argparse.Namespace) -> int:
+    out = _output_file("--out", args.out, (".npz",))  # before any work: np.savez would add .npz to other names
     files = list_images(args.images)
     embedder = embedder_from_args(args)
     if embedder is None:
         raise ValueError("--reid: 'none' computes no features")
+    model = getattr(embedder, "weights", None) or f"--reid {args.reid}"
     chunk = max(getattr(embedder, "batch_size", 64), 1)
     feats = np.zeros((len(files), embedder.dim), np.float32)
     with tqdm(total=len(files), desc=f"embed ({embedder.name})", unit="crop") as bar:
@@ -338,12 +427,16 @@ def embed_main(args: argparse.Namespace) -> int:
                 if img is None:
                     raise InputError(f"{f}: not a readable image")
                 crops.append(img)
-            feats[start : start + len(crops)] = embedder.embed_crops(crops)
+            batch = np.asarray(embedder.embed_crops(crops), np.float32)
+            if not np.isfinite(batch).all():
+                first = files[start + int(np.flatnonzero(~np.isfinite(batch).all(axis=1))[0])]
+                raise InputError(f"{model}: the model returned non-finite features (NaN/inf), e.g. for {first}")
+            feats[start : start + len(crops)] = batch
             bar.update(len(crops))
-    out = Path(args.out)
-    out = out if out.suffix == ".npz" else out.with_name(out.name + ".npz")  # np.savez would add it silently
-    out.parent.mkdir(parents=True, exist_ok=True)
     names = np.array([str(f.relative_to(args.images)) for f in files])
-    np.savez(out, names=names, features=feats, embedder=embedder.name)
+    try:
+        np.savez(out, names=names, features=feats, embedder=embedder.name)
+    except OSError as err:
+        raise InputError(f"--out {args.out}: {err.strerror or error_line(err)}") from None
     print(f"wrote {len(files)} x {embedder.dim} features to {out}")
     return 0

@@ -75,7 +75,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--track-new",
         type=float,
         default=0.6,
-        help="score an unmatched detection needs to start a track (default: 0.6)",
+        help="score an unmatched detection needs to start a track, raised to --track-high when lower (default: 0.6)",
     )
     t.add_argument("--max-lost", type=float, default=None, help="seconds a lost track is kept (tracker default)")
     add_cmc_arg(t, "default: auto when a detector or an embedder decodes the frames anyway, else off")

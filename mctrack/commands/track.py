@@ -83,7 +83,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--track-new",
         type=float,
         default=None,
-        help="score an unmatched detection needs to start a track (tracker default 0.9, set for public detection "
+        help="score an unmatched detection needs to start a track, raised to --track-high when lower (tracker "
+        "default 0.9, set for public detection "
         "files; `mctrack run` uses 0.6 for detector output)",
     )
     add_appearance_args(t)

@@ -362,6 +362,16 @@ def combine(results: list[dict]) -> dict:
     return {"summary": _summary(h, c, i, counts), "raw": {"hota": h, "clear": c, "identity": i, "counts": counts}}
 
 
+def _check_frames(rows: np.ndarray, length: int, file: Path, info_file: Path) -> None:
+    """TrackEval refuses rows in frames after the sequence's end; so do we (they would be dropped silently)."""
+    beyond = rows[:, 0] > length if len(rows) else np.zeros(0, bool)
+    if beyond.any():
+        raise InputError(
+            f"{file}: {int(beyond.sum())} rows in frames after seqLength {length} of {info_file} "
+            f"(first: frame {int(rows[beyond, 0].min())})"
+        )
+
+
 def evaluate_folders(
     gt_dir: str | Path,
     pred_dir: str | Path,
@@ -384,6 +394,9 @@ def evaluate_folders(
         sequences = sorted(p.name for p in gt_dir.iterdir() if (p / "gt" / "gt.txt").is_file())
     if not sequences:
         raise InputError(f"{gt_dir}: no sequences (expected <sequence>/gt/gt.txt)")
+    repeated = sorted({seq for seq in sequences if list(sequences).count(seq) > 1})
+    if repeated:
+        raise InputError(f"sequences: {', '.join(repeated)} listed more than once (it would be counted twice)")
     out: dict[str, dict] = {}
     results = []
     for seq in sequences:
@@ -398,6 +411,9 @@ def evaluate_folders(
             raise InputError(
                 f"{pred_file}: result file not found for sequence {seq} (use --sequences to evaluate a subset)"
             )
+        info_file = gt_dir / seq / "seqinfo.ini"
+        _check_frames(gt, info.seq_length, gt_dir / seq / "gt" / "gt.txt", info_file)
+        _check_frames(pred, info.seq_length, pred_file, info_file)
         r = evaluate_sequence(
             gt,
             pred,

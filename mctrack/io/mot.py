@@ -7,11 +7,11 @@ class and column 9 as the visibility. Inside mctrack frame indices are 0-based: 
 
 from __future__ import annotations
 
-import os
-
 import configparser
 import io
 import logging
+import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -248,7 +248,7 @@ def read_seqinfo(path: str | Path) -> SeqInfo:
     except (configparser.Error, KeyError):
         raise InputError(f"{p}: no [Sequence] section") from None
     try:
-        return SeqInfo(
+        info = SeqInfo(
             name=sec.get("name", p.parent.name),
             frame_rate=float(sec["frameRate"]),
             seq_length=int(sec["seqLength"]),
@@ -262,6 +262,11 @@ def read_seqinfo(path: str | Path) -> SeqInfo:
         raise InputError(f"{p}: missing key {exc.args[0]}") from None
     except ValueError as exc:
         raise InputError(f"{p}: bad value: {exc}") from None
+    if info.seq_length < 1:
+        raise InputError(f"{p}: seqLength must be >= 1, got {info.seq_length}")
+    if not (math.isfinite(info.frame_rate) and info.frame_rate > 0):
+        raise InputError(f"{p}: frameRate must be a finite number > 0, got {info.frame_rate:g}")
+    return info
 
 
 def write_seqinfo(path: str | Path, info: SeqInfo) -> None:

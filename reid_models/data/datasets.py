@@ -80,6 +80,8 @@ class ReidDataset:
             f"  {'split':<8}{'ids':>7}{'images':>9}{'cams':>6}{'distractors':>13}{'junk':>7}",
         ]
         for split, c in self.summary().items():
+            if split == "train" and not self.train:  # not read (evaluation only)
+                continue
             rows.append(
                 f"  {split:<8}{c['identities']:>7}{c['images']:>9}{c['cameras']:>6}{c['distractors']:>13}{c['junk']:>7}"
             )
@@ -101,8 +103,9 @@ def parse_market_folder(folder: Path) -> list[Sample]:
     return samples
 
 
-def _market(name: str, root: Path) -> ReidDataset:
-    train, query, gallery = (parse_market_folder(root / split) for split in MARKET_SPLITS)
+def _market(name: str, root: Path, with_train: bool = True) -> ReidDataset:
+    train = parse_market_folder(root / MARKET_SPLITS[0]) if with_train else []
+    query, gallery = (parse_market_folder(root / split) for split in MARKET_SPLITS[1:])
     return ReidDataset(
         name,
         root,
@@ -112,15 +115,16 @@ def _market(name: str, root: Path) -> ReidDataset:
     )
 
 
-def _cuhk03np(root: Path) -> ReidDataset:
-    if not (root / MARKET_SPLITS[0]).is_dir():
+def _cuhk03np(root: Path, with_train: bool = True) -> ReidDataset:
+    split = MARKET_SPLITS[0] if with_train else MARKET_SPLITS[1]
+    if not (root / split).is_dir():
         for sub in ("labeled", "detected"):
-            if (root / sub / MARKET_SPLITS[0]).is_dir():
+            if (root / sub / split).is_dir():
                 root = root / sub
                 break
         else:
             raise DatasetError(f"{root}: expected labeled/ or detected/ with {', '.join(MARKET_SPLITS)} (CUHK03-NP)")
-    return _market("cuhk03np", root)
+    return _market("cuhk03np", root, with_train)
 
 
 def _msmt17_list(root: Path, list_name: str, folder: str) -> list[Sample]:
@@ -139,9 +143,9 @@ def _msmt17_list(root: Path, list_name: str, folder: str) -> list[Sample]:
     return samples
 
 
-def _msmt17(root: Path) -> ReidDataset:
-    train = _msmt17_list(root, "list_train.txt", "train")
-    if (root / "list_val.txt").is_file():
+def _msmt17(root: Path, with_train: bool = True) -> ReidDataset:
+    train = _msmt17_list(root, "list_train.txt", "train") if with_train else []
+    if with_train and (root / "list_val.txt").is_file():
         train += _msmt17_list(root, "list_val.txt", "train")
     query = _msmt17_list(root, "list_query.txt", "test")
     gallery = _msmt17_list(root, "list_gallery.txt", "test")
@@ -151,20 +155,21 @@ def _msmt17(root: Path) -> ReidDataset:
     return ReidDataset("msmt17", root, tuple(train), tuple(query), tuple(gallery))
 
 
-def load_dataset(fmt: str, root: str | Path, *, verbose: bool = True) -> ReidDataset:
-    """Parse `root` as dataset format `fmt` (see module doc); prints the per-split counts when verbose."""
+def load_dataset(fmt: str, root: str | Path, *, verbose: bool = True, train: bool = True) -> ReidDataset:
+    """Parse `root` as dataset format `fmt` (see module doc); prints the per-split counts when verbose.
+    train=False: the training split is neither needed nor read (empty), for evaluation on query/gallery."""
     root = Path(root)
     if not root.is_dir():
         raise DatasetError(f"{root}: dataset folder not found")
     if fmt in ("market1501", "dukemtmc", "samples"):
-        dataset = _market(fmt, root)
+        dataset = _market(fmt, root, train)
     elif fmt == "cuhk03np":
-        dataset = _cuhk03np(root)
+        dataset = _cuhk03np(root, train)
     elif fmt == "msmt17":
-        dataset = _msmt17(root)
+        dataset = _msmt17(root, train)
     else:
         raise ValueError(f"fmt: unknown dataset format {fmt!r}; valid: market1501, dukemtmc, cuhk03np, msmt17, samples")
-    if not dataset.train:
+    if train and not dataset.train:
         raise DatasetError(f"{root}: no training images with a valid identity")
     if verbose:
         print(dataset.format_summary())

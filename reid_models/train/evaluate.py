@@ -154,9 +154,10 @@ def evaluate_checkpoint(
     num_workers: int = 0,
     progress: bool = False,
 ) -> dict[str, Any]:
-    """Load a reid_models checkpoint and evaluate it on the dataset at `data`."""
+    """Load a reid_models checkpoint and evaluate it on the query/gallery split of the dataset at `data` (its
+    training split is not needed)."""
     model, manifest = load_checkpoint(weights, map_location=device)
-    dataset = load_dataset(dataset_format, data)
+    dataset = load_dataset(dataset_format, data, train=False)  # scoring needs query and gallery only
     summary, _ = evaluate(
         model,
         dataset,

@@ -44,12 +44,25 @@ def test_annotate_stores_the_tracker_settings_the_embedder_then_uses(tmp_path):
     [
         (["--annotate"], "needs --track-appearance"),
         (["--track-appearance", "1.5", "0.8", "--annotate"], "weight in [0, 1]"),
-        (["--track-appearance", "0.3", "0.8", "--annotate", "--out", "missing.pt"], "does not exist"),
+        (["--out", "missing.pt"], "missing.pt does not exist"),
+        (["--out", "."], "is a folder"),
+        (["--out", "text.pt"], "not a readable checkpoint"),
+        (["--out", "laga_test.pt", "--arch", "can"], "holds a 'laga' network, not 'can'"),
+        (["--out", "laga_test.pt", "--recenter"], "cannot be combined"),
+        (["--out", "bad_json.pt"], "bad_json.json: not readable JSON"),
     ],
 )
-def test_annotate_rejects_bad_arguments(argv, message, capsys, tmp_path, monkeypatch):
+def test_annotate_rejects_bad_arguments_before_writing(argv, message, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    _tiny_checkpoint(tmp_path / "laga_test.pt")
+    _tiny_checkpoint(tmp_path / "bad_json.pt")
+    (tmp_path / "bad_json.json").write_text("{not json")
+    (tmp_path / "text.pt").write_text("hello")
+    before = (tmp_path / "bad_json.pt").read_bytes()
+    if "--annotate" not in argv:
+        argv = [*argv, "--track-appearance", "0.3", "0.8", "--annotate"]
     with pytest.raises(SystemExit) as exc:
         _script().main(argv)
     assert exc.value.code == 2
     assert message in capsys.readouterr().err
+    assert (tmp_path / "bad_json.pt").read_bytes() == before  # nothing written on an error

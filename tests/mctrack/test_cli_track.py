@@ -172,3 +172,18 @@ def test_track_camera_motion_auto_by_default_when_frames_are_decoded(tmp_path, c
     assert "camera-motion compensation" not in capsys.readouterr().out
     assert main([*base, "--reid", "none", "--cmc"]) == 0  # a bare --cmc: on, every frame
     assert "camera-motion compensation (on): 19 of 20 frames" in capsys.readouterr().out  # the first has no previous
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["track", "--source", "x", "--track-new", "-1"], "--track-new: must be a detection score in [0, 1], got -1.0"),
+        (["track", "--source", "x", "--track-high", "1.5"], "--track-high: must be a detection score in [0, 1]"),
+        (["run", "--cams", "x.yaml", "--track-new", "nan"], "--track-new: must be a detection score in [0, 1]"),
+        (["run", "--cams", "x.yaml", "--link-thresh", "3"], "--link-thresh: must be a cosine distance in [0, 2]"),
+    ],
+)
+def test_scores_and_thresholds_out_of_range_are_refused_before_any_work(argv, message, capsys):
+    assert main(argv) == 1
+    err = capsys.readouterr().err.strip()
+    assert message in err and "\n" not in err

@@ -84,6 +84,10 @@ cameras:
         ("cameras:\n  - id: ..\n    source: c1/video.mp4\n", r"cameras\[0\].id: '..': must be"),
         ("cameras:\n  - id: 'a b'\n    source: c1/video.mp4\n", r"cameras\[0\].id: 'a b': must be"),
         (
+            "cameras:\n  - id: AICity\n    source: c1/video.mp4\n",
+            r"cameras\[0\].id: 'AICity' is reserved: .*aicity.txt",
+        ),
+        (
             "cameras:\n  - id: c1\n    source: c1/video.mp4\n  - id: c1\n    source: c1/video.mp4\n",
             r"cameras\[1\].id: duplicate camera id 'c1'",
         ),

@@ -109,7 +109,8 @@ def test_cli_export_checks_and_reports(tmp_path, checkpoint, capsys):
     assert main(["reid", "export", "--weights", "nope_ckpt", "--out", str(tmp_path / "n.ts")]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "nope_ckpt" in err[0]
-    # a check that fails removes the file instead of leaving a model that does not match
+    # an impossible --min-cosine is refused before anything is written (a failing check removing the file:
+    # tests/mctrack/test_cli_reid.py)
     bad = tmp_path / "bad.ts"
     assert (
         main(
@@ -131,7 +132,7 @@ def test_cli_export_checks_and_reports(tmp_path, checkpoint, capsys):
         == 1
     )
     assert not bad.exists() and not contract_path(bad).exists()
-    assert "below 1.01" in capsys.readouterr().err
+    assert "--min-cosine: must be a finite number in [-1, 1], got 1.01" in capsys.readouterr().err
 
 
 @pytest.mark.skipif(not HAS_ONNX, reason="onnx/onnxscript/onnxruntime not installed (pip install -e '.[export]')")

@@ -149,3 +149,35 @@ def test_missing_result_file(tmp_path, capsys):
     assert evaluate_folders(gt_dir, pred_dir, missing_ok=True)["seqA"]["FN"] == 20
     assert cli_main(["eval", "--gt", str(gt_dir), "--pred", str(pred_dir)]) == 1
     assert "seqA.txt" in capsys.readouterr().err
+
+
+def test_rows_after_the_sequence_end_are_an_error_as_in_trackeval(tmp_path, capsys):
+    gt_dir, pred_dir = make_layout(tmp_path, np.r_[GT, track_rows(1, [25])])
+    with pytest.raises(
+        InputError, match=r"seqA.txt: 1 rows in frames after seqLength 10 of .*seqinfo.ini \(first: frame 25"
+    ):
+        evaluate_folders(gt_dir, pred_dir)
+    save_mot_txt(pred_dir / "seqA.txt", GT)
+    save_mot_txt(gt_dir / "seqA" / "gt" / "gt.txt", np.r_[GT, track_rows(3, range(11, 14))])
+    assert cli_main(["eval", "--gt", str(gt_dir), "--pred", str(pred_dir)]) == 1
+    err = capsys.readouterr().err
+    assert "gt.txt: 3 rows in frames after seqLength 10" in err and "\n" not in err.strip()
+
+
+@pytest.mark.parametrize(
+    "key, value, message", [("seqLength", "-5", "seqLength must be >= 1"), ("frameRate", "nan", "frameRate must be")]
+)
+def test_impossible_seqinfo_values_are_an_error(tmp_path, key, value, message):
+    gt_dir, pred_dir = make_layout(tmp_path, GT)
+    ini = gt_dir / "seqA" / "seqinfo.ini"
+    ini.write_text(
+        "\n".join(f"{key}={value}" if line.startswith(key + "=") else line for line in ini.read_text().splitlines())
+    )
+    with pytest.raises(InputError, match=message):
+        evaluate_folders(gt_dir, pred_dir)
+
+
+def test_a_sequence_listed_twice_is_an_error_not_counted_twice(tmp_path):
+    gt_dir, pred_dir = make_layout(tmp_path, GT)
+    with pytest.raises(InputError, match="seqA listed more than once"):
+        evaluate_folders(gt_dir, pred_dir, sequences=["seqA", "seqA"])

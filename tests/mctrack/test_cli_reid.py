@@ -1,0 +1,258 @@
+"""Bad input to ``mctrack reid export|eval|embed``: one clear line naming the option or file, exit 1, checked before
+any work, never a silently wrong result."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from mctrack.cli import main
+from mctrack.embed.export import contract_path
+
+HAS_ONNX = all(importlib.util.find_spec(m) for m in ("onnx", "onnxruntime"))
+
+
+def _errors(capsys) -> list[str]:
+    return [line for line in capsys.readouterr().err.splitlines() if "error" in line]  # skip progress bars
+
+
+@pytest.fixture(scope="module")
+def laga_ckpt(tmp_path_factory) -> Path:
+    """A small LAGA-Net checkpoint (ResNet-18, global branch, 64x32 input, untrained)."""
+    import reid_models
+
+    torch.manual_seed(0)
+    model = reid_models.build_model(
+        "laga", num_classes=0, backbone="resnet18", pretrained=None, input_size=(64, 32), branches=("global",)
+    )
+    path = tmp_path_factory.mktemp("ckpt") / "laga.pt"
+    reid_models.save_checkpoint(path, model)
+    return path
+
+
+@pytest.fixture
+def crops(tmp_path) -> Path:
+    folder = tmp_path / "crops"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        cv2.imwrite(str(folder / f"{i}.png"), rng.integers(0, 255, (64, 32, 3), dtype=np.uint8))
+    return folder
+
+
+@pytest.fixture
+def no_export(monkeypatch):
+    """Fails the test if the exporter is reached: the arguments must be refused before."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("export_embedder called although the arguments are bad")
+
+    monkeypatch.setattr("mctrack.embed.export.export_embedder", refuse)
+
+
+def _export(ckpt, out, *extra) -> int:
+    return main(["reid", "export", "--weights", str(ckpt), "--out", str(out), *extra])
+
+
+# ---------------------------------------------------------------------------------------------------- export
+
+
+@pytest.mark.parametrize("fmt, name", [("onnx", "a.onnx"), ("torchscript", "a.ts")])
+def test_export_reid_must_match_the_checkpoint_network(tmp_path, laga_ckpt, capsys, fmt, name):
+    out = tmp_path / name
+    assert _export(laga_ckpt, out, "--reid", "can", "--format", fmt) == 1
+    errors = _errors(capsys)
+    assert (
+        len(errors) == 1 and "checkpoint holds a 'laga' network, not 'can'" in errors[0] and str(laga_ckpt) in errors[0]
+    )
+    assert not out.exists() and not contract_path(out).exists()
+
+
+def test_export_with_the_matching_reid_succeeds(tmp_path, laga_ckpt, crops, capsys):
+    out = tmp_path / "ok.pt"
+    assert _export(laga_ckpt, out, "--reid", "laga", "--format", "torchscript", "--check-images", str(crops)) == 0
+    assert out.is_file() and json.loads(contract_path(out).read_text())["arch"] == "laga"
+    assert "check on 3 crops" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "2", "-1.5"])
+def test_export_min_cosine_is_range_checked_first(tmp_path, laga_ckpt, capsys, no_export, value):
+    out = tmp_path / "a.ts"
+    assert _export(laga_ckpt, out, "--format", "torchscript", "--min-cosine", value) == 1
+    errors = _errors(capsys)
+    assert len(errors) == 1 and "--min-cosine" in errors[0] and "[-1, 1]" in errors[0]
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("cosine", [[0.5, 1.0], [float("nan"), 1.0]])
+def test_export_failing_check_removes_the_file(tmp_path, laga_ckpt, crops, capsys, monkeypatch, cosine):
+    monkeypatch.setattr("mctrack.embed.export.verify_export", lambda *a, **k: np.array(cosine))
+    out = tmp_path / "bad.ts"
+    assert _export(laga_ckpt, out, "--format", "torchscript", "--check-images", str(crops)) == 1
+    assert not out.exists() and not contract_path(out).exists()
+    assert "below 0.999" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "fmt, name, message",
+    [
+        ("onnx", "a.pt", "must end in .onnx"),
+        ("onnx", "a.txt", "must end in .onnx"),
+        ("torchscript", "a.onnx", "must end in .pt or .pth or .ts"),
+        ("torchscript", "a", "must end in .pt or .pth or .ts"),
+        ("onnx", "file.txt/a.onnx", "cannot create its folder"),
+        ("onnx", "folder.onnx", "is a folder"),
+    ],
+)
+def test_export_out_must_fit_the_format(tmp_path, laga_ckpt, capsys, no_export, fmt, name, message):
+    (tmp_path / "folder.onnx").mkdir()
+    (tmp_path / "file.txt").write_text("x")
+    assert _export(laga_ckpt, tmp_path / name, "--format", fmt) == 1
+    errors = _errors(capsys)
+    assert len(errors) == 1 and f"--out {tmp_path / name}" in errors[0] and message in errors[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file.txt", "folder.onnx"]
+
+
+def test_export_names_a_bad_weights_file_not_out(tmp_path, capsys, no_export):
+    video = tmp_path / "text.mp4"
+    video.write_bytes(b"not a checkpoint")
+    assert _export(video, tmp_path / "a.onnx") == 1
+    errors = _errors(capsys)
+    assert len(errors) == 1 and str(video) in errors[0] and "--out" not in errors[0] and "checkpoint" in errors[0]
+
+
+@pytest.mark.parametrize("size", [("100000", "100000"), ("4", "64"), ("256", "0")])
+def test_export_input_size_is_range_checked(tmp_path, laga_ckpt, capsys, no_export, size):
+    assert _export(laga_ckpt, tmp_path / "a.onnx", "--input-size", *size) == 1
+    errors = _errors(capsys)
+    assert len(errors) == 1 and "--input-size" in errors[0] and "[8, 2048]" in errors[0]
+
+
+# ------------------------------------------------------------------------------------------------------ eval
+
+
+def _market(root: Path, **splits: list[str]) -> Path:
+    """Market-1501 layout with the named images (``PPPP_cC``) in the given splits."""
+    rng = np.random.default_rng(1)
+    for split, names in splits.items():
+        (root / split).mkdir(parents=True)
+        for name in names:
+            cv2.imwrite(str(root / split / f"{name}s1_000001_00.jpg"), rng.integers(0, 255, (64, 32, 3), np.uint8))
+    return root
+
+
+def _eval(ckpt, data, *extra) -> int:
+    return main(["reid", "eval", "--weights", str(ckpt), "--data", str(data), "--device", "cpu", *extra])
+
+
+def test_eval_without_any_match_is_an_error(tmp_path, laga_ckpt, capsys):
+    # query 1 appears in the gallery only in its own camera (removed by the protocol), query 2 not at all
+    data = _market(
+        tmp_path / "d",
+        bounding_box_train=["0005_c1", "0005_c2"],
+        query=["0001_c1", "0002_c1"],
+        bounding_box_test=["0001_c1", "0003_c2"],
+    )
+    assert _eval(laga_ckpt, data, "--json", str(tmp_path / "r.json")) == 1
+    errors = _errors(capsys)
+    assert len(errors) == 1 and str(data) in errors[0] and "no query (of 2) has a match in the gallery" in errors[0]
+    assert "nan" not in errors[0] and not (tmp_path / "r.json").exists()
+
+
+def test_eval_needs_no_train_split_and_reports_skipped_queries(tmp_path, laga_ckpt, capsys):
+    data = _market(tmp_path / "d", query=["0001_c1", "0002_c1"], bounding_box_test=["0001_c2"])
+    assert _eval(laga_ckpt, data, "--json", str(tmp_path / "r.json")) == 0
+    out = capsys.readouterr().out
+    assert "rank-1 100.00" in out and "1 of 2 queries skipped" in out
+    assert json.loads((tmp_path / "r.json").read_text())["skipped"] == 1
+
+
+def test_eval_takes_bundled_names(tmp_path, laga_ckpt, capsys, monkeypatch):
+    import shutil
+
+    import mctrack.weights
+
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    shutil.copy(laga_ckpt, bundle / "tiny_laga.pt")
+    monkeypatch.setattr(mctrack.weights, "FOLDER", bundle)
+    data = _market(tmp_path / "d", query=["0001_c1"], bounding_box_test=["0001_c2"])
+    assert _eval("tiny_laga", data) == 0
+    assert "rank-1 100.00" in capsys.readouterr().out
+    assert _eval("nope_laga", data) == 1
+    errors = _errors(capsys)
+    assert len(errors) == 1 and "nope_laga" in errors[0] and "tiny_laga" in errors[0]
+
+
+def test_eval_json_is_checked_before_evaluating(tmp_path, laga_ckpt, capsys, monkeypatch):
+    monkeypatch.setattr("reid_models.train.evaluate_checkpoint", lambda *a, **k: pytest.fail("evaluated"))
+    (tmp_path / "file.txt").write_text("x")
+    assert _eval(laga_ckpt, tmp_path, "--json", str(tmp_path / "file.txt" / "r.json")) == 1
+    errors = _errors(capsys)
+    assert len(errors) == 1 and "--json" in errors[0] and "cannot create its folder" in errors[0]
+
+
+# ----------------------------------------------------------------------------------------------------- embed
+
+
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        ("folder", "is a folder"),
+        ("f.csv", "must end in .npz"),
+        ("f", "must end in .npz"),
+        ("file.txt/f.npz", "cannot create its folder"),
+    ],
+)
+def test_embed_out_is_checked_before_embedding(tmp_path, crops, capsys, monkeypatch, name, message):
+    monkeypatch.setattr("mctrack.commands.reid.embedder_from_args", lambda args: pytest.fail("embedded"))
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "file.txt").write_text("x")
+    before = sorted(tmp_path.rglob("*"))
+    out = tmp_path / name
+    assert main(["reid", "embed", "--reid", "colorhist", "--images", str(crops), "--out", str(out)]) == 1
+    errors = _errors(capsys)
+    assert len(errors) == 1 and f"--out {out}" in errors[0] and message in errors[0]
+    assert sorted(tmp_path.rglob("*")) == before  # nothing written (no f.csv.npz, no folder.npz)
+
+
+def test_embed_help_says_what_is_written(capsys):
+    with pytest.raises(SystemExit):
+        main(["reid", "embed", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "ending in .npz" in text and "names, features, embedder" in text
+
+
+def _nan_onnx(path: Path) -> Path:
+    """An ONNX Re-ID model (input (B, 3, 16, 8)) whose every output is NaN."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    nan = helper.make_tensor("nan", TensorProto.FLOAT, [], [float("nan")])
+    graph = helper.make_graph(
+        [helper.make_node("Flatten", ["images"], ["flat"], axis=1), helper.make_node("Mul", ["flat", "nan"], ["out"])],
+        "nan_reid",
+        [helper.make_tensor_value_info("images", TensorProto.FLOAT, ["batch", 3, 16, 8])],
+        [helper.make_tensor_value_info("out", TensorProto.FLOAT, ["batch", 384])],
+        initializer=[nan],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    onnx.save(model, str(path))
+    return path
+
+
+@pytest.mark.skipif(not HAS_ONNX, reason="onnx/onnxruntime not installed")
+def test_embed_refuses_non_finite_features(tmp_path, crops, capsys):
+    model = _nan_onnx(tmp_path / "nan.onnx")
+    out = tmp_path / "f.npz"
+    rc = main(["reid", "embed", "--reid", "onnx", "--weights", str(model), "--images", str(crops), "--out", str(out)])
+    errors = _errors(capsys)
+    assert rc == 1 and len(errors) == 1 and str(model) in errors[0] and "non-finite features" in errors[0]
+    assert not out.exists()
