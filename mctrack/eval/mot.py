@@ -115,8 +115,9 @@ def sequence_data(
 ) -> SequenceData:
     """Prepare MOT rows (``(K, >=7)``: frame, id, left, top, width, height, conf...) for the metrics.
 
-    Rows with frames outside ``1..num_timesteps`` are ignored. An id repeated within one frame is an
-    :class:`InputError` (TrackEval refuses it too) naming ``name`` (predictions) or ``gt_name`` (ground truth).
+    Rows with frames outside ``1..num_timesteps`` are ignored (``evaluate_folders`` refuses them first, as
+    TrackEval does). An id repeated within one frame is an :class:`InputError` (TrackEval refuses it too) naming
+    ``name`` (predictions) or ``gt_name`` (ground truth).
     """
     gt_rows = np.asarray(gt_rows, np.float64).reshape(-1, np.shape(gt_rows)[-1] if np.size(gt_rows) else 10)
     pred_rows = np.asarray(pred_rows, np.float64).reshape(-1, np.shape(pred_rows)[-1] if np.size(pred_rows) else 10)
