@@ -233,10 +233,26 @@ def weights_from_args(args: argparse.Namespace) -> str | None:
     return args.weights
 
 
+def _check_unused_embedder_args(args: argparse.Namespace) -> None:
+    """Options that would have no effect with this ``--reid``/``--weights`` are an error, not silently dropped."""
+    if args.weights and args.reid in TORCH_EMBEDDERS:
+        given = [f"--{name}" for name in ("backbone", "pretrained") if getattr(args, name, None) is not None]
+        if given:
+            raise InputError(
+                f"{' and '.join(given)}: ask for an untrained network, no effect with --weights {args.weights} "
+                "(its manifest fixes the network); pass --weights none for an untrained one"
+            )
+    if args.reid != "onnx":
+        given = [f"--{name.replace('_', '-')}" for name in ("input_size", "feature_mean") if getattr(args, name, None)]
+        if given:
+            raise InputError(f"{' and '.join(given)}: only for --reid onnx, not --reid {args.reid}")
+
+
 def embedder_from_args(args: argparse.Namespace) -> Embedder | None:
     """Build the embedder the options ask for (checkpoint as in ``weights_from_args``); ``--reid none`` gives
     ``None``."""
     weights_from_args(args)
+    _check_unused_embedder_args(args)
     if getattr(args, "compile", None) and args.reid not in TORCH_EMBEDDERS:
         raise InputError(
             f"--compile: only for the torch networks ({', '.join(TORCH_EMBEDDERS)}), not --reid {args.reid}"
@@ -309,6 +325,11 @@ def check_stream_args(args: argparse.Namespace) -> None:
         raise InputError(f"--duration: must be a finite number of seconds > 0, got {args.duration}")
     if args.min_score is not None and not math.isfinite(args.min_score):
         raise InputError(f"--min-score: must be a finite number, got {args.min_score}")
+    if getattr(args, "reid", None) == "none" and {
+        getattr(args, "app_weight", None),
+        getattr(args, "app_thresh", None),
+    } != {None}:
+        log.warning("--app-weight/--app-thresh: no effect with --reid none (motion only)")
     for option in ("track_high", "track_new"):  # scores; --track-new below --track-high is raised to it
         value = getattr(args, option)
         if value is not None and not (math.isfinite(value) and 0 <= value <= 1):

@@ -256,3 +256,24 @@ def test_embed_refuses_non_finite_features(tmp_path, crops, capsys):
     errors = _errors(capsys)
     assert rc == 1 and len(errors) == 1 and str(model) in errors[0] and "non-finite features" in errors[0]
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--reid", "colorhist", "--input-size", "5", "5"], "--input-size: only for --reid onnx, not --reid colorhist"),
+        (
+            ["--reid", "laga", "--weights", "laga_samples", "--feature-mean", "m.npy"],
+            "--feature-mean: only for --reid onnx",
+        ),
+        (
+            ["--reid", "laga", "--weights", "laga_samples", "--backbone", "resnet999", "--pretrained", "/nonexist"],
+            "--backbone and --pretrained: ask for an untrained network, no effect with --weights",
+        ),
+    ],
+)
+def test_embedder_options_without_effect_are_refused(tmp_path, crops, capsys, extra, message):
+    out = tmp_path / "f.npz"
+    assert main(["reid", "embed", "--images", str(crops), "--out", str(out), *extra]) == 1
+    errors = _errors(capsys)
+    assert len(errors) == 1 and message in errors[0] and not out.exists()

@@ -187,3 +187,12 @@ def test_scores_and_thresholds_out_of_range_are_refused_before_any_work(argv, me
     assert main(argv) == 1
     err = capsys.readouterr().err.strip()
     assert message in err and "\n" not in err
+
+
+def test_appearance_options_with_reid_none_are_warned_about(tmp_path, caplog):
+    seq = make_sequence(tmp_path / "SYN-06", n=5)
+    argv = ["track", "--source", str(seq), "--detector", "mot", "--reid", "none", "--no-progress"]
+    assert main([*argv, "--out", str(tmp_path / "a")]) == 0
+    assert "no effect with --reid none" not in caplog.text
+    assert main([*argv, "--out", str(tmp_path / "b"), "--app-weight", "0.9"]) == 0
+    assert "--app-weight/--app-thresh: no effect with --reid none" in caplog.text
