@@ -27,6 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from mctrack.embed import valid_track_appearance  # noqa: E402
 from reid_models.checkpoint import export_for_inference, update_extra  # noqa: E402
 from reid_models.train import evaluate_checkpoint  # noqa: E402
 
@@ -52,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.link_thresh is not None and not 0 < args.link_thresh <= 2:
         ap.error(f"--link-thresh: must be in (0, 2], got {args.link_thresh}")
-    if args.track_appearance and not (0 <= args.track_appearance[0] <= 1 and 0 < args.track_appearance[1] <= 2):
+    if args.track_appearance and not valid_track_appearance(args.track_appearance):
         ap.error(f"--track-appearance: weight in [0, 1] and threshold in (0, 2], got {args.track_appearance}")
     recommended = {
         k: v

@@ -34,6 +34,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from mctrack.embed import valid_track_appearance  # noqa: E402
 from mctrack.synth import make_scene  # noqa: E402
 from reid_models.checkpoint import CheckpointError, export_for_inference, load_checkpoint, update_extra  # noqa: E402
 from reid_models.recipe import load_recipe  # noqa: E402
@@ -129,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         help="generate the scenes and pool their crops into WORK/pooled_reid, no training",
     )
     args = ap.parse_args(argv)
-    if args.track_appearance and not (0 <= args.track_appearance[0] <= 1 and 0 < args.track_appearance[1] <= 2):
+    if args.track_appearance and not valid_track_appearance(args.track_appearance):
         ap.error(f"--track-appearance: weight in [0, 1] and threshold in (0, 2], got {args.track_appearance}")
     out = Path(args.out) if args.out else ROOT / "mctrack" / "weights" / f"{args.arch}_samples.pt"
     extra = {"track_appearance": args.track_appearance} if args.track_appearance else {}

@@ -33,6 +33,7 @@ __all__ = [
     "embed_policy",
     "embedder_link_thresh",
     "embedder_track_appearance",
+    "valid_track_appearance",
     "link_thresh",
     "track_appearance",
 ]
@@ -101,12 +102,17 @@ def embedder_track_appearance(embedder, name: str) -> tuple[float, float]:
     if recommended is None:
         return track_appearance(name)
     values = list(recommended) if isinstance(recommended, (list, tuple)) else []
-    if len(values) != 2 or not all(_is_number(v) for v in values) or not (0 <= values[0] <= 1 and 0 < values[1] <= 2):
+    if not valid_track_appearance(values):
         raise ValueError(
             f"{getattr(embedder, 'weights', name)}: extra.track_appearance must be [weight in 0-1, threshold in "
             f"(0, 2]], got {recommended!r}"
         )
     return float(values[0]), float(values[1])
+
+
+def valid_track_appearance(values) -> bool:
+    """Whether ``values`` is a usable (appearance weight in [0, 1], threshold in (0, 2]) pair of finite numbers."""
+    return len(values) == 2 and all(_is_number(v) for v in values) and 0 <= values[0] <= 1 and 0 < values[1] <= 2
 
 
 def _is_number(value) -> bool:
