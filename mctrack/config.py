@@ -38,7 +38,7 @@ import yaml
 
 from reid_models.yaml_safe import TooLarge, load_bounded, short_repr
 
-from .errors import ConfigError
+from .errors import ConfigError, missing_file
 from .io.paths import file_name_problem
 
 __all__ = ["CameraConfig", "TransitWindow", "CamsConfig", "load_yaml", "from_dict", "load_cams", "is_live_source"]
@@ -89,7 +89,7 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     """Read a YAML mapping; missing file, syntax error or a non-mapping top level is a ConfigError."""
     p = Path(path)
     if not p.is_file():
-        raise ConfigError(p, None, "file not found" if not p.exists() else "not a file")
+        raise ConfigError(p, None, missing_file(p))
     try:
         data = load_bounded(p.read_text(encoding="utf-8"))
     except TooLarge as exc:
@@ -196,7 +196,7 @@ def _resolve(base: Path, value: str | None, path: str, key: str, *, kind: str = 
     p = p if p.is_absolute() else base / p
     ok = p.exists() if kind == "any" else p.is_file()
     if not ok:
-        raise ConfigError(path, key, f"{'path' if kind == 'any' else 'file'} not found: {p}")
+        raise ConfigError(path, key, f"{'path not found' if kind == 'any' else missing_file(p)}: {p}")
     return str(p)
 
 

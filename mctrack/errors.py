@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["MctrackError", "ConfigError", "InputError", "NotImplementedYet", "first_line", "error_line"]
+__all__ = ["MctrackError", "ConfigError", "InputError", "NotImplementedYet", "first_line", "error_line", "missing_file"]
 
 
 def first_line(exc: BaseException) -> str:
@@ -15,6 +15,14 @@ def error_line(exc: BaseException) -> str:
     """``Type: first line of the message`` (just ``Type`` without a message): how a camera's failure is reported."""
     text = str(exc).strip()
     return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
+
+
+def missing_file(path: object, what: str = "file") -> str:
+    """Why ``path`` is not an existing file, for a message: ``"<what> not found"``, or ``"is a folder, expected a
+    <what>"`` when a folder was given where a file belongs."""
+    from pathlib import Path
+
+    return f"is a folder, expected a {what}" if Path(str(path)).is_dir() else f"{what} not found"
 
 
 class MctrackError(Exception):

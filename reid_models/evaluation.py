@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["RankResult", "evaluate_rank", "cosine_distance"]
+__all__ = ["RankResult", "evaluate_rank", "cosine_distance", "count_matchable_queries"]
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,21 @@ def cosine_distance(query: np.ndarray, gallery: np.ndarray) -> np.ndarray:
     q = q / np.maximum(np.linalg.norm(q, axis=1, keepdims=True), 1e-12)
     g = g / np.maximum(np.linalg.norm(g, axis=1, keepdims=True), 1e-12)
     return 1.0 - q @ g.T
+
+
+def count_matchable_queries(
+    q_ids: np.ndarray, g_ids: np.ndarray, q_cams: np.ndarray, g_cams: np.ndarray, *, junk_ids: tuple[int, ...] = (-1,)
+) -> int:
+    """How many queries :func:`evaluate_rank` would score: those whose identity the gallery holds from another
+    camera (junk ids excluded). Zero means every metric would be NaN."""
+    q_ids, g_ids = np.asarray(q_ids), np.asarray(g_ids)
+    q_cams, g_cams = np.asarray(q_cams), np.asarray(g_cams)
+    keep = ~np.isin(g_ids, junk_ids)
+    pairs = set(zip(g_ids[keep].tolist(), g_cams[keep].tolist(), strict=True))
+    cams_of: dict[object, set] = {}
+    for pid, cam in pairs:
+        cams_of.setdefault(pid, set()).add(cam)
+    return sum(1 for pid, cam in zip(q_ids.tolist(), q_cams.tolist(), strict=True) if cams_of.get(pid, set()) - {cam})
 
 
 def evaluate_rank(

@@ -196,7 +196,10 @@ def load_recipe(path: str | os.PathLike[str], overrides: list[str] | tuple[str, 
     try:
         raw = load_bounded(path.read_text()) or {}
     except yaml.YAMLError as err:
-        raise RecipeError(path, None, f"not valid YAML ({str(err).splitlines()[0][:200]})") from None
+        mark = getattr(err, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark else ""
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise RecipeError(path, None, f"not valid YAML ({where}{problem[:200]})") from None
     except TooLarge as err:
         raise RecipeError(path, None, str(err)) from None
     if not isinstance(raw, dict):

@@ -3,7 +3,9 @@
 ``yaml.safe_load`` shares an aliased node instead of copying it, so a 600-byte "billion laughs" file loads at once;
 it is whatever walks or prints the result afterwards (an error message, ``json.dumps``) that expands it to billions
 of values. :func:`load_bounded` measures the expanded size without expanding (each distinct node once) and refuses
-a document beyond ``max_values``; :func:`short_repr` is the ``repr`` for error messages.
+a document beyond ``max_values``; :func:`short_repr` is the ``repr`` for error messages. A key given twice in one
+mapping is an error too (plain ``safe_load`` silently keeps the last value, so a pasted line would quietly change a
+setting).
 """
 
 from __future__ import annotations
@@ -23,6 +25,30 @@ _repr.maxstring, _repr.maxother, _repr.maxlist, _repr.maxdict, _repr.maxlevel = 
 
 class TooLarge(ValueError):
     """The document expands to more values than allowed."""
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses a key written twice in one mapping (merged ``<<`` keys may be overridden)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, yaml.Node] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    first = seen.setdefault(key, key_node)
+                except TypeError:  # an unhashable key: the base constructor reports it
+                    continue
+                if first is not key_node:
+                    raise yaml.constructor.ConstructorError(
+                        None,
+                        None,
+                        f"duplicate key {short_repr(key)} (first on line {first.start_mark.line + 1})",
+                        key_node.start_mark,
+                    )
+        return super().construct_mapping(node, deep=deep)
 
 
 def short_repr(value: Any) -> str:
@@ -56,9 +82,9 @@ def _expanded_size(data: Any, limit: int) -> int:
 
 def load_bounded(text: str, max_values: int = MAX_VALUES) -> Any:
     """``yaml.safe_load(text)``, refusing (:class:`TooLarge`) a document that expands to more than ``max_values``
-    values once its aliases are expanded."""
+    values once its aliases are expanded, and (``yaml.YAMLError`` with the line) a key repeated in a mapping."""
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
         n = _expanded_size(data, max_values)
     except RecursionError:
         raise TooLarge("is nested too deeply (refused)") from None

@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from ..errors import ConfigError, InputError, error_line
+from ..errors import ConfigError, InputError, error_line, missing_file
 from ._common import TORCH_EMBEDDERS, add_embedder_args, embedder_from_args
 
 __all__ = ["register", "list_images"]
@@ -280,7 +280,7 @@ def center_main(args: argparse.Namespace) -> int:
 
     weights = Path(args.weights)
     if not weights.is_file():
-        raise InputError(f"{weights}: checkpoint not found")
+        raise InputError(f"{weights}: {missing_file(weights, 'checkpoint')}")
     paths = list_images(args.images)
     if args.max_images < 1:
         raise InputError(f"--max-images: must be >= 1, got {args.max_images}")

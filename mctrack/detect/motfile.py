@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,8 @@ from ..io.mot import detections_by_frame, load_mot_txt
 from ..types import Detections, Frame
 
 __all__ = ["MotFileDetector"]
+
+log = logging.getLogger(__name__)
 
 
 class MotFileDetector:
@@ -35,6 +38,12 @@ class MotFileDetector:
         self.num_rows = int(sum(len(d) for d in self._by_frame.values()))
         #: 0-based index of the last frame that has detections (-1 for an empty file).
         self.last_frame = max(self._by_frame, default=-1)
+        if not self.num_rows:  # legal (a scene without people) but far more often the wrong file
+            log.warning(
+                "%s: no detections%s: every frame is tracked as empty",
+                self.path,
+                "" if not len(rows) else f" scoring >= {min_score:g} (of {len(rows)} rows)",
+            )
 
     def detections(self, index: int) -> Detections:
         """Detections of the 0-based frame ``index``."""

@@ -32,6 +32,7 @@ __all__ = [
     "combine",
     "evaluate_folders",
     "SUMMARY_FIELDS",
+    "format_percent",
     "format_table",
 ]
 
@@ -432,12 +433,18 @@ def evaluate_folders(
 TABLE_FIELDS = ("HOTA", "DetA", "AssA", "MOTA", "IDF1", "IDSW", "FP", "FN")
 
 
+def format_percent(fraction: float, width: int = 8) -> str:
+    """``fraction`` as a percentage with one decimal, right-aligned; a value that rounds to zero prints ``0.0``
+    (never ``-0.0``, as a slightly negative MOTA would)."""
+    return f"{round(100 * fraction, 1) + 0.0:{width}.1f}"
+
+
 def format_table(metrics: dict[str, dict], fields: tuple[str, ...] = TABLE_FIELDS) -> str:
     """A fixed-width text table; fractions printed as percentages with one decimal."""
     width = max(12, *(len(k) for k in metrics)) + 2
     lines = ["sequence".ljust(width) + "".join(f"{f:>8}" for f in fields)]
     for name, m in metrics.items():
-        cells = [f"{100 * m[f]:8.1f}" if isinstance(m[f], float) else f"{m[f]:8d}" for f in fields]
+        cells = [format_percent(m[f]) if isinstance(m[f], float) else f"{m[f]:8d}" for f in fields]
         lines.append(name.ljust(width) + "".join(cells))
     return "\n".join(lines)
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from .mot import combine, evaluate_sequence
+from .mot import combine, evaluate_sequence, format_percent
 
 __all__ = ["shift_frames", "evaluate_multicam", "format_multicam"]
 
@@ -95,12 +95,18 @@ def format_multicam(result: dict) -> str:
     lines = ["camera".ljust(width) + "".join(f"{f:>8}" for f in fields)]
 
     def row(name: str, m: dict) -> str:
-        cells = [f"{100 * m[f]:8.1f}" if isinstance(m[f], float) else f"{m[f]:8d}" for f in fields]
+        cells = [format_percent(m[f]) if isinstance(m[f], float) else f"{m[f]:8d}" for f in fields]
         return name.ljust(width) + "".join(cells)
 
     for c in result["cameras"]:
         lines.append(row(c, result["per_camera"][c]))
     m = result["mean_per_camera"]
-    lines.append("mean".ljust(width) + f"{100 * m['HOTA']:8.1f}{'':>8}{100 * m['MOTA']:8.1f}{100 * m['IDF1']:8.1f}")
+    lines.append(
+        "mean".ljust(width)
+        + format_percent(m["HOTA"])
+        + " " * 8
+        + format_percent(m["MOTA"])
+        + format_percent(m["IDF1"])
+    )
     lines.append(row("cross-camera", result["cross_camera"]))
     return "\n".join(lines)

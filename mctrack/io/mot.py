@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, missing_file
 from ..types import Detections
 
 __all__ = [
@@ -53,7 +53,7 @@ def load_mot_txt(path: str | Path, *, skip_bad_boxes: bool = False) -> np.ndarra
     """
     p = Path(path)
     if not p.is_file():
-        raise InputError(f"{p}: file not found")
+        raise InputError(f"{p}: {missing_file(p)}")
     rows, skipped, first_skipped = [], 0, 0
     with p.open("r", encoding="utf-8", errors="replace") as fh:
         for lineno, line in enumerate(fh, 1):
@@ -240,7 +240,7 @@ def read_seqinfo(path: str | Path) -> SeqInfo:
     """Parse ``seqinfo.ini``; a missing file or key is an :class:`InputError` naming both."""
     p = Path(path)
     if not p.is_file():
-        raise InputError(f"{p}: file not found")
+        raise InputError(f"{p}: {missing_file(p)}")
     cp = configparser.ConfigParser()
     try:
         cp.read(p, encoding="utf-8")

@@ -30,7 +30,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, missing_file
 from ..types import Frame, Tracks
 from .mot import SeqInfo, read_seqinfo
 
@@ -82,7 +82,7 @@ class VideoFileSource(FrameSource):
     ) -> None:
         self.path = Path(path)
         if not self.path.is_file():
-            raise InputError(f"{self.path}: video file not found")
+            raise InputError(f"{self.path}: {missing_file(self.path, 'video file')}")
         cap = cv2.VideoCapture(str(self.path))
         try:
             if not cap.isOpened():
@@ -156,10 +156,15 @@ class VideoFileSource(FrameSource):
             cap.release()
 
 
+UNREADABLE_FOLDER = 5  # an image folder whose first images all fail to decode is refused, not tracked as empty
+
+
 class ImageFolderSource(FrameSource):
     """Frames from the images of a folder, in name order (e.g. a MOTChallenge ``img1`` folder).
 
-    An image that cannot be read is yielded with ``image=None`` and a warning.
+    An image that cannot be read is yielded with ``image=None`` and a warning; when none of the first
+    ``UNREADABLE_FOLDER`` images (all of them in a shorter folder) can be read, iteration raises
+    :class:`InputError` instead.
     """
 
     def __init__(
@@ -181,10 +186,17 @@ class ImageFolderSource(FrameSource):
         self.size = None if first is None else (first.shape[1], first.shape[0])
 
     def __iter__(self) -> Iterator[Frame]:
+        seen_good = False
         for i, f in enumerate(self.files):
             image = cv2.imread(str(f), cv2.IMREAD_COLOR)
             if image is None:
+                if not seen_good and i + 1 >= min(len(self.files), UNREADABLE_FOLDER):
+                    raise InputError(
+                        f"{self.folder}: none of the first {i + 1} images can be read (e.g. {f.name}): "
+                        "damaged files or not images"
+                    )
                 log.warning("%s: cannot be read as an image; frame %d is passed on without an image", f, i)
+            seen_good = seen_good or image is not None
             yield Frame(self.camera, i, i / self.fps, image)
 
 

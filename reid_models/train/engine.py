@@ -37,6 +37,7 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from reid_models.checkpoint import atomic_save, save_checkpoint
+from reid_models.evaluation import count_matchable_queries
 from reid_models.data import (
     DecodedImages,
     ImageDataset,
@@ -211,6 +212,12 @@ def _train(
     (the others wait for it at the end of every epoch)."""
     lead = rank == 0
     dataset = load_dataset(recipe.dataset, resolved["data"], verbose=lead)
+    q, g = dataset.query, dataset.gallery
+    if not count_matchable_queries([s.pid for s in q], [s.pid for s in g], [s.camid for s in q], [s.camid for s in g]):
+        raise ValueError(
+            f"{resolved['data']}: no query has a match in the gallery (the same identity from another camera), so "
+            f"the run's evaluations would have nothing to score ({len(q)} queries, {len(g)} gallery images)"
+        )
     pipeline = recipe.data_pipeline
     if pipeline == "auto":
         pipeline = "decoded" if device.type == "cuda" else "loader"

@@ -3,6 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from mctrack.config import load_cams
 from mctrack.errors import ConfigError
@@ -156,3 +157,17 @@ def test_deeply_nested_yaml_is_one_line(scene):
     with pytest.raises(ConfigError, match="nested too deeply|expected") as info:
         load_cams(p)
     assert "\n" not in str(info.value) and len(str(info.value)) < 400
+
+
+def test_a_key_given_twice_is_refused_with_both_lines(scene):
+    p = _write(scene, "cameras:\n  - id: c1\n    source: c1/video.mp4\n    fps: 10\n    fps: 25\n")
+    with pytest.raises(ConfigError, match=r"line 5, column 5\): duplicate key 'fps' \(first on line 4\)"):
+        load_cams(p)
+
+
+def test_merged_keys_may_be_overridden_but_not_repeated():
+    from reid_models.yaml_safe import load_bounded
+
+    assert load_bounded("d: &d {a: 1, b: 2}\ne:\n  <<: *d\n  a: 3\n")["e"] == {"a": 3, "b": 2}
+    with pytest.raises(yaml.YAMLError, match="duplicate key 'a'"):
+        load_bounded("e:\n  a: 1\n  b: {a: 1}\n  a: 2\n")

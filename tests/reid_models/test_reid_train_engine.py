@@ -184,3 +184,25 @@ def test_decoded_pipeline_trains_like_the_loader_and_resumes_across_pipelines(ti
         train(Recipe(**{**TINY, "lr": 1e-3}), data=tiny_data, run_dir=part, resume=True)
     with pytest.raises(ValueError, match="data_pipeline"):
         Recipe(**{**TINY, "data_pipeline": "gpu"})
+
+
+def test_a_dataset_whose_queries_cannot_be_scored_is_refused_before_training(tiny_data: Path, tmp_path: Path) -> None:
+    import shutil
+
+    data = tmp_path / "d"
+    shutil.copytree(tiny_data, data)
+    query_ids = {p.name[:4] for p in (data / "query").glob("*.jpg")}
+    for p in (data / "bounding_box_test").glob("*.jpg"):
+        if p.name[:4] in query_ids:  # the gallery keeps only distractors and junk: no query can be matched
+            p.unlink()
+    with pytest.raises(ValueError, match=r"no query has a match in the gallery") as info:
+        train(Recipe(**TINY), data=data, run_dir=tmp_path / "r", progress=False)
+    assert "\n" not in str(info.value) and not (tmp_path / "r" / "last.pt").exists()
+
+
+def test_count_matchable_queries_follows_the_protocol() -> None:
+    from reid_models.evaluation import count_matchable_queries
+
+    # query 1: only a same-camera match (removed); 2: a match from another camera; 3: only junk-id neighbours
+    assert count_matchable_queries([1, 2, 3], [1, 2, -1, 0], [0, 0, 0], [0, 1, 1, 1]) == 1
+    assert count_matchable_queries([], [1], [], [0]) == 0

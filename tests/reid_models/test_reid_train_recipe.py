@@ -101,3 +101,10 @@ def test_billion_laughs_recipe_is_refused_in_one_short_line(tmp_path: Path) -> N
     with pytest.raises(RecipeError, match="arch: expected str") as info:
         load_recipe(small)
     assert len(str(info.value)) < 300
+
+
+def test_a_key_given_twice_in_a_recipe_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "r.yaml"
+    path.write_text("arch: laga\nepochs: 2\narch: can\n")
+    with pytest.raises(RecipeError, match=r"line 3: duplicate key 'arch' \(first on line 1\)"):
+        load_recipe(path)

@@ -7,7 +7,7 @@ import pytest
 
 from mctrack.cli import main as cli_main
 from mctrack.errors import InputError
-from mctrack.eval.mot import combine, evaluate_folders, evaluate_sequence, hota, sequence_data
+from mctrack.eval.mot import combine, evaluate_folders, evaluate_sequence, format_table, hota, sequence_data
 from mctrack.io.mot import SeqInfo, save_mot_txt, write_seqinfo
 
 
@@ -181,3 +181,11 @@ def test_a_sequence_listed_twice_is_an_error_not_counted_twice(tmp_path):
     gt_dir, pred_dir = make_layout(tmp_path, GT)
     with pytest.raises(InputError, match="seqA listed more than once"):
         evaluate_folders(gt_dir, pred_dir, sequences=["seqA", "seqA"])
+
+
+def test_table_never_prints_negative_zero():
+    m = {"HOTA": 0.1, "DetA": 0.1, "AssA": 0.1, "MOTA": -0.0003, "IDF1": 0.2, "IDSW": 1, "FP": 2, "FN": 3}
+    row = format_table({"seq": m}).splitlines()[1].split()
+    assert row[4] == "0.0" and row[5] == "20.0"
+    m["MOTA"] = -0.25  # a genuinely negative MOTA keeps its sign
+    assert format_table({"seq": m}).splitlines()[1].split()[4] == "-25.0"

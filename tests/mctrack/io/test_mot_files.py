@@ -76,3 +76,29 @@ def test_duplicate_ground_truth_id_is_reported_against_the_ground_truth(tmp_path
     assert duplicate_id_problem(pred) is None
     with pytest.raises(InputError, match=r"^seq/gt/gt.txt: id repeated within frame 1"):
         evaluate_sequence(gt, pred, 1, name="results/seq.txt", gt_name="seq/gt/gt.txt")
+
+
+def test_a_folder_where_a_file_belongs_is_named_as_such(tmp_path):
+    (tmp_path / "dets").mkdir()
+    with pytest.raises(InputError, match=r"dets: is a folder, expected a file$"):
+        load_mot_txt(tmp_path / "dets")
+    with pytest.raises(InputError, match=r"gone.txt: file not found$"):
+        load_mot_txt(tmp_path / "gone.txt")
+
+
+def test_a_detection_file_without_usable_rows_is_warned(tmp_path, caplog):
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    with caplog.at_level(logging.WARNING):
+        assert MotFileDetector(empty).num_rows == 0
+    assert "empty.txt: no detections: every frame is tracked as empty" in caplog.text
+    low = tmp_path / "low.txt"
+    low.write_text("1,-1,5,5,10,20,0.2\n2,-1,5,5,10,20,0.3\n")
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        MotFileDetector(low, min_score=0.5)
+    assert "low.txt: no detections scoring >= 0.5 (of 2 rows)" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        MotFileDetector(low)
+    assert "no detections" not in caplog.text
