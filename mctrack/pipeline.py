@@ -147,17 +147,31 @@ class RunResult:
         return [c for c, r in self.cameras.items() if r.error]
 
 
+FPS_TOLERANCE = 0.05  # a configured frame rate this far (relative) from the source's own is warned about
+
+
 def default_source(camera: CameraConfig, need_images: bool) -> FrameSource:
     """The frame source of a camera: a video file, image folder, MOTChallenge sequence folder or live stream."""
     if is_live_source(camera.source):
         return LiveSource(camera.source, camera=camera.id, fps=camera.fps)
     p = Path(camera.source)
     if p.is_file():
-        src: FrameSource = VideoFileSource(p, camera=camera.id, fps=camera.fps)
+        src: FrameSource = VideoFileSource(p, camera=camera.id)
     else:
         src = open_source(p, need_images=need_images, camera=camera.id)
-        if camera.fps:
-            src.fps = float(camera.fps)
+    if camera.fps:
+        native = getattr(src, "native_fps", None)  # a video header's or a seqinfo.ini's rate; image folders have none
+        if native and abs(native - camera.fps) > FPS_TOLERANCE * native:
+            log.warning(
+                "camera %s: fps %g from the camera set overrides the %g fps of %s (time windows such as the "
+                "tracker's max_lost_s and transit times are counted at %g)",
+                camera.id,
+                camera.fps,
+                native,
+                p,
+                camera.fps,
+            )
+        src.fps = float(camera.fps)
     return src
 
 

@@ -96,7 +96,9 @@ class VideoFileSource(FrameSource):
             raise ValueError(f"max_bad_frames: must be >= 1, got {max_bad_frames}")
         self.name = self.path.stem
         self.camera = camera or self.path.stem
-        self.fps = float(fps) if fps else (file_fps if 0 < file_fps < 1000 else 30.0)
+        #: the frame rate in the file's header (None when missing or implausible)
+        self.native_fps = file_fps if 0 < file_fps < 1000 else None
+        self.fps = float(fps) if fps else (self.native_fps or 30.0)
         self.length = count if count > 0 else None
         self.size = (w, h) if w > 0 and h > 0 else None
         self.max_bad_frames = int(max_bad_frames)
@@ -213,7 +215,7 @@ class SequenceSource(FrameSource):
         self.info: SeqInfo = read_seqinfo(self.folder / "seqinfo.ini")
         self.name = self.info.name or self.folder.name
         self.camera = camera or self.name
-        self.fps = self.info.frame_rate
+        self.fps = self.native_fps = self.info.frame_rate
         self.length = self.info.seq_length
         self.size = (self.info.im_width, self.info.im_height)
         self.inner: FrameSource | None = None

@@ -878,3 +878,21 @@ def test_aicity_export_survives_a_bad_calibration_and_numbers_all_cameras(scene,
     assert result.summary["aicity_cameras"] == {"cam1": 1, "cam2": 2}
     make_pipeline(cams, video=False, cache_key=None, calibration=False).run(cams, tmp_path / "nocal")
     assert (np.loadtxt(tmp_path / "nocal" / "aicity.txt", ndmin=2)[:, 7:9] == -1).all()
+
+
+def test_a_configured_fps_far_from_the_video_header_is_warned(tmp_path, caplog):
+    from mctrack.config import CameraConfig
+
+    video = tmp_path / "clip.avi"
+    w = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (64, 48))
+    for i in range(3):
+        w.write(np.full((48, 64, 3), 40 * i, np.uint8))
+    w.release()
+    with caplog.at_level(logging.WARNING):
+        src = default_source(CameraConfig(id="c1", source=str(video), fps=30), need_images=True)
+    assert src.fps == 30 and "camera c1: fps 30 from the camera set overrides the 10 fps of" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        assert default_source(CameraConfig(id="c1", source=str(video), fps=10.2), need_images=True).fps == 10.2
+        assert default_source(CameraConfig(id="c1", source=str(video)), need_images=True).fps == 10
+    assert "overrides" not in caplog.text
