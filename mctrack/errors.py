@@ -18,11 +18,14 @@ def error_line(exc: BaseException) -> str:
 
 
 def missing_file(path: object, what: str = "file") -> str:
-    """Why ``path`` is not an existing file, for a message: ``"<what> not found"``, or ``"is a folder, expected a
-    <what>"`` when a folder was given where a file belongs."""
+    """Why ``path`` is not an existing file, for a message: ``"<what> not found"``, ``"is a folder, expected a
+    <what>"`` when a folder was given where a file belongs, or ``"not a regular file"`` (a device, a pipe)."""
     from pathlib import Path
 
-    return f"is a folder, expected a {what}" if Path(str(path)).is_dir() else f"{what} not found"
+    p = Path(str(path))
+    return (
+        f"is a folder, expected a {what}" if p.is_dir() else "not a regular file" if p.exists() else f"{what} not found"
+    )
 
 
 class MctrackError(Exception):

@@ -148,6 +148,7 @@ class RunResult:
 
 
 FPS_TOLERANCE = 0.05  # a configured frame rate this far (relative) from the source's own is warned about
+_FPS_WARNED: set[tuple] = set()
 
 
 def default_source(camera: CameraConfig, need_images: bool) -> FrameSource:
@@ -161,7 +162,9 @@ def default_source(camera: CameraConfig, need_images: bool) -> FrameSource:
         src = open_source(p, need_images=need_images, camera=camera.id)
     if camera.fps:
         native = getattr(src, "native_fps", None)  # a video header's or a seqinfo.ini's rate; image folders have none
-        if native and abs(native - camera.fps) > FPS_TOLERANCE * native:
+        key = (camera.id, str(p), float(camera.fps), float(native or 0))
+        if native and abs(native - camera.fps) > FPS_TOLERANCE * native and key not in _FPS_WARNED:
+            _FPS_WARNED.add(key)  # once per process: a run opens a camera's source up to three times
             log.warning(
                 "camera %s: fps %g from the camera set overrides the %g fps of %s (time windows such as the "
                 "tracker's max_lost_s and transit times are counted at %g)",

@@ -184,7 +184,11 @@ def apply_overrides(recipe: Recipe | dict[str, Any], overrides: list[str], sourc
         key, sep, text = item.partition("=")
         if not sep or not key:
             raise RecipeError(source, item, "expected key=value")
-        raw[key.strip()] = load_bounded(text) if text.strip() else None
+        try:
+            raw[key.strip()] = load_bounded(text) if text.strip() else None
+        except (yaml.YAMLError, TooLarge) as err:
+            problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+            raise RecipeError(source, key.strip(), f"value is not valid YAML ({problem[:200]})") from None
     return _build(source, raw)
 
 

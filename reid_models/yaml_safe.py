@@ -28,10 +28,18 @@ class TooLarge(ValueError):
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
-    """``yaml.SafeLoader`` that refuses a key written twice in one mapping (merged ``<<`` keys may be overridden)."""
+    """``yaml.SafeLoader`` that refuses a key written twice in one mapping (merged ``<<`` keys may be overridden).
 
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
-        if isinstance(node, yaml.MappingNode):
+    The check runs in ``flatten_mapping``, before PyYAML copies merged keys into a node (which it does in place,
+    so a merge source that itself overrides a merged key must be checked before anything merges it)."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._checked: set[int] = set()
+
+    def flatten_mapping(self, node: yaml.MappingNode) -> None:
+        if id(node) not in self._checked:
+            self._checked.add(id(node))
             seen: dict[Any, yaml.Node] = {}
             for key_node, _ in node.value:
                 if key_node.tag == "tag:yaml.org,2002:merge":
@@ -48,7 +56,7 @@ class _UniqueKeyLoader(yaml.SafeLoader):
                         f"duplicate key {short_repr(key)} (first on line {first.start_mark.line + 1})",
                         key_node.start_mark,
                     )
-        return super().construct_mapping(node, deep=deep)
+        super().flatten_mapping(node)
 
 
 def short_repr(value: Any) -> str:

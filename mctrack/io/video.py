@@ -194,8 +194,9 @@ class ImageFolderSource(FrameSource):
             if image is None:
                 if not seen_good and i + 1 >= min(len(self.files), UNREADABLE_FOLDER):
                     raise InputError(
-                        f"{self.folder}: none of the first {i + 1} images can be read (e.g. {f.name}): "
-                        "damaged files or not images"
+                        f"{self.folder}: "
+                        + (f"none of the first {i + 1} images" if i + 1 < len(self.files) else "no image")
+                        + f" can be read (e.g. {f.name}): damaged files or not images"
                     )
                 log.warning("%s: cannot be read as an image; frame %d is passed on without an image", f, i)
             seen_good = seen_good or image is not None

@@ -171,3 +171,6 @@ def test_merged_keys_may_be_overridden_but_not_repeated():
     assert load_bounded("d: &d {a: 1, b: 2}\ne:\n  <<: *d\n  a: 3\n")["e"] == {"a": 3, "b": 2}
     with pytest.raises(yaml.YAMLError, match="duplicate key 'a'"):
         load_bounded("e:\n  a: 1\n  b: {a: 1}\n  a: 2\n")
+    # a merge source that overrides a key it merged itself, merged again elsewhere (PyYAML rewrites it in place)
+    text = "base: &b {fps: 10, x: 1}\na:\n  d: &d\n    <<: *b\n    fps: 25\nc:\n  <<: *d\n"
+    assert load_bounded(text)["c"] == {"fps": 25, "x": 1}

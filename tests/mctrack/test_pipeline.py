@@ -892,6 +892,9 @@ def test_a_configured_fps_far_from_the_video_header_is_warned(tmp_path, caplog):
         src = default_source(CameraConfig(id="c1", source=str(video), fps=30), need_images=True)
     assert src.fps == 30 and "camera c1: fps 30 from the camera set overrides the 10 fps of" in caplog.text
     caplog.clear()
+    with caplog.at_level(logging.WARNING):  # the run opens the same source again (gallery, video): said once
+        default_source(CameraConfig(id="c1", source=str(video), fps=30), need_images=True)
+    assert "overrides" not in caplog.text
     with caplog.at_level(logging.WARNING):
         assert default_source(CameraConfig(id="c1", source=str(video), fps=10.2), need_images=True).fps == 10.2
         assert default_source(CameraConfig(id="c1", source=str(video)), need_images=True).fps == 10

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -108,3 +109,9 @@ def test_a_key_given_twice_in_a_recipe_is_refused(tmp_path: Path) -> None:
     path.write_text("arch: laga\nepochs: 2\narch: can\n")
     with pytest.raises(RecipeError, match=r"line 3: duplicate key 'arch' \(first on line 1\)"):
         load_recipe(path)
+
+
+def test_a_set_value_that_is_not_yaml_is_one_line(tmp_path: Path) -> None:
+    for value, problem in (("[1", "expected ',' or ']'"), ("{a: 1, a: 2}", "duplicate key 'a'")):
+        with pytest.raises(RecipeError, match=rf"--set: milestones: value is not valid YAML \({re.escape(problem)}"):
+            apply_overrides(Recipe(), [f"milestones={value}"])

@@ -84,6 +84,8 @@ def test_a_folder_where_a_file_belongs_is_named_as_such(tmp_path):
         load_mot_txt(tmp_path / "dets")
     with pytest.raises(InputError, match=r"gone.txt: file not found$"):
         load_mot_txt(tmp_path / "gone.txt")
+    with pytest.raises(InputError, match=r"null: not a regular file$"):
+        load_mot_txt("/dev/null")
 
 
 def test_a_detection_file_without_usable_rows_is_warned(tmp_path, caplog):
