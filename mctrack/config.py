@@ -36,7 +36,7 @@ from typing import Any
 
 import yaml
 
-from reid_models.yaml_safe import TooLarge, load_bounded, short_repr
+from reid_models.yaml_safe import TooLarge, load_bounded, short_repr, yaml_problem
 
 from .errors import ConfigError, missing_file
 from .io.paths import file_name_problem
@@ -95,9 +95,8 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     except TooLarge as exc:
         raise ConfigError(p, None, str(exc)) from None
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        line, column, problem = yaml_problem(exc)
+        where = f" (line {line}, column {column})" if line else ""
         raise ConfigError(p, None, f"invalid YAML{where}: {problem}") from None
     except UnicodeDecodeError:
         raise ConfigError(p, None, "not a text file") from None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 __all__ = ["MctrackError", "ConfigError", "InputError", "NotImplementedYet", "first_line", "error_line", "missing_file"]
 
 
@@ -20,8 +22,6 @@ def error_line(exc: BaseException) -> str:
 def missing_file(path: object, what: str = "file") -> str:
     """Why ``path`` is not an existing file, for a message: ``"<what> not found"``, ``"is a folder, expected a
     <what>"`` when a folder was given where a file belongs, or ``"not a regular file"`` (a device, a pipe)."""
-    from pathlib import Path
-
     p = Path(str(path))
     return (
         f"is a folder, expected a {what}" if p.is_dir() else "not a regular file" if p.exists() else f"{what} not found"

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from .yaml_safe import TooLarge, load_bounded, short_repr
+from .yaml_safe import TooLarge, load_bounded, short_repr, yaml_problem
 
 __all__ = ["DATASET_FORMATS", "Recipe", "RecipeError", "apply_overrides", "load_recipe"]
 
@@ -186,9 +186,10 @@ def apply_overrides(recipe: Recipe | dict[str, Any], overrides: list[str], sourc
             raise RecipeError(source, item, "expected key=value")
         try:
             raw[key.strip()] = load_bounded(text) if text.strip() else None
-        except (yaml.YAMLError, TooLarge) as err:
-            problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-            raise RecipeError(source, key.strip(), f"value is not valid YAML ({problem[:200]})") from None
+        except TooLarge as err:
+            raise RecipeError(source, key.strip(), f"value {err}") from None
+        except yaml.YAMLError as err:
+            raise RecipeError(source, key.strip(), f"value is not valid YAML ({yaml_problem(err)[2]})") from None
     return _build(source, raw)
 
 
@@ -200,10 +201,8 @@ def load_recipe(path: str | os.PathLike[str], overrides: list[str] | tuple[str, 
     try:
         raw = load_bounded(path.read_text()) or {}
     except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f"line {mark.line + 1}: " if mark else ""
-        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-        raise RecipeError(path, None, f"not valid YAML ({where}{problem[:200]})") from None
+        line, _, problem = yaml_problem(err)
+        raise RecipeError(path, None, f"not valid YAML ({f'line {line}: ' if line else ''}{problem})") from None
     except TooLarge as err:
         raise RecipeError(path, None, str(err)) from None
     if not isinstance(raw, dict):

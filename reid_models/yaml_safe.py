@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-__all__ = ["TooLarge", "load_bounded", "short_repr", "MAX_VALUES"]
+__all__ = ["TooLarge", "load_bounded", "short_repr", "yaml_problem", "MAX_VALUES"]
 
 MAX_VALUES = 100_000  # a camera set or recipe holds hundreds of values; a million would be an attack or a mistake
 
@@ -64,6 +64,13 @@ def short_repr(value: Any) -> str:
     120 characters)."""
     text = _repr.repr(value)
     return text if len(text) <= 120 else text[:117] + "..."
+
+
+def yaml_problem(err: yaml.YAMLError) -> tuple[int | None, int | None, str]:
+    """``(line, column, problem)`` of a YAML error for a one-line message (1-based; None where PyYAML has no mark)."""
+    mark = getattr(err, "problem_mark", None)
+    problem = (getattr(err, "problem", None) or str(err).splitlines()[0])[:200]
+    return (mark.line + 1, mark.column + 1, problem) if mark else (None, None, problem)
 
 
 def _expanded_size(data: Any, limit: int) -> int:
