@@ -298,7 +298,8 @@ def train_main(args: argparse.Namespace) -> int:
     try:
         recipe = load_recipe(args.config, args.set)
     except RecipeError as err:
-        raise ConfigError(args.config, None, str(err).removeprefix(f"{args.config}: ")) from None
+        # the recipe names itself ("PATH: key: ..." or "PATH --set: key: ..."): say the path once
+        raise ConfigError(args.config, None, str(err).removeprefix(str(args.config)).lstrip(": ")) from None
     if args.nproc < 1:
         raise InputError(f"--nproc: must be >= 1, got {args.nproc}")
     if args.nproc > 1 and "WORLD_SIZE" not in os.environ:

@@ -277,3 +277,11 @@ def test_embedder_options_without_effect_are_refused(tmp_path, crops, capsys, ex
     assert main(["reid", "embed", "--images", str(crops), "--out", str(out), *extra]) == 1
     errors = _errors(capsys)
     assert len(errors) == 1 and message in errors[0] and not out.exists()
+
+
+def test_a_bad_set_value_names_the_recipe_once(capsys):
+    recipe = str(Path(__file__).resolve().parents[2] / "configs" / "reid" / "laga_market1501_cpu.yaml")
+    assert main(["reid", "train", "--config", recipe, "--set", "milestones=[1"]) == 1
+    errors = _errors(capsys)
+    assert len(errors) == 1 and errors[0].count(recipe) == 1
+    assert f"{recipe}: --set: milestones: value is not valid YAML" in errors[0]
