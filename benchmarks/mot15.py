@@ -118,9 +118,10 @@ def track_sequence(
     embed_refresh: float = 0.5,
     **tracker_kwargs,
 ):
-    """``(raw MOT rows, {track id: mean feature} or None, fps)`` of one sequence tracked on its public detections
-    (``cmc``: camera-motion compensation ``off``, ``on`` or ``auto``; needs the sequence's images; ``embed``,
-    ``embed_refresh``: which detections are embedded, as ``mctrack track --embed/--embed-refresh``)."""
+    """``(raw MOT rows, {track id: mean feature} or None, fps, camera warps)`` of one sequence tracked on its public
+    detections (``cmc``: camera-motion compensation ``off``, ``on`` or ``auto``; needs the sequence's images; the
+    warps it applied, ``{frame index: (2, 3)}``, go to ``refine``; ``embed``, ``embed_refresh``: which detections
+    are embedded, as ``mctrack track --embed/--embed-refresh``)."""
     embedder = embedder if embedder is not None else build_embedder(reid)
     if isinstance(embedder, CachedEmbedder):
         embedder.key = str(seq_dir)
@@ -131,18 +132,29 @@ def track_sequence(
     refresh = refresh_frames(embed_refresh, source.fps)
     features = DetectAndEmbed(detector, embedder, detector_needs_images=False, embed=embed, refresh=refresh)
     motion = None if cmc == "off" else CameraMotion(auto=cmc == "auto")
-    steps = drive(source, features, tracker, fps=source.fps, source_name=str(seq_dir), dim=features.dim, cmc=motion)
+    warps: dict[int, np.ndarray] = {}
+    steps = drive(
+        source,
+        features,
+        tracker,
+        fps=source.fps,
+        source_name=str(seq_dir),
+        dim=features.dim,
+        cmc=motion,
+        record_warp=warps.__setitem__,
+    )
     for step in steps:
         rows.append(mot_rows(step.frame.index, step.tracks.track_id, step.tracks.xyxy, step.tracks.score))
         means.add(step.tracks.track_id, step.track_embeddings)
     out = np.concatenate(rows) if rows else np.zeros((0, 10))
-    return out, (means.means() if embedder is not None else None), source.fps
+    return out, (means.means() if embedder is not None else None), source.fps, warps
 
 
 def run_sequence(seq_dir: Path, *, interpolate: int = 0, post: dict | None = None, **kwargs) -> np.ndarray:
     """MOT result rows of one sequence: tracked (``track_sequence``) then refined offline (``post``: POST_KEYS)."""
-    rows, feats, fps = track_sequence(seq_dir, **kwargs)
-    return refine(rows, fps, features=feats, **post_settings({"interpolate": interpolate, **(post or {})}, fps))
+    rows, feats, fps, warps = track_sequence(seq_dir, **kwargs)
+    settings = post_settings({"interpolate": interpolate, **(post or {})}, fps)
+    return refine(rows, fps, features=feats, warps=warps, **settings)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -174,7 +186,9 @@ def main(argv: list[str] | None = None) -> int:
         "--cmc",
         choices=("off", "on", "auto"),
         default="off",
-        help="camera-motion compensation (needs the sequences' images; default off: motion-only runs read no images)",
+        help="camera-motion compensation (needs the sequences' images; default off, so motion-only runs read no "
+        "images; mctrack track's default, auto where there are images, gives the same numbers on the five: the two "
+        "with images are fixed cameras; benchmarks/moving_camera.py measures it on moving ones)",
     )
     ap.add_argument(
         "--embed",
@@ -265,8 +279,9 @@ def _sweep(args: argparse.Namespace, data: Path, seqs: list[str], base: dict, em
             key = (tuple(sorted(merged.items())), seq)
             if key not in tracked:
                 tracked[key] = track_sequence(data / seq, reid=args.reid, embedder=embedder, **merged)
-            raw, feats, fps = tracked[key]
-            save_mot_txt(run_out / f"{seq}.txt", refine(raw, fps, features=feats, **post_settings(post, fps)))
+            raw, feats, fps, warps = tracked[key]
+            refined = refine(raw, fps, features=feats, warps=warps, **post_settings(post, fps))
+            save_mot_txt(run_out / f"{seq}.txt", refined)
         metrics = evaluate_folders(data, run_out, sequences=seqs, keep_zero_marked=args.keep_zero_marked)
         per_seq = {s: {k: round(100 * metrics[s][k], 1) for k in ("IDF1", "HOTA", "MOTA")} for s in seqs}
         mean = {k: round(float(np.mean([per_seq[s][k] for s in seqs])), 1) for k in ("IDF1", "HOTA", "MOTA")}

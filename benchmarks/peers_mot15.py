@@ -8,8 +8,15 @@ detections, same offline gap interpolation, same evaluation (TrackEval's definit
 BoxMOT is an optional benchmark dependency, never a runtime one. Its full requirements would replace this
 project's OpenCV, so install it without them: ``pip install --no-deps boxmot==25.0.0 rich``. Its motion trackers
 run as constructed with their defaults (``frame_rate`` set to the sequence's); camera-motion compensation is off
-for every tracker (three of the five sequences have no images here, and mctrack runs without it too). BoT-SORT
-"motion only" is BoT-SORT with ``use_embeddings=False``.
+for every tracker (three of the five sequences have no images here, and mctrack runs without it too) unless
+``--cmc``: then every tracker that has it compensates (BoT-SORT and BoostTrack ``use_cmc``, Deep OC-SORT
+``cmc_off=False``, their default methods; mctrack ``--cmc auto``, its refinements stabilised), e.g. on the
+moving-camera sequences of ``benchmarks/moving_camera.py``:
+
+    python benchmarks/peers_mot15.py --data runs/moving_camera/sequences --cmc \
+        --sequences PETS09-S2L1-pan PETS09-S2L1-walk PETS09-S2L1-shake TUD-Stadtmitte-walk TUD-Stadtmitte-shake
+
+BoT-SORT "motion only" is BoT-SORT with ``use_embeddings=False``.
 """
 
 from __future__ import annotations
@@ -38,16 +45,16 @@ MOTION = ("ByteTrack", "OcSort", "BotSort", "BoostTrack", "HybridSort")
 APPEARANCE = ("BotSort", "StrongSort", "DeepOcSort", "BoostTrack", "HybridSort")
 
 
-def boxmot_tracker(name: str, fps: float, reid=None):
-    """A BoxMOT tracker with its defaults, except: the sequence's frame rate, camera-motion compensation off,
-    appearance off (motion only) or our embedder as its Re-ID model."""
+def boxmot_tracker(name: str, fps: float, reid=None, cmc: bool = False):
+    """A BoxMOT tracker with its defaults, except: the sequence's frame rate, camera-motion compensation off
+    (unless ``cmc``), appearance off (motion only) or our embedder as its Re-ID model."""
     import inspect
 
     import boxmot
 
     cls = getattr(boxmot, name)
     params = inspect.signature(cls.__init__).parameters
-    wanted = {"frame_rate": int(round(fps)), "use_cmc": False, "cmc_off": True}
+    wanted = {"frame_rate": int(round(fps)), "use_cmc": cmc, "cmc_off": not cmc}
     if reid is None:
         wanted.update({"use_embeddings": False, "with_reid": False})
     else:
@@ -55,10 +62,12 @@ def boxmot_tracker(name: str, fps: float, reid=None):
     return cls(**{k: v for k, v in wanted.items() if k in params})
 
 
-def run_boxmot(name: str, seq_dir: Path, *, reid=None, interpolate: int = 10, smooth: float = 0.0) -> np.ndarray:
-    source = SequenceSource(seq_dir, need_images=reid is not None)
+def run_boxmot(
+    name: str, seq_dir: Path, *, reid=None, interpolate: int = 10, smooth: float = 0.0, cmc: bool = False
+) -> np.ndarray:
+    source = SequenceSource(seq_dir, need_images=reid is not None or cmc)
     det = MotFileDetector(seq_dir / "det" / "det.txt")
-    tracker = boxmot_tracker(name, source.fps, reid)
+    tracker = boxmot_tracker(name, source.fps, reid, cmc)
     w, h = source.size or (1920, 1080)
     blank = np.zeros((h, w, 3), np.uint8)
     rows = []
@@ -115,6 +124,12 @@ def main(argv: list[str] | None = None) -> int:
         help="mctrack only (it needs mctrack's per-track features): stitching window in seconds (default: 4 with "
         "--reid, off without, as mctrack track)",
     )
+    ap.add_argument("--sequences", nargs="*", help="default: all five (with --reid: the two with video)")
+    ap.add_argument(
+        "--cmc",
+        action="store_true",
+        help="camera-motion compensation for every tracker that has it (needs the sequences' images; default off)",
+    )
     ap.add_argument("--out", default=str(ROOT / "runs" / "peers_mot15"))
     args = ap.parse_args(argv)
     try:
@@ -123,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         print("BoxMOT is not installed: pip install --no-deps boxmot==25.0.0 rich", file=sys.stderr)
         return 1
     data = Path(args.data)
-    seqs = list(SEQUENCES if args.reid == "none" else WITH_VIDEO)
+    seqs = args.sequences or list(SEQUENCES if args.reid == "none" else WITH_VIDEO)
     names = args.trackers or list(MOTION if args.reid == "none" else APPEARANCE)
     embedder = CachingEmbedder(make_embedder(args.reid)) if args.reid != "none" else None
     reid = None
@@ -139,7 +154,8 @@ def main(argv: list[str] | None = None) -> int:
         try:
             for seq in seqs:
                 if name == "mctrack":
-                    kwargs = {"embed": "all"}  # every detection, as the peers embed (mctrack track: --embed needed)
+                    # every detection, as the peers embed (mctrack track: --embed needed)
+                    kwargs = {"embed": "all", "cmc": "auto" if args.cmc else "off"}
                     if embedder is not None:
                         weight, thresh = embedder_track_appearance(embedder.embedder, args.reid)
                         kwargs.update(appearance_weight=weight, appearance_thresh=thresh)
@@ -151,7 +167,9 @@ def main(argv: list[str] | None = None) -> int:
                         data / seq, interpolate=args.interpolate, post=post, embedder=embedder, **kwargs
                     )
                 else:
-                    rows = run_boxmot(name, data / seq, reid=reid, interpolate=args.interpolate, smooth=args.smooth)
+                    rows = run_boxmot(
+                        name, data / seq, reid=reid, interpolate=args.interpolate, smooth=args.smooth, cmc=args.cmc
+                    )
                 save_mot_txt(out / f"{seq}.txt", rows)
         except Exception as exc:  # noqa: BLE001 - one peer failing must not hide the others
             print(f"{name}: failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
@@ -160,6 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         table.append((name, m, time.perf_counter() - t0))
     print(
         f"boxmot {boxmot.__version__}; reid {args.reid}; interpolate {args.interpolate}; smooth {args.smooth} for all; "
+        f"cmc {'on' if args.cmc else 'off'}; "
         f"sequences {', '.join(seqs)}"
     )
     short = {s: s.split("-")[0][:6] for s in seqs}

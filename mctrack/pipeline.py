@@ -79,8 +79,17 @@ from .outputs import (
     write_identities,
     write_json,
 )
+from .track.cmc import IDENTITY_WARP
 from .track.driver import EMBED_POLICIES, DetectAndEmbed, DriverStats, Timer, drive, refresh_frames
-from .track.postprocess import MAX_SIGMA, StitchConfig, gaussian_smooth, stitch_tracklets
+from .track.postprocess import (
+    MAX_SIGMA,
+    StitchConfig,
+    camera_frames,
+    from_reference,
+    gaussian_smooth,
+    stitch_tracklets,
+    to_reference,
+)
 from .types import Detections, Frame, Identities, Tracklet, Tracks
 
 __all__ = [
@@ -124,6 +133,8 @@ class CameraResult:
     dropped: int = 0  # live streams: frames dropped because processing fell behind
     stitched: int = 0  # tracklets joined to an earlier one of the same person (offline stitching)
     cmc_frames: int = 0  # frames whose camera-motion compensation moved anything
+    # those frames' warps {frame index: (2, 3)}: the offline refinements (smoothing, stitching) run stabilised
+    warps: dict[int, np.ndarray] = field(default_factory=dict)
     error: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
     tracklets: list[Tracklet] = field(default_factory=list)
@@ -145,6 +156,35 @@ class RunResult:
     @property
     def failed(self) -> list[str]:
         return [c for c, r in self.cameras.items() if r.error]
+
+
+def _keeping(replay_warp, warps: dict[int, np.ndarray]):
+    """``replay_warp`` that also keeps each moving warp it gives in ``warps``."""
+
+    def warp(index: int) -> np.ndarray | None:
+        w = replay_warp(index)
+        if w is not None and not np.array_equal(w, IDENTITY_WARP):
+            warps[int(index)] = w
+        return w
+
+    return warp
+
+
+def _recording(recorder, warps: dict[int, np.ndarray]):
+    """A ``record_warp`` that keeps each moving warp in ``warps`` and passes every warp to the cache recorder."""
+
+    def record(index: int, w: np.ndarray) -> None:
+        if not np.array_equal(w, IDENTITY_WARP):
+            warps[int(index)] = np.asarray(w, np.float64)
+        if recorder is not None:
+            recorder.warp(index, w)
+
+    return record
+
+
+def _frames_of(rows: np.ndarray, r: CameraResult) -> int:
+    """Frames of a camera's path: those it ran, or as far as its rows reach."""
+    return max(int(r.frames), int(rows[:, 0].max()) if len(rows) else 0)
 
 
 FPS_TOLERANCE = 0.05  # a configured frame rate this far (relative) from the source's own is warned about
@@ -424,8 +464,8 @@ class Pipeline:
                     time_offset=cam.time_offset,
                     max_seconds=self.max_seconds,
                     cmc=cmc,
-                    replay_warp=replay.warp if replay is not None and cmc is not None else None,
-                    record_warp=recorder.warp if recorder is not None and cmc is not None else None,
+                    replay_warp=_keeping(replay.warp, res.warps) if replay is not None and cmc is not None else None,
+                    record_warp=_recording(recorder, res.warps) if cmc is not None else None,
                     stats=stats,
                     source_name=cam.source,
                     dim=dim,
@@ -583,7 +623,11 @@ class Pipeline:
             for r in results.values():  # recorded video: each camera's boxes smoothed before the global rows
                 local = out / "local" / f"{r.camera}.txt"
                 if local.is_file() and local.stat().st_size:
-                    save_mot_txt(local, gaussian_smooth(load_mot_txt(local), self.smooth))
+                    rows = load_mot_txt(local)
+                    frames = camera_frames(r.warps, _frames_of(rows, r))
+                    save_mot_txt(
+                        local, from_reference(gaussian_smooth(to_reference(rows, frames), self.smooth), frames)
+                    )
             timings["smooth"] = time.perf_counter() - t0
             t0 = time.perf_counter()
         lookup = identities.lookup()
@@ -678,7 +722,10 @@ class Pipeline:
             return
         features = {t.track_id: t.mean_embedding for t in r.tracklets if t.mean_embedding is not None}
         config = StitchConfig.window(self.stitch, r.fps, max_appearance=self.stitch_appearance)
-        rows, mapping = stitch_tracklets(load_mot_txt(local), r.fps, config, features or None)
+        rows = load_mot_txt(local)
+        frames = camera_frames(r.warps, _frames_of(rows, r))  # a moving camera's boxes are stitched stabilised
+        rows, mapping = stitch_tracklets(to_reference(rows, frames), r.fps, config, features or None)
+        rows = from_reference(rows, frames)
         joined = {old: new for old, new in mapping.items() if old != new}
         if not joined:
             return

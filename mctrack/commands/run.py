@@ -12,6 +12,7 @@ from ..config import CameraConfig, is_live_source, load_cams
 from ..detect import build_detector
 from ..embed import embedder_link_thresh
 from ..errors import InputError
+from ..io.video import has_images
 from ..eval.multicam import format_multicam
 from ..cache import feature_cache_key, file_sha1
 from ..parallel import auto_workers
@@ -78,7 +79,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="score an unmatched detection needs to start a track, raised to --track-high when lower (default: 0.6)",
     )
     t.add_argument("--max-lost", type=float, default=None, help="seconds a lost track is kept (tracker default)")
-    add_cmc_arg(t, "default: auto when a detector or an embedder decodes the frames anyway, else off")
+    add_cmc_arg(t, "default: auto when the frames can be had: decoded anyway, or every camera has images; else off")
     t.add_argument(
         "--smooth",
         type=float,
@@ -303,7 +304,10 @@ def main(args: argparse.Namespace) -> int:
             log.warning("%s: not applied with live cameras or --linker online (rows are written as they come)", flag)
     smooth = (2.0 if args.smooth is None else args.smooth) if offline else 0.0
     stitch = (4.0 * (args.reid != "none") if args.stitch is None else args.stitch) if offline else 0.0
-    cmc_mode = args.cmc or ("auto" if args.detector != "mot" or args.reid != "none" else "off")
+    # on by default wherever the frames can be had: decoded anyway for a detector or an embedder, or (motion only
+    # on detection files) when every camera has images; `auto` applies it only while a camera moves
+    decoded = args.detector != "mot" or args.reid != "none"
+    cmc_mode = args.cmc or ("auto" if decoded or all(has_images(c.source) for c in cams.cameras) else "off")
     if args.reid != "none" and args.linker == "offline" and any(is_live_source(c.source) for c in cams.cameras):
         log.warning(
             "live cameras with the offline linker: every tracklet is kept until the run ends (memory grows "

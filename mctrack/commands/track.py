@@ -17,7 +17,7 @@ from ..errors import InputError
 from ..io.paths import check_file_name, safe_file_name
 from ..io.mot import MotWriter, mot_rows, save_mot_txt
 from ..registry import DETECTORS
-from ..io.video import AnnotatedVideoWriter, LiveSource, PrefetchSource, SequenceSource, open_source
+from ..io.video import AnnotatedVideoWriter, LiveSource, PrefetchSource, SequenceSource, has_images, open_source
 from ..track import CameraMotion, Tracker
 from ..track.postprocess import FeatureMeans, StitchConfig, refine
 from ..track.driver import DetectAndEmbed, DriverStats, drive
@@ -70,7 +70,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     t = p.add_argument_group("tracker")
     t.add_argument("--fps", type=float, help="frame rate (default: the source's)")
-    add_cmc_arg(t, "default: auto when a detector or an embedder decodes the frames anyway, else off")
+    add_cmc_arg(t, "default: auto when the frames can be had: decoded anyway, or the source has images; else off")
     t.add_argument("--max-lost", type=float, default=None, help="seconds a lost track is kept (tracker default)")
     t.add_argument(
         "--track-high",
@@ -137,7 +137,9 @@ def main(args: argparse.Namespace) -> int:
         raise InputError(f"--fps: must be a finite number > 0, got {args.fps}")
     embedder = embedder_from_args(args)
     decoded = args.detector != "mot" or embedder is not None  # --video decodes too, but must not change the tracks
-    cmc_mode = args.cmc or ("auto" if decoded else "off")
+    # on by default wherever the frames can be had (decoded anyway, or a source with images: a sequence folder
+    # with only det.txt has none); `auto` applies it only while the camera moves, so a fixed camera is unchanged
+    cmc_mode = args.cmc or ("auto" if decoded or (not live and has_images(args.source)) else "off")
     need_images = decoded or args.video or cmc_mode != "off"
     smooth = args.smooth if args.smooth is not None else (0.0 if live else 2.0)
     stitch_s = args.stitch if args.stitch is not None else (4.0 if embedder is not None and not live else 0.0)
@@ -186,6 +188,7 @@ def main(args: argparse.Namespace) -> int:
     rows: list[np.ndarray] = []
     means = FeatureMeans()
     refined = bool(args.interpolate or smooth or stitch_s)
+    warps: dict[int, np.ndarray] = {}  # the camera motion applied per frame: refinements run stabilised
     writer = MotWriter(result)  # raw rows as they come (kept on a crash); replaced by the refined ones at the end
     interrupted = False
     length = source.length
@@ -200,6 +203,7 @@ def main(args: argparse.Namespace) -> int:
             live=live,
             max_seconds=args.duration,
             cmc=cmc,
+            record_warp=warps.__setitem__ if refined and cmc is not None else None,
             stats=stats,
             source_name=str(args.source),
             dim=features.dim,
@@ -226,7 +230,13 @@ def main(args: argparse.Namespace) -> int:
             stitch = StitchConfig.window(stitch_s, fps, max_appearance=gate)
         all_rows = np.concatenate(rows) if rows else np.zeros((0, 10))
         refined_rows = refine(
-            all_rows, fps, stitch=stitch, features=means.means(), interpolate=args.interpolate, smooth=smooth
+            all_rows,
+            fps,
+            stitch=stitch,
+            features=means.means(),
+            interpolate=args.interpolate,
+            smooth=smooth,
+            warps=warps,
         )
         save_mot_txt(result, refined_rows)
         joined = len(np.unique(all_rows[:, 1])) - len(np.unique(refined_rows[:, 1]))

@@ -42,6 +42,7 @@ __all__ = [
     "LiveSource",
     "PrefetchSource",
     "open_source",
+    "has_images",
     "AnnotatedVideoWriter",
     "VIDEO_SUFFIXES",
     "IMAGE_SUFFIXES",
@@ -530,6 +531,25 @@ class LiveSource(FrameSource):
             return None, None
         self.size = size
         return writer, size
+
+
+def has_images(path: str | Path) -> bool:
+    """Whether ``open_source(path)`` can give images: a video file, an image folder, or a sequence folder with a
+    video or its image folder (a sequence folder with only ``det.txt`` and ``gt.txt`` has none). False for a path
+    that does not exist (opening it reports that)."""
+    p = Path(path)
+    if p.is_file():
+        return p.suffix.lower() in VIDEO_SUFFIXES
+    if not p.is_dir():
+        return False
+    if not (p / "seqinfo.ini").is_file():
+        return True
+    if any(q.suffix.lower() in VIDEO_SUFFIXES and q.is_file() for q in p.iterdir()):
+        return True
+    try:
+        return (p / read_seqinfo(p / "seqinfo.ini").im_dir).is_dir()
+    except (InputError, ValueError, OSError):
+        return False  # opening it reports what is wrong with its seqinfo.ini
 
 
 def open_source(path: str | Path, *, need_images: bool = True, camera: str | None = None) -> FrameSource:

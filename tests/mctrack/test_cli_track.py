@@ -148,7 +148,7 @@ def test_track_offline_refinements(tmp_path, capsys):
     assert "--stitch: offline post-processing, not for a live stream" in capsys.readouterr().err
 
 
-def test_track_camera_motion_auto_by_default_when_frames_are_decoded(tmp_path, capsys):
+def test_track_camera_motion_auto_by_default_when_there_are_frames(tmp_path, capsys):
     import cv2
 
     seq = make_sequence(tmp_path / "SYN-05", n=20)
@@ -166,12 +166,17 @@ def test_track_camera_motion_auto_by_default_when_frames_are_decoded(tmp_path, c
     assert line.startswith("camera-motion compensation (auto") and int(line.split(": ")[-1].split()[0]) >= 10
     assert main([*base, "--reid", "colorhist", "--cmc", "off"]) == 0
     assert "camera-motion compensation" not in capsys.readouterr().out
-    assert main([*base, "--reid", "none"]) == 0  # public detections, motion only: no frame is decoded, no CMC
-    assert "camera-motion compensation" not in capsys.readouterr().out
-    assert main([*base, "--reid", "none", "--video"]) == 0  # asking for a video does not change the tracking
+    assert main([*base, "--reid", "none"]) == 0  # motion only on public detections: the sequence has images, auto
+    assert "camera-motion compensation (auto: applied while the camera moved): 19 of 20" in capsys.readouterr().out
+    assert main([*base, "--reid", "none", "--cmc", "off", "--video"]) == 0  # a video does not turn it on
     assert "camera-motion compensation" not in capsys.readouterr().out
     assert main([*base, "--reid", "none", "--cmc"]) == 0  # a bare --cmc: on, every frame
     assert "camera-motion compensation (on): 19 of 20 frames" in capsys.readouterr().out  # the first has no previous
+    (seq / "img1").rename(tmp_path / "images")  # only det.txt left: nothing to estimate from, off without a word
+    assert main([*base, "--reid", "none"]) == 0
+    assert "camera-motion compensation" not in capsys.readouterr().out
+    assert main([*base, "--reid", "none", "--cmc", "auto"]) == 1  # asked for: the missing images are an error
+    assert "no video and no img1/ image folder" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

@@ -832,11 +832,14 @@ def test_camera_motion_warps_are_cached_and_replayed(scene, tmp_path):
     plain = make_pipeline(cams).run(cams, tmp_path / "a")  # without CMC: another cache entry, other tracks
     assert {r.cache for r in plain.cameras.values()} == {"miss"}
     plain_rows = load_mot_txt(tmp_path / "a" / "cam1.txt")
-    replay = make_pipeline(cams, cmc_factory=drift).run(cams, tmp_path / "a")
+    replay = make_pipeline(cams, cmc_factory=drift, smooth=2.0).run(cams, tmp_path / "a")
     assert replay.cameras["cam1"].cmc_frames == first.cameras["cam1"].cmc_frames  # counted from the cached warps
+    # the warps applied are kept for the offline refinements, which run in stabilised coordinates
+    assert len(replay.cameras["cam1"].warps) == replay.cameras["cam1"].cmc_frames > 0
     replayed = load_mot_txt(tmp_path / "a" / "cam1.txt")
-    fresh = make_pipeline(cams, cmc_factory=drift, cache_key=None).run(cams, tmp_path / "b")
+    fresh = make_pipeline(cams, cmc_factory=drift, cache_key=None, smooth=2.0).run(cams, tmp_path / "b")
     assert fresh.cameras["cam1"].cache == "off"
+    assert fresh.cameras["cam1"].warps.keys() == replay.cameras["cam1"].warps.keys()
     assert replayed.tolist() == load_mot_txt(tmp_path / "b" / "cam1.txt").tolist()  # replay == computing it
     assert replayed.tolist() != plain_rows.tolist()
     # a damaged cache is recomputed, never trusted: warps removed, or no longer plausible maps
@@ -853,7 +856,7 @@ def test_camera_motion_warps_are_cached_and_replayed(scene, tmp_path):
             else:
                 meta["warp"] = np.zeros_like(meta["warp"])
             np.savez(meta_path, **meta)
-        again = make_pipeline(cams, cmc_factory=drift).run(cams, tmp_path / "a")
+        again = make_pipeline(cams, cmc_factory=drift, smooth=2.0).run(cams, tmp_path / "a")
         assert {r.cache for r in again.cameras.values()} == {"miss"}, damage
         assert load_mot_txt(tmp_path / "a" / "cam1.txt").tolist() == replayed.tolist()
 

@@ -9,7 +9,14 @@ import pytest
 from mctrack.detect import MotFileDetector
 from mctrack.errors import InputError
 from mctrack.io.mot import SeqInfo, save_mot_txt, write_seqinfo
-from mctrack.io.video import AnnotatedVideoWriter, ImageFolderSource, SequenceSource, VideoFileSource, open_source
+from mctrack.io.video import (
+    AnnotatedVideoWriter,
+    ImageFolderSource,
+    SequenceSource,
+    VideoFileSource,
+    has_images,
+    open_source,
+)
 from mctrack.track import Tracker
 from mctrack.track.driver import DetectAndEmbed, drive
 from mctrack.types import Frame, Tracks
@@ -139,6 +146,19 @@ def test_sequence_without_images(tmp_path):
     assert isinstance(src, SequenceSource) and not src.has_images and src.fps == 10
     frames = list(src)
     assert len(frames) == 20 and frames[0].image is None
+
+
+def test_has_images_says_whether_frames_can_be_had(tmp_path):
+    seq = make_sequence(tmp_path / "SEQ-1", with_video=True)
+    video = seq / "SEQ-1.avi"
+    assert has_images(seq) and has_images(video) and has_images(tmp_path)  # sequence with video, file, folder
+    video.unlink()
+    assert not has_images(seq)  # det.txt only
+    (seq / "img1").mkdir()
+    assert has_images(seq)
+    (seq / "seqinfo.ini").write_text("[Sequence]\nimDir=frames\nframeRate=10\nseqLength=20\n")
+    assert not has_images(seq)  # its seqinfo.ini names another image folder
+    assert not has_images(tmp_path / "missing") and not has_images(seq / "det" / "det.txt")
 
 
 def test_video_shorter_than_det_file(tmp_path, caplog):

@@ -6,10 +6,13 @@ import pytest
 from mctrack.track.postprocess import (
     FeatureMeans,
     StitchConfig,
+    camera_frames,
+    from_reference,
     gaussian_smooth,
     interpolate_gaps,
     refine,
     stitch_tracklets,
+    to_reference,
 )
 
 
@@ -116,3 +119,70 @@ def test_refine_order_stitch_then_fill_then_smooth():
     assert set(out[:, 1].tolist()) == {1}
     assert out[:, 0].tolist() == list(range(1, 100))  # the stitched gap was filled
     np.testing.assert_allclose(out[:, 2], 100 + 2 * out[:, 0], atol=1e-6)
+
+
+def shaking_camera(n=80, seed=0):
+    """A camera that shakes (shifts of up to ~20 px a frame) and zooms slowly: ``(warps, offset, scale)`` where a
+    point p of the first frame is seen at ``scale[t] * p + offset[t]`` in frame t (0-based)."""
+    rng = np.random.default_rng(seed)
+    offset = np.cumsum(rng.normal(0, 8, (n, 2)), axis=0)
+    offset[0] = 0
+    scale = 1.003 ** np.arange(n)
+    warps = {}
+    for t in range(1, n):  # frame t-1 pixels -> frame t pixels
+        k = scale[t] / scale[t - 1]
+        warps[t] = np.array([[k, 0, offset[t, 0] - k * offset[t - 1, 0]], [0, k, offset[t, 1] - k * offset[t - 1, 1]]])
+    return warps, offset, scale
+
+
+def seen_by(rows, offset, scale):
+    """World rows (first-frame pixels) as the moving camera sees them."""
+    out = rows.copy()
+    t = rows[:, 0].astype(int) - 1
+    cx, cy = rows[:, 2] + rows[:, 4] / 2, rows[:, 3] + rows[:, 5] / 2
+    w, h = rows[:, 4] * scale[t], rows[:, 5] * scale[t]
+    out[:, 2] = scale[t] * cx + offset[t, 0] - w / 2
+    out[:, 3] = scale[t] * cy + offset[t, 1] - h / 2
+    out[:, 4], out[:, 5] = w, h
+    return out
+
+
+def test_camera_frames_chain_the_warps_and_round_trip():
+    warps, offset, scale = shaking_camera()
+    world = walk(1, range(1, 81), x0=300.0, vx=1.5)
+    image = seen_by(world, offset, scale)
+    frames = camera_frames(warps, 80)
+    np.testing.assert_allclose(to_reference(image, frames), world, atol=1e-6)  # back in the first frame's pixels
+    np.testing.assert_allclose(from_reference(world, frames), image, atol=1e-6)
+    # a fixed camera (identity warps, or none) is no camera path at all: the boxes are left exactly as they are
+    assert camera_frames({t: np.eye(2, 3) for t in range(1, 80)}, 80) is None and camera_frames({}, 80) is None
+    assert to_reference(image, None).tolist() == image.tolist()
+    with pytest.raises(ValueError, match="not an invertible"):
+        camera_frames({3: np.zeros((2, 3))}, 80)
+    with pytest.raises(ValueError, match="beyond the 50 frames"):
+        to_reference(image, camera_frames(warps, 50))
+
+
+def test_refinements_of_a_moving_camera_run_stabilised():
+    """Smoothing a shaking camera's boxes in image coordinates averages the shake into them; with the warps the
+    boxes are smoothed where the person is (here: walking steadily), and the shake is kept."""
+    warps, offset, scale = shaking_camera()
+    world = walk(1, range(1, 81), x0=300.0, vx=1.5)
+    truth = seen_by(world, offset, scale)
+    noisy = truth.copy()
+    noisy[:, 2:4] += np.random.default_rng(1).normal(0, 1.0, (80, 2))  # detector jitter
+
+    def err(rows):
+        return np.abs(rows[:, 2:6] - truth[:, 2:6]).max()
+
+    blind = refine(noisy, 25.0, smooth=2.0)  # as before: the shake is smoothed away with the jitter
+    stabilised = refine(noisy, 25.0, smooth=2.0, warps=warps)
+    assert err(blind) > 8 and err(stabilised) < err(noisy) < 5
+    # a gap is filled along the person's path, not along the camera's
+    gappy = np.delete(noisy, range(30, 36), axis=0)
+    gap_err = np.abs(refine(gappy, 25.0, interpolate=10, warps=warps)[30:36, 2:6] - truth[30:36, 2:6]).max()
+    blind_gap_err = np.abs(refine(gappy, 25.0, interpolate=10)[30:36, 2:6] - truth[30:36, 2:6]).max()
+    assert gap_err < 3 and blind_gap_err > 2 * gap_err
+    # fixed camera: identity warps change nothing at all
+    still = {t: np.eye(2, 3) for t in range(1, 80)}
+    assert refine(noisy, 25.0, smooth=2.0, warps=still).tolist() == refine(noisy, 25.0, smooth=2.0).tolist()
