@@ -107,6 +107,17 @@ def post_settings(settings: dict, fps: float) -> dict:
     return {"stitch": stitch, "interpolate": int(settings.get("interpolate", 0)), "smooth": settings.get("smooth", 0)}
 
 
+def embedder_defaults(embedder, reid: str) -> tuple[dict, dict]:
+    """``(tracker keyword arguments, refinement settings)`` that ``mctrack track`` uses with this embedder: its
+    appearance weight and threshold (the checkpoint's own first) and, for stitching, the linker's threshold."""
+    if embedder is None:
+        return {}, {}
+    weight, thresh = embedder_track_appearance(embedder, reid)
+    return {"appearance_weight": weight, "appearance_thresh": thresh}, {
+        "stitch_appearance": embedder_link_thresh(embedder, reid)
+    }
+
+
 def track_sequence(
     seq_dir: Path,
     *,
@@ -230,11 +241,8 @@ def main(argv: list[str] | None = None) -> int:
     if "interpolate" in post:
         raise SystemExit("--set interpolate=N: use --interpolate N")
     embedder = make_embedder(args.reid, args.weights)
-    if embedder is not None:  # the same appearance defaults as `mctrack track` (the checkpoint's own first)
-        weight, thresh = embedder_track_appearance(embedder, args.reid)
-        kwargs = {"appearance_weight": weight, "appearance_thresh": thresh, **kwargs}
-        # stitching's appearance gate: the linker's threshold for this embedder
-        post.setdefault("stitch_appearance", embedder_link_thresh(embedder, args.reid))
+    track_defaults, post_defaults = embedder_defaults(embedder, args.reid)
+    kwargs, post = {**track_defaults, **kwargs}, {**post_defaults, **post}
     if args.grid:
         kwargs = {**kwargs, **post}
         return _sweep(args, data, seqs, kwargs, CachedEmbedder(embedder) if embedder is not None else None, out)

@@ -43,7 +43,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from mot15 import WITH_VIDEO, make_embedder, run_sequence  # noqa: E402
+from mot15 import WITH_VIDEO, embedder_defaults, make_embedder, run_sequence  # noqa: E402
+
+from mctrack.embed import embed_policy  # noqa: E402
 
 from mctrack.eval.mot import evaluate_folders  # noqa: E402
 from mctrack.io.mot import read_seqinfo, save_mot_txt  # noqa: E402
@@ -176,7 +178,10 @@ def main(argv: list[str] | None = None) -> int:
             names.append(make_sequence(data / seq, profile, seqs / f"{seq}-{profile}").name)
     print(f"{len(names)} sequences ready under {seqs} ({time.perf_counter() - t0:.0f} s)", flush=True)
     embedder = make_embedder(args.reid, args.weights)
-    post = {"smooth": args.smooth, "stitch_s": 4.0 * (args.reid != "none")}
+    # mctrack track's settings for this embedder: its --embed policy, appearance weight/threshold, stitching gate
+    kwargs, post = embedder_defaults(embedder, args.reid)
+    kwargs["embed"] = embed_policy(args.reid)
+    post.update(smooth=args.smooth, stitch_s=4.0 * (args.reid != "none"))
     results = {}
     for mode in modes:
         out = work / f"results-{args.reid}-cmc-{mode}"
@@ -184,7 +189,13 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         for name in names:
             rows = run_sequence(
-                seqs / name, reid=args.reid, interpolate=args.interpolate, post=post, embedder=embedder, cmc=mode
+                seqs / name,
+                reid=args.reid,
+                interpolate=args.interpolate,
+                post=post,
+                embedder=embedder,
+                cmc=mode,
+                **kwargs,
             )
             save_mot_txt(out / f"{name}.txt", rows)
         secs = time.perf_counter() - t0
