@@ -86,7 +86,7 @@ from .track.postprocess import (
     StitchConfig,
     camera_frames,
     from_reference,
-    gaussian_smooth,
+    refine,
     stitch_tracklets,
     to_reference,
 )
@@ -623,11 +623,8 @@ class Pipeline:
             for r in results.values():  # recorded video: each camera's boxes smoothed before the global rows
                 local = out / "local" / f"{r.camera}.txt"
                 if local.is_file() and local.stat().st_size:
-                    rows = load_mot_txt(local)
-                    frames = camera_frames(r.warps, _frames_of(rows, r))
-                    save_mot_txt(
-                        local, from_reference(gaussian_smooth(to_reference(rows, frames), self.smooth), frames)
-                    )
+                    rows = refine(load_mot_txt(local), r.fps, smooth=self.smooth, warps=r.warps, n_frames=r.frames)
+                    save_mot_txt(local, rows)
             timings["smooth"] = time.perf_counter() - t0
             t0 = time.perf_counter()
         lookup = identities.lookup()
