@@ -6,7 +6,8 @@ Usage (from the project root)::
     python benchmarks/mot15.py                          # motion-only, all five sequences
     python benchmarks/mot15.py --reid colorhist         # with appearance, on the sequences that have video
     python benchmarks/mot15.py --set max_lost_s=2 --interpolate 0 --smooth 0
-    python benchmarks/mot15.py --sequences PETS09-S2L1 TUD-Stadtmitte --cmc auto   # camera-motion compensation
+    python benchmarks/mot15.py --cmc off                # without camera-motion compensation (default: auto
+                                                        # for sequences with images, as mctrack track)
     python benchmarks/mot15.py --reid laga --grid appearance_weight=0.25,0.5 --grid appearance_thresh=0.5,0.7
 
 A network (``--reid laga|can|global``) uses ``--weights`` (a file or a bundled name; default: the network's
@@ -49,7 +50,7 @@ from mctrack.detect import MotFileDetector  # noqa: E402
 from mctrack.embed import build_embedder, embed_policy, embedder_link_thresh, embedder_track_appearance  # noqa: E402
 from mctrack.eval.mot import evaluate_folders, format_table, write_json  # noqa: E402
 from mctrack.io.mot import mot_rows, save_mot_txt  # noqa: E402
-from mctrack.io.video import SequenceSource  # noqa: E402
+from mctrack.io.video import SequenceSource, has_images  # noqa: E402
 from mctrack.track import CameraMotion, Tracker  # noqa: E402
 from mctrack.track.postprocess import FeatureMeans, StitchConfig, refine  # noqa: E402
 from mctrack.track.driver import EMBED_POLICIES, DetectAndEmbed, drive, refresh_frames  # noqa: E402
@@ -124,18 +125,25 @@ def track_sequence(
     reid: str = "none",
     min_score: float = -np.inf,
     embedder=None,
-    cmc: str = "off",
+    cmc: str | None = "off",
+    replay_warps: dict[int, np.ndarray] | None = None,
     embed: str = "all",
     embed_refresh: float = 0.5,
     **tracker_kwargs,
 ):
     """``(raw MOT rows, {track id: mean feature} or None, fps, camera warps)`` of one sequence tracked on its public
-    detections (``cmc``: camera-motion compensation ``off``, ``on`` or ``auto``; needs the sequence's images; the
-    warps it applied, ``{frame index: (2, 3)}``, go to ``refine``; ``embed``, ``embed_refresh``: which detections
-    are embedded, as ``mctrack track --embed/--embed-refresh``)."""
+    detections (``cmc``: camera-motion compensation ``off``, ``on`` or ``auto``, needs the sequence's images; None:
+    ``mctrack track``'s default, ``auto`` when the sequence has images, else ``off``. The warps it gave the tracker,
+    ``{frame index: (2, 3)}``, are returned for ``refine``; ``replay_warps``, such a result of an earlier run of the
+    same sequence, is given to the tracker instead of estimating again. ``embed``, ``embed_refresh``: which
+    detections are embedded, as ``mctrack track --embed/--embed-refresh``)."""
     embedder = embedder if embedder is not None else build_embedder(reid)
     if isinstance(embedder, CachedEmbedder):
         embedder.key = str(seq_dir)
+    if cmc is None:
+        cmc = "auto" if has_images(seq_dir) else "off"
+    if replay_warps is not None:
+        cmc = "off"
     source = SequenceSource(seq_dir, need_images=embedder is not None or cmc != "off")
     detector = MotFileDetector(seq_dir / "det" / "det.txt", min_score=min_score)
     tracker = Tracker(camera=source.name, frame_rate=source.fps, **tracker_kwargs)
@@ -153,12 +161,14 @@ def track_sequence(
         dim=features.dim,
         cmc=motion,
         record_warp=warps.__setitem__,
+        replay_warp=replay_warps.get if replay_warps is not None else None,
     )
     for step in steps:
         rows.append(mot_rows(step.frame.index, step.tracks.track_id, step.tracks.xyxy, step.tracks.score))
         means.add(step.tracks.track_id, step.track_embeddings)
     out = np.concatenate(rows) if rows else np.zeros((0, 10))
-    return out, (means.means() if embedder is not None else None), source.fps, warps
+    feats = means.means() if embedder is not None else None
+    return out, feats, source.fps, (warps if replay_warps is None else replay_warps)
 
 
 def run_sequence(seq_dir: Path, *, interpolate: int = 0, post: dict | None = None, **kwargs) -> np.ndarray:
@@ -196,10 +206,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--cmc",
         choices=("off", "on", "auto"),
-        default="off",
-        help="camera-motion compensation (needs the sequences' images; default off, so motion-only runs read no "
-        "images; mctrack track's default, auto where there are images, gives the same numbers on the five: the two "
-        "with images are fixed cameras; benchmarks/moving_camera.py measures it on moving ones)",
+        default=None,
+        help="camera-motion compensation (needs the sequences' images). Default: as mctrack track, auto for a "
+        "sequence with images (its video or img1/), off for one with only det.txt; on the five here it changes "
+        "nothing (the two with images are fixed cameras; benchmarks/moving_camera.py measures moving ones)",
     )
     ap.add_argument(
         "--embed",
@@ -277,6 +287,7 @@ def _sweep(args: argparse.Namespace, data: Path, seqs: list[str], base: dict, em
             raise SystemExit(f"--grid {item}: only tracker keyword arguments and {', '.join(POST_KEYS)} can be swept")
     rows = []
     tracked: dict[tuple, tuple] = {}  # (tracker settings, sequence) -> track_sequence's result, reused by refinements
+    warps_of: dict[tuple, dict] = {}  # (sequence, cmc) -> the warps its first run gave the tracker
     for combo in itertools.product(*grid.values()):
         settings = dict(zip(grid, combo, strict=True))
         merged = {"interpolate": args.interpolate, **base, **settings}
@@ -286,7 +297,12 @@ def _sweep(args: argparse.Namespace, data: Path, seqs: list[str], base: dict, em
         for seq in seqs:
             key = (tuple(sorted(merged.items())), seq)
             if key not in tracked:
-                tracked[key] = track_sequence(data / seq, reid=args.reid, embedder=embedder, **merged)
+                # a sequence's camera warps do not depend on the tracker's settings: estimated once, then replayed
+                wkey = (seq, merged.get("cmc"))
+                tracked[key] = track_sequence(
+                    data / seq, reid=args.reid, embedder=embedder, **merged, replay_warps=warps_of.get(wkey)
+                )
+                warps_of[wkey] = tracked[key][3]
             raw, feats, fps, warps = tracked[key]
             refined = refine(raw, fps, features=feats, warps=warps, **post_settings(post, fps))
             save_mot_txt(run_out / f"{seq}.txt", refined)

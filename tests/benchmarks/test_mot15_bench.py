@@ -2,9 +2,14 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import shutil
 
+import cv2
+import numpy as np
 import pytest
 
+from mctrack.io.mot import SeqInfo, save_mot_txt, write_seqinfo
+from mctrack.track import IDENTITY_WARP
 from tests.conftest import ROOT
 
 MOT15 = ROOT.parent / "shared" / "data" / "mot15"
@@ -55,3 +60,34 @@ def test_grid_sweep_reuses_features_and_reports_every_setting(tmp_path, capsys, 
     assert rows[1]["sequences"]["TUD-Stadtmitte"]["IDF1"] > rows[0]["sequences"]["TUD-Stadtmitte"]["IDF1"]
     assert len(made) == 1 and len(calls) == 2 * len(made[0]._cache)  # second setting: all from the cache
     assert "best mean IDF1+HOTA" in capsys.readouterr().out
+
+
+def _panning_sequence(root, frames: int = 15, step: int = 4):
+    """A sequence folder whose camera pans ``step`` px a frame over a textured scene; one person stands still."""
+    seq = root / "PAN"
+    (seq / "img1").mkdir(parents=True)
+    write_seqinfo(seq / "seqinfo.ini", SeqInfo("PAN", 10, frames, 200, 150))
+    rng = np.random.default_rng(0)
+    scene = cv2.GaussianBlur(rng.integers(0, 255, (150, 200 + step * frames, 3), dtype=np.uint8), (5, 5), 0)
+    rows = []
+    for f in range(frames):
+        cv2.imwrite(str(seq / "img1" / f"{f + 1:06d}.jpg"), np.ascontiguousarray(scene[:, step * f : step * f + 200]))
+        rows.append([f + 1, -1, 120 - step * f, 50, 20, 50, 0.99, -1, -1, -1])
+    save_mot_txt(seq / "det" / "det.txt", np.array(rows, float))
+    return seq
+
+
+def test_cmc_defaults_to_auto_where_the_sequence_has_images_and_warps_replay(tmp_path):
+    bench = _module()
+    seq = _panning_sequence(tmp_path)
+    rows, _, _, warps = bench.track_sequence(seq, cmc=None)
+    moved = [w for w in warps.values() if not np.allclose(w, IDENTITY_WARP)]
+    assert len(moved) >= 10  # the pan was compensated: about -4 px a frame
+    assert np.median([w[0, 2] for w in moved]) == pytest.approx(-4, abs=1)
+    again, _, _, replayed = bench.track_sequence(seq, cmc=None, replay_warps=warps)
+    assert replayed is warps and np.array_equal(again, rows)
+    off, _, _, none = bench.track_sequence(seq, cmc="off")
+    assert not none and not np.array_equal(off, rows)  # compensation changed the tracked boxes
+    shutil.rmtree(seq / "img1")  # only det.txt: nothing to estimate from, tracked as without compensation
+    bare, _, _, empty = bench.track_sequence(seq, cmc=None)
+    assert not empty and np.array_equal(bare, off)
