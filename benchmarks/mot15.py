@@ -47,6 +47,7 @@ sys.path.insert(0, str(ROOT))
 
 from mctrack.commands._common import TORCH_EMBEDDERS  # noqa: E402
 from mctrack.detect import MotFileDetector  # noqa: E402
+from mctrack.errors import InputError  # noqa: E402
 from mctrack.embed import build_embedder, embed_policy, embedder_link_thresh, embedder_track_appearance  # noqa: E402
 from mctrack.eval.mot import evaluate_folders, format_table, write_json  # noqa: E402
 from mctrack.io.mot import mot_rows, save_mot_txt  # noqa: E402
@@ -266,8 +267,9 @@ def main(argv: list[str] | None = None) -> int:
         )
     elapsed = time.perf_counter() - t0
     metrics = evaluate_folders(data, out, sequences=seqs, keep_zero_marked=args.keep_zero_marked)
+    shown = {**kwargs, "cmc": kwargs["cmc"] or "auto where there are images"}
     print(
-        f"tracker settings: {kwargs or 'defaults'}; reid={args.reid}"
+        f"tracker settings: {shown}; reid={args.reid}"
         + (f" ({Path(embedder.weights).name})" if getattr(embedder, "weights", None) else "")
         + f"; interpolate={args.interpolate}; offline {post or 'none'}; {elapsed:.1f} s"
     )
@@ -371,4 +373,8 @@ def _loso(args: argparse.Namespace, data: Path, seqs: list[str], rows: list[dict
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except InputError as exc:  # a sequence that cannot be read: one line, not a traceback
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(1)
