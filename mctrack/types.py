@@ -165,7 +165,8 @@ class Tracks:
         score = _as("Tracks.score", self.score, np.float32, 1)
         det = _as("Tracks.det_index", self.det_index, np.int64, 1)
         _check_len("Tracks", n, track_id=tid, score=score, det_index=det)
-        if len(np.unique(tid)) != n:
+        # ids from a tracker come in increasing order: checking that is cheaper than sorting them
+        if n > 1 and not (tid[1:] > tid[:-1]).all() and len(np.unique(tid)) != n:
             raise ValueError(f"Tracks.track_id: ids must be unique within a frame, got {tid.tolist()}")
         emb = _check_embedding("Tracks", self.embedding, n)
         for name, arr in (("track_id", tid), ("xyxy", xyxy), ("score", score), ("det_index", det), ("embedding", emb)):

@@ -147,4 +147,5 @@ class BoxKalman:
         dims = 2 if only_position else 4
         s_inv = np.linalg.inv(s_cov[:, :dims, :dims])
         diff = z[None, :, :dims] - proj[:, None, :dims]  # (T, N, d)
-        return np.einsum("tnd,tde,tne->tn", diff, s_inv, diff, optimize=False)
+        # d^T S^-1 d as one batched product and a row sum (a three-operand einsum is several times slower)
+        return (np.matmul(diff, s_inv) * diff).sum(axis=2)

@@ -20,12 +20,19 @@ def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     b = np.asarray(b, np.float64).reshape(-1, 4)
     if len(a) == 0 or len(b) == 0:
         return np.zeros((len(a), len(b)))
-    iw = np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0])
-    ih = np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1])
-    inter = np.clip(iw, 0, None) * np.clip(ih, 0, None)
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    union = area_a[:, None] + area_b[None, :] - inter
+    # outer ufuncs and in-place operations: a frame's matrices are small, so numpy's per-call overhead, not the
+    # arithmetic, is the cost; this is the tracker's most frequent call
+    ax1, ay1, ax2, ay2 = a.T
+    bx1, by1, bx2, by2 = b.T
+    inter = np.minimum.outer(ax2, bx2)
+    inter -= np.maximum.outer(ax1, bx1)
+    np.maximum(inter, 0.0, out=inter)
+    ih = np.minimum.outer(ay2, by2)
+    ih -= np.maximum.outer(ay1, by1)
+    np.maximum(ih, 0.0, out=ih)
+    inter *= ih
+    union = np.add.outer((ax2 - ax1) * (ay2 - ay1), (bx2 - bx1) * (by2 - by1))
+    union -= inter
     out = np.zeros_like(inter)
     np.divide(inter, union, out=out, where=union > 0)
     return out
@@ -103,19 +110,23 @@ def linear_assignment(cost: np.ndarray, thresh: float) -> tuple[np.ndarray, np.n
     n_a, n_b = cost.shape
     if n_a == 0 or n_b == 0:
         return np.zeros((0, 2), np.int64), np.arange(n_a, dtype=np.int64), np.arange(n_b, dtype=np.int64)
-    if np.isnan(cost).any():
-        cost = np.where(np.isnan(cost), INFEASIBLE, cost)
     # Capping every cost just above the threshold is equivalent to lap's cost_limit (a capped pair is worth no
     # more than leaving both ends unmatched) and about three times faster than cost_limit's extended matrix.
-    capped = np.minimum(cost, thresh + 1e-6 + 1e-6 * abs(thresh))
+    cap = thresh + 1e-6 + 1e-6 * abs(thresh)
+    capped = np.minimum(cost, cap)
+    nan = capped != capped
+    if nan.any():
+        cost = np.where(nan, INFEASIBLE, cost)
+        capped[nan] = cap
     _, x, _ = lap.lapjv(capped, extend_cost=n_a != n_b)
-    rows = np.flatnonzero(x >= 0)
-    cols = x[rows].astype(np.int64)
+    rows = (x >= 0).nonzero()[0]
+    cols = x[rows]
     keep = cost[rows, cols] <= thresh
     rows, cols = rows[keep], cols[keep]
-    matched_b = np.zeros(n_b, bool)
-    matched_b[cols] = True
-    matched_a = np.zeros(n_a, bool)
-    matched_a[rows] = True
-    matches = np.stack([rows, cols], axis=1).astype(np.int64)
-    return matches, np.flatnonzero(~matched_a).astype(np.int64), np.flatnonzero(~matched_b).astype(np.int64)
+    matches = np.empty((len(rows), 2), np.int64)
+    matches[:, 0], matches[:, 1] = rows, cols
+    free_a = np.ones(n_a, bool)
+    free_a[rows] = False
+    free_b = np.ones(n_b, bool)
+    free_b[cols] = False
+    return matches, free_a.nonzero()[0].astype(np.int64, copy=False), free_b.nonzero()[0].astype(np.int64, copy=False)

@@ -27,7 +27,7 @@ import numpy as np
 from ..registry import TRACKERS
 from ..types import Detections, Tracks
 from .kalman import CHI2_95, BoxKalman, cxcywh_to_xyxy, xyxy_to_cxcywh
-from .matching import cosine_distance, fuse_costs, iou_distance, iou_matrix, linear_assignment
+from .matching import cosine_distance, fuse_costs, iou_matrix, linear_assignment
 
 __all__ = ["Tracker", "TrackState", "apply_warp"]
 
@@ -46,6 +46,11 @@ class TrackState(IntEnum):
     TENTATIVE = 0
     CONFIRMED = 1
     LOST = 2
+
+
+# the states as plain ints for the per-frame code: comparing an array with an IntEnum member goes through the
+# enum's attribute lookup every time, which costs more than the comparison itself
+_TENTATIVE, _CONFIRMED, _LOST = int(TrackState.TENTATIVE), int(TrackState.CONFIRMED), int(TrackState.LOST)
 
 
 def apply_warp(mean: np.ndarray, cov: np.ndarray, warp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -263,20 +268,26 @@ class Tracker:
         if len(self._id):
             self._mean, self._cov = self._predict(warp)
         pred = cxcywh_to_xyxy(self._mean[:, :4])
+        # the box overlaps of every live track with every usable detection, once per frame; each association
+        # stage takes its rows and columns (the high-score stages the buffered overlap when ``iou_buffer`` is set)
+        iou = iou_matrix(pred, boxes)
+        iou_high = iou
+        if self.iou_buffer > 0:
+            iou_high = iou_matrix(_buffered(pred, self.iou_buffer), _buffered(boxes, self.iou_buffer))
 
         # 2-4. associate
         state = self._state.copy()
-        high = np.flatnonzero(scores >= self.high_thresh)
-        low = np.flatnonzero(scores < self.high_thresh)
-        pool = np.flatnonzero(state != TrackState.TENTATIVE)
-        m1, ut, ud = self._associate(pool, high, pred, boxes, scores, z, emb, det_has, self.match_thresh, True)
+        high = (scores >= self.high_thresh).nonzero()[0]
+        low = (scores < self.high_thresh).nonzero()[0]
+        pool = (state != _TENTATIVE).nonzero()[0]
+        m1, ut, ud = self._associate(pool, high, iou_high, scores, z, emb, det_has, self.match_thresh, True)
         rest = pool[ut]
-        rest = rest[state[rest] == TrackState.CONFIRMED]
-        m2, _, _ = self._associate(rest, low, pred, boxes, scores, z, emb, det_has, self.low_match_thresh, False)
+        rest = rest[state[rest] == _CONFIRMED]
+        m2, _, _ = self._associate(rest, low, iou, scores, z, emb, det_has, self.low_match_thresh, False)
         high_left = high[ud]
-        tent = np.flatnonzero(state == TrackState.TENTATIVE)
+        tent = (state == _TENTATIVE).nonzero()[0]
         m3, _, ud3 = self._associate(
-            tent, high_left, pred, boxes, scores, z, emb, det_has, self.tentative_match_thresh, True
+            tent, high_left, iou_high, scores, z, emb, det_has, self.tentative_match_thresh, True
         )
         mt = np.concatenate([m1[0], m2[0], m3[0]])
         md = np.concatenate([m1[1], m2[1], m3[1]])
@@ -289,16 +300,16 @@ class Tracker:
             last_det[mt] = md
             self._hits[mt] += 1
             self._miss[mt] = 0
-            promote = (state[mt] == TrackState.LOST) | (self._hits[mt] >= self.min_hits)
-            self._state[mt[promote]] = TrackState.CONFIRMED
+            promote = (state[mt] == _LOST) | (self._hits[mt] >= self.min_hits)
+            self._state[mt[promote]] = _CONFIRMED
             if emb is not None:
                 took = det_has[md]
                 self._skipped[mt[~took]] += 1
                 self._remember(mt[took], emb[md[took]])
         unmatched = last_det < 0
         self._miss[unmatched] += 1
-        self._state[unmatched & (state == TrackState.CONFIRMED)] = TrackState.LOST
-        keep = ~(unmatched & (state == TrackState.TENTATIVE)) & (self._miss <= self.max_age)
+        self._state[unmatched & (state == _CONFIRMED)] = _LOST
+        keep = ~(unmatched & (state == _TENTATIVE)) & (self._miss <= self.max_age)
         if not keep.all():
             self._drop(keep)
             last_det = last_det[keep]
@@ -311,7 +322,7 @@ class Tracker:
             self._birth(z[new], None if emb is None else emb[new], None if emb is None else det_has[new])
 
         # report
-        out = np.flatnonzero((last_det >= 0) & (self._state == TrackState.CONFIRMED))
+        out = ((last_det >= 0) & (self._state == _CONFIRMED)).nonzero()[0]
         od = last_det[out]
         xyxy = boxes[od] if self.output_box == "detection" else cxcywh_to_xyxy(self._mean[out, :4])
         out_emb = None if self._emb is None else self._emb[out]
@@ -344,7 +355,7 @@ class Tracker:
             usable &= np.where(usable, wh[:, 0] * wh[:, 1], 0.0) >= self.min_box_area
         if refresh == 0 or not len(self._id) or not usable.any():
             return usable
-        idx = np.flatnonzero(usable)
+        idx = usable.nonzero()[0]
         mean, _ = self._predict(warp)
         a, b = cxcywh_to_xyxy(mean[:, :4]), xyxy[idx]
         if self.iou_buffer > 0:  # the overlap the first association uses
@@ -356,7 +367,7 @@ class Tracker:
             (iou[np.arange(len(idx)), j] >= 0.5)
             & (feasible.sum(axis=1) == 1)
             & (feasible.sum(axis=0)[j] == 1)
-            & (self._state[j] != TrackState.LOST)
+            & (self._state[j] != _LOST)
             & self._has_emb[j]
             & (self._frame + 1 - self._emb_frame[j] < refresh)
         )
@@ -386,7 +397,7 @@ class Tracker:
         wh = xyxy[:, 2:] - xyxy[:, :2]
         valid = np.isfinite(xyxy).all(axis=1) & np.isfinite(score) & (wh > 0).all(axis=1)
         if not valid.all():
-            bad = np.flatnonzero(~valid)
+            bad = (~valid).nonzero()[0]
             warnings.warn(
                 f"frame {self._frame}: dropped {len(bad)} detection(s) with zero, negative or NaN size "
                 f"or score (rows {bad[:5].tolist()}{'...' if len(bad) > 5 else ''})",
@@ -396,15 +407,14 @@ class Tracker:
         keep = valid & (score >= self.low_thresh)
         if self.min_box_area > 0:
             keep &= np.where(valid, wh[:, 0] * wh[:, 1], 0.0) >= self.min_box_area
-        idx = np.flatnonzero(keep)
+        idx = keep.nonzero()[0]
         return idx, xyxy[idx], score[idx]
 
     def _associate(
         self,
         tracks: np.ndarray,
         dets: np.ndarray,
-        pred: np.ndarray,
-        boxes: np.ndarray,
+        iou: np.ndarray,
         scores: np.ndarray,
         z: np.ndarray,
         emb: np.ndarray | None,
@@ -412,15 +422,12 @@ class Tracker:
         thresh: float,
         use_appearance: bool,
     ) -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray, np.ndarray]:
-        """Match track rows ``tracks`` to detection rows ``dets`` (``det_has``: which detection rows have a
-        feature); returns ((track rows, det rows), unmatched positions in ``tracks``, unmatched positions in
-        ``dets``)."""
+        """Match track rows ``tracks`` to detection rows ``dets`` (``iou``: the frame's (all tracks, all detections)
+        overlaps; ``det_has``: which detection rows have a feature); returns ((track rows, det rows), unmatched
+        positions in ``tracks``, unmatched positions in ``dets``)."""
         if len(tracks) == 0 or len(dets) == 0:
             return (_EMPTY, _EMPTY), np.arange(len(tracks)), np.arange(len(dets))
-        a, b = pred[tracks], boxes[dets]
-        if self.iou_buffer > 0 and use_appearance:
-            a, b = _buffered(a, self.iou_buffer), _buffered(b, self.iou_buffer)
-        iou_d = iou_distance(a, b)
+        iou_d = 1.0 - iou[tracks[:, None], dets]
         if self.fuse_score and use_appearance:
             iou_d = 1.0 - (1.0 - iou_d) * scores[dets][None, :]
         app = gate = None
@@ -429,8 +436,14 @@ class Tracker:
             app[~self._has_emb[tracks]] = self.appearance_thresh
             app[:, ~det_has[dets]] = self.appearance_thresh
             if self.motion_gate:
-                d2 = self.kalman.gating_distance(self._mean[tracks], self._cov[tracks], z[dets])
-                gate = d2 <= CHI2_95[4]
+                # the gate decides only pairs without enough overlap whose appearance is confidently similar (see
+                # fuse_costs): the Mahalanobis distances are computed for the tracks that have such a pair
+                need = (iou_d > thresh) & (app <= 0.5 * self.appearance_thresh)
+                rows = need.any(axis=1).nonzero()[0]
+                if len(rows):
+                    sel = tracks[rows]
+                    gate = np.ones(iou_d.shape, bool)
+                    gate[rows] = self.kalman.gating_distance(self._mean[sel], self._cov[sel], z[dets]) <= CHI2_95[4]
         cost = fuse_costs(
             iou_d,
             app,
@@ -450,7 +463,7 @@ class Tracker:
         alpha = (self.ema_alpha ** (1 + self._skipped[rows]))[:, None]
         mixed = np.where(self._has_emb[rows, None], alpha * old + (1.0 - alpha) * feats, feats)
         self._skipped[rows] = 0
-        norm = np.linalg.norm(mixed, axis=1, keepdims=True)
+        norm = np.sqrt((mixed * mixed).sum(axis=1, keepdims=True))
         self._emb[rows] = mixed / np.maximum(norm, 1e-12)
         self._has_emb[rows] = True
         self._emb_frame[rows] = self._frame
@@ -467,7 +480,7 @@ class Tracker:
         n = len(z)
         mean, cov = self.kalman.initiate(z)
         first = self._frame == 0 or self.min_hits <= 1
-        state = np.full(n, TrackState.CONFIRMED if first else TrackState.TENTATIVE, np.int8)
+        state = np.full(n, _CONFIRMED if first else _TENTATIVE, np.int8)
         self._mean = np.concatenate([self._mean, mean])
         self._cov = np.concatenate([self._cov, cov])
         self._id = np.concatenate([self._id, np.arange(self._next_id, self._next_id + n, dtype=np.int64)])

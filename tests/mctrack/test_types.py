@@ -81,6 +81,9 @@ def test_tracks_unique_ids_and_lengths():
     assert len(t) == 2 and t.det_index.dtype == np.int64
     with pytest.raises(ValueError, match="unique"):
         Tracks("c1", 0, [1, 1], np.zeros((2, 4)), [0.9, 0.0], [0, -1])
+    with pytest.raises(ValueError, match="unique"):  # unsorted ids are checked as well as sorted ones
+        Tracks("c1", 0, [3, 1, 3], np.zeros((3, 4)), [0.9, 0.0, 0.5], [0, -1, 1])
+    assert Tracks("c1", 0, [3, 1, 2], np.zeros((3, 4)), [0.9, 0.0, 0.5], [0, -1, 1]).track_id.tolist() == [3, 1, 2]
     with pytest.raises(ValueError, match="det_index"):
         Tracks("c1", 0, [1, 2], np.zeros((2, 4)), [0.9, 0.0], [0])
     assert len(Tracks.empty("c1", 4)) == 0

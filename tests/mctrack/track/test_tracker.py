@@ -292,3 +292,31 @@ def test_crossing_identity_kept_when_only_needed_detections_are_embedded():
             last = lookup
     assert last == first  # as with every detection embedded (test above): the meeting is seen
     assert embedded < 2 * 20  # and the frames where they were apart were not embedded
+
+
+@pytest.mark.parametrize("gate", [True, False])
+def test_motion_gate_lets_appearance_recover_near_the_prediction_but_not_across_the_image(gate):
+    """A lost walker comes back without box overlap: near its Kalman prediction it is recovered by appearance;
+    the same look far across the image is taken only when the motion gate is off."""
+    look = np.zeros((1, 8), np.float32)
+    look[0, 0] = 1.0
+
+    def run(jump):
+        t = Tracker(motion_gate=gate)
+        for f in range(20):
+            out = t.update(dets(box(100 + 4 * f, w=60, h=150)), look)
+        assert out.track_id.tolist() == [1]
+        for _ in range(15):  # occluded: the track is lost and coasts, its prediction growing vaguer
+            t.update(Detections.empty(), np.zeros((0, 8), np.float32))
+        x = 100 + 4 * 35 + jump  # 35 frames of walking, then a jump that leaves no overlap
+        ids = []
+        for f in range(3):
+            ids += t.update(dets(box(x + 4 * f, w=60, h=150)), look).track_id.tolist()
+        return ids
+
+    assert run(80) == [1, 1, 1]  # no overlap with the prediction, but plausible: recovered by appearance
+    far = run(500)
+    if gate:
+        assert 1 not in far and len(far) > 0  # implausible jump: a new track, not the lost one
+    else:
+        assert far == [1, 1, 1]
