@@ -20,6 +20,9 @@ __all__ = ["BoxKalman", "xyxy_to_cxcywh", "cxcywh_to_xyxy", "CHI2_95"]
 #: 95% quantile of the chi-square distribution by degrees of freedom (DeepSORT's gating thresholds).
 CHI2_95 = {1: 3.8415, 2: 5.9915, 3: 7.8147, 4: 9.4877}
 
+_DIAG8 = np.arange(8) * 9  # positions of an 8x8 matrix's diagonal in its flattened 64 entries
+_DIAG4 = np.arange(4) * 5  # and of a 4x4 one's in its 16
+
 
 def xyxy_to_cxcywh(xyxy: np.ndarray) -> np.ndarray:
     """``(N, 4)`` (x1, y1, x2, y2) -> ``(N, 4)`` float64 (cx, cy, w, h)."""
@@ -87,17 +90,16 @@ class BoxKalman:
         cov = np.asarray(cov, np.float64)
         new_mean = mean.copy()
         new_mean[:, :4] += mean[:, 4:]
-        # F = [[I, I], [0, I]]: F P F^T in blocks, cheaper than two batched 8x8 products.
-        a, b, c, d = cov[:, :4, :4], cov[:, :4, 4:], cov[:, 4:, :4], cov[:, 4:, 4:]
-        new_cov = np.empty_like(cov)
-        new_cov[:, :4, :4] = a + b + c + d
-        new_cov[:, :4, 4:] = b + d
-        new_cov[:, 4:, :4] = c + d
-        new_cov[:, 4:, 4:] = d
-        s = self._scale(mean[:, 2:4])
-        idx = np.arange(4)
-        new_cov[:, idx, idx] += (self.std_position * s) ** 2
-        new_cov[:, idx + 4, idx + 4] += (self.std_velocity * s) ** 2
+        # F = [[I, I], [0, I]]: F P F^T adds the velocity rows to the position rows, then the velocity columns to
+        # the position columns; in place on one copy, cheaper than two batched 8x8 products
+        new_cov = cov.copy()
+        new_cov[:, :4, :] += new_cov[:, 4:, :]
+        new_cov[:, :, :4] += new_cov[:, :, 4:]
+        wh = np.maximum(mean[:, 2:4], 1.0)
+        q = np.empty((len(mean), 8))
+        q[:, 0:2] = q[:, 2:4] = self.std_position * wh
+        q[:, 4:6] = q[:, 6:8] = self.std_velocity * wh
+        new_cov.reshape(len(mean), 64)[:, _DIAG8] += q * q
         return new_mean, new_cov
 
     def _measurement_var(self, mean: np.ndarray, score: np.ndarray | None) -> np.ndarray:
@@ -110,9 +112,8 @@ class BoxKalman:
         self, mean: np.ndarray, cov: np.ndarray, score: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """Predicted measurement ``(T, 4)`` and innovation covariance ``S = H P H^T + R`` ``(T, 4, 4)``."""
-        idx = np.arange(4)
         s_cov = cov[:, :4, :4].copy()
-        s_cov[:, idx, idx] += self._measurement_var(mean, score)
+        s_cov.reshape(len(mean), 16)[:, _DIAG4] += self._measurement_var(mean, score)
         return mean[:, :4].copy(), s_cov
 
     def update(
@@ -124,13 +125,14 @@ class BoxKalman:
         z = np.asarray(z, np.float64).reshape(-1, 4)
         if len(mean) == 0:
             return mean.copy(), cov.copy()
-        proj, s_cov = self.project(mean, cov, score)
+        hp = cov[:, :4, :]  # H P
+        s_cov = hp[:, :, :4].copy()  # S = H P H^T + R
+        s_cov.reshape(len(mean), 16)[:, _DIAG4] += self._measurement_var(mean, score)
         # K = P H^T S^-1, and since P and S are symmetric K^T = S^-1 (H P).
-        kt = np.linalg.solve(s_cov, cov[:, :4, :])
-        k = kt.transpose(0, 2, 1)
-        innov = z - proj
-        new_mean = mean + np.einsum("tij,tj->ti", k, innov)
-        new_cov = cov - k @ cov[:, :4, :]
+        k = np.linalg.solve(s_cov, hp).transpose(0, 2, 1)
+        innov = z - mean[:, :4]
+        new_mean = mean + np.matmul(k, innov[:, :, None])[:, :, 0]
+        new_cov = cov - k @ hp
         return new_mean, new_cov
 
     def gating_distance(

@@ -45,14 +45,19 @@ def iou_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def cosine_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``(A, B)`` cosine distance ``1 - a.b`` of unit rows, clipped to [0, 1] (opposite features are as bad as
-    unrelated ones for matching)."""
-    a = np.asarray(a, np.float64)
-    b = np.asarray(b, np.float64)
+    unrelated ones for matching). Float32 features (as embedders give them) are multiplied in float32, about
+    twice as fast as widening them first and within 1e-6 of it; the result is float64."""
+    a = np.asarray(a)
+    b = np.asarray(b)
+    dtype = np.float32 if a.dtype == np.float32 and b.dtype == np.float32 else np.float64
+    a = a.astype(dtype, copy=False)
+    b = b.astype(dtype, copy=False)
     if a.ndim != 2 or b.ndim != 2 or len(a) == 0 or len(b) == 0:
         return np.ones((len(a), len(b)))
     if a.shape[1] != b.shape[1]:
         raise ValueError(f"cosine_distance: feature dims differ: {a.shape[1]} vs {b.shape[1]}")
-    return np.clip(1.0 - a @ b.T, 0.0, 1.0)
+    out = 1.0 - (a @ b.T).astype(np.float64)
+    return np.clip(out, 0.0, 1.0, out=out)
 
 
 def fuse_costs(

@@ -56,6 +56,15 @@ def test_cosine_distance():
     np.testing.assert_allclose(cosine_distance(a, b), [[0, 1], [1, 1]])
     with pytest.raises(ValueError, match="dims"):
         cosine_distance(a, np.ones((1, 3)))
+    # float32 features (multiplied in float32) agree with the float64 result; the output is float64 either way
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(30, 256)), rng.normal(size=(20, 256))
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    y /= np.linalg.norm(y, axis=1, keepdims=True)
+    d32 = cosine_distance(x.astype(np.float32), y.astype(np.float32))
+    assert d32.dtype == np.float64 and cosine_distance(x, y).dtype == np.float64
+    np.testing.assert_allclose(d32, np.clip(1.0 - x @ y.T, 0, 1), atol=1e-6)
+    assert cosine_distance(np.zeros((0, 4), np.float32), y[:, :4]).shape == (0, 20)
 
 
 def test_fuse_costs_gates():
