@@ -6,8 +6,8 @@ Infeasible pairs carry :data:`INFEASIBLE`, a cost above any assignment threshold
 
 from __future__ import annotations
 
-import lap
 import numpy as np
+from scipy.optimize import linear_sum_assignment
 
 __all__ = ["INFEASIBLE", "iou_matrix", "iou_distance", "cosine_distance", "fuse_costs", "linear_assignment"]
 
@@ -103,7 +103,9 @@ def fuse_costs(
 
 
 def linear_assignment(cost: np.ndarray, thresh: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Minimum-cost one-to-one assignment (Jonker-Volgenant, ``lap``) keeping only pairs with cost <= ``thresh``.
+    """Minimum-cost one-to-one assignment (scipy's Jonker-Volgenant variant) keeping only pairs with cost <=
+    ``thresh``. Unlike ``lap.lapjv``, scipy's solver takes rectangular matrices as they are and has almost no
+    per-call cost on the small matrices of a tracker's later association stages (1-2 us against 18 us here).
 
     Returns ``(matches, unmatched_a, unmatched_b)``: ``matches`` is ``(K, 2)`` int64 of (row, column) pairs sorted
     by row; the other two are int64 index arrays of rows and columns left without a partner. Works for empty and
@@ -115,17 +117,15 @@ def linear_assignment(cost: np.ndarray, thresh: float) -> tuple[np.ndarray, np.n
     n_a, n_b = cost.shape
     if n_a == 0 or n_b == 0:
         return np.zeros((0, 2), np.int64), np.arange(n_a, dtype=np.int64), np.arange(n_b, dtype=np.int64)
-    # Capping every cost just above the threshold is equivalent to lap's cost_limit (a capped pair is worth no
-    # more than leaving both ends unmatched) and about three times faster than cost_limit's extended matrix.
+    # Capping every cost just above the threshold is equivalent to a cost limit (a capped pair is worth no more
+    # than leaving both ends unmatched); the test checks the result against lap's cost_limit.
     cap = thresh + 1e-6 + 1e-6 * abs(thresh)
     capped = np.minimum(cost, cap)
     nan = capped != capped
     if nan.any():
         cost = np.where(nan, INFEASIBLE, cost)
         capped[nan] = cap
-    _, x, _ = lap.lapjv(capped, extend_cost=n_a != n_b)
-    rows = (x >= 0).nonzero()[0]
-    cols = x[rows]
+    rows, cols = linear_sum_assignment(capped)
     keep = cost[rows, cols] <= thresh
     rows, cols = rows[keep], cols[keep]
     matches = np.empty((len(rows), 2), np.int64)

@@ -41,6 +41,30 @@ def test_assignment_rejects_1d():
         linear_assignment(np.zeros(3), 0.5)
 
 
+@pytest.mark.parametrize("shape", [(1, 1), (1, 5), (4, 1), (7, 7), (30, 34), (34, 30)])
+def test_linear_assignment_is_optimal_against_lap(shape):
+    """Same total cost as an independent solver (lap's Jonker-Volgenant with its cost limit), on random costs with
+    infeasible pairs and NaNs; every kept pair within the threshold; one-to-one."""
+    lap = pytest.importorskip("lap")
+    rng = np.random.default_rng(sum(shape))
+    for _ in range(20):
+        cost = rng.random(shape)
+        cost[rng.random(shape) < 0.3] = INFEASIBLE
+        cost[rng.random(shape) < 0.05] = np.nan
+        thresh = 0.6
+        m, ua, ub = linear_assignment(cost, thresh)
+        clean = np.where(np.isnan(cost), INFEASIBLE, cost)
+        assert (clean[m[:, 0], m[:, 1]] <= thresh).all()
+        assert len(set(m[:, 0])) == len(m) and len(set(m[:, 1])) == len(m)
+        assert sorted([*m[:, 0], *ua]) == list(range(shape[0])) and sorted([*m[:, 1], *ub]) == list(range(shape[1]))
+        # the objective: matched costs plus thresh for every pair left open (unmatched ends cost the limit)
+        _, x, _ = lap.lapjv(clean, extend_cost=True, cost_limit=thresh)
+        ref_rows = np.flatnonzero(x >= 0)
+        ref = clean[ref_rows, x[ref_rows]].sum() - thresh * len(ref_rows)
+        got = clean[m[:, 0], m[:, 1]].sum() - thresh * len(m)
+        assert got == pytest.approx(ref, abs=1e-9)
+
+
 def test_iou_matrix_known_values():
     a = np.array([[0, 0, 10, 10], [0, 0, 0, 10]], float)  # second box has zero area
     b = np.array([[5, 0, 15, 10], [0, 0, 10, 10], [20, 20, 30, 30]], float)
