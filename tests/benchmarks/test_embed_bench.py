@@ -1,15 +1,12 @@
 from __future__ import annotations
 
-import importlib.util
 import json
 
-from tests.conftest import ROOT
+from tests.conftest import load_benchmark
 
 
 def test_embed_bench_reports_every_embedder_against_resnet50(tmp_path):
-    spec = importlib.util.spec_from_file_location("embed_bench", ROOT / "benchmarks" / "embed_bench.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = load_benchmark("embed_bench")
     out = tmp_path / "b.json"
     assert (
         bench.main(

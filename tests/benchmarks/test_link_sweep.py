@@ -1,16 +1,13 @@
 from __future__ import annotations
 
-import importlib.util
 import json
 
 from mctrack.synth import make_scene
-from tests.conftest import ROOT
+from tests.conftest import load_benchmark
 
 
 def test_link_sweep_grid_on_the_tiny_preset(tmp_path, capsys):
-    spec = importlib.util.spec_from_file_location("link_sweep", ROOT / "benchmarks" / "link_sweep.py")
-    sweep = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(sweep)
+    sweep = load_benchmark("link_sweep")
     scene = make_scene("tiny", tmp_path / "tiny", seed=1, progress=False)
     out = tmp_path / "sweep"
     assert (

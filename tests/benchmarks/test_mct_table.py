@@ -1,15 +1,12 @@
 from __future__ import annotations
 
-import importlib.util
 import json
 
-from tests.conftest import ROOT
+from tests.conftest import load_benchmark
 
 
 def test_mct_table_on_the_tiny_preset(tmp_path, capsys):
-    spec = importlib.util.spec_from_file_location("mct_table", ROOT / "benchmarks" / "mct_table.py")
-    table = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(table)
+    table = load_benchmark("mct_table")
     out = tmp_path / "out"
     assert (
         table.main(

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 
@@ -10,16 +9,13 @@ import pytest
 
 from mctrack.io.mot import SeqInfo, save_mot_txt, write_seqinfo
 from mctrack.track import IDENTITY_WARP
-from tests.conftest import ROOT
+from tests.conftest import ROOT, load_benchmark
 
 MOT15 = ROOT.parent / "shared" / "data" / "mot15"
 
 
 def _module():
-    spec = importlib.util.spec_from_file_location("mot15_bench", ROOT / "benchmarks" / "mot15.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("mot15")
 
 
 @pytest.mark.skipif(not (MOT15 / "TUD-Stadtmitte").is_dir(), reason="../shared/data/mot15 not present")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 
 import cv2
@@ -10,16 +9,13 @@ import numpy as np
 import pytest
 
 from mctrack.io.mot import SeqInfo, load_mot_txt, read_seqinfo, save_mot_txt, write_seqinfo
-from tests.conftest import ROOT
+from tests.conftest import ROOT, load_benchmark
 
 
 @pytest.fixture(scope="module")
 def mc():
     sys.path.insert(0, str(ROOT / "benchmarks"))
-    spec = importlib.util.spec_from_file_location("moving_camera_bench", ROOT / "benchmarks" / "moving_camera.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("moving_camera")
 
 
 @pytest.mark.parametrize("profile", ["static", "pan", "walk", "shake"])

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import importlib.util
 import json
 
 import torch
@@ -9,7 +8,7 @@ from reid_models.checkpoint import load_checkpoint
 from reid_models.data.synthetic import write_synthetic_market
 from reid_models.recipe import Recipe
 from reid_models.train import train
-from tests.conftest import ROOT
+from tests.conftest import load_benchmark
 
 TINY = {
     "arch": "laga",
@@ -29,10 +28,7 @@ TINY = {
 
 
 def _ship():
-    spec = importlib.util.spec_from_file_location("ship", ROOT / "benchmarks" / "ship_market_checkpoint.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("ship_market_checkpoint")
 
 
 def test_ship_a_finished_run_as_a_bundled_checkpoint(tmp_path, capsys):

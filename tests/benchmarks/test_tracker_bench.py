@@ -1,19 +1,15 @@
 from __future__ import annotations
 
-import importlib.util
 import re
 
 import numpy as np
 
 from mctrack.track import Tracker
-from tests.conftest import ROOT
+from tests.conftest import load_benchmark
 
 
 def _load():
-    spec = importlib.util.spec_from_file_location("tracker_bench", ROOT / "benchmarks" / "tracker_bench.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_benchmark("tracker_bench")
 
 
 def test_tracker_bench_reports_every_walker_with_appearance_and_warp(capsys):

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import importlib.util
 import json
 
 import pytest
@@ -8,14 +7,11 @@ import pytest
 from mctrack.embed import build_embedder, embedder_track_appearance
 from reid_models.checkpoint import load_checkpoint, save_checkpoint
 from reid_models.models import build_model
-from tests.conftest import ROOT
+from tests.conftest import load_benchmark
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("tde", ROOT / "benchmarks" / "train_default_embedder.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("train_default_embedder")
 
 
 def _tiny_checkpoint(path):
