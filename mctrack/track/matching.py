@@ -109,7 +109,8 @@ def linear_assignment(cost: np.ndarray, thresh: float) -> tuple[np.ndarray, np.n
 
     Returns ``(matches, unmatched_a, unmatched_b)``: ``matches`` is ``(K, 2)`` int64 of (row, column) pairs sorted
     by row; the other two are int64 index arrays of rows and columns left without a partner. Works for empty and
-    rectangular matrices.
+    rectangular matrices. NaN costs are infeasible, ``-inf`` ones are taken first. Among exactly equal costs (e.g.
+    the same box detected twice) the solver's choice is deterministic but arbitrary.
     """
     cost = np.asarray(cost, np.float64)
     if cost.ndim != 2:
@@ -119,12 +120,16 @@ def linear_assignment(cost: np.ndarray, thresh: float) -> tuple[np.ndarray, np.n
         return np.zeros((0, 2), np.int64), np.arange(n_a, dtype=np.int64), np.arange(n_b, dtype=np.int64)
     # Capping every cost just above the threshold is equivalent to a cost limit (a capped pair is worth no more
     # than leaving both ends unmatched); the test checks the result against lap's cost_limit.
+    if thresh != thresh:
+        raise ValueError("thresh: must be a number, got NaN")
     cap = thresh + 1e-6 + 1e-6 * abs(thresh)
     capped = np.minimum(cost, cap)
-    nan = capped != capped
-    if nan.any():
+    odd = ~np.isfinite(capped)  # NaN (infeasible) or -inf (as good as it gets; the solver takes finite costs)
+    if odd.any():
+        nan = np.isnan(capped)
         cost = np.where(nan, INFEASIBLE, cost)
         capped[nan] = cap
+        capped[odd & ~nan] = -INFEASIBLE
     rows, cols = linear_sum_assignment(capped)
     keep = cost[rows, cols] <= thresh
     rows, cols = rows[keep], cols[keep]

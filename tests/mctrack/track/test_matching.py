@@ -41,6 +41,15 @@ def test_assignment_rejects_1d():
         linear_assignment(np.zeros(3), 0.5)
 
 
+def test_linear_assignment_odd_costs_and_threshold():
+    m, ua, ub = linear_assignment(np.array([[-np.inf, 0.1], [0.2, 0.3]]), 0.5)
+    assert m.tolist() == [[0, 0], [1, 1]] and ua.tolist() == [] and ub.tolist() == []
+    m, _, _ = linear_assignment(np.array([[np.nan, 0.1], [np.inf, np.nan]]), 0.5)
+    assert m.tolist() == [[0, 1]]
+    with pytest.raises(ValueError, match="thresh"):
+        linear_assignment(np.zeros((2, 2)), float("nan"))
+
+
 @pytest.mark.parametrize("shape", [(1, 1), (1, 5), (4, 1), (7, 7), (30, 34), (34, 30)])
 def test_linear_assignment_is_optimal_against_lap(shape):
     """Same total cost as an independent solver (lap's Jonker-Volgenant with its cost limit), on random costs with

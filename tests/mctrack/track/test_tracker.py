@@ -320,3 +320,17 @@ def test_motion_gate_lets_appearance_recover_near_the_prediction_but_not_across_
         assert 1 not in far and len(far) > 0  # implausible jump: a new track, not the lost one
     else:
         assert far == [1, 1, 1]
+
+
+def test_a_box_detected_twice_is_matched_deterministically():
+    """Duplicate boxes (a detector without NMS) tie exactly: the live track takes the first of them, the same on
+    every run; the other starts a track of its own (the tracker does not suppress duplicates)."""
+    runs = []
+    for _ in range(2):
+        t = Tracker()
+        for f in range(5):
+            t.update(dets(box(10 + 5 * f)))
+        outs = [t.update(dets(box(10 + 5 * f), box(10 + 5 * f))) for f in range(5, 10)]
+        runs.append([(o.track_id.tolist(), o.det_index.tolist()) for o in outs])
+    assert runs[0] == runs[1]
+    assert all(ids[0] == 1 and di[0] == 0 for ids, di in runs[0])
