@@ -25,6 +25,9 @@ from mctrack.track import Tracker  # noqa: E402
 from mctrack.types import Detections  # noqa: E402
 
 
+WARMUP = 50  # frames run before timing: tracks are born and confirmed
+
+
 def make_scene(n_tracks: int, n_frames: int, dim: int, seed: int = 0) -> list[tuple[Detections, np.ndarray | None]]:
     rng = np.random.default_rng(seed)
     start = rng.uniform([0, 0], [1800, 900], (n_tracks, 2))
@@ -56,23 +59,30 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=3, help="timed runs; the best is reported (default: 3)")
     ap.add_argument("--warp", action="store_true", help="pass a camera-motion warp (a small pan) every frame")
     args = ap.parse_args(argv)
+    if args.frames <= WARMUP:
+        ap.error(f"--frames: must be more than the {WARMUP} warm-up frames, got {args.frames}")
+    for name in ("tracks", "dim"):
+        if getattr(args, name) < 0:
+            ap.error(f"--{name}: must be >= 0, got {getattr(args, name)}")
+    if args.repeats < 1:
+        ap.error(f"--repeats: must be >= 1, got {args.repeats}")
     scene = make_scene(args.tracks, args.frames, args.dim)
     # a slight pan and zoom, the size of a hand-held camera's frame-to-frame motion
     warp = np.array([[1.001, 0.0005, 0.8], [-0.0005, 1.001, -0.3]]) if args.warp else None
     best = np.inf
     for _ in range(args.repeats):
         tracker = Tracker(frame_rate=30)
-        for dets, emb in scene[:50]:  # warm-up: tracks born and confirmed
+        for dets, emb in scene[:WARMUP]:  # warm-up: tracks born and confirmed
             tracker.update(dets, emb)
         t0 = time.perf_counter()
         n_out = 0
-        for dets, emb in scene[50:]:
+        for dets, emb in scene[WARMUP:]:
             n_out += len(tracker.update(dets, emb, warp=warp))
-        best = min(best, (time.perf_counter() - t0) * 1e3 / (len(scene) - 50))
+        best = min(best, (time.perf_counter() - t0) * 1e3 / (len(scene) - WARMUP))
     print(
         f"tracker-only: {best:.3f} ms/frame with {args.tracks} tracks "
         f"({'motion-only' if not args.dim else f'{args.dim}-D appearance'}{', warped' if args.warp else ''}; "
-        f"{n_out / (len(scene) - 50):.1f} "
+        f"{n_out / (len(scene) - WARMUP):.1f} "
         f"reported per frame; best of {args.repeats})"
     )
     return 0

@@ -32,3 +32,14 @@ def test_tracker_bench_scene_keeps_ids_without_warp():
         ids.update(t.update(dets, emb).track_id.tolist())
     assert len(ids) <= 6  # four walkers (wrapping round the image may restart one) and no id churn
     assert all(e is None or np.allclose(np.linalg.norm(e, axis=1), 1, atol=1e-5) for _, e in scene)
+
+
+def test_tracker_bench_rejects_too_few_frames_with_a_message(capsys):
+    bench = _load()
+    try:
+        bench.main(["--frames", "10"])
+    except SystemExit as exc:
+        assert exc.code == 2
+    else:
+        raise AssertionError("--frames 10 was accepted")
+    assert "--frames: must be more than the 50 warm-up frames" in capsys.readouterr().err
