@@ -21,10 +21,13 @@ smoothing, default 2 frames), ``--stitch`` (tracklet stitching, default 4 s with
 ``stitch_size``, ``stitch_appearance`` and ``interpolate`` (a tracker setting is run once, its refinements
 reuse the tracks).
 
-``--protocol loso`` (with ``--grid``): leave one sequence out. For each sequence, the setting with the best mean
+``--protocol loso`` (with ``--grid``): leave one sequence out. For each sequence, the setting with the best
 IDF1 + HOTA on the OTHER sequences is chosen and scored on it; the held-out results are evaluated together
 (TrackEval's combined HOTA/IDF1/MOTA) and printed next to the "tuned" row (the single setting best on all
 sequences, i.e. chosen on the data it is scored on). The gap between the two is how much of a result is fit.
+``--select mean`` (default) ranks settings by the mean of the sequences' IDF1 + HOTA (every sequence weighs the
+same); ``--select pooled`` by the pooled (TrackEval combined) IDF1 + HOTA of those sequences, the figure the
+results are reported in (long, crowded sequences weigh more).
 
     python benchmarks/mot15.py --protocol loso --grid max_lost_s=1,1.5,2 --grid high_thresh=0.4,0.5,0.6
 
@@ -49,7 +52,7 @@ from mctrack.commands._common import TORCH_EMBEDDERS  # noqa: E402
 from mctrack.detect import MotFileDetector  # noqa: E402
 from mctrack.errors import InputError  # noqa: E402
 from mctrack.embed import build_embedder, embed_policy, embedder_link_thresh, embedder_track_appearance  # noqa: E402
-from mctrack.eval.mot import evaluate_folders, format_table, write_json  # noqa: E402
+from mctrack.eval.mot import combine, evaluate_folder_sequences, evaluate_folders, format_table, write_json  # noqa: E402
 from mctrack.io.mot import mot_rows, save_mot_txt  # noqa: E402
 from mctrack.io.video import SequenceSource, has_images  # noqa: E402
 from mctrack.track import CameraMotion, Tracker  # noqa: E402
@@ -233,6 +236,12 @@ def main(argv: list[str] | None = None) -> int:
         default="tuned",
         help="with --grid: loso = choose on the other sequences, score on the held-out one",
     )
+    ap.add_argument(
+        "--select",
+        choices=("mean", "pooled"),
+        default="mean",
+        help="how --grid ranks settings: mean of the sequences' IDF1 + HOTA (default) or their pooled IDF1 + HOTA",
+    )
     ap.add_argument("--keep-zero-marked", action="store_true", help="also count GT rows with conf 0")
     ap.add_argument("--json", help="also write the metrics here")
     args = ap.parse_args(argv)
@@ -288,6 +297,7 @@ def _sweep(args: argparse.Namespace, data: Path, seqs: list[str], base: dict, em
         if key in ("reid", "min_score", "embedder"):
             raise SystemExit(f"--grid {item}: only tracker keyword arguments and {', '.join(POST_KEYS)} can be swept")
     rows = []
+    raw_of: list[dict] = []  # per row: {sequence: evaluate_sequence's result}, for pooling any subset
     tracked: dict[tuple, tuple] = {}  # (tracker settings, sequence) -> track_sequence's result, reused by refinements
     warps_of: dict[tuple, dict] = {}  # (sequence, cmc) -> the warps its first run gave the tracker
     for combo in itertools.product(*grid.values()):
@@ -308,10 +318,19 @@ def _sweep(args: argparse.Namespace, data: Path, seqs: list[str], base: dict, em
             raw, feats, fps, warps = tracked[key]
             refined = refine(raw, fps, features=feats, warps=warps, **post_settings(post, fps))
             save_mot_txt(run_out / f"{seq}.txt", refined)
-        metrics = evaluate_folders(data, run_out, sequences=seqs, keep_zero_marked=args.keep_zero_marked)
-        per_seq = {s: {k: round(100 * metrics[s][k], 1) for k in ("IDF1", "HOTA", "MOTA")} for s in seqs}
+        results = evaluate_folder_sequences(data, run_out, sequences=seqs, keep_zero_marked=args.keep_zero_marked)
+        per_seq = {s: {k: round(100 * results[s]["summary"][k], 1) for k in ("IDF1", "HOTA", "MOTA")} for s in seqs}
         mean = {k: round(float(np.mean([per_seq[s][k] for s in seqs])), 1) for k in ("IDF1", "HOTA", "MOTA")}
-        rows.append({"settings": settings, "sequences": per_seq, "mean": mean})
+        pooled = combine(list(results.values()))["summary"]
+        rows.append(
+            {
+                "settings": settings,
+                "sequences": per_seq,
+                "mean": mean,
+                "pooled": {k: round(100 * pooled[k], 1) for k in ("IDF1", "HOTA", "MOTA")},
+            }
+        )
+        raw_of.append(results)
         print(
             "  ".join(f"{k}={v}" for k, v in settings.items())
             + " | "
@@ -319,11 +338,12 @@ def _sweep(args: argparse.Namespace, data: Path, seqs: list[str], base: dict, em
             + f" | mean IDF1 {mean['IDF1']} HOTA {mean['HOTA']}",
             flush=True,
         )
-    best = max(rows, key=lambda r: r["mean"]["IDF1"] + r["mean"]["HOTA"])
-    print(f"best mean IDF1+HOTA: {best['settings']} -> {best['mean']}")
+    key = args.select
+    best = max(rows, key=lambda r: r[key]["IDF1"] + r[key]["HOTA"])
+    print(f"best {key} IDF1+HOTA: {best['settings']} -> {best[key]}")
     result = {"reid": args.reid, "weights": args.weights, "base": base, "rows": rows}
     if args.protocol == "loso":
-        result["loso"] = _loso(args, data, seqs, rows, out)
+        result["loso"] = _loso(args, data, seqs, rows, raw_of, out)
     (out / "sweep.json").write_text(json.dumps(result, indent=1, default=str))
     return 0
 
@@ -332,21 +352,27 @@ def _run_dir(out: Path, settings: dict) -> Path:
     return out / "_".join(f"{k}={v}" for k, v in settings.items())
 
 
-def _loso(args: argparse.Namespace, data: Path, seqs: list[str], rows: list[dict], out: Path) -> dict:
-    """Leave-one-sequence-out selection over the sweep's rows; writes out/loso and out/tuned and evaluates both."""
+def _loso(
+    args: argparse.Namespace, data: Path, seqs: list[str], rows: list[dict], raw_of: list[dict], out: Path
+) -> dict:
+    """Leave-one-sequence-out selection over the sweep's rows (``raw_of[i]``: row i's per-sequence evaluation, for
+    ``--select pooled``); writes out/loso and out/tuned and evaluates both."""
     import shutil
 
     if len(seqs) < 2:
         raise SystemExit("--protocol loso needs at least two sequences")
 
-    def score(row: dict, on: list[str]) -> float:
-        return float(np.mean([row["sequences"][s]["IDF1"] + row["sequences"][s]["HOTA"] for s in on]))
+    def score(i: int, on: list[str]) -> float:
+        if args.select == "pooled":
+            pooled = combine([raw_of[i][s] for s in on])["summary"]
+            return 100 * (pooled["IDF1"] + pooled["HOTA"])
+        return float(np.mean([rows[i]["sequences"][s]["IDF1"] + rows[i]["sequences"][s]["HOTA"] for s in on]))
 
     chosen = {}
     for held in seqs:
         others = [s for s in seqs if s != held]
-        chosen[held] = max(rows, key=lambda r: score(r, others))["settings"]
-    tuned = max(rows, key=lambda r: score(r, seqs))["settings"]
+        chosen[held] = rows[max(range(len(rows)), key=lambda i: score(i, others))]["settings"]
+    tuned = rows[max(range(len(rows)), key=lambda i: score(i, seqs))]["settings"]
     tables = {}
     for name, pick in (("loso", chosen), ("tuned", {s: tuned for s in seqs})):
         folder = out / name

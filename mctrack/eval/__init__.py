@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from .mot import combine, evaluate_folders, evaluate_sequence, format_table
+from .mot import combine, evaluate_folder_sequences, evaluate_folders, evaluate_sequence, format_table
 
-__all__ = ["evaluate_sequence", "evaluate_folders", "combine", "format_table"]
+__all__ = ["evaluate_sequence", "evaluate_folders", "evaluate_folder_sequences", "combine", "format_table"]

@@ -31,6 +31,7 @@ __all__ = [
     "evaluate_sequence",
     "combine",
     "evaluate_folders",
+    "evaluate_folder_sequences",
     "SUMMARY_FIELDS",
     "format_percent",
     "format_table",
@@ -387,6 +388,24 @@ def evaluate_folders(
     Returns ``{sequence: summary, ..., "COMBINED": summary}``. A sequence without a result file is an
     :class:`InputError` unless ``missing_ok`` (then it is scored as an empty prediction: all misses).
     """
+    results = evaluate_folder_sequences(
+        gt_dir, pred_dir, sequences=sequences, keep_zero_marked=keep_zero_marked, missing_ok=missing_ok
+    )
+    out = {seq: r["summary"] for seq, r in results.items()}
+    out["COMBINED"] = combine(list(results.values()))["summary"]
+    return out
+
+
+def evaluate_folder_sequences(
+    gt_dir: str | Path,
+    pred_dir: str | Path,
+    *,
+    sequences: list[str] | None = None,
+    keep_zero_marked: bool = False,
+    missing_ok: bool = False,
+) -> dict[str, dict]:
+    """As :func:`evaluate_folders`, but ``{sequence: evaluate_sequence's result}`` (summary and raw), without the
+    combined row: any subset of the sequences can then be pooled with :func:`combine`."""
     gt_dir, pred_dir = Path(gt_dir), Path(pred_dir)
     if not gt_dir.is_dir():
         raise InputError(f"{gt_dir}: ground-truth folder not found")
@@ -400,7 +419,6 @@ def evaluate_folders(
     if repeated:
         raise InputError(f"sequences: {', '.join(repeated)} listed more than once (it would be counted twice)")
     out: dict[str, dict] = {}
-    results = []
     for seq in sequences:
         info = read_seqinfo(gt_dir / seq / "seqinfo.ini")
         gt = load_mot_txt(gt_dir / seq / "gt" / "gt.txt")
@@ -416,7 +434,7 @@ def evaluate_folders(
         info_file = gt_dir / seq / "seqinfo.ini"
         _check_frames(gt, info.seq_length, gt_dir / seq / "gt" / "gt.txt", info_file)
         _check_frames(pred, info.seq_length, pred_file, info_file)
-        r = evaluate_sequence(
+        out[seq] = evaluate_sequence(
             gt,
             pred,
             info.seq_length,
@@ -424,9 +442,6 @@ def evaluate_folders(
             name=str(pred_file),
             gt_name=str(gt_dir / seq / "gt" / "gt.txt"),
         )
-        results.append(r)
-        out[seq] = r["summary"]
-    out["COMBINED"] = combine(results)["summary"]
     return out
 
 

@@ -87,3 +87,38 @@ def test_cmc_defaults_to_auto_where_the_sequence_has_images_and_warps_replay(tmp
     shutil.rmtree(seq / "img1")  # only det.txt: nothing to estimate from, tracked as without compensation
     bare, _, _, empty = bench.track_sequence(seq, cmc=None)
     assert not empty and np.array_equal(bare, off)
+
+
+@pytest.mark.skipif(not (MOT15 / "PETS09-S2L1").is_dir(), reason="../shared/data/mot15 not present")
+@pytest.mark.parametrize("select", ["mean", "pooled"])
+def test_loso_chooses_each_held_out_sequence_setting_on_the_others(tmp_path, capsys, select):
+    from mctrack.eval.mot import combine, evaluate_folder_sequences
+
+    bench = _module()
+    seqs = ["KITTI-13", "PETS09-S2L1", "TUD-Stadtmitte"]
+    argv = ["--sequences", *seqs, "--interpolate", "0", "--smooth", "0", "--out", str(tmp_path)]
+    argv += ["--protocol", "loso", "--select", select, "--grid", "new_track_thresh=0.3,0.9", "--grid", "min_hits=1,3"]
+    assert bench.main(argv) == 0
+    result = json.loads((tmp_path / "sweep.json").read_text())
+    rows, loso = result["rows"], result["loso"]
+    assert len(rows) == 4
+    # recompute the choice independently from each setting's result files
+    evals = [evaluate_folder_sequences(MOT15, bench._run_dir(tmp_path, r["settings"]), sequences=seqs) for r in rows]
+
+    def score(i, on):
+        if select == "pooled":
+            p = combine([evals[i][s] for s in on])["summary"]
+            return p["IDF1"] + p["HOTA"]
+        return np.mean([evals[i][s]["summary"]["IDF1"] + evals[i][s]["summary"]["HOTA"] for s in on])
+
+    for held in seqs:
+        others = [s for s in seqs if s != held]
+        assert loso["chosen"][held] == rows[max(range(4), key=lambda i: score(i, others))]["settings"]
+        # the held-out sequence is scored with the result file of the setting chosen for it
+        chosen_dir = bench._run_dir(tmp_path, loso["chosen"][held])
+        assert (tmp_path / "loso" / f"{held}.txt").read_bytes() == (chosen_dir / f"{held}.txt").read_bytes()
+    for i, r in enumerate(rows):  # the pooled row is TrackEval's combined score of the three
+        assert r["pooled"]["IDF1"] == round(100 * combine(list(evals[i].values()))["summary"]["IDF1"], 1)
+    # the settings differ enough that the choice matters: not every row scores the same
+    assert len({r["pooled"]["HOTA"] for r in rows}) > 1
+    assert f"best {select} IDF1+HOTA" in capsys.readouterr().out
