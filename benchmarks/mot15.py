@@ -245,6 +245,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep-zero-marked", action="store_true", help="also count GT rows with conf 0")
     ap.add_argument("--json", help="also write the metrics here")
     args = ap.parse_args(argv)
+    if not args.grid and (args.protocol != "tuned" or args.select != "mean"):
+        ap.error("--protocol loso and --select choose among --grid settings: give at least one --grid KEY=V1,V2")
     data = Path(args.data)
     if not data.is_dir():
         print(f"{data}: MOT15 data not found", file=sys.stderr)

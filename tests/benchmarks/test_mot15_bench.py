@@ -122,3 +122,11 @@ def test_loso_chooses_each_held_out_sequence_setting_on_the_others(tmp_path, cap
     # the settings differ enough that the choice matters: not every row scores the same
     assert len({r["pooled"]["HOTA"] for r in rows}) > 1
     assert f"best {select} IDF1+HOTA" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("flags", [["--protocol", "loso"], ["--select", "pooled"]])
+def test_selection_flags_without_a_grid_are_a_usage_error(flags, capsys):
+    with pytest.raises(SystemExit) as exc:
+        _module().main(flags)
+    assert exc.value.code == 2
+    assert "choose among --grid settings" in capsys.readouterr().err
