@@ -375,22 +375,15 @@ def _check_frames(rows: np.ndarray, length: int, file: Path, info_file: Path) ->
         )
 
 
-def evaluate_folders(
-    gt_dir: str | Path,
-    pred_dir: str | Path,
-    *,
-    sequences: list[str] | None = None,
-    keep_zero_marked: bool = False,
-    missing_ok: bool = False,
-) -> dict[str, dict]:
+def evaluate_folders(gt_dir: str | Path, pred_dir: str | Path, **options) -> dict[str, dict]:
     """Evaluate ``PRED/<seq>.txt`` against ``GT/<seq>/gt/gt.txt`` (+ ``seqinfo.ini``) for every sequence.
 
-    Returns ``{sequence: summary, ..., "COMBINED": summary}``. A sequence without a result file is an
-    :class:`InputError` unless ``missing_ok`` (then it is scored as an empty prediction: all misses).
+    Returns ``{sequence: summary, ..., "COMBINED": summary}``. Keyword options as
+    :func:`evaluate_folder_sequences`: ``sequences`` (default: every ``GT/<seq>`` with a ``gt/gt.txt``),
+    ``keep_zero_marked`` (also count GT rows with conf 0), ``missing_ok`` (a sequence without a result file is
+    scored as an empty prediction, all misses, instead of raising :class:`InputError`).
     """
-    results = evaluate_folder_sequences(
-        gt_dir, pred_dir, sequences=sequences, keep_zero_marked=keep_zero_marked, missing_ok=missing_ok
-    )
+    results = evaluate_folder_sequences(gt_dir, pred_dir, **options)
     out = {seq: r["summary"] for seq, r in results.items()}
     out["COMBINED"] = combine(list(results.values()))["summary"]
     return out
@@ -404,8 +397,10 @@ def evaluate_folder_sequences(
     keep_zero_marked: bool = False,
     missing_ok: bool = False,
 ) -> dict[str, dict]:
-    """As :func:`evaluate_folders`, but ``{sequence: evaluate_sequence's result}`` (summary and raw), without the
-    combined row: any subset of the sequences can then be pooled with :func:`combine`."""
+    """``{sequence: evaluate_sequence's result}`` (summary and raw) for every sequence of ``GT`` (or
+    ``sequences``), without a combined row: any subset can then be pooled with :func:`combine`. A sequence without
+    ``PRED/<seq>.txt`` is an :class:`InputError` unless ``missing_ok`` (then it is scored as an empty prediction);
+    GT rows with conf 0 are ignored unless ``keep_zero_marked``."""
     gt_dir, pred_dir = Path(gt_dir), Path(pred_dir)
     if not gt_dir.is_dir():
         raise InputError(f"{gt_dir}: ground-truth folder not found")
