@@ -17,7 +17,8 @@ computed once per sequence and reused) and one line per setting is printed: per-
 
 Offline refinements (:mod:`mctrack.track.postprocess`) apply as in ``mctrack track``: ``--smooth`` (Gaussian box
 smoothing, default 2 frames), ``--stitch`` (tracklet stitching, default 4 s with an embedder, off without) and
-``--interpolate``; ``--grid`` and ``--set`` also take their keys ``smooth``, ``stitch_s``, ``stitch_motion``,
+``--interpolate``; ``--grid`` and ``--set`` also take their keys ``smooth``, ``smooth_max`` and ``smooth_tol``
+(per-track smoothing strength, :func:`mctrack.track.postprocess.adaptive_smooth`), ``stitch_s``, ``stitch_motion``,
 ``stitch_size``, ``stitch_appearance`` and ``interpolate`` (a tracker setting is run once, its refinements
 reuse the tracks).
 
@@ -98,7 +99,16 @@ def make_embedder(reid: str, weights: str | None = None):
     return build_embedder(reid, weights=path)
 
 
-POST_KEYS = ("interpolate", "smooth", "stitch_s", "stitch_motion", "stitch_size", "stitch_appearance")
+POST_KEYS = (
+    "interpolate",
+    "smooth",
+    "smooth_max",
+    "smooth_tol",
+    "stitch_s",
+    "stitch_motion",
+    "stitch_size",
+    "stitch_appearance",
+)
 
 
 def post_settings(settings: dict, fps: float) -> dict:
@@ -109,7 +119,12 @@ def post_settings(settings: dict, fps: float) -> dict:
         fields = {"max_motion": "stitch_motion", "max_size": "stitch_size", "max_appearance": "stitch_appearance"}
         kw = {f: settings[k] for f, k in fields.items() if k in settings}
         stitch = StitchConfig.window(settings["stitch_s"], fps, **kw)
-    return {"stitch": stitch, "interpolate": int(settings.get("interpolate", 0)), "smooth": settings.get("smooth", 0)}
+    return {
+        "stitch": stitch,
+        "interpolate": int(settings.get("interpolate", 0)),
+        "smooth": settings.get("smooth", 0),
+        **{k: settings[k] for k in ("smooth_max", "smooth_tol") if k in settings},
+    }
 
 
 def embedder_defaults(embedder, reid: str) -> tuple[dict, dict]:

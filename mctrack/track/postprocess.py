@@ -27,6 +27,7 @@ __all__ = [
     "camera_frames",
     "from_reference",
     "gaussian_smooth",
+    "adaptive_smooth",
     "interpolate_gaps",
     "refine",
     "stitch_tracklets",
@@ -173,6 +174,40 @@ def gaussian_smooth(rows: np.ndarray, sigma: float) -> np.ndarray:
             out[idx, 3] = smooth[:, 1] - smooth[:, 3] / 2
             out[idx, 4:6] = smooth[:, 2:4]
     return out[np.lexsort((out[:, 1], out[:, 0]))]
+
+
+def adaptive_smooth(rows: np.ndarray, sigma: float, max_sigma: float, tolerance: float = 0.03) -> np.ndarray:
+    """:func:`gaussian_smooth` with a strength per track: the largest sigma from ``max_sigma`` down to ``sigma`` (in
+    steps of one frame) whose smoothed box centres stay within a median ``tolerance`` box heights of the track's
+    own boxes, else ``sigma``.
+
+    One sigma for every track is a compromise: long, smooth walks seen by a still camera gain from strong smoothing
+    while tracks that turn or are shaken by a moving camera are bent away from where the person was. The residual
+    of the smoothing itself tells the two apart without knowing the camera (measured in docs/tracking.md).
+    """
+    rows = np.asarray(rows, np.float64)
+    if not (np.isfinite(max_sigma) and sigma <= max_sigma <= MAX_SIGMA):
+        raise ValueError(f"max_sigma: must be in [sigma ({sigma:g}), {MAX_SIGMA:g}] frames, got {max_sigma}")
+    if not (np.isfinite(tolerance) and tolerance >= 0):
+        raise ValueError(f"tolerance: must be a number >= 0 (box heights), got {tolerance}")
+    if len(rows) == 0 or max_sigma == sigma:
+        return gaussian_smooth(rows, sigma)
+    candidates = np.arange(max_sigma, sigma, -1.0)
+    out = []
+    for _, idx in _by_track(rows):
+        track = rows[idx]
+        centre = track[:, 2:4] + track[:, 4:6] / 2
+        height = np.maximum(track[:, 5], 1.0)
+        chosen = None
+        for sg in candidates:
+            smoothed = gaussian_smooth(track, float(sg))  # one track: rows stay in frame order
+            moved = np.linalg.norm(smoothed[:, 2:4] + smoothed[:, 4:6] / 2 - centre, axis=1) / height
+            if np.median(moved) <= tolerance:
+                chosen = smoothed
+                break
+        out.append(chosen if chosen is not None else gaussian_smooth(track, sigma))
+    out_rows = np.concatenate(out)
+    return out_rows[np.lexsort((out_rows[:, 1], out_rows[:, 0]))]
 
 
 @dataclass(frozen=True)
@@ -353,8 +388,13 @@ def refine(
     smooth: float = 0.0,
     warps: dict[int, np.ndarray] | None = None,
     n_frames: int | None = None,
+    smooth_max: float = 0.0,
+    smooth_tol: float = 0.03,
 ) -> np.ndarray:
     """The offline refinements in their order: stitch tracklets, fill gaps, smooth boxes (each off by default).
+
+    ``smooth_max`` above ``smooth``: each track's smoothing strength is chosen between the two by
+    :func:`adaptive_smooth` (``smooth_tol`` box heights); 0 = one strength, ``smooth``, for every track.
 
     ``warps``: the camera-motion compensation's ``{0-based frame index: (2, 3) warp}`` of a moving camera; the
     refinements then run in stabilised coordinates (module docstring). ``n_frames``: frames of the camera (default:
@@ -369,6 +409,8 @@ def refine(
         rows, _ = stitch_tracklets(rows, fps, stitch, features)
     if interpolate:
         rows = interpolate_gaps(rows, interpolate)
-    if smooth:
+    if smooth and smooth_max > smooth:
+        rows = adaptive_smooth(rows, smooth, smooth_max, smooth_tol)
+    elif smooth:
         rows = gaussian_smooth(rows, smooth)
     return from_reference(rows, frames)

@@ -5,6 +5,7 @@ import pytest
 
 from mctrack.track.postprocess import (
     FeatureMeans,
+    adaptive_smooth,
     StitchConfig,
     camera_frames,
     from_reference,
@@ -49,6 +50,31 @@ def test_smooth_removes_jitter_and_keeps_linear_motion_exact():
     assert gaussian_smooth(noisy, 0.0)[:, 2:6].tolist() == noisy[:, 2:6].tolist()
     with pytest.raises(ValueError, match="sigma"):
         gaussian_smooth(noisy, -1)
+
+
+def test_adaptive_smooth_smooths_a_steady_walk_strongly_and_a_zigzag_weakly():
+    """A walker whose boxes jitter by 2% of their height gets the strongest sigma allowed; one who zigzags
+    (a shaken camera, a turning person) keeps the floor sigma, because strong smoothing would bend his path."""
+    rng = np.random.default_rng(1)
+    steady = walk(1, range(1, 121))
+    steady[:, 2:4] += rng.normal(0, 2.0, (120, 2))
+    zigzag = walk(2, range(1, 121), x0=600)
+    zigzag[:, 2] += 40 * np.sign(np.sin(np.arange(120) / 3.0))  # 40 px (0.4 heights) swings every few frames
+    rows = np.concatenate([steady, zigzag])
+    out = adaptive_smooth(rows, 2.0, 6.0, tolerance=0.03)
+    for tid, sigma in ((1, 6.0), (2, 2.0)):
+        got = out[out[:, 1] == tid]
+        np.testing.assert_allclose(got, gaussian_smooth(rows[rows[:, 1] == tid], sigma))
+    # rows keep MOT order (frame, then id) and the refinement entry point gives the same
+    assert (np.diff(out[:, 0]) >= 0).all()
+    np.testing.assert_allclose(refine(rows, 10.0, smooth=2.0, smooth_max=6.0, smooth_tol=0.03), out)
+    np.testing.assert_allclose(refine(rows, 10.0, smooth=2.0), gaussian_smooth(rows, 2.0))  # off by default
+    np.testing.assert_allclose(adaptive_smooth(rows, 2.0, 2.0), gaussian_smooth(rows, 2.0))
+    assert len(adaptive_smooth(rows[:0], 2.0, 6.0)) == 0
+    with pytest.raises(ValueError, match="max_sigma"):
+        adaptive_smooth(rows, 3.0, 2.0)
+    with pytest.raises(ValueError, match="tolerance"):
+        adaptive_smooth(rows, 2.0, 6.0, tolerance=float("nan"))
 
 
 def test_smooth_does_not_mix_tracks():
