@@ -6,6 +6,8 @@ Infeasible pairs carry :data:`INFEASIBLE`, a cost above any assignment threshold
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
@@ -67,7 +69,7 @@ def fuse_costs(
     appearance_weight: float,
     max_iou_distance: float,
     appearance_thresh: float,
-    motion_gate: np.ndarray | None = None,
+    motion_gate: np.ndarray | Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> np.ndarray:
     """Joint cost of IoU and appearance, with gating.
 
@@ -86,7 +88,10 @@ def fuse_costs(
         max_iou_distance: largest ``1 - IoU`` accepted on box overlap alone.
         appearance_thresh: largest appearance distance ever accepted.
         motion_gate: optional ``(T, N)`` boolean, True where the motion model finds the pair plausible; it applies
-            to the pairs matched on appearance without overlap (and to all pairs without appearance).
+            to the pairs matched on appearance without overlap (and to all pairs without appearance). Or a callable
+            ``rows -> (len(rows), N)`` boolean that computes the gate of those rows only: it is called once, with
+            just the rows that have a pair the gate decides (none: not called), which spares a tracker the
+            Mahalanobis distances of every other track.
     """
     cost = np.array(iou_dist, np.float64, copy=True)
     bad = cost > max_iou_distance
@@ -94,12 +99,23 @@ def fuse_costs(
         cost = (1.0 - appearance_weight) * cost + appearance_weight * app_dist
         weak = app_dist > 0.5 * appearance_thresh
         if motion_gate is not None:
-            weak = weak | ~motion_gate
+            weak = weak | ~_gate(motion_gate, bad & ~weak)
         bad = (bad & weak) | (app_dist > appearance_thresh)
     elif motion_gate is not None:
-        bad |= ~motion_gate
+        bad |= ~_gate(motion_gate, ~bad)
     cost[bad] = INFEASIBLE
     return cost
+
+
+def _gate(motion_gate: np.ndarray | Callable[[np.ndarray], np.ndarray], decides: np.ndarray) -> np.ndarray:
+    """The ``(T, N)`` gate; a callable one is asked only for the rows where ``decides`` has a pair (True elsewhere)."""
+    if not callable(motion_gate):
+        return np.asarray(motion_gate, bool)
+    gate = np.ones(decides.shape, bool)
+    rows = decides.any(axis=1).nonzero()[0]
+    if len(rows):
+        gate[rows] = motion_gate(rows)
+    return gate
 
 
 def linear_assignment(cost: np.ndarray, thresh: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -115,13 +131,13 @@ def linear_assignment(cost: np.ndarray, thresh: float) -> tuple[np.ndarray, np.n
     cost = np.asarray(cost, np.float64)
     if cost.ndim != 2:
         raise ValueError(f"cost: expected a 2-D matrix, got shape {cost.shape}")
+    if thresh != thresh:
+        raise ValueError("thresh: must be a number, got NaN")
     n_a, n_b = cost.shape
     if n_a == 0 or n_b == 0:
         return np.zeros((0, 2), np.int64), np.arange(n_a, dtype=np.int64), np.arange(n_b, dtype=np.int64)
     # Capping every cost just above the threshold is equivalent to a cost limit (a capped pair is worth no more
     # than leaving both ends unmatched); the test checks the result against lap's cost_limit.
-    if thresh != thresh:
-        raise ValueError("thresh: must be a number, got NaN")
     cap = thresh + 1e-6 + 1e-6 * abs(thresh)
     capped = np.minimum(cost, cap)
     odd = ~np.isfinite(capped)  # NaN (infeasible) or -inf (as good as it gets; the solver takes finite costs)

@@ -393,14 +393,14 @@ def refine(
 ) -> np.ndarray:
     """The offline refinements in their order: stitch tracklets, fill gaps, smooth boxes (each off by default).
 
-    ``smooth_max`` above ``smooth``: each track's smoothing strength is chosen between the two by
+    ``smooth_max`` (at least ``smooth``): each track's smoothing strength is chosen between the two by
     :func:`adaptive_smooth` (``smooth_tol`` box heights); 0 = one strength, ``smooth``, for every track.
 
     ``warps``: the camera-motion compensation's ``{0-based frame index: (2, 3) warp}`` of a moving camera; the
     refinements then run in stabilised coordinates (module docstring). ``n_frames``: frames of the camera (default:
     the last row's frame or the last warp's, whichever is later)."""
     rows = np.asarray(rows, np.float64)
-    if not (stitch is not None or interpolate or smooth):
+    if not (stitch is not None or interpolate or smooth or smooth_max):
         return rows
     last = max(int(rows[:, 0].max()) if len(rows) else 0, max(warps, default=-1) + 1 if warps else 0)
     frames = camera_frames(warps, max(n_frames or 0, last))
@@ -409,7 +409,7 @@ def refine(
         rows, _ = stitch_tracklets(rows, fps, stitch, features)
     if interpolate:
         rows = interpolate_gaps(rows, interpolate)
-    if smooth and smooth_max > smooth:
+    if smooth_max:
         rows = adaptive_smooth(rows, smooth, smooth_max, smooth_tol)
     elif smooth:
         rows = gaussian_smooth(rows, smooth)

@@ -435,15 +435,12 @@ class Tracker:
             app = cosine_distance(self._emb[tracks], emb[dets])
             app[~self._has_emb[tracks]] = self.appearance_thresh
             app[:, ~det_has[dets]] = self.appearance_thresh
-            if self.motion_gate:
-                # the gate decides only pairs without enough overlap whose appearance is confidently similar (see
-                # fuse_costs): the Mahalanobis distances are computed for the tracks that have such a pair
-                need = (iou_d > thresh) & (app <= 0.5 * self.appearance_thresh)
-                rows = need.any(axis=1).nonzero()[0]
-                if len(rows):
+            if self.motion_gate:  # computed by fuse_costs only for the tracks that have a pair it decides
+
+                def gate(rows: np.ndarray) -> np.ndarray:
                     sel = tracks[rows]
-                    gate = np.ones(iou_d.shape, bool)
-                    gate[rows] = self.kalman.gating_distance(self._mean[sel], self._cov[sel], z[dets]) <= CHI2_95[4]
+                    return self.kalman.gating_distance(self._mean[sel], self._cov[sel], z[dets]) <= CHI2_95[4]
+
         cost = fuse_costs(
             iou_d,
             app,

@@ -126,3 +126,29 @@ def test_fuse_costs_gates():
     assert gated[0, 0] == pytest.approx(0.075)  # overlapping pairs need no gate
     motion_only = fuse_costs(iou_d, None, appearance_weight=0.5, max_iou_distance=0.8, appearance_thresh=0.25)
     assert motion_only[0, 0] == pytest.approx(0.1) and motion_only[0, 1] == INFEASIBLE
+
+
+def test_fuse_costs_asks_a_lazy_gate_only_for_the_rows_it_decides():
+    """A callable gate gives the same costs as the full matrix and is asked only for rows that have a pair without
+    enough overlap but with confident appearance."""
+    rng = np.random.default_rng(0)
+    kw = dict(appearance_weight=0.5, max_iou_distance=0.8, appearance_thresh=0.25)
+    for _ in range(50):
+        iou_d = rng.choice([0.1, 0.5, 0.9, 1.0], (6, 5))
+        app = rng.choice([0.05, 0.1, 0.2, 0.3], (6, 5))
+        full = rng.random((6, 5)) < 0.5
+        asked = []
+
+        def lazy(rows, full=full, asked=asked):
+            asked.append(rows.tolist())
+            return full[rows]
+
+        np.testing.assert_array_equal(
+            fuse_costs(iou_d, app, motion_gate=lazy, **kw), fuse_costs(iou_d, app, motion_gate=full, **kw)
+        )
+        decides = ((iou_d > 0.8) & (app <= 0.125)).any(axis=1).nonzero()[0].tolist()
+        assert asked == ([decides] if decides else [])
+        np.testing.assert_array_equal(
+            fuse_costs(iou_d, None, motion_gate=lambda r, full=full: full[r], **kw),
+            fuse_costs(iou_d, None, motion_gate=full, **kw),
+        )
