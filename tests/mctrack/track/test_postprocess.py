@@ -73,6 +73,8 @@ def test_adaptive_smooth_smooths_a_steady_walk_strongly_and_a_zigzag_weakly():
     assert len(adaptive_smooth(rows[:0], 2.0, 6.0)) == 0
     with pytest.raises(ValueError, match="max_sigma"):
         adaptive_smooth(rows, 3.0, 2.0)
+    with pytest.raises(ValueError, match="max_sigma"):  # not silently ignored by the refinement entry point
+        refine(rows, 10.0, smooth=3.0, smooth_max=2.0)
     with pytest.raises(ValueError, match="tolerance"):
         adaptive_smooth(rows, 2.0, 6.0, tolerance=float("nan"))
 
