@@ -418,6 +418,7 @@ def _loso(
 if __name__ == "__main__":
     try:
         sys.exit(main())
-    except InputError as exc:  # a sequence that cannot be read: one line, not a traceback
+    # a sequence that cannot be read, or a --set/--grid value the tracker or a refinement refuses: one line
+    except (InputError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(1)

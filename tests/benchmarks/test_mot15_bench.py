@@ -130,3 +130,17 @@ def test_selection_flags_without_a_grid_are_a_usage_error(flags, capsys):
         _module().main(flags)
     assert exc.value.code == 2
     assert "choose among --grid settings" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not (MOT15 / "TUD-Stadtmitte").is_dir(), reason="../shared/data/mot15 not present")
+@pytest.mark.parametrize("flags", [["--set", "high_thresh=5"], ["--grid", "smooth_max=1"]])
+def test_a_refused_setting_is_one_error_line_and_exit_1(tmp_path, flags):
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, str(ROOT / "benchmarks" / "mot15.py"), "--sequences", "TUD-Stadtmitte"]
+    done = subprocess.run([*cmd, "--out", str(tmp_path), *flags], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1].startswith("error: ")
+    assert ("high_thresh" if "--set" in flags else "max_sigma") in done.stderr
