@@ -6,26 +6,72 @@ per frame, all pre-generated so only ``Tracker.update`` is timed.
 Usage: ``python benchmarks/tracker_bench.py [--tracks 50] [--frames 2000] [--dim 0] [--warp]`` (``--dim D`` adds
 D-dimensional fake unit embeddings to time the appearance path as well; ``--warp`` gives the tracker a camera-motion
 warp every frame, as camera-motion compensation does, to time moving its states; the warp's estimation from the
-images is not included). Timings on a shared machine vary by tens of percent from one minute to the next: compare
-two versions by alternating runs, and report ratios.
+images is not included). Timings on a shared machine vary by tens of percent from one minute to the next:
+``--against COMMIT`` compares with the tracker of an earlier commit of this repository in the same process, runs
+alternating, and prints both bests and the median of the paired ratios, which stays put while the machine's speed
+drifts.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import io
+import subprocess
 import sys
+import tarfile
+import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
 from mctrack.track import Tracker  # noqa: E402
 from mctrack.types import Detections  # noqa: E402
 
 
 WARMUP = 50  # frames run before timing: tracks are born and confirmed
+REFERENCE = "mctrack_reference"  # the package name an earlier commit's mctrack is imported under
+
+
+def load_reference(commit: str, into: Path):
+    """``(Tracker, Detections)`` of the mctrack package at ``commit`` of this repository, extracted under ``into``
+    as the package ``mctrack_reference`` (the package imports itself relatively, so it runs beside this one)."""
+    try:
+        archive = subprocess.run(
+            ["git", "-C", str(ROOT), "archive", "--format=tar", commit, "mctrack"],
+            check=True,
+            capture_output=True,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError) as exc:
+        detail = getattr(exc, "stderr", b"") or str(exc).encode()
+        raise SystemExit(f"error: --against {commit}: not a commit of {ROOT}: {detail.decode().strip()}") from None
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        try:
+            tar.extractall(into, filter="data")
+        except TypeError:  # a Python without extraction filters (before 3.10.12): our own archive, trusted
+            tar.extractall(into)
+    (into / "mctrack").rename(into / REFERENCE)
+    sys.path.insert(0, str(into))
+    for name in [m for m in sys.modules if m == REFERENCE or m.startswith(REFERENCE + ".")]:
+        del sys.modules[name]  # an earlier call's commit
+    track = importlib.import_module(f"{REFERENCE}.track")
+    types = importlib.import_module(f"{REFERENCE}.types")
+    return track.Tracker, types.Detections
+
+
+def time_run(tracker_cls, scene, warp) -> float:
+    """Milliseconds per frame of one fresh tracker over ``scene`` after the warm-up frames."""
+    tracker = tracker_cls(frame_rate=30)
+    for dets, emb in scene[:WARMUP]:  # warm-up: tracks born and confirmed
+        tracker.update(dets, emb)
+    t0 = time.perf_counter()
+    for dets, emb in scene[WARMUP:]:
+        tracker.update(dets, emb, warp=warp)
+    return (time.perf_counter() - t0) * 1e3 / (len(scene) - WARMUP)
 
 
 def make_scene(n_tracks: int, n_frames: int, dim: int, seed: int = 0) -> list[tuple[Detections, np.ndarray | None]]:
@@ -58,6 +104,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dim", type=int, default=0, help="fake embedding dimension; 0 = motion-only (default)")
     ap.add_argument("--repeats", type=int, default=3, help="timed runs; the best is reported (default: 3)")
     ap.add_argument("--warp", action="store_true", help="pass a camera-motion warp (a small pan) every frame")
+    ap.add_argument(
+        "--against",
+        metavar="COMMIT",
+        help="also time the tracker of this earlier commit, alternating runs in this process, and print the ratio",
+    )
     args = ap.parse_args(argv)
     if args.frames <= WARMUP:
         ap.error(f"--frames: must be more than the {WARMUP} warm-up frames, got {args.frames}")
@@ -69,6 +120,21 @@ def main(argv: list[str] | None = None) -> int:
     scene = make_scene(args.tracks, args.frames, args.dim)
     # a slight pan and zoom, the size of a hand-held camera's frame-to-frame motion
     warp = np.array([[1.001, 0.0005, 0.8], [-0.0005, 1.001, -0.3]]) if args.warp else None
+    label = f"{'motion-only' if not args.dim else f'{args.dim}-D appearance'}{', warped' if args.warp else ''}"
+    if args.against:
+        with tempfile.TemporaryDirectory() as tmp:
+            ref_tracker, ref_dets = load_reference(args.against, Path(tmp))
+            ref_scene = [(ref_dets(d.xyxy, d.score), e) for d, e in scene]
+            ours, theirs = [], []
+            for _ in range(args.repeats):
+                theirs.append(time_run(ref_tracker, ref_scene, warp))
+                ours.append(time_run(Tracker, scene, warp))
+        ratio = float(np.median(np.array(ours) / np.array(theirs)))
+        print(
+            f"tracker-only, {args.tracks} tracks, {label}: this tree {min(ours):.3f} ms/frame, {args.against} "
+            f"{min(theirs):.3f} ms/frame (bests of {args.repeats}); median paired ratio {ratio:.2f}"
+        )
+        return 0
     best = np.inf
     for _ in range(args.repeats):
         tracker = Tracker(frame_rate=30)
@@ -80,10 +146,8 @@ def main(argv: list[str] | None = None) -> int:
             n_out += len(tracker.update(dets, emb, warp=warp))
         best = min(best, (time.perf_counter() - t0) * 1e3 / (len(scene) - WARMUP))
     print(
-        f"tracker-only: {best:.3f} ms/frame with {args.tracks} tracks "
-        f"({'motion-only' if not args.dim else f'{args.dim}-D appearance'}{', warped' if args.warp else ''}; "
-        f"{n_out / (len(scene) - WARMUP):.1f} "
-        f"reported per frame; best of {args.repeats})"
+        f"tracker-only: {best:.3f} ms/frame with {args.tracks} tracks ({label}; "
+        f"{n_out / (len(scene) - WARMUP):.1f} reported per frame; best of {args.repeats})"
     )
     return 0
 

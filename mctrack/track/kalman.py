@@ -20,8 +20,31 @@ __all__ = ["BoxKalman", "xyxy_to_cxcywh", "cxcywh_to_xyxy", "CHI2_95"]
 #: 95% quantile of the chi-square distribution by degrees of freedom (DeepSORT's gating thresholds).
 CHI2_95 = {1: 3.8415, 2: 5.9915, 3: 7.8147, 4: 9.4877}
 
-_DIAG8 = np.arange(8) * 9  # positions of an 8x8 matrix's diagonal in its flattened 64 entries
-_DIAG4 = np.arange(4) * 5  # and of a 4x4 one's in its 16
+_OFF_BLOCKS4 = np.array([2, 3, 6, 7, 8, 9, 12, 13])  # a 4x4 matrix's entries outside its two 2x2 diagonal blocks
+
+
+def _inverse4(s: np.ndarray) -> np.ndarray:
+    """Inverses of a ``(T, 4, 4)`` batch of innovation covariances.
+
+    This filter never couples a box's centre with its size (noise, measurements and camera-motion warps treat
+    them separately), so its innovation covariances are block-diagonal with two 2x2 blocks, inverted here in
+    closed form on strided views: a few batched operations, against LAPACK's per-matrix calls that cost several
+    times more at a tracker's batch sizes (from about 24 matrices up; below that, and for any other matrix, the
+    general inverse).
+    """
+    n = len(s)
+    flat = s.reshape(n, 16)
+    if n < 24 or flat[:, _OFF_BLOCKS4].any():
+        return np.linalg.inv(s)
+    # each block [[a, b], [c, d]]; the views hold the two blocks' entries side by side (entries 0 and 10, ...)
+    a, b, c, d = flat[:, 0::10], flat[:, 1::10], flat[:, 4::10], flat[:, 5::10]
+    inv_det = 1.0 / (a * d - b * c)
+    out = np.zeros((n, 16))
+    out[:, 0::10] = d * inv_det
+    out[:, 1::10] = -b * inv_det
+    out[:, 4::10] = -c * inv_det
+    out[:, 5::10] = a * inv_det
+    return out.reshape(n, 4, 4)
 
 
 def xyxy_to_cxcywh(xyxy: np.ndarray) -> np.ndarray:
@@ -99,21 +122,26 @@ class BoxKalman:
         q = np.empty((len(mean), 8))
         q[:, 0:2] = q[:, 2:4] = self.std_position * wh
         q[:, 4:6] = q[:, 6:8] = self.std_velocity * wh
-        new_cov.reshape(len(mean), 64)[:, _DIAG8] += q * q
+        diag = new_cov.reshape(len(mean), 64)[:, ::9]  # a view of the diagonals
+        diag += q * q
         return new_mean, new_cov
 
-    def _measurement_var(self, mean: np.ndarray, score: np.ndarray | None) -> np.ndarray:
-        var = (self.std_measurement * self._scale(mean[:, 2:4])) ** 2
+    def _add_measurement_var(self, s_cov: np.ndarray, mean: np.ndarray, score: np.ndarray | None) -> None:
+        """Add the measurement noise ``R`` to the diagonal of the ``(T, 4, 4)`` ``s_cov`` in place."""
+        var = self.std_measurement * np.maximum(mean[:, 2:4], 1.0)  # (w, h) per track
+        var *= var
         if self.nsa and score is not None:
-            var = var * np.maximum(1.0 - np.asarray(score, np.float64).reshape(-1, 1), 0.1) ** 2
-        return var
+            var *= np.maximum(1.0 - np.asarray(score, np.float64).reshape(-1, 1), 0.1) ** 2
+        diag = s_cov.reshape(len(s_cov), 16)[:, ::5]  # a view of the diagonals: (cx, cy, w, h)
+        diag[:, :2] += var
+        diag[:, 2:] += var
 
     def project(
         self, mean: np.ndarray, cov: np.ndarray, score: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """Predicted measurement ``(T, 4)`` and innovation covariance ``S = H P H^T + R`` ``(T, 4, 4)``."""
         s_cov = cov[:, :4, :4].copy()
-        s_cov.reshape(len(mean), 16)[:, _DIAG4] += self._measurement_var(mean, score)
+        self._add_measurement_var(s_cov, mean, score)
         return mean[:, :4].copy(), s_cov
 
     def update(
@@ -127,9 +155,9 @@ class BoxKalman:
             return mean.copy(), cov.copy()
         hp = cov[:, :4, :]  # H P
         s_cov = hp[:, :, :4].copy()  # S = H P H^T + R
-        s_cov.reshape(len(mean), 16)[:, _DIAG4] += self._measurement_var(mean, score)
+        self._add_measurement_var(s_cov, mean, score)
         # K = P H^T S^-1, and since P and S are symmetric K^T = S^-1 (H P).
-        k = np.linalg.solve(s_cov, hp).transpose(0, 2, 1)
+        k = (_inverse4(s_cov) @ hp).transpose(0, 2, 1)
         innov = z - mean[:, :4]
         new_mean = mean + np.matmul(k, innov[:, :, None])[:, :, 0]
         new_cov = cov - k @ hp
@@ -147,7 +175,7 @@ class BoxKalman:
             return np.zeros((len(mean), len(z)))
         proj, s_cov = self.project(mean, cov)
         dims = 2 if only_position else 4
-        s_inv = np.linalg.inv(s_cov[:, :dims, :dims])
+        s_inv = np.linalg.inv(s_cov[:, :dims, :dims]) if only_position else _inverse4(s_cov)
         diff = z[None, :, :dims] - proj[:, None, :dims]  # (T, N, d)
         # d^T S^-1 d as one batched product and a row sum (a three-operand einsum is several times slower)
         return (np.matmul(diff, s_inv) * diff).sum(axis=2)

@@ -58,7 +58,7 @@ def cosine_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.ones((len(a), len(b)))
     if a.shape[1] != b.shape[1]:
         raise ValueError(f"cosine_distance: feature dims differ: {a.shape[1]} vs {b.shape[1]}")
-    out = 1.0 - (a @ b.T).astype(np.float64)
+    out = np.subtract(1.0, a @ b.T, dtype=np.float64)
     return np.clip(out, 0.0, 1.0, out=out)
 
 
@@ -140,12 +140,12 @@ def linear_assignment(cost: np.ndarray, thresh: float) -> tuple[np.ndarray, np.n
     # than leaving both ends unmatched); the test checks the result against lap's cost_limit.
     cap = thresh + 1e-6 + 1e-6 * abs(thresh)
     capped = np.minimum(cost, cap)
-    odd = ~np.isfinite(capped)  # NaN (infeasible) or -inf (as good as it gets; the solver takes finite costs)
-    if odd.any():
+    # a NaN (infeasible) or -inf (as good as it gets) cost makes the sum non-finite: the solver takes finite costs
+    if not np.isfinite(capped.sum()):
         nan = np.isnan(capped)
         cost = np.where(nan, INFEASIBLE, cost)
         capped[nan] = cap
-        capped[odd & ~nan] = -INFEASIBLE
+        capped[np.isneginf(capped)] = -INFEASIBLE
     rows, cols = linear_sum_assignment(capped)
     keep = cost[rows, cols] <= thresh
     rows, cols = rows[keep], cols[keep]

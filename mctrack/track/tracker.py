@@ -63,7 +63,7 @@ def apply_warp(mean: np.ndarray, cov: np.ndarray, warp: np.ndarray) -> tuple[np.
     if warp.shape != (2, 3) or not np.isfinite(warp).all():
         raise ValueError(f"warp: expected a finite (2, 3) affine matrix, got shape {warp.shape}")
     r, t = warp[:, :2], warp[:, 2]
-    s = float(np.sqrt(abs(np.linalg.det(r))))
+    s = float(np.sqrt(abs(r[0, 0] * r[1, 1] - r[0, 1] * r[1, 0])))  # sqrt |det r|, the area scale
     m = np.zeros((8, 8))
     m[0:2, 0:2] = r
     m[4:6, 4:6] = r
@@ -433,8 +433,12 @@ class Tracker:
         app = gate = None
         if use_appearance and emb is not None and self._emb is not None:
             app = cosine_distance(self._emb[tracks], emb[dets])
-            app[~self._has_emb[tracks]] = self.appearance_thresh
-            app[:, ~det_has[dets]] = self.appearance_thresh
+            has = self._has_emb[tracks]
+            if not has.all():  # a track without memory, a detection without feature: neutral appearance
+                app[~has] = self.appearance_thresh
+            has = det_has[dets]
+            if not has.all():
+                app[:, ~has] = self.appearance_thresh
             if self.motion_gate:  # computed by fuse_costs only for the tracks that have a pair it decides
 
                 def gate(rows: np.ndarray) -> np.ndarray:
@@ -454,14 +458,23 @@ class Tracker:
 
     def _remember(self, rows: np.ndarray, feats: np.ndarray) -> None:
         assert self._emb is not None
-        old = self._emb[rows]
+        mixed = self._emb[rows]  # a copy (fancy indexing), mixed in place in float32 as the memory is kept
         # the memory decays per matched frame, also over the frames whose detection was not embedded (embed
         # "needed"): a feature after k skipped frames counts as much as k + 1 consecutive ones would have
-        alpha = (self.ema_alpha ** (1 + self._skipped[rows]))[:, None]
-        mixed = np.where(self._has_emb[rows, None], alpha * old + (1.0 - alpha) * feats, feats)
+        skipped = self._skipped[rows]
+        if skipped.any():
+            alpha = (self.ema_alpha ** (1 + skipped))[:, None].astype(np.float32)
+        else:  # every row matched with a feature last time (the usual case): one momentum for all
+            alpha = np.float32(self.ema_alpha)
+        mixed *= alpha
+        mixed += (1 - alpha) * feats
+        fresh = ~self._has_emb[rows]  # no memory yet: the feature itself
+        if fresh.any():
+            mixed[fresh] = feats[fresh]
         self._skipped[rows] = 0
-        norm = np.sqrt((mixed * mixed).sum(axis=1, keepdims=True))
-        self._emb[rows] = mixed / np.maximum(norm, 1e-12)
+        norm = np.sqrt(np.einsum("ij,ij->i", mixed, mixed))
+        mixed /= np.maximum(norm, 1e-12)[:, None]
+        self._emb[rows] = mixed
         self._has_emb[rows] = True
         self._emb_frame[rows] = self._frame
 

@@ -43,3 +43,26 @@ def test_tracker_bench_rejects_too_few_frames_with_a_message(capsys):
     else:
         raise AssertionError("--frames 10 was accepted")
     assert "--frames: must be more than the 50 warm-up frames" in capsys.readouterr().err
+
+
+def test_tracker_bench_against_a_commit_times_both_and_prints_the_ratio(capsys):
+    import subprocess
+
+    from tests.conftest import ROOT
+
+    if subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True).returncode != 0:
+        import pytest
+
+        pytest.skip("not a git checkout")
+    bench = _load()
+    assert bench.main(["--tracks", "6", "--frames", "70", "--dim", "8", "--repeats", "2", "--against", "HEAD"]) == 0
+    line = capsys.readouterr().out
+    m = re.search(r"this tree ([\d.]+) ms/frame, HEAD ([\d.]+) ms/frame .*median paired ratio ([\d.]+)", line)
+    assert m, line
+    assert all(float(g) > 0 for g in m.groups())
+    try:
+        bench.main(["--frames", "60", "--repeats", "1", "--against", "no-such-commit"])
+    except SystemExit as exc:
+        assert "--against no-such-commit: not a commit" in str(exc.code)
+    else:
+        raise AssertionError("an unknown commit was accepted")

@@ -103,3 +103,42 @@ def test_box_conversions_roundtrip():
 def test_bad_noise_rejected(name, value):
     with pytest.raises(ValueError, match=name):
         BoxKalman(**{name: value})
+
+
+def test_block_inverse_equals_lapack_and_falls_back_for_coupled_matrices():
+    from mctrack.track.kalman import _inverse4
+    from mctrack.track.tracker import apply_warp
+
+    kf = BoxKalman()
+    rng = np.random.default_rng(1)
+    z = np.c_[rng.uniform(0, 900, (30, 2)), rng.uniform(20, 150, (30, 2))]
+    mean, cov = kf.initiate(z)
+    for _ in range(4):  # rotating warps couple cx with cy (the closed form's 2x2 blocks), never centre with size
+        mean, cov = apply_warp(mean, cov, np.array([[0.99, 0.05, 3.0], [-0.05, 0.99, -2.0]]))
+        mean, cov = kf.predict(mean, cov)
+        mean, cov = kf.update(mean, cov, z + rng.normal(0, 2, z.shape))
+    _, s = kf.project(mean, cov)
+    assert np.abs(s[:, 0, 1]).max() > 0.1  # the blocks are really 2x2, not diagonal
+    np.testing.assert_allclose(_inverse4(s), np.linalg.inv(s), rtol=1e-12, atol=1e-15)
+    g = rng.normal(size=(30, 4, 4))
+    g = g @ g.transpose(0, 2, 1) + np.eye(4)  # centre and size coupled: the general inverse
+    np.testing.assert_allclose(_inverse4(g), np.linalg.inv(g), rtol=1e-10)
+
+
+def test_update_with_coupled_covariance_matches_filterpy():
+    filterpy = pytest.importorskip("filterpy.kalman")
+    kf = BoxKalman()
+    rng = np.random.default_rng(2)
+    a = rng.normal(size=(30, 8, 8))
+    cov = a @ a.transpose(0, 2, 1) + 5 * np.eye(8)  # every entry coupled, 30 tracks (the batched path)
+    mean = np.c_[rng.uniform(0, 500, (30, 2)), rng.uniform(20, 80, (30, 2)), rng.normal(size=(30, 4))]
+    z = mean[:, :4] + rng.normal(0, 3, (30, 4))
+    um, uc = kf.update(mean, cov, z)
+    for i in (0, 17, 29):
+        ref = filterpy.KalmanFilter(dim_x=8, dim_z=4)
+        ref.x, ref.P = mean[i].copy(), cov[i].copy()
+        ref.H = np.eye(4, 8)
+        ref.R = np.diag((0.05 * np.r_[mean[i, 2:4], mean[i, 2:4]]) ** 2)
+        ref.update(z[i])
+        np.testing.assert_allclose(um[i], ref.x, rtol=1e-9)
+        np.testing.assert_allclose(uc[i], ref.P, rtol=1e-6, atol=1e-9)
