@@ -15,10 +15,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["BoxKalman", "xyxy_to_cxcywh", "cxcywh_to_xyxy", "CHI2_95"]
+__all__ = ["BoxKalman", "xyxy_to_cxcywh", "cxcywh_to_xyxy", "CHI2_95", "CHI2_MEDIAN_4"]
 
 #: 95% quantile of the chi-square distribution by degrees of freedom (DeepSORT's gating thresholds).
 CHI2_95 = {1: 3.8415, 2: 5.9915, 3: 7.8147, 4: 9.4877}
+#: Median of the chi-square distribution with 4 degrees of freedom: the median normalised innovation squared of
+#: box measurements (cx, cy, w, h) when the filter's noise model is right.
+CHI2_MEDIAN_4 = 3.3567
 
 _OFF_BLOCKS4 = np.array([2, 3, 6, 7, 8, 9, 12, 13])  # a 4x4 matrix's entries outside its two 2x2 diagonal blocks
 
@@ -107,8 +110,11 @@ class BoxKalman:
         cov[:, idx, idx] = std**2
         return mean, cov
 
-    def predict(self, mean: np.ndarray, cov: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """One frame ahead: ``x' = F x``, ``P' = F P F^T + Q``."""
+    def predict(
+        self, mean: np.ndarray, cov: np.ndarray, noise_scale: float | np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """One frame ahead: ``x' = F x``, ``P' = F P F^T + Q``; ``noise_scale`` (a number or one per track)
+        multiplies the process noise's variances ``Q``."""
         mean = np.asarray(mean, np.float64)
         cov = np.asarray(cov, np.float64)
         new_mean = mean.copy()
@@ -122,8 +128,11 @@ class BoxKalman:
         q = np.empty((len(mean), 8))
         q[:, 0:2] = q[:, 2:4] = self.std_position * wh
         q[:, 4:6] = q[:, 6:8] = self.std_velocity * wh
+        q *= q
+        if noise_scale is not None:
+            q *= np.reshape(noise_scale, (-1, 1))
         diag = new_cov.reshape(len(mean), 64)[:, ::9]  # a view of the diagonals
-        diag += q * q
+        diag += q
         return new_mean, new_cov
 
     def _add_measurement_var(self, s_cov: np.ndarray, mean: np.ndarray, score: np.ndarray | None) -> None:
@@ -145,22 +154,36 @@ class BoxKalman:
         return mean[:, :4].copy(), s_cov
 
     def update(
-        self, mean: np.ndarray, cov: np.ndarray, z: np.ndarray, score: np.ndarray | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Correct track ``i`` with measurement ``z[i]`` ((cx, cy, w, h)); ``score`` is used only with ``nsa``."""
+        self,
+        mean: np.ndarray,
+        cov: np.ndarray,
+        z: np.ndarray,
+        score: np.ndarray | None = None,
+        *,
+        return_nis: bool = False,
+    ) -> tuple[np.ndarray, np.ndarray] | tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Correct track ``i`` with measurement ``z[i]`` ((cx, cy, w, h)); ``score`` is used only with ``nsa``.
+
+        With ``return_nis`` also returns each measurement's normalised innovation squared ``(z - Hx)^T S^-1
+        (z - Hx)`` ``(T,)``: chi-square distributed with 4 degrees of freedom when the noise model is right.
+        """
         mean = np.asarray(mean, np.float64)
         cov = np.asarray(cov, np.float64)
         z = np.asarray(z, np.float64).reshape(-1, 4)
         if len(mean) == 0:
-            return mean.copy(), cov.copy()
+            return (mean.copy(), cov.copy(), np.zeros(0)) if return_nis else (mean.copy(), cov.copy())
         hp = cov[:, :4, :]  # H P
         s_cov = hp[:, :, :4].copy()  # S = H P H^T + R
         self._add_measurement_var(s_cov, mean, score)
         # K = P H^T S^-1, and since P and S are symmetric K^T = S^-1 (H P).
-        k = (_inverse4(s_cov) @ hp).transpose(0, 2, 1)
+        s_inv = _inverse4(s_cov)
+        k = (s_inv @ hp).transpose(0, 2, 1)
         innov = z - mean[:, :4]
         new_mean = mean + np.matmul(k, innov[:, :, None])[:, :, 0]
         new_cov = cov - k @ hp
+        if return_nis:
+            nis = (np.matmul(s_inv, innov[:, :, None])[:, :, 0] * innov).sum(axis=1)
+            return new_mean, new_cov, nis
         return new_mean, new_cov
 
     def gating_distance(

@@ -142,3 +142,29 @@ def test_update_with_coupled_covariance_matches_filterpy():
         ref.update(z[i])
         np.testing.assert_allclose(um[i], ref.x, rtol=1e-9)
         np.testing.assert_allclose(uc[i], ref.P, rtol=1e-6, atol=1e-9)
+
+
+def test_predict_noise_scale_multiplies_the_process_noise():
+    kf = BoxKalman()
+    mean, cov = kf.initiate(Z)
+    _, plain = kf.predict(mean, cov)
+    _, doubled = kf.predict(mean, cov, 2.0)
+    _, per_track = kf.predict(np.r_[mean, mean], np.r_[cov, cov], np.array([1.0, 3.0]))
+    q = np.diag(kf.predict(mean, np.zeros_like(cov))[1][0])  # the process noise alone
+    np.testing.assert_allclose(np.diag(doubled[0]) - np.diag(plain[0]), q)
+    np.testing.assert_allclose(per_track[0], plain[0])
+    np.testing.assert_allclose(np.diag(per_track[1]) - np.diag(plain[0]), 2 * q)
+
+
+def test_update_returns_the_normalised_innovation_squared():
+    kf = BoxKalman()
+    mean, cov = kf.predict(*kf.initiate(np.r_[Z, Z + [[40.0, 0, 5, 5]]]))
+    z = np.r_[Z, Z + [[40.0, 0, 5, 5]]] + [[7.5625, 0, 0, 0], [0, 3.0, 1.0, 0]]
+    m2, c2 = kf.update(mean, cov, z)
+    m3, c3, nis = kf.update(mean, cov, z, return_nis=True)
+    np.testing.assert_array_equal(m2, m3)
+    _, s = kf.project(mean, cov)
+    d = z - mean[:, :4]
+    np.testing.assert_allclose(nis, [d[i] @ np.linalg.solve(s[i], d[i]) for i in range(2)])
+    assert nis[0] == pytest.approx(7.5625**2 / 7.5625)  # S_00 = 7.5625 (see test_update_known_values)
+    assert kf.update(mean[:0], cov[:0], z[:0], return_nis=True)[2].shape == (0,)

@@ -334,3 +334,24 @@ def test_a_box_detected_twice_is_matched_deterministically():
         runs.append([(o.track_id.tolist(), o.det_index.tolist()) for o in outs])
     assert runs[0] == runs[1]
     assert all(ids[0] == 1 and di[0] == 0 for ids, di in runs[0])
+
+
+def test_noise_adapt_raises_the_process_noise_for_erratic_motion_and_lowers_it_for_smooth_motion():
+    def scale(jitter: float, adapt: float) -> float:
+        rng = np.random.default_rng(0)
+        t = Tracker(noise_adapt=adapt)
+        for f in range(120):
+            j = rng.normal(0, jitter, (3, 4))
+            boxes = [
+                box(100 + 3 * f + 200 * k + j[k, 0], 50 + 40 * k + j[k, 1], 40 + j[k, 2], 100 + j[k, 3])
+                for k in range(3)
+            ]
+            t.update(dets(*boxes))
+        assert len(t) == 3  # the three walkers' tracks live on
+        return t._noise_scale
+
+    assert scale(0.0, 0.05) < 0.5  # straight walkers: predictions beat the model's noise, which shrinks
+    assert scale(6.0, 0.05) > 1.5  # jumping boxes (6 px on every side): innovations beyond the model's, it grows
+    assert scale(6.0, 0.0) == 1.0  # off: the fixed model
+    with pytest.raises(ValueError, match="noise_adapt"):
+        Tracker(noise_adapt=1.5)
