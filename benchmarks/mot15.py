@@ -38,6 +38,7 @@ Results go to ``--out`` (default ``runs/mot15/<reid>``) as ``<sequence>.txt`` pl
 from __future__ import annotations
 
 import argparse
+import inspect
 import itertools
 import json
 import sys
@@ -65,13 +66,47 @@ SEQUENCES = ("ADL-Rundle-6", "ETH-Bahnhof", "KITTI-13", "PETS09-S2L1", "TUD-Stad
 WITH_VIDEO = ("PETS09-S2L1", "TUD-Stadtmitte")
 
 
-def parse_value(text: str):
-    for cast in (int, float):
-        try:
-            return cast(text)
-        except ValueError:
-            pass
-    return {"true": True, "false": False}.get(text.lower(), text)
+_TRUE, _FALSE = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
+
+
+def setting_types() -> dict[str, object]:
+    """What ``--set``/``--grid`` take: each key with the type of its value (``bool``, ``int``, ``float``, ``str``)
+    or its tuple of choices: the tracker's keyword arguments (but those the script sets per sequence), the
+    offline refinements' keys and the per-sequence run's."""
+    types: dict[str, object] = {}
+    for name, param in inspect.signature(Tracker.__init__).parameters.items():
+        if param.kind is param.KEYWORD_ONLY and name not in ("camera", "frame_rate", "kalman"):
+            types[name] = type(param.default)
+    types["output_box"] = ("detection", "filtered")
+    types.update({k: float for k in POST_KEYS}, interpolate=int)
+    types.update(cmc=("off", "on", "auto"), embed=tuple(EMBED_POLICIES), embed_refresh=float, min_score=float)
+    return types
+
+
+def parse_setting(option: str, key: str, text: str):
+    """The typed value of ``option KEY=...``'s ``text``; one error line (SystemExit) for an unknown key or a
+    value of the wrong kind (``off`` for a number, ``maybe`` for a switch) instead of running with it."""
+    types = setting_types()
+    if key not in types:
+        raise SystemExit(f"{option} {key}: not a setting here; known: {', '.join(sorted(types))}")
+    kind, low = types[key], text.strip().lower()
+    if isinstance(kind, tuple):
+        if low not in kind:
+            raise SystemExit(f"{option} {key}={text}: expected one of {', '.join(kind)}")
+        return low
+    if kind is bool:
+        if low not in _TRUE + _FALSE:
+            raise SystemExit(f"{option} {key}={text}: expected true or false")
+        return low in _TRUE
+    try:
+        value = float(text)
+    except ValueError:
+        raise SystemExit(f"{option} {key}={text}: expected a number") from None
+    if kind is int:
+        if not np.isfinite(value) or value != int(value):
+            raise SystemExit(f"{option} {key}={text}: expected a whole number")
+        return int(value)
+    return value
 
 
 class CachedEmbedder:
@@ -267,8 +302,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{data}: MOT15 data not found", file=sys.stderr)
         return 1
     seqs = args.sequences or list(SEQUENCES if args.reid == "none" else WITH_VIDEO)
-    kwargs = dict(kv.split("=", 1) for kv in args.set)
-    kwargs = {k: parse_value(v) for k, v in kwargs.items()}
+    kwargs = {}
+    for item in args.set:
+        key, eq, text = item.partition("=")
+        if not eq or not key:
+            raise SystemExit(f"--set {item}: expected KEY=VALUE")
+        kwargs[key] = parse_setting("--set", key, text)
+    grid = parse_grid(args.grid)
     kwargs.setdefault("cmc", args.cmc)
     kwargs.setdefault("embed", args.embed or embed_policy(args.reid))
     out = Path(args.out or ROOT / "runs" / "mot15" / args.reid)
@@ -282,7 +322,8 @@ def main(argv: list[str] | None = None) -> int:
     kwargs, post = {**track_defaults, **kwargs}, {**post_defaults, **post}
     if args.grid:
         kwargs = {**kwargs, **post}
-        return _sweep(args, data, seqs, kwargs, CachedEmbedder(embedder) if embedder is not None else None, out)
+        cached = CachedEmbedder(embedder) if embedder is not None else None
+        return _sweep(args, data, seqs, kwargs, cached, out, grid)
     t0 = time.perf_counter()
     for seq in seqs:
         save_mot_txt(
@@ -304,15 +345,22 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _sweep(args: argparse.Namespace, data: Path, seqs: list[str], base: dict, embedder, out: Path) -> int:
+def parse_grid(items: list[str]) -> dict[str, list]:
+    """``{key: [typed values]}`` of the ``--grid KEY=V1,V2`` options (one error line for a bad one)."""
     grid = {}
-    for item in args.grid:
-        key, _, values = item.partition("=")
-        grid[key] = [parse_value(v) for v in values.split(",") if v]
-        if not key or not grid[key]:
+    for item in items:
+        key, eq, values = item.partition("=")
+        if not eq or not key or not [v for v in values.split(",") if v]:
             raise SystemExit(f"--grid {item}: expected KEY=V1,V2,... with at least one value")
-        if key in ("reid", "min_score", "embedder"):
+        if key in ("min_score", "embed", "embed_refresh"):
             raise SystemExit(f"--grid {item}: only tracker keyword arguments and {', '.join(POST_KEYS)} can be swept")
+        grid[key] = [parse_setting("--grid", key, v) for v in values.split(",") if v]
+    return grid
+
+
+def _sweep(
+    args: argparse.Namespace, data: Path, seqs: list[str], base: dict, embedder, out: Path, grid: dict[str, list]
+) -> int:
     rows = []
     raw_of: list[dict] = []  # per row: {sequence: evaluate_sequence's result}, for pooling any subset
     tracked: dict[tuple, tuple] = {}  # (tracker settings, sequence) -> track_sequence's result, reused by refinements

@@ -40,15 +40,23 @@ REFERENCE = "mctrack_reference"  # the package name an earlier commit's mctrack 
 def load_reference(commit: str, into: Path):
     """``(Tracker, Detections)`` of the mctrack package at ``commit`` of this repository, extracted under ``into``
     as the package ``mctrack_reference`` (the package imports itself relatively, so it runs beside this one)."""
+    if commit.startswith("-"):
+        raise SystemExit(f"error: --against {commit}: not a commit (a commit does not start with '-')")
     try:
-        archive = subprocess.run(
-            ["git", "-C", str(ROOT), "archive", "--format=tar", commit, "mctrack"],
+        sha = subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "--verify", "--quiet", f"{commit}^{{commit}}"],
             check=True,
             capture_output=True,
+            text=True,
+        ).stdout.strip()
+        archive = subprocess.run(
+            ["git", "-C", str(ROOT), "archive", "--format=tar", sha, "mctrack"], check=True, capture_output=True
         ).stdout
     except (OSError, subprocess.CalledProcessError) as exc:
-        detail = getattr(exc, "stderr", b"") or str(exc).encode()
-        raise SystemExit(f"error: --against {commit}: not a commit of {ROOT}: {detail.decode().strip()}") from None
+        detail = exc.stderr if isinstance(exc, subprocess.CalledProcessError) else str(exc)
+        detail = (detail.decode() if isinstance(detail, bytes) else detail or "").strip()
+        message = f"error: --against {commit}: not a commit of {ROOT}" + (f": {detail}" if detail else "")
+        raise SystemExit(message) from None
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         try:
             tar.extractall(into, filter="data")
@@ -58,9 +66,12 @@ def load_reference(commit: str, into: Path):
     sys.path.insert(0, str(into))
     for name in [m for m in sys.modules if m == REFERENCE or m.startswith(REFERENCE + ".")]:
         del sys.modules[name]  # an earlier call's commit
-    track = importlib.import_module(f"{REFERENCE}.track")
-    types = importlib.import_module(f"{REFERENCE}.types")
-    return track.Tracker, types.Detections
+    try:
+        track = importlib.import_module(f"{REFERENCE}.track")
+        types = importlib.import_module(f"{REFERENCE}.types")
+        return track.Tracker, types.Detections
+    except (ImportError, AttributeError) as exc:  # a commit from before the tracker, or one that does not import
+        raise SystemExit(f"error: --against {commit}: its mctrack has no usable tracker ({exc})") from None
 
 
 def time_run(tracker_cls, scene, warp) -> float:
@@ -100,7 +111,9 @@ def make_scene(n_tracks: int, n_frames: int, dim: int, seed: int = 0) -> list[tu
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Tracker-only milliseconds per frame.")
     ap.add_argument("--tracks", type=int, default=50, help="people in view (default: 50)")
-    ap.add_argument("--frames", type=int, default=2000, help="frames timed (default: 2000)")
+    ap.add_argument(
+        "--frames", type=int, default=2000, help=f"frames of the scene, the first {WARMUP} not timed (default: 2000)"
+    )
     ap.add_argument("--dim", type=int, default=0, help="fake embedding dimension; 0 = motion-only (default)")
     ap.add_argument("--repeats", type=int, default=3, help="timed runs; the best is reported (default: 3)")
     ap.add_argument("--warp", action="store_true", help="pass a camera-motion warp (a small pan) every frame")

@@ -144,3 +144,48 @@ def test_a_refused_setting_is_one_error_line_and_exit_1(tmp_path, flags):
     assert "Traceback" not in done.stderr
     assert done.stderr.strip().splitlines()[-1].startswith("error: ")
     assert ("high_thresh" if "--set" in flags else "max_sigma") in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--set", "match_thresh=abc"], "--set match_thresh=abc: expected a number"),
+        (["--set", "fuse_score=off"], None),  # a valid switch: parsed to False, not to a truthy string
+        (["--set", "motion_gate=maybe"], "--set motion_gate=maybe: expected true or false"),
+        (["--set", "noise_adapt=true"], "--set noise_adapt=true: expected a number"),
+        (["--set", "nope=1"], "--set nope: not a setting here"),
+        (["--set", "frame_rate=5"], "--set frame_rate: not a setting here"),
+        (["--set", "cmc=bogus"], "--set cmc=bogus: expected one of off, on, auto"),
+        (["--set", "match_thresh"], "--set match_thresh: expected KEY=VALUE"),
+        (["--grid", "min_hits=1.5,2"], "--grid min_hits=1.5: expected a whole number"),
+        (["--grid", "camera=a,b"], "--grid camera: not a setting here"),
+    ],
+)
+def test_set_and_grid_values_are_typed_and_unknown_keys_refused(flags, message, monkeypatch):
+    mod = _module()
+    seen = {}
+
+    def fake_run(seq_dir, **kwargs):  # stops the run once the settings are parsed
+        seen.update(kwargs)
+        raise SystemExit("parsed")
+
+    monkeypatch.setattr(mod, "run_sequence", fake_run)
+    monkeypatch.setattr(mod, "_sweep", lambda args, data, seqs, base, embedder, out, grid: fake_run(None, **base))
+    with pytest.raises(SystemExit) as exc:
+        mod.main(["--data", str(ROOT), "--sequences", "x", "--out", "/tmp/mot15_parse_test", *flags])
+    if message is None:
+        assert exc.value.code == "parsed" and seen["fuse_score"] is False
+    else:
+        assert str(exc.value.code).startswith(message)
+
+
+def test_parse_setting_types_follow_the_tracker_signature():
+    mod = _module()
+    assert mod.parse_setting("--set", "min_hits", "3") == 3 and isinstance(
+        mod.parse_setting("--set", "min_hits", "3"), int
+    )
+    assert mod.parse_setting("--set", "motion_gate", "No") is False
+    assert mod.parse_setting("--set", "motion_gate", "TRUE") is True
+    assert mod.parse_setting("--set", "noise_adapt", "0.05") == 0.05
+    assert mod.parse_setting("--grid", "smooth", "2") == 2.0
+    assert mod.parse_setting("--set", "embed", "needed") == "needed"

@@ -60,9 +60,22 @@ def test_tracker_bench_against_a_commit_times_both_and_prints_the_ratio(capsys):
     m = re.search(r"this tree ([\d.]+) ms/frame, HEAD ([\d.]+) ms/frame .*median paired ratio ([\d.]+)", line)
     assert m, line
     assert all(float(g) > 0 for g in m.groups())
-    try:
-        bench.main(["--frames", "60", "--repeats", "1", "--against", "no-such-commit"])
+    for bad, message in (
+        ("no-such-commit", "--against no-such-commit: not a commit"),
+        ("--output=x.tar", "not a commit (a commit does not start with '-')"),  # never handed to git as an option
+    ):
+        try:
+            bench.main(["--frames", "60", "--repeats", "1", f"--against={bad}"])
+        except SystemExit as exc:
+            assert message in str(exc.code)
+        else:
+            raise AssertionError(f"--against {bad} was accepted")
+    first = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-list", "--max-parents=0", "HEAD"], capture_output=True, text=True
+    )
+    try:  # the project's first commit has no tracker: one error line, not a traceback
+        bench.main(["--frames", "60", "--repeats", "1", "--against", first.stdout.split()[0]])
     except SystemExit as exc:
-        assert "--against no-such-commit: not a commit" in str(exc.code)
+        assert "its mctrack has no usable tracker" in str(exc.code)
     else:
-        raise AssertionError("an unknown commit was accepted")
+        raise AssertionError("a commit without a tracker was accepted")
