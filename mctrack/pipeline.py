@@ -1003,6 +1003,12 @@ class Pipeline:
                 n = max(r.frames, int(rows[-1, 0]) if len(rows) else 0, 1)
             else:
                 n = max(r.frames, r.length or 0, 1)
+            if self.max_seconds is not None and r.error not in (None, "interrupted"):
+                # a camera that failed in a run of max_seconds is scored on the span the others are, not on all of
+                # its ground truth: what it missed inside that span counts
+                fps = r.fps or next((x.fps for x in cams.cameras if x.id == c), None) or 0.0
+                if fps > 0:
+                    n = min(n, max(r.frames, int(np.ceil((self.max_seconds - 1e-9) * fps)), 1))
             if len(rows) and rows[-1, 0] > n and not partial and r.length is not None:
                 log.warning(
                     "camera %s: %s has rows up to frame %d but the video has %d frames; those rows are ignored",

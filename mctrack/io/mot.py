@@ -93,7 +93,8 @@ def load_mot_txt(path: str | Path, *, skip_bad_boxes: bool = False) -> np.ndarra
             rows.append(values + [-1.0] * (N_COLS - len(values)))
     if skipped:
         log.warning(
-            "%s: %d row(s) skipped: box not finite, of zero or negative size or beyond %g px (first: line %d)",
+            "%s: %d row(s) skipped: box or score not finite, box of zero or negative size or beyond %g px "
+            "(first: line %d)",
             p,
             skipped,
             MAX_COORD,

@@ -562,6 +562,10 @@ def open_source(path: str | Path, *, need_images: bool = True, camera: str | Non
     if p.is_dir():
         if (p / "seqinfo.ini").is_file():
             return SequenceSource(p, need_images=need_images, camera=camera)
+        mot_layout = any((p / d).is_dir() for d in ("det", "gt", "img1"))
+        if mot_layout and not any(f.suffix.lower() in IMAGE_SUFFIXES for f in p.iterdir() if f.is_file()):
+            # laid out as a MOTChallenge sequence but without its description: say so, not "no images"
+            raise InputError(f"{p}: seqinfo.ini not found (a MOTChallenge sequence folder needs one)")
         return ImageFolderSource(p, camera=camera)
     raise InputError(f"{p}: source not found (expected a video file, an image folder or a sequence folder)")
 

@@ -150,6 +150,36 @@ def test_a_camera_failing_mid_stream_is_reported_and_the_others_finish(scene, tm
     assert json.loads((tmp_path / "summary.json").read_text())["failed_cameras"]["cam1"].startswith("OSError")
 
 
+def test_a_camera_failing_in_a_run_of_max_seconds_is_scored_on_the_same_span(scene, tmp_path):
+    """With ``max_seconds`` every camera is evaluated on the span the run covers; one that failed inside it counts
+    its misses up to there, not over all of its ground truth (which would compare different spans)."""
+    cams = load_cams(scene / "cams.yaml")
+
+    def failing(cam, need_images):
+        src = default_source(cam, need_images)
+        if cam.id != "cam1":
+            return src
+
+        class Broken:
+            def __getattr__(self, name):
+                return getattr(src, name)
+
+            def __iter__(self):
+                for frame in src:
+                    if frame.index == 10:
+                        raise OSError("connection lost")
+                    yield frame
+
+        return Broken()
+
+    pipe = make_pipeline(cams, ColorHistogramEmbedder(), source_factory=failing, cache_key=None, max_seconds=3.0)
+    r = pipe.run(cams, tmp_path)
+    assert r.failed == ["cam1"] and r.cameras["cam1"].frames == 10
+    span = r.cameras["cam2"].frames
+    assert 10 < span < 60  # the run stopped before the videos' end
+    assert r.evaluation["frames_evaluated"] == {"cam1": span, "cam2": span}
+
+
 def test_interrupted_run_keeps_what_it_finished(scene, tmp_path):
     cams = load_cams(scene / "cams.yaml")
 

@@ -66,6 +66,7 @@ def test_detection_files_skip_unusable_boxes_with_one_warning(tmp_path, caplog):
     assert (
         len(warnings) == 1 and str(p) in warnings[0] and "5 row(s) skipped" in warnings[0] and "line 2" in warnings[0]
     )
+    assert "box or score not finite" in warnings[0]  # line 6's score is inf: the message names the score too
     assert np.isfinite(det.detections(0).xyxy).all()
 
 

@@ -103,6 +103,11 @@ def test_missing_and_bad_sources(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(InputError, match="no images"):
         open_source(tmp_path / "empty")
+    seq = tmp_path / "seq"  # a MOTChallenge sequence without its seqinfo.ini: named as such, not "no images"
+    (seq / "det").mkdir(parents=True)
+    (seq / "det" / "det.txt").write_text("1,-1,10,10,20,40,0.9,-1,-1,-1\n")
+    with pytest.raises(InputError, match=r"seq: seqinfo.ini not found"):
+        open_source(seq)
 
 
 def test_image_folder_with_unreadable_image(tmp_path, caplog):
