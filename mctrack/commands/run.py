@@ -79,6 +79,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="score an unmatched detection needs to start a track, raised to --track-high when lower (default: 0.6)",
     )
     t.add_argument("--max-lost", type=float, default=None, help="seconds a lost track is kept (tracker default)")
+    t.add_argument(
+        "--noise-adapt",
+        type=float,
+        default=None,
+        metavar="RATE",
+        help="rate at which the Kalman process noise calibrates itself to the scene's motion (tracker default "
+        "0.05; 0 = the fixed noise model)",
+    )
     add_cmc_arg(t, "default: auto when the frames can be had: decoded anyway, or every camera has images; else off")
     t.add_argument(
         "--smooth",
@@ -348,6 +356,10 @@ def main(args: argparse.Namespace) -> int:
     if args.max_lost is not None:
         tracker_kwargs["max_lost_s"] = args.max_lost
     tracker_kwargs["low_thresh"] = min(0.1, args.track_high)
+    # always explicit: with --embed needed the tracker settings key the feature cache, and a cache made under
+    # another default (before the noise adaptation) must not be replayed
+    noise_default = Tracker.__init__.__kwdefaults__["noise_adapt"]
+    tracker_kwargs["noise_adapt"] = noise_default if args.noise_adapt is None else args.noise_adapt
     tracker_kwargs.update(appearance_from_args(args, embedder))
     try:  # bad tracker settings fail here in one line, not once per camera
         Tracker(camera="check", frame_rate=10.0, **tracker_kwargs)

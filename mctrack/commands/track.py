@@ -73,6 +73,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_cmc_arg(t, "default: auto when the frames can be had: decoded anyway, or the source has images; else off")
     t.add_argument("--max-lost", type=float, default=None, help="seconds a lost track is kept (tracker default)")
     t.add_argument(
+        "--noise-adapt",
+        type=float,
+        default=None,
+        metavar="RATE",
+        help="rate at which the Kalman process noise calibrates itself to the scene's motion (tracker default "
+        "0.05; 0 = the fixed noise model)",
+    )
+    t.add_argument(
         "--track-high",
         type=float,
         default=None,
@@ -159,6 +167,8 @@ def main(args: argparse.Namespace) -> int:
         kwargs["new_track_thresh"] = max(args.track_new, kwargs.get("high_thresh", 0.0))
     elif args.track_high is not None:
         kwargs["new_track_thresh"] = max(0.9, args.track_high)
+    if args.noise_adapt is not None:
+        kwargs["noise_adapt"] = args.noise_adapt
     kwargs.update(appearance_from_args(args, embedder))
     try:
         tracker = Tracker(camera=source.camera, frame_rate=fps, **kwargs)

@@ -217,6 +217,8 @@ def test_cache_follows_the_embed_policy_and_with_needed_the_tracker_settings(sce
         (needed, "hit"),
         ((*needed, "--track-high", "0.6"), "miss"),
         ((*needed, "--embed-refresh", "2"), "miss"),
+        ((*needed, "--noise-adapt", "0"), "miss"),
+        ((*needed, "--noise-adapt", "0.05"), "hit"),  # the default, spelt out: the same key as without the flag
         ((), "miss"),  # --embed all, the default
         (("--track-high", "0.6"), "hit"),
         (needed, "hit"),
