@@ -130,7 +130,7 @@ class BoxKalman:
         q[:, 4:6] = q[:, 6:8] = self.std_velocity * wh
         q *= q
         if noise_scale is not None:
-            q *= np.reshape(noise_scale, (-1, 1))
+            q *= noise_scale if isinstance(noise_scale, (int, float)) else np.reshape(noise_scale, (-1, 1))
         diag = new_cov.reshape(len(mean), 64)[:, ::9]  # a view of the diagonals
         diag += q
         return new_mean, new_cov

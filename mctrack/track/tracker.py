@@ -487,7 +487,8 @@ class Tracker:
         # measured with the scaled noise, so the scale moves only part of the way to full calibration (a larger
         # noise shrinks the innovations it is judged by): a damped covariance matching, measured to work better
         # than the full one under the leave-one-sequence-out protocol (docs/tracking.md)
-        self._noise_scale = float(np.clip(self._nis_avg / CHI2_MEDIAN_4, *_NOISE_SCALE_RANGE))
+        lo, hi = _NOISE_SCALE_RANGE
+        self._noise_scale = min(max(self._nis_avg / CHI2_MEDIAN_4, lo), hi)
 
     def _remember(self, rows: np.ndarray, feats: np.ndarray) -> None:
         assert self._emb is not None
