@@ -32,6 +32,7 @@ __all__ = [
     "track_appearance",
     "check_stream_args",
     "add_cmc_arg",
+    "add_noise_adapt_arg",
 ]
 
 TORCH_EMBEDDERS = ("laga", "can", "global")
@@ -83,6 +84,18 @@ def embed_refresh_frames(seconds: float, fps: float) -> int:
         return refresh_frames(seconds, fps)
     except ValueError:
         raise InputError(f"--embed-refresh: must be in (0, 3600] seconds, got {seconds}") from None
+
+
+def add_noise_adapt_arg(g) -> None:
+    """``--noise-adapt RATE``: the tracker's process-noise calibration (``Tracker(noise_adapt=...)``)."""
+    g.add_argument(
+        "--noise-adapt",
+        type=float,
+        default=None,
+        metavar="RATE",
+        help="rate at which the Kalman process noise calibrates itself to the scene's motion (tracker default "
+        "0.05; 0 = the fixed noise model)",
+    )
 
 
 def add_cmc_arg(g, default_text: str) -> None:

@@ -24,6 +24,7 @@ from ._common import (
     check_stream_args,
     resolve_embed_policy,
     add_cmc_arg,
+    add_noise_adapt_arg,
     add_embed_policy_args,
     TORCH_EMBEDDERS,
     defaults_text,
@@ -79,14 +80,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="score an unmatched detection needs to start a track, raised to --track-high when lower (default: 0.6)",
     )
     t.add_argument("--max-lost", type=float, default=None, help="seconds a lost track is kept (tracker default)")
-    t.add_argument(
-        "--noise-adapt",
-        type=float,
-        default=None,
-        metavar="RATE",
-        help="rate at which the Kalman process noise calibrates itself to the scene's motion (tracker default "
-        "0.05; 0 = the fixed noise model)",
-    )
+    add_noise_adapt_arg(t)
     add_cmc_arg(t, "default: auto when the frames can be had: decoded anyway, or every camera has images; else off")
     t.add_argument(
         "--smooth",

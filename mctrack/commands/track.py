@@ -25,6 +25,7 @@ from ._common import (
     check_stream_args,
     resolve_embed_policy,
     add_cmc_arg,
+    add_noise_adapt_arg,
     add_embed_policy_args,
     embed_refresh_frames,
     add_appearance_args,
@@ -72,14 +73,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--fps", type=float, help="frame rate (default: the source's)")
     add_cmc_arg(t, "default: auto when the frames can be had: decoded anyway, or the source has images; else off")
     t.add_argument("--max-lost", type=float, default=None, help="seconds a lost track is kept (tracker default)")
-    t.add_argument(
-        "--noise-adapt",
-        type=float,
-        default=None,
-        metavar="RATE",
-        help="rate at which the Kalman process noise calibrates itself to the scene's motion (tracker default "
-        "0.05; 0 = the fixed noise model)",
-    )
+    add_noise_adapt_arg(t)
     t.add_argument(
         "--track-high",
         type=float,

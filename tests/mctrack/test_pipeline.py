@@ -116,10 +116,10 @@ def test_cache_is_hit_on_a_rerun(scene, tmp_path):
     assert third.calls > 0
 
 
-def test_a_camera_failing_mid_stream_is_reported_and_the_others_finish(scene, tmp_path, caplog):
-    cams = load_cams(scene / "cams.yaml")
+def _cam1_fails_at(index: int):
+    """A source factory whose cam1 stream raises ``OSError("connection lost")`` at frame ``index``."""
 
-    def failing(cam, need_images):
+    def factory(cam, need_images):
         src = default_source(cam, need_images)
         if cam.id != "cam1":
             return src
@@ -130,12 +130,18 @@ def test_a_camera_failing_mid_stream_is_reported_and_the_others_finish(scene, tm
 
             def __iter__(self):
                 for frame in src:
-                    if frame.index == 20:
+                    if frame.index == index:
                         raise OSError("connection lost")
                     yield frame
 
         return Broken()
 
+    return factory
+
+
+def test_a_camera_failing_mid_stream_is_reported_and_the_others_finish(scene, tmp_path, caplog):
+    cams = load_cams(scene / "cams.yaml")
+    failing = _cam1_fails_at(20)
     with caplog.at_level(logging.ERROR):
         r = make_pipeline(cams, ColorHistogramEmbedder(), source_factory=failing, cache_key=None, video=True).run(
             cams, tmp_path
@@ -154,25 +160,9 @@ def test_a_camera_failing_in_a_run_of_max_seconds_is_scored_on_the_same_span(sce
     """With ``max_seconds`` every camera is evaluated on the span the run covers; one that failed inside it counts
     its misses up to there, not over all of its ground truth (which would compare different spans)."""
     cams = load_cams(scene / "cams.yaml")
-
-    def failing(cam, need_images):
-        src = default_source(cam, need_images)
-        if cam.id != "cam1":
-            return src
-
-        class Broken:
-            def __getattr__(self, name):
-                return getattr(src, name)
-
-            def __iter__(self):
-                for frame in src:
-                    if frame.index == 10:
-                        raise OSError("connection lost")
-                    yield frame
-
-        return Broken()
-
-    pipe = make_pipeline(cams, ColorHistogramEmbedder(), source_factory=failing, cache_key=None, max_seconds=3.0)
+    pipe = make_pipeline(
+        cams, ColorHistogramEmbedder(), source_factory=_cam1_fails_at(10), cache_key=None, max_seconds=3.0
+    )
     r = pipe.run(cams, tmp_path)
     assert r.failed == ["cam1"] and r.cameras["cam1"].frames == 10
     span = r.cameras["cam2"].frames
