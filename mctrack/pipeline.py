@@ -991,7 +991,8 @@ class Pipeline:
         pred = {c: load_mot_txt(out / f"{c}.txt") for c in gt}
         lengths = {}
         # a run shortened on purpose (max_seconds, Ctrl-C) is scored on the frames it covered; a camera that failed
-        # is scored on all of its ground truth up to the end of its video (what it missed counts)
+        # is scored on all of its ground truth up to the end of its video (what it missed counts), or in a run of
+        # max_seconds up to the end of that span
         partial = self.max_seconds is not None or interrupted
         for c, rows in gt.items():
             r = results[c]
@@ -1008,7 +1009,10 @@ class Pipeline:
                 # its ground truth: what it missed inside that span counts
                 fps = r.fps or next((x.fps for x in cams.cameras if x.id == c), None) or 0.0
                 if fps > 0:
-                    n = min(n, max(r.frames, int(np.ceil((self.max_seconds - 1e-9) * fps)), 1))
+                    span = int(np.ceil((self.max_seconds - 1e-9) * fps))
+                else:  # its frame rate is unknown (its video never opened): the span the others covered
+                    span = max((x.frames for x in results.values() if x.error is None), default=n)
+                n = min(n, max(r.frames, span, 1))
             if len(rows) and rows[-1, 0] > n and not partial and r.length is not None:
                 log.warning(
                     "camera %s: %s has rows up to frame %d but the video has %d frames; those rows are ignored",

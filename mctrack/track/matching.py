@@ -131,8 +131,8 @@ def linear_assignment(cost: np.ndarray, thresh: float) -> tuple[np.ndarray, np.n
     cost = np.asarray(cost, np.float64)
     if cost.ndim != 2:
         raise ValueError(f"cost: expected a 2-D matrix, got shape {cost.shape}")
-    if thresh != thresh:
-        raise ValueError("thresh: must be a number, got NaN")
+    if not np.isfinite(thresh):
+        raise ValueError(f"thresh: must be a finite number, got {thresh}")
     n_a, n_b = cost.shape
     if n_a == 0 or n_b == 0:
         return np.zeros((0, 2), np.int64), np.arange(n_a, dtype=np.int64), np.arange(n_b, dtype=np.int64)
@@ -141,7 +141,9 @@ def linear_assignment(cost: np.ndarray, thresh: float) -> tuple[np.ndarray, np.n
     cap = thresh + 1e-6 + 1e-6 * abs(thresh)
     capped = np.minimum(cost, cap)
     # a NaN (infeasible) or -inf (as good as it gets) cost makes the sum non-finite: the solver takes finite costs
-    if not np.isfinite(capped.sum()):
+    with np.errstate(over="ignore"):  # huge finite costs may overflow the sum: the branch below sorts them out
+        finite = np.isfinite(capped.sum())
+    if not finite:
         nan = np.isnan(capped)
         cost = np.where(nan, INFEASIBLE, cost)
         capped[nan] = cap

@@ -488,7 +488,9 @@ class Tracker:
         # noise shrinks the innovations it is judged by): a damped covariance matching, measured to work better
         # than the full one under the leave-one-sequence-out protocol (docs/tracking.md)
         lo, hi = _NOISE_SCALE_RANGE
-        self._noise_scale = min(max(self._nis_avg / CHI2_MEDIAN_4, lo), hi)
+        # the average itself stays within the scale's range, so that after a jolt it comes back at once
+        self._nis_avg = min(max(self._nis_avg, lo * CHI2_MEDIAN_4), hi * CHI2_MEDIAN_4)
+        self._noise_scale = self._nis_avg / CHI2_MEDIAN_4
 
     def _remember(self, rows: np.ndarray, feats: np.ndarray) -> None:
         assert self._emb is not None

@@ -48,6 +48,14 @@ def test_linear_assignment_odd_costs_and_threshold():
     assert m.tolist() == [[0, 1]]
     with pytest.raises(ValueError, match="thresh"):
         linear_assignment(np.zeros((2, 2)), float("nan"))
+    with pytest.raises(ValueError, match="thresh: must be a finite number"):  # inf would keep +inf pairs
+        linear_assignment(np.array([[np.inf, np.inf], [0.2, np.inf]]), float("inf"))
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # costs whose sum overflows are neither a warning nor a wrong result
+        m, _, _ = linear_assignment(np.array([[1e308, 0.1], [0.2, 1e308]]), 0.5)
+    assert m.tolist() == [[0, 1], [1, 0]]
 
 
 @pytest.mark.parametrize("shape", [(1, 1), (1, 5), (4, 1), (7, 7), (30, 34), (34, 30)])

@@ -355,3 +355,14 @@ def test_noise_adapt_raises_the_process_noise_for_erratic_motion_and_lowers_it_f
     assert scale(6.0, 0.0) == 1.0  # off: the fixed model
     with pytest.raises(ValueError, match="noise_adapt"):
         Tracker(noise_adapt=1.5)
+
+
+def test_noise_scale_comes_back_at_once_after_a_jolt():
+    """The running NIS average is held within the scale's range: a burst of huge innovations pins the scale at
+    its maximum but leaves no backlog that keeps it there after the scene calms down."""
+    t = Tracker(noise_adapt=0.5)
+    for _ in range(20):
+        t._adapt_noise(np.full(5, 1e6))
+    assert t._noise_scale == 16.0
+    t._adapt_noise(np.full(5, 3.3567))
+    assert t._noise_scale < 9.0  # half way back after one calm frame at rate 0.5
