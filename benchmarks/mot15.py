@@ -38,6 +38,7 @@ Results go to ``--out`` (default ``runs/mot15/<reid>``) as ``<sequence>.txt`` pl
 from __future__ import annotations
 
 import argparse
+import functools
 import inspect
 import itertools
 import json
@@ -69,6 +70,7 @@ WITH_VIDEO = ("PETS09-S2L1", "TUD-Stadtmitte")
 _TRUE, _FALSE = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
 
 
+@functools.cache
 def setting_types() -> dict[str, object]:
     """What ``--set``/``--grid`` take: each key with the type of its value (``bool``, ``int``, ``float``, ``str``)
     or its tuple of choices: the tracker's keyword arguments (but those the script sets per sequence), the

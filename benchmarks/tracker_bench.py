@@ -74,15 +74,18 @@ def load_reference(commit: str, into: Path):
         raise SystemExit(f"error: --against {commit}: its mctrack has no usable tracker ({exc})") from None
 
 
-def time_run(tracker_cls, scene, warp) -> float:
-    """Milliseconds per frame of one fresh tracker over ``scene`` after the warm-up frames."""
+def time_run(tracker_cls, scene, warp) -> tuple[float, float]:
+    """Milliseconds per frame of one fresh tracker over ``scene`` after the warm-up frames, and the tracks it
+    reported per frame."""
     tracker = tracker_cls(frame_rate=30)
     for dets, emb in scene[:WARMUP]:  # warm-up: tracks born and confirmed
         tracker.update(dets, emb)
+    n_out = 0
     t0 = time.perf_counter()
     for dets, emb in scene[WARMUP:]:
-        tracker.update(dets, emb, warp=warp)
-    return (time.perf_counter() - t0) * 1e3 / (len(scene) - WARMUP)
+        n_out += len(tracker.update(dets, emb, warp=warp))
+    frames = len(scene) - WARMUP
+    return (time.perf_counter() - t0) * 1e3 / frames, n_out / frames
 
 
 def make_scene(n_tracks: int, n_frames: int, dim: int, seed: int = 0) -> list[tuple[Detections, np.ndarray | None]]:
@@ -140,27 +143,19 @@ def main(argv: list[str] | None = None) -> int:
             ref_scene = [(ref_dets(d.xyxy, d.score), e) for d, e in scene]
             ours, theirs = [], []
             for _ in range(args.repeats):
-                theirs.append(time_run(ref_tracker, ref_scene, warp))
-                ours.append(time_run(Tracker, scene, warp))
+                theirs.append(time_run(ref_tracker, ref_scene, warp)[0])
+                ours.append(time_run(Tracker, scene, warp)[0])
         ratio = float(np.median(np.array(ours) / np.array(theirs)))
         print(
             f"tracker-only, {args.tracks} tracks, {label}: this tree {min(ours):.3f} ms/frame, {args.against} "
             f"{min(theirs):.3f} ms/frame (bests of {args.repeats}); median paired ratio {ratio:.2f}"
         )
         return 0
-    best = np.inf
-    for _ in range(args.repeats):
-        tracker = Tracker(frame_rate=30)
-        for dets, emb in scene[:WARMUP]:  # warm-up: tracks born and confirmed
-            tracker.update(dets, emb)
-        t0 = time.perf_counter()
-        n_out = 0
-        for dets, emb in scene[WARMUP:]:
-            n_out += len(tracker.update(dets, emb, warp=warp))
-        best = min(best, (time.perf_counter() - t0) * 1e3 / (len(scene) - WARMUP))
+    runs = [time_run(Tracker, scene, warp) for _ in range(args.repeats)]
+    best = min(ms for ms, _ in runs)
     print(
         f"tracker-only: {best:.3f} ms/frame with {args.tracks} tracks ({label}; "
-        f"{n_out / (len(scene) - WARMUP):.1f} reported per frame; best of {args.repeats})"
+        f"{runs[-1][1]:.1f} reported per frame; best of {args.repeats})"
     )
     return 0
 

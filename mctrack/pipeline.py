@@ -1009,7 +1009,7 @@ class Pipeline:
                 # its ground truth: what it missed inside that span counts
                 fps = r.fps or next((x.fps for x in cams.cameras if x.id == c), None) or 0.0
                 if fps > 0:
-                    span = int(np.ceil((self.max_seconds - 1e-9) * fps))
+                    span = self._frames_to_run(n, fps)
                 else:  # its frame rate is unknown (its video never opened): the span the others covered
                     span = max((x.frames for x in results.values() if x.error is None), default=n)
                 n = min(n, max(r.frames, span, 1))

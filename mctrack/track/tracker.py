@@ -224,8 +224,12 @@ class Tracker:
         self._has_emb = np.zeros(0, bool)
         self._emb_frame = np.zeros(0, np.int64)  # the update count at which each track's memory last took a feature
         self._skipped = np.zeros(0, np.int64)  # matches without a feature since the memory last took one
-        self._noise_scale = 1.0  # the process noise's factor learnt from the innovations (noise_adapt)
         self._nis_avg = CHI2_MEDIAN_4  # running average of the frames' median normalised innovation squared
+
+    @property
+    def _noise_scale(self) -> float:
+        """The process noise's factor learnt from the innovations (``noise_adapt``; 1 = the fixed model)."""
+        return self._nis_avg / CHI2_MEDIAN_4
 
     def __len__(self) -> int:
         """Number of live (tentative, confirmed or lost) tracks."""
@@ -490,7 +494,6 @@ class Tracker:
         lo, hi = _NOISE_SCALE_RANGE
         # the average itself stays within the scale's range, so that after a jolt it comes back at once
         self._nis_avg = min(max(self._nis_avg, lo * CHI2_MEDIAN_4), hi * CHI2_MEDIAN_4)
-        self._noise_scale = self._nis_avg / CHI2_MEDIAN_4
 
     def _remember(self, rows: np.ndarray, feats: np.ndarray) -> None:
         assert self._emb is not None
