@@ -80,7 +80,7 @@ def setting_types() -> dict[str, object]:
         if param.kind is param.KEYWORD_ONLY and name not in ("camera", "frame_rate", "kalman"):
             types[name] = type(param.default)
     types["output_box"] = ("detection", "filtered")
-    types.update({k: float for k in POST_KEYS}, interpolate=int)
+    types.update({k: float for k in POST_KEYS}, interpolate=int, backfill=bool)
     types.update(cmc=("off", "on", "auto"), embed=tuple(EMBED_POLICIES), embed_refresh=float, min_score=float)
     return types
 
@@ -137,6 +137,7 @@ def make_embedder(reid: str, weights: str | None = None):
 
 
 POST_KEYS = (
+    "backfill",
     "interpolate",
     "smooth",
     "smooth_max",
@@ -150,13 +151,15 @@ POST_KEYS = (
 
 def post_settings(settings: dict, fps: float) -> dict:
     """``refine`` keyword arguments from the offline keys of ``settings`` (``stitch_s``: most seconds between two
-    tracklets joined, 0 = off)."""
+    tracklets joined, 0 = off), but ``backfill`` (default on, as ``mctrack track``), which says whether the
+    tracker's unconfirmed rows go to ``refine``: see :func:`refine_tracked`."""
     stitch = None
     if settings.get("stitch_s", 0):
         fields = {"max_motion": "stitch_motion", "max_size": "stitch_size", "max_appearance": "stitch_appearance"}
         kw = {f: settings[k] for f, k in fields.items() if k in settings}
         stitch = StitchConfig.window(settings["stitch_s"], fps, **kw)
     return {
+        "backfill": bool(settings.get("backfill", True)),
         "stitch": stitch,
         "interpolate": int(settings.get("interpolate", 0)),
         "smooth": settings.get("smooth", 0),
@@ -187,12 +190,13 @@ def track_sequence(
     embed_refresh: float = 0.5,
     **tracker_kwargs,
 ):
-    """``(raw MOT rows, {track id: mean feature} or None, fps, camera warps)`` of one sequence tracked on its public
-    detections (``cmc``: camera-motion compensation ``off``, ``on`` or ``auto``, needs the sequence's images; None:
-    ``mctrack track``'s default, ``auto`` when the sequence has images, else ``off``. The warps it gave the tracker,
-    ``{frame index: (2, 3)}``, are returned for ``refine``; ``replay_warps``, such a result of an earlier run of the
-    same sequence, is given to the tracker instead of estimating again. ``embed``, ``embed_refresh``: which
-    detections are embedded, as ``mctrack track --embed/--embed-refresh``)."""
+    """``(raw MOT rows, {track id: mean feature} or None, fps, camera warps, the tracker's unconfirmed rows)`` of one
+    sequence tracked on its public detections (``cmc``: camera-motion compensation ``off``, ``on`` or ``auto``,
+    needs the sequence's images; None: ``mctrack track``'s default, ``auto`` when the sequence has images, else
+    ``off``. The warps it gave the tracker, ``{frame index: (2, 3)}``, are returned for ``refine``;
+    ``replay_warps``, such a result of an earlier run of the same sequence, is given to the tracker instead of
+    estimating again. ``embed``, ``embed_refresh``: which detections are embedded, as ``mctrack track
+    --embed/--embed-refresh``; the unconfirmed rows are for ``backfill``)."""
     embedder = embedder if embedder is not None else build_embedder(reid)
     if isinstance(embedder, CachedEmbedder):
         embedder.key = str(seq_dir)
@@ -203,7 +207,7 @@ def track_sequence(
     source = SequenceSource(seq_dir, need_images=embedder is not None or cmc != "off")
     detector = MotFileDetector(seq_dir / "det" / "det.txt", min_score=min_score)
     tracker = Tracker(camera=source.name, frame_rate=source.fps, **tracker_kwargs)
-    rows, means = [], FeatureMeans()
+    rows, tentative, means = [], [], FeatureMeans()
     refresh = refresh_frames(embed_refresh, source.fps)
     features = DetectAndEmbed(detector, embedder, detector_needs_images=False, embed=embed, refresh=refresh)
     motion = None if cmc == "off" else CameraMotion(auto=cmc == "auto")
@@ -218,20 +222,31 @@ def track_sequence(
         cmc=motion,
         record_warp=warps.__setitem__,
         replay_warp=replay_warps.get if replay_warps is not None else None,
+        tentative=True,
     )
     for step in steps:
         rows.append(mot_rows(step.frame.index, step.tracks.track_id, step.tracks.xyxy, step.tracks.score))
+        pending = step.tentative
+        tentative.append(mot_rows(step.frame.index, pending.track_id, pending.xyxy, pending.score))
         means.add(step.tracks.track_id, step.track_embeddings)
     out = np.concatenate(rows) if rows else np.zeros((0, 10))
     feats = means.means() if embedder is not None else None
-    return out, feats, source.fps, (warps if replay_warps is None else replay_warps)
+    pending_rows = np.concatenate(tentative) if tentative else np.zeros((0, 10))
+    return out, feats, source.fps, (warps if replay_warps is None else replay_warps), pending_rows
+
+
+def refine_tracked(tracked: tuple, post: dict) -> np.ndarray:
+    """The refined MOT rows of ``track_sequence``'s result ``tracked`` with the offline settings ``post``
+    (POST_KEYS)."""
+    raw, feats, fps, warps, tentative = tracked
+    settings = post_settings(post, fps)
+    tentative = tentative if settings.pop("backfill") else None
+    return refine(raw, fps, features=feats, warps=warps, tentative=tentative, **settings)
 
 
 def run_sequence(seq_dir: Path, *, interpolate: int = 0, post: dict | None = None, **kwargs) -> np.ndarray:
     """MOT result rows of one sequence: tracked (``track_sequence``) then refined offline (``post``: POST_KEYS)."""
-    rows, feats, fps, warps = track_sequence(seq_dir, **kwargs)
-    settings = post_settings({"interpolate": interpolate, **(post or {})}, fps)
-    return refine(rows, fps, features=feats, warps=warps, **settings)
+    return refine_tracked(track_sequence(seq_dir, **kwargs), {"interpolate": interpolate, **(post or {})})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -382,9 +397,7 @@ def _sweep(
                     data / seq, reid=args.reid, embedder=embedder, **merged, replay_warps=warps_of.get(wkey)
                 )
                 warps_of[wkey] = tracked[key][3]
-            raw, feats, fps, warps = tracked[key]
-            refined = refine(raw, fps, features=feats, warps=warps, **post_settings(post, fps))
-            save_mot_txt(run_out / f"{seq}.txt", refined)
+            save_mot_txt(run_out / f"{seq}.txt", refine_tracked(tracked[key], post))
         results = evaluate_folder_sequences(data, run_out, sequences=seqs, keep_zero_marked=args.keep_zero_marked)
         per_seq = {s: {k: round(100 * results[s]["summary"][k], 1) for k in ("IDF1", "HOTA", "MOTA")} for s in seqs}
         mean = {k: round(float(np.mean([per_seq[s][k] for s in seqs])), 1) for k in ("IDF1", "HOTA", "MOTA")}

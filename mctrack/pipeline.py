@@ -84,6 +84,7 @@ from .track.driver import EMBED_POLICIES, DetectAndEmbed, DriverStats, Timer, dr
 from .track.postprocess import (
     MAX_SIGMA,
     StitchConfig,
+    backfill,
     camera_frames,
     from_reference,
     refine,
@@ -224,6 +225,22 @@ def _imageless(camera: str, n: int, fps: float) -> Iterator[Frame]:
         yield Frame(camera, i, i / fps, None)
 
 
+def _tentative_file(out: Path, camera: str) -> Path:
+    return out / "local" / f"{camera}.tentative.txt"
+
+
+def _apply_backfill(local: Path, tentative: Path) -> None:
+    """Add to the camera's rows in ``local`` the rows of ``tentative`` of the tracks it has (the confirmed ones),
+    then remove ``tentative``."""
+    try:
+        if local.is_file() and tentative.stat().st_size:
+            save_mot_txt(local, backfill(load_mot_txt(local), load_mot_txt(tentative)))
+    except (OSError, InputError) as exc:  # the camera's rows stay as tracked: the refinement is not applied
+        log.warning("%s: the confirmed tracks' first frames were not added: %s", local, first_line(exc))
+    finally:
+        tentative.unlink(missing_ok=True)
+
+
 def _failed_camera(cam: CameraConfig, message: str) -> CameraResult:
     """The result of a camera whose worker failed or died (reported in one line)."""
     log.error("camera %s (%s): %s", cam.id, cam.source, message)
@@ -279,6 +296,9 @@ class Pipeline:
             are joined once it finished (:func:`mctrack.track.postprocess.stitch_tracklets`: motion extrapolation,
             size and, with an embedder, appearance within ``stitch_appearance``) before the cross-camera linking;
             0 = off. ``OUT/local/`` then holds the stitched ids.
+        backfill: recorded cameras (offline linker or none): once a camera finished, the frames in which each of
+            its confirmed tracks was still tentative (before ``min_hits`` matches) are added to its rows
+            (:func:`mctrack.track.postprocess.backfill`; kept meanwhile in ``OUT/local/<camera>.tentative.txt``).
         engine: ``local`` (this machine: ``workers`` processes) or ``ray`` (one Ray task per camera,
             :mod:`mctrack.ray_engine`; ``ray_options``: its ``address``, ``num_cpus``, ``num_gpus``,
             ``local_cpus``, ``retries``). On Ray the feature cache is not used (workers may be other machines);
@@ -311,6 +331,7 @@ class Pipeline:
         smooth: float = 0.0,
         stitch: float = 0.0,
         stitch_appearance: float = StitchConfig.max_appearance,
+        backfill: bool = False,
         engine: str = "local",
         ray_options: dict | None = None,
         record: dict | None = None,
@@ -357,6 +378,7 @@ class Pipeline:
         if not (np.isfinite(stitch_appearance) and stitch_appearance >= 0):
             raise ValueError(f"stitch_appearance: must be >= 0, got {stitch_appearance}")
         self.stitch, self.stitch_appearance = float(stitch), float(stitch_appearance)
+        self.backfill = bool(backfill)
         if engine not in ("local", "ray"):
             raise ValueError(f"engine: must be local or ray, got {engine!r}")
         self.engine, self.ray_options = engine, dict(ray_options or {})
@@ -406,6 +428,7 @@ class Pipeline:
         stats = DriverStats(timings=res.timings)
         live = False
         src: FrameSource | None = None
+        pending: MotWriter | None = None  # the tracker's unconfirmed rows, for backfill
         recorder: CacheRecorder | None = None
         try:
             if replay is not None:
@@ -454,7 +477,9 @@ class Pipeline:
             max_age = getattr(tracker, "max_age", None)
             finish_after = int(max_age) + 1 if max_age is not None else int(np.ceil(2.0 * fps))
             bar = tqdm(total=shown, desc=cam.id, unit="frame", disable=not self.progress, leave=True, position=position)
-            with MotWriter(out / "local" / f"{cam.id}.txt") as writer, bar:
+            if self.backfill and not live and not isinstance(self.linker, OnlineLinker):
+                pending = MotWriter(_tentative_file(out, cam.id))
+            with MotWriter(out / "local" / f"{cam.id}.txt") as writer, bar, pending or nullcontext():
                 for step in drive(
                     frames,
                     features,
@@ -469,12 +494,16 @@ class Pipeline:
                     stats=stats,
                     source_name=cam.source,
                     dim=dim,
+                    tentative=pending is not None,
                 ):
                     if self._stop is not None and self._stop.is_set():  # Ctrl-C with cameras in threads
                         raise KeyboardInterrupt
                     res.frames, res.detections, res.embedded = stats.frames, stats.detections, stats.embedded
                     builder.add(step.tracks, step.time, step.track_embeddings)
                     writer.write(step.frame.index, step.tracks.track_id, step.tracks.xyxy, step.tracks.score)
+                    if pending is not None:
+                        t = step.tentative
+                        pending.write(step.frame.index, t.track_id, t.xyxy, t.score)
                     bar.update(1)
                     finished = builder.pop_finished(step.frame.index, finish_after)
                     yield step.time, step.tracks, finished, step.track_embeddings
@@ -501,6 +530,9 @@ class Pipeline:
                 first_line(exc),
             )
         finally:  # the counts of what ran, also after a failure or an interruption
+            if pending is not None:  # the frames tracked so far get their confirmed tracks' first frames
+                pending.close()
+                _apply_backfill(out / "local" / f"{cam.id}.txt", pending.path)
             res.frames, res.detections, res.embedded = stats.frames, stats.detections, stats.embedded
             if cmc is not None:  # a replay's warps were applied without the estimator
                 res.cmc_frames = (

@@ -98,6 +98,19 @@ def add_noise_adapt_arg(g) -> None:
     )
 
 
+def add_backfill_arg(g, what: str) -> None:
+    """``--backfill/--no-backfill``: add the confirmed tracks' tentative first frames offline."""
+    g.add_argument(
+        "--backfill",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help=f"{what}: once tracking ends, report each confirmed track from its first detection (the tracker "
+        "reports a track only once it is confirmed, from its second match, so that a false positive seen once never "
+        "becomes one; afterwards the first frame is known to be the person's) (default: on for recorded video; "
+        "not for live streams)",
+    )
+
+
 def add_cmc_arg(g, default_text: str) -> None:
     """``--cmc [auto|on|off]``: camera-motion compensation (a bare ``--cmc`` means ``on``)."""
     g.add_argument(

@@ -23,6 +23,7 @@ from ..track.postprocess import StitchConfig
 from ._common import (
     check_stream_args,
     resolve_embed_policy,
+    add_backfill_arg,
     add_cmc_arg,
     add_noise_adapt_arg,
     add_embed_policy_args,
@@ -99,6 +100,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "within the embedder's own link threshold, not --link-thresh) before the cross-camera linking (0 = off; "
         "not with live cameras or --linker online) (default: 4 with an embedder, off without)",
     )
+    add_backfill_arg(t, "recorded cameras, not with live cameras or --linker online")
     add_appearance_args(t)
     k = p.add_argument_group("linker")
     k.add_argument(
@@ -301,7 +303,7 @@ def main(args: argparse.Namespace) -> int:
     )
     if args.stitch and args.reid == "none":
         log.warning("--stitch without an embedder joins tracklets on motion alone: wrong joins are likely in crowds")
-    for flag, value in (("--smooth", args.smooth), ("--stitch", args.stitch)):
+    for flag, value in (("--smooth", args.smooth), ("--stitch", args.stitch), ("--backfill", args.backfill)):
         if value and not offline:
             log.warning("%s: not applied with live cameras or --linker online (rows are written as they come)", flag)
     smooth = (2.0 if args.smooth is None else args.smooth) if offline else 0.0
@@ -398,6 +400,7 @@ def main(args: argparse.Namespace) -> int:
         shared_detector=shared_detector,
         smooth=smooth,
         stitch=stitch,
+        backfill=offline and args.backfill is not False,
         stitch_appearance=embedder_link_thresh(embedder, args.reid)
         if embedder is not None
         else StitchConfig.max_appearance,

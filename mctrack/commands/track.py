@@ -19,11 +19,12 @@ from ..io.mot import MotWriter, mot_rows, save_mot_txt
 from ..registry import DETECTORS
 from ..io.video import AnnotatedVideoWriter, LiveSource, PrefetchSource, SequenceSource, has_images, open_source
 from ..track import CameraMotion, Tracker
-from ..track.postprocess import FeatureMeans, StitchConfig, refine
+from ..track.postprocess import FeatureMeans, StitchConfig, backfill, refine
 from ..track.driver import DetectAndEmbed, DriverStats, drive
 from ._common import (
     check_stream_args,
     resolve_embed_policy,
+    add_backfill_arg,
     add_cmc_arg,
     add_noise_adapt_arg,
     add_embed_policy_args,
@@ -113,6 +114,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="offline: join tracks that end and restart within this many seconds where motion and appearance "
         "agree (0 = off; default: 4 with an embedder, off without one: motion alone joins wrong people)",
     )
+    add_backfill_arg(t, "offline")
     p.add_argument("--out", default="runs/track", help="output folder (default: runs/track)")
     p.add_argument("--name", help="sequence name for the result file (default: the source's name)")
     p.add_argument("--video", action="store_true", help="also write DIR/<sequence>.mp4 with boxes and ids")
@@ -135,6 +137,8 @@ def main(args: argparse.Namespace) -> int:
             raise InputError(f"{flag}: must be >= 0 and at most {most}, got {value}")
         if value and live:
             raise InputError(f"{flag}: offline post-processing, not for a live stream (it keeps every row)")
+    if args.backfill and live:
+        raise InputError("--backfill: offline post-processing, not for a live stream (it keeps every row)")
     if args.fps is not None and not (np.isfinite(args.fps) and args.fps > 0):
         raise InputError(f"--fps: must be a finite number > 0, got {args.fps}")
     embedder = embedder_from_args(args)
@@ -145,6 +149,7 @@ def main(args: argparse.Namespace) -> int:
     need_images = decoded or args.video or cmc_mode != "off"
     smooth = args.smooth if args.smooth is not None else (0.0 if live else 2.0)
     stitch_s = args.stitch if args.stitch is not None else (4.0 if embedder is not None and not live else 0.0)
+    fill = not live if args.backfill is None else args.backfill
     if live:
         if args.detector == "mot":
             raise InputError(f"{args.source}: a live stream has no detection file; use --detector yolo")
@@ -191,7 +196,8 @@ def main(args: argparse.Namespace) -> int:
     stats = DriverStats()
     rows: list[np.ndarray] = []
     means = FeatureMeans()
-    refined = bool(args.interpolate or smooth or stitch_s)
+    refined = bool(args.interpolate or smooth or stitch_s or fill)
+    tentative: list[np.ndarray] = []  # the tracker's unconfirmed rows (backfill)
     warps: dict[int, np.ndarray] = {}  # the camera motion applied per frame: refinements run stabilised
     writer = MotWriter(result)  # raw rows as they come (kept on a crash); replaced by the refined ones at the end
     interrupted = False
@@ -211,6 +217,7 @@ def main(args: argparse.Namespace) -> int:
             stats=stats,
             source_name=str(args.source),
             dim=features.dim,
+            tentative=fill,
         )
         for step in tqdm(steps, total=length, desc=f"track {name}", unit="frame", disable=args.no_progress):
             frame, tracks = step.frame, step.tracks
@@ -219,6 +226,9 @@ def main(args: argparse.Namespace) -> int:
                 rows.append(mot_rows(frame.index, tracks.track_id, tracks.xyxy, tracks.score))
                 if stitch_s:
                     means.add(tracks.track_id, step.track_embeddings)
+                if fill:
+                    t = step.tentative
+                    tentative.append(mot_rows(frame.index, t.track_id, t.xyxy, t.score))
             if video is not None:
                 video.write(frame, tracks)
     except KeyboardInterrupt:
@@ -233,6 +243,9 @@ def main(args: argparse.Namespace) -> int:
             gate = embedder_link_thresh(embedder, args.reid) if embedder is not None else StitchConfig.max_appearance
             stitch = StitchConfig.window(stitch_s, fps, max_appearance=gate)
         all_rows = np.concatenate(rows) if rows else np.zeros((0, 10))
+        n_tracked = len(all_rows)
+        if fill:
+            all_rows = backfill(all_rows, np.concatenate(tentative) if tentative else None)
         refined_rows = refine(
             all_rows,
             fps,
@@ -244,7 +257,8 @@ def main(args: argparse.Namespace) -> int:
         )
         save_mot_txt(result, refined_rows)
         joined = len(np.unique(all_rows[:, 1])) - len(np.unique(refined_rows[:, 1]))
-        done = [f"smoothed (sigma {smooth:g} frames)"] if smooth else []
+        done = [f"{len(all_rows) - n_tracked} first frame(s) of confirmed tracks added"] if fill else []
+        done += [f"smoothed (sigma {smooth:g} frames)"] if smooth else []
         done += [f"{joined} track(s) stitched within {stitch_s:g} s"] if stitch_s else []
         done += [f"gaps up to {args.interpolate} frames filled"] if args.interpolate else []
         print(f"offline refinements: {', '.join(done)}")

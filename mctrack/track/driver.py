@@ -92,7 +92,8 @@ class Step:
     ``time``: scene time in seconds (capture time for live streams, else index / fps, plus the camera's offset);
     ``embeddings``: ``(N, D)`` per detection or None (no appearance this frame); ``track_embeddings``: ``(M, D)``
     the embedding of the detection each track row was matched to, NaN rows where none (``(M, 0)`` without
-    appearance).
+    appearance); ``tentative``: with ``drive(..., tentative=True)``, the tracker's unconfirmed matches of the frame
+    (its ``tentative()``, for :func:`mctrack.track.postprocess.backfill`), else None.
     """
 
     frame: Frame
@@ -101,6 +102,7 @@ class Step:
     embeddings: np.ndarray | None
     tracks: Tracks
     track_embeddings: np.ndarray
+    tentative: Tracks | None = None
 
 
 def usable_boxes(dets: Detections) -> tuple[Detections, int]:
@@ -241,6 +243,7 @@ def drive(
     stats: DriverStats | None = None,
     source_name: str = "source",
     dim: int = 0,
+    tentative: bool = False,
 ) -> Iterator[Step]:
     """Yield a :class:`Step` for every frame of ``frames`` (see the module docstring).
 
@@ -258,6 +261,8 @@ def drive(
             every warp it gives (the run's cache), and ``replay_warp(frame index)`` gives the warp of a frame
             without an image (a cache replay).
         dim: embedding size, for the ``track_embeddings`` of frames without appearance.
+        tentative: each step carries the tracker's unconfirmed matches (``tracker.tentative()``; a tracker
+            without that method gives none) for the offline :func:`~mctrack.track.postprocess.backfill`.
     """
     stats = stats if stats is not None else DriverStats()
     timer = Timer(stats.timings)
@@ -297,7 +302,11 @@ def drive(
                 track_emb[ok] = emb[tracks.det_index[ok]]
             else:
                 track_emb = np.full((len(tracks), 0), np.nan, np.float32)
-            yield Step(frame, t_stream + time_offset, dets, emb, tracks, track_emb)
+            pending = None
+            if tentative:
+                get = getattr(tracker, "tentative", None)
+                pending = get() if get is not None else Tracks.empty(tracks.camera, tracks.frame)
+            yield Step(frame, t_stream + time_offset, dets, emb, tracks, track_emb, pending)
     finally:
         close = getattr(it, "close", None)
         if close is not None:

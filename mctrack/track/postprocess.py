@@ -24,6 +24,7 @@ MAX_SIGMA = 1000.0  # frames: far beyond any useful smoothing, and no overflow i
 __all__ = [
     "FeatureMeans",
     "StitchConfig",
+    "backfill",
     "camera_frames",
     "from_reference",
     "gaussian_smooth",
@@ -91,6 +92,28 @@ def from_reference(rows: np.ndarray, frames: np.ndarray | None) -> np.ndarray:
     """The inverse of :func:`to_reference`: boxes in the first frame's pixels back to their own frame's."""
     rows = np.asarray(rows, np.float64)
     return rows.copy() if frames is None else _map_boxes(rows, np.linalg.inv(_frame_maps(rows, frames)))
+
+
+def backfill(rows: np.ndarray, tentative: np.ndarray | None) -> np.ndarray:
+    """MOT rows ``rows`` with the rows of ``tentative`` (the tracker's unconfirmed matches, see
+    :meth:`mctrack.track.Tracker.tentative`) of every track that ``rows`` has, sorted by frame then id.
+
+    A track is reported only from its ``min_hits``-th match, so that a false positive seen once never becomes a
+    track; afterwards its first frames are known to belong to a confirmed track and are added back. Tentative rows
+    of tracks never confirmed (absent from ``rows``) are left out, as are any of a frame and id ``rows`` already
+    has. The inputs are not modified."""
+    rows = np.asarray(rows, np.float64)
+    if tentative is None or not len(tentative):
+        return rows
+    tentative = np.asarray(tentative, np.float64)
+    if tentative.ndim != 2 or tentative.shape[1] != rows.shape[1]:
+        raise ValueError(f"tentative: expected ({rows.shape[1]}-column) MOT rows, got shape {tentative.shape}")
+    extra = tentative[np.isin(tentative[:, 1], rows[:, 1])]
+    if len(extra):  # never a second row for a frame and id
+        key = lambda r: r[:, 0] * 2.0**32 + r[:, 1]  # noqa: E731 - frame and id as one number (both < 2^31)
+        extra = extra[~np.isin(key(extra), key(rows))]
+    out = np.concatenate([rows, extra])
+    return out[np.lexsort((out[:, 1], out[:, 0]))]
 
 
 def interpolate_gaps(rows: np.ndarray, max_gap: int) -> np.ndarray:
@@ -390,8 +413,10 @@ def refine(
     n_frames: int | None = None,
     smooth_max: float = 0.0,
     smooth_tol: float = 0.03,
+    tentative: np.ndarray | None = None,
 ) -> np.ndarray:
-    """The offline refinements in their order: stitch tracklets, fill gaps, smooth boxes (each off by default).
+    """The offline refinements in their order: add the confirmed tracks' first frames (``tentative``: the
+    tracker's unconfirmed rows, :func:`backfill`), stitch tracklets, fill gaps, smooth boxes (each off by default).
 
     ``smooth_max`` (at least ``smooth``): each track's smoothing strength is chosen between the two by
     :func:`adaptive_smooth` (``smooth_tol`` box heights); 0 = one strength, ``smooth``, for every track.
@@ -399,7 +424,7 @@ def refine(
     ``warps``: the camera-motion compensation's ``{0-based frame index: (2, 3) warp}`` of a moving camera; the
     refinements then run in stabilised coordinates (module docstring). ``n_frames``: frames of the camera (default:
     the last row's frame or the last warp's, whichever is later)."""
-    rows = np.asarray(rows, np.float64)
+    rows = backfill(rows, tentative)
     if not (stitch is not None or interpolate or smooth or smooth_max):
         return rows
     last = max(int(rows[:, 0].max()) if len(rows) else 0, max(warps, default=-1) + 1 if warps else 0)

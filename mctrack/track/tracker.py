@@ -11,7 +11,9 @@ Association per frame (ByteTrack-style, with BoT-SORT-style appearance fusion):
 
 Track life cycle: tentative -> confirmed after ``min_hits`` consecutive matches (a tentative track missed once
 is dropped); confirmed -> lost when missed; lost -> confirmed when matched again; lost -> removed after
-``max_lost_s`` seconds without a match. Only confirmed tracks matched in the current frame are reported.
+``max_lost_s`` seconds without a match. Only confirmed tracks matched in the current frame are reported
+(:meth:`Tracker.tentative` gives the unconfirmed matches, which recorded video adds back offline for the tracks
+confirmed in the end: :func:`mctrack.track.postprocess.backfill`).
 
 State is kept as arrays (one row per live track), so a frame costs a fixed number of batched numpy operations
 however many tracks there are.
@@ -225,6 +227,9 @@ class Tracker:
         self._emb_frame = np.zeros(0, np.int64)  # the update count at which each track's memory last took a feature
         self._skipped = np.zeros(0, np.int64)  # matches without a feature since the memory last took one
         self._nis_avg = CHI2_MEDIAN_4  # running average of the frames' median normalised innovation squared
+        # the last update's frame index, usable detections (indices, boxes, scores) and each live track's
+        # detection row in them (-1: not matched), for :meth:`tentative`
+        self._last: tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
 
     @property
     def _noise_scale(self) -> float:
@@ -344,11 +349,32 @@ class Tracker:
             self._birth(z[new], None if emb is None else emb[new], None if emb is None else det_has[new])
 
         # report
-        out = ((last_det >= 0) & (self._state == _CONFIRMED)).nonzero()[0]
-        od = last_det[out]
-        xyxy = boxes[od] if self.output_box == "detection" else cxcywh_to_xyxy(self._mean[out, :4])
-        out_emb = None if self._emb is None else self._emb[out]
-        return Tracks(self.camera, frame_idx, self._id[out], xyxy, scores[od], det_idx[od], out_emb)
+        self._last = (frame_idx, det_idx, boxes, scores, last_det)
+        return self._tracks(((last_det >= 0) & (self._state == _CONFIRMED)).nonzero()[0])
+
+    def tentative(self) -> Tracks:
+        """The tracks the last :meth:`update` matched or started but did not report because they are not confirmed
+        yet (fewer than ``min_hits`` matches), in the same form as its result.
+
+        Most are the first frames of people whose tracks are confirmed a frame or two later; the rest are false
+        positives that never are. Recorded video can have both: keep these rows and add those of the tracks that
+        were confirmed in the end (:func:`mctrack.track.postprocess.backfill`), so a confirmed track starts at its
+        first detection while unconfirmed ones stay out. Empty before the first update.
+        """
+        if self._last is None:
+            return Tracks.empty(self.camera, max(self._frame, 0))
+        last_det = self._last[4]
+        rows = ((last_det >= 0) & (self._state == _TENTATIVE)).nonzero()[0]
+        return self._tracks(rows)
+
+    def _tracks(self, rows: np.ndarray) -> Tracks:
+        """The last update's ``Tracks`` of the live track rows ``rows`` (each matched in that update)."""
+        assert self._last is not None
+        frame_idx, det_idx, boxes, scores, last_det = self._last
+        od = last_det[rows]
+        xyxy = boxes[od] if self.output_box == "detection" else cxcywh_to_xyxy(self._mean[rows, :4])
+        out_emb = None if self._emb is None else self._emb[rows]
+        return Tracks(self.camera, frame_idx, self._id[rows], xyxy, scores[od], det_idx[od], out_emb)
 
     def appearance_needed(self, dets: Detections, *, warp: np.ndarray | None = None, refresh: int = 10) -> np.ndarray:
         """Which of the coming frame's ``dets`` the next :meth:`update` needs an embedding for (boolean ``(N,)``).

@@ -76,16 +76,16 @@ def _panning_sequence(root, frames: int = 15, step: int = 4):
 def test_cmc_defaults_to_auto_where_the_sequence_has_images_and_warps_replay(tmp_path):
     bench = _module()
     seq = _panning_sequence(tmp_path)
-    rows, _, _, warps = bench.track_sequence(seq, cmc=None)
+    rows, _, _, warps, _ = bench.track_sequence(seq, cmc=None)
     moved = [w for w in warps.values() if not np.allclose(w, IDENTITY_WARP)]
     assert len(moved) >= 10  # the pan was compensated: about -4 px a frame
     assert np.median([w[0, 2] for w in moved]) == pytest.approx(-4, abs=1)
-    again, _, _, replayed = bench.track_sequence(seq, cmc=None, replay_warps=warps)
+    again, _, _, replayed, _ = bench.track_sequence(seq, cmc=None, replay_warps=warps)
     assert replayed is warps and np.array_equal(again, rows)
-    off, _, _, none = bench.track_sequence(seq, cmc="off")
+    off, _, _, none, _ = bench.track_sequence(seq, cmc="off")
     assert not none and not np.array_equal(off, rows)  # compensation changed the tracked boxes
     shutil.rmtree(seq / "img1")  # only det.txt: nothing to estimate from, tracked as without compensation
-    bare, _, _, empty = bench.track_sequence(seq, cmc=None)
+    bare, _, _, empty, _ = bench.track_sequence(seq, cmc=None)
     assert not empty and np.array_equal(bare, off)
 
 
@@ -188,4 +188,5 @@ def test_parse_setting_types_follow_the_tracker_signature():
     assert mod.parse_setting("--set", "motion_gate", "TRUE") is True
     assert mod.parse_setting("--set", "noise_adapt", "0.05") == 0.05
     assert mod.parse_setting("--grid", "smooth", "2") == 2.0
+    assert mod.parse_setting("--grid", "backfill", "off") is False  # an offline refinement, a switch
     assert mod.parse_setting("--set", "embed", "needed") == "needed"

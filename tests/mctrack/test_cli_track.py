@@ -131,10 +131,13 @@ def test_track_offline_refinements(tmp_path, capsys):
     det[:, 2:4] += rng.normal(0, 4, (len(det), 2))  # jittery boxes
     save_mot_txt(seq / "det" / "det.txt", det)
     base = ["track", "--source", str(seq), "--detector", "mot", "--reid", "none", "--no-progress"]
-    assert main([*base, "--out", str(tmp_path / "raw"), "--smooth", "0"]) == 0
+    assert main([*base, "--out", str(tmp_path / "raw"), "--smooth", "0", "--no-backfill"]) == 0
     assert "offline refinements" not in capsys.readouterr().out
     assert main([*base, "--out", str(tmp_path / "smooth")]) == 0  # default: smoothed, no motion-only stitching
-    assert "offline refinements: smoothed (sigma 2 frames)" in capsys.readouterr().out
+    # both people are there from the first frame, whose tracks are confirmed at once: no first frames to add
+    assert "offline refinements: 0 first frame(s) of confirmed tracks added, smoothed (sigma 2 frames)" in (
+        capsys.readouterr().out
+    )
     raw, smooth = load_mot_txt(tmp_path / "raw" / "SYN-04.txt"), load_mot_txt(tmp_path / "smooth" / "SYN-04.txt")
     assert raw[:, :2].tolist() == smooth[:, :2].tolist()  # same tracks, same frames
     gt = load_mot_txt(seq / "gt" / "gt.txt")
@@ -149,6 +152,25 @@ def test_track_offline_refinements(tmp_path, capsys):
         assert msg in capsys.readouterr().err
     assert main(["track", "--source", "rtsp://127.0.0.1:9/x", "--reid", "none", "--stitch", "4"]) == 1
     assert "--stitch: offline post-processing, not for a live stream" in capsys.readouterr().err
+    assert main(["track", "--source", "rtsp://127.0.0.1:9/x", "--reid", "none", "--backfill"]) == 1
+    assert "--backfill: offline post-processing, not for a live stream" in capsys.readouterr().err
+
+
+def test_track_backfills_the_first_frame_of_a_confirmed_track(tmp_path, capsys):
+    seq = make_sequence(tmp_path / "SYN-05", n=20)
+    det = load_mot_txt(seq / "det" / "det.txt")
+    late = [[f, -1, 300.0, 30.0, 40, 100, 0.97] for f in range(6, 21)]  # a third person from frame 6
+    once = [[3, -1, 560.0, 300.0, 40, 100, 0.97]]  # a false positive in frame 3 only
+    save_mot_txt(seq / "det" / "det.txt", np.concatenate([det[:, :7], np.array(late + once)]))
+    base = ["track", "--source", str(seq), "--detector", "mot", "--reid", "none", "--no-progress", "--smooth", "0"]
+    assert main([*base, "--out", str(tmp_path / "off"), "--no-backfill"]) == 0
+    assert main([*base, "--out", str(tmp_path / "on")]) == 0
+    assert "offline refinements: 1 first frame(s) of confirmed tracks added" in capsys.readouterr().out
+    off, on = load_mot_txt(tmp_path / "off" / "SYN-05.txt"), load_mot_txt(tmp_path / "on" / "SYN-05.txt")
+    third = int(on[np.abs(on[:, 2] - 300) < 1][0, 1])
+    assert off[off[:, 1] == third][:, 0].min() == 7  # reported from its second match
+    assert on[on[:, 1] == third][:, 0].tolist() == list(range(6, 21))  # now from its first detection
+    assert len(on) == len(off) + 1 and not (np.abs(on[:, 2] - 560) < 50).any()  # the false positive stays out
 
 
 def test_track_camera_motion_auto_by_default_when_there_are_frames(tmp_path, capsys):

@@ -795,6 +795,27 @@ def test_smoothing_moves_boxes_but_not_identities(scene, tmp_path, capsys):
     assert "--smooth: must be >= 0" in capsys.readouterr().err
 
 
+def test_backfill_adds_each_confirmed_tracks_first_frames(scene, tmp_path):
+    cams = load_cams(scene / "cams.yaml")
+
+    def tracker(cam, fps):  # confirmed after 3 matches: the first two frames of each later track are backfilled
+        return Tracker(camera=cam, frame_rate=fps, high_thresh=0.5, new_track_thresh=0.6, min_hits=3)
+
+    plain = make_pipeline(cams, tracker_factory=tracker, cache_key=None).run(cams, tmp_path / "plain")
+    filled = make_pipeline(cams, tracker_factory=tracker, cache_key=None, backfill=True).run(cams, tmp_path / "fill")
+    for cam in cams.cameras:
+        a, b = load_mot_txt(tmp_path / "plain" / f"{cam.id}.txt"), load_mot_txt(tmp_path / "fill" / f"{cam.id}.txt")
+        assert set(a[:, 1].tolist()) == set(b[:, 1].tolist())  # the same identities, none from unconfirmed tracks
+        rows_a = {tuple(r) for r in a[:, :6].round(2).tolist()}
+        assert rows_a <= {tuple(r) for r in b[:, :6].round(2).tolist()}  # every reported row is kept
+        late = [i for i in set(a[:, 1].tolist()) if a[a[:, 1] == i][:, 0].min() > 3]
+        assert late  # tracks born after the first frame
+        for i in late:  # each starts two frames earlier
+            assert b[b[:, 1] == i][:, 0].min() == a[a[:, 1] == i][:, 0].min() - 2
+        assert not (tmp_path / "fill" / "local" / f"{cam.id}.tentative.txt").exists()
+    assert filled.identities.lookup() == plain.identities.lookup()
+
+
 def test_stitching_joins_a_cameras_fragments_before_linking(scene, tmp_path, capsys):
     """A tracker that gives up on a person after 2 frames fragments the tracks; stitching (2 s) joins the
     fragments of each camera again before the cross-camera linker sees them."""

@@ -110,3 +110,20 @@ def test_a_trackers_mask_of_the_wrong_kind_is_an_error():
     features = DetectAndEmbed(Walkers(), CountingEmbedder(), embed="needed")
     with pytest.raises(ValueError, match="boolean mask"):
         list(drive(frames(3), features, Odd(frame_rate=10), fps=10, dim=2))
+
+
+def test_steps_carry_the_trackers_unconfirmed_matches_only_when_asked():
+    features = DetectAndEmbed(Walkers())
+    steps = list(drive(frames(14), features, Tracker(frame_rate=10, min_hits=2), fps=10, tentative=True))
+    # the third walker appears in frame 10: tentative there, reported from frame 11
+    assert [s.frame.index for s in steps if len(s.tentative)] == [10]
+    assert steps[10].tentative.track_id.tolist() == [3] and 3 not in steps[10].tracks.track_id
+    assert 3 in steps[11].tracks.track_id
+    assert all(s.tentative is None for s in drive(frames(3), features, Tracker(), fps=10))
+
+    class Plain:  # a tracker without tentative(): nothing to add
+        def update(self, dets, emb=None, *, frame=None, warp=None):
+            return Tracker().update(dets, frame=frame)
+
+    steps = list(drive(frames(2), features, Plain(), fps=10, tentative=True))
+    assert [len(s.tentative) for s in steps] == [0, 0] and steps[1].tentative.frame == 1

@@ -6,6 +6,7 @@ import pytest
 from mctrack.track.postprocess import (
     FeatureMeans,
     adaptive_smooth,
+    backfill,
     StitchConfig,
     camera_frames,
     from_reference,
@@ -139,6 +140,25 @@ def test_feature_means_skip_unmatched_rows():
     means = m.means()
     assert set(means) == {1}
     np.testing.assert_allclose(means[1], [np.sqrt(0.5), np.sqrt(0.5)])
+
+
+def test_backfill_adds_the_confirmed_tracks_tentative_rows_only():
+    rows = np.concatenate([walk(1, range(3, 10)), walk(2, range(5, 8))])
+    tentative = np.concatenate([walk(1, range(1, 3)), walk(5, [4]), walk(2, [4, 5])])  # 5: never confirmed
+    out = backfill(rows, tentative)
+    assert out[out[:, 1] == 1][:, 0].tolist() == list(range(1, 10))
+    assert out[out[:, 1] == 2][:, 0].tolist() == [4, 5, 6, 7]  # frame 5 once: the reported row is kept
+    assert 5 not in out[:, 1]
+    assert (np.diff(out[:, 0]) >= 0).all()  # sorted by frame
+    assert len(rows) == 10 and len(tentative) == 5  # inputs untouched
+    np.testing.assert_array_equal(backfill(rows, None), rows)
+    np.testing.assert_array_equal(backfill(rows, np.zeros((0, 10))), rows)
+    with pytest.raises(ValueError, match="tentative"):
+        backfill(rows, np.zeros((3, 4)))
+    # refine adds them before the other refinements: the gap between a tentative row and the rest is filled
+    gap = np.concatenate([walk(1, [1]), walk(1, range(3, 10))])
+    filled = refine(walk(1, range(3, 10)), 25.0, tentative=walk(1, [1]), interpolate=2)
+    np.testing.assert_allclose(filled, interpolate_gaps(gap, 2))
 
 
 def test_refine_order_stitch_then_fill_then_smooth():

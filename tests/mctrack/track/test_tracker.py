@@ -44,6 +44,29 @@ def test_confirmation_needs_min_hits():
     assert len(t.update(dets(box(14)))) == 1
 
 
+def test_tentative_gives_the_frames_before_confirmation_and_nothing_else():
+    t = Tracker(min_hits=3)
+    assert len(t.tentative()) == 0  # before any update
+    t.update(Detections.empty())  # not the first frame any more: no instant confirmation
+    seen = []
+    for f in range(1, 6):
+        # a walker from frame 1 on, and a false positive far away in frame 2 only
+        boxes = [box(10 + 2 * f)] + ([box(400)] if f == 2 else [])
+        out = t.update(dets(*boxes))
+        pending = t.tentative()
+        assert not set(out.track_id.tolist()) & set(pending.track_id.tolist())
+        seen.append((out.track_id.tolist(), pending.track_id.tolist(), pending.det_index.tolist()))
+        if f == 1:
+            np.testing.assert_allclose(pending.xyxy[0], box(12), atol=1e-4)  # the filtered box = the detection
+            assert pending.frame == 1 and pending.score.tolist() == pytest.approx([0.95])
+    # frames 1, 2: tentative (2 also the false positive, det row 1); confirmed and reported from frame 3 on
+    assert seen == [([], [1], [0]), ([], [1, 2], [0, 1]), ([1], [], []), ([1], [], []), ([1], [], [])]
+    t.update(Detections.empty())
+    assert len(t.tentative()) == 0  # nothing matched: the walker is lost, not tentative
+    t.reset()
+    assert len(t.tentative()) == 0
+
+
 def test_two_instances_never_share_ids():
     a, b = Tracker(), Tracker()
     out_a = a.update(dets(box(0), box(100), box(200)))
