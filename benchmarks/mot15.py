@@ -45,6 +45,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -59,7 +60,7 @@ from mctrack.eval.mot import combine, evaluate_folder_sequences, evaluate_folder
 from mctrack.io.mot import mot_rows, save_mot_txt  # noqa: E402
 from mctrack.io.video import SequenceSource, has_images  # noqa: E402
 from mctrack.track import CameraMotion, Tracker  # noqa: E402
-from mctrack.track.postprocess import FeatureMeans, StitchConfig, refine  # noqa: E402
+from mctrack.track.postprocess import TRACK_SCORES, FeatureMeans, StitchConfig, refine  # noqa: E402
 from mctrack.track.driver import EMBED_POLICIES, DetectAndEmbed, drive, refresh_frames  # noqa: E402
 from mctrack.weights import default_weights, resolve_weights  # noqa: E402
 
@@ -82,6 +83,7 @@ def setting_types() -> dict[str, object]:
     types["output_box"] = ("detection", "filtered")
     types.update({k: float for k in POST_KEYS}, interpolate=int, backfill=bool)
     types.update(cmc=("off", "on", "auto"), embed=tuple(EMBED_POLICIES), embed_refresh=float, min_score=float)
+    types["track_score"] = TRACK_SCORES
     return types
 
 
@@ -178,6 +180,17 @@ def embedder_defaults(embedder, reid: str) -> tuple[dict, dict]:
     }
 
 
+class Tracked(NamedTuple):
+    """``track_sequence``'s result: what the offline refinements (``refine_tracked``) need."""
+
+    rows: np.ndarray  # raw MOT rows
+    features: dict[int, np.ndarray] | None  # {track id: mean feature}
+    fps: float
+    warps: dict[int, np.ndarray]  # the camera-motion warps the tracker was given
+    tentative: np.ndarray  # the tracker's unconfirmed rows, for backfill
+    min_track_score: float  # least mean detection score of a track (track_score "mean"), 0 = none
+
+
 def track_sequence(
     seq_dir: Path,
     *,
@@ -188,15 +201,16 @@ def track_sequence(
     replay_warps: dict[int, np.ndarray] | None = None,
     embed: str = "all",
     embed_refresh: float = 0.5,
+    track_score: str = "mean",
     **tracker_kwargs,
-):
-    """``(raw MOT rows, {track id: mean feature} or None, fps, camera warps, the tracker's unconfirmed rows)`` of one
-    sequence tracked on its public detections (``cmc``: camera-motion compensation ``off``, ``on`` or ``auto``,
+) -> Tracked:
+    """One sequence tracked on its public detections (``cmc``: camera-motion compensation ``off``, ``on`` or ``auto``,
     needs the sequence's images; None: ``mctrack track``'s default, ``auto`` when the sequence has images, else
     ``off``. The warps it gave the tracker, ``{frame index: (2, 3)}``, are returned for ``refine``;
     ``replay_warps``, such a result of an earlier run of the same sequence, is given to the tracker instead of
     estimating again. ``embed``, ``embed_refresh``: which detections are embedded, as ``mctrack track
-    --embed/--embed-refresh``; the unconfirmed rows are for ``backfill``)."""
+    --embed/--embed-refresh``; ``track_score``: ``mean`` also judges each track by its mean detection score once
+    tracked, ``first`` by its first detection only, as ``mctrack track --track-score``)."""
     embedder = embedder if embedder is not None else build_embedder(reid)
     if isinstance(embedder, CachedEmbedder):
         embedder.key = str(seq_dir)
@@ -207,6 +221,7 @@ def track_sequence(
     source = SequenceSource(seq_dir, need_images=embedder is not None or cmc != "off")
     detector = MotFileDetector(seq_dir / "det" / "det.txt", min_score=min_score)
     tracker = Tracker(camera=source.name, frame_rate=source.fps, **tracker_kwargs)
+    min_track_score = tracker.new_track_thresh if track_score == "mean" else 0.0
     rows, tentative, means = [], [], FeatureMeans()
     refresh = refresh_frames(embed_refresh, source.fps)
     features = DetectAndEmbed(detector, embedder, detector_needs_images=False, embed=embed, refresh=refresh)
@@ -232,16 +247,24 @@ def track_sequence(
     out = np.concatenate(rows) if rows else np.zeros((0, 10))
     feats = means.means() if embedder is not None else None
     pending_rows = np.concatenate(tentative) if tentative else np.zeros((0, 10))
-    return out, feats, source.fps, (warps if replay_warps is None else replay_warps), pending_rows
+    warps = warps if replay_warps is None else replay_warps
+    return Tracked(out, feats, source.fps, warps, pending_rows, min_track_score)
 
 
-def refine_tracked(tracked: tuple, post: dict) -> np.ndarray:
+def refine_tracked(tracked: Tracked, post: dict) -> np.ndarray:
     """The refined MOT rows of ``track_sequence``'s result ``tracked`` with the offline settings ``post``
     (POST_KEYS)."""
-    raw, feats, fps, warps, tentative = tracked
-    settings = post_settings(post, fps)
-    tentative = tentative if settings.pop("backfill") else None
-    return refine(raw, fps, features=feats, warps=warps, tentative=tentative, **settings)
+    settings = post_settings(post, tracked.fps)
+    tentative = tracked.tentative if settings.pop("backfill") else None
+    return refine(
+        tracked.rows,
+        tracked.fps,
+        features=tracked.features,
+        warps=tracked.warps,
+        tentative=tentative,
+        min_track_score=tracked.min_track_score,
+        **settings,
+    )
 
 
 def run_sequence(seq_dir: Path, *, interpolate: int = 0, post: dict | None = None, **kwargs) -> np.ndarray:
@@ -396,7 +419,7 @@ def _sweep(
                 tracked[key] = track_sequence(
                     data / seq, reid=args.reid, embedder=embedder, **merged, replay_warps=warps_of.get(wkey)
                 )
-                warps_of[wkey] = tracked[key][3]
+                warps_of[wkey] = tracked[key].warps
             save_mot_txt(run_out / f"{seq}.txt", refine_tracked(tracked[key], post))
         results = evaluate_folder_sequences(data, run_out, sequences=seqs, keep_zero_marked=args.keep_zero_marked)
         per_seq = {s: {k: round(100 * results[s]["summary"][k], 1) for k in ("IDF1", "HOTA", "MOTA")} for s in seqs}

@@ -86,6 +86,7 @@ from .track.postprocess import (
     StitchConfig,
     backfill,
     camera_frames,
+    filter_tracks,
     from_reference,
     refine,
     stitch_tracklets,
@@ -133,6 +134,7 @@ class CameraResult:
     cache: str = "off"  # off | hit | miss
     dropped: int = 0  # live streams: frames dropped because processing fell behind
     stitched: int = 0  # tracklets joined to an earlier one of the same person (offline stitching)
+    weak_tracks: int = 0  # tracks dropped for a mean detection score below min_track_score
     cmc_frames: int = 0  # frames whose camera-motion compensation moved anything
     # those frames' warps {frame index: (2, 3)}: the offline refinements (smoothing, stitching) run stabilised
     warps: dict[int, np.ndarray] = field(default_factory=dict)
@@ -299,6 +301,9 @@ class Pipeline:
         backfill: recorded cameras (offline linker or none): once a camera finished, the frames in which each of
             its confirmed tracks was still tentative (before ``min_hits`` matches) are added to its rows
             (:func:`mctrack.track.postprocess.backfill`; kept meanwhile in ``OUT/local/<camera>.tentative.txt``).
+        min_track_score: recorded cameras (offline linker or none): once all cameras finished, each camera's tracks
+            whose mean detection score is below this are dropped (rows and tracklets, after stitching, before linking;
+            :func:`mctrack.track.postprocess.filter_tracks`); 0 = off.
         engine: ``local`` (this machine: ``workers`` processes) or ``ray`` (one Ray task per camera,
             :mod:`mctrack.ray_engine`; ``ray_options``: its ``address``, ``num_cpus``, ``num_gpus``,
             ``local_cpus``, ``retries``). On Ray the feature cache is not used (workers may be other machines);
@@ -332,6 +337,7 @@ class Pipeline:
         stitch: float = 0.0,
         stitch_appearance: float = StitchConfig.max_appearance,
         backfill: bool = False,
+        min_track_score: float = 0.0,
         engine: str = "local",
         ray_options: dict | None = None,
         record: dict | None = None,
@@ -379,6 +385,9 @@ class Pipeline:
             raise ValueError(f"stitch_appearance: must be >= 0, got {stitch_appearance}")
         self.stitch, self.stitch_appearance = float(stitch), float(stitch_appearance)
         self.backfill = bool(backfill)
+        if not (np.isfinite(min_track_score) and 0 <= min_track_score <= 1e6):
+            raise ValueError(f"min_track_score: must be a number >= 0, got {min_track_score}")
+        self.min_track_score = float(min_track_score)
         if engine not in ("local", "ray"):
             raise ValueError(f"engine: must be local or ray, got {engine!r}")
         self.engine, self.ray_options = engine, dict(ray_options or {})
@@ -646,6 +655,11 @@ class Pipeline:
                     self._stitch(out, r)
                 timings["stitch"] = time.perf_counter() - t0
                 t0 = time.perf_counter()
+            if self.min_track_score and not live:  # after stitching: a stitched chain is judged whole
+                for r in results.values():
+                    self._drop_weak_tracks(out, r)
+                timings["filter"] = time.perf_counter() - t0
+                t0 = time.perf_counter()
             tracklets = [t for r in results.values() for t in r.tracklets]
             identities = singleton_identities(tracklets) if self.linker is None else self.linker.link(tracklets)
             summaries = [s for r in results.values() for s in r.summaries]
@@ -742,6 +756,22 @@ class Pipeline:
         except Exception as exc:  # noqa: BLE001 - an image for people to look at must not fail a finished run
             log.warning("gallery.jpg not written: %s", error_line(exc))
             return 0
+
+    def _drop_weak_tracks(self, out: Path, r: CameraResult) -> None:
+        """Drop a finished camera's tracks whose mean detection score is below ``self.min_track_score``: from its
+        local rows, tracklets and summaries; ``r.weak_tracks`` counts them."""
+        local = out / "local" / f"{r.camera}.txt"
+        if not local.is_file():
+            return
+        rows = load_mot_txt(local)
+        kept = filter_tracks(rows, self.min_track_score)
+        if len(kept) == len(rows):
+            return
+        weak = set(np.unique(rows[:, 1]).astype(int).tolist()) - set(np.unique(kept[:, 1]).astype(int).tolist())
+        save_mot_txt(local, kept)
+        r.tracklets = [t for t in r.tracklets if int(t.track_id) not in weak]
+        r.summaries = [s for s in r.summaries if int(s.track_id) not in weak]
+        r.weak_tracks = len(weak)
 
     def _stitch(self, out: Path, r: CameraResult) -> None:
         """Join a finished camera's fragmented tracklets (``self.stitch`` seconds): its local rows, tracklets and
@@ -1191,6 +1221,7 @@ def _summary(
                 "cache": r.cache,
                 "dropped_frames": r.dropped,
                 "stitched_tracklets": r.stitched,
+                "weak_tracks_dropped": r.weak_tracks,
                 "cmc_compensated_frames": r.cmc_frames,
                 "embedded_detections": r.embedded,
                 "error": r.error,

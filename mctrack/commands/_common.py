@@ -14,6 +14,7 @@ from ..embed import Embedder, build_embedder, embed_policy, embedder_track_appea
 from ..errors import InputError
 from ..registry import EMBEDDERS
 from ..track.driver import EMBED_POLICIES, refresh_frames
+from ..track.postprocess import TRACK_SCORES
 from ..weights import WeightsError, default_weights, describe, resolve_weights
 
 log = logging.getLogger(__name__)
@@ -108,6 +109,18 @@ def add_backfill_arg(g, what: str) -> None:
         "reports a track only once it is confirmed, from its second match, so that a false positive seen once never "
         "becomes one; afterwards the first frame is known to be the person's) (default: on for recorded video; "
         "not for live streams)",
+    )
+
+
+def add_track_score_arg(g) -> None:
+    """``--track-score first|mean``: how a track's detection scores are judged against the new-track threshold."""
+    g.add_argument(
+        "--track-score",
+        choices=TRACK_SCORES,
+        default=None,
+        help="how a track is judged against --track-new: by its first detection only (first: a track starts there; "
+        "what a live tracker must do) or, once tracking ended, also by the mean score of all its detections (mean: "
+        "drops the false tracks one confident box started; default for recorded video)",
     )
 
 

@@ -25,6 +25,7 @@ from ._common import (
     resolve_embed_policy,
     add_backfill_arg,
     add_cmc_arg,
+    add_track_score_arg,
     add_noise_adapt_arg,
     add_embed_policy_args,
     TORCH_EMBEDDERS,
@@ -78,7 +79,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--track-new",
         type=float,
         default=0.6,
-        help="score an unmatched detection needs to start a track, raised to --track-high when lower (default: 0.6)",
+        help="score an unmatched detection needs to start a track, raised to --track-high when lower, and for "
+        "recorded cameras the mean score a track needs to be kept (--track-score) (default: 0.6)",
     )
     t.add_argument("--max-lost", type=float, default=None, help="seconds a lost track is kept (tracker default)")
     add_noise_adapt_arg(t)
@@ -101,6 +103,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "not with live cameras or --linker online) (default: 4 with an embedder, off without)",
     )
     add_backfill_arg(t, "recorded cameras, not with live cameras or --linker online")
+    add_track_score_arg(t)
     add_appearance_args(t)
     k = p.add_argument_group("linker")
     k.add_argument(
@@ -303,6 +306,9 @@ def main(args: argparse.Namespace) -> int:
     )
     if args.stitch and args.reid == "none":
         log.warning("--stitch without an embedder joins tracklets on motion alone: wrong joins are likely in crowds")
+    mean_score = offline and args.track_score != "first"
+    if args.track_score == "mean" and not offline:
+        log.warning("--track-score mean: not with live cameras or --linker online (tracks are judged as they come)")
     for flag, value in (("--smooth", args.smooth), ("--stitch", args.stitch), ("--backfill", args.backfill)):
         if value and not offline:
             log.warning("%s: not applied with live cameras or --linker online (rows are written as they come)", flag)
@@ -368,7 +374,13 @@ def main(args: argparse.Namespace) -> int:
         if args.embed != "needed" or embedder is None:
             return {}
         return {
-            "embed": {"policy": "needed", "refresh_s": args.embed_refresh, "tracker": tracker_kwargs, "fps": cam.fps}
+            "embed": {
+                "policy": "needed",
+                "refresh_s": args.embed_refresh,
+                "tracker": tracker_kwargs,
+                "fps": cam.fps,
+                "track_score": "mean" if mean_score else "first",
+            }
         }
 
     pipe = Pipeline(
@@ -401,6 +413,7 @@ def main(args: argparse.Namespace) -> int:
         smooth=smooth,
         stitch=stitch,
         backfill=offline and args.backfill is not False,
+        min_track_score=tracker_kwargs["new_track_thresh"] if mean_score else 0.0,
         stitch_appearance=embedder_link_thresh(embedder, args.reid)
         if embedder is not None
         else StitchConfig.max_appearance,
@@ -416,12 +429,14 @@ def main(args: argparse.Namespace) -> int:
             "appearance_weight": tracker_kwargs["appearance_weight"] if embedder is not None else None,
             "appearance_thresh": tracker_kwargs["appearance_thresh"] if embedder is not None else None,
             "link_thresh": thresh if linker is not None else None,
+            "track_score": "mean" if mean_score else "first",
         },
     )
     result = pipe.run(cams, args.out, raise_on_interrupt=False)
     out = Path(args.out)
     s = result.summary
     stitched = sum(r.stitched for r in result.cameras.values())
+    weak = sum(r.weak_tracks for r in result.cameras.values())
     print(
         f"{s['counts']['cameras']} camera(s), {s['counts']['frames']} frames, "
         + (
@@ -430,6 +445,7 @@ def main(args: argparse.Namespace) -> int:
             if stitched
             else f"{s['counts']['tracklets']} tracklets "
         )
+        + (f"(and {weak} with a mean score below {tracker_kwargs['new_track_thresh']:g} dropped) " if weak else "")
         + f"-> {s['counts']['global_ids']} global ids ({s['counts']['multi_camera_ids']} seen by more than "
         f"one camera) in {s['timings_s']['total']:.1f} s ({s['frames_per_second']:.1f} frames/s)"
     )

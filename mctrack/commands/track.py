@@ -19,13 +19,14 @@ from ..io.mot import MotWriter, mot_rows, save_mot_txt
 from ..registry import DETECTORS
 from ..io.video import AnnotatedVideoWriter, LiveSource, PrefetchSource, SequenceSource, has_images, open_source
 from ..track import CameraMotion, Tracker
-from ..track.postprocess import FeatureMeans, StitchConfig, backfill, refine
+from ..track.postprocess import FeatureMeans, StitchConfig, refine
 from ..track.driver import DetectAndEmbed, DriverStats, drive
 from ._common import (
     check_stream_args,
     resolve_embed_policy,
     add_backfill_arg,
     add_cmc_arg,
+    add_track_score_arg,
     add_noise_adapt_arg,
     add_embed_policy_args,
     embed_refresh_frames,
@@ -86,9 +87,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--track-new",
         type=float,
         default=None,
-        help="score an unmatched detection needs to start a track, raised to --track-high when lower (tracker "
-        "default 0.9, set for public detection "
-        "files; `mctrack run` uses 0.6 for detector output)",
+        help="score an unmatched detection needs to start a track, raised to --track-high when lower, and for "
+        "recorded video the mean score a track needs to be kept (--track-score) (tracker default 0.9, set for "
+        "public detection files; `mctrack run` uses 0.6 for detector output)",
     )
     add_appearance_args(t)
     t.add_argument(
@@ -115,6 +116,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "agree (0 = off; default: 4 with an embedder, off without one: motion alone joins wrong people)",
     )
     add_backfill_arg(t, "offline")
+    add_track_score_arg(t)
     p.add_argument("--out", default="runs/track", help="output folder (default: runs/track)")
     p.add_argument("--name", help="sequence name for the result file (default: the source's name)")
     p.add_argument("--video", action="store_true", help="also write DIR/<sequence>.mp4 with boxes and ids")
@@ -139,6 +141,8 @@ def main(args: argparse.Namespace) -> int:
             raise InputError(f"{flag}: offline post-processing, not for a live stream (it keeps every row)")
     if args.backfill and live:
         raise InputError("--backfill: offline post-processing, not for a live stream (it keeps every row)")
+    if args.track_score == "mean" and live:
+        raise InputError("--track-score mean: offline post-processing, not for a live stream (it keeps every row)")
     if args.fps is not None and not (np.isfinite(args.fps) and args.fps > 0):
         raise InputError(f"--fps: must be a finite number > 0, got {args.fps}")
     embedder = embedder_from_args(args)
@@ -150,6 +154,7 @@ def main(args: argparse.Namespace) -> int:
     smooth = args.smooth if args.smooth is not None else (0.0 if live else 2.0)
     stitch_s = args.stitch if args.stitch is not None else (4.0 if embedder is not None and not live else 0.0)
     fill = not live if args.backfill is None else args.backfill
+    mean_score = not live and args.track_score != "first"
     if live:
         if args.detector == "mot":
             raise InputError(f"{args.source}: a live stream has no detection file; use --detector yolo")
@@ -171,6 +176,7 @@ def main(args: argparse.Namespace) -> int:
     kwargs.update(appearance_from_args(args, embedder))
     try:
         tracker = Tracker(camera=source.camera, frame_rate=fps, **kwargs)
+        min_track_score = tracker.new_track_thresh if mean_score else 0.0
         features = DetectAndEmbed(
             detector,
             embedder,
@@ -196,7 +202,7 @@ def main(args: argparse.Namespace) -> int:
     stats = DriverStats()
     rows: list[np.ndarray] = []
     means = FeatureMeans()
-    refined = bool(args.interpolate or smooth or stitch_s or fill)
+    refined = bool(args.interpolate or smooth or stitch_s or fill or min_track_score)
     tentative: list[np.ndarray] = []  # the tracker's unconfirmed rows (backfill)
     warps: dict[int, np.ndarray] = {}  # the camera motion applied per frame: refinements run stabilised
     writer = MotWriter(result)  # raw rows as they come (kept on a crash); replaced by the refined ones at the end
@@ -243,9 +249,7 @@ def main(args: argparse.Namespace) -> int:
             gate = embedder_link_thresh(embedder, args.reid) if embedder is not None else StitchConfig.max_appearance
             stitch = StitchConfig.window(stitch_s, fps, max_appearance=gate)
         all_rows = np.concatenate(rows) if rows else np.zeros((0, 10))
-        n_tracked = len(all_rows)
-        if fill:
-            all_rows = backfill(all_rows, np.concatenate(tentative) if tentative else None)
+        counts: dict[str, int] = {}
         refined_rows = refine(
             all_rows,
             fps,
@@ -254,12 +258,16 @@ def main(args: argparse.Namespace) -> int:
             interpolate=args.interpolate,
             smooth=smooth,
             warps=warps,
+            tentative=np.concatenate(tentative) if fill and tentative else None,
+            min_track_score=min_track_score,
+            counts=counts,
         )
         save_mot_txt(result, refined_rows)
-        joined = len(np.unique(all_rows[:, 1])) - len(np.unique(refined_rows[:, 1]))
-        done = [f"{len(all_rows) - n_tracked} first frame(s) of confirmed tracks added"] if fill else []
+        done = [f"{counts['backfilled']} first frame(s) of confirmed tracks added"] if fill else []
+        weak = f"{counts['weak']} track(s) with a mean score below {min_track_score:g} dropped"
+        done += [weak] if min_track_score else []
         done += [f"smoothed (sigma {smooth:g} frames)"] if smooth else []
-        done += [f"{joined} track(s) stitched within {stitch_s:g} s"] if stitch_s else []
+        done += [f"{counts['stitched']} track(s) stitched within {stitch_s:g} s"] if stitch_s else []
         done += [f"gaps up to {args.interpolate} frames filled"] if args.interpolate else []
         print(f"offline refinements: {', '.join(done)}")
     extra = (

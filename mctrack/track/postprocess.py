@@ -20,12 +20,18 @@ from dataclasses import dataclass
 import numpy as np
 
 MAX_SIGMA = 1000.0  # frames: far beyond any useful smoothing, and no overflow in the kernel's extent
+#: how a track's detection scores are judged against the new-track threshold: by its ``first`` detection only
+#: (online, the tracker's rule) or also by the ``mean`` of all its detections once tracking ended
+#: (:func:`filter_tracks`)
+TRACK_SCORES = ("first", "mean")
 
 __all__ = [
+    "TRACK_SCORES",
     "FeatureMeans",
     "StitchConfig",
     "backfill",
     "camera_frames",
+    "filter_tracks",
     "from_reference",
     "gaussian_smooth",
     "adaptive_smooth",
@@ -114,6 +120,24 @@ def backfill(rows: np.ndarray, tentative: np.ndarray | None) -> np.ndarray:
         extra = extra[~np.isin(key(extra), key(rows))]
     out = np.concatenate([rows, extra])
     return out[np.lexsort((out[:, 1], out[:, 0]))]
+
+
+def filter_tracks(rows: np.ndarray, min_mean_score: float) -> np.ndarray:
+    """MOT rows without the tracks whose mean detection score (column 7, over the track's rows) is below
+    ``min_mean_score``; 0 keeps every track. The input is not modified.
+
+    A person tracked for a while is detected with a steadily high score; a false track rarely is, even when one of
+    its boxes scored high enough to start it. Judging each track also by its mean score once tracking ended drops
+    false tracks the tracker had to start online (measured in docs/tracking.md, "Judging a track by its mean
+    score")."""
+    rows = np.asarray(rows, np.float64)
+    if not (np.isfinite(min_mean_score) and 0 <= min_mean_score <= 1e6):
+        raise ValueError(f"min_mean_score: must be a number >= 0, got {min_mean_score}")
+    if min_mean_score == 0 or not len(rows):
+        return rows
+    ids, inverse = np.unique(rows[:, 1], return_inverse=True)
+    mean = np.bincount(inverse, rows[:, 6]) / np.bincount(inverse)
+    return rows[(mean >= min_mean_score)[inverse]]
 
 
 def interpolate_gaps(rows: np.ndarray, max_gap: int) -> np.ndarray:
@@ -414,24 +438,40 @@ def refine(
     smooth_max: float = 0.0,
     smooth_tol: float = 0.03,
     tentative: np.ndarray | None = None,
+    min_track_score: float = 0.0,
+    counts: dict[str, int] | None = None,
 ) -> np.ndarray:
     """The offline refinements in their order: add the confirmed tracks' first frames (``tentative``: the
-    tracker's unconfirmed rows, :func:`backfill`), stitch tracklets, fill gaps, smooth boxes (each off by default).
+    tracker's unconfirmed rows, :func:`backfill`), stitch tracklets, drop the tracks whose mean detection score is
+    below ``min_track_score`` (:func:`filter_tracks`; a stitched chain is judged whole, so that a weak fragment
+    between two parts of a person is kept), fill gaps, smooth boxes (each off by default).
 
     ``smooth_max`` (at least ``smooth``): each track's smoothing strength is chosen between the two by
     :func:`adaptive_smooth` (``smooth_tol`` box heights); 0 = one strength, ``smooth``, for every track.
 
     ``warps``: the camera-motion compensation's ``{0-based frame index: (2, 3) warp}`` of a moving camera; the
     refinements then run in stabilised coordinates (module docstring). ``n_frames``: frames of the camera (default:
-    the last row's frame or the last warp's, whichever is later)."""
+    the last row's frame or the last warp's, whichever is later). ``counts``, when given, is told how many rows were
+    ``backfilled``, tracks ``stitched`` into an earlier one and ``weak`` tracks dropped."""
+    counts = {} if counts is None else counts
+    n_rows = len(rows)
     rows = backfill(rows, tentative)
+    counts["backfilled"] = len(rows) - n_rows
+    n_ids = len(np.unique(rows[:, 1])) if len(rows) else 0
+    counts["stitched"] = counts["weak"] = 0
     if not (stitch is not None or interpolate or smooth or smooth_max):
-        return rows
+        kept = filter_tracks(rows, min_track_score)
+        counts["weak"] = n_ids - (len(np.unique(kept[:, 1])) if len(kept) else 0)
+        return kept
     last = max(int(rows[:, 0].max()) if len(rows) else 0, max(warps, default=-1) + 1 if warps else 0)
     frames = camera_frames(warps, max(n_frames or 0, last))
     rows = to_reference(rows, frames)
     if stitch is not None:
         rows, _ = stitch_tracklets(rows, fps, stitch, features)
+    n_chains = len(np.unique(rows[:, 1])) if len(rows) else 0
+    rows = filter_tracks(rows, min_track_score)  # a stitched chain is judged whole
+    counts["stitched"] = n_ids - n_chains
+    counts["weak"] = n_chains - (len(np.unique(rows[:, 1])) if len(rows) else 0)
     if interpolate:
         rows = interpolate_gaps(rows, interpolate)
     if smooth_max:

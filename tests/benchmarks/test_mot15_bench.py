@@ -76,16 +76,18 @@ def _panning_sequence(root, frames: int = 15, step: int = 4):
 def test_cmc_defaults_to_auto_where_the_sequence_has_images_and_warps_replay(tmp_path):
     bench = _module()
     seq = _panning_sequence(tmp_path)
-    rows, _, _, warps, _ = bench.track_sequence(seq, cmc=None)
+    first = bench.track_sequence(seq, cmc=None)
+    rows, warps = first.rows, first.warps
     moved = [w for w in warps.values() if not np.allclose(w, IDENTITY_WARP)]
     assert len(moved) >= 10  # the pan was compensated: about -4 px a frame
     assert np.median([w[0, 2] for w in moved]) == pytest.approx(-4, abs=1)
-    again, _, _, replayed, _ = bench.track_sequence(seq, cmc=None, replay_warps=warps)
-    assert replayed is warps and np.array_equal(again, rows)
-    off, _, _, none, _ = bench.track_sequence(seq, cmc="off")
-    assert not none and not np.array_equal(off, rows)  # compensation changed the tracked boxes
+    again = bench.track_sequence(seq, cmc=None, replay_warps=warps)
+    assert again.warps is warps and np.array_equal(again.rows, rows)
+    off = bench.track_sequence(seq, cmc="off")
+    assert not off.warps and not np.array_equal(off.rows, rows)  # compensation changed the tracked boxes
     shutil.rmtree(seq / "img1")  # only det.txt: nothing to estimate from, tracked as without compensation
-    bare, _, _, empty, _ = bench.track_sequence(seq, cmc=None)
+    bare = bench.track_sequence(seq, cmc=None)
+    empty, bare, off = bare.warps, bare.rows, off.rows
     assert not empty and np.array_equal(bare, off)
 
 

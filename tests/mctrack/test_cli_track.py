@@ -131,12 +131,15 @@ def test_track_offline_refinements(tmp_path, capsys):
     det[:, 2:4] += rng.normal(0, 4, (len(det), 2))  # jittery boxes
     save_mot_txt(seq / "det" / "det.txt", det)
     base = ["track", "--source", str(seq), "--detector", "mot", "--reid", "none", "--no-progress"]
-    assert main([*base, "--out", str(tmp_path / "raw"), "--smooth", "0", "--no-backfill"]) == 0
+    assert (
+        main([*base, "--out", str(tmp_path / "raw"), "--smooth", "0", "--no-backfill", "--track-score", "first"]) == 0
+    )
     assert "offline refinements" not in capsys.readouterr().out
     assert main([*base, "--out", str(tmp_path / "smooth")]) == 0  # default: smoothed, no motion-only stitching
     # both people are there from the first frame, whose tracks are confirmed at once: no first frames to add
-    assert "offline refinements: 0 first frame(s) of confirmed tracks added, smoothed (sigma 2 frames)" in (
-        capsys.readouterr().out
+    assert (
+        "offline refinements: 0 first frame(s) of confirmed tracks added, 0 track(s) with a mean score below 0.9 "
+        "dropped, smoothed (sigma 2 frames)" in capsys.readouterr().out
     )
     raw, smooth = load_mot_txt(tmp_path / "raw" / "SYN-04.txt"), load_mot_txt(tmp_path / "smooth" / "SYN-04.txt")
     assert raw[:, :2].tolist() == smooth[:, :2].tolist()  # same tracks, same frames
@@ -154,6 +157,8 @@ def test_track_offline_refinements(tmp_path, capsys):
     assert "--stitch: offline post-processing, not for a live stream" in capsys.readouterr().err
     assert main(["track", "--source", "rtsp://127.0.0.1:9/x", "--reid", "none", "--backfill"]) == 1
     assert "--backfill: offline post-processing, not for a live stream" in capsys.readouterr().err
+    assert main(["track", "--source", "rtsp://127.0.0.1:9/x", "--reid", "none", "--track-score", "mean"]) == 1
+    assert "--track-score mean: offline post-processing, not for a live stream" in capsys.readouterr().err
 
 
 def test_track_backfills_the_first_frame_of_a_confirmed_track(tmp_path, capsys):
@@ -226,3 +231,22 @@ def test_appearance_options_with_reid_none_are_warned_about(tmp_path, caplog):
     assert "no effect with --reid none" not in caplog.text
     assert main([*argv, "--out", str(tmp_path / "b"), "--app-weight", "0.9"]) == 0
     assert "--app-weight/--app-thresh: no effect with --reid none" in caplog.text
+
+
+def test_track_drops_a_track_whose_mean_score_is_low(tmp_path, capsys):
+    seq = make_sequence(tmp_path / "SYN-06", n=20)
+    det = load_mot_txt(seq / "det" / "det.txt")[:, :7]
+    # a third "person" from frame 4: one confident box, then weak ones (mean 0.77), as a false track goes
+    ghost = [[f, -1, 300.0, 30.0, 40, 100, 0.95 if f == 4 else 0.75] for f in range(4, 16)]
+    save_mot_txt(seq / "det" / "det.txt", np.concatenate([det, np.array(ghost)]))
+    base = ["track", "--source", str(seq), "--detector", "mot", "--reid", "none", "--no-progress", "--smooth", "0"]
+    assert main([*base, "--out", str(tmp_path / "first"), "--track-score", "first"]) == 0
+    assert main([*base, "--out", str(tmp_path / "mean")]) == 0  # the default for recorded video
+    assert "1 track(s) with a mean score below 0.9 dropped" in capsys.readouterr().out
+    first, mean = load_mot_txt(tmp_path / "first" / "SYN-06.txt"), load_mot_txt(tmp_path / "mean" / "SYN-06.txt")
+    assert len(np.unique(first[:, 1])) == 3 and len(np.unique(mean[:, 1])) == 2
+    assert not (np.abs(mean[:, 2] - 300) < 1).any()  # the ghost is gone, the two people stay whole
+    np.testing.assert_array_equal(mean, first[np.abs(first[:, 2] - 300) >= 1])
+    with pytest.raises(SystemExit) as exc:  # not a choice: argparse's usage error
+        main([*base, "--out", str(tmp_path / "x"), "--track-score", "median"])
+    assert exc.value.code == 2 and "invalid choice: 'median'" in capsys.readouterr().err

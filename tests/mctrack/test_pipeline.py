@@ -263,6 +263,7 @@ def test_cli_run_end_to_end(scene, tmp_path, capsys):
         "appearance_weight": 0.5,
         "appearance_thresh": 0.25,
         "link_thresh": 0.12,
+        "track_score": "mean",  # recorded cameras: tracks also judged by their mean detection score
     }
     ev = json.loads((out / "eval.json").read_text())
     assert ev["cross_camera"]["IDF1"] > 0.8
@@ -814,6 +815,26 @@ def test_backfill_adds_each_confirmed_tracks_first_frames(scene, tmp_path):
             assert b[b[:, 1] == i][:, 0].min() == a[a[:, 1] == i][:, 0].min() - 2
         assert not (tmp_path / "fill" / "local" / f"{cam.id}.tentative.txt").exists()
     assert filled.identities.lookup() == plain.identities.lookup()
+
+
+def test_tracks_with_a_low_mean_score_are_dropped_before_linking(scene, tmp_path):
+    cams = load_cams(scene / "cams.yaml")
+    make_pipeline(cams, ColorHistogramEmbedder(), cache_key=None).run(cams, tmp_path / "plain")
+    rows = {c.id: load_mot_txt(tmp_path / "plain" / "local" / f"{c.id}.txt") for c in cams.cameras}
+    means = {c: {int(i): r[r[:, 1] == i, 6].mean() for i in np.unique(r[:, 1])} for c, r in rows.items()}
+    least = float(np.median([m for per in means.values() for m in per.values()]))  # about half the tracks fall
+    weak = {c: {i for i, m in per.items() if m < least} for c, per in means.items()}
+    run = make_pipeline(cams, ColorHistogramEmbedder(), cache_key=None, min_track_score=least)
+    result = run.run(cams, tmp_path / "filtered")
+    for cam in cams.cameras:
+        kept = load_mot_txt(tmp_path / "filtered" / "local" / f"{cam.id}.txt")
+        assert set(np.unique(kept[:, 1]).astype(int).tolist()) == set(means[cam.id]) - weak[cam.id]
+        assert result.cameras[cam.id].weak_tracks == len(weak[cam.id]) > 0
+        linked = {k[1] for k in result.identities.lookup() if k[0] == cam.id}  # only the kept tracks are linked
+        assert linked == set(means[cam.id]) - weak[cam.id]
+    assert result.summary["cameras"]["cam1"]["weak_tracks_dropped"] == len(weak["cam1"])
+    with pytest.raises(ValueError, match="min_track_score"):
+        make_pipeline(cams, min_track_score=-1.0)
 
 
 def test_stitching_joins_a_cameras_fragments_before_linking(scene, tmp_path, capsys):

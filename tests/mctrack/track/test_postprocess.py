@@ -9,6 +9,7 @@ from mctrack.track.postprocess import (
     backfill,
     StitchConfig,
     camera_frames,
+    filter_tracks,
     from_reference,
     gaussian_smooth,
     interpolate_gaps,
@@ -159,6 +160,25 @@ def test_backfill_adds_the_confirmed_tracks_tentative_rows_only():
     gap = np.concatenate([walk(1, [1]), walk(1, range(3, 10))])
     filled = refine(walk(1, range(3, 10)), 25.0, tentative=walk(1, [1]), interpolate=2)
     np.testing.assert_allclose(filled, interpolate_gaps(gap, 2))
+
+
+def test_filter_tracks_drops_tracks_whose_mean_score_is_low():
+    rows = np.concatenate([walk(1, range(1, 9), conf=0.95), walk(2, range(1, 5), conf=0.6), walk(3, range(1, 3))])
+    rows[rows[:, 1] == 2, 6] = [0.95, 0.7, 0.6, 0.55]  # started by one confident box, weak after: mean 0.7
+    out = filter_tracks(rows, 0.9)
+    assert sorted(set(out[:, 1].tolist())) == [1, 3]
+    np.testing.assert_array_equal(out, rows[rows[:, 1] != 2])  # the kept rows as they were, in their order
+    np.testing.assert_array_equal(filter_tracks(rows, 0.0), rows)
+    assert sorted(set(filter_tracks(rows, 0.69)[:, 1].tolist())) == [1, 2, 3]  # its mean 0.7 passes 0.69
+    assert len(filter_tracks(np.zeros((0, 10)), 0.9)) == 0
+    for bad in (-0.1, float("nan")):
+        with pytest.raises(ValueError, match="min_mean_score"):
+            filter_tracks(rows, bad)
+    # refine judges the tracks with their backfilled rows, before it stitches or fills anything
+    tentative = walk(2, [0], conf=1.0)
+    kept = refine(rows, 25.0, tentative=tentative, min_track_score=0.75, interpolate=5)
+    assert 2 in kept[:, 1]  # mean (0.95 + 0.7 + 0.6 + 0.55 + 1.0) / 5 = 0.76
+    assert 2 not in refine(rows, 25.0, min_track_score=0.75)[:, 1]
 
 
 def test_refine_order_stitch_then_fill_then_smooth():
