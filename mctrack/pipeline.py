@@ -604,6 +604,7 @@ class Pipeline:
         for cam in cams.cameras:  # this run's tracklet chunks replace an earlier run's
             for old in (out / "tracklets").glob(f"{cam.id}-[0-9][0-9][0-9][0-9][0-9][0-9].npz"):
                 old.unlink()
+            _tentative_file(out, cam.id).unlink(missing_ok=True)  # a killed worker's, of an earlier run
         stale = earlier_outputs(out, [c.id for c in cams.cameras], video=self.video, evaluated=bool(gt))
         if stale:
             log.warning(
@@ -655,6 +656,8 @@ class Pipeline:
                     self._stitch(out, r)
                 timings["stitch"] = time.perf_counter() - t0
                 t0 = time.perf_counter()
+            for r in results.values():  # a worker that died mid-camera leaves its unconfirmed rows behind
+                _tentative_file(out, r.camera).unlink(missing_ok=True)
             if self.min_track_score and not live:  # after stitching: a stitched chain is judged whole
                 for r in results.values():
                     self._drop_weak_tracks(out, r)
@@ -767,7 +770,17 @@ class Pipeline:
         kept = filter_tracks(rows, self.min_track_score)
         if len(kept) == len(rows):
             return
-        weak = set(np.unique(rows[:, 1]).astype(int).tolist()) - set(np.unique(kept[:, 1]).astype(int).tolist())
+        ids = set(np.unique(rows[:, 1]).astype(int).tolist())
+        weak = ids - set(np.unique(kept[:, 1]).astype(int).tolist())
+        if len(weak) > len(ids) / 2:
+            log.warning(
+                "camera %s: %d of its %d tracks have a mean detection score below %g and are dropped; if the "
+                "detector's people score lower than that, lower --track-new or pass --track-score first",
+                r.camera,
+                len(weak),
+                len(ids),
+                self.min_track_score,
+            )
         save_mot_txt(local, kept)
         r.tracklets = [t for t in r.tracklets if int(t.track_id) not in weak]
         r.summaries = [s for s in r.summaries if int(s.track_id) not in weak]

@@ -379,7 +379,6 @@ def main(args: argparse.Namespace) -> int:
                 "refresh_s": args.embed_refresh,
                 "tracker": tracker_kwargs,
                 "fps": cam.fps,
-                "track_score": "mean" if mean_score else "first",
             }
         }
 

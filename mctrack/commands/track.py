@@ -168,7 +168,8 @@ def main(args: argparse.Namespace) -> int:
         kwargs["high_thresh"] = args.track_high
         kwargs["low_thresh"] = min(0.1, args.track_high)
     if args.track_new is not None:
-        kwargs["new_track_thresh"] = max(args.track_new, kwargs.get("high_thresh", 0.0))
+        high = kwargs.get("high_thresh", Tracker.__init__.__kwdefaults__["high_thresh"])
+        kwargs["new_track_thresh"] = max(args.track_new, high)
     elif args.track_high is not None:
         kwargs["new_track_thresh"] = max(0.9, args.track_high)
     if args.noise_adapt is not None:

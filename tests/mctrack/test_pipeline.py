@@ -837,6 +837,17 @@ def test_tracks_with_a_low_mean_score_are_dropped_before_linking(scene, tmp_path
         make_pipeline(cams, min_track_score=-1.0)
 
 
+def test_a_run_that_drops_most_tracks_says_so_and_stray_tentative_files_go(scene, tmp_path, caplog):
+    cams = load_cams(scene / "cams.yaml")
+    stray = tmp_path / "all" / "local" / "cam1.tentative.txt"  # as a worker killed mid-camera leaves it
+    stray.parent.mkdir(parents=True)
+    stray.write_text("1,1,0,0,10,10,1,-1,-1,-1\n")
+    result = make_pipeline(cams, cache_key=None, min_track_score=1.01).run(cams, tmp_path / "all")
+    assert all(r.weak_tracks > 0 for r in result.cameras.values()) and not len(result.identities.lookup())
+    assert "have a mean detection score below 1.01 and are dropped" in caplog.text
+    assert "holds files of an earlier run" not in caplog.text and not stray.exists()
+
+
 def test_stitching_joins_a_cameras_fragments_before_linking(scene, tmp_path, capsys):
     """A tracker that gives up on a person after 2 frames fragments the tracks; stitching (2 s) joins the
     fragments of each camera again before the cross-camera linker sees them."""
