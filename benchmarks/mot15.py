@@ -140,6 +140,7 @@ def make_embedder(reid: str, weights: str | None = None):
 
 POST_KEYS = (
     "backfill",
+    "track_score",
     "interpolate",
     "smooth",
     "smooth_max",
@@ -154,7 +155,9 @@ POST_KEYS = (
 def post_settings(settings: dict, fps: float) -> dict:
     """``refine`` keyword arguments from the offline keys of ``settings`` (``stitch_s``: most seconds between two
     tracklets joined, 0 = off), but ``backfill`` (default on, as ``mctrack track``), which says whether the
-    tracker's unconfirmed rows go to ``refine``: see :func:`refine_tracked`."""
+    tracker's unconfirmed rows go to ``refine``, and ``track_score`` (default ``mean``, as ``mctrack track
+    --track-score``), whether the tracker's new-track threshold also judges each track's mean score: see
+    :func:`refine_tracked`."""
     stitch = None
     if settings.get("stitch_s", 0):
         fields = {"max_motion": "stitch_motion", "max_size": "stitch_size", "max_appearance": "stitch_appearance"}
@@ -162,6 +165,7 @@ def post_settings(settings: dict, fps: float) -> dict:
         stitch = StitchConfig.window(settings["stitch_s"], fps, **kw)
     return {
         "backfill": bool(settings.get("backfill", True)),
+        "track_score": settings.get("track_score", "mean"),
         "stitch": stitch,
         "interpolate": int(settings.get("interpolate", 0)),
         "smooth": settings.get("smooth", 0),
@@ -188,7 +192,7 @@ class Tracked(NamedTuple):
     fps: float
     warps: dict[int, np.ndarray]  # the camera-motion warps the tracker was given
     tentative: np.ndarray  # the tracker's unconfirmed rows, for backfill
-    min_track_score: float  # least mean detection score of a track (track_score "mean"), 0 = none
+    new_track_thresh: float  # the tracker's; with track_score "mean" also the least mean score of a kept track
 
 
 def track_sequence(
@@ -201,7 +205,6 @@ def track_sequence(
     replay_warps: dict[int, np.ndarray] | None = None,
     embed: str = "all",
     embed_refresh: float = 0.5,
-    track_score: str = "mean",
     **tracker_kwargs,
 ) -> Tracked:
     """One sequence tracked on its public detections (``cmc``: camera-motion compensation ``off``, ``on`` or ``auto``,
@@ -209,8 +212,7 @@ def track_sequence(
     ``off``. The warps it gave the tracker, ``{frame index: (2, 3)}``, are returned for ``refine``;
     ``replay_warps``, such a result of an earlier run of the same sequence, is given to the tracker instead of
     estimating again. ``embed``, ``embed_refresh``: which detections are embedded, as ``mctrack track
-    --embed/--embed-refresh``; ``track_score``: ``mean`` also judges each track by its mean detection score once
-    tracked, ``first`` by its first detection only, as ``mctrack track --track-score``)."""
+    --embed/--embed-refresh``)."""
     embedder = embedder if embedder is not None else build_embedder(reid)
     if isinstance(embedder, CachedEmbedder):
         embedder.key = str(seq_dir)
@@ -221,7 +223,6 @@ def track_sequence(
     source = SequenceSource(seq_dir, need_images=embedder is not None or cmc != "off")
     detector = MotFileDetector(seq_dir / "det" / "det.txt", min_score=min_score)
     tracker = Tracker(camera=source.name, frame_rate=source.fps, **tracker_kwargs)
-    min_track_score = tracker.new_track_thresh if track_score == "mean" else 0.0
     rows, tentative, means = [], [], FeatureMeans()
     refresh = refresh_frames(embed_refresh, source.fps)
     features = DetectAndEmbed(detector, embedder, detector_needs_images=False, embed=embed, refresh=refresh)
@@ -248,7 +249,7 @@ def track_sequence(
     feats = means.means() if embedder is not None else None
     pending_rows = np.concatenate(tentative) if tentative else np.zeros((0, 10))
     warps = warps if replay_warps is None else replay_warps
-    return Tracked(out, feats, source.fps, warps, pending_rows, min_track_score)
+    return Tracked(out, feats, source.fps, warps, pending_rows, tracker.new_track_thresh)
 
 
 def refine_tracked(tracked: Tracked, post: dict) -> np.ndarray:
@@ -262,7 +263,7 @@ def refine_tracked(tracked: Tracked, post: dict) -> np.ndarray:
         features=tracked.features,
         warps=tracked.warps,
         tentative=tentative,
-        min_track_score=tracked.min_track_score,
+        min_track_score=tracked.new_track_thresh if settings.pop("track_score") == "mean" else 0.0,
         **settings,
     )
 

@@ -425,6 +425,10 @@ class FeatureMeans:
         return {k: v / max(float(np.linalg.norm(v)), 1e-12) for k, v in self._sum.items()}
 
 
+def _n_tracks(rows: np.ndarray) -> int:
+    return len(np.unique(rows[:, 1])) if len(rows) else 0
+
+
 def refine(
     rows: np.ndarray,
     fps: float,
@@ -457,21 +461,21 @@ def refine(
     n_rows = len(rows)
     rows = backfill(rows, tentative)
     counts["backfilled"] = len(rows) - n_rows
-    n_ids = len(np.unique(rows[:, 1])) if len(rows) else 0
+    n_ids = _n_tracks(rows)
     counts["stitched"] = counts["weak"] = 0
     if not (stitch is not None or interpolate or smooth or smooth_max):
         kept = filter_tracks(rows, min_track_score)
-        counts["weak"] = n_ids - (len(np.unique(kept[:, 1])) if len(kept) else 0)
+        counts["weak"] = n_ids - _n_tracks(kept)
         return kept
     last = max(int(rows[:, 0].max()) if len(rows) else 0, max(warps, default=-1) + 1 if warps else 0)
     frames = camera_frames(warps, max(n_frames or 0, last))
     rows = to_reference(rows, frames)
     if stitch is not None:
         rows, _ = stitch_tracklets(rows, fps, stitch, features)
-    n_chains = len(np.unique(rows[:, 1])) if len(rows) else 0
+    n_chains = _n_tracks(rows)
     rows = filter_tracks(rows, min_track_score)  # a stitched chain is judged whole
     counts["stitched"] = n_ids - n_chains
-    counts["weak"] = n_chains - (len(np.unique(rows[:, 1])) if len(rows) else 0)
+    counts["weak"] = n_chains - _n_tracks(rows)
     if interpolate:
         rows = interpolate_gaps(rows, interpolate)
     if smooth_max:
