@@ -37,7 +37,7 @@ def _inverse4(s: np.ndarray) -> np.ndarray:
     """
     n = len(s)
     flat = s.reshape(n, 16)
-    if n < 24 or flat[:, _OFF_BLOCKS4].any():
+    if n < 24 or flat.take(_OFF_BLOCKS4, 1).any():
         return np.linalg.inv(s)
     # each block [[a, b], [c, d]]; the views hold the two blocks' entries side by side (entries 0 and 10, ...)
     a, b, c, d = flat[:, 0::10], flat[:, 1::10], flat[:, 4::10], flat[:, 5::10]

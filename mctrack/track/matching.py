@@ -6,6 +6,7 @@ Infeasible pairs carry :data:`INFEASIBLE`, a cost above any assignment threshold
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -33,8 +34,12 @@ def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     ih -= np.maximum.outer(ay1, by1)
     np.maximum(ih, 0.0, out=ih)
     inter *= ih
-    union = np.add.outer((ax2 - ax1) * (ay2 - ay1), (bx2 - bx1) * (by2 - by1))
+    area_a, area_b = (ax2 - ax1) * (ay2 - ay1), (bx2 - bx1) * (by2 - by1)
+    union = np.add.outer(area_a, area_b)
     union -= inter
+    if area_a.min() > 0 and area_b.min() > 0:  # every union is positive (a tracker's boxes always are)
+        inter /= union
+        return inter
     out = np.zeros_like(inter)
     np.divide(inter, union, out=out, where=union > 0)
     return out
@@ -93,16 +98,21 @@ def fuse_costs(
             just the rows that have a pair the gate decides (none: not called), which spares a tracker the
             Mahalanobis distances of every other track.
     """
-    cost = np.array(iou_dist, np.float64, copy=True)
-    bad = cost > max_iou_distance
+    iou_dist = np.asarray(iou_dist, np.float64)
+    bad = iou_dist > max_iou_distance
     if app_dist is not None:
-        cost = (1.0 - appearance_weight) * cost + appearance_weight * app_dist
+        # in place on new arrays: a frame's matrices are small, so each temporary costs more than its arithmetic
+        cost = np.multiply(iou_dist, 1.0 - appearance_weight)
+        cost += appearance_weight * app_dist
         weak = app_dist > 0.5 * appearance_thresh
         if motion_gate is not None:
-            weak = weak | ~_gate(motion_gate, bad & ~weak)
-        bad = (bad & weak) | (app_dist > appearance_thresh)
-    elif motion_gate is not None:
-        bad |= ~_gate(motion_gate, ~bad)
+            weak |= ~_gate(motion_gate, bad & ~weak)
+        bad &= weak
+        bad |= app_dist > appearance_thresh
+    else:
+        cost = iou_dist.copy()
+        if motion_gate is not None:
+            bad |= ~_gate(motion_gate, ~bad)
     cost[bad] = INFEASIBLE
     return cost
 
@@ -131,7 +141,7 @@ def linear_assignment(cost: np.ndarray, thresh: float) -> tuple[np.ndarray, np.n
     cost = np.asarray(cost, np.float64)
     if cost.ndim != 2:
         raise ValueError(f"cost: expected a 2-D matrix, got shape {cost.shape}")
-    if not np.isfinite(thresh):
+    if not math.isfinite(thresh):
         raise ValueError(f"thresh: must be a finite number, got {thresh}")
     n_a, n_b = cost.shape
     if n_a == 0 or n_b == 0:
@@ -140,10 +150,9 @@ def linear_assignment(cost: np.ndarray, thresh: float) -> tuple[np.ndarray, np.n
     # than leaving both ends unmatched); the test checks the result against lap's cost_limit.
     cap = thresh + 1e-6 + 1e-6 * abs(thresh)
     capped = np.minimum(cost, cap)
-    # a NaN (infeasible) or -inf (as good as it gets) cost makes the sum non-finite: the solver takes finite costs
-    with np.errstate(over="ignore"):  # huge finite costs may overflow the sum: the branch below sorts them out
-        finite = np.isfinite(capped.sum())
-    if not finite:
+    # the solver takes finite costs: after the cap nothing is above it, so the smallest cost is NaN (infeasible;
+    # the minimum propagates it) or -inf (as good as it gets) exactly when one is there
+    if not capped.min() > -np.inf:
         nan = np.isnan(capped)
         cost = np.where(nan, INFEASIBLE, cost)
         capped[nan] = cap

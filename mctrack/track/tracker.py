@@ -320,7 +320,9 @@ class Tracker:
         last_det = np.full(n_tracks, -1, np.int64)
         if len(mt):
             adapt = self.noise_adapt > 0
-            updated = self.kalman.update(self._mean[mt], self._cov[mt], z[md], scores[md], return_nis=adapt)
+            updated = self.kalman.update(
+                self._mean.take(mt, 0), self._cov.take(mt, 0), z.take(md, 0), scores.take(md), return_nis=adapt
+            )
             self._mean[mt], self._cov[mt] = updated[0], updated[1]
             if adapt:
                 self._adapt_noise(updated[2])
@@ -372,8 +374,8 @@ class Tracker:
         assert self._last is not None
         frame_idx, det_idx, boxes, scores, last_det = self._last
         od = last_det[rows]
-        xyxy = boxes[od] if self.output_box == "detection" else cxcywh_to_xyxy(self._mean[rows, :4])
-        out_emb = None if self._emb is None else self._emb[rows]
+        xyxy = boxes.take(od, 0) if self.output_box == "detection" else cxcywh_to_xyxy(self._mean.take(rows, 0)[:, :4])
+        out_emb = None if self._emb is None else self._emb.take(rows, 0)
         return Tracks(self.camera, frame_idx, self._id[rows], xyxy, scores[od], det_idx[od], out_emb)
 
     def appearance_needed(self, dets: Detections, *, warp: np.ndarray | None = None, refresh: int = 10) -> np.ndarray:
@@ -456,7 +458,7 @@ class Tracker:
         if self.min_box_area > 0:
             keep &= np.where(valid, wh[:, 0] * wh[:, 1], 0.0) >= self.min_box_area
         idx = keep.nonzero()[0]
-        return idx, xyxy[idx], score[idx]
+        return idx, xyxy.take(idx, 0), score.take(idx)
 
     def _associate(
         self,
@@ -475,23 +477,24 @@ class Tracker:
         positions in ``tracks``, unmatched positions in ``dets``)."""
         if len(tracks) == 0 or len(dets) == 0:
             return (_EMPTY, _EMPTY), np.arange(len(tracks)), np.arange(len(dets))
-        iou_d = 1.0 - iou[tracks[:, None], dets]
+        # ndarray.take: the same rows and columns as fancy indexing at a fraction of its per-call cost
+        iou_d = 1.0 - iou.take(tracks, 0).take(dets, 1)
         if self.fuse_score and use_appearance:
-            iou_d = 1.0 - (1.0 - iou_d) * scores[dets][None, :]
+            iou_d = 1.0 - (1.0 - iou_d) * scores.take(dets)[None, :]
         app = gate = None
         if use_appearance and emb is not None and self._emb is not None:
-            app = cosine_distance(self._emb[tracks], emb[dets])
-            has = self._has_emb[tracks]
+            app = cosine_distance(self._emb.take(tracks, 0), emb.take(dets, 0))
+            has = self._has_emb.take(tracks)
             if not has.all():  # a track without memory, a detection without feature: neutral appearance
                 app[~has] = self.appearance_thresh
-            has = det_has[dets]
+            has = det_has.take(dets)
             if not has.all():
                 app[:, ~has] = self.appearance_thresh
             if self.motion_gate:  # computed by fuse_costs only for the tracks that have a pair it decides
 
                 def gate(rows: np.ndarray) -> np.ndarray:
                     sel = tracks[rows]
-                    d2 = self.kalman.gating_distance(self._mean[sel], self._cov[sel], z[dets])
+                    d2 = self.kalman.gating_distance(self._mean.take(sel, 0), self._cov.take(sel, 0), z.take(dets, 0))
                     # judged at most as wide as under the fixed noise model: the scene's noise adaptation
                     # (noise_adapt) is for the box association, not a licence to recover people further away
                     return d2 * max(self._noise_scale, 1.0) <= CHI2_95[4]
@@ -523,7 +526,7 @@ class Tracker:
 
     def _remember(self, rows: np.ndarray, feats: np.ndarray) -> None:
         assert self._emb is not None
-        mixed = self._emb[rows]  # a copy (fancy indexing), mixed in place in float32 as the memory is kept
+        mixed = self._emb.take(rows, 0)  # a copy, mixed in place in float32 as the memory is kept
         # the memory decays per matched frame, also over the frames whose detection was not embedded (embed
         # "needed"): a feature after k skipped frames counts as much as k + 1 consecutive ones would have
         skipped = self._skipped[rows]

@@ -88,6 +88,8 @@ def test_iou_matrix_known_values():
     iou = iou_matrix(a, b)
     np.testing.assert_allclose(iou[0], [50 / 150, 1.0, 0.0])
     np.testing.assert_allclose(iou[1], [0, 0, 0])
+    # boxes that all have an area take the plain division: the same values as the guarded one above
+    np.testing.assert_array_equal(iou_matrix(a[:1], b), iou[:1])
     assert iou_matrix(a, np.zeros((0, 4))).shape == (2, 0)
 
 
