@@ -18,6 +18,7 @@ from ..io.paths import check_file_name, safe_file_name
 from ..io.mot import MotWriter, mot_rows, save_mot_txt
 from ..registry import DETECTORS
 from ..io.video import AnnotatedVideoWriter, LiveSource, PrefetchSource, SequenceSource, has_images, open_source
+from ..outputs import write_annotated_video
 from ..track import CameraMotion, Tracker
 from ..track.postprocess import FeatureMeans, StitchConfig, refine
 from ..track.driver import DetectAndEmbed, DriverStats, drive
@@ -119,7 +120,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_track_score_arg(t)
     p.add_argument("--out", default="runs/track", help="output folder (default: runs/track)")
     p.add_argument("--name", help="sequence name for the result file (default: the source's name)")
-    p.add_argument("--video", action="store_true", help="also write DIR/<sequence>.mp4 with boxes and ids")
+    p.add_argument(
+        "--video",
+        action="store_true",
+        help="also write DIR/<sequence>.mp4 with the boxes and ids of the result file (recorded video: after the "
+        "offline refinements)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=main)
 
@@ -195,15 +201,16 @@ def main(args: argparse.Namespace) -> int:
         raise InputError(f"{out_dir}: the output folder is a file")
     out_dir.mkdir(parents=True, exist_ok=True)
     result = out_dir / f"{name}.txt"
-    video = None
-    if args.video:
-        if source.size is None:
-            raise InputError(f"{args.source}: frame size unknown; cannot write --video")
-        video = AnnotatedVideoWriter(out_dir / f"{name}.mp4", fps, source.size)
     stats = DriverStats()
     rows: list[np.ndarray] = []
     means = FeatureMeans()
     refined = bool(args.interpolate or smooth or stitch_s or fill or min_track_score)
+    video = None
+    if args.video:
+        if source.size is None:
+            raise InputError(f"{args.source}: frame size unknown; cannot write --video")
+        if not refined:  # drawn as tracked; refined rows are drawn from the result file at the end
+            video = AnnotatedVideoWriter(out_dir / f"{name}.mp4", fps, source.size)
     tentative: list[np.ndarray] = []  # the tracker's unconfirmed rows (backfill)
     warps: dict[int, np.ndarray] = {}  # the camera motion applied per frame: refinements run stabilised
     writer = MotWriter(result)  # raw rows as they come (kept on a crash); replaced by the refined ones at the end
@@ -271,6 +278,10 @@ def main(args: argparse.Namespace) -> int:
         done += [f"{counts['stitched']} track(s) stitched within {stitch_s:g} s"] if stitch_s else []
         done += [f"gaps up to {args.interpolate} frames filled"] if args.interpolate else []
         print(f"offline refinements: {', '.join(done)}")
+        if args.video:  # the video shows what the result file holds: refined boxes, stitched ids, backfilled starts
+            write_annotated_video(
+                out_dir / f"{name}.mp4", open_source(args.source), result, source.camera, stats.frames, fps
+            )
     extra = (
         f", {stats.frames_without_image} without a readable image" if stats.frames_without_image and need_images else ""
     )

@@ -250,3 +250,44 @@ def test_track_drops_a_track_whose_mean_score_is_low(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:  # not a choice: argparse's usage error
         main([*base, "--out", str(tmp_path / "x"), "--track-score", "median"])
     assert exc.value.code == 2 and "invalid choice: 'median'" in capsys.readouterr().err
+
+
+def test_track_video_shows_the_refined_result_file(tmp_path, monkeypatch, capsys):
+    """Recorded video: --video draws the rows of the result file (backfilled starts, smoothed boxes), not the
+    tracker's online output; a live-style run without refinements still draws as it tracks."""
+    import cv2
+
+    from mctrack.io.video import AnnotatedVideoWriter
+
+    seq = make_sequence(tmp_path / "SYN-06", n=20)
+    det = load_mot_txt(seq / "det" / "det.txt")
+    late = [[f, -1, 300.0, 30.0, 40, 100, 0.97] for f in range(6, 21)]  # its first frame comes only from backfill
+    save_mot_txt(seq / "det" / "det.txt", np.concatenate([det[:, :7], np.array(late)]))
+    (seq / "img1").mkdir()
+    for f in range(20):
+        cv2.imwrite(str(seq / "img1" / f"{f + 1:06d}.jpg"), np.full((480, 640, 3), 90, np.uint8))
+    drawn: list[tuple[int, list[int], np.ndarray]] = []
+    real_write = AnnotatedVideoWriter.write
+
+    def record(self, frame, tracks):
+        drawn.append((frame.index, tracks.track_id.tolist(), np.asarray(tracks.xyxy, np.float64)))
+        real_write(self, frame, tracks)
+
+    monkeypatch.setattr(AnnotatedVideoWriter, "write", record)
+    base = ["track", "--source", str(seq), "--detector", "mot", "--reid", "none", "--cmc", "off", "--no-progress"]
+    assert main([*base, "--out", str(tmp_path / "o"), "--video"]) == 0
+    assert (tmp_path / "o" / "SYN-06.mp4").stat().st_size > 0
+    rows = load_mot_txt(tmp_path / "o" / "SYN-06.txt")
+    assert [d[0] for d in drawn] == list(range(20))  # every frame once
+    for index, ids, xyxy in drawn:
+        sel = rows[rows[:, 0] == index + 1]
+        assert ids == sel[:, 1].astype(int).tolist()
+        np.testing.assert_allclose(xyxy[:, :2], sel[:, 2:4], atol=1e-3)
+    third = int(rows[np.abs(rows[:, 2] - 300) < 2][0, 1])
+    assert third in drawn[5][1]  # frame 6 (index 5): the backfilled first detection is drawn
+    # without refinements the video is drawn while tracking, from the same online rows the file gets
+    drawn.clear()
+    plain = ["--smooth", "0", "--no-backfill", "--track-score", "first", "--interpolate", "0", "--video"]
+    assert main([*base, "--out", str(tmp_path / "p"), *plain]) == 0
+    rows = load_mot_txt(tmp_path / "p" / "SYN-06.txt")
+    assert sum(len(d[1]) for d in drawn) == len(rows) and third not in [i for d in drawn[:6] for i in d[1]]
