@@ -456,26 +456,36 @@ def refine(
     ``warps``: the camera-motion compensation's ``{0-based frame index: (2, 3) warp}`` of a moving camera; the
     refinements then run in stabilised coordinates (module docstring). ``n_frames``: frames of the camera (default:
     the last row's frame or the last warp's, whichever is later). ``counts``, when given, is told how many rows were
-    ``backfilled``, tracks ``stitched`` into an earlier one and ``weak`` tracks dropped."""
+    ``backfilled`` (of the tracks kept in the end), tracks ``stitched`` into an earlier one and ``weak`` tracks
+    dropped."""
     counts = {} if counts is None else counts
-    n_rows = len(rows)
+    before = np.unique(np.asarray(rows)[:, 1], return_counts=True)[1] if len(rows) else np.zeros(0, np.int64)
     rows = backfill(rows, tentative)
-    counts["backfilled"] = len(rows) - n_rows
+    ids, after = np.unique(rows[:, 1], return_counts=True) if len(rows) else (np.zeros(0), np.zeros(0, np.int64))
+    added = dict(zip(ids.astype(np.int64).tolist(), (after - before).tolist()))  # backfill adds rows, not ids
+
+    def count_backfilled(kept: np.ndarray, mapping: dict[int, int]) -> int:  # of the tracks that are kept
+        alive = set(np.unique(kept[:, 1]).astype(np.int64).tolist()) if len(kept) else set()
+        return sum(n for tid, n in added.items() if mapping.get(tid, tid) in alive)
+
     n_ids = _n_tracks(rows)
     counts["stitched"] = counts["weak"] = 0
     if not (stitch is not None or interpolate or smooth or smooth_max):
         kept = filter_tracks(rows, min_track_score)
         counts["weak"] = n_ids - _n_tracks(kept)
+        counts["backfilled"] = count_backfilled(kept, {})
         return kept
     last = max(int(rows[:, 0].max()) if len(rows) else 0, max(warps, default=-1) + 1 if warps else 0)
     frames = camera_frames(warps, max(n_frames or 0, last))
     rows = to_reference(rows, frames)
+    mapping: dict[int, int] = {}
     if stitch is not None:
-        rows, _ = stitch_tracklets(rows, fps, stitch, features)
+        rows, mapping = stitch_tracklets(rows, fps, stitch, features)
     n_chains = _n_tracks(rows)
     rows = filter_tracks(rows, min_track_score)  # a stitched chain is judged whole
     counts["stitched"] = n_ids - n_chains
     counts["weak"] = n_chains - _n_tracks(rows)
+    counts["backfilled"] = count_backfilled(rows, mapping)
     if interpolate:
         rows = interpolate_gaps(rows, interpolate)
     if smooth_max:

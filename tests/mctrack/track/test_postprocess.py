@@ -179,6 +179,13 @@ def test_filter_tracks_drops_tracks_whose_mean_score_is_low():
     kept = refine(rows, 25.0, tentative=tentative, min_track_score=0.75, interpolate=5)
     assert 2 in kept[:, 1]  # mean (0.95 + 0.7 + 0.6 + 0.55 + 1.0) / 5 = 0.76
     assert 2 not in refine(rows, 25.0, min_track_score=0.75)[:, 1]
+    # the backfilled rows counted are those of the tracks kept: track 2's is dropped with it
+    tentative = np.concatenate([walk(1, [0], conf=0.95), walk(2, [0], conf=0.1)])  # track 2's mean: 0.58
+    for fill in (0, 5):  # refine's two paths: judging only, and judging among the other refinements
+        counts: dict[str, int] = {}
+        kept = refine(rows, 25.0, tentative=tentative, min_track_score=0.75, interpolate=fill, counts=counts)
+        assert counts == {"backfilled": 1, "stitched": 0, "weak": 1} and 2 not in kept[:, 1]
+        assert 0 in kept[kept[:, 1] == 1][:, 0]
 
 
 def test_refine_order_stitch_then_fill_then_smooth():
@@ -187,6 +194,9 @@ def test_refine_order_stitch_then_fill_then_smooth():
     assert set(out[:, 1].tolist()) == {1}
     assert out[:, 0].tolist() == list(range(1, 100))  # the stitched gap was filled
     np.testing.assert_allclose(out[:, 2], 100 + 2 * out[:, 0], atol=1e-6)
+    counts: dict[str, int] = {}  # a backfilled row of a track stitched into another is counted with its chain
+    refine(rows, 25.0, stitch=StitchConfig(max_gap=30), tentative=walk(7, [59]), min_track_score=0.5, counts=counts)
+    assert counts == {"backfilled": 1, "stitched": 1, "weak": 0}
 
 
 def shaking_camera(n=80, seed=0):
