@@ -252,11 +252,7 @@ def earlier_outputs(out: Path, cameras: list[str], *, video: bool, evaluated: bo
         return []
     ours = {f"{c}.txt" for c in cameras} | {"aicity.txt"} | ({f"{c}.mp4" for c in cameras} if video else set())
     stale = [p.name for p in sorted(out.glob("*.txt")) + sorted(out.glob("*.mp4")) if p.name not in ours]
-    stale += [
-        f"local/{p.name}"
-        for p in sorted((out / "local").glob("*.txt"))
-        if p.stem not in cameras and not (p.stem.endswith(".tentative") and p.stem[: -len(".tentative")] in cameras)
-    ]
+    stale += [f"local/{p.name}" for p in sorted((out / "local").glob("*.txt")) if p.stem not in cameras]
     stale += [
         f"tracklets/{p.name}"
         for p in sorted((out / "tracklets").glob("*.npz"))

@@ -40,6 +40,7 @@ process, which merges them in the same order (same outputs; no recordings on the
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import logging
 import threading
@@ -228,7 +229,8 @@ def _imageless(camera: str, n: int, fps: float) -> Iterator[Frame]:
 
 
 def _tentative_file(out: Path, camera: str) -> Path:
-    return out / "local" / f"{camera}.tentative.txt"
+    # a folder of its own: no camera id can name another camera's file (``x.tentative`` beside ``x``)
+    return out / "local" / "tentative" / f"{camera}.txt"
 
 
 def _apply_backfill(local: Path, tentative: Path) -> None:
@@ -300,7 +302,7 @@ class Pipeline:
             0 = off. ``OUT/local/`` then holds the stitched ids.
         backfill: recorded cameras (offline linker or none): once a camera finished, the frames in which each of
             its confirmed tracks was still tentative (before ``min_hits`` matches) are added to its rows
-            (:func:`mctrack.track.postprocess.backfill`; kept meanwhile in ``OUT/local/<camera>.tentative.txt``).
+            (:func:`mctrack.track.postprocess.backfill`; kept meanwhile in ``OUT/local/tentative/<camera>.txt``).
         min_track_score: recorded cameras (offline linker or none): once all cameras finished, each camera's tracks
             whose mean detection score is below this are dropped (rows and tracklets, after stitching, before linking;
             :func:`mctrack.track.postprocess.filter_tracks`); 0 = off.
@@ -658,6 +660,8 @@ class Pipeline:
                 t0 = time.perf_counter()
             for r in results.values():  # a worker that died mid-camera leaves its unconfirmed rows behind
                 _tentative_file(out, r.camera).unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # the folder goes once empty (another run's files keep it)
+                _tentative_file(out, "-").parent.rmdir()
             if self.min_track_score and not live:  # after stitching: a stitched chain is judged whole
                 for r in results.values():
                     self._drop_weak_tracks(out, r)

@@ -813,7 +813,8 @@ def test_backfill_adds_each_confirmed_tracks_first_frames(scene, tmp_path):
         assert late  # tracks born after the first frame
         for i in late:  # each starts two frames earlier
             assert b[b[:, 1] == i][:, 0].min() == a[a[:, 1] == i][:, 0].min() - 2
-        assert not (tmp_path / "fill" / "local" / f"{cam.id}.tentative.txt").exists()
+        assert not (tmp_path / "fill" / "local" / "tentative" / f"{cam.id}.txt").exists()
+    assert not (tmp_path / "fill" / "local" / "tentative").exists()  # the rows' folder goes with them
     assert filled.identities.lookup() == plain.identities.lookup()
 
 
@@ -839,7 +840,7 @@ def test_tracks_with_a_low_mean_score_are_dropped_before_linking(scene, tmp_path
 
 def test_a_run_that_drops_most_tracks_says_so_and_stray_tentative_files_go(scene, tmp_path, caplog):
     cams = load_cams(scene / "cams.yaml")
-    stray = tmp_path / "all" / "local" / "cam1.tentative.txt"  # as a worker killed mid-camera leaves it
+    stray = tmp_path / "all" / "local" / "tentative" / "cam1.txt"  # as a worker killed mid-camera leaves it
     stray.parent.mkdir(parents=True)
     stray.write_text("1,1,0,0,10,10,1,-1,-1,-1\n")
     result = make_pipeline(cams, cache_key=None, min_track_score=1.01).run(cams, tmp_path / "all")
