@@ -20,6 +20,7 @@ from typing import TextIO
 
 import cv2
 import numpy as np
+from tqdm import tqdm
 
 from .io.mot import load_mot_txt
 from .io.video import AnnotatedVideoWriter, FrameSource
@@ -94,12 +95,16 @@ def write_identities(path: Path, summaries: Iterable[TrackletSummary], lookup: d
             w.writerow([s.camera, s.track_id, gid, *times, s.first_frame + 1, s.last_frame + 1, s.frames])
 
 
-def write_annotated_video(path: Path, src: FrameSource, rows_file: Path, camera: str, frames: int, fps: float) -> None:
-    """``path``: the first ``frames`` frames of ``src`` with the boxes and ids of the MOT file ``rows_file``."""
+def write_annotated_video(
+    path: Path, src: FrameSource, rows_file: Path, camera: str, frames: int, fps: float, *, progress: bool = False
+) -> None:
+    """``path``: the first ``frames`` frames of ``src`` with the boxes and ids of the MOT file ``rows_file``
+    (``progress``: a progress bar on stderr)."""
     rows = load_mot_txt(rows_file) if Path(rows_file).is_file() else np.zeros((0, 10))
     index = rows[:, 0].astype(np.int64) - 1 if len(rows) else np.zeros(0, np.int64)
     bounds = np.searchsorted(index, np.arange(frames + 1))
-    with AnnotatedVideoWriter(path, fps, src.size) as writer:
+    bar = tqdm(total=frames, desc=f"video {camera}", unit="frame", disable=not progress)
+    with AnnotatedVideoWriter(path, fps, src.size) as writer, bar:
         for frame in src:
             if frame.index >= frames:
                 break
@@ -109,6 +114,7 @@ def write_annotated_video(path: Path, src: FrameSource, rows_file: Path, camera:
                 frame,
                 Tracks(camera, frame.index, sel[:, 1].astype(np.int64), xyxy, sel[:, 6], np.zeros(len(sel), np.int64)),
             )
+            bar.update()
 
 
 def gallery_picks(tracklets: Iterable[Tracklet], lookup: dict[tuple[str, int], int]) -> dict[str, dict[int, tuple]]:

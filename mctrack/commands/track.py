@@ -280,7 +280,13 @@ def main(args: argparse.Namespace) -> int:
         print(f"offline refinements: {', '.join(done)}")
         if args.video:  # the video shows what the result file holds: refined boxes, stitched ids, backfilled starts
             write_annotated_video(
-                out_dir / f"{name}.mp4", open_source(args.source), result, source.camera, stats.frames, fps
+                out_dir / f"{name}.mp4",
+                open_source(args.source),
+                result,
+                source.camera,
+                stats.frames,
+                fps,
+                progress=not args.no_progress,
             )
     extra = (
         f", {stats.frames_without_image} without a readable image" if stats.frames_without_image and need_images else ""
