@@ -17,10 +17,12 @@ computed once per sequence and reused) and one line per setting is printed: per-
 
 Offline refinements (:mod:`mctrack.track.postprocess`) apply as in ``mctrack track``: ``--smooth`` (Gaussian box
 smoothing, default 2 frames), ``--stitch`` (tracklet stitching, default 4 s with an embedder, off without) and
-``--interpolate``; ``--grid`` and ``--set`` also take their keys ``smooth``, ``smooth_max`` and ``smooth_tol``
-(per-track smoothing strength, :func:`mctrack.track.postprocess.adaptive_smooth`), ``stitch_s``, ``stitch_motion``,
-``stitch_size``, ``stitch_appearance`` and ``interpolate`` (a tracker setting is run once, its refinements
-reuse the tracks).
+``--interpolate``; tracks seen for less than 0.5 s are dropped (``min_length_s=0.5``) and, motion only, the
+tracker confirms a track at its first match (``min_hits=1``), as ``mctrack track`` on recorded video (``--set
+min_hits=2 --set min_length_s=0`` is the online rule). ``--grid`` and ``--set`` also take ``min_length_s`` and
+the keys ``smooth``, ``smooth_max`` and ``smooth_tol`` (per-track smoothing strength,
+:func:`mctrack.track.postprocess.adaptive_smooth`), ``stitch_s``, ``stitch_motion``, ``stitch_size``,
+``stitch_appearance`` and ``interpolate`` (a tracker setting is run once, its refinements reuse the tracks).
 
 ``--protocol loso`` (with ``--grid``): leave one sequence out. For each sequence, the setting with the best
 IDF1 + HOTA on the OTHER sequences is chosen and scored on it; the held-out results are evaluated together
@@ -60,7 +62,14 @@ from mctrack.eval.mot import combine, evaluate_folder_sequences, evaluate_folder
 from mctrack.io.mot import mot_rows, save_mot_txt  # noqa: E402
 from mctrack.io.video import SequenceSource, has_images  # noqa: E402
 from mctrack.track import CameraMotion, Tracker  # noqa: E402
-from mctrack.track.postprocess import TRACK_SCORES, FeatureMeans, StitchConfig, refine  # noqa: E402
+from mctrack.track.postprocess import (  # noqa: E402
+    RECORDED_MIN_HITS,
+    RECORDED_MIN_TRACK_S,
+    TRACK_SCORES,
+    FeatureMeans,
+    StitchConfig,
+    refine,
+)
 from mctrack.track.driver import EMBED_POLICIES, DetectAndEmbed, drive, refresh_frames  # noqa: E402
 from mctrack.weights import default_weights, resolve_weights  # noqa: E402
 
@@ -141,6 +150,7 @@ def make_embedder(reid: str, weights: str | None = None):
 POST_KEYS = (
     "backfill",
     "track_score",
+    "min_length_s",
     "interpolate",
     "smooth",
     "smooth_max",
@@ -154,10 +164,10 @@ POST_KEYS = (
 
 def post_settings(settings: dict, fps: float) -> dict:
     """``refine`` keyword arguments from the offline keys of ``settings`` (``stitch_s``: most seconds between two
-    tracklets joined, 0 = off), but ``backfill`` (default on, as ``mctrack track``), which says whether the
-    tracker's unconfirmed rows go to ``refine``, and ``track_score`` (default ``mean``, as ``mctrack track
-    --track-score``), whether the tracker's new-track threshold also judges each track's mean score: see
-    :func:`refine_tracked`."""
+    tracklets joined, 0 = off; ``min_length_s``: least seconds a track is seen, default 0.5 as ``mctrack track
+    --min-length``), but ``backfill`` (default on, as ``mctrack track``), which says whether the tracker's
+    unconfirmed rows go to ``refine``, and ``track_score`` (default ``mean``, as ``mctrack track --track-score``),
+    whether the tracker's new-track threshold also judges each track's mean score: see :func:`refine_tracked`."""
     stitch = None
     if settings.get("stitch_s", 0):
         fields = {"max_motion": "stitch_motion", "max_size": "stitch_size", "max_appearance": "stitch_appearance"}
@@ -166,6 +176,7 @@ def post_settings(settings: dict, fps: float) -> dict:
     return {
         "backfill": bool(settings.get("backfill", True)),
         "track_score": settings.get("track_score", "mean"),
+        "min_track_s": settings.get("min_length_s", RECORDED_MIN_TRACK_S),
         "stitch": stitch,
         "interpolate": int(settings.get("interpolate", 0)),
         "smooth": settings.get("smooth", 0),
@@ -212,8 +223,11 @@ def track_sequence(
     ``off``. The warps it gave the tracker, ``{frame index: (2, 3)}``, are returned for ``refine``;
     ``replay_warps``, such a result of an earlier run of the same sequence, is given to the tracker instead of
     estimating again. ``embed``, ``embed_refresh``: which detections are embedded, as ``mctrack track
-    --embed/--embed-refresh``)."""
+    --embed/--embed-refresh``). Motion only, the tracker's ``min_hits`` defaults to ``RECORDED_MIN_HITS``, as
+    ``mctrack track``'s on recorded video."""
     embedder = embedder if embedder is not None else build_embedder(reid)
+    if embedder is None:  # as mctrack track on recorded video: confirmed at once, judged once tracking ended
+        tracker_kwargs.setdefault("min_hits", RECORDED_MIN_HITS)
     if isinstance(embedder, CachedEmbedder):
         embedder.key = str(seq_dir)
     if cmc is None:

@@ -88,6 +88,7 @@ from .track.postprocess import (
     backfill,
     camera_frames,
     filter_tracks,
+    min_track_rows,
     from_reference,
     refine,
     stitch_tracklets,
@@ -136,6 +137,7 @@ class CameraResult:
     dropped: int = 0  # live streams: frames dropped because processing fell behind
     stitched: int = 0  # tracklets joined to an earlier one of the same person (offline stitching)
     weak_tracks: int = 0  # tracks dropped for a mean detection score below min_track_score
+    short_tracks: int = 0  # tracks dropped for being seen for less than min_track_s seconds
     cmc_frames: int = 0  # frames whose camera-motion compensation moved anything
     # those frames' warps {frame index: (2, 3)}: the offline refinements (smoothing, stitching) run stabilised
     warps: dict[int, np.ndarray] = field(default_factory=dict)
@@ -306,6 +308,8 @@ class Pipeline:
         min_track_score: recorded cameras (offline linker or none): once all cameras finished, each camera's tracks
             whose mean detection score is below this are dropped (rows and tracklets, after stitching, before linking;
             :func:`mctrack.track.postprocess.filter_tracks`); 0 = off.
+        min_track_s: recorded cameras (offline linker or none): likewise, the tracks seen in fewer frames than this
+            many seconds hold at the camera's frame rate are dropped (after the weak ones); 0 = off.
         engine: ``local`` (this machine: ``workers`` processes) or ``ray`` (one Ray task per camera,
             :mod:`mctrack.ray_engine`; ``ray_options``: its ``address``, ``num_cpus``, ``num_gpus``,
             ``local_cpus``, ``retries``). On Ray the feature cache is not used (workers may be other machines);
@@ -340,6 +344,7 @@ class Pipeline:
         stitch_appearance: float = StitchConfig.max_appearance,
         backfill: bool = False,
         min_track_score: float = 0.0,
+        min_track_s: float = 0.0,
         engine: str = "local",
         ray_options: dict | None = None,
         record: dict | None = None,
@@ -390,6 +395,9 @@ class Pipeline:
         if not (np.isfinite(min_track_score) and 0 <= min_track_score <= 1e6):
             raise ValueError(f"min_track_score: must be a number >= 0, got {min_track_score}")
         self.min_track_score = float(min_track_score)
+        if not (np.isfinite(min_track_s) and 0 <= min_track_s <= 3600):
+            raise ValueError(f"min_track_s: must be in [0, 3600] seconds, got {min_track_s}")
+        self.min_track_s = float(min_track_s)
         if engine not in ("local", "ray"):
             raise ValueError(f"engine: must be local or ray, got {engine!r}")
         self.engine, self.ray_options = engine, dict(ray_options or {})
@@ -662,7 +670,7 @@ class Pipeline:
                 _tentative_file(out, r.camera).unlink(missing_ok=True)
             with contextlib.suppress(OSError):  # the folder goes once empty (another run's files keep it)
                 _tentative_file(out, "-").parent.rmdir()
-            if self.min_track_score and not live:  # after stitching: a stitched chain is judged whole
+            if (self.min_track_score or self.min_track_s) and not live:  # after stitching: a chain is judged whole
                 for r in results.values():
                     self._drop_weak_tracks(out, r)
                 timings["filter"] = time.perf_counter() - t0
@@ -765,17 +773,24 @@ class Pipeline:
             return 0
 
     def _drop_weak_tracks(self, out: Path, r: CameraResult) -> None:
-        """Drop a finished camera's tracks whose mean detection score is below ``self.min_track_score``: from its
-        local rows, tracklets and summaries; ``r.weak_tracks`` counts them."""
+        """Drop a finished camera's tracks whose mean detection score is below ``self.min_track_score``, then those
+        seen in fewer frames than ``self.min_track_s`` seconds hold: from its local rows, tracklets and summaries;
+        ``r.weak_tracks`` and ``r.short_tracks`` count them."""
         local = out / "local" / f"{r.camera}.txt"
         if not local.is_file():
             return
         rows = load_mot_txt(local)
-        kept = filter_tracks(rows, self.min_track_score)
+        strong = filter_tracks(rows, self.min_track_score)
+        min_rows = min_track_rows(self.min_track_s, r.fps) if self.min_track_s and r.fps else 0
+        kept = filter_tracks(strong, 0.0, min_rows)
         if len(kept) == len(rows):
             return
-        ids = set(np.unique(rows[:, 1]).astype(int).tolist())
-        weak = ids - set(np.unique(kept[:, 1]).astype(int).tolist())
+
+        def ids_of(x: np.ndarray) -> set[int]:
+            return set(np.unique(x[:, 1]).astype(int).tolist()) if len(x) else set()
+
+        ids = ids_of(rows)
+        weak, short = ids - ids_of(strong), ids_of(strong) - ids_of(kept)
         if len(weak) > len(ids) / 2:
             log.warning(
                 "camera %s: %d of its %d tracks have a mean detection score below %g and are dropped; if the "
@@ -786,9 +801,10 @@ class Pipeline:
                 self.min_track_score,
             )
         save_mot_txt(local, kept)
-        r.tracklets = [t for t in r.tracklets if int(t.track_id) not in weak]
-        r.summaries = [s for s in r.summaries if int(s.track_id) not in weak]
-        r.weak_tracks = len(weak)
+        gone = weak | short
+        r.tracklets = [t for t in r.tracklets if int(t.track_id) not in gone]
+        r.summaries = [s for s in r.summaries if int(s.track_id) not in gone]
+        r.weak_tracks, r.short_tracks = len(weak), len(short)
 
     def _stitch(self, out: Path, r: CameraResult) -> None:
         """Join a finished camera's fragmented tracklets (``self.stitch`` seconds): its local rows, tracklets and
@@ -1239,6 +1255,7 @@ def _summary(
                 "dropped_frames": r.dropped,
                 "stitched_tracklets": r.stitched,
                 "weak_tracks_dropped": r.weak_tracks,
+                "short_tracks_dropped": r.short_tracks,
                 "cmc_compensated_frames": r.cmc_frames,
                 "embedded_detections": r.embedded,
                 "error": r.error,

@@ -14,7 +14,7 @@ from ..embed import Embedder, build_embedder, embed_policy, embedder_track_appea
 from ..errors import InputError
 from ..registry import EMBEDDERS
 from ..track.driver import EMBED_POLICIES, refresh_frames
-from ..track.postprocess import TRACK_SCORES
+from ..track.postprocess import RECORDED_MIN_HITS, RECORDED_MIN_TRACK_S, TRACK_SCORES
 from ..weights import WeightsError, default_weights, describe, resolve_weights
 
 log = logging.getLogger(__name__)
@@ -122,6 +122,44 @@ def add_track_score_arg(g) -> None:
         "what a live tracker must do) or, once tracking ended, also by the mean score of all its detections (mean: "
         "drops the false tracks one confident box started; default for recorded video)",
     )
+
+
+def add_confirmation_args(g, what: str) -> None:
+    """``--min-hits N`` (the tracker's online confirmation) and ``--min-length SECONDS`` (offline: least time a
+    track is seen); for recorded video a track is confirmed at once and judged once tracking ended instead."""
+    g.add_argument(
+        "--min-hits",
+        type=int,
+        default=None,
+        metavar="N",
+        help="consecutive matches before the tracker confirms a track (default: 1 for recorded video tracked on "
+        "motion alone, whose tracks are judged once tracking ended by --track-score and --min-length; else 2, so "
+        "that a false positive seen once never becomes a track)",
+    )
+    g.add_argument(
+        "--min-length",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help=f"{what}: once tracking ends, drop the tracks seen in fewer frames than SECONDS hold at the frame rate "
+        "(0 = off; default: 0.5 for recorded video, off for live streams)",
+    )
+
+
+def check_confirmation_args(args: argparse.Namespace, recorded: bool) -> tuple[int | None, float]:
+    """``(min_hits for the tracker or None for its default, min_length seconds)`` from ``--min-hits`` and
+    ``--min-length`` with the recorded-video defaults (``min_hits`` 1 only without an embedder, ``args.reid``
+    none); a bad value is an :class:`InputError`."""
+    if args.min_hits is not None and not 1 <= args.min_hits <= 1000:
+        raise InputError(f"--min-hits: must be an integer from 1 to 1000, got {args.min_hits}")
+    if args.min_length is not None and not (math.isfinite(args.min_length) and 0 <= args.min_length <= 3600):
+        raise InputError(f"--min-length: must be >= 0 and at most 3600 seconds, got {args.min_length}")
+    motion_only = getattr(args, "reid", "none") == "none"
+    min_hits = args.min_hits
+    if min_hits is None and recorded and motion_only:
+        min_hits = RECORDED_MIN_HITS
+    length = args.min_length if args.min_length is not None else RECORDED_MIN_TRACK_S
+    return min_hits, length if recorded else 0.0
 
 
 def add_cmc_arg(g, default_text: str) -> None:

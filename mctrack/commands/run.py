@@ -21,6 +21,8 @@ from ..registry import DETECTORS, LINKERS
 from ..track import CameraMotion, Tracker
 from ..track.postprocess import StitchConfig
 from ._common import (
+    add_confirmation_args,
+    check_confirmation_args,
     check_stream_args,
     resolve_embed_policy,
     add_backfill_arg,
@@ -104,6 +106,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_backfill_arg(t, "recorded cameras, not with live cameras or --linker online")
     add_track_score_arg(t)
+    add_confirmation_args(t, "recorded cameras, not with live cameras or --linker online")
     add_appearance_args(t)
     k = p.add_argument_group("linker")
     k.add_argument(
@@ -309,7 +312,13 @@ def main(args: argparse.Namespace) -> int:
     mean_score = offline and args.track_score != "first"
     if args.track_score == "mean" and not offline:
         log.warning("--track-score mean: not with live cameras or --linker online (tracks are judged as they come)")
-    for flag, value in (("--smooth", args.smooth), ("--stitch", args.stitch), ("--backfill", args.backfill)):
+    min_hits, min_track_s = check_confirmation_args(args, recorded=offline)
+    for flag, value in (
+        ("--smooth", args.smooth),
+        ("--stitch", args.stitch),
+        ("--backfill", args.backfill),
+        ("--min-length", args.min_length),
+    ):
         if value and not offline:
             log.warning("%s: not applied with live cameras or --linker online (rows are written as they come)", flag)
     smooth = (2.0 if args.smooth is None else args.smooth) if offline else 0.0
@@ -358,6 +367,8 @@ def main(args: argparse.Namespace) -> int:
     if args.max_lost is not None:
         tracker_kwargs["max_lost_s"] = args.max_lost
     tracker_kwargs["low_thresh"] = min(0.1, args.track_high)
+    if min_hits is not None:
+        tracker_kwargs["min_hits"] = min_hits
     # always explicit: with --embed needed the tracker settings key the feature cache, and a cache made under
     # another default (before the noise adaptation) must not be replayed
     noise_default = Tracker.__init__.__kwdefaults__["noise_adapt"]
@@ -413,6 +424,7 @@ def main(args: argparse.Namespace) -> int:
         stitch=stitch,
         backfill=offline and args.backfill is not False,
         min_track_score=tracker_kwargs["new_track_thresh"] if mean_score else 0.0,
+        min_track_s=min_track_s,
         stitch_appearance=embedder_link_thresh(embedder, args.reid)
         if embedder is not None
         else StitchConfig.max_appearance,
@@ -429,6 +441,8 @@ def main(args: argparse.Namespace) -> int:
             "appearance_thresh": tracker_kwargs["appearance_thresh"] if embedder is not None else None,
             "link_thresh": thresh if linker is not None else None,
             "track_score": "mean" if mean_score else "first",
+            "min_hits": tracker_kwargs.get("min_hits", Tracker.__init__.__kwdefaults__["min_hits"]),
+            "min_length_s": min_track_s,
         },
     )
     result = pipe.run(cams, args.out, raise_on_interrupt=False)
@@ -436,6 +450,7 @@ def main(args: argparse.Namespace) -> int:
     s = result.summary
     stitched = sum(r.stitched for r in result.cameras.values())
     weak = sum(r.weak_tracks for r in result.cameras.values())
+    short = sum(r.short_tracks for r in result.cameras.values())
     print(
         f"{s['counts']['cameras']} camera(s), {s['counts']['frames']} frames, "
         + (
@@ -445,6 +460,7 @@ def main(args: argparse.Namespace) -> int:
             else f"{s['counts']['tracklets']} tracklets "
         )
         + (f"(and {weak} with a mean score below {tracker_kwargs['new_track_thresh']:g} dropped) " if weak else "")
+        + (f"(and {short} seen for less than {min_track_s:g} s dropped) " if short else "")
         + f"-> {s['counts']['global_ids']} global ids ({s['counts']['multi_camera_ids']} seen by more than "
         f"one camera) in {s['timings_s']['total']:.1f} s ({s['frames_per_second']:.1f} frames/s)"
     )

@@ -23,6 +23,8 @@ from ..track import CameraMotion, Tracker
 from ..track.postprocess import FeatureMeans, StitchConfig, refine
 from ..track.driver import DetectAndEmbed, DriverStats, drive
 from ._common import (
+    add_confirmation_args,
+    check_confirmation_args,
     check_stream_args,
     resolve_embed_policy,
     add_backfill_arg,
@@ -118,6 +120,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_backfill_arg(t, "offline")
     add_track_score_arg(t)
+    add_confirmation_args(t, "offline")
     p.add_argument("--out", default="runs/track", help="output folder (default: runs/track)")
     p.add_argument("--name", help="sequence name for the result file (default: the source's name)")
     p.add_argument(
@@ -149,6 +152,9 @@ def main(args: argparse.Namespace) -> int:
         raise InputError("--backfill: offline post-processing, not for a live stream (it keeps every row)")
     if args.track_score == "mean" and live:
         raise InputError("--track-score mean: offline post-processing, not for a live stream (it keeps every row)")
+    if args.min_length and live:
+        raise InputError("--min-length: offline post-processing, not for a live stream (it keeps every row)")
+    min_hits, min_track_s = check_confirmation_args(args, recorded=not live)
     if args.fps is not None and not (np.isfinite(args.fps) and args.fps > 0):
         raise InputError(f"--fps: must be a finite number > 0, got {args.fps}")
     embedder = embedder_from_args(args)
@@ -180,6 +186,8 @@ def main(args: argparse.Namespace) -> int:
         kwargs["new_track_thresh"] = max(0.9, args.track_high)
     if args.noise_adapt is not None:
         kwargs["noise_adapt"] = args.noise_adapt
+    if min_hits is not None:
+        kwargs["min_hits"] = min_hits
     kwargs.update(appearance_from_args(args, embedder))
     try:
         tracker = Tracker(camera=source.camera, frame_rate=fps, **kwargs)
@@ -204,7 +212,7 @@ def main(args: argparse.Namespace) -> int:
     stats = DriverStats()
     rows: list[np.ndarray] = []
     means = FeatureMeans()
-    refined = bool(args.interpolate or smooth or stitch_s or fill or min_track_score)
+    refined = bool(args.interpolate or smooth or stitch_s or fill or min_track_score or min_track_s)
     video = None
     if args.video:
         if source.size is None:
@@ -268,12 +276,14 @@ def main(args: argparse.Namespace) -> int:
             warps=warps,
             tentative=np.concatenate(tentative) if fill and tentative else None,
             min_track_score=min_track_score,
+            min_track_s=min_track_s,
             counts=counts,
         )
         save_mot_txt(result, refined_rows)
         done = [f"{counts['backfilled']} first frame(s) of confirmed tracks added"] if fill else []
         weak = f"{counts['weak']} track(s) with a mean score below {min_track_score:g} dropped"
         done += [weak] if min_track_score else []
+        done += [f"{counts['short']} track(s) seen for less than {min_track_s:g} s dropped"] if min_track_s else []
         done += [f"smoothed (sigma {smooth:g} frames)"] if smooth else []
         done += [f"{counts['stitched']} track(s) stitched within {stitch_s:g} s"] if stitch_s else []
         done += [f"gaps up to {args.interpolate} frames filled"] if args.interpolate else []

@@ -24,8 +24,18 @@ MAX_SIGMA = 1000.0  # frames: far beyond any useful smoothing, and no overflow i
 #: (online, the tracker's rule) or also by the ``mean`` of all its detections once tracking ended
 #: (:func:`filter_tracks`)
 TRACK_SCORES = ("first", "mean")
+#: recorded video (whole files, the offline refinements on) tracked on motion alone: the tracker confirms a track
+#: at its first match (``Tracker(min_hits=...)``), so that a young track competes for its person with the others
+#: from the start, and the tracks are judged once tracking ended instead, by their mean score and by being seen
+#: for at least ``RECORDED_MIN_TRACK_S`` seconds (:func:`refine`, all recorded video). With an embedder and on
+#: live streams the tracker keeps its online rule (``min_hits=2``): measured better there. Both chosen
+#: leave-one-sequence-out (docs/tracking.md, "Tracks confirmed at once, judged once tracking ended").
+RECORDED_MIN_HITS = 1
+RECORDED_MIN_TRACK_S = 0.5
 
 __all__ = [
+    "RECORDED_MIN_HITS",
+    "RECORDED_MIN_TRACK_S",
     "TRACK_SCORES",
     "FeatureMeans",
     "StitchConfig",
@@ -36,6 +46,7 @@ __all__ = [
     "gaussian_smooth",
     "adaptive_smooth",
     "interpolate_gaps",
+    "min_track_rows",
     "refine",
     "stitch_tracklets",
     "to_reference",
@@ -122,22 +133,37 @@ def backfill(rows: np.ndarray, tentative: np.ndarray | None) -> np.ndarray:
     return out[np.lexsort((out[:, 1], out[:, 0]))]
 
 
-def filter_tracks(rows: np.ndarray, min_mean_score: float) -> np.ndarray:
+def filter_tracks(rows: np.ndarray, min_mean_score: float, min_rows: int = 0) -> np.ndarray:
     """MOT rows without the tracks whose mean detection score (column 7, over the track's rows) is below
-    ``min_mean_score``; 0 keeps every track. The input is not modified.
+    ``min_mean_score`` (0 keeps every track) or that have fewer than ``min_rows`` rows (0 or 1: no length limit).
+    The input is not modified.
 
     A person tracked for a while is detected with a steadily high score; a false track rarely is, even when one of
     its boxes scored high enough to start it. Judging each track also by its mean score once tracking ended drops
     false tracks the tracker had to start online (measured in docs/tracking.md, "Judging a track by its mean
-    score")."""
+    score"). ``min_rows`` drops the few-frame tracks a tracker that confirms at the first match leaves behind
+    (docs/tracking.md, "Tracks confirmed at once, judged once tracking ended")."""
     rows = np.asarray(rows, np.float64)
     if not (np.isfinite(min_mean_score) and 0 <= min_mean_score <= 1e6):
         raise ValueError(f"min_mean_score: must be a number >= 0, got {min_mean_score}")
-    if min_mean_score == 0 or not len(rows):
+    if int(min_rows) != min_rows or min_rows < 0:
+        raise ValueError(f"min_rows: must be an integer >= 0, got {min_rows}")
+    if (min_mean_score == 0 and min_rows <= 1) or not len(rows):
         return rows
     ids, inverse = np.unique(rows[:, 1], return_inverse=True)
-    mean = np.bincount(inverse, rows[:, 6]) / np.bincount(inverse)
-    return rows[(mean >= min_mean_score)[inverse]]
+    n = np.bincount(inverse)
+    mean = np.bincount(inverse, rows[:, 6]) / n
+    return rows[((mean >= min_mean_score) & (n >= min_rows))[inverse]]
+
+
+def min_track_rows(seconds: float, fps: float) -> int:
+    """Rows a track needs to be seen for ``seconds`` at ``fps`` (at least 1): ``ceil(seconds * fps)``, so that a
+    7 fps and a 30 fps camera ask for the same time."""
+    if not (np.isfinite(seconds) and 0 <= seconds <= 3600):
+        raise ValueError(f"min_track_s: must be in [0, 3600] seconds, got {seconds}")
+    if not (np.isfinite(fps) and fps > 0):
+        raise ValueError(f"fps: must be a finite number > 0, got {fps}")
+    return max(1, int(np.ceil(seconds * fps - 1e-9)))
 
 
 def interpolate_gaps(rows: np.ndarray, max_gap: int) -> np.ndarray:
@@ -443,12 +469,14 @@ def refine(
     smooth_tol: float = 0.03,
     tentative: np.ndarray | None = None,
     min_track_score: float = 0.0,
+    min_track_s: float = 0.0,
     counts: dict[str, int] | None = None,
 ) -> np.ndarray:
     """The offline refinements in their order: add the confirmed tracks' first frames (``tentative``: the
     tracker's unconfirmed rows, :func:`backfill`), stitch tracklets, drop the tracks whose mean detection score is
-    below ``min_track_score`` (:func:`filter_tracks`; a stitched chain is judged whole, so that a weak fragment
-    between two parts of a person is kept), fill gaps, smooth boxes (each off by default).
+    below ``min_track_score`` or that were seen in fewer frames than ``min_track_s`` seconds hold
+    (:func:`filter_tracks`, :func:`min_track_rows`; a stitched chain is judged whole, so that a weak or short
+    fragment between two parts of a person is kept), fill gaps, smooth boxes (each off by default).
 
     ``smooth_max`` (at least ``smooth``): each track's smoothing strength is chosen between the two by
     :func:`adaptive_smooth` (``smooth_tol`` box heights); 0 = one strength, ``smooth``, for every track.
@@ -456,8 +484,8 @@ def refine(
     ``warps``: the camera-motion compensation's ``{0-based frame index: (2, 3) warp}`` of a moving camera; the
     refinements then run in stabilised coordinates (module docstring). ``n_frames``: frames of the camera (default:
     the last row's frame or the last warp's, whichever is later). ``counts``, when given, is told how many rows were
-    ``backfilled`` (of the tracks kept in the end), tracks ``stitched`` into an earlier one and ``weak`` tracks
-    dropped."""
+    ``backfilled`` (of the tracks kept in the end), tracks ``stitched`` into an earlier one, ``weak`` tracks
+    dropped (mean score) and ``short`` tracks dropped (of those left)."""
     counts = {} if counts is None else counts
     before = np.unique(np.asarray(rows)[:, 1], return_counts=True)[1] if len(rows) else np.zeros(0, np.int64)
     rows = backfill(rows, tentative)
@@ -468,11 +496,19 @@ def refine(
         alive = set(np.unique(kept[:, 1]).astype(np.int64).tolist()) if len(kept) else set()
         return sum(n for tid, n in added.items() if mapping.get(tid, tid) in alive)
 
+    min_rows = min_track_rows(min_track_s, fps) if min_track_s else 0
+
+    def judge(rows: np.ndarray) -> np.ndarray:  # weak tracks, then short ones, counted apart
+        n = _n_tracks(rows)
+        strong = filter_tracks(rows, min_track_score)
+        kept = filter_tracks(strong, 0.0, min_rows)
+        counts["weak"], counts["short"] = n - _n_tracks(strong), _n_tracks(strong) - _n_tracks(kept)
+        return kept
+
     n_ids = _n_tracks(rows)
-    counts["stitched"] = counts["weak"] = 0
+    counts["stitched"] = counts["weak"] = counts["short"] = 0
     if not (stitch is not None or interpolate or smooth or smooth_max):
-        kept = filter_tracks(rows, min_track_score)
-        counts["weak"] = n_ids - _n_tracks(kept)
+        kept = judge(rows)
         counts["backfilled"] = count_backfilled(kept, {})
         return kept
     last = max(int(rows[:, 0].max()) if len(rows) else 0, max(warps, default=-1) + 1 if warps else 0)
@@ -481,10 +517,8 @@ def refine(
     mapping: dict[int, int] = {}
     if stitch is not None:
         rows, mapping = stitch_tracklets(rows, fps, stitch, features)
-    n_chains = _n_tracks(rows)
-    rows = filter_tracks(rows, min_track_score)  # a stitched chain is judged whole
-    counts["stitched"] = n_ids - n_chains
-    counts["weak"] = n_chains - _n_tracks(rows)
+    counts["stitched"] = n_ids - _n_tracks(rows)
+    rows = judge(rows)  # a stitched chain is judged whole
     counts["backfilled"] = count_backfilled(rows, mapping)
     if interpolate:
         rows = interpolate_gaps(rows, interpolate)

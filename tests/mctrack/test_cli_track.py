@@ -132,14 +132,18 @@ def test_track_offline_refinements(tmp_path, capsys):
     save_mot_txt(seq / "det" / "det.txt", det)
     base = ["track", "--source", str(seq), "--detector", "mot", "--reid", "none", "--no-progress"]
     assert (
-        main([*base, "--out", str(tmp_path / "raw"), "--smooth", "0", "--no-backfill", "--track-score", "first"]) == 0
+        main(
+            [*base, "--out", str(tmp_path / "raw"), "--smooth", "0", "--no-backfill", "--track-score", "first"]
+            + ["--min-length", "0"]
+        )
+        == 0
     )
     assert "offline refinements" not in capsys.readouterr().out
     assert main([*base, "--out", str(tmp_path / "smooth")]) == 0  # default: smoothed, no motion-only stitching
     # both people are there from the first frame, whose tracks are confirmed at once: no first frames to add
     assert (
         "offline refinements: 0 first frame(s) of confirmed tracks added, 0 track(s) with a mean score below 0.9 "
-        "dropped, smoothed (sigma 2 frames)" in capsys.readouterr().out
+        "dropped, 0 track(s) seen for less than 0.5 s dropped, smoothed (sigma 2 frames)" in capsys.readouterr().out
     )
     raw, smooth = load_mot_txt(tmp_path / "raw" / "SYN-04.txt"), load_mot_txt(tmp_path / "smooth" / "SYN-04.txt")
     assert raw[:, :2].tolist() == smooth[:, :2].tolist()  # same tracks, same frames
@@ -159,6 +163,11 @@ def test_track_offline_refinements(tmp_path, capsys):
     assert "--backfill: offline post-processing, not for a live stream" in capsys.readouterr().err
     assert main(["track", "--source", "rtsp://127.0.0.1:9/x", "--reid", "none", "--track-score", "mean"]) == 1
     assert "--track-score mean: offline post-processing, not for a live stream" in capsys.readouterr().err
+    assert main(["track", "--source", "rtsp://127.0.0.1:9/x", "--reid", "none", "--min-length", "1"]) == 1
+    assert "--min-length: offline post-processing, not for a live stream" in capsys.readouterr().err
+    for flag, value in (("--min-hits", "0"), ("--min-length", "-1"), ("--min-length", "inf")):
+        assert main([*base, "--out", str(tmp_path / "bad"), flag, value]) == 1
+        assert f"{flag}: must be" in capsys.readouterr().err
 
 
 def test_track_backfills_the_first_frame_of_a_confirmed_track(tmp_path, capsys):
@@ -168,6 +177,18 @@ def test_track_backfills_the_first_frame_of_a_confirmed_track(tmp_path, capsys):
     once = [[3, -1, 560.0, 300.0, 40, 100, 0.97]]  # a false positive in frame 3 only
     save_mot_txt(seq / "det" / "det.txt", np.concatenate([det[:, :7], np.array(late + once)]))
     base = ["track", "--source", str(seq), "--detector", "mot", "--reid", "none", "--no-progress", "--smooth", "0"]
+    # motion only, recorded: the tracker confirms at once and the tracks are judged afterwards instead; the
+    # false positive, seen once, is a track until the offline judgement drops it (shorter than 0.5 s)
+    assert main([*base, "--out", str(tmp_path / "default")]) == 0
+    assert "0 track(s) with a mean score below 0.9 dropped, 1 track(s) seen for less than 0.5 s dropped" in (
+        capsys.readouterr().out
+    )
+    rows = load_mot_txt(tmp_path / "default" / "SYN-05.txt")
+    assert rows[np.abs(rows[:, 2] - 300) < 1][:, 0].tolist() == list(range(6, 21)) and 560 not in rows[:, 2]
+    assert main([*base, "--out", str(tmp_path / "kept"), "--min-length", "0"]) == 0
+    assert 560 in load_mot_txt(tmp_path / "kept" / "SYN-05.txt")[:, 2]  # the judgement did it, not the tracker
+    # the online rule (--min-hits 2): a track is reported from its second match; backfill adds its first frame
+    base += ["--min-hits", "2"]
     assert main([*base, "--out", str(tmp_path / "off"), "--no-backfill"]) == 0
     assert main([*base, "--out", str(tmp_path / "on")]) == 0
     assert "offline refinements: 1 first frame(s) of confirmed tracks added" in capsys.readouterr().out
@@ -288,6 +309,7 @@ def test_track_video_shows_the_refined_result_file(tmp_path, monkeypatch, capsys
     # without refinements the video is drawn while tracking, from the same online rows the file gets
     drawn.clear()
     plain = ["--smooth", "0", "--no-backfill", "--track-score", "first", "--interpolate", "0", "--video"]
+    plain += ["--min-hits", "2", "--min-length", "0"]
     assert main([*base, "--out", str(tmp_path / "p"), *plain]) == 0
     rows = load_mot_txt(tmp_path / "p" / "SYN-06.txt")
     assert sum(len(d[1]) for d in drawn) == len(rows) and third not in [i for d in drawn[:6] for i in d[1]]

@@ -264,6 +264,8 @@ def test_cli_run_end_to_end(scene, tmp_path, capsys):
         "appearance_thresh": 0.25,
         "link_thresh": 0.12,
         "track_score": "mean",  # recorded cameras: tracks also judged by their mean detection score
+        "min_hits": 2,  # with an embedder the tracker keeps its online rule
+        "min_length_s": 0.5,  # recorded cameras: tracks seen for less than 0.5 s are dropped
     }
     ev = json.loads((out / "eval.json").read_text())
     assert ev["cross_camera"]["IDF1"] > 0.8
@@ -836,6 +838,30 @@ def test_tracks_with_a_low_mean_score_are_dropped_before_linking(scene, tmp_path
     assert result.summary["cameras"]["cam1"]["weak_tracks_dropped"] == len(weak["cam1"])
     with pytest.raises(ValueError, match="min_track_score"):
         make_pipeline(cams, min_track_score=-1.0)
+
+
+def test_tracks_seen_too_briefly_are_dropped_before_linking(scene, tmp_path):
+    cams = load_cams(scene / "cams.yaml")
+    make_pipeline(cams, ColorHistogramEmbedder(), cache_key=None).run(cams, tmp_path / "plain")
+    rows = {c.id: load_mot_txt(tmp_path / "plain" / "local" / f"{c.id}.txt") for c in cams.cameras}
+    lengths = {c: dict(zip(*np.unique(r[:, 1].astype(int), return_counts=True), strict=True)) for c, r in rows.items()}
+    fps = {c.id: c.fps or 10.0 for c in cams.cameras}
+    least = float(np.median([n for per in lengths.values() for n in per.values()]))  # about half the tracks fall
+    seconds = {c: least / fps[c] for c in lengths}
+    assert len(set(seconds.values())) == 1, "the scene's cameras share a frame rate"
+    run = make_pipeline(cams, ColorHistogramEmbedder(), cache_key=None, min_track_s=seconds["cam1"])
+    result = run.run(cams, tmp_path / "filtered")
+    for cam in cams.cameras:
+        short = {int(i) for i, n in lengths[cam.id].items() if n < least}
+        kept = load_mot_txt(tmp_path / "filtered" / "local" / f"{cam.id}.txt")
+        assert set(np.unique(kept[:, 1]).astype(int).tolist()) == set(lengths[cam.id]) - short
+        assert result.cameras[cam.id].short_tracks == len(short) > 0 and result.cameras[cam.id].weak_tracks == 0
+        linked = {k[1] for k in result.identities.lookup() if k[0] == cam.id}  # only the kept tracks are linked
+        assert linked == set(lengths[cam.id]) - short
+        assert result.summary["cameras"][cam.id]["short_tracks_dropped"] == len(short)
+    for bad in (-1.0, float("nan")):
+        with pytest.raises(ValueError, match="min_track_s"):
+            make_pipeline(cams, min_track_s=bad)
 
 
 def test_a_run_that_drops_most_tracks_says_so_and_stray_tentative_files_go(scene, tmp_path, caplog):

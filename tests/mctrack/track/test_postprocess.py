@@ -10,6 +10,7 @@ from mctrack.track.postprocess import (
     StitchConfig,
     camera_frames,
     filter_tracks,
+    min_track_rows,
     from_reference,
     gaussian_smooth,
     interpolate_gaps,
@@ -184,8 +185,43 @@ def test_filter_tracks_drops_tracks_whose_mean_score_is_low():
     for fill in (0, 5):  # refine's two paths: judging only, and judging among the other refinements
         counts: dict[str, int] = {}
         kept = refine(rows, 25.0, tentative=tentative, min_track_score=0.75, interpolate=fill, counts=counts)
-        assert counts == {"backfilled": 1, "stitched": 0, "weak": 1} and 2 not in kept[:, 1]
+        assert counts == {"backfilled": 1, "stitched": 0, "weak": 1, "short": 0} and 2 not in kept[:, 1]
         assert 0 in kept[kept[:, 1] == 1][:, 0]
+
+
+def test_short_tracks_are_dropped_by_the_time_they_were_seen():
+    # track 1: 8 rows, track 2: 4 rows (one of them backfilled), track 3: 2 rows with a gap of 3 frames between
+    rows = np.concatenate([walk(1, range(1, 9)), walk(2, range(2, 5)), walk(3, [1, 5])])
+    out = filter_tracks(rows, 0.0, 4)
+    assert sorted(set(out[:, 1].tolist())) == [1]  # rows are counted, not the frames a track spans
+    np.testing.assert_array_equal(out, rows[rows[:, 1] == 1])
+    np.testing.assert_array_equal(filter_tracks(rows, 0.0, 3), rows[rows[:, 1] != 3])
+    for no_limit in (0, 1):
+        np.testing.assert_array_equal(filter_tracks(rows, 0.0, no_limit), rows)
+    for bad in (-1, 2.5):
+        with pytest.raises(ValueError, match="min_rows"):
+            filter_tracks(rows, 0.0, bad)
+    # seconds at the frame rate, rounded up: 0.5 s is 4 rows at 7 fps and 13 at 25 fps, never fewer than 1
+    assert [min_track_rows(0.5, 7.0), min_track_rows(0.5, 25.0), min_track_rows(0.2, 10.0)] == [4, 13, 2]
+    assert min_track_rows(0.0, 30.0) == 1 and min_track_rows(0.01, 1.0) == 1
+    with pytest.raises(ValueError, match="min_track_s"):
+        min_track_rows(-0.5, 25.0)
+    with pytest.raises(ValueError, match="fps"):
+        min_track_rows(0.5, 0.0)
+    # refine: weak tracks first, then short ones of those left, each counted; a backfilled row counts as seen
+    rows[rows[:, 1] == 1, 6] = 0.5  # track 1 is long but weak
+    for fill in (0, 5):
+        counts: dict[str, int] = {}
+        kept = refine(
+            rows, 10.0, tentative=walk(2, [1]), min_track_score=0.9, min_track_s=0.4, interpolate=fill, counts=counts
+        )
+        assert sorted(set(kept[:, 1].tolist())) == [2]  # 4 rows with the backfilled one: 0.4 s at 10 fps
+        assert counts["weak"] == 1 and counts["short"] == 1 and counts["backfilled"] == 1
+    assert 2 not in refine(rows, 10.0, min_track_s=0.4)[:, 1]  # without its first frame: 3 rows
+    # a stitched chain is judged whole: two 3-row fragments of one walk make a 6-row track
+    parts = np.concatenate([walk(1, range(1, 4)), walk(5, range(6, 9))])
+    joined = refine(parts, 10.0, stitch=StitchConfig(max_gap=5), min_track_s=0.5)
+    assert set(joined[:, 1].tolist()) == {1} and len(joined) == 6
 
 
 def test_refine_order_stitch_then_fill_then_smooth():
@@ -196,7 +232,7 @@ def test_refine_order_stitch_then_fill_then_smooth():
     np.testing.assert_allclose(out[:, 2], 100 + 2 * out[:, 0], atol=1e-6)
     counts: dict[str, int] = {}  # a backfilled row of a track stitched into another is counted with its chain
     refine(rows, 25.0, stitch=StitchConfig(max_gap=30), tentative=walk(7, [59]), min_track_score=0.5, counts=counts)
-    assert counts == {"backfilled": 1, "stitched": 1, "weak": 0}
+    assert counts == {"backfilled": 1, "stitched": 1, "weak": 0, "short": 0}
 
 
 def shaking_camera(n=80, seed=0):
