@@ -124,17 +124,15 @@ def add_track_score_arg(g) -> None:
     )
 
 
-def add_confirmation_args(g, what: str) -> None:
+def add_confirmation_args(g, what: str, min_hits_default: str) -> None:
     """``--min-hits N`` (the tracker's online confirmation) and ``--min-length SECONDS`` (offline: least time a
-    track is seen); for recorded video a track is confirmed at once and judged once tracking ended instead."""
+    track is seen)."""
     g.add_argument(
         "--min-hits",
         type=int,
         default=None,
         metavar="N",
-        help="consecutive matches before the tracker confirms a track (default: 1 for recorded video tracked on "
-        "motion alone, whose tracks are judged once tracking ended by --track-score and --min-length; else 2, so "
-        "that a false positive seen once never becomes a track)",
+        help=f"consecutive matches before the tracker confirms a track ({min_hits_default})",
     )
     g.add_argument(
         "--min-length",
@@ -146,17 +144,16 @@ def add_confirmation_args(g, what: str) -> None:
     )
 
 
-def check_confirmation_args(args: argparse.Namespace, recorded: bool) -> tuple[int | None, float]:
+def check_confirmation_args(args: argparse.Namespace, recorded: bool, at_once: bool) -> tuple[int | None, float]:
     """``(min_hits for the tracker or None for its default, min_length seconds)`` from ``--min-hits`` and
-    ``--min-length`` with the recorded-video defaults (``min_hits`` 1 only without an embedder, ``args.reid``
-    none); a bad value is an :class:`InputError`."""
+    ``--min-length`` with the recorded-video defaults (``at_once``: the tracker confirms a track at its first match,
+    ``RECORDED_MIN_HITS``, unless ``--min-hits`` says otherwise); a bad value is an :class:`InputError`."""
     if args.min_hits is not None and not 1 <= args.min_hits <= 1000:
         raise InputError(f"--min-hits: must be an integer from 1 to 1000, got {args.min_hits}")
     if args.min_length is not None and not (math.isfinite(args.min_length) and 0 <= args.min_length <= 3600):
         raise InputError(f"--min-length: must be >= 0 and at most 3600 seconds, got {args.min_length}")
-    motion_only = getattr(args, "reid", "none") == "none"
     min_hits = args.min_hits
-    if min_hits is None and recorded and motion_only:
+    if min_hits is None and at_once:
         min_hits = RECORDED_MIN_HITS
     length = args.min_length if args.min_length is not None else RECORDED_MIN_TRACK_S
     return min_hits, length if recorded else 0.0

@@ -120,7 +120,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_backfill_arg(t, "offline")
     add_track_score_arg(t)
-    add_confirmation_args(t, "offline")
+    add_confirmation_args(
+        t,
+        "offline",
+        "default: 1 for recorded video tracked on motion alone, whose tracks are judged once tracking ended by "
+        "--track-score and --min-length; else 2, so that a false positive seen once never becomes a track",
+    )
     p.add_argument("--out", default="runs/track", help="output folder (default: runs/track)")
     p.add_argument("--name", help="sequence name for the result file (default: the source's name)")
     p.add_argument(
@@ -154,7 +159,7 @@ def main(args: argparse.Namespace) -> int:
         raise InputError("--track-score mean: offline post-processing, not for a live stream (it keeps every row)")
     if args.min_length and live:
         raise InputError("--min-length: offline post-processing, not for a live stream (it keeps every row)")
-    min_hits, min_track_s = check_confirmation_args(args, recorded=not live)
+    min_hits, min_track_s = check_confirmation_args(args, recorded=not live, at_once=not live and args.reid == "none")
     if args.fps is not None and not (np.isfinite(args.fps) and args.fps > 0):
         raise InputError(f"--fps: must be a finite number > 0, got {args.fps}")
     embedder = embedder_from_args(args)

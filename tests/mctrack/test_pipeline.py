@@ -329,6 +329,8 @@ def test_cli_run_end_to_end(scene, tmp_path, capsys):
     s = json.loads((tmp_path / "none" / "summary.json").read_text())
     assert s["counts"]["global_ids"] == s["counts"]["tracklets"] and not (tmp_path / "none" / "cam1.mp4").exists()
     assert s["settings"]["appearance_thresh"] is None and s["settings"]["link_thresh"] is None
+    # motion only, run keeps the online confirmation (mctrack track confirms at once): measured worse at 0.6
+    assert s["settings"]["min_hits"] == 2 and s["settings"]["min_length_s"] == 0.5
 
 
 def test_cli_run_bad_input(scene, tmp_path, capsys):
