@@ -168,6 +168,9 @@ def post_settings(settings: dict, fps: float) -> dict:
     --min-length``), but ``backfill`` (default on, as ``mctrack track``), which says whether the tracker's
     unconfirmed rows go to ``refine``, and ``track_score`` (default ``mean``, as ``mctrack track --track-score``),
     whether the tracker's new-track threshold also judges each track's mean score: see :func:`refine_tracked`."""
+    min_length = settings.get("min_length_s", RECORDED_MIN_TRACK_S)
+    if not (np.isfinite(min_length) and 0 <= min_length <= 3600):
+        raise ValueError(f"min_length_s: must be in [0, 3600] seconds, got {min_length}")
     stitch = None
     if settings.get("stitch_s", 0):
         fields = {"max_motion": "stitch_motion", "max_size": "stitch_size", "max_appearance": "stitch_appearance"}
@@ -176,7 +179,7 @@ def post_settings(settings: dict, fps: float) -> dict:
     return {
         "backfill": bool(settings.get("backfill", True)),
         "track_score": settings.get("track_score", "mean"),
-        "min_track_s": settings.get("min_length_s", RECORDED_MIN_TRACK_S),
+        "min_track_s": min_length,
         "stitch": stitch,
         "interpolate": int(settings.get("interpolate", 0)),
         "smooth": settings.get("smooth", 0),

@@ -192,3 +192,29 @@ def test_parse_setting_types_follow_the_tracker_signature():
     assert mod.parse_setting("--grid", "smooth", "2") == 2.0
     assert mod.parse_setting("--grid", "backfill", "off") is False  # an offline refinement, a switch
     assert mod.parse_setting("--set", "embed", "needed") == "needed"
+
+
+def test_offline_defaults_judge_tracks_by_length_and_motion_only_confirms_at_once(monkeypatch):
+    mod = _module()
+    assert mod.post_settings({}, 25.0)["min_track_s"] == 0.5  # as mctrack track on recorded video
+    assert mod.post_settings({"min_length_s": 0.0}, 25.0)["min_track_s"] == 0.0
+    for bad in (-1.0, float("nan")):
+        with pytest.raises(ValueError, match="min_length_s"):
+            mod.post_settings({"min_length_s": bad}, 25.0)
+    if not (MOT15 / "TUD-Stadtmitte").is_dir():
+        pytest.skip("../shared/data/mot15 not present")
+    made = []
+
+    class Stop(Exception):
+        pass
+
+    def tracker(**kwargs):
+        made.append(kwargs)
+        raise Stop
+
+    monkeypatch.setattr(mod, "Tracker", tracker)
+    for kwargs in ({}, {"min_hits": 3}, {"reid": "colorhist", "cmc": "off"}):
+        with pytest.raises(Stop):
+            mod.track_sequence(MOT15 / "TUD-Stadtmitte", **kwargs)
+    # motion only: confirmed at the first match unless asked otherwise; with an embedder the tracker's own rule
+    assert made[0]["min_hits"] == 1 and made[1]["min_hits"] == 3 and "min_hits" not in made[2]
