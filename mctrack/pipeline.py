@@ -800,6 +800,15 @@ class Pipeline:
                 len(ids),
                 self.min_track_score,
             )
+        if len(short) > len(ids) / 2:
+            log.warning(
+                "camera %s: %d of its %d tracks were seen for less than %g s and are dropped; if people are seen "
+                "that briefly here, lower --min-length (0 = off)",
+                r.camera,
+                len(short),
+                len(ids),
+                self.min_track_s,
+            )
         save_mot_txt(local, kept)
         gone = weak | short
         r.tracklets = [t for t in r.tracklets if int(t.track_id) not in gone]

@@ -293,6 +293,20 @@ def main(args: argparse.Namespace) -> int:
         done += [f"{counts['stitched']} track(s) stitched within {stitch_s:g} s"] if stitch_s else []
         done += [f"gaps up to {args.interpolate} frames filled"] if args.interpolate else []
         print(f"offline refinements: {', '.join(done)}")
+        dropped = counts["weak"] + counts["short"]
+        judged = dropped + (len(np.unique(refined_rows[:, 1])) if len(refined_rows) else 0)
+        if dropped > judged / 2:
+            log.warning(
+                "%d of %d tracks were dropped once tracking ended (%d with a mean score below %g, %d seen for less "
+                "than %g s); if the detector's people score lower or are seen more briefly, lower --track-new or "
+                "--min-length, or pass --track-score first or --min-length 0",
+                dropped,
+                judged,
+                counts["weak"],
+                min_track_score,
+                counts["short"],
+                min_track_s,
+            )
         if args.video:  # the video shows what the result file holds: refined boxes, stitched ids, backfilled starts
             write_annotated_video(
                 out_dir / f"{name}.mp4",

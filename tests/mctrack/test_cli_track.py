@@ -124,7 +124,7 @@ def test_real_sequence_motion_only(shared_data, tmp_path, capsys):
     assert m["HOTA"] > 0.48 and m["IDF1"] > 0.70 and m["MOTA"] > 0.70
 
 
-def test_track_offline_refinements(tmp_path, capsys):
+def test_track_offline_refinements(tmp_path, capsys, caplog):
     seq = make_sequence(tmp_path / "SYN-04", n=40)
     det = load_mot_txt(seq / "det" / "det.txt")
     rng = np.random.default_rng(0)
@@ -163,6 +163,12 @@ def test_track_offline_refinements(tmp_path, capsys):
     assert "--backfill: offline post-processing, not for a live stream" in capsys.readouterr().err
     assert main(["track", "--source", "rtsp://127.0.0.1:9/x", "--reid", "none", "--track-score", "mean"]) == 1
     assert "--track-score mean: offline post-processing, not for a live stream" in capsys.readouterr().err
+    assert main([*base, "--out", str(tmp_path / "long"), "--min-length", "3600"]) == 0  # longer than the video
+    assert len(load_mot_txt(tmp_path / "long" / "SYN-04.txt")) == 0
+    assert (
+        "2 of 2 tracks were dropped once tracking ended (0 with a mean score below 0.9, 2 seen for less than 3600 s)"
+        in caplog.text
+    )
     assert main(["track", "--source", "rtsp://127.0.0.1:9/x", "--reid", "none", "--min-length", "1"]) == 1
     assert "--min-length: offline post-processing, not for a live stream" in capsys.readouterr().err
     for flag, value in (("--min-hits", "0"), ("--min-length", "-1"), ("--min-length", "inf")):

@@ -842,7 +842,7 @@ def test_tracks_with_a_low_mean_score_are_dropped_before_linking(scene, tmp_path
         make_pipeline(cams, min_track_score=-1.0)
 
 
-def test_tracks_seen_too_briefly_are_dropped_before_linking(scene, tmp_path):
+def test_tracks_seen_too_briefly_are_dropped_before_linking(scene, tmp_path, caplog):
     cams = load_cams(scene / "cams.yaml")
     make_pipeline(cams, ColorHistogramEmbedder(), cache_key=None).run(cams, tmp_path / "plain")
     rows = {c.id: load_mot_txt(tmp_path / "plain" / "local" / f"{c.id}.txt") for c in cams.cameras}
@@ -864,6 +864,10 @@ def test_tracks_seen_too_briefly_are_dropped_before_linking(scene, tmp_path):
     for bad in (-1.0, float("nan")):
         with pytest.raises(ValueError, match="min_track_s"):
             make_pipeline(cams, min_track_s=bad)
+    assert "seen for less than" not in caplog.text  # about half dropped: no warning
+    everything = make_pipeline(cams, cache_key=None, min_track_s=3600.0).run(cams, tmp_path / "all")
+    assert not len(everything.identities.lookup())
+    assert "were seen for less than 3600 s and are dropped; if people are seen that briefly" in caplog.text
 
 
 def test_a_run_that_drops_most_tracks_says_so_and_stray_tentative_files_go(scene, tmp_path, caplog):
