@@ -87,7 +87,7 @@ from .track.postprocess import (
     StitchConfig,
     backfill,
     camera_frames,
-    filter_tracks,
+    judge_tracks,
     min_track_rows,
     from_reference,
     refine,
@@ -307,7 +307,7 @@ class Pipeline:
             (:func:`mctrack.track.postprocess.backfill`; kept meanwhile in ``OUT/local/tentative/<camera>.txt``).
         min_track_score: recorded cameras (offline linker or none): once all cameras finished, each camera's tracks
             whose mean detection score is below this are dropped (rows and tracklets, after stitching, before linking;
-            :func:`mctrack.track.postprocess.filter_tracks`); 0 = off.
+            :func:`mctrack.track.postprocess.judge_tracks`); 0 = off.
         min_track_s: recorded cameras (offline linker or none): likewise, the tracks seen in fewer frames than this
             many seconds hold at the camera's frame rate are dropped (after the weak ones); 0 = off.
         engine: ``local`` (this machine: ``workers`` processes) or ``ray`` (one Ray task per camera,
@@ -395,8 +395,7 @@ class Pipeline:
         if not (np.isfinite(min_track_score) and 0 <= min_track_score <= 1e6):
             raise ValueError(f"min_track_score: must be a number >= 0, got {min_track_score}")
         self.min_track_score = float(min_track_score)
-        if not (np.isfinite(min_track_s) and 0 <= min_track_s <= 3600):
-            raise ValueError(f"min_track_s: must be in [0, 3600] seconds, got {min_track_s}")
+        min_track_rows(min_track_s, 1.0)  # checked here, converted per camera
         self.min_track_s = float(min_track_s)
         if engine not in ("local", "ray"):
             raise ValueError(f"engine: must be local or ray, got {engine!r}")
@@ -780,17 +779,12 @@ class Pipeline:
         if not local.is_file():
             return
         rows = load_mot_txt(local)
-        strong = filter_tracks(rows, self.min_track_score)
         min_rows = min_track_rows(self.min_track_s, r.fps) if self.min_track_s and r.fps else 0
-        kept = filter_tracks(strong, 0.0, min_rows)
+        kept, weak_ids, short_ids = judge_tracks(rows, self.min_track_score, min_rows)
         if len(kept) == len(rows):
             return
-
-        def ids_of(x: np.ndarray) -> set[int]:
-            return set(np.unique(x[:, 1]).astype(int).tolist()) if len(x) else set()
-
-        ids = ids_of(rows)
-        weak, short = ids - ids_of(strong), ids_of(strong) - ids_of(kept)
+        ids = np.unique(rows[:, 1])
+        weak, short = set(weak_ids.astype(int).tolist()), set(short_ids.astype(int).tolist())
         if len(weak) > len(ids) / 2:
             log.warning(
                 "camera %s: %d of its %d tracks have a mean detection score below %g and are dropped; if the "

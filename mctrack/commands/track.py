@@ -294,7 +294,7 @@ def main(args: argparse.Namespace) -> int:
         done += [f"gaps up to {args.interpolate} frames filled"] if args.interpolate else []
         print(f"offline refinements: {', '.join(done)}")
         dropped = counts["weak"] + counts["short"]
-        judged = dropped + (len(np.unique(refined_rows[:, 1])) if len(refined_rows) else 0)
+        judged = dropped + len(np.unique(refined_rows[:, 1]))
         if dropped > judged / 2:
             log.warning(
                 "%d of %d tracks were dropped once tracking ended (%d with a mean score below %g, %d seen for less "

@@ -43,6 +43,7 @@ __all__ = [
     "backfill",
     "camera_frames",
     "filter_tracks",
+    "judge_tracks",
     "from_reference",
     "gaussian_smooth",
     "adaptive_smooth",
@@ -134,6 +135,21 @@ def backfill(rows: np.ndarray, tentative: np.ndarray | None) -> np.ndarray:
     return out[np.lexsort((out[:, 1], out[:, 0]))]
 
 
+def _verdicts(
+    rows: np.ndarray, min_mean_score: float, min_rows: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(track ids, each row's index into them, weak, short)``: ``weak`` marks the tracks whose mean score is below
+    ``min_mean_score``, ``short`` the others that have fewer than ``min_rows`` rows."""
+    if not (np.isfinite(min_mean_score) and 0 <= min_mean_score <= 1e6):
+        raise ValueError(f"min_mean_score: must be a number >= 0, got {min_mean_score}")
+    if int(min_rows) != min_rows or min_rows < 0:
+        raise ValueError(f"min_rows: must be an integer >= 0, got {min_rows}")
+    ids, inverse = np.unique(rows[:, 1], return_inverse=True)
+    n = np.bincount(inverse, minlength=len(ids))
+    weak = np.bincount(inverse, rows[:, 6], minlength=len(ids)) / n < min_mean_score if min_mean_score else n < 0
+    return ids, inverse, weak, ~weak & (n < min_rows)
+
+
 def filter_tracks(rows: np.ndarray, min_mean_score: float, min_rows: int = 0) -> np.ndarray:
     """MOT rows without the tracks whose mean detection score (column 7, over the track's rows) is below
     ``min_mean_score`` (0 keeps every track) or that have fewer than ``min_rows`` rows (0 or 1: no length limit).
@@ -144,17 +160,19 @@ def filter_tracks(rows: np.ndarray, min_mean_score: float, min_rows: int = 0) ->
     false tracks the tracker had to start online (measured in docs/tracking.md, "Judging a track by its mean
     score"). ``min_rows`` drops the few-frame tracks a tracker that confirms at the first match leaves behind
     (docs/tracking.md, "Tracks confirmed at once, judged once tracking ended")."""
+    return judge_tracks(rows, min_mean_score, min_rows)[0]
+
+
+def judge_tracks(
+    rows: np.ndarray, min_mean_score: float, min_rows: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`filter_tracks` that also says what it dropped: ``(kept rows, ids of the weak tracks, ids of the
+    short ones)``; a track that is both is counted weak."""
     rows = np.asarray(rows, np.float64)
-    if not (np.isfinite(min_mean_score) and 0 <= min_mean_score <= 1e6):
-        raise ValueError(f"min_mean_score: must be a number >= 0, got {min_mean_score}")
-    if int(min_rows) != min_rows or min_rows < 0:
-        raise ValueError(f"min_rows: must be an integer >= 0, got {min_rows}")
-    if (min_mean_score == 0 and min_rows <= 1) or not len(rows):
-        return rows
-    ids, inverse = np.unique(rows[:, 1], return_inverse=True)
-    n = np.bincount(inverse)
-    mean = np.bincount(inverse, rows[:, 6]) / n
-    return rows[((mean >= min_mean_score) & (n >= min_rows))[inverse]]
+    ids, inverse, weak, short = _verdicts(rows if len(rows) else np.zeros((0, 7)), min_mean_score, min_rows)
+    if not (weak.any() or short.any()):  # nothing to drop (also: no limits, or no rows): the rows as they came
+        return rows, ids[weak], ids[short]
+    return rows[~(weak | short)[inverse]], ids[weak], ids[short]
 
 
 def min_track_rows(seconds: float, fps: float) -> int:
@@ -500,10 +518,8 @@ def refine(
     min_rows = min_track_rows(min_track_s, fps) if min_track_s else 0
 
     def judge(rows: np.ndarray) -> np.ndarray:  # weak tracks, then short ones, counted apart
-        n = _n_tracks(rows)
-        strong = filter_tracks(rows, min_track_score)
-        kept = filter_tracks(strong, 0.0, min_rows)
-        counts["weak"], counts["short"] = n - _n_tracks(strong), _n_tracks(strong) - _n_tracks(kept)
+        kept, weak, short = judge_tracks(rows, min_track_score, min_rows)
+        counts["weak"], counts["short"] = len(weak), len(short)
         return kept
 
     n_ids = _n_tracks(rows)
