@@ -47,6 +47,7 @@ from mot15 import WITH_VIDEO, embedder_defaults, make_embedder, run_sequence  # 
 
 from mctrack.embed import embed_policy  # noqa: E402
 
+from mctrack.errors import InputError  # noqa: E402
 from mctrack.eval.mot import evaluate_folders  # noqa: E402
 from mctrack.io.mot import read_seqinfo, save_mot_txt  # noqa: E402
 
@@ -213,4 +214,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except (InputError, ValueError) as exc:  # e.g. an unknown --reid, an unreadable sequence: one line
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(1)

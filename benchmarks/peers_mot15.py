@@ -22,6 +22,7 @@ BoT-SORT "motion only" is BoT-SORT with ``use_embeddings=False``.
 from __future__ import annotations
 
 import argparse
+import inspect
 import sys
 import time
 from pathlib import Path
@@ -36,6 +37,7 @@ from mot15 import SEQUENCES, WITH_VIDEO, make_embedder, run_sequence  # noqa: E4
 
 from mctrack.detect import MotFileDetector  # noqa: E402
 from mctrack.embed import embedder_link_thresh, embedder_track_appearance  # noqa: E402
+from mctrack.errors import InputError  # noqa: E402
 from mctrack.eval.mot import evaluate_folders  # noqa: E402
 from mctrack.io.mot import mot_rows, save_mot_txt  # noqa: E402
 from mctrack.io.video import SequenceSource  # noqa: E402
@@ -45,11 +47,19 @@ MOTION = ("ByteTrack", "OcSort", "BotSort", "BoostTrack", "HybridSort")
 APPEARANCE = ("BotSort", "StrongSort", "DeepOcSort", "BoostTrack", "HybridSort")
 
 
+def tracker_names(asked: list[str], available: list[str]) -> list[str]:
+    """BoxMOT's class names for the ``--trackers`` names, matched without regard to case (``hybridsort`` ->
+    ``HybridSort``); an unknown one is a :class:`ValueError` that lists the trackers there are."""
+    by_lower = {n.lower(): n for n in available}
+    unknown = [n for n in asked if n.lower() not in by_lower]
+    if unknown:
+        raise ValueError(f"--trackers {' '.join(unknown)}: not a BoxMOT tracker; choose from {', '.join(available)}")
+    return [by_lower[n.lower()] for n in asked]
+
+
 def boxmot_tracker(name: str, fps: float, reid=None, cmc: bool = False):
     """A BoxMOT tracker with its defaults, except: the sequence's frame rate, camera-motion compensation off
     (unless ``cmc``), appearance off (motion only) or our embedder as its Re-ID model."""
-    import inspect
-
     import boxmot
 
     cls = getattr(boxmot, name)
@@ -139,14 +149,23 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     data = Path(args.data)
     seqs = args.sequences or list(SEQUENCES if args.reid == "none" else WITH_VIDEO)
-    names = args.trackers or list(MOTION if args.reid == "none" else APPEARANCE)
+    missing = [s for s in seqs if not (data / s / "seqinfo.ini").is_file()]
+    if missing:
+        print(f"{data}: no MOT15 sequence {', '.join(missing)} there (no seqinfo.ini)", file=sys.stderr)
+        return 1
+    available = sorted(n for n in dir(boxmot) if n[:1].isupper() and inspect.isclass(getattr(boxmot, n)))
+    try:
+        names = tracker_names(args.trackers or list(MOTION if args.reid == "none" else APPEARANCE), available)
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return 1
     embedder = CachingEmbedder(make_embedder(args.reid)) if args.reid != "none" else None
     reid = None
     if embedder is not None:
         from mctrack.integrations.boxmot import BoxmotReID
 
         reid = BoxmotReID(embedder)
-    table = []
+    table, failed = [], []
     for name in ["mctrack", *names]:
         out = Path(args.out) / args.reid / name
         out.mkdir(parents=True, exist_ok=True)
@@ -173,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
                 save_mot_txt(out / f"{seq}.txt", rows)
         except Exception as exc:  # noqa: BLE001 - one peer failing must not hide the others
             print(f"{name}: failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+            failed.append(name)
             continue
         m = evaluate_folders(data, out, sequences=seqs)
         table.append((name, m, time.perf_counter() - t0))
@@ -188,8 +208,14 @@ def main(argv: list[str] | None = None) -> int:
         c = m["COMBINED"]
         per = "  ".join(f"{100 * m[s]['HOTA']:5.1f}/{100 * m[s]['IDF1']:5.1f}" for s in seqs)
         print(f"{name:<12}{100 * c['HOTA']:6.1f}{100 * c['IDF1']:6.1f}{100 * c['MOTA']:6.1f}  {per}   {secs:.0f} s")
-    return 0
+    if failed:
+        print(f"not in the table (failed): {', '.join(failed)}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except (InputError, ValueError) as exc:  # e.g. an unknown --reid: one line
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(1)

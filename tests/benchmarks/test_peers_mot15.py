@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import load_benchmark
+
+
+def _module():
+    return load_benchmark("peers_mot15")
+
+
+def test_tracker_names_match_boxmot_classes_without_regard_to_case():
+    bench = _module()
+    available = ["BoostTrack", "BotSort", "HybridSort"]
+    assert bench.tracker_names(["hybridsort", "BOTSORT", "BoostTrack"], available) == [
+        "HybridSort",
+        "BotSort",
+        "BoostTrack",
+    ]
+    with pytest.raises(ValueError, match=r"--trackers nosuch: not a BoxMOT tracker; choose from BoostTrack, BotSort"):
+        bench.tracker_names(["botsort", "nosuch"], available)
+
+
+def test_missing_sequences_are_one_error_before_anything_runs(tmp_path, capsys):
+    pytest.importorskip("boxmot")
+    bench = _module()
+    (tmp_path / "A").mkdir()
+    (tmp_path / "A" / "seqinfo.ini").write_text("[Sequence]\n")
+    assert bench.main(["--data", str(tmp_path), "--sequences", "A", "B", "--trackers", "ByteTrack"]) == 1
+    err = capsys.readouterr().err
+    assert f"{tmp_path}: no MOT15 sequence B there (no seqinfo.ini)" in err
+    assert bench.main(["--data", str(tmp_path), "--sequences", "A", "--trackers", "nosuch"]) == 1
+    assert "--trackers nosuch: not a BoxMOT tracker" in capsys.readouterr().err
