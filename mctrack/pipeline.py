@@ -88,6 +88,7 @@ from .track.postprocess import (
     backfill,
     camera_frames,
     judge_tracks,
+    judgement_warning,
     min_track_rows,
     from_reference,
     refine,
@@ -785,24 +786,9 @@ class Pipeline:
             return
         ids = np.unique(rows[:, 1])
         weak, short = set(weak_ids.astype(int).tolist()), set(short_ids.astype(int).tolist())
-        if len(weak) > len(ids) / 2:
-            log.warning(
-                "camera %s: %d of its %d tracks have a mean detection score below %g and are dropped; if the "
-                "detector's people score lower than that, lower --track-new or pass --track-score first",
-                r.camera,
-                len(weak),
-                len(ids),
-                self.min_track_score,
-            )
-        if len(short) > len(ids) / 2:
-            log.warning(
-                "camera %s: %d of its %d tracks were seen for less than %g s and are dropped; if people are seen "
-                "that briefly here, lower --min-length (0 = off)",
-                r.camera,
-                len(short),
-                len(ids),
-                self.min_track_s,
-            )
+        warning = judgement_warning(len(weak), len(short), len(ids), self.min_track_score, self.min_track_s)
+        if warning:
+            log.warning("camera %s: %s", r.camera, warning)
         save_mot_txt(local, kept)
         gone = weak | short
         r.tracklets = [t for t in r.tracklets if int(t.track_id) not in gone]

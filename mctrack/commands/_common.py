@@ -132,7 +132,8 @@ def add_confirmation_args(g, what: str, min_hits_default: str) -> None:
         type=int,
         default=None,
         metavar="N",
-        help=f"consecutive matches before the tracker confirms a track ({min_hits_default})",
+        help=f"consecutive matches before the tracker confirms a track; tracks that start in the first frame are "
+        f"confirmed at once ({min_hits_default})",
     )
     g.add_argument(
         "--min-length",
@@ -157,6 +158,33 @@ def check_confirmation_args(args: argparse.Namespace, recorded: bool, at_once: b
         min_hits = RECORDED_MIN_HITS
     length = args.min_length if args.min_length is not None else RECORDED_MIN_TRACK_S
     return min_hits, length if recorded else 0.0
+
+
+def new_track_score(track_new: float, track_high: float) -> float:
+    """The tracker's new-track threshold for ``--track-new``/``--track-high``: a track starts only at a detection
+    of the main association, so the higher of the two, with a warning when ``--track-new`` is raised."""
+    if track_new < track_high:
+        log.warning(
+            "--track-new %g is below --track-high %g: a track starts only at a detection scoring at least "
+            "--track-high, so %g is used; lower --track-high too to start tracks at lower scores",
+            track_new,
+            track_high,
+            track_high,
+        )
+    return max(track_new, track_high)
+
+
+def warn_if_nothing_started(camera: str, detections: int, tracks: int, new_thresh: float) -> None:
+    """Warns when a camera had detections but the tracker never confirmed a track (every score below the
+    new-track threshold, usually a detector scored on another scale than the thresholds assume)."""
+    if detections and not tracks:
+        log.warning(
+            "%s: %d detections but no track was started: a track starts only at a detection scoring at least %g "
+            "(--track-new, --track-high); if this detector's people score lower, lower both",
+            camera,
+            detections,
+            new_thresh,
+        )
 
 
 def add_cmc_arg(g, default_text: str) -> None:

@@ -24,6 +24,8 @@ from ._common import (
     add_confirmation_args,
     check_confirmation_args,
     check_stream_args,
+    new_track_score,
+    warn_if_nothing_started,
     resolve_embed_policy,
     add_backfill_arg,
     add_cmc_arg,
@@ -368,7 +370,10 @@ def main(args: argparse.Namespace) -> int:
         else f"{args.backbone or 'resnet50'}:{args.pretrained or 'imagenet'}",
     }
     det_settings = _detector_settings(args, getattr(shared_detector, "weights", None))
-    tracker_kwargs = {"high_thresh": args.track_high, "new_track_thresh": max(args.track_new, args.track_high)}
+    tracker_kwargs = {
+        "high_thresh": args.track_high,
+        "new_track_thresh": new_track_score(args.track_new, args.track_high),
+    }
     if args.max_lost is not None:
         tracker_kwargs["max_lost_s"] = args.max_lost
     tracker_kwargs["low_thresh"] = min(0.1, args.track_high)
@@ -456,19 +461,19 @@ def main(args: argparse.Namespace) -> int:
     stitched = sum(r.stitched for r in result.cameras.values())
     weak = sum(r.weak_tracks for r in result.cameras.values())
     short = sum(r.short_tracks for r in result.cameras.values())
+    before = s["counts"]["tracklets"] + weak + short + stitched  # stitching ran first, then the judgement
     print(
-        f"{s['counts']['cameras']} camera(s), {s['counts']['frames']} frames, "
-        + (
-            f"{s['counts']['tracklets'] + stitched} tracklets ({s['counts']['tracklets']} after joining {stitched} "
-            "within cameras) "
-            if stitched
-            else f"{s['counts']['tracklets']} tracklets "
-        )
+        f"{s['counts']['cameras']} camera(s), {s['counts']['frames']} frames, {before} tracklets "
+        + (f"({before - stitched} after joining {stitched} within cameras) " if stitched else "")
         + (f"(and {weak} with a mean score below {tracker_kwargs['new_track_thresh']:g} dropped) " if weak else "")
         + (f"(and {short} seen for less than {min_track_s:g} s dropped) " if short else "")
         + f"-> {s['counts']['global_ids']} global ids ({s['counts']['multi_camera_ids']} seen by more than "
         f"one camera) in {s['timings_s']['total']:.1f} s ({s['frames_per_second']:.1f} frames/s)"
     )
+    for cam, c in s["cameras"].items():
+        if not c.get("error"):
+            started = c["tracks"] + c["weak_tracks_dropped"] + c["short_tracks_dropped"]
+            warn_if_nothing_started(f"camera {cam}", c["detections"], started, tracker_kwargs["new_track_thresh"])
     if result.evaluation is not None:
         print(format_multicam(result.evaluation))
     for cam, err in s["failed_cameras"].items():

@@ -20,12 +20,14 @@ from ..registry import DETECTORS
 from ..io.video import AnnotatedVideoWriter, LiveSource, PrefetchSource, SequenceSource, has_images, open_source
 from ..outputs import write_annotated_video
 from ..track import CameraMotion, Tracker
-from ..track.postprocess import FeatureMeans, StitchConfig, refine
+from ..track.postprocess import FeatureMeans, StitchConfig, judgement_warning, refine
 from ..track.driver import DetectAndEmbed, DriverStats, drive
 from ._common import (
     add_confirmation_args,
     check_confirmation_args,
     check_stream_args,
+    new_track_score,
+    warn_if_nothing_started,
     resolve_embed_policy,
     add_backfill_arg,
     add_cmc_arg,
@@ -186,7 +188,7 @@ def main(args: argparse.Namespace) -> int:
         kwargs["low_thresh"] = min(0.1, args.track_high)
     if args.track_new is not None:
         high = kwargs.get("high_thresh", Tracker.__init__.__kwdefaults__["high_thresh"])
-        kwargs["new_track_thresh"] = max(args.track_new, high)
+        kwargs["new_track_thresh"] = new_track_score(args.track_new, high)
     elif args.track_high is not None:
         kwargs["new_track_thresh"] = max(0.9, args.track_high)
     if args.noise_adapt is not None:
@@ -293,20 +295,10 @@ def main(args: argparse.Namespace) -> int:
         done += [f"{counts['stitched']} track(s) stitched within {stitch_s:g} s"] if stitch_s else []
         done += [f"gaps up to {args.interpolate} frames filled"] if args.interpolate else []
         print(f"offline refinements: {', '.join(done)}")
-        dropped = counts["weak"] + counts["short"]
-        judged = dropped + len(np.unique(refined_rows[:, 1]))
-        if dropped > judged / 2:
-            log.warning(
-                "%d of %d tracks were dropped once tracking ended (%d with a mean score below %g, %d seen for less "
-                "than %g s); if the detector's people score lower or are seen more briefly, lower --track-new or "
-                "--min-length, or pass --track-score first or --min-length 0",
-                dropped,
-                judged,
-                counts["weak"],
-                min_track_score,
-                counts["short"],
-                min_track_s,
-            )
+        judged = counts["weak"] + counts["short"] + len(np.unique(refined_rows[:, 1]))
+        warning = judgement_warning(counts["weak"], counts["short"], judged, min_track_score, min_track_s)
+        if warning:
+            log.warning("%s", warning)
         if args.video:  # the video shows what the result file holds: refined boxes, stitched ids, backfilled starts
             write_annotated_video(
                 out_dir / f"{name}.mp4",
@@ -327,6 +319,7 @@ def main(args: argparse.Namespace) -> int:
     if embedder is not None:
         print(f"re-id: {stats.embedded} of {stats.detections} detections embedded (--embed {args.embed})")
     print(f"{name}: {stats.frames} frames{extra}, {stats.detections} detections, {n_tracks} tracks -> {result}")
+    warn_if_nothing_started(name, stats.detections, stats.tracks, tracker.new_track_thresh)
     if interrupted:
         print("interrupted (Ctrl-C): the result file holds every frame tracked", file=sys.stderr)
         return 130

@@ -44,6 +44,7 @@ __all__ = [
     "camera_frames",
     "filter_tracks",
     "judge_tracks",
+    "judgement_warning",
     "from_reference",
     "gaussian_smooth",
     "adaptive_smooth",
@@ -173,6 +174,23 @@ def judge_tracks(
     if not (weak.any() or short.any()):  # nothing to drop (also: no limits, or no rows): the rows as they came
         return rows, ids[weak], ids[short]
     return rows[~(weak | short)[inverse]], ids[weak], ids[short]
+
+
+def judgement_warning(weak: int, short: int, total: int, min_mean_score: float, min_track_s: float) -> str | None:
+    """The warning ``mctrack track`` and ``mctrack run`` give when the offline judgement (:func:`judge_tracks`)
+    dropped more than half of a camera's ``total`` tracks (``weak`` below ``min_mean_score``, ``short`` seen for
+    less than ``min_track_s`` seconds), naming the flag that keeps them; None when it dropped fewer."""
+    dropped = weak + short
+    if dropped <= total / 2 or not dropped:
+        return None
+    why, fix = [], []
+    if weak:
+        why.append(f"{weak} with a mean detection score below {min_mean_score:g}")
+        fix.append("if the detector's people score lower than that, lower --track-new or pass --track-score first")
+    if short:
+        why.append(f"{short} seen for less than {min_track_s:g} s")
+        fix.append("if people are seen that briefly here, lower --min-length (0 = off)")
+    return f"{dropped} of {total} tracks were dropped once tracking ended ({', '.join(why)}); {'; '.join(fix)}"
 
 
 def min_track_rows(seconds: float, fps: float) -> int:

@@ -166,8 +166,8 @@ def test_track_offline_refinements(tmp_path, capsys, caplog):
     assert main([*base, "--out", str(tmp_path / "long"), "--min-length", "3600"]) == 0  # longer than the video
     assert len(load_mot_txt(tmp_path / "long" / "SYN-04.txt")) == 0
     assert (
-        "2 of 2 tracks were dropped once tracking ended (0 with a mean score below 0.9, 2 seen for less than 3600 s)"
-        in caplog.text
+        "2 of 2 tracks were dropped once tracking ended (2 seen for less than 3600 s); if people are seen that "
+        "briefly here, lower --min-length (0 = off)" in caplog.text
     )
     assert main(["track", "--source", "rtsp://127.0.0.1:9/x", "--reid", "none", "--min-length", "1"]) == 1
     assert "--min-length: offline post-processing, not for a live stream" in capsys.readouterr().err
@@ -319,3 +319,27 @@ def test_track_video_shows_the_refined_result_file(tmp_path, monkeypatch, capsys
     assert main([*base, "--out", str(tmp_path / "p"), *plain]) == 0
     rows = load_mot_txt(tmp_path / "p" / "SYN-06.txt")
     assert sum(len(d[1]) for d in drawn) == len(rows) and third not in [i for d in drawn[:6] for i in d[1]]
+
+
+def test_track_warns_when_no_detection_can_start_a_track(tmp_path, caplog):
+    seq = make_sequence(tmp_path / "SYN-06", n=10)
+    det = load_mot_txt(seq / "det" / "det.txt")
+    det[:, 6] = 0.5  # a detector scored on another scale than the thresholds assume
+    save_mot_txt(seq / "det" / "det.txt", det)
+    base = ["track", "--source", str(seq), "--detector", "mot", "--reid", "none", "--no-progress"]
+    assert main([*base, "--out", str(tmp_path / "a")]) == 0
+    assert len(load_mot_txt(tmp_path / "a" / "SYN-06.txt")) == 0
+    assert (
+        "SYN-06: 20 detections but no track was started: a track starts only at a detection scoring at least 0.9"
+        in (caplog.text)
+    )
+    caplog.clear()
+    # --track-new alone cannot go below --track-high: said, and the higher one is used
+    assert main([*base, "--out", str(tmp_path / "b"), "--track-new", "0.4"]) == 0
+    assert (
+        "--track-new 0.4 is below --track-high 0.7: a track starts only at a detection scoring at least" in caplog.text
+    )
+    assert "at least 0.7 (--track-new, --track-high)" in caplog.text
+    caplog.clear()
+    assert main([*base, "--out", str(tmp_path / "c"), "--track-new", "0.4", "--track-high", "0.4"]) == 0
+    assert len(np.unique(load_mot_txt(tmp_path / "c" / "SYN-06.txt")[:, 1])) == 2 and "no track" not in caplog.text

@@ -867,7 +867,8 @@ def test_tracks_seen_too_briefly_are_dropped_before_linking(scene, tmp_path, cap
     assert "seen for less than" not in caplog.text  # about half dropped: no warning
     everything = make_pipeline(cams, cache_key=None, min_track_s=3600.0).run(cams, tmp_path / "all")
     assert not len(everything.identities.lookup())
-    assert "were seen for less than 3600 s and are dropped; if people are seen that briefly" in caplog.text
+    assert "tracks were dropped once tracking ended (" in caplog.text
+    assert "seen for less than 3600 s); if people are seen that briefly here, lower --min-length" in caplog.text
 
 
 def test_a_run_that_drops_most_tracks_says_so_and_stray_tentative_files_go(scene, tmp_path, caplog):
@@ -877,8 +878,30 @@ def test_a_run_that_drops_most_tracks_says_so_and_stray_tentative_files_go(scene
     stray.write_text("1,1,0,0,10,10,1,-1,-1,-1\n")
     result = make_pipeline(cams, cache_key=None, min_track_score=1.01).run(cams, tmp_path / "all")
     assert all(r.weak_tracks > 0 for r in result.cameras.values()) and not len(result.identities.lookup())
-    assert "have a mean detection score below 1.01 and are dropped" in caplog.text
+    assert "with a mean detection score below 1.01); if the detector's people score lower than that" in caplog.text
     assert "holds files of an earlier run" not in caplog.text and not stray.exists()
+
+
+def test_run_counts_the_tracklets_before_joining_and_dropping(scene, tmp_path, capsys, caplog):
+    """The console line starts from the tracklets the tracker made, whatever is judged away after."""
+    import re
+
+    def first_count(*extra: str) -> tuple[int, str]:
+        argv = ["run", "--cams", str(scene / "cams.yaml"), "--reid", "colorhist", "--detector", "mot"]
+        argv += ["--out", str(tmp_path / str(len(extra))), "--no-progress", "--no-video", "--no-gallery", *extra]
+        assert main(argv) == 0
+        line = next(x for x in capsys.readouterr().out.splitlines() if " tracklets " in x)
+        return int(re.search(r"frames, (\d+) tracklets", line).group(1)), line
+
+    kept_all, line = first_count("--min-length", "0", "--track-score", "first")
+    assert "dropped" not in line
+    none_kept, line = first_count("--min-length", "3600", "--track-score", "first")
+    assert none_kept == kept_all > 0 and "-> 0 global ids" in line
+    joined = re.search(r"\((\d+) after joining", line)
+    short = int(re.search(r"\(and (\d+) seen for less than", line).group(1))
+    assert short == (int(joined.group(1)) if joined else kept_all)  # every tracklet left after joining is dropped
+    assert "seen for less than 3600 s dropped" in line
+    assert "tracks were dropped once tracking ended" in caplog.text
 
 
 def test_stitching_joins_a_cameras_fragments_before_linking(scene, tmp_path, capsys):

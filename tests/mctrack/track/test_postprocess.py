@@ -10,6 +10,8 @@ from mctrack.track.postprocess import (
     StitchConfig,
     camera_frames,
     filter_tracks,
+    judge_tracks,
+    judgement_warning,
     min_track_rows,
     from_reference,
     gaussian_smooth,
@@ -300,3 +302,25 @@ def test_refinements_of_a_moving_camera_run_stabilised():
     # fixed camera: identity warps change nothing at all
     still = {t: np.eye(2, 3) for t in range(1, 80)}
     assert refine(noisy, 25.0, smooth=2.0, warps=still).tolist() == refine(noisy, 25.0, smooth=2.0).tolist()
+
+
+def test_judgement_warning_counts_both_kinds_and_names_only_the_flags_that_apply():
+    both = judgement_warning(4, 4, 9, 0.9, 0.5)
+    assert both.startswith("8 of 9 tracks were dropped once tracking ended (4 with a mean detection score below 0.9, ")
+    assert "4 seen for less than 0.5 s)" in both and "--track-new" in both and "--min-length" in both
+    assert judgement_warning(0, 5, 10, 0.9, 0.5) is None  # half: no warning
+    short_only = judgement_warning(0, 6, 10, 0.0, 2.0)  # --track-score first: no mean-score judgement to name
+    assert "6 of 10" in short_only and "mean" not in short_only and "--track-new" not in short_only
+    weak_only = judgement_warning(3, 0, 4, 0.6, 0.0)
+    assert "3 with a mean detection score below 0.6)" in weak_only and "--min-length" not in weak_only
+    assert judgement_warning(0, 0, 0, 0.9, 0.5) is None
+
+
+def test_judge_tracks_says_which_tracks_it_dropped_and_why():
+    rows = np.concatenate([walk(1, range(10), conf=0.95), walk(2, range(3), conf=0.95), walk(3, range(2), conf=0.3)])
+    kept, weak, short = judge_tracks(rows, 0.5, 5)
+    assert weak.tolist() == [3] and short.tolist() == [2]  # track 3 is both: counted weak
+    assert set(kept[:, 1].tolist()) == {1} and np.array_equal(kept, filter_tracks(rows, 0.5, 5))
+    same, weak, short = judge_tracks(rows, 0.0, 0)
+    assert same is rows or np.array_equal(same, rows)
+    assert len(weak) == len(short) == 0
