@@ -17,7 +17,8 @@ computed once per sequence and reused) and one line per setting is printed: per-
 
 Offline refinements (:mod:`mctrack.track.postprocess`) apply as in ``mctrack track``: ``--smooth`` (Gaussian box
 smoothing, default 2 frames), ``--stitch`` (tracklet stitching, default 4 s with an embedder, off without) and
-``--interpolate``; tracks seen for less than 0.5 s are dropped (``min_length_s=0.5``) and, motion only, the
+``--interpolate`` (gap filling, default 10 frames here but off in ``mctrack track``, whose ``--interpolate 10``
+gives the same result file); tracks seen for less than 0.5 s are dropped (``min_length_s=0.5``) and, motion only, the
 tracker confirms a track at its first match (``min_hits=1``), as ``mctrack track`` on recorded video (``--set
 min_hits=2 --set min_length_s=0`` is the online rule). ``--grid`` and ``--set`` also take ``min_length_s`` and
 the keys ``smooth``, ``smooth_max`` and ``smooth_tol`` (per-track smoothing strength,
@@ -171,6 +172,10 @@ def post_settings(settings: dict, fps: float) -> dict:
     min_length = settings.get("min_length_s", RECORDED_MIN_TRACK_S)
     if not (np.isfinite(min_length) and 0 <= min_length <= 3600):
         raise ValueError(f"min_length_s: must be in [0, 3600] seconds, got {min_length}")
+    for key, top in (("stitch_s", 3600), ("smooth", 1000), ("smooth_max", 1000), ("interpolate", 10**6)):
+        value = settings.get(key, 0)
+        if not (np.isfinite(value) and 0 <= value <= top):
+            raise ValueError(f"{key}: must be from 0 (off) to {top}, got {value}")
     stitch = None
     if settings.get("stitch_s", 0):
         fields = {"max_motion": "stitch_motion", "max_size": "stitch_size", "max_appearance": "stitch_appearance"}
@@ -355,6 +360,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if not args.grid and (args.protocol != "tuned" or args.select != "mean"):
         ap.error("--protocol loso and --select choose among --grid settings: give at least one --grid KEY=V1,V2")
+    if args.protocol == "loso" and args.sequences is not None and len(args.sequences) < 2:
+        ap.error("--protocol loso needs at least two sequences: one held out, the others to choose on")
     data = Path(args.data)
     if not data.is_dir():
         print(f"{data}: MOT15 data not found", file=sys.stderr)
@@ -370,7 +377,14 @@ def main(argv: list[str] | None = None) -> int:
     kwargs.setdefault("cmc", args.cmc)
     kwargs.setdefault("embed", args.embed or embed_policy(args.reid))
     out = Path(args.out or ROOT / "runs" / "mot15" / args.reid)
+    for path, what in ((out, "--out"), (Path(args.json).parent if args.json else out, "--json")):
+        if path.exists() and not path.is_dir():
+            raise SystemExit(f"{what} {path}: a file is there, not a folder")
+    if args.json and Path(args.json).is_dir():
+        raise SystemExit(f"--json {args.json}: a folder, not a file")
     out.mkdir(parents=True, exist_ok=True)
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     post = {"smooth": args.smooth, "stitch_s": args.stitch if args.stitch is not None else 4.0 * (args.reid != "none")}
     post.update({k: kwargs.pop(k) for k in POST_KEYS if k in kwargs})
     if "interpolate" in post:
@@ -382,6 +396,7 @@ def main(argv: list[str] | None = None) -> int:
         kwargs = {**kwargs, **post}
         cached = CachedEmbedder(embedder) if embedder is not None else None
         return _sweep(args, data, seqs, kwargs, cached, out, grid)
+    check_settings({"interpolate": args.interpolate, **kwargs, **post}, args.reid)
     t0 = time.perf_counter()
     for seq in seqs:
         save_mot_txt(
@@ -392,11 +407,11 @@ def main(argv: list[str] | None = None) -> int:
         )
     elapsed = time.perf_counter() - t0
     metrics = evaluate_folders(data, out, sequences=seqs, keep_zero_marked=args.keep_zero_marked)
-    shown = {**kwargs, "cmc": kwargs["cmc"] or "auto where there are images"}
+    shown, offline = shown_settings(kwargs, post, args.reid)
     print(
         f"tracker settings: {shown}; reid={args.reid}"
         + (f" ({Path(embedder.weights).name})" if getattr(embedder, "weights", None) else "")
-        + f"; interpolate={args.interpolate}; offline {post or 'none'}; {elapsed:.1f} s"
+        + f"; interpolate={args.interpolate}; offline {offline}; {elapsed:.1f} s"
     )
     print(format_table(metrics))
     write_json(args.json or out / "metrics.json", metrics)
@@ -412,13 +427,38 @@ def parse_grid(items: list[str]) -> dict[str, list]:
             raise SystemExit(f"--grid {item}: expected KEY=V1,V2,... with at least one value")
         if key in ("min_score", "embed", "embed_refresh"):
             raise SystemExit(f"--grid {item}: only tracker keyword arguments and {', '.join(POST_KEYS)} can be swept")
+        if key in grid:
+            raise SystemExit(f"--grid {key}: given twice; put every value in one --grid {key}=V1,V2,...")
         grid[key] = [parse_setting("--grid", key, v) for v in values.split(",") if v]
     return grid
+
+
+def check_settings(settings: dict, reid: str) -> None:
+    """Refuses, before anything runs, a combination of tracker and offline settings that the tracker or a
+    refinement would refuse later (ValueError naming the key)."""
+    params = inspect.signature(Tracker.__init__).parameters
+    tracker = {k: v for k, v in settings.items() if k in params and k not in ("camera", "frame_rate")}
+    if reid == "none":
+        tracker.setdefault("min_hits", RECORDED_MIN_HITS)
+    Tracker(camera="check", frame_rate=25.0, **tracker)
+    post_settings({k: settings[k] for k in POST_KEYS if k in settings}, 25.0)
+
+
+def shown_settings(kwargs: dict, post: dict, reid: str) -> tuple[dict, dict]:
+    """The tracker and offline settings a run uses, defaults included (as printed and recorded)."""
+    tracker = {**kwargs, "cmc": kwargs.get("cmc") or "auto where there are images"}
+    if reid == "none":
+        tracker.setdefault("min_hits", RECORDED_MIN_HITS)
+    tracker.setdefault("min_hits", Tracker.__init__.__kwdefaults__["min_hits"])
+    offline = {"backfill": True, "track_score": "mean", "min_length_s": RECORDED_MIN_TRACK_S, **post}
+    return tracker, offline
 
 
 def _sweep(
     args: argparse.Namespace, data: Path, seqs: list[str], base: dict, embedder, out: Path, grid: dict[str, list]
 ) -> int:
+    for combo in itertools.product(*grid.values()):  # every combination checked before the first one runs
+        check_settings({"interpolate": args.interpolate, **base, **dict(zip(grid, combo, strict=True))}, args.reid)
     rows = []
     raw_of: list[dict] = []  # per row: {sequence: evaluate_sequence's result}, for pooling any subset
     tracked: dict[tuple, tuple] = {}  # (tracker settings, sequence) -> track_sequence's result, reused by refinements
@@ -462,7 +502,10 @@ def _sweep(
     key = args.select
     best = max(rows, key=lambda r: r[key]["IDF1"] + r[key]["HOTA"])
     print(f"best {key} IDF1+HOTA: {best['settings']} -> {best[key]}")
-    result = {"reid": args.reid, "weights": args.weights, "base": base, "rows": rows}
+    tracker, offline = shown_settings({k: v for k, v in base.items() if k not in POST_KEYS}, {}, args.reid)
+    offline.update({k: v for k, v in base.items() if k in POST_KEYS}, interpolate=args.interpolate)
+    fixed = {k: v for k, v in {**tracker, **offline}.items() if k not in grid}  # what every row shares
+    result = {"reid": args.reid, "weights": args.weights, "base": fixed, "rows": rows}
     if args.protocol == "loso":
         result["loso"] = _loso(args, data, seqs, rows, raw_of, out)
     (out / "sweep.json").write_text(json.dumps(result, indent=1, default=str))
@@ -523,6 +566,6 @@ if __name__ == "__main__":
     try:
         sys.exit(main())
     # a sequence that cannot be read, or a --set/--grid value the tracker or a refinement refuses: one line
-    except (InputError, ValueError) as exc:
+    except (InputError, ValueError, OSError) as exc:  # OSError: --out or --json where no file can be written
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(1)

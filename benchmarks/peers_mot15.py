@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from mot15 import SEQUENCES, WITH_VIDEO, make_embedder, run_sequence  # noqa: E402
+from mot15 import SEQUENCES, WITH_VIDEO, make_embedder, post_settings, run_sequence  # noqa: E402
 
 from mctrack.detect import MotFileDetector  # noqa: E402
 from mctrack.embed import embedder_link_thresh, embedder_track_appearance  # noqa: E402
@@ -54,7 +54,7 @@ def tracker_names(asked: list[str], available: list[str]) -> list[str]:
     unknown = [n for n in asked if n.lower() not in by_lower]
     if unknown:
         raise ValueError(f"--trackers {' '.join(unknown)}: not a BoxMOT tracker; choose from {', '.join(available)}")
-    return [by_lower[n.lower()] for n in asked]
+    return list(dict.fromkeys(by_lower[n.lower()] for n in asked))  # each once, in the order asked
 
 
 def boxmot_tracker(name: str, fps: float, reid=None, cmc: bool = False):
@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "mot15"))
     ap.add_argument("--reid", default="none", help="none (motion only) or an mctrack embedder for everyone")
-    ap.add_argument("--trackers", nargs="*", help="BoxMOT trackers (default: its motion or appearance ones)")
+    ap.add_argument("--trackers", nargs="+", help="BoxMOT trackers (default: its motion or appearance ones)")
     ap.add_argument("--interpolate", type=int, default=10, help="gap interpolation for every tracker (default 10)")
     ap.add_argument(
         "--smooth",
@@ -146,6 +146,17 @@ def main(argv: list[str] | None = None) -> int:
         import boxmot
     except ImportError:
         print("BoxMOT is not installed: pip install --no-deps boxmot==25.0.0 rich", file=sys.stderr)
+        return 1
+    stitch = args.stitch if args.stitch is not None else (4.0 if args.reid != "none" else 0.0)
+    checks = (("--interpolate", "interpolate", args.interpolate), ("--smooth", "smooth", args.smooth))
+    for flag, key, value in (*checks, ("--stitch", "stitch_s", stitch)):
+        try:  # the numbers the refinements take, checked before anything runs
+            post_settings({key: value}, 25.0)
+        except ValueError as exc:
+            print(f"{flag}: {str(exc).split(': ', 1)[1]}", file=sys.stderr)
+            return 1
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        print(f"--out {args.out}: a file is there, not a folder", file=sys.stderr)
         return 1
     data = Path(args.data)
     seqs = args.sequences or list(SEQUENCES if args.reid == "none" else WITH_VIDEO)
@@ -178,7 +189,6 @@ def main(argv: list[str] | None = None) -> int:
                     if embedder is not None:
                         weight, thresh = embedder_track_appearance(embedder.embedder, args.reid)
                         kwargs.update(appearance_weight=weight, appearance_thresh=thresh)
-                    stitch = args.stitch if args.stitch is not None else (4.0 if embedder is not None else 0.0)
                     post = {"smooth": args.smooth, "stitch_s": stitch}
                     if embedder is not None:
                         post["stitch_appearance"] = embedder_link_thresh(embedder.embedder, args.reid)
@@ -216,6 +226,6 @@ def main(argv: list[str] | None = None) -> int:
 if __name__ == "__main__":
     try:
         sys.exit(main())
-    except (InputError, ValueError) as exc:  # e.g. an unknown --reid: one line
+    except (InputError, ValueError, OSError) as exc:  # e.g. an unknown --reid, an --out that cannot be made: one line
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(1)

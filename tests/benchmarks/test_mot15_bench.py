@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 import cv2
@@ -218,3 +219,47 @@ def test_offline_defaults_judge_tracks_by_length_and_motion_only_confirms_at_onc
             mod.track_sequence(MOT15 / "TUD-Stadtmitte", **kwargs)
     # motion only: confirmed at the first match unless asked otherwise; with an embedder the tracker's own rule
     assert made[0]["min_hits"] == 1 and made[1]["min_hits"] == 3 and "min_hits" not in made[2]
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--grid", "min_hits=1,0"], "min_hits: must be an integer >= 1, got 0"),
+        (["--grid", "min_length_s=0.5,nan"], "min_length_s: must be in [0, 3600] seconds, got nan"),
+        (["--stitch", "-1"], "stitch_s: must be from 0 (off) to 3600, got -1.0"),
+        (["--set", "stitch_s=nan"], "stitch_s: must be from 0 (off) to 3600, got nan"),
+        (["--interpolate", "-1"], "interpolate: must be from 0 (off)"),
+    ],
+)
+def test_every_setting_is_checked_before_the_first_sequence_is_tracked(flags, message, monkeypatch, tmp_path):
+    mod = _module()
+    tracked = []
+    monkeypatch.setattr(mod, "track_sequence", lambda *a, **k: tracked.append(a) or pytest.fail("tracked"))
+    monkeypatch.setattr(mod, "run_sequence", lambda *a, **k: tracked.append(a) or pytest.fail("tracked"))
+    with pytest.raises(ValueError, match=re.escape(message)):
+        mod.main(["--data", str(ROOT), "--sequences", "x", "--out", str(tmp_path / "out"), *flags])
+    assert not tracked
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--grid", "min_hits=1,2", "--grid", "min_hits=3"], "--grid min_hits: given twice"),
+        (["--grid", "min_hits=1,2", "--protocol", "loso"], "--protocol loso needs at least two sequences"),
+    ],
+)
+def test_grid_mistakes_are_refused_before_running(flags, message, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        _module().main(["--data", str(ROOT), "--sequences", "x", "--out", str(tmp_path / "out"), *flags])
+    assert message in str(exc.value.code) + capsys.readouterr().err
+
+
+def test_out_and_json_where_a_file_is_are_one_line(tmp_path):
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    for flags, message in (
+        (["--out", str(afile)], f"--out {afile}: a file is there, not a folder"),
+        (["--json", str(afile / "m.json")], f"--json {afile}: a file is there, not a folder"),
+    ):
+        with pytest.raises(SystemExit, match=re.escape(message)):
+            _module().main(["--data", str(ROOT), "--sequences", "x", *flags])

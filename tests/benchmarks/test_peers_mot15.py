@@ -31,3 +31,17 @@ def test_missing_sequences_are_one_error_before_anything_runs(tmp_path, capsys):
     assert f"{tmp_path}: no MOT15 sequence B there (no seqinfo.ini)" in err
     assert bench.main(["--data", str(tmp_path), "--sequences", "A", "--trackers", "nosuch"]) == 1
     assert "--trackers nosuch: not a BoxMOT tracker" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--stitch", "-1"], "--stitch: must be from 0 (off) to 3600, got -1.0"),
+        (["--smooth", "nan"], "--smooth: must be from 0 (off) to 1000, got nan"),
+        (["--interpolate", "-1"], "--interpolate: must be from 0 (off)"),
+    ],
+)
+def test_refinement_numbers_are_checked_before_any_tracker_runs(flags, message, tmp_path, capsys):
+    pytest.importorskip("boxmot")
+    assert _module().main(["--data", str(tmp_path), "--trackers", "ByteTrack", *flags]) == 1
+    assert message in capsys.readouterr().err
