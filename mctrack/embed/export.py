@@ -157,6 +157,13 @@ def export_embedder(
         },
     }
     contract_path(out).write_text(json.dumps(contract, indent=2) + "\n")
+    if fmt == "onnx":  # the contract also travels inside the file, for copies that lose the .json beside them
+        import onnx
+
+        model = onnx.load(str(out))
+        entry = model.metadata_props.add()
+        entry.key, entry.value = CONTRACT_KEY, json.dumps(contract)
+        onnx.save(model, str(out))
     return contract
 
 
@@ -220,6 +227,10 @@ def check_crops(n: int = 16, seed: int = 0) -> list[np.ndarray]:
         cv2.circle(img, (w // 2, h // 10), max(2, h // 14), rng.integers(100, 255, 3).tolist(), -1)
         crops.append(cv2.GaussianBlur(img, (5, 5), 0))
     return crops
+
+
+#: key of the export contract (JSON) in an ONNX file's metadata
+CONTRACT_KEY = "mctrack_contract"
 
 
 def contract_path(exported: str | Path) -> Path:

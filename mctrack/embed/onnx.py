@@ -1,7 +1,8 @@
 """Any ONNX Re-ID model as an embedder (``--reid onnx --weights model.onnx``), run with onnxruntime.
 
 Two input conventions, picked per file:
-- ``mctrack``: a file written by ``mctrack reid export`` (its ``<file>.json`` contract beside it): RGB 0-255 in,
+- ``mctrack``: a file written by ``mctrack reid export`` (its contract in ``<file>.json`` beside it or, for files
+  exported since 2026-12-04, in the file's metadata): RGB 0-255 in (or 0-1, as the contract says),
   resize/normalisation/centring inside, unit features out.
 - ``imagenet``: every other model (torchreid/BoxMOT-style exports such as OSNet): RGB scaled to [0, 1] and
   normalised with the ImageNet mean/std, at the model's input size (from the graph, or ``input_size``).
@@ -19,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from .base import CropBatchEmbedder
-from .export import contract_path
+from .export import CONTRACT_KEY, contract_path
 from .reid import IMAGENET_MEAN, IMAGENET_STD
 
 __all__ = ["OnnxEmbedder"]
@@ -31,7 +32,8 @@ class OnnxEmbedder(CropBatchEmbedder):
     Args:
         weights: the ``.onnx`` file.
         input_size: (H, W) crops are resized to; required when the graph's input size is dynamic.
-        preprocess: ``"auto"`` (``mctrack`` when the export contract is beside the file, else ``imagenet``),
+        preprocess: ``"auto"`` (``mctrack`` when the file has an export contract, beside it or in its metadata,
+            else ``imagenet``),
             ``"mctrack"`` or ``"imagenet"``.
         feature_mean: optional ``.npy`` (or array) subtracted from unit features before re-normalising.
         batch_size: crops per run (dynamic-batch models; a fixed-batch model is run one crop at a time).
@@ -89,14 +91,24 @@ class OnnxEmbedder(CropBatchEmbedder):
         self.input_size = size
         self.fixed_batch = shape[0] if isinstance(shape[0], int) else None
         contract = contract_path(path)
-        self.preprocess = ("mctrack" if contract.is_file() else "imagenet") if preprocess == "auto" else preprocess
+        # the contract: the .json beside the file, else the copy inside it (exports since 2026-12-04)
+        where, text = contract, None
+        if contract.is_file():
+            try:
+                text = contract.read_text()
+            except OSError:
+                raise ValueError(f"{contract}: not a readable export contract") from None
+        else:
+            where = f"{path} (metadata {CONTRACT_KEY})"
+            text = self.session.get_modelmeta().custom_metadata_map.get(CONTRACT_KEY)
+        self.preprocess = ("mctrack" if text is not None else "imagenet") if preprocess == "auto" else preprocess
         #: pixel scale for mctrack exports: 1 for a 0-255 input, 1/255 for one exported with --input-range 0-1
         self._scale = 1.0
-        if self.preprocess == "mctrack" and contract.is_file():
+        if self.preprocess == "mctrack" and text is not None:
             try:
-                rng = json.loads(contract.read_text())["input"].get("range", "0-255")
-            except (OSError, ValueError, KeyError, TypeError):
-                raise ValueError(f"{contract}: not a readable export contract") from None
+                rng = json.loads(text)["input"].get("range", "0-255")
+            except (ValueError, KeyError, TypeError, AttributeError):
+                raise ValueError(f"{where}: not a readable export contract") from None
             self._scale = 1.0 / 255.0 if rng == "0-1" else 1.0
         self.batch_size = 1 if self.fixed_batch == 1 else int(batch_size)
         self.weights = str(path)

@@ -153,8 +153,22 @@ def test_onnx_embedder_runs_an_export_like_the_network(tmp_path, checkpoint):
     )
     np.testing.assert_allclose(onnx(image, dets), reference(image, dets), atol=2e-3)
     assert onnx(image, dets[np.zeros(3, bool)]).shape == (0, 5 * 512)
-    # a third-party model without the contract: ImageNet preprocessing, optional centring from a .npy
+    # a copy without the .json beside it reads the contract inside the file (0-255 and 0-1 inputs alike)
     (tmp_path / "m.onnx.json").unlink()
+    copy = build_embedder("onnx", weights=out)
+    assert copy.preprocess == "mctrack"
+    np.testing.assert_allclose(copy(image, dets), reference(image, dets), atol=2e-3)
+    export_embedder(checkpoint, tmp_path / "unit.onnx", fmt="onnx", input_range="0-1")
+    (tmp_path / "unit.onnx.json").unlink()
+    np.testing.assert_allclose(
+        build_embedder("onnx", weights=tmp_path / "unit.onnx")(image, dets), reference(image, dets), atol=2e-3
+    )
+    # a third-party model without the contract: ImageNet preprocessing, optional centring from a .npy
+    import onnx as onnx_lib
+
+    model = onnx_lib.load(str(out))
+    del model.metadata_props[:]
+    onnx_lib.save(model, str(out))
     mean = np.ones(5 * 512, np.float32) / np.sqrt(5 * 512)
     np.save(tmp_path / "mean.npy", mean)
     plain = build_embedder("onnx", weights=out, feature_mean=tmp_path / "mean.npy")
