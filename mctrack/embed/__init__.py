@@ -12,6 +12,7 @@ Registered names (``mctrack.registry.EMBEDDERS``):
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 from ..registry import EMBEDDERS
 from .base import Embedder, clip_boxes, extract_crops, l2_normalize
@@ -50,6 +51,11 @@ NETWORK_FACTS = {"takes_weights": True, "track_appearance": (0.5, 0.8), "link_th
 
 def _reid_builder(arch: str, help: str):
     def build(**kwargs) -> ReidEmbedder:
+        weights = kwargs.get("weights")
+        if weights is not None and not Path(weights).is_file():  # a bundled name (laga_market1501) as on the CLI
+            from ..weights import resolve_weights
+
+            kwargs["weights"] = resolve_weights(weights)
         return ReidEmbedder(arch, **kwargs)
 
     build.__name__ = f"build_{arch}"

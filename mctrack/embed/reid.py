@@ -126,6 +126,12 @@ class ReidEmbedder(CropBatchEmbedder):
             precision = auto_precision(self.device)
         if precision == "fp16" and self.device.type != "cuda":
             raise ValueError("precision: fp16 needs a CUDA device; use fp32 or bf16 on CPU")
+        if weights is not None and model_kwargs:  # a typo (devcie=) or an architecture switch the checkpoint fixes
+            raise ValueError(
+                f"{', '.join(sorted(model_kwargs))}: not an option of an embedder loaded from a checkpoint (its "
+                "network is fixed by the file); options: device, batch_size, precision, channels_last, flip, "
+                "crop_on_device, compile"
+            )
         if weights is not None:
             model, manifest = reid_models.load_checkpoint(weights, map_location="cpu")
             if manifest.get("arch") != arch:
@@ -160,6 +166,11 @@ class ReidEmbedder(CropBatchEmbedder):
                 kwargs["input_size"] = tuple(input_size)
             model = reid_models.build_model(arch, num_classes=0, **kwargs)
             self.weights = None
+        if weights is not None and input_size is not None and tuple(input_size) != tuple(model.input_size):
+            raise ValueError(
+                f"input_size: {tuple(input_size)}, but {weights} was trained at {tuple(model.input_size)}; a network "
+                "loaded from a checkpoint runs at its own input size ('mctrack reid export --input-size' resizes)"
+            )
         model.eval()
         # inference only: BatchNorm folded into the convolutions, and under fp16/bf16 the convolutions keep their
         # weights in that dtype (autocast would otherwise cast every weight on every call)

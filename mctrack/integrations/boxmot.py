@@ -6,10 +6,14 @@ BoxMOT (>= 25) trackers take a ready Re-ID backend as ``reid_model``: any object
     from boxmot import BotSort
     from mctrack.integrations.boxmot import BoxmotReID
 
-    tracker = BotSort(reid_model=BoxmotReID("laga"))        # the bundled LAGA-Net checkpoint (CPU)
+    tracker = BotSort(reid_model=BoxmotReID("laga"))        # the bundled LAGA-Net checkpoint (GPU when present)
     for frame in frames:                                      # BGR images
         dets = ...                                            # (N, 6): x1, y1, x2, y2, conf, cls
         tracks = tracker.update(dets, frame)                  # (M, 8): x1, y1, x2, y2, id, conf, cls, det index
+
+Some BoxMOT trackers use appearance only when asked: BoostTrack needs ``use_embeddings=True`` (without it
+``get_features`` is never called). Give ``BoxmotReID`` rather than an exported ``.onnx`` path to BoxMOT: BoxMOT
+preprocesses files it loads itself for ImageNet-normalised models, which our exports are not.
 
 BoxMOT is not a dependency of mctrack (``pip install boxmot``); this module imports nothing from it. The features
 are our embedder's: unit, centred rows, so BoxMOT's cosine distances see what mctrack's tracker sees.
@@ -42,9 +46,16 @@ class BoxmotReID:
                 from ..weights import default_weights
 
                 kwargs["weights"] = default_weights(embedder)
-            embedder = build_embedder(embedder, **kwargs)
+            name, embedder = embedder, build_embedder(embedder, **kwargs)
+            if embedder is None:
+                raise ValueError(f"embedder {name!r}: gives no features; BoxMOT's reid_model needs a Re-ID embedder")
         elif kwargs:
             raise ValueError("kwargs: only used when embedder is a registered name")
+        if not callable(embedder) or not hasattr(embedder, "dim"):
+            raise TypeError(
+                f"embedder: expected a registered name or an mctrack embedder (callable, with .dim), got "
+                f"{type(embedder).__name__}"
+            )
         self.embedder = embedder
         self.dim = int(embedder.dim)
 

@@ -60,7 +60,9 @@ def tracks_to_sv(tracks: Tracks) -> sv.Detections:
 
 
 class MctrackTracker:
-    """mctrack's per-camera tracker with ``sv.ByteTrack``'s interface.
+    """mctrack's per-camera tracker with the ``update_with_detections`` interface of supervision's trackers (that of
+    ``sv.ByteTrack``, which recent supervision releases no longer ship). Every class is tracked together: filter
+    the detections to people first for a person Re-ID embedder.
 
     ``update_with_detections(detections, frame=None)`` returns the input detections that belong to a confirmed
     track, with ``tracker_id`` set (masks and ``data`` kept), in the input's order. With ``frame`` (BGR image, as
@@ -108,6 +110,11 @@ class MctrackTracker:
         self.tracker = Tracker(**self._options)
 
     def update_with_detections(self, detections: sv.Detections, frame: np.ndarray | None = None) -> sv.Detections:
+        if not all(hasattr(detections, a) for a in ("xyxy", "confidence", "class_id")):
+            raise TypeError(
+                f"detections: expected supervision.Detections (e.g. sv.Detections.from_ultralytics(result)), got "
+                f"{type(detections).__name__}"
+            )
         ours = to_detections(detections)
         embeddings = None
         if self.embedder is not None and frame is not None and len(ours):

@@ -31,6 +31,10 @@ def test_get_features_is_the_embedder_output():
         reid.get_features(BOXES, None)
     with pytest.raises(ValueError, match="kwargs"):
         BoxmotReID(emb, weights="x")
+    with pytest.raises(ValueError, match="embedder 'none': gives no features"):
+        BoxmotReID("none")
+    with pytest.raises(TypeError, match="an mctrack embedder"):
+        BoxmotReID(object())
 
 
 def test_named_network_uses_its_bundled_checkpoint():
@@ -38,6 +42,14 @@ def test_named_network_uses_its_bundled_checkpoint():
     assert reid.dim > 1000 and reid.embedder.name == "laga"
     f = reid.get_features(BOXES, _frame())
     np.testing.assert_allclose(np.linalg.norm(f, axis=1), 1.0, rtol=1e-4)
+    # bundled names work as on the command line; options the checkpoint fixes, or misspelt ones, are refused
+    assert BoxmotReID("laga", weights="laga_samples").embedder.weights.endswith("laga_samples.pt")
+    with pytest.raises(ValueError, match="bundled: .*laga_market1501"):
+        BoxmotReID("laga", weights="laga_nope")
+    with pytest.raises(ValueError, match="devcie: not an option of an embedder loaded from a checkpoint"):
+        BoxmotReID("laga", devcie="cuda")
+    with pytest.raises(ValueError, match=r"input_size: \(256, 128\), but .* was trained at"):
+        BoxmotReID("laga", input_size=(256, 128))
 
 
 def test_boxmot_botsort_tracks_with_our_features():

@@ -67,6 +67,8 @@ def test_tracker_in_an_sv_loop_keeps_ids_and_data():
     assert all(len(s) <= 2 for s in seen)  # the one-frame false positive never became a track
     tracker.reset()  # a new video: ids start again (without the reset these boxes would get new ids >= 3)
     assert tracker.update_with_detections(_walk(0)).tracker_id.tolist() == [1, 2]
+    with pytest.raises(TypeError, match="detections: expected supervision.Detections"):
+        tracker.update_with_detections(_walk(0).xyxy)
 
 
 def test_tracker_with_an_embedder_uses_the_frame():
