@@ -38,9 +38,14 @@ def clip_boxes(xyxy: np.ndarray, width: int, height: int) -> np.ndarray:
 
     A box partly outside the image is cut to the visible part. A box entirely outside (or of zero size) becomes
     the 1-pixel-wide sliver of the image nearest to it, so every detection still gets a valid, if meaningless,
-    feature; the tracker drops degenerate boxes before embedding them.
+    feature; the tracker drops degenerate boxes before embedding them. A box that is not finite (NaN, inf) is a
+    ValueError.
     """
     xyxy = np.asarray(xyxy, np.float64).reshape(-1, 4)
+    bad = (~np.isfinite(xyxy).all(axis=1)).nonzero()[0]
+    if len(bad):  # no crop to cut: the tracker and the pipeline drop such rows before embedding
+        more = "..." if len(bad) > 5 else ""
+        raise ValueError(f"boxes: {len(bad)} not finite (rows {bad[:5].tolist()}{more}); drop them before embedding")
     out = np.empty((len(xyxy), 4), np.int64)
     x1 = np.clip(np.floor(xyxy[:, 0]), 0, width - 1)
     y1 = np.clip(np.floor(xyxy[:, 1]), 0, height - 1)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from mctrack.embed import ColorHistogramEmbedder, ReidEmbedder, build_embedder, clip_boxes
+from mctrack.embed import ColorHistogramEmbedder, ReidEmbedder, build_embedder, clip_boxes, extract_crops
 from mctrack.types import Detections
 
 SMALL = dict(backbone="resnet18", pretrained=None, input_size=(128, 64), device="cpu", batch_size=4)
@@ -343,3 +343,11 @@ def test_cuda_crops_on_the_device_match_the_cpu_opencv_path():
     boxes = np.array([[10, 20, 60, 150], [300.5, 40, 380, 300], [600, 400, 700, 500]], np.float32)
     a, b = cpu.embed_boxes([(image, boxes)]), gpu.embed_boxes([(image, boxes)])
     np.testing.assert_allclose(np.sum(a * b, axis=1), 1.0, atol=2e-3)
+
+
+def test_boxes_that_are_not_finite_are_refused_before_cropping():
+    image = np.zeros((100, 100, 3), np.uint8)
+    boxes = np.array([[10, 10, 50, 90], [np.nan, 0, 10, 10], [0, 0, np.inf, 10]], np.float32)
+    with pytest.raises(ValueError, match=r"boxes: 2 not finite \(rows \[1, 2\]\)"):
+        extract_crops(image, boxes)
+    assert len(extract_crops(image, boxes[:1])) == 1
