@@ -29,12 +29,17 @@ __all__ = ["MctrackTracker", "from_detections", "to_detections", "tracks_to_sv"]
 
 
 def to_detections(detections: sv.Detections) -> Detections:
-    """``sv.Detections`` -> ours (missing confidences count as 1, missing classes as 0 = person)."""
+    """``sv.Detections`` -> ours (missing confidences count as 1, missing classes as 0 = person; ``data["embedding"]``,
+    when present, becomes the appearance features, as :func:`from_detections` writes them)."""
     n = len(detections)
     score = np.ones(n, np.float32) if detections.confidence is None else detections.confidence
     cls = np.zeros(n, np.int64) if detections.class_id is None else detections.class_id
+    emb = (detections.data or {}).get("embedding")
     return Detections(
-        np.asarray(detections.xyxy, np.float32).reshape(-1, 4), np.asarray(score, np.float32), np.asarray(cls, np.int64)
+        np.asarray(detections.xyxy, np.float32).reshape(-1, 4),
+        np.asarray(score, np.float32),
+        np.asarray(cls, np.int64),
+        embedding=None if emb is None else np.asarray(emb, np.float32),
     )
 
 
@@ -67,6 +72,8 @@ class MctrackTracker:
     ``update_with_detections(detections, frame=None)`` returns the input detections that belong to a confirmed
     track, with ``tracker_id`` set (masks and ``data`` kept), in the input's order. With ``frame`` (BGR image, as
     OpenCV and supervision's frame generator give) and an embedder, appearance is used; without, motion only.
+    Features computed beforehand in ``detections.data["embedding"]`` ((N, D) unit rows) are used instead of the
+    embedder's; set ``appearance_weight``/``appearance_thresh`` for their distance scale.
 
     Args:
         reid: embedder name (``laga``, ``can``, ``global``, ``colorhist``, ``onnx``) or None for motion only.
@@ -116,8 +123,8 @@ class MctrackTracker:
                 f"{type(detections).__name__}"
             )
         ours = to_detections(detections)
-        embeddings = None
-        if self.embedder is not None and frame is not None and len(ours):
+        embeddings = ours.embedding  # features computed beforehand (data["embedding"]) come first
+        if embeddings is None and self.embedder is not None and frame is not None and len(ours):
             embeddings = self.embedder(frame, ours)
         tracks = self.tracker.update(ours, embeddings)
         matched = tracks.det_index >= 0

@@ -29,6 +29,7 @@ def test_conversions_round_trip():
     back = to_detections(theirs)
     np.testing.assert_array_equal(back.xyxy, ours.xyxy)
     np.testing.assert_array_equal(back.score, ours.score)
+    np.testing.assert_array_equal(back.embedding, ours.embedding)  # features survive the round trip
     bare = to_detections(sv.Detections(xyxy=np.array([[0, 0, 5, 9]], np.float32)))
     assert bare.score.tolist() == [1.0] and bare.class_id.tolist() == [0]
     tracks = Tracks(
@@ -77,3 +78,16 @@ def test_tracker_with_an_embedder_uses_the_frame():
     for frame in range(6):
         out = tracker.update_with_detections(_walk(frame), image)
     assert len(out) == 2 and tracker.embedder is not None and tracker.tracker.appearance_thresh == 0.25
+
+
+def test_features_given_in_data_reach_the_tracker():
+    tracker = MctrackTracker(frame_rate=10)  # no embedder: the features come with the detections
+    given = []
+    update = tracker.tracker.update
+    tracker.tracker.update = lambda dets, emb=None, **kw: given.append(emb) or update(dets, emb, **kw)
+    dets = _walk(0)
+    dets.data["embedding"] = np.eye(2, 8, dtype=np.float32)
+    assert tracker.update_with_detections(dets).tracker_id.tolist() == [1, 2]
+    np.testing.assert_array_equal(given[0], np.eye(2, 8))
+    tracker.update_with_detections(_walk(1))  # none given, no embedder: motion only
+    assert given[1] is None
