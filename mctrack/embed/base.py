@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
@@ -46,6 +47,16 @@ def clip_boxes(xyxy: np.ndarray, width: int, height: int) -> np.ndarray:
     if len(bad):  # no crop to cut: the tracker and the pipeline drop such rows before embedding
         more = "..." if len(bad) > 5 else ""
         raise ValueError(f"boxes: {len(bad)} not finite (rows {bad[:5].tolist()}{more}); drop them before embedding")
+    outside = (xyxy[:, 2] <= 0) | (xyxy[:, 3] <= 0) | (xyxy[:, 0] >= width) | (xyxy[:, 1] >= height)
+    if outside.any():  # usually boxes and frame at different scales
+        rows = outside.nonzero()[0]
+        warnings.warn(
+            f"{len(rows)} box(es) entirely outside the {width}x{height} image (rows {rows[:5].tolist()}"
+            f"{'...' if len(rows) > 5 else ''}): their features are of a 1-pixel sliver; are the boxes in this "
+            "image's pixels?",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     out = np.empty((len(xyxy), 4), np.int64)
     x1 = np.clip(np.floor(xyxy[:, 0]), 0, width - 1)
     y1 = np.clip(np.floor(xyxy[:, 1]), 0, height - 1)
