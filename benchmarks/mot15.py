@@ -235,7 +235,7 @@ def track_sequence(
     ``mctrack track``'s on recorded video."""
     embedder = embedder if embedder is not None else build_embedder(reid)
     if embedder is None:  # as mctrack track on recorded video: confirmed at once, judged once tracking ended
-        tracker_kwargs.setdefault("min_hits", RECORDED_MIN_HITS)
+        tracker_kwargs = with_recorded_min_hits(tracker_kwargs, "none")
     if isinstance(embedder, CachedEmbedder):
         embedder.key = str(seq_dir)
     if cmc is None:
@@ -433,22 +433,26 @@ def parse_grid(items: list[str]) -> dict[str, list]:
     return grid
 
 
+def with_recorded_min_hits(kwargs: dict, reid: str) -> dict:
+    """``kwargs`` with ``mctrack track``'s ``min_hits`` for recorded video motion only (``RECORDED_MIN_HITS``)
+    unless they set it; with an embedder, as they are."""
+    return {"min_hits": RECORDED_MIN_HITS, **kwargs} if reid == "none" else dict(kwargs)
+
+
 def check_settings(settings: dict, reid: str) -> None:
     """Refuses, before anything runs, a combination of tracker and offline settings that the tracker or a
     refinement would refuse later (ValueError naming the key)."""
     params = inspect.signature(Tracker.__init__).parameters
-    tracker = {k: v for k, v in settings.items() if k in params and k not in ("camera", "frame_rate")}
-    if reid == "none":
-        tracker.setdefault("min_hits", RECORDED_MIN_HITS)
+    tracker = with_recorded_min_hits(
+        {k: v for k, v in settings.items() if k in params and k not in ("camera", "frame_rate")}, reid
+    )
     Tracker(camera="check", frame_rate=25.0, **tracker)
     post_settings({k: settings[k] for k in POST_KEYS if k in settings}, 25.0)
 
 
 def shown_settings(kwargs: dict, post: dict, reid: str) -> tuple[dict, dict]:
     """The tracker and offline settings a run uses, defaults included (as printed and recorded)."""
-    tracker = {**kwargs, "cmc": kwargs.get("cmc") or "auto where there are images"}
-    if reid == "none":
-        tracker.setdefault("min_hits", RECORDED_MIN_HITS)
+    tracker = with_recorded_min_hits({**kwargs, "cmc": kwargs.get("cmc") or "auto where there are images"}, reid)
     tracker.setdefault("min_hits", Tracker.__init__.__kwdefaults__["min_hits"])
     offline = {"backfill": True, "track_score": "mean", "min_length_s": RECORDED_MIN_TRACK_S, **post}
     return tracker, offline

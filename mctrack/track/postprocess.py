@@ -136,21 +136,6 @@ def backfill(rows: np.ndarray, tentative: np.ndarray | None) -> np.ndarray:
     return out[np.lexsort((out[:, 1], out[:, 0]))]
 
 
-def _verdicts(
-    rows: np.ndarray, min_mean_score: float, min_rows: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """``(track ids, each row's index into them, weak, short)``: ``weak`` marks the tracks whose mean score is below
-    ``min_mean_score``, ``short`` the others that have fewer than ``min_rows`` rows."""
-    if not (np.isfinite(min_mean_score) and 0 <= min_mean_score <= 1e6):
-        raise ValueError(f"min_mean_score: must be a number >= 0, got {min_mean_score}")
-    if int(min_rows) != min_rows or min_rows < 0:
-        raise ValueError(f"min_rows: must be an integer >= 0, got {min_rows}")
-    ids, inverse = np.unique(rows[:, 1], return_inverse=True)
-    n = np.bincount(inverse, minlength=len(ids))
-    weak = np.bincount(inverse, rows[:, 6], minlength=len(ids)) / n < min_mean_score if min_mean_score else n < 0
-    return ids, inverse, weak, ~weak & (n < min_rows)
-
-
 def filter_tracks(rows: np.ndarray, min_mean_score: float, min_rows: int = 0) -> np.ndarray:
     """MOT rows without the tracks whose mean detection score (column 7, over the track's rows) is below
     ``min_mean_score`` (0 keeps every track) or that have fewer than ``min_rows`` rows (0 or 1: no length limit).
@@ -170,7 +155,16 @@ def judge_tracks(
     """:func:`filter_tracks` that also says what it dropped: ``(kept rows, ids of the weak tracks, ids of the
     short ones)``; a track that is both is counted weak."""
     rows = np.asarray(rows, np.float64)
-    ids, inverse, weak, short = _verdicts(rows if len(rows) else np.zeros((0, 7)), min_mean_score, min_rows)
+    if not (np.isfinite(min_mean_score) and 0 <= min_mean_score <= 1e6):
+        raise ValueError(f"min_mean_score: must be a number >= 0, got {min_mean_score}")
+    if int(min_rows) != min_rows or min_rows < 0:
+        raise ValueError(f"min_rows: must be an integer >= 0, got {min_rows}")
+    ids, inverse = np.unique(rows[:, 1] if len(rows) else np.zeros(0), return_inverse=True)
+    n = np.bincount(inverse, minlength=len(ids))
+    weak = np.zeros(len(ids), bool)  # a track that is both weak and short is counted weak
+    if min_mean_score:
+        weak = np.bincount(inverse, rows[:, 6] if len(rows) else None, minlength=len(ids)) / n < min_mean_score
+    short = ~weak & (n < min_rows)
     if not (weak.any() or short.any()):  # nothing to drop (also: no limits, or no rows): the rows as they came
         return rows, ids[weak], ids[short]
     return rows[~(weak | short)[inverse]], ids[weak], ids[short]
