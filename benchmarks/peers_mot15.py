@@ -115,6 +115,52 @@ class CachingEmbedder:
         return np.stack([self._cache[k] for k in keys]) if keys else np.zeros((0, self.dim), np.float32)
 
 
+def compare(
+    data: Path,
+    seqs: list[str],
+    names: list[str],
+    out: Path,
+    *,
+    embedder=None,
+    reid=None,
+    reid_name: str = "none",
+    interpolate: int = 10,
+    smooth: float = 2.0,
+    stitch: float = 0.0,
+    cmc: bool = False,
+) -> tuple[list[tuple[str, dict, float]], list[str]]:
+    """mctrack (its defaults, as ``mctrack track``) and the BoxMOT trackers ``names`` on sequences ``seqs`` of
+    ``data``; results under ``out/<tracker>/``. Returns ``([(tracker, TrackEval metrics by sequence and
+    "COMBINED", seconds)], [trackers that failed])``; a tracker that fails is reported and left out."""
+    table, failed = [], []
+    for name in ["mctrack", *names]:
+        folder = out / name
+        folder.mkdir(parents=True, exist_ok=True)
+        t0 = time.perf_counter()
+        try:
+            for seq in seqs:
+                if name == "mctrack":
+                    # every detection, as the peers embed (mctrack track: --embed needed)
+                    kwargs = {"embed": "all", "cmc": "auto" if cmc else "off"}
+                    if embedder is not None:
+                        weight, thresh = embedder_track_appearance(embedder.embedder, reid_name)
+                        kwargs.update(appearance_weight=weight, appearance_thresh=thresh)
+                    post = {"smooth": smooth, "stitch_s": stitch}
+                    if embedder is not None:
+                        post["stitch_appearance"] = embedder_link_thresh(embedder.embedder, reid_name)
+                    rows = run_sequence(data / seq, interpolate=interpolate, post=post, embedder=embedder, **kwargs)
+                else:
+                    rows = run_boxmot(name, data / seq, reid=reid, interpolate=interpolate, smooth=smooth, cmc=cmc)
+                save_mot_txt(folder / f"{seq}.txt", rows)
+        except Exception as exc:  # noqa: BLE001 - one peer failing must not hide the others
+            print(f"{name}: failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+            failed.append(name)
+            continue
+        m = evaluate_folders(data, folder, sequences=seqs)
+        table.append((name, m, time.perf_counter() - t0))
+    return table, failed
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "mot15"))
@@ -176,36 +222,19 @@ def main(argv: list[str] | None = None) -> int:
         from mctrack.integrations.boxmot import BoxmotReID
 
         reid = BoxmotReID(embedder)
-    table, failed = [], []
-    for name in ["mctrack", *names]:
-        out = Path(args.out) / args.reid / name
-        out.mkdir(parents=True, exist_ok=True)
-        t0 = time.perf_counter()
-        try:
-            for seq in seqs:
-                if name == "mctrack":
-                    # every detection, as the peers embed (mctrack track: --embed needed)
-                    kwargs = {"embed": "all", "cmc": "auto" if args.cmc else "off"}
-                    if embedder is not None:
-                        weight, thresh = embedder_track_appearance(embedder.embedder, args.reid)
-                        kwargs.update(appearance_weight=weight, appearance_thresh=thresh)
-                    post = {"smooth": args.smooth, "stitch_s": stitch}
-                    if embedder is not None:
-                        post["stitch_appearance"] = embedder_link_thresh(embedder.embedder, args.reid)
-                    rows = run_sequence(
-                        data / seq, interpolate=args.interpolate, post=post, embedder=embedder, **kwargs
-                    )
-                else:
-                    rows = run_boxmot(
-                        name, data / seq, reid=reid, interpolate=args.interpolate, smooth=args.smooth, cmc=args.cmc
-                    )
-                save_mot_txt(out / f"{seq}.txt", rows)
-        except Exception as exc:  # noqa: BLE001 - one peer failing must not hide the others
-            print(f"{name}: failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
-            failed.append(name)
-            continue
-        m = evaluate_folders(data, out, sequences=seqs)
-        table.append((name, m, time.perf_counter() - t0))
+    table, failed = compare(
+        data,
+        seqs,
+        names,
+        Path(args.out) / args.reid,
+        embedder=embedder,
+        reid=reid,
+        reid_name=args.reid,
+        interpolate=args.interpolate,
+        smooth=args.smooth,
+        stitch=stitch,
+        cmc=args.cmc,
+    )
     print(
         f"boxmot {boxmot.__version__}; reid {args.reid}; interpolate {args.interpolate}; smooth {args.smooth} for all; "
         f"cmc {'on' if args.cmc else 'off'}; "

@@ -1,0 +1,193 @@
+"""mctrack and BoxMOT's motion trackers on the five MOT15 sequences under conditions nobody tuned on.
+
+Every default of mctrack (and every BoxMOT default) was chosen on clean versions of these sequences; a tracker
+that only fits them loses its lead when the conditions change. This script makes shifted copies of the five
+(MOTChallenge folders with ``det/``, ``gt/`` and ``seqinfo.ini``, no images: motion only) and prints the combined
+HOTA / IDF1 / MOTA of mctrack (its defaults, as ``mctrack track``) and each BoxMOT motion tracker (its defaults,
+the sequence's frame rate) on each, next to the original:
+
+- ``strideK``: every K-th frame only (frame rate / K): a pipeline that skips frames to keep up, or a slower
+  camera. Ground truth and detections keep the frames that remain, renumbered.
+- ``missP``: P% of the detections removed at random (a weaker detector, or more occlusion). Ground truth unchanged.
+- ``jitterP``: every detection's centre moved by Gaussian noise of P% of its height in x and y, and its width and
+  height scaled by ``exp(N(0, P%))`` (a less precise detector). Ground truth unchanged.
+
+The draws are seeded (``--seed``, default 0) per sequence and shift, so a run is repeatable; other seeds give
+other draws of the same shift. Every tracker gets the same offline refinement (gap interpolation 10 frames,
+smoothing sigma 2 frames), as ``benchmarks/peers_mot15.py``.
+
+    python benchmarks/mot15_shift.py                                  # stride2, stride3, miss20, jitter5
+    python benchmarks/mot15_shift.py --shifts stride2 --trackers ByteTrack BoostTrack
+    python benchmarks/mot15.py --data runs/mot15_shift/sequences/stride2   # one shift, mctrack only
+
+BoxMOT is an optional benchmark dependency (``pip install --no-deps boxmot==25.0.0 rich``); without it only
+mctrack is run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import re
+import sys
+import zlib
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from mot15 import SEQUENCES  # noqa: E402
+from peers_mot15 import MOTION, compare, tracker_names  # noqa: E402
+
+from mctrack.errors import InputError  # noqa: E402
+from mctrack.io.mot import read_seqinfo, write_seqinfo  # noqa: E402
+
+SHIFTS = ("stride2", "stride3", "miss20", "jitter5")
+_SHIFT = re.compile(r"^(stride|miss|jitter)(\d+)$")
+
+
+def parse_shift(text: str) -> tuple[str, int]:
+    """``"stride2"`` -> ``("stride", 2)``; a :class:`ValueError` naming the problem otherwise."""
+    m = _SHIFT.match(text)
+    if not m:
+        raise ValueError(f"--shifts {text}: expected strideK, missP or jitterP (e.g. stride2, miss20, jitter5)")
+    kind, n = m.group(1), int(m.group(2))
+    if kind == "stride" and not 2 <= n <= 100:
+        raise ValueError(f"--shifts {text}: the stride must be 2-100")
+    if kind == "miss" and not 1 <= n <= 99:
+        raise ValueError(f"--shifts {text}: the missed percentage must be 1-99")
+    if kind == "jitter" and not 1 <= n <= 100:
+        raise ValueError(f"--shifts {text}: the jitter must be 1-100 (% of the box height)")
+    return kind, n
+
+
+def shift_rows(det: np.ndarray, gt: np.ndarray, kind: str, n: int, rng: np.random.Generator):
+    """``(det, gt)`` MOTChallenge rows (1-based frame, id, x, y, w, h, ...) under the shift ``kind`` / ``n``."""
+    det, gt = det.copy(), gt.copy()
+    if kind == "stride":
+
+        def keep(rows: np.ndarray) -> np.ndarray:
+            rows = rows[(rows[:, 0].astype(np.int64) - 1) % n == 0]
+            rows[:, 0] = (rows[:, 0].astype(np.int64) - 1) // n + 1
+            return rows
+
+        return keep(det), keep(gt)
+    if kind == "miss":
+        return det[rng.random(len(det)) >= n / 100.0], gt
+    s = n / 100.0
+    w, h = det[:, 4].copy(), det[:, 5].copy()
+    cx = det[:, 2] + w / 2 + rng.normal(0.0, s, len(det)) * h
+    cy = det[:, 3] + h / 2 + rng.normal(0.0, s, len(det)) * h
+    w *= np.exp(rng.normal(0.0, s, len(det)))
+    h *= np.exp(rng.normal(0.0, s, len(det)))
+    det[:, 2], det[:, 3], det[:, 4], det[:, 5] = cx - w / 2, cy - h / 2, w, h
+    return det, gt
+
+
+def make_shifted(src: Path, shift: str, dest: Path, seed: int = 0) -> Path:
+    """Write sequence ``src`` under ``shift`` as the MOTChallenge folder ``dest`` (rewritten every time: it is
+    cheap, and a changed seed must not reuse an old draw)."""
+    kind, n = parse_shift(shift)
+    info = read_seqinfo(src / "seqinfo.ini")
+    det = np.loadtxt(src / "det" / "det.txt", delimiter=",", ndmin=2)
+    gt = np.loadtxt(src / "gt" / "gt.txt", delimiter=",", ndmin=2)
+    rng = np.random.default_rng([seed, zlib.crc32(f"{src.name}/{shift}".encode())])
+    det, gt = shift_rows(det, gt, kind, n, rng)
+    fps, length = info.frame_rate, info.seq_length
+    if kind == "stride":
+        fps, length = fps / n, (length + n - 1) // n
+    (dest / "det").mkdir(parents=True, exist_ok=True)
+    (dest / "gt").mkdir(exist_ok=True)
+    np.savetxt(dest / "det" / "det.txt", det, delimiter=",", fmt="%.6g")
+    np.savetxt(dest / "gt" / "gt.txt", gt, delimiter=",", fmt="%.6g")
+    # no images and no video: the shifted copies are for motion-only tracking
+    write_seqinfo(dest / "seqinfo.ini", replace(info, name=dest.name, frame_rate=fps, seq_length=length, video=None))
+    return dest
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "mot15"), help="MOT15 folder")
+    ap.add_argument("--work", default=str(ROOT / "runs" / "mot15_shift"), help="shifted sequences and results")
+    ap.add_argument("--shifts", nargs="+", default=list(SHIFTS), help=f"default: {' '.join(SHIFTS)}")
+    ap.add_argument("--sequences", nargs="+", default=list(SEQUENCES), help="default: all five")
+    ap.add_argument("--trackers", nargs="+", help=f"BoxMOT trackers (default: {' '.join(MOTION)})")
+    ap.add_argument("--seed", type=int, default=0, help="seed of the random shifts (default 0)")
+    ap.add_argument("--no-original", action="store_true", help="skip the unshifted sequences")
+    args = ap.parse_args(argv)
+    try:
+        for s in args.shifts:
+            parse_shift(s)
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    data, work = Path(args.data), Path(args.work)
+    missing = [s for s in args.sequences if not (data / s / "seqinfo.ini").is_file()]
+    if missing:
+        print(f"{data}: no MOT15 sequence {', '.join(missing)} there (no seqinfo.ini)", file=sys.stderr)
+        return 1
+    if work.exists() and not work.is_dir():
+        print(f"--work {work}: a file is there, not a folder", file=sys.stderr)
+        return 1
+    try:
+        import boxmot
+
+        available = sorted(n for n in dir(boxmot) if n[:1].isupper() and inspect.isclass(getattr(boxmot, n)))
+        names = tracker_names(args.trackers or list(MOTION), available)
+    except ImportError:
+        print("BoxMOT is not installed (pip install --no-deps boxmot==25.0.0 rich): mctrack only", file=sys.stderr)
+        names = []
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+
+    conditions = ([] if args.no_original else ["original"]) + list(dict.fromkeys(args.shifts))
+    results: dict[str, dict[str, dict]] = {}  # tracker -> condition -> COMBINED metrics
+    failed_any = False
+    for cond in conditions:
+        if cond == "original":
+            folder = data
+        else:
+            folder = work / "sequences" / cond
+            for seq in args.sequences:
+                make_shifted(data / seq, cond, folder / seq, args.seed)
+        print(f"{cond}: tracking ...", flush=True)
+        table, failed = compare(folder, args.sequences, names, work / "results" / cond)
+        failed_any |= bool(failed)
+        for name, m, _ in table:
+            results.setdefault(name, {})[cond] = m["COMBINED"]
+
+    print(f"\nseed {args.seed}; sequences {', '.join(args.sequences)}; interpolation 10, smoothing 2 for every tracker")
+    print("combined HOTA / IDF1 / MOTA per condition")
+    print(f"{'tracker':<12}" + "".join(f"{c:>20}" for c in conditions))
+    for name, by_cond in results.items():
+        cells = []
+        for c in conditions:
+            m = by_cond.get(c)
+            cells.append(f"{100 * m['HOTA']:.1f} / {100 * m['IDF1']:.1f} / {100 * m['MOTA']:.1f}" if m else "failed")
+        print(f"{name:<12}" + "".join(f"{x:>20}" for x in cells))
+    if "mctrack" in results and len(results) > 1:
+        print("mctrack minus the best peer in each metric:")
+        cells = []
+        for c in conditions:
+            peers = [r[c] for n, r in results.items() if n != "mctrack" and c in r]
+            mine = results["mctrack"].get(c)
+            if not peers or mine is None:
+                cells.append("-")
+                continue
+            d = [100 * (mine[k] - max(p[k] for p in peers)) for k in ("HOTA", "IDF1", "MOTA")]
+            cells.append(" / ".join(f"{x:+.1f}" for x in d))
+        print(f"{'':<12}" + "".join(f"{x:>20}" for x in cells))
+    return 1 if failed_any else 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except (InputError, ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(1)

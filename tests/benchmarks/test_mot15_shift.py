@@ -1,0 +1,97 @@
+"""benchmarks/mot15_shift.py: the shifted copies of the MOT15 sequences (frames, detections, seqinfo)."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+
+from mctrack.io.mot import SeqInfo, read_seqinfo, write_seqinfo
+from tests.conftest import ROOT, load_benchmark
+
+
+@pytest.fixture(scope="module")
+def shift():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    return load_benchmark("mot15_shift")
+
+
+def _rows(n_frames: int, per_frame: int = 3) -> np.ndarray:
+    rows = []
+    for f in range(1, n_frames + 1):
+        for i in range(per_frame):
+            rows.append([f, i + 1, 100 + 50 * i + f, 200, 40, 100, 0.9, -1, -1, -1])
+    return np.array(rows, np.float64)
+
+
+def _sequence(folder, n_frames=10, fps=30.0):
+    write_seqinfo(folder / "seqinfo.ini", SeqInfo(folder.name, fps, n_frames, 640, 480, video="v.mp4"))
+    (folder / "det").mkdir()
+    (folder / "gt").mkdir()
+    np.savetxt(folder / "det" / "det.txt", _rows(n_frames), delimiter=",", fmt="%.6g")
+    np.savetxt(folder / "gt" / "gt.txt", _rows(n_frames, 2), delimiter=",", fmt="%.6g")
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("stride1", "the stride must be 2-100"),
+        ("miss0", "the missed percentage must be 1-99"),
+        ("miss100", "the missed percentage must be 1-99"),
+        ("jitter0", "the jitter must be 1-100"),
+        ("blur3", "expected strideK, missP or jitterP"),
+        ("stride", "expected strideK, missP or jitterP"),
+    ],
+)
+def test_bad_shifts_are_refused_with_the_reason(shift, text, message):
+    with pytest.raises(ValueError, match=message):
+        shift.parse_shift(text)
+    assert shift.parse_shift("stride3") == ("stride", 3)
+
+
+def test_stride_keeps_every_kth_frame_renumbered(shift):
+    det, gt = _rows(10), _rows(10, 2)
+    d, g = shift.shift_rows(det, gt, "stride", 3, np.random.default_rng(0))
+    assert sorted(set(d[:, 0])) == [1, 2, 3, 4]  # frames 1, 4, 7, 10
+    np.testing.assert_array_equal(d[d[:, 0] == 2], np.c_[np.full(3, 2), det[det[:, 0] == 4][:, 1:]])
+    np.testing.assert_array_equal(g[g[:, 0] == 4][:, 1:], gt[gt[:, 0] == 10][:, 1:])
+    assert len(g) == 8
+
+
+def test_miss_drops_about_that_share_of_detections_and_keeps_the_ground_truth(shift):
+    det, gt = _rows(1000), _rows(10, 2)
+    d, g = shift.shift_rows(det, gt, "miss", 20, np.random.default_rng(0))
+    assert 0.17 < 1 - len(d) / len(det) < 0.23
+    np.testing.assert_array_equal(g, gt)
+    assert len({tuple(r) for r in d} - {tuple(r) for r in det}) == 0  # rows removed, never changed
+
+
+def test_jitter_moves_boxes_by_the_asked_share_of_their_height(shift):
+    det = _rows(2000, 1)
+    d, g = shift.shift_rows(det, det, "jitter", 5, np.random.default_rng(0))
+    np.testing.assert_array_equal(g, det)
+    np.testing.assert_array_equal(d[:, [0, 1, 6]], det[:, [0, 1, 6]])
+    dcx = (d[:, 2] + d[:, 4] / 2) - (det[:, 2] + det[:, 4] / 2)
+    assert abs(dcx.std() / 100 - 0.05) < 0.005  # heights are 100 px
+    assert abs(np.log(d[:, 5] / det[:, 5]).std() - 0.05) < 0.005
+
+
+def test_shifted_sequence_is_a_motchallenge_folder_repeatable_by_seed(shift, tmp_path):
+    src = _sequence(tmp_path / "SEQ-1", n_frames=10, fps=30.0)
+    out = shift.make_shifted(src, "stride3", tmp_path / "out" / "SEQ-1")
+    info = read_seqinfo(out / "seqinfo.ini")
+    assert (info.frame_rate, info.seq_length, info.im_width, info.video) == (10.0, 4, 640, None)
+    a = shift.make_shifted(src, "miss50", tmp_path / "a" / "SEQ-1", seed=0)
+    b = shift.make_shifted(src, "miss50", tmp_path / "b" / "SEQ-1", seed=0)
+    c = shift.make_shifted(src, "miss50", tmp_path / "c" / "SEQ-1", seed=1)
+    text = [(p / "det" / "det.txt").read_text() for p in (a, b, c)]
+    assert text[0] == text[1] and text[0] != text[2]
+
+
+def test_command_line_refuses_bad_input_before_tracking(shift, tmp_path, capsys):
+    assert shift.main(["--data", str(tmp_path), "--shifts", "stride1"]) == 1
+    assert "--shifts stride1: the stride must be 2-100" in capsys.readouterr().err
+    assert shift.main(["--data", str(tmp_path), "--sequences", "NOPE"]) == 1
+    assert f"{tmp_path}: no MOT15 sequence NOPE there" in capsys.readouterr().err
