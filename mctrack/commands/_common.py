@@ -34,6 +34,7 @@ __all__ = [
     "check_stream_args",
     "add_cmc_arg",
     "add_noise_adapt_arg",
+    "add_meas_adapt_arg",
 ]
 
 TORCH_EMBEDDERS = ("laga", "can", "global")
@@ -96,6 +97,18 @@ def add_noise_adapt_arg(g) -> None:
         metavar="RATE",
         help="rate at which the Kalman process noise calibrates itself to the scene's motion (tracker default "
         "0.05; 0 = the fixed noise model)",
+    )
+
+
+def add_meas_adapt_arg(g) -> None:
+    """``--meas-adapt RATE``: the tracker's measurement-noise calibration (``Tracker(meas_adapt=...)``)."""
+    g.add_argument(
+        "--meas-adapt",
+        type=float,
+        default=None,
+        metavar="RATE",
+        help="rate at which the Kalman measurement noise of box centres calibrates itself to jittery detections "
+        "(tracker default 0.1; 0 = the fixed noise model)",
     )
 
 

@@ -30,6 +30,7 @@ from ._common import (
     add_backfill_arg,
     add_cmc_arg,
     add_track_score_arg,
+    add_meas_adapt_arg,
     add_noise_adapt_arg,
     add_embed_policy_args,
     TORCH_EMBEDDERS,
@@ -88,6 +89,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     t.add_argument("--max-lost", type=float, default=None, help="seconds a lost track is kept (tracker default)")
     add_noise_adapt_arg(t)
+    add_meas_adapt_arg(t)
     add_cmc_arg(t, "default: auto when the frames can be had: decoded anyway, or every camera has images; else off")
     t.add_argument(
         "--smooth",
@@ -380,9 +382,10 @@ def main(args: argparse.Namespace) -> int:
     if min_hits is not None:
         tracker_kwargs["min_hits"] = min_hits
     # always explicit: with --embed needed the tracker settings key the feature cache, and a cache made under
-    # another default (before the noise adaptation) must not be replayed
-    noise_default = Tracker.__init__.__kwdefaults__["noise_adapt"]
-    tracker_kwargs["noise_adapt"] = noise_default if args.noise_adapt is None else args.noise_adapt
+    # another default (before the noise adaptations) must not be replayed
+    defaults = Tracker.__init__.__kwdefaults__
+    tracker_kwargs["noise_adapt"] = defaults["noise_adapt"] if args.noise_adapt is None else args.noise_adapt
+    tracker_kwargs["meas_adapt"] = defaults["meas_adapt"] if args.meas_adapt is None else args.meas_adapt
     tracker_kwargs.update(appearance_from_args(args, embedder))
     try:  # bad tracker settings fail here in one line, not once per camera
         Tracker(camera="check", frame_rate=10.0, **tracker_kwargs)

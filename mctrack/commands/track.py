@@ -32,6 +32,7 @@ from ._common import (
     add_backfill_arg,
     add_cmc_arg,
     add_track_score_arg,
+    add_meas_adapt_arg,
     add_noise_adapt_arg,
     add_embed_policy_args,
     embed_refresh_frames,
@@ -81,6 +82,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_cmc_arg(t, "default: auto when the frames can be had: decoded anyway, or the source has images; else off")
     t.add_argument("--max-lost", type=float, default=None, help="seconds a lost track is kept (tracker default)")
     add_noise_adapt_arg(t)
+    add_meas_adapt_arg(t)
     t.add_argument(
         "--track-high",
         type=float,
@@ -193,6 +195,8 @@ def main(args: argparse.Namespace) -> int:
         kwargs["new_track_thresh"] = max(0.9, args.track_high)
     if args.noise_adapt is not None:
         kwargs["noise_adapt"] = args.noise_adapt
+    if args.meas_adapt is not None:
+        kwargs["meas_adapt"] = args.meas_adapt
     if min_hits is not None:
         kwargs["min_hits"] = min_hits
     kwargs.update(appearance_from_args(args, embedder))

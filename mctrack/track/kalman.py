@@ -135,22 +135,26 @@ class BoxKalman:
         diag += q
         return new_mean, new_cov
 
-    def _add_measurement_var(self, s_cov: np.ndarray, mean: np.ndarray, score: np.ndarray | None) -> None:
-        """Add the measurement noise ``R`` to the diagonal of the ``(T, 4, 4)`` ``s_cov`` in place."""
+    def _add_measurement_var(
+        self, s_cov: np.ndarray, mean: np.ndarray, score: np.ndarray | None, centre_scale: float = 1.0
+    ) -> None:
+        """Add the measurement noise ``R`` to the diagonal of the ``(T, 4, 4)`` ``s_cov`` in place; the centre's
+        variances are multiplied by ``centre_scale``."""
         var = self.std_measurement * np.maximum(mean[:, 2:4], 1.0)  # (w, h) per track
         var *= var
         if self.nsa and score is not None:
             var *= np.maximum(1.0 - np.asarray(score, np.float64).reshape(-1, 1), 0.1) ** 2
         diag = s_cov.reshape(len(s_cov), 16)[:, ::5]  # a view of the diagonals: (cx, cy, w, h)
-        diag[:, :2] += var
+        diag[:, :2] += var if centre_scale == 1.0 else centre_scale * var
         diag[:, 2:] += var
 
     def project(
-        self, mean: np.ndarray, cov: np.ndarray, score: np.ndarray | None = None
+        self, mean: np.ndarray, cov: np.ndarray, score: np.ndarray | None = None, *, centre_scale: float = 1.0
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Predicted measurement ``(T, 4)`` and innovation covariance ``S = H P H^T + R`` ``(T, 4, 4)``."""
+        """Predicted measurement ``(T, 4)`` and innovation covariance ``S = H P H^T + R`` ``(T, 4, 4)``;
+        ``centre_scale`` multiplies the measurement noise variances of the box centre."""
         s_cov = cov[:, :4, :4].copy()
-        self._add_measurement_var(s_cov, mean, score)
+        self._add_measurement_var(s_cov, mean, score, centre_scale)
         return mean[:, :4].copy(), s_cov
 
     def update(
@@ -161,42 +165,61 @@ class BoxKalman:
         score: np.ndarray | None = None,
         *,
         return_nis: bool = False,
-    ) -> tuple[np.ndarray, np.ndarray] | tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Correct track ``i`` with measurement ``z[i]`` ((cx, cy, w, h)); ``score`` is used only with ``nsa``.
+        return_centre: bool = False,
+        centre_scale: float = 1.0,
+    ) -> tuple[np.ndarray, ...]:
+        """Correct track ``i`` with measurement ``z[i]`` ((cx, cy, w, h)); ``score`` is used only with ``nsa``;
+        ``centre_scale`` multiplies the measurement noise variances of the box centre.
 
-        With ``return_nis`` also returns each measurement's normalised innovation squared ``(z - Hx)^T S^-1
-        (z - Hx)`` ``(T,)``: chi-square distributed with 4 degrees of freedom when the noise model is right.
+        Returns ``(mean, cov)``, followed with ``return_nis`` by each measurement's normalised innovation squared
+        ``(z - Hx)^T S^-1 (z - Hx)`` ``(T,)`` (chi-square distributed with 4 degrees of freedom when the noise
+        model is right) and with ``return_centre`` by the centre's standardised innovations ``(T, 2)``: each
+        coordinate's innovation divided by its predicted standard deviation (white, unit-variance noise when the
+        model is right).
         """
         mean = np.asarray(mean, np.float64)
         cov = np.asarray(cov, np.float64)
         z = np.asarray(z, np.float64).reshape(-1, 4)
         if len(mean) == 0:
-            return (mean.copy(), cov.copy(), np.zeros(0)) if return_nis else (mean.copy(), cov.copy())
+            return (
+                (mean.copy(), cov.copy())
+                + ((np.zeros(0),) if return_nis else ())
+                + ((np.zeros((0, 2)),) if return_centre else ())
+            )
         hp = cov[:, :4, :]  # H P
         s_cov = hp[:, :, :4].copy()  # S = H P H^T + R
-        self._add_measurement_var(s_cov, mean, score)
+        self._add_measurement_var(s_cov, mean, score, centre_scale)
         # K = P H^T S^-1, and since P and S are symmetric K^T = S^-1 (H P).
         s_inv = _inverse4(s_cov)
         k = (s_inv @ hp).transpose(0, 2, 1)
         innov = z - mean[:, :4]
         new_mean = mean + np.matmul(k, innov[:, :, None])[:, :, 0]
         new_cov = cov - k @ hp
+        out: tuple[np.ndarray, ...] = (new_mean, new_cov)
         if return_nis:
-            nis = (np.matmul(s_inv, innov[:, :, None])[:, :, 0] * innov).sum(axis=1)
-            return new_mean, new_cov, nis
-        return new_mean, new_cov
+            out += ((np.matmul(s_inv, innov[:, :, None])[:, :, 0] * innov).sum(axis=1),)
+        if return_centre:
+            out += (innov[:, :2] / np.sqrt(s_cov.reshape(len(s_cov), 16)[:, 0:6:5]),)
+        return out
 
     def gating_distance(
-        self, mean: np.ndarray, cov: np.ndarray, z: np.ndarray, only_position: bool = False
+        self,
+        mean: np.ndarray,
+        cov: np.ndarray,
+        z: np.ndarray,
+        only_position: bool = False,
+        *,
+        centre_scale: float = 1.0,
     ) -> np.ndarray:
         """``(T, N)`` squared Mahalanobis distances between each track's predicted box and each measurement.
 
         Compare with :data:`CHI2_95` (4 dof, or 2 with ``only_position``) to gate implausible pairs.
+        ``centre_scale`` as :meth:`project`.
         """
         z = np.asarray(z, np.float64).reshape(-1, 4)
         if len(mean) == 0 or len(z) == 0:
             return np.zeros((len(mean), len(z)))
-        proj, s_cov = self.project(mean, cov)
+        proj, s_cov = self.project(mean, cov, centre_scale=centre_scale)
         dims = 2 if only_position else 4
         s_inv = np.linalg.inv(s_cov[:, :dims, :dims]) if only_position else _inverse4(s_cov)
         diff = z[None, :, :dims] - proj[:, None, :dims]  # (T, N, d)

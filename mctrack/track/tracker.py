@@ -21,6 +21,7 @@ however many tracks there are.
 
 from __future__ import annotations
 
+import math
 import warnings
 from enum import IntEnum
 
@@ -35,6 +36,11 @@ __all__ = ["Tracker", "TrackState", "apply_warp"]
 
 _EMPTY = np.zeros(0, np.int64)
 _NOISE_SCALE_RANGE = (1.0 / 16.0, 16.0)  # the adapted process noise stays within these factors of the model's
+# lag-1 correlation of the tracks' standardised centre innovations below which the boxes are taken to be noisier
+# than the model says (``meas_adapt``): pooled over a sequence, the five MOT15 sequences' public detections give
+# -0.12 to +0.48, the same detections with 5% box jitter -0.25 to -0.38 (one moving camera +0.14)
+_RHO_TARGET = -0.15
+_MEAS_SCALE_MAX = 16.0  # the adapted centre measurement noise stays within 1 to 16 times the model's
 
 
 def _buffered(xyxy: np.ndarray, buffer: float) -> np.ndarray:
@@ -130,6 +136,13 @@ class Tracker:
             noise. The scale stays within 1/16 to 16, and never widens the motion gate of appearance-only
             recoveries beyond the fixed model's (a wider gate let a good embedder take back the wrong people).
             Measured in docs/tracking.md ("Process noise that calibrates itself").
+        meas_adapt: rate at which the measurement noise of box centres calibrates itself to the detector: a
+            filter that believes jittery boxes over-follows them, and a track's consecutive innovations then
+            alternate in sign. Each frame, the lag-1 correlation of the matched tracks' standardised centre
+            innovations (pooled over the tracks matched in this frame and the previous one) moves the centre's
+            measurement noise by ``exp(rate * (-0.15 - correlation))``: it grows while the correlation is below
+            -0.15 and shrinks back above it, within 1 to 16 times the model's (never below it). 0 keeps the
+            model's fixed noise. Measured in docs/tracking.md ("Measurement noise that calibrates itself").
 
     The defaults were chosen on the five MOT15 training sequences with their public (Faster R-CNN) detections,
     see ``benchmarks/mot15.py`` and ``docs/tracking.md``; score thresholds depend on the detector's calibration.
@@ -158,6 +171,7 @@ class Tracker:
         output_box: str = "filtered",
         kalman: BoxKalman | None = None,
         noise_adapt: float = 0.05,
+        meas_adapt: float = 0.1,
     ) -> None:
         def check(name: str, value: float, lo: float, hi: float) -> None:
             if not (np.isfinite(value) and lo <= value <= hi):
@@ -180,6 +194,7 @@ class Tracker:
             ("appearance_thresh", appearance_thresh),
         ):
             check(name, v, 0.0, 2.0)
+        check("meas_adapt", meas_adapt, 0.0, 10.0)
         check("max_lost_s", max_lost_s, 0.0, 1e6)
         check("iou_buffer", iou_buffer, 0.0, 10.0)
         check("min_box_area", min_box_area, 0.0, 1e12)
@@ -205,6 +220,7 @@ class Tracker:
         self.output_box = output_box
         self.kalman = kalman or BoxKalman(std_velocity=1.0 / 80.0)
         self.noise_adapt = float(noise_adapt)
+        self.meas_adapt = float(meas_adapt)
         self.reset()
 
     @property
@@ -227,6 +243,9 @@ class Tracker:
         self._emb_frame = np.zeros(0, np.int64)  # the update count at which each track's memory last took a feature
         self._skipped = np.zeros(0, np.int64)  # matches without a feature since the memory last took one
         self._nis_avg = CHI2_MEDIAN_4  # running average of the frames' median normalised innovation squared
+        self._meas_scale = 1.0  # the centre measurement noise's factor learnt from the innovations (meas_adapt)
+        self._centre_innov = np.zeros((0, 2))  # each track's last standardised centre innovation
+        self._innov_frame = np.zeros(0, np.int64)  # the update count at which it was taken (-2: none yet)
         # the last update's frame index, usable detections (indices, boxes, scores) and each live track's
         # detection row in them (-1: not matched), for :meth:`tentative`
         self._last: tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
@@ -319,13 +338,21 @@ class Tracker:
         n_tracks = len(self._id)
         last_det = np.full(n_tracks, -1, np.int64)
         if len(mt):
-            adapt = self.noise_adapt > 0
+            adapt, centre = self.noise_adapt > 0, self.meas_adapt > 0
             updated = self.kalman.update(
-                self._mean.take(mt, 0), self._cov.take(mt, 0), z.take(md, 0), scores.take(md), return_nis=adapt
+                self._mean.take(mt, 0),
+                self._cov.take(mt, 0),
+                z.take(md, 0),
+                scores.take(md),
+                return_nis=adapt,
+                return_centre=centre,
+                centre_scale=self._meas_scale,
             )
             self._mean[mt], self._cov[mt] = updated[0], updated[1]
             if adapt:
                 self._adapt_noise(updated[2])
+            if centre:
+                self._adapt_measurement(mt, updated[-1])
             last_det[mt] = md
             self._hits[mt] += 1
             self._miss[mt] = 0
@@ -494,7 +521,9 @@ class Tracker:
 
                 def gate(rows: np.ndarray) -> np.ndarray:
                     sel = tracks[rows]
-                    d2 = self.kalman.gating_distance(self._mean.take(sel, 0), self._cov.take(sel, 0), z.take(dets, 0))
+                    d2 = self.kalman.gating_distance(
+                        self._mean.take(sel, 0), self._cov.take(sel, 0), z.take(dets, 0), centre_scale=self._meas_scale
+                    )
                     # judged at most as wide as under the fixed noise model: the scene's noise adaptation
                     # (noise_adapt) is for the box association, not a licence to recover people further away
                     return d2 * max(self._noise_scale, 1.0) <= CHI2_95[4]
@@ -524,6 +553,21 @@ class Tracker:
         # the average itself stays within the scale's range, so that after a jolt it comes back at once
         self._nis_avg = min(max(self._nis_avg, lo * CHI2_MEDIAN_4), hi * CHI2_MEDIAN_4)
 
+    def _adapt_measurement(self, rows: np.ndarray, innov: np.ndarray) -> None:
+        """Fold the lag-1 correlation of the standardised centre innovations ``innov`` of the track rows ``rows``
+        (matched this frame) with their previous frame's into the centre measurement noise's scale
+        (``meas_adapt``), and keep ``innov`` for the next frame."""
+        pair = self._innov_frame.take(rows) == self._frame - 1
+        if np.count_nonzero(pair) >= 2:
+            now = innov * pair[:, None]  # rows without a previous innovation count for nothing
+            power = float(np.vdot(now, now))
+            if power > 0:
+                rho = float(np.vdot(now, self._centre_innov.take(rows, 0))) / power
+                scale = self._meas_scale * math.exp(self.meas_adapt * (_RHO_TARGET - rho))
+                self._meas_scale = min(max(scale, 1.0), _MEAS_SCALE_MAX)
+        self._centre_innov[rows] = innov
+        self._innov_frame[rows] = self._frame
+
     def _remember(self, rows: np.ndarray, feats: np.ndarray) -> None:
         assert self._emb is not None
         mixed = self._emb.take(rows, 0)  # a copy, mixed in place in float32 as the memory is kept
@@ -551,6 +595,7 @@ class Tracker:
         self._id, self._state = self._id[keep], self._state[keep]
         self._hits, self._miss, self._has_emb = self._hits[keep], self._miss[keep], self._has_emb[keep]
         self._emb_frame, self._skipped = self._emb_frame[keep], self._skipped[keep]
+        self._centre_innov, self._innov_frame = self._centre_innov[keep], self._innov_frame[keep]
         if self._emb is not None:
             self._emb = self._emb[keep]
 
@@ -568,6 +613,8 @@ class Tracker:
         self._miss = np.concatenate([self._miss, np.zeros(n, np.int64)])
         self._emb_frame = np.concatenate([self._emb_frame, np.full(n, self._frame, np.int64)])
         self._skipped = np.concatenate([self._skipped, np.zeros(n, np.int64)])
+        self._centre_innov = np.concatenate([self._centre_innov, np.zeros((n, 2))])
+        self._innov_frame = np.concatenate([self._innov_frame, np.full(n, -2, np.int64)])
         if feats is not None:
             if self._emb is None:
                 self._emb = np.zeros((len(self._has_emb), feats.shape[1]), np.float32)

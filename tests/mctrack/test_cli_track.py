@@ -106,6 +106,8 @@ def test_track_bad_usage(tmp_path, capsys):
     base = ["track", "--source", str(seq), "--detector", "mot", "--reid", "none", "--out", str(tmp_path / "o")]
     assert main([*base, "--noise-adapt", "2"]) == 1
     assert "tracker settings: noise_adapt: must be in [0.0, 1.0], got 2.0" in capsys.readouterr().err
+    assert main([*base, "--meas-adapt", "-1"]) == 1
+    assert "tracker settings: meas_adapt: must be in [0.0, 10.0], got -1.0" in capsys.readouterr().err
 
 
 def test_real_sequence_motion_only(shared_data, tmp_path, capsys):

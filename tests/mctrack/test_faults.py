@@ -219,6 +219,8 @@ def test_cache_follows_the_embed_policy_and_with_needed_the_tracker_settings(sce
         ((*needed, "--embed-refresh", "2"), "miss"),
         ((*needed, "--noise-adapt", "0"), "miss"),
         ((*needed, "--noise-adapt", "0.05"), "hit"),  # the default, spelt out: the same key as without the flag
+        ((*needed, "--meas-adapt", "0"), "miss"),
+        ((*needed, "--meas-adapt", "0.1"), "hit"),
         ((), "miss"),  # --embed all, the default
         (("--track-high", "0.6"), "hit"),
         (needed, "hit"),

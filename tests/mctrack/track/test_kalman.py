@@ -168,3 +168,25 @@ def test_update_returns_the_normalised_innovation_squared():
     np.testing.assert_allclose(nis, [d[i] @ np.linalg.solve(s[i], d[i]) for i in range(2)])
     assert nis[0] == pytest.approx(7.5625**2 / 7.5625)  # S_00 = 7.5625 (see test_update_known_values)
     assert kf.update(mean[:0], cov[:0], z[:0], return_nis=True)[2].shape == (0,)
+
+
+def test_centre_scale_and_standardised_centre_innovations():
+    kf = BoxKalman()
+    mean, cov = kf.predict(*kf.initiate(np.r_[Z, Z + [[40.0, 0, 5, 5]]]))
+    _, s1 = kf.project(mean, cov)
+    _, s3 = kf.project(mean, cov, centre_scale=3.0)
+    r = s3 - s1  # twice the centre's measurement variances, nothing else
+    var = (kf.std_measurement * mean[:, 2:4]) ** 2
+    np.testing.assert_allclose(np.diagonal(r, axis1=1, axis2=2), np.c_[2 * var, 0 * var])
+    np.testing.assert_array_equal(r - np.stack([np.diag(d) for d in np.diagonal(r, axis1=1, axis2=2)]), 0)
+    z = np.r_[Z, Z + [[40.0, 0, 5, 5]]] + [[7.5625, 0, 0, 0], [0, 3.0, 1.0, 0]]
+    m, c, nis, e = kf.update(mean, cov, z, return_nis=True, return_centre=True, centre_scale=3.0)
+    d = z - mean[:, :4]
+    np.testing.assert_allclose(e, d[:, :2] / np.sqrt(np.diagonal(s3, axis1=1, axis2=2)[:, :2]))
+    m1, c1, e1 = kf.update(mean, cov, z, return_centre=True)  # without the NIS: the innovations third
+    np.testing.assert_allclose(e1, d[:, :2] / np.sqrt(np.diagonal(s1, axis1=1, axis2=2)[:, :2]))
+    assert abs(m[0, 0] - mean[0, 0]) < abs(m1[0, 0] - mean[0, 0])  # noisier measurement: a smaller correction
+    g1 = kf.gating_distance(mean, cov, z)
+    g3 = kf.gating_distance(mean, cov, z, centre_scale=3.0)
+    assert (g3 < g1).all()
+    assert kf.update(mean[:0], cov[:0], z[:0], return_nis=True, return_centre=True)[3].shape == (0, 2)

@@ -389,3 +389,45 @@ def test_noise_scale_comes_back_at_once_after_a_jolt():
     assert t._noise_scale == 16.0
     t._adapt_noise(np.full(5, 3.3567))
     assert t._noise_scale < 9.0  # half way back after one calm frame at rate 0.5
+
+
+def test_meas_adapt_raises_the_centre_measurement_noise_for_jittery_boxes_only():
+    def run(jitter: float, adapt: float) -> tuple[float, float]:
+        rng = np.random.default_rng(0)
+        t = Tracker(meas_adapt=adapt, output_box="filtered")
+        err = []
+        for f in range(150):
+            j = rng.normal(0, jitter, (3, 2))
+            truth = [box(100 + 3 * f + 200 * k, 50 + 40 * k) for k in range(3)]
+            out = t.update(dets(*[np.add(b, [j[k, 0], j[k, 1], j[k, 0], j[k, 1]]) for k, b in enumerate(truth)]))
+            if f >= 50:  # once the scale has settled: the reported centres against the true ones
+                err.extend(np.abs(out.xyxy - np.asarray(truth)[out.det_index]).ravel())
+        assert len(t) == 3
+        return t._meas_scale, float(np.mean(err))
+
+    clean_scale, _ = run(0.0, 0.1)
+    jitter_scale, jitter_err = run(6.0, 0.1)
+    fixed_scale, fixed_err = run(6.0, 0.0)
+    assert clean_scale == 1.0  # boxes that follow the model: the model's noise
+    assert jitter_scale > 2.0  # boxes jumping 6 px: the alternating innovations raise it
+    assert fixed_scale == 1.0  # off: the fixed model
+    assert jitter_err < 0.9 * fixed_err  # and the reported boxes follow the jitter less
+    with pytest.raises(ValueError, match="meas_adapt"):
+        Tracker(meas_adapt=-0.1)
+
+
+def test_meas_adapt_pairs_a_track_only_with_its_own_previous_frame():
+    t = Tracker(meas_adapt=1.0)
+    t.update(dets(box(10), box(300)))
+    t.update(dets(box(13), box(303)))
+    rows = np.arange(2)
+    t._frame += 1
+    t._adapt_measurement(rows, np.array([[1.0, 1.0], [-1.0, -1.0]]))
+    t._frame += 1
+    t._adapt_measurement(rows, np.array([[-1.0, -1.0], [1.0, 1.0]]))  # each track flips sign: correlation -1
+    assert t._meas_scale == pytest.approx(np.exp(1.0 * (-0.15 + 1.0)))
+    t._frame += 2  # a frame without these tracks' matches: nothing to pair with, the scale stays
+    t._adapt_measurement(rows, np.array([[1.0, 1.0], [-1.0, -1.0]]))
+    assert t._meas_scale == pytest.approx(np.exp(0.85))
+    t.reset()
+    assert t._meas_scale == 1.0
