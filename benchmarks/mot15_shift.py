@@ -21,7 +21,8 @@ smoothing sigma 2 frames), as ``benchmarks/peers_mot15.py``.
     python benchmarks/mot15.py --data runs/mot15_shift/sequences/stride2   # one shift, mctrack only
 
 BoxMOT is an optional benchmark dependency (``pip install --no-deps boxmot==25.0.0 rich``); without it only
-mctrack is run.
+mctrack is run. ``--trackers`` is for BoxMOT's motion trackers: the shifted copies have no images, and its
+appearance trackers need them (and weights).
 """
 
 from __future__ import annotations
@@ -51,7 +52,8 @@ _SHIFT = re.compile(r"^(stride|miss|jitter)(\d+)$")
 
 
 def parse_shift(text: str) -> tuple[str, int]:
-    """``"stride2"`` -> ``("stride", 2)``; a :class:`ValueError` naming the problem otherwise."""
+    """``"stride2"`` -> ``("stride", 2)``; a :class:`ValueError` naming the problem otherwise (the number is read
+    as a whole number: ``stride02`` is ``stride2``, see :func:`shift_name`)."""
     m = _SHIFT.match(text)
     if not m:
         raise ValueError(f"--shifts {text}: expected strideK, missP or jitterP (e.g. stride2, miss20, jitter5)")
@@ -63,6 +65,12 @@ def parse_shift(text: str) -> tuple[str, int]:
     if kind == "jitter" and not 1 <= n <= 100:
         raise ValueError(f"--shifts {text}: the jitter must be 1-100 (% of the box height)")
     return kind, n
+
+
+def shift_name(text: str) -> str:
+    """The canonical name of a shift (``stride02`` -> ``stride2``): one folder, one column and one draw each."""
+    kind, n = parse_shift(text)
+    return f"{kind}{n}"
 
 
 def shift_rows(det: np.ndarray, gt: np.ndarray, kind: str, n: int, rng: np.random.Generator):
@@ -88,13 +96,21 @@ def shift_rows(det: np.ndarray, gt: np.ndarray, kind: str, n: int, rng: np.rando
     return det, gt
 
 
+def _rows(path: Path) -> np.ndarray:
+    """A MOTChallenge file's rows as a ``(K, >=7)`` array (``(0, 10)`` for an empty file)."""
+    if not path.read_text().strip():
+        return np.zeros((0, 10))
+    return np.loadtxt(path, delimiter=",", ndmin=2)
+
+
 def make_shifted(src: Path, shift: str, dest: Path, seed: int = 0) -> Path:
     """Write sequence ``src`` under ``shift`` as the MOTChallenge folder ``dest`` (rewritten every time: it is
     cheap, and a changed seed must not reuse an old draw)."""
     kind, n = parse_shift(shift)
+    if dest.resolve() == src.resolve():
+        raise ValueError(f"{dest}: the shifted copy would overwrite its source")
     info = read_seqinfo(src / "seqinfo.ini")
-    det = np.loadtxt(src / "det" / "det.txt", delimiter=",", ndmin=2)
-    gt = np.loadtxt(src / "gt" / "gt.txt", delimiter=",", ndmin=2)
+    det, gt = (_rows(src / part) for part in ("det/det.txt", "gt/gt.txt"))
     rng = np.random.default_rng([seed, zlib.crc32(f"{src.name}/{shift}".encode())])
     det, gt = shift_rows(det, gt, kind, n, rng)
     fps, length = info.frame_rate, info.seq_length
@@ -113,25 +129,53 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "mot15"), help="MOT15 folder")
     ap.add_argument("--work", default=str(ROOT / "runs" / "mot15_shift"), help="shifted sequences and results")
-    ap.add_argument("--shifts", nargs="+", default=list(SHIFTS), help=f"default: {' '.join(SHIFTS)}")
+    ap.add_argument(
+        "--shifts",
+        nargs="+",
+        default=list(SHIFTS),
+        help="strideK (every K-th frame, K 2-100), missP (P%% of the detections removed, 1-99), jitterP (boxes moved "
+        f"by P%% of their height, 1-100); default: {' '.join(SHIFTS)}",
+    )
     ap.add_argument("--sequences", nargs="+", default=list(SEQUENCES), help="default: all five")
     ap.add_argument("--trackers", nargs="+", help=f"BoxMOT trackers (default: {' '.join(MOTION)})")
-    ap.add_argument("--seed", type=int, default=0, help="seed of the random shifts (default 0)")
+    ap.add_argument("--seed", type=int, default=0, help="seed of the random shifts, >= 0 (default 0)")
     ap.add_argument("--no-original", action="store_true", help="skip the unshifted sequences")
     args = ap.parse_args(argv)
     try:
-        for s in args.shifts:
-            parse_shift(s)
+        shifts = list(dict.fromkeys(shift_name(s) for s in args.shifts))
     except ValueError as exc:
         print(exc, file=sys.stderr)
         return 1
+    if args.seed < 0:
+        print(f"--seed {args.seed}: must be >= 0", file=sys.stderr)
+        return 1
     data, work = Path(args.data), Path(args.work)
-    missing = [s for s in args.sequences if not (data / s / "seqinfo.ini").is_file()]
+    if not data.is_dir():
+        print(f"--data {data}: no such folder", file=sys.stderr)
+        return 1
+    bad = [s for s in args.sequences if Path(s).name != s or s in (".", "..")]
+    if bad:
+        print(f"--sequences {' '.join(bad)}: give sequence names (folders of --data), not paths", file=sys.stderr)
+        return 1
+    seqs = list(dict.fromkeys(args.sequences))
+    missing = [
+        s for s in seqs if not all((data / s / f).is_file() for f in ("seqinfo.ini", "det/det.txt", "gt/gt.txt"))
+    ]
     if missing:
-        print(f"{data}: no MOT15 sequence {', '.join(missing)} there (no seqinfo.ini)", file=sys.stderr)
+        print(
+            f"{data}: no MOT15 sequence {', '.join(missing)} there (seqinfo.ini, det/det.txt and gt/gt.txt)",
+            file=sys.stderr,
+        )
         return 1
     if work.exists() and not work.is_dir():
         print(f"--work {work}: a file is there, not a folder", file=sys.stderr)
+        return 1
+    clash = [s for s in shifts if (work / "sequences" / s).resolve() == data.resolve()]
+    if clash:
+        print(
+            f"--data {data}: is where the {clash[0]} copies are written (--work {work}); use the originals",
+            file=sys.stderr,
+        )
         return 1
     try:
         import boxmot
@@ -139,13 +183,16 @@ def main(argv: list[str] | None = None) -> int:
         available = sorted(n for n in dir(boxmot) if n[:1].isupper() and inspect.isclass(getattr(boxmot, n)))
         names = tracker_names(args.trackers or list(MOTION), available)
     except ImportError:
+        if args.trackers:
+            print("--trackers: BoxMOT is not installed (pip install --no-deps boxmot==25.0.0 rich)", file=sys.stderr)
+            return 1
         print("BoxMOT is not installed (pip install --no-deps boxmot==25.0.0 rich): mctrack only", file=sys.stderr)
         names = []
     except ValueError as exc:
         print(exc, file=sys.stderr)
         return 1
 
-    conditions = ([] if args.no_original else ["original"]) + list(dict.fromkeys(args.shifts))
+    conditions = ([] if args.no_original else ["original"]) + shifts
     results: dict[str, dict[str, dict]] = {}  # tracker -> condition -> COMBINED metrics
     failed_any = False
     for cond in conditions:
@@ -153,15 +200,15 @@ def main(argv: list[str] | None = None) -> int:
             folder = data
         else:
             folder = work / "sequences" / cond
-            for seq in args.sequences:
+            for seq in seqs:
                 make_shifted(data / seq, cond, folder / seq, args.seed)
         print(f"{cond}: tracking ...", flush=True)
-        table, failed = compare(folder, args.sequences, names, work / "results" / cond)
+        table, failed = compare(folder, seqs, names, work / "results" / cond)
         failed_any |= bool(failed)
         for name, m, _ in table:
             results.setdefault(name, {})[cond] = m["COMBINED"]
 
-    print(f"\nseed {args.seed}; sequences {', '.join(args.sequences)}; interpolation 10, smoothing 2 for every tracker")
+    print(f"\nseed {args.seed}; sequences {', '.join(seqs)}; interpolation 10, smoothing 2 for every tracker")
     print("combined HOTA / IDF1 / MOTA per condition")
     print(f"{'tracker':<12}" + "".join(f"{c:>20}" for c in conditions))
     for name, by_cond in results.items():

@@ -108,7 +108,7 @@ def add_meas_adapt_arg(g) -> None:
         default=None,
         metavar="RATE",
         help="rate at which the Kalman measurement noise of box centres calibrates itself to jittery detections "
-        "(tracker default 0.1; 0 = the fixed noise model)",
+        "(tracker default 0.2; 0 = the fixed noise model)",
     )
 
 

@@ -40,7 +40,9 @@ _NOISE_SCALE_RANGE = (1.0 / 16.0, 16.0)  # the adapted process noise stays withi
 # than the model says (``meas_adapt``): pooled over a sequence, the five MOT15 sequences' public detections give
 # -0.12 to +0.48, the same detections with 5% box jitter -0.25 to -0.38 (one moving camera +0.14)
 _RHO_TARGET = -0.15
-_MEAS_SCALE_MAX = 16.0  # the adapted centre measurement noise stays within 1 to 16 times the model's
+_MEAS_SCALE_MAX = 16.0  # the adapted centre measurement variance stays within 1 to 16 times the model's
+# mean squared standardised innovation (1 when the model is right) below which a frame's pairs are not used
+_MIN_INNOV_POWER = 1e-4
 
 
 def _buffered(xyxy: np.ndarray, buffer: float) -> np.ndarray:
@@ -138,11 +140,14 @@ class Tracker:
             Measured in docs/tracking.md ("Process noise that calibrates itself").
         meas_adapt: rate at which the measurement noise of box centres calibrates itself to the detector: a
             filter that believes jittery boxes over-follows them, and a track's consecutive innovations then
-            alternate in sign. Each frame, the lag-1 correlation of the matched tracks' standardised centre
-            innovations (pooled over the tracks matched in this frame and the previous one) moves the centre's
-            measurement noise by ``exp(rate * (-0.15 - correlation))``: it grows while the correlation is below
-            -0.15 and shrinks back above it, within 1 to 16 times the model's (never below it). 0 keeps the
-            model's fixed noise. Measured in docs/tracking.md ("Measurement noise that calibrates itself").
+            alternate in sign. Each frame with at least two tracks matched in it and in the frame before, the
+            correlation of those tracks' standardised centre innovations with their previous ones moves the
+            centre's measurement variance by the factor ``exp(rate * (-0.15 - correlation))``: it grows while the
+            correlation is below -0.15 and shrinks back above it, within 1 to 16 times the model's (never below
+            it; frames whose innovations are far below their predicted spread are not used). It changes the
+            Kalman updates (and so the predicted boxes), not the motion gate of appearance-only recoveries.
+            0 keeps the model's fixed noise. Measured in docs/tracking.md ("Measurement noise that calibrates
+            itself").
 
     The defaults were chosen on the five MOT15 training sequences with their public (Faster R-CNN) detections,
     see ``benchmarks/mot15.py`` and ``docs/tracking.md``; score thresholds depend on the detector's calibration.
@@ -171,7 +176,7 @@ class Tracker:
         output_box: str = "filtered",
         kalman: BoxKalman | None = None,
         noise_adapt: float = 0.05,
-        meas_adapt: float = 0.1,
+        meas_adapt: float = 0.2,
     ) -> None:
         def check(name: str, value: float, lo: float, hi: float) -> None:
             if not (np.isfinite(value) and lo <= value <= hi):
@@ -521,11 +526,10 @@ class Tracker:
 
                 def gate(rows: np.ndarray) -> np.ndarray:
                     sel = tracks[rows]
-                    d2 = self.kalman.gating_distance(
-                        self._mean.take(sel, 0), self._cov.take(sel, 0), z.take(dets, 0), centre_scale=self._meas_scale
-                    )
-                    # judged at most as wide as under the fixed noise model: the scene's noise adaptation
-                    # (noise_adapt) is for the box association, not a licence to recover people further away
+                    d2 = self.kalman.gating_distance(self._mean.take(sel, 0), self._cov.take(sel, 0), z.take(dets, 0))
+                    # judged at most as wide as under the fixed noise model: the scene's noise adaptations
+                    # (noise_adapt, meas_adapt) are for the box association, not a licence to recover people
+                    # further away
                     return d2 * max(self._noise_scale, 1.0) <= CHI2_95[4]
 
         cost = fuse_costs(
@@ -558,11 +562,18 @@ class Tracker:
         (matched this frame) with their previous frame's into the centre measurement noise's scale
         (``meas_adapt``), and keep ``innov`` for the next frame."""
         pair = self._innov_frame.take(rows) == self._frame - 1
-        if np.count_nonzero(pair) >= 2:
-            now = innov * pair[:, None]  # rows without a previous innovation count for nothing
-            power = float(np.vdot(now, now))
-            if power > 0:
-                rho = float(np.vdot(now, self._centre_innov.take(rows, 0))) / power
+        n_pairs = np.count_nonzero(pair)
+        if n_pairs >= 2:
+            now, before = innov, self._centre_innov.take(rows, 0)
+            if n_pairs < len(rows):  # rows without a previous innovation count for nothing
+                keep = pair.nonzero()[0]
+                now, before = now.take(keep, 0), before.take(keep, 0)
+            power_now, power_before = float(np.vdot(now, now)), float(np.vdot(before, before))
+            # innovations far below their predicted spread (boxes that follow the model exactly, where only
+            # rounding is left) carry no evidence about the noise: their correlation would be noise itself
+            floor = _MIN_INNOV_POWER * 2 * n_pairs
+            if power_now > floor and power_before > floor:
+                rho = float(np.vdot(now, before)) / math.sqrt(power_now * power_before)  # in [-1, 1]
                 scale = self._meas_scale * math.exp(self.meas_adapt * (_RHO_TARGET - rho))
                 self._meas_scale = min(max(scale, 1.0), _MEAS_SCALE_MAX)
         self._centre_innov[rows] = innov

@@ -49,6 +49,7 @@ def test_bad_shifts_are_refused_with_the_reason(shift, text, message):
     with pytest.raises(ValueError, match=message):
         shift.parse_shift(text)
     assert shift.parse_shift("stride3") == ("stride", 3)
+    assert shift.shift_name("stride02") == "stride2"  # one folder, column and draw per shift
 
 
 def test_stride_keeps_every_kth_frame_renumbered(shift):
@@ -95,3 +96,34 @@ def test_command_line_refuses_bad_input_before_tracking(shift, tmp_path, capsys)
     assert "--shifts stride1: the stride must be 2-100" in capsys.readouterr().err
     assert shift.main(["--data", str(tmp_path), "--sequences", "NOPE"]) == 1
     assert f"{tmp_path}: no MOT15 sequence NOPE there" in capsys.readouterr().err
+
+
+def test_an_empty_detection_file_stays_empty(shift, tmp_path):
+    src = _sequence(tmp_path / "SEQ-1")
+    (src / "det" / "det.txt").write_text("")
+    for name in ("jitter5", "miss20", "stride2"):
+        out = shift.make_shifted(src, name, tmp_path / name / "SEQ-1")
+        assert (out / "det" / "det.txt").read_text() == ""
+
+
+def test_the_source_is_never_overwritten(shift, tmp_path, capsys):
+    src = _sequence(tmp_path / "data" / "SEQ-1")
+    before = (src / "det" / "det.txt").read_text()
+    with pytest.raises(ValueError, match="would overwrite its source"):
+        shift.make_shifted(src, "miss20", src)
+    data = str(tmp_path / "data")
+    # a path instead of a name would put the copy where the name points (Path / "/abs" is "/abs")
+    assert shift.main(["--data", data, "--sequences", str(src), "--shifts", "miss20"]) == 1
+    assert "give sequence names (folders of --data), not paths" in capsys.readouterr().err
+    assert shift.main(["--data", data, "--sequences", "../data/SEQ-1"]) == 1
+    # --data where the script writes that shift's copies
+    work = tmp_path / "w"
+    (work / "sequences").mkdir(parents=True)
+    (work / "sequences" / "miss20").symlink_to(tmp_path / "data")
+    assert shift.main(["--data", data, "--work", str(work), "--sequences", "SEQ-1", "--shifts", "miss20"]) == 1
+    assert "is where the miss20 copies are written" in capsys.readouterr().err
+    assert (src / "det" / "det.txt").read_text() == before
+    assert shift.main(["--data", data, "--seed", "-1"]) == 1
+    assert "--seed -1: must be >= 0" in capsys.readouterr().err
+    assert shift.main(["--data", str(tmp_path / "nowhere")]) == 1
+    assert "no such folder" in capsys.readouterr().err

@@ -220,7 +220,7 @@ def test_cache_follows_the_embed_policy_and_with_needed_the_tracker_settings(sce
         ((*needed, "--noise-adapt", "0"), "miss"),
         ((*needed, "--noise-adapt", "0.05"), "hit"),  # the default, spelt out: the same key as without the flag
         ((*needed, "--meas-adapt", "0"), "miss"),
-        ((*needed, "--meas-adapt", "0.1"), "hit"),
+        ((*needed, "--meas-adapt", "0.2"), "hit"),  # the default, spelt out
         ((), "miss"),  # --embed all, the default
         (("--track-high", "0.6"), "hit"),
         (needed, "hit"),

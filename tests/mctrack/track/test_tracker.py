@@ -362,7 +362,7 @@ def test_a_box_detected_twice_is_matched_deterministically():
 def test_noise_adapt_raises_the_process_noise_for_erratic_motion_and_lowers_it_for_smooth_motion():
     def scale(jitter: float, adapt: float) -> float:
         rng = np.random.default_rng(0)
-        t = Tracker(noise_adapt=adapt)
+        t = Tracker(noise_adapt=adapt, meas_adapt=0.0)  # the process noise alone
         for f in range(120):
             j = rng.normal(0, jitter, (3, 4))
             boxes = [
@@ -431,3 +431,24 @@ def test_meas_adapt_pairs_a_track_only_with_its_own_previous_frame():
     assert t._meas_scale == pytest.approx(np.exp(0.85))
     t.reset()
     assert t._meas_scale == 1.0
+
+
+@pytest.mark.parametrize(("speed", "n_tracks"), [(3.1, 3), (1.3, 5), (2.7, 2)])
+def test_meas_adapt_ignores_rounding_noise_of_boxes_that_follow_the_model(speed, n_tracks):
+    # float32 boxes moving at a constant speed: the innovations left are rounding (about 1e-6 of their spread),
+    # whose sign pattern says nothing about the detector
+    t = Tracker(meas_adapt=0.1)
+    for f in range(150):
+        t.update(dets(*[box(100 + speed * f + 200 * k, 50 + 40 * k) for k in range(n_tracks)]))
+    assert t._meas_scale == 1.0
+
+
+def test_meas_adapt_correlation_is_bounded_so_one_frame_cannot_jump_the_scale():
+    t = Tracker(meas_adapt=10.0)  # the largest rate allowed
+    t.update(dets(box(10), box(300)))
+    rows = np.arange(2)
+    t._frame += 1
+    t._adapt_measurement(rows, np.array([[3.0, 3.0], [3.0, -3.0]]))
+    t._frame += 1
+    t._adapt_measurement(rows, np.array([[-0.05, -0.05], [-0.05, 0.05]]))  # small and opposite: correlation -1
+    assert t._meas_scale == 16.0  # exp(10 * 0.85) capped, no overflow
