@@ -15,6 +15,7 @@ from ..errors import InputError
 from ..registry import EMBEDDERS
 from ..track.driver import EMBED_POLICIES, refresh_frames
 from ..track.postprocess import RECORDED_MIN_HITS, RECORDED_MIN_TRACK_S, TRACK_SCORES
+from ..track.tracker import Tracker
 from ..weights import WeightsError, default_weights, describe, resolve_weights
 
 log = logging.getLogger(__name__)
@@ -33,8 +34,7 @@ __all__ = [
     "track_appearance",
     "check_stream_args",
     "add_cmc_arg",
-    "add_noise_adapt_arg",
-    "add_meas_adapt_arg",
+    "add_kalman_adapt_args",
 ]
 
 TORCH_EMBEDDERS = ("laga", "can", "global")
@@ -88,28 +88,22 @@ def embed_refresh_frames(seconds: float, fps: float) -> int:
         raise InputError(f"--embed-refresh: must be in (0, 3600] seconds, got {seconds}") from None
 
 
-def add_noise_adapt_arg(g) -> None:
-    """``--noise-adapt RATE``: the tracker's process-noise calibration (``Tracker(noise_adapt=...)``)."""
-    g.add_argument(
-        "--noise-adapt",
-        type=float,
-        default=None,
-        metavar="RATE",
-        help="rate at which the Kalman process noise calibrates itself to the scene's motion (tracker default "
-        "0.05; 0 = the fixed noise model)",
-    )
-
-
-def add_meas_adapt_arg(g) -> None:
-    """``--meas-adapt RATE``: the tracker's measurement-noise calibration (``Tracker(meas_adapt=...)``)."""
-    g.add_argument(
-        "--meas-adapt",
-        type=float,
-        default=None,
-        metavar="RATE",
-        help="rate at which the Kalman measurement noise of box centres calibrates itself to jittery detections "
-        "(tracker default 0.2; 0 = the fixed noise model)",
-    )
+def add_kalman_adapt_args(g) -> None:
+    """``--noise-adapt RATE`` and ``--meas-adapt RATE``: the tracker's process- and measurement-noise calibrations
+    (``Tracker(noise_adapt=..., meas_adapt=...)``)."""
+    defaults = Tracker.__init__.__kwdefaults__
+    for flag, what in (
+        ("--noise-adapt", "Kalman process noise calibrates itself to the scene's motion"),
+        ("--meas-adapt", "Kalman measurement noise of box centres calibrates itself to jittery detections"),
+    ):
+        default = defaults[flag[2:].replace("-", "_")]
+        g.add_argument(
+            flag,
+            type=float,
+            default=None,
+            metavar="RATE",
+            help=f"rate at which the {what} (tracker default {default:g}; 0 = the fixed noise model)",
+        )
 
 
 def add_backfill_arg(g, what: str) -> None:

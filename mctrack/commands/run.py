@@ -30,8 +30,7 @@ from ._common import (
     add_backfill_arg,
     add_cmc_arg,
     add_track_score_arg,
-    add_meas_adapt_arg,
-    add_noise_adapt_arg,
+    add_kalman_adapt_args,
     add_embed_policy_args,
     TORCH_EMBEDDERS,
     defaults_text,
@@ -88,8 +87,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "recorded cameras the mean score a track needs to be kept (--track-score) (default: 0.6)",
     )
     t.add_argument("--max-lost", type=float, default=None, help="seconds a lost track is kept (tracker default)")
-    add_noise_adapt_arg(t)
-    add_meas_adapt_arg(t)
+    add_kalman_adapt_args(t)
     add_cmc_arg(t, "default: auto when the frames can be had: decoded anyway, or every camera has images; else off")
     t.add_argument(
         "--smooth",

@@ -32,8 +32,7 @@ from ._common import (
     add_backfill_arg,
     add_cmc_arg,
     add_track_score_arg,
-    add_meas_adapt_arg,
-    add_noise_adapt_arg,
+    add_kalman_adapt_args,
     add_embed_policy_args,
     embed_refresh_frames,
     add_appearance_args,
@@ -81,8 +80,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--fps", type=float, help="frame rate (default: the source's)")
     add_cmc_arg(t, "default: auto when the frames can be had: decoded anyway, or the source has images; else off")
     t.add_argument("--max-lost", type=float, default=None, help="seconds a lost track is kept (tracker default)")
-    add_noise_adapt_arg(t)
-    add_meas_adapt_arg(t)
+    add_kalman_adapt_args(t)
     t.add_argument(
         "--track-high",
         type=float,
