@@ -7,6 +7,7 @@ import json
 import math
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import cv2
@@ -200,6 +201,11 @@ def _output_file(option: str, value: str, suffixes: tuple[str, ...] = ()) -> Pat
         ) from None
     if not os.access(folder, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
         raise InputError(f"{option} {value}: not writable")
+    try:  # os.access says yes to root everywhere (/proc, some mounts): a file made and removed there says it
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".mctrack-write-check-"):
+            pass
+    except OSError as err:
+        raise InputError(f"{option} {value}: not writable ({err.strerror or error_line(err)})") from None
     return out
 
 

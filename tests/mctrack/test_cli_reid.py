@@ -119,6 +119,22 @@ def test_export_out_must_fit_the_format(tmp_path, laga_ckpt, capsys, no_export, 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file.txt", "folder.onnx"]
 
 
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
+def test_export_out_where_no_file_can_be_made_is_refused_before_the_export(laga_ckpt, capsys, no_export):
+    # os.access says /proc is writable to root; the check must not rest on it alone
+    assert _export(laga_ckpt, "/proc/mctrack-test.onnx") == 1
+    errors = _errors(capsys)
+    assert len(errors) == 1 and "--out /proc/mctrack-test.onnx: not writable" in errors[0]
+
+
+def test_output_check_leaves_no_file_behind(tmp_path):
+    from mctrack.commands import reid
+
+    out = reid._output_file("--out", str(tmp_path / "sub" / "a.onnx"), (".onnx",))
+    assert out == tmp_path / "sub" / "a.onnx"
+    assert list((tmp_path / "sub").iterdir()) == []  # the write check's file is gone
+
+
 def test_export_names_a_bad_weights_file_not_out(tmp_path, capsys, no_export):
     video = tmp_path / "text.mp4"
     video.write_bytes(b"not a checkpoint")
