@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import inspect
+import io
 import re
 import sys
 import zlib
@@ -98,9 +99,10 @@ def shift_rows(det: np.ndarray, gt: np.ndarray, kind: str, n: int, rng: np.rando
 
 def _rows(path: Path) -> np.ndarray:
     """A MOTChallenge file's rows as a ``(K, >=7)`` array (``(0, 10)`` for an empty file)."""
-    if not path.read_text().strip():
+    text = path.read_text()
+    if not text.strip():
         return np.zeros((0, 10))
-    return np.loadtxt(path, delimiter=",", ndmin=2)
+    return np.loadtxt(io.StringIO(text), delimiter=",", ndmin=2)
 
 
 def make_shifted(src: Path, shift: str, dest: Path, seed: int = 0) -> Path:

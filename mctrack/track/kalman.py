@@ -203,23 +203,16 @@ class BoxKalman:
         return out
 
     def gating_distance(
-        self,
-        mean: np.ndarray,
-        cov: np.ndarray,
-        z: np.ndarray,
-        only_position: bool = False,
-        *,
-        centre_scale: float = 1.0,
+        self, mean: np.ndarray, cov: np.ndarray, z: np.ndarray, only_position: bool = False
     ) -> np.ndarray:
         """``(T, N)`` squared Mahalanobis distances between each track's predicted box and each measurement.
 
         Compare with :data:`CHI2_95` (4 dof, or 2 with ``only_position``) to gate implausible pairs.
-        ``centre_scale`` as :meth:`project`.
         """
         z = np.asarray(z, np.float64).reshape(-1, 4)
         if len(mean) == 0 or len(z) == 0:
             return np.zeros((len(mean), len(z)))
-        proj, s_cov = self.project(mean, cov, centre_scale=centre_scale)
+        proj, s_cov = self.project(mean, cov)
         dims = 2 if only_position else 4
         s_inv = np.linalg.inv(s_cov[:, :dims, :dims]) if only_position else _inverse4(s_cov)
         diff = z[None, :, :dims] - proj[:, None, :dims]  # (T, N, d)
