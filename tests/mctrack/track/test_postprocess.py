@@ -174,6 +174,11 @@ def test_filter_tracks_drops_tracks_whose_mean_score_is_low():
     np.testing.assert_array_equal(filter_tracks(rows, 0.0), rows)
     assert sorted(set(filter_tracks(rows, 0.69)[:, 1].tolist())) == [1, 2, 3]  # its mean 0.7 passes 0.69
     assert len(filter_tracks(np.zeros((0, 10)), 0.9)) == 0
+    # a track scoring exactly the threshold throughout is kept, also after the float32 storage of its scores
+    exact = walk(4, range(1, 8), conf=float(np.float32(0.9)))
+    assert len(filter_tracks(exact, 0.9)) == 7
+    exact[0, 6] = float(np.float32(0.8999))
+    assert len(filter_tracks(exact, 0.9)) == 0
     for bad in (-0.1, float("nan")):
         with pytest.raises(ValueError, match="min_mean_score"):
             filter_tracks(rows, bad)

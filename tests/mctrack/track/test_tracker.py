@@ -154,6 +154,17 @@ def test_low_score_detections_only_extend_tracks():
     assert out.track_id.tolist() == [1]
 
 
+def test_a_score_of_exactly_a_threshold_passes_it():
+    # scores are float32 (0.9 is 0.89999998 there): "at least the threshold" must hold for the value written
+    t = Tracker(high_thresh=0.7, new_track_thresh=0.9, low_thresh=0.1, min_hits=1)
+    assert t.update(dets(box(0), score=0.9)).track_id.tolist() == [1]  # starts a track
+    assert t.update(dets(box(2), score=0.1)).track_id.tolist() == [1]  # a low_thresh box still extends it
+    t = Tracker(high_thresh=0.7, new_track_thresh=0.9, min_hits=1)
+    assert len(t.update(dets(box(0), score=0.89))) == 0  # just below: no track
+    t = Tracker(high_thresh=0.7, new_track_thresh=0.7)
+    assert t.appearance_needed(dets(box(0), score=0.7)).tolist() == [True]  # a high-score box: embedded
+
+
 def test_camera_motion_warp_keeps_identity():
     def run(use_warp):
         t = Tracker()
