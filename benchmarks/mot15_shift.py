@@ -30,6 +30,8 @@ from __future__ import annotations
 import argparse
 import inspect
 import io
+import itertools
+import json
 import re
 import sys
 import zlib
@@ -42,7 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from mot15 import SEQUENCES  # noqa: E402
+from mot15 import SEQUENCES, check_settings, parse_grid  # noqa: E402
 from peers_mot15 import MOTION, compare, tracker_names  # noqa: E402
 
 from mctrack.errors import InputError  # noqa: E402
@@ -142,7 +144,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--trackers", nargs="+", help=f"BoxMOT trackers (default: {' '.join(MOTION)})")
     ap.add_argument("--seed", type=int, default=0, help="seed of the random shifts, >= 0 (default 0)")
     ap.add_argument("--no-original", action="store_true", help="skip the unshifted sequences")
+    ap.add_argument(
+        "--grid",
+        action="append",
+        default=[],
+        metavar="KEY=V1,V2,...",
+        help="mctrack setting to compare across the conditions (repeatable: every combination is run; tracker keyword "
+        "arguments and benchmarks/mot15.py's offline keys); BoxMOT runs only with an explicit --trackers",
+    )
+    ap.add_argument("--json", help="also write every tracker's combined metrics per condition here (unrounded)")
     args = ap.parse_args(argv)
+    grid = parse_grid(args.grid)
+    combos = [dict(zip(grid, c, strict=True)) for c in itertools.product(*grid.values())] or [{}]
+    for combo in combos:  # every setting checked before anything runs
+        check_settings({"interpolate": 10, "smooth": 2.0, **combo}, "none")
+    if args.json and (Path(args.json).is_dir() or not Path(args.json).parent.is_dir()):
+        print(f"--json {args.json}: not a file in an existing folder", file=sys.stderr)
+        return 1
     try:
         shifts = list(dict.fromkeys(shift_name(s) for s in args.shifts))
     except ValueError as exc:
@@ -179,22 +197,26 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
-    try:
-        import boxmot
+    names: list[str] = []
+    if args.trackers or not grid:  # with --grid the settings are the comparison: peers only when asked for
+        try:
+            import boxmot
 
-        available = sorted(n for n in dir(boxmot) if n[:1].isupper() and inspect.isclass(getattr(boxmot, n)))
-        names = tracker_names(args.trackers or list(MOTION), available)
-    except ImportError:
-        if args.trackers:
-            print("--trackers: BoxMOT is not installed (pip install --no-deps boxmot==25.0.0 rich)", file=sys.stderr)
+            available = sorted(n for n in dir(boxmot) if n[:1].isupper() and inspect.isclass(getattr(boxmot, n)))
+            names = tracker_names(args.trackers or list(MOTION), available)
+        except ImportError:
+            if args.trackers:
+                print(
+                    "--trackers: BoxMOT is not installed (pip install --no-deps boxmot==25.0.0 rich)", file=sys.stderr
+                )
+                return 1
+            print("BoxMOT is not installed (pip install --no-deps boxmot==25.0.0 rich): mctrack only", file=sys.stderr)
+        except ValueError as exc:
+            print(exc, file=sys.stderr)
             return 1
-        print("BoxMOT is not installed (pip install --no-deps boxmot==25.0.0 rich): mctrack only", file=sys.stderr)
-        names = []
-    except ValueError as exc:
-        print(exc, file=sys.stderr)
-        return 1
 
     conditions = ([] if args.no_original else ["original"]) + shifts
+    labels = [" ".join(["mctrack", *(f"{k}={v}" for k, v in combo.items())]) for combo in combos]
     results: dict[str, dict[str, dict]] = {}  # tracker -> condition -> COMBINED metrics
     failed_any = False
     for cond in conditions:
@@ -205,21 +227,45 @@ def main(argv: list[str] | None = None) -> int:
             for seq in seqs:
                 make_shifted(data / seq, cond, folder / seq, args.seed)
         print(f"{cond}: tracking ...", flush=True)
-        table, failed = compare(folder, seqs, names, work / "results" / cond)
-        failed_any |= bool(failed)
-        for name, m, _ in table:
-            results.setdefault(name, {})[cond] = m["COMBINED"]
+        for i, (combo, label) in enumerate(zip(combos, labels, strict=True)):
+            peers = names if i == 0 else []  # the peers once per condition
+            table, failed = compare(folder, seqs, peers, work / "results" / cond, settings=combo, label=label)
+            failed_any |= bool(failed)
+            for name, m, _ in table:
+                results.setdefault(name, {})[cond] = m["COMBINED"]
 
+    keys = ("HOTA", "IDF1", "MOTA")
+    means = {
+        name: {k: float(np.mean([by_cond[c][k] for c in conditions])) for k in keys}
+        for name, by_cond in results.items()
+        if all(c in by_cond for c in conditions)
+    }
+    width = max(12, *(len(n) + 2 for n in results))
     print(f"\nseed {args.seed}; sequences {', '.join(seqs)}; interpolation 10, smoothing 2 for every tracker")
-    print("combined HOTA / IDF1 / MOTA per condition")
-    print(f"{'tracker':<12}" + "".join(f"{c:>20}" for c in conditions))
+    print(
+        "combined HOTA / IDF1 / MOTA per condition"
+        + (", and their mean over the conditions" if len(conditions) > 1 else "")
+    )
+    extra = ["mean"] if len(conditions) > 1 else []
+    print(f"{'tracker':<{width}}" + "".join(f"{c:>20}" for c in conditions + extra))
+
+    def cell(m: dict | None) -> str:
+        return " / ".join(f"{100 * m[k]:.1f}" for k in keys) if m else "failed"
+
     for name, by_cond in results.items():
-        cells = []
-        for c in conditions:
-            m = by_cond.get(c)
-            cells.append(f"{100 * m['HOTA']:.1f} / {100 * m['IDF1']:.1f} / {100 * m['MOTA']:.1f}" if m else "failed")
-        print(f"{name:<12}" + "".join(f"{x:>20}" for x in cells))
-    if "mctrack" in results and len(results) > 1:
+        cells = [cell(by_cond.get(c)) for c in conditions] + ([cell(means.get(name))] if extra else [])
+        print(f"{name:<{width}}" + "".join(f"{x:>20}" for x in cells))
+    if grid:
+        ranked = [n for n in labels if n in means]
+        if ranked:
+            ranked.sort(key=lambda n: -means[n]["HOTA"])
+            best = ranked[0]
+            line = f"highest mean HOTA over the conditions: {best} ({100 * means[best]['HOTA']:.2f}"
+            if len(ranked) > 1:
+                gap = 100 * (means[best]["HOTA"] - means[ranked[1]]["HOTA"])
+                line += f", {gap:.2f} ahead of {ranked[1]}"
+            print(line + ")")
+    elif "mctrack" in results and len(results) > 1:
         print("mctrack minus the best peer in each metric:")
         cells = []
         for c in conditions:
@@ -228,9 +274,18 @@ def main(argv: list[str] | None = None) -> int:
             if not peers or mine is None:
                 cells.append("-")
                 continue
-            d = [100 * (mine[k] - max(p[k] for p in peers)) for k in ("HOTA", "IDF1", "MOTA")]
+            d = [100 * (mine[k] - max(p[k] for p in peers)) for k in keys]
             cells.append(" / ".join(f"{x:+.1f}" for x in d))
-        print(f"{'':<12}" + "".join(f"{x:>20}" for x in cells))
+        print(f"{'':<{width}}" + "".join(f"{x:>20}" for x in cells))
+    if args.json:
+        summary = {
+            "seed": args.seed,
+            "sequences": seqs,
+            "conditions": conditions,
+            "combined": {n: {c: {k: float(m[k]) for k in keys} for c, m in r.items()} for n, r in results.items()},
+            "mean": means,
+        }
+        Path(args.json).write_text(json.dumps(summary, indent=1))
     return 1 if failed_any else 0
 
 

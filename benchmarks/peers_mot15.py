@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from mot15 import SEQUENCES, WITH_VIDEO, make_embedder, post_settings, run_sequence  # noqa: E402
+from mot15 import POST_KEYS, SEQUENCES, WITH_VIDEO, make_embedder, post_settings, run_sequence  # noqa: E402
 
 from mctrack.detect import MotFileDetector  # noqa: E402
 from mctrack.embed import embedder_link_thresh, embedder_track_appearance  # noqa: E402
@@ -128,26 +128,33 @@ def compare(
     smooth: float = 2.0,
     stitch: float = 0.0,
     cmc: bool = False,
+    settings: dict | None = None,
+    label: str = "mctrack",
 ) -> tuple[list[tuple[str, dict, float]], list[str]]:
-    """mctrack (its defaults, as ``mctrack track``) and the BoxMOT trackers ``names`` on sequences ``seqs`` of
-    ``data``; results under ``out/<tracker>/``. Returns ``([(tracker, TrackEval metrics by sequence and
-    "COMBINED", seconds)], [trackers that failed])``; a tracker that fails is reported and left out."""
+    """mctrack (its defaults, as ``mctrack track``, changed by ``settings``: tracker keyword arguments and
+    ``mot15.POST_KEYS``) and the BoxMOT trackers ``names`` on sequences ``seqs`` of ``data``; results under
+    ``out/<tracker>/`` (mctrack's under ``out/<label>/``, spaces as underscores). Returns ``([(tracker or label,
+    TrackEval metrics by sequence and "COMBINED", seconds)], [trackers that failed])``; a tracker that fails is
+    reported and left out."""
     table, failed = [], []
-    for name in ["mctrack", *names]:
-        folder = out / name
+    settings = dict(settings or {})
+    post_set = {k: settings.pop(k) for k in POST_KEYS if k in settings}
+    for name in [label, *names]:
+        folder = out / name.replace(" ", "_")
         folder.mkdir(parents=True, exist_ok=True)
         t0 = time.perf_counter()
         try:
             for seq in seqs:
-                if name == "mctrack":
+                if name == label:
                     # every detection, as the peers embed (mctrack track: --embed needed)
-                    kwargs = {"embed": "all", "cmc": "auto" if cmc else "off"}
+                    kwargs = {"embed": "all", "cmc": "auto" if cmc else "off", **settings}
                     if embedder is not None:
                         weight, thresh = embedder_track_appearance(embedder.embedder, reid_name)
                         kwargs.update(appearance_weight=weight, appearance_thresh=thresh)
                     post = {"smooth": smooth, "stitch_s": stitch}
                     if embedder is not None:
                         post["stitch_appearance"] = embedder_link_thresh(embedder.embedder, reid_name)
+                    post.update(post_set)
                     rows = run_sequence(data / seq, interpolate=interpolate, post=post, embedder=embedder, **kwargs)
                 else:
                     rows = run_boxmot(name, data / seq, reid=reid, interpolate=interpolate, smooth=smooth, cmc=cmc)

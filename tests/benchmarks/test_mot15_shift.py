@@ -127,3 +127,36 @@ def test_the_source_is_never_overwritten(shift, tmp_path, capsys):
     assert "--seed -1: must be >= 0" in capsys.readouterr().err
     assert shift.main(["--data", str(tmp_path / "nowhere")]) == 1
     assert "no such folder" in capsys.readouterr().err
+
+
+def test_grid_compares_mctrack_settings_across_conditions(shift, tmp_path, capsys):
+    import json
+
+    _sequence(tmp_path / "data" / "SEQ-1", n_frames=30)
+    out = tmp_path / "summary.json"
+    argv = ["--data", str(tmp_path / "data"), "--work", str(tmp_path / "w"), "--sequences", "SEQ-1"]
+    argv += ["--shifts", "miss20", "--grid", "min_length_s=0,100", "--json", str(out)]
+    assert shift.main(argv) == 0
+    summary = json.loads(out.read_text())
+    assert summary["conditions"] == ["original", "miss20"]
+    kept, dropped = "mctrack min_length_s=0.0", "mctrack min_length_s=100.0"
+    assert set(summary["combined"]) == {kept, dropped}  # no BoxMOT peers unless --trackers asks for them
+    # the setting reaches the tracker's offline judgement: tracks shorter than 100 s are all dropped
+    assert summary["combined"][dropped]["original"]["HOTA"] == 0.0
+    assert summary["combined"][kept]["original"]["HOTA"] > 0.5
+    for name, by_cond in summary["combined"].items():
+        mean = np.mean([by_cond[c]["IDF1"] for c in summary["conditions"]])
+        assert summary["mean"][name]["IDF1"] == pytest.approx(mean)
+    printed = capsys.readouterr().out
+    assert f"highest mean HOTA over the conditions: {kept}" in printed
+    assert (tmp_path / "w" / "results" / "miss20" / "mctrack_min_length_s=100.0" / "SEQ-1.txt").is_file()
+
+
+def test_grid_refuses_a_bad_setting_before_tracking(shift, tmp_path):
+    _sequence(tmp_path / "data" / "SEQ-1")
+    argv = ["--data", str(tmp_path / "data"), "--work", str(tmp_path / "w"), "--sequences", "SEQ-1"]
+    with pytest.raises(SystemExit, match="--grid nope: not a setting here"):
+        shift.main([*argv, "--grid", "nope=1"])
+    with pytest.raises(ValueError, match="min_hits"):
+        shift.main([*argv, "--grid", "min_hits=0,2"])
+    assert not (tmp_path / "w").exists()
