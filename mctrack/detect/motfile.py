@@ -34,6 +34,18 @@ class MotFileDetector:
         self.name = "mot"
         self.path = Path(path)
         rows = load_mot_txt(self.path, skip_bad_boxes=True)
+        scores = rows[:, 6] if len(rows) else np.zeros(0)
+        if len(scores) and (scores.min() < 0.0 or scores.max() > 1.0):
+            # older public detections (MOT15's ACF, MOT17's DPM) give raw detector scores: every threshold of the
+            # tracker (high, new-track, low, the mean-score judgement) would then let almost everything through
+            log.warning(
+                "%s: detection scores run from %.4g to %.4g, not confidences in [0, 1] as the tracker's score "
+                "thresholds (--track-high, --track-new, the mean-score judgement) expect; rescale the file's "
+                "scores to [0, 1] or set the thresholds for this detector",
+                self.path,
+                scores.min(),
+                scores.max(),
+            )
         self._by_frame = detections_by_frame(rows, min_score=min_score)
         self.num_rows = int(sum(len(d) for d in self._by_frame.values()))
         #: 0-based index of the last frame that has detections (-1 for an empty file).

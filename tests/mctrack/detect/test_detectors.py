@@ -50,6 +50,21 @@ def test_motfile_score_threshold(tmp_path):
     assert d.num_rows == 3
 
 
+def test_motfile_warns_about_scores_outside_zero_one(tmp_path, caplog):
+    ok = tmp_path / "ok.txt"
+    ok.write_text("\n".join(ROWS) + "\n")
+    with caplog.at_level("WARNING", logger="mctrack.detect.motfile"):
+        MotFileDetector(ok)
+    assert not caplog.records
+    raw = tmp_path / "raw.txt"  # raw detector scores (MOT15's ACF): the tracker's thresholds would not apply
+    raw.write_text("1,-1,10,20,30,60,35.5\n2,-1,12,20,30,60,-0.25\n3,-1,14,20,30,60,88\n")
+    with caplog.at_level("WARNING", logger="mctrack.detect.motfile"):
+        d = MotFileDetector(raw)
+    assert d.num_rows == 3  # still replayed as they are
+    (record,) = caplog.records
+    assert str(raw) in record.getMessage() and "from -0.25 to 88" in record.getMessage()
+
+
 def test_motfile_bad_file(tmp_path):
     with pytest.raises(InputError, match="not found"):
         MotFileDetector(tmp_path / "missing.txt")
