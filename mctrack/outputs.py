@@ -13,6 +13,7 @@ import csv
 import json
 import logging
 import os
+import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,12 +23,15 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from .errors import InputError, error_line
 from .io.mot import load_mot_txt
 from .io.video import AnnotatedVideoWriter, FrameSource
 from .online import TrackletSummary
 from .types import Tracklet, Tracks
 
 __all__ = [
+    "output_file",
+    "output_folder",
     "atomic_write_text",
     "write_json",
     "write_global_rows",
@@ -41,6 +45,50 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+
+def output_folder(option: str, value: str | Path) -> Path:
+    """``value`` of ``option`` as a folder to write into, checked before any work: created when missing, not a file,
+    writable; otherwise an :class:`InputError` naming the option."""
+    folder = Path(value)
+    if folder.exists() and not folder.is_dir():
+        raise InputError(f"{option} {value}: a file is there, not a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise InputError(f"{option} {value}: cannot create the folder ({err.strerror or error_line(err)})") from None
+    try:  # os.access says yes to root everywhere (/proc, some mounts): a file made and removed there says it
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".mctrack-write-check-"):
+            pass
+    except OSError as err:
+        raise InputError(f"{option} {value}: not writable ({err.strerror or error_line(err)})") from None
+    return folder
+
+
+def output_file(option: str, value: str | Path, suffixes: tuple[str, ...] = ()) -> Path:
+    """``value`` of ``option`` as the path of a file to write, checked before any work: not a folder, one of
+    ``suffixes`` (when given), in a writable folder (created when missing), itself writable when it exists;
+    otherwise an :class:`InputError` naming the option."""
+    out = Path(value)
+    if out.is_dir():
+        raise InputError(f"{option} {value}: is a folder, not a file")
+    if suffixes and out.suffix.lower() not in suffixes:
+        raise InputError(f"{option} {value}: must end in {' or '.join(suffixes)}")
+    folder = out.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise InputError(
+            f"{option} {value}: cannot create its folder {folder} ({err.strerror or error_line(err)})"
+        ) from None
+    if out.exists() and not os.access(out, os.W_OK):
+        raise InputError(f"{option} {value}: not writable")
+    try:  # os.access says yes to root everywhere (/proc, some mounts): a file made and removed there says it
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".mctrack-write-check-"):
+            pass
+    except OSError as err:
+        raise InputError(f"{option} {value}: not writable ({err.strerror or error_line(err)})") from None
+    return out
 
 
 @contextmanager

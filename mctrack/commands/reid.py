@@ -7,7 +7,6 @@ import json
 import math
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 import cv2
@@ -15,6 +14,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ..errors import ConfigError, InputError, error_line, missing_file
+from ..outputs import output_file
 from ._common import TORCH_EMBEDDERS, add_embedder_args, embedder_from_args
 
 __all__ = ["register", "list_images"]
@@ -183,32 +183,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.set_defaults(func=center_main)
 
 
-def _output_file(option: str, value: str, suffixes: tuple[str, ...] = ()) -> Path:
-    """``value`` of ``option`` as the path of a file to write, checked before any work: not a folder, one of
-    ``suffixes`` (when given), in a writable folder (created when missing); otherwise an InputError naming the
-    option."""
-    out = Path(value)
-    if out.is_dir():
-        raise InputError(f"{option} {value}: is a folder, not a file")
-    if suffixes and out.suffix.lower() not in suffixes:
-        raise InputError(f"{option} {value}: must end in {' or '.join(suffixes)}")
-    folder = out.parent
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise InputError(
-            f"{option} {value}: cannot create its folder {folder} ({err.strerror or error_line(err)})"
-        ) from None
-    if not os.access(folder, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
-        raise InputError(f"{option} {value}: not writable")
-    try:  # os.access says yes to root everywhere (/proc, some mounts): a file made and removed there says it
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".mctrack-write-check-"):
-            pass
-    except OSError as err:
-        raise InputError(f"{option} {value}: not writable ({err.strerror or error_line(err)})") from None
-    return out
-
-
 def _check_export_args(args: argparse.Namespace) -> Path:
     """``--min-cosine``, ``--input-size`` and ``--out`` of ``reid export``, before anything is loaded or written."""
     if not (math.isfinite(args.min_cosine) and -1.0 <= args.min_cosine <= 1.0):
@@ -216,7 +190,7 @@ def _check_export_args(args: argparse.Namespace) -> Path:
     if args.input_size is not None and not all(8 <= v <= MAX_INPUT_SIDE for v in args.input_size):
         h, w = args.input_size
         raise InputError(f"--input-size: H and W must be in [8, {MAX_INPUT_SIDE}], got {h} {w}")
-    return _output_file("--out", args.out, EXPORT_SUFFIXES[args.export_format])
+    return output_file("--out", args.out, EXPORT_SUFFIXES[args.export_format])
 
 
 def export_main(args: argparse.Namespace) -> int:
@@ -366,7 +340,7 @@ def eval_main(args: argparse.Namespace) -> int:
         raise InputError(f"--batch-size: must be >= 1, got {args.batch_size}")
     if args.workers is not None and args.workers < 0:
         raise InputError(f"--workers: must be >= 0, got {args.workers}")
-    json_out = _output_file("--json", args.json) if args.json else None
+    json_out = output_file("--json", args.json) if args.json else None
     device = select_device(args.device)
     workers = args.workers if args.workers is not None else (4 if device.type == "cuda" else 0)
     result = evaluate_checkpoint(
@@ -418,7 +392,7 @@ def list_images(folder: str | Path) -> list[Path]:
 
 
 def embed_main(args: argparse.Namespace) -> int:
-    out = _output_file("--out", args.out, (".npz",))  # before any work: np.savez would add .npz to other names
+    out = output_file("--out", args.out, (".npz",))  # before any work: np.savez would add .npz to other names
     files = list_images(args.images)
     embedder = embedder_from_args(args)
     if embedder is None:

@@ -128,11 +128,20 @@ def test_export_out_where_no_file_can_be_made_is_refused_before_the_export(laga_
 
 
 def test_output_check_leaves_no_file_behind(tmp_path):
-    from mctrack.commands import reid
+    from mctrack.errors import InputError
+    from mctrack.outputs import output_file, output_folder
 
-    out = reid._output_file("--out", str(tmp_path / "sub" / "a.onnx"), (".onnx",))
+    out = output_file("--out", str(tmp_path / "sub" / "a.onnx"), (".onnx",))
     assert out == tmp_path / "sub" / "a.onnx"
     assert list((tmp_path / "sub").iterdir()) == []  # the write check's file is gone
+    assert output_folder("--work", tmp_path / "w" / "x") == tmp_path / "w" / "x"
+    assert list((tmp_path / "w" / "x").iterdir()) == []
+    afile = tmp_path / "a.txt"
+    afile.write_text("x")
+    with pytest.raises(InputError, match="--work .*a.txt: a file is there, not a folder"):
+        output_folder("--work", afile)
+    with pytest.raises(InputError, match="--work /proc/mctrack-test: cannot create the folder"):
+        output_folder("--work", "/proc/mctrack-test")
 
 
 def test_export_names_a_bad_weights_file_not_out(tmp_path, capsys, no_export):
