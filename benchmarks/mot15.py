@@ -62,6 +62,7 @@ from mctrack.embed import build_embedder, embed_policy, embedder_link_thresh, em
 from mctrack.eval.mot import combine, evaluate_folder_sequences, evaluate_folders, format_table, write_json  # noqa: E402
 from mctrack.io.mot import mot_rows, save_mot_txt  # noqa: E402
 from mctrack.io.video import SequenceSource, has_images  # noqa: E402
+from mctrack.outputs import output_file, output_folder  # noqa: E402
 from mctrack.track import CameraMotion, Tracker  # noqa: E402
 from mctrack.track.postprocess import (  # noqa: E402
     RECORDED_MIN_HITS,
@@ -300,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "mot15"), help="MOT15 folder")
     ap.add_argument("--out", help="results folder (default: runs/mot15/<reid>)")
     ap.add_argument("--reid", default="none", help="embedder: none (motion-only) or colorhist, laga, ...")
-    ap.add_argument("--sequences", nargs="*", help="default: all five (with --reid: the two with video)")
+    ap.add_argument("--sequences", nargs="+", help="default: all five (with --reid: the two with video)")
     ap.add_argument(
         "--interpolate",
         type=int,
@@ -367,24 +368,28 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{data}: MOT15 data not found", file=sys.stderr)
         return 1
     seqs = args.sequences or list(SEQUENCES if args.reid == "none" else WITH_VIDEO)
+    check_sequences(data, seqs)
+    if args.weights and args.reid not in TORCH_EMBEDDERS:
+        raise SystemExit(
+            f"--weights {args.weights}: only the networks take weights ({', '.join(TORCH_EMBEDDERS)}), "
+            f"not --reid {args.reid}"
+        )
     kwargs = {}
     for item in args.set:
         key, eq, text = item.partition("=")
         if not eq or not key:
             raise SystemExit(f"--set {item}: expected KEY=VALUE")
+        if key in OWN_OPTION:
+            raise SystemExit(f"--set {item}: use {OWN_OPTION[key]}, its own option (both would leave one ignored)")
         kwargs[key] = parse_setting("--set", key, text)
     grid = parse_grid(args.grid)
+    both = sorted(set(kwargs) & set(grid))
+    if both:
+        raise SystemExit(f"--set {both[0]} and --grid {both[0]}: give it once (the grid's values would replace it)")
     kwargs.setdefault("cmc", args.cmc)
     kwargs.setdefault("embed", args.embed or embed_policy(args.reid))
-    out = Path(args.out or ROOT / "runs" / "mot15" / args.reid)
-    for path, what in ((out, "--out"), (Path(args.json).parent if args.json else out, "--json")):
-        if path.exists() and not path.is_dir():
-            raise SystemExit(f"{what} {path}: a file is there, not a folder")
-    if args.json and Path(args.json).is_dir():
-        raise SystemExit(f"--json {args.json}: a folder, not a file")
-    out.mkdir(parents=True, exist_ok=True)
-    if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    out = output_folder("--out", args.out or ROOT / "runs" / "mot15" / args.reid)
+    json_out = output_file("--json", args.json) if args.json else None
     post = {"smooth": args.smooth, "stitch_s": args.stitch if args.stitch is not None else 4.0 * (args.reid != "none")}
     post.update({k: kwargs.pop(k) for k in POST_KEYS if k in kwargs})
     if "interpolate" in post:
@@ -395,7 +400,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.grid:
         kwargs = {**kwargs, **post}
         cached = CachedEmbedder(embedder) if embedder is not None else None
-        return _sweep(args, data, seqs, kwargs, cached, out, grid)
+        return _sweep(args, data, seqs, kwargs, cached, out, grid, json_out)
     check_settings({"interpolate": args.interpolate, **kwargs, **post}, args.reid)
     t0 = time.perf_counter()
     for seq in seqs:
@@ -414,8 +419,24 @@ def main(argv: list[str] | None = None) -> int:
         + f"; interpolate={args.interpolate}; offline {offline}; {elapsed:.1f} s"
     )
     print(format_table(metrics))
-    write_json(args.json or out / "metrics.json", metrics)
+    write_json(json_out or out / "metrics.json", metrics)
     return 0
+
+
+#: ``--set`` keys that have their own option here (given both ways, one would be silently ignored)
+OWN_OPTION = {"smooth": "--smooth", "stitch_s": "--stitch", "cmc": "--cmc", "embed": "--embed"}
+
+
+def check_sequences(data: Path, seqs: list[str]) -> None:
+    """Refuses, before anything runs, sequence names that are paths, repeated or not folders of ``data``."""
+    bad = [s for s in seqs if Path(s).name != s or s in (".", "..")]
+    if bad:
+        raise SystemExit(f"--sequences {' '.join(bad)}: give sequence names (folders of --data), not paths")
+    if len(set(seqs)) < len(seqs):
+        raise SystemExit(f"--sequences {' '.join(seqs)}: a sequence is given twice")
+    missing = [s for s in seqs if not (data / s / "seqinfo.ini").is_file() or not (data / s / "det").is_dir()]
+    if missing:
+        raise SystemExit(f"--data {data}: no MOT15 sequence {', '.join(missing)} there (seqinfo.ini and det/)")
 
 
 def parse_grid(items: list[str]) -> dict[str, list]:
@@ -430,6 +451,8 @@ def parse_grid(items: list[str]) -> dict[str, list]:
         if key in grid:
             raise SystemExit(f"--grid {key}: given twice; put every value in one --grid {key}=V1,V2,...")
         grid[key] = [parse_setting("--grid", key, v) for v in values.split(",") if v]
+        if len(set(grid[key])) < len(grid[key]):
+            raise SystemExit(f"--grid {item}: a value is given twice")
     return grid
 
 
@@ -459,7 +482,14 @@ def shown_settings(kwargs: dict, post: dict, reid: str) -> tuple[dict, dict]:
 
 
 def _sweep(
-    args: argparse.Namespace, data: Path, seqs: list[str], base: dict, embedder, out: Path, grid: dict[str, list]
+    args: argparse.Namespace,
+    data: Path,
+    seqs: list[str],
+    base: dict,
+    embedder,
+    out: Path,
+    grid: dict[str, list],
+    json_out: Path | None = None,
 ) -> int:
     for combo in itertools.product(*grid.values()):  # every combination checked before the first one runs
         check_settings({"interpolate": args.interpolate, **base, **dict(zip(grid, combo, strict=True))}, args.reid)
@@ -512,7 +542,9 @@ def _sweep(
     result = {"reid": args.reid, "weights": args.weights, "base": fixed, "rows": rows}
     if args.protocol == "loso":
         result["loso"] = _loso(args, data, seqs, rows, raw_of, out)
-    (out / "sweep.json").write_text(json.dumps(result, indent=1, default=str))
+    text = json.dumps(result, indent=1, default=str)
+    for path in (out / "sweep.json", *([json_out] if json_out else [])):
+        path.write_text(text)
     return 0
 
 

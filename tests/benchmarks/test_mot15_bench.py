@@ -8,11 +8,22 @@ import cv2
 import numpy as np
 import pytest
 
+from mctrack.errors import InputError
+
 from mctrack.io.mot import SeqInfo, save_mot_txt, write_seqinfo
 from mctrack.track import IDENTITY_WARP
 from tests.conftest import ROOT, load_benchmark
 
 MOT15 = ROOT.parent / "shared" / "data" / "mot15"
+
+
+@pytest.fixture(scope="module")
+def fake_data(tmp_path_factory):
+    """A --data folder whose one sequence ``x`` passes the name checks (it is never tracked)."""
+    data = tmp_path_factory.mktemp("data")
+    (data / "x" / "det").mkdir(parents=True)
+    (data / "x" / "seqinfo.ini").write_text("[Sequence]\nname=x\n")
+    return data
 
 
 def _module():
@@ -47,11 +58,15 @@ def test_grid_sweep_reuses_features_and_reports_every_setting(tmp_path, capsys, 
                 "appearance_thresh=0.0,0.25",
                 "--out",
                 str(tmp_path),
+                "--json",
+                str(tmp_path / "new" / "sweep_copy.json"),
             ]
         )
         == 0
     )
     rows = json.loads((tmp_path / "sweep.json").read_text())["rows"]
+    # --json also gets the sweep's result (it was silently ignored with --grid), its folder made for it
+    assert (tmp_path / "new" / "sweep_copy.json").read_text() == (tmp_path / "sweep.json").read_text()
     assert [r["settings"] for r in rows] == [{"appearance_thresh": 0.0}, {"appearance_thresh": 0.25}]
     # threshold 0 forbids every appearance match: identities fragment, IDF1 drops
     assert rows[1]["sequences"]["TUD-Stadtmitte"]["IDF1"] > rows[0]["sequences"]["TUD-Stadtmitte"]["IDF1"]
@@ -158,13 +173,13 @@ def test_a_refused_setting_is_one_error_line_and_exit_1(tmp_path, flags):
         (["--set", "noise_adapt=true"], "--set noise_adapt=true: expected a number"),
         (["--set", "nope=1"], "--set nope: not a setting here"),
         (["--set", "frame_rate=5"], "--set frame_rate: not a setting here"),
-        (["--set", "cmc=bogus"], "--set cmc=bogus: expected one of off, on, auto"),
+        (["--grid", "cmc=off,bogus"], "--grid cmc=bogus: expected one of off, on, auto"),
         (["--set", "match_thresh"], "--set match_thresh: expected KEY=VALUE"),
         (["--grid", "min_hits=1.5,2"], "--grid min_hits=1.5: expected a whole number"),
         (["--grid", "camera=a,b"], "--grid camera: not a setting here"),
     ],
 )
-def test_set_and_grid_values_are_typed_and_unknown_keys_refused(flags, message, monkeypatch):
+def test_set_and_grid_values_are_typed_and_unknown_keys_refused(flags, message, monkeypatch, fake_data):
     mod = _module()
     seen = {}
 
@@ -173,9 +188,11 @@ def test_set_and_grid_values_are_typed_and_unknown_keys_refused(flags, message, 
         raise SystemExit("parsed")
 
     monkeypatch.setattr(mod, "run_sequence", fake_run)
-    monkeypatch.setattr(mod, "_sweep", lambda args, data, seqs, base, embedder, out, grid: fake_run(None, **base))
+    monkeypatch.setattr(
+        mod, "_sweep", lambda args, data, seqs, base, embedder, out, grid, json_out=None: fake_run(None, **base)
+    )
     with pytest.raises(SystemExit) as exc:
-        mod.main(["--data", str(ROOT), "--sequences", "x", "--out", "/tmp/mot15_parse_test", *flags])
+        mod.main(["--data", str(fake_data), "--sequences", "x", "--out", "/tmp/mot15_parse_test", *flags])
     if message is None:
         assert exc.value.code == "parsed" and seen["fuse_score"] is False
     else:
@@ -227,17 +244,19 @@ def test_offline_defaults_judge_tracks_by_length_and_motion_only_confirms_at_onc
         (["--grid", "min_hits=1,0"], "min_hits: must be an integer >= 1, got 0"),
         (["--grid", "min_length_s=0.5,nan"], "min_length_s: must be in [0, 3600] seconds, got nan"),
         (["--stitch", "-1"], "stitch_s: must be from 0 (off) to 3600, got -1.0"),
-        (["--set", "stitch_s=nan"], "stitch_s: must be from 0 (off) to 3600, got nan"),
+        (["--stitch", "nan"], "stitch_s: must be from 0 (off) to 3600, got nan"),
         (["--interpolate", "-1"], "interpolate: must be from 0 (off)"),
     ],
 )
-def test_every_setting_is_checked_before_the_first_sequence_is_tracked(flags, message, monkeypatch, tmp_path):
+def test_every_setting_is_checked_before_the_first_sequence_is_tracked(
+    flags, message, monkeypatch, tmp_path, fake_data
+):
     mod = _module()
     tracked = []
     monkeypatch.setattr(mod, "track_sequence", lambda *a, **k: tracked.append(a) or pytest.fail("tracked"))
     monkeypatch.setattr(mod, "run_sequence", lambda *a, **k: tracked.append(a) or pytest.fail("tracked"))
     with pytest.raises(ValueError, match=re.escape(message)):
-        mod.main(["--data", str(ROOT), "--sequences", "x", "--out", str(tmp_path / "out"), *flags])
+        mod.main(["--data", str(fake_data), "--sequences", "x", "--out", str(tmp_path / "out"), *flags])
     assert not tracked
 
 
@@ -248,18 +267,43 @@ def test_every_setting_is_checked_before_the_first_sequence_is_tracked(flags, me
         (["--grid", "min_hits=1,2", "--protocol", "loso"], "--protocol loso needs at least two sequences"),
     ],
 )
-def test_grid_mistakes_are_refused_before_running(flags, message, tmp_path, capsys):
+def test_grid_mistakes_are_refused_before_running(flags, message, tmp_path, capsys, fake_data):
     with pytest.raises(SystemExit) as exc:
-        _module().main(["--data", str(ROOT), "--sequences", "x", "--out", str(tmp_path / "out"), *flags])
+        _module().main(["--data", str(fake_data), "--sequences", "x", "--out", str(tmp_path / "out"), *flags])
     assert message in str(exc.value.code) + capsys.readouterr().err
 
 
-def test_out_and_json_where_a_file_is_are_one_line(tmp_path):
+def test_out_and_json_where_a_file_is_are_one_line(tmp_path, fake_data):
     afile = tmp_path / "afile"
     afile.write_text("x")
     for flags, message in (
         (["--out", str(afile)], f"--out {afile}: a file is there, not a folder"),
-        (["--json", str(afile / "m.json")], f"--json {afile}: a file is there, not a folder"),
+        (["--json", str(afile / "m.json")], f"--json {afile / 'm.json'}: cannot create its folder {afile}"),
+        (["--json", str(tmp_path)], f"--json {tmp_path}: is a folder, not a file"),
     ):
-        with pytest.raises(SystemExit, match=re.escape(message)):
-            _module().main(["--data", str(ROOT), "--sequences", "x", *flags])
+        with pytest.raises(InputError, match=re.escape(message)):
+            _module().main(["--data", str(fake_data), "--sequences", "x", "--out", str(tmp_path / "o"), *flags])
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--set", "smooth=0", "--smooth", "5"], "--set smooth=0: use --smooth, its own option"),
+        (["--set", "stitch_s=4"], "--set stitch_s=4: use --stitch"),
+        (["--set", "min_hits=2", "--grid", "min_hits=1,3"], "--set min_hits and --grid min_hits: give it once"),
+        (["--grid", "min_hits=2,2"], "--grid min_hits=2,2: a value is given twice"),
+        (["--weights", "nosuch"], "--weights nosuch: only the networks take weights"),
+        (["--sequences", "x", "x"], "--sequences x x: a sequence is given twice"),
+        (["--sequences", "../data/x"], "--sequences ../data/x: give sequence names (folders of --data), not paths"),
+        (["--sequences", "x", "y"], "no MOT15 sequence y there"),
+    ],
+)
+def test_conflicting_or_mistyped_options_are_refused_before_running(flags, message, tmp_path, fake_data, monkeypatch):
+    mod = _module()
+    monkeypatch.setattr(mod, "track_sequence", lambda *a, **k: pytest.fail("tracked"))
+    argv = ["--data", str(fake_data), "--out", str(tmp_path / "o"), *flags]
+    if "--sequences" not in flags:
+        argv += ["--sequences", "x"]
+    with pytest.raises(SystemExit) as exc:
+        mod.main(argv)
+    assert message in str(exc.value.code)
