@@ -49,8 +49,11 @@ from peers_mot15 import MOTION, compare, tracker_names  # noqa: E402
 
 from mctrack.errors import InputError  # noqa: E402
 from mctrack.io.mot import read_seqinfo, write_seqinfo  # noqa: E402
+from mctrack.outputs import output_file, output_folder  # noqa: E402
 
 SHIFTS = ("stride2", "stride3", "miss20", "jitter5")
+#: ``--grid`` keys that cannot change a motion-only run on copies without images
+NOT_HERE = frozenset({"appearance_weight", "appearance_thresh", "ema_alpha", "motion_gate", "cmc", "stitch_appearance"})
 _SHIFT = re.compile(r"^(stride|miss|jitter)(\d+)$")
 
 
@@ -156,11 +159,16 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     grid = parse_grid(args.grid)
     combos = [dict(zip(grid, c, strict=True)) for c in itertools.product(*grid.values())] or [{}]
+    pointless = sorted(set(grid) & NOT_HERE)
+    if pointless:
+        print(
+            f"--grid {pointless[0]}: the shifted copies are tracked motion only, without images: "
+            "appearance and camera-motion settings change nothing here",
+            file=sys.stderr,
+        )
+        return 1
     for combo in combos:  # every setting checked before anything runs
         check_settings({"interpolate": 10, "smooth": 2.0, **combo}, "none")
-    if args.json and (Path(args.json).is_dir() or not Path(args.json).parent.is_dir()):
-        print(f"--json {args.json}: not a file in an existing folder", file=sys.stderr)
-        return 1
     try:
         shifts = list(dict.fromkeys(shift_name(s) for s in args.shifts))
     except ValueError as exc:
@@ -197,6 +205,12 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
+    try:  # writable, before the first condition is tracked
+        output_folder("--work", work)
+        json_out = output_file("--json", args.json) if args.json else None
+    except InputError as exc:
+        print(exc, file=sys.stderr)
+        return 1
     names: list[str] = []
     if args.trackers or not grid:  # with --grid the settings are the comparison: peers only when asked for
         try:
@@ -217,7 +231,8 @@ def main(argv: list[str] | None = None) -> int:
 
     conditions = ([] if args.no_original else ["original"]) + shifts
     labels = [" ".join(["mctrack", *(f"{k}={v}" for k, v in combo.items())]) for combo in combos]
-    results: dict[str, dict[str, dict]] = {}  # tracker -> condition -> COMBINED metrics
+    # tracker -> condition -> COMBINED metrics; mctrack's settings first, the peers after them
+    results: dict[str, dict[str, dict]] = {label: {} for label in labels}
     failed_any = False
     for cond in conditions:
         if cond == "original":
@@ -241,7 +256,10 @@ def main(argv: list[str] | None = None) -> int:
         if all(c in by_cond for c in conditions)
     }
     width = max(12, *(len(n) + 2 for n in results))
-    print(f"\nseed {args.seed}; sequences {', '.join(seqs)}; interpolation 10, smoothing 2 for every tracker")
+    print(
+        f"\nseed {args.seed}; sequences {', '.join(seqs)}; interpolation 10, smoothing 2 for every tracker"
+        + (" (mctrack's unless the grid sets them)" if {"interpolate", "smooth"} & set(grid) else "")
+    )
     print(
         "combined HOTA / IDF1 / MOTA per condition"
         + (", and their mean over the conditions" if len(conditions) > 1 else "")
@@ -285,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
             "combined": {n: {c: {k: float(m[k]) for k in keys} for c, m in r.items()} for n, r in results.items()},
             "mean": means,
         }
-        Path(args.json).write_text(json.dumps(summary, indent=1))
+        json_out.write_text(json.dumps(summary, indent=1))
     return 1 if failed_any else 0
 
 

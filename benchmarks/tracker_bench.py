@@ -142,9 +142,13 @@ def main(argv: list[str] | None = None) -> int:
             ref_tracker, ref_dets = load_reference(args.against, Path(tmp))
             ref_scene = [(ref_dets(d.xyxy, d.score), e) for d, e in scene]
             ours, theirs = [], []
-            for _ in range(args.repeats):
+            for i in range(args.repeats):
+                # each pair in turn starts with the other version, so that neither is always timed first
+                if i % 2:
+                    ours.append(time_run(Tracker, scene, warp)[0])
                 theirs.append(time_run(ref_tracker, ref_scene, warp)[0])
-                ours.append(time_run(Tracker, scene, warp)[0])
+                if not i % 2:
+                    ours.append(time_run(Tracker, scene, warp)[0])
         ratio = float(np.median(np.array(ours) / np.array(theirs)))
         print(
             f"tracker-only, {args.tracks} tracks, {label}: this tree {min(ours):.3f} ms/frame, {args.against} "

@@ -133,7 +133,7 @@ def test_grid_compares_mctrack_settings_across_conditions(shift, tmp_path, capsy
     import json
 
     _sequence(tmp_path / "data" / "SEQ-1", n_frames=30)
-    out = tmp_path / "summary.json"
+    out = tmp_path / "new" / "summary.json"  # folders that do not exist yet are made, as --work's
     argv = ["--data", str(tmp_path / "data"), "--work", str(tmp_path / "w"), "--sequences", "SEQ-1"]
     argv += ["--shifts", "miss20", "--grid", "min_length_s=0,100", "--json", str(out)]
     assert shift.main(argv) == 0
@@ -152,11 +152,17 @@ def test_grid_compares_mctrack_settings_across_conditions(shift, tmp_path, capsy
     assert (tmp_path / "w" / "results" / "miss20" / "mctrack_min_length_s=100.0" / "SEQ-1.txt").is_file()
 
 
-def test_grid_refuses_a_bad_setting_before_tracking(shift, tmp_path):
+def test_grid_refuses_a_bad_setting_before_tracking(shift, tmp_path, capsys):
     _sequence(tmp_path / "data" / "SEQ-1")
     argv = ["--data", str(tmp_path / "data"), "--work", str(tmp_path / "w"), "--sequences", "SEQ-1"]
     with pytest.raises(SystemExit, match="--grid nope: not a setting here"):
         shift.main([*argv, "--grid", "nope=1"])
     with pytest.raises(ValueError, match="min_hits"):
         shift.main([*argv, "--grid", "min_hits=0,2"])
+    # settings that cannot matter on motion-only copies without images would rank identical or failing rows
+    for key in ("appearance_weight=0.2,0.8", "cmc=off,on"):
+        assert shift.main([*argv, "--grid", key]) == 1
+        assert "tracked motion only, without images" in capsys.readouterr().err
     assert not (tmp_path / "w").exists()
+    assert shift.main([*argv, "--json", str(tmp_path / "data")]) == 1
+    assert "is a folder, not a file" in capsys.readouterr().err
