@@ -212,7 +212,10 @@ def main(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise InputError(f"tracker settings: {exc}") from None
     cmc = CameraMotion(auto=cmc_mode == "auto") if cmc_mode != "off" else None
-    name = check_file_name(args.name, "--name") if args.name else safe_file_name(source.name)
+    # a sequence folder's result is named after the folder, as MOTChallenge tools (and mctrack eval) look it up:
+    # seqinfo's name= may differ in a renamed copy, whose results would then overwrite the original's
+    default_name = source.folder.resolve().name if isinstance(source, SequenceSource) else source.name
+    name = check_file_name(args.name, "--name") if args.name else safe_file_name(default_name)
     out_dir = Path(args.out)
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError(f"{out_dir}: the output folder is a file")

@@ -34,6 +34,18 @@ class MotFileDetector:
         self.name = "mot"
         self.path = Path(path)
         rows = load_mot_txt(self.path, skip_bad_boxes=True)
+        if len(rows):
+            # the same box twice in a frame (a file concatenated with itself, a detector run twice) would start
+            # two tracks on every person: one copy is kept
+            _, first = np.unique(rows[:, [0, 2, 3, 4, 5, 6]], axis=0, return_index=True)
+            if len(first) < len(rows):
+                log.warning(
+                    "%s: %d exact duplicate row(s) (same frame, box and score) dropped; %d rows left",
+                    self.path,
+                    len(rows) - len(first),
+                    len(first),
+                )
+                rows = rows[np.sort(first)]
         scores = rows[:, 6] if len(rows) else np.zeros(0)
         if len(scores) and (scores.min() < 0.0 or scores.max() > 1.0):
             # older public detections (MOT15's ACF, MOT17's DPM) give raw detector scores: every threshold of the

@@ -13,6 +13,7 @@ IoU >= 0.5; HOTA averages over IoU thresholds 0.05 ... 0.95.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,9 @@ from scipy.optimize import linear_sum_assignment
 
 from ..errors import InputError
 from ..io.mot import load_mot_txt, read_seqinfo
+from ..io.paths import safe_file_name
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "SequenceData",
@@ -375,6 +379,28 @@ def _check_frames(rows: np.ndarray, length: int, file: Path, info_file: Path) ->
         )
 
 
+#: MOT16/17 ground-truth classes that are not a pedestrian (2 person on vehicle ... 12 occluder full); MOT15's
+#: ground truth has -1 in that column (the world x coordinate)
+_MOT17_OTHER_CLASSES = np.arange(2, 13)
+
+
+def _warn_if_mot17_classes(gt: np.ndarray, file: Path) -> None:
+    """Warn when ``gt`` looks like MOT16/17 ground truth (non-pedestrian class ids in column 8): scored here under
+    the MOT15 protocol, its distractors and other classes count as people to find, and matches on them as such."""
+    if not len(gt):
+        return
+    classes = gt[:, 7]
+    other = np.isin(classes, _MOT17_OTHER_CLASSES)
+    if other.any() and np.isin(classes, np.r_[1, _MOT17_OTHER_CLASSES]).all():
+        log.warning(
+            "%s: %d row(s) carry MOT16/17 class ids other than pedestrian (2-12): this evaluation uses the MOT15 "
+            "protocol, which scores them as people (TrackEval's MOT17 benchmark removes distractors and the "
+            "predictions matched to them); keep only the pedestrian rows, or use TrackEval with BENCHMARK=MOT17",
+            file,
+            int(other.sum()),
+        )
+
+
 def evaluate_folders(gt_dir: str | Path, pred_dir: str | Path, **options) -> dict[str, dict]:
     """Evaluate ``PRED/<seq>.txt`` against ``GT/<seq>/gt/gt.txt`` (+ ``seqinfo.ini``) for every sequence.
 
@@ -417,7 +443,10 @@ def evaluate_folder_sequences(
     for seq in sequences:
         info = read_seqinfo(gt_dir / seq / "seqinfo.ini")
         gt = load_mot_txt(gt_dir / seq / "gt" / "gt.txt")
+        _warn_if_mot17_classes(gt, gt_dir / seq / "gt" / "gt.txt")
         pred_file = pred_dir / f"{seq}.txt"
+        if not pred_file.is_file() and (pred_dir / f"{safe_file_name(seq)}.txt").is_file():
+            pred_file = pred_dir / f"{safe_file_name(seq)}.txt"  # as mctrack track names it ("My Seq" -> My_Seq)
         if pred_file.is_file():
             pred = load_mot_txt(pred_file)
         elif missing_ok:

@@ -55,12 +55,20 @@ def load_mot_txt(path: str | Path, *, skip_bad_boxes: bool = False) -> np.ndarra
     if not p.is_file():
         raise InputError(f"{p}: {missing_file(p)}")
     rows, skipped, first_skipped = [], 0, 0
-    with p.open("r", encoding="utf-8", errors="replace") as fh:
+    # utf-8-sig: a byte-order mark (as some Windows editors write) is not part of the first number
+    with p.open("r", encoding="utf-8-sig", errors="replace") as fh:
         for lineno, line in enumerate(fh, 1):
             line = line.strip()
             if not line or line.startswith("#"):
                 continue
-            parts = line.replace(",", " ").split()
+            if "," in line:
+                parts = [v.strip() for v in line.split(",")]
+                if parts[-1] == "":  # a trailing comma
+                    parts.pop()
+                if "" in parts:  # splitting on whitespace would shift every later column into the wrong one
+                    raise InputError(f"{p}: line {lineno}: empty field (column {parts.index('') + 1}) in {line[:60]!r}")
+            else:
+                parts = line.split()
             if not 6 <= len(parts) <= N_COLS:
                 raise InputError(f"{p}: line {lineno}: expected 6 to {N_COLS} values, got {len(parts)}")
             try:
@@ -244,7 +252,7 @@ def read_seqinfo(path: str | Path) -> SeqInfo:
         raise InputError(f"{p}: {missing_file(p)}")
     cp = configparser.ConfigParser()
     try:
-        cp.read(p, encoding="utf-8")
+        cp.read(p, encoding="utf-8-sig")
         sec = cp["Sequence"]
     except (configparser.Error, KeyError):
         raise InputError(f"{p}: no [Sequence] section") from None

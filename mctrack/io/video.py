@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -162,8 +163,18 @@ class VideoFileSource(FrameSource):
 UNREADABLE_FOLDER = 5  # an image folder whose first images all fail to decode is refused, not tracked as empty
 
 
+def _natural_key(path: Path) -> tuple[list, str]:
+    """Sort key of an image file: the numbers in its name compared as numbers, so that ``2.jpg`` comes before
+    ``10.jpg`` as ``000002.jpg`` before ``000010.jpg`` (plain name order would put ``10.jpg`` first)."""
+    return [int(t) if t.isdigit() else t for t in _DIGITS.split(path.name)], path.name
+
+
+_DIGITS = re.compile(r"(\d+)")
+
+
 class ImageFolderSource(FrameSource):
-    """Frames from the images of a folder, in name order (e.g. a MOTChallenge ``img1`` folder).
+    """Frames from the images of a folder, in name order with numbers compared as numbers (``2.jpg`` before
+    ``10.jpg``; e.g. a MOTChallenge ``img1`` folder).
 
     An image that cannot be read is yielded with ``image=None`` and a warning; when none of the first
     ``UNREADABLE_FOLDER`` images (all of them in a shorter folder) can be read, iteration raises
@@ -176,7 +187,8 @@ class ImageFolderSource(FrameSource):
         self.folder = Path(folder)
         if not self.folder.is_dir():
             raise InputError(f"{self.folder}: image folder not found")
-        self.files = sorted(p for p in self.folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+        images = (p for p in self.folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+        self.files = sorted(images, key=_natural_key)
         if not self.files:
             raise InputError(f"{self.folder}: no images ({', '.join(IMAGE_SUFFIXES)}) found")
         if not np.isfinite(fps) or fps <= 0:

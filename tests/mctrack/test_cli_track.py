@@ -50,6 +50,19 @@ def test_track_then_eval(tmp_path, capsys):
     assert combined[0] == "COMBINED" and float(combined[5]) > 90  # IDF1 column
 
 
+def test_a_sequence_result_is_named_after_its_folder(tmp_path, capsys):
+    # a renamed copy keeps seqinfo's name=; its result must not overwrite the original's in a shared --out
+    seq = make_sequence(tmp_path / "data" / "SYN-01")
+    copy = tmp_path / "data" / "SYN-01-copy"
+    make_sequence(copy)
+    write_seqinfo(copy / "seqinfo.ini", SeqInfo("SYN-01", 10, 30, 640, 480))
+    out = tmp_path / "pred"
+    for src in (seq, copy):
+        assert main(["track", "--source", str(src), "--detector", "mot", "--out", str(out), "--no-progress"]) == 0
+    assert sorted(p.name for p in out.glob("*.txt")) == ["SYN-01-copy.txt", "SYN-01.txt"]
+    assert main(["eval", "--gt", str(tmp_path / "data"), "--pred", str(out)]) == 0
+
+
 def test_track_with_explicit_dets_and_video(tmp_path):
     seq = make_sequence(tmp_path / "SYN-02", n=10)
     out = tmp_path / "pred"

@@ -142,6 +142,29 @@ def test_evaluate_folders_and_cli(tmp_path, capsys):
     assert json.loads(out_json.read_text())["seqA"]["MOTA"] == pytest.approx(1.0)
 
 
+def test_mot17_style_ground_truth_is_warned_about(tmp_path, caplog):
+    gt = GT.copy()
+    gt[:, 7] = 1  # MOT16/17: column 8 is the class, 1 a pedestrian
+    gt[gt[:, 1] == 2, 7] = 7  # a distractor (static person), scored as a person under the MOT15 protocol
+    gt_dir, pred_dir = make_layout(tmp_path, GT)
+    save_mot_txt(gt_dir / "seqA" / "gt" / "gt.txt", gt)
+    with caplog.at_level("WARNING", logger="mctrack.eval.mot"):
+        evaluate_folders(gt_dir, pred_dir)
+    assert "carry MOT16/17 class ids other than pedestrian" in caplog.text
+    caplog.clear()
+    save_mot_txt(gt_dir / "seqA" / "gt" / "gt.txt", GT)  # MOT15: -1 there
+    with caplog.at_level("WARNING", logger="mctrack.eval.mot"):
+        evaluate_folders(gt_dir, pred_dir)
+    assert not caplog.records
+
+
+def test_a_result_named_as_track_names_it_is_found(tmp_path):
+    gt_dir, pred_dir = make_layout(tmp_path, GT)
+    (gt_dir / "seqA").rename(gt_dir / "seq A")  # a folder with a space: mctrack track writes seq_A.txt
+    (pred_dir / "seqA.txt").rename(pred_dir / "seq_A.txt")
+    assert evaluate_folders(gt_dir, pred_dir)["seq A"]["IDF1"] == pytest.approx(1.0)
+
+
 def test_missing_result_file(tmp_path, capsys):
     gt_dir, pred_dir = make_layout(tmp_path, None)
     with pytest.raises(InputError, match="seqA.txt"):

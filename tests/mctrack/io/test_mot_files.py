@@ -105,3 +105,32 @@ def test_a_detection_file_without_usable_rows_is_warned(tmp_path, caplog):
     with caplog.at_level(logging.WARNING):
         MotFileDetector(low)
     assert "no detections" not in caplog.text
+
+
+def test_an_empty_field_is_an_error_not_a_shifted_column(tmp_path):
+    # splitting on whitespace after replacing commas read "1,1,10,,30,40,1" as x=10, y=30, w=40, h=1
+    with pytest.raises(InputError, match=r"line 2: empty field \(column 4\)"):
+        load_mot_txt(_write(tmp_path, "1,1,10,20,30,40,1\n2,1,10,,30,40,1\n"))
+    rows = load_mot_txt(_write(tmp_path, "1,1,10,20,30,40,1,\n2, 1, 11, 20, 30, 40, 1\n"))  # trailing comma, spaces
+    np.testing.assert_array_equal(rows[:, :7], [[1, 1, 10, 20, 30, 40, 1], [2, 1, 11, 20, 30, 40, 1]])
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_number(tmp_path):
+    from mctrack.io.mot import read_seqinfo
+
+    p = tmp_path / "gt.txt"
+    p.write_bytes("\ufeff1,1,10,20,30,40,1\n".encode())
+    assert load_mot_txt(p)[0, :7].tolist() == [1, 1, 10, 20, 30, 40, 1]
+    ini = tmp_path / "seqinfo.ini"
+    ini.write_bytes("\ufeff[Sequence]\nname=a\nframeRate=10\nseqLength=5\nimWidth=64\nimHeight=48\n".encode())
+    assert read_seqinfo(ini).seq_length == 5
+
+
+def test_exact_duplicate_detections_are_dropped_with_a_warning(tmp_path, caplog):
+    text = "1,-1,10,20,30,40,0.9\n1,-1,50,20,30,40,0.8\n2,-1,12,20,30,40,0.9\n"
+    path = _write(tmp_path, text * 2 + "1,-1,10,20,30,40,0.7\n", "det.txt")  # the last: same box, other score
+    with caplog.at_level(logging.WARNING):
+        det = MotFileDetector(path)
+    assert det.num_rows == 4
+    assert "3 exact duplicate row(s) (same frame, box and score) dropped" in caplog.text
+    assert sorted(det.detections(0).score.tolist()) == pytest.approx([0.7, 0.8, 0.9])

@@ -122,6 +122,15 @@ def test_image_folder_with_unreadable_image(tmp_path, caplog):
     assert "000002.jpg" in caplog.text
 
 
+def test_image_folder_numbers_are_compared_as_numbers(tmp_path):
+    d = tmp_path / "img1"
+    d.mkdir()
+    for i in (1, 2, 10, 11):  # unpadded names: plain name order would give 1, 10, 11, 2
+        cv2.imwrite(str(d / f"{i}.png"), np.full((20, 30, 3), i, np.uint8))
+    frames = list(ImageFolderSource(d, fps=5))
+    assert [int(f.image[0, 0, 0]) for f in frames] == [1, 2, 10, 11]
+
+
 @pytest.mark.parametrize(("bad", "good", "said"), [(2, 0, "no image"), (8, 1, "none of the first 5 images")])
 def test_image_folder_of_unreadable_files_is_an_error(tmp_path, bad, good, said):
     d = tmp_path / "img1"
