@@ -345,7 +345,20 @@ def _build_detector(args: argparse.Namespace, source):
                 raise InputError(f"{args.source}: --detector mot needs --dets det.txt (or a sequence folder)")
             dets = source.folder / "det" / "det.txt"
         min_score = -np.inf if args.min_score is None else args.min_score
-        return build_detector("mot", path=dets, min_score=min_score)
+        detector = build_detector("mot", path=dets, min_score=min_score)
+        if isinstance(source, SequenceSource):
+            far = detector.share_far_outside(source.info.im_width, source.info.im_height)
+            if far > 0.2:
+                log.warning(
+                    "%s: %.0f%% of the boxes reach more than 10%% beyond the %dx%d frame of %s: is the file written "
+                    "as x1,y1,x2,y2? MOTChallenge files hold left,top,width,height",
+                    dets,
+                    100 * far,
+                    source.info.im_width,
+                    source.info.im_height,
+                    source.folder / "seqinfo.ini",
+                )
+        return detector
     if args.dets:
         raise ValueError(f"--dets: only used with --detector mot, not {args.detector!r}")
     if args.detector == "yolo":

@@ -58,6 +58,7 @@ class MotFileDetector:
                 scores.min(),
                 scores.max(),
             )
+        self._rows = rows
         self._by_frame = detections_by_frame(rows, min_score=min_score)
         self.num_rows = int(sum(len(d) for d in self._by_frame.values()))
         #: 0-based index of the last frame that has detections (-1 for an empty file).
@@ -68,6 +69,16 @@ class MotFileDetector:
                 self.path,
                 "" if not len(rows) else f" scoring >= {min_score:g} (of {len(rows)} rows)",
             )
+
+    def share_far_outside(self, width: int, height: int, margin: float = 0.1) -> float:
+        """The share of the file's boxes whose right or bottom edge lies more than ``margin`` of the frame beyond a
+        ``width`` x ``height`` frame: near 0 for real detections (a person at the edge is cut by little), large
+        for a file written as x1, y1, x2, y2 instead of MOTChallenge's left, top, width, height."""
+        r = self._rows
+        if not len(r):
+            return 0.0
+        far = (r[:, 2] + r[:, 4] > (1 + margin) * width) | (r[:, 3] + r[:, 5] > (1 + margin) * height)
+        return float(far.mean())
 
     def detections(self, index: int) -> Detections:
         """Detections of the 0-based frame ``index``."""

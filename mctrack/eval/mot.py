@@ -428,10 +428,11 @@ def evaluate_folder_sequences(
     ``PRED/<seq>.txt`` is an :class:`InputError` unless ``missing_ok`` (then it is scored as an empty prediction);
     GT rows with conf 0 are ignored unless ``keep_zero_marked``."""
     gt_dir, pred_dir = Path(gt_dir), Path(pred_dir)
-    if not gt_dir.is_dir():
-        raise InputError(f"{gt_dir}: ground-truth folder not found")
-    if not pred_dir.is_dir():
-        raise InputError(f"{pred_dir}: results folder not found")
+    for folder, what in ((gt_dir, "ground-truth folder (<sequence>/gt/gt.txt)"), (pred_dir, "results folder")):
+        if folder.is_file():
+            raise InputError(f"{folder}: a file, not a {what}; give the folder that holds it")
+        if not folder.is_dir():
+            raise InputError(f"{folder}: {what.split(' (')[0]} not found")
     if sequences is None:
         sequences = sorted(p.name for p in gt_dir.iterdir() if (p / "gt" / "gt.txt").is_file())
     if not sequences:

@@ -247,17 +247,23 @@ class SequenceSource(FrameSource):
                 )
             if self.inner.length is not None and self.inner.length != self.length:
                 log.warning(
-                    "%s: seqinfo.ini says %d frames but %s has %d",
+                    "%s: seqinfo.ini says %d frames but %s has %d%s",
                     self.folder,
                     self.length,
                     getattr(self.inner, "path", getattr(self.inner, "folder", "")),
                     self.inner.length,
+                    f"; only the sequence's first {self.length} are read" if self.inner.length > self.length else "",
                 )
         self.has_images = self.inner is not None
 
     def __iter__(self) -> Iterator[Frame]:
         if self.inner is not None:
-            yield from self.inner
+            # the sequence is seqLength frames (what its ground truth and any evaluation cover), however long the
+            # video or image folder holding them
+            for frame in self.inner:
+                if frame.index >= self.length:
+                    break
+                yield frame
             return
         for i in range(self.length):
             yield Frame(self.camera, i, i / self.fps, None)

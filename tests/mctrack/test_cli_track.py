@@ -63,6 +63,20 @@ def test_a_sequence_result_is_named_after_its_folder(tmp_path, capsys):
     assert main(["eval", "--gt", str(tmp_path / "data"), "--pred", str(out)]) == 0
 
 
+def test_a_det_file_written_as_corners_is_warned_about(tmp_path, caplog):
+    seq = make_sequence(tmp_path / "data" / "SYN-01")
+    argv = ["track", "--source", str(seq), "--detector", "mot", "--out", str(tmp_path / "pred"), "--no-progress"]
+    with caplog.at_level("WARNING", logger="mctrack.commands.track"):
+        assert main(argv) == 0
+    assert not caplog.records  # left, top, width, height: nothing far outside the 640x480 frame
+    rows = load_mot_txt(seq / "det" / "det.txt")
+    rows[:, 4:6] += rows[:, 2:4]  # x1, y1, x2, y2 where width and height belong
+    save_mot_txt(seq / "det" / "det.txt", rows)
+    with caplog.at_level("WARNING", logger="mctrack.commands.track"):
+        assert main(argv) == 0
+    assert "is the file written as x1,y1,x2,y2?" in caplog.text and "50% of the boxes" in caplog.text
+
+
 def test_track_with_explicit_dets_and_video(tmp_path):
     seq = make_sequence(tmp_path / "SYN-02", n=10)
     out = tmp_path / "pred"

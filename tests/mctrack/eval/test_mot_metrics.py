@@ -170,6 +170,10 @@ def test_missing_result_file(tmp_path, capsys):
     with pytest.raises(InputError, match="seqA.txt"):
         evaluate_folders(gt_dir, pred_dir)
     assert evaluate_folders(gt_dir, pred_dir, missing_ok=True)["seqA"]["FN"] == 20
+    save_mot_txt(pred_dir / "seqA.txt", GT)
+    with pytest.raises(InputError, match="seqA.txt: a file, not a results folder; give the folder that holds it"):
+        evaluate_folders(gt_dir, pred_dir / "seqA.txt")
+    (pred_dir / "seqA.txt").unlink()
     assert cli_main(["eval", "--gt", str(gt_dir), "--pred", str(pred_dir)]) == 1
     assert "seqA.txt" in capsys.readouterr().err
 

@@ -162,6 +162,16 @@ def test_sequence_without_images(tmp_path):
     assert len(frames) == 20 and frames[0].image is None
 
 
+def test_a_video_longer_than_the_sequence_gives_only_its_frames(tmp_path, caplog):
+    seq = make_sequence(tmp_path / "SEQ-1", n=6, with_video=False)
+    make_video(seq / "SEQ-1.avi", n=10)  # 10 frames for a 6-frame sequence: its results must fit seqLength
+    with caplog.at_level(logging.WARNING):
+        src = open_source(seq)
+        frames = list(src)
+    assert [f.index for f in frames] == list(range(6)) and all(f.image is not None for f in frames)
+    assert "only the sequence's first 6 are read" in caplog.text
+
+
 def test_has_images_says_whether_frames_can_be_had(tmp_path):
     seq = make_sequence(tmp_path / "SEQ-1", with_video=True)
     video = seq / "SEQ-1.avi"
