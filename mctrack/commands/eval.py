@@ -19,7 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--gt", required=True, help="ground-truth folder: GT/<sequence>/gt/gt.txt and seqinfo.ini")
     p.add_argument("--pred", required=True, help="results folder: PRED/<sequence>.txt")
-    p.add_argument("--sequences", nargs="*", help="only these sequences (default: every one in --gt)")
+    p.add_argument("--sequences", nargs="+", help="only these sequences (default: every one in --gt)")
     p.add_argument("--missing-ok", action="store_true", help="score a missing result file as empty")
     p.add_argument("--keep-zero-marked", action="store_true", help="also count GT rows whose conf column is 0")
     p.add_argument("--json", help="also write the metrics to this JSON file")

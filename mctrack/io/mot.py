@@ -12,6 +12,8 @@ import io
 import logging
 import math
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -147,8 +149,12 @@ def save_mot_txt(path: str | Path, rows: np.ndarray) -> None:
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     tmp = p.with_name(p.name + ".partial")  # replaced at once: a reader (or a crash) never sees half a file
-    tmp.write_text(_format_rows(full), encoding="utf-8")
-    os.replace(tmp, p)
+    with _naming(p):
+        try:
+            tmp.write_text(_format_rows(full), encoding="utf-8")
+            os.replace(tmp, p)
+        finally:
+            tmp.unlink(missing_ok=True)  # after a failed write (a full disk): no half file left beside the result
 
 
 def mot_rows(frame_index: int, track_ids: np.ndarray, xyxy: np.ndarray, scores: np.ndarray | None = None) -> np.ndarray:
@@ -161,6 +167,18 @@ def mot_rows(frame_index: int, track_ids: np.ndarray, xyxy: np.ndarray, scores: 
     rows[:, 4:6] = xyxy[:, 2:] - xyxy[:, :2]
     rows[:, 6] = 1.0 if scores is None else np.asarray(scores).reshape(-1)
     return rows
+
+
+@contextmanager
+def _naming(path: Path) -> Iterator[None]:
+    """OSErrors raised inside name ``path`` when they name no file (a full disk says only "No space left on
+    device"), so the message says which file could not be written."""
+    try:
+        yield
+    except OSError as err:
+        if err.filename is None:
+            err.filename = str(path)
+        raise
 
 
 class MotWriter:
@@ -180,8 +198,9 @@ class MotWriter:
     ) -> None:
         rows = mot_rows(frame_index, track_ids, xyxy, scores)
         if len(rows):
-            self._fh.write(_format_rows(rows))
-            self._fh.flush()
+            with _naming(self.path):
+                self._fh.write(_format_rows(rows))
+                self._fh.flush()
 
     def write_rows(self, rows: np.ndarray) -> None:
         """Append ``(K, 6..10)`` MOT rows as they are (1-based frames); call :meth:`flush` to make them durable."""
@@ -189,14 +208,17 @@ class MotWriter:
         if len(rows):
             full = np.full((len(rows), N_COLS), -1.0)
             full[:, : rows.shape[1]] = rows
-            self._fh.write(_format_rows(full))
+            with _naming(self.path):
+                self._fh.write(_format_rows(full))
 
     def flush(self) -> None:
-        self._fh.flush()
+        with _naming(self.path):
+            self._fh.flush()
 
     def close(self) -> None:
         if not self._fh.closed:
-            self._fh.close()
+            with _naming(self.path):
+                self._fh.close()
 
     def __enter__(self) -> MotWriter:
         return self

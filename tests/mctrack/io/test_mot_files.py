@@ -134,3 +134,37 @@ def test_exact_duplicate_detections_are_dropped_with_a_warning(tmp_path, caplog)
     assert det.num_rows == 4
     assert "3 exact duplicate row(s) (same frame, box and score) dropped" in caplog.text
     assert sorted(det.detections(0).score.tolist()) == pytest.approx([0.7, 0.8, 0.9])
+
+
+def test_a_full_disk_names_the_file_and_leaves_no_half_result(tmp_path, monkeypatch):
+    import errno
+    from pathlib import Path
+
+    from mctrack.io.mot import MotWriter, save_mot_txt
+
+    def full(self, *args, **kwargs):
+        self.open("w").write("1,1,10")  # part of a row reached the disk
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_text", full)
+    target = tmp_path / "SEQ.txt"
+    with pytest.raises(OSError) as exc:
+        save_mot_txt(target, np.array([[1, 1, 10, 20, 30, 40, 1.0]]))
+    assert exc.value.filename == str(target) and exc.value.errno == errno.ENOSPC
+    assert list(tmp_path.iterdir()) == []  # neither the result nor its .partial
+
+    class FullFile:
+        closed = False
+
+        def write(self, text):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def close(self):
+            self.closed = True
+
+    writer = MotWriter(tmp_path / "raw.txt")
+    writer._fh.close()
+    writer._fh = FullFile()
+    with pytest.raises(OSError) as exc:
+        writer.write(0, np.array([1]), np.array([[10.0, 20, 40, 60]]))
+    assert exc.value.filename == str(tmp_path / "raw.txt")
