@@ -367,7 +367,9 @@ def main(argv: list[str] | None = None) -> int:
     if not data.is_dir():
         print(f"{data}: MOT15 data not found", file=sys.stderr)
         return 1
-    seqs = args.sequences or list(SEQUENCES if args.reid == "none" else WITH_VIDEO)
+    # a trailing slash, as shell completion adds it to a folder name, is not a path
+    seqs = [s.rstrip("/") or s for s in args.sequences] if args.sequences else None
+    seqs = seqs or list(SEQUENCES if args.reid == "none" else WITH_VIDEO)
     check_sequences(data, seqs)
     if args.weights and args.reid not in TORCH_EMBEDDERS:
         raise SystemExit(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -214,7 +215,8 @@ def main(args: argparse.Namespace) -> int:
     cmc = CameraMotion(auto=cmc_mode == "auto") if cmc_mode != "off" else None
     # a sequence folder's result is named after the folder, as MOTChallenge tools (and mctrack eval) look it up:
     # seqinfo's name= may differ in a renamed copy, whose results would then overwrite the original's
-    default_name = source.folder.resolve().name if isinstance(source, SequenceSource) else source.name
+    # (abspath, not resolve: a linked folder's result is named after the link, as eval lists it)
+    default_name = Path(os.path.abspath(source.folder)).name if isinstance(source, SequenceSource) else source.name
     name = check_file_name(args.name, "--name") if args.name else safe_file_name(default_name)
     out_dir = Path(args.out)
     if out_dir.exists() and not out_dir.is_dir():

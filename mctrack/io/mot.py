@@ -63,14 +63,13 @@ def load_mot_txt(path: str | Path, *, skip_bad_boxes: bool = False) -> np.ndarra
             line = line.strip()
             if not line or line.startswith("#"):
                 continue
-            if "," in line:
-                parts = [v.strip() for v in line.split(",")]
-                if parts[-1] == "":  # a trailing comma
-                    parts.pop()
-                if "" in parts:  # splitting on whitespace would shift every later column into the wrong one
-                    raise InputError(f"{p}: line {lineno}: empty field (column {parts.index('') + 1}) in {line[:60]!r}")
-            else:
-                parts = line.split()
+            # fields between commas, each also split at whitespace (a mixed "1,2,...,0.9 -1 -1 -1" row reads as
+            # before); a blank field is kept as "" to be caught below
+            parts = [tok for field in line.split(",") for tok in (field.split() or [""])]
+            while parts and parts[-1] == "":  # trailing commas (blank trailing cells of a spreadsheet or pandas)
+                parts.pop()
+            if "" in parts:  # dropping it would shift every later column into the wrong one
+                raise InputError(f"{p}: line {lineno}: empty field (column {parts.index('') + 1}) in {line[:60]!r}")
             if not 6 <= len(parts) <= N_COLS:
                 raise InputError(f"{p}: line {lineno}: expected 6 to {N_COLS} values, got {len(parts)}")
             try:

@@ -165,11 +165,19 @@ UNREADABLE_FOLDER = 5  # an image folder whose first images all fail to decode i
 
 def _natural_key(path: Path) -> tuple[list, str]:
     """Sort key of an image file: the numbers in its name compared as numbers, so that ``2.jpg`` comes before
-    ``10.jpg`` as ``000002.jpg`` before ``000010.jpg`` (plain name order would put ``10.jpg`` first)."""
-    return [int(t) if t.isdigit() else t for t in _DIGITS.split(path.name)], path.name
+    ``10.jpg`` as ``000002.jpg`` before ``000010.jpg`` (plain name order would put ``10.jpg`` first); a decimal
+    fraction compares digit by digit (timestamps: ``1700000000.125`` before ``1700000000.5``)."""
+    key: list = []
+    for i, token in enumerate(_NUMBER.split(path.name)):
+        if i % 2:  # a number: (whole part, fraction digits)
+            whole, _, fraction = token.partition(".")
+            key.append((int(whole), fraction))
+        else:
+            key.append(token)
+    return key, path.name
 
 
-_DIGITS = re.compile(r"(\d+)")
+_NUMBER = re.compile(r"([0-9]+(?:\.[0-9]+)?)")
 
 
 class ImageFolderSource(FrameSource):

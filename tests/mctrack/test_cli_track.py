@@ -61,6 +61,11 @@ def test_a_sequence_result_is_named_after_its_folder(tmp_path, capsys):
         assert main(["track", "--source", str(src), "--detector", "mot", "--out", str(out), "--no-progress"]) == 0
     assert sorted(p.name for p in out.glob("*.txt")) == ["SYN-01-copy.txt", "SYN-01.txt"]
     assert main(["eval", "--gt", str(tmp_path / "data"), "--pred", str(out)]) == 0
+    link = tmp_path / "data" / "SYN-01-link"  # a linked folder: named after the link, as eval lists it
+    link.symlink_to(seq)
+    assert main(["track", "--source", str(link), "--detector", "mot", "--out", str(out), "--no-progress"]) == 0
+    assert (out / "SYN-01-link.txt").is_file()
+    assert main(["eval", "--gt", str(tmp_path / "data"), "--pred", str(out)]) == 0
 
 
 def test_a_det_file_written_as_corners_is_warned_about(tmp_path, caplog):

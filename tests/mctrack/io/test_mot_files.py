@@ -111,8 +111,10 @@ def test_an_empty_field_is_an_error_not_a_shifted_column(tmp_path):
     # splitting on whitespace after replacing commas read "1,1,10,,30,40,1" as x=10, y=30, w=40, h=1
     with pytest.raises(InputError, match=r"line 2: empty field \(column 4\)"):
         load_mot_txt(_write(tmp_path, "1,1,10,20,30,40,1\n2,1,10,,30,40,1\n"))
-    rows = load_mot_txt(_write(tmp_path, "1,1,10,20,30,40,1,\n2, 1, 11, 20, 30, 40, 1\n"))  # trailing comma, spaces
-    np.testing.assert_array_equal(rows[:, :7], [[1, 1, 10, 20, 30, 40, 1], [2, 1, 11, 20, 30, 40, 1]])
+    # trailing commas (blank trailing cells), spaces after commas, commas and spaces mixed: read as before
+    text = "1,1,10,20,30,40,1,\n2, 1, 11, 20, 30, 40, 1,,,\n3,1,12,20,30,40,1 -1 -1 -1\n"
+    rows = load_mot_txt(_write(tmp_path, text))
+    np.testing.assert_array_equal(rows[:, :7], [[f, 1, 9 + f, 20, 30, 40, 1] for f in (1, 2, 3)])
 
 
 def test_a_byte_order_mark_is_not_part_of_the_first_number(tmp_path):

@@ -3,6 +3,8 @@ from __future__ import annotations
 import logging
 
 import cv2
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -129,6 +131,10 @@ def test_image_folder_numbers_are_compared_as_numbers(tmp_path):
         cv2.imwrite(str(d / f"{i}.png"), np.full((20, 30, 3), i, np.uint8))
     frames = list(ImageFolderSource(d, fps=5))
     assert [int(f.image[0, 0, 0]) for f in frames] == [1, 2, 10, 11]
+    from mctrack.io.video import _natural_key
+
+    stamps = ["1700000000.5.jpg", "1700000000.125.jpg", "1700000001.jpg", "1700000000.25.jpg"]  # time.time() names
+    assert sorted(stamps, key=lambda n: _natural_key(Path(n))) == [stamps[1], stamps[3], stamps[0], stamps[2]]
 
 
 @pytest.mark.parametrize(("bad", "good", "said"), [(2, 0, "no image"), (8, 1, "none of the first 5 images")])

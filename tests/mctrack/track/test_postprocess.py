@@ -179,6 +179,9 @@ def test_filter_tracks_drops_tracks_whose_mean_score_is_low():
     assert len(filter_tracks(exact, 0.9)) == 7
     exact[0, 6] = float(np.float32(0.8999))
     assert len(filter_tracks(exact, 0.9)) == 0
+    for t in (0.6, 0.3, 0.9):  # as read back from a result file (float64) and as the tracker keeps them (float32)
+        for score in (t, float(np.float32(t))):
+            assert len(filter_tracks(walk(5, range(1, 8), conf=score), t)) == 7, (t, score)
     for bad in (-0.1, float("nan")):
         with pytest.raises(ValueError, match="min_mean_score"):
             filter_tracks(rows, bad)
