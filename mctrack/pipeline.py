@@ -59,6 +59,7 @@ from .config import CameraConfig, CamsConfig, is_live_source
 from .detect.batching import BatchingDetector
 from .embed.batching import BatchingEmbedder
 from .errors import InputError, error_line, first_line
+from .eval.mot import warn_if_mot17_classes
 from .eval.multicam import evaluate_multicam
 from .io.mot import MotWriter, duplicate_id_problem, load_mot_txt, save_mot_txt
 from .io.paths import check_file_name
@@ -589,6 +590,7 @@ class Pipeline:
         for c in cams.cameras:
             if c.ground_truth:
                 rows = load_mot_txt(c.ground_truth)
+                warn_if_mot17_classes(rows, Path(c.ground_truth))
                 if problem := duplicate_id_problem(rows[rows[:, 6] != 0] if len(rows) else rows):
                     raise InputError(f"{c.ground_truth}: {problem}")
                 gt[c.id] = rows

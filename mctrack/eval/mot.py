@@ -27,6 +27,7 @@ from ..io.paths import safe_file_name
 log = logging.getLogger(__name__)
 
 __all__ = [
+    "warn_if_mot17_classes",
     "SequenceData",
     "sequence_data",
     "hota",
@@ -384,7 +385,7 @@ def _check_frames(rows: np.ndarray, length: int, file: Path, info_file: Path) ->
 _MOT17_OTHER_CLASSES = np.arange(2, 13)
 
 
-def _warn_if_mot17_classes(gt: np.ndarray, file: Path) -> None:
+def warn_if_mot17_classes(gt: np.ndarray, file: Path) -> None:
     """Warn when ``gt`` looks like MOT16/17 ground truth (non-pedestrian class ids in column 8): scored here under
     the MOT15 protocol, its distractors and other classes count as people to find, and matches on them as such."""
     if not len(gt):
@@ -444,7 +445,7 @@ def evaluate_folder_sequences(
     for seq in sequences:
         info = read_seqinfo(gt_dir / seq / "seqinfo.ini")
         gt = load_mot_txt(gt_dir / seq / "gt" / "gt.txt")
-        _warn_if_mot17_classes(gt, gt_dir / seq / "gt" / "gt.txt")
+        warn_if_mot17_classes(gt, gt_dir / seq / "gt" / "gt.txt")
         pred_file = pred_dir / f"{seq}.txt"
         if not pred_file.is_file() and (pred_dir / f"{safe_file_name(seq)}.txt").is_file():
             pred_file = pred_dir / f"{safe_file_name(seq)}.txt"  # as mctrack track names it ("My Seq" -> My_Seq)
