@@ -47,6 +47,16 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
+def _check_writable(option: str, value: str | Path, folder: Path) -> None:
+    """An :class:`InputError` naming ``option`` unless a file can be made in ``folder``: ``os.access`` says yes to
+    root everywhere (/proc, some mounts), a file made and removed there says it."""
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".mctrack-write-check-"):
+            pass
+    except OSError as err:
+        raise InputError(f"{option} {value}: not writable ({err.strerror or error_line(err)})") from None
+
+
 def output_folder(option: str, value: str | Path) -> Path:
     """``value`` of ``option`` as a folder to write into, checked before any work: created when missing, not a file,
     writable; otherwise an :class:`InputError` naming the option."""
@@ -57,11 +67,7 @@ def output_folder(option: str, value: str | Path) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise InputError(f"{option} {value}: cannot create the folder ({err.strerror or error_line(err)})") from None
-    try:  # os.access says yes to root everywhere (/proc, some mounts): a file made and removed there says it
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".mctrack-write-check-"):
-            pass
-    except OSError as err:
-        raise InputError(f"{option} {value}: not writable ({err.strerror or error_line(err)})") from None
+    _check_writable(option, value, folder)
     return folder
 
 
@@ -83,11 +89,7 @@ def output_file(option: str, value: str | Path, suffixes: tuple[str, ...] = ()) 
         ) from None
     if out.exists() and not os.access(out, os.W_OK):
         raise InputError(f"{option} {value}: not writable")
-    try:  # os.access says yes to root everywhere (/proc, some mounts): a file made and removed there says it
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".mctrack-write-check-"):
-            pass
-    except OSError as err:
-        raise InputError(f"{option} {value}: not writable ({err.strerror or error_line(err)})") from None
+    _check_writable(option, value, folder)
     return out
 
 
