@@ -434,10 +434,22 @@ def evaluate_folder_sequences(
             raise InputError(f"{folder}: a file, not a {what}; give the folder that holds it")
         if not folder.is_dir():
             raise InputError(f"{folder}: {what.split(' (')[0]} not found")
+    every_sequence = sequences is None
     if sequences is None:
         sequences = sorted(p.name for p in gt_dir.iterdir() if (p / "gt" / "gt.txt").is_file())
     if not sequences:
         raise InputError(f"{gt_dir}: no sequences (expected <sequence>/gt/gt.txt)")
+    if every_sequence:  # a misspelled result file is otherwise ignored (and with missing_ok its sequence scored empty)
+        known = {f"{n}.txt" for seq in sequences for n in (seq, safe_file_name(seq))}
+        stray = sorted(p.name for p in pred_dir.glob("*.txt") if p.name not in known)
+        if stray:
+            log.warning(
+                "%s: %d result file(s) match no sequence of %s and are not scored: %s",
+                pred_dir,
+                len(stray),
+                gt_dir,
+                ", ".join(stray[:5]) + (" ..." if len(stray) > 5 else ""),
+            )
     repeated = sorted({seq for seq in sequences if list(sequences).count(seq) > 1})
     if repeated:
         raise InputError(f"sequences: {', '.join(repeated)} listed more than once (it would be counted twice)")

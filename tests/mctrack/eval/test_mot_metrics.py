@@ -158,6 +158,18 @@ def test_mot17_style_ground_truth_is_warned_about(tmp_path, caplog):
     assert not caplog.records
 
 
+def test_a_result_file_that_matches_no_sequence_is_warned_about(tmp_path, caplog):
+    gt_dir, pred_dir = make_layout(tmp_path, None)
+    save_mot_txt(pred_dir / "seqa.txt", GT)  # misspelled: with missing_ok, seqA would be scored as empty unnoticed
+    with caplog.at_level("WARNING", logger="mctrack.eval.mot"):
+        assert evaluate_folders(gt_dir, pred_dir, missing_ok=True)["seqA"]["FN"] == 20
+    assert "1 result file(s) match no sequence" in caplog.text and "seqa.txt" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="mctrack.eval.mot"):  # a chosen subset: other files are expected
+        evaluate_folders(gt_dir, pred_dir, sequences=["seqA"], missing_ok=True)
+    assert not caplog.records
+
+
 def test_a_result_named_as_track_names_it_is_found(tmp_path):
     gt_dir, pred_dir = make_layout(tmp_path, GT)
     (gt_dir / "seqA").rename(gt_dir / "seq A")  # a folder with a space: mctrack track writes seq_A.txt
