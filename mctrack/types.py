@@ -14,7 +14,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["Frame", "Detections", "Tracks", "Tracklet", "Identities"]
+__all__ = ["Frame", "Detections", "Tracks", "Tracklet", "Identities", "score_cut"]
+
+
+def score_cut(thresh: float) -> float:
+    """The value a score is compared with for "at least ``thresh``", so that a score of exactly the threshold
+    passes whether it is kept in float32 (as ``Detections`` keeps scores: 0.9 is 0.89999998, 0.6 is 0.60000002)
+    or in float64 (read back from a result file): the lower of the threshold's two forms. No float32 lies between
+    the threshold and its nearest float32, so nothing else changes."""
+    return min(float(thresh), float(np.float32(thresh)))
 
 
 def _as(name: str, value, dtype, ndim: int, cols: int | None = None) -> np.ndarray:

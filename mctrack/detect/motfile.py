@@ -46,7 +46,7 @@ class MotFileDetector:
                     len(first),
                 )
                 rows = rows[np.sort(first)]
-        scores = rows[:, 6] if len(rows) else np.zeros(0)
+        scores = rows[:, 6]
         if len(scores) and (scores.min() < 0.0 or scores.max() > 1.0):
             # older public detections (MOT15's ACF, MOT17's DPM) give raw detector scores: every threshold of the
             # tracker (high, new-track, low, the mean-score judgement) would then let almost everything through

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..types import score_cut
+
 MAX_SIGMA = 1000.0  # frames: far beyond any useful smoothing, and no overflow in the kernel's extent
 #: how a track's detection scores are judged against the new-track threshold: by its ``first`` detection only
 #: (online, the tracker's rule) or also by the ``mean`` of all its detections once tracking ended
@@ -164,11 +166,9 @@ def judge_tracks(
     weak = np.zeros(len(ids), bool)  # a track that is both weak and short is counted weak
     if min_mean_score:
         mean = np.bincount(inverse, rows[:, 6] if len(rows) else None, minlength=len(ids)) / n
-        # a track scoring exactly the threshold throughout is kept, whether its scores are float32 (as the tracker
-        # keeps them: 0.9 is 0.89999998, 0.6 is 0.60000002) or float64 read back from a result file (0.6): the
-        # lower of the two forms of the threshold, less a margin for the float64 rounding of the mean
-        cut = min(float(min_mean_score), float(np.float32(min_mean_score)))
-        weak = mean < cut * (1 - 1e-12)
+        # a track scoring exactly the threshold throughout is kept (score_cut), with a margin for the float64
+        # rounding of the mean
+        weak = mean < score_cut(min_mean_score) * (1 - 1e-12)
     short = ~weak & (n < min_rows)
     if not (weak.any() or short.any()):  # nothing to drop (also: no limits, or no rows): the rows as they came
         return rows, ids[weak], ids[short]

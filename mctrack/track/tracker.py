@@ -28,7 +28,7 @@ from enum import IntEnum
 import numpy as np
 
 from ..registry import TRACKERS
-from ..types import Detections, Tracks
+from ..types import Detections, Tracks, score_cut
 from .kalman import CHI2_95, CHI2_MEDIAN_4, BoxKalman, cxcywh_to_xyxy, xyxy_to_cxcywh
 from .matching import cosine_distance, fuse_costs, iou_matrix, linear_assignment
 
@@ -43,13 +43,6 @@ _RHO_TARGET = -0.15
 _MEAS_SCALE_MAX = 16.0  # the adapted centre measurement variance stays within 1 to 16 times the model's
 # mean squared standardised innovation (1 when the model is right) below which a frame's pairs are not used
 _MIN_INNOV_POWER = 1e-4
-
-
-def _score_cut(thresh: float) -> float:
-    """A score threshold as detection scores are compared with it: ``Detections`` keeps scores in float32, where
-    0.9 is 0.89999998, so the threshold is taken at the same precision and a score of exactly the threshold passes
-    ("at least this score")."""
-    return float(np.float32(thresh))
 
 
 def _buffered(xyxy: np.ndarray, buffer: float) -> np.ndarray:
@@ -331,7 +324,7 @@ class Tracker:
 
         # 2-4. associate
         state = self._state.copy()
-        high_cut = _score_cut(self.high_thresh)
+        high_cut = score_cut(self.high_thresh)
         high = (scores >= high_cut).nonzero()[0]
         low = (scores < high_cut).nonzero()[0]
         pool = (state != _TENTATIVE).nonzero()[0]
@@ -385,7 +378,7 @@ class Tracker:
 
         # 5. new tracks
         new = high_left[ud3]
-        new = new[scores[new] >= _score_cut(self.new_track_thresh)]
+        new = new[scores[new] >= score_cut(self.new_track_thresh)]
         if len(new):
             last_det = np.concatenate([last_det, new])
             self._birth(z[new], None if emb is None else emb[new], None if emb is None else det_has[new])
@@ -440,7 +433,7 @@ class Tracker:
         score = np.asarray(dets.score, np.float64)
         wh = xyxy[:, 2:] - xyxy[:, :2]
         usable = np.isfinite(xyxy).all(axis=1) & np.isfinite(score) & (wh > 0).all(axis=1)
-        usable &= score >= _score_cut(self.high_thresh)
+        usable &= score >= score_cut(self.high_thresh)
         if self.min_box_area > 0:
             usable &= np.where(usable, wh[:, 0] * wh[:, 1], 0.0) >= self.min_box_area
         if refresh == 0 or not len(self._id) or not usable.any():
@@ -494,7 +487,7 @@ class Tracker:
                 RuntimeWarning,
                 stacklevel=3,
             )
-        keep = valid & (score >= _score_cut(self.low_thresh))
+        keep = valid & (score >= score_cut(self.low_thresh))
         if self.min_box_area > 0:
             keep &= np.where(valid, wh[:, 0] * wh[:, 1], 0.0) >= self.min_box_area
         idx = keep.nonzero()[0]
