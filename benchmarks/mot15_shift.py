@@ -19,6 +19,8 @@ smoothing sigma 2 frames), as ``benchmarks/peers_mot15.py``.
     python benchmarks/mot15_shift.py                                  # stride2, stride3, miss20, jitter5
     python benchmarks/mot15_shift.py --shifts stride2 --trackers ByteTrack BoostTrack
     python benchmarks/mot15.py --data runs/mot15_shift/sequences/stride2   # one shift, mctrack only
+    python benchmarks/mot15_shift.py --grid min_hits=1,2 --json runs/mot15_shift/summary.json
+                                      # mctrack settings compared across the conditions, with their means
 
 BoxMOT is an optional benchmark dependency (``pip install --no-deps boxmot==25.0.0 rich``); without it only
 mctrack is run. ``--trackers`` is for BoxMOT's motion trackers: the shifted copies have no images, and its
