@@ -104,6 +104,11 @@ class Tracker:
             means IoU >= 0.2). Higher values bridge faster motion but risk swaps between neighbours.
         low_match_thresh: largest ``1 - IoU`` accepted when matching low-score detections.
         tentative_match_thresh: largest cost accepted when extending tentative tracks.
+        tentative_compete: tentative tracks take part in the first association with the confirmed and lost ones
+            (at ``match_thresh``) instead of getting only the high-score detections those left (at
+            ``tentative_match_thresh``); a tentative track missed once is still dropped. With ``min_hits`` 2 a
+            person's young track then keeps its detections against an older track coasting nearby, while a one-off
+            false positive still never becomes a reported track.
         min_hits: consecutive matches before a track is confirmed and reported; 1 reports every detection that
             starts a track. Tracks born in the very first frame are confirmed at once.
         max_lost_s: seconds a lost track is kept (predicted by the motion model) waiting to be matched again;
@@ -164,6 +169,7 @@ class Tracker:
         match_thresh: float = 0.8,
         low_match_thresh: float = 0.5,
         tentative_match_thresh: float = 0.7,
+        tentative_compete: bool = False,
         min_hits: int = 2,
         max_lost_s: float = 1.5,
         min_box_area: float = 0.0,
@@ -214,6 +220,7 @@ class Tracker:
         self.high_thresh, self.low_thresh, self.new_track_thresh = high_thresh, low_thresh, new_track_thresh
         self.match_thresh, self.low_match_thresh = match_thresh, low_match_thresh
         self.tentative_match_thresh = tentative_match_thresh
+        self.tentative_compete = bool(tentative_compete)
         self.min_hits = int(min_hits)
         self.max_lost_s = float(max_lost_s)
         self.min_box_area = float(min_box_area)
@@ -327,13 +334,13 @@ class Tracker:
         high_cut = score_cut(self.high_thresh)
         high = (scores >= high_cut).nonzero()[0]
         low = (scores < high_cut).nonzero()[0]
-        pool = (state != _TENTATIVE).nonzero()[0]
+        pool = np.arange(len(state)) if self.tentative_compete else (state != _TENTATIVE).nonzero()[0]
         m1, ut, ud = self._associate(pool, high, iou_high, scores, z, emb, det_has, self.match_thresh, True)
         rest = pool[ut]
         rest = rest[state[rest] == _CONFIRMED]
         m2, _, _ = self._associate(rest, low, iou, scores, z, emb, det_has, self.low_match_thresh, False)
         high_left = high[ud]
-        tent = (state == _TENTATIVE).nonzero()[0]
+        tent = _EMPTY if self.tentative_compete else (state == _TENTATIVE).nonzero()[0]
         m3, _, ud3 = self._associate(
             tent, high_left, iou_high, scores, z, emb, det_has, self.tentative_match_thresh, True
         )

@@ -67,6 +67,31 @@ def test_tentative_gives_the_frames_before_confirmation_and_nothing_else():
     assert len(t.tentative()) == 0
 
 
+@pytest.mark.parametrize("compete", [False, True])
+def test_tentative_compete_lets_a_young_track_keep_its_person_against_a_coasting_one(compete):
+    t = Tracker(min_hits=2, tentative_compete=compete)
+    t.update(dets([0, 0, 10, 20]))  # frame 0: confirmed at once, then missed from frame 1 on
+    # frame 1: a box too far from it to be matched (IoU 0.05) starts a tentative track
+    assert len(t.update(dets([9, 0, 19, 20]))) == 0
+    assert t.tentative().track_id.tolist() == [2]
+    # frame 2: a box that overlaps the young track well (IoU 0.54) and the coasting one enough (IoU 0.25)
+    out = t.update(dets([6, 0, 16, 20]))
+    if compete:  # the young track keeps it and is confirmed; the old one stays lost
+        assert out.track_id.tolist() == [2] and len(t) == 2
+    else:  # the old track takes it in the first association; the young one, missed, is dropped
+        assert out.track_id.tolist() == [1] and len(t) == 1
+
+
+def test_tentative_compete_still_drops_a_one_off_false_positive():
+    t = Tracker(min_hits=2, tentative_compete=True)
+    t.update(Detections.empty())
+    reported = set()
+    for f in range(1, 6):
+        boxes = [box(10 + 2 * f)] + ([box(400)] if f == 2 else [])
+        reported.update(t.update(dets(*boxes)).track_id.tolist())
+    assert reported == {1} and len(t) == 1
+
+
 def test_two_instances_never_share_ids():
     a, b = Tracker(), Tracker()
     out_a = a.update(dets(box(0), box(100), box(200)))
