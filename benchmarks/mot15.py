@@ -536,7 +536,8 @@ def _sweep(
             flush=True,
         )
     key = args.select
-    best = max(rows, key=lambda r: r[key]["IDF1"] + r[key]["HOTA"])
+    # ranked on the unrounded metrics (two settings 0.04 apart would tie on the printed values)
+    best = rows[max(range(len(rows)), key=lambda i: _score(args.select, raw_of[i], seqs))]
     print(f"best {key} IDF1+HOTA: {best['settings']} -> {best[key]}")
     tracker, offline = shown_settings({k: v for k, v in base.items() if k not in POST_KEYS}, {}, args.reid)
     offline.update({k: v for k, v in base.items() if k in POST_KEYS}, interpolate=args.interpolate)
@@ -548,6 +549,15 @@ def _sweep(
     for path in (out / "sweep.json", *([json_out] if json_out else [])):
         path.write_text(text)
     return 0
+
+
+def _score(select: str, results: dict, on: list[str]) -> float:
+    """IDF1 + HOTA (unrounded, in percent) of one sweep row's per-sequence ``results`` over the sequences ``on``:
+    of their pooled metrics (``select`` "pooled") or the mean of each sequence's ("mean")."""
+    if select == "pooled":
+        pooled = combine([results[s] for s in on])["summary"]
+        return 100 * (pooled["IDF1"] + pooled["HOTA"])
+    return float(np.mean([100 * (results[s]["summary"]["IDF1"] + results[s]["summary"]["HOTA"]) for s in on]))
 
 
 def _run_dir(out: Path, settings: dict) -> Path:
@@ -565,10 +575,7 @@ def _loso(
         raise SystemExit("--protocol loso needs at least two sequences")
 
     def score(i: int, on: list[str]) -> float:
-        if args.select == "pooled":
-            pooled = combine([raw_of[i][s] for s in on])["summary"]
-            return 100 * (pooled["IDF1"] + pooled["HOTA"])
-        return float(np.mean([rows[i]["sequences"][s]["IDF1"] + rows[i]["sequences"][s]["HOTA"] for s in on]))
+        return _score(args.select, raw_of[i], on)
 
     chosen = {}
     for held in seqs:

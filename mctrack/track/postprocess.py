@@ -15,6 +15,7 @@ coordinates); a fixed camera's warps are identities and change nothing.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -323,13 +324,13 @@ def adaptive_smooth(rows: np.ndarray, sigma: float, max_sigma: float, tolerance:
 class StitchConfig:
     """Limits of within-camera tracklet stitching (see :func:`stitch_tracklets`).
 
-    ``max_gap``: most frames between one tracklet's last row and the next one's first; ``max_motion``: gate on the
-    motion error, in box heights, of a predicted position (grows with the square root of the gap in seconds, see
-    ``stitch_tracklets``); ``max_size``: gate on ``|log(h_b / h_a)|``; ``max_appearance``: gate on the cosine
-    distance of the two tracklets' mean features (when given); ``appearance_weight``: weight of that distance in
-    the cost next to the motion error; ``fit_frames``: rows at each end used to fit a constant velocity;
-    ``negative_quantile``: the appearance gate is lowered to this quantile of the distances between tracks seen at
-    the same time (certainly different people), so an embedder that cannot tell this video's people apart
+    ``max_gap``: most frames between one tracklet's last row and the next one's first (0: none joined);
+    ``max_motion``: gate on the motion error, in box heights, of a predicted position (grows with the square root of
+    the gap in seconds, see ``stitch_tracklets``); ``max_size``: gate on ``|log(h_b / h_a)|``; ``max_appearance``:
+    gate on the cosine distance of the two tracklets' mean features (when given); ``appearance_weight``: weight of
+    that distance in the cost next to the motion error; ``fit_frames``: rows at each end used to fit a constant
+    velocity; ``negative_quantile``: the appearance gate is lowered to this quantile of the distances between tracks
+    seen at the same time (certainly different people), so an embedder that cannot tell this video's people apart
     joins little (``None``: the fixed gate only).
     """
 
@@ -343,13 +344,23 @@ class StitchConfig:
 
     @classmethod
     def window(cls, seconds: float, fps: float, **kwargs) -> StitchConfig:
-        """The limits for joining tracks up to ``seconds`` apart in a stream of ``fps`` frames per second."""
-        return cls(max_gap=max(1, round(seconds * fps)), **kwargs)
+        """The limits for joining tracks up to ``seconds`` apart in a stream of ``fps`` frames per second (the
+        frames within the window; a window shorter than one frame joins nothing, with a warning)."""
+        gap = int(seconds * fps + 1e-9)  # a track's next frame is 1 / fps seconds after its last one
+        if seconds > 0 and gap < 1:
+            warnings.warn(
+                f"stitching window {seconds:g} s is shorter than one frame at {fps:g} fps ({1 / fps:.3g} s): "
+                "no tracks are joined",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+        return cls(max_gap=gap, **kwargs)
 
     def __post_init__(self) -> None:
-        for name in ("max_gap", "fit_frames"):
-            if not 1 <= int(getattr(self, name)) <= 10**7:
-                raise ValueError(f"{name}: must be >= 1, got {getattr(self, name)}")
+        if not 0 <= int(self.max_gap) <= 10**7:
+            raise ValueError(f"max_gap: must be >= 0 (0 joins nothing), got {self.max_gap}")
+        if not 1 <= int(self.fit_frames) <= 10**7:
+            raise ValueError(f"fit_frames: must be >= 1, got {self.fit_frames}")
         if self.negative_quantile is not None and not 0 <= self.negative_quantile <= 1:
             raise ValueError(f"negative_quantile: must be in [0, 1] or None, got {self.negative_quantile}")
         for name in ("max_motion", "max_size", "max_appearance", "appearance_weight"):

@@ -307,3 +307,16 @@ def test_conflicting_or_mistyped_options_are_refused_before_running(flags, messa
     with pytest.raises(SystemExit) as exc:
         mod.main(argv)
     assert message in str(exc.value.code)
+
+
+def test_sweep_ranks_settings_on_unrounded_metrics():
+    bench = _module()
+
+    def result(idf1, hota):
+        return {"summary": {"IDF1": idf1, "HOTA": hota, "MOTA": 0.5}}
+
+    # both print as IDF1 60.0 HOTA 45.0 on each sequence; the second is 0.08 points ahead in each sum
+    a = {"s1": result(0.60001, 0.45001), "s2": result(0.60001, 0.45001)}
+    b = {"s1": result(0.60041, 0.45041), "s2": result(0.60041, 0.45041)}
+    assert bench._score("mean", b, ["s1", "s2"]) > bench._score("mean", a, ["s1", "s2"])
+    assert bench._score("mean", b, ["s1"]) == pytest.approx(100 * (0.60041 + 0.45041))

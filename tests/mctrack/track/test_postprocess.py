@@ -127,9 +127,21 @@ def test_stitch_one_to_one():
     assert mapping == {3: 1}
 
 
+def test_stitch_window_counts_only_whole_frames_and_a_sub_frame_window_joins_nothing():
+    rows = np.concatenate([walk(1, range(1, 30)), walk(2, range(30, 60))])  # consecutive frames, 1/25 s apart
+    assert StitchConfig.window(4.0, 7.0).max_gap == 28 and StitchConfig.window(0.1, 25.0).max_gap == 2
+    assert StitchConfig.window(1 / 25, 25.0).max_gap == 1
+    _, mapping = stitch_tracklets(rows, 25.0, StitchConfig.window(1 / 25, 25.0, max_motion=0.6))
+    assert mapping == {2: 1}
+    with pytest.warns(RuntimeWarning, match="shorter than one frame at 25 fps"):
+        config = StitchConfig.window(1e-9, 25.0, max_motion=0.6)
+    out, mapping = stitch_tracklets(rows, 25.0, config)
+    assert mapping == {} and sorted(set(out[:, 1].tolist())) == [1, 2]
+
+
 def test_stitch_config_checks():
     with pytest.raises(ValueError, match="max_gap"):
-        StitchConfig(max_gap=0)
+        StitchConfig(max_gap=-1)
     with pytest.raises(ValueError, match="max_motion"):
         StitchConfig(max_motion=float("nan"))
     with pytest.raises(ValueError, match="fps"):
