@@ -1031,3 +1031,21 @@ def test_a_configured_fps_far_from_the_video_header_is_warned(tmp_path, caplog):
         assert default_source(CameraConfig(id="c1", source=str(video), fps=10.2), need_images=True).fps == 10.2
         assert default_source(CameraConfig(id="c1", source=str(video)), need_images=True).fps == 10
     assert "overrides" not in caplog.text
+
+
+def test_a_run_warns_about_mot17_ground_truth_scored_under_the_mot15_protocol(scene, tmp_path, caplog):
+    gt = load_mot_txt(scene / "cam1" / "gt" / "gt.txt")
+    gt[::5, 7] = 7  # every fifth row a MOT17 distractor (class 7)
+    mot17 = tmp_path / "mot17_gt.txt"
+    np.savetxt(mot17, gt, fmt="%g", delimiter=",")
+    yaml_text = (scene / "cams.yaml").read_text()
+    yaml_text = yaml_text.replace("ground_truth: cam1/gt/gt.txt", f"ground_truth: {mot17}", 1)
+    for key in ("source", "calibration", "detections", "ground_truth"):  # the rest stay beside the scene
+        yaml_text = yaml_text.replace(f"{key}: cam", f"{key}: {scene}/cam")
+    (tmp_path / "cams.yaml").write_text(yaml_text)
+    cams = load_cams(tmp_path / "cams.yaml")
+    with caplog.at_level(logging.WARNING):
+        result = make_pipeline(cams).run(cams, tmp_path / "out")
+    lines = [m for m in caplog.messages if "MOT16/17 class ids" in m]
+    assert len(lines) == 1 and str(mot17) in lines[0] and f"{len(gt[::5])} row(s)" in lines[0]
+    assert "cam1" in result.evaluation["per_camera"]  # still scored, as the warning says
