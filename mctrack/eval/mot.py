@@ -21,7 +21,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from ..errors import InputError
-from ..io.mot import load_mot_txt, read_seqinfo
+from ..io.mot import load_mot_txt, read_seq_length
 from ..io.paths import safe_file_name
 
 log = logging.getLogger(__name__)
@@ -455,7 +455,7 @@ def evaluate_folder_sequences(
         raise InputError(f"sequences: {', '.join(repeated)} listed more than once (it would be counted twice)")
     out: dict[str, dict] = {}
     for seq in sequences:
-        info = read_seqinfo(gt_dir / seq / "seqinfo.ini")
+        length = read_seq_length(gt_dir / seq / "seqinfo.ini")
         gt = load_mot_txt(gt_dir / seq / "gt" / "gt.txt")
         warn_if_mot17_classes(gt, gt_dir / seq / "gt" / "gt.txt")
         pred_file = pred_dir / f"{seq}.txt"
@@ -470,12 +470,12 @@ def evaluate_folder_sequences(
                 f"{pred_file}: result file not found for sequence {seq} (use --sequences to evaluate a subset)"
             )
         info_file = gt_dir / seq / "seqinfo.ini"
-        _check_frames(gt, info.seq_length, gt_dir / seq / "gt" / "gt.txt", info_file)
-        _check_frames(pred, info.seq_length, pred_file, info_file)
+        _check_frames(gt, length, gt_dir / seq / "gt" / "gt.txt", info_file)
+        _check_frames(pred, length, pred_file, info_file)
         out[seq] = evaluate_sequence(
             gt,
             pred,
-            info.seq_length,
+            length,
             keep_zero_marked=keep_zero_marked,
             name=str(pred_file),
             gt_name=str(gt_dir / seq / "gt" / "gt.txt"),

@@ -31,6 +31,7 @@ __all__ = [
     "detections_by_frame",
     "SeqInfo",
     "read_seqinfo",
+    "read_seq_length",
     "write_seqinfo",
 ]
 
@@ -266,17 +267,38 @@ class SeqInfo:
     video: str | None = None
 
 
-def read_seqinfo(path: str | Path) -> SeqInfo:
-    """Parse ``seqinfo.ini``; a missing file or key is an :class:`InputError` naming both."""
-    p = Path(path)
+def _sequence_section(p: Path) -> configparser.SectionProxy:
+    """``seqinfo.ini``'s ``[Sequence]`` section; a missing file or section is an :class:`InputError`."""
     if not p.is_file():
         raise InputError(f"{p}: {missing_file(p)}")
     cp = configparser.ConfigParser()
     try:
         cp.read(p, encoding="utf-8-sig")
-        sec = cp["Sequence"]
+        return cp["Sequence"]
     except (configparser.Error, KeyError):
         raise InputError(f"{p}: no [Sequence] section") from None
+
+
+def read_seq_length(path: str | Path) -> int:
+    """``seqLength`` of a ``seqinfo.ini``, the one key evaluation needs (as TrackEval: a ground-truth folder whose
+    seqinfo has no frame rate or image size is still scored); errors as :func:`read_seqinfo`'s."""
+    p = Path(path)
+    sec = _sequence_section(p)
+    try:
+        length = int(sec["seqLength"])
+    except KeyError:
+        raise InputError(f"{p}: missing key seqLength") from None
+    except ValueError as exc:
+        raise InputError(f"{p}: bad value: {exc}") from None
+    if length < 1:
+        raise InputError(f"{p}: seqLength must be >= 1, got {length}")
+    return length
+
+
+def read_seqinfo(path: str | Path) -> SeqInfo:
+    """Parse ``seqinfo.ini``; a missing file or key is an :class:`InputError` naming both."""
+    p = Path(path)
+    sec = _sequence_section(p)
     try:
         info = SeqInfo(
             name=sec.get("name", p.parent.name),

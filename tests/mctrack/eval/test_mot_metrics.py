@@ -204,16 +204,28 @@ def test_rows_after_the_sequence_end_are_an_error_as_in_trackeval(tmp_path, caps
 
 
 @pytest.mark.parametrize(
-    "key, value, message", [("seqLength", "-5", "seqLength must be >= 1"), ("frameRate", "nan", "frameRate must be")]
+    "value, message", [("-5", "seqLength must be >= 1"), ("ten", "bad value"), (None, "missing key seqLength")]
 )
-def test_impossible_seqinfo_values_are_an_error(tmp_path, key, value, message):
+def test_impossible_seqinfo_values_are_an_error(tmp_path, value, message):
     gt_dir, pred_dir = make_layout(tmp_path, GT)
     ini = gt_dir / "seqA" / "seqinfo.ini"
+    lines = ini.read_text().splitlines()
     ini.write_text(
-        "\n".join(f"{key}={value}" if line.startswith(key + "=") else line for line in ini.read_text().splitlines())
+        "\n".join(
+            f"seqLength={value}" if line.startswith("seqLength=") else line
+            for line in lines
+            if value is not None or not line.startswith("seqLength=")
+        )
     )
-    with pytest.raises(InputError, match=message):
+    with pytest.raises(InputError, match=f"seqinfo.ini: {message}"):
         evaluate_folders(gt_dir, pred_dir)
+
+
+def test_evaluation_needs_only_the_sequence_length_from_seqinfo_as_trackeval(tmp_path):
+    gt_dir, pred_dir = make_layout(tmp_path, GT)
+    full = evaluate_folders(gt_dir, pred_dir)["seqA"]
+    (gt_dir / "seqA" / "seqinfo.ini").write_text("[Sequence]\nname=seqA\nseqLength=10\n")  # no rate, no size
+    assert evaluate_folders(gt_dir, pred_dir)["seqA"] == full
 
 
 def test_a_sequence_listed_twice_is_an_error_not_counted_twice(tmp_path):

@@ -128,6 +128,28 @@ def test_a_byte_order_mark_is_not_part_of_the_first_number(tmp_path):
     assert read_seqinfo(ini).seq_length == 5
 
 
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        ("frameRate=nan", "frameRate must be a finite number > 0"),
+        ("frameRate=0", "frameRate must be"),
+        ("seqLength=0", "seqLength must be >= 1"),
+        ("imWidth=wide", "bad value"),
+    ],
+)
+def test_impossible_seqinfo_values_are_an_error_naming_the_file(tmp_path, line, message):
+    from mctrack.io.mot import read_seq_length, read_seqinfo
+
+    good = {"name": "a", "frameRate": "10", "seqLength": "5", "imWidth": "64", "imHeight": "48"}
+    key, _, value = line.partition("=")
+    ini = tmp_path / "seqinfo.ini"
+    ini.write_text("[Sequence]\n" + "".join(f"{k}={value if k == key else v}\n" for k, v in good.items()))
+    with pytest.raises(InputError, match=f"seqinfo.ini: {message}"):
+        read_seqinfo(ini)
+    if key != "seqLength":  # evaluation reads the length alone
+        assert read_seq_length(ini) == 5
+
+
 def test_exact_duplicate_detections_are_dropped_with_a_warning(tmp_path, caplog):
     text = "1,-1,10,20,30,40,0.9\n1,-1,50,20,30,40,0.8\n2,-1,12,20,30,40,0.9\n"
     path = _write(tmp_path, text * 2 + "1,-1,10,20,30,40,0.7\n", "det.txt")  # the last: same box, other score
