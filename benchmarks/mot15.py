@@ -164,6 +164,9 @@ POST_KEYS = (
 )
 
 
+_SUB_FRAME_SAID: set[tuple[float, float]] = set()  # (stitch_s, fps) pairs already warned about
+
+
 def post_settings(settings: dict, fps: float) -> dict:
     """``refine`` keyword arguments from the offline keys of ``settings`` (``stitch_s``: most seconds between two
     tracklets joined, 0 = off; ``min_length_s``: least seconds a track is seen, default 0.5 as ``mctrack track
@@ -182,6 +185,13 @@ def post_settings(settings: dict, fps: float) -> dict:
         fields = {"max_motion": "stitch_motion", "max_size": "stitch_size", "max_appearance": "stitch_appearance"}
         kw = {f: settings[k] for f, k in fields.items() if k in settings}
         stitch = StitchConfig.window(settings["stitch_s"], fps, **kw)
+        if not stitch.max_gap and (settings["stitch_s"], fps) not in _SUB_FRAME_SAID:
+            _SUB_FRAME_SAID.add((settings["stitch_s"], fps))
+            print(
+                f"warning: stitch_s={settings['stitch_s']:g} is under half a frame at {fps:g} fps: "
+                "no tracks are joined",
+                file=sys.stderr,
+            )
     return {
         "backfill": bool(settings.get("backfill", True)),
         "track_score": settings.get("track_score", "mean"),
@@ -536,8 +546,7 @@ def _sweep(
             flush=True,
         )
     key = args.select
-    # ranked on the unrounded metrics (two settings 0.04 apart would tie on the printed values)
-    best = rows[max(range(len(rows)), key=lambda i: _score(args.select, raw_of[i], seqs))]
+    best = rows[_choose(args.select, raw_of, seqs)]
     print(f"best {key} IDF1+HOTA: {best['settings']} -> {best[key]}")
     tracker, offline = shown_settings({k: v for k, v in base.items() if k not in POST_KEYS}, {}, args.reid)
     offline.update({k: v for k, v in base.items() if k in POST_KEYS}, interpolate=args.interpolate)
@@ -560,6 +569,12 @@ def _score(select: str, results: dict, on: list[str]) -> float:
     return float(np.mean([100 * (results[s]["summary"]["IDF1"] + results[s]["summary"]["HOTA"]) for s in on]))
 
 
+def _choose(select: str, raw_of: list[dict], on: list[str]) -> int:
+    """Index of the sweep row with the highest IDF1 + HOTA over the sequences ``on`` (:func:`_score`), ranked on
+    the unrounded metrics: two settings 0.04 apart tie on the printed values; the first row wins a true tie."""
+    return max(range(len(raw_of)), key=lambda i: _score(select, raw_of[i], on))
+
+
 def _run_dir(out: Path, settings: dict) -> Path:
     return out / "_".join(f"{k}={v}" for k, v in settings.items())
 
@@ -574,14 +589,8 @@ def _loso(
     if len(seqs) < 2:
         raise SystemExit("--protocol loso needs at least two sequences")
 
-    def score(i: int, on: list[str]) -> float:
-        return _score(args.select, raw_of[i], on)
-
-    chosen = {}
-    for held in seqs:
-        others = [s for s in seqs if s != held]
-        chosen[held] = rows[max(range(len(rows)), key=lambda i: score(i, others))]["settings"]
-    tuned = rows[max(range(len(rows)), key=lambda i: score(i, seqs))]["settings"]
+    chosen = {held: rows[_choose(args.select, raw_of, [s for s in seqs if s != held])]["settings"] for held in seqs}
+    tuned = rows[_choose(args.select, raw_of, seqs)]["settings"]
     tables = {}
     for name, pick in (("loso", chosen), ("tuned", {s: tuned for s in seqs})):
         folder = out / name

@@ -93,6 +93,7 @@ from .track.postprocess import (
     min_track_rows,
     from_reference,
     refine,
+    stitch_frames,
     stitch_tracklets,
     to_reference,
 )
@@ -804,6 +805,14 @@ class Pipeline:
         if len(r.tracklets) < 2 or not r.fps or not local.is_file():
             return
         features = {t.track_id: t.mean_embedding for t in r.tracklets if t.mean_embedding is not None}
+        if not stitch_frames(self.stitch, r.fps):
+            log.warning(
+                "camera %s: --stitch %g s is under half a frame at %g fps: no tracklets are joined",
+                r.camera,
+                self.stitch,
+                r.fps,
+            )
+            return
         config = StitchConfig.window(self.stitch, r.fps, max_appearance=self.stitch_appearance)
         rows = load_mot_txt(local)
         frames = camera_frames(r.warps, _frames_of(rows, r))  # a moving camera's boxes are stitched stabilised

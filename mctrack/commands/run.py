@@ -103,7 +103,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         metavar="SECONDS",
         help="recorded cameras: join each camera's tracklets up to SECONDS apart (motion, size and appearance "
-        "within the embedder's own link threshold, not --link-thresh) before the cross-camera linking (0 = off; "
+        "within the embedder's own link threshold, not --link-thresh) before the cross-camera linking (rounded to "
+        "whole frames at each camera's rate; 0 = off; "
         "not with live cameras or --linker online) (default: 4 with an embedder, off without)",
     )
     add_backfill_arg(t, "recorded cameras, not with live cameras or --linker online")

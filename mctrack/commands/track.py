@@ -21,7 +21,7 @@ from ..registry import DETECTORS
 from ..io.video import AnnotatedVideoWriter, LiveSource, PrefetchSource, SequenceSource, has_images, open_source
 from ..outputs import write_annotated_video
 from ..track import CameraMotion, Tracker
-from ..track.postprocess import FeatureMeans, StitchConfig, judgement_warning, refine
+from ..track.postprocess import FeatureMeans, StitchConfig, judgement_warning, refine, stitch_frames
 from ..track.driver import DetectAndEmbed, DriverStats, drive
 from ._common import (
     add_confirmation_args,
@@ -119,7 +119,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         metavar="SECONDS",
         help="offline: join tracks that end and restart within this many seconds where motion and appearance "
-        "agree (0 = off; default: 4 with an embedder, off without one: motion alone joins wrong people)",
+        "agree (rounded to whole frames; 0 = off; default: 4 with an embedder, off without one: motion alone "
+        "joins wrong people)",
     )
     add_backfill_arg(t, "offline")
     add_track_score_arg(t)
@@ -222,6 +223,8 @@ def main(args: argparse.Namespace) -> int:
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError(f"{out_dir}: the output folder is a file")
     out_dir.mkdir(parents=True, exist_ok=True)
+    if stitch_s and not live and not stitch_frames(stitch_s, fps):
+        log.warning("--stitch %g s is under half a frame at %g fps (%s): no tracks are joined", stitch_s, fps, name)
     result = out_dir / f"{name}.txt"
     stats = DriverStats()
     rows: list[np.ndarray] = []

@@ -15,7 +15,7 @@ coordinates); a fixed camera's warps are identities and change nothing.
 
 from __future__ import annotations
 
-import warnings
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,6 +54,7 @@ __all__ = [
     "interpolate_gaps",
     "min_track_rows",
     "refine",
+    "stitch_frames",
     "stitch_tracklets",
     "to_reference",
 ]
@@ -344,17 +345,9 @@ class StitchConfig:
 
     @classmethod
     def window(cls, seconds: float, fps: float, **kwargs) -> StitchConfig:
-        """The limits for joining tracks up to ``seconds`` apart in a stream of ``fps`` frames per second (the
-        frames within the window; a window shorter than one frame joins nothing, with a warning)."""
-        gap = int(seconds * fps + 1e-9)  # a track's next frame is 1 / fps seconds after its last one
-        if seconds > 0 and gap < 1:
-            warnings.warn(
-                f"stitching window {seconds:g} s is shorter than one frame at {fps:g} fps ({1 / fps:.3g} s): "
-                "no tracks are joined",
-                RuntimeWarning,
-                stacklevel=2,
-            )
-        return cls(max_gap=gap, **kwargs)
+        """The limits for joining tracks up to ``seconds`` apart in a stream of ``fps`` frames per second
+        (:func:`stitch_frames`: a window under half a frame joins nothing)."""
+        return cls(max_gap=stitch_frames(seconds, fps), **kwargs)
 
     def __post_init__(self) -> None:
         if not 0 <= int(self.max_gap) <= 10**7:
@@ -367,6 +360,17 @@ class StitchConfig:
             value = getattr(self, name)
             if not (np.isfinite(value) and value >= 0):
                 raise ValueError(f"{name}: must be >= 0, got {value}")
+
+
+def stitch_frames(seconds: float, fps: float) -> int:
+    """Frames in a stitching window of ``seconds`` at ``fps``, rounded to the nearest whole frame (a track's next
+    frame is ``1 / fps`` seconds after its last one, so 0, for a window under half a frame, joins nothing; callers
+    say so, naming their camera and option)."""
+    if not (math.isfinite(fps) and fps > 0):
+        raise ValueError(f"stitching window: fps must be a finite number > 0, got {fps}")
+    if not (math.isfinite(seconds) and seconds >= 0):
+        raise ValueError(f"stitching window: seconds must be a finite number >= 0, got {seconds}")
+    return int(round(seconds * fps))
 
 
 def _end_state(t: np.ndarray, z: np.ndarray, n: int, at_end: bool) -> tuple[float, np.ndarray, np.ndarray]:

@@ -108,7 +108,8 @@ class Tracker:
             (at ``match_thresh``) instead of getting only the high-score detections those left (at
             ``tentative_match_thresh``); a tentative track missed once is still dropped. With ``min_hits`` 2 a
             person's young track then keeps its detections against an older track coasting nearby, while a one-off
-            false positive still never becomes a reported track.
+            false positive still never becomes a reported track. No effect with ``min_hits`` 1 (no track is
+            tentative). Measured in docs/tracking.md ("A second decision"); off by default.
         min_hits: consecutive matches before a track is confirmed and reported; 1 reports every detection that
             starts a track. Tracks born in the very first frame are confirmed at once.
         max_lost_s: seconds a lost track is kept (predicted by the motion model) waiting to be matched again;

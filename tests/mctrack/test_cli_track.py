@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pytest
 
@@ -191,6 +193,10 @@ def test_track_offline_refinements(tmp_path, capsys, caplog):
     for flag, value, msg in (("--smooth", "-1", "--smooth: must be >= 0"), ("--stitch", "nan", "--stitch: must be")):
         assert main([*base, "--out", str(tmp_path / "bad"), flag, value]) == 1
         assert msg in capsys.readouterr().err
+    with caplog.at_level(logging.WARNING):  # 0.04 s at 10 fps: under half a frame
+        assert main([*base, "--out", str(tmp_path / "tiny"), "--stitch", "0.04"]) == 0
+    assert "--stitch 0.04 s is under half a frame at 10 fps (SYN-04): no tracks are joined" in caplog.text
+    assert load_mot_txt(tmp_path / "tiny" / "SYN-04.txt").tolist() == smooth.tolist()
     assert main(["track", "--source", "rtsp://127.0.0.1:9/x", "--reid", "none", "--stitch", "4"]) == 1
     assert "--stitch: offline post-processing, not for a live stream" in capsys.readouterr().err
     assert main(["track", "--source", "rtsp://127.0.0.1:9/x", "--reid", "none", "--backfill"]) == 1

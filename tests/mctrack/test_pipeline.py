@@ -937,6 +937,26 @@ def test_stitching_joins_a_cameras_fragments_before_linking(scene, tmp_path, cap
     assert "--stitch: must be >= 0" in capsys.readouterr().err
 
 
+def test_a_stitching_window_under_half_a_frame_joins_nothing_and_says_so_per_camera(scene, tmp_path, caplog):
+    cams = load_cams(scene / "cams.yaml")
+
+    def brittle(cam, fps):
+        return Tracker(camera=cam, frame_rate=fps, high_thresh=0.5, new_track_thresh=0.6, max_lost_s=2 / fps)
+
+    kw = dict(cache_key=None, tracker_factory=brittle)
+    raw = make_pipeline(cams, ColorHistogramEmbedder(), **kw).run(cams, tmp_path / "raw")
+    with caplog.at_level(logging.WARNING):
+        tiny = make_pipeline(cams, ColorHistogramEmbedder(), stitch=0.04, **kw).run(cams, tmp_path / "tiny")
+    said = [m for m in caplog.messages if "under half a frame" in m]  # 0.04 s at 10 fps is 0.4 frames
+    assert sorted(m.split(":")[0] for m in said) == ["camera cam1", "camera cam2"]
+    assert "--stitch 0.04 s is under half a frame at 10 fps: no tracklets are joined" in said[0]
+    for cam in ("cam1", "cam2"):
+        assert tiny.cameras[cam].stitched == 0
+        same = load_mot_txt(tmp_path / "raw" / "local" / f"{cam}.txt")
+        np.testing.assert_array_equal(load_mot_txt(tmp_path / "tiny" / "local" / f"{cam}.txt"), same)
+    assert raw.evaluation["cross_camera"]["IDF1"] == tiny.evaluation["cross_camera"]["IDF1"]
+
+
 def test_camera_motion_warps_are_cached_and_replayed(scene, tmp_path):
     from mctrack.track import CameraMotion
 

@@ -17,6 +17,7 @@ from mctrack.track.postprocess import (
     gaussian_smooth,
     interpolate_gaps,
     refine,
+    stitch_frames,
     stitch_tracklets,
     to_reference,
 )
@@ -127,16 +128,24 @@ def test_stitch_one_to_one():
     assert mapping == {3: 1}
 
 
-def test_stitch_window_counts_only_whole_frames_and_a_sub_frame_window_joins_nothing():
+def test_stitch_window_is_rounded_to_whole_frames_and_under_half_a_frame_joins_nothing():
     rows = np.concatenate([walk(1, range(1, 30)), walk(2, range(30, 60))])  # consecutive frames, 1/25 s apart
     assert StitchConfig.window(4.0, 7.0).max_gap == 28 and StitchConfig.window(0.1, 25.0).max_gap == 2
-    assert StitchConfig.window(1 / 25, 25.0).max_gap == 1
+    # a frame rate written rounded (7/3 fps as 2.33333) or a broadcast rate still gives the nearest frame count
+    assert StitchConfig.window(3.0, 2.33333).max_gap == 7 and StitchConfig.window(4.0, 29.97).max_gap == 120
     _, mapping = stitch_tracklets(rows, 25.0, StitchConfig.window(1 / 25, 25.0, max_motion=0.6))
     assert mapping == {2: 1}
-    with pytest.warns(RuntimeWarning, match="shorter than one frame at 25 fps"):
-        config = StitchConfig.window(1e-9, 25.0, max_motion=0.6)
-    out, mapping = stitch_tracklets(rows, 25.0, config)
+    assert stitch_frames(0.019, 25.0) == 0 and stitch_frames(1e-9, 25.0) == 0 and stitch_frames(0.021, 25.0) == 1
+    out, mapping = stitch_tracklets(rows, 25.0, StitchConfig.window(1e-9, 25.0, max_motion=0.6))
     assert mapping == {} and sorted(set(out[:, 1].tolist())) == [1, 2]
+    for seconds, fps, message in [
+        (1.0, 0.0, "fps must be"),
+        (float("nan"), 25.0, "seconds must be"),
+        (-1.0, 25.0, "seconds must be"),
+        (1.0, -7.0, "fps must be"),
+    ]:
+        with pytest.raises(ValueError, match=f"stitching window: {message}"):
+            StitchConfig.window(seconds, fps)
 
 
 def test_stitch_config_checks():
