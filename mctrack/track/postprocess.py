@@ -363,14 +363,14 @@ class StitchConfig:
 
 
 def stitch_frames(seconds: float, fps: float) -> int:
-    """Frames in a stitching window of ``seconds`` at ``fps``, rounded to the nearest whole frame (a track's next
-    frame is ``1 / fps`` seconds after its last one, so 0, for a window under half a frame, joins nothing; callers
-    say so, naming their camera and option)."""
+    """Frames in a stitching window of ``seconds`` at ``fps``, rounded to the nearest whole frame, halves up (a
+    track's next frame is ``1 / fps`` seconds after its last one, so 0, for a window under half a frame, joins
+    nothing; callers say so, naming their camera and option)."""
     if not (math.isfinite(fps) and fps > 0):
         raise ValueError(f"stitching window: fps must be a finite number > 0, got {fps}")
     if not (math.isfinite(seconds) and seconds >= 0):
         raise ValueError(f"stitching window: seconds must be a finite number >= 0, got {seconds}")
-    return int(round(seconds * fps))
+    return int(math.floor(seconds * fps + 0.5))  # half a frame up (Python's round takes 0.5 to 0)
 
 
 def _end_state(t: np.ndarray, z: np.ndarray, n: int, at_end: bool) -> tuple[float, np.ndarray, np.ndarray]:

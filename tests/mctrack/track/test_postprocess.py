@@ -130,12 +130,13 @@ def test_stitch_one_to_one():
 
 def test_stitch_window_is_rounded_to_whole_frames_and_under_half_a_frame_joins_nothing():
     rows = np.concatenate([walk(1, range(1, 30)), walk(2, range(30, 60))])  # consecutive frames, 1/25 s apart
-    assert StitchConfig.window(4.0, 7.0).max_gap == 28 and StitchConfig.window(0.1, 25.0).max_gap == 2
+    assert StitchConfig.window(4.0, 7.0).max_gap == 28 and StitchConfig.window(0.1, 25.0).max_gap == 3
     # a frame rate written rounded (7/3 fps as 2.33333) or a broadcast rate still gives the nearest frame count
     assert StitchConfig.window(3.0, 2.33333).max_gap == 7 and StitchConfig.window(4.0, 29.97).max_gap == 120
     _, mapping = stitch_tracklets(rows, 25.0, StitchConfig.window(1 / 25, 25.0, max_motion=0.6))
     assert mapping == {2: 1}
     assert stitch_frames(0.019, 25.0) == 0 and stitch_frames(1e-9, 25.0) == 0 and stitch_frames(0.021, 25.0) == 1
+    assert stitch_frames(0.05, 10.0) == 1 and stitch_frames(0.25, 10.0) == 3  # half a frame counts as one
     out, mapping = stitch_tracklets(rows, 25.0, StitchConfig.window(1e-9, 25.0, max_motion=0.6))
     assert mapping == {} and sorted(set(out[:, 1].tolist())) == [1, 2]
     for seconds, fps, message in [
