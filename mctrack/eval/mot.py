@@ -455,9 +455,10 @@ def evaluate_folder_sequences(
         raise InputError(f"sequences: {', '.join(repeated)} listed more than once (it would be counted twice)")
     out: dict[str, dict] = {}
     for seq in sequences:
-        length = read_seq_length(gt_dir / seq / "seqinfo.ini")
-        gt = load_mot_txt(gt_dir / seq / "gt" / "gt.txt")
-        warn_if_mot17_classes(gt, gt_dir / seq / "gt" / "gt.txt")
+        info_file, gt_file = gt_dir / seq / "seqinfo.ini", gt_dir / seq / "gt" / "gt.txt"
+        length = read_seq_length(info_file)
+        gt = load_mot_txt(gt_file)
+        warn_if_mot17_classes(gt, gt_file)
         pred_file = pred_dir / f"{seq}.txt"
         if not pred_file.is_file() and (pred_dir / f"{safe_file_name(seq)}.txt").is_file():
             pred_file = pred_dir / f"{safe_file_name(seq)}.txt"  # as mctrack track names it ("My Seq" -> My_Seq)
@@ -469,8 +470,7 @@ def evaluate_folder_sequences(
             raise InputError(
                 f"{pred_file}: result file not found for sequence {seq} (use --sequences to evaluate a subset)"
             )
-        info_file = gt_dir / seq / "seqinfo.ini"
-        _check_frames(gt, length, gt_dir / seq / "gt" / "gt.txt", info_file)
+        _check_frames(gt, length, gt_file, info_file)
         _check_frames(pred, length, pred_file, info_file)
         out[seq] = evaluate_sequence(
             gt,
@@ -478,7 +478,7 @@ def evaluate_folder_sequences(
             length,
             keep_zero_marked=keep_zero_marked,
             name=str(pred_file),
-            gt_name=str(gt_dir / seq / "gt" / "gt.txt"),
+            gt_name=str(gt_file),
         )
     return out
 

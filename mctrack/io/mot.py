@@ -279,11 +279,8 @@ def _sequence_section(p: Path) -> configparser.SectionProxy:
         raise InputError(f"{p}: no [Sequence] section") from None
 
 
-def read_seq_length(path: str | Path) -> int:
-    """``seqLength`` of a ``seqinfo.ini``, the one key evaluation needs (as TrackEval: a ground-truth folder whose
-    seqinfo has no frame rate or image size is still scored); errors as :func:`read_seqinfo`'s."""
-    p = Path(path)
-    sec = _sequence_section(p)
+def _seq_length(sec: configparser.SectionProxy, p: Path) -> int:
+    """The section's ``seqLength``, a whole number >= 1; otherwise an :class:`InputError` naming ``p``."""
     try:
         length = int(sec["seqLength"])
     except KeyError:
@@ -295,6 +292,13 @@ def read_seq_length(path: str | Path) -> int:
     return length
 
 
+def read_seq_length(path: str | Path) -> int:
+    """``seqLength`` of a ``seqinfo.ini``, the one key evaluation needs (as TrackEval: a ground-truth folder whose
+    seqinfo has no frame rate or image size is still scored); errors as :func:`read_seqinfo`'s."""
+    p = Path(path)
+    return _seq_length(_sequence_section(p), p)
+
+
 def read_seqinfo(path: str | Path) -> SeqInfo:
     """Parse ``seqinfo.ini``; a missing file or key is an :class:`InputError` naming both."""
     p = Path(path)
@@ -303,7 +307,7 @@ def read_seqinfo(path: str | Path) -> SeqInfo:
         info = SeqInfo(
             name=sec.get("name", p.parent.name),
             frame_rate=float(sec["frameRate"]),
-            seq_length=int(sec["seqLength"]),
+            seq_length=_seq_length(sec, p),
             im_width=int(sec["imWidth"]),
             im_height=int(sec["imHeight"]),
             im_dir=sec.get("imDir", "img1"),
@@ -314,8 +318,6 @@ def read_seqinfo(path: str | Path) -> SeqInfo:
         raise InputError(f"{p}: missing key {exc.args[0]}") from None
     except ValueError as exc:
         raise InputError(f"{p}: bad value: {exc}") from None
-    if info.seq_length < 1:
-        raise InputError(f"{p}: seqLength must be >= 1, got {info.seq_length}")
     if not (math.isfinite(info.frame_rate) and info.frame_rate > 0):
         raise InputError(f"{p}: frameRate must be a finite number > 0, got {info.frame_rate:g}")
     return info
