@@ -11,6 +11,9 @@ the sequence's frame rate) on each, next to the original:
 - ``missP``: P% of the detections removed at random (a weaker detector, or more occlusion). Ground truth unchanged.
 - ``jitterP``: every detection's centre moved by Gaussian noise of P% of its height in x and y, and its width and
   height scaled by ``exp(N(0, P%))`` (a less precise detector). Ground truth unchanged.
+- ``scoredownD``, ``scoreupD``: every detection's score moved by D/10 on the logit scale, down or up (a detector
+  calibrated differently, or footage it is less or more sure of: ``scoredown10`` takes 0.9 to 0.77 and 0.99 to
+  0.97). Boxes and ground truth unchanged; the order of the scores is kept.
 
 The draws are seeded (``--seed``, default 0) per sequence and shift, so a run is repeatable; other seeds give
 other draws of the same shift. Every tracker gets the same offline refinement (gap interpolation 10 frames,
@@ -56,7 +59,7 @@ from mctrack.outputs import output_file, output_folder  # noqa: E402
 SHIFTS = ("stride2", "stride3", "miss20", "jitter5")
 #: ``--grid`` keys that cannot change a motion-only run on copies without images
 NOT_HERE = frozenset({"appearance_weight", "appearance_thresh", "ema_alpha", "motion_gate", "cmc", "stitch_appearance"})
-_SHIFT = re.compile(r"^(stride|miss|jitter)(\d+)$")
+_SHIFT = re.compile(r"^(stride|miss|jitter|scoredown|scoreup)(\d+)$")
 
 
 def parse_shift(text: str) -> tuple[str, int]:
@@ -64,7 +67,10 @@ def parse_shift(text: str) -> tuple[str, int]:
     as a whole number: ``stride02`` is ``stride2``, see :func:`shift_name`)."""
     m = _SHIFT.match(text)
     if not m:
-        raise ValueError(f"--shifts {text}: expected strideK, missP or jitterP (e.g. stride2, miss20, jitter5)")
+        raise ValueError(
+            f"--shifts {text}: expected strideK, missP, jitterP, scoredownD or scoreupD (e.g. stride2, miss20, "
+            "jitter5, scoredown10)"
+        )
     kind, n = m.group(1), int(m.group(2))
     if kind == "stride" and not 2 <= n <= 100:
         raise ValueError(f"--shifts {text}: the stride must be 2-100")
@@ -72,6 +78,8 @@ def parse_shift(text: str) -> tuple[str, int]:
         raise ValueError(f"--shifts {text}: the missed percentage must be 1-99")
     if kind == "jitter" and not 1 <= n <= 100:
         raise ValueError(f"--shifts {text}: the jitter must be 1-100 (% of the box height)")
+    if kind in ("scoredown", "scoreup") and not 1 <= n <= 100:
+        raise ValueError(f"--shifts {text}: the score shift must be 1-100 (tenths of a logit unit)")
     return kind, n
 
 
@@ -94,6 +102,11 @@ def shift_rows(det: np.ndarray, gt: np.ndarray, kind: str, n: int, rng: np.rando
         return keep(det), keep(gt)
     if kind == "miss":
         return det[rng.random(len(det)) >= n / 100.0], gt
+    if kind in ("scoredown", "scoreup"):
+        p = np.clip(det[:, 6], 1e-6, 1.0 - 1e-6)  # scores of exactly 0 or 1 have no logit
+        logit = np.log(p / (1.0 - p)) + (n / 10.0 if kind == "scoreup" else -n / 10.0)
+        det[:, 6] = 1.0 / (1.0 + np.exp(-logit))
+        return det, gt
     s = n / 100.0
     w, h = det[:, 4].copy(), det[:, 5].copy()
     cx = det[:, 2] + w / 2 + rng.normal(0.0, s, len(det)) * h
@@ -143,7 +156,8 @@ def main(argv: list[str] | None = None) -> int:
         nargs="+",
         default=list(SHIFTS),
         help="strideK (every K-th frame, K 2-100), missP (P%% of the detections removed, 1-99), jitterP (boxes moved "
-        f"by P%% of their height, 1-100); default: {' '.join(SHIFTS)}",
+        "by P%% of their height, 1-100), scoredownD / scoreupD (scores moved by D/10 on the logit scale, 1-100); "
+        f"default: {' '.join(SHIFTS)}",
     )
     ap.add_argument("--sequences", nargs="+", default=list(SEQUENCES), help="default: all five")
     ap.add_argument("--trackers", nargs="+", help=f"BoxMOT trackers (default: {' '.join(MOTION)})")

@@ -41,8 +41,10 @@ def _sequence(folder, n_frames=10, fps=30.0):
         ("miss0", "the missed percentage must be 1-99"),
         ("miss100", "the missed percentage must be 1-99"),
         ("jitter0", "the jitter must be 1-100"),
-        ("blur3", "expected strideK, missP or jitterP"),
-        ("stride", "expected strideK, missP or jitterP"),
+        ("scoredown0", "the score shift must be 1-100"),
+        ("scoreup101", "the score shift must be 1-100"),
+        ("blur3", "expected strideK, missP, jitterP, scoredownD or scoreupD"),
+        ("stride", "expected strideK, missP, jitterP, scoredownD or scoreupD"),
     ],
 )
 def test_bad_shifts_are_refused_with_the_reason(shift, text, message):
@@ -77,6 +79,19 @@ def test_jitter_moves_boxes_by_the_asked_share_of_their_height(shift):
     dcx = (d[:, 2] + d[:, 4] / 2) - (det[:, 2] + det[:, 4] / 2)
     assert abs(dcx.std() / 100 - 0.05) < 0.005  # heights are 100 px
     assert abs(np.log(d[:, 5] / det[:, 5]).std() - 0.05) < 0.005
+
+
+def test_score_shifts_move_every_score_on_the_logit_scale_and_nothing_else(shift):
+    det = _rows(4, 3)
+    det[:, 6] = np.tile([0.5, 0.9, 1.0], 4)  # 1.0 has no logit: it is taken as just under 1
+    down, g = shift.shift_rows(det, det, "scoredown", 10, np.random.default_rng(0))
+    up, _ = shift.shift_rows(det, det, "scoreup", 10, np.random.default_rng(0))
+    np.testing.assert_array_equal(g, det)
+    np.testing.assert_array_equal(np.delete(down, 6, axis=1), np.delete(det, 6, axis=1))
+    e = np.e
+    np.testing.assert_allclose(down[:3, 6], [1 / (1 + e), 9 / (9 + e), 1.0], atol=1e-5)  # logit - 1
+    np.testing.assert_allclose(up[:3, 6], [e / (1 + e), 9 * e / (9 * e + 1), 1.0], atol=1e-5)  # logit + 1
+    assert (np.diff(down[:3, 6]) > 0).all()  # the order of the scores is kept
 
 
 def test_shifted_sequence_is_a_motchallenge_folder_repeatable_by_seed(shift, tmp_path):
