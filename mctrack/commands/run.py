@@ -18,7 +18,7 @@ from ..cache import feature_cache_key, file_sha1
 from ..parallel import auto_workers
 from ..pipeline import Pipeline, constraints_from_cams
 from ..registry import DETECTORS, LINKERS
-from ..track import CameraMotion, Tracker
+from ..track import DETECTOR_THRESHOLDS, CameraMotion, Tracker
 from ..track.postprocess import StitchConfig
 from ._common import (
     add_confirmation_args,
@@ -76,15 +76,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument(
         "--track-high",
         type=float,
-        default=0.5,
-        help="detections scoring at least this start tracks and enter the main association (default: 0.5)",
+        default=DETECTOR_THRESHOLDS["high_thresh"],
+        help="detections scoring at least this start tracks and enter the main association (default: %(default)s)",
     )
     t.add_argument(
         "--track-new",
         type=float,
-        default=0.6,
+        default=DETECTOR_THRESHOLDS["new_track_thresh"],
         help="score an unmatched detection needs to start a track, raised to --track-high when lower, and for "
-        "recorded cameras the mean score a track needs to be kept (--track-score) (default: 0.6)",
+        "recorded cameras the mean score a track needs to be kept (--track-score) (default: %(default)s)",
     )
     t.add_argument("--max-lost", type=float, default=None, help="seconds a lost track is kept (tracker default)")
     add_kalman_adapt_args(t)

@@ -20,7 +20,7 @@ from ..io.mot import MotWriter, mot_rows, save_mot_txt
 from ..registry import DETECTORS
 from ..io.video import AnnotatedVideoWriter, LiveSource, PrefetchSource, SequenceSource, has_images, open_source
 from ..outputs import write_annotated_video
-from ..track import CameraMotion, Tracker
+from ..track import DETECTOR_THRESHOLDS, CameraMotion, Tracker
 from ..track.postprocess import FeatureMeans, StitchConfig, judgement_warning, refine, stitch_frames
 from ..track.driver import DetectAndEmbed, DriverStats, drive
 from ._common import (
@@ -86,16 +86,18 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--track-high",
         type=float,
         default=None,
-        help="detections scoring at least this enter the main association (tracker default 0.7; the low-score "
-        "stage takes the rest above 0.1)",
+        help="detections scoring at least this enter the main association; the low-score stage takes the rest "
+        f"above 0.1 (default: {DETECTOR_THRESHOLDS['high_thresh']} for a detector's own output, as `mctrack run`; "
+        "0.7, the tracker's, with --detector mot: set for public detection files)",
     )
     t.add_argument(
         "--track-new",
         type=float,
         default=None,
         help="score an unmatched detection needs to start a track, raised to --track-high when lower, and for "
-        "recorded video the mean score a track needs to be kept (--track-score) (tracker default 0.9, set for "
-        "public detection files; `mctrack run` uses 0.6 for detector output)",
+        "recorded video the mean score a track needs to be kept (--track-score) (default: "
+        f"{DETECTOR_THRESHOLDS['new_track_thresh']} for a detector's own output, as `mctrack run`; 0.9, the "
+        "tracker's, with --detector mot: set for public detection files)",
     )
     add_appearance_args(t)
     t.add_argument(
@@ -127,8 +129,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_confirmation_args(
         t,
         "offline",
-        "default: 1 for recorded video tracked on motion alone, whose tracks are judged once tracking ended by "
-        "--track-score and --min-length; else 2, so that a false positive seen once never becomes a track",
+        "default: 1 for a detection file (--detector mot) tracked on motion alone, whose tracks are judged once "
+        "tracking ended by --track-score and --min-length; else 2, so that a false positive seen once never "
+        "becomes a track",
     )
     p.add_argument("--out", default="runs/track", help="output folder (default: runs/track)")
     p.add_argument("--name", help="sequence name for the result file (default: the source's name)")
@@ -163,7 +166,11 @@ def main(args: argparse.Namespace) -> int:
         raise InputError("--track-score mean: offline post-processing, not for a live stream (it keeps every row)")
     if args.min_length and live:
         raise InputError("--min-length: offline post-processing, not for a live stream (it keeps every row)")
-    min_hits, min_track_s = check_confirmation_args(args, recorded=not live, at_once=not live and args.reid == "none")
+    # a detector's own output (YOLO) gets `mctrack run`'s thresholds and confirmation; the tracker's defaults and
+    # confirming at once were chosen on public detection files (--detector mot)
+    detector_output = args.detector != "mot"
+    at_once = not live and args.reid == "none" and not detector_output
+    min_hits, min_track_s = check_confirmation_args(args, recorded=not live, at_once=at_once)
     if args.fps is not None and not (np.isfinite(args.fps) and args.fps > 0):
         raise InputError(f"--fps: must be a finite number > 0, got {args.fps}")
     embedder = embedder_from_args(args)
@@ -185,14 +192,14 @@ def main(args: argparse.Namespace) -> int:
     detector = _build_detector(args, source)
     fps = args.fps or source.fps
     kwargs = {} if args.max_lost is None else {"max_lost_s": args.max_lost}
-    if args.track_high is not None:
-        kwargs["high_thresh"] = args.track_high
-        kwargs["low_thresh"] = min(0.1, args.track_high)
+    defaults = DETECTOR_THRESHOLDS if detector_output else Tracker.__init__.__kwdefaults__
+    track_high = args.track_high if args.track_high is not None else defaults["high_thresh"]
+    kwargs["high_thresh"] = track_high
+    kwargs["low_thresh"] = min(0.1, track_high)
     if args.track_new is not None:
-        high = kwargs.get("high_thresh", Tracker.__init__.__kwdefaults__["high_thresh"])
-        kwargs["new_track_thresh"] = new_track_score(args.track_new, high)
-    elif args.track_high is not None:
-        kwargs["new_track_thresh"] = max(0.9, args.track_high)
+        kwargs["new_track_thresh"] = new_track_score(args.track_new, track_high)
+    else:  # the default, raised to --track-high without a warning: only --track-high was asked for
+        kwargs["new_track_thresh"] = max(defaults["new_track_thresh"], track_high)
     if args.noise_adapt is not None:
         kwargs["noise_adapt"] = args.noise_adapt
     if args.meas_adapt is not None:

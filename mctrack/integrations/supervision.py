@@ -22,7 +22,7 @@ import numpy as np
 import supervision as sv
 
 from ..embed import build_embedder, embedder_track_appearance
-from ..track import Tracker
+from ..track import DETECTOR_THRESHOLDS, Tracker
 from ..types import Detections, Tracks
 
 __all__ = ["MctrackTracker", "from_detections", "to_detections", "tracks_to_sv"]
@@ -106,8 +106,7 @@ class MctrackTracker:
         self._options = {
             "camera": camera,
             "frame_rate": frame_rate,
-            "high_thresh": 0.5,
-            "new_track_thresh": 0.6,
+            **DETECTOR_THRESHOLDS,
             **tracker_kwargs,
         }
         self.tracker = Tracker(**self._options)

@@ -16,12 +16,13 @@ from ..types import Detections, Tracks
 from .cmc import IDENTITY_WARP, CameraMotion
 from .kalman import BoxKalman
 from .matching import cosine_distance, iou_distance, iou_matrix, linear_assignment
-from .tracker import Tracker, TrackState, build_tracker
+from .tracker import DETECTOR_THRESHOLDS, Tracker, TrackState, build_tracker
 
 __all__ = [
     "TrackerProtocol",
     "Tracker",
     "TrackState",
+    "DETECTOR_THRESHOLDS",
     "BoxKalman",
     "CameraMotion",
     "IDENTITY_WARP",

@@ -35,6 +35,12 @@ from .matching import cosine_distance, fuse_costs, iou_matrix, linear_assignment
 __all__ = ["Tracker", "TrackState", "apply_warp"]
 
 _EMPTY = np.zeros(0, np.int64)
+#: Score thresholds for a detector's own output (YOLO, the synthetic samples' detector), used by ``mctrack run``,
+#: ``mctrack track --detector yolo`` and the supervision adapter. The tracker's defaults, 0.7 / 0.9, are set for
+#: the MOT15 public detections (Faster R-CNN), whose people mostly score above 0.9; a detector's people often
+#: score 0.5-0.9, and with 0.9 most of their tracks would never start or would be dropped by the mean-score
+#: judgement (docs/run.md, docs/tracking.md "Detector calibration: scores shifted").
+DETECTOR_THRESHOLDS = {"high_thresh": 0.5, "new_track_thresh": 0.6}
 _NOISE_SCALE_RANGE = (1.0 / 16.0, 16.0)  # the adapted process noise stays within these factors of the model's
 # lag-1 correlation of the tracks' standardised centre innovations below which the boxes are taken to be noisier
 # than the model says (``meas_adapt``): pooled over a sequence, the five MOT15 sequences' public detections give

@@ -383,3 +383,67 @@ def test_track_warns_when_no_detection_can_start_a_track(tmp_path, caplog):
     caplog.clear()
     assert main([*base, "--out", str(tmp_path / "c"), "--track-new", "0.4", "--track-high", "0.4"]) == 0
     assert len(np.unique(load_mot_txt(tmp_path / "c" / "SYN-06.txt")[:, 1])) == 2 and "no track" not in caplog.text
+
+
+def test_track_with_a_detector_uses_the_thresholds_for_detector_output(tmp_path, monkeypatch, caplog):
+    """`mctrack track --detector yolo` takes `mctrack run`'s thresholds (0.5 / 0.6) and confirms at the second
+    match, as run does: the tracker's 0.7 / 0.9 and confirming at once were chosen for public detection files,
+    and with them people a detector scores 0.75 never get a track. --detector mot keeps the tracker's."""
+    import cv2
+
+    import mctrack.commands.track as track_cmd
+    from mctrack.track import DETECTOR_THRESHOLDS
+    from mctrack.types import Detections
+
+    assert DETECTOR_THRESHOLDS == {"high_thresh": 0.5, "new_track_thresh": 0.6}
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for f in range(12):
+        cv2.imwrite(str(folder / f"{f:04d}.jpg"), np.full((480, 640, 3), 90, np.uint8))
+    built = []
+
+    class FakeYolo:  # what a YOLO gives people: scores around 0.75, a doubtful box at 0.55
+        name = "fake-yolo"
+
+        def __call__(self, frame):
+            i = frame.index
+            xyxy = [[50 + 4 * i, 100, 90 + 4 * i, 200], [400 - 4 * i, 160, 440 - 4 * i, 260], [200, 300, 240, 400]]
+            return Detections(np.array(xyxy, np.float32), np.array([0.75, 0.8, 0.55], np.float32))
+
+    def fake_yolo(args):
+        built.append(args.detector)
+        return FakeYolo()
+
+    monkeypatch.setattr(track_cmd, "yolo_from_args", fake_yolo)
+    created = []
+
+    class Recorded(track_cmd.Tracker):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            created.append(self)
+
+    Recorded.__init__.__kwdefaults__ = track_cmd.Tracker.__init__.__kwdefaults__  # read by the command
+
+    monkeypatch.setattr(track_cmd, "Tracker", Recorded)
+    base = ["track", "--source", str(folder), "--fps", "10", "--reid", "none", "--cmc", "off", "--no-progress"]
+    assert main([*base, "--out", str(tmp_path / "a")]) == 0
+    assert built == ["yolo"]
+    t = created[-1]
+    assert (t.high_thresh, t.new_track_thresh, t.low_thresh, t.min_hits) == (0.5, 0.6, 0.1, 2)
+    rows = load_mot_txt(tmp_path / "a" / "frames.txt")
+    assert len(np.unique(rows[:, 1])) == 2 and len(rows) == 24  # both people, every frame (backfilled); not 0.55
+    assert "no track was started" not in caplog.text
+    # the user's thresholds still win; --track-high alone raises the new-track default with it, silently
+    assert main([*base, "--out", str(tmp_path / "b"), "--track-high", "0.78"]) == 0
+    assert (created[-1].high_thresh, created[-1].new_track_thresh) == (0.78, 0.78)
+    assert len(np.unique(load_mot_txt(tmp_path / "b" / "frames.txt")[:, 1])) == 1 and "below" not in caplog.text
+    assert main([*base, "--out", str(tmp_path / "c"), "--track-new", "0.9", "--min-hits", "1"]) == 0
+    assert (created[-1].high_thresh, created[-1].new_track_thresh, created[-1].min_hits) == (0.5, 0.9, 1)
+    assert len(load_mot_txt(tmp_path / "c" / "frames.txt")) == 0
+    # a detection file keeps the tracker's own defaults and confirms at once on motion alone
+    seq = make_sequence(tmp_path / "SYN-07", n=10)
+    assert (
+        main(["track", "--source", str(seq), "--detector", "mot", "--reid", "none", "--out", str(tmp_path / "d")]) == 0
+    )
+    t = created[-1]
+    assert (t.high_thresh, t.new_track_thresh, t.low_thresh, t.min_hits) == (0.7, 0.9, 0.1, 1)
