@@ -13,7 +13,7 @@ the sequence's frame rate) on each, next to the original:
   height scaled by ``exp(N(0, P%))`` (a less precise detector). Ground truth unchanged.
 - ``scoredownD``, ``scoreupD``: every detection's score moved by D/10 on the logit scale, down or up (a detector
   calibrated differently, or footage it is less or more sure of: ``scoredown10`` takes 0.9 to 0.77 and 0.99 to
-  0.97). Boxes and ground truth unchanged; the order of the scores is kept.
+  0.97). Boxes and ground truth unchanged; the order of the scores is kept. Scores must be confidences in [0, 1].
 
 The draws are seeded (``--seed``, default 0) per sequence and shift, so a run is repeatable; other seeds give
 other draws of the same shift. Every tracker gets the same offline refinement (gap interpolation 10 frames,
@@ -103,7 +103,12 @@ def shift_rows(det: np.ndarray, gt: np.ndarray, kind: str, n: int, rng: np.rando
     if kind == "miss":
         return det[rng.random(len(det)) >= n / 100.0], gt
     if kind in ("scoredown", "scoreup"):
-        p = np.clip(det[:, 6], 1e-6, 1.0 - 1e-6)  # scores of exactly 0 or 1 have no logit
+        if len(det) and not (det[:, 6].min() >= 0.0 and det[:, 6].max() <= 1.0):  # NaN fails too
+            raise ValueError(
+                f"scores run from {det[:, 6].min():.4g} to {det[:, 6].max():.4g}: a logit shift needs confidences "
+                "in [0, 1] (raw detector scores, e.g. MOT17's DPM, would merge out of order)"
+            )
+        p = np.clip(det[:, 6], 1e-6, 1.0 - 1e-6)  # scores of exactly 0 or 1 have no logit: taken 1e-6 inside
         logit = np.log(p / (1.0 - p)) + (n / 10.0 if kind == "scoreup" else -n / 10.0)
         det[:, 6] = 1.0 / (1.0 + np.exp(-logit))
         return det, gt
@@ -134,7 +139,10 @@ def make_shifted(src: Path, shift: str, dest: Path, seed: int = 0) -> Path:
     info = read_seqinfo(src / "seqinfo.ini")
     det, gt = (_rows(src / part) for part in ("det/det.txt", "gt/gt.txt"))
     rng = np.random.default_rng([seed, zlib.crc32(f"{src.name}/{shift}".encode())])
-    det, gt = shift_rows(det, gt, kind, n, rng)
+    try:
+        det, gt = shift_rows(det, gt, kind, n, rng)
+    except ValueError as exc:
+        raise ValueError(f"{src / 'det' / 'det.txt'}: {shift}: {exc}") from None
     fps, length = info.frame_rate, info.seq_length
     if kind == "stride":
         fps, length = fps / n, (length + n - 1) // n
@@ -281,14 +289,14 @@ def main(argv: list[str] | None = None) -> int:
         + (", and their mean over the conditions" if len(conditions) > 1 else "")
     )
     extra = ["mean"] if len(conditions) > 1 else []
-    print(f"{'tracker':<{width}}" + "".join(f"{c:>20}" for c in conditions + extra))
+    print(f"{'tracker':<{width}}" + "".join(f"{c:>22}" for c in conditions + extra))
 
     def cell(m: dict | None) -> str:
         return " / ".join(f"{100 * m[k]:.1f}" for k in keys) if m else "failed"
 
     for name, by_cond in results.items():
         cells = [cell(by_cond.get(c)) for c in conditions] + ([cell(means.get(name))] if extra else [])
-        print(f"{name:<{width}}" + "".join(f"{x:>20}" for x in cells))
+        print(f"{name:<{width}}" + "".join(f"{x:>22}" for x in cells))
     if grid:
         ranked = [n for n in labels if n in means]
         if ranked:
@@ -310,7 +318,7 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             d = [100 * (mine[k] - max(p[k] for p in peers)) for k in keys]
             cells.append(" / ".join(f"{x:+.1f}" for x in d))
-        print(f"{'':<{width}}" + "".join(f"{x:>20}" for x in cells))
+        print(f"{'':<{width}}" + "".join(f"{x:>22}" for x in cells))
     if args.json:
         summary = {
             "seed": args.seed,

@@ -87,7 +87,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=float,
         default=None,
         help="detections scoring at least this enter the main association; the low-score stage takes the rest "
-        f"above 0.1 (default: {DETECTOR_THRESHOLDS['high_thresh']} for a detector's own output, as `mctrack run`; "
+        f"above 0.1 (default: {DETECTOR_THRESHOLDS['high_thresh']} with --detector yolo, as `mctrack run`; "
         "0.7, the tracker's, with --detector mot: set for public detection files)",
     )
     t.add_argument(
@@ -96,7 +96,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="score an unmatched detection needs to start a track, raised to --track-high when lower, and for "
         "recorded video the mean score a track needs to be kept (--track-score) (default: "
-        f"{DETECTOR_THRESHOLDS['new_track_thresh']} for a detector's own output, as `mctrack run`; 0.9, the "
+        f"{DETECTOR_THRESHOLDS['new_track_thresh']} with --detector yolo, as `mctrack run`; 0.9, the "
         "tracker's, with --detector mot: set for public detection files)",
     )
     add_appearance_args(t)

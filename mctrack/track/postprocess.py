@@ -187,7 +187,10 @@ def judgement_warning(weak: int, short: int, total: int, min_mean_score: float, 
     why, fix = [], []
     if weak:
         why.append(f"{weak} with a mean detection score below {min_mean_score:g}")
-        fix.append("if the detector's people score lower than that, lower --track-new or pass --track-score first")
+        fix.append(
+            "if the detector's people score lower than that, lower --track-new (with --track-high, which it "
+            "cannot go below) or pass --track-score first"
+        )
     if short:
         why.append(f"{short} seen for less than {min_track_s:g} s")
         fix.append("if people are seen that briefly here, lower --min-length (0 = off)")

@@ -22,6 +22,7 @@ however many tracks there are.
 from __future__ import annotations
 
 import math
+from types import MappingProxyType
 import warnings
 from enum import IntEnum
 
@@ -32,7 +33,7 @@ from ..types import Detections, Tracks, score_cut
 from .kalman import CHI2_95, CHI2_MEDIAN_4, BoxKalman, cxcywh_to_xyxy, xyxy_to_cxcywh
 from .matching import cosine_distance, fuse_costs, iou_matrix, linear_assignment
 
-__all__ = ["Tracker", "TrackState", "apply_warp"]
+__all__ = ["DETECTOR_THRESHOLDS", "Tracker", "TrackState", "apply_warp"]
 
 _EMPTY = np.zeros(0, np.int64)
 #: Score thresholds for a detector's own output (YOLO, the synthetic samples' detector), used by ``mctrack run``,
@@ -40,7 +41,7 @@ _EMPTY = np.zeros(0, np.int64)
 #: the MOT15 public detections (Faster R-CNN), whose people mostly score above 0.9; a detector's people often
 #: score 0.5-0.9, and with 0.9 most of their tracks would never start or would be dropped by the mean-score
 #: judgement (docs/run.md, docs/tracking.md "Detector calibration: scores shifted").
-DETECTOR_THRESHOLDS = {"high_thresh": 0.5, "new_track_thresh": 0.6}
+DETECTOR_THRESHOLDS = MappingProxyType({"high_thresh": 0.5, "new_track_thresh": 0.6})
 _NOISE_SCALE_RANGE = (1.0 / 16.0, 16.0)  # the adapted process noise stays within these factors of the model's
 # lag-1 correlation of the tracks' standardised centre innovations below which the boxes are taken to be noisier
 # than the model says (``meas_adapt``): pooled over a sequence, the five MOT15 sequences' public detections give

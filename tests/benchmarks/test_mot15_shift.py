@@ -92,6 +92,13 @@ def test_score_shifts_move_every_score_on_the_logit_scale_and_nothing_else(shift
     np.testing.assert_allclose(down[:3, 6], [1 / (1 + e), 9 / (9 + e), 1.0], atol=1e-5)  # logit - 1
     np.testing.assert_allclose(up[:3, 6], [e / (1 + e), 9 * e / (9 * e + 1), 1.0], atol=1e-5)  # logit + 1
     assert (np.diff(down[:3, 6]) > 0).all()  # the order of the scores is kept
+    raw = det.copy()
+    raw[:, 6] = np.tile([-1.2, 0.3, 2.5], 4)  # raw detector scores (MOT17's DPM): they would merge at the clip
+    with pytest.raises(ValueError, match=r"scores run from -1.2 to 2.5: a logit shift needs confidences in \[0, 1\]"):
+        shift.shift_rows(raw, det, "scoreup", 10, np.random.default_rng(0))
+    raw[0, 6] = np.nan
+    with pytest.raises(ValueError, match="a logit shift needs confidences"):
+        shift.shift_rows(raw, det, "scoredown", 10, np.random.default_rng(0))
 
 
 def test_shifted_sequence_is_a_motchallenge_folder_repeatable_by_seed(shift, tmp_path):
