@@ -14,6 +14,8 @@ the sequence's frame rate) on each, next to the original:
 - ``scoredownD``, ``scoreupD``: every detection's score moved by D/10 on the logit scale, down or up (a detector
   calibrated differently, or footage it is less or more sure of: ``scoredown10`` takes 0.9 to 0.77 and 0.99 to
   0.97). Boxes and ground truth unchanged; the order of the scores is kept. Scores must be confidences in [0, 1].
+- ``scaleP``: every box of the detections and the ground truth, and the image size, scaled to P% (``scale50``: the
+  same video at half the resolution; 10-400). A tracker without pixel constants scores the same.
 
 The draws are seeded (``--seed``, default 0) per sequence and shift, so a run is repeatable; other seeds give
 other draws of the same shift. Every tracker gets the same offline refinement (gap interpolation 10 frames,
@@ -59,7 +61,7 @@ from mctrack.outputs import output_file, output_folder  # noqa: E402
 SHIFTS = ("stride2", "stride3", "miss20", "jitter5")
 #: ``--grid`` keys that cannot change a motion-only run on copies without images
 NOT_HERE = frozenset({"appearance_weight", "appearance_thresh", "ema_alpha", "motion_gate", "cmc", "stitch_appearance"})
-_SHIFT = re.compile(r"^(stride|miss|jitter|scoredown|scoreup)(\d+)$")
+_SHIFT = re.compile(r"^(stride|miss|jitter|scoredown|scoreup|scale)(\d+)$")
 
 
 def parse_shift(text: str) -> tuple[str, int]:
@@ -68,8 +70,8 @@ def parse_shift(text: str) -> tuple[str, int]:
     m = _SHIFT.match(text)
     if not m:
         raise ValueError(
-            f"--shifts {text}: expected strideK, missP, jitterP, scoredownD or scoreupD (e.g. stride2, miss20, "
-            "jitter5, scoredown10)"
+            f"--shifts {text}: expected strideK, missP, jitterP, scoredownD, scoreupD or scaleP (e.g. stride2, "
+            "miss20, jitter5, scoredown10, scale50)"
         )
     kind, n = m.group(1), int(m.group(2))
     if kind == "stride" and not 2 <= n <= 100:
@@ -78,6 +80,8 @@ def parse_shift(text: str) -> tuple[str, int]:
         raise ValueError(f"--shifts {text}: the missed percentage must be 1-99")
     if kind == "jitter" and not 1 <= n <= 100:
         raise ValueError(f"--shifts {text}: the jitter must be 1-100 (% of the box height)")
+    if kind == "scale" and not (10 <= n <= 400 and n != 100):
+        raise ValueError(f"--shifts {text}: the scale must be 10-400 (% of the original size), not 100")
     if kind in ("scoredown", "scoreup") and not 1 <= n <= 100:
         raise ValueError(f"--shifts {text}: the score shift must be 1-100 (tenths of a logit unit)")
     return kind, n
@@ -102,6 +106,10 @@ def shift_rows(det: np.ndarray, gt: np.ndarray, kind: str, n: int, rng: np.rando
         return keep(det), keep(gt)
     if kind == "miss":
         return det[rng.random(len(det)) >= n / 100.0], gt
+    if kind == "scale":
+        det[:, 2:6] *= n / 100.0
+        gt[:, 2:6] *= n / 100.0
+        return det, gt
     if kind in ("scoredown", "scoreup"):
         if len(det) and not (det[:, 6].min() >= 0.0 and det[:, 6].max() <= 1.0):  # NaN fails too
             raise ValueError(
@@ -146,6 +154,8 @@ def make_shifted(src: Path, shift: str, dest: Path, seed: int = 0) -> Path:
     fps, length = info.frame_rate, info.seq_length
     if kind == "stride":
         fps, length = fps / n, (length + n - 1) // n
+    if kind == "scale":
+        info = replace(info, im_width=round(info.im_width * n / 100), im_height=round(info.im_height * n / 100))
     (dest / "det").mkdir(parents=True, exist_ok=True)
     (dest / "gt").mkdir(exist_ok=True)
     np.savetxt(dest / "det" / "det.txt", det, delimiter=",", fmt="%.6g")
@@ -164,7 +174,8 @@ def main(argv: list[str] | None = None) -> int:
         nargs="+",
         default=list(SHIFTS),
         help="strideK (every K-th frame, K 2-100), missP (P%% of the detections removed, 1-99), jitterP (boxes moved "
-        "by P%% of their height, 1-100), scoredownD / scoreupD (scores moved by D/10 on the logit scale, 1-100); "
+        "by P%% of their height, 1-100), scoredownD / scoreupD (scores moved by D/10 on the logit scale, 1-100), "
+        "scaleP (boxes and image at P%% of their size, 10-400); "
         f"default: {' '.join(SHIFTS)}",
     )
     ap.add_argument("--sequences", nargs="+", default=list(SEQUENCES), help="default: all five")

@@ -43,8 +43,10 @@ def _sequence(folder, n_frames=10, fps=30.0):
         ("jitter0", "the jitter must be 1-100"),
         ("scoredown0", "the score shift must be 1-100"),
         ("scoreup101", "the score shift must be 1-100"),
-        ("blur3", "expected strideK, missP, jitterP, scoredownD or scoreupD"),
-        ("stride", "expected strideK, missP, jitterP, scoredownD or scoreupD"),
+        ("scale100", "the scale must be 10-400"),
+        ("scale9", "the scale must be 10-400"),
+        ("blur3", "expected strideK, missP, jitterP, scoredownD, scoreupD or scaleP"),
+        ("stride", "expected strideK, missP, jitterP, scoredownD, scoreupD or scaleP"),
     ],
 )
 def test_bad_shifts_are_refused_with_the_reason(shift, text, message):
@@ -99,6 +101,17 @@ def test_score_shifts_move_every_score_on_the_logit_scale_and_nothing_else(shift
     raw[0, 6] = np.nan
     with pytest.raises(ValueError, match="a logit shift needs confidences"):
         shift.shift_rows(raw, det, "scoredown", 10, np.random.default_rng(0))
+
+
+def test_scale_resizes_boxes_ground_truth_and_image_alike(shift, tmp_path):
+    src = _sequence(tmp_path / "SEQ-1", n_frames=4)
+    out = shift.make_shifted(src, "scale50", tmp_path / "out" / "SEQ-1")
+    info = read_seqinfo(out / "seqinfo.ini")
+    assert (info.im_width, info.im_height, info.seq_length, info.frame_rate) == (320, 240, 4, 30.0)
+    for part in ("det/det.txt", "gt/gt.txt"):
+        before, after = np.loadtxt(src / part, delimiter=","), np.loadtxt(out / part, delimiter=",")
+        np.testing.assert_allclose(after[:, 2:6], before[:, 2:6] / 2)
+        np.testing.assert_array_equal(np.delete(after, [2, 3, 4, 5], axis=1), np.delete(before, [2, 3, 4, 5], axis=1))
 
 
 def test_shifted_sequence_is_a_motchallenge_folder_repeatable_by_seed(shift, tmp_path):
