@@ -17,6 +17,12 @@ moving-camera sequences of ``benchmarks/moving_camera.py``:
         --sequences PETS09-S2L1-pan PETS09-S2L1-walk PETS09-S2L1-shake TUD-Stadtmitte-walk TUD-Stadtmitte-shake
 
 BoT-SORT "motion only" is BoT-SORT with ``use_embeddings=False``.
+
+``--online`` compares what a live stream gets: no offline refinement for anyone (no interpolation, no smoothing)
+and mctrack with its online rules (``ONLINE``: confirmation at the second match, no backfill, no mean-score or
+length judgement, as ``mctrack track`` on a live stream):
+
+    python benchmarks/peers_mot15.py --online
 """
 
 from __future__ import annotations
@@ -36,6 +42,10 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from mot15 import POST_KEYS, SEQUENCES, WITH_VIDEO, make_embedder, post_settings, run_sequence  # noqa: E402
 
 from mctrack.detect import MotFileDetector  # noqa: E402
+
+#: mctrack's settings on a live stream, where nothing can be judged once tracking ended (``mctrack track`` on a
+#: stream: min_hits 2, no backfill, the first detection's score only, no length judgement)
+ONLINE = {"min_hits": 2, "backfill": False, "track_score": "first", "min_length_s": 0.0}
 from mctrack.embed import embedder_link_thresh, embedder_track_appearance  # noqa: E402
 from mctrack.errors import InputError  # noqa: E402
 from mctrack.eval.mot import evaluate_folders  # noqa: E402
@@ -173,11 +183,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "mot15"))
     ap.add_argument("--reid", default="none", help="none (motion only) or an mctrack embedder for everyone")
     ap.add_argument("--trackers", nargs="+", help="BoxMOT trackers (default: its motion or appearance ones)")
-    ap.add_argument("--interpolate", type=int, default=10, help="gap interpolation for every tracker (default 10)")
+    ap.add_argument("--interpolate", type=int, default=None, help="gap interpolation for every tracker (default 10)")
     ap.add_argument(
         "--smooth",
         type=float,
-        default=2.0,
+        default=None,
         help="Gaussian box smoothing (frames) for every tracker, as mctrack track does by default (0 = off; default 2)",
     )
     ap.add_argument(
@@ -193,8 +203,23 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="camera-motion compensation for every tracker that has it (needs the sequences' images; default off)",
     )
+    ap.add_argument(
+        "--online",
+        action="store_true",
+        help="what a live stream gets: no interpolation or smoothing for anyone, mctrack with its online rules "
+        "(confirmation at the second match, no backfill, no judgement once tracking ended); refused with "
+        "--interpolate, --smooth or --stitch",
+    )
     ap.add_argument("--out", default=str(ROOT / "runs" / "peers_mot15"))
     args = ap.parse_args(argv)
+    if args.online:
+        given = [f"--{k}" for k in ("interpolate", "smooth", "stitch") if getattr(args, k) is not None]
+        if given:
+            print(f"{given[0]}: an offline refinement, not for --online", file=sys.stderr)
+            return 1
+        args.interpolate, args.smooth, args.stitch = 0, 0.0, 0.0
+    args.interpolate = 10 if args.interpolate is None else args.interpolate
+    args.smooth = 2.0 if args.smooth is None else args.smooth
     try:
         import boxmot
     except ImportError:
@@ -233,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
         data,
         seqs,
         names,
-        Path(args.out) / args.reid,
+        Path(args.out) / (args.reid + ("_online" if args.online else "")),
         embedder=embedder,
         reid=reid,
         reid_name=args.reid,
@@ -241,9 +266,12 @@ def main(argv: list[str] | None = None) -> int:
         smooth=args.smooth,
         stitch=stitch,
         cmc=args.cmc,
+        settings=ONLINE if args.online else None,
     )
     print(
-        f"boxmot {boxmot.__version__}; reid {args.reid}; interpolate {args.interpolate}; smooth {args.smooth} for all; "
+        f"boxmot {boxmot.__version__}; reid {args.reid}; "
+        + ("online: no refinement for anyone, mctrack's online rules; " if args.online else "")
+        + f"interpolate {args.interpolate}; smooth {args.smooth} for all; "
         f"cmc {'on' if args.cmc else 'off'}; "
         f"sequences {', '.join(seqs)}"
     )
