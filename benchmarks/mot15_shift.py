@@ -24,6 +24,7 @@ smoothing sigma 2 frames), as ``benchmarks/peers_mot15.py``.
     python benchmarks/mot15_shift.py                                  # stride2, stride3, miss20, jitter5
     python benchmarks/mot15_shift.py --shifts stride2 --trackers ByteTrack BoostTrack
     python benchmarks/mot15.py --data runs/mot15_shift/sequences/stride2   # one shift, mctrack only
+    python benchmarks/mot15_shift.py --online                         # live streams: nobody refined offline
     python benchmarks/mot15_shift.py --grid min_hits=1,2 --json runs/mot15_shift/summary.json
                                       # mctrack settings compared across the conditions, with their means
 
@@ -52,7 +53,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from mot15 import SEQUENCES, check_settings, parse_grid  # noqa: E402
-from peers_mot15 import MOTION, compare, tracker_names  # noqa: E402
+from peers_mot15 import MOTION, ONLINE, compare, tracker_names  # noqa: E402
 
 from mctrack.errors import InputError  # noqa: E402
 from mctrack.io.mot import read_seqinfo, write_seqinfo  # noqa: E402
@@ -183,6 +184,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0, help="seed of the random shifts, >= 0 (default 0)")
     ap.add_argument("--no-original", action="store_true", help="skip the unshifted sequences")
     ap.add_argument(
+        "--online",
+        action="store_true",
+        help="what a live stream gets: no interpolation or smoothing for anyone, mctrack with its online rules "
+        "(peers_mot15.ONLINE; --grid settings go on top)",
+    )
+    ap.add_argument(
         "--grid",
         action="append",
         default=[],
@@ -279,7 +286,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{cond}: tracking ...", flush=True)
         for i, (combo, label) in enumerate(zip(combos, labels, strict=True)):
             peers = names if i == 0 else []  # the peers once per condition
-            table, failed = compare(folder, seqs, peers, work / "results" / cond, settings=combo, label=label)
+            refine = {"interpolate": 0, "smooth": 0.0, "settings": {**ONLINE, **combo}} if args.online else {}
+            results_dir = work / ("results_online" if args.online else "results") / cond
+            table, failed = compare(folder, seqs, peers, results_dir, **{"settings": combo, **refine}, label=label)
             failed_any |= bool(failed)
             for name, m, _ in table:
                 results.setdefault(name, {})[cond] = m["COMBINED"]
@@ -292,7 +301,12 @@ def main(argv: list[str] | None = None) -> int:
     }
     width = max(12, *(len(n) + 2 for n in results))
     print(
-        f"\nseed {args.seed}; sequences {', '.join(seqs)}; interpolation 10, smoothing 2 for every tracker"
+        f"\nseed {args.seed}; sequences {', '.join(seqs)}; "
+        + (
+            "online: no interpolation or smoothing for anyone, mctrack with its online rules"
+            if args.online
+            else "interpolation 10, smoothing 2 for every tracker"
+        )
         + (" (mctrack's unless the grid sets them)" if {"interpolate", "smooth"} & set(grid) else "")
     )
     print(

@@ -201,3 +201,29 @@ def test_grid_refuses_a_bad_setting_before_tracking(shift, tmp_path, capsys):
     assert not (tmp_path / "w").exists()
     assert shift.main([*argv, "--json", str(tmp_path / "data")]) == 1
     assert "is a folder, not a file" in capsys.readouterr().err
+
+
+def test_online_runs_every_condition_unrefined_with_mctrack_live_rules(shift, tmp_path, monkeypatch, capsys):
+    data = tmp_path / "data"
+    data.mkdir()
+    _sequence(data / "SEQ-1", n_frames=6)
+    seen = []
+
+    def compare(folder, seqs, peers, out, *, settings=None, label="mctrack", **kwargs):
+        seen.append((out, settings, kwargs))
+        return [], []
+
+    monkeypatch.setattr(shift, "compare", compare)
+    base = ["--data", str(data), "--sequences", "SEQ-1", "--shifts", "miss20", "--work", str(tmp_path / "w")]
+    assert shift.main([*base, "--online", "--grid", "min_hits=1"]) == 0
+    assert [out.relative_to(tmp_path / "w").as_posix() for out, _, _ in seen] == [
+        "results_online/original",
+        "results_online/miss20",
+    ]
+    for _, settings, kwargs in seen:  # the online rules, the grid's setting on top; no refinement for anyone
+        assert settings == {"min_hits": 1, "backfill": False, "track_score": "first", "min_length_s": 0.0}
+        assert (kwargs["interpolate"], kwargs["smooth"]) == (0, 0.0)
+    assert "online: no interpolation or smoothing for anyone" in capsys.readouterr().out
+    seen.clear()
+    assert shift.main(base) == 0  # recorded: the defaults' refinement, results apart
+    assert seen[0][0].relative_to(tmp_path / "w").as_posix() == "results/original" and seen[0][2] == {}
