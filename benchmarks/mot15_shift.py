@@ -286,9 +286,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{cond}: tracking ...", flush=True)
         for i, (combo, label) in enumerate(zip(combos, labels, strict=True)):
             peers = names if i == 0 else []  # the peers once per condition
-            refine = {"interpolate": 0, "smooth": 0.0, "settings": {**ONLINE, **combo}} if args.online else {}
+            # online: nobody refined, mctrack with its live rules (the grid's settings on top)
+            run = {"settings": combo}
+            if args.online:
+                run = {"interpolate": 0, "smooth": 0.0, "settings": {**ONLINE, **combo}}
             results_dir = work / ("results_online" if args.online else "results") / cond
-            table, failed = compare(folder, seqs, peers, results_dir, **{"settings": combo, **refine}, label=label)
+            table, failed = compare(folder, seqs, peers, results_dir, label=label, **run)
             failed_any |= bool(failed)
             for name, m, _ in table:
                 results.setdefault(name, {})[cond] = m["COMBINED"]
