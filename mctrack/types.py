@@ -37,10 +37,18 @@ def _as(name: str, value, dtype, ndim: int, cols: int | None = None) -> np.ndarr
     return arr
 
 
-def _check_len(owner: str, n: int, **arrays: np.ndarray | None) -> None:
+def _check_len(owner: str, n: int, ref: str = "xyxy", **arrays: np.ndarray | None) -> None:
     for name, arr in arrays.items():
         if arr is not None and len(arr) != n:
-            raise ValueError(f"{owner}.{name}: expected {n} rows to match xyxy, got {len(arr)}")
+            raise ValueError(f"{owner}.{name}: expected {n} rows to match {ref}, got {len(arr)}")
+
+
+def _as_ids(name: str, value) -> np.ndarray:
+    """``(N,)`` int64 ids; whole numbers given as floats are accepted, fractions refused rather than truncated."""
+    arr = np.asarray(value)
+    if arr.dtype.kind == "f" and arr.size and not (np.isfinite(arr).all() and (arr == np.round(arr)).all()):
+        raise ValueError(f"{name}: expected whole numbers, got {arr.reshape(-1)[:5].tolist()}")
+    return _as(name, arr, np.int64, 1)
 
 
 def _check_embedding(owner: str, emb, n: int) -> np.ndarray | None:
@@ -48,9 +56,9 @@ def _check_embedding(owner: str, emb, n: int) -> np.ndarray | None:
         return None
     arr = np.asarray(emb, dtype=np.float32)
     if arr.ndim != 2:
-        if arr.size == 0:
+        if arr.size == 0 and n == 0:
             return arr.reshape(0, 0)
-        raise ValueError(f"{owner}.embedding: expected (N, D) array, got shape {arr.shape}")
+        raise ValueError(f"{owner}.embedding: expected ({n}, D) array, got shape {arr.shape}")
     if len(arr) != n:
         raise ValueError(f"{owner}.embedding: expected {n} rows to match xyxy, got {len(arr)}")
     return arr
@@ -94,7 +102,8 @@ class Detections:
 
     Attributes:
         xyxy: ``(N, 4)`` float32 boxes in pixels.
-        score: ``(N,)`` float32 confidences in [0, 1].
+        score: ``(N,)`` float32 confidences, in [0, 1] for the tracker's score thresholds (not enforced: some
+            public detection files give raw detector scores, which their reader warns about).
         class_id: ``(N,)`` int64 class indices (0 = person for COCO detectors).
         embedding: optional ``(N, D)`` float32 unit-length appearance features.
     """
@@ -108,7 +117,7 @@ class Detections:
         xyxy = _as("Detections.xyxy", self.xyxy, np.float32, 2, 4)
         n = len(xyxy)
         score = _as("Detections.score", self.score, np.float32, 1)
-        cls = np.zeros(n, np.int64) if self.class_id is None else _as("Detections.class_id", self.class_id, np.int64, 1)
+        cls = np.zeros(n, np.int64) if self.class_id is None else _as_ids("Detections.class_id", self.class_id)
         _check_len("Detections", n, score=score, class_id=cls)
         emb = _check_embedding("Detections", self.embedding, n)
         object.__setattr__(self, "xyxy", xyxy)
@@ -267,7 +276,7 @@ class Identities:
         cam = np.asarray(self.camera, dtype=object).reshape(-1)
         tid = _as("Identities.track_id", self.track_id, np.int64, 1)
         gid = _as("Identities.global_id", self.global_id, np.int64, 1)
-        _check_len("Identities", len(cam), track_id=tid, global_id=gid)
+        _check_len("Identities", len(cam), "camera", track_id=tid, global_id=gid)
         keys = list(zip(cam.tolist(), tid.tolist()))
         if len(set(keys)) != len(keys):
             raise ValueError("Identities: each (camera, track_id) may appear only once")

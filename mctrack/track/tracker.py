@@ -71,6 +71,20 @@ class TrackState(IntEnum):
 _TENTATIVE, _CONFIRMED, _LOST = int(TrackState.TENTATIVE), int(TrackState.CONFIRMED), int(TrackState.LOST)
 
 
+def _unit_rows(emb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(features, has)``: the float32 rows ``emb`` made unit length (the cosine distances assume it: features
+    scaled by 10 would be "identical" to everything), and which rows are features at all. A row with a NaN or
+    infinity, or of zero length, is "not embedded": zeros, ``has`` False. Embedders give unit rows already; then
+    this only checks their lengths."""
+    sq = np.einsum("ij,ij->i", emb, emb)
+    if not len(sq) or np.abs(sq - 1.0).max() <= 1e-4:  # NaN fails the test too
+        return emb, np.ones(len(sq), bool)
+    has = np.isfinite(sq) & (sq > 0)
+    emb = np.where(has[:, None], emb, 0.0).astype(np.float32)
+    emb /= np.sqrt(np.where(has, sq, 1.0), dtype=np.float32)[:, None]
+    return emb, has
+
+
 def apply_warp(mean: np.ndarray, cov: np.ndarray, warp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Move Kalman states into the current frame's coordinates with a ``(2, 3)`` affine camera-motion warp.
 
@@ -303,8 +317,8 @@ class Tracker:
         Returns:
             The confirmed tracks matched in this frame; ``det_index`` points into ``dets``.
         """
-        self._frame += 1
-        frame_idx = self._frame if frame is None else int(frame)
+        if not isinstance(dets, Detections):
+            raise TypeError(f"dets: expected mctrack.types.Detections, got {type(dets).__name__}")
         emb_all = embeddings if embeddings is not None else dets.embedding
         if emb_all is not None:
             emb_all = np.asarray(emb_all, np.float32)
@@ -312,17 +326,19 @@ class Tracker:
                 raise ValueError(f"embeddings: expected ({len(dets)}, D), got shape {emb_all.shape}")
             if len(dets) == 0:
                 emb_all = None
+            elif self._emb is not None and self._emb.shape[1] != emb_all.shape[1]:
+                raise ValueError(
+                    f"embeddings: dimension {emb_all.shape[1]} differs from earlier frames' {self._emb.shape[1]}"
+                )
+        # counted only once the frame's input is accepted: a refused call leaves the tracker as it was
+        self._frame += 1
+        frame_idx = self._frame if frame is None else int(frame)
 
         det_idx, boxes, scores = self._select(dets)
         z = xyxy_to_cxcywh(boxes)
         emb = det_has = None
         if emb_all is not None:
-            emb = emb_all[det_idx]
-            det_has = np.isfinite(emb).all(axis=1)
-            if not det_has.all():
-                emb = np.where(det_has[:, None], emb, 0.0).astype(np.float32)
-        if emb is not None and self._emb is not None and self._emb.shape[1] != emb.shape[1]:
-            raise ValueError(f"embeddings: dimension {emb.shape[1]} differs from earlier frames' {self._emb.shape[1]}")
+            emb, det_has = _unit_rows(emb_all[det_idx])
         if emb is not None and self._emb is None:
             self._emb = np.zeros((len(self._id), emb.shape[1]), np.float32)
 

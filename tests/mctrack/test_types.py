@@ -30,6 +30,11 @@ def test_detections_shapes_and_dtypes(n):
         (dict(xyxy=np.zeros((2, 4)), score=np.zeros(2), class_id=np.zeros(1)), r"class_id: expected 2 rows"),
         (dict(xyxy=np.zeros((2, 4)), score=np.zeros(2), embedding=np.zeros((3, 4))), r"embedding: expected 2 rows"),
         (dict(xyxy=np.zeros(4), score=np.zeros(1)), r"expected 2-D"),
+        # an empty embedding for rows that exist used to pass as (0, 0) and fail later in the tracker
+        (dict(xyxy=np.zeros((1, 4)), score=np.zeros(1), embedding=[]), r"embedding: expected \(1, D\) array"),
+        # fractional class ids used to be truncated to 0 silently
+        (dict(xyxy=np.zeros((2, 4)), score=np.zeros(2), class_id=[0.7, 1.0]), r"class_id: expected whole numbers"),
+        (dict(xyxy=np.zeros((1, 4)), score=np.zeros(1), class_id=[np.nan]), r"class_id: expected whole numbers"),
     ],
 )
 def test_detections_rejects_bad_shapes(kwargs, message):
@@ -107,3 +112,11 @@ def test_identities_lookup_and_checks():
         Identities(["a", "a"], [1, 1], [1, 2])
     with pytest.raises(ValueError, match=">= 1"):
         Identities(["a"], [1], [0])
+    with pytest.raises(ValueError, match="track_id: expected 2 rows to match camera, got 1"):
+        Identities(["a", "b"], [1], [1])
+
+
+def test_detections_take_whole_class_ids_as_floats_and_an_empty_embedding_when_empty():
+    d = Detections(np.zeros((2, 4)), np.zeros(2), class_id=np.array([0.0, 2.0]))
+    assert d.class_id.tolist() == [0, 2] and d.class_id.dtype == np.int64
+    assert Detections(np.zeros((0, 4)), [], embedding=[]).embedding.shape == (0, 0)

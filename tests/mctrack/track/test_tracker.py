@@ -139,6 +139,50 @@ def test_embeddings_shape_checked():
         t.update(dets(box(0), box(100)), np.ones((3, 4), np.float32))
 
 
+def test_a_refused_update_leaves_the_frame_count_as_it_was():
+    t = Tracker()
+    t.update(dets(box(10)))
+    for bad in (np.ones((2, 8), np.float32), np.ones((1, 8, 1), np.float32)):
+        with pytest.raises(ValueError, match="embeddings"):
+            t.update(dets(box(11)), bad)
+    with pytest.raises(TypeError, match="expected mctrack.types.Detections, got ndarray"):
+        t.update(np.array([[12, 100, 52, 200, 0.9]], np.float32))
+    assert t.update(dets(box(12))).frame == 1
+    t.update(dets(box(14)), np.eye(1, 8, dtype=np.float32))
+    with pytest.raises(ValueError, match="dimension 4 differs from earlier frames' 8"):
+        t.update(dets(box(16)), np.eye(1, 4, dtype=np.float32))
+    assert t.update(dets(box(16))).frame == 3
+
+
+def unit(angle_deg):
+    a = np.deg2rad(angle_deg)
+    return np.array([[np.cos(a), np.sin(a), 0.0, 0.0]], np.float32)
+
+
+@pytest.mark.parametrize("scale", [1.0, 10.0, 0.05])
+def test_features_of_any_length_are_compared_as_unit_features(scale):
+    # a person seen for 10 frames, then someone who looks different (cosine 0.3, distance 0.7 > half the veto
+    # 0.4) standing in the same place after a 3-frame gap: only the unit-length comparison keeps them apart;
+    # unnormalised features scaled by 10 used to give distance 0 to everything and hand the track over
+    t = Tracker(min_hits=1, appearance_thresh=0.6)
+    for _ in range(10):
+        t.update(dets(box(100)), scale * unit(0))
+    for _ in range(3):
+        t.update(Detections.empty())
+    out = t.update(dets(box(100)), scale * unit(np.rad2deg(np.arccos(0.3))))
+    assert out.track_id.tolist() == [2]
+    np.testing.assert_allclose(np.linalg.norm(t._emb, axis=1), 1.0, rtol=1e-5)
+
+
+def test_zero_length_features_count_as_not_embedded():
+    t = Tracker(min_hits=1)
+    t.update(dets(box(0)), unit(0))
+    memory = t._emb.copy()
+    out = t.update(dets(box(3)), np.zeros((1, 4), np.float32))
+    assert out.track_id.tolist() == [1]  # associated on motion
+    assert np.array_equal(t._emb, memory) and np.isfinite(t._emb).all()
+
+
 def test_degenerate_boxes_dropped_with_warning():
     t = Tracker()
     d = Detections(
