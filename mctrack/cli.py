@@ -39,7 +39,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s: %(message)s")
+    # our own messages from INFO (DEBUG with -v); other libraries' only from WARNING (INFO with -v): the ONNX
+    # exporter's optimiser, for one, logs dozens of INFO lines per export
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s: %(message)s")
+    for ours in ("mctrack", "reid_models"):
+        logging.getLogger(ours).setLevel(logging.DEBUG if args.verbose else logging.INFO)
     # Library warnings (e.g. "ImageNet weights could not be obtained") as one plain line each.
     warnings.formatwarning = lambda message, category, *rest, **kw: f"mctrack: warning: {message}\n"
     try:

@@ -142,8 +142,20 @@ def embedder_link_thresh(embedder, name: str) -> float:
 def build_embedder(name: str, **kwargs) -> Embedder | None:
     """The embedder registered as ``name``; ``"none"`` gives ``None`` (motion-only tracking).
 
-    Keyword arguments a hand-made baseline does not take (weights, device...) are an error for it.
+    A network (``laga``, ``can``, ``global``) takes ``weights`` as a checkpoint file or a bundled name
+    (``laga_market1501``...); without ``weights``, ``backbone`` and ``pretrained`` it gets its bundled checkpoint
+    (real-trained first), as ``--reid`` does on the command line. ``weights=None`` asks for an untrained network
+    (backbone from ``pretrained``). Keyword arguments a hand-made baseline does not take (weights, device...) are
+    an error for it.
     """
     if name == "none":
         return None
+    from ..weights import DEFAULTS, default_weights, resolve_weights
+
+    if name in DEFAULTS:
+        weights = kwargs.get("weights")
+        if not {"weights", "backbone", "pretrained"} & kwargs.keys():
+            kwargs["weights"] = default_weights(name)
+        elif isinstance(weights, (str, Path)):  # a file or a bundled name; neither: one error naming the names
+            kwargs["weights"] = resolve_weights(weights)
     return EMBEDDERS.build(name, **kwargs)

@@ -11,7 +11,15 @@ import numpy as np
 
 from ..types import Detections
 
-__all__ = ["CropBatchEmbedder", "Embedder", "clip_boxes", "extract_crops", "l2_normalize", "resize_batch"]
+__all__ = [
+    "CropBatchEmbedder",
+    "Embedder",
+    "clip_boxes",
+    "extract_crops",
+    "l2_normalize",
+    "require_detections",
+    "resize_batch",
+]
 
 
 @runtime_checkable
@@ -57,6 +65,16 @@ def clip_boxes(xyxy: np.ndarray, width: int, height: int) -> np.ndarray:
             RuntimeWarning,
             stacklevel=2,
         )
+    inverted = ((xyxy[:, 2] < xyxy[:, 0]) | (xyxy[:, 3] < xyxy[:, 1])) & ~outside
+    if inverted.any():  # usually boxes in another format, e.g. (x, y, w, h) given as xyxy
+        rows = inverted.nonzero()[0]
+        warnings.warn(
+            f"{len(rows)} box(es) with x2 < x1 or y2 < y1 (rows {rows[:5].tolist()}"
+            f"{'...' if len(rows) > 5 else ''}): their features are of a 1-pixel sliver; are the boxes (x1, y1, x2, "
+            "y2)?",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     out = np.empty((len(xyxy), 4), np.int64)
     x1 = np.clip(np.floor(xyxy[:, 0]), 0, width - 1)
     y1 = np.clip(np.floor(xyxy[:, 1]), 0, height - 1)
@@ -82,11 +100,24 @@ def l2_normalize(x: np.ndarray, eps: float = 1e-12) -> np.ndarray:
     return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), eps)
 
 
+def require_detections(dets) -> None:
+    """TypeError naming what came instead of a ``Detections`` (an embedder's second argument)."""
+    if not isinstance(dets, Detections):
+        raise TypeError(f"dets: expected mctrack.types.Detections, got {type(dets).__name__}")
+
+
 def resize_batch(crops: Sequence[np.ndarray], size_hw: tuple[int, int]) -> np.ndarray:
-    """``(N, H, W, 3)`` uint8 stack of the crops resized (bilinear) to ``size_hw`` = (H, W)."""
+    """``(N, H, W, 3)`` uint8 stack of the crops resized (bilinear) to ``size_hw`` = (H, W); a crop that is not
+    an ``(h, w, 3)`` uint8 image of at least one pixel is a ValueError naming it."""
     h, w = size_hw
     out = np.empty((len(crops), h, w, 3), np.uint8)
     for i, crop in enumerate(crops):
+        shape = getattr(crop, "shape", None)
+        if getattr(crop, "dtype", None) != np.uint8 or len(shape) != 3 or shape[2] != 3 or min(shape[:2]) < 1:
+            raise ValueError(
+                f"crops[{i}]: expected an (h, w, 3) uint8 BGR image of at least 1x1 pixel, got shape {shape} "
+                f"dtype {getattr(crop, 'dtype', type(crop).__name__)}"
+            )
         out[i] = cv2.resize(crop, (w, h), interpolation=cv2.INTER_LINEAR)
     return out
 
@@ -106,6 +137,7 @@ class CropBatchEmbedder:
         raise NotImplementedError
 
     def __call__(self, image: np.ndarray, dets: Detections) -> np.ndarray:
+        require_detections(dets)
         if len(dets) == 0:
             return np.zeros((0, self.dim), np.float32)
         return self.embed_crops(extract_crops(image, dets.xyxy))

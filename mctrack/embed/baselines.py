@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 
 from ..types import Detections
-from .base import extract_crops, l2_normalize, resize_batch
+from .base import extract_crops, l2_normalize, require_detections, resize_batch
 
 __all__ = ["ColorHistogramEmbedder"]
 
@@ -48,6 +48,7 @@ class ColorHistogramEmbedder:
         self.dim = stripes * (hue_bins * sat_bins + val_bins)
 
     def __call__(self, image: np.ndarray, dets: Detections) -> np.ndarray:
+        require_detections(dets)
         if len(dets) == 0:
             return np.zeros((0, self.dim), np.float32)
         return self.embed_crops(extract_crops(image, dets.xyxy))

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..rounds import SharedInRounds
 from ..types import Detections
-from .base import extract_crops
+from .base import extract_crops, require_detections
 
 __all__ = ["BatchingEmbedder"]
 
@@ -48,6 +48,7 @@ class BatchingEmbedder(SharedInRounds):
         self.crops = 0
 
     def __call__(self, image: np.ndarray, dets: Detections) -> np.ndarray:
+        require_detections(dets)
         if len(dets) == 0:
             return np.zeros((0, self.dim), np.float32)
         if hasattr(self.embedder, "embed_boxes"):  # e.g. crops cut on the GPU: the frames travel, not the crops

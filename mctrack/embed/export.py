@@ -19,6 +19,7 @@ supervision, a C++ service) only cuts person boxes out of a frame:
 from __future__ import annotations
 
 import json
+import re
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -82,7 +83,9 @@ def _self_contained(weights: str | Path, input_range: str = "0-255") -> tuple[Se
 
     if input_range not in INPUT_RANGES:
         raise ValueError(f"input_range: expected one of {', '.join(INPUT_RANGES)}, got {input_range!r}")
-    model, manifest = reid_models.load_checkpoint(weights, map_location="cpu")
+    from ..weights import resolve_weights
+
+    model, manifest = reid_models.load_checkpoint(resolve_weights(weights), map_location="cpu")
     model = model.float().eval()
     fm = (manifest.get("extra") or {}).get("feature_mean")
     return SelfContainedEmbedder(
@@ -99,9 +102,9 @@ def export_embedder(
     input_range: str = "0-255",
     opset: int = 18,
 ) -> dict:
-    """Write ``weights`` (a reid_models checkpoint) as a self-contained embedder in ``fmt`` taking RGB crops of
-    ``input_hw`` (default: the network input) with pixel values in ``input_range``; returns the contract also
-    written to ``<out>.json``."""
+    """Write ``weights`` (a reid_models checkpoint file or a bundled name) as a self-contained embedder in ``fmt``
+    taking RGB crops of ``input_hw`` (default: the network input) with pixel values in ``input_range``; returns
+    the contract also written to ``<out>.json``."""
     if fmt not in FORMATS:
         raise ValueError(f"fmt: expected one of {', '.join(FORMATS)}, got {fmt!r}")
     if fmt == "onnx":
@@ -131,9 +134,15 @@ def export_embedder(
                     opset_version=opset,
                     dynamo=True,
                     external_data=False,
+                    verbose=False,  # no progress lines on stdout: the result is verified instead
                 )
             except TypeError as err:  # torch too old for the dynamo exporter's arguments
                 raise ExportError(f"ONNX export needs torch >= 2.6 (this is {torch.__version__}): {err}") from None
+            except Exception as err:  # the exporter's own errors: their first lines are a generic banner
+                raise ExportError(
+                    f"ONNX export of {manifest.get('arch') or 'the network'} failed: {_root_cause(err)}; "
+                    "--format torchscript may still work"
+                ) from err
         else:
             torch.jit.save(torch.jit.trace(wrapper, example, check_trace=False), str(out))
     contract = {
@@ -167,26 +176,46 @@ def export_embedder(
     return contract
 
 
+def _root_cause(err: BaseException) -> str:
+    """The innermost exception of ``err``'s chain as one plain line (no terminal colour codes), e.g. the ONNX
+    exporter's "No ONNX function found for aten.adaptive_max_pool2d" under its generic "Failed to convert"."""
+    seen = {id(err)}
+    while (inner := err.__cause__ or err.__context__) is not None and id(inner) not in seen:
+        seen.add(id(inner))
+        err = inner
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(err)).strip().splitlines()
+    return f"{type(err).__name__}: {text[0] if text else ''}".rstrip(": ")
+
+
 def load_exported(path: str | Path):
     """A callable ``(B, 3, h, w) float32 RGB 0-255 numpy -> (B, D) numpy`` for an exported file (its format from
-    the contract ``<file>.json``, else from the suffix: ``.onnx`` or TorchScript)."""
+    the contract ``<file>.json`` or, for ONNX, the copy inside the file, else from the suffix: ``.onnx`` or
+    TorchScript). The pixels are scaled to the input range the contract names (an export made with
+    ``input_range="0-1"`` gets them divided by 255), so every export takes the same 0-255 batches."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: exported model not found")
-    contract = contract_path(path)
-    fmt = json.loads(contract.read_text()).get("format") if contract.is_file() else None
+    beside = contract_path(path)
+    contract = json.loads(beside.read_text()) if beside.is_file() else None
+    fmt = contract.get("format") if contract else None
     if fmt == "onnx" or (fmt is None and path.suffix == ".onnx"):
         try:
             import onnxruntime as ort
         except ImportError:
             raise ExportError("onnxruntime is needed to run an ONNX export: pip install onnxruntime") from None
         session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-        return lambda batch: session.run(["features"], {"images": np.asarray(batch, np.float32)})[0]
-    module = torch.jit.load(str(path), map_location="cpu").eval()
+        if contract is None and (inside := session.get_modelmeta().custom_metadata_map.get(CONTRACT_KEY)):
+            contract = json.loads(inside)
+        scale = 1.0 / INPUT_RANGES[(contract or {}).get("input", {}).get("range", "0-255")]
+        return lambda batch: session.run(["features"], {"images": np.asarray(batch, np.float32) * scale})[0]
+    with warnings.catch_warnings():  # recent torch marks TorchScript deprecated; the format is still what we write
+        warnings.simplefilter("ignore", FutureWarning)
+        module = torch.jit.load(str(path), map_location="cpu").eval()
+    scale = 1.0 / INPUT_RANGES[(contract or {}).get("input", {}).get("range", "0-255")]
 
     def run(batch: np.ndarray) -> np.ndarray:
         with torch.no_grad():
-            return module(torch.from_numpy(np.asarray(batch, np.float32))).numpy()
+            return module(torch.from_numpy(np.asarray(batch, np.float32) * scale)).numpy()
 
     return run
 
@@ -197,13 +226,15 @@ def verify_export(weights: str | Path, exported: str | Path, crops: Sequence[np.
     from .base import resize_batch
     from .reid import ReidEmbedder
 
+    from ..weights import resolve_weights
+
+    weights = resolve_weights(weights)
     path = contract_path(exported)
     contract = json.loads(path.read_text()) if path.is_file() else {}
     reference = ReidEmbedder(weights=weights, arch=contract.get("arch") or _arch(weights), device="cpu")
     expected = reference.embed_crops(list(crops))
     size = contract["input"]["shape"][2:] if contract else reference.input_size
-    scale = 1.0 / INPUT_RANGES[contract["input"].get("range", "0-255")] if contract else 1.0
-    batch = resize_batch(list(crops), tuple(size))[..., ::-1].transpose(0, 3, 1, 2).astype(np.float32) * scale
+    batch = resize_batch(list(crops), tuple(size))[..., ::-1].transpose(0, 3, 1, 2).astype(np.float32)
     got = load_exported(exported)(batch)
     if got.shape != expected.shape:
         raise ExportError(f"{exported}: features of shape {got.shape}, expected {expected.shape}")

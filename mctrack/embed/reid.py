@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from ..types import Detections
-from .base import CropBatchEmbedder, clip_boxes, extract_crops, l2_normalize
+from .base import CropBatchEmbedder, clip_boxes, extract_crops, l2_normalize, require_detections
 
 __all__ = ["ReidEmbedder", "select_device", "PRECISIONS", "COMPILE_MODES", "auto_precision"]
 
@@ -221,6 +221,7 @@ class ReidEmbedder(CropBatchEmbedder):
         return self.device.type == "cuda" if self._crop_on_device is None else bool(self._crop_on_device)
 
     def __call__(self, image: np.ndarray, dets: Detections) -> np.ndarray:
+        require_detections(dets)
         if len(dets) == 0:
             return np.zeros((0, self.dim), np.float32)
         return self.embed_boxes([(image, dets.xyxy)])

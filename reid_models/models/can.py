@@ -43,10 +43,22 @@ from reid_models.models.output import ReidOutput
 __all__ = ["CanNet"]
 
 
+def _stripe_max(maps: Tensor, rows: int) -> Tensor:
+    """``F.adaptive_max_pool2d(maps, (rows, 1))`` as a maximum over each stripe's rows, which ONNX can express (its
+    exporter has no adaptive max pooling): stripe i covers rows floor(i h / rows) to ceil((i + 1) h / rows), as
+    adaptive pooling's bins do. The feature map's height is fixed when a model is exported."""
+    h = maps.shape[2]
+    stripes = [
+        maps[:, :, (i * h) // rows : -((-(i + 1) * h) // rows)].amax(dim=(2, 3), keepdim=True) for i in range(rows)
+    ]
+    return torch.cat(stripes, dim=2)
+
+
 def _concat_pool(maps: Tensor, rows: int) -> Tensor:
     """(B, C, h, w) -> (B, 2C, rows, 1): adaptive max and adaptive avg pooling to (rows, 1), concatenated."""
     size = (rows, 1)
-    return torch.cat([F.adaptive_max_pool2d(maps, size), F.adaptive_avg_pool2d(maps, size)], dim=1)
+    top = _stripe_max(maps, rows) if torch.onnx.is_in_onnx_export() else F.adaptive_max_pool2d(maps, size)
+    return torch.cat([top, F.adaptive_avg_pool2d(maps, size)], dim=1)
 
 
 class CanNet(nn.Module):

@@ -355,3 +355,33 @@ def test_boxes_that_are_not_finite_are_refused_before_cropping():
     with pytest.raises(ValueError, match=r"boxes: 2 not finite \(rows \[1, 2\]\)"):
         extract_crops(image, boxes)
     assert len(extract_crops(image, boxes[:1])) == 1
+
+
+def test_inverted_boxes_are_warned_about_and_other_misuse_named():
+    image = _scene()
+    emb = build_embedder("colorhist")
+    # (x, y, w, h) given as xyxy: x2 < x1; used to be embedded as a 1-pixel sliver without a word
+    with pytest.warns(RuntimeWarning, match=r"1 box\(es\) with x2 < x1 or y2 < y1 \(rows \[1\]\)"):
+        emb(image, Detections(np.array([[10, 20, 40, 100], [100, 60, 40, 100]], np.float32), np.ones(2)))
+    with pytest.raises(TypeError, match="dets: expected mctrack.types.Detections, got ndarray"):
+        emb(image, np.array([[10, 20, 40, 100]], np.float32))
+    crops = [image[20:100, 10:40], image[5:5, 0:10]]
+    with pytest.raises(ValueError, match=r"crops\[1\]: expected an \(h, w, 3\) uint8 BGR image .* shape \(0, 10, 3\)"):
+        emb.embed_crops(crops)
+    with pytest.raises(ValueError, match=r"crops\[0\]: .* shape \(80, 30\) dtype uint8"):
+        emb.embed_crops([image[20:100, 10:40, 0]])
+
+
+def test_build_embedder_gives_a_network_its_bundled_checkpoint_as_the_cli_does():
+    from mctrack.weights import default_weights
+
+    path = default_weights("laga")
+    if path is None:
+        pytest.skip("no bundled LAGA-Net checkpoint")
+    # without weights it used to be an untrained ResNet-50 (close to random features) in Python only
+    assert build_embedder("laga", device="cpu").weights == str(path)
+    assert build_embedder("laga", weights="laga_samples", device="cpu").weights.endswith("laga_samples.pt")
+    untrained = build_embedder("laga", **SMALL)  # an untrained network, asked for by its backbone
+    assert untrained.weights is None
+    with pytest.raises(ValueError, match="laga_nope"):
+        build_embedder("laga", weights="laga_nope")

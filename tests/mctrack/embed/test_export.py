@@ -180,3 +180,61 @@ def test_onnx_embedder_runs_an_export_like_the_network(tmp_path, checkpoint):
         build_embedder("onnx", weights=tmp_path / "bad.onnx")
     with pytest.raises(ValueError, match="needs --weights"):
         build_embedder("onnx")
+
+
+@pytest.mark.skipif(not HAS_ONNX, reason="onnx/onnxscript/onnxruntime not installed (pip install -e '.[export]')")
+def test_can_exports_to_onnx_with_stripes_that_do_not_divide_the_feature_map(tmp_path):
+    import reid_models
+
+    # CAN's stripe max pooling (3, 5, 7 stripes of a 4-row feature map here) had no ONNX function: the export
+    # failed; it is now expressed as maxima over each stripe's rows, the same bins as adaptive pooling
+    torch.manual_seed(0)
+    model = reid_models.build_model("can", num_classes=0, backbone="resnet18", pretrained=None, input_size=(64, 32))
+    path = tmp_path / "can.pt"
+    reid_models.save_checkpoint(path, model)
+    out = tmp_path / "can.onnx"
+    export_embedder(path, out, fmt="onnx")
+    cosine = verify_export(path, out, _smooth_crops(5))
+    assert cosine.min() >= 0.9999
+
+
+@pytest.mark.skipif(not HAS_ONNX, reason="onnx/onnxscript/onnxruntime not installed (pip install -e '.[export]')")
+@pytest.mark.parametrize("beside", [True, False])
+def test_load_exported_takes_0_255_pixels_whatever_range_the_export_was_made_for(tmp_path, checkpoint, beside):
+    crops = _smooth_crops(4, seed=3)
+    batch = np.stack([cv2.resize(c, (32, 64))[:, :, ::-1].transpose(2, 0, 1) for c in crops]).astype(np.float32)
+    export_embedder(checkpoint, tmp_path / "a.onnx", fmt="onnx")
+    export_embedder(checkpoint, tmp_path / "b.onnx", fmt="onnx", input_range="0-1")
+    if not beside:  # the contract inside the ONNX file says the range too
+        (tmp_path / "b.onnx.json").unlink()
+    a, b = load_exported(tmp_path / "a.onnx")(batch), load_exported(tmp_path / "b.onnx")(batch)
+    np.testing.assert_allclose(a, b, atol=1e-4)  # a 0-1 export given 0-255 pixels used to give other features
+
+
+def test_export_failures_name_their_root_cause(tmp_path, checkpoint, monkeypatch):
+    def failing_export(*args, **kwargs):
+        try:
+            raise KeyError("No ONNX function found for aten.some_op")
+        except KeyError as inner:
+            raise RuntimeError("Failed to convert. \x1b[96mThis is step 3/3\x1b[0m. Next steps:\n- ...") from inner
+
+    monkeypatch.setattr(torch.onnx, "export", failing_export)
+    monkeypatch.setitem(__import__("sys").modules, "onnxscript", __import__("types").ModuleType("onnxscript"))
+    with pytest.raises(RuntimeError) as info:
+        export_embedder(checkpoint, tmp_path / "x.onnx", fmt="onnx")
+    message = str(info.value)
+    assert "No ONNX function found for aten.some_op" in message and "--format torchscript" in message
+    assert "\x1b" not in message and "\n" not in message
+
+
+def test_export_takes_a_bundled_checkpoint_name(tmp_path):
+    from mctrack.weights import bundled
+
+    names = sorted(bundled())
+    if not names:
+        pytest.skip("no bundled checkpoint")
+    name = "laga_market1501" if "laga_market1501" in names else names[0]
+    contract = export_embedder(name, tmp_path / "m.pt", fmt="torchscript")
+    assert contract["format"] == "torchscript" and (tmp_path / "m.pt").is_file()
+    with pytest.raises(ValueError, match="no_such_checkpoint"):
+        export_embedder("no_such_checkpoint", tmp_path / "n.pt", fmt="torchscript")
