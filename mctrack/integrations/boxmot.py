@@ -42,10 +42,6 @@ class BoxmotReID:
 
     def __init__(self, embedder: Any = "laga", **kwargs: Any) -> None:
         if isinstance(embedder, str):
-            if embedder in ("laga", "can", "global") and "weights" not in kwargs:
-                from ..weights import default_weights
-
-                kwargs["weights"] = default_weights(embedder)
             name, embedder = embedder, build_embedder(embedder, **kwargs)
             if embedder is None:
                 raise ValueError(f"embedder {name!r}: gives no features; BoxMOT's reid_model needs a Re-ID embedder")
@@ -60,10 +56,17 @@ class BoxmotReID:
         self.dim = int(embedder.dim)
 
     def get_features(self, boxes: np.ndarray, image: np.ndarray) -> np.ndarray:
-        """``(N, D)`` float32 features of the ``(N, 4+)`` xyxy ``boxes`` in the BGR ``image``."""
-        xyxy = np.asarray(boxes, np.float32).reshape(len(boxes), -1)[:, :4] if len(boxes) else np.zeros((0, 4))
-        if not len(xyxy):
+        """``(N, D)`` float32 features of the ``(N, 4+)`` xyxy ``boxes`` in the BGR ``image`` (BoxMOT passes its
+        detections' rows, xyxy first; oriented boxes, ``is_obb=True``, are refused: they are not xyxy)."""
+        if not len(boxes):
             return np.zeros((0, self.dim), np.float32)
+        rows = np.asarray(boxes, np.float32).reshape(len(boxes), -1)
+        if rows.shape[1] == 5:  # BoxMOT's oriented boxes: cx, cy, w, h, angle
+            raise ValueError(
+                "boxes: got 5 columns, BoxMOT's oriented boxes (is_obb=True: cx, cy, w, h, angle), which are not "
+                "supported; expected (N, 4) or (N, 6) rows starting x1, y1, x2, y2"
+            )
+        xyxy = rows[:, :4]
         if image is None or np.ndim(image) != 3:
             raise ValueError("image: expected an (H, W, 3) BGR frame")
         dets = Detections(xyxy.astype(np.float32), np.ones(len(xyxy), np.float32))

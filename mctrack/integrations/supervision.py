@@ -16,6 +16,7 @@ supervision`` (the ``supervision`` extra).
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -70,9 +71,10 @@ class MctrackTracker:
     the detections to people first for a person Re-ID embedder.
 
     ``update_with_detections(detections, frame=None)`` returns the input detections that belong to a confirmed
-    track, with ``tracker_id`` set (masks and ``data`` kept), in the input's order. With ``frame`` (BGR image, as
-    OpenCV and supervision's frame generator give) and an embedder, appearance is used; without, motion only.
-    Features computed beforehand in ``detections.data["embedding"]`` ((N, D) unit rows) are used instead of the
+    track, with ``tracker_id`` set (masks and ``data`` kept), in the input's order. With an embedder (``reid``)
+    the ``frame`` (BGR image, as OpenCV and supervision's frame generator give) is required: the detections are
+    embedded in it; without an embedder the tracker uses motion only and needs no frame. Features computed
+    beforehand in ``detections.data["embedding"]`` ((N, D) rows, made unit length) are used instead of the
     embedder's; set ``appearance_weight``/``appearance_thresh`` for their distance scale.
 
     Args:
@@ -94,12 +96,11 @@ class MctrackTracker:
         camera: str = "0",
         **tracker_kwargs: Any,
     ) -> None:
-        kwargs = dict(embedder_kwargs or {})
-        if reid in ("laga", "can", "global") and "weights" not in kwargs:
-            from ..weights import default_weights
-
-            kwargs["weights"] = default_weights(reid)
-        self.embedder = build_embedder(reid, **kwargs) if reid else None
+        if embedder_kwargs and not reid:
+            raise ValueError("embedder_kwargs: given without reid=...; name the embedder they are for")
+        self.embedder = build_embedder(reid, **(embedder_kwargs or {})) if reid else None
+        self._reid = reid
+        self._warned_scores = False
         if self.embedder is not None:
             weight, thresh = embedder_track_appearance(self.embedder, reid)
             tracker_kwargs = {"appearance_weight": weight, "appearance_thresh": thresh, **tracker_kwargs}
@@ -122,8 +123,20 @@ class MctrackTracker:
                 f"{type(detections).__name__}"
             )
         ours = to_detections(detections)
+        if not self._warned_scores and len(ours) and not (0.0 <= ours.score.min() and ours.score.max() <= 1.0):
+            self._warned_scores = True
+            warnings.warn(
+                f"detections.confidence runs from {ours.score.min():.4g} to {ours.score.max():.4g}, not [0, 1] as "
+                "the tracker's score thresholds (high_thresh, new_track_thresh) expect; rescale the scores",
+                stacklevel=2,
+            )
         embeddings = ours.embedding  # features computed beforehand (data["embedding"]) come first
-        if embeddings is None and self.embedder is not None and frame is not None and len(ours):
+        if embeddings is None and self.embedder is not None and len(ours):
+            if frame is None:
+                raise ValueError(
+                    f"frame: reid={self._reid!r} embeds the detections in the frame; call "
+                    "update_with_detections(detections, frame) (or put features in detections.data['embedding'])"
+                )
             embeddings = self.embedder(frame, ours)
         tracks = self.tracker.update(ours, embeddings)
         matched = tracks.det_index >= 0

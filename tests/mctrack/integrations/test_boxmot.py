@@ -35,6 +35,9 @@ def test_get_features_is_the_embedder_output():
         BoxmotReID("none")
     with pytest.raises(TypeError, match="an mctrack embedder"):
         BoxmotReID(object())
+    # BoxMOT's oriented boxes (is_obb=True) come as cx, cy, w, h, angle: not xyxy, refused rather than embedded
+    with pytest.raises(ValueError, match="5 columns, BoxMOT's oriented boxes"):
+        reid.get_features(np.array([[100, 100, 40, 100, 0]], np.float32), _frame())
 
 
 def test_named_network_uses_its_bundled_checkpoint():

@@ -80,6 +80,37 @@ def test_tracker_with_an_embedder_uses_the_frame():
     assert len(out) == 2 and tracker.embedder is not None and tracker.tracker.appearance_thresh == 0.25
 
 
+def test_an_embedder_without_the_frame_is_an_error_not_motion_only():
+    tracker = MctrackTracker(reid="colorhist", frame_rate=10)
+    calls = []
+    embedder = tracker.embedder
+    tracker.embedder = lambda image, dets: calls.append(len(dets)) or embedder(image, dets)
+    # the sv.ByteTrack signature without the frame used to track on motion alone, without a word
+    with pytest.raises(ValueError, match=r"frame: reid='colorhist' embeds the detections in the frame"):
+        tracker.update_with_detections(_walk(0))
+    assert len(tracker.tracker) == 0  # nothing tracked by the refused call
+    assert len(tracker.update_with_detections(sv.Detections.empty())) == 0  # no detections: nothing to embed
+    dets = _walk(1)
+    dets.data["embedding"] = np.eye(2, 8, dtype=np.float32)  # features given: no frame needed
+    tracker.update_with_detections(dets)
+    assert calls == []
+    with pytest.raises(ValueError, match="embedder_kwargs: given without reid"):
+        MctrackTracker(embedder_kwargs={"weights": "laga_samples"})
+
+
+def test_scores_outside_0_1_are_warned_about_once():
+    tracker = MctrackTracker(frame_rate=10)
+    dets = _walk(0)
+    dets.confidence = dets.confidence * 100
+    with pytest.warns(UserWarning, match=r"detections.confidence runs from .* not \[0, 1\]"):
+        tracker.update_with_detections(dets)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tracker.update_with_detections(dets)  # once per tracker
+
+
 def test_features_given_in_data_reach_the_tracker():
     tracker = MctrackTracker(frame_rate=10)  # no embedder: the features come with the detections
     given = []
