@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import signal
 import sys
+import threading
 import warnings
 from collections.abc import Sequence
 
@@ -36,6 +38,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _terminate_as_interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -46,6 +52,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.getLogger(ours).setLevel(logging.DEBUG if args.verbose else logging.INFO)
     # Library warnings (e.g. "ImageNet weights could not be obtained") as one plain line each.
     warnings.formatwarning = lambda message, category, *rest, **kw: f"mctrack: warning: {message}\n"
+    # SIGTERM (kill, docker stop, systemd) ends a command as Ctrl-C does: a run links and writes what was finished
+    # instead of dying with its outputs half made (for the command's time only: main() may be called in-process)
+    previous = None
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        previous = signal.signal(signal.SIGTERM, _terminate_as_interrupt)
+    try:
+        return _command(args)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _command(args: argparse.Namespace) -> int:
+    """``args.func(args)`` with the CLI's error reporting: one line and exit 1 for a user's mistake."""
     try:
         return int(args.func(args) or 0)
     except NotImplementedYet as exc:

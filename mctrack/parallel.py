@@ -28,6 +28,7 @@ import logging
 import concurrent.futures
 import multiprocessing as mp
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -87,8 +88,19 @@ def _die_with_parent() -> None:
         pass
 
 
+def _interrupt_once(signum, frame) -> None:
+    """A worker's SIGINT and SIGTERM handler: the first one stops the camera as Ctrl-C does (it hands over what it
+    finished); later ones are ignored, so that the parent's forwarded interrupt, or a second signal of a process
+    group, cannot break that hand-over. The parent still ends a worker that overstays with SIGKILL."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
 def _worker(conn, camera, threads: int, parent_pid: int, inherited: list) -> None:
     """Runs in the forked process: one camera, its result sent back (or ``("interrupted", partial)``)."""
+    signal.signal(signal.SIGINT, _interrupt_once)
+    signal.signal(signal.SIGTERM, _interrupt_once)
     _die_with_parent()
     if os.getppid() != parent_pid:  # the parent died before the death signal was armed
         os._exit(1)
@@ -161,7 +173,7 @@ def run_cameras(
                 ready = wait([*running, *(p.sentinel for _, p, _ in running.values())], timeout=timeout)
                 if not ready and deadline is not None:  # Ctrl-C grace period over
                     for i, proc, conn in running.values():
-                        proc.terminate()
+                        proc.kill()  # a worker ignores signals after its first interrupt
                         proc.join()
                         conn.close()
                         results[i] = failed(cameras[i], "interrupted")
@@ -197,13 +209,20 @@ def run_cameras(
                 if sigints == 1:
                     log.error("interrupted; waiting for the running cameras to hand over what they finished")
                     deadline = time.monotonic() + grace_s
+                    # the workers get the interrupt too: a Ctrl-C reaches the whole process group, but a SIGINT or
+                    # SIGTERM sent to this process alone (kill, docker stop) would leave them running to the end
+                    for _, proc, _ in running.values():
+                        try:
+                            os.kill(proc.pid, signal.SIGINT)
+                        except (ProcessLookupError, TypeError):  # already gone
+                            pass
                 else:  # a second Ctrl-C: stop waiting
                     deadline = time.monotonic()
                 interrupted = True
     finally:
         _JOB = None
         for _, proc, conn in running.values():  # only after an unexpected error in this loop
-            proc.terminate()
+            proc.kill()
             conn.close()
     return results, interrupted
 

@@ -217,3 +217,42 @@ def test_threaded_cameras_hand_over_partial_results_when_stopped():
     )
     assert interrupted
     assert results == {0: "a: what was finished", 1: "b: what was finished"}  # c never started: left out
+
+
+def _slow_job(cam):
+    """Counts frames for up to 60 s; stopped, it hands over how far it got."""
+    import time
+
+    frames = 0
+    try:
+        for _ in range(6000):
+            time.sleep(0.01)
+            frames += 1
+        return ("done", cam, frames)
+    except KeyboardInterrupt:
+        raise KeyboardInterrupt(("partial", cam, frames)) from None
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_to_the_parent_alone_reaches_the_workers(sig):
+    import threading
+    import time
+
+    from mctrack.cli import _terminate_as_interrupt
+
+    # kill PID, docker stop: the signal reaches the parent only (a Ctrl-C reaches the whole process group). The
+    # workers used to run their cameras to the end (here 60 s); now the parent passes the interrupt on and they
+    # hand over what they finished at once. SIGTERM is turned into that interrupt as the CLI does.
+    previous = signal.signal(signal.SIGTERM, _terminate_as_interrupt)
+    timer = threading.Timer(1.5, os.kill, (os.getpid(), sig))
+    try:
+        start = time.monotonic()
+        timer.start()
+        results, interrupted = run_cameras(_slow_job, ["a", "b"], 2, failed=lambda cam, why: ("failed", cam, why))
+        took = time.monotonic() - start
+    finally:
+        timer.cancel()
+        signal.signal(signal.SIGTERM, previous)
+    assert interrupted and took < 20
+    assert sorted(r[:2] for r in results.values()) == [("partial", "a"), ("partial", "b")]
+    assert all(r[2] > 0 for r in results.values())  # the frames each had finished
