@@ -63,7 +63,7 @@ from .eval.mot import warn_if_mot17_classes
 from .eval.multicam import evaluate_multicam
 from .io.mot import MotWriter, duplicate_id_problem, load_mot_txt, save_mot_txt
 from .io.paths import check_file_name
-from .io.video import FrameSource, LiveSource, PrefetchSource, VideoFileSource, open_source
+from .io.video import FrameSource, LiveSource, PrefetchSource, VideoFileSource, open_source, warn_assumed_fps
 from .link.constraints import LinkConstraints, Transit, load_ground_homography
 from .link.linkers import Linker, OnlineLinker, singleton_identities
 from .link.store import TrackletStore
@@ -224,6 +224,9 @@ def default_source(camera: CameraConfig, need_images: bool) -> FrameSource:
                 camera.fps,
             )
         src.fps = float(camera.fps)
+    elif (camera.id, str(p)) not in _FPS_WARNED:
+        _FPS_WARNED.add((camera.id, str(p)))
+        warn_assumed_fps(src, f"camera {camera.id} ({p})", "fps: in the camera set")
     return src
 
 
@@ -707,6 +710,7 @@ class Pipeline:
                 interrupted = True
                 log.error("interrupted while drawing gallery.jpg; it is not written")
             timings["gallery"] = time.perf_counter() - t0
+        videos: list[str] = []  # the cameras whose annotated video was written
         if self.video:
             t0 = time.perf_counter()
             for cam in cams.cameras:
@@ -714,7 +718,8 @@ class Pipeline:
                 # usual end is Ctrl-C or a lost stream) are annotated from their recordings in any case
                 r = results.get(cam.id)
                 if r is not None and (is_live_source(cam.source) or not (r.error or interrupted)):
-                    self._write_video(cam, out, r)
+                    if self._write_video(cam, out, r):
+                        videos.append(cam.id)
             timings["video"] = time.perf_counter() - t0
         evaluation = evaluation_error = None
         gt = {c: rows for c, rows in gt.items() if c in results}
@@ -730,6 +735,7 @@ class Pipeline:
         total = time.perf_counter() - t_start
         summary = _summary(cams, results, identities, timings, total, self, interrupted, evaluation)
         summary["gallery_ids"] = gallery_ids
+        summary["videos"] = videos
         summary["aicity_cameras"] = aicity
         if evaluation_error:
             summary["evaluation_error"] = evaluation_error
@@ -1189,22 +1195,25 @@ class Pipeline:
             return True
         return False
 
-    def _write_video(self, cam: CameraConfig, out: Path, r: CameraResult) -> None:
+    def _write_video(self, cam: CameraConfig, out: Path, r: CameraResult) -> bool:
+        """Write ``OUT/<camera>.mp4``; False (said why) when it was not written."""
         try:
             if is_live_source(cam.source):  # annotate what the stream showed, as recorded during the run
                 rec = out / "recordings" / f"{cam.id}.mp4"
                 if not rec.is_file():
                     log.warning("camera %s: no recording of the live stream; no video written", cam.id)
-                    return
+                    return False
                 src = VideoFileSource(rec, camera=cam.id, fps=r.fps or None)
             else:
                 src = self.source_factory(cam, True)
             if not src.has_images or src.size is None:
                 log.warning("camera %s: no images to annotate; no video written", cam.id)
-                return
+                return False
             write_annotated_video(out / f"{cam.id}.mp4", src, out / f"{cam.id}.txt", cam.id, r.frames, r.fps or src.fps)
+            return True
         except Exception as exc:  # noqa: BLE001 - a video that cannot be written must not lose the results
             log.error("camera %s (%s): annotated video not written: %s", cam.id, cam.source, first_line(exc))
+            return False
 
 
 def _summary(

@@ -310,7 +310,32 @@ def main(args: argparse.Namespace) -> int:
         raise InputError(f"--gallery-age: must be a finite number of seconds > 0, got {args.gallery_age}")
     if args.reid != "none":
         LINKERS.get(args.linker)
+    else:
+        ignored = [
+            flag
+            for flag, given in (
+                ("--linker", args.linker != "offline"),
+                ("--link-thresh", args.link_thresh is not None),
+                ("--linkage", args.linkage != "average"),
+                ("--min-len", args.min_len is not None),
+            )
+            if given
+        ]
+        if ignored:
+            log.warning(
+                "%s: not applied with --reid none (cameras are linked by appearance; without an embedder every "
+                "camera's tracks keep their own ids)",
+                ", ".join(ignored),
+            )
     cams = load_cams(args.cams)
+    no_gt = [c.id for c in cams.cameras if not c.ground_truth]
+    if len(no_gt) < len(cams.cameras) and no_gt:
+        log.warning(
+            "camera(s) %s: no ground_truth in %s; the evaluation, its cross-camera row included, covers only the "
+            "other cameras",
+            ", ".join(no_gt),
+            args.cams,
+        )
     if args.workers == "auto":  # one per core and camera (on Ray every camera is a task anyway)
         args.workers = 1 if args.engine == "ray" else auto_workers(len(cams.cameras))
     offline = not any(is_live_source(c.source) for c in cams.cameras) and not (
@@ -343,6 +368,9 @@ def main(args: argparse.Namespace) -> int:
         )
     embedder = embedder_from_args(args)  # also resolves args.weights (bundled default, names) for the cache key
     detector_factory, shared_detector = _detector_factory(args)
+    if args.detector == "mot":  # every camera's detection file read once now: a bad one fails before any camera runs
+        for cam in cams.cameras:
+            detector_factory(cam)
     linker = None
     if embedder is not None:
         # --link-thresh, else the checkpoint's own recommendation, else the embedder's registered fact
@@ -498,7 +526,12 @@ def main(args: argparse.Namespace) -> int:
         print(f"re-id: {done} of {dets} detections embedded (--embed {args.embed})")
     print(
         f"outputs in {out}: <camera>.txt (global ids), identities.csv, aicity.txt (all cameras), summary.json"
-        + (", <camera>.mp4" if not args.no_video else "")
+        + (
+            ""
+            if not s["videos"]
+            else ", <camera>.mp4"
+            + ("" if len(s["videos"]) == len(s["cameras"]) else f" ({', '.join(s['videos'])} only)")
+        )
         + (f", gallery.jpg ({s['gallery_ids']} identities)" if s.get("gallery_ids") else "")
         + (", eval.json" if result.evaluation else "")
         + (", cache/" if not args.no_cache and args.engine == "local" else "")
@@ -506,7 +539,7 @@ def main(args: argparse.Namespace) -> int:
     )
     if result.interrupted:
         print(
-            "interrupted (Ctrl-C): the outputs hold what was finished"
+            "interrupted (Ctrl-C or SIGTERM): the outputs hold what was finished"
             + ("; evaluated on the frames each camera covered" if result.evaluation else "")
         )
         return 130

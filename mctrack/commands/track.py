@@ -18,7 +18,15 @@ from ..errors import InputError
 from ..io.paths import check_file_name, safe_file_name
 from ..io.mot import MotWriter, mot_rows, save_mot_txt
 from ..registry import DETECTORS
-from ..io.video import AnnotatedVideoWriter, LiveSource, PrefetchSource, SequenceSource, has_images, open_source
+from ..io.video import (
+    AnnotatedVideoWriter,
+    LiveSource,
+    PrefetchSource,
+    SequenceSource,
+    has_images,
+    open_source,
+    warn_assumed_fps,
+)
 from ..outputs import write_annotated_video
 from ..track import DETECTOR_THRESHOLDS, CameraMotion, Tracker
 from ..track.postprocess import FeatureMeans, StitchConfig, judgement_warning, refine, stitch_frames
@@ -191,6 +199,8 @@ def main(args: argparse.Namespace) -> int:
         source = open_source(args.source, need_images=need_images)
     detector = _build_detector(args, source)
     fps = args.fps or source.fps
+    if args.fps is None:
+        warn_assumed_fps(source, str(args.source), "--fps")
     kwargs = {} if args.max_lost is None else {"max_lost_s": args.max_lost}
     defaults = DETECTOR_THRESHOLDS if detector_output else Tracker.__init__.__kwdefaults__
     track_high = args.track_high if args.track_high is not None else defaults["high_thresh"]
@@ -338,7 +348,7 @@ def main(args: argparse.Namespace) -> int:
     print(f"{name}: {stats.frames} frames{extra}, {stats.detections} detections, {n_tracks} tracks -> {result}")
     warn_if_nothing_started(name, stats.detections, stats.tracks, tracker.new_track_thresh)
     if interrupted:
-        print("interrupted (Ctrl-C): the result file holds every frame tracked", file=sys.stderr)
+        print("interrupted (Ctrl-C or SIGTERM): the result file holds every frame tracked", file=sys.stderr)
         return 130
     if stats.ended_early:
         print(

@@ -100,7 +100,7 @@ class VideoFileSource(FrameSource):
         self.camera = camera or self.path.stem
         #: the frame rate in the file's header (None when missing or implausible)
         self.native_fps = file_fps if 0 < file_fps < 1000 else None
-        self.fps = float(fps) if fps else (self.native_fps or 30.0)
+        self.fps = float(fps) if fps else (self.native_fps or ASSUMED_FPS)
         self.length = count if count > 0 else None
         self.size = (w, h) if w > 0 and h > 0 else None
         self.max_bad_frames = int(max_bad_frames)
@@ -160,6 +160,24 @@ class VideoFileSource(FrameSource):
             cap.release()
 
 
+#: the frame rate of a source that has none of its own (an image folder, a video whose header lacks it)
+ASSUMED_FPS = 30.0
+
+
+def warn_assumed_fps(source: FrameSource, where: str, fix: str) -> None:
+    """Warn that ``source`` (a file source opened without a rate) runs at the assumed 30 fps: every time window of
+    tracking and linking (lost-track patience, minimum length, stitching, transit times, scene times) is counted
+    at that rate. ``where`` names the camera or source; ``fix`` the option that sets the rate."""
+    if getattr(source, "native_fps", 0) is None and not isinstance(source, LiveSource):
+        log.warning(
+            "%s: no frame rate of its own (an image folder, or a video header without one): assuming %g fps, "
+            "which every time window counts with; set %s",
+            where,
+            source.fps,
+            fix,
+        )
+
+
 UNREADABLE_FOLDER = 5  # an image folder whose first images all fail to decode is refused, not tracked as empty
 
 
@@ -190,8 +208,15 @@ class ImageFolderSource(FrameSource):
     """
 
     def __init__(
-        self, folder: str | Path, *, camera: str | None = None, fps: float = 30.0, name: str | None = None
+        self,
+        folder: str | Path,
+        *,
+        camera: str | None = None,
+        fps: float | None = None,
+        name: str | None = None,
+        first_number: int | None = None,
     ) -> None:
+        fps_given, fps = fps, ASSUMED_FPS if fps is None else fps
         self.folder = Path(folder)
         if not self.folder.is_dir():
             raise InputError(f"{self.folder}: image folder not found")
@@ -204,22 +229,65 @@ class ImageFolderSource(FrameSource):
         self.name = name or self.folder.name
         self.camera = camera or self.name
         self.fps = float(fps)
-        self.length = len(self.files)
+        #: image folders carry no frame rate of their own: ``fps`` is what the caller gave or 30 (see
+        #: :func:`warn_assumed_fps`)
+        self.native_fps = None if fps_given is None else float(fps_given)
+        #: frame index -> image file; None: the files in name order, one frame each
+        self.numbered = self._by_number(first_number)
+        self.length = len(self.files) if self.numbered is None else max(self.numbered) + 1
         first = cv2.imread(str(self.files[0]), cv2.IMREAD_COLOR)
         self.size = None if first is None else (first.shape[1], first.shape[0])
 
+    def _by_number(self, first_number: int | None) -> dict[int, Path] | None:
+        """Frames by the numbers the files are named with (``000001.jpg``: frame ``first_number``, default the
+        smallest number), so that a missing image leaves a frame without an image instead of moving every later
+        image one frame earlier (where detections and images would no longer match). None, and frames in name
+        order, when the names are not all numbers, repeat a number, or leave more frames missing than there
+        are images."""
+        stems = [f.stem for f in self.files]
+        if not all(st.isdigit() for st in stems):
+            return None
+        numbers = [int(st) for st in stems]
+        first = min(numbers) if first_number is None else int(first_number)
+        span = max(numbers) - first + 1
+        missing = span - len(numbers)
+        if min(numbers) < first:
+            log.warning("%s: images numbered below %d: frames are taken in name order", self.folder, first)
+            return None
+        if len(set(numbers)) != len(numbers) or missing > len(numbers):  # e.g. timestamps or every n-th frame
+            return None
+        if missing:
+            have = set(numbers)
+            gaps = [n for n in range(first, first + span) if n not in have]
+            log.warning(
+                "%s: %d image(s) missing from the numbering (e.g. number %d): those frames come without an image, "
+                "later images keep their frame numbers",
+                self.folder,
+                missing,
+                gaps[0],
+            )
+        return {n - first: f for n, f in zip(numbers, self.files)}
+
     def __iter__(self) -> Iterator[Frame]:
         seen_good = False
-        for i, f in enumerate(self.files):
+        numbered = self.numbered
+        frames = enumerate(self.files) if numbered is None else ((i, numbered.get(i)) for i in range(self.length))
+        tried = 0  # images read so far
+        for i, f in frames:
+            if f is None:  # a gap in the numbering, warned about once
+                yield Frame(self.camera, i, i / self.fps, None)
+                continue
             image = cv2.imread(str(f), cv2.IMREAD_COLOR)
+            tried += 1
             if image is None:
-                if not seen_good and i + 1 >= min(len(self.files), UNREADABLE_FOLDER):
+                if not seen_good and tried >= min(len(self.files), UNREADABLE_FOLDER):
                     raise InputError(
                         f"{self.folder}: "
-                        + (f"none of the first {i + 1} images" if i + 1 < len(self.files) else "no image")
+                        + (f"none of the first {tried} images" if tried < len(self.files) else "no image")
                         + f" can be read (e.g. {f.name}): damaged files or not images"
                     )
-                log.warning("%s: cannot be read as an image; frame %d is passed on without an image", f, i)
+                # frames counted from 1 here, as in the MOTChallenge files the results are written to
+                log.warning("%s: cannot be read as an image; frame %d is passed on without an image", f, i + 1)
             seen_good = seen_good or image is not None
             yield Frame(self.camera, i, i / self.fps, image)
 
@@ -247,7 +315,9 @@ class SequenceSource(FrameSource):
             if videos:
                 self.inner = VideoFileSource(videos[0], camera=self.camera, fps=self.fps)
             elif img_dir.is_dir():
-                self.inner = ImageFolderSource(img_dir, camera=self.camera, fps=self.fps, name=self.name)
+                self.inner = ImageFolderSource(
+                    img_dir, camera=self.camera, fps=self.fps, name=self.name, first_number=1
+                )  # MOTChallenge images are numbered from frame 1
             else:
                 raise InputError(
                     f"{self.folder}: no video and no {self.info.im_dir}/ image folder; images are "

@@ -123,6 +123,36 @@ def test_bad_ground_truth_fails_before_any_camera_runs(scene, tmp_path, capsys, 
     assert not (tmp_path / "r").exists()  # nothing ran
 
 
+@pytest.mark.parametrize("second", ["bad_det", "no_det"])
+def test_a_bad_detection_file_fails_before_any_camera_runs(scene, tmp_path, capsys, second):
+    # a second camera whose detection file is broken (or missing from cams.yaml) used to fail only when its turn
+    # came, after the first camera had run through its whole video
+    (scene / "bad.txt").write_text("\n".join(_rows()[:4] + ["5,-1,abc,20,30,80,0.9,-1,-1,-1"]) + "\n")
+    extra = "    detections: bad.txt\n" if second == "bad_det" else ""
+    with (scene / "cams.yaml").open("a") as fh:
+        fh.write("  - id: cam2\n    source: cam1.avi\n" + extra)
+    assert _run(scene, tmp_path / "r", "--workers", "1") == 1
+    line = _one_line_error(capsys.readouterr().err)
+    if second == "bad_det":
+        assert str(scene / "bad.txt") in line and "line 5: not a number" in line
+    else:
+        assert "camera cam2: --detector mot needs a 'detections' file in cams.yaml" in line
+    assert not (tmp_path / "r").exists()  # nothing ran
+
+
+def test_cameras_left_out_of_the_evaluation_are_named(scene, tmp_path, caplog):
+    with (scene / "cams.yaml").open("a") as fh:
+        fh.write("  - id: cam2\n    source: cam1.avi\n    detections: det.txt\n")
+    assert _run(scene, tmp_path / "r") == 0
+    assert "camera(s) cam2: no ground_truth in" in caplog.text and "covers only the other cameras" in caplog.text
+    assert json.loads((tmp_path / "r" / "eval.json").read_text())["cameras"] == ["cam1"]
+
+
+def test_linker_options_without_an_embedder_are_warned_about(scene, tmp_path, caplog):
+    assert _run(scene, tmp_path / "r", "--reid", "none", "--link-thresh", "0.3", "--min-len", "5") == 0
+    assert "--link-thresh, --min-len: not applied with --reid none" in caplog.text
+
+
 def test_ground_truth_far_beyond_the_video_is_ignored_with_a_warning(scene, tmp_path, caplog):
     with (scene / "gt.txt").open("a") as fh:
         fh.write("1000000,9,10,20,30,80,1,-1,-1,-1\n")

@@ -149,6 +149,7 @@ def test_a_camera_failing_mid_stream_is_reported_and_the_others_finish(scene, tm
     lines = [m for m in caplog.messages if "cam1" in m]
     assert len(lines) == 1 and "video.mp4" in lines[0] and "connection lost" in lines[0]
     assert (tmp_path / "cam2.mp4").is_file() and not (tmp_path / "cam1.mp4").exists()
+    assert r.summary["videos"] == ["cam2"]  # what the closing "outputs in" line lists
     assert r.failed == ["cam1"] and r.cameras["cam1"].frames == 20 and r.cameras["cam2"].frames == 60
     local = load_mot_txt(tmp_path / "local" / "cam1.txt")
     assert len(local) and local[:, 0].max() == 20  # what it finished is kept

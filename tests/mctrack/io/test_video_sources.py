@@ -137,6 +137,38 @@ def test_image_folder_numbers_are_compared_as_numbers(tmp_path):
     assert sorted(stamps, key=lambda n: _natural_key(Path(n))) == [stamps[1], stamps[3], stamps[0], stamps[2]]
 
 
+def test_a_missing_image_leaves_a_frame_without_image_instead_of_shifting_the_later_ones(tmp_path, caplog):
+    d = tmp_path / "img1"
+    d.mkdir()
+    for i in (1, 2, 3, 5, 6):  # 000004.jpg missing: image 5 used to become frame 4 (0-based 3)
+        cv2.imwrite(str(d / f"{i:06d}.jpg"), np.full((20, 30, 3), 10 * i, np.uint8))
+    with caplog.at_level(logging.WARNING):
+        src = ImageFolderSource(d, fps=5)
+        frames = list(src)
+    assert src.length == 6 and [f.index for f in frames] == list(range(6))
+    assert [None if f.image is None else int(f.image[0, 0, 0]) // 10 for f in frames] == [1, 2, 3, None, 5, 6]
+    assert "1 image(s) missing from the numbering (e.g. number 4)" in caplog.text
+    # in a MOTChallenge sequence the images are numbered from frame 1: a missing first image is a frame too
+    (d / "000001.jpg").unlink()
+    seq_like = ImageFolderSource(d, fps=5, first_number=1)
+    assert [f.image is None for f in seq_like] == [True, False, False, True, False, False]
+    assert ImageFolderSource(d, fps=5).length == 5  # a plain folder starts at its first image
+
+
+def test_a_source_without_a_frame_rate_is_warned_about(tmp_path, caplog):
+    from mctrack.io.video import warn_assumed_fps
+
+    d = tmp_path / "frames"
+    d.mkdir()
+    cv2.imwrite(str(d / "1.jpg"), np.full((20, 30, 3), 10, np.uint8))
+    with caplog.at_level(logging.WARNING):
+        warn_assumed_fps(ImageFolderSource(d, fps=12), "cam", "--fps")
+        assert caplog.text == ""  # a rate was given
+        src = ImageFolderSource(d)
+        warn_assumed_fps(src, "cam", "--fps")
+    assert src.fps == 30.0 and "cam: no frame rate of its own" in caplog.text and "assuming 30 fps" in caplog.text
+
+
 @pytest.mark.parametrize(("bad", "good", "said"), [(2, 0, "no image"), (8, 1, "none of the first 5 images")])
 def test_image_folder_of_unreadable_files_is_an_error(tmp_path, bad, good, said):
     d = tmp_path / "img1"
