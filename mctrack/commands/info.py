@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 import numpy as np
 
 from .. import __version__
+from ..embed import build_embedder
 from ..registry import DETECTORS, EMBEDDERS, LINKERS, TRACKERS
 from ..types import Detections
 from ._common import TORCH_EMBEDDERS
@@ -20,11 +22,23 @@ def register(sub: argparse._SubParsersAction) -> None:
         "info",
         help="versions, devices and registered components; --check runs each embedder",
         description="Print versions, devices and the registered components. With --check, build "
-        "every embedder and embed a few synthetic person boxes.",
+        "every embedder as --reid does (a network with its bundled checkpoint, e.g. laga_market1501) and embed a "
+        "few synthetic person boxes, reporting each one's checkpoint and feature size.",
     )
-    p.add_argument("--check", action="store_true", help="build every embedder and embed synthetic boxes")
-    p.add_argument("--backbone", default="resnet50", help="backbone for the network embedders (default: resnet50)")
-    p.add_argument("--pretrained", default="imagenet", help="imagenet, a torchvision state_dict path, or none")
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="build every embedder as --reid does (networks with their bundled checkpoints) and embed synthetic boxes",
+    )
+    p.add_argument(
+        "--backbone",
+        help="check untrained networks with this backbone instead of the bundled checkpoints (e.g. resnet50)",
+    )
+    p.add_argument(
+        "--pretrained",
+        help="check untrained networks whose backbone starts from: imagenet (torchvision download), a torchvision "
+        "state_dict path, or none (default with --backbone: none)",
+    )
     p.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when available)")
     p.set_defaults(func=main)
 
@@ -49,16 +63,23 @@ def main(args: argparse.Namespace) -> int:
         np.array([[100, 50, 180, 290], [300, 120, 360, 300], [600, 200, 700, 460]], np.float32),
         np.array([0.9, 0.8, 0.7], np.float32),
     )
+    untrained = args.backbone is not None or args.pretrained is not None
     pretrained = None if str(args.pretrained).lower() == "none" else args.pretrained
     print("embedder check (3 synthetic boxes, one partly outside the image):")
     for name in EMBEDDERS.names():
         if name == "onnx":
             print(f"  {name:<10} (needs a model file: mctrack reid export writes one)")
             continue
-        kwargs = (
-            dict(backbone=args.backbone, pretrained=pretrained, device=args.device) if name in TORCH_EMBEDDERS else {}
-        )
-        embedder = EMBEDDERS.build(name, **kwargs)
+        if name not in TORCH_EMBEDDERS:
+            embedder, source = build_embedder(name), "-"
+        elif untrained:  # what --weights none --backbone ... builds
+            backbone = args.backbone or "resnet50"
+            embedder = build_embedder(name, backbone=backbone, pretrained=pretrained, device=args.device)
+            source = f"untrained {backbone}"
+        else:  # as --reid NAME without --weights: its bundled checkpoint
+            embedder = build_embedder(name, device=args.device)
+            weights = getattr(embedder, "weights", None)
+            source = Path(weights).stem if weights else "untrained (no bundled checkpoint)"
         embedder(image, dets)  # warm-up
         t0 = time.perf_counter()
         feats = embedder(image, dets)
@@ -67,7 +88,8 @@ def main(args: argparse.Namespace) -> int:
         ok = feats.shape == (len(dets), embedder.dim) and np.allclose(norms, 1, atol=1e-4)
         device = getattr(embedder, "device", "cpu")
         print(
-            f"  {name:<10} dim {embedder.dim:>6}  {ms:8.1f} ms/crop on {device}  unit-norm {'ok' if ok else 'FAILED'}"
+            f"  {name:<10} {source:<20} dim {embedder.dim:>6}  {ms:8.1f} ms/crop on {device}  "
+            f"unit-norm {'ok' if ok else 'FAILED'}"
         )
         if not ok:
             return 1

@@ -261,10 +261,10 @@ def center_main(args: argparse.Namespace) -> int:
     weights = Path(args.weights)
     if not weights.is_file():
         raise InputError(f"{weights}: {missing_file(weights, 'checkpoint')}")
+    out = output_file("--out", args.out) if args.out else weights  # before embedding every crop
     paths = list_images(args.images)
     if args.max_images < 1:
         raise InputError(f"--max-images: must be >= 1, got {args.max_images}")
-    out = Path(args.out) if args.out else weights
     n = store_feature_mean(weights, paths, out=out, max_images=args.max_images, device=args.device)
     print(f"stored the mean unit feature of {n} crops of {args.images} in {out}")
     return 0
@@ -383,6 +383,8 @@ def _format_result(result: dict) -> str:
 def list_images(folder: str | Path) -> list[Path]:
     """Image files under ``folder``, sorted; a missing or empty folder is an InputError."""
     root = Path(folder)
+    if root.is_file():
+        raise InputError(f"{root}: a file, not a folder of images")
     if not root.is_dir():
         raise InputError(f"{root}: folder not found")
     files = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())

@@ -147,10 +147,15 @@ class ReidEmbedder(CropBatchEmbedder):
             fm = (manifest.get("extra") or {}).get("feature_mean")
             if fm is not None:
                 fm = np.asarray(fm, np.float32).reshape(-1)
-                if fm.shape[0] != int(model.feature_dim) or not np.isfinite(fm).all():
+                if fm.shape[0] != int(model.feature_dim):
                     raise reid_models.CheckpointError(
-                        f"{weights}: extra.feature_mean has {fm.shape[0]} values (or non-finite ones), the network "
-                        f"gives {int(model.feature_dim)}-D features"
+                        f"{weights}: extra.feature_mean has {fm.shape[0]} values, the network gives "
+                        f"{int(model.feature_dim)}-D features"
+                    )
+                if not np.isfinite(fm).all():
+                    raise reid_models.CheckpointError(
+                        f"{weights}: extra.feature_mean has {int((~np.isfinite(fm)).sum())} non-finite values "
+                        "(NaN/inf); store a new one with 'mctrack reid center'"
                     )
             else:
                 log.warning(

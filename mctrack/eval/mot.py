@@ -402,6 +402,20 @@ def warn_if_mot17_classes(gt: np.ndarray, file: Path) -> None:
         )
 
 
+def _warn_if_no_ground_truth(gt: np.ndarray, file: Path, seq: str, keep_zero_marked: bool) -> None:
+    """Warn when ``gt`` leaves nothing to find: every predicted box is then a false positive, MOTA falls to minus
+    thousands of percent and the sequence drags the combined scores down."""
+    if not len(gt):
+        why = "no rows"
+    elif not keep_zero_marked and not (gt[:, 6] != 0).any():
+        why = f"all {len(gt)} rows have conf 0 and are ignored (--keep-zero-marked counts them)"
+    else:
+        return
+    log.warning(
+        "%s: %s: sequence %s has no ground truth, its scores are meaningless (and count in COMBINED)", file, why, seq
+    )
+
+
 def evaluate_folders(gt_dir: str | Path, pred_dir: str | Path, **options) -> dict[str, dict]:
     """Evaluate ``PRED/<seq>.txt`` against ``GT/<seq>/gt/gt.txt`` (+ ``seqinfo.ini``) for every sequence.
 
@@ -453,17 +467,25 @@ def evaluate_folder_sequences(
     repeated = sorted({seq for seq in sequences if list(sequences).count(seq) > 1})
     if repeated:
         raise InputError(f"sequences: {', '.join(repeated)} listed more than once (it would be counted twice)")
+    unknown = [seq for seq in sequences if not (gt_dir / seq).is_dir()]
+    if unknown:  # else the first file looked for (its seqinfo.ini) would be reported missing
+        there = sorted(p.name for p in gt_dir.iterdir() if (p / "gt" / "gt.txt").is_file())
+        listed = ", ".join(there[:20]) + (" ..." if len(there) > 20 else "") if there else "none"
+        raise InputError(
+            f"{gt_dir}: no sequence {', '.join(unknown)} in this ground-truth folder (sequences there: {listed})"
+        )
     out: dict[str, dict] = {}
     for seq in sequences:
         info_file, gt_file = gt_dir / seq / "seqinfo.ini", gt_dir / seq / "gt" / "gt.txt"
         length = read_seq_length(info_file)
-        gt = load_mot_txt(gt_file)
+        gt = load_mot_txt(gt_file, check_sizes=True)
         warn_if_mot17_classes(gt, gt_file)
+        _warn_if_no_ground_truth(gt, gt_file, seq, keep_zero_marked)
         pred_file = pred_dir / f"{seq}.txt"
         if not pred_file.is_file() and (pred_dir / f"{safe_file_name(seq)}.txt").is_file():
             pred_file = pred_dir / f"{safe_file_name(seq)}.txt"  # as mctrack track names it ("My Seq" -> My_Seq)
         if pred_file.is_file():
-            pred = load_mot_txt(pred_file)
+            pred = load_mot_txt(pred_file, check_sizes=True)
         elif missing_ok:
             pred = np.zeros((0, 10))
         else:
@@ -486,10 +508,16 @@ def evaluate_folder_sequences(
 TABLE_FIELDS = ("HOTA", "DetA", "AssA", "MOTA", "IDF1", "IDSW", "FP", "FN")
 
 
+def _cell(text: str, width: int) -> str:
+    """``text`` right-aligned in ``width`` characters; one wider (a MOTA of -410100.0 on a sequence without
+    ground truth) still gets a leading space, so that table columns never run together."""
+    return text.rjust(width) if len(text) < width else " " + text
+
+
 def format_percent(fraction: float, width: int = 8) -> str:
-    """``fraction`` as a percentage with one decimal, right-aligned; a value that rounds to zero prints ``0.0``
-    (never ``-0.0``, as a slightly negative MOTA would)."""
-    return f"{round(100 * fraction, 1) + 0.0:{width}.1f}"
+    """``fraction`` as a percentage with one decimal, right-aligned in ``width`` characters, always after at least
+    one space; a value that rounds to zero prints ``0.0`` (never ``-0.0``, as a slightly negative MOTA would)."""
+    return _cell(f"{round(100 * fraction, 1) + 0.0:.1f}", width)
 
 
 def format_table(metrics: dict[str, dict], fields: tuple[str, ...] = TABLE_FIELDS) -> str:
@@ -497,7 +525,7 @@ def format_table(metrics: dict[str, dict], fields: tuple[str, ...] = TABLE_FIELD
     width = max(12, *(len(k) for k in metrics)) + 2
     lines = ["sequence".ljust(width) + "".join(f"{f:>8}" for f in fields)]
     for name, m in metrics.items():
-        cells = [format_percent(m[f]) if isinstance(m[f], float) else f"{m[f]:8d}" for f in fields]
+        cells = [format_percent(m[f]) if isinstance(m[f], float) else _cell(str(m[f]), 8) for f in fields]
         lines.append(name.ljust(width) + "".join(cells))
     return "\n".join(lines)
 

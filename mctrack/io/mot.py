@@ -45,7 +45,7 @@ MAX_ID = 2**31 - 1  # ids are stored as int64 and written as integers; larger on
 MAX_COORD = 1e5  # pixels: no camera has boxes this far out
 
 
-def load_mot_txt(path: str | Path, *, skip_bad_boxes: bool = False) -> np.ndarray:
+def load_mot_txt(path: str | Path, *, skip_bad_boxes: bool = False, check_sizes: bool = False) -> np.ndarray:
     """Rows of a MOT text file as a ``(K, 10)`` float64 array sorted by frame then id.
 
     Accepts comma- or whitespace-separated rows of 6 to 10 columns (missing trailing columns become -1) and an
@@ -53,6 +53,8 @@ def load_mot_txt(path: str | Path, *, skip_bad_boxes: bool = False) -> np.ndarra
     non-finite id is an :class:`InputError` naming the file and line. A row whose box or score is not finite is
     an error too, unless ``skip_bad_boxes`` (detection files): then such rows, and boxes of zero or negative
     size or beyond ``MAX_COORD`` pixels, are skipped with one warning naming the file, the count and the first line.
+    ``check_sizes`` (ground truth and result files, which are scored row by row and must not lose rows): a box of
+    negative width or height is an :class:`InputError` naming the file and line.
     """
     p = Path(path)
     if not p.is_file():
@@ -100,6 +102,10 @@ def load_mot_txt(path: str | Path, *, skip_bad_boxes: bool = False) -> np.ndarra
                 skipped += 1
                 first_skipped = first_skipped or lineno
                 continue
+            if check_sizes and (box[2] < 0 or box[3] < 0):
+                raise InputError(
+                    f"{p}: line {lineno}: box width and height must be >= 0, got {parts[4][:20]} x {parts[5][:20]}"
+                )
             rows.append(values + [-1.0] * (N_COLS - len(values)))
     if skipped:
         log.warning(

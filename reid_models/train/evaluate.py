@@ -91,19 +91,17 @@ def store_feature_mean(
     device: torch.device | str = "cpu",
 ) -> int:
     """Store :func:`feature_mean` of ``paths`` in the checkpoint ``weights`` (``extra.feature_mean``; written to
-    ``out``, default in place) for checkpoints made without it; returns the number of images averaged."""
+    ``out``, default in place) for checkpoints made without it; returns the number of images averaged. A mean that
+    is not finite (a network with broken weights) is a ValueError and nothing is written: it would make every
+    feature of the checkpoint NaN, and without ``out`` replace the only copy."""
     model, _ = load_checkpoint(weights, map_location=device)
     n = min(len(paths), int(max_images))
-    update_extra(
-        weights,
-        {
-            "feature_mean": feature_mean(
-                model, paths, input_size=model.input_size, max_images=max_images, device=device
-            ),
-            "feature_mean_images": n,
-        },
-        out=out,
-    )
+    mean = feature_mean(model, paths, input_size=model.input_size, max_images=max_images, device=device)
+    if not np.isfinite(mean).all():
+        raise ValueError(
+            f"{weights}: the network gives non-finite features (NaN/inf) (broken weights?); no feature mean stored"
+        )
+    update_extra(weights, {"feature_mean": mean, "feature_mean_images": n}, out=out)
     return n
 
 

@@ -208,3 +208,50 @@ def test_reid_embed_without_weights_uses_the_bundled_default(tmp_path, capsys, c
     )
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "laga_nope" in err[0] and "laga_samples" in err[0]
+
+
+def test_info_check_builds_the_embedders_the_cli_uses(capsys):
+    """--check reports, per network, the bundled checkpoint --reid uses and its feature size, not an untrained
+    ResNet-50 (12288-D for LAGA-Net) whose ImageNet weights it would try to download."""
+    import reid_models
+    from mctrack.weights import default_weights
+
+    default = default_weights("laga")
+    if default is None:
+        pytest.skip("no bundled LAGA-Net checkpoint in this checkout")
+    assert main(["info", "--check", "--device", "cpu"]) == 0
+    captured = capsys.readouterr()
+    dim = reid_models.load_checkpoint(default, map_location="cpu")[1]["feature_dim"]
+    checks = captured.out.split("embedder check")[1].splitlines()
+    laga = next(line for line in checks if line.startswith("  laga "))
+    assert laga.split()[:4] == ["laga", default.stem, "dim", str(dim)] and laga.endswith("unit-norm ok")
+    assert "download" not in (captured.out + captured.err).lower()
+    assert main(["info", "--check", "--device", "cpu", "--backbone", "resnet18"]) == 0  # untrained, on request
+    checks = capsys.readouterr().out.split("embedder check")[1].splitlines()
+    laga = next(line for line in checks if line.startswith("  laga "))
+    assert laga.split()[:3] == ["laga", "untrained", "resnet18"]
+
+
+def test_info_help_says_check_uses_the_bundled_checkpoints(capsys):
+    with pytest.raises(SystemExit):
+        main(["info", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "bundled checkpoint" in text and "untrained networks with this backbone" in text
+
+
+def test_run_docs_state_the_bundled_defaults():
+    """docs/run.md names the real-trained checkpoints as the default and each one's own link threshold."""
+    from pathlib import Path
+
+    import reid_models
+    from mctrack.weights import bundled
+
+    text = " ".join((Path(__file__).resolve().parents[2] / "docs" / "run.md").read_text().split())
+    assert (
+        "`mctrack/weights/<arch>_market1501.pt`" in text
+        and "bundled `mctrack/weights/<arch>_samples.pt` is used" not in text
+    )
+    for name, path in bundled().items():
+        thresh = (reid_models.load_checkpoint(path, map_location="cpu")[1].get("extra") or {}).get("link_thresh")
+        if thresh is not None:
+            assert f"`{name}` {thresh:g}" in text, name

@@ -310,3 +310,54 @@ def test_a_bad_set_value_names_the_recipe_once(capsys):
     errors = _errors(capsys)
     assert len(errors) == 1 and errors[0].count(recipe) == 1
     assert f"{recipe}: --set: milestones: value is not valid YAML" in errors[0]
+
+
+def test_embed_images_that_is_a_file_says_so(tmp_path, crops, capsys):
+    image = next(crops.iterdir())
+    assert main(["reid", "embed", "--reid", "colorhist", "--images", str(image), "--out", str(tmp_path / "f.npz")]) == 1
+    errors = _errors(capsys)
+    assert errors == [f"mctrack reid: error: {image}: a file, not a folder of images"]
+
+
+# ---------------------------------------------------------------------------------------------------- center
+
+
+def test_center_refuses_non_finite_features_and_keeps_the_checkpoint(tmp_path, crops, capsys):
+    import reid_models
+
+    model = reid_models.build_model(
+        "laga", num_classes=0, backbone="resnet18", pretrained=None, input_size=(64, 32), branches=("global",)
+    )
+    with torch.no_grad():
+        for p in model.parameters():
+            p.fill_(float("nan"))
+    ckpt = tmp_path / "nan.pt"
+    reid_models.save_checkpoint(ckpt, model)
+    before = ckpt.read_bytes()
+    out = tmp_path / "centred.pt"
+    for extra in (["--out", str(out)], []):  # a new file, or in place
+        assert main(["reid", "center", "--weights", str(ckpt), "--images", str(crops), *extra]) == 1
+        errors = _errors(capsys)
+        assert len(errors) == 1 and errors[0].startswith(f"mctrack reid: error: {ckpt}: ")
+        assert "non-finite features" in errors[0] and "no feature mean stored" in errors[0]
+        assert not out.exists() and ckpt.read_bytes() == before
+
+
+def test_center_out_is_checked_before_embedding(tmp_path, laga_ckpt, crops, capsys, monkeypatch):
+    monkeypatch.setattr("reid_models.train.feature_mean", lambda *a, **k: pytest.fail("embedded"))
+    (tmp_path / "folder").mkdir()
+    out = tmp_path / "folder"
+    assert main(["reid", "center", "--weights", str(laga_ckpt), "--images", str(crops), "--out", str(out)]) == 1
+    assert _errors(capsys) == [f"mctrack reid: error: --out {out}: is a folder, not a file"]
+    assert list(out.iterdir()) == []
+
+
+def test_center_stores_a_finite_mean(tmp_path, laga_ckpt, crops, capsys):
+    import reid_models
+
+    out = tmp_path / "c.pt"
+    assert main(["reid", "center", "--weights", str(laga_ckpt), "--images", str(crops), "--out", str(out)]) == 0
+    _, manifest = reid_models.load_checkpoint(out)
+    mean = np.asarray(manifest["extra"]["feature_mean"])
+    assert mean.shape == (manifest["feature_dim"],) and np.isfinite(mean).all()
+    assert manifest["extra"]["feature_mean_images"] == 3

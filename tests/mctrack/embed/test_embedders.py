@@ -167,6 +167,11 @@ def test_checkpoint_feature_mean_centres_features(tmp_path):
     reid_models.save_checkpoint(bad_path, model, extra={"feature_mean": [0.0, 1.0]})
     with pytest.raises(reid_models.CheckpointError, match=r"b.pt: extra.feature_mean has 2 values"):
         ReidEmbedder("global", weights=bad_path, device="cpu")
+    nan_mean = mean.copy()
+    nan_mean[:3] = np.nan  # the length fits: the message names the real problem
+    reid_models.save_checkpoint(bad_path, model, extra={"feature_mean": nan_mean.tolist()})
+    with pytest.raises(reid_models.CheckpointError, match=r"b.pt: extra.feature_mean has 3 non-finite values"):
+        ReidEmbedder("global", weights=bad_path, device="cpu")
 
 
 @pytest.mark.parametrize(

@@ -240,3 +240,76 @@ def test_table_never_prints_negative_zero():
     assert row[4] == "0.0" and row[5] == "20.0"
     m["MOTA"] = -0.25  # a genuinely negative MOTA keeps its sign
     assert format_table({"seq": m}).splitlines()[1].split()[4] == "-25.0"
+
+
+@pytest.mark.parametrize(
+    "gt_rows, why",
+    [
+        (np.zeros((0, 10)), "no rows"),
+        (track_rows(1, range(1, 11), conf=0.0), "all 10 rows have conf 0 and are ignored"),
+    ],
+)
+def test_a_sequence_without_ground_truth_is_warned_about_once(tmp_path, caplog, capsys, gt_rows, why):
+    gt_dir, pred_dir = make_layout(tmp_path, GT)
+    gt_file = gt_dir / "seqA" / "gt" / "gt.txt"
+    save_mot_txt(gt_file, gt_rows)  # an empty gt.txt (0 bytes) when there are no rows
+    with caplog.at_level("WARNING", logger="mctrack.eval.mot"):
+        assert cli_main(["eval", "--gt", str(gt_dir), "--pred", str(pred_dir)]) == 0
+    warned = [r.getMessage() for r in caplog.records]
+    assert len(warned) == 1 and str(gt_file) in warned[0] and why in warned[0]
+    assert "sequence seqA has no ground truth, its scores are meaningless" in warned[0]
+    rows = capsys.readouterr().out.splitlines()[1:]
+    assert [r.split()[4] for r in rows] == ["-2000.0", "-2000.0"]  # 20 false boxes, no truth: MOTA -20 as TrackEval
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="mctrack.eval.mot"):  # counted when asked: ground truth to score
+        evaluate_folders(gt_dir, pred_dir, keep_zero_marked=True)
+    assert len(caplog.records) == (1 if not len(gt_rows) else 0)
+
+
+def test_table_columns_never_run_together():
+    m = {"HOTA": 0.0, "DetA": 0.0, "AssA": 0.0, "MOTA": -4101.0, "IDF1": 0.0, "IDSW": 0, "FP": 123456789, "FN": 0}
+    row = format_table({"seq": m}).splitlines()[1]
+    assert row.split() == ["seq", "0.0", "0.0", "0.0", "-410100.0", "0.0", "0", "123456789", "0"]
+    normal = {"HOTA": 0.459, "DetA": 0.544, "AssA": 0.395, "MOTA": 0.734, "IDF1": 1.0, "IDSW": 44, "FP": 386, "FN": 0}
+    assert format_table({"PETS09-S2L1": normal}).splitlines()[1] == (  # as before: 8 characters a column
+        "PETS09-S2L1       45.9    54.4    39.5    73.4   100.0      44     386       0"
+    )
+
+
+def test_an_unknown_sequence_is_named_with_the_ones_there(tmp_path, capsys):
+    gt_dir, pred_dir = make_layout(tmp_path, GT)
+    with pytest.raises(InputError, match=r"gt: no sequence NOPE in this ground-truth folder \(sequences there: seqA\)"):
+        evaluate_folders(gt_dir, pred_dir, sequences=["seqA", "NOPE"])
+    assert cli_main(["eval", "--gt", str(gt_dir), "--pred", str(pred_dir), "--sequences", "NOPE"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "no sequence NOPE" in err and "seqinfo.ini" not in err and "\n" not in err
+
+
+@pytest.mark.parametrize("json_name", ["file.txt/m.json", "file.txt/deeper/m.json"])
+def test_json_under_a_file_is_refused_before_scoring(tmp_path, capsys, monkeypatch, json_name):
+    gt_dir, pred_dir = make_layout(tmp_path, GT)
+    (tmp_path / "file.txt").write_text("x")
+    monkeypatch.setattr("mctrack.commands.eval.evaluate_folders", lambda *a, **k: pytest.fail("scored"))
+    out = tmp_path / json_name
+    assert cli_main(["eval", "--gt", str(gt_dir), "--pred", str(pred_dir), "--json", str(out)]) == 1
+    captured = capsys.readouterr()
+    assert captured.err.strip() == f"mctrack eval: error: --json {out}: {tmp_path / 'file.txt'} is a file, not a folder"
+    assert captured.out == ""
+
+
+@pytest.mark.parametrize("which", ["gt", "pred"])
+@pytest.mark.parametrize("column", [4, 5])
+def test_negative_box_sizes_are_an_error_naming_file_and_line(tmp_path, capsys, which, column):
+    bad = GT.copy()
+    bad[3, column] = -20.0  # written in row order: line 4
+    gt_dir, pred_dir = make_layout(tmp_path, bad if which == "pred" else GT)
+    file = pred_dir / "seqA.txt" if which == "pred" else gt_dir / "seqA" / "gt" / "gt.txt"
+    save_mot_txt(file, bad)
+    with pytest.raises(InputError, match=r"line 4: box width and height must be >= 0, got -?20\.00 x -?\d"):
+        evaluate_folders(gt_dir, pred_dir)
+    assert cli_main(["eval", "--gt", str(gt_dir), "--pred", str(pred_dir)]) == 1
+    assert f"{file}: line 4: box width and height must be >= 0" in capsys.readouterr().err
+    zero = GT.copy()
+    zero[3, column] = 0.0  # a box of no size is legal (it matches nothing), as in TrackEval
+    save_mot_txt(file, zero)
+    assert evaluate_folders(gt_dir, pred_dir)["seqA"]["TP"] == 20 - 1
