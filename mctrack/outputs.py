@@ -81,6 +81,11 @@ def output_file(option: str, value: str | Path, suffixes: tuple[str, ...] = ()) 
     if suffixes and out.suffix.lower() not in suffixes:
         raise InputError(f"{option} {value}: must end in {' or '.join(suffixes)}")
     folder = out.parent
+    for above in (folder, *folder.parents):  # the nearest existing folder on the way must be a folder
+        if above.exists():
+            if not above.is_dir():
+                raise InputError(f"{option} {value}: {above} is a file, not a folder")
+            break
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as err:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from ..errors import InputError
 from ..eval.mot import evaluate_folders, format_table, write_json
 from ..outputs import output_file
 
@@ -29,19 +27,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=main)
 
 
-def _json_file(value: str) -> Path:
-    """``--json``, checked before scoring: a file of the path where a folder must be is named, as is the problem."""
-    for folder in Path(value).parents:
-        if folder.exists():
-            if not folder.is_dir():
-                raise InputError(f"--json {value}: {folder} is a file, not a folder")
-            break
-    return output_file("--json", value)
-
-
 def main(args: argparse.Namespace) -> int:
-    if args.json:
-        _json_file(args.json)
+    if args.json:  # checked before scoring
+        output_file("--json", args.json)
     metrics = evaluate_folders(
         args.gt, args.pred, sequences=args.sequences, keep_zero_marked=args.keep_zero_marked, missing_ok=args.missing_ok
     )

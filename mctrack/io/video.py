@@ -178,6 +178,8 @@ def warn_assumed_fps(source: FrameSource, where: str, fix: str) -> None:
         )
 
 
+_UNREADABLE_WARNED: set[str] = set()  # image files already said to be unreadable
+
 UNREADABLE_FOLDER = 5  # an image folder whose first images all fail to decode is refused, not tracked as empty
 
 
@@ -286,8 +288,11 @@ class ImageFolderSource(FrameSource):
                         + (f"none of the first {tried} images" if tried < len(self.files) else "no image")
                         + f" can be read (e.g. {f.name}): damaged files or not images"
                     )
-                # frames counted from 1 here, as in the MOTChallenge files the results are written to
-                log.warning("%s: cannot be read as an image; frame %d is passed on without an image", f, i + 1)
+                # frames counted from 1 here, as in the MOTChallenge files the results are written to; once per
+                # file and process (a run reads a camera's frames again for its gallery and video)
+                if str(f) not in _UNREADABLE_WARNED:
+                    _UNREADABLE_WARNED.add(str(f))
+                    log.warning("%s: cannot be read as an image; frame %d is passed on without an image", f, i + 1)
             seen_good = seen_good or image is not None
             yield Frame(self.camera, i, i / self.fps, image)
 

@@ -278,7 +278,7 @@ def test_out_and_json_where_a_file_is_are_one_line(tmp_path, fake_data):
     afile.write_text("x")
     for flags, message in (
         (["--out", str(afile)], f"--out {afile}: a file is there, not a folder"),
-        (["--json", str(afile / "m.json")], f"--json {afile / 'm.json'}: cannot create its folder {afile}"),
+        (["--json", str(afile / "m.json")], f"--json {afile / 'm.json'}: {afile} is a file, not a folder"),
         (["--json", str(tmp_path)], f"--json {tmp_path}: is a folder, not a file"),
     ):
         with pytest.raises(InputError, match=re.escape(message)):

@@ -106,7 +106,7 @@ def test_export_failing_check_removes_the_file(tmp_path, laga_ckpt, crops, capsy
         ("onnx", "a.txt", "must end in .onnx"),
         ("torchscript", "a.onnx", "must end in .pt or .pth or .ts"),
         ("torchscript", "a", "must end in .pt or .pth or .ts"),
-        ("onnx", "file.txt/a.onnx", "cannot create its folder"),
+        ("onnx", "file.txt/a.onnx", "is a file, not a folder"),
         ("onnx", "folder.onnx", "is a folder"),
     ],
 )
@@ -220,7 +220,7 @@ def test_eval_json_is_checked_before_evaluating(tmp_path, laga_ckpt, capsys, mon
     (tmp_path / "file.txt").write_text("x")
     assert _eval(laga_ckpt, tmp_path, "--json", str(tmp_path / "file.txt" / "r.json")) == 1
     errors = _errors(capsys)
-    assert len(errors) == 1 and "--json" in errors[0] and "cannot create its folder" in errors[0]
+    assert len(errors) == 1 and "--json" in errors[0] and "is a file, not a folder" in errors[0]
 
 
 # ----------------------------------------------------------------------------------------------------- embed
@@ -232,7 +232,7 @@ def test_eval_json_is_checked_before_evaluating(tmp_path, laga_ckpt, capsys, mon
         ("folder", "is a folder"),
         ("f.csv", "must end in .npz"),
         ("f", "must end in .npz"),
-        ("file.txt/f.npz", "cannot create its folder"),
+        ("file.txt/f.npz", "is a file, not a folder"),
     ],
 )
 def test_embed_out_is_checked_before_embedding(tmp_path, crops, capsys, monkeypatch, name, message):

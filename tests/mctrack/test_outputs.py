@@ -66,3 +66,17 @@ def test_gallery_one_row_per_identity_one_column_per_camera(tmp_path, caplog):
     with caplog.at_level(logging.WARNING):
         assert write_gallery(tmp_path / "one.jpg", picks, {"a": frames(6), "b": frames(6)}, max_ids=1) == 1
     assert "shows 1 of 2 identities" in caplog.text
+
+
+def test_output_file_names_a_file_where_a_folder_must_be(tmp_path):
+    import pytest
+
+    from mctrack.errors import InputError
+    from mctrack.outputs import output_file
+
+    (tmp_path / "afile").write_text("x")
+    # used to say "cannot create its folder ... (File exists)", for every command that writes a file
+    for value in (tmp_path / "afile" / "x.json", tmp_path / "afile" / "deeper" / "x.json"):
+        with pytest.raises(InputError, match=rf"--out {value}: {tmp_path / 'afile'} is a file, not a folder$"):
+            output_file("--out", value)
+    assert output_file("--out", tmp_path / "new" / "x.json") == tmp_path / "new" / "x.json"
