@@ -593,7 +593,7 @@ class Pipeline:
         gt = {}
         for c in cams.cameras:
             if c.ground_truth:
-                rows = load_mot_txt(c.ground_truth)
+                rows = load_mot_txt(c.ground_truth, check_sizes=True)
                 warn_if_mot17_classes(rows, Path(c.ground_truth))
                 if problem := duplicate_id_problem(rows[rows[:, 6] != 0] if len(rows) else rows):
                     raise InputError(f"{c.ground_truth}: {problem}")

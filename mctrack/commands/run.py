@@ -16,6 +16,7 @@ from ..io.video import has_images
 from ..eval.multicam import format_multicam
 from ..cache import feature_cache_key, file_sha1
 from ..parallel import auto_workers
+from ..link import load_ground_homography
 from ..pipeline import Pipeline, constraints_from_cams
 from ..registry import DETECTORS, LINKERS
 from ..track import DETECTOR_THRESHOLDS, CameraMotion, Tracker
@@ -328,6 +329,10 @@ def main(args: argparse.Namespace) -> int:
                 ", ".join(ignored),
             )
     cams = load_cams(args.cams)
+    if not args.no_calibration:  # every calibration file read now, with or without an embedder: a bad one is fatal
+        for cam in cams.cameras:
+            if cam.calibration:
+                load_ground_homography(cam.calibration)
     no_gt = [c.id for c in cams.cameras if not c.ground_truth]
     if len(no_gt) < len(cams.cameras) and no_gt:
         log.warning(
@@ -532,7 +537,13 @@ def main(args: argparse.Namespace) -> int:
             else ", <camera>.mp4"
             + ("" if len(s["videos"]) == len(s["cameras"]) else f" ({', '.join(s['videos'])} only)")
         )
-        + (f", gallery.jpg ({s['gallery_ids']} identities)" if s.get("gallery_ids") else "")
+        + (
+            f", gallery.jpg ({s['gallery_ids']} identities"
+            + (", from the cameras that did not fail" if s["failed_cameras"] else "")
+            + ")"
+            if s.get("gallery_ids")
+            else ""
+        )
         + (", eval.json" if result.evaluation else "")
         + (", cache/" if not args.no_cache and args.engine == "local" else "")
         + ", local/ (per-camera local ids)"

@@ -138,8 +138,12 @@ def load_ground_homography(path: str | Path) -> np.ndarray:
             raise InputError(f"{p}: no H_image_to_ground (or H_ground_to_image) homography")
     except (ValueError, TypeError, np.linalg.LinAlgError) as exc:
         raise InputError(f"{p}: bad homography: {exc}") from None
-    if h.shape != (3, 3) or not np.isfinite(h).all():
-        raise InputError(f"{p}: homography must be a finite 3x3 matrix, got shape {h.shape}")
+    if h.shape != (3, 3):
+        raise InputError(f"{p}: homography must be a 3x3 matrix, got shape {h.shape}")
+    if not np.isfinite(h).all():
+        raise InputError(f"{p}: homography has non-finite entries (NaN/inf)")
+    if np.linalg.matrix_rank(h) < 3:  # all zeros, or a plane squashed to a line: no ground positions from it
+        raise InputError(f"{p}: homography is singular (rank {np.linalg.matrix_rank(h)}), not a mapping to the ground")
     return h
 
 

@@ -153,6 +153,40 @@ def test_linker_options_without_an_embedder_are_warned_about(scene, tmp_path, ca
     assert "--link-thresh, --min-len: not applied with --reid none" in caplog.text
 
 
+def test_a_negative_box_size_in_ground_truth_fails_before_any_camera_runs(scene, tmp_path, capsys):
+    with (scene / "gt.txt").open("a") as fh:
+        fh.write("3,7,10,20,-30,80,1,-1,-1,-1\n")
+    assert _run(scene, tmp_path / "r") == 1
+    line = _one_line_error(capsys.readouterr().err)
+    assert str(scene / "gt.txt") in line and "box width and height must be >= 0" in line
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize(
+    "matrix, problem",
+    [
+        ([[0, 0, 0], [0, 0, 0], [0, 0, 0]], "homography is singular (rank 0)"),
+        ([[1, 0, 0], [0, "NaN", 0], [0, 0, 1]], "homography has non-finite entries"),
+        ([[1, 0], [0, 1]], "homography must be a 3x3 matrix, got shape (2, 2)"),
+    ],
+)
+@pytest.mark.parametrize("reid", ["none", "colorhist"])
+def test_a_bad_calibration_fails_before_any_camera_runs_with_or_without_an_embedder(
+    scene, tmp_path, capsys, matrix, problem, reid
+):
+    # without an embedder a corrupt file used to be a warning at the end (and an all-zero matrix gave world
+    # positions of -1 silently); with one it was fatal
+    text = json.dumps({"H_image_to_ground": matrix}).replace('"NaN"', "NaN")
+    (scene / "calib.json").write_text(text)
+    with (scene / "cams.yaml").open("a") as fh:
+        fh.write("    calibration: calib.json\n")
+    assert _run(scene, tmp_path / "r", "--reid", reid) == 1
+    line = _one_line_error(capsys.readouterr().err)
+    assert str(scene / "calib.json") in line and problem in line
+    assert not (tmp_path / "r").exists()
+    assert _run(scene, tmp_path / "r2", "--reid", reid, "--no-calibration") == 0
+
+
 def test_ground_truth_far_beyond_the_video_is_ignored_with_a_warning(scene, tmp_path, caplog):
     with (scene / "gt.txt").open("a") as fh:
         fh.write("1000000,9,10,20,30,80,1,-1,-1,-1\n")
