@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import signal
 import sys
 import threading
@@ -50,6 +51,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s: %(message)s")
     for ours in ("mctrack", "reid_models"):
         logging.getLogger(ours).setLevel(logging.DEBUG if args.verbose else logging.INFO)
+    # FFmpeg's own lines ("moov atom not found") beside our one-line errors about the same file: off unless -v
+    # (read by OpenCV when it opens its first video; a value set by the user stays)
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "24" if args.verbose else "-8")
     # Library warnings (e.g. "ImageNet weights could not be obtained") as one plain line each.
     warnings.formatwarning = lambda message, category, *rest, **kw: f"mctrack: warning: {message}\n"
     # SIGTERM (kill, docker stop, systemd) ends a command as Ctrl-C does: a run links and writes what was finished

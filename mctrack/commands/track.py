@@ -356,6 +356,13 @@ def main(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
+    if refined and n_tracks == 0 and stats.tracks:  # an empty result that the judgement made: not a success
+        print(
+            f"mctrack track: error: {name}: all {stats.tracks} tracks were dropped once tracking ended, {result} is "
+            "empty; see the warning above for the flag that keeps them",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 

@@ -447,3 +447,19 @@ def test_track_with_a_detector_uses_the_thresholds_for_detector_output(tmp_path,
     )
     t = created[-1]
     assert (t.high_thresh, t.new_track_thresh, t.low_thresh, t.min_hits) == (0.7, 0.9, 0.1, 1)
+
+
+def test_a_result_emptied_by_the_judgement_is_an_error_not_a_success(tmp_path, capsys, caplog):
+    from pathlib import Path
+
+    cam1 = Path(__file__).resolve().parents[2] / "samples" / "small" / "cam1"
+    # the synthetic detector's people score below the public detection files' 0.9 mean-score judgement: every
+    # track is dropped; this used to write an empty file and exit 0
+    args = ["track", "--source", str(cam1), "--detector", "mot", "--out", str(tmp_path), "--no-progress"]
+    assert main(args) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "all 37 tracks were dropped once tracking ended" in err[0]
+    assert "cam1.txt is empty" in err[0]
+    assert "lower --track-new" in caplog.text  # the warning that names the flag
+    assert load_mot_txt(tmp_path / "cam1.txt").shape[0] == 0
+    assert main([*args, "--track-score", "first"]) == 0 and len(load_mot_txt(tmp_path / "cam1.txt"))

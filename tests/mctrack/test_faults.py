@@ -4,6 +4,7 @@ exit where the run cannot be trusted, nothing already written lost, and never a 
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -334,3 +335,19 @@ def test_track_thresholds_reach_the_tracker(scene, tmp_path):
     assert len(load_mot_txt(tmp_path / "b" / "cam1.txt")) == 0  # nothing scores 0.99: no track starts
     assert main([*base, "--out", str(tmp_path / "c"), "--track-high", "0.97", "--track-new", "0.5"]) == 0
     assert len(load_mot_txt(tmp_path / "c" / "cam1.txt")) == 0  # new tracks need >= the high threshold
+
+
+def test_a_corrupt_video_gives_one_line_without_ffmpegs_own(tmp_path):
+    import subprocess
+    import sys
+
+    (tmp_path / "empty.mp4").write_bytes(b"")
+    (tmp_path / "det.txt").write_text("\n".join(_rows()) + "\n")
+    env = {k: v for k, v in os.environ.items() if k != "OPENCV_FFMPEG_LOGLEVEL"}
+    cmd = [sys.executable, "-m", "mctrack.cli", "track", "--source", str(tmp_path / "empty.mp4")]
+    cmd += ["--detector", "mot", "--dets", str(tmp_path / "det.txt"), "--out", str(tmp_path / "o")]
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
+    # FFmpeg used to add "[mov,mp4,...] moov atom not found" beside the error
+    assert done.returncode == 1 and done.stderr.strip().splitlines() == [
+        f"mctrack track: error: {tmp_path / 'empty.mp4'}: cannot open video (unknown format or corrupt header)"
+    ]
