@@ -203,7 +203,9 @@ def test_track_offline_refinements(tmp_path, capsys, caplog):
     assert "--backfill: offline post-processing, not for a live stream" in capsys.readouterr().err
     assert main(["track", "--source", "rtsp://127.0.0.1:9/x", "--reid", "none", "--track-score", "mean"]) == 1
     assert "--track-score mean: offline post-processing, not for a live stream" in capsys.readouterr().err
-    assert main([*base, "--out", str(tmp_path / "long"), "--min-length", "3600"]) == 0  # longer than the video
+    # longer than the video: every track dropped, an empty result, an error (exit 1) naming the file
+    assert main([*base, "--out", str(tmp_path / "long"), "--min-length", "3600"]) == 1
+    assert "all 2 tracks were dropped once tracking ended" in capsys.readouterr().err
     assert len(load_mot_txt(tmp_path / "long" / "SYN-04.txt")) == 0
     assert (
         "2 of 2 tracks were dropped once tracking ended (2 seen for less than 3600 s); if people are seen that "
