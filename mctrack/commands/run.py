@@ -529,25 +529,16 @@ def main(args: argparse.Namespace) -> int:
         done = sum(c["embedded_detections"] for c in s["cameras"].values())
         dets = sum(c["detections"] for c in s["cameras"].values())
         print(f"re-id: {done} of {dets} detections embedded (--embed {args.embed})")
-    print(
-        f"outputs in {out}: <camera>.txt (global ids), identities.csv, aicity.txt (all cameras), summary.json"
-        + (
-            ""
-            if not s["videos"]
-            else ", <camera>.mp4"
-            + ("" if len(s["videos"]) == len(s["cameras"]) else f" ({', '.join(s['videos'])} only)")
-        )
-        + (
-            f", gallery.jpg ({s['gallery_ids']} identities"
-            + (", from the cameras that did not fail" if s["failed_cameras"] else "")
-            + ")"
-            if s.get("gallery_ids")
-            else ""
-        )
-        + (", eval.json" if result.evaluation else "")
-        + (", cache/" if not args.no_cache and args.engine == "local" else "")
-        + ", local/ (per-camera local ids)"
-    )
+    written = ["<camera>.txt (global ids)", "identities.csv", "aicity.txt (all cameras)", "summary.json"]
+    if s["videos"]:  # only what was written: an interrupted or failed camera gets no video
+        some = len(s["videos"]) < len(s["cameras"])
+        written.append("<camera>.mp4" + (f" ({', '.join(s['videos'])} only)" if some else ""))
+    if s.get("gallery_ids"):
+        without = ", from the cameras that did not fail" if s["failed_cameras"] else ""
+        written.append(f"gallery.jpg ({s['gallery_ids']} identities{without})")
+    written += ["eval.json"] if result.evaluation else []
+    written += ["cache/"] if not args.no_cache and args.engine == "local" else []
+    print(f"outputs in {out}: {', '.join(written + ['local/ (per-camera local ids)'])}")
     if result.interrupted:
         print(
             "interrupted (Ctrl-C or SIGTERM): the outputs hold what was finished"

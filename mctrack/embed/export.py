@@ -187,6 +187,11 @@ def _root_cause(err: BaseException) -> str:
     return f"{type(err).__name__}: {text[0] if text else ''}".rstrip(": ")
 
 
+def _input_scale(contract: dict | None) -> float:
+    """What 0-255 pixels are multiplied by for an export with ``contract``: 1/255 for a 0-1 input, else 1."""
+    return 1.0 / INPUT_RANGES[(contract or {}).get("input", {}).get("range", "0-255")]
+
+
 def load_exported(path: str | Path):
     """A callable ``(B, 3, h, w) float32 RGB 0-255 numpy -> (B, D) numpy`` for an exported file (its format from
     the contract ``<file>.json`` or, for ONNX, the copy inside the file, else from the suffix: ``.onnx`` or
@@ -206,12 +211,12 @@ def load_exported(path: str | Path):
         session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
         if contract is None and (inside := session.get_modelmeta().custom_metadata_map.get(CONTRACT_KEY)):
             contract = json.loads(inside)
-        scale = 1.0 / INPUT_RANGES[(contract or {}).get("input", {}).get("range", "0-255")]
+        scale = _input_scale(contract)
         return lambda batch: session.run(["features"], {"images": np.asarray(batch, np.float32) * scale})[0]
     with warnings.catch_warnings():  # recent torch marks TorchScript deprecated; the format is still what we write
         warnings.simplefilter("ignore", FutureWarning)
         module = torch.jit.load(str(path), map_location="cpu").eval()
-    scale = 1.0 / INPUT_RANGES[(contract or {}).get("input", {}).get("range", "0-255")]
+    scale = _input_scale(contract)
 
     def run(batch: np.ndarray) -> np.ndarray:
         with torch.no_grad():
