@@ -16,6 +16,9 @@ The camera-set file ``cams.yaml``::
         calibration: cam1/calib.json  # optional: intrinsics/extrinsics/ground homography file
         detections: cam1/det/det.txt  # optional: MOTChallenge public detections
         ground_truth: cam1/gt/gt.txt  # optional: MOTChallenge ground truth
+        track_high: 0.7            # optional: this camera's tracker thresholds, detection scores in [0, 1], in
+        track_new: 0.9             # place of run's --track-high / --track-new (e.g. 0.7 / 0.9 for the public
+                                   # detection files of MOTChallenge, whose scores run higher than a detector's)
     transit:                       # optional: how long people take between cameras (cross-camera linking)
       - between: [cam1, cam3]      # two camera ids (the window applies in both directions)
         min_s: 2.0                 # at least this many seconds from leaving one view to entering the other
@@ -55,6 +58,8 @@ class CameraConfig:
     calibration: str | None = None
     detections: str | None = None
     ground_truth: str | None = None
+    track_high: float | None = None
+    track_new: float | None = None
 
 
 @dataclass(frozen=True)
@@ -226,6 +231,10 @@ def load_cams(path: str | Path) -> CamsConfig:
             raise ConfigError(path, f"{key}.fps", f"must be a finite number > 0, got {cam.fps}")
         if not math.isfinite(cam.time_offset):
             raise ConfigError(path, f"{key}.time_offset", f"must be a finite number of seconds, got {cam.time_offset}")
+        for name in ("track_high", "track_new"):
+            value = getattr(cam, name)
+            if value is not None and not (math.isfinite(value) and 0 <= value <= 1):
+                raise ConfigError(path, f"{key}.{name}", f"must be a detection score in [0, 1], got {value}")
         source = (
             cam.source
             if is_live_source(cam.source)

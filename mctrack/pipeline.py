@@ -45,7 +45,7 @@ import heapq
 import logging
 import threading
 import time
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterator, Mapping
 from contextlib import nullcontext
 import dataclasses
 from dataclasses import dataclass, field
@@ -200,6 +200,11 @@ FPS_TOLERANCE = 0.05  # a configured frame rate this far (relative) from the sou
 _FPS_WARNED: set[tuple] = set()
 
 
+def _fps_warning_key(camera: CameraConfig) -> tuple:
+    """What the frame-rate warnings of :func:`default_source` are said once for."""
+    return (camera.id, camera.source, camera.fps)
+
+
 def default_source(camera: CameraConfig, need_images: bool) -> FrameSource:
     """The frame source of a camera: a video file, image folder, MOTChallenge sequence folder or live stream."""
     if is_live_source(camera.source):
@@ -209,11 +214,10 @@ def default_source(camera: CameraConfig, need_images: bool) -> FrameSource:
         src: FrameSource = VideoFileSource(p, camera=camera.id)
     else:
         src = open_source(p, need_images=need_images, camera=camera.id)
+    key = _fps_warning_key(camera)
     if camera.fps:
         native = getattr(src, "native_fps", None)  # a video header's or a seqinfo.ini's rate; image folders have none
-        key = (camera.id, str(p), float(camera.fps), float(native or 0))
         if native and abs(native - camera.fps) > FPS_TOLERANCE * native and key not in _FPS_WARNED:
-            _FPS_WARNED.add(key)  # once per process: a run opens a camera's source up to three times
             log.warning(
                 "camera %s: fps %g from the camera set overrides the %g fps of %s (time windows such as the "
                 "tracker's max_lost_s and transit times are counted at %g)",
@@ -224,9 +228,9 @@ def default_source(camera: CameraConfig, need_images: bool) -> FrameSource:
                 camera.fps,
             )
         src.fps = float(camera.fps)
-    elif (camera.id, str(p)) not in _FPS_WARNED:
-        _FPS_WARNED.add((camera.id, str(p)))
+    elif key not in _FPS_WARNED:
         warn_assumed_fps(src, f"camera {camera.id} ({p})", "fps: in the camera set")
+    _FPS_WARNED.add(key)  # once per process: a run opens a camera's source up to three times
     return src
 
 
@@ -313,7 +317,8 @@ class Pipeline:
             (:func:`mctrack.track.postprocess.backfill`; kept meanwhile in ``OUT/local/tentative/<camera>.txt``).
         min_track_score: recorded cameras (offline linker or none): once all cameras finished, each camera's tracks
             whose mean detection score is below this are dropped (rows and tracklets, after stitching, before linking;
-            :func:`mctrack.track.postprocess.judge_tracks`); 0 = off.
+            :func:`mctrack.track.postprocess.judge_tracks`); 0 = off. A mapping gives each camera id its own (cameras
+            not in it: 0), as ``mctrack run`` does for the cameras with their own ``track_new`` in ``cams.yaml``.
         min_track_s: recorded cameras (offline linker or none): likewise, the tracks seen in fewer frames than this
             many seconds hold at the camera's frame rate are dropped (after the weak ones); 0 = off.
         engine: ``local`` (this machine: ``workers`` processes) or ``ray`` (one Ray task per camera,
@@ -349,7 +354,7 @@ class Pipeline:
         stitch: float = 0.0,
         stitch_appearance: float = StitchConfig.max_appearance,
         backfill: bool = False,
-        min_track_score: float = 0.0,
+        min_track_score: float | Mapping[str, float] = 0.0,
         min_track_s: float = 0.0,
         engine: str = "local",
         ray_options: dict | None = None,
@@ -398,9 +403,15 @@ class Pipeline:
             raise ValueError(f"stitch_appearance: must be >= 0, got {stitch_appearance}")
         self.stitch, self.stitch_appearance = float(stitch), float(stitch_appearance)
         self.backfill = bool(backfill)
-        if not (np.isfinite(min_track_score) and 0 <= min_track_score <= 1e6):
-            raise ValueError(f"min_track_score: must be a number >= 0, got {min_track_score}")
-        self.min_track_score = float(min_track_score)
+        scores = min_track_score.values() if isinstance(min_track_score, Mapping) else [min_track_score]
+        for score in scores:
+            if not (np.isfinite(score) and 0 <= score <= 1e6):
+                raise ValueError(f"min_track_score: must be a number >= 0, got {score}")
+        self.min_track_score = (
+            {str(k): float(v) for k, v in min_track_score.items()}
+            if isinstance(min_track_score, Mapping)
+            else float(min_track_score)
+        )
         min_track_rows(min_track_s, 1.0)  # checked here, converted per camera
         self.min_track_s = float(min_track_s)
         if engine not in ("local", "ray"):
@@ -676,7 +687,8 @@ class Pipeline:
                 _tentative_file(out, r.camera).unlink(missing_ok=True)
             with contextlib.suppress(OSError):  # the folder goes once empty (another run's files keep it)
                 _tentative_file(out, "-").parent.rmdir()
-            if (self.min_track_score or self.min_track_s) and not live:  # after stitching: a chain is judged whole
+            # after stitching: a chain is judged whole
+            if (any(map(self._min_score, results)) or self.min_track_s) and not live:
                 for r in results.values():
                     self._drop_weak_tracks(out, r)
                 timings["filter"] = time.perf_counter() - t0
@@ -781,8 +793,14 @@ class Pipeline:
             log.warning("gallery.jpg not written: %s", error_line(exc))
             return 0
 
+    def _min_score(self, camera: str) -> float:
+        """The mean detection score a track of ``camera`` needs to be kept (0: not judged by score)."""
+        if isinstance(self.min_track_score, dict):
+            return self.min_track_score.get(camera, 0.0)
+        return self.min_track_score
+
     def _drop_weak_tracks(self, out: Path, r: CameraResult) -> None:
-        """Drop a finished camera's tracks whose mean detection score is below ``self.min_track_score``, then those
+        """Drop a finished camera's tracks whose mean detection score is below its ``min_track_score``, then those
         seen in fewer frames than ``self.min_track_s`` seconds hold: from its local rows, tracklets and summaries;
         ``r.weak_tracks`` and ``r.short_tracks`` count them."""
         local = out / "local" / f"{r.camera}.txt"
@@ -790,12 +808,13 @@ class Pipeline:
             return
         rows = load_mot_txt(local)
         min_rows = min_track_rows(self.min_track_s, r.fps) if self.min_track_s and r.fps else 0
-        kept, weak_ids, short_ids = judge_tracks(rows, self.min_track_score, min_rows)
+        min_score = self._min_score(r.camera)
+        kept, weak_ids, short_ids = judge_tracks(rows, min_score, min_rows)
         if len(kept) == len(rows):
             return
         ids = np.unique(rows[:, 1])
         weak, short = set(weak_ids.astype(int).tolist()), set(short_ids.astype(int).tolist())
-        warning = judgement_warning(len(weak), len(short), len(ids), self.min_track_score, self.min_track_s)
+        warning = judgement_warning(len(weak), len(short), len(ids), min_score, self.min_track_s)
         if warning:
             log.warning("camera %s: %s", r.camera, warning)
         save_mot_txt(local, kept)
@@ -886,6 +905,9 @@ class Pipeline:
                 }
         else:
             done, interrupted = run_cameras(job, cams.cameras, self.workers, failed=_failed_camera)
+            # the workers said their sources' frame-rate warnings: not again when this process opens the sources
+            # for the gallery and the videos
+            _FPS_WARNED.update(_fps_warning_key(cam) for cam in cams.cameras)
         for i, cam in enumerate(cams.cameras):  # camera order, whichever worker finished first
             if i in done:
                 results[cam.id] = done[i]

@@ -78,14 +78,16 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--track-high",
         type=float,
         default=DETECTOR_THRESHOLDS["high_thresh"],
-        help="detections scoring at least this start tracks and enter the main association (default: %(default)s)",
+        help="detections scoring at least this start tracks and enter the main association; a camera's own "
+        "track_high in cams.yaml takes its place (default: %(default)s)",
     )
     t.add_argument(
         "--track-new",
         type=float,
         default=DETECTOR_THRESHOLDS["new_track_thresh"],
         help="score an unmatched detection needs to start a track, raised to --track-high when lower, and for "
-        "recorded cameras the mean score a track needs to be kept (--track-score) (default: %(default)s)",
+        "recorded cameras the mean score a track needs to be kept (--track-score); a camera's own track_new in "
+        "cams.yaml takes its place (default: %(default)s)",
     )
     t.add_argument("--max-lost", type=float, default=None, help="seconds a lost track is kept (tracker default)")
     add_kalman_adapt_args(t)
@@ -266,6 +268,32 @@ def _detector_factory(args: argparse.Namespace):
     return (lambda cam: shared), shared
 
 
+def _thresholds(cam: CameraConfig, run_high: float, run_new: float) -> dict:
+    """One camera's score thresholds for its tracker: its own ``track_high`` / ``track_new`` from ``cams.yaml``,
+    else the run's ``--track-high`` / ``--track-new`` (``run_new`` already raised to ``--track-high``)."""
+    high = run_high if cam.track_high is None else cam.track_high
+    if cam.track_new is not None:
+        new = cam.track_new
+        if new < high:
+            log.warning(
+                "camera %s: track_new %g is below track_high %g: a track starts only at a detection scoring at "
+                "least track_high, so %g is used",
+                cam.id,
+                new,
+                high,
+                high,
+            )
+    else:  # the run's, raised without a warning to a track_high that the camera alone asked for
+        new = run_new
+    return {"high_thresh": high, "new_track_thresh": max(new, high), "low_thresh": min(0.1, high)}
+
+
+def _one_or_per_camera(values: dict[str, float]) -> str:
+    """``0.9``, or ``each camera's track_new (0.6-0.9)`` when the cameras' thresholds differ."""
+    low, high = min(values.values()), max(values.values())
+    return f"{low:g}" if low == high else f"each camera's track_new ({low:g}-{high:g})"
+
+
 def _workers_arg(value: str) -> int | str:
     """``--workers``: ``auto`` or an integer >= 1 (argparse turns the ValueError into a one-line usage error)."""
     if value.lower() == "auto":
@@ -405,13 +433,9 @@ def main(args: argparse.Namespace) -> int:
         else f"{args.backbone or 'resnet50'}:{args.pretrained or 'imagenet'}",
     }
     det_settings = _detector_settings(args, getattr(shared_detector, "weights", None))
-    tracker_kwargs = {
-        "high_thresh": args.track_high,
-        "new_track_thresh": new_track_score(args.track_new, args.track_high),
-    }
+    tracker_kwargs = {}
     if args.max_lost is not None:
         tracker_kwargs["max_lost_s"] = args.max_lost
-    tracker_kwargs["low_thresh"] = min(0.1, args.track_high)
     if min_hits is not None:
         tracker_kwargs["min_hits"] = min_hits
     # always explicit: with --embed needed the tracker settings key the feature cache, and a cache made under
@@ -420,10 +444,15 @@ def main(args: argparse.Namespace) -> int:
     tracker_kwargs["noise_adapt"] = defaults["noise_adapt"] if args.noise_adapt is None else args.noise_adapt
     tracker_kwargs["meas_adapt"] = defaults["meas_adapt"] if args.meas_adapt is None else args.meas_adapt
     tracker_kwargs.update(appearance_from_args(args, embedder))
-    try:  # bad tracker settings fail here in one line, not once per camera
-        Tracker(camera="check", frame_rate=10.0, **tracker_kwargs)
-    except ValueError as exc:
-        raise InputError(f"tracker settings: {exc}") from None
+    run_new = new_track_score(args.track_new, args.track_high)
+    # each camera's tracker: the run's settings with the camera's own score thresholds from cams.yaml, if any
+    camera_kwargs = {cam.id: tracker_kwargs | _thresholds(cam, args.track_high, run_new) for cam in cams.cameras}
+    for kwargs in {repr(k): k for k in camera_kwargs.values()}.values():
+        try:  # bad tracker settings fail here in one line, not once per camera
+            Tracker(camera="check", frame_rate=10.0, **kwargs)
+        except ValueError as exc:
+            raise InputError(f"tracker settings: {exc}") from None
+    new_thresh = {cam_id: k["new_track_thresh"] for cam_id, k in camera_kwargs.items()}
 
     # with --embed needed, which detections are embedded follows the tracker's state: its settings are in the key
     # (and the camera's frame rate, which turns the refresh and the tracker's lost budget into frames)
@@ -434,14 +463,14 @@ def main(args: argparse.Namespace) -> int:
             "embed": {
                 "policy": "needed",
                 "refresh_s": args.embed_refresh,
-                "tracker": tracker_kwargs,
+                "tracker": camera_kwargs[cam.id],
                 "fps": cam.fps,
             }
         }
 
     pipe = Pipeline(
         detector_factory=detector_factory,
-        tracker_factory=lambda cam, fps: Tracker(camera=cam, frame_rate=fps, **tracker_kwargs),
+        tracker_factory=lambda cam, fps: Tracker(camera=cam, frame_rate=fps, **camera_kwargs[cam]),
         embedder=embedder,
         linker=linker,
         cache_key=None
@@ -469,7 +498,7 @@ def main(args: argparse.Namespace) -> int:
         smooth=smooth,
         stitch=stitch,
         backfill=offline and args.backfill is not False,
-        min_track_score=tracker_kwargs["new_track_thresh"] if mean_score else 0.0,
+        min_track_score=new_thresh if mean_score else 0.0,
         min_track_s=min_track_s,
         stitch_appearance=embedder_link_thresh(embedder, args.reid)
         if embedder is not None
@@ -488,6 +517,9 @@ def main(args: argparse.Namespace) -> int:
             "link_thresh": thresh if linker is not None else None,
             "track_score": "mean" if mean_score else "first",
             "min_hits": tracker_kwargs.get("min_hits", Tracker.__init__.__kwdefaults__["min_hits"]),
+            "track_thresholds": {
+                cam_id: {"high": k["high_thresh"], "new": k["new_track_thresh"]} for cam_id, k in camera_kwargs.items()
+            },
             "min_length_s": min_track_s,
         },
     )
@@ -501,7 +533,7 @@ def main(args: argparse.Namespace) -> int:
     print(
         f"{s['counts']['cameras']} camera(s), {s['counts']['frames']} frames, {before} tracklets "
         + (f"({before - stitched} after joining {stitched} within cameras) " if stitched else "")
-        + (f"(and {weak} with a mean score below {tracker_kwargs['new_track_thresh']:g} dropped) " if weak else "")
+        + (f"(and {weak} with a mean score below {_one_or_per_camera(new_thresh)} dropped) " if weak else "")
         + (f"(and {short} seen for less than {min_track_s:g} s dropped) " if short else "")
         + f"-> {s['counts']['global_ids']} global ids ({s['counts']['multi_camera_ids']} seen by more than "
         f"one camera) in {s['timings_s']['total']:.1f} s ({s['frames_per_second']:.1f} frames/s)"
@@ -509,7 +541,7 @@ def main(args: argparse.Namespace) -> int:
     for cam, c in s["cameras"].items():
         if not c.get("error"):
             started = c["tracks"] + c["weak_tracks_dropped"] + c["short_tracks_dropped"]
-            warn_if_nothing_started(f"camera {cam}", c["detections"], started, tracker_kwargs["new_track_thresh"])
+            warn_if_nothing_started(f"camera {cam}", c["detections"], started, new_thresh[cam])
     if result.evaluation is not None:
         print(format_multicam(result.evaluation))
     for cam, err in s["failed_cameras"].items():

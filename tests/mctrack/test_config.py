@@ -52,6 +52,7 @@ cameras:
     assert Path(c1.detections).is_file() and Path(c1.ground_truth).is_file() and Path(c1.calibration).is_file()
     assert cfg.cameras[1].source == "rtsp://10.0.0.1/stream" and cfg.cameras[2].source == "0"
     assert cfg.cameras[1].fps is None and cfg.cameras[1].time_offset == 0.0
+    assert c1.track_high is None and c1.track_new is None  # the run's thresholds
 
 
 @pytest.mark.parametrize(
@@ -102,6 +103,15 @@ cameras:
             "cameras:\n  - id: c1\n    source: c1/video.mp4\n    time_offset: true\n",
             r"time_offset: expected float, got bool",
         ),
+        (
+            "cameras:\n  - id: c1\n    source: c1/video.mp4\n    track_high: 1.5\n",
+            r"cameras\[0\].track_high: must be a detection score in \[0, 1\], got 1.5",
+        ),
+        (
+            "cameras:\n  - id: c1\n    source: c1/video.mp4\n    track_new: .nan\n",
+            r"cameras\[0\].track_new: must be a detection score in \[0, 1\], got nan",
+        ),
+        ("cameras:\n  - id: c1\n    source: c1/video.mp4\n    track_new: high\n", r"track_new: expected float"),
     ],
 )
 def test_bad_cams_files_give_one_line_naming_file_and_key(scene, text, message):
@@ -123,6 +133,8 @@ def test_shipped_mot15_camera_set_loads(shared_data):
     cfg = load_cams(ROOT / "configs" / "cams" / "mot15_shared.yaml")
     assert [c.id for c in cfg.cameras] == ["PETS09-S2L1", "TUD-Stadtmitte"]
     assert all(Path(c.source).is_file() and Path(c.ground_truth).is_file() for c in cfg.cameras)
+    # public detection files: their own score thresholds, not run's (for a detector's scores)
+    assert [(c.track_high, c.track_new) for c in cfg.cameras] == [(0.7, 0.9), (0.7, 0.9)]
 
 
 LAUGHS = "\n".join(

@@ -267,6 +267,7 @@ def test_cli_run_end_to_end(scene, tmp_path, capsys):
         "track_score": "mean",  # recorded cameras: tracks also judged by their mean detection score
         "min_hits": 2,  # with an embedder the tracker keeps its online rule
         "min_length_s": 0.5,  # recorded cameras: tracks seen for less than 0.5 s are dropped
+        "track_thresholds": {c: {"high": 0.5, "new": 0.6} for c in ("cam1", "cam2")},  # run's, for a detector
     }
     ev = json.loads((out / "eval.json").read_text())
     assert ev["cross_camera"]["IDF1"] > 0.8
@@ -1070,3 +1071,66 @@ def test_a_run_warns_about_mot17_ground_truth_scored_under_the_mot15_protocol(sc
     lines = [m for m in caplog.messages if "MOT16/17 class ids" in m]
     assert len(lines) == 1 and str(mot17) in lines[0] and f"{len(gt[::5])} row(s)" in lines[0]
     assert "cam1" in result.evaluation["per_camera"]  # still scored, as the warning says
+
+
+def test_a_camera_s_own_score_thresholds_in_cams_yaml_replace_run_s(scene, tmp_path, caplog):
+    import yaml
+
+    raw = yaml.safe_load((scene / "cams.yaml").read_text())
+    for cam in raw["cameras"]:
+        for key in ("source", "detections", "ground_truth", "calibration"):
+            if cam.get(key):
+                cam[key] = str((scene / cam[key]).resolve())
+    raw["cameras"][1].update(track_high=0.5, track_new=0.85)  # cam2: only confident detections start tracks
+    (tmp_path / "own.yaml").write_text(yaml.safe_dump(raw))
+    base = ["--detector", "mot", "--reid", "none", "--no-video", "--no-progress", "--workers", "1"]
+    assert main(["run", "--cams", str(scene / "cams.yaml"), *base, "--out", str(tmp_path / "run")]) == 0
+    assert main(["run", "--cams", str(tmp_path / "own.yaml"), *base, "--out", str(tmp_path / "own")]) == 0
+    settings = json.loads((tmp_path / "own" / "summary.json").read_text())["settings"]
+    assert settings["track_thresholds"] == {"cam1": {"high": 0.5, "new": 0.6}, "cam2": {"high": 0.5, "new": 0.85}}
+    same, own = (
+        load_mot_txt(tmp_path / "run" / "local" / "cam1.txt"),
+        load_mot_txt(tmp_path / "own" / "local" / "cam1.txt"),
+    )
+    assert np.array_equal(same, own)  # the other camera keeps the run's thresholds
+    before, after = (
+        load_mot_txt(tmp_path / "run" / "local" / "cam2.txt"),
+        load_mot_txt(tmp_path / "own" / "local" / "cam2.txt"),
+    )
+    assert 0 < len(after) < len(before)
+    for i in np.unique(after[:, 1]):  # and its tracks are judged by its own threshold (--track-score mean)
+        assert after[after[:, 1] == i, 6].mean() >= 0.85
+    assert min(before[before[:, 1] == i, 6].mean() for i in np.unique(before[:, 1])) < 0.85
+
+    raw["cameras"][1].update(track_high=0.8, track_new=0.6)  # a camera's new-track score below its high one
+    (tmp_path / "low.yaml").write_text(yaml.safe_dump(raw))
+    with caplog.at_level(logging.WARNING):
+        assert main(["run", "--cams", str(tmp_path / "low.yaml"), *base, "--out", str(tmp_path / "low")]) == 0
+    assert "camera cam2: track_new 0.6 is below track_high 0.8" in caplog.text
+    settings = json.loads((tmp_path / "low" / "summary.json").read_text())["settings"]
+    assert settings["track_thresholds"]["cam2"] == {"high": 0.8, "new": 0.8}
+
+
+def test_a_configured_fps_override_is_warned_once_with_workers(scene, tmp_path):
+    import subprocess
+    import sys
+
+    import yaml
+
+    raw = yaml.safe_load((scene / "cams.yaml").read_text())
+    for cam in raw["cameras"]:
+        for key in ("source", "detections", "ground_truth", "calibration"):
+            if cam.get(key):
+                cam[key] = str((scene / cam[key]).resolve())
+    raw["cameras"][0]["fps"] = 7  # the video says 10
+    (tmp_path / "fps.yaml").write_text(yaml.safe_dump(raw))
+    args = ["run", "--cams", str(tmp_path / "fps.yaml"), "--detector", "mot", "--reid", "none", "--no-progress"]
+    # a worker process runs the camera, then this one reopens its video for the gallery and the annotated video
+    done = subprocess.run(
+        [sys.executable, "-m", "mctrack.cli", *args, "--workers", "2", "--out", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.count("camera cam1: fps 7 from the camera set overrides the 10 fps") == 1
