@@ -7,6 +7,8 @@ parsed as YAML scalars (`--set epochs=3`, `--set milestones=[2,4]`, `--set pretr
 from __future__ import annotations
 
 import dataclasses
+import inspect
+import math
 import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -103,6 +105,17 @@ class Recipe:
 
         if self.arch not in MODELS:
             raise bad("arch", f"expected one of {', '.join(MODELS)}")
+        set_by_training = {"num_classes", "backbone", "pretrained", "input_size"}  # recipe keys of their own
+        options = set(inspect.signature(MODELS[self.arch]).parameters) - set_by_training
+        if unknown := sorted(set(self.model_kwargs) - options):
+            known = ", ".join(sorted(options)) or "none"
+            raise bad("model_kwargs", f"{unknown[0]!r} is not an option of {self.arch} (options: {known})")
+        for f in fields(self):  # inf and NaN pass the range checks below and train to NaN weights
+            values = getattr(self, f.name) if f.type == "list[float]" else [getattr(self, f.name)]
+            if f.type in ("float", "list[float]") and not all(math.isfinite(v) for v in values):
+                raise bad(f.name, "must be finite")
+        if not 0 <= self.seed < 2**32:
+            raise bad("seed", "must be in [0, 2**32)")
         if self.backbone not in BACKBONES:
             raise bad("backbone", f"expected one of {', '.join(BACKBONES)}")
         if self.dataset not in DATASET_FORMATS:

@@ -362,6 +362,8 @@ def embedder_from_args(args: argparse.Namespace) -> Embedder | None:
     ``None``."""
     weights_from_args(args)
     _check_unused_embedder_args(args)
+    if getattr(args, "batch_size", 1) < 1:
+        raise InputError(f"--batch-size: must be >= 1, got {args.batch_size}")
     if getattr(args, "compile", None) and args.reid not in TORCH_EMBEDDERS:
         raise InputError(
             f"--compile: only for the torch networks ({', '.join(TORCH_EMBEDDERS)}), not --reid {args.reid}"

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import math
 import os
 import sys
+import time
 from pathlib import Path
 
 import cv2
@@ -18,6 +20,8 @@ from ..outputs import output_file
 from ._common import TORCH_EMBEDDERS, add_embedder_args, embedder_from_args
 
 __all__ = ["register", "list_images"]
+
+log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 #: the file name endings ``reid export --out`` takes per format
@@ -207,6 +211,8 @@ def export_main(args: argparse.Namespace) -> int:
     if weights is None:
         raise InputError(f"--reid {reid}: no bundled checkpoint; pass --weights")
     out = _check_export_args(args)
+    if out.exists() and out.resolve() == Path(weights).resolve():  # the export would overwrite its own source
+        raise InputError(f"--out {args.out}: is the checkpoint being exported (--weights); choose another file")
     try:  # the checkpoint's own problems name it, not --out
         _, manifest = reid_models.load_checkpoint(weights, map_location="cpu")
     except reid_models.CheckpointError:
@@ -214,7 +220,10 @@ def export_main(args: argparse.Namespace) -> int:
     except (TypeError, ValueError, KeyError, RuntimeError) as err:
         raise InputError(f"{weights}: not a usable checkpoint ({error_line(err)})") from None
     if args.reid is not None and manifest.get("arch") != args.reid:  # as the embedder of track/run reports it
-        raise InputError(f"{weights}: checkpoint holds a {manifest.get('arch')!r} network, not {args.reid!r}")
+        raise InputError(
+            f"{weights}: checkpoint holds a {manifest.get('arch')!r} network, not {args.reid!r} (use --reid "
+            f"{manifest.get('arch')})"
+        )
     samples = Path(__file__).resolve().parents[2] / "samples" / "small" / "reid" / "query"
     if args.check_images or samples.is_dir():  # a non-editable install has no samples/: generated crops then
         folder = Path(args.check_images) if args.check_images else samples
@@ -258,9 +267,15 @@ def export_main(args: argparse.Namespace) -> int:
 def center_main(args: argparse.Namespace) -> int:
     from reid_models.train import store_feature_mean
 
+    from ..embed.reid import select_device
+
     weights = Path(args.weights)
     if not weights.is_file():
         raise InputError(f"{weights}: {missing_file(weights, 'checkpoint')}")
+    try:  # before the checkpoint is loaded onto it: a bad device is not the checkpoint's fault
+        select_device(args.device)
+    except ValueError as err:
+        raise InputError(f"--{err}") from None
     out = output_file("--out", args.out) if args.out else weights  # before embedding every crop
     paths = list_images(args.images)
     if args.max_images < 1:
@@ -282,11 +297,22 @@ def train_main(args: argparse.Namespace) -> int:
         raise ConfigError(args.config, None, str(err).removeprefix(str(args.config)).lstrip(": ")) from None
     if args.nproc < 1:
         raise InputError(f"--nproc: must be >= 1, got {args.nproc}")
+    if args.resume and not args.run_dir:
+        raise InputError("--resume: needs --run-dir (the run to continue)")
     if args.nproc > 1 and "WORLD_SIZE" not in os.environ:
         return _launch(args, recipe)
-    run_dir = train(
-        recipe, data=args.data, out=args.out, run_dir=args.run_dir, resume=args.resume, progress=not args.quiet
-    )
+    # fixed here (as train() would name it) so that an interrupted run can say where it is
+    run_dir = Path(args.run_dir or Path(args.out or recipe.out) / f"{recipe.arch}-{time.strftime('%Y%m%d-%H%M%S')}")
+    try:
+        run_dir = train(recipe, data=args.data, run_dir=run_dir, resume=args.resume, progress=not args.quiet)
+    except KeyboardInterrupt:
+        if (run_dir / "last.pt").is_file() and world()[0] == 0:
+            log.error(
+                "the finished epochs are in %s; continue with the same command and --run-dir %s --resume",
+                run_dir / "last.pt",
+                run_dir,
+            )
+        raise
     if world()[0] != 0:  # a torchrun worker: rank 0 reports
         return 0
     result = json.loads((run_dir / "eval.json").read_text())
@@ -308,8 +334,6 @@ def _launch(args: argparse.Namespace, recipe) -> int:
             f"--nproc {args.nproc}: p = {recipe.p} leaves {recipe.p // args.nproc} identity per process; the "
             "triplet loss is mined within each process and needs at least 2 (raise p or lower --nproc)"
         )
-    if args.resume and not args.run_dir:
-        raise InputError("--resume: needs --run-dir (the run to continue)")
     data = args.data or recipe.data
     if data is None or not Path(data).is_dir():
         raise InputError(f"{data}: dataset folder not found" if data else "no dataset folder (give --data)")
@@ -327,6 +351,7 @@ def _launch(args: argparse.Namespace, recipe) -> int:
 
 
 def eval_main(args: argparse.Namespace) -> int:
+    from reid_models.recipe import DATASET_FORMATS
     from reid_models.train import evaluate_checkpoint
 
     from ..embed import select_device
@@ -338,6 +363,10 @@ def eval_main(args: argparse.Namespace) -> int:
         raise InputError(str(err)) from None
     if args.batch_size < 1:
         raise InputError(f"--batch-size: must be >= 1, got {args.batch_size}")
+    if args.dataset_format not in DATASET_FORMATS:
+        raise InputError(
+            f"--format: unknown dataset layout {args.dataset_format!r}; valid: {', '.join(DATASET_FORMATS)}"
+        )
     if args.workers is not None and args.workers < 0:
         raise InputError(f"--workers: must be >= 0, got {args.workers}")
     json_out = output_file("--json", args.json) if args.json else None

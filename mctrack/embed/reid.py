@@ -136,7 +136,8 @@ class ReidEmbedder(CropBatchEmbedder):
             model, manifest = reid_models.load_checkpoint(weights, map_location="cpu")
             if manifest.get("arch") != arch:
                 raise reid_models.CheckpointError(
-                    f"{weights}: checkpoint holds a {manifest.get('arch')!r} network, not {arch!r}"
+                    f"{weights}: checkpoint holds a {manifest.get('arch')!r} network, not {arch!r} (use --reid "
+                    f"{manifest.get('arch')})"
                 )
             self.weights = str(weights)
             #: settings the checkpoint recommends for its features (``extra.link_thresh``, ``extra.track_appearance``),

@@ -176,10 +176,12 @@ def load_dataset(fmt: str, root: str | Path, *, verbose: bool = True, train: boo
     return dataset
 
 
-def dataset_fingerprint(dataset: ReidDataset) -> str:
-    """sha256 over (split, path relative to the root, file size) of every image: changes when files do."""
+def dataset_fingerprint(dataset: ReidDataset, splits: tuple[str, ...] = ("train", "query", "gallery")) -> str:
+    """sha256 over (split, path relative to the root, file size) of every image of ``splits``: changes when files
+    do."""
     digest = hashlib.sha256()
-    for split, samples in (("train", dataset.train), ("query", dataset.query), ("gallery", dataset.gallery)):
+    for split in splits:
+        samples = getattr(dataset, split)
         for s in samples:
             rel = s.path.relative_to(dataset.root) if s.path.is_relative_to(dataset.root) else s.path
             digest.update(f"{split}\t{rel.as_posix()}\t{s.path.stat().st_size}\n".encode())

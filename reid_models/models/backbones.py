@@ -31,7 +31,17 @@ import torch
 from torch import nn
 from torchvision import models as tvm
 
-__all__ = ["BACKBONES", "Pretrained", "ResNetParts", "build_resnet", "feature_map_size"]
+__all__ = ["BACKBONES", "Pretrained", "PretrainedUnavailable", "ResNetParts", "build_resnet", "feature_map_size"]
+
+
+class PretrainedUnavailable(UserWarning):
+    """ImageNet weights asked for could not be had: the backbone starts from random weights. ``reason`` says why
+    without that consequence (for callers that refuse to go on instead)."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
 
 Pretrained = str | os.PathLike[str] | None
 
@@ -104,11 +114,12 @@ def _imagenet_state(name: str, spec: _Spec) -> dict[str, torch.Tensor] | None:
         return torch.hub.load_state_dict_from_url(spec.weights.url, progress=False, map_location="cpu")
     except Exception as err:  # offline, proxy, corrupt cache: all end the same way
         cached = Path(torch.hub.get_dir()) / "checkpoints" / Path(urlparse(spec.weights.url).path).name
-        warnings.warn(
+        reason = (
             f"ImageNet weights for {name} could not be obtained (cache file {cached}, "
-            f"download {spec.weights.url}: {type(err).__name__}); the {name} backbone starts from random weights",
-            UserWarning,
-            stacklevel=4,
+            f"download {spec.weights.url}: {type(err).__name__})"
+        )
+        warnings.warn(
+            PretrainedUnavailable(f"{reason}; the {name} backbone starts from random weights", reason), stacklevel=4
         )
         return None
 

@@ -20,10 +20,12 @@ from __future__ import annotations
 import csv
 import datetime
 import json
+import logging
 import os
 import platform
 import subprocess
 import time
+import warnings
 from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
@@ -48,12 +50,15 @@ from reid_models.data import (
 )
 from reid_models.losses import build_criterion
 from reid_models.models import build_model
+from reid_models.models.backbones import PretrainedUnavailable
 from reid_models.recipe import Recipe, RecipeError
 from reid_models.train.evaluate import evaluate, feature_mean
 from reid_models.train.plots import plot_curves, plot_retrieval
 from reid_models.train.schedule import build_optimizer, lr_at, set_lr
 
 __all__ = ["train"]
+
+log = logging.getLogger(__name__)
 
 
 # how the images are fed, not what is learned (per-sample seeds make the batches the same): a run may resume with others
@@ -246,15 +251,22 @@ def _train(
             ) from None
         # keys added to Recipe after the run started count as their defaults
         stored = {**{k: v for k, v in Recipe().to_dict().items() if k not in stored}, **stored}
-        keys = (set(stored) | set(resolved)) - set(_FEEDING_KEYS)
+        # where the dataset and runs are kept may move: the dataset's fingerprint (paths relative to its root) says
+        # whether it is the same
+        keys = (set(stored) | set(resolved)) - set(_FEEDING_KEYS) - {"data", "out"}
         changed = sorted(k for k in keys if stored.get(k) != resolved.get(k))
         if changed:
             raise ValueError(f"resume: the recipe differs from {run_dir / 'config.yaml'} in {changed}")
     elif lead:
+        if (run_dir / "last.pt").exists():  # a run that finished an epoch (one that stopped before: nothing to lose)
+            raise ValueError(
+                f"{run_dir}: holds an earlier run (last.pt); add --resume to continue it, or choose another --run-dir"
+            )
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / "config.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False))
     manifest_path = run_dir / "manifest.json"
     fingerprint = dataset_fingerprint(dataset)
+    train_fingerprint = dataset_fingerprint(dataset, ("train",))  # what the weights depend on
     if state is None:
         manifest = {
             "git_commit": _git_commit(),
@@ -264,6 +276,7 @@ def _train(
                 "format": recipe.dataset,
                 "root": resolved["data"],
                 "fingerprint": fingerprint,
+                "train_fingerprint": train_fingerprint,
                 "counts": dataset.summary(),
             },
             "device": str(device) + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else ""),
@@ -285,27 +298,49 @@ def _train(
                 f"{str(err).splitlines()[0][:80] if str(err) else ''}); start a new run"
             ) from None
         if manifest["dataset"]["fingerprint"] != fingerprint:
-            raise ValueError(f"resume: the dataset at {resolved['data']} changed since the run started")
+            if manifest["dataset"].get("train_fingerprint") != train_fingerprint:  # runs before it: the whole set
+                raise ValueError(f"resume: the dataset at {resolved['data']} changed since the run started")
+            log.warning(  # a damaged query or gallery image replaced: training continues, evaluation uses them
+                "resume: the query or gallery images at %s changed since the run started; the training images "
+                "did not: the evaluation scores the images as they are now",
+                resolved["data"],
+            )
+            manifest["dataset"]["fingerprint"] = fingerprint
         resumed = {
             "at_epoch": state["epoch"],
             "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "world_size": size,
             "data_pipeline": pipeline,
             "num_workers": recipe.num_workers,
+            "data": resolved["data"],
         }
         manifest["resumed"].append(resumed)
     if lead:
         _write_text(manifest_path, json.dumps(manifest, indent=1))
 
     torch.manual_seed(recipe.seed)
-    model = build_model(
-        recipe.arch,
-        num_classes=dataset.num_train_ids,
-        backbone=recipe.backbone,
-        pretrained=recipe.pretrained,
-        input_size=recipe.input_size,
-        **recipe.model_kwargs,
-    ).to(device)
+    with warnings.catch_warnings(record=True) as caught:  # what the backbone really started from is recorded
+        warnings.simplefilter("always", PretrainedUnavailable)
+        model = build_model(
+            recipe.arch,
+            num_classes=dataset.num_train_ids,
+            backbone=recipe.backbone,
+            pretrained=recipe.pretrained,
+            input_size=recipe.input_size,
+            **recipe.model_kwargs,
+        ).to(device)
+    unavailable = [w.message for w in caught if isinstance(w.message, PretrainedUnavailable)]
+    for w in caught:
+        if not isinstance(w.message, PretrainedUnavailable):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    if state is None:  # resumed: the weights come from last.pt, whatever the backbone started from
+        if unavailable:
+            log.warning("%s", unavailable[0])
+        if lead:  # the recipe says imagenet either way: what the backbone really started from
+            manifest["backbone_init"] = (
+                f"random: {unavailable[0].reason}" if unavailable else str(recipe.pretrained or "random")
+            )
+            _write_text(manifest_path, json.dumps(manifest, indent=1))
     criterion = build_criterion(model).to(device)
     optimizer = build_optimizer(
         model,
@@ -375,6 +410,21 @@ def _train(
         "device": device,
     }
     dist = None
+
+    def save_state(epochs_done: int, hist: list[dict[str, Any]]) -> None:
+        atomic_save(
+            {
+                "epoch": epochs_done,
+                "model": core.state_dict(),
+                "criterion": criterion.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "center_optimizer": center_optimizer.state_dict() if center_optimizer is not None else {},
+                "scaler": scaler.state_dict(),
+                "history": json.dumps(hist),
+            },
+            run_dir / "last.pt",
+        )
+
     for epoch in range(start_epoch, recipe.epochs):
         sampler.set_epoch(epoch)
         torch.manual_seed(recipe.seed * 1_000_003 + epoch + rank * 104_729)  # rank 0: the single-process seed
@@ -430,6 +480,12 @@ def _train(
             totals = torch.tensor([sums[k] for k in keys], dtype=torch.float64)
             tdist.all_reduce(totals)  # every rank ran the same number of batches
             sums = {k: float(v) / size for k, v in zip(keys, totals.tolist(), strict=True)}
+        if not all(bool(torch.isfinite(p).all()) for p in core.parameters()):  # not saved: last.pt keeps the last good
+            losses = ", ".join(f"{k} {v / max(batches, 1):.4g}" for k, v in sums.items())
+            raise ValueError(
+                f"training diverged in epoch {epoch + 1}: the weights are no longer finite (mean loss {losses}); "
+                "lower lr" + (f"; {run_dir / 'last.pt'} holds epoch {epoch}" if epoch else "")
+            )
         row: dict[str, Any] = {
             "epoch": epoch + 1,
             "lr": base_lr,
@@ -439,7 +495,10 @@ def _train(
             "time_s": round(time.perf_counter() - started, 3),
         }
         final = epoch + 1 == recipe.epochs
+
         if lead and (final or (recipe.eval_every and (epoch + 1) % recipe.eval_every == 0)):
+            if final:  # the trained weights are kept whatever the evaluation meets (an unreadable gallery image)
+                save_state(epoch + 1, [*history, row])
             summary, dist = evaluate(core, dataset, **eval_options)
             row.update({k: summary[k] for k in ("rank1", "rank5", "rank10", "mAP", "mINP")})
         history.append(row)
@@ -455,18 +514,7 @@ def _train(
         if progress:
             shown = ", ".join(f"{k}={v:.4g}" for k, v in row.items() if k.startswith(("loss_", "rank1", "mAP")))
             print(f"epoch {epoch + 1}/{recipe.epochs}: {shown}, lr={base_lr:.2e}, {row['time_s']:.1f}s", flush=True)
-        atomic_save(
-            {
-                "epoch": epoch + 1,
-                "model": core.state_dict(),
-                "criterion": criterion.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "center_optimizer": center_optimizer.state_dict() if center_optimizer is not None else {},
-                "scaler": scaler.state_dict(),
-                "history": json.dumps(history),
-            },
-            run_dir / "last.pt",
-        )
+        save_state(epoch + 1, history)
         _write_metrics(run_dir, history)
         if size > 1:
             tdist.barrier()
@@ -485,7 +533,13 @@ def _train(
     save_checkpoint(
         model_path,
         model,
-        extra={"recipe": resolved, "dataset_fingerprint": fingerprint, "epochs": recipe.epochs, "feature_mean": mean},
+        extra={
+            "recipe": resolved,
+            "backbone_init": manifest.get("backbone_init"),
+            "dataset_fingerprint": fingerprint,
+            "epochs": recipe.epochs,
+            "feature_mean": mean,
+        },
     )
     if dist is None:  # the run was already complete when resumed
         summary, dist = evaluate(model, dataset, **eval_options)

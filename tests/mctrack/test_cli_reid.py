@@ -71,6 +71,7 @@ def test_export_reid_must_match_the_checkpoint_network(tmp_path, laga_ckpt, caps
     assert (
         len(errors) == 1 and "checkpoint holds a 'laga' network, not 'can'" in errors[0] and str(laga_ckpt) in errors[0]
     )
+    assert "(use --reid laga)" in errors[0]
     assert not out.exists() and not contract_path(out).exists()
 
 
@@ -361,3 +362,69 @@ def test_center_stores_a_finite_mean(tmp_path, laga_ckpt, crops, capsys):
     mean = np.asarray(manifest["extra"]["feature_mean"])
     assert mean.shape == (manifest["feature_dim"],) and np.isfinite(mean).all()
     assert manifest["extra"]["feature_mean_images"] == 3
+
+
+def test_export_onto_its_own_checkpoint_is_refused_and_keeps_it(tmp_path, laga_ckpt, capsys, no_export):
+    ckpt = tmp_path / "model.pt"
+    ckpt.write_bytes(laga_ckpt.read_bytes())
+    assert _export(ckpt, ckpt, "--format", "torchscript") == 1  # a failed export used to delete it
+    errors = _errors(capsys)
+    assert len(errors) == 1 and "is the checkpoint being exported" in errors[0]
+    assert ckpt.read_bytes() == laga_ckpt.read_bytes()
+
+
+@pytest.mark.parametrize("device", ["tpu", "cuda:0"])
+def test_center_names_a_bad_device_not_the_checkpoint(tmp_path, laga_ckpt, crops, capsys, device):
+    if device.startswith("cuda") and torch.cuda.is_available():
+        pytest.skip("a CUDA GPU is here")
+    args = ["reid", "center", "--weights", str(laga_ckpt), "--images", str(crops), "--out", str(tmp_path / "c.pt")]
+    assert main([*args, "--device", device]) == 1
+    errors = _errors(capsys)
+    assert len(errors) == 1 and "--device" in errors[0] and "checkpoint" not in errors[0]
+    assert not (tmp_path / "c.pt").exists()
+
+
+# ---------------------------------------------------------------------------------------------------- train
+
+RECIPE = Path(__file__).resolve().parents[2] / "configs" / "reid" / "global_market1501_cpu.yaml"
+
+
+def test_train_resume_without_run_dir_names_the_options(tmp_path, capsys):
+    assert main(["reid", "train", "--config", str(RECIPE), "--data", str(tmp_path), "--resume"]) == 1
+    errors = _errors(capsys)
+    assert len(errors) == 1 and "--resume: needs --run-dir" in errors[0]  # was "run_dir: resume needs ..."
+
+
+def test_an_interrupted_training_says_how_to_continue(tmp_path, monkeypatch, caplog):
+    import logging
+
+    import reid_models.train
+
+    def interrupted(recipe, *, data, run_dir, resume, progress):  # Ctrl-C after the first epoch was saved
+        run_dir.mkdir(parents=True)
+        (run_dir / "last.pt").write_bytes(b"state")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(reid_models.train, "train", interrupted)
+    with caplog.at_level(logging.ERROR):
+        rc = main(["reid", "train", "--config", str(RECIPE), "--data", str(tmp_path), "--out", str(tmp_path / "o")])
+    assert rc == 130
+    run = next((tmp_path / "o").iterdir())
+    assert f"continue with the same command and --run-dir {run} --resume" in caplog.text
+
+
+def test_embed_with_the_wrong_network_says_which_one_the_checkpoint_needs(tmp_path, laga_ckpt, crops, capsys):
+    args = ["reid", "embed", "--images", str(crops), "--out", str(tmp_path / "f.npz"), "--weights", str(laga_ckpt)]
+    assert main([*args, "--reid", "global"]) == 1
+    errors = _errors(capsys)
+    assert len(errors) == 1 and "holds a 'laga' network, not 'global' (use --reid laga)" in errors[0]
+
+
+def test_option_errors_name_the_option_not_the_parameter(tmp_path, crops, laga_ckpt, capsys):
+    embed = ["reid", "embed", "--images", str(crops), "--out", str(tmp_path / "f.npz"), "--weights", str(laga_ckpt)]
+    assert main([*embed, "--batch-size", "0"]) == 1
+    errors = _errors(capsys)
+    assert len(errors) == 1 and "--batch-size: must be >= 1, got 0" in errors[0]  # was "batch_size: ..."
+    assert main(["reid", "eval", "--weights", str(laga_ckpt), "--data", str(tmp_path), "--format", "foo"]) == 1
+    errors = _errors(capsys)
+    assert len(errors) == 1 and "--format: unknown dataset layout 'foo'; valid: market1501" in errors[0]

@@ -206,3 +206,108 @@ def test_count_matchable_queries_follows_the_protocol() -> None:
     # query 1: only a same-camera match (removed); 2: a match from another camera; 3: only junk-id neighbours
     assert count_matchable_queries([1, 2, 3], [1, 2, -1, 0], [0, 0, 0], [0, 1, 1, 1]) == 1
     assert count_matchable_queries([], [1], [], [0]) == 0
+
+
+def test_a_finished_or_started_run_is_not_trained_over_without_resume(tiny_data: Path, tmp_path: Path) -> None:
+    recipe = Recipe(**{**TINY, "epochs": 2})
+    run = train(recipe, data=tiny_data, run_dir=tmp_path / "a", stop_after=1, progress=False)
+    before = (run / "last.pt").read_bytes()
+    with pytest.raises(ValueError, match=r"holds an earlier run \(last.pt\); add --resume"):
+        train(recipe, data=tiny_data, run_dir=run, progress=False)
+    assert (run / "last.pt").read_bytes() == before  # was silently replaced by a new run
+
+
+def test_training_that_diverges_stops_and_keeps_the_last_good_epoch(
+    tiny_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import reid_models.train.engine as engine
+
+    recipe = Recipe(**TINY)
+    run = train(recipe, data=tiny_data, run_dir=tmp_path / "a", stop_after=1, progress=False)
+    real = engine.build_optimizer
+
+    def poisoned(model, **kwargs):  # an optimiser whose steps leave NaN weights, as a far too large lr does
+        optimizer = real(model, **kwargs)
+        step = optimizer.step
+
+        def nan_step(*args, **kw):
+            out = step(*args, **kw)
+            with torch.no_grad():
+                next(model.parameters()).fill_(float("nan"))
+            return out
+
+        optimizer.step = nan_step
+        return optimizer
+
+    monkeypatch.setattr(engine, "build_optimizer", poisoned)
+    with pytest.raises(ValueError, match=r"training diverged in epoch 2: .* lower lr; .*last.pt holds epoch 1"):
+        train(recipe, data=tiny_data, run_dir=run, resume=True, progress=False)
+    assert torch.load(run / "last.pt", weights_only=True)["epoch"] == 1 and not (run / "model.pt").exists()
+
+
+def test_the_trained_weights_are_saved_before_the_final_evaluation(
+    tiny_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import reid_models.train.engine as engine
+
+    def unreadable(*args, **kwargs):
+        raise ValueError("bounding_box_test/0101_c2s1_000000_00.jpg: not a readable image")
+
+    monkeypatch.setattr(engine, "evaluate", unreadable)
+    with pytest.raises(ValueError, match="not a readable image"):
+        train(Recipe(**TINY), data=tiny_data, run_dir=tmp_path / "a", progress=False)
+    assert torch.load(tmp_path / "a" / "last.pt", weights_only=True)["epoch"] == 2  # was 1: the last epoch lost
+
+
+def test_resume_after_a_query_or_gallery_image_was_replaced(
+    tiny_data: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+    import shutil
+
+    data = Path(shutil.copytree(tiny_data, tmp_path / "data"))
+    recipe = Recipe(**TINY)
+    run = train(recipe, data=data, run_dir=tmp_path / "a", stop_after=1, progress=False)
+    gallery = sorted((data / "bounding_box_test").glob("*.jpg"))[0]
+    gallery.write_bytes(gallery.read_bytes() + b"\0")  # a damaged image replaced by a good copy: its size differs
+    with caplog.at_level(logging.WARNING):
+        train(recipe, data=data, run_dir=run, resume=True, progress=False)
+    assert "query or gallery images" in caplog.text and (run / "model.pt").is_file()
+    other = Path(shutil.copytree(tiny_data, tmp_path / "data2"))
+    part = train(recipe, data=other, run_dir=tmp_path / "b", stop_after=1, progress=False)
+    image = sorted((other / "bounding_box_train").glob("*.jpg"))[0]
+    image.write_bytes(image.read_bytes() + b"\0")  # the training images: what the weights depend on
+    with pytest.raises(ValueError, match="changed since the run started"):
+        train(recipe, data=other, run_dir=part, resume=True, progress=False)
+
+
+def test_resume_with_the_dataset_moved(tiny_data: Path, tmp_path: Path) -> None:
+    import shutil
+
+    data = Path(shutil.copytree(tiny_data, tmp_path / "data"))
+    recipe = Recipe(**TINY)
+    run = train(recipe, data=data, run_dir=tmp_path / "a", stop_after=1, progress=False)
+    moved = data.rename(tmp_path / "elsewhere")  # was refused: "the recipe differs in ['data']"
+    train(recipe, data=moved, run_dir=run, resume=True, progress=False)
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert (run / "model.pt").is_file() and manifest["resumed"][-1]["data"] == str(moved.resolve())
+
+
+def test_a_run_whose_imagenet_weights_cannot_be_had_records_its_random_start(
+    tiny_data: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    # offline (the tests refuse downloads): it trains from random weights, as before, but no longer recorded only
+    # as 'imagenet'
+    with caplog.at_level(logging.WARNING):
+        run = train(
+            Recipe(**{**TINY, "pretrained": "imagenet"}), data=tiny_data, run_dir=tmp_path / "a", progress=False
+        )
+    assert "could not be obtained" in caplog.text
+    init = json.loads((run / "manifest.json").read_text())["backbone_init"]
+    assert init.startswith("random: ImageNet weights for resnet18 could not be obtained")
+    _, manifest = load_checkpoint(run / "model.pt")
+    assert manifest["extra"]["backbone_init"] == init
+    plain = train(Recipe(**TINY), data=tiny_data, run_dir=tmp_path / "b", progress=False)
+    assert json.loads((plain / "manifest.json").read_text())["backbone_init"] == "random"

@@ -62,6 +62,14 @@ def test_paper_hyperparameters() -> None:
         ("milestones: [40]\n", "milestones"),
         ("input_size: [384]\n", "input_size"),
         ("flip: 1\n", "flip"),
+        ("lr: .inf\n", "lr"),  # inf and NaN passed the range checks and trained to NaN weights
+        ("weight_decay: .nan\n", "weight_decay"),
+        ("warmup_start_lr: .inf\n", "warmup_start_lr"),
+        ("milestones: [3]\ngammas: [.nan]\n", "gammas"),
+        ("seed: -1\n", "seed"),  # numpy's error came after the dataset was loaded, naming no key
+        ("seed: 10000000000000000\n", "seed"),
+        ("arch: global\nmodel_kwargs: {bogus: 1}\n", "model_kwargs"),  # a traceback at build_model before
+        ("arch: laga\nmodel_kwargs: {input_size: [64, 32]}\n", "model_kwargs"),  # a recipe key of its own
     ],
 )
 def test_errors_name_file_and_key(tmp_path: Path, text: str, key: str) -> None:
