@@ -23,7 +23,9 @@ import json
 import logging
 import os
 import platform
+import shlex
 import subprocess
+import sys
 import time
 import warnings
 from collections.abc import Iterator
@@ -102,6 +104,11 @@ def _git_commit() -> str | None:
     if out.returncode != 0:
         return None
     return out.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+
+
+def _command() -> str:
+    """The command line of this process, as a shell would take it (``mctrack reid train ...`` or a script)."""
+    return shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]]) if sys.argv and sys.argv[0] else ""
 
 
 def _versions() -> dict[str, str | None]:
@@ -270,6 +277,7 @@ def _train(
     if state is None:
         manifest = {
             "git_commit": _git_commit(),
+            "command": _command(),
             "versions": _versions(),
             "seed": recipe.seed,
             "dataset": {
@@ -313,6 +321,7 @@ def _train(
             "data_pipeline": pipeline,
             "num_workers": recipe.num_workers,
             "data": resolved["data"],
+            "command": _command(),
         }
         manifest["resumed"].append(resumed)
     if lead:

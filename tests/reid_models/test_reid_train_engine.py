@@ -281,16 +281,21 @@ def test_resume_after_a_query_or_gallery_image_was_replaced(
         train(recipe, data=other, run_dir=part, resume=True, progress=False)
 
 
-def test_resume_with_the_dataset_moved(tiny_data: Path, tmp_path: Path) -> None:
+def test_resume_with_the_dataset_moved(tiny_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import shutil
+    import sys
 
     data = Path(shutil.copytree(tiny_data, tmp_path / "data"))
     recipe = Recipe(**TINY)
+    monkeypatch.setattr(sys, "argv", ["/venv/bin/mctrack", "reid", "train", "--set", "lr=3e-4"])
     run = train(recipe, data=data, run_dir=tmp_path / "a", stop_after=1, progress=False)
     moved = data.rename(tmp_path / "elsewhere")  # was refused: "the recipe differs in ['data']"
+    monkeypatch.setattr(sys, "argv", ["/venv/bin/mctrack", "reid", "train", "--resume"])
     train(recipe, data=moved, run_dir=run, resume=True, progress=False)
     manifest = json.loads((run / "manifest.json").read_text())
     assert (run / "model.pt").is_file() and manifest["resumed"][-1]["data"] == str(moved.resolve())
+    assert manifest["command"] == "mctrack reid train --set lr=3e-4"  # the command lines are recorded
+    assert manifest["resumed"][-1]["command"] == "mctrack reid train --resume"
 
 
 def test_a_run_whose_imagenet_weights_cannot_be_had_records_its_random_start(
