@@ -16,7 +16,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ..errors import ConfigError, InputError, error_line, missing_file
-from ..outputs import output_file
+from ..outputs import output_file, output_folder
 from ._common import TORCH_EMBEDDERS, add_embedder_args, embedder_from_args
 
 __all__ = ["register", "list_images"]
@@ -299,6 +299,11 @@ def train_main(args: argparse.Namespace) -> int:
         raise InputError(f"--nproc: must be >= 1, got {args.nproc}")
     if args.resume and not args.run_dir:
         raise InputError("--resume: needs --run-dir (the run to continue)")
+    if args.resume and not Path(args.run_dir).is_dir():
+        raise InputError(f"--run-dir {args.run_dir}: no run folder there to resume")
+    if not args.resume:  # before the dataset is read: a file in the way, a folder that cannot be made
+        option, folder = ("--run-dir", args.run_dir) if args.run_dir else ("--out", args.out or recipe.out)
+        output_folder(option, folder)
     if args.nproc > 1 and "WORLD_SIZE" not in os.environ:
         return _launch(args, recipe)
     # fixed here (as train() would name it) so that an interrupted run can say where it is

@@ -428,3 +428,15 @@ def test_option_errors_name_the_option_not_the_parameter(tmp_path, crops, laga_c
     assert main(["reid", "eval", "--weights", str(laga_ckpt), "--data", str(tmp_path), "--format", "foo"]) == 1
     errors = _errors(capsys)
     assert len(errors) == 1 and "--format: unknown dataset layout 'foo'; valid: market1501" in errors[0]
+
+
+def test_train_run_dir_that_cannot_be_a_run_folder_is_one_line(tmp_path, capsys):
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    base = ["reid", "train", "--config", str(RECIPE), "--data", str(tmp_path)]
+    assert main([*base, "--run-dir", str(afile)]) == 1  # was "afile: File exists", after reading the dataset
+    errors = _errors(capsys)
+    assert len(errors) == 1 and f"--run-dir {afile}: a file is there, not a folder" in errors[0]
+    assert main([*base, "--run-dir", str(tmp_path / "nope"), "--resume"]) == 1
+    errors = _errors(capsys)
+    assert len(errors) == 1 and "no run folder there to resume" in errors[0] and not (tmp_path / "nope").exists()
