@@ -44,7 +44,11 @@ def _terminate_as_interrupt(signum, frame) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    try:  # importing every command takes a moment: Ctrl-C then is no traceback
+        parser = build_parser()
+    except KeyboardInterrupt:
+        print("mctrack: interrupted", file=sys.stderr)
+        return 130
     args = parser.parse_args(argv)
     # our own messages from INFO (DEBUG with -v); other libraries' only from WARNING (INFO with -v): the ONNX
     # exporter's optimiser, for one, logs dozens of INFO lines per export

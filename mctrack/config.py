@@ -16,9 +16,9 @@ The camera-set file ``cams.yaml``::
         calibration: cam1/calib.json  # optional: intrinsics/extrinsics/ground homography file
         detections: cam1/det/det.txt  # optional: MOTChallenge public detections
         ground_truth: cam1/gt/gt.txt  # optional: MOTChallenge ground truth
-        track_high: 0.7            # optional: this camera's tracker thresholds, detection scores in [0, 1], in
-        track_new: 0.9             # place of run's --track-high / --track-new (e.g. 0.7 / 0.9 for the public
-                                   # detection files of MOTChallenge, whose scores run higher than a detector's)
+        track_high: 0.7            # optional: this camera's tracker thresholds, detection scores in [0, 1], used
+        track_new: 0.9             # unless run's --track-high / --track-new are given (e.g. 0.7 / 0.9 for the
+                                   # public detection files of MOTChallenge, whose scores run higher than a detector's)
     transit:                       # optional: how long people take between cameras (cross-camera linking)
       - between: [cam1, cam3]      # two camera ids (the window applies in both directions)
         min_s: 2.0                 # at least this many seconds from leaving one view to entering the other
@@ -29,6 +29,7 @@ Relative paths are resolved against the folder of ``cams.yaml``. Files must exis
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import types
@@ -45,6 +46,10 @@ from .errors import ConfigError, missing_file
 from .io.paths import file_name_problem
 
 __all__ = ["CameraConfig", "TransitWindow", "CamsConfig", "load_yaml", "from_dict", "load_cams", "is_live_source"]
+
+
+MAX_FPS = 10_000.0  # the tracker's own bound on a frame rate
+MAX_TIME_OFFSET_S = 1e9  # about 30 years: float64 timestamps keep sub-millisecond precision within it
 
 
 @dataclass(frozen=True)
@@ -153,6 +158,9 @@ def _convert(value: Any, tp: Any, path: str, key: str) -> Any:
         if isinstance(value, int) and not isinstance(value, bool):
             return value
     elif tp is float:
+        if isinstance(value, str):  # YAML 1.1 reads 1e20 and 7e-1 (no dot) as strings
+            with contextlib.suppress(ValueError):
+                value = float(value)
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return float(value)
     elif tp is str:
@@ -227,10 +235,21 @@ def load_cams(path: str | Path) -> CamsConfig:
             raise ConfigError(
                 path, f"{key}.id", f"{short_repr(cam.id)} is reserved: {RESERVED_CAMERA_IDS[cam.id.lower()]}"
             )
-        if cam.fps is not None and not (math.isfinite(cam.fps) and cam.fps > 0):
-            raise ConfigError(path, f"{key}.fps", f"must be a finite number > 0, got {cam.fps}")
-        if not math.isfinite(cam.time_offset):
-            raise ConfigError(path, f"{key}.time_offset", f"must be a finite number of seconds, got {cam.time_offset}")
+        if cam.fps is not None and not (math.isfinite(cam.fps) and 0 < cam.fps <= MAX_FPS):
+            raise ConfigError(path, f"{key}.fps", f"must be a frame rate in (0, {MAX_FPS:g}], got {cam.fps}")
+        if not (math.isfinite(cam.time_offset) and abs(cam.time_offset) <= MAX_TIME_OFFSET_S):
+            raise ConfigError(
+                path,
+                f"{key}.time_offset",
+                f"must be a finite number of seconds within +-{MAX_TIME_OFFSET_S:g} (timestamps lose their precision "
+                f"beyond), got {cam.time_offset}",
+            )
+        if not cam.source.strip():
+            raise ConfigError(path, f"{key}.source", "must not be empty")
+        if cam.source.lower().startswith("file://"):
+            raise ConfigError(
+                path, f"{key}.source", f"write a file's path without file:// (got {short_repr(cam.source)})"
+            )
         for name in ("track_high", "track_new"):
             value = getattr(cam, name)
             if value is not None and not (math.isfinite(value) and 0 <= value <= 1):
@@ -253,6 +272,7 @@ def load_cams(path: str | Path) -> CamsConfig:
         raise ConfigError(
             path, "ground_truth_ids", f"must be 'global' or 'per_camera', got {short_repr(raw.ground_truth_ids)}"
         )
+    pairs: dict[frozenset, int] = {}
     for i, w in enumerate(raw.transit):
         key = f"transit[{i}]"
         if len(w.between) != 2 or w.between[0] == w.between[1]:
@@ -264,6 +284,15 @@ def load_cams(path: str | Path) -> CamsConfig:
                     f"{key}.between",
                     f"unknown camera id {short_repr(cam_id)} (cameras: {', '.join(c.id for c in cams)})",
                 )
+        pair = frozenset(w.between)
+        if pair in pairs:  # both would apply, and only gaps inside both count: say so instead
+            raise ConfigError(
+                path,
+                f"{key}.between",
+                f"cameras {' and '.join(w.between)} already have a window (transit[{pairs[pair]}]); a window applies "
+                "in both directions, so give one per pair",
+            )
+        pairs[pair] = i
         if not (math.isfinite(w.min_s) and w.min_s >= 0 and (w.max_s is None or w.max_s >= w.min_s)):
             raise ConfigError(path, key, f"need 0 <= min_s <= max_s, got min_s={w.min_s}, max_s={w.max_s}")
     return CamsConfig(

@@ -25,7 +25,6 @@ from ._common import (
     add_confirmation_args,
     check_confirmation_args,
     check_stream_args,
-    new_track_score,
     warn_if_nothing_started,
     resolve_embed_policy,
     add_backfill_arg,
@@ -77,17 +76,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument(
         "--track-high",
         type=float,
-        default=DETECTOR_THRESHOLDS["high_thresh"],
-        help="detections scoring at least this start tracks and enter the main association; a camera's own "
-        "track_high in cams.yaml takes its place (default: %(default)s)",
+        default=None,
+        help="detections scoring at least this start tracks and enter the main association (default: a camera's "
+        f"own track_high in cams.yaml, else {DETECTOR_THRESHOLDS['high_thresh']}, for a detector's scores)",
     )
     t.add_argument(
         "--track-new",
         type=float,
-        default=DETECTOR_THRESHOLDS["new_track_thresh"],
+        default=None,
         help="score an unmatched detection needs to start a track, raised to --track-high when lower, and for "
-        "recorded cameras the mean score a track needs to be kept (--track-score); a camera's own track_new in "
-        "cams.yaml takes its place (default: %(default)s)",
+        "recorded cameras the mean score a track needs to be kept (--track-score) (default: a camera's own "
+        f"track_new in cams.yaml, else {DETECTOR_THRESHOLDS['new_track_thresh']})",
     )
     t.add_argument("--max-lost", type=float, default=None, help="seconds a lost track is kept (tracker default)")
     add_kalman_adapt_args(t)
@@ -254,11 +253,14 @@ def _detector_factory(args: argparse.Namespace):
     state."""
     if args.detector == "mot":
         min_score = -np.inf if args.min_score is None else args.min_score
+        read: dict[str, object] = {}  # a file is read (and its problems warned about) once; replaying keeps no state
 
         def build(cam: CameraConfig):
             if not cam.detections:
                 raise InputError(f"camera {cam.id}: --detector mot needs a 'detections' file in cams.yaml")
-            return build_detector("mot", path=cam.detections, min_score=min_score)
+            if cam.id not in read:
+                read[cam.id] = build_detector("mot", path=cam.detections, min_score=min_score)
+            return read[cam.id]
 
         return build, None
     if args.detector == "yolo":
@@ -268,24 +270,26 @@ def _detector_factory(args: argparse.Namespace):
     return (lambda cam: shared), shared
 
 
-def _thresholds(cam: CameraConfig, run_high: float, run_new: float) -> dict:
-    """One camera's score thresholds for its tracker: its own ``track_high`` / ``track_new`` from ``cams.yaml``,
-    else the run's ``--track-high`` / ``--track-new`` (``run_new`` already raised to ``--track-high``)."""
-    high = run_high if cam.track_high is None else cam.track_high
-    if cam.track_new is not None:
-        new = cam.track_new
-        if new < high:
-            log.warning(
-                "camera %s: track_new %g is below track_high %g: a track starts only at a detection scoring at "
-                "least track_high, so %g is used",
-                cam.id,
-                new,
-                high,
-                high,
-            )
-    else:  # the run's, raised without a warning to a track_high that the camera alone asked for
-        new = run_new
-    return {"high_thresh": high, "new_track_thresh": max(new, high), "low_thresh": min(0.1, high)}
+def _thresholds(cam: CameraConfig, track_high: float | None, track_new: float | None) -> tuple[dict, str | None]:
+    """One camera's score thresholds for its tracker, and a warning when its new-track score had to be raised:
+    ``--track-high`` / ``--track-new`` when given (the command line wins), else the camera's own ``track_high`` /
+    ``track_new`` from ``cams.yaml``, else run's defaults for a detector's scores (``DETECTOR_THRESHOLDS``)."""
+
+    def pick(flag: float | None, key: str, default_key: str) -> tuple[float, str | None]:
+        if flag is not None:
+            return flag, f"--{key.replace('_', '-')}"
+        own = getattr(cam, key)
+        return (own, f"camera {cam.id}'s {key}") if own is not None else (DETECTOR_THRESHOLDS[default_key], None)
+
+    high, high_from = pick(track_high, "track_high", "high_thresh")
+    new, new_from = pick(track_new, "track_new", "new_track_thresh")
+    warning = None
+    if new < high and new_from is not None:  # a default below an asked-for track_high is raised without a word
+        warning = (
+            f"{new_from} {new:g} is below {high_from or 'the default --track-high'} {high:g}: a track starts only at "
+            f"a detection scoring at least that, so {high:g} is used"
+        )
+    return {"high_thresh": high, "new_track_thresh": max(new, high), "low_thresh": min(0.1, high)}, warning
 
 
 def _one_or_per_camera(values: dict[str, float]) -> str:
@@ -444,9 +448,15 @@ def main(args: argparse.Namespace) -> int:
     tracker_kwargs["noise_adapt"] = defaults["noise_adapt"] if args.noise_adapt is None else args.noise_adapt
     tracker_kwargs["meas_adapt"] = defaults["meas_adapt"] if args.meas_adapt is None else args.meas_adapt
     tracker_kwargs.update(appearance_from_args(args, embedder))
-    run_new = new_track_score(args.track_new, args.track_high)
-    # each camera's tracker: the run's settings with the camera's own score thresholds from cams.yaml, if any
-    camera_kwargs = {cam.id: tracker_kwargs | _thresholds(cam, args.track_high, run_new) for cam in cams.cameras}
+    # each camera's tracker: the run's settings with its score thresholds (flags, else its own from cams.yaml)
+    camera_kwargs = {}
+    said: set[str] = set()
+    for cam in cams.cameras:
+        thresholds, warning = _thresholds(cam, args.track_high, args.track_new)
+        camera_kwargs[cam.id] = tracker_kwargs | thresholds
+        if warning and warning not in said:  # flags' once, not once per camera
+            said.add(warning)
+            log.warning("%s", warning)
     for kwargs in {repr(k): k for k in camera_kwargs.values()}.values():
         try:  # bad tracker settings fail here in one line, not once per camera
             Tracker(camera="check", frame_rate=10.0, **kwargs)

@@ -55,6 +55,13 @@ cameras:
     assert c1.track_high is None and c1.track_new is None  # the run's thresholds
 
 
+def test_exponents_without_a_dot_are_numbers(scene):
+    # YAML 1.1 reads 7e-1 as a string: "expected float, got str '7e-1'" puzzled users
+    p = _write(scene, "cameras:\n  - id: c1\n    source: c1/video.mp4\n    track_new: 9e-1\n    time_offset: 1e3\n")
+    cam = load_cams(p).cameras[0]
+    assert cam.track_new == 0.9 and cam.time_offset == 1000.0
+
+
 @pytest.mark.parametrize(
     "text, message",
     [
@@ -73,10 +80,16 @@ cameras:
         ),
         (
             "cameras:\n  - id: c1\n    source: c1/video.mp4\n    fps: -3\n",
-            r"cameras\[0\].fps: must be a finite number > 0",
+            r"cameras\[0\].fps: must be a frame rate in \(0, 10000\]",
         ),
-        ("cameras:\n  - id: c1\n    source: c1/video.mp4\n    fps: .nan\n", r"cameras\[0\].fps: must be a finite"),
-        ("cameras:\n  - id: c1\n    source: c1/video.mp4\n    fps: .inf\n", r"cameras\[0\].fps: must be a finite"),
+        (
+            "cameras:\n  - id: c1\n    source: c1/video.mp4\n    fps: .nan\n",
+            r"cameras\[0\].fps: must be a frame rate in",
+        ),
+        (
+            "cameras:\n  - id: c1\n    source: c1/video.mp4\n    fps: .inf\n",
+            r"cameras\[0\].fps: must be a frame rate in",
+        ),
         (
             "cameras:\n  - id: c1\n    source: c1/video.mp4\n    time_offset: .nan\n",
             r"cameras\[0\].time_offset: must be a finite",
@@ -112,6 +125,24 @@ cameras:
             r"cameras\[0\].track_new: must be a detection score in \[0, 1\], got nan",
         ),
         ("cameras:\n  - id: c1\n    source: c1/video.mp4\n    track_new: high\n", r"track_new: expected float"),
+        (  # failed only when the camera started, naming no key
+            "cameras:\n  - id: c1\n    source: c1/video.mp4\n    fps: 100000.0\n",
+            r"cameras\[0\].fps: must be a frame rate in \(0, 10000\], got 100000",
+        ),
+        ("cameras:\n  - id: c1\n    source: ''\n", r"cameras\[0\].source: must not be empty"),
+        (  # read as a live stream: replayed for ever
+            "cameras:\n  - id: c1\n    source: file:///tmp/v.mp4\n",
+            r"cameras\[0\].source: write a file's path without file://",
+        ),
+        (  # every timestamp collapsed into one
+            "cameras:\n  - id: c1\n    source: c1/video.mp4\n    time_offset: 1.0e+20\n",
+            r"cameras\[0\].time_offset: must be a finite number of seconds within",
+        ),
+        (  # both windows applied: only gaps inside both could link, silently
+            "cameras:\n  - id: c1\n    source: c1/video.mp4\n  - id: c2\n    source: c1/video.mp4\n"
+            "transit:\n  - between: [c1, c2]\n    min_s: 80\n  - between: [c2, c1]\n    max_s: 30\n",
+            r"transit\[1\].between: cameras c2 and c1 already have a window \(transit\[0\]\); a window applies in both",
+        ),
     ],
 )
 def test_bad_cams_files_give_one_line_naming_file_and_key(scene, text, message):

@@ -1106,9 +1106,18 @@ def test_a_camera_s_own_score_thresholds_in_cams_yaml_replace_run_s(scene, tmp_p
     (tmp_path / "low.yaml").write_text(yaml.safe_dump(raw))
     with caplog.at_level(logging.WARNING):
         assert main(["run", "--cams", str(tmp_path / "low.yaml"), *base, "--out", str(tmp_path / "low")]) == 0
-    assert "camera cam2: track_new 0.6 is below track_high 0.8" in caplog.text
+    assert "camera cam2's track_new 0.6 is below camera cam2's track_high 0.8" in caplog.text
     settings = json.loads((tmp_path / "low" / "summary.json").read_text())["settings"]
     assert settings["track_thresholds"]["cam2"] == {"high": 0.8, "new": 0.8}
+
+    # the command line wins over the file (and the file's values are what a plain run uses)
+    args = ["run", "--cams", str(tmp_path / "low.yaml"), *base, "--out", str(tmp_path / "flags")]
+    assert main([*args, "--track-high", "0.5", "--track-new", "0.6"]) == 0
+    settings = json.loads((tmp_path / "flags" / "summary.json").read_text())["settings"]
+    assert settings["track_thresholds"] == {c: {"high": 0.5, "new": 0.6} for c in ("cam1", "cam2")}
+    assert np.array_equal(
+        load_mot_txt(tmp_path / "flags" / "local" / "cam2.txt"), load_mot_txt(tmp_path / "run" / "local" / "cam2.txt")
+    )
 
 
 def test_a_configured_fps_override_is_warned_once_with_workers(scene, tmp_path):
@@ -1134,3 +1143,22 @@ def test_a_configured_fps_override_is_warned_once_with_workers(scene, tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert done.stderr.count("camera cam1: fps 7 from the camera set overrides the 10 fps") == 1
+
+
+def test_a_detection_file_s_problems_are_warned_about_once(scene, tmp_path, caplog):
+    import yaml
+
+    raw = yaml.safe_load((scene / "cams.yaml").read_text())
+    for cam in raw["cameras"]:
+        for key in ("source", "detections", "ground_truth", "calibration"):
+            if cam.get(key):
+                cam[key] = str((scene / cam[key]).resolve())
+    det = tmp_path / "det.txt"
+    lines = Path(raw["cameras"][0]["detections"]).read_text().splitlines()
+    det.write_text("\n".join([*lines, lines[0]]) + "\n")  # one row twice
+    raw["cameras"][0]["detections"] = str(det)
+    (tmp_path / "dup.yaml").write_text(yaml.safe_dump(raw))
+    args = ["run", "--cams", str(tmp_path / "dup.yaml"), "--detector", "mot", "--reid", "none", "--no-video"]
+    with caplog.at_level(logging.WARNING):
+        assert main([*args, "--no-progress", "--workers", "1", "--out", str(tmp_path / "out")]) == 0
+    assert caplog.text.count("1 exact duplicate row(s)") == 1  # was twice: the file was read before and in the run
