@@ -11,6 +11,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+import yaml
 
 from mctrack.cli import main
 from mctrack.config import load_cams
@@ -58,6 +59,16 @@ def make_pipeline(cams, embedder=None, **kwargs) -> Pipeline:
     )
     args.update(kwargs)
     return Pipeline(**args)
+
+
+def _cams_with_absolute_paths(scene: Path) -> dict:
+    """The scene's cams.yaml as a mapping, its paths made absolute: a copy to change and write elsewhere."""
+    raw = yaml.safe_load((scene / "cams.yaml").read_text())
+    for cam in raw["cameras"]:
+        for key in ("source", "detections", "ground_truth", "calibration"):
+            if cam.get(key):
+                cam[key] = str((scene / cam[key]).resolve())
+    return raw
 
 
 def motion_only_bound(cams) -> float:
@@ -1013,13 +1024,7 @@ def test_camera_motion_warps_are_cached_and_replayed(scene, tmp_path):
 
 
 def test_aicity_export_survives_a_bad_calibration_and_numbers_all_cameras(scene, tmp_path, caplog):
-    import yaml
-
-    raw = yaml.safe_load((scene / "cams.yaml").read_text())
-    for cam in raw["cameras"]:
-        for key in ("source", "detections", "ground_truth", "calibration"):
-            if cam.get(key):
-                cam[key] = str((scene / cam[key]).resolve())
+    raw = _cams_with_absolute_paths(scene)
     (tmp_path / "empty.json").write_text("{}")
     raw["cameras"][1]["calibration"] = str(tmp_path / "empty.json")  # cam2: unreadable homography
     (tmp_path / "cams.yaml").write_text(yaml.safe_dump(raw))
@@ -1074,13 +1079,7 @@ def test_a_run_warns_about_mot17_ground_truth_scored_under_the_mot15_protocol(sc
 
 
 def test_a_camera_s_own_score_thresholds_in_cams_yaml_replace_run_s(scene, tmp_path, caplog):
-    import yaml
-
-    raw = yaml.safe_load((scene / "cams.yaml").read_text())
-    for cam in raw["cameras"]:
-        for key in ("source", "detections", "ground_truth", "calibration"):
-            if cam.get(key):
-                cam[key] = str((scene / cam[key]).resolve())
+    raw = _cams_with_absolute_paths(scene)
     raw["cameras"][1].update(track_high=0.5, track_new=0.85)  # cam2: only confident detections start tracks
     (tmp_path / "own.yaml").write_text(yaml.safe_dump(raw))
     base = ["--detector", "mot", "--reid", "none", "--no-video", "--no-progress", "--workers", "1"]
@@ -1124,13 +1123,7 @@ def test_a_configured_fps_override_is_warned_once_with_workers(scene, tmp_path):
     import subprocess
     import sys
 
-    import yaml
-
-    raw = yaml.safe_load((scene / "cams.yaml").read_text())
-    for cam in raw["cameras"]:
-        for key in ("source", "detections", "ground_truth", "calibration"):
-            if cam.get(key):
-                cam[key] = str((scene / cam[key]).resolve())
+    raw = _cams_with_absolute_paths(scene)
     raw["cameras"][0]["fps"] = 7  # the video says 10
     (tmp_path / "fps.yaml").write_text(yaml.safe_dump(raw))
     args = ["run", "--cams", str(tmp_path / "fps.yaml"), "--detector", "mot", "--reid", "none", "--no-progress"]
@@ -1146,13 +1139,7 @@ def test_a_configured_fps_override_is_warned_once_with_workers(scene, tmp_path):
 
 
 def test_a_detection_file_s_problems_are_warned_about_once(scene, tmp_path, caplog):
-    import yaml
-
-    raw = yaml.safe_load((scene / "cams.yaml").read_text())
-    for cam in raw["cameras"]:
-        for key in ("source", "detections", "ground_truth", "calibration"):
-            if cam.get(key):
-                cam[key] = str((scene / cam[key]).resolve())
+    raw = _cams_with_absolute_paths(scene)
     det = tmp_path / "det.txt"
     lines = Path(raw["cameras"][0]["detections"]).read_text().splitlines()
     det.write_text("\n".join([*lines, lines[0]]) + "\n")  # one row twice
