@@ -35,8 +35,8 @@ __all__ = ["BACKBONES", "Pretrained", "PretrainedUnavailable", "ResNetParts", "b
 
 
 class PretrainedUnavailable(UserWarning):
-    """ImageNet weights asked for could not be had: the backbone starts from random weights. ``reason`` says why
-    without that consequence (for callers that refuse to go on instead)."""
+    """ImageNet weights asked for could not be had: the backbone starts from random weights. ``reason`` says why,
+    without the consequence (a training run records it in its manifest's ``backbone_init``)."""
 
     def __init__(self, message: str, reason: str) -> None:
         super().__init__(message)
