@@ -257,7 +257,7 @@ def _detector_factory(args: argparse.Namespace):
 
         def build(cam: CameraConfig):
             if not cam.detections:
-                raise InputError(f"camera {cam.id}: --detector mot needs a 'detections' file in cams.yaml")
+                raise InputError(f"{args.cams}: camera {cam.id}: --detector mot needs its 'detections' file")
             if cam.id not in read:
                 read[cam.id] = build_detector("mot", path=cam.detections, min_score=min_score)
             return read[cam.id]

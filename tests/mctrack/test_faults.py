@@ -137,7 +137,7 @@ def test_a_bad_detection_file_fails_before_any_camera_runs(scene, tmp_path, caps
     if second == "bad_det":
         assert str(scene / "bad.txt") in line and "line 5: not a number" in line
     else:
-        assert "camera cam2: --detector mot needs a 'detections' file in cams.yaml" in line
+        assert f"{scene / 'cams.yaml'}: camera cam2: --detector mot needs its 'detections' file" in line
     assert not (tmp_path / "r").exists()  # nothing ran
 
 
