@@ -403,15 +403,13 @@ class Pipeline:
             raise ValueError(f"stitch_appearance: must be >= 0, got {stitch_appearance}")
         self.stitch, self.stitch_appearance = float(stitch), float(stitch_appearance)
         self.backfill = bool(backfill)
-        scores = min_track_score.values() if isinstance(min_track_score, Mapping) else [min_track_score]
-        for score in scores:
+        per_camera = dict(min_track_score) if isinstance(min_track_score, Mapping) else {}
+        default = 0.0 if isinstance(min_track_score, Mapping) else min_track_score
+        for score in (default, *per_camera.values()):
             if not (np.isfinite(score) and 0 <= score <= 1e6):
                 raise ValueError(f"min_track_score: must be a number >= 0, got {score}")
-        self.min_track_score = (
-            {str(k): float(v) for k, v in min_track_score.items()}
-            if isinstance(min_track_score, Mapping)
-            else float(min_track_score)
-        )
+        self._min_scores = {str(k): float(v) for k, v in per_camera.items()}
+        self._min_score_default = float(default)
         min_track_rows(min_track_s, 1.0)  # checked here, converted per camera
         self.min_track_s = float(min_track_s)
         if engine not in ("local", "ray"):
@@ -795,9 +793,7 @@ class Pipeline:
 
     def _min_score(self, camera: str) -> float:
         """The mean detection score a track of ``camera`` needs to be kept (0: not judged by score)."""
-        if isinstance(self.min_track_score, dict):
-            return self.min_track_score.get(camera, 0.0)
-        return self.min_track_score
+        return self._min_scores.get(camera, self._min_score_default)
 
     def _drop_weak_tracks(self, out: Path, r: CameraResult) -> None:
         """Drop a finished camera's tracks whose mean detection score is below its ``min_track_score``, then those

@@ -457,9 +457,8 @@ def main(args: argparse.Namespace) -> int:
         if warning and warning not in said:  # flags' once, not once per camera
             said.add(warning)
             log.warning("%s", warning)
-    for kwargs in {repr(k): k for k in camera_kwargs.values()}.values():
-        try:  # bad tracker settings fail here in one line, not once per camera
-            Tracker(camera="check", frame_rate=10.0, **kwargs)
+        try:  # bad tracker settings fail here in one line, before any camera runs
+            Tracker(camera="check", frame_rate=10.0, **camera_kwargs[cam.id])
         except ValueError as exc:
             raise InputError(f"tracker settings: {exc}") from None
     new_thresh = {cam_id: k["new_track_thresh"] for cam_id, k in camera_kwargs.items()}
