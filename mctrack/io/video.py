@@ -432,6 +432,15 @@ class _Lost:
         self.message = message
 
 
+class _End:
+    """The end of a finite video read as a stream (its last frame was read, or it ended early: ``ended_early``)."""
+
+
+#: URL schemes that can carry a finite video file as well as a live stream; a capture of one of these that reports
+#: a frame count is a file (RTSP, RTMP, UDP and webcams are always live)
+_FILE_SCHEMES = ("http://", "https://", "ftp://")
+
+
 class LiveSource(FrameSource):
     """A live stream: an ``rtsp://``/``http://`` URL (anything OpenCV's FFmpeg backend opens) or a webcam index.
 
@@ -440,6 +449,11 @@ class LiveSource(FrameSource):
     ``length`` is None: a live stream ends only when it is lost or the consumer stops iterating. Frame indices
     count the frames handed out; frames dropped while processing fell behind leave no gap in them, so the time
     between two frames is their timestamps' difference, not ``1 / fps``.
+
+    A finite video behind an ``http(s)://`` or ``ftp://`` URL (the capture reports a frame count; ``frame_count``)
+    is read as what it is: every frame, waiting for the consumer instead of dropping, timed by its own frame rate
+    (``index / fps``), ending after its last frame; it is never reconnected, which would replay it from the start.
+    When it ends before the frame count its header promises, ``ended_early`` says so (as for a truncated file).
 
     Args:
         source: URL, or a webcam index as a string of digits (``"0"``).
@@ -494,6 +508,22 @@ class LiveSource(FrameSource):
         self.length = None
         self.size = (w, h) if w > 0 and h > 0 else None
         self.buffer, self.drop, self.reconnect_s = int(buffer), bool(drop), float(reconnect_s)
+        count = float(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0.0)
+        finite = self.source.lower().startswith(_FILE_SCHEMES) and np.isfinite(count) and 0 < count < 1e9
+        #: frames of a finite video behind the URL (its header's count), None for a live stream
+        self.frame_count = int(count) if finite else None
+        if finite:
+            self.drop = False
+            log.warning(
+                "%s: a video file of %d frames, not a live stream: every frame is read at its own frame rate "
+                "(%g fps), but it is tracked as a stream, without the offline refinements of recorded video "
+                "(download it and give the file for those)",
+                self.source,
+                self.frame_count,
+                self.fps,
+            )
+        #: why the last iteration of a finite video ended before its header's frame count, else None
+        self.ended_early: str | None = None
         self.record_to = Path(record_to) if record_to else None
         #: frames the reader dropped because processing fell behind (last iteration)
         self.dropped = 0
@@ -530,14 +560,24 @@ class LiveSource(FrameSource):
 
     def _read_loop(self, cap, q: queue.Queue, stop: threading.Event, t0: float) -> None:
         lost_since = None
+        n_read = 0
         try:
             while not stop.is_set():
                 ok, image = cap.read()
-                now = self.clock() - t0
+                now = self.clock() - t0 if self.frame_count is None else n_read / self.fps
                 if ok and isinstance(image, np.ndarray) and image.ndim == 3 and image.shape[2] == 3:
                     lost_since = None
+                    n_read += 1
                     self._put(q, (now, np.ascontiguousarray(image)), stop)
                     continue
+                if self.frame_count is not None:  # a finite video: its end (a reconnect would replay it)
+                    if n_read < self.frame_count:
+                        self.ended_early = (
+                            f"the video ends after {n_read} of the {self.frame_count} frames its header promises "
+                            "(truncated, damaged, or the connection broke)"
+                        )
+                    self._put(q, _End(), stop)
+                    return
                 if lost_since is None:
                     lost_since = now
                     log.warning(
@@ -570,6 +610,7 @@ class LiveSource(FrameSource):
         if cap is None:  # a second iteration reopens the stream
             cap = self._open()
         self.dropped = self.reconnects = 0
+        self.ended_early = None
         q: queue.Queue = queue.Queue(maxsize=self.buffer)
         stop = threading.Event()
         t0 = self.clock() if self.epoch is None else self.epoch
@@ -597,6 +638,8 @@ class LiveSource(FrameSource):
                             ) from None
                 if isinstance(item, _Lost):
                     raise InputError(item.message)
+                if isinstance(item, _End):
+                    return
                 now, image = item
                 if self.record_to is not None:
                     if writer is None:

@@ -25,16 +25,25 @@ class ScriptedCapture:
     """A cv2.VideoCapture look-alike: yields frames ``start..stop-1`` and then fails every read."""
 
     def __init__(
-        self, start: int = 0, stop: int = 10**9, opened: bool = True, fps: float = 10.0, delay: float = 0.0
+        self,
+        start: int = 0,
+        stop: int = 10**9,
+        opened: bool = True,
+        fps: float = 10.0,
+        delay: float = 0.0,
+        count: float = 0.0,
     ) -> None:
         self.i, self.stop, self.opened, self.fps, self.delay = start, stop, opened, fps, delay
+        self.count = count  # the frame count its header reports (0: a live stream's "unknown")
         self.released = False
 
     def isOpened(self) -> bool:  # noqa: N802 - OpenCV's name
         return self.opened
 
     def get(self, prop):
-        return {cv2.CAP_PROP_FPS: self.fps, cv2.CAP_PROP_FRAME_WIDTH: 64, cv2.CAP_PROP_FRAME_HEIGHT: 48}.get(prop, 0)
+        props = {cv2.CAP_PROP_FPS: self.fps, cv2.CAP_PROP_FRAME_WIDTH: 64, cv2.CAP_PROP_FRAME_HEIGHT: 48}
+        props[cv2.CAP_PROP_FRAME_COUNT] = self.count
+        return props.get(prop, 0)
 
     def read(self):
         if self.delay:
@@ -204,3 +213,49 @@ def test_a_source_never_iterated_releases_its_stream_on_close():
     assert not cap.released
     live.close()
     assert cap.released
+
+
+def test_a_video_file_behind_an_http_url_is_read_once_every_frame_at_its_own_rate():
+    """A finite video over HTTP used to be replayed from the start at every "reconnect" after its end (27 times in
+    25 s for PETS09-S2L1.avi served locally) and lost frames to a slow consumer."""
+    caps = []
+
+    def factory(src):  # a second opening would replay the video: here it finds nothing, so the test ends
+        caps.append(ScriptedCapture(stop=40 if not caps else 0, count=40, fps=8.0))
+        return caps[-1]
+
+    live = LiveSource("HTTP://host/video.mp4", capture_factory=factory, buffer=2, clock=fake_clock())
+    assert live.frame_count == 40 and not live.drop
+    got = []
+    for f in live:
+        got.append(f)
+        time.sleep(0.002)  # processing slower than reading: nothing is dropped
+    assert [int(f.image[0, 0, 0]) for f in got] == list(range(40))
+    assert [f.timestamp for f in got] == pytest.approx([i / 8.0 for i in range(40)])  # the video's time
+    assert len(caps) == 1 and live.reconnects == 0 and live.dropped == 0 and live.ended_early is None
+
+
+def test_a_video_file_behind_a_url_that_ends_early_says_so_and_is_not_replayed():
+    caps = []
+
+    def factory(src):
+        caps.append(ScriptedCapture(stop=12 if not caps else 0, count=50))
+        return caps[-1]
+
+    live = LiveSource("https://host/video.mp4", capture_factory=factory, reconnect_s=0.2)
+    assert [f.index for f in live] == list(range(12))
+    assert live.ended_early == (
+        "the video ends after 12 of the 50 frames its header promises (truncated, damaged, or the connection broke)"
+    )
+    assert len(caps) == 1
+
+
+def test_an_rtsp_stream_that_reports_a_frame_count_is_still_live():
+    scripts = iter([ScriptedCapture(stop=3, count=100)])
+    live = LiveSource(
+        "rtsp://x", capture_factory=lambda s: next(scripts, ScriptedCapture(0, 0, count=100)), reconnect_s=0.2
+    )
+    assert live.frame_count is None and live.drop
+    with pytest.raises(InputError, match="live stream lost"):
+        list(live)
+    assert live.reconnects >= 1
