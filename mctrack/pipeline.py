@@ -664,7 +664,12 @@ class Pipeline:
                 except KeyboardInterrupt:
                     interrupted = True
                     results[cam.id] = partial[cam.id]
-                    log.error("interrupted during camera %s; linking and writing what was finished", cam.id)
+                    left = [c.id for c in cams.cameras if c.id not in results]
+                    log.error(
+                        "interrupted during camera %s; linking and writing what was finished%s",
+                        cam.id,
+                        f" (not run: {', '.join(left)})" if left else "",
+                    )
                     break
         timings: dict[str, float] = {}
         for r in results.values():
@@ -1270,6 +1275,8 @@ def _summary(
         "batched_detection": pipe._det_batching,
         "interrupted": interrupted,
         "failed_cameras": {c: r.error for c, r in results.items() if r.error},
+        # cameras of cams.yaml the run never started (Ctrl-C before their turn): no rows, no entry in "cameras"
+        "cameras_not_run": [c.id for c in cams.cameras if c.id not in results],
         "cameras": {
             c: {
                 "source": r.source,

@@ -182,12 +182,12 @@ def test_a_camera_failing_in_a_run_of_max_seconds_is_scored_on_the_same_span(sce
     assert r.evaluation["frames_evaluated"] == {"cam1": span, "cam2": span}
 
 
-def test_interrupted_run_keeps_what_it_finished(scene, tmp_path):
-    cams = load_cams(scene / "cams.yaml")
+def _interrupting_at_frame_5(camera: str):
+    """A source factory whose camera ``camera`` raises KeyboardInterrupt (Ctrl-C) at its frame 5."""
 
     def interrupting(cam, need_images):
         src = default_source(cam, need_images)
-        if cam.id == "cam2":
+        if cam.id == camera:
 
             def frames():
                 for frame in src:
@@ -207,14 +207,33 @@ def test_interrupted_run_keeps_what_it_finished(scene, tmp_path):
             return Wrapped()
         return src
 
+    return interrupting
+
+
+def test_interrupted_run_keeps_what_it_finished(scene, tmp_path):
+    cams = load_cams(scene / "cams.yaml")
     with pytest.raises(KeyboardInterrupt):
-        make_pipeline(cams, ColorHistogramEmbedder(), source_factory=interrupting).run(cams, tmp_path)
+        make_pipeline(cams, ColorHistogramEmbedder(), source_factory=_interrupting_at_frame_5("cam2")).run(
+            cams, tmp_path
+        )
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["interrupted"] and summary["cameras"]["cam1"]["frames"] == 60
     assert summary["cameras"]["cam2"]["frames"] == 5  # the interrupted camera's frames are kept too
+    assert summary["cameras_not_run"] == []
     assert len(load_mot_txt(tmp_path / "cam1.txt")) > 100
     assert load_mot_txt(tmp_path / "cam2.txt")[:, 0].max() <= 5
     assert (tmp_path / "identities.csv").is_file()
+
+
+def test_a_camera_that_never_started_before_ctrl_c_is_named_in_the_summary(scene, tmp_path):
+    cams = load_cams(scene / "cams.yaml")
+    with pytest.raises(KeyboardInterrupt):
+        make_pipeline(cams, ColorHistogramEmbedder(), source_factory=_interrupting_at_frame_5("cam1")).run(
+            cams, tmp_path
+        )
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["interrupted"] and summary["cameras"]["cam1"]["frames"] == 5
+    assert "cam2" not in summary["cameras"] and summary["cameras_not_run"] == ["cam2"]
 
 
 def test_camera_order_in_cams_yaml_does_not_change_the_result(scene, tmp_path):
