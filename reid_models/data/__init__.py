@@ -33,6 +33,7 @@ __all__ = [
     "ReidDataset",
     "ReidTransform",
     "Sample",
+    "check_images",
     "dataset_fingerprint",
     "evaluate_hand_protocol",
     "hand_splits",
@@ -49,6 +50,23 @@ def read_image(path: Path) -> np.ndarray:
     if image is None:
         raise DatasetError(f"{path}: not a readable image")
     return image
+
+
+def check_images(paths: Sequence[Path], *, what: str, threads: int = 4, progress: bool = False) -> None:
+    """Decode every image once; one that cannot be read is a :class:`DatasetError` naming it (the first in
+    ``paths`` order) and how many of ``what`` (e.g. "query and gallery images") are unreadable. Market-1501's
+    23,100 query and gallery images take about 3 s on two cores."""
+
+    def readable(path: Path) -> bool:
+        return cv2.imread(str(path), cv2.IMREAD_COLOR) is not None
+
+    with ThreadPoolExecutor(max(1, threads)) as pool:
+        work = pool.map(readable, paths)
+        ok = list(tqdm(work, total=len(paths), desc="checking", unit="img", disable=not progress, leave=False))
+    bad = [p for p, good in zip(paths, ok) if not good]
+    if bad:
+        more = f" ({len(bad)} of the {len(paths)} {what} are unreadable)" if len(bad) > 1 else ""
+        raise DatasetError(f"{bad[0]}: not a readable image{more}")
 
 
 class ImageDataset(Dataset):

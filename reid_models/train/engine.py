@@ -44,6 +44,7 @@ from reid_models.checkpoint import atomic_save, save_checkpoint
 from reid_models.evaluation import count_matchable_queries
 from reid_models.data import (
     DecodedImages,
+    check_images,
     ImageDataset,
     PKBatchSampler,
     ReidTransform,
@@ -230,6 +231,11 @@ def _train(
             f"{resolved['data']}: no query has a match in the gallery (the same identity from another camera), so "
             f"the run's evaluations would have nothing to score ({len(q)} queries, {len(g)} gallery images)"
         )
+    # the evaluations decode every query and gallery image: an unreadable one is reported now, not after the
+    # training epochs before the first evaluation
+    check_images(
+        [s.path for s in (*q, *g)], what="query and gallery images", threads=_usable_cores(), progress=progress
+    )
     pipeline = recipe.data_pipeline
     if pipeline == "auto":
         pipeline = "decoded" if device.type == "cuda" else "loader"

@@ -259,6 +259,21 @@ def test_the_trained_weights_are_saved_before_the_final_evaluation(
     assert torch.load(tmp_path / "a" / "last.pt", weights_only=True)["epoch"] == 2  # was 1: the last epoch lost
 
 
+def test_an_unreadable_gallery_image_stops_the_run_before_training(tiny_data: Path, tmp_path: Path) -> None:
+    """It used to be found only by the first evaluation, after the epochs before it were trained."""
+    import shutil
+
+    from reid_models.data import DatasetError
+
+    data = Path(shutil.copytree(tiny_data, tmp_path / "data"))
+    gallery = sorted((data / "bounding_box_test").glob("*.jpg"))
+    for bad in gallery[1:3]:
+        bad.write_bytes(b"not a jpeg")
+    with pytest.raises(DatasetError, match=rf"^{gallery[1]}: not a readable image \(2 of the \d+ query and gallery"):
+        train(Recipe(**TINY), data=data, run_dir=tmp_path / "a", progress=False)
+    assert not (tmp_path / "a" / "last.pt").exists()  # nothing was trained
+
+
 def test_resume_after_a_query_or_gallery_image_was_replaced(
     tiny_data: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
