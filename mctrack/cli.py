@@ -44,6 +44,10 @@ def _terminate_as_interrupt(signum, frame) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # progress bars written to a log file rather than a terminal: one update every 30 s, not ten a second (tqdm
+    # reads TQDM_* once, when the commands import it below; a value the user set stays)
+    if not getattr(sys.stderr, "isatty", lambda: False)():
+        os.environ.setdefault("TQDM_MININTERVAL", "30")
     try:  # importing every command takes a moment: Ctrl-C then is no traceback
         parser = build_parser()
     except KeyboardInterrupt:

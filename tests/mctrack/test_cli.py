@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -62,6 +63,28 @@ def test_unknown_embedder_lists_valid_names(tmp_path, capsys):
 def test_console_entry_point_runs_as_module():
     proc = subprocess.run([sys.executable, "-m", "mctrack.cli", "--version"], capture_output=True, text=True)
     assert proc.returncode == 0 and proc.stdout.startswith("mctrack ")
+
+
+_BAR_INTERVAL = """
+import io, sys
+from mctrack import cli
+try:
+    cli.main(["--version"])
+except SystemExit:
+    pass
+from tqdm import tqdm
+print(tqdm(total=1, file=io.StringIO()).mininterval)
+"""
+
+
+@pytest.mark.parametrize(("env", "expected"), [({}, "30.0"), ({"TQDM_MININTERVAL": "2"}, "2.0")])
+def test_progress_bars_in_a_log_file_update_every_30_s_unless_the_user_says(env, expected):
+    """stderr is a pipe here, as in `mctrack run ... 2> log`: ten updates a second filled logs with bar lines."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("TQDM_")}
+    proc = subprocess.run(
+        [sys.executable, "-c", _BAR_INTERVAL], capture_output=True, text=True, env={**environ, **env}, check=True
+    )
+    assert proc.stdout.strip().splitlines()[-1] == expected
 
 
 def test_reid_center_stores_the_mean_and_the_embedder_uses_it(tmp_path, capsys, caplog):
