@@ -37,6 +37,7 @@ __all__ = [
     "write_global_rows",
     "write_identities",
     "write_annotated_video",
+    "RUN_FILES",
     "gallery_picks",
     "write_gallery",
     "aicity_camera_numbers",
@@ -154,22 +155,29 @@ def write_annotated_video(
     path: Path, src: FrameSource, rows_file: Path, camera: str, frames: int, fps: float, *, progress: bool = False
 ) -> None:
     """``path``: the first ``frames`` frames of ``src`` with the boxes and ids of the MOT file ``rows_file``
-    (``progress``: a progress bar on stderr)."""
+    (``progress``: a progress bar on stderr). Written under a temporary name and renamed when complete, so an
+    interrupted or failed video never passes for a whole one."""
+    path = Path(path)
     rows = load_mot_txt(rows_file) if Path(rows_file).is_file() else np.zeros((0, 10))
     index = rows[:, 0].astype(np.int64) - 1 if len(rows) else np.zeros(0, np.int64)
     bounds = np.searchsorted(index, np.arange(frames + 1))
     bar = tqdm(total=frames, desc=f"video {camera}", unit="frame", disable=not progress)
-    with AnnotatedVideoWriter(path, fps, src.size) as writer, bar:
-        for frame in src:
-            if frame.index >= frames:
-                break
-            sel = rows[bounds[frame.index] : bounds[frame.index + 1]]
-            xyxy = np.concatenate([sel[:, 2:4], sel[:, 2:4] + sel[:, 4:6]], axis=1) if len(sel) else np.zeros((0, 4))
-            writer.write(
-                frame,
-                Tracks(camera, frame.index, sel[:, 1].astype(np.int64), xyxy, sel[:, 6], np.zeros(len(sel), np.int64)),
-            )
-            bar.update()
+    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")  # the suffix chooses the writer's format
+    try:
+        with AnnotatedVideoWriter(tmp, fps, src.size, shown_as=path) as writer, bar:
+            for frame in src:
+                if frame.index >= frames:
+                    break
+                sel = rows[bounds[frame.index] : bounds[frame.index + 1]]
+                xyxy = (
+                    np.concatenate([sel[:, 2:4], sel[:, 2:4] + sel[:, 4:6]], axis=1) if len(sel) else np.zeros((0, 4))
+                )
+                ids = sel[:, 1].astype(np.int64)
+                writer.write(frame, Tracks(camera, frame.index, ids, xyxy, sel[:, 6], np.zeros(len(sel), np.int64)))
+                bar.update()
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def gallery_picks(tracklets: Iterable[Tracklet], lookup: dict[tuple[str, int], int]) -> dict[str, dict[int, tuple]]:
@@ -304,14 +312,18 @@ def write_aicity(
     return n
 
 
-def earlier_outputs(out: Path, cameras: list[str], *, video: bool, evaluated: bool) -> list[str]:
+#: the files in a run's output folder that describe the whole run (a new run removes an earlier run's at its start)
+RUN_FILES = ("summary.json", "eval.json", "identities.csv", "aicity.txt", "gallery.jpg")
+
+
+def earlier_outputs(out: Path, cameras: list[str]) -> list[str]:
     """Files in ``out`` that an earlier run (finished or not) wrote and this run will not replace (they would be
-    mistaken for this run's): other cameras' results, videos, local rows and tracklets, an ``eval.json`` when this
-    run has no ground truth."""
+    mistaken for this run's): other cameras' results, videos, local rows and tracklets. (The run's own files,
+    :data:`RUN_FILES`, and its cameras' results are removed when a run starts.)"""
     out = Path(out)
     if not ((out / "summary.json").is_file() or (out / "local").is_dir()):
         return []
-    ours = {f"{c}.txt" for c in cameras} | {"aicity.txt"} | ({f"{c}.mp4" for c in cameras} if video else set())
+    ours = {f"{c}.txt" for c in cameras} | {"aicity.txt"} | {f"{c}.mp4" for c in cameras}
     stale = [p.name for p in sorted(out.glob("*.txt")) + sorted(out.glob("*.mp4")) if p.name not in ours]
     stale += [f"local/{p.name}" for p in sorted((out / "local").glob("*.txt")) if p.stem not in cameras]
     stale += [
@@ -319,6 +331,4 @@ def earlier_outputs(out: Path, cameras: list[str], *, video: bool, evaluated: bo
         for p in sorted((out / "tracklets").glob("*.npz"))
         if p.stem.rsplit("-", 1)[0] not in cameras
     ]
-    if not evaluated and (out / "eval.json").is_file():
-        stale.append("eval.json")
     return stale

@@ -70,6 +70,7 @@ from .link.store import TrackletStore
 from .link.tracklets import TrackletBuilder, TrackRecord, merge_tracklets
 from .online import OnlineStream, TrackletSummary
 from .outputs import (
+    RUN_FILES,
     atomic_write_text,
     earlier_outputs,
     aicity_camera_numbers,
@@ -625,12 +626,11 @@ class Pipeline:
         if out.exists() and not out.is_dir():
             raise InputError(f"{out}: the output folder is a file")
         out.mkdir(parents=True, exist_ok=True)
-        (out / "gallery.jpg").unlink(missing_ok=True)  # an earlier run's would pass for this one's
         for cam in cams.cameras:  # this run's tracklet chunks replace an earlier run's
             for old in (out / "tracklets").glob(f"{cam.id}-[0-9][0-9][0-9][0-9][0-9][0-9].npz"):
                 old.unlink()
             _tentative_file(out, cam.id).unlink(missing_ok=True)  # a killed worker's, of an earlier run
-        stale = earlier_outputs(out, [c.id for c in cams.cameras], video=self.video, evaluated=bool(gt))
+        stale = earlier_outputs(out, [c.id for c in cams.cameras])
         if stale:
             log.warning(
                 "%s holds files of an earlier run that this run does not replace: %s%s",
@@ -638,6 +638,10 @@ class Pipeline:
                 ", ".join(stale[:5]),
                 f" and {len(stale) - 5} more" if len(stale) > 5 else "",
             )
+        # an earlier run's results for these cameras go now, not when this run writes its own: a run that is
+        # interrupted or killed before then (or writes no videos) must not leave them beside its own files
+        for name in (*RUN_FILES, *(f"{c.id}{ext}" for c in cams.cameras for ext in (".txt", ".mp4"))):
+            (out / name).unlink(missing_ok=True)
         t_start = time.perf_counter()
         results: dict[str, CameraResult] = {}
         interrupted = False
@@ -728,13 +732,17 @@ class Pipeline:
         videos: list[str] = []  # the cameras whose annotated video was written
         if self.video:
             t0 = time.perf_counter()
-            for cam in cams.cameras:
-                # a failed file was reported already and an interrupted run should end soon; live cameras (whose
-                # usual end is Ctrl-C or a lost stream) are annotated from their recordings in any case
-                r = results.get(cam.id)
-                if r is not None and (is_live_source(cam.source) or not (r.error or interrupted)):
-                    if self._write_video(cam, out, r):
-                        videos.append(cam.id)
+            try:
+                for cam in cams.cameras:
+                    # a failed file was reported already and an interrupted run should end soon; live cameras
+                    # (whose usual end is Ctrl-C or a lost stream) are annotated from their recordings in any case
+                    r = results.get(cam.id)
+                    if r is not None and (is_live_source(cam.source) or not (r.error or interrupted)):
+                        if self._write_video(cam, out, r):
+                            videos.append(cam.id)
+            except KeyboardInterrupt:  # the results are written; the summary must be too
+                interrupted = True
+                log.error("interrupted while writing the annotated videos; written: %s", ", ".join(videos) or "none")
             timings["video"] = time.perf_counter() - t0
         evaluation = evaluation_error = None
         gt = {c: rows for c, rows in gt.items() if c in results}
@@ -743,6 +751,10 @@ class Pipeline:
             try:
                 evaluation = self._evaluate(cams, out, gt, results, interrupted)
                 write_json(out / "eval.json", evaluation)
+            except KeyboardInterrupt:
+                interrupted = True
+                evaluation = None
+                log.error("interrupted during the evaluation; eval.json is not written")
             except Exception as exc:  # noqa: BLE001 - the summary of what ran must still be written
                 evaluation_error = error_line(exc)
                 log.error("evaluation failed: %s", evaluation_error)

@@ -755,11 +755,15 @@ class AnnotatedVideoWriter:
     """Writes frames with each track's box and id drawn on them, and the 1-based frame number (as in MOT files).
 
     ``.mp4``: H.264 through PyAV (browser-playable), else OpenCV's ``mp4v`` with a warning; other suffixes:
-    OpenCV ``MJPG``. Frames without an image are written black. Use as a context manager.
+    OpenCV ``MJPG``. Frames without an image are written black. Use as a context manager. ``shown_as``: the
+    name messages give the file (the final name of a video written under a temporary one; default ``path``).
     """
 
-    def __init__(self, path: str | Path, fps: float, size: tuple[int, int]) -> None:
+    def __init__(
+        self, path: str | Path, fps: float, size: tuple[int, int], *, shown_as: str | Path | None = None
+    ) -> None:
         self.path = Path(path)
+        shown = shown_as or self.path
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.size = (int(size[0]), int(size[1]))
         self.codec = "mjpg"
@@ -771,7 +775,7 @@ class AnnotatedVideoWriter:
             except Exception as err:  # PyAV missing or without libx264
                 log.warning(
                     "%s: H.264 unavailable (%s: %s); writing mp4v, which browsers do not play",
-                    self.path,
+                    shown,
                     type(err).__name__,
                     err,
                 )
@@ -780,7 +784,7 @@ class AnnotatedVideoWriter:
             fourcc = cv2.VideoWriter_fourcc(*("mp4v" if self.codec == "mp4v" else "MJPG"))
             self._writer = cv2.VideoWriter(str(self.path), fourcc, float(fps), self.size)
             if not self._writer.isOpened():
-                raise InputError(f"{self.path}: cannot open for writing a video")
+                raise InputError(f"{shown}: cannot open for writing a video")
 
     def write(self, frame: Frame, tracks: Tracks) -> None:
         w, h = self.size

@@ -256,7 +256,8 @@ def test_earlier_runs_files_are_named(scene, tmp_path, caplog):
     (out / "old-cam.txt").write_text("1,1,0,0,1,1,1,-1,-1,-1\n")
     (scene / "cams.yaml").write_text("cameras:\n  - id: cam1\n    source: cam1.avi\n    detections: det.txt\n")
     assert _run(scene, out) == 0
-    assert "does not replace: old-cam.txt, eval.json" in caplog.text
+    assert "does not replace: old-cam.txt" in caplog.text
+    assert not (out / "eval.json").exists()  # the earlier run's: removed, this run has no ground truth
 
 
 def test_cache_follows_flip_and_precision(scene, tmp_path):
@@ -351,3 +352,55 @@ def test_a_corrupt_video_gives_one_line_without_ffmpegs_own(tmp_path):
     assert done.returncode == 1 and done.stderr.strip().splitlines() == [
         f"mctrack track: error: {tmp_path / 'empty.mp4'}: cannot open video (unknown format or corrupt header)"
     ]
+
+
+def _run_with_video(scene: Path, out: Path) -> int:
+    args = ["run", "--cams", str(scene / "cams.yaml"), "--detector", "mot", "--reid", "colorhist"]
+    return main([*args, "--out", str(out), "--no-progress", "--workers", "1"])
+
+
+def test_ctrl_c_while_writing_the_videos_keeps_the_summary_and_leaves_no_partial_or_earlier_video(
+    scene, tmp_path, monkeypatch, caplog
+):
+    """Ctrl-C in the video stage used to end the run without summary.json or eval.json, leaving a truncated
+    <camera>.mp4, and in a reused --out the earlier run's summary.json, eval.json and videos beside the new rows."""
+    from mctrack.io.video import AnnotatedVideoWriter
+
+    out = tmp_path / "r"
+    assert _run_with_video(scene, out) == 0 and (out / "cam1.mp4").is_file()
+    (out / "summary.json").write_text('{"embedder": "an earlier run"}')
+    write = AnnotatedVideoWriter.write
+
+    def interrupting(self, frame, tracks):
+        if frame.index == 5:
+            raise KeyboardInterrupt
+        write(self, frame, tracks)
+
+    monkeypatch.setattr(AnnotatedVideoWriter, "write", interrupting)
+    assert _run_with_video(scene, out) == 130
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["interrupted"] and summary["embedder"] == "colorhist" and summary["videos"] == []
+    assert (out / "eval.json").is_file() and len(load_mot_txt(out / "cam1.txt")) == 2 * FRAMES
+    assert sorted(p.name for p in out.glob("*.mp4")) == []  # neither the partial video nor the earlier run's
+    assert "interrupted while writing the annotated videos" in caplog.text
+
+
+def test_an_interrupted_run_leaves_no_earlier_results_of_its_cameras(scene, tmp_path, monkeypatch):
+    import mctrack.pipeline as pipeline
+
+    out = tmp_path / "r"
+    assert _run(scene, out) == 0
+    for name in ("cam1.txt", "identities.csv", "aicity.txt", "eval.json", "summary.json"):
+        assert (out / name).is_file()
+
+    class Killed(BaseException):
+        """As if the process were killed (SIGKILL) while its camera was being read: nothing after it runs."""
+
+    def killed(*args, **kwargs):
+        raise Killed
+
+    monkeypatch.setattr(pipeline.Pipeline, "_run_camera", killed)
+    with pytest.raises(Killed):
+        _run(scene, out)
+    for name in ("cam1.txt", "identities.csv", "aicity.txt", "eval.json", "summary.json"):
+        assert not (out / name).exists(), name
