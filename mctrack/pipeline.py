@@ -626,6 +626,18 @@ class Pipeline:
         if out.exists() and not out.is_dir():
             raise InputError(f"{out}: the output folder is a file")
         out.mkdir(parents=True, exist_ok=True)
+        with _output_lock(out):
+            return self._run_into(cams, out, gt, homographies, raise_on_interrupt)
+
+    def _run_into(
+        self,
+        cams: CamsConfig,
+        out: Path,
+        gt: dict[str, np.ndarray],
+        homographies: dict[str, np.ndarray],
+        raise_on_interrupt: bool,
+    ) -> RunResult:
+        """:meth:`run` once its inputs are checked and ``out`` is this run's."""
         for cam in cams.cameras:  # this run's tracklet chunks replace an earlier run's
             for old in (out / "tracklets").glob(f"{cam.id}-[0-9][0-9][0-9][0-9][0-9][0-9].npz"):
                 old.unlink()
@@ -1249,6 +1261,28 @@ class Pipeline:
         except Exception as exc:  # noqa: BLE001 - a video that cannot be written must not lose the results
             log.error("camera %s (%s): annotated video not written: %s", cam.id, cam.source, first_line(exc))
             return False
+
+
+@contextlib.contextmanager
+def _output_lock(out: Path) -> Iterator[None]:
+    """Held while a run writes into ``out`` (an advisory lock on ``out/.mctrack-run.lock``, released when the run
+    ends or its process dies): a second run into the same folder stops at once instead of mixing its files, cache
+    entries and results with the first one's. Where the system has no such locks (Windows), nothing is locked."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not on POSIX
+        yield
+        return
+    path = out / ".mctrack-run.lock"
+    with open(path, "a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise InputError(
+                f"{out}: another mctrack run is writing into this folder (it holds {path.name}); wait for it to "
+                "end or choose another --out"
+            ) from None
+        yield
 
 
 def _summary(

@@ -404,3 +404,17 @@ def test_an_interrupted_run_leaves_no_earlier_results_of_its_cameras(scene, tmp_
         _run(scene, out)
     for name in ("cam1.txt", "identities.csv", "aicity.txt", "eval.json", "summary.json"):
         assert not (out / name).exists(), name
+
+
+def test_a_second_run_into_a_folder_in_use_stops_at_once_naming_it(scene, tmp_path, capsys):
+    """Two runs into one --out used to mix their files: one failed on the other's cache entries, the other
+    exited 0 with results that differed from a lone run's."""
+    fcntl = pytest.importorskip("fcntl")
+    out = tmp_path / "r"
+    out.mkdir()
+    with open(out / ".mctrack-run.lock", "a") as held:  # as a run in another process holds it
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        assert _run(scene, out) == 1
+    assert "another mctrack run is writing into this folder" in _one_line_error(capsys.readouterr().err)
+    assert not (out / "summary.json").exists() and not (out / "cache").exists()
+    assert _run(scene, out) == 0  # free again once the other run ended
