@@ -258,6 +258,42 @@ def _apply_backfill(local: Path, tentative: Path) -> None:
         tentative.unlink(missing_ok=True)
 
 
+def _as_written(local: Path, summaries: list[TrackletSummary], fps: float | None) -> list[TrackletSummary]:
+    """``summaries`` with each track's first and last frame and its row count as the camera's final rows in
+    ``local`` have them: the tracklets (and so the summaries) were made while tracking, before backfill added each
+    confirmed track's first frames. The times move by the frames' difference at ``fps``."""
+    if not summaries or not local.is_file() or not local.stat().st_size:
+        return summaries
+    rows = load_mot_txt(local)
+    ids, inverse = np.unique(rows[:, 1].astype(np.int64), return_inverse=True)
+    frames = rows[:, 0].astype(np.int64) - 1
+    first = np.full(len(ids), np.iinfo(np.int64).max)
+    last = np.full(len(ids), -1)
+    np.minimum.at(first, inverse, frames)
+    np.maximum.at(last, inverse, frames)
+    count = np.bincount(inverse, minlength=len(ids))
+    where = {int(t): i for i, t in enumerate(ids)}
+    step = 1.0 / fps if fps else 0.0
+    out = []
+    for s in summaries:
+        i = where.get(s.track_id)
+        if i is None:
+            out.append(s)
+            continue
+        lo, hi = int(first[i]), int(last[i])
+        out.append(
+            dataclasses.replace(
+                s,
+                first_frame=lo,
+                last_frame=hi,
+                frames=int(count[i]),
+                first_time=s.first_time + (lo - s.first_frame) * step,
+                last_time=s.last_time + (hi - s.last_frame) * step,
+            )
+        )
+    return out
+
+
 def _failed_camera(cam: CameraConfig, message: str) -> CameraResult:
     """The result of a camera whose worker failed or died (reported in one line)."""
     log.error("camera %s (%s): %s", cam.id, cam.source, message)
@@ -725,6 +761,10 @@ class Pipeline:
                     save_mot_txt(local, rows)
             timings["smooth"] = time.perf_counter() - t0
             t0 = time.perf_counter()
+        if stream is None and not live:  # identities.csv describes the rows as written (backfill added frames)
+            for r in results.values():
+                r.summaries = _as_written(out / "local" / f"{r.camera}.txt", r.summaries, r.fps)
+            summaries = [s for r in results.values() for s in r.summaries]
         lookup = identities.lookup()
         for r in results.values():
             write_global_rows(out / "local" / f"{r.camera}.txt", out / f"{r.camera}.txt", r.camera, lookup)

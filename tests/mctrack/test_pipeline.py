@@ -852,6 +852,21 @@ def test_backfill_adds_each_confirmed_tracks_first_frames(scene, tmp_path):
         assert not (tmp_path / "fill" / "local" / "tentative" / f"{cam.id}.txt").exists()
     assert not (tmp_path / "fill" / "local" / "tentative").exists()  # the rows' folder goes with them
     assert filled.identities.lookup() == plain.identities.lookup()
+    # identities.csv describes the rows as written: it used to leave out every track's backfilled first frames
+    with open(tmp_path / "fill" / "identities.csv", newline="") as fh:
+        listed = list(csv.DictReader(fh))
+    assert listed
+    for row in listed:
+        rows = load_mot_txt(tmp_path / "fill" / "local" / f"{row['camera']}.txt")
+        frames = rows[rows[:, 1] == int(row["local_id"]), 0]
+        assert (int(row["first_frame"]), int(row["last_frame"]), int(row["frames"])) == (
+            frames.min(),
+            frames.max(),
+            len(frames),
+        )
+        fps = filled.cameras[row["camera"]].fps
+        span = float(row["last_time"]) - float(row["first_time"])
+        assert span == pytest.approx((frames.max() - frames.min()) / fps, abs=1e-3)
 
 
 def test_tracks_with_a_low_mean_score_are_dropped_before_linking(scene, tmp_path):
