@@ -68,7 +68,7 @@ class Timer:
 class DriverStats:
     """What happened while driving one camera (filled in as it runs)."""
 
-    frames: int = 0
+    frames: int = 0  # frames tracked to the end (one cut short by Ctrl-C or a failure is not counted)
     frames_without_image: int = 0
     detections: int = 0
     embedded: int = 0  # detections that got an embedding
@@ -278,7 +278,6 @@ def drive(
                 stats.stopped_early = True
                 break
             last = frame.index
-            stats.frames += 1
             if frame.image is None:
                 stats.frames_without_image += 1
             dets, emb = features(frame)
@@ -306,6 +305,9 @@ def drive(
             if tentative:
                 get = getattr(tracker, "tentative", None)
                 pending = get() if get is not None else Tracks.empty(tracks.camera, tracks.frame)
+            # counted once the frame is tracked: a frame cut short by Ctrl-C or a failure is not one of the
+            # frames the results cover
+            stats.frames += 1
             yield Step(frame, t_stream + time_offset, dets, emb, tracks, track_emb, pending)
     finally:
         close = getattr(it, "close", None)

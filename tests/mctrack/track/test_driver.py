@@ -127,3 +127,28 @@ def test_steps_carry_the_trackers_unconfirmed_matches_only_when_asked():
 
     steps = list(drive(frames(2), features, Plain(), fps=10, tentative=True))
     assert [len(s.tentative) for s in steps] == [0, 0] and steps[1].tentative.frame == 1
+
+
+@pytest.mark.parametrize("where", ["detector", "tracker"])
+def test_a_frame_cut_short_by_ctrl_c_is_not_counted_as_tracked(where):
+    """The interrupted frame used to be counted: summaries said one frame more than the results held, and an
+    interrupted run was evaluated on a frame without rows (its people counted as missed)."""
+    walkers = Walkers()
+
+    def detector(frame: Frame) -> Detections:
+        if where == "detector" and frame.index == 7:
+            raise KeyboardInterrupt
+        return walkers(frame)
+
+    class Interrupting(Tracker):
+        def update(self, dets, embeddings=None, **kwargs):
+            if where == "tracker" and kwargs.get("frame") == 7:
+                raise KeyboardInterrupt
+            return super().update(dets, embeddings, **kwargs)
+
+    stats = DriverStats()
+    done = []
+    with pytest.raises(KeyboardInterrupt):
+        for step in drive(frames(20), DetectAndEmbed(detector, None), Interrupting(frame_rate=10), fps=10, stats=stats):
+            done.append(step.frame.index)
+    assert done == list(range(7)) and stats.frames == 7
