@@ -44,11 +44,11 @@ from reid_models.yaml_safe import TooLarge, load_bounded, short_repr, yaml_probl
 
 from .errors import ConfigError, missing_file
 from .io.paths import file_name_problem
+from .types import MAX_FPS
 
 __all__ = ["CameraConfig", "TransitWindow", "CamsConfig", "load_yaml", "from_dict", "load_cams", "is_live_source"]
 
 
-MAX_FPS = 10_000.0  # the tracker's own bound on a frame rate
 MAX_TIME_OFFSET_S = 1e9  # about 30 years: float64 timestamps keep sub-millisecond precision within it
 
 

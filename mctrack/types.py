@@ -14,7 +14,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["Frame", "Detections", "Tracks", "Tracklet", "Identities", "score_cut"]
+__all__ = ["Frame", "Detections", "Tracks", "Tracklet", "Identities", "score_cut", "MAX_FPS"]
+
+#: the largest frame rate a camera, a sequence or the tracker accepts (frames per second)
+MAX_FPS = 10_000.0
 
 
 def score_cut(thresh: float) -> float:

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError, missing_file
-from ..types import Detections
+from ..types import MAX_FPS, Detections
 
 __all__ = [
     "load_mot_txt",
@@ -324,8 +324,8 @@ def read_seqinfo(path: str | Path) -> SeqInfo:
         raise InputError(f"{p}: missing key {exc.args[0]}") from None
     except ValueError as exc:
         raise InputError(f"{p}: bad value: {exc}") from None
-    if not (math.isfinite(info.frame_rate) and info.frame_rate > 0):
-        raise InputError(f"{p}: frameRate must be a finite number > 0, got {info.frame_rate:g}")
+    if not (math.isfinite(info.frame_rate) and 0 < info.frame_rate <= MAX_FPS):
+        raise InputError(f"{p}: frameRate must be a finite number > 0 and at most {MAX_FPS:g}, got {info.frame_rate:g}")
     return info
 
 

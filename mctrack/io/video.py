@@ -297,6 +297,9 @@ class ImageFolderSource(FrameSource):
             yield Frame(self.camera, i, i / self.fps, image)
 
 
+_RATE_WARNED: set[tuple[str, float, float]] = set()  # sequences whose seqinfo and video rates disagree, warned
+
+
 class SequenceSource(FrameSource):
     """A MOTChallenge sequence folder (``seqinfo.ini``): its video when present, else its image folder, else
     (``need_images=False``) ``seqLength`` frames without images, enough to replay ``det.txt`` motion-only.
@@ -319,6 +322,19 @@ class SequenceSource(FrameSource):
             img_dir = self.folder / self.info.im_dir
             if videos:
                 self.inner = VideoFileSource(videos[0], camera=self.camera, fps=self.fps)
+                header = self.inner.native_fps
+                key = (str(self.folder.resolve()), self.fps, header)
+                if header is not None and abs(header - self.fps) > 0.01 * self.fps and key not in _RATE_WARNED:
+                    _RATE_WARNED.add(key)  # once per sequence and process (benchmarks open one many times)
+                    log.warning(
+                        "%s: seqinfo.ini says %g fps but the header of %s says %g; the sequence's %g fps is used "
+                        "(every time window of tracking counts with it): correct frameRate if it is wrong",
+                        self.folder,
+                        self.fps,
+                        videos[0].name,
+                        header,
+                        self.fps,
+                    )
             elif img_dir.is_dir():
                 self.inner = ImageFolderSource(
                     img_dir, camera=self.camera, fps=self.fps, name=self.name, first_number=1
@@ -353,7 +369,7 @@ class SequenceSource(FrameSource):
 
 
 class _End:
-    pass
+    """The end of the frames a reader thread queues (a prefetched source's, a finite video read as a stream's)."""
 
 
 class _Failed:
@@ -430,10 +446,6 @@ class PrefetchSource(FrameSource):
 class _Lost:
     def __init__(self, message: str) -> None:
         self.message = message
-
-
-class _End:
-    """The end of a finite video read as a stream (its last frame was read, or it ended early: ``ended_early``)."""
 
 
 #: URL schemes that can carry a finite video file as well as a live stream; a capture of one of these that reports

@@ -133,6 +133,7 @@ def test_a_byte_order_mark_is_not_part_of_the_first_number(tmp_path):
     [
         ("frameRate=nan", "frameRate must be a finite number > 0"),
         ("frameRate=0", "frameRate must be"),
+        ("frameRate=1e9", "frameRate must be a finite number > 0 and at most 10000, got 1e"),
         ("seqLength=0", "seqLength must be >= 1"),
         ("imWidth=wide", "bad value"),
     ],

@@ -328,3 +328,20 @@ def test_prefetch_of_a_source_that_fails_before_its_first_frame_raises_instead_o
 
     with pytest.raises(OSError, match="share gone"):
         list(PrefetchSource(NoGenerator()))
+
+
+def test_a_sequence_whose_video_header_disagrees_on_the_frame_rate_is_warned_about_once(tmp_path, caplog):
+    """A wrong frameRate in seqinfo.ini (2.5 for a 25 fps video) was used without a word: every time window of
+    tracking counted with it (TUD-Stadtmitte IDF1 82.1 -> 78.1)."""
+    seq = make_sequence(tmp_path / "SEQ-R", with_video=True)  # the video's header: 10 fps
+    write_seqinfo(seq / "seqinfo.ini", SeqInfo("SEQ-R", 2.5, 20, 64, 48))
+    with caplog.at_level(logging.WARNING):
+        first = SequenceSource(seq, need_images=True)
+        SequenceSource(seq, need_images=True)  # a second opening (a benchmark's next run) says nothing more
+    assert first.fps == 2.5  # the sequence's rate is used, as MOTChallenge tools do
+    lines = [r.getMessage() for r in caplog.records if "seqinfo.ini says 2.5 fps" in r.getMessage()]
+    assert len(lines) == 1 and "the header of SEQ-R.avi says 10" in lines[0]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        SequenceSource(make_sequence(tmp_path / "SEQ-S", with_video=True), need_images=True)  # both say 10
+    assert "fps but the header" not in caplog.text
