@@ -243,6 +243,14 @@ def test_out_that_is_a_file_is_one_line(scene, tmp_path, capsys):
     assert "taken" in _one_line_error(capsys.readouterr().err)
 
 
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs /proc, a folder nobody can write into")
+def test_an_out_that_cannot_be_written_is_one_line_naming_it_before_any_camera(scene, capsys, caplog):
+    """It was reported as each camera's stream failing ("stream failed after 0 frame(s): Permission denied")."""
+    assert _run(scene, Path("/proc/mctrack-test-out")) == 1
+    assert "--out /proc/mctrack-test-out: cannot create the folder" in _one_line_error(capsys.readouterr().err)
+    assert "stream failed" not in caplog.text
+
+
 def test_camera_id_cannot_escape_out(scene, tmp_path, capsys):
     (scene / "cams.yaml").write_text("cameras:\n  - id: ../../escaped\n    source: cam1.avi\n    detections: det.txt\n")
     assert _run(scene, tmp_path / "deep" / "out") == 1
