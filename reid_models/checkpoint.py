@@ -153,6 +153,13 @@ def _fill(model: nn.Module, path: Path, manifest: dict[str, Any], state: dict[st
         problems.append(f"shape mismatches {shapes[:3]}" + (f" (+{len(shapes) - 3})" if len(shapes) > 3 else ""))
     if problems:
         raise CheckpointError(f"{path}: does not fit the {manifest['arch']} model: {'; '.join(problems)}")
+    # weights that are not finite give NaN features for every crop: the tracker would run on motion alone
+    if broken := [key for key, value in state.items() if value.is_floating_point() and not value.isfinite().all()]:
+        raise CheckpointError(
+            f"{path}: its weights are not finite (NaN or infinite values in {broken[0]}"
+            + (f" and {len(broken) - 1} more tensors" if len(broken) > 1 else "")
+            + "): a damaged file or a training run that diverged"
+        )
     model.load_state_dict({key: value.to(own[key].dtype) for key, value in state.items()})
 
 

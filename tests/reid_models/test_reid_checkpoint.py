@@ -47,6 +47,20 @@ def test_round_trip(tmp_path: Path, arch: str, kwargs: dict, half: bool) -> None
         torch.testing.assert_close(got, expected, rtol=0, atol=0)
 
 
+def test_weights_that_are_not_finite_are_refused_naming_the_file(tmp_path: Path) -> None:
+    """Such a checkpoint used to load: every crop's feature was NaN, and mctrack run exited 0 tracking on motion
+    alone after one warning."""
+    model = _trained_looking("global")
+    with torch.no_grad():
+        next(model.parameters())[0].fill_(float("nan"))
+    path = tmp_path / "nan.pt"
+    save_checkpoint(path, model)
+    with pytest.raises(CheckpointError, match=rf"^{path}: its weights are not finite \(NaN or infinite values in "):
+        load_checkpoint(path)
+    with pytest.raises(CheckpointError, match="its weights are not finite"):
+        load_weights_into(build_model("global", **SMALL, num_classes=3), path)
+
+
 def test_half_checkpoint_is_smaller(tmp_path: Path) -> None:
     model = _trained_looking("global")
     save_checkpoint(tmp_path / "full.pt", model)
