@@ -1,8 +1,9 @@
 """The run's feature cache: one camera's detections and embeddings, recorded while it runs, replayed later.
 
 ``OUT/cache/<camera>-<embedder>-<digest>/`` holds ``meta.npz`` (the key, fps, frame count, per-detection frame,
-box, score and class, and which frames were embedded) and ``embedding.f32`` (the raw float32 ``(N, D)``
-embeddings, memory-mapped on replay). Embeddings go to disk as they are computed, so recording a long video keeps
+box, score and class, which frames were embedded, and the CRC-32 of the embeddings) and ``embedding.f32`` (the
+raw float32 ``(N, D)`` embeddings, memory-mapped on replay; checked against the CRC first, so a file changed or
+damaged since is recomputed, not replayed). Embeddings go to disk as they are computed, so recording a long video keeps
 only its small per-detection arrays in memory (40 bytes a detection), and a replay reads embeddings from the
 page cache instead of loading them. The folder is written under a temporary name and renamed when complete: a
 run killed while recording leaves no cache that a later run would trust. The digest hashes the key: what the
@@ -16,6 +17,7 @@ import hashlib
 import json
 import logging
 import shutil
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -129,6 +131,8 @@ def load_cache(folder: Path, key: str, dim: int, *, warps: bool = False) -> Cach
         size = emb_path.stat().st_size if emb_path.is_file() else -1
         if size != n * dim * 4:
             raise ValueError(f"embedding.f32 holds {size} bytes, expected {n * dim * 4}")
+        if "embedding_crc32" in meta and _crc32(emb_path) != int(meta["embedding_crc32"]):  # older caches have none
+            raise ValueError("embedding.f32 does not match its checksum (changed or damaged since it was written)")
         embedding = (
             np.memmap(emb_path, np.float32, mode="r", shape=(n, dim)) if n and dim else np.zeros((n, dim), np.float32)
         )
@@ -136,6 +140,15 @@ def load_cache(folder: Path, key: str, dim: int, *, warps: bool = False) -> Cach
     except Exception as exc:  # noqa: BLE001 - a damaged cache is recomputed, never trusted
         log.warning("%s: unreadable cache (%s); features are recomputed", folder, exc)
         return None
+
+
+def _crc32(path: Path, chunk: int = 1 << 22) -> int:
+    """CRC-32 of a file (zlib's, about 1 GB/s), read in chunks."""
+    crc = 0
+    with path.open("rb") as fh:
+        while block := fh.read(chunk):
+            crc = zlib.crc32(block, crc)
+    return crc
 
 
 def _check_meta(meta: dict, n: int) -> None:
@@ -169,6 +182,7 @@ class CacheRecorder:
         shutil.rmtree(self._tmp, ignore_errors=True)
         self._tmp.mkdir(parents=True)
         self._emb = (self._tmp / "embedding.f32").open("wb")
+        self._crc = 0  # of the bytes written to embedding.f32, checked when the cache is replayed
         self._parts: dict[str, list[np.ndarray]] = {"frame": [], "xyxy": [], "score": [], "class_id": []}
         self._embedded: list[bool] = []
         self._warps: dict[int, np.ndarray] = {}
@@ -187,7 +201,9 @@ class CacheRecorder:
         self._embedded.append(emb is not None)
         if self.dim:
             block = emb if emb is not None else np.zeros((len(dets), self.dim), np.float32)
-            self._emb.write(np.ascontiguousarray(block, np.float32).tobytes())
+            data = np.ascontiguousarray(block, np.float32).tobytes()
+            self._emb.write(data)
+            self._crc = zlib.crc32(data, self._crc)
 
     def save(self, fps: float, frames: int, frames_without_image: int = 0) -> None:
         """Complete the cache (it replaces an older one of the same key)."""
@@ -214,6 +230,7 @@ class CacheRecorder:
             score=cat["score"] if cat["score"] is not None else np.zeros(0, np.float32),
             class_id=cat["class_id"] if cat["class_id"] is not None else np.zeros(0, np.int64),
             embedded=embedded,
+            embedding_crc32=np.array(self._crc, np.uint32),
             **extra,
         )
         shutil.rmtree(self.folder, ignore_errors=True)
