@@ -63,7 +63,15 @@ from .eval.mot import warn_if_mot17_classes
 from .eval.multicam import evaluate_multicam
 from .io.mot import MotWriter, duplicate_id_problem, load_mot_txt, save_mot_txt
 from .io.paths import check_file_name
-from .io.video import FrameSource, LiveSource, PrefetchSource, VideoFileSource, open_source, warn_assumed_fps
+from .io.video import (
+    FrameSource,
+    LiveSource,
+    PrefetchSource,
+    VideoFileSource,
+    frames_read_again,
+    open_source,
+    warn_assumed_fps,
+)
 from .link.constraints import LinkConstraints, Transit, load_ground_homography
 from .link.linkers import Linker, OnlineLinker, singleton_identities
 from .link.store import TrackletStore
@@ -776,7 +784,8 @@ class Pipeline:
         if self.gallery and tracklets and self.linker is not None and not interrupted:
             t0 = time.perf_counter()
             try:
-                gallery_ids = self._write_gallery(cams, out, tracklets, lookup, results)
+                with frames_read_again():
+                    gallery_ids = self._write_gallery(cams, out, tracklets, lookup, results)
             except KeyboardInterrupt:  # the results are written; the summary must be too
                 interrupted = True
                 log.error("interrupted while drawing gallery.jpg; it is not written")
@@ -790,7 +799,9 @@ class Pipeline:
                     # (whose usual end is Ctrl-C or a lost stream) are annotated from their recordings in any case
                     r = results.get(cam.id)
                     if r is not None and (is_live_source(cam.source) or not (r.error or interrupted)):
-                        if self._write_video(cam, out, r):
+                        with frames_read_again():
+                            written = self._write_video(cam, out, r)
+                        if written:
                             videos.append(cam.id)
             except KeyboardInterrupt:  # the results are written; the summary must be too
                 interrupted = True

@@ -23,6 +23,7 @@ from ..io.video import (
     LiveSource,
     PrefetchSource,
     SequenceSource,
+    frames_read_again,
     has_images,
     open_source,
     warn_assumed_fps,
@@ -327,15 +328,16 @@ def main(args: argparse.Namespace) -> int:
         if warning:
             log.warning("%s", warning)
         if args.video:  # the video shows what the result file holds: refined boxes, stitched ids, backfilled starts
-            write_annotated_video(
-                out_dir / f"{name}.mp4",
-                open_source(args.source),
-                result,
-                source.camera,
-                stats.frames,
-                fps,
-                progress=not args.no_progress,
-            )
+            with frames_read_again():  # their problems were reported while tracking
+                write_annotated_video(
+                    out_dir / f"{name}.mp4",
+                    open_source(args.source),
+                    result,
+                    source.camera,
+                    stats.frames,
+                    fps,
+                    progress=not args.no_progress,
+                )
     extra = (
         f", {stats.frames_without_image} without a readable image" if stats.frames_without_image and need_images else ""
     )

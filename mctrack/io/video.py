@@ -26,6 +26,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import cv2
@@ -44,6 +45,7 @@ __all__ = [
     "PrefetchSource",
     "open_source",
     "has_images",
+    "frames_read_again",
     "AnnotatedVideoWriter",
     "VIDEO_SUFFIXES",
     "IMAGE_SUFFIXES",
@@ -124,7 +126,7 @@ class VideoFileSource(FrameSource):
                 if not good:
                     if self.length is not None and index + len(pending_bad) >= self.length:
                         if pending_bad:
-                            log.warning(
+                            _frame_warning(
                                 "%s: the last %d frame(s) cannot be decoded; the video ends at frame %d",
                                 self.path,
                                 len(pending_bad),
@@ -138,7 +140,7 @@ class VideoFileSource(FrameSource):
                                 f"the video ends after {index} of the {self.length} frames its "
                                 "header promises (truncated or damaged file)"
                             )
-                        log.warning(
+                        _frame_warning(
                             "%s: video ends early: %d unreadable frames in a row from frame %d "
                             "(the header promised %s frames)",
                             self.path,
@@ -149,7 +151,7 @@ class VideoFileSource(FrameSource):
                         break
                     continue
                 for bad in pending_bad:  # a readable frame follows: the gaps were bad frames mid-video
-                    log.warning("%s: frame %d cannot be decoded; it is passed on without an image", self.path, bad)
+                    _frame_warning("%s: frame %d cannot be decoded; it is passed on without an image", self.path, bad)
                     self.bad_frames.append(bad)
                     yield Frame(self.camera, bad, bad / self.fps, None)
                 index += len(pending_bad)
@@ -179,6 +181,26 @@ def warn_assumed_fps(source: FrameSource, where: str, fix: str) -> None:
 
 
 _UNREADABLE_WARNED: set[str] = set()  # image files already said to be unreadable
+_READ_AGAIN = 0  # > 0 inside frames_read_again(): frame problems were reported by the pass that tracked them
+
+
+@contextmanager
+def frames_read_again() -> Iterator[None]:
+    """Within this block, frame sources do not warn about frames they cannot decode or find: the frames are read
+    again (a run's gallery and annotated videos) after the pass that tracked them reported each problem, maybe in a
+    worker process whose record of what it said this one does not share."""
+    global _READ_AGAIN
+    _READ_AGAIN += 1
+    try:
+        yield
+    finally:
+        _READ_AGAIN -= 1
+
+
+def _frame_warning(message: str, *args) -> None:
+    if not _READ_AGAIN:
+        log.warning(message, *args)
+
 
 UNREADABLE_FOLDER = 5  # an image folder whose first images all fail to decode is refused, not tracked as empty
 
@@ -254,14 +276,14 @@ class ImageFolderSource(FrameSource):
         span = max(numbers) - first + 1
         missing = span - len(numbers)
         if min(numbers) < first:
-            log.warning("%s: images numbered below %d: frames are taken in name order", self.folder, first)
+            _frame_warning("%s: images numbered below %d: frames are taken in name order", self.folder, first)
             return None
         if len(set(numbers)) != len(numbers) or missing > len(numbers):  # e.g. timestamps or every n-th frame
             return None
         if missing:
             have = set(numbers)
             gaps = [n for n in range(first, first + span) if n not in have]
-            log.warning(
+            _frame_warning(
                 "%s: %d image(s) missing from the numbering (e.g. number %d): those frames come without an image, "
                 "later images keep their frame numbers",
                 self.folder,
@@ -292,7 +314,7 @@ class ImageFolderSource(FrameSource):
                 # file and process (a run reads a camera's frames again for its gallery and video)
                 if str(f) not in _UNREADABLE_WARNED:
                     _UNREADABLE_WARNED.add(str(f))
-                    log.warning("%s: cannot be read as an image; frame %d is passed on without an image", f, i + 1)
+                    _frame_warning("%s: cannot be read as an image; frame %d is passed on without an image", f, i + 1)
             seen_good = seen_good or image is not None
             yield Frame(self.camera, i, i / self.fps, image)
 

@@ -1172,6 +1172,39 @@ def test_a_configured_fps_override_is_warned_once_with_workers(scene, tmp_path):
     assert done.stderr.count("camera cam1: fps 7 from the camera set overrides the 10 fps") == 1
 
 
+def test_an_unreadable_image_is_warned_about_once_with_workers(scene, tmp_path):
+    """The worker process said it while tracking, and this one again when it read the frames for the gallery and
+    the annotated video."""
+    import subprocess
+    import sys
+
+    raw = _cams_with_absolute_paths(scene)
+    frames = tmp_path / "cam1_frames"
+    frames.mkdir()
+    video = cv2.VideoCapture(raw["cameras"][0]["source"])
+    i = 0
+    while True:
+        ok, image = video.read()
+        if not ok:
+            break
+        i += 1
+        cv2.imwrite(str(frames / f"{i:06d}.jpg"), image)
+    video.release()
+    (frames / "000010.jpg").write_bytes(b"not a jpeg")
+    raw["cameras"][0].update(source=str(frames), fps=10)
+    (tmp_path / "img.yaml").write_text(yaml.safe_dump(raw))
+    args = ["run", "--cams", str(tmp_path / "img.yaml"), "--detector", "mot", "--reid", "colorhist", "--no-progress"]
+    done = subprocess.run(
+        [sys.executable, "-m", "mctrack.cli", *args, "--workers", "2", "--out", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.count("000010.jpg: cannot be read as an image; frame 10") == 1, done.stderr
+    assert (tmp_path / "out" / "cam1.mp4").is_file() and (tmp_path / "out" / "gallery.jpg").is_file()
+
+
 def test_a_detection_file_s_problems_are_warned_about_once(scene, tmp_path, caplog):
     raw = _cams_with_absolute_paths(scene)
     det = tmp_path / "det.txt"
