@@ -42,6 +42,7 @@ __all__ = [
     "write_gallery",
     "aicity_camera_numbers",
     "write_aicity",
+    "check_output_folder",
     "earlier_outputs",
 ]
 
@@ -70,6 +71,20 @@ def output_folder(option: str, value: str | Path) -> Path:
         raise InputError(f"{option} {value}: cannot create the folder ({err.strerror or error_line(err)})") from None
     _check_writable(option, value, folder)
     return folder
+
+
+def check_output_folder(option: str, value: str | Path) -> None:
+    """An :class:`InputError` naming ``option`` unless ``value`` can become a folder to write into, checked without
+    creating anything: an existing folder must be writable; a missing one needs its nearest existing parent to be
+    a writable folder. For a command that has more to check before it may leave a folder behind."""
+    folder = Path(value)
+    above = next((p for p in (folder, *folder.parents) if p.exists()), None)
+    if above is None:  # nothing on the way exists (a relative path's base always does)
+        return
+    if not above.is_dir():
+        what = "a file is there, not a folder" if above == folder else f"{above} is a file, not a folder"
+        raise InputError(f"{option} {value}: {what}")
+    _check_writable(option, value, above)
 
 
 def output_file(option: str, value: str | Path, suffixes: tuple[str, ...] = ()) -> Path:

@@ -13,7 +13,7 @@ from ..detect import build_detector
 from ..embed import embedder_link_thresh
 from ..errors import InputError
 from ..io.video import has_images
-from ..outputs import output_folder
+from ..outputs import check_output_folder
 from ..eval.multicam import format_multicam
 from ..cache import feature_cache_key, file_sha1
 from ..parallel import auto_workers
@@ -362,7 +362,7 @@ def main(args: argparse.Namespace) -> int:
                 ", ".join(ignored),
             )
     cams = load_cams(args.cams)
-    output_folder("--out", args.out)  # before any camera: an unwritable folder was blamed on each camera's stream
+    check_output_folder("--out", args.out)  # an unwritable folder was blamed on each camera's stream
     if not args.no_calibration:  # every calibration file read now, with or without an embedder: a bad one is fatal
         for cam in cams.cameras:
             if cam.calibration:

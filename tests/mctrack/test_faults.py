@@ -247,7 +247,7 @@ def test_out_that_is_a_file_is_one_line(scene, tmp_path, capsys):
 def test_an_out_that_cannot_be_written_is_one_line_naming_it_before_any_camera(scene, capsys, caplog):
     """It was reported as each camera's stream failing ("stream failed after 0 frame(s): Permission denied")."""
     assert _run(scene, Path("/proc/mctrack-test-out")) == 1
-    assert "--out /proc/mctrack-test-out: cannot create the folder" in _one_line_error(capsys.readouterr().err)
+    assert "--out /proc/mctrack-test-out: not writable" in _one_line_error(capsys.readouterr().err)
     assert "stream failed" not in caplog.text
 
 
