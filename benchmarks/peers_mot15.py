@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import inspect
+import logging
 import sys
 import time
 from pathlib import Path
@@ -79,7 +80,13 @@ def boxmot_tracker(name: str, fps: float, reid=None, cmc: bool = False):
         wanted.update({"use_embeddings": False, "with_reid": False})
     else:
         wanted.update({"reid_model": reid, "use_embeddings": True, "with_reid": True})
-    return cls(**{k: v for k, v in wanted.items() if k in params})
+    # BoxMOT's own logger says an INFO banner per tracker made and, with camera-motion compensation, a warning
+    # for every frame whose ECC did not converge: thousands of lines around the tables; errors stay
+    quiet = logging.getLogger("boxmot")
+    quiet.setLevel(logging.ERROR)
+    tracker = cls(**{k: v for k, v in wanted.items() if k in params})
+    quiet.setLevel(logging.ERROR)  # in case making the tracker set it up again
+    return tracker
 
 
 def run_boxmot(

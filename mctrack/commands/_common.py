@@ -213,8 +213,8 @@ def add_appearance_args(g) -> None:
         "--app-weight",
         type=float,
         default=None,
-        help="weight of appearance in the tracker's fused cost, 0-1 (default: the checkpoint's extra.track_appearance "
-        "when it has one (can_market1501: 0.5), else per embedder: "
+        help="weight of appearance in the tracker's fused cost, 0-1 (default: the setting a checkpoint carries in "
+        "extra.track_appearance, as can_market1501 (0.5) and laga_samples (0.3) do, else per embedder: "
         + defaults_text(lambda n: track_appearance(n)[0])
         + ")",
     )
@@ -222,8 +222,8 @@ def add_appearance_args(g) -> None:
         "--app-thresh",
         type=float,
         default=None,
-        help="largest cosine distance the tracker still matches on (default: the checkpoint's extra.track_appearance "
-        "when it has one (can_market1501: 0.6), else per embedder: "
+        help="largest cosine distance the tracker still matches on (default: the setting a checkpoint carries in "
+        "extra.track_appearance, as can_market1501 (0.6) and laga_samples (0.8) do, else per embedder: "
         + defaults_text(lambda n: track_appearance(n)[1])
         + ")",
     )
@@ -360,6 +360,8 @@ def _check_unused_embedder_args(args: argparse.Namespace) -> None:
 def embedder_from_args(args: argparse.Namespace) -> Embedder | None:
     """Build the embedder the options ask for (checkpoint as in ``weights_from_args``); ``--reid none`` gives
     ``None``."""
+    if args.reid != "none" and args.reid not in EMBEDDERS.names():  # the registry's message would leave out none
+        raise InputError(f"unknown embedder {args.reid!r}; valid names: {', '.join(EMBEDDERS.names())}, none")
     weights_from_args(args)
     _check_unused_embedder_args(args)
     if getattr(args, "batch_size", 1) < 1:

@@ -541,11 +541,12 @@ def main(args: argparse.Namespace) -> int:
     weak = sum(r.weak_tracks for r in result.cameras.values())
     short = sum(r.short_tracks for r in result.cameras.values())
     before = s["counts"]["tracklets"] + weak + short + stitched  # stitching ran first, then the judgement
+    dropped = [f"{weak} with a mean score below {_one_or_per_camera(new_thresh)}"] if weak else []
+    dropped += [f"{short} seen for less than {min_track_s:g} s"] if short else []
     print(
         f"{s['counts']['cameras']} camera(s), {s['counts']['frames']} frames, {before} tracklets "
         + (f"({before - stitched} after joining {stitched} within cameras) " if stitched else "")
-        + (f"(and {weak} with a mean score below {_one_or_per_camera(new_thresh)} dropped) " if weak else "")
-        + (f"(and {short} seen for less than {min_track_s:g} s dropped) " if short else "")
+        + (f"({' and '.join(dropped)} dropped) " if dropped else "")
         + f"-> {s['counts']['global_ids']} global ids ({s['counts']['multi_camera_ids']} seen by more than "
         f"one camera) in {s['timings_s']['total']:.1f} s ({s['frames_per_second']:.1f} frames/s)"
     )

@@ -21,6 +21,7 @@ taken as lost: iteration raises :class:`~mctrack.errors.InputError` naming the s
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import re
 import threading
@@ -350,8 +351,8 @@ class SequenceSource(FrameSource):
                     _RATE_WARNED.add(key)  # once per sequence and process (benchmarks open one many times)
                     log.warning(
                         "%s: seqinfo.ini says %g fps but the header of %s says %g; the sequence's %g fps is used "
-                        "(every time window of tracking counts with it): correct frameRate if it is wrong",
-                        self.folder,
+                        "(every time window of tracking counts with it; set frameRate in seqinfo.ini if it is wrong)",
+                        os.path.normpath(self.folder),
                         self.fps,
                         videos[0].name,
                         header,

@@ -60,6 +60,12 @@ def test_unknown_embedder_lists_valid_names(tmp_path, capsys):
     assert rc == 1 and "unknown embedder 'nope'; valid names:" in err and "laga" in err
 
 
+def test_a_misspelt_reid_lists_every_valid_name_none_included(tmp_path, capsys):
+    rc = main(["track", "--source", str(tmp_path), "--detector", "mot", "--reid", "lagaa", "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert rc == 1 and "unknown embedder 'lagaa'; valid names: " in err and err.rstrip().endswith(", none")
+
+
 def test_console_entry_point_runs_as_module():
     proc = subprocess.run([sys.executable, "-m", "mctrack.cli", "--version"], capture_output=True, text=True)
     assert proc.returncode == 0 and proc.stdout.startswith("mctrack ")
