@@ -945,7 +945,7 @@ def test_run_counts_the_tracklets_before_joining_and_dropping(scene, tmp_path, c
     none_kept, line = first_count("--min-length", "3600", "--track-score", "first")
     assert none_kept == kept_all > 0 and "-> 0 global ids" in line
     joined = re.search(r"\((\d+) after joining", line)
-    short = int(re.search(r"\(and (\d+) seen for less than", line).group(1))
+    short = int(re.search(r"[( ](\d+) seen for less than", line).group(1))
     assert short == (int(joined.group(1)) if joined else kept_all)  # every tracklet left after joining is dropped
     assert "seen for less than 3600 s dropped" in line
     assert "tracks were dropped once tracking ended" in caplog.text
