@@ -210,13 +210,16 @@ def _interrupting_at_frame_5(camera: str):
     return interrupting
 
 
-def test_interrupted_run_keeps_what_it_finished(scene, tmp_path):
+def _summary_after_ctrl_c(scene: Path, out: Path, camera: str) -> dict:
+    """summary.json of a run of the scene (cameras in turn) that Ctrl-C stops at ``camera``'s frame 5."""
     cams = load_cams(scene / "cams.yaml")
     with pytest.raises(KeyboardInterrupt):
-        make_pipeline(cams, ColorHistogramEmbedder(), source_factory=_interrupting_at_frame_5("cam2")).run(
-            cams, tmp_path
-        )
-    summary = json.loads((tmp_path / "summary.json").read_text())
+        make_pipeline(cams, ColorHistogramEmbedder(), source_factory=_interrupting_at_frame_5(camera)).run(cams, out)
+    return json.loads((out / "summary.json").read_text())
+
+
+def test_interrupted_run_keeps_what_it_finished(scene, tmp_path):
+    summary = _summary_after_ctrl_c(scene, tmp_path, "cam2")
     assert summary["interrupted"] and summary["cameras"]["cam1"]["frames"] == 60
     assert summary["cameras"]["cam2"]["frames"] == 5  # the interrupted camera's frames are kept too
     assert summary["cameras_not_run"] == []
@@ -226,12 +229,7 @@ def test_interrupted_run_keeps_what_it_finished(scene, tmp_path):
 
 
 def test_a_camera_that_never_started_before_ctrl_c_is_named_in_the_summary(scene, tmp_path):
-    cams = load_cams(scene / "cams.yaml")
-    with pytest.raises(KeyboardInterrupt):
-        make_pipeline(cams, ColorHistogramEmbedder(), source_factory=_interrupting_at_frame_5("cam1")).run(
-            cams, tmp_path
-        )
-    summary = json.loads((tmp_path / "summary.json").read_text())
+    summary = _summary_after_ctrl_c(scene, tmp_path, "cam1")
     assert summary["interrupted"] and summary["cameras"]["cam1"]["frames"] == 5
     assert "cam2" not in summary["cameras"] and summary["cameras_not_run"] == ["cam2"]
 
@@ -1153,31 +1151,32 @@ def test_a_camera_s_own_score_thresholds_in_cams_yaml_replace_run_s(scene, tmp_p
     )
 
 
-def test_a_configured_fps_override_is_warned_once_with_workers(scene, tmp_path):
+def _run_in_two_workers(cams: Path, reid: str, out: Path):
+    """``mctrack run`` in a subprocess with two worker processes (their warnings reach its stderr, which caplog
+    cannot see): a worker runs each camera, then the main process reads the frames again for the gallery and the
+    annotated videos."""
     import subprocess
     import sys
 
+    args = ["run", "--cams", str(cams), "--detector", "mot", "--reid", reid, "--no-progress", "--workers", "2"]
+    done = subprocess.run(
+        [sys.executable, "-m", "mctrack.cli", *args, "--out", str(out)], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    return done
+
+
+def test_a_configured_fps_override_is_warned_once_with_workers(scene, tmp_path):
     raw = _cams_with_absolute_paths(scene)
     raw["cameras"][0]["fps"] = 7  # the video says 10
     (tmp_path / "fps.yaml").write_text(yaml.safe_dump(raw))
-    args = ["run", "--cams", str(tmp_path / "fps.yaml"), "--detector", "mot", "--reid", "none", "--no-progress"]
-    # a worker process runs the camera, then this one reopens its video for the gallery and the annotated video
-    done = subprocess.run(
-        [sys.executable, "-m", "mctrack.cli", *args, "--workers", "2", "--out", str(tmp_path / "out")],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr
+    done = _run_in_two_workers(tmp_path / "fps.yaml", "none", tmp_path / "out")
     assert done.stderr.count("camera cam1: fps 7 from the camera set overrides the 10 fps") == 1
 
 
 def test_an_unreadable_image_is_warned_about_once_with_workers(scene, tmp_path):
     """The worker process said it while tracking, and this one again when it read the frames for the gallery and
     the annotated video."""
-    import subprocess
-    import sys
-
     raw = _cams_with_absolute_paths(scene)
     frames = tmp_path / "cam1_frames"
     frames.mkdir()
@@ -1193,14 +1192,7 @@ def test_an_unreadable_image_is_warned_about_once_with_workers(scene, tmp_path):
     (frames / "000010.jpg").write_bytes(b"not a jpeg")
     raw["cameras"][0].update(source=str(frames), fps=10)
     (tmp_path / "img.yaml").write_text(yaml.safe_dump(raw))
-    args = ["run", "--cams", str(tmp_path / "img.yaml"), "--detector", "mot", "--reid", "colorhist", "--no-progress"]
-    done = subprocess.run(
-        [sys.executable, "-m", "mctrack.cli", *args, "--workers", "2", "--out", str(tmp_path / "out")],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr
+    done = _run_in_two_workers(tmp_path / "img.yaml", "colorhist", tmp_path / "out")
     assert done.stderr.count("000010.jpg: cannot be read as an image; frame 10") == 1, done.stderr
     assert (tmp_path / "out" / "cam1.mp4").is_file() and (tmp_path / "out" / "gallery.jpg").is_file()
 
