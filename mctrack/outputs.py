@@ -339,7 +339,12 @@ def earlier_outputs(out: Path, cameras: list[str]) -> list[str]:
     if not ((out / "summary.json").is_file() or (out / "local").is_dir()):
         return []
     ours = {f"{c}.txt" for c in cameras} | {"aicity.txt"} | {f"{c}.mp4" for c in cameras}
-    stale = [p.name for p in sorted(out.glob("*.txt")) + sorted(out.glob("*.mp4")) if p.name not in ours]
+    # hidden files are not results (the temporary video a killed run left is removed when a run starts)
+    stale = [
+        p.name
+        for p in sorted(out.glob("*.txt")) + sorted(out.glob("*.mp4"))
+        if p.name not in ours and not p.name.startswith(".")
+    ]
     stale += [f"local/{p.name}" for p in sorted((out / "local").glob("*.txt")) if p.stem not in cameras]
     stale += [
         f"tracklets/{p.name}"

@@ -43,6 +43,7 @@ from __future__ import annotations
 import contextlib
 import heapq
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Generator, Iterator, Mapping
@@ -154,6 +155,7 @@ class CameraResult:
     # those frames' warps {frame index: (2, 3)}: the offline refinements (smoothing, stitching) run stabilised
     warps: dict[int, np.ndarray] = field(default_factory=dict)
     error: str | None = None
+    images_read: bool = False  # tracking decoded the camera's images (and so reported the frames it could not)
     timings: dict[str, float] = field(default_factory=dict)
     tracklets: list[Tracklet] = field(default_factory=list)
     summaries: list[TrackletSummary] = field(default_factory=list)
@@ -532,6 +534,7 @@ class Pipeline:
                 fps = float(cam.fps or src.fps)
                 length = src.length
                 frames = src if need or not src.length else _imageless(cam.id, src.length, fps)
+                res.images_read = frames is src
                 if need and not live:  # decoded ahead in a thread: decoding overlaps detection and embedding
                     frames = PrefetchSource(src)
                 detector = timer("open", self.detector_factory, cam)
@@ -574,8 +577,6 @@ class Pipeline:
                     dim=dim,
                     tentative=pending is not None,
                 ):
-                    if self._stop is not None and self._stop.is_set():  # Ctrl-C with cameras in threads
-                        raise KeyboardInterrupt
                     res.frames, res.detections, res.embedded = stats.frames, stats.detections, stats.embedded
                     builder.add(step.tracks, step.time, step.track_embeddings)
                     writer.write(step.frame.index, step.tracks.track_id, step.tracks.xyxy, step.tracks.score)
@@ -583,6 +584,10 @@ class Pipeline:
                         t = step.tentative
                         pending.write(step.frame.index, t.track_id, t.xyxy, t.score)
                     bar.update(1)
+                    # Ctrl-C with cameras in threads: checked once the frame's rows are written, so that the frames
+                    # counted are the frames the results hold
+                    if self._stop is not None and self._stop.is_set():
+                        raise KeyboardInterrupt
                     finished = builder.pop_finished(step.frame.index, finish_after)
                     yield step.time, step.tracks, finished, step.track_embeddings
             if stats.ended_early:
@@ -669,6 +674,7 @@ class Pipeline:
         self._workers_used = 1  # cameras run at once by this machine's processes or threads (the summary's)
         if out.exists() and not out.is_dir():
             raise InputError(f"{out}: the output folder is a file")
+        _check_inputs_are_not_outputs(cams, out)
         out.mkdir(parents=True, exist_ok=True)
         with _output_lock(out):
             return self._run_into(cams, out, gt, homographies, raise_on_interrupt)
@@ -696,8 +702,8 @@ class Pipeline:
             )
         # an earlier run's results for these cameras go now, not when this run writes its own: a run that is
         # interrupted or killed before then (or writes no videos) must not leave them beside its own files
-        for name in (*RUN_FILES, *(f"{c.id}{ext}" for c in cams.cameras for ext in (".txt", ".mp4"))):
-            (out / name).unlink(missing_ok=True)
+        for path in _run_outputs(out, cams):
+            path.unlink(missing_ok=True)
         t_start = time.perf_counter()
         results: dict[str, CameraResult] = {}
         interrupted = False
@@ -784,7 +790,9 @@ class Pipeline:
         if self.gallery and tracklets and self.linker is not None and not interrupted:
             t0 = time.perf_counter()
             try:
-                with frames_read_again():
+                # frame problems were reported while tracking, unless a camera was tracked without its images
+                quiet = all(r.images_read for r in results.values())
+                with frames_read_again() if quiet else contextlib.nullcontext():
                     gallery_ids = self._write_gallery(cams, out, tracklets, lookup, results)
             except KeyboardInterrupt:  # the results are written; the summary must be too
                 interrupted = True
@@ -799,7 +807,7 @@ class Pipeline:
                     # (whose usual end is Ctrl-C or a lost stream) are annotated from their recordings in any case
                     r = results.get(cam.id)
                     if r is not None and (is_live_source(cam.source) or not (r.error or interrupted)):
-                        with frames_read_again():
+                        with frames_read_again() if r.images_read else contextlib.nullcontext():
                             written = self._write_video(cam, out, r)
                         if written:
                             videos.append(cam.id)
@@ -1314,6 +1322,33 @@ class Pipeline:
             return False
 
 
+def _run_outputs(out: Path, cams: CamsConfig) -> list[Path]:
+    """The files in ``out`` that a run of ``cams`` removes when it starts (an earlier run's) and writes again: the
+    run-wide files and each camera's result, annotated video and the temporary name of that video."""
+    own = [f"{c.id}{ext}" for c in cams.cameras for ext in (".txt", ".mp4")]
+    own += [f".{c.id}.tmp.mp4" for c in cams.cameras]  # a video a killed run was writing
+    return [out / name for name in (*RUN_FILES, *own)]
+
+
+def _check_inputs_are_not_outputs(cams: CamsConfig, out: Path) -> None:
+    """An :class:`InputError` when a camera's input file is one the run would remove or write in ``out`` (its
+    source ``cam1.mp4`` beside cams.yaml with ``--out`` that folder): the run would destroy what it reads."""
+    written = [*_run_outputs(out, cams)]
+    written += [out / "local" / f"{c.id}.txt" for c in cams.cameras]
+    written += [out / "recordings" / f"{c.id}.mp4" for c in cams.cameras]
+    targets = {os.path.realpath(p): p for p in written}
+    for cam in cams.cameras:
+        for key in ("source", "detections", "ground_truth", "calibration"):
+            value = getattr(cam, key, None)
+            if not value or is_live_source(str(value)) and key == "source":
+                continue
+            hit = targets.get(os.path.realpath(value))
+            if hit is not None:
+                raise InputError(
+                    f"camera {cam.id}: its {key} {value} is a file this run writes ({hit}); choose another --out"
+                )
+
+
 @contextlib.contextmanager
 def _output_lock(out: Path) -> Iterator[None]:
     """Held while a run writes into ``out`` (an advisory lock on ``out/.mctrack-run.lock``, released when the run
@@ -1328,11 +1363,13 @@ def _output_lock(out: Path) -> Iterator[None]:
     with open(path, "a") as fh:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
+        except BlockingIOError:
             raise InputError(
                 f"{out}: another mctrack run is writing into this folder (it holds {path.name}); wait for it to "
                 "end or choose another --out"
             ) from None
+        except OSError as exc:  # a file system without such locks (NFS without lockd, some FUSE mounts)
+            log.warning("%s: cannot lock the output folder (%s); a second run into it would not be stopped", out, exc)
         yield
 
 

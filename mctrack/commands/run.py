@@ -587,6 +587,7 @@ def main(args: argparse.Namespace) -> int:
         print(
             "interrupted (Ctrl-C or SIGTERM): the outputs hold what was finished"
             + ("; evaluated on the frames each camera covered" if result.evaluation else "")
+            + (f"; not started: {', '.join(s['cameras_not_run'])}" if s["cameras_not_run"] else "")
         )
         return 130
     return 1 if result.failed or result.evaluation_error else 0

@@ -474,6 +474,9 @@ class _Lost:
 #: URL schemes that can carry a finite video file as well as a live stream; a capture of one of these that reports
 #: a frame count is a file (RTSP, RTMP, UDP and webcams are always live)
 _FILE_SCHEMES = ("http://", "https://", "ftp://")
+#: frames a video behind a URL may end short of its header's count and still count as whole (a video file's last
+#: frames that cannot be decoded are tolerated alike, below ``VideoFileSource``'s ``max_bad_frames``)
+_URL_SHORT_FRAMES = 5
 
 
 class LiveSource(FrameSource):
@@ -606,10 +609,19 @@ class LiveSource(FrameSource):
                     self._put(q, (now, np.ascontiguousarray(image)), stop)
                     continue
                 if self.frame_count is not None:  # a finite video: its end (a reconnect would replay it)
-                    if n_read < self.frame_count:
+                    short = self.frame_count - n_read
+                    if short >= _URL_SHORT_FRAMES:
                         self.ended_early = (
                             f"the video ends after {n_read} of the {self.frame_count} frames its header promises "
                             "(truncated, damaged, or the connection broke)"
+                        )
+                    elif short > 0:  # as a video file whose last few frames cannot be decoded
+                        log.warning(
+                            "%s: the last %d frame(s) its header promises were not received; the video ends at "
+                            "frame %d",
+                            self.source,
+                            short,
+                            n_read,
                         )
                     self._put(q, _End(), stop)
                     return

@@ -442,3 +442,17 @@ def test_a_second_run_into_a_folder_in_use_stops_at_once_naming_it(scene, tmp_pa
     assert "another mctrack run is writing into this folder" in _one_line_error(capsys.readouterr().err)
     assert not (out / "summary.json").exists() and not (out / "cache").exists()
     assert _run(scene, out) == 0  # free again once the other run ended
+
+
+def test_a_camera_input_that_the_run_would_overwrite_is_refused_and_kept(scene, capsys):
+    """With a camera's detections in cam1.txt beside cams.yaml and --out that folder, the run removed its own input
+    when it started (and before that overwrote it with its results)."""
+    (scene / "det.txt").rename(scene / "cam1.txt")
+    (scene / "cams.yaml").write_text(
+        (scene / "cams.yaml").read_text().replace("detections: det.txt", "detections: cam1.txt")
+    )
+    before = (scene / "cam1.txt").read_bytes()
+    assert _run(scene, scene) == 1
+    line = _one_line_error(capsys.readouterr().err)
+    assert "camera cam1: its detections" in line and "is a file this run writes" in line
+    assert (scene / "cam1.txt").read_bytes() == before

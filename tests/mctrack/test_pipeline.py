@@ -228,6 +228,36 @@ def test_interrupted_run_keeps_what_it_finished(scene, tmp_path):
     assert (tmp_path / "identities.csv").is_file()
 
 
+def test_ctrl_c_with_cameras_in_threads_counts_the_frames_the_results_hold(scene, tmp_path):
+    """The stop was checked before a frame's rows were written, so each camera counted one frame without rows."""
+    cams = load_cams(scene / "cams.yaml")
+    holder = {}
+
+    def stopping(cam, need_images):
+        src = default_source(cam, need_images)
+
+        class Wrapped:
+            def __getattr__(self, name):
+                return getattr(src, name)
+
+            def __iter__(self):
+                for frame in src:
+                    if cam.id == "cam1" and frame.index == 10:
+                        holder["pipe"]._stop.set()  # what Ctrl-C does with cameras in threads
+                    yield frame
+
+        return Wrapped()
+
+    holder["pipe"] = make_pipeline(
+        cams, ColorHistogramEmbedder(), workers=2, worker_threads=True, source_factory=stopping
+    )
+    result = holder["pipe"].run(cams, tmp_path, raise_on_interrupt=False)
+    assert result.interrupted
+    for cam, entry in result.summary["cameras"].items():
+        rows = load_mot_txt(tmp_path / "local" / f"{cam}.txt")
+        assert entry["frames"] == rows[:, 0].max() < 60, cam  # rows in every frame here (people throughout)
+
+
 def test_a_camera_that_never_started_before_ctrl_c_is_named_in_the_summary(scene, tmp_path):
     summary = _summary_after_ctrl_c(scene, tmp_path, "cam1")
     assert summary["interrupted"] and summary["cameras"]["cam1"]["frames"] == 5
@@ -1195,6 +1225,29 @@ def test_an_unreadable_image_is_warned_about_once_with_workers(scene, tmp_path):
     done = _run_in_two_workers(tmp_path / "img.yaml", "colorhist", tmp_path / "out")
     assert done.stderr.count("000010.jpg: cannot be read as an image; frame 10") == 1, done.stderr
     assert (tmp_path / "out" / "cam1.mp4").is_file() and (tmp_path / "out" / "gallery.jpg").is_file()
+
+
+def test_an_unreadable_image_is_warned_about_by_the_video_pass_when_tracking_did_not_read_the_images(
+    scene, tmp_path, caplog
+):
+    """Motion only on detections without camera-motion compensation, tracking reads no image: the annotated
+    video's pass is the first to meet the unreadable one and must say so."""
+    raw = _cams_with_absolute_paths(scene)
+    frames = tmp_path / "cam1_frames"
+    frames.mkdir()
+    video = cv2.VideoCapture(raw["cameras"][0]["source"])
+    for i in range(1, 31):
+        ok, image = video.read()
+        cv2.imwrite(str(frames / f"{i:06d}.jpg"), image)
+    video.release()
+    (frames / "000010.jpg").write_bytes(b"not a jpeg")
+    raw["cameras"] = [{**raw["cameras"][0], "source": str(frames), "fps": 10}]
+    (tmp_path / "img.yaml").write_text(yaml.safe_dump(raw))
+    args = ["run", "--cams", str(tmp_path / "img.yaml"), "--detector", "mot", "--reid", "none", "--cmc", "off"]
+    with caplog.at_level(logging.WARNING):
+        assert main([*args, "--no-progress", "--workers", "1", "--out", str(tmp_path / "out")]) == 0
+    assert caplog.text.count("000010.jpg: cannot be read as an image; frame 10") == 1
+    assert (tmp_path / "out" / "cam1.mp4").is_file()
 
 
 def test_a_detection_file_s_problems_are_warned_about_once(scene, tmp_path, caplog):
