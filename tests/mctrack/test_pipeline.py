@@ -182,32 +182,37 @@ def test_a_camera_failing_in_a_run_of_max_seconds_is_scored_on_the_same_span(sce
     assert r.evaluation["frames_evaluated"] == {"cam1": span, "cam2": span}
 
 
-def _interrupting_at_frame_5(camera: str):
-    """A source factory whose camera ``camera`` raises KeyboardInterrupt (Ctrl-C) at its frame 5."""
+def _sources_calling(camera: str, at_frame: int, action):
+    """A source factory whose camera ``camera`` calls ``action()`` when it reaches frame ``at_frame``, before handing
+    it on (``action`` may raise KeyboardInterrupt, as Ctrl-C does)."""
 
-    def interrupting(cam, need_images):
+    def factory(cam, need_images):
         src = default_source(cam, need_images)
-        if cam.id == camera:
+        if cam.id != camera:
+            return src
 
-            def frames():
+        class Wrapped:
+            def __getattr__(self, name):
+                return getattr(src, name)
+
+            def __iter__(self):
                 for frame in src:
-                    if frame.index == 5:
-                        raise KeyboardInterrupt
+                    if frame.index == at_frame:
+                        action()
                     yield frame
 
-            src.__iter__ = frames  # type: ignore[method-assign]
+        return Wrapped()
 
-            class Wrapped:
-                def __getattr__(self, name):
-                    return getattr(src, name)
+    return factory
 
-                def __iter__(self):
-                    return frames()
 
-            return Wrapped()
-        return src
+def _ctrl_c() -> None:
+    raise KeyboardInterrupt
 
-    return interrupting
+
+def _interrupting_at_frame_5(camera: str):
+    """A source factory whose camera ``camera`` raises KeyboardInterrupt (Ctrl-C) at its frame 5."""
+    return _sources_calling(camera, 5, _ctrl_c)
 
 
 def _summary_after_ctrl_c(scene: Path, out: Path, camera: str) -> dict:
@@ -232,22 +237,7 @@ def test_ctrl_c_with_cameras_in_threads_counts_the_frames_the_results_hold(scene
     """The stop was checked before a frame's rows were written, so each camera counted one frame without rows."""
     cams = load_cams(scene / "cams.yaml")
     holder = {}
-
-    def stopping(cam, need_images):
-        src = default_source(cam, need_images)
-
-        class Wrapped:
-            def __getattr__(self, name):
-                return getattr(src, name)
-
-            def __iter__(self):
-                for frame in src:
-                    if cam.id == "cam1" and frame.index == 10:
-                        holder["pipe"]._stop.set()  # what Ctrl-C does with cameras in threads
-                    yield frame
-
-        return Wrapped()
-
+    stopping = _sources_calling("cam1", 10, lambda: holder["pipe"]._stop.set())  # Ctrl-C with cameras in threads
     holder["pipe"] = make_pipeline(
         cams, ColorHistogramEmbedder(), workers=2, worker_threads=True, source_factory=stopping
     )
@@ -509,22 +499,7 @@ def test_online_interrupted_run_keeps_what_it_finished(scene, tmp_path):
     from mctrack.link import OnlineLinker
 
     cams = load_cams(scene / "cams.yaml")
-
-    def interrupting(cam, need_images):
-        src = default_source(cam, need_images)
-
-        class Wrapped:
-            def __getattr__(self, name):
-                return getattr(src, name)
-
-            def __iter__(self):
-                for frame in src:
-                    if cam.id == "cam2" and frame.index == 30:
-                        raise KeyboardInterrupt
-                    yield frame
-
-        return Wrapped()
-
+    interrupting = _sources_calling("cam2", 30, _ctrl_c)
     linker = OnlineLinker(thresh=0.12, constraints=constraints_from_cams(cams), min_len=10)
     with pytest.raises(KeyboardInterrupt):
         make_pipeline(cams, ColorHistogramEmbedder(), linker=linker, source_factory=interrupting).run(cams, tmp_path)
