@@ -43,6 +43,7 @@ __all__ = [
     "aicity_camera_numbers",
     "write_aicity",
     "check_output_folder",
+    "temporary_name",
     "earlier_outputs",
 ]
 
@@ -114,6 +115,13 @@ def output_file(option: str, value: str | Path, suffixes: tuple[str, ...] = ()) 
     return out
 
 
+def temporary_name(path: Path) -> Path:
+    """Where an image or video file ``path`` is written before it is renamed into place: hidden, in the same folder,
+    with the same suffix (which chooses the writer's format)."""
+    path = Path(path)
+    return path.with_name(f".{path.stem}.tmp{path.suffix}")
+
+
 @contextmanager
 def _replacing(path: Path, newline: str | None = None) -> Iterator[TextIO]:
     """A text file that replaces ``path`` (by a rename) only when the block completes."""
@@ -177,7 +185,7 @@ def write_annotated_video(
     index = rows[:, 0].astype(np.int64) - 1 if len(rows) else np.zeros(0, np.int64)
     bounds = np.searchsorted(index, np.arange(frames + 1))
     bar = tqdm(total=frames, desc=f"video {camera}", unit="frame", disable=not progress)
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")  # the suffix chooses the writer's format
+    tmp = temporary_name(path)
     try:
         with AnnotatedVideoWriter(tmp, fps, src.size, shown_as=path) as writer, bar:
             for frame in src:
@@ -274,7 +282,7 @@ def write_gallery(
             x = label_w + j * (w + 4)
             canvas[y : y + h, x : x + w] = cell
     path = Path(path)
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+    tmp = temporary_name(path)
     if not cv2.imwrite(str(tmp), canvas, [cv2.IMWRITE_JPEG_QUALITY, 90]):
         tmp.unlink(missing_ok=True)
         raise OSError(f"{path}: could not write the gallery image")

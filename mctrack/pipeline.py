@@ -89,6 +89,7 @@ from .outputs import (
     write_gallery,
     write_global_rows,
     write_identities,
+    temporary_name,
     write_json,
 )
 from .track.cmc import IDENTITY_WARP
@@ -1325,9 +1326,9 @@ class Pipeline:
 def _run_outputs(out: Path, cams: CamsConfig) -> list[Path]:
     """The files in ``out`` that a run of ``cams`` removes when it starts (an earlier run's) and writes again: the
     run-wide files and each camera's result, annotated video and the temporary name of that video."""
-    own = [f"{c.id}{ext}" for c in cams.cameras for ext in (".txt", ".mp4")]
-    own += [f".{c.id}.tmp.mp4" for c in cams.cameras]  # a video a killed run was writing
-    return [out / name for name in (*RUN_FILES, *own)]
+    own = [out / f"{c.id}{ext}" for c in cams.cameras for ext in (".txt", ".mp4")]
+    own += [temporary_name(out / f"{c.id}.mp4") for c in cams.cameras]  # a video a killed run was writing
+    return [*(out / name for name in RUN_FILES), *own]
 
 
 def _check_inputs_are_not_outputs(cams: CamsConfig, out: Path) -> None:
