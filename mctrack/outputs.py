@@ -60,10 +60,22 @@ def _check_writable(option: str, value: str | Path, folder: Path) -> None:
         raise InputError(f"{option} {value}: not writable ({err.strerror or error_line(err)})") from None
 
 
+def _check_links(option: str, value: str | Path, folder: Path) -> None:
+    """An :class:`InputError` naming ``option`` (given as ``value``) when ``folder`` or a folder above it is a
+    symbolic link to nothing (``exists()`` says False for it, and creating the folder fails with a bare "File
+    exists")."""
+    for p in (folder, *folder.parents):
+        if p.is_symlink() and not p.exists():
+            raise InputError(f"{option} {value}: {p} is a symbolic link to {os.readlink(p)}, which does not exist")
+        if p.exists():
+            return
+
+
 def output_folder(option: str, value: str | Path) -> Path:
     """``value`` of ``option`` as a folder to write into, checked before any work: created when missing, not a file,
     writable; otherwise an :class:`InputError` naming the option."""
     folder = Path(value)
+    _check_links(option, value, folder)
     if folder.exists() and not folder.is_dir():
         raise InputError(f"{option} {value}: a file is there, not a folder")
     try:
@@ -79,6 +91,7 @@ def check_output_folder(option: str, value: str | Path) -> None:
     creating anything: an existing folder must be writable; a missing one needs its nearest existing parent to be
     a writable folder. For a command that has more to check before it may leave a folder behind."""
     folder = Path(value)
+    _check_links(option, value, folder)
     above = next((p for p in (folder, *folder.parents) if p.exists()), None)
     if above is None:  # nothing on the way exists (a relative path's base always does)
         return
@@ -93,6 +106,7 @@ def output_file(option: str, value: str | Path, suffixes: tuple[str, ...] = ()) 
     ``suffixes`` (when given), in a writable folder (created when missing), itself writable when it exists;
     otherwise an :class:`InputError` naming the option."""
     out = Path(value)
+    _check_links(option, value, out.parent)
     if out.is_dir():
         raise InputError(f"{option} {value}: is a folder, not a file")
     if suffixes and out.suffix.lower() not in suffixes:

@@ -675,6 +675,8 @@ class Pipeline:
         self._workers_used = 1  # cameras run at once by this machine's processes or threads (the summary's)
         if out.exists() and not out.is_dir():
             raise InputError(f"{out}: the output folder is a file")
+        if out.is_symlink() and not out.exists():
+            raise InputError(f"{out}: the output folder is a symbolic link to {os.readlink(out)}, which does not exist")
         _check_inputs_are_not_outputs(cams, out)
         out.mkdir(parents=True, exist_ok=True)
         with _output_lock(out):

@@ -28,7 +28,7 @@ from ..io.video import (
     open_source,
     warn_assumed_fps,
 )
-from ..outputs import write_annotated_video
+from ..outputs import output_folder, write_annotated_video
 from ..track import DETECTOR_THRESHOLDS, CameraMotion, Tracker
 from ..track.postprocess import FeatureMeans, StitchConfig, judgement_warning, refine, stitch_frames
 from ..track.driver import DetectAndEmbed, DriverStats, drive
@@ -237,10 +237,7 @@ def main(args: argparse.Namespace) -> int:
     # (abspath, not resolve: a linked folder's result is named after the link, as eval lists it)
     default_name = Path(os.path.abspath(source.folder)).name if isinstance(source, SequenceSource) else source.name
     name = check_file_name(args.name, "--name") if args.name else safe_file_name(default_name)
-    out_dir = Path(args.out)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise InputError(f"{out_dir}: the output folder is a file")
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = output_folder("--out", args.out)
     if stitch_s and not live and not stitch_frames(stitch_s, fps):
         log.warning("--stitch %g s is under half a frame at %g fps (%s): no tracks are joined", stitch_s, fps, name)
     result = out_dir / f"{name}.txt"

@@ -293,6 +293,20 @@ def test_scores_and_thresholds_out_of_range_are_refused_before_any_work(argv, me
     assert message in err and "\n" not in err
 
 
+def test_an_out_that_cannot_be_a_folder_is_one_line_naming_out(tmp_path, capsys):
+    seq = make_sequence(tmp_path / "SYN-01")
+    (tmp_path / "afile").write_text("x")
+    (tmp_path / "link").symlink_to(tmp_path / "nowhere")
+    base = ["track", "--source", str(seq), "--detector", "mot", "--reid", "none", "--no-progress", "--out"]
+    # a file used to be "<path>: the output folder is a file", and a link to nothing a bare "File exists"
+    assert main([*base, str(tmp_path / "afile")]) == 1
+    assert capsys.readouterr().err.strip().endswith(f"--out {tmp_path / 'afile'}: a file is there, not a folder")
+    assert main([*base, str(tmp_path / "link")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert f"--out {tmp_path / 'link'}: " in err and "is a symbolic link to" in err and "\n" not in err
+    assert not (tmp_path / "nowhere").exists()
+
+
 def test_appearance_options_with_reid_none_are_warned_about(tmp_path, caplog):
     seq = make_sequence(tmp_path / "SYN-06", n=5)
     argv = ["track", "--source", str(seq), "--detector", "mot", "--reid", "none", "--no-progress"]

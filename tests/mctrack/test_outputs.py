@@ -80,3 +80,25 @@ def test_output_file_names_a_file_where_a_folder_must_be(tmp_path):
         with pytest.raises(InputError, match=rf"--out {value}: {tmp_path / 'afile'} is a file, not a folder$"):
             output_file("--out", value)
     assert output_file("--out", tmp_path / "new" / "x.json") == tmp_path / "new" / "x.json"
+
+
+def test_a_folder_that_is_a_symbolic_link_to_nothing_is_named_with_its_option(tmp_path):
+    import pytest
+
+    from mctrack.errors import InputError
+    from mctrack.outputs import check_output_folder, output_file, output_folder
+
+    link = tmp_path / "out"
+    link.symlink_to(tmp_path / "nowhere")
+    # exists() is False for such a link, so the checks passed it and creating the folder failed later with a bare
+    # "File exists" that named neither the option nor the link
+    message = rf"{link} is a symbolic link to {tmp_path / 'nowhere'}, which does not exist$"
+    for check in (check_output_folder, output_folder):
+        for value in (link, link / "deeper"):
+            with pytest.raises(InputError, match=rf"^--out {value}: {message}"):
+                check("--out", value)
+    with pytest.raises(InputError, match=rf"^--json {link / 'x.json'}: {message}"):
+        output_file("--json", link / "x.json")
+    assert not (tmp_path / "nowhere").exists()  # nothing made on the way
+    (tmp_path / "nowhere").mkdir()  # the link now leads somewhere: accepted as the folder it points to
+    assert output_folder("--out", link) == link and output_file("--json", link / "x.json") == link / "x.json"

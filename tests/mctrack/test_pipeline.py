@@ -223,6 +223,19 @@ def _summary_after_ctrl_c(scene: Path, out: Path, camera: str) -> dict:
     return json.loads((out / "summary.json").read_text())
 
 
+def test_an_output_folder_that_is_a_file_or_a_link_to_nothing_is_refused_before_any_camera(scene, tmp_path):
+    from mctrack.errors import InputError
+
+    cams = load_cams(scene / "cams.yaml")
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(InputError, match="the output folder is a file$"):
+        make_pipeline(cams).run(cams, tmp_path / "afile")
+    (tmp_path / "link").symlink_to(tmp_path / "nowhere")  # used to end in a bare FileExistsError
+    with pytest.raises(InputError, match=rf"link: the output folder is a symbolic link to {tmp_path / 'nowhere'}, "):
+        make_pipeline(cams).run(cams, tmp_path / "link")
+    assert not (tmp_path / "nowhere").exists()
+
+
 def test_interrupted_run_keeps_what_it_finished(scene, tmp_path):
     summary = _summary_after_ctrl_c(scene, tmp_path, "cam2")
     assert summary["interrupted"] and summary["cameras"]["cam1"]["frames"] == 60
