@@ -130,8 +130,8 @@ def output_file(option: str, value: str | Path, suffixes: tuple[str, ...] = ()) 
 
 
 def temporary_name(path: Path) -> Path:
-    """Where an image or video file ``path`` is written before it is renamed into place: hidden, in the same folder,
-    with the same suffix (which chooses the writer's format)."""
+    """Where a file ``path`` is written before it is renamed into place: hidden, in the same folder, with the same
+    suffix (which chooses an image or video writer's format)."""
     path = Path(path)
     return path.with_name(f".{path.stem}.tmp{path.suffix}")
 
@@ -140,7 +140,7 @@ def temporary_name(path: Path) -> Path:
 def _replacing(path: Path, newline: str | None = None) -> Iterator[TextIO]:
     """A text file that replaces ``path`` (by a rename) only when the block completes."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
+    tmp = temporary_name(path)
     try:
         with tmp.open("w", encoding="utf-8", newline=newline) as fh:
             yield fh

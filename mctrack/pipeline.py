@@ -1327,10 +1327,11 @@ class Pipeline:
 
 def _run_outputs(out: Path, cams: CamsConfig) -> list[Path]:
     """The files in ``out`` that a run of ``cams`` removes when it starts (an earlier run's) and writes again: the
-    run-wide files and each camera's result, annotated video and the temporary name of that video."""
-    own = [out / f"{c.id}{ext}" for c in cams.cameras for ext in (".txt", ".mp4")]
-    own += [temporary_name(out / f"{c.id}.mp4") for c in cams.cameras]  # a video a killed run was writing
-    return [*(out / name for name in RUN_FILES), *own]
+    run-wide files and each camera's result and annotated video, and the temporary names they are written under
+    (what a killed run was writing)."""
+    files = [out / name for name in RUN_FILES]
+    files += [out / f"{c.id}{ext}" for c in cams.cameras for ext in (".txt", ".mp4")]
+    return files + [temporary_name(p) for p in files]
 
 
 def _check_inputs_are_not_outputs(cams: CamsConfig, out: Path) -> None:

@@ -423,11 +423,19 @@ def test_an_interrupted_run_leaves_no_earlier_results_of_its_cameras(scene, tmp_
     def killed(*args, **kwargs):
         raise Killed
 
+    # what a run killed while writing leaves: its files under their temporary names (the gallery's and the text
+    # files' used to stay for good)
+    from mctrack.outputs import temporary_name
+
+    partial = [temporary_name(out / name) for name in ("gallery.jpg", "summary.json", "cam1.txt", "cam1.mp4")]
+    for path in partial:
+        path.write_bytes(b"partial")
     monkeypatch.setattr(pipeline.Pipeline, "_run_camera", killed)
     with pytest.raises(Killed):
         _run(scene, out)
     for name in ("cam1.txt", "identities.csv", "aicity.txt", "eval.json", "summary.json"):
         assert not (out / name).exists(), name
+    assert not [p.name for p in partial if p.exists()]
 
 
 def test_a_second_run_into_a_folder_in_use_stops_at_once_naming_it(scene, tmp_path, capsys):
