@@ -278,10 +278,7 @@ def drive(
                 stats.stopped_early = True
                 break
             last = frame.index
-            if frame.image is None:
-                stats.frames_without_image += 1
             dets, emb = features(frame)
-            stats.detections += len(dets)
             warp = None
             if cmc is not None and frame.image is not None:
                 warp = timer("cmc", cmc, frame.image, dets.xyxy)
@@ -291,10 +288,7 @@ def drive(
                 warp = replay_warp(frame.index)
             if callable(emb):  # embeddings deferred until the tracker says which detections need one
                 emb = emb(tracker, warp)
-            if emb is not None and emb.size:
-                stats.embedded += int(np.isfinite(emb).all(axis=1).sum())
             tracks: Tracks = timer("track", tracker.update, dets, emb, frame=frame.index, warp=warp)
-            stats.count_ids(tracks.track_id)
             if emb is not None:
                 track_emb = np.full((len(tracks), emb.shape[1] if emb.ndim == 2 else dim), np.nan, np.float32)
                 ok = tracks.det_index >= 0
@@ -306,8 +300,13 @@ def drive(
                 get = getattr(tracker, "tentative", None)
                 pending = get() if get is not None else Tracks.empty(tracks.camera, tracks.frame)
             # counted once the frame is tracked: a frame cut short by Ctrl-C or a failure is not one of the
-            # frames the results cover
+            # frames the results cover, nor are its detections
             stats.frames += 1
+            stats.frames_without_image += frame.image is None
+            stats.detections += len(dets)
+            if emb is not None and emb.size:
+                stats.embedded += int(np.isfinite(emb).all(axis=1).sum())
+            stats.count_ids(tracks.track_id)
             yield Step(frame, t_stream + time_offset, dets, emb, tracks, track_emb, pending)
     finally:
         close = getattr(it, "close", None)

@@ -148,7 +148,11 @@ def test_a_frame_cut_short_by_ctrl_c_is_not_counted_as_tracked(where):
 
     stats = DriverStats()
     done = []
+    imageless = (Frame("c", i, i / 10, None) for i in range(20))  # frames of a detection file without images
     with pytest.raises(KeyboardInterrupt):
-        for step in drive(frames(20), DetectAndEmbed(detector, None), Interrupting(frame_rate=10), fps=10, stats=stats):
+        features = DetectAndEmbed(detector, None, detector_needs_images=False)
+        for step in drive(imageless, features, Interrupting(frame_rate=10), fps=10, stats=stats):
             done.append(step.frame.index)
     assert done == list(range(7)) and stats.frames == 7
+    # nor are its detections and its missing image (they used to be: 16 and 8)
+    assert stats.detections == 2 * 7 and stats.frames_without_image == 7
