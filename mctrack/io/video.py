@@ -54,6 +54,23 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+
+@contextmanager
+def _opencv_quiet() -> Iterator[None]:
+    """OpenCV's own log lines silenced for the block, unless the user set ``OPENCV_LOG_LEVEL``: opening a webcam or
+    stream that is not there makes each capture backend print its failure ("Camera index out of range", ...) before
+    the one line that says which source could not be opened."""
+    if "OPENCV_LOG_LEVEL" in os.environ:
+        yield
+        return
+    before = cv2.utils.logging.getLogLevel()
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+    try:
+        yield
+    finally:
+        cv2.utils.logging.setLogLevel(before)
+
+
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".mov", ".webm", ".mpg", ".mpeg", ".m4v")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 
@@ -569,7 +586,8 @@ class LiveSource(FrameSource):
         self.reconnects = 0
 
     def _open(self):
-        return self._capture_factory(int(self.source) if self.source.isdigit() else self.source)
+        with _opencv_quiet():
+            return self._capture_factory(int(self.source) if self.source.isdigit() else self.source)
 
     def close(self) -> None:
         """Release the stream if it was opened but never iterated."""

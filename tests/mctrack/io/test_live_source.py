@@ -118,6 +118,29 @@ def test_unopenable_stream_fails_at_once_naming_it():
         LiveSource("rtsp://nowhere/x", capture_factory=lambda s: ScriptedCapture(opened=False))
 
 
+def test_opening_a_missing_webcam_prints_only_our_line(capfd, monkeypatch):
+    """OpenCV's capture backends each printed their own failure ("Camera index out of range", ...) to the
+    process's stderr before the one line naming the source."""
+    monkeypatch.delenv("OPENCV_LOG_LEVEL", raising=False)
+
+    def noisy(src):  # OpenCV's own capture: its backends print when a webcam is not there
+        level.append(cv2.utils.logging.getLogLevel())  # the level in force while opening
+        return cv2.VideoCapture(src)
+
+    level = []
+    before = cv2.utils.logging.getLogLevel()
+    with pytest.raises(InputError, match=r"^57: cannot open the live stream"):
+        LiveSource("57", capture_factory=noisy)
+    assert level == [cv2.utils.logging.LOG_LEVEL_SILENT] and cv2.utils.logging.getLogLevel() == before
+    err = capfd.readouterr().err
+    assert "Camera index out of range" not in err and "[ERROR" not in err and "[ WARN" not in err
+    monkeypatch.setenv("OPENCV_LOG_LEVEL", "INFO")  # asked for: left alone
+    level.clear()
+    with pytest.raises(InputError):
+        LiveSource("57", capture_factory=noisy)
+    assert level == [before]
+
+
 def test_webcam_index_is_passed_as_an_integer():
     seen = []
 
