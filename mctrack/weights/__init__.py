@@ -60,6 +60,8 @@ def resolve_weights(text: str | Path, folder: Path | None = None) -> Path:
     present = bundled(folder)
     if str(text) in present:
         return present[str(text)]
+    if path.is_dir():
+        raise WeightsError(f"--weights {text}: a folder, not a checkpoint file (a .pt file or a bundled name)")
     names = ", ".join(present) or "none"
     raise WeightsError(f"--weights {text}: no such file, nor a bundled checkpoint name (bundled: {names})")
 

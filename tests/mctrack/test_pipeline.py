@@ -540,6 +540,8 @@ def test_bundled_weights_lookup(tmp_path):
     assert resolve_weights(tmp_path / "laga_samples.pt", tmp_path) == tmp_path / "laga_samples.pt"
     with pytest.raises(WeightsError, match="nope.*laga_market1501, laga_samples"):
         resolve_weights("nope", tmp_path)
+    with pytest.raises(WeightsError, match=rf"^--weights {tmp_path}: a folder, not a checkpoint file"):
+        resolve_weights(tmp_path, tmp_path)  # used to say "no such file" of a folder that is there
 
 
 def test_bundled_checkpoints_are_package_data():
