@@ -25,7 +25,7 @@ from tqdm import tqdm
 
 from .errors import InputError, error_line
 from .io.mot import load_mot_txt
-from .io.video import AnnotatedVideoWriter, FrameSource
+from .io.video import IMAGE_SUFFIXES, VIDEO_SUFFIXES, AnnotatedVideoWriter, FrameSource
 from .online import TrackletSummary
 from .types import Tracklet, Tracks
 
@@ -130,10 +130,13 @@ def output_file(option: str, value: str | Path, suffixes: tuple[str, ...] = ()) 
 
 
 def temporary_name(path: Path) -> Path:
-    """Where a file ``path`` is written before it is renamed into place: hidden, in the same folder, with the same
-    suffix (which chooses an image or video writer's format)."""
+    """Where a file ``path`` is written before it is renamed into place: hidden, in the same folder; an image or
+    video keeps its suffix (which chooses the writer's format), any other file ends in ``.tmp``, so that a
+    temporary ``cam1.txt`` is never taken for a result by whatever lists a folder's ``*.txt``."""
     path = Path(path)
-    return path.with_name(f".{path.stem}.tmp{path.suffix}")
+    if path.suffix.lower() in VIDEO_SUFFIXES + IMAGE_SUFFIXES:
+        return path.with_name(f".{path.stem}.tmp{path.suffix}")
+    return path.with_name(f".{path.name}.tmp")
 
 
 @contextmanager

@@ -436,6 +436,8 @@ def test_an_interrupted_run_leaves_no_earlier_results_of_its_cameras(scene, tmp_
     for name in ("cam1.txt", "identities.csv", "aicity.txt", "eval.json", "summary.json"):
         assert not (out / name).exists(), name
     assert not [p.name for p in partial if p.exists()]
+    # a text file's temporary name does not end in .txt: a folder's results are listed as *.txt
+    assert [p.name for p in partial] == [".gallery.tmp.jpg", ".summary.json.tmp", ".cam1.txt.tmp", ".cam1.tmp.mp4"]
 
 
 def test_a_second_run_into_a_folder_in_use_stops_at_once_naming_it(scene, tmp_path, capsys):
