@@ -17,7 +17,7 @@ import warnings
 from collections.abc import Sequence
 
 from . import __version__
-from .errors import MctrackError, NotImplementedYet
+from .errors import QUIET_INTERRUPT_ENV, MctrackError, NotImplementedYet
 
 __all__ = ["main", "build_parser"]
 
@@ -94,7 +94,8 @@ def _command(args: argparse.Namespace) -> int:
         print(f"mctrack {args.command}: error: {where}{exc.strerror or str(exc).splitlines()[0]}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print(f"mctrack {args.command}: interrupted", file=sys.stderr)
+        if not os.environ.get(QUIET_INTERRUPT_ENV):  # a worker whose launcher says it (reid train --nproc)
+            print(f"mctrack {args.command}: interrupted", file=sys.stderr)
         return 130
 
 

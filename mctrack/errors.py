@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["MctrackError", "ConfigError", "InputError", "NotImplementedYet", "first_line", "error_line", "missing_file"]
+__all__ = [
+    "MctrackError",
+    "ConfigError",
+    "InputError",
+    "NotImplementedYet",
+    "first_line",
+    "error_line",
+    "missing_file",
+    "QUIET_INTERRUPT_ENV",
+]
 
 
 def first_line(exc: BaseException) -> str:
@@ -47,3 +56,8 @@ class InputError(MctrackError):
 
 class NotImplementedYet(MctrackError):
     """A feature that is planned but not built yet (the CLI exits 2)."""
+
+
+#: set in the environment of the processes a command starts (``reid train --nproc``'s workers) when the command
+#: reports their Ctrl-C itself: one "interrupted" line, not one per process
+QUIET_INTERRUPT_ENV = "MCTRACK_QUIET_INTERRUPT"

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from ..errors import ConfigError, InputError, error_line, missing_file
+from ..errors import QUIET_INTERRUPT_ENV, ConfigError, InputError, error_line, missing_file
 from ..outputs import output_file, output_folder
 from ._common import TORCH_EMBEDDERS, add_embedder_args, embedder_from_args
 
@@ -351,6 +351,7 @@ def _launch(args: argparse.Namespace, recipe) -> int:
     cmd += ["--quiet"] if args.quiet else []
     env = dict(os.environ)
     env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // args.nproc)))
+    env[QUIET_INTERRUPT_ENV] = "1"  # Ctrl-C reaches every process: this one says it, once
     print(f"training with {args.nproc} processes: {' '.join(cmd)}", file=sys.stderr, flush=True)
     return subprocess.run(cmd, env=env).returncode
 

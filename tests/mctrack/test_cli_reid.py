@@ -395,13 +395,13 @@ def test_train_resume_without_run_dir_names_the_options(tmp_path, capsys):
     assert len(errors) == 1 and "--resume: needs --run-dir" in errors[0]  # was "run_dir: resume needs ..."
 
 
-def test_an_interrupted_training_says_how_to_continue(tmp_path, monkeypatch, caplog):
+def test_an_interrupted_training_says_how_to_continue(tmp_path, monkeypatch, caplog, capsys):
     import logging
 
     import reid_models.train
 
     def interrupted(recipe, *, data, run_dir, resume, progress):  # Ctrl-C after the first epoch was saved
-        run_dir.mkdir(parents=True)
+        run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / "last.pt").write_bytes(b"state")
         raise KeyboardInterrupt
 
@@ -411,6 +411,12 @@ def test_an_interrupted_training_says_how_to_continue(tmp_path, monkeypatch, cap
     assert rc == 130
     run = next((tmp_path / "o").iterdir())
     assert f"continue with the same command and --run-dir {run} --resume" in caplog.text
+    assert "mctrack reid: interrupted" in capsys.readouterr().err
+    # a worker of `reid train --nproc N`: its launcher says "interrupted" once, not every process
+    monkeypatch.setenv("MCTRACK_QUIET_INTERRUPT", "1")
+    argv = ["reid", "train", "--config", str(RECIPE), "--data", str(tmp_path), "--run-dir", str(tmp_path / "w")]
+    assert main(argv) == 130
+    assert "interrupted" not in capsys.readouterr().err
 
 
 def test_embed_with_the_wrong_network_says_which_one_the_checkpoint_needs(tmp_path, laga_ckpt, crops, capsys):

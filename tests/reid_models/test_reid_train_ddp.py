@@ -131,3 +131,19 @@ def test_nproc_refuses_what_would_fail_in_every_process(data: Path, tmp_path: Pa
     assert "--resume: needs --run-dir" in capsys.readouterr().err
     assert main([*argv, "--data", str(tmp_path / "missing"), "--run-dir", str(tmp_path / "r")]) == 1
     assert "dataset folder not found" in capsys.readouterr().err
+
+
+def test_nproc_workers_leave_the_interrupted_line_to_the_launcher(data: Path, tmp_path: Path, monkeypatch) -> None:
+    """Ctrl-C reaches the launcher and every worker: each used to print "mctrack reid: interrupted"."""
+    config = tmp_path / "r.yaml"
+    config.write_text(yaml.safe_dump(RECIPE))
+    seen = {}
+
+    def run(cmd, env):
+        seen.update(cmd=cmd, env=env)
+        raise KeyboardInterrupt  # as subprocess.run does when Ctrl-C comes while it waits
+
+    monkeypatch.setattr(subprocess, "run", run)
+    argv = ["reid", "train", "--config", str(config), "--data", str(data), "--run-dir", str(tmp_path / "r")]
+    assert main([*argv, "--nproc", "2"]) == 130
+    assert seen["env"]["MCTRACK_QUIET_INTERRUPT"] == "1" and "torch.distributed.run" in seen["cmd"]
