@@ -11,6 +11,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -91,8 +95,7 @@ def export_for_inference(
     (num_classes=0), float16 tensors when ``half``, the manifest's ``extra`` kept (feature mean...) and merged with
     ``extra`` (with ``trained_num_classes``). Returns the written manifest's extra."""
     model, manifest = load_checkpoint(weights)
-    kwargs = dict(manifest["config"]["kwargs"], num_classes=0, pretrained=None)
-    lean = build_model(manifest["arch"], **kwargs)
+    lean = _build(Path(weights), manifest["arch"], dict(manifest["config"]["kwargs"], num_classes=0, pretrained=None))
     state = {k: v for k, v in model.state_dict().items() if k in lean.state_dict()}
     missing = set(lean.state_dict()) - set(state)
     if missing:
@@ -116,9 +119,21 @@ def load_checkpoint(
     arch = manifest["arch"]
     if arch not in MODELS:
         raise CheckpointError(f"{path}: unknown arch {arch!r}; valid: {', '.join(MODELS)}")
-    model = build_model(arch, **{**manifest["config"]["kwargs"], "pretrained": None})
+    model = _build(path, arch, {**manifest["config"]["kwargs"], "pretrained": None})
     _fill(model, path, manifest, state)
     return model.to(torch.device(map_location)).eval(), manifest
+
+
+def _build(path: Path, arch: str, kwargs: dict[str, Any]) -> nn.Module:
+    """The network a manifest describes; a configuration it cannot be built from is a CheckpointError naming the
+    file (a manifest written by another version, or edited by hand)."""
+    try:
+        return build_model(arch, **kwargs)
+    except (TypeError, ValueError, KeyError) as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise CheckpointError(
+            f"{path}: its manifest's {arch} configuration does not build a network ({first})"
+        ) from None
 
 
 def load_weights_into(model: nn.Module, path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -188,7 +203,9 @@ def _read(path: Path, map_location: str | torch.device) -> tuple[dict[str, Any],
         f"arch {str(manifest['arch'])[:40]!r} is not one of {', '.join(MODELS)}"
         if not isinstance(manifest["arch"], str) or manifest["arch"] not in MODELS
         else None,
-        "config is not a mapping" if not isinstance(manifest["config"], dict) else None,
+        "config is not a mapping"
+        if not isinstance(manifest["config"], dict)
+        else ("config has no kwargs mapping" if not isinstance(manifest["config"].get("kwargs"), dict) else None),
         "num_classes is not an integer >= 0"
         if not (isinstance(manifest["num_classes"], int) and manifest["num_classes"] >= 0)
         else None,
@@ -206,14 +223,39 @@ def _read(path: Path, map_location: str | torch.device) -> tuple[dict[str, Any],
 
 def atomic_save(obj: Any, path: str | Path) -> None:
     """``torch.save`` through a temporary file and a rename: a kill or a full disk during the save leaves the
-    previous file intact, never a truncated one."""
+    previous file intact, never a truncated one. Ctrl-C (or a SIGTERM that the program turns into one) during the
+    save is held back until the file is in place, then raised as usual: torch's writer would report it as a
+    RuntimeError otherwise."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp")
     try:
-        with open(tmp, "wb") as fh:
+        with _signals_deferred(), open(tmp, "wb") as fh:
             torch.save(obj, fh)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
+            os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+@contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """SIGINT and SIGTERM that arrive during the block are handed to their Python handlers when it ends (main
+    thread only, and only signals whose handler is a Python function; elsewhere a no-op)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = {}
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        handler = signal.getsignal(signum)
+        if callable(handler):
+            previous[signum] = handler
+            signal.signal(signum, lambda number, _frame: caught.append(number))
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    for signum in dict.fromkeys(caught):
+        previous[signum](signum, None)

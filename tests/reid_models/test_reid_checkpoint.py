@@ -146,6 +146,7 @@ def test_extra_must_be_plain(tmp_path: Path) -> None:
         ({"arch": "resnet"}, "arch 'resnet' is not one of"),
         ({"arch": ["laga"]}, "arch"),
         ({"config": "laga"}, "config is not a mapping"),
+        ({"config": {"arch": "global"}}, "config has no kwargs mapping"),
         ({"num_classes": "ten"}, "num_classes is not an integer"),
         ({"input_size": [256]}, r"input_size is not \[height, width\]"),
         ({"input_size": "256x128"}, r"input_size is not \[height, width\]"),
@@ -180,3 +181,56 @@ def test_atomic_save_keeps_the_old_file_when_the_save_fails(tmp_path: Path, monk
     monkeypatch.undo()
     assert torch.load(path, weights_only=True) == {"epoch": 1}
     assert [p.name for p in tmp_path.iterdir()] == ["last.pt"]
+
+
+@pytest.mark.parametrize("signum", ["SIGINT", "SIGTERM"])
+def test_ctrl_c_during_a_save_is_raised_once_the_file_is_in_place(tmp_path: Path, monkeypatch, signum: str) -> None:
+    # torch's zip writer turns a KeyboardInterrupt raised inside it into a RuntimeError with a traceback; the save
+    # holds the signal back and raises it after the rename, so the CLI says "interrupted" and how to resume
+    import os
+    import signal
+
+    from reid_models.checkpoint import atomic_save
+
+    def as_interrupt(*_):
+        raise KeyboardInterrupt
+
+    # mctrack's CLI turns SIGTERM into KeyboardInterrupt; SIGINT raises it by default
+    previous = signal.signal(signal.SIGTERM, as_interrupt)
+    real_save = torch.save
+
+    def interrupted_save(obj, fh):
+        os.kill(os.getpid(), getattr(signal, signum))
+        real_save(obj, fh)
+
+    path = tmp_path / "last.pt"
+    try:
+        atomic_save({"epoch": 1}, path)
+        monkeypatch.setattr(torch, "save", interrupted_save)
+        with pytest.raises(KeyboardInterrupt):
+            atomic_save({"epoch": 2}, path)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    monkeypatch.undo()
+    assert torch.load(path, weights_only=True) == {"epoch": 2}
+    assert [p.name for p in tmp_path.iterdir()] == ["last.pt"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"num_stripes": 3}, {"feature_dim": "wide"}, {"backbone": "vgg11"}], ids=["unknown", "type", "value"]
+)
+def test_a_manifest_whose_configuration_builds_no_network_is_one_line(tmp_path: Path, kwargs: dict) -> None:
+    # a manifest from another version, or edited by hand: load, and export through it, name the file, no traceback
+    from reid_models.checkpoint import export_for_inference
+
+    good = tmp_path / "good.pt"
+    save_checkpoint(good, build_model("global", **SMALL))
+    data = torch.load(good, weights_only=True)
+    data["manifest"]["config"]["kwargs"].update(kwargs)
+    bad = tmp_path / "bad.pt"
+    torch.save(data, bad)
+    for attempt in (lambda: load_checkpoint(bad), lambda: export_for_inference(bad, tmp_path / "out.pt")):
+        with pytest.raises(CheckpointError, match="configuration does not build a network") as info:
+            attempt()
+        assert str(info.value).startswith(f"{bad}: ") and "\n" not in str(info.value)
