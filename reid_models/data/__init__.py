@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -34,6 +34,7 @@ __all__ = [
     "ReidTransform",
     "Sample",
     "check_images",
+    "dataset_errors_unwrapped",
     "dataset_fingerprint",
     "evaluate_hand_protocol",
     "hand_splits",
@@ -67,6 +68,20 @@ def check_images(paths: Sequence[Path], *, what: str, threads: int = 4, progress
     if bad:
         more = f" ({len(bad)} of the {len(paths)} {what} are unreadable)" if len(bad) > 1 else ""
         raise DatasetError(f"{bad[0]}: not a readable image{more}")
+
+
+def dataset_errors_unwrapped(batches: Iterable) -> Iterator:
+    """``batches`` (a DataLoader) as they come, except that a :class:`DatasetError` raised in a loader worker keeps
+    its own one-line message: torch re-raises it as "Caught DatasetError in DataLoader worker process 0." followed
+    by the worker's traceback, whose last line holds the file name."""
+    try:
+        yield from batches
+    except DatasetError as err:
+        text = str(err)
+        if not text.startswith("Caught "):
+            raise
+        last = [line for line in text.splitlines() if line.strip()][-1]
+        raise DatasetError(last.split("DatasetError: ", 1)[-1].strip()) from None
 
 
 class ImageDataset(Dataset):

@@ -45,6 +45,7 @@ from reid_models.evaluation import count_matchable_queries
 from reid_models.data import (
     DecodedImages,
     check_images,
+    dataset_errors_unwrapped,
     ImageDataset,
     PKBatchSampler,
     ReidTransform,
@@ -415,7 +416,7 @@ def _train(
         )
 
         def epoch_batches() -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-            return ((images, targets) for images, targets, _ in loader)
+            return ((images, targets) for images, targets, _ in dataset_errors_unwrapped(loader))
 
     eval_options = {
         "flip": recipe.flip_eval,

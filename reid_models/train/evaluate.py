@@ -15,7 +15,7 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from reid_models.checkpoint import load_checkpoint, update_extra
-from reid_models.data import ImageDataset, ReidDataset, ReidTransform, load_dataset
+from reid_models.data import ImageDataset, ReidDataset, ReidTransform, dataset_errors_unwrapped, load_dataset
 from reid_models.evaluation import cosine_distance, evaluate_rank
 from reid_models.train.rerank import rerank_features
 
@@ -46,15 +46,15 @@ def extract_features(
     was_training = model.training
     model.eval()
     out = []
-    bar = tqdm(total=len(paths), desc=progress, unit="img", disable=progress is None, leave=False)
-    for images, _, _ in loader:
-        bar.update(len(images))
-        images = images.to(device, non_blocking=True)
-        feature = model(images).feature.float()
-        if flip:
-            feature = F.normalize(feature, dim=1) + F.normalize(model(images.flip(3)).feature.float(), dim=1)
-        out.append(feature.cpu())
-    bar.close()
+    # closed (and cleared) on an error too, so that the error's line does not follow the bar's text
+    with tqdm(total=len(paths), desc=progress, unit="img", disable=progress is None, leave=False) as bar:
+        for images, _, _ in dataset_errors_unwrapped(loader):
+            bar.update(len(images))
+            images = images.to(device, non_blocking=True)
+            feature = model(images).feature.float()
+            if flip:
+                feature = F.normalize(feature, dim=1) + F.normalize(model(images.flip(3)).feature.float(), dim=1)
+            out.append(feature.cpu())
     model.train(was_training)
     return torch.cat(out).numpy() if out else np.zeros((0, getattr(model, "feature_dim", 0)), np.float32)
 

@@ -331,3 +331,20 @@ def test_a_run_whose_imagenet_weights_cannot_be_had_records_its_random_start(
     assert manifest["extra"]["backbone_init"] == init
     plain = train(Recipe(**TINY), data=tiny_data, run_dir=tmp_path / "b", progress=False)
     assert json.loads((plain / "manifest.json").read_text())["backbone_init"] == "random"
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+def test_an_unreadable_image_read_by_a_loader_worker_is_named(tiny_data: Path, tmp_path: Path, workers: int) -> None:
+    """A loader worker's DatasetError reached the user as "Caught DatasetError in DataLoader worker process 0."
+    without the file (reid eval --workers 1, a training image that became unreadable mid-run)."""
+    from reid_models import build_model
+    from reid_models.data import DatasetError
+    from reid_models.train.evaluate import extract_features
+
+    paths = sorted((tiny_data / "bounding_box_test").glob("*.jpg"))[:3]
+    bad = tmp_path / "0001_c1s1_000001_00.jpg"
+    bad.write_bytes(b"not a jpeg")
+    model = build_model("global", backbone="resnet18", pretrained=None, input_size=(64, 32))
+    with pytest.raises(DatasetError) as info:
+        extract_features(model, [*paths, bad], input_size=(64, 32), batch_size=2, num_workers=workers)
+    assert str(info.value) == f"{bad}: not a readable image"
