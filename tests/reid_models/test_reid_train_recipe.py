@@ -123,3 +123,10 @@ def test_a_set_value_that_is_not_yaml_is_one_line(tmp_path: Path) -> None:
     for value, problem in (("[1", "expected ',' or ']'"), ("{a: 1, a: 2}", "duplicate key 'a'")):
         with pytest.raises(RecipeError, match=rf"--set: milestones: value is not valid YAML \({re.escape(problem)}"):
             apply_overrides(Recipe(), [f"milestones={value}"])
+
+
+def test_one_identity_per_batch_is_refused() -> None:
+    # it trained with a triplet loss of 0 throughout (no negative in a batch) and exited 0
+    with pytest.raises(RecipeError, match="p: must be >= 2"):
+        Recipe(p=1)
+    assert Recipe(p=2).p == 2
