@@ -227,7 +227,8 @@ def load_exported(path: str | Path):
 
 def verify_export(weights: str | Path, exported: str | Path, crops: Sequence[np.ndarray]) -> np.ndarray:
     """Per-crop cosine between the in-process ``ReidEmbedder`` (fp32, CPU) and the exported model on BGR
-    ``crops``; the export gets each crop resized to its input size (from its ``.json``), as a peer passes it."""
+    ``crops``; the export gets each crop resized to its input size (from its ``.json``), as a peer passes it, and
+    so does the reference when that size is not the network's."""
     from .base import resize_batch
     from .reid import ReidEmbedder
 
@@ -237,9 +238,11 @@ def verify_export(weights: str | Path, exported: str | Path, crops: Sequence[np.
     path = contract_path(exported)
     contract = json.loads(path.read_text()) if path.is_file() else {}
     reference = ReidEmbedder(weights=weights, arch=contract.get("arch") or _arch(weights), device="cpu")
-    expected = reference.embed_crops(list(crops))
-    size = contract["input"]["shape"][2:] if contract else reference.input_size
-    batch = resize_batch(list(crops), tuple(size))[..., ::-1].transpose(0, 3, 1, 2).astype(np.float32)
+    size = tuple(contract["input"]["shape"][2:] if contract else reference.input_size)
+    resized = resize_batch(list(crops), size)
+    # an export for another input size resizes inside to the network's: the reference gets the same resized crops
+    expected = reference.embed_crops(list(resized) if size != tuple(reference.input_size) else list(crops))
+    batch = resized[..., ::-1].transpose(0, 3, 1, 2).astype(np.float32)
     got = load_exported(exported)(batch)
     if got.shape != expected.shape:
         raise ExportError(f"{exported}: features of shape {got.shape}, expected {expected.shape}")

@@ -76,7 +76,12 @@ def test_export_matches_the_in_process_embedder(tmp_path, checkpoint, fmt):
 def test_export_at_another_input_size(tmp_path, checkpoint):
     out = tmp_path / "e128.ts"
     assert export_embedder(checkpoint, out, fmt="torchscript", input_hw=(128, 64))["input"]["shape"][2:] == [128, 64]
-    assert verify_export(checkpoint, out, _smooth_crops(5)).min() >= 0.995  # resized twice: nearly the same
+    # the export resizes its input to the network's inside; the reference embeds the same resized crops, so the
+    # check holds at the command's default threshold (it compared against crops resized once, and failed there)
+    assert verify_export(checkpoint, out, _smooth_crops(5)).min() >= 0.999
+    odd = tmp_path / "e100.ts"
+    export_embedder(checkpoint, odd, fmt="torchscript", input_hw=(100, 40))
+    assert verify_export(checkpoint, odd, _smooth_crops(5)).min() >= 0.999
     with pytest.raises(ValueError, match="fmt"):
         export_embedder(checkpoint, tmp_path / "x", fmt="tflite")
 
