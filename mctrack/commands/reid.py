@@ -353,7 +353,35 @@ def _launch(args: argparse.Namespace, recipe) -> int:
     env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // args.nproc)))
     env[QUIET_INTERRUPT_ENV] = "1"  # Ctrl-C reaches every process: this one says it, once
     print(f"training with {args.nproc} processes: {' '.join(cmd)}", file=sys.stderr, flush=True)
-    return subprocess.run(cmd, env=env).returncode
+    return _wait_for_torchrun(subprocess.Popen(cmd, env=env))
+
+
+def _wait_for_torchrun(proc) -> int:
+    """torchrun's exit status, waiting for it to end however the launcher is stopped: Ctrl-C reaches every process
+    of the terminal's group, so the launcher only waits while torchrun and its workers save and stop; a SIGTERM
+    sent to the launcher alone (kill, docker stop) is passed on to torchrun, which passes it to its workers (it
+    used to kill torchrun at once and leave the workers running). Raises KeyboardInterrupt after either."""
+    import signal
+    import threading
+
+    caught: list[int] = []
+
+    def on_signal(signum: int, _frame) -> None:
+        caught.append(signum)
+        if signum == signal.SIGTERM and proc.poll() is None:
+            proc.terminate()
+
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        previous = {signum: signal.signal(signum, on_signal) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        code = proc.wait()
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    if caught:
+        raise KeyboardInterrupt
+    return code
 
 
 def eval_main(args: argparse.Namespace) -> int:

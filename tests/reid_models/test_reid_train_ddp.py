@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -139,11 +141,57 @@ def test_nproc_workers_leave_the_interrupted_line_to_the_launcher(data: Path, tm
     config.write_text(yaml.safe_dump(RECIPE))
     seen = {}
 
-    def run(cmd, env):
-        seen.update(cmd=cmd, env=env)
-        raise KeyboardInterrupt  # as subprocess.run does when Ctrl-C comes while it waits
+    class Torchrun:  # Ctrl-C comes while the launcher waits; torchrun and its workers got it too, and stop
+        def __init__(self, cmd, env):
+            seen.update(cmd=cmd, env=env, terminated=False)
 
-    monkeypatch.setattr(subprocess, "run", run)
+        def wait(self):
+            os.kill(os.getpid(), signal.SIGINT)
+            return 1
+
+        def poll(self):
+            return None
+
+        def terminate(self):
+            seen["terminated"] = True
+
+    monkeypatch.setattr(subprocess, "Popen", Torchrun)
     argv = ["reid", "train", "--config", str(config), "--data", str(data), "--run-dir", str(tmp_path / "r")]
     assert main([*argv, "--nproc", "2"]) == 130
+    assert not seen["terminated"]  # the terminal's Ctrl-C reached torchrun already: not sent again
     assert seen["env"]["MCTRACK_QUIET_INTERRUPT"] == "1" and "torch.distributed.run" in seen["cmd"]
+
+
+def test_a_sigterm_to_the_launcher_alone_reaches_torchrun(data: Path, tmp_path: Path, monkeypatch) -> None:
+    """kill / docker stop signal the launcher only; subprocess.run used to SIGKILL torchrun at once, so its
+    workers went on training as orphans."""
+    config = tmp_path / "r.yaml"
+    config.write_text(yaml.safe_dump(RECIPE))
+    events = []
+
+    class Torchrun:
+        def __init__(self, cmd, env):
+            pass
+
+        def wait(self):
+            os.kill(os.getpid(), signal.SIGTERM)
+            events.append("waited")  # the launcher waits for torchrun to end after passing the signal on
+            return -signal.SIGTERM
+
+        def poll(self):
+            return None
+
+        def terminate(self):
+            events.append("terminate")
+
+        def kill(self):
+            events.append("kill")
+
+    monkeypatch.setattr(subprocess, "Popen", Torchrun)
+    argv = ["reid", "train", "--config", str(config), "--data", str(data), "--run-dir", str(tmp_path / "r")]
+    assert main([*argv, "--nproc", "2"]) == 130
+    assert events == ["terminate", "waited"]
+    assert (
+        signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+        and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    )
