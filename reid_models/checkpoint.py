@@ -185,6 +185,10 @@ def _read(path: Path, map_location: str | torch.device) -> tuple[dict[str, Any],
         data = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:
         raise CheckpointError(f"{path}: not a readable checkpoint ({type(err).__name__})") from None
+    if isinstance(data, dict) and "epoch" in data and "model" in data and "manifest" not in data:
+        raise CheckpointError(
+            f"{path}: a training run's state (for 'reid train --resume'), not a checkpoint: use the run's model.pt"
+        )
     if not (isinstance(data, dict) and all(isinstance(data.get(key), dict) for key in ("manifest", "state_dict"))):
         raise CheckpointError(f"{path}: not a reid_models checkpoint (no manifest; a plain state_dict?)")
     manifest = data["manifest"]

@@ -60,8 +60,15 @@ def resolve_weights(text: str | Path, folder: Path | None = None) -> Path:
     present = bundled(folder)
     if str(text) in present:
         return present[str(text)]
+    if path.suffix == ".pt" and len(path.parts) == 1 and path.stem in present:  # the bundled file's own name
+        return present[path.stem]
     if path.is_dir():
-        raise WeightsError(f"--weights {text}: a folder, not a checkpoint file (a .pt file or a bundled name)")
+        hint = (
+            f"; the training run's checkpoint is {path / 'model.pt'}"
+            if (path / "model.pt").is_file()
+            else " (a .pt file or a bundled name)"
+        )
+        raise WeightsError(f"--weights {text}: a folder, not a checkpoint file{hint}")
     names = ", ".join(present) or "none"
     raise WeightsError(f"--weights {text}: no such file, nor a bundled checkpoint name (bundled: {names})")
 

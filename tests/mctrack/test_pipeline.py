@@ -542,6 +542,13 @@ def test_bundled_weights_lookup(tmp_path):
         resolve_weights("nope", tmp_path)
     with pytest.raises(WeightsError, match=rf"^--weights {tmp_path}: a folder, not a checkpoint file"):
         resolve_weights(tmp_path, tmp_path)  # used to say "no such file" of a folder that is there
+    # the bundled file's own name, as docs/reid_training.md wrote it (the current folder has no such file)
+    assert resolve_weights("laga_market1501.pt", tmp_path) == tmp_path / "laga_market1501.pt"
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "model.pt").write_bytes(b"x")
+    with pytest.raises(WeightsError, match=rf"a folder, not a checkpoint file; the training run's checkpoint is {run}"):
+        resolve_weights(run, tmp_path)
 
 
 def test_bundled_checkpoints_are_package_data():

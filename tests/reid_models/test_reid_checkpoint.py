@@ -234,3 +234,10 @@ def test_a_manifest_whose_configuration_builds_no_network_is_one_line(tmp_path: 
         with pytest.raises(CheckpointError, match="configuration does not build a network") as info:
             attempt()
         assert str(info.value).startswith(f"{bad}: ") and "\n" not in str(info.value)
+
+
+def test_a_training_state_given_as_weights_says_to_use_model_pt(tmp_path: Path) -> None:
+    last = tmp_path / "last.pt"
+    torch.save({"epoch": 3, "model": build_model("global", **SMALL).state_dict(), "optimizer": {}}, last)
+    with pytest.raises(CheckpointError, match=r"a training run's state .*not a checkpoint: use the run's model.pt"):
+        load_checkpoint(last)
