@@ -211,15 +211,21 @@ def apply_overrides(recipe: Recipe | dict[str, Any], overrides: list[str], sourc
 def load_recipe(path: str | os.PathLike[str], overrides: list[str] | tuple[str, ...] = ()) -> Recipe:
     """Read a recipe YAML; unknown keys, wrong types and bad values raise RecipeError naming file and key."""
     path = Path(path)
+    if path.is_dir():
+        raise RecipeError(path, None, "a folder, not a recipe file (configs/reid/*.yaml)")
     if not path.is_file():
         raise FileNotFoundError(f"recipe not found: {path}")
     try:
-        raw = load_bounded(path.read_text()) or {}
+        raw = load_bounded(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise RecipeError(path, None, "not a text file (a recipe is YAML)") from None
     except yaml.YAMLError as err:
         line, _, problem = yaml_problem(err)
         raise RecipeError(path, None, f"not valid YAML ({f'line {line}: ' if line else ''}{problem})") from None
     except TooLarge as err:
         raise RecipeError(path, None, str(err)) from None
+    if raw is None:  # an empty file would train every default without a word
+        raise RecipeError(path, None, "empty: a recipe holds key: value lines (see configs/reid/*.yaml)")
     if not isinstance(raw, dict):
         raise RecipeError(path, None, "expected a mapping of key: value")
     recipe = _build(path, raw)

@@ -130,3 +130,23 @@ def test_one_identity_per_batch_is_refused() -> None:
     with pytest.raises(RecipeError, match="p: must be >= 2"):
         Recipe(p=1)
     assert Recipe(p=2).p == 2
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "empty: a recipe holds key: value lines"),
+        (b"# nothing but a comment\n", "empty: a recipe holds key: value lines"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe", "not a text file"),
+        (None, "a folder, not a recipe file"),
+    ],
+    ids=["empty", "comment", "binary", "folder"],
+)
+def test_a_recipe_that_is_no_recipe_is_one_line_naming_it(tmp_path: Path, content, message: str) -> None:
+    # an empty file trained every default without a word; a binary one was a decode error without the file name;
+    # a folder was "recipe not found"
+    path = tmp_path / "r.yaml"
+    path.mkdir() if content is None else path.write_bytes(content)
+    with pytest.raises(RecipeError, match=message) as info:
+        load_recipe(path)
+    assert str(info.value).startswith(f"{path}: ") and "\n" not in str(info.value)
