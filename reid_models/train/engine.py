@@ -321,6 +321,17 @@ def _train(
                 resolved["data"],
             )
             manifest["dataset"]["fingerprint"] = fingerprint
+        before = (manifest["resumed"][-1] if manifest["resumed"] else manifest).get("world_size", 1)
+        if before != size and lead:
+            log.warning(  # the global batches are the same; what each process computes on its share is not
+                "resume: %s was trained by %d process(es) and continues with %d: each process mines its triplets "
+                "and keeps BatchNorm statistics on its own share of the batch, so the result will differ from an "
+                "uninterrupted run (resume with --nproc %d to continue it as it started)",
+                run_dir,
+                before,
+                size,
+                before,
+            )
         resumed = {
             "at_epoch": state["epoch"],
             "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),

@@ -296,6 +296,24 @@ def test_resume_after_a_query_or_gallery_image_was_replaced(
         train(recipe, data=other, run_dir=part, resume=True, progress=False)
 
 
+def test_resume_with_another_number_of_processes_warns(
+    tiny_data: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    recipe = Recipe(**TINY)
+    run = train(recipe, data=tiny_data, run_dir=tmp_path / "a", stop_after=1, progress=False)
+    with caplog.at_level(logging.WARNING):
+        train(recipe, data=tiny_data, run_dir=run, resume=True, stop_after=1, progress=False)
+    assert "process" not in caplog.text  # the same number of processes: nothing to say
+    manifest = json.loads((run / "manifest.json").read_text())
+    manifest["resumed"][-1]["world_size"] = 2  # as 'reid train --nproc 2 --resume' records it
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    with caplog.at_level(logging.WARNING):
+        train(recipe, data=tiny_data, run_dir=run, resume=True, progress=False)
+    assert "trained by 2 process(es) and continues with 1" in caplog.text and "--nproc 2" in caplog.text
+
+
 def test_resume_with_the_dataset_moved(tiny_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import shutil
     import sys
