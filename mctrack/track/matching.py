@@ -74,7 +74,7 @@ def fuse_costs(
     appearance_weight: float,
     max_iou_distance: float,
     appearance_thresh: float,
-    motion_gate: np.ndarray | Callable[[np.ndarray], np.ndarray] | None = None,
+    motion_gate: np.ndarray | Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
 ) -> np.ndarray:
     """Joint cost of IoU and appearance, with gating.
 
@@ -94,9 +94,9 @@ def fuse_costs(
         appearance_thresh: largest appearance distance ever accepted.
         motion_gate: optional ``(T, N)`` boolean, True where the motion model finds the pair plausible; it applies
             to the pairs matched on appearance without overlap (and to all pairs without appearance). Or a callable
-            ``rows -> (len(rows), N)`` boolean that computes the gate of those rows only: it is called once, with
-            just the rows that have a pair the gate decides (none: not called), which spares a tracker the
-            Mahalanobis distances of every other track.
+            ``(rows, cols) -> (K,)`` boolean that computes the gate of the pairs ``(rows[k], cols[k])`` only: it is
+            called once, with just the pairs the gate decides (none: not called), which spares a tracker the
+            Mahalanobis distances of every other pair (with appearance they are a few per frame).
     """
     iou_dist = np.asarray(iou_dist, np.float64)
     bad = iou_dist > max_iou_distance
@@ -117,14 +117,14 @@ def fuse_costs(
     return cost
 
 
-def _gate(motion_gate: np.ndarray | Callable[[np.ndarray], np.ndarray], decides: np.ndarray) -> np.ndarray:
-    """The ``(T, N)`` gate; a callable one is asked only for the rows where ``decides`` has a pair (True elsewhere)."""
+def _gate(motion_gate: np.ndarray | Callable[[np.ndarray, np.ndarray], np.ndarray], decides: np.ndarray) -> np.ndarray:
+    """The ``(T, N)`` gate; a callable one is asked only for the pairs ``decides`` marks (True elsewhere)."""
     if not callable(motion_gate):
         return np.asarray(motion_gate, bool)
     gate = np.ones(decides.shape, bool)
-    rows = decides.any(axis=1).nonzero()[0]
+    rows, cols = decides.nonzero()
     if len(rows):
-        gate[rows] = motion_gate(rows)
+        gate[rows, cols] = motion_gate(rows, cols)
     return gate
 
 

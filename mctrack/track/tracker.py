@@ -554,11 +554,13 @@ class Tracker:
             has = det_has.take(dets)
             if not has.all():
                 app[:, ~has] = self.appearance_thresh
-            if self.motion_gate:  # computed by fuse_costs only for the tracks that have a pair it decides
+            if self.motion_gate:  # computed by fuse_costs only for the pairs it decides (a few per frame)
 
-                def gate(rows: np.ndarray) -> np.ndarray:
-                    sel = tracks[rows]
-                    d2 = self.kalman.gating_distance(self._mean.take(sel, 0), self._cov.take(sel, 0), z.take(dets, 0))
+                def gate(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+                    sel = tracks.take(rows)
+                    d2 = self.kalman.pair_distance(
+                        self._mean.take(sel, 0), self._cov.take(sel, 0), z.take(dets.take(cols), 0)
+                    )
                     # judged at most as wide as under the fixed noise model: the scene's noise adaptations
                     # (noise_adapt, meas_adapt) are for the box association, not a licence to recover people
                     # further away

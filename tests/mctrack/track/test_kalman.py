@@ -92,6 +92,23 @@ def test_gating_distance():
     assert kf.gating_distance(mean, cov, np.zeros((0, 4))).shape == (1, 0)
 
 
+def test_pair_distance_is_the_gating_distance_of_each_pair():
+    """Each track against its own measurement gives the same number as the full matrix's entry, for one pair, a
+    few and many."""
+    kf = BoxKalman()
+    rng = np.random.default_rng(0)
+    for n in (1, 5, 40):
+        z0 = np.c_[rng.uniform(50, 500, (n, 2)), rng.uniform(20, 80, (n, 1)), rng.uniform(40, 200, (n, 1))]
+        mean, cov = kf.predict(*kf.initiate(z0))
+        mean[:, :2] += rng.normal(0, 5, (n, 2))
+        z = z0 + rng.normal(0, 10, (n, 4))
+        full = kf.gating_distance(mean, cov, z)
+        np.testing.assert_allclose(kf.pair_distance(mean, cov, z), np.diag(full), rtol=1e-10)
+    assert kf.pair_distance(mean[:0], cov[:0], np.zeros((0, 4))).shape == (0,)
+    with pytest.raises(ValueError, match="2 tracks but 1 measurements"):
+        kf.pair_distance(mean[:2], cov[:2], z[:1])
+
+
 def test_box_conversions_roundtrip():
     b = np.array([[10.0, 20.0, 30.0, 60.0]])
     np.testing.assert_allclose(xyxy_to_cxcywh(b), [[20, 40, 20, 40]])
@@ -119,7 +136,8 @@ def test_block_inverse_equals_lapack_and_falls_back_for_coupled_matrices():
         mean, cov = kf.update(mean, cov, z + rng.normal(0, 2, z.shape))
     _, s = kf.project(mean, cov)
     assert np.abs(s[:, 0, 1]).max() > 0.1  # the blocks are really 2x2, not diagonal
-    np.testing.assert_allclose(_inverse4(s), np.linalg.inv(s), rtol=1e-12, atol=1e-15)
+    for rows in (slice(None), slice(0, 1), slice(3, 6)):  # many, and the gate's one or few
+        np.testing.assert_allclose(_inverse4(s[rows]), np.linalg.inv(s[rows]), rtol=1e-12, atol=1e-15)
     g = rng.normal(size=(30, 4, 4))
     g = g @ g.transpose(0, 2, 1) + np.eye(4)  # centre and size coupled: the general inverse
     np.testing.assert_allclose(_inverse4(g), np.linalg.inv(g), rtol=1e-10)

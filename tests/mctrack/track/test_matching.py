@@ -138,9 +138,9 @@ def test_fuse_costs_gates():
     assert motion_only[0, 0] == pytest.approx(0.1) and motion_only[0, 1] == INFEASIBLE
 
 
-def test_fuse_costs_asks_a_lazy_gate_only_for_the_rows_it_decides():
-    """A callable gate gives the same costs as the full matrix and is asked only for rows that have a pair without
-    enough overlap but with confident appearance."""
+def test_fuse_costs_asks_a_lazy_gate_only_for_the_pairs_it_decides():
+    """A callable gate gives the same costs as the full matrix and is asked only for the pairs without enough
+    overlap but with confident appearance (without appearance: the pairs that overlap enough)."""
     rng = np.random.default_rng(0)
     kw = dict(appearance_weight=0.5, max_iou_distance=0.8, appearance_thresh=0.25)
     for _ in range(50):
@@ -149,16 +149,18 @@ def test_fuse_costs_asks_a_lazy_gate_only_for_the_rows_it_decides():
         full = rng.random((6, 5)) < 0.5
         asked = []
 
-        def lazy(rows, full=full, asked=asked):
-            asked.append(rows.tolist())
-            return full[rows]
+        def lazy(rows, cols, full=full, asked=asked):
+            asked.append(sorted(zip(rows.tolist(), cols.tolist(), strict=True)))
+            return full[rows, cols]
 
         np.testing.assert_array_equal(
             fuse_costs(iou_d, app, motion_gate=lazy, **kw), fuse_costs(iou_d, app, motion_gate=full, **kw)
         )
-        decides = ((iou_d > 0.8) & (app <= 0.125)).any(axis=1).nonzero()[0].tolist()
-        assert asked == ([decides] if decides else [])
+        decides = sorted(zip(*((iou_d > 0.8) & (app <= 0.125)).nonzero(), strict=True))
+        assert asked == ([[(int(r), int(c)) for r, c in decides]] if decides else [])
+        asked.clear()
         np.testing.assert_array_equal(
-            fuse_costs(iou_d, None, motion_gate=lambda r, full=full: full[r], **kw),
-            fuse_costs(iou_d, None, motion_gate=full, **kw),
+            fuse_costs(iou_d, None, motion_gate=lazy, **kw), fuse_costs(iou_d, None, motion_gate=full, **kw)
         )
+        overlapping = sorted(zip(*(iou_d <= 0.8).nonzero(), strict=True))
+        assert asked == ([[(int(r), int(c)) for r, c in overlapping]] if overlapping else [])
