@@ -13,6 +13,7 @@ source's and detection file's size and modification time).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -51,13 +52,24 @@ def file_sha1(path: str | Path, chunk: int = 1 << 20) -> str:
 
 
 def _file_stamp(path: str | None) -> str | None:
+    """A file's path, size and modification time; for a folder (images, a sequence) also a digest of the names,
+    sizes and times of the files in it and in its subfolders one level down (``img1/``): overwriting an image
+    does not change its folder's own time, and a cache keyed on that replayed the old image's detections."""
     if path is None:
         return None
     p = Path(path)
     if not p.exists():
         return str(p)
     st = p.stat()
-    return f"{p.resolve()}:{st.st_size}:{int(st.st_mtime_ns)}"
+    stamp = f"{p.resolve()}:{st.st_size}:{int(st.st_mtime_ns)}"
+    if p.is_dir():
+        h = hashlib.sha1()
+        for f in sorted([*p.iterdir(), *(g for d in p.iterdir() if d.is_dir() for g in d.iterdir())]):
+            with contextlib.suppress(OSError):  # a file removed meanwhile: left out
+                fs = f.stat()
+                h.update(f"{f.relative_to(p)}:{fs.st_size}:{int(fs.st_mtime_ns)}\n".encode())
+        stamp += f":{h.hexdigest()}"
+    return stamp
 
 
 def feature_cache_key(camera: CameraConfig, *, embedder: str | dict, weights_hash: str | None, detector: dict) -> dict:

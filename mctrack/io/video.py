@@ -199,6 +199,7 @@ def warn_assumed_fps(source: FrameSource, where: str, fix: str) -> None:
 
 
 _UNREADABLE_WARNED: set[str] = set()  # image files already said to be unreadable
+_RESIZED_WARNED: set[str] = set()  # image folders already said to change their image size
 _READ_AGAIN = 0  # > 0 inside frames_read_again(): frame problems were reported by the pass that tracked them
 
 
@@ -221,6 +222,30 @@ def _frame_warning(message: str, *args) -> None:
 
 
 UNREADABLE_FOLDER = 5  # an image folder whose first images all fail to decode is refused, not tracked as empty
+#: the marker a whole image file of this kind ends with (JPEG: end of image; PNG: the IEND chunk's type)
+_END_MARKERS = {".jpg": b"\xff\xd9", ".jpeg": b"\xff\xd9", ".png": b"IEND"}
+_END_TAIL = 64  # bytes at a file's end searched for its marker (some writers pad after it)
+
+
+def _cut_short(path: Path) -> bool:
+    """Whether the JPEG or PNG file ``path`` lacks its end marker: a file cut short (a copy or upload that
+    stopped). OpenCV decodes such a file without an error, the missing part grey, which trackers and the
+    camera-motion estimate would take for a real frame. A file whose marker is not in its last bytes is searched
+    whole (writers that append data after the image). Other kinds, and files that cannot be read: False."""
+    marker = _END_MARKERS.get(path.suffix.lower())
+    if marker is None:
+        return False
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            size = fh.tell()
+            fh.seek(max(0, size - _END_TAIL))
+            if marker in fh.read():
+                return False
+            fh.seek(0)
+            return marker not in fh.read()
+    except OSError:
+        return False
 
 
 def _natural_key(path: Path) -> tuple[list, str]:
@@ -297,7 +322,23 @@ class ImageFolderSource(FrameSource):
             _frame_warning("%s: images numbered below %d: frames are taken in name order", self.folder, first)
             return None
         if len(set(numbers)) != len(numbers) or missing > len(numbers):  # e.g. timestamps or every n-th frame
+            _frame_warning(
+                "%s: the image numbers (%d to %d, %d images) are not one per frame: the images are taken in name "
+                "order as frames 1 to %d, whatever their numbers",
+                self.folder,
+                min(numbers),
+                max(numbers),
+                len(numbers),
+                len(numbers),
+            )
             return None
+        if first_number is None and first > 1:
+            _frame_warning(
+                "%s: the first image is number %d: it is frame 1 (frames are counted from a folder's first image; "
+                "detections read from a file must count the same way)",
+                self.folder,
+                first,
+            )
         if missing:
             have = set(numbers)
             gaps = [n for n in range(first, first + span) if n not in have]
@@ -321,6 +362,23 @@ class ImageFolderSource(FrameSource):
                 continue
             image = cv2.imread(str(f), cv2.IMREAD_COLOR)
             tried += 1
+            if image is not None and _cut_short(f):
+                image = None
+                if str(f) not in _UNREADABLE_WARNED:
+                    _UNREADABLE_WARNED.add(str(f))
+                    _frame_warning("%s: the file is cut short; frame %d is passed on without an image", f, i + 1)
+            elif image is not None and self.size is not None and (image.shape[1], image.shape[0]) != self.size:
+                if str(self.folder) not in _RESIZED_WARNED:
+                    _RESIZED_WARNED.add(str(self.folder))
+                    _frame_warning(
+                        "%s is %dx%d, the folder's first image %dx%d: boxes and camera motion are no longer in the "
+                        "same pixels (frame %d on; said once per folder)",
+                        f,
+                        image.shape[1],
+                        image.shape[0],
+                        *self.size,
+                        i + 1,
+                    )
             if image is None:
                 if not seen_good and tried >= min(len(self.files), UNREADABLE_FOLDER):
                     raise InputError(

@@ -1258,3 +1258,28 @@ def test_a_detection_file_s_problems_are_warned_about_once(scene, tmp_path, capl
     with caplog.at_level(logging.WARNING):
         assert main([*args, "--no-progress", "--workers", "1", "--out", str(tmp_path / "out")]) == 0
     assert caplog.text.count("1 exact duplicate row(s)") == 1  # was twice: the file was read before and in the run
+
+
+def test_the_cache_key_of_an_image_folder_follows_its_images(tmp_path):
+    """Overwriting one image leaves the folder's own modification time alone; the key used to be that time, so a
+    rerun replayed the old image's detections and features."""
+    import os
+
+    from mctrack.config import CameraConfig
+
+    folder = tmp_path / "frames"
+    (folder / "img1").mkdir(parents=True)
+    for i in (1, 2):
+        (folder / "img1" / f"{i:06d}.jpg").write_bytes(b"first")
+    cam = CameraConfig(id="c", source=str(folder))
+
+    def key():
+        return feature_cache_key(cam, embedder="colorhist", weights_hash=None, detector={"name": "mot"})
+
+    before, folder_time = key(), (folder / "img1").stat().st_mtime_ns
+    image = folder / "img1" / "000002.jpg"
+    image.write_bytes(b"fixed")  # same size, new content
+    os.utime(image, ns=(image.stat().st_atime_ns, image.stat().st_mtime_ns + 10**9))
+    assert (folder / "img1").stat().st_mtime_ns == folder_time  # the folders' own stamps did not move
+    assert key() != before
+    assert key() == key()  # and it is stable while nothing changes

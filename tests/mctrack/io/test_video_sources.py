@@ -157,6 +157,65 @@ def test_a_missing_image_leaves_a_frame_without_image_instead_of_shifting_the_la
     assert ImageFolderSource(d, fps=5).length == 5  # a plain folder starts at its first image
 
 
+@pytest.mark.parametrize("ext", [".jpg", ".png"])
+def test_an_image_cut_short_is_a_frame_without_image_not_a_grey_one(tmp_path, caplog, ext):
+    """OpenCV decodes a truncated JPEG or PNG without an error (the rest grey); the camera-motion estimate took
+    that for motion and wrecked the tracks. A whole image with bytes after its end marker is still read."""
+    d = tmp_path / "img1"
+    d.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(1, 5):
+        cv2.imwrite(str(d / f"{i:06d}{ext}"), rng.integers(0, 255, (60, 80, 3), dtype=np.uint8))
+    cut = d / f"000002{ext}"
+    cut.write_bytes(cut.read_bytes()[: len(cut.read_bytes()) // 2])
+    if ext == ".jpg":
+        assert cv2.imread(str(cut)) is not None  # what OpenCV alone gives (a cut PNG it refuses itself)
+    padded = d / f"000003{ext}"
+    padded.write_bytes(padded.read_bytes() + b"\0" * 200)  # data after the end marker: a whole image
+    with caplog.at_level(logging.WARNING):
+        frames = list(ImageFolderSource(d, fps=5))
+    assert [f.image is None for f in frames] == [False, True, False, False]
+    said = [m for m in caplog.messages if "000002" in m]
+    assert len(said) == 1 and "frame 2 is passed on without an image" in said[0]
+
+
+def test_an_image_of_another_size_is_warned_about_once(tmp_path, caplog):
+    d = tmp_path / "img1"
+    d.mkdir()
+    for i in range(1, 6):
+        size = (48, 64) if i < 3 else (24, 32)
+        cv2.imwrite(str(d / f"{i:06d}.png"), np.full((*size, 3), 9, np.uint8))
+    with caplog.at_level(logging.WARNING):
+        frames = list(ImageFolderSource(d, fps=5))
+    assert all(f.image is not None for f in frames)
+    said = [m for m in caplog.messages if "first image" in m]
+    assert len(said) == 1 and "000003.png is 32x24, the folder's first image 64x48" in said[0] and "frame 3" in said[0]
+
+
+@pytest.mark.parametrize(
+    ("numbers", "said"),
+    [
+        (range(11, 16), "the first image is number 11: it is frame 1"),
+        (range(1, 16, 3), "the image numbers (1 to 13, 5 images) are not one per frame"),
+        ([1, 2, 2_000_000], "the image numbers (1 to 2000000, 3 images) are not one per frame"),
+    ],
+)
+def test_images_that_are_not_numbered_as_frames_from_1_are_warned_about(tmp_path, caplog, numbers, said):
+    """Frames count from a folder's first image, in name order when the numbers skip frames; a detection file
+    numbered by the images' names would be paired with the wrong images, so each case is said."""
+    d = tmp_path / "img1"
+    d.mkdir()
+    for n in numbers:
+        cv2.imwrite(str(d / f"{n:06d}.png"), np.full((8, 8, 3), 1, np.uint8))
+    with caplog.at_level(logging.WARNING):
+        src = ImageFolderSource(d, fps=5)
+    assert src.length == len(numbers) and said in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        ImageFolderSource(d, fps=5, first_number=numbers[0])  # a sequence's own numbering: nothing to say
+    assert ("first image is number" not in caplog.text) or numbers[0] == 1
+
+
 def test_a_source_without_a_frame_rate_is_warned_about(tmp_path, caplog):
     from mctrack.io.video import warn_assumed_fps
 
