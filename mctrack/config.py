@@ -44,6 +44,7 @@ from reid_models.yaml_safe import TooLarge, load_bounded, short_repr, yaml_probl
 
 from .errors import ConfigError, missing_file
 from .io.paths import file_name_problem
+from .io.video import VIDEO_SUFFIXES
 from .types import MAX_FPS
 
 __all__ = ["CameraConfig", "TransitWindow", "CamsConfig", "load_yaml", "from_dict", "load_cams", "is_live_source"]
@@ -259,6 +260,14 @@ def load_cams(path: str | Path) -> CamsConfig:
             if is_live_source(cam.source)
             else _resolve(base, cam.source, str(path), f"{key}.source", kind="any")
         )
+        if source is not None and Path(source).is_file() and Path(source).suffix.lower() not in VIDEO_SUFFIXES:
+            # FFmpeg opens almost any file (a det.txt becomes a video of its text), so the name decides
+            raise ConfigError(
+                path,
+                f"{key}.source",
+                f"{short_repr(cam.source)} is not a video file ({', '.join(VIDEO_SUFFIXES)}), an image folder or a "
+                "sequence folder",
+            )
         cams.append(
             dataclasses.replace(
                 cam,

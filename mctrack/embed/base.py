@@ -14,6 +14,7 @@ from ..types import Detections
 __all__ = [
     "CropBatchEmbedder",
     "Embedder",
+    "check_image",
     "clip_boxes",
     "extract_crops",
     "l2_normalize",
@@ -86,10 +87,18 @@ def clip_boxes(xyxy: np.ndarray, width: int, height: int) -> np.ndarray:
     return out
 
 
-def extract_crops(image: np.ndarray, xyxy: np.ndarray) -> list[np.ndarray]:
-    """Views into ``image`` for each box (clipped with :func:`clip_boxes`)."""
+def check_image(image: np.ndarray) -> None:
+    """``ValueError`` (``TypeError`` for what is not an array at all) unless ``image`` is an ``(H, W, 3)`` uint8
+    BGR array, as OpenCV reads frames."""
+    if not isinstance(image, np.ndarray):
+        raise TypeError(f"image: expected a numpy array (H, W, 3) uint8 BGR, got {type(image).__name__}")
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
         raise ValueError(f"image: expected (H, W, 3) uint8 BGR, got shape {image.shape} dtype {image.dtype}")
+
+
+def extract_crops(image: np.ndarray, xyxy: np.ndarray) -> list[np.ndarray]:
+    """Views into ``image`` for each box (clipped with :func:`clip_boxes`)."""
+    check_image(image)
     h, w = image.shape[:2]
     return [image[y1:y2, x1:x2] for x1, y1, x2, y2 in clip_boxes(xyxy, w, h)]
 

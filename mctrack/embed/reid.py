@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from ..types import Detections
-from .base import CropBatchEmbedder, clip_boxes, extract_crops, l2_normalize, require_detections
+from .base import CropBatchEmbedder, check_image, clip_boxes, extract_crops, l2_normalize, require_detections
 
 __all__ = ["ReidEmbedder", "select_device", "PRECISIONS", "COMPILE_MODES", "auto_precision"]
 
@@ -241,8 +241,7 @@ class ReidEmbedder(CropBatchEmbedder):
             return self.embed_crops([c for image, xyxy in items for c in extract_crops(image, xyxy)])
         boxes, owner = [], []
         for i, (image, xyxy) in enumerate(items):
-            if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-                raise ValueError(f"image: expected (H, W, 3) uint8 BGR, got shape {image.shape} dtype {image.dtype}")
+            check_image(image)
             if len(xyxy):
                 boxes.append(clip_boxes(xyxy, image.shape[1], image.shape[0]))
                 owner += [i] * len(xyxy)

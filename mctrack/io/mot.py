@@ -283,6 +283,10 @@ def _sequence_section(p: Path) -> configparser.SectionProxy:
         return cp["Sequence"]
     except (configparser.Error, KeyError):
         raise InputError(f"{p}: no [Sequence] section") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{p}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+    except OSError as exc:
+        raise InputError(f"{p}: cannot be read ({exc.strerror or exc})") from None
 
 
 def _seq_length(sec: configparser.SectionProxy, p: Path) -> int:

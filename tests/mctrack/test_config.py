@@ -130,6 +130,10 @@ def test_exponents_without_a_dot_are_numbers(scene):
             r"cameras\[0\].fps: must be a frame rate in \(0, 10000\], got 100000",
         ),
         ("cameras:\n  - id: c1\n    source: ''\n", r"cameras\[0\].source: must not be empty"),
+        (  # FFmpeg opens a text file as a video of its text: tracked and scored silently
+            "cameras:\n  - id: c1\n    source: c1/det.txt\n",
+            r"cameras\[0\].source: 'c1/det.txt' is not a video file \(.mp4, .*\), an image folder or a sequence",
+        ),
         (  # read as a live stream: replayed for ever
             "cameras:\n  - id: c1\n    source: file:///tmp/v.mp4\n",
             r"cameras\[0\].source: write a file's path without file://",

@@ -80,6 +80,16 @@ def test_tracker_with_an_embedder_uses_the_frame():
     assert len(out) == 2 and tracker.embedder is not None and tracker.tracker.appearance_thresh == 0.25
 
 
+def test_a_frame_that_is_not_an_image_array_is_a_clear_error():
+    tracker = MctrackTracker(reid="colorhist", frame_rate=10)
+    image = np.full((200, 260, 3), 90, np.uint8)
+    # a list used to fail deep inside the crop code with "'list' object has no attribute 'ndim'"
+    with pytest.raises(TypeError, match=r"image: expected a numpy array \(H, W, 3\) uint8 BGR, got list"):
+        tracker.update_with_detections(_walk(0), image.tolist())
+    with pytest.raises(ValueError, match=r"image: expected \(H, W, 3\) uint8 BGR, got shape \(200, 260\)"):
+        tracker.update_with_detections(_walk(0), image[:, :, 0])
+
+
 def test_an_embedder_without_the_frame_is_an_error_not_motion_only():
     tracker = MctrackTracker(reid="colorhist", frame_rate=10)
     calls = []

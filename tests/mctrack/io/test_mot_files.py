@@ -193,3 +193,17 @@ def test_a_full_disk_names_the_file_and_leaves_no_half_result(tmp_path, monkeypa
     with pytest.raises(OSError) as exc:
         writer.write(0, np.array([1]), np.array([[10.0, 20, 40, 60]]))
     assert exc.value.filename == str(tmp_path / "raw.txt")
+
+
+def test_a_seqinfo_that_is_not_utf8_is_an_error_naming_the_file(tmp_path):
+    from mctrack.io.mot import read_seq_length, read_seqinfo
+
+    ini = tmp_path / "seqinfo.ini"
+    ini.write_bytes(
+        "[Sequence]\nname=Straße\nframeRate=10\nseqLength=5\nimWidth=64\nimHeight=48\n".encode(
+            "cp1251", "replace"
+        ).replace(b"?", b"\xd0")
+    )
+    for read in (read_seqinfo, read_seq_length):
+        with pytest.raises(InputError, match=r"seqinfo.ini: not UTF-8 text \(byte \d+\); save it as UTF-8"):
+            read(ini)
