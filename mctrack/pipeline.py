@@ -1233,6 +1233,16 @@ class Pipeline:
                 )
             gt[c] = rows[rows[:, 0] <= n] if len(rows) else rows
             lengths[c] = n
+            if not (gt[c][:, 6] != 0).any():  # nothing to find: every box a false positive, MOTA minus thousands
+                log.warning(
+                    "camera %s: %s has no ground-truth row to score against (%s): its scores are meaningless and "
+                    "count in the cross-camera scores",
+                    c,
+                    next(x.ground_truth for x in cams.cameras if x.id == c),
+                    "an empty file"
+                    if not len(rows)
+                    else f"none of its {len(rows)} rows is both in the first {n} frames and marked to count",
+                )
         evaluation = evaluate_multicam(gt, pred, lengths, global_gt_ids=cams.ground_truth_ids == "global")
         evaluation["frames_evaluated"] = dict(lengths)
         return evaluation

@@ -1283,3 +1283,20 @@ def test_the_cache_key_of_an_image_folder_follows_its_images(tmp_path):
     assert (folder / "img1").stat().st_mtime_ns == folder_time  # the folders' own stamps did not move
     assert key() != before
     assert key() == key()  # and it is stable while nothing changes
+
+
+@pytest.mark.parametrize("gt_text", ["", "5000,1,10,10,20,40,1,1,1\n"], ids=["empty", "beyond_the_video"])
+def test_a_camera_without_ground_truth_to_score_is_warned_about(scene, tmp_path, caplog, gt_text):
+    """Every box is then a false positive (MOTA minus thousands) and the camera drags the cross-camera scores:
+    `mctrack eval` said so, a run did not."""
+    raw = _cams_with_absolute_paths(scene)
+    empty = tmp_path / "gt_empty.txt"
+    empty.write_text(gt_text)
+    raw["cameras"][0]["ground_truth"] = str(empty)
+    (tmp_path / "cams.yaml").write_text(yaml.safe_dump(raw))
+    cams = load_cams(tmp_path / "cams.yaml")
+    with caplog.at_level(logging.WARNING):
+        make_pipeline(cams).run(cams, tmp_path / "out")
+    said = [m for m in caplog.messages if "no ground-truth row to score against" in m]
+    assert len(said) == 1 and said[0].startswith("camera cam1: ") and str(empty) in said[0]
+    assert ("an empty file" if not gt_text else "none of its 1 rows") in said[0]
