@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -590,4 +591,12 @@ def main(args: argparse.Namespace) -> int:
             + (f"; not started: {', '.join(s['cameras_not_run'])}" if s["cameras_not_run"] else "")
         )
         return 130
+    if not result.failed and s["counts"]["tracklets"] == 0 and weak + short:
+        # an empty result that the judgement made: not a success (as mctrack track)
+        print(
+            f"mctrack run: error: all {weak + short} tracks were dropped once tracking ended, the outputs in {out} "
+            "hold no track; see the warning above for the setting that keeps them",
+            file=sys.stderr,
+        )
+        return 1
     return 1 if result.failed or result.evaluation_error else 0

@@ -1300,3 +1300,13 @@ def test_a_camera_without_ground_truth_to_score_is_warned_about(scene, tmp_path,
     said = [m for m in caplog.messages if "no ground-truth row to score against" in m]
     assert len(said) == 1 and said[0].startswith("camera cam1: ") and str(empty) in said[0]
     assert ("an empty file" if not gt_text else "none of its 1 rows") in said[0]
+
+
+def test_a_run_whose_every_track_is_dropped_once_tracking_ended_fails(scene, tmp_path, capsys):
+    """An empty result that the offline judgement made is not a success (``mctrack track`` exits 1 too)."""
+    base = ["run", "--cams", str(scene / "cams.yaml"), "--detector", "mot", "--reid", "none", "--no-video"]
+    base += ["--no-progress", "--workers", "1"]
+    assert main([*base, "--out", str(tmp_path / "all"), "--min-length", "3600"]) == 1
+    err = capsys.readouterr().err
+    assert "mctrack run: error: all " in err and "tracks were dropped once tracking ended" in err
+    assert main([*base, "--out", str(tmp_path / "kept")]) == 0
