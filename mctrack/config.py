@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
 import math
 import types
 import typing
@@ -46,6 +47,8 @@ from .errors import ConfigError, missing_file
 from .io.paths import file_name_problem
 from .io.video import VIDEO_SUFFIXES
 from .types import MAX_FPS
+
+log = logging.getLogger(__name__)
 
 __all__ = ["CameraConfig", "TransitWindow", "CamsConfig", "load_yaml", "from_dict", "load_cams", "is_live_source"]
 
@@ -197,6 +200,27 @@ def from_dict(cls: type, data: Any, path: str | Path, prefix: str = "") -> Any:
     return cls(**kwargs)
 
 
+def _warn_shared_files(path: Path, cams: list[CameraConfig]) -> None:
+    """Warn when two cameras name the same video, detection or ground-truth file: usually a camera block copied
+    and not edited, which runs (the same people twice, or one camera scored against another's people) without an
+    error."""
+    for what in ("source", "detections", "ground_truth"):
+        owners: dict[str, list[str]] = {}
+        for cam in cams:
+            value = getattr(cam, what)
+            if value is not None and not (what == "source" and is_live_source(value)):
+                owners.setdefault(str(Path(value).resolve()), []).append(cam.id)
+        for file, ids in owners.items():
+            if len(ids) > 1:
+                log.warning(
+                    "%s: cameras %s have the same %s %s (a camera block copied and not edited?)",
+                    path,
+                    " and ".join(ids),
+                    what,
+                    file,
+                )
+
+
 def is_live_source(source: str) -> bool:
     """True for stream URLs and webcam indices, which are not files to check."""
     return source.isdigit() or "://" in source
@@ -277,6 +301,7 @@ def load_cams(path: str | Path) -> CamsConfig:
                 ground_truth=_resolve(base, cam.ground_truth, str(path), f"{key}.ground_truth"),
             )
         )
+    _warn_shared_files(path, cams)
     if raw.ground_truth_ids not in ("global", "per_camera"):
         raise ConfigError(
             path, "ground_truth_ids", f"must be 'global' or 'per_camera', got {short_repr(raw.ground_truth_ids)}"

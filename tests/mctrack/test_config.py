@@ -221,3 +221,27 @@ def test_merged_keys_may_be_overridden_but_not_repeated():
     # a merge source that overrides a key it merged itself, merged again elsewhere (PyYAML rewrites it in place)
     text = "base: &b {fps: 10, x: 1}\na:\n  d: &d\n    <<: *b\n    fps: 25\nc:\n  <<: *d\n"
     assert load_bounded(text)["c"] == {"fps": 25, "x": 1}
+
+
+def test_two_cameras_naming_the_same_file_are_warned_about(scene, caplog):
+    import logging
+
+    cams = (
+        "cameras:\n"
+        "  - id: c1\n    source: c1/video.mp4\n    detections: c1/det.txt\n    ground_truth: c1/gt.txt\n"
+        "  - id: c2\n    source: c1/../c1/video.mp4\n    detections: c1/det.txt\n"
+        "  - id: c3\n    source: '0'\n  - id: c4\n    source: '0'\n"  # one webcam twice: not a file
+    )
+    with caplog.at_level(logging.WARNING):
+        load_cams(_write(scene, cams))
+    said = [m for m in caplog.messages if "a camera block copied and not edited?" in m]
+    assert len(said) == 2 and all("cameras c1 and c2 have the same" in m for m in said)
+    assert {m.split(" have the same ")[1].split()[0] for m in said} == {"source", "detections"}
+
+
+def test_the_bundled_camera_sets_name_each_file_once(caplog):
+    import logging
+
+    with caplog.at_level(logging.WARNING):
+        load_cams(Path(__file__).resolve().parents[2] / "samples" / "small" / "cams.yaml")
+    assert "have the same" not in caplog.text
