@@ -486,6 +486,8 @@ def evaluate_folder_sequences(
             pred_file = pred_dir / f"{safe_file_name(seq)}.txt"  # as mctrack track names it ("My Seq" -> My_Seq)
         if pred_file.is_file():
             pred = load_mot_txt(pred_file, check_sizes=True)
+            if not len(pred):  # a tracker that wrote nothing: scored 0, which is right, but say why
+                log.warning("%s: no rows: sequence %s is scored as tracked with no box", pred_file, seq)
         elif missing_ok:
             pred = np.zeros((0, 10))
         else:

@@ -60,7 +60,9 @@ class BoxmotReID:
         detections' rows, xyxy first; oriented boxes, ``is_obb=True``, are refused: they are not xyxy)."""
         if not len(boxes):
             return np.zeros((0, self.dim), np.float32)
-        rows = np.asarray(boxes, np.float32).reshape(len(boxes), -1)
+        rows = np.asarray(boxes, np.float32)
+        if rows.ndim != 2:  # one box as a flat (4,) row, say: reshaping it gave "(4, 1)" in the message below
+            raise ValueError(f"boxes: expected (N, 4) or (N, 6) rows starting x1, y1, x2, y2, got shape {rows.shape}")
         if rows.shape[1] == 5:  # BoxMOT's oriented boxes: cx, cy, w, h, angle
             raise ValueError(
                 "boxes: got 5 columns, BoxMOT's oriented boxes (is_obb=True: cx, cy, w, h, angle), which are not "

@@ -313,3 +313,14 @@ def test_negative_box_sizes_are_an_error_naming_file_and_line(tmp_path, capsys, 
     zero[3, column] = 0.0  # a box of no size is legal (it matches nothing), as in TrackEval
     save_mot_txt(file, zero)
     assert evaluate_folders(gt_dir, pred_dir)["seqA"]["TP"] == 20 - 1
+
+
+def test_an_empty_result_file_is_scored_and_warned_about(tmp_path, caplog):
+    gt_dir, pred_dir = make_layout(tmp_path, GT)
+    pred_file = pred_dir / "seqA.txt"
+    pred_file.write_text("")
+    with caplog.at_level("WARNING", logger="mctrack.eval.mot"):
+        result = evaluate_folders(gt_dir, pred_dir)
+    warned = [r.getMessage() for r in caplog.records]
+    assert warned == [f"{pred_file}: no rows: sequence seqA is scored as tracked with no box"]
+    assert result["seqA"]["MOTA"] == 0.0 and result["seqA"]["IDF1"] == 0.0

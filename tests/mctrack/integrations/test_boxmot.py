@@ -38,6 +38,9 @@ def test_get_features_is_the_embedder_output():
     # BoxMOT's oriented boxes (is_obb=True) come as cx, cy, w, h, angle: not xyxy, refused rather than embedded
     with pytest.raises(ValueError, match="5 columns, BoxMOT's oriented boxes"):
         reid.get_features(np.array([[100, 100, 40, 100, 0]], np.float32), _frame())
+    # one box as a flat row: the message named the shape it was reshaped to, (4, 1), not the one given
+    with pytest.raises(ValueError, match=r"boxes: expected \(N, 4\) or \(N, 6\) rows .* got shape \(4,\)"):
+        reid.get_features(np.array([10, 10, 40, 90], np.float32), _frame())
 
 
 def test_named_network_uses_its_bundled_checkpoint():
