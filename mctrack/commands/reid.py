@@ -128,7 +128,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         choices=TORCH_EMBEDDERS,
         help="network: without --weights its bundled checkpoint is exported (default: laga); with --weights the "
-        "checkpoint must hold this network",
+        "network the checkpoint holds (given, it must match)",
     )
     x.add_argument(
         "--format",
