@@ -958,16 +958,17 @@ def test_run_counts_the_tracklets_before_joining_and_dropping(scene, tmp_path, c
     """The console line starts from the tracklets the tracker made, whatever is judged away after."""
     import re
 
-    def first_count(*extra: str) -> tuple[int, str]:
+    def first_count(*extra: str, code: int = 0) -> tuple[int, str]:
         argv = ["run", "--cams", str(scene / "cams.yaml"), "--reid", "colorhist", "--detector", "mot"]
         argv += ["--out", str(tmp_path / str(len(extra))), "--no-progress", "--no-video", "--no-gallery", *extra]
-        assert main(argv) == 0
+        assert main(argv) == code
         line = next(x for x in capsys.readouterr().out.splitlines() if " tracklets " in x)
         return int(re.search(r"frames, (\d+) tracklets", line).group(1)), line
 
     kept_all, line = first_count("--min-length", "0", "--track-score", "first")
     assert "dropped" not in line
-    none_kept, line = first_count("--min-length", "3600", "--track-score", "first")
+    # every track judged away: an empty result, exit 1 (test_a_run_whose_every_track_is_dropped_... below)
+    none_kept, line = first_count("--min-length", "3600", "--track-score", "first", code=1)
     assert none_kept == kept_all > 0 and "-> 0 global ids" in line
     joined = re.search(r"\((\d+) after joining", line)
     short = int(re.search(r"[( ](\d+) seen for less than", line).group(1))
