@@ -101,6 +101,7 @@ class MctrackTracker:
         self.embedder = build_embedder(reid, **(embedder_kwargs or {})) if reid else None
         self._reid = reid
         self._warned_scores = False
+        self._warned_features = False
         if self.embedder is not None:
             weight, thresh = embedder_track_appearance(self.embedder, reid)
             tracker_kwargs = {"appearance_weight": weight, "appearance_thresh": thresh, **tracker_kwargs}
@@ -131,6 +132,16 @@ class MctrackTracker:
                 stacklevel=2,
             )
         embeddings = ours.embedding  # features computed beforehand (data["embedding"]) come first
+        if embeddings is not None and not self._warned_features and len(embeddings):
+            sq = np.einsum("ij,ij->i", embeddings, embeddings)
+            unusable = int(np.count_nonzero(~(np.isfinite(sq) & (sq > 0))))
+            if unusable:  # the tracker takes such rows as "not embedded" (matched on motion alone): say so once
+                self._warned_features = True
+                warnings.warn(
+                    f"detections.data['embedding']: {unusable} of {len(embeddings)} row(s) are NaN, infinite or "
+                    "zero; those detections are associated on motion alone (said once per tracker)",
+                    stacklevel=2,
+                )
         if embeddings is None and self.embedder is not None and len(ours):
             if frame is None:
                 raise ValueError(

@@ -132,3 +132,12 @@ def test_features_given_in_data_reach_the_tracker():
     np.testing.assert_array_equal(given[0], np.eye(2, 8))
     tracker.update_with_detections(_walk(1))  # none given, no embedder: motion only
     assert given[1] is None
+    broken = _walk(2)
+    broken.data["embedding"] = np.stack([np.full(8, np.nan, np.float32), np.zeros(8, np.float32)])
+    with pytest.warns(UserWarning, match=r"2 of 2 row\(s\) are NaN, infinite or zero; .* on motion alone"):
+        tracker.update_with_detections(broken)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tracker.update_with_detections(broken)  # once per tracker
