@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from .config import CameraConfig
+from .io.video import IMAGE_SUFFIXES, VIDEO_SUFFIXES
 from .track.cmc import IDENTITY_WARP
 from .types import Detections, Frame
 
@@ -40,6 +41,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 CACHE_VERSION = 3
+_READ_SUFFIXES = frozenset(IMAGE_SUFFIXES + VIDEO_SUFFIXES)  # what a folder source reads
 
 
 def file_sha1(path: str | Path, chunk: int = 1 << 20) -> str:
@@ -53,23 +55,25 @@ def file_sha1(path: str | Path, chunk: int = 1 << 20) -> str:
 
 def _file_stamp(path: str | None) -> str | None:
     """A file's path, size and modification time; for a folder (images, a sequence) also a digest of the names,
-    sizes and times of the files in it and in its subfolders one level down (``img1/``): overwriting an image
-    does not change its folder's own time, and a cache keyed on that replayed the old image's detections."""
+    sizes and times of the images, videos and ``seqinfo.ini`` in it and in its subfolders one level down
+    (``img1/``): overwriting an image does not change its folder's own time, and a cache keyed on that replayed
+    the old image's detections. Other files (a run's outputs written beside them) leave the key alone."""
     if path is None:
         return None
     p = Path(path)
     if not p.exists():
         return str(p)
-    st = p.stat()
-    stamp = f"{p.resolve()}:{st.st_size}:{int(st.st_mtime_ns)}"
-    if p.is_dir():
-        h = hashlib.sha1()
-        for f in sorted([*p.iterdir(), *(g for d in p.iterdir() if d.is_dir() for g in d.iterdir())]):
-            with contextlib.suppress(OSError):  # a file removed meanwhile: left out
-                fs = f.stat()
-                h.update(f"{f.relative_to(p)}:{fs.st_size}:{int(fs.st_mtime_ns)}\n".encode())
-        stamp += f":{h.hexdigest()}"
-    return stamp
+    if not p.is_dir():
+        st = p.stat()
+        return f"{p.resolve()}:{st.st_size}:{int(st.st_mtime_ns)}"
+    # not the folder's own time, which changes with any file written into it: the files the source reads decide
+    h = hashlib.sha1()
+    files = [*p.iterdir(), *(g for d in p.iterdir() if d.is_dir() for g in d.iterdir())]
+    for f in sorted(f for f in files if f.suffix.lower() in _READ_SUFFIXES or f.name == "seqinfo.ini"):
+        with contextlib.suppress(OSError):  # a file removed meanwhile: left out
+            fs = f.stat()
+            h.update(f"{f.relative_to(p)}:{fs.st_size}:{int(fs.st_mtime_ns)}\n".encode())
+    return f"{p.resolve()}:{h.hexdigest()}"
 
 
 def feature_cache_key(camera: CameraConfig, *, embedder: str | dict, weights_hash: str | None, detector: dict) -> dict:

@@ -1283,7 +1283,11 @@ def test_the_cache_key_of_an_image_folder_follows_its_images(tmp_path):
     os.utime(image, ns=(image.stat().st_atime_ns, image.stat().st_mtime_ns + 10**9))
     assert (folder / "img1").stat().st_mtime_ns == folder_time  # the folders' own stamps did not move
     assert key() != before
-    assert key() == key()  # and it is stable while nothing changes
+    after = key()
+    (folder / "img1" / "notes.txt").write_text("x")  # a file the source does not read
+    (folder / "out").mkdir()  # a run's outputs written into the folder
+    (folder / "out" / "summary.json").write_text("{}")
+    assert key() == after
 
 
 @pytest.mark.parametrize("gt_text", ["", "5000,1,10,10,20,40,1,1,1\n"], ids=["empty", "beyond_the_video"])
