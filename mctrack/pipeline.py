@@ -1223,11 +1223,12 @@ class Pipeline:
                 else:  # its frame rate is unknown (its video never opened): the span the others covered
                     span = max((x.frames for x in results.values() if x.error is None), default=n)
                 n = min(n, max(r.frames, span, 1))
+            gt_file = next(x.ground_truth for x in cams.cameras if x.id == c)
             if len(rows) and rows[-1, 0] > n and not partial and r.length is not None:
                 log.warning(
                     "camera %s: %s has rows up to frame %d but the video has %d frames; those rows are ignored",
                     c,
-                    next(x.ground_truth for x in cams.cameras if x.id == c),
+                    gt_file,
                     int(rows[-1, 0]),
                     n,
                 )
@@ -1238,7 +1239,7 @@ class Pipeline:
                     "camera %s: %s has no ground-truth row to score against (%s): its scores are meaningless and "
                     "count in the cross-camera scores",
                     c,
-                    next(x.ground_truth for x in cams.cameras if x.id == c),
+                    gt_file,
                     "an empty file"
                     if not len(rows)
                     else f"none of its {len(rows)} rows is both in the first {n} frames and marked to count",

@@ -224,28 +224,24 @@ def _frame_warning(message: str, *args) -> None:
 UNREADABLE_FOLDER = 5  # an image folder whose first images all fail to decode is refused, not tracked as empty
 #: the marker a whole image file of this kind ends with (JPEG: end of image; PNG: the IEND chunk's type)
 _END_MARKERS = {".jpg": b"\xff\xd9", ".jpeg": b"\xff\xd9", ".png": b"IEND"}
-_END_TAIL = 64  # bytes at a file's end searched for its marker (some writers pad after it)
 
 
-def _cut_short(path: Path) -> bool:
-    """Whether the JPEG or PNG file ``path`` lacks its end marker: a file cut short (a copy or upload that
-    stopped). OpenCV decodes such a file without an error, the missing part grey, which trackers and the
-    camera-motion estimate would take for a real frame. A file whose marker is not in its last bytes is searched
-    whole (writers that append data after the image). Other kinds, and files that cannot be read: False."""
-    marker = _END_MARKERS.get(path.suffix.lower())
-    if marker is None:
-        return False
+def _read_image(path: Path) -> tuple[np.ndarray | None, bool]:
+    """``(image, cut_short)`` of one image file, read once: the decoded BGR image (None when it cannot be read or
+    decoded) and whether a JPEG or PNG that decoded lacks its end marker, a file cut short (a copy or upload that
+    stopped). ``cv2.imread`` decodes such a file without an error, the missing part grey, which trackers and the
+    camera-motion estimate would take for a real frame; decoding the bytes read here refuses most of them, and
+    the marker check catches the rest. The marker is looked for anywhere in the file (some writers append data
+    after the image)."""
     try:
-        with open(path, "rb") as fh:
-            fh.seek(0, os.SEEK_END)
-            size = fh.tell()
-            fh.seek(max(0, size - _END_TAIL))
-            if marker in fh.read():
-                return False
-            fh.seek(0)
-            return marker not in fh.read()
+        data = np.fromfile(path, np.uint8)
     except OSError:
-        return False
+        return None, False
+    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    marker = _END_MARKERS.get(path.suffix.lower())
+    if image is None or marker is None:
+        return image, False
+    return image, marker not in data.tobytes()
 
 
 def _natural_key(path: Path) -> tuple[list, str]:
@@ -360,9 +356,9 @@ class ImageFolderSource(FrameSource):
             if f is None:  # a gap in the numbering, warned about once
                 yield Frame(self.camera, i, i / self.fps, None)
                 continue
-            image = cv2.imread(str(f), cv2.IMREAD_COLOR)
+            image, cut_short = _read_image(f)
             tried += 1
-            if image is not None and _cut_short(f):
+            if cut_short:
                 image = None
                 if str(f) not in _UNREADABLE_WARNED:
                     _UNREADABLE_WARNED.add(str(f))
