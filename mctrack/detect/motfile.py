@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
-from ..io.mot import detections_by_frame, load_mot_txt
+from ..io.mot import detections_by_frame, load_mot_txt, share_far_outside
 from ..types import Detections, Frame
 
 __all__ = ["MotFileDetector"]
@@ -72,13 +72,9 @@ class MotFileDetector:
 
     def share_far_outside(self, width: int, height: int, margin: float = 0.1) -> float:
         """The share of the file's boxes whose right or bottom edge lies more than ``margin`` of the frame beyond a
-        ``width`` x ``height`` frame: near 0 for real detections (a person at the edge is cut by little), large
-        for a file written as x1, y1, x2, y2 instead of MOTChallenge's left, top, width, height."""
-        r = self._rows
-        if not len(r):
-            return 0.0
-        far = (r[:, 2] + r[:, 4] > (1 + margin) * width) | (r[:, 3] + r[:, 5] > (1 + margin) * height)
-        return float(far.mean())
+        ``width`` x ``height`` frame (:func:`mctrack.io.mot.share_far_outside`): large for a file written as x1,
+        y1, x2, y2."""
+        return share_far_outside(self._rows, width, height, margin)
 
     def detections(self, index: int) -> Detections:
         """Detections of the 0-based frame ``index``."""

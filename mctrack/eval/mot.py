@@ -21,7 +21,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from ..errors import InputError
-from ..io.mot import load_mot_txt, read_seq_length
+from ..io.mot import load_mot_txt, read_frame_size, read_seq_length, share_far_outside
 from ..io.paths import safe_file_name
 
 log = logging.getLogger(__name__)
@@ -496,6 +496,7 @@ def evaluate_folder_sequences(
             )
         _check_frames(gt, length, gt_file, info_file)
         _check_frames(pred, length, pred_file, info_file)
+        _warn_if_corner_boxes(pred, gt, pred_file, info_file)
         out[seq] = evaluate_sequence(
             gt,
             pred,
@@ -505,6 +506,26 @@ def evaluate_folder_sequences(
             gt_name=str(gt_file),
         )
     return out
+
+
+def _warn_if_corner_boxes(pred: np.ndarray, gt: np.ndarray, pred_file: Path, info_file: Path) -> None:
+    """Warn when many result boxes reach far beyond the frame of ``info_file`` (its imWidth x imHeight) while the
+    ground truth's do not: the file is most likely written as x1, y1, x2, y2, and would be scored as boxes twice
+    the size, low but without an error."""
+    size = read_frame_size(info_file)
+    if size is None or not len(pred):
+        return
+    far, gt_far = share_far_outside(pred, *size), share_far_outside(gt, *size)
+    if far > 0.2 and far > 2 * gt_far:
+        log.warning(
+            "%s: %.0f%% of the boxes reach more than 10%% beyond the %dx%d frame of %s (ground truth: %.0f%%): is "
+            "the file written as x1,y1,x2,y2? MOTChallenge files hold left,top,width,height",
+            pred_file,
+            100 * far,
+            *size,
+            info_file,
+            100 * gt_far,
+        )
 
 
 TABLE_FIELDS = ("HOTA", "DetA", "AssA", "MOTA", "IDF1", "IDSW", "FP", "FN")

@@ -32,6 +32,8 @@ __all__ = [
     "SeqInfo",
     "read_seqinfo",
     "read_seq_length",
+    "read_frame_size",
+    "share_far_outside",
     "write_seqinfo",
 ]
 
@@ -133,6 +135,16 @@ def duplicate_id_problem(rows: np.ndarray) -> str | None:
         f, i = uniq[np.flatnonzero(counts > 1)[0]]
         return f"id {int(i)} appears {int(counts.max())} times in frame {int(f)}"
     return None
+
+
+def share_far_outside(rows: np.ndarray, width: int, height: int, margin: float = 0.1) -> float:
+    """The share of MOT ``rows`` whose box's right or bottom edge lies more than ``margin`` of the frame beyond a
+    ``width`` x ``height`` frame: near 0 for real boxes (a person at the edge is cut by little), large for a file
+    written as x1, y1, x2, y2 instead of MOTChallenge's left, top, width, height."""
+    if not len(rows):
+        return 0.0
+    far = (rows[:, 2] + rows[:, 4] > (1 + margin) * width) | (rows[:, 3] + rows[:, 5] > (1 + margin) * height)
+    return float(far.mean())
 
 
 def _format_rows(rows: np.ndarray) -> str:
@@ -307,6 +319,18 @@ def read_seq_length(path: str | Path) -> int:
     seqinfo has no frame rate or image size is still scored); errors as :func:`read_seqinfo`'s."""
     p = Path(path)
     return _seq_length(_sequence_section(p), p)
+
+
+def read_frame_size(path: str | Path) -> tuple[int, int] | None:
+    """``(imWidth, imHeight)`` of a ``seqinfo.ini``, or None when either is missing or not a whole number >= 1
+    (evaluation does not need them); a missing or unreadable file is an :class:`InputError` as for
+    :func:`read_seqinfo`."""
+    sec = _sequence_section(Path(path))
+    try:
+        size = int(sec["imWidth"]), int(sec["imHeight"])
+    except (KeyError, ValueError):
+        return None
+    return size if min(size) >= 1 else None
 
 
 def read_seqinfo(path: str | Path) -> SeqInfo:

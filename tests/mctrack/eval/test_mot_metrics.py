@@ -324,3 +324,33 @@ def test_an_empty_result_file_is_scored_and_warned_about(tmp_path, caplog):
     warned = [r.getMessage() for r in caplog.records]
     assert warned == [f"{pred_file}: no rows: sequence seqA is scored as tracked with no box"]
     assert result["seqA"]["MOTA"] == 0.0 and result["seqA"]["IDF1"] == 0.0
+
+
+def test_a_result_file_written_as_corners_is_warned_about(tmp_path, caplog):
+    # people over the whole 640 px frame; the same boxes written x1,y1,x2,y2 reach far beyond it on the right half
+    gt = np.r_[track_rows(1, range(1, 11), x0=20.0, step=0.0), track_rows(2, range(1, 11), x0=400.0, step=0.0)]
+    corners = gt.copy()
+    corners[:, 4:6] += corners[:, 2:4]
+    gt_dir, pred_dir = make_layout(tmp_path, corners)
+    save_mot_txt(gt_dir / "seqA" / "gt" / "gt.txt", gt)
+    with caplog.at_level("WARNING", logger="mctrack.eval.mot"):
+        result = evaluate_folders(gt_dir, pred_dir)
+    warned = [r.getMessage() for r in caplog.records]
+    info = gt_dir / "seqA" / "seqinfo.ini"
+    assert warned == [
+        f"{pred_dir / 'seqA.txt'}: 50% of the boxes reach more than 10% beyond the 640x480 frame of {info} "
+        "(ground truth: 0%): is the file written as x1,y1,x2,y2? MOTChallenge files hold left,top,width,height"
+    ]
+    assert result["seqA"]["IDF1"] < 1.0  # scored as written: a warning, not a correction
+    caplog.clear()
+    save_mot_txt(pred_dir / "seqA.txt", gt)  # the same boxes as left,top,width,height: nothing to say
+    with caplog.at_level("WARNING", logger="mctrack.eval.mot"):
+        assert evaluate_folders(gt_dir, pred_dir)["seqA"]["IDF1"] == pytest.approx(1.0)
+    assert caplog.records == []
+    # a seqinfo.ini without the frame size (evaluation does not need it): no check, no error
+    info.write_text("[Sequence]\nname=seqA\nseqLength=10\n")
+    save_mot_txt(pred_dir / "seqA.txt", corners)
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="mctrack.eval.mot"):
+        evaluate_folders(gt_dir, pred_dir)
+    assert caplog.records == []
