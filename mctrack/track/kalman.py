@@ -24,6 +24,8 @@ CHI2_95 = {1: 3.8415, 2: 5.9915, 3: 7.8147, 4: 9.4877}
 CHI2_MEDIAN_4 = 3.3567
 
 _OFF_BLOCKS4 = np.array([2, 3, 6, 7, 8, 9, 12, 13])  # a 4x4 matrix's entries outside its two 2x2 diagonal blocks
+# the same entries of an 8x8 covariance's top-left 4x4 (H P H^T): rows 0-1 against columns 2-3 and back
+_OFF_BLOCKS8 = np.array([2, 3, 10, 11, 16, 17, 24, 25])
 
 
 def _inverse4(s: np.ndarray) -> np.ndarray:
@@ -213,9 +215,24 @@ class BoxKalman:
             raise ValueError(f"pair_distance: {len(mean)} tracks but {len(z)} measurements")
         if len(z) == 0:
             return np.zeros(0)
-        proj, s_cov = self.project(mean, cov)
-        diff = z - proj
-        return (np.matmul(_inverse4(s_cov), diff[:, :, None])[:, :, 0] * diff).sum(axis=1)
+        n = len(z)
+        flat = np.asarray(cov, np.float64).reshape(n, 64)
+        diff = z - mean[:, :4]
+        if flat.take(_OFF_BLOCKS8, 1).any():  # centre and size coupled: the general inverse
+            proj, s_cov = self.project(mean, cov)
+            diff = z - proj
+            return (np.matmul(np.linalg.inv(s_cov), diff[:, :, None])[:, :, 0] * diff).sum(axis=1)
+        # S = H P H^T + R is block-diagonal (centre, size): d^T S^-1 d per 2x2 block [[a, b], [c, d]] in closed
+        # form, read from P's entries (0,0)/(2,2), (0,1)/(2,3), (1,0)/(3,2), (1,1)/(3,3) plus R's variances; a few
+        # operations on (K, 2) arrays, against a copy, an inverse and a product for the few pairs of a frame
+        var = self.std_measurement * np.maximum(mean[:, 2:4], 1.0)
+        var *= var  # (w, h): R adds the width's variance to x and w, the height's to y and h
+        a = flat[:, 0:19:18] + var[:, :1]
+        d = flat[:, 9:28:18] + var[:, 1:]
+        b, c = flat[:, 1:20:18], flat[:, 8:27:18]
+        x, y = diff[:, 0::2], diff[:, 1::2]
+        quad = (d * x * x - (b + c) * x * y + a * y * y) / (a * d - b * c)
+        return quad[:, 0] + quad[:, 1]
 
     def gating_distance(
         self, mean: np.ndarray, cov: np.ndarray, z: np.ndarray, only_position: bool = False

@@ -104,6 +104,18 @@ def test_pair_distance_is_the_gating_distance_of_each_pair():
         z = z0 + rng.normal(0, 10, (n, 4))
         full = kf.gating_distance(mean, cov, z)
         np.testing.assert_allclose(kf.pair_distance(mean, cov, z), np.diag(full), rtol=1e-10)
+    from mctrack.track.tracker import apply_warp
+
+    # a rotating warp couples cx with cy (the closed form's 2x2 blocks); a covariance that couples centre and
+    # size takes the general inverse
+    wmean, wcov = apply_warp(mean, cov, np.array([[0.99, 0.05, 3.0], [-0.05, 0.99, -2.0]]))
+    wmean, wcov = kf.update(*kf.predict(wmean, wcov), z)
+    assert np.abs(wcov[:, 0, 1]).max() > 0.1
+    coupled = wcov.copy()
+    coupled[:, 0, 2] = coupled[:, 2, 0] = 0.3 * np.sqrt(coupled[:, 0, 0] * coupled[:, 2, 2])
+    for m, c in ((wmean, wcov), (wmean, coupled)):
+        np.testing.assert_allclose(kf.pair_distance(m, c, z), np.diag(kf.gating_distance(m, c, z)), rtol=1e-10)
+    assert not np.allclose(kf.pair_distance(wmean, coupled, z), kf.pair_distance(wmean, wcov, z))
     assert kf.pair_distance(mean[:0], cov[:0], np.zeros((0, 4))).shape == (0,)
     with pytest.raises(ValueError, match="2 tracks but 1 measurements"):
         kf.pair_distance(mean[:2], cov[:2], z[:1])
