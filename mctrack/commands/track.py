@@ -6,6 +6,7 @@ import argparse
 import logging
 import os
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +32,7 @@ from ..io.video import (
 from ..outputs import output_folder, write_annotated_video
 from ..track import DETECTOR_THRESHOLDS, CameraMotion, Tracker
 from ..track.postprocess import FeatureMeans, StitchConfig, judgement_warning, refine, stitch_frames
-from ..track.driver import DetectAndEmbed, DriverStats, drive
+from ..track.driver import DetectAndEmbed, DriverStats, Timer, drive
 from ._common import (
     add_confirmation_args,
     check_confirmation_args,
@@ -218,6 +219,7 @@ def main(args: argparse.Namespace) -> int:
     if min_hits is not None:
         kwargs["min_hits"] = min_hits
     kwargs.update(appearance_from_args(args, embedder))
+    stats = DriverStats()  # its timings collect every stage's seconds (detect and embed included)
     try:
         tracker = Tracker(camera=source.camera, frame_rate=fps, **kwargs)
         min_track_score = tracker.new_track_thresh if mean_score else 0.0
@@ -228,6 +230,7 @@ def main(args: argparse.Namespace) -> int:
             detector_needs_images=args.detector != "mot",
             embed=args.embed,
             refresh=embed_refresh_frames(args.embed_refresh, fps),
+            timer=Timer(stats.timings),
         )
     except ValueError as exc:
         raise InputError(f"tracker settings: {exc}") from None
@@ -241,7 +244,6 @@ def main(args: argparse.Namespace) -> int:
     if stitch_s and not live and not stitch_frames(stitch_s, fps):
         log.warning("--stitch %g s is under half a frame at %g fps (%s): no tracks are joined", stitch_s, fps, name)
     result = out_dir / f"{name}.txt"
-    stats = DriverStats()
     rows: list[np.ndarray] = []
     means = FeatureMeans()
     refined = bool(args.interpolate or smooth or stitch_s or fill or min_track_score or min_track_s)
@@ -298,6 +300,7 @@ def main(args: argparse.Namespace) -> int:
             stitch = StitchConfig.window(stitch_s, fps, max_appearance=gate)
         all_rows = np.concatenate(rows) if rows else np.zeros((0, 10))
         counts: dict[str, int] = {}
+        t0 = time.perf_counter()
         refined_rows = refine(
             all_rows,
             fps,
@@ -311,6 +314,7 @@ def main(args: argparse.Namespace) -> int:
             min_track_s=min_track_s,
             counts=counts,
         )
+        stats.timings["offline refinements"] = time.perf_counter() - t0
         save_mot_txt(result, refined_rows)
         done = [f"{counts['backfilled']} first frame(s) of confirmed tracks added"] if fill else []
         weak = f"{counts['weak']} track(s) with a mean score below {min_track_score:g} dropped"
@@ -345,6 +349,7 @@ def main(args: argparse.Namespace) -> int:
     if embedder is not None:
         print(f"re-id: {stats.embedded} of {stats.detections} detections embedded (--embed {args.embed})")
     print(f"{name}: {stats.frames} frames{extra}, {stats.detections} detections, {n_tracks} tracks -> {result}")
+    print(_time_line(stats))
     warn_if_nothing_started(name, stats.detections, stats.tracks, tracker.new_track_thresh)
     if interrupted:
         print("interrupted (Ctrl-C or SIGTERM): the result file holds every frame tracked", file=sys.stderr)
@@ -392,3 +397,14 @@ def _build_detector(args: argparse.Namespace, source):
     if args.detector == "yolo":
         return yolo_from_args(args)
     return build_detector(args.detector)
+
+
+def _time_line(stats: DriverStats) -> str:
+    """Where the time went: each per-frame stage in milliseconds per frame, the offline refinements (once, after
+    tracking) in seconds."""
+    per_frame = [(k, v) for k, v in stats.timings.items() if k != "offline refinements"]
+    parts = [f"{k} {1e3 * v / max(stats.frames, 1):.2f} ms" for k, v in per_frame]
+    line = f"time per frame: {', '.join(parts) or 'none'}"
+    if "offline refinements" in stats.timings:
+        line += f"; offline refinements {stats.timings['offline refinements']:.2f} s in all"
+    return line

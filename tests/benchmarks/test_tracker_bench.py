@@ -21,6 +21,10 @@ def test_tracker_bench_reports_every_walker_with_appearance_and_warp(capsys):
     assert float(m.group(1)) > 0
     # the scene is tracked, not just timed: nearly every walker is reported each frame (5% are missed)
     assert 5.0 <= float(m.group(2)) <= 6.0
+    # the offline refinements are timed apart, over the tracked scene's rows (6 walkers x 120 frames, gaps filled)
+    m = re.search(r"offline refinements .*: ([\d.]+) ms for the 120 frames \(([\d.]+) ms/frame, (\d+) rows", line)
+    assert m, line
+    assert float(m.group(1)) > 0 and 600 <= int(m.group(3)) <= 6 * 120
 
 
 def test_tracker_bench_scene_keeps_ids_without_warp():

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 import numpy as np
 import pytest
@@ -174,13 +175,19 @@ def test_track_offline_refinements(tmp_path, capsys, caplog):
         )
         == 0
     )
-    assert "offline refinements" not in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "offline refinements" not in out
+    # where the time went: per-frame stages in ms, no refinements to time
+    assert re.search(r"^time per frame: decode \d+\.\d\d ms, detect \d+\.\d\d ms, track \d+\.\d\d ms$", out, re.M), out
     assert main([*base, "--out", str(tmp_path / "smooth")]) == 0  # default: smoothed, no motion-only stitching
     # both people are there from the first frame, whose tracks are confirmed at once: no first frames to add
+    out = capsys.readouterr().out
     assert (
         "offline refinements: 0 first frame(s) of confirmed tracks added, 0 track(s) with a mean score below 0.9 "
-        "dropped, 0 track(s) seen for less than 0.5 s dropped, smoothed (sigma 2 frames)" in capsys.readouterr().out
+        "dropped, 0 track(s) seen for less than 0.5 s dropped, smoothed (sigma 2 frames)" in out
     )
+    # the refinements, which run once after tracking, are timed apart from the per-frame stages
+    assert re.search(r"^time per frame: .*track \d+\.\d\d ms; offline refinements \d+\.\d\d s in all$", out, re.M)
     raw, smooth = load_mot_txt(tmp_path / "raw" / "SYN-04.txt"), load_mot_txt(tmp_path / "smooth" / "SYN-04.txt")
     assert raw[:, :2].tolist() == smooth[:, :2].tolist()  # same tracks, same frames
     gt = load_mot_txt(seq / "gt" / "gt.txt")
