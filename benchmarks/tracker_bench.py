@@ -7,7 +7,7 @@ Usage: ``python benchmarks/tracker_bench.py [--tracks 50] [--frames 2000] [--dim
 D-dimensional fake unit embeddings to time the appearance path as well; ``--warp`` gives the tracker a camera-motion
 warp every frame, as camera-motion compensation does, to time moving its states; the warp's estimation from the
 images is not included). After the tracker's time it prints that of the offline refinements of recorded
-video (``mctrack track``'s defaults with an embedder), which run once when tracking has ended. Timings on a
+video (``mctrack track``'s defaults; see ``time_offline``), which run once when tracking has ended. Timings on a
 shared machine vary by tens of percent from one minute to the next: ``--against COMMIT`` compares with the
 tracker of an earlier commit of this repository in the same process, runs alternating, and prints both bests and
 the median of the paired ratios, which stays put while the machine's speed drifts.
@@ -93,14 +93,18 @@ def time_run(tracker_cls, scene, warp) -> tuple[float, float]:
 
 def time_offline(scene, warp, repeats: int) -> tuple[float, int, int]:
     """Milliseconds of the offline refinements of recorded video over one tracked ``scene`` (best of ``repeats``),
-    the frames they covered and the rows they gave. The settings are ``mctrack track``'s with an embedder: tracks
-    reported from their first detection, judged by mean score (at a detector's new-track threshold, 0.6: the scene's
-    scores are a detector's, 0.5-1.0) and by length (0.5 s), stitched within 4 s (with each track's mean feature
-    when the scene has them), gaps up to 10 frames filled, boxes smoothed (sigma 2 frames)."""
+    the frames they covered and the rows they gave. The settings are ``mctrack track``'s defaults: tracks reported
+    from their first detection, judged by mean score (at a detector's new-track threshold, 0.6: the scene's scores
+    are a detector's, 0.5-1.0) and by length (0.5 s), boxes smoothed (sigma 2 frames), no gap filling; with
+    features (``--dim``) tracks stitched within 4 s on their mean features, as with an embedder; with ``warp`` the
+    refinements run in stabilised coordinates, as after camera-motion compensation."""
     tracker = Tracker(frame_rate=30)
-    rows, tentative, means = [], [], FeatureMeans()
+    rows, tentative, means, warps = [], [], FeatureMeans(), {}
     for i, (dets, emb) in enumerate(scene):
-        tracks = tracker.update(dets, emb, warp=None if i < WARMUP else warp)
+        w = None if i < WARMUP else warp
+        if w is not None:
+            warps[i] = w
+        tracks = tracker.update(dets, emb, warp=w)
         rows.append(mot_rows(i, tracks.track_id, tracks.xyxy, tracks.score))
         t = tracker.tentative()
         tentative.append(mot_rows(i, t.track_id, t.xyxy, t.score))
@@ -113,10 +117,10 @@ def time_offline(scene, warp, repeats: int) -> tuple[float, int, int]:
         out = refine(
             rows_all,
             30.0,
-            stitch=StitchConfig.window(4.0, 30.0),
+            stitch=StitchConfig.window(4.0, 30.0) if features else None,
             features=features or None,
-            interpolate=10,
             smooth=2.0,
+            warps=warps or None,
             tentative=tent_all,
             min_track_score=DETECTOR_THRESHOLDS["new_track_thresh"],
             min_track_s=0.5,

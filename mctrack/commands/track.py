@@ -286,7 +286,9 @@ def main(args: argparse.Namespace) -> int:
                     t = step.tentative
                     tentative.append(mot_rows(frame.index, t.track_id, t.xyxy, t.score))
             if video is not None:
+                t0 = time.perf_counter()
                 video.write(frame, tracks)
+                stats.timings["video"] = stats.timings.get("video", 0.0) + time.perf_counter() - t0
     except KeyboardInterrupt:
         interrupted = True  # what was tracked so far is written below
     finally:
@@ -314,7 +316,7 @@ def main(args: argparse.Namespace) -> int:
             min_track_s=min_track_s,
             counts=counts,
         )
-        stats.timings["offline refinements"] = time.perf_counter() - t0
+        stats.timings[_REFINE] = time.perf_counter() - t0
         save_mot_txt(result, refined_rows)
         done = [f"{counts['backfilled']} first frame(s) of confirmed tracks added"] if fill else []
         weak = f"{counts['weak']} track(s) with a mean score below {min_track_score:g} dropped"
@@ -329,6 +331,7 @@ def main(args: argparse.Namespace) -> int:
         if warning:
             log.warning("%s", warning)
         if args.video:  # the video shows what the result file holds: refined boxes, stitched ids, backfilled starts
+            t0 = time.perf_counter()
             with frames_read_again():  # their problems were reported while tracking
                 write_annotated_video(
                     out_dir / f"{name}.mp4",
@@ -339,6 +342,7 @@ def main(args: argparse.Namespace) -> int:
                     fps,
                     progress=not args.no_progress,
                 )
+            stats.timings[_VIDEO_AFTER] = time.perf_counter() - t0
     extra = (
         f", {stats.frames_without_image} without a readable image" if stats.frames_without_image and need_images else ""
     )
@@ -399,12 +403,17 @@ def _build_detector(args: argparse.Namespace, source):
     return build_detector(args.detector)
 
 
+# the stages run once, after tracking (timed in ms, not per frame): the offline refinements and the annotated
+# video drawn from the refined result
+_REFINE, _VIDEO_AFTER = "offline refinements", "video of the refined result"
+
+
 def _time_line(stats: DriverStats) -> str:
-    """Where the time went: each per-frame stage in milliseconds per frame, the offline refinements (once, after
-    tracking) in seconds."""
-    per_frame = [(k, v) for k, v in stats.timings.items() if k != "offline refinements"]
-    parts = [f"{k} {1e3 * v / max(stats.frames, 1):.2f} ms" for k, v in per_frame]
-    line = f"time per frame: {', '.join(parts) or 'none'}"
-    if "offline refinements" in stats.timings:
-        line += f"; offline refinements {stats.timings['offline refinements']:.2f} s in all"
-    return line
+    """Where the time went: each per-frame stage (decoding, detection, embedding, camera motion, tracking, a video
+    drawn as tracked) in milliseconds per frame, then the work done once after tracking in milliseconds."""
+    once = (_REFINE, _VIDEO_AFTER)
+    n = max(stats.frames, 1)
+    per_frame = [f"{k} {1e3 * v / n:.2f} ms" for k, v in stats.timings.items() if k not in once]
+    line = "time per frame: " + ((", ".join(per_frame) or "none") if stats.frames else "no frame tracked")
+    after = [f"{k} {1e3 * stats.timings[k]:.1f} ms" for k in once if k in stats.timings]
+    return line + (f"; after tracking: {', '.join(after)}" if after else "")

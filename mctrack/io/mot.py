@@ -289,7 +289,7 @@ def _sequence_section(p: Path) -> configparser.SectionProxy:
     """``seqinfo.ini``'s ``[Sequence]`` section; a missing file or section is an :class:`InputError`."""
     if not p.is_file():
         raise InputError(f"{p}: {missing_file(p)}")
-    cp = configparser.ConfigParser()
+    cp = configparser.ConfigParser(interpolation=None)  # a "%" in a value is text (MOTChallenge has no macros)
     try:
         cp.read(p, encoding="utf-8-sig")
         return cp["Sequence"]
@@ -327,10 +327,12 @@ def read_frame_size(path: str | Path) -> tuple[int, int] | None:
     :func:`read_seqinfo`."""
     sec = _sequence_section(Path(path))
     try:
-        size = int(sec["imWidth"]), int(sec["imHeight"])
+        size = float(sec["imWidth"]), float(sec["imHeight"])  # "640.0" as written by some tools is 640
     except (KeyError, ValueError):
         return None
-    return size if min(size) >= 1 else None
+    if not all(math.isfinite(v) and v == round(v) and v >= 1 for v in size):
+        return None
+    return int(size[0]), int(size[1])
 
 
 def read_seqinfo(path: str | Path) -> SeqInfo:

@@ -187,7 +187,9 @@ def test_track_offline_refinements(tmp_path, capsys, caplog):
         "dropped, 0 track(s) seen for less than 0.5 s dropped, smoothed (sigma 2 frames)" in out
     )
     # the refinements, which run once after tracking, are timed apart from the per-frame stages
-    assert re.search(r"^time per frame: .*track \d+\.\d\d ms; offline refinements \d+\.\d\d s in all$", out, re.M)
+    assert re.search(
+        r"^time per frame: .*track \d+\.\d\d ms; after tracking: offline refinements \d+\.\d ms$", out, re.M
+    )
     raw, smooth = load_mot_txt(tmp_path / "raw" / "SYN-04.txt"), load_mot_txt(tmp_path / "smooth" / "SYN-04.txt")
     assert raw[:, :2].tolist() == smooth[:, :2].tolist()  # same tracks, same frames
     gt = load_mot_txt(seq / "gt" / "gt.txt")
@@ -486,3 +488,17 @@ def test_a_result_emptied_by_the_judgement_is_an_error_not_a_success(tmp_path, c
     assert "lower --track-new" in caplog.text  # the warning that names the flag
     assert load_mot_txt(tmp_path / "cam1.txt").shape[0] == 0
     assert main([*args, "--track-score", "first"]) == 0 and len(load_mot_txt(tmp_path / "cam1.txt"))
+
+
+def test_the_time_line_without_frames_and_with_work_after_tracking():
+    from mctrack.commands.track import _time_line
+    from mctrack.track.driver import DriverStats
+
+    stats = DriverStats(frames=0, timings={"decode": 0.5})
+    assert _time_line(stats) == "time per frame: no frame tracked"  # never a total shown as a per-frame time
+    stats = DriverStats(frames=4, timings={"decode": 0.004, "track": 0.002, "offline refinements": 0.0123})
+    stats.timings["video of the refined result"] = 0.5
+    assert _time_line(stats) == (
+        "time per frame: decode 1.00 ms, track 0.50 ms; after tracking: offline refinements 12.3 ms, "
+        "video of the refined result 500.0 ms"
+    )

@@ -347,10 +347,24 @@ def test_a_result_file_written_as_corners_is_warned_about(tmp_path, caplog):
     with caplog.at_level("WARNING", logger="mctrack.eval.mot"):
         assert evaluate_folders(gt_dir, pred_dir)["seqA"]["IDF1"] == pytest.approx(1.0)
     assert caplog.records == []
-    # a seqinfo.ini without the frame size (evaluation does not need it): no check, no error
-    info.write_text("[Sequence]\nname=seqA\nseqLength=10\n")
+    # the size written as whole-number floats is the same size; a "%" in a value is text, not a macro
+    info.write_text("[Sequence]\nname=seq%A\nseqLength=10\nimWidth=640.0\nimHeight=480\n")
     save_mot_txt(pred_dir / "seqA.txt", corners)
     caplog.clear()
     with caplog.at_level("WARNING", logger="mctrack.eval.mot"):
         evaluate_folders(gt_dir, pred_dir)
+    assert len(caplog.records) == 1 and "x1,y1,x2,y2" in caplog.records[0].getMessage()
+    # a few rows reaching past the edge say nothing about the format
+    save_mot_txt(pred_dir / "seqA.txt", corners[corners[:, 2] > 300][:5])
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="mctrack.eval.mot"):
+        evaluate_folders(gt_dir, pred_dir)
     assert caplog.records == []
+    # a seqinfo.ini without a usable frame size (evaluation does not need it): no check, no error
+    for size in ("", "imWidth=640%\nimHeight=480\n", "imWidth=0\nimHeight=480\n", "imWidth=wide\nimHeight=480\n"):
+        info.write_text("[Sequence]\nname=seqA\nseqLength=10\n" + size)
+        save_mot_txt(pred_dir / "seqA.txt", corners)
+        caplog.clear()
+        with caplog.at_level("WARNING", logger="mctrack.eval.mot"):
+            evaluate_folders(gt_dir, pred_dir)
+        assert caplog.records == [], size
