@@ -65,9 +65,21 @@ def _git_commit() -> str | None:
 
 
 #: the settings the README's table was measured with, kept fixed as mctrack's defaults move on: no offline box
-#: smoothing or tracklet stitching, every detection embedded (the defaults now smooth, stitch and embed what the
-#: association needs: the README's first command)
-TABLE_SETTINGS = ["--stitch", "0", "--smooth", "0", "--embed", "all", "--workers", "1"]
+#: smoothing, tracklet stitching, backfill or length judgement, every detection embedded (the defaults now do all
+#: of these and embed what the association needs: the README's first command)
+TABLE_SETTINGS = [
+    "--stitch",
+    "0",
+    "--smooth",
+    "0",
+    "--embed",
+    "all",
+    "--no-backfill",
+    "--min-length",
+    "0",
+    "--workers",
+    "1",
+]
 
 
 def run_one(cams: Path, out: Path, reid: str, weights: str | None, extra: list[str]) -> dict:
