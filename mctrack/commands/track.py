@@ -6,7 +6,6 @@ import argparse
 import logging
 import os
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -219,7 +218,8 @@ def main(args: argparse.Namespace) -> int:
     if min_hits is not None:
         kwargs["min_hits"] = min_hits
     kwargs.update(appearance_from_args(args, embedder))
-    stats = DriverStats()  # its timings collect every stage's seconds (detect and embed included)
+    stats = DriverStats()
+    timer = Timer(stats.timings)  # every stage's seconds: detect and embed, the tracking loop's, the work after it
     try:
         tracker = Tracker(camera=source.camera, frame_rate=fps, **kwargs)
         min_track_score = tracker.new_track_thresh if mean_score else 0.0
@@ -230,7 +230,7 @@ def main(args: argparse.Namespace) -> int:
             detector_needs_images=args.detector != "mot",
             embed=args.embed,
             refresh=embed_refresh_frames(args.embed_refresh, fps),
-            timer=Timer(stats.timings),
+            timer=timer,
         )
     except ValueError as exc:
         raise InputError(f"tracker settings: {exc}") from None
@@ -286,9 +286,7 @@ def main(args: argparse.Namespace) -> int:
                     t = step.tentative
                     tentative.append(mot_rows(frame.index, t.track_id, t.xyxy, t.score))
             if video is not None:
-                t0 = time.perf_counter()
-                video.write(frame, tracks)
-                stats.timings["video"] = stats.timings.get("video", 0.0) + time.perf_counter() - t0
+                timer("video", video.write, frame, tracks)
     except KeyboardInterrupt:
         interrupted = True  # what was tracked so far is written below
     finally:
@@ -302,8 +300,9 @@ def main(args: argparse.Namespace) -> int:
             stitch = StitchConfig.window(stitch_s, fps, max_appearance=gate)
         all_rows = np.concatenate(rows) if rows else np.zeros((0, 10))
         counts: dict[str, int] = {}
-        t0 = time.perf_counter()
-        refined_rows = refine(
+        refined_rows = timer(
+            _REFINE,
+            refine,
             all_rows,
             fps,
             stitch=stitch,
@@ -316,7 +315,6 @@ def main(args: argparse.Namespace) -> int:
             min_track_s=min_track_s,
             counts=counts,
         )
-        stats.timings[_REFINE] = time.perf_counter() - t0
         save_mot_txt(result, refined_rows)
         done = [f"{counts['backfilled']} first frame(s) of confirmed tracks added"] if fill else []
         weak = f"{counts['weak']} track(s) with a mean score below {min_track_score:g} dropped"
@@ -331,9 +329,10 @@ def main(args: argparse.Namespace) -> int:
         if warning:
             log.warning("%s", warning)
         if args.video:  # the video shows what the result file holds: refined boxes, stitched ids, backfilled starts
-            t0 = time.perf_counter()
             with frames_read_again():  # their problems were reported while tracking
-                write_annotated_video(
+                timer(
+                    _VIDEO_AFTER,
+                    write_annotated_video,
                     out_dir / f"{name}.mp4",
                     open_source(args.source),
                     result,
@@ -342,7 +341,6 @@ def main(args: argparse.Namespace) -> int:
                     fps,
                     progress=not args.no_progress,
                 )
-            stats.timings[_VIDEO_AFTER] = time.perf_counter() - t0
     extra = (
         f", {stats.frames_without_image} without a readable image" if stats.frames_without_image and need_images else ""
     )
