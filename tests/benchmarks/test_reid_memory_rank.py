@@ -1,0 +1,88 @@
+"""benchmarks/reid_memory_rank.py: does a query rank its own remembered appearance first?"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from tests.conftest import load_benchmark
+
+
+@pytest.fixture(scope="module")
+def bench():
+    return load_benchmark("reid_memory_rank")
+
+
+def _scene(n_frames: int = 60, people: int = 3, noise: float = 0.05, seed: int = 0):
+    """Every person in every frame, each with its own direction in feature space plus noise."""
+    rng = np.random.default_rng(seed)
+    frames = np.repeat(np.arange(1, n_frames + 1), people).astype(float)
+    ids = np.tile(np.arange(1, people + 1), n_frames).astype(float)
+    feats = np.eye(8)[ids.astype(int)] + noise * rng.standard_normal((len(ids), 8))
+    return frames, ids, feats / np.linalg.norm(feats, axis=1, keepdims=True)
+
+
+def test_distinct_people_rank_their_own_memory_first(bench):
+    frames, ids, feats = _scene()
+    acc, margin, n = bench.memory_rank(frames, ids, feats, lag=10, window=5, step=1)
+    # queries: frames 11..60 (from frame 11 on, the window 10-15 frames earlier holds at least frame 1)
+    assert acc == 1.0 and margin > 0.5 and n == 3 * 50
+
+
+def test_a_swap_between_memory_and_query_is_counted_wrong(bench):
+    frames, ids, feats = _scene()
+    swapped = feats.copy()
+    late = frames > 30
+    a, b = late & (ids == 1), late & (ids == 2)
+    swapped[a], swapped[b] = feats[b], feats[a]  # persons 1 and 2 exchange looks from frame 31 on
+    acc, margin, n = bench.memory_rank(frames, ids, swapped, lag=20, window=5, step=1)
+    # queries at frames 31..50 compare to memories from before the swap: persons 1 and 2 (2/3 of them) fail
+    early = bench.memory_rank(frames[frames <= 30], ids[frames <= 30], swapped[frames <= 30], 20, 5, 1)
+    assert early[0] == 1.0
+    assert 0.3 < acc < 0.9
+    one_person = bench.memory_rank(frames[ids == 1], ids[ids == 1], feats[ids == 1], 10, 5, 1)
+    assert np.isnan(one_person[0]) and one_person[2] == 0  # no rival: nothing to rank
+
+
+def test_scene_centring_uses_only_frames_seen_so_far(bench):
+    frames, ids, feats = _scene(n_frames=20)
+    centred = bench.scene_centred(frames, feats)
+    changed = feats.copy()
+    changed[frames > 10] = -changed[frames > 10]
+    again = bench.scene_centred(frames, changed)
+    assert np.allclose(centred[frames <= 10], again[frames <= 10])  # the future does not leak into the past
+    assert not np.allclose(centred[frames > 10], again[frames > 10])
+    assert np.allclose(np.linalg.norm(centred, axis=1), 1.0)
+    # the first frame's rows are centred on that frame's own mean, whatever their order in the input
+    first = frames == 1
+    expect = feats[first] - feats[first].mean(0)
+    assert np.allclose(centred[first], expect / np.linalg.norm(expect, axis=1, keepdims=True))
+
+
+def test_weights_for_an_embedder_without_them_are_refused(bench):
+    with pytest.raises(SystemExit, match="colorhist takes no weights"):
+        bench.make_embedder("colorhist:laga_samples")
+
+
+def test_end_to_end_on_a_video_of_coloured_people(bench, tmp_path, capsys):
+    seq = tmp_path / "TUD-Stadtmitte"
+    (seq / "gt").mkdir(parents=True)
+    colours = [(0, 0, 255), (0, 255, 0), (255, 0, 0)]  # BGR: three people in red, green, blue
+    writer = cv2.VideoWriter(str(seq / "TUD-Stadtmitte.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 25, (320, 240))
+    gt = []
+    for f in range(1, 41):
+        image = np.full((240, 320, 3), 128, np.uint8)
+        for p, colour in enumerate(colours):
+            x = 20 + 90 * p + f  # walking right
+            image[60:180, x : x + 50] = colour
+            gt.append([f, p + 1, x, 60, 50, 120, 1, 1, 1, -1])
+        writer.write(image)
+    writer.release()
+    np.savetxt(seq / "gt" / "gt.txt", np.array(gt), delimiter=",", fmt="%g")
+    argv = ["--data", str(tmp_path), "--sequences", "TUD-Stadtmitte", "--embedders", "colorhist", "--lags", "5"]
+    assert bench.main(argv + ["--scene-centre"]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("TUD-Stadtmitte")]
+    assert [line.split()[1] for line in lines] == ["colorhist", "colorhist,"]
+    for line in lines:
+        assert line.split("(")[-2].split()[-1] == "100.0"  # every query ranks its own colour first
