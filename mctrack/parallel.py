@@ -24,8 +24,9 @@ not survive a fork).
 
 from __future__ import annotations
 
-import logging
 import concurrent.futures
+import contextlib
+import logging
 import multiprocessing as mp
 import os
 import signal
@@ -97,6 +98,40 @@ def _interrupt_once(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
+def _send(conn, message) -> None:
+    """A worker's answer; a parent that stopped listening (a second Ctrl-C, its grace period over) gets none."""
+    try:
+        conn.send(message)
+    except OSError:  # BrokenPipeError: the parent closed its end
+        pass
+
+
+#: a second SIGINT or SIGTERM this soon after the first is the same interrupt delivered twice (``timeout`` and
+#: process managers forward a signal to a process group that already got it), not a user asking to stop waiting
+DUPLICATE_SIGNAL_S = 1.0
+
+
+@contextlib.contextmanager
+def _interrupts_deferred():
+    """Within: SIGINT and SIGTERM are noted instead of raising, so that a result being received is not cut in
+    half (and lost); at the end the first one noted is raised again, as if it came then. Main thread only (where
+    Python runs signal handlers); elsewhere a no-op."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    noted: list[int] = []
+    previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    for signum in previous:
+        signal.signal(signum, lambda signum, frame: noted.append(signum))
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
+        if noted:
+            signal.raise_signal(noted[0])
+
+
 def _worker(conn, camera, threads: int, parent_pid: int, inherited: list) -> None:
     """Runs in the forked process: one camera, its result sent back (or ``("interrupted", partial)``)."""
     signal.signal(signal.SIGINT, _interrupt_once)
@@ -114,11 +149,21 @@ def _worker(conn, camera, threads: int, parent_pid: int, inherited: list) -> Non
         pass
     try:
         result = _JOB(camera)
-        conn.send(("done", result))
+        _send(conn, ("done", result))
     except KeyboardInterrupt as stop:
-        conn.send(("interrupted", stop.args[0] if stop.args else None))
+        _send(conn, ("interrupted", stop.args[0] if stop.args else None))
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, which reports the camera failed
-        conn.send(("error", error_line(exc)))
+        _send(conn, ("error", error_line(exc)))
+    finally:
+        conn.close()
+
+
+def _receive(conn):
+    """The worker's answer, or None when it died without one; the connection is closed."""
+    try:
+        return conn.recv() if conn.poll() else None
+    except (EOFError, OSError):
+        return None
     finally:
         conn.close()
 
@@ -136,7 +181,9 @@ def run_cameras(
 
     ``failed(camera, message)`` makes the result of a camera whose worker died ``retries + 1`` times or raised.
     A job interrupted by Ctrl-C may raise ``KeyboardInterrupt(partial_result)`` to hand over what it finished.
-    After Ctrl-C the running workers get ``grace_s`` seconds to send their partial results, then are terminated.
+    After Ctrl-C the running workers get ``grace_s`` seconds to send their partial results, then are terminated; a
+    second Ctrl-C ends that wait at once (one that comes within ``DUPLICATE_SIGNAL_S`` of the first is the same
+    interrupt delivered twice and is ignored). A result already on its way is received in full either way.
     """
     global _JOB
     if workers < 1:
@@ -151,6 +198,7 @@ def run_cameras(
     results: dict[int, object] = {}
     interrupted = False
     sigints = 0  # Ctrl-C seen here (workers may report "interrupted" before this process sees it)
+    first_sigint = 0.0
     deadline = None
     _JOB = job
     try:
@@ -172,41 +220,43 @@ def run_cameras(
                 timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
                 ready = wait([*running, *(p.sentinel for _, p, _ in running.values())], timeout=timeout)
                 if not ready and deadline is not None:  # Ctrl-C grace period over
-                    for i, proc, conn in running.values():
-                        proc.kill()  # a worker ignores signals after its first interrupt
-                        proc.join()
-                        conn.close()
-                        results[i] = failed(cameras[i], "interrupted")
-                    running.clear()
+                    with _interrupts_deferred():
+                        for i, proc, conn in running.values():
+                            message = _receive(conn)  # a result already being sent is taken in full
+                            if message is not None and message[0] in ("done", "interrupted") and message[1]:
+                                results[i] = message[1]
+                            else:
+                                results[i] = failed(cameras[i], "interrupted")
+                            proc.kill()  # a worker ignores signals after its first interrupt
+                            proc.join()
+                        running.clear()
                     break
                 for conn in [c for c in running if c in ready or running[c][1].sentinel in ready]:
-                    i, proc, _ = running.pop(conn)
-                    message = None
-                    try:
-                        if conn.poll():
-                            message = conn.recv()
-                    except (EOFError, OSError):
-                        message = None
-                    finally:
-                        conn.close()
-                    proc.join()
-                    if message is None:  # the worker died before it could answer
-                        why = f"worker process died (exit status {proc.exitcode})"
-                        if attempts[i] <= retries and not interrupted:
-                            log.error("camera %s: %s; starting it once more", getattr(cameras[i], "id", i), why)
-                            todo.insert(0, i)
+                    with _interrupts_deferred():  # a Ctrl-C now must not lose the result being received
+                        i, proc, _ = running.pop(conn)
+                        message = _receive(conn)
+                        if message is None:  # the worker died before it could answer
+                            proc.join()
+                            why = f"worker process died (exit status {proc.exitcode})"
+                            if attempts[i] <= retries and not interrupted:
+                                log.error("camera %s: %s; starting it once more", getattr(cameras[i], "id", i), why)
+                                todo.insert(0, i)
+                            else:
+                                results[i] = failed(cameras[i], why)
+                        elif message[0] == "done":
+                            results[i] = message[1]
+                        elif message[0] == "interrupted":
+                            interrupted = True
+                            results[i] = message[1] if message[1] is not None else failed(cameras[i], "interrupted")
                         else:
-                            results[i] = failed(cameras[i], why)
-                    elif message[0] == "done":
-                        results[i] = message[1]
-                    elif message[0] == "interrupted":
-                        interrupted = True
-                        results[i] = message[1] if message[1] is not None else failed(cameras[i], "interrupted")
-                    else:
-                        results[i] = failed(cameras[i], message[1])
+                            results[i] = failed(cameras[i], message[1])
+                    proc.join()
             except KeyboardInterrupt:
+                if sigints and time.monotonic() - first_sigint < DUPLICATE_SIGNAL_S:
+                    continue  # the same interrupt, delivered again (see DUPLICATE_SIGNAL_S)
                 sigints += 1
                 if sigints == 1:
+                    first_sigint = time.monotonic()
                     log.error("interrupted; waiting for the running cameras to hand over what they finished")
                     deadline = time.monotonic() + grace_s
                     # the workers get the interrupt too: a Ctrl-C reaches the whole process group, but a SIGINT or

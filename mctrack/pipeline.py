@@ -819,7 +819,11 @@ class Pipeline:
                 log.error("interrupted while writing the annotated videos; written: %s", ", ".join(videos) or "none")
             timings["video"] = time.perf_counter() - t0
         evaluation = evaluation_error = None
-        gt = {c: rows for c, rows in gt.items() if c in results}
+        # an interrupted run is scored on the frames each camera covered: one stopped before its first frame has none
+        stopped_at_once = {
+            c for c, r in results.items() if interrupted and r.error in (None, "interrupted") and not r.frames
+        }
+        gt = {c: rows for c, rows in gt.items() if c in results and c not in stopped_at_once}
         if gt:
             t0 = time.perf_counter()
             try:

@@ -558,7 +558,10 @@ def main(args: argparse.Namespace) -> int:
     if result.evaluation is not None:
         print(format_multicam(result.evaluation))
     for cam, err in s["failed_cameras"].items():
-        print(f"camera {cam} failed: {err}")
+        if err == "interrupted":  # stopped, not broken: what it finished is in the outputs
+            print(f"camera {cam} interrupted after {s['cameras'][cam]['frames']} frame(s)")
+        else:
+            print(f"camera {cam} failed: {err}")
     if result.evaluation_error:
         print(f"evaluation failed: {result.evaluation_error}")
     for cam, c in s["cameras"].items():

@@ -409,6 +409,26 @@ def test_ctrl_c_while_writing_the_videos_keeps_the_summary_and_leaves_no_partial
     assert "interrupted while writing the annotated videos" in caplog.text
 
 
+def test_ctrl_c_names_the_camera_interrupted_with_its_frames_not_failed(scene, tmp_path, monkeypatch, capsys):
+    import mctrack.pipeline as pipeline
+    from tests.mctrack.test_pipeline import _sources_calling
+
+    def ctrl_c():
+        raise KeyboardInterrupt
+
+    run_camera = pipeline.Pipeline._run_camera
+
+    def interrupted_at_frame_5(self, cam, *args, **kwargs):
+        self.source_factory = _sources_calling("cam1", 5, ctrl_c)
+        return run_camera(self, cam, *args, **kwargs)
+
+    monkeypatch.setattr(pipeline.Pipeline, "_run_camera", interrupted_at_frame_5)
+    assert _run(scene, tmp_path / "r") == 130
+    out = capsys.readouterr().out
+    assert "camera cam1 interrupted after 5 frame(s)" in out and "failed" not in out  # it used to say "failed"
+    assert json.loads((tmp_path / "r" / "summary.json").read_text())["cameras"]["cam1"]["frames"] == 5
+
+
 def test_an_interrupted_run_leaves_no_earlier_results_of_its_cameras(scene, tmp_path, monkeypatch):
     import mctrack.pipeline as pipeline
 

@@ -256,3 +256,60 @@ def test_a_signal_to_the_parent_alone_reaches_the_workers(sig):
     assert interrupted and took < 20
     assert sorted(r[:2] for r in results.values()) == [("partial", "a"), ("partial", "b")]
     assert all(r[2] > 0 for r in results.values())  # the frames each had finished
+
+
+def _slow_job_big_result(cam):
+    """As _slow_job, with a partial result of several MB (a camera's tracklets), slow to send through a pipe."""
+    import numpy as np
+
+    try:
+        return _slow_job(cam)
+    except KeyboardInterrupt as stop:
+        raise KeyboardInterrupt((*stop.args[0], np.ones(2_000_000))) from None
+
+
+def test_an_interrupt_delivered_twice_keeps_every_partial_result():
+    import threading
+    import time
+
+    # `timeout` and process managers pass a signal on to a process group that already got it: the parent sees two
+    # SIGINTs a few ms apart. That used to count as a second Ctrl-C ("stop waiting"): the workers were killed
+    # while sending and what they had finished was lost (both cameras reported with 0 frames).
+    def twice():
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.02)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    timer = threading.Timer(1.5, twice)
+    try:
+        timer.start()
+        results, interrupted = run_cameras(
+            _slow_job_big_result, ["a", "b"], 2, failed=lambda cam, why: ("failed", cam, why)
+        )
+    finally:
+        timer.cancel()
+    assert interrupted
+    assert sorted(r[:2] for r in results.values()) == [("partial", "a"), ("partial", "b")]
+    assert all(r[2] > 0 and len(r[3]) == 2_000_000 for r in results.values())
+
+
+def test_an_interrupt_while_a_result_is_received_waits_for_it():
+    previous = signal.getsignal(signal.SIGINT)
+    reached_end = False
+    with pytest.raises(KeyboardInterrupt):
+        with parallel._interrupts_deferred():
+            os.kill(os.getpid(), signal.SIGINT)  # noted, not raised: the receiving goes on
+            reached_end = True
+    assert reached_end
+    assert signal.getsignal(signal.SIGINT) is previous  # the handler is back
+    with parallel._interrupts_deferred():  # no signal: nothing raised
+        pass
+
+
+def test_a_worker_whose_parent_stopped_listening_ends_quietly():
+    import multiprocessing as mp
+
+    receiver, sender = mp.Pipe(duplex=False)
+    receiver.close()  # the parent gave up (its grace period over)
+    parallel._send(sender, ("interrupted", b"x" * 1_000_000))  # no BrokenPipeError traceback for the user
+    sender.close()

@@ -261,6 +261,20 @@ def test_ctrl_c_with_cameras_in_threads_counts_the_frames_the_results_hold(scene
         assert entry["frames"] == rows[:, 0].max() < 60, cam  # rows in every frame here (people throughout)
 
 
+def test_a_camera_stopped_before_its_first_frame_is_not_scored(scene, tmp_path):
+    cams = load_cams(scene / "cams.yaml")
+
+    def ctrl_c():
+        raise KeyboardInterrupt
+
+    pipe = make_pipeline(cams, ColorHistogramEmbedder(), source_factory=_sources_calling("cam2", 0, ctrl_c))
+    result = pipe.run(cams, tmp_path, raise_on_interrupt=False)
+    assert result.interrupted and result.summary["cameras"]["cam2"]["frames"] == 0
+    # it covered no frame: scored on one, its first frame's people were all misses (FN) in the per-camera mean
+    assert result.evaluation["frames_evaluated"] == {"cam1": 60}
+    assert set(result.evaluation["per_camera"]) == {"cam1"}
+
+
 def test_a_camera_that_never_started_before_ctrl_c_is_named_in_the_summary(scene, tmp_path):
     summary = _summary_after_ctrl_c(scene, tmp_path, "cam1")
     assert summary["interrupted"] and summary["cameras"]["cam1"]["frames"] == 5
