@@ -56,7 +56,7 @@ def read_image(path: Path) -> np.ndarray:
 def check_images(paths: Sequence[Path], *, what: str, threads: int = 4, progress: bool = False) -> None:
     """Decode every image once; one that cannot be read is a :class:`DatasetError` naming it (the first in
     ``paths`` order) and how many of ``what`` (e.g. "query and gallery images") are unreadable. Market-1501's
-    23,100 query and gallery images take about 3 s on two cores."""
+    23,100 query and gallery images take about 3 s on two cores; training runs check the 12,936 training images too."""
 
     def readable(path: Path) -> bool:
         return cv2.imread(str(path), cv2.IMREAD_COLOR) is not None

@@ -232,10 +232,14 @@ def _train(
             f"{resolved['data']}: no query has a match in the gallery (the same identity from another camera), so "
             f"the run's evaluations would have nothing to score ({len(q)} queries, {len(g)} gallery images)"
         )
-    # the evaluations decode every query and gallery image: an unreadable one is reported now, not after the
-    # training epochs before the first evaluation
+    # an unreadable image is reported now, not after the epochs that happened not to sample it (P x K batches
+    # need not visit every training image), or before the first evaluation, or when the feature mean of every
+    # training image is taken at the end (which left a finished run without its model.pt)
     check_images(
-        [s.path for s in (*q, *g)], what="query and gallery images", threads=_usable_cores(), progress=progress
+        [s.path for s in (*dataset.train, *q, *g)],
+        what="training, query and gallery images",
+        threads=_usable_cores(),
+        progress=progress,
     )
     pipeline = recipe.data_pipeline
     if pipeline == "auto":

@@ -269,7 +269,32 @@ def test_an_unreadable_gallery_image_stops_the_run_before_training(tiny_data: Pa
     gallery = sorted((data / "bounding_box_test").glob("*.jpg"))
     for bad in gallery[1:3]:
         bad.write_bytes(b"not a jpeg")
-    with pytest.raises(DatasetError, match=rf"^{gallery[1]}: not a readable image \(2 of the \d+ query and gallery"):
+    with pytest.raises(
+        DatasetError, match=rf"^{gallery[1]}: not a readable image \(2 of the \d+ training, query and gallery"
+    ):
+        train(Recipe(**TINY), data=data, run_dir=tmp_path / "a", progress=False)
+    assert not (tmp_path / "a" / "last.pt").exists()  # nothing was trained
+
+
+def test_an_unreadable_training_image_stops_the_run_before_training(
+    tiny_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """P x K batches need not sample every training image: one that cannot be read was found only when a batch
+    drew it or when the feature mean of all training images was taken after the last epoch, which left the run
+    without its model.pt (and not resumable once the file was removed: the dataset had changed)."""
+    import shutil
+
+    import reid_models.train.engine as engine
+    from reid_models.data import DatasetError
+
+    def training_started(*args, **kwargs):
+        raise AssertionError("the training started before the images were checked")
+
+    monkeypatch.setattr(engine, "build_optimizer", training_started)
+    data = Path(shutil.copytree(tiny_data, tmp_path / "data"))
+    bad = sorted((data / "bounding_box_train").glob("*.jpg"))[-1]
+    bad.write_bytes(b"not a jpeg")
+    with pytest.raises(DatasetError, match=rf"^{bad}: not a readable image$"):
         train(Recipe(**TINY), data=data, run_dir=tmp_path / "a", progress=False)
     assert not (tmp_path / "a" / "last.pt").exists()  # nothing was trained
 
