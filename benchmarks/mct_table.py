@@ -46,7 +46,7 @@ def scene_path(name: str, data: Path, seed: int) -> Path:
         from mctrack.synth import make_scene
 
         print(f"generating the {name} scene (seed {seed}) into {out} ...", flush=True)
-        make_scene(name, out, seed=seed, progress=True)
+        make_scene(name, out, seed=seed, progress=True, overwrite=True)  # one cut short before
     return out
 
 

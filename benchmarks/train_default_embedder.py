@@ -143,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     for seed in args.seeds:
         scene = work / f"small_seed{seed}"
         if not (scene / "manifest.json").is_file():
-            make_scene("small", scene, seed=seed, progress=True)
+            make_scene("small", scene, seed=seed, progress=True, overwrite=True)  # one cut short before
         scenes.append(scene)
     data = work / "pooled_reid"
     counts = pool_crops(scenes, Path(args.eval_split), data)

@@ -26,7 +26,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         required=True,
         help="scene preset: tiny (seconds, for tests), small (the committed sample), large (4 cameras, minutes)",
     )
-    m.add_argument("--out", required=True, help="output folder (created; existing files are overwritten)")
+    m.add_argument("--out", required=True, help="output folder: new or empty (created), or one to --overwrite")
+    m.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the scene that --out holds (its contents are removed first; a folder that holds no scene "
+        "is never emptied)",
+    )
     m.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     m.add_argument("--preview", action="store_true", help="also write preview.png, a contact sheet with GT boxes")
     m.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -36,7 +42,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def main(args: argparse.Namespace) -> int:
     from ..synth import make_scene
 
-    out = make_scene(args.preset, args.out, seed=args.seed, preview=args.preview, progress=not args.quiet)
+    out = make_scene(
+        args.preset, args.out, seed=args.seed, preview=args.preview, progress=not args.quiet, overwrite=args.overwrite
+    )
     counts = json.loads((out / "manifest.json").read_text(encoding="utf-8"))["counts"]
     reid = counts["reid"]
     print(

@@ -17,6 +17,7 @@ Output layout of ``make_scene(preset, out)``::
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +25,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from ..errors import InputError
 from ..io.mot import SeqInfo, save_mot_txt, write_seqinfo
 from .camera import ColorResponse, PinholeCamera
 from .detections import DetectionNoise
@@ -174,11 +176,54 @@ def build_cameras(preset: Preset, rng: np.random.Generator) -> list[PinholeCamer
     ]
 
 
-def make_scene(
-    preset: str | Preset, out: str | Path, seed: int = 0, preview: bool = False, progress: bool = True
-) -> Path:
-    """Generate a scene into ``out`` (created; existing files are overwritten) and return ``out``.
+#: written into the output folder first and removed once manifest.json is written: a folder that holds it is a
+#: scene whose making was cut short
+MAKING_MARK = ".mctrack-samples-making"
 
+
+def _holds_a_scene(out: Path) -> bool:
+    """A scene of this generator, finished (its manifest.json says so) or cut short (:data:`MAKING_MARK`)."""
+    if (out / MAKING_MARK).is_file():
+        return True
+    try:
+        return json.loads((out / "manifest.json").read_text(encoding="utf-8")).get("generator") == "mctrack.synth"
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _prepare_output(out: Path, overwrite: bool) -> None:
+    """``out`` made ready, empty: a new or empty folder, or one that holds a scene and ``overwrite`` (its contents
+    are removed, so that no file of the earlier scene, such as a camera the new one lacks, is left beside it)."""
+    if out.is_dir() and any(out.iterdir()):
+        if not _holds_a_scene(out):
+            raise InputError(
+                f"{out}: the output folder is not empty and holds no scene made by mctrack samples make; choose a "
+                "new or empty folder"
+            )
+        if not overwrite:
+            raise InputError(
+                f"{out}: holds a scene already; pass --overwrite to replace it (the folder's contents are removed "
+                "first)"
+            )
+        shutil.rmtree(out)
+    elif out.exists() and not out.is_dir():
+        raise InputError(f"{out}: the output folder is a file")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / MAKING_MARK).write_text("a scene of mctrack samples make is being written here\n", encoding="utf-8")
+
+
+def make_scene(
+    preset: str | Preset,
+    out: str | Path,
+    seed: int = 0,
+    preview: bool = False,
+    progress: bool = True,
+    overwrite: bool = False,
+) -> Path:
+    """Generate a scene into ``out`` and return ``out``.
+
+    ``out`` must be new or empty, or hold a scene of this generator (finished or cut short) and ``overwrite``: its
+    contents are then removed first. Anything else is an :class:`~mctrack.errors.InputError` naming the folder.
     The same preset and seed give byte-identical ground truth, detections, crops and manifest; videos are
     encoded by OpenCV and may differ between OpenCV builds.
     """
@@ -186,7 +231,7 @@ def make_scene(
     if int(seed) < 0:
         raise ValueError(f"seed: must be >= 0, got {seed}")
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    _prepare_output(out, overwrite)
     ss = np.random.SeedSequence([int(seed), 3])
     r_cam, r_people, r_app, r_split, *r_per_cam = (np.random.default_rng(s) for s in ss.spawn(4 + 2 * len(p.cameras)))
     world = default_world()
@@ -338,8 +383,9 @@ def make_scene(
         },
         "people": [{"id": tr.pid, "group": tr.group, **app.describe()} for tr, app in zip(trajs, apps)],
     }
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
     if preview and any(tiles):
         sheet = contact_sheet(tiles, [c.id for c in cams])
         cv2.imwrite(str(out / "preview.png"), sheet, [cv2.IMWRITE_PNG_COMPRESSION, 9])
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+    (out / MAKING_MARK).unlink()
     return out

@@ -126,6 +126,51 @@ def test_unknown_preset_lists_the_valid_ones(tmp_path, capsys):
     assert "valid presets: tiny, small, large" in capsys.readouterr().err
 
 
+def test_an_existing_scene_is_replaced_only_when_asked_and_nothing_of_it_is_left(tiny, tmp_path, capsys):
+    """A scene made into a folder that held another one used to leave its files beside the new ones (a third
+    camera's folder, the old preview.png) without a word."""
+    import shutil
+
+    from mctrack.errors import InputError
+
+    scene = Path(shutil.copytree(tiny, tmp_path / "scene"))
+    shutil.copytree(scene / "cam2", scene / "cam3")  # as a 3-camera scene replaced by a 2-camera one
+    argv = ["samples", "make", "--preset", "tiny", "--out", str(scene), "--seed", "1", "--quiet"]
+    assert main(argv) == 1
+    assert (
+        capsys.readouterr()
+        .err.strip()
+        .endswith(
+            f"{scene}: holds a scene already; pass --overwrite to replace it (the folder's contents are removed first)"
+        )
+    )
+    assert (scene / "cam3").is_dir() and json.loads((scene / "manifest.json").read_text())["seed"] == 0
+    assert main([*argv, "--overwrite"]) == 0
+    assert not (scene / "cam3").exists() and not (scene / "preview.png").exists()  # nothing of the earlier scene
+    assert json.loads((scene / "manifest.json").read_text())["seed"] == 1
+    assert sorted(p.name for p in scene.iterdir() if p.name.startswith(".")) == []  # the making mark is gone
+    # a folder cut short while a scene was made into it (the mark is still there) is replaced the same way
+    (scene / "manifest.json").unlink()
+    (scene / ".mctrack-samples-making").write_text("x")
+    with pytest.raises(InputError, match="holds a scene already"):
+        make_scene("tiny", scene, progress=False)
+    assert (make_scene("tiny", scene, progress=False, overwrite=True) / "manifest.json").is_file()
+
+
+def test_a_folder_of_other_files_is_never_emptied(tmp_path, capsys):
+    other = tmp_path / "mine"
+    other.mkdir()
+    (other / "thesis.tex").write_text("keep me")
+    for extra in ([], ["--overwrite"]):
+        argv = ["samples", "make", "--preset", "tiny", "--out", str(other), "--quiet", *extra]
+        assert main(argv) == 1
+        assert "is not empty and holds no scene made by mctrack samples make" in capsys.readouterr().err
+    assert [p.name for p in other.iterdir()] == ["thesis.tex"]
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(Exception, match="the output folder is a file"):
+        make_scene("tiny", tmp_path / "afile", progress=False)
+
+
 def test_committed_small_sample_is_consistent():
     root = Path(__file__).resolve().parents[3] / "samples" / "small"
     if not (root / "manifest.json").is_file():
