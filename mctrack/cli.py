@@ -7,6 +7,7 @@ Exit codes: 0 success, 1 a clear error (bad input, missing file), 2 usage errors
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
 import os
@@ -43,6 +44,20 @@ def _terminate_as_interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
+@contextlib.contextmanager
+def _log_lines_beside_progress_bars():
+    """Log lines written through tqdm while a command runs, each on a line of its own rather than appended to a
+    progress bar's line; only where the log goes to the console (stderr or stdout) now, as basicConfig sets it up."""
+    console = (sys.stdout, sys.stderr)
+    if not any(isinstance(h, logging.StreamHandler) and h.stream in console for h in logging.getLogger().handlers):
+        yield
+        return
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
+    with logging_redirect_tqdm():
+        yield
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     # progress bars written to a log file rather than a terminal: one update every 30 s, not ten a second (tqdm
     # reads TQDM_* once, when the commands import it below; a value the user set stays)
@@ -70,7 +85,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
         previous = signal.signal(signal.SIGTERM, _terminate_as_interrupt)
     try:
-        return _command(args)
+        with _log_lines_beside_progress_bars():
+            return _command(args)
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)

@@ -502,3 +502,27 @@ def test_the_time_line_without_frames_and_with_work_after_tracking():
         "time per frame: decode 1.00 ms, track 0.50 ms; after tracking: offline refinements 12.3 ms, "
         "video of the refined result 500.0 ms"
     )
+
+
+def test_a_warning_during_tracking_starts_a_line_of_its_own(tmp_path):
+    """It used to be appended to the progress bar's line ("... 0/30 [00:00<?, ?frame/s]WARNING: ...")."""
+    import os
+    import subprocess
+    import sys
+
+    import cv2
+
+    images = tmp_path / "img"
+    images.mkdir()
+    for i in range(1, 31):
+        cv2.imwrite(str(images / f"{i:06d}.jpg"), np.full((120, 160, 3), 100, np.uint8))
+    (images / "000010.jpg").write_text("not an image")
+    (tmp_path / "det.txt").write_text("".join(f"{f},-1,10,10,30,60,0.95,-1,-1,-1\n" for f in range(1, 31)))
+    cmd = [sys.executable, "-m", "mctrack.cli", "track", "--source", str(images), "--detector", "mot"]
+    cmd += ["--dets", str(tmp_path / "det.txt"), "--reid", "none", "--out", str(tmp_path / "o")]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env={**os.environ, "TQDM_MININTERVAL": "0"})
+    assert done.returncode == 0, done.stderr
+    assert "frame/s]" in done.stderr  # a progress bar was drawn
+    warning = f"WARNING: {images / '000010.jpg'}: cannot be read as an image"
+    before = done.stderr[: done.stderr.index(warning)]
+    assert before.endswith(("\n", "\r")), repr(before[-80:])
