@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from ..detect import build_detector
+from ..detect.yolo import DEFAULT_WEIGHTS
 from ..embed.reid import COMPILE_MODES
 from ..embed import Embedder, build_embedder, embed_policy, embedder_track_appearance, link_thresh, track_appearance
 from ..errors import InputError
@@ -400,9 +401,9 @@ def add_yolo_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("yolo")
     g.add_argument(
         "--yolo-weights",
-        default="yolo11n.pt",
+        default=DEFAULT_WEIGHTS,
         help="weights file, or an ultralytics model name looked up in (and downloaded to) ultralytics' "
-        "weights folder, never this folder: ./NAME for a file here (default: yolo11n.pt)",
+        f"weights folder, never this folder: ./NAME for a file here (default: {DEFAULT_WEIGHTS})",
     )
     g.add_argument(
         "--yolo-trusted",

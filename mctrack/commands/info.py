@@ -23,7 +23,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="versions, devices and registered components; --check runs each embedder",
         description="Print versions, devices and the registered components. With --check, build "
         "every embedder as --reid does (a network with its bundled checkpoint, e.g. laga_market1501) and embed a "
-        "few synthetic person boxes, reporting each one's checkpoint and feature size.",
+        "few synthetic person boxes, reporting each one's checkpoint and feature size, and say where the YOLO "
+        "detector's default weights come from (a local file, a download on first use, or neither: offline).",
     )
     p.add_argument(
         "--check",
@@ -93,4 +94,8 @@ def main(args: argparse.Namespace) -> int:
         )
         if not ok:
             return 1
+    from ..detect.yolo import DEFAULT_WEIGHTS, weights_status
+
+    print("detector weights (--detector yolo without --yolo-weights):")
+    print(f"  yolo       {DEFAULT_WEIGHTS}: {weights_status()}")
     return 0

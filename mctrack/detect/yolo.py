@@ -26,7 +26,9 @@ from ..errors import InputError
 from ..types import Detections, Frame
 from .safe_pickle import UnsafePickle, checked_weights_bytes
 
-__all__ = ["YoloDetector", "resolve_weights"]
+__all__ = ["DEFAULT_WEIGHTS", "YoloDetector", "resolve_weights", "weights_status"]
+
+DEFAULT_WEIGHTS = "yolo11n.pt"  # what --detector yolo loads without --yolo-weights
 
 PERSON = 0  # COCO class id
 
@@ -49,6 +51,18 @@ def _weights_dir() -> Path | None:
         return folder if folder.is_absolute() else None
     except Exception:  # noqa: BLE001 - a broken settings file only means no folder to look in
         return None
+
+
+def weights_status(name: str = DEFAULT_WEIGHTS) -> str:
+    """Where the bare weights name ``name`` would come from, without downloading anything: the file in ultralytics'
+    weights folder, or that it will be downloaded on first use, or that it cannot be (offline)."""
+    folder = _weights_dir()
+    if folder is not None and (folder / name).is_file():
+        return f"{folder / name}"
+    where = f"ultralytics' weights folder {folder}" if folder is not None else "ultralytics' weights folder (none set)"
+    if _offline():
+        return f"not in {where} and cannot be fetched here (offline): pass --yolo-weights PATH"
+    return f"not in {where} yet: ultralytics fetches it on first use"
 
 
 def resolve_weights(weights: str | Path) -> str:
@@ -141,7 +155,7 @@ class YoloDetector:
 
     def __init__(
         self,
-        weights: str | Path = "yolo11n.pt",
+        weights: str | Path = DEFAULT_WEIGHTS,
         *,
         device: str | None = None,
         conf: float = 0.1,

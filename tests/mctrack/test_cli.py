@@ -254,7 +254,10 @@ def test_info_check_builds_the_embedders_the_cli_uses(capsys):
     checks = captured.out.split("embedder check")[1].splitlines()
     laga = next(line for line in checks if line.startswith("  laga "))
     assert laga.split()[:4] == ["laga", default.stem, "dim", str(dim)] and laga.endswith("unit-norm ok")
-    assert "download" not in (captured.out + captured.err).lower()
+    assert "download" not in (captured.out + captured.err).lower()  # no embedder needed one
+    # the detector's default weights are reported, not fetched (the tests run with YOLO_OFFLINE=1)
+    yolo = captured.out.split("detector weights")[1].splitlines()[1]
+    assert yolo.startswith("  yolo       yolo11n.pt: ") and "cannot be fetched here (offline)" in yolo
     assert main(["info", "--check", "--device", "cpu", "--backbone", "resnet18"]) == 0  # untrained, on request
     checks = capsys.readouterr().out.split("embedder check")[1].splitlines()
     laga = next(line for line in checks if line.startswith("  laga "))
