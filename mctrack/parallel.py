@@ -225,6 +225,8 @@ def run_cameras(
                             message = _receive(conn)  # a result already being sent is taken in full
                             if message is not None and message[0] in ("done", "interrupted") and message[1]:
                                 results[i] = message[1]
+                            elif message is not None and message[0] == "error":
+                                results[i] = failed(cameras[i], message[1])
                             else:
                                 results[i] = failed(cameras[i], "interrupted")
                             proc.kill()  # a worker ignores signals after its first interrupt
