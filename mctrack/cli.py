@@ -14,11 +14,12 @@ import os
 import signal
 import sys
 import threading
+import time
 import warnings
 from collections.abc import Sequence
 
 from . import __version__
-from .errors import QUIET_INTERRUPT_ENV, MctrackError, NotImplementedYet
+from .errors import DUPLICATE_SIGNAL_S, QUIET_INTERRUPT_ENV, MctrackError, NotImplementedYet
 
 __all__ = ["main", "build_parser"]
 
@@ -40,7 +41,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _terminate_as_interrupt(signum, frame) -> None:
+_LAST_INTERRUPT = [float("-inf")]  # when the command's handler last raised (time.monotonic)
+
+
+def _interrupt_once_per_signal(signum, frame) -> None:
+    """A command's SIGINT and SIGTERM: a KeyboardInterrupt, as Ctrl-C gives, except for a repeat within
+    ``DUPLICATE_SIGNAL_S`` of the last one raised, which is the same signal delivered again (``timeout`` passes
+    its signal on to a process group that already got it) and would otherwise cut short the very hand-over of
+    finished work that the first one started."""
+    now = time.monotonic()
+    if now - _LAST_INTERRUPT[0] < DUPLICATE_SIGNAL_S:
+        return
+    _LAST_INTERRUPT[0] = now
     raise KeyboardInterrupt
 
 
@@ -52,8 +64,10 @@ def _log_lines_beside_progress_bars():
     if not any(isinstance(h, logging.StreamHandler) and h.stream in console for h in logging.getLogger().handlers):
         yield
         return
+    from tqdm import tqdm
     from tqdm.contrib.logging import logging_redirect_tqdm
 
+    tqdm.get_lock()  # made now: made by the first log line, a Ctrl-C during its import broke tqdm for the run
     with logging_redirect_tqdm():
         yield
 
@@ -80,16 +94,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Library warnings (e.g. "ImageNet weights could not be obtained") as one plain line each.
     warnings.formatwarning = lambda message, category, *rest, **kw: f"mctrack: warning: {message}\n"
     # SIGTERM (kill, docker stop, systemd) ends a command as Ctrl-C does: a run links and writes what was finished
-    # instead of dying with its outputs half made (for the command's time only: main() may be called in-process)
-    previous = None
-    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
-        previous = signal.signal(signal.SIGTERM, _terminate_as_interrupt)
+    # instead of dying with its outputs half made; a signal delivered twice at once counts once (for the command's
+    # time only: main() may be called in-process)
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for signum, default in ((signal.SIGTERM, signal.SIG_DFL), (signal.SIGINT, signal.default_int_handler)):
+            if signal.getsignal(signum) == default:
+                previous[signum] = signal.signal(signum, _interrupt_once_per_signal)
+    _LAST_INTERRUPT[0] = float("-inf")
     try:
         with _log_lines_beside_progress_bars():
             return _command(args)
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _command(args: argparse.Namespace) -> int:

@@ -13,6 +13,7 @@ __all__ = [
     "error_line",
     "missing_file",
     "QUIET_INTERRUPT_ENV",
+    "DUPLICATE_SIGNAL_S",
 ]
 
 
@@ -61,3 +62,7 @@ class NotImplementedYet(MctrackError):
 #: set in the environment of the processes a command starts (``reid train --nproc``'s workers) when the command
 #: reports their Ctrl-C itself: one "interrupted" line, not one per process
 QUIET_INTERRUPT_ENV = "MCTRACK_QUIET_INTERRUPT"
+
+#: a SIGINT or SIGTERM this soon after the last one acted on is the same interrupt delivered again (``timeout`` and
+#: process managers pass a signal on to a process group that already got it), not a user asking to stop at once
+DUPLICATE_SIGNAL_S = 1.0

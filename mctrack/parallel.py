@@ -30,12 +30,13 @@ import logging
 import multiprocessing as mp
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
 from multiprocessing.connection import wait
 
-from .errors import error_line
+from .errors import DUPLICATE_SIGNAL_S, error_line
 
 __all__ = ["auto_workers", "run_cameras", "run_cameras_in_threads", "usable_cores", "worker_threads"]
 
@@ -106,48 +107,54 @@ def _send(conn, message) -> None:
         pass
 
 
-#: a second SIGINT or SIGTERM this soon after the first is the same interrupt delivered twice (``timeout`` and
-#: process managers forward a signal to a process group that already got it), not a user asking to stop waiting
-DUPLICATE_SIGNAL_S = 1.0
-
-
 @contextlib.contextmanager
-def _interrupts_deferred():
-    """Within: SIGINT and SIGTERM are noted instead of raising, so that a result being received is not cut in
-    half (and lost); at the end the first one noted is raised again, as if it came then. Main thread only (where
-    Python runs signal handlers); elsewhere a no-op."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
+def _interrupts_deferred(again: bool = True):
+    """Within: SIGINT and SIGTERM are noted (the list yielded) instead of raising, so that a result being received
+    is not cut in half (and lost); at the end, with ``again``, the first one noted is raised again, as if it came
+    then (through the handler in place, which may take it for a repeat: :data:`DUPLICATE_SIGNAL_S`). Main thread
+    only (where Python runs signal handlers); elsewhere nothing is deferred."""
     noted: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield noted
+        return
     previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
     for signum in previous:
         signal.signal(signum, lambda signum, frame: noted.append(signum))
     try:
-        yield
+        yield noted
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
-        if noted:
+        if noted and again:
             signal.raise_signal(noted[0])
+
+
+def _own_line() -> None:
+    """Ends the line a worker's progress bar may have left open on stderr (this process cannot clear another
+    process's bar), so that the next log line of this process starts a line of its own."""
+    try:
+        sys.stderr.write("\n")
+        sys.stderr.flush()
+    except (OSError, ValueError, AttributeError):  # no usable stderr
+        pass
 
 
 def _worker(conn, camera, threads: int, parent_pid: int, inherited: list) -> None:
     """Runs in the forked process: one camera, its result sent back (or ``("interrupted", partial)``)."""
     signal.signal(signal.SIGINT, _interrupt_once)
     signal.signal(signal.SIGTERM, _interrupt_once)
-    _die_with_parent()
-    if os.getppid() != parent_pid:  # the parent died before the death signal was armed
-        os._exit(1)
-    for other in inherited:  # the parent's ends of this and earlier pipes: a dead parent must close them
-        other.close()
-    try:
-        import torch
+    try:  # an interrupt from here on is reported as one (while torch is imported, too), not as a dead worker
+        _die_with_parent()
+        if os.getppid() != parent_pid:  # the parent died before the death signal was armed
+            os._exit(1)
+        for other in inherited:  # the parent's ends of this and earlier pipes: a dead parent must close them
+            other.close()
+        try:
+            import torch
 
-        torch.set_num_threads(threads)
-    except ImportError:  # pragma: no cover - torch is a dependency
-        pass
-    try:
+            torch.set_num_threads(threads)
+        except ImportError:  # pragma: no cover - torch is a dependency
+            pass
         result = _JOB(camera)
         _send(conn, ("done", result))
     except KeyboardInterrupt as stop:
@@ -220,6 +227,7 @@ def run_cameras(
                 timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
                 ready = wait([*running, *(p.sentinel for _, p, _ in running.values())], timeout=timeout)
                 if not ready and deadline is not None:  # Ctrl-C grace period over
+                    _own_line()
                     with _interrupts_deferred():
                         for i, proc, conn in running.values():
                             message = _receive(conn)  # a result already being sent is taken in full
@@ -240,6 +248,7 @@ def run_cameras(
                         if message is None:  # the worker died before it could answer
                             proc.join()
                             why = f"worker process died (exit status {proc.exitcode})"
+                            _own_line()
                             if attempts[i] <= retries and not interrupted:
                                 log.error("camera %s: %s; starting it once more", getattr(cameras[i], "id", i), why)
                                 todo.insert(0, i)
@@ -251,26 +260,32 @@ def run_cameras(
                             interrupted = True
                             results[i] = message[1] if message[1] is not None else failed(cameras[i], "interrupted")
                         else:
+                            _own_line()
                             results[i] = failed(cameras[i], message[1])
                     proc.join()
             except KeyboardInterrupt:
                 if sigints and time.monotonic() - first_sigint < DUPLICATE_SIGNAL_S:
                     continue  # the same interrupt, delivered again (see DUPLICATE_SIGNAL_S)
                 sigints += 1
-                if sigints == 1:
-                    first_sigint = time.monotonic()
-                    log.error("interrupted; waiting for the running cameras to hand over what they finished")
-                    deadline = time.monotonic() + grace_s
-                    # the workers get the interrupt too: a Ctrl-C reaches the whole process group, but a SIGINT or
-                    # SIGTERM sent to this process alone (kill, docker stop) would leave them running to the end
-                    for _, proc, _ in running.values():
-                        try:
-                            os.kill(proc.pid, signal.SIGINT)
-                        except (ProcessLookupError, TypeError):  # already gone
-                            pass
-                else:  # a second Ctrl-C: stop waiting
-                    deadline = time.monotonic()
                 interrupted = True
+                # a signal while this is handled must not escape the loop (and lose every result): it is noted
+                with _interrupts_deferred(again=False) as more:
+                    if sigints == 1:
+                        first_sigint = time.monotonic()
+                        deadline = time.monotonic() + grace_s
+                        # the workers get the interrupt too: a Ctrl-C reaches the whole process group, but a SIGINT
+                        # or SIGTERM sent to this process alone (kill, docker stop) would leave them running
+                        for _, proc, _ in running.values():
+                            try:
+                                os.kill(proc.pid, signal.SIGINT)
+                            except (ProcessLookupError, TypeError):  # already gone
+                                pass
+                        _own_line()
+                        log.error("interrupted; waiting for the running cameras to hand over what they finished")
+                    else:  # a second Ctrl-C: stop waiting
+                        deadline = time.monotonic()
+                if more and time.monotonic() - first_sigint >= DUPLICATE_SIGNAL_S:
+                    deadline = time.monotonic()  # a Ctrl-C of its own while the first was handled: stop waiting
     finally:
         _JOB = None
         for _, proc, conn in running.values():  # only after an unexpected error in this loop

@@ -287,3 +287,36 @@ def test_run_docs_state_the_bundled_defaults():
         thresh = (reid_models.load_checkpoint(path, map_location="cpu")[1].get("extra") or {}).get("link_thresh")
         if thresh is not None:
             assert f"`{name}` {thresh:g}" in text, name
+
+
+def test_a_signal_delivered_twice_at_once_interrupts_once(monkeypatch):
+    """`timeout` passes its SIGINT on to a process group that already got it: the second copy used to cut short
+    the hand-over of finished work that the first one started (or the evaluation after it)."""
+    import signal
+
+    from mctrack import cli
+
+    clock = [100.0]
+    monkeypatch.setattr(cli.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(cli, "_LAST_INTERRUPT", [float("-inf")])
+    with pytest.raises(KeyboardInterrupt):
+        cli._interrupt_once_per_signal(signal.SIGINT, None)
+    clock[0] += 0.01
+    assert cli._interrupt_once_per_signal(signal.SIGINT, None) is None  # the same signal again: ignored
+    clock[0] += 0.5
+    assert cli._interrupt_once_per_signal(signal.SIGTERM, None) is None  # still within a second of the first
+    clock[0] += 1.0
+    with pytest.raises(KeyboardInterrupt):  # a Ctrl-C of its own
+        cli._interrupt_once_per_signal(signal.SIGINT, None)
+    # the command's handlers are in place while it runs and the previous ones after it
+    seen = {}
+
+    def command(args):
+        seen["int"], seen["term"] = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+        return 0
+
+    monkeypatch.setattr(cli, "_command", command)
+    assert main(["info"]) == 0
+    assert seen == {"int": cli._interrupt_once_per_signal, "term": cli._interrupt_once_per_signal}
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL

@@ -238,12 +238,13 @@ def test_a_signal_to_the_parent_alone_reaches_the_workers(sig):
     import threading
     import time
 
-    from mctrack.cli import _terminate_as_interrupt
+    from mctrack import cli
 
     # kill PID, docker stop: the signal reaches the parent only (a Ctrl-C reaches the whole process group). The
     # workers used to run their cameras to the end (here 60 s); now the parent passes the interrupt on and they
     # hand over what they finished at once. SIGTERM is turned into that interrupt as the CLI does.
-    previous = signal.signal(signal.SIGTERM, _terminate_as_interrupt)
+    cli._LAST_INTERRUPT[0] = float("-inf")
+    previous = signal.signal(signal.SIGTERM, cli._interrupt_once_per_signal)
     timer = threading.Timer(1.5, os.kill, (os.getpid(), sig))
     try:
         start = time.monotonic()
