@@ -30,8 +30,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     m.add_argument(
         "--overwrite",
         action="store_true",
-        help="replace the scene that --out holds (its contents are removed first; a folder that holds no scene "
-        "is never emptied)",
+        help="replace the scene that --out holds (everything in the folder is removed first, files of your own "
+        "too; a folder that holds no scene is never emptied)",
     )
     m.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     m.add_argument("--preview", action="store_true", help="also write preview.png, a contact sheet with GT boxes")

@@ -17,6 +17,7 @@ Output layout of ``make_scene(preset, out)``::
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -191,9 +192,13 @@ def _holds_a_scene(out: Path) -> bool:
         return False
 
 
-def _prepare_output(out: Path, overwrite: bool) -> None:
-    """``out`` made ready, empty: a new or empty folder, or one that holds a scene and ``overwrite`` (its contents
-    are removed, so that no file of the earlier scene, such as a camera the new one lacks, is left beside it)."""
+def _prepare_output(out: Path, overwrite: bool) -> Path:
+    """``out`` made ready, empty, as an absolute path: a new or empty folder, or one that holds a scene and
+    ``overwrite`` (everything in it is removed, so that no file of the earlier scene, such as a camera the new one
+    lacks, is left beside it; the folder itself stays, so that ``.`` or a folder the shell is in can be given)."""
+    out = Path(os.path.abspath(out))  # ".." taken away too: the working folder may be one emptied below
+    if out.is_symlink() and not out.exists():
+        raise InputError(f"{out}: the output folder is a symbolic link to {out.readlink()}, which does not exist")
     if out.is_dir() and any(out.iterdir()):
         if not _holds_a_scene(out):
             raise InputError(
@@ -205,11 +210,16 @@ def _prepare_output(out: Path, overwrite: bool) -> None:
                 f"{out}: holds a scene already; pass --overwrite to replace it (the folder's contents are removed "
                 "first)"
             )
-        shutil.rmtree(out)
+        for entry in out.iterdir():
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
     elif out.exists() and not out.is_dir():
         raise InputError(f"{out}: the output folder is a file")
     out.mkdir(parents=True, exist_ok=True)
     (out / MAKING_MARK).write_text("a scene of mctrack samples make is being written here\n", encoding="utf-8")
+    return out
 
 
 def make_scene(
@@ -230,8 +240,7 @@ def make_scene(
     p = preset if isinstance(preset, Preset) else get_preset(preset)
     if int(seed) < 0:
         raise ValueError(f"seed: must be >= 0, got {seed}")
-    out = Path(out)
-    _prepare_output(out, overwrite)
+    out = _prepare_output(Path(out), overwrite)
     ss = np.random.SeedSequence([int(seed), 3])
     r_cam, r_people, r_app, r_split, *r_per_cam = (np.random.default_rng(s) for s in ss.spawn(4 + 2 * len(p.cameras)))
     world = default_world()

@@ -157,6 +157,27 @@ def test_an_existing_scene_is_replaced_only_when_asked_and_nothing_of_it_is_left
     assert (make_scene("tiny", scene, progress=False, overwrite=True) / "manifest.json").is_file()
 
 
+def test_the_working_folder_or_a_link_to_a_scene_can_be_overwritten(tiny, tmp_path, monkeypatch, capsys):
+    """`--out . --overwrite` inside a scene removed the folder itself and then failed ("Invalid argument"),
+    leaving it empty; a link to a scene failed with "Cannot call rmtree on a symbolic link"."""
+    import shutil
+
+    scene = Path(shutil.copytree(tiny, tmp_path / "scene"))
+    monkeypatch.chdir(scene / "cam1")
+    argv = ["samples", "make", "--preset", "tiny", "--seed", "2", "--quiet", "--overwrite", "--out"]
+    assert main([*argv, ".."]) == 0, capsys.readouterr().err  # the folder the shell is in is emptied
+    assert json.loads((scene / "manifest.json").read_text())["seed"] == 2
+    monkeypatch.chdir(scene)
+    assert main([*argv, "."]) == 0, capsys.readouterr().err
+    assert json.loads((scene / "manifest.json").read_text())["seed"] == 2 and (scene / "cam1").is_dir()
+    (tmp_path / "link").symlink_to(scene)
+    assert main([*argv, str(tmp_path / "link")]) == 0, capsys.readouterr().err
+    assert (tmp_path / "link").is_symlink() and (scene / "manifest.json").is_file()
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
+    assert main([*argv, str(tmp_path / "dangling")]) == 1
+    assert "is a symbolic link to" in capsys.readouterr().err and not (tmp_path / "nowhere").exists()
+
+
 def test_a_folder_of_other_files_is_never_emptied(tmp_path, capsys):
     other = tmp_path / "mine"
     other.mkdir()
