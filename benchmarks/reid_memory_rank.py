@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from mctrack.embed import build_embedder  # noqa: E402
-from mctrack.errors import InputError  # noqa: E402
+from mctrack.errors import InputError, MctrackError, first_line, missing_file  # noqa: E402
 from mctrack.io.mot import load_mot_txt  # noqa: E402
 from mctrack.types import Detections  # noqa: E402
 from mctrack.weights import default_weights, resolve_weights  # noqa: E402
@@ -127,15 +127,19 @@ def ground_truth_features(root: Path, video: str, embedder, min_height: float, s
 
 
 def main(argv: list[str] | None = None) -> int:
+    first, _, rest = __doc__.partition("\n\n")
     ap = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__
+        description=first, formatter_class=argparse.RawDescriptionHelpFormatter, epilog=rest.strip()
     )
-    ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "mot15"), help="MOT15 folder")
+    data = ROOT.parent / "shared" / "data" / "mot15"
+    ap.add_argument("--data", default=str(data), help=f"MOT15 folder (default: {data})")
     ap.add_argument(
         "--embedders", nargs="+", default=list(SHIPPED), help="reid or reid:weights (default: the shipped ones)"
     )
     ap.add_argument("--sequences", nargs="+", default=list(SEQUENCES), choices=list(SEQUENCES))
-    ap.add_argument("--lags", nargs="+", type=int, default=[10, 40], help="frames between memory and query")
+    ap.add_argument(
+        "--lags", nargs="+", type=int, default=[10, 40], help="frames between memory and query (default: 10 40)"
+    )
     ap.add_argument("--window", type=int, default=10, help="frames of the memory (default 10)")
     ap.add_argument("--step", type=int, default=3, help="query every STEP-th frame read (default 3)")
     ap.add_argument("--stride", type=int, default=2, help="read every STRIDE-th frame (default 2)")
@@ -144,6 +148,17 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if min(args.lags) < 1 or args.window < 0 or args.step < 1 or args.stride < 1:
         ap.error("--lags and --step, --stride must be >= 1, --window >= 0")
+    try:
+        return run(args)
+    except (MctrackError, ValueError, OSError) as exc:  # one line, as the mctrack commands give
+        raise SystemExit(f"reid_memory_rank.py: error: {first_line(exc)}") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    for seq in args.sequences:  # before any network is built
+        for need in (Path(args.data) / seq / "gt" / "gt.txt", Path(args.data) / seq / SEQUENCES[seq]):
+            if not need.is_file():
+                raise InputError(f"{need}: {missing_file(need)} (--data names the MOT15 folder)")
     embedders = {spec: make_embedder(spec) for spec in args.embedders}
     head = "".join(f" {'lag ' + str(lag):>26}" for lag in args.lags)
     print(f"{'sequence':<16} {'embedder':<36}{head}")
@@ -159,7 +174,8 @@ def main(argv: list[str] | None = None) -> int:
                 cells = []
                 for lag in args.lags:
                     acc, margin, n = memory_rank(frames, ids, f, lag, args.window, args.step)
-                    cells.append(f" {100 * acc:>10.1f} ({margin:+.3f}, {n:>4})")
+                    # no query: no frame had two people in its window (a window shorter than --stride, say)
+                    cells.append(f" {100 * acc:>10.1f} ({margin:+.3f}, {n:>4})" if n else f" {'no query':>26}")
                 print(f"{seq:<16} {name:<36}{''.join(cells)}", flush=True)
     return 0
 

@@ -59,7 +59,7 @@ def weights_status(name: str = DEFAULT_WEIGHTS) -> str:
     folder = _weights_dir()
     if folder is not None and (folder / name).is_file():
         return f"{folder / name}"
-    where = f"ultralytics' weights folder {folder}" if folder is not None else "ultralytics' weights folder (none set)"
+    where = f"ultralytics' weights folder {folder or '(none: not set, or not an absolute path)'}"
     if _offline():
         return f"not in {where} and cannot be fetched here (offline): pass --yolo-weights PATH"
     return f"not in {where} yet: ultralytics fetches it on first use"

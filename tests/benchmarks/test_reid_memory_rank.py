@@ -86,3 +86,23 @@ def test_end_to_end_on_a_video_of_coloured_people(bench, tmp_path, capsys):
     assert [line.split()[1] for line in lines] == ["colorhist", "colorhist,"]
     for line in lines:
         assert line.split("(")[-2].split()[-1] == "100.0"  # every query ranks its own colour first
+    # a one-frame memory at odd frames, of which every 2nd frame read has none: said, not printed as nan
+    assert bench.main(argv[:-2] + ["--lags", "1", "--window", "0"]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("TUD-Stadtmitte"))
+    assert line.split()[-2:] == ["no", "query"] and "nan" not in line
+
+
+def test_bad_input_is_one_line_before_any_network_is_built(bench, tmp_path, monkeypatch):
+    def never(spec):
+        raise AssertionError("an embedder was built before the data was checked")
+
+    monkeypatch.setattr(bench, "make_embedder", never)
+    with pytest.raises(SystemExit, match=r"^reid_memory_rank.py: error: .*gt.txt: file not found \(--data names"):
+        bench.main(["--data", str(tmp_path / "nodata")])
+    monkeypatch.undo()
+    seq = tmp_path / "TUD-Stadtmitte"
+    (seq / "gt").mkdir(parents=True)
+    (seq / "gt" / "gt.txt").write_text("1,1,10,10,20,50,1,1,1,-1\n")
+    (seq / "TUD-Stadtmitte.mp4").write_text("")
+    with pytest.raises(SystemExit, match=r"^reid_memory_rank.py: error: unknown embedder 'foo'"):
+        bench.main(["--data", str(tmp_path), "--sequences", "TUD-Stadtmitte", "--embedders", "foo"])
