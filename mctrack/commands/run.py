@@ -556,7 +556,8 @@ def main(args: argparse.Namespace) -> int:
             started = c["tracks"] + c["weak_tracks_dropped"] + c["short_tracks_dropped"]
             warn_if_nothing_started(f"camera {cam}", c["detections"], started, new_thresh[cam])
     if result.evaluation is not None:
-        print(format_multicam(result.evaluation))
+        broken = [c for c, err in s["failed_cameras"].items() if err != "interrupted"]
+        print(format_multicam(result.evaluation, failed=broken))
     for cam, err in s["failed_cameras"].items():
         if err == "interrupted":  # stopped, not broken: what it finished is in the outputs
             print(f"camera {cam} interrupted after {s['cameras'][cam]['frames']} frame(s)")

@@ -9,7 +9,7 @@ every cross-camera split or merge, which per-camera metrics cannot see.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 import numpy as np
 
@@ -88,10 +88,12 @@ def _pad(parts: list[np.ndarray]) -> np.ndarray:
     return np.concatenate(out) if out else np.zeros((0, 10))
 
 
-def format_multicam(result: dict) -> str:
-    """A text table: one row per camera, the per-camera mean and the cross-camera (concatenated) row."""
+def format_multicam(result: dict, failed: Collection[str] = ()) -> str:
+    """A text table: one row per camera, the per-camera mean and the cross-camera (concatenated) row; the cameras
+    in ``failed`` (their streams broke) are marked, with a note on how they were scored."""
     fields = ("HOTA", "AssA", "MOTA", "IDF1", "IDSW", "FP", "FN", "IDs")
-    width = max(14, *(len(c) + 2 for c in result["cameras"]))
+    failed = [c for c in result["cameras"] if c in set(failed)]
+    width = max(14, *(len(c) + (4 if c in failed else 2) for c in result["cameras"]))
     lines = ["camera".ljust(width) + "".join(f"{f:>8}" for f in fields)]
 
     def row(name: str, m: dict) -> str:
@@ -99,7 +101,7 @@ def format_multicam(result: dict) -> str:
         return name.ljust(width) + "".join(cells)
 
     for c in result["cameras"]:
-        lines.append(row(c, result["per_camera"][c]))
+        lines.append(row(c + (" *" if c in failed else ""), result["per_camera"][c]))
     m = result["mean_per_camera"]
     lines.append(
         "mean".ljust(width)
@@ -109,4 +111,9 @@ def format_multicam(result: dict) -> str:
         + format_percent(m["IDF1"])
     )
     lines.append(row("cross-camera", result["cross_camera"]))
+    if failed:
+        lines.append(
+            "* failed: scored on its ground truth as far as the run should have covered it, what it did not "
+            "track counted as missed (in the mean and cross-camera rows too)"
+        )
     return "\n".join(lines)

@@ -203,6 +203,9 @@ def test_truncated_video_is_a_failed_camera_and_keeps_what_was_read(scene, tmp_p
     data = (scene / "cam1.avi").read_bytes()
     (scene / "cam1.avi").write_bytes(data[: len(data) // 2])
     assert _run(scene, tmp_path / "r") == 1
+    table = capsys.readouterr().out.splitlines()
+    assert next(line for line in table if line.startswith("cam1")).split()[:2] == ["cam1", "*"]  # marked as failed
+    assert any(line.startswith("* failed: scored on its ground truth") for line in table)
     summary = json.loads((tmp_path / "r" / "summary.json").read_text())
     err = summary["failed_cameras"]["cam1"]
     assert "of the 40 frames its header promises" in err and "cam1.avi" in err

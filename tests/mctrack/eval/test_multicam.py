@@ -30,6 +30,11 @@ def test_one_person_two_cameras_id_switch_across_cameras():
     assert linked["cross_camera"]["IDF1"] == pytest.approx(1.0)
     assert linked["cross_camera"]["HOTA"] > r["cross_camera"]["HOTA"]
     assert "cross-camera" in format_multicam(r)
+    # a camera whose stream broke is marked, with how it was scored (it used to look like a camera tracked badly)
+    table = format_multicam(r, failed=["cam2", "not a camera"]).splitlines()
+    assert [line.split()[0] for line in table[1:3]] == ["cam1", "cam2"] and table[2].split()[1] == "*"
+    assert table[1].split()[1] != "*" and table[-1].startswith("* failed: scored on its ground truth")
+    assert "*" not in format_multicam(r)
 
 
 def test_frames_shifted_beyond_every_camera_and_order_free():
