@@ -574,6 +574,11 @@ def _train(
     )
     if dist is None:  # the run was already complete when resumed
         summary, dist = evaluate(model, dataset, **eval_options)
+        ranks = ("rank1", "rank5", "rank10", "mAP", "mINP")
+        if history and history[-1].get("rank1") is None:  # its final evaluation never finished (Ctrl-C, an error)
+            history[-1].update({k: summary[k] for k in ranks})
+            save_state(recipe.epochs, history)
+            _write_metrics(run_dir, history)
     final_eval = {
         **{k: history[-1].get(k) for k in ("rank1", "rank5", "rank10", "mAP", "mINP")},
         "flip": recipe.flip_eval,

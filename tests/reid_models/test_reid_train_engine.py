@@ -257,6 +257,15 @@ def test_the_trained_weights_are_saved_before_the_final_evaluation(
     with pytest.raises(ValueError, match="not a readable image"):
         train(Recipe(**TINY), data=tiny_data, run_dir=tmp_path / "a", progress=False)
     assert torch.load(tmp_path / "a" / "last.pt", weights_only=True)["epoch"] == 2  # was 1: the last epoch lost
+    # --resume then evaluates and finishes the run: the final epoch's row gets its ranks (its eval.json had null
+    # ranks, its metrics no final row, and the command ended in a TypeError)
+    monkeypatch.undo()
+    run = train(Recipe(**TINY), data=tiny_data, run_dir=tmp_path / "a", resume=True, progress=False)
+    final = json.loads((run / "eval.json").read_text())
+    assert all(isinstance(final[k], float) for k in ("rank1", "rank5", "rank10", "mAP", "mINP")), final
+    history = json.loads((run / "metrics.json").read_text())
+    assert [row["epoch"] for row in history] == [1, 2] and history[-1]["rank1"] == final["rank1"]
+    assert (run / "model.pt").is_file()
 
 
 def test_an_unreadable_gallery_image_stops_the_run_before_training(tiny_data: Path, tmp_path: Path) -> None:
