@@ -25,7 +25,6 @@ not survive a fork).
 from __future__ import annotations
 
 import concurrent.futures
-import contextlib
 import logging
 import multiprocessing as mp
 import os
@@ -37,6 +36,7 @@ from collections.abc import Callable, Sequence
 from multiprocessing.connection import wait
 
 from .errors import DUPLICATE_SIGNAL_S, error_line
+from .signals import interrupts_deferred
 
 __all__ = ["auto_workers", "run_cameras", "run_cameras_in_threads", "usable_cores", "worker_threads"]
 
@@ -105,28 +105,6 @@ def _send(conn, message) -> None:
         conn.send(message)
     except OSError:  # BrokenPipeError: the parent closed its end
         pass
-
-
-@contextlib.contextmanager
-def _interrupts_deferred(again: bool = True):
-    """Within: SIGINT and SIGTERM are noted (the list yielded) instead of raising, so that a result being received
-    is not cut in half (and lost); at the end, with ``again``, the first one noted is raised again, as if it came
-    then (through the handler in place, which may take it for a repeat: :data:`DUPLICATE_SIGNAL_S`). Main thread
-    only (where Python runs signal handlers); elsewhere nothing is deferred."""
-    noted: list[int] = []
-    if threading.current_thread() is not threading.main_thread():
-        yield noted
-        return
-    previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
-    for signum in previous:
-        signal.signal(signum, lambda signum, frame: noted.append(signum))
-    try:
-        yield noted
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
-        if noted and again:
-            signal.raise_signal(noted[0])
 
 
 def _own_line() -> None:
@@ -228,7 +206,7 @@ def run_cameras(
                 ready = wait([*running, *(p.sentinel for _, p, _ in running.values())], timeout=timeout)
                 if not ready and deadline is not None:  # Ctrl-C grace period over
                     _own_line()
-                    with _interrupts_deferred():
+                    with interrupts_deferred():
                         for i, proc, conn in running.values():
                             message = _receive(conn)  # a result already being sent is taken in full
                             if message is not None and message[0] in ("done", "interrupted") and message[1]:
@@ -242,7 +220,7 @@ def run_cameras(
                         running.clear()
                     break
                 for conn in [c for c in running if c in ready or running[c][1].sentinel in ready]:
-                    with _interrupts_deferred():  # a Ctrl-C now must not lose the result being received
+                    with interrupts_deferred():  # a Ctrl-C now must not lose the result being received
                         i, proc, _ = running.pop(conn)
                         message = _receive(conn)
                         if message is None:  # the worker died before it could answer
@@ -269,7 +247,7 @@ def run_cameras(
                 sigints += 1
                 interrupted = True
                 # a signal while this is handled must not escape the loop (and lose every result): it is noted
-                with _interrupts_deferred(again=False) as more:
+                with interrupts_deferred(again=False) as more:
                     if sigints == 1:
                         first_sigint = time.monotonic()
                         deadline = time.monotonic() + grace_s

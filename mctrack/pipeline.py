@@ -78,6 +78,7 @@ from .link.linkers import Linker, OnlineLinker, singleton_identities
 from .link.store import TrackletStore
 from .link.tracklets import TrackletBuilder, TrackRecord, merge_tracklets
 from .online import OnlineStream, TrackletSummary
+from .signals import interrupts_deferred
 from .outputs import (
     RUN_FILES,
     atomic_write_text,
@@ -642,9 +643,10 @@ class Pipeline:
                 except StopIteration as stop:
                     return stop.value
                 self._keep(sink[cam.id], finished)
-        finally:
-            steps.close()
-            self._keep(sink[cam.id], self._builders[cam.id].pop_all())
+        finally:  # the camera's last rows and tracklets are kept whole: a Ctrl-C now is acted on after them
+            with interrupts_deferred():
+                steps.close()
+                self._keep(sink[cam.id], self._builders[cam.id].pop_all())
 
     # -- the whole run -----------------------------------------------------------------------------------------
 
@@ -740,55 +742,61 @@ class Pipeline:
                         f" (not run: {', '.join(left)})" if left else "",
                     )
                     break
-        timings: dict[str, float] = {}
-        for r in results.values():
-            for k, v in r.timings.items():
-                timings[k] = timings.get(k, 0.0) + v
-        t0 = time.perf_counter()
-        tracklets: list[Tracklet] = []
-        if stream is not None:
-            identities = stream.close()
-            summaries = stream.summaries
-        else:
-            if self.stitch and not live:
-                for r in results.values():
-                    self._stitch(out, r)
-                timings["stitch"] = time.perf_counter() - t0
-                t0 = time.perf_counter()
-            for r in results.values():  # a worker that died mid-camera leaves its unconfirmed rows behind
-                _tentative_file(out, r.camera).unlink(missing_ok=True)
-            with contextlib.suppress(OSError):  # the folder goes once empty (another run's files keep it)
-                _tentative_file(out, "-").parent.rmdir()
-            # after stitching: a chain is judged whole
-            if (any(map(self._min_score, results)) or self.min_track_s) and not live:
-                for r in results.values():
-                    self._drop_weak_tracks(out, r)
-                timings["filter"] = time.perf_counter() - t0
-                t0 = time.perf_counter()
-            tracklets = [t for r in results.values() for t in r.tracklets]
-            identities = singleton_identities(tracklets) if self.linker is None else self.linker.link(tracklets)
-            summaries = [s for r in results.values() for s in r.summaries]
-        timings["link"] = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        if self.smooth and stream is None and not live:
-            for r in results.values():  # recorded video: each camera's boxes smoothed before the global rows
-                local = out / "local" / f"{r.camera}.txt"
-                if local.is_file() and local.stat().st_size:
-                    rows = refine(load_mot_txt(local), r.fps, smooth=self.smooth, warps=r.warps, n_frames=r.frames)
-                    save_mot_txt(local, rows)
-            timings["smooth"] = time.perf_counter() - t0
-            t0 = time.perf_counter()
-        if stream is None and not live:  # identities.csv describes the rows as written (backfill added frames)
+        # what the cameras finished is linked and written whole: a Ctrl-C now is noted, and acted on once the results
+        # are on disk (it used to leave the run without its results, the earlier run's already removed)
+        with interrupts_deferred(again=False) as held:
+            timings: dict[str, float] = {}
             for r in results.values():
-                r.summaries = _as_written(out / "local" / f"{r.camera}.txt", r.summaries, r.fps)
-            summaries = [s for r in results.values() for s in r.summaries]
-        lookup = identities.lookup()
-        for r in results.values():
-            write_global_rows(out / "local" / f"{r.camera}.txt", out / f"{r.camera}.txt", r.camera, lookup)
-        write_identities(out / "identities.csv", summaries, lookup)
-        aicity = aicity_camera_numbers([c.id for c in cams.cameras])  # from all cameras: stable if some failed
-        write_aicity(out / "aicity.txt", {c: out / f"{c}.txt" for c in results}, homographies, aicity)
-        timings["write"] = time.perf_counter() - t0
+                for k, v in r.timings.items():
+                    timings[k] = timings.get(k, 0.0) + v
+            t0 = time.perf_counter()
+            tracklets: list[Tracklet] = []
+            if stream is not None:
+                identities = stream.close()
+                summaries = stream.summaries
+            else:
+                if self.stitch and not live:
+                    for r in results.values():
+                        self._stitch(out, r)
+                    timings["stitch"] = time.perf_counter() - t0
+                    t0 = time.perf_counter()
+                for r in results.values():  # a worker that died mid-camera leaves its unconfirmed rows behind
+                    _tentative_file(out, r.camera).unlink(missing_ok=True)
+                with contextlib.suppress(OSError):  # the folder goes once empty (another run's files keep it)
+                    _tentative_file(out, "-").parent.rmdir()
+                # after stitching: a chain is judged whole
+                if (any(map(self._min_score, results)) or self.min_track_s) and not live:
+                    for r in results.values():
+                        self._drop_weak_tracks(out, r)
+                    timings["filter"] = time.perf_counter() - t0
+                    t0 = time.perf_counter()
+                tracklets = [t for r in results.values() for t in r.tracklets]
+                identities = singleton_identities(tracklets) if self.linker is None else self.linker.link(tracklets)
+                summaries = [s for r in results.values() for s in r.summaries]
+            timings["link"] = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            if self.smooth and stream is None and not live:
+                for r in results.values():  # recorded video: each camera's boxes smoothed before the global rows
+                    local = out / "local" / f"{r.camera}.txt"
+                    if local.is_file() and local.stat().st_size:
+                        rows = refine(load_mot_txt(local), r.fps, smooth=self.smooth, warps=r.warps, n_frames=r.frames)
+                        save_mot_txt(local, rows)
+                timings["smooth"] = time.perf_counter() - t0
+                t0 = time.perf_counter()
+            if stream is None and not live:  # identities.csv describes the rows as written (backfill added frames)
+                for r in results.values():
+                    r.summaries = _as_written(out / "local" / f"{r.camera}.txt", r.summaries, r.fps)
+                summaries = [s for r in results.values() for s in r.summaries]
+            lookup = identities.lookup()
+            for r in results.values():
+                write_global_rows(out / "local" / f"{r.camera}.txt", out / f"{r.camera}.txt", r.camera, lookup)
+            write_identities(out / "identities.csv", summaries, lookup)
+            aicity = aicity_camera_numbers([c.id for c in cams.cameras])  # from all cameras: stable if some failed
+            write_aicity(out / "aicity.txt", {c: out / f"{c}.txt" for c in results}, homographies, aicity)
+            timings["write"] = time.perf_counter() - t0
+        if held:
+            interrupted = True
+            log.error("interrupted while linking and writing; the results are written, the rest of the run is skipped")
         gallery_ids = 0
         if self.gallery and tracklets and self.linker is not None and not interrupted:
             t0 = time.perf_counter()

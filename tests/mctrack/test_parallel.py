@@ -11,6 +11,7 @@ import pytest
 from mctrack.config import load_cams
 from mctrack.embed import ColorHistogramEmbedder
 import mctrack.parallel as parallel
+from mctrack.signals import interrupts_deferred
 from mctrack.parallel import MAX_AUTO_WORKERS, auto_workers, run_cameras, worker_threads
 from mctrack.pipeline import default_source
 from tests.mctrack.test_pipeline import make_pipeline
@@ -298,12 +299,12 @@ def test_an_interrupt_while_a_result_is_received_waits_for_it():
     previous = signal.getsignal(signal.SIGINT)
     reached_end = False
     with pytest.raises(KeyboardInterrupt):
-        with parallel._interrupts_deferred():
+        with interrupts_deferred():
             os.kill(os.getpid(), signal.SIGINT)  # noted, not raised: the receiving goes on
             reached_end = True
     assert reached_end
     assert signal.getsignal(signal.SIGINT) is previous  # the handler is back
-    with parallel._interrupts_deferred():  # no signal: nothing raised
+    with interrupts_deferred():  # no signal: nothing raised
         pass
 
 

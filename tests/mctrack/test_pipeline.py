@@ -261,6 +261,52 @@ def test_ctrl_c_with_cameras_in_threads_counts_the_frames_the_results_hold(scene
         assert entry["frames"] == rows[:, 0].max() < 60, cam  # rows in every frame here (people throughout)
 
 
+def test_ctrl_c_while_linking_and_writing_still_writes_the_results(scene, tmp_path, monkeypatch):
+    """A Ctrl-C after every camera finished, while the tracklets were linked and the results written, ended the
+    run with nothing but local/ (the earlier run's results already removed)."""
+    import os
+    import signal
+
+    import mctrack.pipeline as pipeline
+
+    write = pipeline.write_identities
+
+    def ctrl_c_then_write(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGINT)  # as the user's Ctrl-C, in the middle of the writing
+        return write(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "write_identities", ctrl_c_then_write)
+    cams = load_cams(scene / "cams.yaml")
+    result = make_pipeline(cams, ColorHistogramEmbedder()).run(cams, tmp_path, raise_on_interrupt=False)
+    assert result.interrupted and result.summary["interrupted"]
+    assert {c: r.frames for c, r in result.cameras.items()} == {"cam1": 60, "cam2": 60}
+    for name in ("cam1.txt", "cam2.txt", "identities.csv", "aicity.txt", "summary.json"):
+        assert (tmp_path / name).stat().st_size > 0, name
+    assert len(load_mot_txt(tmp_path / "cam1.txt")) == len(load_mot_txt(tmp_path / "local" / "cam1.txt"))
+
+
+def test_ctrl_c_as_a_camera_ends_keeps_its_last_tracklets(scene, tmp_path, monkeypatch):
+    """A Ctrl-C while a finished camera's open tracks were closed lost them (fewer rows than a whole run)."""
+    import os
+    import signal
+
+    import mctrack.pipeline as pipeline
+
+    cams = load_cams(scene / "cams.yaml")
+    whole = make_pipeline(cams, ColorHistogramEmbedder()).run(cams, tmp_path / "whole")
+    pop_all = pipeline.TrackletBuilder.pop_all
+
+    def ctrl_c_then_pop(self):
+        os.kill(os.getpid(), signal.SIGINT)
+        return pop_all(self)
+
+    monkeypatch.setattr(pipeline.TrackletBuilder, "pop_all", ctrl_c_then_pop)
+    cut = make_pipeline(cams, ColorHistogramEmbedder()).run(cams, tmp_path / "cut", raise_on_interrupt=False)
+    assert cut.interrupted and list(cut.cameras) == ["cam1"]  # stopped after cam1, cam2 not started
+    assert len(cut.cameras["cam1"].tracklets) == len(whole.cameras["cam1"].tracklets) > 0
+    assert len(load_mot_txt(tmp_path / "cut" / "cam1.txt")) == len(load_mot_txt(tmp_path / "whole" / "cam1.txt"))
+
+
 def test_a_camera_stopped_before_its_first_frame_is_not_scored(scene, tmp_path):
     cams = load_cams(scene / "cams.yaml")
 

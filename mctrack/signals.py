@@ -1,0 +1,32 @@
+"""Signals while work must not be cut in half: :func:`interrupts_deferred`."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+
+__all__ = ["interrupts_deferred"]
+
+
+@contextlib.contextmanager
+def interrupts_deferred(again: bool = True):
+    """Within: SIGINT and SIGTERM are noted (the list yielded) instead of raising, so that work such as receiving a
+    result or writing the outputs is not cut in half (and lost); at the end, with ``again``, the first one noted is
+    raised again, as if it came then (through the handler in place, which may take it for a repeat:
+    :data:`mctrack.errors.DUPLICATE_SIGNAL_S`). Main thread only (where Python runs signal handlers); elsewhere
+    nothing is deferred."""
+    noted: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield noted
+        return
+    previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    for signum in previous:
+        signal.signal(signum, lambda signum, frame: noted.append(signum))
+    try:
+        yield noted
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
+        if noted and again:
+            signal.raise_signal(noted[0])
