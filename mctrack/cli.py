@@ -73,6 +73,24 @@ def _log_lines_beside_progress_bars():
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # SIGTERM (kill, docker stop, systemd) ends a command as Ctrl-C does: a run links and writes what was finished
+    # instead of dying with its outputs half made; a signal delivered twice at once counts once. From the start, so
+    # that a SIGTERM while the commands are imported is an interrupt too, and for the command's time only (main()
+    # may be called in-process)
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for signum, default in ((signal.SIGTERM, signal.SIG_DFL), (signal.SIGINT, signal.default_int_handler)):
+            if signal.getsignal(signum) == default:
+                previous[signum] = signal.signal(signum, _interrupt_once_per_signal)
+    _LAST_INTERRUPT[0] = float("-inf")
+    try:
+        return _main(argv)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     # progress bars written to a log file rather than a terminal: one update every 30 s, not ten a second (tqdm
     # reads TQDM_* once, when the commands import it below; a value the user set stays)
     if not getattr(sys.stderr, "isatty", lambda: False)():
@@ -93,21 +111,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "24" if args.verbose else "-8")
     # Library warnings (e.g. "ImageNet weights could not be obtained") as one plain line each.
     warnings.formatwarning = lambda message, category, *rest, **kw: f"mctrack: warning: {message}\n"
-    # SIGTERM (kill, docker stop, systemd) ends a command as Ctrl-C does: a run links and writes what was finished
-    # instead of dying with its outputs half made; a signal delivered twice at once counts once (for the command's
-    # time only: main() may be called in-process)
-    previous = {}
-    if threading.current_thread() is threading.main_thread():
-        for signum, default in ((signal.SIGTERM, signal.SIG_DFL), (signal.SIGINT, signal.default_int_handler)):
-            if signal.getsignal(signum) == default:
-                previous[signum] = signal.signal(signum, _interrupt_once_per_signal)
-    _LAST_INTERRUPT[0] = float("-inf")
-    try:
-        with _log_lines_beside_progress_bars():
-            return _command(args)
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+    with _log_lines_beside_progress_bars():
+        return _command(args)
 
 
 def _command(args: argparse.Namespace) -> int:

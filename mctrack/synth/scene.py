@@ -206,9 +206,9 @@ def _prepare_output(out: Path, overwrite: bool) -> Path:
                 "new or empty folder"
             )
         if not overwrite:
+            which = "a scene whose making was cut short" if (out / MAKING_MARK).is_file() else "a scene already"
             raise InputError(
-                f"{out}: holds a scene already; pass --overwrite to replace it (the folder's contents are removed "
-                "first)"
+                f"{out}: holds {which}; pass --overwrite to replace it (the folder's contents are removed first)"
             )
         for entry in out.iterdir():
             if entry.is_dir() and not entry.is_symlink():

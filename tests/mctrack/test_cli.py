@@ -320,3 +320,22 @@ def test_a_signal_delivered_twice_at_once_interrupts_once(monkeypatch):
     assert seen == {"int": cli._interrupt_once_per_signal, "term": cli._interrupt_once_per_signal}
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+
+
+def test_sigterm_while_the_commands_are_imported_is_an_interrupt():
+    """The handler was installed after the commands were imported (2-4 s): a SIGTERM then killed the process
+    without a word (exit -15)."""
+    import subprocess
+    import sys
+    import time
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mctrack.cli", "info"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(0.5)  # mctrack.cli itself imports in well under 0.1 s; the commands take seconds
+    proc.terminate()
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and err.strip() == "mctrack: interrupted", (proc.returncode, err, out)

@@ -152,7 +152,7 @@ def test_an_existing_scene_is_replaced_only_when_asked_and_nothing_of_it_is_left
     # a folder cut short while a scene was made into it (the mark is still there) is replaced the same way
     (scene / "manifest.json").unlink()
     (scene / ".mctrack-samples-making").write_text("x")
-    with pytest.raises(InputError, match="holds a scene already"):
+    with pytest.raises(InputError, match="holds a scene whose making was cut short; pass --overwrite"):
         make_scene("tiny", scene, progress=False)
     assert (make_scene("tiny", scene, progress=False, overwrite=True) / "manifest.json").is_file()
 
