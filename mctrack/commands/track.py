@@ -29,6 +29,7 @@ from ..io.video import (
     warn_assumed_fps,
 )
 from ..outputs import output_folder, write_annotated_video
+from ..signals import interrupts_deferred
 from ..track import DETECTOR_THRESHOLDS, CameraMotion, Tracker
 from ..track.postprocess import FeatureMeans, StitchConfig, judgement_warning, refine, stitch_frames
 from ..track.driver import DetectAndEmbed, DriverStats, Timer, drive
@@ -300,22 +301,25 @@ def main(args: argparse.Namespace) -> int:
             stitch = StitchConfig.window(stitch_s, fps, max_appearance=gate)
         all_rows = np.concatenate(rows) if rows else np.zeros((0, 10))
         counts: dict[str, int] = {}
-        refined_rows = timer(
-            _REFINE,
-            refine,
-            all_rows,
-            fps,
-            stitch=stitch,
-            features=means.means(),
-            interpolate=args.interpolate,
-            smooth=smooth,
-            warps=warps,
-            tentative=np.concatenate(tentative) if fill and tentative else None,
-            min_track_score=min_track_score,
-            min_track_s=min_track_s,
-            counts=counts,
-        )
-        save_mot_txt(result, refined_rows)
+        # the refined result is written whole: a Ctrl-C now is noted and acted on once it is on disk
+        with interrupts_deferred(again=False) as held:
+            refined_rows = timer(
+                _REFINE,
+                refine,
+                all_rows,
+                fps,
+                stitch=stitch,
+                features=means.means(),
+                interpolate=args.interpolate,
+                smooth=smooth,
+                warps=warps,
+                tentative=np.concatenate(tentative) if fill and tentative else None,
+                min_track_score=min_track_score,
+                min_track_s=min_track_s,
+                counts=counts,
+            )
+            save_mot_txt(result, refined_rows)
+        interrupted = interrupted or bool(held)
         done = [f"{counts['backfilled']} first frame(s) of confirmed tracks added"] if fill else []
         weak = f"{counts['weak']} track(s) with a mean score below {min_track_score:g} dropped"
         done += [weak] if min_track_score else []
@@ -328,19 +332,23 @@ def main(args: argparse.Namespace) -> int:
         warning = judgement_warning(counts["weak"], counts["short"], judged, min_track_score, min_track_s)
         if warning:
             log.warning("%s", warning)
-        if args.video:  # the video shows what the result file holds: refined boxes, stitched ids, backfilled starts
-            with frames_read_again():  # their problems were reported while tracking
-                timer(
-                    _VIDEO_AFTER,
-                    write_annotated_video,
-                    out_dir / f"{name}.mp4",
-                    open_source(args.source),
-                    result,
-                    source.camera,
-                    stats.frames,
-                    fps,
-                    progress=not args.no_progress,
-                )
+        if args.video and not interrupted:  # the video shows what the result file holds: refined boxes, stitched
+            try:  # ids, backfilled starts
+                with frames_read_again():  # their problems were reported while tracking
+                    timer(
+                        _VIDEO_AFTER,
+                        write_annotated_video,
+                        out_dir / f"{name}.mp4",
+                        open_source(args.source),
+                        result,
+                        source.camera,
+                        stats.frames,
+                        fps,
+                        progress=not args.no_progress,
+                    )
+            except KeyboardInterrupt:  # the result file is complete; the summary must still be printed
+                interrupted = True
+                log.error("interrupted while writing the annotated video: %s is not written", out_dir / f"{name}.mp4")
     extra = (
         f", {stats.frames_without_image} without a readable image" if stats.frames_without_image and need_images else ""
     )
@@ -354,7 +362,8 @@ def main(args: argparse.Namespace) -> int:
     print(_time_line(stats))
     warn_if_nothing_started(name, stats.detections, stats.tracks, tracker.new_track_thresh)
     if interrupted:
-        print("interrupted (Ctrl-C or SIGTERM): the result file holds every frame tracked", file=sys.stderr)
+        unwritten = "; the annotated video is not written" if args.video and refined else ""
+        print(f"interrupted (Ctrl-C or SIGTERM): the result file holds every frame tracked{unwritten}", file=sys.stderr)
         return 130
     if stats.ended_early:
         print(

@@ -526,3 +526,37 @@ def test_a_warning_during_tracking_starts_a_line_of_its_own(tmp_path):
     warning = f"WARNING: {images / '000010.jpg'}: cannot be read as an image"
     before = done.stderr[: done.stderr.index(warning)]
     assert before.endswith(("\n", "\r")), repr(before[-80:])
+
+
+@pytest.mark.parametrize("stage", ["refine", "video"])
+def test_ctrl_c_after_tracking_keeps_the_refined_result_and_the_summary(tmp_path, monkeypatch, capsys, stage):
+    """A Ctrl-C while the offline refinements or the annotated video of the result were made ended the command
+    with 'interrupted' only: no summary line, and (in the refinements) the raw rows left instead of the refined."""
+    import os
+    import signal
+
+    import cv2
+
+    import mctrack.commands.track as track
+
+    seq = make_sequence(tmp_path / "SYN-07", n=20)
+    (seq / "img1").mkdir()
+    for f in range(20):
+        cv2.imwrite(str(seq / "img1" / f"{f + 1:06d}.jpg"), np.full((480, 640, 3), 90, np.uint8))
+    base = ["track", "--source", str(seq), "--detector", "mot", "--reid", "none", "--cmc", "off", "--no-progress"]
+    assert main([*base, "--out", str(tmp_path / "whole")]) == 0
+    capsys.readouterr()
+    name = "refine" if stage == "refine" else "write_annotated_video"
+    real = getattr(track, name)
+
+    def ctrl_c_then(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGINT)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(track, name, ctrl_c_then)
+    assert main([*base, "--out", str(tmp_path / "cut"), "--video"]) == 130
+    out = capsys.readouterr().out
+    assert "SYN-07: 20 frames" in out  # the summary line
+    whole, cut = (load_mot_txt(tmp_path / d / "SYN-07.txt") for d in ("whole", "cut"))
+    np.testing.assert_array_equal(cut, whole)  # the refined result, whole
+    assert not (tmp_path / "cut" / "SYN-07.mp4").exists()
