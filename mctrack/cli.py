@@ -20,6 +20,7 @@ from collections.abc import Sequence
 
 from . import __version__
 from .errors import DUPLICATE_SIGNAL_S, QUIET_INTERRUPT_ENV, MctrackError, NotImplementedYet
+from .signals import interrupts_deferred
 
 __all__ = ["main", "build_parser"]
 
@@ -95,9 +96,15 @@ def _main(argv: Sequence[str] | None) -> int:
     # reads TQDM_* once, when the commands import it below; a value the user set stays)
     if not getattr(sys.stderr, "isatty", lambda: False)():
         os.environ.setdefault("TQDM_MININTERVAL", "30")
-    try:  # importing every command takes a moment: Ctrl-C then is no traceback
-        parser = build_parser()
-    except KeyboardInterrupt:
+    # importing every command takes seconds: a Ctrl-C or SIGTERM then is acted on once the imports are done (raised
+    # inside a native extension's import, a KeyboardInterrupt can abort the process: "terminate called after
+    # throwing an instance of 'pybind11::error_already_set'")
+    try:
+        with interrupts_deferred(again=False) as held:
+            parser = build_parser()
+    except KeyboardInterrupt:  # not the main thread: nothing was deferred
+        held = [signal.SIGINT]
+    if held:
         print("mctrack: interrupted", file=sys.stderr)
         return 130
     args = parser.parse_args(argv)

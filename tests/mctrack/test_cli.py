@@ -324,7 +324,7 @@ def test_a_signal_delivered_twice_at_once_interrupts_once(monkeypatch):
 
 def test_sigterm_while_the_commands_are_imported_is_an_interrupt():
     """The handler was installed after the commands were imported (2-4 s): a SIGTERM then killed the process
-    without a word (exit -15)."""
+    without a word (exit -15); raised during a native extension's import, it could abort it (exit -6)."""
     import subprocess
     import sys
     import time
