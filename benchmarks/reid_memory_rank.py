@@ -98,14 +98,16 @@ def memory_rank(
     return hits / len(margins), float(np.median(margins)), len(margins)
 
 
-def ground_truth_features(root: Path, video: str, embedder, min_height: float, stride: int):
-    """(frames, ids, features) of the ground-truth boxes of every ``stride``-th frame of the sequence's video."""
+def ground_truth_features(root: Path, video: str, embedders: dict, min_height: float, stride: int):
+    """(frames, ids, {name: features}) of the ground-truth boxes of every ``stride``-th frame of the sequence's
+    video, for every embedder of ``embedders`` (the video is decoded once)."""
     gt = load_mot_txt(root / "gt" / "gt.txt")
     gt = gt[(gt[:, 6] != 0) & (gt[:, 5] >= min_height)]
     cap = cv2.VideoCapture(str(root / video))
     if not cap.isOpened():
         raise InputError(f"{root / video}: cannot open the video")
-    frames, ids, feats = [], [], []
+    frames, ids = [], []
+    feats: dict[str, list[np.ndarray]] = {name: [] for name in embedders}
     frame = 0
     while True:
         ok, image = cap.read()
@@ -116,14 +118,15 @@ def ground_truth_features(root: Path, video: str, embedder, min_height: float, s
         if frame % stride or not len(rows):
             continue
         xyxy = np.c_[rows[:, 2:4], rows[:, 2:4] + rows[:, 4:6]].astype(np.float32)
-        e = embedder(image, Detections(xyxy=xyxy, score=np.ones(len(rows), np.float32)))
+        dets = Detections(xyxy=xyxy, score=np.ones(len(rows), np.float32))
+        for name, embedder in embedders.items():
+            feats[name].append(np.asarray(embedder(image, dets), np.float64))
         frames.append(rows[:, 0])
         ids.append(rows[:, 1])
-        feats.append(np.asarray(e, np.float64))
     cap.release()
     if not frames:
         raise InputError(f"{root / video}: no frame with a ground-truth box of at least {min_height:g} px")
-    return np.concatenate(frames), np.concatenate(ids), np.concatenate(feats)
+    return np.concatenate(frames), np.concatenate(ids), {name: np.concatenate(f) for name, f in feats.items()}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -165,8 +168,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"{'':<53}" + "   (own memory first %, median margin, queries)")
     for seq in args.sequences:
         root = Path(args.data) / seq
-        for spec, embedder in embedders.items():
-            frames, ids, feats = ground_truth_features(root, SEQUENCES[seq], embedder, args.min_height, args.stride)
+        frames, ids, by_embedder = ground_truth_features(root, SEQUENCES[seq], embedders, args.min_height, args.stride)
+        for spec, feats in by_embedder.items():
             variants = {spec: feats}
             if args.scene_centre:
                 variants[spec + ", scene-centred"] = scene_centred(frames, feats)

@@ -143,6 +143,16 @@ def _worker(conn, camera, threads: int, parent_pid: int, inherited: list) -> Non
         conn.close()
 
 
+def _outcome(message: tuple, camera, failed: Callable[[object, str], object]):
+    """A camera's result from its worker's answer: its result (whole, or what an interrupted one finished), else
+    ``failed(camera, why)`` (the worker's error, or "interrupted" when it had nothing to hand over)."""
+    kind, payload = message
+    if kind in ("done", "interrupted") and payload is not None:
+        return payload
+    _own_line()  # failed() says it in a log line
+    return failed(camera, payload if kind == "error" else "interrupted")
+
+
 def _receive(conn):
     """The worker's answer, or None when it died without one; the connection is closed."""
     try:
@@ -209,12 +219,7 @@ def run_cameras(
                     with interrupts_deferred():
                         for i, proc, conn in running.values():
                             message = _receive(conn)  # a result already being sent is taken in full
-                            if message is not None and message[0] in ("done", "interrupted") and message[1]:
-                                results[i] = message[1]
-                            elif message is not None and message[0] == "error":
-                                results[i] = failed(cameras[i], message[1])
-                            else:
-                                results[i] = failed(cameras[i], "interrupted")
+                            results[i] = _outcome(message or ("interrupted", None), cameras[i], failed)
                             proc.kill()  # a worker ignores signals after its first interrupt
                             proc.join()
                         running.clear()
@@ -232,14 +237,9 @@ def run_cameras(
                                 todo.insert(0, i)
                             else:
                                 results[i] = failed(cameras[i], why)
-                        elif message[0] == "done":
-                            results[i] = message[1]
-                        elif message[0] == "interrupted":
-                            interrupted = True
-                            results[i] = message[1] if message[1] is not None else failed(cameras[i], "interrupted")
                         else:
-                            _own_line()
-                            results[i] = failed(cameras[i], message[1])
+                            interrupted = interrupted or message[0] == "interrupted"
+                            results[i] = _outcome(message, cameras[i], failed)
                     proc.join()
             except KeyboardInterrupt:
                 if sigints and time.monotonic() - first_sigint < DUPLICATE_SIGNAL_S:

@@ -78,7 +78,6 @@ from .link.linkers import Linker, OnlineLinker, singleton_identities
 from .link.store import TrackletStore
 from .link.tracklets import TrackletBuilder, TrackRecord, merge_tracklets
 from .online import OnlineStream, TrackletSummary
-from .signals import interrupts_deferred
 from .outputs import (
     RUN_FILES,
     atomic_write_text,
@@ -93,6 +92,7 @@ from .outputs import (
     temporary_name,
     write_json,
 )
+from .signals import interrupts_deferred
 from .track.cmc import IDENTITY_WARP
 from .track.driver import EMBED_POLICIES, DetectAndEmbed, DriverStats, Timer, drive, refresh_frames
 from .track.postprocess import (

@@ -130,6 +130,9 @@ def _write_text(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+RANK_KEYS = ("rank1", "rank5", "rank10", "mAP", "mINP")  # the evaluation figures a metrics row and eval.json hold
+
+
 def _write_metrics(run_dir: Path, history: list[dict[str, Any]]) -> None:
     _write_text(run_dir / "metrics.json", json.dumps(history, indent=1))
     keys = list(dict.fromkeys(key for row in history for key in row))
@@ -531,7 +534,7 @@ def _train(
             if final:  # the trained weights are kept whatever the evaluation meets (an unreadable gallery image)
                 save_state(epoch + 1, [*history, row])
             summary, dist = evaluate(core, dataset, **eval_options)
-            row.update({k: summary[k] for k in ("rank1", "rank5", "rank10", "mAP", "mINP")})
+            row.update({k: summary[k] for k in RANK_KEYS})
         history.append(row)
         if size > 1:
             for buffer in core.buffers():  # BatchNorm statistics: rank 0's, as DDP gives every rank at each forward
@@ -574,13 +577,12 @@ def _train(
     )
     if dist is None:  # the run was already complete when resumed
         summary, dist = evaluate(model, dataset, **eval_options)
-        ranks = ("rank1", "rank5", "rank10", "mAP", "mINP")
         if history and history[-1].get("rank1") is None:  # its final evaluation never finished (Ctrl-C, an error)
-            history[-1].update({k: summary[k] for k in ranks})
+            history[-1].update({k: summary[k] for k in RANK_KEYS})
             save_state(recipe.epochs, history)
             _write_metrics(run_dir, history)
     final_eval = {
-        **{k: history[-1].get(k) for k in ("rank1", "rank5", "rank10", "mAP", "mINP")},
+        **{k: history[-1].get(k) for k in RANK_KEYS},
         "flip": recipe.flip_eval,
         "rerank": recipe.rerank,
         "epochs": recipe.epochs,
