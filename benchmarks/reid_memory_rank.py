@@ -14,6 +14,11 @@ sequence, embedder and lag: that accuracy (%), the median margin (distance to th
 own) and the number of queries. Ground-truth boxes at least ``--min-height`` pixels tall, cut as the tracker cuts
 detections (``embedder(image, Detections)``).
 
+``--boxes detections`` embeds the public detections instead (``det/det.txt``, score at least ``--min-score``),
+each named after the ground-truth person it covers (IoU at least 0.5, matched one to one per frame; a detection
+of no one is left out): the crops the tracker actually compares. The ground truth also boxes people hidden
+behind others (MOT15's files have no visibility column), whom no detector finds and the tracker never compares.
+
 ``--scene-centre`` adds rows whose features have the running mean of every feature seen so far in the video
 subtracted (test-time centring on the scene, a common domain-adaptation step for Re-ID).
 """
@@ -26,6 +31,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from scipy.optimize import linear_sum_assignment
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -33,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 from mctrack.embed import build_embedder  # noqa: E402
 from mctrack.errors import InputError, MctrackError, first_line, missing_file  # noqa: E402
 from mctrack.io.mot import load_mot_txt  # noqa: E402
+from mctrack.track.matching import iou_matrix  # noqa: E402
 from mctrack.types import Detections  # noqa: E402
 from mctrack.weights import default_weights, resolve_weights  # noqa: E402
 
@@ -98,11 +105,36 @@ def memory_rank(
     return hits / len(margins), float(np.median(margins)), len(margins)
 
 
-def ground_truth_features(root: Path, video: str, embedders: dict, min_height: float, stride: int):
-    """(frames, ids, {name: features}) of the ground-truth boxes of every ``stride``-th frame of the sequence's
-    video, for every embedder of ``embedders`` (the video is decoded once)."""
+def ground_truth_boxes(root: Path, min_height: float) -> np.ndarray:
+    """``(frame, id, x, y, w, h)`` rows of the sequence's ground truth boxes at least ``min_height`` px tall."""
     gt = load_mot_txt(root / "gt" / "gt.txt")
     gt = gt[(gt[:, 6] != 0) & (gt[:, 5] >= min_height)]
+    return gt[:, :6]
+
+
+def detection_boxes(root: Path, min_height: float, min_score: float, min_iou: float = 0.5) -> np.ndarray:
+    """``(frame, id, x, y, w, h)`` rows of the sequence's public detections (``det/det.txt``) scoring at least
+    ``min_score`` and at least ``min_height`` px tall, each named after the ground-truth person it covers: matched
+    one to one per frame by IoU (Hungarian, at least ``min_iou``); detections of no one are left out."""
+    det = load_mot_txt(root / "det" / "det.txt")
+    det = det[(det[:, 6] >= min_score) & (det[:, 5] >= min_height)]
+    gt = load_mot_txt(root / "gt" / "gt.txt")
+    gt = gt[gt[:, 6] != 0]
+    out = []
+    for frame in np.intersect1d(det[:, 0], gt[:, 0]):
+        d, g = det[det[:, 0] == frame], gt[gt[:, 0] == frame]
+        iou = iou_matrix(np.c_[d[:, 2:4], d[:, 2:4] + d[:, 4:6]], np.c_[g[:, 2:4], g[:, 2:4] + g[:, 4:6]])
+        rows, cols = linear_sum_assignment(-iou)
+        ok = iou[rows, cols] >= min_iou
+        named = d[rows[ok], :6].copy()
+        named[:, 1] = g[cols[ok], 1]
+        out.append(named)
+    return np.concatenate(out) if out else np.zeros((0, 6))
+
+
+def box_features(root: Path, video: str, boxes: np.ndarray, embedders: dict, stride: int):
+    """(frames, ids, {name: features}) of ``boxes`` (``(frame, id, x, y, w, h)`` rows, 1-based frames) in every
+    ``stride``-th frame of the sequence's video, for every embedder of ``embedders`` (the video is decoded once)."""
     cap = cv2.VideoCapture(str(root / video))
     if not cap.isOpened():
         raise InputError(f"{root / video}: cannot open the video")
@@ -114,7 +146,7 @@ def ground_truth_features(root: Path, video: str, embedders: dict, min_height: f
         if not ok:
             break
         frame += 1  # MOT frames are 1-based; video frame 0 is frame 1
-        rows = gt[gt[:, 0] == frame]
+        rows = boxes[boxes[:, 0] == frame]
         if frame % stride or not len(rows):
             continue
         xyxy = np.c_[rows[:, 2:4], rows[:, 2:4] + rows[:, 4:6]].astype(np.float32)
@@ -125,7 +157,7 @@ def ground_truth_features(root: Path, video: str, embedders: dict, min_height: f
         ids.append(rows[:, 1])
     cap.release()
     if not frames:
-        raise InputError(f"{root / video}: no frame with a ground-truth box of at least {min_height:g} px")
+        raise InputError(f"{root / video}: no frame read with a box to embed")
     return np.concatenate(frames), np.concatenate(ids), {name: np.concatenate(f) for name, f in feats.items()}
 
 
@@ -147,6 +179,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--step", type=int, default=3, help="query every STEP-th frame read (default 3)")
     ap.add_argument("--stride", type=int, default=2, help="read every STRIDE-th frame (default 2)")
     ap.add_argument("--min-height", type=float, default=40.0, help="smallest box height in pixels (default 40)")
+    ap.add_argument(
+        "--boxes",
+        choices=("gt", "detections"),
+        default="gt",
+        help="whose boxes are embedded: the ground truth's (default) or the public detections named after the "
+        "ground-truth person each covers (IoU >= 0.5, one to one), the crops a tracker actually compares",
+    )
+    ap.add_argument(
+        "--min-score",
+        type=float,
+        default=0.7,
+        help="with --boxes detections: least detection score (default 0.7, the tracker's first association's)",
+    )
     ap.add_argument("--scene-centre", action="store_true", help="also rows with the scene's running mean removed")
     args = ap.parse_args(argv)
     if min(args.lags) < 1 or args.window < 0 or args.step < 1 or args.stride < 1:
@@ -159,7 +204,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def run(args: argparse.Namespace) -> int:
     for seq in args.sequences:  # before any network is built
-        for need in (Path(args.data) / seq / "gt" / "gt.txt", Path(args.data) / seq / SEQUENCES[seq]):
+        needs = [Path(args.data) / seq / "gt" / "gt.txt", Path(args.data) / seq / SEQUENCES[seq]]
+        if args.boxes == "detections":
+            needs.append(Path(args.data) / seq / "det" / "det.txt")
+        for need in needs:
             if not need.is_file():
                 raise InputError(f"{need}: {missing_file(need)} (--data names the MOT15 folder)")
     embedders = {spec: make_embedder(spec) for spec in args.embedders}
@@ -168,7 +216,11 @@ def run(args: argparse.Namespace) -> int:
     print(f"{'':<53}" + "   (own memory first %, median margin, queries)")
     for seq in args.sequences:
         root = Path(args.data) / seq
-        frames, ids, by_embedder = ground_truth_features(root, SEQUENCES[seq], embedders, args.min_height, args.stride)
+        if args.boxes == "gt":
+            boxes = ground_truth_boxes(root, args.min_height)
+        else:
+            boxes = detection_boxes(root, args.min_height, args.min_score)
+        frames, ids, by_embedder = box_features(root, SEQUENCES[seq], boxes, embedders, args.stride)
         for spec, feats in by_embedder.items():
             variants = {spec: feats}
             if args.scene_centre:

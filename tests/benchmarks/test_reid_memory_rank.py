@@ -65,6 +65,29 @@ def test_weights_for_an_embedder_without_them_are_refused(bench):
         bench.make_embedder("colorhist:laga_samples")
 
 
+def test_detections_are_named_after_the_person_they_cover(bench, tmp_path):
+    seq = tmp_path / "seq"
+    (seq / "gt").mkdir(parents=True)
+    (seq / "det").mkdir()
+    gt = [[1, 7, 10, 10, 40, 100, 1, -1, -1, -1], [1, 9, 200, 10, 40, 100, 1, -1, -1, -1]]
+    gt += [[2, 7, 12, 10, 40, 100, 1, -1, -1, -1], [2, 5, 100, 10, 40, 100, 0, -1, -1, -1]]  # id 5: not a person
+    det = [
+        [1, -1, 198, 12, 40, 98, 0.95, -1, -1, -1],  # person 9 (listed first: the order of the file is not kept)
+        [1, -1, 11, 10, 40, 100, 0.9, -1, -1, -1],  # person 7
+        [1, -1, 100, 10, 40, 100, 0.99, -1, -1, -1],  # no one
+        [2, -1, 12, 10, 40, 100, 0.5, -1, -1, -1],  # person 7, below --min-score
+        [2, -1, 100, 10, 40, 100, 0.9, -1, -1, -1],  # on the ignored (zero-marked) box only
+        [2, -1, 30, 10, 40, 100, 0.9, -1, -1, -1],  # person 7 at IoU 0.29 (below 0.5)
+    ]
+    np.savetxt(seq / "gt" / "gt.txt", np.array(gt), delimiter=",", fmt="%g")
+    np.savetxt(seq / "det" / "det.txt", np.array(det), delimiter=",", fmt="%g")
+    boxes = bench.detection_boxes(seq, min_height=40, min_score=0.7)
+    assert sorted(map(tuple, boxes[:, :3].tolist())) == [(1, 7, 11), (1, 9, 198)]
+    assert np.allclose(boxes[boxes[:, 1] == 9, 2:6], [198, 12, 40, 98])  # the detection's box, not the truth's
+    tall = bench.detection_boxes(seq, min_height=99, min_score=0.7)  # person 9's detection is 98 px tall
+    assert tall[:, :2].tolist() == [[1, 7]]
+
+
 def test_end_to_end_on_a_video_of_coloured_people(bench, tmp_path, capsys):
     seq = tmp_path / "TUD-Stadtmitte"
     (seq / "gt").mkdir(parents=True)
@@ -90,6 +113,18 @@ def test_end_to_end_on_a_video_of_coloured_people(bench, tmp_path, capsys):
     assert bench.main(argv[:-2] + ["--lags", "1", "--window", "0"]) == 0
     line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("TUD-Stadtmitte"))
     assert line.split()[-2:] == ["no", "query"] and "nan" not in line
+    # the detections' crops: the same people, slightly shifted boxes, and a false positive in the background
+    (seq / "det").mkdir()
+    det = [[r[0], -1, r[2] + 3, r[3] + 2, r[4], r[5], 0.9, -1, -1, -1] for r in gt]
+    det += [[f, -1, 250, 190, 30, 45, 0.95, -1, -1, -1] for f in range(1, 41)]
+    np.savetxt(seq / "det" / "det.txt", np.array(det), delimiter=",", fmt="%g")
+    assert bench.main(argv + ["--boxes", "detections"]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("TUD-Stadtmitte"))
+    assert line.split("(")[-2].split()[-1] == "100.0"
+    n_queries = int(line.split(",")[-1].strip(" )"))
+    # frames read 2, 4, ..., 40, queried every 3rd (2, 8, ..., 38), those with a memory 5-15 frames earlier (8-38):
+    # 6 frames of three people; the false positive is no one
+    assert n_queries == 6 * 3
 
 
 def test_bad_input_is_one_line_before_any_network_is_built(bench, tmp_path, monkeypatch):
@@ -104,5 +139,7 @@ def test_bad_input_is_one_line_before_any_network_is_built(bench, tmp_path, monk
     (seq / "gt").mkdir(parents=True)
     (seq / "gt" / "gt.txt").write_text("1,1,10,10,20,50,1,1,1,-1\n")
     (seq / "TUD-Stadtmitte.mp4").write_text("")
+    with pytest.raises(SystemExit, match=r"^reid_memory_rank.py: error: .*det.txt: file not found"):
+        bench.main(["--data", str(tmp_path), "--sequences", "TUD-Stadtmitte", "--boxes", "detections"])
     with pytest.raises(SystemExit, match=r"^reid_memory_rank.py: error: unknown embedder 'foo'"):
         bench.main(["--data", str(tmp_path), "--sequences", "TUD-Stadtmitte", "--embedders", "foo"])
