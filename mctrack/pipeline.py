@@ -135,6 +135,10 @@ def constraints_from_cams(cams: CamsConfig, *, use_calibration: bool = True, **k
     return LinkConstraints(transit=transit, homographies=homs, **kwargs)
 
 
+#: ``CameraResult.error`` of a camera stopped by Ctrl-C or SIGTERM (what it finished is kept; not a failure)
+INTERRUPTED = "interrupted"
+
+
 @dataclass
 class CameraResult:
     """What one camera produced. ``tracklets``: its finished tracklets (offline linking; empty with an online
@@ -603,7 +607,7 @@ class Pipeline:
                     recorder.save(fps, stats.frames, imageless(stats))
                 recorder = None
         except KeyboardInterrupt:
-            res.error = "interrupted"
+            res.error = INTERRUPTED
             raise
         except Exception as exc:  # noqa: BLE001 - one camera's failure must not stop the others
             res.error = error_line(exc)
@@ -829,7 +833,7 @@ class Pipeline:
         evaluation = evaluation_error = None
         # an interrupted run is scored on the frames each camera covered: one stopped before its first frame has none
         stopped_at_once = {
-            c for c, r in results.items() if interrupted and r.error in (None, "interrupted") and not r.frames
+            c for c, r in results.items() if interrupted and r.error in (None, INTERRUPTED) and not r.frames
         }
         gt = {c: rows for c, rows in gt.items() if c in results and c not in stopped_at_once}
         if gt:
@@ -1103,7 +1107,7 @@ class Pipeline:
         except KeyboardInterrupt:  # before the merge took over (it handles Ctrl-C itself)
             interrupted = True
             for c in cams.cameras:
-                results.setdefault(c.id, CameraResult(c.id, c.source, error="interrupted"))
+                results.setdefault(c.id, CameraResult(c.id, c.source, error=INTERRUPTED))
         finally:
             try:
                 for h in handles.values():
@@ -1218,7 +1222,7 @@ class Pipeline:
         partial = self.max_seconds is not None or interrupted
         for c, rows in gt.items():
             r = results[c]
-            if partial and r.error in (None, "interrupted"):
+            if partial and r.error in (None, INTERRUPTED):
                 n = max(r.frames, 1)
             elif r.length is None and r.error:
                 # a failed camera whose length is unknown (e.g. its video could not be opened): all of its ground
@@ -1226,7 +1230,7 @@ class Pipeline:
                 n = max(r.frames, int(rows[-1, 0]) if len(rows) else 0, 1)
             else:
                 n = max(r.frames, r.length or 0, 1)
-            if self.max_seconds is not None and r.error not in (None, "interrupted"):
+            if self.max_seconds is not None and r.error not in (None, INTERRUPTED):
                 # a camera that failed in a run of max_seconds is scored on the span the others are, not on all of
                 # its ground truth: what it missed inside that span counts
                 fps = r.fps or next((x.fps for x in cams.cameras if x.id == c), None) or 0.0
@@ -1321,7 +1325,7 @@ class Pipeline:
                 if cam_id not in results and cam_id in partial:
                     gen.close()  # runs the camera's clean-up
                     res = results[cam_id] = partial[cam_id]
-                    res.error = res.error or "interrupted"
+                    res.error = res.error or INTERRUPTED
                     if cam_id in self._builders:
                         finish(cam_id, self._builders[cam_id].pop_all())
             return True
@@ -1435,7 +1439,9 @@ def _summary(
         "batched_embedding": pipe._batching,
         "batched_detection": pipe._det_batching,
         "interrupted": interrupted,
-        "failed_cameras": {c: r.error for c, r in results.items() if r.error},
+        # cameras that broke (their error); a camera stopped by Ctrl-C is not broken: "interrupted_cameras"
+        "failed_cameras": {c: r.error for c, r in results.items() if r.error and r.error != INTERRUPTED},
+        "interrupted_cameras": [c for c, r in results.items() if r.error == INTERRUPTED],
         # cameras of cams.yaml the run never started (Ctrl-C before their turn): no rows, no entry in "cameras"
         "cameras_not_run": [c.id for c in cams.cameras if c.id not in results],
         "cameras": {

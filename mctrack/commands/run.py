@@ -556,13 +556,11 @@ def main(args: argparse.Namespace) -> int:
             started = c["tracks"] + c["weak_tracks_dropped"] + c["short_tracks_dropped"]
             warn_if_nothing_started(f"camera {cam}", c["detections"], started, new_thresh[cam])
     if result.evaluation is not None:
-        broken = [c for c, err in s["failed_cameras"].items() if err != "interrupted"]
-        print(format_multicam(result.evaluation, failed=broken))
+        print(format_multicam(result.evaluation, failed=list(s["failed_cameras"])))
+    for cam in s["interrupted_cameras"]:  # stopped, not broken: what it finished is in the outputs
+        print(f"camera {cam} interrupted after {s['cameras'][cam]['frames']} frame(s)")
     for cam, err in s["failed_cameras"].items():
-        if err == "interrupted":  # stopped, not broken: what it finished is in the outputs
-            print(f"camera {cam} interrupted after {s['cameras'][cam]['frames']} frame(s)")
-        else:
-            print(f"camera {cam} failed: {err}")
+        print(f"camera {cam} failed: {err}")
     if result.evaluation_error:
         print(f"evaluation failed: {result.evaluation_error}")
     for cam, c in s["cameras"].items():

@@ -429,7 +429,9 @@ def test_ctrl_c_names_the_camera_interrupted_with_its_frames_not_failed(scene, t
     assert _run(scene, tmp_path / "r") == 130
     out = capsys.readouterr().out
     assert "camera cam1 interrupted after 5 frame(s)" in out and "failed" not in out  # it used to say "failed"
-    assert json.loads((tmp_path / "r" / "summary.json").read_text())["cameras"]["cam1"]["frames"] == 5
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert summary["cameras"]["cam1"]["frames"] == 5
+    assert summary["interrupted_cameras"] == ["cam1"] and summary["failed_cameras"] == {}
 
 
 def test_an_interrupted_run_leaves_no_earlier_results_of_its_cameras(scene, tmp_path, monkeypatch):

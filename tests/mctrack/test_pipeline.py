@@ -241,6 +241,8 @@ def test_interrupted_run_keeps_what_it_finished(scene, tmp_path):
     assert summary["interrupted"] and summary["cameras"]["cam1"]["frames"] == 60
     assert summary["cameras"]["cam2"]["frames"] == 5  # the interrupted camera's frames are kept too
     assert summary["cameras_not_run"] == []
+    # stopped, not broken: listed apart from the failed cameras (it was a failure with the error "interrupted")
+    assert summary["interrupted_cameras"] == ["cam2"] and summary["failed_cameras"] == {}
     assert len(load_mot_txt(tmp_path / "cam1.txt")) > 100
     assert load_mot_txt(tmp_path / "cam2.txt")[:, 0].max() <= 5
     assert (tmp_path / "identities.csv").is_file()
