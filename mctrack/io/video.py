@@ -259,11 +259,14 @@ def _natural_key(path: Path) -> tuple[list, str]:
 
 
 _NUMBER = re.compile(r"([0-9]+(?:\.[0-9]+)?)")
+#: a frame's file name (without suffix): any text, then the frame number (``000001``, ``frame_000001``)
+_FRAME_NAME = re.compile(r"(.*?)([0-9]+)")
 
 
 class ImageFolderSource(FrameSource):
-    """Frames from the images of a folder, in name order with numbers compared as numbers (``2.jpg`` before
-    ``10.jpg``; e.g. a MOTChallenge ``img1`` folder).
+    """Frames from the images of a folder (e.g. a MOTChallenge ``img1`` folder): by the frame number that ends
+    their names (``000001.jpg``, ``frame_000001.jpg``; a missing image is a frame without one), else in name
+    order with numbers compared as numbers (``2.jpg`` before ``10.jpg``).
 
     An image that cannot be read is yielded with ``image=None`` and a warning; when none of the first
     ``UNREADABLE_FOLDER`` images (all of them in a shorter folder) can be read, iteration raises
@@ -301,16 +304,43 @@ class ImageFolderSource(FrameSource):
         first = cv2.imread(str(self.files[0]), cv2.IMREAD_COLOR)
         self.size = None if first is None else (first.shape[1], first.shape[0])
 
-    def _by_number(self, first_number: int | None) -> dict[int, Path] | None:
-        """Frames by the numbers the files are named with (``000001.jpg``: frame ``first_number``, default the
-        smallest number), so that a missing image leaves a frame without an image instead of moving every later
-        image one frame earlier (where detections and images would no longer match). None, and frames in name
-        order, when the names are not all numbers, repeat a number, or leave more frames missing than there
-        are images."""
-        stems = [f.stem for f in self.files]
-        if not all(st.isdigit() for st in stems):
+    def _frame_numbers(self) -> list[tuple[int, Path]] | None:
+        """``(number, file)`` of the images named as frames: one text followed by a number (``000001.jpg``,
+        ``frame_000001.jpg``: 1), shared by more than half of the folder's images; the other images (``cover.jpg``,
+        ``thumb1.jpg`` beside them) are left out with a warning naming one, as they are not frames of the
+        sequence. None when no such naming holds most of the images (timestamps, names without numbers)."""
+        groups: dict[str, list[tuple[int, Path]]] = {}
+        for f in self.files:
+            m = _FRAME_NAME.fullmatch(f.stem)
+            if m:
+                groups.setdefault(m.group(1), []).append((int(m.group(2)), f))
+        if not groups:
             return None
-        numbers = [int(st) for st in stems]
+        prefix, named = max(groups.items(), key=lambda kv: len(kv[1]))
+        if 2 * len(named) <= len(self.files):
+            return None
+        others = [f for f in self.files if all(f is not g for _, g in named)]
+        if others:
+            _frame_warning(
+                "%s: %d image(s) not named as the frames are (%sNUMBER), e.g. %s: not frames of the sequence, left out",
+                self.folder,
+                len(others),
+                prefix,
+                others[0].name,
+            )
+        return named
+
+    def _by_number(self, first_number: int | None) -> dict[int, Path] | None:
+        """Frames by the numbers the files are named with (``000001.jpg`` or ``frame_000001.jpg``: frame
+        ``first_number``, default the smallest number; :meth:`_frame_numbers`), so that a missing image leaves a
+        frame without an image instead of moving every later image one frame earlier (where detections and
+        images would no longer match). None, and frames in name order, when the names are not numbered frames,
+        repeat a number, or leave more frames missing than there are images."""
+        named = self._frame_numbers()
+        if named is None:
+            return None
+        numbers = [n for n, _ in named]
+        self.files = [f for _, f in named]
         first = min(numbers) if first_number is None else int(first_number)
         span = max(numbers) - first + 1
         missing = span - len(numbers)

@@ -404,3 +404,32 @@ def test_a_sequence_whose_video_header_disagrees_on_the_frame_rate_is_warned_abo
     with caplog.at_level(logging.WARNING):
         SequenceSource(make_sequence(tmp_path / "SEQ-S", with_video=True), need_images=True)  # both say 10
     assert "fps but the header" not in caplog.text
+
+
+@pytest.mark.parametrize("pattern", ["{:06d}.jpg", "frame_{:06d}.jpg", "cam1_{}.png"])
+def test_a_stray_image_or_a_name_prefix_does_not_shift_the_frames(tmp_path, caplog, pattern):
+    """A folder of numbered frames with one image missing and a stray image beside them (``cover.jpg``) was read
+    in name order: every image after the gap one frame early against its detections, silently."""
+    d = tmp_path / "frames"
+    d.mkdir()
+    for i in (1, 2, 3, 5, 6):  # number 4 missing
+        cv2.imwrite(str(d / pattern.format(i)), np.full((20, 30, 3), 10 * i, np.uint8))
+    cv2.imwrite(str(d / "cover.jpg"), np.full((20, 30, 3), 250, np.uint8))
+    with caplog.at_level(logging.WARNING):
+        src = ImageFolderSource(d, fps=5)
+        frames = list(src)
+    assert src.length == 6
+    assert [None if f.image is None else int(f.image[0, 0, 0]) // 10 for f in frames] == [1, 2, 3, None, 5, 6]
+    assert "1 image(s) not named as the frames are" in caplog.text and "e.g. cover.jpg" in caplog.text
+    assert "1 image(s) missing from the numbering (e.g. number 4)" in caplog.text
+
+
+def test_images_without_a_shared_numbering_stay_in_name_order(tmp_path, caplog):
+    d = tmp_path / "frames"
+    d.mkdir()
+    names = ["a.png", "b.png", "c1.png", "d7.png"]  # no numbering shared by most of them
+    for k, name in enumerate(names):
+        cv2.imwrite(str(d / name), np.full((8, 8, 3), k, np.uint8))
+    with caplog.at_level(logging.WARNING):
+        frames = list(ImageFolderSource(d, fps=5))
+    assert [int(f.image[0, 0, 0]) for f in frames] == [0, 1, 2, 3] and not caplog.messages
