@@ -371,6 +371,10 @@ def main(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
+    unused = _detections_unused(detector, stats, args.min_score)
+    if unused:  # a detection file with rows of which none was used: the wrong file or filter, not an empty scene
+        print(f"mctrack track: error: {unused}; {result} is empty", file=sys.stderr)
+        return 1
     if refined and n_tracks == 0 and stats.tracks:  # an empty result that the judgement made: not a success
         print(
             f"mctrack track: error: {name}: all {stats.tracks} tracks were dropped once tracking ended, {result} is "
@@ -379,6 +383,19 @@ def main(args: argparse.Namespace) -> int:
         )
         return 1
     return 0
+
+
+def _detections_unused(detector, stats: DriverStats, min_score: float | None) -> str | None:
+    """Why a detection file (``--detector mot``) with rows gave the frames read none of them, or None when it
+    gave some, or holds none (a scene without people is legal; its loading warned)."""
+    if not getattr(detector, "rows_read", 0) or stats.detections or not stats.frames:
+        return None
+    if not detector.num_rows:
+        return f"{detector.path}: none of its {detector.rows_read} detections scores at least --min-score {min_score:g}"
+    return (
+        f"{detector.path}: none of its {detector.num_rows} detections lies in the {stats.frames} frame(s) read (its "
+        f"frames run from {detector.first_frame + 1} to {detector.last_frame + 1}): is it this source's detection file?"
+    )
 
 
 def _build_detector(args: argparse.Namespace, source):
@@ -390,17 +407,18 @@ def _build_detector(args: argparse.Namespace, source):
             dets = source.folder / "det" / "det.txt"
         min_score = -np.inf if args.min_score is None else args.min_score
         detector = build_detector("mot", path=dets, min_score=min_score)
-        if isinstance(source, SequenceSource):
-            far = detector.share_far_outside(source.info.im_width, source.info.im_height)
+        # the frame size: a sequence's seqinfo.ini, a video's header, an image folder's first image
+        size = getattr(source, "size", None)
+        if size and size[0] > 0 and size[1] > 0:
+            far = detector.share_far_outside(*size)
             if far > 0.2:
                 log.warning(
                     "%s: %.0f%% of the boxes reach more than 10%% beyond the %dx%d frame of %s: is the file written "
-                    "as x1,y1,x2,y2? MOTChallenge files hold left,top,width,height",
+                    "as x1,y1,x2,y2, or for another frame size? MOTChallenge files hold left,top,width,height",
                     dets,
                     100 * far,
-                    source.info.im_width,
-                    source.info.im_height,
-                    source.folder / "seqinfo.ini",
+                    *size,
+                    source.folder / "seqinfo.ini" if isinstance(source, SequenceSource) else args.source,
                 )
         return detector
     if args.dets:

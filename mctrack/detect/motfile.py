@@ -60,7 +60,11 @@ class MotFileDetector:
             )
         self._rows = rows
         self._by_frame = detections_by_frame(rows, min_score=min_score)
+        #: rows of the file kept (usable boxes, duplicates dropped), and of those scoring at least ``min_score``
+        self.rows_read = len(rows)
         self.num_rows = int(sum(len(d) for d in self._by_frame.values()))
+        #: 0-based index of the first frame that has detections (-1 for an empty file).
+        self.first_frame = min(self._by_frame, default=-1)
         #: 0-based index of the last frame that has detections (-1 for an empty file).
         self.last_frame = max(self._by_frame, default=-1)
         if not self.num_rows:  # legal (a scene without people) but far more often the wrong file

@@ -163,13 +163,16 @@ class VideoFileSource(FrameSource):
                             "(the header promised %s frames)",
                             self.path,
                             len(pending_bad),
-                            pending_bad[0],
+                            pending_bad[0] + 1,  # counted from 1, as in the detection and result files
                             self.length if self.length is not None else "unknown",
                         )
                         break
                     continue
                 for bad in pending_bad:  # a readable frame follows: the gaps were bad frames mid-video
-                    _frame_warning("%s: frame %d cannot be decoded; it is passed on without an image", self.path, bad)
+                    # counted from 1, as in the detection and result files (and an image folder's warnings)
+                    _frame_warning(
+                        "%s: frame %d cannot be decoded; it is passed on without an image", self.path, bad + 1
+                    )
                     self.bad_frames.append(bad)
                     yield Frame(self.camera, bad, bad / self.fps, None)
                 index += len(pending_bad)

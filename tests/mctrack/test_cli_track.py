@@ -82,7 +82,21 @@ def test_a_det_file_written_as_corners_is_warned_about(tmp_path, caplog):
     save_mot_txt(seq / "det" / "det.txt", rows)
     with caplog.at_level("WARNING", logger="mctrack.commands.track"):
         assert main(argv) == 0
-    assert "is the file written as x1,y1,x2,y2?" in caplog.text and "50% of the boxes" in caplog.text
+    assert "is the file written as x1,y1,x2,y2, or for another frame size?" in caplog.text
+    assert "50% of the boxes" in caplog.text and "640x480 frame of " + str(seq / "seqinfo.ini") in caplog.text
+    # a video with --dets: the frame size from the video's header (was not checked at all)
+    import cv2
+
+    video = tmp_path / "clip.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10, (640, 480))
+    for _ in range(30):
+        writer.write(np.zeros((480, 640, 3), np.uint8))
+    writer.release()
+    caplog.clear()
+    argv = ["track", "--source", str(video), "--dets", str(seq / "det" / "det.txt"), "--detector", "mot"]
+    with caplog.at_level("WARNING", logger="mctrack.commands.track"):
+        assert main(argv + ["--out", str(tmp_path / "pred"), "--no-progress"]) == 0
+    assert f"50% of the boxes reach more than 10% beyond the 640x480 frame of {video}" in caplog.text
 
 
 def test_track_with_explicit_dets_and_video(tmp_path):
@@ -560,3 +574,22 @@ def test_ctrl_c_after_tracking_keeps_the_refined_result_and_the_summary(tmp_path
     whole, cut = (load_mot_txt(tmp_path / d / "SYN-07.txt") for d in ("whole", "cut"))
     np.testing.assert_array_equal(cut, whole)  # the refined result, whole
     assert not (tmp_path / "cut" / "SYN-07.mp4").exists()
+
+
+def test_a_detection_file_of_which_no_row_is_used_is_an_error_not_an_empty_success(tmp_path, capsys):
+    """A det file numbered for another video (frames 1001-1030 for 30 frames), or a --min-score no row reaches,
+    gave an empty result, '0 detections, 0 tracks' and exit 0."""
+    seq = make_sequence(tmp_path / "data" / "SYN-01")
+    argv = ["track", "--source", str(seq), "--detector", "mot", "--out", str(tmp_path / "pred"), "--no-progress"]
+    assert main(argv + ["--min-score", "0.5"]) == 0  # rows used: fine
+    assert main(argv + ["--min-score", "0.99"]) == 1
+    err = capsys.readouterr().err
+    assert f"{seq / 'det' / 'det.txt'}: none of its 60 detections scores at least --min-score 0.99;" in err
+    rows = load_mot_txt(seq / "det" / "det.txt")
+    rows[:, 0] += 1000
+    save_mot_txt(seq / "det" / "det.txt", rows)
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert "none of its 60 detections lies in the 30 frame(s) read (its frames run from 1001 to 1030)" in err
+    save_mot_txt(seq / "det" / "det.txt", np.zeros((0, 10)))
+    assert main(argv) == 0  # an empty file: a scene without people is legal (warned about when loaded)

@@ -67,7 +67,7 @@ def test_unreadable_frame_mid_video(tmp_path, monkeypatch, caplog):
     assert [f.index for f in frames] == list(range(8))  # indices stay aligned with detection files
     assert frames[3].image is None and frames[4].image[0, 0, 0] == 4
     assert src.bad_frames == [3]
-    assert "frame 3 cannot be decoded" in caplog.text
+    assert "frame 4 cannot be decoded" in caplog.text  # counted from 1, as the detection and result files
 
 
 def test_video_ending_early(tmp_path, monkeypatch, caplog):
@@ -76,7 +76,7 @@ def test_video_ending_early(tmp_path, monkeypatch, caplog):
     with caplog.at_level(logging.WARNING):
         frames = list(src)
     assert len(frames) == 5 and all(f.image is not None for f in frames)
-    assert "ends early" in caplog.text
+    assert "ends early: 3 unreadable frames in a row from frame 6 " in caplog.text  # after frames 1-5, from 1
 
 
 def test_corrupted_video_file_on_disk(tmp_path, caplog):
