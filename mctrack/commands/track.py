@@ -28,7 +28,7 @@ from ..io.video import (
     open_source,
     warn_assumed_fps,
 )
-from ..outputs import output_folder, write_annotated_video
+from ..outputs import output_file, output_folder, write_annotated_video
 from ..signals import interrupts_deferred
 from ..track import DETECTOR_THRESHOLDS, CameraMotion, Tracker
 from ..track.postprocess import FeatureMeans, StitchConfig, judgement_warning, refine, stitch_frames
@@ -144,7 +144,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         "becomes a track",
     )
     p.add_argument("--out", default="runs/track", help="output folder (default: runs/track)")
-    p.add_argument("--name", help="sequence name for the result file (default: the source's name)")
+    p.add_argument(
+        "--name",
+        help="sequence name: the result is DIR/NAME.txt (default: the source's name; NAME.txt also gives DIR/NAME.txt)",
+    )
     p.add_argument(
         "--video",
         action="store_true",
@@ -198,7 +201,11 @@ def main(args: argparse.Namespace) -> int:
             raise InputError(f"{args.source}: a live stream has no detection file; use --detector yolo")
         source = LiveSource(str(args.source), fps=args.fps)
     else:
-        source = open_source(args.source, need_images=need_images)
+        needs = [f"--detector {args.detector}"] if args.detector != "mot" else []
+        needs += [f"--reid {args.reid}"] if embedder is not None else []
+        needs += ["--video"] if args.video else []
+        needs += [f"--cmc {cmc_mode}"] if args.cmc in ("on", "auto") else []
+        source = open_source(args.source, need_images=need_images, images_for=" and ".join(needs) or None)
     detector = _build_detector(args, source)
     fps = args.fps or source.fps
     if args.fps is None:
@@ -241,6 +248,7 @@ def main(args: argparse.Namespace) -> int:
     # (abspath, not resolve: a linked folder's result is named after the link, as eval lists it)
     default_name = Path(os.path.abspath(source.folder)).name if isinstance(source, SequenceSource) else source.name
     name = check_file_name(args.name, "--name") if args.name else safe_file_name(default_name)
+    name = name[:-4] if name.lower().endswith(".txt") and len(name) > 4 else name  # --name x.txt: x.txt, not x.txt.txt
     out_dir = output_folder("--out", args.out)
     if stitch_s and not live and not stitch_frames(stitch_s, fps):
         log.warning("--stitch %g s is under half a frame at %g fps (%s): no tracks are joined", stitch_s, fps, name)
@@ -252,6 +260,7 @@ def main(args: argparse.Namespace) -> int:
     if args.video:
         if source.size is None:
             raise InputError(f"{args.source}: frame size unknown; cannot write --video")
+        output_file("--video", out_dir / f"{name}.mp4")  # checked before the tracking, not after it
         if not refined:  # drawn as tracked; refined rows are drawn from the result file at the end
             video = AnnotatedVideoWriter(out_dir / f"{name}.mp4", fps, source.size)
     tentative: list[np.ndarray] = []  # the tracker's unconfirmed rows (backfill)

@@ -7,6 +7,7 @@ class and column 9 as the visibility. Inside mctrack frame indices are 0-based: 
 
 from __future__ import annotations
 
+import ast
 import configparser
 import io
 import logging
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputError, missing_file
+from ..errors import InputError, first_line, missing_file
 from ..types import MAX_FPS, Detections
 
 __all__ = [
@@ -285,6 +286,25 @@ class SeqInfo:
     video: str | None = None
 
 
+def _ini_problem(exc: configparser.Error) -> str:
+    """What a configparser error says about the file, in one line with its line number."""
+    if isinstance(exc, configparser.DuplicateOptionError):
+        return f"{exc.option} is given twice in [{exc.section}] (line {exc.lineno})"
+    if isinstance(exc, configparser.DuplicateSectionError):
+        return f"section [{exc.section}] is given twice (line {exc.lineno})"
+    if isinstance(exc, configparser.MissingSectionHeaderError):
+        return f"line {exc.lineno} comes before any [section] header: {exc.line.strip()!r}"
+    if isinstance(exc, configparser.ParsingError) and exc.errors:
+        lineno, line = exc.errors[0]
+        if len(line) >= 2 and line[0] == line[-1] and line[0] in "'\"":  # some Pythons keep the line's repr()
+            try:
+                line = ast.literal_eval(line)
+            except (ValueError, SyntaxError):
+                pass
+        return f"line {lineno} is not key=value: {str(line).strip()!r}"
+    return first_line(exc)
+
+
 def _sequence_section(p: Path) -> configparser.SectionProxy:
     """``seqinfo.ini``'s ``[Sequence]`` section; a missing file or section is an :class:`InputError`."""
     if not p.is_file():
@@ -293,8 +313,10 @@ def _sequence_section(p: Path) -> configparser.SectionProxy:
     try:
         cp.read(p, encoding="utf-8-sig")
         return cp["Sequence"]
-    except (configparser.Error, KeyError):
+    except KeyError:
         raise InputError(f"{p}: no [Sequence] section") from None
+    except configparser.Error as exc:
+        raise InputError(f"{p}: {_ini_problem(exc)}") from None
     except UnicodeDecodeError as exc:
         raise InputError(f"{p}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
     except OSError as exc:

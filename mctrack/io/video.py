@@ -432,10 +432,18 @@ class SequenceSource(FrameSource):
     (``need_images=False``) ``seqLength`` frames without images, enough to replay ``det.txt`` motion-only.
 
     The frame rate is the ``seqinfo.ini`` one (the benchmark's). With ``need_images=False`` no image is decoded
-    even when there is a video.
+    even when there is a video. ``images_for``: what needs the images (e.g. ``"--video"``), named in the error
+    when the folder has none (default: "this detector or embedder").
     """
 
-    def __init__(self, folder: str | Path, *, need_images: bool = True, camera: str | None = None) -> None:
+    def __init__(
+        self,
+        folder: str | Path,
+        *,
+        need_images: bool = True,
+        camera: str | None = None,
+        images_for: str | None = None,
+    ) -> None:
         self.folder = Path(folder)
         self.info: SeqInfo = read_seqinfo(self.folder / "seqinfo.ini")
         self.name = self.info.name or self.folder.name
@@ -468,8 +476,8 @@ class SequenceSource(FrameSource):
                 )  # MOTChallenge images are numbered from frame 1
             else:
                 raise InputError(
-                    f"{self.folder}: no video and no {self.info.im_dir}/ image folder; images are "
-                    "needed for this detector or embedder"
+                    f"{self.folder}: no video and no {self.info.im_dir}/ image folder; images are needed for "
+                    + (images_for or "this detector or embedder")
                 )
             if self.inner.length is not None and self.inner.length != self.length:
                 log.warning(
@@ -848,8 +856,11 @@ def has_images(path: str | Path) -> bool:
         return False  # opening it reports what is wrong with its seqinfo.ini
 
 
-def open_source(path: str | Path, *, need_images: bool = True, camera: str | None = None) -> FrameSource:
-    """The right source for ``path``: a video file, a MOTChallenge sequence folder or an image folder."""
+def open_source(
+    path: str | Path, *, need_images: bool = True, camera: str | None = None, images_for: str | None = None
+) -> FrameSource:
+    """The right source for ``path``: a video file, a MOTChallenge sequence folder or an image folder
+    (``images_for``: what needs a sequence's images, named when it has none; see :class:`SequenceSource`)."""
     p = Path(path)
     if p.is_file():
         if p.suffix.lower() not in VIDEO_SUFFIXES:
@@ -857,7 +868,7 @@ def open_source(path: str | Path, *, need_images: bool = True, camera: str | Non
         return VideoFileSource(p, camera=camera)
     if p.is_dir():
         if (p / "seqinfo.ini").is_file():
-            return SequenceSource(p, need_images=need_images, camera=camera)
+            return SequenceSource(p, need_images=need_images, camera=camera, images_for=images_for)
         mot_layout = any((p / d).is_dir() for d in ("det", "gt", "img1"))
         if mot_layout and not any(f.suffix.lower() in IMAGE_SUFFIXES for f in p.iterdir() if f.is_file()):
             # laid out as a MOTChallenge sequence but without its description: say so, not "no images"

@@ -99,7 +99,7 @@ def test_a_det_file_written_as_corners_is_warned_about(tmp_path, caplog):
     assert f"50% of the boxes reach more than 10% beyond the 640x480 frame of {video}" in caplog.text
 
 
-def test_track_with_explicit_dets_and_video(tmp_path):
+def test_track_with_explicit_dets_and_video(tmp_path, capsys):
     seq = make_sequence(tmp_path / "SYN-02", n=10)
     out = tmp_path / "pred"
     # a sequence folder without images cannot give an annotated video
@@ -123,6 +123,8 @@ def test_track_with_explicit_dets_and_video(tmp_path):
         )
         == 1
     )
+    # named for what asks for the images (it said "this detector or embedder", neither of which needs them here)
+    assert "no video and no img1/ image folder; images are needed for --video" in capsys.readouterr().err
 
 
 def test_track_bad_usage(tmp_path, capsys):
@@ -593,3 +595,24 @@ def test_a_detection_file_of_which_no_row_is_used_is_an_error_not_an_empty_succe
     assert "none of its 60 detections lies in the 30 frame(s) read (its frames run from 1001 to 1030)" in err
     save_mot_txt(seq / "det" / "det.txt", np.zeros((0, 10)))
     assert main(argv) == 0  # an empty file: a scene without people is legal (warned about when loaded)
+
+
+def test_a_video_path_that_is_a_folder_is_refused_before_tracking_and_name_takes_its_suffix(tmp_path, capsys):
+    import cv2
+
+    video = tmp_path / "clip.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10, (640, 480))
+    for _ in range(10):
+        writer.write(np.zeros((480, 640, 3), np.uint8))
+    writer.release()
+    seq = make_sequence(tmp_path / "SYN-09", n=10)
+    out = tmp_path / "o"
+    (out / "clip.mp4").mkdir(parents=True)
+    argv = ["track", "--source", str(video), "--dets", str(seq / "det" / "det.txt"), "--detector", "mot"]
+    assert main(argv + ["--out", str(out), "--video", "--no-progress"]) == 1
+    err = capsys.readouterr().err
+    # it tracked the whole video first, then failed naming a hidden temporary file
+    assert f"--video {out / 'clip.mp4'}: is a folder, not a file" in err and ".tmp" not in err
+    assert not (out / "clip.txt").exists()
+    assert main(argv + ["--out", str(out), "--name", "run1.txt", "--no-progress"]) == 0
+    assert (out / "run1.txt").is_file() and not (out / "run1.txt.txt").exists()

@@ -207,3 +207,24 @@ def test_a_seqinfo_that_is_not_utf8_is_an_error_naming_the_file(tmp_path):
     for read in (read_seqinfo, read_seq_length):
         with pytest.raises(InputError, match=r"seqinfo.ini: not UTF-8 text \(byte \d+\); save it as UTF-8"):
             read(ini)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        # configparser reads keys in lower case
+        ("[Sequence]\nseqLength=5\nseqLength=100\n", r"seqlength is given twice in \[Sequence\] \(line 3\)"),
+        ("[Sequence]\nseqLength=5\n[Sequence]\n", r"section \[Sequence\] is given twice \(line 3\)"),
+        ("seqLength=5\n[Sequence]\n", r"line 1 comes before any \[section\] header: 'seqLength=5'"),
+        ("[Sequence]\nseqLength=5\njust words\n", r"line 3 is not key=value: 'just words'"),
+        ("[Other]\nseqLength=5\n", r"no \[Sequence\] section"),
+    ],
+)
+def test_a_seqinfo_that_cannot_be_parsed_says_why_and_where(tmp_path, text, message):
+    """Every parse error used to read 'no [Sequence] section', also for a file that has one."""
+    from mctrack.io.mot import read_seq_length
+
+    ini = tmp_path / "seqinfo.ini"
+    ini.write_text(text)
+    with pytest.raises(InputError, match=f"seqinfo.ini: {message}$"):
+        read_seq_length(ini)
