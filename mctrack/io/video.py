@@ -225,8 +225,9 @@ def _frame_warning(message: str, *args) -> None:
 
 
 UNREADABLE_FOLDER = 5  # an image folder whose first images all fail to decode is refused, not tracked as empty
-#: the marker a whole image file of this kind ends with (JPEG: end of image; PNG: the IEND chunk's type)
-_END_MARKERS = {".jpg": b"\xff\xd9", ".jpeg": b"\xff\xd9", ".png": b"IEND"}
+#: (signature a file of this kind starts with, marker a whole one ends with): JPEG's start and end of image, PNG's
+#: signature and IEND chunk type; told by the bytes, not the name (a JPEG saved as .png is a whole JPEG)
+_END_MARKERS = ((b"\xff\xd8", b"\xff\xd9"), (b"\x89PNG\r\n\x1a\n", b"IEND"))
 
 
 def _read_image(path: Path) -> tuple[np.ndarray | None, bool]:
@@ -241,10 +242,11 @@ def _read_image(path: Path) -> tuple[np.ndarray | None, bool]:
     except OSError:
         return None, False
     image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
-    marker = _END_MARKERS.get(path.suffix.lower())
-    if image is None or marker is None:
+    if image is None:
         return image, False
-    return image, marker not in data.tobytes()
+    raw = data.tobytes()
+    marker = next((end for start, end in _END_MARKERS if raw.startswith(start)), None)
+    return image, marker is not None and marker not in raw
 
 
 def _natural_key(path: Path) -> tuple[list, str]:

@@ -179,6 +179,19 @@ def test_an_image_cut_short_is_a_frame_without_image_not_a_grey_one(tmp_path, ca
     assert len(said) == 1 and "frame 2 is passed on without an image" in said[0]
 
 
+def test_an_image_is_judged_whole_by_its_bytes_not_its_name(tmp_path, caplog):
+    """A whole JPEG named .png was reported as cut short (the end marker looked for was PNG's)."""
+    d = tmp_path / "img1"
+    d.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(1, 4):
+        cv2.imwrite(str(d / f"{i:06d}.jpg"), rng.integers(0, 255, (60, 80, 3), dtype=np.uint8))
+    (d / "000002.jpg").rename(d / "000002.png")  # a whole JPEG under a PNG name
+    with caplog.at_level(logging.WARNING):
+        frames = list(ImageFolderSource(d, fps=5))
+    assert [f.image is None for f in frames] == [False, False, False] and not caplog.messages
+
+
 def test_an_image_of_another_size_is_warned_about_once(tmp_path, caplog):
     d = tmp_path / "img1"
     d.mkdir()
