@@ -452,7 +452,11 @@ def evaluate_folder_sequences(
     if sequences is None:
         sequences = sorted(p.name for p in gt_dir.iterdir() if (p / "gt" / "gt.txt").is_file())
     if not sequences:
-        raise InputError(f"{gt_dir}: no sequences (expected <sequence>/gt/gt.txt)")
+        hint = ""
+        if (gt_dir / "gt" / "gt.txt").is_file():  # a sequence folder itself: its parent is the ground-truth folder
+            parent = gt_dir.resolve().parent
+            hint = f"; this is a sequence folder: give its parent, {parent}, with --sequences {gt_dir.name}"
+        raise InputError(f"{gt_dir}: no sequences (expected <sequence>/gt/gt.txt){hint}")
     if every_sequence:  # a misspelled result file is otherwise ignored (and with missing_ok its sequence scored empty)
         known = {f"{n}.txt" for seq in sequences for n in (seq, safe_file_name(seq))}
         stray = sorted(p.name for p in pred_dir.glob("*.txt") if p.name not in known)
@@ -488,7 +492,10 @@ def evaluate_folder_sequences(
             pred = load_mot_txt(pred_file, check_sizes=True)
             if not len(pred):  # a tracker that wrote nothing: scored 0, which is right, but say why
                 log.warning("%s: no rows: sequence %s is scored as tracked with no box", pred_file, seq)
-        elif missing_ok:
+        elif missing_ok:  # scored as tracked with no box, as asked; said, so that a typo is not silent
+            log.warning(
+                "%s: no result file: sequence %s is scored as tracked with no box (--missing-ok)", pred_file, seq
+            )
             pred = np.zeros((0, 10))
         else:
             raise InputError(

@@ -167,7 +167,10 @@ def test_a_result_file_that_matches_no_sequence_is_warned_about(tmp_path, caplog
     caplog.clear()
     with caplog.at_level("WARNING", logger="mctrack.eval.mot"):  # a chosen subset: other files are expected
         evaluate_folders(gt_dir, pred_dir, sequences=["seqA"], missing_ok=True)
-    assert not caplog.records
+    assert "match no sequence" not in caplog.text
+    assert [r.getMessage().split(": ", 1)[1] for r in caplog.records] == [
+        "no result file: sequence seqA is scored as tracked with no box (--missing-ok)"
+    ]
 
 
 def test_a_result_named_as_track_names_it_is_found(tmp_path):
@@ -177,11 +180,16 @@ def test_a_result_named_as_track_names_it_is_found(tmp_path):
     assert evaluate_folders(gt_dir, pred_dir)["seq A"]["IDF1"] == pytest.approx(1.0)
 
 
-def test_missing_result_file(tmp_path, capsys):
+def test_missing_result_file(tmp_path, capsys, caplog):
     gt_dir, pred_dir = make_layout(tmp_path, None)
     with pytest.raises(InputError, match="seqA.txt"):
         evaluate_folders(gt_dir, pred_dir)
-    assert evaluate_folders(gt_dir, pred_dir, missing_ok=True)["seqA"]["FN"] == 20
+    with caplog.at_level("WARNING", logger="mctrack.eval.mot"):
+        assert evaluate_folders(gt_dir, pred_dir, missing_ok=True)["seqA"]["FN"] == 20
+    assert f"{pred_dir / 'seqA.txt'}: no result file: sequence seqA is scored as tracked with no box" in caplog.text
+    # the sequence folder given as the ground-truth folder: its parent is meant
+    with pytest.raises(InputError, match=r"seqA: no sequences .*; this is a sequence folder: give its parent, "):
+        evaluate_folders(gt_dir / "seqA", pred_dir)
     save_mot_txt(pred_dir / "seqA.txt", GT)
     with pytest.raises(InputError, match="seqA.txt: a file, not a results folder; give the folder that holds it"):
         evaluate_folders(gt_dir, pred_dir / "seqA.txt")
