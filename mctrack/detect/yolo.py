@@ -118,6 +118,13 @@ def _load_model(weights: str, trusted: bool = False) -> Any:
     try:
         if trusted or not _is_pickle_candidate(Path(weights)):
             return YOLO(weights)
+        with open(weights, "rb") as fh:
+            head = fh.read(4)
+        if not (head.startswith(b"PK") or head.startswith(b"\x80")):  # torch.save's zip archive, or a bare pickle
+            raise InputError(
+                f"{weights}: not a PyTorch checkpoint (neither a zip archive nor a pickle); YOLO weights are "
+                "ultralytics .pt files (or an exported .onnx)"
+            )
         try:
             data = checked_weights_bytes(weights)
         except UnsafePickle as exc:

@@ -195,3 +195,11 @@ def test_reid_weights_never_unpickle_code(tmp_path, monkeypatch, capsys):
         == 1
     )
     assert "not a readable checkpoint" in capsys.readouterr().err and not marker.exists()
+
+
+def test_a_file_that_is_no_checkpoint_says_so(tmp_path):
+    """A text file given as weights said 'cannot load YOLO weights: 101' (101: the byte 'e' the scan stopped at)."""
+    text = tmp_path / "text.pt"
+    text.write_text("eleven lines of notes\n")
+    with pytest.raises(InputError, match=r"text.pt: not a PyTorch checkpoint \(neither a zip archive nor a pickle\)"):
+        YoloDetector(text)
