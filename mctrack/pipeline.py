@@ -94,7 +94,15 @@ from .outputs import (
 )
 from .signals import interrupts_deferred
 from .track.cmc import IDENTITY_WARP
-from .track.driver import EMBED_POLICIES, DetectAndEmbed, DriverStats, Timer, drive, refresh_frames
+from .track.driver import (
+    EMBED_POLICIES,
+    DetectAndEmbed,
+    DriverStats,
+    Timer,
+    drive,
+    refresh_frames,
+    unused_detection_file,
+)
 from .track.postprocess import (
     MAX_SIGMA,
     StitchConfig,
@@ -599,6 +607,9 @@ class Pipeline:
             if stats.ended_early:
                 res.error = f"{cam.source}: {stats.ended_early}"
                 log.error("camera %s: %s", cam.id, res.error)
+            unused = None if stats.stopped_early else unused_detection_file(detector, stats)
+            if unused:  # the camera is tracked as empty: said, as a wrong file is far likelier than no one
+                log.warning("camera %s: %s", cam.id, unused)
             # a camera stopped by max_seconds (or cut short) is not cached: a later full run must not replay it
             if recorder is not None:
                 if stats.stopped_early or stats.ended_early or live:

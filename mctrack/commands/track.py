@@ -32,7 +32,7 @@ from ..outputs import output_file, output_folder, write_annotated_video
 from ..signals import interrupts_deferred
 from ..track import DETECTOR_THRESHOLDS, CameraMotion, Tracker
 from ..track.postprocess import FeatureMeans, StitchConfig, judgement_warning, refine, stitch_frames
-from ..track.driver import DetectAndEmbed, DriverStats, Timer, drive
+from ..track.driver import DetectAndEmbed, DriverStats, Timer, drive, unused_detection_file
 from ._common import (
     add_confirmation_args,
     check_confirmation_args,
@@ -380,7 +380,7 @@ def main(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    unused = _detections_unused(detector, stats, args.min_score)
+    unused = unused_detection_file(detector, stats)
     if unused:  # a detection file with rows of which none was used: the wrong file or filter, not an empty scene
         print(f"mctrack track: error: {unused}; {result} is empty", file=sys.stderr)
         return 1
@@ -392,19 +392,6 @@ def main(args: argparse.Namespace) -> int:
         )
         return 1
     return 0
-
-
-def _detections_unused(detector, stats: DriverStats, min_score: float | None) -> str | None:
-    """Why a detection file (``--detector mot``) with rows gave the frames read none of them, or None when it
-    gave some, or holds none (a scene without people is legal; its loading warned)."""
-    if not getattr(detector, "rows_read", 0) or stats.detections or not stats.frames:
-        return None
-    if not detector.num_rows:
-        return f"{detector.path}: none of its {detector.rows_read} detections scores at least --min-score {min_score:g}"
-    return (
-        f"{detector.path}: none of its {detector.num_rows} detections lies in the {stats.frames} frame(s) read (its "
-        f"frames run from {detector.first_frame + 1} to {detector.last_frame + 1}): is it this source's detection file?"
-    )
 
 
 def _build_detector(args: argparse.Namespace, source):

@@ -33,6 +33,7 @@ class MotFileDetector:
             raise ValueError("min_score: must be a number, got nan")
         self.name = "mot"
         self.path = Path(path)
+        self.min_score = float(min_score)
         rows = load_mot_txt(self.path, skip_bad_boxes=True)
         if len(rows):
             # the same box twice in a frame (a file concatenated with itself, a detector run twice) would start

@@ -33,6 +33,7 @@ __all__ = [
     "usable_boxes",
     "EMBED_POLICIES",
     "refresh_frames",
+    "unused_detection_file",
 ]
 
 #: which detections :class:`DetectAndEmbed` embeds: every one, or only those the tracker's association needs
@@ -83,6 +84,21 @@ class DriverStats:
         if len(ids) and int(ids.max()) > self._last_id:
             self.tracks += int((ids > self._last_id).sum())
             self._last_id = int(ids.max())
+
+
+def unused_detection_file(detector, stats: DriverStats) -> str | None:
+    """Why a detection file (:class:`mctrack.detect.MotFileDetector`) with rows gave the frames driven none of
+    them (frame numbers beyond the source's, or none scoring its ``min_score``): a wrong file or filter, not an
+    empty scene. None when it gave some, holds none (a scene without people is legal; loading it warned) or the
+    detector reads no file."""
+    if not getattr(detector, "rows_read", 0) or stats.detections or not stats.frames:
+        return None
+    if not detector.num_rows:
+        return f"{detector.path}: none of its {detector.rows_read} detections scores at least {detector.min_score:g}"
+    return (
+        f"{detector.path}: none of its {detector.num_rows} detections lies in the {stats.frames} frame(s) read (its "
+        f"frames run from {detector.first_frame + 1} to {detector.last_frame + 1}): is it this source's detection file?"
+    )
 
 
 @dataclass(frozen=True)

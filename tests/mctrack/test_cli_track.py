@@ -586,7 +586,7 @@ def test_a_detection_file_of_which_no_row_is_used_is_an_error_not_an_empty_succe
     assert main(argv + ["--min-score", "0.5"]) == 0  # rows used: fine
     assert main(argv + ["--min-score", "0.99"]) == 1
     err = capsys.readouterr().err
-    assert f"{seq / 'det' / 'det.txt'}: none of its 60 detections scores at least --min-score 0.99;" in err
+    assert f"{seq / 'det' / 'det.txt'}: none of its 60 detections scores at least 0.99;" in err
     rows = load_mot_txt(seq / "det" / "det.txt")
     rows[:, 0] += 1000
     save_mot_txt(seq / "det" / "det.txt", rows)

@@ -18,7 +18,7 @@ from mctrack.config import load_cams
 from mctrack.detect import build_detector
 from mctrack.embed import ColorHistogramEmbedder
 from mctrack.errors import ConfigError
-from mctrack.io.mot import load_mot_txt
+from mctrack.io.mot import load_mot_txt, save_mot_txt
 from mctrack.link import OfflineLinker
 from mctrack.parallel import auto_workers
 from mctrack.pipeline import Pipeline, constraints_from_cams, default_source, feature_cache_key
@@ -1377,3 +1377,23 @@ def test_a_run_whose_every_track_is_dropped_once_tracking_ended_fails(scene, tmp
     err = capsys.readouterr().err
     assert "mctrack run: error: all " in err and "tracks were dropped once tracking ended" in err
     assert main([*base, "--out", str(tmp_path / "kept")]) == 0
+
+
+def test_a_camera_whose_detection_file_misses_every_frame_is_warned_about(scene, tmp_path, caplog):
+    """A det file numbered for another video gave its camera no detection, tracked as an empty scene unsaid."""
+    import shutil
+
+    copy = tmp_path / "scene"
+    shutil.copytree(scene, copy)
+    cams = load_cams(copy / "cams.yaml")
+    det = cams.cameras[0].detections
+    rows = load_mot_txt(det)
+    rows[:, 0] += 5000
+    save_mot_txt(det, rows)
+    with caplog.at_level("WARNING", logger="mctrack.pipeline"):
+        result = make_pipeline(cams).run(cams, tmp_path / "out")
+    first = cams.cameras[0].id
+    assert result.summary["cameras"][first]["detections"] == 0
+    said = [m for m in caplog.messages if "lies in the" in m]
+    assert len(said) == 1 and said[0].startswith(f"camera {first}: {det}: none of its {len(rows)} detections lies in")
+    assert str(cams.cameras[1].detections) not in caplog.text
