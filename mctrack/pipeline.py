@@ -607,7 +607,9 @@ class Pipeline:
             if stats.ended_early:
                 res.error = f"{cam.source}: {stats.ended_early}"
                 log.error("camera %s: %s", cam.id, res.error)
-            unused = None if stats.stopped_early else unused_detection_file(detector, stats)
+            # (a camera replayed from the feature cache has no detector: its detections were checked when cached)
+            file_detector = getattr(features, "detector", None)
+            unused = None if stats.stopped_early else unused_detection_file(file_detector, stats)
             if unused:  # the camera is tracked as empty: said, as a wrong file is far likelier than no one
                 log.warning("camera %s: %s", cam.id, unused)
             # a camera stopped by max_seconds (or cut short) is not cached: a later full run must not replay it
