@@ -317,7 +317,8 @@ class ImageFolderSource(FrameSource):
         groups: dict[str, list[tuple[int, Path]]] = {}
         for f in self.files:
             m = _FRAME_NAME.fullmatch(f.stem)
-            if m:
+            # the fraction of a decimal number (1700000000.125, a time stamp) is no frame number
+            if m and not re.search(r"[0-9]\.$", m.group(1)):
                 groups.setdefault(m.group(1), []).append((int(m.group(2)), f))
         if not groups:
             return None

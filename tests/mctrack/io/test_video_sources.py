@@ -446,3 +446,12 @@ def test_images_without_a_shared_numbering_stay_in_name_order(tmp_path, caplog):
     with caplog.at_level(logging.WARNING):
         frames = list(ImageFolderSource(d, fps=5))
     assert [int(f.image[0, 0, 0]) for f in frames] == [0, 1, 2, 3] and not caplog.messages
+    # time stamps of one second (the same text before the last digits): their fractions are no frame numbers
+    d = tmp_path / "stamps"
+    d.mkdir()
+    names = ["1700000000.125.jpg", "1700000000.25.jpg", "1700000000.5.jpg", "1700000000.75.jpg"]
+    for k, name in enumerate(names):
+        cv2.imwrite(str(d / name), np.full((8, 8, 3), 10 * k, np.uint8))
+    with caplog.at_level(logging.WARNING):
+        frames = list(ImageFolderSource(d, fps=5))
+    assert [int(f.image[0, 0, 0]) // 10 for f in frames] == [0, 1, 2, 3] and not caplog.messages
