@@ -40,7 +40,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-CACHE_VERSION = 3
+# 4: image folders numbered by the number ending each name (frame_000001.jpg), strays left out (2026-12-05)
+CACHE_VERSION = 4
 _READ_SUFFIXES = frozenset(IMAGE_SUFFIXES + VIDEO_SUFFIXES)  # what a folder source reads
 
 

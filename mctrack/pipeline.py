@@ -552,6 +552,12 @@ class Pipeline:
                 if need and not live:  # decoded ahead in a thread: decoding overlaps detection and embedding
                     frames = PrefetchSource(src)
                 detector = timer("open", self.detector_factory, cam)
+                outside = getattr(detector, "outside_frame_problem", None)  # a detection file's boxes vs the frame
+                size = getattr(src, "size", None)
+                if outside is not None and size and size[0] > 0 and size[1] > 0:
+                    problem = outside(*size, str(cam.source))
+                    if problem:
+                        log.warning("camera %s: %s", cam.id, problem)
                 if folder is not None:
                     recorder = CacheRecorder(folder, key, dim)
                 features = DetectAndEmbed(
@@ -607,14 +613,15 @@ class Pipeline:
             if stats.ended_early:
                 res.error = f"{cam.source}: {stats.ended_early}"
                 log.error("camera %s: %s", cam.id, res.error)
-            # (a camera replayed from the feature cache has no detector: its detections were checked when cached)
+            # (a camera replayed from the feature cache has no detector: a camera whose file was unused is never
+            # cached, below, so that every run says so)
             file_detector = getattr(features, "detector", None)
             unused = None if stats.stopped_early else unused_detection_file(file_detector, stats)
             if unused:  # the camera is tracked as empty: said, as a wrong file is far likelier than no one
                 log.warning("camera %s: %s", cam.id, unused)
             # a camera stopped by max_seconds (or cut short) is not cached: a later full run must not replay it
             if recorder is not None:
-                if stats.stopped_early or stats.ended_early or live:
+                if stats.stopped_early or stats.ended_early or live or unused:
                     recorder.discard()
                 else:
                     recorder.save(fps, stats.frames, imageless(stats))

@@ -380,7 +380,7 @@ def main(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    unused = unused_detection_file(detector, stats)
+    unused = None if stats.stopped_early else unused_detection_file(detector, stats)  # --duration: cut short
     if unused:  # a detection file with rows of which none was used: the wrong file or filter, not an empty scene
         print(f"mctrack track: error: {unused}; {result} is empty", file=sys.stderr)
         return 1
@@ -406,16 +406,10 @@ def _build_detector(args: argparse.Namespace, source):
         # the frame size: a sequence's seqinfo.ini, a video's header, an image folder's first image
         size = getattr(source, "size", None)
         if size and size[0] > 0 and size[1] > 0:
-            far = detector.share_far_outside(*size)
-            if far > 0.2:
-                log.warning(
-                    "%s: %.0f%% of the boxes reach more than 10%% beyond the %dx%d frame of %s: is the file written "
-                    "as x1,y1,x2,y2, or for another frame size? MOTChallenge files hold left,top,width,height",
-                    dets,
-                    100 * far,
-                    *size,
-                    source.folder / "seqinfo.ini" if isinstance(source, SequenceSource) else args.source,
-                )
+            frame_of = source.folder / "seqinfo.ini" if isinstance(source, SequenceSource) else args.source
+            problem = detector.outside_frame_problem(*size, str(frame_of))
+            if problem:
+                log.warning("%s", problem)
         return detector
     if args.dets:
         raise ValueError(f"--dets: only used with --detector mot, not {args.detector!r}")

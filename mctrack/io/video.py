@@ -266,6 +266,9 @@ def _natural_key(path: Path) -> tuple[list, str]:
 _NUMBER = re.compile(r"([0-9]+(?:\.[0-9]+)?)")
 #: a frame's file name (without suffix): any text, then the frame number (``000001``, ``frame_000001``)
 _FRAME_NAME = re.compile(r"(.*?)([0-9]+)")
+#: a text before the last number that makes it part of something else: a digit and a separator (a date or time
+#: ``20231101_120000``, ``12-05-33``, a fraction ``1700000000.125``, a camera ``cam1_0001``)
+_NOT_A_COUNTER = re.compile(r"[0-9][^0-9A-Za-z]+$")
 
 
 class ImageFolderSource(FrameSource):
@@ -312,20 +315,32 @@ class ImageFolderSource(FrameSource):
     def _frame_numbers(self) -> list[tuple[int, Path]] | None:
         """``(number, file)`` of the images named as frames: one text followed by a number (``000001.jpg``,
         ``frame_000001.jpg``: 1), shared by more than half of the folder's images; the other images (``cover.jpg``,
-        ``thumb1.jpg`` beside them) are left out with a warning naming one, as they are not frames of the
-        sequence. None when no such naming holds most of the images (timestamps, names without numbers)."""
+        ``mask0001.png`` beside them) are left out with a warning naming one, as they are not frames of the
+        sequence. None (name order) when no such naming holds most of the images, or when the number may be part
+        of a time or a camera name: after a digit and a separator (``20231101_120000``, ``12-05-33``,
+        ``cam1_0001``, ``1700000000.125``)."""
         groups: dict[str, list[tuple[int, Path]]] = {}
         for f in self.files:
             m = _FRAME_NAME.fullmatch(f.stem)
-            # the fraction of a decimal number (1700000000.125, a time stamp) is no frame number
-            if m and not re.search(r"[0-9]\.$", m.group(1)):
+            if m and not _NOT_A_COUNTER.search(m.group(1)):
                 groups.setdefault(m.group(1), []).append((int(m.group(2)), f))
         if not groups:
             return None
         prefix, named = max(groups.items(), key=lambda kv: len(kv[1]))
         if 2 * len(named) <= len(self.files):
+            if len(named) > 1 and len(named) < len(self.files):  # said: frames and other images interleave
+                _frame_warning(
+                    "%s: %d of its %d images are named as numbered frames (%sNUMBER) and the others are not (e.g. "
+                    "%s): every image is a frame, in name order; keep only the frames in the folder",
+                    self.folder,
+                    len(named),
+                    len(self.files),
+                    prefix,
+                    next(f.name for f in self.files if f not in {g for _, g in named}),
+                )
             return None
-        others = [f for f in self.files if all(f is not g for _, g in named)]
+        kept = {f for _, f in named}
+        others = [f for f in self.files if f not in kept]
         if others:
             _frame_warning(
                 "%s: %d image(s) not named as the frames are (%sNUMBER), e.g. %s: not frames of the sequence, left out",

@@ -593,6 +593,7 @@ def test_a_detection_file_of_which_no_row_is_used_is_an_error_not_an_empty_succe
     assert main(argv) == 1
     err = capsys.readouterr().err
     assert "none of its 60 detections lies in the 30 frame(s) read (its frames run from 1001 to 1030)" in err
+    assert main(argv + ["--duration", "1"]) == 0  # stopped before the detections begin: not the file's fault
     save_mot_txt(seq / "det" / "det.txt", np.zeros((0, 10)))
     assert main(argv) == 0  # an empty file: a scene without people is legal (warned about when loaded)
 

@@ -1390,10 +1390,31 @@ def test_a_camera_whose_detection_file_misses_every_frame_is_warned_about(scene,
     rows = load_mot_txt(det)
     rows[:, 0] += 5000
     save_mot_txt(det, rows)
-    with caplog.at_level("WARNING", logger="mctrack.pipeline"):
-        result = make_pipeline(cams).run(cams, tmp_path / "out")
     first = cams.cameras[0].id
-    assert result.summary["cameras"][first]["detections"] == 0
-    said = [m for m in caplog.messages if "lies in the" in m]
-    assert len(said) == 1 and said[0].startswith(f"camera {first}: {det}: none of its {len(rows)} detections lies in")
-    assert str(cams.cameras[1].detections) not in caplog.text
+    for _ in range(2):  # the second run too: such a camera is not cached (its replay has no file to check)
+        caplog.clear()
+        with caplog.at_level("WARNING", logger="mctrack.pipeline"):
+            result = make_pipeline(cams).run(cams, tmp_path / "out")
+        assert result.summary["cameras"][first]["detections"] == 0
+        said = [m for m in caplog.messages if "lies in the" in m]
+        assert len(said) == 1
+        assert said[0].startswith(f"camera {first}: {det}: none of its {len(rows)} detections lies in")
+        assert str(cams.cameras[1].detections) not in caplog.text
+    assert result.summary["cameras"][cams.cameras[1].id]["cache"] == "hit"  # the other camera was cached
+
+
+def test_a_camera_whose_detection_file_is_written_as_corners_is_warned_about(scene, tmp_path, caplog):
+    """`track` warned about a det file of x1,y1,x2,y2 boxes; `run` scored such a camera at MOTA -83 unsaid."""
+    import shutil
+
+    copy = tmp_path / "scene"
+    shutil.copytree(scene, copy)
+    cams = load_cams(copy / "cams.yaml")
+    det = cams.cameras[0].detections
+    rows = load_mot_txt(det)
+    rows[:, 4:6] += rows[:, 2:4]  # x1, y1, x2, y2 where width and height belong
+    save_mot_txt(det, rows)
+    with caplog.at_level("WARNING", logger="mctrack.pipeline"):
+        make_pipeline(cams).run(cams, tmp_path / "out")
+    said = [m for m in caplog.messages if "x1,y1,x2,y2" in m]
+    assert len(said) == 1 and said[0].startswith(f"camera {cams.cameras[0].id}: {det}: ")

@@ -419,7 +419,7 @@ def test_a_sequence_whose_video_header_disagrees_on_the_frame_rate_is_warned_abo
     assert "fps but the header" not in caplog.text
 
 
-@pytest.mark.parametrize("pattern", ["{:06d}.jpg", "frame_{:06d}.jpg", "cam1_{}.png"])
+@pytest.mark.parametrize("pattern", ["{:06d}.jpg", "frame_{:06d}.jpg", "img{}.png"])
 def test_a_stray_image_or_a_name_prefix_does_not_shift_the_frames(tmp_path, caplog, pattern):
     """A folder of numbered frames with one image missing and a stray image beside them (``cover.jpg``) was read
     in name order: every image after the gap one frame early against its detections, silently."""
@@ -455,3 +455,39 @@ def test_images_without_a_shared_numbering_stay_in_name_order(tmp_path, caplog):
     with caplog.at_level(logging.WARNING):
         frames = list(ImageFolderSource(d, fps=5))
     assert [int(f.image[0, 0, 0]) // 10 for f in frames] == [0, 1, 2, 3] and not caplog.messages
+
+
+@pytest.mark.parametrize(
+    "names",
+    [
+        ["20231101_120058.jpg", "20231101_120059.jpg", "20231101_120100.jpg", "20231101_120101.jpg"],  # date_time
+        ["2023-11-01_12-05-59.jpg", "2023-11-01_12-06-00.jpg", "2023-11-01_12-06-01.jpg"],  # a new group a minute
+        ["cam1_0001.jpg", "cam1_0002.jpg", "cam1_0003.jpg"],  # a camera's number before the frame's
+    ],
+)
+def test_a_number_after_a_digit_and_a_separator_is_no_frame_number(tmp_path, caplog, names):
+    """Date-time names were numbered by their last field (40 blank frames a minute for HHMMSS) or split into
+    groups a minute each (all but one left out): the images stay frames in name order, as before."""
+    d = tmp_path / "stamps"
+    d.mkdir()
+    for k, name in enumerate(names):
+        cv2.imwrite(str(d / name), np.full((8, 8, 3), 10 * k, np.uint8))
+    with caplog.at_level(logging.WARNING):
+        src = ImageFolderSource(d, fps=5)
+        frames = list(src)
+    assert src.length == len(names) and [int(f.image[0, 0, 0]) // 10 for f in frames] == list(range(len(names)))
+    assert not caplog.messages
+
+
+def test_frames_mixed_with_as_many_other_images_are_warned_about(tmp_path, caplog):
+    d = tmp_path / "mixed"
+    d.mkdir()
+    for i in range(1, 4):
+        cv2.imwrite(str(d / f"{i:04d}.jpg"), np.full((8, 8, 3), i, np.uint8))
+        cv2.imwrite(str(d / f"{i:04d}_mask.png"), np.full((8, 8, 3), 0, np.uint8))
+    with caplog.at_level(logging.WARNING):
+        src = ImageFolderSource(d, fps=5)
+    assert src.length == 6  # every image a frame, as before, but said
+    assert "3 of its 6 images are named as numbered frames (NUMBER) and the others are not (e.g. 0001_mask.png)" in (
+        caplog.text
+    )
