@@ -1379,8 +1379,8 @@ def test_a_run_whose_every_track_is_dropped_once_tracking_ended_fails(scene, tmp
     assert main([*base, "--out", str(tmp_path / "kept")]) == 0
 
 
-def test_a_camera_whose_detection_file_misses_every_frame_is_warned_about(scene, tmp_path, caplog):
-    """A det file numbered for another video gave its camera no detection, tracked as an empty scene unsaid."""
+def _scene_with_first_detections_changed(scene, tmp_path, change):
+    """A copy of ``scene`` whose first camera's det rows are ``change(rows)``: (cams, det file, rows)."""
     import shutil
 
     copy = tmp_path / "scene"
@@ -1388,8 +1388,18 @@ def test_a_camera_whose_detection_file_misses_every_frame_is_warned_about(scene,
     cams = load_cams(copy / "cams.yaml")
     det = cams.cameras[0].detections
     rows = load_mot_txt(det)
-    rows[:, 0] += 5000
+    change(rows)
     save_mot_txt(det, rows)
+    return cams, det, rows
+
+
+def test_a_camera_whose_detection_file_misses_every_frame_is_warned_about(scene, tmp_path, caplog):
+    """A det file numbered for another video gave its camera no detection, tracked as an empty scene unsaid."""
+
+    def later(rows):
+        rows[:, 0] += 5000
+
+    cams, det, rows = _scene_with_first_detections_changed(scene, tmp_path, later)
     first = cams.cameras[0].id
     for _ in range(2):  # the second run too: such a camera is not cached (its replay has no file to check)
         caplog.clear()
@@ -1405,15 +1415,11 @@ def test_a_camera_whose_detection_file_misses_every_frame_is_warned_about(scene,
 
 def test_a_camera_whose_detection_file_is_written_as_corners_is_warned_about(scene, tmp_path, caplog):
     """`track` warned about a det file of x1,y1,x2,y2 boxes; `run` scored such a camera at MOTA -83 unsaid."""
-    import shutil
 
-    copy = tmp_path / "scene"
-    shutil.copytree(scene, copy)
-    cams = load_cams(copy / "cams.yaml")
-    det = cams.cameras[0].detections
-    rows = load_mot_txt(det)
-    rows[:, 4:6] += rows[:, 2:4]  # x1, y1, x2, y2 where width and height belong
-    save_mot_txt(det, rows)
+    def corners(rows):
+        rows[:, 4:6] += rows[:, 2:4]  # x1, y1, x2, y2 where width and height belong
+
+    cams, det, _ = _scene_with_first_detections_changed(scene, tmp_path, corners)
     with caplog.at_level("WARNING", logger="mctrack.pipeline"):
         make_pipeline(cams).run(cams, tmp_path / "out")
     said = [m for m in caplog.messages if "x1,y1,x2,y2" in m]
