@@ -189,7 +189,13 @@ class RunResult:
 
     @property
     def failed(self) -> list[str]:
-        return [c for c, r in self.cameras.items() if r.error]
+        """Cameras that broke (``CameraResult.error``); a camera stopped by Ctrl-C is not one of them."""
+        return [c for c, r in self.cameras.items() if r.error and r.error != INTERRUPTED]
+
+    @property
+    def interrupted_cameras(self) -> list[str]:
+        """Cameras stopped part-way by Ctrl-C or SIGTERM (what they finished is in the outputs)."""
+        return [c for c, r in self.cameras.items() if r.error == INTERRUPTED]
 
 
 def _keeping(replay_warp, warps: dict[int, np.ndarray]):

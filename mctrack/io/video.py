@@ -224,6 +224,18 @@ def _frame_warning(message: str, *args) -> None:
         log.warning(message, *args)
 
 
+_NAMING_WARNED: set[str] = set()  # what an image folder's names said, already warned in this process
+
+
+def _naming_warning(message: str, *args) -> None:
+    """A warning about how a folder's images are named: once per process (a run opens a folder again for its
+    gallery and video, where a camera replayed from the cache said it twice more)."""
+    text = message % args
+    if text not in _NAMING_WARNED:
+        _NAMING_WARNED.add(text)
+        _frame_warning("%s", text)
+
+
 UNREADABLE_FOLDER = 5  # an image folder whose first images all fail to decode is refused, not tracked as empty
 #: (signature a file of this kind starts with, marker a whole one ends with): JPEG's start and end of image, PNG's
 #: signature and IEND chunk type; told by the bytes, not the name (a JPEG saved as .png is a whole JPEG)
@@ -329,7 +341,7 @@ class ImageFolderSource(FrameSource):
         prefix, named = max(groups.items(), key=lambda kv: len(kv[1]))
         if 2 * len(named) <= len(self.files):
             if len(named) > 1 and len(named) < len(self.files):  # said: frames and other images interleave
-                _frame_warning(
+                _naming_warning(
                     "%s: %d of its %d images are named as numbered frames (%sNUMBER) and the others are not (e.g. "
                     "%s): every image is a frame, in name order; keep only the frames in the folder",
                     self.folder,
@@ -342,7 +354,7 @@ class ImageFolderSource(FrameSource):
         kept = {f for _, f in named}
         others = [f for f in self.files if f not in kept]
         if others:
-            _frame_warning(
+            _naming_warning(
                 "%s: %d image(s) not named as the frames are (%sNUMBER), e.g. %s: not frames of the sequence, left out",
                 self.folder,
                 len(others),
@@ -366,10 +378,10 @@ class ImageFolderSource(FrameSource):
         span = max(numbers) - first + 1
         missing = span - len(numbers)
         if min(numbers) < first:
-            _frame_warning("%s: images numbered below %d: frames are taken in name order", self.folder, first)
+            _naming_warning("%s: images numbered below %d: frames are taken in name order", self.folder, first)
             return None
         if len(set(numbers)) != len(numbers) or missing > len(numbers):  # e.g. timestamps or every n-th frame
-            _frame_warning(
+            _naming_warning(
                 "%s: the image numbers (%d to %d, %d images) are not one per frame: the images are taken in name "
                 "order as frames 1 to %d, whatever their numbers",
                 self.folder,
@@ -380,7 +392,7 @@ class ImageFolderSource(FrameSource):
             )
             return None
         if first_number is None and first > 1:
-            _frame_warning(
+            _naming_warning(
                 "%s: the first image is number %d: it is frame 1 (frames are counted from a folder's first image; "
                 "detections read from a file must count the same way)",
                 self.folder,
@@ -389,7 +401,7 @@ class ImageFolderSource(FrameSource):
         if missing:
             have = set(numbers)
             gaps = [n for n in range(first, first + span) if n not in have]
-            _frame_warning(
+            _naming_warning(
                 "%s: %d image(s) missing from the numbering (e.g. number %d): those frames come without an image, "
                 "later images keep their frame numbers",
                 self.folder,

@@ -243,6 +243,11 @@ def test_interrupted_run_keeps_what_it_finished(scene, tmp_path):
     assert summary["cameras_not_run"] == []
     # stopped, not broken: listed apart from the failed cameras (it was a failure with the error "interrupted")
     assert summary["interrupted_cameras"] == ["cam2"] and summary["failed_cameras"] == {}
+    cams = load_cams(scene / "cams.yaml")  # the same in the Python API's result
+    result = make_pipeline(cams, ColorHistogramEmbedder(), source_factory=_interrupting_at_frame_5("cam2")).run(
+        cams, tmp_path / "api", raise_on_interrupt=False
+    )
+    assert result.interrupted and result.interrupted_cameras == ["cam2"] and result.failed == []
     assert len(load_mot_txt(tmp_path / "cam1.txt")) > 100
     assert load_mot_txt(tmp_path / "cam2.txt")[:, 0].max() <= 5
     assert (tmp_path / "identities.csv").is_file()

@@ -435,6 +435,10 @@ def test_a_stray_image_or_a_name_prefix_does_not_shift_the_frames(tmp_path, capl
     assert [None if f.image is None else int(f.image[0, 0, 0]) // 10 for f in frames] == [1, 2, 3, None, 5, 6]
     assert "1 image(s) not named as the frames are" in caplog.text and "e.g. cover.jpg" in caplog.text
     assert "1 image(s) missing from the numbering (e.g. number 4)" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):  # opened again (a run's gallery, its video): said once per process
+        assert ImageFolderSource(d, fps=5).length == 6
+    assert not caplog.messages
 
 
 def test_images_without_a_shared_numbering_stay_in_name_order(tmp_path, caplog):
