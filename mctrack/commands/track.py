@@ -88,7 +88,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--duration", type=float, default=None, metavar="SECONDS", help="stop after this many seconds of the stream"
     )
     t = p.add_argument_group("tracker")
-    t.add_argument("--fps", type=float, help="frame rate (default: the source's)")
+    t.add_argument(
+        "--fps",
+        type=float,
+        help="frame rate (default: the source's; also stands in for a seqinfo.ini without frameRate)",
+    )
     add_cmc_arg(t, "default: auto when the frames can be had: decoded anyway, or the source has images; else off")
     t.add_argument("--max-lost", type=float, default=None, help="seconds a lost track is kept (tracker default)")
     add_kalman_adapt_args(t)
@@ -205,7 +209,9 @@ def main(args: argparse.Namespace) -> int:
         needs += [f"--reid {args.reid}"] if embedder is not None else []
         needs += ["--video"] if args.video else []
         needs += [f"--cmc {cmc_mode}"] if args.cmc in ("on", "auto") else []
-        source = open_source(args.source, need_images=need_images, images_for=" and ".join(needs) or None)
+        source = open_source(
+            args.source, need_images=need_images, images_for=" and ".join(needs) or None, fallback_fps=args.fps
+        )
     detector = _build_detector(args, source)
     fps = args.fps or source.fps
     if args.fps is None:
@@ -348,7 +354,7 @@ def main(args: argparse.Namespace) -> int:
                         _VIDEO_AFTER,
                         write_annotated_video,
                         out_dir / f"{name}.mp4",
-                        open_source(args.source),
+                        open_source(args.source, fallback_fps=args.fps),
                         result,
                         source.camera,
                         stats.frames,

@@ -357,14 +357,15 @@ def read_frame_size(path: str | Path) -> tuple[int, int] | None:
     return int(size[0]), int(size[1])
 
 
-def read_seqinfo(path: str | Path) -> SeqInfo:
-    """Parse ``seqinfo.ini``; a missing file or key is an :class:`InputError` naming both."""
+def read_seqinfo(path: str | Path, *, fallback_fps: float | None = None) -> SeqInfo:
+    """Parse ``seqinfo.ini``; a missing file or key is an :class:`InputError` naming both (``fallback_fps``: the
+    frame rate when the file has no ``frameRate``, e.g. the user's ``--fps``)."""
     p = Path(path)
     sec = _sequence_section(p)
     try:
         info = SeqInfo(
             name=sec.get("name", p.parent.name),
-            frame_rate=float(sec["frameRate"]),
+            frame_rate=float(sec["frameRate"] if fallback_fps is None or "frameRate" in sec else fallback_fps),
             seq_length=_seq_length(sec, p),
             im_width=int(sec["imWidth"]),
             im_height=int(sec["imHeight"]),

@@ -463,7 +463,8 @@ class SequenceSource(FrameSource):
 
     The frame rate is the ``seqinfo.ini`` one (the benchmark's). With ``need_images=False`` no image is decoded
     even when there is a video. ``images_for``: what needs the images (e.g. ``"--video"``), named in the error
-    when the folder has none (default: "this detector or embedder").
+    when the folder has none (default: "this detector or embedder"). ``fallback_fps``: the frame rate when
+    ``seqinfo.ini`` has no ``frameRate``.
     """
 
     def __init__(
@@ -473,9 +474,10 @@ class SequenceSource(FrameSource):
         need_images: bool = True,
         camera: str | None = None,
         images_for: str | None = None,
+        fallback_fps: float | None = None,
     ) -> None:
         self.folder = Path(folder)
-        self.info: SeqInfo = read_seqinfo(self.folder / "seqinfo.ini")
+        self.info: SeqInfo = read_seqinfo(self.folder / "seqinfo.ini", fallback_fps=fallback_fps)
         self.name = self.info.name or self.folder.name
         self.camera = camera or self.name
         self.fps = self.native_fps = self.info.frame_rate
@@ -881,16 +883,21 @@ def has_images(path: str | Path) -> bool:
     if any(q.suffix.lower() in VIDEO_SUFFIXES and q.is_file() for q in p.iterdir()):
         return True
     try:
-        return (p / read_seqinfo(p / "seqinfo.ini").im_dir).is_dir()
+        return (p / read_seqinfo(p / "seqinfo.ini", fallback_fps=1.0).im_dir).is_dir()  # the rate is not asked
     except (InputError, ValueError, OSError):
         return False  # opening it reports what is wrong with its seqinfo.ini
 
 
 def open_source(
-    path: str | Path, *, need_images: bool = True, camera: str | None = None, images_for: str | None = None
+    path: str | Path,
+    *,
+    need_images: bool = True,
+    camera: str | None = None,
+    images_for: str | None = None,
+    fallback_fps: float | None = None,
 ) -> FrameSource:
     """The right source for ``path``: a video file, a MOTChallenge sequence folder or an image folder
-    (``images_for``: what needs a sequence's images, named when it has none; see :class:`SequenceSource`)."""
+    (``images_for``, ``fallback_fps``: a sequence's, see :class:`SequenceSource`)."""
     p = Path(path)
     if p.is_file():
         if p.suffix.lower() not in VIDEO_SUFFIXES:
@@ -898,7 +905,9 @@ def open_source(
         return VideoFileSource(p, camera=camera)
     if p.is_dir():
         if (p / "seqinfo.ini").is_file():
-            return SequenceSource(p, need_images=need_images, camera=camera, images_for=images_for)
+            return SequenceSource(
+                p, need_images=need_images, camera=camera, images_for=images_for, fallback_fps=fallback_fps
+            )
         mot_layout = any((p / d).is_dir() for d in ("det", "gt", "img1"))
         if mot_layout and not any(f.suffix.lower() in IMAGE_SUFFIXES for f in p.iterdir() if f.is_file()):
             # laid out as a MOTChallenge sequence but without its description: say so, not "no images"

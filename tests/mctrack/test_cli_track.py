@@ -617,3 +617,16 @@ def test_a_video_path_that_is_a_folder_is_refused_before_tracking_and_name_takes
     assert not (out / "clip.txt").exists()
     assert main(argv + ["--out", str(out), "--name", "run1.txt", "--no-progress"]) == 0
     assert (out / "run1.txt").is_file() and not (out / "run1.txt.txt").exists()
+
+
+def test_fps_stands_in_for_a_seqinfo_without_frame_rate(tmp_path, capsys):
+    seq = make_sequence(tmp_path / "data" / "SYN-01")  # frameRate=10
+    argv = ["track", "--source", str(seq), "--detector", "mot", "--no-progress"]
+    assert main(argv + ["--out", str(tmp_path / "with")]) == 0
+    ini = seq / "seqinfo.ini"
+    ini.write_text("".join(line for line in ini.read_text().splitlines(True) if not line.startswith("frameRate")))
+    assert main(argv + ["--out", str(tmp_path / "without")]) == 1
+    assert "seqinfo.ini: missing key frameRate" in capsys.readouterr().err
+    assert main(argv + ["--out", str(tmp_path / "without"), "--fps", "10"]) == 0  # was the same error
+    with_rate = load_mot_txt(tmp_path / "with" / "SYN-01.txt")
+    assert len(with_rate) and np.array_equal(with_rate, load_mot_txt(tmp_path / "without" / "SYN-01.txt"))
