@@ -319,7 +319,10 @@ class ImageFolderSource(FrameSource):
         #: :func:`warn_assumed_fps`)
         self.native_fps = None if fps_given is None else float(fps_given)
         #: frame index -> image file; None: the files in name order, one frame each
-        self.numbered = self._by_number(first_number)
+        named = self._frame_numbers()
+        if named is not None:  # the images named as frames; the others were said and are left out
+            self.files = [f for _, f in named]
+        self.numbered = None if named is None else self._by_number([n for n, _ in named], first_number)
         self.length = len(self.files) if self.numbered is None else max(self.numbered) + 1
         first = cv2.imread(str(self.files[0]), cv2.IMREAD_COLOR)
         self.size = None if first is None else (first.shape[1], first.shape[0])
@@ -339,8 +342,10 @@ class ImageFolderSource(FrameSource):
         if not groups:
             return None
         prefix, named = max(groups.items(), key=lambda kv: len(kv[1]))
+        kept = {f for _, f in named}
+        others = [f for f in self.files if f not in kept]
         if 2 * len(named) <= len(self.files):
-            if len(named) > 1 and len(named) < len(self.files):  # said: frames and other images interleave
+            if len(named) > 1 and others:  # said: frames and other images interleave
                 _naming_warning(
                     "%s: %d of its %d images are named as numbered frames (%sNUMBER) and the others are not (e.g. "
                     "%s): every image is a frame, in name order; keep only the frames in the folder",
@@ -348,11 +353,9 @@ class ImageFolderSource(FrameSource):
                     len(named),
                     len(self.files),
                     prefix,
-                    next(f.name for f in self.files if f not in {g for _, g in named}),
+                    others[0].name,
                 )
             return None
-        kept = {f for _, f in named}
-        others = [f for f in self.files if f not in kept]
         if others:
             _naming_warning(
                 "%s: %d image(s) not named as the frames are (%sNUMBER), e.g. %s: not frames of the sequence, left out",
@@ -363,17 +366,12 @@ class ImageFolderSource(FrameSource):
             )
         return named
 
-    def _by_number(self, first_number: int | None) -> dict[int, Path] | None:
-        """Frames by the numbers the files are named with (``000001.jpg`` or ``frame_000001.jpg``: frame
-        ``first_number``, default the smallest number; :meth:`_frame_numbers`), so that a missing image leaves a
-        frame without an image instead of moving every later image one frame earlier (where detections and
-        images would no longer match). None, and frames in name order, when the names are not numbered frames,
-        repeat a number, or leave more frames missing than there are images."""
-        named = self._frame_numbers()
-        if named is None:
-            return None
-        numbers = [n for n, _ in named]
-        self.files = [f for _, f in named]
+    def _by_number(self, numbers: list[int], first_number: int | None) -> dict[int, Path] | None:
+        """Frames by ``numbers``, those ``self.files`` are named with (:meth:`_frame_numbers`; ``000001.jpg``: frame
+        ``first_number``, default the smallest number), so that a missing image leaves a frame without an image
+        instead of moving every later image one frame earlier (where detections and images would no longer
+        match). None, and frames in name order, when the numbers repeat, start below ``first_number`` or leave
+        more frames missing than there are images."""
         first = min(numbers) if first_number is None else int(first_number)
         span = max(numbers) - first + 1
         missing = span - len(numbers)
