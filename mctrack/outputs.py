@@ -220,20 +220,25 @@ def write_annotated_video(
         tmp.unlink(missing_ok=True)
 
 
-def gallery_picks(tracklets: Iterable[Tracklet], lookup: dict[tuple[str, int], int]) -> dict[str, dict[int, tuple]]:
-    """``{camera: {global id: (frame index, xyxy)}}``: per identity and camera, the frame where its box is largest
-    (the clearest view), over all of its tracklets in that camera."""
-    best: dict[str, dict[int, tuple[float, int, np.ndarray]]] = {}
+def gallery_picks(
+    tracklets: Iterable[Tracklet], lookup: dict[tuple[str, int], int], candidates: int = 5
+) -> dict[str, dict[int, tuple[tuple[int, np.ndarray], ...]]]:
+    """``{camera: {global id: ((frame index, xyxy), ...)}}``: per identity and camera, the ``candidates`` frames
+    where its box is largest (the clearest views), largest first, over all of its tracklets in that camera. The
+    gallery takes the first whose frame can be read (a frame that could not be decoded has rows from a detection
+    file, but no image)."""
+    best: dict[str, dict[int, list[tuple[float, int, np.ndarray]]]] = {}
     for t in tracklets:
         gid = lookup.get((t.camera, int(t.track_id)))
-        if not gid:
+        if not gid or not len(t.frames):
             continue
         area = (t.xyxy[:, 2] - t.xyxy[:, 0]) * (t.xyxy[:, 3] - t.xyxy[:, 1])
-        i = int(np.argmax(area))
-        cur = best.setdefault(t.camera, {}).get(gid)
-        if cur is None or area[i] > cur[0]:
-            best[t.camera][gid] = (float(area[i]), int(t.frames[i]), t.xyxy[i].astype(np.float64))
-    return {cam: {g: (f, box) for g, (_, f, box) in picks.items()} for cam, picks in best.items()}
+        top = np.argsort(-area, kind="stable")[:candidates]
+        mine = best.setdefault(t.camera, {}).setdefault(gid, [])
+        mine.extend((float(area[i]), int(t.frames[i]), t.xyxy[i].astype(np.float64)) for i in top)
+        mine.sort(key=lambda c: -c[0])  # stable: of equal areas the earlier tracklet's first
+        del mine[candidates:]
+    return {cam: {g: tuple((f, box) for _, f, box in c) for g, c in picks.items()} for cam, picks in best.items()}
 
 
 GALLERY_CELL = (64, 128)  # width, height of one crop in the gallery
@@ -256,11 +261,16 @@ def _cell(image: np.ndarray, xyxy: np.ndarray) -> np.ndarray:
 
 
 def write_gallery(
-    path: Path, picks: dict[str, dict[int, tuple]], sources: dict[str, FrameSource], *, max_ids: int = 200
+    path: Path,
+    picks: dict[str, dict[int, tuple[tuple[int, np.ndarray], ...]]],
+    sources: dict[str, FrameSource],
+    *,
+    max_ids: int = 200,
 ) -> int:
     """``path`` (JPEG): one row per global identity, one column per camera, each cell the identity's clearest crop
-    in that camera (empty where it was not seen). Identities seen by the most cameras come first (ties by id); at
-    most ``max_ids`` rows. ``sources``: each camera's frames, read up to the last frame needed. Returns the rows
+    in that camera (:func:`gallery_picks`: the largest box whose frame can be read; empty where it was not seen).
+    Identities seen by the most cameras come first (ties by id); at most ``max_ids`` rows. ``sources``: each
+    camera's frames, read up to the last frame needed. Returns the rows
     drawn (0: nothing written)."""
     cameras = [c for c in sources if picks.get(c)]
     ids = sorted({g for c in cameras for g in picks[c]}, key=lambda g: (-sum(g in picks[c] for c in cameras), g))
@@ -271,17 +281,25 @@ def write_gallery(
         return 0
     crops: dict[tuple[str, int], np.ndarray] = {}
     for cam in cameras:
-        wanted: dict[int, list[int]] = {}
+        wanted: dict[int, list[tuple[int, int]]] = {}  # frame -> (global id, candidate rank)
         for g in ids:
-            if g in picks[cam]:
-                wanted.setdefault(picks[cam][g][0], []).append(g)
+            for rank, (frame, _) in enumerate(picks[cam].get(g, ())):
+                wanted.setdefault(frame, []).append((g, rank))
+        if not wanted:
+            continue
+        found: dict[int, dict[int, np.ndarray]] = {}  # global id -> {rank: cell}
+        pending = {g for g in ids if picks[cam].get(g)}  # without their largest view yet
         last = max(wanted)
         for frame in sources[cam]:
-            if frame.index > last:
+            if frame.index > last or not pending:  # all frames readable: read up to the last largest view only
                 break
             if frame.image is not None and frame.index in wanted:
-                for g in wanted[frame.index]:
-                    crops[(cam, g)] = _cell(frame.image, picks[cam][g][1])
+                for g, rank in wanted[frame.index]:
+                    found.setdefault(g, {})[rank] = _cell(frame.image, picks[cam][g][rank][1])
+                    if rank == 0:
+                        pending.discard(g)
+        for g, cells in found.items():
+            crops[(cam, g)] = cells[min(cells)]  # the largest view whose frame has an image
     w, h = GALLERY_CELL
     label_w, header_h = 72, 24
     canvas = np.full((header_h + len(ids) * (h + 4), label_w + len(cameras) * (w + 4), 3), 255, np.uint8)

@@ -51,7 +51,8 @@ def test_gallery_one_row_per_identity_one_column_per_camera(tmp_path, caplog):
     tracklets = [tracklet("a", 1, 5, 2), tracklet("a", 2, 5, 2), tracklet("b", 2, 5, 2)]
     lookup = {("a", 1): 11, ("a", 2): 12, ("b", 2): 12}
     picks = gallery_picks(tracklets, lookup)
-    assert picks["a"][11][0] == 4 and set(picks) == {"a", "b"} and set(picks["b"]) == {12}
+    assert [f for f, _ in picks["a"][11]] == [4, 3, 2, 1, 0]  # largest box first
+    assert set(picks) == {"a", "b"} and set(picks["b"]) == {12}
     n = write_gallery(tmp_path / "gallery.jpg", picks, {"a": frames(6), "b": frames(6)})
     image = cv2.imread(str(tmp_path / "gallery.jpg"))
     w, h = GALLERY_CELL
@@ -66,6 +67,30 @@ def test_gallery_one_row_per_identity_one_column_per_camera(tmp_path, caplog):
     with caplog.at_level(logging.WARNING):
         assert write_gallery(tmp_path / "one.jpg", picks, {"a": frames(6), "b": frames(6)}, max_ids=1) == 1
     assert "shows 1 of 2 identities" in caplog.text
+
+
+def test_gallery_takes_the_largest_view_whose_frame_can_be_read(tmp_path):
+    # a frame that could not be decoded still has rows from a detection file; its cell was left empty
+    box = [10, 10, 30, 60]
+
+    def frames(n, unreadable):
+        for i in range(n):
+            image = np.zeros((120, 160, 3), np.uint8)
+            image[10:60, 10:30] = (0, 0, 60 * i)  # red grows frame by frame: the cell tells which frame it came from
+            yield Frame(camera="x", index=i, timestamp=i / 10, image=None if i in unreadable else image)
+
+    xyxy = np.array([box] * 4, np.float32)
+    xyxy[:, 3] -= 2 * (3 - np.arange(4))  # the last frame has the largest box
+    picks = gallery_picks([Tracklet("a", 1, np.arange(4), xyxy, np.arange(4) / 10.0)], {("a", 1): 7})
+    w, h = GALLERY_CELL
+    for unreadable, red in (({3}, 120), ({2, 3}, 60), (set(), 180)):
+        assert write_gallery(tmp_path / "g.jpg", picks, {"a": frames(4, unreadable)}) == 1
+        cell = cv2.imread(str(tmp_path / "g.jpg"))[24 : 24 + h, 72 : 72 + w]
+        assert abs(int(cell[h // 2, w // 2, 2]) - red) < 12, (unreadable, cell[h // 2, w // 2])
+    assert write_gallery(tmp_path / "g.jpg", picks, {"a": frames(4, {0, 1, 2, 3})}) == 1  # no view: cell left white
+    assert cv2.imread(str(tmp_path / "g.jpg"))[24 : 24 + h, 72 : 72 + w].mean() > 240
+    many = gallery_picks([Tracklet("a", 1, np.arange(4), xyxy, np.arange(4) / 10.0)], {("a", 1): 7}, candidates=2)
+    assert [f for f, _ in many["a"][7]] == [3, 2]
 
 
 def test_output_file_names_a_file_where_a_folder_must_be(tmp_path):
