@@ -13,6 +13,7 @@ import io
 import logging
 import math
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -286,10 +287,18 @@ class SeqInfo:
     video: str | None = None
 
 
-def _ini_problem(exc: configparser.Error) -> str:
-    """What a configparser error says about the file, in one line with its line number."""
+def _ini_problem(exc: configparser.Error, path: Path | None = None) -> str:
+    """What a configparser error says about the file, in one line with its line number (``path``: the file, to
+    name a key given twice as it is written there; configparser lowers its case)."""
     if isinstance(exc, configparser.DuplicateOptionError):
-        return f"{exc.option} is given twice in [{exc.section}] (line {exc.lineno})"
+        key = exc.option
+        try:
+            line = path.read_text(encoding="utf-8-sig").splitlines()[exc.lineno - 1] if path and exc.lineno else ""
+            written = re.split(r"[=:]", line, maxsplit=1)[0].strip()
+            key = written if written.lower() == exc.option else key
+        except (OSError, UnicodeDecodeError, IndexError):
+            pass
+        return f"{key} is given twice in [{exc.section}] (line {exc.lineno})"
     if isinstance(exc, configparser.DuplicateSectionError):
         return f"section [{exc.section}] is given twice (line {exc.lineno})"
     if isinstance(exc, configparser.MissingSectionHeaderError):
@@ -316,7 +325,7 @@ def _sequence_section(p: Path) -> configparser.SectionProxy:
     except KeyError:
         raise InputError(f"{p}: no [Sequence] section") from None
     except configparser.Error as exc:
-        raise InputError(f"{p}: {_ini_problem(exc)}") from None
+        raise InputError(f"{p}: {_ini_problem(exc, p)}") from None
     except UnicodeDecodeError as exc:
         raise InputError(f"{p}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
     except OSError as exc:

@@ -212,8 +212,9 @@ def test_a_seqinfo_that_is_not_utf8_is_an_error_naming_the_file(tmp_path):
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        # configparser reads keys in lower case
-        ("[Sequence]\nseqLength=5\nseqLength=100\n", r"seqlength is given twice in \[Sequence\] \(line 3\)"),
+        # configparser reads keys in lower case; the message names the key as the file writes it
+        ("[Sequence]\nseqLength=5\nseqLength=100\n", r"seqLength is given twice in \[Sequence\] \(line 3\)"),
+        ("[Sequence]\nseqLength=5\n\nSEQLENGTH : 100\n", r"SEQLENGTH is given twice in \[Sequence\] \(line 4\)"),
         ("[Sequence]\nseqLength=5\n[Sequence]\n", r"section \[Sequence\] is given twice \(line 3\)"),
         ("seqLength=5\n[Sequence]\n", r"line 1 comes before any \[section\] header: 'seqLength=5'"),
         ("[Sequence]\nseqLength=5\njust words\n", r"line 3 is not key=value: 'just words'"),
