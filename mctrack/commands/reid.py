@@ -18,6 +18,7 @@ from tqdm import tqdm
 from ..errors import QUIET_INTERRUPT_ENV, ConfigError, InputError, error_line, missing_file
 from ..outputs import output_file, output_folder
 from ._common import TORCH_EMBEDDERS, add_embedder_args, embedder_from_args
+from .reid_crops import add_crops_parser
 
 __all__ = ["register", "list_images"]
 
@@ -165,6 +166,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="smallest per-crop cosine accepted, in [-1, 1] (default: 0.999)",
     )
     x.set_defaults(func=export_main)
+
+    add_crops_parser(s)
 
     c = s.add_parser(
         "center",

@@ -1,0 +1,132 @@
+"""``mctrack reid crops``: a Market-1501 folder cut from a camera set's labels, read back by the Re-ID loader."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mctrack.cli import main
+from mctrack.io.mot import load_mot_txt, save_mot_txt
+from reid_models.data.datasets import load_dataset
+
+ROOT = Path(__file__).resolve().parents[2]
+SMALL = ROOT / "samples" / "small" / "cams.yaml"
+
+
+def _errors(capsys) -> list[str]:
+    return [line for line in capsys.readouterr().err.splitlines() if "error" in line]
+
+
+def _names(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*.jpg"))
+
+
+def test_crops_of_a_camera_set_read_back_as_market1501(tmp_path, capsys):
+    out = tmp_path / "crops"
+    assert main(["reid", "crops", "--cams", str(SMALL), "--out", str(out), "--no-progress"]) == 0
+    manifest = json.loads((out / "crops.json").read_text())
+    counts = manifest["counts"]
+    data = load_dataset("market1501", out, verbose=False)
+    assert len(data.train) == counts["train_images"] > 0 and len(data.query) == counts["query_images"] > 0
+    assert len(data.gallery) == counts["gallery_images"] > 0
+    train_ids = {s.pid for s in data.train}
+    test_ids = {s.pid for s in data.query}
+    assert not train_ids & test_ids and test_ids <= {s.pid for s in data.gallery}
+    # every query has a gallery crop of its person from another camera (the protocol drops its own camera's)
+    for q in data.query:
+        assert any(g.pid == q.pid and g.camid != q.camid for g in data.gallery)
+    # crops of a person in one camera at least --every apart (0.5 s at the scene's 10 fps: 5 frames)
+    frames: dict[tuple[int, int], list[int]] = {}
+    for name in _names(out):
+        pid, cam, frame = int(name.split("/")[-1][:4]), int(name.split("_c")[1][0]), int(name.split("s1_")[1][:6])
+        frames.setdefault((pid, cam), []).append(frame)
+    assert all(np.diff(sorted(f)).min(initial=99) >= 5 for f in frames.values())
+    # each crop's person is the ground truth's at that frame and camera
+    gt = {c: load_mot_txt(ROOT / "samples" / "small" / f"cam{c}" / "gt" / "gt.txt") for c in (1, 2, 3)}
+    for (pid, cam), fs in frames.items():
+        for f in fs:
+            assert ((gt[cam][:, 0] == f) & (gt[cam][:, 1] == pid)).any()
+    assert "training crops of" in capsys.readouterr().out
+    # the same seed gives the same split
+    again = tmp_path / "again"
+    assert main(["reid", "crops", "--cams", str(SMALL), "--out", str(again), "--no-progress"]) == 0
+    assert _names(again) == _names(out)
+
+
+def test_crops_labelled_by_a_finished_run(tmp_path):
+    # a run's OUT/<camera>.txt holds global ids: here the ground truth with every id moved by 100
+    run = tmp_path / "run"
+    run.mkdir()
+    for c in (1, 2, 3):
+        rows = load_mot_txt(ROOT / "samples" / "small" / f"cam{c}" / "gt" / "gt.txt")[:, :7].copy()
+        rows[:, 1] += 100
+        rows[:, 6] = 0.9  # a score, not a "conf 0: ignore" mark
+        save_mot_txt(run / f"cam{c}.txt", rows)
+    out = tmp_path / "crops"
+    assert main(["reid", "crops", "--cams", str(SMALL), "--labels", str(run), "--out", str(out), "--no-progress"]) == 0
+    pids = {int(n.split("/")[-1][:4]) for n in _names(out)}
+    assert pids and min(pids) > 100
+
+
+def test_out_is_never_emptied_unless_it_is_an_earlier_export(tmp_path, capsys):
+    out = tmp_path / "crops"
+    args = ["reid", "crops", "--cams", str(SMALL), "--out", str(out), "--no-progress", "--every", "2"]
+    assert main(args) == 0
+    first = _names(out)
+    assert main(args) == 1
+    assert "not empty (pass --overwrite" in _errors(capsys)[0]
+    assert main([*args, "--overwrite", "--seed", "1"]) == 0  # replaced, not added to
+    assert len(_names(out)) == len(first) and json.loads((out / "crops.json").read_text())["options"]["seed"] == 1
+    # a dataset this command did not write is never emptied, whatever its names
+    market = tmp_path / "market"
+    (market / "bounding_box_train").mkdir(parents=True)
+    some_crop = next((out / "bounding_box_train").glob("*.jpg"))
+    shutil.copy(some_crop, market / "bounding_box_train" / "0002_c1s1_000451_03.jpg")  # Market's own naming
+    assert main(["reid", "crops", "--cams", str(SMALL), "--out", str(market), "--overwrite", "--no-progress"]) == 1
+    assert "not an export of reid crops (no crops.json)" in _errors(capsys)[0]
+    assert (market / "bounding_box_train" / "0002_c1s1_000451_03.jpg").is_file()
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ([], "give either --cams (a camera set) or --source (one camera)"),
+        (["--cams", str(SMALL), "--source", "x"], "give either --cams"),
+        (["--cams", str(SMALL), "--test-fraction", "1"], "--test-fraction 1.0: must be in (0, 1)"),
+        (["--cams", str(SMALL), "--min-visibility", "2"], "--min-visibility 2.0: must be in [0, 1]"),
+        (["--cams", str(SMALL), "--every", "nan"], "--every nan: must be a number of seconds"),
+        (["--cams", str(SMALL), "--labels", "NORUN"], "camera cam1: labels NORUN/cam1.txt: "),
+    ],
+)
+def test_bad_options_are_one_line_before_any_work(tmp_path, capsys, extra, message):
+    out = tmp_path / "crops"
+    assert main(["reid", "crops", "--out", str(out), "--no-progress", *extra]) == 1
+    errors = _errors(capsys)
+    assert len(errors) == 1 and message in errors[0]
+    assert not out.exists()
+
+
+def test_ids_that_a_market_name_cannot_hold_are_refused(tmp_path, capsys):
+    seq = tmp_path / "seq"
+    (seq / "img1").mkdir(parents=True)
+    import cv2
+
+    cv2.imwrite(str(seq / "img1" / "000001.jpg"), np.zeros((100, 100, 3), np.uint8))
+    (seq / "seqinfo.ini").write_text("[Sequence]\nname=seq\nimDir=img1\nframeRate=10\nseqLength=1\nimExt=.jpg\n")
+    labels = tmp_path / "labels.txt"
+    save_mot_txt(labels, np.array([[1, 12345, 10, 10, 20, 60, 1]], np.float64))
+    out = tmp_path / "crops"
+    assert main(["reid", "crops", "--source", str(seq), "--labels", str(labels), "--out", str(out)]) == 1
+    errors = _errors(capsys)
+    assert len(errors) == 1 and "person id 12345 cannot be written in a Market-1501 name" in errors[0]
+    assert str(labels) in errors[0] and not out.exists()
+    # a video without --labels: nothing to guess from
+    assert (
+        main(["reid", "crops", "--source", str(ROOT / "samples" / "small" / "cam1" / "video.mp4"), "--out", str(out)])
+        == 1
+    )
+    assert "give its label file with --labels" in _errors(capsys)[0]
