@@ -12,18 +12,21 @@ import argparse
 import json
 import logging
 import math
+import os
 import shutil
+import tempfile
+from typing import NamedTuple
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
-from ..config import load_cams
+from ..config import is_live_source, load_cams
 from ..errors import InputError, missing_file
-from ..io.crops import MAX_PERSON_ID, CropCollector, crop_frames, label_rows
-from ..io.mot import load_mot_txt
-from ..io.video import open_source
-from ..outputs import atomic_write_text, output_folder
+from ..io.crops import CROP_NAME, MAX_PERSON_ID, CropCollector, crop_frames, label_rows
+from ..io.mot import load_mot_txt, share_far_outside
+from ..io.video import FrameSource, open_source, warn_assumed_fps
+from ..outputs import output_folder
 
 __all__ = ["add_crops_parser", "crops_main"]
 
@@ -83,6 +86,11 @@ def add_crops_parser(s: argparse._SubParsersAction) -> None:
         help="share of the people seen by two or more cameras held out as query and gallery, in (0, 1) (default: 0.5)",
     )
     k.add_argument("--seed", type=int, default=0, help="seed of the train/test split and the queries (default: 0)")
+    k.add_argument(
+        "--fps",
+        type=float,
+        help="with --source: its frame rate, where it has none of its own (an image folder; default: its own, else 30)",
+    )
     k.add_argument("--no-progress", action="store_true", help="no progress bars")
     k.set_defaults(func=crops_main)
 
@@ -98,53 +106,70 @@ def _check_options(args: argparse.Namespace) -> None:
         raise InputError(f"--min-visibility {args.min_visibility}: must be in [0, 1]")
     if not (math.isfinite(args.test_fraction) and 0 < args.test_fraction < 1):
         raise InputError(f"--test-fraction {args.test_fraction}: must be in (0, 1), e.g. 0.5")
+    if args.seed < 0:
+        raise InputError(f"--seed {args.seed}: must be a whole number >= 0")
+    if args.fps is not None and not (math.isfinite(args.fps) and 0 < args.fps <= 1000):
+        raise InputError(f"--fps {args.fps}: must be a frame rate in (0, 1000]")
+    if args.fps is not None and args.cams:
+        raise InputError("--fps: with --cams, give each camera's rate as fps: in the camera set")
 
 
-def _cameras(args: argparse.Namespace) -> list[tuple[str, str, Path, float | None]]:
-    """``(camera id, source, label file, fps from the camera set)`` per camera, in the camera set's order."""
+class _Camera(NamedTuple):
+    id: str
+    source: str
+    labels: Path
+    fps: float | None  # the camera set's (or --fps), else the source's own
+
+
+def _cameras(args: argparse.Namespace) -> list[_Camera]:
+    """The cameras to crop, in the camera set's order; their label files named, not yet read."""
     if args.source:
         src = Path(args.source)
-        labels = Path(args.labels) if args.labels else src / "gt" / "gt.txt"
-        if not args.labels and not (src.is_dir() and (src / "seqinfo.ini").is_file()):
+        if src.is_file() and src.suffix.lower() in (".yaml", ".yml"):
+            raise InputError(f"--source {src}: a camera set? give it as --cams")
+        if args.labels:
+            labels = Path(args.labels)
+        elif src.is_dir() and (src / "seqinfo.ini").is_file():
+            labels = src / "gt" / "gt.txt"
+        else:
             raise InputError(f"--source {src}: give its label file with --labels (a MOT file of person ids)")
-        return [(src.stem if src.is_file() else src.name or "cam1", str(src), labels, None)]
+        if labels.is_dir():
+            raise InputError(f"--labels {labels}: a folder; with --source, give one MOT label file")
+        name = src.stem if src.is_file() else src.resolve().name or "cam1"
+        return [_Camera(name, str(src), labels, args.fps)]
     cams = load_cams(args.cams)
+    run = Path(args.labels) if args.labels else None
+    if run is not None:
+        if not run.is_dir():
+            raise InputError(f"--labels {run}: with --cams, give a finished 'mctrack run --out' folder")
+        if not (run / "summary.json").is_file():
+            local = run.name == "local" and (run.parent / "summary.json").is_file()
+            raise InputError(
+                f"--labels {run}: "
+                + (
+                    "a run's local/ files hold each camera's own track ids, not global ones; give the run folder"
+                    if local
+                    else "not a finished 'mctrack run --out' folder (no summary.json): its ids must be global"
+                )
+            )
     out = []
     for cam in cams.cameras:
-        if args.labels:
-            labels = Path(args.labels) / f"{cam.id}.txt"
+        if is_live_source(cam.source):
+            raise InputError(f"{args.cams}: camera {cam.id} is a live stream: only recorded frames can be cropped")
+        if run is not None:
+            labels = run / f"{cam.id}.txt"
         elif cam.ground_truth:
             labels = Path(cam.ground_truth)
         else:
             raise InputError(
                 f"{args.cams}: camera {cam.id} has no ground_truth (or give a finished run's folder as --labels)"
             )
-        out.append((cam.id, cam.source, labels, cam.fps))
+        out.append(_Camera(cam.id, cam.source, labels, cam.fps))
     return out
 
 
-def _prepare_out(args: argparse.Namespace) -> Path:
-    """``--out``, checked: new or empty, or an earlier export (its crops.json) that ``--overwrite`` empties."""
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise InputError(f"--out {out}: is a file, not a folder")
-    if out.is_dir() and any(out.iterdir()):
-        if not args.overwrite:
-            raise InputError(f"--out {out}: not empty (pass --overwrite to replace an earlier export of reid crops)")
-        if not (out / MANIFEST).is_file():
-            # never empty a folder this command did not write: it may be a dataset (Market-1501's own names match)
-            raise InputError(f"--out {out}: not an export of reid crops (no {MANIFEST}); give a new or empty folder")
-        for child in out.iterdir():
-            if child.is_dir() and child.name in SPLITS:
-                shutil.rmtree(child)
-            elif child.name == MANIFEST:
-                child.unlink()
-        if any(out.iterdir()):
-            raise InputError(f"--out {out}: holds other files than an export of reid crops; give a new or empty folder")
-    return output_folder("--out", out)
-
-
 def _labels(path: Path, camera: str) -> tuple[np.ndarray, np.ndarray | None, int]:
+    """A camera's label rows (:func:`mctrack.io.crops.label_rows`), checked for what a Market-1501 name holds."""
     if not path.is_file():
         raise InputError(f"camera {camera}: labels {path}: {missing_file(path)}")
     rows, vis, dropped = label_rows(load_mot_txt(path))
@@ -152,56 +177,165 @@ def _labels(path: Path, camera: str) -> tuple[np.ndarray, np.ndarray | None, int
         ids = rows[:, 1]
         bad = (ids < 1) | (ids > MAX_PERSON_ID) | (ids != np.round(ids))
         if bad.any():
+            hint = ": a detection file? (its ids are -1)" if (ids == -1).all() else ""
             raise InputError(
                 f"{path}: person id {ids[bad][0]:g} cannot be written in a Market-1501 name (whole numbers "
-                f"1-{MAX_PERSON_ID})"
+                f"1-{MAX_PERSON_ID}){hint}"
             )
         if rows[:, 0].max() > 999_999:
             raise InputError(f"{path}: frame {rows[:, 0].max():g} is beyond Market-1501's six-digit frame numbers")
     return rows, vis, dropped
 
 
+def _open(cam: _Camera, rows: np.ndarray, fix: str) -> FrameSource:
+    """The camera's frames, checked against its labels before anything is cropped: labels beyond the source's
+    frames, or boxes far outside its frame size, are another source's."""
+    source = open_source(cam.source, camera=cam.id, images_for="reid crops")
+    if cam.fps:
+        source.fps = float(cam.fps)
+    else:
+        warn_assumed_fps(source, f"camera {cam.id} ({cam.source})", f"{fix} (crops are --every seconds apart)")
+    if len(rows) and source.length and rows[:, 0].max() > source.length:
+        raise InputError(
+            f"{cam.labels}: labels reach frame {rows[:, 0].max():g}, but {cam.source} has {source.length} frames: "
+            "the labels of another source?"
+        )
+    if len(rows) and source.size:
+        far = share_far_outside(rows, *source.size)
+        if far > 0.2:
+            raise InputError(
+                f"{cam.labels}: {100 * far:.0f}% of the boxes reach more than 10% beyond the "
+                f"{source.size[0]}x{source.size[1]} frames of {cam.source}: the labels of another source, or boxes "
+                "written as x1,y1,x2,y2? MOTChallenge files hold left,top,width,height"
+            )
+    return source
+
+
+def _old_export(args: argparse.Namespace) -> list[Path]:
+    """``--out`` checked before any work: new or empty ([]), or, with ``--overwrite``, an earlier export of this
+    command whose files (crops.json and the splits' crops, nothing else) are returned to be removed once the new
+    export is complete. Anything else in it is refused, and nothing is removed."""
+    out = Path(args.out)
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
+        raise InputError(f"--out {out}: " + ("a link" if out.is_symlink() else "a file") + ", not a folder")
+    if not out.is_dir() or not any(out.iterdir()):
+        return []
+    if not args.overwrite:
+        raise InputError(f"--out {out}: not empty (pass --overwrite to replace an earlier export of reid crops)")
+    if not (out / MANIFEST).is_file():
+        # never empty a folder this command did not write: it may be a dataset (Market-1501's own names match)
+        raise InputError(f"--out {out}: not an export of reid crops (no {MANIFEST}); give a new or empty folder")
+    files = [out / MANIFEST]
+    for child in sorted(out.iterdir()):
+        if child.name == MANIFEST:
+            continue
+        if child.name not in SPLITS or child.is_symlink() or not child.is_dir():
+            raise InputError(f"--out {out}: holds {child.name}, which reid crops did not write; nothing was removed")
+        for f in sorted(child.iterdir()):
+            if f.is_symlink() or not f.is_file() or not CROP_NAME.match(f.name):
+                raise InputError(
+                    f"--out {out}: holds {f.relative_to(out)}, which reid crops did not write; nothing was removed"
+                )
+            files.append(f)
+    return files
+
+
+def _no_test_warning(collector: CropCollector, counts: dict, test_fraction: float, out: Path) -> None:
+    multi = collector.test_candidates()
+    queried = collector.test_candidates(need_query=True)
+    if counts["test_ids"]:
+        return
+    if len(multi) < 2:
+        why = f"{len(multi)} people seen by two or more cameras (at least 2 are needed for a test split)"
+    elif len(queried) < 2:
+        why = (
+            f"of {len(multi)} people seen by two or more cameras, {len(queried)} have two crops in one camera, "
+            "which a query needs (a shorter --every gives more)"
+        )
+    else:
+        why = f"--test-fraction {test_fraction:g} of {len(queried)} people rounds to none"
+    log.warning("%s: no test people, query and gallery are empty: %s", out, why)
+
+
 def crops_main(args: argparse.Namespace) -> int:
     _check_options(args)
     cameras = _cameras(args)
-    labelled = [(cam, src, path, fps, *_labels(path, cam)) for cam, src, path, fps in cameras]  # all checked first
-    out = _prepare_out(args)
-    collector = CropCollector(
-        min_visibility=args.min_visibility,
-        min_height=args.min_height,
-        test_fraction=args.test_fraction,
-    )
-    per_camera = {}
-    for index, (cam, src, path, fps, rows, vis, dropped) in enumerate(labelled, start=1):
-        source = open_source(src, camera=cam)
-        rate = fps or source.fps
-        collector.every = max(1, int(round(args.every * rate)))  # frames, at this camera's rate
-        before = sum(len(v) for v in collector.crops.values())
-        total = int(rows[:, 0].max()) if len(rows) else 0
-        bar = tqdm(total=total, desc=f"crops {cam}", unit="frame", disable=args.no_progress)
-        with bar:
-            for _ in crop_frames(source, rows, vis, index, collector):
-                bar.update(1)
-        taken = sum(len(v) for v in collector.crops.values()) - before
-        per_camera[cam] = {"index": index, "labels": str(path), "label_rows": len(rows), "crops": taken}
-        if dropped:
-            per_camera[cam]["rows_ignored"] = dropped
-        if not taken:
-            log.warning("camera %s: no crop taken from %s (%d label rows)", cam, path, len(rows))
-    counts = collector.write(out, np.random.default_rng(args.seed))
-    if not counts["test_ids"]:
-        log.warning(
-            "%s: no test people (query and gallery are empty): only people seen by two or more cameras are held out",
-            out,
-        )
-    manifest = {
-        "cameras": per_camera,
-        "options": {k: getattr(args, k) for k in ("every", "min_height", "min_visibility", "test_fraction", "seed")},
-        "counts": counts,
-    }
-    atomic_write_text(out / MANIFEST, json.dumps(manifest, indent=2) + "\n")
+    labelled = [(cam, *_labels(cam.labels, cam.id)) for cam in cameras]  # every file read and checked first
+    fix = "--fps" if args.source else "fps: in the camera set"
+    sources = [_open(cam, rows, fix) for cam, rows, _, _ in labelled]
+    old = _old_export(args)
+    out = Path(args.out).absolute()
+    output_folder("--out", out.parent)
+    # built beside --out and moved in once complete: an interrupted or failed export leaves --out as it was
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    except OSError as exc:
+        raise InputError(f"--out {args.out}: cannot make a folder beside it ({exc.strerror or exc})") from None
+    try:
+        collector, counts, per_camera = _crop(args, labelled, sources, tmp)
+        _no_test_warning(collector, counts, args.test_fraction, out)
+        options = ("every", "min_height", "min_visibility", "test_fraction", "seed")
+        manifest = {
+            "cameras_yaml": str(Path(args.cams).resolve()) if args.cams else None,
+            "cameras": per_camera,
+            "options": {k: getattr(args, k) for k in options},
+            "counts": counts,
+        }
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        if not out.exists():
+            os.replace(tmp, out)
+        else:  # empty, or an earlier export checked above to hold nothing else: its files go, the new ones move in
+            for f in old:
+                f.unlink()
+            for split in SPLITS:
+                if (out / split).is_dir():
+                    (out / split).rmdir()
+            for child in sorted(tmp.iterdir()):
+                os.replace(child, out / child.name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     print(
         f"wrote {counts['train_images']} training crops of {counts['train_ids']} people, {counts['query_images']} "
         f"queries and {counts['gallery_images']} gallery crops of {counts['test_ids']} people to {out}"
     )
     return 0
+
+
+def _crop(
+    args: argparse.Namespace, labelled: list, sources: list[FrameSource], folder: Path
+) -> tuple[CropCollector, dict, dict]:
+    """Every camera's crops, written as a Market-1501 split under ``folder``: (collector, counts, per camera)."""
+    collector = CropCollector(
+        min_visibility=args.min_visibility, min_height=args.min_height, test_fraction=args.test_fraction
+    )
+    per_camera = {}
+    for index, ((cam, rows, vis, dropped), source) in enumerate(zip(labelled, sources, strict=True), start=1):
+        collector.every = max(1, int(round(args.every * source.fps)))  # frames, at this camera's rate
+        before = sum(len(v) for v in collector.crops.values())
+        total = int(rows[:, 0].max()) if len(rows) else 0
+        with tqdm(total=total, desc=f"crops {cam.id}", unit="frame", disable=args.no_progress) as bar:
+            for _ in crop_frames(source, rows, vis, index, collector):
+                bar.update(1)
+        taken = sum(len(v) for v in collector.crops.values()) - before
+        per_camera[cam.id] = {
+            "index": index,
+            "source": str(Path(cam.source).resolve()),
+            "labels": str(cam.labels.resolve()),
+            "fps": source.fps,
+            "every_frames": collector.every,
+            "label_rows": len(rows),
+            "rows_ignored": dropped,
+            "crops": taken,
+        }
+        if not taken:
+            why = (
+                f"all {dropped} rows are marked to ignore (conf 0) or not pedestrians"
+                if dropped and not len(rows)
+                else f"none of its {len(rows)} label rows gave a box at least --min-height {args.min_height:g} px "
+                f"tall and --min-visibility {args.min_visibility:g} visible in a frame that could be read"
+            )
+            log.warning("camera %s: no crop taken from %s: %s", cam.id, cam.labels, why)
+    if not collector.crops:
+        raise InputError("no crop taken from any camera (see the warnings): nothing was written")
+    counts = collector.write(folder, np.random.default_rng(args.seed), need_query=True)
+    return collector, counts, per_camera

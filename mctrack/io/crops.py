@@ -80,8 +80,20 @@ class CropCollector:
                 self.crops.setdefault(pid, []).append((cam_index, frame, jpg.tobytes()))
                 self._last[(pid, cam_index)] = frame
 
-    def write(self, root: str | Path, rng: np.random.Generator) -> dict[str, int]:
-        """Write the split under ``root`` (replacing crops of an earlier run); returns image and identity counts."""
+    def test_candidates(self, need_query: bool = False) -> list[int]:
+        """The people the test split is drawn from: those seen (with crops) by two or more cameras; with
+        ``need_query`` only those of them with two or more crops in some camera (one is the query, another stays
+        in that camera's gallery), so that every test person is queried."""
+        out = []
+        for pid, c in sorted(self.crops.items()):
+            per_cam = np.unique([cam for cam, _, _ in c], return_counts=True)[1]
+            if len(per_cam) >= 2 and (not need_query or per_cam.max() >= 2):
+                out.append(pid)
+        return out
+
+    def write(self, root: str | Path, rng: np.random.Generator, *, need_query: bool = False) -> dict[str, int]:
+        """Write the split under ``root`` (replacing crops of an earlier run); returns image and identity counts.
+        ``need_query``: test people only among those who can give a query (:meth:`test_candidates`)."""
         root = Path(root)
         dirs = {k: root / k for k in ("bounding_box_train", "query", "bounding_box_test")}
         for d in dirs.values():
@@ -89,7 +101,7 @@ class CropCollector:
             for old in d.glob("*.jpg"):
                 if CROP_NAME.match(old.name):
                     old.unlink()
-        multi = sorted(p for p, c in self.crops.items() if len({cam for cam, _, _ in c}) >= 2)
+        multi = self.test_candidates(need_query)
         n_test = int(round(len(multi) * self.test_fraction)) if len(multi) >= 2 else 0
         test = {multi[i] for i in rng.permutation(len(multi))[:n_test]}
         counts = dict.fromkeys(dirs, 0)
@@ -145,11 +157,15 @@ def estimate_visibility(xyxy: np.ndarray, samples: tuple[int, int] = (8, 16)) ->
 
 
 def _inside(xyxy: np.ndarray, width: int, height: int) -> np.ndarray:
-    """Per box, the fraction of its area inside the image."""
+    """Per box, the fraction of its area inside the image; 0 for a box that reaches the image's left or right edge
+    (within a pixel): a person walking in or out of view, whom ground truth often clips to the image (MOT15 does),
+    so that the box looks whole while the person is cut."""
     w = np.clip(np.minimum(xyxy[:, 2], width) - np.maximum(xyxy[:, 0], 0), 0, None)
     h = np.clip(np.minimum(xyxy[:, 3], height) - np.maximum(xyxy[:, 1], 0), 0, None)
     area = (xyxy[:, 2] - xyxy[:, 0]) * (xyxy[:, 3] - xyxy[:, 1])
-    return np.where(area > 0, w * h / np.maximum(area, 1e-12), 0.0)
+    share = np.where(area > 0, w * h / np.maximum(area, 1e-12), 0.0)
+    at_edge = (xyxy[:, 0] <= 1) | (xyxy[:, 2] >= width - 1)
+    return np.where(at_edge, 0.0, share)
 
 
 def label_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, int]:

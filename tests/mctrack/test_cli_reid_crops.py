@@ -66,6 +66,7 @@ def test_crops_labelled_by_a_finished_run(tmp_path):
         rows[:, 1] += 100
         rows[:, 6] = 0.9  # a score, not a "conf 0: ignore" mark
         save_mot_txt(run / f"cam{c}.txt", rows)
+    (run / "summary.json").write_text("{}")
     out = tmp_path / "crops"
     assert main(["reid", "crops", "--cams", str(SMALL), "--labels", str(run), "--out", str(out), "--no-progress"]) == 0
     pids = {int(n.split("/")[-1][:4]) for n in _names(out)}
@@ -99,7 +100,10 @@ def test_out_is_never_emptied_unless_it_is_an_earlier_export(tmp_path, capsys):
         (["--cams", str(SMALL), "--test-fraction", "1"], "--test-fraction 1.0: must be in (0, 1)"),
         (["--cams", str(SMALL), "--min-visibility", "2"], "--min-visibility 2.0: must be in [0, 1]"),
         (["--cams", str(SMALL), "--every", "nan"], "--every nan: must be a number of seconds"),
-        (["--cams", str(SMALL), "--labels", "NORUN"], "camera cam1: labels NORUN/cam1.txt: "),
+        (["--cams", str(SMALL), "--labels", "NORUN"], "--labels NORUN: with --cams, give a finished 'mctrack run"),
+        (["--cams", str(SMALL), "--seed", "-1"], "--seed -1: must be a whole number >= 0"),
+        (["--cams", str(SMALL), "--fps", "10"], "--fps: with --cams, give each camera's rate as fps: in the camera"),
+        (["--source", str(SMALL)], "a camera set? give it as --cams"),
     ],
 )
 def test_bad_options_are_one_line_before_any_work(tmp_path, capsys, extra, message):
@@ -130,3 +134,120 @@ def test_ids_that_a_market_name_cannot_hold_are_refused(tmp_path, capsys):
         == 1
     )
     assert "give its label file with --labels" in _errors(capsys)[0]
+
+
+def _earlier_export(tmp_path) -> tuple[Path, list[str]]:
+    out = tmp_path / "crops"
+    assert main(["reid", "crops", "--cams", str(SMALL), "--out", str(out), "--no-progress", "--every", "2"]) == 0
+    return out, _names(out)
+
+
+def test_overwrite_checks_everything_before_removing_anything(tmp_path, capsys):
+    out, first = _earlier_export(tmp_path)
+    (out / "bounding_box_train" / "labels_fixed.csv").write_text("mine")  # the user's own file among the crops
+    args = ["reid", "crops", "--cams", str(SMALL), "--out", str(out), "--no-progress", "--overwrite"]
+    assert main(args) == 1
+    error = _errors(capsys)[0]
+    assert "holds bounding_box_train/labels_fixed.csv, which reid crops did not write; nothing was removed" in error
+    assert _names(out) == first and (out / "bounding_box_train" / "labels_fixed.csv").read_text() == "mine"
+    (out / "bounding_box_train" / "labels_fixed.csv").unlink()
+    (out / "readme.txt").write_text("mine")
+    assert main(args) == 1 and "holds readme.txt" in _errors(capsys)[0] and _names(out) == first
+
+
+def test_a_failed_or_interrupted_export_leaves_out_as_it_was(tmp_path, capsys, monkeypatch):
+    out, first = _earlier_export(tmp_path)
+    args = ["reid", "crops", "--cams", str(SMALL), "--out", str(out), "--no-progress", "--overwrite"]
+    assert main([*args, "--min-height", "100000"]) == 1  # fails after cropping: nothing taken
+    assert "no crop taken from any camera" in _errors(capsys)[0]
+    assert _names(out) == first and (out / "crops.json").is_file()
+    import mctrack.commands.reid_crops as command
+
+    def interrupted(*a, **k):
+        yield 1
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(command, "crop_frames", interrupted)
+    assert main(args) == 130
+    assert _names(out) == first and (out / "crops.json").is_file()
+    fresh = tmp_path / "fresh"
+    assert main(["reid", "crops", "--cams", str(SMALL), "--out", str(fresh), "--no-progress"]) == 130
+    assert not fresh.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["crops"]  # no partial folder left beside it
+
+
+def test_labels_of_another_source_are_refused_before_any_work(tmp_path, capsys):
+    rows = load_mot_txt(ROOT / "samples" / "small" / "cam1" / "gt" / "gt.txt")
+    shifted = rows.copy()
+    shifted[:, 0] += 150  # the video has 200 frames
+    save_mot_txt(tmp_path / "shifted.txt", shifted)
+    video = ROOT / "samples" / "small" / "cam1" / "video.mp4"
+    out = tmp_path / "crops"
+    assert (
+        main(["reid", "crops", "--source", str(video), "--labels", str(tmp_path / "shifted.txt"), "--out", str(out)])
+        == 1
+    )
+    error = _errors(capsys)[0]
+    assert "labels reach frame 350, but" in error and "has 200 frames: the labels of another source?" in error
+    wide = rows.copy()
+    wide[:, 2] += 2000  # boxes far beyond the frame
+    save_mot_txt(tmp_path / "wide.txt", wide)
+    assert (
+        main(["reid", "crops", "--source", str(video), "--labels", str(tmp_path / "wide.txt"), "--out", str(out)]) == 1
+    )
+    assert "of the boxes reach more than 10% beyond the" in _errors(capsys)[0] and not out.exists()
+
+
+def test_labels_must_be_a_finished_runs_global_ids(tmp_path, capsys):
+    run = tmp_path / "run"
+    (run / "local").mkdir(parents=True)
+    (run / "summary.json").write_text("{}")
+    for args, message in (
+        (["--labels", str(run / "local")], "a run's local/ files hold each camera's own track ids, not global ones"),
+        (["--labels", str(tmp_path)], "not a finished 'mctrack run --out' folder (no summary.json)"),
+    ):
+        assert main(["reid", "crops", "--cams", str(SMALL), "--out", str(tmp_path / "o"), *args]) == 1
+        assert message in _errors(capsys)[0]
+
+
+def test_no_test_split_says_why(tmp_path, caplog):
+    import logging
+
+    with caplog.at_level(logging.WARNING):
+        args = ["reid", "crops", "--cams", str(SMALL), "--no-progress", "--test-fraction", "0.01"]
+        assert main([*args, "--out", str(tmp_path / "a")]) == 0
+    assert "--test-fraction 0.01 of" in caplog.text and "rounds to none" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):  # one crop per person and camera: nobody can give a query
+        assert (
+            main(
+                ["reid", "crops", "--cams", str(SMALL), "--no-progress", "--every", "60", "--out", str(tmp_path / "b")]
+            )
+            == 0
+        )
+    assert "have two crops in one camera, which a query needs" in caplog.text
+    assert not list((tmp_path / "b" / "query").glob("*.jpg")) and not list(
+        (tmp_path / "b" / "bounding_box_test").glob("*.jpg")
+    )
+
+
+def test_an_image_folder_takes_its_rate_from_fps(tmp_path, caplog):
+    import logging
+
+    import cv2
+
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    image = np.full((120, 160, 3), 90, np.uint8)
+    for i in range(1, 31):
+        cv2.imwrite(str(folder / f"{i:06d}.jpg"), image)
+    labels = tmp_path / "labels.txt"
+    save_mot_txt(labels, np.array([[f, 1, 40, 20, 30, 80, 1] for f in range(1, 31)], np.float64))
+    base = ["reid", "crops", "--source", str(folder), "--labels", str(labels), "--no-progress"]
+    with caplog.at_level(logging.WARNING):
+        assert main([*base, "--out", str(tmp_path / "a")]) == 0
+    assert "assuming 30 fps" in caplog.text and "set --fps" in caplog.text
+    assert len(_names(tmp_path / "a")) == 2  # every 15 frames at the assumed 30 fps
+    assert main([*base, "--fps", "10", "--out", str(tmp_path / "b")]) == 0
+    assert len(_names(tmp_path / "b")) == 6  # every 5 frames at 10 fps
+    assert json.loads((tmp_path / "b" / "crops.json").read_text())["cameras"]["frames"]["fps"] == 10

@@ -59,8 +59,18 @@ def test_crop_frames_maps_one_based_rows_to_frames_and_stops_after_the_last_labe
 
 
 def test_crop_frames_skips_unreadable_frames_and_cut_people():
-    rows = np.array([[1, 1, 10, 10, 20, 60, 1], [2, 1, 10, 10, 20, 60, 1], [3, 1, -15, 10, 20, 60, 1]], np.float64)
+    rows = np.array(
+        [
+            [1, 1, 10, 10, 20, 60, 1],
+            [2, 1, 10, 10, 20, 60, 1],
+            [3, 1, -15, 10, 20, 60, 1],  # 75% outside the image
+            [4, 1, 0, 10, 20, 60, 1],  # clipped to the left edge, as MOT15's ground truth clips a person walking in
+            [5, 1, 80, 10, 20, 60, 1],  # clipped to the right edge (the image is 100 px wide)
+            [6, 1, 40, 10, 20, 60, 1],
+        ],
+        np.float64,
+    )
     collector = CropCollector(min_height=10, every=1, min_visibility=0.6)
-    list(crop_frames(_frames(3, unreadable={0}), rows, None, 1, collector))
-    # frame 1 has no image; frame 3's box is 75% outside the image (visibility 0.25 < 0.6)
-    assert [frame for _, frame, _ in collector.crops[1]] == [2]
+    list(crop_frames(_frames(6, unreadable={0}), rows, None, 1, collector))
+    # frame 1 has no image; frames 3-5 are people cut by the image edge
+    assert [frame for _, frame, _ in collector.crops[1]] == [2, 6]
