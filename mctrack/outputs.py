@@ -279,6 +279,8 @@ def write_gallery(
     ids = ids[:max_ids]
     if not ids:
         return 0
+    shown = set(ids)
+    cameras = [c for c in cameras if shown & picks[c].keys()]  # a camera none of the shown identities was seen by
     crops: dict[tuple[str, int], np.ndarray] = {}
     for cam in cameras:
         wanted: dict[int, list[tuple[int, int]]] = {}  # frame -> (global id, candidate rank)

@@ -14,7 +14,6 @@ import logging
 import math
 import os
 import shutil
-import tempfile
 from typing import NamedTuple
 from pathlib import Path
 
@@ -33,6 +32,9 @@ __all__ = ["add_crops_parser", "crops_main"]
 log = logging.getLogger(__name__)
 
 MANIFEST = "crops.json"
+#: the export is built here, inside --out (same file system, so the final moves cannot fail across devices), and
+#: moved into --out once complete; one left by a killed export is removed by the next
+PARTIAL = ".reid-crops-partial"
 SPLITS = ("bounding_box_train", "query", "bounding_box_test")
 
 
@@ -139,6 +141,12 @@ def _cameras(args: argparse.Namespace) -> list[_Camera]:
         return [_Camera(name, str(src), labels, args.fps)]
     cams = load_cams(args.cams)
     run = Path(args.labels) if args.labels else None
+    if run is None and cams.ground_truth_ids == "per_camera":
+        raise InputError(
+            f"{args.cams}: ground_truth_ids: per_camera: its cameras' ids name different people, which a Re-ID set "
+            "cannot label as one; crop each camera on its own (--source with --labels), or a run's global ids "
+            "(--labels RUN_DIR)"
+        )
     if run is not None:
         if not run.is_dir():
             raise InputError(f"--labels {run}: with --cams, give a finished 'mctrack run --out' folder")
@@ -214,11 +222,15 @@ def _open(cam: _Camera, rows: np.ndarray, fix: str) -> FrameSource:
 def _old_export(args: argparse.Namespace) -> list[Path]:
     """``--out`` checked before any work: new or empty ([]), or, with ``--overwrite``, an earlier export of this
     command whose files (crops.json and the splits' crops, nothing else) are returned to be removed once the new
-    export is complete. Anything else in it is refused, and nothing is removed."""
+    export is complete. Anything else in it is refused, and nothing is removed. A partial export left by a killed
+    run (:data:`PARTIAL`) counts as nothing."""
     out = Path(args.out)
     if out.is_symlink() or (out.exists() and not out.is_dir()):
         raise InputError(f"--out {out}: " + ("a link" if out.is_symlink() else "a file") + ", not a folder")
-    if not out.is_dir() or not any(out.iterdir()):
+    if not out.is_dir():
+        return []
+    children = sorted(c for c in out.iterdir() if c.name != PARTIAL)
+    if not children:
         return []
     if not args.overwrite:
         raise InputError(f"--out {out}: not empty (pass --overwrite to replace an earlier export of reid crops)")
@@ -226,7 +238,7 @@ def _old_export(args: argparse.Namespace) -> list[Path]:
         # never empty a folder this command did not write: it may be a dataset (Market-1501's own names match)
         raise InputError(f"--out {out}: not an export of reid crops (no {MANIFEST}); give a new or empty folder")
     files = [out / MANIFEST]
-    for child in sorted(out.iterdir()):
+    for child in children:
         if child.name == MANIFEST:
             continue
         if child.name not in SPLITS or child.is_symlink() or not child.is_dir():
@@ -254,7 +266,12 @@ def _no_test_warning(collector: CropCollector, counts: dict, test_fraction: floa
         )
     else:
         why = f"--test-fraction {test_fraction:g} of {len(queried)} people rounds to none"
-    log.warning("%s: no test people, query and gallery are empty: %s", out, why)
+    log.warning(
+        "%s: no test people, query and gallery are empty: %s; 'reid train' and 'reid eval' need them (add these "
+        "crops to a set that has a test split)",
+        out,
+        why,
+    )
 
 
 def crops_main(args: argparse.Namespace) -> int:
@@ -264,14 +281,16 @@ def crops_main(args: argparse.Namespace) -> int:
     fix = "--fps" if args.source else "fps: in the camera set"
     sources = [_open(cam, rows, fix) for cam, rows, _, _ in labelled]
     old = _old_export(args)
-    out = Path(args.out).absolute()
-    output_folder("--out", out.parent)
-    # built beside --out and moved in once complete: an interrupted or failed export leaves --out as it was
+    made = not Path(args.out).exists()
+    out = output_folder("--out", args.out)
+    tmp = out / PARTIAL
     try:
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
-    except OSError as exc:
-        raise InputError(f"--out {args.out}: cannot make a folder beside it ({exc.strerror or exc})") from None
-    try:
+        try:
+            if tmp.is_dir() and not tmp.is_symlink():
+                shutil.rmtree(tmp)  # a killed export's
+            tmp.mkdir()
+        except OSError as exc:
+            raise InputError(f"--out {args.out}: cannot write in it ({exc.strerror or exc})") from None
         collector, counts, per_camera = _crop(args, labelled, sources, tmp)
         _no_test_warning(collector, counts, args.test_fraction, out)
         options = ("every", "min_height", "min_visibility", "test_fraction", "seed")
@@ -282,23 +301,31 @@ def crops_main(args: argparse.Namespace) -> int:
             "counts": counts,
         }
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-        if not out.exists():
-            os.replace(tmp, out)
-        else:  # empty, or an earlier export checked above to hold nothing else: its files go, the new ones move in
-            for f in old:
-                f.unlink()
-            for split in SPLITS:
-                if (out / split).is_dir():
-                    (out / split).rmdir()
-            for child in sorted(tmp.iterdir()):
-                os.replace(child, out / child.name)
+        _move_in(tmp, out, old)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+        if made and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()  # a failed or interrupted export into a new folder leaves none
     print(
         f"wrote {counts['train_images']} training crops of {counts['train_ids']} people, {counts['query_images']} "
         f"queries and {counts['gallery_images']} gallery crops of {counts['test_ids']} people to {out}"
     )
     return 0
+
+
+def _move_in(tmp: Path, out: Path, old: list[Path]) -> None:
+    """The complete export in ``tmp`` (inside ``out``) replaces the earlier one (``old``: checked to be all its
+    files); ``crops.json`` moves last, as it marks an export complete."""
+    try:
+        for f in old:
+            f.unlink()
+        for split in SPLITS:
+            if (out / split).is_dir():
+                (out / split).rmdir()
+        for child in sorted(tmp.iterdir(), key=lambda c: c.name == MANIFEST):
+            os.replace(child, out / child.name)
+    except OSError as exc:
+        raise InputError(f"--out {out}: could not move the export in ({exc.strerror or exc})") from None
 
 
 def _crop(

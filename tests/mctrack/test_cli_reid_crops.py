@@ -251,3 +251,29 @@ def test_an_image_folder_takes_its_rate_from_fps(tmp_path, caplog):
     assert main([*base, "--fps", "10", "--out", str(tmp_path / "b")]) == 0
     assert len(_names(tmp_path / "b")) == 6  # every 5 frames at 10 fps
     assert json.loads((tmp_path / "b" / "crops.json").read_text())["cameras"]["frames"]["fps"] == 10
+
+
+def test_a_camera_set_whose_ids_are_per_camera_is_refused(tmp_path, capsys):
+    # each camera numbers its own people from 1 (configs/cams/mot15_shared.yaml): person 3 of one camera is not
+    # person 3 of the other, and cropped as one they made a wrong test split
+    text = SMALL.read_text().replace("cameras:", "ground_truth_ids: per_camera\ncameras:", 1)
+    cams = tmp_path / "cams.yaml"
+    cams.write_text(
+        text.replace("cam1/", str(SMALL.parent / "cam1") + "/")
+        .replace("cam2/", str(SMALL.parent / "cam2") + "/")
+        .replace("cam3/", str(SMALL.parent / "cam3") + "/")
+    )
+    out = tmp_path / "crops"
+    assert main(["reid", "crops", "--cams", str(cams), "--out", str(out)]) == 1
+    errors = _errors(capsys)
+    assert len(errors) == 1 and "ground_truth_ids: per_camera: its cameras' ids name different people" in errors[0]
+    assert not out.exists()
+
+
+def test_a_killed_exports_partial_folder_is_cleared_by_the_next(tmp_path):
+    out = tmp_path / "crops"
+    (out / ".reid-crops-partial" / "bounding_box_train").mkdir(parents=True)  # left by a SIGKILL mid-export
+    (out / ".reid-crops-partial" / "bounding_box_train" / "0001_c1s1_000001_00.jpg").write_bytes(b"half")
+    assert main(["reid", "crops", "--cams", str(SMALL), "--out", str(out), "--no-progress", "--every", "2"]) == 0
+    assert not (out / ".reid-crops-partial").exists()
+    assert sorted(p.name for p in out.iterdir()) == ["bounding_box_test", "bounding_box_train", "crops.json", "query"]

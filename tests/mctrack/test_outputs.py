@@ -67,6 +67,9 @@ def test_gallery_one_row_per_identity_one_column_per_camera(tmp_path, caplog):
     with caplog.at_level(logging.WARNING):
         assert write_gallery(tmp_path / "one.jpg", picks, {"a": frames(6), "b": frames(6)}, max_ids=1) == 1
     assert "shows 1 of 2 identities" in caplog.text
+    only_a = {"a": {**picks["a"], 13: picks["a"][11]}, "b": {14: picks["b"][12]}}  # b's one id is not shown
+    assert write_gallery(tmp_path / "two.jpg", only_a, {"a": frames(6), "b": frames(6)}, max_ids=2) == 2
+    assert cv2.imread(str(tmp_path / "two.jpg")).shape[1] == 72 + (w + 4)  # no empty column for camera b
 
 
 def test_gallery_takes_the_largest_view_whose_frame_can_be_read(tmp_path):
