@@ -55,6 +55,8 @@ class Recipe:
     device ("auto"|"cpu"|"cuda"), amp, amp_dtype ("float16"|"bfloat16"): mixed precision: autocast to amp_dtype
         on CUDA; on the CPU only bfloat16 is used (amp with float16 trains in float32 there).
     eval_every: evaluate every N epochs (0: only at the end); flip_eval, rerank: evaluation options.
+    evaluate: false trains without any evaluation: the dataset's query and gallery are neither needed nor read
+        (a set cut from one camera by ``mctrack reid crops`` has none); eval.json then holds no figures.
     eval_batch_size: images per forward pass at evaluation; out: parent folder of run directories.
     """
 
@@ -89,6 +91,7 @@ class Recipe:
     amp: bool = True
     amp_dtype: str = "float16"
     eval_every: int = 0
+    evaluate: bool = True
     flip_eval: bool = True
     rerank: bool = False
     eval_batch_size: int = 64

@@ -325,7 +325,7 @@ def train_main(args: argparse.Namespace) -> int:
         return 0
     result = json.loads((run_dir / "eval.json").read_text())
     print(f"run directory: {run_dir}")
-    print(_format_result(result))
+    print(_format_result(result) if result.get("rank1") is not None else "not evaluated (evaluate: false)")
     return 0
 
 

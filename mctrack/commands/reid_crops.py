@@ -267,8 +267,8 @@ def _no_test_warning(collector: CropCollector, counts: dict, test_fraction: floa
     else:
         why = f"--test-fraction {test_fraction:g} of {len(queried)} people rounds to none"
     log.warning(
-        "%s: no test people, query and gallery are empty: %s; 'reid train' and 'reid eval' need them (add these "
-        "crops to a set that has a test split)",
+        "%s: no test people, query and gallery are empty: %s; 'reid train' trains on it with --set evaluate=false "
+        "(without rank-1 or mAP), 'reid eval' needs a test split",
         out,
         why,
     )

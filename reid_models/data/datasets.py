@@ -16,6 +16,8 @@ Supported (`load_dataset(fmt, root)`):
 
 from __future__ import annotations
 
+import dataclasses
+
 import hashlib
 import re
 from dataclasses import dataclass
@@ -103,9 +105,9 @@ def parse_market_folder(folder: Path) -> list[Sample]:
     return samples
 
 
-def _market(name: str, root: Path, with_train: bool = True) -> ReidDataset:
+def _market(name: str, root: Path, with_train: bool = True, with_test: bool = True) -> ReidDataset:
     train = parse_market_folder(root / MARKET_SPLITS[0]) if with_train else []
-    query, gallery = (parse_market_folder(root / split) for split in MARKET_SPLITS[1:])
+    query, gallery = (parse_market_folder(root / split) if with_test else [] for split in MARKET_SPLITS[1:])
     return ReidDataset(
         name,
         root,
@@ -155,14 +157,18 @@ def _msmt17(root: Path, with_train: bool = True) -> ReidDataset:
     return ReidDataset("msmt17", root, tuple(train), tuple(query), tuple(gallery))
 
 
-def load_dataset(fmt: str, root: str | Path, *, verbose: bool = True, train: bool = True) -> ReidDataset:
+def load_dataset(
+    fmt: str, root: str | Path, *, verbose: bool = True, train: bool = True, test: bool = True
+) -> ReidDataset:
     """Parse `root` as dataset format `fmt` (see module doc); prints the per-split counts when verbose.
-    train=False: the training split is neither needed nor read (empty), for evaluation on query/gallery."""
+    train=False: the training split is neither needed nor read (empty), for evaluation on query/gallery.
+    test=False: query and gallery are neither needed nor read (empty), for training without evaluation (a set cut
+    from one camera has none)."""
     root = Path(root)
     if not root.is_dir():
         raise DatasetError(f"{root}: dataset folder not found")
     if fmt in ("market1501", "dukemtmc", "samples"):
-        dataset = _market(fmt, root, train)
+        dataset = _market(fmt, root, train, test)
     elif fmt == "cuhk03np":
         dataset = _cuhk03np(root, train)
     elif fmt == "msmt17":
@@ -171,6 +177,8 @@ def load_dataset(fmt: str, root: str | Path, *, verbose: bool = True, train: boo
         raise ValueError(f"fmt: unknown dataset format {fmt!r}; valid: market1501, dukemtmc, cuhk03np, msmt17, samples")
     if train and not dataset.train:
         raise DatasetError(f"{root}: no training images with a valid identity")
+    if not test:
+        dataset = dataclasses.replace(dataset, query=(), gallery=())
     if verbose:
         print(dataset.format_summary())
     return dataset

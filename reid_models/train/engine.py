@@ -43,6 +43,7 @@ from tqdm import tqdm
 from reid_models.checkpoint import atomic_save, save_checkpoint
 from reid_models.evaluation import count_matchable_queries
 from reid_models.data import (
+    DatasetError,
     DecodedImages,
     check_images,
     dataset_errors_unwrapped,
@@ -228,9 +229,20 @@ def _train(
     gradients are averaged by hand (they are the criterion's, not the model's), and rank 0 alone writes files
     (the others wait for it at the end of every epoch)."""
     lead = rank == 0
-    dataset = load_dataset(recipe.dataset, resolved["data"], verbose=lead)
+    try:
+        dataset = load_dataset(recipe.dataset, resolved["data"], verbose=lead, test=recipe.evaluate)
+    except DatasetError as exc:
+        split = Path(str(exc).split(":")[0]).name
+        if recipe.evaluate and split in ("query", "bounding_box_test"):  # a set without test split (one camera's crops)
+            raise DatasetError(f"{exc}; to train without evaluation: --set evaluate=false") from None
+        raise
     q, g = dataset.query, dataset.gallery
-    if not count_matchable_queries([s.pid for s in q], [s.pid for s in g], [s.camid for s in q], [s.camid for s in g]):
+    if not recipe.evaluate:
+        if lead:
+            log.warning("evaluate: false: trained without evaluation (no rank-1 or mAP is measured)")
+    elif not count_matchable_queries(
+        [s.pid for s in q], [s.pid for s in g], [s.camid for s in q], [s.camid for s in g]
+    ):
         raise ValueError(
             f"{resolved['data']}: no query has a match in the gallery (the same identity from another camera), so "
             f"the run's evaluations would have nothing to score ({len(q)} queries, {len(g)} gallery images)"
@@ -530,7 +542,7 @@ def _train(
         }
         final = epoch + 1 == recipe.epochs
 
-        if lead and (final or (recipe.eval_every and (epoch + 1) % recipe.eval_every == 0)):
+        if lead and recipe.evaluate and (final or (recipe.eval_every and (epoch + 1) % recipe.eval_every == 0)):
             if final:  # the trained weights are kept whatever the evaluation meets (an unreadable gallery image)
                 save_state(epoch + 1, [*history, row])
             summary, dist = evaluate(core, dataset, **eval_options)
@@ -575,7 +587,7 @@ def _train(
             "feature_mean": mean,
         },
     )
-    if dist is None:  # the run was already complete when resumed
+    if dist is None and recipe.evaluate:  # the run was already complete when resumed
         summary, dist = evaluate(model, dataset, **eval_options)
         if history and history[-1].get("rank1") is None:  # its final evaluation never finished (Ctrl-C, an error)
             history[-1].update({k: summary[k] for k in RANK_KEYS})
@@ -585,6 +597,7 @@ def _train(
         **{k: history[-1].get(k) for k in RANK_KEYS},
         "flip": recipe.flip_eval,
         "rerank": recipe.rerank,
+        "evaluated": recipe.evaluate,
         "epochs": recipe.epochs,
         "train_time_s": round(sum(r["time_s"] for r in history), 2),
         "checkpoint": str(model_path),
@@ -594,7 +607,8 @@ def _train(
     _write_text(manifest_path, json.dumps(manifest, indent=1))
     try:
         plot_curves(history, run_dir / "curves.png")
-        plot_retrieval(dataset, np.asarray(dist), run_dir / "retrieval.png")
+        if dist is not None:
+            plot_retrieval(dataset, np.asarray(dist), run_dir / "retrieval.png")
     except ImportError as err:  # matplotlib missing: the run is still complete
         print(f"warning: no plots ({err})")
     if size > 1:

@@ -400,3 +400,34 @@ def test_an_unreadable_image_read_by_a_loader_worker_is_named(tiny_data: Path, t
     with pytest.raises(DatasetError) as info:
         extract_features(model, [*paths, bad], input_size=(64, 32), batch_size=2, num_workers=workers)
     assert str(info.value) == f"{bad}: not a readable image"
+
+
+def test_a_set_without_test_split_trains_with_evaluate_false(
+    tiny_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A set cut from one camera (``mctrack reid crops --source``) has no query or gallery: refused with a hint by
+    default, trained without evaluation with ``evaluate: false``."""
+    import shutil
+
+    data = tmp_path / "d"
+    shutil.copytree(tiny_data, data)
+    for split in ("query", "bounding_box_test"):
+        for p in (data / split).glob("*.jpg"):
+            p.unlink()
+    with pytest.raises(ValueError, match=r"query: no images .*; to train without evaluation: --set evaluate=false$"):
+        train(Recipe(**TINY), data=data, run_dir=tmp_path / "r", progress=False)
+    run = train(Recipe(**TINY, evaluate=False), data=data, run_dir=tmp_path / "r2", progress=False)
+    result = json.loads((run / "eval.json").read_text())
+    assert result["evaluated"] is False and all(result[k] is None for k in ("rank1", "mAP"))
+    assert (run / "model.pt").is_file() and not (run / "retrieval.png").exists()
+    assert load_checkpoint(run / "model.pt")[1]["extra"]["feature_mean"] is not None
+    # the same weights as a run on the full set (evaluation does not touch training)
+    full = train(Recipe(**TINY, evaluate=False), data=tiny_data, run_dir=tmp_path / "r3", progress=False)
+    assert _weights_hash(run) == _weights_hash(full)
+    # the command line says so instead of figures
+    args = ["reid", "train", "--config", str(tmp_path / "recipe.yaml"), "--data", str(data)]
+    import yaml
+
+    (tmp_path / "recipe.yaml").write_text(yaml.safe_dump({**TINY, "evaluate": False}))
+    assert main([*args, "--run-dir", str(tmp_path / "r4"), "--quiet"]) == 0
+    assert "not evaluated (evaluate: false)" in capsys.readouterr().out
