@@ -29,7 +29,8 @@ CROP_NAME = re.compile(r"^(\d{4})_c(\d+)s1_(\d{6})_(\d{2})\.jpg$")
 
 @dataclass
 class CropCollector:
-    """Collects person crops while a scene renders, then writes the Market-1501 split.
+    """Collects person crops (of a synthetic scene as it renders, or of labelled footage read frame by frame,
+    :func:`crop_frames`), then writes the Market-1501 split.
 
     Args:
         min_visibility: crops only from boxes at least this visible (occluded crops make noisy labels).
@@ -58,7 +59,8 @@ class CropCollector:
             raise ValueError(f"test_fraction: must be in (0, 1), got {self.test_fraction}")
 
     def add(self, cam_index: int, frame: int, image: np.ndarray, pids, xyxy, visibility) -> None:
-        """Offer one frame's ground truth; eligible boxes (visible, tall, not sampled recently) are cropped."""
+        """Offer one frame's labelled boxes; eligible ones (visible, tall, not sampled recently, inside the image)
+        are cropped."""
         H, W = image.shape[:2]
         for pid, box, vis in zip(pids, xyxy, visibility):
             pid = int(pid)
