@@ -23,7 +23,7 @@ from tqdm import tqdm
 from ..config import is_live_source, load_cams
 from ..errors import InputError, missing_file
 from ..io.crops import CROP_NAME, MAX_PERSON_ID, CropCollector, crop_frames, label_rows
-from ..io.mot import load_mot_txt, share_far_outside
+from ..io.mot import load_mot_txt, outside_frame_problem
 from ..io.video import FrameSource, open_source, warn_assumed_fps
 from ..outputs import output_folder
 
@@ -208,14 +208,9 @@ def _open(cam: _Camera, rows: np.ndarray, fix: str) -> FrameSource:
             f"{cam.labels}: labels reach frame {rows[:, 0].max():g}, but {cam.source} has {source.length} frames: "
             "the labels of another source?"
         )
-    if len(rows) and source.size:
-        far = share_far_outside(rows, *source.size)
-        if far > 0.2:
-            raise InputError(
-                f"{cam.labels}: {100 * far:.0f}% of the boxes reach more than 10% beyond the "
-                f"{source.size[0]}x{source.size[1]} frames of {cam.source}: the labels of another source, or boxes "
-                "written as x1,y1,x2,y2? MOTChallenge files hold left,top,width,height"
-            )
+    problem = outside_frame_problem(cam.labels, rows, *source.size, cam.source) if source.size else None
+    if problem:  # the labels of another source, or boxes written as x1,y1,x2,y2
+        raise InputError(problem)
     return source
 
 
@@ -253,10 +248,10 @@ def _old_export(args: argparse.Namespace) -> list[Path]:
 
 
 def _no_test_warning(collector: CropCollector, counts: dict, test_fraction: float, out: Path) -> None:
-    multi = collector.test_candidates()
-    queried = collector.test_candidates(need_query=True)
     if counts["test_ids"]:
         return
+    multi = collector.test_candidates()
+    queried = collector.test_candidates(need_query=True)
     if len(multi) < 2:
         why = f"{len(multi)} people seen by two or more cameras (at least 2 are needed for a test split)"
     elif len(queried) < 2:

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
-from ..io.mot import detections_by_frame, load_mot_txt, share_far_outside
+from ..io.mot import detections_by_frame, load_mot_txt, outside_frame_problem, share_far_outside
 from ..types import Detections, Frame
 
 __all__ = ["MotFileDetector"]
@@ -83,16 +83,8 @@ class MotFileDetector:
 
     def outside_frame_problem(self, width: int, height: int, frame_of: str) -> str | None:
         """A one-line warning when more than a fifth of the file's boxes reach more than 10% beyond the ``width`` x
-        ``height`` frame (``frame_of``: where that size comes from), as a file written as x1,y1,x2,y2 or for another
-        frame size does; None otherwise."""
-        far = self.share_far_outside(width, height)
-        if far <= 0.2:
-            return None
-        return (
-            f"{self.path}: {100 * far:.0f}% of the boxes reach more than 10% beyond the {width}x{height} frame of "
-            f"{frame_of}: is the file written as x1,y1,x2,y2, or for another frame size? MOTChallenge files hold "
-            "left,top,width,height"
-        )
+        ``height`` frame (:func:`mctrack.io.mot.outside_frame_problem`); None otherwise."""
+        return outside_frame_problem(self.path, self._rows, width, height, frame_of)
 
     def detections(self, index: int) -> Detections:
         """Detections of the 0-based frame ``index``."""

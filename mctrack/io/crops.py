@@ -178,8 +178,6 @@ def label_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, int]:
     pedestrians (class 1) and gives their visibility; other files (MOT15 ground truth, tracking results) have
     none, and :func:`estimate_visibility` stands in."""
     rows = np.asarray(rows, np.float64)
-    if not len(rows):
-        return rows.reshape(0, max(rows.shape[1] if rows.ndim == 2 else 0, 7)), None, 0
     keep = rows[:, 6] != 0
     vis = None
     if rows.shape[1] >= 9:

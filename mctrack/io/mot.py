@@ -149,6 +149,20 @@ def share_far_outside(rows: np.ndarray, width: int, height: int, margin: float =
     return float(far.mean())
 
 
+def outside_frame_problem(path: str | Path, rows: np.ndarray, width: int, height: int, frame_of: str) -> str | None:
+    """A one-line problem when more than a fifth of MOT ``rows`` (of the file ``path``) reach more than 10% beyond
+    the ``width`` x ``height`` frame (``frame_of``: where that size comes from), as a file written as x1,y1,x2,y2
+    or for another frame size does; None otherwise."""
+    far = share_far_outside(rows, width, height)
+    if far <= 0.2:
+        return None
+    return (
+        f"{path}: {100 * far:.0f}% of the boxes reach more than 10% beyond the {width}x{height} frame of "
+        f"{frame_of}: is the file written as x1,y1,x2,y2, or for another frame size? MOTChallenge files hold "
+        "left,top,width,height"
+    )
+
+
 def _format_rows(rows: np.ndarray) -> str:
     buf = io.StringIO()
     for r in rows:

@@ -31,7 +31,12 @@ MARKET_SPLITS = ("bounding_box_train", "query", "bounding_box_test")
 
 
 class DatasetError(ValueError):
-    """A dataset folder does not have the expected layout; the message names the path."""
+    """A dataset folder does not have the expected layout; the message names the path (``folder``: the split folder
+    at fault, where one is)."""
+
+    def __init__(self, message: str, folder: Path | None = None) -> None:
+        super().__init__(message)
+        self.folder = folder
 
 
 @dataclass(frozen=True)
@@ -101,7 +106,7 @@ def parse_market_folder(folder: Path) -> list[Sample]:
             raise DatasetError(f"{path}: name does not follow PPPP_cC... (identity, camera)")
         samples.append(Sample(path, int(match.group(1)), int(match.group(2))))
     if not samples:
-        raise DatasetError(f"{folder}: no images ({', '.join(IMAGE_SUFFIXES)})")
+        raise DatasetError(f"{folder}: no images ({', '.join(IMAGE_SUFFIXES)})", folder)
     return samples
 
 

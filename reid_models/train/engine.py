@@ -232,8 +232,7 @@ def _train(
     try:
         dataset = load_dataset(recipe.dataset, resolved["data"], verbose=lead, test=recipe.evaluate)
     except DatasetError as exc:
-        split = Path(str(exc).split(":")[0]).name
-        if recipe.evaluate and split in ("query", "bounding_box_test"):  # a set without test split (one camera's crops)
+        if exc.folder is not None and exc.folder.name in ("query", "bounding_box_test"):  # no test split
             raise DatasetError(f"{exc}; to train without evaluation: --set evaluate=false") from None
         raise
     q, g = dataset.query, dataset.gallery
