@@ -346,7 +346,8 @@ def _launch(args: argparse.Namespace, recipe) -> int:
     if data is None or not Path(data).is_dir():
         raise InputError(f"{data}: dataset folder not found" if data else "no dataset folder (give --data)")
     run_dir = args.run_dir or str(Path(args.out or recipe.out) / f"{recipe.arch}-{time.strftime('%Y%m%d-%H%M%S')}")
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={args.nproc}"]
+    # torchrun (torch.distributed.run) without its traceback when Ctrl-C or SIGTERM stops it
+    cmd = [sys.executable, "-m", "mctrack.commands._torchrun", "--standalone", f"--nproc_per_node={args.nproc}"]
     cmd += ["-m", "mctrack.cli", "reid", "train", "--config", str(args.config), "--run-dir", run_dir]
     cmd += ["--data", str(args.data)] if args.data else []
     cmd += ["--resume"] if args.resume else []

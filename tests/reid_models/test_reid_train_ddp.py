@@ -159,7 +159,7 @@ def test_nproc_workers_leave_the_interrupted_line_to_the_launcher(data: Path, tm
     argv = ["reid", "train", "--config", str(config), "--data", str(data), "--run-dir", str(tmp_path / "r")]
     assert main([*argv, "--nproc", "2"]) == 130
     assert not seen["terminated"]  # the terminal's Ctrl-C reached torchrun already: not sent again
-    assert seen["env"]["MCTRACK_QUIET_INTERRUPT"] == "1" and "torch.distributed.run" in seen["cmd"]
+    assert seen["env"]["MCTRACK_QUIET_INTERRUPT"] == "1" and "mctrack.commands._torchrun" in seen["cmd"]
 
 
 def test_a_sigterm_to_the_launcher_alone_reaches_torchrun(data: Path, tmp_path: Path, monkeypatch) -> None:
@@ -195,3 +195,35 @@ def test_a_sigterm_to_the_launcher_alone_reaches_torchrun(data: Path, tmp_path: 
     # the handlers in place before are back (not necessarily the defaults: ray.init, run earlier in the same
     # test process, leaves its own SIGTERM handler)
     assert {signum: signal.getsignal(signum) for signum in before} == before
+
+
+def test_torchrun_stopped_by_a_signal_ends_without_a_traceback(monkeypatch) -> None:
+    """reid train --nproc runs torchrun through mctrack.commands._torchrun: torchrun's agent raises SignalException
+    on Ctrl-C / SIGTERM, which printed a traceback after the workers had said where to resume."""
+    import torch.distributed.run
+    from torch.distributed.elastic.multiprocessing.api import SignalException
+
+    from mctrack.commands import _torchrun
+
+    seen = []
+
+    def stopped(argv):
+        seen.append(argv)
+        raise SignalException("got signal", sigval=signal.SIGINT)
+
+    monkeypatch.setattr(torch.distributed.run, "main", stopped)
+    assert _torchrun.main(["--standalone", "x.py"]) == 128 + signal.SIGINT
+    assert seen == [["--standalone", "x.py"]]
+    monkeypatch.setattr(
+        torch.distributed.run, "main", lambda argv: (_ for _ in ()).throw(SignalException("t", signal.SIGTERM))
+    )
+    assert _torchrun.main([]) == 128 + signal.SIGTERM
+    monkeypatch.setattr(torch.distributed.run, "main", lambda argv: None)
+    assert _torchrun.main([]) == 0
+
+    def crashed(argv):  # a worker's failure is torchrun's to report, as before
+        raise RuntimeError("worker 1 failed")
+
+    monkeypatch.setattr(torch.distributed.run, "main", crashed)
+    with pytest.raises(RuntimeError, match="worker 1 failed"):
+        _torchrun.main([])
