@@ -518,7 +518,10 @@ def _train(
             batches += 1
             for key, value in terms.items():
                 sums[key] = sums.get(key, 0.0) + value
-            bar.set_postfix({**{k: f"{v / batches:.3f}" for k, v in sums.items()}, "lr": f"{base_lr:.2e}"})
+            # shown at the bar's own next refresh, with its count: refreshed here, a bar written to a log (mctrack's
+            # TQDM_MININTERVAL 30 there) showed the losses with a count and rate that stayed at 0 all epoch
+            postfix = {**{k: f"{v / batches:.3f}" for k, v in sums.items()}, "lr": f"{base_lr:.2e}"}
+            bar.set_postfix(postfix, refresh=False)
         bar.close()
         if size > 1:  # the epoch's losses averaged over every rank's batches
             keys = sorted(sums)

@@ -431,3 +431,26 @@ def test_a_set_without_test_split_trains_with_evaluate_false(
     (tmp_path / "recipe.yaml").write_text(yaml.safe_dump({**TINY, "evaluate": False}))
     assert main([*args, "--run-dir", str(tmp_path / "r4"), "--quiet"]) == 0
     assert "not evaluated (evaluate: false)" in capsys.readouterr().out
+
+
+def test_the_epoch_bar_never_shows_losses_beside_a_stale_count(
+    tiny_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Written to a log, mctrack's bars refresh every 30 s (TQDM_MININTERVAL); the losses refreshed the bar at every
+    batch, so the log showed them beside a count that stayed at 0 of N all epoch."""
+    import io
+
+    from tqdm import tqdm
+
+    import reid_models.train.engine as engine
+
+    out = io.StringIO()
+
+    class LogBar(tqdm):  # a bar as it is written to a log file: its own refresh every hour
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **{**kwargs, "file": out, "mininterval": 3600})
+
+    monkeypatch.setattr(engine, "tqdm", LogBar)
+    train(Recipe(**{**TINY, "epochs": 1, "evaluate": False}), data=tiny_data, run_dir=tmp_path / "a", progress=True)
+    lines = [line for line in out.getvalue().replace("\r", "\n").splitlines() if "lr=" in line]
+    assert all(" 0/" not in line for line in lines), lines
