@@ -322,6 +322,8 @@ class ImageFolderSource(FrameSource):
         named = self._frame_numbers()
         if named is not None:  # the images named as frames; the others were said and are left out
             self.files = [f for _, f in named]
+        else:
+            self._warn_if_a_counter_has_gaps()
         self.numbered = None if named is None else self._by_number([n for n, _ in named], first_number)
         self.length = len(self.files) if self.numbered is None else max(self.numbered) + 1
         first = cv2.imread(str(self.files[0]), cv2.IMREAD_COLOR)
@@ -365,6 +367,40 @@ class ImageFolderSource(FrameSource):
                 others[0].name,
             )
         return named
+
+    def _warn_if_a_counter_has_gaps(self) -> None:
+        """Images in name order whose last numbers look like a frame counter with a few numbers missing
+        (``cam1_0001.jpg`` .. ``cam1_0020.jpg`` without ``cam1_0007.jpg``): said, as every frame after a gap is then
+        one frame earlier than its number (detections or ground truth read from a file no longer match). Such a
+        number after a digit and a separator is not taken as a frame number (:meth:`_frame_numbers`: it may be a
+        time, where gaps are the rule: 40 numbers a minute for ``HHMMSS``), so only a few gaps are warned about: one, or
+        at most 5% of the images."""
+        groups: dict[str, list[int]] = {}
+        digits = {}  # per prefix, its first image renamed to its number alone, for the message
+        for f in self.files:
+            m = _FRAME_NAME.fullmatch(f.stem)
+            if m:
+                groups.setdefault(m.group(1), []).append(int(m.group(2)))
+                digits.setdefault(m.group(1), f"{f.name} to {m.group(2)}{f.suffix}")
+        if not groups:
+            return
+        prefix, numbers = max(groups.items(), key=lambda kv: len(kv[1]))
+        if 2 * len(numbers) <= len(self.files) or len(set(numbers)) != len(numbers):
+            return
+        missing = max(numbers) - min(numbers) + 1 - len(numbers)
+        if 0 < missing <= max(1.0, 0.05 * len(numbers)):
+            have = set(numbers)
+            gap = next(n for n in range(min(numbers), max(numbers)) if n not in have)
+            _naming_warning(
+                "%s: images named %sNUMBER with %d number(s) missing (e.g. %d) are taken in name order, one frame "
+                "each, so every image after a gap is a frame earlier than its number; if the numbers count frames, "
+                "rename the images to their numbers alone (%s): a missing image then leaves its frame empty",
+                self.folder,
+                prefix,
+                missing,
+                gap,
+                digits[prefix],
+            )
 
     def _by_number(self, numbers: list[int], first_number: int | None) -> dict[int, Path] | None:
         """Frames by ``numbers``, those ``self.files`` are named with (:meth:`_frame_numbers`; ``000001.jpg``: frame

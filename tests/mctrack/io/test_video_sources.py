@@ -483,6 +483,45 @@ def test_a_number_after_a_digit_and_a_separator_is_no_frame_number(tmp_path, cap
     assert not caplog.messages
 
 
+def test_a_camera_numbered_folder_with_a_missing_image_is_warned_about(tmp_path, caplog):
+    """cam1_0001.jpg-style names stay in name order (the number may be a time's), so a missing image moves every
+    later image one frame earlier than its number: that used to happen silently."""
+    d = tmp_path / "cam1"
+    d.mkdir()
+    numbers = [n for n in range(1, 21) if n != 7]
+    for n in numbers:
+        cv2.imwrite(str(d / f"cam1_{n:04d}.jpg"), np.full((8, 8, 3), 10 * n, np.uint8))
+    with caplog.at_level(logging.WARNING):
+        src = ImageFolderSource(d, fps=5)
+        frames = list(src)
+    assert src.length == 19 and [round(f.image[0, 0, 0] / 10) for f in frames] == numbers  # name order, as before
+    assert len(caplog.messages) == 1
+    assert f"{d}: images named cam1_NUMBER with 1 number(s) missing (e.g. 7)" in caplog.text
+    assert "rename the images to their numbers alone (cam1_0001.jpg to 0001.jpg)" in caplog.text
+    # renamed so, the missing image leaves its frame empty and the later ones keep their numbers
+    for n in numbers:
+        (d / f"cam1_{n:04d}.jpg").rename(d / f"{n:04d}.jpg")
+    src = ImageFolderSource(d, fps=5)
+    assert src.length == 20 and src.numbered[7] == d / "0008.jpg"
+
+
+@pytest.mark.parametrize(
+    "numbers",
+    [
+        [120058, 120059, 120100, 120101, 120102],  # HHMMSS: 40 numbers missing a minute, a time, not a counter
+        [n for n in range(1, 41) if n % 10],  # a camera's every frame but every tenth: no counter either
+    ],
+)
+def test_many_gaps_in_a_camera_numbered_folder_are_no_counter_with_gaps(tmp_path, caplog, numbers):
+    d = tmp_path / "stamps"
+    d.mkdir()
+    for k, n in enumerate(numbers):
+        cv2.imwrite(str(d / f"cam1_{n:06d}.jpg"), np.full((8, 8, 3), k, np.uint8))
+    with caplog.at_level(logging.WARNING):
+        assert ImageFolderSource(d, fps=5).length == len(numbers)
+    assert not caplog.messages
+
+
 def test_frames_mixed_with_as_many_other_images_are_warned_about(tmp_path, caplog):
     d = tmp_path / "mixed"
     d.mkdir()
