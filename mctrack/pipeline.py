@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import contextlib
 import heapq
+import json
 import logging
 import os
 import threading
@@ -710,6 +711,7 @@ class Pipeline:
         if out.is_symlink() and not out.exists():
             raise InputError(f"{out}: the output folder is a symbolic link to {os.readlink(out)}, which does not exist")
         _check_inputs_are_not_outputs(cams, out)
+        _check_out_is_a_run_folder(cams, out)
         out.mkdir(parents=True, exist_ok=True)
         with _output_lock(out):
             return self._run_into(cams, out, gt, homographies, raise_on_interrupt)
@@ -1404,6 +1406,32 @@ def _check_inputs_are_not_outputs(cams: CamsConfig, out: Path) -> None:
                 raise InputError(
                     f"camera {cam.id}: its {key} {value} is a file this run writes ({hit}); choose another --out"
                 )
+
+
+def _is_run_folder(out: Path) -> bool:
+    """Whether ``out`` is the output folder of an earlier run (finished or not): a run leaves its lock file there at
+    its start, and its ``local/`` rows and a summary.json of a run as it goes."""
+    if (out / ".mctrack-run.lock").is_file() or (out / "local").is_dir():
+        return True
+    try:
+        summary = json.loads((out / "summary.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(summary, dict) and {"cams", "cameras", "counts"} <= summary.keys()
+
+
+def _check_out_is_a_run_folder(cams: CamsConfig, out: Path) -> None:
+    """An :class:`InputError` when ``out`` holds files that the run would replace (summary.json, a camera's
+    ``<id>.txt``, ...) but is no earlier run's output folder: a user's folder with their own files of those names
+    (they used to be replaced without a word). A new or empty folder, or one without such files, is fine."""
+    if not out.is_dir() or _is_run_folder(out):
+        return
+    taken = [p.name for p in _run_outputs(out, cams) if p.exists() or p.is_symlink()]
+    if taken:
+        raise InputError(
+            f"{out}: the output folder holds {', '.join(taken[:4])}{' and more' if len(taken) > 4 else ''}, which "
+            "this run would replace, and is not an earlier run's output folder: choose a new or empty folder"
+        )
 
 
 @contextlib.contextmanager

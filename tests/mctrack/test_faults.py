@@ -271,6 +271,29 @@ def test_earlier_runs_files_are_named(scene, tmp_path, caplog):
     assert not (out / "eval.json").exists()  # the earlier run's: removed, this run has no ground truth
 
 
+def test_a_users_folder_with_files_a_run_writes_is_refused_not_overwritten(scene, tmp_path, capsys):
+    """--out a folder that was never a run: its summary.json and identities.csv used to be replaced silently, and
+    the user's other files called "files of an earlier run"."""
+    out = tmp_path / "myproj"
+    out.mkdir()
+    (out / "summary.json").write_text('{"my": "paper results"}')
+    (out / "identities.csv").write_text("mine\n")
+    (out / "notes.txt").write_text("n\n")
+    assert _run(scene, out) == 1
+    err = capsys.readouterr().err
+    assert f"{out}: the output folder holds summary.json, identities.csv, which this run would replace" in err
+    assert (out / "summary.json").read_text() == '{"my": "paper results"}' and (out / "identities.csv").is_file()
+    assert sorted(p.name for p in out.iterdir()) == ["identities.csv", "notes.txt", "summary.json"]
+    # a folder with other files only is fine, and an earlier run's folder is run into again
+    (out / "summary.json").unlink()
+    (out / "identities.csv").unlink()
+    assert _run(scene, out) == 0 and (out / "notes.txt").is_file()
+    assert _run(scene, out) == 0
+    # as is one of a run from before the lock file (its summary.json and local/ rows)
+    (out / ".mctrack-run.lock").unlink()
+    assert _run(scene, out) == 0
+
+
 def test_cache_follows_flip_and_precision(scene, tmp_path):
     out = tmp_path / "r"
     for extra, cache in (
