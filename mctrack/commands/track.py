@@ -382,7 +382,7 @@ def main(args: argparse.Namespace) -> int:
         return 130
     if stats.ended_early:
         print(
-            f"mctrack track: error: {args.source}: {stats.ended_early}; the result covers the frames read",
+            f"mctrack track: error: {args.source}: {stats.ended_early}; the result holds the frames read",
             file=sys.stderr,
         )
         return 1

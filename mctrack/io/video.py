@@ -155,8 +155,9 @@ class VideoFileSource(FrameSource):
                     if len(pending_bad) >= self.max_bad_frames:
                         if self.length is not None:
                             self.ended_early = (
-                                f"the video ends after {index} of the {self.length} frames its "
-                                "header promises (truncated or damaged file)"
+                                f"the video ends after {index} of the {self.length} frames its header promises "
+                                "(truncated or damaged file; frames lost inside a damaged file cannot be located, "
+                                "so the frames after them may be numbered too early)"
                             )
                         _frame_warning(
                             "%s: video ends early: %d unreadable frames in a row from frame %d "

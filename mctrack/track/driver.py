@@ -341,3 +341,14 @@ def drive(
             det_last + 1,
             det_last - last,
         )
+    elif det_last is not None and det_last >= 0 and last - det_last >= max(0.25 * (last + 1), 2.0 * fps):
+        # the other way round: a file of a shorter sequence leaves the rest of this one without a box, silently
+        log.warning(
+            "%s has detections up to frame %d only, and %s has %d frames: its last %d frame(s) have none (the "
+            "detection file of a shorter sequence?)",
+            getattr(getattr(features, "detector", None), "path", "the detection file"),
+            det_last + 1,
+            source_name,
+            last + 1,
+            last - det_last,
+        )

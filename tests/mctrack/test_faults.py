@@ -208,7 +208,7 @@ def test_truncated_video_is_a_failed_camera_and_keeps_what_was_read(scene, tmp_p
     assert any(line.startswith("* failed: scored on its ground truth") for line in table)
     summary = json.loads((tmp_path / "r" / "summary.json").read_text())
     err = summary["failed_cameras"]["cam1"]
-    assert "of the 40 frames its header promises" in err and "cam1.avi" in err
+    assert "of the 40 frames its header promises" in err and "cam1.avi" in err and "numbered too early" in err
     frames = summary["cameras"]["cam1"]["frames"]
     assert 5 < frames < FRAMES
     assert load_mot_txt(tmp_path / "r" / "cam1.txt")[:, 0].max() <= frames  # what was read is kept
@@ -231,6 +231,21 @@ def test_truncated_video_is_a_failed_camera_and_keeps_what_was_read(scene, tmp_p
         == 1
     )
     assert "header promises" in _one_line_error(capsys.readouterr().err)
+
+
+def test_a_detection_file_of_a_shorter_sequence_is_reported(scene, tmp_path, caplog):
+    """The other sequence's det.txt (TUD-Stadtmitte's 179 frames given for PETS09-S2L1's 795) was tracked without a
+    word, the rest of the video without a box; the other way round was warned about."""
+    rows = _rows()
+    (scene / "det.txt").write_text("\n".join(rows[: 2 * 15]) + "\n")  # frames 1-15 of the video's 40
+    assert _run(scene, tmp_path / "r") == 0
+    assert "det.txt has detections up to frame 15 only" in caplog.text and "its last 25 frame(s) have none" in (
+        caplog.text
+    )
+    caplog.clear()
+    (scene / "det.txt").write_text("\n".join(rows[: 2 * 35]) + "\n")  # a scene empty for its last 0.5 s: said not
+    assert _run(scene, tmp_path / "r2") == 0
+    assert "have none" not in caplog.text
 
 
 def test_detections_beyond_the_video_are_reported_by_run(scene, tmp_path, caplog):
