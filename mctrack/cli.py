@@ -11,6 +11,7 @@ import contextlib
 import importlib
 import logging
 import os
+import shlex
 import signal
 import sys
 import threading
@@ -108,6 +109,8 @@ def _main(argv: Sequence[str] | None) -> int:
         print("mctrack: interrupted", file=sys.stderr)
         return 130
     args = parser.parse_args(argv)
+    # as typed, for the records results keep of what made them (main() may be called in-process, with its own argv)
+    args.command_line = shlex.join(["mctrack", *(sys.argv[1:] if argv is None else argv)])
     # our own messages from INFO (DEBUG with -v); other libraries' only from WARNING (INFO with -v): the ONNX
     # exporter's optimiser, for one, logs dozens of INFO lines per export
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s: %(message)s")

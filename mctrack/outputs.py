@@ -162,6 +162,35 @@ def write_json(path: Path, data: dict) -> None:
     atomic_write_text(path, json.dumps(data, indent=2) + "\n")
 
 
+def write_run_record(
+    path: Path,
+    result: Path,
+    *,
+    frames: int,
+    source_frames: int | None,
+    stopped: str | None,
+    settings: dict,
+    command_line: str | None = None,
+) -> None:
+    """Write ``path``, the record of a ``mctrack track`` run beside its ``result`` file: what made it (settings,
+    the git commit, the command line, ``command_line`` as typed, and package versions) and how far it got
+    (``frames`` tracked of ``source_frames``; ``stopped``: why it stopped before the source's end, such as
+    ``"interrupted"``, None when it read the source to its end), so that the numbers can be repeated and an
+    incomplete result is known as one (``mctrack eval`` reads it back: :func:`mctrack.io.mot.incomplete_result`)."""
+    from reid_models.provenance import provenance
+
+    record = {
+        "result": result.name,
+        "complete": stopped is None,
+        "stopped": stopped,
+        "frames": frames,
+        "source_frames": source_frames,
+        "settings": settings,
+        "provenance": provenance(command_line),
+    }
+    write_json(path, record)
+
+
 def write_global_rows(local: Path, path: Path, camera: str, lookup: dict[tuple[str, int], int]) -> int:
     """``path``: the rows of ``local`` (MOT, local ids) with global ids; rows of tracks without a global id are
     dropped. Returns the rows written."""

@@ -23,6 +23,7 @@ from ..pipeline import Pipeline, constraints_from_cams
 from ..registry import DETECTORS, LINKERS
 from ..track import DETECTOR_THRESHOLDS, CameraMotion, Tracker
 from ..track.postprocess import StitchConfig
+from reid_models.provenance import provenance
 from ._common import (
     add_confirmation_args,
     check_confirmation_args,
@@ -533,6 +534,24 @@ def main(args: argparse.Namespace) -> int:
                 cam_id: {"high": k["high_thresh"], "new": k["new_track_thresh"]} for cam_id, k in camera_kwargs.items()
             },
             "min_length_s": min_track_s,
+            # the rest of what decides the numbers, so that a run can be repeated from its summary alone
+            "detector": det_settings,
+            "embedder": emb_key if embedder is not None else None,
+            # every tracker setting, defaults included (a camera's score thresholds: track_thresholds)
+            "tracker": {
+                k: v
+                for k, v in {**defaults, **tracker_kwargs}.items()
+                if k not in ("camera", "frame_rate", "kalman", "high_thresh", "new_track_thresh")
+                and (embedder is not None or not k.startswith("appearance_"))
+            },
+            "cmc": cmc_mode,
+            "offline": {
+                "smooth": smooth,
+                "stitch_s": stitch,
+                "backfill": offline and args.backfill is not False,
+            },
+            "linker": {"name": args.linker, "linkage": args.linkage, "min_len": min_len} if linker else None,
+            "provenance": provenance(getattr(args, "command_line", None)),
         },
     )
     result = pipe.run(cams, args.out, raise_on_interrupt=False)

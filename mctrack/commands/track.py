@@ -28,7 +28,7 @@ from ..io.video import (
     open_source,
     warn_assumed_fps,
 )
-from ..outputs import output_file, output_folder, write_annotated_video
+from ..outputs import output_file, output_folder, write_annotated_video, write_run_record
 from ..signals import interrupts_deferred
 from ..track import DETECTOR_THRESHOLDS, CameraMotion, Tracker
 from ..track.postprocess import FeatureMeans, StitchConfig, judgement_warning, refine, stitch_frames
@@ -271,6 +271,8 @@ def main(args: argparse.Namespace) -> int:
             video = AnnotatedVideoWriter(out_dir / f"{name}.mp4", fps, source.size)
     tentative: list[np.ndarray] = []  # the tracker's unconfirmed rows (backfill)
     warps: dict[int, np.ndarray] = {}  # the camera motion applied per frame: refinements run stabilised
+    record_file = out_dir / f"{name}.json"
+    record_file.unlink(missing_ok=True)  # an earlier run's: it would describe this run's result file
     writer = MotWriter(result)  # raw rows as they come (kept on a crash); replaced by the refined ones at the end
     interrupted = False
     length = source.length
@@ -376,6 +378,42 @@ def main(args: argparse.Namespace) -> int:
     print(f"{name}: {stats.frames} frames{extra}, {stats.detections} detections, {n_tracks} tracks -> {result}")
     print(_time_line(stats))
     warn_if_nothing_started(name, stats.detections, stats.tracks, tracker.new_track_thresh)
+    settings = {
+        "source": str(args.source),
+        "fps": fps,
+        "detector": _detector_record(args, detector),
+        "reid": args.reid,
+        "weights": str(args.weights) if embedder is not None and args.weights else None,
+        "embed": {"policy": args.embed, "refresh_s": args.embed_refresh, "every": args.embed_every}
+        if embedder is not None
+        else None,
+        "tracker": tracker.settings(),
+        "cmc": cmc_mode,
+        "offline": {
+            "backfill": fill,
+            "stitch_s": stitch_s,
+            "stitch_appearance": stitch.max_appearance if refined and stitch is not None else None,
+            "min_track_score": min_track_score,
+            "min_length_s": min_track_s,
+            "interpolate": args.interpolate,
+            "smooth": smooth,
+        },
+    }
+    write_run_record(
+        record_file,
+        result,
+        frames=stats.frames,
+        source_frames=length,
+        stopped="interrupted"
+        if interrupted
+        else "ended early"
+        if stats.ended_early
+        else "stopped by --duration"
+        if stats.stopped_early
+        else None,
+        settings=settings,
+        command_line=getattr(args, "command_line", None),
+    )
     if interrupted:
         unwritten = "; the annotated video is not written" if args.video and refined else ""
         print(f"interrupted (Ctrl-C or SIGTERM): the result file holds every frame tracked{unwritten}", file=sys.stderr)
@@ -398,6 +436,19 @@ def main(args: argparse.Namespace) -> int:
         )
         return 1
     return 0
+
+
+def _detector_record(args: argparse.Namespace, detector) -> dict:
+    """The detector's settings for the run record."""
+    if args.detector == "mot":
+        return {"name": "mot", "file": str(getattr(detector, "path", args.dets)), "min_score": args.min_score}
+    return {
+        "name": args.detector,
+        "weights": str(getattr(detector, "weights", args.yolo_weights)),
+        "min_score": args.min_score,
+        "iou": getattr(args, "yolo_iou", None),
+        "imgsz": getattr(args, "yolo_imgsz", None),
+    }
 
 
 def _build_detector(args: argparse.Namespace, source):

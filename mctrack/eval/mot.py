@@ -21,7 +21,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from ..errors import InputError
-from ..io.mot import load_mot_txt, read_frame_size, read_seq_length, share_far_outside
+from ..io.mot import incomplete_result, load_mot_txt, read_frame_size, read_seq_length, share_far_outside
 from ..io.paths import safe_file_name
 
 log = logging.getLogger(__name__)
@@ -492,6 +492,14 @@ def evaluate_folder_sequences(
             pred = load_mot_txt(pred_file, check_sizes=True)
             if not len(pred):  # a tracker that wrote nothing: scored 0, which is right, but say why
                 log.warning("%s: no rows: sequence %s is scored as tracked with no box", pred_file, seq)
+            why = incomplete_result(pred_file)
+            if why:  # mctrack track stopped before the end: the frames it never saw count as missed
+                log.warning(
+                    "%s: an incomplete result (its record %s: %s): scored as it is, the frames it lacks as missed",
+                    pred_file,
+                    pred_file.with_suffix(".json").name,
+                    why,
+                )
         elif missing_ok:  # scored as tracked with no box, as asked; said, so that a typo is not silent
             log.warning(
                 "%s: no result file: sequence %s is scored as tracked with no box (--missing-ok)", pred_file, seq

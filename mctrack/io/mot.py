@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import configparser
 import io
+import json
 import logging
 import math
 import os
@@ -189,6 +190,20 @@ def save_mot_txt(path: str | Path, rows: np.ndarray) -> None:
             os.replace(tmp, p)
         finally:
             tmp.unlink(missing_ok=True)  # after a failed write (a full disk): no half file left beside the result
+
+
+def incomplete_result(result: Path) -> str | None:
+    """Why the result file ``result`` is incomplete, from the run record ``mctrack track`` wrote beside it
+    (:func:`mctrack.outputs.write_run_record`): ``"interrupted after frame 121 of 795"``; None when it holds no
+    such record (a result of another tracker, or a complete run)."""
+    try:
+        record = json.loads(result.with_suffix(".json").read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(record, dict) or record.get("result") != result.name or record.get("complete", True):
+        return None
+    of = f" of {record['source_frames']}" if record.get("source_frames") else ""
+    return f"{record.get('stopped') or 'stopped'} after frame {record.get('frames')}{of}"
 
 
 def mot_rows(frame_index: int, track_ids: np.ndarray, xyxy: np.ndarray, scores: np.ndarray | None = None) -> np.ndarray:

@@ -257,6 +257,12 @@ class Tracker:
         self.meas_adapt = float(meas_adapt)
         self.reset()
 
+    def settings(self) -> dict:
+        """The tracker's settings as resolved (every keyword of the constructor but ``camera`` and ``kalman``), for
+        a run's record: ``Tracker(camera=..., **settings())`` tracks the same way."""
+        names = [n for n in Tracker.__init__.__kwdefaults__ if n not in ("camera", "kalman")]
+        return {n: getattr(self, n) for n in names}
+
     @property
     def max_age(self) -> int:
         """Frames a lost track survives without a match (``max_lost_s`` at ``frame_rate``, at least 1)."""

@@ -22,14 +22,9 @@ import datetime
 import json
 import logging
 import os
-import platform
-import shlex
-import subprocess
-import sys
 import time
 import warnings
 from collections.abc import Iterator
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +51,7 @@ from reid_models.data import (
 from reid_models.losses import build_criterion
 from reid_models.models import build_model
 from reid_models.models.backbones import PretrainedUnavailable
+from reid_models.provenance import command, git_commit, versions
 from reid_models.recipe import Recipe, RecipeError
 from reid_models.train.evaluate import evaluate, feature_mean
 from reid_models.train.plots import plot_curves, plot_retrieval
@@ -92,36 +88,6 @@ def world() -> tuple[int, int, int]:
     if size <= 1:
         return 0, 1, 0
     return int(os.environ["RANK"]), size, int(os.environ.get("LOCAL_RANK", "0"))
-
-
-def _git_commit() -> str | None:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True, text=True, timeout=10
-        )
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain"], cwd=Path(__file__).parent, capture_output=True, text=True, timeout=10
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    if out.returncode != 0:
-        return None
-    return out.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
-
-
-def _command() -> str:
-    """The command line of this process, as a shell would take it (``mctrack reid train ...`` or a script)."""
-    return shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]]) if sys.argv and sys.argv[0] else ""
-
-
-def _versions() -> dict[str, str | None]:
-    versions: dict[str, str | None] = {"python": platform.python_version()}
-    for package in ("torch", "torchvision", "numpy", "opencv-python", "opencv-python-headless", "pyyaml", "mctrack"):
-        try:
-            versions[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            versions[package] = None
-    return versions
 
 
 def _write_text(path: Path, text: str) -> None:
@@ -301,9 +267,9 @@ def _train(
     train_fingerprint = dataset_fingerprint(dataset, ("train",))  # what the weights depend on
     if state is None:
         manifest = {
-            "git_commit": _git_commit(),
-            "command": _command(),
-            "versions": _versions(),
+            "git_commit": git_commit(),
+            "command": command(),
+            "versions": versions(),
             "seed": recipe.seed,
             "dataset": {
                 "format": recipe.dataset,
@@ -357,7 +323,7 @@ def _train(
             "data_pipeline": pipeline,
             "num_workers": recipe.num_workers,
             "data": resolved["data"],
-            "command": _command(),
+            "command": command(),
         }
         manifest["resumed"].append(resumed)
     if lead:

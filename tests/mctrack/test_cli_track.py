@@ -630,3 +630,58 @@ def test_fps_stands_in_for_a_seqinfo_without_frame_rate(tmp_path, capsys):
     assert main(argv + ["--out", str(tmp_path / "without"), "--fps", "10"]) == 0  # was the same error
     with_rate = load_mot_txt(tmp_path / "with" / "SYN-01.txt")
     assert len(with_rate) and np.array_equal(with_rate, load_mot_txt(tmp_path / "without" / "SYN-01.txt"))
+
+
+def test_track_records_its_settings_and_eval_names_an_incomplete_result(tmp_path, capsys, caplog, monkeypatch):
+    """track wrote only <seq>.txt: nothing said which settings made it (the defaults depend on the embedder and the
+    source), and a result cut short by Ctrl-C was scored by eval as if complete."""
+    import json
+    import os
+    import signal
+
+    import mctrack.commands.track as track
+
+    seq = make_sequence(tmp_path / "data" / "SYN-01")
+    out = tmp_path / "pred"
+    argv = ["track", "--source", str(seq), "--detector", "mot", "--out", str(out), "--no-progress"]
+    assert main([*argv, "--interpolate", "5", "--max-lost", "2"]) == 0
+    record = json.loads((out / "SYN-01.json").read_text())
+    assert record["result"] == "SYN-01.txt" and record["complete"] and record["stopped"] is None
+    assert record["frames"] == record["source_frames"] == 30
+    settings = record["settings"]
+    assert settings["detector"] == {"name": "mot", "file": str(seq / "det" / "det.txt"), "min_score": None}
+    assert settings["tracker"]["min_hits"] == 1 and settings["tracker"]["max_lost_s"] == 2.0  # resolved values
+    assert settings["offline"]["interpolate"] == 5 and settings["offline"]["min_length_s"] == 0.5
+    assert "--max-lost 2" in record["provenance"]["command"] and record["provenance"]["versions"]["numpy"]
+    from mctrack.track import Tracker
+
+    assert Tracker(**settings["tracker"]).settings() == settings["tracker"]  # the record rebuilds the tracker
+    capsys.readouterr()
+    with caplog.at_level(logging.WARNING):
+        assert main(["eval", "--gt", str(tmp_path / "data"), "--pred", str(out)]) == 0
+    assert "incomplete" not in caplog.text
+
+    real = track.drive
+
+    def stopped_at_frame_12(*args, **kwargs):  # Ctrl-C once 12 frames are tracked
+        for step in real(*args, **kwargs):
+            yield step
+            if step.frame.index == 11:
+                os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(track, "drive", stopped_at_frame_12)
+    assert main(argv) == 130
+    record = json.loads((out / "SYN-01.json").read_text())
+    assert not record["complete"] and record["stopped"] == "interrupted" and record["frames"] == 12
+    with caplog.at_level(logging.WARNING):
+        assert main(["eval", "--gt", str(tmp_path / "data"), "--pred", str(out)]) == 0
+    assert f"{out / 'SYN-01.txt'}: an incomplete result (its record SYN-01.json: interrupted after frame 12 of 30)" in (
+        caplog.text
+    )
+    # a result written by something else over it is no longer described by the record: not said
+    save_mot_txt(out / "SYN-01.txt", load_mot_txt(out / "SYN-01.txt"))
+    (out / "SYN-01.json").write_text(json.dumps({**record, "result": "other.txt"}))
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        assert main(["eval", "--gt", str(tmp_path / "data"), "--pred", str(out)]) == 0
+    assert "incomplete" not in caplog.text

@@ -529,3 +529,16 @@ def test_a_camera_input_that_the_run_would_overwrite_is_refused_and_kept(scene, 
     line = _one_line_error(capsys.readouterr().err)
     assert "camera cam1: its detections" in line and "is a file this run writes" in line
     assert (scene / "cam1.txt").read_bytes() == before
+
+
+def test_the_summary_records_every_setting_that_changes_the_numbers(scene, tmp_path):
+    """summary.json's settings were byte-identical for the default run and one with --stitch 0 --smooth 0
+    --no-backfill, whose scores differ; the detector, camera-motion mode, tracker and command were not recorded."""
+    assert _run(scene, tmp_path / "a") == 0
+    assert _run(scene, tmp_path / "b", "--stitch", "0", "--smooth", "0", "--no-backfill", "--max-lost", "2") == 0
+    a, b = (json.loads((tmp_path / d / "summary.json").read_text())["settings"] for d in ("a", "b"))
+    assert a["offline"] == {"smooth": 2.0, "stitch_s": 4.0, "backfill": True}
+    assert b["offline"] == {"smooth": 0.0, "stitch_s": 0.0, "backfill": False}
+    assert a["tracker"]["max_lost_s"] == 1.5 and b["tracker"]["max_lost_s"] == 2.0
+    assert a["detector"]["name"] == "mot" and a["cmc"] in ("auto", "off")
+    assert "--max-lost 2" in b["provenance"]["command"] and b["provenance"]["versions"]["numpy"]
