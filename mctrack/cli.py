@@ -58,6 +58,39 @@ def _interrupt_once_per_signal(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
+class _StdoutUntilItsReaderLeaves:
+    """``sys.stdout`` for a command's time: once the program reading it has gone (``mctrack eval | head -1``), what
+    is printed after is dropped, and the command goes on writing its files (the pipe's BrokenPipeError used to end
+    it half way, before its ``--json`` was written, with "error: Broken pipe")."""
+
+    def __init__(self, stream) -> None:
+        self._stream = stream
+        self.reader_left = False
+
+    def _left(self) -> None:
+        self.reader_left = True
+        with contextlib.suppress(OSError, ValueError):  # the interpreter's last flush must not fail either
+            os.dup2(os.open(os.devnull, os.O_WRONLY), self._stream.fileno())
+
+    def write(self, text: str) -> int:
+        if not self.reader_left:
+            try:
+                return self._stream.write(text)
+            except BrokenPipeError:
+                self._left()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.reader_left:
+            try:
+                self._stream.flush()
+            except BrokenPipeError:
+                self._left()
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+
 @contextlib.contextmanager
 def _log_lines_beside_progress_bars():
     """Log lines written through tqdm while a command runs, each on a line of its own rather than appended to a
@@ -85,9 +118,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             if signal.getsignal(signum) == default:
                 previous[signum] = signal.signal(signum, _interrupt_once_per_signal)
     _LAST_INTERRUPT[0] = float("-inf")
+    stdout = sys.stdout
+    sys.stdout = _StdoutUntilItsReaderLeaves(stdout)
     try:
         return _main(argv)
     finally:
+        sys.stdout = stdout
         for signum, handler in previous.items():
             signal.signal(signum, handler)
 

@@ -62,7 +62,7 @@ def add_embed_policy_args(p) -> None:
         "several tracks or none, lost tracks' candidates, high scores only) plus each track's detection every "
         "--embed-refresh seconds: fewer crops, a clear box match is then not checked by appearance in between. "
         "Default: the embedder's own (needed for networks: the demo 1.6x faster with 57%% of the crops, the "
-        "bundled laga_market1501 within 0.2 IDF1 of all on the real videos, other checkpoints -3.3 to +3.6; all for "
+        "bundled laga_market1501 within 0.7 IDF1 of all on the real videos, other checkpoints -5.9 to +2.9; all for "
         "colorhist; see the README)",
     )
     p.add_argument(

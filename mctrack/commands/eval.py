@@ -33,8 +33,9 @@ def main(args: argparse.Namespace) -> int:
     metrics = evaluate_folders(
         args.gt, args.pred, sequences=args.sequences, keep_zero_marked=args.keep_zero_marked, missing_ok=args.missing_ok
     )
+    if args.json:  # before the table is printed: written whatever becomes of the output
+        write_json(args.json, metrics)
     print(format_table(metrics))
     if args.json:
-        write_json(args.json, metrics)
         print(f"metrics written to {args.json}")
     return 0

@@ -45,7 +45,7 @@ __all__ = [
 #: benchmarks/mot15.py --grid (docs/run.md, docs/reid_training.md). ``embed``: which detections ``mctrack track`` and
 #: ``mctrack run`` embed by default: a network's crops are most of a run's cost, so only those the boxes cannot decide
 #: plus a refresh per track ("needed"; measured in the README: the demo 1.6x faster, the bundled laga_market1501
-#: within 0.2 IDF1 of every-detection on the real videos); cheap embedders embed all.
+#: within 0.7 IDF1 of every-detection on the real videos); cheap embedders embed all.
 NETWORK_FACTS = {"takes_weights": True, "track_appearance": (0.5, 0.8), "link_thresh": 0.5, "embed": "needed"}
 
 

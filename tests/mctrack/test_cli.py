@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -339,3 +340,37 @@ def test_sigterm_while_the_commands_are_imported_is_an_interrupt():
     proc.terminate()
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and err.strip() == "mctrack: interrupted", (proc.returncode, err, out)
+
+
+def test_a_reader_that_leaves_does_not_cut_a_command_short(tmp_path, monkeypatch):
+    """`mctrack eval ... --json m.json | head -1`: the pipe's BrokenPipeError ended eval with 'error: Broken pipe',
+    exit 1, and sometimes before the JSON was written."""
+    from mctrack.io.mot import SeqInfo, save_mot_txt, write_seqinfo
+
+    seq = tmp_path / "gt" / "SYN-01"
+    write_seqinfo(seq / "seqinfo.ini", SeqInfo("SYN-01", 10, 5, 640, 480))
+    rows = np.array([[f, 1, 10, 10, 40, 100, 1, -1, -1, -1] for f in range(1, 6)], float)
+    save_mot_txt(seq / "gt" / "gt.txt", rows)
+    save_mot_txt(tmp_path / "pred" / "SYN-01.txt", rows)
+
+    class ReaderGone:  # stdout whose reader has exited (head -1 after its line)
+        def __init__(self) -> None:
+            self.file = open(tmp_path / "fd", "w")  # noqa: SIM115 - its descriptor stands in for the pipe's
+
+        def write(self, text):
+            raise BrokenPipeError(32, "Broken pipe")
+
+        def flush(self):
+            raise BrokenPipeError(32, "Broken pipe")
+
+        def fileno(self):
+            return self.file.fileno()
+
+    gone = ReaderGone()
+    monkeypatch.setattr(sys, "stdout", gone)
+    code = main(
+        ["eval", "--gt", str(tmp_path / "gt"), "--pred", str(tmp_path / "pred"), "--json", str(tmp_path / "m.json")]
+    )
+    assert code == 0 and sys.stdout is gone  # restored after the command
+    assert json.loads((tmp_path / "m.json").read_text())["COMBINED"]["IDF1"] == 1.0
+    gone.file.close()
