@@ -25,6 +25,7 @@ from ..track import DETECTOR_THRESHOLDS, CameraMotion, Tracker
 from ..track.postprocess import StitchConfig
 from reid_models.provenance import provenance
 from ._common import (
+    warn_if_stitching_on_motion_alone,
     add_confirmation_args,
     check_confirmation_args,
     check_stream_args,
@@ -382,8 +383,7 @@ def main(args: argparse.Namespace) -> int:
     offline = not any(is_live_source(c.source) for c in cams.cameras) and not (
         args.reid != "none" and args.linker == "online"
     )
-    if args.stitch and args.reid == "none":
-        log.warning("--stitch without an embedder joins tracklets on motion alone: wrong joins are likely in crowds")
+    warn_if_stitching_on_motion_alone(args)
     mean_score = offline and args.track_score != "first"
     if args.track_score == "mean" and not offline:
         log.warning("--track-score mean: not with live cameras or --linker online (tracks are judged as they come)")

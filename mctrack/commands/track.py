@@ -52,6 +52,7 @@ from ._common import (
     appearance_from_args,
     embedder_from_args,
     yolo_from_args,
+    warn_if_stitching_on_motion_alone,
 )
 
 __all__ = ["register", "main"]
@@ -198,6 +199,7 @@ def main(args: argparse.Namespace) -> int:
     need_images = decoded or args.video or cmc_mode != "off"
     smooth = args.smooth if args.smooth is not None else (0.0 if live else 2.0)
     stitch_s = args.stitch if args.stitch is not None else (4.0 if embedder is not None and not live else 0.0)
+    warn_if_stitching_on_motion_alone(args)
     fill = not live if args.backfill is None else args.backfill
     mean_score = not live and args.track_score != "first"
     if live:

@@ -685,3 +685,13 @@ def test_track_records_its_settings_and_eval_names_an_incomplete_result(tmp_path
     with caplog.at_level(logging.WARNING):
         assert main(["eval", "--gt", str(tmp_path / "data"), "--pred", str(out)]) == 0
     assert "incomplete" not in caplog.text
+
+
+def test_stitching_on_motion_alone_is_warned_about_as_run_does(tmp_path, caplog):
+    seq = make_sequence(tmp_path / "data" / "SYN-01")
+    argv = ["track", "--source", str(seq), "--detector", "mot", "--out", str(tmp_path / "pred"), "--no-progress"]
+    with caplog.at_level(logging.WARNING):
+        assert main(argv) == 0
+        assert "motion alone" not in caplog.text
+        assert main([*argv, "--stitch", "4"]) == 0
+    assert "--stitch without an embedder joins tracklets on motion alone" in caplog.text
