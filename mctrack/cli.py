@@ -162,25 +162,27 @@ def _main(argv: Sequence[str] | None) -> int:
 
 
 def _command(args: argparse.Namespace) -> int:
-    """``args.func(args)`` with the CLI's error reporting: one line and exit 1 for a user's mistake."""
+    """``args.func(args)`` with the CLI's error reporting: one line and exit 1 for a user's mistake, named after the
+    command as typed (``mctrack reid crops: error: ...``)."""
+    name = " ".join(filter(None, (args.command, getattr(args, f"{args.command}_command", None))))
     try:
         return int(args.func(args) or 0)
     except NotImplementedYet as exc:
-        print(f"mctrack {args.command}: {exc}", file=sys.stderr)
+        print(f"mctrack {name}: {exc}", file=sys.stderr)
         return 2
     except (MctrackError, FileNotFoundError, ValueError, KeyError) as exc:
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         if isinstance(exc, FileNotFoundError) and exc.filename and str(exc.filename) not in msg:
             msg = f"{exc.filename}: {msg}"
-        print(f"mctrack {args.command}: error: {msg}", file=sys.stderr)
+        print(f"mctrack {name}: error: {msg}", file=sys.stderr)
         return 1
     except OSError as exc:  # the file system: --out is a file, a read-only folder, a full disk
         where = f"{exc.filename}: " if exc.filename else ""
-        print(f"mctrack {args.command}: error: {where}{exc.strerror or str(exc).splitlines()[0]}", file=sys.stderr)
+        print(f"mctrack {name}: error: {where}{exc.strerror or str(exc).splitlines()[0]}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         if not os.environ.get(QUIET_INTERRUPT_ENV):  # a worker whose launcher says it (reid train --nproc)
-            print(f"mctrack {args.command}: interrupted", file=sys.stderr)
+            print(f"mctrack {name}: interrupted", file=sys.stderr)
         return 130
 
 

@@ -317,7 +317,7 @@ def test_embed_images_that_is_a_file_says_so(tmp_path, crops, capsys):
     image = next(crops.iterdir())
     assert main(["reid", "embed", "--reid", "colorhist", "--images", str(image), "--out", str(tmp_path / "f.npz")]) == 1
     errors = _errors(capsys)
-    assert errors == [f"mctrack reid: error: {image}: a file, not a folder of images"]
+    assert errors == [f"mctrack reid embed: error: {image}: a file, not a folder of images"]
 
 
 # ---------------------------------------------------------------------------------------------------- center
@@ -339,7 +339,7 @@ def test_center_refuses_non_finite_features_and_keeps_the_checkpoint(tmp_path, c
     for extra in (["--out", str(out)], []):  # a new file, or in place
         assert main(["reid", "center", "--weights", str(ckpt), "--images", str(crops), *extra]) == 1
         errors = _errors(capsys)
-        assert len(errors) == 1 and errors[0].startswith(f"mctrack reid: error: {ckpt}: ")
+        assert len(errors) == 1 and errors[0].startswith(f"mctrack reid center: error: {ckpt}: ")
         assert "its weights are not finite" in errors[0]  # refused when loaded, before any feature is computed
         assert not out.exists() and ckpt.read_bytes() == before
 
@@ -349,7 +349,7 @@ def test_center_out_is_checked_before_embedding(tmp_path, laga_ckpt, crops, caps
     (tmp_path / "folder").mkdir()
     out = tmp_path / "folder"
     assert main(["reid", "center", "--weights", str(laga_ckpt), "--images", str(crops), "--out", str(out)]) == 1
-    assert _errors(capsys) == [f"mctrack reid: error: --out {out}: is a folder, not a file"]
+    assert _errors(capsys) == [f"mctrack reid center: error: --out {out}: is a folder, not a file"]
     assert list(out.iterdir()) == []
 
 
@@ -411,7 +411,7 @@ def test_an_interrupted_training_says_how_to_continue(tmp_path, monkeypatch, cap
     assert rc == 130
     run = next((tmp_path / "o").iterdir())
     assert f"continue with the same command and --run-dir {run} --resume" in caplog.text
-    assert "mctrack reid: interrupted" in capsys.readouterr().err
+    assert "mctrack reid train: interrupted" in capsys.readouterr().err
     # a worker of `reid train --nproc N`: its launcher says "interrupted" once, not every process
     monkeypatch.setenv("MCTRACK_QUIET_INTERRUPT", "1")
     argv = ["reid", "train", "--config", str(RECIPE), "--data", str(tmp_path), "--run-dir", str(tmp_path / "w")]
