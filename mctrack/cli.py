@@ -58,10 +58,13 @@ def _interrupt_once_per_signal(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
-class _StdoutUntilItsReaderLeaves:
-    """``sys.stdout`` for a command's time: once the program reading it has gone (``mctrack eval | head -1``), what
-    is printed after is dropped, and the command goes on writing its files (the pipe's BrokenPipeError used to end
-    it half way, before its ``--json`` was written, with "error: Broken pipe")."""
+class _UntilItsReaderLeaves:
+    """``sys.stdout`` or ``sys.stderr`` for a command's time: once the program reading it has gone (``mctrack eval
+    | head -1``, ``... 2>&1 | head -1``), what is written after is dropped, and the command goes on writing its
+    files (the pipe's BrokenPipeError used to end it half way, before its ``--json`` was written, with "error:
+    Broken pipe"). The stream's descriptor then points at the null device, so that Python's own last flush at exit
+    does not fail either. (Worker processes that were started before cannot be told: ``run --workers N`` with a
+    stderr whose reader left may still stop.)"""
 
     def __init__(self, stream) -> None:
         self._stream = stream
@@ -69,7 +72,7 @@ class _StdoutUntilItsReaderLeaves:
 
     def _left(self) -> None:
         self.reader_left = True
-        with contextlib.suppress(OSError, ValueError):  # the interpreter's last flush must not fail either
+        with contextlib.suppress(OSError, ValueError, AttributeError):
             os.dup2(os.open(os.devnull, os.O_WRONLY), self._stream.fileno())
 
     def write(self, text: str) -> int:
@@ -91,12 +94,18 @@ class _StdoutUntilItsReaderLeaves:
         return getattr(self._stream, name)
 
 
+def _unwrapped(stream):
+    """The stream a :class:`_UntilItsReaderLeaves` wraps, else ``stream``."""
+    return stream._stream if isinstance(stream, _UntilItsReaderLeaves) else stream
+
+
 @contextlib.contextmanager
 def _log_lines_beside_progress_bars():
     """Log lines written through tqdm while a command runs, each on a line of its own rather than appended to a
     progress bar's line; only where the log goes to the console (stderr or stdout) now, as basicConfig sets it up."""
-    console = (sys.stdout, sys.stderr)
-    if not any(isinstance(h, logging.StreamHandler) and h.stream in console for h in logging.getLogger().handlers):
+    console = {id(_unwrapped(sys.stdout)), id(_unwrapped(sys.stderr)), id(sys.stdout), id(sys.stderr)}
+    handlers = logging.getLogger().handlers
+    if not any(isinstance(h, logging.StreamHandler) and id(h.stream) in console for h in handlers):
         yield
         return
     from tqdm import tqdm
@@ -118,12 +127,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             if signal.getsignal(signum) == default:
                 previous[signum] = signal.signal(signum, _interrupt_once_per_signal)
     _LAST_INTERRUPT[0] = float("-inf")
-    stdout = sys.stdout
-    sys.stdout = _StdoutUntilItsReaderLeaves(stdout)
+    streams = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = (_UntilItsReaderLeaves(s) for s in streams)
     try:
         return _main(argv)
     finally:
-        sys.stdout = stdout
+        for wrapped in (sys.stdout, sys.stderr):  # what is still buffered, while a closed pipe is still caught
+            with contextlib.suppress(Exception):
+                wrapped.flush()
+        sys.stdout, sys.stderr = streams
         for signum, handler in previous.items():
             signal.signal(signum, handler)
 

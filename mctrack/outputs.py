@@ -170,6 +170,7 @@ def write_run_record(
     source_frames: int | None,
     stopped: str | None,
     settings: dict,
+    rows: int | None = None,
     command_line: str | None = None,
 ) -> None:
     """Write ``path``, the record of a ``mctrack track`` run beside its ``result`` file: what made it (settings,
@@ -185,10 +186,21 @@ def write_run_record(
         "stopped": stopped,
         "frames": frames,
         "source_frames": source_frames,
+        "rows": rows,
         "settings": settings,
         "provenance": provenance(command_line),
     }
     write_json(path, record)
+
+
+def is_run_record(path: Path, result: Path) -> bool:
+    """Whether ``path`` is a record :func:`write_run_record` wrote for ``result`` (else a file of the user's that
+    only shares its name)."""
+    try:
+        record = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(record, dict) and record.get("result") == Path(result).name and "settings" in record
 
 
 def write_global_rows(local: Path, path: Path, camera: str, lookup: dict[tuple[str, int], int]) -> int:

@@ -531,17 +531,23 @@ def main(args: argparse.Namespace) -> int:
             "track_score": "mean" if mean_score else "first",
             "min_hits": tracker_kwargs.get("min_hits", Tracker.__init__.__kwdefaults__["min_hits"]),
             "track_thresholds": {
-                cam_id: {"high": k["high_thresh"], "new": k["new_track_thresh"]} for cam_id, k in camera_kwargs.items()
+                cam_id: {"high": k["high_thresh"], "new": k["new_track_thresh"], "low": k["low_thresh"]}
+                for cam_id, k in camera_kwargs.items()
             },
             "min_length_s": min_track_s,
             # the rest of what decides the numbers, so that a run can be repeated from its summary alone
-            "detector": det_settings,
+            "detector": det_settings  # (its cache key: a YOLO weights file by content, and by name here)
+            | (
+                {"weights_file": str(getattr(shared_detector, "weights", args.yolo_weights))}
+                if args.detector == "yolo"
+                else {}
+            ),
             "embedder": emb_key if embedder is not None else None,
             # every tracker setting, defaults included (a camera's score thresholds: track_thresholds)
             "tracker": {
                 k: v
                 for k, v in {**defaults, **tracker_kwargs}.items()
-                if k not in ("camera", "frame_rate", "kalman", "high_thresh", "new_track_thresh")
+                if k not in ("camera", "frame_rate", "kalman", "high_thresh", "new_track_thresh", "low_thresh")
                 and (embedder is not None or not k.startswith("appearance_"))
             },
             "cmc": cmc_mode,
@@ -550,7 +556,7 @@ def main(args: argparse.Namespace) -> int:
                 "stitch_s": stitch,
                 "backfill": offline and args.backfill is not False,
             },
-            "linker": {"name": args.linker, "linkage": args.linkage, "min_len": min_len} if linker else None,
+            "linker": {"name": args.linker, "linkage": args.linkage, "min_len": min_len, **extra} if linker else None,
             "provenance": provenance(getattr(args, "command_line", None)),
         },
     )

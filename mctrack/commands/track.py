@@ -28,7 +28,7 @@ from ..io.video import (
     open_source,
     warn_assumed_fps,
 )
-from ..outputs import output_file, output_folder, write_annotated_video, write_run_record
+from ..outputs import is_run_record, output_file, output_folder, write_annotated_video, write_run_record
 from ..signals import interrupts_deferred
 from ..track import DETECTOR_THRESHOLDS, CameraMotion, Tracker
 from ..track.postprocess import FeatureMeans, StitchConfig, judgement_warning, refine, stitch_frames
@@ -274,7 +274,53 @@ def main(args: argparse.Namespace) -> int:
     tentative: list[np.ndarray] = []  # the tracker's unconfirmed rows (backfill)
     warps: dict[int, np.ndarray] = {}  # the camera motion applied per frame: refinements run stabilised
     record_file = out_dir / f"{name}.json"
-    record_file.unlink(missing_ok=True)  # an earlier run's: it would describe this run's result file
+    if record_file.exists() and not is_run_record(record_file, result):
+        raise InputError(
+            f"--out {out_dir}: holds {record_file.name}, which is not the record of an mctrack track run; track "
+            f"writes its settings there beside {result.name}: choose another --out or --name"
+        )
+    stitch_gate = None
+    if stitch_s and not live:
+        stitch_gate = embedder_link_thresh(embedder, args.reid) if embedder is not None else StitchConfig.max_appearance
+    tracker_settings = tracker.settings()
+    if embedder is None:  # motion only: the appearance settings play no part
+        tracker_settings = {k: v for k, v in tracker_settings.items() if not k.startswith("appearance_")}
+    settings = {
+        "source": str(args.source),
+        "fps": fps,
+        "detector": _detector_record(args, detector),
+        "reid": args.reid,
+        "weights": str(args.weights) if embedder is not None and args.weights else None,
+        "embed": {"policy": args.embed, "refresh_s": args.embed_refresh, "every": args.embed_every}
+        if embedder is not None
+        else None,
+        "tracker": tracker_settings,
+        "cmc": cmc_mode,
+        "offline": {
+            "backfill": fill,
+            "stitch_s": stitch_s,
+            "stitch_appearance": stitch_gate,
+            "min_track_score": min_track_score,
+            "min_length_s": min_track_s,
+            "interpolate": args.interpolate,
+            "smooth": smooth,
+        },
+    }
+
+    def record(frames: int, stopped: str | None, rows: int | None) -> None:
+        write_run_record(
+            record_file,
+            result,
+            frames=frames,
+            source_frames=source.length,
+            stopped=stopped,
+            rows=rows,
+            settings=settings,
+            command_line=getattr(args, "command_line", None),
+        )
+
+    # said until the run ends: a result left by a crash or a kill is known as unfinished
+    record(0, "did not finish (killed, crashed or still running)", None)
     writer = MotWriter(result)  # raw rows as they come (kept on a crash); replaced by the refined ones at the end
     interrupted = False
     length = source.length
@@ -316,8 +362,7 @@ def main(args: argparse.Namespace) -> int:
     if refined:
         stitch = None
         if stitch_s:
-            gate = embedder_link_thresh(embedder, args.reid) if embedder is not None else StitchConfig.max_appearance
-            stitch = StitchConfig.window(stitch_s, fps, max_appearance=gate)
+            stitch = StitchConfig.window(stitch_s, fps, max_appearance=stitch_gate)
         all_rows = np.concatenate(rows) if rows else np.zeros((0, 10))
         counts: dict[str, int] = {}
         # the refined result is written whole: a Ctrl-C now is noted and acted on once it is on disk
@@ -380,42 +425,14 @@ def main(args: argparse.Namespace) -> int:
     print(f"{name}: {stats.frames} frames{extra}, {stats.detections} detections, {n_tracks} tracks -> {result}")
     print(_time_line(stats))
     warn_if_nothing_started(name, stats.detections, stats.tracks, tracker.new_track_thresh)
-    settings = {
-        "source": str(args.source),
-        "fps": fps,
-        "detector": _detector_record(args, detector),
-        "reid": args.reid,
-        "weights": str(args.weights) if embedder is not None and args.weights else None,
-        "embed": {"policy": args.embed, "refresh_s": args.embed_refresh, "every": args.embed_every}
-        if embedder is not None
-        else None,
-        "tracker": tracker.settings(),
-        "cmc": cmc_mode,
-        "offline": {
-            "backfill": fill,
-            "stitch_s": stitch_s,
-            "stitch_appearance": stitch.max_appearance if refined and stitch is not None else None,
-            "min_track_score": min_track_score,
-            "min_length_s": min_track_s,
-            "interpolate": args.interpolate,
-            "smooth": smooth,
-        },
-    }
-    write_run_record(
-        record_file,
-        result,
-        frames=stats.frames,
-        source_frames=length,
-        stopped="interrupted"
-        if interrupted
-        else "ended early"
-        if stats.ended_early
-        else "stopped by --duration"
-        if stats.stopped_early
-        else None,
-        settings=settings,
-        command_line=getattr(args, "command_line", None),
-    )
+    stopped = None
+    if interrupted:
+        stopped = "interrupted"
+    elif stats.ended_early:
+        stopped = "ended early"
+    elif stats.stopped_early:
+        stopped = "stopped by --duration"
+    record(stats.frames, stopped, len(refined_rows) if refined else writer.rows)
     if interrupted:
         unwritten = "; the annotated video is not written" if args.video and refined else ""
         print(f"interrupted (Ctrl-C or SIGTERM): the result file holds every frame tracked{unwritten}", file=sys.stderr)
@@ -444,12 +461,13 @@ def _detector_record(args: argparse.Namespace, detector) -> dict:
     """The detector's settings for the run record."""
     if args.detector == "mot":
         return {"name": "mot", "file": str(getattr(detector, "path", args.dets)), "min_score": args.min_score}
-    return {
+    return {  # the values the detector resolved (--min-score is YOLO's confidence threshold, 0.1 unless given)
         "name": args.detector,
         "weights": str(getattr(detector, "weights", args.yolo_weights)),
-        "min_score": args.min_score,
-        "iou": getattr(args, "yolo_iou", None),
-        "imgsz": getattr(args, "yolo_imgsz", None),
+        "min_score": getattr(detector, "conf", args.min_score),
+        "iou": getattr(detector, "iou", None),
+        "imgsz": getattr(detector, "imgsz", None),
+        "half": getattr(detector, "half", None),
     }
 
 

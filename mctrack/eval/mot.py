@@ -492,7 +492,7 @@ def evaluate_folder_sequences(
             pred = load_mot_txt(pred_file, check_sizes=True)
             if not len(pred):  # a tracker that wrote nothing: scored 0, which is right, but say why
                 log.warning("%s: no rows: sequence %s is scored as tracked with no box", pred_file, seq)
-            why = incomplete_result(pred_file)
+            why = incomplete_result(pred_file, len(pred))
             if why:  # mctrack track stopped before the end: the frames it never saw count as missed
                 log.warning(
                     "%s: an incomplete result (its record %s: %s): scored as it is, the frames it lacks as missed",

@@ -192,15 +192,18 @@ def save_mot_txt(path: str | Path, rows: np.ndarray) -> None:
             tmp.unlink(missing_ok=True)  # after a failed write (a full disk): no half file left beside the result
 
 
-def incomplete_result(result: Path) -> str | None:
+def incomplete_result(result: Path, rows: int | None = None) -> str | None:
     """Why the result file ``result`` is incomplete, from the run record ``mctrack track`` wrote beside it
     (:func:`mctrack.outputs.write_run_record`): ``"interrupted after frame 121 of 795"``; None when it holds no
-    such record (a result of another tracker, or a complete run)."""
+    such record (a result of another tracker, or a complete run), or when the record counts other than ``rows``
+    rows (the file was written again since, by something else)."""
     try:
         record = json.loads(result.with_suffix(".json").read_text())
     except (OSError, ValueError):
         return None
     if not isinstance(record, dict) or record.get("result") != result.name or record.get("complete", True):
+        return None
+    if rows is not None and record.get("rows") is not None and record["rows"] != rows:
         return None
     of = f" of {record['source_frames']}" if record.get("source_frames") else ""
     return f"{record.get('stopped') or 'stopped'} after frame {record.get('frames')}{of}"
@@ -241,12 +244,15 @@ class MotWriter:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._fh = self.path.open("w", encoding="utf-8")
+        #: rows written so far
+        self.rows = 0
 
     def write(
         self, frame_index: int, track_ids: np.ndarray, xyxy: np.ndarray, scores: np.ndarray | None = None
     ) -> None:
         rows = mot_rows(frame_index, track_ids, xyxy, scores)
         if len(rows):
+            self.rows += len(rows)
             with _naming(self.path):
                 self._fh.write(_format_rows(rows))
                 self._fh.flush()
@@ -255,6 +261,7 @@ class MotWriter:
         """Append ``(K, 6..10)`` MOT rows as they are (1-based frames); call :meth:`flush` to make them durable."""
         rows = np.asarray(rows, np.float64)
         if len(rows):
+            self.rows += len(rows)
             full = np.full((len(rows), N_COLS), -1.0)
             full[:, : rows.shape[1]] = rows
             with _naming(self.path):

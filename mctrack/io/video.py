@@ -282,6 +282,8 @@ _FRAME_NAME = re.compile(r"(.*?)([0-9]+)")
 #: a text before the last number that makes it part of something else: a digit and a separator (a date or time
 #: ``20231101_120000``, ``12-05-33``, a fraction ``1700000000.125``, a camera ``cam1_0001``)
 _NOT_A_COUNTER = re.compile(r"[0-9][^0-9A-Za-z]+$")
+#: a text before the last number that ends in a date (six or more digits and a separator, ``20231101_``)
+_A_DATE = re.compile(r"[0-9]{6,}[^0-9A-Za-z]+$")
 
 
 class ImageFolderSource(FrameSource):
@@ -386,8 +388,8 @@ class ImageFolderSource(FrameSource):
         if not groups:
             return
         prefix, numbers = max(groups.items(), key=lambda kv: len(kv[1]))
-        if 2 * len(numbers) <= len(self.files) or len(set(numbers)) != len(numbers):
-            return
+        if 2 * len(numbers) <= len(self.files) or len(set(numbers)) != len(numbers) or _A_DATE.search(prefix):
+            return  # (after a date, 20231101_120000: a time of day, whose numbers are no frame counter)
         missing = max(numbers) - min(numbers) + 1 - len(numbers)
         if 0 < missing <= max(1.0, 0.05 * len(numbers)):
             have = set(numbers)

@@ -366,11 +366,14 @@ def test_a_reader_that_leaves_does_not_cut_a_command_short(tmp_path, monkeypatch
         def fileno(self):
             return self.file.fileno()
 
-    gone = ReaderGone()
+    gone, gone_err = ReaderGone(), ReaderGone()
     monkeypatch.setattr(sys, "stdout", gone)
+    monkeypatch.setattr(sys, "stderr", gone_err)  # `2>&1 | head -1`: warnings and progress bars hit it too
+    (tmp_path / "pred" / "stray.txt").write_text("")  # a warning on stderr
     code = main(
         ["eval", "--gt", str(tmp_path / "gt"), "--pred", str(tmp_path / "pred"), "--json", str(tmp_path / "m.json")]
     )
-    assert code == 0 and sys.stdout is gone  # restored after the command
+    assert code == 0 and sys.stdout is gone and sys.stderr is gone_err  # restored after the command
     assert json.loads((tmp_path / "m.json").read_text())["COMBINED"]["IDF1"] == 1.0
     gone.file.close()
+    gone_err.file.close()

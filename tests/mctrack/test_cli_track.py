@@ -655,7 +655,10 @@ def test_track_records_its_settings_and_eval_names_an_incomplete_result(tmp_path
     assert "--max-lost 2" in record["provenance"]["command"] and record["provenance"]["versions"]["numpy"]
     from mctrack.track import Tracker
 
-    assert Tracker(**settings["tracker"]).settings() == settings["tracker"]  # the record rebuilds the tracker
+    rebuilt = Tracker(**settings["tracker"]).settings()  # the record rebuilds the tracker
+    assert "appearance_weight" not in settings["tracker"]  # motion only: no appearance setting recorded
+    assert {k: v for k, v in rebuilt.items() if not k.startswith("appearance_")} == settings["tracker"]
+    assert record["rows"] == len(load_mot_txt(out / "SYN-01.txt"))
     capsys.readouterr()
     with caplog.at_level(logging.WARNING):
         assert main(["eval", "--gt", str(tmp_path / "data"), "--pred", str(out)]) == 0
@@ -679,12 +682,30 @@ def test_track_records_its_settings_and_eval_names_an_incomplete_result(tmp_path
         caplog.text
     )
     # a result written by something else over it is no longer described by the record: not said
-    save_mot_txt(out / "SYN-01.txt", load_mot_txt(out / "SYN-01.txt"))
-    (out / "SYN-01.json").write_text(json.dumps({**record, "result": "other.txt"}))
+    save_mot_txt(out / "SYN-01.txt", load_mot_txt(out / "SYN-01.txt")[:-1])
     caplog.clear()
     with caplog.at_level(logging.WARNING):
         assert main(["eval", "--gt", str(tmp_path / "data"), "--pred", str(out)]) == 0
     assert "incomplete" not in caplog.text
+    # a run that never ended (killed, crashed) leaves the record it wrote at its start
+    monkeypatch.setattr(track, "drive", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("crash")))
+    with pytest.raises(RuntimeError):
+        main(argv)
+    unfinished = json.loads((out / "SYN-01.json").read_text())
+    assert unfinished["stopped"] == "did not finish (killed, crashed or still running)" and not unfinished["complete"]
+    with caplog.at_level(logging.WARNING):
+        assert main(["eval", "--gt", str(tmp_path / "data"), "--pred", str(out)]) == 0
+    assert "did not finish (killed, crashed or still running) after frame 0 of 30" in caplog.text
+    monkeypatch.setattr(track, "drive", real)
+    # --duration: a deliberately short run, said as such, against the source's whole length
+    assert main([*argv, "--duration", "1"]) == 0
+    record = json.loads((out / "SYN-01.json").read_text())
+    assert record["stopped"] == "stopped by --duration" and (record["frames"], record["source_frames"]) == (10, 30)
+    # a file of the user's under the record's name is not replaced
+    (out / "SYN-01.json").write_text('{"calibration": [1, 2, 3]}')
+    assert main(argv) == 1
+    assert "holds SYN-01.json, which is not the record of an mctrack track run" in capsys.readouterr().err
+    assert (out / "SYN-01.json").read_text() == '{"calibration": [1, 2, 3]}'
 
 
 def test_stitching_on_motion_alone_is_warned_about_as_run_does(tmp_path, caplog):

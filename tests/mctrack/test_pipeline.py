@@ -400,7 +400,7 @@ def test_cli_run_end_to_end(scene, tmp_path, capsys):
         "track_score": "mean",  # recorded cameras: tracks also judged by their mean detection score
         "min_hits": 2,  # with an embedder the tracker keeps its online rule
         "min_length_s": 0.5,  # recorded cameras: tracks seen for less than 0.5 s are dropped
-        "track_thresholds": {c: {"high": 0.5, "new": 0.6} for c in ("cam1", "cam2")},  # run's, for a detector
+        "track_thresholds": {c: {"high": 0.5, "new": 0.6, "low": 0.1} for c in ("cam1", "cam2")},  # for a detector
     }
     newer = summary["settings"]
     assert newer["detector"] == {"name": "mot", "min_score": None} and newer["embedder"]["name"] == "colorhist"
@@ -1226,7 +1226,10 @@ def test_a_camera_s_own_score_thresholds_in_cams_yaml_replace_run_s(scene, tmp_p
     assert main(["run", "--cams", str(scene / "cams.yaml"), *base, "--out", str(tmp_path / "run")]) == 0
     assert main(["run", "--cams", str(tmp_path / "own.yaml"), *base, "--out", str(tmp_path / "own")]) == 0
     settings = json.loads((tmp_path / "own" / "summary.json").read_text())["settings"]
-    assert settings["track_thresholds"] == {"cam1": {"high": 0.5, "new": 0.6}, "cam2": {"high": 0.5, "new": 0.85}}
+    assert settings["track_thresholds"] == {
+        "cam1": {"high": 0.5, "new": 0.6, "low": 0.1},
+        "cam2": {"high": 0.5, "new": 0.85, "low": 0.1},
+    }
     same, own = (
         load_mot_txt(tmp_path / "run" / "local" / "cam1.txt"),
         load_mot_txt(tmp_path / "own" / "local" / "cam1.txt"),
@@ -1247,13 +1250,13 @@ def test_a_camera_s_own_score_thresholds_in_cams_yaml_replace_run_s(scene, tmp_p
         assert main(["run", "--cams", str(tmp_path / "low.yaml"), *base, "--out", str(tmp_path / "low")]) == 0
     assert "camera cam2's track_new 0.6 is below camera cam2's track_high 0.8" in caplog.text
     settings = json.loads((tmp_path / "low" / "summary.json").read_text())["settings"]
-    assert settings["track_thresholds"]["cam2"] == {"high": 0.8, "new": 0.8}
+    assert settings["track_thresholds"]["cam2"] == {"high": 0.8, "new": 0.8, "low": 0.1}
 
     # the command line wins over the file (and the file's values are what a plain run uses)
     args = ["run", "--cams", str(tmp_path / "low.yaml"), *base, "--out", str(tmp_path / "flags")]
     assert main([*args, "--track-high", "0.5", "--track-new", "0.6"]) == 0
     settings = json.loads((tmp_path / "flags" / "summary.json").read_text())["settings"]
-    assert settings["track_thresholds"] == {c: {"high": 0.5, "new": 0.6} for c in ("cam1", "cam2")}
+    assert settings["track_thresholds"] == {c: {"high": 0.5, "new": 0.6, "low": 0.1} for c in ("cam1", "cam2")}
     assert np.array_equal(
         load_mot_txt(tmp_path / "flags" / "local" / "cam2.txt"), load_mot_txt(tmp_path / "run" / "local" / "cam2.txt")
     )

@@ -509,6 +509,7 @@ def test_a_camera_numbered_folder_with_a_missing_image_is_warned_about(tmp_path,
     "numbers",
     [
         [120058, 120059, 120100, 120101, 120102],  # HHMMSS: 40 numbers missing a minute, a time, not a counter
+        [120055, 120056, 120058, 120059],  # one second missing: after a date (below), still a time
         [n for n in range(1, 41) if n % 10],  # a camera's every frame but every tenth: no counter either
     ],
 )
@@ -516,7 +517,8 @@ def test_many_gaps_in_a_camera_numbered_folder_are_no_counter_with_gaps(tmp_path
     d = tmp_path / "stamps"
     d.mkdir()
     for k, n in enumerate(numbers):
-        cv2.imwrite(str(d / f"cam1_{n:06d}.jpg"), np.full((8, 8, 3), k, np.uint8))
+        name = f"20231101_{n:06d}.jpg" if n > 120000 else f"cam1_{n:06d}.jpg"
+        cv2.imwrite(str(d / name), np.full((8, 8, 3), k, np.uint8))
     with caplog.at_level(logging.WARNING):
         assert ImageFolderSource(d, fps=5).length == len(numbers)
     assert not caplog.messages
