@@ -63,8 +63,8 @@ class _UntilItsReaderLeaves:
     | head -1``, ``... 2>&1 | head -1``), what is written after is dropped, and the command goes on writing its
     files (the pipe's BrokenPipeError used to end it half way, before its ``--json`` was written, with "error:
     Broken pipe"). The stream's descriptor then points at the null device, so that Python's own last flush at exit
-    does not fail either. (Worker processes that were started before cannot be told: ``run --workers N`` with a
-    stderr whose reader left may still stop.)"""
+    does not fail either. Worker processes started by fork (``run --workers N``) inherit it (checked: ``run
+    --workers 2 ... 2>&1 | head -1`` used to hang); spawned ones (Ray's) write to streams of their own."""
 
     def __init__(self, stream) -> None:
         self._stream = stream
