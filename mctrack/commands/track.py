@@ -261,6 +261,12 @@ def main(args: argparse.Namespace) -> int:
     if stitch_s and not live and not stitch_frames(stitch_s, fps):
         log.warning("--stitch %g s is under half a frame at %g fps (%s): no tracks are joined", stitch_s, fps, name)
     result = out_dir / f"{name}.txt"
+    record_file = out_dir / f"{name}.json"
+    if record_file.exists() and not is_run_record(record_file, result):
+        raise InputError(
+            f"--out {out_dir}: holds {record_file.name}, which is not the record of an mctrack track run; track "
+            f"writes its settings there beside {result.name}: choose another --out or --name"
+        )
     rows: list[np.ndarray] = []
     means = FeatureMeans()
     refined = bool(args.interpolate or smooth or stitch_s or fill or min_track_score or min_track_s)
@@ -273,12 +279,6 @@ def main(args: argparse.Namespace) -> int:
             video = AnnotatedVideoWriter(out_dir / f"{name}.mp4", fps, source.size)
     tentative: list[np.ndarray] = []  # the tracker's unconfirmed rows (backfill)
     warps: dict[int, np.ndarray] = {}  # the camera motion applied per frame: refinements run stabilised
-    record_file = out_dir / f"{name}.json"
-    if record_file.exists() and not is_run_record(record_file, result):
-        raise InputError(
-            f"--out {out_dir}: holds {record_file.name}, which is not the record of an mctrack track run; track "
-            f"writes its settings there beside {result.name}: choose another --out or --name"
-        )
     stitch_gate = None
     if stitch_s and not live:
         stitch_gate = embedder_link_thresh(embedder, args.reid) if embedder is not None else StitchConfig.max_appearance
