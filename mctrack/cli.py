@@ -73,7 +73,11 @@ class _UntilItsReaderLeaves:
     def _left(self) -> None:
         self.reader_left = True
         with contextlib.suppress(OSError, ValueError, AttributeError):
-            os.dup2(os.open(os.devnull, os.O_WRONLY), self._stream.fileno())
+            null = os.open(os.devnull, os.O_WRONLY)
+            try:
+                os.dup2(null, self._stream.fileno())
+            finally:
+                os.close(null)
 
     def write(self, text: str) -> int:
         if not self.reader_left:
