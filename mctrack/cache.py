@@ -104,6 +104,8 @@ class CacheReplay:
     def __init__(self, meta: dict, embedding: np.ndarray, dim: int) -> None:
         self.fps, self.frames, self.dim = float(meta["fps"]), int(meta["frames"]), int(dim)
         self.frames_without_image = int(meta["frames_without_image"])
+        #: the detection file's last frame (0-based), as the detector that made the cache had it (None: not known)
+        self.last_frame = int(meta["det_last_frame"]) if "det_last_frame" in meta else None
         self._meta, self._embedding = meta, embedding
         self._bounds = np.searchsorted(meta["frame"], np.arange(self.frames + 1))
 
@@ -222,8 +224,9 @@ class CacheRecorder:
             self._emb.write(data)
             self._crc = zlib.crc32(data, self._crc)
 
-    def save(self, fps: float, frames: int, frames_without_image: int = 0) -> None:
-        """Complete the cache (it replaces an older one of the same key)."""
+    def save(self, fps: float, frames: int, frames_without_image: int = 0, det_last_frame: int | None = None) -> None:
+        """Complete the cache (it replaces an older one of the same key). ``det_last_frame``: the last frame (0-based)
+        of the detection file the detections came from, so that a replay still says when it ends early or late."""
         self._emb.close()
         cat = {k: np.concatenate(v) if v else None for k, v in self._parts.items()}
         embedded = np.zeros(frames, bool)
@@ -235,6 +238,8 @@ class CacheRecorder:
                 if i < frames:
                     warps[i] = w
             extra["warp"] = warps
+        if det_last_frame is not None:
+            extra["det_last_frame"] = np.array(int(det_last_frame))
         np.savez(
             self._tmp / "meta.npz",
             key=np.array(self.key),

@@ -631,7 +631,9 @@ class Pipeline:
                 if stats.stopped_early or stats.ended_early or live or unused:
                     recorder.discard()
                 else:
-                    recorder.save(fps, stats.frames, imageless(stats))
+                    recorder.save(
+                        fps, stats.frames, imageless(stats), det_last_frame=getattr(features, "last_frame", None)
+                    )
                 recorder = None
         except KeyboardInterrupt:
             res.error = INTERRUPTED

@@ -243,6 +243,10 @@ def test_a_detection_file_of_a_shorter_sequence_is_reported(scene, tmp_path, cap
         caplog.text
     )
     caplog.clear()
+    assert _run(scene, tmp_path / "r") == 0  # replayed from the feature cache: said again
+    assert json.loads((tmp_path / "r" / "summary.json").read_text())["cameras"]["cam1"]["cache"] == "hit"
+    assert "has detections up to frame 15 only" in caplog.text
+    caplog.clear()
     (scene / "det.txt").write_text("\n".join(rows[: 2 * 35]) + "\n")  # a scene empty for its last 0.5 s: said not
     assert _run(scene, tmp_path / "r2") == 0
     assert "have none" not in caplog.text
@@ -253,6 +257,9 @@ def test_detections_beyond_the_video_are_reported_by_run(scene, tmp_path, caplog
         fh.write("60,-1,10,20,30,80,0.9,-1,-1,-1\n")
     assert _run(scene, tmp_path / "r") == 0
     assert "has detections up to frame 60" in caplog.text and "20 frame(s) are ignored" in caplog.text
+    caplog.clear()
+    assert _run(scene, tmp_path / "r") == 0  # replayed from the feature cache: said again (it was not)
+    assert "has detections up to frame 60" in caplog.text
 
 
 def test_out_that_is_a_file_is_one_line(scene, tmp_path, capsys):
