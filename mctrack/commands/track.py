@@ -65,7 +65,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "track",
         help="track people in one video or MOTChallenge sequence",
         description="Detect, embed and track one camera; write DIR/<sequence>.txt in MOTChallenge "
-        "format (and, with --video, an annotated video).",
+        "format, DIR/<sequence>.json with the settings that made it and whether it is complete (mctrack eval warns "
+        "about an incomplete one), and, with --video, an annotated video.",
     )
     p.add_argument(
         "--source",
