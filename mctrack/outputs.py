@@ -170,16 +170,15 @@ def write_run_record(
     source_frames: int | None,
     stopped: str | None,
     settings: dict,
+    provenance: dict,
     rows: int | None = None,
-    command_line: str | None = None,
 ) -> None:
     """Write ``path``, the record of a ``mctrack track`` run beside its ``result`` file: what made it (settings,
-    the git commit, the command line, ``command_line`` as typed, and package versions) and how far it got
+    and ``provenance``: :func:`reid_models.provenance.provenance`'s git commit, command line and package versions)
+    and how far it got
     (``frames`` tracked of ``source_frames``; ``stopped``: why it stopped before the source's end, such as
     ``"interrupted"``, None when it read the source to its end), so that the numbers can be repeated and an
     incomplete result is known as one (``mctrack eval`` reads it back: :func:`mctrack.io.mot.incomplete_result`)."""
-    from reid_models.provenance import provenance
-
     record = {
         "result": result.name,
         "complete": stopped is None,
@@ -188,19 +187,9 @@ def write_run_record(
         "source_frames": source_frames,
         "rows": rows,
         "settings": settings,
-        "provenance": provenance(command_line),
+        "provenance": provenance,
     }
     write_json(path, record)
-
-
-def is_run_record(path: Path, result: Path) -> bool:
-    """Whether ``path`` is a record :func:`write_run_record` wrote for ``result`` (else a file of the user's that
-    only shares its name)."""
-    try:
-        record = json.loads(Path(path).read_text())
-    except (OSError, ValueError):
-        return False
-    return isinstance(record, dict) and record.get("result") == Path(result).name and "settings" in record
 
 
 def write_global_rows(local: Path, path: Path, camera: str, lookup: dict[tuple[str, int], int]) -> int:

@@ -462,7 +462,7 @@ def main(args: argparse.Namespace) -> int:
             said.add(warning)
             log.warning("%s", warning)
         try:  # bad tracker settings fail here in one line, before any camera runs
-            Tracker(camera="check", frame_rate=10.0, **camera_kwargs[cam.id])
+            checked = Tracker(camera="check", frame_rate=10.0, **camera_kwargs[cam.id])
         except ValueError as exc:
             raise InputError(f"tracker settings: {exc}") from None
     new_thresh = {cam_id: k["new_track_thresh"] for cam_id, k in camera_kwargs.items()}
@@ -546,9 +546,8 @@ def main(args: argparse.Namespace) -> int:
             # every tracker setting, defaults included (a camera's score thresholds: track_thresholds)
             "tracker": {
                 k: v
-                for k, v in {**defaults, **tracker_kwargs}.items()
-                if k not in ("camera", "frame_rate", "kalman", "high_thresh", "new_track_thresh", "low_thresh")
-                and (embedder is not None or not k.startswith("appearance_"))
+                for k, v in checked.settings(appearance=embedder is not None).items()
+                if k not in ("frame_rate", "high_thresh", "new_track_thresh", "low_thresh")
             },
             "cmc": cmc_mode,
             "offline": {

@@ -28,7 +28,9 @@ from ..io.video import (
     open_source,
     warn_assumed_fps,
 )
-from ..outputs import is_run_record, output_file, output_folder, write_annotated_video, write_run_record
+from ..io.mot import read_run_record
+from ..outputs import output_file, output_folder, write_annotated_video, write_run_record
+from reid_models.provenance import provenance
 from ..signals import interrupts_deferred
 from ..track import DETECTOR_THRESHOLDS, CameraMotion, Tracker
 from ..track.postprocess import FeatureMeans, StitchConfig, judgement_warning, refine, stitch_frames
@@ -263,7 +265,7 @@ def main(args: argparse.Namespace) -> int:
         log.warning("--stitch %g s is under half a frame at %g fps (%s): no tracks are joined", stitch_s, fps, name)
     result = out_dir / f"{name}.txt"
     record_file = out_dir / f"{name}.json"
-    if record_file.exists() and not is_run_record(record_file, result):
+    if record_file.exists() and read_run_record(result) is None:
         raise InputError(
             f"--out {out_dir}: holds {record_file.name}, which is not the record of an mctrack track run; track "
             f"writes its settings there beside {result.name}: choose another --out or --name"
@@ -283,9 +285,6 @@ def main(args: argparse.Namespace) -> int:
     stitch_gate = None
     if stitch_s and not live:
         stitch_gate = embedder_link_thresh(embedder, args.reid) if embedder is not None else StitchConfig.max_appearance
-    tracker_settings = tracker.settings()
-    if embedder is None:  # motion only: the appearance settings play no part
-        tracker_settings = {k: v for k, v in tracker_settings.items() if not k.startswith("appearance_")}
     settings = {
         "source": str(args.source),
         "fps": fps,
@@ -295,7 +294,7 @@ def main(args: argparse.Namespace) -> int:
         "embed": {"policy": args.embed, "refresh_s": args.embed_refresh, "every": args.embed_every}
         if embedder is not None
         else None,
-        "tracker": tracker_settings,
+        "tracker": tracker.settings(appearance=embedder is not None),
         "cmc": cmc_mode,
         "offline": {
             "backfill": fill,
@@ -308,6 +307,8 @@ def main(args: argparse.Namespace) -> int:
         },
     }
 
+    made_by = provenance(getattr(args, "command_line", None))  # the same for both records: asked once
+
     def record(frames: int, stopped: str | None, rows: int | None) -> None:
         write_run_record(
             record_file,
@@ -317,7 +318,7 @@ def main(args: argparse.Namespace) -> int:
             stopped=stopped,
             rows=rows,
             settings=settings,
-            command_line=getattr(args, "command_line", None),
+            provenance=made_by,
         )
 
     # said until the run ends: a result left by a crash or a kill is known as unfinished

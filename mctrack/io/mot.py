@@ -192,16 +192,24 @@ def save_mot_txt(path: str | Path, rows: np.ndarray) -> None:
             tmp.unlink(missing_ok=True)  # after a failed write (a full disk): no half file left beside the result
 
 
-def incomplete_result(result: Path, rows: int | None = None) -> str | None:
-    """Why the result file ``result`` is incomplete, from the run record ``mctrack track`` wrote beside it
-    (:func:`mctrack.outputs.write_run_record`): ``"interrupted after frame 121 of 795"``; None when it holds no
-    such record (a result of another tracker, or a complete run), or when the record counts other than ``rows``
-    rows (the file was written again since, by something else)."""
+def read_run_record(result: Path) -> dict | None:
+    """The record ``mctrack track`` wrote beside its result file ``result`` (``<name>.json``,
+    :func:`mctrack.outputs.write_run_record`); None when there is none, or the file of that name is no such record
+    of ``result`` (a file of the user's that only shares its name)."""
     try:
-        record = json.loads(result.with_suffix(".json").read_text())
+        record = json.loads(Path(result).with_suffix(".json").read_text())
     except (OSError, ValueError):
         return None
-    if not isinstance(record, dict) or record.get("result") != result.name or record.get("complete", True):
+    ours = isinstance(record, dict) and record.get("result") == Path(result).name and "settings" in record
+    return record if ours else None
+
+
+def incomplete_result(result: Path, rows: int | None = None) -> str | None:
+    """Why the result file ``result`` is incomplete, from its run record (:func:`read_run_record`): ``"interrupted
+    after frame 121 of 795"``; None when it holds no such record (a result of another tracker, or a complete run),
+    or when the record counts other than ``rows`` rows (the file was written again since, by something else)."""
+    record = read_run_record(result)
+    if record is None or record.get("complete", True):
         return None
     if rows is not None and record.get("rows") is not None and record["rows"] != rows:
         return None

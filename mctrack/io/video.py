@@ -339,11 +339,7 @@ class ImageFolderSource(FrameSource):
         sequence. None (name order) when no such naming holds most of the images, or when the number may be part
         of a time or a camera name: after a digit and a separator (``20231101_120000``, ``12-05-33``,
         ``cam1_0001``, ``1700000000.125``)."""
-        groups: dict[str, list[tuple[int, Path]]] = {}
-        for f in self.files:
-            m = _FRAME_NAME.fullmatch(f.stem)
-            if m and not _NOT_A_COUNTER.search(m.group(1)):
-                groups.setdefault(m.group(1), []).append((int(m.group(2)), f))
+        groups = {k: v for k, v in self._named_groups().items() if not _NOT_A_COUNTER.search(k)}
         if not groups:
             return None
         prefix, named = max(groups.items(), key=lambda kv: len(kv[1]))
@@ -371,6 +367,16 @@ class ImageFolderSource(FrameSource):
             )
         return named
 
+    def _named_groups(self) -> dict[str, list[tuple[int, Path]]]:
+        """The images whose names are a text followed by a number, ``{text: [(number, file), ...]}`` in name
+        order."""
+        groups: dict[str, list[tuple[int, Path]]] = {}
+        for f in self.files:
+            m = _FRAME_NAME.fullmatch(f.stem)
+            if m:
+                groups.setdefault(m.group(1), []).append((int(m.group(2)), f))
+        return groups
+
     def _warn_if_a_counter_has_gaps(self) -> None:
         """Images in name order whose last numbers look like a frame counter with a few numbers missing
         (``cam1_0001.jpg`` .. ``cam1_0020.jpg`` without ``cam1_0007.jpg``): said, as every frame after a gap is then
@@ -378,16 +384,11 @@ class ImageFolderSource(FrameSource):
         number after a digit and a separator is not taken as a frame number (:meth:`_frame_numbers`: it may be a
         time, where gaps are the rule: 40 numbers a minute for ``HHMMSS``), so only a few gaps are warned about: one, or
         at most 5% of the images."""
-        groups: dict[str, list[int]] = {}
-        digits = {}  # per prefix, its first image renamed to its number alone, for the message
-        for f in self.files:
-            m = _FRAME_NAME.fullmatch(f.stem)
-            if m:
-                groups.setdefault(m.group(1), []).append(int(m.group(2)))
-                digits.setdefault(m.group(1), f"{f.name} to {m.group(2)}{f.suffix}")
+        groups = self._named_groups()
         if not groups:
             return
-        prefix, numbers = max(groups.items(), key=lambda kv: len(kv[1]))
+        prefix, named = max(groups.items(), key=lambda kv: len(kv[1]))
+        numbers = [n for n, _ in named]
         if 2 * len(numbers) <= len(self.files) or len(set(numbers)) != len(numbers) or _A_DATE.search(prefix):
             return  # (after a date, 20231101_120000: a time of day, whose numbers are no frame counter)
         missing = max(numbers) - min(numbers) + 1 - len(numbers)
@@ -402,7 +403,7 @@ class ImageFolderSource(FrameSource):
                 prefix,
                 missing,
                 gap,
-                digits[prefix],
+                f"{named[0][1].name} to {named[0][1].stem[len(prefix) :]}{named[0][1].suffix}",
             )
 
     def _by_number(self, numbers: list[int], first_number: int | None) -> dict[int, Path] | None:

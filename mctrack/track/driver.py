@@ -332,12 +332,13 @@ def drive(
         return
     stats.ended_early = getattr(frames, "ended_early", None)
     det_last = getattr(features, "last_frame", None)
+    det_file = getattr(getattr(features, "detector", None), "path", "the detection file")
     if det_last is not None and det_last > last:
         log.warning(
             "%s ends at frame %d but %s has detections up to frame %d; those %d frame(s) are ignored",
             source_name,
             last + 1,
-            getattr(getattr(features, "detector", None), "path", "the detection file"),
+            det_file,
             det_last + 1,
             det_last - last,
         )
@@ -346,7 +347,7 @@ def drive(
         log.warning(
             "%s has detections up to frame %d only, and %s has %d frames: its last %d frame(s) have none (the "
             "detection file of a shorter sequence?)",
-            getattr(getattr(features, "detector", None), "path", "the detection file"),
+            det_file,
             det_last + 1,
             source_name,
             last + 1,

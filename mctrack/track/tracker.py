@@ -257,11 +257,12 @@ class Tracker:
         self.meas_adapt = float(meas_adapt)
         self.reset()
 
-    def settings(self) -> dict:
+    def settings(self, appearance: bool = True) -> dict:
         """The tracker's settings as resolved (every keyword of the constructor but ``camera`` and ``kalman``), for
-        a run's record: ``Tracker(camera=..., **settings())`` tracks the same way."""
+        a run's record: ``Tracker(camera=..., **settings())`` tracks the same way. ``appearance=False``: without the
+        appearance settings (a motion-only run, where they play no part)."""
         names = [n for n in Tracker.__init__.__kwdefaults__ if n not in ("camera", "kalman")]
-        return {n: getattr(self, n) for n in names}
+        return {n: getattr(self, n) for n in names if appearance or not n.startswith("appearance_")}
 
     @property
     def max_age(self) -> int:
