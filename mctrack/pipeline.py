@@ -1410,10 +1410,11 @@ def _check_inputs_are_not_outputs(cams: CamsConfig, out: Path) -> None:
                 )
 
 
-def _is_run_folder(out: Path) -> bool:
+def _is_run_folder(out: Path, cams: CamsConfig) -> bool:
     """Whether ``out`` is the output folder of an earlier run (finished or not): a run leaves its lock file there at
-    its start, and its ``local/`` rows and a summary.json of a run as it goes."""
-    if (out / ".mctrack-run.lock").is_file() or (out / "local").is_dir():
+    its start, and a camera's ``local/<id>.txt`` rows and a summary.json of a run as it goes (a ``local/`` folder
+    alone is no sign: it is a common name for a user's own folder)."""
+    if (out / ".mctrack-run.lock").is_file() or any((out / "local" / f"{c.id}.txt").is_file() for c in cams.cameras):
         return True
     try:
         summary = json.loads((out / "summary.json").read_text())
@@ -1426,7 +1427,7 @@ def _check_out_is_a_run_folder(cams: CamsConfig, out: Path) -> None:
     """An :class:`InputError` when ``out`` holds files that the run would replace (summary.json, a camera's
     ``<id>.txt``, ...) but is no earlier run's output folder: a user's folder with their own files of those names
     (they used to be replaced without a word). A new or empty folder, or one without such files, is fine."""
-    if not out.is_dir() or _is_run_folder(out):
+    if not out.is_dir() or _is_run_folder(out, cams):
         return
     taken = [p.name for p in _run_outputs(out, cams) if p.exists() or p.is_symlink()]
     if taken:

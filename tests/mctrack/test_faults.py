@@ -316,6 +316,23 @@ def test_a_users_folder_with_files_a_run_writes_is_refused_not_overwritten(scene
     assert _run(scene, out) == 0
 
 
+def test_a_users_folder_with_a_local_subfolder_is_no_run_folder(scene, tmp_path, capsys):
+    """`local/` is a common folder name: it alone used to make a user's folder count as an earlier run's, whose
+    summary.json was then replaced."""
+    out = tmp_path / "myproj"
+    (out / "local").mkdir(parents=True)
+    (out / "local" / "data.csv").write_text("x\n")
+    (out / "summary.json").write_text('{"my": "paper results"}')
+    assert _run(scene, out) == 1
+    assert f"{out}: the output folder holds summary.json, which this run would replace" in capsys.readouterr().err
+    assert (out / "summary.json").read_text() == '{"my": "paper results"}'
+    # a killed run from before the lock file left a camera's local rows and no summary yet: still a run folder
+    (out / "summary.json").unlink()
+    (out / "local" / "cam1.txt").write_text("1,1,0,0,1,1,1,-1,-1,-1\n")
+    (out / "cam1.txt").write_text("1,1,0,0,1,1,1,-1,-1,-1\n")
+    assert _run(scene, out) == 0 and (out / "local" / "data.csv").is_file()
+
+
 def test_cache_follows_flip_and_precision(scene, tmp_path):
     out = tmp_path / "r"
     for extra, cache in (
