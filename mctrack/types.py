@@ -164,7 +164,9 @@ class Tracks:
         camera: camera id.
         frame: 0-based frame index.
         track_id: ``(M,)`` int64 local track ids (unique within a camera run, assigned by the tracker instance).
-        xyxy: ``(M, 4)`` float32 boxes (the matched detection's box, or the Kalman prediction).
+        xyxy: ``(M, 4)`` float32 boxes (the tracker's: by default the Kalman filter's estimate after the matched
+            detection's update, ``Tracker(output_box="detection")`` the detection's own box; the prediction for
+            predicted-only rows).
         score: ``(M,)`` float32 score of the matched detection (0 for predicted-only rows).
         det_index: ``(M,)`` int64 index of the matched detection in this frame's ``Detections``, -1 = predicted only.
         embedding: optional ``(M, D)`` float32 smoothed unit appearance features.
@@ -199,6 +201,23 @@ class Tracks:
 
     def __len__(self) -> int:
         return len(self.track_id)
+
+    def matched_embeddings(self, detection_embeddings: np.ndarray) -> np.ndarray:
+        """``(M, D)`` float32: for each row, the feature of the detection it was matched to
+        (``detection_embeddings[det_index]``: the frame's ``(N, D)`` features as given to the tracker), NaN rows
+        where it was matched to none."""
+        feats = np.asarray(detection_embeddings, np.float32)
+        if feats.ndim != 2:
+            raise ValueError(f"detection_embeddings: expected (N, D), got shape {feats.shape}")
+        ok = self.det_index >= 0
+        if ok.any() and int(self.det_index[ok].max()) >= len(feats):
+            raise ValueError(
+                f"detection_embeddings: {len(feats)} rows, but a track was matched to detection "
+                f"{int(self.det_index[ok].max())}: give the features of the frame's detections, as given to the tracker"
+            )
+        out = np.full((len(self), feats.shape[1]), np.nan, np.float32)
+        out[ok] = feats[self.det_index[ok]]
+        return out
 
 
 @dataclass(frozen=True)

@@ -161,7 +161,9 @@ class TrackletBuilder:
     """Collects one camera's tracks frame by frame.
 
     ``add(tracks, time, embeddings)`` once per frame (``embeddings``: ``(M, D)`` raw unit features of the
-    detections matched to each row, NaN rows = no appearance; default: ``tracks.embedding``); ``tracklets()``
+    detections matched to each row, NaN rows = no appearance; or ``detection_embeddings``: the frame's ``(N, D)``
+    features of every detection, as given to the tracker, from which each row's is taken by ``tracks.det_index``;
+    default: ``tracks.embedding``, the tracker's appearance memory); ``tracklets()``
     gives every track held, sorted by local id; ``pop_finished(frame, after_frames)`` hands over (and forgets) the
     tracks not seen for more than ``after_frames`` frames, so that a live camera's builder holds only its running
     tracks. Rows of a track that was handed over are not collected again (a tracker that resumes a track after the
@@ -183,9 +185,20 @@ class TrackletBuilder:
         self._handed_over: set[int] = set()
         self.late_rows = 0  # rows of tracks already handed over (not collected)
 
-    def add(self, tracks: Tracks, time: float, embeddings: np.ndarray | None = None) -> None:
+    def add(
+        self,
+        tracks: Tracks,
+        time: float,
+        embeddings: np.ndarray | None = None,
+        *,
+        detection_embeddings: np.ndarray | None = None,
+    ) -> None:
         if tracks.camera != self.camera:
             raise ValueError(f"tracks: camera {tracks.camera!r} given to the builder of camera {self.camera!r}")
+        if detection_embeddings is not None:
+            if embeddings is not None:
+                raise ValueError("give embeddings (per track row) or detection_embeddings (per detection), not both")
+            embeddings = tracks.matched_embeddings(detection_embeddings)
         emb = tracks.embedding if embeddings is None else np.asarray(embeddings, np.float32)
         if emb is not None and len(emb) != len(tracks):
             raise ValueError(f"embeddings: expected {len(tracks)} rows, got {len(emb)}")

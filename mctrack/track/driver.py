@@ -305,10 +305,10 @@ def drive(
             if callable(emb):  # embeddings deferred until the tracker says which detections need one
                 emb = emb(tracker, warp)
             tracks: Tracks = timer("track", tracker.update, dets, emb, frame=frame.index, warp=warp)
-            if emb is not None:
-                track_emb = np.full((len(tracks), emb.shape[1] if emb.ndim == 2 else dim), np.nan, np.float32)
-                ok = tracks.det_index >= 0
-                track_emb[ok] = emb[tracks.det_index[ok]]
+            if emb is not None and emb.ndim == 2:
+                track_emb = tracks.matched_embeddings(emb)
+            elif emb is not None:
+                track_emb = np.full((len(tracks), dim), np.nan, np.float32)
             else:
                 track_emb = np.full((len(tracks), 0), np.nan, np.float32)
             pending = None

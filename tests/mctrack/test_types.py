@@ -120,3 +120,26 @@ def test_detections_take_whole_class_ids_as_floats_and_an_empty_embedding_when_e
     d = Detections(np.zeros((2, 4)), np.zeros(2), class_id=np.array([0.0, 2.0]))
     assert d.class_id.tolist() == [0, 2] and d.class_id.dtype == np.int64
     assert Detections(np.zeros((0, 4)), [], embedding=[]).embedding.shape == (0, 0)
+
+
+def test_tracks_take_the_features_of_their_matched_detections():
+    tracks = Tracks("c", 3, [1, 2, 5], np.zeros((3, 4)), [0.9, 0.0, 0.8], [2, -1, 0])
+    feats = np.eye(3, dtype=np.float32)
+    got = tracks.matched_embeddings(feats)
+    assert got[0].tolist() == [0, 0, 1] and np.isnan(got[1]).all() and got[2].tolist() == [1, 0, 0]
+    with pytest.raises(ValueError, match="2 rows, but a track was matched to detection 2"):
+        tracks.matched_embeddings(feats[:2])
+    with pytest.raises(ValueError, match=r"expected \(N, D\)"):
+        tracks.matched_embeddings(np.zeros(3))
+
+
+def test_tracklet_builder_takes_detection_features_or_row_features_not_both():
+    from mctrack.link import TrackletBuilder
+
+    builder = TrackletBuilder("c")
+    tracks = Tracks("c", 0, [1], np.array([[0, 0, 10, 20]]), [0.9], [1])
+    feats = np.array([[1, 0], [0, 1]], np.float32)
+    with pytest.raises(ValueError, match="not both"):
+        builder.add(tracks, 0.0, feats[:1], detection_embeddings=feats)
+    builder.add(tracks, 0.0, detection_embeddings=feats)
+    assert builder.tracklets()[0].mean_embedding.tolist() == [0, 1]  # detection 1's feature
