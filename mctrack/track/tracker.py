@@ -273,6 +273,8 @@ class Tracker:
         """Forget every track and restart ids at 1 (e.g. for a new video)."""
         self._next_id = 1
         self._frame = -1
+        self._stamp = -1  # the last update's frame index (frame= or the count)
+        self.dropped = 0  # detections dropped for a degenerate box or score since the last reset
         self._mean = np.zeros((0, 8))
         self._cov = np.zeros((0, 8, 8))
         self._id = np.zeros(0, np.int64)
@@ -337,11 +339,14 @@ class Tracker:
                 raise ValueError(
                     f"embeddings: dimension {emb_all.shape[1]} differs from earlier frames' {self._emb.shape[1]}"
                 )
+        if frame is not None:
+            frame = self._check_frame(frame)
         # counted only once the frame's input is accepted: a refused call leaves the tracker as it was
         self._frame += 1
-        frame_idx = self._frame if frame is None else int(frame)
+        frame_idx = self._frame if frame is None else frame
+        self._stamp = frame_idx
 
-        det_idx, boxes, scores = self._select(dets)
+        det_idx, boxes, scores = self._select(dets, frame_idx)
         z = xyxy_to_cxcywh(boxes)
         emb = det_has = None
         if emb_all is not None:
@@ -511,20 +516,39 @@ class Tracker:
         mean[:, 2:4] = np.maximum(mean[:, 2:4], 1.0)
         return mean, cov
 
-    def _select(self, dets: Detections) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Indices, float64 boxes and scores of the usable detections; degenerate boxes are dropped with a warning."""
+    def _check_frame(self, frame) -> int:
+        """``frame`` as a whole 0-based index after the previous update's, else a clear error (a tracker fed two
+        cameras' frames, or frames out of order, used to stamp them without a word)."""
+        if isinstance(frame, (bool, np.bool_)) or not isinstance(frame, (int, np.integer, float, np.floating)):
+            raise TypeError(f"frame: expected a whole 0-based frame index, got {type(frame).__name__} {frame!r}")
+        if not (math.isfinite(frame) and float(frame).is_integer() and frame >= 0):
+            raise ValueError(f"frame: expected a whole 0-based frame index, got {frame!r}")
+        frame = int(frame)
+        if frame <= self._stamp:
+            raise ValueError(
+                f"frame: {frame} is not after the previous update's frame {self._stamp}: a Tracker follows one "
+                "camera's frames in order (one Tracker per camera; reset() starts a new sequence)"
+            )
+        return frame
+
+    def _select(self, dets: Detections, frame: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Indices, float64 boxes and scores of the usable detections; degenerate boxes are dropped, with a warning
+        the first time and counted in ``dropped``."""
         xyxy = dets.xyxy.astype(np.float64)
         score = dets.score.astype(np.float64)
         wh = xyxy[:, 2:] - xyxy[:, :2]
         valid = np.isfinite(xyxy).all(axis=1) & np.isfinite(score) & (wh > 0).all(axis=1)
         if not valid.all():
             bad = (~valid).nonzero()[0]
-            warnings.warn(
-                f"frame {self._frame}: dropped {len(bad)} detection(s) with zero, negative or NaN size "
-                f"or score (rows {bad[:5].tolist()}{'...' if len(bad) > 5 else ''})",
-                RuntimeWarning,
-                stacklevel=3,
-            )
+            if not self.dropped:
+                warnings.warn(
+                    f"frame {frame}: dropped {len(bad)} detection(s) with zero, negative or NaN size "
+                    f"or score (rows {bad[:5].tolist()}{'...' if len(bad) > 5 else ''}); later ones are counted in "
+                    "the tracker's `dropped`, not warned about again",
+                    RuntimeWarning,
+                    stacklevel=3,
+                )
+            self.dropped += len(bad)
         keep = valid & (score >= score_cut(self.low_thresh))
         if self.min_box_area > 0:
             keep &= np.where(valid, wh[:, 0] * wh[:, 1], 0.0) >= self.min_box_area

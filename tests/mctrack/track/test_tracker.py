@@ -189,9 +189,38 @@ def test_degenerate_boxes_dropped_with_warning():
         np.array([box(0), [50, 50, 50, 80], [60, 60, 40, 90], [np.nan, 0, 10, 10], box(300)], np.float32),
         np.full(5, 0.95, np.float32),
     )
-    with pytest.warns(RuntimeWarning, match="dropped 3 detection"):
-        out = t.update(d)
+    with pytest.warns(RuntimeWarning, match="frame 7: dropped 3 detection"):
+        out = t.update(d, frame=7)
     assert sorted(out.det_index.tolist()) == [0, 4]  # det_index points into the original rows
+    # warned once per tracker (a warning per frame flooded a library user's log), counted always
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for f in range(8, 20):
+            t.update(d, frame=f)
+    assert t.dropped == 13 * 3
+    t.reset()
+    with pytest.warns(RuntimeWarning, match="frame 0: dropped 3"):
+        t.update(d, frame=0)
+
+
+def test_frame_indices_must_be_whole_and_move_forward():
+    t = Tracker()
+    t.update(dets(box(0)), frame=np.int64(4))
+    t.update(dets(box(1)), frame=6.0)  # a whole float is taken; gaps are allowed (a frame stride)
+    for bad, err, match in (
+        (6, ValueError, "6 is not after the previous update's frame 6: a Tracker follows one camera's frames"),
+        (3, ValueError, "3 is not after"),
+        (-1, ValueError, "whole 0-based frame index, got -1"),
+        (7.5, ValueError, "got 7.5"),
+        (float("nan"), ValueError, "got nan"),
+        ("8", TypeError, "got str '8'"),
+        (True, TypeError, "got bool"),
+    ):
+        with pytest.raises(err, match=match):
+            t.update(dets(box(2)), frame=bad)
+    assert len(t) == 1 and t.update(dets(box(2)), frame=7).frame == 7  # a refused call changed nothing
+    t.reset()
+    assert t.update(dets(box(0)), frame=0).frame == 0
 
 
 def test_min_box_area_ignores_small_boxes():
