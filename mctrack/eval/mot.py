@@ -17,6 +17,8 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+import warnings
+
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
@@ -122,12 +124,24 @@ def sequence_data(
 ) -> SequenceData:
     """Prepare MOT rows (``(K, >=7)``: frame, id, left, top, width, height, conf...) for the metrics.
 
-    Rows with frames outside ``1..num_timesteps`` are ignored (``evaluate_folders`` refuses them first, as
-    TrackEval does). An id repeated within one frame is an :class:`InputError` (TrackEval refuses it too) naming
-    ``name`` (predictions) or ``gt_name`` (ground truth).
+    Rows with frames outside ``1..num_timesteps`` are not scored, with a warning (``evaluate_folders`` refuses
+    those after the end first, as TrackEval does; a frame 0 is a 0-based index where MOT rows count from 1). An id
+    repeated within one frame is an :class:`InputError` (TrackEval refuses it too) naming ``name`` (predictions) or
+    ``gt_name`` (ground truth); rows that are not ``(K, >=7)`` or hold a value that is not finite in their first six
+    columns are a ``ValueError``.
     """
-    gt_rows = np.asarray(gt_rows, np.float64).reshape(-1, np.shape(gt_rows)[-1] if np.size(gt_rows) else 10)
-    pred_rows = np.asarray(pred_rows, np.float64).reshape(-1, np.shape(pred_rows)[-1] if np.size(pred_rows) else 10)
+    gt_rows = _mot_rows(gt_rows, gt_name or f"{name} ground truth")
+    pred_rows = _mot_rows(pred_rows, name)
+    for rows, what in ((gt_rows, gt_name or f"{name} ground truth"), (pred_rows, name)):
+        outside = (rows[:, 0] < 1) | (rows[:, 0] > num_timesteps) if len(rows) else np.zeros(0, bool)
+        if outside.any():
+            warnings.warn(
+                f"{what}: {int(outside.sum())} of {len(rows)} rows are in frames outside 1..{num_timesteps} and are "
+                f"not scored (frames {int(rows[outside, 0].min())}..{int(rows[outside, 0].max())}; MOT rows count "
+                "frames from 1)",
+                UserWarning,
+                stacklevel=3,
+            )
     if not keep_zero_marked and len(gt_rows):
         gt_rows = gt_rows[gt_rows[:, 6] != 0]
     gt_f = gt_rows[:, 0].astype(np.int64) if len(gt_rows) else np.zeros(0, np.int64)
@@ -161,6 +175,25 @@ def sequence_data(
         tr_ids,
         sims,
     )
+
+
+def _mot_rows(rows, what: str) -> np.ndarray:
+    """``rows`` as a float64 ``(K, >=7)`` array of MOT rows (frame, id, left, top, width, height, conf, ...), else a
+    ``ValueError`` naming ``what``: the wrong shape, or values that are not finite where boxes and ids are."""
+    arr = np.asarray(rows, np.float64)
+    if arr.size == 0:
+        return np.zeros((0, 10))
+    if arr.ndim != 2 or arr.shape[1] < 7:
+        raise ValueError(
+            f"{what}: expected MOT rows (K, >=7): frame, id, left, top, width, height, conf; got shape {arr.shape}"
+        )
+    bad = ~np.isfinite(arr[:, :6]).all(axis=1)
+    if bad.any():
+        raise ValueError(
+            f"{what}: {int(bad.sum())} rows hold a value that is not finite in frame, id or box (first: row "
+            f"{int(bad.nonzero()[0][0])})"
+        )
+    return arr
 
 
 def _final_hota(res: dict) -> dict:

@@ -376,3 +376,28 @@ def test_a_result_file_written_as_corners_is_warned_about(tmp_path, caplog):
         with caplog.at_level("WARNING", logger="mctrack.eval.mot"):
             evaluate_folders(gt_dir, pred_dir)
         assert caplog.records == [], size
+
+
+def test_evaluate_sequence_says_what_it_does_not_score_and_refuses_broken_rows():
+    """Library callers: 0-based frames were dropped silently (HOTA 72.7 for the ground truth scored against itself),
+    a NaN box failed inside scipy and 5-column rows inside numpy."""
+    gt = np.array([[1, 1, 10, 10, 20, 40, 1, -1, -1, -1], [2, 1, 12, 10, 20, 40, 1, -1, -1, -1]], float)
+    zero_based = gt.copy()
+    zero_based[:, 0] -= 1
+    with pytest.warns(
+        UserWarning, match=r"res: 1 of 2 rows are in frames outside 1\.\.2 and are not scored \(frames 0\.\.0"
+    ):
+        evaluate_sequence(gt, zero_based, 2, name="res")
+    with pytest.warns(UserWarning) as record:
+        evaluate_sequence(gt, gt, 1, name="res", gt_name="gt.txt")
+    assert [str(w.message).split(" rows")[0] for w in record] == ["gt.txt: 1 of 2", "res: 1 of 2"]
+    nan = gt.copy()
+    nan[1, 3] = np.nan
+    with pytest.raises(
+        ValueError, match=r"res: 1 rows hold a value that is not finite in frame, id or box \(first: row 1\)"
+    ):
+        evaluate_sequence(gt, nan, 2, name="res")
+    with pytest.raises(ValueError, match=r"res ground truth: expected MOT rows \(K, >=7\).*got shape \(2, 5\)"):
+        evaluate_sequence(gt[:, :5], gt, 2, name="res")
+    assert evaluate_sequence(gt, gt, 2)["summary"]["HOTA"] == pytest.approx(1.0)
+    assert evaluate_sequence(gt, np.zeros((0, 10)), 2)["summary"]["Dets"] == 0
