@@ -164,6 +164,33 @@ def outside_frame_problem(path: str | Path, rows: np.ndarray, width: int, height
     )
 
 
+def _check_rows(rows: np.ndarray, path: Path) -> None:
+    """A ``ValueError`` naming ``path`` for rows that :func:`load_mot_txt` would refuse to read back: a frame that is
+    not a whole number in ``1..MAX_FRAME`` (a 0-based index written as frame 0), an id that is not a whole number,
+    a box or score that is not finite."""
+    if not len(rows):
+        return
+    frame, ident = rows[:, 0], rows[:, 1]
+    checks = (
+        (~(np.isfinite(frame) & (frame == np.round(frame)) & (frame >= 1) & (frame <= MAX_FRAME)), "frame", 0),
+        (~(np.isfinite(ident) & (ident == np.round(ident)) & (np.abs(ident) <= MAX_ID)), "id", 1),
+        (~np.isfinite(rows[:, 2:7]).all(axis=1), "box and score", None),
+    )
+    for bad, what, col in checks:
+        if bad.any():
+            i = int(bad.nonzero()[0][0])
+            got = f"{float(rows[i, col]):g}" if col is not None else f"{rows[i, 2:7].tolist()}"
+            rule = {
+                "frame": f"a whole number in 1..{MAX_FRAME:,} (MOT frames count from 1)",
+                "id": "a whole number",
+                "box and score": "made of finite numbers",
+            }[what]
+            article = "an" if what == "id" else "a"
+            raise ValueError(
+                f"{path}: {int(bad.sum())} rows to write have {article} {what} that is not {rule} (first: {got})"
+            )
+
+
 def _format_rows(rows: np.ndarray) -> str:
     buf = io.StringIO()
     for r in rows:
@@ -182,6 +209,7 @@ def save_mot_txt(path: str | Path, rows: np.ndarray) -> None:
     full = np.full((len(rows), N_COLS), -1.0)
     full[:, : rows.shape[1]] = rows
     p = Path(path)
+    _check_rows(full, p)
     p.parent.mkdir(parents=True, exist_ok=True)
     tmp = p.with_name(p.name + ".partial")  # replaced at once: a reader (or a crash) never sees half a file
     with _naming(p):
@@ -220,12 +248,17 @@ def incomplete_result(result: Path, rows: int | None = None) -> str | None:
 def mot_rows(frame_index: int, track_ids: np.ndarray, xyxy: np.ndarray, scores: np.ndarray | None = None) -> np.ndarray:
     """``(K, 10)`` MOT rows for one frame: 0-based ``frame_index`` becomes the 1-based MOT frame, xyxy -> tlwh."""
     xyxy = np.asarray(xyxy, np.float64).reshape(-1, 4)
+    ids = np.asarray(track_ids).reshape(-1)
+    score = None if scores is None else np.asarray(scores).reshape(-1)
+    if len(ids) != len(xyxy) or (score is not None and len(score) != len(xyxy)):
+        counts = f"{len(ids)} ids, {len(xyxy)} boxes" + ("" if score is None else f", {len(score)} scores")
+        raise ValueError(f"MOT rows of frame {frame_index}: one id, box and score per row, got {counts}")
     rows = np.full((len(xyxy), N_COLS), -1.0)
     rows[:, 0] = frame_index + 1
-    rows[:, 1] = np.asarray(track_ids).reshape(-1)
+    rows[:, 1] = ids
     rows[:, 2:4] = xyxy[:, :2]
     rows[:, 4:6] = xyxy[:, 2:] - xyxy[:, :2]
-    rows[:, 6] = 1.0 if scores is None else np.asarray(scores).reshape(-1)
+    rows[:, 6] = 1.0 if score is None else score
     return rows
 
 
@@ -259,6 +292,7 @@ class MotWriter:
         self, frame_index: int, track_ids: np.ndarray, xyxy: np.ndarray, scores: np.ndarray | None = None
     ) -> None:
         rows = mot_rows(frame_index, track_ids, xyxy, scores)
+        _check_rows(rows, self.path)
         if len(rows):
             self.rows += len(rows)
             with _naming(self.path):
@@ -269,9 +303,12 @@ class MotWriter:
         """Append ``(K, 6..10)`` MOT rows as they are (1-based frames); call :meth:`flush` to make them durable."""
         rows = np.asarray(rows, np.float64)
         if len(rows):
-            self.rows += len(rows)
+            if rows.ndim != 2 or not 6 <= rows.shape[1] <= N_COLS:
+                raise ValueError(f"{self.path}: rows to write: expected (K, 6..{N_COLS}), got shape {rows.shape}")
             full = np.full((len(rows), N_COLS), -1.0)
             full[:, : rows.shape[1]] = rows
+            _check_rows(full, self.path)
+            self.rows += len(rows)
             with _naming(self.path):
                 self._fh.write(_format_rows(full))
 

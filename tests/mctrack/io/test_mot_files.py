@@ -229,3 +229,34 @@ def test_a_seqinfo_that_cannot_be_parsed_says_why_and_where(tmp_path, text, mess
     ini.write_text(text)
     with pytest.raises(InputError, match=f"seqinfo.ini: {message}$"):
         read_seq_length(ini)
+
+
+def test_writers_refuse_rows_their_reader_would_refuse(tmp_path):
+    """save_mot_txt wrote frame 0, NaN boxes and truncated id 1.7 to 1; MotWriter.write(-1, ...) wrote frame 0;
+    ids and boxes of different lengths failed inside numpy. Now each is a ValueError naming the file."""
+    from mctrack.io.mot import MotWriter, mot_rows, save_mot_txt
+
+    path = tmp_path / "r.txt"
+    good = np.array([[1, 1, 10, 10, 20, 40, 0.9]], float)
+    for col, value, match in (
+        (0, 0, r"1 rows to write have a frame that is not a whole number in 1\.\.100,000,000 .*\(first: 0\)"),
+        (1, 1.7, "have an id that is not a whole number"),
+        (3, np.nan, "have a box and score that is not made of finite numbers"),
+        (6, np.inf, "box and score"),
+    ):
+        bad = good.copy()
+        bad[0, col] = value
+        with pytest.raises(ValueError, match=match):
+            save_mot_txt(path, bad)
+        assert not path.exists()
+    save_mot_txt(path, good)
+    assert load_mot_txt(path)[0, :6].tolist() == [1, 1, 10, 10, 20, 40]
+    with MotWriter(tmp_path / "w.txt") as writer:
+        with pytest.raises(ValueError, match=r"w\.txt: 1 rows to write have a frame"):
+            writer.write(-1, np.array([1]), np.array([[0, 0, 5, 5]]))
+        with pytest.raises(ValueError, match=r"w\.txt: rows to write: expected \(K, 6\.\.10\)"):
+            writer.write_rows(np.zeros((1, 4)))
+        writer.write(0, np.array([1]), np.array([[0, 0, 5, 5]]))
+        assert writer.rows == 1
+    with pytest.raises(ValueError, match="one id, box and score per row, got 3 ids, 1 boxes"):
+        mot_rows(0, np.array([1, 2, 3]), np.zeros((1, 4)))
