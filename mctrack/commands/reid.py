@@ -8,7 +8,6 @@ import logging
 import math
 import os
 import sys
-import time
 from pathlib import Path
 
 import cv2
@@ -16,7 +15,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ..errors import QUIET_INTERRUPT_ENV, ConfigError, InputError, error_line, missing_file
-from ..outputs import output_file, output_folder
+from ..outputs import check_output_folder, output_file
 from ._common import TORCH_EMBEDDERS, add_embedder_args, embedder_from_args
 from .reid_crops import add_crops_parser
 
@@ -291,7 +290,13 @@ def center_main(args: argparse.Namespace) -> int:
 def train_main(args: argparse.Namespace) -> int:
     from reid_models.recipe import RecipeError, load_recipe
     from reid_models.train import train
-    from reid_models.train.engine import world
+    from reid_models.train.engine import (
+        check_new_run_dir,
+        new_run_dir,
+        nothing_to_resume,
+        remove_unstarted_run,
+        world,
+    )
 
     try:
         recipe = load_recipe(args.config, args.set)
@@ -304,22 +309,35 @@ def train_main(args: argparse.Namespace) -> int:
         raise InputError("--resume: needs --run-dir (the run to continue)")
     if args.resume and not Path(args.run_dir).is_dir():
         raise InputError(f"--run-dir {args.run_dir}: no run folder there to resume")
-    if not args.resume:  # before the dataset is read: a file in the way, a folder that cannot be made
+    if args.resume and nothing_to_resume(Path(args.run_dir)):  # before the dataset is read
+        raise InputError(nothing_to_resume(Path(args.run_dir)))
+    lead = world()[0] == 0
+    if not args.resume and lead:  # before the dataset is read: a file in the way, a folder that cannot be made,
+        # a folder whose files a new run would replace (it used to overwrite a finished run's model.pt)
         option, folder = ("--run-dir", args.run_dir) if args.run_dir else ("--out", args.out or recipe.out)
-        output_folder(option, folder)
+        check_output_folder(option, folder)
+        if args.run_dir:
+            try:
+                check_new_run_dir(Path(args.run_dir))
+            except ValueError as err:
+                raise InputError(str(err)) from None
     if args.nproc > 1 and "WORLD_SIZE" not in os.environ:
         return _launch(args, recipe)
-    # fixed here (as train() would name it) so that an interrupted run can say where it is
-    run_dir = Path(args.run_dir or Path(args.out or recipe.out) / f"{recipe.arch}-{time.strftime('%Y%m%d-%H%M%S')}")
+    # fixed here so that an interrupted run can say where it is
+    created = not args.run_dir or not Path(args.run_dir).exists()
+    run_dir = Path(args.run_dir) if args.run_dir else new_run_dir(args.out or recipe.out, recipe.arch)
     try:
         run_dir = train(recipe, data=args.data, run_dir=run_dir, resume=args.resume, progress=not args.quiet)
-    except KeyboardInterrupt:
-        if (run_dir / "last.pt").is_file() and world()[0] == 0:
-            log.error(
-                "the finished epochs are in %s; continue with the same command and --run-dir %s --resume",
-                run_dir / "last.pt",
-                run_dir,
-            )
+    except BaseException as err:
+        if lead and (run_dir / "last.pt").is_file():
+            if isinstance(err, KeyboardInterrupt):
+                log.error(
+                    "the finished epochs are in %s; continue with the same command and --run-dir %s --resume",
+                    run_dir / "last.pt",
+                    run_dir,
+                )
+        elif lead and not args.resume:  # no epoch ended: nothing to continue, nothing left behind
+            remove_unstarted_run(run_dir, created)
         raise
     if world()[0] != 0:  # a torchrun worker: rank 0 reports
         return 0
@@ -333,7 +351,6 @@ def _launch(args: argparse.Namespace, recipe) -> int:
     """``--nproc N``: the same command in N processes under torchrun (``torch.distributed.run``, single node);
     the run directory is fixed here so that every process writes to (rank 0) and reads from the same one."""
     import subprocess
-    import time
 
     if recipe.p % args.nproc:
         raise InputError(f"--nproc {args.nproc}: the recipe's p = {recipe.p} identities do not split evenly")
@@ -345,7 +362,9 @@ def _launch(args: argparse.Namespace, recipe) -> int:
     data = args.data or recipe.data
     if data is None or not Path(data).is_dir():
         raise InputError(f"{data}: dataset folder not found" if data else "no dataset folder (give --data)")
-    run_dir = args.run_dir or str(Path(args.out or recipe.out) / f"{recipe.arch}-{time.strftime('%Y%m%d-%H%M%S')}")
+    from reid_models.train.engine import new_run_dir
+
+    run_dir = args.run_dir or str(new_run_dir(args.out or recipe.out, recipe.arch))
     # torchrun (torch.distributed.run) without its traceback when Ctrl-C or SIGTERM stops it
     cmd = [sys.executable, "-m", "mctrack.commands._torchrun", "--standalone", f"--nproc_per_node={args.nproc}"]
     cmd += ["-m", "mctrack.cli", "reid", "train", "--config", str(args.config), "--run-dir", run_dir]

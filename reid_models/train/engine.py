@@ -100,6 +100,86 @@ def _write_text(path: Path, text: str) -> None:
 RANK_KEYS = ("rank1", "rank5", "rank10", "mAP", "mINP")  # the evaluation figures a metrics row and eval.json hold
 
 
+#: what a run writes in its folder before its first epoch ends (a folder holding only these is a run that stopped
+#: before it had anything to keep)
+_STARTED_FILES = ("config.yaml", "manifest.json")
+
+
+def new_run_dir(parent: str | Path, arch: str) -> Path:
+    """A new, empty run folder ``parent/ARCH-YYYYmmdd-HHMMSS``, created here (``-2``, ``-3``, ... appended when
+    that name is taken: two runs started in the same second never share a folder)."""
+    base = Path(parent) / f"{arch}-{time.strftime('%Y%m%d-%H%M%S')}"
+    Path(parent).mkdir(parents=True, exist_ok=True)
+    for n in range(1, 1000):
+        run_dir = base if n == 1 else base.with_name(f"{base.name}-{n}")
+        try:
+            run_dir.mkdir()
+        except FileExistsError:
+            continue
+        return run_dir
+    raise FileExistsError(f"{base}: a thousand runs of this name already exist")
+
+
+def check_new_run_dir(run_dir: Path) -> None:
+    """A ``ValueError`` unless a new run may start in ``run_dir``: missing, empty, or a run that stopped before its
+    first epoch ended (only its config.yaml and manifest.json). Anything else there (an earlier run's last.pt or
+    model.pt, a user's files) would be replaced or mixed with this run's."""
+    if (run_dir / "last.pt").exists():  # a run that finished an epoch
+        raise ValueError(
+            f"{run_dir}: holds an earlier run (last.pt); add --resume to continue it, or choose another --run-dir"
+        )
+    if not run_dir.is_dir():
+        return
+    names = sorted(p.name for p in run_dir.iterdir())
+    others = [n for n in names if n not in _STARTED_FILES]
+    if others or (names and not _is_started_run(run_dir)):
+        shown = ", ".join((others or names)[:4]) + (" and more" if len(others or names) > 4 else "")
+        raise ValueError(
+            f"{run_dir}: the folder holds {shown} and no run to continue; a new run would replace or mix with them: "
+            "choose a new or empty --run-dir"
+        )
+
+
+def _is_started_run(run_dir: Path) -> bool:
+    """Whether the config.yaml / manifest.json in ``run_dir`` are a training run's (not a user's files)."""
+    try:
+        config = yaml.safe_load((run_dir / "config.yaml").read_text())
+        if not (isinstance(config, dict) and {"arch", "seed", "epochs"} <= config.keys()):
+            return False
+        if (run_dir / "manifest.json").exists():
+            manifest = json.loads((run_dir / "manifest.json").read_text())
+            return isinstance(manifest, dict) and {"dataset", "seed", "resumed"} <= manifest.keys()
+        return True
+    except Exception:  # noqa: BLE001 - unreadable or not YAML/JSON: not a run's
+        return False
+
+
+def nothing_to_resume(run_dir: Path) -> str | None:
+    """Why ``run_dir`` cannot be resumed for want of its last.pt, or None when it has one."""
+    last = Path(run_dir) / "last.pt"
+    if last.is_file():
+        return None
+    if (Path(run_dir) / "config.yaml").is_file():
+        why = "no epoch of this run ended, so there is nothing to continue; start it again without --resume"
+    else:
+        why = "this is no training run's folder"
+    return f"resume: {last} not found: {why}"
+
+
+def remove_unstarted_run(run_dir: Path, created: bool) -> None:
+    """After a new run stopped before its first epoch ended: remove what it wrote (nothing to continue from), and
+    its folder when this run ``created`` it and it is empty."""
+    if (run_dir / "last.pt").exists():
+        return
+    for name in _STARTED_FILES:
+        (run_dir / name).unlink(missing_ok=True)
+    if created:
+        try:
+            run_dir.rmdir()
+        except OSError:  # not empty (files that came from elsewhere): left as it is
+            pass
+
+
 def _write_metrics(run_dir: Path, history: list[dict[str, Any]]) -> None:
     _write_text(run_dir / "metrics.json", json.dumps(history, indent=1))
     keys = list(dict.fromkeys(key for row in history for key in row))
@@ -137,7 +217,7 @@ def train(
     if run_dir is None:
         if resume:
             raise ValueError("run_dir: resume needs the run directory")
-        run_dir = Path(out or recipe.out) / f"{recipe.arch}-{time.strftime('%Y%m%d-%H%M%S')}"
+        run_dir = new_run_dir(out or recipe.out, recipe.arch)
     run_dir = Path(run_dir)
     device = _device(recipe.device)
     rank, size, local_rank = world()
@@ -227,8 +307,9 @@ def _train(
     state: dict[str, Any] | None = None
     if resume:
         last = run_dir / "last.pt"
-        if not last.is_file():
-            raise FileNotFoundError(f"resume: {last} not found")
+        problem = nothing_to_resume(run_dir)
+        if problem:
+            raise FileNotFoundError(problem)
         try:
             state = torch.load(last, map_location="cpu", weights_only=True)
             if not isinstance(state, dict) or "epoch" not in state:
@@ -256,10 +337,7 @@ def _train(
         if changed:
             raise ValueError(f"resume: the recipe differs from {run_dir / 'config.yaml'} in {changed}")
     elif lead:
-        if (run_dir / "last.pt").exists():  # a run that finished an epoch (one that stopped before: nothing to lose)
-            raise ValueError(
-                f"{run_dir}: holds an earlier run (last.pt); add --resume to continue it, or choose another --run-dir"
-            )
+        check_new_run_dir(run_dir)
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / "config.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False))
     manifest_path = run_dir / "manifest.json"

@@ -446,3 +446,51 @@ def test_train_run_dir_that_cannot_be_a_run_folder_is_one_line(tmp_path, capsys)
     assert main([*base, "--run-dir", str(tmp_path / "nope"), "--resume"]) == 1
     errors = _errors(capsys)
     assert len(errors) == 1 and "no run folder there to resume" in errors[0] and not (tmp_path / "nope").exists()
+
+
+def test_train_refuses_a_folder_that_holds_other_files_and_leaves_no_folder_when_it_fails(tmp_path, capsys):
+    """helper-54: --run-dir a folder holding a finished run's model.pt (its last.pt deleted) or a user's files was
+    trained into, model.pt replaced; a run that failed on its data left an empty folder behind."""
+    base = ["reid", "train", "--config", str(RECIPE), "--data", str(tmp_path / "empty")]
+    (tmp_path / "empty").mkdir()
+    keep = tmp_path / "keep"
+    keep.mkdir()
+    (keep / "model.pt").write_bytes(b"weights")
+    (keep / "notes.txt").write_text("n")
+    assert main([*base, "--run-dir", str(keep)]) == 1
+    errors = _errors(capsys)
+    assert len(errors) == 1 and f"{keep}: the folder holds model.pt, notes.txt and no run to continue" in errors[0]
+    assert (keep / "model.pt").read_bytes() == b"weights" and sorted(p.name for p in keep.iterdir()) == [
+        "model.pt",
+        "notes.txt",
+    ]
+    # a user's config.yaml is not a run's
+    user = tmp_path / "user"
+    user.mkdir()
+    (user / "config.yaml").write_text("lr: 1\n")
+    assert main([*base, "--run-dir", str(user)]) == 1
+    assert "the folder holds config.yaml and no run to continue" in _errors(capsys)[0]
+    # a run that fails before its first epoch ends leaves nothing: not its folder, not an auto-named one
+    assert main([*base, "--run-dir", str(tmp_path / "new")]) == 1
+    assert len(_errors(capsys)) == 1 and not (tmp_path / "new").exists()
+    assert main([*base, "--out", str(tmp_path / "runs")]) == 1
+    assert len(_errors(capsys)) == 1 and list((tmp_path / "runs").iterdir()) == []
+
+
+def test_a_run_stopped_before_its_first_epoch_may_start_again_but_not_resume(tmp_path, capsys):
+    from reid_models.train.engine import check_new_run_dir, new_run_dir
+
+    started = tmp_path / "started"
+    started.mkdir()
+    (started / "config.yaml").write_text("arch: global\nseed: 0\nepochs: 2\n")
+    (started / "manifest.json").write_text('{"dataset": {}, "seed": 0, "resumed": []}')
+    check_new_run_dir(started)  # nothing to lose: a new run may start there
+    argv = ["reid", "train", "--config", str(RECIPE), "--data", str(tmp_path), "--run-dir", str(started), "--resume"]
+    assert main(argv) == 1
+    errors = _errors(capsys)
+    assert (
+        len(errors) == 1 and "no epoch of this run ended, so there is nothing to continue; start it again" in errors[0]
+    )
+    # two runs started in the same second get two folders
+    a, b = new_run_dir(tmp_path / "runs", "laga"), new_run_dir(tmp_path / "runs", "laga")
+    assert a != b and a.is_dir() and b.is_dir() and b.name.startswith(a.name[:13])
