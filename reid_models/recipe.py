@@ -195,19 +195,37 @@ def _build(source: object, raw: dict[str, Any]) -> Recipe:
     return recipe
 
 
+#: recipe keys whose value is a mapping: ``--set`` merges into them (see :func:`apply_overrides`)
+_MAPPING_KEYS = frozenset(f.name for f in fields(Recipe) if str(f.type).startswith("dict"))
+
+
 def apply_overrides(recipe: Recipe | dict[str, Any], overrides: list[str], source: object = "--set") -> Recipe:
-    """A copy of `recipe` with `key=value` overrides (values parsed as YAML)."""
+    """A copy of `recipe` with `key=value` overrides (values parsed as YAML). A mapping value is merged into the
+    recipe's mapping (`model_kwargs={share_layer4: false}` changes that one switch and keeps the recipe's other
+    model_kwargs, which replacing the mapping silently dropped); `model_kwargs.share_layer4=false` sets one key."""
     raw = recipe.to_dict() if isinstance(recipe, Recipe) else dict(recipe)
     for item in overrides:
         key, sep, text = item.partition("=")
+        key = key.strip()
         if not sep or not key:
             raise RecipeError(source, item, "expected key=value")
         try:
-            raw[key.strip()] = load_bounded(text) if text.strip() else None
+            value = load_bounded(text) if text.strip() else None
         except TooLarge as err:
-            raise RecipeError(source, key.strip(), f"value {err}") from None
+            raise RecipeError(source, key, f"value {err}") from None
         except yaml.YAMLError as err:
-            raise RecipeError(source, key.strip(), f"value is not valid YAML ({yaml_problem(err)[2]})") from None
+            raise RecipeError(source, key, f"value is not valid YAML ({yaml_problem(err)[2]})") from None
+        top, dot, sub = key.partition(".")
+        if dot:  # one key of a mapping
+            if not isinstance(raw.get(top, {}), dict) or top not in _MAPPING_KEYS:
+                raise RecipeError(source, key, f"{top} is not a mapping: set it whole ({top}=...)")
+            if not sub or "." in sub:
+                raise RecipeError(source, key, f"expected {top}.NAME=value")
+            raw[top] = {**(raw.get(top) or {}), sub: value}
+        elif key in _MAPPING_KEYS and isinstance(value, dict) and isinstance(raw.get(key), dict):
+            raw[key] = {**raw[key], **value}
+        else:
+            raw[key] = value
     return _build(source, raw)
 
 

@@ -63,14 +63,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--config", required=True, help="recipe YAML, e.g. configs/reid/laga_market1501.yaml")
     t.add_argument("--data", help="dataset folder (overrides the recipe's data)")
     t.add_argument("--out", help="parent folder of the run directory (default: the recipe's out, runs/reid)")
-    t.add_argument("--run-dir", help="exact run directory (default: OUT/ARCH-TIMESTAMP)")
-    t.add_argument("--resume", action="store_true", help="continue the run in --run-dir from its last.pt")
+    t.add_argument(
+        "--run-dir",
+        help="exact run directory: new, empty, or one whose run stopped before its first epoch ended "
+        "(default: OUT/ARCH-TIMESTAMP)",
+    )
+    t.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the run in --run-dir from its last.pt; give the same --config, --data and --set as when it "
+        "started (a different recipe is refused)",
+    )
     t.add_argument(
         "--set",
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="override a recipe value (YAML syntax), repeatable, e.g. --set epochs=5",
+        help="override a recipe value (YAML syntax), repeatable, e.g. --set epochs=5; a mapping is merged into "
+        "the recipe's (--set 'model_kwargs={share_layer4: false}'), or one key of it set: "
+        "--set model_kwargs.share_layer4=false",
     )
     t.add_argument(
         "--nproc",

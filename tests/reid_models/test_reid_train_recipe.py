@@ -94,6 +94,21 @@ def test_overrides(tmp_path: Path) -> None:
         load_recipe(path, ["nope=1"])
 
 
+def test_set_changes_one_model_kwarg_and_keeps_the_others() -> None:
+    """helper-54: --set "model_kwargs={share_layer4: false}" replaced the whole mapping, so the paper recipe lost
+    metric_features: reduced without a word; the documented dotted form was refused."""
+    paper = CONFIGS / "laga_market1501.yaml"
+    assert load_recipe(paper).model_kwargs == {"share_layer4": True, "metric_features": "reduced"}
+    for override in ("model_kwargs={share_layer4: false}", "model_kwargs.share_layer4=false"):
+        assert load_recipe(paper, [override]).model_kwargs == {"share_layer4": False, "metric_features": "reduced"}
+    with pytest.raises(RecipeError, match=r"epochs\.x: epochs is not a mapping: set it whole \(epochs=\.\.\.\)"):
+        load_recipe(paper, ["epochs.x=1"])
+    with pytest.raises(RecipeError, match=r"model_kwargs\.a\.b: expected model_kwargs\.NAME=value"):
+        load_recipe(paper, ["model_kwargs.a.b=1"])
+    with pytest.raises(RecipeError, match="'nope' is not an option of laga"):
+        load_recipe(paper, ["model_kwargs.nope=1"])
+
+
 def test_billion_laughs_recipe_is_refused_in_one_short_line(tmp_path: Path) -> None:
     lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
     for i in range(8):
