@@ -215,6 +215,19 @@ def add_cmc_arg(g, default_text: str) -> None:
     )
 
 
+def weights_record(weights: str | Path | None, sha1: str | None = None) -> dict:
+    """How a result records the embedder's checkpoint: its absolute path and the SHA-1 of its content (a path alone
+    does not say which file made a number once the file was retrained or moved); ``sha1`` when already known."""
+    if not weights:
+        return {"weights": None}
+    path = Path(weights).resolve()
+    if sha1 is None and path.is_file():
+        from ..cache import file_sha1
+
+        sha1 = file_sha1(path)
+    return {"weights": str(path), "weights_sha1": sha1}
+
+
 def add_appearance_args(g) -> None:
     """``--app-weight`` and ``--app-thresh`` (tracker appearance settings) on a parser or argument group."""
     g.add_argument(

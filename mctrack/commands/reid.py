@@ -458,6 +458,9 @@ def eval_main(args: argparse.Namespace) -> int:
         )
     print(_format_result(result))
     if json_out is not None:
+        from reid_models.provenance import provenance
+
+        result = {**result, "provenance": provenance(getattr(args, "command_line", None))}
         json_out.write_text(json.dumps(result, indent=1))
     return 0
 

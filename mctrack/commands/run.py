@@ -25,6 +25,7 @@ from ..track import DETECTOR_THRESHOLDS, CameraMotion, Tracker
 from ..track.postprocess import StitchConfig
 from reid_models.provenance import provenance
 from ._common import (
+    weights_record,
     warn_if_stitching_on_motion_alone,
     add_confirmation_args,
     check_confirmation_args,
@@ -524,7 +525,8 @@ def main(args: argparse.Namespace) -> int:
             "local_cpus": args.ray_local_cpus,
         },
         record={
-            "weights": str(args.weights) if args.weights else None,
+            **weights_record(args.weights, weights_hash),
+            "precision": getattr(embedder, "precision", None),
             "appearance_weight": tracker_kwargs["appearance_weight"] if embedder is not None else None,
             "appearance_thresh": tracker_kwargs["appearance_thresh"] if embedder is not None else None,
             "link_thresh": thresh if linker is not None else None,

@@ -36,6 +36,7 @@ from ..track import DETECTOR_THRESHOLDS, CameraMotion, Tracker
 from ..track.postprocess import FeatureMeans, StitchConfig, judgement_warning, refine, stitch_frames
 from ..track.driver import DetectAndEmbed, DriverStats, Timer, drive, unused_detection_file
 from ._common import (
+    weights_record,
     add_confirmation_args,
     check_confirmation_args,
     check_stream_args,
@@ -290,7 +291,8 @@ def main(args: argparse.Namespace) -> int:
         "fps": fps,
         "detector": _detector_record(args, detector),
         "reid": args.reid,
-        "weights": str(args.weights) if embedder is not None and args.weights else None,
+        **weights_record(args.weights if embedder is not None else None),
+        "precision": getattr(embedder, "precision", None),
         "embed": {"policy": args.embed, "refresh_s": args.embed_refresh, "every": args.embed_every}
         if embedder is not None
         else None,

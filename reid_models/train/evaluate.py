@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,6 +17,7 @@ from tqdm import tqdm
 
 from reid_models.checkpoint import load_checkpoint, update_extra
 from reid_models.data import ImageDataset, ReidDataset, ReidTransform, dataset_errors_unwrapped, load_dataset
+from reid_models.data.datasets import dataset_fingerprint
 from reid_models.evaluation import cosine_distance, evaluate_rank
 from reid_models.train.rerank import rerank_features
 
@@ -153,7 +155,9 @@ def evaluate_checkpoint(
     progress: bool = False,
 ) -> dict[str, Any]:
     """Load a reid_models checkpoint and evaluate it on the query/gallery split of the dataset at `data` (its
-    training split is not needed)."""
+    training split is not needed). The result records which files made it: the checkpoint's absolute path and
+    SHA-256, the dataset's absolute path and the fingerprint of its query and gallery images
+    (:func:`~reid_models.data.datasets.dataset_fingerprint`)."""
     model, manifest = load_checkpoint(weights, map_location=device)
     dataset = load_dataset(dataset_format, data, train=False)  # scoring needs query and gallery only
     summary, _ = evaluate(
@@ -166,4 +170,19 @@ def evaluate_checkpoint(
         num_workers=num_workers,
         progress=progress,
     )
-    return {**summary, "weights": str(weights), "data": str(data), "arch": manifest["arch"]}
+    return {
+        **summary,
+        "weights": str(Path(weights).resolve()),
+        "weights_sha256": _sha256(weights),
+        "data": str(Path(data).resolve()),
+        "dataset_fingerprint": dataset_fingerprint(dataset, ("query", "gallery")),
+        "arch": manifest["arch"],
+    }
+
+
+def _sha256(path: str | os.PathLike[str]) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()

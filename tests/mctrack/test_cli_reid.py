@@ -196,7 +196,21 @@ def test_eval_needs_no_train_split_and_reports_skipped_queries(tmp_path, laga_ck
     assert _eval(laga_ckpt, data, "--json", str(tmp_path / "r.json")) == 0
     out = capsys.readouterr().out
     assert "rank-1 100.00" in out and "1 of 2 queries skipped" in out
-    assert json.loads((tmp_path / "r.json").read_text())["skipped"] == 1
+    record = json.loads((tmp_path / "r.json").read_text())
+    assert record["skipped"] == 1
+    # which files made the number (helper-54: relative paths only): absolute paths, the checkpoint's content hash,
+    # the query and gallery images' fingerprint, the code and package versions
+    import hashlib
+
+    from reid_models.data import load_dataset
+    from reid_models.data.datasets import dataset_fingerprint
+
+    assert record["weights"] == str(laga_ckpt.resolve()) and record["data"] == str(data.resolve())
+    assert record["weights_sha256"] == hashlib.sha256(laga_ckpt.read_bytes()).hexdigest()
+    split = load_dataset("market1501", data, train=False)
+    assert record["dataset_fingerprint"] == dataset_fingerprint(split, ("query", "gallery"))
+    assert {"git_commit", "command", "versions"} <= record["provenance"].keys()
+    assert "reid eval" in record["provenance"]["command"]
 
 
 def test_eval_takes_bundled_names(tmp_path, laga_ckpt, capsys, monkeypatch):

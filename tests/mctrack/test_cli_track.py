@@ -716,3 +716,30 @@ def test_stitching_on_motion_alone_is_warned_about_as_run_does(tmp_path, caplog)
         assert "motion alone" not in caplog.text
         assert main([*argv, "--stitch", "4"]) == 0
     assert "--stitch without an embedder joins tracklets on motion alone" in caplog.text
+
+
+def test_track_records_which_checkpoint_file_made_the_result(tmp_path):
+    """helper-54: the record held --weights as typed (a relative path, no content hash) and no precision."""
+    import hashlib
+    import json
+
+    from pathlib import Path
+
+    from mctrack.weights import resolve_weights
+
+    import cv2
+
+    seq = make_sequence(tmp_path / "data" / "SYN-01", n=3)
+    (seq / "img1").mkdir()
+    for f in range(3):
+        cv2.imwrite(str(seq / "img1" / f"{f + 1:06d}.jpg"), np.full((480, 640, 3), 90 + 20 * f, np.uint8))
+    out = tmp_path / "pred"
+    argv = ["track", "--source", str(seq), "--detector", "mot", "--out", str(out), "--no-progress", "--min-length", "0"]
+    assert main([*argv, "--reid", "laga", "--weights", "laga_samples"]) == 0
+    settings = json.loads((out / "SYN-01.json").read_text())["settings"]
+    path = Path(resolve_weights("laga_samples")).resolve()
+    assert settings["weights"] == str(path) and settings["precision"] in ("fp32", "bf16")
+    assert settings["weights_sha1"] == hashlib.sha1(path.read_bytes()).hexdigest()
+    assert main([*argv, "--reid", "none"]) == 0
+    settings = json.loads((out / "SYN-01.json").read_text())["settings"]
+    assert settings["weights"] is None and settings["precision"] is None and "weights_sha1" not in settings

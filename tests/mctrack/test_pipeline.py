@@ -394,6 +394,7 @@ def test_cli_run_end_to_end(scene, tmp_path, capsys):
     recorded = {k: summary["settings"][k] for k in summary["settings"] if k not in NEWER_SETTINGS}
     assert recorded == {
         "weights": None,
+        "precision": None,  # a network's: fp32, bf16 or fp16 as resolved
         "appearance_weight": 0.5,
         "appearance_thresh": 0.25,
         "link_thresh": 0.12,
