@@ -2,9 +2,13 @@
 
 Registered names (``mctrack.registry.EMBEDDERS``):
 
-- ``laga``: LAGA-Net (Baisa), 12288-D with ResNet-50.
-- ``can``: Collaborative Attention Network (Li et al.), 4096-D.
-- ``global``: ResNet-50 global-feature baseline with BNNeck (LAGA's "Global" row), 2048-D.
+- ``laga``: LAGA-Net (Baisa); 12288-D with ResNet-50 at the paper's sizes, 3072-D as bundled (``laga_market1501``,
+  ResNet-18).
+- ``can``: Collaborative Attention Network (Li et al.), 4096-D (``can_market1501``, ResNet-18).
+- ``global``: ResNet global-feature baseline with BNNeck (LAGA's "Global" row), 2048-D with ResNet-50, 512-D as
+  bundled (``global_market1501``, ResNet-18).
+
+The dimension of an embedder as built is ``embedder.dim``.
 - ``colorhist``: HSV colour histograms of body stripes, the floor every learned embedder must beat.
 - ``onnx``: any ONNX Re-ID model (``weights=model.onnx``), e.g. one written by ``mctrack reid export``.
 """

@@ -52,6 +52,8 @@ def select_device(device: str | None) -> torch.device:
         raise ValueError(f"device: not a torch device: {device!r} (use cpu, cuda or cuda:N)") from None
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device: {device!r} requested but no CUDA GPU is available")
+    if dev.type not in ("cpu", "cuda"):  # mps, xpu, ...: torch's own error comes at the first forward pass
+        raise ValueError(f"device: {device!r} is not supported here (use cpu, cuda or cuda:N)")
     return dev
 
 

@@ -1,4 +1,6 @@
-"""Evaluation: MOT metrics (HOTA/MOTA/IDF1 with TrackEval definitions), multi-camera IDF1, Re-ID CMC/mAP."""
+"""Evaluation: MOT metrics (HOTA/MOTA/IDF1 with TrackEval definitions; here), multi-camera IDF1
+(:mod:`mctrack.eval.multicam`: ``evaluate_multicam``, ``format_multicam``), Re-ID CMC/mAP
+(``reid_models.evaluation``)."""
 
 from __future__ import annotations
 

@@ -16,16 +16,30 @@ whenever they decode the frames anyway (a detector or an embedder needs them).
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 
 import cv2
 import numpy as np
+
+log = logging.getLogger(__name__)
 
 __all__ = ["CameraMotion", "IDENTITY_WARP"]
 
 #: the warp of a camera that did not move (read-only: copy before changing)
 IDENTITY_WARP = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
 IDENTITY_WARP.flags.writeable = False
+
+
+def _check_frame(image) -> None:
+    """``TypeError``/``ValueError`` unless ``image`` is a uint8 frame: ``(H, W, 3)`` BGR as OpenCV reads it, or
+    ``(H, W)`` grey (OpenCV's own errors from deep inside say neither)."""
+    if not isinstance(image, np.ndarray):
+        raise TypeError(f"image: expected a numpy array (H, W, 3) uint8 BGR, got {type(image).__name__}")
+    if not (image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 3)) or image.dtype != np.uint8 or not image.size:
+        raise ValueError(
+            f"image: expected (H, W, 3) uint8 BGR or (H, W) grey, got shape {image.shape} dtype {image.dtype}"
+        )
 
 
 class CameraMotion:
@@ -84,6 +98,7 @@ class CameraMotion:
     def reset(self) -> None:
         self._prev: np.ndarray | None = None
         self._prev_pts: np.ndarray | None = None
+        self._size: tuple[int, int] | None = None  # the last frame's width and height
         self._recent: deque[float] = deque(maxlen=self.window)
         #: whether the last frame's warp was applied (always True without ``auto``)
         self.moving = not self.auto
@@ -108,7 +123,12 @@ class CameraMotion:
 
     def _estimate(self, image: np.ndarray, boxes: np.ndarray | None) -> np.ndarray:
         identity = IDENTITY_WARP.copy()
-        grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+        _check_frame(image)
+        if boxes is not None:
+            boxes = np.asarray(boxes, np.float64)
+            if boxes.size and (boxes.ndim != 2 or boxes.shape[1] != 4):
+                raise ValueError(f"boxes: expected (N, 4) xyxy pixels, got shape {boxes.shape}")
+        grey = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
         h, w = grey.shape
         if self.downscale > 1:
             grey = cv2.resize(grey, (int(w / self.downscale), int(h / self.downscale)))
@@ -121,7 +141,16 @@ class CameraMotion:
         pts = cv2.goodFeaturesToTrack(grey, self.max_corners, 0.01, 1, mask=mask, blockSize=3)
         prev, prev_pts = self._prev, self._prev_pts
         self._prev, self._prev_pts = grey, pts
-        if prev is None or prev_pts is None or len(prev_pts) < 4 or prev.shape != grey.shape:
+        size, self._size = self._size, (w, h)
+        if prev is not None and size != (w, h):
+            log.warning(
+                "camera motion: the frame size changed from %dx%d to %dx%d; no motion is estimated across the change",
+                *size,
+                w,
+                h,
+            )
+            return identity
+        if prev is None or prev_pts is None or len(prev_pts) < 4:
             return identity
         nxt, status, _ = cv2.calcOpticalFlowPyrLK(prev, grey, prev_pts, None)
         ok = status.reshape(-1).astype(bool)

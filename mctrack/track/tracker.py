@@ -85,15 +85,28 @@ def _unit_rows(emb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return emb, has
 
 
+def check_warp(warp) -> np.ndarray:
+    """``warp`` as a float64 ``(2, 3)`` affine matrix of finite numbers, else a ``ValueError`` saying what it is."""
+    try:
+        arr = np.asarray(warp, np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"warp: expected a finite (2, 3) affine matrix, got {type(warp).__name__} {warp!r:.40}"
+        ) from None
+    if arr.shape != (2, 3):
+        raise ValueError(f"warp: expected a finite (2, 3) affine matrix, got shape {arr.shape}")
+    if not np.isfinite(arr).all():
+        raise ValueError(f"warp: expected a finite (2, 3) affine matrix, got one holding NaN or inf: {arr.tolist()}")
+    return arr
+
+
 def apply_warp(mean: np.ndarray, cov: np.ndarray, warp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Move Kalman states into the current frame's coordinates with a ``(2, 3)`` affine camera-motion warp.
 
     Centres are mapped by the full affine transform, velocities by its linear part, and sizes by its scale.
     Returns new arrays.
     """
-    warp = np.asarray(warp, np.float64)
-    if warp.shape != (2, 3) or not np.isfinite(warp).all():
-        raise ValueError(f"warp: expected a finite (2, 3) affine matrix, got shape {warp.shape}")
+    warp = check_warp(warp)
     r, t = warp[:, :2], warp[:, 2]
     s = float(np.sqrt(abs(r[0, 0] * r[1, 1] - r[0, 1] * r[1, 0])))  # sqrt |det r|, the area scale
     m = np.zeros((8, 8))
@@ -207,6 +220,8 @@ class Tracker:
         meas_adapt: float = 0.2,
     ) -> None:
         def check(name: str, value: float, lo: float, hi: float) -> None:
+            if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+                raise TypeError(f"{name}: expected a number in [{lo}, {hi}], got {type(value).__name__} {value!r}")
             if not (np.isfinite(value) and lo <= value <= hi):
                 raise ValueError(f"{name}: must be in [{lo}, {hi}], got {value}")
 
@@ -341,6 +356,8 @@ class Tracker:
                 )
         if frame is not None:
             frame = self._check_frame(frame)
+        if warp is not None:  # checked on every frame, not only once there are tracks to move
+            warp = check_warp(warp)
         # counted only once the frame's input is accepted: a refused call leaves the tracker as it was
         self._frame += 1
         frame_idx = self._frame if frame is None else frame

@@ -390,3 +390,16 @@ def test_build_embedder_gives_a_network_its_bundled_checkpoint_as_the_cli_does()
     assert untrained.weights is None
     with pytest.raises(ValueError, match="laga_nope"):
         build_embedder("laga", weights="laga_nope")
+
+
+def test_device_names_that_cannot_be_used_here_are_one_clear_error():
+    from mctrack.embed import select_device
+
+    assert select_device("cpu").type == "cpu" and select_device(None).type in ("cpu", "cuda")
+    with pytest.raises(ValueError, match="device: 'mps' is not supported here"):  # was torch's error at first use
+        select_device("mps")
+    with pytest.raises(ValueError, match="not a torch device: 'gpu0'"):
+        select_device("gpu0")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="no CUDA GPU is available"):
+            select_device("cuda:0")

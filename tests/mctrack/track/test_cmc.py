@@ -63,3 +63,26 @@ def test_auto_arguments_checked():
         CameraMotion(auto=True, min_motion=-1)
     with pytest.raises(ValueError, match="window"):
         CameraMotion(auto=True, window=0)
+
+
+def test_bad_frames_and_boxes_are_named_and_a_size_change_is_said(caplog):
+    """helper-55: None, float or 4-channel frames failed inside OpenCV (`!_src.empty()`), boxes of the wrong shape
+    inside numpy, and a frame of another size silently gave the identity."""
+    import logging
+
+    cmc = CameraMotion()
+    for frame, err, match in (
+        (None, TypeError, "image: expected a numpy array .* got NoneType"),
+        (np.zeros((10, 10), np.float32), ValueError, r"got shape \(10, 10\) dtype float32"),
+        (np.zeros((10, 10, 4), np.uint8), ValueError, r"got shape \(10, 10, 4\)"),
+    ):
+        with pytest.raises(err, match=match):
+            cmc(frame)
+    with pytest.raises(ValueError, match=r"boxes: expected \(N, 4\) xyxy pixels, got shape \(6,\)"):
+        cmc(np.zeros((240, 320, 3), np.uint8), np.zeros(6))
+    rng = np.random.default_rng(0)
+    texture = cv2.GaussianBlur(rng.integers(0, 255, (240, 320), dtype=np.uint8), (5, 5), 0)
+    cmc(texture)  # grey frames are taken as they are
+    with caplog.at_level(logging.WARNING):
+        warp = cmc(cv2.resize(texture, (640, 480)))
+    assert np.array_equal(warp, np.eye(2, 3)) and "frame size changed from 320x240 to 640x480" in caplog.text

@@ -561,3 +561,13 @@ def test_meas_adapt_correlation_is_bounded_so_one_frame_cannot_jump_the_scale():
     t._frame += 1
     t._adapt_measurement(rows, np.array([[-0.05, -0.05], [-0.05, 0.05]]))  # small and opposite: correlation -1
     assert t._meas_scale == 16.0  # exp(10 * 0.85) capped, no overflow
+
+
+def test_settings_and_warps_that_are_not_numbers_are_named():
+    with pytest.raises(TypeError, match="frame_rate: expected a number in .* got str '25'"):
+        Tracker(frame_rate="25")  # was numpy's "ufunc 'isfinite' not supported"
+    t = Tracker()
+    for warp, match in ((np.eye(3), r"got shape \(3, 3\)"), ("abc", "got str"), (np.full((2, 3), np.nan), "NaN")):
+        with pytest.raises(ValueError, match=match):  # checked with no track to move too (it was accepted)
+            t.update(Detections.empty(), warp=warp)
+    assert t.update(Detections.empty(), warp=np.eye(2, 3)).frame == 0  # the refused calls counted no frame
