@@ -178,13 +178,35 @@ def _fill(model: nn.Module, path: Path, manifest: dict[str, Any], state: dict[st
     model.load_state_dict({key: value.to(own[key].dtype) for key, value in state.items()})
 
 
+def unreadable_reason(path: Path, err: BaseException) -> str:
+    """Why ``torch.load`` could not read ``path``, in words (torch says ``KeyError: 101`` for a text file)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4)
+    except OSError as exc:
+        return exc.strerror or type(exc).__name__
+    text = str(err)
+    if not head:
+        return "an empty file"
+    if head.startswith(b"PK") and ("zip" in text or "central directory" in text):
+        return "truncated or damaged: its zip archive is incomplete"
+    if "Unsupported global" in text:
+        return "it holds Python objects besides tensors, which are not loaded from an untrusted file"
+    if isinstance(err, (KeyError, EOFError, IndexError)) or any(
+        s in text for s in ("load key", "magic number", "Weights only load failed")
+    ):
+        return "not a PyTorch file"
+    first = text.strip().splitlines()[0][:100] if text.strip() else ""
+    return f"{type(err).__name__}: {first}" if first else type(err).__name__
+
+
 def _read(path: Path, map_location: str | torch.device) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint not found: {path}")
     try:
         data = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:
-        raise CheckpointError(f"{path}: not a readable checkpoint ({type(err).__name__})") from None
+        raise CheckpointError(f"{path}: not a readable checkpoint ({unreadable_reason(path, err)})") from None
     if isinstance(data, dict) and "epoch" in data and "model" in data and "manifest" not in data:
         raise CheckpointError(
             f"{path}: a training run's state (for 'reid train --resume'), not a checkpoint: use the run's model.pt"

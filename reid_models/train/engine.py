@@ -35,7 +35,7 @@ import yaml
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from reid_models.checkpoint import atomic_save, save_checkpoint
+from reid_models.checkpoint import atomic_save, save_checkpoint, unreadable_reason
 from reid_models.evaluation import count_matchable_queries
 from reid_models.data import (
     DatasetError,
@@ -152,6 +152,31 @@ def _is_started_run(run_dir: Path) -> bool:
         return True
     except Exception:  # noqa: BLE001 - unreadable or not YAML/JSON: not a run's
         return False
+
+
+def check_resume_recipe(run_dir: Path, resolved: dict[str, Any]) -> None:
+    """A ``ValueError`` unless the recipe ``resolved`` is the one the run in ``run_dir`` started with (its
+    config.yaml), naming the keys that differ: a resumed run must train on as it began (``--set`` values included)."""
+    try:
+        stored = yaml.safe_load((run_dir / "config.yaml").read_text())
+        if not isinstance(stored, dict):
+            raise ValueError("not a mapping")
+    except Exception as err:  # noqa: BLE001 - one line naming the file, whatever is wrong with it
+        raise ValueError(
+            f"resume: {run_dir / 'config.yaml'} is damaged ({type(err).__name__}); start a new run"
+        ) from None
+    # keys added to Recipe after the run started count as their defaults
+    stored = {**{k: v for k, v in Recipe().to_dict().items() if k not in stored}, **stored}
+    # where the dataset and runs are kept may move: the dataset's fingerprint (paths relative to its root) says
+    # whether it is the same
+    keys = (set(stored) | set(resolved)) - set(_FEEDING_KEYS) - {"data", "out"}
+    changed = sorted(k for k in keys if stored.get(k) != resolved.get(k))
+    if changed:
+        shown = ", ".join(f"{k}: {stored.get(k)!r} there, {resolved.get(k)!r} now" for k in changed[:3])
+        raise ValueError(
+            f"resume: the recipe differs from {run_dir / 'config.yaml'} in {changed} ({shown}"
+            f"{', ...' if len(changed) > 3 else ''}); give the --config and --set values the run started with"
+        )
 
 
 def nothing_to_resume(run_dir: Path) -> str | None:
@@ -275,6 +300,8 @@ def _train(
     gradients are averaged by hand (they are the criterion's, not the model's), and rank 0 alone writes files
     (the others wait for it at the end of every epoch)."""
     lead = rank == 0
+    if resume:  # before the dataset is read and decoded (minutes on Market-1501)
+        check_resume_recipe(run_dir, resolved)
     try:
         dataset = load_dataset(recipe.dataset, resolved["data"], verbose=lead, test=recipe.evaluate)
     except DatasetError as exc:
@@ -315,27 +342,10 @@ def _train(
             if not isinstance(state, dict) or "epoch" not in state:
                 raise ValueError("not a training state")
         except Exception as err:  # noqa: BLE001 - one line, whatever torch raises for a damaged file
+            why = str(err) if isinstance(err, ValueError) else unreadable_reason(last, err)
             raise ValueError(
-                f"resume: {last} is damaged or not a training state ({type(err).__name__}: "
-                f"{str(err).strip().splitlines()[0][:120] if str(err).strip() else ''}); start a new "
-                "run or restore the file"
+                f"resume: {last} is damaged or not a training state ({why}); start a new run or restore the file"
             ) from None
-        try:
-            stored = yaml.safe_load((run_dir / "config.yaml").read_text())
-            if not isinstance(stored, dict):
-                raise ValueError("not a mapping")
-        except Exception as err:  # noqa: BLE001 - one line naming the file, whatever is wrong with it
-            raise ValueError(
-                f"resume: {run_dir / 'config.yaml'} is damaged ({type(err).__name__}); start a new run"
-            ) from None
-        # keys added to Recipe after the run started count as their defaults
-        stored = {**{k: v for k, v in Recipe().to_dict().items() if k not in stored}, **stored}
-        # where the dataset and runs are kept may move: the dataset's fingerprint (paths relative to its root) says
-        # whether it is the same
-        keys = (set(stored) | set(resolved)) - set(_FEEDING_KEYS) - {"data", "out"}
-        changed = sorted(k for k in keys if stored.get(k) != resolved.get(k))
-        if changed:
-            raise ValueError(f"resume: the recipe differs from {run_dir / 'config.yaml'} in {changed}")
     elif lead:
         check_new_run_dir(run_dir)
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -376,7 +386,12 @@ def _train(
             ) from None
         if manifest["dataset"]["fingerprint"] != fingerprint:
             if manifest["dataset"].get("train_fingerprint") != train_fingerprint:  # runs before it: the whole set
-                raise ValueError(f"resume: the dataset at {resolved['data']} changed since the run started")
+                began = manifest["dataset"].get("root")
+                raise ValueError(
+                    f"resume: the training images at {resolved['data']} are not the ones the run started with"
+                    + (f" (at {began})" if began and began != resolved["data"] else "")
+                    + ": resume with --data pointing at those (moved or copied whole is fine)"
+                )
             log.warning(  # a damaged query or gallery image replaced: training continues, evaluation uses them
                 "resume: the query or gallery images at %s changed since the run started; the training images "
                 "did not: the evaluation scores the images as they are now",
@@ -580,8 +595,8 @@ def _train(
             )
         row: dict[str, Any] = {
             "epoch": epoch + 1,
-            "lr": base_lr,
-            "lr_backbone": optimizer.param_groups[0]["lr"],
+            "lr": float(f"{base_lr:.10g}"),  # 6e-05, not 5.9999999999999995e-05, in metrics.csv
+            "lr_backbone": float(f"{optimizer.param_groups[0]['lr']:.10g}"),
             **{f"loss_{k}": v / max(batches, 1) for k, v in sums.items()},
             "batches": batches,
             "time_s": round(time.perf_counter() - started, 3),
@@ -603,8 +618,10 @@ def _train(
             if stop_after is not None and epoch + 1 >= stop_after and not final:
                 return run_dir
             continue
-        if progress:
-            shown = ", ".join(f"{k}={v:.4g}" for k, v in row.items() if k.startswith(("loss_", "rank1", "mAP")))
+        if progress:  # scores in percent, as the final line and `reid eval` print them
+            shown = ", ".join(f"{k}={v:.4g}" for k, v in row.items() if k.startswith("loss_"))
+            scores = [(label, row.get(k)) for k, label in (("rank1", "rank-1"), ("rank5", "rank-5"), ("mAP", "mAP"))]
+            shown += "".join(f", {label} {100 * v:.2f}" for label, v in scores if v is not None)
             print(f"epoch {epoch + 1}/{recipe.epochs}: {shown}, lr={base_lr:.2e}, {row['time_s']:.1f}s", flush=True)
         save_state(epoch + 1, history)
         _write_metrics(run_dir, history)

@@ -127,6 +127,21 @@ def test_garbage_file_is_rejected(tmp_path: Path) -> None:
     assert str(path) in str(info.value)
 
 
+def test_unreadable_files_say_why(tmp_path: Path) -> None:
+    """helper-54: a truncated checkpoint said '(RuntimeError)', a text file '(KeyError)'."""
+    good = tmp_path / "good.pt"
+    save_checkpoint(good, build_model("global", **SMALL))
+    cases = {
+        "truncated.pt": (good.read_bytes()[: good.stat().st_size // 2], "truncated or damaged"),
+        "text.pt": (b"hello world\n", "not a PyTorch file"),
+        "empty.pt": (b"", "an empty file"),
+    }
+    for name, (content, reason) in cases.items():
+        (tmp_path / name).write_bytes(content)
+        with pytest.raises(CheckpointError, match=rf"{name}: not a readable checkpoint \({reason}"):
+            load_checkpoint(tmp_path / name)
+
+
 def test_missing_file(tmp_path: Path) -> None:
     path = tmp_path / "nowhere" / "model.pt"
     with pytest.raises(FileNotFoundError, match="nowhere"):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import hashlib
 import json
 from pathlib import Path
@@ -326,8 +328,26 @@ def test_resume_after_a_query_or_gallery_image_was_replaced(
     part = train(recipe, data=other, run_dir=tmp_path / "b", stop_after=1, progress=False)
     image = sorted((other / "bounding_box_train").glob("*.jpg"))[0]
     image.write_bytes(image.read_bytes() + b"\0")  # the training images: what the weights depend on
-    with pytest.raises(ValueError, match="changed since the run started"):
+    with pytest.raises(ValueError, match=r"the training images at .*data2 are not the ones the run started with: "):
         train(recipe, data=other, run_dir=part, resume=True, progress=False)
+    # another dataset: the message names the one the run started on
+    with pytest.raises(ValueError, match=rf"not the ones the run started with \(at {re.escape(str(data.resolve()))}\)"):
+        train(recipe, data=other, run_dir=run, resume=True, progress=False)
+
+
+def test_resume_with_another_recipe_is_refused_before_the_dataset_is_read(
+    tiny_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from reid_models.train import engine
+
+    recipe = Recipe(**TINY)
+    run = train(recipe, data=tiny_data, run_dir=tmp_path / "a", stop_after=1, progress=False)
+    monkeypatch.setattr(engine, "load_dataset", lambda *a, **k: pytest.fail("the dataset was read first"))
+    changed = Recipe(**{**TINY, "lr": TINY.get("lr", 3.5e-4) * 2})
+    with pytest.raises(
+        ValueError, match=r"recipe differs from .*config.yaml in \['lr'\] \(lr: .* there, .* now\); give"
+    ):
+        train(changed, data=tiny_data, run_dir=run, resume=True, progress=False)
 
 
 def test_resume_with_another_number_of_processes_warns(
@@ -454,3 +474,15 @@ def test_the_epoch_bar_never_shows_losses_beside_a_stale_count(
     train(Recipe(**{**TINY, "epochs": 1, "evaluate": False}), data=tiny_data, run_dir=tmp_path / "a", progress=True)
     lines = [line for line in out.getvalue().replace("\r", "\n").splitlines() if "lr=" in line]
     assert all(" 0/" not in line for line in lines), lines
+
+
+def test_epoch_lines_print_scores_in_percent_and_metrics_hold_plain_rates(
+    tiny_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """helper-54: epoch lines said rank1=0.216 and the final line rank-1 21.60; metrics.csv held
+    5.9999999999999995e-05 for the learning rate."""
+    run = train(Recipe(**{**TINY, "epochs": 1, "lr": 6e-5}), data=tiny_data, run_dir=tmp_path / "a", progress=True)
+    line = next(s for s in capsys.readouterr().out.splitlines() if s.startswith("epoch 1/1:"))
+    assert re.search(r", rank-1 \d+\.\d\d, rank-5 \d+\.\d\d, mAP \d+\.\d\d, lr=", line) and "rank1=" not in line
+    rates = json.loads((run / "metrics.json").read_text())[0]
+    assert all(len(repr(rates[k])) <= 12 for k in ("lr", "lr_backbone")), rates
