@@ -10,6 +10,7 @@ import dataclasses
 import inspect
 import math
 import os
+import warnings
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -200,9 +201,9 @@ _MAPPING_KEYS = frozenset(f.name for f in fields(Recipe) if str(f.type).startswi
 
 
 def apply_overrides(recipe: Recipe | dict[str, Any], overrides: list[str], source: object = "--set") -> Recipe:
-    """A copy of `recipe` with `key=value` overrides (values parsed as YAML). A mapping value is merged into the
-    recipe's mapping (`model_kwargs={share_layer4: false}` changes that one switch and keeps the recipe's other
-    model_kwargs, which replacing the mapping silently dropped); `model_kwargs.share_layer4=false` sets one key."""
+    """A copy of `recipe` with `key=value` overrides (values parsed as YAML). `model_kwargs.share_layer4=false` sets
+    one key of a mapping and keeps the others; `model_kwargs={...}` replaces the whole mapping, with a warning that
+    names the recipe's keys it drops (they were dropped without a word: the paper recipe's metric_features)."""
     raw = recipe.to_dict() if isinstance(recipe, Recipe) else dict(recipe)
     for item in overrides:
         key, sep, text = item.partition("=")
@@ -222,9 +223,20 @@ def apply_overrides(recipe: Recipe | dict[str, Any], overrides: list[str], sourc
             if not sub or "." in sub:
                 raise RecipeError(source, key, f"expected {top}.NAME=value")
             raw[top] = {**(raw.get(top) or {}), sub: value}
-        elif key in _MAPPING_KEYS and isinstance(value, dict) and isinstance(raw.get(key), dict):
-            raw[key] = {**raw[key], **value}
         else:
+            dropped = (
+                sorted(set(raw[key]) - set(value))
+                if key in _MAPPING_KEYS and isinstance(value, dict) and (isinstance(raw.get(key), dict))
+                else []
+            )
+            if dropped:
+                warnings.warn(
+                    f"{source}: {key}={text.strip()} replaces the recipe's {key}, dropping "
+                    f"{', '.join(f'{k}: {raw[key][k]!r}' for k in dropped)}; to change one key and keep the others: "
+                    f"--set {key}.NAME=VALUE",
+                    UserWarning,
+                    stacklevel=2,
+                )
             raw[key] = value
     return _build(source, raw)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import math
@@ -79,9 +80,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="override a recipe value (YAML syntax), repeatable, e.g. --set epochs=5; a mapping is merged into "
-        "the recipe's (--set 'model_kwargs={share_layer4: false}'), or one key of it set: "
-        "--set model_kwargs.share_layer4=false",
+        help="override a recipe value (YAML syntax), repeatable, e.g. --set epochs=5; one key of a mapping: "
+        "--set model_kwargs.share_layer4=false (--set 'model_kwargs={...}' replaces the whole mapping)",
     )
     t.add_argument(
         "--nproc",
@@ -305,7 +305,6 @@ def train_main(args: argparse.Namespace) -> int:
         check_new_run_dir,
         new_run_dir,
         nothing_to_resume,
-        remove_unstarted_run,
         world,
     )
 
@@ -336,6 +335,7 @@ def train_main(args: argparse.Namespace) -> int:
         return _launch(args, recipe)
     # fixed here so that an interrupted run can say where it is
     created = not args.run_dir or not Path(args.run_dir).exists()
+    made = [p for p in (Path(args.out or recipe.out),) if not args.run_dir and not p.exists()]  # --out, made here
     run_dir = Path(args.run_dir) if args.run_dir else new_run_dir(args.out or recipe.out, recipe.arch)
     try:
         run_dir = train(recipe, data=args.data, run_dir=run_dir, resume=args.resume, progress=not args.quiet)
@@ -347,8 +347,10 @@ def train_main(args: argparse.Namespace) -> int:
                     run_dir / "last.pt",
                     run_dir,
                 )
-        elif lead and not args.resume:  # no epoch ended: nothing to continue, nothing left behind
-            remove_unstarted_run(run_dir, created)
+        elif lead and created:  # no epoch ended: train() removed what it wrote; the folders made here go too
+            for folder in (run_dir, *made):
+                with contextlib.suppress(OSError):  # only when empty
+                    folder.rmdir()
         raise
     if world()[0] != 0:  # a torchrun worker: rank 0 reports
         return 0
@@ -387,7 +389,14 @@ def _launch(args: argparse.Namespace, recipe) -> int:
     env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // args.nproc)))
     env[QUIET_INTERRUPT_ENV] = "1"  # Ctrl-C reaches every process: this one says it, once
     print(f"training with {args.nproc} processes: {' '.join(cmd)}", file=sys.stderr, flush=True)
-    return _wait_for_torchrun(subprocess.Popen(cmd, env=env))
+    made = not args.run_dir or not Path(run_dir).exists()  # the workers find it made: they leave it to us
+    try:
+        rc = _wait_for_torchrun(subprocess.Popen(cmd, env=env))
+    finally:
+        if made:  # a run that failed before its first epoch ended: its folder goes, when empty
+            with contextlib.suppress(OSError):
+                Path(run_dir).rmdir()
+    return rc
 
 
 def _wait_for_torchrun(proc) -> int:

@@ -127,11 +127,11 @@ def sequence_data(
     Rows with frames outside ``1..num_timesteps`` are not scored, with a warning (``evaluate_folders`` refuses
     those after the end first, as TrackEval does; a frame 0 is a 0-based index where MOT rows count from 1). An id
     repeated within one frame is an :class:`InputError` (TrackEval refuses it too) naming ``name`` (predictions) or
-    ``gt_name`` (ground truth); rows that are not ``(K, >=7)`` or hold a value that is not finite in their first six
-    columns are a ``ValueError``.
+    ``gt_name`` (ground truth); ground truth that is not ``(K, >=7)``, predictions that are not ``(K, >=6)`` (as MOT
+    files may be), and rows holding a value that is not finite in their first six columns are a ``ValueError``.
     """
-    gt_rows = _mot_rows(gt_rows, gt_name or f"{name} ground truth")
-    pred_rows = _mot_rows(pred_rows, name)
+    gt_rows = _mot_rows(gt_rows, gt_name or f"{name} ground truth", 7)  # its conf column marks rows to ignore
+    pred_rows = _mot_rows(pred_rows, name, 6)
     for rows, what in ((gt_rows, gt_name or f"{name} ground truth"), (pred_rows, name)):
         outside = (rows[:, 0] < 1) | (rows[:, 0] > num_timesteps) if len(rows) else np.zeros(0, bool)
         if outside.any():
@@ -177,16 +177,15 @@ def sequence_data(
     )
 
 
-def _mot_rows(rows, what: str) -> np.ndarray:
-    """``rows`` as a float64 ``(K, >=7)`` array of MOT rows (frame, id, left, top, width, height, conf, ...), else a
-    ``ValueError`` naming ``what``: the wrong shape, or values that are not finite where boxes and ids are."""
+def _mot_rows(rows, what: str, min_cols: int) -> np.ndarray:
+    """``rows`` as a float64 ``(K, >=min_cols)`` array of MOT rows (frame, id, left, top, width, height, conf, ...),
+    else a ``ValueError`` naming ``what``: the wrong shape, or values that are not finite where boxes and ids are."""
     arr = np.asarray(rows, np.float64)
     if arr.size == 0:
         return np.zeros((0, 10))
-    if arr.ndim != 2 or arr.shape[1] < 7:
-        raise ValueError(
-            f"{what}: expected MOT rows (K, >=7): frame, id, left, top, width, height, conf; got shape {arr.shape}"
-        )
+    if arr.ndim != 2 or arr.shape[1] < min_cols:
+        fields = "frame, id, left, top, width, height" + (", conf" if min_cols > 6 else "")
+        raise ValueError(f"{what}: expected MOT rows (K, >={min_cols}): {fields}; got shape {arr.shape}")
     bad = ~np.isfinite(arr[:, :6]).all(axis=1)
     if bad.any():
         raise ValueError(

@@ -17,6 +17,7 @@ interruption gives the same weights as an uninterrupted run.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime
 import json
@@ -122,8 +123,8 @@ def new_run_dir(parent: str | Path, arch: str) -> Path:
 
 def check_new_run_dir(run_dir: Path) -> None:
     """A ``ValueError`` unless a new run may start in ``run_dir``: missing, empty, or a run that stopped before its
-    first epoch ended (only its config.yaml and manifest.json). Anything else there (an earlier run's last.pt or
-    model.pt, a user's files) would be replaced or mixed with this run's."""
+    first epoch ended (only its config.yaml and manifest.json, both a run's). Anything else there (an earlier run's
+    last.pt or model.pt, a user's files, a recipe named config.yaml) would be replaced or mixed with this run's."""
     if (run_dir / "last.pt").exists():  # a run that finished an epoch
         raise ValueError(
             f"{run_dir}: holds an earlier run (last.pt); add --resume to continue it, or choose another --run-dir"
@@ -141,17 +142,19 @@ def check_new_run_dir(run_dir: Path) -> None:
 
 
 def _is_started_run(run_dir: Path) -> bool:
-    """Whether the config.yaml / manifest.json in ``run_dir`` are a training run's (not a user's files)."""
+    """Whether ``run_dir`` holds a training run's config.yaml and manifest.json (both: a recipe file of the user's
+    named config.yaml looks like a run's config, and is not replaced)."""
     try:
         config = yaml.safe_load((run_dir / "config.yaml").read_text())
-        if not (isinstance(config, dict) and {"arch", "seed", "epochs"} <= config.keys()):
-            return False
-        if (run_dir / "manifest.json").exists():
-            manifest = json.loads((run_dir / "manifest.json").read_text())
-            return isinstance(manifest, dict) and {"dataset", "seed", "resumed"} <= manifest.keys()
-        return True
-    except Exception:  # noqa: BLE001 - unreadable or not YAML/JSON: not a run's
+        manifest = json.loads((run_dir / "manifest.json").read_text())
+    except Exception:  # noqa: BLE001 - missing, unreadable or not YAML/JSON: not a run's
         return False
+    return (
+        isinstance(config, dict)
+        and {"arch", "seed", "epochs", "data"} <= config.keys()
+        and isinstance(manifest, dict)
+        and {"dataset", "seed", "resumed", "git_commit"} <= manifest.keys()
+    )
 
 
 def check_resume_recipe(run_dir: Path, resolved: dict[str, Any]) -> None:
@@ -191,18 +194,15 @@ def nothing_to_resume(run_dir: Path) -> str | None:
     return f"resume: {last} not found: {why}"
 
 
-def remove_unstarted_run(run_dir: Path, created: bool) -> None:
-    """After a new run stopped before its first epoch ended: remove what it wrote (nothing to continue from), and
-    its folder when this run ``created`` it and it is empty."""
-    if (run_dir / "last.pt").exists():
-        return
-    for name in _STARTED_FILES:
-        (run_dir / name).unlink(missing_ok=True)
-    if created:
-        try:
+def remove_unstarted_run(run_dir: Path, wrote: list[Path], made: bool) -> None:
+    """After a new run stopped before its first epoch ended: remove the files it ``wrote`` (nothing to continue
+    from; never a file it did not write, such as the recipe it was given or another run's), and its folder when it
+    ``made`` it and the folder is empty."""
+    for path in wrote:
+        path.unlink(missing_ok=True)
+    if made:
+        with contextlib.suppress(OSError):  # not empty (files that came from elsewhere): left as it is
             run_dir.rmdir()
-        except OSError:  # not empty (files that came from elsewhere): left as it is
-            pass
 
 
 def _write_metrics(run_dir: Path, history: list[dict[str, Any]]) -> None:
@@ -242,8 +242,10 @@ def train(
     if run_dir is None:
         if resume:
             raise ValueError("run_dir: resume needs the run directory")
-        run_dir = new_run_dir(out or recipe.out, recipe.arch)
-    run_dir = Path(run_dir)
+        run_dir, made = new_run_dir(out or recipe.out, recipe.arch), True
+    else:
+        run_dir = Path(run_dir)
+        made = not run_dir.exists()
     device = _device(recipe.device)
     rank, size, local_rank = world()
     started_group = False
@@ -262,6 +264,7 @@ def train(
     amp_dtype = getattr(torch, recipe.amp_dtype)
     use_amp = recipe.amp and (device.type == "cuda" or amp_dtype == torch.bfloat16)
     previous_deterministic = torch.are_deterministic_algorithms_enabled()
+    wrote: list[Path] = []
     try:
         if recipe.deterministic:
             torch.use_deterministic_algorithms(True, warn_only=device.type == "cuda")
@@ -276,7 +279,12 @@ def train(
             progress and rank == 0,
             rank,
             size,
+            wrote,
         )
+    except BaseException:
+        if rank == 0 and not resume and not (run_dir / "last.pt").exists():  # no epoch ended: nothing to continue
+            remove_unstarted_run(run_dir, wrote, made)
+        raise
     finally:
         torch.use_deterministic_algorithms(previous_deterministic)
         if started_group:
@@ -294,12 +302,14 @@ def _train(
     progress: bool,
     rank: int = 0,
     size: int = 1,
+    wrote: list[Path] | None = None,
 ) -> Path:
     """One process's training; with ``size`` > 1 processes (torch.distributed, initialised by the caller) the
     model is wrapped in DistributedDataParallel, each rank takes its share of every P x K batch, centre-loss
     gradients are averaged by hand (they are the criterion's, not the model's), and rank 0 alone writes files
     (the others wait for it at the end of every epoch)."""
     lead = rank == 0
+    wrote = [] if wrote is None else wrote  # the run's files this call wrote before its first epoch ended
     if resume:  # before the dataset is read and decoded (minutes on Market-1501)
         check_resume_recipe(run_dir, resolved)
     try:
@@ -350,6 +360,7 @@ def _train(
         check_new_run_dir(run_dir)
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / "config.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False))
+        wrote.append(run_dir / "config.yaml")
     manifest_path = run_dir / "manifest.json"
     fingerprint = dataset_fingerprint(dataset)
     train_fingerprint = dataset_fingerprint(dataset, ("train",))  # what the weights depend on
@@ -421,6 +432,8 @@ def _train(
         manifest["resumed"].append(resumed)
     if lead:
         _write_text(manifest_path, json.dumps(manifest, indent=1))
+        if state is None:
+            wrote.append(manifest_path)
 
     torch.manual_seed(recipe.seed)
     with warnings.catch_warnings(record=True) as caught:  # what the backbone really started from is recorded

@@ -156,7 +156,7 @@ def evaluate_checkpoint(
 ) -> dict[str, Any]:
     """Load a reid_models checkpoint and evaluate it on the query/gallery split of the dataset at `data` (its
     training split is not needed). The result records which files made it: the checkpoint's absolute path and
-    SHA-256, the dataset's absolute path and the fingerprint of its query and gallery images
+    SHA-1, the dataset's absolute path and the fingerprint of its query and gallery images
     (:func:`~reid_models.data.datasets.dataset_fingerprint`)."""
     model, manifest = load_checkpoint(weights, map_location=device)
     dataset = load_dataset(dataset_format, data, train=False)  # scoring needs query and gallery only
@@ -173,15 +173,16 @@ def evaluate_checkpoint(
     return {
         **summary,
         "weights": str(Path(weights).resolve()),
-        "weights_sha256": _sha256(weights),
+        "weights_sha1": _sha1(weights),  # as mctrack track / run record a checkpoint
         "data": str(Path(data).resolve()),
-        "dataset_fingerprint": dataset_fingerprint(dataset, ("query", "gallery")),
+        # of the images scored; a run manifest's "fingerprint" covers its training images too
+        "query_gallery_fingerprint": dataset_fingerprint(dataset, ("query", "gallery")),
         "arch": manifest["arch"],
     }
 
 
-def _sha256(path: str | os.PathLike[str]) -> str:
-    digest = hashlib.sha256()
+def _sha1(path: str | os.PathLike[str]) -> str:
+    digest = hashlib.sha1()
     with open(path, "rb") as fh:
         while block := fh.read(1 << 20):
             digest.update(block)

@@ -206,9 +206,15 @@ def test_eval_needs_no_train_split_and_reports_skipped_queries(tmp_path, laga_ck
     from reid_models.data.datasets import dataset_fingerprint
 
     assert record["weights"] == str(laga_ckpt.resolve()) and record["data"] == str(data.resolve())
-    assert record["weights_sha256"] == hashlib.sha256(laga_ckpt.read_bytes()).hexdigest()
+    assert record["weights_sha1"] == hashlib.sha1(laga_ckpt.read_bytes()).hexdigest()
     split = load_dataset("market1501", data, train=False)
-    assert record["dataset_fingerprint"] == dataset_fingerprint(split, ("query", "gallery"))
+    assert record["query_gallery_fingerprint"] == dataset_fingerprint(split, ("query", "gallery"))
+    (data / "query" / "0002_c1s1_000001_00.jpg").unlink()  # another query set: another fingerprint
+    assert _eval(laga_ckpt, data, "--json", str(tmp_path / "r2.json")) == 0
+    assert (
+        json.loads((tmp_path / "r2.json").read_text())["query_gallery_fingerprint"]
+        != record["query_gallery_fingerprint"]
+    )
     assert {"git_commit", "command", "versions"} <= record["provenance"].keys()
     assert "reid eval" in record["provenance"]["command"]
 
@@ -484,11 +490,20 @@ def test_train_refuses_a_folder_that_holds_other_files_and_leaves_no_folder_when
     (user / "config.yaml").write_text("lr: 1\n")
     assert main([*base, "--run-dir", str(user)]) == 1
     assert "the folder holds config.yaml and no run to continue" in _errors(capsys)[0]
+    # a recipe named config.yaml in the run folder, given as --config, is no run's: refused, never deleted
+    # (the first version of the cleanup deleted it when the run then failed on its data)
+    recipe_there = tmp_path / "mine"
+    recipe_there.mkdir()
+    (recipe_there / "config.yaml").write_text(RECIPE.read_text())
+    argv = ["reid", "train", "--config", str(recipe_there / "config.yaml"), "--data", str(tmp_path / "nope")]
+    assert main([*argv, "--run-dir", str(recipe_there)]) == 1
+    assert "the folder holds config.yaml and no run to continue" in _errors(capsys)[0]
+    assert (recipe_there / "config.yaml").read_text() == RECIPE.read_text()
     # a run that fails before its first epoch ends leaves nothing: not its folder, not an auto-named one
     assert main([*base, "--run-dir", str(tmp_path / "new")]) == 1
     assert len(_errors(capsys)) == 1 and not (tmp_path / "new").exists()
     assert main([*base, "--out", str(tmp_path / "runs")]) == 1
-    assert len(_errors(capsys)) == 1 and list((tmp_path / "runs").iterdir()) == []
+    assert len(_errors(capsys)) == 1 and not (tmp_path / "runs").exists()  # --out made for the run: gone too
 
 
 def test_a_run_stopped_before_its_first_epoch_may_start_again_but_not_resume(tmp_path, capsys):
@@ -496,8 +511,8 @@ def test_a_run_stopped_before_its_first_epoch_may_start_again_but_not_resume(tmp
 
     started = tmp_path / "started"
     started.mkdir()
-    (started / "config.yaml").write_text("arch: global\nseed: 0\nepochs: 2\n")
-    (started / "manifest.json").write_text('{"dataset": {}, "seed": 0, "resumed": []}')
+    (started / "config.yaml").write_text("arch: global\nseed: 0\nepochs: 2\ndata: /d\n")
+    (started / "manifest.json").write_text('{"dataset": {}, "seed": 0, "resumed": [], "git_commit": null}')
     check_new_run_dir(started)  # nothing to lose: a new run may start there
     argv = ["reid", "train", "--config", str(RECIPE), "--data", str(tmp_path), "--run-dir", str(started), "--resume"]
     assert main(argv) == 1

@@ -483,6 +483,44 @@ def test_epoch_lines_print_scores_in_percent_and_metrics_hold_plain_rates(
     5.9999999999999995e-05 for the learning rate."""
     run = train(Recipe(**{**TINY, "epochs": 1, "lr": 6e-5}), data=tiny_data, run_dir=tmp_path / "a", progress=True)
     line = next(s for s in capsys.readouterr().out.splitlines() if s.startswith("epoch 1/1:"))
-    assert re.search(r", rank-1 \d+\.\d\d, rank-5 \d+\.\d\d, mAP \d+\.\d\d, lr=", line) and "rank1=" not in line
     rates = json.loads((run / "metrics.json").read_text())[0]
+    shown = f", rank-1 {100 * rates['rank1']:.2f}, rank-5 {100 * rates['rank5']:.2f}, mAP {100 * rates['mAP']:.2f}, lr="
+    assert shown in line and "rank1=" not in line
     assert all(len(repr(rates[k])) <= 12 for k in ("lr", "lr_backbone")), rates
+
+
+def test_a_failed_start_removes_only_what_it_wrote(
+    tiny_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """helper-56: the first cleanup deleted any config.yaml/manifest.json in the folder, another run's included, when
+    a run failed on its data before writing its own."""
+    import shutil
+
+    other = tmp_path / "shared"
+    first = train(Recipe(**TINY), data=tiny_data, run_dir=other, stop_after=1, progress=False)
+    (first / "last.pt").unlink()  # as a run still in its first epoch: config.yaml and manifest.json only
+    before = {p.name: p.read_bytes() for p in other.iterdir() if p.is_file()}
+    with pytest.raises(Exception, match="nope"):
+        train(Recipe(**TINY), data=tmp_path / "nope", run_dir=other, progress=False)
+    assert {p.name: p.read_bytes() for p in other.iterdir() if p.is_file()} == before
+    # what a failed start wrote itself goes, and the folder it made
+    bad = Path(shutil.copytree(tiny_data, tmp_path / "bad"))
+    for image in (bad / "bounding_box_train").glob("*.jpg"):
+        image.write_bytes(b"not a jpeg")
+    with pytest.raises(Exception, match="not a readable image"):
+        train(Recipe(**TINY), data=bad, run_dir=tmp_path / "new", progress=False)
+    assert not (tmp_path / "new").exists()
+    with pytest.raises(Exception, match="not a readable image"):
+        train(Recipe(**TINY), data=bad, out=tmp_path / "runs", progress=False)
+    assert list((tmp_path / "runs").iterdir()) == []
+    # stopped once its config.yaml and manifest.json are written, before an epoch ends: both go, and its folder
+    from reid_models.train import engine
+
+    def stopped(*args, **kwargs):
+        assert (tmp_path / "late" / "manifest.json").is_file()
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(engine, "build_optimizer", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        train(Recipe(**TINY), data=tiny_data, run_dir=tmp_path / "late", progress=False)
+    assert not (tmp_path / "late").exists()

@@ -94,13 +94,23 @@ def test_overrides(tmp_path: Path) -> None:
         load_recipe(path, ["nope=1"])
 
 
-def test_set_changes_one_model_kwarg_and_keeps_the_others() -> None:
+def test_set_changes_one_model_kwarg_or_says_what_replacing_the_mapping_drops() -> None:
     """helper-54: --set "model_kwargs={share_layer4: false}" replaced the whole mapping, so the paper recipe lost
-    metric_features: reduced without a word; the documented dotted form was refused."""
+    metric_features: reduced without a word; the documented dotted form was refused. Replacing stays what it was
+    (runs started with it resume with the same command), with a warning naming what it drops."""
+    import warnings
+
     paper = CONFIGS / "laga_market1501.yaml"
     assert load_recipe(paper).model_kwargs == {"share_layer4": True, "metric_features": "reduced"}
-    for override in ("model_kwargs={share_layer4: false}", "model_kwargs.share_layer4=false"):
-        assert load_recipe(paper, [override]).model_kwargs == {"share_layer4": False, "metric_features": "reduced"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # setting one key drops nothing: no warning
+        one = load_recipe(paper, ["model_kwargs.share_layer4=false"]).model_kwargs
+    assert one == {"share_layer4": False, "metric_features": "reduced"}
+    with pytest.warns(UserWarning, match="replaces the recipe's model_kwargs, dropping metric_features: 'reduced'"):
+        assert load_recipe(paper, ["model_kwargs={share_layer4: false}"]).model_kwargs == {"share_layer4": False}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a mapping that keeps every key of the recipe's: nothing to say
+        load_recipe(paper, ["model_kwargs={share_layer4: false, metric_features: full}"])
     with pytest.raises(RecipeError, match=r"epochs\.x: epochs is not a mapping: set it whole \(epochs=\.\.\.\)"):
         load_recipe(paper, ["epochs.x=1"])
     with pytest.raises(RecipeError, match=r"model_kwargs\.a\.b: expected model_kwargs\.NAME=value"):

@@ -400,4 +400,7 @@ def test_evaluate_sequence_says_what_it_does_not_score_and_refuses_broken_rows()
     with pytest.raises(ValueError, match=r"res ground truth: expected MOT rows \(K, >=7\).*got shape \(2, 5\)"):
         evaluate_sequence(gt[:, :5], gt, 2, name="res")
     assert evaluate_sequence(gt, gt, 2)["summary"]["HOTA"] == pytest.approx(1.0)
+    assert evaluate_sequence(gt, gt[:, :6], 2)["summary"]["HOTA"] == pytest.approx(1.0)  # 6-column results score
+    with pytest.raises(ValueError, match=r"res: expected MOT rows \(K, >=6\): frame, id, left, top, width, height;"):
+        evaluate_sequence(gt, gt[:, :5], 2, name="res")
     assert evaluate_sequence(gt, np.zeros((0, 10)), 2)["summary"]["Dets"] == 0

@@ -82,7 +82,10 @@ def test_bad_frames_and_boxes_are_named_and_a_size_change_is_said(caplog):
         cmc(np.zeros((240, 320, 3), np.uint8), np.zeros(6))
     rng = np.random.default_rng(0)
     texture = cv2.GaussianBlur(rng.integers(0, 255, (240, 320), dtype=np.uint8), (5, 5), 0)
-    cmc(texture)  # grey frames are taken as they are
+    cmc.reset()
+    cmc(texture)  # grey frames are taken as they are: a 4 px pan is found in them
+    moved = cv2.warpAffine(texture, np.float32([[1, 0, 4], [0, 1, 0]]), (320, 240), borderMode=cv2.BORDER_REFLECT)
+    assert abs(cmc(moved)[0, 2] - 4) < 0.5
     with caplog.at_level(logging.WARNING):
         warp = cmc(cv2.resize(texture, (640, 480)))
     assert np.array_equal(warp, np.eye(2, 3)) and "frame size changed from 320x240 to 640x480" in caplog.text
