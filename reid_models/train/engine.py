@@ -106,6 +106,39 @@ RANK_KEYS = ("rank1", "rank5", "rank10", "mAP", "mINP")  # the evaluation figure
 _STARTED_FILES = ("config.yaml", "manifest.json")
 
 
+#: held (an advisory lock) by the process that trains in a run folder: a second run into it stops at once
+_LOCK = ".train.lock"
+
+
+@contextlib.contextmanager
+def _run_lock(run_dir: Path, wrote: list[Path]) -> Iterator[None]:
+    """Hold ``run_dir``'s lock while training there, else a ``ValueError``: two runs in one folder (a sweep that
+    gave two jobs the same --run-dir) would overwrite each other's config, manifest and last.pt. Where the system
+    has no such locks (Windows, some network file systems) nothing is locked."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not on POSIX
+        yield
+        return
+    run_dir.mkdir(parents=True, exist_ok=True)
+    path = run_dir / _LOCK
+    if not path.exists():
+        wrote.append(path)  # removed with the rest when the run stops before its first epoch ends
+    with open(path, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if path in wrote:  # the other run's: never removed by this one
+                wrote.remove(path)
+            raise ValueError(
+                f"{run_dir}: another reid train is running in this folder; wait for it to end or choose another "
+                "--run-dir"
+            ) from None
+        except OSError as exc:
+            log.warning("%s: cannot lock the run folder (%s); a second run into it would not be stopped", run_dir, exc)
+        yield
+
+
 def new_run_dir(parent: str | Path, arch: str) -> Path:
     """A new, empty run folder ``parent/ARCH-YYYYmmdd-HHMMSS``, created here (``-2``, ``-3``, ... appended when
     that name is taken: two runs started in the same second never share a folder)."""
@@ -132,8 +165,8 @@ def check_new_run_dir(run_dir: Path) -> None:
     if not run_dir.is_dir():
         return
     names = sorted(p.name for p in run_dir.iterdir())
-    others = [n for n in names if n not in _STARTED_FILES]
-    if others or (names and not _is_started_run(run_dir)):
+    others = [n for n in names if n not in (*_STARTED_FILES, _LOCK)]
+    if others or (set(names) - {_LOCK} and not _is_started_run(run_dir)):
         shown = ", ".join((others or names)[:4]) + (" and more" if len(others or names) > 4 else "")
         raise ValueError(
             f"{run_dir}: the folder holds {shown} and no run to continue; a new run would replace or mix with them: "
@@ -268,19 +301,20 @@ def train(
     try:
         if recipe.deterministic:
             torch.use_deterministic_algorithms(True, warn_only=device.type == "cuda")
-        return _train(
-            recipe,
-            resolved,
-            run_dir,
-            device,
-            amp_dtype if use_amp else None,
-            resume,
-            stop_after,
-            progress and rank == 0,
-            rank,
-            size,
-            wrote,
-        )
+        with _run_lock(run_dir, wrote) if rank == 0 else contextlib.nullcontext():
+            return _train(
+                recipe,
+                resolved,
+                run_dir,
+                device,
+                amp_dtype if use_amp else None,
+                resume,
+                stop_after,
+                progress and rank == 0,
+                rank,
+                size,
+                wrote,
+            )
     except BaseException:
         if rank == 0 and not resume and not (run_dir / "last.pt").exists():  # no epoch ended: nothing to continue
             remove_unstarted_run(run_dir, wrote, made)

@@ -524,3 +524,19 @@ def test_a_failed_start_removes_only_what_it_wrote(
     with pytest.raises(KeyboardInterrupt):
         train(Recipe(**TINY), data=tiny_data, run_dir=tmp_path / "late", progress=False)
     assert not (tmp_path / "late").exists()
+
+
+def test_a_second_run_into_a_folder_being_trained_in_stops_at_once(tiny_data: Path, tmp_path: Path) -> None:
+    """Two jobs of a sweep given one --run-dir overwrote each other's config, manifest and last.pt."""
+    import fcntl
+
+    run = tmp_path / "busy"
+    run.mkdir()
+    with open(run / ".train.lock", "a") as held:  # as the first run holds it while it trains
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        for resume in (False, True):
+            with pytest.raises(ValueError, match="another reid train is running in this folder"):
+                train(Recipe(**TINY), data=tiny_data, run_dir=run, resume=resume, progress=False)
+        assert [p.name for p in run.iterdir()] == [".train.lock"]  # the running one's lock is left alone
+    train(Recipe(**TINY), data=tiny_data, run_dir=run, stop_after=1, progress=False)  # free again: it trains
+    assert (run / "last.pt").is_file()
