@@ -345,6 +345,9 @@ def _train(
     lead = rank == 0
     wrote = [] if wrote is None else wrote  # the run's files this call wrote before its first epoch ended
     if resume:  # before the dataset is read and decoded (minutes on Market-1501)
+        problem = nothing_to_resume(run_dir)
+        if problem:
+            raise FileNotFoundError(problem)
         check_resume_recipe(run_dir, resolved)
     try:
         dataset = load_dataset(recipe.dataset, resolved["data"], verbose=lead, test=recipe.evaluate)
@@ -378,9 +381,6 @@ def _train(
     state: dict[str, Any] | None = None
     if resume:
         last = run_dir / "last.pt"
-        problem = nothing_to_resume(run_dir)
-        if problem:
-            raise FileNotFoundError(problem)
         try:
             state = torch.load(last, map_location="cpu", weights_only=True)
             if not isinstance(state, dict) or "epoch" not in state:
