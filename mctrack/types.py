@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["Frame", "Detections", "Tracks", "Tracklet", "Identities", "score_cut", "MAX_FPS"]
+__all__ = ["Frame", "Detections", "Tracks", "Tracklet", "Identities", "check_image", "score_cut", "MAX_FPS"]
 
 #: the largest frame rate a camera, a sequence or the tracker accepts (frames per second)
 MAX_FPS = 10_000.0
@@ -154,6 +154,17 @@ class Detections:
         out = self.xyxy.copy()
         out[:, 2:] -= out[:, :2]
         return out
+
+
+def check_image(image: np.ndarray, *, grey: bool = False) -> None:
+    """``ValueError`` (``TypeError`` for what is not an array at all) unless ``image`` is an ``(H, W, 3)`` uint8
+    BGR array, as OpenCV reads frames (or, with ``grey``, an ``(H, W)`` uint8 one), and not empty."""
+    what = "(H, W, 3) uint8 BGR" + (" or (H, W) grey" if grey else "")
+    if not isinstance(image, np.ndarray):
+        raise TypeError(f"image: expected a numpy array {what}, got {type(image).__name__}")
+    colour = image.ndim == 3 and image.shape[2] == 3
+    if not (colour or (grey and image.ndim == 2)) or image.dtype != np.uint8 or not image.size:
+        raise ValueError(f"image: expected {what}, got shape {image.shape} dtype {image.dtype}")
 
 
 @dataclass(frozen=True)

@@ -301,12 +301,7 @@ def center_main(args: argparse.Namespace) -> int:
 def train_main(args: argparse.Namespace) -> int:
     from reid_models.recipe import RecipeError, load_recipe
     from reid_models.train import train
-    from reid_models.train.engine import (
-        check_new_run_dir,
-        new_run_dir,
-        nothing_to_resume,
-        world,
-    )
+    from reid_models.train.engine import check_new_run_dir, nothing_to_resume, world
 
     try:
         recipe = load_recipe(args.config, args.set)
@@ -319,8 +314,8 @@ def train_main(args: argparse.Namespace) -> int:
         raise InputError("--resume: needs --run-dir (the run to continue)")
     if args.resume and not Path(args.run_dir).is_dir():
         raise InputError(f"--run-dir {args.run_dir}: no run folder there to resume")
-    if args.resume and nothing_to_resume(Path(args.run_dir)):  # before the dataset is read
-        raise InputError(nothing_to_resume(Path(args.run_dir)))
+    if args.resume and (problem := nothing_to_resume(Path(args.run_dir))):  # before the dataset is read
+        raise InputError(problem)
     lead = world()[0] == 0
     if not args.resume and lead:  # before the dataset is read: a file in the way, a folder that cannot be made,
         # a folder whose files a new run would replace (it used to overwrite a finished run's model.pt)
@@ -333,10 +328,8 @@ def train_main(args: argparse.Namespace) -> int:
                 raise InputError(str(err)) from None
     if args.nproc > 1 and "WORLD_SIZE" not in os.environ:
         return _launch(args, recipe)
-    # fixed here so that an interrupted run can say where it is
-    created = not args.run_dir or not Path(args.run_dir).exists()
-    made = [p for p in (Path(args.out or recipe.out),) if not args.run_dir and not p.exists()]  # --out, made here
-    run_dir = Path(args.run_dir) if args.run_dir else new_run_dir(args.out or recipe.out, recipe.arch)
+    # fixed here so that an interrupted run can say where it is; train() removes a --run-dir it made itself
+    run_dir, made = _run_dir(args, recipe)
     try:
         run_dir = train(recipe, data=args.data, run_dir=run_dir, resume=args.resume, progress=not args.quiet)
     except BaseException as err:
@@ -347,10 +340,8 @@ def train_main(args: argparse.Namespace) -> int:
                     run_dir / "last.pt",
                     run_dir,
                 )
-        elif lead and created:  # no epoch ended: train() removed what it wrote; the folders made here go too
-            for folder in (run_dir, *made):
-                with contextlib.suppress(OSError):  # only when empty
-                    folder.rmdir()
+        elif lead:  # no epoch ended: train() removed what it wrote; the folders made here go too
+            _remove_empty(made)
         raise
     if world()[0] != 0:  # a torchrun worker: rank 0 reports
         return 0
@@ -375,12 +366,10 @@ def _launch(args: argparse.Namespace, recipe) -> int:
     data = args.data or recipe.data
     if data is None or not Path(data).is_dir():
         raise InputError(f"{data}: dataset folder not found" if data else "no dataset folder (give --data)")
-    from reid_models.train.engine import new_run_dir
-
-    run_dir = args.run_dir or str(new_run_dir(args.out or recipe.out, recipe.arch))
+    run_dir, made = _run_dir(args, recipe)
     # torchrun (torch.distributed.run) without its traceback when Ctrl-C or SIGTERM stops it
     cmd = [sys.executable, "-m", "mctrack.commands._torchrun", "--standalone", f"--nproc_per_node={args.nproc}"]
-    cmd += ["-m", "mctrack.cli", "reid", "train", "--config", str(args.config), "--run-dir", run_dir]
+    cmd += ["-m", "mctrack.cli", "reid", "train", "--config", str(args.config), "--run-dir", str(run_dir)]
     cmd += ["--data", str(args.data)] if args.data else []
     cmd += ["--resume"] if args.resume else []
     cmd += [f"--set={kv}" for kv in args.set]
@@ -389,14 +378,29 @@ def _launch(args: argparse.Namespace, recipe) -> int:
     env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // args.nproc)))
     env[QUIET_INTERRUPT_ENV] = "1"  # Ctrl-C reaches every process: this one says it, once
     print(f"training with {args.nproc} processes: {' '.join(cmd)}", file=sys.stderr, flush=True)
-    made = not args.run_dir or not Path(run_dir).exists()  # the workers find it made: they leave it to us
     try:
-        rc = _wait_for_torchrun(subprocess.Popen(cmd, env=env))
-    finally:
-        if made:  # a run that failed before its first epoch ended: its folder goes, when empty
-            with contextlib.suppress(OSError):
-                Path(run_dir).rmdir()
-    return rc
+        return _wait_for_torchrun(subprocess.Popen(cmd, env=env))
+    finally:  # a run that failed before its first epoch ended: the folders made here go, when empty
+        _remove_empty(made)
+
+
+def _run_dir(args: argparse.Namespace, recipe) -> tuple[Path, list[Path]]:
+    """The run folder (--run-dir, else a new ``OUT/ARCH-TIMESTAMP`` made now) and the folders made here for it,
+    innermost first (the new run folder, and --out when it did not exist)."""
+    from reid_models.train.engine import new_run_dir
+
+    if args.run_dir:
+        return Path(args.run_dir), []
+    parent = Path(args.out or recipe.out)
+    made_parent = [] if parent.exists() else [parent]
+    run_dir = new_run_dir(parent, recipe.arch)
+    return run_dir, [run_dir, *made_parent]
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    for folder in folders:
+        with contextlib.suppress(OSError):  # only when empty: a run that wrote anything keeps its folder
+            folder.rmdir()
 
 
 def _wait_for_torchrun(proc) -> int:

@@ -9,7 +9,7 @@ from typing import Protocol, runtime_checkable
 import cv2
 import numpy as np
 
-from ..types import Detections
+from ..types import Detections, check_image
 
 __all__ = [
     "CropBatchEmbedder",
@@ -85,15 +85,6 @@ def clip_boxes(xyxy: np.ndarray, width: int, height: int) -> np.ndarray:
     out[:, 2] = np.maximum(x2, x1 + 1)
     out[:, 3] = np.maximum(y2, y1 + 1)
     return out
-
-
-def check_image(image: np.ndarray) -> None:
-    """``ValueError`` (``TypeError`` for what is not an array at all) unless ``image`` is an ``(H, W, 3)`` uint8
-    BGR array, as OpenCV reads frames."""
-    if not isinstance(image, np.ndarray):
-        raise TypeError(f"image: expected a numpy array (H, W, 3) uint8 BGR, got {type(image).__name__}")
-    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-        raise ValueError(f"image: expected (H, W, 3) uint8 BGR, got shape {image.shape} dtype {image.dtype}")
 
 
 def extract_crops(image: np.ndarray, xyxy: np.ndarray) -> list[np.ndarray]:

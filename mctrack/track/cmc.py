@@ -22,6 +22,8 @@ from collections import deque
 import cv2
 import numpy as np
 
+from ..types import check_image
+
 log = logging.getLogger(__name__)
 
 __all__ = ["CameraMotion", "IDENTITY_WARP"]
@@ -29,17 +31,6 @@ __all__ = ["CameraMotion", "IDENTITY_WARP"]
 #: the warp of a camera that did not move (read-only: copy before changing)
 IDENTITY_WARP = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
 IDENTITY_WARP.flags.writeable = False
-
-
-def _check_frame(image) -> None:
-    """``TypeError``/``ValueError`` unless ``image`` is a uint8 frame: ``(H, W, 3)`` BGR as OpenCV reads it, or
-    ``(H, W)`` grey (OpenCV's own errors from deep inside say neither)."""
-    if not isinstance(image, np.ndarray):
-        raise TypeError(f"image: expected a numpy array (H, W, 3) uint8 BGR, got {type(image).__name__}")
-    if not (image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 3)) or image.dtype != np.uint8 or not image.size:
-        raise ValueError(
-            f"image: expected (H, W, 3) uint8 BGR or (H, W) grey, got shape {image.shape} dtype {image.dtype}"
-        )
 
 
 class CameraMotion:
@@ -123,7 +114,7 @@ class CameraMotion:
 
     def _estimate(self, image: np.ndarray, boxes: np.ndarray | None) -> np.ndarray:
         identity = IDENTITY_WARP.copy()
-        _check_frame(image)
+        check_image(image, grey=True)
         if boxes is not None:
             boxes = np.asarray(boxes, np.float64)
             if boxes.size and (boxes.ndim != 2 or boxes.shape[1] != 4):

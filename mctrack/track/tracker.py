@@ -288,7 +288,6 @@ class Tracker:
         """Forget every track and restart ids at 1 (e.g. for a new video)."""
         self._next_id = 1
         self._frame = -1
-        self._stamp = -1  # the last update's frame index (frame= or the count)
         self.dropped = 0  # detections dropped for a degenerate box or score since the last reset
         self._mean = np.zeros((0, 8))
         self._cov = np.zeros((0, 8, 8))
@@ -361,7 +360,6 @@ class Tracker:
         # counted only once the frame's input is accepted: a refused call leaves the tracker as it was
         self._frame += 1
         frame_idx = self._frame if frame is None else frame
-        self._stamp = frame_idx
 
         det_idx, boxes, scores = self._select(dets, frame_idx)
         z = xyxy_to_cxcywh(boxes)
@@ -541,9 +539,10 @@ class Tracker:
         if not (math.isfinite(frame) and float(frame).is_integer() and frame >= 0):
             raise ValueError(f"frame: expected a whole 0-based frame index, got {frame!r}")
         frame = int(frame)
-        if frame <= self._stamp:
+        previous = self._last[0] if self._last is not None else -1  # the last update's frame index
+        if frame <= previous:
             raise ValueError(
-                f"frame: {frame} is not after the previous update's frame {self._stamp}: a Tracker follows one "
+                f"frame: {frame} is not after the previous update's frame {previous}: a Tracker follows one "
                 "camera's frames in order (one Tracker per camera; reset() starts a new sequence)"
             )
         return frame
