@@ -156,7 +156,7 @@ def new_run_dir(parent: str | Path, arch: str) -> Path:
 
 def check_new_run_dir(run_dir: Path) -> None:
     """A ``ValueError`` unless a new run may start in ``run_dir``: missing, empty, or a run that stopped before its
-    first epoch ended (only its config.yaml and manifest.json, both a run's). Anything else there (an earlier run's
+    first epoch ended (only its manifest.json and config.yaml, both a run's). Anything else there (an earlier run's
     last.pt or model.pt, a user's files, a recipe named config.yaml) would be replaced or mixed with this run's."""
     if (run_dir / "last.pt").exists():  # a run that finished an epoch
         raise ValueError(
@@ -175,18 +175,18 @@ def check_new_run_dir(run_dir: Path) -> None:
 
 
 def _is_started_run(run_dir: Path) -> bool:
-    """Whether ``run_dir`` holds a training run's config.yaml and manifest.json (both: a recipe file of the user's
-    named config.yaml looks like a run's config, and is not replaced)."""
+    """Whether ``run_dir`` holds a training run's manifest.json and, if any, its config.yaml (a run writes the
+    manifest first; a config.yaml without it may be a user's recipe, which is not replaced)."""
     try:
-        config = yaml.safe_load((run_dir / "config.yaml").read_text())
         manifest = json.loads((run_dir / "manifest.json").read_text())
-    except Exception:  # noqa: BLE001 - missing, unreadable or not YAML/JSON: not a run's
+        config_path = run_dir / "config.yaml"
+        config = yaml.safe_load(config_path.read_text()) if config_path.exists() else None
+    except Exception:  # noqa: BLE001 - unreadable or not YAML/JSON: not a run's
         return False
     return (
-        isinstance(config, dict)
-        and {"arch", "seed", "epochs", "data"} <= config.keys()
-        and isinstance(manifest, dict)
+        isinstance(manifest, dict)
         and {"dataset", "seed", "resumed", "git_commit"} <= manifest.keys()
+        and (config is None or (isinstance(config, dict) and {"arch", "seed", "epochs", "data"} <= config.keys()))
     )
 
 
@@ -220,11 +220,28 @@ def nothing_to_resume(run_dir: Path) -> str | None:
     last = Path(run_dir) / "last.pt"
     if last.is_file():
         return None
-    if (Path(run_dir) / "config.yaml").is_file():
+    if any((Path(run_dir) / name).is_file() for name in _STARTED_FILES):
         why = "no epoch of this run ended, so there is nothing to continue; start it again without --resume"
     else:
         why = "this is no training run's folder"
     return f"resume: {last} not found: {why}"
+
+
+def _is_complete(run_dir: Path, epochs: int) -> bool:
+    """Whether the run in ``run_dir`` finished: its manifest says so (written after model.pt and eval.json) and its
+    eval.json is for ``epochs`` epochs."""
+    try:
+        manifest = json.loads((run_dir / "manifest.json").read_text())
+        result = json.loads((run_dir / "eval.json").read_text())
+    except Exception:  # noqa: BLE001 - missing or damaged: not complete, the resume finishes it
+        return False
+    return (
+        isinstance(manifest, dict)
+        and "finished" in manifest
+        and isinstance(result, dict)
+        and result.get("epochs") == epochs
+        and (run_dir / "model.pt").is_file()
+    )
 
 
 def remove_unstarted_run(run_dir: Path, wrote: list[Path], made: bool) -> None:
@@ -349,6 +366,13 @@ def _train(
         if problem:
             raise FileNotFoundError(problem)
         check_resume_recipe(run_dir, resolved)
+        if _is_complete(run_dir, recipe.epochs):  # nothing to train or evaluate again (minutes on Market-1501)
+            log.warning(
+                "resume: %s is a complete run (%d epochs, model.pt and eval.json); nothing to do",
+                run_dir,
+                recipe.epochs,
+            )
+            return run_dir
     try:
         dataset = load_dataset(recipe.dataset, resolved["data"], verbose=lead, test=recipe.evaluate)
     except DatasetError as exc:
@@ -393,8 +417,6 @@ def _train(
     elif lead:
         check_new_run_dir(run_dir)
         run_dir.mkdir(parents=True, exist_ok=True)
-        (run_dir / "config.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False))
-        wrote.append(run_dir / "config.yaml")
     manifest_path = run_dir / "manifest.json"
     fingerprint = dataset_fingerprint(dataset)
     train_fingerprint = dataset_fingerprint(dataset, ("train",))  # what the weights depend on
@@ -466,8 +488,11 @@ def _train(
         manifest["resumed"].append(resumed)
     if lead:
         _write_text(manifest_path, json.dumps(manifest, indent=1))
-        if state is None:
+        if state is None:  # the manifest first: a run killed between the two is still known as a run (a lone
+            # config.yaml may be a user's recipe)
             wrote.append(manifest_path)
+            _write_text(run_dir / "config.yaml", yaml.safe_dump(resolved, sort_keys=False))
+            wrote.append(run_dir / "config.yaml")
 
     torch.manual_seed(recipe.seed)
     with warnings.catch_warnings(record=True) as caught:  # what the backbone really started from is recorded

@@ -331,8 +331,9 @@ def test_resume_after_a_query_or_gallery_image_was_replaced(
     with pytest.raises(ValueError, match=r"the training images at .*data2 are not the ones the run started with: "):
         train(recipe, data=other, run_dir=part, resume=True, progress=False)
     # another dataset: the message names the one the run started on
+    started = train(recipe, data=data, run_dir=tmp_path / "c", stop_after=1, progress=False)
     with pytest.raises(ValueError, match=rf"not the ones the run started with \(at {re.escape(str(data.resolve()))}\)"):
-        train(recipe, data=other, run_dir=run, resume=True, progress=False)
+        train(recipe, data=other, run_dir=started, resume=True, progress=False)
 
 
 def test_resume_with_another_recipe_is_refused_before_the_dataset_is_read(
@@ -355,10 +356,10 @@ def test_resume_with_another_number_of_processes_warns(
 ) -> None:
     import logging
 
-    recipe = Recipe(**TINY)
+    recipe = Recipe(**{**TINY, "epochs": 3})
     run = train(recipe, data=tiny_data, run_dir=tmp_path / "a", stop_after=1, progress=False)
     with caplog.at_level(logging.WARNING):
-        train(recipe, data=tiny_data, run_dir=run, resume=True, stop_after=1, progress=False)
+        train(recipe, data=tiny_data, run_dir=run, resume=True, stop_after=2, progress=False)
     assert "process" not in caplog.text  # the same number of processes: nothing to say
     manifest = json.loads((run / "manifest.json").read_text())
     manifest["resumed"][-1]["world_size"] = 2  # as 'reid train --nproc 2 --resume' records it
@@ -540,3 +541,48 @@ def test_a_second_run_into_a_folder_being_trained_in_stops_at_once(tiny_data: Pa
         assert [p.name for p in run.iterdir()] == [".train.lock"]  # the running one's lock is left alone
     train(Recipe(**TINY), data=tiny_data, run_dir=run, stop_after=1, progress=False)  # free again: it trains
     assert (run / "last.pt").is_file()
+
+
+def test_a_run_killed_between_its_two_first_files_can_start_again(tiny_data: Path, tmp_path: Path) -> None:
+    """A run writes its manifest.json before its config.yaml: killed between the two (SIGKILL, no cleanup), the
+    folder is still known as a run that never finished an epoch (with config.yaml first, a lone config.yaml was
+    refused as possibly a user's recipe)."""
+    from reid_models.train.engine import check_new_run_dir
+
+    first = train(Recipe(**TINY), data=tiny_data, run_dir=tmp_path / "a", stop_after=1, progress=False)
+    killed = tmp_path / "killed"
+    killed.mkdir()
+    (killed / "manifest.json").write_bytes((first / "manifest.json").read_bytes())
+    check_new_run_dir(killed)  # no error
+    run = train(Recipe(**TINY), data=tiny_data, run_dir=killed, stop_after=1, progress=False)
+    assert (run / "last.pt").is_file() and (run / "config.yaml").is_file()
+    # a config.yaml alone is still a user's file, never replaced
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "config.yaml").write_bytes((first / "config.yaml").read_bytes())
+    with pytest.raises(ValueError, match=r"holds config.yaml and no run to continue"):
+        check_new_run_dir(mine)
+
+
+def test_resuming_a_complete_run_does_nothing(
+    tiny_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """It read the dataset and evaluated the finished model again (minutes on Market-1501) and rewrote its files."""
+    import reid_models.train.engine as engine
+
+    run = train(Recipe(**TINY), data=tiny_data, run_dir=tmp_path / "a", progress=False)
+    before = {p.name: p.stat().st_mtime_ns for p in run.iterdir()}
+
+    def no_dataset(*args, **kwargs):
+        raise AssertionError("the dataset was read again")
+
+    monkeypatch.setattr(engine, "load_dataset", no_dataset)
+    with caplog.at_level("WARNING"):
+        assert train(Recipe(**TINY), data=tiny_data, run_dir=run, resume=True, progress=False) == run
+    assert "is a complete run (2 epochs" in caplog.text
+    assert {p.name: p.stat().st_mtime_ns for p in run.iterdir()} == before
+    # its final evaluation lost (eval.json missing): the resume finishes it again
+    (run / "eval.json").unlink()
+    monkeypatch.undo()
+    train(Recipe(**TINY), data=tiny_data, run_dir=run, resume=True, progress=False)
+    assert json.loads((run / "eval.json").read_text())["epochs"] == 2
