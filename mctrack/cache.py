@@ -54,9 +54,16 @@ def file_sha1(path: str | Path, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
-def _file_stamp(path: str | None) -> str | None:
-    """A file's path, size and modification time; for a folder (images, a sequence) also a digest of the names,
-    sizes and times of the images, videos and ``seqinfo.ini`` in it and in its subfolders one level down
+#: bytes read at each of a video file's start, middle and end for its cache key (hashing a whole video would take
+#: as long as decoding it)
+_SAMPLE_BYTES = 1 << 20
+
+
+def _file_stamp(path: str | None, *, whole: bool = False) -> str | None:
+    """A file's path, size and modification time and a digest of its content: the whole file when ``whole`` (a
+    detection file: small, and edited in place without changing its size, or copied keeping its time, as ``cp -p``
+    and ``rsync -a`` do), else its first, middle and last MiB (a video). For a folder (images, a sequence) a digest of
+    the names, sizes and times of the images, videos and ``seqinfo.ini`` in it and in its subfolders one level down
     (``img1/``): overwriting an image does not change its folder's own time, and a cache keyed on that replayed
     the old image's detections. Other files (a run's outputs written beside them) leave the key alone."""
     if path is None:
@@ -66,7 +73,16 @@ def _file_stamp(path: str | None) -> str | None:
         return str(p)
     if not p.is_dir():
         st = p.stat()
-        return f"{p.resolve()}:{st.st_size}:{int(st.st_mtime_ns)}"
+        h = hashlib.sha1()
+        with contextlib.suppress(OSError), open(p, "rb") as f:  # unreadable: the source reports it itself
+            if whole:
+                for block in iter(lambda: f.read(1 << 22), b""):
+                    h.update(block)
+            else:
+                for at in sorted({0, max(0, st.st_size // 2 - _SAMPLE_BYTES // 2), max(0, st.st_size - _SAMPLE_BYTES)}):
+                    f.seek(at)
+                    h.update(f.read(_SAMPLE_BYTES))
+        return f"{p.resolve()}:{st.st_size}:{int(st.st_mtime_ns)}:{h.hexdigest()}"
     # not the folder's own time, which changes with any file written into it: the files the source reads decide
     h = hashlib.sha1()
     files = [*p.iterdir(), *(g for d in p.iterdir() if d.is_dir() for g in d.iterdir())]
@@ -84,7 +100,7 @@ def feature_cache_key(camera: CameraConfig, *, embedder: str | dict, weights_has
         "version": CACHE_VERSION,
         "camera": camera.id,
         "source": _file_stamp(camera.source),
-        "detections": _file_stamp(camera.detections) if detector.get("name") == "mot" else None,
+        "detections": _file_stamp(camera.detections, whole=True) if detector.get("name") == "mot" else None,
         "embedder": embedder,
         "weights": weights_hash,
         "detector": detector,

@@ -1374,6 +1374,39 @@ def test_the_cache_key_of_an_image_folder_follows_its_images(tmp_path):
     assert key() == after
 
 
+def test_the_cache_key_follows_a_files_content_whatever_its_size_and_time(tmp_path):
+    """helper-58: a detection file edited in place (``sed 's/,0.9/,0.3/'``: same size) and given its old time back
+    (``touch -r``, as ``cp -p`` and ``rsync -a`` keep times) replayed the old detections' cache."""
+    import os
+
+    from mctrack.config import CameraConfig
+
+    det, video = tmp_path / "det.txt", tmp_path / "v.mp4"
+    det.write_text("1,-1,10,10,20,40,0.9,-1,-1,-1\n" * 1000)
+    video.write_bytes(b"\0" * (5 << 20))
+    cam = CameraConfig(id="c", source=str(video), detections=str(det))
+
+    def key():
+        return feature_cache_key(cam, embedder="colorhist", weights_hash=None, detector={"name": "mot"})
+
+    def rewrite(path, data):  # same size, same modification time
+        stamp = path.stat()
+        path.write_bytes(data)
+        os.utime(path, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
+
+    before = key()
+    text = det.read_bytes()
+    rewrite(det, text.replace(b"0.9", b"0.3", 1))
+    assert key()["detections"] != before["detections"] and key()["source"] == before["source"]
+    rewrite(det, text)
+    assert key() == before
+    for at in (0, (5 << 20) // 2, (5 << 20) - 10):  # a video changed at its start, middle or end
+        data = bytearray(b"\0" * (5 << 20))
+        data[at] = 1
+        rewrite(video, bytes(data))
+        assert key()["source"] != before["source"], at
+
+
 @pytest.mark.parametrize("gt_text", ["", "5000,1,10,10,20,40,1,1,1\n"], ids=["empty", "beyond_the_video"])
 def test_a_camera_without_ground_truth_to_score_is_warned_about(scene, tmp_path, caplog, gt_text):
     """Every box is then a false positive (MOTA minus thousands) and the camera drags the cross-camera scores:
