@@ -63,7 +63,7 @@ from .embed.batching import BatchingEmbedder
 from .errors import InputError, error_line, first_line
 from .eval.mot import warn_if_mot17_classes
 from .eval.multicam import evaluate_multicam
-from .io.mot import MotWriter, duplicate_id_problem, load_mot_txt, save_mot_txt
+from .io.mot import MotWriter, corner_rows_problem, duplicate_id_problem, load_mot_txt, save_mot_txt
 from .io.paths import check_file_name
 from .io.video import (
     FrameSource,
@@ -690,6 +690,8 @@ class Pipeline:
             if c.ground_truth:
                 rows = load_mot_txt(c.ground_truth, check_sizes=True)
                 warn_if_mot17_classes(rows, Path(c.ground_truth))
+                if problem := corner_rows_problem(c.ground_truth, rows):  # it scored ~0 without a word
+                    log.warning("camera %s: %s", c.id, problem)
                 if problem := duplicate_id_problem(rows[rows[:, 6] != 0] if len(rows) else rows):
                     raise InputError(f"{c.ground_truth}: {problem}")
                 gt[c.id] = rows

@@ -23,7 +23,14 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from ..errors import InputError
-from ..io.mot import incomplete_result, load_mot_txt, read_frame_size, read_seq_length, share_far_outside
+from ..io.mot import (
+    corner_rows_problem,
+    incomplete_result,
+    load_mot_txt,
+    read_frame_size,
+    read_seq_length,
+    share_far_outside,
+)
 from ..io.paths import safe_file_name
 
 log = logging.getLogger(__name__)
@@ -516,6 +523,8 @@ def evaluate_folder_sequences(
         length = read_seq_length(info_file)
         gt = load_mot_txt(gt_file, check_sizes=True)
         warn_if_mot17_classes(gt, gt_file)
+        if problem := corner_rows_problem(gt_file, gt):  # it scored ~0 without a word
+            log.warning("%s", problem)
         _warn_if_no_ground_truth(gt, gt_file, seq, keep_zero_marked)
         pred_file = pred_dir / f"{seq}.txt"
         if not pred_file.is_file() and (pred_dir / f"{safe_file_name(seq)}.txt").is_file():
@@ -543,7 +552,10 @@ def evaluate_folder_sequences(
             )
         _check_frames(gt, length, gt_file, info_file)
         _check_frames(pred, length, pred_file, info_file)
-        _warn_if_corner_boxes(pred, gt, pred_file, info_file)
+        if not _warn_if_corner_boxes(pred, gt, pred_file, info_file) and (
+            corners := corner_rows_problem(pred_file, pred)  # also without a seqinfo.ini frame size
+        ):
+            log.warning("%s", corners)
         out[seq] = evaluate_sequence(
             gt,
             pred,
@@ -558,15 +570,15 @@ def evaluate_folder_sequences(
 _MIN_ROWS_FOR_FORMAT_CHECK = 20
 
 
-def _warn_if_corner_boxes(pred: np.ndarray, gt: np.ndarray, pred_file: Path, info_file: Path) -> None:
+def _warn_if_corner_boxes(pred: np.ndarray, gt: np.ndarray, pred_file: Path, info_file: Path) -> bool:
     """Warn when many result boxes reach far beyond the frame of ``info_file`` (its imWidth x imHeight) while the
     ground truth's do not: the file is most likely written as x1, y1, x2, y2, and would be scored as boxes twice
-    the size, low but without an error."""
+    the size, low but without an error. Whether it warned."""
     if len(pred) < _MIN_ROWS_FOR_FORMAT_CHECK:  # a handful of boxes at the edge says nothing about the format
-        return
+        return False
     size = read_frame_size(info_file)
     if size is None:
-        return
+        return False
     far, gt_far = share_far_outside(pred, *size), share_far_outside(gt, *size)
     if far > 0.2 and far > 2 * gt_far:
         log.warning(
@@ -578,6 +590,8 @@ def _warn_if_corner_boxes(pred: np.ndarray, gt: np.ndarray, pred_file: Path, inf
             info_file,
             100 * gt_far,
         )
+        return True
+    return False
 
 
 TABLE_FIELDS = ("HOTA", "DetA", "AssA", "MOTA", "IDF1", "IDSW", "FP", "FN")

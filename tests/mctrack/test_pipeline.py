@@ -1424,6 +1424,23 @@ def test_a_camera_without_ground_truth_to_score_is_warned_about(scene, tmp_path,
     assert ("an empty file" if not gt_text else "none of its 1 rows") in said[0]
 
 
+def test_a_camera_whose_ground_truth_is_written_as_corners_is_warned_about(scene, tmp_path, caplog):
+    """helper-58: ground truth of x1,y1,x2,y2 rows scored the camera IDF1 0.0, MOTA -93 without a word (detection
+    files got this check, ground truth did not)."""
+    raw = _cams_with_absolute_paths(scene)
+    rows = load_mot_txt(raw["cameras"][0]["ground_truth"])
+    rows[:, 4:6] += rows[:, 2:4]
+    corners = tmp_path / "gt_corners.txt"
+    save_mot_txt(corners, rows)
+    raw["cameras"][0]["ground_truth"] = str(corners)
+    (tmp_path / "cams.yaml").write_text(yaml.safe_dump(raw))
+    cams = load_cams(tmp_path / "cams.yaml")
+    with caplog.at_level(logging.WARNING):
+        make_pipeline(cams).run(cams, tmp_path / "out")
+    said = [m for m in caplog.messages if "x1,y1,x2,y2" in m]
+    assert len(said) == 1 and said[0].startswith(f"camera {cams.cameras[0].id}: {corners}: 100% of the boxes")
+
+
 def test_a_run_whose_every_track_is_dropped_once_tracking_ended_fails(scene, tmp_path, capsys):
     """An empty result that the offline judgement made is not a success (``mctrack track`` exits 1 too)."""
     base = ["run", "--cams", str(scene / "cams.yaml"), "--detector", "mot", "--reid", "none", "--no-video"]

@@ -368,14 +368,36 @@ def test_a_result_file_written_as_corners_is_warned_about(tmp_path, caplog):
     with caplog.at_level("WARNING", logger="mctrack.eval.mot"):
         evaluate_folders(gt_dir, pred_dir)
     assert caplog.records == []
-    # a seqinfo.ini without a usable frame size (evaluation does not need it): no check, no error
+    # a seqinfo.ini without a usable frame size (evaluation does not need it): no error; the boxes' own shape
+    # (every "width" beyond its left edge, every "height" beyond its top, as x2 > x1) still says it (helper-58)
     for size in ("", "imWidth=640%\nimHeight=480\n", "imWidth=0\nimHeight=480\n", "imWidth=wide\nimHeight=480\n"):
         info.write_text("[Sequence]\nname=seqA\nseqLength=10\n" + size)
         save_mot_txt(pred_dir / "seqA.txt", corners)
         caplog.clear()
         with caplog.at_level("WARNING", logger="mctrack.eval.mot"):
             evaluate_folders(gt_dir, pred_dir)
-        assert caplog.records == [], size
+        assert [r.getMessage() for r in caplog.records] == [
+            f"{pred_dir / 'seqA.txt'}: 100% of the boxes are wider than their left edge and taller than their top "
+            "edge, as x1,y1,x2,y2 rows are: is the file written as x1,y1,x2,y2? MOTChallenge files hold "
+            "left,top,width,height"
+        ], size
+
+
+def test_ground_truth_written_as_corners_is_warned_about(tmp_path, caplog):
+    """helper-58: ground truth of x1,y1,x2,y2 rows scored IDF1 0.0 without a word (results were checked)."""
+    gt = np.r_[track_rows(1, range(1, 11), x0=200.0, step=5.0), track_rows(2, range(1, 11), x0=400.0, step=5.0)]
+    corners = gt.copy()
+    corners[:, 4:6] += corners[:, 2:4]
+    gt_dir, pred_dir = make_layout(tmp_path, gt)
+    gt_file = gt_dir / "seqA" / "gt" / "gt.txt"
+    with caplog.at_level("WARNING", logger="mctrack.eval.mot"):
+        evaluate_folders(gt_dir, pred_dir)
+    assert caplog.records == []  # real boxes: nothing to say
+    save_mot_txt(gt_file, corners)
+    with caplog.at_level("WARNING", logger="mctrack.eval.mot"):
+        evaluate_folders(gt_dir, pred_dir)
+    said = [r.getMessage() for r in caplog.records]
+    assert len(said) == 1 and said[0].startswith(f"{gt_file}: 100% of the boxes are wider than their left edge")
 
 
 def test_evaluate_sequence_says_what_it_does_not_score_and_refuses_broken_rows():
