@@ -1284,8 +1284,8 @@ class Pipeline:
             lengths[c] = n
             if not (gt[c][:, 6] != 0).any():  # nothing to find: every box a false positive, MOTA minus thousands
                 log.warning(
-                    "camera %s: %s has no ground-truth row to score against (%s): its scores are meaningless and "
-                    "count in the cross-camera scores",
+                    "camera %s: %s has no ground-truth row to score against (%s): its scores are meaningless, left "
+                    "out of the per-camera mean; its boxes count as false positives in the cross-camera scores",
                     c,
                     gt_file,
                     "an empty file"
@@ -1538,6 +1538,7 @@ def _summary(
         out["evaluation"] = {
             "cross_camera": {k: evaluation["cross_camera"][k] for k in ("IDF1", "HOTA", "MOTA")},
             "mean_per_camera": evaluation["mean_per_camera"],
+            "cameras_without_ground_truth": evaluation["without_ground_truth"],
         }
     return out
 

@@ -68,15 +68,24 @@ def evaluate_multicam(
     g = _pad(gt_cat)
     q = _pad(pred_cat)
     cross = evaluate_sequence(g, q, shift * len(cams), keep_zero_marked=keep_zero_marked, name="cross-camera")
-    mean = {f: float(np.mean([per[c][f] for c in cams])) for f in ("HOTA", "IDF1", "MOTA")}
+    # a camera with nothing to find scores every box as a false positive (MOTA minus thousands): its row says so,
+    # the mean leaves it out (the combined and cross-camera rows count its false positives)
+    scored = [c for c in cams if _has_ground_truth(gt[c], keep_zero_marked)]
+    mean = {f: float(np.mean([per[c][f] for c in scored])) if scored else None for f in ("HOTA", "IDF1", "MOTA")}
     return {
         "cameras": cams,
         "shift": shift,
         "per_camera": per,
         "combined": combine(results)["summary"],
         "mean_per_camera": mean,
+        "without_ground_truth": [c for c in cams if c not in scored],
         "cross_camera": cross["summary"],
     }
+
+
+def _has_ground_truth(rows: np.ndarray, keep_zero_marked: bool) -> bool:
+    """Whether ``rows`` hold a box to find (rows marked 0 are ignored unless ``keep_zero_marked``)."""
+    return bool(len(rows)) and (keep_zero_marked or bool((rows[:, 6] != 0).any()))
 
 
 def _pad(parts: list[np.ndarray]) -> np.ndarray:
@@ -93,7 +102,8 @@ def format_multicam(result: dict, failed: Collection[str] = ()) -> str:
     in ``failed`` (their streams broke) are marked, with a note on how they were scored."""
     fields = ("HOTA", "AssA", "MOTA", "IDF1", "IDSW", "FP", "FN", "IDs")
     failed = [c for c in result["cameras"] if c in set(failed)]
-    width = max(14, *(len(c) + (4 if c in failed else 2) for c in result["cameras"]))
+    unscored = set(result.get("without_ground_truth", ()))
+    width = max(14, *(len(c) + 2 + 2 * (c in failed) + 2 * (c in unscored) for c in result["cameras"]))
     lines = ["camera".ljust(width) + "".join(f"{f:>8}" for f in fields)]
 
     def row(name: str, m: dict) -> str:
@@ -101,16 +111,19 @@ def format_multicam(result: dict, failed: Collection[str] = ()) -> str:
         return name.ljust(width) + "".join(cells)
 
     for c in result["cameras"]:
-        lines.append(row(c + (" *" if c in failed else ""), result["per_camera"][c]))
+        lines.append(row(c + (" *" if c in failed else "") + (" ~" if c in unscored else ""), result["per_camera"][c]))
     m = result["mean_per_camera"]
-    lines.append(
-        "mean".ljust(width)
-        + format_percent(m["HOTA"])
-        + " " * 8
-        + format_percent(m["MOTA"])
-        + format_percent(m["IDF1"])
-    )
+
+    def mean(f: str) -> str:
+        return format_percent(m[f]) if m[f] is not None else f"{'-':>8}"
+
+    lines.append("mean".ljust(width) + mean("HOTA") + " " * 8 + mean("MOTA") + mean("IDF1"))
     lines.append(row("cross-camera", result["cross_camera"]))
+    if unscored:
+        lines.append(
+            "~ no ground-truth row to score against: every box it reported is a false positive; left out of the "
+            "mean, counted in the cross-camera row"
+        )
     if failed:
         lines.append(
             "* failed: scored on its ground truth as far as the run should have covered it, what it did not "

@@ -71,3 +71,24 @@ def test_per_camera_ground_truth_ids_are_kept_apart():
     apart = evaluate_multicam(gt, pred, {"a": 4, "b": 4}, global_gt_ids=False)
     assert shared["cross_camera"]["IDF1"] == pytest.approx(0.5)
     assert apart["cross_camera"]["IDF1"] == pytest.approx(1.0)
+
+
+def test_a_camera_without_ground_truth_is_left_out_of_the_mean():
+    """helper-58: a camera with an empty ground-truth file (every box a false positive: MOTA -104300%) made the
+    printed per-camera mean MOTA -52113; the mean is now over the cameras with something to find."""
+    gt = {"cam1": rows(range(1, 11), 1), "cam2": np.zeros((0, 10)), "cam3": rows(range(1, 5), 2)}
+    gt["cam3"][:, 6] = 0  # every row marked not to count: nothing to find either
+    pred = {"cam1": rows(range(1, 11), 5), "cam2": rows(range(1, 11), 7), "cam3": rows(range(1, 5), 8)}
+    r = evaluate_multicam(gt, pred, {"cam1": 10, "cam2": 10, "cam3": 4})
+    assert r["per_camera"]["cam2"]["MOTA"] < -1  # its own row still says what happened
+    assert r["mean_per_camera"] == {k: pytest.approx(r["per_camera"]["cam1"][k]) for k in ("HOTA", "IDF1", "MOTA")}
+    assert r["without_ground_truth"] == ["cam2", "cam3"]
+    assert r["cross_camera"]["FP"] == 10 + 4  # their boxes still count across cameras
+    table = format_multicam(r).splitlines()
+    assert [line.split()[:2] for line in table[2:4]] == [["cam2", "~"], ["cam3", "~"]]
+    assert table[-1].startswith("~ no ground-truth row to score against")
+    assert "~" not in format_multicam(evaluate_multicam({"cam1": gt["cam1"]}, pred, {"cam1": 10}))
+    # none with ground truth: no mean at all, printed as "-"
+    none = evaluate_multicam({"cam2": gt["cam2"]}, pred, {"cam2": 10})
+    assert none["mean_per_camera"] == {"HOTA": None, "IDF1": None, "MOTA": None}
+    assert format_multicam(none).splitlines()[2].split() == ["mean", "-", "-", "-"]
