@@ -41,7 +41,7 @@ from typing import Any
 
 import yaml
 
-from reid_models.yaml_safe import TooLarge, load_bounded, short_repr, yaml_problem
+from reid_models.yaml_safe import TooLarge, WrittenInt, load_bounded, short_repr, yaml_problem
 
 from .errors import ConfigError, missing_file
 from .io.paths import file_name_problem
@@ -99,13 +99,14 @@ class CamsConfig:
 RESERVED_CAMERA_IDS = {"aicity": "mctrack run writes all cameras' rows to aicity.txt"}
 
 
-def load_yaml(path: str | Path) -> dict[str, Any]:
-    """Read a YAML mapping; missing file, syntax error or a non-mapping top level is a ConfigError."""
+def load_yaml(path: str | Path, *, written_ints: bool = False) -> dict[str, Any]:
+    """Read a YAML mapping; missing file, syntax error or a non-mapping top level is a ConfigError.
+    ``written_ints``: integers keep their text (:class:`~reid_models.yaml_safe.WrittenInt`, for :func:`from_dict`)."""
     p = Path(path)
     if not p.is_file():
         raise ConfigError(p, None, missing_file(p))
     try:
-        data = load_bounded(p.read_text(encoding="utf-8"))
+        data = load_bounded(p.read_text(encoding="utf-8"), written_ints=written_ints)
     except TooLarge as exc:
         raise ConfigError(p, None, str(exc)) from None
     except yaml.YAMLError as exc:
@@ -118,11 +119,27 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(p, None, f"expected a mapping at the top level, got {type(data).__name__}")
-    return data
+    return data if written_ints else _plain(data)
 
 
 def _type_name(tp: Any) -> str:
     return getattr(tp, "__name__", str(tp).replace("typing.", ""))
+
+
+def _as_text(value: Any) -> str:
+    """A value meant as text: an integer as it was written in the YAML file, anything else ``str``."""
+    return value.text if isinstance(value, WrittenInt) else str(value)
+
+
+def _plain(value: Any) -> Any:
+    """``value`` with its :class:`WrittenInt` integers made plain ``int``."""
+    if isinstance(value, WrittenInt):
+        return int(value)
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {_plain(k): _plain(v) for k, v in value.items()}
+    return value
 
 
 def _convert(value: Any, tp: Any, path: str, key: str) -> Any:
@@ -152,15 +169,15 @@ def _convert(value: Any, tp: Any, path: str, key: str) -> Any:
         if not isinstance(value, dict):
             raise ConfigError(path, key, f"expected a mapping, got {type(value).__name__}")
         vt = args[1] if len(args) == 2 else Any
-        return {str(k): _convert(v, vt, path, f"{key}.{k}") for k, v in value.items()}
+        return {_as_text(k): _convert(v, vt, path, f"{key}.{k}") for k, v in value.items()}
     if tp is Any:
-        return value
+        return _plain(value)
     if tp is bool:
         if isinstance(value, bool):
             return value
     elif tp is int:
         if isinstance(value, int) and not isinstance(value, bool):
-            return value
+            return int(value)
     elif tp is float:
         if isinstance(value, str):  # YAML 1.1 reads 1e20 and 7e-1 (no dot) as strings
             with contextlib.suppress(ValueError):
@@ -169,7 +186,7 @@ def _convert(value: Any, tp: Any, path: str, key: str) -> Any:
             return float(value)
     elif tp is str:
         if isinstance(value, (str, int)) and not isinstance(value, bool):
-            return str(value)
+            return _as_text(value)  # as written: YAML reads id: 010 as 8 and 0x1F as 31
     elif isinstance(value, tp):
         return value
     raise ConfigError(path, key, f"expected {_type_name(tp)}, got {type(value).__name__} {short_repr(value)}")
@@ -240,7 +257,7 @@ def _resolve(base: Path, value: str | None, path: str, key: str, *, kind: str = 
 def load_cams(path: str | Path) -> CamsConfig:
     """Load and check a ``cams.yaml`` camera set (see the module docstring)."""
     path = Path(path)
-    data = load_yaml(path)
+    data = load_yaml(path, written_ints=True)  # camera ids as written: YAML reads 010 as 8
     raw = from_dict(CamsConfig, data, path)
     if not raw.cameras:
         raise ConfigError(path, "cameras", "at least one camera is required")

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-__all__ = ["TooLarge", "load_bounded", "short_repr", "yaml_problem", "MAX_VALUES"]
+__all__ = ["TooLarge", "WrittenInt", "load_bounded", "short_repr", "yaml_problem", "MAX_VALUES"]
 
 MAX_VALUES = 100_000  # a camera set or recipe holds hundreds of values; a million would be an attack or a mistake
 
@@ -59,6 +59,28 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         super().flatten_mapping(node)
 
 
+class WrittenInt(int):
+    """An integer that keeps its text as written (``010``, ``0x1F``, ``1_000``): YAML 1.1 reads ``id: 010`` as 8, so a
+    value meant as a name (a camera id) must come from the text, not the number."""
+
+    text: str
+
+    def __new__(cls, value: int, text: str) -> WrittenInt:
+        obj = super().__new__(cls, value)
+        obj.text = text
+        return obj
+
+
+class _WrittenIntLoader(_UniqueKeyLoader):
+    """:class:`_UniqueKeyLoader` whose integers are :class:`WrittenInt`."""
+
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> WrittenInt:
+        return WrittenInt(super().construct_yaml_int(node), node.value)
+
+
+_WrittenIntLoader.add_constructor("tag:yaml.org,2002:int", _WrittenIntLoader.construct_yaml_int)
+
+
 def short_repr(value: Any) -> str:
     """``repr`` of a value cut to a line (strings to 60 characters, containers to 6 items and 3 levels, the whole to
     120 characters)."""
@@ -95,11 +117,13 @@ def _expanded_size(data: Any, limit: int) -> int:
     return size(data)
 
 
-def load_bounded(text: str, max_values: int = MAX_VALUES) -> Any:
+def load_bounded(text: str, max_values: int = MAX_VALUES, *, written_ints: bool = False) -> Any:
     """``yaml.safe_load(text)``, refusing (:class:`TooLarge`) a document that expands to more than ``max_values``
-    values once its aliases are expanded, and (``yaml.YAMLError`` with the line) a key repeated in a mapping."""
+    values once its aliases are expanded, and (``yaml.YAMLError`` with the line) a key repeated in a mapping.
+    ``written_ints``: integers are :class:`WrittenInt` (the caller turns them into plain ints or their text)."""
+    loader = _WrittenIntLoader if written_ints else _UniqueKeyLoader
     try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+        data = yaml.load(text, Loader=loader)  # noqa: S506 - a SafeLoader subclass
         n = _expanded_size(data, max_values)
     except RecursionError:
         raise TooLarge("is nested too deeply (refused)") from None

@@ -62,6 +62,19 @@ def test_exponents_without_a_dot_are_numbers(scene):
     assert cam.track_new == 0.9 and cam.time_offset == 1000.0
 
 
+def test_numeric_camera_ids_are_kept_as_written(scene):
+    """helper-58: YAML 1.1 reads 010 as 8 and 0x1F as 31, so `id: 010` wrote 8.txt, and `id: 1` beside `id: 01` was
+    a "duplicate camera id '1'" naming neither as written."""
+    cams = "".join(f"  - id: {i}\n    source: c1/video.mp4\n" for i in ("010", "0x1F", "1", "01", "1_000"))
+    p = _write(scene, f"cameras:\n{cams}transit:\n  - between: [010, 01]\n    max_s: 5\n")
+    cfg = load_cams(p)
+    assert [c.id for c in cfg.cameras] == ["010", "0x1F", "1", "01", "1_000"]
+    assert list(cfg.transit[0].between) == ["010", "01"]
+    p = _write(scene, "cameras:\n  - id: c1\n    source: c1/video.mp4\n    fps: 010\n    time_offset: 2\n")
+    cam = load_cams(p).cameras[0]
+    assert cam.fps == 8.0 and type(cam.time_offset) is float  # numbers stay numbers
+
+
 @pytest.mark.parametrize(
     "text, message",
     [
