@@ -533,6 +533,8 @@ def evaluate_folder_sequences(
             pred = load_mot_txt(pred_file, check_sizes=True)
             if not len(pred):  # a tracker that wrote nothing: scored 0, which is right, but say why
                 log.warning("%s: no rows: sequence %s is scored as tracked with no box", pred_file, seq)
+            if stale := _earlier_run_result(pred_dir, seq):
+                log.warning("%s: %s", pred_file, stale)
             why = incomplete_result(pred_file, len(pred))
             if why:  # mctrack track stopped before the end: the frames it never saw count as missed
                 log.warning(
@@ -568,6 +570,24 @@ def evaluate_folder_sequences(
 
 
 _MIN_ROWS_FOR_FORMAT_CHECK = 20
+
+
+def _earlier_run_result(pred_dir: Path, seq: str) -> str | None:
+    """Why ``pred_dir/<seq>.txt`` is not a result of the ``mctrack run`` that ``pred_dir/summary.json`` records (a
+    rerun into the folder with fewer cameras leaves the earlier run's file, its global ids from another linking);
+    None when it is, or when the folder holds no run summary."""
+    summary = pred_dir / "summary.json"
+    try:
+        cameras = json.loads(summary.read_text())["cameras"]
+    except Exception:  # noqa: BLE001 - no summary, or not a run's: nothing to compare with
+        return None
+    if not isinstance(cameras, dict) or not cameras or seq in cameras:
+        return None
+    shown = ", ".join(sorted(cameras)[:6]) + (" ..." if len(cameras) > 6 else "")
+    return (
+        f"not a result of the run that {summary} records (its cameras: {shown}): an earlier run's file left in the "
+        "folder, whose ids come from another run; scored as it is"
+    )
 
 
 def _warn_if_corner_boxes(pred: np.ndarray, gt: np.ndarray, pred_file: Path, info_file: Path) -> bool:

@@ -426,3 +426,22 @@ def test_evaluate_sequence_says_what_it_does_not_score_and_refuses_broken_rows()
     with pytest.raises(ValueError, match=r"res: expected MOT rows \(K, >=6\): frame, id, left, top, width, height;"):
         evaluate_sequence(gt, gt[:, :5], 2, name="res")
     assert evaluate_sequence(gt, np.zeros((0, 10)), 2)["summary"]["Dets"] == 0
+
+
+def test_a_result_the_run_summary_does_not_list_is_warned_about(tmp_path, caplog):
+    """helper-58: a rerun into a run folder with fewer cameras leaves the earlier run's <camera>.txt; `mctrack eval`
+    scored it beside the new files without a word (its global ids from another linking)."""
+    gt_dir, pred_dir = make_layout(tmp_path, GT)
+    summary = pred_dir / "summary.json"
+    summary.write_text(json.dumps({"cams": "cams.yaml", "cameras": {"seqA": {}}, "counts": {}}))
+    with caplog.at_level("WARNING", logger="mctrack.eval.mot"):
+        evaluate_folders(gt_dir, pred_dir)
+    assert caplog.records == []  # listed: this run's
+    summary.write_text(json.dumps({"cams": "cams.yaml", "cameras": {"camB": {}, "camC": {}}, "counts": {}}))
+    with caplog.at_level("WARNING", logger="mctrack.eval.mot"):
+        assert evaluate_folders(gt_dir, pred_dir)["seqA"]["IDF1"] == pytest.approx(1.0)  # still scored as it is
+    said = [r.getMessage() for r in caplog.records]
+    assert said == [
+        f"{pred_dir / 'seqA.txt'}: not a result of the run that {summary} records (its cameras: camB, camC): an "
+        "earlier run's file left in the folder, whose ids come from another run; scored as it is"
+    ]
