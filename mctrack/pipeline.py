@@ -1463,6 +1463,20 @@ def _output_lock(out: Path) -> Iterator[None]:
         yield
 
 
+def _camera_set_record(cams: CamsConfig) -> dict:
+    """What the run read from its camera set, for reproducing it: the cams.yaml file (absolute path, SHA-1), every
+    camera's settings with absolute paths, the ground-truth id mode and transit windows, and the SHA-1 of each
+    detection, ground-truth and calibration file (small; a video is named, not hashed)."""
+    path = Path(cams.path).resolve() if cams.path else None
+    files = [p for c in cams.cameras for p in (c.detections, c.ground_truth, c.calibration) if p]
+    return {
+        "file": str(path) if path else None,
+        "file_sha1": file_sha1(path) if path and path.is_file() else None,
+        **{k: v for k, v in dataclasses.asdict(cams).items() if k != "path"},
+        "files_sha1": {p: file_sha1(p) for p in dict.fromkeys(files) if Path(p).is_file()},
+    }
+
+
 def _summary(
     cams: CamsConfig,
     results: dict[str, CameraResult],
@@ -1479,6 +1493,7 @@ def _summary(
     frames = sum(r.frames for r in results.values())
     out = {
         "cams": cams.path,
+        "camera_set": _camera_set_record(cams),
         "embedder": getattr(pipe.embedder, "name", "none"),
         "linker": type(pipe.linker).__name__ if pipe.linker is not None else None,
         **({"settings": pipe.record} if pipe.record else {}),

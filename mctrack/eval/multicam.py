@@ -79,6 +79,15 @@ def evaluate_multicam(
         "combined": combine(results)["summary"],
         "mean_per_camera": mean,
         "without_ground_truth": [c for c in cams if c not in scored],
+        # how it was scored, for a table that says so: MOT15's protocol as TrackEval runs it
+        "protocol": {
+            "match_iou": 0.5,
+            "hota_iou": "0.05 to 0.95 in steps of 0.05",
+            "ground_truth_rows_marked_0": "counted" if keep_zero_marked else "ignored",
+            "ground_truth_ids": "global" if global_gt_ids else "per_camera",
+            "cross_camera": f"every camera's frames shifted by {shift} x its index (cameras in name order) and "
+            "concatenated into one sequence",
+        },
         "cross_camera": cross["summary"],
     }
 

@@ -3,6 +3,7 @@ exit where the run cannot be trusted, nothing already written lost, and never a 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
@@ -566,3 +567,23 @@ def test_the_summary_records_every_setting_that_changes_the_numbers(scene, tmp_p
     assert a["tracker"]["max_lost_s"] == 1.5 and b["tracker"]["max_lost_s"] == 2.0
     assert a["detector"]["name"] == "mot" and a["cmc"] in ("auto", "off")
     assert "--max-lost 2" in b["provenance"]["command"] and b["provenance"]["versions"]["numpy"]
+
+
+def test_the_summary_records_the_camera_set_and_eval_its_protocol(scene, tmp_path):
+    """helper-58: summary.json named cams.yaml by the path as typed (relative to wherever the command ran) and held
+    neither the camera set (files, time offsets, id mode) nor a hash of the detection and ground-truth files; eval.json
+    did not say how it scored (IoU, rows marked 0, id mode)."""
+    assert _run(scene, tmp_path / "a") == 0
+    summary = json.loads((tmp_path / "a" / "summary.json").read_text())
+    record = summary["camera_set"]
+    cams_file = Path(record["file"])
+    assert cams_file.is_absolute() and cams_file.samefile(scene / "cams.yaml")
+    assert record["file_sha1"] == hashlib.sha1(cams_file.read_bytes()).hexdigest()
+    first = record["cameras"][0]
+    assert Path(first["detections"]).is_absolute() and first["time_offset"] == 0.0
+    assert record["ground_truth_ids"] == "global" and record["transit"] == []
+    for path in (first["detections"], first["ground_truth"]):
+        assert record["files_sha1"][path] == hashlib.sha1(Path(path).read_bytes()).hexdigest()
+    protocol = json.loads((tmp_path / "a" / "eval.json").read_text())["protocol"]
+    assert protocol["match_iou"] == 0.5 and protocol["ground_truth_rows_marked_0"] == "ignored"
+    assert protocol["ground_truth_ids"] == "global"
