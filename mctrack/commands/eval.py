@@ -1,13 +1,25 @@
-"""``mctrack eval``: MOT metrics of result files against ground truth."""
+"""``mctrack eval``: MOT metrics of result files against ground truth: sequence folders (``--gt``), or a camera set's
+cameras with the cross-camera metrics (``--cams``)."""
 
 from __future__ import annotations
 
 import argparse
+import logging
+from pathlib import Path
 
+import numpy as np
+
+from ..config import is_live_source, load_cams
+from ..errors import InputError
 from ..eval.mot import evaluate_folders, format_table, write_json
+from ..eval.multicam import evaluate_multicam, format_multicam
+from ..io.mot import corner_rows_problem, duplicate_id_problem, load_mot_txt
+from ..io.video import open_source
 from ..outputs import output_file
 
 __all__ = ["register", "main"]
+
+log = logging.getLogger(__name__)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -16,11 +28,19 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="HOTA/MOTA/IDF1 of tracking results (TrackEval definitions)",
         description="Evaluate MOTChallenge result files against ground truth with TrackEval's "
         "definitions (MOT15 protocol: IoU >= 0.5 for CLEAR/Identity, HOTA over IoU "
-        "0.05-0.95, GT rows with conf 0 ignored as TrackEval does).",
+        "0.05-0.95, GT rows with conf 0 ignored as TrackEval does). With --cams, the cameras of a camera set "
+        "(their ground_truth files) against PRED/<camera>.txt with global ids, plus the cross-camera metrics "
+        "that mctrack run prints (frame-shifted concatenation: every wrong or missed link across cameras counts).",
     )
-    p.add_argument("--gt", required=True, help="ground-truth folder: GT/<sequence>/gt/gt.txt and seqinfo.ini")
-    p.add_argument("--pred", required=True, help="results folder: PRED/<sequence>.txt")
-    p.add_argument("--sequences", nargs="+", help="only these sequences (default: every one in --gt)")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--gt", help="ground-truth folder: GT/<sequence>/gt/gt.txt and seqinfo.ini")
+    where.add_argument(
+        "--cams",
+        help="camera set (cams.yaml) whose cameras' ground_truth files are scored, each against PRED/<camera>.txt, "
+        "with cross-camera metrics (a camera's length is its video's or image folder's frame count)",
+    )
+    p.add_argument("--pred", required=True, help="results folder: PRED/<sequence>.txt or PRED/<camera>.txt")
+    p.add_argument("--sequences", nargs="+", help="only these sequences or cameras (default: every one)")
     p.add_argument("--missing-ok", action="store_true", help="score a missing result file as empty")
     p.add_argument("--keep-zero-marked", action="store_true", help="also count GT rows whose conf column is 0")
     p.add_argument("--json", help="also write the metrics to this JSON file")
@@ -30,12 +50,93 @@ def register(sub: argparse._SubParsersAction) -> None:
 def main(args: argparse.Namespace) -> int:
     if args.json:  # checked before scoring
         output_file("--json", args.json)
-    metrics = evaluate_folders(
-        args.gt, args.pred, sequences=args.sequences, keep_zero_marked=args.keep_zero_marked, missing_ok=args.missing_ok
-    )
+    if args.cams:
+        metrics = evaluate_cams(args)
+        table = format_multicam(metrics)
+    else:
+        metrics = evaluate_folders(
+            args.gt,
+            args.pred,
+            sequences=args.sequences,
+            keep_zero_marked=args.keep_zero_marked,
+            missing_ok=args.missing_ok,
+        )
+        table = format_table(metrics)
     if args.json:  # before the table is printed: written whatever becomes of the output
         write_json(args.json, metrics)
-    print(format_table(metrics))
+    print(table)
     if args.json:
         print(f"metrics written to {args.json}")
     return 0
+
+
+def evaluate_cams(args: argparse.Namespace) -> dict:
+    """``--cams``: every camera with ground truth (of ``--sequences``, if given) scored as ``mctrack run`` scores it."""
+
+    cams = load_cams(args.cams)
+    pred_dir = Path(args.pred)
+    if not pred_dir.is_dir():
+        raise InputError(f"--pred {pred_dir}: results folder not found")
+    known = [c.id for c in cams.cameras]
+    unknown = [c for c in args.sequences or () if c not in known]
+    if unknown:
+        raise InputError(f"--sequences: no camera {', '.join(unknown)} in {args.cams} (cameras: {', '.join(known)})")
+    chosen = [c for c in cams.cameras if not args.sequences or c.id in args.sequences]
+    without = [c.id for c in chosen if not c.ground_truth]
+    chosen = [c for c in chosen if c.ground_truth]
+    if not chosen:
+        raise InputError(f"{args.cams}: no camera has a ground_truth file to score against")
+    if without:
+        log.warning("%s: cameras without ground_truth, not scored: %s", args.cams, ", ".join(without))
+    gt, pred, lengths = {}, {}, {}
+    for cam in chosen:
+        rows = load_mot_txt(cam.ground_truth, check_sizes=True)
+        if problem := duplicate_id_problem(rows[rows[:, 6] != 0] if len(rows) else rows):
+            raise InputError(f"{cam.ground_truth}: {problem}")
+        if problem := corner_rows_problem(cam.ground_truth, rows):
+            log.warning("camera %s: %s", cam.id, problem)
+        file = pred_dir / f"{cam.id}.txt"
+        if file.is_file():
+            result = load_mot_txt(file, check_sizes=True)
+        elif args.missing_ok:
+            log.warning("%s: no result file: camera %s is scored as tracked with no box (--missing-ok)", file, cam.id)
+            result = np.zeros((0, 10))
+        else:
+            raise InputError(f"{file}: result file not found for camera {cam.id} (use --sequences to score a subset)")
+        length = _length(cam)
+        if length is None:  # the source cannot say (a live stream, a missing video): the rows' last frame
+            length = int(max(rows[:, 0].max() if len(rows) else 0, result[:, 0].max() if len(result) else 0, 1))
+            log.warning(
+                "camera %s: %s gives no frame count; scored up to frame %d, the files' last", cam.id, cam.source, length
+            )
+        for what, name, r in (("ground truth", cam.ground_truth, rows), ("result", file, result)):
+            if len(r) and r[:, 0].max() > length:
+                log.warning(
+                    "camera %s: %s (%s) has rows up to frame %d but the video has %d frames; those rows are ignored",
+                    cam.id,
+                    name,
+                    what,
+                    int(r[:, 0].max()),
+                    length,
+                )
+        gt[cam.id] = rows[rows[:, 0] <= length] if len(rows) else rows
+        pred[cam.id] = result[result[:, 0] <= length] if len(result) else result
+        lengths[cam.id] = length
+    metrics = evaluate_multicam(
+        gt, pred, lengths, keep_zero_marked=args.keep_zero_marked, global_gt_ids=cams.ground_truth_ids == "global"
+    )
+    metrics["frames_evaluated"] = lengths
+    return metrics
+
+
+def _length(cam) -> int | None:
+    """The camera's frame count from its video header, image folder or seqinfo.ini; None for a live stream or a
+    source that cannot be opened (said at debug level: the caller warns that it falls back)."""
+    if is_live_source(cam.source):
+        return None
+    try:
+        source = open_source(cam.source, need_images=False, camera=cam.id)
+    except InputError as err:
+        log.debug("camera %s: %s", cam.id, err)
+        return None
+    return int(source.length) if source.length else None

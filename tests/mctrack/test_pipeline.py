@@ -1496,3 +1496,32 @@ def test_a_camera_whose_detection_file_is_written_as_corners_is_warned_about(sce
         make_pipeline(cams).run(cams, tmp_path / "out")
     said = [m for m in caplog.messages if "x1,y1,x2,y2" in m]
     assert len(said) == 1 and said[0].startswith(f"camera {cams.cameras[0].id}: {det}: ")
+
+
+def test_eval_cams_scores_result_files_as_the_run_did(scene, tmp_path, capsys, caplog):
+    """helper-58: the cross-camera metrics existed only inside `mctrack run`, so another method's results, or a run
+    re-scored against corrected ground truth, could not be given the row a paper would publish."""
+    out = tmp_path / "out"
+    base = ["run", "--cams", str(scene / "cams.yaml"), "--detector", "mot", "--reid", "colorhist", "--no-video"]
+    assert main([*base, "--no-progress", "--no-gallery", "--workers", "1", "--out", str(out)]) == 0
+    capsys.readouterr()
+    ran = json.loads((out / "eval.json").read_text())
+    assert main(["eval", "--cams", str(scene / "cams.yaml"), "--pred", str(out), "--json", str(tmp_path / "e.json")]) == 0
+    printed = capsys.readouterr().out
+    again = json.loads((tmp_path / "e.json").read_text())
+    for key in ("per_camera", "cross_camera", "mean_per_camera", "frames_evaluated", "protocol"):
+        assert again[key] == ran[key], key
+    assert "cross-camera" in printed and "mean" in printed
+    # one camera's file missing: an error naming it, or scored as empty with --missing-ok
+    first = load_cams(scene / "cams.yaml").cameras[0].id
+    (out / f"{first}.txt").rename(tmp_path / "kept.txt")
+    assert main(["eval", "--cams", str(scene / "cams.yaml"), "--pred", str(out)]) == 1
+    assert f"{out / first}.txt: result file not found for camera {first}" in capsys.readouterr().err
+    with caplog.at_level(logging.WARNING):
+        assert main(["eval", "--cams", str(scene / "cams.yaml"), "--pred", str(out), "--missing-ok"]) == 0
+    assert "scored as tracked with no box (--missing-ok)" in caplog.text
+    assert main(["eval", "--cams", str(scene / "cams.yaml"), "--pred", str(out), "--sequences", "nope"]) == 1
+    assert "--sequences: no camera nope in" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as info:  # one of --gt and --cams
+        main(["eval", "--cams", str(scene / "cams.yaml"), "--gt", str(scene), "--pred", str(out)])
+    assert info.value.code == 2 and "not allowed with argument" in capsys.readouterr().err
