@@ -34,7 +34,7 @@ class MotFileDetector:
         self.name = "mot"
         self.path = Path(path)
         self.min_score = float(min_score)
-        rows = load_mot_txt(self.path, skip_bad_boxes=True)
+        rows = load_mot_txt(self.path, skip_bad_boxes=True, needs_score=True)
         if len(rows):
             # the same box twice in a frame (a file concatenated with itself, a detector run twice) would start
             # two tracks on every person: one copy is kept

@@ -51,7 +51,9 @@ MAX_ID = 2**31 - 1  # ids are stored as int64 and written as integers; larger on
 MAX_COORD = 1e5  # pixels: no camera has boxes this far out
 
 
-def load_mot_txt(path: str | Path, *, skip_bad_boxes: bool = False, check_sizes: bool = False) -> np.ndarray:
+def load_mot_txt(
+    path: str | Path, *, skip_bad_boxes: bool = False, check_sizes: bool = False, needs_score: bool = False
+) -> np.ndarray:
     """Rows of a MOT text file as a ``(K, 10)`` float64 array sorted by frame then id.
 
     Accepts comma- or whitespace-separated rows of 6 to 10 columns (missing trailing columns become -1) and an
@@ -60,12 +62,13 @@ def load_mot_txt(path: str | Path, *, skip_bad_boxes: bool = False, check_sizes:
     an error too, unless ``skip_bad_boxes`` (detection files): then such rows, and boxes of zero or negative
     size or beyond ``MAX_COORD`` pixels, are skipped with one warning naming the file, the count and the first line.
     ``check_sizes`` (ground truth and result files, which are scored row by row and must not lose rows): a box of
-    negative width or height is an :class:`InputError` naming the file and line.
+    negative width or height is an :class:`InputError` naming the file and line. A row of 6 values counts with score
+    1.0; ``needs_score`` (detection files, whose scores the tracker's thresholds read) warns about such rows.
     """
     p = Path(path)
     if not p.is_file():
         raise InputError(f"{p}: {missing_file(p)}")
-    rows, skipped, first_skipped = [], 0, 0
+    rows, skipped, first_skipped, scoreless, first_scoreless = [], 0, 0, 0, 0
     # utf-8-sig: a byte-order mark (as some Windows editors write) is not part of the first number
     with p.open("r", encoding="utf-8-sig", errors="replace") as fh:
         for lineno, line in enumerate(fh, 1):
@@ -87,6 +90,8 @@ def load_mot_txt(path: str | Path, *, skip_bad_boxes: bool = False, check_sizes:
                 raise InputError(f"{p}: line {lineno}: not a number in {line[:60]!r}") from None
             if len(values) < 7:
                 values.append(1.0)  # no confidence column: count the row
+                scoreless += 1
+                first_scoreless = first_scoreless or lineno
             frame, ident = values[0], values[1]
             if not (np.isfinite(frame) and frame == round(frame) and 1 <= frame <= MAX_FRAME):
                 raise InputError(
@@ -121,6 +126,14 @@ def load_mot_txt(path: str | Path, *, skip_bad_boxes: bool = False, check_sizes:
             skipped,
             MAX_COORD,
             first_skipped,
+        )
+    if needs_score and scoreless:
+        log.warning(
+            "%s: %d row(s) of 6 values have no score column (first: line %d): each counts as score 1.0, so every "
+            "score threshold of the tracker keeps them",
+            p,
+            scoreless,
+            first_scoreless,
         )
     if not rows:
         return np.zeros((0, N_COLS), np.float64)

@@ -65,6 +65,21 @@ def test_motfile_warns_about_scores_outside_zero_one(tmp_path, caplog):
     assert str(raw) in record.getMessage() and "from -0.25 to 88" in record.getMessage()
 
 
+def test_motfile_warns_about_rows_without_a_score(tmp_path, caplog):
+    """helper-58: a det file of 6 columns (no score) was read with score 1.0 for every row without a word, so the
+    tracker's score thresholds (high, new-track, mean-score judgement) kept every box."""
+    p = tmp_path / "det6.txt"
+    p.write_text("1,-1,10,20,30,60\n2,-1,12,20,30,60\n3,-1,14,20,30,60,0.4\n")
+    with caplog.at_level("WARNING", logger="mctrack.io.mot"):
+        d = MotFileDetector(p)
+    assert d(frame(0)).score[0] == 1.0 and d(frame(2)).score[0] == pytest.approx(0.4)
+    said = [r.getMessage() for r in caplog.records]
+    assert said == [
+        f"{p}: 2 row(s) of 6 values have no score column (first: line 1): each counts as score 1.0, so every score "
+        "threshold of the tracker keeps them"
+    ]
+
+
 def test_motfile_bad_file(tmp_path):
     with pytest.raises(InputError, match="not found"):
         MotFileDetector(tmp_path / "missing.txt")
