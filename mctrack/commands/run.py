@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import sys
 from pathlib import Path
@@ -252,6 +253,24 @@ def _detector_settings(args: argparse.Namespace, weights: str | None) -> dict:
     return {"name": args.detector}
 
 
+def _sequence_detections(cams):
+    """``cams`` with ``detections`` filled in, for a camera without one whose source is a MOTChallenge sequence
+    folder holding ``det/det.txt`` (said once per camera)."""
+    cameras = []
+    for cam in cams.cameras:
+        found = Path(cam.source) / "det" / "det.txt" if not is_live_source(cam.source) else None
+        if (
+            not cam.detections
+            and found is not None
+            and (Path(cam.source) / "seqinfo.ini").is_file()
+            and found.is_file()
+        ):
+            log.info("camera %s: detections from %s (the sequence's own)", cam.id, found)
+            cam = dataclasses.replace(cam, detections=str(found))
+        cameras.append(cam)
+    return dataclasses.replace(cams, cameras=cameras)
+
+
 def _detector_factory(args: argparse.Namespace):
     """Per-camera detectors and the shared one: ``mot`` replays each camera's file; an image detector is built
     once (here, so a missing weights file fails before any camera starts) and shared, as it keeps no per-camera
@@ -262,7 +281,10 @@ def _detector_factory(args: argparse.Namespace):
 
         def build(cam: CameraConfig):
             if not cam.detections:
-                raise InputError(f"{args.cams}: camera {cam.id}: --detector mot needs its 'detections' file")
+                raise InputError(
+                    f"{args.cams}: camera {cam.id}: --detector mot needs its 'detections' file (a sequence folder's "
+                    "det/det.txt is found by itself)"
+                )
             if cam.id not in read:
                 read[cam.id] = build_detector("mot", path=cam.detections, min_score=min_score)
             return read[cam.id]
@@ -366,6 +388,8 @@ def main(args: argparse.Namespace) -> int:
                 ", ".join(ignored),
             )
     cams = load_cams(args.cams)
+    if args.detector == "mot":  # as track does: a sequence folder's own det/det.txt (in the cache key and summary)
+        cams = _sequence_detections(cams)
     check_output_folder("--out", args.out)  # an unwritable folder was blamed on each camera's stream
     if not args.no_calibration:  # every calibration file read now, with or without an embedder: a bad one is fatal
         for cam in cams.cameras:

@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -377,3 +378,28 @@ def test_a_reader_that_leaves_does_not_cut_a_command_short(tmp_path, monkeypatch
     assert json.loads((tmp_path / "m.json").read_text())["COMBINED"]["IDF1"] == 1.0
     gone.file.close()
     gone_err.file.close()
+
+
+def test_run_on_a_sequence_folder_finds_its_det_file_as_track_does(tmp_path, capsys):
+    """helper-58: `run --detector mot` demanded a camera's `detections` even for a MOTChallenge sequence folder holding
+    det/det.txt, which `track` finds by itself; the file found is the camera's (cache key, summary)."""
+    import cv2
+
+    from mctrack.io.mot import SeqInfo, save_mot_txt, write_seqinfo
+
+    seq = tmp_path / "SYN-01"
+    write_seqinfo(seq / "seqinfo.ini", SeqInfo("SYN-01", 10, 6, 64, 48))
+    (seq / "img1").mkdir()
+    for f in range(1, 7):
+        cv2.imwrite(str(seq / "img1" / f"{f:06d}.jpg"), np.zeros((48, 64, 3), np.uint8))
+    rows = np.array([[f, -1, 10, 5, 12, 30, 0.95, -1, -1, -1] for f in range(1, 7)], float)
+    save_mot_txt(seq / "det" / "det.txt", rows)
+    (tmp_path / "cams.yaml").write_text(f"cameras:\n  - id: syn\n    source: {seq}\n    fps: 10\n")
+    args = ["run", "--cams", str(tmp_path / "cams.yaml"), "--detector", "mot", "--reid", "none", "--no-video"]
+    assert main([*args, "--no-gallery", "--no-progress", "--out", str(tmp_path / "out")]) == 0
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert Path(summary["camera_set"]["cameras"][0]["detections"]).samefile(seq / "det" / "det.txt")
+    assert summary["cameras"]["syn"]["detections"] == 6
+    (seq / "det" / "det.txt").unlink()  # none there: the error says what is missing
+    assert main([*args, "--no-gallery", "--no-progress", "--out", str(tmp_path / "out2")]) == 1
+    assert "--detector mot needs its 'detections' file" in capsys.readouterr().err
