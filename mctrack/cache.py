@@ -73,15 +73,15 @@ def _file_stamp(path: str | None, *, whole: bool = False) -> str | None:
         return str(p)
     if not p.is_dir():
         st = p.stat()
+        if whole:
+            with contextlib.suppress(OSError):  # unreadable: the detector reports it itself
+                return f"{p.resolve()}:{st.st_size}:{int(st.st_mtime_ns)}:{file_sha1(p)}"
         h = hashlib.sha1()
+        starts = sorted({0, max(0, st.st_size // 2 - _SAMPLE_BYTES // 2), max(0, st.st_size - _SAMPLE_BYTES)})
         with contextlib.suppress(OSError), open(p, "rb") as f:  # unreadable: the source reports it itself
-            if whole:
-                for block in iter(lambda: f.read(1 << 22), b""):
-                    h.update(block)
-            else:
-                for at in sorted({0, max(0, st.st_size // 2 - _SAMPLE_BYTES // 2), max(0, st.st_size - _SAMPLE_BYTES)}):
-                    f.seek(at)
-                    h.update(f.read(_SAMPLE_BYTES))
+            for at in starts:
+                f.seek(at)
+                h.update(f.read(_SAMPLE_BYTES))
         return f"{p.resolve()}:{st.st_size}:{int(st.st_mtime_ns)}:{h.hexdigest()}"
     # not the folder's own time, which changes with any file written into it: the files the source reads decide
     h = hashlib.sha1()

@@ -1506,7 +1506,9 @@ def test_eval_cams_scores_result_files_as_the_run_did(scene, tmp_path, capsys, c
     assert main([*base, "--no-progress", "--no-gallery", "--workers", "1", "--out", str(out)]) == 0
     capsys.readouterr()
     ran = json.loads((out / "eval.json").read_text())
-    assert main(["eval", "--cams", str(scene / "cams.yaml"), "--pred", str(out), "--json", str(tmp_path / "e.json")]) == 0
+    assert (
+        main(["eval", "--cams", str(scene / "cams.yaml"), "--pred", str(out), "--json", str(tmp_path / "e.json")]) == 0
+    )
     printed = capsys.readouterr().out
     again = json.loads((tmp_path / "e.json").read_text())
     for key in ("per_camera", "cross_camera", "mean_per_camera", "frames_evaluated", "protocol"):
