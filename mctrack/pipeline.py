@@ -484,6 +484,7 @@ class Pipeline:
             raise ValueError(f"engine: must be local or ray, got {engine!r}")
         self.engine, self.ray_options = engine, dict(ray_options or {})
         self._live_epoch: float | None = None
+        self._live_sources: dict[str, LiveSource] = {}  # the run's live cameras' sources, by camera id
         self._live_wall: float | None = None  # on Ray: time 0 of the run as a wall-clock time (see _camera_steps)
         self._builders: dict[str, TrackletBuilder] = {}
 
@@ -542,6 +543,7 @@ class Pipeline:
                 src = timer("open", self.source_factory, cam, need)
                 if isinstance(src, LiveSource):
                     live = True
+                    self._live_sources[cam.id] = src  # asked by _run_interleaved whether it has a frame
                     if self._live_wall is None:  # on a Ray worker the recording would stay on its disk
                         src.record_to = out / "recordings" / f"{cam.id}.mp4"
                         src.record_to.unlink(missing_ok=True)  # never annotate an earlier run's recording
@@ -706,7 +708,7 @@ class Pipeline:
             check_file_name(cam.id, "camera id")
         gt = self._load_ground_truth(cams)
         homographies = self._ground_homographies(cams)
-        self._live_epoch = None
+        self._live_epoch, self._live_sources = None, {}
         self._builders = {}
         self._batching = self._det_batching = None
         self._workers_used = 1  # cameras run at once by this machine's processes or threads (the summary's)
@@ -1315,7 +1317,7 @@ class Pipeline:
                 return self._camera_steps(c, out, position=position, sink=sink)
 
         gens = {c.id: steps(c, i, partial) for i, c in enumerate(order)}
-        heap: list[tuple[float, str]] = []
+        heap: list[tuple[float, int, str]] = []  # (scene time, 1 for a live camera being asked again, camera)
         pending: dict[str, tuple[float, Tracks, list[TrackRecord]]] = {}
 
         def finish(cam_id: str, finished: list[TrackRecord]) -> None:
@@ -1328,7 +1330,17 @@ class Pipeline:
                     self._keep(partial[cam_id], [rec])
                 finished.pop(0)
 
+        waiting: set[str] = set()  # live cameras without a frame yet: asked again, not waited for
+
         def advance(cam_id: str) -> None:
+            live = self._live_sources.get(cam_id)
+            if live is not None and not live.ready():
+                # a stalled or reconnecting stream holds no one up: the camera is asked again after the next frame
+                # of the others (their frames go on in capture-time order meanwhile)
+                waiting.add(cam_id)
+                heapq.heappush(heap, (heap[0][0] if heap else 0.0, 1, cam_id))
+                return
+            waiting.discard(cam_id)
             try:
                 step = next(gens[cam_id])
             except StopIteration as stop:
@@ -1336,13 +1348,18 @@ class Pipeline:
                 finish(cam_id, self._builders[cam_id].pop_all())
                 return
             pending[cam_id] = step
-            heapq.heappush(heap, (step[0], cam_id))
+            heapq.heappush(heap, (step[0], 0, cam_id))
 
         try:
             for c in order:
                 advance(c.id)
             while heap:
-                _, cam_id = heapq.heappop(heap)
+                _, _, cam_id = heapq.heappop(heap)
+                if cam_id in waiting:
+                    if all(c in waiting for *_, c in heap):  # nobody has a frame: wait a little for this one
+                        self._live_sources[cam_id].ready(timeout=0.02)
+                    advance(cam_id)
+                    continue
                 t, tracks, finished = pending[cam_id][:3]
                 finish(cam_id, finished)
                 if stream is not None:

@@ -691,6 +691,9 @@ class LiveSource(FrameSource):
             comparable); default: when iteration starts.
     """
 
+    _queue: queue.Queue | None = None  # the reader's frames while iterating
+    _reader: threading.Thread | None = None
+
     def __init__(
         self,
         source: str,
@@ -753,6 +756,20 @@ class LiveSource(FrameSource):
     def _open(self):
         with _opencv_quiet():
             return self._capture_factory(int(self.source) if self.source.isdigit() else self.source)
+
+    def ready(self, timeout: float = 0.0) -> bool:
+        """Whether the next frame (or the stream's end or loss) can be taken without waiting, waiting up to
+        ``timeout`` seconds for it; True before iteration starts. A run with several live cameras takes frames only
+        from those that have one, so that a stalled or reconnecting stream never holds the others up."""
+        deadline = time.monotonic() + timeout
+        while True:
+            q, reader = self._queue, self._reader
+            if q is None or not q.empty() or reader is None or not reader.is_alive():
+                return True
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            time.sleep(min(left, 0.005))
 
     def close(self) -> None:
         """Release the stream if it was opened but never iterated."""
@@ -848,6 +865,7 @@ class LiveSource(FrameSource):
             target=self._read_loop, args=(cap, q, stop, t0), name=f"live-{self.camera}", daemon=True
         )
         reader.start()
+        self._queue, self._reader = q, reader
         writer, size = None, None
         index = 0
         # the reader reports a lost stream after reconnect_s; a capture whose read() hangs gets a margin on top
@@ -884,6 +902,7 @@ class LiveSource(FrameSource):
                 index += 1
         finally:
             stop.set()
+            self._queue = self._reader = None
             if writer is not None:
                 writer.release()
             reader.join(timeout=5)
