@@ -1,7 +1,7 @@
 """The ``mctrack`` command line. Each subcommand lives in ``mctrack.commands.<name>`` and returns an exit code.
 
 Exit codes: 0 success, 1 a clear error (bad input, missing file), 2 usage errors and features not built yet,
-130 interrupted.
+130 interrupted by Ctrl-C (SIGINT), 143 by SIGTERM.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from collections.abc import Sequence
 
 from . import __version__
 from .errors import DUPLICATE_SIGNAL_S, QUIET_INTERRUPT_ENV, MctrackError, NotImplementedYet
-from .signals import interrupts_deferred
+from .signals import interrupt_exit_code, interrupts_deferred, note_interrupt
 
 __all__ = ["main", "build_parser"]
 
@@ -55,6 +55,7 @@ def _interrupt_once_per_signal(signum, frame) -> None:
     if now - _LAST_INTERRUPT[0] < DUPLICATE_SIGNAL_S:
         return
     _LAST_INTERRUPT[0] = now
+    note_interrupt(signum)
     raise KeyboardInterrupt
 
 
@@ -131,6 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if signal.getsignal(signum) == default:
                 previous[signum] = signal.signal(signum, _interrupt_once_per_signal)
     _LAST_INTERRUPT[0] = float("-inf")
+    note_interrupt(signal.SIGINT)  # until a SIGTERM says otherwise (main() may be called again in-process)
     streams = sys.stdout, sys.stderr
     sys.stdout, sys.stderr = (_UntilItsReaderLeaves(s) for s in streams)
     try:
@@ -159,7 +161,7 @@ def _main(argv: Sequence[str] | None) -> int:
         held = [signal.SIGINT]
     if held:
         print("mctrack: interrupted", file=sys.stderr)
-        return 130
+        return interrupt_exit_code()
     args = parser.parse_args(argv)
     # as typed, for the records results keep of what made them (main() may be called in-process, with its own argv)
     args.command_line = shlex.join(["mctrack", *(sys.argv[1:] if argv is None else argv)])
@@ -199,7 +201,7 @@ def _command(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         if not os.environ.get(QUIET_INTERRUPT_ENV):  # a worker whose launcher says it (reid train --nproc)
             print(f"mctrack {name}: interrupted", file=sys.stderr)
-        return 130
+        return interrupt_exit_code()
 
 
 if __name__ == "__main__":  # pragma: no cover

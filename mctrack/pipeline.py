@@ -835,35 +835,6 @@ class Pipeline:
         if held:
             interrupted = True
             log.error("interrupted while linking and writing; the results are written, the rest of the run is skipped")
-        gallery_ids = 0
-        if self.gallery and tracklets and self.linker is not None and not interrupted:
-            t0 = time.perf_counter()
-            try:
-                # frame problems were reported while tracking, unless a camera was tracked without its images
-                quiet = all(r.images_read for r in results.values())
-                with frames_read_again() if quiet else contextlib.nullcontext():
-                    gallery_ids = self._write_gallery(cams, out, tracklets, lookup, results)
-            except KeyboardInterrupt:  # the results are written; the summary must be too
-                interrupted = True
-                log.error("interrupted while drawing gallery.jpg; it is not written")
-            timings["gallery"] = time.perf_counter() - t0
-        videos: list[str] = []  # the cameras whose annotated video was written
-        if self.video:
-            t0 = time.perf_counter()
-            try:
-                for cam in cams.cameras:
-                    # a failed file was reported already and an interrupted run should end soon; live cameras
-                    # (whose usual end is Ctrl-C or a lost stream) are annotated from their recordings in any case
-                    r = results.get(cam.id)
-                    if r is not None and (is_live_source(cam.source) or not (r.error or interrupted)):
-                        with frames_read_again() if r.images_read else contextlib.nullcontext():
-                            written = self._write_video(cam, out, r)
-                        if written:
-                            videos.append(cam.id)
-            except KeyboardInterrupt:  # the results are written; the summary must be too
-                interrupted = True
-                log.error("interrupted while writing the annotated videos; written: %s", ", ".join(videos) or "none")
-            timings["video"] = time.perf_counter() - t0
         evaluation = evaluation_error = None
         # an interrupted run is scored on the frames each camera covered: one stopped before its first frame has none
         stopped_at_once = {
@@ -883,14 +854,53 @@ class Pipeline:
                 evaluation_error = error_line(exc)
                 log.error("evaluation failed: %s", evaluation_error)
             timings["eval"] = time.perf_counter() - t0
-        total = time.perf_counter() - t_start
-        summary = _summary(cams, results, identities, timings, total, self, interrupted, evaluation)
-        summary["gallery_ids"] = gallery_ids
-        summary["videos"] = videos
-        summary["aicity_cameras"] = aicity
-        if evaluation_error:
-            summary["evaluation_error"] = evaluation_error
-        write_json(out / "summary.json", summary)
+        gallery_ids, videos = 0, []  # the cameras whose annotated video was written
+
+        def write_summary(finishing: list[str]) -> dict:
+            total = time.perf_counter() - t_start
+            summary = _summary(cams, results, identities, timings, total, self, interrupted, evaluation)
+            summary["gallery_ids"] = gallery_ids
+            summary["videos"] = videos
+            summary["aicity_cameras"] = aicity
+            if evaluation_error:
+                summary["evaluation_error"] = evaluation_error
+            if finishing:  # written before them: a run killed while it makes them (a long live run's videos take
+                # minutes; a service manager kills after its grace period) keeps its summary
+                summary["finishing"] = finishing
+            write_json(out / "summary.json", summary)
+            return summary
+
+        gallery = bool(self.gallery and tracklets and self.linker is not None and not interrupted)
+        if gallery or self.video:
+            write_summary(["gallery"] * gallery + ["videos"] * bool(self.video))
+        if gallery:
+            t0 = time.perf_counter()
+            try:
+                # frame problems were reported while tracking, unless a camera was tracked without its images
+                quiet = all(r.images_read for r in results.values())
+                with frames_read_again() if quiet else contextlib.nullcontext():
+                    gallery_ids = self._write_gallery(cams, out, tracklets, lookup, results)
+            except KeyboardInterrupt:  # the results are written; the summary must be too
+                interrupted = True
+                log.error("interrupted while drawing gallery.jpg; it is not written")
+            timings["gallery"] = time.perf_counter() - t0
+        if self.video:
+            t0 = time.perf_counter()
+            try:
+                for cam in cams.cameras:
+                    # a failed file was reported already and an interrupted run should end soon; live cameras
+                    # (whose usual end is Ctrl-C or a lost stream) are annotated from their recordings in any case
+                    r = results.get(cam.id)
+                    if r is not None and (is_live_source(cam.source) or not (r.error or interrupted)):
+                        with frames_read_again() if r.images_read else contextlib.nullcontext():
+                            written = self._write_video(cam, out, r)
+                        if written:
+                            videos.append(cam.id)
+            except KeyboardInterrupt:  # the results are written; the summary must be too
+                interrupted = True
+                log.error("interrupted while writing the annotated videos; written: %s", ", ".join(videos) or "none")
+            timings["video"] = time.perf_counter() - t0
+        summary = write_summary([])
         result = RunResult(out, results, identities, summary, evaluation, interrupted, evaluation_error)
         if interrupted and raise_on_interrupt:
             raise KeyboardInterrupt

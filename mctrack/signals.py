@@ -6,7 +6,21 @@ import contextlib
 import signal
 import threading
 
-__all__ = ["interrupts_deferred"]
+__all__ = ["interrupts_deferred", "note_interrupt", "interrupt_exit_code"]
+
+#: the signal that interrupted the command (SIGINT unless a SIGTERM did): its exit code is 128 + its number
+_LAST = [signal.SIGINT]
+
+
+def note_interrupt(signum: int) -> None:
+    """Remember ``signum`` as what interrupts the command (the command line's signal handler calls it)."""
+    _LAST[0] = signum
+
+
+def interrupt_exit_code() -> int:
+    """The exit code of an interrupted command: 128 + the signal's number (130 for Ctrl-C, 143 for SIGTERM, which
+    service managers such as systemd count as a clean stop)."""
+    return 128 + int(_LAST[0])
 
 
 @contextlib.contextmanager
@@ -28,5 +42,7 @@ def interrupts_deferred(again: bool = True):
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
+        if noted:
+            note_interrupt(noted[0])
         if noted and again:
             signal.raise_signal(noted[0])

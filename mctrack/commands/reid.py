@@ -411,6 +411,8 @@ def _wait_for_torchrun(proc) -> int:
     import signal
     import threading
 
+    from ..signals import note_interrupt
+
     caught: list[int] = []
 
     def on_signal(signum: int, _frame) -> None:
@@ -427,6 +429,7 @@ def _wait_for_torchrun(proc) -> int:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
     if caught:
+        note_interrupt(caught[0])  # the command's exit code: 128 + the signal's number
         raise KeyboardInterrupt
     return code
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..signals import interrupt_exit_code
 from ..config import CameraConfig, is_live_source, load_cams
 from ..detect import build_detector
 from ..embed import embedder_link_thresh
@@ -642,7 +643,7 @@ def main(args: argparse.Namespace) -> int:
             + ("; evaluated on the frames each camera covered" if result.evaluation else "")
             + (f"; not started: {', '.join(s['cameras_not_run'])}" if s["cameras_not_run"] else "")
         )
-        return 130
+        return interrupt_exit_code()
     if not result.failed and s["counts"]["tracklets"] == 0 and weak + short:
         # an empty result that the judgement made: not a success (as mctrack track)
         print(

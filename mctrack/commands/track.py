@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from ..signals import interrupt_exit_code
 from ..config import is_live_source
 from ..detect import build_detector
 from ..embed import embedder_link_thresh
@@ -440,7 +441,7 @@ def main(args: argparse.Namespace) -> int:
     if interrupted:
         unwritten = "; the annotated video is not written" if args.video and refined else ""
         print(f"interrupted (Ctrl-C or SIGTERM): the result file holds every frame tracked{unwritten}", file=sys.stderr)
-        return 130
+        return interrupt_exit_code()
     if stats.ended_early:
         print(
             f"mctrack track: error: {args.source}: {stats.ended_early}; the result holds the frames read",

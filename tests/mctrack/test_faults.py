@@ -587,3 +587,25 @@ def test_the_summary_records_the_camera_set_and_eval_its_protocol(scene, tmp_pat
     protocol = json.loads((tmp_path / "a" / "eval.json").read_text())["protocol"]
     assert protocol["match_iou"] == 0.5 and protocol["ground_truth_rows_marked_0"] == "ignored"
     assert protocol["ground_truth_ids"] == "global"
+
+
+def test_the_summary_and_evaluation_are_written_before_the_videos(scene, tmp_path, monkeypatch):
+    """helper-57: a long live run spends minutes making its annotated videos after SIGTERM; summary.json came after
+    them, so a service manager's SIGKILL at the end of its grace period left no summary (and no record that the
+    run was stopped)."""
+    from mctrack.pipeline import Pipeline
+
+    out = tmp_path / "r"
+    seen = []
+    write_video = Pipeline._write_video
+
+    def looking(self, cam, out_dir, r):
+        summary = json.loads((out_dir / "summary.json").read_text())
+        seen.append((summary.get("finishing"), (out_dir / "eval.json").is_file(), summary["counts"]["frames"]))
+        return write_video(self, cam, out_dir, r)
+
+    monkeypatch.setattr(Pipeline, "_write_video", looking)
+    assert _run_with_video(scene, out) == 0
+    assert seen and all(s == (["gallery", "videos"], True, seen[0][2]) for s in seen) and seen[0][2] > 0
+    final = json.loads((out / "summary.json").read_text())
+    assert "finishing" not in final and final["videos"] == sorted(final["cameras"])

@@ -190,7 +190,7 @@ def test_a_sigterm_to_the_launcher_alone_reaches_torchrun(data: Path, tmp_path: 
     monkeypatch.setattr(subprocess, "Popen", Torchrun)
     argv = ["reid", "train", "--config", str(config), "--data", str(data), "--run-dir", str(tmp_path / "r")]
     before = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
-    assert main([*argv, "--nproc", "2"]) == 130
+    assert main([*argv, "--nproc", "2"]) == 143  # 128 + SIGTERM
     assert events == ["terminate", "waited"]
     # the handlers in place before are back (not necessarily the defaults: ray.init, run earlier in the same
     # test process, leaves its own SIGTERM handler)
