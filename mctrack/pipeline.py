@@ -32,8 +32,8 @@ camera starts; rows beyond the end of a camera's video are ignored with a warnin
 Live cameras (``rtsp://``/``http://`` URLs, webcam indices; :class:`~mctrack.io.video.LiveSource`) make the run
 interleave all cameras whatever the linker (a live stream never ends, so cameras cannot run one after another);
 their scene time is the capture time, they are never cached (a URL says nothing about what it will show), and
-what they showed is recorded to ``OUT/recordings/<camera>.mp4`` (the annotated video is made from it). A live
-run ends with Ctrl-C (what was finished is linked and written), with ``max_seconds``, or when every stream is
+what they showed is recorded to ``OUT/recordings/<camera>-<run start>.mkv`` (the annotated video is made from it). A
+live run ends with Ctrl-C (what was finished is linked and written), with ``max_seconds``, or when every stream is
 lost. With ``engine="ray"`` the interleaved cameras run as Ray generator tasks whose steps stream back to this
 process, which merges them in the same order (same outputs; no recordings on the workers).
 """
@@ -50,6 +50,7 @@ import time
 from collections.abc import Callable, Generator, Iterator, Mapping
 from contextlib import nullcontext
 import dataclasses
+import glob
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -545,8 +546,9 @@ class Pipeline:
                     live = True
                     self._live_sources[cam.id] = src  # asked by _run_interleaved whether it has a frame
                     if self._live_wall is None:  # on a Ray worker the recording would stay on its disk
-                        src.record_to = out / "recordings" / f"{cam.id}.mp4"
-                        src.record_to.unlink(missing_ok=True)  # never annotate an earlier run's recording
+                        # a name of its own per run: a restart into the folder (a service manager's) never
+                        # replaces an earlier run's recording, which nothing else could bring back
+                        src.record_to = self._recording(out, cam.id)
                     if self._live_epoch is None:  # one time 0 for all live cameras of the run
                         self._live_epoch = src.clock()
                         if self._live_wall is not None and src.clock is time.monotonic:
@@ -709,6 +711,8 @@ class Pipeline:
         gt = self._load_ground_truth(cams)
         homographies = self._ground_homographies(cams)
         self._live_epoch, self._live_sources = None, {}
+        self._started = time.strftime("%Y%m%d-%H%M%S")  # names this run's live recordings
+        self._recordings: dict[str, Path] = {}
         self._builders = {}
         self._batching = self._det_batching = None
         self._workers_used = 1  # cameras run at once by this machine's processes or threads (the summary's)
@@ -745,6 +749,15 @@ class Pipeline:
             )
         # an earlier run's results for these cameras go now, not when this run writes its own: a run that is
         # interrupted or killed before then (or writes no videos) must not leave them beside its own files
+        replaced = [p.name for p in _run_outputs(out, cams) if p.exists()]
+        if replaced:  # said: a restart into a fixed folder (a service manager's) replaces the earlier results
+            log.info(
+                "%s: replacing an earlier run's results (%s%s)%s",
+                out,
+                ", ".join(replaced[:5]),
+                f" and {len(replaced) - 5} more" if len(replaced) > 5 else "",
+                "; its live recordings are kept" if (out / "recordings").is_dir() else "",
+            )
         for path in _run_outputs(out, cams):
             path.unlink(missing_ok=True)
         t_start = time.perf_counter()
@@ -1390,11 +1403,26 @@ class Pipeline:
             return True
         return False
 
+    def _recording(self, out: Path, camera: str) -> Path:
+        """This run's recording of a live camera: ``OUT/recordings/<camera>-<run start, local time>.mkv``, with
+        ``-2``, ``-3``, ... when a run started in the same second left one (Matroska: a recording cut short by a
+        crash or SIGKILL stays readable up to its last written data, where an MP4 without its closing index cannot
+        be opened at all)."""
+        if camera not in self._recordings:
+            base = out / "recordings" / f"{camera}-{self._started}"
+            path = base.with_name(base.name + ".mkv")
+            n = 1
+            while path.exists():
+                n += 1
+                path = base.with_name(f"{base.name}-{n}.mkv")
+            self._recordings[camera] = path
+        return self._recordings[camera]
+
     def _write_video(self, cam: CameraConfig, out: Path, r: CameraResult) -> bool:
         """Write ``OUT/<camera>.mp4``; False (said why) when it was not written."""
         try:
             if is_live_source(cam.source):  # annotate what the stream showed, as recorded during the run
-                rec = out / "recordings" / f"{cam.id}.mp4"
+                rec = self._recording(out, cam.id)
                 if not rec.is_file():
                     log.warning("camera %s: no recording of the live stream; no video written", cam.id)
                     return False
@@ -1425,7 +1453,7 @@ def _check_inputs_are_not_outputs(cams: CamsConfig, out: Path) -> None:
     source ``cam1.mp4`` beside cams.yaml with ``--out`` that folder): the run would destroy what it reads."""
     written = [*_run_outputs(out, cams)]
     written += [out / "local" / f"{c.id}.txt" for c in cams.cameras]
-    written += [out / "recordings" / f"{c.id}.mp4" for c in cams.cameras]
+    written += [p for c in cams.cameras for p in (out / "recordings").glob(f"{glob.escape(c.id)}-*.mkv")]
     targets = {os.path.realpath(p): p for p in written}
     for cam in cams.cameras:
         for key in ("source", "detections", "ground_truth", "calibration"):

@@ -683,8 +683,9 @@ class LiveSource(FrameSource):
         drop: drop the oldest buffered frame when the buffer is full (live behaviour); ``False`` makes the reader
             wait instead, so no frame is lost (recorded streams, tests).
         reconnect_s: seconds without a frame, reconnecting, before the stream counts as lost.
-        record_to: also write every frame received to this video file (``.mp4``, at the nominal fps, resized to
-            the first frame's size), so a live run can be annotated and looked at afterwards.
+        record_to: also write every frame received to this video file (``.mkv`` keeps what was written when the
+            process is killed; at the nominal fps, resized to the first frame's size), so a live run can be
+            annotated and looked at afterwards.
         capture_factory: ``source -> cv2.VideoCapture``-like object (tests).
         clock: seconds, monotonic (default :func:`time.monotonic`); read once per frame for its timestamp.
         epoch: clock reading that is time 0 (several cameras of one run share it, so their timestamps are
@@ -916,6 +917,7 @@ class LiveSource(FrameSource):
         run goes on without it)."""
         self.record_to.parent.mkdir(parents=True, exist_ok=True)
         size = (image.shape[1], image.shape[0])
+        # MPEG-4 part 2 (mp4v: in every OpenCV build); in a .mkv a recording cut short stays readable
         writer = cv2.VideoWriter(str(self.record_to), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, size)
         if not writer.isOpened():
             log.warning(

@@ -708,7 +708,8 @@ def test_live_streams_run_together_are_recorded_and_never_cached(scene, tmp_path
     assert not (tmp_path / "live" / "cache").exists()  # a URL says nothing about what it shows: never cached
     # recordings hold every frame received: cam1's 40th arrived (and ended the run at 4.0 s) but was not tracked
     for cam, n in (("cam1", 40), ("cam2", 25)):
-        assert VideoFileSource(tmp_path / "live" / "recordings" / f"{cam}.mp4").length == n
+        (recording,) = (tmp_path / "live" / "recordings").glob(f"{cam}-*.mkv")  # named after the run's start
+        assert VideoFileSource(recording).length == n
         assert (tmp_path / "live" / f"{cam}.mp4").is_file()  # annotated from the recording
     # the same frames from the files give the same local tracks (tracking does not depend on the source kind)
     ref = make_pipeline(cams, ColorHistogramEmbedder(), cache_key=None, max_seconds=3.9).run(cams, tmp_path / "f")
@@ -1585,3 +1586,78 @@ def test_eval_cams_scores_result_files_as_the_run_did(scene, tmp_path, capsys, c
     with pytest.raises(SystemExit) as info:  # one of --gt and --cams
         main(["eval", "--cams", str(scene / "cams.yaml"), "--gt", str(scene), "--pred", str(out)])
     assert info.value.code == 2 and "not allowed with argument" in capsys.readouterr().err
+
+
+def test_a_restarted_live_run_keeps_the_earlier_recordings(tmp_path, caplog):
+    """helper-57: a service manager restarting a live run into its fixed --out replaced the earlier run's recordings
+    (nothing else holds what the cameras showed) and results without a word."""
+    from mctrack.config import CameraConfig, CamsConfig
+    from mctrack.io.video import LiveSource, VideoFileSource
+    from mctrack.types import Detections
+
+    def source(cam, need):
+        return LiveSource(cam.source, camera=cam.id, fps=50.0, capture_factory=lambda _: _Stalling(50.0))
+
+    cams = CamsConfig(cameras=[CameraConfig(id="door", source="rtsp://test/door")], path=str(tmp_path / "c"))
+
+    def run():
+        pipe = Pipeline(
+            detector_factory=lambda cam: lambda frame: Detections.empty(),
+            tracker_factory=lambda c, f: Tracker(camera=c, frame_rate=f),
+            embedder=None,
+            linker=None,
+            cache_key=None,
+            video=False,
+            progress=False,
+            source_factory=source,
+            max_seconds=0.5,
+        )
+        return pipe.run(cams, tmp_path / "out")
+
+    run()
+    with caplog.at_level(logging.INFO, logger="mctrack.pipeline"):
+        run()  # within the same second or not: a name of its own
+    recordings = sorted((tmp_path / "out" / "recordings").glob("door-*.mkv"))
+    assert len(recordings) == 2 and all(VideoFileSource(r).length for r in recordings)
+    said = [m for m in caplog.messages if "replacing an earlier run's results" in m]
+    assert len(said) == 1 and "door.txt" in said[0] and "its live recordings are kept" in said[0]
+
+
+def test_a_live_recording_cut_short_by_sigkill_stays_readable(tmp_path):
+    """helper-57: recordings were MP4s written in place, which a killed run (SIGKILL, OOM, power loss) left without
+    their closing index: unopenable, the whole run's recording lost."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = tmp_path / "record.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import os, sys
+            import numpy as np
+            from mctrack.io.video import LiveSource
+
+            class Cap:
+                def isOpened(self): return True
+                def get(self, prop): return 0
+                def release(self): pass
+                def read(self): return True, np.random.default_rng(0).integers(0, 255, (240, 320, 3), np.uint8)
+
+            src = LiveSource(
+                "rtsp://x", camera="c", fps=10, drop=False, record_to=sys.argv[1], capture_factory=lambda _: Cap()
+            )
+            for frame in src:
+                if frame.index == 120:
+                    os.kill(os.getpid(), 9)
+            """
+        )
+    )
+    rec = tmp_path / "c.mkv"
+    proc = subprocess.run([sys.executable, str(script), str(rec)], capture_output=True, timeout=120)
+    assert proc.returncode == -9, proc.stderr[-500:]
+    cap = cv2.VideoCapture(str(rec))
+    frames = 0
+    while cap.read()[0]:
+        frames += 1
+    assert cap.isOpened() and frames >= 30, frames  # what reached the disk before the kill
