@@ -164,6 +164,8 @@ class CameraResult:
     length: int | None = None
     cache: str = "off"  # off | hit | miss
     dropped: int = 0  # live streams: frames dropped because processing fell behind
+    reconnects: int = 0  # live streams: reconnections made
+    outage_s: float = 0.0  # live streams: seconds without frames, over all outages
     stitched: int = 0  # tracklets joined to an earlier one of the same person (offline stitching)
     weak_tracks: int = 0  # tracks dropped for a mean detection score below min_track_score
     short_tracks: int = 0  # tracks dropped for being seen for less than min_track_s seconds
@@ -362,6 +364,8 @@ class Pipeline:
         embed_refresh: seconds, see ``embed``.
         max_seconds: stop every camera after this many seconds of its stream (live streams: of capture time);
             ``None`` = to the end (live: until Ctrl-C or the stream is lost).
+        reconnect_s: a live stream without frames is reconnected for this many seconds before it counts as lost
+            (``math.inf``: until it returns); ``None``: the source's own setting (:class:`LiveSource`: 10 s).
         cmc_factory: ``camera -> CameraMotion`` for camera-motion compensation (moving cameras), or None; the
             feature cache then also keeps each frame's warp (its settings are part of the cache key).
         workers: recorded cameras run in this many processes at once (:mod:`mctrack.parallel`); the outputs are
@@ -415,6 +419,7 @@ class Pipeline:
         embed: str = "all",
         embed_refresh: float = 0.5,
         max_seconds: float | None = None,
+        reconnect_s: float | None = None,
         cmc_factory: Callable[[CameraConfig], object] | None = None,
         workers: int = 1,
         worker_threads: bool | None = None,
@@ -454,6 +459,9 @@ class Pipeline:
         if max_seconds is not None and not (np.isfinite(max_seconds) and max_seconds > 0):
             raise ValueError(f"max_seconds: must be a finite number > 0, got {max_seconds}")
         self.max_seconds = None if max_seconds is None else float(max_seconds)
+        if reconnect_s is not None and not reconnect_s >= 0:
+            raise ValueError(f"reconnect_s: must be >= 0 seconds (inf: never give up), got {reconnect_s}")
+        self.reconnect_s = reconnect_s
         self.cmc_factory = cmc_factory
         if int(workers) != workers or workers < 1:
             raise ValueError(f"workers: must be an integer >= 1, got {workers}")
@@ -545,6 +553,8 @@ class Pipeline:
                 if isinstance(src, LiveSource):
                     live = True
                     self._live_sources[cam.id] = src  # asked by _run_interleaved whether it has a frame
+                    if self.reconnect_s is not None:
+                        src.reconnect_s = self.reconnect_s
                     if self._live_wall is None:  # on a Ray worker the recording would stay on its disk
                         # a name of its own per run: a restart into the folder (a service manager's) never
                         # replaces an earlier run's recording, which nothing else could bring back
@@ -666,6 +676,7 @@ class Pipeline:
             if live:
                 src.close()  # opened but never iterated (a later stage failed first)
                 res.dropped = int(src.dropped)
+                res.reconnects, res.outage_s = int(src.reconnects), round(float(src.outage_s), 2)
         return res
 
     def _run_camera(
@@ -1583,6 +1594,8 @@ def _summary(
                 "fps": r.fps,
                 "cache": r.cache,
                 "dropped_frames": r.dropped,
+                "reconnects": r.reconnects,
+                "outage_s": r.outage_s,
                 "stitched_tracklets": r.stitched,
                 "weak_tracks_dropped": r.weak_tracks,
                 "short_tracks_dropped": r.short_tracks,

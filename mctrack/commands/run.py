@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+import math
 import sys
 from pathlib import Path
 
@@ -183,6 +184,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         "the stream is lost, or this)",
     )
     p.add_argument(
+        "--reconnect-for",
+        type=float,
+        default=math.inf,
+        metavar="SECONDS",
+        help="a live stream without frames is reconnected for this long before it counts as lost (default: until it "
+        "returns, so a camera that reboots comes back; each outage is logged and summary.json counts reconnects and "
+        "outage_s per camera)",
+    )
+    p.add_argument(
         "--workers",
         type=_workers_arg,
         default="auto",
@@ -347,6 +357,10 @@ def main(args: argparse.Namespace) -> int:
         raise InputError(f"--smooth: must be >= 0 and at most 1000 frames, got {args.smooth}")
     if args.stitch is not None and not (np.isfinite(args.stitch) and 0 <= args.stitch <= 3600):
         raise InputError(f"--stitch: must be >= 0 and at most 3600 seconds, got {args.stitch}")
+    if not args.reconnect_for >= 0:
+        raise InputError(
+            f"--reconnect-for: must be >= 0 seconds (inf: until the stream returns), got {args.reconnect_for}"
+        )
     if args.engine != "ray" and (args.address or args.ray_local_cpus is not None):
         raise InputError("--address/--ray-local-cpus: only with --engine ray")
     if args.engine == "ray":
@@ -530,6 +544,7 @@ def main(args: argparse.Namespace) -> int:
         detector_needs_images=args.detector != "mot",
         progress=not args.no_progress,
         max_seconds=args.duration,
+        reconnect_s=args.reconnect_for,
         cmc_factory=(lambda cam: CameraMotion(auto=cmc_mode == "auto")) if cmc_mode != "off" else None,
         workers=args.workers,
         worker_threads=args.worker_threads,

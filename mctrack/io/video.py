@@ -21,6 +21,7 @@ taken as lost: iteration raises :class:`~mctrack.errors.InputError` naming the s
 from __future__ import annotations
 
 import logging
+import math
 import os
 import queue
 import re
@@ -682,7 +683,8 @@ class LiveSource(FrameSource):
         buffer: frames held while processing catches up.
         drop: drop the oldest buffered frame when the buffer is full (live behaviour); ``False`` makes the reader
             wait instead, so no frame is lost (recorded streams, tests).
-        reconnect_s: seconds without a frame, reconnecting, before the stream counts as lost.
+        reconnect_s: seconds without a frame, reconnecting, before the stream counts as lost (``math.inf``: it
+            never does; the stream is reconnected until it returns or the consumer stops).
         record_to: also write every frame received to this video file (``.mkv`` keeps what was written when the
             process is killed; at the nominal fps, resized to the first frame's size), so a live run can be
             annotated and looked at afterwards.
@@ -711,10 +713,10 @@ class LiveSource(FrameSource):
     ) -> None:
         if buffer < 1:
             raise ValueError(f"buffer: must be >= 1, got {buffer}")
-        if not reconnect_s >= 0:
+        if not reconnect_s >= 0:  # math.inf: reconnect until the stream returns or the run ends
             raise ValueError(f"reconnect_s: must be >= 0, got {reconnect_s}")
         self.source = str(source)
-        self._capture_factory = capture_factory or (lambda s: cv2.VideoCapture(s))
+        self._capture_factory = capture_factory or self._capture
         self.clock = clock
         self.epoch = epoch
         cap = self._open()
@@ -753,10 +755,21 @@ class LiveSource(FrameSource):
         self.dropped = 0
         #: reconnections made (last iteration)
         self.reconnects = 0
+        #: seconds without frames, summed over the outages (last iteration)
+        self.outage_s = 0.0
 
     def _open(self):
         with _opencv_quiet():
             return self._capture_factory(int(self.source) if self.source.isdigit() else self.source)
+
+    @staticmethod
+    def _capture(source: str | int):
+        """OpenCV's capture of ``source``; a URL's connection and reads time out (10 s, 5 s), so that a stream that
+        stops answering without closing (a TCP stall) is reconnected instead of hanging its reader for good."""
+        if isinstance(source, int):
+            return cv2.VideoCapture(source)
+        timeouts = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, 10_000, cv2.CAP_PROP_READ_TIMEOUT_MSEC, 5_000]
+        return cv2.VideoCapture(source, cv2.CAP_FFMPEG, timeouts)
 
     def ready(self, timeout: float = 0.0) -> bool:
         """Whether the next frame (or the stream's end or loss) can be taken without waiting, waiting up to
@@ -805,6 +818,14 @@ class LiveSource(FrameSource):
                 ok, image = cap.read()
                 now = self.clock() - t0 if self.frame_count is None else n_read / self.fps
                 if ok and isinstance(image, np.ndarray) and image.ndim == 3 and image.shape[2] == 3:
+                    if lost_since is not None:  # said, so that a log shows each outage's end as well as its start
+                        self.outage_s += now - lost_since
+                        log.warning(
+                            "%s: the live stream is back after %.1f s without frames (%d reconnect(s) so far)",
+                            self.source,
+                            now - lost_since,
+                            self.reconnects,
+                        )
                     lost_since = None
                     n_read += 1
                     self._put(q, (now, np.ascontiguousarray(image)), stop)
@@ -829,9 +850,9 @@ class LiveSource(FrameSource):
                 if lost_since is None:
                     lost_since = now
                     log.warning(
-                        "%s: no frame from the live stream; reconnecting for up to %.0f s",
+                        "%s: no frame from the live stream; reconnecting %s",
                         self.source,
-                        self.reconnect_s,
+                        "until it returns" if math.isinf(self.reconnect_s) else f"for up to {self.reconnect_s:.0f} s",
                     )
                 if now - lost_since >= self.reconnect_s:
                     self._put(
@@ -845,6 +866,7 @@ class LiveSource(FrameSource):
                     return
                 cap.release()
                 if stop.wait(min(0.5, self.reconnect_s / 4)):
+                    self.outage_s += self.clock() - t0 - lost_since
                     return
                 cap = self._open()
                 self.reconnects += 1
@@ -858,6 +880,7 @@ class LiveSource(FrameSource):
         if cap is None:  # a second iteration reopens the stream
             cap = self._open()
         self.dropped = self.reconnects = 0
+        self.outage_s = 0.0
         self.ended_early = None
         q: queue.Queue = queue.Queue(maxsize=self.buffer)
         stop = threading.Event()

@@ -924,6 +924,7 @@ def test_a_stalled_live_camera_holds_the_others_up_no_more(tmp_path):
     # 50 fps for 3 s with a 0.64 s buffer: frozen for 2 s it dropped ~70 frames; now none (or a stray few)
     assert r.cameras["fast"].dropped <= 5, r.cameras["fast"].dropped
     assert r.cameras["fast"].frames >= 100
+    assert r.summary["cameras"]["stall"]["reconnects"] == 0 and "outage_s" in r.summary["cameras"]["stall"]
 
 
 def test_a_slow_live_camera_does_not_split_a_track_the_tracker_resumes(tmp_path):

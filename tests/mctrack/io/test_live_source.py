@@ -113,6 +113,47 @@ def test_a_stream_that_comes_back_after_a_reconnect_goes_on():
     assert live.reconnects >= 1
 
 
+def test_without_a_limit_a_stream_is_reconnected_until_it_returns(caplog):
+    """helper-57: a stream without frames for 10 s was lost for the rest of the run, so a camera that rebooted never
+    came back until someone restarted the run; with ``reconnect_s=inf`` (``run``'s default) it comes back, and each
+    outage's end is logged and its time counted."""
+    import math
+
+    scripts = iter([ScriptedCapture(0, 3)] + [ScriptedCapture(0, 0)] * 6 + [ScriptedCapture(100, 103)])
+    live = LiveSource(
+        "rtsp://x",
+        capture_factory=lambda s: next(scripts, ScriptedCapture(0, 0)),
+        drop=False,
+        reconnect_s=math.inf,
+        clock=fake_clock(2.0),  # 2 s a clock reading: 12 s and more without frames, past the old 10 s
+    )
+    frames = []
+    with caplog.at_level("WARNING", logger="mctrack.io.video"):
+        for f in live:
+            frames.append(int(f.image[0, 0, 0]))
+            if len(frames) == 6:
+                break
+    assert frames == [0, 1, 2, 100, 101, 102] and live.reconnects >= 6
+    assert live.outage_s >= 10
+    said = [r.getMessage() for r in caplog.records]
+    assert any("reconnecting until it returns" in m for m in said)
+    assert any(m.startswith("rtsp://x: the live stream is back after") for m in said)
+
+
+def test_a_url_is_opened_with_connection_and_read_timeouts(monkeypatch):
+    """A stream that stops answering without closing its connection (a TCP stall) hung its reader in read() for
+    good; with a read timeout the reader reconnects."""
+    calls = []
+    monkeypatch.setattr(cv2, "VideoCapture", lambda *args: calls.append(args) or ScriptedCapture())
+    LiveSource("rtsp://cam/1")
+    LiveSource("0")
+    url, webcam = calls
+    assert url[0] == "rtsp://cam/1" and url[1] == cv2.CAP_FFMPEG
+    params = dict(zip(url[2][::2], url[2][1::2], strict=True))
+    assert params == {cv2.CAP_PROP_OPEN_TIMEOUT_MSEC: 10_000, cv2.CAP_PROP_READ_TIMEOUT_MSEC: 5_000}
+    assert webcam == (0,)
+
+
 def test_unopenable_stream_fails_at_once_naming_it():
     with pytest.raises(InputError, match=r"^rtsp://nowhere/x: cannot open the live stream"):
         LiveSource("rtsp://nowhere/x", capture_factory=lambda s: ScriptedCapture(opened=False))
