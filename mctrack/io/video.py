@@ -696,6 +696,7 @@ class LiveSource(FrameSource):
 
     _queue: queue.Queue | None = None  # the reader's frames while iterating
     _reader: threading.Thread | None = None
+    dropped, reconnects, outage_s = 0, 0, 0.0  # the last iteration's counts (set per instance)
 
     def __init__(
         self,
