@@ -650,7 +650,8 @@ def main(args: argparse.Namespace) -> int:
         without = ", from the cameras that did not fail" if s["failed_cameras"] else ""
         written.append(f"gallery.jpg ({s['gallery_ids']} identities{without})")
     written += ["eval.json"] if result.evaluation else []
-    written += ["cache/"] if not args.no_cache and args.engine == "local" else []
+    written += ["cache/"] if not args.no_cache and args.engine == "local" and (out / "cache").is_dir() else []
+    written += ["recordings/ (live cameras)"] if (out / "recordings").is_dir() else []
     print(f"outputs in {out}: {', '.join(written + ['local/ (per-camera local ids)'])}")
     if result.interrupted:
         print(
