@@ -405,6 +405,14 @@ def main(args: argparse.Namespace) -> int:
     cams = load_cams(args.cams)
     if args.detector == "mot":  # as track does: a sequence folder's own det/det.txt (in the cache key and summary)
         cams = _sequence_detections(cams)
+        live = [c.id for c in cams.cameras if is_live_source(c.source)]
+        if live:  # a test set-up at best: nothing ties a file's frame numbers to what a stream delivers
+            log.warning(
+                "camera(s) %s: live streams with --detector mot: the file's rows are matched to frames by the count "
+                "of frames processed, which frames dropped while processing fell behind or lost while reconnecting "
+                "shift; use an image detector (yolo) for live cameras",
+                ", ".join(live),
+            )
     check_output_folder("--out", args.out)  # an unwritable folder was blamed on each camera's stream
     if not args.no_calibration:  # every calibration file read now, with or without an embedder: a bad one is fatal
         for cam in cams.cameras:
