@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -403,3 +404,18 @@ def test_run_on_a_sequence_folder_finds_its_det_file_as_track_does(tmp_path, cap
     (seq / "det" / "det.txt").unlink()  # none there: the error says what is missing
     assert main([*args, "--no-gallery", "--no-progress", "--out", str(tmp_path / "out2")]) == 1
     assert "--detector mot needs its 'detections' file" in capsys.readouterr().err
+
+
+def test_run_warns_that_a_det_file_cannot_follow_a_live_stream(tmp_path, caplog):
+    """helper-57: `--detector mot` was taken for live cameras without a word, its rows matched to whatever frame
+    came n-th after drops and reconnects."""
+    det = tmp_path / "det.txt"
+    det.write_text("1,-1,10,10,20,40,0.9,-1,-1,-1\n")
+    (tmp_path / "cams.yaml").write_text(
+        f"cameras:\n  - id: door\n    source: rtsp://127.0.0.1:9/none\n    fps: 10\n    detections: {det}\n"
+    )
+    args = ["run", "--cams", str(tmp_path / "cams.yaml"), "--detector", "mot", "--reid", "none", "--no-video"]
+    with caplog.at_level(logging.WARNING):
+        main([*args, "--no-progress", "--duration", "1", "--out", str(tmp_path / "out")])  # the stream cannot open
+    said = [m for m in caplog.messages if "live streams with --detector mot" in m]
+    assert len(said) == 1 and said[0].startswith("camera(s) door:")
