@@ -284,6 +284,8 @@ def drive(
     timer = Timer(stats.timings)
     it = iter(frames)
     last = -1
+    previous_time = None  # a live frame's capture time, for outages
+    lost_s = getattr(tracker, "max_lost_s", None)
     try:
         while True:
             frame = timer("decode", next, it, None)
@@ -293,6 +295,19 @@ def drive(
             if max_seconds is not None and t_stream >= max_seconds - 1e-9:
                 stats.stopped_early = True
                 break
+            if live and previous_time is not None and lost_s is not None and t_stream - previous_time > lost_s:
+                # the stream stopped for longer than a lost track lives: its tracks end (the tracker counts lost
+                # frames by update, and would resume them after any outage)
+                ended = tracker.end_all() if hasattr(tracker, "end_all") else 0
+                if ended:
+                    log.info(
+                        "%s: %d track(s) ended: no frame for %.1f s (longer than max_lost_s %g)",
+                        source_name,
+                        ended,
+                        t_stream - previous_time,
+                        lost_s,
+                    )
+            previous_time = t_stream
             last = frame.index
             dets, emb = features(frame)
             warp = None

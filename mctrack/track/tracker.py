@@ -682,6 +682,18 @@ class Tracker:
         self._has_emb[rows] = True
         self._emb_frame[rows] = self._frame
 
+    def end_all(self) -> int:
+        """End every live track, as if each had been lost longer than ``max_lost_s`` (ids are not reused); returns
+        how many. For a live stream whose frames stopped for longer than that (an outage): the tracker counts lost
+        frames by its updates, so without this a person at the same place after the outage took the old id."""
+        n = len(self._id)
+        keep = np.zeros(n, bool)
+        self._drop(keep)
+        if self._last is not None:  # the last update's frame stays: the next must still come after it
+            frame_idx, det_idx, boxes, scores, last_det = self._last
+            self._last = (frame_idx, det_idx, boxes, scores, last_det[keep])
+        return n
+
     def _drop(self, keep: np.ndarray) -> None:
         self._mean, self._cov = self._mean[keep], self._cov[keep]
         self._id, self._state = self._id[keep], self._state[keep]

@@ -156,3 +156,37 @@ def test_a_frame_cut_short_by_ctrl_c_is_not_counted_as_tracked(where):
     assert done == list(range(7)) and stats.frames == 7
     # nor are its detections and its missing image (they used to be: 16 and 8)
     assert stats.detections == 2 * 7 and stats.frames_without_image == 7
+
+
+def test_a_live_outage_longer_than_the_lost_budget_ends_the_tracks(caplog):
+    """helper-57: the tracker counts a lost track's misses by update, so across a camera outage of any length (its
+    frames stop; the next one comes seconds later) a person at the same place took the old track's id."""
+    box = Detections(np.array([[10, 10, 40, 90]], np.float32), np.array([0.95], np.float32))
+
+    def frames(gap_s):
+        times = [0.1 * i for i in range(10)] + [0.9 + gap_s + 0.1 * i for i in range(1, 6)]
+        return [Frame("cam", i, t, None) for i, t in enumerate(times)]
+
+    def ids(gap_s):
+        tracker = Tracker(camera="cam", frame_rate=10, max_lost_s=1.5)
+        steps = drive(frames(gap_s), lambda f: (box, None), tracker, fps=10, live=True, source_name="rtsp://x")
+        return [int(s.tracks.track_id[0]) for s in steps if len(s.tracks)]
+
+    assert set(ids(1.0)) == {1}  # a short outage: the track goes on
+    with caplog.at_level("INFO", logger="mctrack.track.driver"):
+        after = ids(5.0)
+    assert after[:10] == [1] * 10 and set(after[10:]) == {2}  # a new track after 5 s without frames
+    assert any("1 track(s) ended: no frame for 5.1 s" in m for m in caplog.messages)
+
+
+def test_end_all_keeps_ids_and_the_frame_order():
+    tracker = Tracker(camera="cam", frame_rate=10)
+    box = Detections(np.array([[10, 10, 40, 90]], np.float32), np.array([0.95], np.float32))
+    for i in range(3):
+        assert tracker.update(box, frame=i).track_id.tolist() == [1]
+    assert tracker.end_all() == 1 and len(tracker) == 0 and len(tracker.tentative()) == 0
+    tracker.update(box, frame=3)  # a new track, confirmed at its second match
+    assert tracker.update(box, frame=4).track_id.tolist() == [2]  # ids are not reused
+    tracker.end_all()
+    with pytest.raises(ValueError, match="frame"):
+        tracker.update(box, frame=4)  # still after the last update's frame
