@@ -811,9 +811,30 @@ class LiveSource(FrameSource):
                         pass
         return False
 
+    def _check_rate(self, window: list[float]) -> bool:
+        """Warn (and True) when the ``window`` of capture times of consecutive frames shows the stream delivering
+        far from the fps it is tracked and recorded at (FFmpeg says 25 for an MJPEG stream whatever it sends)."""
+        if len(window) < 50 or window[-1] - window[0] < 2.0:
+            return False
+        measured = (len(window) - 1) / (window[-1] - window[0])
+        if abs(measured - self.fps) <= 0.25 * self.fps:
+            return True
+        log.warning(
+            "%s: frames arrive at about %.1f fps, not the %g fps the camera is tracked and recorded at (time "
+            "windows such as the tracker's max_lost_s count frames at that rate, and the recording plays %.1fx too "
+            "%s); set the camera's fps in the camera set",
+            self.source,
+            measured,
+            self.fps,
+            max(measured, self.fps) / min(measured, self.fps),
+            "fast" if measured < self.fps else "slow",
+        )
+        return True
+
     def _read_loop(self, cap, q: queue.Queue, stop: threading.Event, t0: float) -> None:
         lost_since = None
         n_read = 0
+        window: list[float] | None = [] if self.frame_count is None else None  # the first frames' times
         try:
             while not stop.is_set():
                 ok, image = cap.read()
@@ -829,6 +850,10 @@ class LiveSource(FrameSource):
                         )
                     lost_since = None
                     n_read += 1
+                    if window is not None:
+                        window.append(now)
+                        if self._check_rate(window):  # once a run
+                            window = None
                     self._put(q, (now, np.ascontiguousarray(image)), stop)
                     continue
                 if self.frame_count is not None:  # a finite video: its end (a reconnect would replay it)
@@ -850,6 +875,8 @@ class LiveSource(FrameSource):
                     return
                 if lost_since is None:
                     lost_since = now
+                    if window is not None:
+                        window.clear()  # the rate of consecutive frames, not across an outage
                     log.warning(
                         "%s: no frame from the live stream; reconnecting %s",
                         self.source,

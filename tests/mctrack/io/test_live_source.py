@@ -154,6 +154,29 @@ def test_a_url_is_opened_with_connection_and_read_timeouts(monkeypatch):
     assert webcam == (0,)
 
 
+@pytest.mark.parametrize("rate, warned", [(7.0, True), (25.0, False)])
+def test_a_stream_far_from_its_nominal_rate_is_warned_about(caplog, rate, warned):
+    """helper-57: an MJPEG stream of 7 fps was taken at FFmpeg's 25 fps without a word: recorded 3.6x too fast, the
+    tracker's 1.5 s lost budget became about 5 s of real time."""
+    live = LiveSource(
+        "http://cam/mjpg",
+        capture_factory=lambda s: ScriptedCapture(0, 60, fps=25.0),
+        drop=False,
+        reconnect_s=0.2,
+        clock=fake_clock(1.0 / rate),
+    )
+    with caplog.at_level("WARNING", logger="mctrack.io.video"):
+        for f in live:
+            if f.index == 55:
+                break
+    said = [r.getMessage() for r in caplog.records if "frames arrive at about" in r.getMessage()]
+    if warned:
+        assert len(said) == 1 and said[0].startswith("http://cam/mjpg: frames arrive at about 7.0 fps, not the 25 fps")
+        assert "plays 3.6x too fast" in said[0]
+    else:
+        assert said == []
+
+
 def test_unopenable_stream_fails_at_once_naming_it():
     with pytest.raises(InputError, match=r"^rtsp://nowhere/x: cannot open the live stream"):
         LiveSource("rtsp://nowhere/x", capture_factory=lambda s: ScriptedCapture(opened=False))
