@@ -95,6 +95,9 @@ class CamsConfig:
     path: str | None = dataclasses.field(default=None, metadata={"yaml": False})  # set by the loader
 
 
+#: URL schemes of the streams OpenCV's FFmpeg backend reads (a source with another scheme is a typo)
+STREAM_SCHEMES = ("rtsp", "rtsps", "rtmp", "rtmps", "http", "https", "udp", "tcp", "rtp", "srt", "ftp", "hls", "mms")
+
 #: camera ids that would overwrite another output of `mctrack run` (mctrack/outputs.py), and why
 RESERVED_CAMERA_IDS = {"aicity": "mctrack run writes all cameras' rows to aicity.txt"}
 
@@ -288,10 +291,21 @@ def load_cams(path: str | Path) -> CamsConfig:
             )
         if not cam.source.strip():
             raise ConfigError(path, f"{key}.source", "must not be empty")
+        if cam.source != cam.source.strip():  # a pasted URL's space: FFmpeg was blamed for "cannot open"
+            raise ConfigError(path, f"{key}.source", f"has spaces around it: {short_repr(cam.source)}")
         if cam.source.lower().startswith("file://"):
             raise ConfigError(
                 path, f"{key}.source", f"write a file's path without file:// (got {short_repr(cam.source)})"
             )
+        if "://" in cam.source:
+            scheme = cam.source.split("://", 1)[0].lower()
+            if scheme not in STREAM_SCHEMES:
+                raise ConfigError(
+                    path,
+                    f"{key}.source",
+                    f"unknown stream scheme {scheme!r}:// in {short_repr(cam.source)} (known: "
+                    f"{', '.join(s + '://' for s in STREAM_SCHEMES)})",
+                )
         for name in ("track_high", "track_new"):
             value = getattr(cam, name)
             if value is not None and not (math.isfinite(value) and 0 <= value <= 1):

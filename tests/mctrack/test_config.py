@@ -83,6 +83,11 @@ def test_numeric_camera_ids_are_kept_as_written(scene):
             r"cams.yaml: cameras\[0\].colour: unknown key \(valid keys: id, source",
         ),
         ("cameras:\n  - id: c1\n    source: nope.mp4\n", r"cameras\[0\].source: path not found: .*nope.mp4"),
+        (  # helper-57: both failed only when the run opened them, as "cannot open the live stream"
+            "cameras:\n  - id: c1\n    source: htp://10.0.0.1/live\n",
+            r"cameras\[0\].source: unknown stream scheme 'htp':// in 'htp://10.0.0.1/live' \(known: rtsp://",
+        ),
+        ("cameras:\n  - id: c1\n    source: ' rtsp://10.0.0.1/live'\n", r"cameras\[0\].source: has spaces around it"),
         (
             "cameras:\n  - id: c1\n    source: c1/video.mp4\n    detections: missing.txt\n",
             r"cameras\[0\].detections: file not found: .*missing.txt",
