@@ -297,6 +297,8 @@ def load_cams(path: str | Path) -> CamsConfig:
             raise ConfigError(
                 path, f"{key}.source", f"write a file's path without file:// (got {short_repr(cam.source)})"
             )
+        if cam.source.startswith("-") and cam.source[1:].isdigit():  # was looked for as a file named -1
+            raise ConfigError(path, f"{key}.source", f"a webcam index is a whole number >= 0, got {cam.source}")
         if "://" in cam.source:
             scheme = cam.source.split("://", 1)[0].lower()
             if scheme not in STREAM_SCHEMES:

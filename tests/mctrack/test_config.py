@@ -89,6 +89,10 @@ def test_numeric_camera_ids_are_kept_as_written(scene):
         ),
         ("cameras:\n  - id: c1\n    source: ' rtsp://10.0.0.1/live'\n", r"cameras\[0\].source: has spaces around it"),
         (
+            "cameras:\n  - id: c1\n    source: -1\n",
+            r"cameras\[0\].source: a webcam index is a whole number >= 0, got -1",
+        ),
+        (
             "cameras:\n  - id: c1\n    source: c1/video.mp4\n    detections: missing.txt\n",
             r"cameras\[0\].detections: file not found: .*missing.txt",
         ),
