@@ -657,6 +657,8 @@ class _Lost:
 #: URL schemes that can carry a finite video file as well as a live stream; a capture of one of these that reports
 #: a frame count is a file (RTSP, RTMP, UDP and webcams are always live)
 _FILE_SCHEMES = ("http://", "https://", "ftp://")
+#: seconds without a frame from a live stream that count as an outage (:meth:`LiveSource.gap_before`)
+_OUTAGE_S = 0.5
 #: frames a video behind a URL may end short of its header's count and still count as whole (a video file's last
 #: frames that cannot be decoded are tolerated alike, below ``VideoFileSource``'s ``max_bad_frames``)
 _URL_SHORT_FRAMES = 5
@@ -697,6 +699,8 @@ class LiveSource(FrameSource):
     _queue: queue.Queue | None = None  # the reader's frames while iterating
     _reader: threading.Thread | None = None
     dropped, reconnects, outage_s = 0, 0, 0.0  # the last iteration's counts (set per instance)
+    _carry_gap = 0.0  # the outage before a frame dropped from the buffer, said with the next one taken
+    _carry_lock = threading.Lock()
 
     def __init__(
         self,
@@ -772,6 +776,11 @@ class LiveSource(FrameSource):
         timeouts = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, 10_000, cv2.CAP_PROP_READ_TIMEOUT_MSEC, 5_000]
         return cv2.VideoCapture(source, cv2.CAP_FFMPEG, timeouts)
 
+    def gap_before(self, index: int) -> float:
+        """Seconds the stream delivered no frame before frame ``index`` (0 unless half a second or more: an outage,
+        a reconnect), once: frames dropped while processing fell behind do not count, as the reader read them."""
+        return getattr(self, "_gaps", {}).pop(index, 0.0)
+
     def ready(self, timeout: float = 0.0) -> bool:
         """Whether the next frame (or the stream's end or loss) can be taken without waiting, waiting up to
         ``timeout`` seconds for it; True before iteration starts. A run with several live cameras takes frames only
@@ -805,8 +814,11 @@ class LiveSource(FrameSource):
             except queue.Full:
                 if self.drop:
                     try:
-                        q.get_nowait()
+                        old = q.get_nowait()
                         self.dropped += 1
+                        if isinstance(old, tuple) and old[2]:  # an outage before it: said with the next frame
+                            with self._carry_lock:
+                                self._carry_gap = max(self._carry_gap, old[2])
                     except queue.Empty:
                         pass
         return False
@@ -832,7 +844,7 @@ class LiveSource(FrameSource):
         return True
 
     def _read_loop(self, cap, q: queue.Queue, stop: threading.Event, t0: float) -> None:
-        lost_since = None
+        lost_since = last_read = None
         n_read = 0
         window: list[float] | None = [] if self.frame_count is None else None  # the first frames' times
         try:
@@ -854,7 +866,11 @@ class LiveSource(FrameSource):
                         window.append(now)
                         if self._check_rate(window):  # once a run
                             window = None
-                    self._put(q, (now, np.ascontiguousarray(image)), stop)
+                    # the time since the frame read before it: an outage of the stream, unlike a gap between the
+                    # frames processed, which frames dropped while processing fell behind make too
+                    gap = now - last_read if last_read is not None else 0.0
+                    last_read = now
+                    self._put(q, (now, np.ascontiguousarray(image), gap if gap >= _OUTAGE_S else 0.0), stop)
                     continue
                 if self.frame_count is not None:  # a finite video: its end (a reconnect would replay it)
                     short = self.frame_count - n_read
@@ -910,6 +926,7 @@ class LiveSource(FrameSource):
         self.dropped = self.reconnects = 0
         self.outage_s = 0.0
         self.ended_early = None
+        self._carry_gap, self._carry_lock, self._gaps = 0.0, threading.Lock(), {}
         q: queue.Queue = queue.Queue(maxsize=self.buffer)
         stop = threading.Event()
         t0 = self.clock() if self.epoch is None else self.epoch
@@ -940,7 +957,11 @@ class LiveSource(FrameSource):
                     raise InputError(item.message)
                 if isinstance(item, _End):
                     return
-                now, image = item
+                now, image, gap = item
+                with self._carry_lock:
+                    gap, self._carry_gap = max(gap, self._carry_gap), 0.0
+                if gap:
+                    self._gaps[index] = gap
                 if self.record_to is not None:
                     if writer is None:
                         writer, size = self._open_recording(image)

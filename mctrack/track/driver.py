@@ -284,8 +284,10 @@ def drive(
     timer = Timer(stats.timings)
     it = iter(frames)
     last = -1
-    previous_time = None  # a live frame's capture time, for outages
     lost_s = getattr(tracker, "max_lost_s", None)
+    # a live source says how long its stream gave no frame before each frame (not the gaps that frames dropped
+    # while processing fell behind make: those must not end tracks)
+    gap_before = getattr(frames, "gap_before", None) if live else None
     try:
         while True:
             frame = timer("decode", next, it, None)
@@ -295,7 +297,8 @@ def drive(
             if max_seconds is not None and t_stream >= max_seconds - 1e-9:
                 stats.stopped_early = True
                 break
-            if live and previous_time is not None and lost_s is not None and t_stream - previous_time > lost_s:
+            gap = gap_before(frame.index) if gap_before is not None else 0.0
+            if lost_s is not None and gap > lost_s:
                 # the stream stopped for longer than a lost track lives: its tracks end (the tracker counts lost
                 # frames by update, and would resume them after any outage)
                 ended = tracker.end_all() if hasattr(tracker, "end_all") else 0
@@ -304,10 +307,9 @@ def drive(
                         "%s: %d track(s) ended: no frame for %.1f s (longer than max_lost_s %g)",
                         source_name,
                         ended,
-                        t_stream - previous_time,
+                        gap,
                         lost_s,
                     )
-            previous_time = t_stream
             last = frame.index
             dets, emb = features(frame)
             warp = None

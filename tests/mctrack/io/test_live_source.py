@@ -127,13 +127,15 @@ def test_without_a_limit_a_stream_is_reconnected_until_it_returns(caplog):
         reconnect_s=math.inf,
         clock=fake_clock(2.0),  # 2 s a clock reading: 12 s and more without frames, past the old 10 s
     )
-    frames = []
+    frames, gaps = [], []
     with caplog.at_level("WARNING", logger="mctrack.io.video"):
         for f in live:
             frames.append(int(f.image[0, 0, 0]))
+            gaps.append(live.gap_before(f.index))  # what the tracker is told: ends its tracks after a long one
             if len(frames) == 6:
                 break
     assert frames == [0, 1, 2, 100, 101, 102] and live.reconnects >= 6
+    assert gaps[:3] == [0.0] * 3 and gaps[3] >= 10 and gaps[4:] == [0.0, 0.0]
     assert live.outage_s >= 10
     said = [r.getMessage() for r in caplog.records]
     assert any("reconnecting until it returns" in m for m in said)

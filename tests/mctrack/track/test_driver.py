@@ -160,23 +160,32 @@ def test_a_frame_cut_short_by_ctrl_c_is_not_counted_as_tracked(where):
 
 def test_a_live_outage_longer_than_the_lost_budget_ends_the_tracks(caplog):
     """helper-57: the tracker counts a lost track's misses by update, so across a camera outage of any length (its
-    frames stop; the next one comes seconds later) a person at the same place took the old track's id."""
+    frames stop; the next one comes seconds later) a person at the same place took the old track's id. Only the
+    stream's own gaps count (a live source's ``gap_before``): frames dropped because processing fell behind leave
+    gaps between the frames processed too, and must not end tracks (helper-59)."""
     box = Detections(np.array([[10, 10, 40, 90]], np.float32), np.array([0.95], np.float32))
 
-    def frames(gap_s):
-        times = [0.1 * i for i in range(10)] + [0.9 + gap_s + 0.1 * i for i in range(1, 6)]
-        return [Frame("cam", i, t, None) for i, t in enumerate(times)]
+    class Stream(list):  # frames of a live source, with the seconds its stream gave no frame before each
+        def __init__(self, frames, gaps):
+            super().__init__(frames)
+            self.gaps = gaps
 
-    def ids(gap_s):
+        def gap_before(self, index):
+            return self.gaps.pop(index, 0.0)
+
+    def ids(gap_s, outage):
+        times = [0.1 * i for i in range(10)] + [0.9 + gap_s + 0.1 * i for i in range(1, 6)]
+        frames = Stream([Frame("cam", i, t, None) for i, t in enumerate(times)], {10: gap_s} if outage else {})
         tracker = Tracker(camera="cam", frame_rate=10, max_lost_s=1.5)
-        steps = drive(frames(gap_s), lambda f: (box, None), tracker, fps=10, live=True, source_name="rtsp://x")
+        steps = drive(frames, lambda f: (box, None), tracker, fps=10, live=True, source_name="rtsp://x")
         return [int(s.tracks.track_id[0]) for s in steps if len(s.tracks)]
 
-    assert set(ids(1.0)) == {1}  # a short outage: the track goes on
+    assert set(ids(1.0, outage=True)) == {1}  # a short outage: the track goes on
+    assert set(ids(5.0, outage=False)) == {1}  # 5 s between frames processed, none missing from the stream
     with caplog.at_level("INFO", logger="mctrack.track.driver"):
-        after = ids(5.0)
+        after = ids(5.0, outage=True)
     assert after[:10] == [1] * 10 and set(after[10:]) == {2}  # a new track after 5 s without frames
-    assert any("1 track(s) ended: no frame for 5.1 s" in m for m in caplog.messages)
+    assert any("1 track(s) ended: no frame for 5.0 s" in m for m in caplog.messages)
 
 
 def test_end_all_keeps_ids_and_the_frame_order():
