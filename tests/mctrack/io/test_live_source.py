@@ -135,7 +135,8 @@ def test_without_a_limit_a_stream_is_reconnected_until_it_returns(caplog):
             if len(frames) == 6:
                 break
     assert frames == [0, 1, 2, 100, 101, 102] and live.reconnects >= 6
-    assert gaps[:3] == [0.0] * 3 and gaps[3] >= 10 and gaps[4:] == [0.0, 0.0]
+    # (this clock reads 2 s a call: consecutive frames are 2 s apart; the outage is far longer)
+    assert gaps[3] >= 10 and max(gaps[:3] + gaps[4:]) <= 2.0
     assert live.outage_s >= 10
     said = [r.getMessage() for r in caplog.records]
     assert any("reconnecting until it returns" in m for m in said)
