@@ -224,12 +224,14 @@ def test_a_slow_consumer_gets_recent_frames_and_the_drops_are_counted():
     live = LiveSource(
         "rtsp://x", capture_factory=lambda s: next(scripts, ScriptedCapture(0, 0)), buffer=4, drop=True, reconnect_s=0.2
     )
-    got = []
+    got, gaps = [], []
     with pytest.raises(InputError):
         for f in live:
             got.append(int(f.image[0, 0, 0]))
+            gaps.append(live.gap_before(f.index))
             time.sleep(0.01)  # processing slower than the stream
     assert live.dropped > 0
+    assert max(gaps) == 0.0  # frames dropped are no outage of the stream: the tracker keeps its tracks
     assert len(got) + live.dropped == 250
     assert got == sorted(got)  # dropping keeps the order
     assert got[-1] == 249  # the newest frame is never the one dropped
