@@ -657,8 +657,6 @@ class _Lost:
 #: URL schemes that can carry a finite video file as well as a live stream; a capture of one of these that reports
 #: a frame count is a file (RTSP, RTMP, UDP and webcams are always live)
 _FILE_SCHEMES = ("http://", "https://", "ftp://")
-#: seconds without a frame from a live stream that count as an outage (:meth:`LiveSource.gap_before`)
-_OUTAGE_S = 0.5
 #: frames a video behind a URL may end short of its header's count and still count as whole (a video file's last
 #: frames that cannot be decoded are tolerated alike, below ``VideoFileSource``'s ``max_bad_frames``)
 _URL_SHORT_FRAMES = 5
@@ -769,16 +767,19 @@ class LiveSource(FrameSource):
 
     @staticmethod
     def _capture(source: str | int):
-        """OpenCV's capture of ``source``; a URL's connection and reads time out (10 s, 5 s), so that a stream that
-        stops answering without closing (a TCP stall) is reconnected instead of hanging its reader for good."""
-        if isinstance(source, int):
+        """OpenCV's capture of ``source``; a URL's connection and reads time out (10 s, 30 s: a snapshot camera may
+        send a frame every few seconds), so that a stream that stops answering without closing (a TCP stall) is
+        reconnected instead of hanging its reader for good. A GStreamer pipeline (``... ! ...``) goes to OpenCV as
+        it is."""
+        if isinstance(source, int) or " ! " in source:
             return cv2.VideoCapture(source)
-        timeouts = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, 10_000, cv2.CAP_PROP_READ_TIMEOUT_MSEC, 5_000]
+        timeouts = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, 10_000, cv2.CAP_PROP_READ_TIMEOUT_MSEC, 30_000]
         return cv2.VideoCapture(source, cv2.CAP_FFMPEG, timeouts)
 
     def gap_before(self, index: int) -> float:
-        """Seconds the stream delivered no frame before frame ``index`` (0 unless half a second or more: an outage,
-        a reconnect), once: frames dropped while processing fell behind do not count, as the reader read them."""
+        """Seconds the stream delivered no frame before frame ``index`` when reads failed meanwhile (an outage, a
+        reconnect), else 0; once. Frames dropped while processing fell behind do not count (the reader read them),
+        nor a slow stream's usual interval between frames."""
         return getattr(self, "_gaps", {}).pop(index, 0.0)
 
     def ready(self, timeout: float = 0.0) -> bool:
@@ -845,6 +846,7 @@ class LiveSource(FrameSource):
 
     def _read_loop(self, cap, q: queue.Queue, stop: threading.Event, t0: float) -> None:
         lost_since = last_read = None
+        came_back = False
         n_read = 0
         window: list[float] | None = [] if self.frame_count is None else None  # the first frames' times
         try:
@@ -852,6 +854,7 @@ class LiveSource(FrameSource):
                 ok, image = cap.read()
                 now = self.clock() - t0 if self.frame_count is None else n_read / self.fps
                 if ok and isinstance(image, np.ndarray) and image.ndim == 3 and image.shape[2] == 3:
+                    came_back = came_back or lost_since is not None
                     if lost_since is not None:  # said, so that a log shows each outage's end as well as its start
                         self.outage_s += now - lost_since
                         log.warning(
@@ -866,11 +869,12 @@ class LiveSource(FrameSource):
                         window.append(now)
                         if self._check_rate(window):  # once a run
                             window = None
-                    # the time since the frame read before it: an outage of the stream, unlike a gap between the
-                    # frames processed, which frames dropped while processing fell behind make too
-                    gap = now - last_read if last_read is not None else 0.0
-                    last_read = now
-                    self._put(q, (now, np.ascontiguousarray(image), gap if gap >= _OUTAGE_S else 0.0), stop)
+                    # after failed reads (an outage, a reconnect): the time since the frame read before it. Not the
+                    # gap between frames processed (frames dropped while processing fell behind make one), nor a
+                    # slow stream's usual interval (a snapshot camera's 2 s between frames is no outage)
+                    gap = now - last_read if came_back and last_read is not None else 0.0
+                    came_back, last_read = False, now
+                    self._put(q, (now, np.ascontiguousarray(image), gap), stop)
                     continue
                 if self.frame_count is not None:  # a finite video: its end (a reconnect would replay it)
                     short = self.frame_count - n_read

@@ -143,6 +143,18 @@ def test_without_a_limit_a_stream_is_reconnected_until_it_returns(caplog):
     assert any(m.startswith("rtsp://x: the live stream is back after") for m in said)
 
 
+def test_a_slow_stream_s_usual_interval_is_no_outage():
+    """helper-59: a snapshot camera sending a frame every 2 s (more than the tracker's 1.5 s lost budget) had every
+    track ended at every frame when the first version took any gap for an outage."""
+    live = LiveSource("rtsp://x", capture_factory=lambda s: ScriptedCapture(0, 8), drop=False, clock=fake_clock(2.0))
+    gaps = []
+    for f in live:
+        gaps.append(live.gap_before(f.index))
+        if f.index == 5:
+            break
+    assert gaps == [0.0] * 6
+
+
 def test_a_url_is_opened_with_connection_and_read_timeouts(monkeypatch):
     """A stream that stops answering without closing its connection (a TCP stall) hung its reader in read() for
     good; with a read timeout the reader reconnects."""
@@ -153,7 +165,7 @@ def test_a_url_is_opened_with_connection_and_read_timeouts(monkeypatch):
     url, webcam = calls
     assert url[0] == "rtsp://cam/1" and url[1] == cv2.CAP_FFMPEG
     params = dict(zip(url[2][::2], url[2][1::2], strict=True))
-    assert params == {cv2.CAP_PROP_OPEN_TIMEOUT_MSEC: 10_000, cv2.CAP_PROP_READ_TIMEOUT_MSEC: 5_000}
+    assert params == {cv2.CAP_PROP_OPEN_TIMEOUT_MSEC: 10_000, cv2.CAP_PROP_READ_TIMEOUT_MSEC: 30_000}
     assert webcam == (0,)
 
 
