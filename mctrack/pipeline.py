@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import contextlib
 import heapq
+import itertools
 import json
 import logging
 import os
@@ -549,23 +550,12 @@ class Pipeline:
                 features = replay
             else:
                 need = self.detector_needs_images or self.embedder is not None or self.cmc_factory is not None
-                src = timer("open", self.source_factory, cam, need)
+                src = self._live_sources.get(cam.id)  # opened and started by _run_interleaved
+                if src is None:
+                    src = timer("open", self.source_factory, cam, need)
                 if isinstance(src, LiveSource):
                     live = True
-                    self._live_sources[cam.id] = src  # asked by _run_interleaved whether it has a frame
-                    if self.reconnect_s is not None:
-                        src.reconnect_s = self.reconnect_s
-                    if self._live_wall is None:  # on a Ray worker the recording would stay on its disk
-                        # a name of its own per run: a restart into the folder (a service manager's) never
-                        # replaces an earlier run's recording, which nothing else could bring back
-                        src.record_to = self._recording(out, cam.id)
-                    if self._live_epoch is None:  # one time 0 for all live cameras of the run
-                        self._live_epoch = src.clock()
-                        if self._live_wall is not None and src.clock is time.monotonic:
-                            # on Ray, cameras of one run open their streams on different machines: the run's
-                            # time 0 travels as a wall-clock time and becomes this machine's monotonic reading
-                            self._live_epoch -= time.time() - self._live_wall
-                    src.epoch = self._live_epoch
+                    self._setup_live(src, cam, out)
                 fps = float(cam.fps or src.fps)
                 length = src.length
                 frames = src if need or not src.length else _imageless(cam.id, src.length, fps)
@@ -1345,13 +1335,27 @@ class Pipeline:
         gives a camera's steps (default: :meth:`_camera_steps` in this process)."""
         order = sorted(cams.cameras, key=lambda c: c.id)
         partial: dict[str, CameraResult] = {}
-        if steps is None:
+        if steps is None:  # every live stream opened and read from the start: no camera waits for another's first
+            # frame (a camera that is down at the start held the others up until it counted as lost)
+            need = self.detector_needs_images or self.embedder is not None or self.cmc_factory is not None
+            for c in order:
+                if is_live_source(c.source):
+                    try:
+                        src = self.source_factory(c, need)
+                    except Exception:  # noqa: BLE001 - opened again by the camera's steps, which report it
+                        continue
+                    if isinstance(src, LiveSource):
+                        self._setup_live(src, c, out)
+                        src.start()
 
             def steps(c: CameraConfig, position: int, sink: dict[str, CameraResult]):
                 return self._camera_steps(c, out, position=position, sink=sink)
 
         gens = {c.id: steps(c, i, partial) for i, c in enumerate(order)}
-        heap: list[tuple[float, int, str]] = []  # (scene time, 1 for a live camera being asked again, camera)
+        # (scene time, 1 for a live camera being asked again, its turn among those, camera): the cameras waiting
+        # for a frame are asked in turn (by the camera id alone, the first would be asked again and again)
+        heap: list[tuple[float, int, int, str]] = []
+        turn = itertools.count(1)
         pending: dict[str, tuple[float, Tracks, list[TrackRecord]]] = {}
 
         def finish(cam_id: str, finished: list[TrackRecord]) -> None:
@@ -1372,7 +1376,7 @@ class Pipeline:
                 # a stalled or reconnecting stream holds no one up: the camera is asked again after the next frame
                 # of the others (their frames go on in capture-time order meanwhile)
                 waiting.add(cam_id)
-                heapq.heappush(heap, (heap[0][0] if heap else 0.0, 1, cam_id))
+                heapq.heappush(heap, (heap[0][0] if heap else 0.0, 1, next(turn), cam_id))
                 return
             waiting.discard(cam_id)
             try:
@@ -1382,13 +1386,13 @@ class Pipeline:
                 finish(cam_id, self._builders[cam_id].pop_all())
                 return
             pending[cam_id] = step
-            heapq.heappush(heap, (step[0], 0, cam_id))
+            heapq.heappush(heap, (step[0], 0, 0, cam_id))
 
         try:
             for c in order:
                 advance(c.id)
             while heap:
-                _, _, cam_id = heapq.heappop(heap)
+                *_, cam_id = heapq.heappop(heap)
                 if cam_id in waiting:
                     if all(c in waiting for *_, c in heap):  # nobody has a frame: wait a little for this one
                         self._live_sources[cam_id].ready(timeout=0.02)
@@ -1413,6 +1417,28 @@ class Pipeline:
                         finish(cam_id, self._builders[cam_id].pop_all())
             return True
         return False
+
+    def _setup_live(self, src: LiveSource, cam: CameraConfig, out: Path) -> None:
+        """Settings of a live camera's source for this run (once): registered for :meth:`_run_interleaved`'s
+        questions, reconnect limit, end at the run's duration, recording, the run's shared time 0."""
+        if self._live_sources.get(cam.id) is src and src.epoch is not None:
+            return
+        self._live_sources[cam.id] = src  # asked by _run_interleaved whether it has a frame
+        if self.reconnect_s is not None:
+            src.reconnect_s = self.reconnect_s
+        if self.max_seconds is not None:  # ends a stream that is down when the run's time is up
+            src.until_s = self.max_seconds + 1.0
+        if self._live_wall is None:  # on a Ray worker the recording would stay on its disk
+            # a name of its own per run: a restart into the folder (a service manager's) never
+            # replaces an earlier run's recording, which nothing else could bring back
+            src.record_to = self._recording(out, cam.id)
+        if self._live_epoch is None:  # one time 0 for all live cameras of the run
+            self._live_epoch = src.clock()
+            if self._live_wall is not None and src.clock is time.monotonic:
+                # on Ray, cameras of one run open their streams on different machines: the run's
+                # time 0 travels as a wall-clock time and becomes this machine's monotonic reading
+                self._live_epoch -= time.time() - self._live_wall
+        src.epoch = self._live_epoch
 
     def _recording(self, out: Path, camera: str) -> Path:
         """This run's recording of a live camera: ``OUT/recordings/<camera>-<run start, local time>.mkv``, with

@@ -186,11 +186,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--reconnect-for",
         type=float,
-        default=math.inf,
+        default=None,
         metavar="SECONDS",
         help="a live stream without frames is reconnected for this long before it counts as lost (default: until it "
         "returns, so a camera that reboots comes back; each outage is logged and summary.json counts reconnects and "
-        "outage_s per camera)",
+        "outage_s per camera; with --engine ray 10 s, as Ray streams the cameras' steps in turn and a camera without "
+        "frames holds the others up)",
     )
     p.add_argument(
         "--workers",
@@ -357,6 +358,8 @@ def main(args: argparse.Namespace) -> int:
         raise InputError(f"--smooth: must be >= 0 and at most 1000 frames, got {args.smooth}")
     if args.stitch is not None and not (np.isfinite(args.stitch) and 0 <= args.stitch <= 3600):
         raise InputError(f"--stitch: must be >= 0 and at most 3600 seconds, got {args.stitch}")
+    if args.reconnect_for is None:
+        args.reconnect_for = 10.0 if args.engine == "ray" else math.inf
     if not args.reconnect_for >= 0:
         raise InputError(
             f"--reconnect-for: must be >= 0 seconds (inf: until the stream returns), got {args.reconnect_for}"

@@ -697,6 +697,11 @@ class LiveSource(FrameSource):
     _queue: queue.Queue | None = None  # the reader's frames while iterating
     _reader: threading.Thread | None = None
     dropped, reconnects, outage_s = 0, 0, 0.0  # the last iteration's counts (set per instance)
+    #: seconds after iteration starts at which it ends even without a frame (a run's --duration while the stream is
+    #: down and reconnecting; frames themselves are stopped by their timestamps); None: no end
+    until_s: float | None = None
+    _deadline: float | None = None  # time.monotonic() of that end, while iterating
+    _stop_reading: threading.Event | None = None  # set to stop the reader thread
     _carry_gap = 0.0  # the outage before a frame dropped from the buffer, said with the next one taken
     _carry_lock = threading.Lock()
 
@@ -791,13 +796,17 @@ class LiveSource(FrameSource):
             q, reader = self._queue, self._reader
             if q is None or not q.empty() or reader is None or not reader.is_alive():
                 return True
+            if self._deadline is not None and time.monotonic() >= self._deadline:
+                return True  # taking the next item ends the iteration
             left = deadline - time.monotonic()
             if left <= 0:
                 return False
             time.sleep(min(left, 0.005))
 
     def close(self) -> None:
-        """Release the stream if it was opened but never iterated."""
+        """Release the stream if it was opened but never iterated (and stop a reader started but not iterated)."""
+        if self._stop_reading is not None and self._queue is not None:
+            self._stop_reading.set()
         cap, self._cap = self._cap, None
         if cap is not None:
             cap.release()
@@ -923,7 +932,12 @@ class LiveSource(FrameSource):
         finally:
             cap.release()
 
-    def __iter__(self) -> Iterator[Frame]:
+    def start(self) -> None:
+        """Start reading (the reader thread) before iteration does: frames buffer from now, and :meth:`ready` can
+        tell whether one came, so that a run with several live cameras need not wait for any camera's first frame.
+        Iteration starts it when it is not running."""
+        if self._reader is not None or not hasattr(self, "_capture_factory"):  # running, or a stand-in (tests)
+            return
         cap, self._cap = self._cap, None
         if cap is None:  # a second iteration reopens the stream
             cap = self._open()
@@ -938,7 +952,12 @@ class LiveSource(FrameSource):
             target=self._read_loop, args=(cap, q, stop, t0), name=f"live-{self.camera}", daemon=True
         )
         reader.start()
-        self._queue, self._reader = q, reader
+        self._queue, self._reader, self._stop_reading = q, reader, stop
+        self._deadline = None if self.until_s is None else time.monotonic() + self.until_s
+
+    def __iter__(self) -> Iterator[Frame]:
+        self.start()
+        q, reader, stop = self._queue, self._reader, self._stop_reading
         writer, size = None, None
         index = 0
         # the reader reports a lost stream after reconnect_s; a capture whose read() hangs gets a margin on top
@@ -952,6 +971,8 @@ class LiveSource(FrameSource):
                         break
                     except queue.Empty:
                         waited += 0.5
+                        if self._deadline is not None and time.monotonic() >= self._deadline:
+                            return  # the run's time is up while the stream has no frame
                         if waited >= patience or not reader.is_alive() and q.empty():
                             raise InputError(
                                 f"{self.source}: live stream lost: no frame for {waited:g} s "
@@ -979,7 +1000,7 @@ class LiveSource(FrameSource):
                 index += 1
         finally:
             stop.set()
-            self._queue = self._reader = None
+            self._queue = self._reader = self._deadline = self._stop_reading = None
             if writer is not None:
                 writer.release()
             reader.join(timeout=5)

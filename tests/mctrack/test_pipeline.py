@@ -1662,3 +1662,51 @@ def test_a_live_recording_cut_short_by_sigkill_stays_readable(tmp_path):
     while cap.read()[0]:
         frames += 1
     assert cap.isOpened() and frames >= 30, frames  # what reached the disk before the kill
+
+
+def test_duration_ends_a_live_run_while_a_camera_is_down(tmp_path):
+    """helper-59: with streams reconnected until they return, a camera that died kept the run going after
+    --duration (the other camera long finished): a stream is only stopped by its frames' timestamps."""
+    import math
+    import time
+
+    from mctrack.config import CameraConfig, CamsConfig
+    from mctrack.io.video import LiveSource
+    from mctrack.types import Detections
+
+    class Dead(_Stalling):
+        def read(self):
+            time.sleep(0.02)
+            return False, None
+
+    def capture(cam_id):
+        made = []
+
+        def make(_):
+            made.append(1)
+            return _Stalling(20.0) if cam_id == "ok" else Dead(20.0)
+
+        return make
+
+    def source(cam, need):
+        return LiveSource(cam.source, camera=cam.id, fps=20.0, capture_factory=capture(cam.id))
+
+    cams = CamsConfig(
+        cameras=[CameraConfig(id=c, source=f"rtsp://test/{c}") for c in ("ok", "down")], path=str(tmp_path / "c")
+    )
+    pipe = Pipeline(
+        detector_factory=lambda cam: lambda frame: Detections.empty(),
+        tracker_factory=lambda c, f: Tracker(camera=c, frame_rate=f),
+        embedder=None,
+        linker=None,
+        cache_key=None,
+        video=False,
+        progress=False,
+        source_factory=source,
+        max_seconds=2.0,
+        reconnect_s=math.inf,
+    )
+    started = time.monotonic()
+    r = pipe.run(cams, tmp_path / "out")
+    assert time.monotonic() - started < 15  # it ran on for good
+    assert r.cameras["ok"].frames >= 20 and r.cameras["down"].frames == 0 and r.cameras["down"].reconnects >= 1
