@@ -1605,6 +1605,7 @@ def _summary(
         "batched_embedding": pipe._batching,
         "batched_detection": pipe._det_batching,
         "interrupted": interrupted,
+        "duration_s": pipe.max_seconds,  # --duration: the cameras ran (and are scored) this far only
         # cameras that broke (their error); a camera stopped by Ctrl-C is not broken: "interrupted_cameras"
         "failed_cameras": {c: r.error for c, r in results.items() if r.error and r.error != INTERRUPTED},
         "interrupted_cameras": [c for c, r in results.items() if r.error == INTERRUPTED],

@@ -4,6 +4,7 @@ cameras with the cross-camera metrics (``--cams``)."""
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 from pathlib import Path
 
@@ -88,6 +89,7 @@ def evaluate_cams(args: argparse.Namespace) -> dict:
         raise InputError(f"{args.cams}: no camera has a ground_truth file to score against")
     if without:
         log.warning("%s: cameras without ground_truth, not scored: %s", args.cams, ", ".join(without))
+    covered = _frames_the_run_covered(pred_dir)
     gt, pred, lengths = {}, {}, {}
     for cam in chosen:
         rows = load_mot_txt(cam.ground_truth, check_sizes=True)
@@ -103,7 +105,7 @@ def evaluate_cams(args: argparse.Namespace) -> dict:
             result = np.zeros((0, 10))
         else:
             raise InputError(f"{file}: result file not found for camera {cam.id} (use --sequences to score a subset)")
-        length = _length(cam)
+        length = covered.get(cam.id) or _length(cam)
         if length is None:  # the source cannot say (a live stream, a missing video): the rows' last frame
             length = int(max(rows[:, 0].max() if len(rows) else 0, result[:, 0].max() if len(result) else 0, 1))
             log.warning(
@@ -127,6 +129,29 @@ def evaluate_cams(args: argparse.Namespace) -> dict:
     )
     metrics["frames_evaluated"] = lengths
     return metrics
+
+
+def _frames_the_run_covered(pred_dir: Path) -> dict[str, int]:
+    """``{camera: frames}`` that the ``mctrack run`` whose output ``pred_dir`` is scored its cameras on, when that
+    was not their whole video (``--duration``, Ctrl-C: its eval.json's ``frames_evaluated``, else its summary's
+    frames), so that scoring the folder again gives the run's own numbers; empty for a complete run or another
+    method's results (scored on each video's frame count)."""
+    try:
+        summary = json.loads((pred_dir / "summary.json").read_text())
+        partial = bool(summary.get("interrupted")) or summary.get("duration_s") is not None
+        frames = {c: int(v["frames"]) for c, v in summary["cameras"].items()}
+    except Exception:  # noqa: BLE001 - no run summary: not a run's output
+        return {}
+    try:
+        evaluated = json.loads((pred_dir / "eval.json").read_text())["frames_evaluated"]
+        covered = {c: int(n) for c, n in evaluated.items()}
+    except Exception:  # noqa: BLE001 - the run had no ground truth: its summary's counts
+        covered = {c: max(n, 1) for c, n in frames.items()} if partial else {}
+    if covered and (partial or any(covered.get(c, 0) < n for c, n in frames.items())):
+        log.info(
+            "%s: scored on the frames the run covered (%s)", pred_dir, ", ".join(f"{c} {n}" for c, n in covered.items())
+        )
+    return covered
 
 
 def _length(cam) -> int | None:

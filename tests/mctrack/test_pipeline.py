@@ -1584,6 +1584,18 @@ def test_eval_cams_scores_result_files_as_the_run_did(scene, tmp_path, capsys, c
     assert "scored as tracked with no box (--missing-ok)" in caplog.text
     assert main(["eval", "--cams", str(scene / "cams.yaml"), "--pred", str(out), "--sequences", "nope"]) == 1
     assert "--sequences: no camera nope in" in capsys.readouterr().err
+    # a run cut short by --duration is scored again on the frames it covered, as it scored itself (helper-59: on the
+    # whole video, MOTA 65.5 against the run's 79.9, without a word)
+    short = tmp_path / "short"
+    assert main([*base, "--no-progress", "--no-gallery", "--workers", "1", "--duration", "3", "--out", str(short)]) == 0
+    capsys.readouterr()
+    ran = json.loads((short / "eval.json").read_text())
+    assert (
+        main(["eval", "--cams", str(scene / "cams.yaml"), "--pred", str(short), "--json", str(tmp_path / "s.json")])
+        == 0
+    )
+    again = json.loads((tmp_path / "s.json").read_text())
+    assert again["frames_evaluated"] == ran["frames_evaluated"] and again["cross_camera"] == ran["cross_camera"]
     with pytest.raises(SystemExit) as info:  # one of --gt and --cams
         main(["eval", "--cams", str(scene / "cams.yaml"), "--gt", str(scene), "--pred", str(out)])
     assert info.value.code == 2 and "not allowed with argument" in capsys.readouterr().err
