@@ -95,8 +95,8 @@ class CamsConfig:
     path: str | None = dataclasses.field(default=None, metadata={"yaml": False})  # set by the loader
 
 
-#: URL schemes of the streams OpenCV's FFmpeg backend reads (a source with another scheme is a typo)
-STREAM_SCHEMES = ("rtsp", "rtsps", "rtmp", "rtmps", "http", "https", "udp", "tcp", "rtp", "srt", "ftp", "hls", "mms")
+#: URL schemes of the common streams OpenCV's FFmpeg backend reads (another is warned about: most often a typo)
+STREAM_SCHEMES = ("rtsp", "rtsps", "rtmp", "rtmps", "rtmpt", "http", "https", "udp", "tcp", "rtp", "srt", "ftp", "hls")
 
 #: camera ids that would overwrite another output of `mctrack run` (mctrack/outputs.py), and why
 RESERVED_CAMERA_IDS = {"aicity": "mctrack run writes all cameras' rows to aicity.txt"}
@@ -299,14 +299,15 @@ def load_cams(path: str | Path) -> CamsConfig:
             )
         if cam.source.startswith("-") and cam.source[1:].isdigit():  # was looked for as a file named -1
             raise ConfigError(path, f"{key}.source", f"a webcam index is a whole number >= 0, got {cam.source}")
-        if "://" in cam.source:
+        if "://" in cam.source and " ! " not in cam.source:  # (a GStreamer pipeline goes to OpenCV as it is)
             scheme = cam.source.split("://", 1)[0].lower()
-            if scheme not in STREAM_SCHEMES:
-                raise ConfigError(
+            if scheme not in STREAM_SCHEMES:  # a typo (htp://) more often than one of FFmpeg's rarer protocols
+                log.warning(
+                    "%s: %s.source: %r:// is no common stream scheme (%s); it is tried as it is",
                     path,
-                    f"{key}.source",
-                    f"unknown stream scheme {scheme!r}:// in {short_repr(cam.source)} (known: "
-                    f"{', '.join(s + '://' for s in STREAM_SCHEMES)})",
+                    key,
+                    scheme,
+                    ", ".join(s + "://" for s in STREAM_SCHEMES),
                 )
         for name in ("track_high", "track_new"):
             value = getattr(cam, name)

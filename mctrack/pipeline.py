@@ -51,7 +51,6 @@ import time
 from collections.abc import Callable, Generator, Iterator, Mapping
 from contextlib import nullcontext
 import dataclasses
-import glob
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -1490,7 +1489,8 @@ def _check_inputs_are_not_outputs(cams: CamsConfig, out: Path) -> None:
     source ``cam1.mp4`` beside cams.yaml with ``--out`` that folder): the run would destroy what it reads."""
     written = [*_run_outputs(out, cams)]
     written += [out / "local" / f"{c.id}.txt" for c in cams.cameras]
-    written += [p for c in cams.cameras for p in (out / "recordings").glob(f"{glob.escape(c.id)}-*.mkv")]
+    # (not the recordings: a run records under a new name, never over a file there, so an earlier run's recording can
+    # be a camera's source)
     targets = {os.path.realpath(p): p for p in written}
     for cam in cams.cameras:
         for key in ("source", "detections", "ground_truth", "calibration"):
@@ -1623,6 +1623,8 @@ def _summary(
                 "dropped_frames": r.dropped,
                 "reconnects": r.reconnects,
                 "outage_s": r.outage_s,
+                # a live camera's recording of this run (one per run: earlier runs' stay beside it)
+                "recording": str(pipe._recordings[c]) if c in getattr(pipe, "_recordings", {}) else None,
                 "stitched_tracklets": r.stitched,
                 "weak_tracks_dropped": r.weak_tracks,
                 "short_tracks_dropped": r.short_tracks,

@@ -18,8 +18,8 @@ def note_interrupt(signum: int) -> None:
 
 
 def interrupt_exit_code() -> int:
-    """The exit code of an interrupted command: 128 + the signal's number (130 for Ctrl-C, 143 for SIGTERM, which
-    service managers such as systemd count as a clean stop)."""
+    """The exit code of an interrupted command: 128 + the signal's number (130 for Ctrl-C, 143 for SIGTERM; a
+    systemd unit counts 143 as a clean stop with ``SuccessExitStatus=143``)."""
     return 128 + int(_LAST[0])
 
 

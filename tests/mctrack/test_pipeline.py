@@ -1632,6 +1632,8 @@ def test_a_restarted_live_run_keeps_the_earlier_recordings(tmp_path, caplog):
         run()  # within the same second or not: a name of its own
     recordings = sorted((tmp_path / "out" / "recordings").glob("door-*.mkv"))
     assert len(recordings) == 2 and all(VideoFileSource(r).length for r in recordings)
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert Path(summary["cameras"]["door"]["recording"]) in recordings  # which one is this run's
     said = [m for m in caplog.messages if "replacing an earlier run's results" in m]
     assert len(said) == 1 and "door.txt" in said[0] and "its live recordings are kept" in said[0]
 
