@@ -1375,7 +1375,13 @@ class Pipeline:
                 # a stalled or reconnecting stream holds no one up: the camera is asked again after the next frame
                 # of the others (their frames go on in capture-time order meanwhile)
                 waiting.add(cam_id)
-                heapq.heappush(heap, (heap[0][0] if heap else 0.0, 1, next(turn), cam_id))
+                # asked again at the live clock's present: a recorded camera of the same run (frames timed index /
+                # fps) does not run ahead of the live ones meanwhile (a stand-in clock, in tests: the next frame's)
+                if live.clock is time.monotonic and live.epoch is not None:
+                    present = time.monotonic() - live.epoch
+                else:
+                    present = heap[0][0] if heap else 0.0
+                heapq.heappush(heap, (present, 1, next(turn), cam_id))
                 return
             waiting.discard(cam_id)
             try:
