@@ -697,8 +697,8 @@ class LiveSource(FrameSource):
     _queue: queue.Queue | None = None  # the reader's frames while iterating
     _reader: threading.Thread | None = None
     dropped, reconnects, outage_s = 0, 0, 0.0  # the last iteration's counts (set per instance)
-    #: seconds after iteration starts at which it ends even without a frame (a run's --duration while the stream is
-    #: down and reconnecting; frames themselves are stopped by their timestamps); None: no end
+    #: seconds after reading starts at which iteration ends even without a frame (a run's --duration while the
+    #: stream is down and reconnecting; frames themselves are stopped by their timestamps); None: no end
     until_s: float | None = None
     _deadline: float | None = None  # time.monotonic() of that end, while iterating
     _stop_reading: threading.Event | None = None  # set to stop the reader thread
@@ -789,7 +789,7 @@ class LiveSource(FrameSource):
 
     def ready(self, timeout: float = 0.0) -> bool:
         """Whether the next frame (or the stream's end or loss) can be taken without waiting, waiting up to
-        ``timeout`` seconds for it; True before iteration starts. A run with several live cameras takes frames only
+        ``timeout`` seconds for it; True before reading starts. A run with several live cameras takes frames only
         from those that have one, so that a stalled or reconnecting stream never holds the others up."""
         deadline = time.monotonic() + timeout
         while True:
@@ -804,9 +804,11 @@ class LiveSource(FrameSource):
             time.sleep(min(left, 0.005))
 
     def close(self) -> None:
-        """Release the stream if it was opened but never iterated (and stop a reader started but not iterated)."""
-        if self._stop_reading is not None and self._queue is not None:
+        """Release the stream if it was opened but never iterated (a reader started but never iterated stops and
+        releases it)."""
+        if self._stop_reading is not None:
             self._stop_reading.set()
+            self._queue = self._reader = self._deadline = self._stop_reading = None
         cap, self._cap = self._cap, None
         if cap is not None:
             cap.release()

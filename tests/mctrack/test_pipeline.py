@@ -71,6 +71,14 @@ def _cams_with_absolute_paths(scene: Path) -> dict:
     return raw
 
 
+def _with_first_ground_truth(scene: Path, tmp_path: Path, gt_file: Path):
+    """The scene's camera set with its first camera's ground truth replaced by ``gt_file`` (written to tmp_path)."""
+    raw = _cams_with_absolute_paths(scene)
+    raw["cameras"][0]["ground_truth"] = str(gt_file)
+    (tmp_path / "cams.yaml").write_text(yaml.safe_dump(raw))
+    return load_cams(tmp_path / "cams.yaml")
+
+
 def motion_only_bound(cams) -> float:
     """The best cross-camera IDF1 any result can reach without cross-camera links: each GT identity can be matched
     to at most one camera's part of it, so IDTP <= sum over people of their largest per-camera box count B, and
@@ -892,13 +900,30 @@ class _Stalling:
         pass
 
 
+def _live_pipeline(source, **kwargs) -> Pipeline:
+    """A pipeline for live cameras given by ``source`` (``(camera, need_images) -> LiveSource``): no detections, no
+    embedder or linker, no videos; ``kwargs`` as :class:`Pipeline`'s."""
+    from mctrack.types import Detections
+
+    return Pipeline(
+        detector_factory=lambda cam: lambda frame: Detections.empty(),
+        tracker_factory=lambda c, f: Tracker(camera=c, frame_rate=f),
+        embedder=None,
+        linker=None,
+        cache_key=None,
+        video=False,
+        progress=False,
+        source_factory=source,
+        **kwargs,
+    )
+
+
 def test_a_stalled_live_camera_holds_the_others_up_no_more(tmp_path):
     """helper-57: the run took the next frame of each camera in turn and waited for it, so one camera's 2 s stall
     (or a reconnect, up to 10 s) froze every other camera, whose frames were dropped meanwhile and blamed on slow
     processing. Now the others go on while it has no frame."""
     from mctrack.config import CameraConfig, CamsConfig
     from mctrack.io.video import LiveSource
-    from mctrack.types import Detections
 
     captures = {"fast": lambda: _Stalling(50.0), "stall": lambda: _Stalling(10.0, stall_at=5, stall_s=2.0)}
 
@@ -908,18 +933,7 @@ def test_a_stalled_live_camera_holds_the_others_up_no_more(tmp_path):
     cams = CamsConfig(
         cameras=[CameraConfig(id=c, source=f"rtsp://test/{c}") for c in ("fast", "stall")], path=str(tmp_path / "c")
     )
-    pipe = Pipeline(
-        detector_factory=lambda cam: lambda frame: Detections.empty(),
-        tracker_factory=lambda c, f: Tracker(camera=c, frame_rate=f),
-        embedder=None,
-        linker=None,
-        cache_key=None,
-        video=False,
-        progress=False,
-        source_factory=source,
-        max_seconds=3.0,
-    )
-    r = pipe.run(cams, tmp_path / "out")
+    r = _live_pipeline(source, max_seconds=3.0).run(cams, tmp_path / "out")
     assert r.cameras["stall"].frames >= 5 and r.cameras["stall"].error is None
     # 50 fps for 3 s with a 0.64 s buffer: frozen for 2 s it dropped ~70 frames; now none (or a stray few)
     assert r.cameras["fast"].dropped <= 5, r.cameras["fast"].dropped
@@ -1471,12 +1485,9 @@ def test_the_cache_key_follows_a_files_content_whatever_its_size_and_time(tmp_pa
 def test_a_camera_without_ground_truth_to_score_is_warned_about(scene, tmp_path, caplog, gt_text):
     """Every box is then a false positive (MOTA minus thousands) and the camera drags the cross-camera scores:
     `mctrack eval` said so, a run did not."""
-    raw = _cams_with_absolute_paths(scene)
     empty = tmp_path / "gt_empty.txt"
     empty.write_text(gt_text)
-    raw["cameras"][0]["ground_truth"] = str(empty)
-    (tmp_path / "cams.yaml").write_text(yaml.safe_dump(raw))
-    cams = load_cams(tmp_path / "cams.yaml")
+    cams = _with_first_ground_truth(scene, tmp_path, empty)
     with caplog.at_level(logging.WARNING):
         make_pipeline(cams).run(cams, tmp_path / "out")
     said = [m for m in caplog.messages if "no ground-truth row to score against" in m]
@@ -1487,14 +1498,11 @@ def test_a_camera_without_ground_truth_to_score_is_warned_about(scene, tmp_path,
 def test_a_camera_whose_ground_truth_is_written_as_corners_is_warned_about(scene, tmp_path, caplog):
     """helper-58: ground truth of x1,y1,x2,y2 rows scored the camera IDF1 0.0, MOTA -93 without a word (detection
     files got this check, ground truth did not)."""
-    raw = _cams_with_absolute_paths(scene)
-    rows = load_mot_txt(raw["cameras"][0]["ground_truth"])
+    rows = load_mot_txt(_cams_with_absolute_paths(scene)["cameras"][0]["ground_truth"])
     rows[:, 4:6] += rows[:, 2:4]
     corners = tmp_path / "gt_corners.txt"
     save_mot_txt(corners, rows)
-    raw["cameras"][0]["ground_truth"] = str(corners)
-    (tmp_path / "cams.yaml").write_text(yaml.safe_dump(raw))
-    cams = load_cams(tmp_path / "cams.yaml")
+    cams = _with_first_ground_truth(scene, tmp_path, corners)
     with caplog.at_level(logging.WARNING):
         make_pipeline(cams).run(cams, tmp_path / "out")
     said = [m for m in caplog.messages if "x1,y1,x2,y2" in m]
@@ -1606,7 +1614,6 @@ def test_a_restarted_live_run_keeps_the_earlier_recordings(tmp_path, caplog):
     (nothing else holds what the cameras showed) and results without a word."""
     from mctrack.config import CameraConfig, CamsConfig
     from mctrack.io.video import LiveSource, VideoFileSource
-    from mctrack.types import Detections
 
     def source(cam, need):
         return LiveSource(cam.source, camera=cam.id, fps=50.0, capture_factory=lambda _: _Stalling(50.0))
@@ -1614,18 +1621,7 @@ def test_a_restarted_live_run_keeps_the_earlier_recordings(tmp_path, caplog):
     cams = CamsConfig(cameras=[CameraConfig(id="door", source="rtsp://test/door")], path=str(tmp_path / "c"))
 
     def run():
-        pipe = Pipeline(
-            detector_factory=lambda cam: lambda frame: Detections.empty(),
-            tracker_factory=lambda c, f: Tracker(camera=c, frame_rate=f),
-            embedder=None,
-            linker=None,
-            cache_key=None,
-            video=False,
-            progress=False,
-            source_factory=source,
-            max_seconds=0.5,
-        )
-        return pipe.run(cams, tmp_path / "out")
+        return _live_pipeline(source, max_seconds=0.5).run(cams, tmp_path / "out")
 
     run()
     with caplog.at_level(logging.INFO, logger="mctrack.pipeline"):
@@ -1686,40 +1682,20 @@ def test_duration_ends_a_live_run_while_a_camera_is_down(tmp_path):
 
     from mctrack.config import CameraConfig, CamsConfig
     from mctrack.io.video import LiveSource
-    from mctrack.types import Detections
 
     class Dead(_Stalling):
         def read(self):
             time.sleep(0.02)
             return False, None
 
-    def capture(cam_id):
-        made = []
-
-        def make(_):
-            made.append(1)
-            return _Stalling(20.0) if cam_id == "ok" else Dead(20.0)
-
-        return make
-
     def source(cam, need):
-        return LiveSource(cam.source, camera=cam.id, fps=20.0, capture_factory=capture(cam.id))
+        make = _Stalling if cam.id == "ok" else Dead
+        return LiveSource(cam.source, camera=cam.id, fps=20.0, capture_factory=lambda _: make(20.0))
 
     cams = CamsConfig(
         cameras=[CameraConfig(id=c, source=f"rtsp://test/{c}") for c in ("ok", "down")], path=str(tmp_path / "c")
     )
-    pipe = Pipeline(
-        detector_factory=lambda cam: lambda frame: Detections.empty(),
-        tracker_factory=lambda c, f: Tracker(camera=c, frame_rate=f),
-        embedder=None,
-        linker=None,
-        cache_key=None,
-        video=False,
-        progress=False,
-        source_factory=source,
-        max_seconds=2.0,
-        reconnect_s=math.inf,
-    )
+    pipe = _live_pipeline(source, max_seconds=2.0, reconnect_s=math.inf)
     started = time.monotonic()
     r = pipe.run(cams, tmp_path / "out")
     assert time.monotonic() - started < 15  # it ran on for good
