@@ -265,6 +265,15 @@ def _detector_settings(args: argparse.Namespace, weights: str | None) -> dict:
     return {"name": args.detector}
 
 
+def _timestamped_log_lines() -> None:
+    """Log lines start with the local date and time (a live run's log is read afterwards: when did the camera drop,
+    when did it come back); only the handlers the command line set up are changed."""
+    formatter = logging.Formatter("%(asctime)s %(levelname)s: %(message)s", "%Y-%m-%d %H:%M:%S")
+    for handler in logging.getLogger().handlers:  # the console's (through tqdm while bars may show), not a file's
+        if isinstance(handler, logging.StreamHandler) and getattr(handler, "stream", None) in (sys.stderr, sys.stdout):
+            handler.setFormatter(formatter)
+
+
 def _sequence_detections(cams):
     """``cams`` with ``detections`` filled in, for a camera without one whose source is a MOTChallenge sequence
     folder holding ``det/det.txt`` (said once per camera)."""
@@ -406,6 +415,8 @@ def main(args: argparse.Namespace) -> int:
                 ", ".join(ignored),
             )
     cams = load_cams(args.cams)
+    if any(is_live_source(c.source) for c in cams.cameras):  # a run of hours or days: when each line was said
+        _timestamped_log_lines()
     if args.detector == "mot":  # as track does: a sequence folder's own det/det.txt (in the cache key and summary)
         cams = _sequence_detections(cams)
         live = [c.id for c in cams.cameras if is_live_source(c.source)]

@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -419,3 +420,19 @@ def test_run_warns_that_a_det_file_cannot_follow_a_live_stream(tmp_path, caplog)
         main([*args, "--no-progress", "--duration", "1", "--out", str(tmp_path / "out")])  # the stream cannot open
     said = [m for m in caplog.messages if "live streams with --detector mot" in m]
     assert len(said) == 1 and said[0].startswith("camera(s) door:")
+
+
+def test_a_live_run_s_log_lines_carry_the_time(tmp_path):
+    """helper-57: a live run's log (read afterwards, under a service manager) said when nothing happened: no line had
+    a time. With a live camera each line starts with the local date and time; recorded runs keep their short lines."""
+    det = tmp_path / "det.txt"
+    det.write_text("1,-1,10,10,20,40,0.9,-1,-1,-1\n")
+    (tmp_path / "cams.yaml").write_text(
+        f"cameras:\n  - id: door\n    source: rtsp://127.0.0.1:9/none\n    fps: 10\n    detections: {det}\n"
+    )
+    cmd = [sys.executable, "-m", "mctrack.cli", "run", "--cams", str(tmp_path / "cams.yaml"), "--detector", "mot"]
+    cmd += ["--reid", "none", "--no-video", "--no-progress", "--duration", "1", "--out", str(tmp_path / "out")]
+    env = {**os.environ, "YOLO_OFFLINE": "1", "YOLO_AUTOINSTALL": "0"}
+    err = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env).stderr
+    logged = [line for line in err.splitlines() if "WARNING: " in line or "ERROR: " in line]
+    assert logged and all(re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d (WARNING|ERROR): ", line) for line in logged), err
