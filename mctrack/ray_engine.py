@@ -80,9 +80,15 @@ def _connect(address: str | None, num_cpus: float, num_gpus: float, local_cpus: 
         kwargs = {"address": address, "log_to_driver": True, "include_dashboard": False}
         if address is None:
             kwargs["num_cpus"] = local_cpus
+        main = threading.current_thread() is threading.main_thread()
+        term = signal.getsignal(signal.SIGTERM) if main else None
         try:
             with _sigint_deferred():  # Ctrl-C inside ray.init can crash the process; it is taken once Ray is up
                 ray.init(**{k: v for k, v in kwargs.items() if v is not None or k == "address"})
+            if term is not None and signal.getsignal(signal.SIGTERM) is not term:
+                # ray.init installs its own SIGTERM handler, which ended the process without the hand-over that
+                # Ctrl-C gets (no summary.json; helper-57/59): the command's own goes back
+                signal.signal(signal.SIGTERM, term)
         except KeyboardInterrupt:
             if ray.is_initialized():
                 ray.shutdown()

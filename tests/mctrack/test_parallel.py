@@ -315,3 +315,36 @@ def test_a_worker_whose_parent_stopped_listening_ends_quietly():
     receiver.close()  # the parent gave up (its grace period over)
     parallel._send(sender, ("interrupted", b"x" * 1_000_000))  # no BrokenPipeError traceback for the user
     sender.close()
+
+
+def test_starting_ray_keeps_the_command_s_sigterm_handler(monkeypatch):
+    """helper-57/59: ray.init installs its own SIGTERM handler, so a SIGTERM to `run --engine ray` ended the process
+    without the hand-over that Ctrl-C gets (no summary.json). A stand-in for Ray that does the same: the handler in
+    place before is back once Ray is up."""
+    import signal
+
+    from mctrack import ray_engine
+
+    class FakeRay:
+        up = False
+
+        def is_initialized(self):
+            return self.up
+
+        def init(self, **kwargs):
+            self.up = True
+            signal.signal(signal.SIGTERM, lambda *_: None)  # as Ray's driver does
+
+        def cluster_resources(self):
+            return {"CPU": 4.0}
+
+    def ours(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, ours)
+    try:
+        monkeypatch.setattr(ray_engine, "import_ray", FakeRay)
+        ray, started = ray_engine._connect(None, 1.0, 0.0, None)
+        assert started and signal.getsignal(signal.SIGTERM) is ours
+    finally:
+        signal.signal(signal.SIGTERM, previous)
