@@ -62,9 +62,9 @@ from .config import CameraConfig, CamsConfig, is_live_source
 from .detect.batching import BatchingDetector
 from .embed.batching import BatchingEmbedder
 from .errors import InputError, error_line, first_line
-from .eval.mot import warn_if_mot17_classes
+from .eval.mot import read_ground_truth
 from .eval.multicam import evaluate_multicam
-from .io.mot import MotWriter, corner_rows_problem, duplicate_id_problem, load_mot_txt, save_mot_txt
+from .io.mot import MotWriter, load_mot_txt, save_mot_txt
 from .io.paths import check_file_name
 from .io.video import (
     FrameSource,
@@ -548,7 +548,7 @@ class Pipeline:
                 frames = _imageless(cam.id, replay.frames, fps)
                 features = replay
             else:
-                need = self.detector_needs_images or self.embedder is not None or self.cmc_factory is not None
+                need = self._needs_images
                 src = self._live_sources.get(cam.id)  # opened and started by _run_interleaved
                 if src is None:
                     src = timer("open", self.source_factory, cam, need)
@@ -692,13 +692,7 @@ class Pipeline:
         gt = {}
         for c in cams.cameras:
             if c.ground_truth:
-                rows = load_mot_txt(c.ground_truth, check_sizes=True)
-                warn_if_mot17_classes(rows, Path(c.ground_truth))
-                if problem := corner_rows_problem(c.ground_truth, rows):  # it scored ~0 without a word
-                    log.warning("camera %s: %s", c.id, problem)
-                if problem := duplicate_id_problem(rows[rows[:, 6] != 0] if len(rows) else rows):
-                    raise InputError(f"{c.ground_truth}: {problem}")
-                gt[c.id] = rows
+                gt[c.id] = read_ground_truth(c.ground_truth, c.id)
         return gt
 
     def run(self, cams: CamsConfig, out: str | Path, *, raise_on_interrupt: bool = True) -> RunResult:
@@ -1336,11 +1330,10 @@ class Pipeline:
         partial: dict[str, CameraResult] = {}
         if steps is None:  # every live stream opened and read from the start: no camera waits for another's first
             # frame (a camera that is down at the start held the others up until it counted as lost)
-            need = self.detector_needs_images or self.embedder is not None or self.cmc_factory is not None
             for c in order:
                 if is_live_source(c.source):
                     try:
-                        src = self.source_factory(c, need)
+                        src = self.source_factory(c, self._needs_images)
                     except Exception:  # noqa: BLE001 - opened again by the camera's steps, which report it
                         continue
                     if isinstance(src, LiveSource):
@@ -1367,23 +1360,18 @@ class Pipeline:
                     self._keep(partial[cam_id], [rec])
                 finished.pop(0)
 
-        waiting: set[str] = set()  # live cameras without a frame yet: asked again, not waited for
-
         def advance(cam_id: str) -> None:
             live = self._live_sources.get(cam_id)
             if live is not None and not live.ready():
-                # a stalled or reconnecting stream holds no one up: the camera is asked again after the next frame
-                # of the others (their frames go on in capture-time order meanwhile)
-                waiting.add(cam_id)
-                # asked again at the live clock's present: a recorded camera of the same run (frames timed index /
-                # fps) does not run ahead of the live ones meanwhile (a stand-in clock, in tests: the next frame's)
+                # a stalled or reconnecting stream holds no one up: the camera is asked again at the live clock's
+                # present, after the others' frames captured before it (a recorded camera of the same run, its
+                # frames timed index / fps, does not run ahead meanwhile; a stand-in clock, in tests: the next frame's)
                 if live.clock is time.monotonic and live.epoch is not None:
                     present = time.monotonic() - live.epoch
                 else:
                     present = heap[0][0] if heap else 0.0
                 heapq.heappush(heap, (present, 1, next(turn), cam_id))
                 return
-            waiting.discard(cam_id)
             try:
                 step = next(gens[cam_id])
             except StopIteration as stop:
@@ -1397,9 +1385,9 @@ class Pipeline:
             for c in order:
                 advance(c.id)
             while heap:
-                *_, cam_id = heapq.heappop(heap)
-                if cam_id in waiting:
-                    if all(c in waiting for *_, c in heap):  # nobody has a frame: wait a little for this one
+                _, asked_again, _, cam_id = heapq.heappop(heap)
+                if asked_again:
+                    if all(entry[1] for entry in heap):  # nobody has a frame: wait a little for this one
                         self._live_sources[cam_id].ready(timeout=0.02)
                     advance(cam_id)
                     continue
@@ -1422,6 +1410,11 @@ class Pipeline:
                         finish(cam_id, self._builders[cam_id].pop_all())
             return True
         return False
+
+    @property
+    def _needs_images(self) -> bool:
+        """Whether the cameras' frames must be decoded (a detector, embedder or motion compensation looks at them)."""
+        return self.detector_needs_images or self.embedder is not None or self.cmc_factory is not None
 
     def _setup_live(self, src: LiveSource, cam: CameraConfig, out: Path) -> None:
         """Settings of a live camera's source for this run (once): registered for :meth:`_run_interleaved`'s

@@ -12,9 +12,9 @@ import numpy as np
 
 from ..config import is_live_source, load_cams
 from ..errors import InputError
-from ..eval.mot import evaluate_folders, format_table, write_json
+from ..eval.mot import evaluate_folders, format_table, read_ground_truth, write_json
 from ..eval.multicam import evaluate_multicam, format_multicam
-from ..io.mot import corner_rows_problem, duplicate_id_problem, load_mot_txt
+from ..io.mot import load_mot_txt
 from ..io.video import open_source
 from ..outputs import output_file
 
@@ -92,11 +92,7 @@ def evaluate_cams(args: argparse.Namespace) -> dict:
     covered = _frames_the_run_covered(pred_dir)
     gt, pred, lengths = {}, {}, {}
     for cam in chosen:
-        rows = load_mot_txt(cam.ground_truth, check_sizes=True)
-        if problem := duplicate_id_problem(rows[rows[:, 6] != 0] if len(rows) else rows):
-            raise InputError(f"{cam.ground_truth}: {problem}")
-        if problem := corner_rows_problem(cam.ground_truth, rows):
-            log.warning("camera %s: %s", cam.id, problem)
+        rows = read_ground_truth(cam.ground_truth, cam.id)
         file = pred_dir / f"{cam.id}.txt"
         if file.is_file():
             result = load_mot_txt(file, check_sizes=True)

@@ -25,6 +25,7 @@ from scipy.optimize import linear_sum_assignment
 from ..errors import InputError
 from ..io.mot import (
     corner_rows_problem,
+    duplicate_id_problem,
     incomplete_result,
     load_mot_txt,
     read_frame_size,
@@ -422,6 +423,19 @@ def _check_frames(rows: np.ndarray, length: int, file: Path, info_file: Path) ->
 #: MOT16/17 ground-truth classes that are not a pedestrian (2 person on vehicle ... 12 occluder full); MOT15's
 #: ground truth has -1 in that column (the world x coordinate)
 _MOT17_OTHER_CLASSES = np.arange(2, 13)
+
+
+def read_ground_truth(path: str | Path, camera: str) -> np.ndarray:
+    """A camera's ground-truth file read and checked as multi-camera scoring (``mctrack run``, ``mctrack eval
+    --cams``) needs it: a malformed row or one person twice in a frame is an :class:`InputError` naming the file;
+    MOT16/17 classes and x1,y1,x2,y2 rows are warned about."""
+    rows = load_mot_txt(path, check_sizes=True)
+    warn_if_mot17_classes(rows, Path(path))
+    if problem := corner_rows_problem(path, rows):  # it scored ~0 without a word
+        log.warning("camera %s: %s", camera, problem)
+    if problem := duplicate_id_problem(rows[rows[:, 6] != 0] if len(rows) else rows):
+        raise InputError(f"{path}: {problem}")
+    return rows
 
 
 def warn_if_mot17_classes(gt: np.ndarray, file: Path) -> None:
