@@ -32,7 +32,8 @@ camera starts; rows beyond the end of a camera's video are ignored with a warnin
 Live cameras (``rtsp://``/``http://`` URLs, webcam indices; :class:`~mctrack.io.video.LiveSource`) make the run
 interleave all cameras whatever the linker (a live stream never ends, so cameras cannot run one after another);
 their scene time is the capture time, they are never cached (a URL says nothing about what it will show), and
-what they showed is recorded to ``OUT/recordings/<camera>-<run start>.mkv`` (the annotated video is made from it). A
+what they showed is recorded to ``OUT/recordings/<camera>-<start>.mkv``, a file per ``record_segment_s`` (the
+annotated video is made from them; ``record_live=False``: none). A
 live run ends with Ctrl-C (what was finished is linked and written), with ``max_seconds``, or when every stream is
 lost. With ``engine="ray"`` the interleaved cameras run as Ray generator tasks whose steps stream back to this
 process, which merges them in the same order (same outputs; no recordings on the workers).
@@ -41,6 +42,7 @@ process, which merges them in the same order (same outputs; no recordings on the
 from __future__ import annotations
 
 import contextlib
+import functools
 import heapq
 import itertools
 import json
@@ -70,6 +72,7 @@ from .io.video import (
     FrameSource,
     LiveSource,
     PrefetchSource,
+    RecordingSource,
     VideoFileSource,
     frames_read_again,
     open_source,
@@ -420,6 +423,8 @@ class Pipeline:
         embed_refresh: float = 0.5,
         max_seconds: float | None = None,
         reconnect_s: float | None = None,
+        record_live: bool = True,
+        record_segment_s: float | None = 3600.0,
         cmc_factory: Callable[[CameraConfig], object] | None = None,
         workers: int = 1,
         worker_threads: bool | None = None,
@@ -456,6 +461,9 @@ class Pipeline:
             raise ValueError(f"embed: must be one of {', '.join(EMBED_POLICIES)}, got {embed!r}")
         refresh_frames(embed_refresh, 1.0)  # checked here, converted per camera
         self.embed, self.embed_refresh = embed, float(embed_refresh)
+        if record_segment_s is not None and not record_segment_s > 0:
+            raise ValueError(f"record_segment_s: must be > 0 or None, got {record_segment_s}")
+        self.record_live, self.record_segment_s = bool(record_live), record_segment_s
         if max_seconds is not None and not (np.isfinite(max_seconds) and max_seconds > 0):
             raise ValueError(f"max_seconds: must be a finite number > 0, got {max_seconds}")
         self.max_seconds = None if max_seconds is None else float(max_seconds)
@@ -706,7 +714,7 @@ class Pipeline:
         homographies = self._ground_homographies(cams)
         self._live_epoch, self._live_sources = None, {}
         self._started = time.strftime("%Y%m%d-%H%M%S")  # names this run's live recordings
-        self._recordings: dict[str, Path] = {}
+        self._recordings: dict[str, list[Path]] = {}  # each live camera's recording files, in order
         self._builders = {}
         self._batching = self._det_batching = None
         self._workers_used = 1  # cameras run at once by this machine's processes or threads (the summary's)
@@ -1426,10 +1434,9 @@ class Pipeline:
             src.reconnect_s = self.reconnect_s
         if self.max_seconds is not None:  # ends a stream that is down when the run's time is up
             src.until_s = self.max_seconds + 1.0
-        if self._live_wall is None:  # on a Ray worker the recording would stay on its disk
-            # a name of its own per run: a restart into the folder (a service manager's) never
-            # replaces an earlier run's recording, which nothing else could bring back
-            src.record_to = self._recording(out, cam.id)
+        if self._live_wall is None and self.record_live:  # on a Ray worker the recording would stay on its disk
+            src.record_to = functools.partial(self._new_recording, out, cam.id)
+            src.record_segment_s = self.record_segment_s
         if self._live_epoch is None:  # one time 0 for all live cameras of the run
             self._live_epoch = src.clock()
             if self._live_wall is not None and src.clock is time.monotonic:
@@ -1438,30 +1445,35 @@ class Pipeline:
                 self._live_epoch -= time.time() - self._live_wall
         src.epoch = self._live_epoch
 
-    def _recording(self, out: Path, camera: str) -> Path:
-        """This run's recording of a live camera: ``OUT/recordings/<camera>-<run start, local time>.mkv``, with
-        ``-2``, ``-3``, ... when a run started in the same second left one (Matroska: a recording cut short by a
-        crash or SIGKILL stays readable up to its last written data, where an MP4 without its closing index cannot
-        be opened at all)."""
-        if camera not in self._recordings:
-            base = out / "recordings" / f"{camera}-{self._started}"
-            path = base.with_name(base.name + ".mkv")
-            n = 1
-            while path.exists():
-                n += 1
-                path = base.with_name(f"{base.name}-{n}.mkv")
-            self._recordings[camera] = path
-        return self._recordings[camera]
+    def _new_recording(self, out: Path, camera: str) -> Path:
+        """The next file of a live camera's recording: ``OUT/recordings/<camera>-<start, local time>.mkv`` (the
+        run's start for the first file, the file's own start for the next ones, one per ``record_segment_s``), with
+        ``-2``, ``-3``, ... when a file of that name exists: a restart into the folder (a service manager's) never
+        replaces an earlier run's recording, which nothing else could bring back. Matroska: a recording cut short
+        by a crash or SIGKILL stays readable up to its last written data, where an MP4 without its closing index
+        cannot be opened at all."""
+        files = self._recordings.setdefault(camera, [])
+        stamp = self._started if not files else time.strftime("%Y%m%d-%H%M%S")
+        base = out / "recordings" / f"{camera}-{stamp}"
+        path = base.with_name(base.name + ".mkv")
+        n = 1
+        while path.exists() or path in files:
+            n += 1
+            path = base.with_name(f"{base.name}-{n}.mkv")
+        files.append(path)
+        return path
 
     def _write_video(self, cam: CameraConfig, out: Path, r: CameraResult) -> bool:
         """Write ``OUT/<camera>.mp4``; False (said why) when it was not written."""
         try:
             if is_live_source(cam.source):  # annotate what the stream showed, as recorded during the run
-                rec = self._recording(out, cam.id)
-                if not rec.is_file():
-                    log.warning("camera %s: no recording of the live stream; no video written", cam.id)
+                live = self._live_sources.get(cam.id)
+                files = [f for f in getattr(live, "recorded", []) if f[2] and Path(f[0]).is_file()]
+                if not files:
+                    why = "not recorded (--no-record)" if not self.record_live else "no recording of the live stream"
+                    log.warning("camera %s: %s; no video written", cam.id, why)
                     return False
-                src = VideoFileSource(rec, camera=cam.id, fps=r.fps or None)
+                src = RecordingSource(files, camera=cam.id, fps=r.fps or None)
             else:
                 src = self.source_factory(cam, True)
             if not src.has_images or src.size is None:
@@ -1622,8 +1634,8 @@ def _summary(
                 "dropped_frames": r.dropped,
                 "reconnects": r.reconnects,
                 "outage_s": r.outage_s,
-                # a live camera's recording of this run (one per run: earlier runs' stay beside it)
-                "recording": str(pipe._recordings[c]) if c in getattr(pipe, "_recordings", {}) else None,
+                # a live camera's recording of this run, its files in order (earlier runs' stay beside them)
+                "recordings": [str(f) for f in getattr(pipe, "_recordings", {}).get(c, []) if f.is_file()],
                 "stitched_tracklets": r.stitched,
                 "weak_tracks_dropped": r.weak_tracks,
                 "short_tracks_dropped": r.short_tracks,

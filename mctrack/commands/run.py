@@ -194,6 +194,19 @@ def register(sub: argparse._SubParsersAction) -> None:
         "frames holds the others up)",
     )
     p.add_argument(
+        "--record-segment",
+        type=float,
+        default=60.0,
+        metavar="MINUTES",
+        help="a live camera's recording (OUT/recordings/, from which its annotated video is made) starts a new file "
+        "every MINUTES of capture time, named after its start (default: 60; 0 = one file per run)",
+    )
+    p.add_argument(
+        "--no-record",
+        action="store_true",
+        help="do not record live cameras (no OUT/recordings/, so no annotated video of them either)",
+    )
+    p.add_argument(
         "--workers",
         type=_workers_arg,
         default="auto",
@@ -373,6 +386,8 @@ def main(args: argparse.Namespace) -> int:
         raise InputError(
             f"--reconnect-for: must be >= 0 seconds (inf: until the stream returns), got {args.reconnect_for}"
         )
+    if not (np.isfinite(args.record_segment) and args.record_segment >= 0):
+        raise InputError(f"--record-segment: must be >= 0 minutes (0: one file per run), got {args.record_segment}")
     if args.engine != "ray" and (args.address or args.ray_local_cpus is not None):
         raise InputError("--address/--ray-local-cpus: only with --engine ray")
     if args.engine == "ray":
@@ -567,6 +582,8 @@ def main(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
         max_seconds=args.duration,
         reconnect_s=args.reconnect_for,
+        record_live=not args.no_record,
+        record_segment_s=args.record_segment * 60.0 if args.record_segment else None,
         cmc_factory=(lambda cam: CameraMotion(auto=cmc_mode == "auto")) if cmc_mode != "off" else None,
         workers=args.workers,
         worker_threads=args.worker_threads,

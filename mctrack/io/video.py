@@ -28,6 +28,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator
+import contextlib
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -687,7 +688,10 @@ class LiveSource(FrameSource):
             never does; the stream is reconnected until it returns or the consumer stops).
         record_to: also write every frame received to this video file (``.mkv`` keeps what was written when the
             process is killed; at the nominal fps, resized to the first frame's size), so a live run can be
-            annotated and looked at afterwards.
+            annotated and looked at afterwards; or a callable giving the next file's path, called when each file
+            of the recording starts (with ``record_segment_s``).
+        record_segment_s: start a new file of the recording every so many seconds of capture time (a run of days
+            is not one file that grows without end); None: one file. :attr:`recorded` lists the files.
         capture_factory: ``source -> cv2.VideoCapture``-like object (tests).
         clock: seconds, monotonic (default :func:`time.monotonic`); read once per frame for its timestamp.
         epoch: clock reading that is time 0 (several cameras of one run share it, so their timestamps are
@@ -714,7 +718,8 @@ class LiveSource(FrameSource):
         buffer: int = 8,
         drop: bool = True,
         reconnect_s: float = 10.0,
-        record_to: str | Path | None = None,
+        record_to: str | Path | Callable[[], Path] | None = None,
+        record_segment_s: float | None = None,
         capture_factory: Callable[[str | int], object] | None = None,
         clock: Callable[[], float] = time.monotonic,
         epoch: float | None = None,
@@ -758,7 +763,12 @@ class LiveSource(FrameSource):
             )
         #: why the last iteration of a finite video ended before its header's frame count, else None
         self.ended_early: str | None = None
-        self.record_to = Path(record_to) if record_to else None
+        if record_segment_s is not None and not record_segment_s > 0:
+            raise ValueError(f"record_segment_s: must be > 0 or None, got {record_segment_s}")
+        self.record_to = record_to if callable(record_to) else Path(record_to) if record_to else None
+        self.record_segment_s = record_segment_s
+        #: the recording's files of the last iteration, in order: ``[path, first frame index, frames written]``
+        self.recorded: list[list] = []
         #: frames the reader dropped because processing fell behind (last iteration)
         self.dropped = 0
         #: reconnections made (last iteration)
@@ -960,7 +970,8 @@ class LiveSource(FrameSource):
     def __iter__(self) -> Iterator[Frame]:
         self.start()
         q, reader, stop = self._queue, self._reader, self._stop_reading
-        writer, size = None, None
+        writer, size, segment_start = None, None, None
+        self.recorded = []
         index = 0
         # the reader reports a lost stream after reconnect_s; a capture whose read() hangs gets a margin on top
         patience = self.reconnect_s + 30.0
@@ -990,14 +1001,22 @@ class LiveSource(FrameSource):
                 if gap:
                     self._gaps[index] = gap
                 if self.record_to is not None:
-                    if writer is None:
-                        writer, size = self._open_recording(image)
+                    segment = self.record_segment_s
+                    if segment_start is not None and segment and now - segment_start >= segment:
+                        if writer is not None:
+                            writer.release()
+                        writer, segment_start = None, None  # the next file starts with this frame
+                    if segment_start is None:  # a file that cannot be written is not tried again before the next
+                        segment_start = now
+                        size = size or (image.shape[1], image.shape[0])  # every file at the first frame's size
+                        writer = self._open_recording(size, index)
                     if writer is not None:
                         if (image.shape[1], image.shape[0]) != size:  # the stream came back at another size
                             image_rec = cv2.resize(image, size)
                         else:
                             image_rec = image
                         writer.write(image_rec)
+                        self.recorded[-1][2] += 1
                 yield Frame(self.camera, index, now, image)
                 index += 1
         finally:
@@ -1011,20 +1030,47 @@ class LiveSource(FrameSource):
                     "%s: %d frame(s) dropped because processing fell behind the live stream", self.source, self.dropped
                 )
 
-    def _open_recording(self, image: np.ndarray):
-        """``(writer, size)`` for the recording, or ``(None, None)`` with a warning when it cannot be written (the
-        run goes on without it)."""
-        self.record_to.parent.mkdir(parents=True, exist_ok=True)
-        size = (image.shape[1], image.shape[0])
-        # MPEG-4 part 2 (mp4v: in every OpenCV build); in a .mkv a recording cut short stays readable
-        writer = cv2.VideoWriter(str(self.record_to), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, size)
-        if not writer.isOpened():
-            log.warning(
-                "%s: cannot write the recording %s; the live run goes on without it", self.source, self.record_to
-            )
-            return None, None
+    def _open_recording(self, size: tuple[int, int], first_index: int):
+        """The writer of the recording's next file (listed in :attr:`recorded` from ``first_index`` on), or None
+        with a warning when it cannot be written (the run goes on without it)."""
+        path = Path(self.record_to() if callable(self.record_to) else self.record_to)
+        writer = None
+        with contextlib.suppress(OSError):  # a file where its folder should be, no permission, a full disk
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # MPEG-4 part 2 (mp4v: in every OpenCV build); in a .mkv a recording cut short stays readable
+            writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, size)
+        if writer is None or not writer.isOpened():
+            log.warning("%s: cannot write the recording %s; the live run goes on without it", self.source, path)
+            return None
         self.size = size
-        return writer, size
+        self.recorded.append([path, first_index, 0])
+        return writer
+
+
+class RecordingSource(FrameSource):
+    """The frames of a live stream's recording, made of one or more files (:attr:`LiveSource.recorded`), with the
+    frame indices of the run that recorded them; frames that were not recorded (a file that could not be written)
+    are skipped. ``size`` is the first file's (a recording keeps its first frame's size throughout)."""
+
+    def __init__(
+        self, files: list[tuple[str | Path, int, int]] | list[list], *, camera: str, fps: float | None = None
+    ) -> None:
+        if not files:
+            raise InputError(f"camera {camera}: no recording of the live stream")
+        self.files = [(Path(f), int(first), int(n)) for f, first, n in files]
+        first = VideoFileSource(self.files[0][0], camera=camera, fps=fps)
+        self.name, self.camera, self.fps, self.size = first.name, camera, first.fps, first.size
+        self.length = None
+
+    def __iter__(self) -> Iterator[Frame]:
+        for path, first, n in self.files:
+            if not n or not path.is_file():
+                continue
+            for frame in VideoFileSource(path, camera=self.camera, fps=self.fps):
+                if frame.index >= n:
+                    break
+                index = first + frame.index
+                yield Frame(self.camera, index, index / self.fps, frame.image)
 
 
 def has_images(path: str | Path) -> bool:

@@ -706,19 +706,28 @@ def test_live_streams_run_together_are_recorded_and_never_cached(scene, tmp_path
         )
 
     with caplog.at_level(logging.ERROR):
-        r = make_pipeline(live, ColorHistogramEmbedder(), source_factory=live_source, video=True, max_seconds=4.0).run(
-            live, tmp_path / "live"
-        )
+        r = make_pipeline(
+            live,
+            ColorHistogramEmbedder(),
+            source_factory=live_source,
+            video=True,
+            max_seconds=4.0,
+            record_segment_s=1.5,
+        ).run(live, tmp_path / "live")
     # cam1 ran 4 s of capture time (frames stamped 0.1 .. 3.9 s at 10 fps), cam2's stream was lost after 25 frames
     assert r.cameras["cam1"].frames == 39 and r.cameras["cam1"].error is None
     assert r.cameras["cam2"].frames == 25 and "live stream lost" in r.cameras["cam2"].error
     assert any("rtsp://test/cam2" in m and "live stream lost" in m for m in caplog.messages)
     assert not (tmp_path / "live" / "cache").exists()  # a URL says nothing about what it shows: never cached
-    # recordings hold every frame received: cam1's 40th arrived (and ended the run at 4.0 s) but was not tracked
-    for cam, n in (("cam1", 40), ("cam2", 25)):
-        (recording,) = (tmp_path / "live" / "recordings").glob(f"{cam}-*.mkv")  # named after the run's start
-        assert VideoFileSource(recording).length == n
-        assert (tmp_path / "live" / f"{cam}.mp4").is_file()  # annotated from the recording
+    # recordings hold every frame received: cam1's 40th arrived (and ended the run at 4.0 s) but was not tracked;
+    # a new file every 1.5 s of capture time (frames stamped 0.1 s, 0.2 s, ...: 15 frames a file)
+    summary = json.loads((tmp_path / "live" / "summary.json").read_text())
+    for cam, lengths in (("cam1", [15, 15, 10]), ("cam2", [15, 10])):
+        files = [Path(f) for f in summary["cameras"][cam]["recordings"]]
+        assert sorted(files) == sorted((tmp_path / "live" / "recordings").glob(f"{cam}-*.mkv"))
+        assert [VideoFileSource(f).length for f in files] == lengths
+        # annotated from the recording's files in order: every frame tracked, once
+        assert VideoFileSource(tmp_path / "live" / f"{cam}.mp4").length == r.cameras[cam].frames
     # the same frames from the files give the same local tracks (tracking does not depend on the source kind)
     ref = make_pipeline(cams, ColorHistogramEmbedder(), cache_key=None, max_seconds=3.9).run(cams, tmp_path / "f")
     a = load_mot_txt(tmp_path / "live" / "local" / "cam1.txt")
@@ -902,10 +911,10 @@ class _Stalling:
 
 def _live_pipeline(source, **kwargs) -> Pipeline:
     """A pipeline for live cameras given by ``source`` (``(camera, need_images) -> LiveSource``): no detections, no
-    embedder or linker, no videos; ``kwargs`` as :class:`Pipeline`'s."""
+    embedder or linker, no videos; ``kwargs`` as :class:`Pipeline`'s (and in their place)."""
     from mctrack.types import Detections
 
-    return Pipeline(
+    args = dict(
         detector_factory=lambda cam: lambda frame: Detections.empty(),
         tracker_factory=lambda c, f: Tracker(camera=c, frame_rate=f),
         embedder=None,
@@ -914,8 +923,8 @@ def _live_pipeline(source, **kwargs) -> Pipeline:
         video=False,
         progress=False,
         source_factory=source,
-        **kwargs,
     )
+    return Pipeline(**{**args, **kwargs})
 
 
 def test_a_stalled_live_camera_holds_the_others_up_no_more(tmp_path):
@@ -1623,15 +1632,45 @@ def test_a_restarted_live_run_keeps_the_earlier_recordings(tmp_path, caplog):
     def run():
         return _live_pipeline(source, max_seconds=0.5).run(cams, tmp_path / "out")
 
+    def recorded():
+        return json.loads((tmp_path / "out" / "summary.json").read_text())["cameras"]["door"]["recordings"]
+
     run()
+    first = recorded()
     with caplog.at_level(logging.INFO, logger="mctrack.pipeline"):
         run()  # within the same second or not: a name of its own
     recordings = sorted((tmp_path / "out" / "recordings").glob("door-*.mkv"))
     assert len(recordings) == 2 and all(VideoFileSource(r).length for r in recordings)
-    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
-    assert Path(summary["cameras"]["door"]["recording"]) in recordings  # which one is this run's
+    assert sorted(Path(f) for f in first + recorded()) == recordings  # each run names its own
     said = [m for m in caplog.messages if "replacing an earlier run's results" in m]
     assert len(said) == 1 and "door.txt" in said[0] and "its live recordings are kept" in said[0]
+
+
+def test_live_cameras_not_recorded_with_no_record(tmp_path, caplog):
+    """--no-record: a live run that needs no recording (days of it, no annotated video wanted) writes none, and
+    says why its camera gets no annotated video."""
+    from mctrack.config import CameraConfig, CamsConfig
+    from mctrack.io.video import LiveSource
+
+    def source(cam, need):
+        return LiveSource(cam.source, camera=cam.id, fps=50.0, capture_factory=lambda _: _Stalling(50.0))
+
+    cams = CamsConfig(cameras=[CameraConfig(id="door", source="rtsp://test/door")], path=str(tmp_path / "c"))
+    with caplog.at_level(logging.WARNING):
+        r = _live_pipeline(source, max_seconds=0.5, video=True, record_live=False).run(cams, tmp_path / "out")
+    assert r.cameras["door"].frames > 0
+    assert not (tmp_path / "out" / "recordings").exists() and not (tmp_path / "out" / "door.mp4").exists()
+    assert r.summary["cameras"]["door"]["recordings"] == []
+    assert any("door: not recorded (--no-record); no video written" in m for m in caplog.messages)
+    with pytest.raises(ValueError, match="record_segment_s"):
+        _live_pipeline(source, record_segment_s=0.0)
+
+
+def test_run_checks_record_segment(scene, tmp_path, capsys):
+    base = ["run", "--cams", str(scene / "cams.yaml"), "--detector", "mot", "--reid", "none", "--out", str(tmp_path)]
+    for bad in ("-1", "nan", "inf"):
+        assert main([*base, "--record-segment", bad]) == 1
+        assert "--record-segment: must be >= 0 minutes" in capsys.readouterr().err
 
 
 def test_a_live_recording_cut_short_by_sigkill_stays_readable(tmp_path):

@@ -271,6 +271,65 @@ def test_recording_holds_every_frame_received_and_the_reader_stops_with_the_cons
     assert caps[0].released
 
 
+def test_a_long_recording_is_split_into_files_that_read_back_as_one(tmp_path):
+    """helper-57: a live run of days recorded one file that grew without end (about 1.3 GB an hour for two small
+    cameras). With ``record_segment_s`` a new file starts every so many seconds of capture time; read back in order
+    they give every frame once, at its index in the run."""
+    from mctrack.io.video import RecordingSource
+
+    names = iter(tmp_path / f"part{i}.mkv" for i in range(100))
+    live = LiveSource(
+        "rtsp://x",
+        capture_factory=lambda s: ScriptedCapture(0, 25),
+        drop=False,
+        reconnect_s=0.0,
+        clock=fake_clock(0.1),
+        record_to=lambda: next(names),
+        record_segment_s=1.0,
+    )
+    got = []
+    with pytest.raises(InputError):
+        for f in live:
+            got.append(f.index)
+    assert got == list(range(25))
+    # capture times 0.1 .. 2.5 s: files start at the frames 0, 10 and 20
+    assert [(p.name, first, n) for p, first, n in live.recorded] == [
+        ("part0.mkv", 0, 10),
+        ("part1.mkv", 10, 10),
+        ("part2.mkv", 20, 5),
+    ]
+    assert [VideoFileSource(p).length for p, _, _ in live.recorded] == [10, 10, 5]
+    back = list(RecordingSource(live.recorded, camera="c", fps=10.0))
+    assert [f.index for f in back] == list(range(25))
+    assert all(abs(int(f.image[0, 0, 0]) - f.index) <= 3 for f in back)  # each frame in its place (lossy codec)
+
+
+def test_a_recording_file_that_cannot_be_written_is_tried_once_per_file(tmp_path, caplog):
+    """A file of the recording that cannot be written was tried again, and warned about, at every frame; the frames
+    of the files that were written keep their indices."""
+    from mctrack.io.video import RecordingSource
+
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the folder should be")
+    names = iter([blocked / "a.mkv", tmp_path / "b.mkv"])
+    live = LiveSource(
+        "rtsp://x",
+        capture_factory=lambda s: ScriptedCapture(0, 20),
+        drop=False,
+        reconnect_s=0.0,
+        clock=fake_clock(0.1),
+        record_to=lambda: next(names),
+        record_segment_s=1.0,
+    )
+    with caplog.at_level("WARNING"), pytest.raises(InputError, match="live stream lost"):  # not OSError
+        for _ in live:
+            pass
+    said = [m for m in caplog.messages if "cannot write the recording" in m]
+    assert len(said) == 1 and "a.mkv" in said[0]
+    assert [(p.name, first, n) for p, first, n in live.recorded] == [("b.mkv", 10, 10)]
+    assert [f.index for f in RecordingSource(live.recorded, camera="c", fps=10.0)] == list(range(10, 20))
+
+
 def test_a_stream_that_comes_back_at_another_size_is_recorded_at_the_first_size(tmp_path):
     class Big(ScriptedCapture):
         def read(self):
