@@ -99,9 +99,47 @@ class _UntilItsReaderLeaves:
         return getattr(self._stream, name)
 
 
+class _ProgressAsLines:
+    """``sys.stderr`` when it is not a terminal (a log file, journald, a pipe): a progress bar's updates, which tqdm
+    writes as a carriage return and the bar to be drawn over the last one (with cursor-up codes when several bars
+    are shown), become one line each, so that a log holds one readable line per update (every 30 s: see
+    :func:`_main`) rather than one endless line of overdrawn bars and control codes. A bar drawn again at the same
+    count (after a log line, when it closes), tqdm's clearing of a bar and empty lines are left out; all other text
+    passes as it is."""
+
+    def __init__(self, stream) -> None:
+        self._stream = stream
+        self._at_line_start = True
+        self._shown: dict[str, str] = {}  # per bar (its description), its count as last written
+
+    def write(self, text: str) -> int:
+        n = len(text)
+        text = text.replace("\x1b[A", "")
+        if text.startswith("\r"):  # a bar's update: "\r" + bar + spaces over the end of a longer one
+            bar = text.lstrip("\r").rstrip(" ")
+            count = bar.split(" [", 1)[0]  # "cam1:  40%|####      | 80/200", without times and rate
+            desc = count.split(":", 1)[0] if ":" in count else ""
+            if bar and "\r" not in bar and self._shown.get(desc) != count:
+                self._stream.write(("" if self._at_line_start else "\n") + bar + "\n")
+                self._at_line_start = True
+                self._shown[desc] = count
+            return n
+        if text and not text.strip("\n") and self._at_line_start:
+            return n  # tqdm's newline after a bar or moving to another bar's row (an empty line of stderr's too)
+        if text:
+            self._stream.write(text)
+            self._at_line_start = text.endswith("\n")
+        return n
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+
 def _unwrapped(stream):
-    """The stream a :class:`_UntilItsReaderLeaves` wraps, else ``stream``."""
-    return stream._stream if isinstance(stream, _UntilItsReaderLeaves) else stream
+    """The stream a :class:`_UntilItsReaderLeaves` (and :class:`_ProgressAsLines`) wraps, else ``stream``."""
+    while isinstance(stream, _UntilItsReaderLeaves | _ProgressAsLines):
+        stream = stream._stream
+    return stream
 
 
 @contextlib.contextmanager
@@ -134,7 +172,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     _LAST_INTERRUPT[0] = float("-inf")
     note_interrupt(signal.SIGINT)  # until a SIGTERM says otherwise (main() may be called again in-process)
     streams = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = (_UntilItsReaderLeaves(s) for s in streams)
+    err = sys.stderr if getattr(sys.stderr, "isatty", lambda: False)() else _ProgressAsLines(sys.stderr)
+    sys.stdout, sys.stderr = _UntilItsReaderLeaves(sys.stdout), _UntilItsReaderLeaves(err)
     try:
         return _main(argv)
     finally:

@@ -97,6 +97,45 @@ def test_progress_bars_in_a_log_file_update_every_30_s_unless_the_user_says(env,
     assert proc.stdout.strip().splitlines()[-1] == expected
 
 
+_BARS_TO_A_LOG = """
+import logging
+from tqdm import tqdm
+from mctrack import cli
+
+def command(args):
+    log = logging.getLogger("mctrack.test")
+    a = tqdm(total=3, desc="cam1", position=0, mininterval=0, leave=True)
+    b = tqdm(total=3, desc="cam2", position=1, mininterval=0, leave=True)
+    for i in range(3):
+        a.update()
+        if i == 1:
+            log.warning("camera cam2: a log line between updates")
+        b.update()
+    a.close()
+    b.close()
+    return 0
+
+cli._command = command
+raise SystemExit(cli.main(["info"]))
+"""
+
+
+def test_progress_bars_in_a_log_file_are_one_line_per_update():
+    """helper-57: a live run's log (stderr to a file or journald) held the bars' carriage returns and cursor-up codes:
+    one endless line of overdrawn bars. Now each update is a line of its own, log lines stay whole."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("TQDM_")}
+    proc = subprocess.run([sys.executable, "-c", _BARS_TO_A_LOG], capture_output=True, text=True, env=environ)
+    assert proc.returncode == 0, proc.stderr[-500:]
+    err = proc.stderr
+    assert "\r" not in err and "\x1b" not in err
+    lines = err.splitlines()
+    assert "WARNING: camera cam2: a log line between updates" in lines
+    for cam in ("cam1", "cam2"):
+        shown = [line for line in lines if line.startswith(f"{cam}:")]
+        assert [re.search(r"(\d)/3", line).group(1) for line in shown] == ["0", "1", "2", "3"], shown
+    assert all(line.strip() for line in lines)  # no empty lines left by the bars' clearing and moving
+
+
 def test_reid_center_stores_the_mean_and_the_embedder_uses_it(tmp_path, capsys, caplog):
     import logging
 
