@@ -33,6 +33,7 @@ import contextlib
 import dataclasses
 import logging
 import math
+import re
 import types
 import typing
 from dataclasses import dataclass
@@ -175,6 +176,9 @@ def _convert(value: Any, tp: Any, path: str, key: str) -> Any:
         return {_as_text(k): _convert(v, vt, path, f"{key}.{k}") for k, v in value.items()}
     if tp is Any:
         return _plain(value)
+    if tp in (int, float) and isinstance(value, WrittenInt) and re.fullmatch(r"[-+]?0[0-7_]+", value.text):
+        meant = ("-" if value.text.startswith("-") else "") + (value.text.replace("_", "").lstrip("+-0") or "0")
+        raise ConfigError(path, key, f"write {meant}: YAML reads {value.text} as the octal number {int(value)}")
     if tp is bool:
         if isinstance(value, bool):
             return value
