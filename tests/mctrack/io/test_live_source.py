@@ -271,22 +271,28 @@ def test_recording_holds_every_frame_received_and_the_reader_stops_with_the_cons
     assert caps[0].released
 
 
-def test_a_long_recording_is_split_into_files_that_read_back_as_one(tmp_path):
-    """helper-57: a live run of days recorded one file that grew without end (about 1.3 GB an hour for two small
-    cameras). With ``record_segment_s`` a new file starts every so many seconds of capture time; read back in order
-    they give every frame once, at its index in the run."""
-    from mctrack.io.video import RecordingSource
-
-    names = iter(tmp_path / f"part{i}.mkv" for i in range(100))
-    live = LiveSource(
+def _recorded_in_parts(frames: int, files: list) -> LiveSource:
+    """A stream of ``frames`` frames at 10 fps (capture times 0.1 s, 0.2 s, ...), recorded to ``files`` in turn, a new
+    file every second of capture time."""
+    names = iter(files)
+    return LiveSource(
         "rtsp://x",
-        capture_factory=lambda s: ScriptedCapture(0, 25),
+        capture_factory=lambda s: ScriptedCapture(0, frames),
         drop=False,
         reconnect_s=0.0,
         clock=fake_clock(0.1),
         record_to=lambda: next(names),
         record_segment_s=1.0,
     )
+
+
+def test_a_long_recording_is_split_into_files_that_read_back_as_one(tmp_path):
+    """helper-57: a live run of days recorded one file that grew without end (about 1.3 GB an hour for two small
+    cameras). With ``record_segment_s`` a new file starts every so many seconds of capture time; read back in order
+    they give every frame once, at its index in the run."""
+    from mctrack.io.video import RecordingSource
+
+    live = _recorded_in_parts(25, [tmp_path / f"part{i}.mkv" for i in range(100)])
     got = []
     with pytest.raises(InputError):
         for f in live:
@@ -311,16 +317,7 @@ def test_a_recording_file_that_cannot_be_written_is_tried_once_per_file(tmp_path
 
     blocked = tmp_path / "blocked"
     blocked.write_text("a file where the folder should be")
-    names = iter([blocked / "a.mkv", tmp_path / "b.mkv"])
-    live = LiveSource(
-        "rtsp://x",
-        capture_factory=lambda s: ScriptedCapture(0, 20),
-        drop=False,
-        reconnect_s=0.0,
-        clock=fake_clock(0.1),
-        record_to=lambda: next(names),
-        record_segment_s=1.0,
-    )
+    live = _recorded_in_parts(20, [blocked / "a.mkv", tmp_path / "b.mkv"])
     with caplog.at_level("WARNING"), pytest.raises(InputError, match="live stream lost"):  # not OSError
         for _ in live:
             pass
