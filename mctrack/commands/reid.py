@@ -146,7 +146,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         default="onnx",
         choices=("onnx", "torchscript"),
         dest="export_format",
-        help="onnx (runs in onnxruntime, BoxMOT, Ultralytics) or torchscript (default: onnx)",
+        help="onnx or torchscript (default: onnx). The ONNX file runs in onnxruntime and with --reid onnx; "
+        "Ultralytics' BoT-SORT needs --input-range 0-1; BoxMOT feeds its own preprocessing to an .onnx (wrong "
+        "features): in BoxMOT use mctrack.integrations.boxmot.BoxmotReID instead",
     )
     x.add_argument(
         "--out",
@@ -274,6 +276,16 @@ def export_main(args: argparse.Namespace) -> int:
         remove()
         print(f"error: {args.out}: cosine {cosine.min():.5f} below {args.min_cosine}; removed", file=sys.stderr)
         return 1
+    if args.export_format == "onnx":  # where it gives the features checked above, and where it does not
+        where = (
+            "Ultralytics' BoT-SORT ReID (model: FILE)"
+            if args.input_range == "0-1"
+            else "not in Ultralytics' BoT-SORT, which feeds 0-1 pixels (export with --input-range 0-1 for it)"
+        )
+        print(
+            f"use: --reid onnx --weights {args.out}; {where}; in BoxMOT through "
+            "mctrack.integrations.boxmot.BoxmotReID (BoxMOT's own loading of an .onnx rescales the crops)"
+        )
     return 0
 
 

@@ -113,6 +113,7 @@ def export_embedder(
         except ImportError:
             raise ExportError("ONNX export needs onnx and onnxscript: pip install -e '.[export]'") from None
     wrapper, manifest = _self_contained(weights, input_range)
+    wrapper.requires_grad_(False)  # an inference module: a TorchScript export's outputs then need no torch.no_grad()
     h, w = wrapper.input_size
     in_h, in_w = (int(input_hw[0]), int(input_hw[1])) if input_hw is not None else (h, w)
     if min(in_h, in_w) < 8:
@@ -165,6 +166,9 @@ def export_embedder(
             else "unit-length features (the checkpoint has no feature mean: not centred)",
         },
     }
+    recommended = {k: v for k, v in (manifest.get("extra") or {}).items() if k in ("link_thresh", "track_appearance")}
+    if recommended:  # the checkpoint's tracker and linker settings for its features, which --reid onnx then takes
+        contract["recommended"] = recommended
     contract_path(out).write_text(json.dumps(contract, indent=2) + "\n")
     if fmt == "onnx":  # the contract also travels inside the file, for copies that lose the .json beside them
         import onnx

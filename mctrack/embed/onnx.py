@@ -51,7 +51,7 @@ class OnnxEmbedder(CropBatchEmbedder):
         device: str | None = None,
     ) -> None:
         if weights is None:
-            raise ValueError("weights: the onnx embedder needs --weights MODEL.onnx")
+            raise ValueError("weights: the onnx embedder needs a model file (weights=MODEL.onnx, --weights on the CLI)")
         path = Path(weights)
         if not path.is_file():
             raise FileNotFoundError(f"{path}: ONNX model not found")
@@ -104,19 +104,34 @@ class OnnxEmbedder(CropBatchEmbedder):
         self.preprocess = ("mctrack" if text is not None else "imagenet") if preprocess == "auto" else preprocess
         #: pixel scale for mctrack exports: 1 for a 0-255 input, 1/255 for one exported with --input-range 0-1
         self._scale = 1.0
+        #: settings the exported checkpoint recommends for its features (``link_thresh``, ``track_appearance``; from
+        #: the export's contract), as :class:`~mctrack.embed.reid.ReidEmbedder` takes them from a checkpoint
+        self.recommended: dict = {}
         if self.preprocess == "mctrack" and text is not None:
             try:
-                rng = json.loads(text)["input"].get("range", "0-255")
+                spec_json = json.loads(text)
+                rng = spec_json["input"].get("range", "0-255")
+                recommended = spec_json.get("recommended") or {}
             except (ValueError, KeyError, TypeError, AttributeError):
                 raise ValueError(f"{where}: not a readable export contract") from None
             self._scale = 1.0 / 255.0 if rng == "0-1" else 1.0
+            if isinstance(recommended, dict):
+                self.recommended = {k: v for k, v in recommended.items() if k in ("link_thresh", "track_appearance")}
         self.batch_size = 1 if self.fixed_batch == 1 else int(batch_size)
         self.weights = str(path)
         self.name = "onnx"
         self._mean = (np.asarray(IMAGENET_MEAN, np.float32) * 255.0).reshape(1, 3, 1, 1)
         self._std = (np.asarray(IMAGENET_STD, np.float32) * 255.0).reshape(1, 3, 1, 1)
         fm = np.load(feature_mean) if isinstance(feature_mean, (str, Path)) else feature_mean
-        probe = self._forward(np.zeros((1, size[0], size[1], 3), np.uint8))
+        try:
+            probe = self._forward(np.zeros((1, size[0], size[1], 3), np.uint8))
+        except Exception as err:  # noqa: BLE001 - onnxruntime's own exception types
+            raise ValueError(f"{path}: the model does not run on a crop ({type(err).__name__}: {err})") from None
+        if probe.ndim != 2 or probe.shape[0] != 1 or probe.shape[1] < 1:
+            raise ValueError(
+                f"{path}: not a Re-ID model: its output for one crop has shape {tuple(probe.shape)}, expected (1, D) "
+                "features (a detector's export, for one, gives boxes)"
+            )
         self.dim = int(probe.shape[1])
         if fm is not None:
             fm = np.asarray(fm, np.float32).reshape(-1)

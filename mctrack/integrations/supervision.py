@@ -124,10 +124,11 @@ class MctrackTracker:
                 f"{type(detections).__name__}"
             )
         ours = to_detections(detections)
-        if not self._warned_scores and len(ours) and not (0.0 <= ours.score.min() and ours.score.max() <= 1.0):
+        scores = ours.score[np.isfinite(ours.score)]  # a NaN score is the tracker's to drop, with its own warning
+        if not self._warned_scores and len(scores) and not (0.0 <= scores.min() and scores.max() <= 1.0):
             self._warned_scores = True
             warnings.warn(
-                f"detections.confidence runs from {ours.score.min():.4g} to {ours.score.max():.4g}, not [0, 1] as "
+                f"detections.confidence runs from {scores.min():.4g} to {scores.max():.4g}, not [0, 1] as "
                 "the tracker's score thresholds (high_thresh, new_track_thresh) expect; rescale the scores",
                 stacklevel=2,
             )

@@ -289,6 +289,7 @@ class Tracker:
         self._next_id = 1
         self._frame = -1
         self.dropped = 0  # detections dropped for a degenerate box or score since the last reset
+        self._said_normalised = False  # warned that the boxes look normalised (0-1), not pixels
         self._mean = np.zeros((0, 8))
         self._cov = np.zeros((0, 8, 8))
         self._id = np.zeros(0, np.int64)
@@ -565,6 +566,15 @@ class Tracker:
                     stacklevel=3,
                 )
             self.dropped += len(bad)
+        if not self._said_normalised and valid.any() and np.abs(xyxy[valid]).max() <= 2.0:
+            self._said_normalised = True
+            warnings.warn(
+                f"frame {frame}: every box lies within 2 px of the image corner (largest coordinate "
+                f"{np.abs(xyxy[valid]).max():.3g}): boxes normalised to 0-1? The tracker takes pixel coordinates "
+                "(xyxy), and boxes under a pixel are not tracked (said once per tracker)",
+                RuntimeWarning,
+                stacklevel=3,
+            )
         keep = valid & (score >= score_cut(self.low_thresh))
         if self.min_box_area > 0:
             keep &= np.where(valid, wh[:, 0] * wh[:, 1], 0.0) >= self.min_box_area

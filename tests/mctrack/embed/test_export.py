@@ -71,6 +71,9 @@ def test_export_matches_the_in_process_embedder(tmp_path, checkpoint, fmt):
     # the checkpoint's centring is inside: the exported features equal the centred in-process ones
     centred = ReidEmbedder("laga", weights=checkpoint, device="cpu").embed_crops(crops)
     np.testing.assert_allclose(many, centred, atol=2e-3)
+    if fmt == "torchscript":  # helper-60: its outputs required grad, so .numpy() failed outside torch.no_grad()
+        features = torch.jit.load(str(out))(torch.from_numpy(batch[:2]))
+        assert not features.requires_grad and features.numpy().shape == (2, 5 * 512)
 
 
 def test_export_at_another_input_size(tmp_path, checkpoint):
@@ -183,8 +186,60 @@ def test_onnx_embedder_runs_an_export_like_the_network(tmp_path, checkpoint):
     (tmp_path / "bad.onnx").write_bytes(b"not onnx")
     with pytest.raises(ValueError, match="bad.onnx: not a loadable ONNX model"):
         build_embedder("onnx", weights=tmp_path / "bad.onnx")
-    with pytest.raises(ValueError, match="needs --weights"):
+    with pytest.raises(ValueError, match=r"needs a model file \(weights=MODEL.onnx"):
         build_embedder("onnx")
+
+
+@pytest.mark.skipif(not HAS_ONNX, reason="onnx/onnxscript/onnxruntime not installed (pip install -e '.[export]')")
+def test_an_export_carries_the_checkpoints_tracker_and_linker_settings(tmp_path, checkpoint, capsys):
+    """helper-60: `--reid onnx` with an export of laga_market1501 stitched with the generic gate 0.5 instead of the
+    checkpoint's 0.2 (and `track` has no --link-thresh): an export now carries what the checkpoint recommends."""
+    import reid_models
+
+    from mctrack.embed import build_embedder, embedder_link_thresh, embedder_track_appearance
+
+    model, manifest = reid_models.load_checkpoint(checkpoint, map_location="cpu")
+    ckpt = tmp_path / "tuned.pt"
+    extra = {**manifest["extra"], "link_thresh": 0.2, "track_appearance": [0.3, 0.7]}
+    reid_models.save_checkpoint(ckpt, model, extra=extra)
+    out = tmp_path / "tuned.onnx"
+    assert main(["reid", "export", "--weights", str(ckpt), "--out", str(out), "--min-cosine", "0.99"]) == 0
+    printed = capsys.readouterr().out
+    assert "use: --reid onnx" in printed and "--input-range 0-1" in printed and "BoxmotReID" in printed
+    assert json.loads(contract_path(out).read_text())["recommended"] == {
+        "link_thresh": 0.2,
+        "track_appearance": [0.3, 0.7],
+    }
+    for beside in (True, False):  # from the .json beside it, else from the copy inside the file
+        if not beside:
+            contract_path(out).unlink()
+        onnx = build_embedder("onnx", weights=out)
+        assert embedder_link_thresh(onnx, "onnx") == 0.2
+        assert tuple(embedder_track_appearance(onnx, "onnx")) == (0.3, 0.7)
+
+
+@pytest.mark.skipif(not HAS_ONNX, reason="onnx/onnxscript/onnxruntime not installed (pip install -e '.[export]')")
+def test_an_onnx_model_that_gives_no_features_is_refused_when_loaded(tmp_path):
+    """helper-60: a detector's ONNX export given as --reid onnx failed on the first frame with "could not broadcast
+    input array from shape (1,28224) into shape (1,84)", after writing an empty result."""
+    from mctrack.embed import build_embedder
+
+    detector_like = torch.nn.Conv2d(3, 84, 8, stride=8).eval()  # (B, 84, h/8, w/8): a map, not (B, D) features
+    path = tmp_path / "det.onnx"
+    with torch.no_grad():
+        torch.onnx.export(
+            detector_like,
+            (torch.zeros(1, 3, 128, 64),),
+            str(path),
+            input_names=["images"],
+            dynamo=True,
+            external_data=False,
+            verbose=False,
+        )
+    with pytest.raises(
+        ValueError, match=r"det.onnx: not a Re-ID model: its output for one crop has shape \(1, 84, 16, 8\)"
+    ):
+        build_embedder("onnx", weights=path)
 
 
 @pytest.mark.skipif(not HAS_ONNX, reason="onnx/onnxscript/onnxruntime not installed (pip install -e '.[export]')")

@@ -121,6 +121,38 @@ def test_scores_outside_0_1_are_warned_about_once():
         tracker.update_with_detections(dets)  # once per tracker
 
 
+def test_a_nan_score_is_not_blamed_on_the_scale():
+    """helper-60: a NaN confidence was warned about as "runs from nan to nan ... rescale the scores"; the row is the
+    tracker's to drop, with its own warning, and the scale of the other scores is fine."""
+    import warnings
+
+    dets = _walk(0)
+    dets.confidence = np.array([np.nan, *dets.confidence[1:]], np.float32)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        MctrackTracker(frame_rate=10).update_with_detections(dets)
+    said = [str(w.message) for w in caught]
+    assert not any("runs from" in m for m in said)
+    assert any("NaN size or score" in m for m in said)
+
+
+def test_boxes_normalised_to_0_1_are_warned_about():
+    """helper-60: boxes in 0-1 coordinates (another detector's convention) gave no track after the first frame and no
+    word: a box under a pixel cannot be tracked."""
+    tracker = MctrackTracker(frame_rate=10)
+    dets = sv.Detections(
+        xyxy=np.array([[0.1, 0.2, 0.2, 0.6], [0.5, 0.1, 0.6, 0.5]], np.float32), confidence=np.full(2, 0.9, np.float32)
+    )
+    with pytest.warns(RuntimeWarning, match=r"boxes normalised to 0-1\? The tracker takes pixel coordinates"):
+        tracker.update_with_detections(dets)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tracker.update_with_detections(dets)  # once per tracker
+        MctrackTracker(frame_rate=10).update_with_detections(_walk(0))  # pixel boxes: nothing said
+
+
 def test_features_given_in_data_reach_the_tracker():
     tracker = MctrackTracker(frame_rate=10)  # no embedder: the features come with the detections
     given = []
