@@ -25,6 +25,7 @@ import math
 import os
 import queue
 import re
+import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -765,6 +766,8 @@ class LiveSource(FrameSource):
         self.ended_early: str | None = None
         if record_segment_s is not None and not record_segment_s > 0:
             raise ValueError(f"record_segment_s: must be > 0 or None, got {record_segment_s}")
+        if record_segment_s is not None and record_to is not None and not callable(record_to):
+            raise ValueError("record_segment_s: needs record_to to be a callable giving each file's path")
         self.record_to = record_to if callable(record_to) else Path(record_to) if record_to else None
         self.record_segment_s = record_segment_s
         #: the recording's files of the last iteration, in order: ``[path, first frame index, frames written]``
@@ -1005,6 +1008,7 @@ class LiveSource(FrameSource):
                     if segment_start is not None and segment and now - segment_start >= segment:
                         if writer is not None:
                             writer.release()
+                            self._check_recorded()
                         writer, segment_start = None, None  # the next file starts with this frame
                     if segment_start is None:  # a file that cannot be written is not tried again before the next
                         segment_start = now
@@ -1024,6 +1028,7 @@ class LiveSource(FrameSource):
             self._queue = self._reader = self._deadline = self._stop_reading = None
             if writer is not None:
                 writer.release()
+                self._check_recorded()
             reader.join(timeout=5)
             if self.dropped:
                 log.warning(
@@ -1044,7 +1049,39 @@ class LiveSource(FrameSource):
             return None
         self.size = size
         self.recorded.append([path, first_index, 0])
+        with contextlib.suppress(OSError):
+            free = shutil.disk_usage(path.parent).free
+            if free < _LOW_DISK_BYTES:
+                log.warning(
+                    "%s: only %d MB free on the disk of the recording %s; when it is full the recording stops "
+                    "(--record-segment files can be moved away while the run goes on; --no-record records nothing)",
+                    self.source,
+                    free // 2**20,
+                    path,
+                )
         return writer
+
+    def _check_recorded(self) -> None:
+        """After a file of the recording is closed: an empty file (a full disk: the video writer says nothing) is
+        warned about and taken off :attr:`recorded`, so that nothing counts it as a recording."""
+        path = self.recorded[-1][0]
+        try:
+            empty = path.stat().st_size == 0
+        except OSError:
+            empty = True
+        if empty:
+            log.warning(
+                "%s: the recording %s is empty (a full disk?); its %d frame(s) are not recorded",
+                self.source,
+                path,
+                self.recorded[-1][2],
+            )
+            self.recorded.pop()
+            with contextlib.suppress(OSError):
+                path.unlink()
+
+
+_LOW_DISK_BYTES = 1 << 30  # a new file of a recording with less free space than this on its disk is warned about
 
 
 class RecordingSource(FrameSource):
@@ -1058,15 +1095,26 @@ class RecordingSource(FrameSource):
         if not files:
             raise InputError(f"camera {camera}: no recording of the live stream")
         self.files = [(Path(f), int(first), int(n)) for f, first, n in files]
-        first = VideoFileSource(self.files[0][0], camera=camera, fps=fps)
-        self.name, self.camera, self.fps, self.size = first.name, camera, first.fps, first.size
+        opened = None
+        for path, _, _ in self.files:  # the size and rate of the first file that can be opened
+            with contextlib.suppress(InputError):
+                opened = VideoFileSource(path, camera=camera, fps=fps)
+                break
+        if opened is None:
+            raise InputError(f"camera {camera}: no file of its recording can be opened ({self.files[0][0]}, ...)")
+        self.name, self.camera, self.fps, self.size = opened.name, camera, opened.fps, opened.size
         self.length = None
 
     def __iter__(self) -> Iterator[Frame]:
         for path, first, n in self.files:
             if not n or not path.is_file():
                 continue
-            for frame in VideoFileSource(path, camera=self.camera, fps=self.fps):
+            try:
+                source = VideoFileSource(path, camera=self.camera, fps=self.fps)
+            except InputError as err:  # one damaged file (a full disk, a crash) costs its own frames only
+                log.warning("%s; its frames %d-%d are left out", err, first, first + n - 1)
+                continue
+            for frame in source:
                 if frame.index >= n:
                     break
                 index = first + frame.index

@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -325,6 +326,39 @@ def test_a_recording_file_that_cannot_be_written_is_tried_once_per_file(tmp_path
     assert len(said) == 1 and "a.mkv" in said[0]
     assert [(p.name, first, n) for p, first, n in live.recorded] == [("b.mkv", 10, 10)]
     assert [f.index for f in RecordingSource(live.recorded, camera="c", fps=10.0)] == list(range(10, 20))
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (a device that is always full)")
+def test_a_recording_file_on_a_full_disk_is_warned_about_and_the_others_still_read_back(tmp_path, caplog):
+    """helper-61: on a full disk the video writer opens its file and writes nothing without a word; the empty file
+    was listed as a recording, and the annotated video of every earlier file was lost with it (one unreadable file
+    ended the whole read-back)."""
+    from mctrack.io.video import RecordingSource
+
+    full = tmp_path / "full.mkv"
+    full.symlink_to("/dev/full")  # every write fails with "No space left on device"
+    with caplog.at_level("WARNING"), pytest.raises(InputError):
+        live = _recorded_in_parts(30, [tmp_path / "a.mkv", full, tmp_path / "c.mkv"])
+        for _ in live:
+            pass
+    assert [(p.name, first, n) for p, first, n in live.recorded] == [("a.mkv", 0, 10), ("c.mkv", 20, 10)]
+    said = [m for m in caplog.messages if "is empty (a full disk?)" in m]
+    assert len(said) == 1 and "full.mkv" in said[0] and "10 frame(s) are not recorded" in said[0]
+    # a file that cannot be read back (cut short, damaged) costs its own frames only
+    damaged = tmp_path / "b.mkv"
+    damaged.write_bytes(b"\x1aE\xdf\xa3 not a whole Matroska file")
+    files = [live.recorded[0], [damaged, 10, 10], live.recorded[1]]
+    with caplog.at_level("WARNING"):
+        back = [f.index for f in RecordingSource(files, camera="c", fps=10.0)]
+    assert back == [*range(10), *range(20, 30)]
+    assert any("b.mkv" in m and "frames 10-19 are left out" in m for m in caplog.messages)
+    with pytest.raises(ValueError, match="record_segment_s: needs record_to to be a callable"):
+        LiveSource(
+            "rtsp://x",
+            capture_factory=lambda s: ScriptedCapture(),
+            record_to=tmp_path / "one.mkv",
+            record_segment_s=1.0,
+        )
 
 
 def test_a_stream_that_comes_back_at_another_size_is_recorded_at_the_first_size(tmp_path):
