@@ -33,7 +33,6 @@ import contextlib
 import dataclasses
 import logging
 import math
-import re
 import types
 import typing
 from dataclasses import dataclass
@@ -42,7 +41,7 @@ from typing import Any
 
 import yaml
 
-from reid_models.yaml_safe import TooLarge, WrittenInt, load_bounded, short_repr, yaml_problem
+from reid_models.yaml_safe import TooLarge, WrittenInt, load_bounded, octal_problem, short_repr, yaml_problem
 
 from .errors import ConfigError, missing_file
 from .io.paths import file_name_problem
@@ -176,9 +175,8 @@ def _convert(value: Any, tp: Any, path: str, key: str) -> Any:
         return {_as_text(k): _convert(v, vt, path, f"{key}.{k}") for k, v in value.items()}
     if tp is Any:
         return _plain(value)
-    if tp in (int, float) and isinstance(value, WrittenInt) and re.fullmatch(r"[-+]?0[0-7_]+", value.text):
-        meant = ("-" if value.text.startswith("-") else "") + (value.text.replace("_", "").lstrip("+-0") or "0")
-        raise ConfigError(path, key, f"write {meant}: YAML reads {value.text} as the octal number {int(value)}")
+    if tp in (int, float) and isinstance(value, WrittenInt) and (problem := octal_problem(value.text, int(value))):
+        raise ConfigError(path, key, problem)  # a number, not a name: 010 is not the octal 8
     if tp is bool:
         if isinstance(value, bool):
             return value

@@ -10,12 +10,13 @@ setting).
 
 from __future__ import annotations
 
+import re
 import reprlib
 from typing import Any
 
 import yaml
 
-__all__ = ["TooLarge", "WrittenInt", "load_bounded", "short_repr", "yaml_problem", "MAX_VALUES"]
+__all__ = ["TooLarge", "WrittenInt", "load_bounded", "octal_problem", "short_repr", "yaml_problem", "MAX_VALUES"]
 
 MAX_VALUES = 100_000  # a camera set or recipe holds hundreds of values; a million would be an attack or a mistake
 
@@ -58,6 +59,26 @@ class _UniqueKeyLoader(yaml.SafeLoader):
                     )
         super().flatten_mapping(node)
 
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+        """YAML 1.1's integer, except one written with a leading zero (``012``), which it reads as octal (10): a
+        recipe's ``epochs: 012`` trained 10 epochs without a word. Refused, naming the decimal meant."""
+        value = super().construct_yaml_int(node)
+        if problem := octal_problem(node.value, value):
+            raise yaml.constructor.ConstructorError(None, None, problem, node.start_mark)
+        return value
+
+
+def octal_problem(text: str, value: int) -> str | None:
+    """Why the integer written ``text`` (read by YAML 1.1 as ``value``) is not what its writer meant, when it has a
+    leading zero (``010`` is the octal 8; ``0`` alone is zero), else None."""
+    if not re.fullmatch(r"[-+]?0[0-7_]+", text):
+        return None
+    meant = ("-" if text.startswith("-") else "") + (text.replace("_", "").lstrip("+-0") or "0")
+    return f"write {meant}: YAML reads {text} as the octal number {value}"
+
+
+_UniqueKeyLoader.add_constructor("tag:yaml.org,2002:int", _UniqueKeyLoader.construct_yaml_int)
+
 
 class WrittenInt(int):
     """An integer that keeps its text as written (``010``, ``0x1F``, ``1_000``): YAML 1.1 reads ``id: 010`` as 8, so a
@@ -75,7 +96,8 @@ class _WrittenIntLoader(_UniqueKeyLoader):
     """:class:`_UniqueKeyLoader` whose integers are :class:`WrittenInt`."""
 
     def construct_yaml_int(self, node: yaml.ScalarNode) -> WrittenInt:
-        return WrittenInt(super().construct_yaml_int(node), node.value)
+        # any integer, octal-looking ones too: the caller decides (a camera id ``010`` is a name, kept as written)
+        return WrittenInt(yaml.SafeLoader.construct_yaml_int(self, node), node.value)
 
 
 _WrittenIntLoader.add_constructor("tag:yaml.org,2002:int", _WrittenIntLoader.construct_yaml_int)
