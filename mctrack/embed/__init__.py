@@ -114,7 +114,8 @@ def embedder_track_appearance(embedder, name: str) -> tuple[float, float]:
     values = list(recommended) if isinstance(recommended, (list, tuple)) else []
     if not valid_track_appearance(values):
         raise ValueError(
-            f"{getattr(embedder, 'weights', name)}: extra.track_appearance must be [weight in 0-1, threshold in "
+            f"{getattr(embedder, 'weights', name)}: the track_appearance it recommends (a checkpoint's extra, an "
+            f"export's recommended) must be [weight in 0-1, threshold in "
             f"(0, 2]], got {recommended!r}"
         )
     return float(values[0]), float(values[1])
@@ -138,7 +139,8 @@ def embedder_link_thresh(embedder, name: str) -> float:
         return link_thresh(name)
     if not _is_number(recommended) or not 0 < recommended <= 2:
         raise ValueError(
-            f"{getattr(embedder, 'weights', name)}: extra.link_thresh must be in (0, 2], got {recommended!r}"
+            f"{getattr(embedder, 'weights', name)}: the link_thresh it recommends (a checkpoint's extra.link_thresh, "
+            f"an export's recommended.link_thresh) must be in (0, 2], got {recommended!r}"
         )
     return float(recommended)
 

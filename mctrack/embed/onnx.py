@@ -114,9 +114,13 @@ class OnnxEmbedder(CropBatchEmbedder):
                 recommended = spec_json.get("recommended") or {}
             except (ValueError, KeyError, TypeError, AttributeError):
                 raise ValueError(f"{where}: not a readable export contract") from None
+            if not isinstance(recommended, dict):
+                raise ValueError(
+                    f"{where}: 'recommended' must be a mapping (link_thresh, track_appearance), got "
+                    f"{type(recommended).__name__}"
+                )
             self._scale = 1.0 / 255.0 if rng == "0-1" else 1.0
-            if isinstance(recommended, dict):
-                self.recommended = {k: v for k, v in recommended.items() if k in ("link_thresh", "track_appearance")}
+            self.recommended = {k: v for k, v in recommended.items() if k in ("link_thresh", "track_appearance")}
         self.batch_size = 1 if self.fixed_batch == 1 else int(batch_size)
         self.weights = str(path)
         self.name = "onnx"
@@ -127,7 +131,8 @@ class OnnxEmbedder(CropBatchEmbedder):
             probe = self._forward(np.zeros((1, size[0], size[1], 3), np.uint8))
         except Exception as err:  # noqa: BLE001 - onnxruntime's own exception types
             raise ValueError(f"{path}: the model does not run on a crop ({type(err).__name__}: {err})") from None
-        if probe.ndim != 2 or probe.shape[0] != 1 or probe.shape[1] < 1:
+        # (1, D) features, or (1, D, 1, 1) from a network that ends in its pooling
+        if probe.ndim < 2 or probe.shape[0] != 1 or probe.shape[1] < 1 or any(d != 1 for d in probe.shape[2:]):
             raise ValueError(
                 f"{path}: not a Re-ID model: its output for one crop has shape {tuple(probe.shape)}, expected (1, D) "
                 "features (a detector's export, for one, gives boxes)"

@@ -52,6 +52,9 @@ _MEAS_SCALE_MAX = 16.0  # the adapted centre measurement variance stays within 1
 _MIN_INNOV_POWER = 1e-4
 
 
+_NORMALISED_FRAMES = 3  # frames in a row with every box within 2 px of the corner before that is warned about
+
+
 def _buffered(xyxy: np.ndarray, buffer: float) -> np.ndarray:
     """Boxes grown by ``buffer`` times their width/height on every side (C-BIoU's buffered IoU)."""
     pad = buffer * (xyxy[:, 2:] - xyxy[:, :2])
@@ -289,7 +292,8 @@ class Tracker:
         self._next_id = 1
         self._frame = -1
         self.dropped = 0  # detections dropped for a degenerate box or score since the last reset
-        self._said_normalised = False  # warned that the boxes look normalised (0-1), not pixels
+        # frames in a row whose every box lay within 2 px of the corner (boxes normalised to 0-1?); -1 once said
+        self._normalised_frames = 0
         self._mean = np.zeros((0, 8))
         self._cov = np.zeros((0, 8, 8))
         self._id = np.zeros(0, np.int64)
@@ -566,15 +570,18 @@ class Tracker:
                     stacklevel=3,
                 )
             self.dropped += len(bad)
-        if not self._said_normalised and valid.any() and np.abs(xyxy[valid]).max() <= 2.0:
-            self._said_normalised = True
-            warnings.warn(
-                f"frame {frame}: every box lies within 2 px of the image corner (largest coordinate "
-                f"{np.abs(xyxy[valid]).max():.3g}): boxes normalised to 0-1? The tracker takes pixel coordinates "
-                "(xyxy), and boxes under a pixel are not tracked (said once per tracker)",
-                RuntimeWarning,
-                stacklevel=3,
-            )
+        if self._normalised_frames >= 0 and valid.any():  # (a far person's tiny box once is not enough)
+            tiny = np.abs(xyxy[valid]).max() <= 2.0
+            self._normalised_frames = self._normalised_frames + 1 if tiny else 0
+            if self._normalised_frames == _NORMALISED_FRAMES:
+                self._normalised_frames = -1
+                warnings.warn(
+                    f"frame {frame}: every box of the last {_NORMALISED_FRAMES} frames lies within 2 px of the image "
+                    "corner: boxes normalised to 0-1? The tracker takes pixel coordinates (xyxy), and boxes under a "
+                    "pixel are not tracked (said once per tracker)",
+                    RuntimeWarning,
+                    stacklevel=3,
+                )
         keep = valid & (score >= score_cut(self.low_thresh))
         if self.min_box_area > 0:
             keep &= np.where(valid, wh[:, 0] * wh[:, 1], 0.0) >= self.min_box_area

@@ -240,6 +240,37 @@ def test_an_onnx_model_that_gives_no_features_is_refused_when_loaded(tmp_path):
         ValueError, match=r"det.onnx: not a Re-ID model: its output for one crop has shape \(1, 84, 16, 8\)"
     ):
         build_embedder("onnx", weights=path)
+    # a Re-ID network that ends in its pooling gives (B, D, 1, 1): features all the same (helper-61)
+    pooled = torch.nn.Sequential(torch.nn.Conv2d(3, 16, 3), torch.nn.AdaptiveAvgPool2d(1)).eval()
+    with torch.no_grad():
+        torch.onnx.export(
+            pooled,
+            (torch.zeros(1, 3, 128, 64),),
+            str(tmp_path / "pooled.onnx"),
+            input_names=["images"],
+            dynamo=True,
+            external_data=False,
+            verbose=False,
+        )
+    assert build_embedder("onnx", weights=tmp_path / "pooled.onnx").dim == 16
+
+
+@pytest.mark.skipif(not HAS_ONNX, reason="onnx/onnxscript/onnxruntime not installed (pip install -e '.[export]')")
+def test_an_exports_recommended_settings_that_are_not_usable_are_named(tmp_path, checkpoint):
+    """helper-61: a malformed 'recommended' in an export's contract was blamed on a checkpoint's 'extra', or ignored."""
+    from mctrack.embed import build_embedder, embedder_link_thresh
+
+    out = tmp_path / "m.onnx"
+    export_embedder(checkpoint, out, fmt="onnx")
+    contract = json.loads(contract_path(out).read_text())
+    contract_path(out).write_text(json.dumps({**contract, "recommended": {"link_thresh": "abc"}}))
+    with pytest.raises(
+        ValueError, match=r"m.onnx: the link_thresh it recommends .* an export's recommended.link_thresh"
+    ):
+        embedder_link_thresh(build_embedder("onnx", weights=out), "onnx")
+    contract_path(out).write_text(json.dumps({**contract, "recommended": [0.2]}))
+    with pytest.raises(ValueError, match=r"m.onnx.json: 'recommended' must be a mapping"):
+        build_embedder("onnx", weights=out)
 
 
 @pytest.mark.skipif(not HAS_ONNX, reason="onnx/onnxscript/onnxruntime not installed (pip install -e '.[export]')")

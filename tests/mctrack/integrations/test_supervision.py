@@ -143,14 +143,21 @@ def test_boxes_normalised_to_0_1_are_warned_about():
     dets = sv.Detections(
         xyxy=np.array([[0.1, 0.2, 0.2, 0.6], [0.5, 0.1, 0.6, 0.5]], np.float32), confidence=np.full(2, 0.9, np.float32)
     )
-    with pytest.warns(RuntimeWarning, match=r"boxes normalised to 0-1\? The tracker takes pixel coordinates"):
-        tracker.update_with_detections(dets)
     import warnings
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        tracker.update_with_detections(dets)  # once per tracker
-        MctrackTracker(frame_rate=10).update_with_detections(_walk(0))  # pixel boxes: nothing said
+        tracker.update_with_detections(dets)  # one frame of them could be a far person's tiny box (helper-61)
+        tracker.update_with_detections(dets)
+    with pytest.warns(RuntimeWarning, match=r"boxes normalised to 0-1\? The tracker takes pixel coordinates"):
+        tracker.update_with_detections(dets)  # the third frame in a row
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for _ in range(5):
+            tracker.update_with_detections(dets)  # once per tracker
+        pixels = MctrackTracker(frame_rate=10)
+        for i in range(6):  # a tiny box at the corner now and then among pixel boxes: nothing said
+            pixels.update_with_detections(dets if i % 2 else _walk(i))
 
 
 def test_features_given_in_data_reach_the_tracker():
