@@ -166,9 +166,11 @@ def export_embedder(
             else "unit-length features (the checkpoint has no feature mean: not centred)",
         },
     }
-    recommended = {k: v for k, v in (manifest.get("extra") or {}).items() if k in ("link_thresh", "track_appearance")}
-    if recommended:  # the checkpoint's tracker and linker settings for its features, which --reid onnx then takes
-        contract["recommended"] = recommended
+    # the checkpoint's tracker and linker settings for its features, which --reid onnx then takes (empty: it has none;
+    # a contract without the key predates 2026-12-06)
+    contract["recommended"] = {
+        k: v for k, v in (manifest.get("extra") or {}).items() if k in ("link_thresh", "track_appearance")
+    }
     contract_path(out).write_text(json.dumps(contract, indent=2) + "\n")
     if fmt == "onnx":  # the contract also travels inside the file, for copies that lose the .json beside them
         import onnx

@@ -14,6 +14,7 @@ centred: pass ``feature_mean`` (a ``.npy`` of the mean unit feature of training 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -24,6 +25,8 @@ from .export import CONTRACT_KEY, contract_path
 from .reid import IMAGENET_MEAN, IMAGENET_STD
 
 __all__ = ["OnnxEmbedder"]
+
+log = logging.getLogger(__name__)
 
 
 class OnnxEmbedder(CropBatchEmbedder):
@@ -121,6 +124,12 @@ class OnnxEmbedder(CropBatchEmbedder):
                 )
             self._scale = 1.0 / 255.0 if rng == "0-1" else 1.0
             self.recommended = {k: v for k, v in recommended.items() if k in ("link_thresh", "track_appearance")}
+            if "recommended" not in spec_json:
+                log.warning(
+                    "%s: exported before exports carried the checkpoint's tracker and linker settings; the generic "
+                    "ones are used (export it again with 'mctrack reid export' to carry them)",
+                    path,
+                )
         self.batch_size = 1 if self.fixed_batch == 1 else int(batch_size)
         self.weights = str(path)
         self.name = "onnx"

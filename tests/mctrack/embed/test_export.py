@@ -256,7 +256,7 @@ def test_an_onnx_model_that_gives_no_features_is_refused_when_loaded(tmp_path):
 
 
 @pytest.mark.skipif(not HAS_ONNX, reason="onnx/onnxscript/onnxruntime not installed (pip install -e '.[export]')")
-def test_an_exports_recommended_settings_that_are_not_usable_are_named(tmp_path, checkpoint):
+def test_an_exports_recommended_settings_that_are_not_usable_are_named(tmp_path, checkpoint, caplog):
     """helper-61: a malformed 'recommended' in an export's contract was blamed on a checkpoint's 'extra', or ignored."""
     from mctrack.embed import build_embedder, embedder_link_thresh
 
@@ -271,6 +271,12 @@ def test_an_exports_recommended_settings_that_are_not_usable_are_named(tmp_path,
     contract_path(out).write_text(json.dumps({**contract, "recommended": [0.2]}))
     with pytest.raises(ValueError, match=r"m.onnx.json: 'recommended' must be a mapping"):
         build_embedder("onnx", weights=out)
+    # an export made before exports carried them: said, the generic settings used
+    del contract["recommended"]
+    contract_path(out).write_text(json.dumps(contract))
+    with caplog.at_level("WARNING"):
+        assert embedder_link_thresh(build_embedder("onnx", weights=out), "onnx") == 0.5
+    assert any("m.onnx: exported before exports carried the checkpoint's tracker" in m for m in caplog.messages)
 
 
 @pytest.mark.skipif(not HAS_ONNX, reason="onnx/onnxscript/onnxruntime not installed (pip install -e '.[export]')")
