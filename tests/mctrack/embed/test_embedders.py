@@ -276,7 +276,7 @@ def test_checkpoint_recommends_its_tracker_appearance(tmp_path):
         reid_models.save_checkpoint(
             tmp_path / f"{name}.pt", model, extra={"track_appearance": value, "feature_mean": None}
         )
-        with pytest.raises(ValueError, match=f"{name}.pt: extra.track_appearance"):
+        with pytest.raises(ValueError, match=f"{name}.pt: the track_appearance it recommends \\(a checkpoint's extra"):
             embedder_track_appearance(ReidEmbedder("global", weights=tmp_path / f"{name}.pt", device="cpu"), "global")
     args.app_weight = 0.9  # both flags given: the checkpoint's value is not even read
     bad = ReidEmbedder("global", weights=tmp_path / "range.pt", device="cpu")
