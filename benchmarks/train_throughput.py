@@ -114,9 +114,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--json", help="write the rows here")
     args = ap.parse_args(argv)
-    import yaml
+    from reid_models.yaml_safe import load_bounded
 
-    kwargs = {k: yaml.safe_load(v) for k, _, v in (item.partition("=") for item in args.set)}
+    # as reid train --set reads its values (012 refused, not read as the octal 10)
+    kwargs = {k: load_bounded(v) for k, _, v in (item.partition("=") for item in args.set)}
     device = torch.device(args.device)
     rows = []
     print(

@@ -70,11 +70,14 @@ class _UniqueKeyLoader(yaml.SafeLoader):
 
 def octal_problem(text: str, value: int) -> str | None:
     """Why the integer written ``text`` (read by YAML 1.1 as ``value``) is not what its writer meant, when it has a
-    leading zero (``010`` is the octal 8; ``0`` alone is zero), else None."""
+    leading zero and the octal reading differs from the decimal one (``010`` is the octal 8; ``0``, ``00`` and
+    ``07`` are what they look like), else None."""
     if not re.fullmatch(r"[-+]?0[0-7_]+", text):
         return None
     meant = ("-" if text.startswith("-") else "") + (text.replace("_", "").lstrip("+-0") or "0")
-    return f"write {meant}: YAML reads {text} as the octal number {value}"
+    if int(meant) == value:  # 00, 07: the same number either way
+        return None
+    return f"write {meant} (or '{text}' in quotes for a name): YAML reads {text} as the octal number {value}"
 
 
 _UniqueKeyLoader.add_constructor("tag:yaml.org,2002:int", _UniqueKeyLoader.construct_yaml_int)

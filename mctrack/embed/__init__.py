@@ -15,6 +15,7 @@ The dimension of an embedder as built is ``embedder.dim``.
 
 from __future__ import annotations
 
+import logging
 import math
 from pathlib import Path
 
@@ -23,6 +24,8 @@ from .base import Embedder, clip_boxes, extract_crops, l2_normalize
 from .baselines import ColorHistogramEmbedder
 from .batching import BatchingEmbedder
 from .reid import ReidEmbedder, select_device
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "NETWORK_FACTS",
@@ -108,6 +111,7 @@ def embedder_track_appearance(embedder, name: str) -> tuple[float, float]:
     """The per-camera tracker's (appearance weight, appearance threshold) for ``embedder`` (built as ``name``): its
     checkpoint's own recommendation (``extra.track_appearance``) when it has a valid one, else the embedder's
     registered fact (:func:`track_appearance`)."""
+    _say_if_recommended_missing(embedder)
     recommended = getattr(embedder, "recommended", {}).get("track_appearance")
     if recommended is None:
         return track_appearance(name)
@@ -126,6 +130,19 @@ def valid_track_appearance(values) -> bool:
     return len(values) == 2 and all(_is_number(v) for v in values) and 0 <= values[0] <= 1 and 0 < values[1] <= 2
 
 
+def _say_if_recommended_missing(embedder) -> None:
+    """Once per embedder: an ONNX export made before exports carried its checkpoint's settings, whose generic
+    settings are about to be used for tracking or linking."""
+    if getattr(embedder, "recommended_missing", False):
+        embedder.recommended_missing = False
+        log.warning(
+            "%s: exported before exports carried the checkpoint's tracker and linker settings; the generic ones "
+            "are used (if the checkpoint recommends its own, as the bundled ones do, export it again with 'mctrack "
+            "reid export' to carry them)",
+            getattr(embedder, "weights", "the ONNX model"),
+        )
+
+
 def _is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
@@ -134,6 +151,7 @@ def embedder_link_thresh(embedder, name: str) -> float:
     """The cosine distance up to which two tracklets of ``embedder`` (built as ``name``) are one person: its
     checkpoint's own recommendation (``extra.link_thresh``) when it has one, else the embedder's registered fact.
     Used by the cross-camera linker and by within-camera stitching."""
+    _say_if_recommended_missing(embedder)
     recommended = getattr(embedder, "recommended", {}).get("link_thresh")
     if recommended is None:
         return link_thresh(name)

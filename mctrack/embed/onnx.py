@@ -114,9 +114,11 @@ class OnnxEmbedder(CropBatchEmbedder):
             try:
                 spec_json = json.loads(text)
                 rng = spec_json["input"].get("range", "0-255")
-                recommended = spec_json.get("recommended") or {}
+                recommended = spec_json.get("recommended", {})
             except (ValueError, KeyError, TypeError, AttributeError):
                 raise ValueError(f"{where}: not a readable export contract") from None
+            if recommended is None:
+                recommended = {}
             if not isinstance(recommended, dict):
                 raise ValueError(
                     f"{where}: 'recommended' must be a mapping (link_thresh, track_appearance), got "
@@ -124,12 +126,8 @@ class OnnxEmbedder(CropBatchEmbedder):
                 )
             self._scale = 1.0 / 255.0 if rng == "0-1" else 1.0
             self.recommended = {k: v for k, v in recommended.items() if k in ("link_thresh", "track_appearance")}
-            if "recommended" not in spec_json:
-                log.warning(
-                    "%s: exported before exports carried the checkpoint's tracker and linker settings; the generic "
-                    "ones are used (export it again with 'mctrack reid export' to carry them)",
-                    path,
-                )
+            #: an export made before exports carried them: said where the settings are taken (tracking, linking)
+            self.recommended_missing = "recommended" not in spec_json
         self.batch_size = 1 if self.fixed_batch == 1 else int(batch_size)
         self.weights = str(path)
         self.name = "onnx"

@@ -708,6 +708,7 @@ class LiveSource(FrameSource):
     _deadline: float | None = None  # time.monotonic() of that end, while iterating
     _stop_reading: threading.Event | None = None  # set to stop the reader thread
     _carry_gap = 0.0  # the outage before a frame dropped from the buffer, said with the next one taken
+    _disk_level = 0  # the free space on the recording's disk last seen: 0 enough, 1 under 1 GB, 2 under 64 MB
     _carry_lock = threading.Lock()
 
     def __init__(
@@ -975,6 +976,7 @@ class LiveSource(FrameSource):
         q, reader, stop = self._queue, self._reader, self._stop_reading
         writer, size, segment_start = None, None, None
         self.recorded = []
+        disk_checked, self._disk_level = 0.0, 0
         index = 0
         # the reader reports a lost stream after reconnect_s; a capture whose read() hangs gets a margin on top
         patience = self.reconnect_s + 30.0
@@ -1021,6 +1023,9 @@ class LiveSource(FrameSource):
                             image_rec = image
                         writer.write(image_rec)
                         self.recorded[-1][2] += 1
+                        if now - disk_checked >= _DISK_CHECK_S:  # a disk filling up during a file: said, not silent
+                            disk_checked = now
+                            self._check_disk(self.recorded[-1][0])
                 yield Frame(self.camera, index, now, image)
                 index += 1
         finally:
@@ -1049,17 +1054,28 @@ class LiveSource(FrameSource):
             return None
         self.size = size
         self.recorded.append([path, first_index, 0])
-        with contextlib.suppress(OSError):
-            free = shutil.disk_usage(path.parent).free
-            if free < _LOW_DISK_BYTES:
-                log.warning(
-                    "%s: only %d MB free on the disk of the recording %s; when it is full the recording stops "
-                    "(--record-segment files can be moved away while the run goes on; --no-record records nothing)",
-                    self.source,
-                    free // 2**20,
-                    path,
-                )
+        self._check_disk(path)
         return writer
+
+    def _check_disk(self, path: Path) -> None:
+        """Warn when the free space on the recording's disk falls below 1 GB, and again below 64 MB (where frames
+        are about to be lost: OpenCV's writer reports failed writes on its own log only); once per level, said
+        again after the space came back."""
+        try:
+            free = shutil.disk_usage(path.parent).free
+        except OSError:
+            return
+        level = 2 if free < _FULL_DISK_BYTES else 1 if free < _LOW_DISK_BYTES else 0
+        if level > self._disk_level:
+            log.warning(
+                "%s: %.1f MB free on the disk of the recording %s; %s (--record-segment files can be moved away "
+                "while the run goes on; --no-record records nothing)",
+                self.source,
+                free / 2**20,
+                path,
+                "the recording loses frames once it is full" if level == 2 else "when it is full the recording stops",
+            )
+        self._disk_level = level
 
     def _check_recorded(self) -> None:
         """After a file of the recording is closed: an empty file (a full disk: the video writer says nothing) is
@@ -1081,7 +1097,9 @@ class LiveSource(FrameSource):
                 path.unlink()
 
 
-_LOW_DISK_BYTES = 1 << 30  # a new file of a recording with less free space than this on its disk is warned about
+_LOW_DISK_BYTES = 1 << 30  # a recording's disk with less free space than this is warned about
+_FULL_DISK_BYTES = 64 << 20  # ... and again with less than this: frames about to be lost
+_DISK_CHECK_S = 5.0  # seconds of capture time between two checks of a recording's free disk space
 
 
 class RecordingSource(FrameSource):

@@ -577,8 +577,8 @@ class Tracker:
                 self._normalised_frames = -1
                 warnings.warn(
                     f"frame {frame}: every box of the last {_NORMALISED_FRAMES} frames lies within 2 px of the image "
-                    "corner: boxes normalised to 0-1? The tracker takes pixel coordinates (xyxy), and boxes under a "
-                    "pixel are not tracked (said once per tracker)",
+                    "corner: boxes normalised to 0-1? The tracker takes pixel coordinates (xyxy); boxes under a "
+                    "pixel are not followed from frame to frame (said once per tracker)",
                     RuntimeWarning,
                     stacklevel=3,
                 )

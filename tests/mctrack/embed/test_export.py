@@ -274,9 +274,20 @@ def test_an_exports_recommended_settings_that_are_not_usable_are_named(tmp_path,
     # an export made before exports carried them: said, the generic settings used
     del contract["recommended"]
     contract_path(out).write_text(json.dumps(contract))
-    with caplog.at_level("WARNING"):
-        assert embedder_link_thresh(build_embedder("onnx", weights=out), "onnx") == 0.5
-    assert any("m.onnx: exported before exports carried the checkpoint's tracker" in m for m in caplog.messages)
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="mctrack"):
+        old = build_embedder("onnx", weights=out)
+        assert not caplog.messages  # only where the settings are taken (not by reid embed or BoxMOT; helper-62)
+        assert embedder_link_thresh(old, "onnx") == 0.5 and embedder_link_thresh(old, "onnx") == 0.5
+    said = [m for m in caplog.messages if "m.onnx: exported before exports carried the checkpoint's tracker" in m]
+    assert len(said) == 1
+    for empty in (None, {}):  # no settings to carry: nothing to say
+        contract_path(out).write_text(json.dumps({**contract, "recommended": empty}))
+        assert build_embedder("onnx", weights=out).recommended == {}
+    for wrong in ([], 0, False, ""):  # not a mapping, even an empty one (helper-62)
+        contract_path(out).write_text(json.dumps({**contract, "recommended": wrong}))
+        with pytest.raises(ValueError, match="'recommended' must be a mapping"):
+            build_embedder("onnx", weights=out)
 
 
 @pytest.mark.skipif(not HAS_ONNX, reason="onnx/onnxscript/onnxruntime not installed (pip install -e '.[export]')")

@@ -361,6 +361,33 @@ def test_a_recording_file_on_a_full_disk_is_warned_about_and_the_others_still_re
         )
 
 
+def test_a_recordings_disk_running_out_is_said_once_per_level(tmp_path, monkeypatch, caplog):
+    """helper-62: a disk that filled during a file cost frames with nothing said but OpenCV's own log lines; the
+    low-space warning came again with every new file."""
+    import collections
+    import shutil
+
+    import mctrack.io.video as video
+
+    gb, mb = 2**30, 2**20
+    free = iter([2 * gb, 2 * gb, 500 * mb, 500 * mb, 500 * mb, 10 * mb, 10 * mb, 2 * gb, 10 * mb])
+    last = [2 * gb]
+
+    def usage(path):
+        last[0] = next(free, last[0])
+        return collections.namedtuple("usage", "total used free")(0, 0, last[0])
+
+    monkeypatch.setattr(shutil, "disk_usage", usage)
+    monkeypatch.setattr(video, "_DISK_CHECK_S", 0.5)  # every 5 frames here, instead of every 5 s
+    with caplog.at_level("WARNING"), pytest.raises(InputError):
+        for _ in _recorded_in_parts(30, [tmp_path / f"p{i}.mkv" for i in range(10)]):
+            pass
+    said = [m for m in caplog.messages if "free on the disk of the recording" in m]
+    assert len(said) == 3, said  # under 1 GB once, under 64 MB once, and again after the space came back
+    assert "500.0 MB free" in said[0] and "when it is full the recording stops" in said[0]
+    assert all("10.0 MB free" in m and "the recording loses frames once it is full" in m for m in said[1:])
+
+
 def test_a_stream_that_comes_back_at_another_size_is_recorded_at_the_first_size(tmp_path):
     class Big(ScriptedCapture):
         def read(self):
