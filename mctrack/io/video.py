@@ -20,6 +20,7 @@ taken as lost: iteration raises :class:`~mctrack.errors.InputError` naming the s
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
@@ -29,7 +30,6 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
-import contextlib
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -1078,8 +1078,9 @@ class LiveSource(FrameSource):
         self._disk_level = level
 
     def _check_recorded(self) -> None:
-        """After a file of the recording is closed: an empty file (a full disk: the video writer says nothing) is
-        warned about and taken off :attr:`recorded`, so that nothing counts it as a recording."""
+        """After a file of the recording is closed: an empty file (a full disk: OpenCV's writer reports its failed
+        writes on its own log only) is warned about, removed and taken off :attr:`recorded`, so that nothing counts
+        it as a recording."""
         path = self.recorded[-1][0]
         try:
             empty = path.stat().st_size == 0
