@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .reid import IMAGENET_MEAN, IMAGENET_STD
+from .reid import IMAGENET_MEAN, IMAGENET_STD, recommended_settings
 
 __all__ = [
     "FORMATS",
@@ -168,9 +168,7 @@ def export_embedder(
     }
     # the checkpoint's tracker and linker settings for its features, which --reid onnx then takes (empty: it has none;
     # a contract without the key predates 2026-12-06)
-    contract["recommended"] = {
-        k: v for k, v in (manifest.get("extra") or {}).items() if k in ("link_thresh", "track_appearance")
-    }
+    contract["recommended"] = recommended_settings(manifest.get("extra"))
     contract_path(out).write_text(json.dumps(contract, indent=2) + "\n")
     if fmt == "onnx":  # the contract also travels inside the file, for copies that lose the .json beside them
         import onnx

@@ -22,7 +22,7 @@ import numpy as np
 
 from .base import CropBatchEmbedder
 from .export import CONTRACT_KEY, contract_path
-from .reid import IMAGENET_MEAN, IMAGENET_STD
+from .reid import IMAGENET_MEAN, IMAGENET_STD, recommended_settings
 
 __all__ = ["OnnxEmbedder"]
 
@@ -125,7 +125,7 @@ class OnnxEmbedder(CropBatchEmbedder):
                     f"{type(recommended).__name__}"
                 )
             self._scale = 1.0 / 255.0 if rng == "0-1" else 1.0
-            self.recommended = {k: v for k, v in recommended.items() if k in ("link_thresh", "track_appearance")}
+            self.recommended = recommended_settings(recommended)
             #: an export made before exports carried them: said where the settings are taken (tracking, linking)
             self.recommended_missing = "recommended" not in spec_json
         self.batch_size = 1 if self.fixed_batch == 1 else int(batch_size)

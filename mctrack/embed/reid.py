@@ -11,7 +11,7 @@ import torch
 from ..types import Detections
 from .base import CropBatchEmbedder, check_image, clip_boxes, extract_crops, l2_normalize, require_detections
 
-__all__ = ["ReidEmbedder", "select_device", "PRECISIONS", "COMPILE_MODES", "auto_precision"]
+__all__ = ["ReidEmbedder", "select_device", "PRECISIONS", "COMPILE_MODES", "auto_precision", "recommended_settings"]
 
 log = logging.getLogger(__name__)
 
@@ -20,6 +20,12 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 PRECISIONS = ("fp32", "fp16", "bf16", "auto")
 #: ``torch.compile`` modes the embedder accepts (``reduce-overhead`` replays CUDA graphs on a GPU)
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune")
+
+
+def recommended_settings(extra: dict | None) -> dict:
+    """The tracker and linker settings a checkpoint recommends for its features (``link_thresh``,
+    ``track_appearance``), picked from its manifest's ``extra`` (or an export contract's ``recommended``)."""
+    return {k: v for k, v in (extra or {}).items() if k in ("link_thresh", "track_appearance")}
 
 
 def cpu_has_bf16() -> bool:
@@ -144,9 +150,7 @@ class ReidEmbedder(CropBatchEmbedder):
             self.weights = str(weights)
             #: settings the checkpoint recommends for its features (``extra.link_thresh``, ``extra.track_appearance``),
             #: which override the embedder's registered facts: a network's distances depend on what it was trained on
-            self.recommended = {
-                k: v for k, v in (manifest.get("extra") or {}).items() if k in ("link_thresh", "track_appearance")
-            }
+            self.recommended = recommended_settings(manifest.get("extra"))
             fm = (manifest.get("extra") or {}).get("feature_mean")
             if fm is not None:
                 fm = np.asarray(fm, np.float32).reshape(-1)
