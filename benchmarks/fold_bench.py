@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
-    model, _ = reid_models.load_checkpoint(resolve_weights(args.weights), map_location="cpu")
+    model, _ = reid_models.load_checkpoint(resolve_weights(args.weights, option="--weights"), map_location="cpu")
     model.eval()
     folded = copy.deepcopy(model)
     n = reid_models.fold_batchnorm(folded)

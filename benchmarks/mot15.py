@@ -143,7 +143,7 @@ def make_embedder(reid: str, weights: str | None = None):
     """The embedder of ``reid`` with its checkpoint (``weights`` or the bundled default), or None."""
     if reid not in TORCH_EMBEDDERS:
         return build_embedder(reid)
-    path = resolve_weights(weights) if weights else default_weights(reid)
+    path = resolve_weights(weights, option="--weights") if weights else default_weights(reid)
     if path is None:
         raise SystemExit(f"--reid {reid}: no checkpoint bundled; pass --weights")
     return build_embedder(reid, weights=path)

@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {len(query)} queries, {len(gallery)} gallery")
     print(f"{'weights':<20}{'precision':>10}{'rank-1':>8}{'mAP':>7}{'crops/s':>9}{'cos min':>9}{'cos mean':>9}")
     for name in args.weights:
-        weights = resolve_weights(name)
+        weights = resolve_weights(name, option="--weights")
         arch = torch.load(weights, map_location="cpu", weights_only=True)["manifest"]["arch"]
         ref = None
         for precision in args.precisions:

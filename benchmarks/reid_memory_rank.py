@@ -56,7 +56,7 @@ def make_embedder(spec: str):
         if weights:
             raise SystemExit(f"--embedders {spec}: {reid} takes no weights")
         return build_embedder(reid)
-    path = resolve_weights(weights) if weights else default_weights(reid)
+    path = resolve_weights(weights, option=f"--embedders {spec}: weights") if weights else default_weights(reid)
     if path is None:
         raise SystemExit(f"--embedders {spec}: no checkpoint bundled for {reid}; give reid:weights")
     return build_embedder(reid, weights=path, device="cpu")

@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     data, out = Path(args.data), Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    weights = resolve_weights(args.weights)
+    weights = resolve_weights(args.weights, option="--weights")
     onnx = out / f"{Path(weights).stem}_ul.onnx"
     export_embedder(weights, onnx, fmt="onnx", input_range="0-1")
     overrides = {} if args.gmc is None else {"gmc_method": args.gmc}

@@ -337,7 +337,7 @@ def weights_from_args(args: argparse.Namespace) -> str | None:
         return None
     if args.weights and str(args.weights).lower() != "none":
         try:
-            path = resolve_weights(args.weights)
+            path = resolve_weights(args.weights, option="--weights")
         except WeightsError as err:
             raise InputError(str(err)) from None
     elif (

@@ -220,7 +220,7 @@ def export_main(args: argparse.Namespace) -> int:
 
     reid = args.reid or "laga"
     try:
-        weights = resolve_weights(args.weights) if args.weights else default_weights(reid)
+        weights = resolve_weights(args.weights, option="--weights") if args.weights else default_weights(reid)
     except WeightsError as err:
         raise InputError(str(err)) from None
     if weights is None:
@@ -454,7 +454,7 @@ def eval_main(args: argparse.Namespace) -> int:
     from ..weights import WeightsError, resolve_weights
 
     try:
-        weights = resolve_weights(args.weights)
+        weights = resolve_weights(args.weights, option="--weights")
     except WeightsError as err:
         raise InputError(str(err)) from None
     if args.batch_size < 1:

@@ -14,7 +14,8 @@ Names (the file ``<name>.pt`` in this folder, with ``<name>.json`` telling how i
   synthetic scenes, poor on real footage.
 
 ``default_weights(arch)`` is the first bundled name of ``DEFAULTS[arch]`` that is present: real-trained first.
-``resolve_weights(text)`` takes a path or a bundled name, as ``--weights`` does.
+``resolve_weights(text)`` takes a path or a bundled name, as ``--weights`` does (its errors name ``option``:
+``weights`` by default, ``--weights`` from the command line).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ DEFAULTS: dict[str, tuple[str, ...]] = {
 
 
 class WeightsError(ValueError):
-    """A --weights value that is neither a file nor a bundled checkpoint name."""
+    """A weights value (``--weights`` on the command line) that is neither a checkpoint file nor a bundled name."""
 
 
 def bundled(folder: Path | None = None) -> dict[str, Path]:
@@ -52,8 +53,9 @@ def default_weights(arch: str, folder: Path | None = None) -> Path | None:
     return None
 
 
-def resolve_weights(text: str | Path, folder: Path | None = None) -> Path:
-    """A checkpoint path from a path or a bundled name; neither raises WeightsError naming the valid names."""
+def resolve_weights(text: str | Path, folder: Path | None = None, *, option: str = "weights") -> Path:
+    """A checkpoint path from a path or a bundled name; neither raises WeightsError naming ``option`` (the
+    keyword argument by default, ``--weights`` from a command line), the value and the valid names."""
     path = Path(text)
     if path.is_file():
         return path
@@ -68,9 +70,9 @@ def resolve_weights(text: str | Path, folder: Path | None = None) -> Path:
             if (path / "model.pt").is_file()
             else " (a .pt file or a bundled name)"
         )
-        raise WeightsError(f"--weights {text}: a folder, not a checkpoint file{hint}")
+        raise WeightsError(f"{option} {text}: a folder, not a checkpoint file{hint}")
     names = ", ".join(present) or "none"
-    raise WeightsError(f"--weights {text}: no such file, nor a bundled checkpoint name (bundled: {names})")
+    raise WeightsError(f"{option} {text}: no such file, nor a bundled checkpoint name (bundled: {names})")
 
 
 def describe(path: Path) -> str:

@@ -629,8 +629,13 @@ def test_bundled_weights_lookup(tmp_path):
     assert resolve_weights(tmp_path / "laga_samples.pt", tmp_path) == tmp_path / "laga_samples.pt"
     with pytest.raises(WeightsError, match="nope.*laga_market1501, laga_samples"):
         resolve_weights("nope", tmp_path)
-    with pytest.raises(WeightsError, match=rf"^--weights {tmp_path}: a folder, not a checkpoint file"):
+    with pytest.raises(WeightsError, match=rf"^weights {tmp_path}: a folder, not a checkpoint file"):
         resolve_weights(tmp_path, tmp_path)  # used to say "no such file" of a folder that is there
+    # the Python API's errors name its keyword argument, the command line's its option
+    with pytest.raises(WeightsError, match="^weights nope: no such file"):
+        resolve_weights("nope", tmp_path)
+    with pytest.raises(WeightsError, match="^--weights nope: no such file"):
+        resolve_weights("nope", tmp_path, option="--weights")
     # the bundled file's own name, as docs/reid_training.md wrote it (the current folder has no such file)
     assert resolve_weights("laga_market1501.pt", tmp_path) == tmp_path / "laga_market1501.pt"
     run = tmp_path / "run"
