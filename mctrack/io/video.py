@@ -20,6 +20,8 @@ taken as lost: iteration raises :class:`~mctrack.errors.InputError` naming the s
 
 from __future__ import annotations
 
+import bisect
+import collections
 import contextlib
 import logging
 import math
@@ -849,12 +851,20 @@ class LiveSource(FrameSource):
                         pass
         return False
 
+    #: seconds of a connection's first frames left out of the rate check: FFmpeg reads frames while it opens a
+    #: stream (an RTSP camera's first second or so) and hands them over at once, a burst that is not the rate
+    RATE_SKIP_S = 2.0
+
     def _check_rate(self, window: list[float]) -> bool:
-        """Warn (and True) when the ``window`` of capture times of consecutive frames shows the stream delivering
-        far from the fps it is tracked and recorded at (FFmpeg says 25 for an MJPEG stream whatever it sends)."""
-        if len(window) < 50 or window[-1] - window[0] < 2.0:
+        """Warn (and True) when the ``window`` of capture times of consecutive frames (from a connection's first
+        frame) shows the stream delivering far from the fps it is tracked and recorded at (FFmpeg says 25 for an
+        MJPEG stream whatever it sends); measured over at least 50 frames and 2 s after the first ``RATE_SKIP_S``."""
+        if window[-1] - window[0] < self.RATE_SKIP_S + 2.0:
             return False
-        measured = (len(window) - 1) / (window[-1] - window[0])
+        times = window[bisect.bisect_left(window, window[0] + self.RATE_SKIP_S) :]
+        if len(times) < 50:
+            return False
+        measured = (len(times) - 1) / (times[-1] - times[0])
         if abs(measured - self.fps) <= 0.25 * self.fps:
             return True
         log.warning(
@@ -869,11 +879,25 @@ class LiveSource(FrameSource):
         )
         return True
 
+    #: an interval between two frames read without a failed read in between is a freeze (an outage that the
+    #: connection survived: a camera that froze, a stalled network) when it is at least this many seconds and ...
+    FREEZE_MIN_S = 1.0
+    #: ... this many times the stream's usual interval (the median of its last 50, learnt after a connection's
+    #: first RATE_SKIP_S), so that a snapshot camera's few seconds between frames are not one
+    FREEZE_FACTOR = 10.0
+
+    def _freeze(self, interval: float, usual: collections.deque) -> bool:
+        """Whether ``interval`` seconds between two frames of a live stream, its reads not failing meanwhile, is a
+        freeze rather than the stream's rate (``usual``: its recent intervals; too few of them: not judged)."""
+        return len(usual) >= 3 and interval >= max(self.FREEZE_MIN_S, self.FREEZE_FACTOR * float(np.median(usual)))
+
     def _read_loop(self, cap, q: queue.Queue, stop: threading.Event, t0: float) -> None:
         lost_since = last_read = None
         came_back = False
         n_read = 0
         window: list[float] | None = [] if self.frame_count is None else None  # the first frames' times
+        usual: collections.deque = collections.deque(maxlen=50)  # recent intervals between frames
+        connected = None  # the time of the connection's first frame
         try:
             while not stop.is_set():
                 ok, image = cap.read()
@@ -890,14 +914,31 @@ class LiveSource(FrameSource):
                         )
                     lost_since = None
                     n_read += 1
+                    # after failed reads (an outage, a reconnect) or a freeze: the time since the frame read before
+                    # it. Not the gap between frames processed (frames dropped while processing fell behind make
+                    # one), nor a slow stream's usual interval (a snapshot camera's 2 s between frames is no outage)
+                    gap = now - last_read if came_back and last_read is not None else 0.0
+                    if connected is None or came_back:
+                        connected = now
+                    elif self.frame_count is None:
+                        interval = now - last_read
+                        if self._freeze(interval, usual):
+                            gap = interval
+                            self.outage_s += interval
+                            log.warning(
+                                "%s: the live stream gave no frame for %.1f s without closing (a camera that froze or "
+                                "a stalled network)",
+                                self.source,
+                                interval,
+                            )
+                            if window is not None:
+                                window.clear()  # the rate of consecutive frames, not across a freeze
+                        elif now - connected >= self.RATE_SKIP_S:  # not the burst of frames read while opening
+                            usual.append(interval)
                     if window is not None:
                         window.append(now)
                         if self._check_rate(window):  # once a run
                             window = None
-                    # after failed reads (an outage, a reconnect): the time since the frame read before it. Not the
-                    # gap between frames processed (frames dropped while processing fell behind make one), nor a
-                    # slow stream's usual interval (a snapshot camera's 2 s between frames is no outage)
-                    gap = now - last_read if came_back and last_read is not None else 0.0
                     came_back, last_read = False, now
                     self._put(q, (now, np.ascontiguousarray(image), gap), stop)
                     continue

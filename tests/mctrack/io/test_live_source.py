@@ -156,6 +156,60 @@ def test_a_slow_stream_s_usual_interval_is_no_outage():
     assert gaps == [0.0] * 6
 
 
+class TimedCapture(ScriptedCapture):
+    """A capture whose frame ``i`` arrives at ``times[i]`` seconds: :meth:`clock` reads the last arrival."""
+
+    def __init__(self, times: list[float], fps: float = 25.0) -> None:
+        super().__init__(0, len(times), fps=fps)
+        self.times, self.now = times, 0.0
+
+    def read(self):
+        if self.i < self.stop:
+            self.now = self.times[self.i]
+        return super().read()
+
+    def clock(self) -> float:
+        return self.now
+
+
+def _gaps_and_said(times: list[float], caplog, fps: float = 25.0) -> tuple[list[float], list[str], LiveSource]:
+    cap = TimedCapture(times, fps)
+    live = LiveSource("rtsp://x", capture_factory=lambda s: cap, drop=False, clock=cap.clock, reconnect_s=0.2)
+    gaps = []
+    with caplog.at_level("WARNING", logger="mctrack.io.video"):
+        for f in live:
+            gaps.append(live.gap_before(f.index))
+            if f.index == len(times) - 1:
+                break
+    return gaps, [r.getMessage() for r in caplog.records], live
+
+
+def test_a_stream_that_freezes_without_closing_is_an_outage(caplog):
+    """A camera that froze for 3 s with its connection open (benchmarks/rtsp_camera.py --mode pause; reads wait up
+    to the 30 s read timeout) was taken as one frame's interval: nothing said, no outage counted, and tracks lost
+    before it went on as if 40 ms had passed. Now it is an outage like a reconnect's: said, counted, and told to the
+    tracker, which ends tracks lost for longer than max_lost_s."""
+    times = [i / 25 for i in range(100)] + [3.0 + 99 / 25 + i / 25 for i in range(100)]
+    gaps, said, live = _gaps_and_said(times, caplog)
+    assert gaps[100] == pytest.approx(3.0) and sum(gaps) == pytest.approx(3.0)
+    assert live.outage_s == pytest.approx(3.0) and live.reconnects == 0
+    froze = [m for m in said if "without closing" in m]
+    assert froze == [
+        "rtsp://x: the live stream gave no frame for 3.0 s without closing (a camera that froze or a stalled network)"
+    ]
+    assert not [m for m in said if "frames arrive at about" in m]  # the rate is measured apart from the freeze
+
+
+@pytest.mark.parametrize("interval, burst", [(2.0, 0), (1.0, 20), (0.5, 30), (0.04, 60)])
+def test_a_slow_stream_or_an_opening_burst_is_no_freeze(caplog, interval, burst):
+    """A snapshot camera's usual interval (1-2 s, over a nominal 25 fps) and the burst of frames FFmpeg read while
+    opening the stream do not make a freeze."""
+    times = [0.0] * burst + [(i + 1) * interval for i in range(60)]
+    gaps, said, live = _gaps_and_said(times, caplog)
+    assert gaps == [0.0] * len(times) and live.outage_s == 0
+    assert not [m for m in said if "without closing" in m]
+
+
 def test_a_url_is_opened_with_connection_and_read_timeouts(monkeypatch):
     """A stream that stops answering without closing its connection (a TCP stall) hung its reader in read() for
     good; with a read timeout the reader reconnects."""
@@ -170,25 +224,43 @@ def test_a_url_is_opened_with_connection_and_read_timeouts(monkeypatch):
     assert webcam == (0,)
 
 
-@pytest.mark.parametrize("rate, warned", [(7.0, True), (25.0, False)])
-def test_a_stream_far_from_its_nominal_rate_is_warned_about(caplog, rate, warned):
+def burst_clock(rate: float, burst: int):
+    """A capture clock whose first ``burst`` reads come at once (the frames FFmpeg read while opening the stream),
+    then one every ``1 / rate`` s."""
+    counter = itertools.count()
+    lock = threading.Lock()
+
+    def clock() -> float:
+        with lock:
+            return max(0, next(counter) - burst) / rate
+
+    return clock
+
+
+@pytest.mark.parametrize(
+    "rate, burst, warned", [(7.0, 0, True), (25.0, 0, False), (25.0, 20, False), (25.0, 40, False), (40.0, 20, True)]
+)
+def test_a_stream_far_from_its_nominal_rate_is_warned_about(caplog, rate, burst, warned):
     """helper-57: an MJPEG stream of 7 fps was taken at FFmpeg's 25 fps without a word: recorded 3.6x too fast, the
-    tracker's 1.5 s lost budget became about 5 s of real time."""
+    tracker's 1.5 s lost budget became about 5 s of real time. A real RTSP camera (benchmarks/rtsp_camera.py) hands
+    over the frames FFmpeg read while opening it at once: a 25 fps camera was said to send 35.4 fps."""
     live = LiveSource(
         "http://cam/mjpg",
-        capture_factory=lambda s: ScriptedCapture(0, 60, fps=25.0),
+        capture_factory=lambda s: ScriptedCapture(0, 400, fps=25.0),
         drop=False,
         reconnect_s=0.2,
-        clock=fake_clock(1.0 / rate),
+        clock=burst_clock(rate, burst),
     )
     with caplog.at_level("WARNING", logger="mctrack.io.video"):
         for f in live:
-            if f.index == 55:
+            if f.index == burst + 10 * rate:  # 10 s of the stream
                 break
     said = [r.getMessage() for r in caplog.records if "frames arrive at about" in r.getMessage()]
     if warned:
-        assert len(said) == 1 and said[0].startswith("http://cam/mjpg: frames arrive at about 7.0 fps, not the 25 fps")
-        assert "plays 3.6x too fast" in said[0]
+        assert len(said) == 1 and said[0].startswith(
+            f"http://cam/mjpg: frames arrive at about {rate:.1f} fps, not the 25"
+        )
+        assert ("plays 3.6x too fast" if rate == 7 else "plays 1.6x too slow") in said[0]
     else:
         assert said == []
 

@@ -1,0 +1,139 @@
+"""The local RTSP camera (benchmarks/rtsp_camera.py) and live streams read through OpenCV's own RTSP client.
+
+The scripted captures of tests/mctrack/io/test_live_source.py model what OpenCV returns; here the frames go through
+the real protocol (RTSP, interleaved RTP, RFC 2435 JPEG) and FFmpeg, which is how the opening burst of frames that
+made a 25 fps camera look like 35 fps was found.
+"""
+
+from __future__ import annotations
+
+import struct
+import time
+
+import numpy as np
+import pytest
+
+from mctrack.errors import InputError
+from mctrack.io.video import LiveSource
+from tests.conftest import load_benchmark
+
+rtsp = load_benchmark("rtsp_camera")
+W, H = 160, 120
+
+
+def frames(n: int = 32) -> list[np.ndarray]:
+    """Frame ``i``: grey level ``8 * i`` (readable back after JPEG), a white square marking the top left corner."""
+    out = []
+    for i in range(n):
+        img = np.full((H, W, 3), 8 * i, np.uint8)
+        img[:16, :16] = 255
+        out.append(img)
+    return out
+
+
+def level(img: np.ndarray) -> int:
+    return int(round(float(np.median(img[H // 2 :, W // 2 :])) / 8))
+
+
+def camera(**kwargs):
+    return rtsp.RtspCamera(frames(), **{"fps": 25.0, **kwargs}).start()
+
+
+def test_a_frame_is_packetised_as_rfc_2435_says():
+    import cv2
+
+    jpeg = cv2.imencode(".jpg", np.random.default_rng(0).integers(0, 255, (H, W, 3), np.uint8))[1].tobytes()
+    kind, w, h, tables, scan = rtsp.jpeg_parts(jpeg)
+    assert (kind, w, h, len(tables)) == (1, W, H, 128) and len(scan) > 3 * rtsp.PAYLOAD
+    packets = rtsp.rtp_packets(jpeg, seq=65534, timestamp=3600, ssrc=7)
+    seqs, offsets, chunks = [], [], []
+    for i, p in enumerate(packets):
+        v, m_pt, seq, ts, ssrc = struct.unpack(">BBHII", p[:12])
+        assert v == 0x80 and ts == 3600 and ssrc == 7
+        assert m_pt == (0x80 | 26 if i == len(packets) - 1 else 26)  # the marker ends the frame
+        offsets.append(int.from_bytes(p[13:16], "big"))
+        assert p[16:20] == bytes([1, 255, W // 8, H // 8])  # type 1 (4:2:0), Q 255: tables in band
+        body = p[20:]
+        if i == 0:
+            assert body[:4] == struct.pack(">BBH", 0, 0, 128) and body[4:132] == tables
+            body = body[132:]
+        chunks.append(body)
+        seqs.append(seq)
+    assert seqs == [(65534 + i) & 0xFFFF for i in range(len(packets))]  # wraps around
+    assert b"".join(chunks) == scan  # the scan whole, without its headers or the end marker
+    assert offsets == [sum(len(c) for c in chunks[:i]) for i in range(len(chunks))]
+
+
+def test_jpeg_parts_refuses_what_rfc_2435_cannot_send():
+    import cv2
+
+    img = np.zeros((H, W, 3), np.uint8)
+    four44 = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_SAMPLING_FACTOR, cv2.IMWRITE_JPEG_SAMPLING_FACTOR_444])[1]
+    with pytest.raises(ValueError, match="neither 4:2:2 nor 4:2:0"):
+        rtsp.jpeg_parts(four44.tobytes())
+    assert rtsp.fit_frame(np.zeros((121, 2100, 3), np.uint8)).shape == (120, 2040, 3)
+
+
+def test_a_live_source_reads_an_rtsp_camera_every_frame_in_order_at_its_rate(caplog):
+    cam = camera()
+    try:
+        live = LiveSource(cam.url, drop=False, buffer=512)
+        assert live.fps == 25.0 and live.size == (W, H)  # the SDP's a=framerate (50 there gives 50)
+        got = []
+        with caplog.at_level("WARNING", logger="mctrack.io.video"):
+            for f in live:
+                got.append(level(f.image))
+                if f.index == 129:  # 5.2 s: the rate check has had its say
+                    break
+    finally:
+        cam.stop()
+    assert np.all(np.diff(got) % 32 == 1), got  # consecutive frames of the looped 32, none lost or repeated
+    assert live.reconnects == 0 and live.outage_s == 0
+    # FFmpeg hands over the frames it read while opening at once; that burst is not the stream's rate
+    assert not [r.getMessage() for r in caplog.records if "frames arrive at about" in r.getMessage()]
+
+
+def test_a_camera_that_restarts_its_stream_is_reconnected():
+    cam = camera(mode="drop", at=1.0)
+    try:
+        live = LiveSource(cam.url, drop=False, buffer=512, reconnect_s=5.0)
+        got = []
+        for f in live:
+            got.append((f.timestamp, level(f.image)))
+            if f.timestamp > 2.5:
+                break
+    finally:
+        cam.stop()
+    assert live.reconnects >= 1 and cam.connections >= 2
+    assert len(got) >= 50 and got[-1][0] > 2.5  # frames again after the new connection
+
+
+def test_a_camera_that_freezes_with_its_connection_open_is_an_outage(caplog):
+    cam = camera(mode="pause", at=3.0, duration=2.0)  # after the first 2 s, which tell the stream's usual rate
+    try:
+        live = LiveSource(cam.url, drop=False, buffer=512)
+        gaps = []
+        with caplog.at_level("WARNING", logger="mctrack.io.video"):
+            for f in live:
+                gaps.append(live.gap_before(f.index))
+                if f.timestamp > 5.5:
+                    break
+    finally:
+        cam.stop()
+    assert live.reconnects == 0 and max(gaps) == pytest.approx(2.0, abs=0.3) and sorted(gaps)[-2] == 0
+    assert live.outage_s == pytest.approx(max(gaps))
+    said = [r.getMessage() for r in caplog.records if "without closing" in r.getMessage()]
+    assert len(said) == 1 and said[0].startswith(f"{cam.url}: the live stream gave no frame for ")
+
+
+def test_a_camera_that_goes_away_is_lost_after_the_reconnect_time():
+    cam = camera(mode="die", at=1.0)
+    live = LiveSource(cam.url, drop=False, buffer=512, reconnect_s=1.0)
+    n = 0
+    start = time.monotonic()
+    with pytest.raises(InputError, match=f"^{cam.url}: live stream lost: no frame for 1 s after"):
+        for _ in live:
+            n += 1
+    assert 15 <= n <= 35 and time.monotonic() - start < 10  # about 1 s of 25 fps, then given up
+    with pytest.raises(InputError, match="cannot open the live stream"):
+        LiveSource(cam.url)  # nothing listens there now
