@@ -3,8 +3,10 @@
 The stream is what an IP camera's RTSP server sends, so that ``mctrack run`` and ``mctrack track`` read it through
 OpenCV's own RTSP client (FFmpeg) exactly as they read a camera: RTSP/1.0 (OPTIONS, DESCRIBE, SETUP, PLAY,
 GET_PARAMETER, TEARDOWN), RTP over the RTSP connection (interleaved TCP, which OpenCV asks for first; a request for
-UDP is answered 461 and FFmpeg falls back to TCP) and Motion JPEG payloads (RFC 2435, quantisation tables in band).
-H.264, authentication and several clients at once with their own fault scripts are not modelled.
+UDP is answered 461 and FFmpeg falls back to TCP) and either H.264 (``--codec h264``, the default, as most IP
+cameras send: RFC 6184, single NAL units and FU-A fragments, encoded by PyAV's libx264 without B-frames, a key
+frame every 2 s with its SPS/PPS) or Motion JPEG (``--codec mjpeg``: RFC 2435, quantisation tables in band).
+Authentication and several clients at once with their own fault scripts are not modelled.
 
 Faults, as a camera or its network shows them (``--at`` seconds after the first client started playing):
 
@@ -17,13 +19,14 @@ Faults, as a camera or its network shows them (``--at`` seconds after the first 
     python benchmarks/rtsp_camera.py ../shared/data/mot15/TUD-Stadtmitte/TUD-Stadtmitte.mp4 --port 8554
     mctrack track --source rtsp://127.0.0.1:8554/cam --detector yolo --out runs/rtsp --duration 20
 
-The video's frames are re-encoded as JPEG (quality 85, 4:2:0); width and height must be multiples of 8, at most
-2040 (RFC 2435 sends them in units of 8 pixels): others are cropped to fit, said once.
+The video's frames are re-encoded once at start; width and height must be multiples of 8, at most 2040 (RFC 2435
+sends them in units of 8 pixels; H.264 needs even sizes): others are cropped to fit, said once.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import itertools
 import random
 import signal
@@ -38,6 +41,7 @@ import cv2
 import numpy as np
 
 MODES = ("normal", "pause", "drop", "down", "die")
+CODECS = ("h264", "mjpeg")
 PAYLOAD = 1400  # bytes of JPEG data per RTP packet (fits an Ethernet MTU with the headers)
 
 
@@ -82,28 +86,95 @@ def rtp_packets(jpeg: bytes, seq: int, timestamp: int, ssrc: int) -> list[bytes]
     """The RTP packets (payload type 26, RFC 2435, Q 255 with the tables in the first packet) of one frame;
     ``seq`` is the first sequence number."""
     kind, width, height, tables, scan = jpeg_parts(jpeg)
-    packets, offset = [], 0
-    while offset < len(scan) or not packets:
+    payloads, offset = [], 0
+    while offset < len(scan) or not payloads:
         chunk = scan[offset : offset + PAYLOAD]
         head = struct.pack(">B3sBBBB", 0, offset.to_bytes(3, "big"), kind, 255, width // 8, height // 8)
         if offset == 0:
             head += struct.pack(">BBH", 0, 0, len(tables)) + tables
-        last = offset + len(chunk) >= len(scan)
-        rtp = struct.pack(">BBHII", 0x80, (0x80 if last else 0) | 26, (seq + len(packets)) & 0xFFFF, timestamp, ssrc)
-        packets.append(rtp + head + chunk)
+        payloads.append(head + chunk)
         offset += len(chunk)
-    return packets
+    return _rtp(payloads, 26, seq, timestamp, ssrc)
+
+
+def _rtp(payloads: list[bytes], payload_type: int, seq: int, timestamp: int, ssrc: int) -> list[bytes]:
+    """RTP packets of one frame's ``payloads``, the marker bit on the last."""
+    last = len(payloads) - 1
+    return [
+        struct.pack(">BBHII", 0x80, (0x80 if i == last else 0) | payload_type, (seq + i) & 0xFFFF, timestamp, ssrc) + p
+        for i, p in enumerate(payloads)
+    ]
+
+
+def nal_units(annex_b: bytes) -> list[bytes]:
+    """The NAL units of an H.264 Annex B byte stream (start codes 00 00 01 / 00 00 00 01 removed)."""
+    starts, i = [], annex_b.find(b"\x00\x00\x01")
+    while i >= 0:
+        starts.append(i + 3)
+        i = annex_b.find(b"\x00\x00\x01", i + 3)
+    units = []
+    for k, a in enumerate(starts):
+        end = starts[k + 1] - 3 if k + 1 < len(starts) else len(annex_b)
+        units.append(annex_b[a:end].rstrip(b"\x00") if k + 1 < len(starts) else annex_b[a:end])
+    return [u for u in units if u]
+
+
+def h264_rtp_packets(units: list[bytes], seq: int, timestamp: int, ssrc: int) -> list[bytes]:
+    """The RTP packets (payload type 96, RFC 6184 packetization mode 1) of one access unit's NAL ``units``: a unit
+    that fits goes whole, a larger one in FU-A fragments (start and end bits, the unit's type in each)."""
+    payloads = []
+    for nal in units:
+        if len(nal) <= PAYLOAD:
+            payloads.append(nal)
+            continue
+        indicator, kind, body = (nal[0] & 0xE0) | 28, nal[0] & 0x1F, nal[1:]
+        chunks = [body[i : i + PAYLOAD] for i in range(0, len(body), PAYLOAD)]
+        for k, chunk in enumerate(chunks):
+            header = (0x80 if k == 0 else 0) | (0x40 if k == len(chunks) - 1 else 0) | kind
+            payloads.append(bytes([indicator, header]) + chunk)
+    return _rtp(payloads, 96, seq, timestamp, ssrc)
+
+
+def h264_access_units(frames: list[np.ndarray], fps: float) -> list[list[bytes]]:
+    """Each frame's NAL units, encoded by libx264 (PyAV) without B-frames (decoding order = display order), a key
+    frame (IDR, SPS and PPS in front) at the first frame and every 2 s, so that a client may start at frame 0."""
+    from fractions import Fraction
+
+    import av
+
+    h, w = frames[0].shape[:2]
+    codec = av.CodecContext.create("libx264", "w")
+    codec.width, codec.height, codec.pix_fmt = w, h, "yuv420p"
+    codec.framerate = Fraction(fps).limit_denominator(1001)
+    codec.time_base = 1 / codec.framerate
+    codec.options = {
+        "preset": "veryfast",
+        "tune": "zerolatency",
+        "g": str(max(1, round(2 * fps))),
+        "x264-params": "repeat-headers=1",
+    }
+    packets = []
+    for i, image in enumerate(frames):
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="bgr24")
+        frame.pts = i
+        packets += codec.encode(frame)
+    packets += codec.encode(None)
+    if len(packets) != len(frames):
+        raise RuntimeError(f"libx264 gave {len(packets)} packets for {len(frames)} frames")
+    return [nal_units(bytes(p)) for p in packets]
 
 
 def fit_frame(image: np.ndarray) -> np.ndarray:
-    """``image`` cropped to a multiple of 8 pixels each way, at most 2040 (what RFC 2435 can describe)."""
+    """``image`` cropped to a multiple of 8 pixels each way, at most 2040 (what RFC 2435 can describe; H.264 is
+    held to the same, so that both codecs show the same frames)."""
     h, w = image.shape[:2]
     return image[: min(h - h % 8, 2040), : min(w - w % 8, 2040)]
 
 
 class RtspCamera:
     """The server: ``start()`` listens on ``port`` (0: a free one; ``url`` names it) and serves ``frames`` (BGR
-    images, looped) at ``fps`` to every client that plays, with the fault ``mode`` (module docstring)."""
+    images, looped) at ``fps`` in ``codec`` to every client that plays, each from the first frame, with the fault
+    ``mode`` (module docstring)."""
 
     def __init__(
         self,
@@ -113,19 +184,39 @@ class RtspCamera:
         mode: str = "normal",
         at: float = 5.0,
         duration: float = 5.0,
+        codec: str = "h264",
         quality: int = 85,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"mode: one of {', '.join(MODES)}, got {mode!r}")
+        if codec not in CODECS:
+            raise ValueError(f"codec: one of {', '.join(CODECS)}, got {codec!r}")
         if not frames:
             raise ValueError("frames: the video has no frame")
-        params = [
-            cv2.IMWRITE_JPEG_QUALITY,
-            int(quality),
-            cv2.IMWRITE_JPEG_SAMPLING_FACTOR,
-            cv2.IMWRITE_JPEG_SAMPLING_FACTOR_420,
-        ]
-        self.jpegs = [cv2.imencode(".jpg", fit_frame(f), params)[1].tobytes() for f in frames]
+        if not (np.isfinite(fps) and fps > 0):
+            raise ValueError(f"fps: must be > 0, got {fps}")
+        frames = [fit_frame(f) for f in frames]
+        self.codec = codec
+        if codec == "h264":
+            #: per frame, what its RTP packets carry (H.264: NAL units; Motion JPEG: the JPEG file)
+            self.payloads: list = h264_access_units(frames, fps)
+            units = self.payloads[0]
+            sets = ",".join(base64.b64encode(u).decode() for u in units if u[0] & 0x1F in (7, 8))  # SPS, PPS
+            self.media = (
+                "m=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\n"
+                f"a=fmtp:96 packetization-mode=1;sprop-parameter-sets={sets}\r\n"
+            )
+            self._packets = h264_rtp_packets
+        else:
+            params = [
+                cv2.IMWRITE_JPEG_QUALITY,
+                int(quality),
+                cv2.IMWRITE_JPEG_SAMPLING_FACTOR,
+                cv2.IMWRITE_JPEG_SAMPLING_FACTOR_420,
+            ]
+            self.payloads = [cv2.imencode(".jpg", f, params)[1].tobytes() for f in frames]
+            self.media = "m=video 0 RTP/AVP 26\r\n"
+            self._packets = rtp_packets
         self.fps, self.mode, self.at, self.duration = float(fps), mode, float(at), float(duration)
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -245,7 +336,7 @@ class RtspCamera:
         if method == "DESCRIBE":
             sdp = (
                 "v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=mctrack test camera\r\nc=IN IP4 0.0.0.0\r\nt=0 0\r\n"
-                f"m=video 0 RTP/AVP 26\r\na=framerate:{self.fps:g}\r\na=control:track0\r\n"
+                f"{self.media}a=framerate:{self.fps:g}\r\na=control:track0\r\n"
             )
             base = url if url.endswith("/") else url + "/"
             return ok(f"Content-Base: {base}\r\nContent-Type: application/sdp\r\n", sdp), False
@@ -278,7 +369,7 @@ class RtspCamera:
             if self.stopped.is_set() or conn not in self._clients:
                 return
             stamp = int(round(n * 90000 / self.fps)) & 0xFFFFFFFF
-            packets = rtp_packets(self.jpegs[n % len(self.jpegs)], seq, stamp, ssrc)
+            packets = self._packets(self.payloads[n % len(self.payloads)], seq, stamp, ssrc)
             seq += len(packets)
             try:
                 conn.sendall(b"".join(b"$\x00" + struct.pack(">H", len(p)) + p for p in packets))
@@ -307,6 +398,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--port", type=int, default=8554)
     ap.add_argument("--fps", type=float, default=None, help="frame rate (default: the video's)")
     ap.add_argument("--mode", choices=MODES, default="normal")
+    ap.add_argument("--codec", choices=CODECS, default="h264", help="what the RTP packets carry (default: h264)")
     ap.add_argument("--at", type=float, default=5.0, help="seconds after playing starts when the fault begins")
     ap.add_argument("--for", dest="duration", type=float, default=5.0, help="seconds the fault lasts")
     ap.add_argument("--frames", type=int, default=3000, help="most frames of the video kept in memory (looped)")
@@ -319,11 +411,17 @@ def main(argv: list[str] | None = None) -> int:
     if fit_frame(frames[0]).shape[:2] != (h, w):
         print(f"rtsp_camera: {w}x{h} is cropped to {fit_frame(frames[0]).shape[1]}x{fit_frame(frames[0]).shape[0]}")
     try:
-        cam = RtspCamera(frames, args.fps or fps, args.port, args.mode, args.at, args.duration).start()
+        cam = RtspCamera(frames, args.fps or fps, args.port, args.mode, args.at, args.duration, args.codec).start()
     except OSError as exc:
         print(f"rtsp_camera: error: --port {args.port}: {exc.strerror or exc}", file=sys.stderr)
         return 2
-    print(f"serving {args.video} ({len(frames)} frames, {cam.fps:g} fps, mode {args.mode}) at {cam.url}", flush=True)
+    except ValueError as exc:
+        print(f"rtsp_camera: error: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"serving {args.video} ({len(frames)} frames, {cam.fps:g} fps, {cam.codec}, mode {args.mode}) at {cam.url}",
+        flush=True,
+    )
     signal.signal(signal.SIGTERM, lambda *_: cam.stopped.set())  # kill, or a shell's background job (no SIGINT)
     try:
         while not cam.stopped.is_set():

@@ -22,21 +22,33 @@ W, H = 160, 120
 
 
 def frames(n: int = 32) -> list[np.ndarray]:
-    """Frame ``i``: grey level ``8 * i`` (readable back after JPEG), a white square marking the top left corner."""
+    """Frame ``i``: its number in five black or white squares on grey (readable back after JPEG or H.264)."""
     out = []
     for i in range(n):
-        img = np.full((H, W, 3), 8 * i, np.uint8)
-        img[:16, :16] = 255
+        img = np.full((H, W, 3), 128, np.uint8)
+        for bit in range(5):
+            img[40:64, 8 + 30 * bit : 32 + 30 * bit] = 255 if i >> bit & 1 else 0
         out.append(img)
     return out
 
 
 def level(img: np.ndarray) -> int:
-    return int(round(float(np.median(img[H // 2 :, W // 2 :])) / 8))
+    """The frame number :func:`frames` wrote into ``img``."""
+    return sum(1 << bit for bit in range(5) if img[44:60, 12 + 30 * bit : 28 + 30 * bit].mean() > 128)
 
 
 def camera(**kwargs):
     return rtsp.RtspCamera(frames(), **{"fps": 25.0, **kwargs}).start()
+
+
+def test_every_frame_of_an_h264_camera_is_one_access_unit_starting_with_a_key_frame():
+    cam = rtsp.RtspCamera(frames(), fps=8.0, codec="h264")
+    cam.stop()
+    kinds = [{u[0] & 0x1F for u in au} for au in cam.payloads]
+    keys = [i for i, k in enumerate(kinds) if {7, 8, 5} <= k and 1 not in k]  # SPS, PPS and IDR slices
+    assert len(kinds) == 32 and keys[0] == 0 and max(np.diff(keys + [32])) <= 16  # a key frame at least every 2 s
+    assert all(k == {1} for i, k in enumerate(kinds) if i not in keys)  # the others: non-IDR slices only
+    assert "sprop-parameter-sets=" in cam.media and "packetization-mode=1" in cam.media
 
 
 def test_a_frame_is_packetised_as_rfc_2435_says():
@@ -64,6 +76,22 @@ def test_a_frame_is_packetised_as_rfc_2435_says():
     assert offsets == [sum(len(c) for c in chunks[:i]) for i in range(len(chunks))]
 
 
+def test_an_access_unit_is_packetised_as_rfc_6184_says():
+    rng = np.random.default_rng(1)
+    sps, pps = b"\x67" + rng.bytes(20), b"\x68" + rng.bytes(4)
+    idr = b"\x65" + rng.bytes(3000)
+    stream = b"\x00\x00\x00\x01" + sps + b"\x00\x00\x00\x01" + pps + b"\x00\x00\x01" + idr
+    assert rtsp.nal_units(stream) == [sps, pps, idr]
+    packets = rtsp.h264_rtp_packets([sps, pps, idr], seq=10, timestamp=90000, ssrc=3)
+    assert [p[12:] for p in packets[:2]] == [sps, pps]  # small units go whole
+    fus = [p[12:] for p in packets[2:]]
+    assert len(fus) == 3 and all(f[0] == (0x65 & 0xE0) | 28 for f in fus)  # FU-A, the unit's NRI
+    assert [f[1] for f in fus] == [0x80 | 5, 5, 0x40 | 5]  # start, middle, end; type 5 (IDR) in each
+    assert b"\x65" + b"".join(f[2:] for f in fus) == idr
+    marks = [p[1] & 0x80 for p in packets]
+    assert marks[:-1] == [0] * (len(packets) - 1) and marks[-1] and all(p[1] & 0x7F == 96 for p in packets)
+
+
 def test_jpeg_parts_refuses_what_rfc_2435_cannot_send():
     import cv2
 
@@ -74,8 +102,9 @@ def test_jpeg_parts_refuses_what_rfc_2435_cannot_send():
     assert rtsp.fit_frame(np.zeros((121, 2100, 3), np.uint8)).shape == (120, 2040, 3)
 
 
-def test_a_live_source_reads_an_rtsp_camera_every_frame_in_order_at_its_rate(caplog):
-    cam = camera()
+@pytest.mark.parametrize("codec", rtsp.CODECS)
+def test_a_live_source_reads_an_rtsp_camera_every_frame_in_order_at_its_rate(caplog, codec):
+    cam = camera(codec=codec)
     try:
         live = LiveSource(cam.url, drop=False, buffer=512)
         assert live.fps == 25.0 and live.size == (W, H)  # the SDP's a=framerate (50 there gives 50)
@@ -109,14 +138,16 @@ def test_a_camera_that_restarts_its_stream_is_reconnected():
 
 
 def test_a_camera_that_freezes_with_its_connection_open_is_an_outage(caplog):
-    cam = camera(mode="pause", at=3.0, duration=2.0)  # after the first 2 s, which tell the stream's usual rate
+    # after the first 2 s of frames (about 3 s of the stream: FFmpeg reads the first second while opening), which
+    # tell the stream's usual rate
+    cam = camera(mode="pause", at=4.5, duration=2.0)
     try:
         live = LiveSource(cam.url, drop=False, buffer=512)
         gaps = []
         with caplog.at_level("WARNING", logger="mctrack.io.video"):
             for f in live:
                 gaps.append(live.gap_before(f.index))
-                if f.timestamp > 5.5:
+                if f.timestamp > 6.5:
                     break
     finally:
         cam.stop()
