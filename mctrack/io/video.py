@@ -15,7 +15,9 @@ Live streams (:class:`LiveSource`: ``rtsp://``/``http://`` URLs, webcam indices)
 into a small buffer; when processing falls behind, the oldest buffered frames are dropped (counted in
 ``dropped``) so the tracker always sees recent frames. Frame timestamps are the capture times (seconds since the
 stream was started). A stream that delivers no frame for ``reconnect_s`` seconds, reconnecting meanwhile, is
-taken as lost: iteration raises :class:`~mctrack.errors.InputError` naming the stream.
+taken as lost: iteration raises :class:`~mctrack.errors.InputError` naming the stream. Outages it came back from
+(reconnects, and freezes with the connection open) are told per frame (:meth:`LiveSource.gap_before`), so that the
+tracker ends tracks lost for longer than its budget.
 """
 
 from __future__ import annotations
