@@ -172,13 +172,16 @@ def write_run_record(
     settings: dict,
     provenance: dict,
     rows: int | None = None,
+    live: dict | None = None,
 ) -> None:
     """Write ``path``, the record of a ``mctrack track`` run beside its ``result`` file: what made it (settings,
     and ``provenance``: :func:`reid_models.provenance.provenance`'s git commit, command line and package versions)
     and how far it got
     (``frames`` tracked of ``source_frames``; ``stopped``: why it stopped before the source's end, such as
     ``"interrupted"``, None when it read the source to its end), so that the numbers can be repeated and an
-    incomplete result is known as one (``mctrack eval`` reads it back: :func:`mctrack.io.mot.incomplete_result`)."""
+    incomplete result is known as one (``mctrack eval`` reads it back: :func:`mctrack.io.mot.incomplete_result`).
+    ``live``: a live stream's counts (``dropped_frames``, ``reconnects``, ``outage_s``, as ``mctrack run``'s
+    summary.json has them per camera), recorded as ``live``."""
     record = {
         "result": result.name,
         "complete": stopped is None,
@@ -189,6 +192,8 @@ def write_run_record(
         "settings": settings,
         "provenance": provenance,
     }
+    if live is not None:
+        record["live"] = live
     write_json(path, record)
 
 

@@ -313,6 +313,13 @@ def main(args: argparse.Namespace) -> int:
     made_by = provenance(getattr(args, "command_line", None))  # the same for both records: asked once
 
     def record(frames: int, stopped: str | None, rows: int | None) -> None:
+        counts = None
+        if live:  # what the stream did: frames dropped while processing fell behind, reconnects, time without frames
+            counts = {
+                "dropped_frames": int(source.dropped),
+                "reconnects": int(source.reconnects),
+                "outage_s": round(float(source.outage_s), 2),
+            }
         write_run_record(
             record_file,
             result,
@@ -322,6 +329,7 @@ def main(args: argparse.Namespace) -> int:
             rows=rows,
             settings=settings,
             provenance=made_by,
+            live=counts,
         )
 
     # said until the run ends: a result left by a crash or a kill is known as unfinished

@@ -168,3 +168,37 @@ def test_a_camera_that_goes_away_is_lost_after_the_reconnect_time():
     assert 15 <= n <= 35 and time.monotonic() - start < 10  # about 1 s of 25 fps, then given up
     with pytest.raises(InputError, match="cannot open the live stream"):
         LiveSource(cam.url)  # nothing listens there now
+
+
+def test_track_on_an_rtsp_camera_records_what_the_stream_did(tmp_path, caplog):
+    """mctrack track on a live RTSP stream that froze for 1.5 s: the freeze is said and its time, the reconnects and
+    the dropped frames are recorded in the result's .json, as run's summary.json has them (track recorded none of
+    them). An untrained detector (a model definition: nothing to download) is enough here."""
+    import json
+
+    from mctrack.cli import main
+
+    cam = camera(mode="pause", at=4.0, duration=1.5)
+    try:
+        with caplog.at_level("WARNING", logger="mctrack.io.video"):
+            code = main(
+                [
+                    "track",
+                    "--source",
+                    cam.url,
+                    "--detector",
+                    "yolo",
+                    "--yolo-weights",
+                    "yolo11n.yaml",
+                    "--yolo-imgsz",
+                    "160",
+                ]
+                + ["--out", str(tmp_path), "--duration", "6"]
+            )
+    finally:
+        cam.stop()
+    assert code == 0
+    (record,) = tmp_path.glob("*.json")
+    live = json.loads(record.read_text())["live"]
+    assert live["reconnects"] == 0 and live["outage_s"] == pytest.approx(1.5, abs=0.3) and live["dropped_frames"] >= 0
+    assert any("without closing" in r.getMessage() for r in caplog.records)
