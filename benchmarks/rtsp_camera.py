@@ -29,6 +29,7 @@ import argparse
 import base64
 import itertools
 import random
+import select
 import signal
 import socket
 import struct
@@ -288,16 +289,16 @@ class RtspCamera:
 
     def _serve(self, conn: socket.socket) -> None:
         buf, session, playing = b"", f"{random.randrange(1 << 30):08d}", None
-        conn.settimeout(0.05)
+        # sends block as TCP does for a client that stops reading (the socket has no timeout: a timed-out sendall
+        # left half a packet and ended the stream); replies and RTP share the connection, one send at a time
+        send_lock, torn_down = threading.Lock(), threading.Event()
         try:
             while not self.stopped.is_set() and conn in self._clients:
-                try:
+                if select.select([conn], [], [], 0.05)[0]:
                     data = conn.recv(65536)
                     if not data:
                         return
                     buf += data
-                except TimeoutError:
-                    pass
                 while True:  # interleaved RTCP from the client ('$', channel, length) or RTSP requests
                     if buf[:1] == b"$" and len(buf) >= 4:
                         n = struct.unpack(">H", buf[2:4])[0]
@@ -310,9 +311,13 @@ class RtspCamera:
                         break
                     request, buf = buf[:end].decode("latin-1"), buf[end + 4 :]
                     reply, play = self._answer(request, session)
-                    conn.sendall(reply.encode("latin-1"))
+                    with send_lock:
+                        conn.sendall(reply.encode("latin-1"))
+                    if request.startswith("TEARDOWN"):
+                        torn_down.set()  # the client's session ends: no more frames (it may close the connection)
                     if play and playing is None:
-                        playing = threading.Thread(target=self._stream, args=(conn,), daemon=True)
+                        args = (conn, send_lock, torn_down)
+                        playing = threading.Thread(target=self._stream, args=args, daemon=True)
                         playing.start()
         except OSError:
             return
@@ -351,7 +356,7 @@ class RtspCamera:
             return ok(f"Session: {session}\r\n"), False
         return ok(status="405 Method Not Allowed"), False
 
-    def _stream(self, conn: socket.socket) -> None:
+    def _stream(self, conn: socket.socket, send_lock: threading.Lock, torn_down: threading.Event) -> None:
         if self.started is None:
             self.started = time.monotonic()
         ssrc, seq = random.randrange(1 << 32), random.randrange(1 << 16)
@@ -366,13 +371,14 @@ class RtspCamera:
             wait = t0 + n / self.fps - time.monotonic()
             if wait > 0:
                 time.sleep(wait)
-            if self.stopped.is_set() or conn not in self._clients:
+            if self.stopped.is_set() or torn_down.is_set() or conn not in self._clients:
                 return
             stamp = int(round(n * 90000 / self.fps)) & 0xFFFFFFFF
             packets = self._packets(self.payloads[n % len(self.payloads)], seq, stamp, ssrc)
             seq += len(packets)
             try:
-                conn.sendall(b"".join(b"$\x00" + struct.pack(">H", len(p)) + p for p in packets))
+                with send_lock:
+                    conn.sendall(b"".join(b"$\x00" + struct.pack(">H", len(p)) + p for p in packets))
             except OSError:
                 return
             self.sent += 1
@@ -401,8 +407,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--codec", choices=CODECS, default="h264", help="what the RTP packets carry (default: h264)")
     ap.add_argument("--at", type=float, default=5.0, help="seconds after playing starts when the fault begins")
     ap.add_argument("--for", dest="duration", type=float, default=5.0, help="seconds the fault lasts")
-    ap.add_argument("--frames", type=int, default=3000, help="most frames of the video kept in memory (looped)")
+    ap.add_argument(
+        "--frames", type=int, default=750, help="most frames of the video served (looped; encoded once, in memory)"
+    )
     args = ap.parse_args(argv)
+    if args.frames < 1:
+        print(f"rtsp_camera: error: --frames: must be >= 1, got {args.frames}", file=sys.stderr)
+        return 2
+    if not 0 <= args.port <= 65535:
+        print(f"rtsp_camera: error: --port: must be 0-65535 (0: a free one), got {args.port}", file=sys.stderr)
+        return 2
     frames, fps = read_video(args.video, args.frames)
     if not frames:
         print(f"rtsp_camera: error: {args.video}: no frame could be read", file=sys.stderr)
@@ -411,7 +425,8 @@ def main(argv: list[str] | None = None) -> int:
     if fit_frame(frames[0]).shape[:2] != (h, w):
         print(f"rtsp_camera: {w}x{h} is cropped to {fit_frame(frames[0]).shape[1]}x{fit_frame(frames[0]).shape[0]}")
     try:
-        cam = RtspCamera(frames, args.fps or fps, args.port, args.mode, args.at, args.duration, args.codec).start()
+        rate = fps if args.fps is None else args.fps
+        cam = RtspCamera(frames, rate, args.port, args.mode, args.at, args.duration, args.codec).start()
     except OSError as exc:
         print(f"rtsp_camera: error: --port {args.port}: {exc.strerror or exc}", file=sys.stderr)
         return 2
@@ -422,6 +437,7 @@ def main(argv: list[str] | None = None) -> int:
         f"serving {args.video} ({len(frames)} frames, {cam.fps:g} fps, {cam.codec}, mode {args.mode}) at {cam.url}",
         flush=True,
     )
+    del frames  # the camera keeps them encoded
     signal.signal(signal.SIGTERM, lambda *_: cam.stopped.set())  # kill, or a shell's background job (no SIGINT)
     try:
         while not cam.stopped.is_set():

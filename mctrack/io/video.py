@@ -800,9 +800,9 @@ class LiveSource(FrameSource):
         return cv2.VideoCapture(source, cv2.CAP_FFMPEG, timeouts)
 
     def gap_before(self, index: int) -> float:
-        """Seconds the stream delivered no frame before frame ``index`` when reads failed meanwhile (an outage, a
-        reconnect), else 0; once. Frames dropped while processing fell behind do not count (the reader read them),
-        nor a slow stream's usual interval between frames."""
+        """Seconds the stream delivered no frame before frame ``index`` after an outage (reads failed meanwhile: a
+        reconnect) or a freeze (see ``FREEZE_MIN_S``), else 0; once. Frames dropped while processing fell behind do
+        not count (the reader read them), nor a slow or bursty stream's usual interval between frames."""
         return getattr(self, "_gaps", {}).pop(index, 0.0)
 
     def ready(self, timeout: float = 0.0) -> bool:
@@ -882,19 +882,26 @@ class LiveSource(FrameSource):
         return True
 
     #: an interval between two frames read without a failed read in between is a freeze (an outage that the
-    #: connection survived: a camera that froze, a stalled network) when it is at least this many seconds and ...
+    #: connection survived: a camera that froze, a stalled network) when it is at least this many seconds (three
+    #: times as many before the connection's usual intervals are known: a snapshot camera's 2 s are not one), ...
     FREEZE_MIN_S = 1.0
-    #: ... this many times the stream's usual interval (the median of its last 50, learnt after a connection's
-    #: first RATE_SKIP_S), so that a snapshot camera's few seconds between frames are not one
+    #: ... this many times the stream's usual interval (the median of its last 50 intervals, learnt after the
+    #: connection's first RATE_SKIP_S; the nominal 1 / fps before), so that a snapshot camera's few seconds between
+    #: frames are not one, and twice the longest of those 50 (freezes included), so that a stream delivered in
+    #: bursts (HLS: a segment's frames at once, then nothing for its length) or a lasting drop of the rate is said
+    #: at most once, not at every frame
     FREEZE_FACTOR = 10.0
 
     def _freeze(self, interval: float, usual: collections.deque) -> bool:
         """Whether ``interval`` seconds between two frames of a live stream, its reads not failing meanwhile, is a
-        freeze rather than the stream's rate (``usual``: its recent intervals; too few of them: not judged)."""
-        return len(usual) >= 3 and interval >= max(self.FREEZE_MIN_S, self.FREEZE_FACTOR * float(np.median(usual)))
+        freeze rather than the stream's rate (``usual``: the connection's recent intervals)."""
+        if len(usual) < 3:  # not known yet: the nominal rate, with a wider margin
+            return interval >= max(3 * self.FREEZE_MIN_S, self.FREEZE_FACTOR / self.fps)
+        typical = max(self.FREEZE_FACTOR * float(np.median(usual)), 2 * max(usual))
+        return interval >= max(self.FREEZE_MIN_S, typical)
 
     def _read_loop(self, cap, q: queue.Queue, stop: threading.Event, t0: float) -> None:
-        lost_since = last_read = None
+        lost_since = last_read = silent_since = None  # silent_since: the last frame before an outage
         came_back = False
         n_read = 0
         window: list[float] | None = [] if self.frame_count is None else None  # the first frames' times
@@ -907,11 +914,12 @@ class LiveSource(FrameSource):
                 if ok and isinstance(image, np.ndarray) and image.ndim == 3 and image.shape[2] == 3:
                     came_back = came_back or lost_since is not None
                     if lost_since is not None:  # said, so that a log shows each outage's end as well as its start
-                        self.outage_s += now - lost_since
+                        # since the last frame: a stream that froze until its read timed out was silent that long
+                        self.outage_s += now - silent_since
                         log.warning(
                             "%s: the live stream is back after %.1f s without frames (%d reconnect(s) so far)",
                             self.source,
-                            now - lost_since,
+                            now - silent_since,
                             self.reconnects,
                         )
                     lost_since = None
@@ -922,6 +930,7 @@ class LiveSource(FrameSource):
                     gap = now - last_read if came_back and last_read is not None else 0.0
                     if connected is None or came_back:
                         connected = now
+                        usual.clear()  # a new connection: its rate is learnt anew
                     elif self.frame_count is None:
                         interval = now - last_read
                         if self._freeze(interval, usual):
@@ -935,8 +944,8 @@ class LiveSource(FrameSource):
                             )
                             if window is not None:
                                 window.clear()  # the rate of consecutive frames, not across a freeze
-                        elif now - connected >= self.RATE_SKIP_S:  # not the burst of frames read while opening
-                            usual.append(interval)
+                        if now - connected >= self.RATE_SKIP_S:  # not the burst of frames read while opening
+                            usual.append(interval)  # freezes too: a lasting new rate becomes the usual one
                     if window is not None:
                         window.append(now)
                         if self._check_rate(window):  # once a run
@@ -962,7 +971,7 @@ class LiveSource(FrameSource):
                     self._put(q, _End(), stop)
                     return
                 if lost_since is None:
-                    lost_since = now
+                    lost_since, silent_since = now, now if last_read is None else last_read
                     if window is not None:
                         window.clear()  # the rate of consecutive frames, not across an outage
                     log.warning(
@@ -982,7 +991,7 @@ class LiveSource(FrameSource):
                     return
                 cap.release()
                 if stop.wait(min(0.5, self.reconnect_s / 4)):
-                    self.outage_s += self.clock() - t0 - lost_since
+                    self.outage_s += self.clock() - t0 - silent_since
                     return
                 cap = self._open()
                 self.reconnects += 1

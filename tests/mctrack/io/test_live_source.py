@@ -210,6 +210,60 @@ def test_a_slow_stream_or_an_opening_burst_is_no_freeze(caplog, interval, burst)
     assert not [m for m in said if "without closing" in m]
 
 
+def test_a_lasting_drop_of_the_rate_or_a_bursty_stream_is_said_once_at_most(caplog):
+    """helper-64: the first version judged every interval against the rate before a drop (a camera going down to a
+    frame every 2 s at night) and against the median of a stream delivered in bursts (HLS: a segment's 50 frames at
+    once every 2 s): a freeze at every frame or segment, every track ended each time, outage_s 26 s of 30."""
+    drop = [i / 25 for i in range(200)] + [8 + 2 * i for i in range(15)]
+    gaps, said, live = _gaps_and_said(drop, caplog)
+    assert sum(g > 0 for g in gaps) <= 1 and live.outage_s <= 2.0 + 1e-9
+    assert len([m for m in said if "without closing" in m]) <= 1
+    caplog.clear()
+    bursts = [2 * k + i * 0.001 for k in range(10) for i in range(50)]
+    gaps, said, live = _gaps_and_said(bursts, caplog)
+    assert sum(g > 0 for g in gaps) <= 1 and not [m for m in said if "without closing" in m]
+
+
+def test_a_freeze_soon_after_connecting_is_said():
+    """helper-64: before the stream's usual interval was known (its first 2 s and 3 intervals) no freeze was seen: a
+    6 s freeze 1.5 s in was told to the tracker as no gap. Until then the nominal rate judges, with 3 s at least."""
+    times = [i / 25 for i in range(38)] + [1.48 + 6 + i / 25 for i in range(40)]
+    cap = TimedCapture(times)
+    live = LiveSource("rtsp://x", capture_factory=lambda s: cap, drop=False, clock=cap.clock, reconnect_s=0.2)
+    gaps = [live.gap_before(f.index) for f in itertools.islice(live, len(times))]
+    assert gaps[38] == pytest.approx(6.0) and sum(gaps) == pytest.approx(6.0)
+
+
+def test_a_freeze_that_ends_in_a_read_timeout_counts_from_the_last_frame(caplog):
+    """helper-64: a 34 s freeze (past the 30 s read timeout, then a reconnect) was told to the tracker as 34.8 s but
+    counted in outage_s and said as 4.8 s, from the failed read on; a 29 s one counted in full."""
+
+    class Timeline(ScriptedCapture):  # frames, then a read that fails 30 s after the last one, then frames again
+        def __init__(self):
+            super().__init__()
+            self.events = [(i / 25, True) for i in range(50)] + [(31.96, False)]
+            self.events += [(32.5 + i / 25, True) for i in range(20)]
+            self.k, self.now = 0, 0.0
+
+        def read(self):
+            if self.k >= len(self.events):
+                return False, None
+            self.now, ok = self.events[self.k]
+            self.k += 1
+            return (True, image(self.k)) if ok else (False, None)
+
+        def release(self):
+            pass
+
+    cap = Timeline()
+    live = LiveSource("rtsp://x", capture_factory=lambda s: cap, drop=False, clock=lambda: cap.now, reconnect_s=100)
+    with caplog.at_level("WARNING", logger="mctrack.io.video"):
+        gaps = [live.gap_before(f.index) for f in itertools.islice(live, 70)]
+    assert gaps[50] == pytest.approx(32.5 - 49 / 25) and live.reconnects == 1
+    assert live.outage_s == pytest.approx(gaps[50])
+    assert any(r.getMessage().startswith("rtsp://x: the live stream is back after 30.5 s") for r in caplog.records)
+
+
 def test_a_url_is_opened_with_connection_and_read_timeouts(monkeypatch):
     """A stream that stops answering without closing its connection (a TCP stall) hung its reader in read() for
     good; with a read timeout the reader reconnects."""
