@@ -414,6 +414,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.frames < 1:
         print(f"rtsp_camera: error: --frames: must be >= 1, got {args.frames}", file=sys.stderr)
         return 2
+    for name, value in (("--at", args.at), ("--for", args.duration)):
+        if not (np.isfinite(value) and value >= 0):
+            print(f"rtsp_camera: error: {name}: must be a number of seconds >= 0, got {value}", file=sys.stderr)
+            return 2
+    if args.fps is not None and not (np.isfinite(args.fps) and args.fps > 0):
+        print(f"rtsp_camera: error: --fps: must be > 0, got {args.fps}", file=sys.stderr)
+        return 2
     if not 0 <= args.port <= 65535:
         print(f"rtsp_camera: error: --port: must be 0-65535 (0: a free one), got {args.port}", file=sys.stderr)
         return 2

@@ -882,22 +882,24 @@ class LiveSource(FrameSource):
         return True
 
     #: an interval between two frames read without a failed read in between is a freeze (an outage that the
-    #: connection survived: a camera that froze, a stalled network) when it is at least this many seconds (three
-    #: times as many before the connection's usual intervals are known: a snapshot camera's 2 s are not one), ...
+    #: connection survived: a camera that froze, a stalled network) when it is at least this many seconds, ...
     FREEZE_MIN_S = 1.0
-    #: ... this many times the stream's usual interval (the median of its last 50 intervals, learnt after the
-    #: connection's first RATE_SKIP_S; the nominal 1 / fps before), so that a snapshot camera's few seconds between
-    #: frames are not one, and twice the longest of those 50 (freezes included), so that a stream delivered in
-    #: bursts (HLS: a segment's frames at once, then nothing for its length) or a lasting drop of the rate is said
-    #: at most once, not at every frame
+    #: ... this many times the median of the stream's intervals of the last FREEZE_MEMORY_S (a snapshot camera's few
+    #: seconds between frames are not one) and twice the longest of them, freezes included (a stream delivered in
+    #: bursts, HLS: a segment's frames at once and then nothing for its length, or a lasting drop of the rate is
+    #: said once at most, not at every segment or frame; a second freeze within that time is said only when it is
+    #: twice as long as the first). Intervals are learnt after a connection's first RATE_SKIP_S (the burst of frames
+    #: FFmpeg read while opening it) and judged from the third on: a freeze before is not seen.
     FREEZE_FACTOR = 10.0
+    FREEZE_MEMORY_S = 60.0
 
     def _freeze(self, interval: float, usual: collections.deque) -> bool:
         """Whether ``interval`` seconds between two frames of a live stream, its reads not failing meanwhile, is a
-        freeze rather than the stream's rate (``usual``: the connection's recent intervals)."""
-        if len(usual) < 3:  # not known yet: the nominal rate, with a wider margin
-            return interval >= max(3 * self.FREEZE_MIN_S, self.FREEZE_FACTOR / self.fps)
-        typical = max(self.FREEZE_FACTOR * float(np.median(usual)), 2 * max(usual))
+        freeze rather than the stream's rate (``usual``: the connection's recent ``(time, interval)`` pairs)."""
+        if interval < self.FREEZE_MIN_S or len(usual) < 3:  # most frames: no need to look further
+            return False
+        recent = [d for _, d in usual]
+        typical = max(self.FREEZE_FACTOR * float(np.median(recent)), 2 * max(recent))
         return interval >= max(self.FREEZE_MIN_S, typical)
 
     def _read_loop(self, cap, q: queue.Queue, stop: threading.Event, t0: float) -> None:
@@ -905,7 +907,7 @@ class LiveSource(FrameSource):
         came_back = False
         n_read = 0
         window: list[float] | None = [] if self.frame_count is None else None  # the first frames' times
-        usual: collections.deque = collections.deque(maxlen=50)  # recent intervals between frames
+        usual: collections.deque = collections.deque()  # (time, interval) between frames, the last FREEZE_MEMORY_S
         connected = None  # the time of the connection's first frame
         try:
             while not stop.is_set():
@@ -945,7 +947,9 @@ class LiveSource(FrameSource):
                             if window is not None:
                                 window.clear()  # the rate of consecutive frames, not across a freeze
                         if now - connected >= self.RATE_SKIP_S:  # not the burst of frames read while opening
-                            usual.append(interval)  # freezes too: a lasting new rate becomes the usual one
+                            usual.append((now, interval))  # freezes too: a lasting new rate becomes the usual one
+                            while usual and usual[0][0] < now - self.FREEZE_MEMORY_S:
+                                usual.popleft()
                     if window is not None:
                         window.append(now)
                         if self._check_rate(window):  # once a run
