@@ -889,14 +889,18 @@ class LiveSource(FrameSource):
     #: bursts, HLS: a segment's frames at once and then nothing for its length, or a lasting drop of the rate is
     #: said once at most, not at every segment or frame; a second freeze within that time is said only when it is
     #: twice as long as the first). Intervals are learnt after a connection's first RATE_SKIP_S (the burst of frames
-    #: FFmpeg read while opening it) and judged from the third on: a freeze before is not seen.
+    #: FFmpeg read while opening it) and judged once they cover FREEZE_LEARN_S (three at least): a freeze before is
+    #: not seen (an HLS stream's opening burst may outlast RATE_SKIP_S; its first wait for a segment is then learnt)
     FREEZE_FACTOR = 10.0
     FREEZE_MEMORY_S = 60.0
+    FREEZE_LEARN_S = 10.0
 
     def _freeze(self, interval: float, usual: collections.deque) -> bool:
         """Whether ``interval`` seconds between two frames of a live stream, its reads not failing meanwhile, is a
         freeze rather than the stream's rate (``usual``: the connection's recent ``(time, interval)`` pairs)."""
         if interval < self.FREEZE_MIN_S or len(usual) < 3:  # most frames: no need to look further
+            return False
+        if usual[-1][0] - usual[0][0] + usual[0][1] < self.FREEZE_LEARN_S:  # the time the learnt intervals cover
             return False
         recent = [d for _, d in usual]
         typical = max(self.FREEZE_FACTOR * float(np.median(recent)), 2 * max(recent))

@@ -137,7 +137,8 @@ def test_a_camera_that_restarts_its_stream_is_reconnected():
     assert len(got) >= 50 and got[-1][0] > 2.5  # frames again after the new connection
 
 
-def test_a_camera_that_freezes_with_its_connection_open_is_an_outage(caplog):
+def test_a_camera_that_freezes_with_its_connection_open_is_an_outage(caplog, monkeypatch):
+    monkeypatch.setattr(LiveSource, "FREEZE_LEARN_S", 0.5)  # judged after 0.5 s of learnt intervals, not 10 s
     # after the first 2 s of frames (about 3 s of the stream: FFmpeg reads the first second while opening), which
     # tell the stream's usual rate
     cam = camera(mode="pause", at=4.5, duration=2.0)
@@ -170,7 +171,7 @@ def test_a_camera_that_goes_away_is_lost_after_the_reconnect_time():
         LiveSource(cam.url)  # nothing listens there now
 
 
-def test_track_on_an_rtsp_camera_records_what_the_stream_did(tmp_path, caplog):
+def test_track_on_an_rtsp_camera_records_what_the_stream_did(tmp_path, caplog, monkeypatch):
     """mctrack track on a live RTSP stream that froze for 1.5 s: the freeze is said and its time, the reconnects and
     the dropped frames are recorded in the result's .json, as run's summary.json has them (track recorded none of
     them). An untrained detector (a model definition: nothing to download) is enough here."""
@@ -178,6 +179,7 @@ def test_track_on_an_rtsp_camera_records_what_the_stream_did(tmp_path, caplog):
 
     from mctrack.cli import main
 
+    monkeypatch.setattr(LiveSource, "FREEZE_LEARN_S", 0.5)  # judged after 0.5 s of learnt intervals, not 10 s
     cam = camera(mode="pause", at=4.0, duration=1.5)
     try:
         with caplog.at_level("WARNING", logger="mctrack.io.video"):
