@@ -903,8 +903,7 @@ class LiveSource(FrameSource):
         if usual[-1][0] - usual[0][0] + usual[0][1] < self.FREEZE_LEARN_S:  # the time the learnt intervals cover
             return False
         recent = [d for _, d in usual]
-        typical = max(self.FREEZE_FACTOR * float(np.median(recent)), 2 * max(recent))
-        return interval >= max(self.FREEZE_MIN_S, typical)
+        return interval >= max(self.FREEZE_FACTOR * float(np.median(recent)), 2 * max(recent))
 
     def _read_loop(self, cap, q: queue.Queue, stop: threading.Event, t0: float) -> None:
         lost_since = last_read = silent_since = None  # silent_since: the last frame before an outage
