@@ -714,6 +714,12 @@ class LiveSource(FrameSource):
     _carry_gap = 0.0  # the outage before a frame dropped from the buffer, said with the next one taken
     _disk_level = 0  # the free space on the recording's disk last seen: 0 enough, 1 under 1 GB, 2 under 64 MB
     _carry_lock = threading.Lock()
+    #: guards outage_s and the reader's state that the end of an iteration reads (a run can stop while the reader
+    #: thread still waits in a read): the start of an outage not yet counted, the last frame's time, the intervals
+    _outage_lock = threading.Lock()
+    _outage_since: float | None = None
+    _last_frame_at: float | None = None
+    _usual: collections.deque | None = None
 
     def __init__(
         self,
@@ -894,6 +900,8 @@ class LiveSource(FrameSource):
     FREEZE_FACTOR = 10.0
     FREEZE_MEMORY_S = 60.0
     FREEZE_LEARN_S = 10.0
+    #: seconds the end of an iteration waits for the reader thread (a read may wait up to the 30 s read timeout)
+    READER_JOIN_S = 5.0
 
     def _freeze(self, interval: float, usual: collections.deque) -> bool:
         """Whether ``interval`` seconds between two frames of a live stream, its reads not failing meanwhile, is a
@@ -905,12 +913,39 @@ class LiveSource(FrameSource):
         recent = [d for _, d in usual]
         return interval >= max(self.FREEZE_FACTOR * float(np.median(recent)), 2 * max(recent))
 
+    def _outage_ends(self, now: float) -> None:
+        """Count the outage (failed reads) open since ``_outage_since`` as ending at ``now``; once."""
+        with self._outage_lock:
+            if self._outage_since is not None:
+                self.outage_s += now - self._outage_since
+                self._outage_since = None
+
+    def _outage_at_end(self, now: float, lost: bool) -> None:
+        """When iteration ends at ``now`` (the run's end, an interruption, the stream given up): count the time
+        without frames it ended in, said once. An outage with failed reads counts from the last frame on, and so
+        does a stream given up; a stream whose reads still waited counts when the wait is a freeze (``_freeze``)."""
+        with self._outage_lock:
+            since, last = self._outage_since, self._last_frame_at
+            self._outage_since = None
+            if since is not None:
+                silent = now - since
+            elif last is not None and (lost or self._freeze(now - last, self._usual)):
+                silent = now - last
+            else:
+                return
+            self.outage_s += silent
+            self._last_frame_at = None  # a second end (the reader still running) counts nothing more
+        if not lost:
+            log.warning(
+                "%s: the live stream had given no frame for %.1f s when the run stopped reading it", self.source, silent
+            )
+
     def _read_loop(self, cap, q: queue.Queue, stop: threading.Event, t0: float) -> None:
         lost_since = last_read = silent_since = None  # silent_since: the last frame before an outage
         came_back = False
         n_read = 0
         window: list[float] | None = [] if self.frame_count is None else None  # the first frames' times
-        usual: collections.deque = collections.deque()  # (time, interval) between frames, the last FREEZE_MEMORY_S
+        usual = self._usual  # (time, interval) between frames, the last FREEZE_MEMORY_S (changed under _outage_lock)
         connected = None  # the time of the connection's first frame
         try:
             while not stop.is_set():
@@ -920,7 +955,7 @@ class LiveSource(FrameSource):
                     came_back = came_back or lost_since is not None
                     if lost_since is not None:  # said, so that a log shows each outage's end as well as its start
                         # since the last frame: a stream that froze until its read timed out was silent that long
-                        self.outage_s += now - silent_since
+                        self._outage_ends(now)
                         log.warning(
                             "%s: the live stream is back after %.1f s without frames (%d reconnect(s) so far)",
                             self.source,
@@ -935,12 +970,15 @@ class LiveSource(FrameSource):
                     gap = now - last_read if came_back and last_read is not None else 0.0
                     if connected is None or came_back:
                         connected = now
-                        usual.clear()  # a new connection: its rate is learnt anew
+                        with self._outage_lock:
+                            usual.clear()  # a new connection: its rate is learnt anew
+                            self._last_frame_at = now
                     elif self.frame_count is None:
                         interval = now - last_read
                         if self._freeze(interval, usual):
                             gap = interval
-                            self.outage_s += interval
+                            with self._outage_lock:
+                                self.outage_s += interval
                             log.warning(
                                 "%s: the live stream gave no frame for %.1f s without closing (a camera that froze or "
                                 "a stalled network)",
@@ -949,10 +987,12 @@ class LiveSource(FrameSource):
                             )
                             if window is not None:
                                 window.clear()  # the rate of consecutive frames, not across a freeze
-                        if now - connected >= self.RATE_SKIP_S:  # not the burst of frames read while opening
-                            usual.append((now, interval))  # freezes too: a lasting new rate becomes the usual one
-                            while usual and usual[0][0] < now - self.FREEZE_MEMORY_S:
-                                usual.popleft()
+                        with self._outage_lock:
+                            self._last_frame_at = now
+                            if now - connected >= self.RATE_SKIP_S:  # not the burst of frames read while opening
+                                usual.append((now, interval))  # freezes too: a lasting new rate becomes the usual one
+                                while usual and usual[0][0] < now - self.FREEZE_MEMORY_S:
+                                    usual.popleft()
                     if window is not None:
                         window.append(now)
                         if self._check_rate(window):  # once a run
@@ -977,8 +1017,12 @@ class LiveSource(FrameSource):
                         )
                     self._put(q, _End(), stop)
                     return
+                if stop.is_set():  # the run ended during the read: the end of iteration counts what is open
+                    return
                 if lost_since is None:
                     lost_since, silent_since = now, now if last_read is None else last_read
+                    with self._outage_lock:  # counted from the last frame on: the outage's, not a freeze's
+                        self._outage_since, self._last_frame_at = silent_since, None
                     if window is not None:
                         window.clear()  # the rate of consecutive frames, not across an outage
                     log.warning(
@@ -987,6 +1031,7 @@ class LiveSource(FrameSource):
                         "until it returns" if math.isinf(self.reconnect_s) else f"for up to {self.reconnect_s:.0f} s",
                     )
                 if now - lost_since >= self.reconnect_s:
+                    self._outage_ends(now)  # a stream lost for good was without frames from its last one on
                     self._put(
                         q,
                         _Lost(
@@ -998,11 +1043,11 @@ class LiveSource(FrameSource):
                     return
                 cap.release()
                 if stop.wait(min(0.5, self.reconnect_s / 4)):
-                    self.outage_s += self.clock() - t0 - silent_since
-                    return
+                    return  # the end of iteration counts the outage
                 cap = self._open()
                 self.reconnects += 1
         except Exception as exc:  # noqa: BLE001 - reported to the consumer, never swallowed
+            self._outage_ends(self.clock() - t0)
             self._put(q, _Lost(f"{self.source}: live stream failed: {type(exc).__name__}: {exc}"), stop)
         finally:
             cap.release()
@@ -1019,10 +1064,14 @@ class LiveSource(FrameSource):
         self.dropped = self.reconnects = 0
         self.outage_s = 0.0
         self.ended_early = None
+        self._outage_lock = threading.Lock()
+        self._outage_since = self._last_frame_at = None
+        self._usual = collections.deque()
         self._carry_gap, self._carry_lock, self._gaps = 0.0, threading.Lock(), {}
         q: queue.Queue = queue.Queue(maxsize=self.buffer)
         stop = threading.Event()
         t0 = self.clock() if self.epoch is None else self.epoch
+        self._t0 = t0
         reader = threading.Thread(
             target=self._read_loop, args=(cap, q, stop, t0), name=f"live-{self.camera}", daemon=True
         )
@@ -1039,6 +1088,7 @@ class LiveSource(FrameSource):
         index = 0
         # the reader reports a lost stream after reconnect_s; a capture whose read() hangs gets a margin on top
         patience = self.reconnect_s + 30.0
+        lost = False  # the stream was given up (the outage it ended in counts to the end)
         try:
             while True:
                 waited = 0.0
@@ -1051,11 +1101,13 @@ class LiveSource(FrameSource):
                         if self._deadline is not None and time.monotonic() >= self._deadline:
                             return  # the run's time is up while the stream has no frame
                         if waited >= patience or not reader.is_alive() and q.empty():
+                            lost = True
                             raise InputError(
                                 f"{self.source}: live stream lost: no frame for {waited:g} s "
                                 "(the capture stopped answering)"
                             ) from None
                 if isinstance(item, _Lost):
+                    lost = True
                     raise InputError(item.message)
                 if isinstance(item, _End):
                     return
@@ -1093,7 +1145,9 @@ class LiveSource(FrameSource):
             if writer is not None:
                 writer.release()
                 self._check_recorded()
-            reader.join(timeout=5)
+            reader.join(timeout=self.READER_JOIN_S)
+            if self.frame_count is None:
+                self._outage_at_end(self.clock() - self._t0, lost)
             if self.dropped:
                 log.warning(
                     "%s: %d frame(s) dropped because processing fell behind the live stream", self.source, self.dropped

@@ -172,15 +172,17 @@ def test_a_camera_that_goes_away_is_lost_after_the_reconnect_time():
 
 
 def test_track_on_an_rtsp_camera_records_what_the_stream_did(tmp_path, caplog, monkeypatch):
-    """mctrack track on a live RTSP stream that froze for 1.5 s: the freeze is said and its time, the reconnects and
+    """mctrack track on a live RTSP stream that froze for 2.5 s: the freeze is said and its time, the reconnects and
     the dropped frames are recorded in the result's .json, as run's summary.json has them (track recorded none of
-    them). An untrained detector (a model definition: nothing to download) is enough here."""
+    them). An untrained detector (a model definition: nothing to download) is enough here. (A 1.5 s freeze was
+    missed in one of six runs with other tests before it, read as frames arriving late (14 fps measured), most likely
+    a reader thread starved while the first frames were tracked; a longer freeze leaves a margin.)"""
     import json
 
     from mctrack.cli import main
 
     monkeypatch.setattr(LiveSource, "FREEZE_LEARN_S", 0.5)  # judged after 0.5 s of learnt intervals, not 10 s
-    cam = camera(mode="pause", at=4.0, duration=1.5)
+    cam = camera(mode="pause", at=4.0, duration=2.5)
     try:
         with caplog.at_level("WARNING", logger="mctrack.io.video"):
             code = main(
@@ -195,12 +197,12 @@ def test_track_on_an_rtsp_camera_records_what_the_stream_did(tmp_path, caplog, m
                     "--yolo-imgsz",
                     "160",
                 ]
-                + ["--out", str(tmp_path), "--duration", "6"]
+                + ["--out", str(tmp_path), "--duration", "7.5"]
             )
     finally:
         cam.stop()
     assert code == 0
     (record,) = tmp_path.glob("*.json")
     live = json.loads(record.read_text())["live"]
-    assert live["reconnects"] == 0 and live["outage_s"] == pytest.approx(1.5, abs=0.3) and live["dropped_frames"] >= 0
+    assert live["reconnects"] == 0 and live["outage_s"] == pytest.approx(2.5, abs=0.5) and live["dropped_frames"] >= 0
     assert any("without closing" in r.getMessage() for r in caplog.records)

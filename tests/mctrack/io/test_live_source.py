@@ -612,3 +612,68 @@ def test_an_rtsp_stream_that_reports_a_frame_count_is_still_live():
     with pytest.raises(InputError, match="live stream lost"):
         list(live)
     assert live.reconnects >= 1
+
+
+def test_a_stream_lost_for_good_counts_its_last_outage():
+    """helper-65: a stream given up after reconnect_s had outage_s 0, its last outage never counted."""
+    scripts = iter([ScriptedCapture(0, 5)])
+    live = LiveSource(
+        "rtsp://x",
+        capture_factory=lambda s: next(scripts, ScriptedCapture(0, 0)),
+        drop=False,
+        reconnect_s=0.5,
+        clock=fake_clock(0.1),
+    )
+    with pytest.raises(InputError, match="live stream lost"):
+        for _ in live:
+            pass
+    assert live.outage_s >= 0.5
+
+
+def test_a_run_that_ends_while_a_read_waits_counts_the_freeze_and_says_nothing_after(caplog):
+    """helper-65: a run that ended (--duration, Ctrl-C) while the camera was frozen with its connection open, the
+    reader thread waiting in a read, counted no outage; the reader's 'reconnecting' line came after the run's end."""
+    release = threading.Event()
+
+    class Frozen(TimedCapture):  # 14 s of frames, then a read that waits (the camera froze) and then fails
+        def read(self):
+            if self.i >= self.stop:
+                self.now = 19.0
+                release.wait(8.0)  # longer than the old 5 s wait for the reader
+                return False, None
+            return super().read()
+
+    cap = Frozen([i / 25 for i in range(350)])
+    live = LiveSource("rtsp://x", capture_factory=lambda s: cap, drop=False, clock=cap.clock, reconnect_s=100)
+    live.until_s, live.READER_JOIN_S = 0.8, 0.1  # the run ends while the read still waits
+    with caplog.at_level("WARNING", logger="mctrack.io.video"):
+        frames = sum(1 for _ in live)
+        assert frames == 350 and live.outage_s == pytest.approx(19.0 - 349 / 25)
+        release.set()
+        for _ in range(100):  # the reader's read returns and the thread ends
+            if cap.released:
+                break
+            time.sleep(0.02)
+    said = [r.getMessage() for r in caplog.records]
+    assert cap.released and live.outage_s == pytest.approx(19.0 - 349 / 25)
+    assert [m for m in said if "no frame" in m] == [
+        "rtsp://x: the live stream had given no frame for 5.0 s when the run stopped reading it"
+    ]
+    assert not [m for m in said if "reconnecting" in m]
+
+
+def test_a_run_that_ends_during_a_reconnect_counts_the_outage_to_its_end():
+    import math
+
+    scripts = iter([ScriptedCapture(0, 3)])
+    live = LiveSource(
+        "rtsp://x",
+        capture_factory=lambda s: next(scripts, ScriptedCapture(0, 0)),
+        drop=False,
+        reconnect_s=math.inf,
+        clock=time.monotonic,
+    )
+    live.until_s = 0.6
+    start = time.monotonic()
+    assert sum(1 for _ in live) == 3
+    assert 0.5 <= live.outage_s <= time.monotonic() - start and live.reconnects >= 1
