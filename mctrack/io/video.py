@@ -951,6 +951,8 @@ class LiveSource(FrameSource):
             while not stop.is_set():
                 ok, image = cap.read()
                 now = self.clock() - t0 if self.frame_count is None else n_read / self.fps
+                if self.frame_count is None and stop.is_set():  # the run ended during the read: its end counts
+                    return  # (a frame now would be a freeze counted twice, a failed read an outage said after it)
                 if ok and isinstance(image, np.ndarray) and image.ndim == 3 and image.shape[2] == 3:
                     came_back = came_back or lost_since is not None
                     if lost_since is not None:  # said, so that a log shows each outage's end as well as its start
@@ -978,7 +980,10 @@ class LiveSource(FrameSource):
                         if self._freeze(interval, usual):
                             gap = interval
                             with self._outage_lock:
+                                if stop.is_set():  # the run ended meanwhile: the end of iteration counts it
+                                    return
                                 self.outage_s += interval
+                                self._last_frame_at = now
                             log.warning(
                                 "%s: the live stream gave no frame for %.1f s without closing (a camera that froze or "
                                 "a stalled network)",
@@ -1016,8 +1021,6 @@ class LiveSource(FrameSource):
                             n_read,
                         )
                     self._put(q, _End(), stop)
-                    return
-                if stop.is_set():  # the run ended during the read: the end of iteration counts what is open
                     return
                 if lost_since is None:
                     lost_since, silent_since = now, now if last_read is None else last_read
@@ -1141,13 +1144,14 @@ class LiveSource(FrameSource):
                 index += 1
         finally:
             stop.set()
+            ended = self.clock() - self._t0  # not after waiting for the reader: a frozen read waits seconds
             self._queue = self._reader = self._deadline = self._stop_reading = None
             if writer is not None:
                 writer.release()
                 self._check_recorded()
             reader.join(timeout=self.READER_JOIN_S)
             if self.frame_count is None:
-                self._outage_at_end(self.clock() - self._t0, lost)
+                self._outage_at_end(ended, lost)
             if self.dropped:
                 log.warning(
                     "%s: %d frame(s) dropped because processing fell behind the live stream", self.source, self.dropped

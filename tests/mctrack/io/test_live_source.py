@@ -677,3 +677,37 @@ def test_a_run_that_ends_during_a_reconnect_counts_the_outage_to_its_end():
     start = time.monotonic()
     assert sum(1 for _ in live) == 3
     assert 0.5 <= live.outage_s <= time.monotonic() - start and live.reconnects >= 1
+
+
+@pytest.mark.parametrize("returns", ["frame", "nothing"])
+def test_the_outage_a_run_ends_in_counts_to_its_end_not_to_the_readers(caplog, returns):
+    """helper-69: the end of a run counted the seconds spent waiting for a reader still in a frozen read (up to 5 s
+    more, said in the line), and a frame that came back after the run's end counted the freeze a second time and
+    said it after the run's end."""
+    release, begun = threading.Event(), time.monotonic()
+
+    class Frozen(ScriptedCapture):  # 0.6 s of frames, then a read that waits up to 3 s (during the 5 s join)
+        def read(self):
+            if time.monotonic() - begun < 0.6:
+                time.sleep(0.04)
+                return True, image(1)
+            release.wait(3.0 - (time.monotonic() - begun))
+            return (True, image(2)) if returns == "frame" else (False, None)
+
+    cap = Frozen()
+    live = LiveSource("rtsp://x", capture_factory=lambda s: cap, drop=False, reconnect_s=100)
+    live.FREEZE_LEARN_S, live.RATE_SKIP_S, live.until_s = 0.2, 0.0, 1.8
+    with caplog.at_level("WARNING", logger="mctrack.io.video"):
+        for _ in live:
+            pass
+        ended = time.monotonic() - begun
+        counted = live.outage_s
+        for _ in range(200):  # the reader's read returns and the thread ends
+            if cap.released:
+                break
+            time.sleep(0.02)
+    assert cap.released and 1.0 <= counted <= 2.0 and ended >= 2.9  # the run ended at 1.8-2.3 s, then waited
+    assert live.outage_s == counted  # nothing added after the end
+    said = [r.getMessage() for r in caplog.records if "no frame" in r.getMessage()]
+    assert len(said) == 1 and said[0].startswith("rtsp://x: the live stream had given no frame for ")
+    assert said[0].endswith(f"{counted:.1f} s when the run stopped reading it")
