@@ -566,15 +566,31 @@ class SequenceSource(FrameSource):
                     f"; only the sequence's first {self.length} are read" if self.inner.length > self.length else "",
                 )
         self.has_images = self.inner is not None
+        #: why the last iteration ended before the sequence's seqLength frames (a short or damaged video or image
+        #: folder), else None: the results would cover part of what its ground truth covers
+        self.ended_early: str | None = None
 
     def __iter__(self) -> Iterator[Frame]:
+        self.ended_early = None
         if self.inner is not None:
             # the sequence is seqLength frames (what its ground truth and any evaluation cover), however long the
             # video or image folder holding them
+            read = 0
             for frame in self.inner:
                 if frame.index >= self.length:
                     break
+                read = frame.index + 1
                 yield frame
+            if read < self.length:
+                video = isinstance(self.inner, VideoFileSource)
+                holder = Path(self.inner.path if video else getattr(self.inner, "folder", self.info.im_dir)).name
+                why = getattr(self.inner, "ended_early", None)  # a damaged video's own account
+                self.ended_early = (
+                    f"its video {holder}: {why}"
+                    if why
+                    else f"its {'video' if video else 'image folder'} {holder} holds {read} of the {self.length} "
+                    "frames seqinfo.ini declares (seqLength)"
+                )
             return
         for i in range(self.length):
             yield Frame(self.camera, i, i / self.fps, None)

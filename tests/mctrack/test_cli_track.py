@@ -743,3 +743,24 @@ def test_track_records_which_checkpoint_file_made_the_result(tmp_path):
     assert main([*argv, "--reid", "none"]) == 0
     settings = json.loads((out / "SYN-01.json").read_text())["settings"]
     assert settings["weights"] is None and settings["precision"] is None and "weights_sha1" not in settings
+
+
+def test_a_sequence_whose_images_end_before_seqlength_is_an_error_and_an_incomplete_record(tmp_path, capsys):
+    """helper-68: a sequence folder whose img1/ (or video) held fewer frames than seqLength was tracked as far as
+    it went, with exit 0 and a record that said complete, and eval then scored the part as the whole."""
+    import json
+
+    import cv2
+
+    seq = make_sequence(tmp_path / "SYN-05", n=12)
+    (seq / "img1").mkdir()
+    for i in range(1, 8):  # 7 of 12
+        cv2.imwrite(str(seq / "img1" / f"{i:06d}.jpg"), np.full((480, 640, 3), 90, np.uint8))
+    out = tmp_path / "pred"
+    code = main(["track", "--source", str(seq), "--detector", "mot", "--reid", "none", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert f"mctrack track: error: {seq}: its image folder img1 holds 7 of the 12 frames seqinfo.ini declares" in err
+    record = json.loads((out / "SYN-05.json").read_text())
+    assert record["complete"] is False and record["stopped"] == "ended early" and record["frames"] == 7
+    assert load_mot_txt(out / "SYN-05.txt")[:, 0].max() <= 7  # the frames read are kept

@@ -313,6 +313,29 @@ def test_video_shorter_than_det_file(tmp_path, caplog):
         )
     assert len(out) == 10  # tracked as far as the video goes
     assert "has detections up to frame 20" in caplog.text and "10 frame(s) are ignored" in caplog.text
+    # helper-68: said as the source's ended_early (track and run exit 1, the record says incomplete), as for a
+    # video file given on its own; a sequence folder ended with exit 0 and a record that said complete
+    assert src.ended_early == "its video SEQ-2.avi holds 10 of the 20 frames seqinfo.ini declares (seqLength)"
+
+
+def test_a_sequence_whose_image_folder_or_video_ends_early_says_so_only_when_read_to_its_end(tmp_path):
+    seq = make_sequence(tmp_path / "SEQ-3", n=6)
+    (seq / "img1").mkdir()
+    for i in range(1, 5):  # 4 of the 6 frames
+        cv2.imwrite(str(seq / "img1" / f"{i:06d}.jpg"), np.full((48, 64, 3), 30 * i, np.uint8))
+    src = SequenceSource(seq)
+    assert len(list(src)) == 4
+    assert src.ended_early == "its image folder img1 holds 4 of the 6 frames seqinfo.ini declares (seqLength)"
+    for _ in zip(range(2), src):  # a consumer that stops (--duration, Ctrl-C) is no early end
+        pass
+    assert src.ended_early is None
+    for i in (5, 6):
+        cv2.imwrite(str(seq / "img1" / f"{i:06d}.jpg"), np.full((48, 64, 3), 30 * i, np.uint8))
+    src = SequenceSource(seq)
+    assert len(list(src)) == 6 and src.ended_early is None
+    make_video(seq / "SEQ-3.avi", n=6)  # a video of every frame, read before the image folder
+    src = SequenceSource(seq)
+    assert len(list(src)) == 6 and src.ended_early is None
 
 
 def test_annotated_writer(tmp_path):
