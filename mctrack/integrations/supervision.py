@@ -102,6 +102,8 @@ class MctrackTracker:
         self._reid = reid
         self._warned_scores = False
         self._warned_features = False
+        self._frame_size: tuple[int, int] | None = None  # the first frame's (width, height): a change is said once
+        self._warned_size = False
         if self.embedder is not None:
             weight, thresh = embedder_track_appearance(self.embedder, reid)
             tracker_kwargs = {"appearance_weight": weight, "appearance_thresh": thresh, **tracker_kwargs}
@@ -116,6 +118,7 @@ class MctrackTracker:
     def reset(self) -> None:
         """Forget every track (a new video); ids start again from 1."""
         self.tracker = Tracker(**self._options)
+        self._frame_size, self._warned_size = None, False
 
     def update_with_detections(self, detections: sv.Detections, frame: np.ndarray | None = None) -> sv.Detections:
         if not all(hasattr(detections, a) for a in ("xyxy", "confidence", "class_id")):
@@ -124,6 +127,17 @@ class MctrackTracker:
                 f"{type(detections).__name__}"
             )
         ours = to_detections(detections)
+        size = getattr(frame, "shape", (0, 0))[1::-1] if isinstance(frame, np.ndarray) and frame.ndim >= 2 else None
+        if size is not None and self._frame_size is None:
+            self._frame_size = size
+        elif size is not None and size != self._frame_size and not self._warned_size:
+            self._warned_size = True  # boxes of another scale than the tracks': every person gets a new id
+            warnings.warn(
+                f"frame: {size[0]}x{size[1]} pixels, the first was {self._frame_size[0]}x{self._frame_size[1]}; "
+                "tracks are kept in the pixels of the frames before, so boxes of another scale start new tracks "
+                "(resize frames to one size, or reset() for a new video; said once per tracker)",
+                stacklevel=2,
+            )
         scores = ours.score[np.isfinite(ours.score)]  # a NaN score is the tracker's to drop, with its own warning
         if not self._warned_scores and len(scores) and not (0.0 <= scores.min() and scores.max() <= 1.0):
             self._warned_scores = True
@@ -149,7 +163,13 @@ class MctrackTracker:
                     f"frame: reid={self._reid!r} embeds the detections in the frame; call "
                     "update_with_detections(detections, frame) (or put features in detections.data['embedding'])"
                 )
-            embeddings = self.embedder(frame, ours)
+            finite = np.isfinite(ours.xyxy).all(axis=1)  # a NaN box has no crop: the tracker drops it, warning
+            if finite.all():
+                embeddings = self.embedder(frame, ours)
+            else:  # as without an embedder, not a ValueError only when reid is set
+                embeddings = np.full((len(ours), self.embedder.dim), np.nan, np.float32)
+                if finite.any():
+                    embeddings[finite] = self.embedder(frame, ours[finite])
         tracks = self.tracker.update(ours, embeddings)
         matched = tracks.det_index >= 0
         order = np.argsort(tracks.det_index[matched], kind="stable")

@@ -180,3 +180,46 @@ def test_features_given_in_data_reach_the_tracker():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         tracker.update_with_detections(broken)  # once per tracker
+
+
+def test_a_nan_box_is_dropped_with_or_without_an_embedder():
+    """helper-68: with reid set, one NaN box from the detector was a ValueError from the crop code (a video loop
+    crashed), while motion only dropped the row with a warning."""
+    import warnings
+
+    image = np.full((200, 260, 3), 90, np.uint8)
+    for reid in (None, "colorhist"):
+        tracker = MctrackTracker(reid=reid, frame_rate=10)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            for frame in range(6):
+                dets = _walk(frame)
+                dets.xyxy = dets.xyxy.copy()
+                dets.xyxy[0] = np.nan
+                out = tracker.update_with_detections(dets, image)
+        assert len(out) >= 1 and not np.isnan(out.xyxy).any()  # the NaN row never comes back with an id
+        assert any("NaN size or score" in str(w.message) for w in caught), reid
+
+
+def test_a_frame_of_another_size_is_said_once():
+    """helper-68: frames resized mid-stream (detections in the new frame's pixels) gave every person a new id, with
+    nothing said."""
+    import warnings
+
+    tracker = MctrackTracker(reid="colorhist", frame_rate=10)
+    small, large = np.full((200, 260, 3), 90, np.uint8), np.full((400, 520, 3), 90, np.uint8)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for frame in range(8):
+            tracker.update_with_detections(_walk(frame), small if frame < 4 else large)
+    said = [str(w.message) for w in caught if "the first was" in str(w.message)]
+    assert said == [
+        "frame: 520x400 pixels, the first was 260x200; tracks are kept in the pixels of the frames before, so boxes "
+        "of another scale start new tracks (resize frames to one size, or reset() for a new video; said once per "
+        "tracker)"
+    ]
+    tracker.reset()  # a new video may have another size
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        tracker.update_with_detections(_walk(0), large)
+    assert not [w for w in caught if "the first was" in str(w.message)]
