@@ -327,8 +327,12 @@ def weights_from_args(args: argparse.Namespace) -> str | None:
     ``--backbone``/``--pretrained`` ask for an untrained network, or when no checkpoint is bundled (warned).
     Sets ``args.weights`` to the result, so that cache keys and summaries see the file actually used."""
     if args.reid == "onnx":
-        if not args.weights or not Path(args.weights).is_file():
-            raise InputError(f"--reid onnx: --weights must be an .onnx file, got {args.weights!r}")
+        if not args.weights:
+            raise InputError("--reid onnx: needs --weights FILE.onnx (the model, e.g. from mctrack reid export)")
+        path = Path(args.weights)
+        if not path.is_file():
+            problem = "is a folder, not a file" if path.is_dir() else "not found"
+            raise InputError(f"--weights {args.weights}: {problem} (--reid onnx takes an .onnx model file)")
         return args.weights
     if args.reid not in TORCH_EMBEDDERS:
         if args.weights and str(args.weights).lower() != "none":

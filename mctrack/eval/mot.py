@@ -141,6 +141,13 @@ def sequence_data(
     gt_rows = _mot_rows(gt_rows, gt_name or f"{name} ground truth", 7)  # its conf column marks rows to ignore
     pred_rows = _mot_rows(pred_rows, name, 6)
     for rows, what in ((gt_rows, gt_name or f"{name} ground truth"), (pred_rows, name)):
+        negative = rows[:, 1] < 0 if len(rows) else np.zeros(0, bool)
+        if negative.any():  # TrackEval maps them onto other ids: scored as some other track's boxes
+            first = rows[negative][0]
+            raise InputError(
+                f"{what}: {int(negative.sum())} row(s) with a negative id (first: id {int(first[1])} in frame "
+                f"{int(first[0])}); ids must be >= 0 (-1 is a detection file's id, not a track's)"
+            )
         outside = (rows[:, 0] < 1) | (rows[:, 0] > num_timesteps) if len(rows) else np.zeros(0, bool)
         if outside.any():
             warnings.warn(
@@ -164,10 +171,10 @@ def sequence_data(
         p = pred_rows[pr_order[pr_bounds[t] : pr_bounds[t + 1]]]
         gi = g[:, 1].astype(np.int64)
         pi = p[:, 1].astype(np.int64)
-        if len(np.unique(pi)) != len(pi):
-            raise InputError(f"{name}: tracker id repeated within frame {t + 1}")
-        if len(np.unique(gi)) != len(gi):
-            raise InputError(f"{gt_name or name + ' ground truth'}: id repeated within frame {t + 1}")
+        for ids, what in ((pi, f"{name}: tracker"), (gi, f"{gt_name or name + ' ground truth'}:")):
+            values, counts = np.unique(ids, return_counts=True)
+            if (counts > 1).any():
+                raise InputError(f"{what} id {int(values[counts > 1][0])} repeated within frame {t + 1}")
         gt_ids.append(gi)
         tr_ids.append(pi)
         sims.append(_box_iou_tlwh(g[:, 2:6], p[:, 2:6]))
@@ -415,7 +422,8 @@ def _check_frames(rows: np.ndarray, length: int, file: Path, info_file: Path) ->
     beyond = rows[:, 0] > length if len(rows) else np.zeros(0, bool)
     if beyond.any():
         raise InputError(
-            f"{file}: {int(beyond.sum())} rows in frames after seqLength {length} of {info_file} "
+            f"{file}: {int(beyond.sum())} row{'s' if beyond.sum() > 1 else ''} in frames after seqLength {length} of "
+            f"{info_file} "
             f"(first: frame {int(rows[beyond, 0].min())})"
         )
 

@@ -443,14 +443,25 @@ def _sequence_section(p: Path) -> configparser.SectionProxy:
         raise InputError(f"{p}: cannot be read ({exc.strerror or exc})") from None
 
 
+def _value(sec: configparser.SectionProxy, key: str, kind: type, p: Path):
+    """``sec[key]`` as ``kind`` (a KeyError when missing); a value that is not one is an :class:`InputError` naming
+    ``p`` and ``key``."""
+    text = sec[key]
+    try:
+        return kind(text)
+    except ValueError:
+        what = "a whole number" if kind is int else "a number"
+        raise InputError(f"{p}: {key} must be {what}, got {text!r}") from None
+
+
 def _seq_length(sec: configparser.SectionProxy, p: Path) -> int:
     """The section's ``seqLength``, a whole number >= 1; otherwise an :class:`InputError` naming ``p``."""
     try:
         length = int(sec["seqLength"])
     except KeyError:
         raise InputError(f"{p}: missing key seqLength") from None
-    except ValueError as exc:
-        raise InputError(f"{p}: bad value: {exc}") from None
+    except ValueError:
+        raise InputError(f"{p}: seqLength must be a whole number, got {sec['seqLength']!r}") from None
     if length < 1:
         raise InputError(f"{p}: seqLength must be >= 1, got {length}")
     return length
@@ -485,18 +496,18 @@ def read_seqinfo(path: str | Path, *, fallback_fps: float | None = None) -> SeqI
     try:
         info = SeqInfo(
             name=sec.get("name", p.parent.name),
-            frame_rate=float(sec["frameRate"] if fallback_fps is None or "frameRate" in sec else fallback_fps),
+            frame_rate=_value(sec, "frameRate", float, p)
+            if fallback_fps is None or "frameRate" in sec
+            else fallback_fps,
             seq_length=_seq_length(sec, p),
-            im_width=int(sec["imWidth"]),
-            im_height=int(sec["imHeight"]),
+            im_width=_value(sec, "imWidth", int, p),
+            im_height=_value(sec, "imHeight", int, p),
             im_dir=sec.get("imDir", "img1"),
             im_ext=sec.get("imExt", ".jpg"),
             video=sec.get("video"),
         )
     except KeyError as exc:
         raise InputError(f"{p}: missing key {exc.args[0]}") from None
-    except ValueError as exc:
-        raise InputError(f"{p}: bad value: {exc}") from None
     if not (math.isfinite(info.frame_rate) and 0 < info.frame_rate <= MAX_FPS):
         raise InputError(f"{p}: frameRate must be a finite number > 0 and at most {MAX_FPS:g}, got {info.frame_rate:g}")
     return info

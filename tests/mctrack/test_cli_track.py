@@ -159,6 +159,16 @@ def test_track_bad_usage(tmp_path, capsys):
     assert "tracker settings: noise_adapt: must be in [0.0, 1.0], got 2.0" in capsys.readouterr().err
     assert main([*base, "--meas-adapt", "-1"]) == 1
     assert "tracker settings: meas_adapt: must be in [0.0, 10.0], got -1.0" in capsys.readouterr().err
+    # helper-68: a missing .onnx file was "--weights must be an .onnx file, got '.../missing.onnx'"
+    onnx = ["track", "--source", str(seq), "--detector", "mot", "--reid", "onnx", "--out", str(tmp_path / "o")]
+    missing = tmp_path / "missing.onnx"
+    assert main([*onnx, "--weights", str(missing)]) == 1
+    assert f"--weights {missing}: not found (--reid onnx takes an .onnx model file)" in capsys.readouterr().err
+    (tmp_path / "dir.onnx").mkdir()
+    assert main([*onnx, "--weights", str(tmp_path / "dir.onnx")]) == 1
+    assert "dir.onnx: is a folder, not a file" in capsys.readouterr().err
+    assert main(onnx) == 1
+    assert "--reid onnx: needs --weights FILE.onnx" in capsys.readouterr().err
 
 
 def test_real_sequence_motion_only(shared_data, tmp_path, capsys):

@@ -201,7 +201,7 @@ def test_missing_result_file(tmp_path, capsys, caplog):
 def test_rows_after_the_sequence_end_are_an_error_as_in_trackeval(tmp_path, capsys):
     gt_dir, pred_dir = make_layout(tmp_path, np.r_[GT, track_rows(1, [25])])
     with pytest.raises(
-        InputError, match=r"seqA.txt: 1 rows in frames after seqLength 10 of .*seqinfo.ini \(first: frame 25"
+        InputError, match=r"seqA.txt: 1 row in frames after seqLength 10 of .*seqinfo.ini \(first: frame 25"
     ):
         evaluate_folders(gt_dir, pred_dir)
     save_mot_txt(pred_dir / "seqA.txt", GT)
@@ -212,7 +212,12 @@ def test_rows_after_the_sequence_end_are_an_error_as_in_trackeval(tmp_path, caps
 
 
 @pytest.mark.parametrize(
-    "value, message", [("-5", "seqLength must be >= 1"), ("ten", "bad value"), (None, "missing key seqLength")]
+    "value, message",
+    [
+        ("-5", "seqLength must be >= 1"),
+        ("ten", "seqLength must be a whole number, got 'ten'"),
+        (None, "missing key seqLength"),
+    ],
 )
 def test_impossible_seqinfo_values_are_an_error(tmp_path, value, message):
     gt_dir, pred_dir = make_layout(tmp_path, GT)
