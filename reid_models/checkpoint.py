@@ -195,7 +195,9 @@ def unreadable_reason(path: Path, err: BaseException) -> str:
     if isinstance(err, (KeyError, EOFError, IndexError)) or any(
         s in text for s in ("load key", "magic number", "Weights only load failed")
     ):
-        return "not a PyTorch file"
+        return "not a PyTorch file" + (
+            "; an ONNX model is run with --reid onnx" if path.suffix.lower() == ".onnx" else ""
+        )
     first = text.strip().splitlines()[0][:100] if text.strip() else ""
     return f"{type(err).__name__}: {first}" if first else type(err).__name__
 

@@ -135,6 +135,11 @@ def test_unreadable_files_say_why(tmp_path: Path) -> None:
         "truncated.pt": (good.read_bytes()[: good.stat().st_size // 2], "truncated or damaged"),
         "text.pt": (b"hello world\n", "not a PyTorch file"),
         "empty.pt": (b"", "an empty file"),
+        # helper-68: an exported model given to --reid laga (ONNX files open with a protobuf varint, not a zip)
+        "model.onnx": (
+            b"\x08\x08\x12\x07pytorch\x1a\x032.1",
+            "not a PyTorch file; an ONNX model is run with --reid onnx",
+        ),
     }
     for name, (content, reason) in cases.items():
         (tmp_path / name).write_bytes(content)
