@@ -267,6 +267,9 @@ def main(args: argparse.Namespace) -> int:
         log.warning("--stitch %g s is under half a frame at %g fps (%s): no tracks are joined", stitch_s, fps, name)
     result = out_dir / f"{name}.txt"
     record_file = out_dir / f"{name}.json"
+    for path in (result, record_file):
+        if path.is_dir():  # said before anything is written (it said "Is a directory" after writing the record)
+            raise InputError(f"--out {out_dir}: {path.name} is a folder where track writes its result file")
     if record_file.exists() and read_run_record(result) is None:
         raise InputError(
             f"--out {out_dir}: holds {record_file.name}, which is not the record of an mctrack track run; track "

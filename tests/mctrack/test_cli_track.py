@@ -340,6 +340,11 @@ def test_an_out_that_cannot_be_a_folder_is_one_line_naming_out(tmp_path, capsys)
     err = capsys.readouterr().err.strip()
     assert f"--out {tmp_path / 'link'}: " in err and "is a symbolic link to" in err and "\n" not in err
     assert not (tmp_path / "nowhere").exists()
+    (tmp_path / "o" / "SYN-01.txt").mkdir(parents=True)  # helper-68: "Is a directory" after the record was written
+    assert main([*base, str(tmp_path / "o")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.endswith(f"--out {tmp_path / 'o'}: SYN-01.txt is a folder where track writes its result file")
+    assert not (tmp_path / "o" / "SYN-01.json").exists()
 
 
 def test_appearance_options_with_reid_none_are_warned_about(tmp_path, caplog):
