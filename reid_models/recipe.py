@@ -151,12 +151,71 @@ class Recipe:
             raise bad("milestones", "expected increasing epochs, one per entry of gammas")
         if not 0 <= self.random_erasing <= 1 or not 0 <= self.color_jitter < 1:
             raise bad("random_erasing" if not 0 <= self.random_erasing <= 1 else "color_jitter", "must be in [0, 1)")
+        self._validate_model_kwargs(source)
+
+    def _validate_model_kwargs(self, source: object) -> None:
+        """Each ``model_kwargs`` value of the type the network's argument says (``share_layer4: flase`` was a
+        truthy string: a network of 15M parameters for one of 40M), and the network's own checks of their values
+        (built on the meta device: no memory, no weights, ~50 ms), before any dataset is read."""
+        if not self.model_kwargs:
+            return
+        import typing
+
+        import torch
+
+        from reid_models.models import MODELS
+
+        hints = typing.get_type_hints(MODELS[self.arch].__init__)
+        for key, value in self.model_kwargs.items():
+            if problem := _kind_problem(value, hints.get(key)):
+                raise RecipeError(source, f"model_kwargs.{key}", f"{problem}, got {short_repr(value)}")
+        try:
+            with torch.device("meta"):
+                MODELS[self.arch](
+                    num_classes=2,
+                    backbone=self.backbone,
+                    pretrained=None,
+                    input_size=tuple(self.input_size),
+                    **self.model_kwargs,
+                )
+        except (ValueError, TypeError) as exc:  # the network names the argument: "metric_features: expected ..."
+            key, _, problem = str(exc).partition(": ")
+            if key in self.model_kwargs and problem:
+                raise RecipeError(source, f"model_kwargs.{key}", problem) from None
+            raise RecipeError(source, "model_kwargs", str(exc)) from None
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
 
 _TYPES = {f.name: f.type for f in fields(Recipe)}
+
+
+def _kind_problem(value: Any, hint: Any) -> str | None:
+    """Why ``value`` is not of the type ``hint`` (bool, int, float, str, or a sequence of int or str), else None."""
+    import collections.abc
+    import typing
+
+    def one(v: Any, kind: Any) -> bool:
+        if kind is bool:
+            return isinstance(v, bool)
+        if kind is int:
+            return isinstance(v, int) and not isinstance(v, bool)
+        if kind is float:
+            return isinstance(v, (int, float)) and not isinstance(v, bool)
+        if kind is str:
+            return isinstance(v, str)
+        return True  # a type not checked here: the network's own checks apply
+
+    names = {bool: "true or false", int: "a whole number", float: "a number", str: "a string"}
+    if hint in names:
+        return None if one(value, hint) else f"expected {names[hint]}"
+    if typing.get_origin(hint) in (collections.abc.Sequence, list, tuple) and len(typing.get_args(hint)) == 1:
+        (kind,) = typing.get_args(hint)
+        if not isinstance(value, (list, tuple)) or not all(one(v, kind) for v in value):
+            plural = {int: "whole numbers", float: "numbers", str: "strings"}.get(kind, "values")
+            return f"expected a list of {plural}"
+    return None
 
 
 def _check_type(source: object, key: str, value: Any) -> Any:

@@ -70,6 +70,14 @@ def test_paper_hyperparameters() -> None:
         ("seed: 10000000000000000\n", "seed"),
         ("arch: global\nmodel_kwargs: {bogus: 1}\n", "model_kwargs"),  # a traceback at build_model before
         ("arch: laga\nmodel_kwargs: {input_size: [64, 32]}\n", "model_kwargs"),  # a recipe key of its own
+        # helper-67: a truthy string trained a shared layer4 (15M parameters for 40M), silently
+        ("arch: laga\nmodel_kwargs: {share_layer4: flase}\n", "model_kwargs.share_layer4"),
+        ("arch: laga\nmodel_kwargs: {relative_positions: 2}\n", "model_kwargs.relative_positions"),
+        # ... and the network's own value checks came after the dataset was read, naming no file
+        ("arch: laga\nmodel_kwargs: {metric_features: xyz}\n", "model_kwargs.metric_features"),
+        ("arch: laga\nmodel_kwargs: {branches: [global, bogus]}\n", "model_kwargs.branches"),
+        ("arch: can\nmodel_kwargs: {parts: [3, x]}\n", "model_kwargs.parts"),
+        ("arch: can\nmodel_kwargs: {cosine_scale: big}\n", "model_kwargs.cosine_scale"),
     ],
 )
 def test_errors_name_file_and_key(tmp_path: Path, text: str, key: str) -> None:
@@ -110,7 +118,7 @@ def test_set_changes_one_model_kwarg_or_says_what_replacing_the_mapping_drops() 
         assert load_recipe(paper, ["model_kwargs={share_layer4: false}"]).model_kwargs == {"share_layer4": False}
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a mapping that keeps every key of the recipe's: nothing to say
-        load_recipe(paper, ["model_kwargs={share_layer4: false, metric_features: full}"])
+        load_recipe(paper, ["model_kwargs={share_layer4: false, metric_features: pooled}"])
     with pytest.raises(RecipeError, match=r"epochs\.x: epochs is not a mapping: set it whole \(epochs=\.\.\.\)"):
         load_recipe(paper, ["epochs.x=1"])
     with pytest.raises(RecipeError, match=r"model_kwargs\.a\.b: expected model_kwargs\.NAME=value"):
