@@ -250,32 +250,44 @@ def export_main(args: argparse.Namespace) -> int:
     else:
         crops, source = check_crops(16), "generated person-like crops"
 
+    # written beside --out and moved there once checked: a failed export or check leaves the file that was there
+    # (it removed a good earlier export at --out when a stricter --min-cosine refused the new one)
+    staged = out.with_name(f".{out.stem}.exporting-{os.getpid()}{out.suffix}")
+
     def remove() -> None:
-        for leftover in (out, contract_path(out)):
+        for leftover in (staged, contract_path(staged)):
             leftover.unlink(missing_ok=True)
 
     try:
         contract = export_embedder(
-            weights, out, fmt=args.export_format, input_hw=args.input_size, input_range=args.input_range
+            weights, staged, fmt=args.export_format, input_hw=args.input_size, input_range=args.input_range
         )
-        cosine = verify_export(weights, out, crops)
-    except Exception as err:  # exporter/runtime failures of any kind: no half-written file is left behind
+        cosine = verify_export(weights, staged, crops)
+        if cosine.min() >= args.min_cosine:  # NaN cosines fail too
+            os.replace(contract_path(staged), contract_path(out))
+            os.replace(staged, out)
+    except BaseException as err:  # exporter/runtime failures of any kind, Ctrl-C: no half-written file is left
         remove()
         if isinstance(err, (ExportError, ValueError, RuntimeError)):
             raise InputError(f"--out {args.out}: {type(err).__name__}: {str(err).splitlines()[0]}") from None
         raise
-    print(
-        f"wrote {args.out} ({args.export_format}, input {contract['input']['shape']}, "
-        f"output {contract['output']['shape']}) from {weights}"
-    )
+    remove()
     print(
         f"check on {len(crops)} {source}: cosine to the in-process embedder min {cosine.min():.5f}, "
         f"mean {cosine.mean():.5f}"
     )
-    if not cosine.min() >= args.min_cosine:  # NaN cosines fail too
-        remove()
-        print(f"error: {args.out}: cosine {cosine.min():.5f} below {args.min_cosine}; removed", file=sys.stderr)
+    if not cosine.min() >= args.min_cosine:
+        kept = "; the file there before is kept" if out.exists() else ""
+        print(
+            f"mctrack reid export: error: {args.out}: cosine {cosine.min():.5f} below --min-cosine "
+            f"{args.min_cosine}; not written{kept}",
+            file=sys.stderr,
+        )
         return 1
+    print(
+        f"wrote {args.out} ({args.export_format}, input {contract['input']['shape']}, "
+        f"output {contract['output']['shape']}) from {weights}"
+    )
     if args.export_format == "onnx":  # where it gives the features checked above, and where it does not
         where = (
             "Ultralytics' BoT-SORT ReID (model: FILE)"

@@ -97,7 +97,24 @@ def test_export_failing_check_removes_the_file(tmp_path, laga_ckpt, crops, capsy
     out = tmp_path / "bad.ts"
     assert _export(laga_ckpt, out, "--format", "torchscript", "--check-images", str(crops)) == 1
     assert not out.exists() and not contract_path(out).exists()
-    assert "below 0.999" in capsys.readouterr().err
+    assert "below --min-cosine 0.999; not written" in capsys.readouterr().err
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staged file left
+
+
+def test_a_failing_export_keeps_the_earlier_export_at_out(tmp_path, laga_ckpt, crops, capsys, monkeypatch):
+    """helper-67: a good export followed by one that a stricter --min-cosine refused removed both (out and its
+    .json): the earlier, good file was lost."""
+    out = tmp_path / "a.ts"
+    assert _export(laga_ckpt, out, "--format", "torchscript", "--check-images", str(crops)) == 0
+    before = (out.read_bytes(), contract_path(out).read_text())
+    monkeypatch.setattr("mctrack.embed.export.verify_export", lambda *a, **k: np.array([0.5, 1.0]))
+    capsys.readouterr()
+    assert _export(laga_ckpt, out, "--format", "torchscript", "--check-images", str(crops)) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.endswith(f"{out}: cosine 0.50000 below --min-cosine 0.999; not written; the file there before is kept")
+    assert err.startswith("mctrack reid export: error: ")
+    assert (out.read_bytes(), contract_path(out).read_text()) == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no staged file left
 
 
 @pytest.mark.parametrize(
