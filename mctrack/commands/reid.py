@@ -11,7 +11,6 @@ import os
 import sys
 from pathlib import Path
 
-import cv2
 import numpy as np
 from tqdm import tqdm
 
@@ -243,9 +242,7 @@ def export_main(args: argparse.Namespace) -> int:
     if args.check_images or samples.is_dir():  # a non-editable install has no samples/: generated crops then
         folder = Path(args.check_images) if args.check_images else samples
         files = list_images(folder)[:32]
-        crops = [cv2.imread(str(f), cv2.IMREAD_COLOR) for f in files]
-        if any(c is None for c in crops):
-            raise InputError(f"{files[[c is None for c in crops].index(True)]}: not a readable image")
+        crops = [_read_crop(f) for f in files]
         source = f"crops of {folder}"
     else:
         crops, source = check_crops(16), "generated person-like crops"
@@ -533,6 +530,17 @@ def list_images(folder: str | Path) -> list[Path]:
     return files
 
 
+def _read_crop(path: Path) -> np.ndarray:
+    """A crop image, BGR; an unreadable or cut-short file (cv2.imread decodes one, the rest grey, with a libjpeg
+    line that names no file) is an :class:`InputError` naming it, as for training and evaluation."""
+    from reid_models.data import DatasetError, read_image
+
+    try:
+        return read_image(path)
+    except DatasetError as err:
+        raise InputError(str(err)) from None
+
+
 def embed_main(args: argparse.Namespace) -> int:
     out = output_file("--out", args.out, (".npz",))  # before any work: np.savez would add .npz to other names
     files = list_images(args.images)
@@ -546,10 +554,7 @@ def embed_main(args: argparse.Namespace) -> int:
         for start in range(0, len(files), chunk):
             crops = []
             for f in files[start : start + chunk]:
-                img = cv2.imread(str(f), cv2.IMREAD_COLOR)
-                if img is None:
-                    raise InputError(f"{f}: not a readable image")
-                crops.append(img)
+                crops.append(_read_crop(f))
             batch = np.asarray(embedder.embed_crops(crops), np.float32)
             if not np.isfinite(batch).all():
                 first = files[start + int(np.flatnonzero(~np.isfinite(batch).all(axis=1))[0])]

@@ -45,29 +45,50 @@ __all__ = [
 ]
 
 
+#: (start, end) markers of a JPEG and a PNG file: a file that starts with one but lacks the other was cut short
+_END_MARKERS = ((b"\xff\xd8", b"\xff\xd9"), (b"\x89PNG\r\n\x1a\n", b"IEND"))
+
+
+def _decode(path: Path) -> tuple[np.ndarray | None, str | None]:
+    """``(image, problem)``: the BGR image, or None and why it cannot be used. A JPEG or PNG without its end
+    marker (a copy cut short) decodes without an error, the missing part grey, and would train or score as a real
+    image; it is refused (the same check as ``mctrack.io.video``'s for image folders: this package does not import
+    ``mctrack``)."""
+    try:
+        data = np.fromfile(path, np.uint8)
+    except OSError:
+        return None, "not a readable image"
+    raw = data.tobytes()
+    marker = next((end for start, end in _END_MARKERS if raw.startswith(start)), None)
+    if marker is not None and marker not in raw:  # (cv2.imread decodes most of them; decoding the bytes, few)
+        return None, "cut short (a JPEG or PNG without its end marker: a damaged copy)"
+    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    return image, None if image is not None else "not a readable image"
+
+
 def read_image(path: Path) -> np.ndarray:
-    """A training image as BGR uint8; an unreadable file is a :class:`DatasetError` naming it."""
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    """A training image as BGR uint8; an unreadable or cut-short file is a :class:`DatasetError` naming it."""
+    image, problem = _decode(path)
     if image is None:
-        raise DatasetError(f"{path}: not a readable image")
+        raise DatasetError(f"{path}: {problem}")
     return image
 
 
 def check_images(paths: Sequence[Path], *, what: str, threads: int = 4, progress: bool = False) -> None:
-    """Decode every image once; one that cannot be read is a :class:`DatasetError` naming it (the first in
-    ``paths`` order) and how many of ``what`` (e.g. "query and gallery images") are unreadable. Market-1501's
+    """Decode every image once; one that cannot be read or was cut short is a :class:`DatasetError` naming it (the
+    first in ``paths`` order) and how many of ``what`` (e.g. "query and gallery images") are unusable. Market-1501's
     23,100 query and gallery images take about 3 s on two cores; training runs check the 12,936 training images too."""
 
-    def readable(path: Path) -> bool:
-        return cv2.imread(str(path), cv2.IMREAD_COLOR) is not None
+    def problem(path: Path) -> str | None:
+        return _decode(path)[1]
 
     with ThreadPoolExecutor(max(1, threads)) as pool:
-        work = pool.map(readable, paths)
-        ok = list(tqdm(work, total=len(paths), desc="checking", unit="img", disable=not progress, leave=False))
-    bad = [p for p, good in zip(paths, ok) if not good]
+        work = pool.map(problem, paths)
+        found = list(tqdm(work, total=len(paths), desc="checking", unit="img", disable=not progress, leave=False))
+    bad = [(p, why) for p, why in zip(paths, found) if why]
     if bad:
-        more = f" ({len(bad)} of the {len(paths)} {what} are unreadable)" if len(bad) > 1 else ""
-        raise DatasetError(f"{bad[0]}: not a readable image{more}")
+        more = f" ({len(bad)} of the {len(paths)} {what} are unusable)" if len(bad) > 1 else ""
+        raise DatasetError(f"{bad[0][0]}: {bad[0][1]}{more}")
 
 
 def dataset_errors_unwrapped(batches: Iterable) -> Iterator:

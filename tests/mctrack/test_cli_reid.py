@@ -321,6 +321,23 @@ def test_embed_refuses_non_finite_features(tmp_path, crops, capsys):
     assert not out.exists()
 
 
+def test_embed_refuses_a_cut_short_crop_naming_it(tmp_path, crops, capsys):
+    """helper-67: a JPEG cut to 700 bytes was embedded (the rest grey), said only by libjpeg's "Premature end of JPEG
+    file", which names no file."""
+    good = tmp_path / "g.jpg"
+    cv2.imwrite(str(good), np.random.default_rng(1).integers(0, 255, (64, 32, 3), dtype=np.uint8))
+    (crops / "cut.jpg").write_bytes(good.read_bytes()[:700])
+    out = tmp_path / "f.npz"
+    rc = main(["reid", "embed", "--reid", "colorhist", "--images", str(crops), "--out", str(out)])
+    errors = _errors(capsys)
+    assert (
+        rc == 1
+        and len(errors) == 1
+        and errors[0].endswith(f"{crops / 'cut.jpg'}: cut short (a JPEG or PNG without its end marker: a damaged copy)")
+    )
+    assert not out.exists()
+
+
 @pytest.mark.parametrize(
     "extra, message",
     [
