@@ -201,18 +201,22 @@ def check_resume_recipe(run_dir: Path, resolved: dict[str, Any]) -> None:
         raise ValueError(
             f"resume: {run_dir / 'config.yaml'} is damaged ({type(err).__name__}); start a new run"
         ) from None
-    # keys added to Recipe after the run started count as their defaults
-    stored = {**{k: v for k, v in Recipe().to_dict().items() if k not in stored}, **stored}
-    # where the dataset and runs are kept may move: the dataset's fingerprint (paths relative to its root) says
-    # whether it is the same
-    keys = (set(stored) | set(resolved)) - set(_FEEDING_KEYS) - {"data", "out"}
-    changed = sorted(k for k in keys if stored.get(k) != resolved.get(k))
+    changed = _recipe_changes(stored, resolved)
     if changed:
         shown = ", ".join(f"{k}: {stored.get(k)!r} there, {resolved.get(k)!r} now" for k in changed[:3])
         raise ValueError(
             f"resume: the recipe differs from {run_dir / 'config.yaml'} in {changed} ({shown}"
             f"{', ...' if len(changed) > 3 else ''}); give the --config and --set values the run started with"
         )
+
+
+def _recipe_changes(stored: dict[str, Any], resolved: dict[str, Any]) -> list[str]:
+    """The recipe keys whose values differ between a run's ``stored`` recipe and ``resolved``, sorted; keys added
+    to Recipe after the run started count as their defaults, and where the dataset and runs are kept may move (the
+    dataset's fingerprint, paths relative to its root, says whether it is the same)."""
+    stored = {**{k: v for k, v in Recipe().to_dict().items() if k not in stored}, **stored}
+    keys = (set(stored) | set(resolved)) - set(_FEEDING_KEYS) - {"data", "out"}
+    return sorted(k for k in keys if stored.get(k) != resolved.get(k))
 
 
 def nothing_to_resume(run_dir: Path) -> str | None:
@@ -414,6 +418,14 @@ def _train(
             raise ValueError(
                 f"resume: {last} is damaged or not a training state ({why}); start a new run or restore the file"
             ) from None
+        # a last.pt copied from another run of the same network loaded, and trained on mixed weights and curves
+        # (states written before 2026-12-06 hold no recipe and are taken as they are)
+        theirs, ours = state.get("recipe"), json.loads(json.dumps(resolved))  # both as JSON has them (lists)
+        if isinstance(theirs, str) and (changed := _recipe_changes(json.loads(theirs), ours)):
+            raise ValueError(
+                f"resume: {last} is another run's training state (its recipe differs from this run's in {changed[:3]}"
+                f"{' ...' if len(changed) > 3 else ''}); restore this run's last.pt or start a new run"
+            )
     elif lead:
         check_new_run_dir(run_dir)
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -597,6 +609,7 @@ def _train(
                 "center_optimizer": center_optimizer.state_dict() if center_optimizer is not None else {},
                 "scaler": scaler.state_dict(),
                 "history": json.dumps(hist),
+                "recipe": json.dumps(resolved),  # whose state it is: a resume checks it against its config.yaml
             },
             run_dir / "last.pt",
         )

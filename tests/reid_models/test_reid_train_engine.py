@@ -351,6 +351,21 @@ def test_resume_with_another_recipe_is_refused_before_the_dataset_is_read(
         train(changed, data=tiny_data, run_dir=run, resume=True, progress=False)
 
 
+def test_resume_from_another_runs_last_pt_is_refused(tiny_data: Path, tmp_path: Path) -> None:
+    """helper-67: a last.pt copied from another run of the same network (another lr) was resumed from without a
+    word: metrics.json then held the other run's epochs and model.pt came from mixed weights."""
+    import shutil
+
+    ours = train(Recipe(**TINY), data=tiny_data, run_dir=tmp_path / "a", stop_after=1, progress=False)
+    theirs = train(Recipe(**{**TINY, "lr": 1e-3}), data=tiny_data, run_dir=tmp_path / "b", stop_after=1, progress=False)
+    shutil.copy(theirs / "last.pt", ours / "last.pt")
+    with pytest.raises(ValueError, match=r"last.pt is another run's training state \(its recipe differs from this "):
+        train(Recipe(**TINY), data=tiny_data, run_dir=ours, resume=True, progress=False)
+    assert not (ours / "model.pt").exists()
+    train(Recipe(**{**TINY, "lr": 1e-3}), data=tiny_data, run_dir=theirs, resume=True, progress=False)  # its own
+    assert (theirs / "model.pt").is_file()
+
+
 def test_resume_with_another_number_of_processes_warns(
     tiny_data: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
