@@ -224,7 +224,10 @@ def nothing_to_resume(run_dir: Path) -> str | None:
     last = Path(run_dir) / "last.pt"
     if last.is_file():
         return None
-    if any((Path(run_dir) / name).is_file() for name in _STARTED_FILES):
+    if (Path(run_dir) / "model.pt").is_file():  # it said "no epoch ended ... start it again without --resume",
+        # which then refused the folder
+        why = "the run finished (its model.pt is there) and its training state was removed; nothing to continue"
+    elif any((Path(run_dir) / name).is_file() for name in _STARTED_FILES):
         why = "no epoch of this run ended, so there is nothing to continue; start it again without --resume"
     else:
         why = "this is no training run's folder"

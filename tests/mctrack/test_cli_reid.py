@@ -554,6 +554,9 @@ def test_a_run_stopped_before_its_first_epoch_may_start_again_but_not_resume(tmp
     assert (
         len(errors) == 1 and "no epoch of this run ended, so there is nothing to continue; start it again" in errors[0]
     )
+    (started / "model.pt").write_bytes(b"")  # helper-67: a finished run whose last.pt was removed was told the same,
+    assert main(argv) == 1  # and a start without --resume then refused the folder
+    assert "last.pt not found: the run finished (its model.pt is there)" in _errors(capsys)[0]
     # two runs started in the same second get two folders
     a, b = new_run_dir(tmp_path / "runs", "laga"), new_run_dir(tmp_path / "runs", "laga")
     assert a != b and a.is_dir() and b.is_dir() and b.name.startswith(a.name[:13])
