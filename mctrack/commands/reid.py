@@ -400,7 +400,8 @@ def _launch(args: argparse.Namespace, recipe) -> int:
     env[QUIET_INTERRUPT_ENV] = "1"  # Ctrl-C reaches every process: this one says it, once
     print(f"training with {args.nproc} processes: {' '.join(cmd)}", file=sys.stderr, flush=True)
     try:
-        return _wait_for_torchrun(subprocess.Popen(cmd, env=env))
+        # a session of its own: a terminal's Ctrl-C reaches the launcher alone, which passes it on (below)
+        return _wait_for_torchrun(subprocess.Popen(cmd, env=env, start_new_session=True))
     finally:  # a run that failed before its first epoch ended: the folders made here go, when empty
         _remove_empty(made)
 
@@ -425,10 +426,11 @@ def _remove_empty(folders: list[Path]) -> None:
 
 
 def _wait_for_torchrun(proc) -> int:
-    """torchrun's exit status, waiting for it to end however the launcher is stopped: Ctrl-C reaches every process
-    of the terminal's group, so the launcher only waits while torchrun and its workers save and stop; a SIGTERM
-    sent to the launcher alone (kill, docker stop) is passed on to torchrun, which passes it to its workers (it
-    used to kill torchrun at once and leave the workers running). Raises KeyboardInterrupt after either."""
+    """torchrun's exit status, waiting for it to end however the launcher is stopped: torchrun runs in a session
+    of its own, so Ctrl-C and SIGTERM (kill, docker stop) reach the launcher alone, which passes each on to
+    torchrun, which passes it to its workers, and waits while they save and stop (a SIGTERM used to kill torchrun
+    at once and leave the workers running; a SIGINT sent to the launcher alone was not passed on, the workers
+    trained to the end and the finished run was said to be interrupted). Raises KeyboardInterrupt after either."""
     import signal
     import threading
 
@@ -438,8 +440,8 @@ def _wait_for_torchrun(proc) -> int:
 
     def on_signal(signum: int, _frame) -> None:
         caught.append(signum)
-        if signum == signal.SIGTERM and proc.poll() is None:
-            proc.terminate()
+        if proc.poll() is None:
+            proc.send_signal(signum)
 
     previous = {}
     if threading.current_thread() is threading.main_thread():

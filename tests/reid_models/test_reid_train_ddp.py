@@ -136,14 +136,16 @@ def test_nproc_refuses_what_would_fail_in_every_process(data: Path, tmp_path: Pa
 
 
 def test_nproc_workers_leave_the_interrupted_line_to_the_launcher(data: Path, tmp_path: Path, monkeypatch) -> None:
-    """Ctrl-C reaches the launcher and every worker: each used to print "mctrack reid: interrupted"."""
+    """Ctrl-C reached the launcher and every worker: each used to print "mctrack reid: interrupted". torchrun now
+    runs in a session of its own and the launcher passes the signal on (helper-67: a SIGINT sent to the launcher
+    alone was not, and the workers trained to the end of a run then said to be interrupted)."""
     config = tmp_path / "r.yaml"
     config.write_text(yaml.safe_dump(RECIPE))
     seen = {}
 
-    class Torchrun:  # Ctrl-C comes while the launcher waits; torchrun and its workers got it too, and stop
-        def __init__(self, cmd, env):
-            seen.update(cmd=cmd, env=env, terminated=False)
+    class Torchrun:  # Ctrl-C comes while the launcher waits; the launcher passes it on to torchrun
+        def __init__(self, cmd, env, start_new_session=False):
+            seen.update(cmd=cmd, env=env, session=start_new_session, sent=[])
 
         def wait(self):
             os.kill(os.getpid(), signal.SIGINT)
@@ -152,13 +154,13 @@ def test_nproc_workers_leave_the_interrupted_line_to_the_launcher(data: Path, tm
         def poll(self):
             return None
 
-        def terminate(self):
-            seen["terminated"] = True
+        def send_signal(self, signum):
+            seen["sent"].append(signum)
 
     monkeypatch.setattr(subprocess, "Popen", Torchrun)
     argv = ["reid", "train", "--config", str(config), "--data", str(data), "--run-dir", str(tmp_path / "r")]
     assert main([*argv, "--nproc", "2"]) == 130
-    assert not seen["terminated"]  # the terminal's Ctrl-C reached torchrun already: not sent again
+    assert seen["session"] and seen["sent"] == [signal.SIGINT]  # the terminal's Ctrl-C reaches the launcher only
     assert seen["env"]["MCTRACK_QUIET_INTERRUPT"] == "1" and "mctrack.commands._torchrun" in seen["cmd"]
 
 
@@ -170,7 +172,7 @@ def test_a_sigterm_to_the_launcher_alone_reaches_torchrun(data: Path, tmp_path: 
     events = []
 
     class Torchrun:
-        def __init__(self, cmd, env):
+        def __init__(self, cmd, env, start_new_session=False):
             pass
 
         def wait(self):
@@ -181,8 +183,8 @@ def test_a_sigterm_to_the_launcher_alone_reaches_torchrun(data: Path, tmp_path: 
         def poll(self):
             return None
 
-        def terminate(self):
-            events.append("terminate")
+        def send_signal(self, signum):
+            events.append("terminate" if signum == signal.SIGTERM else signum)
 
         def kill(self):
             events.append("kill")
