@@ -277,6 +277,8 @@ def apply_overrides(recipe: Recipe | dict[str, Any], overrides: list[str], sourc
             raise RecipeError(source, key, f"value is not valid YAML ({yaml_problem(err)[2]})") from None
         top, dot, sub = key.partition(".")
         if dot:  # one key of a mapping
+            if top not in _TYPES:  # said "foo is not a mapping" for a key no recipe has
+                raise RecipeError(source, top, f"unknown key; valid: {', '.join(_TYPES)}")
             if not isinstance(raw.get(top, {}), dict) or top not in _MAPPING_KEYS:
                 raise RecipeError(source, key, f"{top} is not a mapping: set it whole ({top}=...)")
             if not sub or "." in sub:

@@ -91,7 +91,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "GPU: one GPU per process); the recipe's p is the global batch, each process takes p/N identities "
         "(default: 1)",
     )
-    t.add_argument("--quiet", action="store_true", help="no progress bar")
+    t.add_argument(
+        "--quiet", action="store_true", help="no progress bars and no per-epoch lines (warnings and the result stay)"
+    )
     t.set_defaults(func=train_main)
 
     v = s.add_parser(
@@ -386,7 +388,11 @@ def _launch(args: argparse.Namespace, recipe) -> int:
         )
     data = args.data or recipe.data
     if data is None or not Path(data).is_dir():
-        raise InputError(f"{data}: dataset folder not found" if data else "no dataset folder (give --data)")
+        if not data:
+            raise InputError("no dataset folder (give --data)")
+        raise InputError(
+            f"{data}: {'a file, not a dataset folder' if Path(data).exists() else 'dataset folder not found'}"
+        )
     run_dir, made = _run_dir(args, recipe)
     # torchrun (torch.distributed.run) without its traceback when Ctrl-C or SIGTERM stops it
     cmd = [sys.executable, "-m", "mctrack.commands._torchrun", "--standalone", f"--nproc_per_node={args.nproc}"]

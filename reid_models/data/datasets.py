@@ -171,7 +171,7 @@ def load_dataset(
     from one camera has none)."""
     root = Path(root)
     if not root.is_dir():
-        raise DatasetError(f"{root}: dataset folder not found")
+        raise DatasetError(f"{root}: {'a file, not a dataset folder' if root.exists() else 'dataset folder not found'}")
     if fmt in ("market1501", "dukemtmc", "samples"):
         dataset = _market(fmt, root, train, test)
     elif fmt == "cuhk03np":

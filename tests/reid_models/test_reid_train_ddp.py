@@ -133,6 +133,9 @@ def test_nproc_refuses_what_would_fail_in_every_process(data: Path, tmp_path: Pa
     assert "--resume: needs --run-dir" in capsys.readouterr().err
     assert main([*argv, "--data", str(tmp_path / "missing"), "--run-dir", str(tmp_path / "r")]) == 1
     assert "dataset folder not found" in capsys.readouterr().err
+    (tmp_path / "afile").write_text("x")  # helper-67: a file was "dataset folder not found" too
+    assert main([*argv, "--data", str(tmp_path / "afile"), "--run-dir", str(tmp_path / "r")]) == 1
+    assert f"{tmp_path / 'afile'}: a file, not a dataset folder" in capsys.readouterr().err
 
 
 def test_nproc_workers_leave_the_interrupted_line_to_the_launcher(data: Path, tmp_path: Path, monkeypatch) -> None:

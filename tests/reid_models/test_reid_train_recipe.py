@@ -121,6 +121,8 @@ def test_set_changes_one_model_kwarg_or_says_what_replacing_the_mapping_drops() 
         load_recipe(paper, ["model_kwargs={share_layer4: false, metric_features: pooled}"])
     with pytest.raises(RecipeError, match=r"epochs\.x: epochs is not a mapping: set it whole \(epochs=\.\.\.\)"):
         load_recipe(paper, ["epochs.x=1"])
+    with pytest.raises(RecipeError, match=r": foo: unknown key; valid: "):  # helper-67: "foo is not a mapping"
+        load_recipe(paper, ["foo.bar=1"])
     with pytest.raises(RecipeError, match=r"model_kwargs\.a\.b: expected model_kwargs\.NAME=value"):
         load_recipe(paper, ["model_kwargs.a.b=1"])
     with pytest.raises(RecipeError, match="'nope' is not an option of laga"):
