@@ -129,8 +129,10 @@ def _file_state(path: Path) -> dict[str, torch.Tensor]:
         raise FileNotFoundError(f"pretrained backbone weights not found: {path}")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:
-        raise ValueError(f"pretrained: {path} is not a readable state_dict ({type(err).__name__})") from None
+    except Exception as err:  # the reason in words, as for checkpoints (it said "(KeyError)", "(RuntimeError)")
+        from reid_models.checkpoint import unreadable_reason
+
+        raise ValueError(f"pretrained: {path} is not a readable state_dict ({unreadable_reason(path, err)})") from None
     if not isinstance(state, dict):
         raise ValueError(f"pretrained: {path} does not hold a state_dict (found {type(state).__name__})")
     if isinstance(state.get("manifest"), dict) and isinstance(state.get("state_dict"), dict):

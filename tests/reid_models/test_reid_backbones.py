@@ -55,7 +55,7 @@ def test_missing_pretrained_file_is_named(tmp_path: Path) -> None:
         (lambda sd: {f"module.{k}": v for k, v in sd.items()}, "missing.*unexpected"),
         (lambda sd: {**sd, "conv1.weight": torch.zeros(8, 3, 7, 7)}, "size mismatch for conv1.weight"),
         (lambda sd: [1, 2], "does not hold a state_dict"),
-        (None, "not a readable state_dict"),
+        (None, r"not a readable state_dict \(not a PyTorch file\)"),  # it said "(KeyError)"
     ],
     ids=["prefixed-keys", "wrong-shape", "not-a-dict", "garbage"],
 )
