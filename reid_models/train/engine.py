@@ -601,6 +601,7 @@ def _train(
         "device": device,
     }
     dist = None
+    summary: dict[str, Any] = {}  # the last evaluation's (its query counts go to eval.json)
 
     def save_state(epochs_done: int, hist: list[dict[str, Any]]) -> None:
         atomic_save(
@@ -752,6 +753,9 @@ def _train(
         "epochs": recipe.epochs,
         "train_time_s": round(sum(r["time_s"] for r in history), 2),
         "checkpoint": str(model_path),
+        # queries scored and skipped (no true match in the gallery), as reid eval says them (a resumed run's
+        # evaluation that had finished before holds none)
+        **{k: summary[k] for k in ("queries", "skipped") if k in summary},
     }
     _write_text(run_dir / "eval.json", json.dumps(final_eval, indent=1))
     manifest["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")

@@ -147,6 +147,8 @@ def test_cli_train_then_eval(tiny_data: Path, tmp_path: Path, capsys: pytest.Cap
     plain = evaluate_checkpoint(run_dir / "model.pt", tiny_data, flip=False)
     trained = json.loads((run_dir / "eval.json").read_text())
     assert plain["mAP"] == pytest.approx(trained["mAP"])  # same features as the end-of-run evaluation
+    # helper-67: the queries scored and skipped are in the run's eval.json, as reid eval writes them
+    assert (trained["queries"], trained["skipped"]) == (plain["queries"], plain["skipped"]) == (4, 0)
     assert main(["reid", "train", "--config", str(recipe), "--set", "p=zero"]) == 1
     assert "p" in capsys.readouterr().err
 
