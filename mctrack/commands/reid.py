@@ -305,14 +305,24 @@ def center_main(args: argparse.Namespace) -> int:
 
     from ..embed.reid import select_device
 
+    from ..weights import bundled
+
     weights = Path(args.weights)
     if not weights.is_file():
-        raise InputError(f"{weights}: {missing_file(weights, 'checkpoint')}")
+        if not args.out and str(args.weights) in bundled():  # other commands take the name: say why not here
+            raise InputError(
+                f"--weights {args.weights}: a bundled checkpoint is not updated in place; give --out FILE.pt"
+            )
+        if str(args.weights) in bundled():
+            weights = bundled()[str(args.weights)]
+        else:
+            raise InputError(f"{weights}: {missing_file(weights, 'checkpoint')}")
     try:  # before the checkpoint is loaded onto it: a bad device is not the checkpoint's fault
         select_device(args.device)
     except ValueError as err:
         raise InputError(f"--{err}") from None
-    out = output_file("--out", args.out) if args.out else weights  # before embedding every crop
+    # before embedding every crop; a checkpoint is a PyTorch file (--out m.onnx wrote one under that name)
+    out = output_file("--out", args.out, (".pt", ".pth")) if args.out else weights
     paths = list_images(args.images)
     if args.max_images < 1:
         raise InputError(f"--max-images: must be >= 1, got {args.max_images}")

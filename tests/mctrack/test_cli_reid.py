@@ -405,6 +405,15 @@ def test_center_out_is_checked_before_embedding(tmp_path, laga_ckpt, crops, caps
     assert main(["reid", "center", "--weights", str(laga_ckpt), "--images", str(crops), "--out", str(out)]) == 1
     assert _errors(capsys) == [f"mctrack reid center: error: --out {out}: is a folder, not a file"]
     assert list(out.iterdir()) == []
+    # helper-67: --out m.onnx wrote a PyTorch checkpoint under that name
+    assert main(["reid", "center", "--weights", str(laga_ckpt), "--images", str(crops), "--out", "m.onnx"]) == 1
+    assert _errors(capsys) == ["mctrack reid center: error: --out m.onnx: must end in .pt or .pth"]
+    # ... and a bundled name, which other commands take, was "checkpoint not found"
+    assert main(["reid", "center", "--weights", "laga_samples", "--images", str(crops)]) == 1
+    assert _errors(capsys) == [
+        "mctrack reid center: error: --weights laga_samples: a bundled checkpoint is not updated in place; give "
+        "--out FILE.pt"
+    ]
 
 
 def test_center_stores_a_finite_mean(tmp_path, laga_ckpt, crops, capsys):
