@@ -66,13 +66,15 @@ def clip_boxes(xyxy: np.ndarray, width: int, height: int) -> np.ndarray:
             RuntimeWarning,
             stacklevel=2,
         )
-    inverted = ((xyxy[:, 2] < xyxy[:, 0]) | (xyxy[:, 3] < xyxy[:, 1])) & ~outside
-    if inverted.any():  # usually boxes in another format, e.g. (x, y, w, h) given as xyxy
+    # usually boxes in another format, e.g. (x, y, w, h) given as xyxy; or a detector's empty box (BoxMOT passes
+    # its detections as they come: a zero-size one was embedded as a sliver without a word)
+    inverted = ((xyxy[:, 2] <= xyxy[:, 0]) | (xyxy[:, 3] <= xyxy[:, 1])) & ~outside
+    if inverted.any():
         rows = inverted.nonzero()[0]
         warnings.warn(
-            f"{len(rows)} box(es) with x2 < x1 or y2 < y1 (rows {rows[:5].tolist()}"
-            f"{'...' if len(rows) > 5 else ''}): their features are of a 1-pixel sliver; are the boxes (x1, y1, x2, "
-            "y2)?",
+            f"{len(rows)} box(es) with x2 <= x1 or y2 <= y1 (rows {rows[:5].tolist()}"
+            f"{'...' if len(rows) > 5 else ''}): no area; their features are of a 1-pixel sliver; are the boxes (x1, "
+            "y1, x2, y2)?",
             RuntimeWarning,
             stacklevel=2,
         )

@@ -366,8 +366,10 @@ def test_inverted_boxes_are_warned_about_and_other_misuse_named():
     image = _scene()
     emb = build_embedder("colorhist")
     # (x, y, w, h) given as xyxy: x2 < x1; used to be embedded as a 1-pixel sliver without a word
-    with pytest.warns(RuntimeWarning, match=r"1 box\(es\) with x2 < x1 or y2 < y1 \(rows \[1\]\)"):
+    with pytest.warns(RuntimeWarning, match=r"1 box\(es\) with x2 <= x1 or y2 <= y1 \(rows \[1\]\): no area"):
         emb(image, Detections(np.array([[10, 20, 40, 100], [100, 60, 40, 100]], np.float32), np.ones(2)))
+    with pytest.warns(RuntimeWarning, match=r"1 box\(es\) with x2 <= x1 .*\(rows \[0\]\)"):  # helper-68: zero size
+        emb(image, Detections(np.array([[30, 20, 30, 100], [10, 20, 40, 100]], np.float32), np.ones(2)))
     with pytest.raises(TypeError, match="dets: expected mctrack.types.Detections, got ndarray"):
         emb(image, np.array([[10, 20, 40, 100]], np.float32))
     crops = [image[20:100, 10:40], image[5:5, 0:10]]
