@@ -178,8 +178,9 @@ def _fill(model: nn.Module, path: Path, manifest: dict[str, Any], state: dict[st
     model.load_state_dict({key: value.to(own[key].dtype) for key, value in state.items()})
 
 
-def unreadable_reason(path: Path, err: BaseException) -> str:
-    """Why ``torch.load`` could not read ``path``, in words (torch says ``KeyError: 101`` for a text file)."""
+def unreadable_reason(path: Path, err: BaseException, *, onnx_hint: bool = False) -> str:
+    """Why ``torch.load`` could not read ``path``, in words (torch says ``KeyError: 101`` for a text file);
+    ``onnx_hint``: an ``.onnx`` file is pointed to ``--reid onnx`` (where an embedder's checkpoint was asked for)."""
     try:
         with open(path, "rb") as fh:
             head = fh.read(4)
@@ -195,9 +196,8 @@ def unreadable_reason(path: Path, err: BaseException) -> str:
     if isinstance(err, (KeyError, EOFError, IndexError)) or any(
         s in text for s in ("load key", "magic number", "Weights only load failed")
     ):
-        return "not a PyTorch file" + (
-            "; an ONNX model is run with --reid onnx" if path.suffix.lower() == ".onnx" else ""
-        )
+        onnx = onnx_hint and path.suffix.lower() == ".onnx"
+        return "not a PyTorch file" + ("; an ONNX model is run with --reid onnx" if onnx else "")
     first = text.strip().splitlines()[0][:100] if text.strip() else ""
     return f"{type(err).__name__}: {first}" if first else type(err).__name__
 
@@ -208,7 +208,9 @@ def _read(path: Path, map_location: str | torch.device) -> tuple[dict[str, Any],
     try:
         data = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:
-        raise CheckpointError(f"{path}: not a readable checkpoint ({unreadable_reason(path, err)})") from None
+        raise CheckpointError(
+            f"{path}: not a readable checkpoint ({unreadable_reason(path, err, onnx_hint=True)})"
+        ) from None
     if isinstance(data, dict) and "epoch" in data and "model" in data and "manifest" not in data:
         raise CheckpointError(
             f"{path}: a training run's state (for 'reid train --resume'), not a checkpoint: use the run's model.pt"

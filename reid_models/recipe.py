@@ -6,6 +6,7 @@ parsed as YAML scalars (`--set epochs=3`, `--set milestones=[2,4]`, `--set pretr
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import inspect
 import math
@@ -166,7 +167,10 @@ class Recipe:
         from reid_models.models import MODELS
 
         hints = typing.get_type_hints(MODELS[self.arch].__init__)
-        for key, value in self.model_kwargs.items():
+        for key, value in list(self.model_kwargs.items()):
+            if hints.get(key) is float and isinstance(value, str):  # YAML 1.1 reads 3e1 as a string
+                with contextlib.suppress(ValueError):
+                    self.model_kwargs[key] = value = float(value)
             if problem := _kind_problem(value, hints.get(key)):
                 raise RecipeError(source, f"model_kwargs.{key}", f"{problem}, got {short_repr(value)}")
         try:

@@ -121,6 +121,10 @@ def test_set_changes_one_model_kwarg_or_says_what_replacing_the_mapping_drops() 
         load_recipe(paper, ["model_kwargs={share_layer4: false, metric_features: pooled}"])
     with pytest.raises(RecipeError, match=r"epochs\.x: epochs is not a mapping: set it whole \(epochs=\.\.\.\)"):
         load_recipe(paper, ["epochs.x=1"])
+    # helper-70: YAML 1.1 reads 1e1 as a string; a float argument takes it, as the recipe's own float keys do
+    assert load_recipe(CONFIGS / "can_market1501.yaml", ["model_kwargs.cosine_scale=1e1"]).model_kwargs[
+        "cosine_scale"
+    ] == pytest.approx(10.0)
     with pytest.raises(RecipeError, match=r": foo: unknown key; valid: "):  # helper-67: "foo is not a mapping"
         load_recipe(paper, ["foo.bar=1"])
     with pytest.raises(RecipeError, match=r"model_kwargs\.a\.b: expected model_kwargs\.NAME=value"):
