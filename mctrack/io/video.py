@@ -585,12 +585,25 @@ class SequenceSource(FrameSource):
                 video = isinstance(self.inner, VideoFileSource)
                 holder = Path(self.inner.path if video else getattr(self.inner, "folder", self.info.im_dir)).name
                 why = getattr(self.inner, "ended_early", None)  # a damaged video's own account
-                self.ended_early = (
-                    f"its video {holder}: {why}"
-                    if why
-                    else f"its {'video' if video else 'image folder'} {holder} holds {read} of the {self.length} "
-                    "frames seqinfo.ini declares (seqLength)"
-                )
+                # a video whose last few frames do not decode ends normally, as on its own (a warning said so)
+                short = self.length - read
+                if why or not video or short >= self.inner.max_bad_frames:
+                    self.ended_early = (
+                        f"its video {holder}: {why}"
+                        if why
+                        else f"its {'video' if video else 'image folder'} {holder} holds {read} of the "
+                        f"{self.length} frames seqinfo.ini declares (seqLength)"
+                    )
+                else:
+                    log.warning(
+                        "%s: its video %s holds %d of the %d frames seqinfo.ini declares; the sequence ends at frame "
+                        "%d",
+                        self.folder,
+                        holder,
+                        read,
+                        self.length,
+                        read,
+                    )
             return
         for i in range(self.length):
             yield Frame(self.camera, i, i / self.fps, None)
