@@ -251,7 +251,9 @@ def export_main(args: argparse.Namespace) -> int:
 
     # written beside --out and moved there once checked: a failed export or check leaves the file that was there
     # (it removed a good earlier export at --out when a stricter --min-cosine refused the new one)
-    staged = out.with_name(f".{out.stem}.exporting-{os.getpid()}{out.suffix}")
+    # (through a link: its file is replaced, not the link; helper-70 saw a current.onnx link stop updating)
+    target = out.resolve() if out.is_symlink() else out
+    staged = target.with_name(f".{target.stem}.exporting-{os.getpid()}{target.suffix}")
 
     def remove() -> None:
         for leftover in (staged, contract_path(staged)):
@@ -263,12 +265,13 @@ def export_main(args: argparse.Namespace) -> int:
         )
         cosine = verify_export(weights, staged, crops)
         if cosine.min() >= args.min_cosine:  # NaN cosines fail too
+            os.replace(staged, target)  # the model first: an ONNX file carries its contract inside too
             os.replace(contract_path(staged), contract_path(out))
-            os.replace(staged, out)
     except BaseException as err:  # exporter/runtime failures of any kind, Ctrl-C: no half-written file is left
         remove()
         if isinstance(err, (ExportError, ValueError, RuntimeError)):
-            raise InputError(f"--out {args.out}: {type(err).__name__}: {str(err).splitlines()[0]}") from None
+            first = str(err).splitlines()[0].replace(str(staged), str(out))  # not the hidden file's name
+            raise InputError(f"--out {args.out}: {type(err).__name__}: {first}") from None
         raise
     remove()
     print(
@@ -277,8 +280,10 @@ def export_main(args: argparse.Namespace) -> int:
     )
     if not cosine.min() >= args.min_cosine:
         kept = "; the file there before is kept" if out.exists() else ""
+        low = cosine.min()  # with the digits that show it below the threshold ("1.00000 below 1.0" said nothing)
+        shown = f"{low:.5f}" if not round(float(low), 5) >= args.min_cosine else f"{low:.8f}"
         print(
-            f"mctrack reid export: error: {args.out}: cosine {cosine.min():.5f} below --min-cosine "
+            f"mctrack reid export: error: {args.out}: cosine {shown} below --min-cosine "
             f"{args.min_cosine}; not written{kept}",
             file=sys.stderr,
         )

@@ -117,6 +117,17 @@ def test_a_failing_export_keeps_the_earlier_export_at_out(tmp_path, laga_ckpt, c
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no staged file left
 
 
+def test_an_export_through_a_link_replaces_the_linked_file(tmp_path, laga_ckpt, crops, capsys):
+    """helper-70: staging the export beside --out replaced a link (current.ts -> store/v1.ts) with a file."""
+    (tmp_path / "store").mkdir()
+    (tmp_path / "store" / "v1.ts").write_bytes(b"old")
+    link = tmp_path / "current.ts"
+    link.symlink_to(tmp_path / "store" / "v1.ts")
+    assert _export(laga_ckpt, link, "--format", "torchscript", "--check-images", str(crops)) == 0
+    assert link.is_symlink() and (tmp_path / "store" / "v1.ts").read_bytes() != b"old"
+    assert contract_path(link).is_file() and not list((tmp_path / "store").glob(".*"))
+
+
 @pytest.mark.parametrize(
     "fmt, name, message",
     [
