@@ -394,6 +394,8 @@ def _launch(args: argparse.Namespace, recipe) -> int:
     the run directory is fixed here so that every process writes to (rank 0) and reads from the same one."""
     import subprocess
 
+    from ._torchrun import LAUNCHER_PID_ENV
+
     if recipe.p % args.nproc:
         raise InputError(f"--nproc {args.nproc}: the recipe's p = {recipe.p} identities do not split evenly")
     if recipe.p // args.nproc < 2:
@@ -419,6 +421,7 @@ def _launch(args: argparse.Namespace, recipe) -> int:
     env = dict(os.environ)
     env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // args.nproc)))
     env[QUIET_INTERRUPT_ENV] = "1"  # Ctrl-C reaches every process: this one says it, once
+    env[LAUNCHER_PID_ENV] = str(os.getpid())  # torchrun stops when this process dies, even killed
     print(f"training with {args.nproc} processes: {' '.join(cmd)}", file=sys.stderr, flush=True)
     try:
         # a session of its own: a terminal's Ctrl-C reaches the launcher alone, which passes it on (below)
@@ -465,8 +468,12 @@ def _wait_for_torchrun(proc) -> int:
             proc.send_signal(signum)
 
     previous = {}
+    # SIGHUP (the terminal closed) and SIGQUIT reach the launcher alone too since torchrun has a session of its
+    # own: passed on as well, else the launcher died and torchrun trained on as an orphan (helper-70)
+    names = ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT")
+    passed = [getattr(signal, name) for name in names if hasattr(signal, name)]
     if threading.current_thread() is threading.main_thread():
-        previous = {signum: signal.signal(signum, on_signal) for signum in (signal.SIGINT, signal.SIGTERM)}
+        previous = {signum: signal.signal(signum, on_signal) for signum in passed}
     try:
         code = proc.wait()
     finally:

@@ -167,9 +167,11 @@ def test_nproc_workers_leave_the_interrupted_line_to_the_launcher(data: Path, tm
     assert seen["env"]["MCTRACK_QUIET_INTERRUPT"] == "1" and "mctrack.commands._torchrun" in seen["cmd"]
 
 
-def test_a_sigterm_to_the_launcher_alone_reaches_torchrun(data: Path, tmp_path: Path, monkeypatch) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_a_sigterm_to_the_launcher_alone_reaches_torchrun(data: Path, tmp_path: Path, monkeypatch, signum) -> None:
     """kill / docker stop signal the launcher only; subprocess.run used to SIGKILL torchrun at once, so its
-    workers went on training as orphans."""
+    workers went on training as orphans. helper-70: a SIGHUP (the terminal closed) killed the launcher and left
+    torchrun, in its own session, training on as an orphan."""
     config = tmp_path / "r.yaml"
     config.write_text(yaml.safe_dump(RECIPE))
     events = []
@@ -179,24 +181,25 @@ def test_a_sigterm_to_the_launcher_alone_reaches_torchrun(data: Path, tmp_path: 
             pass
 
         def wait(self):
-            os.kill(os.getpid(), signal.SIGTERM)
+            os.kill(os.getpid(), signum)
             events.append("waited")  # the launcher waits for torchrun to end after passing the signal on
-            return -signal.SIGTERM
+            return -signum
 
         def poll(self):
             return None
 
-        def send_signal(self, signum):
-            events.append("terminate" if signum == signal.SIGTERM else signum)
+        def send_signal(self, sent):
+            events.append(sent)
 
         def kill(self):
             events.append("kill")
 
     monkeypatch.setattr(subprocess, "Popen", Torchrun)
     argv = ["reid", "train", "--config", str(config), "--data", str(data), "--run-dir", str(tmp_path / "r")]
-    before = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
-    assert main([*argv, "--nproc", "2"]) == 143  # 128 + SIGTERM
-    assert events == ["terminate", "waited"]
+    caught = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
+    before = {s: signal.getsignal(s) for s in caught}
+    assert main([*argv, "--nproc", "2"]) == 128 + signum
+    assert events == [signum, "waited"]  # passed on, then waited for
     # the handlers in place before are back (not necessarily the defaults: ray.init, run earlier in the same
     # test process, leaves its own SIGTERM handler)
     assert {signum: signal.getsignal(signum) for signum in before} == before
@@ -232,3 +235,21 @@ def test_torchrun_stopped_by_a_signal_ends_without_a_traceback(monkeypatch) -> N
     monkeypatch.setattr(torch.distributed.run, "main", crashed)
     with pytest.raises(RuntimeError, match="worker 1 failed"):
         _torchrun.main([])
+
+
+def test_torchrun_stops_when_its_launcher_is_gone() -> None:
+    """helper-70: with a session of its own, torchrun outlived a SIGKILLed launcher and trained on; on Linux it now
+    asks for a SIGTERM when its parent dies, and stops at once when the launcher died before it asked."""
+    import subprocess
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("PR_SET_PDEATHSIG is Linux's")
+    code = "from mctrack.commands._torchrun import _stop_with_the_launcher as s; s(); import time; time.sleep(20)"
+    gone = subprocess.run([sys.executable, "-c", code], env={**os.environ, "MCTRACK_LAUNCHER_PID": "1"}, timeout=60)
+    assert gone.returncode == -signal.SIGTERM
+    wrapper = (
+        f"import os, subprocess, sys; os.environ['MCTRACK_LAUNCHER_PID'] = str(os.getpid()); "
+        f"subprocess.run([sys.executable, '-c', {code.replace('20', '0.1')!r}], check=True)"
+    )
+    assert subprocess.run([sys.executable, "-c", wrapper], timeout=60).returncode == 0  # its launcher is there
