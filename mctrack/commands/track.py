@@ -15,7 +15,7 @@ from ..signals import interrupt_exit_code
 from ..config import is_live_source
 from ..detect import build_detector
 from ..embed import embedder_link_thresh
-from ..errors import InputError
+from ..errors import InputError, first_line
 from ..io.paths import check_file_name, safe_file_name
 from ..io.mot import MotWriter, mot_rows, save_mot_txt
 from ..registry import DETECTORS
@@ -371,6 +371,10 @@ def main(args: argparse.Namespace) -> int:
                 timer("video", video.write, frame, tracks)
     except KeyboardInterrupt:
         interrupted = True  # what was tracked so far is written below
+    except Exception as exc:  # the record says why and how far (it said "did not finish (killed, crashed ...)")
+        writer.close()
+        record(stats.frames, f"failed: {first_line(exc)}", writer.rows)
+        raise
     finally:
         writer.close()
         if video is not None:

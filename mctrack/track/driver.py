@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..errors import InputError
 from ..io.mot import MAX_COORD
 from ..types import Detections, Frame, Tracks
 from .cmc import CameraMotion
@@ -121,6 +122,11 @@ class Step:
     tentative: Tracks | None = None
 
 
+#: crops after which an embedder that gave no finite feature for any is taken as broken (an error, not a run
+#: that says one warning and then tracks on motion alone under its name)
+BROKEN_EMBEDDER_CROPS = 64
+
+
 def usable_boxes(dets: Detections) -> tuple[Detections, int]:
     """``dets`` without boxes that are not finite, have no area or lie beyond ``MAX_COORD`` pixels, and how many
     were dropped."""
@@ -175,6 +181,7 @@ class DetectAndEmbed:
             raise ValueError(f"refresh: must be an integer >= 1, got {refresh}")
         self.embed, self.refresh = embed, int(refresh)
         self.broken = False  # the embedder gave non-finite features (warned once)
+        self.crops_tried = self.crops_finite = 0  # crops given to the embedder, and those with a finite feature
         self.detector, self.embedder, self.embed_every = detector, embedder, int(embed_every)
         self.detector_needs_images = bool(detector_needs_images)
         self.timer = timer or Timer()
@@ -213,6 +220,13 @@ class DetectAndEmbed:
         if not len(dets):
             return np.zeros((0, self.dim), np.float32)
         emb = self.timer("embed", self.embedder, frame.image, dets)
+        self.crops_tried += len(emb)
+        self.crops_finite += int(np.isfinite(emb).all(axis=1).sum())
+        if self.crops_finite == 0 and self.crops_tried >= BROKEN_EMBEDDER_CROPS:  # not hours of motion only
+            raise InputError(
+                f"{frame.camera}: the embedder gave no finite feature for any of the first {self.crops_tried} crops "
+                "(a broken model or export?); stopped rather than tracking on motion alone"
+            )
         if not self.broken and not np.isfinite(emb).all():
             self.broken = True
             log.warning(

@@ -779,3 +779,27 @@ def test_a_sequence_whose_images_end_before_seqlength_is_an_error_and_an_incompl
     record = json.loads((out / "SYN-05.json").read_text())
     assert record["complete"] is False and record["stopped"] == "ended early" and record["frames"] == 7
     assert load_mot_txt(out / "SYN-05.txt")[:, 0].max() <= 7  # the frames read are kept
+
+
+def test_a_run_that_fails_records_why_and_how_far(tmp_path, capsys, monkeypatch):
+    """helper-68: an embedder that gave NaN for every crop was one warning and a whole run on motion alone (exit 0);
+    it now stops the run, and the record says why and after which frame (a failure left "did not finish (killed,
+    crashed or still running)" and frame 0)."""
+    import json
+
+    import cv2
+
+    from mctrack.embed.baselines import ColorHistogramEmbedder
+
+    monkeypatch.setattr(ColorHistogramEmbedder, "__call__", lambda self, image, dets: np.full((len(dets), 8), np.nan))
+    seq = make_sequence(tmp_path / "SYN-06", n=40)  # two people a frame: 64 crops by frame 32
+    (seq / "img1").mkdir()
+    for i in range(1, 41):
+        cv2.imwrite(str(seq / "img1" / f"{i:06d}.jpg"), np.full((480, 640, 3), 90, np.uint8))
+    out = tmp_path / "pred"
+    code = main(["track", "--source", str(seq), "--detector", "mot", "--reid", "colorhist", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 1 and "the embedder gave no finite feature for any of the first 64 crops" in err
+    record = json.loads((out / "SYN-06.json").read_text())
+    assert record["complete"] is False and record["frames"] == 31
+    assert record["stopped"].startswith("failed: SYN-06: the embedder gave no finite feature")

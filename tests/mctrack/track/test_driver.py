@@ -102,6 +102,34 @@ def test_an_embedder_giving_nan_is_reported_once_and_its_detections_are_still_tr
     assert caplog.text.count("non-finite features") == 1 and "every crop" in caplog.text
 
 
+def test_an_embedder_that_never_gives_a_finite_feature_stops_the_run():
+    """helper-68: an ONNX model that gave NaN for every crop was one warning, then a whole run on motion alone under
+    the embedder's name (exit 0). Some NaN rows (above) still track on; none finite in 64 crops is an error."""
+    from mctrack.errors import InputError
+    from mctrack.track.driver import BROKEN_EMBEDDER_CROPS
+
+    class Broken(CountingEmbedder):
+        def __call__(self, image, dets):
+            return np.full((len(dets), 2), np.nan, np.float32)
+
+    features = DetectAndEmbed(Walkers(), Broken())  # 2 people a frame, 3 from frame 10: 20 + 3 x 15 = 65 crops
+    steps = []
+    with pytest.raises(InputError, match=r"^c: the embedder gave no finite feature for any of the first 65 crops"):
+        for step in drive(frames(100), features, Tracker(frame_rate=10), fps=10, dim=2):
+            steps.append(step)
+    assert BROKEN_EMBEDDER_CROPS == 64 and len(steps) == 24  # the frames tracked before the one that showed it
+
+    class Half(CountingEmbedder):  # one finite feature in a frame: tracked on, as above
+        def __call__(self, image, dets):
+            out = np.full((len(dets), 2), np.nan, np.float32)
+            out[0] = (1.0, 0.0)
+            return out
+
+    assert (
+        len(list(drive(frames(100), DetectAndEmbed(Walkers(), Half()), Tracker(frame_rate=10), fps=10, dim=2))) == 100
+    )
+
+
 def test_a_trackers_mask_of_the_wrong_kind_is_an_error():
     class Odd(Tracker):
         def appearance_needed(self, dets, **kwargs):
