@@ -702,15 +702,23 @@ def test_track_records_its_settings_and_eval_names_an_incomplete_result(tmp_path
     with caplog.at_level(logging.WARNING):
         assert main(["eval", "--gt", str(tmp_path / "data"), "--pred", str(out)]) == 0
     assert "incomplete" not in caplog.text
-    # a run that never ended (killed, crashed) leaves the record it wrote at its start
-    monkeypatch.setattr(track, "drive", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("crash")))
+    # a run that never ended (killed) leaves the record it wrote at its start; one that failed says why
+    seen = {}
+
+    def crash(*args, **kwargs):
+        seen.update(json.loads((out / "SYN-01.json").read_text()))  # what a kill now would leave
+        raise RuntimeError("crash")
+        yield
+
+    monkeypatch.setattr(track, "drive", crash)
     with pytest.raises(RuntimeError):
         main(argv)
-    unfinished = json.loads((out / "SYN-01.json").read_text())
-    assert unfinished["stopped"] == "did not finish (killed, crashed or still running)" and not unfinished["complete"]
+    assert seen["stopped"] == "did not finish (killed, crashed or still running)" and not seen["complete"]
+    failed = json.loads((out / "SYN-01.json").read_text())
+    assert failed["stopped"] == "failed: crash" and not failed["complete"] and failed["frames"] == 0
     with caplog.at_level(logging.WARNING):
         assert main(["eval", "--gt", str(tmp_path / "data"), "--pred", str(out)]) == 0
-    assert "did not finish (killed, crashed or still running) after frame 0 of 30" in caplog.text
+    assert "failed: crash after frame 0 of 30" in caplog.text
     monkeypatch.setattr(track, "drive", real)
     # --duration: a deliberately short run, said as such, against the source's whole length
     assert main([*argv, "--duration", "1"]) == 0
