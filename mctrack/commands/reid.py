@@ -309,19 +309,18 @@ def center_main(args: argparse.Namespace) -> int:
     from reid_models.train import store_feature_mean
 
     from ..embed.reid import select_device
-
     from ..weights import bundled
 
     weights = Path(args.weights)
     if not weights.is_file():
-        if not args.out and str(args.weights) in bundled():  # other commands take the name: say why not here
+        named = bundled().get(str(args.weights))  # other commands take the name: here only with --out
+        if named is None:
+            raise InputError(f"{weights}: {missing_file(weights, 'checkpoint')}")
+        if not args.out:
             raise InputError(
                 f"--weights {args.weights}: a bundled checkpoint is not updated in place; give --out FILE.pt"
             )
-        if str(args.weights) in bundled():
-            weights = bundled()[str(args.weights)]
-        else:
-            raise InputError(f"{weights}: {missing_file(weights, 'checkpoint')}")
+        weights = named
     try:  # before the checkpoint is loaded onto it: a bad device is not the checkpoint's fault
         select_device(args.device)
     except ValueError as err:
@@ -420,7 +419,7 @@ def _launch(args: argparse.Namespace, recipe) -> int:
     cmd += ["--quiet"] if args.quiet else []
     env = dict(os.environ)
     env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // args.nproc)))
-    env[QUIET_INTERRUPT_ENV] = "1"  # Ctrl-C reaches every process: this one says it, once
+    env[QUIET_INTERRUPT_ENV] = "1"  # an interrupt reaches every worker too (through torchrun): this one says it
     env[LAUNCHER_PID_ENV] = str(os.getpid())  # torchrun stops when this process dies, even killed
     print(f"training with {args.nproc} processes: {' '.join(cmd)}", file=sys.stderr, flush=True)
     try:
