@@ -69,6 +69,12 @@ def fake_clock(step: float = 0.1):
     return clock
 
 
+def scripted_stream(captures: list[ScriptedCapture], **kwargs) -> LiveSource:
+    """A LiveSource over ``captures``, one per (re)connection, and a dead stream after them (no frame, ever)."""
+    scripts = iter(captures)
+    return LiveSource("rtsp://x", capture_factory=lambda s: next(scripts, ScriptedCapture(0, 0)), drop=False, **kwargs)
+
+
 def test_frames_in_order_with_capture_times_and_a_lost_stream_raises_naming_it():
     caps = []
 
@@ -98,14 +104,7 @@ def test_frames_in_order_with_capture_times_and_a_lost_stream_raises_naming_it()
 
 
 def test_a_stream_that_comes_back_after_a_reconnect_goes_on():
-    scripts = iter([ScriptedCapture(0, 5), ScriptedCapture(100, 104)])
-    live = LiveSource(
-        "rtsp://x",
-        capture_factory=lambda s: next(scripts, ScriptedCapture(0, 0)),
-        drop=False,
-        reconnect_s=0.2,
-        clock=fake_clock(0.05),
-    )
+    live = scripted_stream([ScriptedCapture(0, 5), ScriptedCapture(100, 104)], reconnect_s=0.2, clock=fake_clock(0.05))
     frames = []
     with pytest.raises(InputError, match="live stream lost"):
         for f in live:
@@ -120,11 +119,8 @@ def test_without_a_limit_a_stream_is_reconnected_until_it_returns(caplog):
     outage's end is logged and its time counted."""
     import math
 
-    scripts = iter([ScriptedCapture(0, 3)] + [ScriptedCapture(0, 0)] * 6 + [ScriptedCapture(100, 103)])
-    live = LiveSource(
-        "rtsp://x",
-        capture_factory=lambda s: next(scripts, ScriptedCapture(0, 0)),
-        drop=False,
+    live = scripted_stream(
+        [ScriptedCapture(0, 3)] + [ScriptedCapture(0, 0)] * 6 + [ScriptedCapture(100, 103)],
         reconnect_s=math.inf,
         clock=fake_clock(2.0),  # 2 s a clock reading: 12 s and more without frames, past the old 10 s
     )
@@ -616,14 +612,7 @@ def test_an_rtsp_stream_that_reports_a_frame_count_is_still_live():
 
 def test_a_stream_lost_for_good_counts_its_last_outage():
     """helper-65: a stream given up after reconnect_s had outage_s 0, its last outage never counted."""
-    scripts = iter([ScriptedCapture(0, 5)])
-    live = LiveSource(
-        "rtsp://x",
-        capture_factory=lambda s: next(scripts, ScriptedCapture(0, 0)),
-        drop=False,
-        reconnect_s=0.5,
-        clock=fake_clock(0.1),
-    )
+    live = scripted_stream([ScriptedCapture(0, 5)], reconnect_s=0.5, clock=fake_clock(0.1))
     with pytest.raises(InputError, match="live stream lost"):
         for _ in live:
             pass
@@ -665,14 +654,7 @@ def test_a_run_that_ends_while_a_read_waits_counts_the_freeze_and_says_nothing_a
 def test_a_run_that_ends_during_a_reconnect_counts_the_outage_to_its_end():
     import math
 
-    scripts = iter([ScriptedCapture(0, 3)])
-    live = LiveSource(
-        "rtsp://x",
-        capture_factory=lambda s: next(scripts, ScriptedCapture(0, 0)),
-        drop=False,
-        reconnect_s=math.inf,
-        clock=time.monotonic,
-    )
+    live = scripted_stream([ScriptedCapture(0, 3)], reconnect_s=math.inf, clock=time.monotonic)
     live.until_s = 0.6
     start = time.monotonic()
     assert sum(1 for _ in live) == 3
