@@ -201,7 +201,9 @@ def _main(argv: Sequence[str] | None) -> int:
     if held:
         print("mctrack: interrupted", file=sys.stderr)
         return interrupt_exit_code()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # said by the command's own parser (argparse's top parser would say 'mctrack: error: ...')
+        _command_parser(parser, args).error(f"unrecognized arguments: {' '.join(unknown)}")
     # as typed, for the records results keep of what made them (main() may be called in-process, with its own argv)
     args.command_line = shlex.join(["mctrack", *(sys.argv[1:] if argv is None else argv)])
     # our own messages from INFO (DEBUG with -v); other libraries' only from WARNING (INFO with -v): the ONNX
@@ -216,6 +218,16 @@ def _main(argv: Sequence[str] | None) -> int:
     warnings.formatwarning = lambda message, category, *rest, **kw: f"mctrack: warning: {message}\n"
     with _log_lines_beside_progress_bars():
         return _command(args)
+
+
+def _command_parser(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:
+    """The parser of the command ``args`` were parsed for (``mctrack reid train``'s for ``reid train ...``)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            chosen = getattr(args, action.dest, None)
+            if chosen in action.choices:
+                return _command_parser(action.choices[chosen], args)
+    return parser
 
 
 def _command(args: argparse.Namespace) -> int:

@@ -24,6 +24,24 @@ def test_help_lists_every_subcommand(capsys):
         assert name in COMMANDS and f"    {name}" in out
 
 
+@pytest.mark.parametrize(
+    ("argv", "command"),
+    [
+        (["track", "--source", "x", "--bogus"], "mctrack track"),
+        (["reid", "train", "--config", "x.yaml", "--bogus", "1"], "mctrack reid train"),
+        (["samples", "make", "--preset", "tiny", "--out", "x", "--bogus"], "mctrack samples make"),
+    ],
+)
+def test_an_unknown_option_is_named_by_its_command(capsys, argv, command):
+    """argparse's top parser reported a sub-command's unknown option as 'mctrack: error: ...' with its usage."""
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert f"{command}: error: unrecognized arguments: --bogus" in err
+    assert err.startswith(f"usage: {command} ")
+
+
 def test_reid_embed_writes_unit_features(tmp_path):
     rng = np.random.default_rng(0)
     imgs = tmp_path / "crops"
