@@ -338,7 +338,7 @@ def center_main(args: argparse.Namespace) -> int:
 def train_main(args: argparse.Namespace) -> int:
     from reid_models.recipe import RecipeError, load_recipe
     from reid_models.train import train
-    from reid_models.train.engine import check_new_run_dir, nothing_to_resume, world
+    from reid_models.train.engine import check_new_run_dir, check_not_busy, nothing_to_resume, world
 
     try:
         recipe = load_recipe(args.config, args.set)
@@ -351,9 +351,14 @@ def train_main(args: argparse.Namespace) -> int:
         raise InputError("--resume: needs --run-dir (the run to continue)")
     if args.resume and not Path(args.run_dir).is_dir():
         raise InputError(f"--run-dir {args.run_dir}: no run folder there to resume")
+    lead = world()[0] == 0
+    if args.run_dir and lead and Path(args.run_dir).is_dir():  # a run training there changes its files
+        try:
+            check_not_busy(Path(args.run_dir))
+        except ValueError as err:
+            raise InputError(str(err)) from None
     if args.resume and (problem := nothing_to_resume(Path(args.run_dir))):  # before the dataset is read
         raise InputError(problem)
-    lead = world()[0] == 0
     if not args.resume and lead:  # before the dataset is read: a file in the way, a folder that cannot be made,
         # a folder whose files a new run would replace (it used to overwrite a finished run's model.pt)
         option, folder = ("--run-dir", args.run_dir) if args.run_dir else ("--out", args.out or recipe.out)

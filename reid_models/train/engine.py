@@ -130,13 +130,37 @@ def _run_lock(run_dir: Path, wrote: list[Path]) -> Iterator[None]:
         except BlockingIOError:
             if path in wrote:  # the other run's: never removed by this one
                 wrote.remove(path)
-            raise ValueError(
-                f"{run_dir}: another reid train is running in this folder; wait for it to end or choose another "
-                "--run-dir"
-            ) from None
+            raise ValueError(_busy(run_dir)) from None
         except OSError as exc:
             log.warning("%s: cannot lock the run folder (%s); a second run into it would not be stopped", run_dir, exc)
         yield
+
+
+def _busy(run_dir: Path) -> str:
+    return f"{run_dir}: another reid train is running in this folder; wait for it to end or choose another --run-dir"
+
+
+def check_not_busy(run_dir: Path) -> None:
+    """A ``ValueError`` when another process trains in ``run_dir`` (holds its lock): said before the folder's files
+    are judged, which a running run changes (its ``.last.pt.tmp`` mid-save was named as a stranger's file, its
+    last.pt as "an earlier run: add --resume"). Never call it while this process holds the lock (a second open
+    file's lock would conflict with it)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not on POSIX
+        return
+    try:
+        handle = open(Path(run_dir) / _LOCK)  # noqa: SIM115 - closed below; read-only: no file made
+    except OSError:  # no lock file (no run started here) or unreadable: the lock itself decides later
+        return
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ValueError(_busy(run_dir)) from None
+        except OSError:
+            return
+        fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def new_run_dir(parent: str | Path, arch: str) -> Path:

@@ -522,6 +522,28 @@ def test_train_run_dir_that_cannot_be_a_run_folder_is_one_line(tmp_path, capsys)
     assert len(errors) == 1 and "no run folder there to resume" in errors[0] and not (tmp_path / "nope").exists()
 
 
+def test_train_into_a_folder_another_run_trains_in_says_so(tmp_path, capsys):
+    """A second run into a busy folder named the first one's files ('the folder holds .last.pt.tmp'; with its
+    last.pt, 'an earlier run: add --resume') instead of saying that a run is training there."""
+    import fcntl
+
+    busy = tmp_path / "busy"
+    busy.mkdir()
+    base = ["reid", "train", "--config", str(RECIPE), "--data", str(tmp_path), "--run-dir", str(busy)]
+    with open(busy / ".train.lock", "a") as held:  # as the first run holds it while it trains
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        for saving in (".last.pt.tmp", "last.pt"):  # mid-save, then after its first epoch
+            (busy / saving).write_bytes(b"state")
+            for resume in ([], ["--resume"]):
+                assert main(base + resume) == 1
+                errors = _errors(capsys)
+                assert len(errors) == 1 and f"{busy}: another reid train is running in this folder" in errors[0]
+    assert sorted(p.name for p in busy.iterdir()) == [".last.pt.tmp", ".train.lock", "last.pt"]  # left alone
+    assert main(base) == 1  # free again: judged by its files
+    errors = _errors(capsys)
+    assert len(errors) == 1 and "holds an earlier run (last.pt)" in errors[0]
+
+
 def test_train_refuses_a_folder_that_holds_other_files_and_leaves_no_folder_when_it_fails(tmp_path, capsys):
     """helper-54: --run-dir a folder holding a finished run's model.pt (its last.pt deleted) or a user's files was
     trained into, model.pt replaced; a run that failed on its data left an empty folder behind."""
