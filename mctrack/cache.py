@@ -104,6 +104,9 @@ def feature_cache_key(camera: CameraConfig, *, embedder: str | dict, weights_has
         "embedder": embedder,
         "weights": weights_hash,
         "detector": detector,
+        # a replay uses the rate its cache recorded unless the camera set gives one: a rate given before and
+        # removed since replayed the old one (time windows, timestamps), so the given rate is part of the key
+        "fps": camera.fps,
     }
 
 
@@ -122,6 +125,8 @@ class CacheReplay:
         self.frames_without_image = int(meta["frames_without_image"])
         #: the detection file's last frame (0-based), as the detector that made the cache had it (None: not known)
         self.last_frame = int(meta["det_last_frame"]) if "det_last_frame" in meta else None
+        #: the warnings said when the cache was made (:meth:`CacheRecorder.save`), to be said again on a replay
+        self.notes = [str(n) for n in meta["notes"]] if "notes" in meta else []
         self._meta, self._embedding = meta, embedding
         self._bounds = np.searchsorted(meta["frame"], np.arange(self.frames + 1))
 
@@ -240,9 +245,18 @@ class CacheRecorder:
             self._emb.write(data)
             self._crc = zlib.crc32(data, self._crc)
 
-    def save(self, fps: float, frames: int, frames_without_image: int = 0, det_last_frame: int | None = None) -> None:
+    def save(
+        self,
+        fps: float,
+        frames: int,
+        frames_without_image: int = 0,
+        det_last_frame: int | None = None,
+        notes: list[str] | None = None,
+    ) -> None:
         """Complete the cache (it replaces an older one of the same key). ``det_last_frame``: the last frame (0-based)
-        of the detection file the detections came from, so that a replay still says when it ends early or late."""
+        of the detection file the detections came from, so that a replay still says when it ends early or late.
+        ``notes``: the warnings said while the camera's source and detector were opened (an assumed frame rate,
+        boxes that look like x1,y1,x2,y2), which a replay, opening neither, says again."""
         self._emb.close()
         cat = {k: np.concatenate(v) if v else None for k, v in self._parts.items()}
         embedded = np.zeros(frames, bool)
@@ -256,6 +270,8 @@ class CacheRecorder:
             extra["warp"] = warps
         if det_last_frame is not None:
             extra["det_last_frame"] = np.array(int(det_last_frame))
+        if notes:
+            extra["notes"] = np.array([str(n) for n in notes])
         np.savez(
             self._tmp / "meta.npz",
             key=np.array(self.key),

@@ -38,6 +38,7 @@ __all__ = [
     "write_identities",
     "write_annotated_video",
     "RUN_FILES",
+    "RUN_LOCK",
     "gallery_picks",
     "write_gallery",
     "aicity_camera_numbers",
@@ -409,6 +410,9 @@ def write_aicity(
 
 #: the files in a run's output folder that describe the whole run (a new run removes an earlier run's at its start)
 RUN_FILES = ("summary.json", "eval.json", "identities.csv", "aicity.txt", "gallery.jpg")
+
+#: the lock a run holds on its output folder while it writes there (left behind empty: it marks a run's folder)
+RUN_LOCK = ".mctrack-run.lock"
 
 
 def earlier_outputs(out: Path, cameras: list[str]) -> list[str]:

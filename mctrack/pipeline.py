@@ -85,6 +85,7 @@ from .link.tracklets import TrackletBuilder, TrackRecord, merge_tracklets
 from .online import OnlineStream, TrackletSummary
 from .outputs import (
     RUN_FILES,
+    RUN_LOCK,
     atomic_write_text,
     earlier_outputs,
     aicity_camera_numbers,
@@ -270,6 +271,26 @@ def default_source(camera: CameraConfig, need_images: bool) -> FrameSource:
         warn_assumed_fps(src, f"camera {camera.id} ({p})", "fps: in the camera set")
     _FPS_WARNED.add(key)  # once per process: a run opens a camera's source up to three times
     return src
+
+
+@contextlib.contextmanager
+def _warnings_said(notes: list[str]) -> Iterator[None]:
+    """Appends to ``notes`` the warnings (and errors) that mctrack's loggers say in this thread during the block:
+    what opening a camera's source and detector said, kept with its feature cache for a replay to say again."""
+    ident = threading.get_ident()
+
+    class _Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.thread == ident:
+                notes.append(record.getMessage())
+
+    handler = _Keep(logging.WARNING)
+    ours = logging.getLogger("mctrack")
+    ours.addHandler(handler)
+    try:
+        yield
+    finally:
+        ours.removeHandler(handler)
 
 
 def _imageless(camera: str, n: int, fps: float) -> Iterator[Frame]:
@@ -545,12 +566,16 @@ class Pipeline:
             return stats.frames_without_image if replay is None else min(replay.frames_without_image, stats.frames)
 
         stats = DriverStats(timings=res.timings)
+        notes: list[str] = []  # what opening the source and detector warned about, kept with the cache
         live = False
         src: FrameSource | None = None
         pending: MotWriter | None = None  # the tracker's unconfirmed rows, for backfill
         recorder: CacheRecorder | None = None
         try:
             if replay is not None:
+                for note in replay.notes:  # what opening the source and detector said when the cache was made
+                    log.warning("%s", note)
+                _FPS_WARNED.add(_fps_warning_key(cam))  # said: not again when the source is opened for the video
                 fps = float(cam.fps or replay.fps)
                 length: int | None = replay.frames
                 frames = _imageless(cam.id, replay.frames, fps)
@@ -559,7 +584,8 @@ class Pipeline:
                 need = self._needs_images
                 src = self._live_sources.get(cam.id)  # opened and started by _run_interleaved
                 if src is None:
-                    src = timer("open", self.source_factory, cam, need)
+                    with _warnings_said(notes):
+                        src = timer("open", self.source_factory, cam, need)
                 if isinstance(src, LiveSource):
                     live = True
                     self._setup_live(src, cam, out)
@@ -569,13 +595,14 @@ class Pipeline:
                 res.images_read = frames is src
                 if need and not live:  # decoded ahead in a thread: decoding overlaps detection and embedding
                     frames = PrefetchSource(src)
-                detector = timer("open", self.detector_factory, cam)
-                outside = getattr(detector, "outside_frame_problem", None)  # a detection file's boxes vs the frame
-                size = getattr(src, "size", None)
-                if outside is not None and size and size[0] > 0 and size[1] > 0:
-                    problem = outside(*size, str(cam.source))
-                    if problem:
-                        log.warning("camera %s: %s", cam.id, problem)
+                with _warnings_said(notes):
+                    detector = timer("open", self.detector_factory, cam)
+                    outside = getattr(detector, "outside_frame_problem", None)  # a detection file's boxes vs frame
+                    size = getattr(src, "size", None)
+                    if outside is not None and size and size[0] > 0 and size[1] > 0:
+                        problem = outside(*size, str(cam.source))
+                        if problem:
+                            log.warning("camera %s: %s", cam.id, problem)
                 if folder is not None:
                     recorder = CacheRecorder(folder, key, dim)
                 features = DetectAndEmbed(
@@ -635,15 +662,21 @@ class Pipeline:
             # cached, below, so that every run says so)
             file_detector = getattr(features, "detector", None)
             unused = None if stats.stopped_early else unused_detection_file(file_detector, stats)
-            if unused:  # the camera is tracked as empty: said, as a wrong file is far likelier than no one
-                log.warning("camera %s: %s", cam.id, unused)
+            if unused and not res.error:  # a wrong file is far likelier than no one: the camera failed (its rows,
+                # none, were counted as an empty scene with exit 0, as `track` refuses them)
+                res.error = unused
+                log.error("camera %s: %s", cam.id, unused)
             # a camera stopped by max_seconds (or cut short) is not cached: a later full run must not replay it
             if recorder is not None:
                 if stats.stopped_early or stats.ended_early or live or unused:
                     recorder.discard()
                 else:
                     recorder.save(
-                        fps, stats.frames, imageless(stats), det_last_frame=getattr(features, "last_frame", None)
+                        fps,
+                        stats.frames,
+                        imageless(stats),
+                        det_last_frame=getattr(features, "last_frame", None),
+                        notes=notes,
                     )
                 recorder = None
         except KeyboardInterrupt:
@@ -860,6 +893,7 @@ class Pipeline:
             t0 = time.perf_counter()
             try:
                 evaluation = self._evaluate(cams, out, gt, results, interrupted)
+                evaluation.update(_evaluation_scope(cams, gt, results, interrupted))
                 write_json(out / "eval.json", evaluation)
             except KeyboardInterrupt:
                 interrupted = True
@@ -1519,7 +1553,7 @@ def _is_run_folder(out: Path, cams: CamsConfig) -> bool:
     """Whether ``out`` is the output folder of an earlier run (finished or not): a run leaves its lock file there at
     its start, and a camera's ``local/<id>.txt`` rows and a summary.json of a run as it goes (a ``local/`` folder
     alone is no sign: it is a common name for a user's own folder)."""
-    if (out / ".mctrack-run.lock").is_file() or any((out / "local" / f"{c.id}.txt").is_file() for c in cams.cameras):
+    if (out / RUN_LOCK).is_file() or any((out / "local" / f"{c.id}.txt").is_file() for c in cams.cameras):
         return True
     try:
         summary = json.loads((out / "summary.json").read_text())
@@ -1552,7 +1586,7 @@ def _output_lock(out: Path) -> Iterator[None]:
     except ImportError:  # pragma: no cover - not on POSIX
         yield
         return
-    path = out / ".mctrack-run.lock"
+    path = out / RUN_LOCK
     with open(path, "a") as fh:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -1662,8 +1696,31 @@ def _summary(
             "cross_camera": {k: evaluation["cross_camera"][k] for k in ("IDF1", "HOTA", "MOTA")},
             "mean_per_camera": evaluation["mean_per_camera"],
             "cameras_without_ground_truth": evaluation["without_ground_truth"],
+            "cameras_not_scored": evaluation.get("not_scored", {}),
         }
     return out
+
+
+def _evaluation_scope(
+    cams: CamsConfig, scored: Mapping[str, np.ndarray], results: Mapping[str, CameraResult], interrupted: bool
+) -> dict:
+    """What eval.json says beside its scores, so that it is not read as the whole run's: ``interrupted``, the
+    cameras ``failed`` (their errors; scored, what they missed counted) and those ``not_scored`` with why (no
+    ground_truth file, or an interruption before their first frame; the mean and cross-camera rows leave them
+    out)."""
+    not_scored = {}
+    for cam in cams.cameras:
+        if cam.id in scored:
+            continue
+        r = results.get(cam.id)
+        if not cam.ground_truth:
+            not_scored[cam.id] = "no ground_truth file in the camera set"
+        elif r is None or not r.frames:
+            not_scored[cam.id] = "interrupted before its first frame" if interrupted else "no frame tracked"
+        else:
+            not_scored[cam.id] = r.error or "not scored"
+    failed = {c: r.error for c, r in results.items() if c in scored and r.error and r.error != INTERRUPTED}
+    return {"interrupted": bool(interrupted), "failed": failed, "not_scored": not_scored}
 
 
 def _ray_camera_stream(shipped: Pipeline, cam: CameraConfig, skip: int, chunk_frames: int = 25, chunk_s: float = 0.2):

@@ -16,7 +16,7 @@ from ..eval.mot import evaluate_folders, format_table, read_ground_truth, write_
 from ..eval.multicam import evaluate_multicam, format_multicam
 from ..io.mot import load_mot_txt
 from ..io.video import open_source
-from ..outputs import output_file
+from ..outputs import RUN_LOCK, output_file
 
 __all__ = ["register", "main"]
 
@@ -90,6 +90,7 @@ def evaluate_cams(args: argparse.Namespace) -> dict:
     if without:
         log.warning("%s: cameras without ground_truth, not scored: %s", args.cams, ", ".join(without))
     covered = _frames_the_run_covered(pred_dir)
+    _check_run_record(pred_dir, [c.id for c in chosen])
     gt, pred, lengths = {}, {}, {}
     for cam in chosen:
         rows = read_ground_truth(cam.ground_truth, cam.id)
@@ -102,6 +103,7 @@ def evaluate_cams(args: argparse.Namespace) -> dict:
         else:
             raise InputError(f"{file}: result file not found for camera {cam.id} (use --sequences to score a subset)")
         length = covered.get(cam.id) or _length(cam)
+        span = "the run covered" if covered.get(cam.id) else "the video has"
         if length is None:  # the source cannot say (a live stream, a missing video): the rows' last frame
             length = int(max(rows[:, 0].max() if len(rows) else 0, result[:, 0].max() if len(result) else 0, 1))
             log.warning(
@@ -110,11 +112,12 @@ def evaluate_cams(args: argparse.Namespace) -> dict:
         for what, name, r in (("ground truth", cam.ground_truth, rows), ("result", file, result)):
             if len(r) and r[:, 0].max() > length:
                 log.warning(
-                    "camera %s: %s (%s) has rows up to frame %d but the video has %d frames; those rows are ignored",
+                    "camera %s: %s (%s) has rows up to frame %d but %s %d frames; those rows are ignored",
                     cam.id,
                     name,
                     what,
                     int(r[:, 0].max()),
+                    span,
                     length,
                 )
         gt[cam.id] = rows[rows[:, 0] <= length] if len(rows) else rows
@@ -148,6 +151,39 @@ def _frames_the_run_covered(pred_dir: Path) -> dict[str, int]:
             "%s: scored on the frames the run covered (%s)", pred_dir, ", ".join(f"{c} {n}" for c, n in covered.items())
         )
     return covered
+
+
+def _check_run_record(pred_dir: Path, cameras: list[str]) -> None:
+    """Warns when ``pred_dir``, an ``mctrack run`` output folder, does not hold one finished run's results for
+    ``cameras``: no summary.json (the run was killed, or still runs: its files stop where it stopped), a camera the
+    recorded run did not have (its file is an earlier run's, linked with other global ids) or one that failed."""
+    if not (pred_dir / RUN_LOCK).is_file():  # not a run's folder: another method's results
+        return
+    try:
+        summary = json.loads((pred_dir / "summary.json").read_text())
+        ran = summary["cameras"]
+    except Exception:  # noqa: BLE001 - missing or unreadable: the run never finished
+        log.warning(
+            "%s: an mctrack run's folder without its summary.json: the run was killed or is still running, so its "
+            "result files may stop part way (scored as they are)",
+            pred_dir,
+        )
+        return
+    stale = [c for c in cameras if c not in ran]
+    if stale:
+        log.warning(
+            "%s: camera%s %s not in the run recorded in summary.json (cameras: %s): %s from an earlier run, whose "
+            "global ids were linked apart from this run's",
+            pred_dir,
+            "s" * (len(stale) > 1),
+            ", ".join(stale),
+            ", ".join(ran) or "none",
+            "their files are" if len(stale) > 1 else "its file is",
+        )
+    for c in cameras:
+        error = ran.get(c, {}).get("error") if isinstance(ran.get(c), dict) else None
+        if error:
+            log.warning("camera %s: failed in the run (%s); scored on what it wrote", c, error)
 
 
 def _length(cam) -> int | None:

@@ -532,6 +532,15 @@ class SequenceSource(FrameSource):
         if need_images:
             videos = sorted(p for p in self.folder.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES and p.is_file())
             img_dir = self.folder / self.info.im_dir
+            if len(videos) > 1:  # the first by name was read, silently: an annotated copy beside it, say
+                named = [v for v in videos if v.stem in (self.name, self.folder.name)]
+                if len(named) != 1:
+                    raise InputError(
+                        f"{self.folder}: {len(videos)} videos ({', '.join(v.name for v in videos[:4])}"
+                        f"{', ...' if len(videos) > 4 else ''}) and not one named after the sequence "
+                        f"({self.name}.*); keep the sequence's own video there alone, or give it as the source"
+                    )
+                videos = named
             if videos:
                 self.inner = VideoFileSource(videos[0], camera=self.camera, fps=self.fps)
                 header = self.inner.native_fps

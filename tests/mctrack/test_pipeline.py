@@ -1547,8 +1547,9 @@ def _scene_with_first_detections_changed(scene, tmp_path, change):
     return cams, det, rows
 
 
-def test_a_camera_whose_detection_file_misses_every_frame_is_warned_about(scene, tmp_path, caplog):
-    """A det file numbered for another video gave its camera no detection, tracked as an empty scene unsaid."""
+def test_a_camera_whose_detection_file_misses_every_frame_fails(scene, tmp_path, caplog):
+    """A det file numbered for another video gave its camera no detection, tracked as an empty scene unsaid; then
+    (helper-72) said but scored as an empty scene with exit 0, where `track` refuses it: now the camera fails."""
 
     def later(rows):
         rows[:, 0] += 5000
@@ -1560,6 +1561,7 @@ def test_a_camera_whose_detection_file_misses_every_frame_is_warned_about(scene,
         with caplog.at_level("WARNING", logger="mctrack.pipeline"):
             result = make_pipeline(cams).run(cams, tmp_path / "out")
         assert result.summary["cameras"][first]["detections"] == 0
+        assert result.failed == [first] and "is it this source's detection file?" in result.cameras[first].error
         said = [m for m in caplog.messages if "lies in the" in m]
         assert len(said) == 1
         assert said[0].startswith(f"camera {first}: {det}: none of its {len(rows)} detections lies in")
@@ -1574,10 +1576,40 @@ def test_a_camera_whose_detection_file_is_written_as_corners_is_warned_about(sce
         rows[:, 4:6] += rows[:, 2:4]  # x1, y1, x2, y2 where width and height belong
 
     cams, det, _ = _scene_with_first_detections_changed(scene, tmp_path, corners)
-    with caplog.at_level("WARNING", logger="mctrack.pipeline"):
-        make_pipeline(cams).run(cams, tmp_path / "out")
-    said = [m for m in caplog.messages if "x1,y1,x2,y2" in m]
-    assert len(said) == 1 and said[0].startswith(f"camera {cams.cameras[0].id}: {det}: ")
+    for cache in ("miss", "hit"):  # a replay opens no detection file: it says what the cache kept (helper-72)
+        caplog.clear()
+        with caplog.at_level("WARNING", logger="mctrack.pipeline"):
+            result = make_pipeline(cams).run(cams, tmp_path / "out")
+        assert result.cameras[cams.cameras[0].id].cache == cache
+        said = [m for m in caplog.messages if "x1,y1,x2,y2" in m]
+        assert len(said) == 1 and said[0].startswith(f"camera {cams.cameras[0].id}: {det}: ")
+
+
+def test_a_replay_takes_the_frame_rate_the_camera_set_gives_now(scene, tmp_path, caplog):
+    """helper-72: a rerun replaying the cache kept the fps a camera set had given and no longer gives (the
+    cache's rate was used, not the video's own), silently changing every time window and timestamp."""
+    import shutil
+
+    copy = tmp_path / "scene"
+    shutil.copytree(scene, copy)
+    spec = yaml.safe_load((copy / "cams.yaml").read_text())
+    own = load_cams(copy / "cams.yaml").cameras[0].fps
+    spec["cameras"][0]["fps"] = own / 2
+    (copy / "slow.yaml").write_text(yaml.safe_dump(spec))
+    del spec["cameras"][0]["fps"]
+    (copy / "own.yaml").write_text(yaml.safe_dump(spec))
+    first = spec["cameras"][0]["id"]
+    rates = {}
+    for name in ("slow", "own", "slow"):
+        cams = load_cams(copy / f"{name}.yaml")
+        caplog.clear()
+        with caplog.at_level("WARNING", logger="mctrack.pipeline"):
+            result = make_pipeline(cams).run(cams, tmp_path / "out")
+        rates[name] = (result.summary["cameras"][first]["fps"], result.cameras[first].cache)
+        if name == "slow":  # said by the source, then again by the replay of its cache
+            assert sum("overrides the" in m for m in caplog.messages) == 1
+    video_fps = default_source(load_cams(copy / "own.yaml").cameras[0], False).fps
+    assert rates["own"] == (video_fps, "miss") and rates["slow"] == (own / 2, "hit")
 
 
 def test_eval_cams_scores_result_files_as_the_run_did(scene, tmp_path, capsys, caplog):
@@ -1621,6 +1653,53 @@ def test_eval_cams_scores_result_files_as_the_run_did(scene, tmp_path, capsys, c
     with pytest.raises(SystemExit) as info:  # one of --gt and --cams
         main(["eval", "--cams", str(scene / "cams.yaml"), "--gt", str(scene), "--pred", str(out)])
     assert info.value.code == 2 and "not allowed with argument" in capsys.readouterr().err
+
+
+def test_eval_json_and_eval_cams_say_what_the_scores_leave_out(scene, tmp_path, capsys, caplog):
+    """helper-72: eval.json left out a camera without ground truth without a word (its without_ground_truth said
+    []), and `eval --cams` scored a folder's files as one run's when a camera's file was an earlier run's or the
+    run never finished (killed: no summary.json)."""
+    import shutil
+
+    copy = tmp_path / "scene"
+    shutil.copytree(scene, copy)
+    spec = yaml.safe_load((copy / "cams.yaml").read_text())
+    first, second = (c["id"] for c in spec["cameras"][:2])
+    del spec["cameras"][1]["ground_truth"]
+    (copy / "no_gt.yaml").write_text(yaml.safe_dump(spec))
+    spec["cameras"] = spec["cameras"][:1]
+    (copy / "one.yaml").write_text(yaml.safe_dump(spec))
+    out = tmp_path / "out"
+    base = ["run", "--detector", "mot", "--reid", "none", "--no-video", "--no-progress", "--workers", "1"]
+    assert main([*base, "--cams", str(copy / "no_gt.yaml"), "--out", str(out)]) == 0
+    ran = json.loads((out / "eval.json").read_text())
+    assert ran["not_scored"] == {second: "no ground_truth file in the camera set"}
+    assert ran["interrupted"] is False and ran["failed"] == {} and ran["cameras"] == [first]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["evaluation"]["cameras_not_scored"] == ran["not_scored"]
+    # the same folder run again with the first camera only: the second's file is the earlier run's
+    full = str(copy / "cams.yaml")
+    assert main([*base, "--cams", str(copy / "one.yaml"), "--out", str(out)]) == 0
+    capsys.readouterr()
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        assert main(["eval", "--cams", full, "--pred", str(out)]) == 0
+    said = [m for m in caplog.messages if "not in the run recorded in summary.json" in m]
+    assert (
+        len(said) == 1 and f"camera {second} not in the run" in said[0] and "its file is from an earlier run" in said[0]
+    )
+    (out / "summary.json").unlink()  # as a killed run leaves its folder
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        assert main(["eval", "--cams", full, "--pred", str(out), "--sequences", first]) == 0
+    assert "an mctrack run's folder without its summary.json: the run was killed or is still running" in caplog.text
+    other = tmp_path / "other"  # another method's results: no run record expected, nothing said
+    other.mkdir()
+    shutil.copy(out / f"{first}.txt", other / f"{first}.txt")
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        assert main(["eval", "--cams", full, "--pred", str(other), "--sequences", first]) == 0
+    assert "summary.json" not in caplog.text
 
 
 def test_a_restarted_live_run_keeps_the_earlier_recordings(tmp_path, caplog):

@@ -284,6 +284,20 @@ def test_a_video_longer_than_the_sequence_gives_only_its_frames(tmp_path, caplog
     assert "only the sequence's first 6 are read" in caplog.text
 
 
+def test_a_sequence_folder_with_several_videos_reads_its_own_or_says_which(tmp_path):
+    """helper-72: the first video by name was read, silently (an annotated copy A_annotated.mp4 beside
+    TUD-Stadtmitte.mp4 was tracked instead of the sequence's own)."""
+    seq = make_sequence(tmp_path / "SEQ-1", n=6, with_video=False)
+    make_video(seq / "SEQ-1.avi", n=6)
+    make_video(seq / "A_copy.avi", n=3)
+    src = SequenceSource(seq)
+    assert src.inner.path.name == "SEQ-1.avi" and len(list(src)) == 6  # the one named after the sequence
+    (seq / "SEQ-1.avi").rename(seq / "B_other.avi")
+    with pytest.raises(InputError, match=r"SEQ-1: 2 videos \(A_copy.avi, B_other.avi\) and not one named after"):
+        SequenceSource(seq)
+    assert len(list(SequenceSource(seq, need_images=False))) == 6  # no image is needed: no video is chosen
+
+
 def test_has_images_says_whether_frames_can_be_had(tmp_path):
     seq = make_sequence(tmp_path / "SEQ-1", with_video=True)
     video = seq / "SEQ-1.avi"
