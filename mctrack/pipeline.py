@@ -75,6 +75,7 @@ from .io.video import (
     RecordingSource,
     VideoFileSource,
     frames_read_again,
+    has_images,
     open_source,
     warn_assumed_fps,
 )
@@ -904,12 +905,15 @@ class Pipeline:
                 log.error("evaluation failed: %s", evaluation_error)
             timings["eval"] = time.perf_counter() - t0
         gallery_ids, videos = 0, []  # the cameras whose annotated video was written
+        videos_not_written: dict[str, str] = {}  # and why the others' were not
 
         def write_summary(finishing: list[str]) -> dict:
             total = time.perf_counter() - t_start
             summary = _summary(cams, results, identities, timings, total, self, interrupted, evaluation)
             summary["gallery_ids"] = gallery_ids
             summary["videos"] = videos
+            if videos_not_written:
+                summary["videos_not_written"] = videos_not_written
             summary["aicity_cameras"] = aicity
             if evaluation_error:
                 summary["evaluation_error"] = evaluation_error
@@ -942,9 +946,11 @@ class Pipeline:
                     r = results.get(cam.id)
                     if r is not None and (is_live_source(cam.source) or not (r.error or interrupted)):
                         with frames_read_again() if r.images_read else contextlib.nullcontext():
-                            written = self._write_video(cam, out, r)
-                        if written:
+                            why = self._write_video(cam, out, r)
+                        if why is None:
                             videos.append(cam.id)
+                        else:
+                            videos_not_written[cam.id] = why
             except KeyboardInterrupt:  # the results are written; the summary must be too
                 interrupted = True
                 log.error("interrupted while writing the annotated videos; written: %s", ", ".join(videos) or "none")
@@ -981,8 +987,8 @@ class Pipeline:
         try:
             for cam in cams.cameras:
                 r = results.get(cam.id)
-                if r is None or r.error or is_live_source(cam.source):
-                    continue
+                if r is None or r.error or is_live_source(cam.source) or _without_images(cam.source):
+                    continue  # (a sequence folder without images: the other cameras' crops are still drawn)
                 src = self.source_factory(cam, True)
                 if src.has_images:
                     sources[cam.id] = src
@@ -1497,8 +1503,8 @@ class Pipeline:
         files.append(path)
         return path
 
-    def _write_video(self, cam: CameraConfig, out: Path, r: CameraResult) -> bool:
-        """Write ``OUT/<camera>.mp4``; False (said why) when it was not written."""
+    def _write_video(self, cam: CameraConfig, out: Path, r: CameraResult) -> str | None:
+        """Write ``OUT/<camera>.mp4``; None when written, else why not (said)."""
         try:
             if is_live_source(cam.source):  # annotate what the stream showed, as recorded during the run
                 live = self._live_sources.get(cam.id)
@@ -1506,18 +1512,26 @@ class Pipeline:
                 if not files:
                     why = "not recorded (--no-record)" if not self.record_live else "no recording of the live stream"
                     log.warning("camera %s: %s; no video written", cam.id, why)
-                    return False
+                    return why
                 src = RecordingSource(files, camera=cam.id, fps=r.fps or None)
-            else:
+            elif not _without_images(cam.source):
                 src = self.source_factory(cam, True)
-            if not src.has_images or src.size is None:
-                log.warning("camera %s: no images to annotate; no video written", cam.id)
-                return False
+            else:  # a sequence folder of det.txt and seqinfo.ini only: nothing went wrong, there is nothing to draw on
+                src = None
+            if src is None or not src.has_images or src.size is None:
+                log.warning("camera %s: no images to annotate in %s; no video written", cam.id, cam.source)
+                return "no images to annotate"
             write_annotated_video(out / f"{cam.id}.mp4", src, out / f"{cam.id}.txt", cam.id, r.frames, r.fps or src.fps)
-            return True
+            return None
         except Exception as exc:  # noqa: BLE001 - a video that cannot be written must not lose the results
             log.error("camera %s (%s): annotated video not written: %s", cam.id, cam.source, first_line(exc))
-            return False
+            return first_line(exc)
+
+
+def _without_images(source: str) -> bool:
+    """Whether ``source`` is there but holds no image (a MOTChallenge sequence folder of det.txt and seqinfo.ini
+    only); a source that is gone is not (opening it says so)."""
+    return Path(source).exists() and not has_images(source)
 
 
 def _run_outputs(out: Path, cams: CamsConfig) -> list[Path]:

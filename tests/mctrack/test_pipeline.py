@@ -1702,6 +1702,36 @@ def test_eval_json_and_eval_cams_say_what_the_scores_leave_out(scene, tmp_path, 
     assert "summary.json" not in caplog.text
 
 
+def test_a_camera_without_images_gets_no_video_and_says_why_without_an_error(scene, tmp_path, caplog):
+    """helper-72: a sequence folder of det.txt and seqinfo.ini only (motion only needs no image) logged an ERROR
+    'annotated video not written: ... no video and no img1/ image folder' per camera, with exit 0 and no reason
+    in summary.json."""
+    import shutil
+
+    from mctrack.io.mot import SeqInfo, write_seqinfo
+
+    copy = tmp_path / "scene"
+    shutil.copytree(scene, copy)
+    spec = yaml.safe_load((copy / "cams.yaml").read_text())
+    second = spec["cameras"][1]
+    seq = copy / "SEQ-2"
+    (seq / "det").mkdir(parents=True)
+    shutil.copy(copy / second["detections"], seq / "det" / "det.txt")
+    source = default_source(load_cams(copy / "cams.yaml").cameras[1], False)
+    write_seqinfo(seq / "seqinfo.ini", SeqInfo("SEQ-2", source.fps, source.length, *source.size))
+    second["source"], second["detections"] = "SEQ-2", "SEQ-2/det/det.txt"
+    (copy / "seq.yaml").write_text(yaml.safe_dump(spec))
+    out = tmp_path / "out"
+    argv = ["run", "--cams", str(copy / "seq.yaml"), "--detector", "mot", "--reid", "none", "--no-progress"]
+    with caplog.at_level(logging.WARNING):
+        assert main([*argv, "--workers", "1", "--out", str(out)]) == 0
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert f"camera {second['id']}: no images to annotate in " in caplog.text
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["videos"] == [spec["cameras"][0]["id"]] and (out / f"{spec['cameras'][0]['id']}.mp4").is_file()
+    assert summary["videos_not_written"] == {second["id"]: "no images to annotate"}
+
+
 def test_a_restarted_live_run_keeps_the_earlier_recordings(tmp_path, caplog):
     """helper-57: a service manager restarting a live run into its fixed --out replaced the earlier run's recordings
     (nothing else holds what the cameras showed) and results without a word."""
