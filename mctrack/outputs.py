@@ -422,12 +422,18 @@ def earlier_outputs(out: Path, cameras: list[str]) -> list[str]:
     out = Path(out)
     if not ((out / "summary.json").is_file() or (out / "local").is_dir()):
         return []
-    ours = {f"{c}.txt" for c in cameras} | {"aicity.txt"} | {f"{c}.mp4" for c in cameras}
+    # the cameras of earlier runs: each left its local rows, and a finished run its summary (a user's README.txt or
+    # the input video of a sequence folder given as --out is no camera's and was named as an earlier run's)
+    earlier = {p.stem for p in (out / "local").glob("*.txt")}
+    try:
+        earlier |= set(json.loads((out / "summary.json").read_text())["cameras"])
+    except Exception:  # noqa: BLE001 - no readable summary: the local rows say it
+        pass
     # hidden files are not results (the temporary video a killed run left is removed when a run starts)
     stale = [
         p.name
         for p in sorted(out.glob("*.txt")) + sorted(out.glob("*.mp4"))
-        if p.name not in ours and not p.name.startswith(".")
+        if p.stem in earlier and p.stem not in cameras and not p.name.startswith(".")
     ]
     stale += [f"local/{p.name}" for p in sorted((out / "local").glob("*.txt")) if p.stem not in cameras]
     stale += [

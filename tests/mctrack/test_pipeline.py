@@ -1112,6 +1112,23 @@ def test_tracks_seen_too_briefly_are_dropped_before_linking(scene, tmp_path, cap
     assert "seen for less than 3600 s); if people are seen that briefly here, lower --min-length" in caplog.text
 
 
+def test_files_of_an_earlier_run_are_named_but_not_a_users_or_an_input(scene, tmp_path, caplog):
+    """helper-72: the warning about an earlier run's files named every *.txt and *.mp4 in --out (a user's
+    README.txt, the input video of a sequence folder given as --out) as an earlier run's."""
+    cams = load_cams(scene / "cams.yaml")
+    out = tmp_path / "out"
+    make_pipeline(cams).run(cams, out)
+    (out / "README.txt").write_text("my notes")
+    (out / "input.mp4").write_bytes(b"a video")
+    one = dataclasses.replace(cams, cameras=cams.cameras[:1])
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="mctrack.pipeline"):
+        make_pipeline(one).run(one, out)
+    said = [m for m in caplog.messages if "holds files of an earlier run" in m]
+    gone = cams.cameras[1].id
+    assert len(said) == 1 and said[0].endswith(f"does not replace: {gone}.txt, local/{gone}.txt")
+
+
 def test_a_run_that_drops_most_tracks_says_so_and_stray_tentative_files_go(scene, tmp_path, caplog):
     cams = load_cams(scene / "cams.yaml")
     stray = tmp_path / "all" / "local" / "tentative" / "cam1.txt"  # as a worker killed mid-camera leaves it
