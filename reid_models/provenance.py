@@ -3,6 +3,7 @@ git commit, the command line and the versions of the packages that make the numb
 
 from __future__ import annotations
 
+import os
 import platform
 import shlex
 import subprocess
@@ -30,8 +31,17 @@ def git_commit() -> str | None:
     return out.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
 
 
+#: set by a launcher (``mctrack reid train --nproc N``) to the command it was given, which its worker processes
+#: record instead of their own (``cli.py reid train ... --run-dir ...``, without ``--nproc``: re-running that trained
+#: in one process, to other numbers)
+COMMAND_ENV = "REID_MODELS_COMMAND"
+
+
 def command() -> str:
-    """The command line of this process, as a shell would take it (``mctrack reid train ...`` or a script)."""
+    """The command line of this process, as a shell would take it (``mctrack reid train ...`` or a script), or its
+    launcher's (:data:`COMMAND_ENV`)."""
+    if os.environ.get(COMMAND_ENV):
+        return os.environ[COMMAND_ENV]
     return shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]]) if sys.argv and sys.argv[0] else ""
 
 

@@ -127,11 +127,13 @@ class Recipe:
             raise bad("dataset", f"expected one of {', '.join(DATASET_FORMATS)}")
         if len(self.input_size) != 2 or any(not isinstance(v, int) or v < 32 for v in self.input_size):
             raise bad("input_size", "expected [H, W], ints >= 32")
-        for key in ("k", "epochs", "eval_batch_size"):
+        for key in ("epochs", "eval_batch_size"):
             if getattr(self, key) < 1:
                 raise bad(key, "must be >= 1")
         if self.p < 2:  # one identity per batch gives the triplet loss no negative: it would be 0 throughout
             raise bad("p", "must be >= 2 (identities per batch: the triplet loss needs a different person)")
+        if self.k < 2:  # one image per identity gives it no positive: 0 throughout as well (helper-71)
+            raise bad("k", "must be >= 2 (images per identity: the triplet loss needs a second image of a person)")
         for key in ("warmup_epochs", "pad", "num_workers", "eval_every"):
             if getattr(self, key) < 0:
                 raise bad(key, "must be >= 0")

@@ -399,6 +399,7 @@ def _launch(args: argparse.Namespace, recipe) -> int:
     import subprocess
 
     from ._torchrun import LAUNCHER_PID_ENV
+    from reid_models.provenance import COMMAND_ENV
 
     if recipe.p % args.nproc:
         raise InputError(f"--nproc {args.nproc}: the recipe's p = {recipe.p} identities do not split evenly")
@@ -426,6 +427,7 @@ def _launch(args: argparse.Namespace, recipe) -> int:
     env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // args.nproc)))
     env[QUIET_INTERRUPT_ENV] = "1"  # an interrupt reaches every worker too (through torchrun): this one says it
     env[LAUNCHER_PID_ENV] = str(os.getpid())  # torchrun stops when this process dies, even killed
+    env[COMMAND_ENV] = getattr(args, "command_line", "")  # what the workers record: this command, with --nproc
     print(f"training with {args.nproc} processes: {' '.join(cmd)}", file=sys.stderr, flush=True)
     try:
         # a session of its own: a terminal's Ctrl-C reaches the launcher alone, which passes it on (below)

@@ -286,6 +286,21 @@ def remove_unstarted_run(run_dir: Path, wrote: list[Path], made: bool) -> None:
             run_dir.rmdir()
 
 
+def _train_test_overlap(dataset) -> str | None:
+    """Why the evaluation would not score unseen people: training images that are also query or gallery images
+    (the same file names) or identities in both (Market-1501's splits share none); None when disjoint. A run
+    trained on the test split's images was scored as if on new people (helper-71)."""
+    test = (*dataset.query, *dataset.gallery)
+    names = {s.path.name for s in dataset.train} & {s.path.name for s in test}
+    ids = {s.pid for s in dataset.train} & {s.pid for s in test if s.pid > 0}
+    if not names and not ids:
+        return None
+    parts = [f"{len(names)} training image(s) are also query or gallery images (e.g. {min(names)})"] if names else []
+    if ids:
+        parts.append(f"{len(ids)} identit{'y is' if len(ids) == 1 else 'ies are'} in both the training and test split")
+    return f"{'; '.join(parts)}: the evaluation does not score unseen people (a Re-ID protocol keeps them disjoint)"
+
+
 def _write_metrics(run_dir: Path, history: list[dict[str, Any]]) -> None:
     _write_text(run_dir / "metrics.json", json.dumps(history, indent=1))
     keys = list(dict.fromkeys(key for row in history for key in row))
@@ -421,6 +436,8 @@ def _train(
             f"{resolved['data']}: no query has a match in the gallery (the same identity from another camera), so "
             f"the run's evaluations would have nothing to score ({len(q)} queries, {len(g)} gallery images)"
         )
+    if lead and recipe.evaluate and (leak := _train_test_overlap(dataset)):
+        log.warning("%s: %s", resolved["data"], leak)
     # an unreadable image is reported now, not after the epochs that happened not to sample it (P x K batches
     # need not visit every training image), or before the first evaluation, or when the feature mean of every
     # training image is taken at the end (which left a finished run without its model.pt)
@@ -500,11 +517,33 @@ def _train(
                 )
             log.warning(  # a damaged query or gallery image replaced: training continues, evaluation uses them
                 "resume: the query or gallery images at %s changed since the run started; the training images "
-                "did not: the evaluation scores the images as they are now",
+                "did not: the evaluation scores the images as they are now (the epochs evaluated before, in "
+                "metrics.csv, scored the earlier ones; manifest.json records both)",
                 resolved["data"],
             )
+            # the dataset entry says what the final evaluation scores; what the earlier evaluations scored is kept
+            # with this resume's entry (it was overwritten, the counts left stale)
+            changed = {
+                "fingerprint_before": manifest["dataset"]["fingerprint"],
+                "counts_before": manifest["dataset"].get("counts"),
+            }
             manifest["dataset"]["fingerprint"] = fingerprint
-        before = (manifest["resumed"][-1] if manifest["resumed"] else manifest).get("world_size", 1)
+            manifest["dataset"]["counts"] = dataset.summary()
+        else:
+            changed = None
+        last = manifest["resumed"][-1] if manifest["resumed"] else manifest
+        threads = torch.get_num_threads()
+        if lead and last.get("torch_threads", threads) != threads:
+            log.warning(  # CPU kernels split their sums by thread: bit-identical results need the same count
+                "resume: %s was trained with %d CPU thread(s) and continues with %d: float sums split differently, "
+                "so the weights will not be bit-identical to an uninterrupted run (set OMP_NUM_THREADS=%d to "
+                "continue it as it started)",
+                run_dir,
+                last["torch_threads"],
+                threads,
+                last["torch_threads"],
+            )
+        before = last.get("world_size", 1)
         if before != size and lead:
             log.warning(  # the global batches are the same; what each process computes on its share is not
                 "resume: %s was trained by %d process(es) and continues with %d: each process mines its triplets "
@@ -522,8 +561,13 @@ def _train(
             "data_pipeline": pipeline,
             "num_workers": recipe.num_workers,
             "data": resolved["data"],
+            "torch_threads": threads,
             "command": command(),
+            "git_commit": git_commit(),
+            "versions": versions(),
         }
+        if changed is not None:
+            resumed["query_gallery_changed"] = changed
         manifest["resumed"].append(resumed)
     if lead:
         _write_text(manifest_path, json.dumps(manifest, indent=1))
@@ -642,6 +686,23 @@ def _train(
             run_dir / "last.pt",
         )
 
+    def due_evaluation(epochs_done: int) -> bool:
+        final = epochs_done == recipe.epochs
+        return recipe.evaluate and (final or bool(recipe.eval_every and epochs_done % recipe.eval_every == 0))
+
+    # a resumed run whose last evaluation was cut short (Ctrl-C, an unreadable gallery image): its epoch's weights
+    # were saved before it, so it is made now (the final epoch's after the loop, with the model's)
+    if (
+        lead
+        and history
+        and start_epoch < recipe.epochs
+        and history[-1].get("rank1") is None
+        and due_evaluation(start_epoch)
+    ):
+        summary, dist = evaluate(core, dataset, **eval_options)
+        history[-1].update({k: summary[k] for k in RANK_KEYS})
+        save_state(start_epoch, history)
+        _write_metrics(run_dir, history)
     for epoch in range(start_epoch, recipe.epochs):
         sampler.set_epoch(epoch)
         torch.manual_seed(recipe.seed * 1_000_003 + epoch + rank * 104_729)  # rank 0: the single-process seed
@@ -716,9 +777,12 @@ def _train(
         }
         final = epoch + 1 == recipe.epochs
 
-        if lead and recipe.evaluate and (final or (recipe.eval_every and (epoch + 1) % recipe.eval_every == 0)):
-            if final:  # the trained weights are kept whatever the evaluation meets (an unreadable gallery image)
-                save_state(epoch + 1, [*history, row])
+        if lead and due_evaluation(epoch + 1):
+            # the trained weights are kept whatever the evaluation meets (Ctrl-C, an unreadable gallery image): a
+            # resume evaluates them then (only the final epoch's were saved first; the others' were lost, a first
+            # epoch's with the run folder)
+            save_state(epoch + 1, [*history, row])
+            _write_metrics(run_dir, [*history, row])
             summary, dist = evaluate(core, dataset, **eval_options)
             row.update({k: summary[k] for k in RANK_KEYS})
         history.append(row)

@@ -603,3 +603,102 @@ def test_resuming_a_complete_run_does_nothing(
     monkeypatch.undo()
     train(Recipe(**TINY), data=tiny_data, run_dir=run, resume=True, progress=False)
     assert json.loads((run / "eval.json").read_text())["epochs"] == 2
+
+
+def test_an_evaluation_cut_short_keeps_its_epoch_and_the_resume_makes_it(
+    tiny_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """helper-71: an epoch's weights were saved after its evaluation (only the final epoch's before), so a Ctrl-C or
+    a failure there lost the epoch, and in the first epoch the whole run folder."""
+    from reid_models.train import engine
+
+    recipe = Recipe(**{**TINY, "eval_every": 1})
+    whole = train(recipe, data=tiny_data, run_dir=tmp_path / "whole", progress=False)
+    evaluate = engine.evaluate
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(engine, "evaluate", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        train(recipe, data=tiny_data, run_dir=tmp_path / "cut", progress=False)
+    cut = tmp_path / "cut"
+    assert torch.load(cut / "last.pt", weights_only=True)["epoch"] == 1  # the epoch is kept, and its folder
+    assert json.loads((cut / "metrics.json").read_text())[0].get("rank1") is None
+    monkeypatch.setattr(engine, "evaluate", evaluate)
+    train(recipe, data=tiny_data, run_dir=cut, resume=True, progress=False)
+    assert _weights_hash(cut) == _weights_hash(whole)
+    assert json.loads((cut / "metrics.json").read_text()) == [
+        {**row, "time_s": ANY} for row in json.loads((whole / "metrics.json").read_text())
+    ]  # the cut evaluation was made by the resume: every epoch scored as in the uninterrupted run
+
+
+class _Any:
+    def __eq__(self, other: object) -> bool:
+        return True
+
+
+ANY = _Any()
+
+
+def test_recipes_refuse_one_image_per_identity() -> None:
+    """helper-71: k = 1 trained with a triplet loss of 0 throughout (no positive), silently."""
+    with pytest.raises(ValueError, match=r"k: must be >= 2 \(images per identity"):
+        Recipe(**{**TINY, "k": 1})
+
+
+def test_a_test_split_shared_with_training_is_said(
+    tiny_data: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """helper-71: a dataset whose training folder also held the query and gallery images trained and scored them
+    as unseen people without a word."""
+    import logging
+    import shutil
+
+    leak = Path(shutil.copytree(tiny_data, tmp_path / "leak"))
+    for image in sorted((leak / "query").glob("*.jpg"))[:2]:
+        shutil.copy(image, leak / "bounding_box_train" / image.name)
+    with caplog.at_level(logging.WARNING):
+        train(Recipe(**{**TINY, "epochs": 1}), data=leak, run_dir=tmp_path / "run", progress=False)
+    said = [m for m in caplog.messages if "the evaluation does not score unseen people" in m]
+    assert len(said) == 1 and "2 training image(s) are also query or gallery images" in said[0]
+    assert "identit" in said[0]  # their people are in both splits too
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        train(Recipe(**{**TINY, "epochs": 1}), data=tiny_data, run_dir=tmp_path / "clean", progress=False)
+    assert "unseen people" not in caplog.text
+
+
+def test_a_resume_records_what_changed(
+    tiny_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """helper-71: a resume with other query/gallery images overwrote the fingerprint the earlier evaluations had and
+    left their counts; another CPU thread count (other float sums) was neither said nor recorded; workers of
+    --nproc recorded their own command (no --nproc: re-running it trained one process, to other numbers)."""
+    import logging
+    import shutil
+
+    from reid_models.provenance import COMMAND_ENV, command
+
+    data = Path(shutil.copytree(tiny_data, tmp_path / "data"))
+    recipe = Recipe(**TINY)
+    run = train(recipe, data=data, run_dir=tmp_path / "a", stop_after=1, progress=False)
+    first = json.loads((run / "manifest.json").read_text())
+    sorted((data / "bounding_box_test").glob("*.jpg"))[-1].unlink()
+    threads = torch.get_num_threads()
+    monkeypatch.setattr(torch, "get_num_threads", lambda: threads + 1)
+    with caplog.at_level(logging.WARNING):
+        train(recipe, data=data, run_dir=run, resume=True, progress=False)
+    assert f"trained with {threads} CPU thread(s) and continues with {threads + 1}" in caplog.text
+    manifest = json.loads((run / "manifest.json").read_text())
+    resumed = manifest["resumed"][-1]
+    assert resumed["torch_threads"] == threads + 1 and resumed["git_commit"] == first["git_commit"]
+    assert resumed["query_gallery_changed"] == {
+        "fingerprint_before": first["dataset"]["fingerprint"],
+        "counts_before": first["dataset"]["counts"],
+    }
+    gallery = manifest["dataset"]["counts"]["gallery"]["images"]
+    assert gallery == first["dataset"]["counts"]["gallery"]["images"] - 1
+    assert manifest["dataset"]["fingerprint"] != first["dataset"]["fingerprint"]
+    monkeypatch.setenv(COMMAND_ENV, "mctrack reid train --config r.yaml --nproc 2")
+    assert command() == "mctrack reid train --config r.yaml --nproc 2"
