@@ -530,6 +530,16 @@ def eval_main(args: argparse.Namespace) -> int:
             "seen by another camera): nothing to score"
         )
     print(_format_result(result))
+    run = result.get("trained_with") or {}
+    differs = [
+        f"--{k}" for k, was in (("flip", run.get("flip_eval")), ("rerank", run.get("rerank"))) if was and not result[k]
+    ]
+    if differs:  # a run's eval.json is not reproduced without them (the *_samples recipes evaluate with flip)
+        print(
+            f"note: the run that trained {args.weights} evaluated with {' and '.join(differs)}; add "
+            f"{'them' if len(differs) > 1 else 'it'} to score as its eval.json does",
+            file=sys.stderr,
+        )
     if json_out is not None:
         from reid_models.provenance import provenance
 

@@ -178,6 +178,13 @@ def evaluate_checkpoint(
         # of the images scored; a run manifest's "fingerprint" covers its training images too
         "query_gallery_fingerprint": dataset_fingerprint(dataset, ("query", "gallery")),
         "arch": manifest["arch"],
+        # how the run that made the checkpoint evaluated (None: not a training run's, or not recorded)
+        "trained_with": {
+            k: recipe.get(k)
+            for k in ("flip_eval", "rerank")
+            if isinstance(recipe := (manifest.get("extra") or {}).get("recipe"), dict)
+        }
+        or None,
     }
 
 

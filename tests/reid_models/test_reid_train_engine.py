@@ -702,3 +702,14 @@ def test_a_resume_records_what_changed(
     assert manifest["dataset"]["fingerprint"] != first["dataset"]["fingerprint"]
     monkeypatch.setenv(COMMAND_ENV, "mctrack reid train --config r.yaml --nproc 2")
     assert command() == "mctrack reid train --config r.yaml --nproc 2"
+
+
+def test_reid_eval_says_how_the_checkpoints_run_evaluated(tiny_data: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """helper-71: `reid eval` without --flip gave other numbers than the run's eval.json (the *_samples recipes
+    evaluate with flip), and only its last line's 'flip=False' hinted why."""
+    assert main(["reid", "eval", "--weights", "laga_samples", "--data", str(tiny_data), "--device", "cpu"]) == 0
+    assert "note: the run that trained laga_samples evaluated with --flip; add it" in capsys.readouterr().err
+    assert (
+        main(["reid", "eval", "--weights", "laga_samples", "--data", str(tiny_data), "--flip", "--device", "cpu"]) == 0
+    )
+    assert "note:" not in capsys.readouterr().err
