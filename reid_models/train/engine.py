@@ -240,7 +240,16 @@ def _recipe_changes(stored: dict[str, Any], resolved: dict[str, Any]) -> list[st
     dataset's fingerprint, paths relative to its root, says whether it is the same)."""
     stored = {**{k: v for k, v in Recipe().to_dict().items() if k not in stored}, **stored}
     keys = (set(stored) | set(resolved)) - set(_FEEDING_KEYS) - {"data", "out"}
+    # a pretrained weights file may move too: a resume takes the weights from last.pt, not from it (a run started
+    # with a relative path resumed only from the same folder, with the file unmoved)
+    if _is_weights_path(stored.get("pretrained")) and _is_weights_path(resolved.get("pretrained")):
+        keys.discard("pretrained")
     return sorted(k for k in keys if stored.get(k) != resolved.get(k))
+
+
+def _is_weights_path(value: Any) -> bool:
+    """Whether a recipe's ``pretrained`` names a weights file (not ``imagenet`` or none)."""
+    return isinstance(value, str) and bool(value) and value != "imagenet"
 
 
 def nothing_to_resume(run_dir: Path) -> str | None:
@@ -335,6 +344,8 @@ def train(
     if data is None:
         raise RecipeError("recipe", "data", "no dataset folder (give --data or set data in the recipe)")
     resolved = {**recipe.to_dict(), "data": str(Path(data).resolve())}
+    if _is_weights_path(recipe.pretrained) and Path(recipe.pretrained).is_file():  # recorded wherever it ran from
+        resolved["pretrained"] = str(Path(recipe.pretrained).resolve())
     if run_dir is None:
         if resume:
             raise ValueError("run_dir: resume needs the run directory")
@@ -584,7 +595,9 @@ def _train(
             recipe.arch,
             num_classes=dataset.num_train_ids,
             backbone=recipe.backbone,
-            pretrained=recipe.pretrained,
+            # a resume's weights come from last.pt: the file the backbone started from is not read again (it may
+            # have moved) nor are ImageNet weights fetched
+            pretrained=recipe.pretrained if state is None else None,
             input_size=recipe.input_size,
             **recipe.model_kwargs,
         ).to(device)

@@ -713,3 +713,28 @@ def test_reid_eval_says_how_the_checkpoints_run_evaluated(tiny_data: Path, capsy
         main(["reid", "eval", "--weights", "laga_samples", "--data", str(tiny_data), "--flip", "--device", "cpu"]) == 0
     )
     assert "note:" not in capsys.readouterr().err
+
+
+def test_a_run_from_a_pretrained_file_resumes_wherever_the_file_went(
+    tiny_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """helper-71: config.yaml kept a relative `pretrained` path and a resume read the file again, so the run resumed
+    only from the same folder with the file unmoved (its weights come from last.pt)."""
+    import shutil
+
+    import yaml
+
+    from mctrack.weights import resolve_weights
+
+    shutil.copy(resolve_weights("laga_samples", option="--weights"), tmp_path / "pre.pt")
+    monkeypatch.chdir(tmp_path)
+    recipe = Recipe(**{**TINY, "pretrained": "pre.pt"})
+    run = train(recipe, data=tiny_data, run_dir=tmp_path / "run", stop_after=1, progress=False)
+    assert yaml.safe_load((run / "config.yaml").read_text())["pretrained"] == str(tmp_path / "pre.pt")
+    (tmp_path / "pre.pt").rename(tmp_path / "moved.pt")
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    train(Recipe(**{**TINY, "pretrained": "../moved.pt"}), data=tiny_data, run_dir=run, resume=True, progress=False)
+    assert (run / "model.pt").is_file()
+    with pytest.raises(ValueError, match=r"recipe differs .* in \['pretrained'\]"):  # not a file for random weights
+        train(Recipe(**{**TINY, "pretrained": None}), data=tiny_data, run_dir=run, resume=True, progress=False)
