@@ -46,6 +46,7 @@ from reid_models.data import (
     ImageDataset,
     PKBatchSampler,
     ReidTransform,
+    content_fingerprint,
     dataset_fingerprint,
     load_dataset,
 )
@@ -487,6 +488,10 @@ def _train(
     manifest_path = run_dir / "manifest.json"
     fingerprint = dataset_fingerprint(dataset)
     train_fingerprint = dataset_fingerprint(dataset, ("train",))  # what the weights depend on
+    # the same over the files' bytes: an image changed at the same size is seen too (runs before 2026-12-06 have
+    # the name-and-size fingerprints only, which their resumes compare)
+    content = content_fingerprint(dataset, threads=_usable_cores())
+    train_content = content_fingerprint(dataset, ("train",), threads=_usable_cores())
     if state is None:
         manifest = {
             "git_commit": git_commit(),
@@ -498,6 +503,8 @@ def _train(
                 "root": resolved["data"],
                 "fingerprint": fingerprint,
                 "train_fingerprint": train_fingerprint,
+                "content_fingerprint": content,
+                "train_content_fingerprint": train_content,
                 "counts": dataset.summary(),
             },
             "device": str(device) + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else ""),
@@ -518,8 +525,11 @@ def _train(
                 f"resume: {manifest_path} is damaged ({type(err).__name__}: "
                 f"{str(err).splitlines()[0][:80] if str(err) else ''}); start a new run"
             ) from None
-        if manifest["dataset"]["fingerprint"] != fingerprint:
-            if manifest["dataset"].get("train_fingerprint") != train_fingerprint:  # runs before it: the whole set
+        began_with = manifest["dataset"]
+        if began_with["fingerprint"] != fingerprint or began_with.get("content_fingerprint", content) != content:
+            if began_with.get("train_fingerprint") != train_fingerprint or (  # runs before it: the whole set
+                began_with.get("train_content_fingerprint", train_content) != train_content
+            ):
                 began = manifest["dataset"].get("root")
                 raise ValueError(
                     f"resume: the training images at {resolved['data']} are not the ones the run started with"
@@ -536,9 +546,11 @@ def _train(
             # with this resume's entry (it was overwritten, the counts left stale)
             changed = {
                 "fingerprint_before": manifest["dataset"]["fingerprint"],
+                "content_fingerprint_before": manifest["dataset"].get("content_fingerprint"),
                 "counts_before": manifest["dataset"].get("counts"),
             }
             manifest["dataset"]["fingerprint"] = fingerprint
+            manifest["dataset"]["content_fingerprint"] = content
             manifest["dataset"]["counts"] = dataset.summary()
         else:
             changed = None

@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 from reid_models.checkpoint import load_checkpoint, update_extra
 from reid_models.data import ImageDataset, ReidDataset, ReidTransform, dataset_errors_unwrapped, load_dataset
-from reid_models.data.datasets import dataset_fingerprint
+from reid_models.data.datasets import content_fingerprint, dataset_fingerprint
 from reid_models.evaluation import cosine_distance, evaluate_rank
 from reid_models.train.rerank import rerank_features
 
@@ -177,6 +177,8 @@ def evaluate_checkpoint(
         "data": str(Path(data).resolve()),
         # of the images scored; a run manifest's "fingerprint" covers its training images too
         "query_gallery_fingerprint": dataset_fingerprint(dataset, ("query", "gallery")),
+        # the same over the images' bytes (a file changed at the same size is seen too)
+        "query_gallery_content_fingerprint": content_fingerprint(dataset, ("query", "gallery")),
         "arch": manifest["arch"],
         # how the run that made the checkpoint evaluated (None: not a training run's, or not recorded)
         "trained_with": {

@@ -695,6 +695,7 @@ def test_a_resume_records_what_changed(
     assert resumed["torch_threads"] == threads + 1 and resumed["git_commit"] == first["git_commit"]
     assert resumed["query_gallery_changed"] == {
         "fingerprint_before": first["dataset"]["fingerprint"],
+        "content_fingerprint_before": first["dataset"]["content_fingerprint"],
         "counts_before": first["dataset"]["counts"],
     }
     gallery = manifest["dataset"]["counts"]["gallery"]["images"]
@@ -738,3 +739,41 @@ def test_a_run_from_a_pretrained_file_resumes_wherever_the_file_went(
     assert (run / "model.pt").is_file()
     with pytest.raises(ValueError, match=r"recipe differs .* in \['pretrained'\]"):  # not a file for random weights
         train(Recipe(**{**TINY, "pretrained": None}), data=tiny_data, run_dir=run, resume=True, progress=False)
+
+
+def test_images_changed_at_the_same_size_are_seen(
+    tiny_data: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """helper-71: the fingerprints hashed names and sizes only: a training image rewritten at the same size was
+    resumed on, and blurred queries of the same sizes were 'the same images' to reid eval's record."""
+    import logging
+    import shutil
+
+    import cv2
+    import numpy as np
+
+    def rewrite_same_size(image: Path) -> None:
+        raw = bytearray(image.read_bytes())
+        pixels = cv2.imdecode(np.frombuffer(bytes(raw), np.uint8), cv2.IMREAD_COLOR)
+        assert pixels is not None
+        raw[len(raw) // 2] ^= 0xFF  # one byte inside the JPEG data: another image, same size (still decodable)
+        image.write_bytes(bytes(raw))
+
+    data = Path(shutil.copytree(tiny_data, tmp_path / "data"))
+    recipe = Recipe(**TINY)
+    before = evaluate_checkpoint(
+        train(recipe, data=data, run_dir=tmp_path / "whole", progress=False) / "model.pt", data
+    )
+    longer = Recipe(**{**TINY, "epochs": 3})
+    part = train(longer, data=data, run_dir=tmp_path / "part", stop_after=1, progress=False)
+    query = sorted((data / "query").glob("*.jpg"))[0]
+    rewrite_same_size(query)
+    after = evaluate_checkpoint(tmp_path / "whole" / "model.pt", data)
+    assert after["query_gallery_fingerprint"] == before["query_gallery_fingerprint"]  # names and sizes: unchanged
+    assert after["query_gallery_content_fingerprint"] != before["query_gallery_content_fingerprint"]
+    with caplog.at_level(logging.WARNING):
+        train(longer, data=data, run_dir=part, stop_after=2, resume=True, progress=False)
+    assert "the query or gallery images at" in caplog.text  # seen: said and recorded, training goes on
+    rewrite_same_size(sorted((data / "bounding_box_train").glob("*.jpg"))[0])
+    with pytest.raises(ValueError, match="the training images at .* are not the ones the run started with"):
+        train(longer, data=data, run_dir=part, resume=True, progress=False)
