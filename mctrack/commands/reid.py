@@ -368,6 +368,14 @@ def train_main(args: argparse.Namespace) -> int:
                 check_new_run_dir(Path(args.run_dir))
             except ValueError as err:
                 raise InputError(str(err)) from None
+    pretrained = recipe.pretrained
+    if not args.resume and pretrained not in (None, "", "imagenet") and not Path(pretrained).is_file():
+        # said before the dataset is read and its images checked (a resume takes its weights from last.pt)
+        where = "a folder" if Path(pretrained).is_dir() else "no such file"
+        given = f"{args.config} --set" if any(kv.startswith("pretrained=") for kv in args.set) else args.config
+        raise ConfigError(
+            given, "pretrained", f"{pretrained}: {where}; expected a weights file, 'imagenet' or null (random weights)"
+        )
     if args.nproc > 1 and "WORLD_SIZE" not in os.environ:
         return _launch(args, recipe)
     # fixed here so that an interrupted run can say where it is; train() removes a --run-dir it made itself

@@ -522,6 +522,18 @@ def test_train_run_dir_that_cannot_be_a_run_folder_is_one_line(tmp_path, capsys)
     assert len(errors) == 1 and "no run folder there to resume" in errors[0] and not (tmp_path / "nope").exists()
 
 
+def test_train_with_a_pretrained_file_that_is_not_there_says_so_before_reading_the_dataset(tmp_path, capsys):
+    """helper-71: '--set pretrained=imagnet' failed after the dataset was read and checked, naming neither the key
+    nor the recipe."""
+    base = ["reid", "train", "--config", str(RECIPE), "--data", str(tmp_path / "no-such-dataset")]
+    assert main([*base, "--set", "pretrained=imagnet", "--run-dir", str(tmp_path / "r")]) == 1
+    errors = _errors(capsys)
+    assert (
+        len(errors) == 1 and f"{RECIPE} --set: pretrained: imagnet: no such file; expected a weights file" in errors[0]
+    )
+    assert not (tmp_path / "r").exists()
+
+
 def test_train_into_a_folder_another_run_trains_in_says_so(tmp_path, capsys):
     """A second run into a busy folder named the first one's files ('the folder holds .last.pt.tmp'; with its
     last.pt, 'an earlier run: add --resume') instead of saying that a run is training there."""
