@@ -169,7 +169,7 @@ def _check_run_record(pred_dir: Path, cameras: list[str]) -> None:
             pred_dir,
         )
         return
-    stale = [c for c in cameras if c not in ran]
+    stale = [c for c in cameras if c not in ran and (pred_dir / f"{c}.txt").is_file()]  # (a missing one is said)
     if stale:
         log.warning(
             "%s: camera%s %s not in the run recorded in summary.json (cameras: %s): %s from an earlier run, whose "

@@ -530,7 +530,18 @@ class SequenceSource(FrameSource):
         self.size = (self.info.im_width, self.info.im_height)
         self.inner: FrameSource | None = None
         if need_images:
-            videos = sorted(p for p in self.folder.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES and p.is_file())
+            # hidden files are no sequence's video (a killed writer's temporary file)
+            videos = sorted(
+                p
+                for p in self.folder.iterdir()
+                if p.suffix.lower() in VIDEO_SUFFIXES and p.is_file() and not p.name.startswith(".")
+            )
+            if self.info.video:  # the one seqinfo.ini names (mctrack samples make writes video=video.mp4): it was
+                # ignored, and an annotated copy beside it (track --out SEQ --video) could be read in its place
+                named_video = self.folder / self.info.video
+                if not named_video.is_file():
+                    raise InputError(f"{self.folder / 'seqinfo.ini'}: video={self.info.video}: no such file")
+                videos = [named_video]
             img_dir = self.folder / self.info.im_dir
             if len(videos) > 1:  # the first by name was read, silently: an annotated copy beside it, say
                 named = [v for v in videos if v.stem in (self.name, self.folder.name)]

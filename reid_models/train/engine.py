@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import datetime
+import hashlib
 import json
 import logging
 import os
@@ -302,7 +303,8 @@ def _train_test_overlap(dataset) -> str | None:
     trained on the test split's images was scored as if on new people (helper-71)."""
     test = (*dataset.query, *dataset.gallery)
     names = {s.path.name for s in dataset.train} & {s.path.name for s in test}
-    ids = {s.pid for s in dataset.train} & {s.pid for s in test if s.pid > 0}
+    # MSMT17's list files number each split's people from 0: its ids are not comparable across splits
+    ids = set() if dataset.name == "msmt17" else {s.pid for s in dataset.train} & {s.pid for s in test if s.pid > 0}
     if not names and not ids:
         return None
     parts = [f"{len(names)} training image(s) are also query or gallery images (e.g. {min(names)})"] if names else []
@@ -490,8 +492,9 @@ def _train(
     train_fingerprint = dataset_fingerprint(dataset, ("train",))  # what the weights depend on
     # the same over the files' bytes: an image changed at the same size is seen too (runs before 2026-12-06 have
     # the name-and-size fingerprints only, which their resumes compare)
-    content = content_fingerprint(dataset, threads=_usable_cores())
     train_content = content_fingerprint(dataset, ("train",), threads=_usable_cores())
+    test_content = content_fingerprint(dataset, ("query", "gallery"), threads=_usable_cores())  # as reid eval's
+    content = hashlib.sha256(f"{train_content}\n{test_content}".encode()).hexdigest()  # every file read once
     if state is None:
         manifest = {
             "git_commit": git_commit(),
@@ -554,6 +557,9 @@ def _train(
             manifest["dataset"]["counts"] = dataset.summary()
         else:
             changed = None
+        # a run started before the content fingerprints: checked from this resume on
+        manifest["dataset"].setdefault("content_fingerprint", content)
+        manifest["dataset"].setdefault("train_content_fingerprint", train_content)
         last = manifest["resumed"][-1] if manifest["resumed"] else manifest
         threads = torch.get_num_threads()
         if lead and last.get("torch_threads", threads) != threads:

@@ -296,6 +296,17 @@ def test_a_sequence_folder_with_several_videos_reads_its_own_or_says_which(tmp_p
     with pytest.raises(InputError, match=r"SEQ-1: 2 videos \(A_copy.avi, B_other.avi\) and not one named after"):
         SequenceSource(seq)
     assert len(list(SequenceSource(seq, need_images=False))) == 6  # no image is needed: no video is chosen
+    # helper-73: the video seqinfo.ini names (as mctrack samples make writes it) comes first, and hidden files are
+    # no sequence's video (an annotated copy named after the sequence was read in its place)
+    make_video(seq / "SEQ-1.avi", n=6)
+    (seq / ".partial.avi").write_bytes(b"")
+    write_seqinfo(seq / "seqinfo.ini", SeqInfo("SEQ-1", 10, 6, 64, 48, video="B_other.avi"))
+    assert SequenceSource(seq).inner.path.name == "B_other.avi"
+    (seq / "B_other.avi").unlink()
+    with pytest.raises(InputError, match=r"seqinfo.ini: video=B_other.avi: no such file"):
+        SequenceSource(seq)
+    write_seqinfo(seq / "seqinfo.ini", SeqInfo("SEQ-1", 10, 6, 64, 48))
+    assert SequenceSource(seq).inner.path.name == "SEQ-1.avi"  # A_copy.avi, SEQ-1.avi and the hidden one
 
 
 def test_has_images_says_whether_frames_can_be_had(tmp_path):
