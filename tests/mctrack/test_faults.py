@@ -287,10 +287,12 @@ def test_camera_id_cannot_escape_out(scene, tmp_path, capsys):
 def test_earlier_runs_files_are_named(scene, tmp_path, caplog):
     out = tmp_path / "r"
     assert _run(scene, out) == 0
-    (out / "old-cam.txt").write_text("1,1,0,0,1,1,1,-1,-1,-1\n")
+    for name in ("old-cam.txt", "local/old-cam.txt"):  # a camera an earlier run had: its results and local rows
+        (out / name).write_text("1,1,0,0,1,1,1,-1,-1,-1\n")
+    (out / "notes.txt").write_text("mine\n")  # a user's file: no run's (helper-72: it was named as one)
     (scene / "cams.yaml").write_text("cameras:\n  - id: cam1\n    source: cam1.avi\n    detections: det.txt\n")
     assert _run(scene, out) == 0
-    assert "does not replace: old-cam.txt" in caplog.text
+    assert "does not replace: old-cam.txt, local/old-cam.txt" in caplog.text and "notes.txt" not in caplog.text
     assert not (out / "eval.json").exists()  # the earlier run's: removed, this run has no ground truth
 
 
