@@ -338,7 +338,13 @@ def center_main(args: argparse.Namespace) -> int:
 def train_main(args: argparse.Namespace) -> int:
     from reid_models.recipe import RecipeError, load_recipe
     from reid_models.train import train
-    from reid_models.train.engine import check_new_run_dir, check_not_busy, nothing_to_resume, world
+    from reid_models.train.engine import (
+        check_new_run_dir,
+        check_not_busy,
+        is_weights_path,
+        nothing_to_resume,
+        world,
+    )
 
     try:
         recipe = load_recipe(args.config, args.set)
@@ -369,7 +375,7 @@ def train_main(args: argparse.Namespace) -> int:
             except ValueError as err:
                 raise InputError(str(err)) from None
     pretrained = recipe.pretrained
-    if not args.resume and pretrained not in (None, "", "imagenet") and not Path(pretrained).is_file():
+    if not args.resume and is_weights_path(pretrained) and not Path(pretrained).is_file():
         # said before the dataset is read and its images checked (a resume takes its weights from last.pt)
         where = "a folder" if Path(pretrained).is_dir() else "no such file"
         given = f"{args.config} --set" if any(kv.startswith("pretrained=") for kv in args.set) else args.config
@@ -406,8 +412,10 @@ def _launch(args: argparse.Namespace, recipe) -> int:
     the run directory is fixed here so that every process writes to (rank 0) and reads from the same one."""
     import subprocess
 
-    from ._torchrun import LAUNCHER_PID_ENV
+    from reid_models.data.datasets import dataset_folder_problem
     from reid_models.provenance import COMMAND_ENV
+
+    from ._torchrun import LAUNCHER_PID_ENV
 
     if recipe.p % args.nproc:
         raise InputError(f"--nproc {args.nproc}: the recipe's p = {recipe.p} identities do not split evenly")
@@ -417,12 +425,10 @@ def _launch(args: argparse.Namespace, recipe) -> int:
             "triplet loss is mined within each process and needs at least 2 (raise p or lower --nproc)"
         )
     data = args.data or recipe.data
-    if data is None or not Path(data).is_dir():
-        if not data:
-            raise InputError("no dataset folder (give --data)")
-        raise InputError(
-            f"{data}: {'a file, not a dataset folder' if Path(data).exists() else 'dataset folder not found'}"
-        )
+    if not data:
+        raise InputError("no dataset folder (give --data)")
+    if problem := dataset_folder_problem(data):
+        raise InputError(f"{data}: {problem}")
     run_dir, made = _run_dir(args, recipe)
     # torchrun (torch.distributed.run) without its traceback when Ctrl-C or SIGTERM stops it
     cmd = [sys.executable, "-m", "mctrack.commands._torchrun", "--standalone", f"--nproc_per_node={args.nproc}"]

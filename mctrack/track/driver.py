@@ -220,14 +220,16 @@ class DetectAndEmbed:
         if not len(dets):
             return np.zeros((0, self.dim), np.float32)
         emb = self.timer("embed", self.embedder, frame.image, dets)
-        self.crops_tried += len(emb)
-        self.crops_finite += int(np.isfinite(emb).all(axis=1).sum())
-        if self.crops_finite == 0 and self.crops_tried >= BROKEN_EMBEDDER_CROPS:  # not hours of motion only
-            raise InputError(
-                f"{frame.camera}: the embedder gave no finite feature for any of the first {self.crops_tried} crops "
-                "(a broken model or export?); stopped rather than tracking on motion alone"
-            )
-        if not self.broken and not np.isfinite(emb).all():
+        finite = np.isfinite(emb).all(axis=1)
+        if not self.crops_finite:  # until the first finite feature: then the embedder works
+            self.crops_tried += len(emb)
+            self.crops_finite += int(finite.sum())
+            if self.crops_finite == 0 and self.crops_tried >= BROKEN_EMBEDDER_CROPS:  # not hours of motion only
+                raise InputError(
+                    f"{frame.camera}: the embedder gave no finite feature for any of the first {self.crops_tried} "
+                    "crops (a broken model or export?); stopped rather than tracking on motion alone"
+                )
+        if not self.broken and not finite.all():
             self.broken = True
             log.warning(
                 "%s: the embedder returned non-finite features in frame %d (%s); such detections are tracked "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -51,16 +53,18 @@ __all__ = [
 _END_MARKERS = ((b"\xff\xd8", b"\xff\xd9"), (b"\x89PNG\r\n\x1a\n", b"IEND"))
 
 
-def _decode(path: Path) -> tuple[np.ndarray | None, str | None]:
+def _decode(path: Path, digests: dict[Path, str] | None = None) -> tuple[np.ndarray | None, str | None]:
     """``(image, problem)``: the BGR image, or None and why it cannot be used. A JPEG or PNG without its end
     marker (a copy cut short) decodes without an error, the missing part grey, and would train or score as a real
     image; it is refused (the same check as ``mctrack.io.video``'s for image folders: this package does not import
-    ``mctrack``)."""
+    ``mctrack``). ``digests``, when given, gets the sha256 of the file's bytes under ``path``."""
     try:
         data = np.fromfile(path, np.uint8)
     except OSError:
         return None, "not a readable image"
     raw = data.tobytes()
+    if digests is not None:
+        digests[path] = hashlib.sha256(raw).hexdigest()
     marker = next((end for start, end in _END_MARKERS if raw.startswith(start)), None)
     if marker is not None and marker not in raw:  # (cv2.imread decodes most of them; decoding the bytes, few)
         return None, "cut short (a JPEG or PNG without its end marker: a damaged copy)"
@@ -76,13 +80,16 @@ def read_image(path: Path) -> np.ndarray:
     return image
 
 
-def check_images(paths: Sequence[Path], *, what: str, threads: int = 4, progress: bool = False) -> None:
+def check_images(paths: Sequence[Path], *, what: str, threads: int = 4, progress: bool = False) -> dict[Path, str]:
     """Decode every image once; one that cannot be read or was cut short is a :class:`DatasetError` naming it (the
     first in ``paths`` order) and how many of ``what`` (e.g. "query and gallery images") are unusable. Market-1501's
-    23,100 query and gallery images take about 3 s on two cores; training runs check the 12,936 training images too."""
+    23,100 query and gallery images take about 3 s on two cores; training runs check the 12,936 training images too.
+    Returns the sha256 of every file's bytes (for :func:`~reid_models.data.datasets.content_fingerprint`, which then
+    reads none of them again)."""
+    digests: dict[Path, str] = {}
 
     def problem(path: Path) -> str | None:
-        return _decode(path)[1]
+        return _decode(path, digests)[1]
 
     with ThreadPoolExecutor(max(1, threads)) as pool:
         work = pool.map(problem, paths)
@@ -91,6 +98,7 @@ def check_images(paths: Sequence[Path], *, what: str, threads: int = 4, progress
     if bad:
         more = f" ({len(bad)} of the {len(paths)} {what} are unusable)" if len(bad) > 1 else ""
         raise DatasetError(f"{bad[0][0]}: {bad[0][1]}{more}")
+    return digests
 
 
 def dataset_errors_unwrapped(batches: Iterable) -> Iterator:

@@ -20,6 +20,7 @@ import dataclasses
 
 import hashlib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +30,7 @@ __all__ = [
     "Sample",
     "content_fingerprint",
     "dataset_fingerprint",
+    "dataset_folder_problem",
     "load_dataset",
     "parse_market_folder",
 ]
@@ -170,6 +172,14 @@ def _msmt17(root: Path, with_train: bool = True) -> ReidDataset:
     return ReidDataset("msmt17", root, tuple(train), tuple(query), tuple(gallery))
 
 
+def dataset_folder_problem(root: str | Path) -> str | None:
+    """Why ``root`` is no dataset folder (a file, or nothing there), or None when it is a folder."""
+    root = Path(root)
+    if root.is_dir():
+        return None
+    return "a file, not a dataset folder" if root.exists() else "dataset folder not found"
+
+
 def load_dataset(
     fmt: str, root: str | Path, *, verbose: bool = True, train: bool = True, test: bool = True
 ) -> ReidDataset:
@@ -178,8 +188,8 @@ def load_dataset(
     test=False: query and gallery are neither needed nor read (empty), for training without evaluation (a set cut
     from one camera has none)."""
     root = Path(root)
-    if not root.is_dir():
-        raise DatasetError(f"{root}: {'a file, not a dataset folder' if root.exists() else 'dataset folder not found'}")
+    if problem := dataset_folder_problem(root):
+        raise DatasetError(f"{root}: {problem}")
     if fmt in ("market1501", "dukemtmc", "samples"):
         dataset = _market(fmt, root, train, test)
     elif fmt == "cuhk03np":
@@ -198,16 +208,21 @@ def load_dataset(
 
 
 def content_fingerprint(
-    dataset: ReidDataset, splits: tuple[str, ...] = ("train", "query", "gallery"), threads: int = 4
+    dataset: ReidDataset,
+    splits: tuple[str, ...] = ("train", "query", "gallery"),
+    threads: int = 4,
+    digests: Mapping[Path, str] | None = None,
 ) -> str:
     """sha256 over (split, path relative to the root, sha256 of the file's bytes) of every image of ``splits``:
     changes when any image's content does, also at the same size (:func:`dataset_fingerprint` sees names and sizes
     only: a blurred copy of the queries, written at the same size, was the same dataset to it). Reads every file
-    (Market-1501's 36k images: a few seconds)."""
+    (Market-1501's 36k images: a few seconds) whose digest ``digests`` (``check_images``' result) does not hold."""
     from concurrent.futures import ThreadPoolExecutor
 
+    known = digests or {}
+
     def file_digest(path: Path) -> str:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        return known[path] if path in known else hashlib.sha256(path.read_bytes()).hexdigest()
 
     digest = hashlib.sha256()
     with ThreadPoolExecutor(max(1, threads)) as pool:

@@ -244,12 +244,12 @@ def _recipe_changes(stored: dict[str, Any], resolved: dict[str, Any]) -> list[st
     keys = (set(stored) | set(resolved)) - set(_FEEDING_KEYS) - {"data", "out"}
     # a pretrained weights file may move too: a resume takes the weights from last.pt, not from it (a run started
     # with a relative path resumed only from the same folder, with the file unmoved)
-    if _is_weights_path(stored.get("pretrained")) and _is_weights_path(resolved.get("pretrained")):
+    if is_weights_path(stored.get("pretrained")) and is_weights_path(resolved.get("pretrained")):
         keys.discard("pretrained")
     return sorted(k for k in keys if stored.get(k) != resolved.get(k))
 
 
-def _is_weights_path(value: Any) -> bool:
+def is_weights_path(value: Any) -> bool:
     """Whether a recipe's ``pretrained`` names a weights file (not ``imagenet`` or none)."""
     return isinstance(value, str) and bool(value) and value != "imagenet"
 
@@ -347,7 +347,7 @@ def train(
     if data is None:
         raise RecipeError("recipe", "data", "no dataset folder (give --data or set data in the recipe)")
     resolved = {**recipe.to_dict(), "data": str(Path(data).resolve())}
-    if _is_weights_path(recipe.pretrained) and Path(recipe.pretrained).is_file():  # recorded wherever it ran from
+    if is_weights_path(recipe.pretrained) and Path(recipe.pretrained).is_file():  # recorded wherever it ran from
         resolved["pretrained"] = str(Path(recipe.pretrained).resolve())
     if run_dir is None:
         if resume:
@@ -455,7 +455,7 @@ def _train(
     # an unreadable image is reported now, not after the epochs that happened not to sample it (P x K batches
     # need not visit every training image), or before the first evaluation, or when the feature mean of every
     # training image is taken at the end (which left a finished run without its model.pt)
-    check_images(
+    digests = check_images(
         [s.path for s in (*dataset.train, *q, *g)],
         what="training, query and gallery images",
         threads=_usable_cores(),
@@ -492,9 +492,9 @@ def _train(
     train_fingerprint = dataset_fingerprint(dataset, ("train",))  # what the weights depend on
     # the same over the files' bytes: an image changed at the same size is seen too (runs before 2026-12-06 have
     # the name-and-size fingerprints only, which their resumes compare)
-    train_content = content_fingerprint(dataset, ("train",), threads=_usable_cores())
-    test_content = content_fingerprint(dataset, ("query", "gallery"), threads=_usable_cores())  # as reid eval's
-    content = hashlib.sha256(f"{train_content}\n{test_content}".encode()).hexdigest()  # every file read once
+    train_content = content_fingerprint(dataset, ("train",), digests=digests)  # from the bytes checked above
+    test_content = content_fingerprint(dataset, ("query", "gallery"), digests=digests)  # as reid eval's
+    content = hashlib.sha256(f"{train_content}\n{test_content}".encode()).hexdigest()
     if state is None:
         manifest = {
             "git_commit": git_commit(),
@@ -717,6 +717,12 @@ def _train(
             run_dir / "last.pt",
         )
 
+    def scored(row: dict[str, Any]) -> tuple[dict[str, Any], Any]:
+        """Evaluates the model as it is now; its figures go into ``row``: ``(summary, distance matrix)``."""
+        result = evaluate(core, dataset, **eval_options)
+        row.update({k: result[0][k] for k in RANK_KEYS})
+        return result
+
     def due_evaluation(epochs_done: int) -> bool:
         final = epochs_done == recipe.epochs
         return recipe.evaluate and (final or bool(recipe.eval_every and epochs_done % recipe.eval_every == 0))
@@ -730,8 +736,7 @@ def _train(
         and history[-1].get("rank1") is None
         and due_evaluation(start_epoch)
     ):
-        summary, dist = evaluate(core, dataset, **eval_options)
-        history[-1].update({k: summary[k] for k in RANK_KEYS})
+        summary, dist = scored(history[-1])
         save_state(start_epoch, history)
         _write_metrics(run_dir, history)
     for epoch in range(start_epoch, recipe.epochs):
@@ -814,8 +819,7 @@ def _train(
             # epoch's with the run folder)
             save_state(epoch + 1, [*history, row])
             _write_metrics(run_dir, [*history, row])
-            summary, dist = evaluate(core, dataset, **eval_options)
-            row.update({k: summary[k] for k in RANK_KEYS})
+            summary, dist = scored(row)
         history.append(row)
         if size > 1:
             for buffer in core.buffers():  # BatchNorm statistics: rank 0's, as DDP gives every rank at each forward
