@@ -150,11 +150,28 @@ class Recipe:
             raise bad("optimizer", "expected adam or sgd")
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
             raise bad("device", "expected auto, cpu, cuda or cuda:N")
-        if list(self.milestones) != sorted(set(self.milestones)) or len(self.gammas) != len(self.milestones):
-            raise bad("milestones", "expected increasing epochs, one per entry of gammas")
+        if list(self.milestones) != sorted(set(self.milestones)) or any(m < 1 for m in self.milestones):
+            raise bad("milestones", "expected increasing epochs >= 1 (0-based: the lr changes from that epoch on)")
+        if len(self.gammas) != len(self.milestones):
+            raise bad("gammas", f"expected one lr factor per milestone ({len(self.milestones)})")
+        if any(not v > 0 for v in self.gammas):
+            raise bad("gammas", "each lr factor must be > 0")
         if not 0 <= self.random_erasing <= 1 or not 0 <= self.color_jitter < 1:
             raise bad("random_erasing" if not 0 <= self.random_erasing <= 1 else "color_jitter", "must be in [0, 1)")
         self._validate_model_kwargs(source)
+
+    def unreached_milestones(self) -> str | None:
+        """What to say when some lr milestones lie at or beyond the last epoch (a recipe's epochs shortened with
+        ``--set epochs=N``): those lr steps never happen, which is allowed but should not go unsaid."""
+        late = [m for m in self.milestones if m >= self.epochs]
+        if not late:
+            return None
+        return (
+            f"{'milestone' if len(late) == 1 else 'milestones'} {', '.join(map(str, late))} "
+            f"{'lies' if len(late) == 1 else 'lie'} at or beyond epochs={self.epochs}: "
+            f"{'that lr step is' if len(late) == 1 else 'those lr steps are'} never taken "
+            "(shorten milestones with --set milestones=[...] to decay the lr in a shorter run)"
+        )
 
     def _validate_model_kwargs(self, source: object) -> None:
         """Each ``model_kwargs`` value of the type the network's argument says (``share_layer4: flase`` was a

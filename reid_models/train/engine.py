@@ -433,6 +433,8 @@ def _train(
                 recipe.epochs,
             )
             return run_dir
+    if lead and not resume and (late := recipe.unreached_milestones()):
+        log.warning("%s", late)
     try:
         dataset = load_dataset(recipe.dataset, resolved["data"], verbose=lead, test=recipe.evaluate)
     except DatasetError as exc:

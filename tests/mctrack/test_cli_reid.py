@@ -594,6 +594,16 @@ def test_train_refuses_a_folder_that_holds_other_files_and_leaves_no_folder_when
     assert len(_errors(capsys)) == 1 and not (tmp_path / "runs").exists()  # --out made for the run: gone too
 
 
+def test_train_says_lr_milestones_a_shortened_run_never_reaches_before_reading_the_dataset(tmp_path, caplog, capsys):
+    argv = ["reid", "train", "--config", str(RECIPE), "--data", str(tmp_path), "--out", str(tmp_path / "o")]
+    assert main([*argv, "--set", "epochs=70"]) == 1  # the recipe's milestones are 60 and 85
+    assert "milestone 85 lies at or beyond epochs=70" in caplog.text
+    assert "bounding_box_train: folder not found" in _errors(capsys)[0]  # said first, then the dataset read
+    caplog.clear()
+    assert main([*argv, "--set", "epochs=90"]) == 1
+    assert "milestone" not in caplog.text
+
+
 def test_a_run_stopped_before_its_first_epoch_may_start_again_but_not_resume(tmp_path, capsys):
     from reid_models.train.engine import check_new_run_dir, new_run_dir
 

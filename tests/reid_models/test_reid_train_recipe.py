@@ -59,7 +59,9 @@ def test_paper_hyperparameters() -> None:
         ("p: four\n", "p"),
         ("lr: -1\n", "lr"),
         ("milestones: [40, 20]\ngammas: [0.5, 0.25]\n", "milestones"),
-        ("milestones: [40]\n", "milestones"),
+        ("milestones: [40]\n", "gammas"),  # one factor short: the list to fix is named
+        ("milestones: [0]\ngammas: [0.1]\n", "milestones"),  # a step at epoch 0 is the lr itself
+        ("milestones: [3]\ngammas: [0]\n", "gammas"),  # an lr of 0 from epoch 3 on trains nothing
         ("input_size: [384]\n", "input_size"),
         ("flip: 1\n", "flip"),
         ("lr: .inf\n", "lr"),  # inf and NaN passed the range checks and trained to NaN weights
@@ -205,3 +207,14 @@ def test_a_recipe_that_is_no_recipe_is_one_line_naming_it(tmp_path: Path, conten
     with pytest.raises(RecipeError, match=message) as info:
         load_recipe(path)
     assert str(info.value).startswith(f"{path}: ") and "\n" not in str(info.value)
+
+
+def test_milestones_beyond_the_last_epoch_are_said(tmp_path: Path) -> None:
+    """A recipe shortened with --set epochs=N keeps lr steps it never reaches: allowed, but said (it trained at
+    the full lr throughout without a word)."""
+    path = tmp_path / "r.yaml"
+    path.write_text("epochs: 30\nmilestones: [20, 40, 60]\ngammas: [0.1, 0.01, 0.001]\n")
+    said = load_recipe(path).unreached_milestones()
+    assert said is not None and said.startswith("milestones 40, 60 lie at or beyond epochs=30: those lr steps")
+    assert load_recipe(path, ["epochs=61"]).unreached_milestones() is None
+    assert load_recipe(path, ["epochs=41"]).unreached_milestones().startswith("milestone 60 lies at or beyond")
