@@ -45,10 +45,27 @@ def command() -> str:
     return shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]]) if sys.argv and sys.argv[0] else ""
 
 
+# what computes the numbers: the networks (torch), image decoding (OpenCV), the assignment and distance code of
+# tracking, linking and re-ranking (SciPy, lap), detection (Ultralytics), the scores (TrackEval where installed)
+_RECORDED = (
+    "torch",
+    "torchvision",
+    "numpy",
+    "scipy",
+    "lap",
+    "opencv-python",
+    "opencv-python-headless",
+    "ultralytics",
+    "trackeval",
+    "pyyaml",
+    "mctrack",
+)
+
+
 def versions() -> dict[str, str | None]:
     """Python's version and the installed versions of the packages behind the numbers (None: not installed)."""
     found: dict[str, str | None] = {"python": platform.python_version()}
-    for package in ("torch", "torchvision", "numpy", "opencv-python", "opencv-python-headless", "pyyaml", "mctrack"):
+    for package in _RECORDED:
         try:
             found[package] = metadata.version(package)
         except metadata.PackageNotFoundError:

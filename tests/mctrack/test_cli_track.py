@@ -668,6 +668,7 @@ def test_track_records_its_settings_and_eval_names_an_incomplete_result(tmp_path
     assert settings["tracker"]["min_hits"] == 1 and settings["tracker"]["max_lost_s"] == 2.0  # resolved values
     assert settings["offline"]["interpolate"] == 5 and settings["offline"]["min_length_s"] == 0.5
     assert "--max-lost 2" in record["provenance"]["command"] and record["provenance"]["versions"]["numpy"]
+    assert record["provenance"]["versions"]["scipy"] and record["provenance"]["versions"]["lap"]  # the assignment
     from mctrack.track import Tracker
 
     rebuilt = Tracker(**settings["tracker"]).settings()  # the record rebuilds the tracker
