@@ -286,6 +286,21 @@ def _is_complete(run_dir: Path, epochs: int) -> bool:
     )
 
 
+def _redraw_curves(run_dir: Path) -> None:
+    """A complete run stopped while it drew its pictures (SIGTERM, a full disk) has no curves.png: drawn again
+    from metrics.json (retrieval.png needs an evaluation: ``mctrack reid eval`` scores the model again)."""
+    path = run_dir / "curves.png"
+    if path.is_file():
+        return
+    try:
+        history = json.loads((run_dir / "metrics.json").read_text())
+        plot_curves(history, path)
+    except (OSError, ValueError, KeyError, TypeError, ImportError) as err:
+        log.warning("resume: %s has no curves.png and it cannot be drawn again (%s)", run_dir, err)
+    else:
+        print(f"resume: drew the missing {path}")
+
+
 def remove_unstarted_run(run_dir: Path, wrote: list[Path], made: bool) -> None:
     """After a new run stopped before its first epoch ended: remove the files it ``wrote`` (nothing to continue
     from; never a file it did not write, such as the recipe it was given or another run's), and its folder when it
@@ -432,6 +447,8 @@ def _train(
                 run_dir,
                 recipe.epochs,
             )
+            if lead:
+                _redraw_curves(run_dir)
             return run_dir
     if lead and not resume and (late := recipe.unreached_milestones()):
         log.warning("%s", late)

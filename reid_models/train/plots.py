@@ -33,8 +33,13 @@ def plot_curves(history: Sequence[dict[str, Any]], path: Path) -> None:
     right.set(xlabel="epoch", ylabel="%", title="query/gallery", ylim=(0, 100))
     right.legend()
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    tmp = path.with_name(f".{path.name}.tmp")  # a run stopped while drawing leaves no half-written picture
+    try:
+        fig.savefig(tmp, dpi=100, format="png")
+        tmp.replace(path)
+    finally:
+        plt.close(fig)
+        tmp.unlink(missing_ok=True)
 
 
 def plot_retrieval(
@@ -70,4 +75,9 @@ def plot_retrieval(
         row += [np.full((h, w, 3), 255, np.uint8)] * (top - len(ranked))
         rows.append(np.concatenate(row, axis=1))
     if rows:
-        cv2.imwrite(str(path), np.concatenate(rows, axis=0))
+        tmp = path.with_name(f".{path.name}.tmp.png")
+        try:
+            if cv2.imwrite(str(tmp), np.concatenate(rows, axis=0)):
+                tmp.replace(path)
+        finally:
+            tmp.unlink(missing_ok=True)

@@ -598,6 +598,11 @@ def test_resuming_a_complete_run_does_nothing(
         assert train(Recipe(**TINY), data=tiny_data, run_dir=run, resume=True, progress=False) == run
     assert "is a complete run (2 epochs" in caplog.text
     assert {p.name: p.stat().st_mtime_ns for p in run.iterdir()} == before
+    # stopped while it drew its pictures: the resume draws curves.png again from metrics.json, nothing else
+    (run / "curves.png").unlink()
+    train(Recipe(**TINY), data=tiny_data, run_dir=run, resume=True, progress=False)
+    assert (run / "curves.png").stat().st_size > 0
+    assert {p.name for p in run.iterdir()} == set(before)
     # its final evaluation lost (eval.json missing): the resume finishes it again
     (run / "eval.json").unlink()
     monkeypatch.undo()
