@@ -76,6 +76,7 @@ from .io.video import (
     VideoFileSource,
     frames_read_again,
     has_images,
+    note_replayed,
     open_source,
     warn_assumed_fps,
 )
@@ -576,6 +577,7 @@ class Pipeline:
             if replay is not None:
                 for note in replay.notes:  # what opening the source and detector said when the cache was made
                     log.warning("%s", note)
+                    note_replayed(note)  # and not a second time when the source is opened for the video
                 _FPS_WARNED.add(_fps_warning_key(cam))  # said: not again when the source is opened for the video
                 fps = float(cam.fps or replay.fps)
                 length: int | None = replay.frames

@@ -57,6 +57,7 @@ __all__ = [
     "AnnotatedVideoWriter",
     "VIDEO_SUFFIXES",
     "IMAGE_SUFFIXES",
+    "note_replayed",
 ]
 
 log = logging.getLogger(__name__)
@@ -499,7 +500,13 @@ class ImageFolderSource(FrameSource):
             yield Frame(self.camera, i, i / self.fps, image)
 
 
-_RATE_WARNED: set[tuple[str, float, float]] = set()  # sequences whose seqinfo and video rates disagree, warned
+_RATE_WARNED: set[str] = set()  # the warnings that a sequence's seqinfo and video rates disagree, said
+
+
+def note_replayed(message: str) -> None:
+    """``message``, a warning that opening a source said when a feature cache was made, was said again by its
+    replay: not said a second time when the source is opened (for the annotated video, say)."""
+    _RATE_WARNED.add(message)
 
 
 class SequenceSource(FrameSource):
@@ -555,18 +562,15 @@ class SequenceSource(FrameSource):
             if videos:
                 self.inner = VideoFileSource(videos[0], camera=self.camera, fps=self.fps)
                 header = self.inner.native_fps
-                key = (str(self.folder.resolve()), self.fps, header)
-                if header is not None and abs(header - self.fps) > 0.01 * self.fps and key not in _RATE_WARNED:
-                    _RATE_WARNED.add(key)  # once per sequence and process (benchmarks open one many times)
-                    log.warning(
-                        "%s: seqinfo.ini says %g fps but the header of %s says %g; the sequence's %g fps is used "
-                        "(every time window of tracking counts with it; set frameRate in seqinfo.ini if it is wrong)",
-                        os.path.normpath(self.folder),
-                        self.fps,
-                        videos[0].name,
-                        header,
-                        self.fps,
+                if header is not None and abs(header - self.fps) > 0.01 * self.fps:
+                    message = (
+                        f"{os.path.normpath(self.folder)}: seqinfo.ini says {self.fps:g} fps but the header of "
+                        f"{videos[0].name} says {header:g}; the sequence's {self.fps:g} fps is used (every time "
+                        "window of tracking counts with it; set frameRate in seqinfo.ini if it is wrong)"
                     )
+                    if message not in _RATE_WARNED:  # once per sequence and process (opened many times)
+                        _RATE_WARNED.add(message)
+                        log.warning("%s", message)
             elif img_dir.is_dir():
                 self.inner = ImageFolderSource(
                     img_dir, camera=self.camera, fps=self.fps, name=self.name, first_number=1

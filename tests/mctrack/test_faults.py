@@ -611,3 +611,30 @@ def test_the_summary_and_evaluation_are_written_before_the_videos(scene, tmp_pat
     assert seen and all(s == (["gallery", "videos"], True, seen[0][2]) for s in seen) and seen[0][2] > 0
     final = json.loads((out / "summary.json").read_text())
     assert "finishing" not in final and final["videos"] == sorted(final["cameras"])
+
+
+def test_a_replayed_cache_says_a_sequences_frame_rate_warning_once(tmp_path, caplog):
+    """A rerun replaying the cache said what opening the sequence had said (its seqinfo.ini and video header
+    disagree on the frame rate), then said it again when the video was opened to be annotated."""
+    import mctrack.io.video as video
+    import mctrack.pipeline as pipeline
+    from mctrack.io.mot import SeqInfo, write_seqinfo
+
+    seq = tmp_path / "SEQ"
+    (seq / "det").mkdir(parents=True)
+    _video(seq / "SEQ.avi")  # the header says 10 fps
+    write_seqinfo(seq / "seqinfo.ini", SeqInfo("SEQ", 5, FRAMES, 160, 120))
+    (seq / "det" / "det.txt").write_text("\n".join(_rows()) + "\n")
+    (tmp_path / "cams.yaml").write_text("cameras:\n  - id: cam1\n    source: SEQ\n")
+    argv = ["run", "--cams", str(tmp_path / "cams.yaml"), "--detector", "mot", "--reid", "colorhist"]
+    said = []
+    for _ in range(2):
+        video._RATE_WARNED.clear()  # as in a new process
+        pipeline._FPS_WARNED.clear()
+        caplog.clear()
+        with caplog.at_level("WARNING"):
+            assert main([*argv, "--out", str(tmp_path / "out"), "--no-progress", "--no-gallery"]) == 0
+        said.append(sum("seqinfo.ini says 5 fps but the header of SEQ.avi says 10" in m for m in caplog.messages))
+    cache = json.loads((tmp_path / "out" / "summary.json").read_text())["cameras"]["cam1"]["cache"]
+    assert cache == "hit" and said == [1, 1]
+    assert (tmp_path / "out" / "cam1.mp4").is_file()  # the source was opened again, for the video

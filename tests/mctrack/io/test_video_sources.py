@@ -473,6 +473,15 @@ def test_a_sequence_whose_video_header_disagrees_on_the_frame_rate_is_warned_abo
     assert first.fps == 2.5  # the sequence's rate is used, as MOTChallenge tools do
     lines = [r.getMessage() for r in caplog.records if "seqinfo.ini says 2.5 fps" in r.getMessage()]
     assert len(lines) == 1 and "the header of SEQ-R.avi says 10" in lines[0]
+    # said again by the replay of a feature cache in another process: not a second time when the source is opened
+    import mctrack.io.video as video
+
+    video._RATE_WARNED.clear()  # a new process
+    video.note_replayed(lines[0])
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        SequenceSource(seq, need_images=True)
+    assert "fps but the header" not in caplog.text
     caplog.clear()
     with caplog.at_level(logging.WARNING):
         SequenceSource(make_sequence(tmp_path / "SEQ-S", with_video=True), need_images=True)  # both say 10
