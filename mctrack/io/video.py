@@ -22,6 +22,7 @@ tracker ends tracks lost for longer than its budget.
 
 from __future__ import annotations
 
+import atexit
 import bisect
 import collections
 import contextlib
@@ -500,6 +501,44 @@ class ImageFolderSource(FrameSource):
             yield Frame(self.camera, i, i / self.fps, image)
 
 
+_BLOCKED_READERS: dict[threading.Thread, float] = {}  # live readers still in a read when their iteration ended
+_BLOCKED_LOCK = threading.Lock()
+_WAIT_REGISTERED = False
+
+
+def _outlive(reader: threading.Thread, bound_s: float) -> None:
+    """Have the process wait at exit, up to ``bound_s`` seconds from now, for a live stream's ``reader`` thread
+    that is still blocked in OpenCV's read: when such a read returns while the interpreter shuts down, the thread is
+    ended inside OpenCV's C++ code and the process aborts ("FATAL: exception not rethrown", exit 134) after its work
+    was done."""
+    global _WAIT_REGISTERED
+    with _BLOCKED_LOCK:
+        for done in [t for t in _BLOCKED_READERS if not t.is_alive()]:
+            del _BLOCKED_READERS[done]
+        _BLOCKED_READERS[reader] = time.monotonic() + bound_s
+        if not _WAIT_REGISTERED:
+            atexit.register(_wait_for_blocked_readers)
+            _WAIT_REGISTERED = True
+
+
+def _wait_for_blocked_readers() -> None:
+    with _BLOCKED_LOCK:
+        waiting = {t: d for t, d in _BLOCKED_READERS.items() if t.is_alive()}
+        _BLOCKED_READERS.clear()
+    if not waiting:
+        return
+    longest = max(waiting.values()) - time.monotonic()
+    if longest > 1:
+        log.warning(
+            "waiting up to %.0f s for %d live stream reader(s) blocked in a read (%s) to return before exiting",
+            longest,
+            len(waiting),
+            ", ".join(t.name for t in waiting),
+        )
+    for thread, deadline in waiting.items():
+        thread.join(timeout=max(0.0, deadline - time.monotonic()))
+
+
 _RATE_WARNED: set[str] = set()  # the warnings that a sequence's seqinfo and video rates disagree, said
 
 
@@ -855,7 +894,12 @@ class LiveSource(FrameSource):
         it is."""
         if isinstance(source, int) or " ! " in source:
             return cv2.VideoCapture(source)
-        timeouts = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, 10_000, cv2.CAP_PROP_READ_TIMEOUT_MSEC, 30_000]
+        timeouts = [
+            cv2.CAP_PROP_OPEN_TIMEOUT_MSEC,
+            int(LiveSource.OPEN_TIMEOUT_S * 1000),
+            cv2.CAP_PROP_READ_TIMEOUT_MSEC,
+            int(LiveSource.READ_TIMEOUT_S * 1000),
+        ]
         return cv2.VideoCapture(source, cv2.CAP_FFMPEG, timeouts)
 
     def gap_before(self, index: int) -> float:
@@ -955,6 +999,9 @@ class LiveSource(FrameSource):
     FREEZE_LEARN_S = 10.0
     #: seconds the end of an iteration waits for the reader thread (a read may wait up to the 30 s read timeout)
     READER_JOIN_S = 5.0
+    #: a URL's connection and read timeouts (OpenCV's FFmpeg capture)
+    OPEN_TIMEOUT_S = 10.0
+    READ_TIMEOUT_S = 30.0
 
     def _freeze(self, interval: float, usual: collections.deque) -> bool:
         """Whether ``interval`` seconds between two frames of a live stream, its reads not failing meanwhile, is a
@@ -1203,6 +1250,8 @@ class LiveSource(FrameSource):
                 writer.release()
                 self._check_recorded()
             reader.join(timeout=self.READER_JOIN_S)
+            if reader.is_alive():  # blocked in a read: waited for at exit, not left to return into a dying process
+                _outlive(reader, self.OPEN_TIMEOUT_S + self.READ_TIMEOUT_S)
             if self.frame_count is None:
                 self._outage_at_end(ended, lost)
             if self.dropped:

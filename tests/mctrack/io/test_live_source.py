@@ -693,3 +693,45 @@ def test_the_outage_a_run_ends_in_counts_to_its_end_not_to_the_readers(caplog, r
     said = [r.getMessage() for r in caplog.records if "no frame" in r.getMessage()]
     assert len(said) == 1 and said[0].startswith("rtsp://x: the live stream had given no frame for ")
     assert said[0].endswith(f"{counted:.1f} s when the run stopped reading it")
+
+
+def test_a_reader_still_in_a_read_when_the_run_ends_is_waited_for_at_exit(tmp_path):
+    """A reader thread blocked in a read (up to the 30 s read timeout) outlived the iteration's 5 s join; when the
+    read returned while the interpreter shut down, the thread was ended inside OpenCV's C++ code and the process
+    aborted ("FATAL: exception not rethrown", exit 134) after its work was done. The exit now waits for it."""
+    import subprocess
+    import sys
+    import textwrap
+
+    marker = tmp_path / "read_returned"
+    script = textwrap.dedent(
+        f"""
+        import threading, time
+        import numpy as np
+        from mctrack.io.video import LiveSource
+
+        class Slow:  # the second read blocks 3 s: past the iteration's end and its join
+            def __init__(self): self.n = 0
+            def isOpened(self): return True
+            def get(self, prop): return 0
+            def read(self):
+                self.n += 1
+                if self.n > 1:
+                    time.sleep(3)
+                    open({str(marker)!r}, "w").write("x")  # Python code after the read: ran only if waited for
+                return True, np.zeros((8, 8, 3), np.uint8)
+            def release(self): pass
+
+        LiveSource.READER_JOIN_S, LiveSource.OPEN_TIMEOUT_S, LiveSource.READ_TIMEOUT_S = 0.2, 1.0, 4.0
+        src = LiveSource("rtsp://cam", capture_factory=lambda s: Slow(), fps=10)
+        for frame in src:
+            break
+        print("done", flush=True)
+        """
+    )
+    started = time.monotonic()
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and proc.stdout.strip() == "done", proc.stderr
+    assert marker.is_file()  # the read's return was waited for, not cut off by the interpreter's end
+    assert "waiting up to" in proc.stderr and "live stream reader(s) blocked in a read" in proc.stderr
+    assert time.monotonic() - started < 30  # bounded by the timeouts, not the read's whim
