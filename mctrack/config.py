@@ -6,7 +6,8 @@ The camera-set file ``cams.yaml``::
 
     name: my-scene                 # optional
     ground_truth_ids: global       # optional: 'global' (default: a person has one id in every camera's
-                                   # ground truth) or 'per_camera' (ids are per sequence, nobody is shared)
+                                   # ground truth) or 'per_camera' (ids are per sequence, nobody is shared);
+                                   # left out with MOTChallenge sequences of different rates or lengths: warned
     cameras:
       - id: cam1                   # unique, required
         source: cam1/video.mp4     # video file, image folder, MOTChallenge sequence folder,
@@ -243,6 +244,37 @@ def _warn_shared_files(path: Path, cams: list[CameraConfig]) -> None:
                 )
 
 
+def _warn_unrelated_ground_truth(path: Path, cams: list[CameraConfig]) -> None:
+    """Warn, when ``ground_truth_ids`` is not given, about cameras whose ground truth lies in MOTChallenge sequence
+    folders (``SEQ/gt/gt.txt`` beside ``SEQ/seqinfo.ini``) of different frame rates or lengths: separate recordings,
+    which number their people from 1 each, so the default (``global``: id N is one person in every camera) scores
+    person 1 of one sequence and person 1 of another as the same person, and the cross-camera scores are wrong
+    without a word. A synchronised camera set has one rate and length, and gets no warning."""
+    from .errors import InputError
+    from .io.mot import read_seqinfo
+
+    recordings: dict[tuple[float, int], list[str]] = {}
+    for cam in cams:
+        gt = Path(cam.ground_truth) if cam.ground_truth else None
+        if gt is None or gt.parent.name != "gt" or not (gt.parent.parent / "seqinfo.ini").is_file():
+            continue
+        try:
+            info = read_seqinfo(gt.parent.parent / "seqinfo.ini")
+        except (InputError, OSError, ValueError):
+            continue  # the source's own reading says what is wrong with it
+        recordings.setdefault((info.frame_rate, info.seq_length), []).append(cam.id)
+    if len(recordings) > 1:
+        kinds = "; ".join(f"{', '.join(ids)}: {fps:g} fps, {n} frames" for (fps, n), ids in recordings.items())
+        log.warning(
+            "%s: the cameras' ground truth comes from MOTChallenge sequences of different frame rates or lengths "
+            "(%s), which number their people each from 1; cross-camera scores take id N in every camera as one "
+            "person (ground_truth_ids: global, the default): set ground_truth_ids: per_camera for unrelated "
+            "sequences, or ground_truth_ids: global if their ids do name the same people",
+            path,
+            kinds,
+        )
+
+
 def is_live_source(source: str) -> bool:
     """True for stream URLs and webcam indices, which are not files to check."""
     return source.isdigit() or "://" in source
@@ -338,6 +370,8 @@ def load_cams(path: str | Path) -> CamsConfig:
             )
         )
     _warn_shared_files(path, cams)
+    if "ground_truth_ids" not in data:
+        _warn_unrelated_ground_truth(path, cams)
     if raw.ground_truth_ids not in ("global", "per_camera"):
         raise ConfigError(
             path, "ground_truth_ids", f"must be 'global' or 'per_camera', got {short_repr(raw.ground_truth_ids)}"

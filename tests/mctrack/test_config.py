@@ -288,3 +288,33 @@ def test_the_bundled_camera_sets_name_each_file_once(caplog):
     with caplog.at_level(logging.WARNING):
         load_cams(Path(__file__).resolve().parents[2] / "samples" / "small" / "cams.yaml")
     assert "have the same" not in caplog.text
+    assert "number their people each from 1" not in caplog.text  # one synchronised recording: its ids are shared
+
+
+def test_unrelated_sequences_scored_as_sharing_their_ids_are_warned_about(tmp_path, caplog):
+    """Two MOTChallenge sequences in one camera set without ground_truth_ids: the default (global) scored person 1
+    of one and person 1 of the other as one person, and the cross-camera numbers were wrong without a word."""
+    import logging
+
+    from mctrack.io.mot import SeqInfo, write_seqinfo
+
+    for name, fps, n in (("A", 7, 795), ("B", 25, 179), ("C", 25, 179)):
+        (tmp_path / name / "gt").mkdir(parents=True)
+        (tmp_path / name / "gt" / "gt.txt").write_text("")
+        (tmp_path / name / "video.mp4").write_bytes(b"x")
+        write_seqinfo(tmp_path / name / "seqinfo.ini", SeqInfo(name, fps, n, 64, 48))
+
+    def cams(names, ids=""):
+        blocks = "".join(f"  - id: {n}\n    source: {n}/video.mp4\n    ground_truth: {n}/gt/gt.txt\n" for n in names)
+        return _write(tmp_path, f"{ids}cameras:\n{blocks}")
+
+    with caplog.at_level(logging.WARNING, logger="mctrack.config"):
+        load_cams(cams("AB"))
+    said = [m for m in caplog.messages if "number their people each from 1" in m]
+    assert len(said) == 1 and "(A: 7 fps, 795 frames; B: 25 fps, 179 frames)" in said[0]
+    assert "set ground_truth_ids: per_camera" in said[0]
+    for quiet in (cams("BC"), cams("AB", "ground_truth_ids: per_camera\n"), cams("AB", "ground_truth_ids: global\n")):
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="mctrack.config"):
+            load_cams(quiet)  # one rate and length (a synchronised set), or the ids' meaning stated
+        assert "number their people" not in caplog.text
