@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -512,6 +513,24 @@ def evaluate_folder_sequences(
     every_sequence = sequences is None
     if sequences is None:
         sequences = sorted(p.name for p in gt_dir.iterdir() if (p / "gt" / "gt.txt").is_file())
+        # a sequence folder (seqinfo.ini) without its gt.txt, for which there is a result: TrackEval stops there; it
+        # was left out of the pooled scores, its result file called one that matches no sequence
+        lacking = sorted(
+            p.name
+            for p in gt_dir.iterdir()
+            if (p / "seqinfo.ini").is_file()
+            and not (p / "gt" / "gt.txt").is_file()
+            and any((pred_dir / f"{n}.txt").is_file() for n in (p.name, safe_file_name(p.name)))
+        )
+        if lacking:
+            raise InputError(
+                f"{gt_dir / lacking[0] / 'gt' / 'gt.txt'}: file not found (sequence {lacking[0]} has a seqinfo.ini "
+                f"and a result file in {pred_dir}"
+                + (f"; so have {', '.join(lacking[1:4])}{' ...' if len(lacking) > 4 else ''}" if lacking[1:] else "")
+                + "); to score the others, name them with --sequences"
+            )
+    else:
+        sequences = [_sequence_name(seq, gt_dir) for seq in sequences]
     if not sequences:
         hint = ""
         if (gt_dir / "gt" / "gt.txt").is_file():  # a sequence folder itself: its parent is the ground-truth folder
@@ -520,6 +539,8 @@ def evaluate_folder_sequences(
         raise InputError(f"{gt_dir}: no sequences (expected <sequence>/gt/gt.txt){hint}")
     if every_sequence:  # a misspelled result file is otherwise ignored (and with missing_ok its sequence scored empty)
         known = {f"{n}.txt" for seq in sequences for n in (seq, safe_file_name(seq))}
+        if (pred_dir / "summary.json").is_file():  # a `mctrack run` folder: all cameras' rows, written by the run
+            known.add("aicity.txt")
         stray = sorted(p.name for p in pred_dir.glob("*.txt") if p.name not in known)
         if stray:
             log.warning(
@@ -571,9 +592,12 @@ def evaluate_folder_sequences(
             )
             pred = np.zeros((0, 10))
         else:
-            raise InputError(
-                f"{pred_file}: result file not found for sequence {seq} (use --sequences to evaluate a subset)"
-            )
+            where = pred_dir / "data"
+            if (where / pred_file.name).is_file():  # TrackEval's layout: <tracker>/data/<sequence>.txt
+                hint = f"; it is in {where} (TrackEval's tracker layout): give --pred {where}"
+            else:
+                hint = " (use --sequences to evaluate a subset)"
+            raise InputError(f"{pred_file}: result file not found for sequence {seq}{hint}")
         _check_frames(gt, length, gt_file, info_file)
         _check_frames(pred, length, pred_file, info_file)
         if not _warn_if_corner_boxes(pred, gt, pred_file, info_file) and (
@@ -589,6 +613,15 @@ def evaluate_folder_sequences(
             gt_name=str(gt_file),
         )
     return out
+
+
+def _sequence_name(seq: str, gt_dir: Path) -> str:
+    """A ``--sequences`` entry as a sequence's folder name: a trailing slash (tab completion) dropped; a path is
+    refused (``../x`` looked for its result file outside the results folder)."""
+    name = seq.rstrip("/" + os.sep)
+    if not name or name in (".", "..") or "/" in name or os.sep in name:
+        raise InputError(f"sequences: {seq!r} is not a sequence name (the name of a folder in {gt_dir})")
+    return name
 
 
 _MIN_ROWS_FOR_FORMAT_CHECK = 20

@@ -173,6 +173,41 @@ def test_a_result_file_that_matches_no_sequence_is_warned_about(tmp_path, caplog
     ]
 
 
+def test_a_sequence_without_its_ground_truth_but_with_a_result_is_an_error(tmp_path, caplog):
+    """helper-74: its result file was called one that 'matches no sequence', and the pooled scores left it out
+    (exit 0); TrackEval stops there."""
+    gt_dir, pred_dir = make_layout(tmp_path, GT)
+    write_seqinfo(gt_dir / "seqB" / "seqinfo.ini", SeqInfo("seqB", 10, 10, 640, 480))  # no gt/gt.txt
+    assert set(evaluate_folders(gt_dir, pred_dir)) == {"seqA", "COMBINED"}  # no result for it: not a scored one
+    save_mot_txt(pred_dir / "seqB.txt", GT)
+    with pytest.raises(InputError) as info:
+        evaluate_folders(gt_dir, pred_dir)
+    assert str(info.value).startswith(f"{gt_dir / 'seqB' / 'gt' / 'gt.txt'}: file not found (sequence seqB has")
+    assert evaluate_folders(gt_dir, pred_dir, sequences=["seqA"])["COMBINED"]["IDF1"] == pytest.approx(1.0)
+
+
+def test_sequence_names_and_trackeval_layout(tmp_path, caplog):
+    """helper-74: --sequences seqA/ (tab completion) looked for seqA/.txt; ../x for a file outside --pred; a
+    tracker folder in TrackEval's layout (<tracker>/data/<seq>.txt) got no hint; a run folder's aicity.txt was
+    called a stray result."""
+    gt_dir, pred_dir = make_layout(tmp_path, GT)
+    assert evaluate_folders(gt_dir, pred_dir, sequences=["seqA/"])["seqA"]["IDF1"] == pytest.approx(1.0)
+    for bad in ("../gt/seqA", "..", "a/b"):
+        with pytest.raises(InputError, match=r"sequences: .* is not a sequence name \(the name of a folder in "):
+            evaluate_folders(gt_dir, pred_dir, sequences=[bad])
+    tracker = tmp_path / "MyTracker"
+    (tracker / "data").mkdir(parents=True)
+    (pred_dir / "seqA.txt").rename(tracker / "data" / "seqA.txt")
+    with pytest.raises(InputError, match=r"it is in .*data \(TrackEval's tracker layout\): give --pred .*data$"):
+        evaluate_folders(gt_dir, tracker)
+    (tracker / "data" / "seqA.txt").rename(pred_dir / "seqA.txt")
+    save_mot_txt(pred_dir / "aicity.txt", GT)
+    (pred_dir / "summary.json").write_text("{}")  # a `mctrack run` folder: aicity.txt is its own
+    with caplog.at_level("WARNING", logger="mctrack.eval.mot"):
+        evaluate_folders(gt_dir, pred_dir)
+    assert "match no sequence" not in caplog.text
+
+
 def test_a_result_named_as_track_names_it_is_found(tmp_path):
     gt_dir, pred_dir = make_layout(tmp_path, GT)
     (gt_dir / "seqA").rename(gt_dir / "seq A")  # a folder with a space: mctrack track writes seq_A.txt
