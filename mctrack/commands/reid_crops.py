@@ -180,8 +180,17 @@ def _labels(path: Path, camera: str) -> tuple[np.ndarray, np.ndarray | None, int
     """A camera's label rows (:func:`mctrack.io.crops.label_rows`), checked for what a Market-1501 name holds."""
     if not path.is_file():
         raise InputError(f"camera {camera}: labels {path}: {missing_file(path)}")
-    rows, vis, dropped = label_rows(load_mot_txt(path))
+    # boxes of negative size are an error naming the line, as eval's reader says them (they were dropped unsaid)
+    rows, vis, dropped = label_rows(load_mot_txt(path, check_sizes=True))
     if len(rows):
+        pairs = rows[:, :2].astype(np.int64)
+        unique, counts = np.unique(pairs, axis=0, return_counts=True)
+        if (counts > 1).any():  # the first box in file order was cropped, the other ignored: which is the person?
+            frame, pid = unique[counts > 1][0]
+            raise InputError(
+                f"{path}: id {pid} repeated within frame {frame} (two boxes for one person; a label file names "
+                "each person once per frame)"
+            )
         ids = rows[:, 1]
         bad = (ids < 1) | (ids > MAX_PERSON_ID) | (ids != np.round(ids))
         if bad.any():
@@ -273,6 +282,12 @@ def crops_main(args: argparse.Namespace) -> int:
     _check_options(args)
     cameras = _cameras(args)
     labelled = [(cam, *_labels(cam.labels, cam.id)) for cam in cameras]  # every file read and checked first
+    if len(cameras) > 9:  # Market-1501 has 6: torchreid and fast-reid read one digit (_c(\d)), c10 as camera 1
+        log.warning(
+            "%d cameras: cameras 10 and above are named c10, c11, ...; mctrack reads them, but tools that read "
+            "Market-1501's camera as one digit (torchreid, fast-reid) take c10 for camera 1",
+            len(cameras),
+        )
     fix = "--fps" if args.source else "fps: in the camera set"
     sources = [_open(cam, rows, fix) for cam, rows, _, _ in labelled]
     old = _old_export(args)
@@ -351,7 +366,9 @@ def _crop(
         }
         if not taken:
             why = (
-                f"all {dropped} rows are marked to ignore (conf 0) or not pedestrians"
+                "the file has no rows"
+                if not dropped and not len(rows)
+                else f"all {dropped} rows are marked to ignore (conf 0) or not pedestrians"
                 if dropped and not len(rows)
                 else f"none of its {len(rows)} label rows gave a box at least --min-height {args.min_height:g} px "
                 f"tall and --min-visibility {args.min_visibility:g} visible in a frame that could be read"

@@ -136,6 +136,35 @@ def test_ids_that_a_market_name_cannot_hold_are_refused(tmp_path, capsys):
     assert "give its label file with --labels" in _errors(capsys)[0]
 
 
+def test_label_rows_eval_refuses_are_refused_and_an_empty_file_is_said(tmp_path, capsys, caplog):
+    """helper-74: a box of negative size was dropped without a word and a person boxed twice in one frame cropped
+    from the first box in file order (eval refuses both); an empty file gave 'none of its 0 label rows ...'."""
+    seq = tmp_path / "seq"
+    (seq / "img1").mkdir(parents=True)
+    import cv2
+
+    for f in (1, 2):
+        cv2.imwrite(str(seq / "img1" / f"{f:06d}.jpg"), np.zeros((100, 100, 3), np.uint8))
+    (seq / "seqinfo.ini").write_text(
+        "[Sequence]\nname=seq\nimDir=img1\nframeRate=10\nseqLength=2\nimWidth=100\nimHeight=100\nimExt=.jpg\n"
+    )
+    labels, out = tmp_path / "labels.txt", tmp_path / "crops"
+    argv = ["reid", "crops", "--source", str(seq), "--labels", str(labels), "--out", str(out), "--no-progress"]
+    for rows, message in (
+        ([[1, 1, 10, 10, 20, 60, 1], [2, 1, 10, 10, -20, 60, 1]], "line 2: box width and height must be >= 0"),
+        ([[1, 1, 10, 10, 20, 60, 1], [1, 1, 50, 10, 20, 60, 1]], "id 1 repeated within frame 1 (two boxes"),
+    ):
+        save_mot_txt(labels, np.array(rows, np.float64))
+        assert main(argv) == 1
+        errors = _errors(capsys)
+        assert len(errors) == 1 and f"{labels}: " in errors[0] and message in errors[0], errors
+        assert not out.exists()
+    labels.write_text("")
+    with caplog.at_level("WARNING"):
+        assert main(argv) == 1
+    assert f"camera seq: no crop taken from {labels}: the file has no rows" in caplog.text
+
+
 def _earlier_export(tmp_path) -> tuple[Path, list[str]]:
     out = tmp_path / "crops"
     assert main(["reid", "crops", "--cams", str(SMALL), "--out", str(out), "--no-progress", "--every", "2"]) == 0
@@ -277,3 +306,27 @@ def test_a_killed_exports_partial_folder_is_cleared_by_the_next(tmp_path):
     assert main(["reid", "crops", "--cams", str(SMALL), "--out", str(out), "--no-progress", "--every", "2"]) == 0
     assert not (out / ".reid-crops-partial").exists()
     assert sorted(p.name for p in out.iterdir()) == ["bounding_box_test", "bounding_box_train", "crops.json", "query"]
+
+
+def test_ten_cameras_or_more_are_warned_about(tmp_path, caplog):
+    """helper-74: c10 is read as camera 1 by tools that take Market-1501's camera as one digit (torchreid,
+    fast-reid); mctrack's own reader takes c10."""
+    import cv2
+
+    blocks = []
+    for c in range(1, 11):
+        seq = tmp_path / f"cam{c}"
+        (seq / "img1").mkdir(parents=True)
+        for f in (1, 2):
+            cv2.imwrite(str(seq / "img1" / f"{f:06d}.jpg"), np.full((100, 100, 3), 20 * c, np.uint8))
+        (seq / "seqinfo.ini").write_text(
+            "[Sequence]\nname=s\nimDir=img1\nframeRate=10\nseqLength=2\nimWidth=100\nimHeight=100\nimExt=.jpg\n"
+        )
+        save_mot_txt(seq / "gt.txt", np.array([[1, 1, 10, 10, 30, 80, 1], [1, 2, 50, 10, 30, 80, 1]], np.float64))
+        blocks.append(f"  - id: cam{c}\n    source: cam{c}\n    ground_truth: cam{c}/gt.txt\n")
+    (tmp_path / "cams.yaml").write_text("cameras:\n" + "".join(blocks))
+    out = tmp_path / "crops"
+    with caplog.at_level("WARNING"):
+        main(["reid", "crops", "--cams", str(tmp_path / "cams.yaml"), "--out", str(out), "--no-progress"])
+    assert "10 cameras: cameras 10 and above are named c10, c11" in caplog.text
+    assert any("_c10s1_" in name for name in _names(out))
