@@ -73,7 +73,6 @@ from .io.video import (
     LiveSource,
     PrefetchSource,
     RecordingSource,
-    VideoFileSource,
     frames_read_again,
     has_images,
     note_replayed,
@@ -251,10 +250,7 @@ def default_source(camera: CameraConfig, need_images: bool) -> FrameSource:
     if is_live_source(camera.source):
         return LiveSource(camera.source, camera=camera.id, fps=camera.fps)
     p = Path(camera.source)
-    if p.is_file():
-        src: FrameSource = VideoFileSource(p, camera=camera.id)
-    else:
-        src = open_source(p, need_images=need_images, camera=camera.id)
+    src = open_source(p, need_images=need_images, camera=camera.id, fps=camera.fps)
     key = _fps_warning_key(camera)
     if camera.fps:
         native = getattr(src, "native_fps", None)  # a video header's or a seqinfo.ini's rate; image folders have none

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import argparse
 import logging
 import os
@@ -217,12 +218,28 @@ def main(args: argparse.Namespace) -> int:
         needs += ["--video"] if args.video else []
         needs += [f"--cmc {cmc_mode}"] if args.cmc in ("on", "auto") else []
         source = open_source(
-            args.source, need_images=need_images, images_for=" and ".join(needs) or None, fallback_fps=args.fps
+            args.source,
+            need_images=need_images,
+            images_for=" and ".join(needs) or None,
+            fallback_fps=args.fps,
+            fps=args.fps,
         )
     detector = _build_detector(args, source)
     fps = args.fps or source.fps
     if args.fps is None:
         warn_assumed_fps(source, str(args.source), "--fps")
+    # where the rate came from: every time window of tracking counts with it, and the sources disagree at times
+    # (PETS09-S2L1: seqinfo.ini 7 fps, its video's header 10)
+    if args.fps:
+        fps_from = "--fps"
+    elif live:
+        fps_from = "the stream (25 when it gives none)"
+    elif isinstance(source, SequenceSource):
+        fps_from = "seqinfo.ini"
+    elif getattr(source, "native_fps", None) is None:
+        fps_from = "assumed (no rate of its own)"
+    else:
+        fps_from = "the video header"
     kwargs = {} if args.max_lost is None else {"max_lost_s": args.max_lost}
     defaults = DETECTOR_THRESHOLDS if detector_output else Tracker.__init__.__kwdefaults__
     track_high = args.track_high if args.track_high is not None else defaults["high_thresh"]
@@ -275,10 +292,19 @@ def main(args: argparse.Namespace) -> int:
             f"--out {out_dir}: holds {record_file.name}, which is not the record of an mctrack track run; track "
             f"writes its settings there beside {result.name}: choose another --out or --name"
         )
+    video_file = out_dir / f"{name}.mp4"
+    if video_file.is_file() and not video_file.is_symlink():  # a video beside the new result must show it
+        if read_run_record(result) is not None:  # an earlier track run's: its tracks, not this run's
+            with contextlib.suppress(OSError):
+                video_file.unlink()
+                print(f"removed {video_file}: the annotated video of the run whose result this one replaces")
+        elif not args.video:
+            log.warning("%s: not written by this run (no --video); it does not show %s", video_file, result.name)
     rows: list[np.ndarray] = []
     means = FeatureMeans()
     refined = bool(args.interpolate or smooth or stitch_s or fill or min_track_score or min_track_s)
     video = None
+    video_cut = False  # Ctrl-C while the video of a complete result was drawn
     if args.video:
         if source.size is None:
             raise InputError(f"{args.source}: frame size unknown; cannot write --video")
@@ -293,9 +319,12 @@ def main(args: argparse.Namespace) -> int:
     settings = {
         "source": str(args.source),
         "fps": fps,
+        "fps_from": fps_from,
         "detector": _detector_record(args, detector),
         "reid": args.reid,
         **weights_record(args.weights if embedder is not None else None),
+        # an untrained network: what its backbone started from, as loaded (ImageNet asked for offline: random)
+        **({"network_init": embedder.backbone_init} if getattr(embedder, "backbone_init", None) else {}),
         "precision": getattr(embedder, "precision", None),
         "embed": {"policy": args.embed, "refresh_s": args.embed_refresh, "every": args.embed_every}
         if embedder is not None
@@ -423,7 +452,7 @@ def main(args: argparse.Namespace) -> int:
                         _VIDEO_AFTER,
                         write_annotated_video,
                         out_dir / f"{name}.mp4",
-                        open_source(args.source, fallback_fps=args.fps),
+                        open_source(args.source, fallback_fps=args.fps, fps=args.fps),
                         result,
                         source.camera,
                         stats.frames,
@@ -431,8 +460,11 @@ def main(args: argparse.Namespace) -> int:
                         progress=not args.no_progress,
                     )
             except KeyboardInterrupt:  # the result file is complete; the summary must still be printed
-                interrupted = True
-                log.error("interrupted while writing the annotated video: %s is not written", out_dir / f"{name}.mp4")
+                video_cut = True
+                log.error(
+                    "interrupted while writing the annotated video: %s is not written; the result file is complete",
+                    out_dir / f"{name}.mp4",
+                )
     extra = (
         f", {stats.frames_without_image} without a readable image" if stats.frames_without_image and need_images else ""
     )
@@ -442,7 +474,10 @@ def main(args: argparse.Namespace) -> int:
         print(f"camera-motion compensation ({how}): {cmc.compensated} of {stats.frames} frames compensated")
     if embedder is not None:
         print(f"re-id: {stats.embedded} of {stats.detections} detections embedded (--embed {args.embed})")
-    print(f"{name}: {stats.frames} frames{extra}, {stats.detections} detections, {n_tracks} tracks -> {result}")
+    print(
+        f"{name}: {stats.frames} frames at {fps:g} fps ({fps_from}){extra}, {stats.detections} detections, "
+        f"{n_tracks} tracks -> {result}"
+    )
     print(_time_line(stats))
     warn_if_nothing_started(name, stats.detections, stats.tracks, tracker.new_track_thresh)
     stopped = None
@@ -452,7 +487,13 @@ def main(args: argparse.Namespace) -> int:
         stopped = "ended early"
     elif stats.stopped_early:
         stopped = "stopped by --duration"
+    if args.video:
+        written = video_file.is_file() and not interrupted and not video_cut
+        settings["video"] = str(video_file) if written else "not written: interrupted"
     record(stats.frames, stopped, len(refined_rows) if refined else writer.rows)
+    if video_cut:
+        print(f"interrupted (Ctrl-C or SIGTERM) while drawing {video_file.name}: {result} is complete", file=sys.stderr)
+        return interrupt_exit_code()
     if interrupted:
         unwritten = "; the annotated video is not written" if args.video and refined else ""
         print(f"interrupted (Ctrl-C or SIGTERM): the result file holds every frame tracked{unwritten}", file=sys.stderr)

@@ -186,6 +186,10 @@ class YoloDetector:
         self.device = device
         self.weights = resolve_weights(weights)
         self.model = _load_model(self.weights, trusted)
+        if Path(self.weights).is_file() and not _is_pickle_candidate(Path(self.weights)):
+            # an exported model (.onnx, .engine) is read only at its first prediction: a broken one was found at the
+            # first frame, after a run had opened (and emptied) its outputs; one blank image reads it now
+            self._predict([np.zeros((self.imgsz, self.imgsz, 3), np.uint8)])
 
     def __call__(self, frame: Frame) -> Detections:
         return self.detect_batch([frame])[0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -148,6 +149,7 @@ class ReidEmbedder(CropBatchEmbedder):
                     f"{manifest.get('arch')})"
                 )
             self.weights = str(weights)
+            self.backbone_init = None  # the checkpoint's weights, whatever its backbone started from
             #: settings the checkpoint recommends for its features (``extra.link_thresh``, ``extra.track_appearance``),
             #: which override the embedder's registered facts: a network's distances depend on what it was trained on
             self.recommended = recommended_settings(manifest.get("extra"))
@@ -176,8 +178,21 @@ class ReidEmbedder(CropBatchEmbedder):
             kwargs = dict(model_kwargs, backbone=backbone, pretrained=pretrained)
             if input_size is not None:
                 kwargs["input_size"] = tuple(input_size)
-            model = reid_models.build_model(arch, num_classes=0, **kwargs)
+            from reid_models.models.backbones import PretrainedUnavailable
+
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", PretrainedUnavailable)
+                model = reid_models.build_model(arch, num_classes=0, **kwargs)
+            unavailable = [w.message for w in caught if isinstance(w.message, PretrainedUnavailable)]
+            for w in caught:  # said as before
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
             self.weights = None
+            #: what an untrained network's backbone started from, as loaded (ImageNet asked for offline: random)
+            self.backbone_init = (
+                f"{backbone}: random ({unavailable[0].reason})"
+                if unavailable
+                else f"{backbone}: {pretrained or 'random'}"
+            )
         if weights is not None and input_size is not None and tuple(input_size) != tuple(model.input_size):
             raise ValueError(
                 f"input_size: {tuple(input_size)}, but {weights} was trained at {tuple(model.input_size)}; a network "

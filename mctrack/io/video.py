@@ -117,6 +117,8 @@ class VideoFileSource(FrameSource):
         cap = cv2.VideoCapture(str(self.path))
         try:
             if not cap.isOpened():
+                if self.path.stat().st_size == 0:
+                    raise InputError(f"{self.path}: empty file (0 bytes), not a video")
                 raise InputError(f"{self.path}: cannot open video (unknown format or corrupt header)")
             file_fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
             count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
@@ -555,7 +557,8 @@ class SequenceSource(FrameSource):
     The frame rate is the ``seqinfo.ini`` one (the benchmark's). With ``need_images=False`` no image is decoded
     even when there is a video. ``images_for``: what needs the images (e.g. ``"--video"``), named in the error
     when the folder has none (default: "this detector or embedder"). ``fallback_fps``: the frame rate when
-    ``seqinfo.ini`` has no ``frameRate``.
+    ``seqinfo.ini`` has no ``frameRate``. ``fps``: the rate to use instead of the sequence's (a user's ``--fps``,
+    a camera set's ``fps:``); :attr:`native_fps` stays the sequence's.
     """
 
     def __init__(
@@ -566,12 +569,14 @@ class SequenceSource(FrameSource):
         camera: str | None = None,
         images_for: str | None = None,
         fallback_fps: float | None = None,
+        fps: float | None = None,
     ) -> None:
         self.folder = Path(folder)
-        self.info: SeqInfo = read_seqinfo(self.folder / "seqinfo.ini", fallback_fps=fallback_fps)
+        self.info: SeqInfo = read_seqinfo(self.folder / "seqinfo.ini", fallback_fps=fallback_fps or fps)
         self.name = self.info.name or self.folder.name
         self.camera = camera or self.name
-        self.fps = self.native_fps = self.info.frame_rate
+        self.native_fps = self.info.frame_rate
+        self.fps = float(fps) if fps else self.native_fps
         self.length = self.info.seq_length
         self.size = (self.info.im_width, self.info.im_height)
         self.inner: FrameSource | None = None
@@ -601,7 +606,7 @@ class SequenceSource(FrameSource):
             if videos:
                 self.inner = VideoFileSource(videos[0], camera=self.camera, fps=self.fps)
                 header = self.inner.native_fps
-                if header is not None and abs(header - self.fps) > 0.01 * self.fps:
+                if not fps and header is not None and abs(header - self.fps) > 0.01 * self.fps:
                     message = (
                         f"{os.path.normpath(self.folder)}: seqinfo.ini says {self.fps:g} fps but the header of "
                         f"{videos[0].name} says {header:g}; the sequence's {self.fps:g} fps is used (every time "
@@ -1385,25 +1390,53 @@ def open_source(
     camera: str | None = None,
     images_for: str | None = None,
     fallback_fps: float | None = None,
+    fps: float | None = None,
 ) -> FrameSource:
     """The right source for ``path``: a video file, a MOTChallenge sequence folder or an image folder
-    (``images_for``, ``fallback_fps``: a sequence's, see :class:`SequenceSource`)."""
+    (``images_for``, ``fallback_fps``: a sequence's, see :class:`SequenceSource`; ``fps``: the rate to use instead
+    of the source's own, or, for an image folder, of the assumed one)."""
     p = Path(path)
     if p.is_file():
         if p.suffix.lower() not in VIDEO_SUFFIXES:
             raise InputError(f"{p}: not a video file ({', '.join(VIDEO_SUFFIXES)})")
-        return VideoFileSource(p, camera=camera)
+        source = VideoFileSource(p, camera=camera, fps=fps)
+        if not fps:
+            _warn_sequence_beside(source)
+        return source
     if p.is_dir():
         if (p / "seqinfo.ini").is_file():
             return SequenceSource(
-                p, need_images=need_images, camera=camera, images_for=images_for, fallback_fps=fallback_fps
+                p, need_images=need_images, camera=camera, images_for=images_for, fallback_fps=fallback_fps, fps=fps
             )
         mot_layout = any((p / d).is_dir() for d in ("det", "gt", "img1"))
         if mot_layout and not any(f.suffix.lower() in IMAGE_SUFFIXES for f in p.iterdir() if f.is_file()):
             # laid out as a MOTChallenge sequence but without its description: say so, not "no images"
             raise InputError(f"{p}: seqinfo.ini not found (a MOTChallenge sequence folder needs one)")
-        return ImageFolderSource(p, camera=camera)
+        return ImageFolderSource(p, camera=camera, fps=fps)
     raise InputError(f"{p}: source not found (expected a video file, an image folder or a sequence folder)")
+
+
+def _warn_sequence_beside(source: VideoFileSource) -> None:
+    """A sequence's video given on its own runs at its header's rate; when the ``seqinfo.ini`` beside it gives
+    another (PETS09-S2L1: 7 fps, its .avi header 10), the folder and the video track differently (other time
+    windows, IDF1 62.3 against 59.1) without a word: said, once per video and process."""
+    info_file = source.path.parent / "seqinfo.ini"
+    if not info_file.is_file():
+        return
+    try:
+        info = read_seqinfo(info_file)
+    except (InputError, OSError, ValueError):
+        return
+    if abs(info.frame_rate - source.fps) <= 0.01 * info.frame_rate:
+        return
+    message = (
+        f"{os.path.normpath(source.path)}: its header's {source.fps:g} fps is used, but the seqinfo.ini beside it "
+        f"says {info.frame_rate:g}: give the folder to track it as that sequence, or set the rate (--fps, or fps: in "
+        "a camera set)"
+    )
+    if message not in _RATE_WARNED:
+        _RATE_WARNED.add(message)
+        log.warning("%s", message)
 
 
 def _colour(track_id: int) -> tuple[int, int, int]:

@@ -591,6 +591,65 @@ def test_ctrl_c_after_tracking_keeps_the_refined_result_and_the_summary(tmp_path
     whole, cut = (load_mot_txt(tmp_path / d / "SYN-07.txt") for d in ("whole", "cut"))
     np.testing.assert_array_equal(cut, whole)  # the refined result, whole
     assert not (tmp_path / "cut" / "SYN-07.mp4").exists()
+    import json
+
+    record = json.loads((tmp_path / "cut" / "SYN-07.json").read_text())
+    assert record["settings"]["video"] == "not written: interrupted"
+    # helper-75: a Ctrl-C while the video of a complete result was drawn marked the result as interrupted
+    assert record["complete"] is (stage == "video")
+    assert record["stopped"] == (None if stage == "video" else "interrupted")
+
+
+def test_a_rerun_removes_the_earlier_runs_video_and_records_where_its_rate_came_from(tmp_path, capsys, caplog):
+    """helper-75: a rerun without --video (or stopped before its video) left the earlier run's annotated video,
+    another result's ids, beside the new result file; and neither the output nor the record said which rate the
+    run counted its time windows with (--fps, seqinfo.ini, the video header or an assumed 30)."""
+    import json
+
+    import cv2
+
+    seq = make_sequence(tmp_path / "SYN-08", n=10)
+    (seq / "img1").mkdir()
+    for f in range(10):
+        cv2.imwrite(str(seq / "img1" / f"{f + 1:06d}.jpg"), np.full((480, 640, 3), 90, np.uint8))
+    base = ["track", "--source", str(seq), "--detector", "mot", "--reid", "none", "--cmc", "off", "--no-progress"]
+    out = tmp_path / "out"
+    assert main([*base, "--out", str(out), "--video"]) == 0
+    assert (out / "SYN-08.mp4").is_file()
+    assert "SYN-08: 10 frames at 10 fps (seqinfo.ini)" in capsys.readouterr().out
+    assert json.loads((out / "SYN-08.json").read_text())["settings"]["video"] == str(out / "SYN-08.mp4")
+    assert main([*base, "--out", str(out), "--fps", "5"]) == 0
+    assert not (out / "SYN-08.mp4").exists()
+    printed = capsys.readouterr().out
+    assert f"removed {out / 'SYN-08.mp4'}: the annotated video of the run whose result" in printed
+    assert "SYN-08: 10 frames at 5 fps (--fps)" in printed
+    settings = json.loads((out / "SYN-08.json").read_text())["settings"]
+    assert (settings["fps"], settings["fps_from"]) == (5.0, "--fps") and "video" not in settings
+    # a video of the same name that no run of track wrote is not removed, but said not to show the result
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "SYN-08.mp4").write_bytes(b"mine")
+    with caplog.at_level(logging.WARNING):
+        assert main([*base, "--out", str(other)]) == 0
+    assert (other / "SYN-08.mp4").read_bytes() == b"mine"
+    assert "SYN-08.mp4: not written by this run (no --video); it does not show SYN-08.txt" in caplog.text
+    assert (
+        main(
+            [
+                *base[:2],
+                str(seq / "img1"),
+                *base[3:],
+                "--dets",
+                str(seq / "det" / "det.txt"),
+                "--min-length",
+                "0",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    assert "img1: 10 frames at 30 fps (assumed (no rate of its own))" in capsys.readouterr().out
 
 
 def test_a_detection_file_of_which_no_row_is_used_is_an_error_not_an_empty_success(tmp_path, capsys):

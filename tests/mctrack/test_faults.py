@@ -434,7 +434,7 @@ def test_a_corrupt_video_gives_one_line_without_ffmpegs_own(tmp_path):
     import subprocess
     import sys
 
-    (tmp_path / "empty.mp4").write_bytes(b"")
+    (tmp_path / "empty.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(200))  # a header and no moov atom
     (tmp_path / "det.txt").write_text("\n".join(_rows()) + "\n")
     env = {k: v for k, v in os.environ.items() if k != "OPENCV_FFMPEG_LOGLEVEL"}
     cmd = [sys.executable, "-m", "mctrack.cli", "track", "--source", str(tmp_path / "empty.mp4")]

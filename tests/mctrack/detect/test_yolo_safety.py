@@ -203,3 +203,27 @@ def test_a_file_that_is_no_checkpoint_says_so(tmp_path):
     text.write_text("eleven lines of notes\n")
     with pytest.raises(InputError, match=r"text.pt: not a PyTorch checkpoint \(neither a zip archive nor a pickle\)"):
         YoloDetector(text)
+
+
+def test_a_broken_exported_model_is_found_when_the_detector_is_made(tmp_path, capsys):
+    """helper-75: an .onnx that is no model failed at the first frame, after track had emptied the earlier result
+    file it was to replace."""
+    junk = tmp_path / "junk.onnx"
+    junk.write_text("x\n")
+    with pytest.raises(InputError, match=r"junk.onnx: YOLO prediction failed"):
+        YoloDetector(junk)
+    from mctrack.io.mot import save_mot_txt
+
+    out = tmp_path / "out"
+    out.mkdir()
+    earlier = np.array([[1, 1, 10, 10, 20, 40, 1, -1, -1, -1]], float)
+    save_mot_txt(out / "SEQ.txt", earlier)
+    seq = tmp_path / "SEQ"
+    (seq / "img1").mkdir(parents=True)
+    import cv2
+
+    cv2.imwrite(str(seq / "img1" / "000001.jpg"), np.zeros((64, 64, 3), np.uint8))
+    argv = ["track", "--source", str(seq / "img1"), "--yolo-weights", str(junk), "--reid", "none", "--out", str(out)]
+    assert main([*argv, "--name", "SEQ", "--no-progress"]) == 1
+    assert "junk.onnx: YOLO prediction failed" in capsys.readouterr().err
+    np.testing.assert_array_equal(np.loadtxt(out / "SEQ.txt", delimiter=",", ndmin=2), earlier)

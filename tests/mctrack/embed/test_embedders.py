@@ -405,3 +405,18 @@ def test_device_names_that_cannot_be_used_here_are_one_clear_error():
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="no CUDA GPU is available"):
             select_device("cuda:0")
+
+
+def test_an_untrained_network_says_what_its_backbone_started_from(monkeypatch):
+    """helper-75: a run asking for ImageNet weights offline ran on random ones; its record had weights: null and
+    nothing else, and its command line implied ImageNet weights that were never loaded."""
+    from reid_models.models.backbones import PretrainedUnavailable
+
+    def offline(*args, **kwargs):
+        raise OSError("no network")
+
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", offline)
+    with pytest.warns(PretrainedUnavailable):  # still said, as before
+        emb = ReidEmbedder("global", **dict(SMALL, pretrained="imagenet"))
+    assert emb.backbone_init.startswith("resnet18: random (ImageNet weights for resnet18 could not be obtained")
+    assert ReidEmbedder("global", **SMALL).backbone_init == "resnet18: random"

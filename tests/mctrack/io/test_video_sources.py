@@ -488,6 +488,38 @@ def test_a_sequence_whose_video_header_disagrees_on_the_frame_rate_is_warned_abo
     assert "fps but the header" not in caplog.text
 
 
+def test_a_rate_given_for_a_sequence_or_its_video_is_used_and_the_disagreement_said(tmp_path, caplog):
+    """helper-75: --fps 10 on a sequence whose seqinfo.ini says 2.5 was warned about as 'the sequence's 2.5 fps is
+    used' while 10 ran; its video given on its own ran at the header's rate without a word about the seqinfo.ini
+    beside it (PETS09-S2L1: IDF1 62.3 as a folder, 59.1 as its video)."""
+    import mctrack.io.video as video
+
+    seq = make_sequence(tmp_path / "SEQ-F", with_video=True)  # the video's header: 10 fps
+    write_seqinfo(seq / "seqinfo.ini", SeqInfo("SEQ-F", 2.5, 20, 64, 48))
+    video._RATE_WARNED.clear()
+    with caplog.at_level(logging.WARNING):
+        given = open_source(seq, fps=10)
+    assert (given.fps, given.native_fps, given.inner.fps) == (10, 2.5, 10) and "fps" not in caplog.text
+    with caplog.at_level(logging.WARNING):
+        alone = open_source(seq / "SEQ-F.avi")
+        open_source(seq / "SEQ-F.avi")  # said once
+    assert alone.fps == 10
+    lines = [m for m in caplog.messages if "beside it says 2.5" in m]
+    assert len(lines) == 1 and lines[0].endswith(
+        "SEQ-F.avi: its header's 10 fps is used, but the seqinfo.ini beside "
+        "it says 2.5: give the folder to track it as that sequence, or set the rate (--fps, or fps: in a camera set)"
+    )
+    caplog.clear()
+    video._RATE_WARNED.clear()
+    with caplog.at_level(logging.WARNING):
+        assert open_source(seq / "SEQ-F.avi", fps=2.5).fps == 2.5
+    assert "beside it" not in caplog.text
+    empty = tmp_path / "empty.mp4"
+    empty.write_bytes(b"")
+    with pytest.raises(InputError, match=r"empty.mp4: empty file \(0 bytes\), not a video"):
+        open_source(empty)
+
+
 @pytest.mark.parametrize("pattern", ["{:06d}.jpg", "frame_{:06d}.jpg", "img{}.png"])
 def test_a_stray_image_or_a_name_prefix_does_not_shift_the_frames(tmp_path, caplog, pattern):
     """A folder of numbered frames with one image missing and a stray image beside them (``cover.jpg``) was read
