@@ -336,6 +336,11 @@ def weights_from_args(args: argparse.Namespace) -> str | None:
         return args.weights
     if args.reid not in TORCH_EMBEDDERS:
         if args.weights and str(args.weights).lower() != "none":
+            if args.reid == "none":  # --reid left out: motion only is the track default
+                raise ValueError(
+                    f"--weights {args.weights}: motion only (--reid none) takes no weights; with a network's "
+                    f"checkpoint give its --reid ({', '.join(sorted(TORCH_EMBEDDERS))})"
+                )
             raise ValueError(f"--weights: the {args.reid!r} embedder takes no weights")
         args.weights = None
         return None

@@ -155,6 +155,10 @@ def test_track_bad_usage(tmp_path, capsys):
     )
     assert "tracker settings: appearance_thresh" in capsys.readouterr().err
     base = ["track", "--source", str(seq), "--detector", "mot", "--reid", "none", "--out", str(tmp_path / "o")]
+    assert main([*base, "--weights", "laga_market1501"]) == 1  # helper-75: --reid forgotten
+    said = capsys.readouterr().err
+    assert "--weights laga_market1501: motion only (--reid none) takes no weights; with a network's checkpoint" in said
+    assert "give its --reid (can, global, laga)" in said
     assert main([*base, "--noise-adapt", "2"]) == 1
     assert "tracker settings: noise_adapt: must be in [0.0, 1.0], got 2.0" in capsys.readouterr().err
     assert main([*base, "--meas-adapt", "-1"]) == 1
