@@ -99,8 +99,16 @@ def load_mot_txt(
                     f"1-based), got {parts[0][:20]}"
                 )
             if not (np.isfinite(ident) and ident == round(ident) and abs(ident) <= MAX_ID):
+                # a box's left edge where the id belongs: a row written without its id column (frame,x,y,w,h,score)
+                shifted = len(parts) < N_COLS and np.isfinite(ident) and ident != round(ident)
                 raise InputError(
                     f"{p}: line {lineno}: id must be an integer of at most {MAX_ID:,}, got {parts[1][:20]}"
+                    + (
+                        f" (a row of {len(parts)} values: written without its id column? MOT rows are frame, id, "
+                        "left, top, width, height, score, ...; -1 as the id of a detection)"
+                        if shifted
+                        else ""
+                    )
                 )
             box = values[2:7]
             bad = not all(np.isfinite(v) for v in box)

@@ -30,6 +30,8 @@ def _write(tmp_path, text, name="gt.txt"):
         ("2,nan,10,10,20,40,1", "line 2: id must be an integer"),
         ("2,1e20,10,10,20,40,1", "line 2: id must be an integer of at most 2,147,483,647"),
         ("2,1.5,10,10,20,40,1", "line 2: id must be an integer"),
+        # helper-75: a row without its id column (frame, left, top, ...) named no cause
+        ("2,340.829,10,20,40,0.9", r"got 340.829 \(a row of 6 values: written without its id column\?"),
         ("2,1,nan,10,20,40,1", "line 2: box and score must be finite"),
         ("2,1,10,10,inf,40,1", "line 2: box and score must be finite"),
         ("2,1,10,10,20,40,nan", "line 2: box and score must be finite"),
