@@ -79,10 +79,11 @@ def evaluate_cams(args: argparse.Namespace) -> dict:
     if not pred_dir.is_dir():
         raise InputError(f"--pred {pred_dir}: results folder not found")
     known = [c.id for c in cams.cameras]
-    unknown = [c for c in args.sequences or () if c not in known]
+    asked = [c.rstrip("/") for c in args.sequences or ()]  # a trailing slash (tab completion): no camera id has one
+    unknown = [c for c in asked if c not in known]
     if unknown:
         raise InputError(f"--sequences: no camera {', '.join(unknown)} in {args.cams} (cameras: {', '.join(known)})")
-    chosen = [c for c in cams.cameras if not args.sequences or c.id in args.sequences]
+    chosen = [c for c in cams.cameras if not asked or c.id in asked]
     without = [c.id for c in chosen if not c.ground_truth]
     chosen = [c for c in chosen if c.ground_truth]
     if not chosen:
@@ -192,7 +193,7 @@ def _length(cam) -> int | None:
     if is_live_source(cam.source):
         return None
     try:
-        source = open_source(cam.source, need_images=False, camera=cam.id)
+        source = open_source(cam.source, need_images=False, camera=cam.id, fps=cam.fps)
     except InputError as err:
         log.debug("camera %s: %s", cam.id, err)
         return None

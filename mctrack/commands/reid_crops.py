@@ -207,10 +207,8 @@ def _labels(path: Path, camera: str) -> tuple[np.ndarray, np.ndarray | None, int
 def _open(cam: _Camera, rows: np.ndarray, fix: str) -> FrameSource:
     """The camera's frames, checked against its labels before anything is cropped: labels beyond the source's
     frames, or boxes far outside its frame size, are another source's."""
-    source = open_source(cam.source, camera=cam.id, images_for="reid crops")
-    if cam.fps:
-        source.fps = float(cam.fps)
-    else:
+    source = open_source(cam.source, camera=cam.id, images_for="reid crops", fps=cam.fps)
+    if not cam.fps:
         warn_assumed_fps(source, f"camera {cam.id} ({cam.source})", f"{fix} (crops are --every seconds apart)")
     if len(rows) and source.length and rows[:, 0].max() > source.length:
         raise InputError(

@@ -293,13 +293,6 @@ def main(args: argparse.Namespace) -> int:
             f"writes its settings there beside {result.name}: choose another --out or --name"
         )
     video_file = out_dir / f"{name}.mp4"
-    if video_file.is_file() and not video_file.is_symlink():  # a video beside the new result must show it
-        if read_run_record(result) is not None:  # an earlier track run's: its tracks, not this run's
-            with contextlib.suppress(OSError):
-                video_file.unlink()
-                print(f"removed {video_file}: the annotated video of the run whose result this one replaces")
-        elif not args.video:
-            log.warning("%s: not written by this run (no --video); it does not show %s", video_file, result.name)
     rows: list[np.ndarray] = []
     means = FeatureMeans()
     refined = bool(args.interpolate or smooth or stitch_s or fill or min_track_score or min_track_s)
@@ -364,6 +357,14 @@ def main(args: argparse.Namespace) -> int:
             live=counts,
         )
 
+    # a video beside the new result must show it (one drawn as tracked is being written over already)
+    if video is None and video_file.is_file() and not video_file.is_symlink():
+        if read_run_record(result) is not None:  # an earlier track run's: its tracks, not this run's
+            with contextlib.suppress(OSError):
+                video_file.unlink()
+                print(f"removed {video_file}: the annotated video of the run whose result this one replaces")
+        elif not args.video:
+            log.warning("%s: not written by this run (no --video); it does not show %s", video_file, result.name)
     # said until the run ends: a result left by a crash or a kill is known as unfinished
     record(0, "did not finish (killed, crashed or still running)", None)
     writer = MotWriter(result)  # raw rows as they come (kept on a crash); replaced by the refined ones at the end
@@ -488,7 +489,8 @@ def main(args: argparse.Namespace) -> int:
     elif stats.stopped_early:
         stopped = "stopped by --duration"
     if args.video:
-        written = video_file.is_file() and not interrupted and not video_cut
+        # drawn after the refinements: not written when cut short; drawn as tracked: as far as the result goes
+        written = video_file.is_file() and not video_cut and not (interrupted and refined)
         settings["video"] = str(video_file) if written else "not written: interrupted"
     record(stats.frames, stopped, len(refined_rows) if refined else writer.rows)
     if video_cut:
@@ -552,7 +554,10 @@ def _build_detector(args: argparse.Namespace, source):
     if args.dets:
         raise ValueError(f"--dets: only used with --detector mot, not {args.detector!r}")
     if args.detector == "yolo":
-        return yolo_from_args(args)
+        detector = yolo_from_args(args)
+        if hasattr(detector, "check_readable"):  # before the outputs it would replace are opened
+            detector.check_readable()
+        return detector
     return build_detector(args.detector)
 
 

@@ -186,10 +186,15 @@ class YoloDetector:
         self.device = device
         self.weights = resolve_weights(weights)
         self.model = _load_model(self.weights, trusted)
+
+    def check_readable(self) -> None:
+        """Read an exported model (``.onnx``, ``.engine``) now by predicting on one blank image: ultralytics reads it
+        only at its first prediction, so a broken file was found at the first frame, after ``mctrack track`` had
+        emptied the result it was to replace. The backend it made is dropped again: it cannot be pickled (Ray
+        workers) and must not carry CUDA state into forked workers. A ``.pt`` file was read when it was loaded."""
         if Path(self.weights).is_file() and not _is_pickle_candidate(Path(self.weights)):
-            # an exported model (.onnx, .engine) is read only at its first prediction: a broken one was found at the
-            # first frame, after a run had opened (and emptied) its outputs; one blank image reads it now
             self._predict([np.zeros((self.imgsz, self.imgsz, 3), np.uint8)])
+            self.model.predictor = None
 
     def __call__(self, frame: Frame) -> Detections:
         return self.detect_batch([frame])[0]

@@ -1255,7 +1255,9 @@ class LiveSource(FrameSource):
                 writer.release()
                 self._check_recorded()
             reader.join(timeout=self.READER_JOIN_S)
-            if reader.is_alive():  # blocked in a read: waited for at exit, not left to return into a dying process
+            # blocked in a read: waited for at exit, not left to return into a dying process (a URL's reads time
+            # out, so the wait is bounded; a webcam's or a GStreamer pipeline's need not return at all)
+            if reader.is_alive() and not (self.source.isdigit() or " ! " in self.source):
                 _outlive(reader, self.OPEN_TIMEOUT_S + self.READ_TIMEOUT_S)
             if self.frame_count is None:
                 self._outage_at_end(ended, lost)
@@ -1427,8 +1429,8 @@ def _warn_sequence_beside(source: VideoFileSource) -> None:
         info = read_seqinfo(info_file)
     except (InputError, OSError, ValueError):
         return
-    if abs(info.frame_rate - source.fps) <= 0.01 * info.frame_rate:
-        return
+    if source.native_fps is None or abs(info.frame_rate - source.fps) <= 0.01 * info.frame_rate:
+        return  # no rate in the header: the assumed one is warned about by its caller
     message = (
         f"{os.path.normpath(source.path)}: its header's {source.fps:g} fps is used, but the seqinfo.ini beside it "
         f"says {info.frame_rate:g}: give the folder to track it as that sequence, or set the rate (--fps, or fps: in "

@@ -629,6 +629,12 @@ def test_a_rerun_removes_the_earlier_runs_video_and_records_where_its_rate_came_
     assert "SYN-08: 10 frames at 5 fps (--fps)" in printed
     settings = json.loads((out / "SYN-08.json").read_text())["settings"]
     assert (settings["fps"], settings["fps_from"]) == (5.0, "--fps") and "video" not in settings
+    # a video drawn as tracked (no refinement) over an earlier run's: written, not removed as the earlier one
+    raw = ["--interpolate", "0", "--smooth", "0", "--no-backfill", "--track-score", "first", "--min-length", "0"]
+    for _ in range(2):
+        assert main([*base, *raw, "--out", str(out), "--video"]) == 0
+        assert (out / "SYN-08.mp4").stat().st_size > 0
+    assert "removed" not in capsys.readouterr().out
     # a video of the same name that no run of track wrote is not removed, but said not to show the result
     other = tmp_path / "other"
     other.mkdir()

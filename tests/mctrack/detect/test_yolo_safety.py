@@ -211,7 +211,7 @@ def test_a_broken_exported_model_is_found_when_the_detector_is_made(tmp_path, ca
     junk = tmp_path / "junk.onnx"
     junk.write_text("x\n")
     with pytest.raises(InputError, match=r"junk.onnx: YOLO prediction failed"):
-        YoloDetector(junk)
+        YoloDetector(junk).check_readable()
     from mctrack.io.mot import save_mot_txt
 
     out = tmp_path / "out"
