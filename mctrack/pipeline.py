@@ -179,6 +179,8 @@ class CameraResult:
     warps: dict[int, np.ndarray] = field(default_factory=dict)
     error: str | None = None
     images_read: bool = False  # tracking decoded the camera's images (and so reported the frames it could not)
+    # what opening the camera's source and detector warned about (in a worker: not said again by the parent)
+    notes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     tracklets: list[Tracklet] = field(default_factory=list)
     summaries: list[TrackletSummary] = field(default_factory=list)
@@ -564,7 +566,7 @@ class Pipeline:
             return stats.frames_without_image if replay is None else min(replay.frames_without_image, stats.frames)
 
         stats = DriverStats(timings=res.timings)
-        notes: list[str] = []  # what opening the source and detector warned about, kept with the cache
+        notes: list[str] = res.notes  # what opening the source and detector warned about, kept with the cache
         live = False
         src: FrameSource | None = None
         pending: MotWriter | None = None  # the tracker's unconfirmed rows, for backfill
@@ -574,6 +576,7 @@ class Pipeline:
                 for note in replay.notes:  # what opening the source and detector said when the cache was made
                     log.warning("%s", note)
                     note_replayed(note)  # and not a second time when the source is opened for the video
+                notes.extend(replay.notes)  # (in a worker: for the parent process, which opens it for the video)
                 _FPS_WARNED.add(_fps_warning_key(cam))  # said: not again when the source is opened for the video
                 fps = float(cam.fps or replay.fps)
                 length: int | None = replay.frames
@@ -1108,6 +1111,9 @@ class Pipeline:
             # the workers said their sources' frame-rate warnings: not again when this process opens the sources
             # for the gallery and the videos
             _FPS_WARNED.update(_fps_warning_key(cam) for cam in cams.cameras)
+            for result in done.values():  # and what else they said on opening them (a seqinfo.ini's other rate)
+                for note in result.notes:
+                    note_replayed(note)
         for i, cam in enumerate(cams.cameras):  # camera order, whichever worker finished first
             if i in done:
                 results[cam.id] = done[i]

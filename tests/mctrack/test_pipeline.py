@@ -1391,6 +1391,26 @@ def test_a_configured_fps_override_is_warned_once_with_workers(scene, tmp_path):
     assert done.stderr.count("camera cam1: fps 7 from the camera set overrides the 10 fps") == 1
 
 
+def test_a_seqinfo_beside_a_video_is_warned_about_once_with_workers(scene, tmp_path):
+    """helper-76: said by the worker that tracked the camera, then again by this process opening the video for the
+    annotated video (the workers' warnings were not passed back)."""
+    import shutil
+
+    raw = _cams_with_absolute_paths(scene)
+    folder = tmp_path / "cam1"
+    folder.mkdir()
+    video = Path(raw["cameras"][0]["source"])
+    shutil.copy(video, folder / video.name)
+    info = (video.parent / "seqinfo.ini").read_text()
+    (folder / "seqinfo.ini").write_text(info.replace("frameRate=10", "frameRate=7"))
+    raw["cameras"][0]["source"] = str(folder / video.name)
+    raw["cameras"][0].pop("fps", None)
+    (tmp_path / "beside.yaml").write_text(yaml.safe_dump(raw))
+    done = _run_in_two_workers(tmp_path / "beside.yaml", "none", tmp_path / "out")
+    assert done.stderr.count("but the seqinfo.ini beside it says 7") == 1, done.stderr
+    assert (tmp_path / "out" / "cam1.mp4").is_file()
+
+
 def test_an_unreadable_image_is_warned_about_once_with_workers(scene, tmp_path):
     """The worker process said it while tracking, and this one again when it read the frames for the gallery and
     the annotated video."""
