@@ -15,6 +15,7 @@ from .base import CropBatchEmbedder, check_image, clip_boxes, extract_crops, l2_
 __all__ = ["ReidEmbedder", "select_device", "PRECISIONS", "COMPILE_MODES", "auto_precision", "recommended_settings"]
 
 log = logging.getLogger(__name__)
+_WARNED: set[str] = set()  # the backbone warnings said again after being caught
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -184,8 +185,10 @@ class ReidEmbedder(CropBatchEmbedder):
                 warnings.simplefilter("always", PretrainedUnavailable)
                 model = reid_models.build_model(arch, num_classes=0, **kwargs)
             unavailable = [w.message for w in caught if isinstance(w.message, PretrainedUnavailable)]
-            for w in caught:  # said as before
-                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+            for w in caught:  # said as before, once per process and text (several embedders are built at times)
+                if str(w.message) not in _WARNED:
+                    _WARNED.add(str(w.message))
+                    warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
             self.weights = None
             #: what an untrained network's backbone started from, as loaded (ImageNet asked for offline: random)
             self.backbone_init = (

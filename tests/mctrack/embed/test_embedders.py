@@ -415,8 +415,17 @@ def test_an_untrained_network_says_what_its_backbone_started_from(monkeypatch):
     def offline(*args, **kwargs):
         raise OSError("no network")
 
+    import warnings
+
+    import mctrack.embed.reid as reid
+
     monkeypatch.setattr(torch.hub, "load_state_dict_from_url", offline)
+    monkeypatch.setattr(reid, "_WARNED", set())  # as in a new process
     with pytest.warns(PretrainedUnavailable):  # still said, as before
         emb = ReidEmbedder("global", **dict(SMALL, pretrained="imagenet"))
     assert emb.backbone_init.startswith("resnet18: random (ImageNet weights for resnet18 could not be obtained")
+    with warnings.catch_warnings(record=True) as again:  # a second embedder built alike: not said again
+        warnings.simplefilter("always")
+        assert ReidEmbedder("global", **dict(SMALL, pretrained="imagenet")).backbone_init == emb.backbone_init
+    assert not [w for w in again if isinstance(w.message, PretrainedUnavailable)]
     assert ReidEmbedder("global", **SMALL).backbone_init == "resnet18: random"
