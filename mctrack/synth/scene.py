@@ -16,9 +16,11 @@ Output layout of ``make_scene(preset, out)``::
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -200,6 +202,11 @@ def _prepare_output(out: Path, overwrite: bool) -> Path:
     if out.is_symlink() and not out.exists():
         raise InputError(f"{out}: the output folder is a symbolic link to {out.readlink()}, which does not exist")
     if out.is_dir() and any(out.iterdir()):
+        if _being_made(out):
+            raise InputError(
+                f"{out}: another mctrack samples make is writing a scene into this folder (it holds {MAKING_MARK}); "
+                "wait for it to end or choose another --out"
+            )
         if not _holds_a_scene(out):
             raise InputError(
                 f"{out}: the output folder is not empty and holds no scene made by mctrack samples make; choose a "
@@ -222,6 +229,39 @@ def _prepare_output(out: Path, overwrite: bool) -> Path:
     return out
 
 
+def _being_made(out: Path) -> bool:
+    """Whether another process holds the lock on ``out``'s :data:`MAKING_MARK` (it is making a scene there)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not on POSIX: nothing is locked
+        return False
+    try:
+        with open(out / MAKING_MARK, "rb") as fh:  # not created when absent
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fh, fcntl.LOCK_UN)
+    except BlockingIOError:
+        return True
+    except OSError:  # no marker, or a file system without such locks
+        return False
+    return False
+
+
+@contextlib.contextmanager
+def _making(out: Path) -> Iterator[None]:
+    """Holds an advisory lock on ``out``'s :data:`MAKING_MARK` while the scene is made: a second make into the same
+    folder stops at once (two makes into one folder left one scene's files with the other's videos, and the one
+    that said it wrote its scene had lost it). Released when the make ends or its process dies."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not on POSIX
+        yield
+        return
+    with open(out / MAKING_MARK, "a") as fh:
+        with contextlib.suppress(OSError):  # a file system without such locks: nothing is locked
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        yield
+
+
 def make_scene(
     preset: str | Preset,
     out: str | Path,
@@ -241,6 +281,12 @@ def make_scene(
     if int(seed) < 0:
         raise ValueError(f"seed: must be >= 0, got {seed}")
     out = _prepare_output(Path(out), overwrite)
+    with _making(out):
+        return _make_into(out, p, int(seed), preview, progress)
+
+
+def _make_into(out: Path, p: Preset, seed: int, preview: bool, progress: bool) -> Path:
+    """:func:`make_scene`'s work, into the prepared ``out``."""
     ss = np.random.SeedSequence([int(seed), 3])
     r_cam, r_people, r_app, r_split, *r_per_cam = (np.random.default_rng(s) for s in ss.spawn(4 + 2 * len(p.cameras)))
     world = default_world()
@@ -365,12 +411,16 @@ def make_scene(
                 "identities": sorted(int(i) for i in np.unique(gt[:, 1])),
             }
         )
-    write_cams_yaml(out / "cams.yaml", f"{p.name}-seed{seed}", yaml_cams)
+    # the Re-ID export under a temporary name, then cams.yaml: a make cut short leaves no camera set to run and no
+    # reid/ folder that looks whole (it left both, with a part of the crops)
+    partial = out / ".reid.partial"
+    reid = crops.write(partial, r_split)
+    partial.rename(out / "reid")
     wr = np.asarray(world_rows, np.float64).reshape(-1, 5)
     (out / "world.txt").write_text(
         "".join(f"{int(a)},{int(b)},{c:.3f},{d:.3f},{e:.4f}\n" for a, b, c, d, e in wr), encoding="utf-8"
     )
-    reid = crops.write(out / "reid", r_split)
+    write_cams_yaml(out / "cams.yaml", f"{p.name}-seed{seed}", yaml_cams)
     seen = sorted({i for c in cam_info for i in c["identities"]})
     multi = sorted(i for i in seen if sum(i in c["identities"] for c in cam_info) >= 2)
     manifest = {

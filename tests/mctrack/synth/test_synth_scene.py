@@ -157,6 +157,37 @@ def test_an_existing_scene_is_replaced_only_when_asked_and_nothing_of_it_is_left
     assert (make_scene("tiny", scene, progress=False, overwrite=True) / "manifest.json").is_file()
 
 
+def test_a_scene_being_made_is_not_overwritten_and_a_cut_short_one_has_no_camera_set(tiny, tmp_path, monkeypatch):
+    """helper-78: a second make --overwrite into a folder another make was writing in emptied it under the first,
+    which then said it had written its scene while the folder held the other's files with its videos; and a make
+    cut short during the Re-ID export left cams.yaml and a part of reid/ that looked whole."""
+    import fcntl
+    import shutil
+
+    from mctrack.errors import InputError
+    from mctrack.io import crops
+
+    scene = Path(shutil.copytree(tiny, tmp_path / "scene"))
+    with open(scene / ".mctrack-samples-making", "a") as held:  # as a make in another process holds it
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(InputError, match="another mctrack samples make is writing a scene into this folder"):
+            make_scene("tiny", scene, progress=False, overwrite=True)
+    assert json.loads((scene / "manifest.json").read_text())["seed"] == 0  # untouched
+    written = crops.CropCollector.write
+
+    def cut_short(self, root, rng, **kwargs):
+        written(self, root, rng, **kwargs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(crops.CropCollector, "write", cut_short)
+    with pytest.raises(KeyboardInterrupt):
+        make_scene("tiny", scene, progress=False, overwrite=True)
+    assert (scene / ".mctrack-samples-making").is_file()
+    assert not (scene / "cams.yaml").exists() and not (scene / "reid").exists()
+    monkeypatch.undo()  # the lock went with the make: a make now replaces the cut-short scene
+    assert (make_scene("tiny", scene, progress=False, overwrite=True) / "cams.yaml").is_file()
+
+
 def test_the_working_folder_or_a_link_to_a_scene_can_be_overwritten(tiny, tmp_path, monkeypatch, capsys):
     """`--out . --overwrite` inside a scene removed the folder itself and then failed ("Invalid argument"),
     leaving it empty; a link to a scene failed with "Cannot call rmtree on a symbolic link"."""
