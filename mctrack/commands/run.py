@@ -663,7 +663,10 @@ def main(args: argparse.Namespace) -> int:
     if result.evaluation is not None:
         print(format_multicam(result.evaluation, failed=list(s["failed_cameras"])))
     for cam in s["interrupted_cameras"]:  # stopped, not broken: what it finished is in the outputs
-        print(f"camera {cam} interrupted after {s['cameras'][cam]['frames']} frame(s)")
+        if args.engine == "ray" and not s["cameras"][cam]["frames"]:  # a Ray task returns a whole camera or nothing
+            print(f"camera {cam} interrupted on Ray: what it had tracked is not kept (its task returns whole cameras)")
+        else:
+            print(f"camera {cam} interrupted after {s['cameras'][cam]['frames']} frame(s)")
     for cam, err in s["failed_cameras"].items():
         print(f"camera {cam} failed: {err}")
     if result.evaluation_error:
