@@ -92,6 +92,21 @@ def evaluate_cams(args: argparse.Namespace) -> dict:
         log.warning("%s: cameras without ground_truth, not scored: %s", args.cams, ", ".join(without))
     covered = _frames_the_run_covered(pred_dir)
     _check_run_record(pred_dir, [c.id for c in chosen])
+    # an interrupted run's cameras that never started, or stopped before their first frame counted (a Ray task
+    # returns whole cameras): not scored, as the run's own eval.json lists them under not_scored (they were an
+    # error, or scored on one frame)
+    unrun = _cameras_not_run(pred_dir) | {c for c, n in covered.items() if n == 0}
+    skipped = [c.id for c in chosen if c.id in unrun and not _has_rows(pred_dir / f"{c.id}.txt")]
+    if skipped:
+        log.warning(
+            "%s: camera%s %s tracked no frame in the interrupted run (summary.json): not scored",
+            pred_dir,
+            "s" * (len(skipped) > 1),
+            ", ".join(skipped),
+        )
+        chosen = [c for c in chosen if c.id not in skipped]
+        if not chosen:
+            raise InputError(f"{pred_dir}: no camera of the run tracked a frame: nothing to score")
     gt, pred, lengths = {}, {}, {}
     for cam in chosen:
         rows = read_ground_truth(cam.ground_truth, cam.id)
@@ -145,13 +160,25 @@ def _frames_the_run_covered(pred_dir: Path) -> dict[str, int]:
     try:
         evaluated = json.loads((pred_dir / "eval.json").read_text())["frames_evaluated"]
         covered = {c: int(n) for c, n in evaluated.items()}
-    except Exception:  # noqa: BLE001 - the run had no ground truth: its summary's counts
-        covered = {c: max(n, 1) for c, n in frames.items()} if partial else {}
+    except Exception:  # noqa: BLE001 - the run had no ground truth: its summary's counts (0: no frame tracked)
+        covered = dict(frames) if partial else {}
     if covered and (partial or any(covered.get(c, 0) < n for c, n in frames.items())):
         log.info(
             "%s: scored on the frames the run covered (%s)", pred_dir, ", ".join(f"{c} {n}" for c, n in covered.items())
         )
     return covered
+
+
+def _has_rows(file: Path) -> bool:
+    return file.is_file() and file.stat().st_size > 0
+
+
+def _cameras_not_run(pred_dir: Path) -> set[str]:
+    """The cameras an interrupted ``mctrack run`` never started (its summary.json's ``cameras_not_run``)."""
+    try:
+        return {str(c) for c in json.loads((pred_dir / "summary.json").read_text()).get("cameras_not_run") or ()}
+    except Exception:  # noqa: BLE001 - no run summary: not a run's output
+        return set()
 
 
 def _check_run_record(pred_dir: Path, cameras: list[str]) -> None:
@@ -183,7 +210,9 @@ def _check_run_record(pred_dir: Path, cameras: list[str]) -> None:
         )
     for c in cameras:
         error = ran.get(c, {}).get("error") if isinstance(ran.get(c), dict) else None
-        if error:
+        if c in (summary.get("interrupted_cameras") or ()):  # stopped, not broken
+            log.warning("camera %s: interrupted in the run; scored on the frames it covered", c)
+        elif error:
             log.warning("camera %s: failed in the run (%s); scored on what it wrote", c, error)
 
 

@@ -1649,6 +1649,34 @@ def test_a_replay_takes_the_frame_rate_the_camera_set_gives_now(scene, tmp_path,
     assert rates["own"] == (video_fps, "miss") and rates["slow"] == (own / 2, "hit")
 
 
+def test_eval_cams_leaves_out_the_cameras_an_interrupted_run_never_tracked(scene, tmp_path, capsys, caplog):
+    """helper-78: a camera an interrupted run never started (cameras_not_run, no result file) stopped eval --cams
+    with 'result file not found', and one that tracked no frame (a Ray task cut short) was scored on frame 1; the
+    run's own eval.json leaves both out (not_scored). An interrupted camera was said to have failed."""
+    out = tmp_path / "out"
+    base = ["run", "--cams", str(scene / "cams.yaml"), "--detector", "mot", "--reid", "colorhist", "--no-video"]
+    assert main([*base, "--no-progress", "--no-gallery", "--workers", "1", "--out", str(out)]) == 0
+    first, second, *rest = [c.id for c in load_cams(scene / "cams.yaml").cameras]
+    summary = json.loads((out / "summary.json").read_text())
+    summary.update(interrupted=True, interrupted_cameras=[first], cameras_not_run=[second])
+    summary["cameras"][first]["frames"] = 10
+    del summary["cameras"][second]
+    (out / "summary.json").write_text(json.dumps(summary))
+    (out / f"{second}.txt").unlink()
+    (out / "eval.json").unlink()
+    capsys.readouterr()
+    with caplog.at_level(logging.WARNING):
+        assert (
+            main(["eval", "--cams", str(scene / "cams.yaml"), "--pred", str(out), "--json", str(tmp_path / "e.json")])
+            == 0
+        )
+    assert f"camera {second} tracked no frame in the interrupted run (summary.json): not scored" in caplog.text
+    assert f"camera {first}: interrupted in the run; scored on the frames it covered" in caplog.text
+    assert "failed in the run" not in caplog.text
+    scored = json.loads((tmp_path / "e.json").read_text())["frames_evaluated"]
+    assert second not in scored and scored[first] == 10
+
+
 def test_eval_cams_scores_result_files_as_the_run_did(scene, tmp_path, capsys, caplog):
     """helper-58: the cross-camera metrics existed only inside `mctrack run`, so another method's results, or a run
     re-scored against corrected ground truth, could not be given the row a paper would publish."""
