@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
@@ -10,8 +11,10 @@ import numpy as np
 
 from .. import __version__
 from ..embed import build_embedder
+from ..errors import first_line
 from ..registry import DETECTORS, EMBEDDERS, LINKERS, TRACKERS
 from ..types import Detections
+from ..weights import DEFAULTS, FOLDER, default_weights
 from ._common import TORCH_EMBEDDERS
 
 __all__ = ["register"]
@@ -67,23 +70,31 @@ def main(args: argparse.Namespace) -> int:
     untrained = args.backbone is not None or args.pretrained is not None
     pretrained = None if str(args.pretrained).lower() == "none" else args.pretrained
     print("embedder check (3 synthetic boxes, one partly outside the image):")
+    failed = []  # every embedder is checked; the exit status says whether any failed
     for name in EMBEDDERS.names():
         if name == "onnx":
             print(f"  {name:<10} (needs a model file: mctrack reid export writes one)")
             continue
-        if name not in TORCH_EMBEDDERS:
-            embedder, source = build_embedder(name), "-"
-        elif untrained:  # what --weights none --backbone ... builds
-            backbone = args.backbone or "resnet50"
-            embedder = build_embedder(name, backbone=backbone, pretrained=pretrained, device=args.device)
-            source = f"untrained {backbone}"
-        else:  # as --reid NAME without --weights: its bundled checkpoint
-            embedder = build_embedder(name, device=args.device)
-            weights = getattr(embedder, "weights", None)
-            source = Path(weights).stem if weights else "untrained (no bundled checkpoint)"
-        embedder(image, dets)  # warm-up
-        t0 = time.perf_counter()
-        feats = embedder(image, dets)
+        try:
+            if name not in TORCH_EMBEDDERS:
+                embedder, source = build_embedder(name), "-"
+            elif untrained:  # what --weights none --backbone ... builds
+                backbone = args.backbone or "resnet50"
+                embedder = build_embedder(name, backbone=backbone, pretrained=pretrained, device=args.device)
+                source = f"untrained {backbone}"
+            else:  # as --reid NAME without --weights: its bundled checkpoint
+                if default_weights(name) is None:  # an incomplete install: --reid NAME would run untrained
+                    wanted = ", ".join(f"{n}.pt" for n in DEFAULTS.get(name, ()))
+                    raise FileNotFoundError(f"no bundled checkpoint ({wanted} in {FOLDER}): the install is incomplete")
+                embedder = build_embedder(name, device=args.device)
+                source = Path(embedder.weights).stem
+            embedder(image, dets)  # warm-up
+            t0 = time.perf_counter()
+            feats = embedder(image, dets)
+        except Exception as exc:  # noqa: BLE001 - reported per embedder, the others still checked
+            print(f"  {name:<10} FAILED: {first_line(exc)}")
+            failed.append(name)
+            continue
         ms = (time.perf_counter() - t0) * 1e3 / len(dets)
         norms = np.linalg.norm(feats, axis=1)
         ok = feats.shape == (len(dets), embedder.dim) and np.allclose(norms, 1, atol=1e-4)
@@ -93,9 +104,12 @@ def main(args: argparse.Namespace) -> int:
             f"unit-norm {'ok' if ok else 'FAILED'}"
         )
         if not ok:
-            return 1
+            failed.append(name)
     from ..detect.yolo import DEFAULT_WEIGHTS, weights_status
 
     print("detector weights (--detector yolo without --yolo-weights):")
     print(f"  yolo       {DEFAULT_WEIGHTS}: {weights_status()}")
+    if failed:
+        print(f"mctrack info: error: the check failed for {', '.join(failed)}", file=sys.stderr)
+        return 1
     return 0

@@ -325,6 +325,30 @@ def test_info_check_builds_the_embedders_the_cli_uses(capsys):
     assert laga.split()[:3] == ["laga", "untrained", "resnet18"]
 
 
+def test_info_check_checks_every_embedder_and_fails_on_a_missing_or_broken_one(capsys, monkeypatch):
+    """helper-78: a missing bundled checkpoint was checked as an untrained network (fetching ImageNet weights) with
+    exit 0, and the first broken embedder stopped the check of the others."""
+    import mctrack.commands.info as info
+
+    real_default, real_build = info.default_weights, info.build_embedder
+
+    def broken_global(name, **kwargs):
+        if name == "global":
+            raise ValueError("global_market1501.pt: truncated")
+        return real_build(name, **kwargs)
+
+    monkeypatch.setattr(info, "default_weights", lambda name: None if name == "can" else real_default(name))
+    monkeypatch.setattr(info, "build_embedder", broken_global)
+    assert main(["info", "--check", "--device", "cpu"]) == 1
+    captured = capsys.readouterr()
+    checks = captured.out.split("embedder check")[1].splitlines()
+    line = {row.split()[0]: row for row in checks if row.startswith("  ") and row.split()}
+    assert "FAILED: no bundled checkpoint (can_market1501.pt, can_samples.pt in " in line["can"]
+    assert "FAILED: global_market1501.pt: truncated" in line["global"]
+    assert line["laga"].endswith("unit-norm ok") and line["colorhist"].endswith("unit-norm ok")  # still checked
+    assert "the check failed for can, global" in captured.err
+
+
 def test_info_help_says_check_uses_the_bundled_checkpoints(capsys):
     with pytest.raises(SystemExit):
         main(["info", "--help"])
