@@ -441,6 +441,8 @@ def _make_into(out: Path, p: Preset, seed: int, preview: bool, progress: bool) -
             "reid": reid,
         },
         "people": [{"id": tr.pid, "group": tr.group, **app.describe()} for tr, app in zip(trajs, apps)],
+        # what the files are reproduced with byte for byte (the renderer's rounding follows them)
+        "versions": {"numpy": np.__version__, "opencv": cv2.__version__},
     }
     if preview and any(tiles):
         sheet = contact_sheet(tiles, [c.id for c in cams])

@@ -97,6 +97,13 @@ def test_same_seed_gives_identical_files_and_another_seed_does_not(tiny, tmp_pat
     assert a == b
     other = _digest(make_scene("tiny", tmp_path / "other", seed=1, progress=False))
     assert other["cam1/gt/gt.txt"] != a["cam1/gt/gt.txt"]
+    import cv2
+
+    # the versions the files are reproduced with (helper-78: the byte-equality claim named none)
+    assert json.loads((again / "manifest.json").read_text())["versions"] == {
+        "numpy": np.__version__,
+        "opencv": cv2.__version__,
+    }
 
 
 def test_reid_export_names_and_disjoint_identities(tiny):
