@@ -478,6 +478,20 @@ def _warn_if_no_ground_truth(gt: np.ndarray, file: Path, seq: str, keep_zero_mar
     )
 
 
+def _ignored_rows_in_result(gt: np.ndarray, pred: np.ndarray, keep_zero_marked: bool) -> int:
+    """How many of ``pred``'s rows repeat a ground-truth box marked to ignore (conf 0, same frame and box to the
+    pixel): a result that holds them is most likely the ground truth itself (the first check a user makes), whose
+    ignored boxes then count as false positives (MOT15 ETH-Bahnhof against itself: MOTA 58.4, not 100)."""
+    if keep_zero_marked or not len(gt) or not len(pred):
+        return 0
+    ignored = gt[gt[:, 6] == 0]
+    if not len(ignored) or len(ignored) == len(gt):  # nothing ignored, or all: _warn_if_no_ground_truth says that
+        return 0
+    key = {tuple(r) for r in np.round(ignored[:, [0, 2, 3, 4, 5]]).astype(np.int64).tolist()}
+    rows = np.round(pred[:, [0, 2, 3, 4, 5]]).astype(np.int64).tolist()
+    return sum(tuple(r) in key for r in rows)
+
+
 def evaluate_folders(gt_dir: str | Path, pred_dir: str | Path, **options) -> dict[str, dict]:
     """Evaluate ``PRED/<seq>.txt`` against ``GT/<seq>/gt/gt.txt`` (+ ``seqinfo.ini``) for every sequence.
 
@@ -600,6 +614,15 @@ def evaluate_folder_sequences(
             raise InputError(f"{pred_file}: result file not found for sequence {seq}{hint}")
         _check_frames(gt, length, gt_file, info_file)
         _check_frames(pred, length, pred_file, info_file)
+        if (repeated := _ignored_rows_in_result(gt, pred, keep_zero_marked)) >= max(1, 0.05 * len(pred)):
+            log.warning(
+                "%s: %d of its %d rows repeat boxes that %s marks to ignore (conf 0): they count as false positives "
+                "(the ground truth scored against itself? drop its conf-0 rows, or --keep-zero-marked)",
+                pred_file,
+                repeated,
+                len(pred),
+                gt_file,
+            )
         if not _warn_if_corner_boxes(pred, gt, pred_file, info_file) and (
             corners := corner_rows_problem(pred_file, pred)  # also without a seqinfo.ini frame size
         ):
