@@ -252,7 +252,7 @@ def default_source(camera: CameraConfig, need_images: bool) -> FrameSource:
     if is_live_source(camera.source):
         return LiveSource(camera.source, camera=camera.id, fps=camera.fps)
     p = Path(camera.source)
-    src = open_source(p, need_images=need_images, camera=camera.id, fps=camera.fps)
+    src = open_source(p, need_images=need_images, camera=camera.id, fps=camera.fps)  # runs at camera.fps when given
     key = _fps_warning_key(camera)
     if camera.fps:
         native = getattr(src, "native_fps", None)  # a video header's or a seqinfo.ini's rate; image folders have none
@@ -266,7 +266,6 @@ def default_source(camera: CameraConfig, need_images: bool) -> FrameSource:
                 p,
                 camera.fps,
             )
-        src.fps = float(camera.fps)
     elif key not in _FPS_WARNED:
         warn_assumed_fps(src, f"camera {camera.id} ({p})", "fps: in the camera set")
     _FPS_WARNED.add(key)  # once per process: a run opens a camera's source up to three times

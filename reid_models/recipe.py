@@ -166,10 +166,10 @@ class Recipe:
         late = [m for m in self.milestones if m >= self.epochs]
         if not late:
             return None
+        one = len(late) == 1
         return (
-            f"{'milestone' if len(late) == 1 else 'milestones'} {', '.join(map(str, late))} "
-            f"{'lies' if len(late) == 1 else 'lie'} at or beyond epochs={self.epochs}: "
-            f"{'that lr step is' if len(late) == 1 else 'those lr steps are'} never taken "
+            f"{'milestone' if one else 'milestones'} {', '.join(map(str, late))} {'lies' if one else 'lie'} at or "
+            f"beyond epochs={self.epochs}: {'that lr step is' if one else 'those lr steps are'} never taken "
             "(shorten milestones with --set milestones=[...] to decay the lr in a shorter run)"
         )
 

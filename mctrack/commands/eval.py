@@ -90,12 +90,13 @@ def evaluate_cams(args: argparse.Namespace) -> dict:
         raise InputError(f"{args.cams}: no camera has a ground_truth file to score against")
     if without:
         log.warning("%s: cameras without ground_truth, not scored: %s", args.cams, ", ".join(without))
-    covered = _frames_the_run_covered(pred_dir)
-    _check_run_record(pred_dir, [c.id for c in chosen])
+    summary = _run_summary(pred_dir)
+    covered = _frames_the_run_covered(pred_dir, summary)
+    _check_run_record(pred_dir, [c.id for c in chosen], summary)
     # an interrupted run's cameras that never started, or stopped before their first frame counted (a Ray task
     # returns whole cameras): not scored, as the run's own eval.json lists them under not_scored (they were an
     # error, or scored on one frame)
-    unrun = _cameras_not_run(pred_dir) | {c for c, n in covered.items() if n == 0}
+    unrun = {str(c) for c in (summary or {}).get("cameras_not_run") or ()} | {c for c, n in covered.items() if n == 0}
     skipped = [c.id for c in chosen if c.id in unrun and not _has_rows(pred_dir / f"{c.id}.txt")]
     if skipped:
         log.warning(
@@ -146,16 +147,25 @@ def evaluate_cams(args: argparse.Namespace) -> dict:
     return metrics
 
 
-def _frames_the_run_covered(pred_dir: Path) -> dict[str, int]:
+def _run_summary(pred_dir: Path) -> dict | None:
+    """The summary.json of the ``mctrack run`` whose output ``pred_dir`` is; None when there is none (another
+    method's results, or a run killed before it wrote one) or it cannot be read."""
+    try:
+        summary = json.loads((pred_dir / "summary.json").read_text())
+    except Exception:  # noqa: BLE001 - missing or unreadable
+        return None
+    return summary if isinstance(summary, dict) and isinstance(summary.get("cameras"), dict) else None
+
+
+def _frames_the_run_covered(pred_dir: Path, summary: dict | None) -> dict[str, int]:
     """``{camera: frames}`` that the ``mctrack run`` whose output ``pred_dir`` is scored its cameras on, when that
     was not their whole video (``--duration``, Ctrl-C: its eval.json's ``frames_evaluated``, else its summary's
     frames), so that scoring the folder again gives the run's own numbers; empty for a complete run or another
     method's results (scored on each video's frame count)."""
     try:
-        summary = json.loads((pred_dir / "summary.json").read_text())
         partial = bool(summary.get("interrupted")) or summary.get("duration_s") is not None
         frames = {c: int(v["frames"]) for c, v in summary["cameras"].items()}
-    except Exception:  # noqa: BLE001 - no run summary: not a run's output
+    except Exception:  # noqa: BLE001 - no run summary (not a run's output), or a damaged one
         return {}
     try:
         evaluated = json.loads((pred_dir / "eval.json").read_text())["frames_evaluated"]
@@ -173,30 +183,20 @@ def _has_rows(file: Path) -> bool:
     return file.is_file() and file.stat().st_size > 0
 
 
-def _cameras_not_run(pred_dir: Path) -> set[str]:
-    """The cameras an interrupted ``mctrack run`` never started (its summary.json's ``cameras_not_run``)."""
-    try:
-        return {str(c) for c in json.loads((pred_dir / "summary.json").read_text()).get("cameras_not_run") or ()}
-    except Exception:  # noqa: BLE001 - no run summary: not a run's output
-        return set()
-
-
-def _check_run_record(pred_dir: Path, cameras: list[str]) -> None:
+def _check_run_record(pred_dir: Path, cameras: list[str], summary: dict | None) -> None:
     """Warns when ``pred_dir``, an ``mctrack run`` output folder, does not hold one finished run's results for
     ``cameras``: no summary.json (the run was killed, or still runs: its files stop where it stopped), a camera the
     recorded run did not have (its file is an earlier run's, linked with other global ids) or one that failed."""
     if not (pred_dir / RUN_LOCK).is_file():  # not a run's folder: another method's results
         return
-    try:
-        summary = json.loads((pred_dir / "summary.json").read_text())
-        ran = summary["cameras"]
-    except Exception:  # noqa: BLE001 - missing or unreadable: the run never finished
+    if summary is None:  # missing or unreadable: the run never finished
         log.warning(
             "%s: an mctrack run's folder without its summary.json: the run was killed or is still running, so its "
             "result files may stop part way (scored as they are)",
             pred_dir,
         )
         return
+    ran = summary["cameras"]
     stale = [c for c in cameras if c not in ran and (pred_dir / f"{c}.txt").is_file()]  # (a missing one is said)
     if stale:
         log.warning(

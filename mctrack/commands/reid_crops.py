@@ -23,7 +23,7 @@ from tqdm import tqdm
 from ..config import is_live_source, load_cams
 from ..errors import InputError, missing_file
 from ..io.crops import CROP_NAME, MAX_PERSON_ID, CropCollector, crop_frames, label_rows
-from ..io.mot import load_mot_txt, outside_frame_problem
+from ..io.mot import duplicate_id, load_mot_txt, outside_frame_problem
 from ..io.video import FrameSource, open_source, warn_assumed_fps
 from ..outputs import output_folder
 
@@ -183,10 +183,8 @@ def _labels(path: Path, camera: str) -> tuple[np.ndarray, np.ndarray | None, int
     # boxes of negative size are an error naming the line, as eval's reader says them (they were dropped unsaid)
     rows, vis, dropped = label_rows(load_mot_txt(path, check_sizes=True))
     if len(rows):
-        pairs = rows[:, :2].astype(np.int64)
-        unique, counts = np.unique(pairs, axis=0, return_counts=True)
-        if (counts > 1).any():  # the first box in file order was cropped, the other ignored: which is the person?
-            frame, pid = unique[counts > 1][0]
+        if repeated := duplicate_id(rows):  # the first box in file order was cropped, the other ignored
+            frame, pid, _ = repeated
             raise InputError(
                 f"{path}: id {pid} repeated within frame {frame} (two boxes for one person; a label file names "
                 "each person once per frame)"

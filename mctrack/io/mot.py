@@ -27,6 +27,7 @@ from ..types import MAX_FPS, Detections
 
 __all__ = [
     "load_mot_txt",
+    "duplicate_id",
     "duplicate_id_problem",
     "save_mot_txt",
     "mot_rows",
@@ -150,15 +151,24 @@ def load_mot_txt(
     return arr[order]
 
 
-def duplicate_id_problem(rows: np.ndarray) -> str | None:
-    """Where an id appears twice within one frame of MOT ``rows`` (ground truth must not), or None."""
+def duplicate_id(rows: np.ndarray) -> tuple[int, int, int] | None:
+    """``(frame, id, times)`` of the first id that appears more than once within one frame of MOT ``rows`` (ground
+    truth and label files must not: which box is the person?), or None."""
     if not len(rows):
         return None
     key = np.stack([rows[:, 0], rows[:, 1]], axis=1)
     uniq, counts = np.unique(key, axis=0, return_counts=True)
     if (counts > 1).any():
         f, i = uniq[np.flatnonzero(counts > 1)[0]]
-        return f"id {int(i)} appears {int(counts.max())} times in frame {int(f)}"
+        return int(f), int(i), int(counts.max())
+    return None
+
+
+def duplicate_id_problem(rows: np.ndarray) -> str | None:
+    """Where an id appears twice within one frame of MOT ``rows`` (:func:`duplicate_id`), or None."""
+    if found := duplicate_id(rows):
+        f, i, times = found
+        return f"id {i} appears {times} times in frame {f}"
     return None
 
 

@@ -505,7 +505,6 @@ class ImageFolderSource(FrameSource):
 
 _BLOCKED_READERS: dict[threading.Thread, float] = {}  # live readers still in a read when their iteration ended
 _BLOCKED_LOCK = threading.Lock()
-_WAIT_REGISTERED = False
 
 
 def _outlive(reader: threading.Thread, bound_s: float) -> None:
@@ -513,16 +512,13 @@ def _outlive(reader: threading.Thread, bound_s: float) -> None:
     that is still blocked in OpenCV's read: when such a read returns while the interpreter shuts down, the thread is
     ended inside OpenCV's C++ code and the process aborts ("FATAL: exception not rethrown", exit 134) after its work
     was done."""
-    global _WAIT_REGISTERED
     with _BLOCKED_LOCK:
         for done in [t for t in _BLOCKED_READERS if not t.is_alive()]:
             del _BLOCKED_READERS[done]
         _BLOCKED_READERS[reader] = time.monotonic() + bound_s
-        if not _WAIT_REGISTERED:
-            atexit.register(_wait_for_blocked_readers)
-            _WAIT_REGISTERED = True
 
 
+@atexit.register
 def _wait_for_blocked_readers() -> None:
     with _BLOCKED_LOCK:
         waiting = {t: d for t, d in _BLOCKED_READERS.items() if t.is_alive()}
@@ -548,6 +544,19 @@ def note_replayed(message: str) -> None:
     """``message``, a warning that opening a source said when a feature cache was made, was said again by its
     replay: not said a second time when the source is opened (for the annotated video, say)."""
     _RATE_WARNED.add(message)
+
+
+def _warn_once(message: str) -> None:
+    """A frame-rate warning, once per process (a benchmark or a run opens one source many times)."""
+    if message not in _RATE_WARNED:
+        _RATE_WARNED.add(message)
+        log.warning("%s", message)
+
+
+def _reads_time_out(source: str | int) -> bool:
+    """Whether a live ``source`` is opened with OpenCV's FFmpeg timeouts (a URL), not a webcam index or a
+    GStreamer pipeline, whose reads need not return at all."""
+    return not isinstance(source, int) and not source.isdigit() and " ! " not in source
 
 
 class SequenceSource(FrameSource):
@@ -607,14 +616,11 @@ class SequenceSource(FrameSource):
                 self.inner = VideoFileSource(videos[0], camera=self.camera, fps=self.fps)
                 header = self.inner.native_fps
                 if not fps and header is not None and abs(header - self.fps) > 0.01 * self.fps:
-                    message = (
+                    _warn_once(
                         f"{os.path.normpath(self.folder)}: seqinfo.ini says {self.fps:g} fps but the header of "
                         f"{videos[0].name} says {header:g}; the sequence's {self.fps:g} fps is used (every time "
                         "window of tracking counts with it; set frameRate in seqinfo.ini if it is wrong)"
                     )
-                    if message not in _RATE_WARNED:  # once per sequence and process (opened many times)
-                        _RATE_WARNED.add(message)
-                        log.warning("%s", message)
             elif img_dir.is_dir():
                 self.inner = ImageFolderSource(
                     img_dir, camera=self.camera, fps=self.fps, name=self.name, first_number=1
@@ -897,7 +903,7 @@ class LiveSource(FrameSource):
         send a frame every few seconds), so that a stream that stops answering without closing (a TCP stall) is
         reconnected instead of hanging its reader for good. A GStreamer pipeline (``... ! ...``) goes to OpenCV as
         it is."""
-        if isinstance(source, int) or " ! " in source:
+        if not _reads_time_out(source):
             return cv2.VideoCapture(source)
         timeouts = [
             cv2.CAP_PROP_OPEN_TIMEOUT_MSEC,
@@ -1257,7 +1263,7 @@ class LiveSource(FrameSource):
             reader.join(timeout=self.READER_JOIN_S)
             # blocked in a read: waited for at exit, not left to return into a dying process (a URL's reads time
             # out, so the wait is bounded; a webcam's or a GStreamer pipeline's need not return at all)
-            if reader.is_alive() and not (self.source.isdigit() or " ! " in self.source):
+            if reader.is_alive() and _reads_time_out(self.source):
                 _outlive(reader, self.OPEN_TIMEOUT_S + self.READ_TIMEOUT_S)
             if self.frame_count is None:
                 self._outage_at_end(ended, lost)
@@ -1431,14 +1437,11 @@ def _warn_sequence_beside(source: VideoFileSource) -> None:
         return
     if source.native_fps is None or abs(info.frame_rate - source.fps) <= 0.01 * info.frame_rate:
         return  # no rate in the header: the assumed one is warned about by its caller
-    message = (
+    _warn_once(
         f"{os.path.normpath(source.path)}: its header's {source.fps:g} fps is used, but the seqinfo.ini beside it "
         f"says {info.frame_rate:g}: give the folder to track it as that sequence, or set the rate (--fps, or fps: in "
         "a camera set)"
     )
-    if message not in _RATE_WARNED:
-        _RATE_WARNED.add(message)
-        log.warning("%s", message)
 
 
 def _colour(track_id: int) -> tuple[int, int, int]:
