@@ -1530,8 +1530,15 @@ class AnnotatedVideoWriter:
             x1, y1, x2, y2 = (int(round(v)) for v in box)
             c = _colour(int(tid))
             cv2.rectangle(image, (x1, y1), (x2, y2), c, 2)
-            cv2.putText(image, str(int(tid)), (x1, max(y1 - 4, 12)), cv2.FONT_HERSHEY_SIMPLEX, 0.6, c, 2)
-        cv2.putText(image, f"{frame.index + 1}", (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (255, 255, 255), 2)
+            # the id on a tag of the box's colour: drawn in that colour alone it vanished on a light background
+            label = str(int(tid))
+            (tw, th), _ = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, 0.6, 2)
+            top = max(y1 - th - 8, 0)
+            cv2.rectangle(image, (x1 - 1, top), (x1 + tw + 4, top + th + 8), c, -1)
+            ink = (0, 0, 0) if 0.114 * c[0] + 0.587 * c[1] + 0.299 * c[2] > 140 else (255, 255, 255)
+            cv2.putText(image, label, (x1 + 2, top + th + 4), cv2.FONT_HERSHEY_SIMPLEX, 0.6, ink, 2)
+        for ink, weight in (((0, 0, 0), 4), ((255, 255, 255), 2)):  # the frame number, outlined: any background
+            cv2.putText(image, f"{frame.index + 1}", (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.7, ink, weight)
         self._writer.write(image)
 
     def close(self) -> None:
