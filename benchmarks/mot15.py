@@ -58,12 +58,18 @@ sys.path.insert(0, str(ROOT))
 from mctrack.commands._common import TORCH_EMBEDDERS  # noqa: E402
 from mctrack.detect import MotFileDetector  # noqa: E402
 from mctrack.errors import InputError  # noqa: E402
-from mctrack.embed import build_embedder, embed_policy, embedder_link_thresh, embedder_track_appearance  # noqa: E402
+from mctrack.embed import (  # noqa: E402
+    appearance_centre,
+    build_embedder,
+    embed_policy,
+    embedder_link_thresh,
+    embedder_track_appearance,
+)
 from mctrack.eval.mot import combine, evaluate_folder_sequences, evaluate_folders, format_table, write_json  # noqa: E402
 from mctrack.io.mot import mot_rows, save_mot_txt  # noqa: E402
 from mctrack.io.video import SequenceSource, has_images  # noqa: E402
 from mctrack.outputs import output_file, output_folder  # noqa: E402
-from mctrack.track import CameraMotion, Tracker  # noqa: E402
+from mctrack.track import APPEARANCE_CENTRES, CameraMotion, Tracker  # noqa: E402
 from mctrack.track.postprocess import (  # noqa: E402
     RECORDED_MIN_HITS,
     RECORDED_MIN_TRACK_S,
@@ -92,6 +98,7 @@ def setting_types() -> dict[str, object]:
         if param.kind is param.KEYWORD_ONLY and name not in ("camera", "frame_rate", "kalman"):
             types[name] = type(param.default)
     types["output_box"] = ("detection", "filtered")
+    types["appearance_centre"] = APPEARANCE_CENTRES
     types.update({k: float for k in POST_KEYS}, interpolate=int, backfill=bool)
     types.update(cmc=("off", "on", "auto"), embed=tuple(EMBED_POLICIES), embed_refresh=float, min_score=float)
     types["track_score"] = TRACK_SCORES
@@ -205,13 +212,13 @@ def post_settings(settings: dict, fps: float) -> dict:
 
 def embedder_defaults(embedder, reid: str) -> tuple[dict, dict]:
     """``(tracker keyword arguments, refinement settings)`` that ``mctrack track`` uses with this embedder: its
-    appearance weight and threshold (the checkpoint's own first) and, for stitching, the linker's threshold."""
+    appearance weight and threshold (the checkpoint's own first), what it centres features on and, for stitching, the
+    linker's threshold."""
     if embedder is None:
         return {}, {}
     weight, thresh = embedder_track_appearance(embedder, reid)
-    return {"appearance_weight": weight, "appearance_thresh": thresh}, {
-        "stitch_appearance": embedder_link_thresh(embedder, reid)
-    }
+    tracker = {"appearance_weight": weight, "appearance_thresh": thresh, "appearance_centre": appearance_centre(reid)}
+    return tracker, {"stitch_appearance": embedder_link_thresh(embedder, reid)}
 
 
 class Tracked(NamedTuple):

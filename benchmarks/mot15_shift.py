@@ -61,7 +61,17 @@ from mctrack.outputs import output_file, output_folder  # noqa: E402
 
 SHIFTS = ("stride2", "stride3", "miss20", "jitter5")
 #: ``--grid`` keys that cannot change a motion-only run on copies without images
-NOT_HERE = frozenset({"appearance_weight", "appearance_thresh", "ema_alpha", "motion_gate", "cmc", "stitch_appearance"})
+NOT_HERE = frozenset(
+    {
+        "appearance_weight",
+        "appearance_thresh",
+        "appearance_centre",
+        "ema_alpha",
+        "motion_gate",
+        "cmc",
+        "stitch_appearance",
+    }
+)
 _SHIFT = re.compile(r"^(stride|miss|jitter|scoredown|scoreup|scale)(\d+)$")
 
 

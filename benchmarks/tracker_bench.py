@@ -16,6 +16,7 @@ the median of the paired ratios, which stays put while the machine's speed drift
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import io
 import subprocess
@@ -31,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from mctrack.io.mot import mot_rows  # noqa: E402
-from mctrack.track import DETECTOR_THRESHOLDS, Tracker  # noqa: E402
+from mctrack.track import APPEARANCE_CENTRES, DETECTOR_THRESHOLDS, Tracker  # noqa: E402
 from mctrack.track.postprocess import FeatureMeans, StitchConfig, refine  # noqa: E402
 from mctrack.types import Detections  # noqa: E402
 
@@ -162,6 +163,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=3, help="timed runs; the best is reported (default: 3)")
     ap.add_argument("--warp", action="store_true", help="pass a camera-motion warp (a small pan) every frame")
     ap.add_argument(
+        "--centre",
+        choices=APPEARANCE_CENTRES,
+        default="none",
+        help="with --dim: what this tree's tracker centres the features on (scene: as for colour histograms; "
+        "an --against commit's tracker compares them as given)",
+    )
+    ap.add_argument(
         "--against",
         metavar="COMMIT",
         help="also time the tracker of this earlier commit, alternating runs in this process, and print the ratio",
@@ -174,10 +182,14 @@ def main(argv: list[str] | None = None) -> int:
             ap.error(f"--{name}: must be >= 0, got {getattr(args, name)}")
     if args.repeats < 1:
         ap.error(f"--repeats: must be >= 1, got {args.repeats}")
+    if args.centre != "none" and not args.dim:
+        ap.error("--centre: needs features (--dim D)")
+    ours_cls = functools.partial(Tracker, appearance_centre=args.centre)
     scene = make_scene(args.tracks, args.frames, args.dim)
     # a slight pan and zoom, the size of a hand-held camera's frame-to-frame motion
     warp = np.array([[1.001, 0.0005, 0.8], [-0.0005, 1.001, -0.3]]) if args.warp else None
     label = f"{'motion-only' if not args.dim else f'{args.dim}-D appearance'}{', warped' if args.warp else ''}"
+    label += ", centred on the scene" if args.centre == "scene" else ""
     if args.against:
         with tempfile.TemporaryDirectory() as tmp:
             ref_tracker, ref_dets = load_reference(args.against, Path(tmp))
@@ -186,17 +198,17 @@ def main(argv: list[str] | None = None) -> int:
             for i in range(args.repeats):
                 # each pair in turn starts with the other version, so that neither is always timed first
                 if i % 2:
-                    ours.append(time_run(Tracker, scene, warp)[0])
+                    ours.append(time_run(ours_cls, scene, warp)[0])
                 theirs.append(time_run(ref_tracker, ref_scene, warp)[0])
                 if not i % 2:
-                    ours.append(time_run(Tracker, scene, warp)[0])
+                    ours.append(time_run(ours_cls, scene, warp)[0])
         ratio = float(np.median(np.array(ours) / np.array(theirs)))
         print(
             f"tracker-only, {args.tracks} tracks, {label}: this tree {min(ours):.3f} ms/frame, {args.against} "
             f"{min(theirs):.3f} ms/frame (bests of {args.repeats}); median paired ratio {ratio:.2f}"
         )
         return 0
-    runs = [time_run(Tracker, scene, warp) for _ in range(args.repeats)]
+    runs = [time_run(ours_cls, scene, warp) for _ in range(args.repeats)]
     best = min(ms for ms, _ in runs)
     print(
         f"tracker-only: {best:.3f} ms/frame with {args.tracks} tracks ({label}; "

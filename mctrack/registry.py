@@ -7,8 +7,9 @@ name up through :func:`get` first imports that package.
 **Facts.** Each component carries its own facts, given at registration (``register(name, help, **facts)``) and
 read with ``facts(name)``, so that the library, the CLI and plugins share one set of defaults. Embedders:
 ``takes_weights`` (a checkpoint/model file), ``track_appearance`` (the per-camera tracker's appearance weight and
-cosine threshold for its features), ``link_thresh`` (the cross-camera linker's cosine threshold), ``embed``
-(``"all"`` or ``"needed"``: which detections ``track`` and ``run`` embed by default).
+cosine threshold for its features), ``track_centre`` (what the tracker centres those features on before
+comparing them: ``"scene"`` or ``"none"``, the default), ``link_thresh`` (the cross-camera linker's cosine
+threshold), ``embed`` (``"all"`` or ``"needed"``: which detections ``track`` and ``run`` embed by default).
 
 **Plugins.** Other packages add components through Python entry points in the groups ``mctrack.embedders``,
 ``mctrack.detectors``, ``mctrack.trackers`` and ``mctrack.linkers``: the entry point's name is the component's

@@ -11,12 +11,20 @@ from pathlib import Path
 from ..detect import build_detector
 from ..detect.yolo import DEFAULT_WEIGHTS
 from ..embed.reid import COMPILE_MODES
-from ..embed import Embedder, build_embedder, embed_policy, embedder_track_appearance, link_thresh, track_appearance
+from ..embed import (
+    Embedder,
+    appearance_centre,
+    build_embedder,
+    embed_policy,
+    embedder_track_appearance,
+    link_thresh,
+    track_appearance,
+)
 from ..errors import InputError
 from ..registry import EMBEDDERS
 from ..track.driver import EMBED_POLICIES, refresh_frames
 from ..track.postprocess import RECORDED_MIN_HITS, RECORDED_MIN_TRACK_S, TRACK_SCORES
-from ..track.tracker import Tracker
+from ..track.tracker import APPEARANCE_CENTRES, Tracker
 from ..weights import WeightsError, default_weights, describe, resolve_weights
 
 log = logging.getLogger(__name__)
@@ -229,7 +237,8 @@ def weights_record(weights: str | Path | None, sha1: str | None = None) -> dict:
 
 
 def add_appearance_args(g) -> None:
-    """``--app-weight`` and ``--app-thresh`` (tracker appearance settings) on a parser or argument group."""
+    """``--app-weight``, ``--app-thresh`` and ``--app-centre`` (tracker appearance settings) on a parser or argument
+    group."""
     g.add_argument(
         "--app-weight",
         type=float,
@@ -248,19 +257,40 @@ def add_appearance_args(g) -> None:
         + defaults_text(lambda n: track_appearance(n)[1])
         + ")",
     )
+    g.add_argument(
+        "--app-centre",
+        choices=APPEARANCE_CENTRES,
+        default=None,
+        help="what the tracker centres features on before comparing them: scene (the mean of every feature its "
+        "tracks took so far, less the compared track's own: for features that share the scene's background and "
+        "light) or none (default per embedder: " + defaults_text(appearance_centre) + ")",
+    )
 
 
-def appearance_from_args(args: argparse.Namespace, embedder=None) -> dict[str, float]:
-    """Tracker keyword arguments ``appearance_weight`` and ``appearance_thresh`` for ``args.reid`` (and its
-    ``embedder``'s checkpoint, which may recommend its own), unless ``--app-weight``/``--app-thresh`` set them."""
-    if args.app_weight is not None and args.app_thresh is not None:
-        return {"appearance_weight": args.app_weight, "appearance_thresh": args.app_thresh}
-    weight, thresh = embedder_track_appearance(embedder, args.reid)
+def appearance_from_args(args: argparse.Namespace, embedder=None) -> dict[str, float | str]:
+    """Tracker keyword arguments ``appearance_weight``, ``appearance_thresh`` and ``appearance_centre`` for
+    ``args.reid`` (and its ``embedder``'s checkpoint, which may recommend its own weight and threshold), unless
+    ``--app-weight``/``--app-thresh``/``--app-centre`` set them."""
+    centre = getattr(args, "app_centre", None) or appearance_centre(args.reid)
+    both = args.app_weight is not None and args.app_thresh is not None
+    if both:  # the checkpoint's value is not even read
+        weight, thresh = args.app_weight, args.app_thresh
+    else:
+        weight, thresh = embedder_track_appearance(embedder, args.reid)
     chosen = {
         "appearance_weight": weight if args.app_weight is None else args.app_weight,
         "appearance_thresh": thresh if args.app_thresh is None else args.app_thresh,
+        "appearance_centre": centre,
     }
-    if embedder is not None and "track_appearance" in getattr(embedder, "recommended", {}):
+    if getattr(args, "app_centre", None) is None and centre == "scene" and {args.app_weight, args.app_thresh} != {None}:
+        # a threshold from before the histogram was centred (0.25) vetoes a person's own changes of look once centred
+        print(
+            f"--reid {args.reid}: features compared centred on the scene (--app-centre scene, the default since "
+            "2026-12-06), at the --app-weight/--app-thresh given; --app-centre none --app-thresh 0.25 compares them "
+            "as before",
+            file=sys.stderr,
+        )
+    if not both and embedder is not None and "track_appearance" in getattr(embedder, "recommended", {}):
         print(
             f"--reid {args.reid}: tracker appearance weight {chosen['appearance_weight']:g}, threshold "
             f"{chosen['appearance_thresh']:g} (the checkpoint recommends {weight:g} / {thresh:g})",
@@ -471,8 +501,9 @@ def check_stream_args(args: argparse.Namespace) -> None:
     if getattr(args, "reid", None) == "none" and {
         getattr(args, "app_weight", None),
         getattr(args, "app_thresh", None),
+        getattr(args, "app_centre", None),
     } != {None}:
-        log.warning("--app-weight/--app-thresh: no effect with --reid none (motion only)")
+        log.warning("--app-weight/--app-thresh/--app-centre: no effect with --reid none (motion only)")
     for option in ("track_high", "track_new"):  # scores; --track-new below --track-high is raised to it
         value = getattr(args, option)
         if value is not None and not (math.isfinite(value) and 0 <= value <= 1):

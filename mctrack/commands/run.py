@@ -608,6 +608,7 @@ def main(args: argparse.Namespace) -> int:
             "precision": getattr(embedder, "precision", None),
             "appearance_weight": tracker_kwargs["appearance_weight"] if embedder is not None else None,
             "appearance_thresh": tracker_kwargs["appearance_thresh"] if embedder is not None else None,
+            "appearance_centre": tracker_kwargs["appearance_centre"] if embedder is not None else None,
             "link_thresh": thresh if linker is not None else None,
             "track_score": "mean" if mean_score else "first",
             "min_hits": tracker_kwargs.get("min_hits", Tracker.__init__.__kwdefaults__["min_hits"]),

@@ -41,6 +41,7 @@ __all__ = [
     "embed_policy",
     "embedder_link_thresh",
     "embedder_track_appearance",
+    "appearance_centre",
     "valid_track_appearance",
     "link_thresh",
     "track_appearance",
@@ -76,7 +77,11 @@ EMBEDDERS.register(
     "colorhist",
     "HSV colour histograms of 3 body stripes (baseline floor)",
     takes_weights=False,
-    track_appearance=(0.5, 0.25),
+    # the tracker compares histograms centred on the scene's mean, less the compared track's own (they share the
+    # scene's background and light: as given, two people of TUD-Stadtmitte were 0.05 apart), at the networks' weight
+    # and threshold: docs/tracking.md, "Features centred on the scene"
+    track_appearance=(0.5, 0.8),
+    track_centre="scene",
     link_thresh=0.1,
     embed="all",
 )(ColorHistogramEmbedder)
@@ -93,6 +98,14 @@ def track_appearance(name: str) -> tuple[float, float]:
     """The per-camera tracker's (appearance weight, appearance threshold) for embedder ``name``, from its registered
     facts (the cosine distances of two crops of one person differ between embedders)."""
     return tuple(EMBEDDERS.facts(name).get("track_appearance", (0.5, 0.25))) if name in EMBEDDERS else (0.5, 0.25)
+
+
+def appearance_centre(name: str) -> str:
+    """What the per-camera tracker centres embedder ``name``'s features on before comparing them
+    (``Tracker(appearance_centre=...)``): ``"scene"`` for features that share a large common component and carry
+    no training mean of their own (the colour histogram), ``"none"`` for the rest (the networks' features come
+    centred on their training crops' mean)."""
+    return str(EMBEDDERS.facts(name).get("track_centre", "none")) if name in EMBEDDERS else "none"
 
 
 def link_thresh(name: str) -> float:

@@ -16,13 +16,14 @@ from ..types import Detections, Tracks
 from .cmc import IDENTITY_WARP, CameraMotion
 from .kalman import BoxKalman
 from .matching import cosine_distance, iou_distance, iou_matrix, linear_assignment
-from .tracker import DETECTOR_THRESHOLDS, Tracker, TrackState, build_tracker
+from .tracker import APPEARANCE_CENTRES, DETECTOR_THRESHOLDS, Tracker, TrackState, build_tracker
 
 __all__ = [
     "TrackerProtocol",
     "Tracker",
     "TrackState",
     "DETECTOR_THRESHOLDS",
+    "APPEARANCE_CENTRES",
     "BoxKalman",
     "CameraMotion",
     "IDENTITY_WARP",

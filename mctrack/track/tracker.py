@@ -48,6 +48,8 @@ _NOISE_SCALE_RANGE = (1.0 / 16.0, 16.0)  # the adapted process noise stays withi
 # -0.12 to +0.48, the same detections with 5% box jitter -0.25 to -0.38 (one moving camera +0.14)
 _RHO_TARGET = -0.15
 _MEAS_SCALE_MAX = 16.0  # the adapted centre measurement variance stays within 1 to 16 times the model's
+#: what a tracker's ``appearance_centre`` may be: features compared as given, or centred on the scene's mean
+APPEARANCE_CENTRES = ("none", "scene")
 # mean squared standardised innovation (1 when the model is right) below which a frame's pairs are not used
 _MIN_INNOV_POWER = 1e-4
 
@@ -158,6 +160,19 @@ class Tracker:
         appearance_thresh: largest cosine distance between a track's memory and a detection that may still be
             matched; tighter values prevent swaps between differently dressed people but break tracks under
             lighting changes. Depends on the embedder.
+        appearance_centre: ``"scene"`` compares a track's memory and a detection's feature after subtracting
+            from both the mean feature of the people seen beside the track (every detection of the frames it
+            lived in but its own match and those its predicted box overlapped enough to be matched on overlap)
+            and renormalising: features that share a large component, as colour histograms of one scene's
+            background and light do, are then told apart by what differs between the people instead of by what
+            the scene gives them all (a form of the on-the-fly domain adaptation of GHOST, Seidenschwarz et al.
+            2023). People seen at the same time as a track are not its person, so a track never centres on its
+            own look: a person alone in view, or back alone, has no one beside them and is compared as given; so
+            is a track whose memory lies within a person's own variation of their mean (twice the scene's mean
+            distance of a matched memory from its new feature: people dressed alike, featureless frames). Memories
+            stay as given (``Tracks.embedding``). ``"none"`` (default) compares the features as given: the trained
+            networks' features are centred already, on their training crops' mean. Measured in docs/tracking.md
+            ("Features centred on the scene").
         ema_alpha: appearance memory momentum: ``memory = alpha * memory + (1 - alpha) * new`` (renormalised).
             Higher values remember older looks longer and resist occluders' features.
         motion_gate: with appearance, a pair without enough box overlap may still match on appearance, but only
@@ -213,6 +228,7 @@ class Tracker:
         min_box_area: float = 0.0,
         appearance_weight: float = 0.5,
         appearance_thresh: float = 0.25,
+        appearance_centre: str = "none",
         ema_alpha: float = 0.9,
         motion_gate: bool = True,
         fuse_score: bool = False,
@@ -253,6 +269,8 @@ class Tracker:
             raise ValueError(f"low_thresh: must be <= high_thresh ({high_thresh}), got {low_thresh}")
         if int(min_hits) != min_hits or min_hits < 1:
             raise ValueError(f"min_hits: must be an integer >= 1, got {min_hits}")
+        if appearance_centre not in APPEARANCE_CENTRES:
+            raise ValueError(f"appearance_centre: must be 'none' or 'scene', got {appearance_centre!r}")
         if output_box not in ("detection", "filtered"):
             raise ValueError(f"output_box: must be 'detection' or 'filtered', got {output_box!r}")
         self.camera = str(camera)
@@ -265,6 +283,7 @@ class Tracker:
         self.max_lost_s = float(max_lost_s)
         self.min_box_area = float(min_box_area)
         self.appearance_weight, self.appearance_thresh = appearance_weight, appearance_thresh
+        self._appearance_centre = appearance_centre
         self.ema_alpha = ema_alpha
         self.motion_gate = bool(motion_gate)
         self.fuse_score = bool(fuse_score)
@@ -281,6 +300,12 @@ class Tracker:
         appearance settings (a motion-only run, where they play no part)."""
         names = [n for n in Tracker.__init__.__kwdefaults__ if n not in ("camera", "kalman")]
         return {n: getattr(self, n) for n in names if appearance or not n.startswith("appearance_")}
+
+    @property
+    def appearance_centre(self) -> str:
+        """What features are centred on before they are compared (fixed at construction: the tracker keeps what
+        ``"scene"`` needs only when asked for it)."""
+        return self._appearance_centre
 
     @property
     def max_age(self) -> int:
@@ -301,6 +326,13 @@ class Tracker:
         self._hits = np.zeros(0, np.int64)
         self._miss = np.zeros(0, np.int64)
         self._emb: np.ndarray | None = None
+        # appearance_centre "scene"
+        # (T, D) float64 sum of the features of the other people seen while each track lived, and their count
+        self._others_sum: np.ndarray | None = None
+        self._others_n = np.zeros(0, np.int64)
+        self._frame_others: tuple[np.ndarray, int] | None = None  # this frame's feature sum and count, for births
+        self._app_frame: np.ndarray | None = None  # this frame's (tracks, detections) distances among others
+        self._own_sum, self._own_n = 0.0, 0  # distances of matched tracks' memories from their new features
         self._has_emb = np.zeros(0, bool)
         self._emb_frame = np.zeros(0, np.int64)  # the update count at which each track's memory last took a feature
         self._skipped = np.zeros(0, np.int64)  # matches without a feature since the memory last took one
@@ -374,6 +406,10 @@ class Tracker:
         if emb is not None and self._emb is None:
             self._emb = np.zeros((len(self._id), emb.shape[1]), np.float32)
 
+        self._app_frame = None
+        if emb is not None and self.appearance_centre == "scene" and self._others_sum is not None and len(self._id):
+            self._app_frame = self._distances_among_others(emb)
+
         # 1. predict
         if len(self._id):
             self._mean, self._cov = self._predict(warp)
@@ -431,6 +467,9 @@ class Tracker:
                 took = det_has[md]
                 self._skipped[mt[~took]] += 1
                 self._remember(mt[took], emb[md[took]])
+        self._frame_others = None
+        if emb is not None and self.appearance_centre == "scene":
+            self._note_others(mt, md, emb, det_has, iou)
         unmatched = last_det < 0
         self._miss[unmatched] += 1
         self._state[unmatched & (state == _CONFIRMED)] = _LOST
@@ -611,7 +650,10 @@ class Tracker:
             iou_d = 1.0 - (1.0 - iou_d) * scores.take(dets)[None, :]
         app = gate = None
         if use_appearance and emb is not None and self._emb is not None:
-            app = cosine_distance(self._emb.take(tracks, 0), emb.take(dets, 0))
+            if self._app_frame is not None:  # appearance_centre "scene": the frame's distances, computed once
+                app = self._app_frame.take(tracks, 0).take(dets, 1)
+            else:
+                app = cosine_distance(self._emb.take(tracks, 0), emb.take(dets, 0))
             has = self._has_emb.take(tracks)
             if not has.all():  # a track without memory, a detection without feature: neutral appearance
                 app[~has] = self.appearance_thresh
@@ -677,9 +719,57 @@ class Tracker:
         self._centre_innov[rows] = innov
         self._innov_frame[rows] = self._frame
 
+    def _distances_among_others(self, feats: np.ndarray) -> np.ndarray:
+        """Cosine distances ``(tracks, len(feats))`` between every track's memory and ``feats``, both first
+        centred on the mean feature of the people seen beside the track, renormalised (``appearance_centre=
+        "scene"``). A track that has seen no one beside it is compared as given. Once per frame, before the
+        associations take their rows and columns."""
+        assert self._emb is not None and self._others_sum is not None
+        others = self._others_sum * (1.0 / np.maximum(self._others_n, 1))[:, None]
+        others = others.astype(np.float32)  # (T, D): each track's others' mean; zeros where it has none
+        mm = np.einsum("ij,ij->i", others, others)
+        xm = np.einsum("ij,ij->i", self._emb, others)
+        rx2 = 1.0 - 2.0 * xm + mm
+        # x, y unit: (x - m).(y - m) = x.y - x.m - y.m + m.m, |x - m|^2 = 1 - 2 x.m + m.m, |y - m|^2 = 1 - 2 y.m + m.m
+        xy = self._emb @ feats.T
+        ym = others @ feats.T  # (T, N)
+        ry2 = (1.0 + mm)[:, None] - 2.0 * ym
+        out = xy - ym
+        out += (mm - xm)[:, None]
+        out /= np.sqrt(np.maximum(ry2 * rx2[:, None], 1e-12))
+        np.subtract(1.0, out, out=out)
+        # a track whose memory lies no further from the people beside it than a person's own variation (or float
+        # rounding) looks like them (people dressed alike, featureless frames): its centred residual is noise,
+        # whose direction says nothing, and it is compared as given
+        noise = max(2.0 * self._own_sum / self._own_n, 1e-4) if self._own_n else np.inf
+        untrusted = rx2 <= noise
+        if untrusted.any():
+            out[untrusted] = 1.0 - xy[untrusted]
+        return np.clip(out, 0.0, 2.0, out=out)
+
+    def _note_others(self, mt: np.ndarray, md: np.ndarray, emb: np.ndarray, has: np.ndarray, iou: np.ndarray) -> None:
+        """Add to every live track's others the features (rows ``has`` of ``emb``) of this frame's detections
+        that are not its person: neither the detection it was matched to (tracks ``mt``, detections ``md``) nor one
+        its predicted box overlaps enough to be matched on overlap (``iou``, tracks x detections: a second box on
+        the same person). People seen at the same time elsewhere are not its person."""
+        self._frame_others = (emb[has].sum(axis=0, dtype=np.float64), int(has.sum()))
+        if self._others_sum is None:
+            self._others_sum = np.zeros((len(self._id), emb.shape[1]))
+        if not len(self._id):
+            return
+        apart = iou < 1.0 - self.match_thresh
+        apart &= has[None, :]
+        apart[mt, md] = False
+        self._others_sum += apart @ emb.astype(np.float64)
+        self._others_n += apart.sum(axis=1)
+
     def _remember(self, rows: np.ndarray, feats: np.ndarray) -> None:
         assert self._emb is not None
         mixed = self._emb.take(rows, 0)  # a copy, mixed in place in float32 as the memory is kept
+        if self.appearance_centre == "scene":  # a person's distance from their own recent look: a residual's noise
+            known = self._has_emb[rows]
+            self._own_sum += float(known.sum()) - float(np.einsum("ij,ij->i", mixed, feats) @ known)
+            self._own_n += int(known.sum())
         # the memory decays per matched frame, also over the frames whose detection was not embedded (embed
         # "needed"): a feature after k skipped frames counts as much as k + 1 consecutive ones would have
         skipped = self._skipped[rows]
@@ -719,6 +809,10 @@ class Tracker:
         self._centre_innov, self._innov_frame = self._centre_innov[keep], self._innov_frame[keep]
         if self._emb is not None:
             self._emb = self._emb[keep]
+        if self.appearance_centre == "scene":
+            self._others_n = self._others_n[keep]
+            if self._others_sum is not None:
+                self._others_sum = self._others_sum[keep]
 
     def _birth(self, z: np.ndarray, feats: np.ndarray | None, has: np.ndarray | None = None) -> None:
         n = len(z)
@@ -736,6 +830,18 @@ class Tracker:
         self._skipped = np.concatenate([self._skipped, np.zeros(n, np.int64)])
         self._centre_innov = np.concatenate([self._centre_innov, np.zeros((n, 2))])
         self._innov_frame = np.concatenate([self._innov_frame, np.full(n, -2, np.int64)])
+        if self.appearance_centre == "scene":  # a newborn's others: the frame's other people
+            born_n = np.zeros(n, np.int64)
+            if self._others_sum is not None:
+                born = np.zeros((n, self._others_sum.shape[1]))
+                if self._frame_others is not None:
+                    frame_sum, frame_n = self._frame_others
+                    took = np.ones(n, bool) if has is None else has
+                    born += frame_sum
+                    born[took] -= feats[took]
+                    born_n += frame_n - took
+                self._others_sum = np.concatenate([self._others_sum, born])
+            self._others_n = np.concatenate([self._others_n, born_n])
         if feats is not None:
             if self._emb is None:
                 self._emb = np.zeros((len(self._has_emb), feats.shape[1]), np.float32)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import logging
 import re
 
@@ -351,13 +352,36 @@ def test_an_out_that_cannot_be_a_folder_is_one_line_naming_out(tmp_path, capsys)
     assert not (tmp_path / "o" / "SYN-01.json").exists()
 
 
+def test_colour_histograms_are_compared_centred_on_the_scene_unless_asked_otherwise(tmp_path):
+    import cv2
+
+    seq = make_sequence(tmp_path / "SYN-07", n=10)  # two people alike (grey frames): neither vetoes the other
+    (seq / "img1").mkdir()
+    for i in range(1, 11):
+        cv2.imwrite(str(seq / "img1" / f"{i:06d}.jpg"), np.full((480, 640, 3), 90, np.uint8))
+    base = ["track", "--source", str(seq), "--detector", "mot", "--reid", "colorhist", "--no-progress"]
+    assert main([*base, "--out", str(tmp_path / "a")]) == 0
+    tracker = json.loads((tmp_path / "a" / "SYN-07.json").read_text())["settings"]["tracker"]
+    assert (tracker["appearance_centre"], tracker["appearance_thresh"]) == ("scene", 0.8)
+    assert main([*base, "--out", str(tmp_path / "b"), "--app-centre", "none"]) == 0
+    assert (
+        json.loads((tmp_path / "b" / "SYN-07.json").read_text())["settings"]["tracker"]["appearance_centre"] == "none"
+    )
+    base[base.index("colorhist")] = "none"  # motion only records no appearance settings at all
+    assert main([*base, "--out", str(tmp_path / "c")]) == 0
+    assert "appearance_centre" not in json.loads((tmp_path / "c" / "SYN-07.json").read_text())["settings"]["tracker"]
+
+
 def test_appearance_options_with_reid_none_are_warned_about(tmp_path, caplog):
     seq = make_sequence(tmp_path / "SYN-06", n=5)
     argv = ["track", "--source", str(seq), "--detector", "mot", "--reid", "none", "--no-progress"]
     assert main([*argv, "--out", str(tmp_path / "a")]) == 0
     assert "no effect with --reid none" not in caplog.text
     assert main([*argv, "--out", str(tmp_path / "b"), "--app-weight", "0.9"]) == 0
-    assert "--app-weight/--app-thresh: no effect with --reid none" in caplog.text
+    assert "--app-weight/--app-thresh/--app-centre: no effect with --reid none" in caplog.text
+    caplog.clear()
+    assert main([*argv, "--out", str(tmp_path / "c"), "--app-centre", "scene"]) == 0
+    assert "--app-weight/--app-thresh/--app-centre: no effect with --reid none" in caplog.text
 
 
 def test_track_drops_a_track_whose_mean_score_is_low(tmp_path, capsys):

@@ -404,7 +404,8 @@ def test_cli_run_end_to_end(scene, tmp_path, capsys):
         "weights": None,
         "precision": None,  # a network's: fp32, bf16 or fp16 as resolved
         "appearance_weight": 0.5,
-        "appearance_thresh": 0.25,
+        "appearance_thresh": 0.8,
+        "appearance_centre": "scene",
         "link_thresh": 0.12,
         "track_score": "mean",  # recorded cameras: tracks also judged by their mean detection score
         "min_hits": 2,  # with an embedder the tracker keeps its online rule

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from mctrack.track import Tracker
+
 README = Path(__file__).resolve().parents[2] / "README.md"
 
 
@@ -45,10 +47,13 @@ def test_the_detection_loop_takes_the_embedders_own_thresholds() -> None:
     namespace = {"my_frames": []}
     exec(compile(code, str(README), "exec"), namespace)
     tracker = namespace["tracker"]
-    # the colour histogram's registered 0.5 / 0.25, not whatever Tracker() defaults to; a network's are its own
-    assert (tracker.appearance_weight, tracker.appearance_thresh) == (0.5, 0.25)
+    # the colour histogram's registered 0.5 / 0.8, centred on the scene, not whatever Tracker() defaults to (0.25,
+    # compared as given); a network's are its own
+    assert (tracker.appearance_weight, tracker.appearance_thresh, tracker.appearance_centre) == (0.5, 0.8, "scene")
+    assert Tracker.__init__.__kwdefaults__["appearance_centre"] == "none"
     exec(compile(code.replace('name = "colorhist"', 'name = "laga"'), str(README), "exec"), namespace)
     assert namespace["tracker"].appearance_thresh == namespace["thresh"] > 0.25
+    assert namespace["tracker"].appearance_centre == "none"
 
 
 def test_the_sequence_block_writes_what_mctrack_track_writes(shared_data, tmp_path) -> None:

@@ -40,8 +40,13 @@ def test_components_carry_their_facts():
     from mctrack.registry import EMBEDDERS
 
     assert EMBEDDERS.facts("laga")["takes_weights"] and not EMBEDDERS.facts("colorhist")["takes_weights"]
-    assert track_appearance("colorhist") == (0.5, 0.25) and link_thresh("colorhist") == 0.1
+    assert track_appearance("colorhist") == (0.5, 0.8) and link_thresh("colorhist") == 0.1
     assert track_appearance("laga") == tuple(EMBEDDERS.facts("laga")["track_appearance"])
+    # the histograms are compared centred on the scene's mean; the networks' features come centred already
+    from mctrack.embed import appearance_centre
+
+    assert appearance_centre("colorhist") == "scene"
+    assert [appearance_centre(n) for n in ("laga", "can", "global", "onnx", "none")] == ["none"] * 5
     # which detections track/run embed by default: networks the undecided ones, the cheap histogram all of them
     from mctrack.embed import embed_policy
 

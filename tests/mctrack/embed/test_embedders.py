@@ -269,9 +269,11 @@ def test_checkpoint_recommends_its_tracker_appearance(tmp_path):
     assert embedder_track_appearance(plain, "global") == track_appearance("global") != (0.3, 0.45)
     assert embedder_track_appearance(None, "colorhist") == track_appearance("colorhist")
     args = argparse.Namespace(reid="global", app_weight=None, app_thresh=None)
-    assert appearance_from_args(args, recommending) == {"appearance_weight": 0.3, "appearance_thresh": 0.45}
+    chosen = appearance_from_args(args, recommending)
+    assert chosen == {"appearance_weight": 0.3, "appearance_thresh": 0.45, "appearance_centre": "none"}
     args.app_thresh = 0.7
-    assert appearance_from_args(args, recommending) == {"appearance_weight": 0.3, "appearance_thresh": 0.7}
+    chosen = appearance_from_args(args, recommending)
+    assert chosen == {"appearance_weight": 0.3, "appearance_thresh": 0.7, "appearance_centre": "none"}
     for name, value in (("bad", "high"), ("short", [0.5]), ("range", [2.0, -1]), ("nan", [float("nan"), 0.5])):
         reid_models.save_checkpoint(
             tmp_path / f"{name}.pt", model, extra={"track_appearance": value, "feature_mean": None}
@@ -280,7 +282,12 @@ def test_checkpoint_recommends_its_tracker_appearance(tmp_path):
             embedder_track_appearance(ReidEmbedder("global", weights=tmp_path / f"{name}.pt", device="cpu"), "global")
     args.app_weight = 0.9  # both flags given: the checkpoint's value is not even read
     bad = ReidEmbedder("global", weights=tmp_path / "range.pt", device="cpu")
-    assert appearance_from_args(args, bad) == {"appearance_weight": 0.9, "appearance_thresh": 0.7}
+    chosen = appearance_from_args(args, bad)
+    assert chosen == {"appearance_weight": 0.9, "appearance_thresh": 0.7, "appearance_centre": "none"}
+    args.reid, args.app_centre = "colorhist", "none"  # the histogram's own is "scene"; the flag wins
+    assert appearance_from_args(args)["appearance_centre"] == "none"
+    args.app_centre = None
+    assert appearance_from_args(args)["appearance_centre"] == "scene"
 
 
 def test_auto_precision_is_bf16_only_where_the_cpu_has_it(monkeypatch):

@@ -77,7 +77,9 @@ def test_tracker_with_an_embedder_uses_the_frame():
     image = np.full((200, 260, 3), 90, np.uint8)
     for frame in range(6):
         out = tracker.update_with_detections(_walk(frame), image)
-    assert len(out) == 2 and tracker.embedder is not None and tracker.tracker.appearance_thresh == 0.25
+    assert len(out) == 2 and tracker.embedder is not None
+    # the colour histogram's own settings: 0.5 / 0.8, compared centred on the scene
+    assert (tracker.tracker.appearance_thresh, tracker.tracker.appearance_centre) == (0.8, "scene")
 
 
 def test_a_frame_that_is_not_an_image_array_is_a_clear_error():

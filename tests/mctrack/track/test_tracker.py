@@ -133,6 +133,97 @@ def test_crossing_identity_kept_by_appearance_only():
     assert last_m != first_m
 
 
+def run_crossing_alike(centre: str):
+    """The crossing with features that share a large common part (as colour histograms of one scene do): A and B
+    are 0.02 apart in cosine distance, far closer than the tracker's threshold."""
+    t = Tracker(appearance_thresh=0.3, appearance_centre=centre)
+    common, own = np.eye(3, dtype=np.float32)[0], np.eye(3, dtype=np.float32)[1:] * 0.15
+    feats = common + own
+    feats /= np.linalg.norm(feats, axis=1, keepdims=True)
+    assert 0.01 < 1.0 - float(feats[0] @ feats[1]) < 0.03
+    first, last = None, None
+    for d in crossing():
+        out = t.update(d, feats)
+        lookup = dict(zip(out.det_index.tolist(), out.track_id.tolist()))
+        first = first or lookup
+        if len(lookup) == 2:
+            last = lookup
+    return first, last
+
+
+def test_features_centred_on_the_scene_tell_alike_people_apart():
+    first, last = run_crossing_alike("scene")
+    assert last == first  # centred on the scene's mean, A and B point opposite ways: the swap is vetoed
+    first_raw, last_raw = run_crossing_alike("none")
+    assert last_raw != first_raw  # compared as given, 0.02 apart: motion decides, and swaps them
+
+
+def test_scene_centring_leaves_a_person_alone_in_view_one_track():
+    """Centred on a mean that is their own, one person's features would be their noise alone (distances near 1,
+    beyond the threshold): the mean is that of the *other* tracks, and a person alone has none."""
+    rng = np.random.default_rng(0)
+    t = Tracker(appearance_thresh=0.3, appearance_centre="scene")
+    ids = []
+    for f in range(40):
+        feat = np.eye(8, dtype=np.float32)[0] + rng.normal(0, 0.05, 8).astype(np.float32)
+        ids += t.update(dets(box(100 + 3 * f)), feat[None] / np.linalg.norm(feat)).track_id.tolist()
+    assert ids == [1] * 40 and t._next_id == 2  # every frame, one track, never another one started
+    # the track's memory is kept as given (what Tracks.embedding reports): close to the features, not centred
+    assert float(t._emb[0] @ np.eye(8)[0]) > 0.99
+
+
+def test_scene_centring_leaves_identical_looks_to_the_boxes():
+    """Two people with the same feature (a featureless frame): centred on each other they are zero vectors,
+    whose direction is rounding noise; such pairs are compared as given, and neither vetoes its own track."""
+    t = Tracker(appearance_thresh=0.3, appearance_centre="scene")
+    feats = np.tile(np.array([[0.6, 0.8, 0.0]], np.float32), (2, 1))
+    ids = [sorted(t.update(dets(box(100 + 3 * f), box(500 - 3 * f)), feats).track_id.tolist()) for f in range(30)]
+    assert ids == [[1, 2]] * 30 and t._next_id == 3
+
+
+def test_scene_centring_leaves_people_dressed_alike_to_the_boxes():
+    """Two people dressed alike (one feature plus each frame's noise): centred on each other their features are
+    noise, which would veto their own tracks; a track no further from the people beside it than a person's own
+    variation is compared as given."""
+    for seed in range(5):
+        rng = np.random.default_rng(seed)
+        t = Tracker(appearance_thresh=0.8, appearance_centre="scene")
+        rows = 0
+        for f in range(40):
+            feats = np.eye(8, dtype=np.float32)[0] + rng.normal(0, 0.05, (2, 8)).astype(np.float32)
+            feats /= np.linalg.norm(feats, axis=1, keepdims=True)
+            rows += len(t.update(dets(box(100 + 3 * f), box(500 - 3 * f)), feats))
+        assert t._next_id - 1 <= 4 and rows >= 76, seed  # 2 people: 8-15 tracks when residuals of noise vetoed
+
+
+def test_scene_centring_compares_with_the_people_seen_beside_each_track():
+    t = Tracker(min_hits=1, appearance_centre="scene")
+    a, b = np.array([[1.0, 0.1, 0.0], [1.0, -0.1, 0.0]], np.float32)
+    feats = np.stack([a, b]) / np.linalg.norm(np.stack([a, b]), axis=1, keepdims=True)
+    t.update(dets(box(0), box(300)), feats)
+    assert t._others_n.tolist() == [1, 1]  # each newborn saw the other
+    assert np.allclose(t._distances_among_others(feats), 1.0 - feats @ feats.T, atol=1e-5)  # no own look known yet
+    t.update(dets(box(0), box(300)), feats)  # each track's own look: unchanged, no noise
+    # track 1's others are b alone: centred on b, track 1's memory points along a - b, b's feature is zero
+    d = t._distances_among_others(feats)
+    assert d[0, 0] < 1e-4 and d[1, 1] < 1e-4  # each its own feature
+    assert d[0, 1] == pytest.approx(1.0, abs=1e-5) and d[1, 0] == pytest.approx(1.0, abs=1e-5)
+    # a second box on track 1's person (overlapping its prediction) is not one of its others; b's is
+    t.update(dets(box(0), box(2), box(300)), np.concatenate([feats[:1], feats]))
+    assert t._others_n.tolist()[:2] == [3, 4]
+    t.end_all()  # a track starts with no others but the people seen beside it: a person back alone is theirs
+    t.update(dets(box(600)), feats[:1])
+    assert t._others_n[-1] == 0 and t._distances_among_others(feats)[-1, 0] < 1e-4
+    t.reset()
+    assert t._others_sum is None and len(t._others_n) == 0
+
+
+def test_appearance_centre_is_fixed_at_construction():
+    t = Tracker(appearance_centre="scene")
+    with pytest.raises(AttributeError):
+        t.appearance_centre = "none"
+
+
 def test_embeddings_shape_checked():
     t = Tracker()
     with pytest.raises(ValueError, match="embeddings"):
@@ -294,6 +385,7 @@ def test_apply_warp_moves_state():
         (dict(min_hits=0), "min_hits"),
         (dict(frame_rate=0), "frame_rate"),
         (dict(output_box="kalman"), "output_box"),
+        (dict(appearance_centre="training"), "appearance_centre"),
         (dict(max_lost_s=float("nan")), "max_lost_s"),
     ],
 )
