@@ -261,9 +261,9 @@ def add_appearance_args(g) -> None:
         "--app-centre",
         choices=APPEARANCE_CENTRES,
         default=None,
-        help="what the tracker centres features on before comparing them: scene (the mean of every feature its "
-        "tracks took so far, less the compared track's own: for features that share the scene's background and "
-        "light) or none (default per embedder: " + defaults_text(appearance_centre) + ")",
+        help="what the tracker centres features on before comparing them: scene (the mean feature of the people "
+        "seen beside each track: for features that share the scene's background and light) or none (default per "
+        "embedder: " + defaults_text(appearance_centre) + ")",
     )
 
 

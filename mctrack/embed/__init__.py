@@ -77,7 +77,7 @@ EMBEDDERS.register(
     "colorhist",
     "HSV colour histograms of 3 body stripes (baseline floor)",
     takes_weights=False,
-    # the tracker compares histograms centred on the scene's mean, less the compared track's own (they share the
+    # the tracker compares histograms centred on the mean of the people seen beside each track (they share the
     # scene's background and light: as given, two people of TUD-Stadtmitte were 0.05 apart), at the networks' weight
     # and threshold: docs/tracking.md, "Features centred on the scene"
     track_appearance=(0.5, 0.8),

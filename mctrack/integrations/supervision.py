@@ -75,7 +75,9 @@ class MctrackTracker:
     the ``frame`` (BGR image, as OpenCV and supervision's frame generator give) is required: the detections are
     embedded in it; without an embedder the tracker uses motion only and needs no frame. Features computed
     beforehand in ``detections.data["embedding"]`` ((N, D) rows, made unit length) are used instead of the
-    embedder's; set ``appearance_weight``/``appearance_thresh`` for their distance scale.
+    embedder's; set ``appearance_weight``/``appearance_thresh`` for their distance scale, and
+    ``appearance_centre`` (``"scene"`` for features that share a large common part, as colour histograms do, which
+    ``reid="colorhist"`` sets; ``"none"`` for features centred already, as the networks' are).
 
     Args:
         reid: embedder name (``laga``, ``can``, ``global``, ``colorhist``, ``onnx``) or None for motion only.

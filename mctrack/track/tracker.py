@@ -330,7 +330,6 @@ class Tracker:
         # (T, D) float64 sum of the features of the other people seen while each track lived, and their count
         self._others_sum: np.ndarray | None = None
         self._others_n = np.zeros(0, np.int64)
-        self._frame_others: tuple[np.ndarray, int] | None = None  # this frame's feature sum and count, for births
         self._app_frame: np.ndarray | None = None  # this frame's (tracks, detections) distances among others
         self._own_sum, self._own_n = 0.0, 0  # distances of matched tracks' memories from their new features
         self._has_emb = np.zeros(0, bool)
@@ -467,9 +466,8 @@ class Tracker:
                 took = det_has[md]
                 self._skipped[mt[~took]] += 1
                 self._remember(mt[took], emb[md[took]])
-        self._frame_others = None
         if emb is not None and self.appearance_centre == "scene":
-            self._note_others(mt, md, emb, det_has, iou)
+            self._note_others(mt, md, emb, det_has, iou_high)
         unmatched = last_det < 0
         self._miss[unmatched] += 1
         self._state[unmatched & (state == _CONFIRMED)] = _LOST
@@ -483,7 +481,10 @@ class Tracker:
         new = new[scores[new] >= score_cut(self.new_track_thresh)]
         if len(new):
             last_det = np.concatenate([last_det, new])
-            self._birth(z[new], None if emb is None else emb[new], None if emb is None else det_has[new])
+            others = None
+            if emb is not None and self.appearance_centre == "scene":
+                others = self._others_of(new, boxes, emb, det_has)
+            self._birth(z[new], None if emb is None else emb[new], None if emb is None else det_has[new], others)
 
         # report
         self._last = (frame_idx, det_idx, boxes, scores, last_det)
@@ -750,9 +751,9 @@ class Tracker:
     def _note_others(self, mt: np.ndarray, md: np.ndarray, emb: np.ndarray, has: np.ndarray, iou: np.ndarray) -> None:
         """Add to every live track's others the features (rows ``has`` of ``emb``) of this frame's detections
         that are not its person: neither the detection it was matched to (tracks ``mt``, detections ``md``) nor one
-        its predicted box overlaps enough to be matched on overlap (``iou``, tracks x detections: a second box on
-        the same person). People seen at the same time elsewhere are not its person."""
-        self._frame_others = (emb[has].sum(axis=0, dtype=np.float64), int(has.sum()))
+        its predicted box overlaps enough to be matched on overlap (``iou``, tracks x detections, as the first
+        association measures it: a second box on the same person). People seen at the same time elsewhere are not
+        its person."""
         if self._others_sum is None:
             self._others_sum = np.zeros((len(self._id), emb.shape[1]))
         if not len(self._id):
@@ -762,6 +763,21 @@ class Tracker:
         apart[mt, md] = False
         self._others_sum += apart @ emb.astype(np.float64)
         self._others_n += apart.sum(axis=1)
+
+    def _others_of(
+        self, new: np.ndarray, boxes: np.ndarray, emb: np.ndarray, has: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The others (feature sum, count) that tracks born on detections ``new`` start with: the frame's embedded
+        detections but their own and those overlapping theirs enough to be matched on overlap."""
+        own = boxes[new]
+        if self.iou_buffer > 0:
+            overlap = iou_matrix(_buffered(own, self.iou_buffer), _buffered(boxes, self.iou_buffer))
+        else:
+            overlap = iou_matrix(own, boxes)
+        apart = overlap < 1.0 - self.match_thresh
+        apart &= has[None, :]
+        apart[np.arange(len(new)), new] = False
+        return apart @ emb.astype(np.float64), apart.sum(axis=1)
 
     def _remember(self, rows: np.ndarray, feats: np.ndarray) -> None:
         assert self._emb is not None
@@ -814,7 +830,13 @@ class Tracker:
             if self._others_sum is not None:
                 self._others_sum = self._others_sum[keep]
 
-    def _birth(self, z: np.ndarray, feats: np.ndarray | None, has: np.ndarray | None = None) -> None:
+    def _birth(
+        self,
+        z: np.ndarray,
+        feats: np.ndarray | None,
+        has: np.ndarray | None = None,
+        others: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> None:
         n = len(z)
         mean, cov = self.kalman.initiate(z)
         first = self._frame == 0 or self.min_hits <= 1
@@ -830,16 +852,10 @@ class Tracker:
         self._skipped = np.concatenate([self._skipped, np.zeros(n, np.int64)])
         self._centre_innov = np.concatenate([self._centre_innov, np.zeros((n, 2))])
         self._innov_frame = np.concatenate([self._innov_frame, np.full(n, -2, np.int64)])
-        if self.appearance_centre == "scene":  # a newborn's others: the frame's other people
-            born_n = np.zeros(n, np.int64)
+        if self.appearance_centre == "scene":  # a newborn's others: the frame's other people (``others``)
+            born_n = np.zeros(n, np.int64) if others is None else others[1]
             if self._others_sum is not None:
-                born = np.zeros((n, self._others_sum.shape[1]))
-                if self._frame_others is not None:
-                    frame_sum, frame_n = self._frame_others
-                    took = np.ones(n, bool) if has is None else has
-                    born += frame_sum
-                    born[took] -= feats[took]
-                    born_n += frame_n - took
+                born = np.zeros((n, self._others_sum.shape[1])) if others is None else others[0]
                 self._others_sum = np.concatenate([self._others_sum, born])
             self._others_n = np.concatenate([self._others_n, born_n])
         if feats is not None:

@@ -210,12 +210,25 @@ def test_scene_centring_compares_with_the_people_seen_beside_each_track():
     assert d[0, 1] == pytest.approx(1.0, abs=1e-5) and d[1, 0] == pytest.approx(1.0, abs=1e-5)
     # a second box on track 1's person (overlapping its prediction) is not one of its others; b's is
     t.update(dets(box(0), box(2), box(300)), np.concatenate([feats[:1], feats]))
-    assert t._others_n.tolist()[:2] == [3, 4]
+    # and a track born on that second box starts with b alone, not with the box of its own person beside it
+    assert t._others_n.tolist() == [3, 4, 1]
     t.end_all()  # a track starts with no others but the people seen beside it: a person back alone is theirs
     t.update(dets(box(600)), feats[:1])
     assert t._others_n[-1] == 0 and t._distances_among_others(feats)[-1, 0] < 1e-4
     t.reset()
     assert t._others_sum is None and len(t._others_n) == 0
+
+
+def test_scene_centring_judges_a_second_box_by_the_overlap_the_association_uses():
+    a, b = box(100), [128.0, 100.0, 168.0, 200.0]  # IoU 0.18 plain, 0.39 with boxes grown by 0.3 on each side
+    feats = np.array([[1.0, 0.0], [1.0, 0.0]], np.float32)
+    counted = []
+    for buffer in (0.0, 0.3):
+        t = Tracker(min_hits=1, appearance_centre="scene", iou_buffer=buffer)
+        t.update(dets(a), feats[:1])
+        t.update(dets(a, b), feats)
+        counted.append(int(t._others_n[0]))
+    assert counted == [1, 0]  # matched on buffered overlap, the second box is not one of the track's others
 
 
 def test_appearance_centre_is_fixed_at_construction():
