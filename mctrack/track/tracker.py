@@ -48,7 +48,7 @@ _NOISE_SCALE_RANGE = (1.0 / 16.0, 16.0)  # the adapted process noise stays withi
 # -0.12 to +0.48, the same detections with 5% box jitter -0.25 to -0.38 (one moving camera +0.14)
 _RHO_TARGET = -0.15
 _MEAS_SCALE_MAX = 16.0  # the adapted centre measurement variance stays within 1 to 16 times the model's
-#: what a tracker's ``appearance_centre`` may be: features compared as given, or centred on the scene's mean
+#: what a tracker's ``appearance_centre`` may be: features compared as given, or centred on the people beside each track
 APPEARANCE_CENTRES = ("none", "scene")
 # mean squared standardised innovation (1 when the model is right) below which a frame's pairs are not used
 _MIN_INNOV_POWER = 1e-4

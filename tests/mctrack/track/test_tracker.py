@@ -112,12 +112,11 @@ def crossing(n=20, speed=8.0):
         yield dets(box(100 + speed * k), box(100 + speed * n - speed * k))
 
 
-def run_crossing(with_appearance: bool):
-    t = Tracker(appearance_thresh=0.3)
-    feats = np.array([[1.0, 0.0], [0.0, 1.0]], np.float32)  # A looks like e0, B like e1
+def run_crossing(tracker: Tracker, feats: np.ndarray | None):
+    """Each frame of :func:`crossing` with ``feats`` (A's row, B's row); the first and the last det -> id lookups."""
     first, last = None, None
     for d in crossing():
-        out = t.update(d, feats if with_appearance else None)
+        out = tracker.update(d, feats)
         lookup = dict(zip(out.det_index.tolist(), out.track_id.tolist()))
         first = first or lookup
         if len(lookup) == 2:
@@ -126,9 +125,10 @@ def run_crossing(with_appearance: bool):
 
 
 def test_crossing_identity_kept_by_appearance_only():
-    first, last = run_crossing(with_appearance=True)
+    feats = np.array([[1.0, 0.0], [0.0, 1.0]], np.float32)  # A looks like e0, B like e1
+    first, last = run_crossing(Tracker(appearance_thresh=0.3), feats)
     assert last == first  # det 0 (A) still has A's id after the bounce
-    first_m, last_m = run_crossing(with_appearance=False)
+    first_m, last_m = run_crossing(Tracker(appearance_thresh=0.3), None)
     # the constant-velocity prediction carries each track through the meeting point: motion alone swaps them
     assert last_m != first_m
 
@@ -136,19 +136,11 @@ def test_crossing_identity_kept_by_appearance_only():
 def run_crossing_alike(centre: str):
     """The crossing with features that share a large common part (as colour histograms of one scene do): A and B
     are 0.02 apart in cosine distance, far closer than the tracker's threshold."""
-    t = Tracker(appearance_thresh=0.3, appearance_centre=centre)
     common, own = np.eye(3, dtype=np.float32)[0], np.eye(3, dtype=np.float32)[1:] * 0.15
     feats = common + own
     feats /= np.linalg.norm(feats, axis=1, keepdims=True)
     assert 0.01 < 1.0 - float(feats[0] @ feats[1]) < 0.03
-    first, last = None, None
-    for d in crossing():
-        out = t.update(d, feats)
-        lookup = dict(zip(out.det_index.tolist(), out.track_id.tolist()))
-        first = first or lookup
-        if len(lookup) == 2:
-            last = lookup
-    return first, last
+    return run_crossing(Tracker(appearance_thresh=0.3, appearance_centre=centre), feats)
 
 
 def test_features_centred_on_the_scene_tell_alike_people_apart():
