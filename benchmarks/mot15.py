@@ -58,13 +58,7 @@ sys.path.insert(0, str(ROOT))
 from mctrack.commands._common import TORCH_EMBEDDERS  # noqa: E402
 from mctrack.detect import MotFileDetector  # noqa: E402
 from mctrack.errors import InputError  # noqa: E402
-from mctrack.embed import (  # noqa: E402
-    appearance_centre,
-    build_embedder,
-    embed_policy,
-    embedder_link_thresh,
-    embedder_track_appearance,
-)
+from mctrack.embed import build_embedder, embed_policy, embedder_link_thresh, tracker_appearance  # noqa: E402
 from mctrack.eval.mot import combine, evaluate_folder_sequences, evaluate_folders, format_table, write_json  # noqa: E402
 from mctrack.io.mot import mot_rows, save_mot_txt  # noqa: E402
 from mctrack.io.video import SequenceSource, has_images  # noqa: E402
@@ -216,9 +210,7 @@ def embedder_defaults(embedder, reid: str) -> tuple[dict, dict]:
     linker's threshold."""
     if embedder is None:
         return {}, {}
-    weight, thresh = embedder_track_appearance(embedder, reid)
-    tracker = {"appearance_weight": weight, "appearance_thresh": thresh, "appearance_centre": appearance_centre(reid)}
-    return tracker, {"stitch_appearance": embedder_link_thresh(embedder, reid)}
+    return tracker_appearance(embedder, reid), {"stitch_appearance": embedder_link_thresh(embedder, reid)}
 
 
 class Tracked(NamedTuple):

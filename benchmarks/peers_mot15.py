@@ -47,7 +47,7 @@ from mctrack.detect import MotFileDetector  # noqa: E402
 #: mctrack's settings on a live stream, where nothing can be judged once tracking ended (``mctrack track`` on a
 #: stream: min_hits 2, no backfill, the first detection's score only, no length judgement)
 ONLINE = {"min_hits": 2, "backfill": False, "track_score": "first", "min_length_s": 0.0}
-from mctrack.embed import appearance_centre, embedder_link_thresh, embedder_track_appearance  # noqa: E402
+from mctrack.embed import embedder_link_thresh, tracker_appearance  # noqa: E402
 from mctrack.errors import InputError  # noqa: E402
 from mctrack.eval.mot import evaluate_folders  # noqa: E402
 from mctrack.io.mot import mot_rows, save_mot_txt  # noqa: E402
@@ -166,12 +166,7 @@ def compare(
                     # every detection, as the peers embed (mctrack track: --embed needed)
                     kwargs = {"embed": "all", "cmc": "auto" if cmc else "off", **settings}
                     if embedder is not None:
-                        weight, thresh = embedder_track_appearance(embedder.embedder, reid_name)
-                        kwargs.update(
-                            appearance_weight=weight,
-                            appearance_thresh=thresh,
-                            appearance_centre=appearance_centre(reid_name),
-                        )
+                        kwargs.update(tracker_appearance(embedder.embedder, reid_name))
                     post = {"smooth": smooth, "stitch_s": stitch}
                     if embedder is not None:
                         post["stitch_appearance"] = embedder_link_thresh(embedder.embedder, reid_name)

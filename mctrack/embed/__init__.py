@@ -42,6 +42,7 @@ __all__ = [
     "embedder_link_thresh",
     "embedder_track_appearance",
     "appearance_centre",
+    "tracker_appearance",
     "valid_track_appearance",
     "link_thresh",
     "track_appearance",
@@ -136,6 +137,14 @@ def embedder_track_appearance(embedder, name: str) -> tuple[float, float]:
             f"(0, 2]], got {recommended!r}"
         )
     return float(values[0]), float(values[1])
+
+
+def tracker_appearance(embedder, name: str) -> dict[str, float | str]:
+    """The per-camera tracker's appearance keyword arguments for ``embedder`` (built as ``name``):
+    ``appearance_weight`` and ``appearance_thresh`` (:func:`embedder_track_appearance`) and ``appearance_centre``
+    (:func:`appearance_centre`), as ``mctrack track --reid NAME`` takes them."""
+    weight, thresh = embedder_track_appearance(embedder, name)
+    return {"appearance_weight": weight, "appearance_thresh": thresh, "appearance_centre": appearance_centre(name)}
 
 
 def valid_track_appearance(values) -> bool:

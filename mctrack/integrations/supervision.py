@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import supervision as sv
 
-from ..embed import appearance_centre, build_embedder, embedder_track_appearance
+from ..embed import build_embedder, tracker_appearance
 from ..track import DETECTOR_THRESHOLDS, Tracker
 from ..types import Detections, Tracks
 
@@ -107,13 +107,7 @@ class MctrackTracker:
         self._frame_size: tuple[int, int] | None = None  # the first frame's (width, height): a change is said once
         self._warned_size = False
         if self.embedder is not None:
-            weight, thresh = embedder_track_appearance(self.embedder, reid)
-            tracker_kwargs = {
-                "appearance_weight": weight,
-                "appearance_thresh": thresh,
-                "appearance_centre": appearance_centre(reid),
-                **tracker_kwargs,
-            }
+            tracker_kwargs = {**tracker_appearance(self.embedder, reid), **tracker_kwargs}
         self._options = {
             "camera": camera,
             "frame_rate": frame_rate,

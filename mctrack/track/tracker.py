@@ -330,7 +330,6 @@ class Tracker:
         # (T, D) float64 sum of the features of the other people seen while each track lived, and their count
         self._others_sum: np.ndarray | None = None
         self._others_n = np.zeros(0, np.int64)
-        self._app_frame: np.ndarray | None = None  # this frame's (tracks, detections) distances among others
         self._own_sum, self._own_n = 0.0, 0  # distances of matched tracks' memories from their new features
         self._has_emb = np.zeros(0, bool)
         self._emb_frame = np.zeros(0, np.int64)  # the update count at which each track's memory last took a feature
@@ -405,9 +404,9 @@ class Tracker:
         if emb is not None and self._emb is None:
             self._emb = np.zeros((len(self._id), emb.shape[1]), np.float32)
 
-        self._app_frame = None
+        app_all = None  # appearance_centre "scene": the frame's (tracks, detections) distances, computed once
         if emb is not None and self.appearance_centre == "scene" and self._others_sum is not None and len(self._id):
-            self._app_frame = self._distances_among_others(emb)
+            app_all = self._distances_among_others(emb)
 
         # 1. predict
         if len(self._id):
@@ -416,9 +415,7 @@ class Tracker:
         # the box overlaps of every live track with every usable detection, once per frame; each association
         # stage takes its rows and columns (the high-score stages the buffered overlap when ``iou_buffer`` is set)
         iou = iou_matrix(pred, boxes)
-        iou_high = iou
-        if self.iou_buffer > 0:
-            iou_high = iou_matrix(_buffered(pred, self.iou_buffer), _buffered(boxes, self.iou_buffer))
+        iou_high = self._high_overlap(pred, boxes) if self.iou_buffer > 0 else iou
 
         # 2-4. associate
         state = self._state.copy()
@@ -426,14 +423,14 @@ class Tracker:
         high = (scores >= high_cut).nonzero()[0]
         low = (scores < high_cut).nonzero()[0]
         pool = np.arange(len(state)) if self.tentative_compete else (state != _TENTATIVE).nonzero()[0]
-        m1, ut, ud = self._associate(pool, high, iou_high, scores, z, emb, det_has, self.match_thresh, True)
+        m1, ut, ud = self._associate(pool, high, iou_high, scores, z, emb, det_has, self.match_thresh, True, app_all)
         rest = pool[ut]
         rest = rest[state[rest] == _CONFIRMED]
         m2, _, _ = self._associate(rest, low, iou, scores, z, emb, det_has, self.low_match_thresh, False)
         high_left = high[ud]
         tent = _EMPTY if self.tentative_compete else (state == _TENTATIVE).nonzero()[0]
         m3, _, ud3 = self._associate(
-            tent, high_left, iou_high, scores, z, emb, det_has, self.tentative_match_thresh, True
+            tent, high_left, iou_high, scores, z, emb, det_has, self.tentative_match_thresh, True, app_all
         )
         mt = np.concatenate([m1[0], m2[0], m3[0]])
         md = np.concatenate([m1[1], m2[1], m3[1]])
@@ -544,9 +541,8 @@ class Tracker:
         idx = usable.nonzero()[0]
         mean, _ = self._predict(warp)
         a, b = cxcywh_to_xyxy(mean[:, :4]), xyxy[idx]
-        if self.iou_buffer > 0:  # the overlap the first association uses
-            a, b = _buffered(a, self.iou_buffer), _buffered(b, self.iou_buffer)
-        iou = iou_matrix(b, a)  # (usable detections, tracks)
+        # (usable detections, tracks), the overlap the first association uses
+        iou = self._high_overlap(b, a) if self.iou_buffer > 0 else iou_matrix(b, a)
         feasible = iou >= 1.0 - self.match_thresh
         j = iou.argmax(axis=1)
         clear = (
@@ -639,9 +635,11 @@ class Tracker:
         det_has: np.ndarray | None,
         thresh: float,
         use_appearance: bool,
+        app_all: np.ndarray | None = None,
     ) -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray, np.ndarray]:
         """Match track rows ``tracks`` to detection rows ``dets`` (``iou``: the frame's (all tracks, all detections)
-        overlaps; ``det_has``: which detection rows have a feature); returns ((track rows, det rows), unmatched
+        overlaps; ``det_has``: which detection rows have a feature; ``app_all``: the frame's appearance distances
+        when computed once for all, else cosine distances of ``emb``); returns ((track rows, det rows), unmatched
         positions in ``tracks``, unmatched positions in ``dets``)."""
         if len(tracks) == 0 or len(dets) == 0:
             return (_EMPTY, _EMPTY), np.arange(len(tracks)), np.arange(len(dets))
@@ -651,8 +649,8 @@ class Tracker:
             iou_d = 1.0 - (1.0 - iou_d) * scores.take(dets)[None, :]
         app = gate = None
         if use_appearance and emb is not None and self._emb is not None:
-            if self._app_frame is not None:  # appearance_centre "scene": the frame's distances, computed once
-                app = self._app_frame.take(tracks, 0).take(dets, 1)
+            if app_all is not None:
+                app = app_all.take(tracks, 0).take(dets, 1)
             else:
                 app = cosine_distance(self._emb.take(tracks, 0), emb.take(dets, 0))
             has = self._has_emb.take(tracks)
@@ -758,11 +756,11 @@ class Tracker:
             self._others_sum = np.zeros((len(self._id), emb.shape[1]))
         if not len(self._id):
             return
-        apart = iou < 1.0 - self.match_thresh
-        apart &= has[None, :]
-        apart[mt, md] = False
-        self._others_sum += apart @ emb.astype(np.float64)
-        self._others_n += apart.sum(axis=1)
+        own = np.full(len(self._id), -1, np.int64)
+        own[mt] = md
+        feat_sum, count = self._apart(iou, own, emb, has)
+        self._others_sum += feat_sum
+        self._others_n += count
 
     def _others_of(
         self, new: np.ndarray, boxes: np.ndarray, emb: np.ndarray, has: np.ndarray
@@ -770,14 +768,24 @@ class Tracker:
         """The others (feature sum, count) that tracks born on detections ``new`` start with: the frame's embedded
         detections but their own and those overlapping theirs enough to be matched on overlap."""
         own = boxes[new]
-        if self.iou_buffer > 0:
-            overlap = iou_matrix(_buffered(own, self.iou_buffer), _buffered(boxes, self.iou_buffer))
-        else:
-            overlap = iou_matrix(own, boxes)
+        overlap = self._high_overlap(own, boxes) if self.iou_buffer > 0 else iou_matrix(own, boxes)
+        return self._apart(overlap, new, emb, has)
+
+    def _apart(
+        self, overlap: np.ndarray, own: np.ndarray, emb: np.ndarray, has: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Per row of ``overlap`` (rows x detections), the (feature sum, count) of the embedded detections (rows
+        ``has`` of ``emb``) apart from that row's box: not overlapping it enough to be matched on overlap, and not
+        its own detection ``own[row]`` (-1: none)."""
         apart = overlap < 1.0 - self.match_thresh
         apart &= has[None, :]
-        apart[np.arange(len(new)), new] = False
+        rows = (own >= 0).nonzero()[0]
+        apart[rows, own[rows]] = False
         return apart @ emb.astype(np.float64), apart.sum(axis=1)
+
+    def _high_overlap(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """IoU of boxes ``a`` with boxes ``b`` grown by ``iou_buffer``, as the high-score associations measure it."""
+        return iou_matrix(_buffered(a, self.iou_buffer), _buffered(b, self.iou_buffer))
 
     def _remember(self, rows: np.ndarray, feats: np.ndarray) -> None:
         assert self._emb is not None
