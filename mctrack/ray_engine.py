@@ -121,7 +121,7 @@ def run_cameras(
     ray, started = _connect(address, num_cpus, num_gpus, local_cpus)
     threads = max(1, int(num_cpus))
 
-    def remote_job(camera):
+    def remote_job(job, camera):
         import torch
 
         torch.set_num_threads(threads)
@@ -133,7 +133,10 @@ def run_cameras(
     results: dict[int, object] = {}
     interrupted = False
     try:
-        refs = {task.remote(cam): i for i, cam in enumerate(cameras)}
+        # the job (and the embedder's weights it holds) goes to the object store once, as an argument that Ray
+        # hands every task, instead of travelling inside each task's pickled function
+        job_ref = ray.put(job)
+        refs = {task.remote(job_ref, cam): i for i, cam in enumerate(cameras)}
         pending = list(refs)
         try:
             while pending:

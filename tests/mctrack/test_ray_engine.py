@@ -6,6 +6,7 @@ import os
 import signal
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ray = pytest.importorskip("ray")
@@ -50,6 +51,22 @@ def test_a_dead_worker_is_retried_once_then_its_camera_fails_while_the_others_fi
     assert len(list(tmp_path.glob("die[0-9]"))) == 2  # run once more, then given up
     assert results[3] == "failed: ValueError: bad frame"
     assert len(list(tmp_path.glob("raise[0-9]"))) == 1  # an exception is not retried
+
+
+def test_a_job_holding_large_weights_is_not_pickled_into_the_remote_function(tmp_path, local_ray, monkeypatch):
+    weights = np.arange(4_000_000, dtype=np.float32)  # 16 MB, as an embedder's weights held by the job
+
+    def job(camera):
+        return f"{camera} {float(weights[-1]):.0f}"
+
+    shipped = []
+    real_remote = ray.remote
+    monkeypatch.setattr(ray, "remote", lambda fn: shipped.append(fn) or real_remote(fn))
+    results, interrupted = run_cameras(job, ["a", "b"], failed=lambda cam, why: f"failed: {why}")
+    assert not interrupted and results == {0: "a 3999999", 1: "b 3999999"}
+    # Ray pickles a remote function with what it captures and warns when that is large (23 MiB with the bundled
+    # LAGA-Net); the job travels once through the object store instead
+    assert len(shipped) == 1 and len(ray.cloudpickle.dumps(shipped[0])) < 1_000_000
 
 
 def test_cli_ray_usage_errors(scene, tmp_path, capsys):  # noqa: F811
