@@ -140,6 +140,14 @@ def temporary_name(path: Path) -> Path:
     return path.with_name(f".{path.name}.tmp")
 
 
+def written_over(value: str | Path, written: Iterable[Path]) -> Path | None:
+    """The file of ``written`` (what a command writes or replaces, temporary names included) that the input file
+    ``value`` is, by its real path (a link or another spelling of it counts), or None: a command checks its inputs
+    with this before it opens an output, so that it never replaces what it reads."""
+    real = os.path.realpath(value)
+    return next((p for p in written if os.path.realpath(p) == real), None)
+
+
 @contextmanager
 def _replacing(path: Path, newline: str | None = None) -> Iterator[TextIO]:
     """A text file that replaces ``path`` (by a rename) only when the block completes."""

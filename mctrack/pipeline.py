@@ -98,6 +98,7 @@ from .outputs import (
     write_identities,
     temporary_name,
     write_json,
+    written_over,
 )
 from .signals import interrupts_deferred
 from .track.cmc import IDENTITY_WARP
@@ -1553,13 +1554,12 @@ def _check_inputs_are_not_outputs(cams: CamsConfig, out: Path) -> None:
     written += [out / "local" / f"{c.id}.txt" for c in cams.cameras]
     # (not the recordings: a run records under a new name, never over a file there, so an earlier run's recording can
     # be a camera's source)
-    targets = {os.path.realpath(p): p for p in written}
     for cam in cams.cameras:
         for key in ("source", "detections", "ground_truth", "calibration"):
             value = getattr(cam, key, None)
             if not value or is_live_source(str(value)) and key == "source":
                 continue
-            hit = targets.get(os.path.realpath(value))
+            hit = written_over(value, written)
             if hit is not None:
                 raise InputError(
                     f"camera {cam.id}: its {key} {value} is a file this run writes ({hit}); choose another --out"

@@ -31,7 +31,14 @@ from ..io.video import (
     warn_assumed_fps,
 )
 from ..io.mot import read_run_record
-from ..outputs import output_file, output_folder, write_annotated_video, write_run_record
+from ..outputs import (
+    output_file,
+    output_folder,
+    temporary_name,
+    write_annotated_video,
+    write_run_record,
+    written_over,
+)
 from reid_models.provenance import provenance
 from ..signals import interrupts_deferred
 from ..track import DETECTOR_THRESHOLDS, CameraMotion, Tracker
@@ -293,6 +300,8 @@ def main(args: argparse.Namespace) -> int:
             f"writes its settings there beside {result.name}: choose another --out or --name"
         )
     video_file = out_dir / f"{name}.mp4"
+    # (the video's name also without --video: a rerun removes the video an earlier run left there)
+    _check_inputs_are_not_outputs(args, detector, [result, record_file, video_file])
     rows: list[np.ndarray] = []
     means = FeatureMeans()
     refined = bool(args.interpolate or smooth or stitch_s or fill or min_track_score or min_track_s)
@@ -532,6 +541,23 @@ def _detector_record(args: argparse.Namespace, detector) -> dict:
         "imgsz": getattr(detector, "imgsz", None),
         "half": getattr(detector, "half", None),
     }
+
+
+def _check_inputs_are_not_outputs(args: argparse.Namespace, detector, written: list[Path]) -> None:
+    """An :class:`InputError` when an input file (the source video, the detection file, weights) is one of the files
+    ``written`` (or their temporary names) in ``--out``: ``--source cam1.mp4 --out .`` would replace the recording
+    with its annotated video, a det.txt named as the result would be replaced by the tracks."""
+    written = written + [temporary_name(p) for p in written]
+    inputs = {
+        "--source": None if is_live_source(str(args.source)) else args.source,
+        "--dets": getattr(detector, "path", None) if args.detector == "mot" else None,
+        "--weights": args.weights,
+        "--yolo-weights": getattr(args, "yolo_weights", None),
+    }
+    for option, value in inputs.items():
+        hit = written_over(value, written) if value and os.path.isfile(value) else None
+        if hit is not None:
+            raise InputError(f"{option} {value}: is a file this command writes ({hit}); choose another --out or --name")
 
 
 def _build_detector(args: argparse.Namespace, source):

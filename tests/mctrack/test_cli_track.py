@@ -905,3 +905,38 @@ def test_a_run_that_fails_records_why_and_how_far(tmp_path, capsys, monkeypatch)
     record = json.loads((out / "SYN-06.json").read_text())
     assert record["complete"] is False and record["frames"] == 31
     assert record["stopped"].startswith("failed: SYN-06: the embedder gave no finite feature")
+
+
+def test_an_input_file_that_track_would_write_over_is_refused_before_anything_is_written(tmp_path, capsys):
+    """helper-81: ``--source D/foo.mp4 --dets D/foo.txt --out D`` replaced the detections with the tracks and
+    (with --video, or a rerun's removal of an earlier video) the recording with its annotated video, exit 0; run
+    refuses the same."""
+    import cv2
+
+    seq = make_sequence(tmp_path / "SYN-09", n=10)
+    folder = tmp_path / "D"
+    folder.mkdir()
+    video = folder / "foo.mp4"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 10, (640, 480))
+    for _ in range(10):
+        writer.write(np.full((480, 640, 3), 90, np.uint8))
+    writer.release()
+    dets = folder / "foo.txt"
+    dets.write_bytes((seq / "det" / "det.txt").read_bytes())
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    base = ["track", "--detector", "mot", "--reid", "none", "--no-progress", "--cmc", "off"]
+    cases = [
+        (["--source", str(video), "--dets", str(dets), "--out", str(folder)], f"--source {video}: is a file"),
+        (["--source", str(video), "--dets", str(seq / "det" / "det.txt"), "--out", str(folder)], f"--source {video}"),
+        (["--source", str(seq), "--dets", str(dets), "--out", str(folder), "--name", "foo"], f"--dets {dets}: is a"),
+        # another spelling of the same folder, the result named after the detection file
+        (["--source", str(seq), "--dets", str(dets), "--out", str(folder / ".." / "D"), "--name", "foo.txt"], "--dets"),
+    ]
+    for args, message in cases:
+        assert main([*base, *args]) == 1
+        err = capsys.readouterr().err
+        assert message in err and "choose another --out or --name" in err, err
+        assert {p.name: p.read_bytes() for p in folder.iterdir()} == before  # nothing written, nothing replaced
+    # the same inputs with another --out: tracked as usual
+    assert main([*base, "--source", str(video), "--dets", str(dets), "--out", str(tmp_path / "out")]) == 0
+    assert (tmp_path / "out" / "foo.txt").is_file()
