@@ -423,6 +423,13 @@ RUN_FILES = ("summary.json", "eval.json", "identities.csv", "aicity.txt", "galle
 RUN_LOCK = ".mctrack-run.lock"
 
 
+def is_run_local_folder(path: Path) -> bool:
+    """Whether ``path`` is a run's ``local/`` folder (each camera's rows with the camera's own track ids, not the
+    global ones): named so, beside a run's summary.json or lock."""
+    path = Path(path)
+    return path.name == "local" and any((path.parent / name).is_file() for name in ("summary.json", RUN_LOCK))
+
+
 def earlier_outputs(out: Path, cameras: list[str]) -> list[str]:
     """Files in ``out`` that an earlier run (finished or not) wrote and this run will not replace (they would be
     mistaken for this run's): other cameras' results, videos, local rows and tracklets. (The run's own files,

@@ -16,7 +16,7 @@ from ..eval.mot import evaluate_folders, format_table, read_ground_truth, write_
 from ..eval.multicam import evaluate_multicam, format_multicam
 from ..io.mot import load_mot_txt
 from ..io.video import open_source
-from ..outputs import RUN_LOCK, output_file
+from ..outputs import RUN_LOCK, is_run_local_folder, output_file
 
 __all__ = ["register", "main"]
 
@@ -78,6 +78,11 @@ def evaluate_cams(args: argparse.Namespace) -> dict:
     pred_dir = Path(args.pred)
     if not pred_dir.is_dir():
         raise InputError(f"--pred {pred_dir}: results folder not found")
+    if is_run_local_folder(pred_dir):  # its cross-camera score would count every camera's ids as other people
+        raise InputError(
+            f"--pred {pred_dir}: a run's local/ files hold each camera's own track ids, not global ones; give the run "
+            f"folder ({pred_dir.parent})"
+        )
     known = [c.id for c in cams.cameras]
     asked = [c.rstrip("/") for c in args.sequences or ()]  # a trailing slash (tab completion): no camera id has one
     unknown = [c for c in asked if c not in known]

@@ -25,7 +25,7 @@ from ..errors import InputError, missing_file
 from ..io.crops import CROP_NAME, MAX_PERSON_ID, CropCollector, crop_frames, label_rows
 from ..io.mot import duplicate_id, load_mot_txt, outside_frame_problem
 from ..io.video import FrameSource, open_source, warn_assumed_fps
-from ..outputs import output_folder
+from ..outputs import is_run_local_folder, output_folder
 
 __all__ = ["add_crops_parser", "crops_main"]
 
@@ -151,7 +151,7 @@ def _cameras(args: argparse.Namespace) -> list[_Camera]:
         if not run.is_dir():
             raise InputError(f"--labels {run}: with --cams, give a finished 'mctrack run --out' folder")
         if not (run / "summary.json").is_file():
-            local = run.name == "local" and (run.parent / "summary.json").is_file()
+            local = is_run_local_folder(run)
             raise InputError(
                 f"--labels {run}: "
                 + (

@@ -1694,6 +1694,10 @@ def test_eval_cams_scores_result_files_as_the_run_did(scene, tmp_path, capsys, c
     for key in ("per_camera", "cross_camera", "mean_per_camera", "frames_evaluated", "protocol"):
         assert again[key] == ran[key], key
     assert "cross-camera" in printed and "mean" in printed
+    # the run's local/ files (each camera's own ids) are refused: their cross-camera score was silently wrong
+    # (helper-81: 44.3 IDF1 against the run's 85.2)
+    assert main(["eval", "--cams", str(scene / "cams.yaml"), "--pred", str(out / "local")]) == 1
+    assert "a run's local/ files hold each camera's own track ids, not global ones" in capsys.readouterr().err
     # one camera's file missing: an error naming it, or scored as empty with --missing-ok
     first = load_cams(scene / "cams.yaml").cameras[0].id
     (out / f"{first}.txt").rename(tmp_path / "kept.txt")
