@@ -663,7 +663,7 @@ class Pipeline:
             # (a camera replayed from the feature cache has no detector: a camera whose file was unused is never
             # cached, below, so that every run says so)
             file_detector = getattr(features, "detector", None)
-            unused = None if stats.stopped_early else unused_detection_file(file_detector, stats)
+            unused = unused_detection_file(file_detector, stats)
             if unused and not res.error:  # a wrong file is far likelier than no one: the camera failed (its rows,
                 # none, were counted as an empty scene with exit 0, as `track` refuses them)
                 res.error = unused

@@ -515,7 +515,7 @@ def main(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    unused = None if stats.stopped_early else unused_detection_file(detector, stats)  # --duration: cut short
+    unused = unused_detection_file(detector, stats)
     if unused:  # a detection file with rows of which none was used: the wrong file or filter, not an empty scene
         print(f"mctrack track: error: {unused}; {result} is empty", file=sys.stderr)
         return 1

@@ -91,11 +91,14 @@ def unused_detection_file(detector, stats: DriverStats) -> str | None:
     """Why a detection file (:class:`mctrack.detect.MotFileDetector`) with rows gave the frames driven none of
     them (frame numbers beyond the source's, or none scoring its ``min_score``): a wrong file or filter, not an
     empty scene. None when it gave some, holds none (a scene without people is legal; loading it warned) or the
-    detector reads no file."""
+    detector reads no file. Of a source read only in part (``stats.stopped_early``, ``--duration``)
+    only the filter is judged: its rows may all lie beyond the frames read."""
     if not getattr(detector, "rows_read", 0) or stats.detections or not stats.frames:
         return None
     if not detector.num_rows:
         return f"{detector.path}: none of its {detector.rows_read} detections scores at least {detector.min_score:g}"
+    if stats.stopped_early:
+        return None
     return (
         f"{detector.path}: none of its {detector.num_rows} detections lies in the {stats.frames} frame(s) read (its "
         f"frames run from {detector.first_frame + 1} to {detector.last_frame + 1}): is it this source's detection file?"

@@ -695,6 +695,9 @@ def test_a_detection_file_of_which_no_row_is_used_is_an_error_not_an_empty_succe
     assert main(argv + ["--min-score", "0.99"]) == 1
     err = capsys.readouterr().err
     assert f"{seq / 'det' / 'det.txt'}: none of its 60 detections scores at least 0.99;" in err
+    # cut short by --duration: a filter no row of the whole file passes is still the filter's fault (helper-81: exit 0)
+    assert main(argv + ["--min-score", "0.99", "--duration", "1"]) == 1
+    assert "none of its 60 detections scores at least 0.99;" in capsys.readouterr().err
     rows = load_mot_txt(seq / "det" / "det.txt")
     rows[:, 0] += 1000
     save_mot_txt(seq / "det" / "det.txt", rows)
