@@ -9,10 +9,12 @@ feature_dim, torch_version, extra (caller's plain-typed dict, e.g. training hype
 
 from __future__ import annotations
 
+import re
 import json
 import os
 import signal
 import threading
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -193,11 +195,15 @@ def unreadable_reason(path: Path, err: BaseException, *, onnx_hint: bool = False
         return "truncated or damaged: its zip archive is incomplete"
     if "Unsupported global" in text:
         return "it holds Python objects besides tensors, which are not loaded from an untrusted file"
+    if "TorchScript archive" in text:
+        return "a TorchScript export, not a checkpoint: give the checkpoint it was exported from"
+    if needed := re.search(r"unsupported GLOBAL (\S+)", text):  # torch names the first callable it refused
+        return f"it needs {needed.group(1)}, which unpickling could use to run code: not loaded"
     if isinstance(err, (KeyError, EOFError, IndexError)) or any(
         s in text for s in ("load key", "magic number", "Weights only load failed")
     ):
         onnx = onnx_hint and path.suffix.lower() == ".onnx"
-        return "not a PyTorch file" + ("; an ONNX model is run with --reid onnx" if onnx else "")
+        return "not a PyTorch file" + ("; an ONNX model runs in mctrack track and run with --reid onnx" if onnx else "")
     first = text.strip().splitlines()[0][:100] if text.strip() else ""
     return f"{type(err).__name__}: {first}" if first else type(err).__name__
 
@@ -206,7 +212,9 @@ def _read(path: Path, map_location: str | torch.device) -> tuple[dict[str, Any],
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint not found: {path}")
     try:
-        data = torch.load(path, map_location=map_location, weights_only=True)
+        with warnings.catch_warnings():  # torch's own line about a TorchScript file: the error below says it
+            warnings.filterwarnings("ignore", message=".*looks like a TorchScript archive")
+            data = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:
         raise CheckpointError(
             f"{path}: not a readable checkpoint ({unreadable_reason(path, err, onnx_hint=True)})"

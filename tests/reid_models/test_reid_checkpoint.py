@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -127,6 +128,7 @@ def test_garbage_file_is_rejected(tmp_path: Path) -> None:
     assert str(path) in str(info.value)
 
 
+@pytest.mark.filterwarnings("ignore:`torch.jit.s:FutureWarning")  # making the TorchScript file
 def test_unreadable_files_say_why(tmp_path: Path) -> None:
     """helper-54: a truncated checkpoint said '(RuntimeError)', a text file '(KeyError)'."""
     good = tmp_path / "good.pt"
@@ -138,9 +140,20 @@ def test_unreadable_files_say_why(tmp_path: Path) -> None:
         # helper-68: an exported model given to --reid laga (ONNX files open with a protobuf varint, not a zip)
         "model.onnx": (
             b"\x08\x08\x12\x07pytorch\x1a\x032.1",
-            "not a PyTorch file; an ONNX model is run with --reid onnx",
+            "not a PyTorch file; an ONNX model runs in mctrack track and run with --reid onnx",
         ),
     }
+    # helper-81: a TorchScript export said "(RuntimeError: Cannot use ``weights_only=True`` with TorchScript archives
+    # ... In PyTorch 2.6,)", cut mid-sentence; a pickle that calls os.system "not a PyTorch file"
+    torch.jit.save(torch.jit.script(torch.nn.Linear(2, 2)), tmp_path / "export.ts")
+    cases["export.ts"] = ((tmp_path / "export.ts").read_bytes(), "a TorchScript export, not a checkpoint")
+
+    class Calls:
+        def __reduce__(self):
+            return os.system, ("true",)  # never run: the load refuses it
+
+    torch.save({"manifest": Calls()}, tmp_path / "evil.pt")
+    cases["evil.pt"] = ((tmp_path / "evil.pt").read_bytes(), "it needs posix.system, which unpickling could use")
     for name, (content, reason) in cases.items():
         (tmp_path / name).write_bytes(content)
         with pytest.raises(CheckpointError, match=rf"{name}: not a readable checkpoint \({reason}"):
