@@ -184,8 +184,12 @@ def test_onnx_embedder_runs_an_export_like_the_network(tmp_path, checkpoint):
     with pytest.raises(ValueError, match="feature_mean: 3 values"):
         build_embedder("onnx", weights=out, feature_mean=np.zeros(3))
     (tmp_path / "bad.onnx").write_bytes(b"not onnx")
-    with pytest.raises(ValueError, match="bad.onnx: not a loadable ONNX model"):
+    with pytest.raises(ValueError, match="bad.onnx: not a loadable ONNX model") as info:
         build_embedder("onnx", weights=tmp_path / "bad.onnx")
+    assert "PyTorch" not in str(info.value)
+    # a checkpoint given to --reid onnx (helper-81: said only "InvalidProtobuf")
+    with pytest.raises(ValueError, match="a PyTorch checkpoint runs with --reid laga, can or global"):
+        build_embedder("onnx", weights=checkpoint)
     with pytest.raises(ValueError, match=r"needs a model file \(weights=MODEL.onnx"):
         build_embedder("onnx")
 
