@@ -123,7 +123,11 @@ def evaluate_cams(args: argparse.Namespace) -> dict:
             log.warning("%s: no result file: camera %s is scored as tracked with no box (--missing-ok)", file, cam.id)
             result = np.zeros((0, 10))
         else:
-            raise InputError(f"{file}: result file not found for camera {cam.id} (use --sequences to score a subset)")
+            subset = "" if asked else "--sequences to score a subset, or "
+            raise InputError(
+                f"{file}: result file not found for camera {cam.id} (use {subset}--missing-ok to score it as tracked "
+                "with no box)"
+            )
         length = covered.get(cam.id) or _length(cam)
         span = "the run covered" if covered.get(cam.id) else "the video has"
         if length is None:  # the source cannot say (a live stream, a missing video): the rows' last frame

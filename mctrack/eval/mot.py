@@ -609,8 +609,9 @@ def evaluate_folder_sequences(
             where = pred_dir / "data"
             if (where / pred_file.name).is_file():  # TrackEval's layout: <tracker>/data/<sequence>.txt
                 hint = f"; it is in {where} (TrackEval's tracker layout): give --pred {where}"
-            else:
-                hint = " (use --sequences to evaluate a subset)"
+            else:  # (the options of mctrack eval, whose keyword arguments these are)
+                subset = "" if not every_sequence else "--sequences to evaluate a subset, or "
+                hint = f" (use {subset}--missing-ok to score it as tracked with no box)"
             raise InputError(f"{pred_file}: result file not found for sequence {seq}{hint}")
         _check_frames(gt, length, gt_file, info_file)
         _check_frames(pred, length, pred_file, info_file)

@@ -1702,7 +1702,9 @@ def test_eval_cams_scores_result_files_as_the_run_did(scene, tmp_path, capsys, c
     first = load_cams(scene / "cams.yaml").cameras[0].id
     (out / f"{first}.txt").rename(tmp_path / "kept.txt")
     assert main(["eval", "--cams", str(scene / "cams.yaml"), "--pred", str(out)]) == 1
-    assert f"{out / first}.txt: result file not found for camera {first}" in capsys.readouterr().err
+    assert f"{out / first}.txt: result file not found for camera {first} (use --sequences" in capsys.readouterr().err
+    assert main(["eval", "--cams", str(scene / "cams.yaml"), "--pred", str(out), "--sequences", first]) == 1
+    assert f"camera {first} (use --missing-ok to score it as tracked with no box)" in capsys.readouterr().err
     with caplog.at_level(logging.WARNING):
         assert main(["eval", "--cams", str(scene / "cams.yaml"), "--pred", str(out), "--missing-ok"]) == 0
     assert "scored as tracked with no box (--missing-ok)" in caplog.text

@@ -171,6 +171,12 @@ def test_a_result_file_that_matches_no_sequence_is_warned_about(tmp_path, caplog
     assert [r.getMessage().split(": ", 1)[1] for r in caplog.records] == [
         "no result file: sequence seqA is scored as tracked with no box (--missing-ok)"
     ]
+    # without missing_ok: the error names the option that scores it, and --sequences only where none was chosen
+    # (helper-81: it said "use --sequences to evaluate a subset" to a user who had given --sequences)
+    with pytest.raises(InputError, match=r"seqA.txt: result file not found for sequence seqA \(use --missing-ok"):
+        evaluate_folders(gt_dir, pred_dir, sequences=["seqA"])
+    with pytest.raises(InputError, match=r"\(use --sequences to evaluate a subset, or --missing-ok to score it"):
+        evaluate_folders(gt_dir, pred_dir)
 
 
 def test_a_sequence_without_its_ground_truth_but_with_a_result_is_an_error(tmp_path, caplog):
