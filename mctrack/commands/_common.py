@@ -504,6 +504,8 @@ def check_stream_args(args: argparse.Namespace) -> None:
         getattr(args, "app_centre", None),
     } != {None}:
         log.warning("--app-weight/--app-thresh/--app-centre: no effect with --reid none (motion only)")
+    if getattr(args, "reid", None) == "none" and (args.embed is not None or args.embed_every != 1):
+        log.warning("--embed/--embed-every: no effect with --reid none (nothing is embedded)")
     for option in ("track_high", "track_new"):  # scores; --track-new below --track-high is raised to it
         value = getattr(args, option)
         if value is not None and not (math.isfinite(value) and 0 <= value <= 1):

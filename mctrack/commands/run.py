@@ -239,7 +239,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="ray: cluster to use: auto (the one this machine is in) or ray://HOST:10001 (default: start a "
         "local Ray instance)",
     )
-    e.add_argument("--ray-cpus", type=float, default=1.0, help="ray: CPUs per camera (default: 1)")
+    e.add_argument("--ray-cpus", type=float, default=None, help="ray: CPUs per camera (default: 1)")
     e.add_argument(
         "--ray-local-cpus",
         type=int,
@@ -248,7 +248,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="ray without --address: CPUs of the local Ray instance started for the run (default: all)",
     )
     e.add_argument(
-        "--ray-gpus", type=float, default=0.0, help="ray: GPUs per camera; fractions share a GPU (default: 0)"
+        "--ray-gpus", type=float, default=None, help="ray: GPUs per camera; fractions share a GPU (default: 0)"
     )
     p.add_argument("--out", default="runs/run", help="output folder (default: runs/run)")
     p.add_argument("--no-video", action="store_true", help="do not write annotated videos")
@@ -388,8 +388,11 @@ def main(args: argparse.Namespace) -> int:
         )
     if not (np.isfinite(args.record_segment) and args.record_segment >= 0):
         raise InputError(f"--record-segment: must be >= 0 minutes (0: one file per run), got {args.record_segment}")
-    if args.engine != "ray" and (args.address or args.ray_local_cpus is not None):
-        raise InputError("--address/--ray-local-cpus: only with --engine ray")
+    ray_options = (args.address, args.ray_local_cpus, args.ray_cpus, args.ray_gpus)
+    if args.engine != "ray" and any(value is not None for value in ray_options):
+        raise InputError("--address/--ray-cpus/--ray-gpus/--ray-local-cpus: only with --engine ray")
+    args.ray_cpus = 1.0 if args.ray_cpus is None else args.ray_cpus
+    args.ray_gpus = 0.0 if args.ray_gpus is None else args.ray_gpus
     if args.engine == "ray":
         if not (np.isfinite(args.ray_cpus) and args.ray_cpus > 0 and np.isfinite(args.ray_gpus) and args.ray_gpus >= 0):
             raise InputError(
@@ -410,9 +413,8 @@ def main(args: argparse.Namespace) -> int:
             raise InputError(str(exc)) from None
     if not (np.isfinite(args.gallery_age) and args.gallery_age > 0):
         raise InputError(f"--gallery-age: must be a finite number of seconds > 0, got {args.gallery_age}")
-    if args.reid != "none":
-        LINKERS.get(args.linker)
-    else:
+    LINKERS.get(args.linker)  # a misspelt name is refused also where no linker runs (--reid none)
+    if args.reid == "none":
         ignored = [
             flag
             for flag, given in (

@@ -382,6 +382,10 @@ def test_appearance_options_with_reid_none_are_warned_about(tmp_path, caplog):
     caplog.clear()
     assert main([*argv, "--out", str(tmp_path / "c"), "--app-centre", "scene"]) == 0
     assert "--app-weight/--app-thresh/--app-centre: no effect with --reid none" in caplog.text
+    for option in (["--embed", "all"], ["--embed-every", "3"]):  # helper-81: accepted without a word
+        caplog.clear()
+        assert main([*argv, "--out", str(tmp_path / "d"), *option]) == 0
+        assert "--embed/--embed-every: no effect with --reid none (nothing is embedded)" in caplog.text
 
 
 def test_track_drops_a_track_whose_mean_score_is_low(tmp_path, capsys):

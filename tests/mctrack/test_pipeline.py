@@ -531,6 +531,13 @@ def test_cli_run_bad_input(scene, tmp_path, capsys):
     args = ["run", "--cams", str(scene / "cams.yaml"), "--detector", "mot", "--out", str(tmp_path)]
     assert main([*args, "--reid", "colorhist", "--compile", "default"]) == 1  # not silently ignored
     assert "--compile: only for the torch networks" in capsys.readouterr().err
+    # options of what does not run are refused as --address is (helper-81: accepted without a word)
+    for ray_option in (["--ray-cpus", "2"], ["--ray-gpus", "1"], ["--address", "auto"]):
+        assert main([*args, "--reid", "none", *ray_option]) == 1
+        assert "--ray-cpus/--ray-gpus/--ray-local-cpus: only with --engine ray" in capsys.readouterr().err
+    assert main([*args, "--reid", "none", "--linker", "psychic"]) == 1  # misspelt, if unused with --reid none
+    assert "offline, online" in capsys.readouterr().err
+    assert not (tmp_path / "summary.json").exists()
     for bad in ("0", "two"):  # argparse's one-line usage error, exit 2
         with pytest.raises(SystemExit) as exc:
             main(["run", "--cams", str(scene / "cams.yaml"), "--reid", "none", "--detector", "mot", "--workers", bad])
