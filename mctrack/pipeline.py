@@ -78,6 +78,7 @@ from .io.video import (
     note_replayed,
     open_source,
     warn_assumed_fps,
+    warn_overridden_fps,
 )
 from .link.constraints import LinkConstraints, Transit, load_ground_homography
 from .link.linkers import Linker, OnlineLinker, singleton_identities
@@ -239,7 +240,6 @@ def _frames_of(rows: np.ndarray, r: CameraResult) -> int:
     return max(int(r.frames), int(rows[:, 0].max()) if len(rows) else 0)
 
 
-FPS_TOLERANCE = 0.05  # a configured frame rate this far (relative) from the source's own is warned about
 _FPS_WARNED: set[tuple] = set()
 
 
@@ -256,17 +256,8 @@ def default_source(camera: CameraConfig, need_images: bool) -> FrameSource:
     src = open_source(p, need_images=need_images, camera=camera.id, fps=camera.fps)  # runs at camera.fps when given
     key = _fps_warning_key(camera)
     if camera.fps:
-        native = getattr(src, "native_fps", None)  # a video header's or a seqinfo.ini's rate; image folders have none
-        if native and abs(native - camera.fps) > FPS_TOLERANCE * native and key not in _FPS_WARNED:
-            log.warning(
-                "camera %s: fps %g from the camera set overrides the %g fps of %s (time windows such as the "
-                "tracker's max_lost_s and transit times are counted at %g)",
-                camera.id,
-                camera.fps,
-                native,
-                p,
-                camera.fps,
-            )
+        if key not in _FPS_WARNED:
+            warn_overridden_fps(src, camera.fps, f"camera {camera.id}", "the camera set", str(p))
     elif key not in _FPS_WARNED:
         warn_assumed_fps(src, f"camera {camera.id} ({p})", "fps: in the camera set")
     _FPS_WARNED.add(key)  # once per process: a run opens a camera's source up to three times

@@ -29,6 +29,7 @@ from ..io.video import (
     has_images,
     open_source,
     warn_assumed_fps,
+    warn_overridden_fps,
 )
 from ..io.mot import read_run_record
 from ..outputs import (
@@ -233,6 +234,9 @@ def main(args: argparse.Namespace) -> int:
         )
     detector = _build_detector(args, source)
     fps = args.fps or source.fps
+    if args.fps and not live:
+        own = "its seqinfo.ini" if isinstance(source, SequenceSource) else "its video header"
+        warn_overridden_fps(source, args.fps, str(args.source), "--fps", own)
     if args.fps is None:
         warn_assumed_fps(source, str(args.source), "--fps")
     # where the rate came from: every time window of tracking counts with it, and the sources disagree at times

@@ -213,6 +213,27 @@ def warn_assumed_fps(source: FrameSource, where: str, fix: str) -> None:
         )
 
 
+FPS_TOLERANCE = 0.05  # a configured frame rate this far (relative) from the source's own is warned about
+
+
+def warn_overridden_fps(source: FrameSource, fps: float, where: str, by: str, of: str) -> None:
+    """Warn when the rate ``fps`` that ``by`` (an option, the camera set) sets for ``source`` differs from the
+    source's own (``of``: its video header, its seqinfo.ini) by more than :data:`FPS_TOLERANCE`: every time window
+    is counted at ``fps``. ``where`` names the camera or source."""
+    native = getattr(source, "native_fps", None)  # image folders and streams have none
+    if native and abs(native - fps) > FPS_TOLERANCE * native:
+        log.warning(
+            "%s: fps %g from %s overrides the %g fps of %s (time windows such as the tracker's max_lost_s and "
+            "transit times are counted at %g)",
+            where,
+            fps,
+            by,
+            native,
+            of,
+            fps,
+        )
+
+
 _UNREADABLE_WARNED: set[str] = set()  # image files already said to be unreadable
 _RESIZED_WARNED: set[str] = set()  # image folders already said to change their image size
 _READ_AGAIN = 0  # > 0 inside frames_read_again(): frame problems were reported by the pass that tracked them

@@ -655,6 +655,8 @@ def test_a_rerun_removes_the_earlier_runs_video_and_records_where_its_rate_came_
     printed = capsys.readouterr().out
     assert f"removed {out / 'SYN-08.mp4'}: the annotated video of the run whose result" in printed
     assert "SYN-08: 10 frames at 5 fps (--fps)" in printed
+    # said as a camera set's rate is (helper-81: not a word)
+    assert f"{seq}: fps 5 from --fps overrides the 10 fps of its seqinfo.ini (time windows" in caplog.text
     settings = json.loads((out / "SYN-08.json").read_text())["settings"]
     assert (settings["fps"], settings["fps_from"]) == (5.0, "--fps") and "video" not in settings
     # a video drawn as tracked (no refinement) over an earlier run's: written, not removed as the earlier one
