@@ -12,7 +12,15 @@ import numpy as np
 
 from ..config import is_live_source, load_cams
 from ..errors import InputError
-from ..eval.mot import evaluate_folders, format_table, read_ground_truth, write_json
+from ..eval.mot import (
+    combine,
+    evaluate_folder_sequences,
+    format_identities,
+    format_identity_diff,
+    format_table,
+    read_ground_truth,
+    write_json,
+)
 from ..eval.multicam import evaluate_multicam, format_multicam
 from ..io.mot import load_mot_txt
 from ..io.video import open_source
@@ -45,27 +53,52 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--missing-ok", action="store_true", help="score a missing result file as empty")
     p.add_argument("--keep-zero-marked", action="store_true", help="also count GT rows whose conf column is 0")
     p.add_argument("--json", help="also write the metrics to this JSON file")
+    p.add_argument(
+        "--by-identity",
+        action="store_true",
+        help="with --gt: also list, per sequence and ground-truth id, the track IDF1's assignment gives it, the rows "
+        "that track covers there (IDTP) and which tracks cover it frame by frame",
+    )
+    p.add_argument(
+        "--against",
+        metavar="PRED2",
+        help="with --gt: also score another results folder and list, per sequence, the ground-truth ids whose IDTP "
+        "differs between the two, with both results' coverage: where a difference in IDF1 comes from",
+    )
     p.set_defaults(func=main)
 
 
 def main(args: argparse.Namespace) -> int:
     if args.json:  # checked before scoring
         output_file("--json", args.json)
+    if args.cams and (args.by_identity or args.against):
+        raise InputError("--by-identity/--against: with --gt (MOTChallenge sequences) only")
+    details = []
     if args.cams:
         metrics = evaluate_cams(args)
         table = format_multicam(metrics)
     else:
-        metrics = evaluate_folders(
-            args.gt,
-            args.pred,
-            sequences=args.sequences,
-            keep_zero_marked=args.keep_zero_marked,
-            missing_ok=args.missing_ok,
-        )
+        options = {
+            "sequences": args.sequences,
+            "keep_zero_marked": args.keep_zero_marked,
+            "missing_ok": args.missing_ok,
+        }
+        by_identity = bool(args.by_identity or args.against)
+        results = evaluate_folder_sequences(args.gt, args.pred, by_identity=by_identity, **options)
+        metrics = {seq: r["summary"] for seq, r in results.items()}
+        metrics["COMBINED"] = combine(list(results.values()))["summary"]
         table = format_table(metrics)
+        if args.by_identity:
+            details += [format_identities(seq, r["identities"]) for seq, r in results.items()]
+        if args.against:
+            other = evaluate_folder_sequences(args.gt, args.against, by_identity=True, **options)
+            labels = (f"A: {args.pred}", f"B: {args.against}")
+            details += [format_identity_diff(seq, r, other[seq], labels) for seq, r in results.items()]
     if args.json:  # before the table is printed: written whatever becomes of the output
         write_json(args.json, metrics)
     print(table)
+    for text in details:
+        print(f"\n{text}")
     if args.json:
         print(f"metrics written to {args.json}")
     return 0

@@ -4,6 +4,22 @@
 
 from __future__ import annotations
 
-from .mot import combine, evaluate_folder_sequences, evaluate_folders, evaluate_sequence, format_table
+from .mot import (
+    combine,
+    evaluate_folder_sequences,
+    evaluate_folders,
+    evaluate_sequence,
+    format_table,
+    identity_matches,
+    sequence_data,
+)
 
-__all__ = ["evaluate_sequence", "evaluate_folders", "evaluate_folder_sequences", "combine", "format_table"]
+__all__ = [
+    "evaluate_sequence",
+    "evaluate_folders",
+    "evaluate_folder_sequences",
+    "combine",
+    "format_table",
+    "identity_matches",
+    "sequence_data",
+]

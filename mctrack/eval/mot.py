@@ -83,8 +83,8 @@ SUMMARY_FIELDS = (
 class SequenceData:
     """One sequence prepared for the metrics (TrackEval's preprocessed ``data`` dict).
 
-    Ids are relabelled to ``0..num_*_ids-1``. Per timestep: ``gt_ids[t]`` ``(G,)``, ``tracker_ids[t]`` ``(P,)``,
-    ``similarity[t]`` ``(G, P)`` IoU.
+    Ids are relabelled to ``0..num_*_ids-1`` (``gt_labels``, ``tracker_labels``: the ids as given, by new label).
+    Per timestep: ``gt_ids[t]`` ``(G,)``, ``tracker_ids[t]`` ``(P,)``, ``similarity[t]`` ``(G, P)`` IoU.
     """
 
     num_timesteps: int
@@ -95,6 +95,8 @@ class SequenceData:
     gt_ids: list[np.ndarray]
     tracker_ids: list[np.ndarray]
     similarity: list[np.ndarray]
+    gt_labels: np.ndarray | None = None
+    tracker_labels: np.ndarray | None = None
 
 
 def _box_iou_tlwh(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -115,11 +117,12 @@ def _box_iou_tlwh(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return inter / union
 
 
-def _relabel(ids_per_t: list[np.ndarray]) -> tuple[list[np.ndarray], int]:
-    allids = np.unique(np.concatenate(ids_per_t)) if ids_per_t else np.zeros(0)
+def _relabel(ids_per_t: list[np.ndarray]) -> tuple[list[np.ndarray], np.ndarray]:
+    """Ids per timestep relabelled to ``0..n-1``, and the ids as given by new label (``(n,)``)."""
+    allids = np.unique(np.concatenate(ids_per_t)) if ids_per_t else np.zeros(0, np.int64)
     if len(allids) == 0:
-        return [np.zeros(0, np.int64) for _ in ids_per_t], 0
-    return [np.searchsorted(allids, ids).astype(np.int64) for ids in ids_per_t], len(allids)
+        return [np.zeros(0, np.int64) for _ in ids_per_t], allids.astype(np.int64)
+    return [np.searchsorted(allids, ids).astype(np.int64) for ids in ids_per_t], allids.astype(np.int64)
 
 
 def sequence_data(
@@ -179,17 +182,19 @@ def sequence_data(
         gt_ids.append(gi)
         tr_ids.append(pi)
         sims.append(_box_iou_tlwh(g[:, 2:6], p[:, 2:6]))
-    gt_ids, n_gt = _relabel(gt_ids)
-    tr_ids, n_tr = _relabel(tr_ids)
+    gt_ids, gt_labels = _relabel(gt_ids)
+    tr_ids, tr_labels = _relabel(tr_ids)
     return SequenceData(
         num_timesteps,
-        n_gt,
-        n_tr,
+        len(gt_labels),
+        len(tr_labels),
         int(sum(len(x) for x in gt_ids)),
         int(sum(len(x) for x in tr_ids)),
         gt_ids,
         tr_ids,
         sims,
+        gt_labels,
+        tr_labels,
     )
 
 
@@ -334,6 +339,53 @@ def identity(d: SequenceData, threshold: float = 0.5) -> dict:
     if d.num_gt_dets == 0:
         res["IDFP"] = d.num_tracker_dets
         return res
+    rows, cols, fn, fp, _, gt_count = _identity_assignment(d, threshold)
+    res["IDFN"] = int(fn[rows, cols].sum())
+    res["IDFP"] = int(fp[rows, cols].sum())
+    res["IDTP"] = int(gt_count.sum()) - res["IDFN"]
+    return res
+
+
+def identity_matches(d: SequenceData, threshold: float = 0.5) -> list[dict]:
+    """Where a sequence's IDF1 comes from, per ground-truth id (in id order): TrackEval Identity's optimal
+    one-to-one assignment of tracker ids to ground-truth ids, as :func:`identity` scores it. Each entry:
+    ``gt_id``; ``frames`` (its rows); ``track_id``, the tracker id assigned to it (None: none); ``idtp``, its rows
+    that track covers (IoU >= ``threshold``); ``covered_by``, ``(frames, 2)`` int64 of (frame, tracker id
+    covering its box there, the one of highest IoU >= ``threshold``; -1 where none). ``d`` from
+    :func:`sequence_data`."""
+    if d.gt_labels is None or d.tracker_labels is None:
+        raise ValueError("identity_matches: the SequenceData lacks its id labels (made by sequence_data)")
+    assigned = np.full(d.num_gt_ids, -1, np.int64)
+    potential = np.zeros((d.num_gt_ids, d.num_tracker_ids))
+    if d.num_gt_dets and d.num_tracker_dets:
+        rows, cols, _, _, potential, _ = _identity_assignment(d, threshold)
+        real = (rows < d.num_gt_ids) & (cols < d.num_tracker_ids)
+        assigned[rows[real]] = cols[real]
+    covered: list[list[tuple[int, int]]] = [[] for _ in range(d.num_gt_ids)]
+    for t, (g, p, s) in enumerate(zip(d.gt_ids, d.tracker_ids, d.similarity)):
+        best = s.argmax(axis=1) if s.shape[1] else np.zeros(len(g), np.int64)
+        for row, gid in enumerate(g):
+            hit = s.shape[1] and s[row, best[row]] >= threshold - EPS
+            covered[gid].append((t + 1, int(d.tracker_labels[p[best[row]]]) if hit else -1))
+    out = []
+    for gid in range(d.num_gt_ids):
+        tid = int(assigned[gid])
+        out.append(
+            {
+                "gt_id": int(d.gt_labels[gid]),
+                "frames": len(covered[gid]),
+                "track_id": int(d.tracker_labels[tid]) if tid >= 0 else None,
+                "idtp": int(potential[gid, tid]) if tid >= 0 else 0,
+                "covered_by": np.array(covered[gid], np.int64).reshape(-1, 2),
+            }
+        )
+    return out
+
+
+def _identity_assignment(d: SequenceData, threshold: float) -> tuple[np.ndarray, ...]:
+    """TrackEval Identity's assignment problem and its solution: (rows, cols) of the optimal assignment over the
+    ``(ng + nt)``-square cost ``fn + fp``, those two matrices, the ``(ng, nt)`` matched-row counts and the
+    ground-truth ids' row counts."""
     ng, nt = d.num_gt_ids, d.num_tracker_ids
     potential = np.zeros((ng, nt))
     gt_count = np.zeros(ng)
@@ -354,10 +406,7 @@ def identity(d: SequenceData, threshold: float = 0.5) -> dict:
     fn[:ng, :nt] -= potential
     fp[:ng, :nt] -= potential
     rows, cols = linear_sum_assignment(fn + fp)
-    res["IDFN"] = int(fn[rows, cols].sum())
-    res["IDFP"] = int(fp[rows, cols].sum())
-    res["IDTP"] = int(gt_count.sum()) - res["IDFN"]
-    return res
+    return rows, cols, fn, fp, potential, gt_count
 
 
 def _summary(h: dict, c: dict, i: dict, d_counts: dict) -> dict:
@@ -392,13 +441,18 @@ def evaluate_sequence(
     keep_zero_marked: bool = False,
     name: str = "sequence",
     gt_name: str | None = None,
+    by_identity: bool = False,
 ) -> dict:
     """All metrics of one sequence. Returns ``{"summary": {...}, "raw": {...}}``; ``summary`` holds
-    :data:`SUMMARY_FIELDS` (fractions in [0, 1], counts as ints); ``raw`` what :func:`combine` needs."""
+    :data:`SUMMARY_FIELDS` (fractions in [0, 1], counts as ints); ``raw`` what :func:`combine` needs; with
+    ``by_identity`` also ``"identities"``, :func:`identity_matches`."""
     d = sequence_data(gt_rows, pred_rows, num_timesteps, keep_zero_marked=keep_zero_marked, name=name, gt_name=gt_name)
     h, c, i = hota(d), clear(d), identity(d)
     counts = {"GT_Dets": d.num_gt_dets, "GT_IDs": d.num_gt_ids, "Dets": d.num_tracker_dets, "IDs": d.num_tracker_ids}
-    return {"summary": _summary(h, c, i, counts), "raw": {"hota": h, "clear": c, "identity": i, "counts": counts}}
+    out = {"summary": _summary(h, c, i, counts), "raw": {"hota": h, "clear": c, "identity": i, "counts": counts}}
+    if by_identity:
+        out["identities"] = identity_matches(d)
+    return out
 
 
 def combine(results: list[dict]) -> dict:
@@ -513,9 +567,11 @@ def evaluate_folder_sequences(
     sequences: list[str] | None = None,
     keep_zero_marked: bool = False,
     missing_ok: bool = False,
+    by_identity: bool = False,
 ) -> dict[str, dict]:
-    """``{sequence: evaluate_sequence's result}`` (summary and raw) for every sequence of ``GT`` (or
-    ``sequences``), without a combined row: any subset can then be pooled with :func:`combine`. A sequence without
+    """``{sequence: evaluate_sequence's result}`` (summary and raw; with ``by_identity`` also the identities) for
+    every sequence of ``GT`` (or ``sequences``), without a combined row: any subset can then be pooled with
+    :func:`combine`. A sequence without
     ``PRED/<seq>.txt`` is an :class:`InputError` unless ``missing_ok`` (then it is scored as an empty prediction);
     GT rows with conf 0 are ignored unless ``keep_zero_marked``."""
     gt_dir, pred_dir = Path(gt_dir), Path(pred_dir)
@@ -635,6 +691,7 @@ def evaluate_folder_sequences(
             keep_zero_marked=keep_zero_marked,
             name=str(pred_file),
             gt_name=str(gt_file),
+            by_identity=by_identity,
         )
     return out
 
@@ -715,6 +772,64 @@ def format_table(metrics: dict[str, dict], fields: tuple[str, ...] = TABLE_FIELD
     for name, m in metrics.items():
         cells = [format_percent(m[f]) if isinstance(m[f], float) else _cell(str(m[f]), 8) for f in fields]
         lines.append(name.ljust(width) + "".join(cells))
+    return "\n".join(lines)
+
+
+def coverage_runs(covered_by: np.ndarray) -> str:
+    """A ground-truth id's frame-by-frame coverage (:func:`identity_matches`' ``covered_by``) as runs: ``1-73 -,
+    74 10, 75-179 12`` (frames, then the tracker id covering them; ``-`` none). A frame the id is absent from
+    breaks a run."""
+    parts: list[str] = []
+    start = 0
+    for k in range(1, len(covered_by) + 1):
+        if (
+            k < len(covered_by)
+            and covered_by[k, 1] == covered_by[start, 1]
+            and covered_by[k, 0] == covered_by[k - 1, 0] + 1
+        ):
+            continue
+        first, last, track = int(covered_by[start, 0]), int(covered_by[k - 1, 0]), int(covered_by[start, 1])
+        parts.append(f"{first if first == last else f'{first}-{last}'} {'-' if track < 0 else track}")
+        start = k
+    return ", ".join(parts)
+
+
+def format_identities(name: str, identities: list[dict]) -> str:
+    """One sequence's :func:`identity_matches` as a table: per ground-truth id its rows, the track IDF1's
+    assignment gives it and the rows that track covers there (IDTP), and which tracks cover it frame by frame."""
+    lines = [
+        f"{name}: per ground-truth id, the track IDF1 gives it, the rows that track covers (IDTP), and who covers it"
+    ]
+    lines.append(f"{'gt id':>7}{'frames':>8}{'track':>7}{'IDTP':>7}  covered by (frames tracker-id; - none)")
+    for e in identities:
+        track = "-" if e["track_id"] is None else str(e["track_id"])
+        lines.append(f"{e['gt_id']:>7}{e['frames']:>8}{track:>7}{e['idtp']:>7}  {coverage_runs(e['covered_by'])}")
+    return "\n".join(lines)
+
+
+def format_identity_diff(name: str, a: dict, b: dict, labels: tuple[str, str]) -> str:
+    """Where two results of one sequence (``a``, ``b``: :func:`evaluate_sequence` results with ``identities``)
+    differ in IDF1: its totals (IDF1 = 2 IDTP / (ground-truth rows + result rows), so rows that match no one's
+    assigned id lower it too), then every ground-truth id whose IDTP differs, with both results' coverage."""
+    ia, ib = a["raw"]["identity"], b["raw"]["identity"]
+    da, db = a["raw"]["counts"]["Dets"], b["raw"]["counts"]["Dets"]
+    changed = [(x, y) for x, y in zip(a["identities"], b["identities"]) if x["idtp"] != y["idtp"]]
+    la, lb = labels
+    lines = [
+        f"{name}: IDF1 {100 * a['summary']['IDF1']:.1f} ({la}) vs {100 * b['summary']['IDF1']:.1f} ({lb}); IDTP "
+        f"{ia['IDTP']} vs {ib['IDTP']}, result rows {da} vs {db}; {len(changed)} of {len(a['identities'])} "
+        "ground-truth ids differ in IDTP"
+    ]
+    if changed:
+        lines.append(f"{'gt id':>7}{'frames':>8}{'track A':>9}{'IDTP A':>8}{'track B':>9}{'IDTP B':>8}{'B - A':>7}")
+    for x, y in sorted(changed, key=lambda pair: pair[1]["idtp"] - pair[0]["idtp"]):
+        ta = "-" if x["track_id"] is None else str(x["track_id"])
+        tb = "-" if y["track_id"] is None else str(y["track_id"])
+        lines.append(
+            f"{x['gt_id']:>7}{x['frames']:>8}{ta:>9}{x['idtp']:>8}{tb:>9}{y['idtp']:>8}{y['idtp'] - x['idtp']:>+7}"
+        )
+        lines.append(f"{'':>9}A: {coverage_runs(x['covered_by'])}")
+        lines.append(f"{'':>9}B: {coverage_runs(y['covered_by'])}")
     return "\n".join(lines)
 
 

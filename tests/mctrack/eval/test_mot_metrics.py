@@ -7,7 +7,17 @@ import pytest
 
 from mctrack.cli import main as cli_main
 from mctrack.errors import InputError
-from mctrack.eval.mot import combine, evaluate_folders, evaluate_sequence, format_table, hota, sequence_data
+from mctrack.eval.mot import (
+    combine,
+    coverage_runs,
+    evaluate_folders,
+    evaluate_sequence,
+    format_table,
+    hota,
+    identity,
+    identity_matches,
+    sequence_data,
+)
 from mctrack.io.mot import SeqInfo, save_mot_txt, write_seqinfo
 
 
@@ -361,7 +371,7 @@ def test_an_unknown_sequence_is_named_with_the_ones_there(tmp_path, capsys):
 def test_json_under_a_file_is_refused_before_scoring(tmp_path, capsys, monkeypatch, json_name):
     gt_dir, pred_dir = make_layout(tmp_path, GT)
     (tmp_path / "file.txt").write_text("x")
-    monkeypatch.setattr("mctrack.commands.eval.evaluate_folders", lambda *a, **k: pytest.fail("scored"))
+    monkeypatch.setattr("mctrack.commands.eval.evaluate_folder_sequences", lambda *a, **k: pytest.fail("scored"))
     out = tmp_path / json_name
     assert cli_main(["eval", "--gt", str(gt_dir), "--pred", str(pred_dir), "--json", str(out)]) == 1
     captured = capsys.readouterr()
@@ -509,3 +519,52 @@ def test_a_result_the_run_summary_does_not_list_is_warned_about(tmp_path, caplog
         f"{pred_dir / 'seqA.txt'}: not a result of the run that {summary} records (its cameras: camB, camC): an "
         "earlier run's file left in the folder, whose ids come from another run; scored as it is"
     ]
+
+
+def test_identity_matches_say_where_idf1_comes_from_per_ground_truth_id():
+    pred = GT.copy()
+    pred[:10, 1] = 7  # ground-truth id 1: one track throughout
+    pred[10:15, 1] = 8  # id 2: track 8 for frames 1-5 ...
+    pred[15:, 1] = 9  # ... then track 9
+    pred = np.delete(pred, 17, axis=0)  # frame 8 of id 2 missed
+    d = sequence_data(GT, pred, 10)
+    got = identity_matches(d)
+    assert [(e["gt_id"], e["frames"], e["track_id"], e["idtp"]) for e in got][0] == (1, 10, 7, 10)
+    second = got[1]
+    assert (second["gt_id"], second["frames"]) == (2, 10)
+    assert (second["track_id"], second["idtp"]) in ((8, 5), (9, 4))  # the larger share: track 8's 5 frames
+    assert coverage_runs(second["covered_by"]) == "1-5 8, 6-7 9, 8 -, 9-10 9"
+    assert sum(e["idtp"] for e in got) == identity(d)["IDTP"]
+    # on random tracks, the per-id rows add up to TrackEval's IDTP
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        noisy = GT.copy()
+        noisy[:, 1] = rng.integers(1, 5, len(noisy))
+        noisy = noisy[rng.random(len(noisy)) > 0.2]
+        noisy = noisy[np.unique(noisy[:, :2], axis=0, return_index=True)[1]]  # one row per (frame, id)
+        d = sequence_data(GT, noisy, 10)
+        assert sum(e["idtp"] for e in identity_matches(d)) == identity(d)["IDTP"]
+
+
+def test_eval_against_lists_the_ground_truth_ids_whose_idf1_rows_differ(tmp_path, capsys):
+    gt_dir, pred_dir = make_layout(tmp_path, GT)
+    worse = GT.copy()
+    worse[15:, 1] = 9  # id 2 switches to a new track half way
+    other = tmp_path / "other"
+    save_mot_txt(other / "seqA.txt", worse)
+    argv = ["eval", "--gt", str(gt_dir), "--pred", str(pred_dir)]
+    assert cli_main([*argv, "--against", str(other)]) == 0
+    out = capsys.readouterr().out
+    assert "seqA: IDF1 100.0 (A: " in out and "vs 75.0 (B: " in out
+    assert "IDTP 20 vs 15, result rows 20 vs 20; 1 of 2 ground-truth ids differ in IDTP" in out
+    lines = out.splitlines()
+    row = next(i for i, line in enumerate(lines) if line.split()[:2] == ["2", "10"])
+    assert lines[row].split() == ["2", "10", "2", "10", "2", "5", "-5"]
+    assert lines[row + 1].split() == ["A:", "1-10", "2"] and lines[row + 2].split(":", 1)[1].strip() == "1-5 2, 6-10 9"
+    assert cli_main([*argv, "--by-identity"]) == 0
+    out = capsys.readouterr().out
+    assert "seqA: per ground-truth id" in out and any(
+        line.split() == ["1", "10", "1", "10", "1-10", "1"] for line in out.splitlines()
+    )
+    assert cli_main(["eval", "--cams", str(tmp_path / "cams.yaml"), "--pred", str(pred_dir), "--by-identity"]) == 1
+    assert "--by-identity/--against: with --gt" in capsys.readouterr().err
