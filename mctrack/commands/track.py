@@ -305,7 +305,7 @@ def main(args: argparse.Namespace) -> int:
         )
     video_file = out_dir / f"{name}.mp4"
     # (the video's name also without --video: a rerun removes the video an earlier run left there)
-    _check_inputs_are_not_outputs(args, detector, [result, record_file, video_file])
+    _check_inputs_are_not_outputs(args, source, detector, [result, record_file, video_file])
     rows: list[np.ndarray] = []
     means = FeatureMeans()
     refined = bool(args.interpolate or smooth or stitch_s or fill or min_track_score or min_track_s)
@@ -547,18 +547,21 @@ def _detector_record(args: argparse.Namespace, detector) -> dict:
     }
 
 
-def _check_inputs_are_not_outputs(args: argparse.Namespace, detector, written: list[Path]) -> None:
-    """An :class:`InputError` when an input file (the source video, the detection file, weights) is one of the files
-    ``written`` (or their temporary names) in ``--out``: ``--source cam1.mp4 --out .`` would replace the recording
-    with its annotated video, a det.txt named as the result would be replaced by the tracks."""
+def _check_inputs_are_not_outputs(args: argparse.Namespace, source, detector, written: list[Path]) -> None:
+    """An :class:`InputError` when an input file (the source video, a sequence folder's recording, the detection
+    file, weights) is one of the files ``written`` (or their temporary names) in ``--out``: ``--source cam1.mp4 --out
+    .`` would replace the recording with its annotated video (and a rerun remove it as an earlier run's video), a
+    det.txt named as the result would be replaced by the tracks."""
     written = written + [temporary_name(p) for p in written]
-    inputs = {
-        "--source": None if is_live_source(str(args.source)) else args.source,
-        "--dets": getattr(detector, "path", None) if args.detector == "mot" else None,
-        "--weights": args.weights,
-        "--yolo-weights": getattr(args, "yolo_weights", None),
-    }
-    for option, value in inputs.items():
+    inputs = [
+        ("--source", None if is_live_source(str(args.source)) else args.source),
+        ("--dets", getattr(detector, "path", None) if args.detector == "mot" else None),
+        ("--weights", args.weights),
+        ("--yolo-weights", getattr(args, "yolo_weights", None)),
+    ]
+    if isinstance(source, SequenceSource):  # its recording, whether or not this run decodes it
+        inputs += [(f"--source {args.source}: its video", video) for video in source.videos()]
+    for option, value in inputs:
         hit = written_over(value, written) if value and os.path.isfile(value) else None
         if hit is not None:
             raise InputError(f"{option} {value}: is a file this command writes ({hit}); choose another --out or --name")

@@ -611,12 +611,7 @@ class SequenceSource(FrameSource):
         self.size = (self.info.im_width, self.info.im_height)
         self.inner: FrameSource | None = None
         if need_images:
-            # hidden files are no sequence's video (a killed writer's temporary file)
-            videos = sorted(
-                p
-                for p in self.folder.iterdir()
-                if p.suffix.lower() in VIDEO_SUFFIXES and p.is_file() and not p.name.startswith(".")
-            )
+            videos = self.videos()
             if self.info.video:  # the one seqinfo.ini names (mctrack samples make writes video=video.mp4): it was
                 # ignored, and an annotated copy beside it (track --out SEQ --video) could be read in its place
                 named_video = self.folder / self.info.video
@@ -664,6 +659,17 @@ class SequenceSource(FrameSource):
         #: why the last iteration ended before the sequence's seqLength frames (a short or damaged video or image
         #: folder), else None: the results would cover part of what its ground truth covers
         self.ended_early: str | None = None
+
+    def videos(self) -> list[Path]:
+        """The video files in the folder, by name (any may be the sequence's recording; not hidden files: a killed
+        writer's temporary one), with the one seqinfo.ini names (``video=``) wherever it lies."""
+        found = sorted(
+            p
+            for p in self.folder.iterdir()
+            if p.suffix.lower() in VIDEO_SUFFIXES and p.is_file() and not p.name.startswith(".")
+        )
+        named = self.folder / self.info.video if self.info.video else None
+        return found + [named] if named is not None and named.is_file() and named not in found else found
 
     def __iter__(self) -> Iterator[Frame]:
         self.ended_early = None

@@ -949,3 +949,13 @@ def test_an_input_file_that_track_would_write_over_is_refused_before_anything_is
     # the same inputs with another --out: tracked as usual
     assert main([*base, "--source", str(video), "--dets", str(dets), "--out", str(tmp_path / "out")]) == 0
     assert (tmp_path / "out" / "foo.txt").is_file()
+    # a sequence folder's own recording, with --out the folder (helper-82: replaced by --video, or removed by a
+    # rerun as an earlier run's video), also when this run reads no frame
+    (seq / "SYN-09.mp4").write_bytes(video.read_bytes())
+    kept = (seq / "SYN-09.mp4").read_bytes()
+    for extra in (["--video"], []):
+        assert main([*base, "--source", str(seq), "--out", str(seq), *extra]) == 1
+        assert f"--source {seq}: its video {seq / 'SYN-09.mp4'}: is a file" in capsys.readouterr().err
+    assert (seq / "SYN-09.mp4").read_bytes() == kept and not (seq / "SYN-09.txt").exists()
+    assert main([*base, "--source", str(seq), "--out", str(seq), "--name", "tracked", "--video"]) == 0
+    assert (seq / "SYN-09.mp4").read_bytes() == kept and (seq / "tracked.mp4").is_file()
