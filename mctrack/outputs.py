@@ -426,7 +426,7 @@ RUN_LOCK = ".mctrack-run.lock"
 def is_run_local_folder(path: Path) -> bool:
     """Whether ``path`` is a run's ``local/`` folder (each camera's rows with the camera's own track ids, not the
     global ones): named so, beside a run's summary.json or lock."""
-    path = Path(path)
+    path = Path(path).resolve()  # (a link to a run's local/ folder is one too)
     return path.name == "local" and any((path.parent / name).is_file() for name in ("summary.json", RUN_LOCK))
 
 

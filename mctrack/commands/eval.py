@@ -4,8 +4,10 @@ cameras with the cross-camera metrics (``--cams``)."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -84,15 +86,22 @@ def main(args: argparse.Namespace) -> int:
             "missing_ok": args.missing_ok,
         }
         by_identity = bool(args.by_identity or args.against)
-        results = evaluate_folder_sequences(args.gt, args.pred, by_identity=by_identity, **options)
-        metrics = {seq: r["summary"] for seq, r in results.items()}
-        metrics["COMBINED"] = combine(list(results.values()))["summary"]
+        if args.against and not Path(args.against).is_dir():
+            raise InputError(f"--against {args.against}: results folder not found")
+        with _each_warning_once():  # the ground truth's warnings are said once, not again for --against
+            results = evaluate_folder_sequences(args.gt, args.pred, by_identity=by_identity, **options)
+            if args.against:
+                try:
+                    other = evaluate_folder_sequences(args.gt, args.against, by_identity=True, **options)
+                except InputError as exc:  # (its hints name the option of the first folder)
+                    raise InputError(str(exc).replace("give --pred ", "give --against ")) from None
+        metrics = _with_combined(results)
         table = format_table(metrics)
         if args.by_identity:
             details += [format_identities(seq, r["identities"]) for seq, r in results.items()]
         if args.against:
-            other = evaluate_folder_sequences(args.gt, args.against, by_identity=True, **options)
             labels = (f"A: {args.pred}", f"B: {args.against}")
+            details.append(f"B: {args.against} (--json holds A's)\n{format_table(_with_combined(other))}")
             details += [format_identity_diff(seq, r, other[seq], labels) for seq, r in results.items()]
     if args.json:  # before the table is printed: written whatever becomes of the output
         write_json(args.json, metrics)
@@ -102,6 +111,33 @@ def main(args: argparse.Namespace) -> int:
     if args.json:
         print(f"metrics written to {args.json}")
     return 0
+
+
+def _with_combined(results: dict[str, dict]) -> dict[str, dict]:
+    """``evaluate_folder_sequences``' results as ``evaluate_folders`` gives them: summaries, and the pooled one."""
+    metrics = {seq: r["summary"] for seq, r in results.items()}
+    metrics["COMBINED"] = combine(list(results.values()))["summary"]
+    return metrics
+
+
+@contextlib.contextmanager
+def _each_warning_once() -> Iterator[None]:
+    """Within the block, the evaluation's log lines are said once each (scoring two results folders against the
+    same ground truth would say its warnings twice)."""
+    said: set[str] = set()
+
+    def first_time(record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        new = text not in said
+        said.add(text)
+        return new
+
+    logger = logging.getLogger("mctrack.eval.mot")
+    logger.addFilter(first_time)
+    try:
+        yield
+    finally:
+        logger.removeFilter(first_time)
 
 
 def evaluate_cams(args: argparse.Namespace) -> dict:

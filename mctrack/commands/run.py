@@ -388,9 +388,10 @@ def main(args: argparse.Namespace) -> int:
         )
     if not (np.isfinite(args.record_segment) and args.record_segment >= 0):
         raise InputError(f"--record-segment: must be >= 0 minutes (0: one file per run), got {args.record_segment}")
-    ray_options = (args.address, args.ray_local_cpus, args.ray_cpus, args.ray_gpus)
-    if args.engine != "ray" and any(value is not None for value in ray_options):
-        raise InputError("--address/--ray-cpus/--ray-gpus/--ray-local-cpus: only with --engine ray")
+    ray_options = {"--address": args.address, "--ray-cpus": args.ray_cpus, "--ray-gpus": args.ray_gpus}
+    ray_options["--ray-local-cpus"] = args.ray_local_cpus
+    if args.engine != "ray" and (given := [option for option, value in ray_options.items() if value is not None]):
+        raise InputError(f"{'/'.join(given)}: only with --engine ray")
     args.ray_cpus = 1.0 if args.ray_cpus is None else args.ray_cpus
     args.ray_gpus = 0.0 if args.ray_gpus is None else args.ray_gpus
     if args.engine == "ray":

@@ -76,9 +76,9 @@ class OnnxEmbedder(CropBatchEmbedder):
         try:
             self.session = ort.InferenceSession(str(path), providers=providers)
         except Exception as err:  # onnxruntime raises its own exception types for corrupt files
-            with open(path, "rb") as fh:  # a PyTorch checkpoint is a zip archive (an ONNX file never is)
-                torch_file = fh.read(2) == b"PK"
-            hint = "; a PyTorch checkpoint runs with --reid laga, can or global" if torch_file else ""
+            with open(path, "rb") as fh:  # a PyTorch file is a zip archive, or a pickle in the legacy format
+                torch_file = fh.read(2) in (b"PK", b"\x80\x02")
+            hint = "; a PyTorch file? a checkpoint runs with --reid laga, can or global" if torch_file else ""
             raise ValueError(f"{path}: not a loadable ONNX model ({type(err).__name__}){hint}") from None
         spec = self.session.get_inputs()[0]
         self.input_name = spec.name

@@ -349,24 +349,32 @@ def identity(d: SequenceData, threshold: float = 0.5) -> dict:
 def identity_matches(d: SequenceData, threshold: float = 0.5) -> list[dict]:
     """Where a sequence's IDF1 comes from, per ground-truth id (in id order): TrackEval Identity's optimal
     one-to-one assignment of tracker ids to ground-truth ids, as :func:`identity` scores it. Each entry:
-    ``gt_id``; ``frames`` (its rows); ``track_id``, the tracker id assigned to it (None: none); ``idtp``, its rows
-    that track covers (IoU >= ``threshold``); ``covered_by``, ``(frames, 2)`` int64 of (frame, tracker id
-    covering its box there, the one of highest IoU >= ``threshold``; -1 where none). ``d`` from
-    :func:`sequence_data`."""
+    ``gt_id``; ``frames`` (its rows); ``track_id``, the tracker id assigned to it (None: none, or one that covers
+    none of its rows: the assignment pairs those at no cost); ``idtp``, its rows that track covers (IoU >=
+    ``threshold``); ``covered_by``, ``(frames, 2)`` int64 of (frame, tracker id covering its box there: the
+    assigned track where it does, else the one of highest IoU >= ``threshold``; -1 where none), so that the
+    assigned track's frames there add up to ``idtp``. ``d`` from :func:`sequence_data`."""
     if d.gt_labels is None or d.tracker_labels is None:
         raise ValueError("identity_matches: the SequenceData lacks its id labels (made by sequence_data)")
     assigned = np.full(d.num_gt_ids, -1, np.int64)
-    potential = np.zeros((d.num_gt_ids, d.num_tracker_ids))
     if d.num_gt_dets and d.num_tracker_dets:
         rows, cols, _, _, potential, _ = _identity_assignment(d, threshold)
         real = (rows < d.num_gt_ids) & (cols < d.num_tracker_ids)
-        assigned[rows[real]] = cols[real]
+        rows, cols = rows[real], cols[real]
+        useful = potential[rows, cols] > 0
+        assigned[rows[useful]] = cols[useful]
     covered: list[list[tuple[int, int]]] = [[] for _ in range(d.num_gt_ids)]
+    idtp = np.zeros(d.num_gt_ids, np.int64)
     for t, (g, p, s) in enumerate(zip(d.gt_ids, d.tracker_ids, d.similarity)):
-        best = s.argmax(axis=1) if s.shape[1] else np.zeros(len(g), np.int64)
         for row, gid in enumerate(g):
-            hit = s.shape[1] and s[row, best[row]] >= threshold - EPS
-            covered[gid].append((t + 1, int(d.tracker_labels[p[best[row]]]) if hit else -1))
+            hits = s[row] >= threshold - EPS
+            own = hits & (p == assigned[gid])
+            if own.any():
+                idtp[gid] += 1
+                col = int(own.argmax())
+            else:
+                col = int(np.where(hits, s[row], -1.0).argmax()) if hits.any() else -1
+            covered[gid].append((t + 1, int(d.tracker_labels[p[col]]) if col >= 0 else -1))
     out = []
     for gid in range(d.num_gt_ids):
         tid = int(assigned[gid])
@@ -375,7 +383,7 @@ def identity_matches(d: SequenceData, threshold: float = 0.5) -> list[dict]:
                 "gt_id": int(d.gt_labels[gid]),
                 "frames": len(covered[gid]),
                 "track_id": int(d.tracker_labels[tid]) if tid >= 0 else None,
-                "idtp": int(potential[gid, tid]) if tid >= 0 else 0,
+                "idtp": int(idtp[gid]),
                 "covered_by": np.array(covered[gid], np.int64).reshape(-1, 2),
             }
         )
@@ -801,6 +809,8 @@ def format_identities(name: str, identities: list[dict]) -> str:
         f"{name}: per ground-truth id, the track IDF1 gives it, the rows that track covers (IDTP), and who covers it"
     ]
     lines.append(f"{'gt id':>7}{'frames':>8}{'track':>7}{'IDTP':>7}  covered by (frames tracker-id; - none)")
+    if not identities:
+        lines.append("  (no ground-truth ids)")
     for e in identities:
         track = "-" if e["track_id"] is None else str(e["track_id"])
         lines.append(f"{e['gt_id']:>7}{e['frames']:>8}{track:>7}{e['idtp']:>7}  {coverage_runs(e['covered_by'])}")

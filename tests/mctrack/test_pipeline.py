@@ -534,7 +534,7 @@ def test_cli_run_bad_input(scene, tmp_path, capsys):
     # options of what does not run are refused as --address is (helper-81: accepted without a word)
     for ray_option in (["--ray-cpus", "2"], ["--ray-gpus", "1"], ["--address", "auto"]):
         assert main([*args, "--reid", "none", *ray_option]) == 1
-        assert "--ray-cpus/--ray-gpus/--ray-local-cpus: only with --engine ray" in capsys.readouterr().err
+        assert f"{ray_option[0]}: only with --engine ray" in capsys.readouterr().err
     assert main([*args, "--reid", "none", "--linker", "psychic"]) == 1  # misspelt, if unused with --reid none
     assert "offline, online" in capsys.readouterr().err
     assert not (tmp_path / "summary.json").exists()
@@ -1705,6 +1705,9 @@ def test_eval_cams_scores_result_files_as_the_run_did(scene, tmp_path, capsys, c
     # (helper-81: 44.3 IDF1 against the run's 85.2)
     assert main(["eval", "--cams", str(scene / "cams.yaml"), "--pred", str(out / "local")]) == 1
     assert "a run's local/ files hold each camera's own track ids, not global ones" in capsys.readouterr().err
+    (tmp_path / "linked").symlink_to(out / "local")  # under another name (helper-82: scored)
+    assert main(["eval", "--cams", str(scene / "cams.yaml"), "--pred", str(tmp_path / "linked")]) == 1
+    assert "a run's local/ files hold each camera's own track ids" in capsys.readouterr().err
     # one camera's file missing: an error naming it, or scored as empty with --missing-ok
     first = load_cams(scene / "cams.yaml").cameras[0].id
     (out / f"{first}.txt").rename(tmp_path / "kept.txt")

@@ -535,6 +535,16 @@ def test_identity_matches_say_where_idf1_comes_from_per_ground_truth_id():
     assert (second["track_id"], second["idtp"]) in ((8, 5), (9, 4))  # the larger share: track 8's 5 frames
     assert coverage_runs(second["covered_by"]) == "1-5 8, 6-7 9, 8 -, 9-10 9"
     assert sum(e["idtp"] for e in got) == identity(d)["IDTP"]
+    # a ground-truth id no track covers is given none (helper-82: the assignment pairs such an id with an unused
+    # track at no cost, and that track was named, IDTP 0)
+    lone = np.r_[GT, track_rows(3, range(1, 11), x0=400.0)]
+    extra = np.r_[pred, track_rows(5, range(1, 11), x0=600.0)]  # a track on no one
+    assert [e["track_id"] for e in identity_matches(sequence_data(lone, extra, 10))] == [7, second["track_id"], None]
+    # the assigned track's frames in the coverage add up to its IDTP, also where another track overlaps the person
+    # better (helper-82: the highest-IoU track was shown instead)
+    rival = np.r_[pred, track_rows(6, range(1, 11), x0=11.0)]  # on id 1 too, 1 px closer than track 7
+    for e in identity_matches(sequence_data(GT, rival, 10)):
+        assert np.count_nonzero(e["covered_by"][:, 1] == e["track_id"]) == e["idtp"] > 0
     # on random tracks, the per-id rows add up to TrackEval's IDTP
     rng = np.random.default_rng(0)
     for _ in range(5):
@@ -546,7 +556,7 @@ def test_identity_matches_say_where_idf1_comes_from_per_ground_truth_id():
         assert sum(e["idtp"] for e in identity_matches(d)) == identity(d)["IDTP"]
 
 
-def test_eval_against_lists_the_ground_truth_ids_whose_idf1_rows_differ(tmp_path, capsys):
+def test_eval_against_lists_the_ground_truth_ids_whose_idf1_rows_differ(tmp_path, capsys, caplog):
     gt_dir, pred_dir = make_layout(tmp_path, GT)
     worse = GT.copy()
     worse[15:, 1] = 9  # id 2 switches to a new track half way
@@ -568,3 +578,15 @@ def test_eval_against_lists_the_ground_truth_ids_whose_idf1_rows_differ(tmp_path
     )
     assert cli_main(["eval", "--cams", str(tmp_path / "cams.yaml"), "--pred", str(pred_dir), "--by-identity"]) == 1
     assert "--by-identity/--against: with --gt" in capsys.readouterr().err
+    # B's own table; the ground truth's warnings said once; errors about B name --against (helper-82)
+    classes = GT.copy()
+    classes[:, 7] = 1
+    classes[classes[:, 1] == 2, 7] = 7  # MOT17 classes: warned about once per ground-truth file read
+    save_mot_txt(gt_dir / "seqA" / "gt" / "gt.txt", classes)
+    with caplog.at_level("WARNING", logger="mctrack.eval.mot"):
+        assert cli_main([*argv, "--against", str(other)]) == 0
+    out = capsys.readouterr().out
+    assert f"B: {other} (--json holds A's)" in out and out.count("COMBINED") == 2
+    assert sum("carry MOT16/17 class ids" in r.getMessage() for r in caplog.records) == 1
+    assert cli_main([*argv, "--against", str(tmp_path / "nope")]) == 1
+    assert f"--against {tmp_path / 'nope'}: results folder not found" in capsys.readouterr().err
