@@ -133,11 +133,10 @@ def _each_warning_once() -> Iterator[None]:
         return new
 
     logger = logging.getLogger("mctrack.eval.mot")
-    logger.addFilter(first_time)
-    try:
+    with contextlib.ExitStack() as stack:
+        logger.addFilter(first_time)
+        stack.callback(logger.removeFilter, first_time)
         yield
-    finally:
-        logger.removeFilter(first_time)
 
 
 def evaluate_cams(args: argparse.Namespace) -> dict:
