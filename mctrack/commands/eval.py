@@ -20,6 +20,7 @@ from ..eval.mot import (
     format_identities,
     format_identity_diff,
     format_table,
+    identities_json,
     read_ground_truth,
     write_json,
 )
@@ -97,6 +98,9 @@ def main(args: argparse.Namespace) -> int:
                     raise InputError(str(exc).replace("give --pred ", "give --against ")) from None
         metrics = _with_combined(results)
         table = format_table(metrics)
+        if by_identity:  # in the JSON file, each sequence's entry with its ground-truth ids
+            for seq, r in results.items():
+                metrics[seq] = {**metrics[seq], "identities": identities_json(r["identities"])}
         if args.by_identity:
             details += [format_identities(seq, r["identities"]) for seq, r in results.items()]
         if args.against:

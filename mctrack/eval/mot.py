@@ -783,11 +783,10 @@ def format_table(metrics: dict[str, dict], fields: tuple[str, ...] = TABLE_FIELD
     return "\n".join(lines)
 
 
-def coverage_runs(covered_by: np.ndarray) -> str:
-    """A ground-truth id's frame-by-frame coverage (:func:`identity_matches`' ``covered_by``) as runs: ``1-73 -,
-    74 10, 75-179 12`` (frames, then the tracker id covering them; ``-`` none). A frame the id is absent from
-    breaks a run."""
-    parts: list[str] = []
+def coverage_spans(covered_by: np.ndarray) -> list[tuple[int, int, int]]:
+    """A ground-truth id's frame-by-frame coverage (:func:`identity_matches`' ``covered_by``) as runs of
+    (first frame, last frame, tracker id covering them, -1: none); a frame the id is absent from breaks a run."""
+    spans: list[tuple[int, int, int]] = []
     start = 0
     for k in range(1, len(covered_by) + 1):
         if (
@@ -796,10 +795,22 @@ def coverage_runs(covered_by: np.ndarray) -> str:
             and covered_by[k, 0] == covered_by[k - 1, 0] + 1
         ):
             continue
-        first, last, track = int(covered_by[start, 0]), int(covered_by[k - 1, 0]), int(covered_by[start, 1])
-        parts.append(f"{first if first == last else f'{first}-{last}'} {'-' if track < 0 else track}")
+        spans.append((int(covered_by[start, 0]), int(covered_by[k - 1, 0]), int(covered_by[start, 1])))
         start = k
-    return ", ".join(parts)
+    return spans
+
+
+def coverage_runs(covered_by: np.ndarray) -> str:
+    """:func:`coverage_spans` as text: ``1-73 -, 74 10, 75-179 12`` (frames, then the tracker id; ``-`` none)."""
+    return ", ".join(
+        f"{first if first == last else f'{first}-{last}'} {'-' if track < 0 else track}"
+        for first, last, track in coverage_spans(covered_by)
+    )
+
+
+def identities_json(identities: list[dict]) -> list[dict]:
+    """:func:`identity_matches`' entries for a JSON file: ``covered_by`` as its :func:`coverage_spans`."""
+    return [{**e, "covered_by": [list(span) for span in coverage_spans(e["covered_by"])]} for e in identities]
 
 
 def format_identities(name: str, identities: list[dict]) -> str:

@@ -571,7 +571,15 @@ def test_eval_against_lists_the_ground_truth_ids_whose_idf1_rows_differ(tmp_path
     row = next(i for i, line in enumerate(lines) if line.split()[:2] == ["2", "10"])
     assert lines[row].split() == ["2", "10", "2", "10", "2", "5", "-5"]
     assert lines[row + 1].split() == ["A:", "1-10", "2"] and lines[row + 2].split(":", 1)[1].strip() == "1-5 2, 6-10 9"
-    assert cli_main([*argv, "--by-identity"]) == 0
+    assert cli_main([*argv, "--by-identity", "--json", str(tmp_path / "m.json")]) == 0
+    saved = json.loads((tmp_path / "m.json").read_text())["seqA"]
+    assert saved["IDF1"] == 1.0 and saved["identities"][1] == {
+        "gt_id": 2,
+        "frames": 10,
+        "track_id": 2,
+        "idtp": 10,
+        "covered_by": [[1, 10, 2]],
+    }
     out = capsys.readouterr().out
     assert "seqA: per ground-truth id" in out and any(
         line.split() == ["1", "10", "1", "10", "1-10", "1"] for line in out.splitlines()
