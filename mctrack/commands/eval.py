@@ -105,7 +105,8 @@ def main(args: argparse.Namespace) -> int:
             details += [format_identities(seq, r["identities"]) for seq, r in results.items()]
         if args.against:
             labels = (f"A: {args.pred}", f"B: {args.against}")
-            details.append(f"B: {args.against} (--json holds A's)\n{format_table(_with_combined(other))}")
+            note = " (--json holds A's)" if args.json else ""
+            details.append(f"B: {args.against}{note}\n{format_table(_with_combined(other))}")
             details += [format_identity_diff(seq, r, other[seq], labels) for seq, r in results.items()]
     if args.json:  # before the table is printed: written whatever becomes of the output
         write_json(args.json, metrics)

@@ -592,7 +592,7 @@ def test_eval_against_lists_the_ground_truth_ids_whose_idf1_rows_differ(tmp_path
     classes[classes[:, 1] == 2, 7] = 7  # MOT17 classes: warned about once per ground-truth file read
     save_mot_txt(gt_dir / "seqA" / "gt" / "gt.txt", classes)
     with caplog.at_level("WARNING", logger="mctrack.eval.mot"):
-        assert cli_main([*argv, "--against", str(other)]) == 0
+        assert cli_main([*argv, "--against", str(other), "--json", str(tmp_path / "a.json")]) == 0
     out = capsys.readouterr().out
     assert f"B: {other} (--json holds A's)" in out and out.count("COMBINED") == 2
     assert sum("carry MOT16/17 class ids" in r.getMessage() for r in caplog.records) == 1
