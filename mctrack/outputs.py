@@ -140,12 +140,17 @@ def temporary_name(path: Path) -> Path:
     return path.with_name(f".{path.name}.tmp")
 
 
-def written_over(value: str | Path, written: Iterable[Path]) -> Path | None:
-    """The file of ``written`` (what a command writes or replaces, temporary names included) that the input file
-    ``value`` is, by its real path (a link or another spelling of it counts), or None: a command checks its inputs
-    with this before it opens an output, so that it never replaces what it reads."""
-    real = os.path.realpath(value)
-    return next((p for p in written if os.path.realpath(p) == real), None)
+def written_over(inputs: Iterable[tuple[str, str | Path]], written: Iterable[Path]) -> tuple[str, str, Path] | None:
+    """The first of ``inputs`` ((what it is, file)) that is one of the files ``written`` (what a command writes or
+    replaces, temporary names included), by real path (a link or another spelling counts), as (what, file, the
+    written path), or None: a command checks its inputs with this before it opens an output, so that it never
+    replaces what it reads."""
+    targets = {os.path.realpath(p): p for p in written}
+    for what, value in inputs:
+        hit = targets.get(os.path.realpath(value))
+        if hit is not None:
+            return what, str(value), hit
+    return None
 
 
 @contextmanager

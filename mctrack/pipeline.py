@@ -1545,16 +1545,15 @@ def _check_inputs_are_not_outputs(cams: CamsConfig, out: Path) -> None:
     written += [out / "local" / f"{c.id}.txt" for c in cams.cameras]
     # (not the recordings: a run records under a new name, never over a file there, so an earlier run's recording can
     # be a camera's source)
-    for cam in cams.cameras:
-        for key in ("source", "detections", "ground_truth", "calibration"):
-            value = getattr(cam, key, None)
-            if not value or is_live_source(str(value)) and key == "source":
-                continue
-            hit = written_over(value, written)
-            if hit is not None:
-                raise InputError(
-                    f"camera {cam.id}: its {key} {value} is a file this run writes ({hit}); choose another --out"
-                )
+    inputs = [
+        (f"camera {cam.id}: its {key}", value)
+        for cam in cams.cameras
+        for key in ("source", "detections", "ground_truth", "calibration")
+        if (value := getattr(cam, key, None)) and not (key == "source" and is_live_source(str(value)))
+    ]
+    if hit := written_over(inputs, written):
+        what, value, path = hit
+        raise InputError(f"{what} {value} is a file this run writes ({path}); choose another --out")
 
 
 def _is_run_folder(out: Path, cams: CamsConfig) -> bool:

@@ -9,9 +9,9 @@ feature_dim, torch_version, extra (caller's plain-typed dict, e.g. training hype
 
 from __future__ import annotations
 
-import re
 import json
 import os
+import re
 import signal
 import threading
 import warnings

@@ -92,10 +92,9 @@ def main(args: argparse.Namespace) -> int:
         with _each_warning_once():  # the ground truth's warnings are said once, not again for --against
             results = evaluate_folder_sequences(args.gt, args.pred, by_identity=by_identity, **options)
             if args.against:
-                try:
-                    other = evaluate_folder_sequences(args.gt, args.against, by_identity=True, **options)
-                except InputError as exc:  # (its hints name the option of the first folder)
-                    raise InputError(str(exc).replace("give --pred ", "give --against ")) from None
+                other = evaluate_folder_sequences(
+                    args.gt, args.against, by_identity=True, pred_option="--against", **options
+                )
         metrics = _with_combined(results)
         table = format_table(metrics)
         if by_identity:  # in the JSON file, each sequence's entry with its ground-truth ids

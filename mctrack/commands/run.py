@@ -388,8 +388,12 @@ def main(args: argparse.Namespace) -> int:
         )
     if not (np.isfinite(args.record_segment) and args.record_segment >= 0):
         raise InputError(f"--record-segment: must be >= 0 minutes (0: one file per run), got {args.record_segment}")
-    ray_options = {"--address": args.address, "--ray-cpus": args.ray_cpus, "--ray-gpus": args.ray_gpus}
-    ray_options["--ray-local-cpus"] = args.ray_local_cpus
+    ray_options = {
+        "--address": args.address,
+        "--ray-cpus": args.ray_cpus,
+        "--ray-gpus": args.ray_gpus,
+        "--ray-local-cpus": args.ray_local_cpus,
+    }
     if args.engine != "ray" and (given := [option for option, value in ray_options.items() if value is not None]):
         raise InputError(f"{'/'.join(given)}: only with --engine ray")
     args.ray_cpus = 1.0 if args.ray_cpus is None else args.ray_cpus

@@ -561,10 +561,9 @@ def _check_inputs_are_not_outputs(args: argparse.Namespace, source, detector, wr
     ]
     if isinstance(source, SequenceSource):  # its recording, whether or not this run decodes it
         inputs += [(f"--source {args.source}: its video", video) for video in source.videos()]
-    for option, value in inputs:
-        hit = written_over(value, written) if value and os.path.isfile(value) else None
-        if hit is not None:
-            raise InputError(f"{option} {value}: is a file this command writes ({hit}); choose another --out or --name")
+    if hit := written_over([(what, v) for what, v in inputs if v and os.path.isfile(v)], written):
+        what, value, path = hit
+        raise InputError(f"{what} {value}: is a file this command writes ({path}); choose another --out or --name")
 
 
 def _build_detector(args: argparse.Namespace, source):

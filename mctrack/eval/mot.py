@@ -119,10 +119,8 @@ def _box_iou_tlwh(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def _relabel(ids_per_t: list[np.ndarray]) -> tuple[list[np.ndarray], np.ndarray]:
     """Ids per timestep relabelled to ``0..n-1``, and the ids as given by new label (``(n,)``)."""
-    allids = np.unique(np.concatenate(ids_per_t)) if ids_per_t else np.zeros(0, np.int64)
-    if len(allids) == 0:
-        return [np.zeros(0, np.int64) for _ in ids_per_t], allids.astype(np.int64)
-    return [np.searchsorted(allids, ids).astype(np.int64) for ids in ids_per_t], allids.astype(np.int64)
+    allids = np.unique(np.concatenate(ids_per_t)).astype(np.int64) if ids_per_t else np.zeros(0, np.int64)
+    return [np.searchsorted(allids, ids).astype(np.int64) for ids in ids_per_t], allids
 
 
 def sequence_data(
@@ -576,12 +574,14 @@ def evaluate_folder_sequences(
     keep_zero_marked: bool = False,
     missing_ok: bool = False,
     by_identity: bool = False,
+    pred_option: str = "--pred",
 ) -> dict[str, dict]:
     """``{sequence: evaluate_sequence's result}`` (summary and raw; with ``by_identity`` also the identities) for
     every sequence of ``GT`` (or ``sequences``), without a combined row: any subset can then be pooled with
     :func:`combine`. A sequence without
     ``PRED/<seq>.txt`` is an :class:`InputError` unless ``missing_ok`` (then it is scored as an empty prediction);
-    GT rows with conf 0 are ignored unless ``keep_zero_marked``."""
+    GT rows with conf 0 are ignored unless ``keep_zero_marked``. ``pred_option``: the option that named the results
+    folder, for the hints of errors."""
     gt_dir, pred_dir = Path(gt_dir), Path(pred_dir)
     for folder, what in ((gt_dir, "ground-truth folder (<sequence>/gt/gt.txt)"), (pred_dir, "results folder")):
         if folder.is_file():
@@ -672,7 +672,7 @@ def evaluate_folder_sequences(
         else:
             where = pred_dir / "data"
             if (where / pred_file.name).is_file():  # TrackEval's layout: <tracker>/data/<sequence>.txt
-                hint = f"; it is in {where} (TrackEval's tracker layout): give --pred {where}"
+                hint = f"; it is in {where} (TrackEval's tracker layout): give {pred_option} {where}"
             else:  # (the options of mctrack eval, whose keyword arguments these are)
                 subset = "" if not every_sequence else "--sequences to evaluate a subset, or "
                 hint = f" (use {subset}--missing-ok to score it as tracked with no box)"

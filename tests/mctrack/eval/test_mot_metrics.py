@@ -598,3 +598,7 @@ def test_eval_against_lists_the_ground_truth_ids_whose_idf1_rows_differ(tmp_path
     assert sum("carry MOT16/17 class ids" in r.getMessage() for r in caplog.records) == 1
     assert cli_main([*argv, "--against", str(tmp_path / "nope")]) == 1
     assert f"--against {tmp_path / 'nope'}: results folder not found" in capsys.readouterr().err
+    layout = tmp_path / "trackeval"  # TrackEval's <tracker>/data/<sequence>.txt: the hint names --against
+    save_mot_txt(layout / "data" / "seqA.txt", GT)
+    assert cli_main([*argv, "--against", str(layout)]) == 1
+    assert f"give --against {layout / 'data'}" in capsys.readouterr().err
