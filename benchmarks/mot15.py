@@ -72,7 +72,7 @@ from mctrack.track.postprocess import (  # noqa: E402
     StitchConfig,
     refine,
 )
-from mctrack.track.driver import EMBED_POLICIES, DetectAndEmbed, drive, refresh_frames  # noqa: E402
+from mctrack.track.driver import EMBED_POLICIES, EMBED_REFRESH_S, DetectAndEmbed, drive, refresh_frames  # noqa: E402
 from mctrack.weights import default_weights, resolve_weights  # noqa: E402
 
 SEQUENCES = ("ADL-Rundle-6", "ETH-Bahnhof", "KITTI-13", "PETS09-S2L1", "TUD-Stadtmitte")
@@ -233,7 +233,7 @@ def track_sequence(
     cmc: str | None = "off",
     replay_warps: dict[int, np.ndarray] | None = None,
     embed: str = "all",
-    embed_refresh: float = 0.5,
+    embed_refresh: float = EMBED_REFRESH_S,
     **tracker_kwargs,
 ) -> Tracked:
     """One sequence tracked on its public detections (``cmc``: camera-motion compensation ``off``, ``on`` or ``auto``,

@@ -105,6 +105,7 @@ from .signals import interrupts_deferred
 from .track.cmc import IDENTITY_WARP
 from .track.driver import (
     EMBED_POLICIES,
+    EMBED_REFRESH_S,
     DetectAndEmbed,
     DriverStats,
     Timer,
@@ -432,7 +433,7 @@ class Pipeline:
         n_samples: int = 4,
         embed_every: int = 1,
         embed: str = "all",
-        embed_refresh: float = 0.5,
+        embed_refresh: float = EMBED_REFRESH_S,
         max_seconds: float | None = None,
         reconnect_s: float | None = None,
         record_live: bool = True,

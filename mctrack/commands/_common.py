@@ -22,7 +22,7 @@ from ..embed import (
 )
 from ..errors import InputError
 from ..registry import EMBEDDERS
-from ..track.driver import EMBED_POLICIES, refresh_frames
+from ..track.driver import EMBED_POLICIES, EMBED_REFRESH_S, refresh_frames
 from ..track.postprocess import RECORDED_MIN_HITS, RECORDED_MIN_TRACK_S, TRACK_SCORES
 from ..track.tracker import APPEARANCE_CENTRES, Tracker
 from ..weights import WeightsError, default_weights, describe, resolve_weights
@@ -83,9 +83,10 @@ def add_embed_policy_args(p) -> None:
     p.add_argument(
         "--embed-refresh",
         type=float,
-        default=0.5,
+        default=None,
         metavar="SECONDS",
-        help="with --embed needed, each track's detection is embedded at least this often (default: 0.5)",
+        help="with --embed needed, each track's detection is embedded at least this often "
+        f"(default: {EMBED_REFRESH_S})",
     )
 
 
@@ -93,6 +94,10 @@ def resolve_embed_policy(args) -> str:
     """``args.embed`` with its default filled in from the embedder's registered facts (``none``: ``all``)."""
     if args.embed is None:
         args.embed = embed_policy(args.reid)
+    if args.embed_refresh is None:
+        args.embed_refresh = EMBED_REFRESH_S
+    elif args.embed == "all" and args.reid != "none":  # none: check_stream_args said so
+        log.warning("--embed-refresh: no effect with --embed all (every detection is embedded every frame)")
     return args.embed
 
 
@@ -493,7 +498,8 @@ def check_stream_args(args: argparse.Namespace) -> None:
     """``--duration`` (finite seconds > 0), ``--min-score`` (finite), ``--embed-refresh``, ``--track-high`` and
     ``--track-new`` (scores in [0, 1]) of ``run`` and ``track`` and ``run``'s ``--link-thresh`` ([0, 2]), before
     any work."""
-    embed_refresh_frames(args.embed_refresh, 1.0)
+    if args.embed_refresh is not None:
+        embed_refresh_frames(args.embed_refresh, 1.0)
     if args.duration is not None and not (math.isfinite(args.duration) and args.duration > 0):
         raise InputError(f"--duration: must be a finite number of seconds > 0, got {args.duration}")
     if args.min_score is not None and not math.isfinite(args.min_score):
@@ -504,8 +510,18 @@ def check_stream_args(args: argparse.Namespace) -> None:
         getattr(args, "app_centre", None),
     } != {None}:
         log.warning("--app-weight/--app-thresh/--app-centre: no effect with --reid none (motion only)")
-    if getattr(args, "reid", None) == "none" and (args.embed is not None or args.embed_every != 1):
-        log.warning("--embed/--embed-every: no effect with --reid none (nothing is embedded)")
+    if getattr(args, "reid", None) == "none":
+        given = [
+            flag
+            for flag, value in (
+                ("--embed", args.embed is not None),
+                ("--embed-every", args.embed_every != 1),
+                ("--embed-refresh", args.embed_refresh is not None),
+            )
+            if value
+        ]
+        if given:
+            log.warning("%s: no effect with --reid none (nothing is embedded)", "/".join(given))
     for option in ("track_high", "track_new"):  # scores; --track-new below --track-high is raised to it
         value = getattr(args, option)
         if value is not None and not (math.isfinite(value) and 0 <= value <= 1):

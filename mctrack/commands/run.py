@@ -21,7 +21,7 @@ from ..outputs import check_output_folder
 from ..eval.multicam import format_multicam
 from ..cache import feature_cache_key, file_sha1
 from ..parallel import auto_workers
-from ..link import load_ground_homography
+from ..link import LinkConstraints, load_ground_homography
 from ..pipeline import Pipeline, constraints_from_cams
 from ..registry import DETECTORS, LINKERS
 from ..track import DETECTOR_THRESHOLDS, CameraMotion, Tracker
@@ -158,9 +158,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     k.add_argument(
         "--max-ground-dist",
         type=float,
-        default=2.0,
+        default=None,
         help="metres: calibrated views seeing two tracklets at once farther apart than this never "
-        "link them (default: 2.0)",
+        f"link them (default: {LinkConstraints.max_ground_dist})",
     )
     k.add_argument(
         "--gallery-age",
@@ -418,6 +418,8 @@ def main(args: argparse.Namespace) -> int:
             raise InputError(str(exc)) from None
     if not (np.isfinite(args.gallery_age) and args.gallery_age > 0):
         raise InputError(f"--gallery-age: must be a finite number of seconds > 0, got {args.gallery_age}")
+    if args.max_ground_dist is not None and not (np.isfinite(args.max_ground_dist) and args.max_ground_dist > 0):
+        raise InputError(f"--max-ground-dist: must be a finite number of metres > 0, got {args.max_ground_dist}")
     LINKERS.get(args.linker)  # a misspelt name is refused also where no linker runs (--reid none)
     if args.reid == "none":
         ignored = [
@@ -427,6 +429,7 @@ def main(args: argparse.Namespace) -> int:
                 ("--link-thresh", args.link_thresh is not None),
                 ("--linkage", args.linkage != "average"),
                 ("--min-len", args.min_len is not None),
+                ("--max-ground-dist", args.max_ground_dist is not None),
             )
             if given
         ]
@@ -450,6 +453,11 @@ def main(args: argparse.Namespace) -> int:
                 ", ".join(live),
             )
     check_output_folder("--out", args.out)  # an unwritable folder was blamed on each camera's stream
+    if args.max_ground_dist is not None and args.reid != "none":
+        if args.no_calibration:
+            log.warning("--max-ground-dist: no effect with --no-calibration (no camera's ground positions are used)")
+        elif not any(c.calibration for c in cams.cameras):
+            log.warning("--max-ground-dist: no effect: no camera in %s has a calibration file", args.cams)
     if not args.no_calibration:  # every calibration file read now, with or without an embedder: a bad one is fatal
         for cam in cams.cameras:
             if cam.calibration:
@@ -502,9 +510,8 @@ def main(args: argparse.Namespace) -> int:
         thresh = args.link_thresh if args.link_thresh is not None else embedder_link_thresh(embedder, args.reid)
         online = args.linker == "online"
         min_len = args.min_len if args.min_len is not None else (20 if online else 3)
-        constraints = constraints_from_cams(
-            cams, max_ground_dist=args.max_ground_dist, use_calibration=not args.no_calibration
-        )
+        ground = {} if args.max_ground_dist is None else {"max_ground_dist": args.max_ground_dist}
+        constraints = constraints_from_cams(cams, use_calibration=not args.no_calibration, **ground)
         extra = {"gallery_age_s": args.gallery_age} if online else {}
         try:
             linker = LINKERS.build(

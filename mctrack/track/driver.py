@@ -33,12 +33,15 @@ __all__ = [
     "Timer",
     "usable_boxes",
     "EMBED_POLICIES",
+    "EMBED_REFRESH_S",
     "refresh_frames",
     "unused_detection_file",
 ]
 
 #: which detections :class:`DetectAndEmbed` embeds: every one, or only those the tracker's association needs
 EMBED_POLICIES = ("all", "needed")
+#: with embed policy "needed", seconds between a track's embedded detections at least (``--embed-refresh``)
+EMBED_REFRESH_S = 0.5
 
 
 def refresh_frames(seconds: float, fps: float) -> int:

@@ -382,10 +382,32 @@ def test_appearance_options_with_reid_none_are_warned_about(tmp_path, caplog):
     caplog.clear()
     assert main([*argv, "--out", str(tmp_path / "c"), "--app-centre", "scene"]) == 0
     assert "--app-weight/--app-thresh/--app-centre: no effect with --reid none" in caplog.text
-    for option in (["--embed", "all"], ["--embed-every", "3"]):  # helper-81: accepted without a word
+    # helper-81: accepted without a word (--embed-refresh too: its default was a value, so giving it was unseen)
+    for option in (["--embed", "all"], ["--embed-every", "3"], ["--embed-refresh", "2"]):
         caplog.clear()
         assert main([*argv, "--out", str(tmp_path / "d"), *option]) == 0
-        assert "--embed/--embed-every: no effect with --reid none (nothing is embedded)" in caplog.text
+        assert f"{option[0]}: no effect with --reid none (nothing is embedded)" in caplog.text
+    caplog.clear()
+    assert main([*argv, "--out", str(tmp_path / "e"), "--embed-every", "3", "--embed-refresh", "2"]) == 0
+    assert "--embed-every/--embed-refresh: no effect with --reid none" in caplog.text
+
+
+def test_embed_refresh_without_the_needed_policy_is_warned_about(tmp_path, caplog):
+    import cv2
+
+    seq = make_sequence(tmp_path / "SYN-06", n=5)
+    (seq / "img1").mkdir()
+    for i in range(1, 6):
+        cv2.imwrite(str(seq / "img1" / f"{i:06d}.jpg"), np.full((480, 640, 3), 90, np.uint8))
+    argv = ["track", "--source", str(seq), "--detector", "mot", "--reid", "colorhist", "--no-progress"]
+    assert main([*argv, "--out", str(tmp_path / "a"), "--embed-refresh", "2"]) == 0  # colorhist embeds all
+    assert "--embed-refresh: no effect with --embed all" in caplog.text
+    assert json.loads((tmp_path / "a" / "SYN-06.json").read_text())["settings"]["embed"]["refresh_s"] == 2
+    caplog.clear()
+    assert main([*argv, "--out", str(tmp_path / "b"), "--embed", "needed", "--embed-refresh", "2"]) == 0
+    assert "--embed-refresh" not in caplog.text
+    assert main([*argv, "--out", str(tmp_path / "c")]) == 0  # the default is recorded as a number
+    assert json.loads((tmp_path / "c" / "SYN-06.json").read_text())["settings"]["embed"]["refresh_s"] == 0.5
 
 
 def test_track_drops_a_track_whose_mean_score_is_low(tmp_path, capsys):

@@ -155,6 +155,25 @@ def test_linker_options_without_an_embedder_are_warned_about(scene, tmp_path, ca
     assert "--link-thresh, --min-len: not applied with --reid none" in caplog.text
 
 
+def test_ground_distance_where_it_does_nothing_is_warned_about_and_a_bad_one_refused(scene, tmp_path, caplog, capsys):
+    # helper-81: --max-ground-dist was accepted without a word where no ground positions are used
+    assert _run(scene, tmp_path / "a", "--max-ground-dist", "3") == 0
+    assert f"--max-ground-dist: no effect: no camera in {scene / 'cams.yaml'} has a calibration file" in caplog.text
+    caplog.clear()
+    assert _run(scene, tmp_path / "b", "--max-ground-dist", "3", "--no-calibration") == 0
+    assert "--max-ground-dist: no effect with --no-calibration" in caplog.text
+    caplog.clear()
+    assert _run(scene, tmp_path / "c", "--reid", "none", "--max-ground-dist", "3") == 0
+    assert "--max-ground-dist: not applied with --reid none" in caplog.text
+    caplog.clear()
+    assert _run(scene, tmp_path / "d") == 0
+    assert "--max-ground-dist" not in caplog.text
+    for bad in ("0", "nan", "-1"):
+        assert _run(scene, tmp_path / "r", "--max-ground-dist", bad) == 1
+        assert "--max-ground-dist: must be a finite number of metres > 0" in _one_line_error(capsys.readouterr().err)
+    assert not (tmp_path / "r").exists()
+
+
 def test_a_negative_box_size_in_ground_truth_fails_before_any_camera_runs(scene, tmp_path, capsys):
     with (scene / "gt.txt").open("a") as fh:
         fh.write("3,7,10,20,-30,80,1,-1,-1,-1\n")
