@@ -19,6 +19,9 @@ Initial weights (`pretrained`):
 
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
 import os
 import warnings
 from collections import OrderedDict
@@ -30,6 +33,8 @@ from urllib.parse import urlparse
 import torch
 from torch import nn
 from torchvision import models as tvm
+
+log = logging.getLogger(__name__)
 
 __all__ = ["BACKBONES", "Pretrained", "PretrainedUnavailable", "ResNetParts", "build_resnet", "feature_map_size"]
 
@@ -110,10 +115,17 @@ def build_resnet(name: str, *, pretrained: Pretrained) -> ResNetParts:
 
 
 def _imagenet_state(name: str, spec: _Spec) -> dict[str, torch.Tensor] | None:
+    cached = Path(torch.hub.get_dir()) / "checkpoints" / Path(urlparse(spec.weights.url).path).name
+    was_cached = cached.is_file()
     try:
-        return torch.hub.load_state_dict_from_url(spec.weights.url, progress=False, map_location="cpu")
+        # torch writes 'Downloading: "<url>" to <file>' to stderr before it tries, also where it then fails
+        # (offline), just ahead of the warning below: said here once it is done instead
+        with contextlib.redirect_stderr(io.StringIO()):
+            state = torch.hub.load_state_dict_from_url(spec.weights.url, progress=False, map_location="cpu")
+        if not was_cached:
+            log.info("ImageNet weights for %s downloaded to %s", name, cached)
+        return state
     except Exception as err:  # offline, proxy, corrupt cache: all end the same way
-        cached = Path(torch.hub.get_dir()) / "checkpoints" / Path(urlparse(spec.weights.url).path).name
         reason = (
             f"ImageNet weights for {name} could not be obtained (cache file {cached}, "
             f"download {spec.weights.url}: {type(err).__name__})"

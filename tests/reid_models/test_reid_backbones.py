@@ -84,6 +84,35 @@ def test_imagenet_offline_warns_once_and_uses_random_weights() -> None:
     assert model(torch.rand(2, 3, 128, 64)).feature.shape == (2, 512)
 
 
+def test_imagenet_download_attempt_says_only_the_outcome(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, caplog: pytest.LogCaptureFixture, torchvision_state
+) -> None:
+    """torch says 'Downloading: ...' before it tries, also offline, just ahead of our warning (helper-81)."""
+    import logging
+    import sys
+    import urllib.error
+
+    def offline(url, **kwargs):
+        sys.stderr.write(f'Downloading: "{url}" to somewhere\n')
+        raise urllib.error.URLError("no network")
+
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", offline)
+    with pytest.warns(UserWarning, match="random weights"):
+        build_resnet("resnet18", pretrained="imagenet")
+    assert "Downloading" not in capsys.readouterr().err
+
+    def online(url, **kwargs):
+        sys.stderr.write(f'Downloading: "{url}" to somewhere\n')
+        return torchvision_state
+
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", online)
+    with caplog.at_level(logging.INFO, logger="reid_models"):
+        parts = build_resnet("resnet18", pretrained="imagenet")
+    assert "Downloading" not in capsys.readouterr().err
+    assert "ImageNet weights for resnet18 downloaded to" in caplog.text and "resnet18-f37072fd.pth" in caplog.text
+    torch.testing.assert_close(parts.layer4[1].conv2.weight, torchvision_state["layer4.1.conv2.weight"], rtol=0, atol=0)
+
+
 def test_imagenet_from_torch_hub_cache(
     monkeypatch: pytest.MonkeyPatch, torchvision_state: dict, real_load_state_dict_from_url: object
 ) -> None:
