@@ -227,10 +227,38 @@ class YoloDetector:
             results = self.model.predict(images if len(images) > 1 else images[0], **kwargs)
         except Exception as exc:  # noqa: BLE001 - a model that cannot predict is a bad weights file, in one line
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            what = _not_a_yolo_export(Path(self.weights))
+            if what:
+                raise InputError(f"{self.weights}: {what}") from None
             raise InputError(f"{self.weights}: YOLO prediction failed: {first[:200]}") from None
         if len(results) != len(images):
             raise InputError(f"{self.weights}: YOLO gave {len(results)} results for {len(images)} images")
         return results
+
+
+def _not_a_yolo_export(path: Path) -> str | None:
+    """Why an ONNX file that failed to predict is not a YOLO detector, where its metadata says so (None: it may
+    be one): a Re-ID model exported by ``mctrack reid export`` (its contract beside it or inside), or a model
+    without the metadata every ultralytics export carries (``names``, ``stride``). Read on failure only."""
+    if path.suffix.lower() != ".onnx" or not path.is_file():
+        return None
+    from ..embed.export import CONTRACT_KEY, contract_path
+
+    try:
+        import onnxruntime as ort
+
+        meta = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).get_modelmeta()
+        keys = meta.custom_metadata_map
+    except Exception:  # noqa: BLE001 - unreadable: the prediction's own error says more
+        return None
+    if contract_path(path).is_file() or CONTRACT_KEY in keys:
+        return (
+            "a Re-ID model exported by 'mctrack reid export', not a YOLO detector; give it to the embedder "
+            "(--reid onnx --weights FILE) and a YOLO .pt/.onnx to --yolo-weights"
+        )
+    if not {"names", "stride"} <= set(keys):
+        return "not an ultralytics YOLO export (its metadata lacks 'names' and 'stride'); --yolo-weights takes one"
+    return None
 
 
 def _person_detections(result: Any) -> Detections:

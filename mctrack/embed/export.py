@@ -32,6 +32,7 @@ from torch import nn
 from .reid import IMAGENET_MEAN, IMAGENET_STD, recommended_settings
 
 __all__ = [
+    "CONTRACT_KEY",
     "FORMATS",
     "ExportError",
     "SelfContainedEmbedder",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 import numpy as np
 import pytest
 import torch
@@ -12,6 +14,8 @@ from mctrack.detect import yolo as yolo_mod
 from mctrack.detect.safe_pickle import UnsafePickle, allowed_global, checked_weights_bytes
 from mctrack.errors import InputError
 from mctrack.types import Frame
+
+HAS_ONNX = all(importlib.util.find_spec(m) for m in ("onnx", "onnxscript", "onnxruntime"))
 
 
 class _Payload:
@@ -227,3 +231,36 @@ def test_a_broken_exported_model_is_found_when_the_detector_is_made(tmp_path, ca
     assert main([*argv, "--name", "SEQ", "--no-progress"]) == 1
     assert "junk.onnx: YOLO prediction failed" in capsys.readouterr().err
     np.testing.assert_array_equal(np.loadtxt(out / "SEQ.txt", delimiter=",", ndmin=2), earlier)
+
+
+@pytest.mark.skipif(not HAS_ONNX, reason="onnx/onnxscript/onnxruntime not installed (pip install -e '.[export]')")
+def test_an_onnx_model_that_is_no_yolo_export_is_named_as_such(tmp_path):
+    """helper-81: a Re-ID export given as --yolo-weights failed with onnxruntime's 'Got invalid dimensions for
+    input: images' after ultralytics' 'Unable to automatically guess model task'."""
+    import onnx
+
+    from mctrack.embed.export import CONTRACT_KEY, contract_path
+
+    path = tmp_path / "net.onnx"
+    with torch.no_grad():
+        torch.onnx.export(
+            torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten()).eval(),
+            (torch.zeros(1, 3, 128, 64),),
+            str(path),
+            input_names=["images"],
+            dynamo=True,
+            external_data=False,
+            verbose=False,
+        )
+    with pytest.raises(InputError, match=r"net.onnx: not an ultralytics YOLO export \(its metadata lacks 'names'"):
+        YoloDetector(path).check_readable()
+    contract_path(path).write_text("{}")  # an export's contract beside it
+    with pytest.raises(InputError, match=r"net.onnx: a Re-ID model exported by 'mctrack reid export', not a YOLO"):
+        YoloDetector(path).check_readable()
+    contract_path(path).unlink()
+    model = onnx.load(str(path))  # or inside it, as exports since 2026-12-04 carry it
+    entry = model.metadata_props.add()
+    entry.key, entry.value = CONTRACT_KEY, "{}"
+    onnx.save(model, str(path))
+    with pytest.raises(InputError, match=r"--reid onnx --weights FILE\) and a YOLO .pt/.onnx to --yolo-weights"):
+        YoloDetector(path).check_readable()
