@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import functools
 import importlib
+import inspect
 import io
 import subprocess
 import sys
@@ -166,8 +167,8 @@ def main(argv: list[str] | None = None) -> int:
         "--centre",
         choices=APPEARANCE_CENTRES,
         default="none",
-        help="with --dim: what this tree's tracker centres the features on (scene: as for colour histograms; "
-        "an --against commit's tracker compares them as given)",
+        help="with --dim: what the tracker centres the features on (scene: as for colour histograms; an --against "
+        "commit's tracker too where it has the option, else it compares them as given, with a note)",
     )
     ap.add_argument(
         "--against",
@@ -193,6 +194,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.against:
         with tempfile.TemporaryDirectory() as tmp:
             ref_tracker, ref_dets = load_reference(args.against, Path(tmp))
+            if args.centre != "none":
+                if "appearance_centre" in inspect.signature(ref_tracker).parameters:
+                    ref_tracker = functools.partial(ref_tracker, appearance_centre=args.centre)
+                else:
+                    print(
+                        f"note: the tracker of {args.against} has no appearance_centre: it compares the features "
+                        "as given",
+                        file=sys.stderr,
+                    )
             ref_scene = [(ref_dets(d.xyxy, d.score), e) for d, e in scene]
             ours, theirs = [], []
             for i in range(args.repeats):

@@ -781,7 +781,9 @@ class Tracker:
         apart &= has[None, :]
         rows = (own >= 0).nonzero()[0]
         apart[rows, own[rows]] = False
-        return apart @ emb.astype(np.float64), apart.sum(axis=1)
+        # in float32, as the features are (a boolean matrix times float64 costs numpy three times as much); the sums
+        # over the frames are kept in float64
+        return apart.astype(np.float32) @ emb, apart.sum(axis=1)
 
     def _high_overlap(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """IoU of boxes ``a`` with boxes ``b`` grown by ``iou_buffer``, as the high-score associations measure it."""

@@ -83,3 +83,43 @@ def test_tracker_bench_against_a_commit_times_both_and_prints_the_ratio(capsys):
         assert "its mctrack has no usable tracker" in str(exc.code)
     else:
         raise AssertionError("a commit without a tracker was accepted")
+
+
+def test_tracker_bench_against_a_commit_centres_both_trackers_where_it_can(capsys, monkeypatch):
+    """--centre scene --against COMMIT timed the commit's tracker comparing features as given: a scene-centring
+    change could not be timed against its predecessor."""
+    import subprocess
+
+    from tests.conftest import ROOT
+
+    if subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True).returncode != 0:
+        import pytest
+
+        pytest.skip("not a git checkout")
+    bench = _load()
+    centres = []
+    real = bench.time_run
+
+    def spy(tracker_cls, scene, warp):
+        centres.append(tracker_cls(frame_rate=30).appearance_centre)
+        return real(tracker_cls, scene, warp)
+
+    monkeypatch.setattr(bench, "time_run", spy)
+    argv = ["--tracks", "6", "--frames", "60", "--dim", "8", "--repeats", "2", "--centre", "scene"]
+    assert bench.main([*argv, "--against", "HEAD"]) == 0
+    assert centres == ["scene"] * 4
+    assert "note:" not in capsys.readouterr().err
+    centres.clear()
+    # the commit before the option: its tracker compares as given, and the output says so
+    before = subprocess.run(
+        ["git", "-C", str(ROOT), "log", "--format=%h", "-S", "appearance_centre", "--reverse", "--", "mctrack/track"],
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    if not before:
+        import pytest
+
+        pytest.skip("shallow checkout: the history of the option is not here")
+    monkeypatch.setattr(bench, "time_run", lambda cls, scene, warp: (1.0, 0.0))
+    assert bench.main([*argv, "--against", f"{before[0]}~1"]) == 0
+    assert "has no appearance_centre: it compares the features as given" in capsys.readouterr().err
