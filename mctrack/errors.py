@@ -8,6 +8,7 @@ __all__ = [
     "MctrackError",
     "ConfigError",
     "InputError",
+    "MissingDependency",
     "NotImplementedYet",
     "first_line",
     "error_line",
@@ -53,6 +54,11 @@ class ConfigError(MctrackError, ValueError):
 
 class InputError(MctrackError):
     """An input file or stream is missing, unreadable or malformed."""
+
+
+class MissingDependency(MctrackError, ImportError):
+    """An optional package a feature needs is not installed; the message says how to install it. An ImportError
+    too, so code that catches those for optional packages still does."""
 
 
 class NotImplementedYet(MctrackError):

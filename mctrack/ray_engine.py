@@ -33,7 +33,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from .errors import error_line, first_line
+from .errors import MissingDependency, error_line, first_line
 
 __all__ = ["run_cameras", "import_ray", "StreamSession", "WorkerLost"]
 
@@ -45,7 +45,7 @@ def import_ray():
     try:
         import ray
     except ImportError:
-        raise ImportError('--engine ray needs Ray: pip install -e ".[ray]" (or pip install "ray>=2.9")') from None
+        raise MissingDependency('--engine ray needs Ray: pip install -e ".[ray]" (or pip install "ray>=2.9")') from None
     return ray
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import MissingDependency
 from .base import CropBatchEmbedder
 from .export import CONTRACT_KEY, contract_path
 from .reid import IMAGENET_MEAN, IMAGENET_STD, recommended_settings
@@ -65,7 +66,10 @@ class OnnxEmbedder(CropBatchEmbedder):
         try:
             import onnxruntime as ort
         except ImportError:
-            raise ImportError("the onnx embedder needs onnxruntime: pip install onnxruntime") from None
+            raise MissingDependency(
+                "the onnx embedder needs onnxruntime: pip install onnxruntime (or the export extra: "
+                'pip install -e ".[export]")'
+            ) from None
         providers = ["CPUExecutionProvider"]
         if device and device.startswith("cuda"):
             if "CUDAExecutionProvider" not in ort.get_available_providers():

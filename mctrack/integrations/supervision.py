@@ -20,7 +20,16 @@ import warnings
 from typing import Any
 
 import numpy as np
-import supervision as sv
+
+from ..errors import MissingDependency
+
+try:
+    import supervision as sv
+except ImportError:
+    raise MissingDependency(
+        'mctrack.integrations.supervision needs supervision: pip install -e ".[supervision]" (or pip install '
+        '"supervision>=0.25")'
+    ) from None
 
 from ..embed import build_embedder, tracker_appearance
 from ..track import DETECTOR_THRESHOLDS, Tracker

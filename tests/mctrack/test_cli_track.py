@@ -981,3 +981,23 @@ def test_an_input_file_that_track_would_write_over_is_refused_before_anything_is
     assert (seq / "SYN-09.mp4").read_bytes() == kept and not (seq / "SYN-09.txt").exists()
     assert main([*base, "--source", str(seq), "--out", str(seq), "--name", "tracked", "--video"]) == 0
     assert (seq / "SYN-09.mp4").read_bytes() == kept and (seq / "tracked.mp4").is_file()
+
+
+def test_an_optional_package_that_is_missing_is_one_line_naming_the_install(tmp_path, monkeypatch, capsys):
+    """helper-83: --reid onnx without onnxruntime (a plain `pip install -e .`) ended in a traceback."""
+    import cv2
+
+    seq = make_sequence(tmp_path / "SYN-08", n=3)
+    (seq / "img1").mkdir()
+    for i in range(1, 4):
+        cv2.imwrite(str(seq / "img1" / f"{i:06d}.jpg"), np.full((480, 640, 3), 90, np.uint8))
+    model = tmp_path / "reid.onnx"
+    model.write_bytes(b"\x08\x07")  # not read: the runtime is asked for first
+    monkeypatch.setitem(__import__("sys").modules, "onnxruntime", None)  # import onnxruntime raises ImportError
+    argv = ["track", "--source", str(seq), "--detector", "mot", "--reid", "onnx", "--weights", str(model)]
+    assert main([*argv, "--out", str(tmp_path / "o"), "--no-progress"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        "mctrack track: error: the onnx embedder needs onnxruntime: pip install onnxruntime (or the export extra: "
+        'pip install -e ".[export]")'
+    )

@@ -225,3 +225,17 @@ def test_a_frame_of_another_size_is_said_once():
         warnings.simplefilter("always")
         tracker.update_with_detections(_walk(0), large)
     assert not [w for w in caught if "the first was" in str(w.message)]
+
+
+def test_without_supervision_the_import_says_how_to_install_it(monkeypatch):
+    """helper-83: Python's bare ModuleNotFoundError, with no word of the extra."""
+    import importlib
+    import sys
+
+    from mctrack.errors import MissingDependency
+
+    monkeypatch.setitem(sys.modules, "supervision", None)
+    monkeypatch.delitem(sys.modules, "mctrack.integrations.supervision", raising=False)
+    with pytest.raises(MissingDependency, match=r'needs supervision: pip install -e "\.\[supervision\]"') as info:
+        importlib.import_module("mctrack.integrations.supervision")
+    assert isinstance(info.value, ImportError)  # code that guards an optional import still catches it
