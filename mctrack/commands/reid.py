@@ -229,6 +229,11 @@ def export_main(args: argparse.Namespace) -> int:
     out = _check_export_args(args)
     if out.exists() and out.resolve() == Path(weights).resolve():  # the export would overwrite its own source
         raise InputError(f"--out {args.out}: is the checkpoint being exported (--weights); choose another file")
+    if out.exists() and not contract_path(out).is_file():  # helper-83: a training run's model.pt was replaced
+        raise InputError(
+            f"--out {args.out}: exists and is not an earlier export (no {contract_path(out).name} beside it); "
+            "remove it or choose another file"
+        )
     try:  # the checkpoint's own problems name it, not --out
         _, manifest = reid_models.load_checkpoint(weights, map_location="cpu")
     except reid_models.CheckpointError:

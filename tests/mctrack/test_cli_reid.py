@@ -123,6 +123,7 @@ def test_an_export_through_a_link_replaces_the_linked_file(tmp_path, laga_ckpt, 
     (tmp_path / "store" / "v1.ts").write_bytes(b"old")
     link = tmp_path / "current.ts"
     link.symlink_to(tmp_path / "store" / "v1.ts")
+    contract_path(link).write_text("{}")  # an earlier export's contract: a file export did not write is refused
     assert _export(laga_ckpt, link, "--format", "torchscript", "--check-images", str(crops)) == 0
     assert link.is_symlink() and (tmp_path / "store" / "v1.ts").read_bytes() != b"old"
     assert contract_path(link).is_file() and not list((tmp_path / "store").glob(".*"))

@@ -350,3 +350,28 @@ def test_export_takes_a_bundled_checkpoint_name(tmp_path):
     assert contract["format"] == "torchscript" and (tmp_path / "m.pt").is_file()
     with pytest.raises(ValueError, match="no_such_checkpoint"):
         export_embedder("no_such_checkpoint", tmp_path / "n.pt", fmt="torchscript")
+
+
+def test_export_refuses_to_replace_a_file_it_did_not_write(tmp_path, checkpoint, capsys):
+    """helper-83: --format torchscript --out <another run>/model.pt replaced that run's trained checkpoint (.pt is
+    both a checkpoint's and a TorchScript export's ending)."""
+    import shutil
+
+    run = tmp_path / "run"
+    run.mkdir()
+    model = run / "model.pt"
+    shutil.copy(checkpoint, model)
+    before = model.read_bytes()
+    argv = ["reid", "export", "--weights", str(checkpoint), "--format", "torchscript", "--check-images", "x"]
+    assert main([*argv[:-2], "--out", str(model)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        f"mctrack reid export: error: --out {model}: exists and is not an earlier export (no model.pt.json beside "
+        "it); remove it or choose another file"
+    )
+    assert model.read_bytes() == before and not contract_path(model).exists()
+    export = tmp_path / "e.ts"  # an earlier export (its contract beside it) is replaced, as before
+    assert main([*argv[:-2], "--out", str(export)]) == 0
+    export.write_bytes(b"stale")
+    assert main([*argv[:-2], "--out", str(export)]) == 0
+    assert export.read_bytes().startswith(b"PK")  # a TorchScript archive again
