@@ -216,16 +216,40 @@ def _is_started_run(run_dir: Path) -> bool:
     )
 
 
-def check_resume_recipe(run_dir: Path, resolved: dict[str, Any]) -> None:
+def check_resume_recipe(run_dir: Path, resolved: dict[str, Any]) -> bool:
     """A ``ValueError`` unless the recipe ``resolved`` is the one the run in ``run_dir`` started with (its
-    config.yaml), naming the keys that differ: a resumed run must train on as it began (``--set`` values included)."""
+    config.yaml), naming the keys that differ: a resumed run must train on as it began (``--set`` values included).
+    A config.yaml that is missing is checked against the recipe last.pt records instead; then True is returned:
+    the caller writes config.yaml again."""
+    config = run_dir / "config.yaml"
+    if not config.exists() and not config.is_symlink():
+        last = run_dir / "last.pt"
+        try:
+            recipe = torch.load(last, map_location="cpu", weights_only=True).get("recipe")
+            stored = json.loads(recipe) if isinstance(recipe, str) else None
+        except Exception:  # noqa: BLE001 - unreadable: said below as having no recipe
+            stored = None
+        if not isinstance(stored, dict):
+            raise ValueError(
+                f"resume: {config} is missing and {last} records no recipe to check the run against (an unreadable "
+                "file, or one written before 2026-12-06); restore config.yaml, or start a new run in another "
+                "--run-dir"
+            )
+        changed = _recipe_changes(stored, json.loads(json.dumps(resolved)))
+        if changed:
+            raise ValueError(
+                f"resume: {config} is missing, and the recipe differs from the one {last} records in {changed[:3]}"
+                f"{' ...' if len(changed) > 3 else ''}; give the --config and --set values the run started with"
+            )
+        log.warning("resume: %s was missing; the recipe is the one last.pt records, and it is written again", config)
+        return True
     try:
-        stored = yaml.safe_load((run_dir / "config.yaml").read_text())
+        stored = yaml.safe_load(config.read_text())
         if not isinstance(stored, dict):
             raise ValueError("not a mapping")
     except Exception as err:  # noqa: BLE001 - one line naming the file, whatever is wrong with it
         raise ValueError(
-            f"resume: {run_dir / 'config.yaml'} is damaged ({type(err).__name__}); start a new run"
+            f"resume: {config} is damaged ({type(err).__name__}); restore it, or start a new run in another --run-dir"
         ) from None
     changed = _recipe_changes(stored, resolved)
     if changed:
@@ -234,6 +258,7 @@ def check_resume_recipe(run_dir: Path, resolved: dict[str, Any]) -> None:
             f"resume: the recipe differs from {run_dir / 'config.yaml'} in {changed} ({shown}"
             f"{', ...' if len(changed) > 3 else ''}); give the --config and --set values the run started with"
         )
+    return False
 
 
 def _recipe_changes(stored: dict[str, Any], resolved: dict[str, Any]) -> list[str]:
@@ -440,7 +465,8 @@ def _train(
         problem = nothing_to_resume(run_dir)
         if problem:
             raise FileNotFoundError(problem)
-        check_resume_recipe(run_dir, resolved)
+        if check_resume_recipe(run_dir, resolved) and lead:
+            _write_text(run_dir / "config.yaml", yaml.safe_dump(resolved, sort_keys=False))
         if _is_complete(run_dir, recipe.epochs):  # nothing to train or evaluate again (minutes on Market-1501)
             log.warning(
                 "resume: %s is a complete run (%d epochs, model.pt and eval.json); nothing to do",

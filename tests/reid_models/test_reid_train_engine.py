@@ -353,6 +353,23 @@ def test_resume_with_another_recipe_is_refused_before_the_dataset_is_read(
         train(changed, data=tiny_data, run_dir=run, resume=True, progress=False)
 
 
+def test_resume_without_config_yaml_checks_the_recipe_last_pt_records(
+    tiny_data: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """helper-83: a run whose config.yaml was lost could neither resume ("config.yaml is damaged
+    (FileNotFoundError); start a new run") nor start again ("holds an earlier run (last.pt); add --resume")."""
+    run = train(Recipe(**TINY), data=tiny_data, run_dir=tmp_path / "a", stop_after=1, progress=False)
+    written = (run / "config.yaml").read_text()
+    (run / "config.yaml").unlink()
+    changed = Recipe(**{**TINY, "lr": TINY.get("lr", 3.5e-4) * 2})
+    with pytest.raises(ValueError, match=r"config.yaml is missing, and the recipe differs from the one .*last.pt "):
+        train(changed, data=tiny_data, run_dir=run, resume=True, progress=False)
+    assert not (run / "config.yaml").exists()
+    train(Recipe(**TINY), data=tiny_data, run_dir=run, resume=True, progress=False)
+    assert "config.yaml was missing; the recipe is the one last.pt records" in caplog.text
+    assert (run / "config.yaml").read_text() == written and (run / "model.pt").is_file()
+
+
 def test_resume_from_another_runs_last_pt_is_refused(tiny_data: Path, tmp_path: Path) -> None:
     """helper-67: a last.pt copied from another run of the same network (another lr) was resumed from without a
     word: metrics.json then held the other run's epochs and model.pt came from mixed weights."""
