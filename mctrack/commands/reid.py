@@ -360,6 +360,11 @@ def train_main(args: argparse.Namespace) -> int:
         raise InputError(f"--nproc: must be >= 1, got {args.nproc}")
     if args.resume and not args.run_dir:
         raise InputError("--resume: needs --run-dir (the run to continue)")
+    if args.out and args.run_dir:  # helper-83: --out was ignored without a word
+        raise InputError(
+            "--out and --run-dir: give one (--run-dir is the run's folder itself, --out the parent of a new "
+            "ARCH-TIMESTAMP one)"
+        )
     if args.resume and not Path(args.run_dir).is_dir():
         raise InputError(f"--run-dir {args.run_dir}: no run folder there to resume")
     lead = world()[0] == 0

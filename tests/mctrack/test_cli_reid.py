@@ -470,6 +470,15 @@ def test_train_resume_without_run_dir_names_the_options(tmp_path, capsys):
     assert len(errors) == 1 and "--resume: needs --run-dir" in errors[0]  # was "run_dir: resume needs ..."
 
 
+def test_train_with_both_out_and_run_dir_is_refused(tmp_path, capsys):
+    """helper-83: --out was ignored without a word when --run-dir was given."""
+    argv = ["reid", "train", "--config", str(RECIPE), "--data", str(tmp_path)]
+    assert main([*argv, "--out", str(tmp_path / "x"), "--run-dir", str(tmp_path / "y")]) == 1
+    errors = _errors(capsys)
+    assert len(errors) == 1 and "--out and --run-dir: give one" in errors[0]
+    assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
+
+
 def test_an_interrupted_training_says_how_to_continue(tmp_path, monkeypatch, caplog, capsys):
     import logging
 
