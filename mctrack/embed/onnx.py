@@ -82,7 +82,11 @@ class OnnxEmbedder(CropBatchEmbedder):
         except Exception as err:  # onnxruntime raises its own exception types for corrupt files
             with open(path, "rb") as fh:  # a PyTorch file is a zip archive, or a pickle in the legacy format
                 torch_file = fh.read(2) in (b"PK", b"\x80\x02")
-            hint = "; a PyTorch file? a checkpoint runs with --reid laga, can or global" if torch_file else ""
+            hint = (
+                "; a PyTorch file? a checkpoint runs with the laga, can or global embedder (--reid laga/can/global)"
+                if torch_file
+                else ""
+            )
             raise ValueError(f"{path}: not a loadable ONNX model ({type(err).__name__}){hint}") from None
         spec = self.session.get_inputs()[0]
         self.input_name = spec.name

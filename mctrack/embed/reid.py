@@ -146,8 +146,8 @@ class ReidEmbedder(CropBatchEmbedder):
             model, manifest = reid_models.load_checkpoint(weights, map_location="cpu")
             if manifest.get("arch") != arch:
                 raise reid_models.CheckpointError(
-                    f"{weights}: checkpoint holds a {manifest.get('arch')!r} network, not {arch!r} (use --reid "
-                    f"{manifest.get('arch')})"
+                    f"{weights}: checkpoint holds a {manifest.get('arch')!r} network, not {arch!r} (the "
+                    f"{manifest.get('arch')!r} embedder: --reid {manifest.get('arch')})"
                 )
             self.weights = str(weights)
             self.backbone_init = None  # the checkpoint's weights, whatever its backbone started from

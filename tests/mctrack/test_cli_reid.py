@@ -507,7 +507,7 @@ def test_embed_with_the_wrong_network_says_which_one_the_checkpoint_needs(tmp_pa
     args = ["reid", "embed", "--images", str(crops), "--out", str(tmp_path / "f.npz"), "--weights", str(laga_ckpt)]
     assert main([*args, "--reid", "global"]) == 1
     errors = _errors(capsys)
-    assert len(errors) == 1 and "holds a 'laga' network, not 'global' (use --reid laga)" in errors[0]
+    assert len(errors) == 1 and "holds a 'laga' network, not 'global' (the 'laga' embedder: --reid laga)" in errors[0]
 
 
 def test_option_errors_name_the_option_not_the_parameter(tmp_path, crops, laga_ckpt, capsys):

@@ -188,7 +188,7 @@ def test_onnx_embedder_runs_an_export_like_the_network(tmp_path, checkpoint):
         build_embedder("onnx", weights=tmp_path / "bad.onnx")
     assert "PyTorch" not in str(info.value)
     # a checkpoint given to --reid onnx (helper-81: said only "InvalidProtobuf")
-    with pytest.raises(ValueError, match="a PyTorch file. a checkpoint runs with --reid laga, can or global"):
+    with pytest.raises(ValueError, match="a PyTorch file. a checkpoint runs with the laga, can or global embedder"):
         build_embedder("onnx", weights=checkpoint)
     with pytest.raises(ValueError, match=r"needs a model file \(weights=MODEL.onnx"):
         build_embedder("onnx")
