@@ -108,7 +108,13 @@ class ReidDataset:
 def parse_market_folder(folder: Path) -> list[Sample]:
     """Images of one Market-layout folder, sorted by name; names that do not parse raise DatasetError."""
     if not folder.is_dir():
-        raise DatasetError(f"{folder}: folder not found (expected the Market-1501 layout {', '.join(MARKET_SPLITS)})")
+        # a parent of the dataset given (helper-83: the folder holding Market-1501-v15.09.15/): name the one inside
+        root = folder.parent
+        inside = [d for d in sorted(root.iterdir()) if (d / folder.name).is_dir()] if root.is_dir() else []
+        hint = f"; the dataset is {inside[0]}?" if len(inside) == 1 else ""
+        raise DatasetError(
+            f"{folder}: folder not found (expected the Market-1501 layout {', '.join(MARKET_SPLITS)}){hint}"
+        )
     samples = []
     for path in sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES):
         match = _MARKET_NAME.match(path.name)

@@ -48,7 +48,10 @@ class PKBatchSampler:
         for index, label in enumerate(labels):
             self._by_id.setdefault(int(label), []).append(index)
         if len(self._by_id) < p:
-            raise ValueError(f"p: {p} identities per batch but the data has only {len(self._by_id)}")
+            raise ValueError(
+                f"p: {p} identities per batch but the data has only {len(self._by_id)}; set p to at most that "
+                f"(--set p={len(self._by_id)})"
+            )
         self.p, self.k, self.seed, self.epoch = p, k, seed, 0
 
     def set_epoch(self, epoch: int) -> None:

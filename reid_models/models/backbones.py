@@ -101,7 +101,7 @@ def build_resnet(name: str, *, pretrained: Pretrained) -> ResNetParts:
     if pretrained is not None:
         state = _imagenet_state(name, spec) if pretrained == "imagenet" else _file_state(Path(pretrained))
         if state is not None:
-            _load_trunk_state(net, state, source=str(pretrained))
+            _load_trunk_state(net, state, source=str(pretrained), name=name)
     # Last stride 1: the first block's strided conv (conv2 in Bottleneck, conv1 in BasicBlock) and its downsample.
     for module in net.layer4[0].modules():
         if isinstance(module, nn.Conv2d) and module.stride == (2, 2):
@@ -177,7 +177,22 @@ def _backbone_of_checkpoint(path: Path, weights: dict[str, torch.Tensor]) -> dic
     return state
 
 
-def _load_trunk_state(net: tvm.ResNet, state: dict[str, torch.Tensor], *, source: str) -> None:
+def _resnet_depth(state: dict[str, torch.Tensor]) -> str | None:
+    """Which torchvision ResNet a state_dict's keys are of (by its block type and layer3's block count), or None."""
+    blocks = {int(k.split(".")[1]) for k in state if k.startswith("layer3.") and k.split(".")[1].isdigit()}
+    bottleneck = any(".conv3." in k for k in state if k.startswith("layer"))
+    return {(False, 2): "resnet18", (False, 6): "resnet34", (True, 6): "resnet50", (True, 23): "resnet101"}.get(
+        (bottleneck, len(blocks))
+    )
+
+
+def _load_trunk_state(net: tvm.ResNet, state: dict[str, torch.Tensor], *, source: str, name: str = "") -> None:
+    held = _resnet_depth(state)
+    if name and held and held != name:  # helper-83: torch's "size mismatch for layer1.0.conv1.weight ..."
+        raise ValueError(
+            f"pretrained: {source} holds a {held} backbone, the recipe's is {name} (set backbone: {held}, or give "
+            f"{name} weights)"
+        )
     try:
         result = net.load_state_dict(state, strict=False)
     except RuntimeError as err:  # shape mismatches: keep the first one of torch's multi-line report

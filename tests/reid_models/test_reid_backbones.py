@@ -77,6 +77,15 @@ def test_resnet50_file_does_not_fit_resnet18(tmp_path: Path) -> None:
         build_resnet("resnet18", pretrained=path)
 
 
+def test_weights_of_another_resnet_name_both_depths(tmp_path: Path, torchvision_state: dict) -> None:
+    """helper-83: resnet18 weights for a resnet50 recipe gave torch's 'size mismatch for layer1.0.conv1.weight'."""
+    path = tmp_path / "r18.pth"
+    torch.save(torchvision_state, path)  # a torchvision resnet18's
+    with pytest.raises(ValueError, match=r"r18.pth holds a resnet18 backbone, the recipe's is resnet34 \(set backbone"):
+        build_resnet("resnet34", pretrained=path)
+    build_resnet("resnet18", pretrained=path)  # its own depth loads
+
+
 def test_imagenet_offline_warns_once_and_uses_random_weights() -> None:
     with pytest.warns(UserWarning, match=r"resnet18-f37072fd\.pth.*random weights") as record:
         model = build_model("global", pretrained="imagenet", **SMALL)

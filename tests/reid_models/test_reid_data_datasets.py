@@ -79,6 +79,14 @@ def test_market_layout_errors_name_the_path(tmp_path: Path, layout: str, message
         load_dataset("market1501", tmp_path, verbose=False)
 
 
+def test_a_parent_of_the_dataset_names_the_folder_inside(tmp_path: Path) -> None:
+    """helper-83: the folder holding Market-1501-v15.09.15/ said only '.../query: folder not found'."""
+    inner = tmp_path / "Market-1501-v15.09.15"
+    _img(inner / "bounding_box_train" / "0001_c1s1_000001_00.jpg")
+    with pytest.raises(DatasetError, match=r"folder not found .*; the dataset is .*Market-1501-v15.09.15\?"):
+        load_dataset("market1501", tmp_path, verbose=False)
+
+
 def test_cuhk03np_picks_labeled_or_detected(tmp_path: Path) -> None:
     for sub, pid in (("labeled", 1), ("detected", 2)):
         for split in ("bounding_box_train", "query", "bounding_box_test"):

@@ -40,7 +40,7 @@ def test_few_images_drawn_with_replacement() -> None:
 
 
 def test_sampler_rejects_bad_arguments() -> None:
-    with pytest.raises(ValueError, match="p:"):
+    with pytest.raises(ValueError, match=r"p: 3 identities per batch but the data has only 2; set p to at most that"):
         PKBatchSampler([0, 1], 3, 2)
     with pytest.raises(ValueError, match="k:"):
         PKBatchSampler([0, 1], 1, 0)
