@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import logging
 import math
@@ -351,6 +352,8 @@ def train_main(args: argparse.Namespace) -> int:
         world,
     )
 
+    from ..weights import bundled
+
     try:
         recipe = load_recipe(args.config, args.set)
     except RecipeError as err:
@@ -385,12 +388,19 @@ def train_main(args: argparse.Namespace) -> int:
             except ValueError as err:
                 raise InputError(str(err)) from None
     pretrained = recipe.pretrained
+    if is_weights_path(pretrained) and not Path(pretrained).exists() and pretrained in bundled():
+        # a bundled checkpoint's name, as --weights takes it everywhere else (helper-83)
+        recipe = dataclasses.replace(recipe, pretrained=str(bundled()[pretrained]))
+        pretrained = recipe.pretrained
     if not args.resume and is_weights_path(pretrained) and not Path(pretrained).is_file():
         # said before the dataset is read and its images checked (a resume takes its weights from last.pt)
         where = "a folder" if Path(pretrained).is_dir() else "no such file"
         given = f"{args.config} --set" if any(kv.startswith("pretrained=") for kv in args.set) else args.config
         raise ConfigError(
-            given, "pretrained", f"{pretrained}: {where}; expected a weights file, 'imagenet' or null (random weights)"
+            given,
+            "pretrained",
+            f"{pretrained}: {where}; expected a weights file, a bundled checkpoint's name, 'imagenet' or null "
+            "(random weights)",
         )
     if args.nproc > 1 and "WORLD_SIZE" not in os.environ:
         return _launch(args, recipe)

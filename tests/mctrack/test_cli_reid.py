@@ -479,6 +479,27 @@ def test_train_with_both_out_and_run_dir_is_refused(tmp_path, capsys):
     assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
 
 
+def test_train_takes_a_bundled_checkpoint_name_as_pretrained(tmp_path, monkeypatch, capsys):
+    """helper-83: --set pretrained=laga_samples was 'no such file', while --weights takes bundled names everywhere."""
+    import reid_models.train
+
+    from mctrack.weights import bundled
+
+    seen = []
+
+    def fake_train(recipe, **kwargs):
+        seen.append(recipe.pretrained)
+        raise ValueError("stopped before training")
+
+    monkeypatch.setattr(reid_models.train, "train", fake_train)
+    argv = ["reid", "train", "--config", str(RECIPE), "--data", str(tmp_path), "--run-dir", str(tmp_path / "r")]
+    assert main([*argv, "--set", "pretrained=laga_samples"]) == 1
+    assert _errors(capsys) == ["mctrack reid train: error: stopped before training"]
+    assert seen == [str(bundled()["laga_samples"])]
+    assert main([*argv[:-1], str(tmp_path / "s"), "--set", "pretrained=no_such_name"]) == 1
+    assert "no_such_name: no such file; expected a weights file, a bundled checkpoint's name" in _errors(capsys)[0]
+
+
 def test_an_interrupted_training_says_how_to_continue(tmp_path, monkeypatch, caplog, capsys):
     import logging
 
