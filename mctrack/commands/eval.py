@@ -104,8 +104,13 @@ def main(args: argparse.Namespace) -> int:
             details += [format_identities(seq, r["identities"]) for seq, r in results.items()]
         if args.against:
             labels = (f"A: {args.pred}", f"B: {args.against}")
-            note = " (--json holds A's)" if args.json else ""
-            details.append(f"B: {args.against}{note}\n{format_table(_with_combined(other))}")
+            theirs = _with_combined(other)
+            # in the JSON file, B's metrics (and ground-truth ids) under each of A's entries: the keys stay sequences
+            for seq, entry in theirs.items():
+                ids = {"identities": identities_json(other[seq]["identities"])} if seq in other else {}
+                metrics[seq] = {**metrics[seq], "against": {**entry, **ids}}
+            note = " (in --json: each entry's 'against')" if args.json else ""
+            details.append(f"B: {args.against}{note}\n{format_table(theirs)}")
             details += [format_identity_diff(seq, r, other[seq], labels) for seq, r in results.items()]
     if args.json:  # before the table is printed: written whatever becomes of the output
         write_json(args.json, metrics)

@@ -10,10 +10,12 @@ from mctrack.errors import InputError
 from mctrack.eval.mot import (
     combine,
     coverage_runs,
+    evaluate_folder_sequences,
     evaluate_folders,
     evaluate_sequence,
     format_table,
     hota,
+    identities_json,
     identity,
     identity_matches,
     sequence_data,
@@ -594,8 +596,13 @@ def test_eval_against_lists_the_ground_truth_ids_whose_idf1_rows_differ(tmp_path
     with caplog.at_level("WARNING", logger="mctrack.eval.mot"):
         assert cli_main([*argv, "--against", str(other), "--json", str(tmp_path / "a.json")]) == 0
     out = capsys.readouterr().out
-    assert f"B: {other} (--json holds A's)" in out and out.count("COMBINED") == 2
+    assert f"B: {other} (in --json: each entry's 'against')" in out and out.count("COMBINED") == 2
     assert sum("carry MOT16/17 class ids" in r.getMessage() for r in caplog.records) == 1
+    both = json.loads((tmp_path / "a.json").read_text())  # B's metrics beside A's (only A's were written)
+    theirs = evaluate_folder_sequences(gt_dir, other, by_identity=True)["seqA"]
+    assert both["seqA"]["against"]["IDF1"] == theirs["summary"]["IDF1"] != both["seqA"]["IDF1"]
+    assert both["seqA"]["against"]["identities"] == identities_json(theirs["identities"])
+    assert both["COMBINED"]["against"]["IDF1"] == theirs["summary"]["IDF1"]  # one sequence: pooled is the same
     assert cli_main([*argv, "--against", str(tmp_path / "nope")]) == 1
     assert f"--against {tmp_path / 'nope'}: results folder not found" in capsys.readouterr().err
     layout = tmp_path / "trackeval"  # TrackEval's <tracker>/data/<sequence>.txt: the hint names --against
