@@ -337,11 +337,14 @@ def identity(d: SequenceData, threshold: float = 0.5) -> dict:
     if d.num_gt_dets == 0:
         res["IDFP"] = d.num_tracker_dets
         return res
-    rows, cols, fn, fp, _, gt_count = _identity_assignment(d, threshold)
-    res["IDFN"] = int(fn[rows, cols].sum())
-    res["IDFP"] = int(fp[rows, cols].sum())
-    res["IDTP"] = int(gt_count.sum()) - res["IDFN"]
-    return res
+    return _identity_counts(_identity_assignment(d, threshold))
+
+
+def _identity_counts(solved: tuple[np.ndarray, ...]) -> dict:
+    """``IDTP``, ``IDFN``, ``IDFP`` of a solved identity assignment (:func:`_identity_assignment`)."""
+    rows, cols, fn, fp, _, gt_count = solved
+    idfn = int(fn[rows, cols].sum())
+    return dict(IDTP=int(gt_count.sum()) - idfn, IDFN=idfn, IDFP=int(fp[rows, cols].sum()))
 
 
 def identity_matches(d: SequenceData, threshold: float = 0.5) -> list[dict]:
@@ -352,11 +355,18 @@ def identity_matches(d: SequenceData, threshold: float = 0.5) -> list[dict]:
     ``threshold``); ``covered_by``, ``(frames, 2)`` int64 of (frame, tracker id covering its box there: the
     assigned track where it does, else the one of highest IoU >= ``threshold``; -1 where none), so that the
     assigned track's frames there add up to ``idtp``. ``d`` from :func:`sequence_data`."""
+    solved = _identity_assignment(d, threshold) if d.num_gt_dets and d.num_tracker_dets else None
+    return _identity_matches(d, threshold, solved)
+
+
+def _identity_matches(d: SequenceData, threshold: float, solved: tuple[np.ndarray, ...] | None) -> list[dict]:
+    """:func:`identity_matches` from its solved assignment (None: nothing to assign, no ground truth or no result
+    rows), which :func:`evaluate_sequence` shares with :func:`identity`'s counts."""
     if d.gt_labels is None or d.tracker_labels is None:
         raise ValueError("identity_matches: the SequenceData lacks its id labels (made by sequence_data)")
     assigned = np.full(d.num_gt_ids, -1, np.int64)
-    if d.num_gt_dets and d.num_tracker_dets:
-        rows, cols, _, _, potential, _ = _identity_assignment(d, threshold)
+    if solved is not None:
+        rows, cols, _, _, potential, _ = solved
         real = (rows < d.num_gt_ids) & (cols < d.num_tracker_ids)
         rows, cols = rows[real], cols[real]
         useful = potential[rows, cols] > 0
@@ -453,11 +463,17 @@ def evaluate_sequence(
     :data:`SUMMARY_FIELDS` (fractions in [0, 1], counts as ints); ``raw`` what :func:`combine` needs; with
     ``by_identity`` also ``"identities"``, :func:`identity_matches`."""
     d = sequence_data(gt_rows, pred_rows, num_timesteps, keep_zero_marked=keep_zero_marked, name=name, gt_name=gt_name)
-    h, c, i = hota(d), clear(d), identity(d)
+    h, c = hota(d), clear(d)
+    solved = None  # with by_identity, the identity assignment is solved once for the counts and the per-id list
+    if by_identity and d.num_gt_dets and d.num_tracker_dets:
+        solved = _identity_assignment(d, 0.5)
+        i = _identity_counts(solved)
+    else:
+        i = identity(d)
     counts = {"GT_Dets": d.num_gt_dets, "GT_IDs": d.num_gt_ids, "Dets": d.num_tracker_dets, "IDs": d.num_tracker_ids}
     out = {"summary": _summary(h, c, i, counts), "raw": {"hota": h, "clear": c, "identity": i, "counts": counts}}
     if by_identity:
-        out["identities"] = identity_matches(d)
+        out["identities"] = _identity_matches(d, 0.5, solved)
     return out
 
 
