@@ -19,6 +19,24 @@ def load_benchmark(name: str):
     return module
 
 
+def export_onnx(module, path: Path, shape: tuple[int, ...] = (1, 3, 128, 64)) -> Path:
+    """``module`` (a small torch network) exported to ONNX at ``path``, its input named ``images`` as ours and
+    Ultralytics' are; needs onnx and onnxscript."""
+    import torch
+
+    with torch.no_grad():
+        torch.onnx.export(
+            module.eval(),
+            (torch.zeros(*shape),),
+            str(path),
+            input_names=["images"],
+            dynamo=True,
+            external_data=False,
+            verbose=False,
+        )
+    return path
+
+
 # Ultralytics reads these at import time: never reach the network, never write to ~/.config.
 os.environ.setdefault("YOLO_OFFLINE", "1")
 os.environ.setdefault("YOLO_AUTOINSTALL", "0")

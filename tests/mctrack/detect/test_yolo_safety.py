@@ -14,6 +14,7 @@ from mctrack.detect import yolo as yolo_mod
 from mctrack.detect.safe_pickle import UnsafePickle, allowed_global, checked_weights_bytes
 from mctrack.errors import InputError
 from mctrack.types import Frame
+from tests.conftest import export_onnx
 
 HAS_ONNX = all(importlib.util.find_spec(m) for m in ("onnx", "onnxscript", "onnxruntime"))
 
@@ -241,17 +242,8 @@ def test_an_onnx_model_that_is_no_yolo_export_is_named_as_such(tmp_path):
 
     from mctrack.embed.export import CONTRACT_KEY, contract_path
 
-    path = tmp_path / "net.onnx"
-    with torch.no_grad():
-        torch.onnx.export(
-            torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten()).eval(),
-            (torch.zeros(1, 3, 128, 64),),
-            str(path),
-            input_names=["images"],
-            dynamo=True,
-            external_data=False,
-            verbose=False,
-        )
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten())
+    path = export_onnx(net, tmp_path / "net.onnx")
     with pytest.raises(InputError, match=r"net.onnx: not an ultralytics YOLO export \(its metadata lacks 'names'"):
         YoloDetector(path).check_readable()
     contract_path(path).write_text("{}")  # an export's contract beside it

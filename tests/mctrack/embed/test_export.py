@@ -13,6 +13,7 @@ import torch
 from mctrack.cli import main
 from mctrack.embed import ReidEmbedder
 from mctrack.embed.export import contract_path, export_embedder, load_exported, verify_export
+from tests.conftest import export_onnx
 
 HAS_ONNX = all(importlib.util.find_spec(m) for m in ("onnx", "onnxscript", "onnxruntime"))
 
@@ -229,34 +230,14 @@ def test_an_onnx_model_that_gives_no_features_is_refused_when_loaded(tmp_path):
     from mctrack.embed import build_embedder
 
     detector_like = torch.nn.Conv2d(3, 84, 8, stride=8).eval()  # (B, 84, h/8, w/8): a map, not (B, D) features
-    path = tmp_path / "det.onnx"
-    with torch.no_grad():
-        torch.onnx.export(
-            detector_like,
-            (torch.zeros(1, 3, 128, 64),),
-            str(path),
-            input_names=["images"],
-            dynamo=True,
-            external_data=False,
-            verbose=False,
-        )
+    path = export_onnx(detector_like, tmp_path / "det.onnx")
     with pytest.raises(
         ValueError, match=r"det.onnx: not a Re-ID model: its output for one crop has shape \(1, 84, 16, 8\)"
     ):
         build_embedder("onnx", weights=path)
     # a Re-ID network that ends in its pooling gives (B, D, 1, 1): features all the same (helper-61)
     pooled = torch.nn.Sequential(torch.nn.Conv2d(3, 16, 3), torch.nn.AdaptiveAvgPool2d(1)).eval()
-    with torch.no_grad():
-        torch.onnx.export(
-            pooled,
-            (torch.zeros(1, 3, 128, 64),),
-            str(tmp_path / "pooled.onnx"),
-            input_names=["images"],
-            dynamo=True,
-            external_data=False,
-            verbose=False,
-        )
-    assert build_embedder("onnx", weights=tmp_path / "pooled.onnx").dim == 16
+    assert build_embedder("onnx", weights=export_onnx(pooled, tmp_path / "pooled.onnx")).dim == 16
 
 
 @pytest.mark.skipif(not HAS_ONNX, reason="onnx/onnxscript/onnxruntime not installed (pip install -e '.[export]')")
