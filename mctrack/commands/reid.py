@@ -104,7 +104,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         "split is not needed); queries without a match in the gallery are skipped and counted.",
     )
     v.add_argument(
-        "--weights", required=True, help="checkpoint (model.pt of a run) or bundled name (e.g. laga_market1501)"
+        "--weights",
+        required=True,
+        help="checkpoint (model.pt of a run) or bundled name (e.g. laga_market1501), or an export of reid export "
+        "(.onnx, or TorchScript with its .json; scored as deployed, features centred, on the CPU)",
     )
     v.add_argument("--data", required=True, help="dataset folder")
     v.add_argument(
@@ -530,6 +533,7 @@ def eval_main(args: argparse.Namespace) -> int:
     from reid_models.train import evaluate_checkpoint
 
     from ..embed import select_device
+    from ..embed.export import ExportError, contract_path, evaluate_export
     from ..weights import WeightsError, resolve_weights
 
     try:
@@ -545,19 +549,38 @@ def eval_main(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 0:
         raise InputError(f"--workers: must be >= 0, got {args.workers}")
     json_out = output_file("--json", args.json) if args.json else None
-    device = select_device(args.device)
-    workers = args.workers if args.workers is not None else (4 if device.type == "cuda" else 0)
-    result = evaluate_checkpoint(
-        weights,
-        args.data,
-        dataset_format=args.dataset_format,
-        flip=args.flip,
-        rerank=args.rerank,
-        device=str(device),
-        batch_size=args.batch_size,
-        num_workers=workers,
-        progress=True,
-    )
+    if Path(weights).suffix.lower() == ".onnx" or contract_path(weights).is_file():  # an export of reid export
+        if args.device not in (None, "cpu"):
+            log.warning("--device %s: an export is scored on the CPU", args.device)
+        try:
+            result = evaluate_export(
+                weights,
+                args.data,
+                dataset_format=args.dataset_format,
+                flip=args.flip,
+                rerank=args.rerank,
+                batch_size=args.batch_size,
+                num_workers=args.workers or 0,
+                progress=True,
+            )
+        except ExportError as err:
+            raise InputError(str(err)) from None
+        if result["export"]["features"]:  # centred, unlike reid eval of the checkpoint: its scores differ a little
+            print(f"note: {args.weights} scored as exported: {result['export']['features']}", file=sys.stderr)
+    else:
+        device = select_device(args.device)
+        workers = args.workers if args.workers is not None else (4 if device.type == "cuda" else 0)
+        result = evaluate_checkpoint(
+            weights,
+            args.data,
+            dataset_format=args.dataset_format,
+            flip=args.flip,
+            rerank=args.rerank,
+            device=str(device),
+            batch_size=args.batch_size,
+            num_workers=workers,
+            progress=True,
+        )
     if not result.get("queries"):
         raise InputError(
             f"{args.data}: no query (of {result.get('skipped', 0)}) has a match in the gallery (the same identity "

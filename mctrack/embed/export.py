@@ -18,6 +18,7 @@ supervision, a C++ service) only cuts person boxes out of a frame:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import warnings
@@ -38,8 +39,10 @@ __all__ = [
     "SelfContainedEmbedder",
     "check_crops",
     "contract_path",
+    "evaluate_export",
     "export_embedder",
     "load_exported",
+    "read_contract",
     "verify_export",
 ]
 
@@ -228,6 +231,99 @@ def load_exported(path: str | Path):
             return module(torch.from_numpy(np.asarray(batch, np.float32) * scale)).numpy()
 
     return run
+
+
+def read_contract(path: str | Path) -> dict | None:
+    """The export contract of an exported file: ``<file>.json`` beside it, else (ONNX) the copy in its metadata;
+    None when it has neither (not an export of :func:`export_embedder`, or a copy that lost its ``.json`` from
+    before contracts travelled inside ONNX files)."""
+    path = Path(path)
+    beside = contract_path(path)
+    if beside.is_file():
+        return json.loads(beside.read_text())
+    if path.suffix.lower() != ".onnx":
+        return None
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        raise ExportError("onnxruntime is needed to read an ONNX export: pip install onnxruntime") from None
+    text = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).get_modelmeta().custom_metadata_map
+    return json.loads(text[CONTRACT_KEY]) if CONTRACT_KEY in text else None
+
+
+class _ExportAsNetwork(nn.Module):
+    """An export run as reid_models' evaluation runs a network: it takes the evaluation's ImageNet-normalised
+    batches, gives them to the export as the 0-255 RGB pixels it declares, and returns its features as
+    ``.feature``."""
+
+    def __init__(self, run) -> None:
+        super().__init__()
+        self._run = run
+        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1) * 255.0)
+        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1) * 255.0)
+
+    def forward(self, images: torch.Tensor):
+        from types import SimpleNamespace
+
+        pixels = (images.float().cpu() * self.std + self.mean).numpy()
+        return SimpleNamespace(feature=torch.from_numpy(np.asarray(self._run(pixels), np.float32)))
+
+
+def evaluate_export(
+    path: str | Path,
+    data: str | Path,
+    *,
+    dataset_format: str = "market1501",
+    flip: bool = True,
+    rerank: bool = False,
+    batch_size: int = 64,
+    num_workers: int = 0,
+    progress: bool = False,
+) -> dict:
+    """An export of :func:`export_embedder` (ONNX or TorchScript, with its contract) scored on the query/gallery
+    split of the dataset at ``data`` as ``reid_models.train.evaluate_checkpoint`` scores a checkpoint (the same
+    protocol, crops resized to the export's declared input as the evaluation resizes them for a network): the
+    features the export gives, centred as deployed. On the CPU; the result records the file and the data."""
+    from reid_models.data import load_dataset
+    from reid_models.data.datasets import content_fingerprint, dataset_fingerprint
+    from reid_models.train import evaluate
+
+    path = Path(path)
+    contract = read_contract(path)
+    if contract is None:
+        raise ExportError(
+            f"{path}: no export contract ({contract_path(path).name} beside it, or inside an ONNX file): not an "
+            "export of 'mctrack reid export', whose input it could be given"
+        )
+    run = load_exported(path)
+    size = [int(v) for v in contract["input"]["shape"][2:]]
+    dataset = load_dataset(dataset_format, data, train=False)
+    summary, _ = evaluate(
+        _ExportAsNetwork(run),
+        dataset,
+        flip=flip,
+        rerank=rerank,
+        batch_size=batch_size,
+        input_size=size,
+        num_workers=num_workers,
+        progress=progress,
+    )
+    digest = hashlib.sha1(path.read_bytes()).hexdigest()
+    return {
+        **summary,
+        "weights": str(path.resolve()),
+        "weights_sha1": digest,
+        "data": str(Path(data).resolve()),
+        "query_gallery_fingerprint": dataset_fingerprint(dataset, ("query", "gallery")),
+        "query_gallery_content_fingerprint": content_fingerprint(dataset, ("query", "gallery")),
+        "arch": contract.get("arch"),
+        "export": {
+            "format": contract.get("format"),
+            "source": contract.get("source"),
+            "features": (contract.get("output") or {}).get("meaning"),
+        },
+        "trained_with": None,
+    }
 
 
 def verify_export(weights: str | Path, exported: str | Path, crops: Sequence[np.ndarray]) -> np.ndarray:

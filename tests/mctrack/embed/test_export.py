@@ -356,3 +356,33 @@ def test_export_refuses_to_replace_a_file_it_did_not_write(tmp_path, checkpoint,
     export.write_bytes(b"stale")
     assert main([*argv[:-2], "--out", str(export)]) == 0
     assert export.read_bytes().startswith(b"PK")  # a TorchScript archive again
+
+
+def test_an_export_is_scored_on_a_dataset_as_deployed(tmp_path, checkpoint, capsys):
+    """helper-83: reid eval refused an export ('not a readable checkpoint'): no way to score what is deployed."""
+    import json as json_
+
+    from reid_models.data import load_dataset
+    from reid_models.data.synthetic import write_synthetic_market
+    from reid_models.evaluation import cosine_distance, evaluate_rank
+
+    data = write_synthetic_market(tmp_path / "market", train_ids=2, test_ids=5, per_camera=2, seed=3)
+    export = tmp_path / "e.ts"
+    export_embedder(checkpoint, export, fmt="torchscript")
+    assert (
+        main(["reid", "eval", "--weights", str(export), "--data", str(data), "--json", str(tmp_path / "r.json")]) == 0
+    )
+    got = json_.loads((tmp_path / "r.json").read_text())
+    # what deployment gives: the in-process embedder's centred features of the same crops (fp32), same protocol
+    ds = load_dataset("market1501", data, train=False, verbose=False)
+    embedder = ReidEmbedder("laga", weights=checkpoint, device="cpu", precision="fp32")
+    q = embedder.embed_crops([cv2.imread(str(s.path)) for s in ds.query])
+    g = embedder.embed_crops([cv2.imread(str(s.path)) for s in ds.gallery])
+    ids = [np.array([getattr(s, k) for s in split]) for k in ("pid", "camid") for split in (ds.query, ds.gallery)]
+    expected = evaluate_rank(cosine_distance(q, g), ids[0], ids[1], ids[2], ids[3]).summary()
+    assert abs(got["mAP"] - expected["mAP"]) < 1e-4 and abs(got["rank1"] - expected["rank1"]) < 1e-9
+    assert got["export"]["format"] == "torchscript" and got["weights"] == str(export.resolve())
+    assert "scored as exported: unit-length features, centred" in capsys.readouterr().err
+    contract_path(export).unlink()  # a TorchScript file without its contract is taken for a checkpoint
+    assert main(["reid", "eval", "--weights", str(export), "--data", str(data)]) == 1
+    assert "a TorchScript export" in capsys.readouterr().err
