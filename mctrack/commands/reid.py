@@ -220,7 +220,14 @@ def _check_export_args(args: argparse.Namespace) -> Path:
 def export_main(args: argparse.Namespace) -> int:
     import reid_models
 
-    from ..embed.export import ExportError, check_crops, contract_path, export_embedder, verify_export
+    from ..embed.export import (
+        ExportError,
+        check_crops,
+        contract_path,
+        export_embedder,
+        refuse_to_replace,
+        verify_export,
+    )
     from ..weights import WeightsError, default_weights, resolve_weights
 
     reid = args.reid or "laga"
@@ -233,11 +240,10 @@ def export_main(args: argparse.Namespace) -> int:
     out = _check_export_args(args)
     if out.exists() and out.resolve() == Path(weights).resolve():  # the export would overwrite its own source
         raise InputError(f"--out {args.out}: is the checkpoint being exported (--weights); choose another file")
-    if out.exists() and not contract_path(out).is_file():  # helper-83: a training run's model.pt was replaced
-        raise InputError(
-            f"--out {args.out}: exists and is not an earlier export (no {contract_path(out).name} beside it); "
-            "remove it or choose another file"
-        )
+    try:  # helper-83: a training run's model.pt was replaced (the export below is staged under another name)
+        refuse_to_replace(out)
+    except ExportError as err:
+        raise InputError(f"--out {err}") from None
     try:  # the checkpoint's own problems name it, not --out
         _, manifest = reid_models.load_checkpoint(weights, map_location="cpu")
     except reid_models.CheckpointError:

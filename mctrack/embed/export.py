@@ -41,8 +41,10 @@ __all__ = [
     "contract_path",
     "evaluate_export",
     "export_embedder",
+    "is_export",
     "load_exported",
     "read_contract",
+    "refuse_to_replace",
     "verify_export",
 ]
 
@@ -108,9 +110,11 @@ def export_embedder(
 ) -> dict:
     """Write ``weights`` (a reid_models checkpoint file or a bundled name) as a self-contained embedder in ``fmt``
     taking RGB crops of ``input_hw`` (default: the network input) with pixel values in ``input_range``; returns
-    the contract also written to ``<out>.json``."""
+    the contract also written to ``<out>.json``. An existing ``out`` is replaced only when it is an earlier export
+    (:func:`is_export`): a training run's ``model.pt`` given as a TorchScript ``out`` is an :class:`ExportError`."""
     if fmt not in FORMATS:
         raise ValueError(f"fmt: expected one of {', '.join(FORMATS)}, got {fmt!r}")
+    refuse_to_replace(out)
     if fmt == "onnx":
         try:
             import onnxscript  # noqa: F401  (torch's ONNX exporter needs it)
@@ -249,6 +253,25 @@ def read_contract(path: str | Path) -> dict | None:
         raise ExportError("onnxruntime is needed to read an ONNX export: pip install onnxruntime") from None
     text = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).get_modelmeta().custom_metadata_map
     return json.loads(text[CONTRACT_KEY]) if CONTRACT_KEY in text else None
+
+
+def is_export(path: str | Path) -> bool:
+    """Whether ``path`` is an export of :func:`export_embedder`: it has a contract (:func:`read_contract`; a file
+    that cannot be read as one is not)."""
+    try:
+        return read_contract(path) is not None
+    except Exception:  # noqa: BLE001 - unreadable, not JSON, not a model: not an export
+        return False
+
+
+def refuse_to_replace(out: str | Path) -> None:
+    """An :class:`ExportError` when ``out`` exists and is not an earlier export, which an export would replace
+    (helper-83: a training run's model.pt given as a TorchScript --out)."""
+    if Path(out).exists() and not is_export(out):
+        raise ExportError(
+            f"{out}: exists and is not an earlier export (no export contract, {contract_path(out).name} beside it "
+            "or inside an ONNX file); remove it or choose another file"
+        )
 
 
 class _ExportAsNetwork(nn.Module):

@@ -343,19 +343,29 @@ def test_export_refuses_to_replace_a_file_it_did_not_write(tmp_path, checkpoint,
     model = run / "model.pt"
     shutil.copy(checkpoint, model)
     before = model.read_bytes()
-    argv = ["reid", "export", "--weights", str(checkpoint), "--format", "torchscript", "--check-images", "x"]
-    assert main([*argv[:-2], "--out", str(model)]) == 1
+    argv = ["reid", "export", "--weights", str(checkpoint), "--format", "torchscript"]
+    assert main([*argv, "--out", str(model)]) == 1
     err = capsys.readouterr().err.strip()
     assert err == (
-        f"mctrack reid export: error: --out {model}: exists and is not an earlier export (no model.pt.json beside "
-        "it); remove it or choose another file"
+        f"mctrack reid export: error: --out {model}: exists and is not an earlier export (no export contract, "
+        "model.pt.json beside it or inside an ONNX file); remove it or choose another file"
     )
     assert model.read_bytes() == before and not contract_path(model).exists()
+    from mctrack.embed.export import ExportError
+
+    with pytest.raises(ExportError, match=r"model.pt: exists and is not an earlier export"):  # the API refuses too
+        export_embedder(checkpoint, model, fmt="torchscript")
+    assert model.read_bytes() == before
     export = tmp_path / "e.ts"  # an earlier export (its contract beside it) is replaced, as before
-    assert main([*argv[:-2], "--out", str(export)]) == 0
+    assert main([*argv, "--out", str(export)]) == 0
     export.write_bytes(b"stale")
-    assert main([*argv[:-2], "--out", str(export)]) == 0
+    assert main([*argv, "--out", str(export)]) == 0
     assert export.read_bytes().startswith(b"PK")  # a TorchScript archive again
+    if HAS_ONNX:  # helper-84: an ONNX export carries its contract inside: a copy without the .json is one too
+        onnx_out = tmp_path / "e.onnx"
+        assert main([*argv[:-2], "--format", "onnx", "--out", str(onnx_out)]) == 0
+        contract_path(onnx_out).unlink()
+        assert main([*argv[:-2], "--format", "onnx", "--out", str(onnx_out)]) == 0
 
 
 def test_an_export_is_scored_on_a_dataset_as_deployed(tmp_path, checkpoint, capsys):
