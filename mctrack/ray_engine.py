@@ -44,7 +44,9 @@ def import_ray():
     """The ``ray`` module, or an ImportError saying how to install it."""
     try:
         import ray
-    except ImportError:
+    except ImportError as exc:
+        if exc.name != "ray":  # installed, but its own import failed: that error says why
+            raise
         raise MissingDependency('--engine ray needs Ray: pip install -e ".[ray]" (or pip install "ray>=2.9")') from None
     return ray
 

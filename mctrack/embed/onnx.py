@@ -65,7 +65,9 @@ class OnnxEmbedder(CropBatchEmbedder):
             raise ValueError(f"batch_size: must be >= 1, got {batch_size}")
         try:
             import onnxruntime as ort
-        except ImportError:
+        except ImportError as exc:
+            if exc.name != "onnxruntime":  # installed, but its own import failed: that error says why
+                raise
             raise MissingDependency(
                 "the onnx embedder needs onnxruntime: pip install onnxruntime (or the export extra: "
                 'pip install -e ".[export]")'

@@ -25,7 +25,9 @@ from ..errors import MissingDependency
 
 try:
     import supervision as sv
-except ImportError:
+except ImportError as exc:
+    if exc.name != "supervision":  # installed, but its own import failed: that error says why
+        raise
     raise MissingDependency(
         'mctrack.integrations.supervision needs supervision: pip install -e ".[supervision]" (or pip install '
         '"supervision>=0.25")'

@@ -239,3 +239,19 @@ def test_without_supervision_the_import_says_how_to_install_it(monkeypatch):
     with pytest.raises(MissingDependency, match=r'needs supervision: pip install -e "\.\[supervision\]"') as info:
         importlib.import_module("mctrack.integrations.supervision")
     assert isinstance(info.value, ImportError)  # code that guards an optional import still catches it
+
+
+def test_a_supervision_that_fails_its_own_import_is_not_called_missing(tmp_path, monkeypatch):
+    """helper-84: every ImportError was reported as 'needs supervision: pip install ...', a broken install too."""
+    import importlib
+    import sys
+
+    from mctrack.errors import MissingDependency
+
+    (tmp_path / "supervision.py").write_text('raise ImportError("cannot import name foo from numpy", name="numpy")\n')
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "supervision", raising=False)
+    monkeypatch.delitem(sys.modules, "mctrack.integrations.supervision", raising=False)
+    with pytest.raises(ImportError, match="cannot import name foo from numpy") as info:
+        importlib.import_module("mctrack.integrations.supervision")
+    assert not isinstance(info.value, MissingDependency)
