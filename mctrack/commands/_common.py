@@ -92,12 +92,14 @@ def add_embed_policy_args(p) -> None:
 
 def resolve_embed_policy(args) -> str:
     """``args.embed`` with its default filled in from the embedder's registered facts (``none``: ``all``)."""
+    typed = args.embed is not None
     if args.embed is None:
         args.embed = embed_policy(args.reid)
     if args.embed_refresh is None:
         args.embed_refresh = EMBED_REFRESH_S
     elif args.embed == "all" and args.reid != "none":  # none: check_stream_args said so
-        log.warning("--embed-refresh: no effect with --embed all (every detection is embedded every frame)")
+        policy = "--embed all" if typed else f"--embed all (the default of --reid {args.reid})"
+        log.warning("--embed-refresh: no effect with %s, which embeds every detection of a frame it embeds", policy)
     return args.embed
 
 

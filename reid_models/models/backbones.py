@@ -181,18 +181,21 @@ def _resnet_depth(state: dict[str, torch.Tensor]) -> str | None:
     """Which torchvision ResNet a state_dict's keys are of (by its block type and layer3's block count), or None."""
     blocks = {int(k.split(".")[1]) for k in state if k.startswith("layer3.") and k.split(".")[1].isdigit()}
     bottleneck = any(".conv3." in k for k in state if k.startswith("layer"))
-    return {(False, 2): "resnet18", (False, 6): "resnet34", (True, 6): "resnet50", (True, 23): "resnet101"}.get(
-        (bottleneck, len(blocks))
-    )
+    depths = {
+        (False, 2): "resnet18",
+        (False, 6): "resnet34",
+        (True, 6): "resnet50",
+        (True, 23): "resnet101",
+        (True, 36): "resnet152",
+    }
+    return depths.get((bottleneck, len(blocks)))
 
 
 def _load_trunk_state(net: tvm.ResNet, state: dict[str, torch.Tensor], *, source: str, name: str = "") -> None:
     held = _resnet_depth(state)
     if name and held and held != name:  # helper-83: torch's "size mismatch for layer1.0.conv1.weight ..."
-        raise ValueError(
-            f"pretrained: {source} holds a {held} backbone, the recipe's is {name} (set backbone: {held}, or give "
-            f"{name} weights)"
-        )
+        fix = f"set backbone: {held}, or give {name} weights" if held in _SPECS else f"give {name} weights"
+        raise ValueError(f"pretrained: {source} holds a {held} backbone, the recipe's is {name} ({fix})")
     try:
         result = net.load_state_dict(state, strict=False)
     except RuntimeError as err:  # shape mismatches: keep the first one of torch's multi-line report

@@ -241,7 +241,6 @@ def check_resume_recipe(run_dir: Path, resolved: dict[str, Any]) -> bool:
                 f"resume: {config} is missing, and the recipe differs from the one {last} records in {changed[:3]}"
                 f"{' ...' if len(changed) > 3 else ''}; give the --config and --set values the run started with"
             )
-        log.warning("resume: %s was missing; the recipe is the one last.pt records, and it is written again", config)
         return True
     try:
         stored = yaml.safe_load(config.read_text())
@@ -465,7 +464,11 @@ def _train(
         problem = nothing_to_resume(run_dir)
         if problem:
             raise FileNotFoundError(problem)
-        if check_resume_recipe(run_dir, resolved) and lead:
+        if check_resume_recipe(run_dir, resolved) and lead:  # said and written once, by the first process
+            log.warning(
+                "resume: %s was missing; the recipe is the one last.pt records, and it is written again",
+                run_dir / "config.yaml",
+            )
             _write_text(run_dir / "config.yaml", yaml.safe_dump(resolved, sort_keys=False))
         if _is_complete(run_dir, recipe.epochs):  # nothing to train or evaluate again (minutes on Market-1501)
             log.warning(

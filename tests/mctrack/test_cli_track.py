@@ -401,7 +401,7 @@ def test_embed_refresh_without_the_needed_policy_is_warned_about(tmp_path, caplo
         cv2.imwrite(str(seq / "img1" / f"{i:06d}.jpg"), np.full((480, 640, 3), 90, np.uint8))
     argv = ["track", "--source", str(seq), "--detector", "mot", "--reid", "colorhist", "--no-progress"]
     assert main([*argv, "--out", str(tmp_path / "a"), "--embed-refresh", "2"]) == 0  # colorhist embeds all
-    assert "--embed-refresh: no effect with --embed all" in caplog.text
+    assert "--embed-refresh: no effect with --embed all (the default of --reid colorhist), which embeds" in caplog.text
     assert json.loads((tmp_path / "a" / "SYN-06.json").read_text())["settings"]["embed"]["refresh_s"] == 2
     caplog.clear()
     assert main([*argv, "--out", str(tmp_path / "b"), "--embed", "needed", "--embed-refresh", "2"]) == 0

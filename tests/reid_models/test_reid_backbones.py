@@ -84,6 +84,12 @@ def test_weights_of_another_resnet_name_both_depths(tmp_path: Path, torchvision_
     with pytest.raises(ValueError, match=r"r18.pth holds a resnet18 backbone, the recipe's is resnet34 \(set backbone"):
         build_resnet("resnet34", pretrained=path)
     build_resnet("resnet18", pretrained=path)  # its own depth loads
+    deeper = {f"layer3.{i}.conv3.weight": torch.zeros(1) for i in range(23)}  # a resnet101's keys (helper-84)
+    torch.save(deeper, tmp_path / "r101.pth")
+    with pytest.raises(
+        ValueError, match=r"holds a resnet101 backbone, the recipe's is resnet34 \(give resnet34 weights"
+    ):
+        build_resnet("resnet34", pretrained=tmp_path / "r101.pth")  # not 'set backbone: resnet101': none here
 
 
 def test_imagenet_offline_warns_once_and_uses_random_weights() -> None:
