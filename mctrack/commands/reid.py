@@ -361,7 +361,7 @@ def train_main(args: argparse.Namespace) -> int:
         world,
     )
 
-    from ..weights import bundled
+    from ..weights import WeightsError, resolve_weights
 
     try:
         recipe = load_recipe(args.config, args.set)
@@ -396,21 +396,17 @@ def train_main(args: argparse.Namespace) -> int:
                 check_new_run_dir(Path(args.run_dir))
             except ValueError as err:
                 raise InputError(str(err)) from None
-    pretrained = recipe.pretrained
-    if is_weights_path(pretrained) and not Path(pretrained).exists() and pretrained in bundled():
-        # a bundled checkpoint's name, as --weights takes it everywhere else (helper-83)
-        recipe = dataclasses.replace(recipe, pretrained=str(bundled()[pretrained]))
-        pretrained = recipe.pretrained
-    if not args.resume and is_weights_path(pretrained) and not Path(pretrained).is_file():
-        # said before the dataset is read and its images checked (a resume takes its weights from last.pt)
-        where = "a folder" if Path(pretrained).is_dir() else "no such file"
-        given = f"{args.config} --set" if any(kv.startswith("pretrained=") for kv in args.set) else args.config
-        raise ConfigError(
-            given,
-            "pretrained",
-            f"{pretrained}: {where}; expected a weights file, a bundled checkpoint's name, 'imagenet' or null "
-            "(random weights)",
-        )
+    if is_weights_path(recipe.pretrained):  # a file, or a bundled checkpoint's name as --weights takes (helper-83)
+        try:
+            recipe = dataclasses.replace(
+                recipe, pretrained=str(resolve_weights(recipe.pretrained, option="pretrained"))
+            )
+        except WeightsError as err:
+            # said before the dataset is read and its images checked (a resume takes its weights from last.pt)
+            if not args.resume:
+                given = f"{args.config} --set" if any(kv.startswith("pretrained=") for kv in args.set) else args.config
+                problem = str(err).removeprefix("pretrained ")
+                raise ConfigError(given, "pretrained", f"{problem}; or 'imagenet', or null (random weights)") from None
     if args.nproc > 1 and "WORLD_SIZE" not in os.environ:
         return _launch(args, recipe)
     # fixed here so that an interrupted run can say where it is; train() removes a --run-dir it made itself

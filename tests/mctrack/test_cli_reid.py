@@ -496,8 +496,12 @@ def test_train_takes_a_bundled_checkpoint_name_as_pretrained(tmp_path, monkeypat
     assert main([*argv, "--set", "pretrained=laga_samples"]) == 1
     assert _errors(capsys) == ["mctrack reid train: error: stopped before training"]
     assert seen == [str(bundled()["laga_samples"])]
+    assert main([*argv, "--set", "pretrained=laga_samples.pt"]) == 1  # the bundled file's own name (helper-84)
+    assert seen[-1] == str(bundled()["laga_samples"]) and len(_errors(capsys)) == 1
     assert main([*argv[:-1], str(tmp_path / "s"), "--set", "pretrained=no_such_name"]) == 1
-    assert "no_such_name: no such file; expected a weights file, a bundled checkpoint's name" in _errors(capsys)[0]
+    err = _errors(capsys)[0]
+    assert "pretrained: no_such_name: no such file, nor a bundled checkpoint name (bundled: " in err
+    assert err.endswith("; or 'imagenet', or null (random weights)")
 
 
 def test_an_interrupted_training_says_how_to_continue(tmp_path, monkeypatch, caplog, capsys):
@@ -560,7 +564,9 @@ def test_train_with_a_pretrained_file_that_is_not_there_says_so_before_reading_t
     assert main([*base, "--set", "pretrained=imagnet", "--run-dir", str(tmp_path / "r")]) == 1
     errors = _errors(capsys)
     assert (
-        len(errors) == 1 and f"{RECIPE} --set: pretrained: imagnet: no such file; expected a weights file" in errors[0]
+        len(errors) == 1
+        and f"{RECIPE} --set: pretrained: imagnet: no such file, nor a bundled checkpoint name" in errors[0]
+        and errors[0].endswith("or 'imagenet', or null (random weights)")
     )
     assert not (tmp_path / "r").exists()
 
