@@ -46,6 +46,21 @@ os.environ.setdefault("TORCH_HOME", str(ROOT / ".yolo_config" / "torch"))  # no 
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
 
+def _refuse_download(url: str, *args: object, **kwargs: object) -> None:
+    raise RuntimeError(f"tests never download ({url})")
+
+
+@pytest.fixture(autouse=True)
+def _no_weight_downloads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test downloads weights (the networks' default backbone start is ImageNet's): torch.hub's loader and
+    downloader refuse, so a network asked for ImageNet weights starts from random ones, with the warning, also on
+    a machine that is online (tests/reid_models/conftest.py gives the loader back to a test that filled the cache)."""
+    import torch
+
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", _refuse_download)
+    monkeypatch.setattr(torch.hub, "download_url_to_file", _refuse_download)
+
+
 def pytest_collection_modifyitems(config, items):
     try:
         import torch

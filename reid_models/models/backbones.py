@@ -19,8 +19,6 @@ Initial weights (`pretrained`):
 
 from __future__ import annotations
 
-import contextlib
-import io
 import logging
 import os
 import warnings
@@ -116,15 +114,15 @@ def build_resnet(name: str, *, pretrained: Pretrained) -> ResNetParts:
 
 def _imagenet_state(name: str, spec: _Spec) -> dict[str, torch.Tensor] | None:
     cached = Path(torch.hub.get_dir()) / "checkpoints" / Path(urlparse(spec.weights.url).path).name
-    was_cached = cached.is_file()
     try:
-        # torch writes 'Downloading: "<url>" to <file>' to stderr before it tries, also where it then fails
-        # (offline), just ahead of the warning below: said here once it is done instead
-        with contextlib.redirect_stderr(io.StringIO()):
-            state = torch.hub.load_state_dict_from_url(spec.weights.url, progress=False, map_location="cpu")
-        if not was_cached:
+        if not cached.is_file():
+            # fetched here, not by torch's loader, which writes 'Downloading: "<url>" to <file>' before it tries (also
+            # offline, just ahead of the warning below); the progress bar shows once bytes come, and the file
+            # appears only whole
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            torch.hub.download_url_to_file(spec.weights.url, str(cached), progress=True)
             log.info("ImageNet weights for %s downloaded to %s", name, cached)
-        return state
+        return torch.hub.load_state_dict_from_url(spec.weights.url, progress=False, map_location="cpu")
     except Exception as err:  # offline, proxy, corrupt cache: all end the same way
         reason = (
             f"ImageNet weights for {name} could not be obtained (cache file {cached}, "

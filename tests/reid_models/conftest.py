@@ -8,14 +8,10 @@ import torch
 REAL_LOAD_STATE_DICT_FROM_URL = torch.hub.load_state_dict_from_url
 
 
-def _refuse_download(url: str, *args: object, **kwargs: object) -> None:
-    raise RuntimeError(f"tests never download ({url})")
-
-
 @pytest.fixture(autouse=True)
-def _offline_torch_hub(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+def _own_torch_home(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Each test its own torch cache (downloads are refused for every test: tests/conftest.py)."""
     monkeypatch.setenv("TORCH_HOME", str(tmp_path_factory.mktemp("torch_home")))
-    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", _refuse_download)
 
 
 @pytest.fixture

@@ -100,27 +100,30 @@ def test_imagenet_offline_warns_once_and_uses_random_weights() -> None:
 
 
 def test_imagenet_download_attempt_says_only_the_outcome(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, caplog: pytest.LogCaptureFixture, torchvision_state
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture,
+    caplog: pytest.LogCaptureFixture,
+    torchvision_state: dict,
+    real_load_state_dict_from_url: object,
 ) -> None:
-    """torch says 'Downloading: ...' before it tries, also offline, just ahead of our warning (helper-81)."""
+    """torch's loader says 'Downloading: ...' before it tries, also offline, just ahead of our warning (helper-81);
+    the file is fetched by us instead, torch's loader reads it from the cache (no redirected stderr: helper-84)."""
     import logging
-    import sys
     import urllib.error
 
-    def offline(url, **kwargs):
-        sys.stderr.write(f'Downloading: "{url}" to somewhere\n')
+    def offline(url, dst, **kwargs):
         raise urllib.error.URLError("no network")
 
-    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", offline)
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", real_load_state_dict_from_url)
+    monkeypatch.setattr(torch.hub, "download_url_to_file", offline)
     with pytest.warns(UserWarning, match="random weights"):
         build_resnet("resnet18", pretrained="imagenet")
     assert "Downloading" not in capsys.readouterr().err
 
-    def online(url, **kwargs):
-        sys.stderr.write(f'Downloading: "{url}" to somewhere\n')
-        return torchvision_state
+    def online(url, dst, **kwargs):
+        torch.save(torchvision_state, dst)
 
-    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", online)
+    monkeypatch.setattr(torch.hub, "download_url_to_file", online)
     with caplog.at_level(logging.INFO, logger="reid_models"):
         parts = build_resnet("resnet18", pretrained="imagenet")
     assert "Downloading" not in capsys.readouterr().err

@@ -427,6 +427,7 @@ def test_an_untrained_network_says_what_its_backbone_started_from(monkeypatch):
     import mctrack.embed.reid as reid
 
     monkeypatch.setattr(torch.hub, "load_state_dict_from_url", offline)
+    monkeypatch.setattr(torch.hub, "download_url_to_file", offline)
     monkeypatch.setattr(reid, "_WARNED", set())  # as in a new process
     with pytest.warns(PretrainedUnavailable):  # still said, as before
         emb = ReidEmbedder("global", **dict(SMALL, pretrained="imagenet"))
