@@ -155,9 +155,22 @@ def test_linker_options_without_an_embedder_are_warned_about(scene, tmp_path, ca
     assert "--link-thresh, --min-len: not applied with --reid none" in caplog.text
 
 
-def test_ground_distance_where_it_does_nothing_is_warned_about_and_a_bad_one_refused(scene, tmp_path, caplog, capsys):
+def test_ground_distance_where_it_does_nothing_is_warned_about_and_a_bad_one_refused(
+    scene, tmp_path, caplog, capsys, monkeypatch
+):
     # helper-81: --max-ground-dist was accepted without a word where no ground positions are used
+    import mctrack.commands.run as run_command
+
+    given = []
+    real = run_command.constraints_from_cams
+
+    def spy(cams, **kwargs):
+        given.append(kwargs.get("max_ground_dist"))
+        return real(cams, **kwargs)
+
+    monkeypatch.setattr(run_command, "constraints_from_cams", spy)
     assert _run(scene, tmp_path / "a", "--max-ground-dist", "3") == 0
+    assert given == [3.0]  # it reaches the linker's constraints (helper-84: untested)
     assert f"--max-ground-dist: no effect: no camera in {scene / 'cams.yaml'} has a calibration file" in caplog.text
     caplog.clear()
     assert _run(scene, tmp_path / "b", "--max-ground-dist", "3", "--no-calibration") == 0
@@ -168,6 +181,7 @@ def test_ground_distance_where_it_does_nothing_is_warned_about_and_a_bad_one_ref
     caplog.clear()
     assert _run(scene, tmp_path / "d") == 0
     assert "--max-ground-dist" not in caplog.text
+    assert given[-1] is None  # not given: the constraints' own default
     for bad in ("0", "nan", "-1"):
         assert _run(scene, tmp_path / "r", "--max-ground-dist", bad) == 1
         assert "--max-ground-dist: must be a finite number of metres > 0" in _one_line_error(capsys.readouterr().err)
