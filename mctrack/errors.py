@@ -9,6 +9,7 @@ __all__ = [
     "ConfigError",
     "InputError",
     "MissingDependency",
+    "optional_import",
     "NotImplementedYet",
     "first_line",
     "error_line",
@@ -59,6 +60,20 @@ class InputError(MctrackError):
 class MissingDependency(MctrackError, ImportError):
     """An optional package a feature needs is not installed; the message says how to install it. An ImportError
     too, so code that catches those for optional packages still does."""
+
+
+def optional_import(name: str, missing: str):
+    """The module ``name`` of an optional package, or a :class:`MissingDependency` saying ``missing`` (what needs
+    it and how to install it) when the package is not installed; an installed package whose own import fails
+    raises its own error (helper-84: it was told to install what it had)."""
+    import importlib
+
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        if exc.name != name:
+            raise
+        raise MissingDependency(missing) from None
 
 
 class NotImplementedYet(MctrackError):

@@ -33,7 +33,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from .errors import MissingDependency, error_line, first_line
+from .errors import error_line, first_line, optional_import
 
 __all__ = ["run_cameras", "import_ray", "StreamSession", "WorkerLost"]
 
@@ -42,13 +42,7 @@ log = logging.getLogger(__name__)
 
 def import_ray():
     """The ``ray`` module, or an ImportError saying how to install it."""
-    try:
-        import ray
-    except ImportError as exc:
-        if exc.name != "ray":  # installed, but its own import failed: that error says why
-            raise
-        raise MissingDependency('--engine ray needs Ray: pip install -e ".[ray]" (or pip install "ray>=2.9")') from None
-    return ray
+    return optional_import("ray", '--engine ray needs Ray: pip install -e ".[ray]" (or pip install "ray>=2.9")')
 
 
 @contextmanager

@@ -551,20 +551,14 @@ def eval_main(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 0:
         raise InputError(f"--workers: must be >= 0, got {args.workers}")
     json_out = output_file("--json", args.json) if args.json else None
+    # the same protocol for a checkpoint and an export (the latter on the CPU, as deployed)
+    scoring = dict(dataset_format=args.dataset_format, flip=args.flip, rerank=args.rerank, progress=True)
+    scoring["batch_size"] = args.batch_size
     if Path(weights).suffix.lower() == ".onnx" or contract_path(weights).is_file():  # an export of reid export
         if args.device not in (None, "cpu"):
             log.warning("--device %s: an export is scored on the CPU", args.device)
         try:
-            result = evaluate_export(
-                weights,
-                args.data,
-                dataset_format=args.dataset_format,
-                flip=args.flip,
-                rerank=args.rerank,
-                batch_size=args.batch_size,
-                num_workers=args.workers or 0,
-                progress=True,
-            )
+            result = evaluate_export(weights, args.data, num_workers=args.workers or 0, **scoring)
         except ExportError as err:
             raise InputError(str(err)) from None
         if result["export"]["features"]:  # centred, unlike reid eval of the checkpoint: its scores differ a little
@@ -572,17 +566,7 @@ def eval_main(args: argparse.Namespace) -> int:
     else:
         device = select_device(args.device)
         workers = args.workers if args.workers is not None else (4 if device.type == "cuda" else 0)
-        result = evaluate_checkpoint(
-            weights,
-            args.data,
-            dataset_format=args.dataset_format,
-            flip=args.flip,
-            rerank=args.rerank,
-            device=str(device),
-            batch_size=args.batch_size,
-            num_workers=workers,
-            progress=True,
-        )
+        result = evaluate_checkpoint(weights, args.data, device=str(device), num_workers=workers, **scoring)
     if not result.get("queries"):
         raise InputError(
             f"{args.data}: no query (of {result.get('skipped', 0)}) has a match in the gallery (the same identity "

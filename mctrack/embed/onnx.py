@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import MissingDependency
+from ..errors import optional_import
 from .base import CropBatchEmbedder
 from .export import CONTRACT_KEY, contract_path
 from .reid import IMAGENET_MEAN, IMAGENET_STD, recommended_settings
@@ -63,15 +63,11 @@ class OnnxEmbedder(CropBatchEmbedder):
             raise ValueError(f"preprocess: expected auto, mctrack or imagenet, got {preprocess!r}")
         if batch_size < 1:
             raise ValueError(f"batch_size: must be >= 1, got {batch_size}")
-        try:
-            import onnxruntime as ort
-        except ImportError as exc:
-            if exc.name != "onnxruntime":  # installed, but its own import failed: that error says why
-                raise
-            raise MissingDependency(
-                "the onnx embedder needs onnxruntime: pip install onnxruntime (or the export extra: "
-                'pip install -e ".[export]")'
-            ) from None
+        ort = optional_import(
+            "onnxruntime",
+            "the onnx embedder needs onnxruntime: pip install onnxruntime (or the export extra: "
+            'pip install -e ".[export]")',
+        )
         providers = ["CPUExecutionProvider"]
         if device and device.startswith("cuda"):
             if "CUDAExecutionProvider" not in ort.get_available_providers():

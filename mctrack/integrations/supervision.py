@@ -21,21 +21,16 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import MissingDependency
-
-try:
-    import supervision as sv
-except ImportError as exc:
-    if exc.name != "supervision":  # installed, but its own import failed: that error says why
-        raise
-    raise MissingDependency(
-        'mctrack.integrations.supervision needs supervision: pip install -e ".[supervision]" (or pip install '
-        '"supervision>=0.25")'
-    ) from None
-
 from ..embed import build_embedder, tracker_appearance
+from ..errors import optional_import
 from ..track import DETECTOR_THRESHOLDS, Tracker
 from ..types import Detections, Tracks
+
+sv = optional_import(
+    "supervision",
+    'mctrack.integrations.supervision needs supervision: pip install -e ".[supervision]" (or pip install '
+    '"supervision>=0.25")',
+)
 
 __all__ = ["MctrackTracker", "from_detections", "to_detections", "tracks_to_sv"]
 
