@@ -24,12 +24,14 @@ import re
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..errors import optional_import
 from .reid import IMAGENET_MEAN, IMAGENET_STD, recommended_settings
 
 __all__ = [
@@ -247,10 +249,9 @@ def read_contract(path: str | Path) -> dict | None:
         return json.loads(beside.read_text())
     if path.suffix.lower() != ".onnx":
         return None
-    try:
-        import onnxruntime as ort
-    except ImportError:
-        raise ExportError("onnxruntime is needed to read an ONNX export: pip install onnxruntime") from None
+    ort = optional_import(
+        "onnxruntime", f"{path}: onnxruntime is needed to read an ONNX export: pip install onnxruntime"
+    )
     text = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).get_modelmeta().custom_metadata_map
     return json.loads(text[CONTRACT_KEY]) if CONTRACT_KEY in text else None
 
@@ -285,9 +286,7 @@ class _ExportAsNetwork(nn.Module):
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1) * 255.0)
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1) * 255.0)
 
-    def forward(self, images: torch.Tensor):
-        from types import SimpleNamespace
-
+    def forward(self, images: torch.Tensor) -> SimpleNamespace:
         pixels = (images.float().cpu() * self.std + self.mean).numpy()
         return SimpleNamespace(feature=torch.from_numpy(np.asarray(self._run(pixels), np.float32)))
 

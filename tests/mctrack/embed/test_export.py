@@ -362,10 +362,13 @@ def test_export_refuses_to_replace_a_file_it_did_not_write(tmp_path, checkpoint,
     assert main([*argv, "--out", str(export)]) == 0
     assert export.read_bytes().startswith(b"PK")  # a TorchScript archive again
     if HAS_ONNX:  # helper-84: an ONNX export carries its contract inside: a copy without the .json is one too
+        from mctrack.embed.export import is_export, refuse_to_replace
+
         onnx_out = tmp_path / "e.onnx"
-        assert main([*argv[:-2], "--format", "onnx", "--out", str(onnx_out)]) == 0
+        export_embedder(checkpoint, onnx_out)
         contract_path(onnx_out).unlink()
-        assert main([*argv[:-2], "--format", "onnx", "--out", str(onnx_out)]) == 0
+        assert is_export(onnx_out) and not is_export(model)
+        refuse_to_replace(onnx_out)  # replaced without a word
 
 
 def test_an_export_is_scored_on_a_dataset_as_deployed(tmp_path, checkpoint, capsys):
