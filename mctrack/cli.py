@@ -201,6 +201,11 @@ def _main(argv: Sequence[str] | None) -> int:
     if held:
         print("mctrack: interrupted", file=sys.stderr)
         return interrupt_exit_code()
+    for token in sys.argv[1:] if argv is None else argv:  # mctrack's own options, before the command's name
+        if not token.startswith("-"):
+            break
+        if token not in ("-h", "--help", "--version", "-v", "--verbose"):  # was blamed on the command ('mctrack
+            parser.error(f"unrecognized arguments: {token}")  # --bogus run': 'run: --cams is required')
     args, unknown = parser.parse_known_args(argv)
     if unknown:  # said by the command's own parser (argparse's top parser would say 'mctrack: error: ...')
         _command_parser(parser, args).error(f"unrecognized arguments: {' '.join(unknown)}")

@@ -48,9 +48,10 @@ class PKBatchSampler:
         for index, label in enumerate(labels):
             self._by_id.setdefault(int(label), []).append(index)
         if len(self._by_id) < p:
+            fits = len(self._by_id) - len(self._by_id) % world_size  # at most that, and split evenly over processes
             raise ValueError(
-                f"p: {p} identities per batch but the data has only {len(self._by_id)}; set p to at most that "
-                f"(--set p={len(self._by_id)})"
+                f"p: {p} identities per batch but the data has only {len(self._by_id)}; set p to at most that"
+                + (f" (--set p={fits})" if fits else f" and a multiple of the {world_size} processes")
             )
         self.p, self.k, self.seed, self.epoch = p, k, seed, 0
 

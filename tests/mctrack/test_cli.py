@@ -517,3 +517,14 @@ def test_a_live_run_s_log_lines_carry_the_time(tmp_path):
     err = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env).stderr
     logged = [line for line in err.splitlines() if "WARNING: " in line or "ERROR: " in line]
     assert logged and all(re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d (WARNING|ERROR): ", line) for line in logged), err
+
+
+def test_an_unknown_option_before_the_command_is_named_as_mctrack_s(capsys):
+    """'mctrack --bogus run' said 'mctrack run: error: the following arguments are required: --cams'."""
+    with pytest.raises(SystemExit) as info:
+        main(["--bogus", "run", "--cams", "x.yaml"])
+    assert info.value.code == 2
+    assert capsys.readouterr().err.strip().endswith("mctrack: error: unrecognized arguments: --bogus")
+    with pytest.raises(SystemExit) as info:  # the known ones still pass
+        main(["-v", "--version"])
+    assert info.value.code == 0 and capsys.readouterr().out.startswith("mctrack ")

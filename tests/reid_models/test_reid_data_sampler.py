@@ -42,6 +42,9 @@ def test_few_images_drawn_with_replacement() -> None:
 def test_sampler_rejects_bad_arguments() -> None:
     with pytest.raises(ValueError, match=r"p: 3 identities per batch but the data has only 2; set p to at most that"):
         PKBatchSampler([0, 1], 3, 2)
+    # with processes, a value that also splits evenly over them (helper-84: the hint named one --nproc refused)
+    with pytest.raises(ValueError, match=r"only 5; set p to at most that \(--set p=4\)"):
+        PKBatchSampler([0, 1, 2, 3, 4], 6, 2, rank=0, world_size=2)
     with pytest.raises(ValueError, match="k:"):
         PKBatchSampler([0, 1], 1, 0)
 
