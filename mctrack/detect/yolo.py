@@ -242,13 +242,10 @@ def _not_a_yolo_export(path: Path) -> str | None:
     without the metadata every ultralytics export carries (``names``, ``stride``). Read on failure only."""
     if path.suffix.lower() != ".onnx" or not path.is_file():
         return None
-    from ..embed.export import CONTRACT_KEY, contract_path
+    from ..embed.export import CONTRACT_KEY, contract_path, onnx_metadata
 
     try:
-        import onnxruntime as ort
-
-        meta = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).get_modelmeta()
-        keys = meta.custom_metadata_map
+        keys = onnx_metadata(path)
     except Exception:  # noqa: BLE001 - unreadable: the prediction's own error says more
         return None
     if contract_path(path).is_file() or CONTRACT_KEY in keys:

@@ -18,7 +18,6 @@ supervision, a C++ service) only cuts person boxes out of a frame:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import warnings
@@ -45,6 +44,7 @@ __all__ = [
     "export_embedder",
     "is_export",
     "load_exported",
+    "onnx_metadata",
     "read_contract",
     "refuse_to_replace",
     "verify_export",
@@ -249,11 +249,15 @@ def read_contract(path: str | Path) -> dict | None:
         return json.loads(beside.read_text())
     if path.suffix.lower() != ".onnx":
         return None
-    ort = optional_import(
-        "onnxruntime", f"{path}: onnxruntime is needed to read an ONNX export: pip install onnxruntime"
-    )
-    text = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).get_modelmeta().custom_metadata_map
-    return json.loads(text[CONTRACT_KEY]) if CONTRACT_KEY in text else None
+    inside = onnx_metadata(path).get(CONTRACT_KEY)
+    return json.loads(inside) if inside is not None else None
+
+
+def onnx_metadata(path: str | Path) -> dict[str, str]:
+    """An ONNX file's custom metadata (an export's contract under :data:`CONTRACT_KEY`, an ultralytics export's
+    ``names``, ``stride``, ...); onnxruntime's own error for a file that is no ONNX model."""
+    ort = optional_import("onnxruntime", f"{path}: onnxruntime is needed to read an ONNX file: pip install onnxruntime")
+    return dict(ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).get_modelmeta().custom_metadata_map)
 
 
 def is_export(path: str | Path) -> bool:
@@ -306,9 +310,9 @@ def evaluate_export(
     split of the dataset at ``data`` as ``reid_models.train.evaluate_checkpoint`` scores a checkpoint (the same
     protocol, crops resized to the export's declared input as the evaluation resizes them for a network): the
     features the export gives, centred as deployed. On the CPU; the result records the file and the data."""
-    from reid_models.data import load_dataset
-    from reid_models.data.datasets import content_fingerprint, dataset_fingerprint
-    from reid_models.train import evaluate
+    from reid_models.train import evaluate_dataset
+
+    from ..cache import file_sha1
 
     path = Path(path)
     contract = read_contract(path)
@@ -317,27 +321,22 @@ def evaluate_export(
             f"{path}: no export contract ({contract_path(path).name} beside it, or inside an ONNX file): not an "
             "export of 'mctrack reid export', whose input it could be given"
         )
-    run = load_exported(path)
-    size = [int(v) for v in contract["input"]["shape"][2:]]
-    dataset = load_dataset(dataset_format, data, train=False)
-    summary, _ = evaluate(
-        _ExportAsNetwork(run),
-        dataset,
+    summary, scored_on = evaluate_dataset(
+        _ExportAsNetwork(load_exported(path)),
+        data,
+        dataset_format=dataset_format,
+        input_size=[int(v) for v in contract["input"]["shape"][2:]],
         flip=flip,
         rerank=rerank,
         batch_size=batch_size,
-        input_size=size,
         num_workers=num_workers,
         progress=progress,
     )
-    digest = hashlib.sha1(path.read_bytes()).hexdigest()
     return {
         **summary,
         "weights": str(path.resolve()),
-        "weights_sha1": digest,
-        "data": str(Path(data).resolve()),
-        "query_gallery_fingerprint": dataset_fingerprint(dataset, ("query", "gallery")),
-        "query_gallery_content_fingerprint": content_fingerprint(dataset, ("query", "gallery")),
+        "weights_sha1": file_sha1(path),
+        **scored_on,
         "arch": contract.get("arch"),
         "export": {
             "format": contract.get("format"),

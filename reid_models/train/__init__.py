@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from reid_models.train.engine import train
-from reid_models.train.evaluate import evaluate, evaluate_checkpoint, extract_features, feature_mean, store_feature_mean
+from reid_models.train.evaluate import (
+    evaluate,
+    evaluate_checkpoint,
+    evaluate_dataset,
+    extract_features,
+    feature_mean,
+    store_feature_mean,
+)
 from reid_models.train.rerank import k_reciprocal_rerank, k_reciprocal_rerank_dense, rerank_features
 from reid_models.train.schedule import build_optimizer, lr_at, param_groups, set_lr
 
@@ -11,6 +18,7 @@ __all__ = [
     "build_optimizer",
     "evaluate",
     "evaluate_checkpoint",
+    "evaluate_dataset",
     "extract_features",
     "feature_mean",
     "k_reciprocal_rerank",

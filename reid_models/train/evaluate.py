@@ -21,7 +21,7 @@ from reid_models.data.datasets import content_fingerprint, dataset_fingerprint
 from reid_models.evaluation import cosine_distance, evaluate_rank
 from reid_models.train.rerank import rerank_features
 
-__all__ = ["evaluate", "evaluate_checkpoint", "extract_features"]
+__all__ = ["evaluate", "evaluate_checkpoint", "evaluate_dataset", "extract_features"]
 
 
 @torch.no_grad()
@@ -142,6 +142,28 @@ def evaluate(
     return summary, dist
 
 
+def evaluate_dataset(
+    model: nn.Module,
+    data: str | os.PathLike[str],
+    *,
+    dataset_format: str = "market1501",
+    input_size: Sequence[int] | None = None,
+    **options: Any,
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """:func:`evaluate` of ``model`` on the query/gallery split of the dataset at ``data`` (its training split is
+    not read; ``options`` as :func:`evaluate` takes them). Returns the summary and what was scored: the dataset's
+    absolute path and the fingerprints of its query and gallery images, by name and size and by content."""
+    dataset = load_dataset(dataset_format, data, train=False)  # scoring needs query and gallery only
+    summary, _ = evaluate(model, dataset, input_size=input_size, **options)
+    return summary, {
+        "data": str(Path(data).resolve()),
+        # of the images scored; a run manifest's "fingerprint" covers its training images too
+        "query_gallery_fingerprint": dataset_fingerprint(dataset, ("query", "gallery")),
+        # the same over the images' bytes (a file changed at the same size is seen too)
+        "query_gallery_content_fingerprint": content_fingerprint(dataset, ("query", "gallery")),
+    }
+
+
 def evaluate_checkpoint(
     weights: str | os.PathLike[str],
     data: str | os.PathLike[str],
@@ -159,10 +181,10 @@ def evaluate_checkpoint(
     SHA-1, the dataset's absolute path and the fingerprint of its query and gallery images
     (:func:`~reid_models.data.datasets.dataset_fingerprint`)."""
     model, manifest = load_checkpoint(weights, map_location=device)
-    dataset = load_dataset(dataset_format, data, train=False)  # scoring needs query and gallery only
-    summary, _ = evaluate(
+    summary, scored_on = evaluate_dataset(
         model,
-        dataset,
+        data,
+        dataset_format=dataset_format,
         flip=flip,
         rerank=rerank,
         device=device,
@@ -174,11 +196,7 @@ def evaluate_checkpoint(
         **summary,
         "weights": str(Path(weights).resolve()),
         "weights_sha1": _sha1(weights),  # as mctrack track / run record a checkpoint
-        "data": str(Path(data).resolve()),
-        # of the images scored; a run manifest's "fingerprint" covers its training images too
-        "query_gallery_fingerprint": dataset_fingerprint(dataset, ("query", "gallery")),
-        # the same over the images' bytes (a file changed at the same size is seen too)
-        "query_gallery_content_fingerprint": content_fingerprint(dataset, ("query", "gallery")),
+        **scored_on,
         "arch": manifest["arch"],
         # how the run that made the checkpoint evaluated (None: not a training run's, or not recorded)
         "trained_with": {
