@@ -7,6 +7,9 @@ is ``(T, 8)`` float64, ``cov`` is ``(T, 8, 8)`` float64; inputs are never mutate
 Noise is proportional to the box size (as in DeepSORT / BoT-SORT): a tall near person moves more pixels per
 frame than a small far one, so its position is allowed more uncertainty. Horizontal terms scale with the width,
 vertical terms with the height.
+
+The prediction and the correction run as compiled loops (:mod:`mctrack.track.kernels`): at a tracker's batch
+sizes numpy's per-call overhead, not the arithmetic, was their cost.
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["BoxKalman", "xyxy_to_cxcywh", "cxcywh_to_xyxy", "CHI2_95", "CHI2_MEDIAN_4"]
+from . import kernels
+
+__all__ = ["BoxKalman", "warp_states", "xyxy_to_cxcywh", "cxcywh_to_xyxy", "CHI2_95", "CHI2_MEDIAN_4"]
 
 #: 95% quantile of the chi-square distribution by degrees of freedom (DeepSORT's gating thresholds).
 CHI2_95 = {1: 3.8415, 2: 5.9915, 3: 7.8147, 4: 9.4877}
@@ -26,6 +31,34 @@ CHI2_MEDIAN_4 = 3.3567
 _OFF_BLOCKS4 = np.array([2, 3, 6, 7, 8, 9, 12, 13])  # a 4x4 matrix's entries outside its two 2x2 diagonal blocks
 # the same entries of an 8x8 covariance's top-left 4x4 (H P H^T): rows 0-1 against columns 2-3 and back
 _OFF_BLOCKS8 = np.array([2, 3, 10, 11, 16, 17, 24, 25])
+# the compiled kernels' "none" arguments (they take arrays of one type each)
+_ONE, _NO_ROWS, _NO_WARP, _NO_SCORES = np.ones(1), np.zeros(0, np.bool_), np.zeros((2, 3)), np.zeros(0)
+
+
+def _states(mean: np.ndarray, cov: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``mean`` ``(T, 8)`` and ``cov`` ``(T, 8, 8)`` as float64 C-contiguous arrays (no copy when they already are),
+    else a ``ValueError``: the compiled kernels read them without bounds checks."""
+    mean = np.ascontiguousarray(mean, np.float64)
+    cov = np.ascontiguousarray(cov, np.float64)
+    if mean.ndim != 2 or mean.shape[1] != 8 or cov.shape != (len(mean), 8, 8):
+        raise ValueError(f"Kalman states: expected mean (T, 8) and cov (T, 8, 8), got {mean.shape} and {cov.shape}")
+    return mean, cov
+
+
+def warp_states(mean: np.ndarray, cov: np.ndarray, warp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Box states ``(T, 8)`` / ``(T, 8, 8)`` moved into the coordinates of a ``(2, 3)`` affine camera-motion
+    ``warp`` (float64, finite): centres by the full affine map, centre velocities by its linear part, sizes and
+    their velocities by its area scale (the square root of the absolute determinant). Returns new arrays."""
+    mean, cov = _states(mean, cov)
+    return kernels.propagate(mean, cov, _warp(warp), True, _NO_ROWS, False, 0.0, 0.0, _ONE)
+
+
+def _warp(warp: np.ndarray) -> np.ndarray:
+    """``warp`` as a float64 C-contiguous ``(2, 3)`` array, else a ``ValueError``."""
+    w = np.ascontiguousarray(warp, np.float64)
+    if w.shape != (2, 3):
+        raise ValueError(f"warp: expected a (2, 3) affine matrix, got shape {w.shape}")
+    return w
 
 
 def _inverse4(s: np.ndarray) -> np.ndarray:
@@ -114,29 +147,36 @@ class BoxKalman:
         return mean, cov
 
     def predict(
-        self, mean: np.ndarray, cov: np.ndarray, noise_scale: float | np.ndarray | None = None
+        self,
+        mean: np.ndarray,
+        cov: np.ndarray,
+        noise_scale: float | np.ndarray | None = None,
+        *,
+        warp: np.ndarray | None = None,
+        hold_size: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """One frame ahead: ``x' = F x``, ``P' = F P F^T + Q``; ``noise_scale`` (a number or one per track)
-        multiplies the process noise's variances ``Q``."""
-        mean = np.asarray(mean, np.float64)
-        cov = np.asarray(cov, np.float64)
-        new_mean = mean.copy()
-        new_mean[:, :4] += mean[:, 4:]
-        # F = [[I, I], [0, I]]: F P F^T adds the velocity rows to the position rows, then the velocity columns to
-        # the position columns; in place on one copy, cheaper than two batched 8x8 products
-        new_cov = cov.copy()
-        new_cov[:, :4, :] += new_cov[:, 4:, :]
-        new_cov[:, :, :4] += new_cov[:, :, 4:]
-        wh = np.maximum(mean[:, 2:4], 1.0)
-        q = np.empty((len(mean), 8))
-        q[:, 0:2] = q[:, 2:4] = self.std_position * wh
-        q[:, 4:6] = q[:, 6:8] = self.std_velocity * wh
-        q *= q
-        if noise_scale is not None:
-            q *= noise_scale if isinstance(noise_scale, (int, float)) else np.reshape(noise_scale, (-1, 1))
-        diag = new_cov.reshape(len(mean), 64)[:, ::9]  # a view of the diagonals
-        diag += q
-        return new_mean, new_cov
+        multiplies the process noise's variances ``Q``.
+
+        ``warp``: a ``(2, 3)`` affine camera-motion map applied to the states first (:func:`warp_states`), so that
+        the prediction lands in the current frame's coordinates. ``hold_size``: a boolean ``(T,)`` of the tracks
+        whose size velocities are set to 0 first (a track coasting without detections keeps its size, as in
+        ByteTrack)."""
+        mean, cov = _states(mean, cov)
+        n = len(mean)
+        if noise_scale is None:
+            scale = _ONE
+        else:
+            scale = np.ascontiguousarray(noise_scale, np.float64).reshape(-1)
+            if len(scale) != 1 and len(scale) != n:
+                raise ValueError(f"noise_scale: expected one value or {n}, got {len(scale)}")
+        hold = _NO_ROWS if hold_size is None else np.ascontiguousarray(hold_size, np.bool_).reshape(-1)
+        if len(hold) not in (0, n):
+            raise ValueError(f"hold_size: expected {n} flags, got {len(hold)}")
+        w = _NO_WARP if warp is None else _warp(warp)
+        return kernels.propagate(
+            mean, cov, w, warp is not None, hold, True, self.std_position, self.std_velocity, scale
+        )
 
     def _add_measurement_var(
         self, s_cov: np.ndarray, mean: np.ndarray, score: np.ndarray | None, centre_scale: float = 1.0
@@ -180,15 +220,27 @@ class BoxKalman:
         coordinate's innovation divided by its predicted standard deviation (white, unit-variance noise when the
         model is right).
         """
-        mean = np.asarray(mean, np.float64)
-        cov = np.asarray(cov, np.float64)
-        z = np.asarray(z, np.float64).reshape(-1, 4)
+        mean, cov = _states(mean, cov)
+        z = np.ascontiguousarray(z, np.float64).reshape(-1, 4)
+        if len(z) != len(mean):
+            raise ValueError(f"update: {len(mean)} tracks but {len(z)} measurements")
         if len(mean) == 0:
             return (
                 (mean.copy(), cov.copy())
                 + ((np.zeros(0),) if return_nis else ())
                 + ((np.zeros((0, 2)),) if return_centre else ())
             )
+        nsa = self.nsa and score is not None
+        s = np.ascontiguousarray(score, np.float64).reshape(-1) if nsa else _NO_SCORES
+        if nsa and len(s) != len(mean):
+            raise ValueError(f"update: {len(mean)} tracks but {len(s)} scores")
+        new_mean, new_cov, nis, centre, done = kernels.correct(
+            mean, cov, z, s, nsa, self.std_measurement, float(centre_scale)
+        )
+        if done:
+            out: tuple[np.ndarray, ...] = (new_mean, new_cov)
+            return out + ((nis,) if return_nis else ()) + ((centre,) if return_centre else ())
+        # a covariance that couples a box's centre with its size (not one this filter makes): the general inverse
         hp = cov[:, :4, :]  # H P
         s_cov = hp[:, :, :4].copy()  # S = H P H^T + R
         self._add_measurement_var(s_cov, mean, score, centre_scale)
@@ -198,7 +250,7 @@ class BoxKalman:
         innov = z - mean[:, :4]
         new_mean = mean + np.matmul(k, innov[:, :, None])[:, :, 0]
         new_cov = cov - k @ hp
-        out: tuple[np.ndarray, ...] = (new_mean, new_cov)
+        out = (new_mean, new_cov)
         if return_nis:
             out += ((np.matmul(s_inv, innov[:, :, None])[:, :, 0] * innov).sum(axis=1),)
         if return_centre:

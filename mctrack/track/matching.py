@@ -12,37 +12,20 @@ from collections.abc import Callable
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from . import kernels
+
 __all__ = ["INFEASIBLE", "iou_matrix", "iou_distance", "cosine_distance", "fuse_costs", "linear_assignment"]
 
 INFEASIBLE = 1e5
 
 
 def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``(A, B)`` intersection over union of xyxy boxes; pairs with an empty union get 0."""
-    a = np.asarray(a, np.float64).reshape(-1, 4)
-    b = np.asarray(b, np.float64).reshape(-1, 4)
-    if len(a) == 0 or len(b) == 0:
-        return np.zeros((len(a), len(b)))
-    # outer ufuncs and in-place operations: a frame's matrices are small, so numpy's per-call overhead, not the
-    # arithmetic, is the cost; this is the tracker's most frequent call
-    ax1, ay1, ax2, ay2 = a.T
-    bx1, by1, bx2, by2 = b.T
-    inter = np.minimum.outer(ax2, bx2)
-    inter -= np.maximum.outer(ax1, bx1)
-    np.maximum(inter, 0.0, out=inter)
-    ih = np.minimum.outer(ay2, by2)
-    ih -= np.maximum.outer(ay1, by1)
-    np.maximum(ih, 0.0, out=ih)
-    inter *= ih
-    area_a, area_b = (ax2 - ax1) * (ay2 - ay1), (bx2 - bx1) * (by2 - by1)
-    union = np.add.outer(area_a, area_b)
-    union -= inter
-    if area_a.min() > 0 and area_b.min() > 0:  # every union is positive (a tracker's boxes always are)
-        inter /= union
-        return inter
-    out = np.zeros_like(inter)
-    np.divide(inter, union, out=out, where=union > 0)
-    return out
+    """``(A, B)`` intersection over union of xyxy boxes; pairs with an empty union (or a NaN coordinate) get 0."""
+    a = np.ascontiguousarray(a, np.float64).reshape(-1, 4)
+    b = np.ascontiguousarray(b, np.float64).reshape(-1, 4)
+    # compiled: at a frame's sizes a dozen numpy operations cost their per-call overhead, not arithmetic; this is
+    # the tracker's most frequent call
+    return kernels.iou(a, b)
 
 
 def iou_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:

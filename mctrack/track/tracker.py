@@ -30,7 +30,7 @@ import numpy as np
 
 from ..registry import TRACKERS
 from ..types import Detections, Tracks, score_cut
-from .kalman import CHI2_95, CHI2_MEDIAN_4, BoxKalman, cxcywh_to_xyxy, xyxy_to_cxcywh
+from .kalman import CHI2_95, CHI2_MEDIAN_4, BoxKalman, cxcywh_to_xyxy, warp_states, xyxy_to_cxcywh
 from .matching import cosine_distance, fuse_costs, iou_matrix, linear_assignment
 
 __all__ = ["DETECTOR_THRESHOLDS", "Tracker", "TrackState", "apply_warp"]
@@ -111,17 +111,7 @@ def apply_warp(mean: np.ndarray, cov: np.ndarray, warp: np.ndarray) -> tuple[np.
     Centres are mapped by the full affine transform, velocities by its linear part, and sizes by its scale.
     Returns new arrays.
     """
-    warp = check_warp(warp)
-    r, t = warp[:, :2], warp[:, 2]
-    s = float(np.sqrt(abs(r[0, 0] * r[1, 1] - r[0, 1] * r[1, 0])))  # sqrt |det r|, the area scale
-    m = np.zeros((8, 8))
-    m[0:2, 0:2] = r
-    m[4:6, 4:6] = r
-    m[2, 2] = m[3, 3] = m[6, 6] = m[7, 7] = s
-    new_mean = mean @ m.T
-    new_mean[:, :2] += t
-    new_cov = m @ cov @ m.T
-    return new_mean, new_cov
+    return warp_states(mean, cov, check_warp(warp))
 
 
 class Tracker:
@@ -561,15 +551,10 @@ class Tracker:
 
     def _predict(self, warp: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         """The live tracks' Kalman states one frame ahead (after the camera-motion ``warp``); new arrays."""
-        mean, cov = self._mean, self._cov
-        if warp is not None:
-            mean, cov = apply_warp(mean, cov, warp)
-        missed = self._miss > 0
-        if missed.any():  # a track coasting without detections keeps its size (ByteTrack)
-            mean = mean.copy()
-            mean[missed, 6:8] = 0.0
-        mean, cov = self.kalman.predict(mean, cov, None if self._noise_scale == 1.0 else self._noise_scale)
-        mean[:, 2:4] = np.maximum(mean[:, 2:4], 1.0)
+        noise_scale = None if self._noise_scale == 1.0 else self._noise_scale
+        # a track coasting without detections keeps its size (ByteTrack)
+        mean, cov = self.kalman.predict(self._mean, self._cov, noise_scale, warp=warp, hold_size=self._miss > 0)
+        np.maximum(mean[:, 2:4], 1.0, out=mean[:, 2:4])
         return mean, cov
 
     def _check_frame(self, frame) -> int:

@@ -217,3 +217,71 @@ def test_centre_scale_and_standardised_centre_innovations():
     np.testing.assert_allclose(e1, d[:, :2] / np.sqrt(np.diagonal(s1, axis1=1, axis2=2)[:, :2]))
     assert abs(m[0, 0] - mean[0, 0]) < abs(m1[0, 0] - mean[0, 0])  # noisier measurement: a smaller correction
     assert kf.update(mean[:0], cov[:0], z[:0], return_nis=True, return_centre=True)[3].shape == (0, 2)
+
+
+def _dense_warp(warp: np.ndarray) -> np.ndarray:
+    """The 8x8 state map of a (2, 3) warp, written out: r on the centre and its velocity, the area scale on sizes."""
+    r = warp[:, :2]
+    m = np.zeros((8, 8))
+    m[0:2, 0:2] = m[4:6, 4:6] = r
+    m[2, 2] = m[3, 3] = m[6, 6] = m[7, 7] = np.sqrt(abs(np.linalg.det(r)))
+    return m
+
+
+def test_compiled_predict_with_warp_and_held_sizes_equals_dense_matrices():
+    from mctrack.track.kalman import warp_states
+
+    kf = BoxKalman(std_velocity=1 / 80)
+    rng = np.random.default_rng(4)
+    n = 7
+    mean = np.c_[rng.uniform(0, 900, (n, 2)), rng.uniform(0.2, 150, (n, 2)), rng.normal(0, 3, (n, 4))]
+    g = rng.normal(size=(n, 8, 8))
+    cov = g @ g.transpose(0, 2, 1) + np.eye(8)  # dense: every entry moves (the tracker's are block-structured)
+    warp = np.array([[0.98, 0.07, 3.0], [-0.05, 1.02, -2.0]])
+    hold = rng.random(n) < 0.5
+    scale = rng.uniform(0.5, 2.0, n)
+    m = _dense_warp(warp)
+    ref_mean = mean @ m.T
+    ref_mean[:, :2] += warp[:, 2]
+    ref_cov = m @ cov @ m.T
+    got_mean, got_cov = warp_states(mean, cov, warp)
+    np.testing.assert_allclose(got_mean, ref_mean, rtol=1e-12)
+    np.testing.assert_allclose(got_cov, ref_cov, rtol=1e-12, atol=1e-12)
+    f = np.eye(8) + np.eye(8, k=4)
+    ref_mean[hold, 6:8] = 0.0
+    wh = np.maximum(ref_mean[:, 2:4], 1.0)  # Q from the warped sizes, floored at 1 pixel
+    q = np.c_[kf.std_position * wh, kf.std_position * wh, kf.std_velocity * wh, kf.std_velocity * wh] ** 2
+    ref_cov = f @ ref_cov @ f.T + np.einsum("ti,ij->tij", q * scale[:, None], np.eye(8))
+    pm, pc = kf.predict(mean, cov, scale, warp=warp, hold_size=hold)
+    np.testing.assert_allclose(pm, ref_mean @ f.T, rtol=1e-12)
+    np.testing.assert_allclose(pc, ref_cov, rtol=1e-12, atol=1e-12)
+    # one scale for all, no warp, no held sizes: the plain prediction, its process noise times the scale
+    fpf = f @ cov @ f.T
+    pm, pc = kf.predict(mean, cov, 1.5)
+    np.testing.assert_allclose(pc - fpf, 1.5 * (kf.predict(mean, cov)[1] - fpf), rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(pm, mean @ f.T)
+    np.testing.assert_array_equal(cov, g @ g.transpose(0, 2, 1) + np.eye(8))  # inputs untouched
+
+
+def test_compiled_filter_takes_views_and_refuses_wrong_shapes():
+    kf = BoxKalman()
+    mean, cov = kf.initiate(np.c_[np.arange(6.0) * 50, np.full(6, 80.0), np.full(6, 30.0), np.full(6, 90.0)])
+    # strided views and float32 give the same result as contiguous float64 copies
+    pm, pc = kf.predict(mean[::2], cov[::2])
+    np.testing.assert_array_equal(pm, kf.predict(mean[::2].copy(), cov[::2].copy())[0])
+    z = (mean[:, :4] + 1.0).astype(np.float32)
+    np.testing.assert_array_equal(kf.update(pm, pc, z[::2])[0], kf.update(pm, pc, z[::2].astype(np.float64))[0])
+    with pytest.raises(ValueError, match="expected mean"):
+        kf.predict(mean[:, :4], cov)
+    with pytest.raises(ValueError, match="expected mean"):
+        kf.update(mean, cov[:3], mean[:, :4])
+    with pytest.raises(ValueError, match="6 tracks but 2 measurements"):
+        kf.update(mean, cov, mean[:2, :4])
+    with pytest.raises(ValueError, match="6 tracks but 1 scores"):
+        BoxKalman(nsa=True).update(mean, cov, mean[:, :4], np.array([0.5]))
+    with pytest.raises(ValueError, match="noise_scale"):
+        kf.predict(mean, cov, np.ones(4))
+    with pytest.raises(ValueError, match="hold_size"):
+        kf.predict(mean, cov, hold_size=np.ones(2, bool))
+    with pytest.raises(ValueError, match=r"warp: expected a \(2, 3\)"):
+        kf.predict(mean, cov, warp=np.eye(3))

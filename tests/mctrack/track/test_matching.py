@@ -164,3 +164,23 @@ def test_fuse_costs_asks_a_lazy_gate_only_for_the_pairs_it_decides():
         )
         overlapping = sorted(zip(*(iou_d <= 0.8).nonzero(), strict=True))
         assert asked == ([[(int(r), int(c)) for r, c in overlapping]] if overlapping else [])
+
+
+def test_iou_matrix_odd_boxes_score_zero_and_views_are_read_right():
+    a = np.array([[0, 0, 10, 10], [10, 10, 0, 0], [np.nan, 0, 10, 10]], float)  # a box, an inverted one, a NaN
+    b = np.array([[5, 0, 15, 10], [0, 0, 10, 10]], float)
+    iou = iou_matrix(a, b)
+    np.testing.assert_allclose(iou, [[50 / 150, 1.0], [0, 0], [0, 0]])
+    # a strided view (every other column of a wider array) and float32 boxes: the same values
+    wide = np.zeros((3, 8))
+    wide[:, ::2] = a
+    np.testing.assert_array_equal(iou_matrix(wide[:, ::2], b.astype(np.float32)), iou)
+    rng = np.random.default_rng(0)
+    xy = rng.uniform(0, 100, (40, 2))
+    boxes = np.c_[xy, xy + rng.uniform(5, 40, (40, 2))]
+    # against the definition, pair by pair
+    for i, j in rng.integers(0, 40, (60, 2)):
+        w = max(0.0, min(boxes[i, 2], boxes[j, 2]) - max(boxes[i, 0], boxes[j, 0]))
+        h = max(0.0, min(boxes[i, 3], boxes[j, 3]) - max(boxes[i, 1], boxes[j, 1]))
+        area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+        assert iou_matrix(boxes, boxes)[i, j] == pytest.approx(w * h / (area[i] + area[j] - w * h), rel=1e-12)
