@@ -18,6 +18,7 @@ import threading
 import time
 import warnings
 from collections.abc import Sequence
+from typing import NoReturn
 
 from . import __version__
 from .errors import DUPLICATE_SIGNAL_S, QUIET_INTERRUPT_ENV, MctrackError, NotImplementedYet
@@ -159,16 +160,29 @@ def _log_lines_beside_progress_bars():
         yield
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def console() -> NoReturn:
+    """The ``mctrack`` command (the console script): :func:`main` on the process's arguments, then exit with its code.
+    A SIGINT or SIGTERM once the command has ended (while its outputs are flushed, or Python shuts down: its atexit
+    work, threads joined) is ignored rather than raised there as a traceback and an exit by the signal: the
+    command's work is complete and its code stands."""
+    sys.exit(main(keep_quiet_at_exit=True))
+
+
+def main(argv: Sequence[str] | None = None, *, keep_quiet_at_exit: bool = False) -> int:
+    """Run the command line ``argv`` (default: the process's arguments); returns the exit code. In-process callers get
+    their signal handlers back at the end; ``keep_quiet_at_exit`` (the console script) leaves SIGINT and SIGTERM
+    ignored instead, for a process about to exit."""
     # SIGTERM (kill, docker stop, systemd) ends a command as Ctrl-C does: a run links and writes what was finished
     # instead of dying with its outputs half made; a signal delivered twice at once counts once. From the start, so
     # that a SIGTERM while the commands are imported is an interrupt too, and for the command's time only (main()
     # may be called in-process)
-    previous = {}
-    if threading.current_thread() is threading.main_thread():
+    on_main_thread = threading.current_thread() is threading.main_thread()
+    previous = {}  # the handlers to give back
+    if on_main_thread:
+        previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
         for signum, default in ((signal.SIGTERM, signal.SIG_DFL), (signal.SIGINT, signal.default_int_handler)):
-            if signal.getsignal(signum) == default:
-                previous[signum] = signal.signal(signum, _interrupt_once_per_signal)
+            if previous[signum] == default:
+                signal.signal(signum, _interrupt_once_per_signal)
     _LAST_INTERRUPT[0] = float("-inf")
     note_interrupt(signal.SIGINT)  # until a SIGTERM says otherwise (main() may be called again in-process)
     streams = sys.stdout, sys.stderr
@@ -176,13 +190,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     sys.stdout, sys.stderr = _UntilItsReaderLeaves(sys.stdout), _UntilItsReaderLeaves(err)
     try:
         return _main(argv)
+    except KeyboardInterrupt:  # outside the command's own handling: as its result was handed back (or before)
+        print("mctrack: interrupted", file=sys.stderr)
+        return interrupt_exit_code()
     finally:
+        # from here on a signal is ignored, not raised: the command has ended, and only flushing and restoring are
+        # left (a KeyboardInterrupt here used to end the process with a traceback, killed by the signal)
+        for signum in previous:
+            signal.signal(signum, signal.SIG_IGN)
         for wrapped in (sys.stdout, sys.stderr):  # what is still buffered, while a closed pipe is still caught
             with contextlib.suppress(Exception):
                 wrapped.flush()
         sys.stdout, sys.stderr = streams
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+        if not keep_quiet_at_exit:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
 
 
 def _main(argv: Sequence[str] | None) -> int:
@@ -261,4 +283,4 @@ def _command(args: argparse.Namespace) -> int:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    console()

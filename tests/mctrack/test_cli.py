@@ -426,6 +426,51 @@ def test_sigterm_while_the_commands_are_imported_is_an_interrupt():
     assert proc.returncode == 143 and err.strip() == "mctrack: interrupted", (proc.returncode, err, out)  # 128 + 15
 
 
+@pytest.mark.parametrize(
+    "when, code, said",
+    [
+        # as the command hands its result back (after its own interrupt handling): an interrupt, said as one line
+        ("in_result", 130, "mctrack: interrupted"),
+        # while its buffered output is flushed: ignored, the command's own code
+        ("in_flush", 0, ""),
+        # while Python shuts down (an atexit function; threads joined): ignored, the command's own code
+        ("at_exit", 0, ""),
+    ],
+)
+def test_an_interrupt_once_the_command_has_ended_is_no_traceback(when, code, said):
+    """A Ctrl-C just after a command wrote its outputs ended the process with a KeyboardInterrupt traceback and
+    killed by the signal (exit -2), from main's clean-up or after it had returned."""
+    import subprocess
+    import sys
+
+    script = f"""
+import atexit, os, signal, sys
+from mctrack import cli
+when = {when!r}
+def command(args):
+    if when == "at_exit":
+        atexit.register(lambda: os.kill(os.getpid(), signal.SIGINT))
+    if when == "in_flush":
+        class Flushing:
+            def write(self, text):
+                return len(text)
+            def flush(self):
+                os.kill(os.getpid(), signal.SIGINT)
+        sys.stdout = Flushing()
+    print("done", file=sys.stderr)
+    if when == "in_result":
+        os.kill(os.getpid(), signal.SIGINT)
+    return 0
+cli._command = command
+sys.argv = ["mctrack", "info"]
+cli.console()
+"""
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == code, (proc.returncode, proc.stderr)
+    assert lines[0] == "done" and "\n".join(lines[1:]) == said, proc.stderr
+
+
 def test_a_reader_that_leaves_does_not_cut_a_command_short(tmp_path, monkeypatch):
     """`mctrack eval ... --json m.json | head -1`: the pipe's BrokenPipeError ended eval with 'error: Broken pipe',
     exit 1, and sometimes before the JSON was written."""
