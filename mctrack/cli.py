@@ -22,7 +22,7 @@ from typing import NoReturn
 
 from . import __version__
 from .errors import DUPLICATE_SIGNAL_S, QUIET_INTERRUPT_ENV, MctrackError, NotImplementedYet
-from .signals import interrupt_exit_code, interrupts_deferred, note_interrupt
+from .signals import ignore, interrupt_exit_code, interrupts_deferred, note_interrupt
 
 __all__ = ["main", "build_parser"]
 
@@ -162,20 +162,27 @@ def _log_lines_beside_progress_bars():
 
 def console() -> NoReturn:
     """The ``mctrack`` command (the console script): :func:`main` on the process's arguments, then exit with its code.
-    A SIGINT or SIGTERM once the command has ended (while its outputs are flushed, or Python shuts down: its atexit
-    work, threads joined) is ignored rather than raised there as a traceback and an exit by the signal: the
-    command's work is complete and its code stands."""
-    sys.exit(main(keep_quiet_at_exit=True))
+    A SIGINT or SIGTERM once the command has ended ends the process at once with that code, without a traceback:
+    the command's work is complete, and what is left is Python's shutdown (its atexit work, such as waiting for a
+    live stream's blocked reader, threads joined)."""
+    code = main(restore_signals=False)
+
+    def leave(signum, frame) -> None:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(code)
+
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, leave)
+    sys.exit(code)
 
 
-def main(argv: Sequence[str] | None = None, *, keep_quiet_at_exit: bool = False) -> int:
-    """Run the command line ``argv`` (default: the process's arguments); returns the exit code. In-process callers get
-    their signal handlers back at the end; ``keep_quiet_at_exit`` (the console script) leaves SIGINT and SIGTERM
-    ignored instead, for a process about to exit."""
-    # SIGTERM (kill, docker stop, systemd) ends a command as Ctrl-C does: a run links and writes what was finished
-    # instead of dying with its outputs half made; a signal delivered twice at once counts once. From the start, so
-    # that a SIGTERM while the commands are imported is an interrupt too, and for the command's time only (main()
-    # may be called in-process)
+def main(argv: Sequence[str] | None = None, *, restore_signals: bool = True) -> int:
+    """Run the command line ``argv`` (default: the process's arguments); returns the exit code. The caller's SIGINT
+    and SIGTERM handlers are put back at the end, unless ``restore_signals`` is False (the console script, whose
+    process is about to exit: signals are then taken and ignored)."""
     on_main_thread = threading.current_thread() is threading.main_thread()
     previous = {}  # the handlers to give back
     if on_main_thread:
@@ -197,12 +204,12 @@ def main(argv: Sequence[str] | None = None, *, keep_quiet_at_exit: bool = False)
         # from here on a signal is ignored, not raised: the command has ended, and only flushing and restoring are
         # left (a KeyboardInterrupt here used to end the process with a traceback, killed by the signal)
         for signum in previous:
-            signal.signal(signum, signal.SIG_IGN)
+            signal.signal(signum, ignore)
         for wrapped in (sys.stdout, sys.stderr):  # what is still buffered, while a closed pipe is still caught
             with contextlib.suppress(Exception):
                 wrapped.flush()
         sys.stdout, sys.stderr = streams
-        if not keep_quiet_at_exit:
+        if restore_signals:
             for signum, handler in previous.items():
                 signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
 

@@ -36,7 +36,7 @@ from collections.abc import Callable, Sequence
 from multiprocessing.connection import wait
 
 from .errors import DUPLICATE_SIGNAL_S, error_line
-from .signals import interrupts_deferred
+from .signals import ignore, interrupts_deferred
 
 __all__ = ["auto_workers", "run_cameras", "run_cameras_in_threads", "usable_cores", "worker_threads"]
 
@@ -94,8 +94,10 @@ def _interrupt_once(signum, frame) -> None:
     """A worker's SIGINT and SIGTERM handler: the first one stops the camera as Ctrl-C does (it hands over what it
     finished); later ones are ignored, so that the parent's forwarded interrupt, or a second signal of a process
     group, cannot break that hand-over. The parent still ends a worker that overstays with SIGKILL."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    # not SIG_IGN: a second signal already on its way (a process group's SIGTERM and SIGINT together) then ends
+    # without Python's "Signal 15 ignored due to race condition" traceback
+    signal.signal(signal.SIGINT, ignore)
+    signal.signal(signal.SIGTERM, ignore)
     raise KeyboardInterrupt
 
 

@@ -6,10 +6,16 @@ import contextlib
 import signal
 import threading
 
-__all__ = ["interrupts_deferred", "note_interrupt", "interrupt_exit_code"]
+__all__ = ["interrupts_deferred", "note_interrupt", "interrupt_exit_code", "ignore"]
 
 #: the signal that interrupted the command (SIGINT unless a SIGTERM did): its exit code is 128 + its number
 _LAST = [signal.SIGINT]
+
+
+def ignore(signum, frame) -> None:
+    """A signal handler that does nothing. Use it, not ``signal.SIG_IGN``, to stop taking a signal that may already
+    be on its way: Python then runs this for it, where with SIG_IGN it reports "Signal N ignored due to race
+    condition" with a traceback."""
 
 
 def note_interrupt(signum: int) -> None:

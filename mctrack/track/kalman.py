@@ -20,7 +20,7 @@ import numpy as np
 
 from . import kernels
 
-__all__ = ["BoxKalman", "warp_states", "xyxy_to_cxcywh", "cxcywh_to_xyxy", "CHI2_95", "CHI2_MEDIAN_4"]
+__all__ = ["BoxKalman", "warp_states", "check_warp", "xyxy_to_cxcywh", "cxcywh_to_xyxy", "CHI2_95", "CHI2_MEDIAN_4"]
 
 #: 95% quantile of the chi-square distribution by degrees of freedom (DeepSORT's gating thresholds).
 CHI2_95 = {1: 3.8415, 2: 5.9915, 3: 7.8147, 4: 9.4877}
@@ -35,11 +35,20 @@ _OFF_BLOCKS8 = np.array([2, 3, 10, 11, 16, 17, 24, 25])
 _ONE, _NO_ROWS, _NO_WARP, _NO_SCORES = np.ones(1), np.zeros(0, np.bool_), np.zeros((2, 3)), np.zeros(0)
 
 
+def _per_track(a: np.ndarray, n: int, what: str) -> np.ndarray:
+    """``a`` (rows) for ``n`` tracks: as it is with ``n`` rows, repeated when it has one, else a ``ValueError``."""
+    if len(a) == n:
+        return a
+    if len(a) == 1:
+        return np.repeat(a, n, axis=0)
+    raise ValueError(f"update: {n} tracks but {len(a)} {what}")
+
+
 def _states(mean: np.ndarray, cov: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``mean`` ``(T, 8)`` and ``cov`` ``(T, 8, 8)`` as float64 C-contiguous arrays (no copy when they already are),
     else a ``ValueError``: the compiled kernels read them without bounds checks."""
-    mean = np.ascontiguousarray(mean, np.float64)
-    cov = np.ascontiguousarray(cov, np.float64)
+    mean = kernels.as_array(mean)
+    cov = kernels.as_array(cov)
     if mean.ndim != 2 or mean.shape[1] != 8 or cov.shape != (len(mean), 8, 8):
         raise ValueError(f"Kalman states: expected mean (T, 8) and cov (T, 8, 8), got {mean.shape} and {cov.shape}")
     return mean, cov
@@ -50,14 +59,22 @@ def warp_states(mean: np.ndarray, cov: np.ndarray, warp: np.ndarray) -> tuple[np
     ``warp`` (float64, finite): centres by the full affine map, centre velocities by its linear part, sizes and
     their velocities by its area scale (the square root of the absolute determinant). Returns new arrays."""
     mean, cov = _states(mean, cov)
-    return kernels.propagate(mean, cov, _warp(warp), True, _NO_ROWS, False, 0.0, 0.0, _ONE)
+    return kernels.propagate(mean, cov, check_warp(warp), True, _NO_ROWS, False, 0.0, 0.0, _ONE)
 
 
-def _warp(warp: np.ndarray) -> np.ndarray:
-    """``warp`` as a float64 C-contiguous ``(2, 3)`` array, else a ``ValueError``."""
-    w = np.ascontiguousarray(warp, np.float64)
+def check_warp(warp) -> np.ndarray:
+    """``warp`` as a float64 C-contiguous ``(2, 3)`` affine matrix of finite numbers, else a ``ValueError`` saying what
+    it is."""
+    try:
+        w = kernels.as_array(warp)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"warp: expected a finite (2, 3) affine matrix, got {type(warp).__name__} {warp!r:.40}"
+        ) from None
     if w.shape != (2, 3):
-        raise ValueError(f"warp: expected a (2, 3) affine matrix, got shape {w.shape}")
+        raise ValueError(f"warp: expected a finite (2, 3) affine matrix, got shape {w.shape}")
+    if not np.isfinite(w).all():
+        raise ValueError(f"warp: expected a finite (2, 3) affine matrix, got one holding NaN or inf: {w.tolist()}")
     return w
 
 
@@ -167,15 +184,15 @@ class BoxKalman:
         if noise_scale is None:
             scale = _ONE
         else:
-            scale = np.ascontiguousarray(noise_scale, np.float64).reshape(-1)
+            scale = kernels.as_array(noise_scale).reshape(-1)
             if len(scale) != 1 and len(scale) != n:
                 raise ValueError(f"noise_scale: expected one value or {n}, got {len(scale)}")
-        hold = _NO_ROWS if hold_size is None else np.ascontiguousarray(hold_size, np.bool_).reshape(-1)
+        hold = _NO_ROWS if hold_size is None else np.array(hold_size, np.bool_).reshape(-1)
         if len(hold) not in (0, n):
             raise ValueError(f"hold_size: expected {n} flags, got {len(hold)}")
-        w = _NO_WARP if warp is None else _warp(warp)
+        w = _NO_WARP if warp is None else check_warp(warp)
         return kernels.propagate(
-            mean, cov, w, warp is not None, hold, True, self.std_position, self.std_velocity, scale
+            mean, cov, w, warp is not None, hold, True, float(self.std_position), float(self.std_velocity), scale
         )
 
     def _add_measurement_var(
@@ -221,21 +238,19 @@ class BoxKalman:
         model is right).
         """
         mean, cov = _states(mean, cov)
-        z = np.ascontiguousarray(z, np.float64).reshape(-1, 4)
-        if len(z) != len(mean):
-            raise ValueError(f"update: {len(mean)} tracks but {len(z)} measurements")
-        if len(mean) == 0:
+        n = len(mean)
+        if n == 0:
             return (
                 (mean.copy(), cov.copy())
                 + ((np.zeros(0),) if return_nis else ())
                 + ((np.zeros((0, 2)),) if return_centre else ())
             )
-        nsa = self.nsa and score is not None
-        s = np.ascontiguousarray(score, np.float64).reshape(-1) if nsa else _NO_SCORES
-        if nsa and len(s) != len(mean):
-            raise ValueError(f"update: {len(mean)} tracks but {len(s)} scores")
+        # one measurement (or score) for every track broadcasts, as numpy would
+        z = _per_track(kernels.as_array(z).reshape(-1, 4), n, "measurements")
+        nsa = bool(self.nsa) and score is not None
+        s = _per_track(kernels.as_array(score).reshape(-1), n, "scores") if nsa else _NO_SCORES
         new_mean, new_cov, nis, centre, done = kernels.correct(
-            mean, cov, z, s, nsa, self.std_measurement, float(centre_scale)
+            mean, cov, z, s, nsa, float(self.std_measurement), float(centre_scale)
         )
         if done:
             out: tuple[np.ndarray, ...] = (new_mean, new_cov)

@@ -9,7 +9,8 @@ returns new arrays; inputs are never changed.
 
 numba compiles each function at its first call in an installation (a few seconds in all) and keeps the machine
 code in ``__pycache__`` beside this file, or in numba's user cache folder where this folder is read-only; where
-neither can be written, each process compiles again.
+neither can be written, each process compiles again (about 6 s). Each combination of argument types is compiled
+once: the callers pass one (float64 arrays that can be written, Python floats and bools).
 """
 
 from __future__ import annotations
@@ -19,15 +20,23 @@ import math
 import numba
 import numpy as np
 
-__all__ = ["iou", "propagate", "correct"]
+__all__ = ["as_array", "iou", "propagate", "correct"]
+
+
+def as_array(a) -> np.ndarray:
+    """``a`` as the kernels take arrays: float64, C-contiguous and writeable (a read-only array is another argument
+    type, which numba would compile again); no copy when it already is."""
+    a = np.ascontiguousarray(a, np.float64)
+    return a if a.flags.writeable else a.copy()
 
 
 def _compiled(fn):
-    """``fn`` compiled in nopython mode, its machine code cached between processes where a cache can be written."""
+    """``fn`` compiled in nopython mode, its machine code cached between processes where a cache can be written;
+    float division by zero gives inf or NaN, as in numpy (numba's default raises ZeroDivisionError)."""
     try:
-        return numba.njit(cache=True)(fn)
+        return numba.njit(cache=True, error_model="numpy")(fn)
     except RuntimeError:  # numba found no writable cache location: compiled once per process instead
-        return numba.njit(fn)
+        return numba.njit(error_model="numpy")(fn)
 
 
 @_compiled

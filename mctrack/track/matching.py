@@ -21,8 +21,8 @@ INFEASIBLE = 1e5
 
 def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``(A, B)`` intersection over union of xyxy boxes; pairs with an empty union (or a NaN coordinate) get 0."""
-    a = np.ascontiguousarray(a, np.float64).reshape(-1, 4)
-    b = np.ascontiguousarray(b, np.float64).reshape(-1, 4)
+    a = kernels.as_array(a).reshape(-1, 4)
+    b = kernels.as_array(b).reshape(-1, 4)
     # compiled: at a frame's sizes a dozen numpy operations cost their per-call overhead, not arithmetic; this is
     # the tracker's most frequent call
     return kernels.iou(a, b)

@@ -30,7 +30,7 @@ import numpy as np
 
 from ..registry import TRACKERS
 from ..types import Detections, Tracks, score_cut
-from .kalman import CHI2_95, CHI2_MEDIAN_4, BoxKalman, cxcywh_to_xyxy, warp_states, xyxy_to_cxcywh
+from .kalman import CHI2_95, CHI2_MEDIAN_4, BoxKalman, check_warp, cxcywh_to_xyxy, warp_states, xyxy_to_cxcywh
 from .matching import cosine_distance, fuse_costs, iou_matrix, linear_assignment
 
 __all__ = ["DETECTOR_THRESHOLDS", "Tracker", "TrackState", "apply_warp"]
@@ -90,28 +90,13 @@ def _unit_rows(emb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return emb, has
 
 
-def check_warp(warp) -> np.ndarray:
-    """``warp`` as a float64 ``(2, 3)`` affine matrix of finite numbers, else a ``ValueError`` saying what it is."""
-    try:
-        arr = np.asarray(warp, np.float64)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"warp: expected a finite (2, 3) affine matrix, got {type(warp).__name__} {warp!r:.40}"
-        ) from None
-    if arr.shape != (2, 3):
-        raise ValueError(f"warp: expected a finite (2, 3) affine matrix, got shape {arr.shape}")
-    if not np.isfinite(arr).all():
-        raise ValueError(f"warp: expected a finite (2, 3) affine matrix, got one holding NaN or inf: {arr.tolist()}")
-    return arr
-
-
 def apply_warp(mean: np.ndarray, cov: np.ndarray, warp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Move Kalman states into the current frame's coordinates with a ``(2, 3)`` affine camera-motion warp.
 
     Centres are mapped by the full affine transform, velocities by its linear part, and sizes by its scale.
     Returns new arrays.
     """
-    return warp_states(mean, cov, check_warp(warp))
+    return warp_states(mean, cov, warp)
 
 
 class Tracker:

@@ -433,7 +433,8 @@ def test_sigterm_while_the_commands_are_imported_is_an_interrupt():
         ("in_result", 130, "mctrack: interrupted"),
         # while its buffered output is flushed: ignored, the command's own code
         ("in_flush", 0, ""),
-        # while Python shuts down (an atexit function; threads joined): ignored, the command's own code
+        # while Python shuts down (an atexit function that waits, as for a live stream's blocked reader): the
+        # process ends at once, with the command's own code
         ("at_exit", 0, ""),
     ],
 )
@@ -444,12 +445,12 @@ def test_an_interrupt_once_the_command_has_ended_is_no_traceback(when, code, sai
     import sys
 
     script = f"""
-import atexit, os, signal, sys
+import atexit, os, signal, sys, time
 from mctrack import cli
 when = {when!r}
 def command(args):
     if when == "at_exit":
-        atexit.register(lambda: os.kill(os.getpid(), signal.SIGINT))
+        atexit.register(lambda: (os.kill(os.getpid(), signal.SIGINT), time.sleep(60)))
     if when == "in_flush":
         class Flushing:
             def write(self, text):
@@ -465,7 +466,7 @@ cli._command = command
 sys.argv = ["mctrack", "info"]
 cli.console()
 """
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=40)
     lines = proc.stderr.strip().splitlines()
     assert proc.returncode == code, (proc.returncode, proc.stderr)
     assert lines[0] == "done" and "\n".join(lines[1:]) == said, proc.stderr

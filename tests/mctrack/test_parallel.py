@@ -348,3 +348,23 @@ def test_starting_ray_keeps_the_command_s_sigterm_handler(monkeypatch):
         assert started and signal.getsignal(signal.SIGTERM) is ours
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def test_a_stopping_worker_takes_later_signals_without_a_race_message():
+    """A worker's first signal set SIG_IGN for both: a second one already on its way (a process group's SIGTERM
+    beside the forwarded SIGINT) then made Python print "Signal 15 ignored due to race condition" with a
+    traceback. A Python handler that does nothing takes it instead."""
+    import signal
+
+    from mctrack import parallel
+    from mctrack.signals import ignore
+
+    before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            parallel._interrupt_once(signal.SIGINT, None)
+        assert signal.getsignal(signal.SIGINT) is ignore and signal.getsignal(signal.SIGTERM) is ignore
+        signal.raise_signal(signal.SIGTERM)  # taken and ignored: the test process goes on
+    finally:
+        for s, handler in before.items():
+            signal.signal(s, handler)

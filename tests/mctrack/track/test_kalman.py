@@ -277,11 +277,56 @@ def test_compiled_filter_takes_views_and_refuses_wrong_shapes():
         kf.update(mean, cov[:3], mean[:, :4])
     with pytest.raises(ValueError, match="6 tracks but 2 measurements"):
         kf.update(mean, cov, mean[:2, :4])
-    with pytest.raises(ValueError, match="6 tracks but 1 scores"):
-        BoxKalman(nsa=True).update(mean, cov, mean[:, :4], np.array([0.5]))
+    nsa = BoxKalman(nsa=True)
+    with pytest.raises(ValueError, match="6 tracks but 2 scores"):
+        nsa.update(mean, cov, mean[:, :4], np.array([0.5, 0.6]))
+    # one measurement or score for every track broadcasts, as before the kernels (numpy broadcasting)
+    np.testing.assert_array_equal(
+        nsa.update(mean, cov, mean[:1, :4], 0.8)[1],
+        nsa.update(mean, cov, np.repeat(mean[:1, :4], 6, 0), np.full(6, 0.8))[1],
+    )
+    assert kf.update(mean[:0], cov[:0], mean[:, :4])[0].shape == (0, 8)  # no tracks: nothing to correct
+    # read-only arrays (another argument type for numba) are taken as they are
+    frozen = [a.copy() for a in (mean, cov)]
+    for a in frozen:
+        a.flags.writeable = False
+    np.testing.assert_array_equal(kf.predict(*frozen)[1], kf.predict(mean, cov)[1])
     with pytest.raises(ValueError, match="noise_scale"):
         kf.predict(mean, cov, np.ones(4))
     with pytest.raises(ValueError, match="hold_size"):
         kf.predict(mean, cov, hold_size=np.ones(2, bool))
-    with pytest.raises(ValueError, match=r"warp: expected a \(2, 3\)"):
+    with pytest.raises(ValueError, match=r"warp: expected a finite \(2, 3\) affine matrix, got shape \(3, 3\)"):
         kf.predict(mean, cov, warp=np.eye(3))
+
+
+def test_compiled_filter_divides_by_zero_as_numpy_does():
+    """numba's default error model raised ZeroDivisionError where the numpy filter gave inf or NaN."""
+    kf = BoxKalman()
+    mean = np.array([[50.0, 60.0, 20.0, 40.0, 0, 0, 0, 0]])
+    cov = np.zeros((1, 8, 8))  # no uncertainty left in the centre, and no measurement noise counted for it
+    with np.errstate(divide="ignore", invalid="ignore"):
+        um, uc, nis, centre = kf.update(
+            mean, cov, mean[:, :4] + 1.0, return_nis=True, return_centre=True, centre_scale=0.0
+        )
+    assert np.isinf(centre).all() and not np.isfinite(nis).any()
+
+
+def test_warps_that_are_not_finite_are_refused_everywhere():
+    from mctrack.track import Tracker
+    from mctrack.track.kalman import warp_states
+    from mctrack.types import Detections
+
+    kf = BoxKalman()
+    mean, cov = kf.initiate(Z)
+    bad = np.array([[1.0, 0.0, np.nan], [0.0, 1.0, 0.0]])
+    for call in (lambda: warp_states(mean, cov, bad), lambda: kf.predict(mean, cov, warp=bad)):
+        with pytest.raises(ValueError, match="finite"):
+            call()
+    with pytest.raises(ValueError, match="finite"):
+        kf.predict(mean, cov, warp="x")
+    tracker = Tracker()
+    dets = Detections(np.array([[10.0, 10.0, 50.0, 90.0]]), np.array([0.9]))
+    for _ in range(3):
+        tracker.update(dets)
+    with pytest.raises(ValueError, match="finite"):  # it marked every detection as needed instead
+        tracker.appearance_needed(dets, warp=bad)
