@@ -227,6 +227,17 @@ def _main(argv: Sequence[str] | None) -> int:
             parser = build_parser()
     except KeyboardInterrupt:  # not the main thread: nothing was deferred
         held = [signal.SIGINT]
+    except ImportError as exc:  # a broken installation: numpy upgraded past what numba supports, a missing library
+        words = sys.argv[1:] if argv is None else list(argv)
+        if "-v" in words or "--verbose" in words:
+            raise
+        what = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(
+            f"mctrack: error: a package mctrack needs does not import: {what} (pip install -e . installs a working "
+            "set again; -v shows the traceback)",
+            file=sys.stderr,
+        )
+        return 1
     if held:
         print("mctrack: interrupted", file=sys.stderr)
         return interrupt_exit_code()

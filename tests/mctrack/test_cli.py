@@ -574,3 +574,23 @@ def test_an_unknown_option_before_the_command_is_named_as_mctrack_s(capsys):
     with pytest.raises(SystemExit) as info:  # the known ones still pass
         main(["-v", "--version"])
     assert info.value.code == 0 and capsys.readouterr().out.startswith("mctrack ")
+
+
+def test_a_dependency_that_does_not_import_is_one_line(monkeypatch, capsys):
+    """numba refuses to import beside a numpy newer than it supports (pip install -U numpy allows that with a
+    warning): every command ended in an ImportError traceback while its parser was built."""
+    from mctrack import cli
+
+    real = cli.importlib.import_module
+
+    def import_module(name, *args):
+        if name == "mctrack.commands.track":
+            raise ImportError("Numba needs NumPy 2.5 or less. Got NumPy 2.6.")
+        return real(name, *args)
+
+    monkeypatch.setattr(cli.importlib, "import_module", import_module)
+    assert main(["info"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "does not import: Numba needs NumPy 2.5 or less. Got NumPy 2.6." in err, err
+    with pytest.raises(ImportError, match="Numba needs"):  # -v: the traceback, to see where
+        main(["-v", "info"])
