@@ -48,10 +48,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    import numba
     import torch
 
     print(
-        f"mctrack {__version__}  torch {torch.__version__}  "
+        f"mctrack {__version__}  torch {torch.__version__}  numpy {np.__version__}  numba {numba.__version__}  "
         f"cuda: {torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'not available'}"
     )
     for reg in (DETECTORS, EMBEDDERS, TRACKERS, LINKERS):

@@ -311,6 +311,10 @@ def test_info_check_builds_the_embedders_the_cli_uses(capsys):
         pytest.skip("no bundled LAGA-Net checkpoint in this checkout")
     assert main(["info", "--check", "--device", "cpu"]) == 0
     captured = capsys.readouterr()
+    import numba
+
+    # the versions a bug report needs, numba's beside numpy's (it refuses numpy releases newer than it supports)
+    assert f"numpy {np.__version__}  numba {numba.__version__}" in captured.out.splitlines()[0]
     dim = reid_models.load_checkpoint(default, map_location="cpu")[1]["feature_dim"]
     checks = captured.out.split("embedder check")[1].splitlines()
     laga = next(line for line in checks if line.startswith("  laga "))
