@@ -30,6 +30,7 @@ import numpy as np
 
 from ..registry import TRACKERS
 from ..types import Detections, Tracks, score_cut
+from . import kernels
 from .kalman import CHI2_95, CHI2_MEDIAN_4, BoxKalman, check_warp, cxcywh_to_xyxy, warp_states, xyxy_to_cxcywh
 from .matching import cosine_distance, fuse_costs, iou_matrix, linear_assignment
 
@@ -267,6 +268,7 @@ class Tracker:
         self.kalman = kalman or BoxKalman(std_velocity=1.0 / 80.0)
         self.noise_adapt = float(noise_adapt)
         self.meas_adapt = float(meas_adapt)
+        kernels.warm()  # compiled now, not in the first frame
         self.reset()
 
     def settings(self, appearance: bool = True) -> dict:

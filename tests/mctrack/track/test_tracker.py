@@ -668,3 +668,26 @@ def test_settings_and_warps_that_are_not_numbers_are_named():
         with pytest.raises(ValueError, match=match):  # checked with no track to move too (it was accepted)
             t.update(Detections.empty(), warp=warp)
     assert t.update(Detections.empty(), warp=np.eye(2, 3)).frame == 0  # the refused calls counted no frame
+
+
+def test_a_tracker_compiles_its_kernels_when_made_with_the_types_its_frames_use():
+    """The kernels are compiled when a tracker is made (not in its first frame: a live stream's first frame, the
+    per-frame times mctrack track reports), for the one set of argument types every caller passes: each kernel
+    has one compiled signature after frames with every option (a second one would be compiled mid-stream)."""
+    from mctrack.track import BoxKalman, kernels
+
+    Tracker()
+    kinds = ("iou", "propagate", "correct")
+    assert all(len(getattr(kernels, k).signatures) == 1 for k in kinds)
+    rng = np.random.default_rng(3)
+    tracker = Tracker(kalman=BoxKalman(std_position=1, nsa=True), noise_adapt=0.1, iou_buffer=0.1)
+    xy = rng.uniform(0, 500, (6, 2))
+    for f in range(30):
+        xy = rng.uniform(0, 500, (6, 2)) if f % 10 == 9 else xy + rng.normal(0, 2, (6, 2))
+        boxes = np.c_[xy, xy + 60].astype(np.float32)
+        boxes.flags.writeable = False
+        emb = rng.normal(size=(6, 16)).astype(np.float32)
+        tracker.update(Detections(boxes, rng.uniform(0.3, 1, 6).astype(np.float32)), emb, warp=[[1, 0, 1], [0, 1, 0]])
+    assert all(len(getattr(kernels, k).signatures) == 1 for k in kinds), {
+        k: getattr(kernels, k).signatures for k in kinds
+    }
