@@ -94,7 +94,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--min-score",
         type=float,
         default=None,
-        help="mot: ignore rows scoring below this; yolo: confidence threshold (default: 0.1)",
+        help="yolo: confidence threshold (default: 0.1); mot: ignore rows scoring below this (default: "
+        "none, every row counts)",
     )
     add_yolo_args(p)
     add_embedder_args(p, default="none")

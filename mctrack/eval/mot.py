@@ -687,8 +687,14 @@ def evaluate_folder_sequences(
             pred = np.zeros((0, 10))
         else:
             where = pred_dir / "data"
-            if (where / pred_file.name).is_file():  # TrackEval's layout: <tracker>/data/<sequence>.txt
+            # TrackEval's layout, <trackers>/<tracker>/data/<sequence>.txt: --pred given the tracker's folder, or
+            # the trackers' folder above it
+            found = sorted(pred_dir.glob(f"*/data/{pred_file.name}")) if pred_dir.is_dir() else []
+            if (where / pred_file.name).is_file():
                 hint = f"; it is in {where} (TrackEval's tracker layout): give {pred_option} {where}"
+            elif found:
+                places = ", ".join(str(f.parent) for f in found[:3]) + (", ..." if len(found) > 3 else "")
+                hint = f"; TrackEval's trackers layout holds it in {places}: give {pred_option} one of those folders"
             else:  # (the options of mctrack eval, whose keyword arguments these are)
                 subset = "" if not every_sequence else "--sequences to evaluate a subset, or "
                 hint = f" (use {subset}--missing-ok to score it as tracked with no box)"

@@ -525,7 +525,13 @@ def read_seqinfo(path: str | Path, *, fallback_fps: float | None = None) -> SeqI
             video=sec.get("video"),
         )
     except KeyError as exc:
-        raise InputError(f"{p}: missing key {exc.args[0]}") from None
+        key = exc.args[0]
+        hint = (
+            " (add frameRate=... to its [Sequence] section; mctrack track also takes --fps)"
+            if key == "frameRate"
+            else ""
+        )
+        raise InputError(f"{p}: missing key {key}{hint}") from None
     if not (math.isfinite(info.frame_rate) and 0 < info.frame_rate <= MAX_FPS):
         raise InputError(f"{p}: frameRate must be a finite number > 0 and at most {MAX_FPS:g}, got {info.frame_rate:g}")
     return info

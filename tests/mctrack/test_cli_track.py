@@ -765,7 +765,10 @@ def test_fps_stands_in_for_a_seqinfo_without_frame_rate(tmp_path, capsys):
     ini = seq / "seqinfo.ini"
     ini.write_text("".join(line for line in ini.read_text().splitlines(True) if not line.startswith("frameRate")))
     assert main(argv + ["--out", str(tmp_path / "without")]) == 1
-    assert "seqinfo.ini: missing key frameRate" in capsys.readouterr().err
+    assert (
+        "seqinfo.ini: missing key frameRate (add frameRate=... to its [Sequence] section; mctrack track also "
+        "takes --fps)" in capsys.readouterr().err
+    )
     assert main(argv + ["--out", str(tmp_path / "without"), "--fps", "10"]) == 0  # was the same error
     with_rate = load_mot_txt(tmp_path / "with" / "SYN-01.txt")
     assert len(with_rate) and np.array_equal(with_rate, load_mot_txt(tmp_path / "without" / "SYN-01.txt"))

@@ -218,6 +218,9 @@ def test_sequence_names_and_trackeval_layout(tmp_path, caplog):
     (pred_dir / "seqA.txt").rename(tracker / "data" / "seqA.txt")
     with pytest.raises(InputError, match=r"it is in .*data \(TrackEval's tracker layout\): give --pred .*data$"):
         evaluate_folders(gt_dir, tracker)
+    # the trackers' folder above it (helper-86: a generic "not found" with the --missing-ok hint)
+    with pytest.raises(InputError, match=r"TrackEval's trackers layout holds it in .*MyTracker.data: give --pred one"):
+        evaluate_folders(gt_dir, tmp_path)
     (tracker / "data" / "seqA.txt").rename(pred_dir / "seqA.txt")
     save_mot_txt(pred_dir / "aicity.txt", GT)
     (pred_dir / "summary.json").write_text("{}")  # a `mctrack run` folder: aicity.txt is its own
