@@ -710,6 +710,7 @@ def evaluate_folder_sequences(
                 len(pred),
                 gt_file,
             )
+        _warn_if_columns_swapped(pred, gt, pred_file)
         if not _warn_if_corner_boxes(pred, gt, pred_file, info_file) and (
             corners := corner_rows_problem(pred_file, pred)  # also without a seqinfo.ini frame size
         ):
@@ -754,6 +755,26 @@ def _earlier_run_result(pred_dir: Path, seq: str) -> str | None:
         f"not a result of the run that {summary} records (its cameras: {shown}): an earlier run's file left in the "
         "folder, whose ids come from another run; scored as it is"
     )
+
+
+def _warn_if_columns_swapped(pred: np.ndarray, gt: np.ndarray, pred_file: Path) -> bool:
+    """Warn when the result's ids, not its frames, cover the ground truth's frames: the file is most likely written
+    as id, frame (another tool's order), and would be scored low without an error. Whether it warned."""
+    if len(pred) < _MIN_ROWS_FOR_FORMAT_CHECK or not len(gt):
+        return False
+    gt_frames = np.unique(gt[:, 0])
+    by_frame = np.isin(gt_frames, pred[:, 0]).mean()  # the ground truth's frames the result's frames cover
+    by_id = np.isin(gt_frames, pred[:, 1]).mean()  # ... that its ids do
+    if by_frame < 0.3 and by_id > 0.7:
+        log.warning(
+            "%s: its rows cover %.0f%% of the ground truth's frames in the frame column but %.0f%% in the id column: "
+            "are the first two columns swapped? MOTChallenge rows are frame, id, left, top, width, height, ...",
+            pred_file,
+            100 * by_frame,
+            100 * by_id,
+        )
+        return True
+    return False
 
 
 def _warn_if_corner_boxes(pred: np.ndarray, gt: np.ndarray, pred_file: Path, info_file: Path) -> bool:

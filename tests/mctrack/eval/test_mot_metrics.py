@@ -612,3 +612,27 @@ def test_eval_against_lists_the_ground_truth_ids_whose_idf1_rows_differ(tmp_path
     save_mot_txt(layout / "data" / "seqA.txt", GT)
     assert cli_main([*argv, "--against", str(layout)]) == 1
     assert f"give --against {layout / 'data'}" in capsys.readouterr().err
+
+
+def test_a_result_with_frame_and_id_swapped_is_warned_about(tmp_path, caplog):
+    """helper-86: another tool's id, frame order was scored (HOTA 0.9) without a word."""
+    rng = np.random.default_rng(0)
+    gt = np.array([[f, i, 10 + 30 * i + f, 50, 20, 60, 1, 1, 1, -1] for f in range(1, 101) for i in range(1, 6)], float)
+    pred = gt.copy()
+    pred[:, 2:4] += rng.normal(0, 1, (len(pred), 2))
+    gt_dir, pred_dir = tmp_path / "gt", tmp_path / "pred"
+    save_mot_txt(gt_dir / "seqA" / "gt" / "gt.txt", gt)
+    write_seqinfo(gt_dir / "seqA" / "seqinfo.ini", SeqInfo("seqA", 10, 100, 640, 480))
+    save_mot_txt(pred_dir / "seqA.txt", pred)
+    with caplog.at_level("WARNING", logger="mctrack.eval.mot"):
+        evaluate_folders(gt_dir, pred_dir)
+    assert "swapped" not in caplog.text  # the right order
+    save_mot_txt(pred_dir / "seqA.txt", pred[:, [1, 0, 2, 3, 4, 5, 6, 7, 8, 9]])
+    with caplog.at_level("WARNING", logger="mctrack.eval.mot"):
+        evaluate_folders(gt_dir, pred_dir)
+    assert "cover 5% of the ground truth's frames in the frame column but 100% in the id column" in caplog.text
+    caplog.clear()
+    save_mot_txt(pred_dir / "seqA.txt", pred[pred[:, 0] <= 20])  # an interrupted run: its first 20 frames
+    with caplog.at_level("WARNING", logger="mctrack.eval.mot"):
+        evaluate_folders(gt_dir, pred_dir)
+    assert "swapped" not in caplog.text
