@@ -464,12 +464,9 @@ def evaluate_sequence(
     ``by_identity`` also ``"identities"``, :func:`identity_matches`."""
     d = sequence_data(gt_rows, pred_rows, num_timesteps, keep_zero_marked=keep_zero_marked, name=name, gt_name=gt_name)
     h, c = hota(d), clear(d)
-    solved = None  # with by_identity, the identity assignment is solved once for the counts and the per-id list
-    if by_identity and d.num_gt_dets and d.num_tracker_dets:
-        solved = _identity_assignment(d, 0.5)
-        i = _identity_counts(solved)
-    else:
-        i = identity(d)
+    # the identity assignment, solved once for the counts and (with by_identity) the per-id list
+    solved = _identity_assignment(d, 0.5) if d.num_gt_dets and d.num_tracker_dets else None
+    i = identity(d) if solved is None else _identity_counts(solved)
     counts = {"GT_Dets": d.num_gt_dets, "GT_IDs": d.num_gt_ids, "Dets": d.num_tracker_dets, "IDs": d.num_tracker_ids}
     out = {"summary": _summary(h, c, i, counts), "raw": {"hota": h, "clear": c, "identity": i, "counts": counts}}
     if by_identity:
