@@ -44,6 +44,29 @@ def checkpoint(tmp_path_factory):
     return path
 
 
+RANGES = ("0-255", "0-1")
+
+
+@pytest.fixture(scope="module")
+def onnx_exports(checkpoint, tmp_path_factory) -> dict[str, tuple]:
+    """``checkpoint`` exported to ONNX once per input range, ``{range: (file, contract)}``: an export takes seconds,
+    so the tests that only use one copy these (``_onnx_copy``)."""
+    if not HAS_ONNX:
+        pytest.skip("onnx/onnxscript/onnxruntime not installed (pip install -e '.[export]')")
+    folder = tmp_path_factory.mktemp("onnx")
+    return {r: (folder / f"{r}.onnx", export_embedder(checkpoint, folder / f"{r}.onnx", input_range=r)) for r in RANGES}
+
+
+def _onnx_copy(onnx_exports: dict, out, input_range: str = "0-255") -> dict:
+    """A copy at ``out`` of ``onnx_exports``' export for ``input_range`` with its contract beside it; the contract."""
+    import shutil
+
+    made, contract = onnx_exports[input_range]
+    shutil.copyfile(made, out)
+    shutil.copyfile(contract_path(made), contract_path(out))
+    return contract
+
+
 @pytest.mark.parametrize(
     "fmt",
     [
@@ -56,9 +79,12 @@ def checkpoint(tmp_path_factory):
         "torchscript",
     ],
 )
-def test_export_matches_the_in_process_embedder(tmp_path, checkpoint, fmt):
+def test_export_matches_the_in_process_embedder(tmp_path, checkpoint, fmt, request):
     out = tmp_path / ("e.onnx" if fmt == "onnx" else "e.ts")
-    contract = export_embedder(checkpoint, out, fmt=fmt)
+    if fmt == "onnx":  # made by export_embedder(checkpoint, ..., fmt="onnx") once for the module
+        contract = _onnx_copy(request.getfixturevalue("onnx_exports"), out)
+    else:
+        contract = export_embedder(checkpoint, out, fmt=fmt)
     assert json.loads(contract_path(out).read_text()) == contract
     assert contract["input"]["shape"] == ["batch", 3, 64, 32] and contract["output"]["shape"] == ["batch", 5 * 512]
     crops = _smooth_crops(7)
@@ -145,12 +171,12 @@ def test_cli_export_checks_and_reports(tmp_path, checkpoint, capsys):
 
 
 @pytest.mark.skipif(not HAS_ONNX, reason="onnx/onnxscript/onnxruntime not installed (pip install -e '.[export]')")
-def test_onnx_embedder_runs_an_export_like_the_network(tmp_path, checkpoint):
+def test_onnx_embedder_runs_an_export_like_the_network(tmp_path, checkpoint, onnx_exports):
     from mctrack.embed import build_embedder
     from mctrack.types import Detections
 
     out = tmp_path / "m.onnx"
-    export_embedder(checkpoint, out, fmt="onnx")
+    _onnx_copy(onnx_exports, out)
     onnx = build_embedder("onnx", weights=out)
     assert onnx.preprocess == "mctrack" and onnx.input_size == (64, 32) and onnx.dim == 5 * 512
     reference = ReidEmbedder("laga", weights=checkpoint, device="cpu")
@@ -167,7 +193,7 @@ def test_onnx_embedder_runs_an_export_like_the_network(tmp_path, checkpoint):
     copy = build_embedder("onnx", weights=out)
     assert copy.preprocess == "mctrack"
     np.testing.assert_allclose(copy(image, dets), reference(image, dets), atol=2e-3)
-    export_embedder(checkpoint, tmp_path / "unit.onnx", fmt="onnx", input_range="0-1")
+    _onnx_copy(onnx_exports, tmp_path / "unit.onnx", "0-1")
     (tmp_path / "unit.onnx.json").unlink()
     np.testing.assert_allclose(
         build_embedder("onnx", weights=tmp_path / "unit.onnx")(image, dets), reference(image, dets), atol=2e-3
@@ -241,12 +267,12 @@ def test_an_onnx_model_that_gives_no_features_is_refused_when_loaded(tmp_path):
 
 
 @pytest.mark.skipif(not HAS_ONNX, reason="onnx/onnxscript/onnxruntime not installed (pip install -e '.[export]')")
-def test_an_exports_recommended_settings_that_are_not_usable_are_named(tmp_path, checkpoint, caplog):
+def test_an_exports_recommended_settings_that_are_not_usable_are_named(tmp_path, onnx_exports, caplog):
     """helper-61: a malformed 'recommended' in an export's contract was blamed on a checkpoint's 'extra', or ignored."""
     from mctrack.embed import build_embedder, embedder_link_thresh
 
     out = tmp_path / "m.onnx"
-    export_embedder(checkpoint, out, fmt="onnx")
+    _onnx_copy(onnx_exports, out)
     contract = json.loads(contract_path(out).read_text())
     contract_path(out).write_text(json.dumps({**contract, "recommended": {"link_thresh": "abc"}}))
     with pytest.raises(
@@ -293,11 +319,11 @@ def test_can_exports_to_onnx_with_stripes_that_do_not_divide_the_feature_map(tmp
 
 @pytest.mark.skipif(not HAS_ONNX, reason="onnx/onnxscript/onnxruntime not installed (pip install -e '.[export]')")
 @pytest.mark.parametrize("beside", [True, False])
-def test_load_exported_takes_0_255_pixels_whatever_range_the_export_was_made_for(tmp_path, checkpoint, beside):
+def test_load_exported_takes_0_255_pixels_whatever_range_the_export_was_made_for(tmp_path, onnx_exports, beside):
     crops = _smooth_crops(4, seed=3)
     batch = np.stack([cv2.resize(c, (32, 64))[:, :, ::-1].transpose(2, 0, 1) for c in crops]).astype(np.float32)
-    export_embedder(checkpoint, tmp_path / "a.onnx", fmt="onnx")
-    export_embedder(checkpoint, tmp_path / "b.onnx", fmt="onnx", input_range="0-1")
+    _onnx_copy(onnx_exports, tmp_path / "a.onnx")
+    _onnx_copy(onnx_exports, tmp_path / "b.onnx", "0-1")
     if not beside:  # the contract inside the ONNX file says the range too
         (tmp_path / "b.onnx.json").unlink()
     a, b = load_exported(tmp_path / "a.onnx")(batch), load_exported(tmp_path / "b.onnx")(batch)
@@ -333,7 +359,7 @@ def test_export_takes_a_bundled_checkpoint_name(tmp_path):
         export_embedder("no_such_checkpoint", tmp_path / "n.pt", fmt="torchscript")
 
 
-def test_export_refuses_to_replace_a_file_it_did_not_write(tmp_path, checkpoint, capsys):
+def test_export_refuses_to_replace_a_file_it_did_not_write(tmp_path, checkpoint, capsys, request):
     """helper-83: --format torchscript --out <another run>/model.pt replaced that run's trained checkpoint (.pt is
     both a checkpoint's and a TorchScript export's ending)."""
     import shutil
@@ -365,7 +391,7 @@ def test_export_refuses_to_replace_a_file_it_did_not_write(tmp_path, checkpoint,
         from mctrack.embed.export import is_export, refuse_to_replace
 
         onnx_out = tmp_path / "e.onnx"
-        export_embedder(checkpoint, onnx_out)
+        _onnx_copy(request.getfixturevalue("onnx_exports"), onnx_out)
         contract_path(onnx_out).unlink()
         assert is_export(onnx_out) and not is_export(model)
         refuse_to_replace(onnx_out)  # replaced without a word
