@@ -228,16 +228,7 @@ def _main(argv: Sequence[str] | None) -> int:
     except KeyboardInterrupt:  # not the main thread: nothing was deferred
         held = [signal.SIGINT]
     except ImportError as exc:  # a broken installation: numpy upgraded past what numba supports, a missing library
-        words = sys.argv[1:] if argv is None else list(argv)
-        if "-v" in words or "--verbose" in words:
-            raise
-        what = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        print(
-            f"mctrack: error: a package mctrack needs does not import: {what} (pip install -e . installs a working "
-            "set again; -v shows the traceback)",
-            file=sys.stderr,
-        )
-        return 1
+        return _broken_installation(exc, argv)
     if held:
         print("mctrack: interrupted", file=sys.stderr)
         return interrupt_exit_code()
@@ -261,8 +252,33 @@ def _main(argv: Sequence[str] | None) -> int:
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "24" if args.verbose else "-8")
     # Library warnings (e.g. "ImageNet weights could not be obtained") as one plain line each.
     warnings.formatwarning = lambda message, category, *rest, **kw: f"mctrack: warning: {message}\n"
+    # torch is imported here rather than with the commands (--help and usage errors answer in under a second
+    # without it, instead of 3-5 s), still with interrupts deferred: the networks and YOLO import it later
+    try:
+        with interrupts_deferred(again=False) as held:
+            importlib.import_module("torch")
+    except ImportError as exc:
+        return _broken_installation(exc, argv)
+    if held:
+        print("mctrack: interrupted", file=sys.stderr)
+        return interrupt_exit_code()
     with _log_lines_beside_progress_bars():
         return _command(args)
+
+
+def _broken_installation(exc: ImportError, argv: Sequence[str] | None) -> int:
+    """A dependency that does not import (numpy upgraded past what numba supports, a missing library): one line and
+    exit 1, or the traceback with -v."""
+    words = sys.argv[1:] if argv is None else list(argv)
+    if "-v" in words or "--verbose" in words:
+        raise exc
+    what = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    print(
+        f"mctrack: error: a package mctrack needs does not import: {what} (pip install -e . installs a working "
+        "set again; -v shows the traceback)",
+        file=sys.stderr,
+    )
+    return 1
 
 
 def _command_parser(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ..detect import build_detector
 from ..detect.yolo import DEFAULT_WEIGHTS
-from ..embed.reid import COMPILE_MODES
+from ..embed.base import COMPILE_MODES
 from ..embed import (
     Embedder,
     appearance_centre,

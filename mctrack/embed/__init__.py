@@ -18,14 +18,28 @@ from __future__ import annotations
 import logging
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..registry import EMBEDDERS
 from .base import Embedder, clip_boxes, extract_crops, l2_normalize
 from .baselines import ColorHistogramEmbedder
 from .batching import BatchingEmbedder
-from .reid import ReidEmbedder, select_device
+
+if TYPE_CHECKING:
+    from .reid import ReidEmbedder, select_device
 
 log = logging.getLogger(__name__)
+
+
+def __getattr__(name: str):
+    """``ReidEmbedder`` and ``select_device`` are imported on first use: their module imports torch (seconds), which
+    the command line's start, the trackers and the colour histogram do not need."""
+    if name in ("ReidEmbedder", "select_device"):
+        from . import reid
+
+        return getattr(reid, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "NETWORK_FACTS",
@@ -65,6 +79,8 @@ def _reid_builder(arch: str, help: str):
             from ..weights import resolve_weights
 
             kwargs["weights"] = resolve_weights(weights)
+        from .reid import ReidEmbedder
+
         return ReidEmbedder(arch, **kwargs)
 
     build.__name__ = f"build_{arch}"

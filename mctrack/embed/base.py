@@ -11,7 +11,14 @@ import numpy as np
 
 from ..types import Detections, check_image
 
+#: the network embedders' precisions and ``torch.compile`` modes (``reduce-overhead`` replays CUDA graphs on a GPU),
+#: here rather than in ``reid`` so that the command line offers them without importing torch
+PRECISIONS = ("fp32", "fp16", "bf16", "auto")
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune")
+
 __all__ = [
+    "COMPILE_MODES",
+    "PRECISIONS",
     "CropBatchEmbedder",
     "Embedder",
     "check_image",

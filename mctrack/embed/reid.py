@@ -10,7 +10,16 @@ import numpy as np
 import torch
 
 from ..types import Detections
-from .base import CropBatchEmbedder, check_image, clip_boxes, extract_crops, l2_normalize, require_detections
+from .base import (
+    COMPILE_MODES,
+    PRECISIONS,
+    CropBatchEmbedder,
+    check_image,
+    clip_boxes,
+    extract_crops,
+    l2_normalize,
+    require_detections,
+)
 
 __all__ = ["ReidEmbedder", "select_device", "PRECISIONS", "COMPILE_MODES", "auto_precision", "recommended_settings"]
 
@@ -19,9 +28,6 @@ _WARNED: set[str] = set()  # the backbone warnings said again after being caught
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-PRECISIONS = ("fp32", "fp16", "bf16", "auto")
-#: ``torch.compile`` modes the embedder accepts (``reduce-overhead`` replays CUDA graphs on a GPU)
-COMPILE_MODES = ("default", "reduce-overhead", "max-autotune")
 
 
 def recommended_settings(extra: dict | None) -> dict:

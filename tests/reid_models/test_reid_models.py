@@ -244,3 +244,27 @@ def test_can_cosine_classifier(seeded: None) -> None:
     assert model.config["kwargs"]["classifier"] == "cosine"
     rebuilt = build_model("can", **{**model.config["kwargs"], "pretrained": None})
     assert isinstance(rebuilt.classifiers[0], CosineClassifier)
+
+
+def test_the_package_names_are_imported_on_first_use():
+    """``import reid_models`` imported torch and torchvision (2.5 s), also for its torch-free modules (yaml_safe,
+    provenance) that mctrack's command line needs to start; its public names are now imported when first used."""
+    import subprocess
+    import sys
+
+    code = (
+        "import importlib, sys\n"
+        "import reid_models, reid_models.yaml_safe, reid_models.provenance\n"
+        "assert 'torch' not in sys.modules, 'torch imported'\n"
+        "values = [getattr(reid_models, name) for name in reid_models.__all__]\n"
+        "assert reid_models.build_model is importlib.import_module('reid_models.models').build_model\n"
+        "assert set(reid_models.__all__) <= set(dir(reid_models))\n"
+        "try:\n"
+        "    reid_models.no_such_name\n"
+        "except AttributeError as exc:\n"
+        "    print('OK', exc)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "OK module 'reid_models' has no attribute 'no_such_name'" in done.stdout, (
+        done.stderr
+    )
