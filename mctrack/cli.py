@@ -253,10 +253,12 @@ def _main(argv: Sequence[str] | None) -> int:
     # Library warnings (e.g. "ImageNet weights could not be obtained") as one plain line each.
     warnings.formatwarning = lambda message, category, *rest, **kw: f"mctrack: warning: {message}\n"
     # torch is imported here rather than with the commands (--help and usage errors answer in under a second
-    # without it, instead of 3-5 s), still with interrupts deferred: the networks and YOLO import it later
+    # without it, instead of 3-5 s), still with interrupts deferred: the networks and YOLO import it later; a command
+    # that never needs it says so (uses_torch=False: eval)
     try:
         with interrupts_deferred(again=False) as held:
-            importlib.import_module("torch")
+            if getattr(args, "uses_torch", True):
+                importlib.import_module("torch")
     except ImportError as exc:
         return _broken_installation(exc, argv)
     if held:

@@ -68,7 +68,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="with --gt: also score another results folder and list, per sequence, the ground-truth ids whose IDTP "
         "differs between the two, with both results' coverage: where a difference in IDF1 comes from",
     )
-    p.set_defaults(func=main)
+    p.set_defaults(func=main, uses_torch=False)  # scores files: torch is not imported (mctrack.cli)
 
 
 def main(args: argparse.Namespace) -> int:
