@@ -41,6 +41,9 @@ def interrupts_deferred(again: bool = True):
         yield noted
         return
     previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    # a signal the process ignores (SIGINT under nohup, or in a non-interactive shell's background job) stays
+    # ignored: noted here, it ended the process during the imports and not later (helper-87)
+    previous = {k: v for k, v in previous.items() if v not in (signal.SIG_IGN, ignore)}
     for signum in previous:
         signal.signal(signum, lambda signum, frame: noted.append(signum))
     try:

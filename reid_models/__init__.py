@@ -6,6 +6,7 @@ Independent of `mctrack` (which imports this package, never the reverse).
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from typing import TYPE_CHECKING
 
 #: where each public name lives; imported on first use (PEP 562), so that ``reid_models.yaml_safe`` or
@@ -53,11 +54,15 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, imported eag
 
 
 def __getattr__(name: str):
-    if name not in _WHERE:
-        raise AttributeError(f"module 'reid_models' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"reid_models.{_WHERE[name]}"), name)
-    globals()[name] = value  # later lookups do not come here
-    return value
+    if name in _WHERE:
+        value = getattr(importlib.import_module(f"reid_models.{_WHERE[name]}"), name)
+        globals()[name] = value  # later lookups do not come here
+        return value
+    # a submodule used as an attribute (reid_models.models.LagaNet after import reid_models), as when they were all
+    # imported with the package
+    if not name.startswith("__") and importlib.util.find_spec(f"reid_models.{name}") is not None:
+        return importlib.import_module(f"reid_models.{name}")
+    raise AttributeError(f"module 'reid_models' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:

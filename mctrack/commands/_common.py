@@ -453,7 +453,7 @@ def embedder_from_args(args: argparse.Namespace) -> Embedder | None:
     return build_embedder(
         args.reid,
         weights=args.weights,
-        backbone=args.backbone or "resnet50",
+        backbone=args.backbone,
         pretrained=pretrained,
         device=args.device,
         batch_size=args.batch_size,

@@ -15,6 +15,8 @@ The dimension of an embedder as built is ``embedder.dim``.
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import logging
 import math
 from pathlib import Path
@@ -31,14 +33,24 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+_LAZY = ("ReidEmbedder", "select_device")
+
+
 def __getattr__(name: str):
     """``ReidEmbedder`` and ``select_device`` are imported on first use: their module imports torch (seconds), which
-    the command line's start, the trackers and the colour histogram do not need."""
-    if name in ("ReidEmbedder", "select_device"):
+    the command line's start, the trackers and the colour histogram do not need; so is a submodule used as an
+    attribute (``mctrack.embed.reid``), as when the package imported it."""
+    if name in _LAZY:
         from . import reid
 
         return getattr(reid, name)
+    if not name.startswith("__") and importlib.util.find_spec(f"{__name__}.{name}") is not None:
+        return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
 
 
 __all__ = [

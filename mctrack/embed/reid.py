@@ -91,7 +91,8 @@ class ReidEmbedder(CropBatchEmbedder):
             ``pretrained`` backbone weights and untrained heads: features then reflect ImageNet appearance only.
         pretrained: backbone initialisation without ``weights``: ``"imagenet"`` (torchvision cache or download,
             random weights with a warning when neither works), a path to a torchvision state_dict, or ``None``.
-        backbone: ``resnet50`` (the papers') or ``resnet18``/``resnet34`` for fast CPU experiments.
+        backbone: without ``weights``: ``resnet50`` (the papers', the default) or ``resnet18``/``resnet34`` for fast
+            CPU experiments; with ``weights``, the checkpoint's (given, it must be that one).
         device: ``"cuda"``, ``"cpu"``, ``"cuda:1"``...; ``None`` picks CUDA when available.
         batch_size: crops per forward pass; larger batches are faster on a GPU and use more memory.
         precision: ``fp32``; ``fp16`` (CUDA only) or ``bf16`` run the network under autocast; ``auto``:
@@ -118,7 +119,7 @@ class ReidEmbedder(CropBatchEmbedder):
         *,
         weights: str | Path | None = None,
         pretrained: str | None = "imagenet",
-        backbone: str = "resnet50",
+        backbone: str | None = None,
         device: str | None = None,
         batch_size: int = 32,
         precision: str = "fp32",
@@ -155,6 +156,17 @@ class ReidEmbedder(CropBatchEmbedder):
                     f"{weights}: checkpoint holds a {manifest.get('arch')!r} network, not {arch!r} (the "
                     f"{manifest.get('arch')!r} embedder: --reid {manifest.get('arch')})"
                 )
+            held = ((manifest.get("config") or {}).get("kwargs") or {}).get("backbone")
+            if backbone is not None and held is not None and backbone != held:  # helper-87: ignored before
+                raise ValueError(
+                    f"backbone: {backbone}, but {weights} holds a {held} network (a checkpoint's network is fixed by "
+                    "the file; leave backbone out)"
+                )
+            if pretrained not in (None, "imagenet"):
+                raise ValueError(
+                    f"pretrained: {pretrained} is not used with weights ({weights}): the checkpoint's weights are "
+                    "loaded; leave pretrained out"
+                )
             self.weights = str(weights)
             self.backbone_init = None  # the checkpoint's weights, whatever its backbone started from
             #: settings the checkpoint recommends for its features (``extra.link_thresh``, ``extra.track_appearance``),
@@ -182,6 +194,7 @@ class ReidEmbedder(CropBatchEmbedder):
         else:
             fm = None
             self.recommended = {}
+            backbone = backbone or "resnet50"
             kwargs = dict(model_kwargs, backbone=backbone, pretrained=pretrained)
             if input_size is not None:
                 kwargs["input_size"] = tuple(input_size)

@@ -308,6 +308,19 @@ def test_an_interrupt_while_a_result_is_received_waits_for_it():
         pass
 
 
+def test_an_ignored_signal_stays_ignored_while_interrupts_are_deferred():
+    """helper-87: under nohup (SIGINT ignored) a SIGINT during the command line's imports ended the run, later the
+    same signal was ignored."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        with interrupts_deferred() as noted:
+            assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+            os.kill(os.getpid(), signal.SIGINT)
+        assert noted == [] and signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def test_a_worker_whose_parent_stopped_listening_ends_quietly():
     import multiprocessing as mp
 

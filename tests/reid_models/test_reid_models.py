@@ -254,11 +254,16 @@ def test_the_package_names_are_imported_on_first_use():
 
     code = (
         "import importlib, sys\n"
-        "import reid_models, reid_models.yaml_safe, reid_models.provenance\n"
+        "import reid_models, reid_models.yaml_safe, reid_models.provenance, mctrack.embed\n"
         "assert 'torch' not in sys.modules, 'torch imported'\n"
         "values = [getattr(reid_models, name) for name in reid_models.__all__]\n"
         "assert reid_models.build_model is importlib.import_module('reid_models.models').build_model\n"
         "assert set(reid_models.__all__) <= set(dir(reid_models))\n"
+        "import mctrack.embed\n"
+        "assert {'ReidEmbedder', 'select_device'} <= set(dir(mctrack.embed))\n"
+        "# submodules as attributes, as when the packages imported them (helper-87)\n"
+        "assert reid_models.checkpoint.load_checkpoint and reid_models.models.LagaNet\n"
+        "assert mctrack.embed.reid.ReidEmbedder is mctrack.embed.ReidEmbedder\n"
         "try:\n"
         "    reid_models.no_such_name\n"
         "except AttributeError as exc:\n"

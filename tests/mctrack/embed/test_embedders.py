@@ -144,6 +144,13 @@ def test_weights_checkpoint_round_trip_and_wrong_arch(tmp_path):
     np.testing.assert_allclose(emb.embed_crops([crop]), ref, atol=1e-5)
     with pytest.raises(reid_models.CheckpointError, match=r"g.pt.*'global'.*not 'laga'"):
         ReidEmbedder("laga", weights=path, device="cpu")
+    # the checkpoint fixes the network: a backbone or initialisation of another one is refused, not ignored
+    # (helper-87: backbone="resnet50" built this ResNet-18 without a word)
+    assert ReidEmbedder("global", weights=path, backbone="resnet18", device="cpu").dim == emb.dim
+    with pytest.raises(ValueError, match=r"backbone: resnet50, but .*g.pt holds a resnet18 network"):
+        ReidEmbedder("global", weights=path, backbone="resnet50", device="cpu")
+    with pytest.raises(ValueError, match=r"pretrained: x.pth is not used with weights"):
+        ReidEmbedder("global", weights=path, pretrained="x.pth", device="cpu")
 
 
 def test_checkpoint_feature_mean_centres_features(tmp_path):
