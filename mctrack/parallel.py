@@ -261,7 +261,7 @@ def run_cameras(
                             except (ProcessLookupError, TypeError):  # already gone
                                 pass
                         _own_line()
-                        log.error("interrupted; waiting for the running cameras to hand over what they finished")
+                        log.warning("interrupted; waiting for the running cameras to hand over what they finished")
                     else:  # a second Ctrl-C: stop waiting
                         deadline = time.monotonic()
                 if more and time.monotonic() - first_sigint >= DUPLICATE_SIGNAL_S:
@@ -310,7 +310,7 @@ def run_cameras_in_threads(
                 done, pending = concurrent.futures.wait(pending, timeout=0.5)
             except KeyboardInterrupt:
                 if not stop.is_set():
-                    log.error("interrupted; waiting for the running cameras to hand over what they finished")
+                    log.warning("interrupted; waiting for the running cameras to hand over what they finished")
                 stop.set()
                 interrupted = True
                 continue

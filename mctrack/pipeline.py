@@ -816,7 +816,7 @@ class Pipeline:
                     interrupted = True
                     results[cam.id] = partial[cam.id]
                     left = [c.id for c in cams.cameras if c.id not in results]
-                    log.error(
+                    log.warning(
                         "interrupted during camera %s; linking and writing what was finished%s",
                         cam.id,
                         f" (not run: {', '.join(left)})" if left else "",
@@ -876,7 +876,9 @@ class Pipeline:
             timings["write"] = time.perf_counter() - t0
         if held:
             interrupted = True
-            log.error("interrupted while linking and writing; the results are written, the rest of the run is skipped")
+            log.warning(
+                "interrupted while linking and writing; the results are written, the rest of the run is skipped"
+            )
         evaluation = evaluation_error = None
         # an interrupted run is scored on the frames each camera covered: one stopped before its first frame has none
         stopped_at_once = {
@@ -892,7 +894,7 @@ class Pipeline:
             except KeyboardInterrupt:
                 interrupted = True
                 evaluation = None
-                log.error("interrupted during the evaluation; eval.json is not written")
+                log.warning("interrupted during the evaluation; eval.json is not written")
             except Exception as exc:  # noqa: BLE001 - the summary of what ran must still be written
                 evaluation_error = error_line(exc)
                 log.error("evaluation failed: %s", evaluation_error)
@@ -928,7 +930,7 @@ class Pipeline:
                     gallery_ids = self._write_gallery(cams, out, tracklets, lookup, results)
             except KeyboardInterrupt:  # the results are written; the summary must be too
                 interrupted = True
-                log.error("interrupted while drawing gallery.jpg; it is not written")
+                log.warning("interrupted while drawing gallery.jpg; it is not written")
             timings["gallery"] = time.perf_counter() - t0
         if self.video:
             t0 = time.perf_counter()
@@ -946,7 +948,7 @@ class Pipeline:
                             videos_not_written[cam.id] = why
             except KeyboardInterrupt:  # the results are written; the summary must be too
                 interrupted = True
-                log.error("interrupted while writing the annotated videos; written: %s", ", ".join(videos) or "none")
+                log.warning("interrupted while writing the annotated videos; written: %s", ", ".join(videos) or "none")
             timings["video"] = time.perf_counter() - t0
         summary = write_summary([])
         result = RunResult(out, results, identities, summary, evaluation, interrupted, evaluation_error)
@@ -1442,7 +1444,7 @@ class Pipeline:
                 del pending[cam_id]
                 advance(cam_id)
         except KeyboardInterrupt:
-            log.error("interrupted; linking and writing what was finished")
+            log.warning("interrupted; linking and writing what was finished")
             for cam_id, step in pending.items():  # tracks that finished in steps not yet taken
                 finish(cam_id, step[2])
             for cam_id, gen in gens.items():

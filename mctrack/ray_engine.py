@@ -148,7 +148,7 @@ def run_cameras(
                         results[i] = failed(cameras[i], f"Ray worker lost ({type(exc).__name__}): {first_line(exc)}")
         except KeyboardInterrupt:
             interrupted = True
-            log.error("interrupted; cancelling the cameras still running on Ray")
+            log.warning("interrupted; cancelling the cameras still running on Ray")
             for ref in pending:
                 ray.cancel(ref, force=True)
                 results[refs[ref]] = failed(cameras[refs[ref]], "interrupted")

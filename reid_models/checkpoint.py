@@ -209,6 +209,8 @@ def unreadable_reason(path: Path, err: BaseException, *, onnx_hint: bool = False
 
 
 def _read(path: Path, map_location: str | torch.device) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    if path.is_dir():  # helper-87: said "not found"
+        raise CheckpointError(f"{path}: a folder, not a checkpoint file (a training run's is <run>/model.pt)")
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint not found: {path}")
     try:
@@ -266,6 +268,8 @@ def atomic_save(obj: Any, path: str | Path) -> None:
     RuntimeError otherwise."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp")
+    if not path.parent.is_dir():  # helper-87: the error named the temporary file, not the one asked for
+        raise FileNotFoundError(f"{path}: its folder {path.parent} does not exist")
     try:
         with _signals_deferred(), open(tmp, "wb") as fh:
             torch.save(obj, fh)

@@ -306,8 +306,9 @@ def appearance_from_args(args: argparse.Namespace, embedder=None) -> dict[str, f
     return chosen
 
 
-def add_embedder_args(p: argparse.ArgumentParser, default: str = "laga") -> None:
-    names = ", ".join(EMBEDDERS.names()) + ", none"
+def add_embedder_args(p: argparse.ArgumentParser, default: str = "laga", *, motion_only: bool = True) -> None:
+    """The embedder options; ``motion_only``: ``--reid none`` is offered (tracking without appearance)."""
+    names = ", ".join(EMBEDDERS.names()) + (", none (motion only)" if motion_only else "")
     g = p.add_argument_group("embedder")
     g.add_argument("--reid", default=default, help=f"embedder: {names} (default: {default})")
     g.add_argument(

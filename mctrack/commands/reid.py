@@ -52,7 +52,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="output file, ending in .npz (a NumPy archive: names, features, embedder; its folder is created); "
         "checked before embedding, overwritten when present",
     )
-    add_embedder_args(e)
+    add_embedder_args(e, motion_only=False)  # features are what it writes
     e.set_defaults(func=embed_main)
 
     t = s.add_parser(
@@ -416,7 +416,7 @@ def train_main(args: argparse.Namespace) -> int:
     except BaseException as err:
         if lead and (run_dir / "last.pt").is_file():
             if isinstance(err, KeyboardInterrupt):
-                log.error(
+                log.warning(
                     "the finished epochs are in %s; continue with the same command and --run-dir %s --resume",
                     run_dir / "last.pt",
                     run_dir,
@@ -483,9 +483,9 @@ def _run_dir(args: argparse.Namespace, recipe) -> tuple[Path, list[Path]]:
     if args.run_dir:
         return Path(args.run_dir), []
     parent = Path(args.out or recipe.out)
-    made_parent = [] if parent.exists() else [parent]
+    missing = [p for p in (parent, *parent.parents) if not p.exists()]  # innermost first (runs/reid, then runs)
     run_dir = new_run_dir(parent, recipe.arch)
-    return run_dir, [run_dir, *made_parent]
+    return run_dir, [run_dir, *missing]
 
 
 def _remove_empty(folders: list[Path]) -> None:

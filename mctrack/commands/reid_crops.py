@@ -129,6 +129,8 @@ def _cameras(args: argparse.Namespace) -> list[_Camera]:
         src = Path(args.source)
         if src.is_file() and src.suffix.lower() in (".yaml", ".yml"):
             raise InputError(f"--source {src}: a camera set? give it as --cams")
+        if not src.exists() and not args.labels and "://" not in str(args.source):  # helper-87: said --labels
+            raise InputError(f"--source {src}: not found")
         if args.labels:
             labels = Path(args.labels)
         elif src.is_dir() and (src / "seqinfo.ini").is_file():

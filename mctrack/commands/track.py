@@ -476,7 +476,7 @@ def main(args: argparse.Namespace) -> int:
                     )
             except KeyboardInterrupt:  # the result file is complete; the summary must still be printed
                 video_cut = True
-                log.error(
+                log.warning(
                     "interrupted while writing the annotated video: %s is not written; the result file is complete",
                     out_dir / f"{name}.mp4",
                 )

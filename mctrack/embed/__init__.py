@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import inspect
 import logging
 import math
 from pathlib import Path
@@ -232,4 +233,12 @@ def build_embedder(name: str, **kwargs) -> Embedder | None:
             kwargs["weights"] = default_weights(name)
         elif isinstance(weights, (str, Path)):  # a file or a bundled name; neither: one error naming the names
             kwargs["weights"] = resolve_weights(weights)
+    params = inspect.signature(EMBEDDERS.get(name)).parameters
+    if not any(p.kind is p.VAR_KEYWORD for p in params.values()):  # helper-87: a bare TypeError from __init__
+        unknown = sorted(set(kwargs) - set(params))
+        if unknown:
+            raise ValueError(
+                f"{name}: takes no {', '.join(unknown)} (only the networks do); its options: "
+                + (", ".join(params) or "none")
+            )
     return EMBEDDERS.build(name, **kwargs)

@@ -629,6 +629,9 @@ def test_train_refuses_a_folder_that_holds_other_files_and_leaves_no_folder_when
     assert len(_errors(capsys)) == 1 and not (tmp_path / "new").exists()
     assert main([*base, "--out", str(tmp_path / "runs")]) == 1
     assert len(_errors(capsys)) == 1 and not (tmp_path / "runs").exists()  # --out made for the run: gone too
+    # every folder made on the way to it too (helper-87: the recipe's runs/reid left runs/ behind)
+    assert main([*base, "--out", str(tmp_path / "runs" / "reid")]) == 1
+    assert len(_errors(capsys)) == 1 and not (tmp_path / "runs").exists()
 
 
 def test_train_says_lr_milestones_a_shortened_run_never_reaches_before_reading_the_dataset(tmp_path, caplog, capsys):

@@ -134,6 +134,9 @@ def test_ids_that_a_market_name_cannot_hold_are_refused(tmp_path, capsys):
         == 1
     )
     assert "give its label file with --labels" in _errors(capsys)[0]
+    # a source that is not there is said as such, not as a missing --labels (helper-87)
+    assert main(["reid", "crops", "--source", str(tmp_path / "nowhere"), "--out", str(out)]) == 1
+    assert _errors(capsys) == [f"mctrack reid crops: error: --source {tmp_path / 'nowhere'}: not found"]
 
 
 def test_label_rows_eval_refuses_are_refused_and_an_empty_file_is_said(tmp_path, capsys, caplog):

@@ -166,6 +166,11 @@ def test_missing_file(tmp_path: Path) -> None:
         load_checkpoint(path)
     with pytest.raises(FileNotFoundError, match="nowhere"):
         load_weights_into(build_model("global", **SMALL), path)
+    # helper-87: a folder was "not found"; saving into a missing folder named the temporary file
+    with pytest.raises(CheckpointError, match=f"{tmp_path}: a folder, not a checkpoint file"):
+        load_checkpoint(tmp_path)
+    with pytest.raises(FileNotFoundError, match=r"nowhere/model.pt: its folder .*nowhere does not exist"):
+        save_checkpoint(path, build_model("global", **SMALL))
 
 
 def test_extra_must_be_plain(tmp_path: Path) -> None:

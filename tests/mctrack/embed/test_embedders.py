@@ -206,7 +206,8 @@ def test_cuda_requested_without_gpu_is_a_clear_error():
 def test_registry_builds_and_none_is_motion_only():
     assert build_embedder("none") is None
     assert build_embedder("colorhist").dim == 3 * (8 * 4 + 4)
-    with pytest.raises(TypeError):
+    # one line naming the option and what it takes (helper-87: a bare TypeError from its __init__)
+    with pytest.raises(ValueError, match=r"colorhist: takes no device \(only the networks do\); its options: stripes"):
         build_embedder("colorhist", device="cpu")
 
 
