@@ -515,7 +515,7 @@ def test_an_interrupted_training_says_how_to_continue(tmp_path, monkeypatch, cap
         raise KeyboardInterrupt
 
     monkeypatch.setattr(reid_models.train, "train", interrupted)
-    with caplog.at_level(logging.ERROR):
+    with caplog.at_level(logging.WARNING):
         rc = main(["reid", "train", "--config", str(RECIPE), "--data", str(tmp_path), "--out", str(tmp_path / "o")])
     assert rc == 130
     run = next((tmp_path / "o").iterdir())
