@@ -252,13 +252,15 @@ def _main(argv: Sequence[str] | None) -> int:
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "24" if args.verbose else "-8")
     # Library warnings (e.g. "ImageNet weights could not be obtained") as one plain line each.
     warnings.formatwarning = lambda message, category, *rest, **kw: f"mctrack: warning: {message}\n"
-    # torch is imported here rather than with the commands (--help and usage errors answer in under a second
-    # without it, instead of 3-5 s), still with interrupts deferred: the networks and YOLO import it later; a command
-    # that never needs it says so (uses_torch=False: eval)
+    # torch and torchvision are imported here rather than with the commands (--help and usage errors answer in under
+    # a second without them, instead of 3-5 s), still with interrupts deferred: the networks and YOLO need them, and
+    # a Ctrl-C inside their native imports (triton's, for one) was swallowed, the command going on as if not
+    # interrupted (helper-88); a command that never needs them says so (uses_torch=False: eval)
     try:
         with interrupts_deferred(again=False) as held:
             if getattr(args, "uses_torch", True):
                 importlib.import_module("torch")
+                importlib.import_module("torchvision")
     except ImportError as exc:
         return _broken_installation(exc, argv)
     if held:

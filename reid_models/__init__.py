@@ -60,7 +60,7 @@ def __getattr__(name: str):
         return value
     # a submodule used as an attribute (reid_models.models.LagaNet after import reid_models), as when they were all
     # imported with the package
-    if not name.startswith("__") and importlib.util.find_spec(f"reid_models.{name}") is not None:
+    if name.isidentifier() and not name.startswith("__") and importlib.util.find_spec(f"reid_models.{name}"):
         return importlib.import_module(f"reid_models.{name}")
     raise AttributeError(f"module 'reid_models' has no attribute {name!r}")
 

@@ -20,6 +20,7 @@ import importlib.util
 import inspect
 import logging
 import math
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -44,8 +45,9 @@ def __getattr__(name: str):
     if name in _LAZY:
         from . import reid
 
-        return getattr(reid, name)
-    if not name.startswith("__") and importlib.util.find_spec(f"{__name__}.{name}") is not None:
+        value = globals()[name] = getattr(reid, name)  # later lookups (and patches of it) do not come here
+        return value
+    if name.isidentifier() and not name.startswith("__") and importlib.util.find_spec(f"{__name__}.{name}"):
         return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
@@ -92,9 +94,8 @@ def _reid_builder(arch: str, help: str):
             from ..weights import resolve_weights
 
             kwargs["weights"] = resolve_weights(weights)
-        from .reid import ReidEmbedder
-
-        return ReidEmbedder(arch, **kwargs)
+        # through the package, as a user who patches mctrack.embed.ReidEmbedder expects
+        return sys.modules[__name__].ReidEmbedder(arch, **kwargs)
 
     build.__name__ = f"build_{arch}"
     EMBEDDERS.register(arch, help, **NETWORK_FACTS)(build)
