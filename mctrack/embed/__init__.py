@@ -58,6 +58,7 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "NETWORK_FACTS",
+    "NETWORK_OPTIONS",
     "BatchingEmbedder",
     "Embedder",
     "ReidEmbedder",
@@ -84,6 +85,20 @@ __all__ = [
 #: ``mctrack run`` embed by default: a network's crops are most of a run's cost, so only those the boxes cannot decide
 #: plus a refresh per track ("needed"; measured in the README: the demo 1.6x faster, the bundled laga_market1501
 #: within 0.7 IDF1 of every-detection on the real videos); cheap embedders embed all.
+#: the keyword arguments of a network embedder (``ReidEmbedder``), named where a baseline is given one
+NETWORK_OPTIONS = (
+    "weights",
+    "pretrained",
+    "backbone",
+    "device",
+    "batch_size",
+    "precision",
+    "channels_last",
+    "flip",
+    "input_size",
+    "crop_on_device",
+    "compile",
+)
 NETWORK_FACTS = {"takes_weights": True, "track_appearance": (0.5, 0.8), "link_thresh": 0.5, "embed": "needed"}
 
 
@@ -238,8 +253,6 @@ def build_embedder(name: str, **kwargs) -> Embedder | None:
     if not any(p.kind is p.VAR_KEYWORD for p in params.values()):  # helper-87: a bare TypeError from __init__
         unknown = sorted(set(kwargs) - set(params))
         if unknown:
-            raise ValueError(
-                f"{name}: takes no {', '.join(unknown)} (only the networks do); its options: "
-                + (", ".join(params) or "none")
-            )
+            why = " (only the networks do)" if set(unknown) <= set(NETWORK_OPTIONS) else ""
+            raise ValueError(f"{name}: takes no {', '.join(unknown)}{why}; its options: {', '.join(params) or 'none'}")
     return EMBEDDERS.build(name, **kwargs)

@@ -209,6 +209,13 @@ def test_registry_builds_and_none_is_motion_only():
     # one line naming the option and what it takes (helper-87: a bare TypeError from its __init__)
     with pytest.raises(ValueError, match=r"colorhist: takes no device \(only the networks do\); its options: stripes"):
         build_embedder("colorhist", device="cpu")
+    with pytest.raises(ValueError, match=r"colorhist: takes no stripess; its options: stripes"):  # a typo
+        build_embedder("colorhist", stripess=2)
+    import inspect
+
+    from mctrack.embed import NETWORK_OPTIONS
+
+    assert set(NETWORK_OPTIONS) == set(inspect.signature(ReidEmbedder).parameters) - {"arch", "model_kwargs"}
 
 
 def test_colorhist_separates_colours_and_rejects_bad_args():
