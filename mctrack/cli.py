@@ -219,19 +219,9 @@ def _main(argv: Sequence[str] | None) -> int:
     # reads TQDM_* once, when the commands import it below; a value the user set stays)
     if not getattr(sys.stderr, "isatty", lambda: False)():
         os.environ.setdefault("TQDM_MININTERVAL", "30")
-    # importing every command takes seconds: a Ctrl-C or SIGTERM then is acted on once the imports are done (raised
-    # inside a native extension's import, a KeyboardInterrupt can abort the process: "terminate called after
-    # throwing an instance of 'pybind11::error_already_set'")
-    try:
-        with interrupts_deferred(again=False) as held:
-            parser = build_parser()
-    except KeyboardInterrupt:  # not the main thread: nothing was deferred
-        held = [signal.SIGINT]
-    except ImportError as exc:  # a broken installation: numpy upgraded past what numba supports, a missing library
-        return _broken_installation(exc, argv)
-    if held:
-        print("mctrack: interrupted", file=sys.stderr)
-        return interrupt_exit_code()
+    code, parser = _importing(build_parser, argv)
+    if code is not None:
+        return code
     for token in sys.argv[1:] if argv is None else argv:  # mctrack's own options, before the command's name
         if not token.startswith("-"):
             break
@@ -253,36 +243,43 @@ def _main(argv: Sequence[str] | None) -> int:
     # Library warnings (e.g. "ImageNet weights could not be obtained") as one plain line each.
     warnings.formatwarning = lambda message, category, *rest, **kw: f"mctrack: warning: {message}\n"
     # torch and torchvision are imported here rather than with the commands (--help and usage errors answer in under
-    # a second without them, instead of 3-5 s), still with interrupts deferred: the networks and YOLO need them, and
-    # a Ctrl-C inside their native imports (triton's, for one) was swallowed, the command going on as if not
-    # interrupted (helper-88); a command that never needs them says so (uses_torch=False: eval)
-    try:
-        with interrupts_deferred(again=False) as held:
-            if getattr(args, "uses_torch", True):
-                importlib.import_module("torch")
-                importlib.import_module("torchvision")
-    except ImportError as exc:
-        return _broken_installation(exc, argv)
-    if held:
-        print("mctrack: interrupted", file=sys.stderr)
-        return interrupt_exit_code()
+    # a second without them, instead of 3-5 s): the networks and YOLO need them, and a Ctrl-C inside their native
+    # imports (triton's, for one) was swallowed, the command going on as if not interrupted (helper-88); a command
+    # that never needs them says so (uses_torch=False: eval)
+    if getattr(args, "uses_torch", True):
+        code, _ = _importing(lambda: [importlib.import_module(m) for m in ("torch", "torchvision")], argv)
+        if code is not None:
+            return code
     with _log_lines_beside_progress_bars():
         return _command(args)
 
 
-def _broken_installation(exc: ImportError, argv: Sequence[str] | None) -> int:
-    """A dependency that does not import (numpy upgraded past what numba supports, a missing library): one line and
-    exit 1, or the traceback with -v."""
-    words = sys.argv[1:] if argv is None else list(argv)
-    if "-v" in words or "--verbose" in words:
-        raise exc
-    what = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    print(
-        f"mctrack: error: a package mctrack needs does not import: {what} (pip install -e . installs a working "
-        "set again; -v shows the traceback)",
-        file=sys.stderr,
-    )
-    return 1
+def _importing(step, argv: Sequence[str] | None):
+    """``(None, step())`` with a Ctrl-C or SIGTERM held until ``step`` (imports taking seconds) is done: raised inside
+    a native extension's import, a KeyboardInterrupt can abort the process ("terminate called after throwing an
+    instance of 'pybind11::error_already_set'") or be swallowed. ``(exit code, None)`` when it was interrupted
+    ("mctrack: interrupted") or a dependency does not import (numpy upgraded past what numba supports, a missing
+    library: one line and exit 1, or the traceback with -v)."""
+    try:
+        with interrupts_deferred(again=False) as held:
+            result = step()
+    except KeyboardInterrupt:  # not the main thread: nothing was deferred
+        held = [signal.SIGINT]
+    except ImportError as exc:
+        words = sys.argv[1:] if argv is None else list(argv)
+        if "-v" in words or "--verbose" in words:
+            raise
+        what = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(
+            f"mctrack: error: a package mctrack needs does not import: {what} (pip install -e . installs a working "
+            "set again; -v shows the traceback)",
+            file=sys.stderr,
+        )
+        return 1, None
+    if held:
+        print("mctrack: interrupted", file=sys.stderr)
+        return interrupt_exit_code(), None
+    return None, result
 
 
 def _command_parser(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:

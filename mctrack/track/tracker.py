@@ -91,13 +91,9 @@ def _unit_rows(emb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return emb, has
 
 
-def apply_warp(mean: np.ndarray, cov: np.ndarray, warp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Move Kalman states into the current frame's coordinates with a ``(2, 3)`` affine camera-motion warp.
-
-    Centres are mapped by the full affine transform, velocities by its linear part, and sizes by its scale.
-    Returns new arrays.
-    """
-    return warp_states(mean, cov, warp)
+#: Kalman states moved into the current frame's coordinates by a ``(2, 3)`` affine camera-motion warp
+#: (:func:`mctrack.track.kalman.warp_states`, under the name this module has always offered)
+apply_warp = warp_states
 
 
 class Tracker:
