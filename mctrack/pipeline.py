@@ -64,7 +64,7 @@ from .config import CameraConfig, CamsConfig, is_live_source
 from .detect.batching import BatchingDetector
 from .embed.batching import BatchingEmbedder
 from .errors import InputError, error_line, first_line
-from .eval.mot import read_ground_truth
+from .eval.mot import read_ground_truth, scored_ground_truth
 from .eval.multicam import evaluate_multicam
 from .io.mot import MotWriter, load_mot_txt, save_mot_txt
 from .io.paths import check_file_name
@@ -1347,7 +1347,8 @@ class Pipeline:
                 )
             gt[c] = rows[rows[:, 0] <= n] if len(rows) else rows
             lengths[c] = n
-            if not (gt[c][:, 6] != 0).any():  # nothing to find: every box a false positive, MOTA minus thousands
+            # nothing to find: every box a false positive, MOTA minus thousands
+            if not scored_ground_truth(gt[c]).any():
                 log.warning(
                     "camera %s: %s has no ground-truth row to score against (%s): its scores are meaningless, left "
                     "out of the per-camera mean; its boxes count as false positives in the cross-camera scores",
@@ -1358,6 +1359,12 @@ class Pipeline:
                     else f"none of its {len(rows)} rows is both in the first {n} frames and marked to count",
                 )
         evaluation = evaluate_multicam(gt, pred, lengths, global_gt_ids=cams.ground_truth_ids == "global")
+        if (bench := evaluation["protocol"]["benchmark"]) != "MOT15":
+            log.info(
+                "ground truth with MOTChallenge class ids (column 8): scored under TrackEval's %s protocol (boxes on "
+                "distractors are not counted; only pedestrians are people to find)",
+                bench,
+            )
         evaluation["frames_evaluated"] = dict(lengths)
         return evaluation
 

@@ -15,6 +15,7 @@ import numpy as np
 from ..config import is_live_source, load_cams
 from ..errors import InputError
 from ..eval.mot import (
+    BENCHMARKS,
     combine,
     evaluate_folder_sequences,
     format_identities,
@@ -39,10 +40,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "eval",
         help="HOTA/MOTA/IDF1 of tracking results (TrackEval definitions)",
         description="Evaluate MOTChallenge result files against ground truth with TrackEval's "
-        "definitions (MOT15 protocol: IoU >= 0.5 for CLEAR/Identity, HOTA over IoU "
-        "0.05-0.95, GT rows with conf 0 ignored as TrackEval does). With --cams, the cameras of a camera set "
-        "(their ground_truth files) against PRED/<camera>.txt with global ids, plus the cross-camera metrics "
-        "that mctrack run prints (frame-shifted concatenation: every wrong or missed link across cameras counts).",
+        "definitions (IoU >= 0.5 for CLEAR/Identity, HOTA over IoU 0.05-0.95, GT rows with conf 0 ignored as "
+        "TrackEval does; MOT16/17/20 ground truth, with class ids in column 8, under TrackEval's MOT17/MOT20 "
+        "protocol: predictions on distractors removed, only pedestrians to find; see --benchmark). With --cams, "
+        "the cameras of a camera set (their ground_truth files) against PRED/<camera>.txt with global ids, plus "
+        "the cross-camera metrics that mctrack run prints (frame-shifted concatenation: every wrong or missed link "
+        "across cameras counts).",
     )
     where = p.add_mutually_exclusive_group(required=True)
     where.add_argument("--gt", help="ground-truth folder: GT/<sequence>/gt/gt.txt and seqinfo.ini")
@@ -55,6 +58,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--sequences", nargs="+", help="only these sequences or cameras (default: every one)")
     p.add_argument("--missing-ok", action="store_true", help="score a missing result file as empty")
     p.add_argument("--keep-zero-marked", action="store_true", help="also count GT rows whose conf column is 0")
+    p.add_argument(
+        "--benchmark",
+        choices=BENCHMARKS,
+        default="auto",
+        help="the protocol, as TrackEval's BENCHMARK: MOT15 (no classes), MOT16/MOT17 (ground-truth class ids in "
+        "column 8: predicted boxes matched to a person on a vehicle, static person, distractor or reflection are "
+        "removed, and only pedestrians are people to find), MOT20 (also non-motorised vehicles as distractors). "
+        "Default auto: MOT17's where the ground truth holds class ids other than pedestrian (MOT20's for a sequence "
+        "named MOT20-*), else MOT15's",
+    )
     p.add_argument("--json", help="also write the metrics to this JSON file")
     p.add_argument(
         "--by-identity",
@@ -85,6 +98,7 @@ def main(args: argparse.Namespace) -> int:
             "sequences": args.sequences,
             "keep_zero_marked": args.keep_zero_marked,
             "missing_ok": args.missing_ok,
+            "benchmark": args.benchmark,
         }
         by_identity = bool(args.by_identity or args.against)
         if args.against and not Path(args.against).is_dir():
@@ -97,6 +111,12 @@ def main(args: argparse.Namespace) -> int:
                 )
         metrics = _with_combined(results)
         table = format_table(metrics)
+        for seq, r in results.items():  # in the JSON file, the protocol each sequence was scored under
+            metrics[seq] = {
+                **metrics[seq],
+                "benchmark": r["benchmark"],
+                "removed_tracker_dets": r["removed_tracker_dets"],
+            }
         if by_identity:  # in the JSON file, each sequence's entry with its ground-truth ids
             for seq, r in results.items():
                 metrics[seq] = {**metrics[seq], "identities": identities_json(r["identities"])}
@@ -192,7 +212,7 @@ def evaluate_cams(args: argparse.Namespace) -> dict:
             raise InputError(f"{pred_dir}: no camera of the run tracked a frame: nothing to score")
     gt, pred, lengths = {}, {}, {}
     for cam in chosen:
-        rows = read_ground_truth(cam.ground_truth, cam.id)
+        rows = read_ground_truth(cam.ground_truth, cam.id, args.benchmark)
         file = pred_dir / f"{cam.id}.txt"
         if file.is_file():
             result = load_mot_txt(file, check_sizes=True)
@@ -227,7 +247,12 @@ def evaluate_cams(args: argparse.Namespace) -> dict:
         pred[cam.id] = result[result[:, 0] <= length] if len(result) else result
         lengths[cam.id] = length
     metrics = evaluate_multicam(
-        gt, pred, lengths, keep_zero_marked=args.keep_zero_marked, global_gt_ids=cams.ground_truth_ids == "global"
+        gt,
+        pred,
+        lengths,
+        keep_zero_marked=args.keep_zero_marked,
+        global_gt_ids=cams.ground_truth_ids == "global",
+        benchmark=args.benchmark,
     )
     metrics["frames_evaluated"] = lengths
     return metrics

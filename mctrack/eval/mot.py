@@ -5,9 +5,14 @@ This is a numpy re-implementation of TrackEval's ``HOTA``, ``CLEAR`` and ``Ident
 https://github.com/JonathonLuiten/TrackEval), including its quirks, so numbers compare with published ones. The
 test suite checks it against the ``trackeval`` package when that is installed.
 
-MOT15 protocol (TrackEval ``BENCHMARK=MOT15``): no distractor classes; ground-truth rows whose ``conf`` column is
-0 are removed (TrackEval's ``zero_marked``) unless ``keep_zero_marked=True``; a CLEAR/Identity match needs
-IoU >= 0.5; HOTA averages over IoU thresholds 0.05 ... 0.95.
+Protocols (TrackEval's ``BENCHMARK``; :func:`resolve_benchmark`): ``MOT15`` has no classes: ground-truth rows whose
+``conf`` column is 0 (as an integer: TrackEval's ``zero_marked``) are removed unless ``keep_zero_marked=True``.
+``MOT16``/``MOT17``/``MOT20`` ground truth carries MOTChallenge class ids in column 8: in each frame the predicted boxes
+matched (IoU >= 0.5, one to one) to a distractor (a person on a vehicle, a static person, a distractor, a reflection;
+MOT20 also a non-motorised vehicle) are removed before scoring, and only the pedestrian rows (class 1) not marked 0
+are people to find. ``"auto"`` (the default) uses MOT17's (MOT20's for a sequence named ``MOT20-...``) where the
+ground truth holds such class ids with other classes than pedestrians, else MOT15's; the two agree wherever every
+row is a pedestrian. A CLEAR/Identity match needs IoU >= 0.5; HOTA averages over IoU thresholds 0.05 ... 0.95.
 """
 
 from __future__ import annotations
@@ -38,6 +43,9 @@ from ..io.paths import safe_file_name
 log = logging.getLogger(__name__)
 
 __all__ = [
+    "BENCHMARKS",
+    "resolve_benchmark",
+    "scored_ground_truth",
     "warn_if_mot17_classes",
     "SequenceData",
     "sequence_data",
@@ -97,6 +105,9 @@ class SequenceData:
     similarity: list[np.ndarray]
     gt_labels: np.ndarray | None = None
     tracker_labels: np.ndarray | None = None
+    #: the protocol it was prepared under, and how many predicted boxes that removed for covering a distractor
+    benchmark: str = "MOT15"
+    removed_tracker_dets: int = 0
 
 
 def _box_iou_tlwh(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -123,6 +134,70 @@ def _relabel(ids_per_t: list[np.ndarray]) -> tuple[list[np.ndarray], np.ndarray]
     return [np.searchsorted(allids, ids).astype(np.int64) for ids in ids_per_t], allids
 
 
+#: evaluation protocols, by TrackEval's ``BENCHMARK`` names (MOT16 and MOT17 are one), and "auto"
+BENCHMARKS = ("auto", "MOT15", "MOT16", "MOT17", "MOT20")
+#: MOTChallenge class ids in column 8 of MOT16/17/20 ground truth, as TrackEval numbers them: 1 pedestrian, 2 person on
+#: vehicle, 3 car, 4 bicycle, 5 motorbike, 6 non-motorised vehicle, 7 static person, 8 distractor, 9-11 occluders,
+#: 12 reflection, 13 crowd
+_CLASS_IDS = np.arange(1, 14)
+_PEDESTRIAN = 1
+#: classes a prediction may cover without a false positive (TrackEval's distractor classes per benchmark)
+_DISTRACTORS = {"MOT16": (2, 7, 8, 12), "MOT17": (2, 7, 8, 12), "MOT20": (2, 6, 7, 8, 12)}
+
+
+def resolve_benchmark(benchmark: str, gt_rows: np.ndarray, sequence: str | Path = "") -> str:
+    """The protocol ``benchmark`` (one of :data:`BENCHMARKS`) means for the ground truth ``gt_rows`` of ``sequence``
+    (a name or a path; a part of it named ``MOT20...`` makes ``"auto"`` MOT20's rather than MOT17's).
+
+    ``"auto"``: MOT17 (or MOT20) where column 8 holds MOTChallenge class ids (whole numbers 1-13) in every row and not
+    every row is a pedestrian; otherwise MOT15 (whose ground truth has -1 or world coordinates there). Both protocols
+    score alike where every row is a pedestrian. MOT16/17/20 asked for on ground truth without class ids is an
+    :class:`InputError` naming ``sequence``, as TrackEval refuses it."""
+    if benchmark not in BENCHMARKS:
+        raise ValueError(f"benchmark: must be one of {', '.join(BENCHMARKS)}, got {benchmark!r}")
+    gt = np.asarray(gt_rows, np.float64)
+    if gt.ndim != 2 or not len(gt):
+        return "MOT15" if benchmark == "auto" else benchmark
+    column = gt[:, 7] if gt.shape[1] >= 8 else None
+    classes = column is not None and bool(np.isin(column, _CLASS_IDS).all())
+    if benchmark == "auto":
+        if not classes or bool((column == _PEDESTRIAN).all()):
+            return "MOT15"
+        mot20 = any(part.upper().startswith("MOT20") for part in Path(str(sequence)).parts)
+        return "MOT20" if mot20 else "MOT17"
+    if benchmark != "MOT15" and not classes:
+        if column is None:
+            found = f"{gt.shape[1]} columns, no column 8"
+        else:
+            other = np.unique(column[~np.isin(column, _CLASS_IDS)])
+            found = f"{len(other)} other value(s) there, e.g. {', '.join(f'{v:g}' for v in other[:3])}"
+        raise InputError(
+            f"{sequence}: the {benchmark} protocol needs MOTChallenge class ids (1-13) in column 8 of every "
+            f"ground-truth row; found {found} (MOT15-style ground truth: score it under MOT15, or auto)"
+        )
+    return benchmark
+
+
+def _counted(conf: np.ndarray) -> np.ndarray:
+    """Which ground-truth rows are not marked to ignore: TrackEval reads the ``conf`` column as an integer
+    (``zero_marked``), so 0 and every fraction below 1 mark a row to ignore."""
+    return np.trunc(conf) != 0
+
+
+def scored_ground_truth(gt: np.ndarray, *, keep_zero_marked: bool = False, benchmark: str = "MOT15") -> np.ndarray:
+    """Which rows of ``gt`` are people to find under the resolved protocol ``benchmark`` (not ``"auto"``): those
+    not marked 0 (all with ``keep_zero_marked``), and under MOT16/17/20 only the pedestrians among them."""
+    if benchmark == "auto":
+        raise ValueError("benchmark: resolve 'auto' first (resolve_benchmark)")
+    gt = np.asarray(gt, np.float64)
+    if not len(gt):
+        return np.zeros(0, bool)
+    mask = np.ones(len(gt), bool) if keep_zero_marked else _counted(gt[:, 6])
+    if benchmark != "MOT15":
+        mask &= gt[:, 7] == _PEDESTRIAN
+    return mask
+
+
 def sequence_data(
     gt_rows: np.ndarray,
     pred_rows: np.ndarray,
@@ -131,8 +206,10 @@ def sequence_data(
     keep_zero_marked: bool = False,
     name: str = "sequence",
     gt_name: str | None = None,
+    benchmark: str = "auto",
 ) -> SequenceData:
-    """Prepare MOT rows (``(K, >=7)``: frame, id, left, top, width, height, conf...) for the metrics.
+    """Prepare MOT rows (``(K, >=7)``: frame, id, left, top, width, height, conf...) for the metrics, under the
+    protocol ``benchmark`` (:func:`resolve_benchmark`, with ``gt_name`` or ``name`` as the sequence).
 
     Rows with frames outside ``1..num_timesteps`` are not scored, with a warning (``evaluate_folders`` refuses
     those after the end first, as TrackEval does; a frame 0 is a 0-based index where MOT rows count from 1). An id
@@ -159,8 +236,12 @@ def sequence_data(
                 UserWarning,
                 stacklevel=3,
             )
-    if not keep_zero_marked and len(gt_rows):
-        gt_rows = gt_rows[gt_rows[:, 6] != 0]
+    bench = resolve_benchmark(benchmark, gt_rows, gt_name or name)
+    classes = bench != "MOT15"
+    if not classes and not keep_zero_marked and len(gt_rows):
+        gt_rows = gt_rows[_counted(gt_rows[:, 6])]
+    distractors = _DISTRACTORS.get(bench, ())
+    removed = 0
     gt_f = gt_rows[:, 0].astype(np.int64) if len(gt_rows) else np.zeros(0, np.int64)
     pr_f = pred_rows[:, 0].astype(np.int64) if len(pred_rows) else np.zeros(0, np.int64)
     gt_ids, tr_ids, sims = [], [], []
@@ -171,6 +252,21 @@ def sequence_data(
     for t in range(num_timesteps):
         g = gt_rows[gt_order[gt_bounds[t] : gt_bounds[t + 1]]]
         p = pred_rows[pr_order[pr_bounds[t] : pr_bounds[t + 1]]]
+        if classes:  # TrackEval's MOT16/17/20 preprocessing: every ground-truth row takes part in the matching
+            g_class = g[:, 7].astype(np.int64)
+            if len(g) and len(p):
+                score = _box_iou_tlwh(g[:, 2:6], p[:, 2:6])
+                score[score < 0.5 - EPS] = 0
+                rows, cols = linear_sum_assignment(-score)
+                matched = score[rows, cols] > 0 + EPS
+                drop = cols[matched][np.isin(g_class[rows[matched]], distractors)]
+                if len(drop):
+                    p = np.delete(p, drop, axis=0)
+                    removed += len(drop)
+            keep = g_class == _PEDESTRIAN
+            if not keep_zero_marked:
+                keep &= _counted(g[:, 6])
+            g = g[keep]
         gi = g[:, 1].astype(np.int64)
         pi = p[:, 1].astype(np.int64)
         for ids, what in ((pi, f"{name}: tracker"), (gi, f"{gt_name or name + ' ground truth'}:")):
@@ -193,6 +289,8 @@ def sequence_data(
         sims,
         gt_labels,
         tr_labels,
+        bench,
+        removed,
     )
 
 
@@ -458,17 +556,29 @@ def evaluate_sequence(
     name: str = "sequence",
     gt_name: str | None = None,
     by_identity: bool = False,
+    benchmark: str = "auto",
 ) -> dict:
-    """All metrics of one sequence. Returns ``{"summary": {...}, "raw": {...}}``; ``summary`` holds
-    :data:`SUMMARY_FIELDS` (fractions in [0, 1], counts as ints); ``raw`` what :func:`combine` needs; with
+    """All metrics of one sequence. Returns ``{"summary": {...}, "raw": {...}, "benchmark": protocol,
+    "removed_tracker_dets": n}``; ``summary`` holds :data:`SUMMARY_FIELDS` (fractions in [0, 1], counts as ints);
+    ``raw`` what :func:`combine` needs; ``benchmark`` the protocol it was scored under (:func:`resolve_benchmark`) and
+    ``removed_tracker_dets`` the predicted boxes that protocol removed for covering a distractor; with
     ``by_identity`` also ``"identities"``, :func:`identity_matches`."""
-    d = sequence_data(gt_rows, pred_rows, num_timesteps, keep_zero_marked=keep_zero_marked, name=name, gt_name=gt_name)
+    d = sequence_data(
+        gt_rows,
+        pred_rows,
+        num_timesteps,
+        keep_zero_marked=keep_zero_marked,
+        name=name,
+        gt_name=gt_name,
+        benchmark=benchmark,
+    )
     h, c = hota(d), clear(d)
     # the identity assignment, solved once for the counts and (with by_identity) the per-id list
     solved = _identity_assignment(d, 0.5) if d.num_gt_dets and d.num_tracker_dets else None
     i = identity(d) if solved is None else _identity_counts(solved)
     counts = {"GT_Dets": d.num_gt_dets, "GT_IDs": d.num_gt_ids, "Dets": d.num_tracker_dets, "IDs": d.num_tracker_ids}
     out = {"summary": _summary(h, c, i, counts), "raw": {"hota": h, "clear": c, "identity": i, "counts": counts}}
+    out.update(benchmark=d.benchmark, removed_tracker_dets=d.removed_tracker_dets)
     if by_identity:
         out["identities"] = _identity_matches(d, 0.5, solved)
     return out
@@ -507,43 +617,52 @@ def _check_frames(rows: np.ndarray, length: int, file: Path, info_file: Path) ->
 _MOT17_OTHER_CLASSES = np.arange(2, 13)
 
 
-def read_ground_truth(path: str | Path, camera: str) -> np.ndarray:
+def read_ground_truth(path: str | Path, camera: str, benchmark: str = "auto") -> np.ndarray:
     """A camera's ground-truth file read and checked as multi-camera scoring (``mctrack run``, ``mctrack eval
     --cams``) needs it: a malformed row or one person twice in a frame is an :class:`InputError` naming the file;
-    MOT16/17 classes and x1,y1,x2,y2 rows are warned about."""
+    MOT16/17 classes scored under ``benchmark`` MOT15 and x1,y1,x2,y2 rows are warned about."""
     rows = load_mot_txt(path, check_sizes=True)
-    warn_if_mot17_classes(rows, Path(path))
+    warn_if_mot17_classes(rows, Path(path), benchmark)
     if problem := corner_rows_problem(path, rows):  # it scored ~0 without a word
         log.warning("camera %s: %s", camera, problem)
-    if problem := duplicate_id_problem(rows[rows[:, 6] != 0] if len(rows) else rows):
+    if problem := duplicate_id_problem(rows[_counted(rows[:, 6])] if len(rows) else rows):
         raise InputError(f"{path}: {problem}")
     return rows
 
 
-def warn_if_mot17_classes(gt: np.ndarray, file: Path) -> None:
-    """Warn when ``gt`` looks like MOT16/17 ground truth (non-pedestrian class ids in column 8): scored here under
-    the MOT15 protocol, its distractors and other classes count as people to find, and matches on them as such."""
-    if not len(gt):
+def warn_if_mot17_classes(gt: np.ndarray, file: Path, benchmark: str = "MOT15") -> None:
+    """Warn when ``gt`` looks like MOT16/17 ground truth (non-pedestrian class ids in column 8) and is scored under
+    ``benchmark`` MOT15 all the same: its distractors and other classes then count as people to find, and matches
+    on them as such (``"auto"`` scores such ground truth under MOT17's protocol, and says nothing)."""
+    if not len(gt) or benchmark != "MOT15":
         return
     classes = gt[:, 7]
     other = np.isin(classes, _MOT17_OTHER_CLASSES)
     if other.any() and np.isin(classes, np.r_[1, _MOT17_OTHER_CLASSES]).all():
         log.warning(
-            "%s: %d row(s) carry MOT16/17 class ids other than pedestrian (2-12): this evaluation uses the MOT15 "
-            "protocol, which scores them as people (TrackEval's MOT17 benchmark removes distractors and the "
-            "predictions matched to them); keep only the pedestrian rows, or use TrackEval with BENCHMARK=MOT17",
+            "%s: %d row(s) carry MOT16/17 class ids other than pedestrian (2-12): the MOT15 protocol, as asked, "
+            "scores them as people (MOT17's removes distractors and the predictions matched to them: benchmark "
+            "auto or MOT17)",
             file,
             int(other.sum()),
         )
 
 
-def _warn_if_no_ground_truth(gt: np.ndarray, file: Path, seq: str, keep_zero_marked: bool) -> None:
+def _warn_if_no_ground_truth(gt: np.ndarray, file: Path, seq: str, keep_zero_marked: bool, benchmark: str) -> None:
     """Warn when ``gt`` leaves nothing to find: every predicted box is then a false positive, MOTA falls to minus
     thousands of percent and the sequence drags the combined scores down."""
     if not len(gt):
         why = "no rows"
-    elif not keep_zero_marked and not (gt[:, 6] != 0).any():
-        why = f"all {len(gt)} rows have conf 0 and are ignored (--keep-zero-marked counts them)"
+    elif not scored_ground_truth(gt, keep_zero_marked=keep_zero_marked, benchmark=benchmark).any():
+        walkers = int((gt[:, 7] == _PEDESTRIAN).sum()) if benchmark != "MOT15" else len(gt)
+        if not walkers:
+            why = (
+                f"none of its {len(gt)} rows is a pedestrian (class 1), the only class the {benchmark} protocol scores"
+            )
+        elif benchmark != "MOT15":
+            why = f"all {walkers} pedestrian rows have conf 0 and are ignored (--keep-zero-marked counts them)"
+        else:
+            why = f"all {len(gt)} rows have conf 0 and are ignored (--keep-zero-marked counts them)"
     else:
         return
     log.warning(
@@ -551,13 +670,17 @@ def _warn_if_no_ground_truth(gt: np.ndarray, file: Path, seq: str, keep_zero_mar
     )
 
 
-def _ignored_rows_in_result(gt: np.ndarray, pred: np.ndarray, keep_zero_marked: bool) -> int:
-    """How many of ``pred``'s rows repeat a ground-truth box marked to ignore (conf 0, same frame and box to the
-    pixel): a result that holds them is most likely the ground truth itself (the first check a user makes), whose
-    ignored boxes then count as false positives (MOT15 ETH-Bahnhof against itself: MOTA 58.4, not 100)."""
-    if keep_zero_marked or not len(gt) or not len(pred):
+def _ignored_rows_in_result(gt: np.ndarray, pred: np.ndarray, keep_zero_marked: bool, benchmark: str) -> int:
+    """How many of ``pred``'s rows repeat a ground-truth box that is not scored (conf 0, or under MOT16/17/20 of
+    another class than pedestrian and no distractor; same frame and box to the pixel): a result that holds them is
+    most likely the ground truth itself (the first check a user makes), whose ignored boxes then count as false
+    positives (MOT15 ETH-Bahnhof against itself: MOTA 58.4, not 100)."""
+    if not len(gt) or not len(pred):
         return 0
-    ignored = gt[gt[:, 6] == 0]
+    scored = scored_ground_truth(gt, keep_zero_marked=keep_zero_marked, benchmark=benchmark)
+    if benchmark != "MOT15":  # a box on a distractor is removed from the result, not counted
+        scored |= np.isin(gt[:, 7], _DISTRACTORS[benchmark])
+    ignored = gt[~scored]
     if not len(ignored) or len(ignored) == len(gt):  # nothing ignored, or all: _warn_if_no_ground_truth says that
         return 0
     key = {tuple(r) for r in np.round(ignored[:, [0, 2, 3, 4, 5]]).astype(np.int64).tolist()}
@@ -571,7 +694,8 @@ def evaluate_folders(gt_dir: str | Path, pred_dir: str | Path, **options) -> dic
     Returns ``{sequence: summary, ..., "COMBINED": summary}``. Keyword options as
     :func:`evaluate_folder_sequences`: ``sequences`` (default: every ``GT/<seq>`` with a ``gt/gt.txt``),
     ``keep_zero_marked`` (also count GT rows with conf 0), ``missing_ok`` (a sequence without a result file is
-    scored as an empty prediction, all misses, instead of raising :class:`InputError`).
+    scored as an empty prediction, all misses, instead of raising :class:`InputError`), ``benchmark`` (the
+    protocol, :func:`resolve_benchmark`; default ``"auto"``).
     """
     results = evaluate_folder_sequences(gt_dir, pred_dir, **options)
     out = {seq: r["summary"] for seq, r in results.items()}
@@ -588,13 +712,18 @@ def evaluate_folder_sequences(
     missing_ok: bool = False,
     by_identity: bool = False,
     pred_option: str = "--pred",
+    benchmark: str = "auto",
 ) -> dict[str, dict]:
     """``{sequence: evaluate_sequence's result}`` (summary and raw; with ``by_identity`` also the identities) for
     every sequence of ``GT`` (or ``sequences``), without a combined row: any subset can then be pooled with
     :func:`combine`. A sequence without
     ``PRED/<seq>.txt`` is an :class:`InputError` unless ``missing_ok`` (then it is scored as an empty prediction);
-    GT rows with conf 0 are ignored unless ``keep_zero_marked``. ``pred_option``: the option that named the results
-    folder, for the hints of errors."""
+    GT rows with conf 0 are ignored unless ``keep_zero_marked``; each sequence is scored under the protocol
+    ``benchmark`` means for its ground truth (:func:`resolve_benchmark`: ``"auto"`` takes MOT17's for MOT16/17
+    ground truth with its classes, MOT15's otherwise; said per sequence when not MOT15). ``pred_option``: the option
+    that named the results folder, for the hints of errors."""
+    if benchmark not in BENCHMARKS:  # before any file is read
+        raise ValueError(f"benchmark: must be one of {', '.join(BENCHMARKS)}, got {benchmark!r}")
     gt_dir, pred_dir = Path(gt_dir), Path(pred_dir)
     for folder, what in ((gt_dir, "ground-truth folder (<sequence>/gt/gt.txt)"), (pred_dir, "results folder")):
         if folder.is_file():
@@ -656,10 +785,11 @@ def evaluate_folder_sequences(
         info_file, gt_file = gt_dir / seq / "seqinfo.ini", gt_dir / seq / "gt" / "gt.txt"
         length = read_seq_length(info_file)
         gt = load_mot_txt(gt_file, check_sizes=True)
-        warn_if_mot17_classes(gt, gt_file)
+        bench = resolve_benchmark(benchmark, gt, gt_file)
+        warn_if_mot17_classes(gt, gt_file, bench)
         if problem := corner_rows_problem(gt_file, gt):  # it scored ~0 without a word
             log.warning("%s", problem)
-        _warn_if_no_ground_truth(gt, gt_file, seq, keep_zero_marked)
+        _warn_if_no_ground_truth(gt, gt_file, seq, keep_zero_marked, bench)
         pred_file = pred_dir / f"{seq}.txt"
         if not pred_file.is_file() and (pred_dir / f"{safe_file_name(seq)}.txt").is_file():
             pred_file = pred_dir / f"{safe_file_name(seq)}.txt"  # as mctrack track names it ("My Seq" -> My_Seq)
@@ -698,10 +828,11 @@ def evaluate_folder_sequences(
             raise InputError(f"{pred_file}: result file not found for sequence {seq}{hint}")
         _check_frames(gt, length, gt_file, info_file)
         _check_frames(pred, length, pred_file, info_file)
-        if (repeated := _ignored_rows_in_result(gt, pred, keep_zero_marked)) >= max(1, 0.05 * len(pred)):
+        if (repeated := _ignored_rows_in_result(gt, pred, keep_zero_marked, bench)) >= max(1, 0.05 * len(pred)):
+            marked = "marks to ignore (conf 0)" if bench == "MOT15" else "does not score (conf 0, or not a person)"
             log.warning(
-                "%s: %d of its %d rows repeat boxes that %s marks to ignore (conf 0): they count as false positives "
-                "(the ground truth scored against itself? drop its conf-0 rows, or --keep-zero-marked)",
+                f"%s: %d of its %d rows repeat boxes that %s {marked}: they count as false positives "
+                "(the ground truth scored against itself? drop its rows that are not scored, or --keep-zero-marked)",
                 pred_file,
                 repeated,
                 len(pred),
@@ -720,7 +851,21 @@ def evaluate_folder_sequences(
             name=str(pred_file),
             gt_name=str(gt_file),
             by_identity=by_identity,
+            benchmark=bench,
         )
+        if bench != "MOT15":
+            scored = scored_ground_truth(gt, keep_zero_marked=keep_zero_marked, benchmark=bench)
+            log.info(
+                "%s: scored under TrackEval's %s protocol (class ids in column 8 of %s): %d of its %d rows are people "
+                "to find (pedestrians%s); %d of the result's boxes lie on a distractor and are not counted",
+                pred_file,
+                bench,
+                gt_file,
+                int(scored.sum()),
+                len(gt),
+                "" if keep_zero_marked else " not marked 0",
+                out[seq]["removed_tracker_dets"],
+            )
     return out
 
 

@@ -13,7 +13,7 @@ from collections.abc import Collection, Mapping
 
 import numpy as np
 
-from .mot import combine, evaluate_sequence, format_percent
+from .mot import combine, evaluate_sequence, format_percent, resolve_benchmark, scored_ground_truth
 
 __all__ = ["shift_frames", "evaluate_multicam", "format_multicam"]
 
@@ -32,6 +32,7 @@ def evaluate_multicam(
     *,
     keep_zero_marked: bool = False,
     global_gt_ids: bool = True,
+    benchmark: str = "auto",
 ) -> dict:
     """Metrics of every camera in ``gt`` and of their frame-shifted concatenation.
 
@@ -41,6 +42,8 @@ def evaluate_multicam(
         lengths: ``{camera: frames}``; ``SHIFT`` is the largest length + 1.
         global_gt_ids: ground-truth ids name the same person in every camera; ``False`` (e.g. unrelated MOT
             sequences, each numbering its people from 1) makes them distinct per camera before concatenating.
+        benchmark: the protocol (:func:`~mctrack.eval.mot.resolve_benchmark`), resolved once for all cameras'
+            ground truth together so that every camera and the cross-camera score are scored alike.
 
     Returns ``{"per_camera": {cam: summary}, "combined": summary, "mean_per_camera": {...}, "cross_camera":
     summary, "shift": SHIFT, "cameras": [...]}`` (summaries as :func:`~mctrack.eval.mot.evaluate_sequence`).
@@ -52,12 +55,18 @@ def evaluate_multicam(
         if c not in lengths or int(lengths[c]) < 1:
             raise ValueError(f"lengths: camera {c!r} needs a length >= 1")
     shift = max(int(lengths[c]) for c in cams) + 1
+    if benchmark == "auto":  # one protocol for all cameras, from their ground truth together
+        bench = resolve_benchmark("auto", _pad([gt[c][:, :10] for c in cams if len(gt[c])]), "")
+    else:  # checked camera by camera, so that an error names the camera
+        for c in cams:
+            resolve_benchmark(benchmark, gt[c], f"camera {c}")
+        bench = benchmark
     id_step = 1 + max((int(gt[c][:, 1].max()) for c in cams if len(gt[c])), default=0)
     empty = np.zeros((0, 10))
     per, results, gt_cat, pred_cat = {}, [], [], []
     for k, c in enumerate(cams):
         p = pred.get(c, empty)
-        r = evaluate_sequence(gt[c], p, int(lengths[c]), keep_zero_marked=keep_zero_marked, name=c)
+        r = evaluate_sequence(gt[c], p, int(lengths[c]), keep_zero_marked=keep_zero_marked, name=c, benchmark=bench)
         per[c] = r["summary"]
         results.append(r)
         g = shift_frames(gt[c], k * shift)[:, :10] if len(gt[c]) else np.zeros((0, 10))
@@ -67,10 +76,12 @@ def evaluate_multicam(
         pred_cat.append(shift_frames(p, k * shift)[:, :10] if len(p) else np.zeros((0, 10)))
     g = _pad(gt_cat)
     q = _pad(pred_cat)
-    cross = evaluate_sequence(g, q, shift * len(cams), keep_zero_marked=keep_zero_marked, name="cross-camera")
+    cross = evaluate_sequence(
+        g, q, shift * len(cams), keep_zero_marked=keep_zero_marked, name="cross-camera", benchmark=bench
+    )
     # a camera with nothing to find scores every box as a false positive (MOTA minus thousands): its row says so,
     # the mean leaves it out (the combined and cross-camera rows count its false positives)
-    scored = [c for c in cams if _has_ground_truth(gt[c], keep_zero_marked)]
+    scored = [c for c in cams if scored_ground_truth(gt[c], keep_zero_marked=keep_zero_marked, benchmark=bench).any()]
     mean = {f: float(np.mean([per[c][f] for c in scored])) if scored else None for f in ("HOTA", "IDF1", "MOTA")}
     return {
         "cameras": cams,
@@ -79,8 +90,9 @@ def evaluate_multicam(
         "combined": combine(results)["summary"],
         "mean_per_camera": mean,
         "without_ground_truth": [c for c in cams if c not in scored],
-        # how it was scored, for a table that says so: MOT15's protocol as TrackEval runs it
+        # how it was scored, for a table that says so: the benchmark's protocol as TrackEval runs it
         "protocol": {
+            "benchmark": bench,
             "match_iou": 0.5,
             "hota_iou": "0.05 to 0.95 in steps of 0.05",
             "ground_truth_rows_marked_0": "counted" if keep_zero_marked else "ignored",
@@ -90,11 +102,6 @@ def evaluate_multicam(
         },
         "cross_camera": cross["summary"],
     }
-
-
-def _has_ground_truth(rows: np.ndarray, keep_zero_marked: bool) -> bool:
-    """Whether ``rows`` hold a box to find (rows marked 0 are ignored unless ``keep_zero_marked``)."""
-    return bool(len(rows)) and (keep_zero_marked or bool((rows[:, 6] != 0).any()))
 
 
 def _pad(parts: list[np.ndarray]) -> np.ndarray:

@@ -1314,7 +1314,7 @@ def test_a_configured_fps_far_from_the_video_header_is_warned(tmp_path, caplog):
     assert "overrides" not in caplog.text
 
 
-def test_a_run_warns_about_mot17_ground_truth_scored_under_the_mot15_protocol(scene, tmp_path, caplog):
+def test_a_run_scores_mot17_ground_truth_under_the_mot17_protocol(scene, tmp_path, caplog):
     gt = load_mot_txt(scene / "cam1" / "gt" / "gt.txt")
     gt[::5, 7] = 7  # every fifth row a MOT17 distractor (class 7)
     mot17 = tmp_path / "mot17_gt.txt"
@@ -1325,11 +1325,16 @@ def test_a_run_warns_about_mot17_ground_truth_scored_under_the_mot15_protocol(sc
         yaml_text = yaml_text.replace(f"{key}: cam", f"{key}: {scene}/cam")
     (tmp_path / "cams.yaml").write_text(yaml_text)
     cams = load_cams(tmp_path / "cams.yaml")
-    with caplog.at_level(logging.WARNING):
+    with caplog.at_level(logging.INFO):
         result = make_pipeline(cams).run(cams, tmp_path / "out")
-    lines = [m for m in caplog.messages if "MOT16/17 class ids" in m]
-    assert len(lines) == 1 and str(mot17) in lines[0] and f"{len(gt[::5])} row(s)" in lines[0]
-    assert "cam1" in result.evaluation["per_camera"]  # still scored, as the warning says
+    assert not [m for m in caplog.messages if "MOT16/17 class ids" in m]  # said when scored under MOT15 only
+    assert sum("scored under TrackEval's MOT17 protocol" in m for m in caplog.messages) == 1
+    assert result.evaluation["protocol"]["benchmark"] == "MOT17"
+    # the distractors are not people to find (before: scored as people, every fifth row of the camera)
+    people = int(
+        ((gt[:, 7] == 1) & (gt[:, 6] != 0) & (gt[:, 0] <= result.evaluation["frames_evaluated"]["cam1"])).sum()
+    )
+    assert result.evaluation["per_camera"]["cam1"]["GT_Dets"] == people
 
 
 def test_a_camera_s_own_score_thresholds_in_cams_yaml_replace_run_s(scene, tmp_path, caplog):

@@ -154,19 +154,24 @@ def test_evaluate_folders_and_cli(tmp_path, capsys):
     assert json.loads(out_json.read_text())["seqA"]["MOTA"] == pytest.approx(1.0)
 
 
-def test_mot17_style_ground_truth_is_warned_about(tmp_path, caplog):
+def test_mot17_style_ground_truth_scored_under_mot15_is_warned_about(tmp_path, caplog):
     gt = GT.copy()
     gt[:, 7] = 1  # MOT16/17: column 8 is the class, 1 a pedestrian
     gt[gt[:, 1] == 2, 7] = 7  # a distractor (static person), scored as a person under the MOT15 protocol
     gt_dir, pred_dir = make_layout(tmp_path, GT)
     save_mot_txt(gt_dir / "seqA" / "gt" / "gt.txt", gt)
     with caplog.at_level("WARNING", logger="mctrack.eval.mot"):
-        evaluate_folders(gt_dir, pred_dir)
+        m = evaluate_folders(gt_dir, pred_dir, benchmark="MOT15")
     assert "carry MOT16/17 class ids other than pedestrian" in caplog.text
+    assert m["seqA"]["IDF1"] == pytest.approx(1.0)  # the static person is someone to find, and found
     caplog.clear()
+    with caplog.at_level("WARNING", logger="mctrack.eval.mot"):  # auto: MOT17's protocol, nothing to warn about
+        m = evaluate_folders(gt_dir, pred_dir)
+    assert not caplog.records
+    assert m["seqA"]["GT_Dets"] == 10 and m["seqA"]["FP"] == 0  # the box on the static person is not counted
     save_mot_txt(gt_dir / "seqA" / "gt" / "gt.txt", GT)  # MOT15: -1 there
     with caplog.at_level("WARNING", logger="mctrack.eval.mot"):
-        evaluate_folders(gt_dir, pred_dir)
+        evaluate_folders(gt_dir, pred_dir, benchmark="MOT15")
     assert not caplog.records
 
 
@@ -594,15 +599,16 @@ def test_eval_against_lists_the_ground_truth_ids_whose_idf1_rows_differ(tmp_path
     # B's own table; the ground truth's warnings said once; errors about B name --against (helper-82)
     classes = GT.copy()
     classes[:, 7] = 1
-    classes[classes[:, 1] == 2, 7] = 7  # MOT17 classes: warned about once per ground-truth file read
+    classes[classes[:, 1] == 2, 7] = 7  # MOT17 classes under MOT15: warned about once per ground-truth file read
     save_mot_txt(gt_dir / "seqA" / "gt" / "gt.txt", classes)
     with caplog.at_level("WARNING", logger="mctrack.eval.mot"):
-        assert cli_main([*argv, "--against", str(other), "--json", str(tmp_path / "a.json")]) == 0
+        argv_15 = [*argv, "--benchmark", "MOT15"]
+        assert cli_main([*argv_15, "--against", str(other), "--json", str(tmp_path / "a.json")]) == 0
     out = capsys.readouterr().out
     assert f"B: {other} (in --json: each entry's 'against')" in out and out.count("COMBINED") == 2
     assert sum("carry MOT16/17 class ids" in r.getMessage() for r in caplog.records) == 1
     both = json.loads((tmp_path / "a.json").read_text())  # B's metrics beside A's (only A's were written)
-    theirs = evaluate_folder_sequences(gt_dir, other, by_identity=True)["seqA"]
+    theirs = evaluate_folder_sequences(gt_dir, other, by_identity=True, benchmark="MOT15")["seqA"]
     assert both["seqA"]["against"]["IDF1"] == theirs["summary"]["IDF1"] != both["seqA"]["IDF1"]
     assert both["seqA"]["against"]["identities"] == identities_json(theirs["identities"])
     assert both["COMBINED"]["against"]["IDF1"] == theirs["summary"]["IDF1"]  # one sequence: pooled is the same
