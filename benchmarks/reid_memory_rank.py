@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 from mctrack.embed import build_embedder  # noqa: E402
 from mctrack.errors import InputError, MctrackError, first_line, missing_file  # noqa: E402
-from mctrack.io.mot import load_mot_txt  # noqa: E402
+from mctrack.io.mot import load_mot_txt, marked_to_count  # noqa: E402
 from mctrack.track.matching import iou_matrix  # noqa: E402
 from mctrack.types import Detections  # noqa: E402
 from mctrack.weights import default_weights, resolve_weights  # noqa: E402
@@ -108,7 +108,7 @@ def memory_rank(
 def ground_truth_boxes(root: Path, min_height: float) -> np.ndarray:
     """``(frame, id, x, y, w, h)`` rows of the sequence's ground truth boxes at least ``min_height`` px tall."""
     gt = load_mot_txt(root / "gt" / "gt.txt")
-    gt = gt[(gt[:, 6] != 0) & (gt[:, 5] >= min_height)]
+    gt = gt[marked_to_count(gt[:, 6]) & (gt[:, 5] >= min_height)]
     return gt[:, :6]
 
 
@@ -119,7 +119,7 @@ def detection_boxes(root: Path, min_height: float, min_score: float, min_iou: fl
     det = load_mot_txt(root / "det" / "det.txt")
     det = det[(det[:, 6] >= min_score) & (det[:, 5] >= min_height)]
     gt = load_mot_txt(root / "gt" / "gt.txt")
-    gt = gt[gt[:, 6] != 0]
+    gt = gt[marked_to_count(gt[:, 6])]
     out = []
     for frame in np.intersect1d(det[:, 0], gt[:, 0]):
         d, g = det[det[:, 0] == frame], gt[gt[:, 0] == frame]

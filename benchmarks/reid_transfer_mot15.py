@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from mctrack.embed import ColorHistogramEmbedder, ReidEmbedder  # noqa: E402
-from mctrack.io.mot import load_mot_txt  # noqa: E402
+from mctrack.io.mot import load_mot_txt, marked_to_count  # noqa: E402
 from reid_models.evaluation import cosine_distance, evaluate_rank  # noqa: E402
 
 SEQUENCES = {"PETS09-S2L1": "PETS09-S2L1.avi", "TUD-Stadtmitte": "TUD-Stadtmitte.mp4"}
@@ -35,7 +35,7 @@ SEQUENCES = {"PETS09-S2L1": "PETS09-S2L1.avi", "TUD-Stadtmitte": "TUD-Stadtmitte
 
 def select(gt: np.ndarray, width: int, height: int, args) -> list[tuple[int, int, np.ndarray, int]]:
     """(frame, pid, xyxy, role) rows: role 0 = gallery, 1 = query."""
-    gt = gt[gt[:, 6] != 0]
+    gt = gt[marked_to_count(gt[:, 6])]
     xyxy = np.c_[gt[:, 2:4], gt[:, 2:4] + gt[:, 4:6]]
     ok = (
         (gt[:, 5] >= args.min_height)

@@ -1347,8 +1347,7 @@ class Pipeline:
                 )
             gt[c] = rows[rows[:, 0] <= n] if len(rows) else rows
             lengths[c] = n
-            # nothing to find: every box a false positive, MOTA minus thousands
-            if not scored_ground_truth(gt[c]).any():
+            if not scored_ground_truth(gt[c]).any():  # nothing to find: every box a false positive
                 log.warning(
                     "camera %s: %s has no ground-truth row to score against (%s): its scores are meaningless, left "
                     "out of the per-camera mean; its boxes count as false positives in the cross-camera scores",
@@ -1359,12 +1358,6 @@ class Pipeline:
                     else f"none of its {len(rows)} rows is both in the first {n} frames and marked to count",
                 )
         evaluation = evaluate_multicam(gt, pred, lengths, global_gt_ids=cams.ground_truth_ids == "global")
-        if (bench := evaluation["protocol"]["benchmark"]) != "MOT15":
-            log.info(
-                "ground truth with MOTChallenge class ids (column 8): scored under TrackEval's %s protocol (boxes on "
-                "distractors are not counted; only pedestrians are people to find)",
-                bench,
-            )
         evaluation["frames_evaluated"] = dict(lengths)
         return evaluation
 

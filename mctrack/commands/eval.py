@@ -66,7 +66,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "column 8: predicted boxes matched to a person on a vehicle, static person, distractor or reflection are "
         "removed, and only pedestrians are people to find), MOT20 (also non-motorised vehicles as distractors). "
         "Default auto: MOT17's where the ground truth holds class ids other than pedestrian (MOT20's for a sequence "
-        "named MOT20-*), else MOT15's",
+        "named MOT20-*; never with --cams, whose cameras are no sequences: ask for MOT20), else MOT15's",
     )
     p.add_argument("--json", help="also write the metrics to this JSON file")
     p.add_argument(
@@ -215,7 +215,7 @@ def evaluate_cams(args: argparse.Namespace) -> dict:
         rows = read_ground_truth(cam.ground_truth, cam.id, args.benchmark)
         file = pred_dir / f"{cam.id}.txt"
         if file.is_file():
-            result = load_mot_txt(file, check_sizes=True)
+            result = load_mot_txt(file, check_sizes=True, file_order=True)
         elif args.missing_ok:
             log.warning("%s: no result file: camera %s is scored as tracked with no box (--missing-ok)", file, cam.id)
             result = np.zeros((0, 10))

@@ -34,6 +34,7 @@ from ..io.mot import (
     duplicate_id_problem,
     incomplete_result,
     load_mot_txt,
+    marked_to_count,
     read_frame_size,
     read_seq_length,
     share_far_outside,
@@ -45,6 +46,7 @@ log = logging.getLogger(__name__)
 __all__ = [
     "BENCHMARKS",
     "resolve_benchmark",
+    "class_ids",
     "scored_ground_truth",
     "warn_if_mot17_classes",
     "SequenceData",
@@ -145,43 +147,46 @@ _PEDESTRIAN = 1
 _DISTRACTORS = {"MOT16": (2, 7, 8, 12), "MOT17": (2, 7, 8, 12), "MOT20": (2, 6, 7, 8, 12)}
 
 
-def resolve_benchmark(benchmark: str, gt_rows: np.ndarray, sequence: str | Path = "") -> str:
-    """The protocol ``benchmark`` (one of :data:`BENCHMARKS`) means for the ground truth ``gt_rows`` of ``sequence``
-    (a name or a path; a part of it named ``MOT20...`` makes ``"auto"`` MOT20's rather than MOT17's).
+def resolve_benchmark(benchmark: str, gt_rows: np.ndarray, sequence: str = "", file: str | Path | None = None) -> str:
+    """The protocol ``benchmark`` (one of :data:`BENCHMARKS`) means for the ground truth ``gt_rows`` of the sequence
+    named ``sequence`` (read from ``file``, which errors name; default ``sequence``).
 
-    ``"auto"``: MOT17 (or MOT20) where column 8 holds MOTChallenge class ids (whole numbers 1-13) in every row and not
-    every row is a pedestrian; otherwise MOT15 (whose ground truth has -1 or world coordinates there). Both protocols
-    score alike where every row is a pedestrian. MOT16/17/20 asked for on ground truth without class ids is an
-    :class:`InputError` naming ``sequence``, as TrackEval refuses it."""
+    ``"auto"``: MOT17's where column 8 holds MOTChallenge class ids (:func:`class_ids`) and not every row is a
+    pedestrian, MOT20's for such a sequence named ``MOT20-...``; otherwise MOT15's (whose ground truth has -1 or world
+    coordinates there). Both protocols score alike where every row is a pedestrian. MOT16/17/20 asked for on ground
+    truth without class ids is an :class:`InputError` naming the file, as TrackEval refuses it."""
     if benchmark not in BENCHMARKS:
         raise ValueError(f"benchmark: must be one of {', '.join(BENCHMARKS)}, got {benchmark!r}")
     gt = np.asarray(gt_rows, np.float64)
     if gt.ndim != 2 or not len(gt):
         return "MOT15" if benchmark == "auto" else benchmark
-    column = gt[:, 7] if gt.shape[1] >= 8 else None
-    classes = column is not None and bool(np.isin(column, _CLASS_IDS).all())
+    classes = class_ids(gt)
     if benchmark == "auto":
-        if not classes or bool((column == _PEDESTRIAN).all()):
+        if classes is None or bool((classes == _PEDESTRIAN).all()):
             return "MOT15"
-        mot20 = any(part.upper().startswith("MOT20") for part in Path(str(sequence)).parts)
-        return "MOT20" if mot20 else "MOT17"
-    if benchmark != "MOT15" and not classes:
-        if column is None:
+        return "MOT20" if str(sequence).startswith("MOT20-") else "MOT17"
+    if benchmark != "MOT15" and classes is None:
+        if gt.shape[1] < 8:
             found = f"{gt.shape[1]} columns, no column 8"
         else:
+            column = gt[:, 7]
             other = np.unique(column[~np.isin(column, _CLASS_IDS)])
             found = f"{len(other)} other value(s) there, e.g. {', '.join(f'{v:g}' for v in other[:3])}"
         raise InputError(
-            f"{sequence}: the {benchmark} protocol needs MOTChallenge class ids (1-13) in column 8 of every "
+            f"{file or sequence}: the {benchmark} protocol needs MOTChallenge class ids (1-13) in column 8 of every "
             f"ground-truth row; found {found} (MOT15-style ground truth: score it under MOT15, or auto)"
         )
     return benchmark
 
 
-def _counted(conf: np.ndarray) -> np.ndarray:
-    """Which ground-truth rows are not marked to ignore: TrackEval reads the ``conf`` column as an integer
-    (``zero_marked``), so 0 and every fraction below 1 mark a row to ignore."""
-    return np.trunc(conf) != 0
+def class_ids(gt: np.ndarray) -> np.ndarray | None:
+    """Column 8 of MOT ground truth ``gt`` when it holds MOTChallenge class ids (whole numbers 1-13 in every row, as
+    MOT16/17/20 files do), else None (MOT15 files hold -1 or world coordinates there)."""
+    gt = np.asarray(gt, np.float64)
+    if gt.ndim != 2 or gt.shape[1] < 8 or not len(gt):
+        return None
+    column = gt[:, 7]
+    return column if bool(np.isin(column, _CLASS_IDS).all()) else None
 
 
 def scored_ground_truth(gt: np.ndarray, *, keep_zero_marked: bool = False, benchmark: str = "MOT15") -> np.ndarray:
@@ -192,7 +197,7 @@ def scored_ground_truth(gt: np.ndarray, *, keep_zero_marked: bool = False, bench
     gt = np.asarray(gt, np.float64)
     if not len(gt):
         return np.zeros(0, bool)
-    mask = np.ones(len(gt), bool) if keep_zero_marked else _counted(gt[:, 6])
+    mask = np.ones(len(gt), bool) if keep_zero_marked else marked_to_count(gt[:, 6])
     if benchmark != "MOT15":
         mask &= gt[:, 7] == _PEDESTRIAN
     return mask
@@ -236,10 +241,10 @@ def sequence_data(
                 UserWarning,
                 stacklevel=3,
             )
-    bench = resolve_benchmark(benchmark, gt_rows, gt_name or name)
+    bench = resolve_benchmark(benchmark, gt_rows, _sequence_of(gt_name or name), gt_name or name)
     classes = bench != "MOT15"
     if not classes and not keep_zero_marked and len(gt_rows):
-        gt_rows = gt_rows[_counted(gt_rows[:, 6])]
+        gt_rows = gt_rows[marked_to_count(gt_rows[:, 6])]
     distractors = _DISTRACTORS.get(bench, ())
     removed = 0
     gt_f = gt_rows[:, 0].astype(np.int64) if len(gt_rows) else np.zeros(0, np.int64)
@@ -253,6 +258,7 @@ def sequence_data(
         g = gt_rows[gt_order[gt_bounds[t] : gt_bounds[t + 1]]]
         p = pred_rows[pr_order[pr_bounds[t] : pr_bounds[t + 1]]]
         if classes:  # TrackEval's MOT16/17/20 preprocessing: every ground-truth row takes part in the matching
+            _check_unique(g[:, 1].astype(np.int64), f"{gt_name or name + ' ground truth'}:", t)
             g_class = g[:, 7].astype(np.int64)
             if len(g) and len(p):
                 score = _box_iou_tlwh(g[:, 2:6], p[:, 2:6])
@@ -265,14 +271,12 @@ def sequence_data(
                     removed += len(drop)
             keep = g_class == _PEDESTRIAN
             if not keep_zero_marked:
-                keep &= _counted(g[:, 6])
+                keep &= marked_to_count(g[:, 6])
             g = g[keep]
         gi = g[:, 1].astype(np.int64)
         pi = p[:, 1].astype(np.int64)
         for ids, what in ((pi, f"{name}: tracker"), (gi, f"{gt_name or name + ' ground truth'}:")):
-            values, counts = np.unique(ids, return_counts=True)
-            if (counts > 1).any():
-                raise InputError(f"{what} id {int(values[counts > 1][0])} repeated within frame {t + 1}")
+            _check_unique(ids, what, t)
         gt_ids.append(gi)
         tr_ids.append(pi)
         sims.append(_box_iou_tlwh(g[:, 2:6], p[:, 2:6]))
@@ -292,6 +296,19 @@ def sequence_data(
         bench,
         removed,
     )
+
+
+def _check_unique(ids: np.ndarray, what: str, t: int) -> None:
+    """An id twice in one frame (0-based ``t``) is an :class:`InputError` (TrackEval refuses it too)."""
+    values, counts = np.unique(ids, return_counts=True)
+    if (counts > 1).any():
+        raise InputError(f"{what} id {int(values[counts > 1][0])} repeated within frame {t + 1}")
+
+
+def _sequence_of(name: str | Path) -> str:
+    """The sequence a ground-truth file belongs to (``.../<sequence>/gt/gt.txt``), else ``name`` itself."""
+    p = Path(str(name))
+    return p.parent.parent.name if p.name == "gt.txt" and p.parent.name == "gt" else str(name)
 
 
 def _mot_rows(rows, what: str, min_cols: int) -> np.ndarray:
@@ -578,6 +595,8 @@ def evaluate_sequence(
     i = identity(d) if solved is None else _identity_counts(solved)
     counts = {"GT_Dets": d.num_gt_dets, "GT_IDs": d.num_gt_ids, "Dets": d.num_tracker_dets, "IDs": d.num_tracker_ids}
     out = {"summary": _summary(h, c, i, counts), "raw": {"hota": h, "clear": c, "identity": i, "counts": counts}}
+    if not d.num_gt_dets:  # TrackEval's CLEAR returns before its final fields: MOTA 0 (pooled, the FP count)
+        out["summary"]["MOTA"] = 0.0
     out.update(benchmark=d.benchmark, removed_tracker_dets=d.removed_tracker_dets)
     if by_identity:
         out["identities"] = _identity_matches(d, 0.5, solved)
@@ -612,45 +631,82 @@ def _check_frames(rows: np.ndarray, length: int, file: Path, info_file: Path) ->
         )
 
 
-#: MOT16/17 ground-truth classes that are not a pedestrian (2 person on vehicle ... 12 occluder full); MOT15's
-#: ground truth has -1 in that column (the world x coordinate)
-_MOT17_OTHER_CLASSES = np.arange(2, 13)
+#: MOTChallenge class ids that are not a pedestrian (2 person on vehicle ... 13 crowd); MOT15's ground truth has -1
+#: in that column, or the world x coordinate
+_MOT17_OTHER_CLASSES = _CLASS_IDS[_CLASS_IDS != _PEDESTRIAN]
 
 
 def read_ground_truth(path: str | Path, camera: str, benchmark: str = "auto") -> np.ndarray:
     """A camera's ground-truth file read and checked as multi-camera scoring (``mctrack run``, ``mctrack eval
-    --cams``) needs it: a malformed row or one person twice in a frame is an :class:`InputError` naming the file;
-    MOT16/17 classes scored under ``benchmark`` MOT15 and x1,y1,x2,y2 rows are warned about."""
-    rows = load_mot_txt(path, check_sizes=True)
-    warn_if_mot17_classes(rows, Path(path), benchmark)
+    --cams``) needs it: a malformed row or one person twice in a frame is an :class:`InputError` naming the file, and
+    so is a ``benchmark`` protocol the file cannot be scored under (:func:`resolve_benchmark`); class ids scored
+    under MOT15, conf fractions and x1,y1,x2,y2 rows are warned about. Rows in the file's order within a frame."""
+    rows = load_mot_txt(path, check_sizes=True, file_order=True)
+    warn_if_mot17_classes(rows, Path(path), resolve_benchmark(benchmark, rows, _sequence_of(path), path))
+    warn_if_conf_fractions(rows, Path(path))
     if problem := corner_rows_problem(path, rows):  # it scored ~0 without a word
         log.warning("camera %s: %s", camera, problem)
-    if problem := duplicate_id_problem(rows[_counted(rows[:, 6])] if len(rows) else rows):
+    if problem := duplicate_id_problem(rows[marked_to_count(rows[:, 6])] if len(rows) else rows):
         raise InputError(f"{path}: {problem}")
     return rows
 
 
 def warn_if_mot17_classes(gt: np.ndarray, file: Path, benchmark: str = "MOT15") -> None:
-    """Warn when ``gt`` looks like MOT16/17 ground truth (non-pedestrian class ids in column 8) and is scored under
-    ``benchmark`` MOT15 all the same: its distractors and other classes then count as people to find, and matches
-    on them as such (``"auto"`` scores such ground truth under MOT17's protocol, and says nothing)."""
-    if not len(gt) or benchmark != "MOT15":
+    """Warn when ``gt`` carries MOTChallenge class ids other than pedestrian in column 8 and is scored under the
+    (resolved) ``benchmark`` MOT15 all the same, which counts its distractors and other classes as people to find:
+    because MOT15 was asked for, or because other rows hold whole numbers that are no class id (0, 14, -1: MOT17's
+    protocol needs class ids in every row; TrackEval refuses such a file under MOT17)."""
+    gt = np.asarray(gt, np.float64)
+    if not len(gt) or benchmark != "MOT15" or gt.ndim != 2 or gt.shape[1] < 8:
         return
-    classes = gt[:, 7]
-    other = np.isin(classes, _MOT17_OTHER_CLASSES)
-    if other.any() and np.isin(classes, np.r_[1, _MOT17_OTHER_CLASSES]).all():
+    column = gt[:, 7]
+    other = np.isin(column, _MOT17_OTHER_CLASSES)
+    if not other.any() or not bool((column == np.round(column)).all()):  # world coordinates, or -1 everywhere
+        return
+    if class_ids(gt) is not None:
         log.warning(
-            "%s: %d row(s) carry MOT16/17 class ids other than pedestrian (2-12): the MOT15 protocol, as asked, "
+            "%s: %d row(s) carry MOTChallenge class ids other than pedestrian (2-13): the MOT15 protocol, as asked, "
             "scores them as people (MOT17's removes distractors and the predictions matched to them: benchmark "
             "auto or MOT17)",
             file,
             int(other.sum()),
         )
+        return
+    stray = ~np.isin(column, _CLASS_IDS)
+    log.warning(
+        "%s: column 8 holds MOTChallenge class ids other than pedestrian in %d row(s) but values that are no class id "
+        "in %d (e.g. %g): scored under the MOT15 protocol, which counts every row as a person (MOT17's needs class "
+        "ids 1-13 in every row)",
+        file,
+        int(other.sum()),
+        int(stray.sum()),
+        float(column[stray][0]),
+    )
+
+
+def warn_if_conf_fractions(gt: np.ndarray, file: Path) -> None:
+    """Warn when ground truth's conf column holds fractions between 0 and 1: TrackEval reads the column as an
+    integer, so those rows are marked 0 and ignored (as here, :func:`~mctrack.io.mot.marked_to_count`), which a
+    file that put a visibility or a score there did not mean."""
+    gt = np.asarray(gt, np.float64)
+    if not len(gt):
+        return
+    conf = gt[:, 6]
+    fraction = (np.abs(conf) < 1) & (conf != 0)
+    if fraction.any():
+        log.warning(
+            "%s: %d of its %d rows have a conf between 0 and 1 (e.g. %g): read as 0, as TrackEval reads the column "
+            "(an integer), and ignored; --keep-zero-marked counts them",
+            file,
+            int(fraction.sum()),
+            len(gt),
+            float(conf[fraction][0]),
+        )
 
 
 def _warn_if_no_ground_truth(gt: np.ndarray, file: Path, seq: str, keep_zero_marked: bool, benchmark: str) -> None:
-    """Warn when ``gt`` leaves nothing to find: every predicted box is then a false positive, MOTA falls to minus
-    thousands of percent and the sequence drags the combined scores down."""
+    """Warn when ``gt`` leaves nothing to find: every predicted box is then a false positive (its MOTA is 0, as
+    TrackEval gives it) and the sequence drags the combined scores down."""
     if not len(gt):
         why = "no rows"
     elif not scored_ground_truth(gt, keep_zero_marked=keep_zero_marked, benchmark=benchmark).any():
@@ -660,9 +716,9 @@ def _warn_if_no_ground_truth(gt: np.ndarray, file: Path, seq: str, keep_zero_mar
                 f"none of its {len(gt)} rows is a pedestrian (class 1), the only class the {benchmark} protocol scores"
             )
         elif benchmark != "MOT15":
-            why = f"all {walkers} pedestrian rows have conf 0 and are ignored (--keep-zero-marked counts them)"
+            why = f"all {walkers} pedestrian rows are marked 0 (conf) and ignored (--keep-zero-marked counts them)"
         else:
-            why = f"all {len(gt)} rows have conf 0 and are ignored (--keep-zero-marked counts them)"
+            why = f"all {len(gt)} rows are marked 0 (conf) and ignored (--keep-zero-marked counts them)"
     else:
         return
     log.warning(
@@ -784,9 +840,11 @@ def evaluate_folder_sequences(
     for seq in sequences:
         info_file, gt_file = gt_dir / seq / "seqinfo.ini", gt_dir / seq / "gt" / "gt.txt"
         length = read_seq_length(info_file)
-        gt = load_mot_txt(gt_file, check_sizes=True)
-        bench = resolve_benchmark(benchmark, gt, gt_file)
+        gt = load_mot_txt(gt_file, check_sizes=True, file_order=True)  # TrackEval's order decides its ties
+        bench = resolve_benchmark(benchmark, gt, seq, gt_file)
         warn_if_mot17_classes(gt, gt_file, bench)
+        if not keep_zero_marked:
+            warn_if_conf_fractions(gt, gt_file)
         if problem := corner_rows_problem(gt_file, gt):  # it scored ~0 without a word
             log.warning("%s", problem)
         _warn_if_no_ground_truth(gt, gt_file, seq, keep_zero_marked, bench)
@@ -794,7 +852,7 @@ def evaluate_folder_sequences(
         if not pred_file.is_file() and (pred_dir / f"{safe_file_name(seq)}.txt").is_file():
             pred_file = pred_dir / f"{safe_file_name(seq)}.txt"  # as mctrack track names it ("My Seq" -> My_Seq)
         if pred_file.is_file():
-            pred = load_mot_txt(pred_file, check_sizes=True)
+            pred = load_mot_txt(pred_file, check_sizes=True, file_order=True)
             if not len(pred):  # a tracker that wrote nothing: scored 0, which is right, but say why
                 log.warning("%s: no rows: sequence %s is scored as tracked with no box", pred_file, seq)
             if stale := _earlier_run_result(pred_dir, seq):
@@ -829,7 +887,7 @@ def evaluate_folder_sequences(
         _check_frames(gt, length, gt_file, info_file)
         _check_frames(pred, length, pred_file, info_file)
         if (repeated := _ignored_rows_in_result(gt, pred, keep_zero_marked, bench)) >= max(1, 0.05 * len(pred)):
-            marked = "marks to ignore (conf 0)" if bench == "MOT15" else "does not score (conf 0, or not a person)"
+            marked = "marks to ignore (conf 0)" if bench == "MOT15" else "does not score (conf 0, or no pedestrian)"
             log.warning(
                 f"%s: %d of its %d rows repeat boxes that %s {marked}: they count as false positives "
                 "(the ground truth scored against itself? drop its rows that are not scored, or --keep-zero-marked)",
@@ -856,8 +914,8 @@ def evaluate_folder_sequences(
         if bench != "MOT15":
             scored = scored_ground_truth(gt, keep_zero_marked=keep_zero_marked, benchmark=bench)
             log.info(
-                "%s: scored under TrackEval's %s protocol (class ids in column 8 of %s): %d of its %d rows are people "
-                "to find (pedestrians%s); %d of the result's boxes lie on a distractor and are not counted",
+                "%s: scored under TrackEval's %s protocol (class ids in column 8 of %s): %d of the ground truth's %d "
+                "rows are people to find (pedestrians%s); %d box(es) of the result on a distractor not counted",
                 pred_file,
                 bench,
                 gt_file,

@@ -9,13 +9,16 @@ every cross-camera split or merge, which per-camera metrics cannot see.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection, Mapping
 
 import numpy as np
 
-from .mot import combine, evaluate_sequence, format_percent, resolve_benchmark, scored_ground_truth
+from .mot import class_ids, combine, evaluate_sequence, format_percent, resolve_benchmark, scored_ground_truth
 
-__all__ = ["shift_frames", "evaluate_multicam", "format_multicam"]
+__all__ = ["shift_frames", "camera_set_benchmark", "evaluate_multicam", "format_multicam"]
+
+log = logging.getLogger(__name__)
 
 
 def shift_frames(rows: np.ndarray, offset: int) -> np.ndarray:
@@ -23,6 +26,31 @@ def shift_frames(rows: np.ndarray, offset: int) -> np.ndarray:
     rows = np.array(rows, np.float64, copy=True).reshape(-1, np.shape(rows)[-1] if np.size(rows) else 10)
     rows[:, 0] += offset
     return rows
+
+
+def camera_set_benchmark(gt: Mapping[str, np.ndarray], benchmark: str = "auto") -> str:
+    """One protocol for a camera set's ground truth ``{camera: rows}``
+    (:func:`~mctrack.eval.mot.resolve_benchmark`): an explicit one is checked camera by camera (an
+    :class:`~mctrack.errors.InputError` names the camera); ``"auto"`` gives MOT17's when any camera's ground truth
+    carries class ids other than pedestrian (the cameras without class ids are then scored with every row a
+    pedestrian, as MOT15's protocol scores them), else MOT15's. Camera ids are no sequence names: ``"auto"`` never
+    gives MOT20's here; ask for it."""
+    if benchmark == "auto":
+        return "MOT17" if any(resolve_benchmark("auto", gt[c]) != "MOT15" for c in gt) else "MOT15"
+    for c in sorted(gt):
+        resolve_benchmark(benchmark, gt[c], file=f"camera {c}")
+    return benchmark
+
+
+def _as_pedestrians(rows: np.ndarray, benchmark: str) -> np.ndarray:
+    """A camera's ground truth as the set's protocol reads it: under MOT16/17/20, rows without class ids (MOT15-style
+    ground truth of this camera) become pedestrians, every row a person as MOT15's protocol counts them."""
+    if benchmark == "MOT15" or not len(rows) or class_ids(rows) is not None:
+        return rows
+    out = np.full((len(rows), max(rows.shape[1], 8)), -1.0)
+    out[:, : rows.shape[1]] = rows
+    out[:, 7] = 1
+    return out
 
 
 def evaluate_multicam(
@@ -42,8 +70,8 @@ def evaluate_multicam(
         lengths: ``{camera: frames}``; ``SHIFT`` is the largest length + 1.
         global_gt_ids: ground-truth ids name the same person in every camera; ``False`` (e.g. unrelated MOT
             sequences, each numbering its people from 1) makes them distinct per camera before concatenating.
-        benchmark: the protocol (:func:`~mctrack.eval.mot.resolve_benchmark`), resolved once for all cameras'
-            ground truth together so that every camera and the cross-camera score are scored alike.
+        benchmark: the protocol, one for all cameras (:func:`camera_set_benchmark`), so that every camera and the
+            cross-camera row are scored alike; said in one line when it is not MOT15's.
 
     Returns ``{"per_camera": {cam: summary}, "combined": summary, "mean_per_camera": {...}, "cross_camera":
     summary, "shift": SHIFT, "cameras": [...]}`` (summaries as :func:`~mctrack.eval.mot.evaluate_sequence`).
@@ -55,12 +83,14 @@ def evaluate_multicam(
         if c not in lengths or int(lengths[c]) < 1:
             raise ValueError(f"lengths: camera {c!r} needs a length >= 1")
     shift = max(int(lengths[c]) for c in cams) + 1
-    if benchmark == "auto":  # one protocol for all cameras, from their ground truth together
-        bench = resolve_benchmark("auto", _pad([gt[c][:, :10] for c in cams if len(gt[c])]), "")
-    else:  # checked camera by camera, so that an error names the camera
-        for c in cams:
-            resolve_benchmark(benchmark, gt[c], f"camera {c}")
-        bench = benchmark
+    bench = camera_set_benchmark(gt, benchmark)
+    gt = {c: _as_pedestrians(np.asarray(gt[c], np.float64), bench) for c in cams}
+    if bench != "MOT15":
+        log.info(
+            "ground truth with MOTChallenge class ids (column 8): every camera scored under TrackEval's %s protocol "
+            "(boxes on distractors are not counted; only pedestrians are people to find)",
+            bench,
+        )
     id_step = 1 + max((int(gt[c][:, 1].max()) for c in cams if len(gt[c])), default=0)
     empty = np.zeros((0, 10))
     per, results, gt_cat, pred_cat = {}, [], [], []
@@ -79,8 +109,8 @@ def evaluate_multicam(
     cross = evaluate_sequence(
         g, q, shift * len(cams), keep_zero_marked=keep_zero_marked, name="cross-camera", benchmark=bench
     )
-    # a camera with nothing to find scores every box as a false positive (MOTA minus thousands): its row says so,
-    # the mean leaves it out (the combined and cross-camera rows count its false positives)
+    # a camera with nothing to find scores every box as a false positive: its row says so, the mean leaves it out
+    # (the combined and cross-camera rows count its false positives)
     scored = [c for c in cams if scored_ground_truth(gt[c], keep_zero_marked=keep_zero_marked, benchmark=bench).any()]
     mean = {f: float(np.mean([per[c][f] for c in scored])) if scored else None for f in ("HOTA", "IDF1", "MOTA")}
     return {

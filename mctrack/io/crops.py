@@ -130,7 +130,7 @@ class CropCollector:
 
 #: the largest person id a Market-1501 file name holds (four digits)
 MAX_PERSON_ID = 9999
-_MOT17_CLASSES = np.arange(1, 13)
+_MOT17_CLASSES = np.arange(1, 14)  # MOTChallenge class ids, 1 pedestrian ... 13 crowd
 
 
 def estimate_visibility(xyxy: np.ndarray, samples: tuple[int, int] = (8, 16)) -> np.ndarray:
@@ -174,10 +174,12 @@ def label_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, int]:
     """The rows of a MOT label file that name a person to crop: ``(rows, visibility or None, rows dropped)``.
 
     Rows whose ``conf`` column is 0 are dropped (MOTChallenge ground truth marks boxes to ignore so). A file laid
-    out as MOT16/17 ground truth (class ids 1-12 in column 8, a visibility in [0, 1] in column 9) keeps its
+    out as MOT16/17 ground truth (class ids 1-13 in column 8, a visibility in [0, 1] in column 9) keeps its
     pedestrians (class 1) and gives their visibility; other files (MOT15 ground truth, tracking results) have
     none, and :func:`estimate_visibility` stands in."""
     rows = np.asarray(rows, np.float64)
+    # != 0, not read as an integer as ground truth is (marked_to_count): a run's result, labelled here too, holds
+    # its scores in that column
     keep = rows[:, 6] != 0
     vis = None
     if rows.shape[1] >= 9:

@@ -27,6 +27,7 @@ from ..types import MAX_FPS, Detections
 
 __all__ = [
     "load_mot_txt",
+    "marked_to_count",
     "duplicate_id",
     "duplicate_id_problem",
     "save_mot_txt",
@@ -53,9 +54,15 @@ MAX_COORD = 1e5  # pixels: no camera has boxes this far out
 
 
 def load_mot_txt(
-    path: str | Path, *, skip_bad_boxes: bool = False, check_sizes: bool = False, needs_score: bool = False
+    path: str | Path,
+    *,
+    skip_bad_boxes: bool = False,
+    check_sizes: bool = False,
+    needs_score: bool = False,
+    file_order: bool = False,
 ) -> np.ndarray:
-    """Rows of a MOT text file as a ``(K, 10)`` float64 array sorted by frame then id.
+    """Rows of a MOT text file as a ``(K, 10)`` float64 array sorted by frame then id (``file_order``: by frame
+    only, in the file's order within a frame, as TrackEval reads them: the order decides its matching's ties).
 
     Accepts comma- or whitespace-separated rows of 6 to 10 columns (missing trailing columns become -1) and an
     empty file. A missing file, a malformed row, a frame that is not an integer in ``1..MAX_FRAME`` or a
@@ -147,8 +154,16 @@ def load_mot_txt(
     if not rows:
         return np.zeros((0, N_COLS), np.float64)
     arr = np.asarray(rows, np.float64)
-    order = np.lexsort((arr[:, 1], arr[:, 0]))
+    order = np.argsort(arr[:, 0], kind="stable") if file_order else np.lexsort((arr[:, 1], arr[:, 0]))
     return arr[order]
+
+
+def marked_to_count(conf: np.ndarray) -> np.ndarray:
+    """Which rows of MOTChallenge ground truth are people to count, from its ``conf`` column (column 7): those not
+    marked 0. TrackEval reads the column as an integer (its ``zero_marked``), so a fraction below 1 marks a row to
+    ignore too; evaluation and the benchmarks read ground truth so (not a result's rows: their column 7 is a
+    score)."""
+    return np.trunc(np.asarray(conf, np.float64)) != 0
 
 
 def duplicate_id(rows: np.ndarray) -> tuple[int, int, int] | None:

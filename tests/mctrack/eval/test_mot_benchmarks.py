@@ -131,7 +131,8 @@ def test_mot15_ground_truth_and_fractional_conf_score_as_in_trackeval(tmp_path):
 def test_auto_keeps_mot15_where_column_8_holds_no_classes_or_only_pedestrians():
     gt, _ = _scene(4)
     assert resolve_benchmark("auto", gt, "MOT17-04-SDP") == "MOT17"
-    assert resolve_benchmark("auto", gt, "data/MOT20/train/MOT20-02/gt/gt.txt") == "MOT20"
+    assert resolve_benchmark("auto", gt, "MOT20-02") == "MOT20"  # the sequence's name, as MOTChallenge writes it
+    assert resolve_benchmark("auto", gt, "mot20-02") == resolve_benchmark("auto", gt, "MOT2020_runs") == "MOT17"
     world = gt.copy()
     world[:, 7] = np.linspace(-6.5, 10.1, len(gt))  # MOT15's world coordinates (PETS09-S2L1, TUD-Stadtmitte)
     assert resolve_benchmark("auto", world, "MOT20-02") == "MOT15"
@@ -148,6 +149,69 @@ def test_auto_keeps_mot15_where_column_8_holds_no_classes_or_only_pedestrians():
         scored_ground_truth(gt, benchmark="auto")
     with pytest.raises(ValueError, match="one of auto, MOT15"):
         resolve_benchmark("MOT18", gt, "x")
+
+
+def test_a_folder_named_like_mot20_above_the_sequences_does_not_make_them_mot20(tmp_path):
+    sequences = {"MOT17-02-FRCNN": _scene(9)}
+    ours = _ours(tmp_path / "MOT20_vs_MOT17", sequences)
+    assert ours["MOT17-02-FRCNN"]["benchmark"] == "MOT17"
+    gt, pred = sequences["MOT17-02-FRCNN"]
+    named = evaluate_sequence(gt, pred, LENGTH, gt_name=str(tmp_path / "MOT20-03" / "gt" / "gt.txt"))
+    assert named["benchmark"] == "MOT20"  # the library call takes the sequence from the ground truth's path
+
+
+def test_ties_are_broken_in_the_files_row_order_as_trackeval_breaks_them(tmp_path):
+    """A pedestrian and a distractor with the same box, the distractor's row first in the file (helper-89): which
+    of the two the result's box is matched to decides whether it is removed; TrackEval takes the rows as the file
+    gives them. So do we now (the rows used to be sorted by id first)."""
+    gt = np.array([[f, i, 100, 100, 40, 100, 1, c, 1, -1] for f in range(1, LENGTH + 1) for i, c in ((9, 7), (2, 1))])
+    pred = np.array([[f, 5, 100, 100, 40, 100, 1, -1, -1, -1] for f in range(1, LENGTH + 1)])
+    tied = np.array([[f, t, 300, 100, 40, 100, 1, -1, -1, -1] for f in range(1, LENGTH + 1) for t in (8, 3)])
+    gt = np.r_[gt, [[f, 4, 300, 100, 40, 100, 1, 1, 1, -1] for f in range(1, LENGTH + 1)]]
+    sequences = {"MOT17-05-SDP": (gt, np.r_[pred, tied])}
+    theirs = _trackeval(tmp_path, sequences, "MOT17")
+    _assert_same(_ours(tmp_path, sequences)["MOT17-05-SDP"], theirs["MOT17-05-SDP"])
+
+
+def test_one_id_twice_in_a_frame_across_classes_is_refused_as_trackeval_refuses_it(tmp_path):
+    gt, pred = _scene(10)
+    walker = gt[gt[:, 7] == 1][0].copy()
+    walker[7] = 7  # the same id in the same frame, once as a static person
+    walker[2] += 300
+    with pytest.raises(InputError, match=r"id \d+ repeated within frame"):
+        _ours(tmp_path, {"MOT17-10-DPM": (np.r_[gt, [walker]], pred)})
+
+
+def test_stray_values_among_class_ids_and_conf_fractions_are_warned_about(tmp_path, caplog):
+    gt, pred = _scene(11)
+    stray = gt.copy()
+    stray[:3, 7] = 0  # no class id: the file cannot be scored under MOT17's protocol
+    with caplog.at_level("WARNING", logger="mctrack.eval.mot"):
+        ours = _ours(tmp_path / "stray", {"MOT17-11-SDP": (stray, pred)})
+    assert ours["MOT17-11-SDP"]["benchmark"] == "MOT15"
+    assert "values that are no class id in 3 (e.g. 0): scored under the MOT15 protocol" in caplog.text
+    caplog.clear()
+    crowd = gt.copy()
+    crowd[crowd[:, 7] == 9, 7] = 13  # a crowd (13): a class id too
+    with caplog.at_level("WARNING", logger="mctrack.eval.mot"):
+        _ours(tmp_path / "crowd", {"MOT17-12-SDP": (crowd, pred)}, benchmark="MOT15")
+    assert "carry MOTChallenge class ids other than pedestrian (2-13): the MOT15 protocol, as asked" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="mctrack.eval.mot"):
+        _ours(tmp_path / "frac", {"MOT17-13-SDP": (gt, pred)})
+    n = int(((gt[:, 6] > 0) & (gt[:, 6] < 1)).sum())
+    assert n and f"{n} of its {len(gt)} rows have a conf between 0 and 1 (e.g. 0.5): read as 0" in caplog.text
+
+
+def test_a_sequence_with_no_one_to_find_has_trackevals_mota_of_0(tmp_path):
+    gt, pred = _scene(12)
+    gt = gt[gt[:, 7] != 1]  # no pedestrian: nothing to find under MOT17's protocol
+    sequences = {"MOT17-14-FRCNN": (gt, pred), "MOT17-15-FRCNN": _scene(13)}
+    theirs = _trackeval(tmp_path, sequences, "MOT17")
+    ours = _ours(tmp_path, sequences)
+    assert ours["MOT17-14-FRCNN"]["summary"]["GT_Dets"] == 0 and ours["MOT17-14-FRCNN"]["summary"]["FP"] > 0
+    for name in sequences:
+        _assert_same(ours[name], theirs[name])
 
 
 def test_asking_for_mot17_on_ground_truth_without_classes_names_the_file(tmp_path, capsys):
@@ -172,7 +236,7 @@ def test_cli_says_and_records_the_protocol_and_mot15_on_mot17_ground_truth_is_wa
         assert cli_main(argv) == 0
     assert (
         "scored under TrackEval's MOT17 protocol" in caplog.text
-        and "lie on a distractor and are not counted" in caplog.text
+        and "box(es) of the result on a distractor not counted" in caplog.text
     )
     entry = json.loads(out_json.read_text())["MOT17-09-DPM"]
     assert entry["benchmark"] == "MOT17" and entry["removed_tracker_dets"] > 0
@@ -200,3 +264,13 @@ def test_multicam_scores_every_camera_and_the_cross_camera_row_under_one_protoco
     gt_b[:, 7] = -1  # camera b: MOT15-style ground truth
     with pytest.raises(InputError, match="camera b: the MOT17 protocol needs"):
         evaluate_multicam({"a": gt_a, "b": gt_b}, {"a": pred_a}, {"a": LENGTH, "b": LENGTH}, benchmark="MOT17")
+    # auto: camera a's classes make it MOT17's protocol for the set (it used to fall back to MOT15's for all, with
+    # no word: helper-89), and camera b's rows are all people to find, as MOT15's protocol counts them
+    mixed = evaluate_multicam({"a": gt_a, "b": gt_b}, {"a": pred_a, "b": pred_b}, {"a": LENGTH, "b": LENGTH})
+    assert mixed["protocol"]["benchmark"] == "MOT17"
+    assert mixed["per_camera"]["a"] == auto["per_camera"]["a"]
+    b_alone = evaluate_sequence(gt_b, pred_b, LENGTH, benchmark="MOT15")["summary"]
+    assert (
+        mixed["per_camera"]["b"]["GT_Dets"] == b_alone["GT_Dets"]
+        and mixed["per_camera"]["b"]["IDF1"] == b_alone["IDF1"]
+    )

@@ -28,10 +28,11 @@ def test_label_rows_mot17_keeps_pedestrians_with_their_visibility_mot15_gets_non
             [1, 1, 0, 0, 10, 20, 1, 1, 0.8],
             [1, 2, 0, 0, 10, 20, 1, 7, 0.9],  # static person: not a pedestrian to crop
             [1, 3, 0, 0, 10, 20, 0, 1, 1.0],  # marked to ignore
+            [1, 5, 0, 0, 10, 20, 1, 13, 1.0],  # a crowd (13): a class id, no pedestrian
         ]
     )
     rows, vis, dropped = label_rows(mot17)
-    assert rows[:, 1].tolist() == [1] and vis.tolist() == [0.8] and dropped == 2
+    assert rows[:, 1].tolist() == [1] and vis.tolist() == [0.8] and dropped == 3
     mot15 = np.array([[1, 1, 0, 0, 10, 20, 1, 4.48, 5.50, 0], [2, 1, 0, 0, 10, 20, 1, -1, -1, -1]])
     rows, vis, dropped = label_rows(mot15)  # world coordinates, not classes: no visibility, every row kept
     assert len(rows) == 2 and vis is None and dropped == 0
