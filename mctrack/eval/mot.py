@@ -6,7 +6,8 @@ https://github.com/JonathonLuiten/TrackEval), including its quirks, so numbers c
 test suite checks it against the ``trackeval`` package when that is installed.
 
 Protocols (TrackEval's ``BENCHMARK``; :func:`resolve_benchmark`): ``MOT15`` has no classes: ground-truth rows whose
-``conf`` column is 0 (as an integer: TrackEval's ``zero_marked``) are removed unless ``keep_zero_marked=True``.
+``conf`` column is 0 (TrackEval's ``zero_marked``) are removed unless ``keep_zero_marked=True`` (a fraction between
+0 and 1, which MOTChallenge files never hold, counts here and is warned about: TrackEval ignores such rows).
 ``MOT16``/``MOT17``/``MOT20`` ground truth carries MOTChallenge class ids in column 8: in each frame the predicted boxes
 matched (IoU >= 0.5, one to one) to a distractor (a person on a vehicle, a static person, a distractor, a reflection;
 MOT20 also a non-motorised vehicle) are removed before scoring, and only the pedestrian rows (class 1) not marked 0
@@ -49,6 +50,7 @@ __all__ = [
     "class_ids",
     "scored_ground_truth",
     "warn_if_mot17_classes",
+    "warn_if_conf_fractions",
     "SequenceData",
     "sequence_data",
     "hota",
@@ -685,9 +687,9 @@ def warn_if_mot17_classes(gt: np.ndarray, file: Path, benchmark: str = "MOT15") 
 
 
 def warn_if_conf_fractions(gt: np.ndarray, file: Path) -> None:
-    """Warn when ground truth's conf column holds fractions between 0 and 1: TrackEval reads the column as an
-    integer, so those rows are marked 0 and ignored (as here, :func:`~mctrack.io.mot.marked_to_count`), which a
-    file that put a visibility or a score there did not mean."""
+    """Warn when ground truth's conf column holds fractions between 0 and 1 (MOTChallenge files hold 1 or 0: count
+    or ignore): those rows count here (:func:`~mctrack.io.mot.marked_to_count`), while TrackEval reads the column as
+    an integer and ignores them, so its numbers for the file differ from these."""
     gt = np.asarray(gt, np.float64)
     if not len(gt):
         return
@@ -695,8 +697,9 @@ def warn_if_conf_fractions(gt: np.ndarray, file: Path) -> None:
     fraction = (np.abs(conf) < 1) & (conf != 0)
     if fraction.any():
         log.warning(
-            "%s: %d of its %d rows have a conf between 0 and 1 (e.g. %g): read as 0, as TrackEval reads the column "
-            "(an integer), and ignored; --keep-zero-marked counts them",
+            "%s: %d of its %d rows have a conf between 0 and 1 (e.g. %g), where MOTChallenge ground truth holds 1 "
+            "(count) or 0 (ignore): counted here; TrackEval reads the column as an integer and ignores them, so its "
+            "scores of this file differ",
             file,
             int(fraction.sum()),
             len(gt),

@@ -160,10 +160,10 @@ def load_mot_txt(
 
 def marked_to_count(conf: np.ndarray) -> np.ndarray:
     """Which rows of MOTChallenge ground truth are people to count, from its ``conf`` column (column 7): those not
-    marked 0. TrackEval reads the column as an integer (its ``zero_marked``), so a fraction below 1 marks a row to
-    ignore too; evaluation and the benchmarks read ground truth so (not a result's rows: their column 7 is a
-    score)."""
-    return np.trunc(np.asarray(conf, np.float64)) != 0
+    marked 0. MOTChallenge files hold 1 or 0 there. A fraction between 0 and 1 (a file that put a score or a
+    visibility there) counts here; TrackEval reads the column as an integer and ignores such rows, so the
+    evaluation warns about them (:func:`mctrack.eval.mot.warn_if_conf_fractions`)."""
+    return np.asarray(conf, np.float64) != 0
 
 
 def duplicate_id(rows: np.ndarray) -> tuple[int, int, int] | None:

@@ -23,7 +23,7 @@ CLASSES = [1, 1, 1, 1, 1, 2, 3, 6, 7, 8, 9, 12]
 
 def _scene(seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Ground truth with every kind of row TrackEval's MOT17/MOT20 preprocessing treats apart (pedestrians, each
-    distractor class, other classes, rows marked 0 and conf fractions), and a result that covers most of them with
+    distractor class, other classes, rows marked 0), and a result that covers most of them with
     noisy boxes, switched ids and misses, plus false positives."""
     rng = np.random.default_rng(seed)
     gt, pred = [], []
@@ -31,7 +31,7 @@ def _scene(seed: int) -> tuple[np.ndarray, np.ndarray]:
         x0, y0, vx = 60.0 * k, rng.uniform(20, 200), rng.uniform(-2, 2)
         start, end = sorted(rng.choice(np.arange(1, LENGTH + 1), 2, replace=False))
         for f in range(start, end + 1):
-            conf = 1.0 if cls != 1 else rng.choice([1.0, 1.0, 1.0, 0.0, 0.5])  # 0.5: TrackEval reads it as 0
+            conf = 1.0 if cls != 1 else rng.choice([1.0, 1.0, 1.0, 0.0])
             box = [x0 + vx * (f - start), y0, 30.0, 80.0]
             gt.append([f, k + 1, *box, conf, cls, rng.uniform(0, 1), -1])
             if rng.random() < 0.85:  # the tracker's box: noisy, its id switching now and then
@@ -116,16 +116,24 @@ def test_mot20_counts_non_motorised_vehicles_as_distractors_and_mot17_does_not()
     assert mot20["summary"]["FP"] < mot17["summary"]["FP"]
 
 
-def test_mot15_ground_truth_and_fractional_conf_score_as_in_trackeval(tmp_path):
+def test_mot15_ground_truth_scores_as_in_trackeval_and_conf_fractions_are_counted_with_a_warning(tmp_path, caplog):
     gt, pred = _scene(3)
-    gt[:, 7:] = -1  # MOT15: no classes, so every row counts but those marked 0 (or 0.5: an integer 0 to TrackEval)
+    gt[:, 7:] = -1  # MOT15: no classes, so every row counts but those marked 0
     sequences = {"TUD-Test": (gt, pred)}
-    theirs = _trackeval(tmp_path, sequences, "MOT15")
-    ours = _ours(tmp_path, sequences)
+    theirs = _trackeval(tmp_path / "te", sequences, "MOT15")
+    ours = _ours(tmp_path / "ours", sequences)
     assert ours["TUD-Test"]["benchmark"] == "MOT15" and ours["TUD-Test"]["removed_tracker_dets"] == 0
     _assert_same(ours["TUD-Test"], theirs["TUD-Test"])
-    assert (gt[:, 6] == 0.5).any()  # the fraction is in the scene, and ignored as TrackEval ignores it
-    assert ours["TUD-Test"]["summary"]["GT_Dets"] == int((np.trunc(gt[:, 6]) != 0).sum())
+    # a conf of 0.9 (a file that put a score there) counts here, and the difference from TrackEval, which reads the
+    # column as an integer and ignores the row, is said
+    gt[(gt[:, 6] == 1) & (gt[:, 1] % 2 == 0), 6] = 0.9
+    theirs = _trackeval(tmp_path / "te_fraction", {"TUD-Test": (gt, pred)}, "MOT15")["TUD-Test"]
+    with caplog.at_level("WARNING", logger="mctrack.eval.mot"):
+        ours = _ours(tmp_path / "fraction", {"TUD-Test": (gt, pred)})["TUD-Test"]["summary"]
+    n = int((gt[:, 6] == 0.9).sum())
+    assert ours["GT_Dets"] == int((gt[:, 6] != 0).sum()) == theirs["CLEAR"]["CLR_TP"] + theirs["CLEAR"]["CLR_FN"] + n
+    assert f"{n} of its {len(gt)} rows have a conf between 0 and 1 (e.g. 0.9)" in caplog.text
+    assert "TrackEval reads the column as an integer and ignores them" in caplog.text
 
 
 def test_auto_keeps_mot15_where_column_8_holds_no_classes_or_only_pedestrians():
@@ -182,7 +190,7 @@ def test_one_id_twice_in_a_frame_across_classes_is_refused_as_trackeval_refuses_
         _ours(tmp_path, {"MOT17-10-DPM": (np.r_[gt, [walker]], pred)})
 
 
-def test_stray_values_among_class_ids_and_conf_fractions_are_warned_about(tmp_path, caplog):
+def test_stray_values_among_class_ids_are_warned_about(tmp_path, caplog):
     gt, pred = _scene(11)
     stray = gt.copy()
     stray[:3, 7] = 0  # no class id: the file cannot be scored under MOT17's protocol
@@ -196,11 +204,6 @@ def test_stray_values_among_class_ids_and_conf_fractions_are_warned_about(tmp_pa
     with caplog.at_level("WARNING", logger="mctrack.eval.mot"):
         _ours(tmp_path / "crowd", {"MOT17-12-SDP": (crowd, pred)}, benchmark="MOT15")
     assert "carry MOTChallenge class ids other than pedestrian (2-13): the MOT15 protocol, as asked" in caplog.text
-    caplog.clear()
-    with caplog.at_level("WARNING", logger="mctrack.eval.mot"):
-        _ours(tmp_path / "frac", {"MOT17-13-SDP": (gt, pred)})
-    n = int(((gt[:, 6] > 0) & (gt[:, 6] < 1)).sum())
-    assert n and f"{n} of its {len(gt)} rows have a conf between 0 and 1 (e.g. 0.5): read as 0" in caplog.text
 
 
 def test_a_sequence_with_no_one_to_find_has_trackevals_mota_of_0(tmp_path):
