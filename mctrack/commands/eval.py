@@ -61,6 +61,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--benchmark",
         choices=BENCHMARKS,
+        type=_benchmark_name,
         default="auto",
         help="the protocol, as TrackEval's BENCHMARK: MOT15 (no classes), MOT16/MOT17 (ground-truth class ids in "
         "column 8: predicted boxes matched to a person on a vehicle, static person, distractor or reflection are "
@@ -82,6 +83,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "differs between the two, with both results' coverage: where a difference in IDF1 comes from",
     )
     p.set_defaults(func=main, uses_torch=False)  # scores files: torch is not imported (mctrack.cli)
+
+
+def _benchmark_name(text: str) -> str:
+    """``--benchmark`` in any case (mot17: MOT17), as BENCHMARKS spells it."""
+    return next((b for b in BENCHMARKS if b.lower() == text.lower()), text)
 
 
 def main(args: argparse.Namespace) -> int:
@@ -117,6 +123,9 @@ def main(args: argparse.Namespace) -> int:
                 "benchmark": r["benchmark"],
                 "removed_tracker_dets": r["removed_tracker_dets"],
             }
+        used = {r["benchmark"] for r in results.values()}
+        metrics["COMBINED"]["benchmark"] = used.pop() if len(used) == 1 else "mixed"
+        metrics["COMBINED"]["removed_tracker_dets"] = sum(r["removed_tracker_dets"] for r in results.values())
         if by_identity:  # in the JSON file, each sequence's entry with its ground-truth ids
             for seq, r in results.items():
                 metrics[seq] = {**metrics[seq], "identities": identities_json(r["identities"])}

@@ -76,7 +76,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=float,
         default=None,
         help="yolo: confidence threshold (default: 0.1); mot: ignore detections scoring below this (default: "
-        "none, every row counts)",
+        "none; the tracker itself never uses a row scoring below 0.1)",
     )
     add_yolo_args(p)
     add_embedder_args(p, default="laga")

@@ -1,4 +1,4 @@
-"""``mctrack track``: single-camera tracking of one video or sequence."""
+"""``mctrack track``: single-camera tracking of one video or sequence (or of each sequence in a folder of them)."""
 
 from __future__ import annotations
 
@@ -28,10 +28,11 @@ from ..io.video import (
     frames_read_again,
     has_images,
     open_source,
+    sequence_folders,
     warn_assumed_fps,
     warn_overridden_fps,
 )
-from ..io.mot import read_run_record
+from ..io.mot import read_run_record, read_seqinfo
 from ..outputs import (
     output_file,
     output_folder,
@@ -76,7 +77,7 @@ log = logging.getLogger(__name__)
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "track",
-        help="track people in one video or MOTChallenge sequence",
+        help="track people in one video or MOTChallenge sequence (or each sequence of a folder)",
         description="Detect, embed and track one camera; write DIR/<sequence>.txt in MOTChallenge "
         "format, DIR/<sequence>.json with the settings that made it and whether it is complete (mctrack eval warns "
         "about an incomplete one), and, with --video, an annotated video.",
@@ -84,7 +85,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--source",
         required=True,
-        help="video file, image folder, MOTChallenge sequence folder (with seqinfo.ini), rtsp://... or "
+        help="video file, image folder, MOTChallenge sequence folder (with seqinfo.ini), a folder of such "
+        "sequences (MOT17/train: each tracked in turn into DIR/<sequence>.txt), rtsp://... or "
         "http://... stream, or a webcam index (live: runs until Ctrl-C, the stream is lost or "
         "--duration)",
     )
@@ -95,7 +97,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=float,
         default=None,
         help="yolo: confidence threshold (default: 0.1); mot: ignore rows scoring below this (default: "
-        "none, every row counts)",
+        "none; the tracker itself never uses a row scoring below 0.1)",
     )
     add_yolo_args(p)
     add_embedder_args(p, default="none")
@@ -180,6 +182,72 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def main(args: argparse.Namespace) -> int:
     DETECTORS.get(args.detector)  # an unknown name fails here, listing the valid ones, before any work
+    source = Path(str(args.source))
+    if not is_live_source(str(args.source)) and source.is_dir():
+        _warn_if_a_sequences_image_folder(source)
+        if sequences := sequence_folders(source):
+            return _track_folder(args, sequences)
+    return _track_one(args)
+
+
+def _warn_if_a_sequences_image_folder(folder: Path) -> None:
+    """A sequence's image folder given as the source (``SEQ/img1``) is tracked as a bare image folder: at an assumed
+    30 fps (or ``--fps``) instead of its ``seqinfo.ini``'s rate, and written as ``img1.txt`` (the next sequence's
+    image folder writes over it): said, naming the folder to give."""
+    info_file = folder.resolve().parent / "seqinfo.ini"
+    if not info_file.is_file():
+        return
+    try:
+        im_dir = read_seqinfo(info_file, fallback_fps=1.0).im_dir
+    except (InputError, OSError, ValueError):
+        im_dir = "img1"
+    if Path(im_dir).name == folder.resolve().name:
+        log.warning(
+            "%s: the image folder of the MOTChallenge sequence %s, tracked as a bare image folder (its rate not from "
+            "the seqinfo.ini, its result named %s.txt): give --source %s to track it as that sequence",
+            folder,
+            folder.resolve().parent,
+            folder.name,
+            folder.resolve().parent,
+        )
+
+
+def _track_folder(args: argparse.Namespace, sequences: list[Path]) -> int:
+    """Every MOTChallenge sequence folder in ``--source`` (``MOT17/train``), one after another, each as ``mctrack
+    track --source SEQ`` with the same options: ``OUT/<sequence>.txt`` and ``.json`` each, which ``mctrack eval --gt
+    SOURCE --pred OUT`` scores. A sequence that fails stops the run with its error (those done stay written); so
+    does Ctrl-C."""
+    folder = args.source
+    for flag, value in (("--dets", args.dets), ("--name", args.name)):
+        if value:
+            raise InputError(
+                f"{flag}: one file or name for one sequence; {folder} holds {len(sequences)} sequences, each tracked "
+                "with its own det/det.txt into OUT/<sequence>.txt"
+            )
+    log.info("%s: %d MOTChallenge sequences, tracked one after another into %s", folder, len(sequences), args.out)
+    for k, seq in enumerate(sequences, 1):
+        log.info("sequence %d of %d: %s", k, len(sequences), seq.name)
+        one = argparse.Namespace(**vars(args))
+        one.source = str(seq)
+        try:
+            code = _track_one(one)
+        except InputError as exc:  # named with its sequence: the message may name only a file inside it
+            raise InputError(f"sequence {seq.name} ({k} of {len(sequences)}): {first_line(exc)}") from exc
+        if code:
+            if k < len(sequences):
+                log.warning(
+                    "stopped at sequence %s (%d of %d): the %d before it are written in %s",
+                    seq.name,
+                    k,
+                    len(sequences),
+                    k - 1,
+                    args.out,
+                )
+            return code
+    return 0
+
+
+def _track_one(args: argparse.Namespace) -> int:
     check_stream_args(args)
     resolve_embed_policy(args)
     live = is_live_source(str(args.source))

@@ -49,12 +49,14 @@ class MotFileDetector:
                 rows = rows[np.sort(first)]
         scores = rows[:, 6]
         if len(scores) and (scores.min() < 0.0 or scores.max() > 1.0):
-            # older public detections (MOT15's ACF, MOT17's DPM) give raw detector scores: every threshold of the
-            # tracker (high, new-track, low, the mean-score judgement) would then let almost everything through
+            # older public detections (MOT15's ACF, MOT17's DPM) give raw detector scores: the tracker's thresholds
+            # (high, new-track, low, the mean-score judgement) then cut them where they happen to fall: most raw
+            # scores above 1 pass every one, and every negative one is dropped as below the low stage's 0.1
             log.warning(
                 "%s: detection scores run from %.4g to %.4g, not confidences in [0, 1] as the tracker's score "
-                "thresholds (--track-high, --track-new, the mean-score judgement) expect; rescale the file's "
-                "scores to [0, 1] or set the thresholds for this detector",
+                "thresholds (--track-high, --track-new, the mean-score judgement, and 0.1 below which a row is not "
+                "used at all) expect, and they take no raw scores: rescale the file's scores to [0, 1] first (e.g. "
+                "a logistic of the raw score)",
                 self.path,
                 scores.min(),
                 scores.max(),

@@ -169,11 +169,13 @@ def resolve_benchmark(benchmark: str, gt_rows: np.ndarray, sequence: str = "", f
         return "MOT20" if str(sequence).startswith("MOT20-") else "MOT17"
     if benchmark != "MOT15" and classes is None:
         if gt.shape[1] < 8:
-            found = f"{gt.shape[1]} columns, no column 8"
+            found = f"rows of {gt.shape[1]} columns, no column 8"
         else:
             column = gt[:, 7]
-            other = np.unique(column[~np.isin(column, _CLASS_IDS)])
-            found = f"{len(other)} other value(s) there, e.g. {', '.join(f'{v:g}' for v in other[:3])}"
+            stray = ~np.isin(column, _CLASS_IDS)
+            examples = ", ".join(f"{v:g}" for v in np.unique(column[stray])[:3])
+            found = f"no class id in {int(stray.sum())} of its {len(gt)} rows (e.g. {examples}"
+            found += "; a file without column 8 reads as -1 there)" if -1 in column[stray] else ")"
         raise InputError(
             f"{file or sequence}: the {benchmark} protocol needs MOTChallenge class ids (1-13) in column 8 of every "
             f"ground-truth row; found {found} (MOT15-style ground truth: score it under MOT15, or auto)"
@@ -666,12 +668,14 @@ def warn_if_mot17_classes(gt: np.ndarray, file: Path, benchmark: str = "MOT15") 
     if not other.any() or not bool((column == np.round(column)).all()):  # world coordinates, or -1 everywhere
         return
     if class_ids(gt) is not None:
+        counted = other & marked_to_count(gt[:, 6])
         log.warning(
-            "%s: %d row(s) carry MOTChallenge class ids other than pedestrian (2-13): the MOT15 protocol, as asked, "
-            "scores them as people (MOT17's removes distractors and the predictions matched to them: benchmark "
-            "auto or MOT17)",
+            "%s: %d row(s) carry MOTChallenge class ids other than pedestrian (2-13), %d of them not marked 0: the "
+            "MOT15 protocol, as asked, scores those as people to find, and a box on one marked 0 as a false positive "
+            "(MOT17's removes distractors and the predictions matched to them: benchmark auto or MOT17)",
             file,
             int(other.sum()),
+            int(counted.sum()),
         )
         return
     stray = ~np.isin(column, _CLASS_IDS)
@@ -815,6 +819,12 @@ def evaluate_folder_sequences(
         if (gt_dir / "gt" / "gt.txt").is_file():  # a sequence folder itself: its parent is the ground-truth folder
             parent = gt_dir.resolve().parent
             hint = f"; this is a sequence folder: give its parent, {parent}, with --sequences {gt_dir.name}"
+        else:  # a benchmark's root (MOT17 with train/ and test/): the folders that hold sequences
+            holders = sorted(p for p in gt_dir.iterdir() if p.is_dir() and any(p.glob("*/gt/gt.txt")))
+            if holders:
+                verb = "hold" if len(holders) > 1 else "holds"
+                hint = f"; its folder{'s' * (len(holders) > 1)} {', '.join(p.name for p in holders[:3])} {verb} them: "
+                hint += f"give {holders[0]}"
         raise InputError(f"{gt_dir}: no sequences (expected <sequence>/gt/gt.txt){hint}")
     if every_sequence:  # a misspelled result file is otherwise ignored (and with missing_ok its sequence scored empty)
         known = {f"{n}.txt" for seq in sequences for n in (seq, safe_file_name(seq))}
@@ -878,11 +888,16 @@ def evaluate_folder_sequences(
             # TrackEval's layout, <trackers>/<tracker>/data/<sequence>.txt: --pred given the tracker's folder, or
             # the trackers' folder above it
             found = sorted(pred_dir.glob(f"*/data/{pred_file.name}")) if pred_dir.is_dir() else []
+            # one mctrack track --out per tracker, RUNS/<tracker>/<sequence>.txt: --pred given RUNS
+            runs = sorted(pred_dir.glob(f"*/{pred_file.name}")) if pred_dir.is_dir() else []
             if (where / pred_file.name).is_file():
                 hint = f"; it is in {where} (TrackEval's tracker layout): give {pred_option} {where}"
             elif found:
                 places = ", ".join(str(f.parent) for f in found[:3]) + (", ..." if len(found) > 3 else "")
                 hint = f"; TrackEval's trackers layout holds it in {places}: give {pred_option} one of those folders"
+            elif runs:
+                places = ", ".join(str(f.parent) for f in runs[:3]) + (", ..." if len(runs) > 3 else "")
+                hint = f"; a results folder each, {places}, holds it: give {pred_option} one of those folders"
             else:  # (the options of mctrack eval, whose keyword arguments these are)
                 subset = "" if not every_sequence else "--sequences to evaluate a subset, or "
                 hint = f" (use {subset}--missing-ok to score it as tracked with no box)"

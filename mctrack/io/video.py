@@ -53,6 +53,7 @@ __all__ = [
     "LiveSource",
     "PrefetchSource",
     "open_source",
+    "sequence_folders",
     "has_images",
     "frames_read_again",
     "AnnotatedVideoWriter",
@@ -1418,6 +1419,15 @@ def has_images(path: str | Path) -> bool:
         return False  # opening it reports what is wrong with its seqinfo.ini
 
 
+def sequence_folders(path: str | Path) -> list[Path]:
+    """The MOTChallenge sequence folders (each with a ``seqinfo.ini``) directly inside the folder ``path``, by name;
+    empty when ``path`` is no folder or is a sequence (or image folder) itself. ``MOT17/train`` holds such folders."""
+    p = Path(path)
+    if not p.is_dir() or (p / "seqinfo.ini").is_file():
+        return []
+    return sorted((c for c in p.iterdir() if c.is_dir() and (c / "seqinfo.ini").is_file()), key=lambda c: c.name)
+
+
 def open_source(
     path: str | Path,
     *,
@@ -1443,10 +1453,17 @@ def open_source(
             return SequenceSource(
                 p, need_images=need_images, camera=camera, images_for=images_for, fallback_fps=fallback_fps, fps=fps
             )
+        images_here = any(f.suffix.lower() in IMAGE_SUFFIXES for f in p.iterdir() if f.is_file())
         mot_layout = any((p / d).is_dir() for d in ("det", "gt", "img1"))
-        if mot_layout and not any(f.suffix.lower() in IMAGE_SUFFIXES for f in p.iterdir() if f.is_file()):
+        if mot_layout and not images_here:
             # laid out as a MOTChallenge sequence but without its description: say so, not "no images"
             raise InputError(f"{p}: seqinfo.ini not found (a MOTChallenge sequence folder needs one)")
+        if not images_here and (inside := sequence_folders(p)):  # MOT17/train: say so, not "no images"
+            names = ", ".join(c.name for c in inside[:3]) + (", ..." if len(inside) > 3 else "")
+            raise InputError(
+                f"{p}: a folder of {len(inside)} MOTChallenge sequence(s) ({names}), not one source: give one of "
+                "them (mctrack track also takes the whole folder)"
+            )
         return ImageFolderSource(p, camera=camera, fps=fps)
     raise InputError(f"{p}: source not found (expected a video file, an image folder or a sequence folder)")
 

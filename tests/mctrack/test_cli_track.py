@@ -1004,3 +1004,52 @@ def test_an_optional_package_that_is_missing_is_one_line_naming_the_install(tmp_
         "mctrack track: error: the onnx embedder needs onnxruntime: pip install onnxruntime (or the export extra: "
         'pip install -e ".[export]")'
     )
+
+
+def test_a_folder_of_sequences_is_tracked_sequence_by_sequence_as_each_alone(tmp_path, capsys, caplog):
+    """MOT17/train holds sequence folders: `--source` the folder tracks each into OUT/<sequence>.txt, the same
+    result as tracking it alone (helper-90: it said "no images found" and a user wrote a loop)."""
+    data = tmp_path / "train"
+    for name, n in (("SYN-01", 30), ("SYN-02", 20)):
+        make_sequence(data / name, n=n)
+    (data / "notes").mkdir()  # not a sequence: left alone
+    base = ["track", "--detector", "mot", "--reid", "none", "--no-progress"]
+    with caplog.at_level(logging.INFO):
+        assert main([*base, "--source", str(data), "--out", str(tmp_path / "all")]) == 0
+    assert "2 MOTChallenge sequences" in caplog.text and "sequence 2 of 2: SYN-02" in caplog.text
+    assert sorted(p.name for p in (tmp_path / "all").glob("*.txt")) == ["SYN-01.txt", "SYN-02.txt"]
+    for name in ("SYN-01", "SYN-02"):
+        assert main([*base, "--source", str(data / name), "--out", str(tmp_path / "one")]) == 0
+        assert (tmp_path / "all" / f"{name}.txt").read_bytes() == (tmp_path / "one" / f"{name}.txt").read_bytes()
+    capsys.readouterr()
+    assert main(["eval", "--gt", str(data), "--pred", str(tmp_path / "all")]) == 0  # scored as it stands
+    assert "SYN-02" in capsys.readouterr().out
+    for flag in ("--dets", "--name"):  # one file or name cannot serve every sequence
+        assert main([*base, "--source", str(data), "--out", str(tmp_path / "x"), flag, "x.txt"]) == 1
+        assert f"{flag}: one file or name for one sequence; {data} holds 2 sequences" in capsys.readouterr().err
+    (data / "SYN-02" / "det" / "det.txt").write_text("1,-1,10,10\n")  # broken: named with its sequence
+    assert main([*base, "--source", str(data), "--out", str(tmp_path / "broken")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert (
+        len(err) == 1 and err[0].startswith("mctrack track: error: sequence SYN-02 (2 of 2): ") and "det.txt" in err[0]
+    )
+    assert (tmp_path / "broken" / "SYN-01.txt").is_file()  # the sequence done before stays written
+
+
+def test_a_sequences_image_folder_as_the_source_names_the_sequence_to_give(tmp_path, capsys, caplog):
+    """helper-90: SEQ/img1 as the source ran at an assumed 30 fps and wrote img1.txt without a word."""
+    seq = make_sequence(tmp_path / "SYN-01")
+    (seq / "img1").mkdir()
+    import cv2
+
+    cv2.imwrite(str(seq / "img1" / "000001.jpg"), np.zeros((48, 64, 3), np.uint8))
+    argv = ["track", "--source", str(seq / "img1"), "--detector", "mot", "--dets", str(seq / "det" / "det.txt")]
+    with caplog.at_level(logging.WARNING):
+        assert main([*argv, "--out", str(tmp_path / "out"), "--no-progress", "--min-length", "0"]) == 0
+    said = f"the image folder of the MOTChallenge sequence {seq.resolve()}, tracked as a bare image folder"
+    assert said in caplog.text and f"give --source {seq.resolve()} to track it as that sequence" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):  # the sequence itself: nothing to say
+        seq_argv = ["track", "--source", str(seq), "--detector", "mot", "--cmc", "off", "--no-progress"]
+        assert main([*seq_argv, "--out", str(tmp_path / "seq")]) == 0
+    assert "image folder of the MOTChallenge sequence" not in caplog.text

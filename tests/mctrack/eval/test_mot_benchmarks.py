@@ -203,7 +203,7 @@ def test_stray_values_among_class_ids_are_warned_about(tmp_path, caplog):
     crowd[crowd[:, 7] == 9, 7] = 13  # a crowd (13): a class id too
     with caplog.at_level("WARNING", logger="mctrack.eval.mot"):
         _ours(tmp_path / "crowd", {"MOT17-12-SDP": (crowd, pred)}, benchmark="MOT15")
-    assert "carry MOTChallenge class ids other than pedestrian (2-13): the MOT15 protocol, as asked" in caplog.text
+    assert "carry MOTChallenge class ids other than pedestrian (2-13)" in caplog.text
 
 
 def test_a_sequence_with_no_one_to_find_has_trackevals_mota_of_0(tmp_path):
@@ -246,7 +246,7 @@ def test_cli_says_and_records_the_protocol_and_mot15_on_mot17_ground_truth_is_wa
     caplog.clear()
     with caplog.at_level("WARNING", logger="mctrack.eval.mot"):
         assert cli_main([*argv, "--benchmark", "MOT15"]) == 0
-    assert "the MOT15 protocol, as asked, scores them as people" in caplog.text
+    assert "the MOT15 protocol, as asked, scores those as people" in caplog.text
     assert json.loads(out_json.read_text())["MOT17-09-DPM"]["benchmark"] == "MOT15"
 
 
@@ -277,3 +277,19 @@ def test_multicam_scores_every_camera_and_the_cross_camera_row_under_one_protoco
         mixed["per_camera"]["b"]["GT_Dets"] == b_alone["GT_Dets"]
         and mixed["per_camera"]["b"]["IDF1"] == b_alone["IDF1"]
     )
+
+
+def test_eval_hints_for_a_benchmarks_root_and_a_folder_of_result_folders(tmp_path, capsys):
+    sequences = {"MOT17-02-FRCNN": _scene(14)}
+    _ours(tmp_path / "MOT17" / "train", sequences)  # MOT17/train/gt/<seq>, MOT17/train/pred/<seq>.txt
+    root, runs = tmp_path / "MOT17" / "train", tmp_path / "MOT17" / "train"
+    gt_dir = root / "gt"
+    assert cli_main(["eval", "--gt", str(root), "--pred", str(runs / "pred")]) == 1  # the folder above the sequences
+    assert f"its folder gt holds them: give {gt_dir}" in capsys.readouterr().err
+    assert cli_main(["eval", "--gt", str(gt_dir), "--pred", str(runs)]) == 1  # RUNS, above RUNS/<tracker>/
+    assert f"a results folder each, {runs / 'pred'}, holds it: give --pred one of those" in capsys.readouterr().err
+    out_json = tmp_path / "m.json"
+    argv = ["eval", "--gt", str(gt_dir), "--pred", str(runs / "pred"), "--benchmark", "mot20", "--json", str(out_json)]
+    assert cli_main(argv) == 0  # any case
+    combined = json.loads(out_json.read_text())["COMBINED"]
+    assert combined["benchmark"] == "MOT20" and combined["removed_tracker_dets"] > 0

@@ -637,3 +637,17 @@ def test_frames_mixed_with_as_many_other_images_are_warned_about(tmp_path, caplo
     assert "3 of its 6 images are named as numbered frames (NUMBER) and the others are not (e.g. 0001_mask.png)" in (
         caplog.text
     )
+
+
+def test_a_folder_of_sequences_is_named_as_such_not_as_a_folder_without_images(tmp_path):
+    from mctrack.io.video import sequence_folders
+
+    for name in ("SEQ-02", "SEQ-01"):
+        write_seqinfo(tmp_path / name / "seqinfo.ini", SeqInfo(name, 10, 5, 64, 48))
+    (tmp_path / "other").mkdir()
+    assert [p.name for p in sequence_folders(tmp_path)] == ["SEQ-01", "SEQ-02"]
+    assert sequence_folders(tmp_path / "SEQ-01") == [] and sequence_folders(tmp_path / "missing") == []
+    with pytest.raises(
+        InputError, match=r"a folder of 2 MOTChallenge sequence\(s\) \(SEQ-01, SEQ-02\), not one source"
+    ):
+        open_source(tmp_path, need_images=False)
