@@ -1311,7 +1311,8 @@ class Pipeline:
         results: dict[str, CameraResult],
         interrupted: bool,
     ) -> dict:
-        pred = {c: load_mot_txt(out / f"{c}.txt") for c in gt}
+        # in the files' order within a frame, as mctrack eval --cams (and TrackEval) read them: it breaks ties
+        pred = {c: load_mot_txt(out / f"{c}.txt", file_order=True) for c in gt}
         lengths = {}
         # a run shortened on purpose (max_seconds, Ctrl-C) is scored on the frames it covered; a camera that failed
         # is scored on all of its ground truth up to the end of its video (what it missed counts), or in a run of

@@ -76,7 +76,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=float,
         default=None,
         help="yolo: confidence threshold (default: 0.1); mot: ignore detections scoring below this (default: "
-        "none; the tracker itself never uses a row scoring below 0.1)",
+        "none; the tracker itself uses no row scoring below 0.1, or below --track-high where that is lower)",
     )
     add_yolo_args(p)
     add_embedder_args(p, default="laga")

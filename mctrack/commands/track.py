@@ -97,7 +97,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=float,
         default=None,
         help="yolo: confidence threshold (default: 0.1); mot: ignore rows scoring below this (default: "
-        "none; the tracker itself never uses a row scoring below 0.1)",
+        "none; the tracker itself uses no row scoring below 0.1, or below --track-high where that is lower)",
     )
     add_yolo_args(p)
     add_embedder_args(p, default="none")
@@ -190,33 +190,40 @@ def main(args: argparse.Namespace) -> int:
     return _track_one(args)
 
 
+def _result_stem(name: str) -> str:
+    """The result file's name without ``.txt`` (``--name x.txt`` writes x.txt, not x.txt.txt)."""
+    return name[:-4] if name.lower().endswith(".txt") and len(name) > 4 else name
+
+
 def _warn_if_a_sequences_image_folder(folder: Path) -> None:
     """A sequence's image folder given as the source (``SEQ/img1``) is tracked as a bare image folder: at an assumed
     30 fps (or ``--fps``) instead of its ``seqinfo.ini``'s rate, and written as ``img1.txt`` (the next sequence's
     image folder writes over it): said, naming the folder to give."""
-    info_file = folder.resolve().parent / "seqinfo.ini"
+    sequence = Path(os.path.abspath(folder)).parent  # as given (a link's name), as track names results
+    info_file = sequence / "seqinfo.ini"
     if not info_file.is_file():
         return
     try:
         im_dir = read_seqinfo(info_file, fallback_fps=1.0).im_dir
     except (InputError, OSError, ValueError):
         im_dir = "img1"
-    if Path(im_dir).name == folder.resolve().name:
+    if Path(im_dir).name == Path(os.path.abspath(folder)).name:
         log.warning(
             "%s: the image folder of the MOTChallenge sequence %s, tracked as a bare image folder (its rate not from "
             "the seqinfo.ini, its result named %s.txt): give --source %s to track it as that sequence",
             folder,
-            folder.resolve().parent,
-            folder.name,
-            folder.resolve().parent,
+            sequence,
+            Path(os.path.abspath(folder)).name,
+            sequence,
         )
 
 
 def _track_folder(args: argparse.Namespace, sequences: list[Path]) -> int:
     """Every MOTChallenge sequence folder in ``--source`` (``MOT17/train``), one after another, each as ``mctrack
     track --source SEQ`` with the same options: ``OUT/<sequence>.txt`` and ``.json`` each, which ``mctrack eval --gt
-    SOURCE --pred OUT`` scores. A sequence that fails stops the run with its error (those done stay written); so
-    does Ctrl-C."""
+    SOURCE --pred OUT`` scores. A sequence that fails (bad files, an empty result) is said and the others are
+    tracked; the run then ends with an error listing the failed ones. Ctrl-C stops it (the sequences done stay
+    written, the interrupted one as far as it got, its record saying so)."""
     folder = args.source
     for flag, value in (("--dets", args.dets), ("--name", args.name)):
         if value:
@@ -224,26 +231,55 @@ def _track_folder(args: argparse.Namespace, sequences: list[Path]) -> int:
                 f"{flag}: one file or name for one sequence; {folder} holds {len(sequences)} sequences, each tracked "
                 "with its own det/det.txt into OUT/<sequence>.txt"
             )
+    by_result: dict[str, list[str]] = {}  # result names: two sequences must not write one file
+    for seq in sequences:
+        by_result.setdefault(_result_stem(safe_file_name(seq.name)), []).append(seq.name)
+    clash = next((names for names in by_result.values() if len(names) > 1), None)
+    if clash:
+        raise InputError(
+            f"{folder}: sequences {' and '.join(clash)} would both write OUT/{_result_stem(safe_file_name(clash[0]))}"
+            ".txt (result names keep letters, digits, '.', '_' and '-'): rename one, or track them one at a time "
+            "with --name"
+        )
+    lookalikes = [
+        c.name
+        for c in sorted(Path(folder).iterdir())
+        if c.is_dir() and c not in sequences and any((c / d).is_dir() for d in ("det", "gt", "img1"))
+    ]
+    if lookalikes:
+        log.warning(
+            "%s: %s laid out as sequence folder(s) but without a seqinfo.ini: not tracked",
+            folder,
+            ", ".join(lookalikes[:5]) + (" ..." if len(lookalikes) > 5 else ""),
+        )
     log.info("%s: %d MOTChallenge sequences, tracked one after another into %s", folder, len(sequences), args.out)
+    failed: list[str] = []
     for k, seq in enumerate(sequences, 1):
         log.info("sequence %d of %d: %s", k, len(sequences), seq.name)
         one = argparse.Namespace(**vars(args))
         one.source = str(seq)
         try:
             code = _track_one(one)
-        except InputError as exc:  # named with its sequence: the message may name only a file inside it
-            raise InputError(f"sequence {seq.name} ({k} of {len(sequences)}): {first_line(exc)}") from exc
-        if code:
-            if k < len(sequences):
-                log.warning(
-                    "stopped at sequence %s (%d of %d): the %d before it are written in %s",
-                    seq.name,
-                    k,
-                    len(sequences),
-                    k - 1,
-                    args.out,
-                )
+        except InputError as exc:  # said with its sequence; the others are still tracked
+            log.error("sequence %s (%d of %d): %s", seq.name, k, len(sequences), first_line(exc))
+            code = 1
+        if code == 1:
+            failed.append(seq.name)
+        elif code:  # Ctrl-C
+            log.warning(
+                "stopped in sequence %s (%d of %d): the %d before it are written in %s, it as far as it got",
+                seq.name,
+                k,
+                len(sequences),
+                k - 1,
+                args.out,
+            )
             return code
+    if failed:
+        raise InputError(
+            f"{folder}: {len(failed)} of {len(sequences)} sequences failed ({', '.join(failed[:5])}"
+            f"{' ...' if len(failed) > 5 else ''}: see above); the others are written in {args.out}"
+        )
     return 0
 
 
@@ -357,8 +393,7 @@ def _track_one(args: argparse.Namespace) -> int:
     # seqinfo's name= may differ in a renamed copy, whose results would then overwrite the original's
     # (abspath, not resolve: a linked folder's result is named after the link, as eval lists it)
     default_name = Path(os.path.abspath(source.folder)).name if isinstance(source, SequenceSource) else source.name
-    name = check_file_name(args.name, "--name") if args.name else safe_file_name(default_name)
-    name = name[:-4] if name.lower().endswith(".txt") and len(name) > 4 else name  # --name x.txt: x.txt, not x.txt.txt
+    name = _result_stem(check_file_name(args.name, "--name") if args.name else safe_file_name(default_name))
     out_dir = output_folder("--out", args.out)
     if stitch_s and not live and not stitch_frames(stitch_s, fps):
         log.warning("--stitch %g s is under half a frame at %g fps (%s): no tracks are joined", stitch_s, fps, name)

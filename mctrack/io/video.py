@@ -1420,12 +1420,23 @@ def has_images(path: str | Path) -> bool:
 
 
 def sequence_folders(path: str | Path) -> list[Path]:
-    """The MOTChallenge sequence folders (each with a ``seqinfo.ini``) directly inside the folder ``path``, by name;
-    empty when ``path`` is no folder or is a sequence (or image folder) itself. ``MOT17/train`` holds such folders."""
+    """The MOTChallenge sequence folders (each with a ``seqinfo.ini``) directly inside the folder ``path``, by name
+    (``MOT17/train`` holds such folders); empty when ``path`` is no folder, is a sequence itself, or holds images of
+    its own (an image folder, whatever its subfolders). A subfolder that cannot be read is no sequence."""
     p = Path(path)
     if not p.is_dir() or (p / "seqinfo.ini").is_file():
         return []
-    return sorted((c for c in p.iterdir() if c.is_dir() and (c / "seqinfo.ini").is_file()), key=lambda c: c.name)
+
+    def is_sequence(c: Path) -> bool:
+        try:
+            return c.is_dir() and (c / "seqinfo.ini").is_file()
+        except OSError:  # lost+found and other folders the user may not read
+            return False
+
+    children = list(p.iterdir())
+    if any(c.suffix.lower() in IMAGE_SUFFIXES and c.is_file() for c in children):
+        return []
+    return sorted((c for c in children if is_sequence(c)), key=lambda c: c.name)
 
 
 def open_source(
@@ -1458,7 +1469,7 @@ def open_source(
         if mot_layout and not images_here:
             # laid out as a MOTChallenge sequence but without its description: say so, not "no images"
             raise InputError(f"{p}: seqinfo.ini not found (a MOTChallenge sequence folder needs one)")
-        if not images_here and (inside := sequence_folders(p)):  # MOT17/train: say so, not "no images"
+        if inside := sequence_folders(p):  # MOT17/train: say so, not "no images"
             names = ", ".join(c.name for c in inside[:3]) + (", ..." if len(inside) > 3 else "")
             raise InputError(
                 f"{p}: a folder of {len(inside)} MOTChallenge sequence(s) ({names}), not one source: give one of "

@@ -1027,13 +1027,32 @@ def test_a_folder_of_sequences_is_tracked_sequence_by_sequence_as_each_alone(tmp
     for flag in ("--dets", "--name"):  # one file or name cannot serve every sequence
         assert main([*base, "--source", str(data), "--out", str(tmp_path / "x"), flag, "x.txt"]) == 1
         assert f"{flag}: one file or name for one sequence; {data} holds 2 sequences" in capsys.readouterr().err
-    (data / "SYN-02" / "det" / "det.txt").write_text("1,-1,10,10\n")  # broken: named with its sequence
-    assert main([*base, "--source", str(data), "--out", str(tmp_path / "broken")]) == 1
+    # a broken sequence is said with its name and the others are still tracked (helper-91: one failure stopped all)
+    make_sequence(data / "SYN-03", n=10)
+    (data / "SYN-02" / "det" / "det.txt").write_text("1,-1,10,10\n")
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        assert main([*base, "--source", str(data), "--out", str(tmp_path / "broken")]) == 1
+    said = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(said) == 1 and said[0].startswith("sequence SYN-02 (2 of 3): ") and "det.txt: line 1" in said[0]
+    assert "sequence 3 of 3: SYN-03" in caplog.text
     err = capsys.readouterr().err.strip().splitlines()
-    assert (
-        len(err) == 1 and err[0].startswith("mctrack track: error: sequence SYN-02 (2 of 2): ") and "det.txt" in err[0]
+    assert err[-1] == (
+        f"mctrack track: error: {data}: 1 of 3 sequences failed (SYN-02: see above); the others are written in "
+        f"{tmp_path / 'broken'}"
     )
-    assert (tmp_path / "broken" / "SYN-01.txt").is_file()  # the sequence done before stays written
+    assert sorted(p.name for p in (tmp_path / "broken").glob("*.txt")) == ["SYN-01.txt", "SYN-03.txt"]
+    # two sequences that would write one result file are refused before any work (helper-91: the second overwrote)
+    make_sequence(data / "SYN-03.txt", n=10)
+    assert main([*base, "--source", str(data), "--out", str(tmp_path / "clash")]) == 1
+    assert "sequences SYN-03 and SYN-03.txt would both write OUT/SYN-03.txt" in capsys.readouterr().err
+    assert not (tmp_path / "clash").exists()
+    # a folder with images of its own is an image folder, whatever its subfolders (as before)
+    import cv2
+
+    cv2.imwrite(str(data / "000001.jpg"), np.zeros((48, 64, 3), np.uint8))
+    assert main([*base, "--source", str(data), "--out", str(tmp_path / "x"), "--dets", str(tmp_path / "no.txt")]) == 1
+    assert "no.txt: file not found" in capsys.readouterr().err  # --dets taken: tracked as one image folder
 
 
 def test_a_sequences_image_folder_as_the_source_names_the_sequence_to_give(tmp_path, capsys, caplog):
