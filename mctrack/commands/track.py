@@ -199,7 +199,8 @@ def _warn_if_a_sequences_image_folder(folder: Path) -> None:
     """A sequence's image folder given as the source (``SEQ/img1``) is tracked as a bare image folder: at an assumed
     30 fps (or ``--fps``) instead of its ``seqinfo.ini``'s rate, and written as ``img1.txt`` (the next sequence's
     image folder writes over it): said, naming the folder to give."""
-    sequence = Path(os.path.abspath(folder)).parent  # as given (a link's name), as track names results
+    here = Path(os.path.abspath(folder))  # as given (a link's name), as track names results
+    sequence = here.parent
     info_file = sequence / "seqinfo.ini"
     if not info_file.is_file():
         return
@@ -207,13 +208,13 @@ def _warn_if_a_sequences_image_folder(folder: Path) -> None:
         im_dir = read_seqinfo(info_file, fallback_fps=1.0).im_dir
     except (InputError, OSError, ValueError):
         im_dir = "img1"
-    if Path(im_dir).name == Path(os.path.abspath(folder)).name:
+    if Path(im_dir).name == here.name:
         log.warning(
             "%s: the image folder of the MOTChallenge sequence %s, tracked as a bare image folder (its rate not from "
             "the seqinfo.ini, its result named %s.txt): give --source %s to track it as that sequence",
             folder,
             sequence,
-            Path(os.path.abspath(folder)).name,
+            here.name,
             sequence,
         )
 
