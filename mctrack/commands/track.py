@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import logging
 import os
 import sys
@@ -18,7 +19,7 @@ from ..detect import build_detector
 from ..embed import embedder_link_thresh
 from ..errors import InputError, first_line
 from ..io.paths import check_file_name, safe_file_name
-from ..io.mot import MotWriter, mot_rows, save_mot_txt
+from ..io.mot import MotWriter, load_mot_txt, mot_rows, save_mot_txt
 from ..registry import DETECTORS
 from ..io.video import (
     AnnotatedVideoWriter,
@@ -176,6 +177,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="also write DIR/<sequence>.mp4 with the boxes and ids of the result file (recorded video: after the "
         "offline refinements)",
     )
+    p.add_argument(
+        "--skip-done",
+        action="store_true",
+        help="leave a result in DIR that is complete and was made with the same settings (its DIR/<sequence>.json "
+        "says so) as it is: a rerun of a folder of sequences picks up where an interrupted one stopped",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=main)
 
@@ -188,6 +195,25 @@ def main(args: argparse.Namespace) -> int:
         if sequences := sequence_folders(source):
             return _track_folder(args, sequences)
     return _track_one(args)
+
+
+def _done_before(result: Path, settings: dict) -> bool:
+    """Whether ``result`` is the complete result of an earlier track run with ``settings`` (``--skip-done``): its
+    record says complete, holds the same settings (as its JSON holds them; the annotated video's entry aside) and
+    counts the rows the file holds (not written again since)."""
+    old = read_run_record(result)
+    if old is None or not old.get("complete") or not result.is_file():
+        return False
+
+    def plain(d: dict) -> dict:
+        return json.loads(json.dumps({k: v for k, v in d.items() if k != "video"}))
+
+    try:
+        if plain(old["settings"]) != plain(settings):
+            return False
+        return old.get("rows") == len(load_mot_txt(result))
+    except (InputError, TypeError, ValueError, AttributeError):  # a damaged record or result: track it again
+        return False
 
 
 def _result_stem(name: str) -> str:
@@ -453,6 +479,11 @@ def _track_one(args: argparse.Namespace) -> int:
         },
     }
 
+    if args.skip_done and _done_before(result, settings):
+        print(
+            f"{name}: {result} is complete and was made with these settings (its record, {record_file.name}): skipped"
+        )
+        return 0
     made_by = provenance(getattr(args, "command_line", None))  # the same for both records: asked once
 
     def record(frames: int, stopped: str | None, rows: int | None) -> None:

@@ -1072,3 +1072,29 @@ def test_a_sequences_image_folder_as_the_source_names_the_sequence_to_give(tmp_p
         seq_argv = ["track", "--source", str(seq), "--detector", "mot", "--cmc", "off", "--no-progress"]
         assert main([*seq_argv, "--out", str(tmp_path / "seq")]) == 0
     assert "image folder of the MOTChallenge sequence" not in caplog.text
+
+
+def test_skip_done_leaves_complete_results_of_the_same_settings_and_tracks_the_rest(tmp_path, capsys):
+    """A rerun of a folder of sequences after Ctrl-C or a failure picks up where it stopped (helper-91: it tracked
+    every sequence again)."""
+    data = tmp_path / "train"
+    for name in ("SYN-01", "SYN-02", "SYN-03"):
+        make_sequence(data / name, n=20)
+    out = tmp_path / "out"
+    base = ["track", "--source", str(data), "--detector", "mot", "--reid", "none", "--no-progress", "--out", str(out)]
+    assert main(base) == 0
+    before = {p.name: p.stat().st_mtime_ns for p in out.glob("*.txt")}
+    record = json.loads((out / "SYN-02.json").read_text())
+    record["complete"] = False  # as an interrupted run leaves it
+    (out / "SYN-02.json").write_text(json.dumps(record))
+    with (out / "SYN-03.txt").open("a") as fh:  # written again since by something else: its record no longer fits
+        fh.write("20,99,1,1,10,10,1,-1,-1,-1\n")
+    capsys.readouterr()
+    assert main([*base, "--skip-done"]) == 0
+    printed = capsys.readouterr().out
+    assert f"SYN-01: {out / 'SYN-01.txt'} is complete and was made with these settings" in printed
+    assert "SYN-02: 20 frames" in printed and "SYN-03: 20 frames" in printed  # tracked again
+    after = {p.name: p.stat().st_mtime_ns for p in out.glob("*.txt")}
+    assert after["SYN-01.txt"] == before["SYN-01.txt"] and after["SYN-02.txt"] != before["SYN-02.txt"]
+    assert main([*base, "--skip-done", "--interpolate", "3"]) == 0  # other settings: every one tracked again
+    assert "is complete and was made with these settings" not in capsys.readouterr().out
