@@ -28,6 +28,7 @@ from ..io.video import (
     SequenceSource,
     frames_read_again,
     has_images,
+    laid_out_as_sequence,
     open_source,
     sequence_folders,
     warn_assumed_fps,
@@ -269,9 +270,7 @@ def _track_folder(args: argparse.Namespace, sequences: list[Path]) -> int:
             "with --name"
         )
     lookalikes = [
-        c.name
-        for c in sorted(Path(folder).iterdir())
-        if c.is_dir() and c not in sequences and any((c / d).is_dir() for d in ("det", "gt", "img1"))
+        c.name for c in sorted(Path(folder).iterdir()) if c.is_dir() and c not in sequences and laid_out_as_sequence(c)
     ]
     if lookalikes:
         log.warning(

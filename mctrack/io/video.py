@@ -54,6 +54,7 @@ __all__ = [
     "PrefetchSource",
     "open_source",
     "sequence_folders",
+    "laid_out_as_sequence",
     "has_images",
     "frames_read_again",
     "AnnotatedVideoWriter",
@@ -1419,6 +1420,12 @@ def has_images(path: str | Path) -> bool:
         return False  # opening it reports what is wrong with its seqinfo.ini
 
 
+def laid_out_as_sequence(folder: Path) -> bool:
+    """Whether ``folder`` holds a MOTChallenge sequence's subfolders (``det``, ``gt`` or ``img1``), with or without
+    the ``seqinfo.ini`` a sequence needs."""
+    return any((folder / d).is_dir() for d in ("det", "gt", "img1"))
+
+
 def sequence_folders(path: str | Path) -> list[Path]:
     """The MOTChallenge sequence folders (each with a ``seqinfo.ini``) directly inside the folder ``path``, by name
     (``MOT17/train`` holds such folders); empty when ``path`` is no folder, is a sequence itself, or holds images of
@@ -1465,8 +1472,7 @@ def open_source(
                 p, need_images=need_images, camera=camera, images_for=images_for, fallback_fps=fallback_fps, fps=fps
             )
         images_here = any(f.suffix.lower() in IMAGE_SUFFIXES for f in p.iterdir() if f.is_file())
-        mot_layout = any((p / d).is_dir() for d in ("det", "gt", "img1"))
-        if mot_layout and not images_here:
+        if laid_out_as_sequence(p) and not images_here:
             # laid out as a MOTChallenge sequence but without its description: say so, not "no images"
             raise InputError(f"{p}: seqinfo.ini not found (a MOTChallenge sequence folder needs one)")
         if inside := sequence_folders(p):  # MOT17/train: say so, not "no images"
