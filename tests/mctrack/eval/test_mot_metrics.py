@@ -133,6 +133,92 @@ def test_matches_trackeval_on_random_scene():
     np.testing.assert_allclose(hota(d)["HOTA_a"], ref_h["HOTA"])
 
 
+def _coverage_scene(seed: int, length: int = 40) -> tuple[np.ndarray, np.ndarray]:
+    """Ground truth of eight people and a result that covers each for a different share of their frames (from
+    none to all, in runs with gaps: mostly lost, partly and mostly tracked, fragmented), with boxes off by a
+    person-specific amount (localisation), ids that switch, and false positives."""
+    rng = np.random.default_rng(seed)
+    gt, pred = [], []
+    for k, share in enumerate([0.0, 0.12, 0.25, 0.5, 0.7, 0.79, 0.85, 1.0]):
+        start = int(rng.integers(1, 8))
+        frames = np.arange(start, length + 1)
+        x0, vx = 90.0 * k + 20, rng.uniform(-1.5, 1.5)
+        kept = np.zeros(len(frames), bool)
+        n = int(round(share * len(frames)))
+        while kept.sum() < n:  # runs of 2-8 frames until the share is covered
+            a = int(rng.integers(0, len(frames)))
+            kept[a : a + int(rng.integers(2, 9))] = True
+        kept[np.flatnonzero(kept)[n:]] = False
+        shift = rng.uniform(0, 9)  # how far this person's boxes are off: IoU from 1 to about 0.5
+        tid = 100 + k
+        for f, keep in zip(frames, kept, strict=True):
+            box = [x0 + vx * (f - start), 40.0 + 3 * k, 30.0, 80.0]
+            gt.append([f, k + 1, *box, 1.0, -1, -1, -1])
+            if keep:
+                if rng.random() < 0.08:
+                    tid += 50  # an id switch
+                dx, dy = rng.normal(shift, 1.0, 2)
+                pred.append([f, tid, box[0] + dx, box[1] + dy, 30.0, 80.0, 1.0, -1, -1, -1])
+    for f in range(1, length + 1, 4):
+        pred.append([f, 999, 1000.0, 300.0, 30.0, 80.0, 1.0, -1, -1, -1])
+    return np.array(gt), np.array(pred)
+
+
+def _trackeval_input(d) -> dict:
+    return dict(
+        num_timesteps=d.num_timesteps,
+        num_gt_ids=d.num_gt_ids,
+        num_tracker_ids=d.num_tracker_ids,
+        num_gt_dets=d.num_gt_dets,
+        num_tracker_dets=d.num_tracker_dets,
+        gt_ids=d.gt_ids,
+        tracker_ids=d.tracker_ids,
+        similarity_scores=d.similarity,
+    )
+
+
+def _assert_every_metric_as_trackeval(ours: dict, ref_h: dict, ref_c: dict, ref_i: dict) -> None:
+    s, raw = ours["summary"], ours["raw"]
+    for ours_key, key in (("HOTA_a", "HOTA"), ("DetA_a", "DetA"), ("AssA_a", "AssA"), ("DetRe", "DetRe")):
+        np.testing.assert_allclose(raw["hota"][ours_key], ref_h[key], atol=1e-12, err_msg=key)
+    for ours_key, key in (("DetPr", "DetPr"), ("AssRe_a", "AssRe"), ("AssPr_a", "AssPr"), ("LocA_a", "LocA")):
+        np.testing.assert_allclose(raw["hota"][ours_key], ref_h[key], atol=1e-12, err_msg=key)
+    for key in ("HOTA", "DetA", "AssA", "LocA"):
+        assert s[key] == pytest.approx(np.mean(ref_h[key]), abs=1e-12), key
+    for key in ("MOTA", "MOTP"):
+        assert s[key] == pytest.approx(ref_c[key], abs=1e-12), key
+    for key in ("CLR_TP", "CLR_FN", "CLR_FP", "IDSW", "MT", "PT", "ML", "Frag"):
+        assert raw["clear"][key] == ref_c[key], key
+    assert (s["TP"], s["FN"], s["FP"], s["MT"], s["ML"], s["Frag"]) == tuple(
+        ref_c[k] for k in ("CLR_TP", "CLR_FN", "CLR_FP", "MT", "ML", "Frag")
+    )
+    for key in ("IDF1", "IDP", "IDR"):
+        assert s[key] == pytest.approx(ref_i[key], abs=1e-12), key
+    assert tuple(raw["identity"][k] for k in ("IDTP", "IDFN", "IDFP")) == tuple(
+        ref_i[k] for k in ("IDTP", "IDFN", "IDFP")
+    )
+
+
+def test_every_metric_and_their_combination_match_trackeval_on_scenes_of_every_coverage():
+    """Each figure TrackEval's HOTA, CLEAR and Identity give (detection/association recall and precision,
+    localisation, MOTP, mostly tracked / partly / mostly lost at its 80% and 20% marks, fragmentations, ID
+    precision and recall), per sequence and combined over sequences."""
+    te = pytest.importorskip("trackeval")
+    metrics = te.metrics.HOTA(), te.metrics.CLEAR(), te.metrics.Identity()
+    ours, theirs = [], []
+    for seed in range(4):
+        gt, pred = _coverage_scene(seed)
+        refs = [m.eval_sequence(_trackeval_input(sequence_data(gt, pred, 40))) for m in metrics]
+        result = evaluate_sequence(gt, pred, 40)
+        _assert_every_metric_as_trackeval(result, *refs)
+        ours.append(result)
+        theirs.append(refs)
+    # the scenes reach every class of coverage, so that the thresholds are exercised on both sides
+    assert all(r["raw"]["clear"][k] > 0 for r in ours for k in ("MT", "PT", "ML", "Frag"))
+    combined = [m.combine_sequences({i: refs[j] for i, refs in enumerate(theirs)}) for j, m in enumerate(metrics)]
+    _assert_every_metric_as_trackeval(combine(ours), *combined)
+
+
 def make_layout(tmp_path, pred_rows):
     gt_dir, pred_dir = tmp_path / "gt", tmp_path / "pred"
     save_mot_txt(gt_dir / "seqA" / "gt" / "gt.txt", GT)
