@@ -38,13 +38,19 @@ def test_one_person_two_cameras_id_switch_across_cameras():
 
 
 def test_frames_shifted_beyond_every_camera_and_order_free():
-    # two people who swap ids between cameras would be invisible without the shift if frames overlapped
-    gt = {"b": rows(range(1, 6), 1), "a": rows(range(1, 4), 2, x=300)}
-    pred = {"a": rows(range(1, 4), 7, x=300), "b": rows(range(1, 6), 8)}
+    # one person seen by both cameras at the same time, at the same place in each image, and a second person in
+    # camera b: without the shift the two cameras' frames would overlap, the first person's id would be twice in one
+    # frame and both cameras' boxes would lie on each other
+    gt = {"b": np.r_[rows(range(1, 6), 1), rows(range(1, 6), 2, x=300)], "a": rows(range(1, 4), 1)}
+    pred = {"a": rows(range(1, 4), 7), "b": np.r_[rows(range(1, 6), 7), rows(range(1, 6), 8, x=300)]}
     r1 = evaluate_multicam(gt, pred, {"a": 3, "b": 5})
     r2 = evaluate_multicam(dict(reversed(list(gt.items()))), pred, {"b": 5, "a": 3})
     assert r1["cameras"] == ["a", "b"] and r1["cross_camera"] == r2["cross_camera"]
-    assert r1["cross_camera"]["IDF1"] == pytest.approx(1.0)
+    assert r1["shift"] > 5  # beyond the longest camera: camera b's frames follow all of camera a's
+    cross = r1["cross_camera"]
+    assert cross["IDF1"] == pytest.approx(1.0) and cross["MOTA"] == pytest.approx(1.0)
+    assert (cross["GT_Dets"], cross["GT_IDs"], cross["IDs"]) == (13, 2, 2)
+    np.testing.assert_array_equal(shift_frames(gt["a"], r1["shift"])[:, 0], gt["a"][:, 0] + r1["shift"])
 
 
 def test_missing_result_camera_scores_as_empty_and_errors():
