@@ -147,6 +147,59 @@ def test_online_gallery_is_bounded_by_age_and_size_but_ids_are_kept():
         OnlineLinker(max_gallery=0)
 
 
+def test_a_full_online_gallery_forgets_the_finished_tracklet_that_ended_first():
+    """helper-94: "at most max_gallery" alone held when every finished tracklet left, or the newest first."""
+    linker = OnlineLinker(thresh=0.3, min_len=1, gallery_age_s=None, max_gallery=3)
+    for k, look in enumerate(([1, 0, 0], [0, 1, 0], [0, 0, 1]), start=1):  # ended at 1, 2 and 3 s
+        t = make(f"cam{k}", 1, k - 1.0, float(k), look)
+        assert linker.assign(t, now=float(k)) == k
+        linker.update(t, finished=True)
+    # full: the one that ended first (identity 1) leaves; identity 2's look is still there to join
+    assert linker.assign(make("cam4", 1, 3.5, 4.0, [0, 1, 0.01]), now=4.0) == 2 and len(linker) == 3
+    # full again: the running newcomer stays, identity 2's first tracklet (ended at 2 s) leaves; identity 1's look
+    # was forgotten before and founds a new identity
+    assert linker.assign(make("cam5", 1, 4.5, 5.0, [1, 0, 0.01]), now=5.0) == 4 and len(linker) == 3
+    assert linker.global_id("cam1", 1) == 1  # its id is kept
+
+
+def test_online_complete_linkage_needs_every_member_close_and_ties_go_to_the_older_identity():
+    def two_looks(linkage: str) -> OnlineLinker:
+        linker = OnlineLinker(thresh=0.35, min_len=1, linkage=linkage)
+        a, b = make("cam1", 1, 0.0, 1.0, [1, 0]), make("cam2", 1, 0.0, 1.0, [1, 1])  # 0.29 apart: one identity
+        assert linker.assign(a, now=1.0) == 1 and linker.assign(b, now=1.0) == 1
+        return linker
+
+    # 10 degrees from the first member, 55 from the second (distances 0.015 and 0.43): within 0.35 on average, not
+    # in the worst case
+    newcomer = make("cam3", 1, 2.0, 3.0, [np.cos(np.radians(10)), -np.sin(np.radians(10))])
+    assert two_looks("average").assign(newcomer, now=3.0) == 1
+    assert two_looks("complete").assign(newcomer, now=3.0) == 2
+    # a newcomer exactly as far from two identities joins the older one
+    linker = OnlineLinker(thresh=0.35, min_len=1)
+    assert linker.assign(make("cam1", 1, 0.0, 1.0, [1, 0]), now=1.0) == 1
+    assert linker.assign(make("cam2", 1, 0.0, 1.0, [0, 1]), now=1.0) == 2
+    assert linker.assign(make("cam3", 1, 2.0, 3.0, [1, 1]), now=3.0) == 1
+
+
+def test_one_cameras_tracklets_are_linked_only_when_far_closer_than_the_threshold():
+    """``same_camera_factor``: the camera's tracker already bridged what it could, so two of its tracklets join only
+    when their distance times the factor is within the threshold."""
+    a, b = make("cam1", 1, 0.0, 1.0, [1, 0.5]), make("cam1", 2, 2.0, 3.0, [1, 0.3])  # 0.016 apart
+    c = make("cam1", 3, 4.0, 5.0, [1, 0])  # 0.07-0.1 from them
+    for kind in ("offline", "online"):
+        ids = LINKERS.build(kind, thresh=0.2, min_len=1).link([a, b, c]).lookup()  # factor 10: 0.16 and 0.7-1.0
+        assert ids[("cam1", 1)] == ids[("cam1", 2)] != ids[("cam1", 3)], kind
+        flat = LINKERS.build(kind, thresh=0.2, min_len=1, constraints=LinkConstraints(same_camera_factor=1.0))
+        assert len(set(flat.link([a, b, c]).lookup().values())) == 1, kind
+
+
+def test_offline_tracklets_shorter_than_min_len_keep_their_own_id():
+    long, short = make("cam1", 1, 0.0, 2.0, [1, 0]), make("cam2", 1, 0.0, 0.2, [1, 0])  # 21 and 3 frames
+    assert len(set(OfflineLinker(thresh=0.3, min_len=1).link([long, short]).lookup().values())) == 1
+    ids = OfflineLinker(thresh=0.3, min_len=5).link([long, short]).lookup()
+    assert ids[("cam1", 1)] != ids[("cam2", 1)]
+
+
 def test_online_running_tracklet_blocks_same_camera_newcomer():
     # a is still running (not finished) when b matures: they overlap, whatever a's known extent says
     linker = OnlineLinker(thresh=0.5, min_len=1)
