@@ -21,8 +21,9 @@ def box(x, y=100.0, w=40.0, h=100.0):
 
 
 def test_protocol_and_registry():
-    t = TRACKERS.build("mctrack", frame_rate=10)
+    t = TRACKERS.build("mctrack", frame_rate=10, max_lost_s=2.0, min_hits=3)
     assert isinstance(t, Tracker) and isinstance(t, TrackerProtocol)
+    assert (t.frame_rate, t.max_age, t.min_hits) == (10.0, 20, 3)  # the keywords reach the tracker
 
 
 def test_one_walker_keeps_one_id():
@@ -331,6 +332,12 @@ def test_long_gap_without_detections():
     for _ in range(5):
         assert len(t.update(Detections.empty())) == 0
     assert t.update(dets(box(0))).track_id.tolist() == [1]  # a short gap is bridged
+    for _ in range(10):  # exactly max_age missed frames: still kept, and taken back
+        assert len(t.update(Detections.empty())) == 0
+    assert len(t) == 1 and t.update(dets(box(0))).track_id.tolist() == [1]
+    for _ in range(11):  # one more: gone
+        t.update(Detections.empty())
+    assert len(t) == 0
     for _ in range(200):
         t.update(Detections.empty())
     assert len(t) == 0  # everything was removed, nothing leaks
@@ -346,6 +353,63 @@ def test_low_score_detections_only_extend_tracks():
     t2.update(dets(box(0)))
     out = t2.update(dets(box(2), score=0.3))  # occluded: low score, same place
     assert out.track_id.tolist() == [1]
+
+
+def test_low_score_detections_extend_confirmed_tracks_only_not_lost_ones():
+    """The second stage (ByteTrack's) gives low-score boxes to the tracks that were tracked until the frame before:
+    a lost track comes back only on a confident box."""
+    t = Tracker(high_thresh=0.5, low_thresh=0.1)
+    assert t.update(dets(box(0))).track_id.tolist() == [1]
+    t.update(Detections.empty())  # lost
+    assert len(t.update(dets(box(0), score=0.3))) == 0 and len(t) == 1  # not taken back on a low score
+    assert t.update(dets(box(0))).track_id.tolist() == [1]
+
+
+def test_low_score_boxes_are_matched_on_overlap_alone_within_low_match_thresh():
+    for thresh, matched in ((0.5, False), (0.65, True)):
+        t = Tracker(high_thresh=0.5, low_match_thresh=thresh, appearance_thresh=0.25)
+        t.update(dets(box(0)), np.array([[1.0, 0.0]], np.float32))
+        # IoU 0.40 with the track (1 - IoU 0.60), and a look the appearance threshold would refuse
+        out = t.update(dets(box(17), score=0.3), np.array([[0.0, 1.0]], np.float32))
+        assert out.track_id.tolist() == ([1] if matched else []), thresh
+    # the same look on a confident box is refused (a new track starts instead): appearance counts there
+    t = Tracker(high_thresh=0.5, new_track_thresh=0.9, min_hits=1, appearance_thresh=0.25)
+    t.update(dets(box(0)), np.array([[1.0, 0.0]], np.float32))
+    assert t.update(dets(box(2)), np.array([[0.0, 1.0]], np.float32)).track_id.tolist() == [2]
+
+
+def test_tentative_tracks_are_extended_within_tentative_match_thresh():
+    for thresh, ids in ((0.7, [2]), (0.8, [1])):
+        t = Tracker(min_hits=3, tentative_match_thresh=thresh)
+        t.update(Detections.empty())  # not the first frame: the next track is tentative
+        t.update(dets(box(0)))
+        t.update(dets(box(24)))  # IoU 0.25 with the young track (1 - IoU 0.75)
+        assert t.tentative().track_id.tolist() == ids, thresh
+
+
+def test_iou_buffer_matches_boxes_that_no_longer_overlap():
+    for buffer, ids in ((0.0, [2]), (0.5, [1])):
+        t = Tracker(min_hits=1, iou_buffer=buffer)
+        t.update(dets(box(0)))
+        assert t.update(dets(box(45))).track_id.tolist() == ids, buffer  # 5 px apart: IoU 0
+
+
+def test_fuse_score_prefers_the_confident_one_of_two_overlapping_boxes():
+    for fuse, chosen in ((False, 0), (True, 1)):
+        t = Tracker(fuse_score=fuse, high_thresh=0.7)
+        t.update(dets(box(100)))
+        boxes = np.asarray([box(104), box(93)], np.float32)  # IoU 0.82 and 0.70 with the track
+        out = t.update(Detections(boxes, np.asarray([0.75, 1.0], np.float32)))
+        assert out.det_index.tolist() == [chosen], fuse
+
+
+def test_output_box_detection_reports_the_matched_box_itself():
+    t = Tracker(output_box="detection")
+    rng = np.random.default_rng(0)
+    for f in range(6):
+        b = np.asarray(box(10 + 3 * f + rng.normal(0, 2)), np.float32)
+        out = t.update(dets(b))
+        np.testing.assert_array_equal(out.xyxy[0], b)
 
 
 def test_a_score_of_exactly_a_threshold_passes_it():
