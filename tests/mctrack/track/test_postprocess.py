@@ -40,6 +40,13 @@ def test_interpolate_fills_short_gaps_only():
     assert t1[:, 0].tolist() == list(range(1, 12))
     np.testing.assert_allclose(t1[:, 2], 100 + 2 * t1[:, 0])  # linear motion is recovered exactly
     assert len(out[out[:, 1] == 2]) == 4  # the 17-frame gap is longer than max_gap
+    # a gap of exactly max_gap frames is filled, one more is not; filled rows take the lower confidence around them
+    edge = np.concatenate([walk(1, range(1, 3), conf=0.9), walk(1, range(8, 10), conf=0.6), walk(2, range(1, 3))])
+    edge = np.concatenate([edge, walk(2, range(9, 11))])
+    out = interpolate_gaps(edge, max_gap=5)
+    t1, t2 = out[out[:, 1] == 1], out[out[:, 1] == 2]
+    assert t1[:, 0].tolist() == list(range(1, 10)) and t2[:, 0].tolist() == [1, 2, 9, 10]
+    np.testing.assert_allclose(t1[2:7, 6], 0.6)
 
 
 def test_smooth_removes_jitter_and_keeps_linear_motion_exact():
