@@ -128,6 +128,49 @@ def test_stitch_appearance_gates_and_chains():
     assert mapping == {3: 2}  # 1 -> 2 refused by appearance, 2 -> 3 kept
 
 
+def _unit_at(degrees: float) -> np.ndarray:
+    return np.array([np.cos(np.radians(degrees)), np.sin(np.radians(degrees))])
+
+
+def test_stitch_appearance_gate_falls_to_the_distances_between_people_seen_at_once():
+    """``negative_quantile``: where the people seen at the same time lie close together (an embedder that cannot
+    tell this video's people apart), a distance the fixed gate allows no longer joins two tracks."""
+    rows = [walk(1, range(1, 30)), walk(2, range(45, 80))]  # one path; their features 0.2 apart
+    features = {1: _unit_at(0), 2: _unit_at(37)}
+    for k in range(5):  # bystanders seen throughout, far below, 5-25 degrees from track 1's look
+        rows.append(walk(10 + k, range(1, 90), y=400.0 + 120 * k, vx=0.0))
+        features[10 + k] = _unit_at(5 * (k + 1))
+    rows = np.concatenate(rows)
+    assert stitch_tracklets(rows, 25.0, StitchConfig(max_gap=30, negative_quantile=None), features)[1] == {2: 1}
+    assert stitch_tracklets(rows, 25.0, StitchConfig(max_gap=30, negative_quantile=0.05), features)[1] == {}
+
+
+def test_stitch_motion_gate_grows_with_the_gap_and_checks_both_directions():
+    # a parallel path 0.75 box heights below: within 0.6 x sqrt(1 + gap / fps) for a 30-frame gap, not a 2-frame one
+    cfg = StitchConfig(max_gap=40, max_motion=0.6)
+    long_gap = np.concatenate([walk(1, range(1, 40)), walk(2, range(70, 120), y=125.0)])
+    assert stitch_tracklets(long_gap, 25.0, cfg)[1] == {2: 1}
+    short_gap = np.concatenate([walk(1, range(1, 40)), walk(2, range(42, 90), y=125.0)])
+    assert stitch_tracklets(short_gap, 25.0, cfg)[1] == {}
+    # starts where the first track's path leads, but walks back fast: its own path does not lead to the first's end
+    turned = np.concatenate([walk(1, range(1, 40)), walk(2, range(70, 120), x0=660.0, vx=-6.0)])
+    assert stitch_tracklets(turned, 25.0, cfg)[1] == {}
+    # the velocity at an end is fitted to its last fit_frames rows: a person who ran, then stood, is expected to stand
+    stopped = np.concatenate([walk(1, range(1, 41), vx=6.0), walk(1, range(41, 61), x0=340.0, vx=0.0)])
+    stopped = np.concatenate([stopped, walk(2, range(90, 130), x0=340.0, vx=0.0)])
+    assert stitch_tracklets(stopped, 25.0, cfg)[1] == {2: 1}
+    assert stitch_tracklets(stopped, 25.0, StitchConfig(max_gap=40, max_motion=0.6, fit_frames=60))[1] == {}
+
+
+def test_stitch_cost_weighs_appearance_against_motion():
+    # track 2 continues track 1's path exactly but looks 0.3 away; track 3 starts 10 px aside with the same look
+    rows = np.concatenate([walk(1, range(1, 30)), walk(2, range(45, 80)), walk(3, range(45, 80), y=60.0)])
+    features = {1: _unit_at(0), 2: _unit_at(45.6), 3: _unit_at(0)}
+    assert stitch_tracklets(rows, 25.0, StitchConfig(max_gap=30, max_motion=0.6), features)[1] == {3: 1}
+    cfg = StitchConfig(max_gap=30, max_motion=0.6, appearance_weight=0.0)
+    assert stitch_tracklets(rows, 25.0, cfg, features)[1] == {2: 1}
+
+
 def test_stitch_one_to_one():
     # two tracks end where one starts: only the better motion match is joined
     rows = np.concatenate([walk(1, range(1, 30)), walk(2, range(1, 30), y=60.0), walk(3, range(45, 80))])
