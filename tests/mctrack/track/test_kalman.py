@@ -79,6 +79,10 @@ def test_nsa_trusts_confident_detections_more():
     plain = BoxKalman().update(mean, cov, z, np.array([0.95]))[0][0, 0]
     nsa = BoxKalman(nsa=True).update(mean, cov, z, np.array([0.95]))[0][0, 0]
     assert nsa > plain
+    # the factor (1 - score) is floored at 0.1: a score of 1 does not make the detection exact
+    kf = BoxKalman(nsa=True)
+    at = {s: kf.update(mean, cov, z, np.array([s]))[0][0, 0] for s in (1.0, 0.95, 0.85)}
+    assert at[1.0] == at[0.95] != at[0.85] and at[1.0] < z[0, 0]
 
 
 def test_gating_distance():
@@ -90,6 +94,13 @@ def test_gating_distance():
     assert d[0, 1] == pytest.approx(200**2 / 7.5625)
     assert d[0, 1] > CHI2_95[4]
     assert kf.gating_distance(mean, cov, np.zeros((0, 4))).shape == (1, 0)
+    # only_position: the centre alone, against the centre block of the innovation covariance
+    resized = Z[0] + [3.0, -2.0, 15.0, 30.0]
+    proj, s_cov = kf.project(mean, cov)
+    diff = resized[:2] - proj[0, :2]
+    expected = diff @ np.linalg.inv(s_cov[0, :2, :2]) @ diff
+    assert kf.gating_distance(mean, cov, resized[None], only_position=True)[0, 0] == pytest.approx(expected)
+    assert kf.gating_distance(mean, cov, resized[None])[0, 0] > 2 * expected  # the size counts in the full one
 
 
 def test_pair_distance_is_the_gating_distance_of_each_pair():
