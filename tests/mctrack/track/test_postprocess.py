@@ -92,6 +92,17 @@ def test_adaptive_smooth_smooths_a_steady_walk_strongly_and_a_zigzag_weakly():
         adaptive_smooth(rows, 2.0, 6.0, tolerance=float("nan"))
 
 
+def test_smooth_never_makes_a_box_smaller_than_half_its_detected_size():
+    # a short track whose heights fall steeply and then jump back: the local linear fit at its last frame
+    # extrapolates the fall to far below that frame's own box
+    rows = walk(1, range(1, 6))
+    rows[:, 5] = [300, 200, 100, 20, 100]
+    rows[:, 4] = 0.4 * rows[:, 5]
+    out = gaussian_smooth(rows, 3.0)
+    assert (out[:, 4:6] >= 0.5 * rows[:, 4:6] - 1e-9).all()
+    np.testing.assert_allclose(out[-1, 4:6], 0.5 * rows[-1, 4:6])  # the floor holds it there
+
+
 def test_smooth_does_not_mix_tracks():
     a, b = walk(1, range(1, 30)), walk(2, range(1, 30), x0=500, vx=-3)
     out = gaussian_smooth(np.concatenate([a, b]), 4.0)
