@@ -533,6 +533,17 @@ def test_appearance_needed_isolated_people_are_not_embedded_until_refresh():
     assert needs == [0, 0, 0, 0, 2, 0, 0, 0, 0, 2, 0]
 
 
+def test_appearance_needed_moves_the_predictions_with_the_camera():
+    t = Tracker(min_hits=1)
+    feats = np.eye(2, dtype=np.float32)
+    for f in range(3):
+        t.update(dets(box(100), box(400)), feats)
+    pan = np.array([[1.0, 0.0, 150.0], [0.0, 1.0, 0.0]])  # everything jumps 150 px
+    moved = dets(box(250), box(550))
+    assert t.appearance_needed(moved, warp=pan, refresh=10).tolist() == [False, False]  # each where its track goes
+    assert t.appearance_needed(moved, refresh=10).tolist() == [True, True]  # without the warp: near no track
+
+
 def test_appearance_needed_asks_for_neighbours_newcomers_low_scores_and_lost_tracks():
     t = Tracker(min_hits=1)
     feats = np.eye(3, dtype=np.float32)
