@@ -246,12 +246,21 @@ def _main(argv: Sequence[str] | None) -> int:
     # a second without them, instead of 3-5 s): the networks and YOLO need them, and a Ctrl-C inside their native
     # imports (triton's, for one) was swallowed, the command going on as if not interrupted (helper-88); a command
     # that never needs them says so (uses_torch=False: eval)
+    fresh = "torch" not in sys.modules
     if getattr(args, "uses_torch", True):
         code, _ = _importing(lambda: [importlib.import_module(m) for m in ("torch", "torchvision")], argv)
         if code is not None:
             return code
-    with _log_lines_beside_progress_bars():
-        return _command(args)
+    # imported here and run by nothing yet: mctrack run can still keep torch to one thread before it forks camera
+    # workers, which then use their share of the cores (mctrack.parallel.keep_torch_single_threaded)
+    from .parallel import torch_imported_unused
+
+    torch_imported_unused(fresh and "torch" in sys.modules)
+    try:
+        with _log_lines_beside_progress_bars():
+            return _command(args)
+    finally:
+        torch_imported_unused(False)
 
 
 def _importing(step, argv: Sequence[str] | None):

@@ -16,10 +16,15 @@ Faults, as in a sequential run:
   cameras not yet started are not started. :func:`run_cameras` then reports the run as interrupted.
 
 Each worker uses ``max(1, cpus // workers)`` torch threads unless ``OMP_NUM_THREADS`` says otherwise, so that N
-workers do not each start one thread per core. (OpenCV's thread count is left alone: ``cv2.setNumThreads`` in a
-child forked after both OpenCV and torch ran hangs with the pip wheels, measured here.) Forking needs a platform
-with ``fork`` (Linux, macOS) and an embedder that has not initialised CUDA in this process (a CUDA context does
-not survive a fork).
+workers do not each start one thread per core. A worker uses more than one only when this process never started
+torch's CPU thread pool (GNU OpenMP in the pip wheels): a pool started before a fork is gone in the child, and the
+child's first multi-threaded operation then waits for it for ever (measured: with ``OMP_NUM_THREADS=2`` both
+workers of ``mctrack run --workers 2`` hung at their first frame). ``mctrack run`` calls
+:func:`keep_torch_single_threaded` before it builds the embedder; a program that ran torch with several threads
+before :func:`run_cameras` gets single-threaded workers, with a warning. (OpenCV's thread count is left alone:
+``cv2.setNumThreads`` in a child forked after both OpenCV and torch ran hangs with the pip wheels, measured here.)
+Forking needs a platform with ``fork`` (Linux, macOS) and an embedder that has not initialised CUDA in this process
+(a CUDA context does not survive a fork).
 """
 
 from __future__ import annotations
@@ -38,11 +43,21 @@ from multiprocessing.connection import wait
 from .errors import DUPLICATE_SIGNAL_S, error_line
 from .signals import ignore, interrupts_deferred
 
-__all__ = ["auto_workers", "run_cameras", "run_cameras_in_threads", "usable_cores", "worker_threads"]
+__all__ = [
+    "auto_workers",
+    "keep_torch_single_threaded",
+    "run_cameras",
+    "run_cameras_in_threads",
+    "torch_imported_unused",
+    "usable_cores",
+    "worker_threads",
+]
 
 log = logging.getLogger(__name__)
 
 _JOB: Callable | None = None  # the job of the run in progress; set before forking, inherited by the workers
+_SINGLE_THREADED = False  # keep_torch_single_threaded was called: torch never ran with more threads here
+_TORCH_UNUSED = False  # torch was imported by this command's entry point and has run nothing yet (mctrack.cli)
 
 
 #: the most cameras ``auto_workers`` runs at once (each worker holds its own activations and decoder)
@@ -66,6 +81,44 @@ def _omp_threads() -> int | None:
 def worker_threads(workers: int) -> int:
     """Threads each of ``workers`` processes should use: ``OMP_NUM_THREADS`` when set, else the cores shared out."""
     return _omp_threads() or max(1, usable_cores() // max(1, workers))
+
+
+def keep_torch_single_threaded() -> None:
+    """Make this process run torch on one thread, so that it never starts the CPU thread pool that a worker forked
+    from it could not use (see the module docstring). Call it before this process runs any torch operation (before
+    building an embedder) when it will fork camera workers: the workers then use their share of the cores. Where
+    torch was imported before the call it may have run already, and the workers stay at one thread each."""
+    global _SINGLE_THREADED
+    fresh = "torch" not in sys.modules or _TORCH_UNUSED  # else torch may have run (and started its pool) already
+    import torch
+
+    torch.set_num_threads(1)
+    _SINGLE_THREADED = _SINGLE_THREADED or fresh
+
+
+def torch_imported_unused(unused: bool = True) -> None:
+    """Tell :func:`keep_torch_single_threaded` that torch, imported already, has run nothing in this process yet
+    (mctrack's command line imports it before the command starts; it says ``False`` once the command ended)."""
+    global _TORCH_UNUSED
+    _TORCH_UNUSED = bool(unused)
+
+
+def _threads_after_fork(threads: int) -> int:
+    """``threads``, or 1 when this process may have started torch's thread pool (it imported torch and did not
+    keep it to one thread): a worker forked from it would hang in its first multi-threaded operation."""
+    if threads <= 1 or "torch" not in sys.modules:
+        return threads
+    import torch
+
+    if _SINGLE_THREADED and torch.get_num_threads() == 1:
+        return threads
+    log.warning(
+        "this process may have started torch's thread pool before the camera workers were forked: each worker uses "
+        "1 thread instead of %d (a pool started before a fork hangs the forked process; call "
+        "mctrack.parallel.keep_torch_single_threaded() before any torch work to give them more)",
+        threads,
+    )
+    return 1
 
 
 def auto_workers(cameras: int, cores: int | None = None) -> int:
@@ -189,6 +242,7 @@ def run_cameras(
         raise RuntimeError("cameras in parallel need the 'fork' start method, which this platform lacks; use 1 worker")
     ctx = mp.get_context("fork")
     threads = worker_threads(min(workers, max(1, len(cameras))))  # fewer cameras than workers: more threads each
+    threads = _threads_after_fork(threads)
     todo = list(range(len(cameras)))
     attempts = dict.fromkeys(todo, 0)
     running: dict[object, tuple[int, object, object]] = {}  # connection -> (index, process, connection)

@@ -20,7 +20,7 @@ from ..io.video import has_images
 from ..outputs import check_output_folder
 from ..eval.multicam import format_multicam
 from ..cache import feature_cache_key, file_sha1
-from ..parallel import auto_workers
+from ..parallel import auto_workers, keep_torch_single_threaded
 from ..link import LinkConstraints, load_ground_homography
 from ..pipeline import Pipeline, constraints_from_cams
 from ..registry import DETECTORS, LINKERS
@@ -360,6 +360,21 @@ def _one_or_per_camera(values: dict[str, float]) -> str:
     return f"{low:g}" if low == high else f"each camera's track_new ({low:g}-{high:g})"
 
 
+def _forks_camera_workers(args: argparse.Namespace, cameras: int, offline: bool) -> bool:
+    """Whether the run will fork camera workers (:func:`mctrack.parallel.run_cameras`): recorded cameras linked
+    offline, several of them and ``--workers`` > 1 on the local engine, as processes (no ``--worker-threads``, and
+    no embedder on a GPU, whose cameras run as threads)."""
+    if args.engine != "local" or not offline or cameras < 2 or args.workers < 2 or args.worker_threads:
+        return False
+    if args.reid in ("none", "colorhist") or (args.device or "").startswith("cpu"):
+        return True
+    if (args.device or "").startswith("cuda"):
+        return False
+    import torch
+
+    return not torch.cuda.is_available()
+
+
 def _workers_arg(value: str) -> int | str:
     """``--workers``: ``auto`` or an integer >= 1 (argparse turns the ValueError into a one-line usage error)."""
     if value.lower() == "auto":
@@ -500,6 +515,8 @@ def main(args: argparse.Namespace) -> int:
             "live cameras with the offline linker: every tracklet is kept until the run ends (memory grows "
             "with its length); --linker online keeps it bounded and gives ids as the run goes"
         )
+    if _forks_camera_workers(args, len(cams.cameras), offline):
+        keep_torch_single_threaded()  # before any torch work: the forked workers can then use their share of cores
     embedder = embedder_from_args(args)  # also resolves args.weights (bundled default, names) for the cache key
     detector_factory, shared_detector = _detector_factory(args)
     if args.detector == "mot":  # every camera's detection file read once now: a bad one fails before any camera runs

@@ -103,6 +103,54 @@ def test_auto_workers_one_per_core_and_camera(monkeypatch):
     assert auto_workers(10, cores=16) == 4 and auto_workers(10, cores=3) == 1
 
 
+FORKED_AFTER_TORCH = """
+import sys
+from mctrack import parallel
+if sys.argv[1] == "kept":
+    parallel.keep_torch_single_threaded()  # before torch is imported, as mctrack run calls it
+import torch
+x, conv = torch.randn(8, 64, 32, 32), torch.nn.Conv2d(64, 64, 3)
+with torch.no_grad():  # this process's own torch work (an embedder built and run) before the workers are forked
+    conv(x)
+def job(cam):
+    with torch.no_grad():
+        conv(x)
+    return torch.get_num_threads()
+print(sorted(parallel.run_cameras(job, [0, 1], 2, failed=lambda c, w: w)[0].values()))
+"""
+
+
+def test_workers_forked_after_torch_ran_on_several_threads_do_not_hang(tmp_path):
+    """helper-92: with OMP_NUM_THREADS=2, both workers of `mctrack run --workers 2` hung at their first frame: the
+    parent's torch thread pool (started when it built the embedder) is gone in a forked child, whose first
+    multi-threaded operation waits for it for ever. A parent that kept torch to one thread gives its workers their
+    threads; one that did not gives them one thread each, with a warning."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "forked.py"
+    script.write_text(FORKED_AFTER_TORCH)
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root), "OMP_NUM_THREADS": "2"}
+    runs = {
+        mode: subprocess.Popen(
+            [sys.executable, str(script), mode], cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        for mode in ("kept", "not kept")
+    }
+    out = {}
+    try:
+        for mode, proc in runs.items():
+            stdout, stderr = proc.communicate(timeout=120)
+            out[mode] = (proc.returncode, stdout.decode().strip(), stderr.decode())
+    finally:
+        for proc in runs.values():
+            proc.kill()
+    assert out["kept"][:2] == (0, "[2, 2]") and "thread pool" not in out["kept"][2]
+    assert out["not kept"][:2] == (0, "[1, 1]")
+    assert "may have started torch's thread pool before the camera workers were forked" in out["not kept"][2]
+
+
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
 def test_workers_die_with_their_parent(tmp_path):
     import subprocess

@@ -553,7 +553,7 @@ def test_appearance_needed_isolated_people_are_not_embedded_until_refresh():
 def test_appearance_needed_moves_the_predictions_with_the_camera():
     t = Tracker(min_hits=1)
     feats = np.eye(2, dtype=np.float32)
-    for f in range(3):
+    for _ in range(3):
         t.update(dets(box(100), box(400)), feats)
     pan = np.array([[1.0, 0.0, 150.0], [0.0, 1.0, 0.0]])  # everything jumps 150 px
     moved = dets(box(250), box(550))
