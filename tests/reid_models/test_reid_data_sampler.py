@@ -34,6 +34,24 @@ def test_seeded_by_seed_and_epoch() -> None:
     assert list(PKBatchSampler(LABELS, 2, 2, seed=1)) != first
 
 
+def test_each_epoch_cuts_other_chunks_so_every_image_is_trained_on() -> None:
+    """An identity's images are shuffled before they are cut into chunks of k: the n mod k left over differ from
+    epoch to epoch, so every image is drawn in the end; and the images of a batch get different augmentation seeds
+    (helper-96: without the shuffle the same chunks came every epoch and 2 of each identity's 10 images never did)."""
+    labels = [i // 10 for i in range(60)]  # 6 identities x 10 images, k = 4: 2 images per identity left over
+    sampler = PKBatchSampler(labels, 3, 4, seed=1)
+    drawn, chunks = set(), []
+    for epoch in range(8):
+        sampler.set_epoch(epoch)
+        batches = list(sampler)
+        drawn.update(i for batch in batches for i, _ in batch)
+        chunks.append(sorted(tuple(sorted(i for i, _ in batch[j : j + 4])) for batch in batches for j in (0, 4, 8)))
+        for batch in batches:
+            assert len({s for _, s in batch}) == len(batch)  # one seed per image
+    assert drawn == set(range(60))
+    assert len({tuple(c) for c in chunks}) == 8  # other chunks in every epoch
+
+
 def test_few_images_drawn_with_replacement() -> None:
     batches = list(PKBatchSampler([0, 1, 1, 1, 1], 2, 4, seed=0))
     assert batches and all(Counter(i for i, _ in b)[0] == 4 for b in batches)
