@@ -105,6 +105,32 @@ def test_batch_transform_equals_the_per_image_one(options: dict) -> None:
         assert (expected == 0).any() and not torch.equal(expected[0], transform(images[0], seeds[0] + 1))
 
 
+def test_augmentations_are_drawn_as_the_recipe_says() -> None:
+    """Over 4,000 seeds: flips half the time, crop offsets uniform over the whole padding both ways, colour factors
+    within 1 -+ color_jitter both ways, erasing at its probability over 2-40% of the image with aspects 0.3-3.3
+    (Zhong et al.'s random erasing); the batch and per-image paths share these draws, so their equality alone cannot
+    catch a wrong range (helper-96)."""
+    h, w = 64, 32
+    tf = ReidTransform((h, w), train=True, pad=4, color_jitter=0.3, random_erasing=0.5)
+    draws = [tf.draw(seed) for seed in range(4000)]
+    assert 0.46 < np.mean([a.flip for a in draws]) < 0.54
+    offsets = np.array([(a.dy, a.dx) for a in draws])
+    assert offsets.min() == 0 and offsets.max() == 8 and abs(offsets.mean() - 4) < 0.2
+    jitter = np.array([a.jitter for a in draws])
+    assert 0.7 <= jitter.min() < 0.72 and 1.28 < jitter.max() <= 1.3 and abs(jitter.mean() - 1) < 0.02
+    erased = [a.erase for a in draws if a.erase is not None]
+    assert 0.46 < len(erased) / len(draws) < 0.54
+    areas = np.array([eh * ew / (h * w) for _, _, eh, ew in erased])
+    aspects = np.array([eh / ew for _, _, eh, ew in erased])
+    assert 0.015 < areas.min() < 0.05 and 0.3 < areas.max() < 0.45  # rounding moves the ends a little
+    assert 0.25 < aspects.min() < 0.45 and 2.5 < aspects.max() < 4.0
+    assert all(0 <= y and y + eh <= h and 0 <= x and x + ew <= w for y, x, eh, ew in erased)
+    with pytest.raises(ValueError, match="pad"):
+        ReidTransform((h, w), pad=-1)
+    with pytest.raises(ValueError, match="color_jitter"):
+        ReidTransform((h, w), color_jitter=1.0)
+
+
 def test_batch_transform_rejects_bad_input() -> None:
     transform = ReidTransform((64, 32), train=True)
     with pytest.raises(ValueError, match="uint8"):
