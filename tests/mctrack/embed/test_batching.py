@@ -59,6 +59,19 @@ def test_cameras_submitting_together_share_one_call_and_get_their_own_rows():
     assert (batcher.name, batcher.dim) == (inner.name, inner.dim)
 
 
+def test_an_embedder_that_gives_the_wrong_number_of_rows_is_an_error_not_a_shift():
+    """Rows are handed back to the cameras by count: an embedder that dropped or added a row would give every later
+    camera of the round its neighbour's features."""
+
+    class Short(ColorHistogramEmbedder):
+        def embed_crops(self, crops):
+            return super().embed_crops(crops)[:-1]
+
+    batcher = BatchingEmbedder(Short())
+    with batcher.client(), pytest.raises(ValueError, match="gave 2 rows for 3 crops"):
+        batcher(*frame(0, 3))
+
+
 def test_a_round_does_not_wait_for_a_finished_camera():
     inner = Recording()
     batcher = BatchingEmbedder(inner, max_wait_ms=60_000)

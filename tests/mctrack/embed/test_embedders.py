@@ -24,6 +24,7 @@ def _scene(seed: int = 0) -> np.ndarray:
     [
         ([10, 20, 40, 100], [10, 20, 40, 100]),  # inside
         ([-15.5, -3, 40.2, 100.7], [0, 0, 41, 101]),  # partly outside (floor/ceil, clipped)
+        ([10.7, 20.2, 39.1, 99.5], [10, 20, 40, 100]),  # fractional edges: the crop holds every covered pixel
         ([150, 110, 400, 300], [150, 110, 160, 120]),  # crosses the bottom-right corner
         ([500, 500, 600, 600], [159, 119, 160, 120]),  # entirely outside: nearest 1-pixel sliver
         ([30, 30, 30, 30], [30, 30, 31, 31]),  # zero size
