@@ -151,7 +151,7 @@ def test_a_pickle_that_calls_a_model_class_is_refused(tmp_path):
     assert not marker.exists()
 
 
-@pytest.mark.parametrize("name", ["evil.pt.", "evil.pt.bin", "evil", "evil.weights"])
+@pytest.mark.parametrize("name", ["evil.pt.", "evil.pt.bin", "evil.pt.onnx", "evil", "evil.weights"])
 def test_odd_file_names_are_checked_too(tmp_path, name):
     marker = tmp_path / "pwned"
     evil = _evil(tmp_path / name, marker)
