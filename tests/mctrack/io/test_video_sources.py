@@ -363,6 +363,19 @@ def test_a_sequence_whose_image_folder_or_video_ends_early_says_so_only_when_rea
     assert len(list(src)) == 6 and src.ended_early is None
 
 
+def test_a_sequence_s_images_are_numbered_from_frame_1_even_when_the_first_is_missing(tmp_path, caplog):
+    """MOTChallenge's img1/000001.jpg is frame 1: a folder whose first image is missing must not move every image one
+    frame earlier (det.txt and gt.txt would then lie one frame off the images)."""
+    seq = make_sequence(tmp_path / "SEQ-9", n=4)
+    (seq / "img1").mkdir()
+    for i in (2, 3, 4):
+        cv2.imwrite(str(seq / "img1" / f"{i:06d}.jpg"), np.full((48, 64, 3), 50 * i, np.uint8))
+    with caplog.at_level(logging.WARNING):
+        frames = [(f.index, None if f.image is None else round(float(f.image.mean()))) for f in SequenceSource(seq)]
+    assert frames == [(0, None), (1, 100), (2, 150), (3, 200)]
+    assert "1 image(s) missing from the numbering (e.g. number 1)" in caplog.text
+
+
 def test_a_sequence_video_short_of_a_few_frames_ends_as_a_lone_video_would(tmp_path, caplog):
     """helper-70: a video whose last frame or two do not decode (a header count off by one) ends normally on its own,
     with a warning, but failed its sequence folder (exit 1) once seqLength was checked."""
