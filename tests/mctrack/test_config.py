@@ -100,6 +100,9 @@ def test_a_number_with_a_leading_zero_is_refused_not_read_as_octal(scene, writte
         load_cams(p)
 
 
+TWO = "cameras:\n  - id: c1\n    source: c1/video.mp4\n  - id: c2\n    source: c1/video.mp4\n"  # two cameras
+
+
 @pytest.mark.parametrize(
     "text, message",
     [
@@ -190,6 +193,20 @@ def test_a_number_with_a_leading_zero_is_refused_not_read_as_octal(scene, writte
             "transit:\n  - between: [c1, c2]\n    min_s: 80\n  - between: [c2, c1]\n    max_s: 30\n",
             r"transit\[1\].between: cameras c2 and c1 already have a window \(transit\[0\]\); a window applies in both",
         ),
+        (TWO + "ground_truth_ids: shared\n", r"ground_truth_ids: must be 'global' or 'per_camera', got 'shared'"),
+        (TWO + "transit:\n  - between: [c1]\n", r"transit\[0\].between: expected two different camera ids"),
+        (TWO + "transit:\n  - between: [c1, c1]\n", r"transit\[0\].between: expected two different camera ids"),
+        (TWO + "transit:\n  - between: [c1, c2, c1]\n", r"transit\[0\].between: expected two different camera"),
+        (
+            TWO + "transit:\n  - between: [c1, c3]\n",
+            r"transit\[0\].between: unknown camera id 'c3' \(cameras: c1, c2\)",
+        ),
+        (TWO + "transit:\n  - between: [c1, c2]\n    min_s: -1\n", r"transit\[0\]: need 0 <= min_s <= max_s"),
+        (
+            TWO + "transit:\n  - between: [c1, c2]\n    min_s: 30\n    max_s: 10\n",
+            r"transit\[0\]: need 0 <= min_s <= max_s, got min_s=30.0, max_s=10.0",
+        ),
+        ("cameras:\n  - id: c1\n    source: c1/video.mp4\n    fps: 0\n", r"cameras\[0\].fps: must be a frame rate in"),
     ],
 )
 def test_bad_cams_files_give_one_line_naming_file_and_key(scene, text, message):
