@@ -10,7 +10,7 @@ import pytest
 from mctrack.detect import MotFileDetector
 from mctrack.errors import InputError
 from mctrack.eval.mot import evaluate_sequence
-from mctrack.io.mot import duplicate_id_problem, load_mot_txt
+from mctrack.io.mot import MAX_FRAME, MAX_ID, duplicate_id_problem, load_mot_txt
 
 
 def _write(tmp_path, text, name="gt.txt"):
@@ -250,6 +250,27 @@ def test_a_seqinfo_that_cannot_be_parsed_says_why_and_where(tmp_path, text, mess
         read_seq_length(ini)
 
 
+def test_rows_written_are_read_back_as_written(tmp_path):
+    """Sub-pixel boxes (2 decimals), scores (4 significant digits) and the world columns 8-10 survive a write and a
+    read; frames and ids are whole numbers."""
+    from mctrack.io.mot import save_mot_txt
+
+    rows = np.array(
+        [[3, 7, 10.25, -4.5, 20.75, 40.125, 0.8731, 1, 0.25, 2.5], [1, 2, 0.01, 2.99, 5.5, 9.25, 0.5, -1, -1, -1]]
+    )
+    save_mot_txt(tmp_path / "r.txt", rows)
+    back = load_mot_txt(tmp_path / "r.txt")  # sorted by frame
+    np.testing.assert_allclose(back, rows[[1, 0]], atol=0.005)  # 40.125 is written 40.12 or 40.13
+    assert back[1, 6] == 0.8731 and back[1, 7:].tolist() == [1, 0.25, 2.5]
+
+
+def test_detections_scoring_exactly_min_score_are_kept():
+    from mctrack.io.mot import detections_by_frame
+
+    rows = np.array([[1, -1, 0, 0, 10, 20, s, -1, -1, -1] for s in (0.49, 0.5, 0.51)])
+    assert detections_by_frame(rows, min_score=0.5)[0].score.tolist() == pytest.approx([0.5, 0.51])
+
+
 def test_writers_refuse_rows_their_reader_would_refuse(tmp_path):
     """save_mot_txt wrote frame 0, NaN boxes and truncated id 1.7 to 1; MotWriter.write(-1, ...) wrote frame 0;
     ids and boxes of different lengths failed inside numpy. Now each is a ValueError naming the file."""
@@ -262,6 +283,8 @@ def test_writers_refuse_rows_their_reader_would_refuse(tmp_path):
         (1, 1.7, "have an id that is not a whole number"),
         (3, np.nan, "have a box and score that is not made of finite numbers"),
         (6, np.inf, "box and score"),
+        (0, MAX_FRAME + 1, r"frame that is not a whole number in 1\.\.100,000,000"),  # the reader's limits
+        (1, MAX_ID + 1, "have an id that is not a whole number"),
     ):
         bad = good.copy()
         bad[0, col] = value
@@ -270,6 +293,8 @@ def test_writers_refuse_rows_their_reader_would_refuse(tmp_path):
         assert not path.exists()
     save_mot_txt(path, good)
     assert load_mot_txt(path)[0, :6].tolist() == [1, 1, 10, 10, 20, 40]
+    with pytest.raises(ValueError, match="expected 6 to 10 columns, got 4"):  # xyxy alone: no width and height
+        save_mot_txt(path, good[:, 2:6])
     with MotWriter(tmp_path / "w.txt") as writer:
         with pytest.raises(ValueError, match=r"w\.txt: 1 rows to write have a frame"):
             writer.write(-1, np.array([1]), np.array([[0, 0, 5, 5]]))
