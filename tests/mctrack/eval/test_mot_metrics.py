@@ -103,6 +103,19 @@ def test_combine_weights_by_sequence():
     assert c["AssA"] == pytest.approx(1.0) and c["DetA"] == pytest.approx(0.5)
 
 
+def _trackeval_input(d) -> dict:
+    return dict(
+        num_timesteps=d.num_timesteps,
+        num_gt_ids=d.num_gt_ids,
+        num_tracker_ids=d.num_tracker_ids,
+        num_gt_dets=d.num_gt_dets,
+        num_tracker_dets=d.num_tracker_dets,
+        gt_ids=d.gt_ids,
+        tracker_ids=d.tracker_ids,
+        similarity_scores=d.similarity,
+    )
+
+
 def test_matches_trackeval_on_random_scene():
     te = pytest.importorskip("trackeval")
     rng = np.random.default_rng(3)
@@ -112,16 +125,7 @@ def test_matches_trackeval_on_random_scene():
     pred[:, 1] = np.where(rng.random(len(pred)) < 0.1, pred[:, 1] + 10, pred[:, 1])  # id noise
     pred = pred[rng.random(len(pred)) > 0.1]  # misses
     d = sequence_data(gt, pred, 30)
-    data = dict(
-        num_timesteps=30,
-        num_gt_ids=d.num_gt_ids,
-        num_tracker_ids=d.num_tracker_ids,
-        num_gt_dets=d.num_gt_dets,
-        num_tracker_dets=d.num_tracker_dets,
-        gt_ids=d.gt_ids,
-        tracker_ids=d.tracker_ids,
-        similarity_scores=d.similarity,
-    )
+    data = _trackeval_input(d)
     ref_h = te.metrics.HOTA().eval_sequence(data)
     ref_c = te.metrics.CLEAR().eval_sequence(data)
     ref_i = te.metrics.Identity().eval_sequence(data)
@@ -162,19 +166,6 @@ def _coverage_scene(seed: int, length: int = 40) -> tuple[np.ndarray, np.ndarray
     for f in range(1, length + 1, 4):
         pred.append([f, 999, 1000.0, 300.0, 30.0, 80.0, 1.0, -1, -1, -1])
     return np.array(gt), np.array(pred)
-
-
-def _trackeval_input(d) -> dict:
-    return dict(
-        num_timesteps=d.num_timesteps,
-        num_gt_ids=d.num_gt_ids,
-        num_tracker_ids=d.num_tracker_ids,
-        num_gt_dets=d.num_gt_dets,
-        num_tracker_dets=d.num_tracker_dets,
-        gt_ids=d.gt_ids,
-        tracker_ids=d.tracker_ids,
-        similarity_scores=d.similarity,
-    )
 
 
 def _assert_every_metric_as_trackeval(ours: dict, ref_h: dict, ref_c: dict, ref_i: dict) -> None:
