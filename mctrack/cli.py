@@ -253,14 +253,14 @@ def _main(argv: Sequence[str] | None) -> int:
             return code
     # imported here and run by nothing yet: mctrack run can still keep torch to one thread before it forks camera
     # workers, which then use their share of the cores (mctrack.parallel.keep_torch_single_threaded)
-    from .parallel import torch_imported_unused
+    from .parallel import command_ended, torch_imported_unused
 
     torch_imported_unused(fresh and "torch" in sys.modules)
     try:
         with _log_lines_beside_progress_bars():
             return _command(args)
     finally:
-        torch_imported_unused(False)
+        command_ended()  # torch's thread count back, if mctrack run kept it to one
 
 
 def _importing(step, argv: Sequence[str] | None):

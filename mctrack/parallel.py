@@ -19,12 +19,14 @@ Each worker uses ``max(1, cpus // workers)`` torch threads unless ``OMP_NUM_THRE
 workers do not each start one thread per core. A worker uses more than one only when this process never started
 torch's CPU thread pool (GNU OpenMP in the pip wheels): a pool started before a fork is gone in the child, and the
 child's first multi-threaded operation then waits for it for ever (measured: with ``OMP_NUM_THREADS=2`` both
-workers of ``mctrack run --workers 2`` hung at their first frame). ``mctrack run`` calls
-:func:`keep_torch_single_threaded` before it builds the embedder; a program that ran torch with several threads
-before :func:`run_cameras` gets single-threaded workers, with a warning. (OpenCV's thread count is left alone:
-``cv2.setNumThreads`` in a child forked after both OpenCV and torch ran hangs with the pip wheels, measured here.)
-Forking needs a platform with ``fork`` (Linux, macOS) and an embedder that has not initialised CUDA in this process
-(a CUDA context does not survive a fork).
+workers of ``mctrack run --workers 2`` hung at their first frame). ``mctrack run``, when it will fork workers,
+calls :func:`keep_torch_single_threaded` before it builds the embedder (and the command line restores the thread
+count when the command ends, :func:`command_ended`); a program that imported torch before that gets
+single-threaded workers, with a warning. (Ultralytics sets its own thread count when its predictor starts;
+:class:`~mctrack.detect.YoloDetector` puts the worker's back after each prediction.) OpenCV's thread count is left
+alone: ``cv2.setNumThreads`` in a child forked after both OpenCV and torch ran hangs with the pip wheels, measured
+here. Forking needs a platform with ``fork`` (Linux, macOS) and an embedder that has not initialised CUDA in this
+process (a CUDA context does not survive a fork).
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from .signals import ignore, interrupts_deferred
 
 __all__ = [
     "auto_workers",
+    "command_ended",
     "keep_torch_single_threaded",
     "run_cameras",
     "run_cameras_in_threads",
@@ -56,8 +59,9 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _JOB: Callable | None = None  # the job of the run in progress; set before forking, inherited by the workers
-_SINGLE_THREADED = False  # keep_torch_single_threaded was called: torch never ran with more threads here
+_SINGLE_THREADED = False  # keep_torch_single_threaded was called before torch could run with more threads here
 _TORCH_UNUSED = False  # torch was imported by this command's entry point and has run nothing yet (mctrack.cli)
+_THREADS_BEFORE: int | None = None  # torch's thread count before keep_torch_single_threaded, for command_ended
 
 
 #: the most cameras ``auto_workers`` runs at once (each worker holds its own activations and decoder)
@@ -88,19 +92,34 @@ def keep_torch_single_threaded() -> None:
     from it could not use (see the module docstring). Call it before this process runs any torch operation (before
     building an embedder) when it will fork camera workers: the workers then use their share of the cores. Where
     torch was imported before the call it may have run already, and the workers stay at one thread each."""
-    global _SINGLE_THREADED
+    global _SINGLE_THREADED, _THREADS_BEFORE
     fresh = "torch" not in sys.modules or _TORCH_UNUSED  # else torch may have run (and started its pool) already
     import torch
 
+    if _THREADS_BEFORE is None:
+        _THREADS_BEFORE = torch.get_num_threads()
+    # kept since an earlier call only while torch stayed on one thread (a library may have raised it and run)
+    _SINGLE_THREADED = fresh or (_SINGLE_THREADED and torch.get_num_threads() == 1)
     torch.set_num_threads(1)
-    _SINGLE_THREADED = _SINGLE_THREADED or fresh
 
 
 def torch_imported_unused(unused: bool = True) -> None:
     """Tell :func:`keep_torch_single_threaded` that torch, imported already, has run nothing in this process yet
-    (mctrack's command line imports it before the command starts; it says ``False`` once the command ended)."""
+    (mctrack's command line imports it before the command starts)."""
     global _TORCH_UNUSED
     _TORCH_UNUSED = bool(unused)
+
+
+def command_ended() -> None:
+    """The command that may have kept torch to one thread has ended: torch gets its thread count back and nothing
+    here is taken as known about its pool any more (mctrack's command line calls it, so that commands run one
+    after another in one process, as tests do, neither inherit one thread nor trust a pool they did not see)."""
+    global _SINGLE_THREADED, _TORCH_UNUSED, _THREADS_BEFORE
+    if _THREADS_BEFORE is not None and "torch" in sys.modules:
+        import torch
+
+        torch.set_num_threads(_THREADS_BEFORE)
+    _SINGLE_THREADED, _TORCH_UNUSED, _THREADS_BEFORE = False, False, None
 
 
 def _threads_after_fork(threads: int) -> int:
@@ -115,7 +134,7 @@ def _threads_after_fork(threads: int) -> int:
     log.warning(
         "this process may have started torch's thread pool before the camera workers were forked: each worker uses "
         "1 thread instead of %d (a pool started before a fork hangs the forked process; call "
-        "mctrack.parallel.keep_torch_single_threaded() before any torch work to give them more)",
+        "mctrack.parallel.keep_torch_single_threaded() before torch is imported to give them more)",
         threads,
     )
     return 1

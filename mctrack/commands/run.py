@@ -361,12 +361,12 @@ def _one_or_per_camera(values: dict[str, float]) -> str:
 
 
 def _forks_camera_workers(args: argparse.Namespace, cameras: int, offline: bool) -> bool:
-    """Whether the run will fork camera workers (:func:`mctrack.parallel.run_cameras`): recorded cameras linked
-    offline, several of them and ``--workers`` > 1 on the local engine, as processes (no ``--worker-threads``, and
-    no embedder on a GPU, whose cameras run as threads)."""
+    """Whether the run will fork camera workers (:func:`mctrack.parallel.run_cameras`): several recorded cameras
+    (no online linking) and ``--workers`` > 1 on the local engine, as processes (no ``--worker-threads``, and no
+    torch embedder on a GPU, whose cameras run as threads)."""
     if args.engine != "local" or not offline or cameras < 2 or args.workers < 2 or args.worker_threads:
         return False
-    if args.reid in ("none", "colorhist") or (args.device or "").startswith("cpu"):
+    if args.reid not in ("laga", "can", "global") or (args.device or "").startswith("cpu"):
         return True
     if (args.device or "").startswith("cuda"):
         return False

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -223,6 +224,9 @@ class YoloDetector:
             kwargs.update({"quantize": 16} if _has_quantize() else {"half": True})
         if self.device is not None:
             kwargs["device"] = self.device
+        # ultralytics sets torch's thread count (cores - 1, at most 8) when its predictor starts: a camera worker's
+        # share (mctrack.parallel) is put back after the prediction
+        threads = sys.modules["torch"].get_num_threads() if "torch" in sys.modules else None
         try:
             results = self.model.predict(images if len(images) > 1 else images[0], **kwargs)
         except Exception as exc:  # noqa: BLE001 - a model that cannot predict is a bad weights file, in one line
@@ -231,6 +235,9 @@ class YoloDetector:
             if what:
                 raise InputError(f"{self.weights}: {what}") from None
             raise InputError(f"{self.weights}: YOLO prediction failed: {first[:200]}") from None
+        finally:
+            if threads is not None and sys.modules["torch"].get_num_threads() != threads:
+                sys.modules["torch"].set_num_threads(threads)
         if len(results) != len(images):
             raise InputError(f"{self.weights}: YOLO gave {len(results)} results for {len(images)} images")
         return results
