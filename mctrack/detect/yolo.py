@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -226,7 +225,9 @@ class YoloDetector:
             kwargs["device"] = self.device
         # ultralytics sets torch's thread count (cores - 1, at most 8) when its predictor starts: a camera worker's
         # share (mctrack.parallel) is put back after the prediction
-        threads = sys.modules["torch"].get_num_threads() if "torch" in sys.modules else None
+        import torch  # imported with ultralytics already
+
+        threads = torch.get_num_threads()
         try:
             results = self.model.predict(images if len(images) > 1 else images[0], **kwargs)
         except Exception as exc:  # noqa: BLE001 - a model that cannot predict is a bad weights file, in one line
@@ -236,8 +237,8 @@ class YoloDetector:
                 raise InputError(f"{self.weights}: {what}") from None
             raise InputError(f"{self.weights}: YOLO prediction failed: {first[:200]}") from None
         finally:
-            if threads is not None and sys.modules["torch"].get_num_threads() != threads:
-                sys.modules["torch"].set_num_threads(threads)
+            if torch.get_num_threads() != threads:
+                torch.set_num_threads(threads)
         if len(results) != len(images):
             raise InputError(f"{self.weights}: YOLO gave {len(results)} results for {len(images)} images")
         return results
