@@ -363,13 +363,16 @@ def _one_or_per_camera(values: dict[str, float]) -> str:
 def _forks_camera_workers(args: argparse.Namespace, cameras: int, offline: bool) -> bool:
     """Whether the run will fork camera workers (:func:`mctrack.parallel.run_cameras`): several recorded cameras
     (no online linking) and ``--workers`` > 1 on the local engine, as processes (no ``--worker-threads``, and no
-    torch embedder on a GPU, whose cameras run as threads)."""
+    embedder on a GPU, torch's or onnxruntime's, whose cameras run as threads)."""
     if args.engine != "local" or not offline or cameras < 2 or args.workers < 2 or args.worker_threads:
         return False
-    if args.reid not in ("laga", "can", "global") or (args.device or "").startswith("cpu"):
+    device = args.device or ""
+    if args.reid not in ("laga", "can", "global", "onnx") or device.startswith("cpu"):
         return True
-    if (args.device or "").startswith("cuda"):
+    if device.startswith("cuda"):  # on onnxruntime's CUDA provider too
         return False
+    if args.reid == "onnx":  # onnxruntime's CPU provider unless --device cuda
+        return True
     import torch
 
     return not torch.cuda.is_available()

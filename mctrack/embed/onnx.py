@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -75,8 +76,16 @@ class OnnxEmbedder(CropBatchEmbedder):
                     f"device: {device!r} but onnxruntime has no CUDA provider (pip install onnxruntime-gpu)"
                 )
             providers.insert(0, "CUDAExecutionProvider")
+        self._ort, self._providers = ort, providers
+        self._model: bytes | None = None  # the model's bytes, in a copy unpickled elsewhere (a Ray worker)
+        #: ``cuda`` when onnxruntime runs the model on the GPU (camera workers then run as threads: a CUDA context
+        #: does not survive a fork), else ``cpu``; a torch device, as :class:`~mctrack.embed.reid.ReidEmbedder`'s
+        self.device = _torch_device(providers[0])
+        #: sessions this process inherited from the one that forked it, kept so that none is torn down here
+        self._inherited: list = []
         try:
             self.session = ort.InferenceSession(str(path), providers=providers)
+            self._pid = os.getpid()
         except Exception as err:  # onnxruntime raises its own exception types for corrupt files
             with open(path, "rb") as fh:  # a PyTorch file is a zip archive, or a pickle in the legacy format
                 torch_file = fh.read(2) in (b"PK", b"\x80\x02")
@@ -166,4 +175,57 @@ class OnnxEmbedder(CropBatchEmbedder):
             x = (x - self._mean) / self._std
         elif self._scale != 1.0:
             x = x * self._scale
-        return np.asarray(self.session.run(None, {self.input_name: np.ascontiguousarray(x)})[0], np.float32)
+        feed = {self.input_name: np.ascontiguousarray(x)}
+        return np.asarray(self._live_session().run(None, feed)[0], np.float32)
+
+    def _live_session(self):
+        """The session, made anew in a process forked after it was made (a camera worker of ``mctrack run``) or
+        that unpickled this embedder (a Ray worker).
+
+        An inherited session's thread pool stayed in the parent (onnxruntime's pools are not usable after a fork):
+        it would run on one thread at best. The new one uses as many threads as torch does in this process (a
+        camera worker's share of the cores, :func:`mctrack.parallel.worker_threads`; a Ray task's CPUs). The
+        inherited one is kept, never destroyed here: its teardown would join threads of the parent."""
+        if self._pid != os.getpid():
+            import torch
+
+            options = self._ort.SessionOptions()
+            options.intra_op_num_threads = torch.get_num_threads()
+            model = self._model if self._model is not None else self.weights
+            if self.session is not None:
+                self._inherited.append(self.session)
+            self._pid = os.getpid()
+            try:
+                self.session = self._ort.InferenceSession(model, options, providers=self._providers)
+            except Exception as err:  # noqa: BLE001 - onnxruntime's own types; e.g. the file was removed meanwhile
+                if self.session is None:
+                    raise ValueError(f"{self.weights}: not loadable here ({type(err).__name__}: {err})") from None
+                log.warning(
+                    "%s: not reloaded in this process (%s): the session made before the fork runs on one thread",
+                    self.weights,
+                    type(err).__name__,
+                )
+        return self.session
+
+    def __getstate__(self) -> dict:
+        """Pickled (Ray ships the embedder to its workers) with the model's bytes, not its session, so that a
+        machine without the file runs it too; the session is made where it is unpickled, on first use."""
+        state = {k: v for k, v in self.__dict__.items() if k not in ("session", "_ort", "_inherited", "_pid")}
+        if state["_model"] is None:
+            try:
+                state["_model"] = Path(self.weights).read_bytes()
+            except OSError as err:
+                raise ValueError(f"{self.weights}: not readable to send to the workers ({err.strerror})") from None
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._ort = optional_import("onnxruntime", "the onnx embedder needs onnxruntime: pip install onnxruntime")
+        self.session, self._inherited, self._pid = None, [], None
+
+
+def _torch_device(provider: str):
+    """The torch device that stands for an onnxruntime execution provider."""
+    import torch
+
+    return torch.device("cuda" if provider == "CUDAExecutionProvider" else "cpu")

@@ -432,3 +432,27 @@ def test_a_stopping_worker_takes_later_signals_without_a_race_message():
     finally:
         for s, handler in before.items():
             signal.signal(s, handler)
+
+
+@pytest.mark.parametrize(
+    "reid, device, forks",
+    [
+        ("colorhist", None, True),
+        ("colorhist", "cuda", True),  # no embedder on the GPU (a YOLO detector there is built in each worker)
+        ("laga", "cpu", True),
+        ("laga", "cuda:0", False),  # a CUDA embedder's cameras run as threads
+        ("onnx", None, True),  # onnxruntime's CPU provider
+        ("onnx", "cuda", False),  # its CUDA provider: threads, as the pipeline runs them
+    ],
+)
+def test_mctrack_run_knows_before_building_the_embedder_whether_it_forks(reid, device, forks):
+    """`mctrack run` keeps its process at one torch thread before it builds anything exactly when it will fork camera
+    workers (a pool started before the fork hangs them; one thread for a run of threads would waste the cores)."""
+    from types import SimpleNamespace
+
+    from mctrack.commands.run import _forks_camera_workers
+
+    args = SimpleNamespace(engine="local", workers=2, worker_threads=False, reid=reid, device=device)
+    assert _forks_camera_workers(args, cameras=3, offline=True) is forks
+    assert _forks_camera_workers(args, cameras=1, offline=True) is False
+    assert _forks_camera_workers(args, cameras=3, offline=False) is False  # the online linker runs in this process

@@ -425,3 +425,65 @@ def test_an_export_is_scored_on_a_dataset_as_deployed(tmp_path, checkpoint, caps
     contract_path(export).unlink()  # a TorchScript file without its contract is taken for a checkpoint
     assert main(["reid", "eval", "--weights", str(export), "--data", str(data)]) == 1
     assert "a TorchScript export" in capsys.readouterr().err
+
+
+def _embed_in_a_forked_worker(embedder, crops, conn) -> None:
+    """A camera worker's part: its thread share set as mctrack.parallel's worker sets it, then crops embedded."""
+    torch.set_num_threads(2)
+    before = embedder.session
+    feats = embedder.embed_crops(crops)
+    options = embedder.session.get_session_options()
+    conn.send((feats, embedder.session is not before, embedder._inherited == [before], options.intra_op_num_threads))
+    conn.close()
+
+
+@pytest.mark.skipif(not HAS_ONNX, reason="onnx/onnxscript/onnxruntime not installed (pip install -e '.[export]')")
+def test_an_onnx_embedder_makes_its_session_anew_in_a_forked_worker(tmp_path):
+    """An onnxruntime session's thread pool does not survive a fork (`mctrack run --reid onnx --workers N`): a
+    forked worker makes its own session, with the worker's thread share, and embeds as the parent does; the
+    inherited session is kept, never torn down in the child, and the parent keeps its own."""
+    import multiprocessing as mp
+
+    from mctrack.embed import build_embedder
+
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 16, 3), torch.nn.ReLU(), torch.nn.AdaptiveAvgPool2d(1)).eval()
+    embedder = build_embedder("onnx", weights=export_onnx(net, tmp_path / "net.onnx"))
+    assert embedder.device.type == "cpu"  # camera workers are processes, not threads (a CUDA embedder's are)
+    crops = _smooth_crops(5, seed=3)
+    expected, session = embedder.embed_crops(crops), embedder.session
+    ctx = mp.get_context("fork")
+    parent_end, child_end = ctx.Pipe(duplex=False)
+    worker = ctx.Process(target=_embed_in_a_forked_worker, args=(embedder, crops, child_end))
+    worker.start()
+    child_end.close()
+    assert parent_end.poll(60), "the forked worker gave no answer"
+    feats, made_anew, kept, threads = parent_end.recv()
+    worker.join(10)
+    assert worker.exitcode == 0
+    assert made_anew and kept and threads == 2
+    np.testing.assert_allclose(feats, expected, atol=1e-5)
+    assert embedder.session is session and embedder._inherited == []  # the parent's session is untouched
+
+
+@pytest.mark.skipif(not HAS_ONNX, reason="onnx/onnxscript/onnxruntime not installed (pip install -e '.[export]')")
+def test_an_onnx_embedder_pickles_with_its_model_for_workers_without_the_file(tmp_path):
+    """`mctrack run --engine ray --reid onnx` ships the embedder to Ray's workers by pickling it: an onnxruntime
+    session cannot be pickled (the run failed with Ray's "non-serializable" report), so the model's bytes go
+    instead and the worker makes its own session, one that a machine without the file can run."""
+    import pickle
+
+    from mctrack.embed import build_embedder
+
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 16, 3), torch.nn.ReLU(), torch.nn.AdaptiveAvgPool2d(1)).eval()
+    path = export_onnx(net, tmp_path / "net.onnx")
+    embedder = build_embedder("onnx", weights=path)
+    crops = _smooth_crops(4, seed=5)
+    expected = embedder.embed_crops(crops)
+    data = pickle.dumps(embedder)
+    path.unlink()  # the worker's machine has no copy of the file
+    copy = pickle.loads(data)
+    np.testing.assert_allclose(copy.embed_crops(crops), expected, atol=1e-5)
+    assert copy.dim == embedder.dim and copy.weights == embedder.weights
+    assert copy.session.get_session_options().intra_op_num_threads == torch.get_num_threads()
+    with pytest.raises(ValueError, match=r"net.onnx: not readable to send to the workers"):
+        pickle.dumps(embedder)  # the parent's file is gone too: said, not a traceback
