@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from reid_models import CheckpointError, build_model, load_checkpoint, load_weights_into, save_checkpoint
+from reid_models.checkpoint import FORMAT_VERSION
 
 SMALL = {"backbone": "resnet18", "pretrained": None, "input_size": (128, 64)}
 
@@ -279,3 +280,45 @@ def test_a_training_state_given_as_weights_says_to_use_model_pt(tmp_path: Path) 
     torch.save({"epoch": 3, "model": build_model("global", **SMALL).state_dict(), "optimizer": {}}, last)
     with pytest.raises(CheckpointError, match=r"a training run's state .*not a checkpoint: use the run's model.pt"):
         load_checkpoint(last)
+
+
+def _with_version(tmp_path: Path, version: object, drop: bool = False) -> Path:
+    """A saved checkpoint whose manifest's format_version is replaced (or dropped)."""
+    good = tmp_path / "good.pt"
+    save_checkpoint(good, build_model("global", **SMALL))
+    data = torch.load(good, weights_only=True)
+    if drop:
+        del data["manifest"]["format_version"]
+    else:
+        data["manifest"]["format_version"] = version
+    path = tmp_path / "versioned.pt"
+    torch.save(data, path)
+    return path
+
+
+def test_the_next_format_version_is_refused_with_its_message(tmp_path: Path) -> None:
+    """A file from a newer reid_models says so, naming both versions."""
+    path = _with_version(tmp_path, FORMAT_VERSION + 1)
+    expected = f"{path}: checkpoint format version {FORMAT_VERSION + 1} is newer than supported ({FORMAT_VERSION})"
+    for load in (load_checkpoint, lambda p: load_weights_into(build_model("global", **SMALL), p)):
+        with pytest.raises(CheckpointError) as info:
+            load(path)
+        assert str(info.value) == expected
+
+
+@pytest.mark.parametrize(
+    ("version", "drop"),
+    [(None, True), ("1", False), (1.0, False), (None, False)],
+    ids=["missing", "str", "float", "none"],
+)
+def test_a_missing_or_non_integer_format_version_is_refused(tmp_path: Path, version: object, drop: bool) -> None:
+    path = _with_version(tmp_path, version, drop)
+    with pytest.raises(
+        CheckpointError, match=r"not a reid_models checkpoint \(manifest format 'reid_models.checkpoint'\)"
+    ):
+        load_checkpoint(path)
+
+
+def test_the_current_format_version_loads(tmp_path: Path) -> None:
+    model, manifest = load_checkpoint(_with_version(tmp_path, FORMAT_VERSION))
+    assert manifest["format_version"] == FORMAT_VERSION and model.config["arch"] == "global"

@@ -140,3 +140,51 @@ def test_build_criterion_follows_architecture(arch: str, kind: type) -> None:
     assert isinstance(build_criterion(model), kind)
     with pytest.raises(ValueError, match="num_classes=0"):
         build_criterion(build_model(arch, num_classes=0, backbone="resnet18", pretrained=None, input_size=(128, 64)))
+
+
+@pytest.mark.parametrize("epsilon", [-0.01, 1.0, 1.5, float("nan")])
+def test_label_smoothing_refuses_epsilon_outside_zero_to_one(epsilon: float) -> None:
+    """epsilon 1 would make every target uniform: nothing is learned."""
+    with pytest.raises(ValueError, match=r"epsilon: must be in \[0, 1\)"):
+        CrossEntropyLabelSmooth(3, epsilon=epsilon)
+    with pytest.raises(ValueError, match="epsilon"):
+        LagaLoss(3, epsilon=epsilon)
+
+
+@pytest.mark.parametrize("epsilon", [0.0, 0.999])
+def test_label_smoothing_accepts_epsilon_at_the_edges(epsilon: float) -> None:
+    assert CrossEntropyLabelSmooth(3, epsilon=epsilon).epsilon == epsilon
+
+
+def test_losses_refuse_zero_classes_or_dimensions() -> None:
+    """One class (or feature) is the smallest accepted."""
+    with pytest.raises(ValueError, match="num_classes: must be >= 1, got 0"):
+        CrossEntropyLabelSmooth(0)
+    assert CrossEntropyLabelSmooth(1).num_classes == 1
+    for classes, dim in [(0, 2), (2, 0)]:
+        with pytest.raises(ValueError, match="must be >= 1"):
+            CenterLoss(classes, dim)
+    assert CenterLoss(1, 1).centers.shape == (1, 1)
+
+
+@pytest.mark.parametrize("margin", [-0.1, -1e-6])
+def test_triplet_refuses_a_negative_margin(margin: float) -> None:
+    with pytest.raises(ValueError, match="margin: must be >= 0 or None"):
+        TripletLoss(margin)
+    with pytest.raises(ValueError, match="margin"):
+        LagaLoss(3, margin=margin)
+
+
+def test_triplet_gradient_is_finite_for_identical_embeddings() -> None:
+    """Two identical vectors (distance 0): the sqrt's derivative is infinite there without the clamp."""
+    points = torch.tensor([[1.0, 1.0], [1.0, 1.0], [0.0, 0.0], [5.0, 5.0]], requires_grad=True)
+    loss = TripletLoss(1.2)(points, LABELS)
+    loss.backward()
+    assert torch.isfinite(loss) and torch.isfinite(points.grad).all()
+
+
+def test_triplet_distances_are_exact_for_close_embeddings() -> None:
+    """The clamp guarding the sqrt is far below any real squared distance: a scaled-down scene scales the loss."""
+    scale = 1e-5
+    loss = TripletLoss(0.0)(POINTS * scale, LABELS)
+    assert loss.item() == pytest.approx(scale * sum(max(0.0, g) for g in GAPS) / 4, rel=1e-4)

@@ -304,3 +304,86 @@ def test_writers_refuse_rows_their_reader_would_refuse(tmp_path):
         assert writer.rows == 1
     with pytest.raises(ValueError, match="one id, box and score per row, got 3 ids, 1 boxes"):
         mot_rows(0, np.array([1, 2, 3]), np.zeros((1, 4)))
+
+
+def _rows(corner: int, plain: int) -> np.ndarray:
+    """MOT rows: ``corner`` boxes wider than their left edge and taller than their top edge (as x1,y1,x2,y2 rows
+    are), then ``plain`` ones that are only wider than their left edge or only taller than their top edge."""
+    boxes = [[10.0, 10.0, 50.0, 100.0]] * corner + [[10.0, 300.0, 50.0, 100.0], [500.0, 10.0, 50.0, 100.0]] * plain
+    boxes = boxes[: corner + plain]
+    return np.array([[f + 1, 1, *box, 1.0, -1, -1, -1] for f, box in enumerate(boxes)])
+
+
+@pytest.mark.parametrize(
+    ("corner", "plain", "share"),
+    [(18, 2, None), (19, 1, 95), (90, 10, None), (91, 9, 91), (19, 0, None), (20, 0, 100)],
+    ids=["90%-of-20", "95%-of-20", "90%-of-100", "91%-of-100", "19-rows", "20-rows"],
+)
+def test_corner_rows_are_said_above_nine_tenths_of_at_least_20_rows(corner, plain, share):
+    """x1,y1,x2,y2 rows look like boxes that start within their own size of the frame's corner."""
+    from mctrack.io.mot import corner_rows_problem
+
+    problem = corner_rows_problem("det.txt", _rows(corner, plain))
+    if share is None:
+        assert problem is None
+    else:
+        assert problem.startswith(f"det.txt: {share}% of the boxes are wider than their left edge")
+
+
+def _reaching(far: int, near: int, width: float = 1000.0, height: float = 500.0) -> np.ndarray:
+    """MOT rows: ``far`` boxes whose right edge is 2 px beyond 110% of the frame's width (or bottom edge beyond
+    110% of its height, alternately), then ``near`` ones that reach exactly 110% (not counted)."""
+    rows = []
+    for i in range(far):
+        box = [width * 1.1 + 2 - 50, 10, 50, 100] if i % 2 else [10, height * 1.1 + 2 - 100, 50, 100]
+        rows.append([i + 1, 1, *box, 1.0, -1, -1, -1])
+    for i in range(near):
+        box = [width * 1.1 - 50, 10, 50, 100] if i % 2 else [10, height * 1.1 - 100, 50, 100]
+        rows.append([far + i + 1, 1, *box, 1.0, -1, -1, -1])
+    return np.array(rows, float)
+
+
+def test_boxes_count_as_far_outside_beyond_a_tenth_of_the_frame():
+    from mctrack.io.mot import share_far_outside
+
+    assert share_far_outside(_reaching(0, 10), 1000, 500) == 0.0
+    assert share_far_outside(_reaching(4, 6), 1000, 500) == pytest.approx(0.4)
+    assert share_far_outside(_reaching(4, 6), 1000, 500, margin=0.2) == 0.0
+
+
+@pytest.mark.parametrize(("far", "near", "said"), [(20, 80, False), (21, 79, True)])
+def test_boxes_outside_the_frame_are_said_above_a_fifth(tmp_path, far, near, said):
+    """20% of the boxes far outside is tolerated, 21% is warned about (from the rows and from a det file)."""
+    from mctrack.io.mot import outside_frame_problem, save_mot_txt
+
+    rows = _reaching(far, near)
+    problem = outside_frame_problem("det.txt", rows, 1000, 500, "its video")
+    assert (problem is not None) is said
+    if said:
+        assert problem.startswith(
+            "det.txt: 21% of the boxes reach more than 10% beyond the 1000x500 frame of its video"
+        )
+    save_mot_txt(tmp_path / "det.txt", rows)
+    detector = MotFileDetector(tmp_path / "det.txt")
+    assert detector.share_far_outside(1000, 500) == pytest.approx(far / 100)
+    assert detector.share_far_outside(1000, 500, margin=0.2) == 0.0
+    assert (detector.outside_frame_problem(1000, 500, "its video") is not None) is said
+
+
+def test_mot_writer_leaves_every_finished_frame_on_disk_before_it_is_closed(tmp_path):
+    """A run killed mid-way keeps the frames it finished: each write() reaches the file at once, write_rows() at
+    flush()."""
+    from mctrack.io.mot import MotWriter
+
+    path = tmp_path / "CAM.txt"
+    writer = MotWriter(path)
+    try:
+        for frame in range(3):
+            writer.write(frame, np.array([1, 2]), np.array([[0, 0, 5, 5], [10, 10, 20, 30]]), np.array([0.9, 0.8]))
+            on_disk = load_mot_txt(path)
+            assert on_disk[:, 0].tolist() == [f + 1 for f in range(frame + 1) for _ in (1, 2)]
+        writer.write_rows(np.array([[4, 7, 1, 2, 3, 4, 0.5]]))
+        writer.flush()
+        assert load_mot_txt(path)[-1, :7].tolist() == [4, 7, 1, 2, 3, 4, 0.5]
+    finally:
+        writer.close()

@@ -533,6 +533,22 @@ def test_a_rate_given_for_a_sequence_or_its_video_is_used_and_the_disagreement_s
         open_source(empty)
 
 
+@pytest.mark.parametrize(("rate", "warned"), [(10.05, False), (9.95, False), (10.2, True), (9.8, True)])
+def test_frame_rates_within_one_percent_of_the_video_header_are_not_warned_about(tmp_path, caplog, rate, warned):
+    """seqinfo.ini and the video's header (10 fps) may differ by rounding: 0.5% says nothing, 2% is warned about,
+    both when the folder is opened and when its video is given alone."""
+    import mctrack.io.video as video
+
+    seq = make_sequence(tmp_path / "SEQ-T", with_video=True)
+    write_seqinfo(seq / "seqinfo.ini", SeqInfo("SEQ-T", rate, 20, 64, 48))
+    video._RATE_WARNED.clear()
+    with caplog.at_level(logging.WARNING):
+        assert open_source(seq).fps == rate
+        assert open_source(seq / "SEQ-T.avi").fps == 10
+    assert ("fps but the header of SEQ-T.avi says 10" in caplog.text) is warned
+    assert (f"but the seqinfo.ini beside it says {rate:g}" in caplog.text) is warned
+
+
 @pytest.mark.parametrize("pattern", ["{:06d}.jpg", "frame_{:06d}.jpg", "img{}.png"])
 def test_a_stray_image_or_a_name_prefix_does_not_shift_the_frames(tmp_path, caplog, pattern):
     """A folder of numbered frames with one image missing and a stray image beside them (``cover.jpg``) was read

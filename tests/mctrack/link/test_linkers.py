@@ -344,3 +344,15 @@ def test_candidate_pairs_never_miss_a_pair_within_the_threshold():
         got = set(zip(i.tolist(), j.tolist()))
         want = {(a, b) for a, b in zip(*np.nonzero(d <= thresh)) if a < b}
         assert want <= got and all(a < b for a, b in got)
+
+
+@pytest.mark.parametrize(("foot_x", "joins"), [(10.5, True), (30.0, False)])
+def test_online_replay_compares_a_newcomer_with_running_tracklets_up_to_now(foot_x, joins):
+    """a (cam1) runs from 0 to 10 s; b (cam2, same look) matures at 5.2 s. Its ground positions are compared with
+    a's of 5.0-5.2 s (three common samples), known only if a's positions grew past its own maturing at 0.2 s:
+    20 m apart it is another person, 0.5 m apart the same."""
+    c = LinkConstraints(homographies={"cam1": np.eye(3), "cam2": np.eye(3)})  # pixel = ground, metres
+    a = make("cam1", 1, 0.0, 10.0, [1, 0], xyxy=[9.0, 0.0, 11.0, 5.0])  # foot at (10, 5)
+    b = make("cam2", 1, 5.0, 8.0, [1, 0], xyxy=[foot_x - 1, 0.0, foot_x + 1, 5.0])
+    ids = OnlineLinker(thresh=0.3, min_len=3, constraints=c).link([a, b]).lookup()
+    assert (ids[("cam1", 1)] == ids[("cam2", 1)]) is joins
