@@ -228,7 +228,8 @@ def _read(path: Path, map_location: str | torch.device) -> tuple[dict[str, Any],
     if not (isinstance(data, dict) and all(isinstance(data.get(key), dict) for key in ("manifest", "state_dict"))):
         raise CheckpointError(f"{path}: not a reid_models checkpoint (no manifest; a plain state_dict?)")
     manifest = data["manifest"]
-    if manifest.get("format") != FORMAT or not isinstance(manifest.get("format_version"), int):
+    version = manifest.get("format_version")
+    if manifest.get("format") != FORMAT or not isinstance(version, int) or isinstance(version, bool):
         raise CheckpointError(f"{path}: not a reid_models checkpoint (manifest format {manifest.get('format')!r})")
     if manifest["format_version"] > FORMAT_VERSION:
         raise CheckpointError(

@@ -60,7 +60,7 @@ class TripletLoss(nn.Module):
 
     def __init__(self, margin: float | None = 1.2) -> None:
         super().__init__()
-        if margin is not None and margin < 0:
+        if margin is not None and not margin >= 0:  # NaN too
             raise ValueError(f"margin: must be >= 0 or None (soft margin), got {margin}")
         self.margin = margin
 

@@ -308,8 +308,8 @@ def test_the_next_format_version_is_refused_with_its_message(tmp_path: Path) -> 
 
 @pytest.mark.parametrize(
     ("version", "drop"),
-    [(None, True), ("1", False), (1.0, False), (None, False)],
-    ids=["missing", "str", "float", "none"],
+    [(None, True), ("1", False), (1.0, False), (None, False), (True, False)],
+    ids=["missing", "str", "float", "none", "bool"],
 )
 def test_a_missing_or_non_integer_format_version_is_refused(tmp_path: Path, version: object, drop: bool) -> None:
     path = _with_version(tmp_path, version, drop)

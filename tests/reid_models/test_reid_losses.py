@@ -167,7 +167,7 @@ def test_losses_refuse_zero_classes_or_dimensions() -> None:
     assert CenterLoss(1, 1).centers.shape == (1, 1)
 
 
-@pytest.mark.parametrize("margin", [-0.1, -1e-6])
+@pytest.mark.parametrize("margin", [-0.1, -1e-6, float("nan")])
 def test_triplet_refuses_a_negative_margin(margin: float) -> None:
     with pytest.raises(ValueError, match="margin: must be >= 0 or None"):
         TripletLoss(margin)
