@@ -423,6 +423,20 @@ def _check_unused_embedder_args(args: argparse.Namespace) -> None:
         given = [f"--{name.replace('_', '-')}" for name in ("input_size", "feature_mean") if getattr(args, name, None)]
         if given:
             raise InputError(f"{' and '.join(given)}: only for --reid onnx, not --reid {args.reid}")
+    if args.reid not in TORCH_EMBEDDERS:
+        given = [f"--{name}" for name in ("backbone", "pretrained") if getattr(args, name, None) is not None]
+        if getattr(args, "precision", "auto") != "auto":
+            given.append(f"--precision {args.precision}")
+        if given:
+            raise InputError(
+                f"{' and '.join(given)}: only for the torch networks ({', '.join(TORCH_EMBEDDERS)}), not --reid "
+                f"{args.reid}"
+                + (" (an ONNX model runs in the precision it was exported in)" if args.reid == "onnx" else "")
+            )
+        if getattr(args, "flip", False) and args.reid != "onnx":
+            raise InputError(
+                f"--flip: only for the networks ({', '.join(TORCH_EMBEDDERS)}, onnx), not --reid {args.reid}"
+            )
 
 
 def embedder_from_args(args: argparse.Namespace) -> Embedder | None:
@@ -446,6 +460,7 @@ def embedder_from_args(args: argparse.Namespace) -> Embedder | None:
             device=args.device,
             batch_size=args.batch_size,
             feature_mean=args.feature_mean,
+            flip=getattr(args, "flip", False),
         )
     if args.reid not in TORCH_EMBEDDERS:
         return build_embedder(args.reid)

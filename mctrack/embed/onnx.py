@@ -43,6 +43,9 @@ class OnnxEmbedder(CropBatchEmbedder):
         feature_mean: optional ``.npy`` (or array) subtracted from unit features before re-normalising.
         batch_size: crops per run (dynamic-batch models; a fixed-batch model is run one crop at a time).
         device: ``cpu`` or ``cuda`` (onnxruntime's CUDA provider when installed).
+        flip: average the unit features of each crop and its mirror image, as the model gives them (twice the
+            compute; an ``mctrack`` export's features are centred inside it, so they are averaged after its
+            centring, where the network's ``--flip`` averages before it: close, not equal).
     """
 
     def __init__(
@@ -54,6 +57,7 @@ class OnnxEmbedder(CropBatchEmbedder):
         feature_mean: str | Path | np.ndarray | None = None,
         batch_size: int = 32,
         device: str | None = None,
+        flip: bool = False,
     ) -> None:
         if weights is None:
             raise ValueError("weights: the onnx embedder needs a model file (weights=MODEL.onnx, --weights on the CLI)")
@@ -147,13 +151,14 @@ class OnnxEmbedder(CropBatchEmbedder):
             #: an export made before exports carried them: said where the settings are taken (tracking, linking)
             self.recommended_missing = "recommended" not in spec_json
         self.batch_size = 1 if self.fixed_batch == 1 else int(batch_size)
+        self.flip = bool(flip)
         self.weights = str(path)
         self.name = "onnx"
         self._mean = (np.asarray(IMAGENET_MEAN, np.float32) * 255.0).reshape(1, 3, 1, 1)
         self._std = (np.asarray(IMAGENET_STD, np.float32) * 255.0).reshape(1, 3, 1, 1)
         fm = np.load(feature_mean) if isinstance(feature_mean, (str, Path)) else feature_mean
         try:
-            probe = self._forward(np.zeros((1, size[0], size[1], 3), np.uint8))
+            probe = self._run(np.zeros((1, size[0], size[1], 3), np.uint8))
         except Exception as err:  # noqa: BLE001 - onnxruntime's own exception types
             raise ValueError(f"{path}: the model does not run on a crop ({type(err).__name__}: {err})") from None
         # (1, D) features, or (1, D, 1, 1) from a network that ends in its pooling
@@ -170,6 +175,13 @@ class OnnxEmbedder(CropBatchEmbedder):
         self.feature_mean = fm
 
     def _forward(self, batch_bgr: np.ndarray) -> np.ndarray:
+        feats = self._run(batch_bgr)
+        if self.flip:  # the mirror image's features added, both unit length (embed_crops normalises the sum)
+            mirrored = self._run(np.ascontiguousarray(batch_bgr[:, :, ::-1]))
+            feats = _unit(feats.reshape(len(feats), -1)) + _unit(mirrored.reshape(len(mirrored), -1))
+        return feats
+
+    def _run(self, batch_bgr: np.ndarray) -> np.ndarray:
         x = batch_bgr[..., ::-1].transpose(0, 3, 1, 2).astype(np.float32)  # NHWC BGR -> NCHW RGB
         if self.preprocess == "imagenet":
             x = (x - self._mean) / self._std
@@ -222,6 +234,10 @@ class OnnxEmbedder(CropBatchEmbedder):
         self.__dict__.update(state)
         self._ort = optional_import("onnxruntime", "the onnx embedder needs onnxruntime: pip install onnxruntime")
         self.session, self._inherited, self._pid = None, [], None
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 
 
 def _torch_device(provider: str):

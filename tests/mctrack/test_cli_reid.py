@@ -362,10 +362,31 @@ def test_embed_refuses_a_cut_short_crop_naming_it(tmp_path, crops, capsys):
             ["--reid", "laga", "--weights", "laga_samples", "--backbone", "resnet999", "--pretrained", "/nonexist"],
             "--backbone and --pretrained: ask for an untrained network, no effect with --weights",
         ),
+        # helper-100: these were accepted and dropped without a word (and recorded in summary.json as applied)
+        (
+            ["--reid", "colorhist", "--flip"],
+            "--flip: only for the networks (laga, can, global, onnx), not --reid colorhist",
+        ),
+        (
+            ["--reid", "colorhist", "--precision", "fp16"],
+            "--precision fp16: only for the torch networks (laga, can, global), not --reid colorhist",
+        ),
+        (
+            ["--reid", "onnx", "--weights", "m.onnx", "--precision", "bf16"],
+            "--precision bf16: only for the torch networks (laga, can, global), not --reid onnx (an ONNX model runs "
+            "in the precision it was exported in)",
+        ),
+        (
+            ["--reid", "onnx", "--weights", "m.onnx", "--backbone", "resnet18"],
+            "--backbone: only for the torch networks (laga, can, global), not --reid onnx",
+        ),
     ],
 )
 def test_embedder_options_without_effect_are_refused(tmp_path, crops, capsys, extra, message):
     out = tmp_path / "f.npz"
+    if "m.onnx" in extra:  # a file is there (the options are checked before the model is loaded)
+        (tmp_path / "m.onnx").write_bytes(b"")
+        extra = [str(tmp_path / "m.onnx") if a == "m.onnx" else a for a in extra]
     assert main(["reid", "embed", "--images", str(crops), "--out", str(out), *extra]) == 1
     errors = _errors(capsys)
     assert len(errors) == 1 and message in errors[0] and not out.exists()

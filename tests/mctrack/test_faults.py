@@ -371,14 +371,15 @@ def test_a_users_folder_with_a_local_subfolder_is_no_run_folder(scene, tmp_path,
 
 def test_cache_follows_flip_and_precision(scene, tmp_path):
     out = tmp_path / "r"
+    network = ("--reid", "laga", "--weights", "laga_samples", "--embed", "all")  # the options change its features
     for extra, cache in (
-        ((), "miss"),
-        ((), "hit"),
-        (("--flip",), "miss"),
+        (("--precision", "fp32"), "miss"),
+        (("--precision", "fp32"), "hit"),
+        (("--flip", "--precision", "fp32"), "miss"),
         (("--precision", "bf16"), "miss"),
-        (("--flip",), "hit"),
+        (("--flip", "--precision", "fp32"), "hit"),
     ):
-        assert _run(scene, out, *extra) == 0
+        assert _run(scene, out, *network, *extra) == 0
         assert json.loads((out / "summary.json").read_text())["cameras"]["cam1"]["cache"] == cache, extra
 
 

@@ -487,3 +487,23 @@ def test_an_onnx_embedder_pickles_with_its_model_for_workers_without_the_file(tm
     assert copy.session.get_session_options().intra_op_num_threads == torch.get_num_threads()
     with pytest.raises(ValueError, match=r"net.onnx: not readable to send to the workers"):
         pickle.dumps(embedder)  # the parent's file is gone too: said, not a traceback
+
+
+@pytest.mark.skipif(not HAS_ONNX, reason="onnx/onnxscript/onnxruntime not installed (pip install -e '.[export]')")
+def test_an_onnx_embedder_averages_a_crop_and_its_mirror_image_with_flip(tmp_path):
+    """helper-100: `--reid onnx --flip` gave the features without the mirror image (and summary.json said flip)."""
+    from mctrack.embed import build_embedder
+
+    torch.manual_seed(0)
+    pool = (torch.nn.AdaptiveAvgPool2d((2, 2)), torch.nn.Flatten())  # left and right halves: a mirror swaps them
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 16, 3), torch.nn.ReLU(), *pool).eval()
+    path = export_onnx(net, tmp_path / "net.onnx")
+    plain, flipped = build_embedder("onnx", weights=path), build_embedder("onnx", weights=path, flip=True)
+    crops = _smooth_crops(4, seed=7)
+    mirrored = [np.ascontiguousarray(c[:, ::-1]) for c in crops]
+    a, b = plain.embed_crops(crops), plain.embed_crops(mirrored)
+    expected = (a + b) / np.linalg.norm(a + b, axis=1, keepdims=True)
+    got = flipped.embed_crops(crops)
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+    assert np.abs(got - a).max() > 1e-3  # the mirror image changed them
+    np.testing.assert_allclose(flipped.embed_crops(mirrored), got, atol=1e-5)  # a crop and its mirror: one feature
