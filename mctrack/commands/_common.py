@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 __all__ = [
     "add_embedder_args",
     "embedder_from_args",
+    "features_record",
     "weights_from_args",
     "add_yolo_args",
     "yolo_from_args",
@@ -241,6 +242,23 @@ def weights_record(weights: str | Path | None, sha1: str | None = None) -> dict:
 
         sha1 = file_sha1(path)
     return {"weights": str(path), "weights_sha1": sha1}
+
+
+def features_record(args: argparse.Namespace) -> dict:
+    """The embedder options besides its name, weights and precision that change its features (``--flip``, and for
+    an ONNX model ``--input-size`` and the content of ``--feature-mean``): a result or cache made with others is
+    not this run's."""
+    mean = getattr(args, "feature_mean", None)
+    if mean:
+        from ..cache import file_sha1
+
+        mean = file_sha1(mean) if Path(mean).is_file() else str(mean)
+    size = getattr(args, "input_size", None)
+    return {
+        "flip": bool(getattr(args, "flip", False)),
+        "input_size": list(size) if size else None,
+        "feature_mean": mean,
+    }
 
 
 def add_appearance_args(g) -> None:

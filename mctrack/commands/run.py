@@ -48,6 +48,7 @@ from ._common import (
     add_yolo_args,
     appearance_from_args,
     embedder_from_args,
+    features_record,
     yolo_from_args,
 )
 
@@ -544,10 +545,8 @@ def main(args: argparse.Namespace) -> int:
     # every setting that changes the features is in the cache key
     emb_key = {
         "name": args.reid,
-        "flip": bool(args.flip),
+        **features_record(args),
         "precision": getattr(embedder, "precision", args.precision),  # what "auto" resolved to
-        "input_size": args.input_size,
-        "feature_mean": file_sha1(args.feature_mean) if args.feature_mean else None,
         "untrained": None
         if args.reid not in TORCH_EMBEDDERS or args.weights
         else f"{args.backbone or 'resnet50'}:{args.pretrained or 'imagenet'}",

@@ -67,6 +67,7 @@ from ._common import (
     add_yolo_args,
     appearance_from_args,
     embedder_from_args,
+    features_record,
     yolo_from_args,
     warn_if_stitching_on_motion_alone,
 )
@@ -462,6 +463,7 @@ def _track_one(args: argparse.Namespace) -> int:
         # an untrained network: what its backbone started from, as loaded (ImageNet asked for offline: random)
         **({"network_init": embedder.backbone_init} if getattr(embedder, "backbone_init", None) else {}),
         "precision": getattr(embedder, "precision", None),
+        "features": features_record(args) if embedder is not None else None,
         "embed": {"policy": args.embed, "refresh_s": args.embed_refresh, "every": args.embed_every}
         if embedder is not None
         else None,

@@ -1098,3 +1098,24 @@ def test_skip_done_leaves_complete_results_of_the_same_settings_and_tracks_the_r
     assert after["SYN-01.txt"] == before["SYN-01.txt"] and after["SYN-02.txt"] != before["SYN-02.txt"]
     assert main([*base, "--skip-done", "--interpolate", "3"]) == 0  # other settings: every one tracked again
     assert "is complete and was made with these settings" not in capsys.readouterr().out
+
+
+def test_skip_done_tracks_again_when_the_embedder_options_changed_the_features(tmp_path, capsys):
+    """helper-100: the record held no --flip (nor an ONNX model's --input-size or --feature-mean), so a rerun with
+    --skip-done --flip left the result made without it, as if made with it."""
+    import cv2
+
+    seq = make_sequence(tmp_path / "data" / "SYN-01", n=8)
+    (seq / "img1").mkdir()
+    for f in range(1, 9):
+        cv2.imwrite(str(seq / "img1" / f"{f:06d}.jpg"), np.full((480, 640, 3), 30 * f % 255, np.uint8))
+    out = tmp_path / "out"
+    base = ["track", "--source", str(seq), "--detector", "mot", "--reid", "global", "--no-progress", "--out", str(out)]
+    assert main(base) == 0
+    assert json.loads((out / "SYN-01.json").read_text())["settings"]["features"]["flip"] is False
+    capsys.readouterr()
+    assert main([*base, "--skip-done", "--flip"]) == 0
+    assert "is complete and was made with these settings" not in capsys.readouterr().out  # tracked again
+    assert json.loads((out / "SYN-01.json").read_text())["settings"]["features"]["flip"] is True
+    assert main([*base, "--skip-done", "--flip"]) == 0
+    assert "is complete and was made with these settings" in capsys.readouterr().out
