@@ -4,8 +4,9 @@ Supported (`load_dataset(fmt, root)`):
 - ``market1501`` / ``dukemtmc`` / ``samples``: folders ``bounding_box_train``, ``query``, ``bounding_box_test``
   with names ``PPPP_cC...`` (Market ``0002_c1s1_000451_03.jpg``, Duke ``0001_c2_f0046182.jpg``; the sample
   scenes' crop export uses the same naming). Identity -1 marks Market's junk images: dropped from training and
-  from queries, kept in the gallery list with id -1 so that `evaluate_rank` ignores them (junk_ids=(-1,)).
-  Identity 0 (Market's distractors) stays in the gallery as negatives and is never trained on.
+  from queries (with a warning), kept in the gallery list with id -1 so that `evaluate_rank` ignores them
+  (junk_ids=(-1,)). Identity 0 (Market's distractors) stays in the gallery as negatives and is never trained on
+  nor a query (with a warning); in the other layouts (``samples``) 0 is an identity like any other.
 - ``cuhk03np``: CUHK03-NP (Zhong et al. 2017), Market layout under ``labeled/`` (default) or ``detected/``
   (root may also be one of those folders); names ``PPPP_cC_NN.png``.
 - ``msmt17``: list files ``list_train.txt``, ``list_val.txt`` (train = both, as is customary),
@@ -19,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 
 import hashlib
+import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -34,6 +36,8 @@ __all__ = [
     "load_dataset",
     "parse_market_folder",
 ]
+
+log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 _MARKET_NAME = re.compile(r"^(-?\d+)_c(\d+)")
@@ -116,6 +120,15 @@ def parse_market_folder(folder: Path) -> list[Sample]:
             f"{folder}: folder not found (expected the Market-1501 layout {', '.join(MARKET_SPLITS)}){hint}"
         )
     samples = []
+    nested = [d.name for d in sorted(folder.iterdir()) if d.is_dir() and any(_images(d))]
+    if nested:  # the layout is flat: said, not silently left out (reid embed, which takes any folder, reads them)
+        log.warning(
+            "%s: the images in its subfolder%s %s are not read (the Market-1501 layout keeps a split's images in "
+            "its folder itself)",
+            folder,
+            "s" if len(nested) > 1 else "",
+            ", ".join(f"{n}/" for n in nested[:3]) + (" ..." if len(nested) > 3 else ""),
+        )
     for path in sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES):
         match = _MARKET_NAME.match(path.name)
         if match is None:
@@ -126,14 +139,29 @@ def parse_market_folder(folder: Path) -> list[Sample]:
     return samples
 
 
+def _images(folder: Path):
+    return (p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+
+
 def _market(name: str, root: Path, with_train: bool = True, with_test: bool = True) -> ReidDataset:
     train = parse_market_folder(root / MARKET_SPLITS[0]) if with_train else []
     query, gallery = (parse_market_folder(root / split) if with_test else [] for split in MARKET_SPLITS[1:])
+
+    def person(s: Sample) -> bool:  # junk (-1) is nobody; on Market-1501 id 0 is its distractors, anybody
+        return s.pid > 0 or (s.pid == 0 and name != "market1501")
+
+    for split, samples in ((MARKET_SPLITS[0], train), (MARKET_SPLITS[1], query)):
+        junk = sum(s.pid == -1 for s in samples)
+        distractors = sum(s.pid == 0 for s in samples) if name == "market1501" else 0
+        if junk or distractors:  # gallery-only ids (Market-1501's own train and query folders hold none)
+            counted = [f"{n} of id {pid}" for n, pid in ((junk, "-1 (junk)"), (distractors, "0000 (distractors)")) if n]
+            use = "trained on" if split == MARKET_SPLITS[0] else "queries"
+            log.warning("%s: %s left out: not people to be %s", root / split, " and ".join(counted), use)
     return ReidDataset(
         name,
         root,
-        train=tuple(s for s in train if s.pid > 0 or (s.pid == 0 and name != "market1501")),
-        query=tuple(s for s in query if s.pid != -1),
+        train=tuple(s for s in train if person(s)),
+        query=tuple(s for s in query if person(s)),
         gallery=tuple(gallery),
     )
 

@@ -917,7 +917,9 @@ def _train(
             save_state(recipe.epochs, history)
             _write_metrics(run_dir, history)
     final_eval = {
-        **{k: history[-1].get(k) for k in RANK_KEYS},
+        # the last evaluation made: the final epoch's, or the one just made of a run complete when resumed (on the
+        # query and gallery images as they are now, which may not be those its metrics.csv row scored)
+        **{k: summary.get(k, history[-1].get(k)) for k in RANK_KEYS},
         "flip": recipe.flip_eval,
         "rerank": recipe.rerank,
         "evaluated": recipe.evaluate,

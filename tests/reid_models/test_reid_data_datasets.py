@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import cv2
@@ -32,7 +33,7 @@ def test_market_counts_junk_and_distractors(tmp_path: Path, capsys: pytest.Captu
     assert "train" in capsys.readouterr().out
 
 
-def test_market_junk_never_trained_on(tmp_path: Path) -> None:
+def test_market_junk_never_trained_on(tmp_path: Path, caplog) -> None:
     for name in (
         "0001_c1s1_000001_00.jpg",
         "0001_c2s1_000002_00.jpg",
@@ -43,9 +44,36 @@ def test_market_junk_never_trained_on(tmp_path: Path) -> None:
     _img(tmp_path / "query" / "0002_c1s1_000005_00.jpg")
     _img(tmp_path / "query" / "-1_c1s1_000006_00.jpg")
     _img(tmp_path / "bounding_box_test" / "0002_c2s1_000007_00.jpg")
-    ds = load_dataset("market1501", tmp_path, verbose=False)
+    _img(tmp_path / "query" / "0000_c2s1_000008_00.jpg")  # a distractor is nobody to be found: not a query
+    _img(tmp_path / "bounding_box_test" / "0000_c1s1_000009_00.jpg")
+    with caplog.at_level(logging.WARNING):
+        ds = load_dataset("market1501", tmp_path, verbose=False)
     assert [s.pid for s in ds.train] == [1, 1]
-    assert [s.pid for s in ds.query] == [2]
+    assert [s.pid for s in ds.query] == [2]  # helper-101: the 0000 query was scored, matched to the 0000 gallery
+    assert [s.pid for s in ds.gallery] == [0, 2]
+    said = caplog.text  # what is left out is counted
+    assert f"{tmp_path / 'bounding_box_train'}: 1 of id -1 (junk) and 1 of id 0000 (distractors) left out" in said
+    assert f"{tmp_path / 'query'}: 1 of id -1 (junk) and 1 of id 0000 (distractors) left out: not people" in said
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):  # in the samples layout 0 is a person like any other
+        ds = load_dataset("samples", tmp_path, verbose=False)
+    assert sorted(s.pid for s in ds.query) == [0, 2] and sorted(s.pid for s in ds.train) == [0, 1, 1]
+    assert "1 of id -1 (junk) left out" in caplog.text and "distractors" not in caplog.text
+
+
+def test_images_in_a_splits_subfolder_are_said_to_be_left_out(tmp_path: Path, caplog) -> None:
+    """helper-101: reid train read bounding_box_train/ without its subfolder extra/, without a word."""
+    root = write_synthetic_market(tmp_path, train_ids=3, test_ids=2, cameras=2, per_camera=2)
+    moved = sorted((root / "bounding_box_train").glob("0001_*.jpg"))
+    (root / "bounding_box_train" / "extra").mkdir()
+    for image in moved:
+        image.rename(root / "bounding_box_train" / "extra" / image.name)
+    (root / "query" / "notes").mkdir()  # a subfolder without images: nothing to say
+    with caplog.at_level(logging.WARNING):
+        ds = load_dataset("market1501", root, verbose=False)
+    assert len(ds.train) == 12 - len(moved)
+    assert caplog.text.count("are not read") == 1
+    assert f"{root / 'bounding_box_train'}: the images in its subfolder extra/ are not read" in caplog.text
 
 
 def test_duke_naming(tmp_path: Path) -> None:

@@ -338,6 +338,31 @@ def test_resume_after_a_query_or_gallery_image_was_replaced(
         train(recipe, data=other, run_dir=started, resume=True, progress=False)
 
 
+def test_a_complete_run_resumed_on_changed_test_images_reports_their_scores(tiny_data: Path, tmp_path: Path) -> None:
+    """helper-101: a finished run without its model.pt and eval.json, resumed after its query and gallery images
+    changed, warned that it scores the images as they are now, then wrote the earlier images' scores (its last
+    metrics row) into eval.json beside the new images' query counts."""
+    import shutil
+
+    data = Path(shutil.copytree(tiny_data, tmp_path / "data"))
+    recipe = Recipe(**TINY)
+    run = train(recipe, data=data, run_dir=tmp_path / "a", progress=False)
+    before = json.loads((run / "eval.json").read_text())
+    (run / "model.pt").unlink()
+    (run / "eval.json").unlink()
+    query = sorted((data / "query").glob("*.jpg"))
+    gallery = sorted((data / "bounding_box_test").glob("*.jpg"))
+    for image in gallery:  # each gallery image now shows another person than its name says
+        other = next(q for q in query if q.name[:4] != image.name[:4])
+        shutil.copyfile(other, image)
+    train(recipe, data=data, run_dir=run, resume=True, progress=False)
+    after = json.loads((run / "eval.json").read_text())
+    now = evaluate_checkpoint(run / "model.pt", data, flip=recipe.flip_eval, rerank=recipe.rerank)
+    assert after["mAP"] == pytest.approx(now["mAP"]) and after["rank1"] == pytest.approx(now["rank1"])
+    assert after["mAP"] != pytest.approx(before["mAP"])  # the images changed the score
+    assert after["queries"] == now["queries"]
+
+
 def test_resume_with_another_recipe_is_refused_before_the_dataset_is_read(
     tiny_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
