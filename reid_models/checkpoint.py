@@ -196,7 +196,10 @@ def unreadable_reason(path: Path, err: BaseException, *, onnx_hint: bool = False
     if "Unsupported global" in text:
         return "it holds Python objects besides tensors, which are not loaded from an untrusted file"
     if "TorchScript archive" in text:
-        return "a TorchScript export, not a checkpoint: give the checkpoint it was exported from"
+        return (
+            "a TorchScript export, not a checkpoint: give the checkpoint it was exported from (reid eval scores an "
+            f"export that has its contract, {path.name}.json, beside it)"
+        )
     if needed := re.search(r"unsupported GLOBAL (\S+)", text):  # torch names the first callable it refused
         return f"it needs {needed.group(1)}, which unpickling could use to run code: not loaded"
     if isinstance(err, (KeyError, EOFError, IndexError)) or any(

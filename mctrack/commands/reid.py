@@ -407,6 +407,13 @@ def train_main(args: argparse.Namespace) -> int:
                 given = f"{args.config} --set" if any(kv.startswith("pretrained=") for kv in args.set) else args.config
                 problem = str(err).removeprefix("pretrained ")
                 raise ConfigError(given, "pretrained", f"{problem}; or 'imagenet', or null (random weights)") from None
+    if not args.data and recipe.data:  # the recipe's folder: named with the recipe (helper-101)
+        from reid_models.data.datasets import dataset_folder_problem
+
+        if problem := dataset_folder_problem(recipe.data):
+            given = f"{args.config} --set" if any(kv.startswith("data=") for kv in args.set) else args.config
+            relative = "" if Path(recipe.data).is_absolute() else f" (read from the current folder, {Path.cwd()})"
+            raise ConfigError(given, "data", f"{recipe.data}: {problem}{relative}")
     if args.nproc > 1 and "WORLD_SIZE" not in os.environ:
         return _launch(args, recipe)
     # fixed here so that an interrupted run can say where it is; train() removes a --run-dir it made itself

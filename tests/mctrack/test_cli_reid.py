@@ -685,3 +685,21 @@ def test_a_run_stopped_before_its_first_epoch_may_start_again_but_not_resume(tmp
     # two runs started in the same second get two folders
     a, b = new_run_dir(tmp_path / "runs", "laga"), new_run_dir(tmp_path / "runs", "laga")
     assert a != b and a.is_dir() and b.is_dir() and b.name.startswith(a.name[:13])
+
+
+def test_train_names_the_recipe_whose_dataset_folder_is_missing(tmp_path, capsys, monkeypatch):
+    """helper-101: a recipe's relative `data:` is read from the current folder, and the error named only the
+    folder it made of it (`/mini: dataset folder not found`), not the recipe or the value as written."""
+    recipe = tmp_path / "rec" / "sub" / "d.yaml"
+    recipe.parent.mkdir(parents=True)
+    recipe.write_text(RECIPE.read_text() + "\ndata: ../../mini\n")
+    monkeypatch.chdir(tmp_path)
+    run = ["reid", "train", "--config", str(recipe), "--run-dir", str(tmp_path / "run")]
+    assert main(run) == 1
+    errors = _errors(capsys)
+    assert len(errors) == 1 and errors[0].endswith(
+        f"{recipe}: data: ../../mini: dataset folder not found (read from the current folder, {tmp_path})"
+    )
+    assert main([*run, "--set", f"data={tmp_path / 'none'}"]) == 1
+    assert _errors(capsys)[0].endswith(f"{recipe} --set: data: {tmp_path / 'none'}: dataset folder not found")
+    assert not (tmp_path / "run").exists()
