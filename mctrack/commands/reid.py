@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 from ..errors import QUIET_INTERRUPT_ENV, ConfigError, InputError, error_line, missing_file
 from ..outputs import check_output_folder, output_file
-from ._common import TORCH_EMBEDDERS, add_embedder_args, embedder_from_args
+from ._common import TORCH_EMBEDDERS, add_embedder_args, embedder_from_args, features_record, weights_record
 from .reid_crops import add_crops_parser
 
 __all__ = ["register", "list_images"]
@@ -659,7 +659,14 @@ def embed_main(args: argparse.Namespace) -> int:
             bar.update(len(crops))
     names = np.array([str(f.relative_to(args.images)) for f in files])
     try:
-        np.savez(out, names=names, features=feats, embedder=embedder.name)
+        # what made them, so that two feature files can be told apart (helper-101: the embedder's name alone)
+        made_by = {
+            "reid": args.reid,
+            **weights_record(getattr(embedder, "weights", None)),
+            "precision": getattr(embedder, "precision", None),
+            **features_record(args),
+        }
+        np.savez(out, names=names, features=feats, embedder=embedder.name, settings=json.dumps(made_by))
     except OSError as err:
         raise InputError(f"--out {args.out}: {err.strerror or error_line(err)}") from None
     print(f"wrote {len(files)} x {embedder.dim} features to {out}")

@@ -214,6 +214,11 @@ def test_reid_embed_without_weights_uses_the_bundled_default(tmp_path, capsys, c
         == 0
     )
     np.testing.assert_array_equal(np.load(named)["features"], by_default)
+    import json
+
+    made_by = json.loads(str(np.load(named)["settings"]))  # what made them (helper-101: only the embedder's name)
+    assert made_by["reid"] == "laga" and made_by["weights"] == str(default.resolve()) and made_by["flip"] is False
+    assert len(made_by["weights_sha1"]) == 40 and made_by["precision"] in ("fp32", "bf16")
     assert "laga_samples" in bundled()
     assert (
         main(
