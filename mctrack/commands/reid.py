@@ -218,6 +218,20 @@ def _check_export_args(args: argparse.Namespace) -> Path:
 
 
 def export_main(args: argparse.Namespace) -> int:
+    """``reid export``; a failed or stopped export leaves no folder it made for ``--out`` (helper-101)."""
+    here = Path(os.path.abspath(args.out)).parent
+    made = [p for p in (here, *here.parents) if not p.exists()]  # deepest first
+    try:
+        code = _export(args)
+    except BaseException:
+        _remove_empty(made)
+        raise
+    if code:
+        _remove_empty(made)
+    return code
+
+
+def _export(args: argparse.Namespace) -> int:
     import reid_models
 
     from ..embed.export import (

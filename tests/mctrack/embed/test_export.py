@@ -507,3 +507,23 @@ def test_an_onnx_embedder_averages_a_crop_and_its_mirror_image_with_flip(tmp_pat
     np.testing.assert_allclose(got, expected, atol=1e-5)
     assert np.abs(got - a).max() > 1e-3  # the mirror image changed them
     np.testing.assert_allclose(flipped.embed_crops(mirrored), got, atol=1e-5)  # a crop and its mirror: one feature
+
+
+def test_an_export_that_fails_or_is_stopped_leaves_no_folder_it_made(tmp_path, checkpoint, monkeypatch, capsys):
+    """helper-101: an interrupted `reid export --out new/dir/m.onnx` left new/dir/ behind, empty."""
+    import mctrack.embed.export as export
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    out = tmp_path / "new" / "dir" / "m.pt"
+    argv = ["reid", "export", "--weights", str(checkpoint), "--format", "torchscript", "--out", str(out)]
+    monkeypatch.setattr(export, "verify_export", stopped)
+    assert main(argv) == 130  # as Ctrl-C ends a command
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # new/ and new/dir/ removed
+    monkeypatch.setattr(export, "verify_export", lambda *args, **kwargs: np.array([0.5]))  # a failed check
+    assert main(argv) == 1
+    assert "cosine 0.50000 below --min-cosine" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+    (tmp_path / "new").mkdir()  # a folder that was there stays
+    assert main(argv) == 1 and sorted(p.name for p in tmp_path.iterdir()) == ["new"]
