@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import optional_import
-from .base import CropBatchEmbedder
+from .base import CropBatchEmbedder, l2_normalize
 from .export import CONTRACT_KEY, contract_path
 from .reid import IMAGENET_MEAN, IMAGENET_STD, recommended_settings
 
@@ -178,7 +178,7 @@ class OnnxEmbedder(CropBatchEmbedder):
         feats = self._run(batch_bgr)
         if self.flip:  # the mirror image's features added, both unit length (embed_crops normalises the sum)
             mirrored = self._run(np.ascontiguousarray(batch_bgr[:, :, ::-1]))
-            feats = _unit(feats.reshape(len(feats), -1)) + _unit(mirrored.reshape(len(mirrored), -1))
+            feats = l2_normalize(feats.reshape(len(feats), -1)) + l2_normalize(mirrored.reshape(len(mirrored), -1))
         return feats
 
     def _run(self, batch_bgr: np.ndarray) -> np.ndarray:
@@ -234,10 +234,6 @@ class OnnxEmbedder(CropBatchEmbedder):
         self.__dict__.update(state)
         self._ort = optional_import("onnxruntime", "the onnx embedder needs onnxruntime: pip install onnxruntime")
         self.session, self._inherited, self._pid = None, [], None
-
-
-def _unit(x: np.ndarray) -> np.ndarray:
-    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 
 
 def _torch_device(provider: str):
