@@ -368,7 +368,7 @@ def _forks_camera_workers(args: argparse.Namespace, cameras: int, offline: bool)
     if args.engine != "local" or not offline or cameras < 2 or args.workers < 2 or args.worker_threads:
         return False
     device = args.device or ""
-    if args.reid not in ("laga", "can", "global", "onnx") or device.startswith("cpu"):
+    if args.reid not in (*TORCH_EMBEDDERS, "onnx") or device.startswith("cpu"):
         return True
     if device.startswith("cuda"):  # on onnxruntime's CUDA provider too
         return False
