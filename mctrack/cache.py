@@ -24,6 +24,8 @@ from pathlib import Path
 import numpy as np
 
 from .config import CameraConfig
+from .errors import InputError
+from .io.mot import read_seqinfo
 from .io.video import IMAGE_SUFFIXES, VIDEO_SUFFIXES
 from .track.cmc import IDENTITY_WARP
 from .types import Detections, Frame
@@ -64,8 +66,9 @@ def _file_stamp(path: str | None, *, whole: bool = False) -> str | None:
     detection file: small, and edited in place without changing its size, or copied keeping its time, as ``cp -p``
     and ``rsync -a`` do), else its first, middle and last MiB (a video). For a folder (images, a sequence) a digest of
     the names, sizes and times of the images, videos and ``seqinfo.ini`` in it and in its subfolders one level down
-    (``img1/``): overwriting an image does not change its folder's own time, and a cache keyed on that replayed
-    the old image's detections. Other files (a run's outputs written beside them) leave the key alone."""
+    (``img1/``), and of the video and image folder its ``seqinfo.ini`` names wherever they lie: overwriting an
+    image does not change its folder's own time, and a cache keyed on that replayed the old image's detections.
+    Other files (a run's outputs written beside them) leave the key alone."""
     if path is None:
         return None
     p = Path(path)
@@ -90,7 +93,34 @@ def _file_stamp(path: str | None, *, whole: bool = False) -> str | None:
         with contextlib.suppress(OSError):  # a file removed meanwhile: left out
             fs = f.stat()
             h.update(f"{f.relative_to(p)}:{fs.st_size}:{int(fs.st_mtime_ns)}\n".encode())
+    for read in _sequence_reads(p):  # what a seqinfo.ini names may lie outside the folder or deeper in it
+        h.update(f"{read}\n".encode())
     return f"{p.resolve()}:{h.hexdigest()}"
+
+
+def _sequence_reads(folder: Path) -> list[str]:
+    """Stamps of what a sequence folder's ``seqinfo.ini`` makes its source read: the video its ``video=`` names
+    and the images of its ``imDir=``, wherever they are (``../videos/clip.avi``, ``frames/left/``). A folder
+    without one, or one that cannot be read, gives none (the source reports a bad one itself)."""
+    if not (folder / "seqinfo.ini").is_file():
+        return []
+    try:
+        info = read_seqinfo(folder / "seqinfo.ini", fallback_fps=1.0)
+    except InputError:
+        return []
+    reads = []
+    if info.video:
+        reads.append(f"video:{_file_stamp(str(folder / info.video))}")
+    images = folder / info.im_dir
+    if images.is_dir():
+        h = hashlib.sha1()
+        with contextlib.suppress(OSError):  # a folder removed meanwhile: left out
+            for f in sorted(f for f in images.iterdir() if f.suffix.lower() in _READ_SUFFIXES):
+                with contextlib.suppress(OSError):
+                    fs = f.stat()
+                    h.update(f"{f.name}:{fs.st_size}:{int(fs.st_mtime_ns)}\n".encode())
+        reads.append(f"images:{images.resolve()}:{h.hexdigest()}")
+    return reads
 
 
 def feature_cache_key(camera: CameraConfig, *, embedder: str | dict, weights_hash: str | None, detector: dict) -> dict:

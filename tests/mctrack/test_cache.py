@@ -143,6 +143,31 @@ def test_the_key_of_a_folder_follows_the_files_its_source_reads(tmp_path):
     assert len(keys) == 2 * len(files) + 2
 
 
+def test_the_key_of_a_sequence_follows_the_video_and_images_its_seqinfo_names_wherever_they_are(tmp_path):
+    """seqinfo.ini may name a video outside the sequence folder (``video=../videos/clip.avi``) and an image folder
+    deeper than one level (``imDir=frames/left``): rewriting either changed nothing in the key, and ``mctrack run``
+    replayed the old video's detections and embeddings."""
+    seq, videos = tmp_path / "seq", tmp_path / "videos"
+    (seq / "frames" / "left").mkdir(parents=True)
+    videos.mkdir()
+    (seq / "seqinfo.ini").write_text(
+        "[Sequence]\nname=seq\nframeRate=10\nseqLength=2\nimWidth=64\nimHeight=48\nimExt=.jpg\n"
+        "imDir=frames/left\nvideo=../videos/clip.avi\n"
+    )
+    video, image = videos / "clip.avi", seq / "frames" / "left" / "000001.jpg"
+    video.write_bytes(b"a video")
+    image.write_bytes(b"an image")
+    cam = CameraConfig(id="c", source=str(seq))
+    first = _key(cam)["source"]
+    _rewrite(video, b"another video, the same time")
+    second = _key(cam)["source"]
+    _rewrite(image, b"another image, the same time")
+    third = _key(cam)["source"]
+    assert len({first, second, third}) == 3
+    (seq / "seqinfo.ini").write_text("not an ini")  # unreadable: the source reports it; the key still follows it
+    assert _key(cam)["source"] != third
+
+
 def test_cache_folder_is_one_per_camera_embedder_and_key(tmp_path):
     """``OUT/cache/<camera>-<embedder>-<digest>``, the digest of the key as stored (JSON, keys sorted)."""
     folder, text = cache_folder(tmp_path, "cam1", "colorhist", {"b": 1, "a": [1, 2]})
