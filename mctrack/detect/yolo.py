@@ -14,6 +14,7 @@ allow-list of layer classes) and ultralytics then loads the very bytes that were
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import tempfile
@@ -29,6 +30,18 @@ from .safe_pickle import UnsafePickle, checked_weights_bytes
 __all__ = ["DEFAULT_WEIGHTS", "YoloDetector", "resolve_weights", "weights_status"]
 
 DEFAULT_WEIGHTS = "yolo11n.pt"  # what --detector yolo loads without --yolo-weights
+
+
+def _drop_settings_banner(record: logging.LogRecord) -> bool:
+    """False for ultralytics' banner on creating its settings file (three lines on stdout on a fresh
+    ``YOLO_CONFIG_DIR``, printed into ``mctrack info --check``'s report and between a command's own lines)."""
+    return not str(record.msg).startswith("Creating new Ultralytics Settings")
+
+
+# on ultralytics' logger before ultralytics is imported (it says the banner while being imported); its own set-up
+# replaces the logger's handlers, not its filters
+if _drop_settings_banner not in logging.getLogger("ultralytics").filters:
+    logging.getLogger("ultralytics").addFilter(_drop_settings_banner)
 
 PERSON = 0  # COCO class id
 

@@ -139,6 +139,22 @@ def test_yolo_offline_model_name_fails_fast(monkeypatch, tmp_path):
     assert "\n" not in str(exc.value)
 
 
+def test_ultralytics_settings_banner_is_not_printed_on_a_fresh_config_folder(tmp_path):
+    """On a fresh YOLO_CONFIG_DIR ultralytics prints three lines about creating its settings file when imported;
+    they came out in the middle of `mctrack info --check`'s report (before its yolo line). The file is still made."""
+    import os
+    import subprocess
+    import sys
+
+    env = os.environ | {"YOLO_CONFIG_DIR": str(tmp_path / "cfg"), "YOLO_OFFLINE": "1", "YOLO_AUTOINSTALL": "0"}
+    code = "from mctrack.detect.yolo import weights_status; print(weights_status())"
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "Ultralytics Settings" not in done.stdout + done.stderr
+    assert len(done.stdout.splitlines()) == 1 and "cannot be fetched here (offline)" in done.stdout
+    assert (tmp_path / "cfg" / "Ultralytics" / "settings.json").is_file()  # ultralytics made its file as before
+
+
 @pytest.mark.parametrize(
     "kwargs,name",
     [
