@@ -594,6 +594,9 @@ class Pipeline:
                     outside = getattr(detector, "outside_frame_problem", None)  # a detection file's boxes vs frame
                     size = getattr(src, "size", None)
                     if outside is not None and size and size[0] > 0 and size[1] > 0:
+                        every = getattr(detector, "all_outside_problem", None)
+                        if every is not None and (problem := every(*size, str(cam.source))):
+                            raise InputError(problem)  # the camera fails: no box of it is in the image
                         problem = outside(*size, str(cam.source))
                         if problem:
                             log.warning("camera %s: %s", cam.id, problem)

@@ -716,6 +716,8 @@ def _build_detector(args: argparse.Namespace, source):
         size = getattr(source, "size", None)
         if size and size[0] > 0 and size[1] > 0:
             frame_of = source.folder / "seqinfo.ini" if isinstance(source, SequenceSource) else args.source
+            if problem := detector.all_outside_problem(*size, str(frame_of)):
+                raise InputError(problem)
             problem = detector.outside_frame_problem(*size, str(frame_of))
             if problem:
                 log.warning("%s", problem)

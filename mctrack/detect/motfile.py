@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
-from ..io.mot import detections_by_frame, load_mot_txt, outside_frame_problem, share_far_outside
+from ..io.mot import all_outside_problem, detections_by_frame, load_mot_txt, outside_frame_problem, share_far_outside
 from ..types import Detections, Frame
 
 __all__ = ["MotFileDetector"]
@@ -87,6 +87,11 @@ class MotFileDetector:
         """A one-line warning when more than a fifth of the file's boxes reach more than 10% beyond the ``width`` x
         ``height`` frame (:func:`mctrack.io.mot.outside_frame_problem`); None otherwise."""
         return outside_frame_problem(self.path, self._rows, width, height, frame_of)
+
+    def all_outside_problem(self, width: int, height: int, frame_of: str) -> str | None:
+        """A one-line error when every box of the file lies entirely outside the ``width`` x ``height`` frame
+        (:func:`mctrack.io.mot.all_outside_problem`): nothing tracked from it could be right; None otherwise."""
+        return all_outside_problem(self.path, self._rows, width, height, frame_of)
 
     def detections(self, index: int) -> Detections:
         """Detections of the 0-based frame ``index``."""

@@ -40,6 +40,8 @@ __all__ = [
     "read_frame_size",
     "share_far_outside",
     "corner_rows_problem",
+    "outside_frame_problem",
+    "all_outside_problem",
     "write_seqinfo",
 ]
 
@@ -224,6 +226,22 @@ def outside_frame_problem(path: str | Path, rows: np.ndarray, width: int, height
         f"{path}: {100 * far:.0f}% of the boxes reach more than 10% beyond the {width}x{height} frame of "
         f"{frame_of}: is the file written as x1,y1,x2,y2, or for another frame size? MOTChallenge files hold "
         "left,top,width,height"
+    )
+
+
+def all_outside_problem(path: str | Path, rows: np.ndarray, width: int, height: int, frame_of: str) -> str | None:
+    """A one-line problem when every one of MOT ``rows`` (at least one, of the file ``path``) lies entirely outside
+    the ``width`` x ``height`` frame (``frame_of``: where that size comes from): a file of another camera or frame
+    size, whose boxes no image pixel is in; None otherwise."""
+    if not len(rows):
+        return None
+    left, top, right, bottom = rows[:, 2], rows[:, 3], rows[:, 2] + rows[:, 4], rows[:, 3] + rows[:, 5]
+    outside = (left >= width) | (top >= height) | (right <= 0) | (bottom <= 0)
+    if not outside.all():
+        return None
+    return (
+        f"{path}: all {len(rows)} boxes lie entirely outside the {width}x{height} frame of {frame_of}: the "
+        "detections of another camera or frame size?"
     )
 
 

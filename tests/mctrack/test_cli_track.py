@@ -100,6 +100,21 @@ def test_a_det_file_written_as_corners_is_warned_about(tmp_path, caplog):
     assert f"50% of the boxes reach more than 10% beyond the 640x480 frame of {video}" in caplog.text
 
 
+def test_a_det_file_of_another_frame_size_is_an_error_naming_it(tmp_path, capsys):
+    """Every box entirely outside the sequence's 640x480 frame (a 1920x1080 camera's detections): one line naming
+    the file and the frame's source, exit 1, no result written (it was tracked outside the image with exit 0)."""
+    seq = make_sequence(tmp_path / "data" / "SYN-01")
+    rows = load_mot_txt(seq / "det" / "det.txt")
+    rows[:, 2] += 1000
+    save_mot_txt(seq / "det" / "det.txt", rows)
+    out = tmp_path / "pred"
+    assert main(["track", "--source", str(seq), "--detector", "mot", "--out", str(out), "--no-progress"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith(f"mctrack track: error: {seq / 'det' / 'det.txt'}: all {len(rows)} boxes lie entirely")
+    assert f"640x480 frame of {seq / 'seqinfo.ini'}" in err
+    assert not out.exists() or not list(out.glob("*.txt"))
+
+
 def test_track_with_explicit_dets_and_video(tmp_path, capsys):
     seq = make_sequence(tmp_path / "SYN-02", n=10)
     out = tmp_path / "pred"
@@ -1061,7 +1076,7 @@ def test_a_sequences_image_folder_as_the_source_names_the_sequence_to_give(tmp_p
     (seq / "img1").mkdir()
     import cv2
 
-    cv2.imwrite(str(seq / "img1" / "000001.jpg"), np.zeros((48, 64, 3), np.uint8))
+    cv2.imwrite(str(seq / "img1" / "000001.jpg"), np.zeros((480, 640, 3), np.uint8))
     argv = ["track", "--source", str(seq / "img1"), "--detector", "mot", "--dets", str(seq / "det" / "det.txt")]
     with caplog.at_level(logging.WARNING):
         assert main([*argv, "--out", str(tmp_path / "out"), "--no-progress", "--min-length", "0"]) == 0

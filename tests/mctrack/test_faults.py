@@ -296,6 +296,17 @@ def test_detections_beyond_the_video_are_reported_by_run(scene, tmp_path, caplog
     assert "has detections up to frame 60" in caplog.text
 
 
+def test_a_camera_whose_every_detection_lies_outside_its_frame_fails_naming_the_file(scene, tmp_path, caplog):
+    """Detections of another camera or frame size (every box right of the 160x120 video) were tracked outside the
+    image with a warning, the crops' features 1-pixel slivers, and the run exited 0."""
+    (scene / "det.txt").write_text("\n".join(f"{i + 1},-1,{400 + i},20,30,80,0.95,-1,-1,-1" for i in range(20)) + "\n")
+    assert _run(scene, tmp_path / "r") == 1
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert "all 20 boxes lie entirely outside the 160x120 frame" in summary["failed_cameras"]["cam1"]
+    assert str(scene / "det.txt") in summary["failed_cameras"]["cam1"]
+    assert not list((tmp_path / "r").glob("cache/cam1-*"))  # nothing cached that a rerun would replay
+
+
 def test_out_that_is_a_file_is_one_line(scene, tmp_path, capsys):
     (tmp_path / "taken").write_text("x")
     assert _run(scene, tmp_path / "taken") == 1

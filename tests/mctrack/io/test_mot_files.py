@@ -370,6 +370,30 @@ def test_boxes_outside_the_frame_are_said_above_a_fifth(tmp_path, far, near, sai
     assert (detector.outside_frame_problem(1000, 500, "its video") is not None) is said
 
 
+def test_a_file_whose_every_box_lies_outside_the_frame_is_a_problem_one_box_inside_is_not(tmp_path):
+    """Boxes right of, below, left of and above a 100x50 frame (touching its edge from outside counts as outside);
+    one box overlapping the frame by a pixel in any direction, or no box at all, is no problem."""
+    from mctrack.io.mot import all_outside_problem, save_mot_txt
+
+    outside = [[1000, 10, 5, 5], [100, 10, 5, 5], [10, 50, 5, 5], [-5, 10, 5, 5], [10, -5, 5, 5]]
+    rows = np.array([[i + 1, -1, *box, 0.9, -1, -1, -1] for i, box in enumerate(outside)], float)
+    assert all_outside_problem("det.txt", rows, 100, 50, "its video") == (
+        "det.txt: all 5 boxes lie entirely outside the 100x50 frame of its video: the detections of another camera "
+        "or frame size?"
+    )
+    for inside in ([99, 10, 5, 5], [10, 49, 5, 5], [-4, 10, 5, 5], [10, -4, 5, 5]):
+        assert (
+            all_outside_problem("det.txt", np.vstack([rows, [[9, -1, *inside, 0.9, -1, -1, -1]]]), 100, 50, "v") is None
+        )
+    assert all_outside_problem("det.txt", rows[:0], 100, 50, "its video") is None
+    save_mot_txt(tmp_path / "det.txt", rows)
+    assert (
+        MotFileDetector(tmp_path / "det.txt")
+        .all_outside_problem(100, 50, "v")
+        .startswith(f"{tmp_path / 'det.txt'}: all 5")
+    )
+
+
 def test_mot_writer_leaves_every_finished_frame_on_disk_before_it_is_closed(tmp_path):
     """A run killed mid-way keeps the frames it finished: each write() reaches the file at once, write_rows() at
     flush()."""
