@@ -123,6 +123,10 @@ def export_embedder(
         except ImportError:
             raise ExportError("ONNX export needs onnx and onnxscript: pip install -e '.[export]'") from None
     wrapper, manifest = _self_contained(weights, input_range)
+    from ..cache import file_sha1
+    from ..weights import resolve_weights
+
+    source = resolve_weights(weights).resolve()  # the checkpoint exported, wherever the command ran
     wrapper.requires_grad_(False)  # an inference module: a TorchScript export's outputs then need no torch.no_grad()
     h, w = wrapper.input_size
     in_h, in_w = (int(input_hw[0]), int(input_hw[1])) if input_hw is not None else (h, w)
@@ -158,7 +162,8 @@ def export_embedder(
             torch.jit.save(torch.jit.trace(wrapper, example, check_trace=False), str(out))
     contract = {
         "format": fmt,
-        "source": str(weights),
+        "source": str(source),
+        "source_sha1": file_sha1(source),
         "arch": manifest.get("arch"),
         "network_input_hw": [h, w],
         "input": {
@@ -341,6 +346,7 @@ def evaluate_export(
         "export": {
             "format": contract.get("format"),
             "source": contract.get("source"),
+            "source_sha1": contract.get("source_sha1"),
             "features": (contract.get("output") or {}).get("meaning"),
         },
         "trained_with": None,

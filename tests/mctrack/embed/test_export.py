@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import importlib.util
 import json
+from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 import torch
 
+from mctrack.cache import file_sha1
 from mctrack.cli import main
 from mctrack.embed import ReidEmbedder
 from mctrack.embed.export import contract_path, export_embedder, load_exported, verify_export
@@ -87,6 +89,8 @@ def test_export_matches_the_in_process_embedder(tmp_path, checkpoint, fmt, reque
         contract = export_embedder(checkpoint, out, fmt=fmt)
     assert json.loads(contract_path(out).read_text()) == contract
     assert contract["input"]["shape"] == ["batch", 3, 64, 32] and contract["output"]["shape"] == ["batch", 5 * 512]
+    # which checkpoint was exported, wherever the export ran (it was recorded as typed: a relative path, or a name)
+    assert contract["source"] == str(Path(checkpoint).resolve()) and contract["source_sha1"] == file_sha1(checkpoint)
     crops = _smooth_crops(7)
     cosine = verify_export(checkpoint, out, crops)
     assert cosine.shape == (7,) and cosine.min() >= 0.999
@@ -421,6 +425,7 @@ def test_an_export_is_scored_on_a_dataset_as_deployed(tmp_path, checkpoint, caps
     expected = evaluate_rank(cosine_distance(q, g), ids[0], ids[1], ids[2], ids[3]).summary()
     assert abs(got["mAP"] - expected["mAP"]) < 1e-4 and abs(got["rank1"] - expected["rank1"]) < 1e-9
     assert got["export"]["format"] == "torchscript" and got["weights"] == str(export.resolve())
+    assert got["export"]["source_sha1"] == file_sha1(checkpoint)  # the checkpoint behind the deployed file
     assert "scored as exported: unit-length features, centred" in capsys.readouterr().err
     contract_path(export).unlink()  # a TorchScript file without its contract is taken for a checkpoint
     assert main(["reid", "eval", "--weights", str(export), "--data", str(data)]) == 1
