@@ -681,13 +681,9 @@ class Pipeline:
             raise
         except Exception as exc:  # noqa: BLE001 - one camera's failure must not stop the others
             res.error = error_line(exc)
-            log.error(
-                "camera %s (%s): stream failed after %d frame(s): %s",
-                cam.id,
-                cam.source,
-                stats.frames,
-                first_line(exc),
-            )
+            # a source, detection file or output refused before any frame is not a stream that failed
+            when = f"stream failed after {stats.frames} frame(s)" if stats.frames else "failed before its first frame"
+            log.error("camera %s (%s): %s: %s", cam.id, cam.source, when, first_line(exc))
         finally:  # the counts of what ran, also after a failure or an interruption
             if pending is not None:  # the frames tracked so far get their confirmed tracks' first frames
                 pending.close()

@@ -305,6 +305,7 @@ def test_a_camera_whose_every_detection_lies_outside_its_frame_fails_naming_the_
     assert "all 20 boxes lie entirely outside the 160x120 frame" in summary["failed_cameras"]["cam1"]
     assert str(scene / "det.txt") in summary["failed_cameras"]["cam1"]
     assert not list((tmp_path / "r").glob("cache/cam1-*"))  # nothing cached that a rerun would replay
+    assert f"camera cam1 ({scene / 'cam1.avi'}): failed before its first frame: " in caplog.text  # not "stream failed"
 
 
 def test_out_that_is_a_file_is_one_line(scene, tmp_path, capsys):
