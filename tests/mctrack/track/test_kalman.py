@@ -341,3 +341,114 @@ def test_warps_that_are_not_finite_are_refused_everywhere():
         tracker.update(dets)
     with pytest.raises(ValueError, match="finite"):  # it marked every detection as needed instead
         tracker.appearance_needed(dets, warp=bad)
+
+
+def test_chi_square_constants_are_the_quantiles_they_name():
+    """CHI2_95[k] is the 95% quantile and CHI2_MEDIAN_4 the median of the chi-square distribution with k dof:
+    checked against the closed-form CDFs (1 and 3 dof through erf, 2 and 4 dof through the exponential), so a
+    mistyped gate threshold would move every tracker's gating."""
+    from math import erf, exp, pi, sqrt
+
+    from mctrack.track.kalman import CHI2_MEDIAN_4
+
+    cdf = {
+        1: lambda x: erf(sqrt(x / 2)),
+        2: lambda x: 1 - exp(-x / 2),
+        3: lambda x: erf(sqrt(x / 2)) - sqrt(2 * x / pi) * exp(-x / 2),
+        4: lambda x: 1 - exp(-x / 2) * (1 + x / 2),
+    }
+    assert sorted(CHI2_95) == [1, 2, 3, 4]
+    for k, q in CHI2_95.items():
+        assert cdf[k](q) == pytest.approx(0.95, abs=1e-5), k
+    assert cdf[4](CHI2_MEDIAN_4) == pytest.approx(0.5, abs=1e-5)
+
+
+def test_boxes_smaller_than_a_pixel_get_the_noise_of_a_one_pixel_box():
+    """Every noise term scales with the box size floored at 1 pixel (module docstring, ``_scale``): a degenerate
+    0.2 x 0.5 box starts, projects and gates with the noise of a 1 x 1 box, not with (near) zero noise that would
+    make its first detection look impossibly far away."""
+    kf = BoxKalman()
+    tiny = np.array([[30.0, 40.0, 0.2, 0.5]])
+    _, cov = kf.initiate(tiny)
+    # 2 * (1/20) * 1 pixel for positions and sizes, 10 * (1/160) * 1 pixel for their velocities
+    np.testing.assert_allclose(np.sqrt(np.diag(cov[0])), [0.1] * 4 + [0.0625] * 4)
+    mean = np.r_[tiny[0], np.zeros(4)][None]
+    _, s = kf.project(mean, np.zeros((1, 8, 8)))
+    np.testing.assert_allclose(s[0], np.diag([0.05**2] * 4))  # R alone: (1/20 * 1 pixel)^2 on every dimension
+    # the pair gate with no state uncertainty: |d|^2 / R
+    d = np.array([0.1, -0.2, 0.05, 0.0])
+    assert kf.pair_distance(mean, np.zeros((1, 8, 8)), tiny + d)[0] == pytest.approx(d @ d / 0.05**2)
+
+
+def test_nsa_project_scales_the_measurement_noise_by_one_minus_the_score_floored_at_a_tenth():
+    """StrongSORT's NSA measurement noise (class docstring): R is multiplied by (1 - score)^2, with 1 - score
+    floored at 0.1, so a 0.5 detection gets a quarter of R and a 0.95 one a hundredth, not 0.05^2; without a score
+    or without nsa, R is unchanged."""
+    mean = np.r_[Z[0], np.zeros(4)][None]
+    zero = np.zeros((1, 8, 8))
+    r = np.diag((0.05 * np.array([20.0, 40.0, 20.0, 40.0])) ** 2)
+    nsa = BoxKalman(nsa=True)
+    np.testing.assert_allclose(nsa.project(mean, zero, np.array([0.5]))[1][0], 0.25 * r)
+    np.testing.assert_allclose(nsa.project(mean, zero, np.array([0.95]))[1][0], 0.01 * r)
+    np.testing.assert_allclose(nsa.project(mean, zero)[1][0], r)
+    np.testing.assert_allclose(BoxKalman().project(mean, zero, np.array([0.5]))[1][0], r)
+
+
+def test_nsa_filter_without_scores_updates_like_the_plain_filter():
+    """``score`` is used only with nsa, and nsa needs a score: an nsa filter given no scores corrects exactly as
+    the plain filter does (finite numbers, not NaN from a missing score)."""
+    kf = BoxKalman()
+    mean, cov = kf.predict(*kf.initiate(np.r_[Z, Z + [[40.0, 0, 5, 5]]]))
+    z = np.r_[Z, Z + [[40.0, 0, 5, 5]]] + [[3.0, -1.0, 1.0, 2.0], [0, 3.0, 1.0, 0]]
+    for got, want in zip(BoxKalman(nsa=True).update(mean, cov, z), kf.update(mean, cov, z)):
+        np.testing.assert_allclose(got, want)
+
+
+def _reference_update(mean, cov, z, r):
+    """Textbook Kalman correction of one state with H = [I 0] and measurement noise ``r``: the new mean and
+    covariance, the normalised innovation squared and the centre's standardised innovations."""
+    h = np.eye(4, 8)
+    s = h @ cov @ h.T + r
+    k = cov @ h.T @ np.linalg.inv(s)
+    y = z - h @ mean
+    return mean + k @ y, (np.eye(8) - k @ h) @ cov, y @ np.linalg.solve(s, y), y[:2] / np.sqrt(np.diag(s)[:2])
+
+
+def test_update_of_coupled_covariances_honours_centre_scale_nsa_and_returns_nis_and_centre_innovations():
+    """A covariance coupling centre and size takes the general-inverse path of ``update``: it too must scale the
+    centre's measurement noise by centre_scale, apply the NSA score factor, and return the NIS and the centre's
+    standardised innovations, all as the textbook correction with the same R does."""
+    rng = np.random.default_rng(7)
+    n = 6
+    a = rng.normal(size=(n, 8, 8))
+    cov = a @ a.transpose(0, 2, 1) + 5 * np.eye(8)
+    mean = np.c_[rng.uniform(0, 500, (n, 2)), rng.uniform(20, 80, (n, 2)), rng.normal(size=(n, 4))]
+    z = mean[:, :4] + rng.normal(0, 3, (n, 4))
+    score = rng.uniform(0.3, 0.99, n)
+    for kf, sc, centre_scale in ((BoxKalman(), None, 3.0), (BoxKalman(nsa=True), score, 1.0)):
+        um, uc, nis, centre = kf.update(
+            mean, cov, z, sc, return_nis=True, return_centre=True, centre_scale=centre_scale
+        )
+        for i in range(n):
+            var = (0.05 * np.r_[mean[i, 2:4], mean[i, 2:4]]) ** 2
+            if sc is not None:
+                var *= max(1 - sc[i], 0.1) ** 2
+            var[:2] *= centre_scale
+            ref = _reference_update(mean[i], cov[i], z[i], np.diag(var))
+            np.testing.assert_allclose(um[i], ref[0], rtol=1e-9)
+            np.testing.assert_allclose(uc[i], ref[1], rtol=1e-6, atol=1e-9)
+            assert nis[i] == pytest.approx(ref[2], rel=1e-9)
+            np.testing.assert_allclose(centre[i], ref[3], rtol=1e-9)
+
+
+def test_project_returns_new_arrays_that_do_not_alias_the_state():
+    """Every function returns new arrays and never mutates its inputs (module docstring): editing the projected
+    measurement or innovation covariance (as a caller gating by hand might) leaves the track's state as it was."""
+    kf = BoxKalman()
+    mean, cov = kf.predict(*kf.initiate(Z))
+    keep = mean.copy(), cov.copy()
+    proj, s = kf.project(mean, cov)
+    proj += 100.0
+    s += 100.0
+    np.testing.assert_array_equal(mean, keep[0])
+    np.testing.assert_array_equal(cov, keep[1])
