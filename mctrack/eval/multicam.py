@@ -99,10 +99,14 @@ def evaluate_multicam(
         r = evaluate_sequence(gt[c], p, int(lengths[c]), keep_zero_marked=keep_zero_marked, name=c, benchmark=bench)
         per[c] = r["summary"]
         results.append(r)
-        g = shift_frames(gt[c], k * shift)[:, :10] if len(gt[c]) else np.zeros((0, 10))
+        # the rows the camera's own score leaves out (frames outside 1..length, said there) are left out here too:
+        # shifted, a row past one camera's end fell into the next camera's frames and was scored there
+        g = _within(gt[c], int(lengths[c]))
+        g = shift_frames(g, k * shift)[:, :10] if len(g) else np.zeros((0, 10))
         if not global_gt_ids:
             g[:, 1] += k * id_step
         gt_cat.append(g)
+        p = _within(np.asarray(p, np.float64), int(lengths[c]))
         pred_cat.append(shift_frames(p, k * shift)[:, :10] if len(p) else np.zeros((0, 10)))
     g = _pad(gt_cat)
     q = _pad(pred_cat)
@@ -132,6 +136,13 @@ def evaluate_multicam(
         },
         "cross_camera": cross["summary"],
     }
+
+
+def _within(rows: np.ndarray, length: int) -> np.ndarray:
+    """The MOT ``rows`` whose frame lies in ``1..length``."""
+    if not len(rows):
+        return rows
+    return rows[(rows[:, 0] >= 1) & (rows[:, 0] <= length)]
 
 
 def _pad(parts: list[np.ndarray]) -> np.ndarray:

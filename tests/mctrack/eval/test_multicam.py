@@ -231,3 +231,21 @@ def test_format_multicam_puts_every_number_under_its_heading():
     mean_none = format_multicam(none).splitlines()[2]
     assert _cells(mean_none, 14, 4) == [f"{'-':>8}", " " * 8, f"{'-':>8}", f"{'-':>8}"]
     assert not format_multicam(r, failed=["not a camera"]).splitlines()[-1].startswith("* failed")
+
+
+def test_rows_outside_a_cameras_frames_are_left_out_of_the_cross_camera_score_too():
+    """helper-102: per camera a result row past the camera's length (or in frame 0) is not scored, with a warning;
+    shifted for the cross-camera row it fell into the next camera's frames (camera a's frame 9 became b's frame 3,
+    filling the frame b's result misses) or into the gap between cameras, and was scored there."""
+    gt = {"a": rows(range(1, 6), 1), "b": rows(range(1, 6), 2, x=300)}
+    pred = {
+        "a": np.r_[rows(range(1, 6), 1), rows([9], 2, x=300)],
+        "b": np.r_[rows([1, 2, 4, 5], 2, x=300), rows([0], 2)],
+    }
+    r = evaluate_multicam(gt, pred, {"a": 5, "b": 5})
+    assert r["shift"] == 6
+    # b's frame 3 is missed in b and across cameras alike; nothing else is missed or extra
+    assert r["combined"]["FN"] == r["cross_camera"]["FN"] == 1
+    assert r["combined"]["FP"] == r["cross_camera"]["FP"] == 0
+    clean = evaluate_multicam(gt, {"a": rows(range(1, 6), 1), "b": rows([1, 2, 4, 5], 2, x=300)}, {"a": 5, "b": 5})
+    assert r["cross_camera"] == clean["cross_camera"]
