@@ -235,14 +235,13 @@ def _end_positions(ts: Sequence[Tracklet], c: LinkConstraints, ends: int = 3) ->
         h = c.homographies.get(t.camera)
         if h is None:
             continue
-        g = foot_points_to_ground(np.concatenate([t.xyxy[:ends], t.xyxy[-ends:]]), h)
-        k = min(ends, len(t))
-        first, last = g[:k], g[-k:]
-        first, last = first[np.isfinite(first).all(axis=1)], last[np.isfinite(last).all(axis=1)]
-        if len(first):
-            start[i] = np.median(first, axis=0)
-        if len(last):
-            end[i] = np.median(last, axis=0)
+        # the first and last valid ones: a track entering with its feet above the horizon (or cut by the frame's
+        # edge) starts where its feet first reach the ground, not nowhere (its speed check was skipped)
+        g = foot_points_to_ground(t.xyxy, h)
+        g = g[np.isfinite(g).all(axis=1)]
+        if len(g):
+            start[i] = np.median(g[:ends], axis=0)
+            end[i] = np.median(g[-ends:], axis=0)
     return start, end
 
 

@@ -244,6 +244,23 @@ def test_end_positions_are_medians_of_the_first_and_last_three_feet():
     np.testing.assert_allclose(end, [[50.0, 5.0], [2.0, 5.0]])
 
 
+def test_end_positions_skip_feet_on_the_horizon_to_the_first_and_last_valid_ones():
+    """helper-102: the first three frames were taken and then their invalid points dropped, so a tracklet whose
+    first three feet lie on the horizon had no start position (its walking-speed check skipped), against the
+    docstring's "first/last ``ends`` valid foot points". With w = 1 - 0.1 y, feet at y 10 map to infinity and
+    (x, 5) maps to (2x, 10)."""
+    c = LinkConstraints(homographies={"cam1": np.array([[1.0, 0, 0], [0, 1.0, 0], [0, -0.1, 1.0]])})
+    t = walk(
+        "cam1",
+        1,
+        seconds(0.0, 0.7),
+        [(0.0, 10.0)] * 3 + [(1.0, 5.0), (2.0, 5.0), (3.0, 5.0), (4.0, 5.0)] + [(9.0, 10.0)],
+    )
+    start, end = _end_positions([t], c)
+    np.testing.assert_allclose(start, [[4.0, 10.0]])  # median of (2, 10), (4, 10), (6, 10)
+    np.testing.assert_allclose(end, [[6.0, 10.0]])  # median of (4, 10), (6, 10), (8, 10)
+
+
 def test_ground_samples_on_a_grid_coarser_than_the_frame_rate_are_compared_once_per_grid_step():
     """At 30 fps on a 0.1 s grid three frames share each grid step: each step is compared once (its first frame
     in both views, the same instant), so two walkers 0.5 m apart along their common 10 m/s path stay 0.5 m apart."""
