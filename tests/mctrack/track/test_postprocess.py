@@ -415,3 +415,139 @@ def test_judge_tracks_says_which_tracks_it_dropped_and_why():
     same, weak, short = judge_tracks(rows, 0.0, 0)
     assert same is rows or np.array_equal(same, rows)
     assert len(weak) == len(short) == 0
+
+
+def test_min_track_rows_does_not_round_a_whole_number_of_frames_up_past_float_error():
+    """0.28 s at 25 fps is exactly 7 frames, but ``0.28 * 25`` is 7.000000000000001 in floating point, which a bare
+    ``ceil`` would take to 8 rows (0.32 s)."""
+    assert 0.28 * 25 > 7 and 0.56 * 50 > 28  # the float error the rule has to absorb
+    assert min_track_rows(0.28, 25.0) == 7 and min_track_rows(0.56, 50.0) == 28 and min_track_rows(1.1, 50.0) == 55
+
+
+def test_a_row_before_the_first_frame_of_the_camera_path_is_an_error():
+    """MOT frames are 1-based: a row of frame 0 has no camera map. It must be refused, not silently taken through
+    the last frame's map (a negative index wraps around in numpy)."""
+    warps, offset, scale = shaking_camera()
+    frames = camera_frames(warps, 80)
+    with pytest.raises(ValueError):
+        to_reference(walk(1, [0, 1, 2]), frames)
+    with pytest.raises(ValueError):
+        from_reference(walk(1, [0]), frames)
+
+
+def test_interpolate_without_a_gap_limit_fills_nothing_and_returns_rows_in_mot_order():
+    """``max_gap = 0`` fills no gap (not an error), and like any other call returns the rows sorted by frame then id."""
+    rows = np.concatenate([walk(2, [3, 1]), walk(1, [5, 1, 2])])
+    out = interpolate_gaps(rows, 0)
+    assert out[:, :2].tolist() == [[1, 1], [1, 2], [2, 1], [3, 2], [5, 1]]
+    assert len(rows) == 5 and rows[0, 0] == 3  # input untouched
+
+
+def test_interpolate_never_fills_between_two_different_tracks():
+    """Track 1 ends at frame 3 and track 2 starts at frame 6: sorted by id they are neighbours with a 2-frame gap,
+    but they are different people, so no row is invented for either."""
+    rows = np.concatenate([walk(1, range(1, 4)), walk(2, range(6, 9), x0=400.0)])
+    out = interpolate_gaps(rows, 5)
+    assert len(out) == 6
+    assert out[out[:, 1] == 1][:, 0].tolist() == [1, 2, 3] and out[out[:, 1] == 2][:, 0].tolist() == [6, 7, 8]
+
+
+def test_interpolate_fills_the_box_size_linearly_too():
+    """A person walking towards the camera grows: the filled boxes' width and height lie on the line between the
+    boxes around the gap (frame 1: 40 x 100, frame 5: 60 x 140 -> frame 2: 45 x 110, frame 3: 50 x 120, frame 4:
+    55 x 130), not stuck at the size before the gap."""
+    rows = np.concatenate([walk(1, [1], w=40.0, h=100.0), walk(1, [5], w=60.0, h=140.0)])
+    out = interpolate_gaps(rows, 3)
+    assert out[:, 0].tolist() == [1, 2, 3, 4, 5]
+    np.testing.assert_allclose(out[:, 4], [40, 45, 50, 55, 60])
+    np.testing.assert_allclose(out[:, 5], [100, 110, 120, 130, 140])
+
+
+def test_interpolate_returns_rows_sorted_by_frame_then_id():
+    """MOT result files are written frame by frame: the filled rows are merged into frame order, not appended per
+    track."""
+    rows = np.concatenate([walk(1, [1, 4]), walk(2, [1, 2, 3, 4], x0=400.0)])
+    out = interpolate_gaps(rows, 5)
+    assert out[:, :2].tolist() == [[f, t] for f in (1, 2, 3, 4) for t in (1, 2)]
+
+
+def _local_linear_reference(t, z, sigma):
+    """Independent reference for gaussian_smooth: at each frame, a weighted least-squares line through all of the
+    track's values, weights exp(-dt^2 / 2 sigma^2), evaluated at that frame."""
+    out = np.empty_like(z)
+    for i, ti in enumerate(t):
+        near = np.ones(len(t), bool)
+        dt = t[near] - ti
+        sw = np.sqrt(np.exp(-0.5 * (dt / sigma) ** 2))
+        a = np.stack([np.ones_like(dt), dt], axis=1) * sw[:, None]
+        coef, *_ = np.linalg.lstsq(a, z[near] * sw[:, None], rcond=None)
+        out[i] = coef[0]
+    return out
+
+
+def test_smooth_is_a_gaussian_weighted_local_line_fit_over_three_sigma_also_for_long_tracks():
+    """Each smoothed centre equals a weighted least-squares line fit (Gaussian weights of ``sigma`` frames) evaluated
+    at its frame, computed here independently over the whole track; the implementation may leave out frames beyond
+    3 sigma (0.3% of the kernel's weight), hence the 0.05 px tolerance against 3 px jitter. The track is longer than
+    the 512-row blocks the implementation works in, and has a gap, so block edges and missing frames are covered."""
+    rng = np.random.default_rng(3)
+    frames = np.r_[1:300, 310:700]
+    rows = walk(1, frames, vx=1.0, y=200.0)
+    rows[:, 2] += 30 * np.sin(frames / 25.0) + rng.normal(0, 3, len(frames))  # a curved, jittery walk
+    rows[:, 3] += rng.normal(0, 3, len(frames))
+    sigma = 4.0
+    out = gaussian_smooth(rows, sigma)
+    centre = rows[:, 2:4] + rows[:, 4:6] / 2
+    expected = _local_linear_reference(rows[:, 0], centre, sigma)
+    np.testing.assert_allclose(out[:, 2:4] + out[:, 4:6] / 2, expected, atol=0.05)
+
+
+def test_adaptive_smooth_judges_a_track_by_its_median_residual_so_a_few_glitches_do_not_weaken_it():
+    """The residual is the *median* over the track's boxes: a steady walk with three single-frame detector glitches
+    (boxes 3 heights off) is still smoothed at ``max_sigma``. Most of its boxes move almost nothing; only the
+    glitches and their neighbours move, which would push a mean above the tolerance."""
+    rows = walk(1, range(1, 201))
+    for f in (40, 100, 160):
+        rows[f - 1, 2] += 300.0
+    out = adaptive_smooth(rows, 1.0, 6.0, tolerance=0.03)
+    np.testing.assert_allclose(out, gaussian_smooth(rows, 6.0))
+    moved = np.abs(out[:, 2] - rows[:, 2]) / 100.0
+    assert np.median(moved) <= 0.03 < moved.mean()  # the property the test relies on
+
+
+def test_stitch_never_joins_a_track_to_one_that_starts_on_its_last_frame():
+    """Two tracks seen in the same frame are two people: joining them would give one id two rows in that frame."""
+    rows = np.concatenate([walk(1, range(1, 11)), walk(2, range(10, 30))])  # same path, frame 10 in both
+    out, mapping = stitch_tracklets(rows, 25.0, StitchConfig(max_gap=30, max_motion=0.6))
+    assert mapping == {}
+    assert len(np.unique(out[:, :2], axis=0)) == len(out)  # no frame and id twice
+
+
+def test_stitch_appearance_gate_uses_the_fixed_limit_with_fewer_than_ten_pairs_seen_at_once():
+    """The negative quantile needs at least 10 pairs of tracks seen at the same time to mean anything; with fewer
+    (here 3 bystanders: 3 overlapping pairs, plus theirs with the two fragments) the fixed gate alone applies."""
+    rows = [walk(1, range(1, 30)), walk(2, range(45, 80))]
+    features = {1: _unit_at(0), 2: _unit_at(37)}  # 0.2 apart: within the fixed gate 0.4
+    for k in range(2):  # two bystanders seen throughout, 5 and 10 degrees from track 1
+        rows.append(walk(10 + k, range(1, 90), y=400.0 + 120 * k, vx=0.0))
+        features[10 + k] = _unit_at(5 * (k + 1))
+    rows = np.concatenate(rows)  # overlapping pairs: (1,10) (1,11) (2,10) (2,11) (10,11) = 5 < 10
+    assert stitch_tracklets(rows, 25.0, StitchConfig(max_gap=30, negative_quantile=0.05), features)[1] == {2: 1}
+
+
+def test_feature_means_skip_a_row_with_any_non_finite_value():
+    """A feature with one NaN component is no feature: adding it would make the track's mean NaN."""
+    m = FeatureMeans()
+    m.add(np.array([1, 1]), np.array([[1.0, 0.0], [np.nan, 1.0]]))
+    np.testing.assert_allclose(m.means()[1], [1.0, 0.0])
+
+
+def test_refine_smooths_with_only_a_maximum_strength_given():
+    """``smooth_max`` without ``smooth`` chooses each track's strength between 0 and ``smooth_max`` (adaptive_smooth
+    with a floor of 0); it is not silently ignored."""
+    rng = np.random.default_rng(1)
+    rows = walk(1, range(1, 121))
+    rows[:, 2:4] += rng.normal(0, 2.0, (120, 2))
+    out = refine(rows, 10.0, smooth_max=6.0)
+    np.testing.assert_allclose(out, adaptive_smooth(rows, 0.0, 6.0))
+    assert not np.allclose(out[:, 2:4], rows[:, 2:4])
