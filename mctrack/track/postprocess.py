@@ -100,7 +100,9 @@ def _map_boxes(rows: np.ndarray, maps: np.ndarray) -> np.ndarray:
 
 def _frame_maps(rows: np.ndarray, frames: np.ndarray) -> np.ndarray:
     idx = rows[:, 0].astype(np.int64) - 1  # MOT rows are 1-based
-    if len(idx) and (idx.min() < 0 or idx.max() >= len(frames)):
+    if len(idx) and idx.min() < 0:
+        raise ValueError(f"rows of frame {idx.min() + 1}: MOT frames start at 1, the camera path's first frame")
+    if len(idx) and idx.max() >= len(frames):
         raise ValueError(f"rows reach frame {idx.max() + 1}, beyond the {len(frames)} frames of the camera path")
     return frames[idx]
 

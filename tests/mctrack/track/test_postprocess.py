@@ -429,10 +429,12 @@ def test_a_row_before_the_first_frame_of_the_camera_path_is_an_error():
     the last frame's map (a negative index wraps around in numpy)."""
     warps, offset, scale = shaking_camera()
     frames = camera_frames(warps, 80)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="rows of frame 0: MOT frames start at 1"):  # not "reach frame 3, beyond"
         to_reference(walk(1, [0, 1, 2]), frames)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="rows of frame 0"):
         from_reference(walk(1, [0]), frames)
+    with pytest.raises(ValueError, match="rows reach frame 81, beyond the 80 frames"):
+        to_reference(walk(1, [80, 81]), frames)
 
 
 def test_interpolate_without_a_gap_limit_fills_nothing_and_returns_rows_in_mot_order():
