@@ -92,3 +92,16 @@ def test_yolo_batches_give_the_boxes_of_single_frames(monkeypatch, tmp_path):
         assert len(one) == len(b) == 50
         np.testing.assert_allclose(b.xyxy, one.xyxy, atol=1e-3)
         np.testing.assert_allclose(b.score, one.score, atol=1e-5)
+
+
+def test_a_round_waits_5_ms_by_default_and_a_lone_camera_not_at_all():
+    """mut105: the documented default ``max_wait_ms`` is 5 ms (a detector round must not hold the cameras' frames for
+    long); the only registered camera never waits, its frames detected one by one."""
+    inner = Recording(batch=True)
+    det = BatchingDetector(inner)
+    assert det._rounds.max_wait == pytest.approx(0.005)
+    with det.client():
+        start = time.monotonic()
+        boxes = [float(det(Frame("c0", i, 0.0)).xyxy[0, 0]) for i in range(3)]
+    assert boxes == [0.0, 1.0, 2.0] and time.monotonic() - start < 1.0
+    assert det.frames == 3 and det.calls == 3 and det.largest == 1

@@ -163,3 +163,78 @@ def extract_crops_of(item):
 
     image, dets = item
     return extract_crops(image, dets.xyxy)
+
+
+def test_no_detections_need_no_round_and_no_embedder_call():
+    """mut105: a frame without detections gets its (0, D) rows at once: the wrapped embedder is not called (nor a
+    round waited for) for nothing."""
+    inner = Recording()
+    batcher = BatchingEmbedder(inner, max_wait_ms=2000)
+    with batcher.client(), batcher.client():  # another camera registered that submits nothing
+        rows = batcher(*frame(1, 0))
+    assert rows.shape == (0, inner.dim) and rows.dtype == np.float32
+    assert inner.sizes == [] and batcher.calls == 0
+
+
+def test_what_is_not_detections_is_a_type_error_naming_it():
+    """mut105: the second argument must be a ``Detections`` (as for every embedder); a bare box array is a TypeError
+    saying what came, not an error from deep inside the crop code."""
+    batcher = BatchingEmbedder(Recording())
+    image, dets = frame(0, 2)
+    with pytest.raises(TypeError, match="dets: expected mctrack.types.Detections, got ndarray"):
+        batcher(image, dets.xyxy)
+
+
+def test_rows_are_float32_whatever_the_wrapped_embedder_gives():
+    """mut105: the tracker and the linker take float32 features; an embedder that answers in float64 is converted
+    (values unchanged)."""
+
+    class Double(ColorHistogramEmbedder):
+        def embed_crops(self, crops):
+            return np.asarray(super().embed_crops(crops), np.float64)
+
+    image, dets = frame(3, 2)
+    rows = BatchingEmbedder(Double())(image, dets)
+    assert rows.dtype == np.float32
+    np.testing.assert_allclose(rows, ColorHistogramEmbedder()(image, dets), rtol=1e-6)
+    assert BatchingEmbedder(Recording())._rounds.max_wait == pytest.approx(0.005)  # the documented default 5 ms
+
+
+def test_plain_crops_and_frames_in_one_round_are_embedded_in_one_call():
+    """mut105: with an embedder that cuts its own crops, a round mixing a frame request (``batcher(image, dets)``) and
+    plain crops (``embed_crops``) cuts the frame's crops and embeds all of them in one ``embed_crops`` call, each
+    caller getting its own rows."""
+
+    class Boxes(Recording):
+        def __init__(self) -> None:
+            super().__init__()
+            self.frames: list[int] = []
+
+        def embed_boxes(self, items):
+            from mctrack.embed.base import extract_crops
+
+            self.frames.append(len(items))
+            return super().embed_crops([c for image, xyxy in items for c in extract_crops(image, xyxy)])
+
+    inner = Boxes()
+    batcher = BatchingEmbedder(inner, max_wait_ms=2000)
+    by_frame, by_crops = frame(20, 2), frame(21, 3)
+    out = {}
+    barrier = threading.Barrier(2)
+
+    def camera(kind):
+        with batcher.client():
+            barrier.wait()
+            if kind == "frame":
+                out[kind] = batcher(*by_frame)
+            else:
+                out[kind] = batcher.embed_crops(extract_crops_of(by_crops))
+
+    threads = [threading.Thread(target=camera, args=(k,)) for k in ("frame", "crops")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    reference = ColorHistogramEmbedder()
+    assert np.array_equal(out["frame"], reference(*by_frame)) and np.array_equal(out["crops"], reference(*by_crops))
+    assert inner.frames == [] and inner.sizes == [5] and batcher.calls == 1

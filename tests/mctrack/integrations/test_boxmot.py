@@ -69,3 +69,59 @@ def test_boxmot_botsort_tracks_with_our_features():
         if len(out):
             ids.append(sorted(out[:, 4].astype(int).tolist()))
     assert ids and all(x == ids[-1] for x in ids[-5:]) and len(ids[-1]) == 2  # two stable identities
+
+
+def test_no_boxes_in_any_form_give_no_features_without_calling_the_embedder():
+    """mut105: a frame without detections is asked about as an empty array of any shape (BoxMOT slices its (N, 6)
+    detections, a caller may pass ``[]``); the answer is (0, D) float32, and the embedder is not called."""
+    calls = []
+    emb = build_embedder("colorhist")
+
+    def counting(image, dets):
+        calls.append(len(dets))
+        return emb(image, dets)
+
+    counting.dim = emb.dim
+    reid = BoxmotReID(counting)
+    for empty in ([], np.zeros((0,)), np.zeros((0, 6), np.float32)):
+        feats = reid.get_features(empty, _frame())
+        assert feats.shape == (0, emb.dim) and feats.dtype == np.float32
+    assert calls == []
+
+
+def test_a_grey_image_is_refused_by_boxmot_reid_itself():
+    """mut105: ``get_features`` needs an (H, W, 3) BGR frame; a 2-D grey image is refused with this module's own
+    message, not handed to the embedder."""
+    reid = BoxmotReID(build_embedder("colorhist"))
+    with pytest.raises(ValueError, match=r"image: expected an \(H, W, 3\) BGR frame"):
+        reid.get_features(BOXES, _frame()[:, :, 0])
+
+
+def test_an_embedder_needs_both_a_call_and_a_dim():
+    """mut105: the docstring's embedder is callable *and* has ``dim``; an object with only one of them is a TypeError
+    at construction, not a failure inside BoxMOT's first update."""
+
+    class OnlyDim:
+        dim = 8
+
+    def only_call(image, dets):
+        return np.zeros((len(dets), 8), np.float32)
+
+    for bad in (OnlyDim(), only_call):
+        with pytest.raises(TypeError, match="an mctrack embedder"):
+            BoxmotReID(bad)
+
+
+def test_features_are_float32_and_the_default_embedder_is_laga():
+    """mut105: ``get_features`` documents ``(N, D) float32`` whatever the embedder answers in; ``BoxmotReID()``
+    without arguments is the bundled LAGA-Net, as the signature and the module's example say."""
+    emb = build_embedder("colorhist")
+
+    def double(image, dets):
+        return np.asarray(emb(image, dets), np.float64)
+
+    double.dim = emb.dim
+    feats = BoxmotReID(double).get_features(BOXES, _frame())
+    assert feats.dtype == np.float32
+    np.testing.assert_allclose(feats, emb(_frame(), Detections(BOXES[:, :4], np.ones(2, np.float32))), rtol=1e-6)
+    assert BoxmotReID().embedder.name == "laga"

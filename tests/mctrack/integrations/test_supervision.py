@@ -255,3 +255,99 @@ def test_a_supervision_that_fails_its_own_import_is_not_called_missing(tmp_path,
     with pytest.raises(ImportError, match="cannot import name foo from numpy") as info:
         importlib.import_module("mctrack.integrations.supervision")
     assert not isinstance(info.value, MissingDependency)
+
+
+def test_tracks_to_sv_keeps_each_tracks_matched_score():
+    """mut105: ``tracks_to_sv`` documents ``confidence = the matched score``; a constant confidence (1 for every
+    track) would hide which tracks were matched to weak boxes."""
+    tracks = Tracks(
+        "c",
+        3,
+        np.array([7, 9]),
+        np.array([[0, 0, 5, 9], [10, 10, 20, 30]], np.float32),
+        np.array([0.8, 0.35], np.float32),
+        np.array([1, 0]),
+    )
+    out = tracks_to_sv(tracks)
+    np.testing.assert_allclose(out.confidence, [0.8, 0.35])
+    assert out.tracker_id.tolist() == [7, 9] and out.class_id.tolist() == [0, 0]
+
+
+def test_detector_thresholds_are_the_default_and_the_callers_keywords_win():
+    """mut105: the docstring promises ``mctrack run``'s thresholds for detector output (``high_thresh`` 0.5,
+    ``new_track_thresh`` 0.6) by default; a keyword given to the tracker must override them, and override the
+    embedder's own appearance settings too (colorhist's threshold is 0.8)."""
+    default = MctrackTracker(frame_rate=10).tracker
+    assert (default.high_thresh, default.new_track_thresh) == (0.5, 0.6)
+    given = MctrackTracker(frame_rate=10, high_thresh=0.75, new_track_thresh=0.85).tracker
+    assert (given.high_thresh, given.new_track_thresh) == (0.75, 0.85)
+    tuned = MctrackTracker(reid="colorhist", frame_rate=10, appearance_thresh=0.3, appearance_centre="none").tracker
+    assert (tuned.appearance_thresh, tuned.appearance_centre) == (0.3, "none")
+
+
+def test_after_reset_the_next_frame_sets_the_size_and_a_later_change_is_said_again():
+    """mut105: ``reset()`` starts a new video, which may have another size: its first frame becomes the reference,
+    and a change of size after that is said again (the warning is once per video, not once per object)."""
+    import warnings
+
+    tracker = MctrackTracker(frame_rate=10)
+    small, large = np.full((200, 260, 3), 90, np.uint8), np.full((400, 520, 3), 90, np.uint8)
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        tracker.update_with_detections(_walk(0), small)
+        tracker.update_with_detections(_walk(1), large)  # said for the first video
+    tracker.reset()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        tracker.update_with_detections(_walk(0), large)  # the new video's first frame: nothing to say
+        tracker.update_with_detections(_walk(1), small)
+    said = [str(w.message) for w in caught if "the first was" in str(w.message)]
+    assert len(said) == 1 and said[0].startswith("frame: 260x200 pixels, the first was 520x400;")
+
+
+def test_scores_on_the_edges_of_0_1_are_fine_and_negative_ones_are_warned_about():
+    """mut105: 0 and 1 are valid confidences (a detector's exact 1.0, a rounded 0.0), not a scale to complain
+    about; a negative confidence (logits, say) is outside [0, 1] as much as 95 is."""
+    import warnings
+
+    dets = _walk(0)
+    dets.confidence = np.array([1.0, 0.0], np.float32)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        MctrackTracker(frame_rate=10).update_with_detections(dets)
+    assert not [w for w in caught if "runs from" in str(w.message)]
+    dets.confidence = np.array([-0.25, 0.5], np.float32)
+    with pytest.warns(UserWarning, match=r"detections.confidence runs from -0.25 to 0.5, not \[0, 1\]"):
+        MctrackTracker(frame_rate=10).update_with_detections(dets)
+
+
+def test_an_infinite_feature_row_is_warned_about_like_a_nan_one():
+    """mut105: the warning names rows that are "NaN, infinite or zero"; a row with an infinite entry has an
+    infinite squared norm and must be counted with the others."""
+    dets = _walk(0)
+    emb = np.eye(2, 8, dtype=np.float32)
+    emb[1, 3] = np.inf
+    dets.data["embedding"] = emb
+    with pytest.warns(UserWarning, match=r"1 of 2 row\(s\) are NaN, infinite or zero"):
+        MctrackTracker(frame_rate=10).update_with_detections(dets)
+
+
+def test_rows_come_back_in_the_inputs_order_with_their_own_ids_when_the_detector_reorders():
+    """mut105: a detector lists the same people in any order from frame to frame; the output must keep the input's
+    row order (documented) and give each row its own person's id, not the ids in the tracks' order."""
+    tracker = MctrackTracker(frame_rate=10)
+    for frame in range(6):
+        first = tracker.update_with_detections(_walk(frame))
+    ids = dict(zip(first.data["tag"].tolist(), first.tracker_id.tolist()))  # tag 0: the left walker, 1: the right
+    assert sorted(ids.values()) == [1, 2]
+    swapped = _walk(6)[np.array([1, 0])]  # the same two people, listed the other way round
+    out = tracker.update_with_detections(swapped)
+    assert out.data["tag"].tolist() == [1, 0]  # the input's order
+    np.testing.assert_array_equal(out.xyxy, swapped.xyxy)
+    assert out.tracker_id.tolist() == [ids[1], ids[0]]  # each person keeps their id
+
+
+def test_frame_rate_defaults_to_30_as_sv_bytetrack():
+    """mut105: the tracker's time constants are in seconds; without ``frame_rate`` the stream is taken as 30 fps,
+    the default of ``sv.ByteTrack`` whose interface this mirrors."""
+    assert MctrackTracker().tracker.frame_rate == 30.0
