@@ -138,18 +138,21 @@ def test_one_cameras_bad_crops_do_not_fail_the_others_of_its_round():
     assert errors == {"bad": "cannot embed a 7 px crop"}
 
 
+class Boxes(Recording):
+    """An embedder that cuts its own crops (as ReidEmbedder does on the GPU); ``frames``: frames per call."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.frames: list[int] = []
+
+    def embed_boxes(self, items):
+        from mctrack.embed.base import extract_crops
+
+        self.frames.append(len(items))
+        return super().embed_crops([c for image, xyxy in items for c in extract_crops(image, xyxy)])
+
+
 def test_an_embedder_that_cuts_its_own_crops_gets_the_frames_of_the_round():
-    class Boxes(Recording):  # cuts the crops itself (as ReidEmbedder does on the GPU)
-        def __init__(self) -> None:
-            super().__init__()
-            self.frames: list[int] = []
-
-        def embed_boxes(self, items):
-            from mctrack.embed.base import extract_crops
-
-            self.frames.append(len(items))
-            return super().embed_crops([c for image, xyxy in items for c in extract_crops(image, xyxy)])
-
     inner = Boxes()
     batcher = BatchingEmbedder(inner, max_wait_ms=2000)
     frames = {cam: frame(10 + cam, cam + 1) for cam in range(2)}
@@ -204,17 +207,6 @@ def test_plain_crops_and_frames_in_one_round_are_embedded_in_one_call():
     """mut105: with an embedder that cuts its own crops, a round mixing a frame request (``batcher(image, dets)``) and
     plain crops (``embed_crops``) cuts the frame's crops and embeds all of them in one ``embed_crops`` call, each
     caller getting its own rows."""
-
-    class Boxes(Recording):
-        def __init__(self) -> None:
-            super().__init__()
-            self.frames: list[int] = []
-
-        def embed_boxes(self, items):
-            from mctrack.embed.base import extract_crops
-
-            self.frames.append(len(items))
-            return super().embed_crops([c for image, xyxy in items for c in extract_crops(image, xyxy)])
 
     inner = Boxes()
     batcher = BatchingEmbedder(inner, max_wait_ms=2000)
