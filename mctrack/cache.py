@@ -87,15 +87,21 @@ def _file_stamp(path: str | None, *, whole: bool = False) -> str | None:
                 h.update(f.read(_SAMPLE_BYTES))
         return f"{p.resolve()}:{st.st_size}:{int(st.st_mtime_ns)}:{h.hexdigest()}"
     # not the folder's own time, which changes with any file written into it: the files the source reads decide
-    h = hashlib.sha1()
     files = [*p.iterdir(), *(g for d in p.iterdir() if d.is_dir() for g in d.iterdir())]
-    for f in sorted(f for f in files if f.suffix.lower() in _READ_SUFFIXES or f.name == "seqinfo.ini"):
-        with contextlib.suppress(OSError):  # a file removed meanwhile: left out
-            fs = f.stat()
-            h.update(f"{f.relative_to(p)}:{fs.st_size}:{int(fs.st_mtime_ns)}\n".encode())
+    h = _files_digest(p, [f for f in files if f.suffix.lower() in _READ_SUFFIXES or f.name == "seqinfo.ini"])
     for read in _sequence_reads(p):  # what a seqinfo.ini names may lie outside the folder or deeper in it
         h.update(f"{read}\n".encode())
     return f"{p.resolve()}:{h.hexdigest()}"
+
+
+def _files_digest(base: Path, files: list[Path]):
+    """SHA-1 over the ``files``' paths relative to ``base``, sizes and modification times, in name order."""
+    h = hashlib.sha1()
+    for f in sorted(files):
+        with contextlib.suppress(OSError):  # a file removed meanwhile: left out
+            fs = f.stat()
+            h.update(f"{f.relative_to(base)}:{fs.st_size}:{int(fs.st_mtime_ns)}\n".encode())
+    return h
 
 
 def _sequence_reads(folder: Path) -> list[str]:
@@ -112,14 +118,9 @@ def _sequence_reads(folder: Path) -> list[str]:
     if info.video:
         reads.append(f"video:{_file_stamp(str(folder / info.video))}")
     images = folder / info.im_dir
-    if images.is_dir():
-        h = hashlib.sha1()
-        with contextlib.suppress(OSError):  # a folder removed meanwhile: left out
-            for f in sorted(f for f in images.iterdir() if f.suffix.lower() in _READ_SUFFIXES):
-                with contextlib.suppress(OSError):
-                    fs = f.stat()
-                    h.update(f"{f.name}:{fs.st_size}:{int(fs.st_mtime_ns)}\n".encode())
-        reads.append(f"images:{images.resolve()}:{h.hexdigest()}")
+    with contextlib.suppress(OSError):  # no such folder, or removed meanwhile: left out
+        listed = [f for f in images.iterdir() if f.suffix.lower() in _READ_SUFFIXES]
+        reads.append(f"images:{images.resolve()}:{_files_digest(images, listed).hexdigest()}")
     return reads
 
 

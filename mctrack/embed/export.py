@@ -86,14 +86,13 @@ class SelfContainedEmbedder(nn.Module):
 INPUT_RANGES = {"0-255": 1.0, "0-1": 255.0}
 
 
-def _self_contained(weights: str | Path, input_range: str = "0-255") -> tuple[SelfContainedEmbedder, dict]:
+def _self_contained(weights: Path, input_range: str = "0-255") -> tuple[SelfContainedEmbedder, dict]:
+    """The checkpoint file ``weights`` (resolved) as one module taking crops in ``input_range``, and its manifest."""
     import reid_models
 
     if input_range not in INPUT_RANGES:
         raise ValueError(f"input_range: expected one of {', '.join(INPUT_RANGES)}, got {input_range!r}")
-    from ..weights import resolve_weights
-
-    model, manifest = reid_models.load_checkpoint(resolve_weights(weights), map_location="cpu")
+    model, manifest = reid_models.load_checkpoint(weights, map_location="cpu")
     model = model.float().eval()
     fm = (manifest.get("extra") or {}).get("feature_mean")
     return SelfContainedEmbedder(
@@ -122,11 +121,11 @@ def export_embedder(
             import onnxscript  # noqa: F401  (torch's ONNX exporter needs it)
         except ImportError:
             raise ExportError("ONNX export needs onnx and onnxscript: pip install -e '.[export]'") from None
-    wrapper, manifest = _self_contained(weights, input_range)
     from ..cache import file_sha1
     from ..weights import resolve_weights
 
     source = resolve_weights(weights).resolve()  # the checkpoint exported, wherever the command ran
+    wrapper, manifest = _self_contained(source, input_range)
     wrapper.requires_grad_(False)  # an inference module: a TorchScript export's outputs then need no torch.no_grad()
     h, w = wrapper.input_size
     in_h, in_w = (int(input_hw[0]), int(input_hw[1])) if input_hw is not None else (h, w)
