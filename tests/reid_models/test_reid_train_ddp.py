@@ -27,7 +27,7 @@ RECIPE = {
     "dataset": "market1501",
     "p": 4,
     "k": 2,
-    "epochs": 4,
+    "epochs": 2,  # the resume below trains the second: three launches of two processes, ~30 s
     "lr": 1.0e-3,
     "warmup_epochs": 0,
     "pad": 0,
@@ -63,8 +63,8 @@ def test_two_gloo_processes_train_resume_and_agree(data: Path, tmp_path: Path, m
     base = ["reid", "train", "--config", str(config), "--data", str(data), "--nproc", "2", "--quiet"]
     assert main([*base, "--run-dir", str(whole)]) == 0
     history = json.loads((whole / "metrics.json").read_text())
-    assert [r["epoch"] for r in history] == [1, 2, 3, 4]
-    assert history[-1]["loss_total"] < 0.85 * history[0]["loss_total"]  # it learns (measured 2.28 -> 1.81)
+    assert [r["epoch"] for r in history] == [1, 2]
+    assert history[-1]["loss_total"] < 0.92 * history[0]["loss_total"]  # it learns (measured 2.28 -> 2.00)
     manifest = json.loads((whole / "manifest.json").read_text())
     assert manifest["world_size"] == 2 and (whole / "model.pt").is_file() and (whole / "eval.json").is_file()
     # the engine compares the ranks' weights after every epoch and raises if they differ: a clean exit means
