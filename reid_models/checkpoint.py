@@ -33,6 +33,7 @@ __all__ = [
     "load_checkpoint",
     "load_weights_into",
     "save_checkpoint",
+    "trained_with",
     "update_extra",
     "atomic_save",
 ]
@@ -84,6 +85,14 @@ def update_extra(
     except (TypeError, ValueError) as err:
         raise ValueError(f"extra: must hold plain JSON-like values only ({err})") from None
     atomic_save({"manifest": manifest, "state_dict": state}, Path(out) if out is not None else path)
+
+
+def trained_with(manifest: dict[str, Any]) -> dict[str, Any] | None:
+    """How the training run that made a checkpoint (its ``manifest``) evaluated, ``{"flip_eval", "rerank"}``: a
+    later score must do the same to reproduce the run's eval.json. None when the checkpoint is not a training
+    run's or does not record its recipe."""
+    recipe = (manifest.get("extra") or {}).get("recipe")
+    return {k: recipe.get(k) for k in ("flip_eval", "rerank")} if isinstance(recipe, dict) else None
 
 
 def export_for_inference(

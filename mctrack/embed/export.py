@@ -121,6 +121,8 @@ def export_embedder(
             import onnxscript  # noqa: F401  (torch's ONNX exporter needs it)
         except ImportError:
             raise ExportError("ONNX export needs onnx and onnxscript: pip install -e '.[export]'") from None
+    from reid_models.checkpoint import trained_with
+
     from ..cache import file_sha1
     from ..weights import resolve_weights
 
@@ -183,6 +185,9 @@ def export_embedder(
     # the checkpoint's tracker and linker settings for its features, which --reid onnx then takes (empty: it has none;
     # a contract without the key predates 2026-12-06)
     contract["recommended"] = recommended_settings(manifest.get("extra"))
+    # how the run that trained the checkpoint evaluated, so that reid eval of the export can say what reproduces
+    # its eval.json (null: not a training run's checkpoint; a contract without the key predates 2026-12-08)
+    contract["trained_with"] = trained_with(manifest)
     contract_path(out).write_text(json.dumps(contract, indent=2) + "\n")
     if fmt == "onnx":  # the contract also travels inside the file, for copies that lose the .json beside them
         import onnx
@@ -348,7 +353,7 @@ def evaluate_export(
             "source_sha1": contract.get("source_sha1"),
             "features": (contract.get("output") or {}).get("meaning"),
         },
-        "trained_with": None,
+        "trained_with": contract.get("trained_with"),
     }
 
 

@@ -15,7 +15,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from reid_models.checkpoint import load_checkpoint, update_extra
+from reid_models.checkpoint import load_checkpoint, trained_with, update_extra
 from reid_models.data import ImageDataset, ReidDataset, ReidTransform, dataset_errors_unwrapped, load_dataset
 from reid_models.data.datasets import content_fingerprint, dataset_fingerprint
 from reid_models.evaluation import cosine_distance, evaluate_rank
@@ -198,13 +198,7 @@ def evaluate_checkpoint(
         "weights_sha1": _sha1(weights),  # as mctrack track / run record a checkpoint
         **scored_on,
         "arch": manifest["arch"],
-        # how the run that made the checkpoint evaluated (None: not a training run's, or not recorded)
-        "trained_with": {
-            k: recipe.get(k)
-            for k in ("flip_eval", "rerank")
-            if isinstance(recipe := (manifest.get("extra") or {}).get("recipe"), dict)
-        }
-        or None,
+        "trained_with": trained_with(manifest),
     }
 
 

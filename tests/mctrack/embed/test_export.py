@@ -532,3 +532,24 @@ def test_an_export_that_fails_or_is_stopped_leaves_no_folder_it_made(tmp_path, c
     assert sorted(p.name for p in tmp_path.iterdir()) == []
     (tmp_path / "new").mkdir()  # a folder that was there stays
     assert main(argv) == 1 and sorted(p.name for p in tmp_path.iterdir()) == ["new"]
+
+
+def test_reid_eval_of_an_export_says_how_the_run_that_trained_its_checkpoint_evaluated(tmp_path, checkpoint, capsys):
+    """reid eval of an export recorded trained_with: null, so it could not say (as it does for the checkpoint) that
+    the run's eval.json was made with --flip; the contract now carries it."""
+    import json as json_
+
+    from reid_models.data.synthetic import write_synthetic_market
+
+    data = write_synthetic_market(tmp_path / "market", train_ids=2, test_ids=3, per_camera=2, seed=3)
+    export = tmp_path / "samples.ts"
+    assert export_embedder("laga_samples", export, fmt="torchscript")["trained_with"] == {
+        "flip_eval": True,
+        "rerank": False,
+    }
+    report = tmp_path / "r.json"
+    assert main(["reid", "eval", "--weights", str(export), "--data", str(data), "--json", str(report)]) == 0
+    assert f"note: the run that trained {export} evaluated with --flip; add it" in capsys.readouterr().err
+    assert json_.loads(report.read_text())["trained_with"] == {"flip_eval": True, "rerank": False}
+    # a checkpoint no training run made (no recipe recorded): null (and reid eval has nothing to say)
+    assert export_embedder(checkpoint, tmp_path / "plain.ts", fmt="torchscript")["trained_with"] is None
