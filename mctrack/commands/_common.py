@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "add_embedder_args",
+    "check_embedder_args",
     "embedder_from_args",
     "features_record",
     "weights_from_args",
@@ -49,6 +50,7 @@ __all__ = [
 ]
 
 TORCH_EMBEDDERS = ("laga", "can", "global")
+DEFAULT_BATCH_SIZE = 32  # crops per forward pass of a network embedder
 
 
 def warn_if_stitching_on_motion_alone(args: argparse.Namespace) -> None:
@@ -348,7 +350,9 @@ def add_embedder_args(p: argparse.ArgumentParser, default: str = "laga", *, moti
         "imagenet (default), a torchvision state_dict or reid_models checkpoint path, or none",
     )
     g.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when available)")
-    g.add_argument("--batch-size", type=int, default=32, help="crops per forward pass (default: 32)")
+    g.add_argument(
+        "--batch-size", type=int, default=None, help=f"crops per forward pass (default: {DEFAULT_BATCH_SIZE})"
+    )
     g.add_argument(
         "--precision",
         default="auto",
@@ -455,28 +459,52 @@ def _check_unused_embedder_args(args: argparse.Namespace) -> None:
             raise InputError(
                 f"--flip: only for the networks ({', '.join(TORCH_EMBEDDERS)}, onnx), not --reid {args.reid}"
             )
+    if args.reid not in (*TORCH_EMBEDDERS, "onnx"):
+        if getattr(args, "batch_size", None) is not None:
+            raise InputError(
+                f"--batch-size: only for the networks ({', '.join(TORCH_EMBEDDERS)}, onnx), not --reid {args.reid}"
+            )
+        device, detector = getattr(args, "device", None), getattr(args, "detector", None)
+        if device and not device.startswith("cpu") and detector in (None, "mot"):  # reid embed has no detector
+            raise InputError(
+                f"--device {device}: nothing runs on a device with --reid {args.reid}"
+                + (" and --detector mot" if detector else "")
+                + " (it places YOLO and the networks)"
+            )
 
 
-def embedder_from_args(args: argparse.Namespace) -> Embedder | None:
-    """Build the embedder the options ask for (checkpoint as in ``weights_from_args``); ``--reid none`` gives
-    ``None``."""
+def check_embedder_args(args: argparse.Namespace) -> None:
+    """The embedder options checked as :func:`embedder_from_args` checks them, without building it (once for many
+    sequences): an unknown name, a missing checkpoint (``args.weights`` resolved), options without effect."""
     if args.reid != "none" and args.reid not in EMBEDDERS.names():  # the registry's message would leave out none
         raise InputError(f"unknown embedder {args.reid!r}; valid names: {', '.join(EMBEDDERS.names())}, none")
     weights_from_args(args)
     _check_unused_embedder_args(args)
-    if getattr(args, "batch_size", 1) < 1:
+    if _batch_size(args) < 1:
         raise InputError(f"--batch-size: must be >= 1, got {args.batch_size}")
     if getattr(args, "compile", None) and args.reid not in TORCH_EMBEDDERS:
         raise InputError(
             f"--compile: only for the torch networks ({', '.join(TORCH_EMBEDDERS)}), not --reid {args.reid}"
         )
+
+
+def _batch_size(args: argparse.Namespace) -> int:
+    """``--batch-size``, or the default where it was not given (None: refused where no network runs)."""
+    size = getattr(args, "batch_size", None)
+    return DEFAULT_BATCH_SIZE if size is None else size
+
+
+def embedder_from_args(args: argparse.Namespace) -> Embedder | None:
+    """Build the embedder the options ask for (checkpoint as in ``weights_from_args``); ``--reid none`` gives
+    ``None``."""
+    check_embedder_args(args)
     if args.reid == "onnx":
         return build_embedder(
             "onnx",
             weights=args.weights,
             input_size=args.input_size,
             device=args.device,
-            batch_size=args.batch_size,
+            batch_size=_batch_size(args),
             feature_mean=args.feature_mean,
             flip=getattr(args, "flip", False),
         )
@@ -490,7 +518,7 @@ def embedder_from_args(args: argparse.Namespace) -> Embedder | None:
         backbone=args.backbone,
         pretrained=pretrained,
         device=args.device,
-        batch_size=args.batch_size,
+        batch_size=_batch_size(args),
         precision=args.precision,
         flip=args.flip,
         compile=args.compile,

@@ -49,6 +49,7 @@ from ..track import DETECTOR_THRESHOLDS, CameraMotion, Tracker
 from ..track.postprocess import FeatureMeans, StitchConfig, judgement_warning, refine, stitch_frames
 from ..track.driver import DetectAndEmbed, DriverStats, Timer, drive, unused_detection_file
 from ._common import (
+    check_embedder_args,
     weights_record,
     add_confirmation_args,
     check_confirmation_args,
@@ -254,6 +255,7 @@ def _track_folder(args: argparse.Namespace, sequences: list[Path]) -> int:
     tracked; the run then ends with an error listing the failed ones. Ctrl-C stops it (the sequences done stay
     written, the interrupted one as far as it got, its record saying so)."""
     folder = args.source
+    check_embedder_args(args)  # an option error once, not once per sequence
     for flag, value in (("--dets", args.dets), ("--name", args.name)):
         if value:
             raise InputError(

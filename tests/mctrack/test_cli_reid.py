@@ -380,6 +380,12 @@ def test_embed_refuses_a_cut_short_crop_naming_it(tmp_path, crops, capsys):
             ["--reid", "onnx", "--weights", "m.onnx", "--backbone", "resnet18"],
             "--backbone: only for the torch networks (laga, can, global), not --reid onnx",
         ),
+        # accepted and dropped without a word until 2026-12-08
+        (["--reid", "colorhist", "--batch-size", "8"], "--batch-size: only for the networks (laga, can, global, onnx)"),
+        (
+            ["--reid", "colorhist", "--device", "cuda"],
+            "--device cuda: nothing runs on a device with --reid colorhist (it places YOLO and the networks)",
+        ),
     ],
 )
 def test_embedder_options_without_effect_are_refused(tmp_path, crops, capsys, extra, message):

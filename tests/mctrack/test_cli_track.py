@@ -1042,6 +1042,15 @@ def test_a_folder_of_sequences_is_tracked_sequence_by_sequence_as_each_alone(tmp
     for flag in ("--dets", "--name"):  # one file or name cannot serve every sequence
         assert main([*base, "--source", str(data), "--out", str(tmp_path / "x"), flag, "x.txt"]) == 1
         assert f"{flag}: one file or name for one sequence; {data} holds 2 sequences" in capsys.readouterr().err
+    # an embedder option without effect is one error before any sequence (was said once per sequence, each failed)
+    caplog.clear()
+    assert main([*base, "--source", str(data), "--out", str(tmp_path / "x"), "--device", "cuda"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        "mctrack track: error: --device cuda: nothing runs on a device with --reid none and --detector mot "
+        "(it places YOLO and the networks)"
+    ]
+    assert "sequence 1 of 2" not in caplog.text and not (tmp_path / "x").exists()
     # a broken sequence is said with its name and the others are still tracked (helper-91: one failure stopped all)
     make_sequence(data / "SYN-03", n=10)
     (data / "SYN-02" / "det" / "det.txt").write_text("1,-1,10,10\n")

@@ -531,6 +531,11 @@ def test_cli_run_bad_input(scene, tmp_path, capsys):
     args = ["run", "--cams", str(scene / "cams.yaml"), "--detector", "mot", "--out", str(tmp_path)]
     assert main([*args, "--reid", "colorhist", "--compile", "default"]) == 1  # not silently ignored
     assert "--compile: only for the torch networks" in capsys.readouterr().err
+    # nor a device or batch size with nothing to run on them (public detections, no network)
+    assert main([*args, "--reid", "none", "--device", "cuda"]) == 1
+    assert "--device cuda: nothing runs on a device with --reid none and --detector mot" in capsys.readouterr().err
+    assert main([*args, "--reid", "colorhist", "--batch-size", "64"]) == 1
+    assert "--batch-size: only for the networks" in capsys.readouterr().err
     # options of what does not run are refused as --address is (helper-81: accepted without a word)
     for ray_option in (["--ray-cpus", "2"], ["--ray-gpus", "1"], ["--address", "auto"]):
         assert main([*args, "--reid", "none", *ray_option]) == 1
