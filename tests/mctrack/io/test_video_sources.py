@@ -680,3 +680,511 @@ def test_a_folder_of_sequences_is_named_as_such_not_as_a_folder_without_images(t
         InputError, match=r"a folder of 2 MOTChallenge sequence\(s\) \(SEQ-01, SEQ-02\), not one source"
     ):
         open_source(tmp_path, need_images=False)
+
+
+class FakeHeaderCapture(FakeCapture):
+    """A capture whose header gives ``props`` (frame rate, frame count, size) and frames 0..n-1."""
+
+    def __init__(self, props, n=4, bad=()):
+        super().__init__(n, bad)
+        self.props = props
+
+    def isOpened(self):
+        return True
+
+    def get(self, prop):
+        return self.props.get(prop, 0.0)
+
+
+def test_a_missing_video_is_named_by_the_video_source_itself(tmp_path):
+    with pytest.raises(InputError, match=r"nope.avi: video file not found"):
+        VideoFileSource(tmp_path / "nope.avi")
+    (tmp_path / "dir.avi").mkdir()
+    with pytest.raises(InputError, match=r"dir.avi: is a folder, expected a video file"):
+        VideoFileSource(tmp_path / "dir.avi")
+
+
+@pytest.mark.parametrize("rate", [0.0, 1000.0, float("nan")])
+def test_a_video_header_without_a_rate_or_a_frame_count_runs_at_30_fps_with_a_warning(
+    tmp_path, monkeypatch, caplog, rate
+):
+    from mctrack.io.video import warn_assumed_fps
+
+    path = make_video(tmp_path / "clip.avi")
+    props = {cv2.CAP_PROP_FPS: rate, cv2.CAP_PROP_FRAME_COUNT: 0.0, cv2.CAP_PROP_FRAME_WIDTH: 64.0}
+    monkeypatch.setattr(cv2, "VideoCapture", lambda *a: FakeHeaderCapture(props))
+    src = VideoFileSource(path)
+    assert (src.native_fps, src.fps, src.length, src.size) == (None, 30.0, None, None)
+    with caplog.at_level(logging.WARNING):
+        warn_assumed_fps(src, "cam", "--fps")
+        frames = list(src)  # no frame count: read to the end of the stream
+    assert "cam: no frame rate of its own" in caplog.text and "assuming 30 fps" in caplog.text
+    assert [f.index for f in frames] == [0, 1, 2, 3] and all(f.image is not None for f in frames)
+
+
+def test_max_bad_frames_of_one_is_accepted_and_zero_refused(tmp_path, monkeypatch):
+    path = make_video(tmp_path / "clip.avi")
+    src = VideoFileSource(path, max_bad_frames=1)
+    monkeypatch.setattr(src, "_open", lambda: FakeCapture(5, bad=set()))
+    assert len(list(src)) == 5 and src.ended_early.startswith("the video ends after 5 of the 8 frames")
+    with pytest.raises(ValueError, match="max_bad_frames: must be >= 1, got 0"):
+        VideoFileSource(path, max_bad_frames=0)
+
+
+def test_a_whole_video_read_to_its_end_says_nothing(tmp_path, caplog):
+    src = VideoFileSource(make_video(tmp_path / "clip.avi"))
+    with caplog.at_level(logging.WARNING):
+        assert len(list(src)) == 8
+    assert not caplog.messages and src.bad_frames == [] and src.ended_early is None
+
+
+def test_a_video_whose_last_frames_do_not_decode_ends_there_with_a_warning(tmp_path, monkeypatch, caplog):
+    src = VideoFileSource(make_video(tmp_path / "clip.avi"))  # the header says 8
+    monkeypatch.setattr(src, "_open", lambda: FakeCapture(6, bad=set()))  # the last 2 do not decode
+    with caplog.at_level(logging.WARNING):
+        frames = list(src)
+    assert [f.index for f in frames] == list(range(6)) and src.ended_early is None
+    assert "clip.avi: the last 2 frame(s) cannot be decoded; the video ends at frame 6" in caplog.text
+
+
+def test_a_video_ending_early_says_so_in_ended_early(tmp_path, monkeypatch):
+    src = VideoFileSource(make_video(tmp_path / "clip.avi"), max_bad_frames=3)
+    monkeypatch.setattr(src, "_open", lambda: FakeCapture(5, bad=set()))  # the header says 8
+    assert len(list(src)) == 5
+    assert src.ended_early.startswith("the video ends after 5 of the 8 frames its header promises")
+
+
+def test_consecutive_bad_frames_mid_video_keep_their_own_indices(tmp_path, monkeypatch, caplog):
+    src = VideoFileSource(make_video(tmp_path / "clip.avi"))
+    monkeypatch.setattr(src, "_open", lambda: FakeCapture(8, bad={3, 4}))
+    with caplog.at_level(logging.WARNING):
+        frames = list(src)
+    assert [f.index for f in frames] == list(range(8))
+    assert [f.image is None for f in frames] == [False] * 3 + [True] * 2 + [False] * 3
+    assert frames[5].image[0, 0, 0] == 5 and src.bad_frames == [3, 4]
+    assert "frame 4 cannot be decoded" in caplog.text and "frame 5 cannot be decoded" in caplog.text
+
+
+def test_a_frame_that_is_not_a_colour_image_is_a_bad_frame(tmp_path, monkeypatch):
+    class GreyAt2(FakeCapture):
+        def read(self):
+            ok, image = super().read()
+            return (ok, image[:, :, 0]) if self.i == 3 else (ok, image)  # frame 2 decoded as one channel
+
+    src = VideoFileSource(make_video(tmp_path / "clip.avi"))
+    monkeypatch.setattr(src, "_open", lambda: GreyAt2(8, bad=set()))
+    frames = list(src)
+    assert [f.index for f in frames] == list(range(8)) and frames[2].image is None and src.bad_frames == [2]
+
+
+def test_video_frames_carry_the_camera_and_their_time_at_the_rate_used(tmp_path, monkeypatch):
+    src = VideoFileSource(make_video(tmp_path / "clip.avi"), camera="cam7", fps=4)
+    monkeypatch.setattr(src, "_open", lambda: FakeCapture(6, bad={2}))
+    list(src)
+    frames = list(src)  # read again (a run's gallery and video): the bad frames are the last reading's
+    assert src.bad_frames == [2] and {f.camera for f in frames} == {"cam7"}
+    assert [f.timestamp for f in frames] == [i / 4 for i in range(6)]
+    assert open_source(src.path, camera="cam8").camera == "cam8"
+
+
+@pytest.mark.parametrize(
+    ("fps", "warned"), [(10.4, False), (9.52, False), (10.52, True), (9.4, True), (30, True), (5, True)]
+)
+def test_a_rate_more_than_5_percent_from_the_sources_own_is_warned_about(tmp_path, caplog, fps, warned):
+    from mctrack.io.video import warn_overridden_fps
+
+    src = VideoFileSource(make_video(tmp_path / "clip.avi"))  # its header: 10 fps
+    with caplog.at_level(logging.WARNING):
+        warn_overridden_fps(src, fps, "cam", "--fps", "its video header")
+    assert bool(caplog.messages) is warned
+    if warned:
+        assert caplog.messages == [
+            f"cam: fps {fps:g} from --fps overrides the 10 fps of its video header (time windows such as the "
+            f"tracker's max_lost_s and transit times are counted at {fps:g})"
+        ]
+    caplog.clear()
+    d = tmp_path / "frames"
+    d.mkdir()
+    cv2.imwrite(str(d / "1.jpg"), np.full((8, 8, 3), 1, np.uint8))
+    with caplog.at_level(logging.WARNING):  # an image folder has no rate of its own to override
+        warn_overridden_fps(ImageFolderSource(d), fps, "cam", "--fps", "none")
+    assert not caplog.messages
+
+
+def test_an_empty_or_undecodable_image_is_said_unreadable_not_cut_short(tmp_path, caplog):
+    d = tmp_path / "img1"
+    d.mkdir()
+    for i in range(1, 5):
+        cv2.imwrite(str(d / f"{i:06d}.jpg"), np.full((20, 30, 3), 50, np.uint8))
+    (d / "000002.jpg").write_bytes(b"")  # an empty file (a copy that never started)
+    (d / "000003.jpg").write_bytes(b"not a jpeg")
+    with caplog.at_level(logging.WARNING):
+        frames = list(ImageFolderSource(d, fps=5))
+    assert [f.image is None for f in frames] == [False, True, True, False]
+    for n in (2, 3):
+        said = [m for m in caplog.messages if f"00000{n}.jpg" in m]
+        assert said == [f"{d / f'00000{n}.jpg'}: cannot be read as an image; frame {n} is passed on without an image"]
+
+
+def test_a_bmp_folder_without_end_markers_is_read_whole(tmp_path, caplog):
+    d = tmp_path / "img1"
+    d.mkdir()
+    for i in range(1, 4):
+        cv2.imwrite(str(d / f"{i:06d}.bmp"), np.full((20, 30, 3), 10 * i, np.uint8))
+    with caplog.at_level(logging.WARNING):
+        frames = list(ImageFolderSource(d, fps=5))
+    assert [int(f.image[0, 0, 0]) for f in frames] == [10, 20, 30] and not caplog.messages
+
+
+def test_names_that_compare_equal_as_numbers_sort_the_same_whatever_the_listing_order():
+    from mctrack.io.video import _natural_key
+
+    names = [Path("1.jpg"), Path("01.jpg"), Path("001.jpg")]
+    assert (
+        sorted(names, key=_natural_key)
+        == sorted(names[::-1], key=_natural_key)
+        == [
+            Path("001.jpg"),
+            Path("01.jpg"),
+            Path("1.jpg"),
+        ]
+    )
+
+
+def test_an_image_folder_that_is_missing_or_holds_no_image_files_is_refused(tmp_path):
+    with pytest.raises(InputError, match=r"nope: image folder not found"):
+        ImageFolderSource(tmp_path / "nope")
+    d = tmp_path / "frames"
+    (d / "000001.jpg").mkdir(parents=True)  # a folder named as an image is no image
+    with pytest.raises(InputError, match=r"frames: no images \(.jpg, .jpeg, .png, .bmp\) found"):
+        ImageFolderSource(d)
+
+
+def test_image_suffixes_are_matched_whatever_their_case(tmp_path):
+    d = tmp_path / "frames"
+    d.mkdir()
+    for i, ext in enumerate([".JPG", ".Png", ".jpeg"], 1):
+        cv2.imwrite(str(d / f"tmp{ext.lower()}"), np.full((8, 8, 3), 10 * i, np.uint8))
+        (d / f"tmp{ext.lower()}").rename(d / f"{i:06d}{ext}")
+    (d / "000004.jpg").mkdir()  # a folder is left out
+    frames = list(ImageFolderSource(d, fps=5))
+    assert [int(f.image[0, 0, 0]) for f in frames] == [10, 20, 30]
+
+
+@pytest.mark.parametrize("fps", [0, -5, float("nan"), float("inf")])
+def test_an_image_folder_refuses_a_rate_that_is_not_positive_and_finite(tmp_path, fps):
+    d = tmp_path / "frames"
+    d.mkdir()
+    cv2.imwrite(str(d / "1.jpg"), np.full((8, 8, 3), 1, np.uint8))
+    with pytest.raises(ValueError, match="fps: must be > 0"):
+        ImageFolderSource(d, fps=fps)
+
+
+def test_image_folder_frames_carry_the_camera_and_their_time_gaps_included(tmp_path):
+    d = tmp_path / "img1"
+    d.mkdir()
+    for i in (1, 2, 4, 5):  # number 3 missing: a frame without an image
+        cv2.imwrite(str(d / f"{i:06d}.jpg"), np.full((8, 8, 3), 10 * i, np.uint8))
+    src = ImageFolderSource(d, camera="c3", fps=4)
+    frames = list(src)
+    assert (src.name, {f.camera for f in frames}) == ("img1", {"c3"})
+    assert [(f.index, f.timestamp, f.image is None) for f in frames] == [
+        (0, 0.0, False),
+        (1, 0.25, False),
+        (2, 0.5, True),
+        (3, 0.75, False),
+        (4, 1.0, False),
+    ]
+    assert ImageFolderSource(d, fps=4, name="SEQ").camera == "SEQ"  # the camera defaults to the name
+
+
+def test_the_warnings_about_a_numbered_folder_name_its_first_stray_image_and_first_gap(tmp_path, caplog):
+    d = tmp_path / "frames"
+    d.mkdir()
+    for i in (1, 2, 4, 5, 7, 8):  # numbers 3 and 6 missing
+        cv2.imwrite(str(d / f"{i:06d}.jpg"), np.full((8, 8, 3), 10 * i, np.uint8))
+    for name in ("a_cover.jpg", "z_notes.jpg"):
+        cv2.imwrite(str(d / name), np.full((8, 8, 3), 1, np.uint8))
+    with caplog.at_level(logging.WARNING):
+        src = ImageFolderSource(d, fps=5)
+    assert src.length == 8 and [f.name for f in src.files] == [f"{i:06d}.jpg" for i in (1, 2, 4, 5, 7, 8)]
+    assert "2 image(s) not named as the frames are (NUMBER), e.g. a_cover.jpg" in caplog.text
+    assert "2 image(s) missing from the numbering (e.g. number 3)" in caplog.text
+
+
+@pytest.mark.parametrize(
+    "names",
+    [
+        ["cam1_0001.jpg", "cam1_0002.jpg", "cam1_0004.jpg", "a.jpg", "b.jpg", "c.jpg"],  # half the images only
+        ["cam1_1.jpg", "cam1_01.jpg", "cam1_3.jpg", "cam1_5.jpg"],  # a number twice: no frame counter
+    ],
+)
+def test_a_camera_numbering_of_half_the_images_or_with_repeats_is_no_counter_with_gaps(tmp_path, caplog, names):
+    d = tmp_path / "cam1"
+    d.mkdir()
+    for name in names:
+        cv2.imwrite(str(d / name), np.full((8, 8, 3), 1, np.uint8))
+    with caplog.at_level(logging.WARNING):
+        assert ImageFolderSource(d, fps=5).length == len(names)
+    assert "missing" not in caplog.text
+
+
+def test_a_jpeg_that_decodes_but_lacks_its_end_marker_is_a_frame_without_image(tmp_path, caplog):
+    d = tmp_path / "img1"
+    d.mkdir()
+    for i in range(1, 4):
+        cv2.imwrite(str(d / f"{i:06d}.jpg"), np.full((16, 16, 3), 60, np.uint8))
+    cut = d / "000002.jpg"
+    data = cut.read_bytes()
+    assert data.endswith(b"\xff\xd9") and data.count(b"\xff\xd9") == 1
+    cut.write_bytes(data[:-2] + b"\0" * 64)  # its end lost, zeros in its place (a preallocated copy): decodes
+    assert cv2.imdecode(np.fromfile(cut, np.uint8), cv2.IMREAD_COLOR) is not None
+    with caplog.at_level(logging.WARNING):
+        frames = list(ImageFolderSource(d, fps=5))
+    assert [f.image is None for f in frames] == [False, True, False]
+    assert f"{cut}: the file is cut short; frame 2 is passed on without an image" in caplog.messages
+
+
+def test_images_as_many_frames_apart_as_there_are_images_keep_their_numbers(tmp_path, caplog):
+    d = tmp_path / "img1"
+    d.mkdir()
+    for i in (1, 2, 3, 8):  # 4 frames missing for 4 images: still one image per frame, with gaps
+        cv2.imwrite(str(d / f"{i:06d}.jpg"), np.full((8, 8, 3), 10 * i, np.uint8))
+    with caplog.at_level(logging.WARNING):
+        frames = list(ImageFolderSource(d, fps=5))
+    assert [None if f.image is None else int(f.image[0, 0, 0]) // 10 for f in frames] == [1, 2, 3] + [None] * 4 + [8]
+    assert "4 image(s) missing from the numbering (e.g. number 4)" in caplog.text
+
+
+def test_two_images_of_one_frame_number_are_both_read_in_name_order(tmp_path, caplog):
+    """000001.jpg beside 000001.png: taken by number, one of the two was dropped without a word."""
+    d = tmp_path / "img1"
+    d.mkdir()
+    for k, name in enumerate(["000001.jpg", "000001.png", "000002.png", "000003.png"]):
+        cv2.imwrite(str(d / name), np.full((8, 8, 3), 10 * k, np.uint8))
+    with caplog.at_level(logging.WARNING):
+        src = ImageFolderSource(d, fps=5)
+        frames = list(src)
+    assert src.length == 4 and [int(f.image[0, 0, 0]) // 10 for f in frames] == [0, 1, 2, 3]
+    assert "the image numbers (1 to 3, 4 images) are not one per frame" in caplog.text
+
+
+def test_a_sequence_without_a_frame_rate_runs_at_the_rate_given(tmp_path):
+    seq = make_sequence(tmp_path / "SEQ-5", n=4)
+    (seq / "seqinfo.ini").write_text("[Sequence]\nname=SEQ-5\nseqLength=4\nimWidth=64\nimHeight=48\n")
+    src = open_source(seq, need_images=False, fps=7)
+    assert (src.fps, src.native_fps) == (7, 7) and [f.timestamp for f in src] == [i / 7 for i in range(4)]
+    assert open_source(seq, need_images=False, fallback_fps=6).fps == 6
+    with pytest.raises(InputError, match="missing key frameRate"):
+        open_source(seq, need_images=False)
+
+
+def test_a_sequence_reads_the_video_named_after_its_folder_when_seqinfo_names_it_otherwise(tmp_path):
+    seq = make_sequence(tmp_path / "folder-name", n=6)
+    write_seqinfo(seq / "seqinfo.ini", SeqInfo("SEQ-6", 10, 6, 64, 48))
+    make_video(seq / "folder-name.avi", n=6)
+    make_video(seq / "A_annotated.avi", n=3)
+    src = SequenceSource(seq)
+    assert src.name == "SEQ-6" and src.inner.path.name == "folder-name.avi" and len(list(src)) == 6
+
+
+def test_a_sequence_without_images_names_what_needs_them(tmp_path):
+    seq = make_sequence(tmp_path / "SEQ-7", n=4)
+    with pytest.raises(InputError, match=r"SEQ-7: no video and no img1/ image folder; images are needed for --video$"):
+        open_source(seq, images_for="--video")
+    with pytest.raises(InputError, match=r"images are needed for this detector or embedder$"):
+        open_source(seq)
+
+
+def test_a_sequence_video_shorter_than_seqinfo_is_warned_about_when_opened(tmp_path, caplog):
+    seq = make_sequence(tmp_path / "SEQ-8", with_video=True)  # 20 frames, the video 10
+    with caplog.at_level(logging.WARNING):
+        SequenceSource(seq)
+    assert f"{seq}: seqinfo.ini says 20 frames but {seq / 'SEQ-8.avi'} has 10" in caplog.messages
+
+
+@pytest.mark.parametrize(("frames", "early"), [(5, True), (6, False)])
+def test_a_sequence_video_short_of_max_bad_frames_or_more_ended_early(tmp_path, caplog, frames, early):
+    seq = make_sequence(tmp_path / "SEQ-A", n=10)
+    make_video(seq / "SEQ-A.avi", n=frames)  # 5 or 4 frames short; VideoFileSource's max_bad_frames is 5
+    src = SequenceSource(seq)
+    with caplog.at_level(logging.WARNING):
+        assert len(list(src)) == frames
+    if early:
+        assert src.ended_early == "its video SEQ-A.avi holds 5 of the 10 frames seqinfo.ini declares (seqLength)"
+    else:
+        assert src.ended_early is None and "the sequence ends at frame 6" in caplog.text
+
+
+def test_a_hidden_video_in_a_sequence_folder_is_not_read_in_place_of_its_images(tmp_path):
+    seq = make_sequence(tmp_path / "SEQ-B", n=3)
+    (seq / "img1").mkdir()
+    for i in range(1, 4):
+        cv2.imwrite(str(seq / "img1" / f"{i:06d}.jpg"), np.full((48, 64, 3), 50, np.uint8))
+    (seq / ".SEQ-B.avi").write_bytes(b"")  # a killed writer's temporary file
+    src = SequenceSource(seq)
+    assert isinstance(src.inner, ImageFolderSource) and len(list(src)) == 3
+
+
+def test_a_sequence_video_s_frames_are_timed_at_the_sequence_rate(tmp_path):
+    seq = make_sequence(tmp_path / "SEQ-C", n=10, with_video=True)  # the video's header: 10 fps, 5 frames
+    write_seqinfo(seq / "seqinfo.ini", SeqInfo("SEQ-C", 2.5, 5, 64, 48))
+    assert [f.timestamp for f in SequenceSource(seq)] == [i / 2.5 for i in range(5)]
+    assert [f.timestamp for f in SequenceSource(seq, fps=5)] == [i / 5 for i in range(5)]
+
+
+def test_prefetch_refuses_a_fractional_depth_and_tells_a_source_without_images(tmp_path):
+    from mctrack.io.video import PrefetchSource
+
+    seq = make_sequence(tmp_path / "SEQ-D", n=3)
+    pre = PrefetchSource(SequenceSource(seq, need_images=False), depth=1)
+    assert pre.has_images is False and [f.index for f in pre] == [0, 1, 2]
+    with pytest.raises(ValueError, match="depth: must be an integer >= 1, got 2.5"):
+        PrefetchSource(pre.source, depth=2.5)
+
+
+def test_video_suffixes_are_matched_whatever_their_case(tmp_path):
+    video = make_video(tmp_path / "clip.avi").rename(tmp_path / "CLIP.AVI")
+    assert has_images(video)
+    src = open_source(video)
+    assert isinstance(src, VideoFileSource) and src.name == "CLIP" and len(list(src)) == 8
+
+
+def test_a_folder_with_only_an_img1_subfolder_is_named_a_sequence_without_seqinfo(tmp_path):
+    (tmp_path / "SEQ" / "img1").mkdir(parents=True)
+    with pytest.raises(InputError, match=r"SEQ: seqinfo.ini not found"):
+        open_source(tmp_path / "SEQ")
+
+
+def test_a_folder_with_images_of_its_own_is_an_image_folder_whatever_its_subfolders(tmp_path):
+    from mctrack.io.video import sequence_folders
+
+    d = tmp_path / "frames"
+    write_seqinfo(d / "SEQ-01" / "seqinfo.ini", SeqInfo("SEQ-01", 10, 5, 64, 48))
+    (d / "gt").mkdir()
+    for i in range(1, 3):
+        cv2.imwrite(str(d / f"{i:06d}.jpg"), np.full((8, 8, 3), 1, np.uint8))
+    assert sequence_folders(d) == []
+    src = open_source(d, fps=7, camera="c2")
+    assert isinstance(src, ImageFolderSource) and (src.length, src.fps, src.camera) == (2, 7, "c2")
+
+
+def test_a_sequence_video_given_alone_with_a_rate_says_nothing_of_the_seqinfo_beside_it(tmp_path, caplog):
+    import mctrack.io.video as video
+
+    seq = make_sequence(tmp_path / "SEQ-E", with_video=True)  # the video's header: 10 fps
+    write_seqinfo(seq / "seqinfo.ini", SeqInfo("SEQ-E", 2.5, 20, 64, 48))
+    video._RATE_WARNED.clear()
+    with caplog.at_level(logging.WARNING):
+        assert open_source(seq / "SEQ-E.avi", fps=10).fps == 10  # the rate given is used: nothing to say
+    assert not caplog.messages
+
+
+@pytest.mark.parametrize(("count", "listed"), [(3, "SEQ-1, SEQ-2, SEQ-3)"), (4, "SEQ-1, SEQ-2, SEQ-3, ...)")])
+def test_a_folder_of_sequences_lists_three_of_them(tmp_path, count, listed):
+    for k in range(1, count + 1):
+        write_seqinfo(tmp_path / f"SEQ-{k}" / "seqinfo.ini", SeqInfo(f"SEQ-{k}", 10, 5, 64, 48))
+    with pytest.raises(InputError) as err:
+        open_source(tmp_path)
+    assert f"a folder of {count} MOTChallenge sequence(s) ({listed}, not one source" in str(err.value)
+
+
+def test_a_sequence_video_without_a_header_rate_is_not_said_to_use_its_header_s_rate(tmp_path, monkeypatch, caplog):
+    import mctrack.io.video as video
+
+    seq = make_sequence(tmp_path / "SEQ-G", with_video=True)
+    write_seqinfo(seq / "seqinfo.ini", SeqInfo("SEQ-G", 7, 20, 64, 48))
+    props = {cv2.CAP_PROP_FPS: 0.0, cv2.CAP_PROP_FRAME_COUNT: 10.0}
+    monkeypatch.setattr(cv2, "VideoCapture", lambda *a: FakeHeaderCapture(props))
+    video._RATE_WARNED.clear()
+    with caplog.at_level(logging.WARNING):
+        src = open_source(seq / "SEQ-G.avi")
+    assert (src.native_fps, src.fps) == (None, 30.0)
+    assert "header's" not in caplog.text  # the assumed rate is warned about by the caller (warn_assumed_fps)
+
+
+def test_track_colours_are_fixed_per_id_and_bright_enough_to_see_on_a_black_frame():
+    from mctrack.io.video import _colour
+
+    colours = [_colour(i) for i in range(200)]
+    assert colours[:50] == [_colour(i) for i in range(50)] and len(set(colours)) == 200
+    assert all(min(c) >= 60 and max(c) <= 255 for c in colours)
+
+
+def test_annotated_writer_draws_ids_and_1_based_frame_numbers_and_skips_boxes_that_are_not_finite(
+    tmp_path, monkeypatch
+):
+    texts = []
+    put_text = cv2.putText
+
+    def recording(image, text, *args, **kwargs):
+        texts.append(text)
+        return put_text(image, text, *args, **kwargs)
+
+    monkeypatch.setattr(cv2, "putText", recording)
+    path = tmp_path / "deep" / "er" / "out.avi"  # its folders are made
+    boxes = np.array([[5, 5, 20, 30], [np.nan, 0, 10, 10]], np.float32)
+    with AnnotatedVideoWriter(path, 10, (64, 48)) as w:
+        t = Tracks("c", 4, np.array([3, 9]), boxes, np.ones(2, np.float32), np.zeros(2, np.int64))
+        w.write(Frame("c", 4, 0.4, np.zeros((48, 64, 3), np.uint8)), t)
+    assert texts == ["3", "5", "5"]  # the id of the finite box, then frame 5 (outline and ink)
+    assert path.is_file()
+
+
+def test_annotated_writer_writes_frames_without_image_black_and_resizes_others(tmp_path):
+    path = tmp_path / "out.avi"
+    with AnnotatedVideoWriter(path, 10, (64, 48)) as w:
+        w.write(Frame("c", 0, 0.0, None), Tracks.empty("c", 0))
+        w.write(Frame("c", 1, 0.1, np.full((24, 32, 3), 200, np.uint8)), Tracks.empty("c", 1))  # half the size
+    cap = cv2.VideoCapture(str(path))
+    images = []
+    while True:
+        ok, img = cap.read()
+        if not ok:
+            break
+        images.append(img)
+    cap.release()
+    assert [img.shape for img in images] == [(48, 64, 3)] * 2
+    assert images[0][30:, 40:].max() < 30 and abs(float(images[1][30:, 40:].mean()) - 200) < 10
+
+
+def test_annotated_writer_that_cannot_open_its_file_names_it(tmp_path):
+    (tmp_path / "taken.avi").mkdir()  # a folder where the video should be
+    with pytest.raises(InputError, match=r"final.avi: cannot open for writing a video"):
+        AnnotatedVideoWriter(tmp_path / "taken.avi", 10, (64, 48), shown_as=tmp_path / "final.avi")
+
+
+def test_annotated_mp4_keeps_the_frame_rate_and_any_suffix_case(tmp_path):
+    av = pytest.importorskip("av")
+    for fps, name in ((7, "out.mp4"), (29.97, "OUT.MP4")):
+        with AnnotatedVideoWriter(tmp_path / name, fps, (64, 48)) as w:
+            assert w.codec == "h264"
+            for i in range(3):
+                w.write(Frame("c", i, i / fps, np.full((48, 64, 3), 40 * i, np.uint8)), Tracks.empty("c", i))
+        with av.open(str(tmp_path / name)) as container:
+            assert abs(float(container.streams.video[0].average_rate) - fps) < 1e-3
+
+
+def test_a_video_without_a_frame_count_read_to_its_end_is_not_said_to_end_early(tmp_path, monkeypatch, caplog):
+    """helper-107: a header without a frame count turned every normal end of stream into "video ends early: 5
+    unreadable frames in a row ... (the header promised unknown frames)"."""
+    path = make_video(tmp_path / "clip.avi")
+    props = {cv2.CAP_PROP_FPS: 10.0, cv2.CAP_PROP_FRAME_COUNT: 0.0}
+    monkeypatch.setattr(cv2, "VideoCapture", lambda *a: FakeHeaderCapture(props, n=4))
+    src = VideoFileSource(path)
+    with caplog.at_level(logging.WARNING):
+        frames = list(src)
+    assert [f.index for f in frames] == [0, 1, 2, 3] and src.ended_early is None and src.bad_frames == []
+    assert caplog.text == ""
+
+
+@pytest.mark.parametrize("fps", [0.0, -5.0, float("nan"), float("inf")])
+def test_a_video_or_sequence_refuses_a_rate_that_is_not_positive_and_finite(tmp_path, fps):
+    """helper-107: VideoFileSource(fps=-5) timed its frames 0, -0.2, -0.4 s, fps=nan at NaN, fps=0 fell back to
+    the header's rate without a word (an image folder refused them already)."""
+    path = make_video(tmp_path / "clip.avi")
+    with pytest.raises(ValueError, match=r"fps: must be > 0, got"):
+        VideoFileSource(path, fps=fps)
+    with pytest.raises(ValueError, match=r"fps: must be > 0, got"):
+        SequenceSource(make_sequence(tmp_path / "SYN-01"), fps=fps)
+    assert VideoFileSource(path, fps=12.5).fps == 12.5
