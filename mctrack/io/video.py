@@ -129,11 +129,12 @@ class VideoFileSource(FrameSource):
             cap.release()
         if max_bad_frames < 1:
             raise ValueError(f"max_bad_frames: must be >= 1, got {max_bad_frames}")
+        _check_fps(fps)
         self.name = self.path.stem
         self.camera = camera or self.path.stem
         #: the frame rate in the file's header (None when missing or implausible)
         self.native_fps = file_fps if 0 < file_fps < 1000 else None
-        self.fps = float(fps) if fps else (self.native_fps or ASSUMED_FPS)
+        self.fps = float(fps) if fps is not None else (self.native_fps or ASSUMED_FPS)
         self.length = count if count > 0 else None
         self.size = (w, h) if w > 0 and h > 0 else None
         self.max_bad_frames = int(max_bad_frames)
@@ -166,19 +167,20 @@ class VideoFileSource(FrameSource):
                         break  # the normal end of the stream
                     pending_bad.append(index + len(pending_bad))
                     if len(pending_bad) >= self.max_bad_frames:
-                        if self.length is not None:
-                            self.ended_early = (
-                                f"the video ends after {index} of the {self.length} frames its header promises "
-                                "(truncated or damaged file; frames lost inside a damaged file cannot be located, "
-                                "so the frames after them may be numbered too early)"
-                            )
+                        if self.length is None:  # a header without a frame count: nothing to fall short of,
+                            break  # and a run of failed reads is the stream's end as far as anyone can tell
+                        self.ended_early = (
+                            f"the video ends after {index} of the {self.length} frames its header promises "
+                            "(truncated or damaged file; frames lost inside a damaged file cannot be located, "
+                            "so the frames after them may be numbered too early)"
+                        )
                         _frame_warning(
                             "%s: video ends early: %d unreadable frames in a row from frame %d "
-                            "(the header promised %s frames)",
+                            "(the header promised %d frames)",
                             self.path,
                             len(pending_bad),
                             pending_bad[0] + 1,  # counted from 1, as in the detection and result files
-                            self.length if self.length is not None else "unknown",
+                            self.length,
                         )
                         break
                     continue
@@ -199,6 +201,13 @@ class VideoFileSource(FrameSource):
 
 #: the frame rate of a source that has none of its own (an image folder, a video whose header lacks it)
 ASSUMED_FPS = 30.0
+
+
+def _check_fps(fps: float | None) -> None:
+    """A frame rate given to a source: None (the source's own) or a positive finite number; 0, negative or NaN
+    rates gave frames timed backwards or at NaN (an image folder refused them already)."""
+    if fps is not None and not (np.isfinite(fps) and fps > 0):
+        raise ValueError(f"fps: must be > 0, got {fps}")
 
 
 def warn_assumed_fps(source: FrameSource, where: str, fix: str) -> None:
@@ -347,8 +356,7 @@ class ImageFolderSource(FrameSource):
         self.files = sorted(images, key=_natural_key)
         if not self.files:
             raise InputError(f"{self.folder}: no images ({', '.join(IMAGE_SUFFIXES)}) found")
-        if not np.isfinite(fps) or fps <= 0:
-            raise ValueError(f"fps: must be > 0, got {fps}")
+        _check_fps(fps)
         self.name = name or self.folder.name
         self.camera = camera or self.name
         self.fps = float(fps)
@@ -603,12 +611,13 @@ class SequenceSource(FrameSource):
         fallback_fps: float | None = None,
         fps: float | None = None,
     ) -> None:
+        _check_fps(fps)
         self.folder = Path(folder)
         self.info: SeqInfo = read_seqinfo(self.folder / "seqinfo.ini", fallback_fps=fallback_fps or fps)
         self.name = self.info.name or self.folder.name
         self.camera = camera or self.name
         self.native_fps = self.info.frame_rate
-        self.fps = float(fps) if fps else self.native_fps
+        self.fps = float(fps) if fps is not None else self.native_fps
         self.length = self.info.seq_length
         self.size = (self.info.im_width, self.info.im_height)
         self.inner: FrameSource | None = None
