@@ -66,6 +66,12 @@ def select_device(device: str | None) -> torch.device:
         raise ValueError(f"device: not a torch device: {device!r} (use cpu, cuda or cuda:N)") from None
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device: {device!r} requested but no CUDA GPU is available")
+    if dev.type == "cuda" and dev.index is not None and dev.index >= (count := torch.cuda.device_count()):
+        # torch's own "invalid device ordinal" came only at the first forward pass, after the run had started
+        raise ValueError(
+            f"device: {device!r} requested but only {count} CUDA GPU{'s' if count != 1 else ''} "
+            f"(cuda:0{f'-{count - 1}' if count > 1 else ''}) {'are' if count != 1 else 'is'} available"
+        )
     if dev.type not in ("cpu", "cuda"):  # mps, xpu, ...: torch's own error comes at the first forward pass
         raise ValueError(f"device: {device!r} is not supported here (use cpu, cuda or cuda:N)")
     return dev

@@ -335,3 +335,124 @@ def test_unrelated_sequences_scored_as_sharing_their_ids_are_warned_about(tmp_pa
         with caplog.at_level(logging.WARNING, logger="mctrack.config"):
             load_cams(quiet)  # one rate and length (a synchronised set), or the ids' meaning stated
         assert "number their people" not in caplog.text
+
+
+def test_an_empty_cams_file_says_cameras_are_missing(scene):
+    with pytest.raises(ConfigError, match=r"cams.yaml: cameras: missing required key"):
+        load_cams(_write(scene, "# nothing here yet\n"))
+
+
+def test_a_binary_cams_file_is_one_config_error(scene):
+    p = scene / "cams.yaml"
+    p.write_bytes(b"\xff\xfe\x00cameras\x80\x81")
+    with pytest.raises(ConfigError, match=r"cams.yaml: not a text file"):
+        load_cams(p)
+
+
+def test_optional_keys_given_as_null_are_left_out(scene):
+    p = _write(
+        scene, "cameras:\n  - id: c1\n    source: c1/video.mp4\n    fps: null\n    track_high:\n    detections:\n"
+    )
+    cam = load_cams(p).cameras[0]
+    assert cam.fps is None and cam.track_high is None and cam.detections is None
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("cameras:\n  - id: true\n    source: c1/video.mp4\n", r"cameras\[0\].id: expected str, got bool True"),
+        ("cameras:\n  - c1\n", r"cameras\[0\]: expected a mapping, got str"),
+        ("cameras:\n  - id: ''\n    source: c1/video.mp4\n", r"cameras\[0\].id: must not be empty"),
+        ("cameras:\n  - id: c1\n    source: '   '\n", r"cameras\[0\].source: must not be empty"),
+        ("cameras:\n  - id: c1\n    source: FILE:///tmp/v.mp4\n", r"cameras\[0\].source: write a file's path without"),
+        (
+            "cameras:\n  - id: c1\n    source: c1/video.mp4\n    calibration: c1\n",
+            r"calibration: is a folder, expected",
+        ),
+        ("cameras:\n  - id: c1\n    source: c1/video.mp4\n    detections: c1\n", r"detections: is a folder, expected"),
+        (
+            "cameras:\n  - id: c1\n    source: c1/video.mp4\n    time_offset: -1.0e+20\n",
+            r"time_offset: must be a finite",
+        ),
+        (TWO + "transit:\n  - between: [c1, c2]\n    min_s: .inf\n", r"transit\[0\]: need 0 <= min_s <= max_s"),
+    ],
+)
+def test_more_bad_cams_files_name_the_key_and_the_problem(scene, text, message):
+    p = _write(scene, text)
+    with pytest.raises(ConfigError, match=message) as info:
+        load_cams(p)
+    assert str(info.value).startswith(str(p))
+
+
+def test_values_at_the_ends_of_their_ranges_are_accepted(scene):
+    p = _write(
+        scene,
+        "cameras:\n"
+        "  - id: c1\n    source: c1/video.mp4\n    fps: 10000\n    time_offset: 1.0e+9\n    track_high: 0\n"
+        "    track_new: 1\n"
+        "  - id: c2\n    source: rtsp://a/b\n    time_offset: -1.0e+9\n"
+        "transit:\n  - between: [c1, c2]\n    min_s: 5\n    max_s: 5\n",
+    )
+    cfg = load_cams(p)
+    c1, c2 = cfg.cameras
+    assert (c1.fps, c1.time_offset, c1.track_high, c1.track_new, c2.time_offset) == (10000.0, 1e9, 0.0, 1.0, -1e9)
+    assert (cfg.transit[0].min_s, cfg.transit[0].max_s) == (5.0, 5.0)
+
+
+def test_sources_that_are_folders_or_unusual_file_names_are_accepted(scene):
+    (scene / "c1" / "frames").mkdir()
+    (scene / "c1" / "LOUD.MP4").write_bytes(b"x")
+    (scene / "-1.mp4").write_bytes(b"x")  # a name starting like a negative webcam index
+    cams = "".join(f"  - id: c{i}\n    source: {s}\n" for i, s in enumerate(("c1/frames", "c1/LOUD.MP4", "-1.mp4")))
+    cfg = load_cams(_write(scene, f"cameras:\n{cams}"))
+    root = scene.resolve()
+    assert [c.source for c in cfg.cameras] == [
+        str(root / "c1" / "frames"),
+        str(root / "c1" / "LOUD.MP4"),
+        str(root / "-1.mp4"),
+    ]
+
+
+def test_a_home_relative_path_is_expanded(scene, monkeypatch):
+    monkeypatch.setenv("HOME", str(scene))
+    p = _write(scene, "cameras:\n  - id: c1\n    source: c1/video.mp4\n    calibration: ~/calib.json\n")
+    assert load_cams(p).cameras[0].calibration == str(scene / "calib.json")
+
+
+def test_upper_case_schemes_and_gstreamer_pipelines_are_not_warned_about(scene, caplog):
+    gst = "rtspsrc location=rtsp://10.0.0.1/live ! decodebin ! videoconvert ! appsink"
+    p = _write(scene, f"cameras:\n  - id: c1\n    source: RTSP://10.0.0.1/live\n  - id: c2\n    source: '{gst}'\n")
+    with caplog.at_level("WARNING", logger="mctrack.config"):
+        cfg = load_cams(p)
+    assert [c.source for c in cfg.cameras] == ["RTSP://10.0.0.1/live", gst]
+    assert "no common stream scheme" not in caplog.text
+
+
+def test_the_loaded_camera_set_keeps_its_ground_truth_ids_and_path(scene):
+    p = _write(scene, TWO + "ground_truth_ids: per_camera\n")
+    cfg = load_cams(p)
+    assert cfg.ground_truth_ids == "per_camera" and cfg.path == str(p)
+    assert load_cams(_write(scene, TWO)).ground_truth_ids == "global"
+
+
+def test_an_unknown_long_key_is_shortened_in_the_message(scene):
+    p = _write(scene, "cameras:\n  - id: c1\n    source: c1/video.mp4\n    " + "k" * 500 + ": 1\n")
+    with pytest.raises(ConfigError, match=r"cameras\[0\]\.k+: unknown key") as info:
+        load_cams(p)
+    assert "k" * 60 in str(info.value) and "k" * 61 not in str(info.value)
+
+
+def test_ground_truth_outside_a_gt_folder_is_not_read_as_a_motchallenge_sequence(tmp_path, caplog):
+    """Only SEQ/gt/gt.txt beside SEQ/seqinfo.ini is a MOTChallenge sequence's ground truth: another layout that
+    happens to have a seqinfo.ini two folders up is not warned about."""
+    from mctrack.io.mot import SeqInfo, write_seqinfo
+
+    for name, fps in (("A", 7), ("B", 25)):
+        (tmp_path / name / "labels").mkdir(parents=True)
+        (tmp_path / name / "labels" / "gt.txt").write_text("")
+        (tmp_path / name / "video.mp4").write_bytes(b"x")
+        write_seqinfo(tmp_path / name / "seqinfo.ini", SeqInfo(name, fps, 100, 64, 48))
+    blocks = "".join(f"  - id: {n}\n    source: {n}/video.mp4\n    ground_truth: {n}/labels/gt.txt\n" for n in "AB")
+    with caplog.at_level("WARNING", logger="mctrack.config"):
+        load_cams(_write(tmp_path, f"cameras:\n{blocks}"))
+    assert "number their people" not in caplog.text

@@ -453,3 +453,166 @@ def test_an_untrained_network_says_what_its_backbone_started_from(monkeypatch):
         assert ReidEmbedder("global", **dict(SMALL, pretrained="imagenet")).backbone_init == emb.backbone_init
     assert not [w for w in again if isinstance(w.message, PretrainedUnavailable)]
     assert ReidEmbedder("global", **SMALL).backbone_init == "resnet18: random"
+
+
+def _small_checkpoint(tmp_path, **extra):
+    import reid_models
+
+    torch.manual_seed(6)
+    model = reid_models.build_model("global", num_classes=0, backbone="resnet18", pretrained=None, input_size=(128, 64))
+    path = tmp_path / "s.pt"
+    reid_models.save_checkpoint(path, model, **({"extra": extra} if extra else {}))
+    return path
+
+
+def test_cpu_bf16_is_seen_by_either_probe_and_a_broken_probe_counts_as_no(monkeypatch):
+    from mctrack.embed import reid
+
+    def broken():
+        raise RuntimeError("a private probe that changed")
+
+    for avx, amx, has in (
+        (False, False, False),
+        (False, True, True),
+        (True, broken, True),
+        (broken, False, False),
+        (broken, True, True),
+    ):
+        monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", avx if callable(avx) else lambda v=avx: v, False)
+        monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", amx if callable(amx) else lambda v=amx: v, False)
+        assert reid.cpu_has_bf16() is has
+
+
+def test_auto_device_is_cuda_when_present_else_cpu(monkeypatch):
+    from mctrack.embed import select_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert [select_device(d) for d in (None, "", "auto")] == [torch.device("cpu")] * 3
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert [select_device(d) for d in (None, "", "auto")] == [torch.device("cuda")] * 3
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    assert select_device("cuda:1") == torch.device("cuda:1") and select_device("cuda") == torch.device("cuda")
+    # helper-106: a GPU that is not there was accepted, torch's "invalid device ordinal" coming mid-run
+    with pytest.raises(ValueError, match=r"device: 'cuda:7' requested but only 2 CUDA GPUs \(cuda:0-1\) are"):
+        select_device("cuda:7")
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    with pytest.raises(ValueError, match=r"device: 'cuda:1' requested but only 1 CUDA GPU \(cuda:0\) is available"):
+        select_device("cuda:1")
+
+
+def test_a_batch_size_of_one_gives_the_batched_features():
+    torch.manual_seed(0)
+    one = ReidEmbedder("global", **dict(SMALL, batch_size=1))
+    four = ReidEmbedder("global", **SMALL)
+    four.model.load_state_dict(one.model.state_dict())
+    crops = [np.random.default_rng(i).integers(0, 256, (90, 40, 3), dtype=np.uint8) for i in range(3)]
+    assert one.batch_size == 1
+    np.testing.assert_allclose(one.embed_crops(crops), four.embed_crops(crops), atol=1e-4)
+
+
+def test_network_options_with_a_checkpoint_are_refused_naming_them(tmp_path):
+    path = _small_checkpoint(tmp_path)
+    with pytest.raises(ValueError, match=r"devcie: not an option of an embedder loaded from a checkpoint"):
+        ReidEmbedder("global", weights=path, device="cpu", devcie="cpu")
+
+
+def test_a_checkpoint_without_a_feature_mean_is_warned_about(tmp_path, caplog):
+    path = _small_checkpoint(tmp_path)
+    with caplog.at_level("WARNING", logger="mctrack.embed.reid"):
+        ReidEmbedder("global", weights=path, device="cpu")
+    assert f"{path}: no feature mean in the checkpoint, so features are not centred" in caplog.text
+
+
+def test_another_input_size_than_the_checkpoints_is_refused(tmp_path):
+    path = _small_checkpoint(tmp_path, feature_mean=None)
+    assert ReidEmbedder("global", weights=path, device="cpu", input_size=(128, 64)).input_size == (128, 64)
+    with pytest.raises(ValueError, match=r"input_size: \(256, 128\), but .*s.pt was trained at \(128, 64\)"):
+        ReidEmbedder("global", weights=path, device="cpu", input_size=(256, 128))
+
+
+def test_an_untrained_network_has_the_asked_input_size_and_a_resnet50_by_default():
+    assert ReidEmbedder("global", **SMALL).input_size == (128, 64)
+    emb = ReidEmbedder("global", pretrained=None, input_size=(64, 32), device="cpu")
+    assert emb.backbone_init == "resnet50: random" and emb.input_size == (64, 32)
+
+
+def test_bf16_runs_the_convolutions_in_bfloat16_close_to_fp32():
+    torch.manual_seed(0)
+    fp32 = ReidEmbedder("global", **SMALL)
+    bf16 = ReidEmbedder("global", **dict(SMALL, precision="bf16"))
+    bf16.model.load_state_dict(fp32.model.state_dict())
+    convs = [m for m in bf16.model.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert convs and all(m.weight.dtype == torch.bfloat16 for m in convs)  # kept in bf16, not cast per call
+    seen = []
+    convs[0].register_forward_hook(lambda module, inputs, output: seen.append(output.dtype))
+    crops = [np.random.default_rng(i).integers(0, 256, (128, 64, 3), dtype=np.uint8) for i in range(2)]
+    a, b = fp32.embed_crops(crops), bf16.embed_crops(crops)
+    assert seen == [torch.bfloat16] and bf16.precision == "bf16"
+    assert (a * b).sum(1).min() > 0.99
+
+
+def test_the_network_is_channels_last_unless_asked_otherwise():
+    def first_conv(emb):
+        return next(m for m in emb.model.modules() if isinstance(m, torch.nn.Conv2d)).weight
+
+    nhwc = first_conv(ReidEmbedder("global", **SMALL))
+    nchw = first_conv(ReidEmbedder("global", **dict(SMALL, channels_last=False)))
+    assert nhwc.is_contiguous(memory_format=torch.channels_last) and not nhwc.is_contiguous()
+    assert nchw.is_contiguous()
+
+
+def test_crops_are_cut_on_the_device_by_default_only_on_cuda():
+    emb = ReidEmbedder("global", **SMALL)
+    assert emb.device.type == "cpu" and emb.crop_on_device is False
+    assert ReidEmbedder("global", **dict(SMALL, crop_on_device=True)).crop_on_device is True
+
+
+def test_crops_cut_on_the_device_take_any_frame_view_and_refuse_what_is_not_a_frame():
+    torch.manual_seed(0)
+    emb = ReidEmbedder("global", **dict(SMALL, crop_on_device=True))
+    frame = _scene(2)
+    boxes = np.array([[10, 20, 40, 100], [60, 20, 90, 100]], np.float32)
+    mirrored = frame[:, ::-1]  # a view with negative strides, as frame[:, ::-1] gives
+    np.testing.assert_allclose(emb.embed_boxes([(mirrored, boxes)]), emb.embed_boxes([(mirrored.copy(), boxes)]))
+    with pytest.raises(
+        ValueError, match=r"image: expected \(H, W, 3\) uint8 BGR, got shape \(120, 160, 3\) dtype float32"
+    ):
+        emb.embed_boxes([(frame.astype(np.float32), boxes)])
+
+
+def test_crops_cut_on_the_device_are_opencvs_bilinear_resize_of_the_box():
+    """Every output pixel of the device path within OpenCV's uint8 rounding of cv2.resize of the cut crop, for a
+    box upsampled and one downsampled: a crop's edge pixels are repeated, not blended with the pixels beside it."""
+    from mctrack.embed.reid import _crop_resize, _upload
+
+    frame = _scene(3)
+    frame[30:70, 50:55] = 0  # a dark narrow box on a brighter frame: the rows and columns beside it must not leak in
+    boxes = np.array([[50, 30, 55, 70], [5, 2, 150, 118]])
+    got = _crop_resize(_upload(frame, torch.device("cpu")), boxes, (64, 32)).numpy().transpose(0, 2, 3, 1)
+    for crop, (x1, y1, x2, y2) in zip(got, boxes):
+        want = cv2.resize(frame[y1:y2, x1:x2], (32, 64), interpolation=cv2.INTER_LINEAR).astype(np.float32)
+        assert np.abs(crop - want).max() <= 1.0
+
+
+def test_features_are_the_networks_on_the_imagenet_normalised_rgb_crop(tmp_path):
+    """With trained BatchNorm statistics the network is not scale-invariant, so the input's scale (0-255 pixels
+    divided by 255 * std) shows in its features (an untrained network's hides it)."""
+    import reid_models
+
+    torch.manual_seed(4)
+    model = reid_models.build_model("global", num_classes=0, backbone="resnet18", pretrained=None, input_size=(128, 64))
+    gen = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.5, 0.5, generator=gen)
+                m.bias.uniform_(-0.5, 0.5, generator=gen)
+    path = tmp_path / "bn.pt"
+    reid_models.save_checkpoint(path, model, extra={"feature_mean": None})
+    crop = np.random.default_rng(8).integers(0, 256, (128, 64, 3), dtype=np.uint8)  # the input size: no resizing
+    rgb = crop[:, :, ::-1].astype(np.float32) / 255.0
+    rgb = (rgb - np.array([0.485, 0.456, 0.406], np.float32)) / np.array([0.229, 0.224, 0.225], np.float32)
+    x = torch.from_numpy(np.ascontiguousarray(rgb.transpose(2, 0, 1)[None]))
+    with torch.inference_mode():
+        ref = torch.nn.functional.normalize(model.eval()(x).feature, dim=1).numpy()
+    np.testing.assert_allclose(ReidEmbedder("global", weights=path, device="cpu").embed_crops([crop]), ref, atol=1e-4)
