@@ -349,9 +349,12 @@ def add_embedder_args(p: argparse.ArgumentParser, default: str = "laga", *, moti
         help="an untrained network instead of the bundled checkpoint, its backbone initialised from: "
         "imagenet (default), a torchvision state_dict or reid_models checkpoint path, or none",
     )
-    g.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when available)")
+    g.add_argument("--device", help="cpu, cuda or cuda:N for YOLO and the networks (default: cuda when available)")
     g.add_argument(
-        "--batch-size", type=int, default=None, help=f"crops per forward pass (default: {DEFAULT_BATCH_SIZE})"
+        "--batch-size",
+        type=int,
+        default=None,
+        help=f"the networks and onnx: crops per forward pass (default: {DEFAULT_BATCH_SIZE})",
     )
     g.add_argument(
         "--precision",
