@@ -293,3 +293,22 @@ def test_eval_hints_for_a_benchmarks_root_and_a_folder_of_result_folders(tmp_pat
     assert cli_main(argv) == 0  # any case
     combined = json.loads(out_json.read_text())["COMBINED"]
     assert combined["benchmark"] == "MOT20" and combined["removed_tracker_dets"] > 0
+
+
+def test_cli_records_the_combined_protocol_and_every_removed_box(tmp_path):
+    sequences = {"MOT17-09-DPM": _scene(6), "MOT17-10-DPM": _scene(9)}
+    ours = _ours(tmp_path, sequences)
+    removed = [ours[name]["removed_tracker_dets"] for name in sequences]
+    assert min(removed) > 0  # both sequences have boxes on distractors
+    out_json = tmp_path / "m.json"
+    argv = ["eval", "--gt", str(tmp_path / "gt"), "--pred", str(tmp_path / "pred"), "--json", str(out_json)]
+    assert cli_main(argv) == 0
+    combined = json.loads(out_json.read_text())["COMBINED"]
+    assert combined["benchmark"] == "MOT17" and combined["removed_tracker_dets"] == sum(removed)
+    gt, pred = _scene(10)
+    gt[:, 7] = -1  # no class ids: MOT15's protocol
+    _ours(tmp_path, {"PETS-Test": (gt, pred)})
+    assert cli_main(argv) == 0
+    saved = json.loads(out_json.read_text())
+    assert saved["PETS-Test"]["benchmark"] == "MOT15" and saved["PETS-Test"]["removed_tracker_dets"] == 0
+    assert saved["COMBINED"]["benchmark"] == "mixed" and saved["COMBINED"]["removed_tracker_dets"] == sum(removed)

@@ -721,3 +721,85 @@ def test_a_result_with_frame_and_id_swapped_is_warned_about(tmp_path, caplog):
     with caplog.at_level("WARNING", logger="mctrack.eval.mot"):
         evaluate_folders(gt_dir, pred_dir)
     assert "swapped" not in caplog.text
+
+
+def test_eval_pools_every_sequence_and_scores_a_missing_result_as_empty_with_missing_ok(tmp_path, capsys, caplog):
+    gt_dir, pred_dir = make_layout(tmp_path, GT)  # seqA: tracked perfectly
+    save_mot_txt(gt_dir / "seqB" / "gt" / "gt.txt", GT)  # seqB: no result file
+    write_seqinfo(gt_dir / "seqB" / "seqinfo.ini", SeqInfo("seqB", 10, 10, 640, 480))
+    out_json = tmp_path / "m.json"
+    argv = ["eval", "--gt", str(gt_dir), "--pred", str(pred_dir), "--json", str(out_json)]
+    assert cli_main(argv) == 1 and not out_json.exists()
+    assert f"{pred_dir / 'seqB.txt'}: result file not found for sequence seqB" in capsys.readouterr().err
+    with caplog.at_level("WARNING", logger="mctrack.eval.mot"):
+        assert cli_main([*argv, "--missing-ok"]) == 0
+    assert f"{pred_dir / 'seqB.txt'}: no result file: sequence seqB is scored as tracked with no box" in caplog.text
+    printed = capsys.readouterr().out
+    assert f"metrics written to {out_json}" in printed
+    assert [line.split()[0] for line in printed.splitlines()[1:4]] == ["seqA", "seqB", "COMBINED"]
+    m = json.loads(out_json.read_text())
+    assert set(m) == {"seqA", "seqB", "COMBINED"}
+    assert (m["seqA"]["TP"], m["seqB"]["TP"], m["seqB"]["FN"]) == (20, 0, 20)
+    # pooled by hand: 20 of the 40 ground-truth rows found, no false box: MOTA 20 / 40; IDF1 2 IDTP / (GT + result
+    # rows) = 40 / 60; DetA 20 / 40 at every IoU threshold (exact boxes), AssA 1: HOTA sqrt(0.5)
+    c = m["COMBINED"]
+    assert (c["TP"], c["FN"], c["FP"], c["GT_Dets"], c["Dets"]) == (20, 20, 0, 40, 20)
+    assert c["MOTA"] == pytest.approx(0.5) and c["IDF1"] == pytest.approx(2 / 3)
+    assert c["HOTA"] == pytest.approx(np.sqrt(0.5))
+
+
+def test_eval_keep_zero_marked_counts_the_ground_truth_rows_marked_zero(tmp_path):
+    gt = GT.copy()
+    gt[gt[:, 1] == 2, 6] = 0  # id 2 marked to ignore
+    gt_dir, pred_dir = make_layout(tmp_path, GT[GT[:, 1] == 1])  # the result tracks id 1 only
+    save_mot_txt(gt_dir / "seqA" / "gt" / "gt.txt", gt)
+    out_json = tmp_path / "m.json"
+    argv = ["eval", "--gt", str(gt_dir), "--pred", str(pred_dir), "--json", str(out_json)]
+    assert cli_main(argv) == 0
+    s = json.loads(out_json.read_text())["seqA"]
+    assert (s["GT_Dets"], s["FN"], s["MOTA"]) == (10, 0, 1.0)
+    assert cli_main([*argv, "--keep-zero-marked"]) == 0
+    s = json.loads(out_json.read_text())["seqA"]
+    # id 2's 10 rows now count, all missed: MOTA 10 / 20, IDF1 2 * 10 / (20 + 10)
+    assert (s["GT_Dets"], s["FN"], s["TP"]) == (20, 10, 10)
+    assert s["MOTA"] == pytest.approx(0.5) and s["IDF1"] == pytest.approx(2 / 3)
+
+
+def test_eval_against_prints_b_own_scores_and_keeps_a_identities_in_the_json(tmp_path, capsys):
+    gt_dir, pred_dir = make_layout(tmp_path, GT)
+    save_mot_txt(gt_dir / "seqB" / "gt" / "gt.txt", GT)
+    write_seqinfo(gt_dir / "seqB" / "seqinfo.ini", SeqInfo("seqB", 10, 10, 640, 480))
+    save_mot_txt(pred_dir / "seqB.txt", GT)
+    worse = GT.copy()
+    worse[15:, 1] = 9  # id 2 switches to a new track half way
+    other = tmp_path / "other"
+    save_mot_txt(other / "seqA.txt", GT)
+    save_mot_txt(other / "seqB.txt", worse)  # B differs from A in the second sequence only
+    out_json = tmp_path / "m.json"
+    argv = ["eval", "--gt", str(gt_dir), "--pred", str(pred_dir), "--against", str(other), "--json", str(out_json)]
+    assert cli_main(argv) == 0
+    printed = capsys.readouterr().out
+    b_table = printed.split(f"B: {other} (in --json: each entry's 'against')\n", 1)[1].splitlines()
+    header = b_table[0].split()
+    rows = {line.split()[0]: dict(zip(header[1:], line.split()[1:])) for line in b_table[1:4]}
+    assert list(rows) == ["seqA", "seqB", "COMBINED"]
+    # B's seqB: IDTP 15 of 20 ground-truth and 20 result rows: IDF1 75.0; one switch: MOTA (20 - 1) / 20
+    assert (rows["seqB"]["IDF1"], rows["seqB"]["MOTA"], rows["seqB"]["IDSW"]) == ("75.0", "95.0", "1")
+    assert rows["seqA"]["IDF1"] == "100.0" and rows["COMBINED"]["IDF1"] == "87.5"  # IDTP 35 of 40 and 40 rows
+    assert "seqA: IDF1 100.0 (A: " in printed and "0 of 2 ground-truth ids differ in IDTP" in printed
+    assert "seqB: IDF1 100.0 (A: " in printed and "vs 75.0 (B: " in printed  # every sequence compared
+    assert "IDTP 20 vs 15, result rows 20 vs 20; 1 of 2 ground-truth ids differ in IDTP" in printed
+    saved = json.loads(out_json.read_text())["seqB"]
+    ours = evaluate_folder_sequences(gt_dir, pred_dir, by_identity=True)["seqB"]
+    assert saved["identities"] == identities_json(ours["identities"])  # A's own ids, beside B's under 'against'
+    assert saved["identities"] != saved["against"]["identities"]
+    assert cli_main(argv[:-2]) == 0  # without --json: B's table is not said to be in a JSON file
+    printed = capsys.readouterr().out
+    assert f"B: {other}\n" in printed and "in --json" not in printed
+
+
+def test_eval_cams_refuses_against_as_it_refuses_by_identity(tmp_path, capsys):
+    gt_dir, pred_dir = make_layout(tmp_path, GT)
+    argv = ["eval", "--cams", str(tmp_path / "cams.yaml"), "--pred", str(pred_dir), "--against", str(pred_dir)]
+    assert cli_main(argv) == 1
+    assert "--by-identity/--against: with --gt (MOTChallenge sequences) only" in capsys.readouterr().err

@@ -1,9 +1,16 @@
 from __future__ import annotations
 
+import json
+import logging
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
+from mctrack.cli import main as cli_main
 from mctrack.eval.multicam import evaluate_multicam, format_multicam, shift_frames
+from mctrack.io.mot import SeqInfo, save_mot_txt, write_seqinfo
+from mctrack.outputs import RUN_LOCK
 
 
 def rows(frames, pid, x=100.0):
@@ -249,3 +256,130 @@ def test_rows_outside_a_cameras_frames_are_left_out_of_the_cross_camera_score_to
     assert r["combined"]["FP"] == r["cross_camera"]["FP"] == 0
     clean = evaluate_multicam(gt, {"a": rows(range(1, 6), 1), "b": rows([1, 2, 4, 5], 2, x=300)}, {"a": 5, "b": 5})
     assert r["cross_camera"] == clean["cross_camera"]
+
+
+def _camera_set(root, extra=""):
+    """Cameras a (a sequence folder: seqinfo.ini of 6 frames), b (a stream: no frame count), c (a video that
+    cannot be opened) with one person each, d without ground truth; a's result runs past its last frame."""
+    write_seqinfo(root / "a" / "seqinfo.ini", SeqInfo("a", 10, 6, 640, 480))
+    save_mot_txt(root / "a" / "gt.txt", rows(range(1, 7), 1))
+    save_mot_txt(root / "b" / "gt.txt", rows(range(1, 5), 2))
+    (root / "c").mkdir(exist_ok=True)
+    (root / "c" / "video.mp4").write_bytes(b"x")
+    save_mot_txt(root / "c" / "gt.txt", rows(range(1, 4), 3))
+    (root / "cams.yaml").write_text(
+        f"{extra}cameras:\n"
+        "  - {id: a, source: a, ground_truth: a/gt.txt}\n"
+        "  - {id: b, source: 'rtsp://10.0.0.1/s', ground_truth: b/gt.txt}\n"
+        "  - {id: c, source: c/video.mp4, ground_truth: c/gt.txt}\n"
+        "  - {id: d, source: 'rtsp://10.0.0.2/s'}\n"
+    )
+    pred = root / "pred"
+    save_mot_txt(pred / "a.txt", rows(range(1, 9), 1))  # frames 7 and 8: after a's last
+    save_mot_txt(pred / "b.txt", rows(range(1, 7), 2))  # frames 5 and 6: boxes where b's ground truth has none
+    save_mot_txt(pred / "c.txt", rows(range(1, 4), 3))
+    return root / "cams.yaml", pred
+
+
+def test_eval_cams_scores_each_camera_on_its_frame_count_and_says_what_it_leaves_out(tmp_path, caplog, capsys, recwarn):
+    cams, pred = _camera_set(tmp_path)
+    out_json = tmp_path / "e.json"
+    with caplog.at_level(logging.WARNING):
+        assert cli_main(["eval", "--cams", str(cams), "--pred", str(pred), "--json", str(out_json)]) == 0
+    assert f"{cams}: cameras without ground_truth, not scored: d" in caplog.text
+    assert (
+        f"camera a: {pred / 'a.txt'} (result) has rows up to frame 8 but the video has 6 frames; those rows are "
+        "ignored" in caplog.text
+    )
+    assert "(ground truth) has rows up to" not in caplog.text  # a's ground truth ends on its last frame
+    assert not [w for w in recwarn if "frames outside" in str(w.message)]  # a's rows after its end: said once
+    assert "camera b: rtsp://10.0.0.1/s gives no frame count; scored up to frame 6, the files' last" in caplog.text
+    assert f"camera c: {tmp_path / 'c' / 'video.mp4'} gives no frame count; scored up to frame 3" in caplog.text
+    assert f"metrics written to {out_json}" in capsys.readouterr().out
+    m = json.loads(out_json.read_text())
+    assert m["frames_evaluated"] == {"a": 6, "b": 6, "c": 3}
+    counts = {cam: tuple(s[k] for k in ("GT_Dets", "TP", "FP", "FN")) for cam, s in m["per_camera"].items()}
+    assert counts == {"a": (6, 6, 0, 0), "b": (4, 4, 2, 0), "c": (3, 3, 0, 0)}
+    assert m["protocol"]["benchmark"] == "MOT15" and m["protocol"]["ground_truth_ids"] == "global"
+    # b: MOTA (4 - 2) / 4; the cross-camera row pools 13 ground-truth rows, 15 result rows, 2 false boxes
+    assert m["per_camera"]["b"]["MOTA"] == pytest.approx(0.5)
+    assert m["cross_camera"]["MOTA"] == pytest.approx(11 / 13) and m["cross_camera"]["IDF1"] == pytest.approx(26 / 28)
+
+
+def test_eval_cams_picks_cameras_and_protocol_as_asked(tmp_path, capsys):
+    cams, pred = _camera_set(tmp_path)
+    out_json = tmp_path / "e.json"
+    argv = ["eval", "--cams", str(cams), "--pred", str(pred), "--json", str(out_json)]
+    assert cli_main([*argv, "--sequences", "a/"]) == 0  # as tab completion writes a folder
+    assert json.loads(out_json.read_text())["frames_evaluated"] == {"a": 6}
+    assert cli_main([*argv, "--sequences", "d"]) == 1
+    assert f"{cams}: no camera has a ground_truth file to score against" in capsys.readouterr().err
+    assert cli_main(["eval", "--cams", str(cams), "--pred", str(tmp_path / "nope")]) == 1
+    assert f"--pred {tmp_path / 'nope'}: results folder not found" in capsys.readouterr().err
+    gt = rows(range(1, 7), 1)
+    gt[0, 6] = 0  # a's first row marked to ignore
+    save_mot_txt(tmp_path / "a" / "gt.txt", gt)
+    assert cli_main([*argv, "--sequences", "a"]) == 0
+    assert json.loads(out_json.read_text())["per_camera"]["a"]["GT_Dets"] == 5
+    assert cli_main([*argv, "--sequences", "a", "--keep-zero-marked", "--benchmark", "MOT17"]) == 0
+    m = json.loads(out_json.read_text())
+    assert m["per_camera"]["a"]["GT_Dets"] == 6 and m["protocol"]["ground_truth_rows_marked_0"] == "counted"
+    assert m["protocol"]["benchmark"] == "MOT17"
+    _camera_set(tmp_path, extra="ground_truth_ids: per_camera\n")
+    assert cli_main(argv) == 0
+    assert json.loads(out_json.read_text())["protocol"]["ground_truth_ids"] == "per_camera"
+
+
+def test_eval_cams_follows_the_run_record_of_a_run_folder(tmp_path, capsys, caplog):
+    cams, pred = _camera_set(tmp_path)
+    argv = ["eval", "--cams", str(cams), "--pred", str(pred), "--json", str(tmp_path / "e.json"), "--sequences"]
+    (pred / RUN_LOCK).write_text("")
+
+    def scored(summary, *cameras, code=0):
+        (pred / "summary.json").write_text(json.dumps(summary))
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="mctrack.commands.eval"):
+            assert cli_main([*argv, *cameras]) == code
+        return json.loads((tmp_path / "e.json").read_text())["frames_evaluated"] if code == 0 else None
+
+    # interrupted: each camera on the frames the run covered; one that tracked no frame (an empty file) left out
+    (pred / "b.txt").write_text("")
+    frames = scored({"cameras": {"a": {"frames": 4}, "b": {"frames": 0}}, "interrupted": True}, "a", "b")
+    assert frames == {"a": 4}
+    assert f"{pred}: camera b tracked no frame in the interrupted run (summary.json): not scored" in caplog.text
+    assert f"{pred}: scored on the frames the run covered (a 4, b 0)" in caplog.text
+    said = f"camera a: {tmp_path / 'a' / 'gt.txt'} (ground truth) has rows up to frame 6 but the run covered 4 frames"
+    assert said in caplog.text
+    # cut short by --duration, not interrupted: the same
+    assert scored({"cameras": {"a": {"frames": 3}}, "duration_s": 3.0}, "a") == {"a": 3}
+    # a complete run: each video's frame count, whatever its summary counted
+    assert scored({"cameras": {"a": {"frames": 5}}}, "a") == {"a": 6}
+    # a camera the run never started, whose file holds rows (an earlier run's): scored, and said to be stale
+    save_mot_txt(pred / "b.txt", rows(range(1, 7), 2))
+    frames = scored({"cameras": {"a": {"frames": 4}}, "interrupted": True, "cameras_not_run": ["b"]}, "a", "b")
+    assert frames == {"a": 4, "b": 6} and "not in the run recorded in summary.json" in caplog.text
+    # no camera tracked a frame: nothing to score
+    (pred / "b.txt").write_text("")
+    scored({"cameras": {"b": {"frames": 0}}, "interrupted": True}, "b", code=1)
+    assert f"{pred}: no camera of the run tracked a frame: nothing to score" in capsys.readouterr().err
+    # a camera that failed in the run; another missing and scored empty: no earlier run's file to warn about
+    (pred / "b.txt").unlink()
+    assert scored({"cameras": {"a": {"frames": 6, "error": "boom"}}}, "a", "b", "--missing-ok") == {"a": 6, "b": 4}
+    assert "camera a: failed in the run (boom); scored on what it wrote" in caplog.text
+    assert "not in the run recorded" not in caplog.text
+    # a damaged summary.json is the run's that never finished
+    assert scored({"name": "no cameras"}, "a") == {"a": 6}
+    assert "an mctrack run's folder without its summary.json" in caplog.text
+
+
+def test_eval_cams_scores_a_video_without_a_frame_count_up_to_its_files_last_frame(tmp_path, monkeypatch, caplog):
+    cams, pred = _camera_set(tmp_path)
+    monkeypatch.setattr("mctrack.commands.eval.open_source", lambda *a, **k: SimpleNamespace(length=None))
+    out_json = tmp_path / "e.json"
+    with caplog.at_level(logging.WARNING):
+        argv = ["eval", "--cams", str(cams), "--pred", str(pred), "--sequences", "a", "--json", str(out_json)]
+        assert cli_main(argv) == 0
+    assert f"camera a: {tmp_path / 'a'} gives no frame count; scored up to frame 8, the files' last" in caplog.text
+    m = json.loads(out_json.read_text())
+    assert m["frames_evaluated"] == {"a": 8}
+    assert (m["per_camera"]["a"]["TP"], m["per_camera"]["a"]["FP"]) == (6, 2)  # frames 7, 8: no one there
