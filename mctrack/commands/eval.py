@@ -107,8 +107,8 @@ def main(args: argparse.Namespace) -> int:
             "benchmark": args.benchmark,
         }
         by_identity = bool(args.by_identity or args.against)
-        if args.against and not Path(args.against).is_dir():
-            raise InputError(f"--against {args.against}: results folder not found")
+        if args.against:
+            _check_results_folder("--against", Path(args.against))
         with _each_warning_once():  # the ground truth's warnings are said once, not again for --against
             results = evaluate_folder_sequences(args.gt, args.pred, by_identity=by_identity, **options)
             if args.against:
@@ -177,13 +177,21 @@ def _each_warning_once() -> Iterator[None]:
         yield
 
 
+def _check_results_folder(option: str, folder: Path) -> None:
+    """A results folder given by ``option`` is there and is a folder (a result file given in its place was said to
+    be "not found")."""
+    if folder.is_file():
+        raise InputError(f"{option} {folder}: a file, not a results folder; give the folder that holds it")
+    if not folder.is_dir():
+        raise InputError(f"{option} {folder}: results folder not found")
+
+
 def evaluate_cams(args: argparse.Namespace) -> dict:
     """``--cams``: every camera with ground truth (of ``--sequences``, if given) scored as ``mctrack run`` scores it."""
 
     cams = load_cams(args.cams)
     pred_dir = Path(args.pred)
-    if not pred_dir.is_dir():
-        raise InputError(f"--pred {pred_dir}: results folder not found")
+    _check_results_folder("--pred", pred_dir)
     if is_run_local_folder(pred_dir):  # its cross-camera score would count every camera's ids as other people
         raise InputError(
             f"--pred {pred_dir}: a run's local/ files hold each camera's own track ids, not global ones; give the run "

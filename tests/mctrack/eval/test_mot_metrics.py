@@ -693,6 +693,8 @@ def test_eval_against_lists_the_ground_truth_ids_whose_idf1_rows_differ(tmp_path
     assert both["COMBINED"]["against"]["IDF1"] == theirs["summary"]["IDF1"]  # one sequence: pooled is the same
     assert cli_main([*argv, "--against", str(tmp_path / "nope")]) == 1
     assert f"--against {tmp_path / 'nope'}: results folder not found" in capsys.readouterr().err
+    assert cli_main([*argv, "--against", str(other / "seqA.txt")]) == 1  # helper-108: said "not found" too
+    assert f"--against {other / 'seqA.txt'}: a file, not a results folder; give the folder" in capsys.readouterr().err
     layout = tmp_path / "trackeval"  # TrackEval's <tracker>/data/<sequence>.txt: the hint names --against
     save_mot_txt(layout / "data" / "seqA.txt", GT)
     assert cli_main([*argv, "--against", str(layout)]) == 1

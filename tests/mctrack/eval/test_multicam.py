@@ -316,6 +316,9 @@ def test_eval_cams_picks_cameras_and_protocol_as_asked(tmp_path, capsys):
     assert f"{cams}: no camera has a ground_truth file to score against" in capsys.readouterr().err
     assert cli_main(["eval", "--cams", str(cams), "--pred", str(tmp_path / "nope")]) == 1
     assert f"--pred {tmp_path / 'nope'}: results folder not found" in capsys.readouterr().err
+    result = next(pred.glob("*.txt"))  # helper-108: a result file given for its folder was said "not found"
+    assert cli_main(["eval", "--cams", str(cams), "--pred", str(result)]) == 1
+    assert f"--pred {result}: a file, not a results folder; give the folder that holds it" in capsys.readouterr().err
     gt = rows(range(1, 7), 1)
     gt[0, 6] = 0  # a's first row marked to ignore
     save_mot_txt(tmp_path / "a" / "gt.txt", gt)
