@@ -167,3 +167,174 @@ def test_ultralytics_settings_banner_is_not_printed_on_a_fresh_config_folder(tmp
 def test_yolo_bad_arguments(kwargs, name):
     with pytest.raises(ValueError, match=name):
         YoloDetector("x.pt", **kwargs)
+
+
+def _fake_detector(tmp_path, monkeypatch, model, name="fake.pt", **kwargs):
+    weights = tmp_path / name
+    weights.write_bytes(b"not really weights")
+    monkeypatch.setattr(yolo_mod, "_load_model", lambda w, trusted=False: model)
+    return YoloDetector(weights, **kwargs), weights
+
+
+def test_yolo_passes_iou_max_det_and_device_to_predict(tmp_path, monkeypatch):
+    """mut109: only conf, imgsz and classes were checked; iou, max_det and the device must reach ultralytics too."""
+    fake = FakeModel()
+    det, weights = _fake_detector(tmp_path, monkeypatch, fake, iou=0.45, max_det=7, device="cuda:1")
+    det(frame(0, np.zeros((48, 64, 3), np.uint8)))
+    call = fake.calls[-1]
+    assert call["iou"] == 0.45 and call["max_det"] == 7 and call["device"] == "cuda:1" and call["verbose"] is False
+    YoloDetector(weights)(frame(1, np.zeros((48, 64, 3), np.uint8)))
+    assert "device" not in fake.calls[-1]  # None: ultralytics picks the device itself
+
+
+def test_yolo_half_is_allowed_on_cuda_only_and_asks_older_ultralytics_for_half(tmp_path, monkeypatch):
+    fake = FakeModel()
+    det, weights = _fake_detector(tmp_path, monkeypatch, fake, half=True, device="cuda")
+    monkeypatch.setattr(yolo_mod, "_has_quantize", lambda: False)  # ultralytics < 8.4
+    det(frame(0, np.zeros((48, 64, 3), np.uint8)))
+    assert fake.calls[-1]["half"] is True and "quantize" not in fake.calls[-1]
+    with pytest.raises(ValueError, match="half: fp16 inference needs device='cuda'"):
+        YoloDetector(weights, half=True)  # no device: ultralytics might pick the CPU
+
+
+def test_has_quantize_follows_the_installed_ultralytics(monkeypatch):
+    import sys
+
+    import ultralytics.cfg
+
+    monkeypatch.setattr(ultralytics.cfg, "DEFAULT_CFG_DICT", {"half": False})
+    assert yolo_mod._has_quantize() is False
+    monkeypatch.setattr(ultralytics.cfg, "DEFAULT_CFG_DICT", {"quantize": None})
+    assert yolo_mod._has_quantize() is True
+    monkeypatch.setitem(sys.modules, "ultralytics.cfg", None)  # an ultralytics without that module: no quantize
+    assert yolo_mod._has_quantize() is False
+
+
+def test_yolo_argument_bounds_are_inclusive(tmp_path, monkeypatch):
+    det, weights = _fake_detector(tmp_path, monkeypatch, FakeModel(), conf=1.0, iou=1.0, imgsz=32, max_det=1)
+    assert (det.conf, det.iou, det.imgsz, det.max_det) == (1.0, 1.0, 32, 1)
+    with pytest.raises(ValueError, match="imgsz: must be a positive multiple of 32, got 0"):
+        YoloDetector(weights, imgsz=0)
+    with pytest.raises(ValueError, match="max_det: must be >= 1, got 0"):
+        YoloDetector(weights, max_det=0)
+
+
+def test_yolo_prediction_puts_torch_thread_count_back(tmp_path, monkeypatch):
+    import torch
+
+    class ThreadGrabbing(FakeModel):  # ultralytics' predictor sets torch's thread count when it starts
+        def predict(self, image, **kwargs):
+            torch.set_num_threads(torch.get_num_threads() + 1)
+            return super().predict(image, **kwargs)
+
+    det, _ = _fake_detector(tmp_path, monkeypatch, ThreadGrabbing())
+    before = torch.get_num_threads()
+    try:
+        assert len(det(frame(0, np.zeros((48, 64, 3), np.uint8)))) == 2
+        assert torch.get_num_threads() == before
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_yolo_result_count_that_does_not_match_the_images_is_an_input_error(tmp_path, monkeypatch):
+    class NoResults(FakeModel):
+        def predict(self, image, **kwargs):
+            return []
+
+    det, weights = _fake_detector(tmp_path, monkeypatch, NoResults())
+    with pytest.raises(InputError, match=r"fake.pt: YOLO gave 0 results for 1 images"):
+        det(frame(0, np.zeros((48, 64, 3), np.uint8)))
+
+
+def test_yolo_prediction_error_is_one_short_line_naming_the_weights(tmp_path, monkeypatch):
+    class Failing(FakeModel):
+        error = RuntimeError("x" * 300 + "\nsecond line")
+
+        def predict(self, image, **kwargs):
+            raise self.error
+
+    model = Failing()
+    det, weights = _fake_detector(tmp_path, monkeypatch, model)
+    with pytest.raises(InputError) as exc:
+        det(frame(0, np.zeros((48, 64, 3), np.uint8)))
+    assert str(exc.value) == f"{weights}: YOLO prediction failed: " + "x" * 200
+    model.error = RuntimeError()  # no message: its type
+    with pytest.raises(InputError) as exc:
+        det(frame(0, np.zeros((48, 64, 3), np.uint8)))
+    assert str(exc.value) == f"{weights}: YOLO prediction failed: RuntimeError"
+
+
+def test_check_readable_predicts_an_export_once_and_drops_its_backend(tmp_path, monkeypatch):
+    fake = FakeModel()
+    fake.predictor = "onnxruntime session"
+    det, _ = _fake_detector(tmp_path, monkeypatch, fake, name="m.onnx", imgsz=64)
+    det.check_readable()
+    assert len(fake.calls) == 1 and fake.calls[0]["imgsz"] == 64
+    assert fake.predictor is None  # not pickled into Ray workers, no CUDA state carried into forked workers
+    pt = FakeModel()
+    det, _ = _fake_detector(tmp_path, monkeypatch, pt, name="m.pt")
+    det.check_readable()  # a .pt file was read when it was loaded: no prediction
+    assert pt.calls == []
+
+
+def test_yolo_keeps_only_person_boxes_from_torch_tensors(tmp_path, monkeypatch):
+    import torch
+
+    class TensorBoxes:
+        xyxy = torch.tensor([[0.0, 0.0, 10.0, 20.0], [5.0, 5.0, 15.0, 25.0], [1.5, 2.5, 3.5, 4.5]])
+        conf = torch.tensor([0.9, 0.8, 0.35])
+        cls = torch.tensor([2.0, 0.0, 0.0])  # the first box is a car
+
+    class TensorModel(FakeModel):
+        def predict(self, image, **kwargs):
+            return [type("R", (), {"boxes": TensorBoxes()})()]
+
+    det, _ = _fake_detector(tmp_path, monkeypatch, TensorModel())
+    out = det(frame(0, np.zeros((48, 64, 3), np.uint8)))
+    assert out.xyxy.dtype == np.float32 and out.class_id.dtype == np.int64
+    np.testing.assert_array_equal(out.xyxy, [[5, 5, 15, 25], [1.5, 2.5, 3.5, 4.5]])
+    np.testing.assert_allclose(out.score, [0.8, 0.35])
+    assert out.class_id.tolist() == [0, 0]
+
+
+def test_offline_is_read_from_yolo_offline_or_the_network(monkeypatch):
+    import ultralytics.utils
+
+    monkeypatch.setattr(ultralytics.utils, "is_online", lambda: True)
+    for value in ("1", "true", "YES", " On "):
+        monkeypatch.setenv("YOLO_OFFLINE", value)
+        assert yolo_mod._offline() is True, value
+    monkeypatch.setenv("YOLO_OFFLINE", "0")
+    assert yolo_mod._offline() is False
+    monkeypatch.delenv("YOLO_OFFLINE")
+    assert yolo_mod._offline() is False
+    monkeypatch.setattr(ultralytics.utils, "is_online", lambda: False)  # no network: offline all the same
+    assert yolo_mod._offline() is True
+
+
+def test_weights_status_says_where_the_weights_come_from(tmp_path, monkeypatch):
+    folder = tmp_path / "weights"
+    folder.mkdir()
+    monkeypatch.setattr(yolo_mod, "_weights_dir", lambda: folder)
+    monkeypatch.setattr(yolo_mod, "_offline", lambda: False)
+    assert (
+        yolo_mod.weights_status("w.pt")
+        == f"not in ultralytics' weights folder {folder} yet: ultralytics fetches it on first use"
+    )
+    (folder / "w.pt").mkdir()  # a folder of that name is no weights file
+    assert yolo_mod.weights_status("w.pt").startswith("not in ")
+    (folder / "w2.pt").write_bytes(b"x")
+    assert yolo_mod.weights_status("w2.pt") == str(folder / "w2.pt")
+    monkeypatch.setattr(yolo_mod, "_offline", lambda: True)
+    monkeypatch.setattr(yolo_mod, "_weights_dir", lambda: None)
+    assert yolo_mod.weights_status("w.pt") == (
+        "not in ultralytics' weights folder (none: not set, or not an absolute path) and cannot be fetched here "
+        "(offline): pass --yolo-weights PATH"
+    )
+
+
+def test_a_broken_ultralytics_settings_means_no_weights_folder(monkeypatch):
+    import ultralytics.utils
+
+    monkeypatch.setattr(ultralytics.utils, "SETTINGS", None)  # .get fails as a broken settings file's would
+    assert yolo_mod._weights_dir() is None

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
+import io
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -256,3 +258,196 @@ def test_an_onnx_model_that_is_no_yolo_export_is_named_as_such(tmp_path):
     onnx.save(model, str(path))
     with pytest.raises(InputError, match=r"--reid onnx --weights FILE\) and a YOLO .pt/.onnx to --yolo-weights"):
         YoloDetector(path).check_readable()
+
+
+def _fake_ultralytics(monkeypatch, fail=None):
+    """ultralytics.YOLO replaced by a recorder of what it was given: the path, and the bytes there at that moment."""
+    import ultralytics
+
+    seen = []
+
+    def yolo(path):
+        if fail is not None:
+            raise fail
+        p = Path(path)
+        seen.append((str(path), p.read_bytes() if p.is_file() else None))
+        return "model"
+
+    monkeypatch.setattr(ultralytics, "YOLO", yolo)
+    return seen
+
+
+def test_ultralytics_loads_a_private_copy_of_the_checked_bytes(tmp_path, monkeypatch):
+    """The file is swapped for a crafted one right after the check: ultralytics still reads the checked bytes, from
+    a copy whose name it reads as a PyTorch checkpoint."""
+    seen = _fake_ultralytics(monkeypatch)
+    crafted = _evil(tmp_path / "crafted.pt", tmp_path / "pwned").read_bytes()
+    for name, copy_name in (("my model.v2.pt", "my_model.pt"), (".pt", "weights.pt")):
+        path = tmp_path / name
+        buf = io.BytesIO()  # torch's zip writer refuses the file name ".pt"
+        torch.save({"epoch": 3, "date": "2026-01-01"}, buf)
+        path.write_bytes(buf.getvalue())
+        good = path.read_bytes()
+
+        def check_then_swap(p):
+            data = checked_weights_bytes(p)
+            Path(p).write_bytes(crafted)  # swapped for a crafted file right after the check
+            return data
+
+        monkeypatch.setattr(yolo_mod, "checked_weights_bytes", check_then_swap)
+        assert YoloDetector(path).model == "model"
+        loaded, data = seen[-1]
+        assert Path(loaded).name == copy_name and Path(loaded).parent != tmp_path and data == good
+        assert not Path(loaded).exists()  # the private copy is gone again
+
+
+def test_trusted_weights_are_given_to_ultralytics_unchecked(tmp_path, monkeypatch):
+    seen = _fake_ultralytics(monkeypatch)
+    evil = _evil(tmp_path / "mine.pt", tmp_path / "pwned")
+    assert yolo_mod._load_model(str(evil), trusted=True) == "model"
+    assert seen == [(str(evil), evil.read_bytes())]
+
+
+def test_an_exported_model_folder_and_upper_case_exports_are_given_to_ultralytics(tmp_path, monkeypatch):
+    """A folder (an OpenVINO or TF export) exists as a path and is no pickle; nor is ``M.ONNX``."""
+    seen = _fake_ultralytics(monkeypatch)
+    folder = tmp_path / "yolo11n_openvino_model"
+    folder.mkdir()
+    assert YoloDetector(folder).model == "model" and seen[-1] == (str(folder), None)
+    upper = tmp_path / "M.ONNX"
+    upper.write_text("onnx bytes")
+    assert YoloDetector(upper).model == "model" and seen[-1][0] == str(upper)
+
+
+def test_an_upper_case_pt_before_another_suffix_is_checked(tmp_path):
+    marker = tmp_path / "pwned"
+    evil = _evil(tmp_path / "evil.PT.onnx", marker)
+    with pytest.raises(InputError, match="refusing to load YOLO weights"):
+        YoloDetector(evil)
+    assert not marker.exists()
+
+
+def test_a_legacy_bare_pickle_is_checked_not_called_no_checkpoint(tmp_path):
+    marker = tmp_path / "pwned"
+    evil = tmp_path / "old.pt"
+    torch.save({"model": _Payload(marker)}, evil, _use_new_zipfile_serialization=False)
+    assert evil.read_bytes()[:1] == b"\x80"  # torch's legacy format: a bare pickle
+    with pytest.raises(InputError, match=r"old.pt: refusing to load YOLO weights"):
+        YoloDetector(evil)
+    assert not marker.exists()
+
+
+def test_the_refusal_names_the_file_the_reason_and_the_ways_out(tmp_path):
+    evil = _evil(tmp_path / "best.pt", tmp_path / "pwned")
+    with pytest.raises(InputError) as exc:
+        YoloDetector(evil)
+    said = str(exc.value)
+    assert said.startswith(f"{evil}: refusing to load YOLO weights: ") and "builtins.exec" in said
+    assert said.endswith("; export the model to ONNX, or pass --yolo-trusted if you trust the file")
+
+
+def test_load_errors_are_one_line_naming_the_weights(tmp_path, monkeypatch):
+    text = tmp_path / "text.pt"
+    text.write_text("eleven lines of notes\n")
+    with pytest.raises(InputError) as exc:
+        YoloDetector(text)
+    assert str(exc.value) == (
+        f"{text}: not a PyTorch checkpoint (neither a zip archive nor a pickle); YOLO weights are ultralytics .pt "
+        "files (or an exported .onnx)"
+    )
+    w = tmp_path / "w.pt"
+    w.write_bytes(b"x")
+    _fake_ultralytics(monkeypatch, fail=RuntimeError("bad file\nsecond line"))
+    with pytest.raises(InputError) as exc:
+        YoloDetector(w, trusted=True)
+    assert str(exc.value) == f"{w}: cannot load YOLO weights: bad file"
+    _fake_ultralytics(monkeypatch, fail=KeyError())
+    with pytest.raises(InputError) as exc:
+        YoloDetector(w, trusted=True)
+    assert str(exc.value) == f"{w}: cannot load YOLO weights: KeyError"
+
+
+def test_a_missing_weights_path_is_named(tmp_path):
+    missing = tmp_path / "nope" / "yolo.pt"
+    with pytest.raises(InputError) as exc:
+        yolo_mod.resolve_weights(missing)
+    assert str(exc.value) == f"{missing}: YOLO weights file not found"
+    with pytest.raises(InputError, match=r"^\.\\yolo11n\.pt: YOLO weights file not found$"):
+        yolo_mod.resolve_weights(".\\yolo11n.pt")  # Windows' spelling of ./yolo11n.pt: a path, never a bare name
+
+
+def test_bare_names_of_every_weights_format_and_none_other(tmp_path, monkeypatch):
+    folder = tmp_path / "weights"
+    folder.mkdir()
+    monkeypatch.setattr(yolo_mod, "_weights_dir", lambda: folder)
+    for name in ("a.pt", "a.onnx", "a.engine", "a.torchscript", "a"):
+        (folder / name).write_bytes(b"x")
+        assert yolo_mod.resolve_weights(name) == str(folder / name)
+    assert yolo_mod.resolve_weights("yolo11n.yaml") == "yolo11n.yaml"  # ultralytics' own model definition
+    (folder / "notes.txt").write_text("x")
+    with pytest.raises(InputError, match=r"^notes.txt: not a YOLO weights file name$"):
+        yolo_mod.resolve_weights("notes.txt")
+
+
+def test_offline_bare_name_names_the_folder_and_ignores_the_working_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("YOLO_OFFLINE", "1")
+    (tmp_path / "yolo11n.pt").write_bytes(b"x")  # where the user runs: not used for a bare name
+    monkeypatch.setattr(yolo_mod, "_weights_dir", lambda: None)
+    with pytest.raises(InputError) as exc:
+        yolo_mod.resolve_weights("yolo11n.pt")
+    said = str(exc.value)  # (how the missing folder is spelled is left open: "folder None" today)
+    assert said.startswith("yolo11n.pt: YOLO weights not in ultralytics' weights folder ") and "\n" not in said
+    assert said.endswith(
+        "cannot be downloaded (offline); pass a weights file path (./yolo11n.pt in this folder is not used unless "
+        "named as ./yolo11n.pt)"
+    )
+
+
+def test_online_bare_name_is_downloaded_into_the_weights_folder(tmp_path, monkeypatch):
+    import ultralytics.utils.downloads
+
+    asked = []
+
+    def download(target):
+        asked.append(target)
+        return str(tmp_path / "got" / Path(str(target)).name)
+
+    monkeypatch.setattr(ultralytics.utils.downloads, "attempt_download_asset", download)
+    monkeypatch.setattr(yolo_mod, "_offline", lambda: False)
+    folder = tmp_path / "weights"
+    monkeypatch.setattr(yolo_mod, "_weights_dir", lambda: folder)
+    (tmp_path / "got").mkdir()
+    (tmp_path / "got" / "yolo11n.pt").write_bytes(b"x")
+    assert yolo_mod.resolve_weights("yolo11n.pt") == str(tmp_path / "got" / "yolo11n.pt")
+    assert asked == [folder / "yolo11n.pt"]
+    monkeypatch.setattr(yolo_mod, "_weights_dir", lambda: None)  # no folder: ultralytics' own place for a name
+    assert yolo_mod.resolve_weights("yolo11n.pt") == str(tmp_path / "got" / "yolo11n.pt")
+    assert asked[-1] == "yolo11n.pt"
+    with pytest.raises(InputError, match=r"^yolo11s.pt: YOLO weights could not be downloaded$"):
+        yolo_mod.resolve_weights("yolo11s.pt")
+
+
+@pytest.mark.skipif(not HAS_ONNX, reason="onnx/onnxscript/onnxruntime not installed (pip install -e '.[export]')")
+def test_an_onnx_without_stride_is_no_yolo_export(tmp_path):
+    import onnx
+    from onnx import TensorProto, helper
+
+    def onnx_with(path, **meta):
+        graph = helper.make_graph(
+            [helper.make_node("Identity", ["images"], ["out"])],
+            "g",
+            [helper.make_tensor_value_info("images", TensorProto.FLOAT, [1, 3, 32, 32])],
+            [helper.make_tensor_value_info("out", TensorProto.FLOAT, [1, 3, 32, 32])],
+        )
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+        for k, v in meta.items():
+            entry = model.metadata_props.add()
+            entry.key, entry.value = k, v
+        onnx.save(model, str(path))
+        return path
+
+    lacks = "not an ultralytics YOLO export (its metadata lacks 'names' and 'stride'); --yolo-weights takes one"
+    assert yolo_mod._not_a_yolo_export(onnx_with(tmp_path / "a.onnx", names="{0: 'person'}")) == lacks
+    assert yolo_mod._not_a_yolo_export(onnx_with(tmp_path / "b.ONNX", stride="32")) == lacks
+    assert yolo_mod._not_a_yolo_export(onnx_with(tmp_path / "c.onnx", names="{0: 'person'}", stride="32")) is None
