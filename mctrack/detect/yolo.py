@@ -101,8 +101,9 @@ def resolve_weights(weights: str | Path) -> str:
         return str(folder / p.name)
     if _offline():
         raise InputError(
-            f"{w}: YOLO weights not in ultralytics' weights folder {folder} and cannot be downloaded "
-            f"(offline); pass a weights file path{here}"
+            f"{w}: YOLO weights not in ultralytics' weights folder "
+            f"{folder if folder is not None else '(none set)'} and cannot be downloaded (offline); pass a weights "
+            f"file path{here}"
         )
     from ultralytics.utils.downloads import attempt_download_asset
 

@@ -396,8 +396,11 @@ def test_offline_bare_name_names_the_folder_and_ignores_the_working_folder(tmp_p
     monkeypatch.setattr(yolo_mod, "_weights_dir", lambda: None)
     with pytest.raises(InputError) as exc:
         yolo_mod.resolve_weights("yolo11n.pt")
-    said = str(exc.value)  # (how the missing folder is spelled is left open: "folder None" today)
-    assert said.startswith("yolo11n.pt: YOLO weights not in ultralytics' weights folder ") and "\n" not in said
+    said = str(exc.value)  # helper-109: the missing folder was spelled "folder None"
+    assert (
+        said.startswith("yolo11n.pt: YOLO weights not in ultralytics' weights folder (none set) and")
+        and "\n" not in said
+    )
     assert said.endswith(
         "cannot be downloaded (offline); pass a weights file path (./yolo11n.pt in this folder is not used unless "
         "named as ./yolo11n.pt)"
