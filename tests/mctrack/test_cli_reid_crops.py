@@ -333,3 +333,263 @@ def test_ten_cameras_or_more_are_warned_about(tmp_path, caplog):
         main(["reid", "crops", "--cams", str(tmp_path / "cams.yaml"), "--out", str(out), "--no-progress"])
     assert "10 cameras: cameras 10 and above are named c10, c11" in caplog.text
     assert any("_c10s1_" in name for name in _names(out))
+
+
+def _sequence(tmp_path, rows, frames=10, name="seq") -> tuple[Path, Path]:
+    """A MOTChallenge sequence folder of ``frames`` grey 100x100 frames at 10 fps, and a label file of ``rows``."""
+    import cv2
+
+    seq = tmp_path / name
+    (seq / "img1").mkdir(parents=True)
+    for f in range(1, frames + 1):
+        cv2.imwrite(str(seq / "img1" / f"{f:06d}.jpg"), np.full((100, 100, 3), 90, np.uint8))
+    (seq / "seqinfo.ini").write_text(
+        f"[Sequence]\nname={name}\nimDir=img1\nframeRate=10\nseqLength={frames}\nimWidth=100\nimHeight=100\n"
+        "imExt=.jpg\n"
+    )
+    labels = tmp_path / f"{name}.txt"
+    save_mot_txt(labels, np.array(rows, np.float64))
+    return seq, labels
+
+
+def _one_person(frames=10) -> list[list[float]]:
+    return [[f, 1, 30, 10, 30, 80, 1] for f in range(1, frames + 1)]
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ["--every", "0"],
+        ["--every", "3600"],
+        ["--min-height", "0"],
+        ["--min-visibility", "0"],
+        ["--min-visibility", "1"],
+        ["--fps", "1000"],
+    ],
+)
+def test_option_bounds_are_accepted(tmp_path, extra):
+    seq, labels = _sequence(tmp_path, _one_person(3), frames=3)
+    out = tmp_path / "crops"
+    argv = ["reid", "crops", "--source", str(seq), "--labels", str(labels), "--out", str(out), "--no-progress"]
+    assert main([*argv, *extra]) == 0
+    assert _names(out)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--test-fraction", "0"], "--test-fraction 0.0: must be in (0, 1)"),
+        (["--fps", "0"], "--fps 0.0: must be a frame rate in (0, 1000]"),
+        (["--fps", "1001"], "--fps 1001.0: must be a frame rate in (0, 1000]"),
+        (["--min-height", "-1"], "--min-height -1.0: must be a number of pixels >= 0"),
+        (["--every", "3601"], "--every 3601.0: must be a number of seconds in [0, 3600]"),
+    ],
+)
+def test_option_values_out_of_bounds_are_refused(tmp_path, capsys, extra, message):
+    seq, labels = _sequence(tmp_path, _one_person(3), frames=3)
+    out = tmp_path / "crops"
+    argv = ["reid", "crops", "--source", str(seq), "--labels", str(labels), "--out", str(out), "--no-progress"]
+    assert main([*argv, *extra]) == 1
+    errors = _errors(capsys)
+    assert len(errors) == 1 and message in errors[0], errors
+    assert not out.exists()
+
+
+def test_every_rounds_to_whole_frames_and_is_at_least_one(tmp_path):
+    seq, labels = _sequence(tmp_path, _one_person(10))
+    argv = ["reid", "crops", "--source", str(seq), "--labels", str(labels), "--no-progress"]
+    # 0.29 s at 10 fps is 2.9 frames: every 3 frames (1, 4, 7, 10), not every 2
+    assert main([*argv, "--every", "0.29", "--out", str(tmp_path / "a")]) == 0
+    assert [int(n.split("s1_")[1][:6]) for n in _names(tmp_path / "a")] == [1, 4, 7, 10]
+    assert json.loads((tmp_path / "a" / "crops.json").read_text())["cameras"]["seq"]["every_frames"] == 3
+    # --every 0: every frame, recorded as 1 frame apart
+    assert main([*argv, "--every", "0", "--out", str(tmp_path / "b")]) == 0
+    assert len(_names(tmp_path / "b")) == 10
+    assert json.loads((tmp_path / "b" / "crops.json").read_text())["cameras"]["seq"]["every_frames"] == 1
+
+
+def test_a_sequence_folder_reads_its_own_gt_and_a_yml_or_label_folder_is_refused(tmp_path, capsys):
+    seq, labels = _sequence(tmp_path, _one_person(3), frames=3)
+    (seq / "gt").mkdir()
+    shutil.copy(labels, seq / "gt" / "gt.txt")
+    out = tmp_path / "crops"
+    assert main(["reid", "crops", "--source", str(seq), "--out", str(out), "--no-progress"]) == 0
+    manifest = json.loads((out / "crops.json").read_text())
+    assert manifest["cameras"]["seq"]["labels"] == str((seq / "gt" / "gt.txt").resolve())
+    yml = tmp_path / "cams.yml"
+    yml.write_text(SMALL.read_text())
+    assert main(["reid", "crops", "--source", str(yml), "--out", str(tmp_path / "o")]) == 1
+    assert f"--source {yml}: a camera set? give it as --cams" in _errors(capsys)[0]
+    assert main(["reid", "crops", "--source", str(seq), "--labels", str(seq / "gt"), "--out", str(tmp_path / "o")]) == 1
+    assert f"--labels {seq / 'gt'}: a folder; with --source, give one MOT label file" in _errors(capsys)[0]
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_video_source_is_named_by_its_stem(tmp_path):
+    import cv2
+
+    video = tmp_path / "door.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10, (100, 100))
+    for _ in range(3):
+        writer.write(np.full((100, 100, 3), 90, np.uint8))
+    writer.release()
+    labels = tmp_path / "labels.txt"
+    save_mot_txt(labels, np.array(_one_person(3), np.float64))
+    out = tmp_path / "crops"
+    assert (
+        main(["reid", "crops", "--source", str(video), "--labels", str(labels), "--out", str(out), "--no-progress"])
+        == 0
+    )
+    assert list(json.loads((out / "crops.json").read_text())["cameras"]) == ["door"]
+
+
+def test_a_live_camera_in_the_set_is_refused(tmp_path, capsys):
+    (tmp_path / "gt.txt").write_text("")
+    cams = tmp_path / "cams.yaml"
+    cams.write_text("cameras:\n  - id: door\n    source: rtsp://cam.local/door\n    ground_truth: gt.txt\n")
+    assert main(["reid", "crops", "--cams", str(cams), "--out", str(tmp_path / "o")]) == 1
+    errors = _errors(capsys)
+    assert len(errors) == 1 and "camera door is a live stream: only recorded frames can be cropped" in errors[0]
+
+
+@pytest.mark.parametrize(
+    ("lines", "message"),
+    [
+        (["1,0,30,10,30,80,1"], "person id 0 cannot be written in a Market-1501 name (whole numbers 1-9999)"),
+        (
+            ["1,-1,30,10,30,80,1", "2,-1,30,10,30,80,1"],
+            "person id -1 cannot be written in a Market-1501 name (whole numbers 1-9999): a detection file?",
+        ),
+        (["1,1,30,10,30,80,1", "1000000,1,30,10,30,80,1"], "is beyond Market-1501's six-digit frame numbers"),
+    ],
+)
+def test_ids_and_frames_a_market_name_cannot_hold_are_refused(tmp_path, capsys, lines, message):
+    seq, labels = _sequence(tmp_path, _one_person(1), frames=1)
+    labels.write_text("".join(line + ",-1,-1,-1\n" for line in lines))
+    out = tmp_path / "crops"
+    assert main(["reid", "crops", "--source", str(seq), "--labels", str(labels), "--out", str(out)]) == 1
+    errors = _errors(capsys)
+    assert len(errors) == 1 and f"{labels}: " in errors[0] and message in errors[0], errors
+    assert not out.exists()
+
+
+def test_the_largest_id_is_written_and_one_minus_one_is_not_said_to_be_a_detection_file(tmp_path, capsys):
+    seq, labels = _sequence(tmp_path, [[1, 9999, 30, 10, 30, 80, 1]], frames=1)
+    out = tmp_path / "crops"
+    assert main(["reid", "crops", "--source", str(seq), "--labels", str(labels), "--out", str(out)]) == 0
+    assert [n.split("/")[-1][:4] for n in _names(out)] == ["9999"]
+    save_mot_txt(labels, np.array([[1, 2, 10, 10, 30, 80, 1], [1, -1, 50, 10, 30, 80, 1]], np.float64))
+    assert main(["reid", "crops", "--source", str(seq), "--labels", str(labels), "--out", str(tmp_path / "o")]) == 1
+    error = _errors(capsys)[0]
+    assert "person id -1 cannot be written" in error and "detection file" not in error
+
+
+def test_out_as_a_link_or_with_a_linked_split_is_refused_and_nothing_is_removed(tmp_path, capsys):
+    out, first = _earlier_export(tmp_path)
+    link = tmp_path / "link"
+    link.symlink_to(out, target_is_directory=True)
+    args = ["reid", "crops", "--cams", str(SMALL), "--no-progress", "--overwrite", "--every", "2"]
+    assert main([*args, "--out", str(link)]) == 1
+    assert f"--out {link}: a link, not a folder" in _errors(capsys)[0]
+    assert _names(out) == first
+    # a split that is a link to someone's folder of crops: never emptied through the link
+    theirs = tmp_path / "theirs"
+    (out / "query").rename(theirs)
+    (out / "query").symlink_to(theirs, target_is_directory=True)
+    kept = sorted(p.name for p in theirs.iterdir())
+    assert main([*args, "--out", str(out)]) == 1
+    assert "holds query, which reid crops did not write; nothing was removed" in _errors(capsys)[0]
+    assert kept and sorted(p.name for p in theirs.iterdir()) == kept
+
+
+def test_an_existing_empty_out_is_kept_when_the_export_fails(tmp_path, capsys):
+    seq, labels = _sequence(tmp_path, _one_person(3), frames=3)
+    out = tmp_path / "crops"
+    out.mkdir()
+    argv = ["reid", "crops", "--source", str(seq), "--labels", str(labels), "--out", str(out), "--no-progress"]
+    assert main([*argv, "--min-height", "1000"]) == 1
+    assert "no crop taken from any camera" in _errors(capsys)[0]
+    assert out.is_dir() and not any(out.iterdir())
+
+
+def test_the_manifest_counts_each_camera_and_rows_ignored_and_moves_in_last(tmp_path, monkeypatch):
+    import mctrack.commands.reid_crops as command
+
+    moved = []
+    replace = command.os.replace
+
+    def recording(src, dst):
+        if Path(src).parent.name == command.PARTIAL:  # the export moving in, not a file written by the test
+            moved.append(Path(dst).name)
+        replace(src, dst)
+
+    monkeypatch.setattr(command.os, "replace", recording)
+    rows = [*_one_person(3), [2, 2, 70, 10, 20, 80, 0]]  # conf 0: a row to ignore
+    seq, labels = _sequence(tmp_path, rows, frames=3)
+    seq2, labels2 = _sequence(tmp_path, _one_person(3), frames=3, name="seq2")
+    cams = tmp_path / "cams.yaml"
+    cams.write_text(
+        "cameras:\n"
+        f"  - id: a\n    source: {seq}\n    ground_truth: {labels}\n"
+        f"  - id: b\n    source: {seq2}\n    ground_truth: {labels2}\n"
+    )
+    out = tmp_path / "crops"
+    assert main(["reid", "crops", "--cams", str(cams), "--out", str(out), "--no-progress", "--every", "0"]) == 0
+    assert moved[-1] == "crops.json" and sorted(moved[:-1]) == sorted(
+        ("bounding_box_train", "query", "bounding_box_test")
+    )
+    cameras = json.loads((out / "crops.json").read_text())["cameras"]
+    assert (cameras["a"]["index"], cameras["a"]["crops"], cameras["a"]["rows_ignored"]) == (1, 3, 1)
+    assert (cameras["b"]["index"], cameras["b"]["crops"], cameras["b"]["rows_ignored"]) == (2, 3, 0)
+    assert len(_names(out)) == 6
+
+
+def test_the_seed_chooses_the_split(tmp_path):
+    args = ["reid", "crops", "--cams", str(SMALL), "--no-progress", "--every", "2"]
+    splits = []
+    for seed in ("0", "1"):
+        out = tmp_path / seed
+        assert main([*args, "--seed", seed, "--out", str(out)]) == 0
+        splits.append(sorted(p.name for p in (out / "query").glob("*.jpg")))
+    assert splits[0] and splits[1] and splits[0] != splits[1]
+
+
+def _two_cameras(tmp_path, rows_a, rows_b) -> Path:
+    seq, labels = _sequence(tmp_path, rows_a, frames=3, name="a")
+    seq2, labels2 = _sequence(tmp_path, rows_b, frames=3, name="b")
+    cams = tmp_path / "cams.yaml"
+    cams.write_text(
+        "cameras:\n"
+        f"  - id: a\n    source: {seq}\n    ground_truth: {labels}\n"
+        f"  - id: b\n    source: {seq2}\n    ground_truth: {labels2}\n"
+    )
+    return cams
+
+
+@pytest.mark.parametrize(
+    ("second", "why"),
+    [
+        ([], "1 people seen by two or more cameras (at least 2 are needed for a test split)"),
+        ([[1, 2, 70, 10, 20, 80, 1]], "of 2 people seen by two or more cameras, 1 have two crops in one camera"),
+    ],
+)
+def test_no_test_split_says_which_people_are_missing(tmp_path, caplog, second, why):
+    rows = [*_one_person(3), *second]
+    cams = _two_cameras(tmp_path, rows, rows)
+    out = tmp_path / "crops"
+    with caplog.at_level("WARNING"):
+        assert main(["reid", "crops", "--cams", str(cams), "--out", str(out), "--no-progress", "--every", "0"]) == 0
+    assert f"{out}: no test people, query and gallery are empty: {why}" in caplog.text
+
+
+def test_a_camera_whose_rows_are_all_ignored_or_whose_labels_are_missing_is_said(tmp_path, capsys, caplog):
+    seq, labels = _sequence(tmp_path, [[1, 1, 30, 10, 30, 80, 0], [2, 1, 30, 10, 30, 80, 0]], frames=2)
+    argv = ["reid", "crops", "--source", str(seq), "--out", str(tmp_path / "o"), "--no-progress"]
+    with caplog.at_level("WARNING"):
+        assert main([*argv, "--labels", str(labels)]) == 1
+    assert f"camera seq: no crop taken from {labels}: all 2 rows are marked to ignore (conf 0)" in caplog.text
+    capsys.readouterr()
+    assert main([*argv, "--labels", str(tmp_path / "nolabels.txt")]) == 1
+    errors = _errors(capsys)
+    assert len(errors) == 1 and f"camera seq: labels {tmp_path / 'nolabels.txt'}: " in errors[0], errors
+    assert not (tmp_path / "o").exists()
