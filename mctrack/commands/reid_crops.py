@@ -196,12 +196,19 @@ def _labels(path: Path, camera: str) -> tuple[np.ndarray, np.ndarray | None, int
         if bad.any():
             hint = ": a detection file? (its ids are -1)" if (ids == -1).all() else ""
             raise InputError(
-                f"{path}: person id {ids[bad][0]:g} cannot be written in a Market-1501 name (whole numbers "
+                f"{path}: person id {_number(ids[bad][0])} cannot be written in a Market-1501 name (whole numbers "
                 f"1-{MAX_PERSON_ID}){hint}"
             )
         if rows[:, 0].max() > 999_999:
-            raise InputError(f"{path}: frame {rows[:, 0].max():g} is beyond Market-1501's six-digit frame numbers")
+            last = _number(rows[:, 0].max())
+            raise InputError(f"{path}: frame {last} is beyond Market-1501's six-digit frame numbers")
     return rows, vis, dropped
+
+
+def _number(value: float) -> str:
+    """An id or frame number as written in a label file: a whole number in full (``:g`` wrote frame 1000000 as
+    1e+06), anything else as it is."""
+    return str(int(value)) if float(value).is_integer() else f"{value}"
 
 
 def _open(cam: _Camera, rows: np.ndarray, fix: str) -> FrameSource:
@@ -212,8 +219,8 @@ def _open(cam: _Camera, rows: np.ndarray, fix: str) -> FrameSource:
         warn_assumed_fps(source, f"camera {cam.id} ({cam.source})", f"{fix} (crops are --every seconds apart)")
     if len(rows) and source.length and rows[:, 0].max() > source.length:
         raise InputError(
-            f"{cam.labels}: labels reach frame {rows[:, 0].max():g}, but {cam.source} has {source.length} frames: "
-            "the labels of another source?"
+            f"{cam.labels}: labels reach frame {_number(rows[:, 0].max())}, but {cam.source} has {source.length} "
+            "frames: the labels of another source?"
         )
     problem = outside_frame_problem(cam.labels, rows, *source.size, cam.source) if source.size else None
     if problem:  # the labels of another source, or boxes written as x1,y1,x2,y2

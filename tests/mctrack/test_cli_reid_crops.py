@@ -460,7 +460,11 @@ def test_a_live_camera_in_the_set_is_refused(tmp_path, capsys):
             ["1,-1,30,10,30,80,1", "2,-1,30,10,30,80,1"],
             "person id -1 cannot be written in a Market-1501 name (whole numbers 1-9999): a detection file?",
         ),
-        (["1,1,30,10,30,80,1", "1000000,1,30,10,30,80,1"], "is beyond Market-1501's six-digit frame numbers"),
+        (
+            ["1,1,30,10,30,80,1", "1000000,1,30,10,30,80,1"],
+            "frame 1000000 is beyond Market-1501's six-digit frame numbers",  # was written 1e+06
+        ),
+        (["1,1234567,30,10,30,80,1"], "person id 1234567 cannot be written in a Market-1501 name"),
     ],
 )
 def test_ids_and_frames_a_market_name_cannot_hold_are_refused(tmp_path, capsys, lines, message):
